@@ -1,0 +1,3 @@
+from director.cli.main import run
+
+raise SystemExit(run())

@@ -1,0 +1,124 @@
+"""Backends: typed configs that build the thing doing a stage's work, found by entry point.
+
+Third parties register ``name = "package.module:ConfigClass"`` in the entry-point group
+``director.backends``; a broken plugin is a warning, never a crash. Profiles choose backends.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from director.errors import BackendUnavailable, ConfigError
+
+log = logging.getLogger("director.backends")
+GROUP = "director.backends"
+KINDS = ("planner", "keyframes", "video", "voice", "music", "sfx", "assembler")
+
+
+class BackendConfig(BaseModel):
+    """A backend's settings; ``build()`` makes the backend. Subclasses state their contract."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: ClassVar[str]
+    kind: ClassVar[str]
+    version: ClassVar[str] = "1"
+    license: ClassVar[str] = "Apache-2.0"
+    requires: ClassVar[tuple[str, ...]] = ()
+    target: ClassVar[str]  # "module:Class" built lazily so heavy imports stay out of start-up
+
+    backend: str = ""
+
+    def identity(self) -> dict[str, Any]:
+        """What enters fingerprints: backend id, version and every setting (never a secret)."""
+        return {"id": self.name, "version": self.version, "config": self.model_dump(mode="json", exclude={"backend"})}
+
+    def check(self) -> None:
+        """Raise BackendUnavailable when this machine cannot run the backend."""
+        missing = [mod for mod in self.requires if importlib.util.find_spec(mod) is None]
+        if missing:
+            raise BackendUnavailable(f"{self.kind} backend '{self.name}' needs the Python package(s) "
+                                     f"{', '.join(missing)}; install them (see README) or choose another backend")
+
+    def build(self):
+        self.check()
+        module, _, cls = self.target.partition(":")
+        return getattr(importlib.import_module(module), cls)(self)
+
+
+# Built-in backends, also declared as entry points in pyproject.toml.
+BUILTIN = {
+    "preview-panel": "director.backends.preview.panel:PanelConfig",
+    "preview-animatic": "director.backends.preview.animatic:AnimaticConfig",
+    "espeak": "director.backends.preview.voice:EspeakConfig",
+    "procedural-music": "director.backends.preview.music:ProceduralMusicConfig",
+    "procedural-sfx": "director.backends.preview.sfx:ProceduralSfxConfig",
+}
+
+# What each profile uses per stage; ``director.yaml``'s ``backends:`` overrides per stage.
+PROFILES: dict[str, dict[str, str]] = {
+    "preview": {"keyframes": "preview-panel", "video": "preview-animatic", "voice": "espeak",
+                "music": "procedural-music", "sfx": "procedural-sfx"},
+    "final": {"keyframes": "qwen-image-edit", "video": "wan-i2v", "voice": "coqui-tts",
+              "music": "stable-audio", "sfx": "procedural-sfx"},
+}
+
+
+@dataclass
+class Registry:
+    targets: dict[str, str]
+
+    @classmethod
+    def discover(cls) -> "Registry":
+        targets = dict(BUILTIN)
+        try:
+            for ep in entry_points(group=GROUP):
+                targets.setdefault(ep.name, ep.value)
+        except Exception as exc:  # a broken distribution must not stop a render
+            log.warning("could not read backend plugins: %s", exc)
+        return cls(targets)
+
+    def config_class(self, name: str) -> type[BackendConfig]:
+        if name not in self.targets:
+            raise BackendUnavailable(f"backend '{name}' is not installed here (known: {', '.join(sorted(self.targets))})")
+        module, _, attr = self.targets[name].partition(":")
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except Exception as exc:
+            raise BackendUnavailable(f"backend '{name}' ({self.targets[name]}) failed to load: {exc}") from None
+
+    def configure(self, stage: str, choice: dict[str, Any]) -> BackendConfig:
+        name = choice["backend"]
+        cls = self.config_class(name)
+        if cls.kind != stage:
+            raise ConfigError(f"backends.{stage}: '{name}' is a {cls.kind} backend, not a {stage} backend")
+        try:
+            return cls.model_validate(choice)
+        except ValidationError as exc:
+            detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise ConfigError(f"director.yaml: backends.{stage} ({name}): {detail}") from None
+
+
+def resolve_backends(profile: str, overrides: dict[str, dict[str, Any]], registry: Registry | None = None
+                     ) -> dict[str, BackendConfig]:
+    """Backend config per stage kind for a profile, checked so that missing ones are all named at once."""
+    registry = registry or Registry.discover()
+    choices = {kind: {"backend": name} for kind, name in PROFILES[profile].items()}
+    choices.update({k: dict(v) for k, v in overrides.items()})
+    out, missing = {}, []
+    for kind, choice in choices.items():
+        try:
+            config = registry.configure(kind, choice)
+            config.check()
+            out[kind] = config
+        except BackendUnavailable as exc:
+            missing.append(f"{kind}: {exc}")
+    if missing:
+        raise BackendUnavailable(f"profile '{profile}' cannot run here:\n  " + "\n  ".join(missing))
+    return out

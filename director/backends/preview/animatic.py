@@ -1,0 +1,143 @@
+"""Preview clips: an animatic of the storyboard panel that performs the shot's camera move.
+
+Pan, tilt, dolly/zoom, truck, crane, orbit (a parallax approximation: foreground and
+background layers move against each other) and handheld shake, at the project's fps for
+exactly the requested number of frames. The panel's header stays fixed, like a slate.
+"""
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from PIL import Image
+
+from director.backends import BackendConfig
+from director.backends.types import ClipRequest
+from director.media.ffmpeg import FrameWriter
+
+
+@dataclass(frozen=True)
+class Cam:
+    """Where the camera is at one moment: zoom and offset (share of the frame) per layer."""
+
+    zoom: float = 1.0
+    x: float = 0.0
+    y: float = 0.0
+    rot: float = 0.0
+    fg_zoom: float | None = None
+    fg_x: float | None = None
+    fg_y: float | None = None
+
+
+def _ease(t: float) -> float:
+    return t * t * (3 - 2 * t)
+
+
+def camera(move: str, t: float, rng_phase: tuple[float, ...] = (0.0,) * 6) -> Cam:
+    """The camera at time ``t`` in [0, 1] for a move."""
+    e = _ease(t)
+    if move == "zoom-in":
+        return Cam(zoom=1.0 + 0.18 * e)
+    if move == "zoom-out":
+        return Cam(zoom=1.18 - 0.18 * e)
+    if move == "dolly-in":  # perspective: the subject grows faster than the room
+        return Cam(zoom=1.0 + 0.1 * e, fg_zoom=1.0 + 0.22 * e)
+    if move == "dolly-out":
+        return Cam(zoom=1.1 - 0.1 * e, fg_zoom=1.22 - 0.22 * e)
+    if move in ("pan-left", "pan-right"):
+        sign = -1 if move == "pan-left" else 1
+        return Cam(zoom=1.16, x=sign * (-0.06 + 0.12 * e))
+    if move in ("tilt-up", "tilt-down"):
+        sign = -1 if move == "tilt-up" else 1
+        return Cam(zoom=1.16, y=sign * (-0.06 + 0.12 * e))
+    if move in ("truck-left", "truck-right"):
+        sign = -1 if move == "truck-left" else 1
+        return Cam(zoom=1.14, x=sign * (-0.03 + 0.06 * e), fg_zoom=1.14, fg_x=sign * (-0.07 + 0.14 * e))
+    if move in ("crane-up", "crane-down"):
+        sign = -1 if move == "crane-up" else 1
+        return Cam(zoom=1.14 + 0.04 * e, y=sign * (-0.03 + 0.06 * e), fg_zoom=1.14 + 0.04 * e,
+                   fg_y=sign * (-0.07 + 0.14 * e))
+    if move == "orbit":  # background slides one way, subject the other
+        return Cam(zoom=1.15, x=0.06 - 0.12 * e, fg_zoom=1.15, fg_x=-0.05 + 0.1 * e)
+    if move == "handheld":
+        a, b, c, d, f, g = rng_phase
+        sx = 0.006 * (math.sin(2 * math.pi * (1.3 * t * 4 + a)) + 0.5 * math.sin(2 * math.pi * (3.1 * t * 4 + b)))
+        sy = 0.006 * (math.sin(2 * math.pi * (1.1 * t * 4 + c)) + 0.5 * math.sin(2 * math.pi * (2.7 * t * 4 + d)))
+        rot = 0.5 * math.sin(2 * math.pi * (0.9 * t * 4 + f)) + 0.2 * math.sin(2 * math.pi * (2.3 * t * 4 + g))
+        return Cam(zoom=1.07, x=sx, y=sy, rot=rot)
+    return Cam()
+
+
+def _transform(img: Image.Image, zoom: float, x: float, y: float, rot: float) -> Image.Image:
+    w, h = img.size
+    cx, cy = w / 2, h / 2
+    cos, sin = math.cos(math.radians(rot)), math.sin(math.radians(rot))
+    a, b = cos / zoom, sin / zoom
+    d, e = -sin / zoom, cos / zoom
+    ox, oy = cx + x * w, cy + y * h
+    coeffs = (a, b, ox - a * cx - b * cy, d, e, oy - d * cx - e * cy)
+    return img.transform((w, h), Image.AFFINE, coeffs, resample=Image.BILINEAR)
+
+
+class AnimaticConfig(BackendConfig):
+    name: ClassVar[str] = "preview-animatic"
+    kind: ClassVar[str] = "video"
+    version: ClassVar[str] = "1"
+    license: ClassVar[str] = "Apache-2.0 (director's own code; frames encoded by ffmpeg run as a separate program)"
+    target: ClassVar[str] = "director.backends.preview.animatic:AnimaticBackend"
+
+    crf: int = 17
+    preset: str = "ultrafast"
+
+
+class AnimaticBackend:
+    def __init__(self, config: AnimaticConfig):
+        self.config = config
+
+    def render(self, req: ClipRequest, out: Path) -> dict:
+        src = Path(req.keyframe)
+        layered = (src / "bg.png").exists() and (src / "fg.png").exists()
+        key = Image.open(src / "keyframe.png").convert("RGB")
+        if key.size != (req.width, req.height):
+            key = key.resize((req.width, req.height), Image.LANCZOS)
+        bg = fg = header = None
+        if layered:
+            bg = Image.open(src / "bg.png").convert("RGB")
+            fg = Image.open(src / "fg.png").convert("RGBA")
+            if (src / "header.png").exists():
+                header = Image.open(src / "header.png").convert("RGBA")
+        rng = random.Random(req.seed)
+        phase = tuple(rng.random() for _ in range(6))
+        parallax = layered and camera(req.move, 0.5, phase).fg_zoom is not None
+        flat = key
+        if layered and not parallax:  # one layer moves: composite once, move once
+            flat = Image.alpha_composite(bg.convert("RGBA"), fg).convert("RGB")
+        band = header.getbbox() if header is not None else None
+        band_img = header.crop(band) if band else None
+        still = req.move == "static"
+        with FrameWriter(out / "clip.mp4", req.width, req.height, req.fps, self.config.crf,
+                         self.config.preset) as writer:
+            frame_bytes = None
+            for i in range(req.frames):
+                if still and frame_bytes is not None:
+                    writer.write(frame_bytes)
+                    continue
+                t = i / max(1, req.frames - 1)
+                cam = camera(req.move, t, phase)
+                if parallax:
+                    back = _transform(bg, cam.zoom, cam.x, cam.y, cam.rot).convert("RGBA")
+                    front = _transform(fg, cam.fg_zoom or cam.zoom, cam.fg_x if cam.fg_x is not None else cam.x,
+                                       cam.fg_y if cam.fg_y is not None else cam.y, cam.rot)
+                    frame = Image.alpha_composite(back, front).convert("RGB")
+                else:
+                    frame = _transform(flat, cam.zoom, cam.x, cam.y, cam.rot) if req.move != "static" else flat.copy()
+                if band_img is not None:
+                    region = frame.crop(band).convert("RGBA")
+                    frame.paste(Image.alpha_composite(region, band_img).convert("RGB"), band[:2])
+                frame_bytes = frame.tobytes()
+                writer.write(frame_bytes)
+        return {"frames": req.frames, "fps": req.fps, "width": req.width, "height": req.height, "move": req.move,
+                "passes": 1}

@@ -1,0 +1,291 @@
+"""Preview keyframes: a drawn storyboard panel per shot, deterministic from the shot.
+
+The location becomes a backdrop whose palette follows the location and time of day; every
+character in frame is a distinct figure (coat and hair colours from the description) with
+their name; the framing follows the shot size; the shot id and a caption sit in a header.
+Besides ``keyframe.png`` the panel writes its layers (``bg.png``, ``fg.png``, ``header.png``)
+so the animatic can move foreground and background at different speeds.
+"""
+from __future__ import annotations
+
+import colorsys
+import hashlib
+import random
+from pathlib import Path
+from typing import ClassVar
+
+from PIL import Image, ImageDraw, ImageFilter
+
+from director.backends import BackendConfig
+from director.backends.types import FigureSpec, FrameRequest
+from director.media.fonts import font, wrap_text
+
+COLOURS = {
+    "yellow": (236, 196, 40), "red": (196, 40, 48), "crimson": (160, 20, 40), "blue": (40, 90, 190),
+    "navy": (28, 40, 90), "green": (50, 140, 80), "grey": (120, 124, 130), "gray": (120, 124, 130),
+    "black": (28, 28, 32), "white": (232, 232, 236), "brown": (120, 78, 44), "purple": (110, 60, 150),
+    "pink": (230, 130, 170), "orange": (230, 120, 40), "silver": (190, 194, 200), "gold": (212, 170, 60),
+    "beige": (210, 190, 150), "blond": (226, 200, 120), "blonde": (226, 200, 120),
+    "黄": (236, 196, 40), "红": (196, 40, 48), "蓝": (40, 90, 190), "黑": (28, 28, 32), "白": (232, 232, 236),
+    "灰": (120, 124, 130), "绿": (50, 140, 80),
+}
+GARMENTS = ("raincoat", "coat", "suit", "jacket", "dress", "shirt", "hoodie", "sweater", "uniform", "robe",
+            "外套", "西装", "雨衣", "裙", "衬衫")
+TIME_SKY = {  # top colour, bottom colour, light level
+    "day": ((120, 175, 230), (215, 228, 240), 1.0), "noon": ((110, 170, 235), (220, 232, 242), 1.0),
+    "morning": ((150, 190, 230), (240, 225, 200), 0.95), "afternoon": ((130, 170, 220), (240, 215, 170), 0.95),
+    "dawn": ((90, 100, 170), (245, 170, 130), 0.7), "sunrise": ((110, 120, 180), (250, 180, 120), 0.75),
+    "dusk": ((60, 50, 110), (235, 120, 90), 0.55), "sunset": ((90, 60, 120), (250, 140, 70), 0.65),
+    "evening": ((40, 40, 90), (150, 90, 110), 0.45), "night": ((10, 12, 32), (38, 30, 70), 0.3),
+}
+FIGURE_HEIGHT = {"EWS": 0.2, "WS": 0.38, "MWS": 0.6, "MS": 0.95, "MCU": 1.45, "CU": 2.3, "ECU": 4.2}
+HORIZON = {"high": 0.36, "low": 0.74, "overhead": 0.0, "eye-level": 0.56, "dutch": 0.56, "ots": 0.56, "pov": 0.56}
+
+
+def _hue_colour(key: str, sat: float = 0.55, val: float = 0.75) -> tuple[int, int, int]:
+    hue = int(hashlib.sha256(key.encode()).hexdigest()[:6], 16) / 0xFFFFFF
+    return tuple(int(c * 255) for c in colorsys.hsv_to_rgb(hue, sat, val))
+
+
+def _mix(a, b, t: float) -> tuple[int, int, int]:
+    return tuple(int(a[i] + (b[i] - a[i]) * t) for i in range(3))
+
+
+def _colour_near(text: str, words: tuple[str, ...]) -> tuple[int, int, int] | None:
+    """The colour word closest before a garment/hair word in a description."""
+    lowered = text.lower()
+    best = None
+    for word in words:
+        at = lowered.find(word)
+        if at < 0:
+            continue
+        window = lowered[max(0, at - 24):at]
+        for name, rgb in COLOURS.items():
+            pos = window.rfind(name)
+            if pos >= 0 and (best is None or pos > best[0]):
+                best = (pos, rgb)
+    return best[1] if best else None
+
+
+class PanelConfig(BackendConfig):
+    name: ClassVar[str] = "preview-panel"
+    kind: ClassVar[str] = "keyframes"
+    version: ClassVar[str] = "1"
+    license: ClassVar[str] = "Apache-2.0 (director's own drawing code)"
+    target: ClassVar[str] = "director.backends.preview.panel:PanelBackend"
+
+    header: bool = True
+
+
+class PanelBackend:
+    """Draws storyboard panels with Pillow; needs no GPU and no weights."""
+
+    def __init__(self, config: PanelConfig):
+        self.config = config
+
+    def render(self, req: FrameRequest, out: Path) -> dict:
+        rng = random.Random(req.seed)
+        bg = self._backdrop(req, rng)
+        fg = Image.new("RGBA", (req.width, req.height), (0, 0, 0, 0))
+        self._figures(req, fg)
+        header = Image.new("RGBA", (req.width, req.height), (0, 0, 0, 0))
+        if self.config.header:
+            self._header(req, header)
+        if req.angle == "dutch":
+            bg = bg.rotate(7, resample=Image.BICUBIC, expand=False, fillcolor=bg.getpixel((0, 0)))
+            fg = fg.rotate(7, resample=Image.BICUBIC, expand=False)
+        composite = Image.alpha_composite(bg.convert("RGBA"), fg)
+        if req.angle == "pov":
+            composite = _vignette(composite)
+        composite = Image.alpha_composite(composite, header).convert("RGB")
+        bg.convert("RGB").save(out / "bg.png", optimize=False, compress_level=1)
+        fg.save(out / "fg.png", compress_level=1)
+        header.save(out / "header.png", compress_level=1)
+        composite.save(out / "keyframe.png", compress_level=1)
+        return {"width": req.width, "height": req.height, "layers": ["bg.png", "fg.png", "header.png"]}
+
+    # ------------------------------------------------------------------ backdrop
+    def _backdrop(self, req: FrameRequest, rng: random.Random) -> Image.Image:
+        w, h = req.width, req.height
+        top, bottom, light = TIME_SKY.get(req.time, TIME_SKY["day"])
+        tint = _hue_colour(req.location_id, 0.5, 0.6)
+        top, bottom = _mix(top, tint, 0.18), _mix(bottom, tint, 0.22)
+        img = Image.new("RGB", (w, h))
+        draw = ImageDraw.Draw(img)
+        horizon = int(h * HORIZON.get(req.angle, 0.56))
+        for y in range(h):
+            draw.line([(0, y), (w, y)], fill=_mix(top, bottom, y / max(1, h - 1)))
+        text = f"{req.location} {req.look}".lower()
+        interior = not any(k in req.location.lower() for k in ("alley", "street", "city street", "rooftop", "park",
+                                                                "road", "beach", "forest", "街", "路"))
+        neon = "neon" in text
+        if req.angle == "overhead":
+            draw.rectangle([0, 0, w, h], fill=_mix(bottom, (30, 30, 30), 0.5))
+            for _ in range(18):
+                x, y = rng.randrange(w), rng.randrange(h)
+                draw.rectangle([x, y, x + w // 10, y + h // 30], outline=_mix(bottom, (255, 255, 255), 0.2), width=3)
+        elif interior:
+            self._room(draw, req, rng, horizon, light, top, bottom)
+        else:
+            self._street(draw, req, rng, horizon, light, neon)
+        if "rain" in text or "雨" in text:
+            for _ in range(int(w * h / 9000)):
+                x, y = rng.randrange(w), rng.randrange(h)
+                length = rng.randint(h // 60, h // 25)
+                draw.line([(x, y), (x - length // 6, y + length)], fill=(170, 180, 210), width=2)
+        return img.filter(ImageFilter.GaussianBlur(radius=max(1, w // 540))) if req.size in ("CU", "ECU", "MCU") \
+            else img
+
+    def _street(self, draw, req, rng, horizon, light, neon) -> None:
+        w, h = req.width, req.height
+        ground = _mix((40, 40, 48), (120, 120, 120), light)
+        draw.rectangle([0, horizon, w, h], fill=ground)
+        x = -rng.randint(0, w // 8)
+        while x < w:
+            bw = rng.randint(w // 7, w // 3)
+            bh = rng.randint(int(h * 0.18), int(h * 0.5))
+            shade = _mix((22, 22, 34), (150, 150, 165), light * rng.uniform(0.6, 1.0))
+            draw.rectangle([x, horizon - bh, x + bw, horizon], fill=shade)
+            for wy in range(horizon - bh + 20, horizon - 20, max(12, h // 50)):
+                for wx in range(x + 12, x + bw - 12, max(12, w // 30)):
+                    if rng.random() < (0.45 if light < 0.6 else 0.15):
+                        lit = (250, 220, 140) if light < 0.6 else (200, 215, 230)
+                        draw.rectangle([wx, wy, wx + w // 60, wy + h // 90], fill=lit)
+            if neon and rng.random() < 0.6:
+                colour = _hue_colour(f"{req.location_id}{x}", 0.9, 1.0)
+                sy = horizon - rng.randint(int(bh * 0.3), int(bh * 0.9))
+                draw.rounded_rectangle([x + 8, sy, x + bw - 8, sy + h // 40], radius=8, outline=colour, width=5)
+            x += bw + rng.randint(0, w // 30)
+        for i in range(6):  # wet street reflections
+            y = horizon + (h - horizon) * (i + 1) // 7
+            draw.line([(0, y), (w, y)], fill=_mix(ground, (200, 200, 220), 0.12), width=2)
+
+    def _room(self, draw, req, rng, horizon, light, top, bottom) -> None:
+        w, h = req.width, req.height
+        wall = _mix(_mix(top, bottom, 0.5), (60, 55, 50), 0.55)
+        draw.rectangle([0, 0, w, horizon], fill=wall)
+        draw.rectangle([0, horizon, w, h], fill=_mix(wall, (20, 18, 16), 0.45))
+        if any(k in req.location.lower() for k in ("window", "glass", "city", "窗")):
+            x0, x1 = int(w * 0.12), int(w * 0.88)
+            y0, y1 = int(horizon * 0.18), int(horizon * 0.92)
+            draw.rectangle([x0, y0, x1, y1], fill=_mix(top, (10, 10, 20), 0.3))
+            for _ in range(40):
+                bx = rng.randint(x0, x1 - 20)
+                by = rng.randint(int(y0 + (y1 - y0) * 0.4), y1 - 10)
+                draw.rectangle([bx, by, bx + rng.randint(10, 40), y1], fill=_mix(top, (0, 0, 0), 0.5))
+                if light < 0.6:
+                    draw.point([(bx + 4, by + 6)], fill=(250, 220, 140))
+            for x in (x0, (x0 + x1) // 2, x1):
+                draw.line([(x, y0), (x, y1)], fill=(20, 20, 24), width=max(4, w // 120))
+            draw.line([(x0, y1), (x1, y1)], fill=(20, 20, 24), width=max(4, w // 120))
+        if any(k in req.location.lower() for k in ("office", "desk", "办公")):
+            dy = horizon + (h - horizon) // 5
+            draw.rectangle([int(w * 0.05), dy, int(w * 0.45), dy + h // 40], fill=(60, 40, 28))
+
+    # ------------------------------------------------------------------ figures
+    def _figures(self, req: FrameRequest, layer: Image.Image) -> None:
+        w, h = req.width, req.height
+        draw = ImageDraw.Draw(layer)
+        figures = list(req.figures)
+        if not figures:
+            return
+        listener = None
+        if req.angle == "ots" and len(figures) > 1:
+            figures, listener = figures[:1], figures[1]
+        fig_h = h * FIGURE_HEIGHT.get(req.size, 0.5)
+        n = len(figures)
+        for i, fig in enumerate(figures):
+            cx = w * (0.5 if n == 1 else 0.22 + 0.56 * i / (n - 1))
+            if listener is not None:
+                cx = w * 0.6
+            self._figure(draw, fig, cx, fig_h, req)
+        if listener is not None:
+            coat = _colour_near(listener.description, GARMENTS) or _hue_colour(listener.id)
+            dark = _mix(coat, (0, 0, 0), 0.6)
+            draw.ellipse([-w * 0.25, h * 0.55, w * 0.42, h * 1.3], fill=dark + (255,))
+            draw.ellipse([-w * 0.05, h * 0.38, w * 0.28, h * 0.66], fill=_mix(dark, (0, 0, 0), 0.3) + (255,))
+            self._label(draw, listener.name, w * 0.03, h * 0.78, coat, req)
+
+    def _figure(self, draw: ImageDraw.ImageDraw, fig: FigureSpec, cx: float, fig_h: float, req: FrameRequest) -> None:
+        h = req.height
+        desc = fig.description.lower()
+        scale = 1.1 if "tall" in desc or "高" in desc else 0.92 if any(k in desc for k in ("short ", "small", "child")) \
+            else 1.0
+        fig_h *= scale
+        head_r = fig_h * 0.075
+        if req.size in ("MCU", "CU", "ECU", "MS"):
+            head_cy = h * (0.4 if req.size != "ECU" else 0.45)
+        else:
+            feet = h * (HORIZON.get(req.angle, 0.56) + 0.12)
+            head_cy = feet - fig_h + head_r
+        coat = _colour_near(fig.description, GARMENTS) or _hue_colour(fig.id)
+        hair = _colour_near(fig.description, ("hair", "发")) or _mix(_hue_colour(fig.id + "hair", 0.4, 0.4), (0, 0, 0), 0.3)
+        skin = (226, 190, 160)
+        shoulder_y = head_cy + head_r * 1.3
+        shoulder_w = head_r * 2.6
+        hip_y = shoulder_y + fig_h * 0.38
+        feet_y = head_cy - head_r + fig_h
+        alpha = (255,)
+        leg_w = head_r * 0.9
+        draw.rectangle([cx - shoulder_w * 0.55, hip_y - 4, cx - shoulder_w * 0.55 + leg_w, feet_y], fill=(30, 30, 38) + alpha)
+        draw.rectangle([cx + shoulder_w * 0.55 - leg_w, hip_y - 4, cx + shoulder_w * 0.55, feet_y], fill=(30, 30, 38) + alpha)
+        draw.polygon([(cx - shoulder_w, shoulder_y), (cx + shoulder_w, shoulder_y),
+                      (cx + shoulder_w * 0.9, hip_y + fig_h * 0.05), (cx - shoulder_w * 0.9, hip_y + fig_h * 0.05)],
+                     fill=coat + alpha)
+        for side in (-1, 1):  # arms
+            draw.line([(cx + side * shoulder_w * 0.95, shoulder_y + head_r * 0.2),
+                       (cx + side * shoulder_w * 1.15, hip_y)], fill=_mix(coat, (0, 0, 0), 0.2) + alpha,
+                      width=max(2, int(head_r * 0.55)))
+        draw.rectangle([cx - head_r * 0.35, head_cy + head_r * 0.8, cx + head_r * 0.35, shoulder_y + 2], fill=skin + alpha)
+        draw.ellipse([cx - head_r, head_cy - head_r, cx + head_r, head_cy + head_r], fill=skin + alpha)
+        long_hair = "long" in desc or "长发" in desc
+        draw.chord([cx - head_r * 1.08, head_cy - head_r * 1.12, cx + head_r * 1.08, head_cy + head_r * 0.6],
+                   180, 360, fill=hair + alpha)
+        if long_hair:
+            draw.rectangle([cx - head_r * 1.08, head_cy - head_r * 0.2, cx - head_r * 0.75, head_cy + head_r * 1.6],
+                           fill=hair + alpha)
+            draw.rectangle([cx + head_r * 0.75, head_cy - head_r * 0.2, cx + head_r * 1.08, head_cy + head_r * 1.6],
+                           fill=hair + alpha)
+        eye = max(1.5, head_r * 0.1)
+        for side in (-1, 1):
+            ex, ey = cx + side * head_r * 0.38, head_cy + head_r * 0.05
+            draw.ellipse([ex - eye, ey - eye, ex + eye, ey + eye], fill=(30, 24, 24) + alpha)
+        draw.line([(cx - head_r * 0.3, head_cy + head_r * 0.5), (cx + head_r * 0.3, head_cy + head_r * 0.5)],
+                  fill=(150, 70, 70) + alpha, width=max(1, int(head_r * 0.07)))
+        label_y = min(max(head_cy - head_r * 1.6, req.height * 0.14), req.height * 0.62)
+        self._label(draw, fig.name, cx - head_r, label_y, coat, req)
+
+    @staticmethod
+    def _label(draw, text: str, x: float, y: float, colour, req: FrameRequest) -> None:
+        f = font(max(14, int(req.height * 0.022)))
+        width = f.getlength(text)
+        x = min(max(8, x), req.width - width - 24)
+        pad = f.size * 0.3
+        draw.rounded_rectangle([x - pad, y - pad, x + width + pad, y + f.size + pad], radius=int(pad),
+                               fill=(0, 0, 0, 170), outline=colour + (255,), width=3)
+        draw.text((x, y - f.size * 0.12), text, font=f, fill=(255, 255, 255, 255))
+
+    # ------------------------------------------------------------------ header
+    def _header(self, req: FrameRequest, layer: Image.Image) -> None:
+        w, h = req.width, req.height
+        draw = ImageDraw.Draw(layer)
+        title = font(max(12, int(h * 0.02)))
+        small = font(max(10, int(h * 0.015)))
+        lines = wrap_text(req.caption, small, w * 0.9, max_lines=2)
+        band = int(h * 0.03 + title.size * 1.5 + len(lines) * small.size * 1.3)
+        draw.rectangle([0, 0, w, band], fill=(0, 0, 0, 150))
+        draw.text((w * 0.05, h * 0.02), f"{req.shot_id} · {req.size} · {req.angle} · {req.move}", font=title,
+                  fill=(255, 230, 120, 255))
+        y = h * 0.02 + title.size * 1.5
+        for line in lines:
+            draw.text((w * 0.05, y), line, font=small, fill=(235, 235, 235, 255))
+            y += small.size * 1.3
+
+
+def _vignette(img: Image.Image) -> Image.Image:
+    w, h = img.size
+    mask = Image.new("L", (w // 8, h // 8), 0)
+    ImageDraw.Draw(mask).ellipse([-w // 40, -h // 40, w // 8 + w // 40, h // 8 + h // 40], fill=255)
+    mask = mask.filter(ImageFilter.GaussianBlur(6)).resize((w, h))
+    dark = Image.new("RGBA", (w, h), (0, 0, 0, 255))
+    return Image.composite(img, dark, mask)

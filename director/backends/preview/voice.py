@@ -1,0 +1,136 @@
+"""Preview voices: eSpeak NG, offline and download-free, in a distinct voice per character.
+
+eSpeak NG is GPL-3.0, so it runs as a separate program (``espeak_worker``) that director
+talks to through arguments, stdin and a WAV file. Each character gets a voice variant,
+pitch and rate from its preset (or from its description), stable across episodes; the
+emotion of a line moves rate, pitch and range. A character's ``voice.sample`` is for the
+cloning backends and is not used here.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import wave
+import zlib
+from pathlib import Path
+from typing import ClassVar
+
+from director.backends import BackendConfig
+from director.backends.types import AudioResult, SpeechRequest, VoiceParams
+from director.errors import BackendUnavailable, StageFailed
+
+# preset -> (eSpeak variant, base pitch 0-99, rate multiplier)
+PRESETS: dict[str, tuple[str, int, float]] = {
+    "female": ("f2", 62, 1.0), "female_warm": ("f4", 52, 0.96), "female_bright": ("f3", 72, 1.05),
+    "female_low": ("f1", 42, 0.97), "male": ("m1", 45, 1.0), "male_deep": ("m3", 26, 0.94),
+    "male_bright": ("m4", 58, 1.04), "male_young": ("m2", 52, 1.06), "child": ("f5", 88, 1.08),
+    "elder_female": ("f1", 46, 0.88), "elder_male": ("m6", 30, 0.87), "narrator": ("m7", 36, 0.92),
+}
+FEMALE = ("female", "female_warm", "female_bright", "female_low")
+MALE = ("male", "male_bright", "male_young", "male_deep")
+# emotion word -> (rate multiplier, pitch change, range change)
+EMOTIONS: dict[str, tuple[float, int, int]] = {
+    "angry": (1.08, 6, 30), "furious": (1.12, 8, 40), "cold": (0.9, -8, -25), "calm": (0.94, -3, -10),
+    "breathless": (1.2, 8, 15), "defiant": (1.05, 5, 20), "sad": (0.84, -8, -20), "crying": (0.82, -4, 10),
+    "whisper": (0.88, -6, -30), "whispering": (0.88, -6, -30), "happy": (1.08, 8, 25), "excited": (1.14, 10, 35),
+    "scared": (1.15, 12, 20), "terrified": (1.2, 14, 25), "shocked": (1.05, 10, 30), "tender": (0.9, 2, -5),
+    "sarcastic": (0.95, 0, 30), "tired": (0.85, -6, -20), "nervous": (1.1, 6, 10), "pleading": (0.98, 8, 25),
+    "confident": (1.0, 0, 15), "mysterious": (0.88, -4, -10), "desperate": (1.12, 10, 30), "warm": (0.95, 3, 10),
+}
+FEMALE_WORDS = ("woman", "girl", "her ", "she", "mother", "lady", "female", "actress", "queen", "sister",
+                "女", "她", "妈", "姐", "妹")
+MALE_WORDS = ("man", "boy", "his ", "he ", "father", "guy", "male", "king", "brother", "男", "他", "爸", "哥", "弟")
+LANGUAGES = {"en": "en-us", "en-us": "en-us", "en-gb": "en-gb", "zh": "cmn", "zh-cn": "cmn", "zh-hans": "cmn",
+             "zh-tw": "cmn", "zh-hant": "cmn", "cmn": "cmn", "zh-hk": "yue", "yue": "yue", "ja": "ja", "ko": "ko",
+             "es": "es", "fr": "fr-fr", "de": "de", "it": "it", "pt": "pt", "pt-br": "pt-br", "ru": "ru",
+             "vi": "vi", "th": "th", "id": "id", "hi": "hi", "ar": "ar", "tr": "tr"}
+BASE_RATE = 165  # words per minute at rate 1.0
+
+
+def espeak_language(tag: str) -> str:
+    tag = tag.lower()
+    return LANGUAGES.get(tag) or LANGUAGES.get(tag.split("-")[0]) or tag.split("-")[0]
+
+
+def gender_of(description: str) -> str | None:
+    text = f" {description.lower()} "
+    female = sum(text.count(w) for w in FEMALE_WORDS)
+    male = sum(text.count(f" {w.strip()} ") if w.isascii() else text.count(w) for w in MALE_WORDS)
+    return "female" if female > male else "male" if male > female else None
+
+
+def assign_voices(cast: dict[str, tuple[str, str | None, str | None]]) -> dict[str, VoiceParams]:
+    """Speaker id -> voice. ``cast`` maps id -> (description, preset, sample). Stable and distinct.
+
+    Presets win. Others get a preset from their described gender, chosen by a hash of their id,
+    moving on to the next free preset (then a pitch offset) so two speakers never sound alike.
+    """
+    out: dict[str, VoiceParams] = {}
+    taken: set[tuple[str, int]] = set()
+    for speaker, (description, preset, sample) in cast.items():
+        if preset is None:
+            gender = gender_of(description)
+            pool = FEMALE if gender == "female" else MALE if gender == "male" else FEMALE + MALE
+            start = zlib.crc32(speaker.encode()) % len(pool)
+            candidates = [pool[(start + i) % len(pool)] for i in range(len(pool))]
+            preset = next((p for p in candidates if (p, 0) not in taken), candidates[0])
+        offset = 0
+        while (preset, offset) in taken:
+            offset += 6
+        taken.add((preset, offset))
+        out[speaker] = VoiceParams(speaker=speaker, preset=preset, sample=sample, pitch=offset)
+    return out
+
+
+class EspeakConfig(BackendConfig):
+    name: ClassVar[str] = "espeak"
+    kind: ClassVar[str] = "voice"
+    version: ClassVar[str] = "1"
+    license: ClassVar[str] = "GPL-3.0-or-later (eSpeak NG, run as a separate process)"
+    requires: ClassVar[tuple[str, ...]] = ("espeakng_loader",)
+    target: ClassVar[str] = "director.backends.preview.voice:EspeakBackend"
+
+    rate: int = BASE_RATE
+
+
+class EspeakBackend:
+    sample_rate: ClassVar[int] = 22050
+    channels: ClassVar[int] = 1
+
+    def __init__(self, config: EspeakConfig):
+        self.config = config
+
+    def params(self, req: SpeechRequest) -> dict:
+        variant, pitch, rate = PRESETS.get(req.voice.preset, PRESETS["male"])
+        mood = (req.emotion or "").lower()
+        if mood not in EMOTIONS and req.parenthetical:
+            mood = next((w for w in req.parenthetical.lower().replace("(", " ").replace(")", " ").split()
+                         if w in EMOTIONS), mood)
+        r_mul, p_add, range_add = EMOTIONS.get(mood, (1.0, 0, 0))
+        return {"voice": f"{espeak_language(req.language)}+{variant}",
+                "rate": int(self.config.rate * rate * r_mul * req.voice.rate),
+                "pitch": max(0, min(99, pitch + req.voice.pitch + p_add)),
+                "range": max(0, min(99, 50 + range_add)),
+                "volume": 70 if "whisper" in mood else 100}
+
+    def synthesize(self, req: SpeechRequest, out: Path) -> AudioResult:
+        if not req.text.strip():
+            raise StageFailed("cannot voice an empty line: write the words or remove the beat")
+        p = self.params(req)
+        wav = out / "voice.wav"
+        cmd = [sys.executable, "-m", "director.backends.preview.espeak_worker", "--voice", p["voice"],
+               "--rate", str(p["rate"]), "--pitch", str(p["pitch"]), "--range", str(p["range"]),
+               "--volume", str(p["volume"]), "--out", str(wav)]
+        proc = subprocess.run(cmd, input=req.text.encode("utf-8"), capture_output=True)
+        if proc.returncode == 3:
+            raise BackendUnavailable(f"eSpeak NG has no voice for language {req.language!r} ({p['voice']})")
+        if proc.returncode != 0:
+            raise StageFailed(f"eSpeak NG failed: {proc.stderr.decode('utf-8', 'replace').strip()[-300:]}")
+        with wave.open(str(wav)) as w:
+            duration = w.getnframes() / w.getframerate()
+            rate = w.getframerate()
+        if duration <= 0:
+            raise StageFailed(f"eSpeak NG produced no audio for {req.text[:40]!r}")
+        notes = (f"voice.sample of {req.voice.speaker} is used by cloning backends; the preview voice ignores it",) \
+            if req.voice.sample else ()
+        return AudioResult(str(wav), rate, 1, duration, notes)

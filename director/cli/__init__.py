@@ -1,0 +1,1 @@
+"""The `director` command line: thin commands over the library."""

@@ -1,0 +1,246 @@
+"""``director``: new, validate, plan, render, status, clean.
+
+Commands parse, call the library and print. Imports of anything heavy happen inside the
+commands, so ``director --help`` stays instant. Every error is a DirectorError mapped to
+its exit code in ``run()``; no traceback reaches a user.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from director.cli.output import Output
+from director.errors import DirectorError, ExitCode, UsageError
+
+app = typer.Typer(name="director", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+                  pretty_exceptions_enable=False,
+                  help="Turn a screenplay into a finished short-drama episode on your own machines.")
+
+STAGES = ("keyframes", "voice", "timing", "clips", "music", "subtitles", "mix", "assemble")
+
+
+class State:
+    project: Path | None = None
+    out: Output = Output()
+
+
+state = State()
+
+
+@app.callback()
+def main(
+    project: Annotated[Optional[Path], typer.Option("--project", "-p", help="project folder (default: here)")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="machine-readable results on stdout")] = False,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="more detail on stderr")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="only errors on stderr")] = False,
+) -> None:
+    state.project = project
+    state.out = Output(json_mode=json_out, verbosity=-1 if quiet else verbose)
+    state.out.setup_logging()
+
+
+def _project(where: Path | None = None):
+    from director.project import Project
+
+    return Project.find(where or state.project)
+
+
+# ------------------------------------------------------------------------------ new
+@app.command()
+def new(
+    name: Annotated[Path, typer.Argument(help="folder to create")],
+    template: Annotated[str, typer.Option("--template", "-t", help="project template")] = "vertical-drama",
+) -> None:
+    """Create a project from a template; it validates and plans at once."""
+    import shutil
+
+    from director.resources import data_dir, templates
+
+    known = templates()
+    if template not in known:
+        from director.vocab import did_you_mean
+
+        raise UsageError(f"unknown template {template!r}{did_you_mean(template, known)}; available: {', '.join(known)}")
+    if name.exists():
+        raise UsageError(f"{name} already exists; choose a new folder name")
+    shutil.copytree(data_dir("templates") / template, name)
+    state.out.result({"created": str(name), "template": template},
+                     f"created {name}/ from template {template}\nnext: director -p {name} render")
+
+
+# ------------------------------------------------------------------------------ validate
+@app.command()
+def validate(
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="screenplay files or project folders")] = None,
+) -> None:
+    """Check screenplays and report every problem at once, as file:line:col: message."""
+    from director.project import Project
+    from director.screenplay import screenplay_problems
+
+    targets: list[tuple[Path, Path]] = []
+    for where in paths or [state.project or Path.cwd()]:
+        if where.is_file() and where.name != "director.yaml":
+            project = Project.find(where)
+            targets.append((where, project.root))
+        else:
+            project = Project.find(where)
+            targets += [(p, project.root) for p in project.episode_paths()]
+    report, errors = [], 0
+    for path, root in targets:
+        _, problems = screenplay_problems(path, root)
+        n = sum(1 for p in problems if p.severity == "error")
+        errors += n
+        report.append({"file": str(path), "valid": n == 0, "problems": [p.as_dict() for p in problems]})
+        for p in problems:
+            print(p, file=sys.stderr)
+    ok = errors == 0
+    state.out.result({"valid": ok, "files": report},
+                     "\n".join(f"{r['file']}: {'ok' if r['valid'] else 'invalid'}" for r in report))
+    if not ok:
+        state.out.info(f"{errors} problem{'s' if errors != 1 else ''} found")
+        raise typer.Exit(ExitCode.INVALID)
+
+
+# ------------------------------------------------------------------------------ plan
+@app.command()
+def plan(
+    episode: Annotated[Optional[str], typer.Option("--episode", "-e", help="episode (file name without .yaml)")] = None,
+    planner: Annotated[Optional[str], typer.Option("--planner", help="rules or llm (default: director.yaml)")] = None,
+    show: Annotated[bool, typer.Option("--show", help="print the shot list as a table")] = False,
+) -> None:
+    """Plan the shot list (shots/<episode>.yaml), keeping shots you locked."""
+    from director.plan import plan_episode
+
+    if planner not in (None, "rules", "llm"):
+        raise UsageError(f"--planner {planner!r} is not valid; use rules or llm")
+    project = _project()
+    loaded = project.load_episode(episode)
+    result = plan_episode(project, loaded, planner)
+    for note in result.notes:
+        state.out.info(note)
+    shots = result.shot_list.shots
+    total = sum(s.duration for s in shots)
+    data = {"episode": loaded.episode, "shots": len(shots), "path": str(result.path), "changed": result.changed,
+            "planned_seconds": round(total, 1), "planner": result.shot_list.planner, "notes": result.notes,
+            "stats": result.stats}
+    state.out.result(data, f"{result.path}: {len(shots)} shots, about {total:.0f}s"
+                     + ("" if result.changed else " (unchanged)"))
+    if show and not state.out.json_mode:
+        from director.cli.tables import shot_table
+
+        state.out.console().print(shot_table(loaded.screenplay, shots))
+
+
+# ------------------------------------------------------------------------------ render
+@app.command()
+def render(
+    episode: Annotated[Optional[str], typer.Option("--episode", "-e", help="episode to render")] = None,
+    profile: Annotated[Optional[str], typer.Option("--profile", help="preview or final")] = None,
+    only: Annotated[Optional[str], typer.Option("--only", help="run just this stage")] = None,
+    until: Annotated[Optional[str], typer.Option("--until", help="stop after this stage")] = None,
+    shots: Annotated[Optional[str], typer.Option("--shots", help="comma-separated shot ids")] = None,
+) -> None:
+    """Render the episode: everything cached is reused, the rest runs."""
+    from director.cli.progress import RichReporter, summary
+    from director.runtime.engine import Selection
+    from director.runtime.render import render as do_render
+
+    for flag, value in (("--only", only), ("--until", until)):
+        if value is not None and value not in STAGES:
+            from director.vocab import one_of
+
+            raise UsageError(f"{flag} {one_of(value, STAGES)}")
+    if profile not in (None, "preview", "final"):
+        raise UsageError(f"--profile {profile!r} is not valid; use preview or final")
+    selection = Selection(only, until, set(shots.split(",")) if shots else None)
+    project = _project()
+    with RichReporter(state.out) as reporter:
+        outcome = do_render(project, episode, profile, selection, reporter)
+    summary(state.out, outcome)
+    if outcome.result.failed:
+        raise typer.Exit(ExitCode.STAGE_FAILED)
+
+
+# ------------------------------------------------------------------------------ status
+@app.command()
+def status(
+    episode: Annotated[Optional[str], typer.Option("--episode", "-e")] = None,
+    profile: Annotated[Optional[str], typer.Option("--profile")] = None,
+) -> None:
+    """Per shot and stage: cached, or why it must run."""
+    from director.cli.tables import status_table
+    from director.runtime.render import explain
+
+    ctx, result, notes = explain(_project(), episode, profile)
+    for note in notes:
+        state.out.info(note)
+    rows = [r.as_dict() for r in result.records]
+    to_run = sum(1 for r in result.records if r.status != "cached")
+    state.out.result({"episode": ctx.loaded.episode, "jobs": rows, "to_run": to_run,
+                      "cached": len(rows) - to_run}, None)
+    if not state.out.json_mode:
+        from rich.console import Console
+
+        Console().print(status_table(result.records))
+        print(f"{len(rows) - to_run} cached, {to_run} to run")
+
+
+# ------------------------------------------------------------------------------ clean
+@app.command()
+def clean(
+    all_: Annotated[bool, typer.Option("--all", help="remove the whole cache")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="only say what would be removed")] = False,
+) -> None:
+    """Remove cached artifacts that no current plan references."""
+    from director.runtime.clean import clean_cache
+
+    removed, kept, freed = clean_cache(_project(), everything=all_, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    state.out.result({"removed": removed, "kept": kept, "bytes": freed, "dry_run": dry_run},
+                     f"{verb} {removed} entries ({freed / 1e6:.1f} MB), kept {kept}")
+
+
+# ------------------------------------------------------------------------------ entry point
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the exit code (DESIGN.md §8: 0 1 2 3 4 130)."""
+    try:
+        from typer._click.exceptions import ClickException, NoArgsIsHelpError
+    except ImportError:  # typer versions that still use click itself
+        from click.exceptions import ClickException, NoArgsIsHelpError
+
+    try:
+        result = app(args=argv, prog_name="director", standalone_mode=False)
+        return result if isinstance(result, int) else ExitCode.OK
+    except DirectorError as exc:
+        _print_error(exc)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        print("interrupted: finished artifacts are kept; run the same command again to resume", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    except NoArgsIsHelpError as exc:
+        exc.show()
+        return ExitCode.USAGE
+    except ClickException as exc:
+        exc.show()
+        return ExitCode.USAGE
+
+
+def _print_error(exc: DirectorError) -> None:
+    from director.errors import ScreenplayError
+
+    if isinstance(exc, ScreenplayError):
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        errors = sum(1 for p in exc.problems if p.severity == "error")
+        print(f"{errors} problem{'s' if errors != 1 else ''} found", file=sys.stderr)
+    else:
+        print(f"error: {exc}", file=sys.stderr)
+
+
+def entry() -> None:
+    raise SystemExit(run())

@@ -1,0 +1,39 @@
+"""Where output goes: results to stdout (JSON with --json), progress and logs to stderr."""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import dataclass
+
+
+@dataclass
+class Output:
+    json_mode: bool = False
+    verbosity: int = 0  # -1 quiet, 0 normal, 1+ verbose
+
+    def setup_logging(self) -> None:
+        level = logging.WARNING if self.verbosity < 0 else logging.INFO if self.verbosity == 0 else logging.DEBUG
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s" if self.verbosity > 0
+                                               else "%(message)s"))
+        root = logging.getLogger("director")
+        root.handlers[:] = [handler]
+        root.setLevel(level)
+        root.propagate = False
+
+    def info(self, message: str) -> None:
+        """A line for the user, on stderr (stdout is for results)."""
+        if self.verbosity >= 0:
+            print(message, file=sys.stderr)
+
+    def result(self, data: dict, text: str | None = None) -> None:
+        if self.json_mode:
+            print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+        elif text is not None:
+            print(text)
+
+    def console(self):
+        from rich.console import Console
+
+        return Console(stderr=True, quiet=self.verbosity < 0)

@@ -1,0 +1,64 @@
+"""Progress bars per stage on stderr, and the end-of-render summary."""
+from __future__ import annotations
+
+from director.cli.output import Output
+
+
+class RichReporter:
+    def __init__(self, out: Output):
+        self.out = out
+        self.progress = None
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self) -> "RichReporter":
+        if self.out.verbosity >= 0:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                       TimeRemainingColumn)
+
+            self.progress = Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
+                                     TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+                                     console=self.out.console(), transient=False)
+            self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
+
+    def stage_started(self, stage: str, total: int, to_run: int) -> None:
+        if self.progress is not None:
+            label = stage if to_run else f"{stage} ✓"
+            self.tasks[stage] = self.progress.add_task(label, total=max(1, total), completed=total - to_run)
+
+    def job_done(self, stage: str, job, seconds: float) -> None:
+        if self.progress is not None:
+            self.progress.advance(self.tasks[stage])
+
+    def stage_done(self, stage: str) -> None:
+        if self.progress is not None:
+            task = self.tasks[stage]
+            self.progress.update(task, completed=self.progress.tasks[task].total)
+
+
+def summary(out: Output, outcome) -> None:
+    result = outcome.result
+    ran, cached = result.count("ran"), result.count("cached")
+    data = {"episode": outcome.episode, "outputs": outcome.outputs, "duration": outcome.duration,
+            "seconds": round(outcome.seconds, 2), "ran": ran, "reused": cached,
+            "stages": {k: {"seconds": v, "ran": result.count("ran", k), "reused": result.count("cached", k)}
+                       for k, v in result.stage_seconds.items()},
+            "failed": result.failed, "notes": outcome.notes, "record": str(outcome.record_path)}
+    if out.json_mode:
+        out.result(data)
+        return
+    for note in dict.fromkeys(outcome.notes):
+        out.info(f"note: {note}")
+    for failure in result.failed:
+        out.info(f"failed: {failure}")
+    lines = [f"episode {outcome.episode}: rendered {ran}, reused {cached} in {outcome.seconds:.1f}s"]
+    if outcome.duration:
+        lines.append(f"  length {outcome.duration:.2f}s")
+    lines.append("  " + "  ".join(f"{k} {v['seconds']:.1f}s ({v['ran']} new)" for k, v in data["stages"].items()))
+    for name, path in outcome.outputs.items():
+        lines.append(f"  {name}: {path}")
+    out.result(data, "\n".join(lines))

@@ -1,0 +1,68 @@
+"""FFmpeg, run as a separate program (the imageio-ffmpeg build: libx264, AAC, libass)."""
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+from pathlib import Path
+
+from director.errors import BackendUnavailable, StageFailed
+
+
+@functools.lru_cache(maxsize=1)
+def ffmpeg_exe() -> str:
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError):
+        found = shutil.which("ffmpeg")
+        if found:
+            return found
+    raise BackendUnavailable("ffmpeg is missing: pip install imageio-ffmpeg (or install ffmpeg on PATH)")
+
+
+def run_ffmpeg(args: list[str], what: str, cwd: Path | None = None) -> None:
+    """Run ffmpeg; on failure raise StageFailed with the end of its error output."""
+    cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args]
+    proc = subprocess.run(cmd, capture_output=True, cwd=cwd)
+    if proc.returncode != 0:
+        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-6:]
+        raise StageFailed(f"{what}: ffmpeg failed (exit {proc.returncode}): " + " | ".join(tail))
+
+
+class FrameWriter:
+    """Pipe raw RGB frames into an H.264 encoder."""
+
+    def __init__(self, path: Path, width: int, height: int, fps: float, crf: int = 17, preset: str = "ultrafast"):
+        self.path = path
+        cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
+               "-s", f"{width}x{height}", "-r", f"{fps:g}", "-i", "-", "-an", "-c:v", "libx264", "-preset", preset,
+               "-crf", str(crf), "-pix_fmt", "yuv420p", "-r", f"{fps:g}", str(path)]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.frames = 0
+
+    def write(self, rgb: bytes) -> None:
+        try:
+            self.proc.stdin.write(rgb)
+        except BrokenPipeError:
+            self.close()
+            raise
+        self.frames += 1
+
+    def close(self) -> None:
+        if self.proc.stdin and not self.proc.stdin.closed:
+            self.proc.stdin.close()
+        err = self.proc.stderr.read().decode("utf-8", "replace")
+        if self.proc.wait() != 0:
+            raise StageFailed(f"encoding {self.path.name} failed: {err.strip()[-400:]}")
+
+    def __enter__(self) -> "FrameWriter":
+        return self
+
+    def __exit__(self, exc_type, *_exc) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.proc.kill()
+            self.proc.wait()

@@ -1,0 +1,97 @@
+"""The one font director draws and subtitles with: Noto Sans CJK (SIL OFL), from a package dependency.
+
+It carries Latin, Cyrillic, Greek, Chinese, Japanese and Korean glyphs, so subtitles never
+render as empty boxes. Wrapping is by measured width: CJK breaks between characters, other
+scripts between words.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+from director.errors import BackendUnavailable
+
+FONT_PACKAGE = "cvttf_NotoSansCJK_Bold"
+FONT_FILE = "NotoSansCJKtc-Bold.otf"
+FONT_FAMILY = "Noto Sans CJK TC"
+CJK_CHAR = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
+NO_LINE_START = set("，。、！？；：）」』】》,.!?;:)")
+
+
+@functools.lru_cache(maxsize=1)
+def font_path() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec(FONT_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise BackendUnavailable(f"the subtitle font package is missing; install it: pip install cvttf-NotoSansCJK-Bold")
+    return Path(list(spec.submodule_search_locations)[0]) / FONT_FILE
+
+
+@functools.lru_cache(maxsize=32)
+def font(size: int):
+    from PIL import ImageFont
+
+    return ImageFont.truetype(str(font_path()), size)
+
+
+@functools.lru_cache(maxsize=1)
+def covered_codepoints() -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
+    return frozenset(TTFont(str(font_path()), lazy=True).getBestCmap())
+
+
+def missing_glyphs(text: str) -> list[str]:
+    cmap = covered_codepoints()
+    return sorted({ch for ch in text if not ch.isspace() and ord(ch) not in cmap})
+
+
+def _tokens(text: str) -> list[str]:
+    """Units a line may break between: single CJK characters, or words with their trailing space."""
+    out: list[str] = []
+    for piece in re.findall(r"\S+\s*|\s+", text):
+        if CJK_CHAR.search(piece):
+            buf = ""
+            for ch in piece:
+                if CJK_CHAR.match(ch) and ch not in NO_LINE_START:
+                    if buf:
+                        out.append(buf)
+                    buf = ch
+                else:
+                    buf += ch
+            if buf:
+                out.append(buf)
+        else:
+            out.append(piece)
+    return out
+
+
+def wrap_lines(text: str, fnt, max_width: float) -> list[str]:
+    """Every line needed to fit ``text`` in ``max_width`` pixels of ``fnt``."""
+    lines: list[str] = []
+    current = ""
+    for token in _tokens(" ".join(text.split())):
+        trial = current + token
+        if current and fnt.getlength(trial.rstrip()) > max_width:
+            lines.append(current.rstrip())
+            current = token.lstrip()
+        else:
+            current = trial
+    if current.strip():
+        lines.append(current.rstrip())
+    return lines
+
+
+def wrap_text(text: str, fnt, max_width: float, max_lines: int) -> list[str]:
+    """At most ``max_lines`` lines; the last one ends with an ellipsis when text was cut."""
+    lines = wrap_lines(text, fnt, max_width)
+    if len(lines) <= max_lines:
+        return lines
+    kept = lines[:max_lines]
+    last = kept[-1]
+    while last and fnt.getlength(last + "…") > max_width:
+        last = last[:-1]
+    kept[-1] = last.rstrip() + "…"
+    return kept

@@ -1,0 +1,252 @@
+"""The rule-based planner: deterministic coverage a storyboard artist would start from.
+
+- a scene opens on an establishing shot (its first action, or a plate when it opens on dialogue);
+- every line gets the speaker framed by emotion (MCU, CU when intense), over-the-shoulder when
+  the conversation turns to another speaker;
+- action beats are wider shots with a camera move that fits the verbs;
+- narration plays over the current picture, or a cutaway of the location;
+- music and sfx cues ride on the shot that shows the next beat; ``shot`` hints and
+  ``transition`` on a beat are honoured by the shot that covers it.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from director.plan.durations import action_seconds, speech_seconds
+from director.screenplay import Beat, Scene, Screenplay
+from director.shots import Shot, shot_seed
+
+INTENSE = {"angry", "furious", "shocked", "terrified", "scared", "breathless", "desperate", "screaming",
+           "shouting", "crying", "panicked", "horrified", "enraged", "sobbing", "pleading"}
+REVEAL_WORDS = ("face", "pale", "eyes", "opens", "reveal", "stares", "realizes", "realises", "sees", "tears")
+MOVE_WORDS = [
+    (("chase", "fight", "struggle", "stumbles", "shakes"), "handheld"),
+    (("sprint", "runs", "racing", "races", "rushes", "dashes", "flees"), "truck-left"),
+    (("enters", "approaches", "steps in", "walks in"), "pan-right"),
+    (("leaves", "walks away", "exits", "turns away"), "dolly-out"),
+    (("falls", "collapses", "kneels", "sinks"), "crane-down"),
+    (("rises", "stands up", "looks up", "climbs"), "tilt-up"),
+    (("waits", "sits", "stands", "watches"), "zoom-in"),
+]
+SIZE_WORDS = {"ECU": "Extreme close-up", "CU": "Close-up", "MCU": "Medium close-up", "MS": "Medium shot",
+              "MWS": "Medium wide shot", "WS": "Wide shot", "EWS": "Extreme wide shot"}
+EXTERIOR_WORDS = ("street", "alley", "city", "rooftop", "park", "beach", "road", "forest", "outside", "market",
+                  "bridge", "field", "garden", "harbor", "harbour", "square", "街", "外", "桥", "路")
+ESTABLISHING_SECONDS = 2.0
+MAX_SHOT_SECONDS = 12.0
+
+
+@dataclass
+class _Draft:
+    scene: str
+    size: str
+    angle: str = "eye-level"
+    move: str = "static"
+    characters: list[str] = field(default_factory=list)
+    beats: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    what: str = ""
+    kind: str = "action"
+    transition: str = "cut"
+    hint_duration: float | None = None
+
+
+def mentioned(sp: Screenplay, text: str) -> list[str]:
+    """Characters named in a piece of action, in screenplay order."""
+    lowered = text.lower()
+    out = []
+    for cid, char in sp.characters.items():
+        names = {cid.lower(), (char.name or cid).lower()}
+        if any(re.search(rf"(?<![\w]){re.escape(n)}(?![\w])", lowered) or (n and not n.isascii() and n in lowered)
+               for n in names if n):
+            out.append(cid)
+    return out
+
+
+def move_for(text: str, default: str = "static") -> str:
+    lowered = text.lower()
+    for words, move in MOVE_WORDS:
+        if any(w in lowered for w in words):
+            return move
+    return default
+
+
+def is_exterior(description: str) -> bool:
+    lowered = description.lower()
+    return any(w in lowered for w in EXTERIOR_WORDS)
+
+
+class RulePlanner:
+    """Screenplay -> shots, scene by scene, deterministically."""
+
+    name = "rules"
+
+    def __init__(self, sp: Screenplay, episode: str):
+        self.sp = sp
+        self.episode = episode
+
+    def plan_scene(self, scene: Scene, skip: set[str] = frozenset(), opening: bool = True) -> list[Shot]:
+        drafts: list[_Draft] = []
+        pending: list[tuple[str, Beat]] = []
+        last_speaker: str | None = None
+        for i, beat in enumerate(scene.beats):
+            ref = self.sp.beat_ref(scene, i)
+            if ref in skip:
+                continue
+            if beat.kind in ("music", "sfx"):
+                pending.append((ref, beat))
+                continue
+            if beat.kind == "narration" and drafts and drafts[-1].kind == "action" and \
+                    drafts[-1].seconds + self._speech(beat) <= MAX_SHOT_SECONDS:
+                target = drafts[-1]  # narration over the current picture
+                target.seconds += self._speech(beat)
+            else:
+                if beat.kind == "line" and opening and not drafts:
+                    drafts.append(self._establishing(scene))
+                target = self._draft(scene, beat, opening and not drafts, last_speaker)
+                drafts.append(target)
+            for cue_ref, cue in pending:
+                target.beats.append(cue_ref)
+                self._apply_hints(target, cue)
+            pending.clear()
+            target.beats.append(ref)
+            self._apply_hints(target, beat)
+            if beat.line is not None:
+                last_speaker = beat.line.who
+        if pending:
+            if not drafts:
+                drafts.append(self._establishing(scene))
+            for cue_ref, cue in pending:
+                drafts[-1].beats.append(cue_ref)
+                self._apply_hints(drafts[-1], cue)
+        return [self._shot(scene, d) for d in drafts]
+
+    # ------------------------------------------------------------------ drafting
+    def _speech(self, beat: Beat) -> float:
+        return round(speech_seconds(beat.spoken.text, self.sp.language) + 0.8, 1)
+
+    def _establishing(self, scene: Scene) -> _Draft:
+        location = self.sp.locations[scene.location]
+        exterior = is_exterior(location.description)
+        return _Draft(scene.id, "EWS" if exterior else "WS", move="crane-down" if exterior else "pan-right",
+                      seconds=ESTABLISHING_SECONDS, what="establishing", kind="establishing")
+
+    def _draft(self, scene: Scene, beat: Beat, first: bool, last_speaker: str | None) -> _Draft:
+        if beat.line is not None:
+            who = beat.line.who
+            intense = (beat.line.emotion or "").lower() in INTENSE
+            draft = _Draft(scene.id, "CU" if intense else "MCU", characters=[who], kind="line",
+                           seconds=self._speech(beat), move="dolly-in" if intense else "static")
+            if last_speaker and last_speaker != who:
+                draft.angle, draft.characters = "ots", [who, last_speaker]
+            mood = f", {beat.line.emotion}" if beat.line.emotion else ""
+            draft.what = f"{self.sp.characters[who].name or who} speaks{mood}"
+            return draft
+        if beat.narration is not None:
+            return _Draft(scene.id, "EWS", move="dolly-out", seconds=self._speech(beat), kind="narration",
+                          what="cutaway of the location")
+        text = beat.action or ""
+        who = mentioned(self.sp, text)
+        lowered = text.lower()
+        if first:
+            exterior = is_exterior(self.sp.locations[scene.location].description)
+            size = "WS" if who else ("EWS" if exterior else "WS")
+            move = move_for(text, "crane-down" if exterior else "pan-right")
+        elif any(w in lowered for w in REVEAL_WORDS):
+            size, move = "CU", "dolly-in"
+            who = who[:1]
+        else:
+            size = "MWS" if len(who) <= 1 else "WS"
+            move = move_for(text)
+        return _Draft(scene.id, size, move=move, characters=who, seconds=action_seconds(text, self.sp.language),
+                      what=text, kind="action")
+
+    @staticmethod
+    def _apply_hints(draft: _Draft, beat: Beat) -> None:
+        if beat.shot is not None:
+            hint = beat.shot
+            draft.size = hint.size or draft.size
+            draft.angle = hint.angle or draft.angle
+            draft.move = hint.move or draft.move
+            if hint.duration is not None:
+                draft.hint_duration = hint.duration
+        if beat.transition is not None:
+            draft.transition = beat.transition
+
+    def _prompt(self, scene: Scene, d: _Draft) -> str:
+        location = self.sp.locations[scene.location]
+        people = "; ".join(f"{self.sp.characters[c].name or c} ({self.sp.characters[c].description})"
+                           for c in d.characters)
+        parts = [f"{SIZE_WORDS[d.size]}, {d.angle}."]
+        if people:
+            parts.append(f"{people}.")
+        if d.what:
+            parts.append(d.what.rstrip(".") + ".")
+        place = location.description[:1].upper() + location.description[1:]
+        parts.append(f"{place}, {scene.time}.")
+        return " ".join(parts)
+
+    def _shot(self, scene: Scene, d: _Draft) -> Shot:
+        seconds = d.hint_duration if d.hint_duration is not None else min(MAX_SHOT_SECONDS, max(1.5, d.seconds))
+        return Shot(id="", scene=scene.id, size=d.size, angle=d.angle, move=d.move, duration=round(seconds, 1),
+                    characters=d.characters, prompt=self._prompt(scene, d), beats=d.beats, transition=d.transition)
+
+
+def beat_index(ref: str) -> int:
+    return int(ref.rsplit("/", 1)[1])
+
+
+def merge_locked(sp: Screenplay, episode: str, planner, locked: list[Shot]) -> tuple[list[Shot], list[str]]:
+    """Plan every scene around the user's locked shots; return (shots, notes for the user)."""
+    notes: list[str] = []
+    existing = {ref for ref, _, _ in sp.beats()}
+    kept: list[Shot] = []
+    claimed: set[str] = set()
+    scenes = {s.id for s in sp.scenes}
+    for shot in locked:
+        if shot.scene not in scenes:
+            notes.append(f"locked shot {shot.id} dropped: its scene {shot.scene!r} is gone from the screenplay")
+            continue
+        gone = [b for b in shot.beats if b not in existing or b in claimed]
+        if gone:
+            notes.append(f"locked shot {shot.id}: no longer covers {', '.join(gone)} (changed in the screenplay)")
+        beats = [b for b in shot.beats if b in existing and b not in claimed]
+        claimed.update(beats)
+        kept.append(shot.model_copy(update={"beats": beats}))
+    out: list[Shot] = []
+    for scene in sp.scenes:
+        mine = [s for s in kept if s.scene == scene.id]
+        taken = {b for s in mine for b in s.beats}
+        first_free = next((i for i in range(len(scene.beats)) if sp.beat_ref(scene, i) not in taken), None)
+        first_taken = min((beat_index(b) - 1 for b in taken), default=None)
+        opening = first_taken is None or (first_free is not None and first_free < first_taken)
+        fresh = planner.plan_scene(scene, skip=taken, opening=opening)
+        out.extend(_interleave(scene, fresh, mine, episode))
+    return out, notes
+
+
+def _interleave(scene: Scene, fresh: list[Shot], locked: list[Shot], episode: str) -> list[Shot]:
+    """Order shots by the first beat they cover; give new shots ids that do not clash."""
+    def key(shot: Shot, fallback: float) -> float:
+        return min((beat_index(b) for b in shot.beats), default=fallback)
+
+    ordered: list[tuple[float, int, Shot]] = []
+    for n, shot in enumerate(fresh):
+        following = next((key(s, 1e9) for s in fresh[n:] if s.beats), 1e9)
+        ordered.append((key(shot, following - 0.5), 1, shot))
+    for n, shot in enumerate(locked):
+        ordered.append((key(shot, n - 0.25), 0, shot))
+    ordered.sort(key=lambda t: (t[0], t[1]))
+    used = {s.id for s in locked}
+    result, counter = [], 0
+    for _, is_fresh, shot in ordered:
+        if is_fresh:
+            counter += 1
+            while f"{scene.id}-{counter:02d}" in used:
+                counter += 1
+            shot_id = f"{scene.id}-{counter:02d}"
+            used.add(shot_id)
+            shot = shot.model_copy(update={"id": shot_id, "seed": shot_seed(episode, shot_id)})
+        result.append(shot)
+    return result

@@ -1,0 +1,37 @@
+"""`director clean`: remove cache entries that no episode's current state references."""
+from __future__ import annotations
+
+import json
+import shutil
+
+from director.project import Project
+from director.runtime.cache import ArtifactCache
+
+
+def referenced_keys(project: Project) -> set[str]:
+    keys: set[str] = set()
+    for path in (project.state / "state").glob("*.json"):
+        try:
+            keys |= {v["key"] for v in json.loads(path.read_text())["jobs"].values()}
+        except (OSError, ValueError, KeyError):
+            continue
+    return keys
+
+
+def clean_cache(project: Project, everything: bool = False, dry_run: bool = False) -> tuple[int, int, int]:
+    """(entries removed, entries kept, bytes freed)."""
+    from director.runtime.lock import ProjectLock
+
+    cache = ArtifactCache(project.cache_dir)
+    with ProjectLock(project.state, "clean"):
+        keep = set() if everything else referenced_keys(project)
+        removed = kept = freed = 0
+        for _, key, path in cache.entries():
+            if key in keep:
+                kept += 1
+                continue
+            freed += sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+            removed += 1
+            if not dry_run:
+                shutil.rmtree(path, ignore_errors=True)
+    return removed, kept, freed

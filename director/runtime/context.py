@@ -1,0 +1,117 @@
+"""Everything a render's stages read, passed explicitly (stages never read globals or the environment)."""
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from director.backends import BackendConfig
+from director.project import Project, file_digest
+from director.runtime.cache import ArtifactCache, Entry
+from director.screenplay import Beat, LoadedScreenplay
+from director.shots import Shot
+from director.stages.base import Unknown
+
+
+@dataclass
+class Placement:
+    """A spoken beat placed in the episode."""
+
+    ref: str
+    start: float
+    duration: float
+    entry: Entry
+
+
+@dataclass
+class RenderContext:
+    project: Project
+    loaded: LoadedScreenplay
+    shots: list[Shot]
+    backends: dict[str, BackendConfig]
+    cache: ArtifactCache
+    explain: bool = False  # status: compute keys, run nothing
+    results: dict[str, dict[str, Entry]] = field(default_factory=dict)
+    _built: dict[str, object] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _digests: dict[Path, str] = field(default_factory=dict)
+
+    @property
+    def sp(self):
+        return self.loaded.screenplay
+
+    @property
+    def config(self):
+        return self.project.config
+
+    @cached_property
+    def beats(self) -> dict[str, Beat]:
+        return {ref: beat for ref, _, beat in self.sp.beats()}
+
+    def backend(self, kind: str):
+        """The built backend for a kind: built once per render (one model load per run)."""
+        with self._lock:
+            if kind not in self._built:
+                self._built[kind] = self.backends[kind].build()
+            return self._built[kind]
+
+    def entry(self, stage: str, ident: str) -> Entry:
+        try:
+            return self.results[stage][ident]
+        except KeyError:
+            raise Unknown(stage, ident) from None
+
+    def digest(self, path: Path) -> str:
+        if path not in self._digests:
+            self._digests[path] = file_digest(path)
+        return self._digests[path]
+
+    def ref_digests(self, paths: list[str]) -> list[str]:
+        return [self.digest(self.loaded.resolve(p)) for p in paths]
+
+    # ------------------------------------------------------------------ timeline
+    def timing(self, shot: Shot) -> dict:
+        entry = self.entry("timing", shot.id)
+        return json.loads(entry.file("timing.json").read_text())
+
+    def frames(self, shot: Shot) -> int:
+        return int(self.timing(shot)["frames"])
+
+    def starts(self) -> dict[str, float]:
+        """Start time of every shot: shots sit back to back (transitions happen inside spans)."""
+        fps = self.sp.format.fps
+        out, frames = {}, 0
+        for shot in self.shots:
+            out[shot.id] = frames / fps
+            frames += self.frames(shot)
+        out["__end__"] = frames / fps
+        return out
+
+    def total_frames(self) -> int:
+        return sum(self.frames(s) for s in self.shots)
+
+    def placements(self) -> list[Placement]:
+        starts = self.starts()
+        out = []
+        for shot in self.shots:
+            for item in self.timing(shot)["voices"]:
+                out.append(Placement(item["ref"], starts[shot.id] + item["offset"], item["duration"],
+                                     self.entry("voice", item["ref"])))
+        return out
+
+    def cue_times(self) -> list[tuple[str, float]]:
+        """(beat ref, time) of every music/sfx cue: where the cue sits among the shot's spoken beats."""
+        starts = self.starts()
+        out = []
+        for shot in self.shots:
+            voices = {v["ref"]: v for v in self.timing(shot)["voices"]}
+            t = starts[shot.id]
+            for ref in shot.beats:
+                beat = self.beats[ref]
+                if ref in voices:
+                    t = starts[shot.id] + voices[ref]["offset"] + voices[ref]["duration"]
+                elif beat.kind in ("music", "sfx"):
+                    out.append((ref, t))
+        return out

@@ -1,0 +1,264 @@
+"""The render engine: stages -> jobs -> cache lookups -> the jobs that must run, in parallel.
+
+The same walk, with ``explain=True``, is ``director status``: it computes every key it can,
+runs nothing, and says per shot and stage "cached" or why the job must run, by comparing
+the job's inputs with those of its last render (DVC's changed-deps message is the model).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Protocol
+
+from director import __version__
+from director.errors import DirectorError, StageFailed
+from director.runtime.cache import fingerprint
+from director.runtime.context import RenderContext
+from director.runtime.files import write_json
+from director.stages import STAGE_ORDER, all_stages
+from director.stages.base import Job, Pending, Stage, Unknown
+
+log = logging.getLogger("director.render")
+
+REASONS = {"text": "line text changed", "seed": "seed changed", "backend": "backend changed",
+           "emotion": "emotion changed", "voice": "voice changed", "request": "shot changed",
+           "figures": "characters changed", "location_refs": "location reference changed",
+           "keyframe": "keyframe changed", "frames": "duration changed", "move": "camera move changed",
+           "voices": "voice changed", "floor": "minimum duration changed", "items": "subtitle text or timing changed",
+           "clips": "clips changed", "mix": "mix changed", "subtitles": "subtitles changed", "music": "music changed",
+           "total": "episode length changed", "sfx": "sound effects changed", "prompt": "prompt changed",
+           "config": "settings changed", "encode": "encoder settings changed", "transitions": "transitions changed",
+           "sample": "voice sample changed", "language": "language changed", "mood": "mood changed",
+           "seconds": "cue length changed", "version": "stage version changed"}
+
+
+class Reporter(Protocol):
+    def stage_started(self, stage: str, total: int, to_run: int) -> None: ...
+    def job_done(self, stage: str, job: Job, seconds: float) -> None: ...
+    def stage_done(self, stage: str) -> None: ...
+
+
+@dataclass
+class JobRecord:
+    stage: str
+    id: str
+    shot: str | None
+    key: str | None
+    status: str  # cached | ran | runs | waits | failed | skipped
+    reason: str = ""
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+@dataclass
+class RunResult:
+    records: list[JobRecord] = field(default_factory=list)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    def count(self, status: str, stage: str | None = None) -> int:
+        return sum(1 for r in self.records if r.status == status and (stage is None or r.stage == stage))
+
+
+def job_key(stage: Stage, ctx: RenderContext, job: Job) -> str:
+    backend = ctx.backends[stage.backend_kind].identity() if stage.backend_kind else None
+    return fingerprint({"stage": stage.name, "version": stage.version, "backend": backend, **job.material})
+
+
+def why(previous: dict | None, current: dict) -> str:
+    """Human reason a job must run: which of its inputs differ from its last render."""
+    if previous is None:
+        return "never rendered"
+    changed = [k for k in sorted(set(previous) | set(current)) if previous.get(k) != current.get(k)]
+    if not changed:
+        return "not in the cache (cleaned or torn)"
+    labels = []
+    for k in changed:
+        label = REASONS.get(k, f"{k} changed")
+        if k == "request":
+            sub = [s for s in sorted(set(previous[k]) | set(current[k]))
+                   if previous[k].get(s) != current[k].get(s)]
+            label = ", ".join(REASONS.get(s, f"{s} changed") for s in sub)
+        if label not in labels:
+            labels.append(label)
+    return ", ".join(labels)
+
+
+class StateIndex:
+    """The inputs each job had at its last render, per episode: what status compares against."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self.jobs: dict[str, dict] = json.loads(path.read_text())["jobs"]
+        except (OSError, ValueError, KeyError):
+            self.jobs = {}
+
+    def previous(self, stage: str, ident: str) -> dict | None:
+        item = self.jobs.get(f"{stage}:{ident}")
+        return item["material"] if item else None
+
+    def remember(self, stage: str, ident: str, key: str, material: dict) -> None:
+        self.jobs[f"{stage}:{ident}"] = {"key": key, "material": material}
+
+    def save(self) -> None:
+        write_json(self.path, {"version": 1, "jobs": self.jobs})
+
+    def keys(self) -> set[str]:
+        return {v["key"] for v in self.jobs.values()}
+
+
+@dataclass
+class Selection:
+    """What part of the render to run."""
+
+    only: str | None = None
+    until: str | None = None
+    shots: set[str] | None = None
+
+    def stages(self) -> list[str]:
+        if self.only:
+            return [self.only]
+        end = STAGE_ORDER.index(self.until) + 1 if self.until else len(STAGE_ORDER)
+        return list(STAGE_ORDER[:end])
+
+
+def execute(ctx: RenderContext, state: StateIndex, selection: Selection = Selection(),
+            reporter: Reporter | None = None, workers: int = 1) -> RunResult:
+    """Run (or, with ctx.explain, explain) the stages; cached work is reused, the rest runs."""
+    result = RunResult()
+    wanted = selection.stages()
+    for stage in all_stages():
+        active = stage.name in wanted
+        if not active and not ctx.explain and stage.name in STAGE_ORDER[STAGE_ORDER.index(wanted[-1]) + 1:]:
+            break
+        episode_level = stage.scope in ("episode", "cue")
+        if selection.shots and episode_level and not ctx.explain:
+            result.notes.append(f"{stage.name} skipped: --shots renders only the named shots")
+            continue
+        started = time.perf_counter()
+        _run_stage(ctx, stage, state, selection, result, reporter, workers, active)
+        result.stage_seconds[stage.name] = round(time.perf_counter() - started, 3)
+        if result.failed and not ctx.explain:
+            break
+    return result
+
+
+def _collect(ctx: RenderContext, stage: Stage, selection: Selection) -> list[Job | Pending]:
+    items: list[Job | Pending] = []
+    generator = stage.jobs(ctx)
+    while True:
+        try:
+            item = next(generator)
+        except StopIteration:
+            break
+        except Unknown as missing:
+            if not ctx.explain:
+                raise StageFailed(f"{stage.name} needs {missing.stage} {missing.ident}, which is not rendered; "
+                                  f"run without --only first") from None
+            items.append(Pending(stage.name, "*", f"{missing.stage} {missing.ident}"))
+            break
+        if selection.shots and item.shot and item.shot not in selection.shots:
+            continue
+        items.append(item)
+    if ctx.explain and items and isinstance(items[-1], Pending) and stage.scope != "episode":
+        items = _per_item_pending(ctx, stage, selection, items)
+    return items
+
+
+def _per_item_pending(ctx: RenderContext, stage: Stage, selection: Selection, items: list) -> list:
+    """Explaining: retry item by item, so cached items still say cached and the rest say what they wait on."""
+    out: list[Job | Pending] = []
+    for shot in ctx.shots:
+        if selection.shots and shot.id not in selection.shots:
+            continue
+        sub = RenderContext(ctx.project, ctx.loaded, [shot], ctx.backends, ctx.cache, True, ctx.results)
+        try:
+            out.extend(stage.jobs(sub))
+        except Unknown as missing:
+            out.append(Pending(stage.name, shot.id, f"{missing.stage} {missing.ident}", shot=shot.id))
+    return out
+
+
+def _run_stage(ctx, stage, state, selection, result, reporter, workers, active) -> None:
+    items = _collect(ctx, stage, selection)
+    todo: list[Job] = []
+    bucket = ctx.results.setdefault(stage.name, {})
+    for item in items:
+        if isinstance(item, Pending):
+            result.records.append(JobRecord(stage.name, item.id, item.shot, None, "waits",
+                                            f"depends on {item.waits_on}, which must run first"))
+            continue
+        item.key = job_key(stage, ctx, item)
+        entry = ctx.cache.lookup(stage.name, item.key)
+        if entry is not None:
+            bucket[item.id] = entry
+            result.records.append(JobRecord(stage.name, item.id, item.shot, item.key, "cached"))
+            state.remember(stage.name, item.id, item.key, item.material)
+            continue
+        reason = why(state.previous(stage.name, item.id), item.material)
+        if ctx.explain or not active:
+            result.records.append(JobRecord(stage.name, item.id, item.shot, item.key, "runs", reason))
+            continue
+        todo.append(item)
+        item.label = f"{item.label} ({reason})"
+    if ctx.explain or not active:
+        return
+    if reporter:
+        reporter.stage_started(stage.name, len(items), len(todo))
+    if stage.backend_kind and todo:
+        ctx.backend(stage.backend_kind)  # build (load the model) once, before the workers start
+
+    def produce(job: Job) -> tuple[Job, float, BaseException | None]:
+        started = time.perf_counter()
+        try:
+            bucket[job.id] = ctx.cache.produce(stage.name, job.key, job.material, job.run)
+            return job, time.perf_counter() - started, None
+        except (DirectorError, OSError, ValueError, RuntimeError) as exc:
+            return job, time.perf_counter() - started, exc
+
+    pool_size = 1 if stage.scope == "episode" else max(1, workers)
+    with ThreadPoolExecutor(max_workers=pool_size) as pool:
+        for job, seconds, error in pool.map(produce, todo):
+            reason = job.label.split(" (", 1)[1][:-1] if " (" in job.label else ""
+            if error is not None:
+                if isinstance(error, DirectorError) and not isinstance(error, StageFailed):
+                    raise error
+                result.failed.append(f"{stage.name} {job.id}: {error}")
+                result.records.append(JobRecord(stage.name, job.id, job.shot, job.key, "failed", str(error), seconds))
+                continue
+            state.remember(stage.name, job.id, job.key, job.material)
+            result.records.append(JobRecord(stage.name, job.id, job.shot, job.key, "ran", reason, round(seconds, 3)))
+            result.notes.extend(bucket[job.id].meta.get("notes", []))
+            if reporter:
+                reporter.job_done(stage.name, job, seconds)
+    state.save()
+    if reporter:
+        reporter.stage_done(stage.name)
+
+
+def run_record(ctx: RenderContext, result: RunResult, selection: Selection, seconds: float,
+               outputs: dict[str, str]) -> dict:
+    """The resolved config, fingerprints and timings of one render, saved beside the cache."""
+    return {
+        "director": __version__, "episode": ctx.loaded.episode, "profile": ctx.config.profile,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - seconds)),
+        "seconds": round(seconds, 3), "selection": {"only": selection.only, "until": selection.until,
+                                                    "shots": sorted(selection.shots or [])},
+        "config": ctx.config.model_dump(mode="json"),
+        "backends": {k: v.identity() | {"license": v.license} for k, v in ctx.backends.items()},
+        "stages": {name: {"seconds": s, "ran": [r.id for r in result.records if r.stage == name and r.status == "ran"],
+                          "cached": result.count("cached", name)} for name, s in result.stage_seconds.items()},
+        "jobs": [r.as_dict() for r in result.records], "notes": result.notes, "failed": result.failed,
+        "outputs": outputs,
+    }
+
+
+Callback = Callable[[str], None]

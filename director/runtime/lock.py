@@ -1,0 +1,52 @@
+"""One render per project at a time: an flock'ed lock file that names its holder."""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from director.errors import ProjectLocked
+
+
+class ProjectLock:
+    """Held for the life of a render; released by the kernel if the process dies."""
+
+    def __init__(self, state_dir: Path, what: str = "render"):
+        self.path = state_dir / "lock"
+        self.what = what
+        self._fd: int | None = None
+
+    def __enter__(self) -> "ProjectLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ProjectLocked(self._message()) from None
+        holder = {"pid": os.getpid(), "started": time.strftime("%Y-%m-%d %H:%M:%S"), "command": self.what,
+                  "argv": " ".join(sys.argv[1:])[:200]}
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps(holder).encode())
+        os.fsync(fd)
+        self._fd = fd
+        return self
+
+    def _message(self) -> str:
+        try:
+            holder = json.loads(self.path.read_text())
+            who = f"pid {holder['pid']}, started {holder['started']}, `director {holder.get('argv') or holder['command']}`"
+        except (OSError, ValueError, KeyError):
+            who = "another process"
+        return (f"this project is locked by another render ({who}); wait for it to finish or stop it. "
+                f"Lock file: {self.path}")
+
+    def __exit__(self, *exc) -> None:
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None

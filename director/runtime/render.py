@@ -1,0 +1,105 @@
+"""Render an episode end to end: plan if needed, lock, run the stages, publish, record."""
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from director.backends import resolve_backends
+from director.project import Project
+from director.runtime.cache import ArtifactCache
+from director.runtime.context import RenderContext
+from director.runtime.engine import Reporter, RunResult, Selection, StateIndex, execute, run_record
+from director.runtime.files import write_json
+from director.runtime.lock import ProjectLock
+
+log = logging.getLogger("director.render")
+
+
+@dataclass
+class RenderOutcome:
+    episode: str
+    result: RunResult
+    outputs: dict[str, str] = field(default_factory=dict)
+    record_path: Path | None = None
+    seconds: float = 0.0
+    duration: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def prepare(project: Project, episode: str | None, profile: str | None, explain: bool) -> tuple[RenderContext, list[str]]:
+    from director.plan import current_shots, plan_preview
+
+    loaded = project.load_episode(episode)
+    if explain:
+        shots, notes = plan_preview(project, loaded)
+    else:
+        shot_list, notes = current_shots(project, loaded)
+        shots = shot_list.shots
+    profile = profile or project.config.profile
+    config = project.config.model_copy(update={"profile": profile})
+    project = Project(project.root, config, project.config_path)
+    overrides = {k: v.model_dump() for k, v in config.backends.items()}
+    backends = resolve_backends(profile, overrides)
+    ctx = RenderContext(project, loaded, shots, backends, ArtifactCache(project.cache_dir), explain=explain)
+    return ctx, notes + [str(w) for w in loaded.warnings]
+
+
+def render(project: Project, episode: str | None = None, profile: str | None = None,
+           selection: Selection = Selection(), reporter: Reporter | None = None) -> RenderOutcome:
+    started = time.perf_counter()
+    with ProjectLock(project.state, "render"):
+        ctx, notes = prepare(project, episode, profile, explain=False)
+        ctx.cache.sweep_temporaries()
+        state = StateIndex(project.state / "state" / f"{ctx.loaded.episode}.json")
+        result = execute(ctx, state, selection, reporter, workers=project.config.workers)
+        outputs = publish(ctx, result)
+        seconds = time.perf_counter() - started
+        record = run_record(ctx, result, selection, seconds, outputs)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        record_path = project.state / "runs" / f"{stamp}-{ctx.loaded.episode}.json"
+        write_json(record_path, record)
+        if "episode.mp4" in outputs or outputs:
+            write_json(project.out_dir(ctx.loaded.episode) / "run.json", record)
+    duration = None
+    if "assemble" in ctx.results and "episode" in ctx.results["assemble"]:
+        duration = ctx.results["assemble"]["episode"].meta.get("duration")
+    return RenderOutcome(ctx.loaded.episode, result, outputs, record_path, seconds, duration,
+                         notes + result.notes)
+
+
+def explain(project: Project, episode: str | None = None, profile: str | None = None,
+            selection: Selection = Selection()) -> tuple[RenderContext, RunResult, list[str]]:
+    """What a render would do now, without running anything (``director status``)."""
+    ctx, notes = prepare(project, episode, profile, explain=True)
+    state = StateIndex(project.state / "state" / f"{ctx.loaded.episode}.json")
+    state.save = lambda: None  # explaining never writes
+    return ctx, execute(ctx, state, selection), notes
+
+
+def _publish_file(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.tmp")
+    shutil.copyfile(src, tmp)
+    tmp.replace(dst)
+
+
+def publish(ctx: RenderContext, result: RunResult) -> dict[str, str]:
+    """Copy finished artifacts to out/<episode>/ and draw the storyboard contact sheet."""
+    from director.runtime.storyboard import write_storyboard
+
+    out = ctx.project.out_dir(ctx.loaded.episode)
+    outputs: dict[str, str] = {}
+    done = ctx.results
+    if "episode" in done.get("assemble", {}):
+        _publish_file(done["assemble"]["episode"].file("episode.mp4"), out / "episode.mp4")
+        outputs["video"] = str(out / "episode.mp4")
+    if "episode" in done.get("subtitles", {}):
+        for name in ("episode.srt", "episode.ass"):
+            _publish_file(done["subtitles"]["episode"].file(name), out / name)
+        outputs["subtitles"] = str(out / "episode.srt")
+    if done.get("keyframes"):
+        outputs.update(write_storyboard(ctx, out))
+    return outputs

@@ -1,0 +1,82 @@
+"""The storyboard contact sheet: a PNG grid and an HTML page of every shot's panel and lines."""
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from director.media.fonts import font
+from director.runtime.files import atomic_write_text
+
+COLUMNS = 4
+THUMB_W = 240
+
+
+def _shot_rows(ctx) -> list[dict]:
+    rows = []
+    for shot in ctx.shots:
+        entry = ctx.results.get("keyframes", {}).get(shot.id)
+        timing = ctx.results.get("timing", {}).get(shot.id)
+        seconds = json.loads(timing.file("timing.json").read_text())["duration"] if timing else shot.duration
+        lines = []
+        for ref in shot.beats:
+            beat = ctx.beats[ref]
+            if beat.line:
+                lines.append(f"{ctx.sp.characters[beat.line.who].name or beat.line.who}: {beat.line.text}")
+            elif beat.narration:
+                lines.append(f"Narrator: {beat.narration.text}")
+            elif beat.action:
+                lines.append(beat.action)
+            elif beat.sfx:
+                lines.append(f"[sfx: {beat.sfx.name}]")
+            elif beat.music:
+                lines.append("[music stops]" if beat.music.stop else f"[music: {beat.music.mood}]")
+        rows.append({"shot": shot, "entry": entry, "seconds": seconds, "lines": lines})
+    return rows
+
+
+def write_storyboard(ctx, out: Path) -> dict[str, str]:
+    rows = _shot_rows(ctx)
+    fmt = ctx.sp.format
+    thumb_h = round(THUMB_W * fmt.height / fmt.width)
+    text_h = 70
+    cols = min(COLUMNS, len(rows)) or 1
+    nrows = (len(rows) + cols - 1) // cols
+    sheet = Image.new("RGB", (cols * (THUMB_W + 16) + 16, nrows * (thumb_h + text_h + 16) + 16), (24, 24, 28))
+    draw = ImageDraw.Draw(sheet)
+    small = font(13)
+    panels = out / "panels"
+    panels.mkdir(parents=True, exist_ok=True)
+    cards = []
+    for i, row in enumerate(rows):
+        shot = row["shot"]
+        x = 16 + (i % cols) * (THUMB_W + 16)
+        y = 16 + (i // cols) * (thumb_h + text_h + 16)
+        if row["entry"] is not None:
+            img = Image.open(row["entry"].file("keyframe.png")).convert("RGB")
+            thumb = img.resize((THUMB_W, thumb_h), Image.LANCZOS)
+            sheet.paste(thumb, (x, y))
+            img.resize((360, round(360 * fmt.height / fmt.width)), Image.LANCZOS).save(
+                panels / f"{shot.id}.jpg", quality=85)
+        draw.text((x, y + thumb_h + 4), f"{shot.id}  {row['seconds']:.1f}s  {shot.size}/{shot.move}", font=small,
+                  fill=(255, 220, 120))
+        draw.text((x, y + thumb_h + 22), ", ".join(shot.characters) or "-", font=small, fill=(220, 220, 220))
+        first = row["lines"][0] if row["lines"] else ""
+        draw.text((x, y + thumb_h + 40), first[:34] + ("…" if len(first) > 34 else ""), font=small,
+                  fill=(180, 180, 180))
+        cards.append(
+            f'<figure><img src="panels/{html.escape(shot.id)}.jpg" alt="{html.escape(shot.id)}">'
+            f"<figcaption><b>{html.escape(shot.id)}</b> · {row['seconds']:.2f}s · {shot.size} {shot.angle} "
+            f"{shot.move} · {html.escape(', '.join(shot.characters) or 'no one')}"
+            + "".join(f"<p>{html.escape(line)}</p>" for line in row["lines"]) + "</figcaption></figure>")
+    tmp = out / ".storyboard.png.tmp.png"
+    sheet.save(tmp)
+    tmp.replace(out / "storyboard.png")
+    page = (f"<!doctype html><meta charset='utf-8'><title>{html.escape(ctx.sp.title)} — storyboard</title>"
+            "<style>body{font-family:sans-serif;background:#18181c;color:#eee}main{display:flex;flex-wrap:wrap;gap:16px}"
+            "figure{width:260px;margin:0}img{width:100%}p{margin:4px 0;font-size:13px;color:#ccc}</style>"
+            f"<h1>{html.escape(ctx.sp.title)}</h1><main>{''.join(cards)}</main>")
+    atomic_write_text(out / "storyboard.html", page)
+    return {"storyboard": str(out / "storyboard.png"), "storyboard_html": str(out / "storyboard.html")}

@@ -1,0 +1,583 @@
+"""The screenplay format (DESIGN.md §3) as pydantic models, and validation that helps.
+
+``load_screenplay`` reports every problem at once as ``file:line:col: message``. A series
+shares one cast, one set of locations and one style: episode files name a series bible
+with ``series: ../series.yaml`` and may not redefine what the bible defines.
+"""
+from __future__ import annotations
+
+import re
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from director.errors import Problem, ScreenplayError
+from director.vocab import (ANGLES, AUDIO_EXTS, BEAT_KINDS, IMAGE_EXTS, INTENSITIES, MOVES, NARRATOR, SIZES,
+                            TIMES, TRANSITIONS, VOICE_PRESETS, did_you_mean, one_of)
+from director.yamlpos import Positions, load_yaml
+
+MAX_LINE_CHARS = 300
+MAX_ACTION_CHARS = 800
+ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+LANG_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+ASPECT_RE = re.compile(r"^(\d+):(\d+)$")
+
+Size = Literal[SIZES]  # type: ignore[valid-type]
+Angle = Literal[ANGLES]  # type: ignore[valid-type]
+Move = Literal[MOVES]  # type: ignore[valid-type]
+Transition = Literal[TRANSITIONS]  # type: ignore[valid-type]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Format(Model):
+    aspect: str = "9:16"
+    width: int = 1080
+    height: int = 1920
+    fps: float = 24
+
+
+class Style(Model):
+    look: str = ""
+    negative: str = ""
+
+
+class Voice(Model):
+    sample: str | None = None
+    preset: str | None = None
+    pitch: int | None = Field(default=None, ge=-50, le=50, description="semitone-like offset for preview voices")
+    rate: float | None = Field(default=None, gt=0.3, le=3.0, description="speaking rate multiplier")
+    styles: dict[str, str] = Field(default_factory=dict, description="emotion -> reference clip for cloning")
+
+
+class Character(Model):
+    name: str = ""
+    description: str
+    refs: list[str] = Field(default_factory=list)
+    voice: Voice | None = None
+
+
+class Narrator(Model):
+    voice: Voice = Field(default_factory=lambda: Voice(preset="narrator"))
+
+
+class Location(Model):
+    description: str
+    refs: list[str] = Field(default_factory=list)
+
+
+class ShotHint(Model):
+    size: Size | None = None
+    angle: Angle | None = None
+    move: Move | None = None
+    duration: float | None = Field(default=None, ge=0.5, le=60)
+
+
+class Line(Model):
+    who: str
+    text: str
+    emotion: str | None = None
+    parenthetical: str | None = None
+
+
+class Narration(Model):
+    text: str
+    emotion: str | None = None
+
+
+class Music(Model):
+    mood: str | None = None
+    intensity: float | Literal["low", "medium", "high"] | None = None
+    stop: bool = False
+
+    @property
+    def level(self) -> float:
+        if isinstance(self.intensity, str):
+            return INTENSITIES[self.intensity]
+        return 0.6 if self.intensity is None else float(self.intensity)
+
+
+class Sfx(Model):
+    name: str
+    volume: float = Field(default=1.0, ge=0, le=2)
+
+
+class Beat(Model):
+    action: str | None = None
+    line: Line | None = None
+    narration: Narration | None = None
+    music: Music | None = None
+    sfx: Sfx | None = None
+    shot: ShotHint | None = None
+    transition: Transition | None = None
+
+    @field_validator("narration", mode="before")
+    @classmethod
+    def _narration_shorthand(cls, value: Any) -> Any:
+        return {"text": value} if isinstance(value, str) else value
+
+    @field_validator("sfx", mode="before")
+    @classmethod
+    def _sfx_shorthand(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    @field_validator("music", mode="before")
+    @classmethod
+    def _music_shorthand(cls, value: Any) -> Any:
+        if value == "stop":
+            return {"stop": True}
+        return {"mood": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "Beat":
+        kinds = [k for k in BEAT_KINDS if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            found = ", ".join(kinds) if kinds else "none"
+            raise ValueError(f"a beat needs exactly one of {', '.join(BEAT_KINDS)} (found: {found})")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in BEAT_KINDS if getattr(self, k) is not None)
+
+    @property
+    def spoken(self) -> Line | Narration | None:
+        return self.line or self.narration
+
+    @property
+    def text(self) -> str:
+        """The words of the beat, for captions and duration estimates."""
+        if self.action is not None:
+            return self.action
+        if self.spoken is not None:
+            return self.spoken.text
+        if self.sfx is not None:
+            return self.sfx.name
+        return self.music.mood or "stop" if self.music else ""
+
+
+class Scene(Model):
+    id: str
+    location: str
+    time: str = "day"
+    description: str = ""
+    beats: list[Beat] = Field(default_factory=list)
+
+
+class Screenplay(Model):
+    """One episode. Fields the series bible defines may be left out of episode files."""
+
+    title: str
+    id: str | None = Field(default=None, description="episode id; defaults to the file name")
+    series: str | None = Field(default=None, description="path of the series bible this episode uses")
+    language: str = "en"
+    format: Format = Field(default_factory=Format)
+    style: Style = Field(default_factory=Style)
+    narrator: Narrator = Field(default_factory=Narrator)
+    characters: dict[str, Character] = Field(default_factory=dict)
+    locations: dict[str, Location] = Field(default_factory=dict)
+    scenes: list[Scene] = Field(default_factory=list)
+    license_ack: Literal["noncommercial"] | None = None
+
+    def beat_ref(self, scene: Scene, index: int) -> str:
+        """Stable name of a beat in shot lists: ``scene-id/N`` (1-based)."""
+        return f"{scene.id}/{index + 1}"
+
+    def beats(self) -> typing.Iterator[tuple[str, Scene, Beat]]:
+        for scene in self.scenes:
+            for i, beat in enumerate(scene.beats):
+                yield self.beat_ref(scene, i), scene, beat
+
+    def speaker_voice(self, who: str) -> Voice:
+        if who == NARRATOR:
+            return self.narrator.voice
+        return self.characters[who].voice or Voice()
+
+
+class SeriesBible(Model):
+    """What every episode of a series shares, defined once."""
+
+    title: str = ""
+    language: str = "en"
+    format: Format = Field(default_factory=Format)
+    style: Style = Field(default_factory=Style)
+    narrator: Narrator = Field(default_factory=Narrator)
+    characters: dict[str, Character] = Field(default_factory=dict)
+    locations: dict[str, Location] = Field(default_factory=dict)
+    license_ack: Literal["noncommercial"] | None = None
+
+
+SHARED_FIELDS = ("language", "format", "style", "narrator", "license_ack")
+
+
+@dataclass
+class LoadedScreenplay:
+    """A validated screenplay and where it came from."""
+
+    screenplay: Screenplay
+    path: Path
+    root: Path
+    episode: str
+    files: list[Path] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    def resolve(self, relative: str, base: Path | None = None) -> Path:
+        return ((base or self.path.parent) / relative).resolve()
+
+
+# --------------------------------------------------------------------------- errors from pydantic
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """The model classes (or literal tuples) an annotation can hold, through Optional/list/dict."""
+    origin = typing.get_origin(annotation)
+    if origin is None:
+        return [annotation]
+    if origin is Literal:
+        return [annotation]
+    out = []
+    for arg in typing.get_args(annotation):
+        if arg is type(None):
+            continue
+        out.extend(_unwrap(arg))
+    return out
+
+
+def _target(model: type[BaseModel], loc: tuple) -> tuple[type[BaseModel] | None, Any]:
+    """Walk ``loc`` through ``model``'s fields; return (model holding the last key, its annotation)."""
+    current: Any = model
+    annotation: Any = None
+    holder = None
+    for part in loc:
+        if isinstance(current, type) and issubclass(current, BaseModel) and isinstance(part, str):
+            if part not in current.model_fields:
+                return current, None
+            holder = current
+            annotation = current.model_fields[part].annotation
+            container = typing.get_origin(annotation)
+            candidates = [c for c in _unwrap(annotation) if isinstance(c, type) and issubclass(c, BaseModel)]
+            current = candidates[0] if candidates else annotation
+            if container is dict:
+                current = ("dict", current)
+            continue
+        if isinstance(current, tuple) and current and current[0] == "dict":
+            current = current[1]
+            continue
+        # list index or union branch name: stay on the element model
+    return holder, annotation
+
+
+_SINGULAR = {"scenes": "scene", "beats": "beat", "refs": "ref", "characters": "character",
+             "locations": "location"}
+
+
+def field_name(loc: tuple) -> str:
+    """Short, readable field path: ('scenes', 1, 'beats', 2, 'line', 'who') -> 'line.who'."""
+    parts = list(loc)
+    if parts and isinstance(parts[-1], int):
+        return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".")
+    last_int = max((i for i, p in enumerate(parts) if isinstance(p, int)), default=-1)
+    tail = [str(p) for p in parts[last_int + 1:]]
+    if last_int >= 0 and len(tail) < 2:
+        container = parts[last_int - 1] if last_int >= 1 else ""
+        tail = [_SINGULAR.get(str(container), str(container))] + tail
+    return ".".join(tail) if tail else "document"
+
+
+_TYPE_WORDS = {"string_type": "text", "int_type": "a whole number", "int_parsing": "a whole number",
+               "int_from_float": "a whole number", "float_type": "a number", "float_parsing": "a number",
+               "bool_type": "true or false", "bool_parsing": "true or false", "dict_type": "a mapping (key: value)",
+               "list_type": "a list", "model_type": "a mapping (key: value)", "model_attributes_type":
+               "a mapping (key: value)"}
+
+
+def _clean_branch_loc(loc: tuple) -> tuple:
+    """Drop pydantic's union-branch markers (e.g. 'float', "literal['low','medium','high']")."""
+    return tuple(p for p in loc if not (isinstance(p, str) and (p in ("float", "str", "int", "bool")
+                                                               or p.startswith("literal["))))
+
+
+def pydantic_problems(exc: ValidationError, model: type[BaseModel], pos: Positions) -> list[Problem]:
+    """Turn pydantic's errors into ``file:line:col`` problems that say what would be valid."""
+    problems: dict[tuple, Problem] = {}
+    for err in exc.errors():
+        loc = _clean_branch_loc(tuple(err["loc"]))
+        kind, value = err["type"], err.get("input")
+        name = field_name(loc)
+        holder, annotation = _target(model, loc)
+        if kind == "extra_forbidden":
+            valid = list(holder.model_fields) if holder else []
+            where = field_name(loc[:-1]) if loc[:-1] else "the screenplay"
+            msg = f"unknown key '{loc[-1]}' in {where}{did_you_mean(loc[-1], valid)}; valid keys: {', '.join(valid)}"
+            problems.setdefault(loc, pos.problem(loc, msg, key=True))
+            continue
+        if kind == "missing":
+            msg = f"{name} is required"
+            problems.setdefault(loc, pos.problem(loc[:-1], msg))
+            continue
+        if kind == "literal_error":
+            choices = [a for lit in _unwrap(annotation) if typing.get_origin(lit) is Literal
+                       for a in typing.get_args(lit)]
+            msg = f"{name} {one_of(value, choices or [err.get('ctx', {}).get('expected', '?')])}"
+        elif kind in _TYPE_WORDS:
+            msg = f"{name} must be {_TYPE_WORDS[kind]}, got {value!r}"
+        elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+            msg = f"{name} {value!r} is out of range: {err['msg'].lower()}"
+        elif kind == "value_error":
+            msg = str(err["msg"]).removeprefix("Value error, ")
+        else:
+            msg = f"{name}: {err['msg']} (got {value!r})"
+        problems.setdefault(loc, pos.problem(loc, msg))
+    return list(problems.values())
+
+
+# --------------------------------------------------------------------------- semantic checks
+
+class _Checker:
+    """Rules pydantic cannot express: references, paths, sizes, lengths."""
+
+    def __init__(self, loaded: LoadedScreenplay, where: dict[tuple, Positions]):
+        self.sp = loaded.screenplay
+        self.loaded = loaded
+        self.where = where  # loc prefix -> positions of the file that defines it
+        self.problems: list[Problem] = []
+
+    def pos_for(self, loc: tuple) -> Positions:
+        for n in range(len(loc), -1, -1):
+            if loc[:n] in self.where:
+                return self.where[loc[:n]]
+        return self.where[()]
+
+    def err(self, loc: tuple, msg: str, key: bool = False, severity: str = "error") -> None:
+        self.problems.append(self.pos_for(loc).problem(loc, msg, key=key, severity=severity))
+
+    def run(self) -> list[Problem]:
+        self.check_header()
+        for cid, char in self.sp.characters.items():
+            self.check_id(("characters", cid), cid, "character")
+            self.check_files(("characters", cid, "refs"), char.refs, IMAGE_EXTS, "reference image")
+            if char.voice:
+                self.check_voice(("characters", cid, "voice"), char.voice)
+        for lid, location in self.sp.locations.items():
+            self.check_id(("locations", lid), lid, "location")
+            self.check_files(("locations", lid, "refs"), location.refs, IMAGE_EXTS, "reference image")
+        self.check_voice(("narrator", "voice"), self.sp.narrator.voice)
+        seen: dict[str, int] = {}
+        for i, scene in enumerate(self.sp.scenes):
+            self.check_scene(i, scene, seen)
+        if not self.sp.scenes:
+            self.err(("scenes",) if "scenes" in self.pos_for(()).keys else (), "the screenplay has no scenes")
+        return self.problems
+
+    def check_header(self) -> None:
+        sp = self.sp
+        if not sp.title.strip():
+            self.err(("title",), "title is empty; give the episode a title")
+        if not LANG_RE.match(sp.language):
+            self.err(("language",), f"language {sp.language!r} is not a BCP-47 tag; valid examples: en, en-US, zh-CN, ja")
+        fmt = sp.format
+        match = ASPECT_RE.match(fmt.aspect)
+        if not match or 0 in (int(match[1]), int(match[2])):
+            self.err(("format", "aspect"), f"format.aspect {fmt.aspect!r} is not valid; use W:H such as 9:16, 16:9, 1:1, 4:5")
+        elif fmt.height and abs(fmt.width / fmt.height - int(match[1]) / int(match[2])) > 0.01:
+            w, h = int(match[1]), int(match[2])
+            self.err(("format", "width"), f"format size {fmt.width}x{fmt.height} does not match aspect {fmt.aspect}; "
+                     f"for {fmt.aspect} use for example {h and fmt.height * w // h // 2 * 2}x{fmt.height}")
+        for name in ("width", "height"):
+            value = getattr(fmt, name)
+            if not 64 <= value <= 4096 or value % 2:
+                self.err(("format", name), f"format.{name} {value} is not valid; use an even number of pixels from 64 to 4096")
+        if not 1 <= fmt.fps <= 60:
+            self.err(("format", "fps"), f"format.fps {fmt.fps:g} is not valid; use a frame rate from 1 to 60 (24, 25, 30 are usual)")
+
+    def check_id(self, loc: tuple, ident: str, what: str) -> None:
+        if not ID_RE.match(str(ident)):
+            self.err(loc, f"{what} id {ident!r} is not valid; use letters, digits, '-' or '_', starting with a letter",
+                     key=True)
+        if ident == NARRATOR:
+            self.err(loc, f"'{NARRATOR}' is reserved for the narrator's voice; choose another {what} id", key=True)
+
+    def check_files(self, loc: tuple, paths: list[str], exts: tuple, what: str) -> None:
+        base = Path(self.pos_for(loc).file)
+        for i, rel in enumerate(paths):
+            self.check_file(loc + (i,), rel, exts, what, base)
+
+    def check_file(self, loc: tuple, rel: str, exts: tuple, what: str, base: Path | None = None) -> None:
+        base = base or Path(self.pos_for(loc).file)
+        if not rel.strip():
+            self.err(loc, f"{field_name(loc)}: the {what} path is empty")
+            return
+        if Path(rel).is_absolute():
+            self.err(loc, f"{field_name(loc)} {rel!r} is an absolute path; use a path relative to {base.name}")
+            return
+        target = (base.parent / rel).resolve()
+        root = self.loaded.root.resolve()
+        if not target.is_relative_to(root):
+            self.err(loc, f"{field_name(loc)} {rel!r} leaves the project folder {root.name}/; "
+                     "keep references inside the project")
+            return
+        if Path(rel).suffix.lower() not in exts:
+            self.err(loc, f"{field_name(loc)} {rel!r} is not a {what}; valid file types: {', '.join(exts)}")
+        elif not target.is_file():
+            self.err(loc, f"{field_name(loc)} {rel!r} does not exist (looked for {target})")
+
+    def check_voice(self, loc: tuple, voice) -> None:
+        if voice.preset is not None and voice.preset not in VOICE_PRESETS:
+            self.err(loc + ("preset",), f"voice.preset {one_of(voice.preset, VOICE_PRESETS)}")
+        if voice.sample is not None:
+            self.check_file(loc + ("sample",), voice.sample, AUDIO_EXTS, "voice sample")
+        for emotion, clip in voice.styles.items():
+            self.check_file(loc + ("styles", emotion), clip, AUDIO_EXTS, "voice style clip")
+
+    def check_text(self, loc: tuple, text: str, what: str, limit: int) -> None:
+        if not text.strip():
+            self.err(loc, f"{what} is empty; write the words or remove the beat")
+        elif len(text) > limit:
+            self.err(loc, f"{what} is {len(text)} characters long (at most {limit}); split it into several beats")
+
+    def check_scene(self, i: int, scene: Scene, seen: dict[str, int]) -> None:
+        loc = ("scenes", i)
+        if not ID_RE.match(scene.id):
+            self.err(loc + ("id",), f"scene id {scene.id!r} is not valid; use letters, digits, '-' or '_'")
+        if scene.id in seen:
+            line = self.pos_for(loc).at(("scenes", seen[scene.id], "id"))[0]
+            self.err(loc + ("id",), f"duplicate scene id {scene.id!r} (first used at line {line})")
+        seen.setdefault(scene.id, i)
+        if scene.location not in self.sp.locations:
+            known = ", ".join(self.sp.locations) or "none defined"
+            self.err(loc + ("location",), f"scene.location {scene.location!r} is not a location"
+                     f"{did_you_mean(scene.location, self.sp.locations)} (known: {known})")
+        if scene.time not in TIMES:
+            self.err(loc + ("time",), f"scene.time {one_of(scene.time, TIMES)}")
+        if not scene.beats:
+            self.err(loc, f"scene {scene.id!r} is empty; give it at least one action, line or narration")
+        elif all(b.kind in ("music", "sfx") for b in scene.beats):
+            self.err(loc + ("beats",), f"scene {scene.id!r} has nothing to show; add an action, line or narration")
+        for j, beat in enumerate(scene.beats):
+            self.check_beat(loc + ("beats", j), beat)
+
+    def check_beat(self, loc: tuple, beat: Beat) -> None:
+        if beat.line is not None:
+            who = beat.line.who
+            if who not in self.sp.characters:
+                known = ", ".join(self.sp.characters) or "none defined"
+                self.err(loc + ("line", "who"), f"line.who {who!r} is not a character"
+                         f"{did_you_mean(who, self.sp.characters)} (known: {known})")
+            self.check_text(loc + ("line", "text"), beat.line.text, "line.text", MAX_LINE_CHARS)
+        if beat.narration is not None:
+            self.check_text(loc + ("narration",), beat.narration.text, "narration", MAX_LINE_CHARS)
+        if beat.action is not None:
+            self.check_text(loc + ("action",), beat.action, "action", MAX_ACTION_CHARS)
+        if beat.sfx is not None and not beat.sfx.name.strip():
+            self.err(loc + ("sfx",), "sfx name is empty; name the sound, e.g. thunder, door, footsteps")
+        music = beat.music
+        if music is not None:
+            if not music.stop and not (music.mood or "").strip():
+                self.err(loc + ("music",), "music needs a mood (e.g. tense, sad, romantic) or stop: true")
+            if isinstance(music.intensity, float) and not 0 <= music.intensity <= 1:
+                self.err(loc + ("music", "intensity"), f"music.intensity {music.intensity:g} is out of range; "
+                         "use 0 to 1 or low, medium, high")
+
+
+# --------------------------------------------------------------------------- loading
+
+def _validate(data: Any, model: type[BaseModel], pos: Positions) -> tuple[Any, list[Problem]]:
+    if not isinstance(data, dict):
+        kind = type(data).__name__
+        return None, [pos.problem((), f"the file must be a mapping of keys (title:, scenes:, ...), got {kind}")]
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        return None, pydantic_problems(exc, model, pos)
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def load_screenplay(path: Path, root: Path | None = None) -> LoadedScreenplay:
+    """Load and validate an episode file (and its series bible); raise ScreenplayError with every problem."""
+    path = Path(path)
+    root = (root or path.parent).resolve()
+    if not path.is_file():
+        raise ScreenplayError([Problem(_display(path), 1, 1, "no such screenplay file")])
+    data, pos, problems = load_yaml(path, _display(path))
+    where: dict[tuple, Positions] = {(): pos}
+    files = [path]
+    bible: SeriesBible | None = None
+    bible_data: dict = {}
+    if isinstance(data, dict) and isinstance(data.get("series"), str):
+        bible_path = (path.parent / data["series"]).resolve()
+        if not bible_path.is_relative_to(root):
+            problems.append(pos.problem(("series",), f"series {data['series']!r} leaves the project folder"))
+        elif not bible_path.is_file():
+            problems.append(pos.problem(("series",), f"series {data['series']!r} does not exist (looked for {bible_path})"))
+        else:
+            files.append(bible_path)
+            bible_data, bpos, bproblems = load_yaml(bible_path, _display(bible_path))
+            problems += bproblems
+            bible, more = _validate(bible_data, SeriesBible, bpos)
+            problems += more
+            bible_data = bible_data if isinstance(bible_data, dict) else {}
+            problems += _merge_bible(data, bible_data, pos, bpos, where)
+    sp, more = _validate(data, Screenplay, pos)
+    problems += more
+    if problems or sp is None:
+        raise ScreenplayError(problems)
+    if bible is not None:
+        update = {k: getattr(bible, k) for k in SHARED_FIELDS if k in bible_data}
+        update["characters"] = {**bible.characters, **sp.characters}
+        update["locations"] = {**bible.locations, **sp.locations}
+        sp = sp.model_copy(update=update)
+    episode = sp.id or path.stem
+    loaded = LoadedScreenplay(sp, path.resolve(), root, episode, files)
+    checker = _Checker(loaded, where)
+    problems = checker.run()
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise ScreenplayError(problems)
+    loaded.warnings = [p for p in problems if p.severity != "error"]
+    return loaded
+
+
+def _merge_bible(data: dict, bible: dict, pos: Positions, bpos: Positions, where: dict) -> list[Problem]:
+    """Episode + bible: shared fields live in the bible only; ids are defined once."""
+    problems = []
+    for key in SHARED_FIELDS:
+        if key in data and key in bible:
+            problems.append(pos.problem((key,), f"{key} is defined by the series bible ({bpos.file}:"
+                                        f"{bpos.at((key,), key=True)[0]}); remove it here", key=True))
+    for kind in ("characters", "locations"):
+        mine, theirs = data.get(kind) or {}, bible.get(kind) or {}
+        if not isinstance(mine, dict) or not isinstance(theirs, dict):
+            continue
+        for ident in mine:
+            if ident in theirs:
+                first = bpos.at((kind, ident), key=True)[0]
+                problems.append(pos.problem((kind, ident), f"{kind[:-1]} {ident!r} is already defined in the series "
+                                            f"bible ({bpos.file}:{first}); define it once", key=True))
+        for ident in theirs:
+            where[(kind, ident)] = bpos
+    for key in SHARED_FIELDS:
+        if key in bible and key not in data:
+            where[(key,)] = bpos
+    if "title" not in data:
+        data["title"] = bible.get("title", "")
+    return problems
+
+
+def screenplay_problems(path: Path, root: Path | None = None) -> tuple[LoadedScreenplay | None, list[Problem]]:
+    """Validate without raising: (loaded or None, problems including warnings)."""
+    try:
+        loaded = load_screenplay(path, root)
+    except ScreenplayError as exc:
+        return None, exc.problems
+    return loaded, loaded.warnings
+

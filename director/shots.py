@@ -1,0 +1,131 @@
+"""The shot list (DESIGN.md §4): pydantic models, the plan rules every planner must meet, file IO."""
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from director.errors import Problem, ScreenplayError
+from director.screenplay import Angle, Move, Screenplay, Size, Transition, pydantic_problems
+from director.runtime.files import atomic_write_text
+from director.yamlpos import load_yaml
+
+MIN_SHOT, MAX_SHOT = 0.5, 60.0
+SHOTS_VERSION = 1
+
+
+class Shot(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(description="unique shot id, e.g. arrival-01")
+    scene: str = Field(description="id of the scene the shot belongs to")
+    size: Size = Field(description="shot size: ECU CU MCU MS MWS WS EWS")
+    angle: Angle = Field(default="eye-level", description="camera angle")
+    move: Move = Field(default="static", description="camera move")
+    duration: float = Field(ge=MIN_SHOT, le=MAX_SHOT, description="planned duration in seconds")
+    characters: list[str] = Field(default_factory=list, description="character ids in frame")
+    prompt: str = Field(default="", description="what the frame shows")
+    beats: list[str] = Field(default_factory=list, description="beats covered, as scene-id/N")
+    transition: Transition = Field(default="cut", description="how this shot enters from the previous one")
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    locked: bool = Field(default=False, description="keep this shot as it is when re-planning")
+
+
+class ShotList(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = SHOTS_VERSION
+    episode: str
+    screenplay: str = Field(description="digest of the screenplay this list was planned from")
+    planner: str = "rules"
+    shots: list[Shot] = Field(default_factory=list)
+
+
+def shot_seed(episode: str, shot_id: str) -> int:
+    """A stable default seed per shot, so re-planning does not re-render unchanged shots."""
+    return zlib.crc32(f"{episode}:{shot_id}".encode()) & 0x7FFFFFFF
+
+
+def screenplay_digest(sp: Screenplay) -> str:
+    blob = json.dumps(sp.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def plan_problems(sp: Screenplay, shots: list[Shot], scenes: set[str] | None = None) -> list[tuple[int | None, str]]:
+    """Director's own rules for a plan: (shot index or None, what is wrong). Empty means usable.
+
+    ``scenes`` limits the coverage check to those scenes (a planner working scene by scene).
+    """
+    problems: list[tuple[int | None, str]] = []
+    scene_ids = {s.id for s in sp.scenes}
+    wanted = {ref: scene.id for ref, scene, _ in sp.beats() if scenes is None or scene.id in scenes}
+    seen_ids: dict[str, int] = {}
+    covered: dict[str, str] = {}
+    for i, shot in enumerate(shots):
+        if shot.id in seen_ids:
+            problems.append((i, f"shot id {shot.id!r} is used twice (shots {seen_ids[shot.id] + 1} and {i + 1})"))
+        seen_ids.setdefault(shot.id, i)
+        if shot.scene not in scene_ids:
+            problems.append((i, f"shot {shot.id}: scene {shot.scene!r} is not in the screenplay"
+                                f" (scenes: {', '.join(sorted(scene_ids))})"))
+        for who in shot.characters:
+            if who not in sp.characters:
+                problems.append((i, f"shot {shot.id}: character {who!r} is not in the screenplay"
+                                    f" (known: {', '.join(sp.characters)})"))
+        for ref in shot.beats:
+            if ref not in wanted:
+                problems.append((i, f"shot {shot.id}: beat {ref!r} does not exist in the screenplay"
+                                    + (" or is outside the scenes being planned" if scenes else "")))
+            elif wanted[ref] != shot.scene:
+                problems.append((i, f"shot {shot.id}: beat {ref!r} belongs to scene {wanted[ref]!r}, not {shot.scene!r}"))
+            elif ref in covered:
+                problems.append((i, f"shot {shot.id}: beat {ref!r} is already covered by shot {covered[ref]}"))
+            else:
+                covered[ref] = shot.id
+        if not MIN_SHOT <= shot.duration <= MAX_SHOT:
+            problems.append((i, f"shot {shot.id}: duration {shot.duration:g}s is outside {MIN_SHOT:g}-{MAX_SHOT:g}s"))
+    missing = [ref for ref in wanted if ref not in covered]
+    if missing:
+        problems.append((None, f"beats not covered by any shot: {', '.join(missing)}"))
+    return problems
+
+
+# --------------------------------------------------------------------------- files
+
+HEADER = ("# director shot list. Edit freely: size, angle, move, duration, characters, prompt, seed.\n"
+          "# Set `locked: true` on a shot to keep it (and your edits) when the episode is re-planned.\n")
+
+
+def dump_shot_list(shot_list: ShotList) -> str:
+    """Deterministic YAML: the same plan always gives the same bytes."""
+    data = shot_list.model_dump(mode="json")
+    return HEADER + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def save_shot_list(path: Path, shot_list: ShotList) -> None:
+    atomic_write_text(path, dump_shot_list(shot_list))
+
+
+def load_shot_list(path: Path, sp: Screenplay | None = None) -> ShotList:
+    """Read a (possibly hand-edited) shot list; every problem located as file:line:col."""
+    data, pos, problems = load_yaml(path, str(path))
+    if problems:
+        raise ScreenplayError(problems)
+    try:
+        shot_list = ShotList.model_validate(data)
+    except ValidationError as exc:
+        raise ScreenplayError(pydantic_problems(exc, ShotList, pos)) from None
+    if sp is not None:
+        located = [pos.problem(("shots", i) if i is not None else ("shots",), msg)
+                   for i, msg in plan_problems(sp, shot_list.shots)]
+        if located:
+            raise ScreenplayError(located)
+    return shot_list
+
+
+def shot_problem_list(path: Path, sp: Screenplay, shot_list: ShotList) -> list[Problem]:
+    return [Problem(str(path), 1, 1, msg) for _, msg in plan_problems(sp, shot_list.shots)]

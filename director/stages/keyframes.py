@@ -1,0 +1,57 @@
+"""Keyframes: one picture per shot, from the shot, its characters, location and style."""
+from __future__ import annotations
+
+from functools import partial
+
+from director.backends.types import FigureSpec, FrameRequest
+from director.runtime.context import RenderContext
+from director.shots import Shot
+from director.stages.base import Job, Stage
+
+
+def caption(ctx: RenderContext, shot: Shot) -> str:
+    """What the panel says: the action, or who speaks and how (never the words, which are subtitles)."""
+    parts = []
+    for ref in shot.beats:
+        beat = ctx.beats[ref]
+        if beat.action:
+            parts.append(beat.action)
+        elif beat.line:
+            name = ctx.sp.characters[beat.line.who].name or beat.line.who
+            parts.append(f"{name} ({beat.line.emotion})" if beat.line.emotion else name)
+        elif beat.narration:
+            parts.append("Narration")
+    return " / ".join(parts)
+
+
+def frame_request(ctx: RenderContext, shot: Shot) -> FrameRequest:
+    sp = ctx.sp
+    scene = next(s for s in sp.scenes if s.id == shot.scene)
+    location = sp.locations[scene.location]
+    figures = tuple(FigureSpec(c, sp.characters[c].name or c, sp.characters[c].description,
+                               tuple(str(ctx.loaded.resolve(r)) for r in sp.characters[c].refs))
+                    for c in shot.characters)
+    return FrameRequest(shot_id=shot.id, size=shot.size, angle=shot.angle, width=sp.format.width,
+                        height=sp.format.height, prompt=shot.prompt, caption=caption(ctx, shot),
+                        location_id=scene.location, location=location.description, time=scene.time,
+                        look=sp.style.look, negative=sp.style.negative, seed=shot.seed, figures=figures,
+                        move=shot.move)
+
+
+class KeyframesStage(Stage):
+    name = "keyframes"
+    version = "1"
+    backend_kind = "keyframes"
+
+    def jobs(self, ctx: RenderContext):
+        for shot in ctx.shots:
+            req = frame_request(ctx, shot)
+            scene = next(s for s in ctx.sp.scenes if s.id == shot.scene)
+            material = {
+                "request": {k: v for k, v in req.__dict__.items() if k != "figures"},
+                "figures": [{"id": f.id, "name": f.name, "description": f.description,
+                             "refs": ctx.ref_digests(ctx.sp.characters[f.id].refs)} for f in req.figures],
+                "location_refs": ctx.ref_digests(ctx.sp.locations[scene.location].refs),
+            }
+            run = partial(lambda r, out: ctx.backend("keyframes").render(r, out), req)
+            yield Job(self.name, shot.id, material, run, shot=shot.id, label=shot.id)

@@ -1,0 +1,122 @@
+"""Mix: dialogue over music (ducked while anyone speaks) and sound effects, at broadcast loudness.
+
+Loudness is normalised to the target integrated loudness (-14 LUFS by default, ITU-R BS.1770
+via pyloudnorm) and a look-ahead limiter on the 4x-oversampled signal holds the true peak
+under the ceiling (with a margin for the AAC encoder), re-measured after every pass.
+"""
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+
+from director.media.audio import fade, read_wav, resample, to_stereo, write_wav
+from director.runtime.context import RenderContext
+from director.stages.base import Job, Stage
+from director.stages.music import CROSSFADE, music_cues
+
+ENCODER_MARGIN_DB = 0.6  # AAC adds a little overshoot; limit this much below the ceiling
+
+
+def true_peak_db(x: np.ndarray) -> float:
+    from scipy.signal import resample_poly
+
+    up = resample_poly(x, 4, 1, axis=0)
+    peak = float(np.max(np.abs(up))) if up.size else 0.0
+    return 20 * np.log10(max(peak, 1e-12))
+
+
+def limit(x: np.ndarray, rate: int, ceiling_db: float) -> np.ndarray:
+    """Look-ahead limiter: gain never above what keeps the oversampled peak under the ceiling."""
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+    from scipy.signal import resample_poly
+
+    ceiling = 10 ** (ceiling_db / 20)
+    up = np.abs(resample_poly(x, 4, 1, axis=0)).max(axis=1)
+    n = len(x)
+    peak = up[: n * 4].reshape(n, 4).max(axis=1) if len(up) >= n * 4 else np.abs(x).max(axis=1)
+    need = np.minimum(1.0, ceiling / np.maximum(peak, 1e-9))
+    smooth = max(1, int(0.01 * rate))
+    gain = uniform_filter1d(minimum_filter1d(need, size=2 * smooth + 1), size=smooth)
+    return (x * gain[:, None]).astype(np.float32)
+
+
+def speech_envelope(dialogue: np.ndarray, rate: int) -> np.ndarray:
+    """0..1: how much anyone is speaking, with a gentle attack before and release after."""
+    from scipy.ndimage import maximum_filter1d, uniform_filter1d
+
+    active = (np.abs(dialogue) > 1e-3).astype(np.float32)
+    held = maximum_filter1d(active, size=int(0.5 * rate) | 1)
+    return np.clip(uniform_filter1d(held, size=int(0.15 * rate)), 0, 1)
+
+
+def master(mixed: np.ndarray, rate: int, target_lufs: float, ceiling_db: float) -> tuple[np.ndarray, dict]:
+    import pyloudnorm
+
+    meter = pyloudnorm.Meter(rate)
+    out = mixed
+    for _ in range(4):
+        loudness = meter.integrated_loudness(out)
+        if not np.isfinite(loudness):
+            break
+        out = (out * 10 ** ((target_lufs - loudness) / 20)).astype(np.float32)
+        if true_peak_db(out) > ceiling_db - ENCODER_MARGIN_DB:
+            out = limit(out, rate, ceiling_db - ENCODER_MARGIN_DB - 0.1)
+        if abs(meter.integrated_loudness(out) - target_lufs) < 0.2:
+            break
+    return out, {"lufs": round(float(meter.integrated_loudness(out)), 2), "true_peak": round(true_peak_db(out), 2)}
+
+
+class MixStage(Stage):
+    name = "mix"
+    version = "1"
+    scope = "episode"
+
+    def jobs(self, ctx: RenderContext):
+        cfg = ctx.config.mix
+        fps = ctx.sp.format.fps
+        total = ctx.total_frames() / fps
+        voices = [(p.entry, round(p.start, 4)) for p in ctx.placements()]
+        cues = [(c, ctx.entry("music", c.ref)) for c in music_cues(ctx)]
+        sfx = [(ref, ctx.beats[ref].sfx, round(t, 4)) for ref, t in ctx.cue_times() if ctx.beats[ref].sfx]
+        material = {"total": total, "voices": [[e.key, t] for e, t in voices],
+                    "music": [[e.key, round(c.start, 4), round(c.end, 4)] for c, e in cues],
+                    "sfx": [[ref, s.name, s.volume, t] for ref, s, t in sfx],
+                    "sfx_backend": ctx.backends["sfx"].identity(), "config": cfg.model_dump()}
+
+        def run(out):
+            rate = cfg.sample_rate
+            n = int(round(total * rate))
+            dialogue = np.zeros(n, np.float32)
+            for entry, start in voices:
+                data, sr = read_wav(entry.file("voice.wav"))
+                data = fade(resample(data if data.ndim == 1 else data.mean(axis=1), sr, rate), rate, 0.005, 0.01)
+                _place(dialogue, data, int(start * rate))
+            bed = np.zeros((n, 2), np.float32)
+            for i, (cue, entry) in enumerate(cues):
+                data, sr = read_wav(entry.file("music.wav"))
+                data = to_stereo(resample(data, sr, rate))
+                length = int((cue.end - cue.start + (CROSSFADE if i + 1 < len(cues) else 0)) * rate)
+                data = fade(data[:length], rate, CROSSFADE if i else 0.3, CROSSFADE)
+                _place(bed, data, int(cue.start * rate))
+            effects = np.zeros(n, np.float32)
+            notes = []
+            for ref, s, t in sfx:
+                result = ctx.backend("sfx").make(s.name, zlib.crc32(ref.encode()) & 0x7FFFFFFF, out)
+                notes.extend(result.notes)
+                data, sr = read_wav(result.path)
+                _place(effects, resample(data, sr, rate) * s.volume, int(t * rate))
+                (out / "sfx.wav").unlink()
+            duck = 10 ** (cfg.duck_db * speech_envelope(dialogue, rate) / 20)
+            mixed = to_stereo(dialogue) + bed * (10 ** (cfg.music_db / 20)) * duck[:, None] + to_stereo(effects) * 0.8
+            mastered, stats = master(mixed.astype(np.float32), rate, cfg.loudness, cfg.true_peak)
+            write_wav(out / "mix.wav", mastered, rate)
+            return {**stats, "seconds": n / rate, "notes": notes}
+
+        yield Job(self.name, "episode", material, run, label="episode")
+
+
+def _place(buf: np.ndarray, data: np.ndarray, at: int) -> None:
+    end = min(len(buf), at + len(data))
+    if end > at >= 0:
+        buf[at:end] += data[: end - at]

@@ -1,0 +1,61 @@
+"""Music: one score per `music` cue, from its beat until the next cue, a `stop`, or the end."""
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass
+
+from director.backends.types import MusicRequest
+from director.runtime.context import RenderContext
+from director.stages.base import Job, Stage
+
+CROSSFADE = 0.6
+
+
+@dataclass(frozen=True)
+class Cue:
+    ref: str
+    mood: str
+    intensity: float
+    start: float
+    end: float
+
+
+def music_cues(ctx: RenderContext) -> list[Cue]:
+    """Where each cue starts and ends in the episode."""
+    cues: list[Cue] = []
+    open_cue = None
+    for ref, t in ctx.cue_times():
+        music = ctx.beats[ref].music
+        if music is None:
+            continue
+        if open_cue is not None:
+            cues.append(Cue(open_cue[0], open_cue[1].mood, open_cue[1].level, open_cue[2], t))
+            open_cue = None
+        if not music.stop:
+            open_cue = (ref, music, t)
+    if open_cue is not None:
+        cues.append(Cue(open_cue[0], open_cue[1].mood, open_cue[1].level, open_cue[2], ctx.starts()["__end__"]))
+    return [c for c in cues if c.end - c.start > 0.05]
+
+
+class MusicStage(Stage):
+    name = "music"
+    version = "1"
+    backend_kind = "music"
+    scope = "cue"
+
+    def jobs(self, ctx: RenderContext):
+        backend = ctx.backends["music"]
+        for cue in music_cues(ctx):
+            quantum = backend.quantum(cue.mood)
+            seconds = math.ceil((cue.end - cue.start + CROSSFADE) / quantum) * quantum
+            req = MusicRequest(mood=cue.mood, intensity=round(cue.intensity, 3), seconds=round(seconds, 3),
+                               seed=zlib.crc32(cue.ref.encode()) & 0x7FFFFFFF)
+            material = {"mood": req.mood, "intensity": req.intensity, "seconds": req.seconds, "seed": req.seed}
+
+            def run(out, req=req):
+                result = ctx.backend("music").compose(req, out)
+                return {"duration": result.duration, "sample_rate": result.sample_rate, "notes": list(result.notes)}
+
+            yield Job(self.name, cue.ref, material, run, label=f"{cue.ref} ({cue.mood})")

@@ -1,0 +1,85 @@
+"""Subtitles: SRT and ASS sidecars, one cue per line and narration, inside the span of its voice.
+
+Lines are wrapped by measured width with the font that will draw them (ASS does not wrap
+CJK), at most ``max_lines`` lines per cue (longer text becomes consecutive cues), placed
+in the vertical safe zone: clear of the bottom ~20% and the top ~10% of the frame.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from director.media.fonts import FONT_FAMILY, font, missing_glyphs, wrap_lines
+from director.runtime.context import RenderContext
+from director.stages.base import Job, Stage
+
+SAFE_BOTTOM = 0.22  # share of the frame height kept free below the subtitles
+SIDE_MARGIN = 0.08
+
+
+@dataclass(frozen=True)
+class SubtitleCue:
+    start: float
+    end: float
+    lines: tuple[str, ...]
+
+
+def layout(text: str, start: float, end: float, width: int, height: int, size: float, max_lines: int
+           ) -> list[SubtitleCue]:
+    """Wrap ``text`` and split it into cues of at most ``max_lines`` lines, timed by share of characters."""
+    fnt = font(max(8, round(height * size)))
+    lines = wrap_lines(text, fnt, width * (1 - 2 * SIDE_MARGIN))
+    groups = [lines[i:i + max_lines] for i in range(0, len(lines), max_lines)] or [[text]]
+    total = sum(len("".join(g)) for g in groups) or 1
+    cues, t = [], start
+    for g in groups:
+        share = (end - start) * len("".join(g)) / total
+        cues.append(SubtitleCue(round(t, 3), round(min(end, t + share), 3), tuple(g)))
+        t += share
+    return cues
+
+
+def write_subtitles(cues: list[SubtitleCue], width: int, height: int, size: float, srt_path, ass_path) -> None:
+    import pysubs2
+
+    subs = pysubs2.SSAFile()
+    subs.info.update({"PlayResX": str(width), "PlayResY": str(height), "WrapStyle": "2",
+                      "ScaledBorderAndShadow": "yes"})
+    style = subs.styles["Default"]
+    style.fontname = FONT_FAMILY
+    style.fontsize = max(8, round(height * size))
+    style.bold = True
+    style.primarycolor = pysubs2.Color(255, 255, 255, 0)
+    style.outlinecolor = pysubs2.Color(0, 0, 0, 0)
+    style.backcolor = pysubs2.Color(0, 0, 0, 128)
+    style.outline = max(1.0, height / 640)
+    style.shadow = max(0.5, height / 1280)
+    style.alignment = pysubs2.Alignment.BOTTOM_CENTER
+    style.marginv = round(height * SAFE_BOTTOM)
+    style.marginl = style.marginr = round(width * SIDE_MARGIN)
+    for cue in cues:
+        text = "\\N".join(line.replace("\\", "\\\\").replace("{", "\\{").replace("}", "\\}") for line in cue.lines)
+        subs.append(pysubs2.SSAEvent(start=round(cue.start * 1000), end=round(cue.end * 1000), text=text))
+    subs.save(str(ass_path), format_="ass")
+    subs.save(str(srt_path), format_="srt")
+
+
+class SubtitlesStage(Stage):
+    name = "subtitles"
+    version = "1"
+    scope = "episode"
+
+    def jobs(self, ctx: RenderContext):
+        fmt, cfg = ctx.sp.format, ctx.config.subtitles
+        items = [(p.ref, ctx.beats[p.ref].spoken.text, p.start, p.start + p.duration) for p in ctx.placements()]
+        material = {"items": [[r, text, round(a, 4), round(b, 4)] for r, text, a, b in items],
+                    "size": [fmt.width, fmt.height], "style": cfg.model_dump(), "font": FONT_FAMILY}
+
+        def run(out):
+            cues = [c for _, text, a, b in items
+                    for c in layout(text, a, b, fmt.width, fmt.height, cfg.size, cfg.max_lines)]
+            write_subtitles(cues, fmt.width, fmt.height, cfg.size, out / "episode.srt", out / "episode.ass")
+            missing = sorted({ch for _, text, _, _ in items for ch in missing_glyphs(text)})
+            notes = [f"the subtitle font has no glyph for: {''.join(missing)}"] if missing else []
+            return {"cues": len(cues), "notes": notes}
+
+        yield Job(self.name, "episode", material, run, label="episode")

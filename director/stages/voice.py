@@ -1,0 +1,60 @@
+"""Voice: every line and narration spoken in its speaker's voice."""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from director.backends.types import SpeechRequest
+from director.runtime.context import RenderContext
+from director.stages.base import Job, Stage
+from director.vocab import NARRATOR
+
+
+def voices_for(ctx: RenderContext) -> dict:
+    """Speaker -> resolved voice, from the whole cast (stable across a series' episodes)."""
+    from director.backends.preview.voice import assign_voices
+
+    sp = ctx.sp
+    cast = {cid: (c.description, c.voice.preset if c.voice else None, c.voice.sample if c.voice else None)
+            for cid, c in sp.characters.items()}
+    narrator = sp.narrator.voice
+    cast[NARRATOR] = ("narrator", narrator.preset or "narrator", narrator.sample)
+    voices = assign_voices(cast)
+    for cid, char in sp.characters.items():  # explicit pitch/rate offsets from the screenplay
+        if char.voice and (char.voice.pitch is not None or char.voice.rate is not None):
+            v = voices[cid]
+            voices[cid] = type(v)(v.speaker, v.preset, v.sample, v.pitch + (char.voice.pitch or 0),
+                                  char.voice.rate or v.rate)
+    return voices
+
+
+class VoiceStage(Stage):
+    name = "voice"
+    version = "1"
+    backend_kind = "voice"
+    scope = "line"
+
+    def jobs(self, ctx: RenderContext):
+        voices = voices_for(ctx)
+        uses_sample = getattr(ctx.backends["voice"], "uses_sample", False)
+        for shot in ctx.shots:
+            for ref in shot.beats:
+                beat = ctx.beats[ref]
+                spoken = beat.spoken
+                if spoken is None:
+                    continue
+                who = beat.line.who if beat.line else NARRATOR
+                req = SpeechRequest(text=spoken.text, language=ctx.sp.language, voice=voices[who],
+                                    emotion=spoken.emotion, parenthetical=getattr(spoken, "parenthetical", None))
+                material = {"text": req.text, "language": req.language, "emotion": req.emotion,
+                            "parenthetical": req.parenthetical, "voice": asdict(req.voice)}
+                if uses_sample and req.voice.sample:
+                    material["sample"] = ctx.digest(ctx.loaded.resolve(req.voice.sample))
+                else:
+                    material["voice"].pop("sample")
+
+                def run(out, req=req):
+                    result = ctx.backend("voice").synthesize(req, out)
+                    return {"duration": result.duration, "sample_rate": result.sample_rate,
+                            "channels": result.channels, "notes": list(result.notes)}
+
+                yield Job(self.name, ref, material, run, shot=shot.id, label=ref)
