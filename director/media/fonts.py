@@ -14,7 +14,7 @@ from director.errors import BackendUnavailable
 
 FONT_PACKAGE = "cvttf_NotoSansCJK_Bold"
 FONT_FILE = "NotoSansCJKtc-Bold.otf"
-FONT_FAMILY = "Noto Sans CJK TC"
+FONT_FAMILY = "Noto Sans CJK TC Bold"  # the name-table family (ID 1) libass matches on
 CJK_CHAR = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
 NO_LINE_START = set("，。、！？；：）」』】》,.!?;:)")
 

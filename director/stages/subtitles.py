@@ -47,7 +47,7 @@ def write_subtitles(cues: list[SubtitleCue], width: int, height: int, size: floa
     style = subs.styles["Default"]
     style.fontname = FONT_FAMILY
     style.fontsize = max(8, round(height * size))
-    style.bold = True
+    style.bold = False  # the face is already bold; libass would embolden it again
     style.primarycolor = pysubs2.Color(255, 255, 255, 0)
     style.outlinecolor = pysubs2.Color(0, 0, 0, 0)
     style.backcolor = pysubs2.Color(0, 0, 0, 128)
