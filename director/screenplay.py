@@ -527,9 +527,9 @@ def load_screenplay(path: Path, root: Path | None = None) -> LoadedScreenplay:
             problems += more
             bible_data = bible_data if isinstance(bible_data, dict) else {}
             problems += _merge_bible(data, bible_data, pos, bpos, where)
-    sp, more = _validate(data, Screenplay, pos)
+    sp, more = (None, []) if data is None and problems else _validate(data, Screenplay, pos)
     problems += more
-    if problems or sp is None:
+    if sp is None:
         raise ScreenplayError(problems)
     if bible is not None:
         update = {k: getattr(bible, k) for k in SHARED_FIELDS if k in bible_data}
@@ -538,8 +538,7 @@ def load_screenplay(path: Path, root: Path | None = None) -> LoadedScreenplay:
         sp = sp.model_copy(update=update)
     episode = sp.id or path.stem
     loaded = LoadedScreenplay(sp, path.resolve(), root, episode, files)
-    checker = _Checker(loaded, where)
-    problems = checker.run()
+    problems += _Checker(loaded, where).run()
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise ScreenplayError(problems)

@@ -97,7 +97,7 @@ class RulePlanner:
             if beat.kind in ("music", "sfx"):
                 pending.append((ref, beat))
                 continue
-            if beat.kind == "narration" and drafts and drafts[-1].kind == "action" and \
+            if beat.kind == "narration" and drafts and drafts[-1].kind == "action" and beat.transition is None and \
                     drafts[-1].seconds + self._speech(beat) <= MAX_SHOT_SECONDS:
                 target = drafts[-1]  # narration over the current picture
                 target.seconds += self._speech(beat)

@@ -1,0 +1,69 @@
+"""The command line: instant help with no heavy imports, exit codes from one place, templates."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+from tests.conftest import ROOT, director
+
+HEAVY = ("torch", "diffusers", "TTS", "langchain", "langchain_core", "langchain_openai", "moviepy", "ray",
+         "transformers", "openai")
+
+
+def test_help_imports_nothing_heavy():
+    code = ("import sys; from director.cli.main import run; run(['--help']); "
+            "print('MODULES', ' '.join(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    modules = set(out.split("MODULES", 1)[1].split())
+    assert not [m for m in modules if m.split(".")[0] in HEAVY], sorted(m for m in modules if m.split(".")[0] in HEAVY)
+    assert "numpy" not in modules and "pydantic" not in modules  # not even the medium-weight ones
+
+
+def test_help_answers_in_under_half_a_second():
+    director("--help", check=True)  # warm the file cache
+    best = min(_timed(["--help"]) for _ in range(3))
+    assert best < 0.5, f"director --help took {best:.3f}s"
+
+
+def _timed(args) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "director", *args], capture_output=True, check=True)
+    return time.perf_counter() - start
+
+
+def test_usage_errors_exit_2():
+    proc = director("render", "--only", "clip")
+    assert proc.returncode == 2 and "did you mean 'clips'" in proc.stderr
+    assert director("frobnicate").returncode == 2
+
+
+def test_final_profile_without_backends_exits_4_naming_each(tmp_path):
+    from tests.conftest import make_project
+
+    project = make_project(tmp_path)
+    proc = director("-p", str(project), "render", "--profile", "final")
+    assert proc.returncode == 4
+    for name in ("qwen-image-edit", "wan-i2v", "coqui-tts", "stable-audio"):
+        assert name in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_new_project_validates_and_plans(tmp_path):
+    target = tmp_path / "my-show"
+    director("new", str(target), check=True)
+    assert director("-p", str(target), "validate").returncode == 0
+    out = json.loads(director("-p", str(target), "--json", "plan", check=True).stdout)
+    assert out["shots"] > 0 and (target / "shots/screenplay.yaml").exists()
+    assert director("new", str(target)).returncode == 2  # never overwrites
+
+
+def test_plan_show_prints_a_table():
+    proc = director("-p", str(ROOT / "tests/data/series"), "plan", "--episode", "ep02", "--show", check=True)
+    assert "meet-" in proc.stderr and "It never was." in proc.stderr
+
+
+def test_json_output_is_machine_readable():
+    out = director("--json", "validate", str(ROOT / "projects/demo/screenplay.yaml"), check=True)
+    assert json.loads(out.stdout)["valid"] is True

@@ -1,0 +1,49 @@
+"""Shared fixtures: real processes, real files, small projects."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def director(*args: str, cwd: Path | None = None, check: bool = False, timeout: float = 600,
+             env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the real `director` command as a user would (a separate process)."""
+    proc = subprocess.run([sys.executable, "-m", "director", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+    if check and proc.returncode != 0:
+        raise AssertionError(f"director {' '.join(args)} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def make_project(tmp: Path, source: Path = DATA / "short", size: tuple[int, int] | None = (216, 384)) -> Path:
+    """Copy a project into ``tmp``; shrink its frame size so renders take seconds."""
+    dest = tmp / source.name
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns(".director", "out", "shots"))
+    if size is not None:
+        path = dest / "screenplay.yaml"
+        data = yaml.safe_load(path.read_text())
+        data["format"] = {"aspect": "9:16", "width": size[0], "height": size[1], "fps": 24}
+        path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    return dest
+
+
+@pytest.fixture
+def small_project(tmp_path: Path) -> Path:
+    return make_project(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def rendered_full(tmp_path_factory) -> Path:
+    """The short screenplay rendered once at 1080x1920, shared by the output checks."""
+    project = make_project(tmp_path_factory.mktemp("full"), size=None)
+    director("-p", str(project), "render", check=True)
+    return project

@@ -1,0 +1,73 @@
+"""The rule planner: deterministic, complete coverage, hints honoured, locked shots kept."""
+from __future__ import annotations
+
+import yaml
+
+from director.plan.rules import RulePlanner, merge_locked
+from director.screenplay import load_screenplay
+from director.shots import plan_problems
+from tests.conftest import ROOT, director, make_project
+
+
+def test_plan_twice_is_byte_identical(tmp_path):
+    project = make_project(tmp_path, ROOT / "projects/demo", size=None)
+    director("-p", str(project), "plan", check=True)
+    first = (project / "shots/screenplay.yaml").read_bytes()
+    (project / "shots/screenplay.yaml").unlink()
+    director("-p", str(project), "plan", check=True)
+    assert (project / "shots/screenplay.yaml").read_bytes() == first
+
+
+def test_every_beat_covered_exactly_once_in_the_examples():
+    for path in ("projects/demo/screenplay.yaml", "projects/zh-demo/screenplay.yaml", "tests/data/short/screenplay.yaml",
+                 "templates/vertical-drama/screenplay.yaml"):
+        sp = load_screenplay(ROOT / path).screenplay
+        shots, _ = merge_locked(sp, "ep", RulePlanner(sp, "ep"), [])
+        assert plan_problems(sp, shots) == []
+        covered = [b for s in shots for b in s.beats]
+        assert sorted(covered) == sorted(ref for ref, _, _ in sp.beats())
+
+
+def test_coverage_craft_on_the_demo():
+    sp = load_screenplay(ROOT / "projects/demo/screenplay.yaml").screenplay
+    shots, _ = merge_locked(sp, "ep", RulePlanner(sp, "ep"), [])
+    by_beat = {b: s for s in shots for b in s.beats}
+    assert by_beat["arrival/1"].size in ("WS", "EWS") and by_beat["arrival/1"].move != "static"
+    assert by_beat["arrival/3"].characters[0] == "mia"          # the speaker is framed
+    assert by_beat["handoff/3"].angle == "ots"                  # the conversation turns: over the shoulder
+    assert by_beat["handoff/5"].size == "CU"                    # the reveal moves in
+    assert by_beat["handoff/6"] is by_beat["handoff/5"]         # narration over the current picture
+    assert by_beat["handoff/4"] is by_beat["handoff/5"]         # the sfx rides on the next shot
+
+
+def test_hints_and_transitions_are_honoured(tmp_path):
+    sp = load_screenplay(ROOT / "tests/data/short/screenplay.yaml").screenplay
+    shots, _ = merge_locked(sp, "ep", RulePlanner(sp, "ep"), [])
+    by_beat = {b: s for s in shots for b in s.beats}
+    assert by_beat["two/1"].transition == "dissolve"
+    assert by_beat["two/3"].transition == "fade"
+
+
+def test_locked_hand_edited_shot_survives_replanning(tmp_path):
+    project = make_project(tmp_path, ROOT / "projects/demo", size=None)
+    director("-p", str(project), "plan", check=True)
+    path = project / "shots/screenplay.yaml"
+    data = yaml.safe_load(path.read_text())
+    shot = next(s for s in data["shots"] if s["id"] == "handoff-02")
+    shot.update(locked=True, size="ECU", move="zoom-in", prompt="My own prompt.", duration=4.2, seed=7)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    # the writer edits the screenplay: a new line before the locked one, and a changed action
+    sp_path = project / "screenplay.yaml"
+    text = sp_path.read_text().replace('      - line: {who: ren, text: "You\'re late.", emotion: cold}',
+                                       '      - line: {who: mia, text: "Delivery.", emotion: breathless}\n'
+                                       '      - line: {who: ren, text: "You\'re late.", emotion: cold}')
+    sp_path.write_text(text)
+    proc = director("-p", str(project), "plan", check=True)
+    after = yaml.safe_load(path.read_text())["shots"]
+    kept = [s for s in after if s["id"] == "handoff-02"]
+    assert len(kept) == 1
+    assert kept[0]["size"] == "ECU" and kept[0]["prompt"] == "My own prompt." and kept[0]["locked"]
+    # the locked shot covered handoff/2; that beat is now the new line, so the note says what changed
+    assert "handoff-02" in proc.stderr or kept[0]["beats"] == ["handoff/2"]
+    refs = [b for s in after for b in s["beats"]]
+    assert sorted(refs) == sorted(set(refs)) and "handoff/7" in refs

@@ -1,0 +1,54 @@
+"""Editing one line re-renders that line's voice, its shot's timing, subtitles, mix and assembly."""
+from __future__ import annotations
+
+import json
+
+from tests.conftest import director
+
+
+def _status(project) -> dict[tuple[str, str], dict]:
+    out = director("-p", str(project), "--json", "status", check=True)
+    return {(r["stage"], r["id"]): r for r in json.loads(out.stdout)["jobs"]}
+
+
+def test_one_line_edit_touches_exactly_what_depends_on_it(small_project):
+    first = json.loads(director("-p", str(small_project), "--json", "render", check=True).stdout)
+    assert first["ran"] > 0
+    again = json.loads(director("-p", str(small_project), "--json", "render", check=True).stdout)
+    assert again["ran"] == 0 and again["reused"] == first["ran"]  # nothing changed: everything reused
+
+    sp = small_project / "screenplay.yaml"
+    sp.write_text(sp.read_text().replace("Only since Tuesday.", "Only since last Tuesday, actually."))
+    status = _status(small_project)
+    not_cached = {k: v for k, v in status.items() if v["status"] != "cached"}
+    assert status[("voice", "one/3")]["reason"] == "line text changed"
+    assert {k for k in not_cached if k[0] == "voice"} == {("voice", "one/3")}
+    assert not [k for k in not_cached if k[0] == "keyframes"]
+    shot = status[("voice", "one/3")]["shot"]
+    assert status[("timing", shot)]["status"] == "waits" and "voice one/3" in status[("timing", shot)]["reason"]
+    assert {k for k in not_cached if k[0] == "timing"} == {("timing", shot)}
+    assert {k[1] for k in not_cached if k[0] == "clips"} <= {shot}
+    for stage in ("subtitles", "mix", "assemble"):
+        assert any(k[0] == stage for k in not_cached)
+
+    rerun = json.loads(director("-p", str(small_project), "--json", "render", check=True).stdout)
+    record = json.loads(open(rerun["record"]).read())
+    ran = {name: set(s["ran"]) for name, s in record["stages"].items()}
+    assert ran["voice"] == {"one/3"} and ran["keyframes"] == set() and ran["timing"] == {shot}
+    assert ran["clips"] <= {shot}
+    assert ran["subtitles"] == ran["mix"] == ran["assemble"] == {"episode"}
+    assert _status(small_project) and all(r["status"] == "cached" for r in _status(small_project).values())
+
+
+def test_changing_a_seed_rerenders_that_shot_only(small_project):
+    director("-p", str(small_project), "render", check=True)
+    import yaml
+
+    path = small_project / "shots/screenplay.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["shots"][0]["seed"] += 1
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    status = _status(small_project)
+    first = data["shots"][0]["id"]
+    assert status[("keyframes", first)]["reason"] == "seed changed"
+    assert [k for k, v in status.items() if k[0] == "keyframes" and v["status"] != "cached"] == [("keyframes", first)]

@@ -1,0 +1,88 @@
+"""The screenplay contract: the DESIGN example validates unchanged; every error class is located."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from director.errors import ScreenplayError
+from director.screenplay import load_screenplay, screenplay_problems
+from tests.conftest import DATA, ROOT, director
+
+BROKEN = DATA / "broken"
+
+
+def expected() -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for line in (BROKEN / "EXPECTED").read_text().splitlines():
+        name, rest = line.split(":", 1)
+        out.setdefault(name, []).append(f"{name}:{rest}")
+    return out
+
+
+def test_demo_is_the_design_example_and_validates():
+    loaded = load_screenplay(ROOT / "projects/demo/screenplay.yaml")
+    assert loaded.screenplay.title == "Last Delivery"
+    assert [s.id for s in loaded.screenplay.scenes] == ["arrival", "handoff"]
+    design = ROOT.parent / "shared" / "DESIGN.md"
+    if design.exists():  # the contract: the example in the brief, byte for byte
+        block = re.search(r"## 3\. Screenplay format.*?```yaml\n(.*?)```", design.read_text(), re.S).group(1)
+        assert block == (ROOT / "projects/demo/screenplay.yaml").read_text()
+
+
+@pytest.mark.parametrize("name", sorted(expected()))
+def test_each_broken_screenplay_is_located_exactly(name):
+    _, problems = screenplay_problems(BROKEN / name, BROKEN)
+    shown = [re.sub(r"^.*?broken/", "", str(p)) for p in problems]
+    for want in expected()[name]:
+        assert any(s.startswith(want) for s in shown), f"missing {want!r} in {shown}"
+    assert len([p for p in problems if p.severity == "error"]) == len(expected()[name])
+
+
+def test_validate_exits_3_lists_every_problem_and_never_a_traceback():
+    proc = director("validate", *(str(p) for p in sorted(BROKEN.glob("*.yaml"))))
+    assert proc.returncode == 3
+    assert "Traceback" not in proc.stderr
+    for lines in expected().values():
+        for want in lines:
+            assert want.split(": ", 1)[1] in proc.stderr
+
+
+def test_valid_screenplay_exits_0(tmp_path):
+    proc = director("validate", str(ROOT / "projects/demo/screenplay.yaml"))
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_did_you_mean_for_shot_hints(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("title: T\nlocations: {a: {description: x}}\nscenes:\n"
+                    "  - id: s\n    location: a\n    beats:\n      - action: go\n        shot: {size: CUU}\n")
+    with pytest.raises(ScreenplayError) as err:
+        load_screenplay(path)
+    text = str(err.value)
+    assert "s.yaml:8:22: shot.size 'CUU' is not valid (did you mean 'CU'?)" in text
+
+
+def test_series_episodes_share_the_bible():
+    root = DATA / "series"
+    one = load_screenplay(root / "episodes/ep01.yaml", root)
+    two = load_screenplay(root / "episodes/ep02.yaml", root)
+    assert one.screenplay.characters["mia"] == two.screenplay.characters["mia"]
+    assert one.screenplay.format.width == 216 and two.screenplay.style.look == "rainy neon night"
+    assert "zoe" in two.screenplay.characters and "zoe" not in one.screenplay.characters
+
+
+def test_series_episode_may_not_redefine_the_bible(tmp_path):
+    import shutil
+
+    root = tmp_path / "series"
+    shutil.copytree(DATA / "series", root)
+    ep = root / "episodes/ep03.yaml"
+    ep.write_text("series: ../series.yaml\ntitle: Three\nstyle: {look: sunny}\ncharacters:\n"
+                  "  mia: {description: other}\nscenes:\n  - id: s\n    location: alley\n"
+                  "    beats: [{action: Mia waits.}]\n")
+    _, problems = screenplay_problems(ep, root)
+    text = "\n".join(map(str, problems))
+    assert "ep03.yaml:3:1: style is defined by the series bible" in text
+    assert "ep03.yaml:5:3: character 'mia' is already defined in the series bible" in text
