@@ -1,0 +1,152 @@
+"""The preview backends, through the registry, as the render uses them."""
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from director.backends import PROFILES, Registry, resolve_backends
+from director.backends.preview.voice import assign_voices
+from director.backends.types import ClipRequest, FigureSpec, FrameRequest, MusicRequest, SpeechRequest
+from director.errors import BackendUnavailable
+from director.media.probe import probe, video_frame
+
+MIA = FigureSpec("mia", "Mia", "courier, short black hair, yellow raincoat")
+REN = FigureSpec("ren", "Ren", "tall man in a grey suit")
+
+
+def frame(size="WS", figures=(MIA,), seed=1, **kw) -> FrameRequest:
+    base = dict(shot_id="s-01", size=size, angle="eye-level", width=216, height=384, prompt="p", caption="Mia runs.",
+                location_id="alley", location="narrow alley under neon signs", time="night", look="rain", negative="",
+                seed=seed, figures=figures, move="static")
+    return FrameRequest(**{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def preview():
+    return {kind: cfg.build() for kind, cfg in resolve_backends("preview", {}).items()}
+
+
+def test_every_preview_backend_is_registered_by_entry_point():
+    from importlib.metadata import entry_points
+
+    names = {ep.name for ep in entry_points(group="director.backends")}
+    assert set(PROFILES["preview"].values()) <= names
+    assert Registry.discover().config_class("espeak").kind == "voice"
+
+
+def test_unknown_backend_is_unavailable_not_a_crash():
+    with pytest.raises(BackendUnavailable, match="not installed"):
+        resolve_backends("preview", {"voice": {"backend": "nope"}})
+
+
+def test_panel_is_deterministic_and_framing_follows_size(preview, tmp_path):
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    for d in (a, b, c):
+        d.mkdir()
+    preview["keyframes"].render(frame("WS"), a)
+    preview["keyframes"].render(frame("WS"), b)
+    preview["keyframes"].render(frame("CU"), c)
+    assert (a / "keyframe.png").read_bytes() == (b / "keyframe.png").read_bytes()
+
+    def figure_share(d):
+        alpha = np.asarray(Image.open(d / "fg.png"))[..., 3]
+        return (alpha > 0).mean()
+
+    assert figure_share(c) > 2 * figure_share(a)  # a close-up fills the frame
+
+
+def test_night_and_day_palettes_differ(preview, tmp_path):
+    night, day = tmp_path / "n", tmp_path / "d"
+    night.mkdir(), day.mkdir()
+    preview["keyframes"].render(frame(time="night"), night)
+    preview["keyframes"].render(frame(time="day"), day)
+    lum = [np.asarray(Image.open(d / "bg.png").convert("L")).mean() for d in (night, day)]
+    assert lum[1] > lum[0] + 40
+
+
+def test_two_characters_are_distinct_figures(preview, tmp_path):
+    preview["keyframes"].render(frame("WS", (MIA, REN)), tmp_path)
+    img = np.asarray(Image.open(tmp_path / "fg.png").convert("RGB")).reshape(-1, 3)
+    yellow = ((img[:, 0] > 200) & (img[:, 1] > 160) & (img[:, 2] < 90)).sum()
+    grey = ((abs(img[:, 0].astype(int) - 120) < 8) & (abs(img[:, 2].astype(int) - 130) < 8)).sum()
+    assert yellow > 100 and grey > 100
+
+
+@pytest.mark.parametrize("move", ["static", "dolly-in", "pan-left", "orbit", "handheld"])
+def test_animatic_has_exact_frames_and_performs_the_move(preview, tmp_path, move):
+    key = tmp_path / "key"
+    key.mkdir()
+    preview["keyframes"].render(frame("MS"), key)
+    req = ClipRequest("s-01", str(key), move, 216, 384, 24.0, 37, 3)
+    preview["video"].render(req, tmp_path)
+    info = probe(tmp_path / "clip.mp4")["video"]
+    assert (info["frames"], info["width"], info["height"], info["fps"]) == (37, 216, 384, 24.0)
+    first = np.asarray(video_frame(tmp_path / "clip.mp4", 0).convert("L"), np.int16)
+    last = np.asarray(video_frame(tmp_path / "clip.mp4", 36 / 24).convert("L"), np.int16)
+    moved = np.abs(first - last).mean()
+    assert (moved < 1.0) if move == "static" else (moved > 2.0)
+
+
+def test_voices_are_distinct_and_stable():
+    cast = {"mia": ("young woman courier", None, None), "ana": ("woman doctor", None, None),
+            "ren": ("tall man", "male_deep", None), "bo": ("man", "male_deep", None)}
+    voices = assign_voices(cast)
+    pairs = {(v.preset, v.pitch) for v in voices.values()}
+    assert len(pairs) == 4
+    assert voices == assign_voices(cast)
+    assert voices["ren"].preset == "male_deep" and voices["mia"].preset.startswith("female")
+
+
+def test_speech_is_real_audio_and_emotion_changes_it(preview, tmp_path):
+    voice = assign_voices({"mia": ("woman", None, None)})["mia"]
+    lengths = {}
+    for emotion in (None, "breathless", "sad"):
+        out = tmp_path / str(emotion)
+        out.mkdir()
+        result = preview["voice"].synthesize(SpeechRequest("Ten seconds to spare, I told you.", "en", voice,
+                                                           emotion), out)
+        with wave.open(result.path) as w:
+            data = np.frombuffer(w.readframes(w.getnframes()), np.int16)
+        assert np.abs(data).max() > 1000 and 1.0 < result.duration < 5.0
+        lengths[emotion] = result.duration
+    assert lengths["breathless"] < lengths[None] < lengths["sad"]
+
+
+def test_empty_text_is_rejected(preview, tmp_path):
+    from director.errors import StageFailed
+
+    voice = assign_voices({"mia": ("woman", None, None)})["mia"]
+    with pytest.raises(StageFailed, match="empty"):
+        preview["voice"].synthesize(SpeechRequest("   ", "en", voice), tmp_path)
+
+
+def test_mandarin_speech(preview, tmp_path):
+    voice = assign_voices({"xy": ("女快递员", None, None)})["xy"]
+    result = preview["voice"].synthesize(SpeechRequest("你迟到了。", "zh-CN", voice), tmp_path)
+    assert result.duration > 0.4
+
+
+def test_music_fills_its_length_without_clicks(preview, tmp_path):
+    from director.media.audio import read_wav
+
+    result = preview["music"].compose(MusicRequest("tense", 0.8, 6.0, 1), tmp_path)
+    data, rate = read_wav(Path(result.path))
+    assert data.shape == (6 * rate, 2) and np.abs(data).max() > 0.05
+    assert np.abs(data[0]).max() < 1e-3 and np.abs(data[-1]).max() < 1e-3  # fades at both ends
+    jumps = np.abs(np.diff(data, axis=0)).max()
+    assert jumps < 0.2
+
+
+def test_sfx_known_and_unknown(preview, tmp_path):
+    from director.media.audio import read_wav
+
+    thunder = preview["sfx"].make("thunder", 1, tmp_path)
+    data, _ = read_wav(Path(thunder.path))
+    assert np.abs(data).max() > 0.3 and not thunder.notes
+    odd = preview["sfx"].make("kazoo solo", 1, tmp_path)
+    data, _ = read_wav(Path(odd.path))
+    assert np.abs(data).max() == 0 and "unknown sound effect" in odd.notes[0]

@@ -1,0 +1,50 @@
+"""Chinese: speech in Mandarin, subtitles wrapped by measured width, a font that has every glyph."""
+from __future__ import annotations
+
+import subprocess
+
+import pysubs2
+
+from director.media.ffmpeg import ffmpeg_exe
+from director.media.fonts import FONT_FAMILY, font, font_path, missing_glyphs
+from director.screenplay import load_screenplay
+from director.stages.subtitles import layout, write_subtitles
+from tests.conftest import ROOT, director, make_project
+
+
+def test_font_covers_every_character_of_the_chinese_screenplay():
+    sp = load_screenplay(ROOT / "projects/zh-demo/screenplay.yaml").screenplay
+    text = "".join(b.text for _, _, b in sp.beats()) + "".join(c.name for c in sp.characters.values())
+    assert missing_glyphs(text) == []
+    assert missing_glyphs("常用汉字：的一是不了人我在有他这为之大来以个中上们") == []
+
+
+def test_cjk_is_wrapped_by_measured_width_into_at_most_two_lines():
+    text = "整座城市都着火了，我是从火里穿过来的，你知道这一路有多难吗？你根本不知道。"
+    cues = layout(text, 0.0, 6.0, 1080, 1920, 0.034, 2)
+    fnt = font(round(1920 * 0.034))
+    assert len(cues) >= 2 and all(len(c.lines) <= 2 for c in cues)
+    assert all(fnt.getlength(line) <= 1080 * 0.84 for c in cues for line in c.lines)
+    assert "".join(line for c in cues for line in c.lines) == text
+    assert not any(line.startswith(("，", "。", "？")) for c in cues for line in c.lines)
+    assert cues[0].start == 0.0 and abs(cues[-1].end - 6.0) < 1e-3
+
+
+def test_libass_selects_the_cjk_font_and_finds_every_glyph(tmp_path):
+    cues = layout("你迟到了。城市着火了。", 0.0, 1.0, 216, 384, 0.05, 2)
+    write_subtitles(cues, 216, 384, 0.05, tmp_path / "s.srt", tmp_path / "s.ass")
+    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "verbose", "-f", "lavfi", "-i",
+                           "color=c=black:s=216x384:d=1", "-vf", f"subtitles=s.ass:fontsdir={font_path().parent}",
+                           "-f", "null", "-"], cwd=tmp_path, capture_output=True, text=True)
+    log = proc.stderr
+    assert proc.returncode == 0
+    assert f"fontselect: ({FONT_FAMILY}" in log and "NotoSansCJK" in log.split("fontselect:")[1]
+    assert "Glyph 0x" not in log  # libass reports every glyph it cannot find
+
+
+def test_chinese_episode_renders_with_chinese_subtitles(tmp_path):
+    project = make_project(tmp_path, ROOT / "projects/zh-demo")
+    director("-p", str(project), "render", check=True)
+    subs = pysubs2.load(str(project / "out/screenplay/episode.srt"))
+    assert subs[0].plaintext == "还剩十秒，来得及！"
+    assert all(len(e.plaintext.split("\n")) <= 2 for e in subs)

@@ -1,0 +1,113 @@
+"""The finished episode, checked as a user would: probe it, read the SRT, measure loudness, look at a frame."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import numpy as np
+import pyloudnorm
+import pysubs2
+
+from director.media.ffmpeg import ffmpeg_exe
+from director.media.probe import decode_audio, probe, video_frame
+from director.stages.mix import true_peak_db
+
+FPS = 24
+
+
+def _timings(project) -> list[dict]:
+    record = json.loads((project / "out/screenplay/run.json").read_text())
+    cache = project / ".director/cache/timing"
+    keys = {j["id"]: j["key"] for j in record["jobs"] if j["stage"] == "timing"}
+    shots = [s["id"] for s in __import__("yaml").safe_load((project / "shots/screenplay.yaml").read_text())["shots"]]
+    return [json.loads((cache / keys[s][:2] / keys[s] / "timing.json").read_text()) | {"id": s} for s in shots]
+
+
+def test_mp4_streams_size_fps_and_length(rendered_full):
+    info = probe(rendered_full / "out/screenplay/episode.mp4")
+    video, audio = info["video"], info["audio"]
+    assert (video["codec"], video["width"], video["height"], video["pix_fmt"]) == ("h264", 1080, 1920, "yuv420p")
+    assert abs(video["fps"] - FPS) < 1e-6
+    assert audio["codec"] == "aac" and audio["channels"] == 2
+    fitted = sum(t["frames"] for t in _timings(rendered_full)) / FPS
+    assert abs(video["duration"] - fitted) <= 1 / FPS + 1e-6
+    assert abs(audio["duration"] - video["duration"]) <= 1 / FPS
+    assert video["frames"] == sum(t["frames"] for t in _timings(rendered_full))
+
+
+def test_faststart_moov_before_mdat(rendered_full):
+    head = (rendered_full / "out/screenplay/episode.mp4").read_bytes()[:200000]
+    assert head.find(b"moov") < head.find(b"mdat")
+
+
+def test_srt_has_one_cue_per_spoken_beat_inside_its_voice(rendered_full):
+    subs = pysubs2.load(str(rendered_full / "out/screenplay/episode.srt"))
+    assert [e.plaintext.replace("\n", " ") for e in subs] == ["Are you following me?", "Only since Tuesday.",
+                                                               "She never asked why."]
+    spans, start = [], 0.0
+    for t in _timings(rendered_full):
+        for v in t["voices"]:
+            spans.append((start + v["offset"], start + v["offset"] + v["duration"]))
+        start += t["frames"] / FPS
+    for event, (a, b) in zip(subs, spans):
+        assert a - 0.002 <= event.start / 1000 < event.end / 1000 <= b + 0.002
+
+
+def test_loudness_and_true_peak(rendered_full):
+    audio, rate = decode_audio(rendered_full / "out/screenplay/episode.mp4")
+    lufs = pyloudnorm.Meter(rate).integrated_loudness(audio)
+    assert abs(lufs + 14) <= 1.0, lufs
+    assert true_peak_db(audio) <= -1.0
+    # an independent meter: ffmpeg's EBU R128 scanner on the same file
+    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostats", "-i",
+                           str(rendered_full / "out/screenplay/episode.mp4"), "-af", "ebur128=peak=true", "-f", "null",
+                           "-"], capture_output=True, text=True)
+    integrated = float(re.findall(r"I:\s+(-?[\d.]+) LUFS", proc.stderr)[-1])
+    peak = float(re.findall(r"Peak:\s+(-?[\d.]+) dBFS", proc.stderr)[-1])
+    assert abs(integrated + 14) <= 1.0 and peak <= -1.0
+
+
+def test_frame_shows_the_subtitle_inside_the_safe_zone(rendered_full):
+    subs = pysubs2.load(str(rendered_full / "out/screenplay/episode.srt"))
+    cue = subs[1]
+    t = (cue.start + cue.end) / 2000
+    with_subs = np.asarray(video_frame(rendered_full / "out/screenplay/episode.mp4", t).convert("L"), np.int16)
+    # the same moment without subtitles: the shot's own clip from the cache, at the time inside the shot
+    start = 0.0
+    for timing in _timings(rendered_full):
+        length = timing["frames"] / FPS
+        if start <= t < start + length:
+            record = json.loads((rendered_full / "out/screenplay/run.json").read_text())
+            key = next(j["key"] for j in record["jobs"] if j["stage"] == "clips" and j["id"] == timing["id"])
+            clip = rendered_full / ".director/cache/clips" / key[:2] / key / "clip.mp4"
+            plain = np.asarray(video_frame(clip, t - start).convert("L"), np.int16)
+            break
+        start += length
+    diff = np.abs(with_subs - plain) > 60
+    rows = np.where(diff.sum(axis=1) > 5)[0]
+    assert rows.size, "no subtitle pixels found"
+    h = with_subs.shape[0]
+    assert rows.min() > 0.10 * h and rows.max() < 0.80 * h, (rows.min() / h, rows.max() / h)
+    lines = np.split(rows, np.where(np.diff(rows) > 12)[0] + 1)
+    assert 1 <= len(lines) <= 2
+
+
+def test_storyboard_sheet_and_page(rendered_full):
+    from PIL import Image
+
+    out = rendered_full / "out/screenplay"
+    sheet = Image.open(out / "storyboard.png")
+    assert sheet.width > 400 and sheet.height > 400
+    page = (out / "storyboard.html").read_text()
+    shots = __import__("yaml").safe_load((rendered_full / "shots/screenplay.yaml").read_text())["shots"]
+    for shot in shots:
+        assert shot["id"] in page and (out / "panels" / f"{shot['id']}.jpg").exists()
+    assert "Only since Tuesday." in page
+
+
+def test_second_render_reuses_everything(rendered_full):
+    from tests.conftest import director
+
+    out = json.loads(director("-p", str(rendered_full), "--json", "render", check=True).stdout)
+    assert out["ran"] == 0 and out["reused"] > 20

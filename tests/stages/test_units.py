@@ -1,0 +1,39 @@
+"""Timing, mixing and transitions in isolation."""
+from __future__ import annotations
+
+import numpy as np
+import pyloudnorm
+
+from director.stages.assemble import filter_graph
+from director.stages.mix import master, true_peak_db
+from director.stages.timing import fit
+
+
+def test_fit_covers_every_line_and_rounds_up_to_frames():
+    frames, offsets = fit([1.0, 2.0], 24, lead_in=0.35, gap=0.25, tail=0.5, floor=1.5)
+    assert offsets == [0.35, 1.6]
+    assert frames == 99  # 0.35 + 1 + 0.25 + 2 + 0.5 = 4.1 s -> 98.4 -> 99 frames
+    assert frames / 24 >= offsets[-1] + 2.0
+
+
+def test_fit_never_under_the_floor():
+    assert fit([0.2], 24, 0.1, 0.2, 0.1, 1.5)[0] == 36
+    assert fit([], 25, 0.35, 0.25, 0.5, 2.0)[0] == 50
+    assert fit([], 23.976, 0.35, 0.25, 0.5, 2.0)[0] == 48
+
+
+def test_master_hits_loudness_and_true_peak():
+    rate = 48000
+    t = np.arange(rate * 5) / rate
+    loud = (0.9 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(2 * np.pi * 0.5 * t)) / 2).astype(np.float32)
+    spiky = np.stack([loud, loud], axis=1)
+    spiky[rate:rate + 10] = 1.0  # a transient that a gain change alone would let through
+    out, stats = master(spiky, rate, -14.0, -1.0)
+    assert abs(pyloudnorm.Meter(rate).integrated_loudness(out) + 14) < 0.5
+    assert true_peak_db(out) <= -1.0
+
+
+def test_filter_graph_keeps_total_length_for_dissolves():
+    graph = filter_graph([48, 48, 48], ["cut", "dissolve", "fade"], 24, None, None)
+    assert "xfade" in graph and "tpad=stop_mode=clone:stop=6" in graph and "fade=t=in" in graph
+    assert "offset=1.7500" in graph  # 48 frames - 6 held frames = 42 / 24
