@@ -33,8 +33,10 @@ class LLMConfig(_Cfg):
     max_concurrency: int = Field(default=4, ge=1, le=64)
     timeout: float = Field(default=60, gt=0)
     max_repairs: int = Field(default=2, ge=0, le=10)
-    max_retries: int = Field(default=4, ge=0, le=20)
-    use_responses_api: bool = False
+    max_retries: int = Field(default=4, ge=0, le=20, description="retries on 429, 5xx and timeouts")
+    backoff: float = Field(default=1.0, ge=0, le=60, description="first retry delay in seconds (doubles, jittered)")
+    review: bool = Field(default=True, description="let the continuity supervisor review each scene")
+    use_responses_api: bool = Field(default=False, description="OpenAI's Responses API (api.openai.com only)")
 
 
 class PlannerConfig(_Cfg):

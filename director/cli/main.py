@@ -110,6 +110,8 @@ def plan(
     episode: Annotated[Optional[str], typer.Option("--episode", "-e", help="episode (file name without .yaml)")] = None,
     planner: Annotated[Optional[str], typer.Option("--planner", help="rules or llm (default: director.yaml)")] = None,
     show: Annotated[bool, typer.Option("--show", help="print the shot list as a table")] = False,
+    model: Annotated[Optional[str], typer.Option("--model", help="LLM model (else DIRECTOR_LLM_MODEL)")] = None,
+    base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint")] = None,
 ) -> None:
     """Plan the shot list (shots/<episode>.yaml), keeping shots you locked."""
     from director.plan import plan_episode
@@ -118,7 +120,12 @@ def plan(
         raise UsageError(f"--planner {planner!r} is not valid; use rules or llm")
     project = _project()
     loaded = project.load_episode(episode)
-    result = plan_episode(project, loaded, planner)
+    settings = None
+    if (planner or project.config.planner.backend) == "llm":
+        from director.plan.llm import environment, resolve_settings
+
+        settings = resolve_settings(project.config.llm, environment(), base_url, model)
+    result = plan_episode(project, loaded, planner, settings)
     for note in result.notes:
         state.out.info(note)
     shots = result.shot_list.shots
@@ -126,8 +133,13 @@ def plan(
     data = {"episode": loaded.episode, "shots": len(shots), "path": str(result.path), "changed": result.changed,
             "planned_seconds": round(total, 1), "planner": result.shot_list.planner, "notes": result.notes,
             "stats": result.stats}
-    state.out.result(data, f"{result.path}: {len(shots)} shots, about {total:.0f}s"
-                     + ("" if result.changed else " (unchanged)"))
+    text = f"{result.path}: {len(shots)} shots, about {total:.0f}s" + ("" if result.changed else " (unchanged)")
+    if result.stats:
+        st = result.stats
+        text += (f"\nLLM {st['model']} at {st['endpoint']}: {st['calls']} calls ({st['cached_calls']} cached), "
+                 f"{st['input_tokens']} tokens in, {st['output_tokens']} out, {st['seconds']:.1f}s in calls, "
+                 f"{st['wall_seconds']:.1f}s wall")
+    state.out.result(data, text)
     if show and not state.out.json_mode:
         from director.cli.tables import shot_table
 

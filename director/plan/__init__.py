@@ -24,8 +24,12 @@ def previous_shots(project: Project, loaded: LoadedScreenplay) -> ShotList | Non
     return load_shot_list(path) if path.exists() else None
 
 
-def plan_episode(project: Project, loaded: LoadedScreenplay, planner_name: str | None = None) -> PlanResult:
-    """Plan (or re-plan) an episode, keeping locked shots, and save the shot list atomically."""
+def plan_episode(project: Project, loaded: LoadedScreenplay, planner_name: str | None = None,
+                 llm=None) -> PlanResult:
+    """Plan (or re-plan) an episode, keeping locked shots, and save the shot list atomically.
+
+    ``llm`` is the resolved LLMSettings for the llm planner; without it (no key) the rules plan.
+    """
     from director.plan.rules import RulePlanner, merge_locked
 
     sp, episode = loaded.screenplay, loaded.episode
@@ -34,12 +38,18 @@ def plan_episode(project: Project, loaded: LoadedScreenplay, planner_name: str |
     name = planner_name or project.config.planner.backend
     notes: list[str] = []
     stats: dict = {}
+    if name == "llm" and llm is None:
+        notes.append("no OPENAI_API_KEY set: planned with the rule-based planner "
+                     "(set OPENAI_API_KEY, and OPENAI_BASE_URL for a local server, to use the LLM)")
+        name = "rules"
     if name == "llm":
         from director.plan.llm import plan_with_llm
 
-        shots, notes, stats = plan_with_llm(project, loaded, locked)
+        shots, llm_notes, stats = plan_with_llm(project, loaded, locked, llm)
+        notes += llm_notes
     else:
-        shots, notes = merge_locked(sp, episode, RulePlanner(sp, episode), locked)
+        shots, rule_notes = merge_locked(sp, episode, RulePlanner(sp, episode), locked)
+        notes += rule_notes
     problems = plan_problems(sp, shots)
     if problems:  # never hand the renderer a broken plan
         raise StageFailed("the planner produced an unusable shot list:\n" + "\n".join(m for _, m in problems))

@@ -1,0 +1,80 @@
+"""LLM agents as data: ``agents/<name>.yaml`` holds the role, prompt templates and output schema name."""
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from director.errors import ConfigError
+from director.resources import data_dir
+from director.screenplay import Angle, Move, Size, Transition
+
+
+class PlannedShot(BaseModel):
+    """One shot as the storyboard artist answers it (director assigns ids and seeds)."""
+
+    size: Size
+    angle: Angle = "eye-level"
+    move: Move = "static"
+    duration: float = Field(ge=0.5, le=60, description="seconds on screen")
+    characters: list[str] = Field(default_factory=list, description="character ids in frame")
+    prompt: str = Field(description="what the frame shows, in one or two sentences")
+    beats: list[str] = Field(description="refs of the beats this shot covers, e.g. arrival/2")
+    transition: Transition = "cut"
+
+
+class ScenePlan(BaseModel):
+    """The storyboard artist's answer for one scene."""
+
+    shots: list[PlannedShot]
+
+
+class Review(BaseModel):
+    """The continuity supervisor's answer."""
+
+    model_config = ConfigDict(extra="ignore")
+    approved: bool
+    fixes: list[str] = Field(default_factory=list, description="what to change, naming the shot")
+
+
+SCHEMAS: dict[str, type[BaseModel]] = {"ScenePlan": ScenePlan, "Review": Review}
+
+
+@dataclass(frozen=True)
+class Agent:
+    name: str
+    version: int
+    role: str
+    output_schema: str
+    system: str
+    user: str
+    repair: str = ""
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def schema(self) -> type[BaseModel]:
+        return SCHEMAS[self.output_schema]
+
+    def fill(self, template: str, **values) -> str:
+        """Fill a template; a placeholder the template names but the caller lacks is an error."""
+        names = {f for _, f, _, _ in string.Formatter().parse(template) if f}
+        missing = names - set(values)
+        if missing:
+            raise ConfigError(f"agent {self.name}: template needs {', '.join(sorted(missing))}")
+        return template.format(**values)
+
+
+def load_agent(name: str, folder: Path | None = None) -> Agent:
+    path = (folder or data_dir("agents")) / f"{name}.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        agent = Agent(**{k: data[k] for k in ("name", "version", "role", "output_schema", "system", "user")},
+                      repair=data.get("repair", ""), settings=data.get("settings") or {})
+    except (OSError, KeyError, TypeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: not a usable agent definition ({exc})") from None
+    if agent.output_schema not in SCHEMAS:
+        raise ConfigError(f"{path}: output_schema {agent.output_schema!r} is unknown (known: {', '.join(SCHEMAS)})")
+    return agent

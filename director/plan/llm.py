@@ -1,0 +1,414 @@
+"""The LLM storyboard agent: screenplay -> shot list through langchain and any OpenAI-compatible server.
+
+Scene by scene (small schemas, bounded context), in parallel up to ``max_concurrency``:
+1. the storyboard artist answers a ScenePlan with structured output — ``json_schema`` first,
+   then ``json_mode`` (the schema is always in the prompt), then tool calling, chosen from what
+   the endpoint accepts and remembered per endpoint;
+2. the answer is checked by pydantic and director's own plan rules (every beat once, known
+   characters, durations in bounds); the continuity supervisor may ask for fixes;
+3. a failing answer goes back with the exact errors, at most ``max_repairs`` times; then the
+   scene is planned by the rules and the user is told which scene and why.
+Every call is cached by (agent, prompt, schema, model, settings): re-planning costs nothing.
+Timeouts, 429 and 5xx retry with exponential backoff and jitter; an unreachable endpoint is
+BackendUnavailable (exit 4) naming the URL, never the key.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from director.errors import BackendUnavailable, StageFailed
+from director.plan.agents import Agent, PlannedShot, Review, ScenePlan, load_agent
+from director.plan.rules import RulePlanner, _interleave
+from director.project import LLMConfig, Project
+from director.runtime.cache import ArtifactCache, fingerprint
+from director.runtime.files import write_json
+from director.screenplay import LoadedScreenplay, Scene, Screenplay
+from director.shots import Shot, plan_problems
+from director.vocab import ANGLES, MOVES, SIZES, TRANSITIONS
+
+log = logging.getLogger("director.llm")
+METHODS = ("json_schema", "json_mode", "function_calling")
+LLM_MIN_SECONDS, LLM_MAX_SECONDS = 1.0, 20.0
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_MODEL = "gpt-4o-mini"
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    """Everything needed to talk to the model. The key is a SecretStr and never enters logs or caches."""
+
+    base_url: str
+    model: str
+    api_key: SecretStr
+    temperature: float = 0.4
+    max_concurrency: int = 4
+    timeout: float = 60.0
+    max_repairs: int = 2
+    max_retries: int = 4
+    backoff: float = 1.0
+    review: bool = True
+    use_responses_api: bool = False
+
+    def identity(self) -> dict:
+        return {"base_url": self.base_url, "model": self.model, "temperature": self.temperature}
+
+
+def resolve_settings(config: LLMConfig, env: Mapping[str, str], base_url: str | None = None,
+                     model: str | None = None) -> LLMSettings | None:
+    """Project config, overridden by the environment, overridden by flags. None when there is no key."""
+    key = env.get("OPENAI_API_KEY")
+    if not key:
+        return None
+    url = base_url or env.get("OPENAI_BASE_URL") or config.base_url or DEFAULT_BASE_URL
+    official = "api.openai.com" in url
+    return LLMSettings(base_url=url.rstrip("/"), model=model or env.get("DIRECTOR_LLM_MODEL") or config.model
+                       or DEFAULT_MODEL, api_key=SecretStr(key), temperature=config.temperature,
+                       max_concurrency=config.max_concurrency, timeout=config.timeout,
+                       max_repairs=config.max_repairs, max_retries=config.max_retries, backoff=config.backoff,
+                       review=config.review, use_responses_api=config.use_responses_api and official)
+
+
+@dataclass
+class CallStats:
+    calls: int = 0
+    cached: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    seconds: float = 0.0
+    log: list[dict] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, entry: dict) -> None:
+        with self.lock:
+            self.log.append(entry)
+            if entry["cached"]:
+                self.cached += 1
+                return
+            self.calls += 1
+            self.input_tokens += entry.get("input_tokens", 0)
+            self.output_tokens += entry.get("output_tokens", 0)
+            self.seconds += entry.get("seconds", 0.0)
+
+    def summary(self) -> dict:
+        return {"calls": self.calls, "cached_calls": self.cached, "input_tokens": self.input_tokens,
+                "output_tokens": self.output_tokens, "seconds": round(self.seconds, 3), "per_call": self.log}
+
+
+class Endpoint:
+    """One OpenAI-compatible endpoint: the langchain model, its structured-output method, retries."""
+
+    def __init__(self, settings: LLMSettings, state_dir: Path, cache: ArtifactCache, stats: CallStats):
+        from langchain_openai import ChatOpenAI
+
+        self.settings = settings
+        self.cache = cache
+        self.stats = stats
+        kwargs: dict[str, Any] = dict(model=settings.model, base_url=settings.base_url, api_key=settings.api_key,
+                                      temperature=settings.temperature, timeout=settings.timeout, max_retries=0)
+        if settings.use_responses_api:
+            kwargs["use_responses_api"] = True
+        self.chat = ChatOpenAI(**kwargs)
+        self.memory_path = state_dir / "llm-endpoints.json"
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ method memory
+    def _memory(self) -> dict:
+        try:
+            return json.loads(self.memory_path.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    @property
+    def _memory_key(self) -> str:
+        return f"{self.settings.base_url}|{self.settings.model}"
+
+    def methods(self) -> list[str]:
+        known = self._memory().get(self._memory_key)
+        return [known] + [m for m in METHODS if METHODS.index(m) > METHODS.index(known)] if known in METHODS \
+            else list(METHODS)
+
+    def remember(self, method: str) -> None:
+        with self._lock:
+            memory = self._memory()
+            if memory.get(self._memory_key) != method:
+                memory[self._memory_key] = method
+                write_json(self.memory_path, memory)
+
+    # ------------------------------------------------------------------ calls
+    def ask(self, agent: Agent, messages: list[tuple[str, str]], label: str) -> tuple[str, BaseModel | None, str | None]:
+        """(answer text, parsed answer or None, parse error or None), from the cache when possible."""
+        schema = agent.schema
+        material = {"agent": agent.name, "version": agent.version, "messages": messages,
+                    "schema": schema.model_json_schema(), **self.settings.identity()}
+        key = fingerprint(material)
+        entry = self.cache.lookup("llm", key)
+        if entry is not None:
+            text = json.loads(entry.file("answer.json").read_text())["content"]
+            self.stats.add({"agent": agent.name, "scene": label, "cached": True})
+            return (text, *_parse(schema, text))
+        started = time.perf_counter()
+        text, usage, method = self._invoke(agent, messages)
+        seconds = time.perf_counter() - started
+        self.stats.add({"agent": agent.name, "scene": label, "cached": False, "method": method,
+                        "seconds": round(seconds, 3), **usage})
+        self.cache.produce("llm", key, material, lambda out: (out / "answer.json").write_text(
+            json.dumps({"content": text, "usage": usage, "method": method}, ensure_ascii=False)) and None)
+        return (text, *_parse(schema, text))
+
+    def _invoke(self, agent: Agent, messages: list[tuple[str, str]]) -> tuple[str, dict, str]:
+        import openai
+
+        last: Exception | None = None
+        for method in self.methods():
+            runnable = self.chat.with_structured_output(agent.schema, method=method, include_raw=True)
+            try:
+                result = self._with_retries(lambda: runnable.invoke(messages))
+            except (openai.BadRequestError, openai.UnprocessableEntityError, openai.NotFoundError) as exc:
+                if _rejects_format(exc):
+                    log.info("%s does not accept %s; trying the next structured-output method",
+                             self.settings.base_url, method)
+                    last = exc
+                    continue
+                raise StageFailed(f"the LLM endpoint {self.settings.base_url} refused the request: "
+                                  f"{_short(exc)}") from None
+            except (ValueError, TypeError) as exc:  # the SDK could not parse the answer (not JSON, wrong shape)
+                self.remember(method)
+                return f"(an answer that could not be read: {_short(exc)})", {}, method
+            self.remember(method)
+            return _answer_text(result, method), _usage(result.get("raw")), method
+        raise StageFailed(f"the LLM endpoint {self.settings.base_url} accepts none of {', '.join(METHODS)}: "
+                          f"{_short(last)}")
+
+    def _with_retries(self, call):
+        import openai
+
+        attempt = 0
+        while True:
+            try:
+                return call()
+            except (openai.RateLimitError, openai.APITimeoutError, openai.InternalServerError,
+                    openai.APIConnectionError) as exc:
+                unreachable = isinstance(exc, openai.APIConnectionError) and not isinstance(exc, openai.APITimeoutError)
+                if attempt >= self.settings.max_retries:
+                    if unreachable:
+                        raise BackendUnavailable(f"cannot reach the LLM endpoint {self.settings.base_url} "
+                                                 f"(after {attempt + 1} tries); is the server running?") from None
+                    raise RetriesExhausted(f"{type(exc).__name__} after {attempt + 1} tries") from None
+                delay = self.settings.backoff * (2 ** attempt) * random.uniform(0.5, 1.5)
+                retry_after = _retry_after(exc)
+                if retry_after is not None:
+                    delay = max(delay, min(retry_after, 30.0))
+                log.info("LLM %s; retrying in %.2fs", type(exc).__name__, delay)
+                time.sleep(delay)
+                attempt += 1
+
+
+class RetriesExhausted(Exception):
+    """429/5xx/timeouts kept coming: the scene falls back to the rules."""
+
+
+def _rejects_format(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in ("response_format", "json_schema", "json_object", "tool", "function"))
+
+
+def _short(exc: Exception | None) -> str:
+    return str(exc).splitlines()[0][:300] if exc else "no answer"
+
+
+def _retry_after(exc: Exception) -> float | None:
+    response = getattr(exc, "response", None)
+    try:
+        return float(response.headers.get("retry-after")) if response is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _answer_text(result: dict, method: str) -> str:
+    raw = result.get("raw")
+    if result.get("parsed") is not None:
+        return result["parsed"].model_dump_json()
+    if method == "function_calling" and getattr(raw, "tool_calls", None):
+        return json.dumps(raw.tool_calls[0]["args"], ensure_ascii=False)
+    return raw.content if raw is not None and isinstance(raw.content, str) else ""
+
+
+def _usage(raw) -> dict:
+    meta = getattr(raw, "usage_metadata", None) or {}
+    return {"input_tokens": int(meta.get("input_tokens", 0)), "output_tokens": int(meta.get("output_tokens", 0))}
+
+
+def _parse(schema: type[BaseModel], text: str) -> tuple[BaseModel | None, str | None]:
+    try:
+        return schema.model_validate_json(_strip_fences(text)), None
+    except ValidationError as exc:
+        errors = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'answer'}: {e['msg']}" for e in exc.errors()[:12])
+        return None, f"the answer is not valid {schema.__name__} JSON ({errors})"
+
+
+def _strip_fences(text: str) -> str:
+    text = text.strip()
+    if text.startswith("```"):
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+        text = text.rsplit("```", 1)[0]
+    return text
+
+
+# ------------------------------------------------------------------ prompts
+
+def bible(sp: Screenplay) -> dict[str, str]:
+    characters = "\n".join(f"  - {cid}: {c.name or cid}, {c.description}" for cid, c in sp.characters.items())
+    locations = "\n".join(f"  - {lid}: {loc.description}" for lid, loc in sp.locations.items())
+    return {"characters": characters or "  (none)", "locations": locations, "style": sp.style.look or "(none)"}
+
+
+def beat_lines(sp: Screenplay, scene: Scene, skip: set[str]) -> str:
+    lines = []
+    for i, beat in enumerate(scene.beats):
+        ref = sp.beat_ref(scene, i)
+        if ref in skip:
+            continue
+        if beat.line:
+            what = f'line — {beat.line.who}: "{beat.line.text}"' + (f" ({beat.line.emotion})" if beat.line.emotion else "")
+        elif beat.narration:
+            what = f'narration: "{beat.narration.text}"'
+        elif beat.music:
+            what = "music stops" if beat.music.stop else f"music: {beat.music.mood}"
+        elif beat.sfx:
+            what = f"sound effect: {beat.sfx.name}"
+        else:
+            what = f"action: {beat.action}"
+        hints = []
+        if beat.shot:
+            hints.append("shot hint " + json.dumps(beat.shot.model_dump(exclude_none=True)))
+        if beat.transition:
+            hints.append(f"transition {beat.transition}")
+        lines.append(f"- {ref}: {what}" + (f" [{'; '.join(hints)}]" if hints else ""))
+    return "\n".join(lines)
+
+
+def scene_rules(sp: Screenplay, scene: Scene, planned: list[PlannedShot], locked: list[Shot]) -> list[str]:
+    """Director's own rules for one scene's answer, as sentences the model can act on."""
+    shots = list(locked) + [Shot(id=f"answer-{i + 1}", scene=scene.id, **p.model_dump()) for i, p in enumerate(planned)]
+    errors = [msg.replace("answer-", "shot ") for _, msg in plan_problems(sp, shots, scenes={scene.id})]
+    for i, p in enumerate(planned):
+        if not LLM_MIN_SECONDS <= p.duration <= LLM_MAX_SECONDS:
+            errors.append(f"shot {i + 1}: duration {p.duration:g}s is outside {LLM_MIN_SECONDS:g}-{LLM_MAX_SECONDS:g}s")
+    if not planned:
+        errors.append("the answer has no shots")
+    return errors
+
+
+# ------------------------------------------------------------------ the planner
+
+class LLMPlanner:
+    name = "llm"
+
+    def __init__(self, project: Project, loaded: LoadedScreenplay, settings: LLMSettings):
+        self.project = project
+        self.loaded = loaded
+        self.sp = loaded.screenplay
+        self.settings = settings
+        self.stats = CallStats()
+        self.endpoint = Endpoint(settings, project.state, ArtifactCache(project.cache_dir), self.stats)
+        self.artist = load_agent("storyboard_artist")
+        self.supervisor = load_agent("continuity_supervisor")
+
+    def plan(self, locked: list[Shot]) -> tuple[list[Shot], list[str]]:
+        scenes = self.sp.scenes
+        with ThreadPoolExecutor(max_workers=self.settings.max_concurrency) as pool:
+            results = list(pool.map(lambda s: self.plan_scene(s, [x for x in locked if x.scene == s.id]), scenes))
+        shots, notes = [], []
+        for scene, (fresh, note) in zip(scenes, results):
+            mine = [x for x in locked if x.scene == scene.id]
+            shots.extend(_interleave(scene, fresh, mine, self.loaded.episode))
+            if note:
+                notes.append(note)
+        return shots, notes
+
+    def plan_scene(self, scene: Scene, locked: list[Shot]) -> tuple[list[Shot], str | None]:
+        taken = {b for s in locked for b in s.beats}
+        if all(self.sp.beat_ref(scene, i) in taken for i in range(len(scene.beats))):
+            return [], None
+        messages = [("system", self.artist.fill(self.artist.system, **self._common())),
+                    ("human", self.artist.fill(self.artist.user, **self._scene_values(scene, locked, taken)))]
+        errors: list[str] = []
+        try:
+            for attempt in range(self.settings.max_repairs + 1):
+                text, parsed, parse_error = self.endpoint.ask(self.artist, messages, scene.id)
+                errors = [parse_error] if parse_error else scene_rules(self.sp, scene, parsed.shots, locked)
+                if not errors and self.settings.review and attempt < self.settings.max_repairs:
+                    errors = self._review(scene, parsed, taken)
+                if not errors:
+                    return [Shot(id="", scene=scene.id, **p.model_dump()) for p in parsed.shots], None
+                messages = messages + [("ai", text or "(no answer)"),
+                                       ("human", self.artist.fill(self.artist.repair, errors="\n".join(
+                                           f"- {e}" for e in errors)))]
+        except RetriesExhausted as exc:
+            errors = [f"the endpoint kept failing ({exc})"]
+        fallback = RulePlanner(self.sp, self.loaded.episode).plan_scene(scene, skip=taken,
+                                                                        opening=not taken)
+        why = "; ".join(errors)[:400]
+        return fallback, f"scene {scene.id}: planned by the rules, the LLM's answers were unusable ({why})"
+
+    def _review(self, scene: Scene, parsed: ScenePlan, taken: set[str]) -> list[str]:
+        plan = "\n".join(f"{i + 1}. {p.size} {p.angle} {p.move} {p.duration:g}s, in frame: "
+                         f"{', '.join(p.characters) or 'no one'}, beats {', '.join(p.beats)} — {p.prompt}"
+                         for i, p in enumerate(parsed.shots))
+        values = {"characters": bible(self.sp)["characters"], "scene_id": scene.id, "location": scene.location,
+                  "time": scene.time, "beats": beat_lines(self.sp, scene, taken), "plan": plan,
+                  "schema": json.dumps(Review.model_json_schema())}
+        messages = [("system", self.supervisor.fill(self.supervisor.system, **values)),
+                    ("human", self.supervisor.fill(self.supervisor.user, **values))]
+        _, review, error = self.endpoint.ask(self.supervisor, messages, scene.id)
+        if error or review is None or review.approved:
+            return []  # an unusable review never blocks a valid plan
+        return [f"continuity supervisor: {fix}" for fix in review.fixes]
+
+    def _common(self) -> dict:
+        return {**bible(self.sp), "sizes": ", ".join(SIZES), "angles": ", ".join(ANGLES),
+                "moves": ", ".join(MOVES), "transitions": ", ".join(TRANSITIONS),
+                "min_duration": LLM_MIN_SECONDS, "max_duration": LLM_MAX_SECONDS}
+
+    def _scene_values(self, scene: Scene, locked: list[Shot], taken: set[str]) -> dict:
+        location = self.sp.locations[scene.location]
+        index = self.sp.scenes.index(scene)
+        position = "the opening scene: hook the viewer in the first 3 seconds" if index == 0 else \
+            "the last scene: end on a question" if index == len(self.sp.scenes) - 1 else \
+            f"scene {index + 1} of {len(self.sp.scenes)}"
+        fixed = ""
+        if locked:
+            fixed = "These shots are locked by the director; keep them as they are and do not cover their beats:\n" + \
+                "\n".join(f"- {s.id}: {s.size} {s.move}, beats {', '.join(s.beats)}" for s in locked)
+        return {"title": self.sp.title, "language": self.sp.language, "scene_id": scene.id,
+                "scene_position": position, "location": scene.location, "location_description": location.description,
+                "time": scene.time, "fixed": fixed, "beats": beat_lines(self.sp, scene, taken),
+                "schema": json.dumps(ScenePlan.model_json_schema())}
+
+
+def plan_with_llm(project: Project, loaded: LoadedScreenplay, locked: list[Shot], settings: LLMSettings
+                  ) -> tuple[list[Shot], list[str], dict]:
+    planner = LLMPlanner(project, loaded, settings)
+    started = time.perf_counter()
+    shots, notes = planner.plan(locked)
+    stats = planner.stats.summary() | {"wall_seconds": round(time.perf_counter() - started, 3),
+                                       "endpoint": settings.base_url, "model": settings.model}
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    write_json(project.state / "runs" / f"plan-{stamp}-{loaded.episode}.json", {"notes": notes, **stats})
+    return shots, notes, stats
+
+
+def environment() -> Mapping[str, str]:
+    """The process environment, read in one place (the CLI), never by stages."""
+    return os.environ

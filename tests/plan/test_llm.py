@@ -1,0 +1,204 @@
+"""The LLM planner over the real langchain-openai / openai stack, against a local scripted server."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from director.cli.main import run
+from director.plan.rules import RulePlanner
+from director.screenplay import load_screenplay
+from tests.conftest import ROOT, make_project
+from tests.llm_server import ScriptedLLM
+
+KEY = "sk-test-SECRET-1234"
+
+
+def good_answer(sp):
+    def answer(agent: str, scene_id: str) -> dict:
+        if agent == "supervisor":
+            return {"approved": True, "fixes": []}
+        scene = next(s for s in sp.scenes if s.id == scene_id)
+        shots = RulePlanner(sp, "ep").plan_scene(scene)
+        return {"shots": [s.model_dump(include={"size", "angle", "move", "duration", "characters", "prompt", "beats",
+                                                 "transition"}) for s in shots]}
+    return answer
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    path = make_project(tmp_path, ROOT / "projects/demo", size=None)
+    (path / "director.yaml").write_text(yaml.safe_dump({
+        "planner": {"backend": "llm"},
+        "llm": {"backoff": 0.01, "timeout": 1.5, "max_retries": 3, "max_repairs": 2, "review": False}}))
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("DIRECTOR_LLM_MODEL", "test-model")
+    return path
+
+
+@pytest.fixture
+def sp():
+    return load_screenplay(ROOT / "projects/demo/screenplay.yaml").screenplay
+
+
+def plan(project, capsys, *extra) -> tuple[int, dict, str]:
+    code = run(["-p", str(project), "--json", "plan", *extra])
+    out = capsys.readouterr()
+    data = json.loads(out.out) if out.out.strip().startswith("{") else {}
+    return code, data, out.err
+
+
+def shots(project) -> list[dict]:
+    return yaml.safe_load((project / "shots/screenplay.yaml").read_text())["shots"]
+
+
+def test_good_answer_then_zero_calls_on_replan(project, sp, capsys, monkeypatch):
+    with ScriptedLLM(good_answer(sp)) as llm:
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        code, data, err = plan(project, capsys)
+        assert code == 0, err
+        assert data["planner"] == "llm" and data["stats"]["calls"] == 2
+        assert data["stats"]["input_tokens"] == 200 and data["stats"]["output_tokens"] == 100
+        assert {r["format"] for r in llm.calls()} == {"json_schema"}
+        assert all(r["auth"] == f"Bearer {KEY}" for r in llm.calls())
+        system = llm.calls()[0]["messages"][0]["content"]
+        assert "courier in her twenties" in system and "9:16" in system and "3 seconds" in system
+        (project / "shots/screenplay.yaml").unlink()
+        code, data, _ = plan(project, capsys)
+        assert data["stats"]["calls"] == 0 and data["stats"]["cached_calls"] == 2
+        assert len(llm.calls()) == 2
+    assert KEY not in (project / ".director").joinpath("llm-endpoints.json").read_text()
+    for path in (project / ".director").rglob("*.json"):
+        assert KEY not in path.read_text()
+
+
+def test_malformed_json_is_sent_back_and_repaired(project, sp, capsys, monkeypatch):
+    with ScriptedLLM(good_answer(sp)) as llm:
+        llm.script("artist", "arrival", {"text": "Sure! Here is the plan: {shots: [oops"})
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        code, data, err = plan(project, capsys)
+        assert code == 0, err
+        arrival = llm.calls("artist")
+        arrival = [r for r in arrival if r["scene"] == "arrival"]
+        assert len(arrival) == 2
+        assert "cannot be used yet" in arrival[1]["messages"][-1]["content"]
+        assert not data["notes"]
+
+
+def test_rule_breaking_answer_is_repaired_with_the_exact_errors(project, sp, capsys, monkeypatch):
+    bad = good_answer(sp)("artist", "handoff")
+    bad["shots"][0]["characters"] = ["zed"]
+    bad["shots"][-1]["beats"] = bad["shots"][-1]["beats"][:-1]  # the narration is dropped
+    with ScriptedLLM(good_answer(sp)) as llm:
+        llm.script("artist", "handoff", {"json": bad})
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        code, data, err = plan(project, capsys)
+        assert code == 0, err
+        handoff = [r for r in llm.calls("artist") if r["scene"] == "handoff"]
+        repair = handoff[1]["messages"][-1]["content"]
+        assert "character 'zed' is not in the screenplay" in repair and "handoff/6" in repair
+    assert not data["notes"]
+    assert all(c in ("mia", "ren") for s in shots(project) for c in s["characters"])
+
+
+def test_a_scene_never_fixed_falls_back_to_rules_with_a_message(project, sp, capsys, monkeypatch):
+    with ScriptedLLM(good_answer(sp)) as llm:
+        llm.script("artist", "arrival", *[{"json": {"shots": []}}] * 3)
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        code, data, err = plan(project, capsys)
+    assert code == 0
+    assert any(n.startswith("scene arrival: planned by the rules") for n in data["notes"])
+    assert "scene arrival: planned by the rules" in err
+    assert [s for s in shots(project) if s["scene"] == "arrival"]
+
+
+def test_429_then_success(project, sp, capsys, monkeypatch):
+    with ScriptedLLM(good_answer(sp)) as llm:
+        llm.script("artist", "arrival", {"status": 429, "headers": {"retry-after": "0"}}, {"status": 503})
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        code, data, err = plan(project, capsys)
+        assert code == 0, err
+        assert len([r for r in llm.calls() if r["scene"] == "arrival"]) == 3
+        assert not data["notes"]
+
+
+def test_a_timeout_is_retried(project, sp, capsys, monkeypatch):
+    with ScriptedLLM(good_answer(sp)) as llm:
+        llm.script("artist", "handoff", {"sleep": 3.0})
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        code, data, err = plan(project, capsys)
+        assert code == 0, err
+        assert len([r for r in llm.calls() if r["scene"] == "handoff"]) == 2
+        assert not data["notes"]
+
+
+def test_server_rejecting_json_schema_falls_back_to_json_mode_and_remembers(project, sp, capsys, monkeypatch):
+    with ScriptedLLM(good_answer(sp), reject=("json_schema",)) as llm:
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        code, data, err = plan(project, capsys)
+        assert code == 0, err
+        formats = [r["format"] for r in llm.calls()]
+        assert formats.count("json_object") == 2 and "json_schema" in formats
+        memory = json.loads((project / ".director/llm-endpoints.json").read_text())
+        assert memory == {f"{llm.url}|test-model": "json_mode"}
+        schema_prompt = [r for r in llm.calls() if r["format"] == "json_object"][0]["messages"][1]["content"]
+        assert '"shots"' in schema_prompt  # json mode carries the schema in the prompt
+        before = len(llm.calls())
+        text = (project / "screenplay.yaml").read_text().replace("Ten seconds to spare.", "Five seconds to spare.")
+        (project / "screenplay.yaml").write_text(text)
+        plan(project, capsys)
+        assert [r["format"] for r in llm.calls()[before:]] == ["json_object"]  # remembered: no json_schema try
+
+
+def test_tool_calling_when_no_response_format_is_accepted(project, sp, capsys, monkeypatch):
+    with ScriptedLLM(good_answer(sp), reject=("json_schema", "json_object")) as llm:
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        code, data, err = plan(project, capsys)
+        assert code == 0, err
+        assert sum(1 for r in llm.calls() if r["tools"]) == 2
+
+
+def test_continuity_supervisor_requests_a_fix(project, sp, capsys, monkeypatch):
+    config = yaml.safe_load((project / "director.yaml").read_text())
+    config["llm"]["review"] = True
+    (project / "director.yaml").write_text(yaml.safe_dump(config))
+    with ScriptedLLM(good_answer(sp)) as llm:
+        fixed = good_answer(sp)("artist", "handoff")
+        fixed["shots"][1]["prompt"] = "Close on Ren as he speaks."
+        llm.script("supervisor", "handoff", {"json": {"approved": False, "fixes": ["shot 2: frame Ren, he speaks"]}})
+        llm.script("artist", "handoff", {"json": good_answer(sp)("artist", "handoff")}, {"json": fixed})
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        code, data, err = plan(project, capsys)
+        assert code == 0, err
+        handoff = [r for r in llm.calls("artist") if r["scene"] == "handoff"]
+        assert len(handoff) == 2 and "continuity supervisor: shot 2" in handoff[1]["messages"][-1]["content"]
+
+
+def test_locked_shots_are_fixed_for_the_agent(project, sp, capsys, monkeypatch):
+    with ScriptedLLM(good_answer(sp)) as llm:
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        plan(project, capsys)
+        data = yaml.safe_load((project / "shots/screenplay.yaml").read_text())
+        data["shots"][0].update(locked=True, prompt="Hand-written.")
+        (project / "shots/screenplay.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+        text = (project / "screenplay.yaml").read_text().replace("clutching a small parcel", "clutching a parcel")
+        (project / "screenplay.yaml").write_text(text)
+        plan(project, capsys)
+        last = [r for r in llm.calls("artist") if r["scene"] == "arrival"][-1]["messages"][1]["content"]
+        assert "locked by the director" in last
+        assert shots(project)[0]["prompt"] == "Hand-written."
+
+
+def test_unreachable_endpoint_exits_4_without_the_key(project, capsys, monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    code, _, err = plan(project, capsys)
+    assert code == 4
+    assert "http://127.0.0.1:9/v1" in err and KEY not in err and "Traceback" not in err
+
+
+def test_no_key_plans_with_rules_and_says_so_once(project, capsys, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY")
+    code, data, err = plan(project, capsys)
+    assert code == 0 and data["planner"] == "rules"
+    assert err.count("no OPENAI_API_KEY") == 1
