@@ -37,7 +37,11 @@ $(VENV)/.llm: $(VENV)/.test
 test-llm: $(VENV)/.llm
 	$(BIN)/python -m pytest -m llm_integration -s tests/plan/test_llm_integration.py
 
-bench: $(VENV)/.test
+$(VENV)/.bench: $(VENV)/.test
+	$(PIP) install -e ".[test,bench]"
+	touch $@
+
+bench: $(VENV)/.bench
 	$(BIN)/python -m bench
 
 clean-demo:

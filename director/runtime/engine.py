@@ -60,6 +60,7 @@ class JobRecord:
 class RunResult:
     records: list[JobRecord] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    work_seconds: dict[str, float] = field(default_factory=dict)  # inside the jobs (backends, encoders)
     notes: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
 
@@ -153,6 +154,9 @@ def execute(ctx: RenderContext, state: StateIndex, selection: Selection = Select
 
 def _collect(ctx: RenderContext, stage: Stage, selection: Selection) -> list[Job | Pending]:
     items: list[Job | Pending] = []
+    if selection.shots:  # the stage sees only the selected shots (and so asks only for their inputs)
+        ctx = RenderContext(ctx.project, ctx.loaded, [s for s in ctx.shots if s.id in selection.shots],
+                            ctx.backends, ctx.cache, ctx.explain, ctx.results, ctx._built)
     generator = stage.jobs(ctx)
     while True:
         try:
@@ -162,7 +166,7 @@ def _collect(ctx: RenderContext, stage: Stage, selection: Selection) -> list[Job
         except Unknown as missing:
             if not ctx.explain:
                 raise StageFailed(f"{stage.name} needs {missing.stage} {missing.ident}, which is not rendered; "
-                                  f"run without --only first") from None
+                                  f"render the earlier stages first (without --only)") from None
             items.append(Pending(stage.name, "*", f"{missing.stage} {missing.ident}"))
             break
         if selection.shots and item.shot and item.shot not in selection.shots:
@@ -225,6 +229,7 @@ def _run_stage(ctx, stage, state, selection, result, reporter, workers, active) 
             return job, time.perf_counter() - started, exc
 
     pool_size = 1 if stage.scope == "episode" else max(1, workers)
+    pool_started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=pool_size) as pool:
         for job, seconds, error in pool.map(produce, todo):
             reason = job.label.split(" (", 1)[1][:-1] if " (" in job.label else ""
@@ -239,6 +244,7 @@ def _run_stage(ctx, stage, state, selection, result, reporter, workers, active) 
             result.notes.extend(bucket[job.id].meta.get("notes", []))
             if reporter:
                 reporter.job_done(stage.name, job, seconds)
+    result.work_seconds[stage.name] = round(time.perf_counter() - pool_started, 3)
     state.save()
     if reporter:
         reporter.stage_done(stage.name)
@@ -254,7 +260,8 @@ def run_record(ctx: RenderContext, result: RunResult, selection: Selection, seco
                                                     "shots": sorted(selection.shots or [])},
         "config": ctx.config.model_dump(mode="json"),
         "backends": {k: v.identity() | {"license": v.license} for k, v in ctx.backends.items()},
-        "stages": {name: {"seconds": s, "ran": [r.id for r in result.records if r.stage == name and r.status == "ran"],
+        "stages": {name: {"seconds": s, "work_seconds": result.work_seconds.get(name, 0.0),
+                          "ran": [r.id for r in result.records if r.stage == name and r.status == "ran"],
                           "cached": result.count("cached", name)} for name, s in result.stage_seconds.items()},
         "jobs": [r.as_dict() for r in result.records], "notes": result.notes, "failed": result.failed,
         "outputs": outputs,

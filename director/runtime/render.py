@@ -52,6 +52,14 @@ def render(project: Project, episode: str | None = None, profile: str | None = N
     started = time.perf_counter()
     with ProjectLock(project.state, "render"):
         ctx, notes = prepare(project, episode, profile, explain=False)
+        unknown = sorted((selection.shots or set()) - {s.id for s in ctx.shots})
+        if unknown:
+            from director.errors import UsageError
+            from director.vocab import did_you_mean
+
+            known = [s.id for s in ctx.shots]
+            raise UsageError(f"--shots: no shot {unknown[0]!r}{did_you_mean(unknown[0], known)} in this episode "
+                             f"(shots: {', '.join(known)})")
         ctx.cache.sweep_temporaries()
         state = StateIndex(project.state / "state" / f"{ctx.loaded.episode}.json")
         result = execute(ctx, state, selection, reporter, workers=project.config.workers)

@@ -86,26 +86,37 @@ class AssembleStage(Stage):
                     "size": [fmt.width, fmt.height], "encode": enc.model_dump()}
 
         def run(out: Path):
-            total = sum(frames)
-            work = out / "work"
-            work.mkdir()
-            ass = None
-            if burn:
-                shutil.copy(subs.file("episode.ass"), work / "episode.ass")
-                ass = "episode.ass"
-            graph = filter_graph(frames, transitions, fmt.fps, ass, str(font_path().parent) if burn else None)
-            args = []
-            for clip in clips:
-                args += ["-i", str(clip.file("clip.mp4"))]
-            args += ["-i", str(mix.file("mix.wav")), "-filter_complex", graph, "-map", "[vout]", "-map",
-                     f"{len(clips)}:a", "-c:v", "libx264", "-preset", enc.preset, "-crf", str(enc.crf),
-                     "-pix_fmt", "yuv420p", "-r", f"{fmt.fps:g}", "-frames:v", str(total), "-c:a", "aac",
-                     "-b:a", enc.audio_bitrate, "-ar", "48000", "-t", f"{total / fmt.fps:.6f}",
-                     "-movflags", "+faststart", str((out / "episode.mp4").resolve())]
-            # the subtitles filter reads a plain relative file name most reliably: run ffmpeg in work/
-            run_ffmpeg(args, "assembling the episode", cwd=work)
-            shutil.rmtree(work)
+            ass = subs.file("episode.ass") if burn else None
+            total = assemble([c.file("clip.mp4") for c in clips], frames, transitions, fmt.fps, mix.file("mix.wav"),
+                             ass, enc, out / "episode.mp4")
             return {"frames": total, "duration": total / fmt.fps}
 
         yield Job(self.name, "episode", material, run, label="episode")
 
+
+def assemble(clips: list[Path], frames: list[int], transitions: list[str], fps: float, audio: Path,
+             subtitles: Path | None, enc, out: Path) -> int:
+    """Join clips into one H.264/AAC MP4 in a single ffmpeg run; return its frame count."""
+    total = sum(frames)
+    work = out.parent / f".work-{out.stem}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    try:
+        ass = None
+        if subtitles is not None:
+            shutil.copy(subtitles, work / "episode.ass")
+            ass = "episode.ass"
+        graph = filter_graph(frames, transitions, fps, ass, str(font_path().parent) if ass else None)
+        args = []
+        for clip in clips:
+            args += ["-i", str(Path(clip).resolve())]
+        args += ["-i", str(Path(audio).resolve()), "-filter_complex", graph, "-map", "[vout]", "-map",
+                 f"{len(clips)}:a", "-c:v", "libx264", "-preset", enc.preset, "-crf", str(enc.crf),
+                 "-pix_fmt", "yuv420p", "-r", f"{fps:g}", "-frames:v", str(total), "-c:a", "aac",
+                 "-b:a", enc.audio_bitrate, "-ar", "48000", "-t", f"{total / fps:.6f}",
+                 "-movflags", "+faststart", str(Path(out).resolve())]
+        # the subtitles filter reads a plain relative file name most reliably: run ffmpeg in work/
+        run_ffmpeg(args, "assembling the episode", cwd=work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return total

@@ -1,0 +1,44 @@
+"""Partial renders (--until, --only, --shots) and `clean`."""
+from __future__ import annotations
+
+import json
+
+from tests.conftest import director
+
+
+def test_until_keyframes_gives_a_storyboard_and_no_video(small_project):
+    out = json.loads(director("-p", str(small_project), "--json", "render", "--until", "keyframes", check=True).stdout)
+    assert set(out["stages"]) == {"keyframes"}
+    assert (small_project / "out/screenplay/storyboard.png").exists()
+    assert not (small_project / "out/screenplay/episode.mp4").exists()
+    only = json.loads(director("-p", str(small_project), "--json", "render", "--only", "voice", check=True).stdout)
+    assert set(only["stages"]) >= {"voice"} and only["stages"]["voice"]["ran"] == 3
+    assert only["stages"]["keyframes"]["ran"] == 0
+
+
+def test_only_a_later_stage_without_its_inputs_says_what_to_run(small_project):
+    proc = director("-p", str(small_project), "render", "--only", "clips")
+    assert proc.returncode == 1 and "render the earlier stages first" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_shots_renders_only_the_named_shots(small_project):
+    director("-p", str(small_project), "plan", check=True)
+    out = json.loads(director("-p", str(small_project), "--json", "render", "--shots", "one-02", check=True).stdout)
+    assert out["stages"]["keyframes"]["ran"] == 1 and out["stages"]["clips"]["ran"] == 1
+    assert "assemble" not in out["stages"]
+    assert any("--shots renders only the named shots" in n for n in out["notes"])
+    bad = director("-p", str(small_project), "render", "--shots", "one-2")
+    assert bad.returncode == 2 and "did you mean 'one-02'" in bad.stderr
+
+
+def test_clean_removes_only_what_no_plan_uses(small_project):
+    director("-p", str(small_project), "render", check=True)
+    sp = small_project / "screenplay.yaml"
+    sp.write_text(sp.read_text().replace("She never asked why.", "She never asked."))
+    director("-p", str(small_project), "render", check=True)
+    dry = json.loads(director("-p", str(small_project), "--json", "clean", "--dry-run", check=True).stdout)
+    assert dry["removed"] >= 4  # the old narration voice, its timing, subtitles, mix, assembly
+    done = json.loads(director("-p", str(small_project), "--json", "clean", check=True).stdout)
+    assert done["removed"] == dry["removed"]
+    again = json.loads(director("-p", str(small_project), "--json", "render", check=True).stdout)
+    assert again["ran"] == 0  # everything the current plan needs was kept
