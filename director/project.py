@@ -36,6 +36,7 @@ class LLMConfig(_Cfg):
     max_retries: int = Field(default=4, ge=0, le=20, description="retries on 429, 5xx and timeouts")
     backoff: float = Field(default=1.0, ge=0, le=60, description="first retry delay in seconds (doubles, jittered)")
     review: bool = Field(default=True, description="let the continuity supervisor review each scene")
+    max_tokens: int = Field(default=2048, ge=64, le=32768, description="longest answer per call")
     use_responses_api: bool = Field(default=False, description="OpenAI's Responses API (api.openai.com only)")
 
 

@@ -15,9 +15,11 @@ from typing import Callable
 
 
 class ScriptedLLM:
-    def __init__(self, default_answer: Callable[[str, str], dict], reject: tuple[str, ...] = ()):
+    def __init__(self, default_answer: Callable[[str, str], dict], reject: tuple[str, ...] = (),
+                 reject_status: int = 400):
         self.default_answer = default_answer
         self.reject = reject  # response_format types this server refuses, like many local servers
+        self.reject_status = reject_status  # llama-cpp-python's server answers them with a 500
         self.scripts: dict[tuple[str, str], list[dict]] = {}
         self.requests: list[dict] = []
         self.lock = threading.Lock()
@@ -60,7 +62,7 @@ class ScriptedLLM:
                     llm.requests.append({"agent": agent, "scene": scene, "format": fmt, "tools": bool(body.get("tools")),
                                          "auth": self.headers.get("Authorization", ""), "messages": body["messages"]})
                     if fmt in llm.reject:
-                        return self._send(400, {"error": {"message": f"response_format {fmt} is not supported "
+                        return self._send(llm.reject_status, {"error": {"message": f"response_format {fmt} is not supported "
                                                                      "by this server", "type": "invalid_request_error"}})
                     queue = llm.scripts.get((agent, scene)) or []
                     step = queue.pop(0) if queue else {"json": llm.default_answer(agent, scene)}

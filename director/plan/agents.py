@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from director.errors import ConfigError
 from director.resources import data_dir
@@ -38,6 +40,19 @@ class Review(BaseModel):
     model_config = ConfigDict(extra="ignore")
     approved: bool
     fixes: list[str] = Field(default_factory=list, description="what to change, naming the shot")
+
+
+def scene_plan_model(refs: list[str], characters: list[str]) -> type[BaseModel]:
+    """ScenePlan narrowed to one scene: beats and characters become enums of what exists.
+
+    With grammar-constrained decoding (llama.cpp, vLLM) the model cannot name a beat or a
+    character that is not there; with any server the schema tells it what is valid.
+    """
+    beat = Literal[tuple(refs)] if refs else str  # type: ignore[valid-type]
+    who = Literal[tuple(characters)] if characters else str  # type: ignore[valid-type]
+    shot = create_model("PlannedShot", __base__=PlannedShot, characters=(list[who], Field(default_factory=list)),
+                        beats=(list[beat], Field(description="refs of the beats this shot covers")))
+    return create_model("ScenePlan", __base__=ScenePlan, shots=(list[shot], ...))
 
 
 SCHEMAS: dict[str, type[BaseModel]] = {"ScenePlan": ScenePlan, "Review": Review}

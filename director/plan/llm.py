@@ -28,7 +28,7 @@ from typing import Any, Mapping
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from director.errors import BackendUnavailable, StageFailed
-from director.plan.agents import Agent, PlannedShot, Review, ScenePlan, load_agent
+from director.plan.agents import Agent, PlannedShot, Review, ScenePlan, load_agent, scene_plan_model
 from director.plan.rules import RulePlanner, _interleave
 from director.project import LLMConfig, Project
 from director.runtime.cache import ArtifactCache, fingerprint
@@ -38,7 +38,8 @@ from director.shots import Shot, plan_problems
 from director.vocab import ANGLES, MOVES, SIZES, TRANSITIONS
 
 log = logging.getLogger("director.llm")
-METHODS = ("json_schema", "json_mode", "function_calling")
+# json_mode_schema: json_object plus the schema in response_format, which llama.cpp turns into a grammar
+METHODS = ("json_schema", "json_mode_schema", "json_mode", "function_calling")
 LLM_MIN_SECONDS, LLM_MAX_SECONDS = 1.0, 20.0
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -59,9 +60,11 @@ class LLMSettings:
     backoff: float = 1.0
     review: bool = True
     use_responses_api: bool = False
+    max_tokens: int = 2048
 
     def identity(self) -> dict:
-        return {"base_url": self.base_url, "model": self.model, "temperature": self.temperature}
+        return {"base_url": self.base_url, "model": self.model, "temperature": self.temperature,
+                "max_tokens": self.max_tokens}
 
 
 def resolve_settings(config: LLMConfig, env: Mapping[str, str], base_url: str | None = None,
@@ -76,7 +79,8 @@ def resolve_settings(config: LLMConfig, env: Mapping[str, str], base_url: str | 
                        or DEFAULT_MODEL, api_key=SecretStr(key), temperature=config.temperature,
                        max_concurrency=config.max_concurrency, timeout=config.timeout,
                        max_repairs=config.max_repairs, max_retries=config.max_retries, backoff=config.backoff,
-                       review=config.review, use_responses_api=config.use_responses_api and official)
+                       review=config.review, use_responses_api=config.use_responses_api and official,
+                       max_tokens=config.max_tokens)
 
 
 @dataclass
@@ -115,12 +119,14 @@ class Endpoint:
         self.cache = cache
         self.stats = stats
         kwargs: dict[str, Any] = dict(model=settings.model, base_url=settings.base_url, api_key=settings.api_key,
-                                      temperature=settings.temperature, timeout=settings.timeout, max_retries=0)
+                                      temperature=settings.temperature, timeout=settings.timeout, max_retries=0,
+                                      max_tokens=settings.max_tokens)
         if settings.use_responses_api:
             kwargs["use_responses_api"] = True
         self.chat = ChatOpenAI(**kwargs)
         self.memory_path = state_dir / "llm-endpoints.json"
         self._lock = threading.Lock()
+        self._discover = threading.Lock()
 
     # ------------------------------------------------------------------ method memory
     def _memory(self) -> dict:
@@ -146,35 +152,55 @@ class Endpoint:
                 write_json(self.memory_path, memory)
 
     # ------------------------------------------------------------------ calls
-    def ask(self, agent: Agent, messages: list[tuple[str, str]], label: str) -> tuple[str, BaseModel | None, str | None]:
+    def ask(self, agent: Agent, messages: list[tuple[str, str]], label: str, schema: type[BaseModel] | None = None
+            ) -> tuple[str, BaseModel | None, str | None]:
         """(answer text, parsed answer or None, parse error or None), from the cache when possible."""
-        schema = agent.schema
+        schema = schema or agent.schema
         material = {"agent": agent.name, "version": agent.version, "messages": messages,
                     "schema": schema.model_json_schema(), **self.settings.identity()}
         key = fingerprint(material)
         entry = self.cache.lookup("llm", key)
         if entry is not None:
-            text = json.loads(entry.file("answer.json").read_text())["content"]
+            answer = json.loads(entry.file("answer.json").read_text())
             self.stats.add({"agent": agent.name, "scene": label, "cached": True})
-            return (text, *_parse(schema, text))
-        started = time.perf_counter()
-        text, usage, method = self._invoke(agent, messages)
-        seconds = time.perf_counter() - started
-        self.stats.add({"agent": agent.name, "scene": label, "cached": False, "method": method,
-                        "seconds": round(seconds, 3), **usage})
-        self.cache.produce("llm", key, material, lambda out: (out / "answer.json").write_text(
-            json.dumps({"content": text, "usage": usage, "method": method}, ensure_ascii=False)) and None)
-        return (text, *_parse(schema, text))
+        else:
+            started = time.perf_counter()
+            text, usage, method, error = self._invoke(schema, messages)
+            seconds = time.perf_counter() - started
+            self.stats.add({"agent": agent.name, "scene": label, "cached": False, "method": method,
+                            "seconds": round(seconds, 3), **usage})
+            answer = {"content": text, "error": error, "usage": usage, "method": method}
+            self.cache.produce("llm", key, material, lambda out: (out / "answer.json").write_text(
+                json.dumps(answer, ensure_ascii=False)) and None)
+        if answer.get("error"):
+            return answer["content"], None, answer["error"]
+        return (answer["content"], *_parse(schema, answer["content"]))
 
-    def _invoke(self, agent: Agent, messages: list[tuple[str, str]]) -> tuple[str, dict, str]:
+    def _invoke(self, schema: type[BaseModel], messages: list[tuple[str, str]]) -> tuple[str, dict, str, str | None]:
+        if self._memory().get(self._memory_key) in METHODS:
+            return self._invoke_methods(schema, messages)
+        with self._discover:  # the first call finds the method; parallel scenes wait instead of all failing
+            return self._invoke_methods(schema, messages)
+
+    def _invoke_methods(self, schema: type[BaseModel], messages: list[tuple[str, str]]
+                        ) -> tuple[str, dict, str, str | None]:
+        """(answer text, token usage, method, error when the SDK itself could not read the answer)."""
         import openai
 
         last: Exception | None = None
         for method in self.methods():
-            runnable = self.chat.with_structured_output(agent.schema, method=method, include_raw=True)
+            if method == "json_mode_schema":
+                if "api.openai.com" in self.settings.base_url:
+                    continue
+                runnable = self.chat.with_structured_output(
+                    schema, method="json_mode", include_raw=True,
+                    response_format={"type": "json_object", "schema": schema.model_json_schema()})
+            else:
+                runnable = self.chat.with_structured_output(schema, method=method, include_raw=True)
             try:
                 result = self._with_retries(lambda: runnable.invoke(messages))
-            except (openai.BadRequestError, openai.UnprocessableEntityError, openai.NotFoundError) as exc:
+            except (openai.BadRequestError, openai.UnprocessableEntityError, openai.NotFoundError,
+                    openai.InternalServerError) as exc:
                 if _rejects_format(exc):
                     log.info("%s does not accept %s; trying the next structured-output method",
                              self.settings.base_url, method)
@@ -184,9 +210,10 @@ class Endpoint:
                                   f"{_short(exc)}") from None
             except (ValueError, TypeError) as exc:  # the SDK could not parse the answer (not JSON, wrong shape)
                 self.remember(method)
-                return f"(an answer that could not be read: {_short(exc)})", {}, method
+                detail = "; ".join(str(exc).splitlines()[:12])[:1200]
+                return "", {}, method, f"the answer does not match the {schema.__name__} schema: {detail}"
             self.remember(method)
-            return _answer_text(result, method), _usage(result.get("raw")), method
+            return _answer_text(result, method), _usage(result.get("raw")), method, None
         raise StageFailed(f"the LLM endpoint {self.settings.base_url} accepts none of {', '.join(METHODS)}: "
                           f"{_short(last)}")
 
@@ -199,6 +226,8 @@ class Endpoint:
                 return call()
             except (openai.RateLimitError, openai.APITimeoutError, openai.InternalServerError,
                     openai.APIConnectionError) as exc:
+                if isinstance(exc, openai.InternalServerError) and _rejects_format(exc):
+                    raise  # some servers answer an unsupported response_format with a 500: not worth retrying
                 unreachable = isinstance(exc, openai.APIConnectionError) and not isinstance(exc, openai.APITimeoutError)
                 if attempt >= self.settings.max_retries:
                     if unreachable:
@@ -220,7 +249,8 @@ class RetriesExhausted(Exception):
 
 def _rejects_format(exc: Exception) -> bool:
     text = str(exc).lower()
-    return any(word in text for word in ("response_format", "json_schema", "json_object", "tool", "function"))
+    return any(word in text for word in ("response_format", "json_schema", "json_object", "tool_choice", "tools",
+                                         "function"))
 
 
 def _short(exc: Exception | None) -> str:
@@ -298,10 +328,10 @@ def beat_lines(sp: Screenplay, scene: Scene, skip: set[str]) -> str:
     return "\n".join(lines)
 
 
-def scene_rules(sp: Screenplay, scene: Scene, planned: list[PlannedShot], locked: list[Shot]) -> list[str]:
+def scene_rules(sp: Screenplay, scene: Scene, planned: list[BaseModel], locked: list[Shot]) -> list[str]:
     """Director's own rules for one scene's answer, as sentences the model can act on."""
     shots = list(locked) + [Shot(id=f"answer-{i + 1}", scene=scene.id, **p.model_dump()) for i, p in enumerate(planned)]
-    errors = [msg.replace("answer-", "shot ") for _, msg in plan_problems(sp, shots, scenes={scene.id})]
+    errors = [msg.replace("shot answer-", "shot ") for _, msg in plan_problems(sp, shots, scenes={scene.id})]
     for i, p in enumerate(planned):
         if not LLM_MIN_SECONDS <= p.duration <= LLM_MAX_SECONDS:
             errors.append(f"shot {i + 1}: duration {p.duration:g}s is outside {LLM_MIN_SECONDS:g}-{LLM_MAX_SECONDS:g}s")
@@ -341,12 +371,14 @@ class LLMPlanner:
         taken = {b for s in locked for b in s.beats}
         if all(self.sp.beat_ref(scene, i) in taken for i in range(len(scene.beats))):
             return [], None
+        refs = [self.sp.beat_ref(scene, i) for i in range(len(scene.beats)) if self.sp.beat_ref(scene, i) not in taken]
+        schema = scene_plan_model(refs, list(self.sp.characters))
         messages = [("system", self.artist.fill(self.artist.system, **self._common())),
-                    ("human", self.artist.fill(self.artist.user, **self._scene_values(scene, locked, taken)))]
+                    ("human", self.artist.fill(self.artist.user, **self._scene_values(scene, locked, taken, schema)))]
         errors: list[str] = []
         try:
             for attempt in range(self.settings.max_repairs + 1):
-                text, parsed, parse_error = self.endpoint.ask(self.artist, messages, scene.id)
+                text, parsed, parse_error = self.endpoint.ask(self.artist, messages, scene.id, schema)
                 errors = [parse_error] if parse_error else scene_rules(self.sp, scene, parsed.shots, locked)
                 if not errors and self.settings.review and attempt < self.settings.max_repairs:
                     errors = self._review(scene, parsed, taken)
@@ -381,7 +413,7 @@ class LLMPlanner:
                 "moves": ", ".join(MOVES), "transitions": ", ".join(TRANSITIONS),
                 "min_duration": LLM_MIN_SECONDS, "max_duration": LLM_MAX_SECONDS}
 
-    def _scene_values(self, scene: Scene, locked: list[Shot], taken: set[str]) -> dict:
+    def _scene_values(self, scene: Scene, locked: list[Shot], taken: set[str], schema: type[BaseModel]) -> dict:
         location = self.sp.locations[scene.location]
         index = self.sp.scenes.index(scene)
         position = "the opening scene: hook the viewer in the first 3 seconds" if index == 0 else \
@@ -394,7 +426,7 @@ class LLMPlanner:
         return {"title": self.sp.title, "language": self.sp.language, "scene_id": scene.id,
                 "scene_position": position, "location": scene.location, "location_description": location.description,
                 "time": scene.time, "fixed": fixed, "beats": beat_lines(self.sp, scene, taken),
-                "schema": json.dumps(ScenePlan.model_json_schema())}
+                "schema": json.dumps(schema.model_json_schema())}
 
 
 def plan_with_llm(project: Project, loaded: LoadedScreenplay, locked: list[Shot], settings: LLMSettings

@@ -87,17 +87,21 @@ def test_malformed_json_is_sent_back_and_repaired(project, sp, capsys, monkeypat
 
 
 def test_rule_breaking_answer_is_repaired_with_the_exact_errors(project, sp, capsys, monkeypatch):
-    bad = good_answer(sp)("artist", "handoff")
-    bad["shots"][0]["characters"] = ["zed"]
-    bad["shots"][-1]["beats"] = bad["shots"][-1]["beats"][:-1]  # the narration is dropped
+    missing = good_answer(sp)("artist", "handoff")
+    missing["shots"][-1]["beats"] = missing["shots"][-1]["beats"][:-1]  # the narration is dropped
+    stranger = good_answer(sp)("artist", "handoff")
+    stranger["shots"][0]["characters"] = ["zed"]
     with ScriptedLLM(good_answer(sp)) as llm:
-        llm.script("artist", "handoff", {"json": bad})
+        llm.script("artist", "handoff", {"json": missing}, {"json": stranger})
         monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
         code, data, err = plan(project, capsys)
         assert code == 0, err
         handoff = [r for r in llm.calls("artist") if r["scene"] == "handoff"]
-        repair = handoff[1]["messages"][-1]["content"]
-        assert "character 'zed' is not in the screenplay" in repair and "handoff/6" in repair
+        assert len(handoff) == 3
+        assert "beats not covered by any shot: handoff/6" in handoff[1]["messages"][-1]["content"]
+        assert "'mia' or 'ren'" in handoff[2]["messages"][-1]["content"]  # the per-scene schema names the cast
+        schema = json.loads(handoff[0]["messages"][1]["content"].rsplit("schema:\n", 1)[1])
+        assert "handoff/6" in json.dumps(schema) and "arrival/1" not in json.dumps(schema)
     assert not data["notes"]
     assert all(c in ("mia", "ren") for s in shots(project) for c in s["characters"])
 
@@ -133,15 +137,17 @@ def test_a_timeout_is_retried(project, sp, capsys, monkeypatch):
         assert not data["notes"]
 
 
-def test_server_rejecting_json_schema_falls_back_to_json_mode_and_remembers(project, sp, capsys, monkeypatch):
-    with ScriptedLLM(good_answer(sp), reject=("json_schema",)) as llm:
+@pytest.mark.parametrize("status", [400, 500])
+def test_server_rejecting_json_schema_falls_back_to_json_mode_and_remembers(project, sp, capsys, monkeypatch, status):
+    with ScriptedLLM(good_answer(sp), reject=("json_schema",), reject_status=status) as llm:
         monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
         code, data, err = plan(project, capsys)
         assert code == 0, err
         formats = [r["format"] for r in llm.calls()]
         assert formats.count("json_object") == 2 and "json_schema" in formats
         memory = json.loads((project / ".director/llm-endpoints.json").read_text())
-        assert memory == {f"{llm.url}|test-model": "json_mode"}
+        assert memory == {f"{llm.url}|test-model": "json_mode_schema"}
+        assert formats.count("json_schema") == 1  # rejected once, never retried
         schema_prompt = [r for r in llm.calls() if r["format"] == "json_object"][0]["messages"][1]["content"]
         assert '"shots"' in schema_prompt  # json mode carries the schema in the prompt
         before = len(llm.calls())

