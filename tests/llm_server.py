@@ -60,6 +60,7 @@ class ScriptedLLM:
                 fmt = (body.get("response_format") or {}).get("type")
                 with llm.lock:
                     llm.requests.append({"agent": agent, "scene": scene, "format": fmt, "tools": bool(body.get("tools")),
+                                         "max_tokens": body.get("max_tokens"),
                                          "auth": self.headers.get("Authorization", ""), "messages": body["messages"]})
                     if fmt in llm.reject:
                         return self._send(llm.reject_status, {"error": {"message": f"response_format {fmt} is not supported "
@@ -73,6 +74,7 @@ class ScriptedLLM:
                     return self._send(step["status"], {"error": {"message": step.get("message", "scripted error"),
                                                                  "type": "server_error"}}, step.get("headers", {}))
                 content = step["text"] if "text" in step else json.dumps(step["json"])
+                finish = step.get("finish_reason", "stop")
                 message: dict = {"role": "assistant", "content": content}
                 if body.get("tools") and not fmt:
                     name = body["tools"][0]["function"]["name"]
@@ -80,7 +82,7 @@ class ScriptedLLM:
                         {"id": "call_1", "type": "function", "function": {"name": name, "arguments": content}}]}
                 self._send(200, {"id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()),
                                  "model": body.get("model", "test"),
-                                 "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                                 "choices": [{"index": 0, "message": message, "finish_reason": finish}],
                                  "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150}})
 
             def _send(self, status: int, payload: dict, headers: dict | None = None):

@@ -240,6 +240,14 @@ def run(argv: list[str] | None = None) -> int:
     except ClickException as exc:
         exc.show()
         return ExitCode.USAGE
+    except Exception as exc:  # a bug, not a user error: one line, and the traceback only with -v
+        if state.out.verbosity > 0:
+            import traceback
+
+            traceback.print_exc()
+        print(f"internal error: {type(exc).__name__}: {exc} (run with -v for details; please report it)",
+              file=sys.stderr)
+        return ExitCode.STAGE_FAILED
 
 
 def _print_error(exc: DirectorError) -> None:

@@ -123,6 +123,10 @@ class Endpoint:
                                       max_tokens=settings.max_tokens)
         if settings.use_responses_api:
             kwargs["use_responses_api"] = True
+        if "api.openai.com" not in settings.base_url:
+            # langchain sends only `max_completion_tokens`; llama.cpp's server (and older vLLM/Ollama) read
+            # `max_tokens` and would otherwise generate until the context is full
+            kwargs["extra_body"] = {"max_tokens": settings.max_tokens}
         self.chat = ChatOpenAI(**kwargs)
         self.memory_path = state_dir / "llm-endpoints.json"
         self._lock = threading.Lock()
@@ -208,6 +212,11 @@ class Endpoint:
                     continue
                 raise StageFailed(f"the LLM endpoint {self.settings.base_url} refused the request: "
                                   f"{_short(exc)}") from None
+            except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError) as exc:
+                self.remember(method)
+                why = "was cut off at max_tokens" if isinstance(exc, openai.LengthFinishReasonError) else \
+                    "was stopped by the server's content filter"
+                return "", _usage_of(exc), method, f"the answer {why}; answer with fewer, shorter shots"
             except (ValueError, TypeError) as exc:  # the SDK could not parse the answer (not JSON, wrong shape)
                 self.remember(method)
                 detail = "; ".join(str(exc).splitlines()[:12])[:1200]
@@ -272,6 +281,12 @@ def _answer_text(result: dict, method: str) -> str:
     if method == "function_calling" and getattr(raw, "tool_calls", None):
         return json.dumps(raw.tool_calls[0]["args"], ensure_ascii=False)
     return raw.content if raw is not None and isinstance(raw.content, str) else ""
+
+
+def _usage_of(exc: Exception) -> dict:
+    usage = getattr(getattr(exc, "completion", None), "usage", None)
+    return {"input_tokens": getattr(usage, "prompt_tokens", 0) or 0,
+            "output_tokens": getattr(usage, "completion_tokens", 0) or 0}
 
 
 def _usage(raw) -> dict:

@@ -62,6 +62,7 @@ def test_good_answer_then_zero_calls_on_replan(project, sp, capsys, monkeypatch)
         assert data["stats"]["input_tokens"] == 200 and data["stats"]["output_tokens"] == 100
         assert {r["format"] for r in llm.calls()} == {"json_schema"}
         assert all(r["auth"] == f"Bearer {KEY}" for r in llm.calls())
+        assert all(r["max_tokens"] == 2048 for r in llm.calls())  # local servers read max_tokens
         system = llm.calls()[0]["messages"][0]["content"]
         assert "courier in her twenties" in system and "9:16" in system and "3 seconds" in system
         (project / "shots/screenplay.yaml").unlink()
@@ -208,3 +209,13 @@ def test_no_key_plans_with_rules_and_says_so_once(project, capsys, monkeypatch):
     code, data, err = plan(project, capsys)
     assert code == 0 and data["planner"] == "rules"
     assert err.count("no OPENAI_API_KEY") == 1
+
+
+def test_an_answer_cut_off_at_max_tokens_is_repaired(project, sp, capsys, monkeypatch):
+    with ScriptedLLM(good_answer(sp)) as llm:
+        llm.script("artist", "arrival", {"text": '{"shots": [{"size": "WS", "pro', "finish_reason": "length"})
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        code, data, err = plan(project, capsys)
+        assert code == 0 and "Traceback" not in err, err
+        arrival = [r for r in llm.calls("artist") if r["scene"] == "arrival"]
+        assert "cut off at max_tokens" in arrival[1]["messages"][-1]["content"]

