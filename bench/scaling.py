@@ -38,7 +38,7 @@ def main() -> None:
     md = table(["shots", "wall s", "s per shot", "peak MB", "episode s"], rows)
     md += f"\n\nlinear fit: {slope:.3f} s/shot + {intercept:.2f} s, R² = {r2:.4f} (preview backends, 216x384, 1 run each)"
 
-    big = fresh("scale-status", lines=246, size=(72, 128))
+    big = fresh("scale-status", lines=330, size=(72, 128))
     measured_director("-q", "-p", str(big), "render")
     artifacts = sum(1 for p in (big / ".director/cache").rglob("manifest.json"))
     run(director_cmd("-p", str(big), "status"))  # warm-up

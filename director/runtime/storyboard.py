@@ -49,17 +49,23 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
     small = font(13)
     panels = out / "panels"
     panels.mkdir(parents=True, exist_ok=True)
+    index_path = panels / "index.json"
+    try:
+        index = json.loads(index_path.read_text())
+    except (OSError, ValueError):
+        index = {}
     cards = []
     for i, row in enumerate(rows):
         shot = row["shot"]
         x = 16 + (i % cols) * (THUMB_W + 16)
         y = 16 + (i // cols) * (thumb_h + text_h + 16)
         if row["entry"] is not None:
-            img = Image.open(row["entry"].file("keyframe.png")).convert("RGB")
-            thumb = img.resize((THUMB_W, thumb_h), Image.LANCZOS)
-            sheet.paste(thumb, (x, y))
-            img.resize((360, round(360 * fmt.height / fmt.width)), Image.LANCZOS).save(
-                panels / f"{shot.id}.jpg", quality=85)
+            panel = panels / f"{shot.id}.jpg"
+            if index.get(shot.id) != row["entry"].key or not panel.exists():  # only changed panels are redrawn
+                img = Image.open(row["entry"].file("keyframe.png")).convert("RGB")
+                img.resize((360, round(360 * fmt.height / fmt.width)), Image.LANCZOS).save(panel, quality=85)
+                index[shot.id] = row["entry"].key
+            sheet.paste(Image.open(panel).resize((THUMB_W, thumb_h), Image.LANCZOS), (x, y))
         draw.text((x, y + thumb_h + 4), f"{shot.id}  {row['seconds']:.1f}s  {shot.size}/{shot.move}", font=small,
                   fill=(255, 220, 120))
         draw.text((x, y + thumb_h + 22), ", ".join(shot.characters) or "-", font=small, fill=(220, 220, 220))
@@ -71,6 +77,7 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
             f"<figcaption><b>{html.escape(shot.id)}</b> · {row['seconds']:.2f}s · {shot.size} {shot.angle} "
             f"{shot.move} · {html.escape(', '.join(shot.characters) or 'no one')}"
             + "".join(f"<p>{html.escape(line)}</p>" for line in row["lines"]) + "</figcaption></figure>")
+    atomic_write_text(index_path, json.dumps(index, indent=1, sort_keys=True))
     tmp = out / ".storyboard.png.tmp.png"
     sheet.save(tmp)
     tmp.replace(out / "storyboard.png")

@@ -150,3 +150,13 @@ def test_sfx_known_and_unknown(preview, tmp_path):
     odd = preview["sfx"].make("kazoo solo", 1, tmp_path)
     data, _ = read_wav(Path(odd.path))
     assert np.abs(data).max() == 0 and "unknown sound effect" in odd.notes[0]
+
+
+def test_panels_draw_at_any_valid_size(preview, tmp_path):
+    for width, height in ((64, 64), (72, 128), (4096, 64)):
+        for size in ("EWS", "WS", "CU"):
+            for angle in ("eye-level", "ots", "overhead", "pov"):
+                out = tmp_path / f"{width}-{size}-{angle}"
+                out.mkdir()
+                preview["keyframes"].render(frame(size, (MIA, REN), width=width, height=height, angle=angle), out)
+                assert Image.open(out / "keyframe.png").size == (width, height)

@@ -70,7 +70,7 @@ def _colour_near(text: str, words: tuple[str, ...]) -> tuple[int, int, int] | No
 class PanelConfig(BackendConfig):
     name: ClassVar[str] = "preview-panel"
     kind: ClassVar[str] = "keyframes"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # 2: drawing scales down to tiny frames
     license: ClassVar[str] = "Apache-2.0 (director's own drawing code)"
     target: ClassVar[str] = "director.backends.preview.panel:PanelBackend"
 
@@ -146,15 +146,18 @@ class PanelBackend:
             bh = rng.randint(int(h * 0.18), int(h * 0.5))
             shade = _mix((22, 22, 34), (150, 150, 165), light * rng.uniform(0.6, 1.0))
             draw.rectangle([x, horizon - bh, x + bw, horizon], fill=shade)
-            for wy in range(horizon - bh + 20, horizon - 20, max(12, h // 50)):
-                for wx in range(x + 12, x + bw - 12, max(12, w // 30)):
+            pad = max(2, w // 90)
+            for wy in range(horizon - bh + 2 * pad, horizon - 2 * pad, max(3, h // 50)):
+                for wx in range(x + pad, x + bw - pad, max(3, w // 30)):
                     if rng.random() < (0.45 if light < 0.6 else 0.15):
                         lit = (250, 220, 140) if light < 0.6 else (200, 215, 230)
                         draw.rectangle([wx, wy, wx + w // 60, wy + h // 90], fill=lit)
             if neon and rng.random() < 0.6:
                 colour = _hue_colour(f"{req.location_id}{x}", 0.9, 1.0)
                 sy = horizon - rng.randint(int(bh * 0.3), int(bh * 0.9))
-                draw.rounded_rectangle([x + 8, sy, x + bw - 8, sy + h // 40], radius=8, outline=colour, width=5)
+                inset, stroke = max(1, bw // 10), max(1, w // 200)
+                draw.rounded_rectangle([x + inset, sy, x + bw - inset, sy + max(2, h // 40)],
+                                       radius=max(1, min(8, bw // 8)), outline=colour, width=stroke)
             x += bw + rng.randint(0, w // 30)
         for i in range(6):  # wet street reflections
             y = horizon + (h - horizon) * (i + 1) // 7
