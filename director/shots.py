@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from director.errors import Problem, ScreenplayError
+from director.errors import ScreenplayError
 from director.screenplay import Angle, Move, Screenplay, Size, Transition, pydantic_problems
 from director.runtime.files import atomic_write_text
 from director.yamlpos import load_yaml
@@ -126,6 +126,3 @@ def load_shot_list(path: Path, sp: Screenplay | None = None) -> ShotList:
             raise ScreenplayError(located)
     return shot_list
 
-
-def shot_problem_list(path: Path, sp: Screenplay, shot_list: ShotList) -> list[Problem]:
-    return [Problem(str(path), 1, 1, msg) for _, msg in plan_problems(sp, shot_list.shots)]

@@ -25,7 +25,7 @@ def font_path() -> Path:
 
     spec = importlib.util.find_spec(FONT_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise BackendUnavailable(f"the subtitle font package is missing; install it: pip install cvttf-NotoSansCJK-Bold")
+        raise BackendUnavailable("the subtitle font package is missing; install it: pip install cvttf-NotoSansCJK-Bold")
     return Path(list(spec.submodule_search_locations)[0]) / FONT_FILE
 
 

@@ -28,7 +28,7 @@ from typing import Any, Mapping
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from director.errors import BackendUnavailable, StageFailed
-from director.plan.agents import Agent, PlannedShot, Review, ScenePlan, load_agent, scene_plan_model
+from director.plan.agents import Agent, Review, ScenePlan, load_agent, scene_plan_model
 from director.plan.rules import RulePlanner, _interleave
 from director.project import LLMConfig, Project
 from director.runtime.cache import ArtifactCache, fingerprint

@@ -12,7 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 from director import __version__
 from director.errors import DirectorError, StageFailed
@@ -267,5 +267,3 @@ def run_record(ctx: RenderContext, result: RunResult, selection: Selection, seco
         "outputs": outputs,
     }
 
-
-Callback = Callable[[str], None]
