@@ -50,6 +50,11 @@ class RenderContext:
     def beats(self) -> dict[str, Beat]:
         return {ref: beat for ref, _, beat in self.sp.beats()}
 
+    def with_shots(self, shots: list[Shot]) -> "RenderContext":
+        """The same render (results, built backends) seen through a subset of its shots."""
+        return RenderContext(self.project, self.loaded, shots, self.backends, self.cache, self.explain,
+                             self.results, self._built, self._lock, self._digests)
+
     def backend(self, kind: str):
         """The built backend for a kind: built once per render (one model load per run)."""
         with self._lock:

@@ -155,8 +155,7 @@ def execute(ctx: RenderContext, state: StateIndex, selection: Selection = Select
 def _collect(ctx: RenderContext, stage: Stage, selection: Selection) -> list[Job | Pending]:
     items: list[Job | Pending] = []
     if selection.shots:  # the stage sees only the selected shots (and so asks only for their inputs)
-        ctx = RenderContext(ctx.project, ctx.loaded, [s for s in ctx.shots if s.id in selection.shots],
-                            ctx.backends, ctx.cache, ctx.explain, ctx.results, ctx._built)
+        ctx = ctx.with_shots([s for s in ctx.shots if s.id in selection.shots])
     generator = stage.jobs(ctx)
     while True:
         try:
@@ -169,23 +168,18 @@ def _collect(ctx: RenderContext, stage: Stage, selection: Selection) -> list[Job
                                   f"render the earlier stages first (without --only)") from None
             items.append(Pending(stage.name, "*", f"{missing.stage} {missing.ident}"))
             break
-        if selection.shots and item.shot and item.shot not in selection.shots:
-            continue
         items.append(item)
     if ctx.explain and items and isinstance(items[-1], Pending) and stage.scope != "episode":
-        items = _per_item_pending(ctx, stage, selection, items)
+        items = _per_item_pending(ctx, stage)
     return items
 
 
-def _per_item_pending(ctx: RenderContext, stage: Stage, selection: Selection, items: list) -> list:
-    """Explaining: retry item by item, so cached items still say cached and the rest say what they wait on."""
+def _per_item_pending(ctx: RenderContext, stage: Stage) -> list[Job | Pending]:
+    """Explaining: retry shot by shot, so cached items still say cached and the rest say what they wait on."""
     out: list[Job | Pending] = []
     for shot in ctx.shots:
-        if selection.shots and shot.id not in selection.shots:
-            continue
-        sub = RenderContext(ctx.project, ctx.loaded, [shot], ctx.backends, ctx.cache, True, ctx.results)
         try:
-            out.extend(stage.jobs(sub))
+            out.extend(stage.jobs(ctx.with_shots([shot])))
         except Unknown as missing:
             out.append(Pending(stage.name, shot.id, f"{missing.stage} {missing.ident}", shot=shot.id))
     return out

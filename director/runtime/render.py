@@ -8,12 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from director.backends import resolve_backends
+from director.errors import UsageError
 from director.project import Project
 from director.runtime.cache import ArtifactCache
 from director.runtime.context import RenderContext
 from director.runtime.engine import Reporter, RunResult, Selection, StateIndex, execute, run_record
 from director.runtime.files import write_json
 from director.runtime.lock import ProjectLock
+from director.vocab import did_you_mean
 
 log = logging.getLogger("director.render")
 
@@ -54,9 +56,6 @@ def render(project: Project, episode: str | None = None, profile: str | None = N
         ctx, notes = prepare(project, episode, profile, explain=False)
         unknown = sorted((selection.shots or set()) - {s.id for s in ctx.shots})
         if unknown:
-            from director.errors import UsageError
-            from director.vocab import did_you_mean
-
             known = [s.id for s in ctx.shots]
             raise UsageError(f"--shots: no shot {unknown[0]!r}{did_you_mean(unknown[0], known)} in this episode "
                              f"(shots: {', '.join(known)})")
