@@ -78,6 +78,8 @@ class ProjectConfig(_Cfg):
     profile: Literal["preview", "final"] = "preview"
     backends: dict[str, BackendChoice] = Field(default_factory=dict, description="per-stage backend overrides")
     planner: PlannerConfig = Field(default_factory=PlannerConfig)
+    license_ack: Literal["noncommercial"] | None = Field(
+        default=None, description="allow models whose license forbids commercial use")
     llm: LLMConfig = Field(default_factory=LLMConfig)
     timing: TimingConfig = Field(default_factory=TimingConfig)
     mix: MixConfig = Field(default_factory=MixConfig)

@@ -47,3 +47,31 @@ def rendered_full(tmp_path_factory) -> Path:
     project = make_project(tmp_path_factory.mktemp("full"), size=None)
     director("-p", str(project), "render", check=True)
     return project
+
+
+class TinyModels:
+    """Tiny random-weight models built once per test session (director.testing.pipelines), by name."""
+
+    def __init__(self, root: Path):
+        self.root, self.built = root, {}
+
+    def __call__(self, name: str, *args) -> Path:
+        if name not in self.built:
+            from director.testing import pipelines
+            self.built[name] = getattr(pipelines, name)(self.root / name, *args)
+        return self.built[name]
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory) -> TinyModels:
+    pytest.importorskip("diffusers")
+    return TinyModels(tmp_path_factory.mktemp("tiny-models"))
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch, tmp_path_factory):
+    """No test reaches a model hub: an empty Hugging Face cache, offline mode."""
+    hf = tmp_path_factory.getbasetemp() / "hf-home"
+    monkeypatch.setenv("HF_HOME", str(hf))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TTS_HOME", str(hf / "tts"))

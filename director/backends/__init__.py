@@ -39,15 +39,23 @@ class BackendConfig(BaseModel):
         """What enters fingerprints: backend id, version and every setting (never a secret)."""
         return {"id": self.name, "version": self.version, "config": self.model_dump(mode="json", exclude={"backend"})}
 
-    def check(self) -> None:
-        """Raise BackendUnavailable when this machine cannot run the backend."""
+    def needs(self) -> list:
+        """The models (``director.backends.models.ModelNeed``) this backend loads; none for built-ins."""
+        return []
+
+    def check(self, license_ack: str | None = None) -> None:
+        """Raise BackendUnavailable when this machine cannot run the backend (packages, models, license)."""
+        self.check_packages()
+
+    def check_packages(self) -> None:
         missing = [mod for mod in self.requires if importlib.util.find_spec(mod) is None]
         if missing:
             raise BackendUnavailable(f"{self.kind} backend '{self.name}' needs the Python package(s) "
                                      f"{', '.join(missing)}; install them (see README) or choose another backend")
 
     def build(self):
-        self.check()
+        """Make the backend (models load here); ``check`` ran when the profile was resolved."""
+        self.check_packages()
         module, _, cls = self.target.partition(":")
         return getattr(importlib.import_module(module), cls)(self)
 
@@ -59,6 +67,9 @@ BUILTIN = {
     "espeak": "director.backends.preview.voice:EspeakConfig",
     "procedural-music": "director.backends.preview.music:ProceduralMusicConfig",
     "procedural-sfx": "director.backends.preview.sfx:ProceduralSfxConfig",
+    "qwen-image-edit": "director.backends.diffusion.keyframes:QwenEditConfig",
+    "sdxl-ip-adapter": "director.backends.diffusion.keyframes:SDXLIPAdapterConfig",
+    "flux-kontext": "director.backends.diffusion.keyframes:FluxKontextConfig",
 }
 
 # What each profile uses per stage; ``director.yaml``'s ``backends:`` overrides per stage.
@@ -105,17 +116,28 @@ class Registry:
             raise ConfigError(f"director.yaml: backends.{stage} ({name}): {detail}") from None
 
 
-def resolve_backends(profile: str, overrides: dict[str, dict[str, Any]], registry: Registry | None = None
-                     ) -> dict[str, BackendConfig]:
-    """Backend config per stage kind for a profile, checked so that missing ones are all named at once."""
+def configure_backends(profile: str, overrides: dict[str, dict[str, Any]], registry: Registry | None = None
+                       ) -> dict[str, BackendConfig]:
+    """Backend config per stage kind for a profile, not checked (``director models`` lists their needs)."""
     registry = registry or Registry.discover()
+    return {kind: registry.configure(kind, choice) for kind, choice in _choices(profile, overrides).items()}
+
+
+def _choices(profile: str, overrides: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     choices = {kind: {"backend": name} for kind, name in PROFILES[profile].items()}
     choices.update({k: dict(v) for k, v in overrides.items()})
+    return choices
+
+
+def resolve_backends(profile: str, overrides: dict[str, dict[str, Any]], registry: Registry | None = None,
+                     license_ack: str | None = None) -> dict[str, BackendConfig]:
+    """Backend config per stage kind for a profile, checked so that missing ones are all named at once."""
+    registry = registry or Registry.discover()
     out, missing = {}, []
-    for kind, choice in choices.items():
+    for kind, choice in _choices(profile, overrides).items():
         try:
             config = registry.configure(kind, choice)
-            config.check()
+            config.check(license_ack)
             out[kind] = config
         except BackendUnavailable as exc:
             missing.append(f"{kind}: {exc}")

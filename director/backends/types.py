@@ -31,6 +31,23 @@ class FrameRequest:
     seed: int
     figures: tuple[FigureSpec, ...] = ()
     move: str = "static"
+    location_refs: tuple[str, ...] = ()  # the location's reference or generated plate
+
+
+@dataclass(frozen=True)
+class SheetRequest:
+    """A reference sheet: a character (front and three-quarter views) or an empty location plate."""
+
+    kind: str  # "character" or "location"
+    id: str
+    name: str
+    description: str
+    look: str
+    negative: str
+    seed: int
+    width: int
+    height: int
+    time: str = "day"
 
 
 @dataclass(frozen=True)

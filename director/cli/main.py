@@ -19,7 +19,7 @@ app = typer.Typer(name="director", no_args_is_help=True, add_completion=False, r
                   pretty_exceptions_enable=False,
                   help="Turn a screenplay into a finished short-drama episode on your own machines.")
 
-STAGES = ("keyframes", "voice", "timing", "clips", "music", "subtitles", "mix", "assemble")
+STAGES = ("refs", "keyframes", "voice", "timing", "clips", "music", "subtitles", "mix", "assemble")
 
 
 class State:
@@ -213,6 +213,60 @@ def clean(
     verb = "would remove" if dry_run else "removed"
     state.out.result({"removed": removed, "kept": kept, "bytes": freed, "dry_run": dry_run},
                      f"{verb} {removed} entries ({freed / 1e6:.1f} MB), kept {kept}")
+
+
+# ------------------------------------------------------------------------------ models
+models_app = typer.Typer(help="Models the profile needs: license, local or not, size; `pull` fetches them.",
+                         invoke_without_command=True, no_args_is_help=False)
+app.add_typer(models_app, name="models")
+
+
+@models_app.callback()
+def models(ctx: typer.Context,
+           profile: Annotated[Optional[str], typer.Option("--profile", help="preview or final")] = None) -> None:
+    """List every model the project's profile needs."""
+    if ctx.invoked_subcommand is not None:
+        state.profile = profile
+        return
+    from director.runtime.modelsinfo import model_rows, needed_models
+
+    rows = model_rows(needed_models(_project(), profile))
+    state.out.result({"models": rows}, None)
+    if not state.out.json_mode:
+        if not rows:
+            print("this profile needs no model weights (built-in backends)")
+        for r in rows:
+            size = f"{r['bytes'] / 1e9:.2f} GB" if r["bytes"] is not None else "-"
+            use = {"yes": "commercial use ok", "no": "NON-COMMERCIAL", "conditional": "commercial: read terms"}
+            print(f"{'here   ' if r['local'] else 'MISSING'}  {r['id']}  [{r['role']}, {r['backend']}]  "
+                  f"{r['license']} ({use[r['commercial']]})  {size}")
+        missing = sum(1 for r in rows if not r["local"])
+        if missing:
+            print(f"{missing} missing: fetch them with `director models pull` on a machine with network")
+
+
+@models_app.command("pull")
+def models_pull() -> None:
+    """Download the profile's missing models into the local cache."""
+    from director.runtime.modelsinfo import needed_models, pull_models
+
+    fetched = pull_models(needed_models(_project(), getattr(state, "profile", None)))
+    state.out.result({"fetched": fetched}, f"fetched {len(fetched)} model(s)" if fetched else "all models are here")
+
+
+# ------------------------------------------------------------------------------ refs
+refs_app = typer.Typer(help="Reference sheets generated for characters and places without refs.",
+                       no_args_is_help=True)
+app.add_typer(refs_app, name="refs")
+
+
+@refs_app.command("lock")
+def refs_lock(ident: Annotated[str, typer.Argument(help="character or location id")]) -> None:
+    """Keep the generated sheet: copy it to refs/sheets/ where it wins over regeneration."""
+    from director.runtime.modelsinfo import lock_sheet
+
+    path = lock_sheet(_project(), ident)
+    state.out.result({"locked": str(path)}, f"locked {ident}: {path}")
 
 
 # ------------------------------------------------------------------------------ entry point

@@ -68,22 +68,41 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
             sheet.paste(Image.open(panel).resize((THUMB_W, thumb_h), Image.LANCZOS), (x, y))
         draw.text((x, y + thumb_h + 4), f"{shot.id}  {row['seconds']:.1f}s  {shot.size}/{shot.move}", font=small,
                   fill=(255, 220, 120))
-        draw.text((x, y + thumb_h + 22), ", ".join(shot.characters) or "-", font=small, fill=(220, 220, 220))
+        scores = row["entry"].meta.get("scores", {}) if row["entry"] is not None else {}
+        people = ", ".join(f"{c} {scores[c]:.2f}" if c in scores else c for c in shot.characters) or "-"
+        draw.text((x, y + thumb_h + 22), people, font=small, fill=(220, 220, 220))
         first = row["lines"][0] if row["lines"] else ""
         draw.text((x, y + thumb_h + 40), first[:34] + ("…" if len(first) > 34 else ""), font=small,
                   fill=(180, 180, 180))
         cards.append(
             f'<figure><img src="panels/{html.escape(shot.id)}.jpg" alt="{html.escape(shot.id)}">'
             f"<figcaption><b>{html.escape(shot.id)}</b> · {row['seconds']:.2f}s · {shot.size} {shot.angle} "
-            f"{shot.move} · {html.escape(', '.join(shot.characters) or 'no one')}"
+            f"{shot.move} · {html.escape(people)}"
             + "".join(f"<p>{html.escape(line)}</p>" for line in row["lines"]) + "</figcaption></figure>")
     atomic_write_text(index_path, json.dumps(index, indent=1, sort_keys=True))
+    refs = _reference_cards(ctx, panels)
     tmp = out / ".storyboard.png.tmp.png"
     sheet.save(tmp)
     tmp.replace(out / "storyboard.png")
     page = (f"<!doctype html><meta charset='utf-8'><title>{html.escape(ctx.sp.title)} — storyboard</title>"
             "<style>body{font-family:sans-serif;background:#18181c;color:#eee}main{display:flex;flex-wrap:wrap;gap:16px}"
             "figure{width:260px;margin:0}img{width:100%}p{margin:4px 0;font-size:13px;color:#ccc}</style>"
-            f"<h1>{html.escape(ctx.sp.title)}</h1><main>{''.join(cards)}</main>")
+            f"<h1>{html.escape(ctx.sp.title)}</h1><main>{''.join(cards)}</main>"
+            + (f"<h2>Reference sheets</h2><main>{''.join(refs)}</main>" if refs else ""))
     atomic_write_text(out / "storyboard.html", page)
     return {"storyboard": str(out / "storyboard.png"), "storyboard_html": str(out / "storyboard.html")}
+
+
+def _reference_cards(ctx, panels: Path) -> list[str]:
+    """Generated reference sheets, so the user can judge (and lock) them before spending GPU time."""
+    cards = []
+    for ident, entry in sorted(ctx.results.get("refs", {}).items()):
+        kind, _, name = ident.partition(":")
+        thumb = panels / f"ref-{kind}-{name}.jpg"
+        img = Image.open(entry.file("sheet.png")).convert("RGB")
+        img.thumbnail((360, 360))
+        img.save(thumb, quality=85)
+        cards.append(f'<figure><img src="panels/{html.escape(thumb.name)}" alt="{html.escape(ident)}"><figcaption>'
+                     f"<b>{html.escape(ident)}</b> · generated; keep it with "
+                     f"<code>director refs lock {html.escape(name)}</code></figcaption></figure>")
+    return cards

@@ -1,7 +1,7 @@
 """The render stages, in the order they run. Voice comes before clips: a shot's length follows its dialogue."""
 from __future__ import annotations
 
-STAGE_ORDER = ("keyframes", "voice", "timing", "clips", "music", "subtitles", "mix", "assemble")
+STAGE_ORDER = ("refs", "keyframes", "voice", "timing", "clips", "music", "subtitles", "mix", "assemble")
 
 
 def all_stages():
@@ -10,9 +10,10 @@ def all_stages():
     from director.stages.keyframes import KeyframesStage
     from director.stages.mix import MixStage
     from director.stages.music import MusicStage
+    from director.stages.refs import RefsStage
     from director.stages.subtitles import SubtitlesStage
     from director.stages.timing import TimingStage
     from director.stages.voice import VoiceStage
 
-    return [KeyframesStage(), VoiceStage(), TimingStage(), ClipsStage(), MusicStage(), SubtitlesStage(),
+    return [RefsStage(), KeyframesStage(), VoiceStage(), TimingStage(), ClipsStage(), MusicStage(), SubtitlesStage(),
             MixStage(), AssembleStage()]

@@ -7,6 +7,7 @@ from director.backends.types import FigureSpec, FrameRequest
 from director.runtime.context import RenderContext
 from director.shots import Shot
 from director.stages.base import Job, Stage
+from director.stages.refs import reference_paths
 
 
 def caption(ctx: RenderContext, shot: Shot) -> str:
@@ -29,13 +30,13 @@ def frame_request(ctx: RenderContext, shot: Shot) -> FrameRequest:
     scene = next(s for s in sp.scenes if s.id == shot.scene)
     location = sp.locations[scene.location]
     figures = tuple(FigureSpec(c, sp.characters[c].name or c, sp.characters[c].description,
-                               tuple(str(ctx.loaded.resolve(r)) for r in sp.characters[c].refs))
+                               tuple(reference_paths(ctx, "character", c)[0]))
                     for c in shot.characters)
     return FrameRequest(shot_id=shot.id, size=shot.size, angle=shot.angle, width=sp.format.width,
                         height=sp.format.height, prompt=shot.prompt, caption=caption(ctx, shot),
                         location_id=scene.location, location=location.description, time=scene.time,
                         look=sp.style.look, negative=sp.style.negative, seed=shot.seed, figures=figures,
-                        move=shot.move)
+                        move=shot.move, location_refs=tuple(reference_paths(ctx, "location", scene.location)[0]))
 
 
 class KeyframesStage(Stage):
@@ -48,10 +49,10 @@ class KeyframesStage(Stage):
             req = frame_request(ctx, shot)
             scene = next(s for s in ctx.sp.scenes if s.id == shot.scene)
             material = {
-                "request": {k: v for k, v in req.__dict__.items() if k != "figures"},
+                "request": {k: v for k, v in req.__dict__.items() if k not in ("figures", "location_refs")},
                 "figures": [{"id": f.id, "name": f.name, "description": f.description,
-                             "refs": ctx.ref_digests(ctx.sp.characters[f.id].refs)} for f in req.figures],
-                "location_refs": ctx.ref_digests(ctx.sp.locations[scene.location].refs),
+                             "refs": reference_paths(ctx, "character", f.id)[1]} for f in req.figures],
+                "location_refs": reference_paths(ctx, "location", scene.location)[1],
             }
             run = partial(lambda r, out: ctx.backend("keyframes").render(r, out), req)
             yield Job(self.name, shot.id, material, run, shot=shot.id, label=shot.id)

@@ -8,7 +8,7 @@ from tests.conftest import director
 
 def test_until_keyframes_gives_a_storyboard_and_no_video(small_project):
     out = json.loads(director("-p", str(small_project), "--json", "render", "--until", "keyframes", check=True).stdout)
-    assert set(out["stages"]) == {"keyframes"}
+    assert set(out["stages"]) == {"refs", "keyframes"} and out["stages"]["refs"]["ran"] == 4  # 2 people, 2 places
     assert (small_project / "out/screenplay/storyboard.png").exists()
     assert not (small_project / "out/screenplay/episode.mp4").exists()
     only = json.loads(director("-p", str(small_project), "--json", "render", "--only", "voice", check=True).stdout)

@@ -17,7 +17,7 @@ from typing import ClassVar
 from PIL import Image, ImageDraw, ImageFilter
 
 from director.backends import BackendConfig
-from director.backends.types import FigureSpec, FrameRequest
+from director.backends.types import FigureSpec, FrameRequest, SheetRequest
 from director.media.fonts import font, wrap_text
 
 COLOURS = {
@@ -103,6 +103,27 @@ class PanelBackend:
         header.save(out / "header.png", compress_level=1)
         composite.save(out / "keyframe.png", compress_level=1)
         return {"width": req.width, "height": req.height, "layers": ["bg.png", "fg.png", "header.png"]}
+
+    def sheet(self, req: SheetRequest, out: Path) -> dict:
+        """A drawn reference sheet: the character front and three-quarter, or the empty location."""
+        frame = FrameRequest(shot_id=req.id, size="WS", angle="eye-level", width=req.width, height=req.height,
+                             prompt=req.description, caption="", location_id=req.id, location=req.description,
+                             time=req.time, look=req.look, negative="", seed=req.seed)
+        if req.kind == "location":
+            self._backdrop(frame, random.Random(req.seed)).save(out / "sheet.png", compress_level=1)
+            return {"kind": req.kind}
+        w, h = req.width, req.height
+        sheet = Image.new("RGBA", (w, h), (214, 214, 218, 255))
+        figure = FigureSpec(req.id, req.name, req.description)
+        frame = FrameRequest(**{**frame.__dict__, "size": "MWS", "figures": (figure,)})
+        for cx, squeeze in ((0.3, 1.0), (0.72, 0.78)):  # front, then a narrower three-quarter turn
+            layer = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+            self._figure(ImageDraw.Draw(layer), figure, w / 2, h * 0.5, frame)
+            if squeeze != 1.0:
+                layer = layer.resize((max(1, int(w * squeeze)), h), Image.BICUBIC)
+            sheet.alpha_composite(layer, (int(w * cx - layer.width / 2), 0))
+        sheet.convert("RGB").save(out / "sheet.png", compress_level=1)
+        return {"kind": req.kind}
 
     # ------------------------------------------------------------------ backdrop
     def _backdrop(self, req: FrameRequest, rng: random.Random) -> Image.Image:

@@ -1,0 +1,1 @@
+"""GPU backends built on diffusers: keyframes (image edit, text-to-image + IP-Adapter) and video."""

@@ -1,0 +1,133 @@
+"""Models a backend needs: id or local path, license, whether it is on this machine, its size.
+
+A render never downloads: models load with ``local_files_only`` from the Hugging Face cache (or
+a local folder). ``director models pull`` is the one command that fetches, on a machine with
+network. Licenses are recorded per known model; a non-commercial one is refused unless the
+project acknowledges it (``license_ack: noncommercial``).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from director.errors import BackendUnavailable
+
+
+@dataclass(frozen=True)
+class License:
+    name: str
+    commercial: str  # "yes", "no" or "conditional" (read the terms: revenue caps, registration)
+    url: str = ""
+
+
+APACHE = License("Apache-2.0", "yes")
+MIT = License("MIT", "yes")
+LICENSES: dict[str, License] = {
+    "Qwen/Qwen-Image-Edit-2509": APACHE,
+    "Qwen/Qwen-Image-Edit-2511": APACHE,
+    "stabilityai/stable-diffusion-xl-base-1.0": License("CreativeML Open RAIL++-M", "yes"),
+    "h94/IP-Adapter": APACHE,
+    "black-forest-labs/FLUX.1-Kontext-dev": License("FLUX.1 [dev] Non-Commercial License", "no",
+                                                    "https://huggingface.co/black-forest-labs/FLUX.1-Kontext-dev"),
+    "openai/clip-vit-base-patch32": MIT,
+    "openai/clip-vit-large-patch14": MIT,
+    "Wan-AI/Wan2.2-TI2V-5B-Diffusers": APACHE,
+    "Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers": APACHE,
+    "Wan-AI/Wan2.2-I2V-A14B-Diffusers": APACHE,
+    "Lightricks/LTX-Video": License("LTX-Video Open Weights License", "conditional",
+                                    "https://huggingface.co/Lightricks/LTX-Video"),
+    "Lightricks/LTX-Video-0.9.5": License("LTX-Video Open Weights License", "conditional"),
+    "THUDM/CogVideoX-5b-I2V": License("CogVideoX License", "conditional",
+                                      "https://huggingface.co/THUDM/CogVideoX-5b-I2V"),
+    "THUDM/CogVideoX1.5-5B-I2V": License("CogVideoX License", "conditional"),
+    "stabilityai/stable-video-diffusion-img2vid-xt": License("Stability AI Community License", "conditional"),
+    "stabilityai/stable-audio-open-1.0": License("Stability AI Community License", "conditional"),
+    "facebook/musicgen-small": License("CC-BY-NC-4.0", "no"),
+    "tts_models/multilingual/multi-dataset/xtts_v2": License("Coqui Public Model License (CPML)", "no",
+                                                             "https://coqui.ai/cpml"),
+    "tts_models/en/vctk/vits": License("Apache-2.0 (model); VCTK data CC-BY-4.0", "yes"),
+    "voice_conversion_models/multilingual/vctk/freevc24": MIT,
+    "voice_conversion_models/multilingual/multi-dataset/openvoice_v2": MIT,
+}
+UNKNOWN = License("unknown (not in director's list: check the model card)", "conditional")
+
+
+
+@dataclass(frozen=True)
+class ModelNeed:
+    """One model a configured backend needs."""
+
+    id: str
+    role: str  # e.g. "keyframes", "ip-adapter", "scorer"
+    backend: str
+    hub: str = "huggingface"  # "huggingface" or "coqui"
+    like: str = ""  # a known model whose license applies when ``id`` is a local folder of its weights
+
+    @property
+    def license(self) -> License:
+        return LICENSES.get(self.id) or LICENSES.get(self.like) or UNKNOWN
+
+
+def local_folder(model: str) -> Path | None:
+    """Where the model is on this machine (a folder), or None; never touches the network."""
+    path = Path(model).expanduser()
+    if path.exists():
+        return path
+    if model.startswith(("/", ".", "~")):
+        return None
+    try:
+        from huggingface_hub import snapshot_download
+        return Path(snapshot_download(model, local_files_only=True))
+    except Exception:
+        return None
+
+
+def size_on_disk(folder: Path) -> int:
+    total = 0
+    for item in folder.rglob("*"):
+        try:
+            if item.is_file():
+                total += item.resolve().stat().st_size
+        except OSError:
+            continue
+    return total
+
+
+def require_local(needs: list[ModelNeed]) -> None:
+    """Raise BackendUnavailable naming every missing model and the command that fetches them."""
+    missing = [n for n in needs if (local_folder(n.id) if n.hub == "huggingface" else coqui_model_folder(n.id)) is None]
+    if missing:
+        names = ", ".join(f"{n.id} ({n.role})" for n in missing)
+        raise BackendUnavailable(f"model(s) not on this machine: {names}; fetch with `director models pull` "
+                                 f"on a machine with network, or set the backend's model to a local folder")
+
+
+def license_gate(needs: list[ModelNeed], ack: str | None) -> None:
+    """Refuse non-commercial models unless the project says ``license_ack: noncommercial``."""
+    refused = [n for n in needs if n.license.commercial == "no"]
+    if refused and ack != "noncommercial":
+        names = "; ".join(f"{n.id} is under the {n.license.name}" for n in refused)
+        raise BackendUnavailable(f"{names}, which does not allow commercial use; set `license_ack: noncommercial` "
+                                 f"in director.yaml to use it anyway, or choose a commercially usable model")
+
+
+def coqui_model_folder(model: str) -> Path | None:
+    """A Coqui TTS model by name in Coqui's model folder, or a local folder; never downloads."""
+    path = Path(model).expanduser()
+    if path.exists():
+        return path
+    if "/" not in model or model.startswith(("/", ".", "~")):
+        return None
+    home = Path(os.environ.get("TTS_HOME") or os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    folder = home / "tts" / model.replace("/", "--")
+    return folder if folder.is_dir() and any(folder.iterdir()) else None
+
+
+def pull(need: ModelNeed) -> Path:
+    """Download one model into the local cache (the only code path that uses the network)."""
+    if need.hub == "coqui":
+        from TTS.utils.manage import ModelManager
+        return Path(ModelManager().download_model(need.id)[0]).parent
+    from huggingface_hub import snapshot_download
+    return Path(snapshot_download(need.id))

@@ -1,0 +1,76 @@
+"""``director models``: what the project's profile loads, its license, whether it is here, its size."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from director.backends import configure_backends
+from director.backends.models import ModelNeed, local_folder, pull, size_on_disk
+from director.errors import BackendUnavailable, UsageError
+from director.project import Project
+from director.runtime.cache import ArtifactCache
+from director.runtime.engine import StateIndex
+from director.stages.refs import SHEETS
+
+
+def needed_models(project: Project, profile: str | None) -> list[ModelNeed]:
+    profile = profile or project.config.profile
+    overrides = {k: v.model_dump() for k, v in project.config.backends.items()}
+    needs: list[ModelNeed] = []
+    for config in configure_backends(profile, overrides).values():
+        for need in config.needs():
+            if need not in needs:
+                needs.append(need)
+    return needs
+
+
+def model_rows(needs: list[ModelNeed]) -> list[dict]:
+    rows = []
+    for need in needs:
+        folder = local_folder(need.id) if need.hub == "huggingface" else _coqui_folder(need.id)
+        rows.append({"id": need.id, "role": need.role, "backend": need.backend, "license": need.license.name,
+                     "commercial": need.license.commercial, "local": folder is not None,
+                     "path": str(folder) if folder else None,
+                     "bytes": size_on_disk(folder) if folder else None})
+    return rows
+
+
+def _coqui_folder(model: str) -> Path | None:
+    from director.backends.models import coqui_model_folder
+    return coqui_model_folder(model)
+
+
+def pull_models(needs: list[ModelNeed]) -> list[str]:
+    """Fetch every missing model; the only network use in director besides the LLM."""
+    fetched = []
+    for need in needs:
+        if (local_folder(need.id) if need.hub == "huggingface" else _coqui_folder(need.id)) is not None:
+            continue
+        try:
+            pull(need)
+        except Exception as exc:  # network, auth, gated repo: say which and why
+            raise BackendUnavailable(f"could not fetch {need.id}: {type(exc).__name__}: {exc}") from None
+        fetched.append(need.id)
+    return fetched
+
+
+def lock_sheet(project: Project, ident: str) -> Path:
+    """Copy a generated reference sheet into refs/sheets/ so it is used from now on."""
+    cache = ArtifactCache(project.cache_dir)
+    found = None
+    for state_file in sorted((project.state / "state").glob("*.json")):
+        state = StateIndex(state_file)
+        for kind in ("character", "location"):
+            item = state.jobs.get(f"refs:{kind}:{ident}")
+            if item and (entry := cache.lookup("refs", item["key"])) is not None:
+                found = (kind, entry)
+    if found is None:
+        raise UsageError(f"no generated reference sheet for '{ident}'; render first (the sheet is made for a "
+                         f"character or location without refs)")
+    kind, entry = found
+    target = project.root / SHEETS / f"{kind}-{ident}.png"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".png.tmp")
+    shutil.copyfile(entry.file("sheet.png"), tmp)
+    tmp.replace(target)
+    return target

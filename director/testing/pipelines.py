@@ -1,0 +1,175 @@
+"""Tiny random-weight diffusers pipelines (and helpers) saved where a backend can load them.
+
+Each builder returns the folder; the backends load it through their own ``from_pretrained`` path
+exactly as they load a real checkpoint. Sizes follow diffusers' own dummy components.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from director.testing.tokenizers import clip_tokenizer, qwen2_tokenizer, t5_tokenizer
+
+
+def _seed(n: int = 0) -> None:
+    import torch
+    torch.manual_seed(n)
+
+
+def _clip_text_config():
+    from transformers import CLIPTextConfig
+    return CLIPTextConfig(bos_token_id=512, eos_token_id=513, hidden_size=32, intermediate_size=37,
+                          layer_norm_eps=1e-05, num_attention_heads=4, num_hidden_layers=2, pad_token_id=513,
+                          vocab_size=1000, hidden_act="gelu", projection_dim=32)
+
+
+def _t5_encoder():
+    from transformers import T5Config, T5EncoderModel
+    _seed()
+    return T5EncoderModel(T5Config(vocab_size=1000, d_model=32, d_ff=37, d_kv=8, num_layers=2, num_heads=4,
+                                   relative_attention_num_buckets=8)).eval()
+
+
+def _save(pipe, folder: Path) -> Path:
+    folder = Path(folder)
+    pipe.save_pretrained(folder)
+    return folder
+
+
+def qwen_image_edit_plus(folder: Path) -> Path:
+    import torch
+    from diffusers import (AutoencoderKLQwenImage, FlowMatchEulerDiscreteScheduler, QwenImageEditPlusPipeline,
+                           QwenImageTransformer2DModel)
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2VLProcessor
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+    _seed()
+    transformer = QwenImageTransformer2DModel(patch_size=2, in_channels=16, out_channels=4, num_layers=2,
+                                              attention_head_dim=16, num_attention_heads=3, joint_attention_dim=16,
+                                              guidance_embeds=False, axes_dims_rope=(8, 4, 4))
+    _seed()
+    vae = AutoencoderKLQwenImage(base_dim=24, z_dim=4, dim_mult=[1, 2, 4], num_res_blocks=1,
+                                 temperal_downsample=[False, True], latents_mean=[0.0] * 4, latents_std=[1.0] * 4)
+    _seed()
+    config = Qwen2_5_VLConfig(
+        text_config={"hidden_size": 16, "intermediate_size": 16, "num_hidden_layers": 2, "num_attention_heads": 2,
+                     "num_key_value_heads": 2, "rope_scaling": {"mrope_section": [1, 1, 2], "rope_type": "default",
+                                                                "type": "default"}, "rope_theta": 1000000.0,
+                     "vocab_size": 152064},
+        vision_config={"depth": 2, "hidden_size": 16, "intermediate_size": 16, "num_heads": 2, "out_hidden_size": 16},
+        hidden_size=16, vocab_size=152064, vision_end_token_id=151653, vision_start_token_id=151652,
+        vision_token_id=151654, image_token_id=151655)
+    text_encoder = Qwen2_5_VLForConditionalGeneration(config).eval()
+    tokenizer = qwen2_tokenizer(Path(folder) / "_tok")
+    pipe = QwenImageEditPlusPipeline(transformer=transformer, vae=vae, scheduler=FlowMatchEulerDiscreteScheduler(),
+                                     text_encoder=text_encoder, tokenizer=tokenizer, processor=None)
+    folder = _save(pipe, folder)
+    # Lay the processor out as the real checkpoint does (processor/ with the image processor and tokenizer).
+    Qwen2VLImageProcessorPil().save_pretrained(folder / "processor")
+    tokenizer.save_pretrained(folder / "processor")
+    index = json.loads((folder / "model_index.json").read_text())
+    index["processor"] = ["transformers", "Qwen2VLProcessor"]
+    (folder / "model_index.json").write_text(json.dumps(index, indent=2))
+    del torch, Qwen2VLProcessor
+    return folder
+
+
+def sdxl(folder: Path) -> Path:
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection
+
+    _seed()
+    unet = UNet2DConditionModel(block_out_channels=(32, 64), layers_per_block=1, sample_size=32, in_channels=4,
+                                out_channels=4, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+                                up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), attention_head_dim=(2, 4),
+                                use_linear_projection=True, addition_embed_type="text_time",
+                                addition_time_embed_dim=8, transformer_layers_per_block=(1, 1),
+                                projection_class_embeddings_input_dim=80, cross_attention_dim=64, norm_num_groups=8)
+    _seed()
+    vae = AutoencoderKL(block_out_channels=[32, 64], in_channels=3, out_channels=3,
+                        down_block_types=["DownEncoderBlock2D", "DownEncoderBlock2D"],
+                        up_block_types=["UpDecoderBlock2D", "UpDecoderBlock2D"], latent_channels=4, sample_size=128)
+    _seed()
+    text_encoder = CLIPTextModel(_clip_text_config()).eval()
+    _seed()
+    text_encoder_2 = CLIPTextModelWithProjection(_clip_text_config()).eval()
+    tokenizer = clip_tokenizer(Path(folder) / "_tok")
+    scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, steps_offset=1,
+                                       beta_schedule="scaled_linear", timestep_spacing="leading")
+    pipe = StableDiffusionXLPipeline(unet=unet, scheduler=scheduler, vae=vae, text_encoder=text_encoder,
+                                     tokenizer=tokenizer, text_encoder_2=text_encoder_2, tokenizer_2=tokenizer,
+                                     image_encoder=None, feature_extractor=None)
+    return _save(pipe, folder)
+
+
+def ip_adapter_for(folder: Path, unet_folder: Path, subfolder: str = "sdxl_models",
+                   weight: str = "ip-adapter_sdxl_vit-h.safetensors", encoder: str = "models/image_encoder") -> Path:
+    """An IP-Adapter checkpoint laid out like h94/IP-Adapter, shaped for the UNet in ``unet_folder``."""
+    import torch
+    from diffusers import UNet2DConditionModel
+    from diffusers.models.embeddings import ImageProjection
+    from safetensors.torch import save_file
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    unet = UNet2DConditionModel.from_pretrained(Path(unet_folder) / "unet")
+    cross = unet.config.cross_attention_dim
+    state: dict[str, torch.Tensor] = {}
+    _seed(1)
+    key = 1
+    for name in unet.attn_processors:
+        if name.endswith("attn1.processor"):
+            continue
+        if name.startswith("mid_block"):
+            hidden = unet.config.block_out_channels[-1]
+        elif name.startswith("up_blocks"):
+            hidden = list(reversed(unet.config.block_out_channels))[int(name[len("up_blocks.")])]
+        else:
+            hidden = unet.config.block_out_channels[int(name[len("down_blocks.")])]
+        state[f"ip_adapter.{key}.to_k_ip.weight"] = torch.randn(hidden, cross) * 0.02
+        state[f"ip_adapter.{key}.to_v_ip.weight"] = torch.randn(hidden, cross) * 0.02
+        key += 2
+    embed_dim = 32
+    proj = ImageProjection(cross_attention_dim=cross, image_embed_dim=embed_dim, num_image_text_embeds=4).state_dict()
+    state.update({"image_proj.proj.weight": proj["image_embeds.weight"], "image_proj.proj.bias": proj["image_embeds.bias"],
+                  "image_proj.norm.weight": proj["norm.weight"], "image_proj.norm.bias": proj["norm.bias"]})
+    out = Path(folder) / subfolder
+    out.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in state.items()}, str(out / weight))
+    _seed(2)
+    encoder_model = CLIPVisionModelWithProjection(CLIPVisionConfig(
+        hidden_size=32, projection_dim=embed_dim, num_hidden_layers=2, num_attention_heads=4, image_size=224,
+        intermediate_size=37, patch_size=32)).eval()
+    encoder_model.save_pretrained(Path(folder) / encoder)
+    return Path(folder)
+
+
+def clip_scorer(folder: Path) -> Path:
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+    _seed(3)
+    model = CLIPVisionModelWithProjection(CLIPVisionConfig(
+        hidden_size=32, projection_dim=16, num_hidden_layers=2, num_attention_heads=4, image_size=32,
+        intermediate_size=37, patch_size=8)).eval()
+    model.save_pretrained(folder)
+    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(folder)
+    return Path(folder)
+
+
+def flux_kontext(folder: Path) -> Path:
+    from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, FluxKontextPipeline, FluxTransformer2DModel
+    from transformers import CLIPTextModel
+
+    _seed()
+    transformer = FluxTransformer2DModel(patch_size=1, in_channels=4, num_layers=1, num_single_layers=1,
+                                         attention_head_dim=16, num_attention_heads=2, joint_attention_dim=32,
+                                         pooled_projection_dim=32, axes_dims_rope=[4, 4, 8])
+    _seed()
+    text_encoder = CLIPTextModel(_clip_text_config()).eval()
+    _seed()
+    vae = AutoencoderKL(sample_size=32, in_channels=3, out_channels=3, block_out_channels=(4,), layers_per_block=1,
+                        latent_channels=1, norm_num_groups=1, use_quant_conv=False, use_post_quant_conv=False,
+                        shift_factor=0.0609, scaling_factor=1.5035)
+    pipe = FluxKontextPipeline(scheduler=FlowMatchEulerDiscreteScheduler(), text_encoder=text_encoder,
+                               text_encoder_2=_t5_encoder(), tokenizer=clip_tokenizer(Path(folder) / "_tok"),
+                               tokenizer_2=t5_tokenizer(Path(folder) / "_t5"), transformer=transformer, vae=vae,
+                               image_encoder=None, feature_extractor=None)
+    return _save(pipe, folder)

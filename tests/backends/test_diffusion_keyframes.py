@@ -1,0 +1,155 @@
+"""Keyframe backends on tiny random-weight diffusers pipelines, loaded through the backends' own path."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from PIL import Image
+
+from director.backends.types import FigureSpec, FrameRequest, SheetRequest
+from director.errors import BackendUnavailable
+from tests.conftest import director, make_project
+
+pytest.importorskip("diffusers")
+
+
+def _refs(tmp: Path) -> dict[str, str]:
+    colours = {"mia": (220, 40, 40), "jun": (40, 60, 220), "loc": (40, 160, 60)}
+    out = {}
+    for name, rgb in colours.items():
+        img = Image.new("RGB", (64, 64), rgb)
+        img.paste((255, 255, 255), (16, 8, 48, 40))
+        img.save(tmp / f"{name}.png")
+        out[name] = str(tmp / f"{name}.png")
+    return out
+
+
+def _request(refs: dict[str, str], seed: int = 3, figures=("mia", "jun")) -> FrameRequest:
+    specs = {"mia": FigureSpec("mia", "Mia", "young woman, yellow raincoat", (refs["mia"],)),
+             "jun": FigureSpec("jun", "Jun", "man in a grey suit", (refs["jun"],))}
+    return FrameRequest(shot_id="s1", size="MS", angle="eye-level", width=36, height=64, prompt="Mia faces Jun",
+                        caption="", location_id="alley", location="a rainy alley", time="night", look="neon noir",
+                        negative="blurry", seed=seed, figures=tuple(specs[f] for f in figures),
+                        location_refs=(refs["loc"],))
+
+
+def _config(name: str, tiny, **extra):
+    from director.backends.diffusion import keyframes as kf
+    scorer = str(tiny("clip_scorer"))
+    if name == "qwen-image-edit":
+        return kf.QwenEditConfig(model=str(tiny("qwen_image_edit_plus")), scorer=scorer, steps=2, resolution=32,
+                                 reference_side=32, condition_side=28, **extra)
+    if name == "sdxl-ip-adapter":
+        model = tiny("sdxl")
+        return kf.SDXLIPAdapterConfig(model=str(model), ip_adapter=str(tiny("ip_adapter_for", model)), scorer=scorer,
+                                      steps=2, resolution=64, **extra)
+    return kf.FluxKontextConfig(model=str(tiny("flux_kontext")), scorer=scorer, steps=2, resolution=32, **extra)
+
+
+@pytest.mark.parametrize("name", ["qwen-image-edit", "sdxl-ip-adapter", "flux-kontext"])
+def test_two_characters_keep_both_references(name, tiny, tmp_path):
+    refs = _refs(tmp_path)
+    backend = _config(name, tiny).build() if name != "flux-kontext" else _flux(tiny)
+    out = tmp_path / "out"
+    out.mkdir()
+    meta = backend.render(_request(refs), out)
+    frame = Image.open(out / "keyframe.png")
+    assert frame.size == (36, 64)  # generated at the model's size for 9:16, then fitted to the project
+    assert meta["native"][0] < meta["native"][1]
+    assert refs["mia"] in meta["references"] and refs["jun"] in meta["references"]
+    assert set(meta["scores"]) == {"mia", "jun"} and all(-1 <= s <= 1 for s in meta["scores"].values())
+    if name != "sdxl-ip-adapter":  # the edit models also see the location plate
+        assert meta["references"][-1] == refs["loc"] and "picture 3" in meta["prompt"]
+    # a reference sheet comes from the same loaded model
+    sheet_dir = tmp_path / "sheet"
+    sheet_dir.mkdir()
+    backend.sheet(SheetRequest("character", "mia", "Mia", "yellow raincoat", "neon", "", 5, 48, 48), sheet_dir)
+    assert Image.open(sheet_dir / "sheet.png").size == (48, 48)
+
+
+def _flux(tiny):
+    config = _config("flux-kontext", tiny)
+    config.check(license_ack="noncommercial")
+    return config.build()
+
+
+def test_ip_adapter_is_loaded_with_load_ip_adapter_and_masks_per_character(tiny, tmp_path):
+    from diffusers.models.attention_processor import IPAdapterAttnProcessor2_0
+
+    backend = _config("sdxl-ip-adapter", tiny, ip_scales={"jun": 0.3}).build()
+    processors = [p for p in backend.pipe.unet.attn_processors.values() if isinstance(p, IPAdapterAttnProcessor2_0)]
+    assert processors and backend.pipe.image_encoder is not None
+    out = tmp_path / "o"
+    out.mkdir()
+    backend.render(_request(_refs(tmp_path)), out)
+    assert processors[0].scale == [[0.6, 0.3]]  # one scale per character: mia default, jun overridden
+
+
+def test_low_score_retries_with_new_seeds_and_keeps_the_best_take(tiny, tmp_path):
+    refs = _refs(tmp_path)
+    backend = _config("qwen-image-edit", tiny, threshold=1.0, tries=3).build()  # no take can reach 1.0
+    out = tmp_path / "a"
+    out.mkdir()
+    meta = backend.render(_request(refs), out)
+    assert meta["tries"] == 3 and len(set(meta["take_scores"])) > 1
+    best = max(range(3), key=lambda i: meta["take_scores"][i])
+    assert meta["take"] == best and meta["seed"] == 3 + best * 7919
+    assert meta["notes"] and "below the threshold" in meta["notes"][0]
+    # the kept picture is exactly the take made with the chosen seed
+    again = tmp_path / "b"
+    again.mkdir()
+    single = _config("qwen-image-edit", tiny, threshold=0.0, tries=1).build()
+    single.render(_request(refs, seed=meta["seed"]), again)
+    assert (out / "keyframe.png").read_bytes() == (again / "keyframe.png").read_bytes()
+
+
+def test_noncommercial_model_needs_acknowledgement(tiny):
+    config = _config("flux-kontext", tiny)
+    with pytest.raises(BackendUnavailable, match="FLUX.1 \\[dev\\] Non-Commercial License.*license_ack"):
+        config.check()
+    config.check(license_ack="noncommercial")
+
+
+def _final_keyframes_project(tmp_path: Path, tiny) -> Path:
+    project = make_project(tmp_path)
+    sp = yaml.safe_load((project / "screenplay.yaml").read_text())
+    (project / "refs").mkdir()
+    Image.new("RGB", (64, 64), (200, 40, 40)).save(project / "refs" / "ana.png")
+    sp["characters"]["ana"]["refs"] = ["refs/ana.png"]
+    (project / "screenplay.yaml").write_text(yaml.safe_dump(sp, sort_keys=False))
+    cfg = yaml.safe_load((project / "director.yaml").read_text())
+    cfg["backends"] = {"keyframes": {"backend": "qwen-image-edit", "model": str(tiny("qwen_image_edit_plus")),
+                                     "scorer": str(tiny("clip_scorer")), "steps": 2, "resolution": 32,
+                                     "reference_side": 32, "condition_side": 28}}
+    (project / "director.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return project
+
+
+def test_changed_reference_reshoots_exactly_that_characters_shots(tiny, tmp_path):
+    project = _final_keyframes_project(tmp_path, tiny)
+    director("-p", str(project), "render", "--until", "keyframes", check=True)
+    shots = yaml.safe_load((project / "shots" / "screenplay.yaml").read_text())["shots"]
+    with_ana = {s["id"] for s in shots if "ana" in s["characters"]}
+    assert with_ana and len(with_ana) < len(shots)
+    record = json.loads((project / "out" / "screenplay" / "run.json").read_text())
+    kf = [j for j in record["jobs"] if j["stage"] == "keyframes"]
+    assert all(j["status"] == "ran" for j in kf)
+    Image.new("RGB", (64, 64), (30, 30, 200)).save(project / "refs" / "ana.png")
+    status = json.loads(director("-p", str(project), "--json", "status", check=True).stdout)
+    again = {j["id"] for j in status["jobs"] if j["stage"] == "keyframes" and j["status"] != "cached"}
+    assert again == with_ana
+    assert all(j["status"] == "cached" for j in status["jobs"] if j["stage"] == "refs")
+    reasons = {j["reason"] for j in status["jobs"] if j["stage"] == "keyframes" and j["status"] != "cached"}
+    assert reasons == {"characters changed"}
+
+
+def test_final_profile_without_weights_names_every_missing_model(tmp_path):
+    project = make_project(tmp_path)
+    proc = director("-p", str(project), "render", "--profile", "final")
+    assert proc.returncode == 4, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for model in ("Qwen/Qwen-Image-Edit-2509", "openai/clip-vit-base-patch32"):
+        assert model in proc.stderr
+    assert "director models pull" in proc.stderr
