@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test bench test-llm clean-demo
+.PHONY: demo test bench test-llm clean-demo tts-deps
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -15,8 +15,19 @@ $(VENV)/.base: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.test: pyproject.toml $(VENV)/.base
-	$(PIP) install -e ".[test]"
+	$(PIP) install -e ".[test,tts]"
+	$(MAKE) tts-deps
 	touch $@
+
+# Coqui TTS imports torchaudio (and wants torchcodec on torch >= 2.9). PyPI has no CPU torchaudio
+# and none for torch 2.13; the newest (2.11) installs without its dependencies (so pip keeps the
+# CPU torch), and its compiled extension -- built for another torch, used only for forced
+# alignment and CTC decoding, which director never calls -- is removed so that the pure-Python
+# parts (transforms, resampling) import. A GPU machine installs matching torch/torchaudio from
+# the PyTorch index instead (README) and does not need this target.
+tts-deps: | $(BIN)/python
+	$(PIP) install --no-deps "torchaudio==2.11.0" "torchcodec>=0.8"
+	rm -f $(VENV)/lib/python3*/site-packages/torchaudio/lib/*.so
 
 demo: $(VENV)/.base
 	$(BIN)/director -p projects/demo validate

@@ -70,6 +70,13 @@ BUILTIN = {
     "qwen-image-edit": "director.backends.diffusion.keyframes:QwenEditConfig",
     "sdxl-ip-adapter": "director.backends.diffusion.keyframes:SDXLIPAdapterConfig",
     "flux-kontext": "director.backends.diffusion.keyframes:FluxKontextConfig",
+    "wan-i2v": "director.backends.diffusion.video:WanConfig",
+    "wan-flf2v": "director.backends.diffusion.video:WanFLF2VConfig",
+    "ltx-i2v": "director.backends.diffusion.video:LTXConfig",
+    "ltx-condition": "director.backends.diffusion.video:LTXConditionConfig",
+    "cogvideox-i2v": "director.backends.diffusion.video:CogVideoXConfig",
+    "svd": "director.backends.diffusion.video:SVDConfig",
+    "coqui-tts": "director.backends.coqui:CoquiConfig",
 }
 
 # What each profile uses per stage; ``director.yaml``'s ``backends:`` overrides per stage.

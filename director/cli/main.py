@@ -154,8 +154,21 @@ def render(
     only: Annotated[Optional[str], typer.Option("--only", help="run just this stage")] = None,
     until: Annotated[Optional[str], typer.Option("--until", help="stop after this stage")] = None,
     shots: Annotated[Optional[str], typer.Option("--shots", help="comma-separated shot ids")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="per shot: video model, frames, passes, GPU-seconds; "
+                                          "runs nothing")] = False,
 ) -> None:
     """Render the episode: everything cached is reused, the rest runs."""
+    if dry_run:
+        from director.runtime.render import dry_run as plan_video
+
+        rows = plan_video(_project(), episode, profile)
+        state.out.result({"shots": rows}, None)
+        if not state.out.json_mode:
+            for r in rows:
+                gpu = f"{r['gpu_seconds']:.1f}" if r["gpu_seconds"] is not None else "? (no measured throughput yet)"
+                print(f"{r['shot']:<10} {r['model']}  {r['frames']} frames  native {r['native'][0]}x{r['native'][1]}  "
+                      f"passes {r['passes']}  GPU-s {gpu}")
+        return
     from director.cli.progress import RichReporter, summary
     from director.runtime.engine import Selection
     from director.runtime.render import render as do_render

@@ -37,6 +37,12 @@ class RenderContext:
     _built: dict[str, object] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _digests: dict[Path, str] = field(default_factory=dict)
+    _all_shots: list[Shot] | None = None
+
+    @property
+    def all_shots(self) -> list[Shot]:
+        """Every shot of the episode, also when this view holds only some (``--shots``)."""
+        return self._all_shots if self._all_shots is not None else self.shots
 
     @property
     def sp(self):
@@ -53,7 +59,7 @@ class RenderContext:
     def with_shots(self, shots: list[Shot]) -> "RenderContext":
         """The same render (results, built backends) seen through a subset of its shots."""
         return RenderContext(self.project, self.loaded, shots, self.backends, self.cache, self.explain,
-                             self.results, self._built, self._lock, self._digests)
+                             self.results, self._built, self._lock, self._digests, self.all_shots)
 
     def backend(self, kind: str):
         """The built backend for a kind: built once per render (one model load per run)."""

@@ -51,9 +51,20 @@ class JobRecord:
     status: str  # cached | ran | runs | waits | failed | skipped
     reason: str = ""
     seconds: float = 0.0
+    info: dict = field(default_factory=dict)  # what the backend reported: scores, takes, passes, seams
 
     def as_dict(self) -> dict:
-        return self.__dict__.copy()
+        out = self.__dict__.copy()
+        if not out["info"]:
+            del out["info"]
+        return out
+
+
+INFO_KEYS = ("scores", "tries", "take", "seed", "passes", "seams", "last_image", "gpu_seconds")
+
+
+def _info(entry) -> dict:
+    return {k: entry.meta[k] for k in INFO_KEYS if k in entry.meta}
 
 
 @dataclass
@@ -198,7 +209,7 @@ def _run_stage(ctx, stage, state, selection, result, reporter, workers, active) 
         entry = ctx.cache.lookup(stage.name, item.key)
         if entry is not None:
             bucket[item.id] = entry
-            result.records.append(JobRecord(stage.name, item.id, item.shot, item.key, "cached"))
+            result.records.append(JobRecord(stage.name, item.id, item.shot, item.key, "cached", info=_info(entry)))
             state.remember(stage.name, item.id, item.key, item.material)
             continue
         reason = why(state.previous(stage.name, item.id), item.material)
@@ -234,7 +245,8 @@ def _run_stage(ctx, stage, state, selection, result, reporter, workers, active) 
                 result.records.append(JobRecord(stage.name, job.id, job.shot, job.key, "failed", str(error), seconds))
                 continue
             state.remember(stage.name, job.id, job.key, job.material)
-            result.records.append(JobRecord(stage.name, job.id, job.shot, job.key, "ran", reason, round(seconds, 3)))
+            result.records.append(JobRecord(stage.name, job.id, job.shot, job.key, "ran", reason, round(seconds, 3),
+                                            info=_info(bucket[job.id])))
             result.notes.extend(bucket[job.id].meta.get("notes", []))
             if reporter:
                 reporter.job_done(stage.name, job, seconds)

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from director.backends import resolve_backends
+from director.backends import configure_backends, resolve_backends
 from director.errors import UsageError
 from director.project import Project
 from director.runtime.cache import ArtifactCache
@@ -31,7 +31,8 @@ class RenderOutcome:
     notes: list[str] = field(default_factory=list)
 
 
-def prepare(project: Project, episode: str | None, profile: str | None, explain: bool) -> tuple[RenderContext, list[str]]:
+def prepare(project: Project, episode: str | None, profile: str | None, explain: bool,
+            check: bool = True) -> tuple[RenderContext, list[str]]:
     from director.plan import current_shots, plan_preview
 
     loaded = project.load_episode(episode)
@@ -44,7 +45,8 @@ def prepare(project: Project, episode: str | None, profile: str | None, explain:
     config = project.config.model_copy(update={"profile": profile})
     project = Project(project.root, config, project.config_path)
     overrides = {k: v.model_dump() for k, v in config.backends.items()}
-    backends = resolve_backends(profile, overrides, license_ack=config.license_ack)
+    backends = (resolve_backends(profile, overrides, license_ack=config.license_ack) if check
+                else configure_backends(profile, overrides))
     ctx = RenderContext(project, loaded, shots, backends, ArtifactCache(project.cache_dir), explain=explain)
     return ctx, notes + [str(w) for w in loaded.warnings]
 
@@ -110,3 +112,26 @@ def publish(ctx: RenderContext, result: RunResult) -> dict[str, str]:
     if done.get("keyframes"):
         outputs.update(write_storyboard(ctx, out))
     return outputs
+
+
+def dry_run(project: Project, episode: str | None = None, profile: str | None = None) -> list[dict]:
+    """Per shot: the video model, frames, passes and estimated GPU-seconds; nothing runs or loads."""
+    from director.backends.diffusion.video import VideoConfig, estimate, throughput_history
+
+    ctx, _ = prepare(project, episode, profile, explain=True, check=False)
+    state = StateIndex(project.state / "state" / f"{ctx.loaded.episode}.json")
+    execute(ctx, state, Selection(until="timing"))  # explaining: fills in the timing that is already rendered
+    video = ctx.backends["video"]
+    fmt = ctx.sp.format
+    rows = []
+    history = throughput_history(project.cache_dir, video) if isinstance(video, VideoConfig) else []
+    for shot in ctx.shots:
+        timing = ctx.results.get("timing", {}).get(shot.id)
+        frames = ctx.frames(shot) if timing else max(1, round(shot.duration * fmt.fps))
+        if isinstance(video, VideoConfig):
+            row = estimate(video, fmt.width, fmt.height, fmt.fps, frames, history)
+        else:
+            row = {"model": f"{video.name} (CPU, no model)", "native": [fmt.width, fmt.height], "passes": [frames],
+                   "seams": [], "frames": frames, "gpu_seconds": 0.0}
+        rows.append({"shot": shot.id, "backend": video.name, **row})
+    return rows

@@ -173,3 +173,134 @@ def flux_kontext(folder: Path) -> Path:
                                tokenizer_2=t5_tokenizer(Path(folder) / "_t5"), transformer=transformer, vae=vae,
                                image_encoder=None, feature_extractor=None)
     return _save(pipe, folder)
+
+
+def _wan_transformer(in_channels: int, out_channels: int, image_dim: int | None = None,
+                     pos_embed_seq_len: int | None = None):
+    from diffusers import WanTransformer3DModel
+    _seed()
+    return WanTransformer3DModel(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12,
+                                 in_channels=in_channels, out_channels=out_channels, text_dim=32, freq_dim=256,
+                                 ffn_dim=32, num_layers=2, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
+                                 rope_max_seq_len=32, image_dim=image_dim, pos_embed_seq_len=pos_embed_seq_len)
+
+
+def _umt5_encoder():
+    from transformers import UMT5Config, UMT5EncoderModel
+    _seed()
+    return UMT5EncoderModel(UMT5Config(vocab_size=1000, d_model=32, d_ff=37, d_kv=8, num_layers=2, num_heads=4,
+                                       relative_attention_num_buckets=8)).eval()
+
+
+def _unipc():
+    from diffusers import UniPCMultistepScheduler
+    return UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0)
+
+
+def wan_ti2v(folder: Path) -> Path:
+    """Wan 2.2 TI2V-5B's layout (48-channel VAE, expand_timesteps, no image encoder)."""
+    from diffusers import AutoencoderKLWan, WanImageToVideoPipeline
+    _seed()
+    vae = AutoencoderKLWan(base_dim=3, z_dim=48, in_channels=12, out_channels=12, is_residual=True, patch_size=2,
+                           latents_mean=[0.0] * 48, latents_std=[1.0] * 48, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+                           scale_factor_spatial=16, scale_factor_temporal=4, temperal_downsample=[False, True, True])
+    pipe = WanImageToVideoPipeline(transformer=_wan_transformer(48, 48), vae=vae, scheduler=_unipc(),
+                                   text_encoder=_umt5_encoder(), tokenizer=t5_tokenizer(Path(folder) / "_t5"),
+                                   transformer_2=None, image_encoder=None, image_processor=None,
+                                   boundary_ratio=None, expand_timesteps=True)
+    return _save(pipe, folder)
+
+
+def wan_flf2v(folder: Path) -> Path:
+    """Wan 2.1 I2V/FLF2V's layout (16-channel VAE, CLIP image encoder, takes ``last_image``)."""
+    from diffusers import AutoencoderKLWan, WanImageToVideoPipeline
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModel
+    _seed()
+    vae = AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+                           temperal_downsample=[False, True, True])
+    _seed()
+    encoder = CLIPVisionModel(CLIPVisionConfig(hidden_size=4, projection_dim=4, num_hidden_layers=2,
+                                                             num_attention_heads=2, image_size=32,
+                                                             intermediate_size=16, patch_size=1)).eval()
+    # FLF2V folds the first and last image embeddings into one sequence: 2 x (32*32 patches + class token)
+    pipe = WanImageToVideoPipeline(transformer=_wan_transformer(36, 16, image_dim=4, pos_embed_seq_len=2 * 1025),
+                                   vae=vae, scheduler=_unipc(), text_encoder=_umt5_encoder(), tokenizer=t5_tokenizer(Path(folder) / "_t5"),
+                                   image_encoder=encoder, image_processor=CLIPImageProcessor(crop_size=32, size=32))
+    return _save(pipe, folder)
+
+
+def _ltx_components(folder: Path) -> dict:
+    from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXVideoTransformer3DModel
+    _seed()
+    transformer = LTXVideoTransformer3DModel(in_channels=8, out_channels=8, patch_size=1, patch_size_t=1,
+                                             num_attention_heads=4, attention_head_dim=8, cross_attention_dim=32,
+                                             num_layers=1, caption_channels=32)
+    _seed()
+    vae = AutoencoderKLLTXVideo(in_channels=3, out_channels=3, latent_channels=8, block_out_channels=(8, 8, 8, 8),
+                                decoder_block_out_channels=(8, 8, 8, 8), layers_per_block=(1, 1, 1, 1, 1),
+                                decoder_layers_per_block=(1, 1, 1, 1, 1),
+                                spatio_temporal_scaling=(True, True, False, False),
+                                decoder_spatio_temporal_scaling=(True, True, False, False),
+                                decoder_inject_noise=(False, False, False, False, False),
+                                upsample_residual=(False, False, False, False), upsample_factor=(1, 1, 1, 1),
+                                timestep_conditioning=False, patch_size=1, patch_size_t=1, encoder_causal=True,
+                                decoder_causal=False)
+    return {"transformer": transformer, "vae": vae, "scheduler": FlowMatchEulerDiscreteScheduler(),
+            "text_encoder": _t5_encoder(), "tokenizer": t5_tokenizer(Path(folder) / "_t5")}
+
+
+def ltx_i2v(folder: Path) -> Path:
+    from diffusers import LTXImageToVideoPipeline
+    return _save(LTXImageToVideoPipeline(**_ltx_components(folder)), folder)
+
+
+def ltx_condition(folder: Path) -> Path:
+    from diffusers import LTXConditionPipeline
+    return _save(LTXConditionPipeline(**_ltx_components(folder)), folder)
+
+
+def cogvideox_i2v(folder: Path) -> Path:
+    from diffusers import AutoencoderKLCogVideoX, CogVideoXImageToVideoPipeline, CogVideoXTransformer3DModel, DDIMScheduler
+    _seed()
+    transformer = CogVideoXTransformer3DModel(num_attention_heads=2, attention_head_dim=16, in_channels=8,
+                                              out_channels=4, time_embed_dim=2, num_layers=1, patch_size=2,
+                                              temporal_compression_ratio=4, max_text_seq_length=16,
+                                              use_rotary_positional_embeddings=True,
+                                              use_learned_positional_embeddings=False, text_embed_dim=32)
+    _seed()
+    blocks = ("CogVideoXDownBlock3D",) * 4
+    vae = AutoencoderKLCogVideoX(in_channels=3, out_channels=3, down_block_types=blocks,
+                                 up_block_types=("CogVideoXUpBlock3D",) * 4, block_out_channels=(8, 8, 8, 8),
+                                 latent_channels=4, layers_per_block=1, norm_num_groups=2, temporal_compression_ratio=4)
+    pipe = CogVideoXImageToVideoPipeline(transformer=transformer, vae=vae, scheduler=DDIMScheduler(),
+                                         text_encoder=_t5_encoder(), tokenizer=t5_tokenizer(Path(folder) / "_t5"))
+    return _save(pipe, folder)
+
+
+def svd(folder: Path) -> Path:
+    from diffusers import (AutoencoderKLTemporalDecoder, EulerDiscreteScheduler, StableVideoDiffusionPipeline,
+                           UNetSpatioTemporalConditionModel)
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+    _seed()
+    unet = UNetSpatioTemporalConditionModel(block_out_channels=(32, 64), layers_per_block=1, sample_size=32,
+                                            in_channels=8, out_channels=4,
+                                            down_block_types=("CrossAttnDownBlockSpatioTemporal",
+                                                              "DownBlockSpatioTemporal"),
+                                            up_block_types=("UpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal"),
+                                            cross_attention_dim=32, num_attention_heads=8,
+                                            projection_class_embeddings_input_dim=96, addition_time_embed_dim=32)
+    scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                                       interpolation_type="linear", num_train_timesteps=1000,
+                                       prediction_type="v_prediction", sigma_max=700.0, sigma_min=0.002,
+                                       steps_offset=1, timestep_spacing="leading", timestep_type="continuous",
+                                       use_karras_sigmas=True)
+    _seed()
+    vae = AutoencoderKLTemporalDecoder(block_out_channels=[32, 64], in_channels=3, out_channels=3,
+                                       down_block_types=["DownEncoderBlock2D", "DownEncoderBlock2D"], latent_channels=4)
+    _seed()
+    encoder = CLIPVisionModelWithProjection(CLIPVisionConfig(hidden_size=32, projection_dim=32, num_hidden_layers=2,
+                                                             num_attention_heads=4, image_size=224,
+                                                             intermediate_size=37, patch_size=32)).eval()
+    pipe = StableVideoDiffusionPipeline(unet=unet, image_encoder=encoder, scheduler=scheduler, vae=vae,
+                                        feature_extractor=CLIPImageProcessor(crop_size=32, size=32))
+    return _save(pipe, folder)

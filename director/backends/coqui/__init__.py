@@ -1,0 +1,196 @@
+"""Character voices with Coqui TTS (``coqui-tts``, ``import TTS``), loaded from the local model folder.
+
+- A multi-speaker model (default: VITS trained on VCTK, commercially usable) voices every
+  character; ``voice.preset`` and the character id pick a speaker deterministically, so the same
+  character has the same voice in every episode.
+- With ``voice.sample`` and a voice-conversion model (default FreeVC, MIT), the base voice is
+  converted to the sample's timbre: a license-clean clone.
+- XTTS-v2 clones directly from the sample, but its weights are under the non-commercial CPML:
+  refused unless the project sets ``license_ack: noncommercial``.
+
+Emotion maps to what the models expose: speaking rate (``length_scale``) and, for XTTS,
+temperature. Long lines are split at sentence boundaries and joined with short fades.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import wave
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import Field
+
+from director.backends import BackendConfig
+from director.backends.models import ModelNeed, coqui_model_folder, license_gate, require_local
+from director.backends.types import AudioResult, SpeechRequest
+from director.errors import StageFailed
+
+EMOTION_RATE = {"angry": 1.12, "scared": 1.15, "excited": 1.12, "happy": 1.05, "calm": 0.92, "sad": 0.85,
+                "tender": 0.9, "cold": 0.95, "whisper": 0.9, "tense": 1.05, "shocked": 1.1}
+EMOTION_TEMPERATURE = {"angry": 0.85, "excited": 0.85, "scared": 0.8, "calm": 0.6, "sad": 0.65, "cold": 0.55}
+LANGUAGE = {"zh-CN": "zh-cn", "zh-TW": "zh-cn", "en": "en", "en-US": "en", "en-GB": "en"}
+SENTENCE = re.compile(r"(?<=[.!?。！？])\s*")
+
+
+class CoquiConfig(BackendConfig):
+    name: ClassVar[str] = "coqui-tts"
+    kind: ClassVar[str] = "voice"
+    version: ClassVar[str] = "1"
+    license: ClassVar[str] = "MPL-2.0 (coqui-tts code); model licenses listed by `director models`"
+    requires: ClassVar[tuple[str, ...]] = ("TTS", "torch")
+    target: ClassVar[str] = "director.backends.coqui:CoquiBackend"
+    uses_sample: ClassVar[bool] = True
+
+    model: str = Field(default="tts_models/en/vctk/vits", description="Coqui model name or local folder")
+    vc_model: str | None = Field(default="voice_conversion_models/multilingual/vctk/freevc24",
+                                 description="converts the base voice to voice.sample; null: no cloning")
+    device: str = "auto"
+    max_chars: int = Field(default=220, ge=40, le=2000, description="longer lines are split at sentences")
+
+    def is_xtts(self) -> bool:
+        return "xtts" in self.model.lower()
+
+    def needs(self) -> list[ModelNeed]:
+        needs = [ModelNeed(self.model, "voice", self.name, hub="coqui",
+                           like="tts_models/multilingual/multi-dataset/xtts_v2" if self.is_xtts() else "")]
+        if self.vc_model and not self.is_xtts():
+            needs.append(ModelNeed(self.vc_model, "voice conversion", self.name, hub="coqui"))
+        return needs
+
+    def check(self, license_ack: str | None = None) -> None:
+        super().check()
+        license_gate(self.needs(), license_ack)
+        require_local(self.needs())
+
+
+def checkpoint(folder: Path) -> Path:
+    """XTTS loads from its folder; single-file models (VITS, FreeVC) from their model.pth."""
+    for name in ("model.pth", "model_file.pth", "model.pth.tar"):
+        if (folder / name).is_file() and not (folder / "vocab.json").is_file():
+            return folder / name
+    return folder
+
+
+def speaker_for(speakers: list[str], voice_key: str) -> str:
+    """The same preset or character always maps to the same speaker of a multi-speaker model."""
+    index = int(hashlib.sha256(voice_key.encode()).hexdigest()[:8], 16) % len(speakers)
+    return sorted(speakers)[index]
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    parts, current = [], ""
+    for sentence in (s for s in SENTENCE.split(text.strip()) if s):
+        if current and len(current) + len(sentence) + 1 > limit:
+            parts.append(current)
+            current = sentence
+        else:
+            current = f"{current} {sentence}".strip()
+    if current:
+        parts.append(current)
+    return parts or [text.strip()]
+
+
+class CoquiBackend:
+    def __init__(self, config: CoquiConfig):
+        import torch
+        from TTS.api import TTS
+
+        self.config = config
+        self.lock = threading.Lock()
+        device = config.device if config.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+        folder = coqui_model_folder(config.model)
+        if folder is None:
+            require_local(config.needs())
+        self.tts = TTS(model_path=str(checkpoint(folder)), config_path=str(folder / "config.json"),
+                       progress_bar=False).to(device)
+        self.vc = None
+        if config.vc_model and not config.is_xtts():
+            vc_folder = coqui_model_folder(config.vc_model)
+            self.vc = TTS(model_path=str(checkpoint(vc_folder)), config_path=str(vc_folder / "config.json"),
+                          progress_bar=False).to(device)
+        self.sample_rate = int(self.tts.synthesizer.output_sample_rate)
+        self._latents: dict[str, object] = {}
+
+    def synthesize(self, req: SpeechRequest, out: Path) -> AudioResult:
+        import numpy as np
+        import torch
+
+        if not req.text.strip():
+            raise StageFailed("cannot voice an empty line: write the words or remove the beat")
+        torch.manual_seed(req.seed)
+        rate = EMOTION_RATE.get((req.emotion or "").lower(), 1.0) * req.voice.rate
+        chunks = []
+        with self.lock:
+            for part in split_text(req.text, self.config.max_chars):
+                chunks.append(np.asarray(self._speak(part, req, rate), dtype=np.float32))
+            audio = join(chunks, self.sample_rate)
+            notes: tuple[str, ...] = ()
+            if self.vc is not None and req.voice.sample:
+                audio = self._convert(audio, req.voice.sample)
+        peak = float(np.abs(audio).max()) if audio.size else 0.0
+        if peak <= 1e-4:
+            raise StageFailed(f"the voice model produced silence for {req.text[:40]!r}")
+        audio = audio / max(peak, 1.0)
+        path = out / "voice.wav"
+        write_wav(path, audio, self.sample_rate)
+        return AudioResult(str(path), self.sample_rate, 1, len(audio) / self.sample_rate, notes)
+
+    def _speak(self, text: str, req: SpeechRequest, rate: float):
+        tts = self.tts
+        kwargs = {}
+        if self.config.is_xtts():
+            kwargs.update(language=LANGUAGE.get(req.language, req.language.split("-")[0].lower()),
+                          speaker_wav=req.voice.sample, speed=rate,
+                          temperature=EMOTION_TEMPERATURE.get((req.emotion or "").lower(), 0.7))
+        else:
+            if tts.is_multi_speaker:
+                kwargs["speaker"] = speaker_for(tts.speakers, req.voice.preset or req.voice.speaker)
+            if tts.is_multi_lingual:
+                kwargs["language"] = LANGUAGE.get(req.language, req.language.split("-")[0].lower())
+            kwargs["speed"] = rate
+        return tts.tts(text=text, **kwargs)
+
+    def _convert(self, audio, sample: str):
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            source = Path(tmp) / "source.wav"
+            write_wav(source, audio, self.sample_rate)
+            converted = self.vc.voice_conversion(source_wav=str(source), target_wav=sample)
+        import numpy as np
+        return resample(np.asarray(converted, dtype=np.float32), int(self.vc.voice_converter.output_sample_rate),
+                        self.sample_rate)
+
+
+def join(chunks: list, rate: int):
+    """Sentences back to back with 120 ms of silence and 5 ms fades: no clicks at the joins."""
+    import numpy as np
+    fade = max(1, int(rate * 0.005))
+    gap = np.zeros(int(rate * 0.12), dtype=np.float32)
+    out = []
+    for i, chunk in enumerate(chunks):
+        chunk = chunk.copy()
+        if len(chunk) > 2 * fade:
+            chunk[:fade] *= np.linspace(0, 1, fade, dtype=np.float32)
+            chunk[-fade:] *= np.linspace(1, 0, fade, dtype=np.float32)
+        out.extend([chunk] if i == 0 else [gap, chunk])
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+
+def resample(audio, source: int, target: int):
+    import numpy as np
+    if source == target or not len(audio):
+        return audio
+    n = int(round(len(audio) * target / source))
+    return np.interp(np.linspace(0, len(audio) - 1, n), np.arange(len(audio)), audio).astype(np.float32)
+
+
+def write_wav(path: Path, audio, rate: int) -> None:
+    import numpy as np
+    pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm.tobytes())

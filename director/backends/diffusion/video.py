@@ -1,0 +1,331 @@
+"""Image-to-video backends on diffusers: every shot becomes a clip of exactly its length.
+
+``wan-i2v`` (Wan 2.2 TI2V-5B, default), ``wan-flf2v`` (Wan 2.1 first-last-frame 14B: the next
+keyframe is matched), ``ltx-i2v``, ``ltx-condition`` (frames pinned by index), ``cogvideox-i2v``
+and ``svd``. The model rules live in ``RULES``; the planning and conforming in ``fitting``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from director.backends.diffusion import common
+from director.backends.diffusion.fitting import PassPlan, Rules, conform_indices, plan_passes
+from director.backends.diffusion.prompts import ANGLE_WORDS, negative_prompt
+from director.backends.models import ModelNeed
+from director.backends.types import ClipRequest
+from director.media.ffmpeg import FrameWriter
+
+log = logging.getLogger("director.video")
+
+# How each camera move is worded for video models (they respond to plain camera language).
+MOVE_WORDS = {
+    "static": "static camera, locked-off shot", "pan-left": "the camera pans slowly to the left",
+    "pan-right": "the camera pans slowly to the right", "tilt-up": "the camera tilts up",
+    "tilt-down": "the camera tilts down", "dolly-in": "slow dolly-in, the camera pushes in toward the subject",
+    "dolly-out": "slow dolly-out, the camera pulls back", "truck-left": "the camera trucks left alongside",
+    "truck-right": "the camera trucks right alongside", "crane-up": "crane shot rising upward",
+    "crane-down": "crane shot descending", "orbit": "the camera orbits around the subject",
+    "handheld": "handheld camera, subtle natural shake", "zoom-in": "slow zoom in", "zoom-out": "slow zoom out",
+}
+
+
+class VideoConfig(common.DiffusersConfig):
+    kind: ClassVar[str] = "video"
+    rules: ClassVar[Rules]
+    supports_last_image: ClassVar[bool] = False
+
+    overlap: int = Field(default=4, ge=1, le=16, description="frames shared (cross-faded) at each pass seam")
+    motion: float | None = Field(default=None, ge=0, le=1, description="motion strength where the model has one")
+    first_last: bool = Field(default=False, description="end on the next keyframe (first-last-frame models)")
+    fp8: bool = Field(default=False, description="FP8 layerwise casting of the denoiser weights (saves memory)")
+    cache: Literal["none", "first-block"] = Field(default="none", description="diffusers cache hook (faster, "
+                                                  "slightly less faithful)")
+    cache_threshold: float = Field(default=0.1, gt=0, le=1)
+    lora: str | None = Field(default=None, description="a LoRA (e.g. a step-distilled one) by id or path")
+    lora_weight: str | None = None
+    lora_scale: float = 1.0
+
+    def needs(self) -> list[ModelNeed]:
+        needs = super().needs()
+        if self.lora:
+            needs.append(ModelNeed(self.lora, "lora", self.name))
+        return needs
+
+    def uses_next_keyframe(self) -> bool:
+        return self.first_last and self.supports_last_image
+
+
+class WanConfig(VideoConfig):
+    name: ClassVar[str] = "wan-i2v"
+    version: ClassVar[str] = "1"
+    license: ClassVar[str] = "Apache-2.0 (Wan 2.2 weights)"
+    target: ClassVar[str] = "director.backends.diffusion.video:WanBackend"
+    pipeline_class: ClassVar[str] = "WanImageToVideoPipeline"
+    default_model: ClassVar[str] = "Wan-AI/Wan2.2-TI2V-5B-Diffusers"
+    rules: ClassVar[Rules] = Rules(step=4, fps=24, max_frames=121, min_frames=5, multiple=32, side=949)  # 704x1280
+
+    steps: int = 50
+    guidance: float = 5.0
+
+
+class WanFLF2VConfig(VideoConfig):
+    name: ClassVar[str] = "wan-flf2v"
+    version: ClassVar[str] = "1"
+    license: ClassVar[str] = "Apache-2.0 (Wan 2.1 weights)"
+    target: ClassVar[str] = "director.backends.diffusion.video:WanBackend"
+    pipeline_class: ClassVar[str] = "WanImageToVideoPipeline"
+    default_model: ClassVar[str] = "Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers"
+    rules: ClassVar[Rules] = Rules(step=4, fps=16, max_frames=81, min_frames=5, multiple=16, side=960)
+    supports_last_image: ClassVar[bool] = True
+
+    first_last: bool = True
+    steps: int = 50
+    guidance: float = 5.0
+
+
+class LTXConfig(VideoConfig):
+    name: ClassVar[str] = "ltx-i2v"
+    version: ClassVar[str] = "1"
+    license: ClassVar[str] = "LTX-Video Open Weights License"
+    target: ClassVar[str] = "director.backends.diffusion.video:LTXBackend"
+    pipeline_class: ClassVar[str] = "LTXImageToVideoPipeline"
+    default_model: ClassVar[str] = "Lightricks/LTX-Video"
+    rules: ClassVar[Rules] = Rules(step=8, fps=24, max_frames=257, min_frames=9, multiple=32, side=608)  # 480x768
+
+    steps: int = 40
+    guidance: float = 3.0
+
+
+class LTXConditionConfig(LTXConfig):
+    name: ClassVar[str] = "ltx-condition"
+    target: ClassVar[str] = "director.backends.diffusion.video:LTXConditionBackend"
+    pipeline_class: ClassVar[str] = "LTXConditionPipeline"
+    default_model: ClassVar[str] = "Lightricks/LTX-Video-0.9.5"
+    supports_last_image: ClassVar[bool] = True
+
+    first_last: bool = True
+
+
+class CogVideoXConfig(VideoConfig):
+    name: ClassVar[str] = "cogvideox-i2v"
+    version: ClassVar[str] = "1"
+    license: ClassVar[str] = "CogVideoX License"
+    target: ClassVar[str] = "director.backends.diffusion.video:CogVideoXBackend"
+    pipeline_class: ClassVar[str] = "CogVideoXImageToVideoPipeline"
+    default_model: ClassVar[str] = "THUDM/CogVideoX-5b-I2V"
+    rules: ClassVar[Rules] = Rules(step=8, fps=8, max_frames=49, min_frames=9, multiple=16, side=588)  # 480x720
+
+    steps: int = 50
+    guidance: float = 6.0
+
+
+class SVDConfig(VideoConfig):
+    name: ClassVar[str] = "svd"
+    version: ClassVar[str] = "1"
+    license: ClassVar[str] = "Stability AI Community License"
+    target: ClassVar[str] = "director.backends.diffusion.video:SVDBackend"
+    pipeline_class: ClassVar[str] = "StableVideoDiffusionPipeline"
+    default_model: ClassVar[str] = "stabilityai/stable-video-diffusion-img2vid-xt"
+    rules: ClassVar[Rules] = Rules(step=1, fps=7, max_frames=25, min_frames=2, multiple=64, side=768)  # 576x1024
+
+    steps: int = 25
+    guidance: float = 3.0
+
+
+def motion_prompt(req: ClipRequest) -> str:
+    parts = [req.prompt, MOVE_WORDS.get(req.move, req.move)]
+    return ". ".join(p for p in parts if p)
+
+
+class VideoBackend:
+    """The loop every video backend shares: plan passes, generate, stitch, conform, encode."""
+
+    def __init__(self, config: VideoConfig):
+        self.config = config
+        self.lock = threading.Lock()
+        self.pipe = common.load_pipeline(config, self.load_extra)
+        self.rules = self.model_rules(config.rules)
+        self._speed_switches()
+
+    @staticmethod
+    def load_extra(folder: Path) -> dict:
+        return {}
+
+    def _speed_switches(self) -> None:
+        config, pipe = self.config, self.pipe
+        denoiser = getattr(pipe, "transformer", None) or getattr(pipe, "unet")
+        if config.lora:
+            from director.backends.models import local_folder
+            pipe.load_lora_weights(str(local_folder(config.lora) or config.lora), weight_name=config.lora_weight,
+                                   adapter_name="director")
+            pipe.set_adapters(["director"], [config.lora_scale])
+        if config.fp8:
+            import torch
+            denoiser.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=pipe.director_dtype)
+        if config.cache == "first-block":
+            from diffusers.hooks import FirstBlockCacheConfig
+            denoiser.enable_cache(FirstBlockCacheConfig(threshold=config.cache_threshold))
+
+    # subclasses ------------------------------------------------------------
+    def model_rules(self, rules: Rules) -> Rules:
+        """The rules as the loaded model states them (a checkpoint may fix what the family leaves free)."""
+        return rules
+
+    def native(self, req: ClipRequest) -> tuple[int, int]:
+        """The size the model generates at: about side^2 pixels in the project's aspect."""
+        rules = self.rules
+        side = self.config.resolution if "resolution" in self.config.model_fields_set else rules.side
+        return common.native_size(req.width, req.height, side, rules.multiple)
+
+    def generate(self, image, prompt: str, negative: str, frames: int, width: int, height: int, seed: int,
+                 last_image=None) -> list:
+        raise NotImplementedError
+
+    # shared ------------------------------------------------------------------
+    def plan(self, req: ClipRequest) -> PassPlan:
+        return plan_passes(self.rules, req.frames / req.fps, self.config.overlap)
+
+    def render(self, req: ClipRequest, out: Path) -> dict:
+        from PIL import Image
+        rules = self.rules
+        plan = self.plan(req)
+        width, height = self.native(req)
+        first = common.fit(Image.open(Path(req.keyframe) / "keyframe.png").convert("RGB"), width, height)
+        last = None
+        if req.next_keyframe and self.config.uses_next_keyframe():
+            last = common.fit(Image.open(Path(req.next_keyframe) / "keyframe.png").convert("RGB"), width, height)
+        prompt = motion_prompt(req)
+        negative = negative_prompt(req.negative, "static, frozen, distorted, flicker, low quality")
+        stitched: list = []
+        started = time.perf_counter()
+        for i, frames in enumerate(plan.passes):
+            start_image = first if i == 0 else stitched[-1]
+            final = i == len(plan.passes) - 1
+            with self.lock:
+                clip = common.with_oom_retry(self.pipe, self.config, lambda: self.generate(
+                    start_image, prompt, negative, frames, width, height, req.seed + i,
+                    last if final else None), f"clip {req.shot_id} pass {i + 1}")
+            clip = [c.convert("RGB") for c in clip]
+            stitched = clip if i == 0 else crossfade(stitched, clip, plan.overlap)
+        seconds = time.perf_counter() - started
+        picks = conform_indices(len(stitched), rules.fps, req.frames, req.fps)
+        with FrameWriter(out / "clip.mp4", req.width, req.height, req.fps) as writer:
+            cache: dict[int, bytes] = {}
+            for index in picks:
+                if index not in cache:
+                    cache = {index: common.fit(stitched[index], req.width, req.height).tobytes()}
+                writer.write(cache[index])
+        return {"frames": req.frames, "fps": req.fps, "width": req.width, "height": req.height, "move": req.move,
+                "native": {"width": width, "height": height, "fps": rules.fps, "frames": len(stitched)},
+                "passes": plan.passes, "seams": plan.seams, "overlap": plan.overlap,
+                "last_image": last is not None, "gpu_seconds": round(seconds, 3), "prompt": prompt,
+                "backend": self.config.name, "model": self.config.model_id(), "steps": self.config.steps,
+                "device": self.pipe.director_device}
+
+
+def crossfade(previous: list, following: list, overlap: int) -> list:
+    """Join two passes: the later one started from the earlier's last frame; blend the shared frames."""
+    from PIL import Image
+    head, shared = previous[:-overlap], previous[-overlap:]
+    blended = [Image.blend(a, b, (k + 1) / (overlap + 1)) for k, (a, b) in enumerate(zip(shared, following[:overlap]))]
+    return head + blended + following[overlap:]
+
+
+class WanBackend(VideoBackend):
+    def generate(self, image, prompt, negative, frames, width, height, seed, last_image=None):
+        kwargs = {"last_image": last_image} if last_image is not None else {}
+        result = self.pipe(image=image, prompt=prompt, negative_prompt=negative, height=height, width=width,
+                           num_frames=frames, num_inference_steps=self.config.steps, guidance_scale=self.config.guidance,
+                           generator=common.generator(self.pipe, seed), output_type="pil", **kwargs)
+        return result.frames[0]
+
+
+class LTXBackend(VideoBackend):
+    def generate(self, image, prompt, negative, frames, width, height, seed, last_image=None):
+        result = self.pipe(image=image, prompt=prompt, negative_prompt=negative, height=height, width=width,
+                           num_frames=frames, frame_rate=self.rules.fps, num_inference_steps=self.config.steps,
+                           guidance_scale=self.config.guidance, generator=common.generator(self.pipe, seed),
+                           output_type="pil")
+        return result.frames[0]
+
+
+class LTXConditionBackend(VideoBackend):
+    def generate(self, image, prompt, negative, frames, width, height, seed, last_image=None):
+        from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
+        conditions = [LTXVideoCondition(image=image, frame_index=0)]
+        if last_image is not None:  # pin the next keyframe to the last frame
+            conditions.append(LTXVideoCondition(image=last_image, frame_index=frames - 1))
+        result = self.pipe(conditions=conditions, prompt=prompt, negative_prompt=negative, height=height, width=width,
+                           num_frames=frames, frame_rate=self.rules.fps, num_inference_steps=self.config.steps,
+                           guidance_scale=self.config.guidance, generator=common.generator(self.pipe, seed),
+                           output_type="pil")
+        return result.frames[0]
+
+
+class CogVideoXBackend(VideoBackend):
+    def model_rules(self, rules: Rules) -> Rules:
+        config = self.pipe.transformer.config
+        if config.use_learned_positional_embeddings:  # 5B-I2V: exactly sample_frames (49) per pass
+            return dataclasses.replace(rules, min_frames=config.sample_frames, max_frames=config.sample_frames)
+        return rules
+
+    def native(self, req: ClipRequest) -> tuple[int, int]:
+        # CogVideoX-5B-I2V learned its position embeddings at one size (720x480): generate there, then crop.
+        config = self.pipe.transformer.config
+        if config.use_learned_positional_embeddings:
+            scale = self.pipe.vae_scale_factor_spatial
+            return config.sample_width * scale, config.sample_height * scale
+        return super().native(req)
+
+    def generate(self, image, prompt, negative, frames, width, height, seed, last_image=None):
+        result = self.pipe(image=image, prompt=prompt, negative_prompt=negative, height=height, width=width,
+                           num_frames=frames, num_inference_steps=self.config.steps, guidance_scale=self.config.guidance,
+                           generator=common.generator(self.pipe, seed), output_type="pil")
+        return result.frames[0]
+
+
+class SVDBackend(VideoBackend):
+    def generate(self, image, prompt, negative, frames, width, height, seed, last_image=None):
+        motion = self.config.motion if self.config.motion is not None else 0.5
+        result = self.pipe(image=image, height=height, width=width, num_frames=frames,
+                           num_inference_steps=self.config.steps, min_guidance_scale=1.0,
+                           max_guidance_scale=self.config.guidance, fps=round(self.rules.fps),
+                           motion_bucket_id=int(1 + motion * 254), decode_chunk_size=8,
+                           generator=common.generator(self.pipe, seed), output_type="pil")
+        return result.frames[0]
+
+
+def estimate(config: VideoConfig, width: int, height: int, fps: float, frames: int, history: list[float]) -> dict:
+    """Dry run for one shot: passes, native frames and GPU-seconds from the measured throughput."""
+    rules = config.rules
+    side = config.resolution if "resolution" in config.model_fields_set else rules.side
+    w, h = common.native_size(width, height, side, rules.multiple)
+    plan = plan_passes(rules, frames / fps, config.overlap)
+    work = sum(plan.passes) * w * h / 1e6 * config.steps
+    per_unit = sorted(history)[len(history) // 2] if history else None
+    return {"model": config.model_id(), "native": [w, h], "passes": plan.passes, "seams": plan.seams,
+            "frames": frames, "gpu_seconds": round(per_unit * work, 1) if per_unit else None}
+
+
+def throughput_history(cache_root: Path, config: VideoConfig, device: str | None = None) -> list[float]:
+    """Seconds per (native frame x megapixel x step) of earlier clips by this backend and model."""
+    import json
+    out = []
+    for manifest in (cache_root / "clips").glob("*/*/manifest.json"):
+        try:
+            meta = json.loads(manifest.read_text()).get("meta", {})
+        except (OSError, ValueError):
+            continue
+        if meta.get("backend") != config.name or meta.get("model") != config.model_id():
+            continue
+        native = meta["native"]
+        work = sum(meta["passes"]) * native["width"] * native["height"] / 1e6 * meta["steps"]
+        out.append(meta["gpu_seconds"] / max(work, 1e-9))
+    return out

@@ -1,0 +1,39 @@
+"""A tiny random-weight Coqui VITS (multi-speaker), saved as a Coqui model folder (model.pth + config.json)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def tiny_vits(folder: Path, speakers: tuple[str, ...] = ("p225", "p226", "p227")) -> Path:
+    import torch
+    from TTS.tts.configs.shared_configs import CharactersConfig
+    from TTS.tts.configs.vits_config import VitsConfig
+    from TTS.tts.models.vits import Vits, VitsArgs
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(0)
+    (folder / "speakers.pth").parent.mkdir(parents=True, exist_ok=True)
+    torch.save({name: i for i, name in enumerate(speakers)}, folder / "speakers.pth")
+    args = VitsArgs(hidden_channels=32, hidden_channels_ffn_text_encoder=64, num_heads_text_encoder=2,
+                    num_layers_text_encoder=2, kernel_size_text_encoder=3, dropout_p_text_encoder=0.0,
+                    out_channels=257, num_layers_posterior_encoder=2, num_layers_flow=2,
+                    resblock_kernel_sizes_decoder=[3], resblock_dilation_sizes_decoder=[[1, 3, 5]],
+                    upsample_rates_decoder=[8, 8, 4], upsample_initial_channel_decoder=32,
+                    upsample_kernel_sizes_decoder=[16, 16, 8], use_speaker_embedding=True,
+                    speakers_file=str(folder / "speakers.pth"), speaker_embedding_channels=16)
+    config = VitsConfig(model_args=args, use_phonemes=False, text_cleaner="basic_cleaners",
+                        characters=CharactersConfig(characters_class="TTS.tts.models.vits.VitsCharacters",
+                                                    pad="_", eos="", bos="", blank=None,
+                                                    characters="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+                                                    punctuations="!'(),-.:;? ", phonemes=None),
+                        add_blank=True, use_speaker_embedding=True)
+    config.audio.sample_rate = 16000
+    config.audio.hop_length = 256
+    config.audio.win_length = 512
+    config.audio.fft_size = 512
+    model = Vits.init_from_config(config).eval()
+    torch.save({"model": model.state_dict(), "config": config.to_dict()}, folder / "model.pth")
+    (folder / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
+    return folder
