@@ -37,10 +37,9 @@ def _save(pipe, folder: Path) -> Path:
 
 
 def qwen_image_edit_plus(folder: Path) -> Path:
-    import torch
     from diffusers import (AutoencoderKLQwenImage, FlowMatchEulerDiscreteScheduler, QwenImageEditPlusPipeline,
                            QwenImageTransformer2DModel)
-    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2VLProcessor
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
     _seed()
@@ -70,7 +69,6 @@ def qwen_image_edit_plus(folder: Path) -> Path:
     index = json.loads((folder / "model_index.json").read_text())
     index["processor"] = ["transformers", "Qwen2VLProcessor"]
     (folder / "model_index.json").write_text(json.dumps(index, indent=2))
-    del torch, Qwen2VLProcessor
     return folder
 
 

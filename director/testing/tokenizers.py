@@ -3,9 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-BYTES = [chr(c) for c in range(33, 127)] + [chr(c) for c in range(161, 173)] + [chr(c) for c in range(174, 256)]
-
-
 def _byte_alphabet() -> list[str]:
     from tokenizers import pre_tokenizers
     return sorted(pre_tokenizers.ByteLevel.alphabet())
@@ -13,7 +10,6 @@ def _byte_alphabet() -> list[str]:
 
 def clip_tokenizer(folder: Path):
     """A CLIPTokenizer (byte-level BPE, no merges) with CLIP's bos/eos/pad, saved to ``folder``."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import CLIPTokenizer
 
     vocab = {ch: i for i, ch in enumerate(_byte_alphabet())}

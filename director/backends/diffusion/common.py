@@ -5,7 +5,6 @@ Imports of torch/diffusers happen inside functions so that importing a config cl
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import math
 from pathlib import Path
@@ -172,23 +171,3 @@ def fit(image, width: int, height: int):
     image = image.convert("RGB").resize((w, h), Image.LANCZOS)
     left, top = (w - width) // 2, (h - height) // 2
     return image.crop((left, top, left + width, top + height))
-
-
-def step_callback(progress: Callable[[int, int], None] | None, total: int):
-    """A ``callback_on_step_end`` that reports denoising steps."""
-    if progress is None:
-        return None
-
-    def on_step(pipe, step, timestep, kwargs):
-        progress(step + 1, total)
-        return {}
-    return on_step
-
-
-def import_attr(dotted: str):
-    module, _, attr = dotted.partition(":")
-    return getattr(importlib.import_module(module), attr)
-
-
-def write_png(image, path: Path) -> None:
-    image.save(path, format="PNG")

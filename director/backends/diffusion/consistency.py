@@ -7,9 +7,12 @@ person detector would give tighter crops; the band crops keep the scorer to one 
 """
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from director.backends.models import local_folder, require_local, ModelNeed
+from director.backends.models import ModelNeed, local_folder, require_local
+
+if TYPE_CHECKING:
+    import torch
 
 
 class ClipScorer:

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from director.backends.diffusion import common
 from director.backends.diffusion.fitting import PassPlan, Rules, conform_indices, plan_passes
-from director.backends.diffusion.prompts import ANGLE_WORDS, negative_prompt
+from director.backends.diffusion.prompts import negative_prompt
 from director.backends.models import ModelNeed
 from director.backends.types import ClipRequest
 from director.media.ffmpeg import FrameWriter
