@@ -50,15 +50,16 @@ def rendered_full(tmp_path_factory) -> Path:
 
 
 class TinyModels:
-    """Tiny random-weight models built once per test session (director.testing.pipelines), by name."""
+    """Tiny random-weight models built once per test session (director.testing.pipelines/voices), by name."""
 
     def __init__(self, root: Path):
         self.root, self.built = root, {}
 
     def __call__(self, name: str, *args) -> Path:
         if name not in self.built:
-            from director.testing import pipelines
-            self.built[name] = getattr(pipelines, name)(self.root / name, *args)
+            from director.testing import pipelines, voices
+            build = getattr(pipelines, name, None) or getattr(voices, name)
+            self.built[name] = build(self.root / name, *args)
         return self.built[name]
 
 

@@ -77,6 +77,7 @@ BUILTIN = {
     "cogvideox-i2v": "director.backends.diffusion.video:CogVideoXConfig",
     "svd": "director.backends.diffusion.video:SVDConfig",
     "coqui-tts": "director.backends.coqui:CoquiConfig",
+    "stable-audio": "director.backends.diffusion.music:StableAudioConfig",
 }
 
 # What each profile uses per stage; ``director.yaml``'s ``backends:`` overrides per stage.

@@ -49,6 +49,8 @@ LICENSES: dict[str, License] = {
     "tts_models/en/vctk/vits": License("Apache-2.0 (model); VCTK data CC-BY-4.0", "yes"),
     "voice_conversion_models/multilingual/vctk/freevc24": MIT,
     "voice_conversion_models/multilingual/multi-dataset/openvoice_v2": MIT,
+    "myshell-ai/OpenVoiceV2": MIT,
+    "myshell-ai/OpenVoice": MIT,
 }
 UNKNOWN = License("unknown (not in director's list: check the model card)", "conditional")
 
@@ -63,10 +65,15 @@ class ModelNeed:
     backend: str
     hub: str = "huggingface"  # "huggingface" or "coqui"
     like: str = ""  # a known model whose license applies when ``id`` is a local folder of its weights
+    files: tuple[str, ...] = ()  # only these files of the repository (glob patterns), when not all are needed
 
     @property
     def license(self) -> License:
         return LICENSES.get(self.id) or LICENSES.get(self.like) or UNKNOWN
+
+    def folder(self) -> Path | None:
+        """Where this model is on this machine, or None (never downloads)."""
+        return local_folder(self.id) if self.hub == "huggingface" else coqui_model_folder(self.id)
 
 
 def local_folder(model: str) -> Path | None:
@@ -96,7 +103,7 @@ def size_on_disk(folder: Path) -> int:
 
 def require_local(needs: list[ModelNeed]) -> None:
     """Raise BackendUnavailable naming every missing model and the command that fetches them."""
-    missing = [n for n in needs if (local_folder(n.id) if n.hub == "huggingface" else coqui_model_folder(n.id)) is None]
+    missing = [n for n in needs if n.folder() is None]
     if missing:
         names = ", ".join(f"{n.id} ({n.role})" for n in missing)
         raise BackendUnavailable(f"model(s) not on this machine: {names}; fetch with `director models pull` "
@@ -130,4 +137,4 @@ def pull(need: ModelNeed) -> Path:
         from TTS.utils.manage import ModelManager
         return Path(ModelManager().download_model(need.id)[0]).parent
     from huggingface_hub import snapshot_download
-    return Path(snapshot_download(need.id))
+    return Path(snapshot_download(need.id, allow_patterns=list(need.files) or None))

@@ -96,7 +96,8 @@ class AudioResult:
     sample_rate: int
     channels: int
     duration: float
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = field(default_factory=tuple)  # shown to the user
+    detail: dict = field(default_factory=dict)  # recorded in the job's meta (e.g. the prompt used)
 
 
 @dataclass(frozen=True)

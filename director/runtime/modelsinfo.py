@@ -5,7 +5,7 @@ import shutil
 from pathlib import Path
 
 from director.backends import configure_backends
-from director.backends.models import ModelNeed, local_folder, pull, size_on_disk
+from director.backends.models import ModelNeed, pull, size_on_disk
 from director.errors import BackendUnavailable, UsageError
 from director.project import Project
 from director.runtime.cache import ArtifactCache
@@ -27,7 +27,7 @@ def needed_models(project: Project, profile: str | None) -> list[ModelNeed]:
 def model_rows(needs: list[ModelNeed]) -> list[dict]:
     rows = []
     for need in needs:
-        folder = local_folder(need.id) if need.hub == "huggingface" else _coqui_folder(need.id)
+        folder = need.folder()
         rows.append({"id": need.id, "role": need.role, "backend": need.backend, "license": need.license.name,
                      "commercial": need.license.commercial, "local": folder is not None,
                      "path": str(folder) if folder else None,
@@ -35,16 +35,11 @@ def model_rows(needs: list[ModelNeed]) -> list[dict]:
     return rows
 
 
-def _coqui_folder(model: str) -> Path | None:
-    from director.backends.models import coqui_model_folder
-    return coqui_model_folder(model)
-
-
 def pull_models(needs: list[ModelNeed]) -> list[str]:
     """Fetch every missing model; the only network use in director besides the LLM."""
     fetched = []
     for need in needs:
-        if (local_folder(need.id) if need.hub == "huggingface" else _coqui_folder(need.id)) is not None:
+        if need.folder() is not None:
             continue
         try:
             pull(need)

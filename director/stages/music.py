@@ -56,6 +56,7 @@ class MusicStage(Stage):
 
             def run(out, req=req):
                 result = ctx.backend("music").compose(req, out)
-                return {"duration": result.duration, "sample_rate": result.sample_rate, "notes": list(result.notes)}
+                return {"duration": result.duration, "sample_rate": result.sample_rate, "notes": list(result.notes),
+                        **result.detail}
 
             yield Job(self.name, cue.ref, material, run, label=f"{cue.ref} ({cue.mood})")

@@ -1,7 +1,7 @@
 """Voice: every line and narration spoken in its speaker's voice."""
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from director.backends.types import SpeechRequest
 from director.runtime.context import RenderContext
@@ -47,14 +47,15 @@ class VoiceStage(Stage):
                                     emotion=spoken.emotion, parenthetical=getattr(spoken, "parenthetical", None))
                 material = {"text": req.text, "language": req.language, "emotion": req.emotion,
                             "parenthetical": req.parenthetical, "voice": asdict(req.voice)}
+                material["voice"].pop("sample")  # a sample counts by its content, and only where it is used
                 if uses_sample and req.voice.sample:
-                    material["sample"] = ctx.digest(ctx.loaded.resolve(req.voice.sample))
-                else:
-                    material["voice"].pop("sample")
+                    sample = ctx.loaded.resolve(req.voice.sample)
+                    material["sample"] = ctx.digest(sample)
+                    req = replace(req, voice=replace(req.voice, sample=str(sample)))  # backends read the file
 
                 def run(out, req=req):
                     result = ctx.backend("voice").synthesize(req, out)
                     return {"duration": result.duration, "sample_rate": result.sample_rate,
-                            "channels": result.channels, "notes": list(result.notes)}
+                            "channels": result.channels, "notes": list(result.notes), **result.detail}
 
                 yield Job(self.name, ref, material, run, shot=shot.id, label=ref)

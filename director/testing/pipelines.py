@@ -302,3 +302,27 @@ def svd(folder: Path) -> Path:
     pipe = StableVideoDiffusionPipeline(unet=unet, image_encoder=encoder, scheduler=scheduler, vae=vae,
                                         feature_extractor=CLIPImageProcessor(crop_size=32, size=32))
     return _save(pipe, folder)
+
+
+def stable_audio(folder: Path) -> Path:
+    """Stable Audio Open's layout (T5 + projection + DiT + Oobleck VAE) at 22.05 kHz stereo, ~1.5 s per pass."""
+    from diffusers import (AutoencoderOobleck, CosineDPMSolverMultistepScheduler, StableAudioDiTModel,
+                           StableAudioPipeline, StableAudioProjectionModel)
+    _seed()
+    transformer = StableAudioDiTModel(sample_size=1024, in_channels=4, num_layers=2, attention_head_dim=8,
+                                      num_attention_heads=2, num_key_value_attention_heads=1, out_channels=4,
+                                      cross_attention_dim=16, time_proj_dim=8, global_states_input_dim=16,
+                                      cross_attention_input_dim=8)
+    _seed()
+    vae = AutoencoderOobleck(encoder_hidden_size=6, downsampling_ratios=[2, 16], decoder_channels=4,
+                             decoder_input_channels=4, audio_channels=2, channel_multiples=[2, 4],
+                             sampling_rate=22050)
+    text_encoder = _t5_encoder()
+    _seed()
+    projection = StableAudioProjectionModel(text_encoder_dim=32, conditioning_dim=8, min_value=0, max_value=512)
+    scheduler = CosineDPMSolverMultistepScheduler(solver_order=2, prediction_type="v_prediction", sigma_data=1.0,
+                                                  sigma_schedule="exponential")
+    pipe = StableAudioPipeline(vae=vae, text_encoder=text_encoder, projection_model=projection,
+                               tokenizer=t5_tokenizer(Path(folder) / "_t5"), transformer=transformer,
+                               scheduler=scheduler)
+    return _save(pipe, folder)

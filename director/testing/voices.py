@@ -37,3 +37,29 @@ def tiny_vits(folder: Path, speakers: tuple[str, ...] = ("p225", "p226", "p227")
     torch.save({"model": model.state_dict(), "config": config.to_dict()}, folder / "model.pth")
     (folder / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
     return folder
+
+
+def openvoice_converter(folder: Path, sample_rate: int = 22050) -> Path:
+    """OpenVoice v2's converter layout (converter/checkpoint.pth + converter/config.json) with random weights.
+
+    coqui-tts builds OpenVoice at its one production size (about 33 M parameters), so this is the real
+    architecture; only the weights are random.
+    """
+    import torch
+    from TTS.vc.configs.openvoice_config import OpenVoiceConfig
+    from TTS.vc.models.openvoice import OpenVoice
+
+    converter = Path(folder) / "converter"
+    converter.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(0)
+    model = OpenVoice(OpenVoiceConfig()).eval()
+    with torch.no_grad():  # the flow's output layers start at zero (identity); random weights everywhere instead,
+        for param in model.parameters():  # so the output depends on the target voice as a trained model's does
+            if not param.any():
+                param.normal_(0, 0.02)
+    torch.save({"model": model.state_dict()}, converter / "checkpoint.pth")
+    audio = model.config.audio
+    (converter / "config.json").write_text(json.dumps({"data": {
+        "sampling_rate": sample_rate, "filter_length": audio.fft_size, "hop_length": audio.hop_length,
+        "win_length": audio.win_length}}, indent=1))
+    return Path(folder)

@@ -143,13 +143,3 @@ def test_changed_reference_reshoots_exactly_that_characters_shots(tiny, tmp_path
     assert all(j["status"] == "cached" for j in status["jobs"] if j["stage"] == "refs")
     reasons = {j["reason"] for j in status["jobs"] if j["stage"] == "keyframes" and j["status"] != "cached"}
     assert reasons == {"characters changed"}
-
-
-def test_final_profile_without_weights_names_every_missing_model(tmp_path):
-    project = make_project(tmp_path)
-    proc = director("-p", str(project), "render", "--profile", "final")
-    assert proc.returncode == 4, proc.stderr
-    assert "Traceback" not in proc.stderr
-    for model in ("Qwen/Qwen-Image-Edit-2509", "openai/clip-vit-base-patch32"):
-        assert model in proc.stderr
-    assert "director models pull" in proc.stderr

@@ -3,13 +3,18 @@
 - A multi-speaker model (default: VITS trained on VCTK, commercially usable) voices every
   character; ``voice.preset`` and the character id pick a speaker deterministically, so the same
   character has the same voice in every episode.
-- With ``voice.sample`` and a voice-conversion model (default FreeVC, MIT), the base voice is
-  converted to the sample's timbre: a license-clean clone.
-- XTTS-v2 clones directly from the sample, but its weights are under the non-commercial CPML:
-  refused unless the project sets ``license_ack: noncommercial``.
+- With ``voice.sample`` and a voice-conversion model (default OpenVoice v2's tone-colour
+  converter, MIT, run through coqui-tts' OpenVoice model), the base voice is converted to the
+  sample's timbre: a license-clean clone. The sample's embedding is computed once per sample.
+- XTTS-v2 clones directly from the sample (its speaker latents computed once per sample), but its
+  weights are under the non-commercial CPML: refused unless the project sets
+  ``license_ack: noncommercial``.
 
-Emotion maps to what the models expose: speaking rate (``length_scale``) and, for XTTS,
-temperature. Long lines are split at sentence boundaries and joined with short fades.
+Emotion maps to what the models expose: speaking rate and, for XTTS, temperature. Long lines are
+split at sentence boundaries and joined with short gaps and fades.
+
+FreeVC is not offered: coqui-tts downloads its WavLM encoder the first time it loads, and a
+render never downloads.
 """
 from __future__ import annotations
 
@@ -23,9 +28,9 @@ from typing import ClassVar
 from pydantic import Field
 
 from director.backends import BackendConfig
-from director.backends.models import ModelNeed, coqui_model_folder, license_gate, require_local
+from director.backends.models import ModelNeed, coqui_model_folder, license_gate, local_folder, require_local
 from director.backends.types import AudioResult, SpeechRequest
-from director.errors import StageFailed
+from director.errors import BackendUnavailable, StageFailed
 
 EMOTION_RATE = {"angry": 1.12, "scared": 1.15, "excited": 1.12, "happy": 1.05, "calm": 0.92, "sad": 0.85,
                 "tender": 0.9, "cold": 0.95, "whisper": 0.9, "tense": 1.05, "shocked": 1.1}
@@ -44,8 +49,9 @@ class CoquiConfig(BackendConfig):
     uses_sample: ClassVar[bool] = True
 
     model: str = Field(default="tts_models/en/vctk/vits", description="Coqui model name or local folder")
-    vc_model: str | None = Field(default="voice_conversion_models/multilingual/vctk/freevc24",
-                                 description="converts the base voice to voice.sample; null: no cloning")
+    vc_model: str | None = Field(default="myshell-ai/OpenVoiceV2",
+                                 description="OpenVoice v1/v2 converter (Hugging Face id or local folder) that "
+                                             "converts the base voice to voice.sample; null: no cloning")
     device: str = "auto"
     max_chars: int = Field(default=220, ge=40, le=2000, description="longer lines are split at sentences")
 
@@ -56,7 +62,8 @@ class CoquiConfig(BackendConfig):
         needs = [ModelNeed(self.model, "voice", self.name, hub="coqui",
                            like="tts_models/multilingual/multi-dataset/xtts_v2" if self.is_xtts() else "")]
         if self.vc_model and not self.is_xtts():
-            needs.append(ModelNeed(self.vc_model, "voice conversion", self.name, hub="coqui"))
+            needs.append(ModelNeed(self.vc_model, "voice conversion", self.name, like="myshell-ai/OpenVoiceV2",
+                                   files=("converter/*", "checkpoints/converter/*")))
         return needs
 
     def check(self, license_ack: str | None = None) -> None:
@@ -107,11 +114,12 @@ class CoquiBackend:
                        progress_bar=False).to(device)
         self.vc = None
         if config.vc_model and not config.is_xtts():
-            vc_folder = coqui_model_folder(config.vc_model)
-            self.vc = TTS(model_path=str(checkpoint(vc_folder)), config_path=str(vc_folder / "config.json"),
-                          progress_bar=False).to(device)
+            vc_folder = local_folder(config.vc_model)
+            if vc_folder is None:
+                require_local(config.needs())
+            self.vc = OpenVoiceConverter(vc_folder, device)
         self.sample_rate = int(self.tts.synthesizer.output_sample_rate)
-        self._latents: dict[str, object] = {}
+        self._latents: dict[str, tuple] = {}  # XTTS speaker latents per sample file digest
 
     def synthesize(self, req: SpeechRequest, out: Path) -> AudioResult:
         import numpy as np
@@ -119,48 +127,102 @@ class CoquiBackend:
 
         if not req.text.strip():
             raise StageFailed("cannot voice an empty line: write the words or remove the beat")
-        torch.manual_seed(req.seed)
         rate = EMOTION_RATE.get((req.emotion or "").lower(), 1.0) * req.voice.rate
         chunks = []
         with self.lock:
+            torch.manual_seed(req.seed)  # VITS and OpenVoice sample noise; XTTS samples tokens
             for part in split_text(req.text, self.config.max_chars):
                 chunks.append(np.asarray(self._speak(part, req, rate), dtype=np.float32))
             audio = join(chunks, self.sample_rate)
-            notes: tuple[str, ...] = ()
-            if self.vc is not None and req.voice.sample:
-                audio = self._convert(audio, req.voice.sample)
+            converted = self.vc is not None and bool(req.voice.sample)
+            if converted:
+                audio = self.vc.convert(audio, self.sample_rate, req.voice.sample)
         peak = float(np.abs(audio).max()) if audio.size else 0.0
         if peak <= 1e-4:
             raise StageFailed(f"the voice model produced silence for {req.text[:40]!r}")
         audio = audio / max(peak, 1.0)
         path = out / "voice.wav"
         write_wav(path, audio, self.sample_rate)
-        return AudioResult(str(path), self.sample_rate, 1, len(audio) / self.sample_rate, notes)
+        return AudioResult(str(path), self.sample_rate, 1, len(audio) / self.sample_rate,
+                           detail={"model": self.config.model, "sentences": len(chunks), "converted": converted})
 
     def _speak(self, text: str, req: SpeechRequest, rate: float):
         tts = self.tts
-        kwargs = {}
+        language = LANGUAGE.get(req.language, req.language.split("-")[0].lower())
         if self.config.is_xtts():
-            kwargs.update(language=LANGUAGE.get(req.language, req.language.split("-")[0].lower()),
-                          speaker_wav=req.voice.sample, speed=rate,
-                          temperature=EMOTION_TEMPERATURE.get((req.emotion or "").lower(), 0.7))
-        else:
-            if tts.is_multi_speaker:
-                kwargs["speaker"] = speaker_for(tts.speakers, req.voice.preset or req.voice.speaker)
-            if tts.is_multi_lingual:
-                kwargs["language"] = LANGUAGE.get(req.language, req.language.split("-")[0].lower())
-            kwargs["speed"] = rate
+            if not req.voice.sample:
+                raise StageFailed(f"XTTS clones a voice: give '{req.voice.speaker}' a voice.sample (3-30 s of clean "
+                                  f"speech) in the screenplay")
+            gpt_latent, speaker_embedding = self._xtts_latents(req.voice.sample)
+            temperature = EMOTION_TEMPERATURE.get((req.emotion or "").lower(), 0.7)
+            out = tts.synthesizer.tts_model.inference(text, language, gpt_latent, speaker_embedding,
+                                                      temperature=temperature, speed=rate)
+            return out["wav"]
+        kwargs = {}
+        if tts.is_multi_speaker:
+            kwargs["speaker"] = speaker_for(tts.speakers, req.voice.preset or req.voice.speaker)
+        if tts.is_multi_lingual:
+            kwargs["language"] = language
+        kwargs["speed"] = rate
         return tts.tts(text=text, **kwargs)
 
-    def _convert(self, audio, sample: str):
-        import tempfile
-        with tempfile.TemporaryDirectory() as tmp:
-            source = Path(tmp) / "source.wav"
-            write_wav(source, audio, self.sample_rate)
-            converted = self.vc.voice_conversion(source_wav=str(source), target_wav=sample)
+    def _xtts_latents(self, sample: str):
+        """XTTS conditioning for a sample, computed once per sample file (by content)."""
+        key = file_digest(sample)
+        if key not in self._latents:
+            model = self.tts.synthesizer.tts_model
+            self._latents[key] = model.get_conditioning_latents(audio_path=[sample])
+        return self._latents[key]
+
+
+class OpenVoiceConverter:
+    """OpenVoice's tone-colour converter (MIT): re-times nothing, changes the timbre to the sample's."""
+
+    def __init__(self, folder: Path, device: str):
+        from TTS.vc.configs.openvoice_config import OpenVoiceConfig
+        from TTS.vc.models.openvoice import OpenVoice
+
+        candidates = [folder / "converter" / "checkpoint.pth", folder / "checkpoints" / "converter" / "checkpoint.pth",
+                      folder / "checkpoint.pth"]
+        checkpoint = next((c for c in candidates if c.is_file() and (c.parent / "config.json").is_file()), None)
+        if checkpoint is None:
+            raise BackendUnavailable(f"{folder} has no OpenVoice converter (converter/checkpoint.pth and "
+                                     f"converter/config.json)")
+        config = OpenVoiceConfig()
+        self.model = OpenVoice(config)
+        self.model.load_checkpoint(config, checkpoint, eval=True)
+        self.model.to(device)
+        self.rate = int(self.model.config.audio.output_sample_rate)
+        self._targets: dict[str, object] = {}  # tone-colour embedding per sample file digest
+
+    def convert(self, audio, rate: int, sample: str):
         import numpy as np
-        return resample(np.asarray(converted, dtype=np.float32), int(self.vc.voice_converter.output_sample_rate),
-                        self.sample_rate)
+        import torch
+
+        from director.media.audio import resample
+
+        source = torch.from_numpy(resample(audio, rate, self.rate)).to(self.model.device)
+        with torch.inference_mode():
+            g_source, spec = self.model.extract_se(source)
+            out = self.model.inference(spec, {"g_src": g_source, "g_tgt": self._target(sample)})["model_outputs"]
+        return resample(out[0, 0].float().cpu().numpy().astype(np.float32), self.rate, rate)
+
+    def _target(self, sample: str):
+        import torch
+
+        from director.media.audio import read_wav, resample
+
+        key = file_digest(sample)
+        if key not in self._targets:
+            data, rate = read_wav(Path(sample))
+            mono = resample((data if data.ndim == 1 else data.mean(axis=1)).astype("float32"), rate, self.rate)
+            with torch.inference_mode():
+                self._targets[key] = self.model.extract_se(torch.from_numpy(mono).to(self.model.device))[0]
+        return self._targets[key]
+
+
+def file_digest(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def join(chunks: list, rate: int):
@@ -176,14 +238,6 @@ def join(chunks: list, rate: int):
             chunk[-fade:] *= np.linspace(1, 0, fade, dtype=np.float32)
         out.extend([chunk] if i == 0 else [gap, chunk])
     return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
-
-
-def resample(audio, source: int, target: int):
-    import numpy as np
-    if source == target or not len(audio):
-        return audio
-    n = int(round(len(audio) * target / source))
-    return np.interp(np.linspace(0, len(audio) - 1, n), np.arange(len(audio)), audio).astype(np.float32)
 
 
 def write_wav(path: Path, audio, rate: int) -> None:

@@ -1,0 +1,103 @@
+"""Coqui voices and Stable Audio music through the real CLI: the license gate, the cache, the final profile."""
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+import yaml
+
+from director.media.audio import write_wav
+from director.media.probe import probe
+from tests.conftest import director, make_project
+
+pytest.importorskip("TTS")
+pytest.importorskip("torchsde")
+
+
+def _sample(path, pitch: float) -> None:
+    rate = 16000
+    t = np.arange(3 * rate) / rate
+    write_wav(path, (0.25 * np.sign(np.sin(2 * np.pi * pitch * t)) * np.sin(2 * np.pi * 3 * t) ** 2)
+              .astype(np.float32), rate)
+
+
+def _audio_project(tmp_path, tiny):
+    """The short project with voice samples, two music cues, Coqui (VITS + OpenVoice) and Stable Audio."""
+    project = make_project(tmp_path, size=(72, 128))
+    (project / "refs").mkdir()
+    _sample(project / "refs" / "ana.wav", 210.0)
+    _sample(project / "refs" / "bo.wav", 110.0)
+    path = project / "screenplay.yaml"
+    sp = yaml.safe_load(path.read_text())
+    sp["characters"]["ana"]["voice"] = {"sample": "refs/ana.wav"}
+    sp["characters"]["bo"]["voice"] = {"preset": "male_deep", "sample": "refs/bo.wav"}
+    sp["scenes"][1]["beats"].insert(0, {"music": {"mood": "hopeful", "intensity": 0.4}})
+    path.write_text(yaml.safe_dump(sp, sort_keys=False, allow_unicode=True))
+    cfg = yaml.safe_load((project / "director.yaml").read_text())
+    cfg["backends"] = {
+        "voice": {"backend": "coqui-tts", "model": str(tiny("tiny_vits")), "vc_model": str(tiny("openvoice_converter"))},
+        "music": {"backend": "stable-audio", "model": str(tiny("stable_audio")), "steps": 2},
+    }
+    (project / "director.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return project
+
+
+def _ran(project, stage: str) -> list[str]:
+    record = json.loads((project / "out" / "screenplay" / "run.json").read_text())
+    return sorted(j["id"] for j in record["jobs"] if j["stage"] == stage and j["status"] == "ran")
+
+
+def test_cloned_voices_and_music_render_and_edits_redo_only_what_they_touch(tiny, tmp_path):
+    project = _audio_project(tmp_path, tiny)
+    director("-p", str(project), "render", check=True)
+    assert len(_ran(project, "voice")) == 3 and len(_ran(project, "music")) == 2  # 2 lines + narration; 2 cues
+    episode = probe(project / "out" / "screenplay" / "episode.mp4")
+    assert episode["audio"] and episode["video"]["width"] == 72
+
+    out = json.loads(director("-p", str(project), "--json", "render", check=True).stdout)
+    assert all(s["ran"] == 0 for s in out["stages"].values()), out["stages"]  # everything cached
+
+    _sample(project / "refs" / "ana.wav", 260.0)  # a new sample for Ana only
+    director("-p", str(project), "render", check=True)
+    assert _ran(project, "voice") == ["one/2"] and _ran(project, "music") == []  # Ana's line; Bo's is one/3
+
+    path = project / "screenplay.yaml"
+    sp = yaml.safe_load(path.read_text())
+    sp["scenes"][1]["beats"][0]["music"]["mood"] = "sad"  # the second cue only
+    path.write_text(yaml.safe_dump(sp, sort_keys=False, allow_unicode=True))
+    director("-p", str(project), "render", check=True)
+    assert len(_ran(project, "music")) == 1 and _ran(project, "voice") == []
+
+
+def test_xtts_without_license_ack_exits_4_naming_the_license(tmp_path):
+    project = make_project(tmp_path)
+    cfg = yaml.safe_load((project / "director.yaml").read_text())
+    cfg["backends"] = {"voice": {"backend": "coqui-tts", "model": "tts_models/multilingual/multi-dataset/xtts_v2"}}
+    (project / "director.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    proc = director("-p", str(project), "render")
+    assert proc.returncode == 4 and "Traceback" not in proc.stderr
+    assert "Coqui Public Model License (CPML)" in proc.stderr and "license_ack: noncommercial" in proc.stderr
+
+
+FINAL_MODELS = {"Qwen/Qwen-Image-Edit-2509", "openai/clip-vit-base-patch32", "Wan-AI/Wan2.2-TI2V-5B-Diffusers",
+                "tts_models/en/vctk/vits", "myshell-ai/OpenVoiceV2", "stabilityai/stable-audio-open-1.0"}
+
+
+def test_final_profile_without_models_names_exactly_the_missing_ones(tmp_path):
+    project = make_project(tmp_path)
+    proc = director("-p", str(project), "render", "--profile", "final")
+    assert proc.returncode == 4, proc.stderr
+    assert "Traceback" not in proc.stderr and "director models pull" in proc.stderr
+    voice = next(line for line in proc.stderr.splitlines() if line.strip().startswith("voice:"))
+    music = next(line for line in proc.stderr.splitlines() if line.strip().startswith("music:"))
+    assert set(re.findall(r"([\w./-]+) \(voice(?: conversion)?\)", voice)) == {"tts_models/en/vctk/vits",
+                                                                           "myshell-ai/OpenVoiceV2"}
+    assert re.findall(r"([\w./-]+) \(music\)", music) == ["stabilityai/stable-audio-open-1.0"]
+    assert "not installed" not in proc.stderr  # every final-profile backend is registered
+
+    rows = json.loads(director("-p", str(project), "--json", "models", "--profile", "final", check=True).stdout)
+    rows = rows["models"] if isinstance(rows, dict) else rows
+    assert {r["id"] for r in rows} == FINAL_MODELS and not any(r["local"] for r in rows)
+    assert {r["id"]: r["commercial"] for r in rows}["stabilityai/stable-audio-open-1.0"] == "conditional"
