@@ -148,7 +148,7 @@ def resolve_backends(profile: str, overrides: dict[str, dict[str, Any]], registr
             config.check(license_ack)
             out[kind] = config
         except BackendUnavailable as exc:
-            missing.append(f"{kind}: {exc}")
+            missing.append(f"{kind} ({choice['backend']}): {exc}")
     if missing:
         raise BackendUnavailable(f"profile '{profile}' cannot run here:\n  " + "\n  ".join(missing))
     return out

@@ -63,3 +63,37 @@ def openvoice_converter(folder: Path, sample_rate: int = 22050) -> Path:
         "sampling_rate": sample_rate, "filter_length": audio.fft_size, "hop_length": audio.hop_length,
         "win_length": audio.win_length}}, indent=1))
     return Path(folder)
+
+
+def tiny_xtts(folder: Path) -> Path:
+    """An XTTS-v2 layout (model.pth, config.json, vocab.json) with a 2-layer GPT and random weights.
+
+    A random GPT never predicts its stop token, so every line comes out at ``gpt_max_audio_tokens``
+    (about 2 s): right format, wrong length, which is all random weights can give. Two built-in
+    "studio" speakers (speakers_xtts.pth) voice characters that have no sample.
+    """
+    import torch
+    from tokenizers import Tokenizer, models
+    from TTS.tts.configs.xtts_config import XttsConfig
+    from TTS.tts.models.xtts import Xtts, XttsArgs
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    specials = ["[STOP]", "[UNK]", "[SPACE]", "[START]", "[en]", "[zh-cn]"]
+    vocab = {token: i for i, token in enumerate(specials + list("abcdefghijklmnopqrstuvwxyz'.,!?-"))}
+    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="[UNK]"))
+    tokenizer.add_special_tokens(specials)
+    tokenizer.save(str(folder / "vocab.json"))
+    args = XttsArgs(gpt_layers=2, gpt_n_model_channels=64, gpt_n_heads=2, gpt_max_audio_tokens=48,
+                    gpt_max_text_tokens=120, gpt_use_perceiver_resampler=True, decoder_input_dim=64,
+                    gpt_number_text_tokens=len(vocab), gpt_start_text_token=vocab["[START]"],
+                    gpt_stop_text_token=vocab["[STOP]"], tokenizer_file=str(folder / "vocab.json"))
+    config = XttsConfig(model_args=args, languages=["en", "zh-cn"])
+    torch.manual_seed(0)
+    model = Xtts(config)  # (its eval() builds the inference GPT; the loader does that)
+    torch.save({"model": model.state_dict()}, folder / "model.pth")
+    (folder / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
+    latents = model.gpt.conditioning_perceiver.latents.shape[0]
+    torch.save({name: {"gpt_cond_latent": torch.randn(1, latents, 64), "speaker_embedding": torch.randn(1, 512, 1)}
+                for name in ("Studio A", "Studio B")}, folder / "speakers_xtts.pth")
+    return folder

@@ -81,6 +81,22 @@ def test_xtts_without_license_ack_exits_4_naming_the_license(tmp_path):
     assert "Coqui Public Model License (CPML)" in proc.stderr and "license_ack: noncommercial" in proc.stderr
 
 
+def test_local_xtts_weights_are_gated_too_and_render_with_the_acknowledgement(tiny, tmp_path):
+    project = _audio_project(tmp_path, tiny)
+    cfg = yaml.safe_load((project / "director.yaml").read_text())
+    cfg["backends"]["voice"] = {"backend": "coqui-tts", "model": str(tiny("tiny_xtts"))}  # a folder, not a name
+    cfg["backends"].pop("music")
+    (project / "director.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    proc = director("-p", str(project), "render")
+    assert proc.returncode == 4 and "Coqui Public Model License (CPML)" in proc.stderr
+    cfg["license_ack"] = "noncommercial"
+    (project / "director.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    director("-p", str(project), "render", check=True)
+    record = json.loads((project / "out" / "screenplay" / "run.json").read_text())
+    voiced = {j["id"]: j for j in record["jobs"] if j["stage"] == "voice" and j["status"] == "ran"}
+    assert sorted(voiced) == ["one/2", "one/3", "two/4"]  # Ana, Bo (cloned), the narrator (a studio speaker)
+
+
 FINAL_MODELS = {"Qwen/Qwen-Image-Edit-2509", "openai/clip-vit-base-patch32", "Wan-AI/Wan2.2-TI2V-5B-Diffusers",
                 "tts_models/en/vctk/vits", "myshell-ai/OpenVoiceV2", "stabilityai/stable-audio-open-1.0"}
 
@@ -90,8 +106,8 @@ def test_final_profile_without_models_names_exactly_the_missing_ones(tmp_path):
     proc = director("-p", str(project), "render", "--profile", "final")
     assert proc.returncode == 4, proc.stderr
     assert "Traceback" not in proc.stderr and "director models pull" in proc.stderr
-    voice = next(line for line in proc.stderr.splitlines() if line.strip().startswith("voice:"))
-    music = next(line for line in proc.stderr.splitlines() if line.strip().startswith("music:"))
+    voice = next(line for line in proc.stderr.splitlines() if line.strip().startswith("voice (coqui-tts):"))
+    music = next(line for line in proc.stderr.splitlines() if line.strip().startswith("music (stable-audio):"))
     assert set(re.findall(r"([\w./-]+) \(voice(?: conversion)?\)", voice)) == {"tts_models/en/vctk/vits",
                                                                            "myshell-ai/OpenVoiceV2"}
     assert re.findall(r"([\w./-]+) \(music\)", music) == ["stabilityai/stable-audio-open-1.0"]

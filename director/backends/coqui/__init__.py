@@ -19,6 +19,7 @@ render never downloads.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
 import wave
@@ -56,7 +57,14 @@ class CoquiConfig(BackendConfig):
     max_chars: int = Field(default=220, ge=40, le=2000, description="longer lines are split at sentences")
 
     def is_xtts(self) -> bool:
-        return "xtts" in self.model.lower()
+        """XTTS by name, or a local folder whose config says so (its weights carry the CPML either way)."""
+        if "xtts" in self.model.lower():
+            return True
+        config = Path(self.model).expanduser() / "config.json"
+        try:
+            return config.is_file() and json.loads(config.read_text()).get("model") == "xtts"
+        except (OSError, ValueError):
+            return False
 
     def needs(self) -> list[ModelNeed]:
         needs = [ModelNeed(self.model, "voice", self.name, hub="coqui",
@@ -112,8 +120,9 @@ class CoquiBackend:
             require_local(config.needs())
         self.tts = TTS(model_path=str(checkpoint(folder)), config_path=str(folder / "config.json"),
                        progress_bar=False).to(device)
+        self.xtts = config.is_xtts()
         self.vc = None
-        if config.vc_model and not config.is_xtts():
+        if config.vc_model and not self.xtts:
             vc_folder = local_folder(config.vc_model)
             if vc_folder is None:
                 require_local(config.needs())
@@ -144,16 +153,14 @@ class CoquiBackend:
         path = out / "voice.wav"
         write_wav(path, audio, self.sample_rate)
         return AudioResult(str(path), self.sample_rate, 1, len(audio) / self.sample_rate,
-                           detail={"model": self.config.model, "sentences": len(chunks), "converted": converted})
+                           detail={"model": self.config.model, "sentences": len(chunks),
+                                   "cloned": converted or self.xtts})
 
     def _speak(self, text: str, req: SpeechRequest, rate: float):
         tts = self.tts
         language = LANGUAGE.get(req.language, req.language.split("-")[0].lower())
-        if self.config.is_xtts():
-            if not req.voice.sample:
-                raise StageFailed(f"XTTS clones a voice: give '{req.voice.speaker}' a voice.sample (3-30 s of clean "
-                                  f"speech) in the screenplay")
-            gpt_latent, speaker_embedding = self._xtts_latents(req.voice.sample)
+        if self.xtts:
+            gpt_latent, speaker_embedding = self._xtts_voice(req)
             temperature = EMOTION_TEMPERATURE.get((req.emotion or "").lower(), 0.7)
             out = tts.synthesizer.tts_model.inference(text, language, gpt_latent, speaker_embedding,
                                                       temperature=temperature, speed=rate)
@@ -166,12 +173,34 @@ class CoquiBackend:
         kwargs["speed"] = rate
         return tts.tts(text=text, **kwargs)
 
+    def _xtts_voice(self, req: SpeechRequest):
+        """The sample's latents; without a sample, one of the model's built-in studio speakers by preset."""
+        if req.voice.sample:
+            return self._xtts_latents(req.voice.sample)
+        manager = self.tts.synthesizer.tts_model.speaker_manager
+        if manager is None or not manager.speakers:
+            raise StageFailed(f"XTTS clones a voice: give '{req.voice.speaker}' a voice.sample (3-30 s of clean "
+                              f"speech) in the screenplay")
+        speaker = manager.speakers[speaker_for(list(manager.speakers), req.voice.preset or req.voice.speaker)]
+        gpt_latent, speaker_embedding = speaker.values()  # coqui-tts reads speakers_xtts.pth the same way
+        return gpt_latent, speaker_embedding
+
     def _xtts_latents(self, sample: str):
-        """XTTS conditioning for a sample, computed once per sample file (by content)."""
+        """XTTS conditioning (GPT latents, speaker embedding) for a sample, computed once per sample content."""
+        import torch
+
+        from director.media.audio import read_wav, resample
         key = file_digest(sample)
         if key not in self._latents:
             model = self.tts.synthesizer.tts_model
-            self._latents[key] = model.get_conditioning_latents(audio_path=[sample])
+            cfg = model.config
+            data, rate = read_wav(Path(sample))
+            mono = resample((data if data.ndim == 1 else data.mean(axis=1)).astype("float32"), rate, 22050)
+            audio = torch.from_numpy(mono[: 22050 * cfg.max_ref_len])[None].to(model.device)
+            with torch.inference_mode():
+                self._latents[key] = (model.get_gpt_cond_latents(audio, 22050, length=cfg.gpt_cond_len,
+                                                                 chunk_length=cfg.gpt_cond_chunk_len),
+                                      model.get_speaker_embedding(audio, 22050))
         return self._latents[key]
 
 
