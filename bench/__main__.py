@@ -5,7 +5,7 @@ import importlib
 import sys
 import time
 
-ORDER = ("startup", "render", "assemble", "overhead", "scaling", "gpu")
+ORDER = ("startup", "render", "assemble", "overhead", "scaling", "voice", "gpu")
 
 
 def main(argv: list[str]) -> int:

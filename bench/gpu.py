@@ -13,10 +13,11 @@ def main() -> None:
         cuda = False
     if not cuda:
         save("gpu", {"skipped": "no CUDA device on this machine"},
-             "skipped: no CUDA device here (the diffusers backends and their GPU benchmark are not built yet)")
+             "skipped: no CUDA device here (the voice path's RTF is in `python -m bench voice`, on any device)")
         return
-    save("gpu", {"skipped": "the diffusers keyframe/video backends are not in director yet"},
-         "skipped: CUDA is present but director has no diffusers backend to time yet")
+    save("gpu", {"skipped": "the production-size diffusers timing (keyframes, video, music) is not written yet"},
+         "skipped: CUDA is present, but the diffusers timing benchmark is not written yet (no GPU was lent "
+         "while the backends were built); `python -m bench voice` times the Coqui path on this GPU")
 
 
 if __name__ == "__main__":
