@@ -9,6 +9,7 @@ class RichReporter:
         self.out = out
         self.progress = None
         self.tasks: dict[str, int] = {}
+        self.fractions: dict[tuple[str, str], float] = {}
 
     def __enter__(self) -> "RichReporter":
         if self.out.verbosity >= 0:
@@ -30,9 +31,17 @@ class RichReporter:
             label = stage if to_run else f"{stage} ✓"
             self.tasks[stage] = self.progress.add_task(label, total=max(1, total), completed=total - to_run)
 
+    def job_progress(self, stage: str, job, fraction: float) -> None:
+        """A job's own progress (denoising steps) moves its stage's bar smoothly; never backwards."""
+        if self.progress is not None:
+            done = self.fractions.get((stage, job.id), 0.0)
+            if fraction > done:
+                self.fractions[(stage, job.id)] = fraction
+                self.progress.advance(self.tasks[stage], fraction - done)
+
     def job_done(self, stage: str, job, seconds: float) -> None:
         if self.progress is not None:
-            self.progress.advance(self.tasks[stage])
+            self.progress.advance(self.tasks[stage], 1.0 - self.fractions.pop((stage, job.id), 0.0))
 
     def stage_done(self, stage: str) -> None:
         if self.progress is not None:

@@ -6,6 +6,7 @@ the job's inputs with those of its last render (DVC's changed-deps message is th
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -18,6 +19,7 @@ from director import __version__
 from director.errors import DirectorError, StageFailed
 from director.runtime.cache import fingerprint
 from director.runtime.context import RenderContext
+from director.runtime import steps
 from director.runtime.files import write_json
 from director.stages import STAGE_ORDER, all_stages
 from director.stages.base import Job, Pending, Stage, Unknown
@@ -227,8 +229,10 @@ def _run_stage(ctx, stage, state, selection, result, reporter, workers, active) 
 
     def produce(job: Job) -> tuple[Job, float, BaseException | None]:
         started = time.perf_counter()
+        progress = getattr(reporter, "job_progress", None)
         try:
-            bucket[job.id] = ctx.cache.produce(stage.name, job.key, job.material, job.run)
+            with steps.reporting(functools.partial(progress, stage.name, job) if progress else None):
+                bucket[job.id] = ctx.cache.produce(stage.name, job.key, job.material, job.run)
             return job, time.perf_counter() - started, None
         except (DirectorError, OSError, ValueError, RuntimeError) as exc:
             return job, time.perf_counter() - started, exc

@@ -188,3 +188,13 @@ def test_stable_audio_license_is_recorded_as_conditional():
     assert "Stability AI Community License" in need.license.name
     with pytest.raises(BackendUnavailable, match="stable-audio-open-1.0"):
         StableAudioConfig().check()
+
+
+def test_music_reports_each_denoising_step(music, tmp_path):
+    from director.runtime import steps
+    if not hasattr(music, "max_seconds"):
+        pytest.skip("the procedural score has no steps")
+    seen: list[float] = []
+    with steps.reporting(seen.append):
+        _compose(music, tmp_path, seconds=1.0)
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) == music.config.steps

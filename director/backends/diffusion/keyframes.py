@@ -21,6 +21,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from director.backends.diffusion import common
+from director.runtime import steps
 from director.backends.diffusion.prompts import frame_prompt, negative_prompt, sheet_prompt
 from director.backends.models import ModelNeed
 from director.backends.types import FrameRequest, SheetRequest
@@ -192,7 +193,8 @@ class QwenEditBackend(KeyframeBackend):
     def generate(self, prompt, negative, references, width, height, seed, figures):
         result = self.pipe(image=references or [self._blank(width, height)], prompt=prompt, negative_prompt=negative,
                            true_cfg_scale=self.config.guidance, num_inference_steps=self.config.steps,
-                           height=height, width=width, generator=common.generator(self.pipe, seed))
+                           height=height, width=width, generator=common.generator(self.pipe, seed),
+                           **steps.diffusers_callback(self.config.steps))
         return result.images[0]
 
     @staticmethod
@@ -206,7 +208,8 @@ class FluxKontextBackend(KeyframeBackend):
         image = contact_strip(references, width, height) if references else QwenEditBackend._blank(width, height)
         result = self.pipe(image=image, prompt=prompt, guidance_scale=self.config.guidance,
                            num_inference_steps=self.config.steps, height=height, width=width,
-                           max_area=width * height, _auto_resize=False, generator=common.generator(self.pipe, seed))
+                           max_area=width * height, _auto_resize=False, generator=common.generator(self.pipe, seed),
+                           **steps.diffusers_callback(self.config.steps))
         return result.images[0]
 
 
@@ -238,7 +241,8 @@ class SDXLIPAdapterBackend(KeyframeBackend):
             kwargs["ip_adapter_image"] = [references[0] if references else QwenEditBackend._blank(width, height)]
         result = self.pipe(prompt=prompt, negative_prompt=negative, guidance_scale=config.guidance,
                            num_inference_steps=config.steps, height=height, width=width,
-                           generator=common.generator(self.pipe, seed), **kwargs)
+                           generator=common.generator(self.pipe, seed),
+                           **steps.diffusers_callback(self.config.steps), **kwargs)
         return result.images[0]
 
 

@@ -21,6 +21,7 @@ from director.backends.diffusion import common
 from director.backends.preview.music import MOODS, resolve_mood
 from director.backends.types import AudioResult, MusicRequest
 from director.errors import StageFailed
+from director.runtime import steps
 
 # What each mood sounds like, in words a text-to-music model was trained on.
 MOOD_WORDS = {
@@ -94,7 +95,9 @@ class StableAudioBackend:
             audio = common.with_oom_retry(self.pipe, self.config, lambda: self.pipe(
                 prompt, negative_prompt=self.config.negative_prompt, audio_end_in_s=span,
                 num_inference_steps=self.config.steps, guidance_scale=self.config.guidance,
-                generator=common.generator(self.pipe, req.seed), output_type="np").audios[0], f"music {req.mood!r}")
+                generator=common.generator(self.pipe, req.seed), output_type="np", callback_steps=1,
+                callback=lambda i, t, latents: steps.report((i + 1) / self.config.steps)).audios[0],
+                f"music {req.mood!r}")
         piece = np.asarray(audio, dtype=np.float32).T  # (samples, channels)
         if not np.isfinite(piece).all() or float(np.abs(piece).max()) <= 1e-4:
             raise StageFailed(f"the music model produced silence for the {req.mood!r} cue (check the weights)")

@@ -16,6 +16,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from director.backends.diffusion import common
+from director.runtime import steps
 from director.backends.diffusion.fitting import PassPlan, Rules, conform_indices, plan_passes
 from director.backends.diffusion.prompts import negative_prompt
 from director.backends.models import ModelNeed
@@ -208,7 +209,7 @@ class VideoBackend:
         for i, frames in enumerate(plan.passes):
             start_image = first if i == 0 else stitched[-1]
             final = i == len(plan.passes) - 1
-            with self.lock:
+            with self.lock, steps.part(i, len(plan.passes)):
                 clip = common.with_oom_retry(self.pipe, self.config, lambda: self.generate(
                     start_image, prompt, negative, frames, width, height, req.seed + i,
                     last if final else None), f"clip {req.shot_id} pass {i + 1}")
@@ -243,7 +244,8 @@ class WanBackend(VideoBackend):
         kwargs = {"last_image": last_image} if last_image is not None else {}
         result = self.pipe(image=image, prompt=prompt, negative_prompt=negative, height=height, width=width,
                            num_frames=frames, num_inference_steps=self.config.steps, guidance_scale=self.config.guidance,
-                           generator=common.generator(self.pipe, seed), output_type="pil", **kwargs)
+                           generator=common.generator(self.pipe, seed),
+                           **steps.diffusers_callback(self.config.steps), output_type="pil", **kwargs)
         return result.frames[0]
 
 
@@ -252,6 +254,7 @@ class LTXBackend(VideoBackend):
         result = self.pipe(image=image, prompt=prompt, negative_prompt=negative, height=height, width=width,
                            num_frames=frames, frame_rate=self.rules.fps, num_inference_steps=self.config.steps,
                            guidance_scale=self.config.guidance, generator=common.generator(self.pipe, seed),
+                           **steps.diffusers_callback(self.config.steps),
                            output_type="pil")
         return result.frames[0]
 
@@ -265,6 +268,7 @@ class LTXConditionBackend(VideoBackend):
         result = self.pipe(conditions=conditions, prompt=prompt, negative_prompt=negative, height=height, width=width,
                            num_frames=frames, frame_rate=self.rules.fps, num_inference_steps=self.config.steps,
                            guidance_scale=self.config.guidance, generator=common.generator(self.pipe, seed),
+                           **steps.diffusers_callback(self.config.steps),
                            output_type="pil")
         return result.frames[0]
 
@@ -287,7 +291,8 @@ class CogVideoXBackend(VideoBackend):
     def generate(self, image, prompt, negative, frames, width, height, seed, last_image=None):
         result = self.pipe(image=image, prompt=prompt, negative_prompt=negative, height=height, width=width,
                            num_frames=frames, num_inference_steps=self.config.steps, guidance_scale=self.config.guidance,
-                           generator=common.generator(self.pipe, seed), output_type="pil")
+                           generator=common.generator(self.pipe, seed),
+                           **steps.diffusers_callback(self.config.steps), output_type="pil")
         return result.frames[0]
 
 
@@ -298,7 +303,8 @@ class SVDBackend(VideoBackend):
                            num_inference_steps=self.config.steps, min_guidance_scale=1.0,
                            max_guidance_scale=self.config.guidance, fps=round(self.rules.fps),
                            motion_bucket_id=int(1 + motion * 254), decode_chunk_size=8,
-                           generator=common.generator(self.pipe, seed), output_type="pil")
+                           generator=common.generator(self.pipe, seed),
+                           **steps.diffusers_callback(self.config.steps), output_type="pil")
         return result.frames[0]
 
 

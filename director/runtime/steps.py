@@ -1,0 +1,44 @@
+"""Progress from inside a job (a model's denoising steps) to the progress bars.
+
+The engine sets a callback around each job it runs (a context variable, so each worker thread
+has its own); a backend reports the fraction of its job done, e.g. from diffusers'
+``callback_on_step_end``. Without a reporter nothing happens.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Callable, Iterator
+
+_current: ContextVar[Callable[[float], None] | None] = ContextVar("director_job_progress", default=None)
+
+
+def report(fraction: float) -> None:
+    callback = _current.get()
+    if callback is not None:
+        callback(min(1.0, max(0.0, fraction)))
+
+
+@contextmanager
+def reporting(callback: Callable[[float], None] | None) -> Iterator[None]:
+    token = _current.set(callback)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+@contextmanager
+def part(index: int, count: int) -> Iterator[None]:
+    """Inside, fractions cover the ``index``-th of ``count`` equal parts of the job (e.g. video passes)."""
+    outer = _current.get()
+    with reporting(None if outer is None else (lambda f: outer((index + f) / count))):
+        yield
+
+
+def diffusers_callback(steps: int) -> dict:
+    """Keyword arguments that make a diffusers pipeline report each finished denoising step."""
+    def on_step_end(pipe, step: int, timestep, tensors: dict) -> dict:
+        report((step + 1) / max(1, steps))
+        return tensors
+    return {"callback_on_step_end": on_step_end}
