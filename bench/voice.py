@@ -9,7 +9,6 @@ duration predictor (VITS) or the token limit (XTTS never predicts its stop token
 """
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 import time
@@ -19,54 +18,6 @@ from bench.common import save, summary, table
 
 TEXT = ("I waited for you at the station until the last train left. "
         "Tell me the truth now, or do not call me again.")
-
-
-def _vits(folder: Path) -> Path:
-    import torch
-    from TTS.tts.configs.shared_configs import CharactersConfig
-    from TTS.tts.configs.vits_config import VitsConfig
-    from TTS.tts.models.vits import Vits, VitsArgs
-
-    folder.mkdir(parents=True, exist_ok=True)
-    speakers = {f"p{225 + i}": i for i in range(109)}  # VCTK's 109 speakers
-    torch.save(speakers, folder / "speakers.pth")
-    args = VitsArgs(use_speaker_embedding=True, speakers_file=str(folder / "speakers.pth"))
-    chars = CharactersConfig(characters_class="TTS.tts.models.vits.VitsCharacters", pad="_", eos="", bos="",
-                             blank=None, characters="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
-                             punctuations="!'(),-.:;? ", phonemes=None)
-    config = VitsConfig(model_args=args, use_phonemes=False, text_cleaner="basic_cleaners", characters=chars,
-                        add_blank=True, use_speaker_embedding=True)
-    config.audio.sample_rate = 22050
-    torch.manual_seed(0)
-    model = Vits(config).eval()
-    torch.save({"model": model.state_dict(), "config": config.to_dict()}, folder / "model.pth")
-    (folder / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
-    return folder
-
-
-def _xtts(folder: Path) -> Path:
-    import torch
-    from tokenizers import Tokenizer, models
-    from TTS.tts.configs.xtts_config import XttsConfig
-    from TTS.tts.models.xtts import Xtts, XttsArgs
-
-    folder.mkdir(parents=True, exist_ok=True)
-    specials = ["[STOP]", "[UNK]", "[SPACE]", "[START]", "[en]", "[zh-cn]"]
-    vocab = {t: i for i, t in enumerate(specials + list("abcdefghijklmnopqrstuvwxyz'.,!?-"))}
-    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="[UNK]"))
-    tokenizer.add_special_tokens(specials)
-    tokenizer.save(str(folder / "vocab.json"))
-    # XTTS-v2's published sizes: 30 layers x 1024, 16 heads, perceiver resampler, 1026 audio tokens
-    args = XttsArgs(gpt_use_perceiver_resampler=True, gpt_num_audio_tokens=1026, gpt_start_audio_token=1024,
-                    gpt_stop_audio_token=1025, gpt_number_text_tokens=len(vocab),
-                    gpt_start_text_token=vocab["[START]"], gpt_stop_text_token=vocab["[STOP]"],
-                    tokenizer_file=str(folder / "vocab.json"))
-    config = XttsConfig(model_args=args, languages=["en", "zh-cn"])
-    torch.manual_seed(0)
-    model = Xtts(config)
-    torch.save({"model": model.state_dict()}, folder / "model.pth")
-    (folder / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
-    return folder
 
 
 def _sample(path: Path) -> str:
@@ -110,14 +61,15 @@ def main(argv: list[str] | None = None) -> None:
         save("voice", {"skipped": "coqui-tts/torch not installed"}, "skipped: install director[tts]")
         return
     from director.backends.coqui import CoquiConfig
-    from director.testing.voices import openvoice_converter
+    from director.testing.voices import openvoice_converter, vits_folder, xtts_folder
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     runs = 5 if device == "cuda" else 3
     results, rows = {}, []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        vits, converter, xtts = _vits(root / "vits"), openvoice_converter(root / "openvoice"), _xtts(root / "xtts")
+        vits = vits_folder(root / "vits", [f"p{225 + i}" for i in range(109)])  # VCTK's 109 speakers
+        converter, xtts = openvoice_converter(root / "openvoice"), xtts_folder(root / "xtts")
         sample = _sample(root / "sample.wav")
         cases = [("VITS (VCTK size)", CoquiConfig(model=str(vits), vc_model=None, device=device), None),
                  ("VITS + OpenVoice v2 (clone)", CoquiConfig(model=str(vits), vc_model=str(converter), device=device),

@@ -17,9 +17,9 @@ from typing import Protocol
 
 from director import __version__
 from director.errors import DirectorError, StageFailed
+from director.runtime import steps
 from director.runtime.cache import fingerprint
 from director.runtime.context import RenderContext
-from director.runtime import steps
 from director.runtime.files import write_json
 from director.stages import STAGE_ORDER, all_stages
 from director.stages.base import Job, Pending, Stage, Unknown

@@ -1,11 +1,30 @@
-"""A tiny random-weight Coqui VITS (multi-speaker), saved as a Coqui model folder (model.pth + config.json)."""
+"""Random-weight Coqui voice models saved as model folders, loaded by the backend's real path.
+
+Tests use the tiny sizes (``tiny_vits``, ``tiny_xtts``); ``bench voice`` builds the same layouts at
+production size through ``vits_folder`` / ``xtts_folder`` with the models' default sizes.
+"""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+TINY_VITS = dict(hidden_channels=32, hidden_channels_ffn_text_encoder=64, num_heads_text_encoder=2,
+                 num_layers_text_encoder=2, kernel_size_text_encoder=3, dropout_p_text_encoder=0.0,
+                 out_channels=257, num_layers_posterior_encoder=2, num_layers_flow=2,
+                 resblock_kernel_sizes_decoder=[3], resblock_dilation_sizes_decoder=[[1, 3, 5]],
+                 upsample_rates_decoder=[8, 8, 4], upsample_initial_channel_decoder=32,
+                 upsample_kernel_sizes_decoder=[16, 16, 8], speaker_embedding_channels=16)
+TINY_XTTS = dict(gpt_layers=2, gpt_n_model_channels=64, gpt_n_heads=2, gpt_max_audio_tokens=48,
+                 gpt_max_text_tokens=120, decoder_input_dim=64)
+
 
 def tiny_vits(folder: Path, speakers: tuple[str, ...] = ("p225", "p226", "p227")) -> Path:
+    """A 2-layer multi-speaker VITS at 16 kHz."""
+    return vits_folder(folder, speakers, sample_rate=16000, fft_size=512, **TINY_VITS)
+
+
+def vits_folder(folder: Path, speakers, sample_rate: int = 22050, fft_size: int = 1024, **sizes) -> Path:
+    """A multi-speaker character-input VITS (model.pth + config.json + speakers.pth); VCTK's sizes by default."""
     import torch
     from TTS.tts.configs.shared_configs import CharactersConfig
     from TTS.tts.configs.vits_config import VitsConfig
@@ -13,27 +32,19 @@ def tiny_vits(folder: Path, speakers: tuple[str, ...] = ("p225", "p226", "p227")
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(0)
-    (folder / "speakers.pth").parent.mkdir(parents=True, exist_ok=True)
     torch.save({name: i for i, name in enumerate(speakers)}, folder / "speakers.pth")
-    args = VitsArgs(hidden_channels=32, hidden_channels_ffn_text_encoder=64, num_heads_text_encoder=2,
-                    num_layers_text_encoder=2, kernel_size_text_encoder=3, dropout_p_text_encoder=0.0,
-                    out_channels=257, num_layers_posterior_encoder=2, num_layers_flow=2,
-                    resblock_kernel_sizes_decoder=[3], resblock_dilation_sizes_decoder=[[1, 3, 5]],
-                    upsample_rates_decoder=[8, 8, 4], upsample_initial_channel_decoder=32,
-                    upsample_kernel_sizes_decoder=[16, 16, 8], use_speaker_embedding=True,
-                    speakers_file=str(folder / "speakers.pth"), speaker_embedding_channels=16)
+    args = VitsArgs(use_speaker_embedding=True, speakers_file=str(folder / "speakers.pth"), **sizes)
     config = VitsConfig(model_args=args, use_phonemes=False, text_cleaner="basic_cleaners",
                         characters=CharactersConfig(characters_class="TTS.tts.models.vits.VitsCharacters",
                                                     pad="_", eos="", bos="", blank=None,
                                                     characters="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
                                                     punctuations="!'(),-.:;? ", phonemes=None),
                         add_blank=True, use_speaker_embedding=True)
-    config.audio.sample_rate = 16000
+    config.audio.sample_rate = sample_rate
+    config.audio.fft_size = config.audio.win_length = fft_size
     config.audio.hop_length = 256
-    config.audio.win_length = 512
-    config.audio.fft_size = 512
-    model = Vits.init_from_config(config).eval()
+    torch.manual_seed(0)
+    model = Vits(config).eval()
     torch.save({"model": model.state_dict(), "config": config.to_dict()}, folder / "model.pth")
     (folder / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
     return folder
@@ -66,12 +77,15 @@ def openvoice_converter(folder: Path, sample_rate: int = 22050) -> Path:
 
 
 def tiny_xtts(folder: Path) -> Path:
-    """An XTTS-v2 layout (model.pth, config.json, vocab.json) with a 2-layer GPT and random weights.
+    """An XTTS-v2 layout with a 2-layer GPT. A random GPT never predicts its stop token, so every line
+    comes out at ``gpt_max_audio_tokens`` (about 2 s): right format, wrong length."""
+    return xtts_folder(folder, **TINY_XTTS)
 
-    A random GPT never predicts its stop token, so every line comes out at ``gpt_max_audio_tokens``
-    (about 2 s): right format, wrong length, which is all random weights can give. Two built-in
-    "studio" speakers (speakers_xtts.pth) voice characters that have no sample.
-    """
+
+def xtts_folder(folder: Path, **sizes) -> Path:
+    """An XTTS-v2 layout (model.pth, config.json, vocab.json, speakers_xtts.pth) with random weights;
+    XTTS-v2's published sizes (30 x 1024 GPT, perceiver resampler, 1026 audio tokens) by default.
+    Two "studio" speakers voice characters that have no sample."""
     import torch
     from tokenizers import Tokenizer, models
     from TTS.tts.configs.xtts_config import XttsConfig
@@ -84,16 +98,17 @@ def tiny_xtts(folder: Path) -> Path:
     tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="[UNK]"))
     tokenizer.add_special_tokens(specials)
     tokenizer.save(str(folder / "vocab.json"))
-    args = XttsArgs(gpt_layers=2, gpt_n_model_channels=64, gpt_n_heads=2, gpt_max_audio_tokens=48,
-                    gpt_max_text_tokens=120, gpt_use_perceiver_resampler=True, decoder_input_dim=64,
-                    gpt_number_text_tokens=len(vocab), gpt_start_text_token=vocab["[START]"],
-                    gpt_stop_text_token=vocab["[STOP]"], tokenizer_file=str(folder / "vocab.json"))
+    sizes = {"gpt_num_audio_tokens": 1026, "gpt_start_audio_token": 1024, "gpt_stop_audio_token": 1025, **sizes}
+    args = XttsArgs(gpt_use_perceiver_resampler=True, gpt_number_text_tokens=len(vocab),
+                    gpt_start_text_token=vocab["[START]"], gpt_stop_text_token=vocab["[STOP]"],
+                    tokenizer_file=str(folder / "vocab.json"), **sizes)
     config = XttsConfig(model_args=args, languages=["en", "zh-cn"])
     torch.manual_seed(0)
     model = Xtts(config)  # (its eval() builds the inference GPT; the loader does that)
     torch.save({"model": model.state_dict()}, folder / "model.pth")
     (folder / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
     latents = model.gpt.conditioning_perceiver.latents.shape[0]
-    torch.save({name: {"gpt_cond_latent": torch.randn(1, latents, 64), "speaker_embedding": torch.randn(1, 512, 1)}
+    torch.save({name: {"gpt_cond_latent": torch.randn(1, latents, args.gpt_n_model_channels),
+                       "speaker_embedding": torch.randn(1, args.d_vector_dim, 1)}
                 for name in ("Studio A", "Studio B")}, folder / "speakers_xtts.pth")
     return folder

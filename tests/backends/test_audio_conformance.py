@@ -68,8 +68,8 @@ def test_voice_declared_format_non_silent_plausible_length(voice, tmp_path):
     assert np.sqrt(np.mean(long ** 2)) > 1e-3  # not silence
     assert abs(r2.duration - len(long) / r2.sample_rate) < 0.01
     assert 0.1 < r1.duration < 5 and r2.duration < 30
-    if "gpt_max_audio_tokens" not in str(getattr(getattr(voice[0], "tts", None), "config", "")):
-        assert r2.duration > r1.duration  # (a random-weight XTTS never stops early: every line has one length)
+    if not getattr(voice[0], "xtts", False):  # a random-weight XTTS's length is set by its token limit, not the text
+        assert r2.duration > r1.duration
 
 
 def test_voice_same_seed_same_audio(voice, tmp_path):

@@ -189,14 +189,11 @@ class CoquiBackend:
         """XTTS conditioning (GPT latents, speaker embedding) for a sample, computed once per sample content."""
         import torch
 
-        from director.media.audio import read_wav, resample
         key = file_digest(sample)
         if key not in self._latents:
             model = self.tts.synthesizer.tts_model
             cfg = model.config
-            data, rate = read_wav(Path(sample))
-            mono = resample((data if data.ndim == 1 else data.mean(axis=1)).astype("float32"), rate, 22050)
-            audio = torch.from_numpy(mono[: 22050 * cfg.max_ref_len])[None].to(model.device)
+            audio = torch.from_numpy(read_mono(sample, 22050)[: 22050 * cfg.max_ref_len])[None].to(model.device)
             with torch.inference_mode():
                 self._latents[key] = (model.get_gpt_cond_latents(audio, 22050, length=cfg.gpt_cond_len,
                                                                  chunk_length=cfg.gpt_cond_chunk_len),
@@ -239,19 +236,23 @@ class OpenVoiceConverter:
     def _target(self, sample: str):
         import torch
 
-        from director.media.audio import read_wav, resample
-
         key = file_digest(sample)
         if key not in self._targets:
-            data, rate = read_wav(Path(sample))
-            mono = resample((data if data.ndim == 1 else data.mean(axis=1)).astype("float32"), rate, self.rate)
+            mono = torch.from_numpy(read_mono(sample, self.rate)).to(self.model.device)
             with torch.inference_mode():
-                self._targets[key] = self.model.extract_se(torch.from_numpy(mono).to(self.model.device))[0]
+                self._targets[key] = self.model.extract_se(mono)[0]
         return self._targets[key]
 
 
 def file_digest(path: str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def read_mono(path: str, rate: int):
+    """A voice sample as mono float32 at ``rate``."""
+    from director.media.audio import read_wav, resample
+    data, source = read_wav(Path(path))
+    return resample((data if data.ndim == 1 else data.mean(axis=1)).astype("float32"), source, rate)
 
 
 def join(chunks: list, rate: int):

@@ -2,8 +2,8 @@
 
 Each cue's mood and intensity become the text prompt, the cue's span its length. The model writes
 at most ``max_seconds`` per pass (47.55 s for Stable Audio Open); a longer cue repeats the
-generated piece's body from ``loop_from`` with an equal-power crossfade, so long scenes get a
-seamless loopable tail instead of silence or a hard restart. The mix stage crossfades cue changes.
+generated piece's body (after its first quarter) with equal-power crossfades, so long scenes get
+a seamless loopable tail instead of silence or a hard restart. The mix stage crossfades cue changes.
 
 The weights are under the Stability AI Community License: free for commercial use below the
 revenue cap the license states, so ``director models`` marks them "conditional".

@@ -16,12 +16,12 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from director.backends.diffusion import common
-from director.runtime import steps
 from director.backends.diffusion.fitting import PassPlan, Rules, conform_indices, plan_passes
 from director.backends.diffusion.prompts import negative_prompt
 from director.backends.models import ModelNeed
 from director.backends.types import ClipRequest
 from director.media.ffmpeg import FrameWriter
+from director.runtime import steps
 
 log = logging.getLogger("director.video")
 
