@@ -6,13 +6,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from director.errors import ConfigError, Problem, ScreenplayError, UsageError
+from director.ids import id_problem
+from director.paths import inside, path_text_problem
 from director.screenplay import LoadedScreenplay, load_screenplay, pydantic_problems
-from director.yamlpos import load_yaml
+from director.vocab import did_you_mean
+from director.yamlpos import Positions, load_yaml
 
 CONFIG_NAME = "director.yaml"
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+                "placebo")
+SAMPLE_RATES = (16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000)  # what AAC and the mix both take
 
 
 class _Cfg(BaseModel):
@@ -58,6 +64,14 @@ class MixConfig(_Cfg):
     music_db: float = Field(default=-8.0, ge=-40, le=6, description="music bed level before ducking")
     sample_rate: int = 48000
 
+    @field_validator("sample_rate")
+    @classmethod
+    def _rate(cls, value: int) -> int:
+        if value not in SAMPLE_RATES:
+            raise ValueError(f"mix.sample_rate {value} is not valid{did_you_mean(str(value), map(str, SAMPLE_RATES))}; "
+                             f"use one of {', '.join(map(str, SAMPLE_RATES))} (48000 is the video standard)")
+        return value
+
 
 class SubtitleConfig(_Cfg):
     burn: bool = True
@@ -69,6 +83,33 @@ class EncodeConfig(_Cfg):
     crf: int = Field(default=20, ge=0, le=51)
     preset: str = "veryfast"
     audio_bitrate: str = "192k"
+
+    @field_validator("preset")
+    @classmethod
+    def _preset(cls, value: str) -> str:
+        if value not in X264_PRESETS:
+            raise ValueError(f"encode.preset {value!r} is not an x264 preset{did_you_mean(value, X264_PRESETS)}; "
+                             f"valid: {', '.join(X264_PRESETS)}")
+        return value
+
+    @field_validator("audio_bitrate", mode="before")
+    @classmethod
+    def _bitrate(cls, value) -> str:
+        return f"{audio_bits(value) // 1000}k"
+
+
+def audio_bits(value) -> int:
+    """An AAC bitrate such as ``192k``, ``192000`` or ``0.192M`` in bits per second (32k-512k)."""
+    import re
+
+    text = str(value).strip()
+    match = re.fullmatch(r"(\d{1,7}(?:\.\d{1,3})?)\s*([kKmM]?)(?:bps|b/s)?", text) if len(text) < 20 else None
+    if not match or isinstance(value, bool):
+        raise ValueError(f"encode.audio_bitrate {str(value)[:40]!r} is not a bitrate; write it like 128k, 192k or 256k")
+    bits = float(match[1]) * {"": 1, "k": 1000, "m": 1_000_000}[match[2].lower()]
+    if not 32_000 <= bits <= 512_000:
+        raise ValueError(f"encode.audio_bitrate {text!r} is out of range; use 32k to 512k (192k is usual)")
+    return int(bits)
 
 
 class ProjectConfig(_Cfg):
@@ -87,6 +128,23 @@ class ProjectConfig(_Cfg):
     encode: EncodeConfig = Field(default_factory=EncodeConfig)
     workers: int = Field(default=2, ge=1, le=64, description="parallel CPU jobs per stage")
 
+    @field_validator("episodes")
+    @classmethod
+    def _episodes(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("episodes is empty; list the episode files, e.g. [screenplay.yaml] or [episodes/*.yaml]")
+        for pattern in value:
+            bad = path_text_problem(pattern) or ("is empty" if not pattern.strip() else None)
+            if bad:
+                raise ValueError(f"episodes entry {pattern[:60]!r}: the path {bad}")
+            parts = Path(pattern).parts
+            if Path(pattern).is_absolute() or ".." in parts or pattern.startswith("~"):
+                raise ValueError(f"episodes entry {pattern!r} leaves the project folder; use a path or glob relative "
+                                 "to director.yaml, e.g. episodes/*.yaml")
+            if "**" in pattern and len(parts) > 8:
+                raise ValueError(f"episodes entry {pattern!r} is too deep a glob")
+        return value
+
 
 @dataclass
 class Project:
@@ -99,6 +157,13 @@ class Project:
     def find(cls, where: Path | None) -> "Project":
         """The project at ``where``: a folder with director.yaml, or a screenplay file's folder."""
         where = Path(where or Path.cwd())
+        try:
+            return cls._find(where)
+        except OSError as exc:  # a name too long for the file system, a folder we may not read
+            raise UsageError(f"cannot open {str(where)[:200]}: {exc.strerror or exc}") from None
+
+    @classmethod
+    def _find(cls, where: Path) -> "Project":
         if where.is_file():
             if where.name == CONFIG_NAME:
                 return cls.load(where.parent)
@@ -127,7 +192,10 @@ class Project:
         try:
             config = ProjectConfig.model_validate(data)
         except ValidationError as exc:
-            raise ScreenplayError(pydantic_problems(exc, ProjectConfig, pos)) from None
+            raise ScreenplayError(pydantic_problems(exc, ProjectConfig, pos, CONFIG_NAME)) from None
+        problems = backend_problems(config, pos)
+        if problems:
+            raise ScreenplayError(problems)
         return cls(root.resolve(), config, path)
 
     # --------------------------------------------------------------- paths
@@ -142,8 +210,12 @@ class Project:
     def episode_paths(self) -> list[Path]:
         paths = []
         for pattern in self.config.episodes:
-            matches = sorted(self.root.glob(pattern)) if any(c in pattern for c in "*?[") else [self.root / pattern]
-            paths.extend(matches)
+            try:
+                matches = sorted(self.root.glob(pattern)) if any(c in pattern for c in "*?[") else [self.root / pattern]
+            except (ValueError, NotImplementedError, OSError) as exc:
+                raise ConfigError(f"{self.config_path or CONFIG_NAME}: episodes {pattern!r} is not a usable pattern "
+                                  f"({exc})") from None
+            paths.extend(p for p in matches if _within(self.root, p))
         return paths
 
     def episode_path(self, episode: str | None) -> Path:
@@ -161,11 +233,85 @@ class Project:
     def load_episode(self, episode: str | None = None) -> LoadedScreenplay:
         return load_screenplay(self.episode_path(episode), self.root)
 
+    def inside(self, path: Path, what: str = "a file") -> Path:
+        """``path``, checked to stay inside the project (every write goes through this or an id check)."""
+        return inside(self.root, path, what)
+
     def shots_path(self, episode: str) -> Path:
-        return self.root / "shots" / f"{episode}.yaml"
+        return self.inside(self.root / "shots" / f"{_safe(episode)}.yaml", "the shot list")
 
     def out_dir(self, episode: str) -> Path:
-        return self.root / "out" / episode
+        return self.inside(self.root / "out" / _safe(episode), "the episode's outputs")
+
+    def state_file(self, *parts: str) -> Path:
+        """A file under .director/ (state, runs, backups): every part a safe name."""
+        for part in parts:
+            if "/" in part or "\\" in part or part in ("", ".", "..") or "\x00" in part:
+                raise UsageError(f"refusing to write {part!r} under {self.state}: not a plain file name")
+        return self.inside(self.state.joinpath(*parts), "a state file")
+
+
+def _safe(ident: str) -> str:
+    problem = id_problem(ident)
+    if problem:
+        raise UsageError(f"id {ident[:80]!r} {problem}; it cannot name a file")
+    return ident
+
+
+def _within(root: Path, path: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):
+        return False
+
+
+class _Prefixed:
+    """Positions seen from a sub-document (``backends.video``), for pydantic errors of a nested model."""
+
+    def __init__(self, pos: Positions, prefix: tuple):
+        self.pos, self.prefix = pos, prefix
+
+    def problem(self, loc, message: str, key: bool = False, severity: str = "error") -> Problem:
+        return self.pos.problem(self.prefix + tuple(loc), message, key, severity)
+
+
+def backend_problems(config: ProjectConfig, pos: Positions) -> list[Problem]:
+    """``backends:`` checked at load, located: stage names, backend names, each backend's own settings."""
+    if not config.backends:
+        return []
+    from director.backends import KINDS, Registry
+
+    registry = Registry.discover()
+    problems = []
+    for kind, choice in config.backends.items():
+        if kind not in KINDS:
+            problems.append(pos.problem(("backends", kind), f"backends.{kind}: {kind!r} is not a stage with a backend"
+                                        f"{did_you_mean(kind, KINDS)}; valid: {', '.join(KINDS)}", key=True))
+            continue
+        name = choice.backend
+        try:
+            cls = registry.config_class(name)
+        except Exception:
+            known = sorted(n for n in registry.targets if _kind_of(registry, n) == kind)
+            problems.append(pos.problem(("backends", kind, "backend"), f"backends.{kind}.backend {name!r} is not "
+                                        f"installed{did_you_mean(name, known)}; {kind} backends: {', '.join(known)}"))
+            continue
+        if cls.kind != kind:
+            problems.append(pos.problem(("backends", kind, "backend"), f"backends.{kind}.backend {name!r} is a "
+                                        f"{cls.kind} backend, not a {kind} backend"))
+            continue
+        try:
+            cls.model_validate(choice.model_dump())
+        except ValidationError as exc:
+            problems += pydantic_problems(exc, cls, _Prefixed(pos, ("backends", kind)), f"backends.{kind}")
+    return problems
+
+
+def _kind_of(registry, name: str) -> str | None:
+    try:
+        return registry.config_class(name).kind
+    except Exception:
+        return None
 
 
 def file_digest(path: Path) -> str:

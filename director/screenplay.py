@@ -12,18 +12,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from director.errors import Problem, ScreenplayError
+from director.ids import id_problem
+from director.media.inspect import audio_problem, image_problem
+from director.paths import path_text_problem
 from director.vocab import (ANGLES, AUDIO_EXTS, BEAT_KINDS, IMAGE_EXTS, INTENSITIES, MOVES, NARRATOR, SIZES,
                             TIMES, TRANSITIONS, VOICE_PRESETS, did_you_mean, one_of)
 from director.yamlpos import Positions, load_yaml
 
 MAX_LINE_CHARS = 300
 MAX_ACTION_CHARS = 800
-ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
-LANG_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-ASPECT_RE = re.compile(r"^(\d+):(\d+)$")
+LANG_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,4}$")
+ASPECT_RE = re.compile(r"^(\d{1,4}):(\d{1,4})$")
 
 Size = Literal[SIZES]  # type: ignore[valid-type]
 Angle = Literal[ANGLES]  # type: ignore[valid-type]
@@ -301,7 +303,8 @@ def _clean_branch_loc(loc: tuple) -> tuple:
                                                                or p.startswith("literal["))))
 
 
-def pydantic_problems(exc: ValidationError, model: type[BaseModel], pos: Positions) -> list[Problem]:
+def pydantic_problems(exc: ValidationError, model: type[BaseModel], pos: Positions,
+                      document: str = "the screenplay") -> list[Problem]:
     """Turn pydantic's errors into ``file:line:col`` problems that say what would be valid."""
     problems: dict[tuple, Problem] = {}
     for err in exc.errors():
@@ -311,7 +314,7 @@ def pydantic_problems(exc: ValidationError, model: type[BaseModel], pos: Positio
         holder, annotation = _target(model, loc)
         if kind == "extra_forbidden":
             valid = list(holder.model_fields) if holder else []
-            where = field_name(loc[:-1]) if loc[:-1] else "the screenplay"
+            where = field_name(loc[:-1]) if loc[:-1] else document
             msg = f"unknown key '{loc[-1]}' in {where}{did_you_mean(loc[-1], valid)}; valid keys: {', '.join(valid)}"
             problems.setdefault(loc, pos.problem(loc, msg, key=True))
             continue
@@ -324,15 +327,20 @@ def pydantic_problems(exc: ValidationError, model: type[BaseModel], pos: Positio
                        for a in typing.get_args(lit)]
             msg = f"{name} {one_of(value, choices or [err.get('ctx', {}).get('expected', '?')])}"
         elif kind in _TYPE_WORDS:
-            msg = f"{name} must be {_TYPE_WORDS[kind]}, got {value!r}"
+            msg = f"{name} must be {_TYPE_WORDS[kind]}, got {_short(value)}"
         elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
             msg = f"{name} {value!r} is out of range: {err['msg'].lower()}"
         elif kind == "value_error":
             msg = str(err["msg"]).removeprefix("Value error, ")
         else:
-            msg = f"{name}: {err['msg']} (got {value!r})"
+            msg = f"{name}: {err['msg']} (got {_short(value)})"
         problems.setdefault(loc, pos.problem(loc, msg))
     return list(problems.values())
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 # --------------------------------------------------------------------------- semantic checks
@@ -357,18 +365,21 @@ class _Checker:
 
     def run(self) -> list[Problem]:
         self.check_header()
-        for cid, char in self.sp.characters.items():
+        for cid, char in self.sp.characters.items():  # None: the entry failed the schema (reported already)
             self.check_id(("characters", cid), cid, "character")
-            self.check_files(("characters", cid, "refs"), char.refs, IMAGE_EXTS, "reference image")
-            if char.voice:
-                self.check_voice(("characters", cid, "voice"), char.voice)
+            if char is not None:
+                self.check_files(("characters", cid, "refs"), char.refs, IMAGE_EXTS, "reference image")
+                if char.voice:
+                    self.check_voice(("characters", cid, "voice"), char.voice)
         for lid, location in self.sp.locations.items():
             self.check_id(("locations", lid), lid, "location")
-            self.check_files(("locations", lid, "refs"), location.refs, IMAGE_EXTS, "reference image")
+            if location is not None:
+                self.check_files(("locations", lid, "refs"), location.refs, IMAGE_EXTS, "reference image")
         self.check_voice(("narrator", "voice"), self.sp.narrator.voice)
         seen: dict[str, int] = {}
         for i, scene in enumerate(self.sp.scenes):
-            self.check_scene(i, scene, seen)
+            if scene is not None:
+                self.check_scene(i, scene, seen)
         if not self.sp.scenes:
             self.err(("scenes",) if "scenes" in self.pos_for(()).keys else (), "the screenplay has no scenes")
         return self.problems
@@ -395,9 +406,9 @@ class _Checker:
             self.err(("format", "fps"), f"format.fps {fmt.fps:g} is not valid; use a frame rate from 1 to 60 (24, 25, 30 are usual)")
 
     def check_id(self, loc: tuple, ident: str, what: str) -> None:
-        if not ID_RE.match(str(ident)):
-            self.err(loc, f"{what} id {ident!r} is not valid; use letters, digits, '-' or '_', starting with a letter",
-                     key=True)
+        problem = id_problem(ident)
+        if problem:
+            self.err(loc, f"{what} id {_short(ident)} {problem}", key=True)
         if ident == NARRATOR:
             self.err(loc, f"'{NARRATOR}' is reserved for the narrator's voice; choose another {what} id", key=True)
 
@@ -408,22 +419,36 @@ class _Checker:
 
     def check_file(self, loc: tuple, rel: str, exts: tuple, what: str, base: Path | None = None) -> None:
         base = base or Path(self.pos_for(loc).file)
+        name = field_name(loc)
         if not rel.strip():
-            self.err(loc, f"{field_name(loc)}: the {what} path is empty")
+            self.err(loc, f"{name}: the {what} path is empty")
+            return
+        bad = path_text_problem(rel)
+        if bad:
+            self.err(loc, f"{name} {_short(rel)}: the path {bad}")
             return
         if Path(rel).is_absolute():
-            self.err(loc, f"{field_name(loc)} {rel!r} is an absolute path; use a path relative to {base.name}")
+            self.err(loc, f"{name} {rel!r} is an absolute path; use a path relative to {base.name}")
             return
-        target = (base.parent / rel).resolve()
         root = self.loaded.root.resolve()
+        try:
+            target = (base.parent / rel).resolve()
+            exists = target.is_file()
+        except (OSError, RuntimeError) as exc:  # a symlink loop, a name the file system refuses
+            self.err(loc, f"{name} {rel!r} cannot be opened ({getattr(exc, 'strerror', None) or exc})")
+            return
         if not target.is_relative_to(root):
-            self.err(loc, f"{field_name(loc)} {rel!r} leaves the project folder {root.name}/; "
+            self.err(loc, f"{name} {rel!r} leaves the project folder {root.name}/; "
                      "keep references inside the project")
             return
         if Path(rel).suffix.lower() not in exts:
-            self.err(loc, f"{field_name(loc)} {rel!r} is not a {what}; valid file types: {', '.join(exts)}")
-        elif not target.is_file():
-            self.err(loc, f"{field_name(loc)} {rel!r} does not exist (looked for {target})")
+            self.err(loc, f"{name} {rel!r} is not a {what}; valid file types: {', '.join(exts)}")
+        elif not exists:
+            self.err(loc, f"{name} {rel!r} does not exist (looked for {target})")
+        else:
+            problem = image_problem(target) if exts is IMAGE_EXTS else audio_problem(target)
+            if problem:
+                self.err(loc, f"{name} {rel!r} {problem}")
 
     def check_voice(self, loc: tuple, voice) -> None:
         if voice.preset is not None and voice.preset not in VOICE_PRESETS:
@@ -441,24 +466,30 @@ class _Checker:
 
     def check_scene(self, i: int, scene: Scene, seen: dict[str, int]) -> None:
         loc = ("scenes", i)
-        if not ID_RE.match(scene.id):
-            self.err(loc + ("id",), f"scene id {scene.id!r} is not valid; use letters, digits, '-' or '_'")
+        if scene.id is None:  # failed the schema (reported already)
+            return
+        problem = id_problem(scene.id)
+        if problem:
+            self.err(loc + ("id",), f"scene id {_short(scene.id)} {problem}")
         if scene.id in seen:
             line = self.pos_for(loc).at(("scenes", seen[scene.id], "id"))[0]
             self.err(loc + ("id",), f"duplicate scene id {scene.id!r} (first used at line {line})")
         seen.setdefault(scene.id, i)
-        if scene.location not in self.sp.locations:
+        if scene.location is not None and scene.location not in self.sp.locations:
             known = ", ".join(self.sp.locations) or "none defined"
             self.err(loc + ("location",), f"scene.location {scene.location!r} is not a location"
                      f"{did_you_mean(scene.location, self.sp.locations)} (known: {known})")
-        if scene.time not in TIMES:
+        if scene.time is not None and scene.time not in TIMES:
             self.err(loc + ("time",), f"scene.time {one_of(scene.time, TIMES)}")
+        if scene.beats is None:  # failed the schema (reported already)
+            return
         if not scene.beats:
             self.err(loc, f"scene {scene.id!r} is empty; give it at least one action, line or narration")
-        elif all(b.kind in ("music", "sfx") for b in scene.beats):
+        elif all(b is not None and b.kind in ("music", "sfx") for b in scene.beats):
             self.err(loc + ("beats",), f"scene {scene.id!r} has nothing to show; add an action, line or narration")
         for j, beat in enumerate(scene.beats):
-            self.check_beat(loc + ("beats", j), beat)
+            if beat is not None:
+                self.check_beat(loc + ("beats", j), beat)
 
     def check_beat(self, loc: tuple, beat: Beat) -> None:
         if beat.line is not None:
@@ -495,6 +526,53 @@ def _validate(data: Any, model: type[BaseModel], pos: Positions) -> tuple[Any, l
         return None, pydantic_problems(exc, model, pos)
 
 
+def _valid_or_none(model: Any, value: Any) -> Any:
+    try:
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            return model.model_validate(value)
+        return TypeAdapter(model).validate_python(value)
+    except ValidationError:
+        return None
+
+
+def _partial_scene(value: Any) -> Scene | None:
+    if not isinstance(value, dict):
+        return None
+    scene = _valid_or_none(Scene, value)
+    if scene is not None:
+        return scene
+    fields = {name: _valid_or_none(info.annotation, value[name]) if name in value else info.get_default(
+        call_default_factory=True) for name, info in Scene.model_fields.items() if name != "beats"}
+    beats = value.get("beats", [])
+    fields["beats"] = [_valid_or_none(Beat, b) for b in beats] if isinstance(beats, list) else None
+    return Scene.model_construct(**fields)
+
+
+def partial_screenplay(data: dict) -> Screenplay:
+    """The parts of a screenplay that pass the schema, so the reference checks still run on them.
+
+    Validation reports every problem at once: an unknown key must not hide an unknown location.
+    A part that fails is None (characters, locations, scenes, beats) or its default (header
+    fields); the checker skips what is None, since the schema error already names it.
+    """
+    fields: dict[str, Any] = {}
+    for name, info in Screenplay.model_fields.items():
+        if name not in data:
+            continue
+        value = data[name]
+        if name in ("characters", "locations"):
+            model = Character if name == "characters" else Location
+            fields[name] = {k: _valid_or_none(model, v) for k, v in value.items()} if isinstance(value, dict) else {}
+        elif name == "scenes":
+            fields[name] = [_partial_scene(v) for v in value] if isinstance(value, list) else []
+        else:
+            checked = _valid_or_none(info.annotation, value)
+            if checked is not None:
+                fields[name] = checked
+    fields.setdefault("title", "(title)")  # missing or invalid: the schema error names it
+    return Screenplay.model_construct(**fields)
+
+
 def _display(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
@@ -513,8 +591,9 @@ def load_screenplay(path: Path, root: Path | None = None) -> LoadedScreenplay:
     files = [path]
     bible: SeriesBible | None = None
     bible_data: dict = {}
-    if isinstance(data, dict) and isinstance(data.get("series"), str):
-        bible_path = (path.parent / data["series"]).resolve()
+    series = data.get("series") if isinstance(data, dict) else None
+    bible_path = _series_path(path, series, root, pos, problems) if isinstance(series, str) else None
+    if bible_path is not None:
         if not bible_path.is_relative_to(root):
             problems.append(pos.problem(("series",), f"series {data['series']!r} leaves the project folder"))
         elif not bible_path.is_file():
@@ -530,13 +609,22 @@ def load_screenplay(path: Path, root: Path | None = None) -> LoadedScreenplay:
     sp, more = (None, []) if data is None and problems else _validate(data, Screenplay, pos)
     problems += more
     if sp is None:
-        raise ScreenplayError(problems)
+        if not isinstance(data, dict):
+            raise ScreenplayError(problems)
+        sp = partial_screenplay(data)  # keep checking: every problem at once
     if bible is not None:
         update = {k: getattr(bible, k) for k in SHARED_FIELDS if k in bible_data}
         update["characters"] = {**bible.characters, **sp.characters}
         update["locations"] = {**bible.locations, **sp.locations}
         sp = sp.model_copy(update=update)
-    episode = sp.id or path.stem
+    episode = sp.id if isinstance(sp.id, str) else path.stem
+    problem = id_problem(episode)
+    if problem and isinstance(sp.id, str):
+        problems.append(pos.problem(("id",), f"episode id {_short(episode)} {problem}; it names the episode's "
+                                              "files (shots/<id>.yaml, out/<id>/)"))
+    elif problem:
+        problems.append(Problem(pos.file, 1, 1, f"the episode id comes from the file name {path.stem!r}, which "
+                                                f"{problem}; add `id: <name>` to the file or rename it"))
     loaded = LoadedScreenplay(sp, path.resolve(), root, episode, files)
     problems += _Checker(loaded, where).run()
     errors = [p for p in problems if p.severity == "error"]
@@ -544,6 +632,18 @@ def load_screenplay(path: Path, root: Path | None = None) -> LoadedScreenplay:
         raise ScreenplayError(problems)
     loaded.warnings = [p for p in problems if p.severity != "error"]
     return loaded
+
+
+def _series_path(path: Path, series: str, root: Path, pos: Positions, problems: list[Problem]) -> Path | None:
+    bad = path_text_problem(series) or ("is empty" if not series.strip() else None)
+    if bad:
+        problems.append(pos.problem(("series",), f"series {_short(series)}: the path {bad}"))
+        return None
+    try:
+        return (path.parent / series).resolve()
+    except (OSError, RuntimeError) as exc:
+        problems.append(pos.problem(("series",), f"series {series!r} cannot be opened ({exc})"))
+        return None
 
 
 def _merge_bible(data: dict, bible: dict, pos: Positions, bpos: Positions, where: dict) -> list[Problem]:

@@ -7,9 +7,10 @@ import zlib
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from director.errors import ScreenplayError
+from director.ids import id_problem
 from director.screenplay import Angle, Move, Screenplay, Size, Transition, pydantic_problems
 from director.runtime.files import atomic_write_text
 from director.yamlpos import load_yaml
@@ -33,6 +34,14 @@ class Shot(BaseModel):
     transition: Transition = Field(default="cut", description="how this shot enters from the previous one")
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     locked: bool = Field(default=False, description="keep this shot as it is when re-planning")
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        problem = id_problem(value) if value else None  # planners fill in empty ids
+        if problem:
+            raise ValueError(f"shot id {value[:80]!r} {problem}")
+        return value
 
 
 class ShotList(BaseModel):

@@ -3,9 +3,17 @@
 PyYAML's SafeLoader composes a node tree (which carries line/column marks); we build
 plain Python data from it ourselves so that every value keeps its position and
 duplicate keys are reported instead of silently overwritten.
+
+Every file director reads is hostile until proven otherwise, so loading is bounded before
+anything is built: the file's size, the nesting depth, and the number of nodes the document
+would expand to once aliases are followed (a 600-byte "billion laughs" chain expands to
+billions). Aliases that point into themselves are refused. Scalars that cannot be built
+(an integer of 5,000 digits, the date 2024-13-45) become located problems, and dates and
+sexagesimal numbers (``16:9`` is 969 in YAML 1.1) stay the text the writer typed.
 """
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +23,13 @@ import yaml
 from director.errors import Problem
 
 Loc = tuple  # a path into the document: ("scenes", 0, "beats", 2, "line", "who")
+
+MAX_BYTES = 8 * 1024 * 1024       # a 3-minute screenplay is ~20 KB; a 300-shot list ~200 KB
+MAX_DEPTH = 64                    # screenplays nest 6 deep
+MAX_NODES = 200_000               # nodes after following aliases: ~25x the largest real file
+MAX_ALIASES = 1_000               # anchors are a convenience for a few shared settings, not a compressor
+MAX_SCALAR_CHARS = 100_000
+_TEXT_TAGS = ("tag:yaml.org,2002:timestamp",)
 
 
 @dataclass
@@ -46,6 +61,62 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
+class _Refused(Exception):
+    def __init__(self, node: yaml.Node, message: str):
+        super().__init__(message)
+        self.node, self.message = node, message
+
+
+def check_graph(root: yaml.Node) -> None:
+    """Refuse alias cycles, deep nesting and documents that expand beyond MAX_NODES (no building)."""
+    expanded: dict[int, int] = {}  # id(node) -> nodes it expands to
+    visiting: set[int] = set()
+    seen_shared: set[int] = set()
+    aliases = 0
+    # iterative post-order walk: nesting 20,000 deep must not exhaust Python's stack
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        nid = id(node)
+        if done:
+            visiting.discard(nid)
+            children = _children(node)
+            total = 1 + sum(expanded[id(c)] for c in children)
+            expanded[nid] = total
+            if total > MAX_NODES:
+                raise _Refused(node, f"the document expands to more than {MAX_NODES:,} values (aliases nest "
+                                     "too much); write the values out instead of nesting aliases")
+            continue
+        if nid in expanded:  # a second reference to a finished node: an alias
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                raise _Refused(node, f"more than {MAX_ALIASES} aliases (*name); write the values out")
+            seen_shared.add(nid)
+            continue
+        if nid in visiting:
+            raise _Refused(node, "an alias refers to the value that contains it (a cycle); YAML anchors "
+                                 "must not refer to themselves")
+        if depth > MAX_DEPTH:
+            raise _Refused(node, f"values are nested more than {MAX_DEPTH} levels deep")
+        if isinstance(node, yaml.ScalarNode) and len(node.value) > MAX_SCALAR_CHARS:
+            raise _Refused(node, f"a value is {len(node.value):,} characters long (at most {MAX_SCALAR_CHARS:,})")
+        visiting.add(nid)
+        stack.append((node, depth, True))
+        for child in _children(node):
+            if id(child) in visiting:
+                raise _Refused(child, "an alias refers to the value that contains it (a cycle); YAML anchors "
+                                      "must not refer to themselves")
+            stack.append((child, depth + 1, False))
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
 class _Builder:
     def __init__(self, positions: Positions, problems: list[Problem]):
         self.loader = yaml.SafeLoader("")
@@ -62,19 +133,62 @@ class _Builder:
                 self.pos.values.pop(loc + ("<key>",), None)
                 if not isinstance(key, (str, int, float, bool)) or key is None:
                     self.problems.append(Problem(self.pos.file, *_mark(key_node),
-                                                 f"a key must be a plain word, got {key!r}"))
+                                                 f"a key must be a plain word, got {_short(key)}"))
                     continue
                 if key in out:
                     first = self.pos.keys[loc + (key,)]
                     self.problems.append(Problem(self.pos.file, *_mark(key_node),
-                                                 f"duplicate key {key!r} (first defined at line {first[0]})"))
+                                                 f"duplicate key {_short(key)} (first defined at line {first[0]})"))
                     continue
                 self.pos.keys[loc + (key,)] = _mark(key_node)
                 out[key] = self.build(value_node, loc + (key,))
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, loc + (i,)) for i, item in enumerate(node.value)]
-        return self.loader.construct_object(node, deep=True)
+        return self.scalar(node)
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        if node.tag in _TEXT_TAGS or (node.tag == "tag:yaml.org,2002:int" and ":" in node.value) or \
+                (node.tag == "tag:yaml.org,2002:float" and ":" in node.value):
+            return node.value  # a date or 16:9 is what the writer typed, never a datetime or 969
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, OverflowError) as exc:
+            reason = str(exc).split("\n")[0][:120]
+            self.problems.append(Problem(self.pos.file, *_mark(node),
+                                         f"the value {_short(node.value)} cannot be read ({reason}); "
+                                         "quote it to keep it as text"))
+            return node.value
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…'"
+
+
+def _decode(raw: bytes, display: str) -> tuple[str | None, Problem | None]:
+    """UTF-8 (with or without BOM); other encodings get a hint saying how to convert."""
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8):]
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None, Problem(display, 1, 1, "the file is UTF-16 text; save it as UTF-8 (in most editors: "
+                                            "Save As → Encoding: UTF-8)")
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        hint = "save it as UTF-8"
+        for enc, name in (("gb18030", "GBK/GB18030 (Simplified Chinese)"), ("big5", "Big5 (Traditional Chinese)"),
+                          ("shift_jis", "Shift-JIS (Japanese)"), ("cp1252", "Windows-1252")):
+            try:
+                raw.decode(enc)
+            except UnicodeDecodeError:
+                continue
+            hint = (f"it looks like {name}; convert it with: iconv -f {enc.upper()} -t UTF-8 {Path(display).name} "
+                    f"> fixed.yaml (or Save As → Encoding: UTF-8)")
+            break
+        return None, Problem(display, line, col, f"the file is not UTF-8 text ({exc.reason}); {hint}")
 
 
 def load_yaml(path: Path, display: str | None = None) -> tuple[Any, Positions, list[Problem]]:
@@ -82,9 +196,19 @@ def load_yaml(path: Path, display: str | None = None) -> tuple[Any, Positions, l
     display = display or str(path)
     positions = Positions(display)
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        return None, positions, [Problem(display, 1, 1, f"the file is not UTF-8 text ({exc.reason})")]
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            return None, positions, [Problem(display, 1, 1, f"the file is {size / 1e6:.1f} MB; director reads "
+                                                            f"files of at most {MAX_BYTES // (1024 * 1024)} MB")]
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, positions, [Problem(display, 1, 1, f"cannot read the file: {exc.strerror or exc}")]
+    text, problem = _decode(raw, display)
+    if problem is not None:
+        return None, positions, [problem]
+    if "\x00" in text:
+        line = text[:text.index("\x00")].count("\n") + 1
+        return None, positions, [Problem(display, line, 1, "the file contains a NUL byte; it is not a text file")]
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -94,9 +218,15 @@ def load_yaml(path: Path, display: str | None = None) -> tuple[Any, Positions, l
         context = f" ({exc.context})" if exc.context else ""
         return None, positions, [Problem(display, line, col, f"YAML syntax error: {what}{context}")]
     except yaml.YAMLError as exc:
-        return None, positions, [Problem(display, 1, 1, f"YAML error: {exc}")]
+        return None, positions, [Problem(display, 1, 1, f"YAML error: {str(exc)[:200]}")]
+    except RecursionError:
+        return None, positions, [Problem(display, 1, 1, f"values are nested more than {MAX_DEPTH} levels deep")]
     if node is None:
         return None, positions, [Problem(display, 1, 1, "the file is empty")]
+    try:
+        check_graph(node)
+    except _Refused as exc:
+        return None, positions, [Problem(display, *_mark(exc.node), exc.message)]
     problems: list[Problem] = []
     try:
         data = _Builder(positions, problems).build(node, ())

@@ -19,6 +19,7 @@ app = typer.Typer(name="director", no_args_is_help=True, add_completion=False, r
                   pretty_exceptions_enable=False,
                   help="Turn a screenplay into a finished short-drama episode on your own machines.")
 
+INTERRUPTED = "interrupted: finished artifacts are kept; run the same command again to resume"
 STAGES = ("refs", "keyframes", "voice", "timing", "clips", "music", "subtitles", "mix", "assemble")
 
 
@@ -54,7 +55,7 @@ def new(
     name: Annotated[Path, typer.Argument(help="folder to create")],
     template: Annotated[str, typer.Option("--template", "-t", help="project template")] = "vertical-drama",
 ) -> None:
-    """Create a project from a template; it validates and plans at once."""
+    """Create a project folder from a template (then: director -p NAME render)."""
     import shutil
 
     from director.resources import data_dir, templates
@@ -82,7 +83,11 @@ def validate(
 
     targets: list[tuple[Path, Path]] = []
     for where in paths or [state.project or Path.cwd()]:
-        if where.is_file() and where.name != "director.yaml":
+        try:
+            is_file = where.is_file()
+        except OSError as exc:
+            raise UsageError(f"cannot open {str(where)[:200]}: {exc.strerror or exc}") from None
+        if is_file and where.name != "director.yaml":
             project = Project.find(where)
             targets.append((where, project.root))
         else:
@@ -118,14 +123,13 @@ def plan(
 
     if planner not in (None, "rules", "llm"):
         raise UsageError(f"--planner {planner!r} is not valid; use rules or llm")
+    from director.plan import resolve_planner
+    from director.plan.llm import environment
+
     project = _project()
     loaded = project.load_episode(episode)
-    settings = None
-    if (planner or project.config.planner.backend) == "llm":
-        from director.plan.llm import environment, resolve_settings
-
-        settings = resolve_settings(project.config.llm, environment(), base_url, model)
-    result = plan_episode(project, loaded, planner, settings)
+    name, settings = resolve_planner(project, planner, environment(), base_url, model)
+    result = plan_episode(project, loaded, name, settings)
     for note in result.notes:
         state.out.info(note)
     shots = result.shot_list.shots
@@ -180,10 +184,14 @@ def render(
             raise UsageError(f"{flag} {one_of(value, STAGES)}")
     if profile not in (None, "preview", "final"):
         raise UsageError(f"--profile {profile!r} is not valid; use preview or final")
+    from director.plan import resolve_planner
+    from director.plan.llm import environment
+
     selection = Selection(only, until, set(shots.split(",")) if shots else None)
     project = _project()
+    planner = resolve_planner(project, None, environment())
     with RichReporter(state.out) as reporter:
-        outcome = do_render(project, episode, profile, selection, reporter)
+        outcome = do_render(project, episode, profile, selection, reporter, planner)
     summary(state.out, outcome)
     if outcome.result.failed:
         raise typer.Exit(ExitCode.STAGE_FAILED)
@@ -297,9 +305,11 @@ def run(argv: list[str] | None = None) -> int:
         _print_error(exc)
         return exc.exit_code
     except typer.Exit as exc:
+        if exc.exit_code == ExitCode.INTERRUPTED:  # click turns Ctrl-C into Abort, typer into Exit(130)
+            print(INTERRUPTED, file=sys.stderr)
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
-        print("interrupted: finished artifacts are kept; run the same command again to resume", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return ExitCode.INTERRUPTED
     except NoArgsIsHelpError as exc:
         exc.show()
@@ -311,22 +321,27 @@ def run(argv: list[str] | None = None) -> int:
         if state.out.verbosity > 0:
             import traceback
 
-            traceback.print_exc()
-        print(f"internal error: {type(exc).__name__}: {exc} (run with -v for details; please report it)",
+            from director.secrets import redact
+
+            print(redact(traceback.format_exc()), file=sys.stderr)
+        from director.secrets import redact
+
+        print(redact(f"internal error: {type(exc).__name__}: {exc} (run with -v for details; please report it)"),
               file=sys.stderr)
         return ExitCode.STAGE_FAILED
 
 
 def _print_error(exc: DirectorError) -> None:
     from director.errors import ScreenplayError
+    from director.secrets import redact
 
     if isinstance(exc, ScreenplayError):
         for problem in exc.problems:
-            print(problem, file=sys.stderr)
+            print(redact(str(problem)), file=sys.stderr)
         errors = sum(1 for p in exc.problems if p.severity == "error")
         print(f"{errors} problem{'s' if errors != 1 else ''} found", file=sys.stderr)
     else:
-        print(f"error: {exc}", file=sys.stderr)
+        print(redact(f"error: {exc}"), file=sys.stderr)
 
 
 def entry() -> None:

@@ -6,6 +6,8 @@ import logging
 import sys
 from dataclasses import dataclass
 
+from director.secrets import RedactingFilter, redact
+
 
 @dataclass
 class Output:
@@ -17,6 +19,7 @@ class Output:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s" if self.verbosity > 0
                                                else "%(message)s"))
+        handler.addFilter(RedactingFilter())
         root = logging.getLogger("director")
         root.handlers[:] = [handler]
         root.setLevel(level)
@@ -25,13 +28,13 @@ class Output:
     def info(self, message: str) -> None:
         """A line for the user, on stderr (stdout is for results)."""
         if self.verbosity >= 0:
-            print(message, file=sys.stderr)
+            print(redact(message), file=sys.stderr)
 
     def result(self, data: dict, text: str | None = None) -> None:
         if self.json_mode:
-            print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+            print(redact(json.dumps(data, indent=2, ensure_ascii=False, default=str)))
         elif text is not None:
-            print(text)
+            print(redact(text))
 
     def console(self):
         from rich.console import Console

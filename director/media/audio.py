@@ -7,7 +7,12 @@ from pathlib import Path
 import numpy as np
 
 
+class AudioError(ValueError):
+    """A file that does not decode as audio; the message completes "the sample ..."."""
+
+
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    """A WAV director wrote itself (float or PCM), as float32."""
     from scipy.io import wavfile
 
     rate, data = wavfile.read(str(path))
@@ -15,7 +20,53 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
         data = data.astype(np.float32) / 32768.0
     elif data.dtype == np.int32:
         data = data.astype(np.float32) / 2147483648.0
+    elif data.dtype == np.uint8:
+        data = (data.astype(np.float32) - 128.0) / 128.0
     return data.astype(np.float32), int(rate)
+
+
+def read_audio(path: Path, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
+    """Any audio a user hands director (WAV, FLAC, MP3, OGG, M4A...) as float32, via PyAV (FFmpeg's decoders).
+
+    Shape (samples,) for mono, (samples, 2) otherwise (more channels are mixed down to stereo).
+    Raises AudioError with a readable reason when the file is not audio.
+    """
+    if Path(path).suffix.lower() == ".wav":
+        try:
+            data, rate = read_wav(path)
+            if data.ndim <= 2 and rate > 0:
+                return data, rate
+        except (ValueError, OSError, EOFError, MemoryError):
+            pass  # an unusual WAV flavour (24-bit, ADPCM, extensible): FFmpeg reads those
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            stream = next((s for s in container.streams if s.type == "audio"), None)
+            if stream is None:
+                raise AudioError("has no audio stream")
+            rate = int(stream.rate or stream.codec_context.sample_rate or 0)
+            if rate <= 0:
+                raise AudioError("has no sample rate")
+            channels = stream.codec_context.channels or 1
+            layout = "mono" if channels == 1 else "stereo"
+            resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+            chunks, total = [], 0
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    chunk = out.to_ndarray()
+                    chunks.append(chunk)
+                    total += chunk.shape[1]
+                if max_seconds is not None and total > max_seconds * rate:
+                    break
+    except AudioError:
+        raise
+    except Exception as exc:  # PyAV raises FFmpeg's errors (InvalidDataError, ...) and OSError
+        raise AudioError(f"cannot be decoded as audio ({str(exc).splitlines()[0][:100]})") from None
+    if not chunks:
+        raise AudioError("contains no audio samples")
+    data = np.concatenate(chunks, axis=1).astype(np.float32)
+    return (data[0] if data.shape[0] == 1 else data.T.copy()), rate
 
 
 def write_wav(path: Path, data: np.ndarray, rate: int) -> None:

@@ -1,13 +1,19 @@
 """Planning: screenplay -> editable shot list. The rule-based planner is the offline default."""
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
 from director.errors import StageFailed
 from director.project import Project
+from director.runtime.files import write_json
 from director.screenplay import LoadedScreenplay
-from director.shots import ShotList, load_shot_list, plan_problems, save_shot_list, screenplay_digest
+from director.shots import Shot, ShotList, load_shot_list, plan_problems, save_shot_list, screenplay_digest
 
 
 @dataclass
@@ -17,6 +23,47 @@ class PlanResult:
     notes: list[str] = field(default_factory=list)
     changed: bool = True
     stats: dict = field(default_factory=dict)
+
+
+def resolve_planner(project: Project, planner: str | None = None, env: Mapping[str, str] | None = None,
+                    base_url: str | None = None, model: str | None = None):
+    """(planner name, LLM settings or None): flag over director.yaml, resolved once for plan, render and status."""
+    name = planner or project.config.planner.backend
+    if name != "llm":
+        return name, None
+    from director.plan.llm import resolve_settings
+
+    return name, resolve_settings(project.config.llm, env or {}, base_url, model)
+
+
+def _shot_digest(shot: Shot) -> str:
+    return hashlib.sha256(json.dumps(shot.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _planned(project: Project, episode: str) -> dict[str, str]:
+    """Digest of each shot as the planner last wrote it: a differing shot was edited by hand."""
+    try:
+        data = json.loads(project.state_file("state", f"{episode}.plan.json").read_text())
+        return {str(k): str(v) for k, v in data["shots"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _keep_hand_edits(project: Project, previous: ShotList, new: ShotList, notes: list[str]) -> None:
+    """A re-plan replaces unlocked shots; if the user edited some by hand, say so and keep a copy."""
+    planned = _planned(project, previous.episode)
+    fresh = {s.id: s for s in new.shots}
+    edited = [s.id for s in previous.shots if not s.locked and s.id in planned
+              and planned[s.id] != _shot_digest(s) and fresh.get(s.id) != s]
+    if not edited:
+        return
+    source = project.shots_path(previous.episode)
+    backup = project.state_file("backups", f"{previous.episode}-{time.strftime('%Y%m%d-%H%M%S')}.yaml")
+    backup.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, backup)
+    notes.append(f"re-planning replaced shot(s) {', '.join(edited)} that you edited by hand and did not lock; "
+                 f"your version is saved at {backup.relative_to(project.root)} (set `locked: true` on a shot to "
+                 "keep your edits when re-planning)")
 
 
 def previous_shots(project: Project, loaded: LoadedScreenplay) -> ShotList | None:
@@ -57,17 +104,23 @@ def plan_episode(project: Project, loaded: LoadedScreenplay, planner_name: str |
     path = project.shots_path(episode)
     changed = previous is None or previous != shot_list
     if changed:
+        if previous is not None:
+            _keep_hand_edits(project, previous, shot_list, notes)
         save_shot_list(path, shot_list)
+        write_json(project.state_file("state", f"{episode}.plan.json"),
+                   {"version": 1, "shots": {s.id: _shot_digest(s) for s in shot_list.shots}})
     return PlanResult(shot_list, path, notes, changed, stats)
 
 
-def current_shots(project: Project, loaded: LoadedScreenplay) -> tuple[ShotList, list[str]]:
-    """The shot list a render uses: the saved one if it still matches the screenplay, else a fresh plan."""
+def current_shots(project: Project, loaded: LoadedScreenplay, planner: str | None = None,
+                  llm=None) -> tuple[ShotList, list[str]]:
+    """The shot list a render uses: the saved one if it still matches the screenplay, else a fresh plan
+    by the planner resolved with ``resolve_planner`` (the same one ``plan`` uses)."""
     previous = previous_shots(project, loaded)
     if previous is not None and previous.screenplay == screenplay_digest(loaded.screenplay):
         shots = load_shot_list(project.shots_path(loaded.episode), loaded.screenplay)
         return shots, []
-    result = plan_episode(project, loaded)
+    result = plan_episode(project, loaded, planner, llm)
     why = "no shot list yet" if previous is None else "the screenplay changed since the last plan"
     return result.shot_list, [f"planned {len(result.shot_list.shots)} shots ({why})"] + result.notes
 

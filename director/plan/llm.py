@@ -27,13 +27,14 @@ from typing import Any, Mapping
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from director.errors import BackendUnavailable, StageFailed
+from director.errors import BackendUnavailable, ConfigError, StageFailed
 from director.plan.agents import Agent, Review, ScenePlan, load_agent, scene_plan_model
 from director.plan.rules import RulePlanner, _interleave
 from director.project import LLMConfig, Project
 from director.runtime.cache import ArtifactCache, fingerprint
 from director.runtime.files import write_json
 from director.screenplay import LoadedScreenplay, Scene, Screenplay
+from director.secrets import redact, register, split_url_credentials
 from director.shots import Shot, plan_problems
 from director.vocab import ANGLES, MOVES, SIZES, TRANSITIONS
 
@@ -63,17 +64,28 @@ class LLMSettings:
     max_tokens: int = 2048
 
     def identity(self) -> dict:
-        return {"base_url": self.base_url, "model": self.model, "temperature": self.temperature,
+        return {"base_url": self.display_url, "model": self.model, "temperature": self.temperature,
                 "max_tokens": self.max_tokens}
+
+    @property
+    def display_url(self) -> str:
+        """The endpoint as it may be printed and stored: never with ``user:password@``."""
+        return split_url_credentials(self.base_url)[0]
 
 
 def resolve_settings(config: LLMConfig, env: Mapping[str, str], base_url: str | None = None,
                      model: str | None = None) -> LLMSettings | None:
     """Project config, overridden by the environment, overridden by flags. None when there is no key."""
     key = env.get("OPENAI_API_KEY")
-    if not key:
+    if not key or not key.strip():
         return None
-    url = base_url or env.get("OPENAI_BASE_URL") or config.base_url or DEFAULT_BASE_URL
+    register(key)
+    key = check_key(key)
+    url = (base_url or env.get("OPENAI_BASE_URL") or config.base_url or DEFAULT_BASE_URL).strip()
+    split_url_credentials(url)  # registers a password inside the URL, so it is redacted everywhere
+    if not url.lower().startswith(("http://", "https://")):
+        raise ConfigError(f"the LLM endpoint {redact(url)[:120]!r} is not an http(s) URL; set OPENAI_BASE_URL "
+                          "(or llm.base_url) like http://127.0.0.1:8080/v1")
     official = "api.openai.com" in url
     return LLMSettings(base_url=url.rstrip("/"), model=model or env.get("DIRECTOR_LLM_MODEL") or config.model
                        or DEFAULT_MODEL, api_key=SecretStr(key), temperature=config.temperature,
@@ -81,6 +93,18 @@ def resolve_settings(config: LLMConfig, env: Mapping[str, str], base_url: str | 
                        max_repairs=config.max_repairs, max_retries=config.max_retries, backoff=config.backoff,
                        review=config.review, use_responses_api=config.use_responses_api and official,
                        max_tokens=config.max_tokens)
+
+
+def check_key(key: str) -> str:
+    """The key without surrounding whitespace (a pasted newline); a clear error for what HTTP cannot carry."""
+    key = key.strip()
+    where = "OPENAI_API_KEY"
+    bad = next((c for c in key if ord(c) > 126 or ord(c) < 33), None)
+    if bad is not None:
+        what = "a space or control character" if ord(bad) < 33 else f"the non-ASCII character U+{ord(bad):04X}"
+        raise BackendUnavailable(f"{where} contains {what}; API keys are plain ASCII. Copy the key again "
+                                 "(a quote, an invisible space or a translated character often slips in)")
+    return key
 
 
 @dataclass
@@ -113,7 +137,11 @@ class Endpoint:
     """One OpenAI-compatible endpoint: the langchain model, its structured-output method, retries."""
 
     def __init__(self, settings: LLMSettings, state_dir: Path, cache: ArtifactCache, stats: CallStats):
-        from langchain_openai import ChatOpenAI
+        try:
+            from langchain_openai import ChatOpenAI
+        except ImportError as exc:
+            raise BackendUnavailable(f"the LLM planner needs langchain-openai and openai ({exc.name or exc} is "
+                                     "missing): pip install 'director[llm]' — or plan with --planner rules") from None
 
         self.settings = settings
         self.cache = cache
@@ -131,6 +159,7 @@ class Endpoint:
         self.memory_path = state_dir / "llm-endpoints.json"
         self._lock = threading.Lock()
         self._discover = threading.Lock()
+        self.keys: list[str] = []  # cache keys of every answer used, in order
 
     # ------------------------------------------------------------------ method memory
     def _memory(self) -> dict:
@@ -141,7 +170,7 @@ class Endpoint:
 
     @property
     def _memory_key(self) -> str:
-        return f"{self.settings.base_url}|{self.settings.model}"
+        return f"{self.settings.display_url}|{self.settings.model}"
 
     def methods(self) -> list[str]:
         known = self._memory().get(self._memory_key)
@@ -163,6 +192,8 @@ class Endpoint:
         material = {"agent": agent.name, "version": agent.version, "messages": messages,
                     "schema": schema.model_json_schema(), **self.settings.identity()}
         key = fingerprint(material)
+        with self._lock:
+            self.keys.append(key)
         entry = self.cache.lookup("llm", key)
         if entry is not None:
             answer = json.loads(entry.file("answer.json").read_text())
@@ -170,6 +201,7 @@ class Endpoint:
         else:
             started = time.perf_counter()
             text, usage, method, error = self._invoke(schema, messages)
+            text, error = redact(text), (redact(error) if error else error)  # a server may echo the key
             seconds = time.perf_counter() - started
             self.stats.add({"agent": agent.name, "scene": label, "cached": False, "method": method,
                             "seconds": round(seconds, 3), **usage})
@@ -191,6 +223,7 @@ class Endpoint:
         """(answer text, token usage, method, error when the SDK itself could not read the answer)."""
         import openai
 
+        url = self.settings.display_url
         last: Exception | None = None
         for method in self.methods():
             if method == "json_mode_schema":
@@ -203,15 +236,16 @@ class Endpoint:
                 runnable = self.chat.with_structured_output(schema, method=method, include_raw=True)
             try:
                 result = self._with_retries(lambda: runnable.invoke(messages))
+            except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+                raise BackendUnavailable(f"the LLM server {url} refused the key (HTTP {exc.status_code}); check "
+                                         "OPENAI_API_KEY (and that this server expects one)") from None
             except (openai.BadRequestError, openai.UnprocessableEntityError, openai.NotFoundError,
                     openai.InternalServerError) as exc:
                 if _rejects_format(exc):
-                    log.info("%s does not accept %s; trying the next structured-output method",
-                             self.settings.base_url, method)
+                    log.info("%s does not accept %s; trying the next structured-output method", url, method)
                     last = exc
                     continue
-                raise StageFailed(f"the LLM endpoint {self.settings.base_url} refused the request: "
-                                  f"{_short(exc)}") from None
+                raise StageFailed(f"the LLM endpoint {url} refused the request: {_short(exc)}") from None
             except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError) as exc:
                 self.remember(method)
                 why = "was cut off at max_tokens" if isinstance(exc, openai.LengthFinishReasonError) else \
@@ -221,10 +255,13 @@ class Endpoint:
                 self.remember(method)
                 detail = "; ".join(str(exc).splitlines()[:12])[:1200]
                 return "", {}, method, f"the answer does not match the {schema.__name__} schema: {detail}"
+            except (openai.APIResponseValidationError, AttributeError, KeyError, IndexError) as exc:
+                # a 200 whose body is not a chat completion (an HTML page, {"choices": null}, a proxy's error)
+                return "", {}, method, (f"the server at {url} answered with something that is not a chat "
+                                        f"completion ({type(exc).__name__}: {_short(exc)[:200]})")
             self.remember(method)
             return _answer_text(result, method), _usage(result.get("raw")), method, None
-        raise StageFailed(f"the LLM endpoint {self.settings.base_url} accepts none of {', '.join(METHODS)}: "
-                          f"{_short(last)}")
+        raise StageFailed(f"the LLM endpoint {url} accepts none of {', '.join(METHODS)}: {_short(last)}")
 
     def _with_retries(self, call):
         import openai
@@ -240,7 +277,7 @@ class Endpoint:
                 unreachable = isinstance(exc, openai.APIConnectionError) and not isinstance(exc, openai.APITimeoutError)
                 if attempt >= self.settings.max_retries:
                     if unreachable:
-                        raise BackendUnavailable(f"cannot reach the LLM endpoint {self.settings.base_url} "
+                        raise BackendUnavailable(f"cannot reach the LLM endpoint {self.settings.display_url} "
                                                  f"(after {attempt + 1} tries); is the server running?") from None
                     raise RetriesExhausted(f"{type(exc).__name__} after {attempt + 1} tries") from None
                 delay = self.settings.backoff * (2 ** attempt) * random.uniform(0.5, 1.5)
@@ -263,7 +300,8 @@ def _rejects_format(exc: Exception) -> bool:
 
 
 def _short(exc: Exception | None) -> str:
-    return str(exc).splitlines()[0][:300] if exc else "no answer"
+    text = str(exc).splitlines() if exc else []
+    return redact(text[0][:300]) if text else ("no answer" if exc is None else type(exc).__name__)
 
 
 def _retry_after(exc: Exception) -> float | None:
@@ -450,9 +488,13 @@ def plan_with_llm(project: Project, loaded: LoadedScreenplay, locked: list[Shot]
     started = time.perf_counter()
     shots, notes = planner.plan(locked)
     stats = planner.stats.summary() | {"wall_seconds": round(time.perf_counter() - started, 3),
-                                       "endpoint": settings.base_url, "model": settings.model}
+                                       "endpoint": settings.display_url, "model": settings.model}
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    write_json(project.state / "runs" / f"plan-{stamp}-{loaded.episode}.json", {"notes": notes, **stats})
+    write_json(project.state_file("runs", f"plan-{stamp}-{loaded.episode}.json"), {"notes": notes, **stats})
+    # the answers this plan used, so `director clean` keeps them (re-planning then costs no call)
+    write_json(project.state_file("state", f"{loaded.episode}.llm.json"),
+               {"version": 1, "jobs": {f"llm:{i}": {"key": k, "material": {}}
+                                       for i, k in enumerate(planner.endpoint.keys)}})
     return shots, notes, stats
 
 

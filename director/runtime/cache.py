@@ -1,9 +1,17 @@
 """The content-addressed artifact cache (DESIGN.md §5).
 
 An entry lives at ``<cache>/<stage>/<key[:2]>/<key>/``. It is produced in a temporary
-folder beside it, closed with a manifest (every file and its size) written last, and
-renamed into place; an entry whose manifest is missing or disagrees with its files is
-torn, and is discarded with a log line, never used.
+folder beside it, closed with a manifest (every file, its size and its BLAKE2b digest)
+written last, and renamed into place. ``lookup`` verifies content, not just presence: an
+entry whose manifest is missing, unreadable or disagrees with its files is torn or
+corrupted, and is discarded with a log line and redone, never used.
+
+Verifying content without re-reading gigabytes on every render: after a file's digest has
+been checked, its (size, mtime, ctime, inode) are kept in ``.verified.json`` beside it, and
+a later lookup re-hashes only the files whose stat changed. Any write to a file (even one
+that keeps its size and puts the mtime back with ``touch -d``) moves its ctime, which no
+user-level call can set, so every edit is re-hashed. Silent bit rot changes no stat field:
+``director clean --verify`` re-hashes everything.
 """
 from __future__ import annotations
 
@@ -18,15 +26,28 @@ from pathlib import Path
 from typing import Any, Callable
 
 from director.runtime.files import canonical_json
+from director.secrets import redact_data
 
 log = logging.getLogger("director.cache")
 MANIFEST = "manifest.json"
+STAMPS = ".verified.json"
 TMP_PREFIX = ".tmp-"
+FORMAT = 2  # 1: sizes only (no longer trusted)
 
 
 def fingerprint(material: dict[str, Any]) -> str:
     """sha256 over canonical JSON of exactly what affects a result."""
     return hashlib.sha256(canonical_json(material).encode("utf-8")).hexdigest()
+
+
+def content_digest(path: Path) -> str:
+    """BLAKE2b of a file's bytes, streamed."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "blake2b").hexdigest()
+
+
+class Corrupt(Exception):
+    """A cache entry that must not be used."""
 
 
 @dataclass(frozen=True)
@@ -40,28 +61,53 @@ class Entry:
         return self.path / name
 
 
+def _stamp(st: os.stat_result) -> list[int]:
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
 class ArtifactCache:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, rehash: bool = False):
         self.root = root
+        self.rehash = rehash  # True: trust no stamp, hash every file (``clean --verify``)
 
     def entry_path(self, stage: str, key: str) -> Path:
         return self.root / stage / key[:2] / key
 
     def lookup(self, stage: str, key: str) -> Entry | None:
-        """The complete entry for ``key``, or None. Torn entries are removed."""
+        """The complete, verified entry for ``key``, or None. Torn or corrupted entries are removed."""
         path = self.entry_path(stage, key)
         if not path.is_dir():
             return None
         try:
-            manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-            for name, size in manifest["files"].items():
-                if (path / name).stat().st_size != size:
-                    raise ValueError(f"{name} has the wrong size")
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("discarding torn cache entry %s/%s (%s)", stage, key[:12], exc)
+            manifest = _read_manifest(path)
+            self._verify(path, manifest["files"])
+        except (OSError, ValueError, Corrupt) as exc:
+            log.warning("discarding torn or corrupted cache entry %s/%s: %s; it will be made again",
+                        stage, key[:12], exc)
             shutil.rmtree(path, ignore_errors=True)
             return None
-        return Entry(stage, key, path, manifest.get("meta", {}))
+        return Entry(stage, key, path, manifest["meta"])
+
+    def _verify(self, path: Path, files: dict[str, dict]) -> None:
+        try:
+            stamps = json.loads((path / STAMPS).read_text(encoding="utf-8"))
+            stamps = stamps if isinstance(stamps, dict) else {}
+        except (OSError, ValueError):
+            stamps = {}
+        fresh = {}
+        for name, record in files.items():
+            st = (path / name).stat()
+            if st.st_size != record["size"]:
+                raise Corrupt(f"{name} has {st.st_size} bytes, the manifest says {record['size']}")
+            stamp = _stamp(st)
+            if not self.rehash and stamps.get(name) == stamp:
+                fresh[name] = stamp
+                continue
+            if content_digest(path / name) != record["blake2b"]:
+                raise Corrupt(f"{name} does not match its digest (the file was changed or damaged)")
+            fresh[name] = stamp
+        if fresh != stamps:
+            _write_stamps(path, fresh)
 
     def produce(self, stage: str, key: str, material: dict, make: Callable[[Path], dict | None]) -> Entry:
         """Run ``make(tmpdir)`` and publish its files as the entry for ``key``, atomically."""
@@ -70,13 +116,20 @@ class ArtifactCache:
         tmp = final.parent / f"{TMP_PREFIX}{key}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
         try:
-            meta = make(tmp) or {}
-            files = {p.name: p.stat().st_size for p in sorted(tmp.iterdir()) if p.is_file()}
-            manifest = {"stage": stage, "key": key, "files": files, "meta": meta, "inputs": material}
+            meta = make(tmp)
+            meta = meta if isinstance(meta, dict) else {}
+            files, stamps = {}, {}
+            for p in sorted(tmp.iterdir()):
+                if p.is_file():
+                    files[p.name] = {"size": p.stat().st_size, "blake2b": content_digest(p)}
+                    stamps[p.name] = _stamp(p.stat())
+            manifest = redact_data({"format": FORMAT, "stage": stage, "key": key, "files": files, "meta": meta,
+                                    "inputs": material})
             with open(tmp / MANIFEST, "w", encoding="utf-8") as f:
                 json.dump(manifest, f, indent=1, sort_keys=True, ensure_ascii=False)
                 f.flush()
                 os.fsync(f.fileno())
+            _write_stamps(tmp, stamps)
             _fsync_dir(tmp)
             try:
                 os.replace(tmp, final)
@@ -92,8 +145,8 @@ class ArtifactCache:
 
     def inputs(self, stage: str, key: str) -> dict | None:
         try:
-            return json.loads((self.entry_path(stage, key) / MANIFEST).read_text(encoding="utf-8"))["inputs"]
-        except (OSError, ValueError, KeyError):
+            return _read_manifest(self.entry_path(stage, key))["inputs"]
+        except (OSError, ValueError):
             return None
 
     def entries(self) -> list[tuple[str, str, Path]]:
@@ -117,6 +170,34 @@ class ArtifactCache:
                 shutil.rmtree(path, ignore_errors=True)
                 removed += 1
         return removed
+
+
+def _read_manifest(path: Path) -> dict:
+    """The manifest of an entry, its shape checked (ValueError when it is not one this version wrote)."""
+    manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    if not isinstance(manifest, dict):
+        raise ValueError("the manifest is not a JSON object")
+    if manifest.get("format") != FORMAT:
+        raise ValueError(f"cache format {manifest.get('format', 1)!r} (this version writes {FORMAT})")
+    files, meta = manifest.get("files"), manifest.get("meta", {})
+    if not isinstance(files, dict) or not isinstance(meta, dict):
+        raise ValueError("the manifest has no file list")
+    for name, record in files.items():
+        if (not isinstance(name, str) or "/" in name or name in ("", ".", "..", MANIFEST, STAMPS)
+                or not isinstance(record, dict) or not isinstance(record.get("size"), int)
+                or not isinstance(record.get("blake2b"), str)):
+            raise ValueError(f"the manifest's entry for {str(name)[:40]!r} is malformed")
+    manifest["meta"] = meta
+    return manifest
+
+
+def _write_stamps(path: Path, stamps: dict) -> None:
+    tmp = path / f"{STAMPS}.{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    try:
+        tmp.write_text(json.dumps(stamps), encoding="utf-8")
+        os.replace(tmp, path / STAMPS)
+    except OSError:  # a read-only cache still verifies, by hashing every time
+        tmp.unlink(missing_ok=True)
 
 
 def _fsync_dir(path: Path) -> None:

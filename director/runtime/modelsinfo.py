@@ -63,7 +63,7 @@ def lock_sheet(project: Project, ident: str) -> Path:
         raise UsageError(f"no generated reference sheet for '{ident}'; render first (the sheet is made for a "
                          f"character or location without refs)")
     kind, entry = found
-    target = project.root / SHEETS / f"{kind}-{ident}.png"
+    target = project.inside(project.root / SHEETS / f"{kind}-{ident}.png", "the locked sheet")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".png.tmp")
     shutil.copyfile(entry.file("sheet.png"), tmp)

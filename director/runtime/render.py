@@ -32,14 +32,15 @@ class RenderOutcome:
 
 
 def prepare(project: Project, episode: str | None, profile: str | None, explain: bool,
-            check: bool = True) -> tuple[RenderContext, list[str]]:
+            check: bool = True, planner: tuple | None = None) -> tuple[RenderContext, list[str]]:
+    """``planner``: (name, LLM settings) from ``plan.resolve_planner``, used if the episode must be re-planned."""
     from director.plan import current_shots, plan_preview
 
     loaded = project.load_episode(episode)
     if explain:
         shots, notes = plan_preview(project, loaded)
     else:
-        shot_list, notes = current_shots(project, loaded)
+        shot_list, notes = current_shots(project, loaded, *(planner or ()))
         shots = shot_list.shots
     profile = profile or project.config.profile
     config = project.config.model_copy(update={"profile": profile})
@@ -52,23 +53,24 @@ def prepare(project: Project, episode: str | None, profile: str | None, explain:
 
 
 def render(project: Project, episode: str | None = None, profile: str | None = None,
-           selection: Selection = Selection(), reporter: Reporter | None = None) -> RenderOutcome:
+           selection: Selection = Selection(), reporter: Reporter | None = None,
+           planner: tuple | None = None) -> RenderOutcome:
     started = time.perf_counter()
     with ProjectLock(project.state, "render"):
-        ctx, notes = prepare(project, episode, profile, explain=False)
+        ctx, notes = prepare(project, episode, profile, explain=False, planner=planner)
         unknown = sorted((selection.shots or set()) - {s.id for s in ctx.shots})
         if unknown:
             known = [s.id for s in ctx.shots]
             raise UsageError(f"--shots: no shot {unknown[0]!r}{did_you_mean(unknown[0], known)} in this episode "
                              f"(shots: {', '.join(known)})")
         ctx.cache.sweep_temporaries()
-        state = StateIndex(project.state / "state" / f"{ctx.loaded.episode}.json")
+        state = StateIndex(project.state_file("state", f"{ctx.loaded.episode}.json"))
         result = execute(ctx, state, selection, reporter, workers=project.config.workers)
         outputs = publish(ctx, result)
         seconds = time.perf_counter() - started
         record = run_record(ctx, result, selection, seconds, outputs)
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        record_path = project.state / "runs" / f"{stamp}-{ctx.loaded.episode}.json"
+        record_path = project.state_file("runs", f"{stamp}-{ctx.loaded.episode}.json")
         write_json(record_path, record)
         if "episode.mp4" in outputs or outputs:
             write_json(project.out_dir(ctx.loaded.episode) / "run.json", record)
@@ -83,7 +85,7 @@ def explain(project: Project, episode: str | None = None, profile: str | None = 
             selection: Selection = Selection()) -> tuple[RenderContext, RunResult, list[str]]:
     """What a render would do now, without running anything (``director status``)."""
     ctx, notes = prepare(project, episode, profile, explain=True)
-    state = StateIndex(project.state / "state" / f"{ctx.loaded.episode}.json")
+    state = StateIndex(project.state_file("state", f"{ctx.loaded.episode}.json"))
     state.save = lambda: None  # explaining never writes
     return ctx, execute(ctx, state, selection), notes
 
@@ -119,7 +121,7 @@ def dry_run(project: Project, episode: str | None = None, profile: str | None = 
     from director.backends.diffusion.video import VideoConfig, estimate, throughput_history
 
     ctx, _ = prepare(project, episode, profile, explain=True, check=False)
-    state = StateIndex(project.state / "state" / f"{ctx.loaded.episode}.json")
+    state = StateIndex(project.state_file("state", f"{ctx.loaded.episode}.json"))
     execute(ctx, state, Selection(until="timing"))  # explaining: fills in the timing that is already rendered
     video = ctx.backends["video"]
     fmt = ctx.sp.format

@@ -60,7 +60,7 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
         x = 16 + (i % cols) * (THUMB_W + 16)
         y = 16 + (i // cols) * (thumb_h + text_h + 16)
         if row["entry"] is not None:
-            panel = panels / f"{shot.id}.jpg"
+            panel = ctx.project.inside(panels / f"{shot.id}.jpg", "a storyboard panel")
             if index.get(shot.id) != row["entry"].key or not panel.exists():  # only changed panels are redrawn
                 img = Image.open(row["entry"].file("keyframe.png")).convert("RGB")
                 img.resize((360, round(360 * fmt.height / fmt.width)), Image.LANCZOS).save(panel, quality=85)
@@ -98,7 +98,7 @@ def _reference_cards(ctx, panels: Path) -> list[str]:
     cards = []
     for ident, entry in sorted(ctx.results.get("refs", {}).items()):
         kind, _, name = ident.partition(":")
-        thumb = panels / f"ref-{kind}-{name}.jpg"
+        thumb = ctx.project.inside(panels / f"ref-{kind}-{name}.jpg", "a reference thumbnail")
         img = Image.open(entry.file("sheet.png")).convert("RGB")
         img.thumbnail((360, 360))
         img.save(thumb, quality=85)

@@ -34,7 +34,7 @@ def test_torn_entry_is_discarded_with_a_log_line(tmp_path, caplog):
     with open(entry.file("f.bin"), "r+b") as f:  # a power cut left half a file
         f.truncate(10)
     assert cache.lookup("s", key) is None
-    assert "discarding torn cache entry" in caplog.text
+    assert "discarding torn or corrupted cache entry" in caplog.text
     assert not entry.path.exists()
 
 

@@ -250,8 +250,8 @@ def file_digest(path: str) -> str:
 
 def read_mono(path: str, rate: int):
     """A voice sample as mono float32 at ``rate``."""
-    from director.media.audio import read_wav, resample
-    data, source = read_wav(Path(path))
+    from director.media.audio import read_audio, resample
+    data, source = read_audio(Path(path))
     return resample((data if data.ndim == 1 else data.mean(axis=1)).astype("float32"), source, rate)
 
 

@@ -1,0 +1,89 @@
+"""One redaction filter for everything director prints or saves.
+
+Secrets come from the environment (``OPENAI_API_KEY``, a password inside ``OPENAI_BASE_URL``)
+and are registered here when read; ``redact`` removes them, any ``Authorization`` header
+value, OpenAI-style keys and credentials inside URLs from a text. Logs (a logging filter),
+error messages, run records, cache manifests, cached LLM answers and endpoint memory all
+pass through it, so a server that echoes the key cannot make director store or print it.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+MASK = "***"
+_secrets: set[str] = set()
+_lock = threading.Lock()
+_AUTH = re.compile(r"(?i)\b(authorization[\"']?\s*[:=]\s*[\"']?(?:bearer|basic|token)?\s*)[^\s\"',;}]+")
+_BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{6,}")
+_KEYLIKE = re.compile(r"\b(sk-|sk_|gsk_|xai-|hf_)[A-Za-z0-9_-]{12,}")
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/@:]*(?::[^\s/@]*)?@")
+
+
+def register(secret: str | None) -> None:
+    """Remember a secret value so that ``redact`` removes it wherever it shows up."""
+    if secret and len(secret.strip()) >= 4:
+        with _lock:
+            _secrets.add(secret)
+            _secrets.add(secret.strip())
+
+
+def redact(text: str) -> str:
+    """``text`` without registered secrets, Authorization values, API keys and URL credentials."""
+    if not text:
+        return text
+    with _lock:
+        known = sorted(_secrets, key=len, reverse=True)
+    for secret in known:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    text = _URL_CREDENTIALS.sub(lambda m: f"{m[1]}{MASK}@", text)
+    text = _AUTH.sub(lambda m: f"{m[1]}{MASK}", text)
+    text = _BEARER.sub(lambda m: f"{m[1]}{MASK}", text)
+    return _KEYLIKE.sub(lambda m: f"{m[1]}{MASK}", text)
+
+
+def redact_data(data: Any) -> Any:
+    """``redact`` applied to every string (and mapping key) inside JSON-like data."""
+    if isinstance(data, str):
+        return redact(data)
+    if isinstance(data, dict):
+        return {redact_data(k): redact_data(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [redact_data(v) for v in data]
+    return data
+
+
+def split_url_credentials(url: str) -> tuple[str, str | None]:
+    """(the URL without ``user:password@``, the password or None); the password is registered."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url, None
+    if parts.username is None and parts.password is None:
+        return url, None
+    register(parts.password)
+    register(parts.username if parts.password is None else None)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), parts.password
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that redacts every record's final message (args included)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: let logging report it as it would
+            return True
+        record.msg, record.args = redact(message), ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
