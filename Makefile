@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test bench test-llm clean-demo tts-deps
+.PHONY: demo test bench fuzz test-llm clean-demo tts-deps
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -36,6 +36,7 @@ demo: $(VENV)/.base
 	@echo "open projects/demo/out/screenplay/episode.mp4 (storyboard: projects/demo/out/screenplay/storyboard.html)"
 
 test: $(VENV)/.test
+	$(BIN)/ruff check director tests bench
 	$(BIN)/python -m pytest
 
 # Opt-in: plan the demo with a real local model (llama.cpp server + SmolLM2-135M from PyPI).

@@ -226,14 +226,17 @@ def status(
 def clean(
     all_: Annotated[bool, typer.Option("--all", help="remove the whole cache")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="only say what would be removed")] = False,
+    verify: Annotated[bool, typer.Option("--verify", help="re-hash every cached file and drop damaged entries")
+                      ] = False,
 ) -> None:
     """Remove cached artifacts that no current plan references."""
     from director.runtime.clean import clean_cache
 
-    removed, kept, freed = clean_cache(_project(), everything=all_, dry_run=dry_run)
+    removed, kept, freed, damaged = clean_cache(_project(), everything=all_, dry_run=dry_run, verify=verify)
     verb = "would remove" if dry_run else "removed"
-    state.out.result({"removed": removed, "kept": kept, "bytes": freed, "dry_run": dry_run},
-                     f"{verb} {removed} entries ({freed / 1e6:.1f} MB), kept {kept}")
+    state.out.result({"removed": removed, "kept": kept, "bytes": freed, "dry_run": dry_run, "damaged": damaged},
+                     f"{verb} {removed} entries ({freed / 1e6:.1f} MB), kept {kept}"
+                     + (f"; {damaged} damaged entries found and removed" if verify else ""))
 
 
 # ------------------------------------------------------------------------------ models
@@ -300,6 +303,8 @@ def run(argv: list[str] | None = None) -> int:
 
     try:
         result = app(args=argv, prog_name="director", standalone_mode=False)
+        if result == ExitCode.INTERRUPTED:  # click returns Exit(130), made of Ctrl-C, as a plain code
+            print(INTERRUPTED, file=sys.stderr)
         return result if isinstance(result, int) else ExitCode.OK
     except DirectorError as exc:
         _print_error(exc)

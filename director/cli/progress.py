@@ -5,14 +5,20 @@ from director.cli.output import Output
 
 
 class RichReporter:
+    """Bars on a terminal; on a pipe or a log file (CI, ``2> log``) one plain line per finished job."""
+
     def __init__(self, out: Output):
         self.out = out
         self.progress = None
+        self.plain = False
         self.tasks: dict[str, int] = {}
         self.fractions: dict[tuple[str, str], float] = {}
+        self.counts: dict[str, list[int]] = {}
 
     def __enter__(self) -> "RichReporter":
-        if self.out.verbosity >= 0:
+        if self.out.verbosity >= 0 and not self.out.console().is_terminal:
+            self.plain = True
+        elif self.out.verbosity >= 0:
             from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                        TimeRemainingColumn)
 
@@ -27,6 +33,10 @@ class RichReporter:
             self.progress.__exit__(*exc)
 
     def stage_started(self, stage: str, total: int, to_run: int) -> None:
+        if self.plain:
+            self.counts[stage] = [total - to_run, total]
+            self.out.info(f"{stage}: {to_run} to run, {total - to_run} reused" if to_run else
+                          f"{stage}: all {total} reused")
         if self.progress is not None:
             label = stage if to_run else f"{stage} ✓"
             self.tasks[stage] = self.progress.add_task(label, total=max(1, total), completed=total - to_run)
@@ -40,6 +50,10 @@ class RichReporter:
                 self.progress.advance(self.tasks[stage], fraction - done)
 
     def job_done(self, stage: str, job, seconds: float) -> None:
+        if self.plain:
+            count = self.counts.setdefault(stage, [0, 0])
+            count[0] += 1
+            self.out.info(f"{stage} [{count[0]}/{count[1]}] {job.label or job.id} done in {seconds:.1f}s")
         if self.progress is not None:
             self.progress.advance(self.tasks[stage], 1.0 - self.fractions.pop((stage, job.id), 0.0))
 

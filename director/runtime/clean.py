@@ -18,14 +18,20 @@ def referenced_keys(project: Project) -> set[str]:
     return keys
 
 
-def clean_cache(project: Project, everything: bool = False, dry_run: bool = False) -> tuple[int, int, int]:
-    """(entries removed, entries kept, bytes freed)."""
+def clean_cache(project: Project, everything: bool = False, dry_run: bool = False,
+                verify: bool = False) -> tuple[int, int, int, int]:
+    """(entries removed, entries kept, bytes freed, damaged entries found by re-hashing and removed)."""
     from director.runtime.lock import ProjectLock
 
     cache = ArtifactCache(project.cache_dir)
     with ProjectLock(project.state, "clean"):
         keep = set() if everything else referenced_keys(project)
-        removed = kept = freed = 0
+        removed = kept = freed = damaged = 0
+        if verify and not dry_run:  # every file hashed again, whatever its stat says (bit rot)
+            checker = ArtifactCache(project.cache_dir, rehash=True)
+            for stage, key, path in cache.entries():
+                if not key.startswith(".") and checker.lookup(stage, key) is None:
+                    damaged += 1
         for _, key, path in cache.entries():
             if key in keep:
                 kept += 1
@@ -34,4 +40,4 @@ def clean_cache(project: Project, everything: bool = False, dry_run: bool = Fals
             removed += 1
             if not dry_run:
                 shutil.rmtree(path, ignore_errors=True)
-    return removed, kept, freed
+    return removed, kept, freed, damaged

@@ -16,6 +16,8 @@ from director.stages.base import Job, Stage
 from director.stages.music import CROSSFADE, music_cues
 
 ENCODER_MARGIN_DB = 0.6  # AAC adds a little overshoot; limit this much below the ceiling
+MASTER_TRIES = 8
+MAX_PUSH_DB = 24.0  # never push more than this above plain normalisation to win back what limiting took
 
 
 def true_peak_db(x: np.ndarray) -> float:
@@ -54,17 +56,33 @@ def master(mixed: np.ndarray, rate: int, target_lufs: float, ceiling_db: float) 
     import pyloudnorm
 
     meter = pyloudnorm.Meter(rate)
-    out = mixed
-    for _ in range(4):
-        loudness = meter.integrated_loudness(out)
-        if not np.isfinite(loudness):
-            break
-        out = (out * 10 ** ((target_lufs - loudness) / 20)).astype(np.float32)
+    loudness = meter.integrated_loudness(mixed)
+    if not np.isfinite(loudness):  # silence: nothing to normalise
+        return mixed, {"lufs": None, "true_peak": round(float(true_peak_db(mixed)), 2), "notes": []}
+    # Gain and limiting are always applied to the original mix (never to an already limited one), and the
+    # gain is searched: limiting costs loudness, so gain g_{k+1} = g_k + (target - L_k) until L hits the target.
+    gain_db = target_lufs - loudness
+    best: tuple[float, np.ndarray, float] | None = None
+    for _ in range(MASTER_TRIES):
+        out = (mixed * 10 ** (gain_db / 20)).astype(np.float32)
         if true_peak_db(out) > ceiling_db - ENCODER_MARGIN_DB:
             out = limit(out, rate, ceiling_db - ENCODER_MARGIN_DB - 0.1)
-        if abs(meter.integrated_loudness(out) - target_lufs) < 0.2:
+        measured = meter.integrated_loudness(out)
+        if best is None or abs(measured - target_lufs) < abs(best[0] - target_lufs):
+            best = (measured, out, gain_db)
+        if abs(measured - target_lufs) < 0.2 or gain_db - (target_lufs - loudness) > MAX_PUSH_DB:
             break
-    return out, {"lufs": round(float(meter.integrated_loudness(out)), 2), "true_peak": round(true_peak_db(out), 2)}
+        gain_db += target_lufs - measured
+    measured, out, _ = best
+    peak = float(true_peak_db(out))
+    notes = []
+    if abs(measured - target_lufs) > 1.0:
+        notes.append(f"mix: the episode measures {measured:.1f} LUFS, missing the {target_lufs:g} LUFS target: its "
+                     "loudness is in short peaks (sound effects, music hits) that the limiter must hold under "
+                     f"{ceiling_db:g} dBTP; lower sfx volume or mix.music_db, or lower mix.loudness")
+    if peak > ceiling_db:
+        notes.append(f"mix: true peak {peak:.1f} dBTP is over the {ceiling_db:g} dBTP ceiling")
+    return out, {"lufs": round(float(measured), 2), "true_peak": round(peak, 2), "notes": notes}
 
 
 class MixStage(Stage):
@@ -111,7 +129,7 @@ class MixStage(Stage):
             mixed = to_stereo(dialogue) + bed * (10 ** (cfg.music_db / 20)) * duck[:, None] + to_stereo(effects) * 0.8
             mastered, stats = master(mixed.astype(np.float32), rate, cfg.loudness, cfg.true_peak)
             write_wav(out / "mix.wav", mastered, rate)
-            return {**stats, "seconds": n / rate, "notes": notes}
+            return {**stats, "seconds": n / rate, "notes": notes + stats.pop("notes")}
 
         yield Job(self.name, "episode", material, run, label="episode")
 

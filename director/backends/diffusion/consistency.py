@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 
 class ClipScorer:
     def __init__(self, model: str, device: str):
-        import torch
         from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
 
         folder = local_folder(model)

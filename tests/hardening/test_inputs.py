@@ -1,0 +1,194 @@
+"""Classes 5-8: odd values, config errors, every problem at once, and the contents of refs and samples."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import director, make_project
+from tests.hardening.helpers import assert_clean_failure, edit_yaml
+
+
+# ----------------------------------------------------------------- class 5: values that used to crash
+@pytest.mark.parametrize("change, words", [
+    (lambda d: d.update(title="INT5000"), "cannot be read"),
+    (lambda d: d["format"].update(aspect="1" * 5000 + ":1"), "aspect"),
+    (lambda d: d["characters"]["ana"].update(refs=["refs/a\x00b.png"]), "NUL"),
+    (lambda d: d["characters"]["ana"].update(refs=["r" * 5000 + ".png"]), "characters long"),
+    (lambda d: d["characters"]["ana"].update(refs=["refs/" + "r" * 300 + ".png"]), "bytes"),
+    (lambda d: d.update(series="\x00"), "NUL"),
+], ids=["int-5000-digits", "aspect-5000-digits", "nul-in-ref", "5000-char-path", "300-byte-name", "nul-series"])
+def test_values_that_used_to_crash_are_located_problems(tmp_path, change, words):
+    project = make_project(tmp_path)
+    path = project / "screenplay.yaml"
+    edit_yaml(path, change)
+    path.write_text(path.read_text().replace("INT5000", "9" * 5000))  # no Python int can be that long to dump
+    proc = director("-p", str(project), "validate")
+    assert_clean_failure(proc)
+    assert "screenplay.yaml:" in proc.stderr and words in proc.stderr
+
+
+@pytest.mark.parametrize("raw, words", [("title: 2024-13-45\n", None), ("title: 16:9\n", None),
+                                        ("title: !!timestamp 2024-13-45\n", None)])
+def test_dates_and_sexagesimals_stay_text(tmp_path, raw, words):
+    project = make_project(tmp_path)
+    path = project / "screenplay.yaml"
+    text = path.read_text().split("\n", 1)[1]
+    path.write_text(raw + text)
+    proc = director("-p", str(project), "--json", "plan")
+    assert proc.returncode == 0, proc.stderr
+    from director.screenplay import load_screenplay
+    assert load_screenplay(path).screenplay.title == raw.split(": ", 1)[1].strip().removeprefix("!!timestamp ")
+
+
+def test_a_symlink_loop_as_a_ref_is_a_located_problem(tmp_path):
+    project = make_project(tmp_path)
+    refs = project / "refs"
+    refs.mkdir()
+    (refs / "loop.png").symlink_to(refs / "loop.png")
+    edit_yaml(project / "screenplay.yaml", lambda d: d["characters"]["ana"].update(refs=["refs/loop.png"]))
+    proc = director("-p", str(project), "validate")
+    assert_clean_failure(proc)
+    assert "refs/loop.png" in proc.stderr and "screenplay.yaml:" in proc.stderr
+
+
+@pytest.mark.parametrize("pattern", ["/etc/*.yaml", "../*.yaml", "~/x.yaml", "", "a\x00.yaml"])
+def test_episode_globs_must_stay_in_the_project(tmp_path, pattern):
+    project = make_project(tmp_path)
+    edit_yaml(project / "director.yaml", lambda d: d.update(episodes=[pattern]))
+    proc = director("-p", str(project), "validate")
+    assert_clean_failure(proc)
+    assert "director.yaml:" in proc.stderr and "episodes" in proc.stderr
+
+
+def test_a_very_long_command_line_path_is_a_usage_error():
+    proc = director("validate", "x" * 5000 + ".yaml")
+    assert_clean_failure(proc, 2)
+
+
+# ----------------------------------------------------------------- class 6: director.yaml checked at load
+@pytest.mark.parametrize("change, words", [
+    (lambda d: d.update(encode={"preset": "veryfastt"}), "did you mean 'veryfast'"),
+    (lambda d: d.update(encode={"audio_bitrate": "lots"}), "audio_bitrate 'lots' is not a bitrate"),
+    (lambda d: d.update(encode={"audio_bitrate": "5M"}), "out of range"),
+    (lambda d: d.update(mix={"sample_rate": 0}), "sample_rate 0 is not valid"),
+    (lambda d: d.update(mix={"sample_rate": 100000000}), "sample_rate 100000000 is not valid"),
+    (lambda d: d.update(backends={"vidoe": {"backend": "wan-i2v"}}), "did you mean 'video'"),
+    (lambda d: d.update(backends={"video": {"backend": "wan-i2vv"}}), "did you mean 'wan-i2v'"),
+    (lambda d: d.update(backends={"video": {"backend": "espeak"}}), "is a voice backend"),
+    (lambda d: d.update(backends={"video": {"backend": "wan-i2v", "stepz": 4}}), "unknown key 'stepz'"),
+    (lambda d: d.update(backends={"video": {"backend": "wan-i2v", "steps": "many"}}), "steps"),
+    (lambda d: d.update(titel="x"), "unknown key 'titel' in director.yaml"),
+], ids=["preset", "bitrate", "bitrate-range", "rate-0", "rate-huge", "stage-typo", "backend-typo", "wrong-kind",
+        "backend-key", "backend-value", "top-key"])
+def test_a_bad_setting_fails_at_load_with_line_and_column_before_any_work(tmp_path, change, words):
+    project = make_project(tmp_path)
+    edit_yaml(project / "director.yaml", change)
+    proc = director("-p", str(project), "render")
+    assert_clean_failure(proc)
+    assert words in proc.stderr, proc.stderr
+    line = next(x for x in proc.stderr.splitlines() if words.split("'")[0] in x)
+    assert line.startswith(str(project / "director.yaml") + ":") and line.split(":")[1].isdigit()
+    assert not (project / ".director" / "cache").exists()
+
+
+def test_bitrates_are_normalised():
+    from director.project import EncodeConfig
+
+    assert EncodeConfig(audio_bitrate=192000).audio_bitrate == "192k"
+    assert EncodeConfig(audio_bitrate="0.128M").audio_bitrate == "128k"
+
+
+# ----------------------------------------------------------------- class 7: every problem at once
+def test_one_schema_error_does_not_hide_the_reference_checks(tmp_path):
+    project = make_project(tmp_path)
+
+    def three(d):
+        d["titel"] = "typo"
+        d["scenes"][0]["location"] = "stret"
+        d["scenes"][0]["beats"][1]["line"]["who"] = "anna"
+        d["scenes"][1]["beats"][0]["action"] = 5  # and a type error in another beat
+        d["characters"]["bo"]["refs"] = ["refs/missing.png"]
+    edit_yaml(project / "screenplay.yaml", three)
+    proc = director("-p", str(project), "--json", "validate")
+    assert_clean_failure(proc)
+    messages = [p["message"] for f in json.loads(proc.stdout)["files"] for p in f["problems"]]
+    assert any("unknown key 'titel'" in m for m in messages)
+    assert any("'stret' is not a location" in m for m in messages)
+    assert any("'anna' is not a character" in m for m in messages)
+    assert any("action must be text" in m for m in messages)
+    assert any("refs/missing.png" in m for m in messages)
+
+
+# ----------------------------------------------------------------- class 8: ref and sample contents
+def _wav(path: Path, seconds: float = 2.0, rate: int = 22050) -> None:
+    from director.media.audio import write_wav
+
+    t = np.arange(int(seconds * rate)) / rate
+    write_wav(path, (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), rate)
+
+
+def _encode(src: Path, dst: Path) -> None:
+    import subprocess
+
+    from director.media.ffmpeg import ffmpeg_exe
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(src), str(dst)], check=True)
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda p: p.write_bytes(b""), "empty file"),
+    (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 50), "damaged"),
+    (lambda p: p.write_text("I am text"), "not a picture"),
+    (lambda p: Image.new("1", (20000, 20000)).save(p), "8192"),
+    (lambda p: Image.new("RGB", (4, 4)).save(p), "at least"),
+], ids=["zero-byte", "truncated", "text", "huge", "tiny"])
+def test_reference_images_are_opened_at_validate(tmp_path, make, words):
+    project = make_project(tmp_path)
+    (project / "refs").mkdir()
+    make(project / "refs" / "ana.png")
+    edit_yaml(project / "screenplay.yaml", lambda d: d["characters"]["ana"].update(refs=["refs/ana.png"]))
+    proc = director("-p", str(project), "validate")
+    assert_clean_failure(proc)
+    assert "refs/ana.png" in proc.stderr and words in proc.stderr and "screenplay.yaml:" in proc.stderr
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda p: p.write_text("not audio at all"), "cannot be decoded"),
+    (lambda p: p.write_bytes(b""), "empty file"),
+    (lambda p: _wav(p, 0.1), "at least"),
+    (lambda p: _wav(p, 2.0) or p.write_bytes(p.read_bytes()[:60]), None),
+], ids=["text-as-wav", "zero-byte", "too-short", "truncated"])
+def test_voice_samples_are_decoded_at_validate(tmp_path, make, words):
+    project = make_project(tmp_path)
+    (project / "refs").mkdir()
+    make(project / "refs" / "ana.wav")
+    edit_yaml(project / "screenplay.yaml", lambda d: d["characters"]["ana"].update(voice={"sample": "refs/ana.wav"}))
+    proc = director("-p", str(project), "validate")
+    assert_clean_failure(proc)
+    assert "refs/ana.wav" in proc.stderr and (words is None or words in proc.stderr)
+
+
+@pytest.mark.parametrize("ext", [".flac", ".mp3", ".ogg", ".wav"])
+def test_flac_mp3_and_ogg_samples_are_read_by_the_same_reader_the_backends_use(tmp_path, ext):
+    from director.backends.coqui import read_mono
+    from director.media.audio import read_audio
+
+    wav = tmp_path / "src.wav"
+    _wav(wav, 2.0, 24000)
+    sample = tmp_path / f"s{ext}"
+    if ext != ".wav":
+        _encode(wav, sample)
+    else:
+        os.replace(wav, sample)
+    data, rate = read_audio(sample)
+    assert abs(len(data) / rate - 2.0) < 0.1
+    assert abs(len(read_mono(str(sample), 16000)) / 16000 - 2.0) < 0.1
+    project = make_project(tmp_path / "p")
+    (project / "refs").mkdir()
+    os.replace(sample, project / "refs" / f"ana{ext}")
+    edit_yaml(project / "screenplay.yaml", lambda d: d["characters"]["ana"].update(voice={"sample": f"refs/ana{ext}"}))
+    director("-p", str(project), "validate", check=True)

@@ -1,0 +1,184 @@
+"""Item 9: the smaller promises (planner resolution, hand edits, Ctrl-C, file modes, clean, mix, hints, logs)."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import yaml
+
+from director.cli.main import run
+from tests.conftest import ROOT, director, make_project
+from tests.hardening.helpers import assert_clean_failure
+from tests.llm_server import ScriptedLLM
+from tests.plan.test_llm import KEY, good_answer
+
+
+@pytest.fixture
+def llm_project(tmp_path, monkeypatch):
+    path = make_project(tmp_path, ROOT / "projects/demo", size=(108, 192))
+    cfg = yaml.safe_load((path / "director.yaml").read_text())
+    cfg.update({"planner": {"backend": "llm"}, "llm": {"backoff": 0.01, "timeout": 5, "max_retries": 1,
+                                                       "review": False}})
+    (path / "director.yaml").write_text(yaml.safe_dump(cfg))
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("DIRECTOR_LLM_MODEL", "test-model")
+    return path
+
+
+def _sp(project):
+    from director.screenplay import load_screenplay
+    return load_screenplay(project / "screenplay.yaml").screenplay
+
+
+def test_render_plans_with_the_planner_director_yaml_names(llm_project, monkeypatch, capsys):
+    with ScriptedLLM(good_answer(_sp(llm_project))) as llm:
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        code = run(["-p", str(llm_project), "render", "--until", "timing"])
+        err = capsys.readouterr().err
+        assert code == 0, err
+        assert llm.calls(), "render re-planned without asking the LLM"
+        assert "no OPENAI_API_KEY" not in err
+    assert yaml.safe_load((llm_project / "shots/screenplay.yaml").read_text())["planner"] == "llm"
+
+
+def test_clean_keeps_the_llm_answers_the_current_plan_used(llm_project, monkeypatch, capsys):
+    with ScriptedLLM(good_answer(_sp(llm_project))) as llm:
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        assert run(["-p", str(llm_project), "plan"]) == 0
+        calls = len(llm.calls())
+        assert run(["-p", str(llm_project), "clean"]) == 0
+        (llm_project / "shots/screenplay.yaml").unlink()
+        assert run(["-p", str(llm_project), "--json", "plan"]) == 0
+        assert len(llm.calls()) == calls, "clean deleted the answers, so re-planning paid for the calls again"
+        assert run(["-p", str(llm_project), "clean", "--all"]) == 0
+    capsys.readouterr()
+
+
+def test_replanning_over_hand_edits_warns_and_keeps_a_copy(tmp_path):
+    project = make_project(tmp_path)
+    director("-p", str(project), "plan", check=True)
+    shots_file = project / "shots/screenplay.yaml"
+    data = yaml.safe_load(shots_file.read_text())
+    data["shots"][0]["prompt"] = "MY CAREFUL HAND-WRITTEN PROMPT"
+    shots_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    sp_path = project / "screenplay.yaml"
+    sp_path.write_text(sp_path.read_text().replace("Only since Tuesday.", "Only since Monday."))
+    proc = director("-p", str(project), "plan", check=True)
+    assert data["shots"][0]["id"] in proc.stderr and "edited by hand" in proc.stderr
+    backups = list((project / ".director/backups").glob("*.yaml"))
+    assert len(backups) == 1 and "MY CAREFUL HAND-WRITTEN PROMPT" in backups[0].read_text()
+    # a plan nobody edited is replaced silently, as before
+    sp_path.write_text(sp_path.read_text().replace("Only since Monday.", "Only since Sunday."))
+    assert "edited by hand" not in director("-p", str(project), "plan", check=True).stderr
+
+
+def test_ctrl_c_prints_the_resume_message_and_exits_130(tmp_path):
+    project = make_project(tmp_path, size=None)
+    proc = subprocess.Popen([sys.executable, "-m", "director", "-p", str(project), "render"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not list((project / ".director" / "cache").glob("voice/*/*/manifest.json")):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-1000:]
+    assert "interrupted: finished artifacts are kept" in err and "Traceback" not in err
+
+
+def test_atomic_writes_keep_a_replaced_files_mode_and_give_new_files_the_umask_mode(tmp_path):
+    from director.runtime.files import atomic_write_text
+
+    new = tmp_path / "new.txt"
+    old_mask = os.umask(0o022)
+    try:
+        atomic_write_text(new, "x")
+    finally:
+        os.umask(old_mask)
+    assert stat.S_IMODE(new.stat().st_mode) == 0o666 & ~0o022
+    kept = tmp_path / "kept.txt"
+    kept.write_text("a")
+    kept.chmod(0o640)
+    atomic_write_text(kept, "b")
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o640 and kept.read_text() == "b"
+
+
+def test_the_shot_list_a_user_can_read_is_not_private(tmp_path):
+    project = make_project(tmp_path)
+    director("-p", str(project), "plan", check=True)
+    assert stat.S_IMODE((project / "shots/screenplay.yaml").stat().st_mode) & 0o044
+
+
+def test_master_reaches_the_target_or_says_why():
+    from director.stages.mix import master
+
+    rate = 48000
+    rng = np.random.default_rng(0)
+    n = rate * 20
+    x = (rng.standard_normal(n) * 0.01).astype(np.float32) * (np.sin(np.arange(n) / rate * 2) > 0.2)
+    for k in range(0, n, rate // 8):  # dense loud hits: the limiter holds them, loudness is hard to reach
+        x[k:k + 200] += rng.standard_normal(200).astype(np.float32) * 0.9
+    out, stats = master(np.stack([x, x], 1).astype(np.float32), rate, -14.0, -1.0)
+    assert stats["true_peak"] <= -1.0
+    assert abs(stats["lufs"] + 14) < 1.0 or any("LUFS" in n for n in stats["notes"]), stats
+    speech = (0.2 * np.sin(np.arange(n) / rate * 2 * np.pi * 180) * (rng.random(n) > 0.001)).astype(np.float32)
+    _, ok = master(np.stack([speech, speech], 1), rate, -14.0, -1.0)
+    assert abs(ok["lufs"] + 14) < 0.3 and not ok["notes"]
+
+
+def test_new_help_says_what_new_does():
+    out = director("new", "--help").stdout
+    assert "validates and plans" not in out and "template" in out
+
+
+def test_a_gbk_screenplay_gets_a_conversion_hint(tmp_path):
+    path = tmp_path / "screenplay.yaml"
+    path.write_bytes("title: 最后一单\nscenes: []\n".encode("gb18030"))
+    proc = director("validate", str(path))
+    assert_clean_failure(proc)
+    assert "GB18030" in proc.stderr and "iconv" in proc.stderr
+
+
+def test_with_stderr_not_a_terminal_each_finished_job_prints_a_line(tmp_path):
+    project = make_project(tmp_path)
+    proc = director("-p", str(project), "render")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert sum(1 for x in lines if x.startswith("voice [")) == 3, proc.stderr
+    assert any(x.startswith("assemble [1/1]") for x in lines)
+    again = director("-p", str(project), "render").stderr
+    assert "assemble: all 1 reused" in again
+
+
+def test_log_records_are_redacted(capsys):
+    import logging
+
+    from director.cli.output import Output
+    from director.secrets import register
+
+    register("sk-live-ABCDEFGHIJKLMNOP")
+    Output().setup_logging()
+    logging.getLogger("director.test").warning("key %s at http://u:pw1234@h/v1 Authorization: Bearer abcdefgh12",
+                                               "sk-live-ABCDEFGHIJKLMNOP")
+    err = capsys.readouterr().err
+    assert "ABCDEFGH" not in err and "pw1234" not in err and "abcdefgh12" not in err and "***" in err
+
+
+def test_secrets_never_enter_run_records_or_manifests(tmp_path):
+    from director.runtime.cache import ArtifactCache
+    from director.runtime.files import write_json
+    from director.secrets import register
+
+    register("sk-proj-SECRETSECRETSECRET")
+    write_json(tmp_path / "r.json", {"endpoint": "http://a:sk-proj-SECRETSECRETSECRET@h", "x": ["sk-proj-SECRETSECRETSECRET"]})
+    entry = ArtifactCache(tmp_path / "c").produce("s", "ab" * 32, {"k": "sk-proj-SECRETSECRETSECRET"},
+                                                  lambda d: {"note": "sk-proj-SECRETSECRETSECRET"})
+    for path in (tmp_path / "r.json", entry.path / "manifest.json"):
+        assert "SECRET" not in path.read_text()
+    assert json.loads((tmp_path / "r.json").read_text())["x"] == ["***"]
