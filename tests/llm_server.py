@@ -3,6 +3,19 @@
 It speaks the real protocol over HTTP on 127.0.0.1: ``POST /v1/chat/completions`` with
 ``response_format`` (json_schema / json_object) and ``tools``; errors as the API sends them.
 Scripts are keyed by (agent, scene); an empty script gives a default answer.
+
+A script step is a dict:
+- ``{"json": obj}`` / ``{"text": str}``: a 200 answer whose message content is that JSON / text
+  (``finish_reason`` optional);
+- ``{"status": code, "message": str}``: an API error body (``error_type``, ``code`` and ``headers``
+  optional);
+- ``{"body": obj}``: any JSON document sent verbatim as the whole response body (``status`` optional,
+  default 200): wrong-shaped answers such as ``{"choices": null}``;
+- ``{"raw": str | bytes}``: any bytes as the whole response body (``status``, default 200, and
+  ``content_type``, default text/html): not JSON at all;
+- ``{"sleep": seconds, ...}``: wait first, then answer the rest of the step (or the default answer).
+Every string in a step may contain ``ScriptedLLM.ECHO_KEY``: it is replaced by the API key the request
+carried (its ``Authorization: Bearer`` value), like servers that echo the key in errors and answers.
 """
 from __future__ import annotations
 
@@ -15,6 +28,8 @@ from typing import Callable
 
 
 class ScriptedLLM:
+    ECHO_KEY = "<<api-key>>"  # in a script step: replaced by the key the request carried
+
     def __init__(self, default_answer: Callable[[str, str], dict], reject: tuple[str, ...] = (),
                  reject_status: int = 400):
         self.default_answer = default_answer
@@ -61,7 +76,8 @@ class ScriptedLLM:
                 with llm.lock:
                     llm.requests.append({"agent": agent, "scene": scene, "format": fmt, "tools": bool(body.get("tools")),
                                          "max_tokens": body.get("max_tokens"),
-                                         "auth": self.headers.get("Authorization", ""), "messages": body["messages"]})
+                                         "auth": self.headers.get("Authorization", ""), "messages": body["messages"],
+                                         "headers": dict(self.headers.items()), "path": self.path})
                     if fmt in llm.reject:
                         return self._send(llm.reject_status, {"error": {"message": f"response_format {fmt} is not supported "
                                                                      "by this server", "type": "invalid_request_error"}})
@@ -70,9 +86,20 @@ class ScriptedLLM:
                 if "sleep" in step:
                     time.sleep(step["sleep"])
                     step = {k: v for k, v in step.items() if k != "sleep"} or {"json": llm.default_answer(agent, scene)}
+                auth = self.headers.get("Authorization", "")
+                step = _echo(step, auth[len("Bearer "):] if auth.startswith("Bearer ") else auth)
+                if "raw" in step:
+                    raw = step["raw"] if isinstance(step["raw"], bytes) else step["raw"].encode()
+                    return self._send_bytes(step.get("status", 200), raw, step.get("content_type", "text/html"),
+                                            step.get("headers", {}))
+                if "body" in step:
+                    return self._send(step.get("status", 200), step["body"], step.get("headers", {}))
                 if "status" in step:
-                    return self._send(step["status"], {"error": {"message": step.get("message", "scripted error"),
-                                                                 "type": "server_error"}}, step.get("headers", {}))
+                    error = {"message": step.get("message", "scripted error"),
+                             "type": step.get("error_type", "server_error")}
+                    if "code" in step:
+                        error["code"] = step["code"]
+                    return self._send(step["status"], {"error": error}, step.get("headers", {}))
                 content = step["text"] if "text" in step else json.dumps(step["json"])
                 finish = step.get("finish_reason", "stop")
                 message: dict = {"role": "assistant", "content": content}
@@ -85,10 +112,12 @@ class ScriptedLLM:
                                  "choices": [{"index": 0, "message": message, "finish_reason": finish}],
                                  "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150}})
 
-            def _send(self, status: int, payload: dict, headers: dict | None = None):
-                data = json.dumps(payload).encode()
+            def _send(self, status: int, payload, headers: dict | None = None):
+                self._send_bytes(status, json.dumps(payload).encode(), "application/json", headers)
+
+            def _send_bytes(self, status: int, data: bytes, content_type: str, headers: dict | None = None):
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
@@ -99,3 +128,16 @@ class ScriptedLLM:
                     pass
 
         return Handler
+
+
+def _echo(step, key: str):
+    """The step with every ScriptedLLM.ECHO_KEY replaced by the key the request carried."""
+    if isinstance(step, str):
+        return step.replace(ScriptedLLM.ECHO_KEY, key)
+    if isinstance(step, bytes):
+        return step.replace(ScriptedLLM.ECHO_KEY.encode(), key.encode("utf-8", "replace"))
+    if isinstance(step, dict):
+        return {k: _echo(v, key) for k, v in step.items()}
+    if isinstance(step, (list, tuple)):
+        return [_echo(v, key) for v in step]
+    return step

@@ -1,0 +1,266 @@
+"""The LLM planner against hostile or broken OpenAI-compatible servers and odd credentials.
+
+Black-box: the real ``director`` command in a subprocess, the scripted local server of tests/llm_server.py.
+A secret (the API key, a password in OPENAI_BASE_URL) must never show up in anything director prints or
+writes under the project; a broken server or a missing extra is a clear message, never a traceback.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from director.plan.rules import RulePlanner
+from director.screenplay import load_screenplay
+from tests.conftest import director, make_project
+from tests.llm_server import ScriptedLLM
+
+KEY = "sk-test-SECRET-8f3a9c2e71"
+PASSWORD = "SECRETPASS"
+ECHO = ScriptedLLM.ECHO_KEY
+SCENES = ("one", "two")  # tests/data/short
+UNREACHABLE = "http://127.0.0.1:9/v1"
+TIMEOUT = 60
+
+
+def good_answer(sp):
+    def answer(agent: str, scene_id: str) -> dict:
+        if agent == "supervisor":
+            return {"approved": True, "fixes": []}
+        scene = next(s for s in sp.scenes if s.id == scene_id)
+        shots = RulePlanner(sp, "ep").plan_scene(scene)
+        return {"shots": [s.model_dump(include={"size", "angle", "move", "duration", "characters", "prompt", "beats",
+                                                 "transition"}) for s in shots]}
+    return answer
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    path = make_project(tmp_path)
+    config = yaml.safe_load((path / "director.yaml").read_text()) or {}
+    config["llm"] = {"backoff": 0.01, "timeout": 3, "max_retries": 1, "max_repairs": 1, "review": False}
+    (path / "director.yaml").write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture
+def sp(project: Path):
+    return load_screenplay(project / "screenplay.yaml").screenplay
+
+
+def llm_env(base_url: str, key: str = KEY) -> dict:
+    return {"OPENAI_API_KEY": key, "OPENAI_BASE_URL": base_url, "DIRECTOR_LLM_MODEL": "test-model"}
+
+
+def plan(project: Path, env: dict, *flags: str) -> subprocess.CompletedProcess:
+    return director("-p", str(project), *flags, "plan", "--planner", "llm", env=env, timeout=TIMEOUT)
+
+
+def plan_both_ways(project: Path, env: dict) -> list[subprocess.CompletedProcess]:
+    """`plan` with --json -v (everything director knows, at debug level), then as plain text from scratch."""
+    runs = [plan(project, env, "-v", "--json")]
+    shots = project / "shots" / "screenplay.yaml"
+    if shots.exists():
+        shots.unlink()
+    runs.append(plan(project, env))
+    return runs
+
+
+def data_of(proc: subprocess.CompletedProcess) -> dict:
+    return json.loads(proc.stdout) if proc.stdout.strip().startswith("{") else {}
+
+
+def pieces(secret: str, size: int = 10) -> set[str]:
+    """Every ``size``-character piece of a secret: a truncated or partly masked copy is still a leak."""
+    return {secret[i:i + size] for i in range(len(secret) - size + 1)} if len(secret) > size else {secret}
+
+
+def leaks(secret: str, project: Path, runs: list[subprocess.CompletedProcess]) -> list[str]:
+    """Where the secret shows up: in what director printed, or in any file under the project (as bytes)."""
+    found = set()
+    for i, proc in enumerate(runs):
+        for stream, text in (("stdout", proc.stdout), ("stderr", proc.stderr)):
+            if any(p in text for p in pieces(secret)):
+                found.add(f"run {i + 1} {stream}")
+    for path in sorted(project.rglob("*")):
+        if path.is_file():
+            data = path.read_bytes()
+            if any(p.encode() in data for p in pieces(secret)):
+                found.add(str(path.relative_to(project)))
+    return sorted(found)
+
+
+def assert_clean(proc: subprocess.CompletedProcess) -> None:
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert "internal error" not in proc.stderr, proc.stderr
+
+
+def script_all(llm: ScriptedLLM, step: dict, times: int = 20) -> None:
+    for scene in SCENES:
+        llm.script("artist", scene, *[step] * times)
+
+
+# ------------------------------------------------------------------ 1. a server echoing the key
+
+def test_key_echoed_in_answers_is_never_printed_or_stored(project, sp):
+    answer = good_answer(sp)
+    one = answer("artist", "one")
+    one["shots"][0]["prompt"] += f" Authorized with {ECHO}."
+    two = answer("artist", "two")
+    with ScriptedLLM(answer) as llm:
+        llm.script("artist", "one", {"json": one})
+        # extra text around the JSON: the answer is sent back for repair, the second one is fine
+        llm.script("artist", "two", {"text": f"Your key {ECHO} is valid! Here is the plan: {json.dumps(two)}"})
+        runs = plan_both_ways(project, llm_env(llm.url))
+        assert llm.calls() and all(r["auth"] == f"Bearer {KEY}" for r in llm.calls())
+    for proc in runs:
+        assert proc.returncode == 0, proc.stderr
+        assert_clean(proc)
+    assert data_of(runs[0])["planner"] == "llm"
+    assert leaks(KEY, project, runs) == []
+
+
+def test_401_echoing_the_key_exits_4_saying_the_key_was_refused(project, sp):
+    refused = {"status": 401, "error_type": "invalid_request_error", "code": "invalid_api_key",
+               "message": f"Incorrect API key provided: {ECHO}. You can find your API key at "
+                          "https://platform.openai.com/account/api-keys."}
+    with ScriptedLLM(good_answer(sp)) as llm:
+        script_all(llm, refused)
+        runs = plan_both_ways(project, llm_env(llm.url))
+        assert llm.calls()
+    for proc in runs:
+        assert proc.returncode == 4, proc.stderr
+        assert_clean(proc)
+        err = proc.stderr.lower()
+        assert "refused" in err and "key" in err, proc.stderr
+    assert leaks(KEY, project, runs) == []
+
+
+@pytest.mark.parametrize("step", [
+    {"status": 400, "error_type": "invalid_request_error", "message": f"Bad request from {ECHO}: model not loaded"},
+    {"status": 400, "error_type": "invalid_request_error",
+     "message": f"response_format is not supported for the key {ECHO}"},
+    {"status": 500, "message": f"upstream crashed while serving {ECHO}"},
+    {"status": 403, "error_type": "permission_denied", "message": f"{ECHO} may not use test-model"},
+], ids=["400", "400-response-format", "500", "403"])
+def test_error_bodies_echoing_the_key_are_never_printed_or_stored(project, sp, step):
+    with ScriptedLLM(good_answer(sp)) as llm:
+        script_all(llm, step)
+        runs = plan_both_ways(project, llm_env(llm.url))
+        assert llm.calls()
+    for proc in runs:
+        assert_clean(proc)
+        assert proc.returncode in (0, 1, 4), proc.stderr
+    assert leaks(KEY, project, runs) == []
+
+
+# ------------------------------------------------------------------ 2. a password in OPENAI_BASE_URL
+
+def test_password_in_the_base_url_is_never_printed_or_stored(project, sp):
+    with ScriptedLLM(good_answer(sp)) as llm:
+        url = llm.url.replace("http://", f"http://user:{PASSWORD}@")
+        runs = plan_both_ways(project, llm_env(url))
+    for proc in runs:
+        assert_clean(proc)
+    assert leaks(PASSWORD, project, runs) == []
+    assert leaks(KEY, project, runs) == []
+
+
+def test_password_in_an_unreachable_base_url_is_not_in_the_error(project):
+    url = UNREACHABLE.replace("http://", f"http://user:{PASSWORD}@")
+    runs = plan_both_ways(project, llm_env(url))
+    for proc in runs:
+        assert proc.returncode == 4, proc.stderr
+        assert_clean(proc)
+        assert "127.0.0.1:9" in proc.stderr, proc.stderr  # the endpoint is still named, without its password
+    assert leaks(PASSWORD, project, runs) == []
+
+
+# ------------------------------------------------------------------ 3. odd keys
+
+def test_key_with_a_trailing_newline_works_as_if_stripped(project, sp):
+    with ScriptedLLM(good_answer(sp)) as llm:
+        proc = plan(project, llm_env(llm.url, key=KEY + "\n"), "--json")
+        calls = llm.calls()
+    assert proc.returncode == 0, proc.stderr
+    assert_clean(proc)
+    data = data_of(proc)
+    assert data["planner"] == "llm" and not data["notes"], proc.stderr
+    assert calls and all(r["auth"] == f"Bearer {KEY}" for r in calls)
+    assert leaks(KEY, project, [proc]) == []
+
+
+def test_non_ascii_key_is_a_clear_error_about_the_key(project, sp):
+    key = "sk-tést-ключ"
+    with ScriptedLLM(good_answer(sp)) as llm:
+        proc = plan(project, llm_env(llm.url, key=key))
+    assert proc.returncode != 0, proc.stderr
+    assert_clean(proc)
+    assert "OPENAI_API_KEY" in proc.stderr, proc.stderr
+    assert "does not match the" not in proc.stderr, proc.stderr
+    assert key not in proc.stdout + proc.stderr
+
+
+# ------------------------------------------------------------------ 4. a 200 that is not a chat completion
+
+@pytest.mark.parametrize("step", [
+    {"raw": "<html><body>oops</body></html>", "content_type": "text/html"},
+    {"raw": "<html><body>oops</body></html>", "content_type": "application/json"},
+    {"raw": b"\x00\xff\xfe binary", "content_type": "application/octet-stream"},
+    {"body": {"foo": 1}},
+    {"body": {"choices": None}},
+    {"body": {"choices": []}},
+    {"body": [1, 2, 3]},
+], ids=["html", "html-as-json", "binary", "foo", "choices-null", "choices-empty", "json-list"])
+def test_a_200_that_is_not_a_chat_completion_falls_back_to_the_rules(project, sp, step):
+    with ScriptedLLM(good_answer(sp)) as llm:
+        script_all(llm, step)
+        proc = plan(project, llm_env(llm.url), "--json")
+        assert llm.calls()
+    assert proc.returncode == 0, proc.stderr
+    assert_clean(proc)
+    data = data_of(proc)
+    assert any("rules" in n for n in data["notes"]), proc.stderr
+    assert "rules" in proc.stderr
+    assert (project / "shots/screenplay.yaml").exists()
+
+
+# ------------------------------------------------------------------ 5. the [llm] extra is not installed
+
+BLOCKER = '''\
+"""Test helper: the optional LLM packages are not installed (any import of them fails as if missing)."""
+import sys
+
+BLOCKED = ("langchain_openai", "langchain_core", "langchain", "openai")
+
+
+class _NotInstalled:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, _NotInstalled())
+'''
+
+
+def test_missing_llm_extra_exits_4_naming_the_install_command(project, tmp_path):
+    site = tmp_path / "no-llm-extra"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(BLOCKER)
+    env = llm_env(UNREACHABLE) | {"PYTHONPATH": os.pathsep.join(filter(None, [str(site),
+                                                                               os.environ.get("PYTHONPATH")]))}
+    check = subprocess.run([sys.executable, "-c", "import langchain_openai"], capture_output=True, text=True,
+                           env={**os.environ, **env}, timeout=TIMEOUT)
+    assert check.returncode != 0 and "No module named 'langchain_openai'" in check.stderr  # the blocker works
+    proc = plan(project, env)
+    assert proc.returncode == 4, proc.stderr
+    assert_clean(proc)
+    assert "director[llm]" in proc.stderr, proc.stderr
