@@ -392,9 +392,11 @@ class _Checker:
             self.err(("language",), f"language {sp.language!r} is not a BCP-47 tag; valid examples: en, en-US, zh-CN, ja")
         fmt = sp.format
         match = ASPECT_RE.match(fmt.aspect)
+        sizes_ok = all(64 <= v <= 4096 for v in (fmt.width, fmt.height))
         if not match or 0 in (int(match[1]), int(match[2])):
-            self.err(("format", "aspect"), f"format.aspect {fmt.aspect!r} is not valid; use W:H such as 9:16, 16:9, 1:1, 4:5")
-        elif fmt.height and abs(fmt.width / fmt.height - int(match[1]) / int(match[2])) > 0.01:
+            self.err(("format", "aspect"), f"format.aspect {_short(fmt.aspect)} is not valid; use W:H such as 9:16, "
+                     "16:9, 1:1, 4:5")
+        elif sizes_ok and abs(fmt.width / fmt.height - int(match[1]) / int(match[2])) > 0.01:
             w, h = int(match[1]), int(match[2])
             self.err(("format", "width"), f"format size {fmt.width}x{fmt.height} does not match aspect {fmt.aspect}; "
                      f"for {fmt.aspect} use for example {h and fmt.height * w // h // 2 * 2}x{fmt.height}")
