@@ -56,5 +56,10 @@ $(VENV)/.bench: $(VENV)/.test
 bench: $(VENV)/.bench
 	$(BIN)/python -m bench
 
+# Opt-in: the loaders' fuzz target for longer than make test's minute (FUZZ_MINUTES=10 make fuzz).
+FUZZ_MINUTES ?= 10
+fuzz: $(VENV)/.test
+	$(BIN)/python -m bench.fuzz --minutes $(FUZZ_MINUTES)
+
 clean-demo:
 	rm -rf projects/demo/.director projects/demo/out projects/demo/shots

@@ -18,6 +18,7 @@ from director.yamlpos import Positions, load_yaml
 CONFIG_NAME = "director.yaml"
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
                 "placebo")
+MAX_EPISODES = 2000
 SAMPLE_RATES = (16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000)  # what AAC and the mix both take
 
 
@@ -215,7 +216,10 @@ class Project:
             except (ValueError, NotImplementedError, OSError) as exc:
                 raise ConfigError(f"{self.config_path or CONFIG_NAME}: episodes {pattern!r} is not a usable pattern "
                                   f"({exc})") from None
-            paths.extend(p for p in matches if _within(self.root, p))
+            paths.extend(p for p in matches if _within(self.root, p) and p not in paths)
+        if len(paths) > MAX_EPISODES:
+            raise ConfigError(f"{self.config_path or CONFIG_NAME}: episodes matches {len(paths)} files; a project holds "
+                              f"at most {MAX_EPISODES} episodes (split the series into several projects)")
         return paths
 
     def episode_path(self, episode: str | None) -> Path:

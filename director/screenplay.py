@@ -478,7 +478,7 @@ class _Checker:
             self.err(loc + ("id",), f"duplicate scene id {scene.id!r} (first used at line {line})")
         seen.setdefault(scene.id, i)
         if scene.location is not None and scene.location not in self.sp.locations:
-            known = ", ".join(self.sp.locations) or "none defined"
+            known = ", ".join(map(str, self.sp.locations)) or "none defined"
             self.err(loc + ("location",), f"scene.location {scene.location!r} is not a location"
                      f"{did_you_mean(scene.location, self.sp.locations)} (known: {known})")
         if scene.time is not None and scene.time not in TIMES:
@@ -497,7 +497,7 @@ class _Checker:
         if beat.line is not None:
             who = beat.line.who
             if who not in self.sp.characters:
-                known = ", ".join(self.sp.characters) or "none defined"
+                known = ", ".join(map(str, self.sp.characters)) or "none defined"
                 self.err(loc + ("line", "who"), f"line.who {who!r} is not a character"
                          f"{did_you_mean(who, self.sp.characters)} (known: {known})")
             self.check_text(loc + ("line", "text"), beat.line.text, "line.text", MAX_LINE_CHARS)

@@ -84,7 +84,7 @@ def plan_problems(sp: Screenplay, shots: list[Shot], scenes: set[str] | None = N
         for who in shot.characters:
             if who not in sp.characters:
                 problems.append((i, f"shot {shot.id}: character {who!r} is not in the screenplay"
-                                    f" (known: {', '.join(sp.characters)})"))
+                                    f" (known: {', '.join(map(str, sp.characters))})"))
         for ref in shot.beats:
             if ref not in wanted:
                 problems.append((i, f"shot {shot.id}: beat {ref!r} does not exist in the screenplay"

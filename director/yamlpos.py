@@ -168,8 +168,9 @@ class _Builder:
             if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 63:
                 raise ValueError("the number is larger than any setting takes")
             return value
-        except (ValueError, OverflowError) as exc:
-            reason = str(exc).split("\n")[0][:120]
+        except (ValueError, OverflowError, IndexError, KeyError, TypeError) as exc:  # `!!float ''`, `!!bool maybe`
+            reason = (str(exc).split("\n")[0][:120] or type(exc).__name__) if not isinstance(exc, (IndexError, KeyError)) \
+                else f"not a valid {node.tag.rsplit(':', 1)[-1]}"
             self.problems.append(Problem(self.pos.file, *_mark(node),
                                          f"the value {_short(node.value)} cannot be read ({reason}); "
                                          "quote it to keep it as text"))
