@@ -247,15 +247,22 @@ app.add_typer(models_app, name="models")
 
 @models_app.callback()
 def models(ctx: typer.Context,
-           profile: Annotated[Optional[str], typer.Option("--profile", help="preview or final")] = None) -> None:
-    """List every model the project's profile needs."""
+           profile: Annotated[Optional[str], typer.Option("--profile", help="preview or final")] = None,
+           vram: Annotated[Optional[float], typer.Option("--vram", help="GPU memory in GiB for the memory plan "
+                                                          "(default: this machine's GPU)")] = None) -> None:
+    """List every model the project's profile needs, and where each goes on the GPU."""
     if ctx.invoked_subcommand is not None:
         state.profile = profile
         return
-    from director.runtime.modelsinfo import model_rows, needed_models
+    from director.runtime.modelsinfo import device_vram_gb, memory_rows, model_rows, needed_models
 
-    rows = model_rows(needed_models(_project(), profile))
-    state.out.result({"models": rows}, None)
+    if vram is not None and not 1 <= vram <= 4096:
+        raise UsageError(f"--vram {vram:g} is not a GPU memory size; give GiB, e.g. 24, 48 or 80")
+    project = _project()
+    rows = model_rows(needed_models(project, profile))
+    card = vram if vram is not None else device_vram_gb()
+    plan = memory_rows(project, profile, card) if card else []
+    state.out.result({"models": rows, "memory_plan": {"vram_gb": card, "models": plan} if card else None}, None)
     if not state.out.json_mode:
         if not rows:
             print("this profile needs no model weights (built-in backends)")
@@ -267,6 +274,15 @@ def models(ctx: typer.Context,
         missing = sum(1 for r in rows if not r["local"])
         if missing:
             print(f"{missing} missing: fetch them with `director models pull` on a machine with network")
+        if plan:
+            words = {"none": "resident", "model": "model offload", "group": "group offload",
+                     "sequential": "sequential offload", "unknown": "size unknown"}
+            print(f"\nmemory plan for a {card:g} GiB GPU (a stage's models share the card; released after it):")
+            for r in plan:
+                print(f"  {r['stage']:<15} {r['model']}  {r['weights_gb']:.1f} GiB -> {words[r['placement']]}, "
+                      f"peak ~{r['peak_gb']:.1f} GiB")
+        elif rows and card is None:
+            print("\nno CUDA GPU here: `director models --vram 24` shows the memory plan for a 24 GiB card")
 
 
 @models_app.command("pull")

@@ -1,8 +1,11 @@
 """Everything a render's stages read, passed explicitly (stages never read globals or the environment)."""
 from __future__ import annotations
 
+import gc
 import json
+import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -25,6 +28,18 @@ class Placement:
     entry: Entry
 
 
+def free_accelerator_memory() -> None:
+    """Collect what a released model left and hand the GPU's cached blocks back (when torch is loaded)."""
+    gc.collect()
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        try:
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except RuntimeError:
+            pass
+
+
 @dataclass
 class RenderContext:
     project: Project
@@ -38,6 +53,7 @@ class RenderContext:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _digests: dict[Path, str] = field(default_factory=dict)
     _all_shots: list[Shot] | None = None
+    model_events: list[dict] = field(default_factory=list)  # loads and releases, in order, for the run record
 
     @property
     def all_shots(self) -> list[Shot]:
@@ -59,14 +75,34 @@ class RenderContext:
     def with_shots(self, shots: list[Shot]) -> "RenderContext":
         """The same render (results, built backends) seen through a subset of its shots."""
         return RenderContext(self.project, self.loaded, shots, self.backends, self.cache, self.explain,
-                             self.results, self._built, self._lock, self._digests, self.all_shots)
+                             self.results, self._built, self._lock, self._digests, self.all_shots, self.model_events)
 
     def backend(self, kind: str):
         """The built backend for a kind: built once per render (one model load per run)."""
         with self._lock:
             if kind not in self._built:
+                started = time.perf_counter()
                 self._built[kind] = self.backends[kind].build()
+                self.model_events.append({"event": "load", "kind": kind, "backend": self.backends[kind].name,
+                                          "seconds": round(time.perf_counter() - started, 3)})
             return self._built[kind]
+
+    def release(self, kind: str) -> None:
+        """Unload a kind's backend (its models) so the next stage's models have the GPU to themselves."""
+        with self._lock:
+            built = self._built.pop(kind, None)
+            if built is None:
+                return
+            self.model_events.append({"event": "release", "kind": kind, "backend": self.backends[kind].name})
+        close = getattr(built, "close", None)
+        if callable(close):
+            close()
+        del built
+        free_accelerator_memory()
+
+    def release_all(self) -> None:
+        for kind in list(self._built):
+            self.release(kind)
 
     def entry(self, stage: str, ident: str) -> Entry:
         try:

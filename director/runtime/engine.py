@@ -149,7 +149,9 @@ def execute(ctx: RenderContext, state: StateIndex, selection: Selection = Select
     """Run (or, with ctx.explain, explain) the stages; cached work is reused, the rest runs."""
     result = RunResult()
     wanted = selection.stages()
-    for stage in all_stages():
+    stages = all_stages()
+    last_use = {s.backend_kind: i for i, s in enumerate(stages) if s.backend_kind and s.name in wanted}
+    for index, stage in enumerate(stages):
         active = stage.name in wanted
         if not active and not ctx.explain and stage.name in STAGE_ORDER[STAGE_ORDER.index(wanted[-1]) + 1:]:
             break
@@ -159,9 +161,13 @@ def execute(ctx: RenderContext, state: StateIndex, selection: Selection = Select
             continue
         started = time.perf_counter()
         _run_stage(ctx, stage, state, selection, result, reporter, workers, active)
+        if stage.backend_kind and last_use.get(stage.backend_kind) == index and not ctx.explain:
+            ctx.release(stage.backend_kind)  # no later stage needs these models: free the GPU for the next ones
         result.stage_seconds[stage.name] = round(time.perf_counter() - started, 3)
         if result.failed and not ctx.explain:
             break
+    if not ctx.explain:
+        ctx.release_all()
     return result
 
 
@@ -269,11 +275,13 @@ def run_record(ctx: RenderContext, result: RunResult, selection: Selection, seco
         "seconds": round(seconds, 3), "selection": {"only": selection.only, "until": selection.until,
                                                     "shots": sorted(selection.shots or [])},
         "config": ctx.config.model_dump(mode="json"),
-        "backends": {k: v.identity() | {"license": v.license} for k, v in ctx.backends.items()},
+        "backends": {k: v.identity() | {"license": v.license, "models": {n.id: n.license.name for n in v.needs()}}
+                     for k, v in ctx.backends.items()},
         "stages": {name: {"seconds": s, "work_seconds": result.work_seconds.get(name, 0.0),
                           "ran": [r.id for r in result.records if r.stage == name and r.status == "ran"],
                           "cached": result.count("cached", name)} for name, s in result.stage_seconds.items()},
         "jobs": [r.as_dict() for r in result.records], "notes": result.notes, "failed": result.failed,
+        "models": ctx.model_events,
         "outputs": outputs,
     }
 

@@ -13,11 +13,37 @@ from director.runtime.engine import StateIndex
 from director.stages.refs import SHEETS
 
 
-def needed_models(project: Project, profile: str | None) -> list[ModelNeed]:
+def profile_backends(project: Project, profile: str | None) -> dict:
     profile = profile or project.config.profile
     overrides = {k: v.model_dump() for k, v in project.config.backends.items()}
+    return configure_backends(profile, overrides)
+
+
+def memory_rows(project: Project, profile: str | None, vram_gb: float) -> list[dict]:
+    """The memory plan of the profile's models on a card of ``vram_gb`` GiB (``director models --vram``)."""
+    from director.backends.memory import plan
+
+    return [r.as_dict() for r in plan(profile_backends(project, profile), vram_gb)]
+
+
+def device_vram_gb() -> float | None:
+    """This machine's first CUDA GPU's memory in GiB, or None (no torch, no GPU)."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        return None
+    import torch
+    try:
+        if not torch.cuda.is_available():
+            return None
+        return torch.cuda.get_device_properties(0).total_memory / 1024 ** 3
+    except RuntimeError:
+        return None
+
+
+def needed_models(project: Project, profile: str | None) -> list[ModelNeed]:
     needs: list[ModelNeed] = []
-    for config in configure_backends(profile, overrides).values():
+    for config in profile_backends(project, profile).values():
         for need in config.needs():
             if need not in needs:
                 needs.append(need)
@@ -35,6 +61,17 @@ def model_rows(needs: list[ModelNeed]) -> list[dict]:
     return rows
 
 
+def pull_failure(need: ModelNeed, exc: Exception) -> str:
+    """What went wrong fetching a model, and the fix: gated repositories need a login and accepted terms."""
+    name = type(exc).__name__
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    if name in ("GatedRepoError", "RepositoryNotFoundError") or status in (401, 403):
+        return (f"could not fetch {need.id}: the repository is gated (HTTP {status or 401}). Log in with "
+                f"`huggingface-cli login` (or set HF_TOKEN), open https://huggingface.co/{need.id} and accept its "
+                f"terms ({need.license.name}), then run `director models pull` again")
+    return f"could not fetch {need.id}: {name}: {str(exc)[:300]}"
+
+
 def pull_models(needs: list[ModelNeed]) -> list[str]:
     """Fetch every missing model; the only network use in director besides the LLM."""
     fetched = []
@@ -44,7 +81,7 @@ def pull_models(needs: list[ModelNeed]) -> list[str]:
         try:
             pull(need)
         except Exception as exc:  # network, auth, gated repo: say which and why
-            raise BackendUnavailable(f"could not fetch {need.id}: {type(exc).__name__}: {exc}") from None
+            raise BackendUnavailable(pull_failure(need, exc)) from None
         fetched.append(need.id)
     return fetched
 

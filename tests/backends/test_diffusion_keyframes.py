@@ -40,12 +40,13 @@ def _config(name: str, tiny, **extra):
     scorer = str(tiny("clip_scorer"))
     if name == "qwen-image-edit":
         return kf.QwenEditConfig(model=str(tiny("qwen_image_edit_plus")), scorer=scorer, steps=2, resolution=32,
-                                 reference_side=32, condition_side=28, **extra)
+                                 reference_side=32, condition_side=28, device="cpu", **extra)
     if name == "sdxl-ip-adapter":
         model = tiny("sdxl")
         return kf.SDXLIPAdapterConfig(model=str(model), ip_adapter=str(tiny("ip_adapter_for", model)), scorer=scorer,
-                                      steps=2, resolution=64, **extra)
-    return kf.FluxKontextConfig(model=str(tiny("flux_kontext")), scorer=scorer, steps=2, resolution=32, **extra)
+                                      steps=2, resolution=64, device="cpu", **extra)
+    return kf.FluxKontextConfig(model=str(tiny("flux_kontext")), scorer=scorer, steps=2, resolution=32, device="cpu",
+                                **extra)
 
 
 @pytest.mark.parametrize("name", ["qwen-image-edit", "sdxl-ip-adapter", "flux-kontext"])
@@ -122,7 +123,7 @@ def _final_keyframes_project(tmp_path: Path, tiny) -> Path:
     cfg = yaml.safe_load((project / "director.yaml").read_text())
     cfg["backends"] = {"keyframes": {"backend": "qwen-image-edit", "model": str(tiny("qwen_image_edit_plus")),
                                      "scorer": str(tiny("clip_scorer")), "steps": 2, "resolution": 32,
-                                     "reference_side": 32, "condition_side": 28}}
+                                     "reference_side": 32, "condition_side": 28, "device": "cpu"}}
     (project / "director.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     return project
 

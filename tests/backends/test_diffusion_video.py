@@ -24,7 +24,7 @@ def _config(name: str, tiny, **extra):
     from director.backends import Registry
     builder, side = BACKENDS[name]
     cls = Registry.discover().config_class(name)
-    return cls.model_validate({"model": str(tiny(builder)), "steps": 2, "resolution": side, **extra})
+    return cls.model_validate({"model": str(tiny(builder)), "steps": 2, "resolution": side, "device": "cpu", **extra})
 
 
 def _keyframes(tmp: Path) -> tuple[Path, Path]:
@@ -90,7 +90,8 @@ def test_first_last_frame_model_receives_the_next_keyframe(tiny, tmp_path):
 def test_seed_change_rerenders_that_clip_only(tiny, tmp_path):
     project = make_project(tmp_path, size=(72, 128))
     cfg = yaml.safe_load((project / "director.yaml").read_text())
-    cfg["backends"] = {"video": {"backend": "wan-i2v", "model": str(tiny("wan_ti2v")), "steps": 2, "resolution": 64}}
+    cfg["backends"] = {"video": {"backend": "wan-i2v", "model": str(tiny("wan_ti2v")), "steps": 2, "resolution": 64,
+                                 "device": "cpu"}}
     (project / "director.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     director("-p", str(project), "render", check=True)
     dry = json.loads(director("-p", str(project), "--json", "render", "--dry-run", check=True).stdout)

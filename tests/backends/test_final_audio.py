@@ -38,7 +38,7 @@ def _audio_project(tmp_path, tiny):
     cfg = yaml.safe_load((project / "director.yaml").read_text())
     cfg["backends"] = {
         "voice": {"backend": "coqui-tts", "model": str(tiny("tiny_vits")), "vc_model": str(tiny("openvoice_converter"))},
-        "music": {"backend": "stable-audio", "model": str(tiny("stable_audio")), "steps": 2},
+        "music": {"backend": "stable-audio", "model": str(tiny("stable_audio")), "steps": 2, "device": "cpu"},
     }
     (project / "director.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     return project

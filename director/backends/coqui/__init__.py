@@ -43,7 +43,7 @@ SENTENCE = re.compile(r"(?<=[.!?。！？])\s*")
 class CoquiConfig(BackendConfig):
     name: ClassVar[str] = "coqui-tts"
     kind: ClassVar[str] = "voice"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     license: ClassVar[str] = "MPL-2.0 (coqui-tts code); model licenses listed by `director models`"
     requires: ClassVar[tuple[str, ...]] = ("TTS", "torch")
     target: ClassVar[str] = "director.backends.coqui:CoquiBackend"
@@ -170,8 +170,17 @@ class CoquiBackend:
             kwargs["speaker"] = speaker_for(tts.speakers, req.voice.preset or req.voice.speaker)
         if tts.is_multi_lingual:
             kwargs["language"] = language
-        kwargs["speed"] = rate
-        return tts.tts(text=text, **kwargs)
+        # TTS.tts(speed=...) never reaches VITS: Vits.inference reads the *instance* attribute length_scale
+        # (copied from the config once, at init). Set it per call; synthesize holds self.lock around this.
+        model = tts.synthesizer.tts_model
+        original = getattr(model, "length_scale", None)
+        if original is not None:
+            model.length_scale = original / max(rate, 0.05)
+        try:
+            return tts.tts(text=text, **kwargs)
+        finally:
+            if original is not None:
+                model.length_scale = original
 
     def _xtts_voice(self, req: SpeechRequest):
         """The sample's latents; without a sample, one of the model's built-in studio speakers by preset."""

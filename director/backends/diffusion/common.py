@@ -19,8 +19,11 @@ from director.errors import BackendUnavailable
 log = logging.getLogger("director.diffusion")
 
 
+OFFLOADS = ("none", "model", "group", "sequential")  # cheapest memory last
+
+
 class DiffusersConfig(BackendConfig):
-    """Settings shared by every diffusers backend (see docs/gpu.md for when to use each)."""
+    """Settings shared by every diffusers backend (see README: GPUs and models)."""
 
     requires: ClassVar[tuple[str, ...]] = ("torch", "diffusers", "transformers")
     pipeline_class: ClassVar[str]
@@ -28,24 +31,51 @@ class DiffusersConfig(BackendConfig):
 
     model: str = ""
     dtype: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
-    device: str = Field(default="auto", description="auto, cpu, cuda, cuda:N")
-    offload: Literal["none", "model", "sequential", "group"] = "none"
+    device: str = Field(default="auto", description="auto (a CUDA GPU, never the CPU silently), cpu, cuda, cuda:N")
+    offload: Literal["auto", "none", "model", "group", "sequential"] = Field(
+        default="auto", description="auto: the memory plan picks from the model's size and the GPU's memory")
     vae_tiling: bool = False
     compile: bool = Field(default=False, description="torch.compile the denoiser (regional where supported)")
+    compile_backend: str = Field(default="inductor", description="torch.compile backend (inductor, cudagraphs, eager)")
     steps: int = Field(default=30, ge=1, le=200)
     guidance: float = Field(default=4.0, ge=0, le=30)
     resolution: int = Field(default=1024, ge=16, le=4096, description="native side: the model works at about this^2 pixels")
+    fp8: bool = Field(default=False, description="FP8 layerwise casting of the denoiser weights (saves memory)")
+    cache: Literal["none", "first-block"] = Field(default="none", description="diffusers cache hook (faster, "
+                                                  "slightly less faithful)")
+    cache_threshold: float = Field(default=0.1, gt=0, le=1)
+    lora: str | None = Field(default=None, description="a LoRA (e.g. a step-distilled one) by id or path")
+    lora_weight: str | None = None
+    lora_scale: float = 1.0
 
     def model_id(self) -> str:
         return self.model or self.default_model
 
     def needs(self) -> list[ModelNeed]:
-        return [ModelNeed(self.model_id(), self.kind, self.name, like=self.default_model)]
+        needs = [ModelNeed(self.model_id(), self.kind, self.name, like=self.default_model)]
+        if self.lora:
+            needs.append(ModelNeed(self.lora, "lora", self.name, files=(self.lora_weight,) if self.lora_weight else ()))
+        return needs
 
     def check(self, license_ack: str | None = None) -> None:
         super().check()
         license_gate(self.needs(), license_ack)
         require_local(self.needs())
+        if self.device == "auto":
+            cuda_or_refuse(self.kind, self.name)
+
+
+def cuda_or_refuse(kind: str, name: str) -> None:
+    """``device: auto`` means a GPU: a 20B model must never slip onto the CPU in fp32 unnoticed."""
+    import torch
+    try:
+        usable = torch.cuda.is_available() and torch.cuda.device_count() > 0
+    except RuntimeError:  # a driver/runtime mismatch raises instead of answering
+        usable = False
+    if not usable:
+        raise BackendUnavailable(f"no usable CUDA GPU for {kind} ({name}); `director doctor` says why. To run it on "
+                                 f"the CPU anyway (hours per clip at production sizes), set `device: cpu` under "
+                                 f"backends.{kind} in director.yaml")
 
 
 def torch_device(name: str) -> str:
@@ -66,8 +96,14 @@ def torch_dtype(name: str, device: str):
     return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[name]
 
 
-def load_pipeline(config: DiffusersConfig, extra: Callable[[Path], dict] | None = None):
-    """Load ``config.pipeline_class`` from the local cache once, placed and tuned per the settings."""
+def load_pipeline(config: DiffusersConfig, extra: Callable[[Path], dict] | None = None,
+                  prepare: Callable[[Any], None] | None = None):
+    """Load ``config.pipeline_class`` from the local cache once, placed and tuned per the settings.
+
+    The order follows diffusers' guidance: adapters (``prepare``: IP-Adapter, LoRA) and hooks (fp8
+    casting, caches) first, then placement (offload hooks), then ``torch.compile`` last, so the
+    compiled graph sees the final modules; ``fullgraph`` only where no hook breaks the graph.
+    """
     import diffusers
 
     folder = local_folder(config.model_id())
@@ -80,22 +116,58 @@ def load_pipeline(config: DiffusersConfig, extra: Callable[[Path], dict] | None 
     kwargs[_dtype_keyword(diffusers.__version__)] = dtype
     pipe = cls.from_pretrained(str(folder), local_files_only=True, **kwargs)
     pipe.set_progress_bar_config(disable=True)
-    place(pipe, config.offload, device)
+    pipe.director_device, pipe.director_dtype = device, dtype
+    if prepare is not None:
+        prepare(pipe)
+    hooked = speed_switches(pipe, config)
+    offload = config.offload
+    if offload == "auto":
+        from director.backends.memory import placement_for
+        offload = placement_for(config, folder, device)
+    place_with_fallback(pipe, offload, device, what=f"{config.kind} model {config.model_id()}")
     if config.vae_tiling and hasattr(pipe, "vae"):
         for switch in ("enable_tiling", "enable_slicing"):
             if hasattr(pipe.vae, switch):
                 getattr(pipe.vae, switch)()
     if config.compile:
-        denoiser = getattr(pipe, "transformer", None) or getattr(pipe, "unet")
-        if hasattr(denoiser, "compile_repeated_blocks"):
-            try:
-                denoiser.compile_repeated_blocks(fullgraph=True)
-            except (ValueError, AttributeError):
-                denoiser.compile()
-        else:
-            denoiser.compile()
-    pipe.director_device, pipe.director_dtype = device, dtype
+        compile_denoiser(pipe, config, fullgraph=not hooked and pipe.director_offload in ("none", "model"))
     return pipe
+
+
+def denoiser_of(pipe):
+    return getattr(pipe, "transformer", None) or getattr(pipe, "unet")
+
+
+def speed_switches(pipe, config: DiffusersConfig) -> bool:
+    """LoRA, FP8 layerwise casting and the first-block cache; True when a hook sits inside the denoiser."""
+    denoiser = denoiser_of(pipe)
+    if config.lora:
+        pipe.load_lora_weights(str(local_folder(config.lora) or config.lora), weight_name=config.lora_weight,
+                               adapter_name="director")
+        pipe.set_adapters(["director"], [config.lora_scale])
+    if config.fp8:
+        import torch
+        denoiser.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=pipe.director_dtype)
+    if config.cache == "first-block":
+        from diffusers.hooks import FirstBlockCacheConfig
+        denoiser.enable_cache(FirstBlockCacheConfig(threshold=config.cache_threshold))
+    return config.fp8 or config.cache != "none"
+
+
+def compile_denoiser(pipe, config: DiffusersConfig, fullgraph: bool) -> None:
+    """Regional compilation of the repeated blocks where the model declares them, else the whole denoiser.
+
+    Hooks (FP8 casting, caches, group offload) call into code Dynamo cannot trace in one graph
+    (``torch.compiler.disable``d functions, ``inspect.signature``), so ``fullgraph`` is only asked
+    for without them; with them the graph breaks at the hook and the blocks still compile.
+    """
+    denoiser = denoiser_of(pipe)
+    options = {"fullgraph": fullgraph, "backend": config.compile_backend}
+    if getattr(denoiser, "_repeated_blocks", None) and hasattr(denoiser, "compile_repeated_blocks"):
+        denoiser.compile_repeated_blocks(**options)
+    else:
+        denoiser.compile(**options)
+    pipe.director_compiled = options
 
 
 def _dtype_keyword(version: str) -> str:
@@ -104,22 +176,63 @@ def _dtype_keyword(version: str) -> str:
     return "dtype" if (major, minor) >= (0, 42) else "torch_dtype"
 
 
-def place(pipe, offload: str, device: str) -> None:
-    if offload == "none" or not device.startswith("cuda"):
+def place(pipe, offload: str, device: str, force: bool = False) -> None:
+    """Put the pipeline on ``device`` with the given offload (offload only means something on a GPU).
+
+    ``group``: every component streams its layers in just before use — text encoders included
+    (transformers models too, through diffusers' group-offload hooks), so a 15 GB Qwen2.5-VL or a
+    10.6 GB UMT5 is never whole on the card. ``force`` applies hooks on the CPU too (tests).
+    """
+    import torch
+    pipe.director_offload = offload if (device.startswith("cuda") or force) else "none"
+    if offload == "none" or not (device.startswith("cuda") or force):
         pipe.to(device)
     elif offload == "model":
         pipe.enable_model_cpu_offload(device=device)
     elif offload == "sequential":
         pipe.enable_sequential_cpu_offload(device=device)
-    else:  # group offloading with CUDA streams: layers move just before they are used
-        import torch
-        for name, component in pipe.components.items():
-            if isinstance(component, torch.nn.Module):
-                if hasattr(component, "enable_group_offload"):
-                    component.enable_group_offload(onload_device=torch.device(device), offload_type="leaf_level",
-                                                   use_stream=True)
-                else:
-                    component.to(device)
+    else:
+        stream = device.startswith("cuda")
+        pipe.enable_group_offload(onload_device=torch.device(device), offload_type="leaf_level", use_stream=stream)
+
+
+def cheaper(offload: str) -> str | None:
+    """The next placement that needs less GPU memory (group offload needs a fresh load, so it is skipped)."""
+    order = ("none", "model", "sequential")
+    return order[order.index(offload) + 1] if offload in order[:-1] else None
+
+
+def place_with_fallback(pipe, offload: str, device: str, what: str) -> None:
+    """``place``, and on out-of-memory at load the next cheaper placement, down to sequential offload."""
+    current: str | None = offload
+    while True:
+        try:
+            place(pipe, current, device)
+            return
+        except (RuntimeError, MemoryError) as exc:
+            if not is_oom(exc):
+                raise
+            following = cheaper(current)
+            if following is None:
+                raise BackendUnavailable(f"{what} does not fit on {device} even with sequential offload; use a "
+                                         f"smaller model or fp8, or a GPU with more memory") from None
+            log.warning("%s: out of GPU memory placing it with offload %s; trying %s", what, current, following)
+            _free(pipe, device)
+            current = following
+
+
+def _free(pipe, device: str) -> None:
+    import gc
+
+    import torch
+    try:
+        pipe.remove_all_hooks()
+        pipe.to("cpu")
+    except Exception:  # a half-placed pipeline: free what can be freed
+        pass
+    gc.collect()
+    if device.startswith("cuda"):
+        torch.cuda.empty_cache()
 
 
 def is_oom(exc: BaseException) -> bool:
@@ -128,25 +241,22 @@ def is_oom(exc: BaseException) -> bool:
 
 
 def with_oom_retry(pipe, config: DiffusersConfig, call: Callable[[], Any], what: str):
-    """Run ``call``; on CUDA out-of-memory turn model offload on and try once more, then fail clearly."""
+    """Run ``call``; on CUDA out-of-memory move to the next cheaper placement and try again, then fail clearly."""
     import torch
-    try:
-        return call()
-    except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
-        if not is_oom(exc):
-            raise
-        log.warning("%s: CUDA out of memory; retrying once with model CPU offload", what)
-        torch.cuda.empty_cache()
-        if config.offload == "none" and pipe.director_device.startswith("cuda"):
-            pipe.enable_model_cpu_offload(device=pipe.director_device)
+    while True:
         try:
             return call()
-        except (RuntimeError, torch.cuda.OutOfMemoryError) as again:
-            if not is_oom(again):
+        except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
+            if not is_oom(exc):
                 raise
+            current = getattr(pipe, "director_offload", "none")
+            following = cheaper(current) if pipe.director_device.startswith("cuda") else None
             torch.cuda.empty_cache()
-            raise RuntimeError(f"{what}: CUDA out of memory even with offload on; lower `resolution`, use "
-                               f"offload: sequential or a smaller model") from None
+            if following is None:
+                raise RuntimeError(f"{what}: CUDA out of memory even with offload {current}; lower `resolution`, "
+                                   f"use fp8 or a smaller model") from None
+            log.warning("%s: CUDA out of memory with offload %s; retrying with %s", what, current, following)
+            place(pipe, following, pipe.director_device)
 
 
 def generator(pipe, seed: int):

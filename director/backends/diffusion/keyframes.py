@@ -64,7 +64,7 @@ class QwenEditConfig(KeyframeConfig):
 
 class SDXLIPAdapterConfig(KeyframeConfig):
     name: ClassVar[str] = "sdxl-ip-adapter"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     license: ClassVar[str] = "CreativeML Open RAIL++-M (SDXL), Apache-2.0 (IP-Adapter)"
     target: ClassVar[str] = "director.backends.diffusion.keyframes:SDXLIPAdapterBackend"
     pipeline_class: ClassVar[str] = "StableDiffusionXLPipeline"
@@ -101,7 +101,7 @@ class KeyframeBackend:
     def __init__(self, config: KeyframeConfig):
         self.config = config
         self.lock = threading.Lock()  # one pipeline, one scheduler state: calls take turns
-        self.pipe = common.load_pipeline(config, self.load_extra)
+        self.pipe = common.load_pipeline(config, self.load_extra, self.prepare)
         self.scorer = None
         if config.scorer:
             from director.backends.diffusion.consistency import ClipScorer
@@ -112,6 +112,9 @@ class KeyframeBackend:
     def load_extra(folder: Path) -> dict:
         """Components to hand ``from_pretrained`` instead of loading them from the folder."""
         return {}
+
+    def prepare(self, pipe) -> None:
+        """Adapters to load before the pipeline is placed (offload hooks are built over what is there)."""
 
     def generate(self, prompt: str, negative: str, references: list, width: int, height: int, seed: int,
                  figures: list[str]):
@@ -214,13 +217,15 @@ class FluxKontextBackend(KeyframeBackend):
 
 
 class SDXLIPAdapterBackend(KeyframeBackend):
-    def __init__(self, config: SDXLIPAdapterConfig):
-        super().__init__(config)
+    def prepare(self, pipe) -> None:
+        """The IP-Adapter (and its CLIP image encoder) join the pipeline *before* offload hooks are built:
+        loaded after them, the encoder would stay on the CPU unhooked, and a later ``pipe.to`` would undo
+        model offload (and raise under sequential offload)."""
         from director.backends.models import local_folder
+        config: SDXLIPAdapterConfig = self.config
         folder = local_folder(config.ip_adapter)
-        self.pipe.load_ip_adapter(str(folder), subfolder=config.ip_subfolder, weight_name=config.ip_weight,
-                                  image_encoder_folder=config.image_encoder, local_files_only=True)
-        self.pipe.to(self.pipe.director_device)
+        pipe.load_ip_adapter(str(folder), subfolder=config.ip_subfolder, weight_name=config.ip_weight,
+                             image_encoder_folder=config.image_encoder, local_files_only=True)
 
     def references(self, req: FrameRequest):
         # IP-Adapter holds people; the place comes from the prompt.

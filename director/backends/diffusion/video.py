@@ -6,19 +6,19 @@ and ``svd``. The model rules live in ``RULES``; the planning and conforming in `
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import threading
 import time
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from pydantic import Field
 
 from director.backends.diffusion import common
 from director.backends.diffusion.fitting import PassPlan, Rules, conform_indices, plan_passes
 from director.backends.diffusion.prompts import negative_prompt
-from director.backends.models import ModelNeed
 from director.backends.types import ClipRequest
 from director.media.ffmpeg import FrameWriter
 from director.runtime import steps
@@ -45,19 +45,6 @@ class VideoConfig(common.DiffusersConfig):
     overlap: int = Field(default=4, ge=1, le=16, description="frames shared (cross-faded) at each pass seam")
     motion: float | None = Field(default=None, ge=0, le=1, description="motion strength where the model has one")
     first_last: bool = Field(default=False, description="end on the next keyframe (first-last-frame models)")
-    fp8: bool = Field(default=False, description="FP8 layerwise casting of the denoiser weights (saves memory)")
-    cache: Literal["none", "first-block"] = Field(default="none", description="diffusers cache hook (faster, "
-                                                  "slightly less faithful)")
-    cache_threshold: float = Field(default=0.1, gt=0, le=1)
-    lora: str | None = Field(default=None, description="a LoRA (e.g. a step-distilled one) by id or path")
-    lora_weight: str | None = None
-    lora_scale: float = 1.0
-
-    def needs(self) -> list[ModelNeed]:
-        needs = super().needs()
-        if self.lora:
-            needs.append(ModelNeed(self.lora, "lora", self.name))
-        return needs
 
     def uses_next_keyframe(self) -> bool:
         return self.first_last and self.supports_last_image
@@ -78,7 +65,7 @@ class WanConfig(VideoConfig):
 
 class WanFLF2VConfig(VideoConfig):
     name: ClassVar[str] = "wan-flf2v"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     license: ClassVar[str] = "Apache-2.0 (Wan 2.1 weights)"
     target: ClassVar[str] = "director.backends.diffusion.video:WanBackend"
     pipeline_class: ClassVar[str] = "WanImageToVideoPipeline"
@@ -93,8 +80,8 @@ class WanFLF2VConfig(VideoConfig):
 
 class LTXConfig(VideoConfig):
     name: ClassVar[str] = "ltx-i2v"
-    version: ClassVar[str] = "1"
-    license: ClassVar[str] = "LTX-Video Open Weights License"
+    version: ClassVar[str] = "2"
+    license: ClassVar[str] = "per version: OpenRAIL-M (0.9.0-0.9.5), LTX-Video Open Weights License (0.9.6+)"
     target: ClassVar[str] = "director.backends.diffusion.video:LTXBackend"
     pipeline_class: ClassVar[str] = "LTXImageToVideoPipeline"
     default_model: ClassVar[str] = "Lightricks/LTX-Video"
@@ -116,7 +103,7 @@ class LTXConditionConfig(LTXConfig):
 
 class CogVideoXConfig(VideoConfig):
     name: ClassVar[str] = "cogvideox-i2v"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     license: ClassVar[str] = "CogVideoX License"
     target: ClassVar[str] = "director.backends.diffusion.video:CogVideoXBackend"
     pipeline_class: ClassVar[str] = "CogVideoXImageToVideoPipeline"
@@ -153,26 +140,10 @@ class VideoBackend:
         self.lock = threading.Lock()
         self.pipe = common.load_pipeline(config, self.load_extra)
         self.rules = self.model_rules(config.rules)
-        self._speed_switches()
 
     @staticmethod
     def load_extra(folder: Path) -> dict:
         return {}
-
-    def _speed_switches(self) -> None:
-        config, pipe = self.config, self.pipe
-        denoiser = getattr(pipe, "transformer", None) or getattr(pipe, "unet")
-        if config.lora:
-            from director.backends.models import local_folder
-            pipe.load_lora_weights(str(local_folder(config.lora) or config.lora), weight_name=config.lora_weight,
-                                   adapter_name="director")
-            pipe.set_adapters(["director"], [config.lora_scale])
-        if config.fp8:
-            import torch
-            denoiser.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=pipe.director_dtype)
-        if config.cache == "first-block":
-            from diffusers.hooks import FirstBlockCacheConfig
-            denoiser.enable_cache(FirstBlockCacheConfig(threshold=config.cache_threshold))
 
     # subclasses ------------------------------------------------------------
     def model_rules(self, rules: Rules) -> Rules:
@@ -242,11 +213,46 @@ def crossfade(previous: list, following: list, overlap: int) -> list:
 class WanBackend(VideoBackend):
     def generate(self, image, prompt, negative, frames, width, height, seed, last_image=None):
         kwargs = {"last_image": last_image} if last_image is not None else {}
-        result = self.pipe(image=image, prompt=prompt, negative_prompt=negative, height=height, width=width,
-                           num_frames=frames, num_inference_steps=self.config.steps, guidance_scale=self.config.guidance,
-                           generator=common.generator(self.pipe, seed),
-                           **steps.diffusers_callback(self.config.steps), output_type="pil", **kwargs)
+        with first_frame_only(self.pipe, last_image is None):
+            result = self.pipe(image=image, prompt=prompt, negative_prompt=negative, height=height, width=width,
+                               num_frames=frames, num_inference_steps=self.config.steps,
+                               guidance_scale=self.config.guidance, generator=common.generator(self.pipe, seed),
+                               **steps.diffusers_callback(self.config.steps), output_type="pil", **kwargs)
         return result.frames[0]
+
+
+@contextlib.contextmanager
+def first_frame_only(pipe, active: bool):
+    """Wan 2.1 FLF2V without a last frame (the episode's last shot, every non-final pass of a long one).
+
+    Its image embedding holds *two* pictures' CLIP tokens (``pos_embed_seq_len`` = 2 x 257) and
+    reshapes to that length, so one image alone is a shape error. The VAE condition pins only
+    the first frame when ``last_image`` is None (I2V conditioning); the CLIP side then gets the
+    first image twice, which asks for no particular ending. Calls hold the backend's lock.
+    """
+    transformer = getattr(pipe, "transformer", None)
+    if not active or transformer is None or not getattr(transformer.config, "pos_embed_seq_len", None) \
+            or getattr(pipe, "image_encoder", None) is None:
+        yield
+        return
+    encode = pipe.encode_image
+
+    def twice(image, device=None):
+        return encode(image if isinstance(image, (list, tuple)) else [image, image], device)
+
+    pipe.encode_image = twice
+    try:
+        yield
+    finally:
+        pipe.encode_image = encode
+
+
+def ltx_decode(pipe) -> dict:
+    """LTX-Video >= 0.9.1 decodes with a timestep-conditioned VAE: decode at t=0.05 with 0.025 noise, as
+    every Lightricks config from 0.9.1 to 0.9.8 does (diffusers' defaults, 0.0 and None, blur the result)."""
+    if getattr(pipe.vae.config, "timestep_conditioning", False):
+        return {"decode_timestep": 0.05, "decode_noise_scale": 0.025}
+    return {}
 
 
 class LTXBackend(VideoBackend):
@@ -254,7 +260,7 @@ class LTXBackend(VideoBackend):
         result = self.pipe(image=image, prompt=prompt, negative_prompt=negative, height=height, width=width,
                            num_frames=frames, frame_rate=self.rules.fps, num_inference_steps=self.config.steps,
                            guidance_scale=self.config.guidance, generator=common.generator(self.pipe, seed),
-                           **steps.diffusers_callback(self.config.steps),
+                           **steps.diffusers_callback(self.config.steps), **ltx_decode(self.pipe),
                            output_type="pil")
         return result.frames[0]
 
@@ -268,14 +274,20 @@ class LTXConditionBackend(VideoBackend):
         result = self.pipe(conditions=conditions, prompt=prompt, negative_prompt=negative, height=height, width=width,
                            num_frames=frames, frame_rate=self.rules.fps, num_inference_steps=self.config.steps,
                            guidance_scale=self.config.guidance, generator=common.generator(self.pipe, seed),
-                           **steps.diffusers_callback(self.config.steps),
+                           **steps.diffusers_callback(self.config.steps), **ltx_decode(self.pipe),
                            output_type="pil")
         return result.frames[0]
+
+
+# CogVideoX 1.5 (patch_size_t=2): 16N+1 frames at 16 fps, ~1360x768 (THUDM/CogVideo README and cli_demo.py)
+COGVIDEOX15_RULES = Rules(step=16, fps=16, max_frames=161, min_frames=17, multiple=16, side=1022)
 
 
 class CogVideoXBackend(VideoBackend):
     def model_rules(self, rules: Rules) -> Rules:
         config = self.pipe.transformer.config
+        if getattr(config, "patch_size_t", None):  # 1.5: 1.0's 8 fps rules would play its motion at half speed
+            return COGVIDEOX15_RULES
         if config.use_learned_positional_embeddings:  # 5B-I2V: exactly sample_frames (49) per pass
             return dataclasses.replace(rules, min_frames=config.sample_frames, max_frames=config.sample_frames)
         return rules
