@@ -227,7 +227,7 @@ def wan_flf2v(folder: Path) -> Path:
     return _save(pipe, folder)
 
 
-def _ltx_components(folder: Path) -> dict:
+def _ltx_components(folder: Path, timestep_conditioning: bool = False) -> dict:
     from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXVideoTransformer3DModel
     _seed()
     transformer = LTXVideoTransformer3DModel(in_channels=8, out_channels=8, patch_size=1, patch_size_t=1,
@@ -241,7 +241,8 @@ def _ltx_components(folder: Path) -> dict:
                                 decoder_spatio_temporal_scaling=(True, True, False, False),
                                 decoder_inject_noise=(False, False, False, False, False),
                                 upsample_residual=(False, False, False, False), upsample_factor=(1, 1, 1, 1),
-                                timestep_conditioning=False, patch_size=1, patch_size_t=1, encoder_causal=True,
+                                timestep_conditioning=timestep_conditioning, patch_size=1, patch_size_t=1,
+                                encoder_causal=True,
                                 decoder_causal=False)
     return {"transformer": transformer, "vae": vae, "scheduler": FlowMatchEulerDiscreteScheduler(),
             "text_encoder": _t5_encoder(), "tokenizer": t5_tokenizer(Path(folder) / "_t5")}
@@ -252,19 +253,31 @@ def ltx_i2v(folder: Path) -> Path:
     return _save(LTXImageToVideoPipeline(**_ltx_components(folder)), folder)
 
 
+def ltx_i2v_091(folder: Path) -> Path:
+    """LTX-Video >= 0.9.1's layout: a timestep-conditioned VAE decoder."""
+    from diffusers import LTXImageToVideoPipeline
+    return _save(LTXImageToVideoPipeline(**_ltx_components(folder, timestep_conditioning=True)), folder)
+
+
 def ltx_condition(folder: Path) -> Path:
     from diffusers import LTXConditionPipeline
     return _save(LTXConditionPipeline(**_ltx_components(folder)), folder)
 
 
-def cogvideox_i2v(folder: Path) -> Path:
+def cogvideox15_i2v(folder: Path) -> Path:
+    """CogVideoX 1.5's layout: temporal patches (patch_size_t=2) and the ofs embedding."""
+    return cogvideox_i2v(folder, patch_size_t=2, ofs_embed_dim=2)
+
+
+def cogvideox_i2v(folder: Path, patch_size_t: int | None = None, ofs_embed_dim: int | None = None) -> Path:
     from diffusers import AutoencoderKLCogVideoX, CogVideoXImageToVideoPipeline, CogVideoXTransformer3DModel, DDIMScheduler
     _seed()
     transformer = CogVideoXTransformer3DModel(num_attention_heads=2, attention_head_dim=16, in_channels=8,
                                               out_channels=4, time_embed_dim=2, num_layers=1, patch_size=2,
                                               temporal_compression_ratio=4, max_text_seq_length=16,
                                               use_rotary_positional_embeddings=True,
-                                              use_learned_positional_embeddings=False, text_embed_dim=32)
+                                              use_learned_positional_embeddings=False, text_embed_dim=32,
+                                              patch_size_t=patch_size_t, ofs_embed_dim=ofs_embed_dim)
     _seed()
     blocks = ("CogVideoXDownBlock3D",) * 4
     vae = AutoencoderKLCogVideoX(in_channels=3, out_channels=3, down_block_types=blocks,

@@ -78,6 +78,27 @@ class CoquiConfig(BackendConfig):
         super().check()
         license_gate(self.needs(), license_ack)
         require_local(self.needs())
+        check_phonemizer(coqui_model_folder(self.model))
+
+
+def needs_espeak(folder: Path | None) -> bool:
+    """Whether a Coqui model turns text into phonemes with eSpeak (VCTK VITS does; XTTS and char models don't)."""
+    try:
+        config = json.loads((folder / "config.json").read_text()) if folder else {}
+    except (OSError, ValueError):
+        return False
+    return bool(config.get("use_phonemes")) and config.get("phonemizer") in (None, "", "espeak")
+
+
+def check_phonemizer(folder: Path | None) -> None:
+    """The eSpeak *program*: coqui's phonemizer runs ``espeak-ng``/``espeak``; the espeakng-loader wheel only
+    ships the library, so on a fresh box VITS fails at the first line with "No espeak backend found"."""
+    import shutil
+
+    if needs_espeak(folder) and not (shutil.which("espeak-ng") or shutil.which("espeak")):
+        raise BackendUnavailable("this voice model speaks through phonemes and needs the espeak-ng program: "
+                                 "install it with `sudo apt-get install espeak-ng` (macOS: `brew install espeak-ng`; "
+                                 "`make gpu` does it), then check with `director doctor`")
 
 
 def checkpoint(folder: Path) -> Path:

@@ -1,0 +1,70 @@
+"""The memory plan: where each model of the default final profile goes on a 24, 48 and 80 GiB card."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from director.backends import configure_backends
+from director.backends.memory import GIB, SIZES, choose, plan, reserve
+from tests.conftest import director, make_project
+
+
+@pytest.fixture(scope="module")
+def final():
+    return configure_backends("final", {})
+
+
+def _by(rows, model):
+    return next(r for r in rows if r.model == model)
+
+
+@pytest.mark.parametrize("vram, qwen, wan", [(24, "group", "model"), (48, "model", "none"), (80, "none", "none")])
+def test_default_profile_placements(final, vram, qwen, wan):
+    rows = plan(final, vram)
+    assert _by(rows, "Qwen/Qwen-Image-Edit-2509").placement == qwen
+    assert _by(rows, "Wan-AI/Wan2.2-TI2V-5B-Diffusers").placement == wan
+    assert _by(rows, "stabilityai/stable-audio-open-1.0").placement == "none"
+
+
+@pytest.mark.parametrize("vram", [24, 48, 80])
+def test_no_stage_plans_resident_models_beyond_the_budget(final, vram):
+    rows = plan(final, vram)
+    budget = vram * GIB - reserve(vram * GIB)
+    for stage in {r.stage for r in rows}:
+        resident = sum(r.weights_gb for r in rows if r.stage == stage and r.placement == "none") * GIB
+        assert resident <= budget, (stage, resident / GIB, budget / GIB)
+        assert all(r.peak_gb <= vram for r in rows if r.stage == stage), stage
+
+
+def test_two_big_models_in_one_stage_are_not_both_resident():
+    big = {"transformer": 25 * GIB, "text_encoder": 15 * GIB}  # 40 GiB; an 80 GiB card keeps 68 GiB for weights
+    placement, _ = choose(big, 80 * GIB)
+    assert placement == "none"
+    assert choose(big, 80 * GIB, taken=40 * GIB)[0] == "model"  # the second one beside the first: offloaded
+
+
+def test_sizes_match_the_published_parameter_counts():
+    assert sum(SIZES["Qwen/Qwen-Image-Edit-2509"].values()) == pytest.approx(28.8, abs=0.3)  # 20B MMDiT + 7B VL
+    assert SIZES["Wan-AI/Wan2.2-TI2V-5B-Diffusers"]["transformer"] == pytest.approx(5.0, abs=0.1)
+
+
+def test_models_vram_what_if_from_the_cli(tmp_path):
+    project = make_project(tmp_path)
+    out = json.loads(director("-p", str(project), "--json", "models", "--profile", "final", "--vram", "24",
+                              check=True).stdout)
+    plan_rows = out["memory_plan"]["models"]
+    assert out["memory_plan"]["vram_gb"] == 24
+    assert {r["model"]: r["placement"] for r in plan_rows}["Qwen/Qwen-Image-Edit-2509"] == "group"
+    text = director("-p", str(project), "models", "--profile", "final", "--vram", "80", check=True).stdout
+    assert "memory plan for a 80 GiB GPU" in text and "resident" in text
+
+
+def test_a_render_releases_each_stages_models_before_the_next_stage_loads(tmp_path):
+    project = make_project(tmp_path)
+    director("-p", str(project), "render", check=True)
+    events = json.loads((project / "out" / "screenplay" / "run.json").read_text())["models"]
+    order = [(e["event"], e["kind"]) for e in events]
+    assert order.index(("release", "keyframes")) < order.index(("load", "video"))
+    assert order.index(("release", "video")) < order.index(("load", "music"))
+    assert {k for e, k in order if e == "load"} == {k for e, k in order if e == "release"}  # nothing left loaded
