@@ -118,6 +118,8 @@ class ProjectConfig(_Cfg):
 
     episodes: list[str] = Field(default_factory=lambda: ["screenplay.yaml"])
     profile: Literal["preview", "final"] = "preview"
+    tier: Literal["draft", "quality"] = Field(
+        default="draft", description="final profile: draft (step-distilled, one take) or quality (full schedules)")
     backends: dict[str, BackendChoice] = Field(default_factory=dict, description="per-stage backend overrides")
     planner: PlannerConfig = Field(default_factory=PlannerConfig)
     license_ack: Literal["noncommercial"] | None = Field(

@@ -88,6 +88,22 @@ PROFILES: dict[str, dict[str, str]] = {
               "music": "stable-audio", "sfx": "procedural-sfx"},
 }
 
+# Tiers of the final profile: settings laid over the profile's default backends (director.yaml wins over both).
+# draft: step-distilled weights, no classifier-free guidance, one take -- for iterating on a cut.
+# quality: each model's full schedule and the consistency retries.
+QWEN_LIGHTNING = "Qwen-Image-Edit-2509/Qwen-Image-Edit-2509-Lightning-4steps-V1.0-bf16.safetensors"
+TIERS: dict[str, dict[str, dict[str, Any]]] = {
+    "draft": {
+        # lightx2v/Qwen-Image-Lightning (Apache-2.0): 4 steps, true CFG off, its own flow-match schedule
+        "keyframes": {"lora": "lightx2v/Qwen-Image-Lightning", "lora_weight": QWEN_LIGHTNING, "steps": 4,
+                      "guidance": 1.0, "scheduler": "lightning", "tries": 1, "reference_side": 512},
+        # FastWan2.2-TI2V-5B (Apache-2.0): Wan 2.2 TI2V-5B distilled to 3 DMD steps, no CFG; 576x1024 native
+        "video": {"model": "FastVideo/FastWan2.2-TI2V-5B-FullAttn-Diffusers", "steps": 3, "guidance": 1.0,
+                  "scheduler": "dmd", "resolution": 768},
+    },
+    "quality": {},
+}
+
 
 @dataclass
 class Registry:
@@ -124,25 +140,36 @@ class Registry:
             raise ConfigError(f"director.yaml: backends.{stage} ({name}): {detail}") from None
 
 
-def configure_backends(profile: str, overrides: dict[str, dict[str, Any]], registry: Registry | None = None
-                       ) -> dict[str, BackendConfig]:
+def configure_backends(profile: str, overrides: dict[str, dict[str, Any]], registry: Registry | None = None,
+                       tier: str = "draft") -> dict[str, BackendConfig]:
     """Backend config per stage kind for a profile, not checked (``director models`` lists their needs)."""
     registry = registry or Registry.discover()
-    return {kind: registry.configure(kind, choice) for kind, choice in _choices(profile, overrides).items()}
+    return {kind: registry.configure(kind, choice) for kind, choice in _choices(profile, overrides, tier).items()}
 
 
-def _choices(profile: str, overrides: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def _choices(profile: str, overrides: dict[str, dict[str, Any]], tier: str = "draft") -> dict[str, dict[str, Any]]:
+    """Per kind: the profile's backend, the tier's settings for it, then director.yaml's (which win).
+
+    A tier's settings apply only while the kind keeps the profile's backend: choosing another backend
+    in director.yaml starts from that backend's own defaults.
+    """
     choices = {kind: {"backend": name} for kind, name in PROFILES[profile].items()}
-    choices.update({k: dict(v) for k, v in overrides.items()})
+    if profile == "final":
+        for kind, settings in TIERS.get(tier, {}).items():
+            choices[kind].update(settings)
+    for kind, override in overrides.items():
+        base = choices.get(kind, {})
+        same = override.get("backend", base.get("backend")) == base.get("backend")
+        choices[kind] = ({**base, **override} if same else dict(override))
     return choices
 
 
 def resolve_backends(profile: str, overrides: dict[str, dict[str, Any]], registry: Registry | None = None,
-                     license_ack: str | None = None) -> dict[str, BackendConfig]:
+                     license_ack: str | None = None, tier: str = "draft") -> dict[str, BackendConfig]:
     """Backend config per stage kind for a profile, checked so that missing ones are all named at once."""
     registry = registry or Registry.discover()
     out, missing = {}, []
-    for kind, choice in _choices(profile, overrides).items():
+    for kind, choice in _choices(profile, overrides, tier).items():
         try:
             config = registry.configure(kind, choice)
             config.check(license_ack)

@@ -16,7 +16,7 @@ from director.stages.refs import SHEETS
 def profile_backends(project: Project, profile: str | None) -> dict:
     profile = profile or project.config.profile
     overrides = {k: v.model_dump() for k, v in project.config.backends.items()}
-    return configure_backends(profile, overrides)
+    return configure_backends(profile, overrides, tier=project.config.tier)
 
 
 def memory_rows(project: Project, profile: str | None, vram_gb: float) -> list[dict]:

@@ -46,8 +46,8 @@ def prepare(project: Project, episode: str | None, profile: str | None, explain:
     config = project.config.model_copy(update={"profile": profile})
     project = Project(project.root, config, project.config_path)
     overrides = {k: v.model_dump() for k, v in config.backends.items()}
-    backends = (resolve_backends(profile, overrides, license_ack=config.license_ack) if check
-                else configure_backends(profile, overrides))
+    backends = (resolve_backends(profile, overrides, license_ack=config.license_ack, tier=config.tier) if check
+                else configure_backends(profile, overrides, tier=config.tier))
     ctx = RenderContext(project, loaded, shots, backends, ArtifactCache(project.cache_dir), explain=explain)
     return ctx, notes + [str(w) for w in loaded.warnings]
 

@@ -339,3 +339,24 @@ def stable_audio(folder: Path) -> Path:
                                tokenizer=t5_tokenizer(Path(folder) / "_t5"), transformer=transformer,
                                scheduler=scheduler)
     return _save(pipe, folder)
+
+
+def qwen_lightning_lora(folder: Path, weight_name: str = "Qwen-Image-Edit-2509-Lightning-4steps-V1.0-bf16.safetensors",
+                        subfolder: str = "Qwen-Image-Edit-2509") -> Path:
+    """A LoRA laid out like lightx2v/Qwen-Image-Lightning (one safetensors file per variant, in a subfolder),
+    made for the tiny Qwen-Image-Edit transformer with random weights, in diffusers' LoRA format."""
+    from diffusers import QwenImageEditPlusPipeline, QwenImageTransformer2DModel
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    _seed(7)
+    transformer = QwenImageTransformer2DModel(patch_size=2, in_channels=16, out_channels=4, num_layers=2,
+                                              attention_head_dim=16, num_attention_heads=3, joint_attention_dim=16,
+                                              guidance_embeds=False, axes_dims_rope=(8, 4, 4))
+    transformer.add_adapter(LoraConfig(r=2, lora_alpha=2, target_modules=["to_q", "to_k", "to_v", "to_out.0"],
+                                       init_lora_weights=False))
+    target = Path(folder) / subfolder
+    target.mkdir(parents=True, exist_ok=True)
+    QwenImageEditPlusPipeline.save_lora_weights(str(target), transformer_lora_layers=get_peft_model_state_dict(
+        transformer), weight_name=weight_name)
+    return Path(folder)

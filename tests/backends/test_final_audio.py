@@ -99,6 +99,9 @@ def test_local_xtts_weights_are_gated_too_and_render_with_the_acknowledgement(ti
 
 FINAL_MODELS = {"Qwen/Qwen-Image-Edit-2509", "openai/clip-vit-base-patch32", "Wan-AI/Wan2.2-TI2V-5B-Diffusers",
                 "tts_models/en/vctk/vits", "myshell-ai/OpenVoiceV2", "stabilityai/stable-audio-open-1.0"}
+# the draft tier (the default) swaps in step-distilled weights: the Lightning LoRA and FastWan
+DRAFT_MODELS = FINAL_MODELS - {"Wan-AI/Wan2.2-TI2V-5B-Diffusers"} | {
+    "lightx2v/Qwen-Image-Lightning", "FastVideo/FastWan2.2-TI2V-5B-FullAttn-Diffusers"}
 
 
 def test_final_profile_without_models_names_exactly_the_missing_ones(tmp_path):
@@ -115,5 +118,8 @@ def test_final_profile_without_models_names_exactly_the_missing_ones(tmp_path):
 
     rows = json.loads(director("-p", str(project), "--json", "models", "--profile", "final", check=True).stdout)
     rows = rows["models"] if isinstance(rows, dict) else rows
-    assert {r["id"] for r in rows} == FINAL_MODELS and not any(r["local"] for r in rows)
+    assert {r["id"] for r in rows} == DRAFT_MODELS and not any(r["local"] for r in rows)
+    (project / "director.yaml").write_text((project / "director.yaml").read_text() + "tier: quality\n")
     assert {r["id"]: r["commercial"] for r in rows}["stabilityai/stable-audio-open-1.0"] == "conditional"
+    quality = json.loads(director("-p", str(project), "--json", "models", "--profile", "final", check=True).stdout)
+    assert {r["id"] for r in quality["models"]} == FINAL_MODELS

@@ -47,6 +47,10 @@ class DiffusersConfig(BackendConfig):
     lora: str | None = Field(default=None, description="a LoRA (e.g. a step-distilled one) by id or path")
     lora_weight: str | None = None
     lora_scale: float = 1.0
+    scheduler: Literal["default", "lightning", "dmd"] = Field(
+        default="default", description="lightning: Qwen-Image-Lightning's schedule; dmd: FastWan's 3-step sigmas")
+    sigmas: list[float] = Field(default_factory=lambda: [1.0, 0.757, 0.522],
+                                description="the noise levels a dmd schedule steps through")
 
     def model_id(self) -> str:
         return self.model or self.default_model
@@ -119,6 +123,7 @@ def load_pipeline(config: DiffusersConfig, extra: Callable[[Path], dict] | None 
     pipe.director_device, pipe.director_dtype = device, dtype
     if prepare is not None:
         prepare(pipe)
+    set_scheduler(pipe, config)
     hooked = speed_switches(pipe, config)
     offload = config.offload
     if offload == "auto":
@@ -132,6 +137,33 @@ def load_pipeline(config: DiffusersConfig, extra: Callable[[Path], dict] | None 
     if config.compile:
         compile_denoiser(pipe, config, fullgraph=not hooked and pipe.director_offload in ("none", "model"))
     return pipe
+
+
+LIGHTNING_SCHEDULER = {  # ModelTC/Qwen-Image-Lightning, generate_with_diffusers.py
+    "base_image_seq_len": 256, "base_shift": math.log(3), "invert_sigmas": False, "max_image_seq_len": 8192,
+    "max_shift": math.log(3), "num_train_timesteps": 1000, "shift": 1.0, "shift_terminal": None,
+    "stochastic_sampling": False, "time_shift_type": "exponential", "use_beta_sigmas": False,
+    "use_dynamic_shifting": True, "use_exponential_sigmas": False, "use_karras_sigmas": False}
+
+
+def set_scheduler(pipe, config: DiffusersConfig) -> None:
+    """Step-distilled weights want the schedule they were distilled with, not the base model's."""
+    if config.scheduler == "default":
+        return
+    from diffusers import FlowMatchEulerDiscreteScheduler
+    if config.scheduler == "lightning":
+        pipe.scheduler = FlowMatchEulerDiscreteScheduler.from_config(LIGHTNING_SCHEDULER)
+        return
+    # dmd: few-step distillation (FastWan) jumps through fixed noise levels with fresh noise at each step
+    scheduler = FlowMatchEulerDiscreteScheduler(shift=1.0, stochastic_sampling=True)
+    sigmas = list(config.sigmas)
+    plain = scheduler.set_timesteps
+
+    def set_timesteps(num_inference_steps=None, device=None, **kwargs):
+        kwargs.pop("sigmas", None)
+        return plain(sigmas=sigmas[:num_inference_steps] if num_inference_steps else sigmas, device=device, **kwargs)
+    scheduler.set_timesteps = set_timesteps
+    pipe.scheduler = scheduler
 
 
 def denoiser_of(pipe):

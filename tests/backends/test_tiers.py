@@ -1,0 +1,68 @@
+"""The final profile's tiers: draft (step-distilled weights, no CFG, one take) and quality (full schedules).
+The draft tier's loading path runs on tiny random-weight models: a Lightning-layout LoRA on the tiny Qwen edit
+pipeline with its flow-match schedule, and the DMD sigmas on the tiny Wan pipeline."""
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from director.backends import TIERS, configure_backends
+
+pytest.importorskip("diffusers")
+
+
+def test_draft_is_the_default_and_director_yaml_wins_over_the_tier():
+    draft = configure_backends("final", {})
+    assert draft["keyframes"].steps == 4 and draft["keyframes"].tries == 1 and draft["keyframes"].guidance == 1.0
+    assert draft["video"].model_id() == "FastVideo/FastWan2.2-TI2V-5B-FullAttn-Diffusers" and draft["video"].steps == 3
+    quality = configure_backends("final", {}, tier="quality")
+    assert quality["keyframes"].steps == 40 and quality["keyframes"].tries == 3 and quality["keyframes"].lora is None
+    mine = configure_backends("final", {"keyframes": {"backend": "qwen-image-edit", "steps": 6}})
+    assert mine["keyframes"].steps == 6 and mine["keyframes"].lora == TIERS["draft"]["keyframes"]["lora"]
+    other = configure_backends("final", {"video": {"backend": "ltx-i2v"}})
+    assert other["video"].steps == 40 and other["video"].scheduler == "default"  # another backend: its own defaults
+    assert configure_backends("preview", {})["keyframes"].name == "preview-panel"  # tiers are final-profile only
+
+
+def test_every_draft_model_is_commercially_usable():
+    needs = [n for c in configure_backends("final", {}).values() for n in c.needs()]
+    assert all(n.license.commercial in ("yes", "conditional") for n in needs)
+    assert {n.license.name for n in needs if "Lightning" in n.id or "FastWan" in n.id} == {"Apache-2.0"}
+
+
+def test_lightning_lora_and_schedule_load_and_render_on_the_tiny_edit_model(tiny, tmp_path):
+    from director.backends.diffusion import keyframes as kf
+    from director.backends.types import FrameRequest
+
+    lora = tiny("qwen_lightning_lora")
+    settings = {**TIERS["draft"]["keyframes"], "lora": str(lora), "reference_side": 32, "steps": 2}
+    config = kf.QwenEditConfig(model=str(tiny("qwen_image_edit_plus")), scorer=None, resolution=32,
+                               condition_side=28, device="cpu", **settings)
+    backend = config.build()
+    pipe = backend.pipe
+    assert pipe.get_active_adapters() == ["director"]
+    assert pipe.scheduler.config.time_shift_type == "exponential" and pipe.scheduler.config.use_dynamic_shifting
+    out = tmp_path / "k"
+    out.mkdir()
+    meta = backend.render(FrameRequest(shot_id="s1", size="MS", angle="eye-level", width=36, height=64,
+                                       prompt="a room", caption="", location_id="room", location="a small room",
+                                       time="day", look="", negative="", seed=1), out)
+    assert Image.open(out / "keyframe.png").size == (36, 64) and meta["tries"] == 1
+
+
+def test_dmd_schedule_steps_through_fastwans_sigmas(tiny, tmp_path):
+    from director.backends.diffusion.video import WanConfig
+    from director.backends.types import ClipRequest
+
+    config = WanConfig(model=str(tiny("wan_ti2v")), device="cpu", resolution=64, **{
+        k: v for k, v in TIERS["draft"]["video"].items() if k not in ("model", "resolution")})
+    backend = config.build()
+    folder = tmp_path / "k1"
+    folder.mkdir()
+    Image.new("RGB", (36, 64), (200, 40, 40)).save(folder / "keyframe.png")
+    out = tmp_path / "o"
+    out.mkdir()
+    backend.render(ClipRequest(shot_id="c", keyframe=str(folder), move="static", width=36, height=64, fps=24,
+                               frames=9, seed=1), out)
+    sigmas = [round(float(s), 3) for s in backend.pipe.scheduler.sigmas]
+    assert sigmas[:3] == [1.0, 0.757, 0.522] and len(backend.pipe.scheduler.timesteps) == 3
