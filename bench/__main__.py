@@ -5,7 +5,7 @@ import importlib
 import sys
 import time
 
-ORDER = ("startup", "render", "assemble", "overhead", "scaling", "voice", "gpu")
+ORDER = ("startup", "render", "assemble", "overhead", "scaling", "voice", "gpu", "gpu_estimate", "fuzz")
 
 
 def main(argv: list[str]) -> int:

@@ -145,3 +145,56 @@ def arch_for(config) -> Arch | None:
 
 def uses_cfg(config) -> bool:
     return float(getattr(config, "guidance", 1.0)) > 1.0
+
+
+VOICE_RTF_GPU = 0.05  # Coqui VITS (+ OpenVoice) on a GPU: seconds per second of speech (unverified, no GPU here)
+AUDIO_LATENTS_PER_SECOND = 21.5  # Stable Audio Open's VAE: 44.1 kHz / 2048
+
+
+def estimate_episode(backends: dict, width: int, height: int, fps: float, shots: list[dict], sheets: int,
+                     speech_seconds: float, music_seconds: list[float], gpu: GPU) -> dict:
+    """GPU-seconds of a final render, per stage, before anything runs.
+
+    ``shots``: {"frames": n, "refs": reference pictures the keyframe is held to}. Model loads are read
+    from disk once per stage. Keyframe retries (quality tier) are reported as an upper bound.
+    """
+    from director.backends.diffusion import common
+    from director.backends.diffusion.fitting import plan_passes
+
+    out: dict[str, float] = {}
+    keyframes, video = backends.get("keyframes"), backends.get("video")
+    loads = 0.0
+    arch = arch_for(keyframes) if keyframes is not None and hasattr(keyframes, "model_id") else None
+    if arch is not None:
+        w, h = common.native_size(width, height, keyframes.resolution, getattr(keyframes, "multiple", 16))
+        ref_side = getattr(keyframes, "reference_side", 1024)
+        per = [image_seconds(arch, w, h, keyframes.steps, uses_cfg(keyframes), gpu,
+                             min(s["refs"], keyframes.max_references), ref_side)["seconds"] for s in shots]
+        out["keyframes"] = sum(per)
+        out["keyframes_retries_max"] = sum(per) * (keyframes.tries - 1)
+        out["refs"] = sheets * image_seconds(arch, w, h, keyframes.steps, uses_cfg(keyframes), gpu, 1,
+                                             ref_side)["seconds"]
+        loads += load_seconds(arch, gpu)
+    arch = arch_for(video) if video is not None and hasattr(video, "model_id") else None
+    if arch is not None:
+        rules = video.rules
+        side = video.resolution if "resolution" in video.model_fields_set else rules.side
+        w, h = common.native_size(width, height, side, rules.multiple)
+        total = 0.0
+        for shot in shots:
+            passes = plan_passes(rules, shot["frames"] / fps, video.overlap).passes
+            total += sum(clip_seconds(arch, w, h, n, video.steps, uses_cfg(video), gpu)["seconds"] for n in passes)
+        out["clips"] = total
+        loads += load_seconds(arch, gpu)
+    voice = backends.get("voice")
+    if voice is not None and voice.name == "coqui-tts":
+        out["voice"] = speech_seconds * VOICE_RTF_GPU
+    music = backends.get("music")
+    arch = arch_for(music) if music is not None and hasattr(music, "model_id") else None
+    if arch is not None:
+        out["music"] = sum(forward_flops(arch, round(s * AUDIO_LATENTS_PER_SECOND) + arch.text_tokens) * music.steps
+                           * (2 if uses_cfg(music) else 1) / gpu.flops for s in music_seconds)
+        loads += load_seconds(arch, gpu)
+    out["model_loads"] = loads
+    out["total"] = sum(v for k, v in out.items() if k != "keyframes_retries_max")
+    return {k: round(v, 1) for k, v in out.items()}

@@ -169,7 +169,8 @@ def render(
         state.out.result({"shots": rows}, None)
         if not state.out.json_mode:
             for r in rows:
-                gpu = f"{r['gpu_seconds']:.1f}" if r["gpu_seconds"] is not None else "? (no measured throughput yet)"
+                gpu = (f"{r['gpu_seconds']:.1f} ({r.get('estimate', 'measured')})" if r["gpu_seconds"] is not None
+                       else "? (unknown model: no FLOP shape, no measured throughput yet)")
                 print(f"{r['shot']:<10} {r['model']}  {r['frames']} frames  native {r['native'][0]}x{r['native'][1]}  "
                       f"passes {r['passes']}  GPU-s {gpu}")
         return

@@ -328,8 +328,16 @@ def estimate(config: VideoConfig, width: int, height: int, fps: float, frames: i
     plan = plan_passes(rules, frames / fps, config.overlap)
     work = sum(plan.passes) * w * h / 1e6 * config.steps
     per_unit = sorted(history)[len(history) // 2] if history else None
+    if per_unit:
+        seconds, source = round(per_unit * work, 1), "measured on this machine"
+    else:  # nothing rendered yet: the FLOP model on an H100 (director/backends/gpu_time.py)
+        from director.backends.gpu_time import GPUS, arch_for, clip_seconds, uses_cfg
+        arch = arch_for(config)
+        seconds = round(sum(clip_seconds(arch, w, h, n, config.steps, uses_cfg(config), GPUS["H100"])["seconds"]
+                            for n in plan.passes), 1) if arch else None
+        source = "FLOP model, H100" if arch else "unknown model"
     return {"model": config.model_id(), "native": [w, h], "passes": plan.passes, "seams": plan.seams,
-            "frames": frames, "gpu_seconds": round(per_unit * work, 1) if per_unit else None}
+            "frames": frames, "gpu_seconds": seconds, "estimate": source}
 
 
 def throughput_history(cache_root: Path, config: VideoConfig, device: str | None = None) -> list[float]:
