@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test bench fuzz test-llm clean-demo tts-deps
+.PHONY: demo test bench fuzz gpu test-fidelity test-llm clean-demo tts-deps
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -28,6 +28,18 @@ $(VENV)/.test: pyproject.toml $(VENV)/.base
 tts-deps: | $(BIN)/python
 	$(PIP) install --no-deps "torchaudio==2.11.0" "torchcodec>=0.8"
 	rm -f $(VENV)/lib/python3*/site-packages/torchaudio/lib/*.so
+
+# A GPU machine (Linux, NVIDIA driver): torch for CUDA first, so the extras keep that build; the voice stack
+# without torchaudio's compiled part (tts-deps); the espeak-ng program VCTK VITS phonemizes with; then doctor.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cu128
+gpu: | $(BIN)/python
+	$(PIP) install --index-url $(TORCH_INDEX) "torch==2.13.0"
+	$(PIP) install -e ".[gpu,tts,llm]"
+	$(MAKE) tts-deps
+	@command -v espeak-ng >/dev/null || command -v espeak >/dev/null || \
+	  (command -v apt-get >/dev/null && (apt-get install -y espeak-ng || sudo apt-get install -y espeak-ng)) || \
+	  echo "install the espeak-ng program (apt-get install espeak-ng / brew install espeak-ng)"
+	-$(BIN)/director doctor --profile final
 
 demo: $(VENV)/.base
 	$(BIN)/director -p projects/demo validate

@@ -39,6 +39,7 @@ SIZES: dict[str, dict[str, float]] = {
     "h94/IP-Adapter": {"image_encoder": 0.632, "adapter": 0.022},
     "black-forest-labs/FLUX.1-Kontext-dev": {"transformer": 11.9, "text_encoder_2": 4.76, "text_encoder": 0.123,
                                              "vae": 0.084},
+    "lightx2v/Qwen-Image-Lightning": {"lora": 0.42},  # one 4-step file, bf16
     "openai/clip-vit-base-patch32": {"vision": 0.088},
     "openai/clip-vit-large-patch14": {"vision": 0.304},
     "stabilityai/stable-audio-open-1.0": {"transformer": 1.057, "text_encoder": 0.134, "vae": 0.156},

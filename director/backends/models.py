@@ -61,6 +61,9 @@ LICENSES: dict[str, License] = {
     "myshell-ai/OpenVoiceV2": MIT,
     "myshell-ai/OpenVoice": MIT,
 }
+# repositories that answer 401 until you log in and accept their terms on huggingface.co
+GATED = {"stabilityai/stable-audio-open-1.0", "black-forest-labs/FLUX.1-Kontext-dev",
+         "stabilityai/stable-video-diffusion-img2vid-xt"}
 UNKNOWN = License("unknown (not in director's list: check the model card)", "conditional")
 
 

@@ -295,6 +295,28 @@ def models_pull() -> None:
     state.out.result({"fetched": fetched}, f"fetched {len(fetched)} model(s)" if fetched else "all models are here")
 
 
+# ------------------------------------------------------------------------------ doctor
+@app.command()
+def doctor(profile: Annotated[Optional[str], typer.Option("--profile", help="preview or final")] = None) -> None:
+    """Can this machine run the profile? Packages, CUDA, GPU memory, disk, espeak-ng, logins, models."""
+    from director.runtime.doctor import doctor as run_doctor
+
+    if profile not in (None, "preview", "final"):
+        raise UsageError(f"--profile {profile!r} is not valid; use preview or final")
+    project = _project()
+    checks = run_doctor(project, profile)
+    blocked = [c for c in checks if not c.ok and c.blocking]
+    state.out.result({"profile": profile or project.config.profile, "ok": not blocked,
+                      "checks": [c.as_dict() for c in checks]}, None)
+    if not state.out.json_mode:
+        for c in checks:
+            mark = "ok     " if c.ok else ("MISSING" if c.blocking else "warn   ")
+            print(f"{mark} {c.name:<20} {c.detail}" + (f"\n        fix: {c.fix}" if c.fix and not c.ok else ""))
+        print("ready" if not blocked else f"not ready: {len(blocked)} problem(s) above")
+    if blocked:
+        raise typer.Exit(ExitCode.UNAVAILABLE)
+
+
 # ------------------------------------------------------------------------------ refs
 refs_app = typer.Typer(help="Reference sheets generated for characters and places without refs.",
                        no_args_is_help=True)

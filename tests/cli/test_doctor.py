@@ -1,0 +1,33 @@
+"""`director doctor`: what this machine lacks for the profile, and the command that fixes each."""
+from __future__ import annotations
+
+import json
+
+from tests.conftest import director, make_project
+
+
+def test_preview_is_ready_anywhere(tmp_path):
+    project = make_project(tmp_path)
+    proc = director("-p", str(project), "doctor")
+    assert proc.returncode == 0 and "ready" in proc.stdout
+
+
+def test_final_names_what_is_missing_with_the_fix_and_exits_4(tmp_path):
+    project = make_project(tmp_path)
+    proc = director("-p", str(project), "--json", "doctor", "--profile", "final")
+    assert proc.returncode == 4, proc.stderr
+    checks = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
+    assert checks["imports: diffusion"]["ok"] and checks["imports: coqui"]["ok"]  # stacks import in a fresh process
+    assert not checks["models"]["ok"] and checks["models"]["fix"] == "director models pull"
+    assert "Qwen/Qwen-Image-Edit-2509" in checks["models"]["detail"]
+    import torch
+    if not torch.cuda.is_available():
+        assert not checks["CUDA"]["ok"] and "make gpu" in checks["CUDA"]["fix"]
+    assert "Traceback" not in proc.stderr
+
+
+def test_the_espeak_program_is_checked_for_phoneme_voices(tmp_path):
+    project = make_project(tmp_path)
+    proc = director("-p", str(project), "--json", "doctor", "--profile", "final", env={"PATH": "/nonexistent"})
+    checks = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
+    assert checks["espeak-ng"]["ok"] is False and "apt-get install espeak-ng" in checks["espeak-ng"]["fix"]
