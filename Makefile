@@ -61,6 +61,11 @@ $(VENV)/.llm: $(VENV)/.test
 test-llm: $(VENV)/.llm
 	$(BIN)/python -m pytest -m llm_integration -s tests/plan/test_llm_integration.py
 
+# Opt-in: the default models' production configs on the meta device, and the default video transformer at
+# production size (random weights, ~15 GB of disk, ~12 GB of RAM) loaded and called once on the CPU.
+test-fidelity: $(VENV)/.test
+	$(BIN)/python -m pytest -m fidelity -s tests/fidelity
+
 $(VENV)/.bench: $(VENV)/.test
 	$(PIP) install -e ".[test,bench]"
 	touch $@
