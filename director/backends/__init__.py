@@ -43,6 +43,10 @@ class BackendConfig(BaseModel):
         """The models (``director.backends.models.ModelNeed``) this backend loads; none for built-ins."""
         return []
 
+    def languages(self) -> tuple[str, ...] | None:
+        """Primary language subtags a voice backend speaks (``en``, ``zh``), or None for any/unknown."""
+        return None
+
     def check(self, license_ack: str | None = None) -> None:
         """Raise BackendUnavailable when this machine cannot run the backend (packages, models, license)."""
         self.check_packages()

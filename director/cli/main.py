@@ -95,7 +95,9 @@ def validate(
             targets += [(p, project.root) for p in project.episode_paths()]
     report, errors = [], 0
     for path, root in targets:
-        _, problems = screenplay_problems(path, root)
+        loaded, problems = screenplay_problems(path, root)
+        if loaded is not None:
+            problems = problems + _voice_language(loaded, root)
         n = sum(1 for p in problems if p.severity == "error")
         errors += n
         report.append({"file": str(path), "valid": n == 0, "problems": [p.as_dict() for p in problems]})
@@ -107,6 +109,22 @@ def validate(
     if not ok:
         state.out.info(f"{errors} problem{'s' if errors != 1 else ''} found")
         raise typer.Exit(ExitCode.INVALID)
+
+
+def _voice_language(loaded, root: Path) -> list:
+    """validate warns when the project's profile's voice cannot speak the screenplay's language."""
+    from director.errors import Problem
+    from director.project import Project
+    from director.runtime.modelsinfo import voice_language_warning
+
+    try:
+        project = Project.find(root)
+    except DirectorError:
+        return []
+    warning = voice_language_warning(project, loaded.screenplay.language)
+    if warning is None:
+        return []
+    return [Problem(str(loaded.path), 1, 1, warning, "warning")]
 
 
 # ------------------------------------------------------------------------------ plan

@@ -41,6 +41,23 @@ def device_vram_gb() -> float | None:
         return None
 
 
+def voice_language_warning(project: Project, language: str, profile: str | None = None) -> str | None:
+    """A warning when the profile's voice cannot speak the screenplay's language (before any render)."""
+    profile = profile or project.config.profile
+    try:
+        voice = profile_backends(project, profile).get("voice")
+    except Exception:  # a backend that cannot even be configured is reported by render/doctor
+        return None
+    spoken = voice.languages() if voice is not None else None
+    primary = language.split("-")[0].lower()
+    if spoken is None or primary in spoken:
+        return None
+    model = getattr(voice, "model", "") or voice.name
+    return (f"the {profile} profile's voice ({voice.name}, {model}) speaks {', '.join(spoken)} only, and this "
+            f"screenplay is {language}: its lines would be read with the wrong phonetics. Choose a voice model "
+            f"for {primary} under backends.voice (XTTS-v2 speaks zh/ja/ko but is non-commercial)")
+
+
 def needed_models(project: Project, profile: str | None) -> list[ModelNeed]:
     needs: list[ModelNeed] = []
     for config in profile_backends(project, profile).values():

@@ -31,3 +31,15 @@ def test_the_espeak_program_is_checked_for_phoneme_voices(tmp_path):
     proc = director("-p", str(project), "--json", "doctor", "--profile", "final", env={"PATH": "/nonexistent"})
     checks = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
     assert checks["espeak-ng"]["ok"] is False and "apt-get install espeak-ng" in checks["espeak-ng"]["fix"]
+
+
+def test_validate_warns_when_the_profiles_voice_cannot_speak_the_screenplays_language(tmp_path):
+    from tests.conftest import ROOT
+    project = make_project(tmp_path, ROOT / "projects/zh-demo", size=None)
+    config = project / "director.yaml"
+    config.write_text(config.read_text().replace("profile: preview", "profile: final"))
+    proc = director("-p", str(project), "validate")
+    assert proc.returncode == 0 and "warning:" in proc.stderr and "speaks en only" in proc.stderr
+    assert "zh-CN" in proc.stderr
+    config.write_text(config.read_text().replace("profile: final", "profile: preview"))
+    assert "speaks" not in director("-p", str(project), "validate").stderr  # eSpeak speaks Chinese

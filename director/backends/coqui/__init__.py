@@ -56,6 +56,14 @@ class CoquiConfig(BackendConfig):
     device: str = "auto"
     max_chars: int = Field(default=220, ge=40, le=2000, description="longer lines are split at sentences")
 
+    def languages(self) -> tuple[str, ...] | None:
+        if self.is_xtts():  # XTTS-v2's 17 languages
+            return ("en", "es", "fr", "de", "it", "pt", "pl", "tr", "ru", "nl", "cs", "ar", "zh", "ja", "hu", "ko", "hi")
+        parts = self.model.split("/")
+        if len(parts) == 4 and parts[0] == "tts_models" and parts[1] != "multilingual":
+            return (parts[1].split("-")[0],)  # tts_models/<language>/<dataset>/<model>
+        return None
+
     def is_xtts(self) -> bool:
         """XTTS by name, or a local folder whose config says so (its weights carry the CPML either way)."""
         if "xtts" in self.model.lower():
