@@ -18,8 +18,21 @@ from director.errors import Problem, ScreenplayError
 from director.ids import id_problem
 from director.media.inspect import audio_problem, image_problem
 from director.paths import path_text_problem
-from director.vocab import (ANGLES, AUDIO_EXTS, BEAT_KINDS, IMAGE_EXTS, INTENSITIES, MOVES, NARRATOR, SIZES,
-                            TIMES, TRANSITIONS, VOICE_PRESETS, did_you_mean, one_of)
+from director.vocab import (
+    ANGLES,
+    AUDIO_EXTS,
+    BEAT_KINDS,
+    IMAGE_EXTS,
+    INTENSITIES,
+    MOVES,
+    NARRATOR,
+    SIZES,
+    TIMES,
+    TRANSITIONS,
+    VOICE_PRESETS,
+    did_you_mean,
+    one_of,
+)
 from director.yamlpos import Positions, load_yaml
 
 MAX_LINE_CHARS = 300

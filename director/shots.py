@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from director.errors import ScreenplayError
 from director.ids import id_problem
 from director.screenplay import Angle, Move, Screenplay, Size, Transition, pydantic_problems
-from director.runtime.files import atomic_write_text
+from director.store.files import atomic_write_text
 from director.yamlpos import load_yaml
 
 MIN_SHOT, MAX_SHOT = 0.5, 60.0

@@ -20,7 +20,6 @@ app = typer.Typer(name="director", no_args_is_help=True, add_completion=False, r
                   help="Turn a screenplay into a finished short-drama episode on your own machines.")
 
 INTERRUPTED = "interrupted: finished artifacts are kept; run the same command again to resume"
-STAGES = ("refs", "keyframes", "voice", "timing", "clips", "music", "subtitles", "mix", "assemble")
 
 
 class State:
@@ -195,12 +194,13 @@ def render(
     from director.cli.progress import RichReporter, summary
     from director.runtime.engine import Selection
     from director.runtime.render import render as do_render
+    from director.stages import STAGE_ORDER
 
     for flag, value in (("--only", only), ("--until", until)):
-        if value is not None and value not in STAGES:
+        if value is not None and value not in STAGE_ORDER:
             from director.vocab import one_of
 
-            raise UsageError(f"{flag} {one_of(value, STAGES)}")
+            raise UsageError(f"{flag} {one_of(value, STAGE_ORDER)}")
     if profile not in (None, "preview", "final"):
         raise UsageError(f"--profile {profile!r} is not valid; use preview or final")
     from director.plan import resolve_planner

@@ -11,9 +11,9 @@ from typing import Mapping
 
 from director.errors import StageFailed
 from director.project import Project
-from director.runtime.files import write_json
 from director.screenplay import LoadedScreenplay
 from director.shots import Shot, ShotList, load_shot_list, plan_problems, save_shot_list, screenplay_digest
+from director.store.files import write_json
 
 
 @dataclass

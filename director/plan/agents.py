@@ -4,10 +4,9 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import yaml
 from typing import Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from director.errors import ConfigError

@@ -31,11 +31,11 @@ from director.errors import BackendUnavailable, ConfigError, StageFailed
 from director.plan.agents import Agent, Review, ScenePlan, load_agent, scene_plan_model
 from director.plan.rules import RulePlanner, _interleave
 from director.project import LLMConfig, Project
-from director.runtime.cache import ArtifactCache, fingerprint
-from director.runtime.files import write_json
 from director.screenplay import LoadedScreenplay, Scene, Screenplay
 from director.secrets import redact, register, split_url_credentials
 from director.shots import Shot, plan_problems
+from director.store.cache import ArtifactCache, fingerprint
+from director.store.files import write_json
 from director.vocab import ANGLES, MOVES, SIZES, TRANSITIONS
 
 log = logging.getLogger("director.llm")

@@ -5,7 +5,7 @@ import json
 import shutil
 
 from director.project import Project
-from director.runtime.cache import ArtifactCache
+from director.store.cache import ArtifactCache
 
 
 def referenced_keys(project: Project) -> set[str]:
@@ -21,7 +21,7 @@ def referenced_keys(project: Project) -> set[str]:
 def clean_cache(project: Project, everything: bool = False, dry_run: bool = False,
                 verify: bool = False) -> tuple[int, int, int, int]:
     """(entries removed, entries kept, bytes freed, damaged entries found by re-hashing and removed)."""
-    from director.runtime.lock import ProjectLock
+    from director.store.lock import ProjectLock
 
     cache = ArtifactCache(project.cache_dir)
     with ProjectLock(project.state, "clean"):

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from director.backends import BackendConfig
 from director.project import Project, file_digest
-from director.runtime.cache import ArtifactCache, Entry
 from director.screenplay import Beat, LoadedScreenplay
 from director.shots import Shot
 from director.stages.base import Unknown
+from director.store.cache import ArtifactCache, Entry
 
 
 @dataclass

@@ -17,12 +17,12 @@ from typing import Protocol
 
 from director import __version__
 from director.errors import DirectorError, StageFailed
-from director.runtime import steps
-from director.runtime.cache import fingerprint
 from director.runtime.context import RenderContext
-from director.runtime.files import write_json
 from director.stages import STAGE_ORDER, all_stages
 from director.stages.base import Job, Pending, Stage, Unknown
+from director.store import steps
+from director.store.cache import fingerprint
+from director.store.files import write_json
 
 log = logging.getLogger("director.render")
 

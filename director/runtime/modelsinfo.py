@@ -8,9 +8,9 @@ from director.backends import configure_backends
 from director.backends.models import ModelNeed, pull, size_on_disk
 from director.errors import BackendUnavailable, UsageError
 from director.project import Project
-from director.runtime.cache import ArtifactCache
 from director.runtime.engine import StateIndex
 from director.stages.refs import SHEETS
+from director.store.cache import ArtifactCache
 
 
 def profile_backends(project: Project, profile: str | None) -> dict:

@@ -10,11 +10,11 @@ from pathlib import Path
 from director.backends import configure_backends, resolve_backends
 from director.errors import UsageError
 from director.project import Project
-from director.runtime.cache import ArtifactCache
 from director.runtime.context import RenderContext
 from director.runtime.engine import Reporter, RunResult, Selection, StateIndex, execute, run_record
-from director.runtime.files import write_json
-from director.runtime.lock import ProjectLock
+from director.store.cache import ArtifactCache
+from director.store.files import write_json
+from director.store.lock import ProjectLock
 from director.vocab import did_you_mean
 
 log = logging.getLogger("director.render")

@@ -8,7 +8,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from director.media.fonts import font
-from director.runtime.files import atomic_write_text
+from director.store.files import atomic_write_text
 
 COLUMNS = 4
 THUMB_W = 240

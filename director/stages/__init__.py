@@ -1,19 +1,25 @@
-"""The render stages, in the order they run. Voice comes before clips: a shot's length follows its dialogue."""
+"""The render stages, in the order they run. Voice comes before clips: a shot's length follows its dialogue.
+
+``STAGES`` is the one declaration of the order: the engine, ``--only``/``--until`` and ``status`` read it.
+"""
 from __future__ import annotations
 
-STAGE_ORDER = ("refs", "keyframes", "voice", "timing", "clips", "music", "subtitles", "mix", "assemble")
+import importlib
+
+STAGES = (("refs", "director.stages.refs:RefsStage"), ("keyframes", "director.stages.keyframes:KeyframesStage"),
+          ("voice", "director.stages.voice:VoiceStage"), ("timing", "director.stages.timing:TimingStage"),
+          ("clips", "director.stages.clips:ClipsStage"), ("music", "director.stages.music:MusicStage"),
+          ("subtitles", "director.stages.subtitles:SubtitlesStage"), ("mix", "director.stages.mix:MixStage"),
+          ("assemble", "director.stages.assemble:AssembleStage"))
+STAGE_ORDER = tuple(name for name, _ in STAGES)
 
 
 def all_stages():
-    from director.stages.assemble import AssembleStage
-    from director.stages.clips import ClipsStage
-    from director.stages.keyframes import KeyframesStage
-    from director.stages.mix import MixStage
-    from director.stages.music import MusicStage
-    from director.stages.refs import RefsStage
-    from director.stages.subtitles import SubtitlesStage
-    from director.stages.timing import TimingStage
-    from director.stages.voice import VoiceStage
-
-    return [RefsStage(), KeyframesStage(), VoiceStage(), TimingStage(), ClipsStage(), MusicStage(), SubtitlesStage(),
-            MixStage(), AssembleStage()]
+    """One instance of every stage, in order (imported here, so that naming the order stays cheap)."""
+    out = []
+    for name, target in STAGES:
+        module, _, cls = target.partition(":")
+        stage = getattr(importlib.import_module(module), cls)()
+        assert stage.name == name, (stage.name, name)
+        out.append(stage)
+    return out

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from director.media.ffmpeg import run_ffmpeg
 from director.media.fonts import font_path
-from director.runtime.context import RenderContext
 from director.stages.base import Job, Stage
+
+if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
+    from director.runtime.context import RenderContext
 
 FADE_SECONDS = 0.4
 DISSOLVE_SECONDS = 0.5

@@ -1,9 +1,13 @@
 """Clips: every shot becomes a clip of exactly its fitted number of frames."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from director.backends.types import ClipRequest
-from director.runtime.context import RenderContext
 from director.stages.base import Job, Stage
+
+if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
+    from director.runtime.context import RenderContext
 
 
 class ClipsStage(Stage):

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 from director.backends.types import FigureSpec, FrameRequest
-from director.runtime.context import RenderContext
 from director.shots import Shot
 from director.stages.base import Job, Stage
 from director.stages.refs import reference_paths
+
+if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
+    from director.runtime.context import RenderContext
 
 
 def caption(ctx: RenderContext, shot: Shot) -> str:

@@ -7,13 +7,16 @@ under the ceiling (with a margin for the AAC encoder), re-measured after every p
 from __future__ import annotations
 
 import zlib
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from director.media.audio import fade, read_wav, resample, to_stereo, write_wav
-from director.runtime.context import RenderContext
 from director.stages.base import Job, Stage
 from director.stages.music import CROSSFADE, music_cues
+
+if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
+    from director.runtime.context import RenderContext
 
 ENCODER_MARGIN_DB = 0.6  # AAC adds a little overshoot; limit this much below the ceiling
 MASTER_TRIES = 8

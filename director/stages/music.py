@@ -4,10 +4,13 @@ from __future__ import annotations
 import math
 import zlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from director.backends.types import MusicRequest
-from director.runtime.context import RenderContext
 from director.stages.base import Job, Stage
+
+if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
+    from director.runtime.context import RenderContext
 
 CROSSFADE = 0.6
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from director.backends.types import SheetRequest
-from director.runtime.context import RenderContext
 from director.stages.base import Job, Stage
+
+if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
+    from director.runtime.context import RenderContext
 
 SHEETS = Path("refs") / "sheets"
 

@@ -7,10 +7,13 @@ in the vertical safe zone: clear of the bottom ~20% and the top ~10% of the fram
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from director.media.fonts import FONT_FAMILY, font, missing_glyphs, wrap_lines
-from director.runtime.context import RenderContext
 from director.stages.base import Job, Stage
+
+if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
+    from director.runtime.context import RenderContext
 
 SAFE_BOTTOM = 0.22  # share of the frame height kept free below the subtitles
 SIDE_MARGIN = 0.08

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import json
 import math
+from typing import TYPE_CHECKING
 
-from director.runtime.context import RenderContext
 from director.stages.base import Job, Stage
+
+if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
+    from director.runtime.context import RenderContext
 
 
 def fit(durations: list[float], fps: float, lead_in: float, gap: float, tail: float, floor: float

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict, replace
+from typing import TYPE_CHECKING
 
 from director.backends.types import SpeechRequest
-from director.runtime.context import RenderContext
 from director.stages.base import Job, Stage
 from director.vocab import NARRATOR
+
+if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
+    from director.runtime.context import RenderContext
 
 
 def voices_for(ctx: RenderContext) -> dict:

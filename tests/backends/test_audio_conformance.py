@@ -191,7 +191,7 @@ def test_stable_audio_license_is_recorded_as_conditional():
 
 
 def test_music_reports_each_denoising_step(music, tmp_path):
-    from director.runtime import steps
+    from director.store import steps
     if not hasattr(music, "max_seconds"):
         pytest.skip("the procedural score has no steps")
     seen: list[float] = []

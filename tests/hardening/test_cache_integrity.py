@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from director.runtime.cache import ArtifactCache, fingerprint
+from director.store.cache import ArtifactCache, fingerprint
 from tests.conftest import director, make_project
 
 
@@ -76,7 +76,7 @@ def test_a_malformed_manifest_is_discarded_not_a_crash(tmp_path, caplog, manifes
 
 
 def test_a_changed_file_is_hashed_again_and_an_unchanged_one_is_not(tmp_path, monkeypatch):
-    import director.runtime.cache as cache_mod
+    import director.store.cache as cache_mod
 
     cache = ArtifactCache(tmp_path)
     key = fingerprint({"stamp": 1})

@@ -93,7 +93,7 @@ def test_ctrl_c_prints_the_resume_message_and_exits_130(tmp_path):
 
 
 def test_atomic_writes_keep_a_replaced_files_mode_and_give_new_files_the_umask_mode(tmp_path):
-    from director.runtime.files import atomic_write_text
+    from director.store.files import atomic_write_text
 
     new = tmp_path / "new.txt"
     old_mask = os.umask(0o022)
@@ -171,8 +171,8 @@ def test_log_records_are_redacted(capsys):
 
 
 def test_secrets_never_enter_run_records_or_manifests(tmp_path):
-    from director.runtime.cache import ArtifactCache
-    from director.runtime.files import write_json
+    from director.store.cache import ArtifactCache
+    from director.store.files import write_json
     from director.secrets import register
 
     register("sk-proj-SECRETSECRETSECRET")

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from director.runtime.cache import ArtifactCache, fingerprint
+from director.store.cache import ArtifactCache, fingerprint
 from tests.conftest import director
 
 
@@ -56,7 +56,7 @@ def test_failed_producer_leaves_nothing(tmp_path):
 WRITER = """
 import sys, time
 from pathlib import Path
-from director.runtime.cache import ArtifactCache
+from director.store.cache import ArtifactCache
 def make(d):
     (d / "big.bin").write_bytes(b"1" * 100000)
     print("writing", flush=True)

@@ -1,7 +1,7 @@
 """Per-step progress: fractions reach the reporter, scaled into parts, and the bar never goes back."""
 from __future__ import annotations
 
-from director.runtime import steps
+from director.store import steps
 
 
 def test_parts_scale_fractions_and_nothing_happens_without_a_reporter():

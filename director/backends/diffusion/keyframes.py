@@ -24,7 +24,7 @@ from director.backends.diffusion import common
 from director.backends.diffusion.prompts import frame_prompt, negative_prompt, sheet_prompt
 from director.backends.models import ModelNeed
 from director.backends.types import FrameRequest, SheetRequest
-from director.runtime import steps
+from director.store import steps
 
 log = logging.getLogger("director.keyframes")
 SEED_STRIDE = 7919  # try k uses seed + k * SEED_STRIDE

@@ -21,7 +21,7 @@ from director.backends.diffusion import common
 from director.backends.preview.music import MOODS, resolve_mood
 from director.backends.types import AudioResult, MusicRequest
 from director.errors import StageFailed
-from director.runtime import steps
+from director.store import steps
 
 # What each mood sounds like, in words a text-to-music model was trained on.
 MOOD_WORDS = {

@@ -21,7 +21,7 @@ from director.backends.diffusion.fitting import PassPlan, Rules, conform_indices
 from director.backends.diffusion.prompts import negative_prompt
 from director.backends.types import ClipRequest
 from director.media.ffmpeg import FrameWriter
-from director.runtime import steps
+from director.store import steps
 
 log = logging.getLogger("director.video")
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from director.runtime.files import canonical_json
 from director.secrets import redact_data
+from director.store.files import canonical_json
 
 log = logging.getLogger("director.cache")
 MANIFEST = "manifest.json"
