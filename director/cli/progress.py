@@ -41,6 +41,18 @@ class RichReporter:
             label = stage if to_run else f"{stage} ✓"
             self.tasks[stage] = self.progress.add_task(label, total=max(1, total), completed=total - to_run)
 
+    def stage_grow(self, stage: str, total: int, to_run: int) -> None:
+        """More of a stage's work became known (the job graph offers it shot by shot)."""
+        if self.plain:
+            count = self.counts.setdefault(stage, [0, 0])
+            count[0] += total - to_run
+            count[1] += total
+        if self.progress is not None and stage in self.tasks:
+            task = self.tasks[stage]
+            current = self.progress.tasks[task]
+            self.progress.update(task, total=current.total + total, advance=total - to_run,
+                                 description=stage if to_run or current.description == stage else current.description)
+
     def job_progress(self, stage: str, job, fraction: float) -> None:
         """A job's own progress (denoising steps) moves its stage's bar smoothly; never backwards."""
         if self.progress is not None:

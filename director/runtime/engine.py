@@ -145,11 +145,13 @@ class Selection:
 
 
 def execute(ctx: RenderContext, state: StateIndex, selection: Selection = Selection(),
-            reporter: Reporter | None = None, workers: int = 1) -> RunResult:
+            reporter: Reporter | None = None, workers: int = 1, graph: bool = True) -> RunResult:
     """Run (or, with ctx.explain, explain) the stages; cached work is reused, the rest runs."""
     result = RunResult()
     wanted = selection.stages()
     stages = all_stages()
+    if graph and not ctx.explain and not selection.only and not selection.shots:
+        return _run_graph(ctx, state, selection, result, reporter, workers, [s for s in stages if s.name in wanted])
     last_use = {s.backend_kind: i for i, s in enumerate(stages) if s.backend_kind and s.name in wanted}
     for index, stage in enumerate(stages):
         active = stage.name in wanted
@@ -167,6 +169,35 @@ def execute(ctx: RenderContext, state: StateIndex, selection: Selection = Select
         if result.failed and not ctx.explain:
             break
     if not ctx.explain:
+        ctx.release_all()
+    return result
+
+
+class _Helpers:
+    """What the scheduler shares with the stage walk: keys, reasons, records."""
+
+    job_key = staticmethod(lambda stage, ctx, job: job_key(stage, ctx, job))
+    why = staticmethod(lambda previous, current: why(previous, current))
+    info = staticmethod(lambda entry: _info(entry))
+
+    @staticmethod
+    def record(result: RunResult, stage: str, job: Job, status: str, reason: str = "", seconds: float = 0.0,
+               info: dict | None = None) -> None:
+        result.records.append(JobRecord(stage, job.id, job.shot, job.key, status, reason, round(seconds, 3),
+                                        info or {}))
+
+    @staticmethod
+    def record_unit(result: RunResult, stage: str, ident: str, shot: str | None, reason: str) -> None:
+        result.records.append(JobRecord(stage, ident, shot, None, "skipped", reason))
+
+
+def _run_graph(ctx, state, selection, result, reporter, workers, stages) -> RunResult:
+    """A whole render (or one up to ``--until``) as a job graph: see ``runtime/scheduler.py``."""
+    from director.runtime.scheduler import Scheduler
+
+    try:
+        Scheduler(ctx, state, selection, result, reporter, workers, stages, _Helpers).run()
+    finally:
         ctx.release_all()
     return result
 

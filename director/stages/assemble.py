@@ -76,6 +76,8 @@ class AssembleStage(Stage):
     version = "1"
     scope = "episode"
 
+    unit = "episode"
+
     def jobs(self, ctx: RenderContext):
         fmt, enc = ctx.sp.format, ctx.config.encode
         clips = [ctx.entry("clips", s.id) for s in ctx.shots]

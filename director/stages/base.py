@@ -28,6 +28,7 @@ class Job:
     shot: str | None = None
     label: str = ""
     key: str = ""
+    reason: str = ""  # why it must run (set by the engine: "line text changed")
 
 
 @dataclass
@@ -48,6 +49,8 @@ class Stage:
     version: ClassVar[str] = "1"
     backend_kind: ClassVar[str | None] = None
     scope: ClassVar[str] = "shot"  # shot, line, cue or episode
+    unit: ClassVar[str] = "shot"  # how the scheduler offers the work: per shot, or once for the episode
+    resource: ClassVar[str] = ""  # "io" for light bookkeeping jobs that must never queue behind heavy ones
     notes: list[str] = field(default_factory=list)
 
     def jobs(self, ctx: "RenderContext") -> Iterable[Job | Pending]:

@@ -93,6 +93,8 @@ class MixStage(Stage):
     version = "1"
     scope = "episode"
 
+    unit = "episode"
+
     def jobs(self, ctx: RenderContext):
         cfg = ctx.config.mix
         fps = ctx.sp.format.fps

@@ -48,6 +48,8 @@ class MusicStage(Stage):
     backend_kind = "music"
     scope = "cue"
 
+    unit = "episode"
+
     def jobs(self, ctx: RenderContext):
         backend = ctx.backends["music"]
         for cue in music_cues(ctx):

@@ -61,6 +61,8 @@ class RefsStage(Stage):
     version = "1"
     backend_kind = "keyframes"
 
+    unit = "episode"
+
     def jobs(self, ctx: RenderContext):
         fmt = ctx.sp.format
         for kind, ident in subjects(ctx):

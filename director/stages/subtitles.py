@@ -71,6 +71,9 @@ class SubtitlesStage(Stage):
     version = "1"
     scope = "episode"
 
+    unit = "episode"
+    resource = "io"
+
     def jobs(self, ctx: RenderContext):
         fmt, cfg = ctx.sp.format, ctx.config.subtitles
         items = [(p.ref, ctx.beats[p.ref].spoken.text, p.start, p.start + p.duration) for p in ctx.placements()]

@@ -26,6 +26,7 @@ def fit(durations: list[float], fps: float, lead_in: float, gap: float, tail: fl
 class TimingStage(Stage):
     name = "timing"
     version = "1"
+    resource = "io"
 
     def jobs(self, ctx: RenderContext):
         cfg = ctx.config.timing

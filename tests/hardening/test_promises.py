@@ -81,11 +81,15 @@ def test_replanning_over_hand_edits_warns_and_keeps_a_copy(tmp_path):
 
 def test_ctrl_c_prints_the_resume_message_and_exits_130(tmp_path):
     project = make_project(tmp_path, size=None)
+    # a shell that starts the test run in the background hands every child SIGINT *ignored* (POSIX), and then
+    # Python installs no KeyboardInterrupt handler: give the render the default disposition a terminal gives
     proc = subprocess.Popen([sys.executable, "-m", "director", "-p", str(project), "render"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 60
     while time.time() < deadline and not list((project / ".director" / "cache").glob("voice/*/*/manifest.json")):
         time.sleep(0.2)
+    assert proc.poll() is None, "the render finished before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err[-1000:]

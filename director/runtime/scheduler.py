@@ -1,0 +1,270 @@
+"""The job graph: any job whose inputs exist starts, on a pool for its resource class.
+
+A stage offers its work in *units* (one per shot, or one for the episode). A unit whose inputs are
+not made yet raises ``Unknown`` naming the input it waits on, and is tried again whenever a job
+finishes -- so voices, music and subtitles run while keyframes and clips hold the GPU, and shot 1's
+clip starts as soon as shot 1's keyframe and timing exist. Cached work is taken from the cache as
+the unit is offered. A failed job skips exactly the units that wait on it (named in their records);
+everything else finishes. A backend's models are released as soon as no unit of any stage using
+that backend kind is left.
+
+Resource classes: ``gpu`` for stages whose backend runs a model on a CUDA device, ``io`` for light
+bookkeeping (timing, subtitles: never queued behind a clip), ``cpu`` for the rest; one GPU slot
+per device (one device today: the multi-device workers of DESIGN §7 come next), ``workers`` CPU
+slots, two io slots.
+"""
+from __future__ import annotations
+
+import functools
+import time
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from director.errors import DirectorError, StageFailed
+from director.runtime.context import RenderContext
+from director.stages.base import Job, Stage, Unknown
+from director.store import steps
+
+
+@dataclass
+class Unit:
+    stage: Stage
+    id: str              # shot id, or "episode"
+    shot: str | None
+    waits_on: tuple[str, str] | None = None
+    jobs: list[Job] = field(default_factory=list)
+    open: int = 0        # jobs submitted and not finished
+    offered: bool = False
+    done: bool = False
+
+
+def resource_of(ctx: RenderContext, stage: Stage) -> str:
+    """``io`` for bookkeeping stages, ``gpu`` when the stage's backend runs a model on a CUDA device, else ``cpu``."""
+    if getattr(stage, "resource", ""):
+        return stage.resource
+    if not stage.backend_kind:
+        return "cpu"
+    config = ctx.backends[stage.backend_kind]
+    device = getattr(config, "device", None)
+    if device is None or device == "cpu":
+        return "cpu"
+    if device.startswith("cuda"):
+        return "gpu"
+    try:  # auto: a GPU if CUDA is usable (the final profile refuses to fall back to the CPU)
+        import sys
+        torch = sys.modules.get("torch")
+        return "gpu" if torch is not None and torch.cuda.is_available() else "cpu"
+    except RuntimeError:
+        return "cpu"
+
+
+class Scheduler:
+    def __init__(self, ctx: RenderContext, state, selection, result, reporter, workers: int, stages: list[Stage],
+                 helpers):
+        self.ctx, self.state, self.result, self.reporter = ctx, state, result, reporter
+        self.workers = max(1, workers)
+        self.helpers = helpers  # engine functions: job_key, why, record, info
+        self.stages = stages
+        self.units: list[Unit] = []
+        for stage in stages:
+            if getattr(stage, "unit", "shot") == "shot":
+                self.units += [Unit(stage, shot.id, shot.id) for shot in ctx.shots]
+            else:
+                self.units.append(Unit(stage, "episode", None))
+        self.failed: set[tuple[str, str]] = set()  # (stage, job id) that failed or were skipped
+        self.started_stage: dict[str, float] = {}
+        self.ended_stage: dict[str, float] = {}
+        self.counts: dict[str, list[int]] = {}
+        self.t0 = time.perf_counter()
+        self.last_save = 0.0
+        self.ready: deque[tuple[str, str]] = deque()  # (stage, id) of entries that just appeared
+        self.gpu_queue: dict[str, deque] = {}  # backend kind -> (unit, job) waiting for the GPU
+        self.gpu_kind: str | None = None       # the kind whose models hold the GPU now
+        self.gpu_busy = 0
+
+    # ------------------------------------------------------------------ offering units
+    def offer(self, unit: Unit, pools: dict, futures: dict) -> bool:
+        """Try to turn a unit into jobs; True when it was offered (or finished from the cache)."""
+        ctx = self.ctx if unit.shot is None else self.ctx.with_shots([s for s in self.ctx.shots if s.id == unit.shot])
+        try:
+            jobs = list(unit.stage.jobs(ctx))
+        except Unknown as missing:
+            unit.waits_on = (missing.stage, missing.ident)
+            return False
+        unit.offered, unit.waits_on = True, None
+        stage = unit.stage
+        bucket = self.ctx.results.setdefault(stage.name, {})
+        todo = []
+        for job in jobs:
+            job.key = self.helpers.job_key(stage, self.ctx, job)
+            entry = self.ctx.cache.lookup(stage.name, job.key)
+            if entry is not None:
+                bucket[job.id] = entry
+                self.ready.append((stage.name, job.id))
+                self.helpers.record(self.result, stage.name, job, "cached", info=self.helpers.info(entry))
+                self.state.remember(stage.name, job.id, job.key, job.material)
+                continue
+            reason = self.helpers.why(self.state.previous(stage.name, job.id), job.material)
+            job.label = f"{job.label} ({reason})"
+            job.reason = reason
+            todo.append(job)
+        self._grow(stage.name, len(jobs), len(todo))
+        resource = resource_of(self.ctx, stage)
+        for job in todo:
+            unit.open += 1
+            if resource == "gpu":  # the GPU takes one model at a time: queued by kind, dispatched by affinity
+                self.gpu_queue.setdefault(stage.backend_kind, deque()).append((unit, job))
+                continue
+            self.started_stage.setdefault(stage.name, time.perf_counter())
+            futures[pools[resource].submit(self._produce, stage, job, resource)] = (unit, job)
+        if not todo:
+            self._finish_unit(unit)
+        return True
+
+    def _grow(self, stage: str, total: int, to_run: int) -> None:
+        count = self.counts.get(stage)
+        if self.reporter is None:
+            return
+        if count is None:
+            self.counts[stage] = [total, to_run]
+            self.reporter.stage_started(stage, total, to_run)
+        else:
+            count[0] += total
+            count[1] += to_run
+            grow = getattr(self.reporter, "stage_grow", None)
+            if grow:
+                grow(stage, total, to_run)
+
+    def _produce(self, stage: Stage, job: Job, resource: str):
+        started = time.perf_counter()
+        progress = getattr(self.reporter, "job_progress", None)
+        try:
+            with steps.reporting(functools.partial(progress, stage.name, job) if progress else None):
+                entry = self.ctx.cache.produce(stage.name, job.key, job.material, job.run)
+            return entry, started, time.perf_counter(), None
+        except (DirectorError, OSError, ValueError, RuntimeError) as exc:
+            return None, started, time.perf_counter(), exc
+
+    # ------------------------------------------------------------------ finishing
+    def _finish_unit(self, unit: Unit) -> None:
+        unit.done = True
+        self.ended_stage[unit.stage.name] = time.perf_counter()
+        kind = unit.stage.backend_kind
+        if kind and all(u.done for u in self.units if u.stage.backend_kind == kind):
+            self.ctx.release(kind)  # no unit left needs these models: free the GPU for the next ones
+
+    def _collect(self, future: Future, futures: dict) -> None:
+        unit, job = futures.pop(future)
+        entry, started, ended, error = future.result()
+        stage = unit.stage.name
+        if resource_of(self.ctx, unit.stage) == "gpu":
+            self.gpu_busy -= 1
+        timing = {"start": round(started - self.t0, 3), "end": round(ended - self.t0, 3),
+                  "resource": resource_of(self.ctx, unit.stage)}
+        if error is not None:
+            if isinstance(error, DirectorError) and not isinstance(error, StageFailed):
+                raise error
+            self.failed.add((stage, job.id))
+            self.result.failed.append(f"{stage} {job.id}: {error}")
+            self.helpers.record(self.result, stage, job, "failed", str(error), ended - started, timing)
+        else:
+            self.ctx.results.setdefault(stage, {})[job.id] = entry
+            self.ready.append((stage, job.id))
+            self.state.remember(stage, job.id, job.key, job.material)
+            self.helpers.record(self.result, stage, job, "ran", job.reason, ended - started,
+                                {**self.helpers.info(entry), **timing})
+            self.result.notes.extend(entry.meta.get("notes", []))
+            if self.reporter:
+                self.reporter.job_done(stage, job, ended - started)
+        unit.open -= 1
+        if unit.open == 0:
+            self._finish_unit(unit)
+        if time.perf_counter() - self.last_save > 1.0:  # a kill loses at most a second of "why" records
+            self.state.save()
+            self.last_save = time.perf_counter()
+
+    def _dispatch_gpu(self, pools: dict, futures: dict, others_running: bool) -> None:
+        """Feed the GPU: jobs of the loaded kind first (no reload); switch kinds only when the loaded one has
+        nothing queued or running and either all its units are done (release it) or nothing else can move."""
+        if self.gpu_busy:
+            return
+        current = self.gpu_kind
+        if current is not None and self.gpu_queue.get(current):
+            queue = self.gpu_queue[current]
+        else:
+            waiting = [k for k, q in self.gpu_queue.items() if q]
+            if not waiting:
+                return
+            if current is not None:
+                current_done = all(u.done for u in self.units if u.stage.backend_kind == current)
+                if not current_done and others_running:
+                    return  # its next jobs are on their way (voices, timing): keep its models
+                self.ctx.release(current)  # another model is about to load: never two on the GPU
+            order = {s.backend_kind: i for i, s in reversed(list(enumerate(self.stages)))}
+            self.gpu_kind = min(waiting, key=lambda k: order.get(k, 99))
+            queue = self.gpu_queue[self.gpu_kind]
+        unit, job = queue.popleft()
+        self.gpu_busy += 1
+        self.started_stage.setdefault(unit.stage.name, time.perf_counter())
+        futures[pools["gpu"].submit(self._produce, unit.stage, job, "gpu")] = (unit, job)
+
+    def _blocked(self, unit: Unit) -> str | None:
+        """The failed input a waiting unit depends on (directly, or through another blocked unit), if any."""
+        seen = set()
+        while unit is not None and unit.waits_on is not None and id(unit) not in seen:
+            seen.add(id(unit))
+            stage, ident = unit.waits_on
+            if (stage, ident) in self.failed:
+                return f"{stage} {ident}"
+            unit = next((u for u in self.units if u.stage.name == stage and not u.done and
+                         (u.id == ident or u.id == "episode")), None)
+        return None
+
+    # ------------------------------------------------------------------ the loop
+    def run(self) -> None:
+        """Offer every unit once in stage order; then, as entries appear, retry exactly the units waiting on them."""
+        gpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="director-gpu")
+        cpu = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="director-cpu")
+        io = ThreadPoolExecutor(max_workers=2, thread_name_prefix="director-io")
+        pools = {"gpu": gpu, "cpu": cpu, "io": io}
+        futures: dict[Future, tuple[Unit, Job]] = {}
+        waiting: dict[tuple[str, str], list[Unit]] = {}
+
+        def attempt(unit: Unit) -> None:
+            if not self.offer(unit, pools, futures):
+                waiting.setdefault(unit.waits_on, []).append(unit)
+
+        try:
+            for unit in self.units:
+                attempt(unit)
+            while True:
+                while self.ready:
+                    for unit in waiting.pop(self.ready.popleft(), []):
+                        attempt(unit)
+                self._dispatch_gpu(pools, futures, others_running=bool(futures))
+                if not futures:
+                    break
+                finished, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+                for future in finished:
+                    self._collect(future, futures)
+        finally:
+            for pool in pools.values():
+                pool.shutdown(wait=True, cancel_futures=True)
+            self.state.save()
+        for unit in self.units:
+            if unit.offered:
+                continue
+            blocker = self._blocked(unit)
+            waits = f"{unit.waits_on[0]} {unit.waits_on[1]}" if unit.waits_on else "an earlier stage"
+            reason = f"skipped: depends on {blocker}, which failed" if blocker else f"skipped: waits on {waits}"
+            self.failed.add((unit.stage.name, unit.id))
+            self.helpers.record_unit(self.result, unit.stage.name, unit.id, unit.shot, reason)
+        for stage in self.stages:
+            if stage.name in self.started_stage or stage.name in self.ended_stage:
+                start = self.started_stage.get(stage.name, self.ended_stage.get(stage.name, self.t0))
+                self.result.stage_seconds[stage.name] = round(self.ended_stage.get(stage.name, start) - start, 3)
+            else:
+                self.result.stage_seconds[stage.name] = 0.0
+            if self.reporter and stage.name in self.counts:
+                self.reporter.stage_done(stage.name)

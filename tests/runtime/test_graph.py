@@ -1,0 +1,85 @@
+"""The job graph: stages overlap, a failed job skips exactly its dependents, and the keys are the same as the
+stage-by-stage walk's (so nothing cached before the scheduler is rendered again)."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from director.errors import StageFailed
+from director.project import Project
+from director.runtime.engine import Selection, StateIndex, execute
+from director.runtime.render import prepare, render
+from tests.conftest import ROOT, make_project
+
+
+def _records(project):
+    return json.loads((project / "out" / "screenplay" / "run.json").read_text())["jobs"]
+
+
+def test_the_graph_makes_the_same_artifacts_as_the_stage_walk(tmp_path):
+    graph = make_project(tmp_path / "g", ROOT / "projects" / "demo", size=(108, 192))
+    walk = tmp_path / "w"
+    shutil.copytree(graph, walk)
+    render(Project.find(graph))
+    project = Project.find(walk)
+    ctx, _ = prepare(project, None, None, explain=False)
+    execute(ctx, StateIndex(project.state_file("state", "screenplay.json")), Selection(), None, 2, graph=False)
+    keys = lambda root: sorted(p.parent.name for p in (root / ".director" / "cache").rglob("manifest.json"))  # noqa: E731
+    assert keys(graph) == keys(walk) and len(keys(graph)) > 20
+
+
+def test_stages_overlap_and_each_job_records_its_interval(tmp_path):
+    project = make_project(tmp_path, ROOT / "projects" / "demo", size=(108, 192))
+    (project / "director.yaml").write_text((project / "director.yaml").read_text() + "workers: 2\n")
+    render(Project.find(project))
+    jobs = [j for j in _records(project) if j["status"] == "ran"]
+    assert all({"start", "end", "resource"} <= set(j["info"]) for j in jobs)
+    span = {stage: (min(j["info"]["start"] for j in jobs if j["stage"] == stage),
+                    max(j["info"]["end"] for j in jobs if j["stage"] == stage)) for stage in {j["stage"] for j in jobs}}
+    # voices do not wait for every keyframe; subtitles (which need only timing) do not wait for every clip
+    assert span["voice"][0] < span["keyframes"][1]
+    assert span["subtitles"][0] < span["clips"][1]
+    by = {(j["stage"], j["id"]): j["info"] for j in jobs}
+    for (stage, shot), info in by.items():  # and no clip starts before its own keyframe and timing exist
+        if stage == "clips":
+            assert info["start"] >= by[("keyframes", shot)]["end"] and info["start"] >= by[("timing", shot)]["end"]
+
+
+def test_a_failed_job_skips_exactly_its_dependents_and_names_them(tmp_path, monkeypatch):
+    from director.backends.preview import voice
+
+    project = make_project(tmp_path)
+    real = voice.EspeakBackend.synthesize
+
+    def synthesize(self, req, out):
+        if "Tuesday" in req.text:
+            raise StageFailed("the voice engine choked on this line")
+        return real(self, req, out)
+    monkeypatch.setattr(voice.EspeakBackend, "synthesize", synthesize)
+    outcome = render(Project.find(project))
+    records = outcome.result.records
+    failed = [r for r in records if r.status == "failed"]
+    assert [(r.stage, r.id) for r in failed] == [("voice", "one/3")]
+    shot = failed[0].shot
+    skipped = {(r.stage, r.id): r.reason for r in records if r.status == "skipped"}
+    assert skipped[("timing", shot)] == "skipped: depends on voice one/3, which failed"
+    assert ("clips", shot) in skipped and ("assemble", "episode") in skipped
+    ran = {(r.stage, r.id) for r in records if r.status in ("ran", "cached")}
+    others = [s.id for s in outcome_shots(project) if s.id != shot]
+    assert all(("clips", s) in ran and ("keyframes", s) in ran for s in others)  # the rest finished
+    assert ("voice", "one/2") in ran
+
+
+def outcome_shots(project):
+    from director.shots import load_shot_list
+    return load_shot_list(project / "shots" / "screenplay.yaml").shots
+
+
+@pytest.mark.parametrize("until", ["voice", "timing"])
+def test_until_stops_the_graph_at_that_stage(tmp_path, until):
+    project = make_project(tmp_path)
+    outcome = render(Project.find(project), selection=Selection(until=until))
+    stages = {r.stage for r in outcome.result.records}
+    assert until in stages and "clips" not in stages and "assemble" not in stages
