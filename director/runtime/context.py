@@ -33,10 +33,10 @@ def free_accelerator_memory() -> None:
     gc.collect()
     torch = sys.modules.get("torch")
     if torch is not None:
-        try:
+        try:  # a worker thread may be importing torch right now: a half-initialised module has no .cuda yet
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
-        except RuntimeError:
+        except (RuntimeError, AttributeError):
             pass
 
 

@@ -51,10 +51,12 @@ def resource_of(ctx: RenderContext, stage: Stage) -> str:
         return "cpu"
     if device.startswith("cuda"):
         return "gpu"
+    import importlib.util
+    if importlib.util.find_spec("torch") is None:
+        return "cpu"
     try:  # auto: a GPU if CUDA is usable (the final profile refuses to fall back to the CPU)
-        import sys
-        torch = sys.modules.get("torch")
-        return "gpu" if torch is not None and torch.cuda.is_available() else "cpu"
+        import torch  # called once per stage from the scheduler's thread, before any worker imports torch
+        return "gpu" if torch.cuda.is_available() else "cpu"
     except RuntimeError:
         return "cpu"
 
@@ -66,6 +68,8 @@ class Scheduler:
         self.workers = max(1, workers)
         self.helpers = helpers  # engine functions: job_key, why, record, info
         self.stages = stages
+        # decided once, here, before any worker thread exists (a worker importing torch must never race it)
+        self.resources = {stage.name: resource_of(ctx, stage) for stage in stages}
         self.units: list[Unit] = []
         for stage in stages:
             if getattr(stage, "unit", "shot") == "shot":
@@ -110,7 +114,7 @@ class Scheduler:
             job.reason = reason
             todo.append(job)
         self._grow(stage.name, len(jobs), len(todo))
-        resource = resource_of(self.ctx, stage)
+        resource = self.resources[stage.name]
         for job in todo:
             unit.open += 1
             if resource == "gpu":  # the GPU takes one model at a time: queued by kind, dispatched by affinity
@@ -158,10 +162,10 @@ class Scheduler:
         unit, job = futures.pop(future)
         entry, started, ended, error = future.result()
         stage = unit.stage.name
-        if resource_of(self.ctx, unit.stage) == "gpu":
+        if self.resources[stage] == "gpu":
             self.gpu_busy -= 1
         timing = {"start": round(started - self.t0, 3), "end": round(ended - self.t0, 3),
-                  "resource": resource_of(self.ctx, unit.stage)}
+                  "resource": self.resources[stage]}
         if error is not None:
             if isinstance(error, DirectorError) and not isinstance(error, StageFailed):
                 raise error
