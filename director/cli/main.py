@@ -170,7 +170,9 @@ def plan(
 # ------------------------------------------------------------------------------ render
 @app.command()
 def render(
-    episode: Annotated[Optional[str], typer.Option("--episode", "-e", help="episode to render")] = None,
+    episode: Annotated[Optional[str], typer.Option("--episode", "-e", help="episode(s) to render: NAME or A,B")
+                       ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="every episode of the project, in one run")] = False,
     profile: Annotated[Optional[str], typer.Option("--profile", help="preview or final")] = None,
     only: Annotated[Optional[str], typer.Option("--only", help="run just this stage")] = None,
     until: Annotated[Optional[str], typer.Option("--until", help="stop after this stage")] = None,
@@ -191,7 +193,7 @@ def render(
                 print(f"{r['shot']:<10} {r['model']}  {r['frames']} frames  native {r['native'][0]}x{r['native'][1]}  "
                       f"passes {r['passes']}  GPU-s {gpu}")
         return
-    from director.cli.progress import RichReporter, summary
+    from director.cli.progress import RichReporter, summary, summary_data
     from director.runtime.engine import Selection
     from director.runtime.render import render as do_render
     from director.stages import STAGE_ORDER
@@ -209,6 +211,23 @@ def render(
     selection = Selection(only, until, set(shots.split(",")) if shots else None)
     project = _project()
     planner = resolve_planner(project, None, environment())
+    names = [p.stem for p in project.episode_paths()] if all_ else (episode.split(",") if episode and "," in episode
+                                                                      else None)
+    if names is not None:
+        from director.runtime.render import render_many
+
+        for name in names:
+            project.episode_path(name)  # unknown names: a usage error naming the episodes, before any work
+        with RichReporter(state.out) as reporter:
+            outcomes = render_many(project, names, profile, selection, reporter, planner)
+        if state.out.json_mode:
+            state.out.result({"episodes": [summary_data(o) for o in outcomes]})
+        else:
+            for outcome in outcomes:
+                summary(state.out, outcome)
+        if any(o.result.failed for o in outcomes):
+            raise typer.Exit(ExitCode.STAGE_FAILED)
+        return
     with RichReporter(state.out) as reporter:
         outcome = do_render(project, episode, profile, selection, reporter, planner)
     summary(state.out, outcome)

@@ -75,14 +75,19 @@ class RichReporter:
             self.progress.update(task, completed=self.progress.tasks[task].total)
 
 
-def summary(out: Output, outcome) -> None:
+def summary_data(outcome) -> dict:
     result = outcome.result
-    ran, cached = result.count("ran"), result.count("cached")
-    data = {"episode": outcome.episode, "outputs": outcome.outputs, "duration": outcome.duration,
-            "seconds": round(outcome.seconds, 2), "ran": ran, "reused": cached,
+    return {"episode": outcome.episode, "outputs": outcome.outputs, "duration": outcome.duration,
+            "seconds": round(outcome.seconds, 2), "ran": result.count("ran"), "reused": result.count("cached"),
             "stages": {k: {"seconds": v, "ran": result.count("ran", k), "reused": result.count("cached", k)}
                        for k, v in result.stage_seconds.items()},
             "failed": result.failed, "notes": outcome.notes, "record": str(outcome.record_path)}
+
+
+def summary(out: Output, outcome) -> None:
+    result = outcome.result
+    ran, cached = result.count("ran"), result.count("cached")
+    data = summary_data(outcome)
     if out.json_mode:
         out.result(data)
         return

@@ -193,13 +193,29 @@ class _Helpers:
 
 def _run_graph(ctx, state, selection, result, reporter, workers, stages) -> RunResult:
     """A whole render (or one up to ``--until``) as a job graph: see ``runtime/scheduler.py``."""
-    from director.runtime.scheduler import Scheduler
+    from director.runtime.scheduler import Episode, Scheduler
 
     try:
-        Scheduler(ctx, state, selection, result, reporter, workers, stages, _Helpers).run()
+        Scheduler([Episode(ctx, state, result)], reporter, workers, stages, _Helpers).run()
     finally:
         ctx.release_all()
     return result
+
+
+def execute_many(runs: list[tuple[RenderContext, StateIndex]], selection: Selection = Selection(),
+                 reporter: Reporter | None = None, workers: int = 1) -> list[RunResult]:
+    """Several episodes through one scheduler: their contexts share the built backends, so each model loads
+    once for the whole run, and the GPU works through every episode's keyframes before anyone's clips."""
+    from director.runtime.scheduler import Episode, Scheduler
+
+    results = [RunResult() for _ in runs]
+    stages = [s for s in all_stages() if s.name in selection.stages()]
+    episodes = [Episode(ctx, state, result) for (ctx, state), result in zip(runs, results)]
+    try:
+        Scheduler(episodes, reporter, workers, stages, _Helpers).run()
+    finally:
+        runs[0][0].release_all()
+    return results
 
 
 def _collect(ctx: RenderContext, stage: Stage, selection: Selection) -> list[Job | Pending]:

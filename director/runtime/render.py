@@ -81,6 +81,48 @@ def render(project: Project, episode: str | None = None, profile: str | None = N
                          notes + result.notes)
 
 
+def render_many(project: Project, episodes: list[str], profile: str | None = None,
+                selection: Selection = Selection(), reporter: Reporter | None = None,
+                planner: tuple | None = None) -> list[RenderOutcome]:
+    """Render several episodes (``render --all``) in one run: one scheduler, each model loaded once."""
+    import dataclasses
+
+    from director.runtime.engine import execute_many
+
+    if selection.only or selection.shots:
+        raise UsageError("--all and several --episode names render whole episodes; drop --only/--shots")
+    started = time.perf_counter()
+    with ProjectLock(project.state, "render"):
+        runs, notes = [], []
+        for episode in episodes:
+            ctx, more = prepare(project, episode, profile, explain=False, planner=planner)
+            if runs:  # one set of built backends (and models) for every episode of the run
+                first = runs[0][0]
+                ctx = dataclasses.replace(ctx, backends=first.backends, _built=first._built, _lock=first._lock,
+                                          model_events=first.model_events)
+            runs.append((ctx, StateIndex(project.state_file("state", f"{ctx.loaded.episode}.json"))))
+            notes.append(more)
+        ctx0 = runs[0][0]
+        ctx0.cache.sweep_temporaries()
+        results = execute_many(runs, selection, reporter, workers=project.config.workers)
+        outcomes = []
+        for (ctx, _), result, more in zip(runs, results, notes):
+            outputs = publish(ctx, result)
+            seconds = time.perf_counter() - started
+            record = run_record(ctx, result, selection, seconds, outputs)
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            record_path = project.state_file("runs", f"{stamp}-{ctx.loaded.episode}.json")
+            write_json(record_path, record)
+            if outputs:
+                write_json(project.out_dir(ctx.loaded.episode) / "run.json", record)
+            duration = None
+            if "episode" in ctx.results.get("assemble", {}):
+                duration = ctx.results["assemble"]["episode"].meta.get("duration")
+            outcomes.append(RenderOutcome(ctx.loaded.episode, result, outputs, record_path, seconds, duration,
+                                          more + result.notes))
+    return outcomes
+
+
 def explain(project: Project, episode: str | None = None, profile: str | None = None,
             selection: Selection = Selection()) -> tuple[RenderContext, RunResult, list[str]]:
     """What a render would do now, without running anything (``director status``)."""

@@ -28,7 +28,21 @@ from director.store import steps
 
 
 @dataclass
+class Episode:
+    """One episode's part of a run: its context (shots, results), its state index and its result records."""
+
+    ctx: RenderContext
+    state: object
+    result: object
+
+    @property
+    def name(self) -> str:
+        return self.ctx.loaded.episode
+
+
+@dataclass
 class Unit:
+    ep: Episode
     stage: Stage
     id: str              # shot id, or "episode"
     shot: str | None
@@ -61,28 +75,39 @@ def resource_of(ctx: RenderContext, stage: Stage) -> str:
         return "cpu"
 
 
+def _shot_of(scheduler, ep: Episode, stage: str, ident: str) -> str | None:
+    """The shot a job id belongs to (a voice line's shot), so a blocked chain can be followed to its unit."""
+    for shot in ep.ctx.shots:
+        if ident == shot.id or ident in shot.beats:
+            return shot.id
+    return None
+
+
 class Scheduler:
-    def __init__(self, ctx: RenderContext, state, selection, result, reporter, workers: int, stages: list[Stage],
-                 helpers):
-        self.ctx, self.state, self.result, self.reporter = ctx, state, result, reporter
+    """One scheduler for every episode of a run: models load once for all of them (``render --all``)."""
+
+    def __init__(self, episodes: list[Episode], reporter, workers: int, stages: list[Stage], helpers):
+        self.episodes, self.reporter = episodes, reporter
+        self.ctx = episodes[0].ctx  # backends, built models and the cache are shared by every episode
         self.workers = max(1, workers)
         self.helpers = helpers  # engine functions: job_key, why, record, info
         self.stages = stages
         # decided once, here, before any worker thread exists (a worker importing torch must never race it)
-        self.resources = {stage.name: resource_of(ctx, stage) for stage in stages}
+        self.resources = {stage.name: resource_of(self.ctx, stage) for stage in stages}
         self.units: list[Unit] = []
-        for stage in stages:
-            if getattr(stage, "unit", "shot") == "shot":
-                self.units += [Unit(stage, shot.id, shot.id) for shot in ctx.shots]
-            else:
-                self.units.append(Unit(stage, "episode", None))
-        self.failed: set[tuple[str, str]] = set()  # (stage, job id) that failed or were skipped
+        for stage in stages:  # stage-major: every episode's keyframes before anyone's clips, model by model
+            for ep in episodes:
+                if getattr(stage, "unit", "shot") == "shot":
+                    self.units += [Unit(ep, stage, shot.id, shot.id) for shot in ep.ctx.shots]
+                else:
+                    self.units.append(Unit(ep, stage, "episode", None))
+        self.failed: set[tuple[str, str, str]] = set()  # (episode, stage, job id) that failed or were skipped
         self.started_stage: dict[str, float] = {}
         self.ended_stage: dict[str, float] = {}
         self.counts: dict[str, list[int]] = {}
         self.t0 = time.perf_counter()
         self.last_save = 0.0
-        self.ready: deque[tuple[str, str]] = deque()  # (stage, id) of entries that just appeared
+        self.ready: deque[tuple[str, str, str]] = deque()  # (episode, stage, id) of entries that just appeared
         self.gpu_queue: dict[str, deque] = {}  # backend kind -> (unit, job) waiting for the GPU
         self.gpu_kind: str | None = None       # the kind whose models hold the GPU now
         self.gpu_busy = 0
@@ -90,26 +115,27 @@ class Scheduler:
     # ------------------------------------------------------------------ offering units
     def offer(self, unit: Unit, pools: dict, futures: dict) -> bool:
         """Try to turn a unit into jobs; True when it was offered (or finished from the cache)."""
-        ctx = self.ctx if unit.shot is None else self.ctx.with_shots([s for s in self.ctx.shots if s.id == unit.shot])
+        ep = unit.ep
+        ctx = ep.ctx if unit.shot is None else ep.ctx.with_shots([s for s in ep.ctx.shots if s.id == unit.shot])
         try:
             jobs = list(unit.stage.jobs(ctx))
         except Unknown as missing:
-            unit.waits_on = (missing.stage, missing.ident)
+            unit.waits_on = (ep.name, missing.stage, missing.ident)
             return False
         unit.offered, unit.waits_on = True, None
         stage = unit.stage
-        bucket = self.ctx.results.setdefault(stage.name, {})
+        bucket = ep.ctx.results.setdefault(stage.name, {})
         todo = []
         for job in jobs:
-            job.key = self.helpers.job_key(stage, self.ctx, job)
-            entry = self.ctx.cache.lookup(stage.name, job.key)
+            job.key = self.helpers.job_key(stage, ep.ctx, job)
+            entry = ep.ctx.cache.lookup(stage.name, job.key)
             if entry is not None:
                 bucket[job.id] = entry
-                self.ready.append((stage.name, job.id))
-                self.helpers.record(self.result, stage.name, job, "cached", info=self.helpers.info(entry))
-                self.state.remember(stage.name, job.id, job.key, job.material)
+                self.ready.append((ep.name, stage.name, job.id))
+                self.helpers.record(ep.result, stage.name, job, "cached", info=self.helpers.info(entry))
+                ep.state.remember(stage.name, job.id, job.key, job.material)
                 continue
-            reason = self.helpers.why(self.state.previous(stage.name, job.id), job.material)
+            reason = self.helpers.why(ep.state.previous(stage.name, job.id), job.material)
             job.label = f"{job.label} ({reason})"
             job.reason = reason
             todo.append(job)
@@ -121,7 +147,7 @@ class Scheduler:
                 self.gpu_queue.setdefault(stage.backend_kind, deque()).append((unit, job))
                 continue
             self.started_stage.setdefault(stage.name, time.perf_counter())
-            futures[pools[resource].submit(self._produce, stage, job, resource)] = (unit, job)
+            futures[pools[resource].submit(self._produce, unit, job)] = (unit, job)
         if not todo:
             self._finish_unit(unit)
         return True
@@ -140,12 +166,13 @@ class Scheduler:
             if grow:
                 grow(stage, total, to_run)
 
-    def _produce(self, stage: Stage, job: Job, resource: str):
+    def _produce(self, unit: Unit, job: Job):
         started = time.perf_counter()
+        stage = unit.stage
         progress = getattr(self.reporter, "job_progress", None)
         try:
             with steps.reporting(functools.partial(progress, stage.name, job) if progress else None):
-                entry = self.ctx.cache.produce(stage.name, job.key, job.material, job.run)
+                entry = unit.ep.ctx.cache.produce(stage.name, job.key, job.material, job.run)
             return entry, started, time.perf_counter(), None
         except (DirectorError, OSError, ValueError, RuntimeError) as exc:
             return None, started, time.perf_counter(), exc
@@ -160,6 +187,7 @@ class Scheduler:
 
     def _collect(self, future: Future, futures: dict) -> None:
         unit, job = futures.pop(future)
+        ep = unit.ep
         entry, started, ended, error = future.result()
         stage = unit.stage.name
         if self.resources[stage] == "gpu":
@@ -169,23 +197,23 @@ class Scheduler:
         if error is not None:
             if isinstance(error, DirectorError) and not isinstance(error, StageFailed):
                 raise error
-            self.failed.add((stage, job.id))
-            self.result.failed.append(f"{stage} {job.id}: {error}")
-            self.helpers.record(self.result, stage, job, "failed", str(error), ended - started, timing)
+            self.failed.add((ep.name, stage, job.id))
+            ep.result.failed.append(f"{stage} {job.id}: {error}")
+            self.helpers.record(ep.result, stage, job, "failed", str(error), ended - started, timing)
         else:
-            self.ctx.results.setdefault(stage, {})[job.id] = entry
-            self.ready.append((stage, job.id))
-            self.state.remember(stage, job.id, job.key, job.material)
-            self.helpers.record(self.result, stage, job, "ran", job.reason, ended - started,
+            ep.ctx.results.setdefault(stage, {})[job.id] = entry
+            self.ready.append((ep.name, stage, job.id))
+            ep.state.remember(stage, job.id, job.key, job.material)
+            self.helpers.record(ep.result, stage, job, "ran", job.reason, ended - started,
                                 {**self.helpers.info(entry), **timing})
-            self.result.notes.extend(entry.meta.get("notes", []))
+            ep.result.notes.extend(entry.meta.get("notes", []))
             if self.reporter:
                 self.reporter.job_done(stage, job, ended - started)
         unit.open -= 1
         if unit.open == 0:
             self._finish_unit(unit)
         if time.perf_counter() - self.last_save > 1.0:  # a kill loses at most a second of "why" records
-            self.state.save()
+            ep.state.save()
             self.last_save = time.perf_counter()
 
     def _dispatch_gpu(self, pools: dict, futures: dict, others_running: bool) -> None:
@@ -211,18 +239,19 @@ class Scheduler:
         unit, job = queue.popleft()
         self.gpu_busy += 1
         self.started_stage.setdefault(unit.stage.name, time.perf_counter())
-        futures[pools["gpu"].submit(self._produce, unit.stage, job, "gpu")] = (unit, job)
+        futures[pools["gpu"].submit(self._produce, unit, job)] = (unit, job)
 
     def _blocked(self, unit: Unit) -> str | None:
         """The failed input a waiting unit depends on (directly, or through another blocked unit), if any."""
         seen = set()
         while unit is not None and unit.waits_on is not None and id(unit) not in seen:
             seen.add(id(unit))
-            stage, ident = unit.waits_on
-            if (stage, ident) in self.failed:
+            episode, stage, ident = unit.waits_on
+            if (episode, stage, ident) in self.failed:
                 return f"{stage} {ident}"
-            unit = next((u for u in self.units if u.stage.name == stage and not u.done and
-                         (u.id == ident or u.id == "episode")), None)
+            unit = next((u for u in self.units if u.ep.name == episode and u.stage.name == stage and not u.done
+                         and (u.id == ident or u.id == "episode" or u.shot == _shot_of(self, u.ep, stage, ident))),
+                        None)
         return None
 
     # ------------------------------------------------------------------ the loop
@@ -255,20 +284,23 @@ class Scheduler:
         finally:
             for pool in pools.values():
                 pool.shutdown(wait=True, cancel_futures=True)
-            self.state.save()
+            for ep in self.episodes:
+                ep.state.save()
         for unit in self.units:
             if unit.offered:
                 continue
             blocker = self._blocked(unit)
-            waits = f"{unit.waits_on[0]} {unit.waits_on[1]}" if unit.waits_on else "an earlier stage"
+            waits = f"{unit.waits_on[1]} {unit.waits_on[2]}" if unit.waits_on else "an earlier stage"
             reason = f"skipped: depends on {blocker}, which failed" if blocker else f"skipped: waits on {waits}"
-            self.failed.add((unit.stage.name, unit.id))
-            self.helpers.record_unit(self.result, unit.stage.name, unit.id, unit.shot, reason)
+            self.failed.add((unit.ep.name, unit.stage.name, unit.id))
+            self.helpers.record_unit(unit.ep.result, unit.stage.name, unit.id, unit.shot, reason)
         for stage in self.stages:
             if stage.name in self.started_stage or stage.name in self.ended_stage:
                 start = self.started_stage.get(stage.name, self.ended_stage.get(stage.name, self.t0))
-                self.result.stage_seconds[stage.name] = round(self.ended_stage.get(stage.name, start) - start, 3)
+                seconds = round(self.ended_stage.get(stage.name, start) - start, 3)
             else:
-                self.result.stage_seconds[stage.name] = 0.0
+                seconds = 0.0
+            for ep in self.episodes:
+                ep.result.stage_seconds[stage.name] = seconds
             if self.reporter and stage.name in self.counts:
                 self.reporter.stage_done(stage.name)

@@ -83,3 +83,26 @@ def test_until_stops_the_graph_at_that_stage(tmp_path, until):
     outcome = render(Project.find(project), selection=Selection(until=until))
     stages = {r.stage for r in outcome.result.records}
     assert until in stages and "clips" not in stages and "assemble" not in stages
+
+
+def test_a_series_renders_with_all_and_each_model_loads_once(tmp_path):
+    import yaml
+
+    from tests.conftest import director
+
+    project = tmp_path / "series"
+    shutil.copytree(ROOT / "tests" / "data" / "series", project, ignore=shutil.ignore_patterns("shots", ".director"))
+    bible = yaml.safe_load((project / "series.yaml").read_text())
+    bible["format"] = {"aspect": "9:16", "width": 108, "height": 192, "fps": 24}
+    (project / "series.yaml").write_text(yaml.safe_dump(bible, sort_keys=False, allow_unicode=True))
+    third = (project / "episodes" / "ep02.yaml").read_text()
+    (project / "episodes" / "ep03.yaml").write_text(third.replace("Is that for me?", "Is that one for me?"))
+    out = json.loads(director("-p", str(project), "--json", "render", "--all", check=True).stdout)
+    assert [e["episode"] for e in out["episodes"]] == ["ep01", "ep02", "ep03"]
+    for name in ("ep01", "ep02", "ep03"):
+        assert (project / "out" / name / "episode.mp4").exists()
+    events = json.loads((project / "out" / "ep03" / "run.json").read_text())["models"]
+    loads = [e["kind"] for e in events if e["event"] == "load"]
+    assert sorted(loads) == sorted(set(loads)), loads  # one load per backend kind for the whole series
+    again = json.loads(director("-p", str(project), "--json", "render", "--episode", "ep01,ep03", check=True).stdout)
+    assert all(e["ran"] == 0 for e in again["episodes"])
