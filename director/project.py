@@ -130,6 +130,24 @@ class ProjectConfig(_Cfg):
     subtitles: SubtitleConfig = Field(default_factory=SubtitleConfig)
     encode: EncodeConfig = Field(default_factory=EncodeConfig)
     workers: int = Field(default=2, ge=1, le=64, description="parallel CPU jobs per stage")
+    devices: list[str] | None = Field(default=None, description="GPUs the scheduler uses (cuda:0, cuda:1, ...); "
+                                      "default: every visible CUDA device, else one")
+
+    @field_validator("devices")
+    @classmethod
+    def _devices(cls, value: list[str] | None) -> list[str] | None:
+        import re
+
+        if value is None:
+            return None
+        if not value or len(value) > 64:
+            raise ValueError("devices lists 1 to 64 devices, e.g. [cuda:0, cuda:1]")
+        for device in value:
+            if not re.fullmatch(r"cuda(:\d{1,2})?|cpu|sim:\d{1,2}", str(device)):
+                raise ValueError(f"devices entry {str(device)[:40]!r} is not a device; use cuda:N (or cpu)")
+        if len(set(value)) != len(value):
+            raise ValueError("devices lists a device twice")
+        return value
 
     @field_validator("episodes")
     @classmethod

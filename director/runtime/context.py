@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gc
 import json
+from contextvars import ContextVar
 import sys
 import threading
 import time
@@ -26,6 +27,10 @@ class Placement:
     start: float
     duration: float
     entry: Entry
+
+
+# The device the running job was routed to (set by the scheduler around each GPU job; None: the default one).
+current_device: ContextVar[str | None] = ContextVar("director_device", default=None)
 
 
 def free_accelerator_memory() -> None:
@@ -78,31 +83,40 @@ class RenderContext:
                              self.results, self._built, self._lock, self._digests, self.all_shots, self.model_events)
 
     def backend(self, kind: str):
-        """The built backend for a kind: built once per render (one model load per run)."""
+        """The built backend for a kind on the job's device: built once per device per run (models stay resident)."""
+        device = current_device.get()
+        key = kind if device is None else f"{kind}@{device}"
         with self._lock:
-            if kind not in self._built:
+            if key not in self._built:
+                config = self.backends[kind]
+                if device is not None and device.startswith("cuda") and "device" in type(config).model_fields:
+                    config = config.model_copy(update={"device": device})
                 started = time.perf_counter()
-                self._built[kind] = self.backends[kind].build()
+                self._built[key] = config.build()
                 self.model_events.append({"event": "load", "kind": kind, "backend": self.backends[kind].name,
-                                          "seconds": round(time.perf_counter() - started, 3)})
-            return self._built[kind]
+                                          "device": device, "seconds": round(time.perf_counter() - started, 3)})
+            return self._built[key]
 
-    def release(self, kind: str) -> None:
-        """Unload a kind's backend (its models) so the next stage's models have the GPU to themselves."""
+    def release(self, kind: str, device: str | None = None) -> None:
+        """Unload a kind's backend (its models) -- on one device, or everywhere -- so the next models fit."""
         with self._lock:
-            built = self._built.pop(kind, None)
-            if built is None:
-                return
-            self.model_events.append({"event": "release", "kind": kind, "backend": self.backends[kind].name})
-        close = getattr(built, "close", None)
-        if callable(close):
-            close()
-        del built
-        free_accelerator_memory()
+            keys = [k for k in self._built if k.split("@")[0] == kind and
+                    (device is None or k == (kind if device is None else f"{kind}@{device}"))]
+            released = [(k, self._built.pop(k)) for k in keys]
+            for k, _ in released:
+                self.model_events.append({"event": "release", "kind": kind, "backend": self.backends[kind].name,
+                                          "device": k.partition("@")[2] or None})
+        for _, built in released:
+            close = getattr(built, "close", None)
+            if callable(close):
+                close()
+        del released
+        if keys:
+            free_accelerator_memory()
 
     def release_all(self) -> None:
-        for kind in list(self._built):
-            self.release(kind)
+        for key in list(self._built):
+            self.release(key.split("@")[0])
 
     def entry(self, stage: str, ident: str) -> Entry:
         try:

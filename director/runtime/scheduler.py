@@ -22,7 +22,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from director.errors import DirectorError, StageFailed
-from director.runtime.context import RenderContext
+from director.runtime.context import RenderContext, current_device
 from director.stages.base import Job, Stage, Unknown
 from director.store import steps
 
@@ -75,6 +75,18 @@ def resource_of(ctx: RenderContext, stage: Stage) -> str:
         return "cpu"
 
 
+def gpu_devices(ctx: RenderContext) -> list[str | None]:
+    """The devices GPU jobs run on: ``devices:`` in director.yaml, else every visible CUDA device, else one."""
+    if ctx.config.devices:
+        return list(ctx.config.devices)
+    torch = __import__("sys").modules.get("torch")
+    try:
+        count = torch.cuda.device_count() if torch is not None and torch.cuda.is_available() else 0
+    except (RuntimeError, AttributeError):
+        count = 0
+    return [f"cuda:{i}" for i in range(count)] if count > 1 else [None]
+
+
 def _shot_of(scheduler, ep: Episode, stage: str, ident: str) -> str | None:
     """The shot a job id belongs to (a voice line's shot), so a blocked chain can be followed to its unit."""
     for shot in ep.ctx.shots:
@@ -108,9 +120,11 @@ class Scheduler:
         self.t0 = time.perf_counter()
         self.last_save = 0.0
         self.ready: deque[tuple[str, str, str]] = deque()  # (episode, stage, id) of entries that just appeared
-        self.gpu_queue: dict[str, deque] = {}  # backend kind -> (unit, job) waiting for the GPU
-        self.gpu_kind: str | None = None       # the kind whose models hold the GPU now
-        self.gpu_busy = 0
+        self.gpu_queue: dict[str, deque] = {}  # backend kind -> (unit, job) waiting for a GPU
+        self.devices = gpu_devices(self.ctx) if "gpu" in self.resources.values() else [None]
+        self.device_kind: dict = {d: None for d in self.devices}  # the kind whose models each device holds
+        self.device_busy: dict = {d: False for d in self.devices}
+        self.job_device: dict[int, str | None] = {}
 
     # ------------------------------------------------------------------ offering units
     def offer(self, unit: Unit, pools: dict, futures: dict) -> bool:
@@ -166,16 +180,19 @@ class Scheduler:
             if grow:
                 grow(stage, total, to_run)
 
-    def _produce(self, unit: Unit, job: Job):
+    def _produce(self, unit: Unit, job: Job, device: str | None = None):
         started = time.perf_counter()
         stage = unit.stage
         progress = getattr(self.reporter, "job_progress", None)
+        token = current_device.set(device)  # ctx.backend() builds (once) and returns this device's models
         try:
             with steps.reporting(functools.partial(progress, stage.name, job) if progress else None):
                 entry = unit.ep.ctx.cache.produce(stage.name, job.key, job.material, job.run)
             return entry, started, time.perf_counter(), None
         except (DirectorError, OSError, ValueError, RuntimeError) as exc:
             return None, started, time.perf_counter(), exc
+        finally:
+            current_device.reset(token)
 
     # ------------------------------------------------------------------ finishing
     def _finish_unit(self, unit: Unit) -> None:
@@ -190,10 +207,13 @@ class Scheduler:
         ep = unit.ep
         entry, started, ended, error = future.result()
         stage = unit.stage.name
+        device = self.job_device.pop(id(job), None)
         if self.resources[stage] == "gpu":
-            self.gpu_busy -= 1
+            self.device_busy[device] = False
         timing = {"start": round(started - self.t0, 3), "end": round(ended - self.t0, 3),
                   "resource": self.resources[stage]}
+        if self.resources[stage] == "gpu":
+            timing["device"] = device
         if error is not None:
             if isinstance(error, DirectorError) and not isinstance(error, StageFailed):
                 raise error
@@ -217,29 +237,33 @@ class Scheduler:
             self.last_save = time.perf_counter()
 
     def _dispatch_gpu(self, pools: dict, futures: dict, others_running: bool) -> None:
-        """Feed the GPU: jobs of the loaded kind first (no reload); switch kinds only when the loaded one has
-        nothing queued or running and either all its units are done (release it) or nothing else can move."""
-        if self.gpu_busy:
-            return
-        current = self.gpu_kind
-        if current is not None and self.gpu_queue.get(current):
-            queue = self.gpu_queue[current]
-        else:
-            waiting = [k for k, q in self.gpu_queue.items() if q]
-            if not waiting:
-                return
-            if current is not None:
-                current_done = all(u.done for u in self.units if u.stage.backend_kind == current)
-                if not current_done and others_running:
-                    return  # its next jobs are on their way (voices, timing): keep its models
-                self.ctx.release(current)  # another model is about to load: never two on the GPU
-            order = {s.backend_kind: i for i, s in reversed(list(enumerate(self.stages)))}
-            self.gpu_kind = min(waiting, key=lambda k: order.get(k, 99))
-            queue = self.gpu_queue[self.gpu_kind]
-        unit, job = queue.popleft()
-        self.gpu_busy += 1
-        self.started_stage.setdefault(unit.stage.name, time.perf_counter())
-        futures[pools["gpu"].submit(self._produce, unit, job)] = (unit, job)
+        """Feed every idle device: jobs of the kind it holds first (affinity: no reload); a device switches kinds
+        only when its kind has nothing queued and either all its units are done (release it there) or nothing
+        else can move; a device holds one kind's models at a time."""
+        order = {s.backend_kind: i for i, s in reversed(list(enumerate(self.stages)))}
+        for device in self.devices:
+            if self.device_busy[device]:
+                continue
+            current = self.device_kind[device]
+            if current is not None and self.gpu_queue.get(current):
+                queue = self.gpu_queue[current]
+            else:
+                waiting = [k for k, q in self.gpu_queue.items() if q]
+                if not waiting:
+                    continue
+                if current is not None:
+                    current_done = all(u.done for u in self.units if u.stage.backend_kind == current)
+                    busy_elsewhere = any(self.device_busy.values())
+                    if not current_done and (others_running or busy_elsewhere):
+                        continue  # its next jobs are on their way (voices, timing): keep its models
+                    self.ctx.release(current, device)  # another model is about to load here: never two at once
+                self.device_kind[device] = min(waiting, key=lambda k: order.get(k, 99))
+                queue = self.gpu_queue[self.device_kind[device]]
+            unit, job = queue.popleft()
+            self.device_busy[device] = True
+            self.job_device[id(job)] = device
+            self.started_stage.setdefault(unit.stage.name, time.perf_counter())
+            futures[pools["gpu"].submit(self._produce, unit, job, device)] = (unit, job)
 
     def _blocked(self, unit: Unit) -> str | None:
         """The failed input a waiting unit depends on (directly, or through another blocked unit), if any."""
@@ -257,7 +281,7 @@ class Scheduler:
     # ------------------------------------------------------------------ the loop
     def run(self) -> None:
         """Offer every unit once in stage order; then, as entries appear, retry exactly the units waiting on them."""
-        gpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="director-gpu")
+        gpu = ThreadPoolExecutor(max_workers=len(self.devices), thread_name_prefix="director-gpu")
         cpu = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="director-cpu")
         io = ThreadPoolExecutor(max_workers=2, thread_name_prefix="director-io")
         pools = {"gpu": gpu, "cpu": cpu, "io": io}

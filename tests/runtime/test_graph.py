@@ -106,3 +106,33 @@ def test_a_series_renders_with_all_and_each_model_loads_once(tmp_path):
     assert sorted(loads) == sorted(set(loads)), loads  # one load per backend kind for the whole series
     again = json.loads(director("-p", str(project), "--json", "render", "--episode", "ep01,ep03", check=True).stdout)
     assert all(e["ran"] == 0 for e in again["episodes"])
+
+
+def test_three_simulated_devices_share_the_gpu_work_each_loading_a_model_at_most_once(tmp_path, monkeypatch):
+    """devices: [sim:0, sim:1, sim:2] with keyframes, video and music as GPU work (simulated devices run the same
+    backends; each builds its own copy of a kind's models, as a CUDA device would)."""
+    from director.runtime import scheduler
+
+    monkeypatch.setattr(scheduler, "resource_of", lambda ctx, stage: getattr(stage, "resource", "") or (
+        "gpu" if stage.backend_kind in ("keyframes", "video", "music") else "cpu"))
+    project = make_project(tmp_path, ROOT / "projects" / "demo", size=(108, 192))
+    (project / "director.yaml").write_text((project / "director.yaml").read_text() +
+                                           "devices: [sim:0, sim:1, sim:2]\nworkers: 2\n")
+    render(Project.find(project))
+    record = json.loads((project / "out" / "screenplay" / "run.json").read_text())
+    loads = [(e["kind"], e["device"]) for e in record["models"] if e["event"] == "load"]
+    assert len(loads) == len(set(loads)), loads  # each device loads each kind at most once
+    held: dict = {}
+    for e in record["models"]:  # and a device never holds two kinds' models at once
+        if e["kind"] not in ("keyframes", "video", "music"):
+            continue
+        if e["event"] == "load":
+            assert held.get(e["device"]) is None, (e, held)
+            held[e["device"]] = e["kind"]
+        elif held.get(e["device"]) == e["kind"]:
+            held[e["device"]] = None
+    gpu = [j for j in record["jobs"] if j["status"] == "ran" and j["info"].get("resource") == "gpu"]
+    assert len({j["info"]["device"] for j in gpu}) >= 2  # spread over the devices
+    voices = [(j["info"]["start"], j["info"]["end"]) for j in record["jobs"]
+              if j["status"] == "ran" and j["stage"] == "voice"]
+    assert any(vs < j["info"]["end"] and j["info"]["start"] < ve for vs, ve in voices for j in gpu)
