@@ -25,7 +25,10 @@ def test_an_episode_id_that_is_not_a_plain_name_is_refused_and_nothing_outside_c
     arena_dir, project = arena
     edit_yaml(project / "screenplay.yaml", lambda d: d.update(id=episode_id))
     before = snapshot(arena_dir, skip=project)
-    for command in (["validate"], ["plan"], ["render", "--until", "keyframes"], ["status"]):
+    # every command for the escapes; the other malformed ids are refused by the same load, so validate suffices
+    escapes = episode_id in ("../../victim/director", "/tmp/abs-director-episode", "a/b")
+    commands = (["validate"], ["plan"], ["render", "--until", "keyframes"], ["status"]) if escapes else (["plan"],)
+    for command in commands:
         proc = director("-p", str(project), *command)
         assert_clean_failure(proc)
         assert "screenplay.yaml:" in proc.stderr and "episode id" in proc.stderr
