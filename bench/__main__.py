@@ -5,7 +5,7 @@ import importlib
 import sys
 import time
 
-ORDER = ("startup", "render", "assemble", "overhead", "scaling", "voice", "gpu", "gpu_estimate", "fuzz")
+ORDER = ("startup", "render", "assemble", "overhead", "scaling", "voice", "gpu", "gpu_estimate", "schedule", "fuzz")
 
 
 def main(argv: list[str]) -> int:
