@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 GIB = 1024 ** 3
-PLACEMENTS = ("none", "model", "group", "sequential")
 
 # billions of parameters per component (counted on the meta device from each model's published configs)
 SIZES: dict[str, dict[str, float]] = {

@@ -176,9 +176,9 @@ def execute(ctx: RenderContext, state: StateIndex, selection: Selection = Select
 class _Helpers:
     """What the scheduler shares with the stage walk: keys, reasons, records."""
 
-    job_key = staticmethod(lambda stage, ctx, job: job_key(stage, ctx, job))
-    why = staticmethod(lambda previous, current: why(previous, current))
-    info = staticmethod(lambda entry: _info(entry))
+    job_key = staticmethod(job_key)
+    why = staticmethod(why)
+    info = staticmethod(_info)
 
     @staticmethod
     def record(result: RunResult, stage: str, job: Job, status: str, reason: str = "", seconds: float = 0.0,

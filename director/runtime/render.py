@@ -66,19 +66,23 @@ def render(project: Project, episode: str | None = None, profile: str | None = N
         ctx.cache.sweep_temporaries()
         state = StateIndex(project.state_file("state", f"{ctx.loaded.episode}.json"))
         result = execute(ctx, state, selection, reporter, workers=project.config.workers)
-        outputs = publish(ctx, result)
-        seconds = time.perf_counter() - started
-        record = run_record(ctx, result, selection, seconds, outputs)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        record_path = project.state_file("runs", f"{stamp}-{ctx.loaded.episode}.json")
-        write_json(record_path, record)
-        if "episode.mp4" in outputs or outputs:
-            write_json(project.out_dir(ctx.loaded.episode) / "run.json", record)
-    duration = None
-    if "assemble" in ctx.results and "episode" in ctx.results["assemble"]:
-        duration = ctx.results["assemble"]["episode"].meta.get("duration")
-    return RenderOutcome(ctx.loaded.episode, result, outputs, record_path, seconds, duration,
-                         notes + result.notes)
+        return finish(project, ctx, result, selection, started, notes)
+
+
+def finish(project: Project, ctx: RenderContext, result: RunResult, selection: Selection, started: float,
+           notes: list[str]) -> RenderOutcome:
+    """Publish an episode's outputs and write its run record (under the render's lock)."""
+    outputs = publish(ctx, result)
+    seconds = time.perf_counter() - started
+    record = run_record(ctx, result, selection, seconds, outputs)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    record_path = project.state_file("runs", f"{stamp}-{ctx.loaded.episode}.json")
+    write_json(record_path, record)
+    if outputs:
+        write_json(project.out_dir(ctx.loaded.episode) / "run.json", record)
+    episode = ctx.results.get("assemble", {}).get("episode")
+    duration = episode.meta.get("duration") if episode is not None else None
+    return RenderOutcome(ctx.loaded.episode, result, outputs, record_path, seconds, duration, notes + result.notes)
 
 
 def render_many(project: Project, episodes: list[str], profile: str | None = None,
@@ -102,25 +106,10 @@ def render_many(project: Project, episodes: list[str], profile: str | None = Non
                                           model_events=first.model_events)
             runs.append((ctx, StateIndex(project.state_file("state", f"{ctx.loaded.episode}.json"))))
             notes.append(more)
-        ctx0 = runs[0][0]
-        ctx0.cache.sweep_temporaries()
+        runs[0][0].cache.sweep_temporaries()
         results = execute_many(runs, selection, reporter, workers=project.config.workers)
-        outcomes = []
-        for (ctx, _), result, more in zip(runs, results, notes):
-            outputs = publish(ctx, result)
-            seconds = time.perf_counter() - started
-            record = run_record(ctx, result, selection, seconds, outputs)
-            stamp = time.strftime("%Y%m%d-%H%M%S")
-            record_path = project.state_file("runs", f"{stamp}-{ctx.loaded.episode}.json")
-            write_json(record_path, record)
-            if outputs:
-                write_json(project.out_dir(ctx.loaded.episode) / "run.json", record)
-            duration = None
-            if "episode" in ctx.results.get("assemble", {}):
-                duration = ctx.results["assemble"]["episode"].meta.get("duration")
-            outcomes.append(RenderOutcome(ctx.loaded.episode, result, outputs, record_path, seconds, duration,
-                                          more + result.notes))
-    return outcomes
+        return [finish(project, ctx, result, selection, started, more)
+                for (ctx, _), result, more in zip(runs, results, notes)]
 
 
 def explain(project: Project, episode: str | None = None, profile: str | None = None,

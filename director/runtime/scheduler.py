@@ -116,7 +116,7 @@ def gpu_devices(ctx: RenderContext) -> list[str | None]:
     return [f"cuda:{i}" for i in range(count)] if count > 1 else [None]
 
 
-def _shot_of(scheduler, ep: Episode, stage: str, ident: str) -> str | None:
+def _shot_of(ep: Episode, ident: str) -> str | None:
     """The shot a job id belongs to (a voice line's shot), so a blocked chain can be followed to its unit."""
     for shot in ep.ctx.shots:
         if ident == shot.id or ident in shot.beats:
@@ -303,7 +303,7 @@ class Scheduler:
             if (episode, stage, ident) in self.failed:
                 return f"{stage} {ident}"
             unit = next((u for u in self.units if u.ep.name == episode and u.stage.name == stage and not u.done
-                         and (u.id == ident or u.id == "episode" or u.shot == _shot_of(self, u.ep, stage, ident))),
+                         and (u.id == ident or u.id == "episode" or u.shot == _shot_of(u.ep, ident))),
                         None)
         return None
 

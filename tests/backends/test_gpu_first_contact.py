@@ -31,6 +31,16 @@ def _keyframe(tmp: Path) -> Path:
     return folder
 
 
+def _clip(backend, tmp_path: Path, frames: int, fps: float = 24) -> tuple[dict, int]:
+    """Render one static clip from a red keyframe (no next keyframe): (meta, frames in the MP4)."""
+    req = ClipRequest(shot_id="s", keyframe=str(_keyframe(tmp_path)), move="static", width=36, height=64, fps=fps,
+                      frames=frames, seed=1)
+    out = tmp_path / "o"
+    out.mkdir()
+    meta = backend.render(req, out)
+    return meta, probe(out / "clip.mp4")["video"]["frames"]
+
+
 def _spy(pipe, seen: dict):
     real = pipe.__class__.__call__
 
@@ -45,12 +55,8 @@ def _spy(pipe, seen: dict):
 def test_wan_flf2v_renders_without_a_last_frame(tiny, tmp_path, frames):
     """The episode's last shot and every non-final pass of a long shot have no last frame (was a shape error)."""
     backend = _video("wan-flf2v", "wan_flf2v", tiny).build()
-    req = ClipRequest(shot_id="end", keyframe=str(_keyframe(tmp_path)), move="static", width=36, height=64, fps=16,
-                      frames=frames, seed=3)  # no next_keyframe
-    out = tmp_path / "o"
-    out.mkdir()
-    meta = backend.render(req, out)
-    assert probe(out / "clip.mp4")["video"]["frames"] == frames and meta["last_image"] is False
+    meta, made = _clip(backend, tmp_path, frames, fps=16)
+    assert made == frames and meta["last_image"] is False
     assert len(meta["passes"]) == (1 if frames == 12 else 2)
 
 
@@ -60,12 +66,7 @@ def test_compile_with_cache_and_fp8_builds_without_fullgraph_and_runs(tiny, tmp_
                     cache="first-block", fp8=True)
     backend = config.build()
     assert backend.pipe.director_compiled == {"fullgraph": False, "backend": "eager"}
-    req = ClipRequest(shot_id="c", keyframe=str(_keyframe(tmp_path)), move="static", width=36, height=64, fps=24,
-                      frames=9, seed=1)
-    out = tmp_path / "o"
-    out.mkdir()
-    backend.render(req, out)
-    assert probe(out / "clip.mp4")["video"]["frames"] == 9
+    assert _clip(backend, tmp_path, 9)[1] == 9
 
 
 def test_compile_alone_keeps_fullgraph(tiny):
@@ -78,11 +79,7 @@ def test_ltx_091_and_later_decode_at_the_timestep_their_vae_was_tuned_for(tiny, 
     backend = _video("ltx-i2v", "ltx_i2v_091", tiny).build()
     real = _spy(backend.pipe, seen)
     try:
-        req = ClipRequest(shot_id="l", keyframe=str(_keyframe(tmp_path)), move="static", width=36, height=64, fps=24,
-                          frames=9, seed=1)
-        out = tmp_path / "o"
-        out.mkdir()
-        backend.render(req, out)
+        _clip(backend, tmp_path, 9)
     finally:
         backend.pipe.__class__.__call__ = real
     assert seen["decode_timestep"] == 0.05 and seen["decode_noise_scale"] == 0.025
@@ -94,13 +91,8 @@ def test_ltx_091_and_later_decode_at_the_timestep_their_vae_was_tuned_for(tiny, 
 def test_cogvideox_15_gets_its_own_frame_rules(tiny, tmp_path):
     backend = _video("cogvideox-i2v", "cogvideox15_i2v", tiny).build()
     assert (backend.rules.step, backend.rules.fps) == (16, 16)  # 1.0's 8 fps would play its motion at half speed
-    req = ClipRequest(shot_id="g", keyframe=str(_keyframe(tmp_path)), move="static", width=36, height=64, fps=24,
-                      frames=24, seed=1)
-    out = tmp_path / "o"
-    out.mkdir()
-    meta = backend.render(req, out)
-    assert meta["native"]["fps"] == 16 and (meta["native"]["frames"] - 1) % 16 == 0
-    assert probe(out / "clip.mp4")["video"]["frames"] == 24
+    meta, made = _clip(backend, tmp_path, 24)
+    assert meta["native"]["fps"] == 16 and (meta["native"]["frames"] - 1) % 16 == 0 and made == 24
     assert _video("cogvideox-i2v", "cogvideox_i2v", tiny).build().rules.fps == 8
 
 
@@ -133,12 +125,7 @@ def test_group_offload_hooks_every_component_text_encoders_included(tiny, tmp_pa
     for name in ("transformer", "text_encoder", "vae"):
         hooked = [m for m in getattr(pipe, name).modules() if getattr(m, "_diffusers_hook", None) is not None]
         assert hooked and all(isinstance(m._diffusers_hook, HookRegistry) for m in hooked), name
-    req = ClipRequest(shot_id="g", keyframe=str(_keyframe(tmp_path)), move="static", width=36, height=64, fps=24,
-                      frames=9, seed=1)
-    out = tmp_path / "o"
-    out.mkdir()
-    backend.render(req, out)
-    assert probe(out / "clip.mp4")["video"]["frames"] == 9
+    assert _clip(backend, tmp_path, 9)[1] == 9
 
 
 def test_device_auto_never_falls_back_to_the_cpu(tiny):

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from director.plan.rules import RulePlanner
 from director.screenplay import load_screenplay
 from tests.conftest import director, make_project
 from tests.llm_server import ScriptedLLM
+from tests.plan.test_llm import good_answer
 
 KEY = "sk-test-SECRET-8f3a9c2e71"
 PASSWORD = "SECRETPASS"
@@ -26,17 +26,6 @@ ECHO = ScriptedLLM.ECHO_KEY
 SCENES = ("one", "two")  # tests/data/short
 UNREACHABLE = "http://127.0.0.1:9/v1"
 TIMEOUT = 60
-
-
-def good_answer(sp):
-    def answer(agent: str, scene_id: str) -> dict:
-        if agent == "supervisor":
-            return {"approved": True, "fixes": []}
-        scene = next(s for s in sp.scenes if s.id == scene_id)
-        shots = RulePlanner(sp, "ep").plan_scene(scene)
-        return {"shots": [s.model_dump(include={"size", "angle", "move", "duration", "characters", "prompt", "beats",
-                                                 "transition"}) for s in shots]}
-    return answer
 
 
 @pytest.fixture

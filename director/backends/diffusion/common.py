@@ -19,9 +19,6 @@ from director.errors import BackendUnavailable
 log = logging.getLogger("director.diffusion")
 
 
-OFFLOADS = ("none", "model", "group", "sequential")  # cheapest memory last
-
-
 class DiffusersConfig(BackendConfig):
     """Settings shared by every diffusers backend (see README: GPUs and models)."""
 
