@@ -126,7 +126,7 @@ class Helpers:
         from director.store.cache import fingerprint
         return fingerprint({"stage": stage.name, **job.material})
 
-    why = staticmethod(lambda previous, current: "never rendered")
+    why = staticmethod(lambda previous, current, reasons=None: "never rendered")
     info = staticmethod(lambda entry: {})
 
     @staticmethod
@@ -148,7 +148,7 @@ def run_once(devices: int) -> dict:
                                 produce=lambda stage, key, material, make: SimpleNamespace(meta=make(Path(tmp)) or {},
                                                                                           key=key))
         backends = {"keyframes": Kind("keyframes", "cuda"), "video": Kind("video", "cuda")}
-        config = SimpleNamespace(devices=[f"sim:{i}" for i in range(devices)])
+        config = SimpleNamespace(devices=[f"sim:{i}" for i in range(devices)], executor=SimpleNamespace(kind="local"))
         built: dict = {}
         episodes = []
         for e in range(EPISODES):

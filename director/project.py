@@ -113,6 +113,18 @@ def audio_bits(value) -> int:
     return int(bits)
 
 
+class ExecutorConfig(_Cfg):
+    """Where GPU jobs run: this process (``local``) or one Ray actor per GPU of a Ray cluster (``ray``)."""
+
+    kind: Literal["local", "ray"] = "local"
+    address: str | None = Field(default=None, description="ray: the cluster to join (host:port, or auto); "
+                                "none: start a Ray instance on this machine")
+    resource: str = Field(default="GPU", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,39}$",
+                          description="ray: the resource one worker holds (GPU, or a custom resource name)")
+    retries: int = Field(default=2, ge=0, le=10, description="ray: restarts of a worker that dies, and retries "
+                         "of the job it was running")
+
+
 class ProjectConfig(_Cfg):
     """``director.yaml``: everything about a project that is not the story."""
 
@@ -132,6 +144,7 @@ class ProjectConfig(_Cfg):
     workers: int = Field(default=2, ge=1, le=64, description="parallel CPU jobs per stage")
     devices: list[str] | None = Field(default=None, description="GPUs the scheduler uses (cuda:0, cuda:1, ...); "
                                       "default: every visible CUDA device, else one")
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
 
     @field_validator("devices")
     @classmethod

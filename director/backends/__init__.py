@@ -35,6 +35,17 @@ class BackendConfig(BaseModel):
 
     backend: str = ""
 
+    # Capabilities stages ask about (defaults here; a backend that has one says so):
+    uses_sample: ClassVar[bool] = False  # voice: speaks in the voice of a reference recording
+
+    def uses_next_keyframe(self) -> bool:
+        """video: the clip ends on the next shot's keyframe (first-last-frame models)."""
+        return False
+
+    def quantum(self, mood: str) -> float:
+        """music: scores are made in whole units of this many seconds (a bar); 0 for any length."""
+        return 0.0
+
     def identity(self) -> dict[str, Any]:
         """What enters fingerprints: backend id, version and every setting (never a secret)."""
         return {"id": self.name, "version": self.version, "config": self.model_dump(mode="json", exclude={"backend"})}

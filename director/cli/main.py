@@ -179,6 +179,8 @@ def render(
     shots: Annotated[Optional[str], typer.Option("--shots", help="comma-separated shot ids")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="per shot: video model, frames, passes, GPU-seconds; "
                                           "runs nothing")] = False,
+    executor: Annotated[Optional[str], typer.Option("--executor", help="where model jobs run: local or ray "
+                                                    "(default: executor in director.yaml)")] = None,
 ) -> None:
     """Render the episode: everything cached is reused, the rest runs."""
     if dry_run:
@@ -210,6 +212,11 @@ def render(
 
     selection = Selection(only, until, set(shots.split(",")) if shots else None)
     project = _project()
+    if executor is not None:
+        if executor not in ("local", "ray"):
+            raise UsageError(f"--executor {executor!r} is not valid; use local or ray")
+        project.config = project.config.model_copy(
+            update={"executor": project.config.executor.model_copy(update={"kind": executor})})
     planner = resolve_planner(project, None, environment())
     names = [p.stem for p in project.episode_paths()] if all_ else (episode.split(",") if episode and "," in episode
                                                                       else None)

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import gc
 import json
-from contextvars import ContextVar
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from contextvars import ContextVar
 from functools import cached_property
 from pathlib import Path
 
 from director.backends import BackendConfig
+from director.backends.types import Artifact
 from director.project import Project, file_digest
 from director.screenplay import Beat, LoadedScreenplay
 from director.shots import Shot
@@ -124,6 +125,11 @@ class RenderContext:
         except KeyError:
             raise Unknown(stage, ident) from None
 
+    def artifact(self, stage: str, ident: str) -> Artifact:
+        """Another job's output as a typed handle (keyed by its key, files by role)."""
+        entry = self.entry(stage, ident)
+        return Artifact(stage, entry.key, str(entry.path), dict(entry.meta.get("files") or {}))
+
     def digest(self, path: Path) -> str:
         if path not in self._digests:
             self._digests[path] = file_digest(path)
@@ -135,7 +141,7 @@ class RenderContext:
     # ------------------------------------------------------------------ timeline
     def timing(self, shot: Shot) -> dict:
         entry = self.entry("timing", shot.id)
-        return json.loads(entry.file("timing.json").read_text())
+        return json.loads(entry.role("timing").read_text())
 
     def frames(self, shot: Shot) -> int:
         return int(self.timing(shot)["frames"])

@@ -26,16 +26,8 @@ from director.store.files import write_json
 
 log = logging.getLogger("director.render")
 
-REASONS = {"text": "line text changed", "seed": "seed changed", "backend": "backend changed",
-           "emotion": "emotion changed", "voice": "voice changed", "request": "shot changed",
-           "figures": "characters changed", "location_refs": "location reference changed",
-           "keyframe": "keyframe changed", "frames": "duration changed", "move": "camera move changed",
-           "voices": "voice changed", "floor": "minimum duration changed", "items": "subtitle text or timing changed",
-           "clips": "clips changed", "mix": "mix changed", "subtitles": "subtitles changed", "music": "music changed",
-           "total": "episode length changed", "sfx": "sound effects changed", "prompt": "prompt changed",
-           "config": "settings changed", "encode": "encoder settings changed", "transitions": "transitions changed",
-           "sample": "voice sample changed", "language": "language changed", "mood": "mood changed",
-           "seconds": "cue length changed", "version": "stage version changed"}
+# What the engine itself adds to every job's key; each stage's own fields say their reasons (Job.reasons).
+ENGINE_REASONS = {"backend": "backend changed", "version": "stage version changed"}
 
 
 class Reporter(Protocol):
@@ -62,11 +54,10 @@ class JobRecord:
         return out
 
 
-INFO_KEYS = ("scores", "tries", "take", "seed", "passes", "seams", "last_image", "gpu_seconds")
-
-
 def _info(entry) -> dict:
-    return {k: entry.meta[k] for k in INFO_KEYS if k in entry.meta}
+    """What a job's result asked the run record to show (``Made.report``)."""
+    report = entry.meta.get("report")
+    return dict(report) if isinstance(report, dict) else {}
 
 
 @dataclass
@@ -82,24 +73,25 @@ class RunResult:
 
 
 def job_key(stage: Stage, ctx: RenderContext, job: Job) -> str:
+    """The job's key: its request's material, its stage's version and its backend's identity. The last two
+    join ``job.material`` (what ``status`` compares), so a backend change is reported as one."""
     backend = ctx.backends[stage.backend_kind].identity() if stage.backend_kind else None
-    return fingerprint({"stage": stage.name, "version": stage.version, "backend": backend, **job.material})
+    job.material = {**job.material, "version": stage.version, "backend": backend}
+    return fingerprint({"stage": stage.name, **job.material})
 
 
-def why(previous: dict | None, current: dict) -> str:
-    """Human reason a job must run: which of its inputs differ from its last render."""
+def why(previous: dict | None, current: dict, reasons: dict[str, str] | None = None) -> str:
+    """Human reason a job must run: which of its inputs differ from its last render, in the words its request's
+    fields give (``keyed(...)`` in ``backends/types.py``)."""
     if previous is None:
         return "never rendered"
     changed = [k for k in sorted(set(previous) | set(current)) if previous.get(k) != current.get(k)]
     if not changed:
         return "not in the cache (cleaned or torn)"
+    words = {**ENGINE_REASONS, **(reasons or {})}
     labels = []
     for k in changed:
-        label = REASONS.get(k, f"{k} changed")
-        if k == "request":
-            sub = [s for s in sorted(set(previous[k]) | set(current[k]))
-                   if previous[k].get(s) != current[k].get(s)]
-            label = ", ".join(REASONS.get(s, f"{s} changed") for s in sub)
+        label = words.get(k, f"{k.replace('_', ' ')} changed")
         if label not in labels:
             labels.append(label)
     return ", ".join(labels)
@@ -267,11 +259,12 @@ def _run_stage(ctx, stage, state, selection, result, reporter, workers, active) 
             result.records.append(JobRecord(stage.name, item.id, item.shot, item.key, "cached", info=_info(entry)))
             state.remember(stage.name, item.id, item.key, item.material)
             continue
-        reason = why(state.previous(stage.name, item.id), item.material)
+        reason = why(state.previous(stage.name, item.id), item.material, item.reasons)
         if ctx.explain or not active:
             result.records.append(JobRecord(stage.name, item.id, item.shot, item.key, "runs", reason))
             continue
         todo.append(item)
+        item.reason = reason
         item.label = f"{item.label} ({reason})"
     if ctx.explain or not active:
         return
@@ -294,7 +287,6 @@ def _run_stage(ctx, stage, state, selection, result, reporter, workers, active) 
     pool_started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=pool_size) as pool:
         for job, seconds, error in pool.map(produce, todo):
-            reason = job.label.split(" (", 1)[1][:-1] if " (" in job.label else ""
             if error is not None:
                 if isinstance(error, DirectorError) and not isinstance(error, StageFailed):
                     raise error
@@ -302,7 +294,7 @@ def _run_stage(ctx, stage, state, selection, result, reporter, workers, active) 
                 result.records.append(JobRecord(stage.name, job.id, job.shot, job.key, "failed", str(error), seconds))
                 continue
             state.remember(stage.name, job.id, job.key, job.material)
-            result.records.append(JobRecord(stage.name, job.id, job.shot, job.key, "ran", reason, round(seconds, 3),
+            result.records.append(JobRecord(stage.name, job.id, job.shot, job.key, "ran", job.reason, round(seconds, 3),
                                             info=_info(bucket[job.id])))
             result.notes.extend(bucket[job.id].meta.get("notes", []))
             if reporter:

@@ -120,6 +120,6 @@ def lock_sheet(project: Project, ident: str) -> Path:
     target = project.inside(project.root / SHEETS / f"{kind}-{ident}.png", "the locked sheet")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".png.tmp")
-    shutil.copyfile(entry.file("sheet.png"), tmp)
+    shutil.copyfile(entry.role("image"), tmp)
     tmp.replace(target)
     return target

@@ -136,11 +136,11 @@ def publish(ctx: RenderContext, result: RunResult) -> dict[str, str]:
     outputs: dict[str, str] = {}
     done = ctx.results
     if "episode" in done.get("assemble", {}):
-        _publish_file(done["assemble"]["episode"].file("episode.mp4"), out / "episode.mp4")
+        _publish_file(done["assemble"]["episode"].role("video"), out / "episode.mp4")
         outputs["video"] = str(out / "episode.mp4")
     if "episode" in done.get("subtitles", {}):
-        for name in ("episode.srt", "episode.ass"):
-            _publish_file(done["subtitles"]["episode"].file(name), out / name)
+        for role, name in (("srt", "episode.srt"), ("ass", "episode.ass")):
+            _publish_file(done["subtitles"]["episode"].role(role), out / name)
         outputs["subtitles"] = str(out / "episode.srt")
     if done.get("keyframes"):
         outputs.update(write_storyboard(ctx, out))

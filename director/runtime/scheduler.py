@@ -23,7 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from director.errors import DirectorError, StageFailed
-from director.runtime.context import RenderContext, current_device
+from director.runtime.context import RenderContext
 from director.stages.base import Job, Stage, Unknown
 from director.store import steps
 
@@ -54,13 +54,16 @@ class Unit:
     done: bool = False
 
 
-def resource_of(ctx: RenderContext, stage: Stage) -> str:
-    """``io`` for bookkeeping stages, ``gpu`` when the stage's backend runs a model on a CUDA device, else ``cpu``."""
+def resource_of(ctx: RenderContext, stage: Stage, remote: bool = False) -> str:
+    """``io`` for bookkeeping stages, ``gpu`` when the stage's backend runs a model on a CUDA device (with a remote
+    executor: any model backend, which runs on the cluster's workers), else ``cpu``."""
     if getattr(stage, "resource", ""):
         return stage.resource
     if not stage.backend_kind:
         return "cpu"
     config = ctx.backends[stage.backend_kind]
+    if remote and "device" in type(config).model_fields:
+        return "gpu"
     device = getattr(config, "device", None)
     if device is None or device == "cpu":
         return "cpu"
@@ -127,14 +130,19 @@ def _shot_of(ep: Episode, ident: str) -> str | None:
 class Scheduler:
     """One scheduler for every episode of a run: models load once for all of them (``render --all``)."""
 
-    def __init__(self, episodes: list[Episode], reporter, workers: int, stages: list[Stage], helpers):
+    def __init__(self, episodes: list[Episode], reporter, workers: int, stages: list[Stage], helpers,
+                 executor: str | None = None):
         self.episodes, self.reporter = episodes, reporter
         self.ctx = episodes[0].ctx  # backends, built models and the cache are shared by every episode
         self.workers = max(1, workers)
         self.helpers = helpers  # engine functions: job_key, why, record, info
         self.stages = stages
+        self.executor_kind = executor or self.ctx.config.executor.kind
+        self.executor = None  # made when the run starts (a Ray executor joins its cluster then)
         # decided once, here, before any worker thread exists (a worker importing torch must never race it)
-        self.resources = {stage.name: resource_of(self.ctx, stage) for stage in stages}
+        remote = self.executor_kind != "local"
+        self.resources = {stage.name: resource_of(self.ctx, stage, remote) if remote else resource_of(self.ctx, stage)
+                          for stage in stages}
         self.units: list[Unit] = []
         for stage in stages:  # stage-major: every episode's keyframes before anyone's clips, model by model
             for ep in episodes:
@@ -150,10 +158,11 @@ class Scheduler:
         self.last_save = 0.0
         self.ready: deque[tuple[str, str, str]] = deque()  # (episode, stage, id) of entries that just appeared
         self.gpu_queue: dict[str, deque] = {}  # backend kind -> (unit, job) waiting for a GPU
-        self.devices = gpu_devices(self.ctx) if "gpu" in self.resources.values() else [None]
-        self.device_kind: dict = {d: None for d in self.devices}  # the kind whose models each device holds
-        self.device_busy: dict = {d: False for d in self.devices}
+        self.devices: list = [None]
+        self.device_kind: dict = {}  # the kind whose models each device holds
+        self.device_busy: dict = {}
         self.job_device: dict[int, str | None] = {}
+        self.job_ready: dict[int, float] = {}  # when each job became ready to run (its queue wait starts)
 
     # ------------------------------------------------------------------ offering units
     def offer(self, unit: Unit, pools: dict, futures: dict) -> bool:
@@ -178,7 +187,7 @@ class Scheduler:
                 self.helpers.record(ep.result, stage.name, job, "cached", info=self.helpers.info(entry))
                 ep.state.remember(stage.name, job.id, job.key, job.material)
                 continue
-            reason = self.helpers.why(ep.state.previous(stage.name, job.id), job.material)
+            reason = self.helpers.why(ep.state.previous(stage.name, job.id), job.material, job.reasons)
             job.label = f"{job.label} ({reason})"
             job.reason = reason
             todo.append(job)
@@ -186,6 +195,7 @@ class Scheduler:
         resource = self.resources[stage.name]
         for job in todo:
             unit.open += 1
+            self.job_ready[id(job)] = time.perf_counter()
             if resource == "gpu":  # the GPU takes one model at a time: queued by kind, dispatched by affinity
                 self.gpu_queue.setdefault(stage.backend_kind, deque()).append((unit, job))
                 continue
@@ -213,15 +223,19 @@ class Scheduler:
         started = time.perf_counter()
         stage = unit.stage
         progress = getattr(self.reporter, "job_progress", None)
-        token = current_device.set(device)  # ctx.backend() builds (once) and returns this device's models
+        executor = self.executor if self.resources[stage.name] == "gpu" else self.local
+        if executor is not self.local and not executor.runs_remotely(job):
+            executor = self.local
+        begun = getattr(self.reporter, "job_started", None)
+        if begun:
+            begun(stage.name, job, executor.where(device))
         try:
             with steps.reporting(functools.partial(progress, stage.name, job) if progress else None):
-                entry = unit.ep.ctx.cache.produce(stage.name, job.key, job.material, job.run)
+                entry = unit.ep.ctx.cache.produce(stage.name, job.key, job.material,
+                                                  functools.partial(executor.make, job, device))
             return entry, started, time.perf_counter(), None
         except (DirectorError, OSError, ValueError, RuntimeError) as exc:
             return None, started, time.perf_counter(), exc
-        finally:
-            current_device.reset(token)
 
     # ------------------------------------------------------------------ finishing
     def _finish_unit(self, unit: Unit) -> None:
@@ -229,7 +243,7 @@ class Scheduler:
         self.ended_stage[unit.stage.name] = time.perf_counter()
         kind = unit.stage.backend_kind
         if kind and all(u.done for u in self.units if u.stage.backend_kind == kind):
-            self.ctx.release(kind)  # no unit left needs these models: free the GPU for the next ones
+            self.executor.release(kind)  # no unit left needs these models: free the GPU for the next ones
 
     def _collect(self, future: Future, futures: dict) -> None:
         unit, job = futures.pop(future)
@@ -240,7 +254,7 @@ class Scheduler:
         if self.resources[stage] == "gpu":
             self.device_busy[device] = False
         timing = {"start": round(started - self.t0, 3), "end": round(ended - self.t0, 3),
-                  "resource": self.resources[stage]}
+                  "wait": round(started - self.job_ready.pop(id(job), started), 3), "resource": self.resources[stage]}
         if self.resources[stage] == "gpu":
             timing["device"] = device
         if error is not None:
@@ -285,7 +299,7 @@ class Scheduler:
                     busy_elsewhere = any(self.device_busy.values())
                     if not current_done and (others_running or busy_elsewhere):
                         continue  # its next jobs are on their way (voices, timing): keep its models
-                    self.ctx.release(current, device)  # another model is about to load here: never two at once
+                    self.executor.release(current, device)  # another model loads here next: never two at once
                 self.device_kind[device] = min(waiting, key=lambda k: order.get(k, 99))
                 queue = self.gpu_queue[self.device_kind[device]]
             unit, job = queue.popleft()
@@ -310,6 +324,22 @@ class Scheduler:
     # ------------------------------------------------------------------ the loop
     def run(self) -> None:
         """Offer every unit once in stage order; then, as entries appear, retry exactly the units waiting on them."""
+        from director.runtime.executors import LocalExecutor, executor_for
+
+        local_devices = gpu_devices(self.ctx) if "gpu" in self.resources.values() else [None]
+        self.local = LocalExecutor(self.ctx, local_devices)
+        self.executor = (executor_for(self.ctx, local_devices, self.executor_kind)
+                         if "gpu" in self.resources.values() else self.local)
+        self.devices = self.executor.devices()
+        self.device_kind = {d: None for d in self.devices}
+        self.device_busy = {d: False for d in self.devices}
+        try:
+            self._run()
+        finally:
+            if self.executor is not self.local:
+                self.executor.close()
+
+    def _run(self) -> None:
         gpu = ThreadPoolExecutor(max_workers=len(self.devices), thread_name_prefix="director-gpu")
         cpu = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="director-cpu")
         io = ThreadPoolExecutor(max_workers=2, thread_name_prefix="director-io")

@@ -19,7 +19,7 @@ def _shot_rows(ctx) -> list[dict]:
     for shot in ctx.shots:
         entry = ctx.results.get("keyframes", {}).get(shot.id)
         timing = ctx.results.get("timing", {}).get(shot.id)
-        seconds = json.loads(timing.file("timing.json").read_text())["duration"] if timing else shot.duration
+        seconds = json.loads(timing.role("timing").read_text())["duration"] if timing else shot.duration
         lines = []
         for ref in shot.beats:
             beat = ctx.beats[ref]
@@ -62,13 +62,13 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
         if row["entry"] is not None:
             panel = ctx.project.inside(panels / f"{shot.id}.jpg", "a storyboard panel")
             if index.get(shot.id) != row["entry"].key or not panel.exists():  # only changed panels are redrawn
-                img = Image.open(row["entry"].file("keyframe.png")).convert("RGB")
+                img = Image.open(row["entry"].role("image")).convert("RGB")
                 img.resize((360, round(360 * fmt.height / fmt.width)), Image.LANCZOS).save(panel, quality=85)
                 index[shot.id] = row["entry"].key
             sheet.paste(Image.open(panel).resize((THUMB_W, thumb_h), Image.LANCZOS), (x, y))
         draw.text((x, y + thumb_h + 4), f"{shot.id}  {row['seconds']:.1f}s  {shot.size}/{shot.move}", font=small,
                   fill=(255, 220, 120))
-        scores = row["entry"].meta.get("scores", {}) if row["entry"] is not None else {}
+        scores = row["entry"].meta.get("report", {}).get("scores", {}) if row["entry"] is not None else {}
         people = ", ".join(f"{c} {scores[c]:.2f}" if c in scores else c for c in shot.characters) or "-"
         draw.text((x, y + thumb_h + 22), people, font=small, fill=(220, 220, 220))
         first = row["lines"][0] if row["lines"] else ""
@@ -99,7 +99,7 @@ def _reference_cards(ctx, panels: Path) -> list[str]:
     for ident, entry in sorted(ctx.results.get("refs", {}).items()):
         kind, _, name = ident.partition(":")
         thumb = ctx.project.inside(panels / f"ref-{kind}-{name}.jpg", "a reference thumbnail")
-        img = Image.open(entry.file("sheet.png")).convert("RGB")
+        img = Image.open(entry.role("image")).convert("RGB")
         img.thumbnail((360, 360))
         img.save(thumb, quality=85)
         cards.append(f'<figure><img src="panels/{html.escape(thumb.name)}" alt="{html.escape(ident)}"><figcaption>'

@@ -9,6 +9,7 @@ import importlib
 STAGES = (("refs", "director.stages.refs:RefsStage"), ("keyframes", "director.stages.keyframes:KeyframesStage"),
           ("voice", "director.stages.voice:VoiceStage"), ("timing", "director.stages.timing:TimingStage"),
           ("clips", "director.stages.clips:ClipsStage"), ("music", "director.stages.music:MusicStage"),
+          ("sfx", "director.stages.sfx:SfxStage"),
           ("subtitles", "director.stages.subtitles:SubtitlesStage"), ("mix", "director.stages.mix:MixStage"),
           ("assemble", "director.stages.assemble:AssembleStage"))
 STAGE_ORDER = tuple(name for name, _ in STAGES)

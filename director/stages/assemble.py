@@ -9,12 +9,16 @@ encoded once, with ``+faststart`` for players that stream.
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from director.backends.types import Artifact, Made, keyed
 from director.media.ffmpeg import run_ffmpeg
 from director.media.fonts import font_path
-from director.stages.base import Job, Stage
+from director.project import EncodeConfig
+from director.stages.base import Stage
 
 if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
     from director.runtime.context import RenderContext
@@ -71,32 +75,42 @@ def filter_graph(frames: list[int], transitions: list[str], fps: float, subtitle
     return ";".join(parts)
 
 
+@dataclass(frozen=True)
+class AssembleRequest:
+    clips: tuple[Artifact, ...] = keyed("clips changed")
+    frames: tuple[int, ...] = keyed("duration changed")
+    transitions: tuple[str, ...] = keyed("transitions changed")
+    mix: Artifact = keyed("mix changed")
+    subtitles: Artifact | None = keyed("subtitles changed")  # burned in; None when not
+    fps: float = keyed("frame rate changed")
+    width: int = keyed("frame size changed")
+    height: int = keyed("frame size changed")
+    encode: EncodeConfig = keyed("encoder settings changed")
+
+
 class AssembleStage(Stage):
     name = "assemble"
-    version = "1"
+    version = "2"
     scope = "episode"
 
     unit = "episode"
 
     def jobs(self, ctx: RenderContext):
-        fmt, enc = ctx.sp.format, ctx.config.encode
-        clips = [ctx.entry("clips", s.id) for s in ctx.shots]
-        frames = [ctx.frames(s) for s in ctx.shots]
-        transitions = [s.transition for s in ctx.shots]
-        mix = ctx.entry("mix", "episode")
-        subs = ctx.entry("subtitles", "episode")
-        burn = ctx.config.subtitles.burn
-        material = {"clips": [c.key for c in clips], "frames": frames, "transitions": transitions,
-                    "mix": mix.key, "subtitles": subs.key if burn else None, "fps": fmt.fps,
-                    "size": [fmt.width, fmt.height], "encode": enc.model_dump()}
+        fmt = ctx.sp.format
+        subtitles = ctx.artifact("subtitles", "episode")
+        req = AssembleRequest(clips=tuple(ctx.artifact("clips", s.id) for s in ctx.shots),
+                              frames=tuple(ctx.frames(s) for s in ctx.shots),
+                              transitions=tuple(s.transition for s in ctx.shots), mix=ctx.artifact("mix", "episode"),
+                              subtitles=subtitles if ctx.config.subtitles.burn else None, fps=fmt.fps,
+                              width=fmt.width, height=fmt.height, encode=ctx.config.encode)
+        yield self.job(ctx, "episode", req, partial(assemble_episode, req))
 
-        def run(out: Path):
-            ass = subs.file("episode.ass") if burn else None
-            total = assemble([c.file("clip.mp4") for c in clips], frames, transitions, fmt.fps, mix.file("mix.wav"),
-                             ass, enc, out / "episode.mp4")
-            return {"frames": total, "duration": total / fmt.fps}
 
-        yield Job(self.name, "episode", material, run, label="episode")
+def assemble_episode(req: AssembleRequest, out: Path) -> Made:
+    ass = req.subtitles.file("ass") if req.subtitles else None
+    total = assemble([c.file("clip") for c in req.clips], list(req.frames), list(req.transitions), req.fps,
+                     req.mix.file("audio"), ass, req.encode, out / "episode.mp4")
+    return Made({"video": "episode.mp4"}, info={"frames": total, "duration": total / req.fps})
 
 
 def assemble(clips: list[Path], frames: list[int], transitions: list[str], fps: float, audio: Path,

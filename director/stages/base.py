@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable
 
+from director.backends.types import key_material, reasons
+
 if TYPE_CHECKING:
     from director.runtime.context import RenderContext
 
@@ -19,7 +21,8 @@ class Unknown(Exception):
 
 @dataclass
 class Job:
-    """One artifact to make. ``material`` is exactly what affects the result (it becomes the key)."""
+    """One artifact to make. ``material`` is exactly what affects the result (it becomes the key); it is
+    derived from ``request`` (``Stage.job``), and ``reasons`` say, per material field, what changed."""
 
     stage: str
     id: str
@@ -28,7 +31,11 @@ class Job:
     shot: str | None = None
     label: str = ""
     key: str = ""
-    reason: str = ""  # why it must run (set by the engine: "line text changed")
+    reason: str = ""  # why it must run (set by the engine from ``reasons``: "line text changed")
+    reasons: dict[str, str] = field(default_factory=dict)
+    request: Any = None  # the typed request (a backend job's: what a remote worker is sent)
+    call: str | None = None  # the backend method that makes it from ``request`` (None: the stage's own work)
+    kind: str | None = None  # the backend kind whose method ``call`` is
 
 
 @dataclass
@@ -55,3 +62,28 @@ class Stage:
 
     def jobs(self, ctx: "RenderContext") -> Iterable[Job | Pending]:
         raise NotImplementedError
+
+    def job(self, ctx: "RenderContext", ident: str, request: Any, run: Callable[[Path], Any],
+            shot: str | None = None, label: str = "", call: str | None = None) -> Job:
+        """A job whose key material and change reasons are derived from its typed request."""
+        material = key_material(request, ctx.digest)
+        return Job(self.name, ident, material, lambda out: _meta(run(out)), shot=shot, label=label or ident,
+                   reasons=reasons(type(request)), request=request, call=call)
+
+    def backend_job(self, ctx: "RenderContext", ident: str, request: Any, method: str, shot: str | None = None,
+                    label: str = "") -> Job:
+        """A job made by this stage's backend: ``backend.<method>(request, out)`` on the job's device."""
+        kind = self.backend_kind
+
+        def run(out: Path):
+            return getattr(ctx.backend(kind), method)(request, out)
+
+        job = self.job(ctx, ident, request, run, shot=shot, label=label, call=method)
+        job.kind = kind
+        return job
+
+
+def _meta(result: Any) -> dict | None:
+    """A typed result (``Made``, ``AudioResult``) becomes the entry's meta; stages' own dicts pass through."""
+    meta = getattr(result, "meta", None)
+    return meta() if callable(meta) else result

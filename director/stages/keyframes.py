@@ -1,12 +1,11 @@
 """Keyframes: one picture per shot, from the shot, its characters, location and style."""
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING
 
 from director.backends.types import FigureSpec, FrameRequest
 from director.shots import Shot
-from director.stages.base import Job, Stage
+from director.stages.base import Stage
 from director.stages.refs import reference_paths
 
 if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
@@ -33,29 +32,20 @@ def frame_request(ctx: RenderContext, shot: Shot) -> FrameRequest:
     scene = next(s for s in sp.scenes if s.id == shot.scene)
     location = sp.locations[scene.location]
     figures = tuple(FigureSpec(c, sp.characters[c].name or c, sp.characters[c].description,
-                               tuple(reference_paths(ctx, "character", c)[0]))
+                               reference_paths(ctx, "character", c))
                     for c in shot.characters)
     return FrameRequest(shot_id=shot.id, size=shot.size, angle=shot.angle, width=sp.format.width,
                         height=sp.format.height, prompt=shot.prompt, caption=caption(ctx, shot),
                         location_id=scene.location, location=location.description, time=scene.time,
                         look=sp.style.look, negative=sp.style.negative, seed=shot.seed, figures=figures,
-                        move=shot.move, location_refs=tuple(reference_paths(ctx, "location", scene.location)[0]))
+                        move=shot.move, location_refs=reference_paths(ctx, "location", scene.location))
 
 
 class KeyframesStage(Stage):
     name = "keyframes"
-    version = "1"
+    version = "2"
     backend_kind = "keyframes"
 
     def jobs(self, ctx: RenderContext):
         for shot in ctx.shots:
-            req = frame_request(ctx, shot)
-            scene = next(s for s in ctx.sp.scenes if s.id == shot.scene)
-            material = {
-                "request": {k: v for k, v in req.__dict__.items() if k not in ("figures", "location_refs")},
-                "figures": [{"id": f.id, "name": f.name, "description": f.description,
-                             "refs": reference_paths(ctx, "character", f.id)[1]} for f in req.figures],
-                "location_refs": reference_paths(ctx, "location", scene.location)[1],
-            }
-            run = partial(lambda r, out: ctx.backend("keyframes").render(r, out), req)
-            yield Job(self.name, shot.id, material, run, shot=shot.id, label=shot.id)
+            yield self.backend_job(ctx, shot.id, frame_request(ctx, shot), "render", shot=shot.id)

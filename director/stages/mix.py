@@ -6,13 +6,16 @@ under the ceiling (with a margin for the AAC encoder), re-measured after every p
 """
 from __future__ import annotations
 
-import zlib
+from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from director.backends.types import Artifact, Made, keyed
 from director.media.audio import fade, read_wav, resample, to_stereo, write_wav
-from director.stages.base import Job, Stage
+from director.project import MixConfig
+from director.stages.base import Stage
 from director.stages.music import CROSSFADE, music_cues
 
 if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
@@ -88,55 +91,62 @@ def master(mixed: np.ndarray, rate: int, target_lufs: float, ceiling_db: float) 
     return out, {"lufs": round(float(measured), 2), "true_peak": round(peak, 2), "notes": notes}
 
 
+@dataclass(frozen=True)
+class MixRequest:
+    seconds: float = keyed("episode length changed")
+    voices: tuple[tuple[Artifact, float], ...] = keyed("dialogue changed")  # (voice, start)
+    music: tuple[tuple[Artifact, float, float], ...] = keyed("music changed")  # (score, start, end)
+    sfx: tuple[tuple[Artifact, float, float], ...] = keyed("sound effects changed")  # (effect, volume, time)
+    config: MixConfig = keyed("mix settings changed")
+
+
 class MixStage(Stage):
     name = "mix"
-    version = "1"
+    version = "2"
     scope = "episode"
 
     unit = "episode"
 
     def jobs(self, ctx: RenderContext):
-        cfg = ctx.config.mix
-        fps = ctx.sp.format.fps
-        total = ctx.total_frames() / fps
-        voices = [(p.entry, round(p.start, 4)) for p in ctx.placements()]
-        cues = [(c, ctx.entry("music", c.ref)) for c in music_cues(ctx)]
-        sfx = [(ref, ctx.beats[ref].sfx, round(t, 4)) for ref, t in ctx.cue_times() if ctx.beats[ref].sfx]
-        material = {"total": total, "voices": [[e.key, t] for e, t in voices],
-                    "music": [[e.key, round(c.start, 4), round(c.end, 4)] for c, e in cues],
-                    "sfx": [[ref, s.name, s.volume, t] for ref, s, t in sfx],
-                    "sfx_backend": ctx.backends["sfx"].identity(), "config": cfg.model_dump()}
+        total = ctx.total_frames() / ctx.sp.format.fps
+        req = MixRequest(
+            seconds=total,
+            voices=tuple((ctx.artifact("voice", p.ref), round(p.start, 4)) for p in ctx.placements()),
+            music=tuple((ctx.artifact("music", c.ref), round(c.start, 4), round(c.end, 4)) for c in music_cues(ctx)),
+            sfx=tuple((ctx.artifact("sfx", ref), ctx.beats[ref].sfx.volume, round(t, 4))
+                      for ref, t in ctx.cue_times() if ctx.beats[ref].sfx),
+            config=ctx.config.mix)
+        yield self.job(ctx, "episode", req, partial(mix, req))
 
-        def run(out):
-            rate = cfg.sample_rate
-            n = int(round(total * rate))
-            dialogue = np.zeros(n, np.float32)
-            for entry, start in voices:
-                data, sr = read_wav(entry.file("voice.wav"))
-                data = fade(resample(data if data.ndim == 1 else data.mean(axis=1), sr, rate), rate, 0.005, 0.01)
-                _place(dialogue, data, int(start * rate))
-            bed = np.zeros((n, 2), np.float32)
-            for i, (cue, entry) in enumerate(cues):
-                data, sr = read_wav(entry.file("music.wav"))
-                data = to_stereo(resample(data, sr, rate))
-                length = int((cue.end - cue.start + (CROSSFADE if i + 1 < len(cues) else 0)) * rate)
-                data = fade(data[:length], rate, CROSSFADE if i else 0.3, CROSSFADE)
-                _place(bed, data, int(cue.start * rate))
-            effects = np.zeros(n, np.float32)
-            notes = []
-            for ref, s, t in sfx:
-                result = ctx.backend("sfx").make(s.name, zlib.crc32(ref.encode()) & 0x7FFFFFFF, out)
-                notes.extend(result.notes)
-                data, sr = read_wav(result.path)
-                _place(effects, resample(data, sr, rate) * s.volume, int(t * rate))
-                (out / "sfx.wav").unlink()
-            duck = 10 ** (cfg.duck_db * speech_envelope(dialogue, rate) / 20)
-            mixed = to_stereo(dialogue) + bed * (10 ** (cfg.music_db / 20)) * duck[:, None] + to_stereo(effects) * 0.8
-            mastered, stats = master(mixed.astype(np.float32), rate, cfg.loudness, cfg.true_peak)
-            write_wav(out / "mix.wav", mastered, rate)
-            return {**stats, "seconds": n / rate, "notes": notes + stats.pop("notes")}
 
-        yield Job(self.name, "episode", material, run, label="episode")
+def mix(req: MixRequest, out) -> Made:
+    cfg = req.config
+    rate = cfg.sample_rate
+    n = int(round(req.seconds * rate))
+    dialogue = np.zeros(n, np.float32)
+    for voice, start in req.voices:
+        data, sr = read_wav(voice.file("audio"))
+        data = fade(resample(data if data.ndim == 1 else data.mean(axis=1), sr, rate), rate, 0.005, 0.01)
+        _place(dialogue, data, int(start * rate))
+    bed = np.zeros((n, 2), np.float32)
+    for i, (score, start, end) in enumerate(req.music):
+        data, sr = read_wav(score.file("audio"))
+        data = to_stereo(resample(data, sr, rate))
+        length = int((end - start + (CROSSFADE if i + 1 < len(req.music) else 0)) * rate)
+        data = fade(data[:length], rate, CROSSFADE if i else 0.3, CROSSFADE)
+        _place(bed, data, int(start * rate))
+    effects = np.zeros(n, np.float32)
+    for effect, volume, t in req.sfx:
+        data, sr = read_wav(effect.file("audio"))
+        data = data if data.ndim == 1 else data.mean(axis=1)
+        _place(effects, resample(data, sr, rate) * volume, int(t * rate))
+    duck = 10 ** (cfg.duck_db * speech_envelope(dialogue, rate) / 20)
+    mixed = to_stereo(dialogue) + bed * (10 ** (cfg.music_db / 20)) * duck[:, None] + to_stereo(effects) * 0.8
+    mastered, stats = master(mixed.astype(np.float32), rate, cfg.loudness, cfg.true_peak)
+    write_wav(out / "mix.wav", mastered, rate)
+    notes = tuple(stats.pop("notes"))
+    return Made({"audio": "mix.wav"}, report={"lufs": stats["lufs"], "true_peak": stats["true_peak"]},
+                info={**stats, "seconds": n / rate}, notes=notes)
 
 
 def _place(buf: np.ndarray, data: np.ndarray, at: int) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from director.backends.types import MusicRequest
-from director.stages.base import Job, Stage
+from director.stages.base import Stage
 
 if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
     from director.runtime.context import RenderContext
@@ -44,7 +44,7 @@ def music_cues(ctx: RenderContext) -> list[Cue]:
 
 class MusicStage(Stage):
     name = "music"
-    version = "1"
+    version = "2"
     backend_kind = "music"
     scope = "cue"
 
@@ -54,14 +54,8 @@ class MusicStage(Stage):
         backend = ctx.backends["music"]
         for cue in music_cues(ctx):
             quantum = backend.quantum(cue.mood)
-            seconds = math.ceil((cue.end - cue.start + CROSSFADE) / quantum) * quantum
+            length = cue.end - cue.start + CROSSFADE
+            seconds = math.ceil(length / quantum) * quantum if quantum > 0 else length
             req = MusicRequest(mood=cue.mood, intensity=round(cue.intensity, 3), seconds=round(seconds, 3),
                                seed=zlib.crc32(cue.ref.encode()) & 0x7FFFFFFF)
-            material = {"mood": req.mood, "intensity": req.intensity, "seconds": req.seconds, "seed": req.seed}
-
-            def run(out, req=req):
-                result = ctx.backend("music").compose(req, out)
-                return {"duration": result.duration, "sample_rate": result.sample_rate, "notes": list(result.notes),
-                        **result.detail}
-
-            yield Job(self.name, cue.ref, material, run, label=f"{cue.ref} ({cue.mood})")
+            yield self.backend_job(ctx, cue.ref, req, "compose", label=f"{cue.ref} ({cue.mood})")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from director.backends.types import SheetRequest
-from director.stages.base import Job, Stage
+from director.stages.base import Stage
 
 if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
     from director.runtime.context import RenderContext
@@ -44,21 +44,20 @@ def subjects(ctx: RenderContext) -> list[tuple[str, str]]:
     return out
 
 
-def reference_paths(ctx: RenderContext, kind: str, ident: str) -> tuple[list[str], list[str]]:
-    """The pictures a subject is held to (absolute paths) and what identifies them for the cache."""
+def reference_paths(ctx: RenderContext, kind: str, ident: str) -> tuple[str, ...]:
+    """The pictures a subject is held to (absolute paths; requests key them by content)."""
     owner = ctx.sp.characters[ident] if kind == "character" else ctx.sp.locations[ident]
     if owner.refs:
-        return [str(ctx.loaded.resolve(r)) for r in owner.refs], ctx.ref_digests(owner.refs)
+        return tuple(str(ctx.loaded.resolve(r)) for r in owner.refs)
     locked = locked_sheet(ctx, kind, ident)
     if locked is not None:
-        return [str(locked)], [ctx.digest(locked)]
-    entry = ctx.entry("refs", sheet_id(kind, ident))
-    return [str(entry.path / "sheet.png")], [entry.key]
+        return (str(locked),)
+    return (str(ctx.entry("refs", sheet_id(kind, ident)).role("image")),)
 
 
 class RefsStage(Stage):
     name = "refs"
-    version = "1"
+    version = "2"
     backend_kind = "keyframes"
 
     unit = "episode"
@@ -75,9 +74,4 @@ class RefsStage(Stage):
                                seed=sheet_seed(kind, ident), width=side if kind == "character" else fmt.width,
                                height=side if kind == "character" else fmt.height,
                                time=next((s.time for s in ctx.sp.scenes if s.location == ident), "day"))
-            material = {"sheet": req.__dict__}
-
-            def run(out, req=req):
-                return ctx.backend("keyframes").sheet(req, out)
-
-            yield Job(self.name, sheet_id(kind, ident), material, run, label=f"{kind} {ident}")
+            yield self.backend_job(ctx, sheet_id(kind, ident), req, "sheet", label=f"{kind} {ident}")

@@ -7,10 +7,13 @@ in the vertical safe zone: clear of the bottom ~20% and the top ~10% of the fram
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
+from director.backends.types import Made, keyed
 from director.media.fonts import FONT_FAMILY, font, missing_glyphs, wrap_lines
-from director.stages.base import Job, Stage
+from director.project import SubtitleConfig
+from director.stages.base import Stage
 
 if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
     from director.runtime.context import RenderContext
@@ -66,26 +69,36 @@ def write_subtitles(cues: list[SubtitleCue], width: int, height: int, size: floa
     subs.save(str(srt_path), format_="srt")
 
 
+@dataclass(frozen=True)
+class SubtitleRequest:
+    items: tuple[tuple[str, str, float, float], ...] = keyed("subtitle text or timing changed")  # ref, text, span
+    width: int = keyed("frame size changed")
+    height: int = keyed("frame size changed")
+    style: SubtitleConfig = keyed("subtitle style changed")
+    font: str = keyed("subtitle font changed")
+
+
 class SubtitlesStage(Stage):
     name = "subtitles"
-    version = "1"
+    version = "2"
     scope = "episode"
 
     unit = "episode"
     resource = "io"
 
     def jobs(self, ctx: RenderContext):
-        fmt, cfg = ctx.sp.format, ctx.config.subtitles
-        items = [(p.ref, ctx.beats[p.ref].spoken.text, p.start, p.start + p.duration) for p in ctx.placements()]
-        material = {"items": [[r, text, round(a, 4), round(b, 4)] for r, text, a, b in items],
-                    "size": [fmt.width, fmt.height], "style": cfg.model_dump(), "font": FONT_FAMILY}
+        fmt = ctx.sp.format
+        items = tuple((p.ref, ctx.beats[p.ref].spoken.text, round(p.start, 4), round(p.start + p.duration, 4))
+                      for p in ctx.placements())
+        req = SubtitleRequest(items, fmt.width, fmt.height, ctx.config.subtitles, FONT_FAMILY)
+        yield self.job(ctx, "episode", req, partial(make_subtitles, req))
 
-        def run(out):
-            cues = [c for _, text, a, b in items
-                    for c in layout(text, a, b, fmt.width, fmt.height, cfg.size, cfg.max_lines)]
-            write_subtitles(cues, fmt.width, fmt.height, cfg.size, out / "episode.srt", out / "episode.ass")
-            missing = sorted({ch for _, text, _, _ in items for ch in missing_glyphs(text)})
-            notes = [f"the subtitle font has no glyph for: {''.join(missing)}"] if missing else []
-            return {"cues": len(cues), "notes": notes}
 
-        yield Job(self.name, "episode", material, run, label="episode")
+def make_subtitles(req: SubtitleRequest, out) -> Made:
+    cfg = req.style
+    cues = [c for _, text, a, b in req.items
+            for c in layout(text, a, b, req.width, req.height, cfg.size, cfg.max_lines)]
+    write_subtitles(cues, req.width, req.height, cfg.size, out / "episode.srt", out / "episode.ass")
+    missing = sorted({ch for _, text, _, _ in req.items for ch in missing_glyphs(text)})
+    notes = (f"the subtitle font has no glyph for: {''.join(missing)}",) if missing else ()
+    return Made({"srt": "episode.srt", "ass": "episode.ass"}, info={"cues": len(cues)}, notes=notes)

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
-from director.stages.base import Job, Stage
+from director.backends.types import Artifact, Made, keyed
+from director.stages.base import Stage
 
 if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
     from director.runtime.context import RenderContext
@@ -23,9 +26,21 @@ def fit(durations: list[float], fps: float, lead_in: float, gap: float, tail: fl
     return max(1, math.ceil(seconds * fps - 1e-6)), offsets
 
 
+@dataclass(frozen=True)
+class TimingRequest:
+    """A shot's length: its voices (ref, the voice's artifact, its duration), fitted by the timing settings."""
+
+    voices: tuple[tuple[str, Artifact, float], ...] = keyed("dialogue changed")
+    fps: float = keyed("frame rate changed")
+    floor: float = keyed("minimum duration changed")
+    lead_in: float = keyed("timing settings changed")
+    gap: float = keyed("timing settings changed")
+    tail: float = keyed("timing settings changed")
+
+
 class TimingStage(Stage):
     name = "timing"
-    version = "1"
+    version = "2"
     resource = "io"
 
     def jobs(self, ctx: RenderContext):
@@ -39,16 +54,15 @@ class TimingStage(Stage):
                 floor = max(cfg.min_shot, hint or 0, shot.duration if shot.locked else 0)
             else:
                 floor = max(cfg.min_shot, shot.duration)
-            material = {"voices": [[ref, e.key, e.meta["duration"]] for ref, e in voices], "fps": fps,
-                        "floor": floor, "lead_in": cfg.lead_in, "gap": cfg.gap, "tail": cfg.tail}
+            req = TimingRequest(voices=tuple((ref, ctx.artifact("voice", ref), e.meta["duration"]) for ref, e in voices),
+                                fps=fps, floor=floor, lead_in=cfg.lead_in, gap=cfg.gap, tail=cfg.tail)
+            yield self.job(ctx, shot.id, req, partial(write_timing, req), shot=shot.id)
 
-            def run(out, voices=voices, floor=floor):
-                durations = [e.meta["duration"] for _, e in voices]
-                frames, offsets = fit(durations, fps, cfg.lead_in, cfg.gap, cfg.tail, floor)
-                data = {"frames": frames, "duration": frames / fps, "fps": fps,
-                        "voices": [{"ref": ref, "offset": off, "duration": d}
-                                   for (ref, _), off, d in zip(voices, offsets, durations)]}
-                (out / "timing.json").write_text(json.dumps(data, indent=1))
-                return {"frames": frames, "duration": frames / fps}
 
-            yield Job(self.name, shot.id, material, run, shot=shot.id, label=shot.id)
+def write_timing(req: TimingRequest, out) -> Made:
+    durations = [d for _, _, d in req.voices]
+    frames, offsets = fit(durations, req.fps, req.lead_in, req.gap, req.tail, req.floor)
+    data = {"frames": frames, "duration": frames / req.fps, "fps": req.fps,
+            "voices": [{"ref": ref, "offset": off, "duration": d} for (ref, _, d), off in zip(req.voices, offsets)]}
+    (out / "timing.json").write_text(json.dumps(data, indent=1))
+    return Made({"timing": "timing.json"}, info={"frames": frames, "duration": frames / req.fps})

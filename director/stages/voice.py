@@ -1,11 +1,11 @@
 """Voice: every line and narration spoken in its speaker's voice."""
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from director.backends.types import SpeechRequest
-from director.stages.base import Job, Stage
+from director.stages.base import Stage
 from director.vocab import NARRATOR
 
 if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
@@ -32,33 +32,22 @@ def voices_for(ctx: RenderContext) -> dict:
 
 class VoiceStage(Stage):
     name = "voice"
-    version = "1"
+    version = "2"
     backend_kind = "voice"
     scope = "line"
 
     def jobs(self, ctx: RenderContext):
         voices = voices_for(ctx)
-        uses_sample = getattr(ctx.backends["voice"], "uses_sample", False)
+        uses_sample = ctx.backends["voice"].uses_sample
         for shot in ctx.shots:
             for ref in shot.beats:
                 beat = ctx.beats[ref]
                 spoken = beat.spoken
                 if spoken is None:
                     continue
-                who = beat.line.who if beat.line else NARRATOR
-                req = SpeechRequest(text=spoken.text, language=ctx.sp.language, voice=voices[who],
+                voice = voices[beat.line.who if beat.line else NARRATOR]
+                # a sample counts (by its content) only where the backend speaks with it
+                sample = str(ctx.loaded.resolve(voice.sample)) if uses_sample and voice.sample else None
+                req = SpeechRequest(text=spoken.text, language=ctx.sp.language, voice=replace(voice, sample=sample),
                                     emotion=spoken.emotion, parenthetical=getattr(spoken, "parenthetical", None))
-                material = {"text": req.text, "language": req.language, "emotion": req.emotion,
-                            "parenthetical": req.parenthetical, "voice": asdict(req.voice)}
-                material["voice"].pop("sample")  # a sample counts by its content, and only where it is used
-                if uses_sample and req.voice.sample:
-                    sample = ctx.loaded.resolve(req.voice.sample)
-                    material["sample"] = ctx.digest(sample)
-                    req = replace(req, voice=replace(req.voice, sample=str(sample)))  # backends read the file
-
-                def run(out, req=req):
-                    result = ctx.backend("voice").synthesize(req, out)
-                    return {"duration": result.duration, "sample_rate": result.sample_rate,
-                            "channels": result.channels, "notes": list(result.notes), **result.detail}
-
-                yield Job(self.name, ref, material, run, shot=shot.id, label=ref)
+                yield self.backend_job(ctx, ref, req, "synthesize", shot=shot.id)

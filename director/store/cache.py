@@ -60,6 +60,14 @@ class Entry:
     def file(self, name: str) -> Path:
         return self.path / name
 
+    def role(self, role: str) -> Path:
+        """The file playing ``role`` (``image``, ``clip``, ``audio``) as the job that made it said."""
+        files = self.meta.get("files") or {}
+        if role not in files:
+            raise KeyError(f"{self.stage} entry {self.key[:12]} has no '{role}' file (it has: "
+                           f"{', '.join(sorted(files)) or 'none'})")
+        return self.path / files[role]
+
 
 def _stamp(st: os.stat_result) -> list[int]:
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]

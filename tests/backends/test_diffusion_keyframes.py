@@ -10,6 +10,7 @@ from PIL import Image
 
 from director.backends.types import FigureSpec, FrameRequest, SheetRequest
 from director.errors import BackendUnavailable
+from director.testing.artifacts import flat
 from tests.conftest import director, make_project
 
 pytest.importorskip("diffusers")
@@ -55,7 +56,7 @@ def test_two_characters_keep_both_references(name, tiny, tmp_path):
     backend = _config(name, tiny).build() if name != "flux-kontext" else _flux(tiny)
     out = tmp_path / "out"
     out.mkdir()
-    meta = backend.render(_request(refs), out)
+    meta = flat(backend.render(_request(refs), out))
     frame = Image.open(out / "keyframe.png")
     assert frame.size == (36, 64)  # generated at the model's size for 9:16, then fitted to the project
     assert meta["native"][0] < meta["native"][1]
@@ -93,7 +94,7 @@ def test_low_score_retries_with_new_seeds_and_keeps_the_best_take(tiny, tmp_path
     backend = _config("qwen-image-edit", tiny, threshold=1.0, tries=3).build()  # no take can reach 1.0
     out = tmp_path / "a"
     out.mkdir()
-    meta = backend.render(_request(refs), out)
+    meta = flat(backend.render(_request(refs), out))
     assert meta["tries"] == 3 and len(set(meta["take_scores"])) > 1
     best = max(range(3), key=lambda i: meta["take_scores"][i])
     assert meta["take"] == best and meta["seed"] == 3 + best * 7919

@@ -10,6 +10,7 @@ from PIL import Image
 
 from director.backends.types import ClipRequest
 from director.media.probe import probe
+from director.testing.artifacts import artifact_of, flat
 from tests.conftest import director, make_project
 
 pytest.importorskip("diffusers")
@@ -39,11 +40,11 @@ def _keyframes(tmp: Path) -> tuple[Path, Path]:
 def test_clip_matches_the_shot_after_conforming(name, tiny, tmp_path):
     first, second = _keyframes(tmp_path)
     backend = _config(name, tiny).build()
-    req = ClipRequest(shot_id="s1", keyframe=str(first), move="dolly-in", width=36, height=64, fps=23.976,
-                      frames=31, seed=1, prompt="Mia turns", negative="blurry", next_keyframe=str(second))
+    req = ClipRequest(shot_id="s1", keyframe=artifact_of(first), move="dolly-in", width=36, height=64, fps=23.976,
+                      frames=31, seed=1, prompt="Mia turns", negative="blurry", next_keyframe=artifact_of(second))
     out = tmp_path / "out"
     out.mkdir()
-    meta = backend.render(req, out)
+    meta = flat(backend.render(req, out))
     video = probe(out / "clip.mp4")["video"]
     assert (video["width"], video["height"]) == (36, 64)
     assert video["frames"] == 31 and abs(video["fps"] - 23.976) < 0.01
@@ -55,11 +56,11 @@ def test_clip_matches_the_shot_after_conforming(name, tiny, tmp_path):
 def test_a_long_shot_is_extended_in_three_passes(tiny, tmp_path):
     first, _ = _keyframes(tmp_path)
     backend = _config("svd", tiny, overlap=2).build()  # 25 frames per pass at 7 fps
-    req = ClipRequest(shot_id="s1", keyframe=str(first), move="static", width=36, height=64, fps=24, frames=225,
+    req = ClipRequest(shot_id="s1", keyframe=artifact_of(first), move="static", width=36, height=64, fps=24, frames=225,
                       seed=1)  # 9.4 s: 65 native frames -> 25 + 23 + 23 (+ overlaps)
     out = tmp_path / "o"
     out.mkdir()
-    meta = backend.render(req, out)
+    meta = flat(backend.render(req, out))
     assert len(meta["passes"]) == 3 and len(meta["seams"]) == 2
     assert probe(out / "clip.mp4")["video"]["frames"] == 225
 
@@ -76,8 +77,8 @@ def test_first_last_frame_model_receives_the_next_keyframe(tiny, tmp_path):
 
     backend.pipe.__class__.__call__ = spy
     try:
-        req = ClipRequest(shot_id="s1", keyframe=str(first), move="static", width=36, height=64, fps=24, frames=12,
-                          seed=1, next_keyframe=str(second))
+        req = ClipRequest(shot_id="s1", keyframe=artifact_of(first), move="static", width=36, height=64, fps=24, frames=12,
+                          seed=1, next_keyframe=artifact_of(second))
         out = tmp_path / "o"
         out.mkdir()
         backend.render(req, out)

@@ -14,6 +14,7 @@ from PIL import Image
 from director.backends.types import ClipRequest
 from director.errors import BackendUnavailable
 from director.media.probe import probe
+from director.testing.artifacts import artifact_of, flat
 
 pytest.importorskip("diffusers")
 
@@ -33,11 +34,11 @@ def _keyframe(tmp: Path) -> Path:
 
 def _clip(backend, tmp_path: Path, frames: int, fps: float = 24) -> tuple[dict, int]:
     """Render one static clip from a red keyframe (no next keyframe): (meta, frames in the MP4)."""
-    req = ClipRequest(shot_id="s", keyframe=str(_keyframe(tmp_path)), move="static", width=36, height=64, fps=fps,
+    req = ClipRequest(shot_id="s", keyframe=artifact_of(_keyframe(tmp_path)), move="static", width=36, height=64, fps=fps,
                       frames=frames, seed=1)
     out = tmp_path / "o"
     out.mkdir()
-    meta = backend.render(req, out)
+    meta = flat(backend.render(req, out))
     return meta, probe(out / "clip.mp4")["video"]["frames"]
 
 

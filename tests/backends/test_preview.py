@@ -10,9 +10,10 @@ from PIL import Image
 
 from director.backends import PROFILES, Registry, resolve_backends
 from director.backends.preview.voice import assign_voices
-from director.backends.types import ClipRequest, FigureSpec, FrameRequest, MusicRequest, SpeechRequest
+from director.backends.types import ClipRequest, FigureSpec, FrameRequest, MusicRequest, SfxRequest, SpeechRequest
 from director.errors import BackendUnavailable
 from director.media.probe import probe, video_frame
+from director.testing.artifacts import artifact_of
 
 MIA = FigureSpec("mia", "Mia", "courier, short black hair, yellow raincoat")
 REN = FigureSpec("ren", "Ren", "tall man in a grey suit")
@@ -81,7 +82,7 @@ def test_animatic_has_exact_frames_and_performs_the_move(preview, tmp_path, move
     key = tmp_path / "key"
     key.mkdir()
     preview["keyframes"].render(frame("MS"), key)
-    req = ClipRequest("s-01", str(key), move, 216, 384, 24.0, 37, 3)
+    req = ClipRequest("s-01", artifact_of(key), move, 216, 384, 24.0, 37, 3)
     preview["video"].render(req, tmp_path)
     info = probe(tmp_path / "clip.mp4")["video"]
     assert (info["frames"], info["width"], info["height"], info["fps"]) == (37, 216, 384, 24.0)
@@ -144,10 +145,10 @@ def test_music_fills_its_length_without_clicks(preview, tmp_path):
 def test_sfx_known_and_unknown(preview, tmp_path):
     from director.media.audio import read_wav
 
-    thunder = preview["sfx"].make("thunder", 1, tmp_path)
+    thunder = preview["sfx"].make(SfxRequest("thunder", 1), tmp_path)
     data, _ = read_wav(Path(thunder.path))
     assert np.abs(data).max() > 0.3 and not thunder.notes
-    odd = preview["sfx"].make("kazoo solo", 1, tmp_path)
+    odd = preview["sfx"].make(SfxRequest("kazoo solo", 1), tmp_path)
     data, _ = read_wav(Path(odd.path))
     assert np.abs(data).max() == 0 and "unknown sound effect" in odd.notes[0]
 

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from director.backends import TIERS, configure_backends
+from director.testing.artifacts import artifact_of
 
 pytest.importorskip("diffusers")
 
@@ -47,7 +48,7 @@ def test_lightning_lora_and_schedule_load_and_render_on_the_tiny_edit_model(tiny
     meta = backend.render(FrameRequest(shot_id="s1", size="MS", angle="eye-level", width=36, height=64,
                                        prompt="a room", caption="", location_id="room", location="a small room",
                                        time="day", look="", negative="", seed=1), out)
-    assert Image.open(out / "keyframe.png").size == (36, 64) and meta["tries"] == 1
+    assert Image.open(out / "keyframe.png").size == (36, 64) and meta.report["tries"] == 1
 
 
 def test_dmd_schedule_steps_through_fastwans_sigmas(tiny, tmp_path):
@@ -62,7 +63,7 @@ def test_dmd_schedule_steps_through_fastwans_sigmas(tiny, tmp_path):
     Image.new("RGB", (36, 64), (200, 40, 40)).save(folder / "keyframe.png")
     out = tmp_path / "o"
     out.mkdir()
-    backend.render(ClipRequest(shot_id="c", keyframe=str(folder), move="static", width=36, height=64, fps=24,
+    backend.render(ClipRequest(shot_id="c", keyframe=artifact_of(folder), move="static", width=36, height=64, fps=24,
                                frames=9, seed=1), out)
     sigmas = [round(float(s), 3) for s in backend.pipe.scheduler.sigmas]
     assert sigmas[:3] == [1.0, 0.757, 0.522] and len(backend.pipe.scheduler.timesteps) == 3

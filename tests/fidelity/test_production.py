@@ -18,6 +18,7 @@ import pytest
 
 from director.backends import configure_backends
 from director.backends.memory import SIZES
+from director.testing.artifacts import artifact_of
 
 pytestmark = pytest.mark.fidelity
 pytest.importorskip("diffusers")
@@ -71,7 +72,7 @@ def test_the_video_transformer_at_production_size_loads_and_runs_through_the_bac
     Image.new("RGB", (36, 64), (180, 60, 60)).save(key / "keyframe.png")
     out = tmp_path / "o"
     out.mkdir()
-    backend.render(ClipRequest(shot_id="p", keyframe=str(key), move="static", width=36, height=64, fps=24, frames=5,
+    backend.render(ClipRequest(shot_id="p", keyframe=artifact_of(key), move="static", width=36, height=64, fps=24, frames=5,
                                seed=1), out)
     done = time.perf_counter()
     assert probe(out / "clip.mp4")["video"]["frames"] == 5

@@ -23,7 +23,7 @@ from pydantic import Field
 from director.backends.diffusion import common
 from director.backends.diffusion.prompts import frame_prompt, negative_prompt, sheet_prompt
 from director.backends.models import ModelNeed
-from director.backends.types import FrameRequest, SheetRequest
+from director.backends.types import FrameRequest, Made, SheetRequest
 from director.store import steps
 
 log = logging.getLogger("director.keyframes")
@@ -129,7 +129,7 @@ class KeyframeBackend:
         refs = refs[:self.config.max_references]
         return refs, {label: f"picture {i + 1}" for i, (label, _) in enumerate(refs)}
 
-    def render(self, req: FrameRequest, out: Path) -> dict:
+    def render(self, req: FrameRequest, out: Path) -> Made:
         from PIL import Image
         refs, named = self.references(req)
         prompt = frame_prompt(req, named)
@@ -156,12 +156,13 @@ class KeyframeBackend:
         if scores and worst < self.config.threshold:
             notes.append(f"keyframe {req.shot_id}: best consistency {worst:.2f} after {len(takes)} tries is below "
                          f"the threshold {self.config.threshold:.2f}; regenerate with a new seed or add references")
-        return {"width": req.width, "height": req.height, "native": [width, height], "seed": seed,
-                "tries": len(takes), "take": attempt, "scores": scores,
-                "take_scores": [round(t[0], 4) for t in takes], "references": [p for _, p in refs],
-                "prompt": prompt, "notes": notes}
+        return Made({"image": "keyframe.png"},
+                    report={"seed": seed, "tries": len(takes), "take": attempt, "scores": scores},
+                    info={"width": req.width, "height": req.height, "native": [width, height],
+                          "take_scores": [round(t[0], 4) for t in takes], "references": [p for _, p in refs],
+                          "prompt": prompt}, notes=tuple(notes))
 
-    def sheet(self, req: SheetRequest, out: Path) -> dict:
+    def sheet(self, req: SheetRequest, out: Path) -> Made:
         from PIL import Image
         width, height = common.native_size(req.width, req.height, self.config.resolution, self.config.multiple)
         canvas = Image.new("RGB", (width, height), (200, 200, 200))
@@ -170,7 +171,7 @@ class KeyframeBackend:
                 sheet_prompt(req), negative_prompt(req.negative, "text, watermark"), [canvas], width, height,
                 req.seed, []), f"reference sheet {req.id}")
         common.fit(image, req.width, req.height).save(out / "sheet.png", compress_level=1)
-        return {"seed": req.seed, "native": [width, height]}
+        return Made({"image": "sheet.png"}, info={"seed": req.seed, "native": [width, height]})
 
 
 class QwenEditBackend(KeyframeBackend):

@@ -19,7 +19,7 @@ from pydantic import Field
 from director.backends.diffusion import common
 from director.backends.diffusion.fitting import PassPlan, Rules, conform_indices, plan_passes
 from director.backends.diffusion.prompts import negative_prompt
-from director.backends.types import ClipRequest
+from director.backends.types import ClipRequest, Made
 from director.media.ffmpeg import FrameWriter
 from director.store import steps
 
@@ -164,15 +164,15 @@ class VideoBackend:
     def plan(self, req: ClipRequest) -> PassPlan:
         return plan_passes(self.rules, req.frames / req.fps, self.config.overlap)
 
-    def render(self, req: ClipRequest, out: Path) -> dict:
+    def render(self, req: ClipRequest, out: Path) -> Made:
         from PIL import Image
         rules = self.rules
         plan = self.plan(req)
         width, height = self.native(req)
-        first = common.fit(Image.open(Path(req.keyframe) / "keyframe.png").convert("RGB"), width, height)
+        first = common.fit(Image.open(req.keyframe.file("image")).convert("RGB"), width, height)
         last = None
         if req.next_keyframe and self.config.uses_next_keyframe():
-            last = common.fit(Image.open(Path(req.next_keyframe) / "keyframe.png").convert("RGB"), width, height)
+            last = common.fit(Image.open(req.next_keyframe.file("image")).convert("RGB"), width, height)
         prompt = motion_prompt(req)
         negative = negative_prompt(req.negative, "static, frozen, distorted, flicker, low quality")
         stitched: list = []
@@ -194,12 +194,14 @@ class VideoBackend:
                 if index not in cache:
                     cache = {index: common.fit(stitched[index], req.width, req.height).tobytes()}
                 writer.write(cache[index])
-        return {"frames": req.frames, "fps": req.fps, "width": req.width, "height": req.height, "move": req.move,
-                "native": {"width": width, "height": height, "fps": rules.fps, "frames": len(stitched)},
-                "passes": plan.passes, "seams": plan.seams, "overlap": plan.overlap,
-                "last_image": last is not None, "gpu_seconds": round(seconds, 3), "prompt": prompt,
-                "backend": self.config.name, "model": self.config.model_id(), "steps": self.config.steps,
-                "device": self.pipe.director_device}
+        return Made({"clip": "clip.mp4"},
+                    report={"passes": plan.passes, "seams": plan.seams, "last_image": last is not None,
+                            "gpu_seconds": round(seconds, 3)},
+                    info={"frames": req.frames, "fps": req.fps, "width": req.width, "height": req.height,
+                          "move": req.move, "overlap": plan.overlap, "prompt": prompt,
+                          "native": {"width": width, "height": height, "fps": rules.fps, "frames": len(stitched)},
+                          "backend": self.config.name, "model": self.config.model_id(), "steps": self.config.steps,
+                          "device": self.pipe.director_device})
 
 
 def crossfade(previous: list, following: list, overlap: int) -> list:
@@ -351,7 +353,9 @@ def throughput_history(cache_root: Path, config: VideoConfig, device: str | None
             continue
         if meta.get("backend") != config.name or meta.get("model") != config.model_id():
             continue
-        native = meta["native"]
-        work = sum(meta["passes"]) * native["width"] * native["height"] / 1e6 * meta["steps"]
-        out.append(meta["gpu_seconds"] / max(work, 1e-9))
+        native, report = meta["native"], meta.get("report", {})
+        if "passes" not in report or "gpu_seconds" not in report:
+            continue
+        work = sum(report["passes"]) * native["width"] * native["height"] / 1e6 * meta["steps"]
+        out.append(report["gpu_seconds"] / max(work, 1e-9))
     return out

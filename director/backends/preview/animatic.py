@@ -15,7 +15,7 @@ from typing import ClassVar
 from PIL import Image
 
 from director.backends import BackendConfig
-from director.backends.types import ClipRequest
+from director.backends.types import ClipRequest, Made
 from director.media.ffmpeg import FrameWriter
 
 
@@ -113,18 +113,18 @@ class AnimaticBackend:
     def __init__(self, config: AnimaticConfig):
         self.config = config
 
-    def render(self, req: ClipRequest, out: Path) -> dict:
-        src = Path(req.keyframe)
-        layered = (src / "bg.png").exists() and (src / "fg.png").exists()
-        key = Image.open(src / "keyframe.png").convert("RGB")
+    def render(self, req: ClipRequest, out: Path) -> Made:
+        src = req.keyframe  # a panel's layers move apart (parallax); any other keyframe moves as one picture
+        layered = src.has("background") and src.has("foreground")
+        key = Image.open(src.file("image")).convert("RGB")
         if key.size != (req.width, req.height):
             key = key.resize((req.width, req.height), Image.LANCZOS)
         bg = fg = header = None
         if layered:
-            bg = Image.open(src / "bg.png").convert("RGB")
-            fg = Image.open(src / "fg.png").convert("RGBA")
-            if (src / "header.png").exists():
-                header = Image.open(src / "header.png").convert("RGBA")
+            bg = Image.open(src.file("background")).convert("RGB")
+            fg = Image.open(src.file("foreground")).convert("RGBA")
+            if src.has("header"):
+                header = Image.open(src.file("header")).convert("RGBA")
         rng = random.Random(req.seed)
         phase = tuple(rng.random() for _ in range(6))
         parallax = layered and camera(req.move, 0.5, phase).fg_zoom is not None
@@ -160,5 +160,6 @@ class AnimaticBackend:
                 # Pillow releases the GIL while it transforms, so frames are drawn on all cores
                 for data in _ordered_map(draw, range(req.frames), self.config.threads):
                     writer.write(data)
-        return {"frames": req.frames, "fps": req.fps, "width": req.width, "height": req.height, "move": req.move,
-                "passes": 1}
+        return Made({"clip": "clip.mp4"}, report={"passes": 1},
+                    info={"frames": req.frames, "fps": req.fps, "width": req.width, "height": req.height,
+                          "move": req.move})

@@ -17,7 +17,7 @@ from typing import ClassVar
 from PIL import Image, ImageDraw, ImageFilter
 
 from director.backends import BackendConfig
-from director.backends.types import FigureSpec, FrameRequest, SheetRequest
+from director.backends.types import FigureSpec, FrameRequest, Made, SheetRequest
 from director.media.fonts import font, wrap_text
 
 COLOURS = {
@@ -83,7 +83,7 @@ class PanelBackend:
     def __init__(self, config: PanelConfig):
         self.config = config
 
-    def render(self, req: FrameRequest, out: Path) -> dict:
+    def render(self, req: FrameRequest, out: Path) -> Made:
         rng = random.Random(req.seed)
         bg = self._backdrop(req, rng)
         fg = Image.new("RGBA", (req.width, req.height), (0, 0, 0, 0))
@@ -102,16 +102,17 @@ class PanelBackend:
         fg.save(out / "fg.png", compress_level=1)
         header.save(out / "header.png", compress_level=1)
         composite.save(out / "keyframe.png", compress_level=1)
-        return {"width": req.width, "height": req.height, "layers": ["bg.png", "fg.png", "header.png"]}
+        return Made({"image": "keyframe.png", "background": "bg.png", "foreground": "fg.png", "header": "header.png"},
+                    info={"width": req.width, "height": req.height})
 
-    def sheet(self, req: SheetRequest, out: Path) -> dict:
+    def sheet(self, req: SheetRequest, out: Path) -> Made:
         """A drawn reference sheet: the character front and three-quarter, or the empty location."""
         frame = FrameRequest(shot_id=req.id, size="WS", angle="eye-level", width=req.width, height=req.height,
                              prompt=req.description, caption="", location_id=req.id, location=req.description,
                              time=req.time, look=req.look, negative="", seed=req.seed)
         if req.kind == "location":
             self._backdrop(frame, random.Random(req.seed)).save(out / "sheet.png", compress_level=1)
-            return {"kind": req.kind}
+            return Made({"image": "sheet.png"}, info={"kind": req.kind})
         w, h = req.width, req.height
         sheet = Image.new("RGBA", (w, h), (214, 214, 218, 255))
         figure = FigureSpec(req.id, req.name, req.description)
@@ -123,7 +124,7 @@ class PanelBackend:
                 layer = layer.resize((max(1, int(w * squeeze)), h), Image.BICUBIC)
             sheet.alpha_composite(layer, (int(w * cx - layer.width / 2), 0))
         sheet.convert("RGB").save(out / "sheet.png", compress_level=1)
-        return {"kind": req.kind}
+        return Made({"image": "sheet.png"}, info={"kind": req.kind})
 
     # ------------------------------------------------------------------ backdrop
     def _backdrop(self, req: FrameRequest, rng: random.Random) -> Image.Image:

@@ -10,7 +10,7 @@ from typing import ClassVar
 import numpy as np
 
 from director.backends import BackendConfig
-from director.backends.types import AudioResult
+from director.backends.types import AudioResult, SfxRequest
 from director.media.audio import fade, write_wav
 
 RATE = 48000
@@ -147,9 +147,10 @@ class ProceduralSfxBackend:
     def __init__(self, config: ProceduralSfxConfig):
         self.config = config
 
-    def make(self, name: str, seed: int, out: Path) -> AudioResult:
+    def make(self, req: SfxRequest, out: Path) -> AudioResult:
+        name = req.name
         sound = canonical(name)
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(req.seed)
         notes: tuple[str, ...] = ()
         if sound is None:
             data = np.zeros(int(0.5 * RATE), np.float32)
