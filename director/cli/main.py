@@ -266,6 +266,33 @@ def status(
         print(f"{len(rows) - to_run} cached, {to_run} to run")
 
 
+# ------------------------------------------------------------------------------ export
+@app.command()
+def export(
+    format_: Annotated[str, typer.Option("--format", "-f", help="otio, fcp7 (Premiere/Resolve XML), fcpxml "
+                                         "(Final Cut Pro), edl (CMX 3600), jianying or capcut (draft folder)")],
+    episode: Annotated[Optional[str], typer.Option("--episode", "-e", help="episode(s): NAME or A,B")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="every episode of the project")] = False,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="folder to write to (default: out/<episode>/)")
+                   ] = None,
+) -> None:
+    """Hand the rendered episode to an editor: media folder + timeline (never renders)."""
+    from director.runtime.export import FORMATS
+    from director.runtime.export import export as do_export
+
+    if format_ not in FORMATS:
+        raise UsageError(f"--format {format_!r} is not valid; use one of: {', '.join(FORMATS)}")
+    project = _project()
+    names = ([p.stem for p in project.episode_paths()] if all_ else episode.split(",") if episode else [None])
+    for name in names:
+        if name is not None:
+            project.episode_path(name)  # an unknown name is a usage error naming the episodes, before any work
+    done = [do_export(project, name, format_, out) for name in names]
+    state.out.result({"exports": done}, "\n".join(f"{d['episode']}: {d['format']} -> {d['path']} ({d['shots']} shots, "
+                                                  f"{len(d['tracks'])} tracks, media in {d['folder']}/media)"
+                                                  for d in done))
+
+
 # ------------------------------------------------------------------------------ clean
 @app.command()
 def clean(

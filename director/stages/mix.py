@@ -64,7 +64,7 @@ def master(mixed: np.ndarray, rate: int, target_lufs: float, ceiling_db: float) 
     meter = pyloudnorm.Meter(rate)
     loudness = meter.integrated_loudness(mixed)
     if not np.isfinite(loudness):  # silence: nothing to normalise
-        return mixed, {"lufs": None, "true_peak": round(float(true_peak_db(mixed)), 2), "notes": []}
+        return mixed, {"lufs": None, "true_peak": round(float(true_peak_db(mixed)), 2), "gain_db": 0.0, "notes": []}
     # Gain and limiting are always applied to the original mix (never to an already limited one), and the
     # gain is searched: limiting costs loudness, so gain g_{k+1} = g_k + (target - L_k) until L hits the target.
     gain_db = target_lufs - loudness
@@ -88,7 +88,9 @@ def master(mixed: np.ndarray, rate: int, target_lufs: float, ceiling_db: float) 
                      f"{ceiling_db:g} dBTP; lower sfx volume or mix.music_db, or lower mix.loudness")
     if peak > ceiling_db:
         notes.append(f"mix: true peak {peak:.1f} dBTP is over the {ceiling_db:g} dBTP ceiling")
-    return out, {"lufs": round(float(measured), 2), "true_peak": round(peak, 2), "notes": notes}
+    # gain_db: what plain loudness normalisation applies (an editor's master gain); the limiter is on top of it
+    return out, {"lufs": round(float(measured), 2), "true_peak": round(peak, 2),
+                 "gain_db": round(float(target_lufs - loudness), 3), "notes": notes}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,348 @@
+"""Hand-off to an editor: the episode's media and its timeline, in the formats editors open.
+
+``export`` never renders: it explains the episode (as ``status`` does) and refuses, naming the
+command, when anything is not rendered. It then lays every artifact out in ``media/`` (hard links
+into the cache, or copies across filesystems) with names an editor understands, and writes one
+format-neutral ``Cut`` (shots at their exact frame ranges and transitions; dialogue per
+character, music and sound effects at their frames with the gains the mix used; markers for
+scene starts and for shots that failed a check; director's metadata on every clip) through:
+
+- OpenTimelineIO (``.otio``, native) and its adapter plugins: FCP 7 XML (``fcp_xml``), FCP X
+  (``fcpx_xml``) and CMX 3600 EDL (``cmx_3600``, picture only: an EDL has one video track);
+- a Jianying/CapCut draft folder (``runtime/jianying.py``).
+
+All media paths are relative to the export folder, so the folder can be moved to the editor's
+machine. Times are frames at the episode's rate (23.976 is 24000/1001).
+"""
+from __future__ import annotations
+
+import math
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from director.errors import DirectorError, UsageError
+from director.paths import inside
+from director.runtime.context import RenderContext
+from director.stages.music import CROSSFADE, music_cues
+from director.store.files import write_json
+from director.vocab import NARRATOR
+
+FORMATS = {"otio": ("otio_json", ".otio"), "fcp7": ("fcp_xml", ".xml"), "fcpxml": ("fcpx_xml", ".fcpxml"),
+           "edl": ("cmx_3600", ".edl"), "jianying": (None, ""), "capcut": (None, "")}
+FADE_SECONDS, DISSOLVE_SECONDS = 0.4, 0.5  # as the assembly draws them (stages/assemble.py)
+
+
+@dataclass(frozen=True)
+class Padded:
+    """A clip with ``before``/``after`` copies of its edge frames: the handles a dissolve overlaps (the assembly
+    holds the edge frames the same way), encoded when the media folder is written."""
+
+    source: Path
+    before: int
+    after: int
+    fps: float
+    crf: int = 12
+
+
+@dataclass
+class Item:
+    """One piece of media on a track: where it plays in the episode and which part of the file plays."""
+
+    name: str
+    media: str  # path relative to the export folder
+    start: int  # frame in the episode
+    frames: int
+    source_start: int = 0  # first frame of the file that plays
+    media_frames: int = 0  # the file's whole length in frames
+    gain_db: float = 0.0
+    metadata: dict = field(default_factory=dict)
+
+
+@dataclass
+class Transition:
+    """Between shot ``index - 1`` and ``index``: ``dissolve`` (cross-fade) or ``fade`` (dip through black)."""
+
+    index: int
+    kind: str
+    out_frames: int  # frames of the outgoing shot it covers
+    in_frames: int  # frames of the incoming shot it covers
+
+
+@dataclass
+class Cut:
+    episode: str
+    fps: float
+    width: int
+    height: int
+    frames: int
+    shots: list[Item]
+    transitions: list[Transition]
+    audio: dict[str, list[Item]]  # track name -> items (dialogue per character, music, sfx)
+    markers: list[tuple[int, str, str, str]]  # (frame, name, color, note)
+    subtitles: list[tuple[float, float, str]]  # (start s, end s, text)
+    subtitle_style: dict
+    notes: list[str]
+    metadata: dict
+
+
+def rate_of(fps: float):
+    """The exact frame rate: 23.976 -> 24000/1001 (as a float OTIO keeps; NTSC rates are recognised)."""
+    for base in (24, 30, 60):
+        if abs(fps - base * 1000 / 1001) < 0.002:
+            return base * 1000 / 1001
+    return float(fps)
+
+
+# ---------------------------------------------------------------------------------------------- the cut
+def rendered(project, episode: str | None) -> RenderContext:
+    """The episode's context with every artifact found in the cache; refuses when anything must render."""
+    from director.runtime.render import explain
+
+    ctx, result, _ = explain(project, episode)
+    missing = [r for r in result.records if r.status not in ("cached",)]
+    if missing or "assemble" not in ctx.results or "episode" not in ctx.results["assemble"]:
+        first = missing[0] if missing else None
+        what = f"{first.stage} {first.id} ({first.reason})" if first else "the episode"
+        raise DirectorError(f"episode {ctx.loaded.episode} is not fully rendered ({len(missing)} job(s) to run, first: "
+                         f"{what}); export never renders: run `director render -e {ctx.loaded.episode}` first")
+    return ctx
+
+
+def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
+    """The episode as an editor gets it, and the media files it uses (relative name -> cache file)."""
+    sp, cfg = ctx.sp, ctx.config
+    media: dict[str, Path] = {}
+    starts = ctx.starts()
+    scenes = {s.id: s for s in sp.scenes}
+    shots, markers = [], []
+    keyframe_backend = ctx.backends["keyframes"].identity()
+    video_backend = ctx.backends["video"].identity()
+    previous_scene = None
+    half = max(1, round(DISSOLVE_SECONDS * sp.format.fps / 2))
+    kinds = [s.transition for s in ctx.shots]
+    for i, shot in enumerate(ctx.shots):
+        clip = ctx.entry("clips", shot.id)
+        frames = ctx.frames(shot)
+        name = f"{i + 1:02d}-{shot.id}"
+        before = half if i > 0 and kinds[i] == "dissolve" else 0
+        after = half if i + 1 < len(kinds) and kinds[i + 1] == "dissolve" else 0
+        media[f"media/shots/{name}.mp4"] = (Padded(clip.role("clip"), before, after, sp.format.fps)
+                                            if before or after else clip.role("clip"))
+        key = ctx.entry("keyframes", shot.id)
+        media[f"media/keyframes/{name}.png"] = key.role("image")
+        start = _frame(starts[shot.id], sp)
+        shots.append(Item(name, f"media/shots/{name}.mp4", start, frames, before, before + frames + after, 0.0, {
+            "shot": shot.id, "scene": shot.scene, "size": shot.size, "angle": shot.angle, "move": shot.move,
+            "prompt": shot.prompt, "seed": shot.seed, "characters": list(shot.characters),
+            "keyframe_model": _model(keyframe_backend), "video_model": _model(video_backend),
+            "key": clip.key, "keyframe_key": key.key, "report": key.meta.get("report", {})}))
+        if shot.scene != previous_scene:
+            scene = scenes[shot.scene]
+            markers.append((start, f"scene {shot.scene}", "GREEN",
+                            f"{scene.location} {scene.time}".strip()))
+            previous_scene = shot.scene
+        failed = [n for n in key.meta.get("notes", []) if "below the threshold" in n]
+        if failed:
+            markers.append((start, f"check {shot.id}", "RED", failed[0]))
+    transitions = []
+    for i, shot in enumerate(ctx.shots):
+        kind = shot.transition
+        if kind == "dissolve" and i > 0:
+            transitions.append(Transition(i, "dissolve", half, half))
+        elif kind == "fade":
+            d_in = _frame(min(FADE_SECONDS, shots[i].frames / sp.format.fps / 3), sp)
+            d_out = _frame(min(FADE_SECONDS, shots[i - 1].frames / sp.format.fps / 3, shots[i].frames / sp.format.fps / 3),
+                           sp) if i > 0 else 0
+            transitions.append(Transition(i, "fade", d_out, d_in))
+    audio: dict[str, list[Item]] = {}
+    for p in ctx.placements():
+        beat = ctx.beats[p.ref]
+        who = beat.line.who if beat.line else NARRATOR
+        name = ctx.sp.characters[who].name if who in ctx.sp.characters and ctx.sp.characters[who].name else who
+        path = f"media/dialogue/{who}/{p.ref.replace('/', '-')}.wav"
+        media[path] = p.entry.role("audio")
+        n = max(1, _frame(p.duration, sp))
+        audio.setdefault(f"dialogue {name}", []).append(Item(p.ref, path, _frame(p.start, sp), n, 0, n, 0.0, {
+            "line": p.ref, "speaker": who, "text": beat.spoken.text, "emotion": beat.spoken.emotion,
+            "key": p.entry.key}))
+    cues = music_cues(ctx)
+    for i, cue in enumerate(cues):
+        entry = ctx.entry("music", cue.ref)
+        path = f"media/music/{cue.ref.replace('/', '-')}-{cue.mood}.wav"
+        media[path] = entry.role("audio")
+        length = min(cue.end - cue.start + (CROSSFADE if i + 1 < len(cues) else 0), entry.meta["duration"])
+        n = max(1, _frame(length, sp))
+        audio.setdefault("music", []).append(Item(cue.ref, path, _frame(cue.start, sp), n, 0,
+                                                  _frame(entry.meta["duration"], sp), cfg.mix.music_db, {
+            "cue": cue.ref, "mood": cue.mood, "key": entry.key, "ducking_db": cfg.mix.duck_db,
+            "fade_in_s": CROSSFADE if i else 0.3, "fade_out_s": CROSSFADE}))
+    for ref, t in ctx.cue_times():
+        sfx = ctx.beats[ref].sfx
+        if not sfx:
+            continue
+        entry = ctx.entry("sfx", ref)
+        path = f"media/sfx/{ref.replace('/', '-')}-{sfx.name}.wav"
+        media[path] = entry.role("audio")
+        n = max(1, _frame(entry.meta["duration"], sp))
+        gain = 20 * math.log10(max(sfx.volume * 0.8, 1e-6))
+        audio.setdefault("sfx", []).append(Item(ref, path, _frame(t, sp), n, 0, n, round(gain, 2),
+                                                {"cue": ref, "sfx": sfx.name, "key": entry.key}))
+    subs = ctx.entry("subtitles", "episode")
+    for role, name in (("srt", "episode.srt"), ("ass", "episode.ass")):
+        media[f"media/subtitles/{name}"] = subs.role(role)
+    episode = ctx.entry("assemble", "episode")
+    mix = ctx.entry("mix", "episode")
+    media["media/reference/episode.mp4"] = episode.role("video")
+    media["media/reference/mix.wav"] = mix.role("audio")
+    subtitles = [(p.start, p.start + p.duration, ctx.beats[p.ref].spoken.text) for p in ctx.placements()]
+    notes = [f"music is ducked {cfg.mix.duck_db:g} dB while anyone speaks and the master is normalised to "
+             f"{cfg.mix.loudness:g} LUFS with a {cfg.mix.true_peak:g} dBTP limiter; the reference mix "
+             "(media/reference/mix.wav) has both"]
+    total = ctx.total_frames()
+    cut = Cut(ctx.loaded.episode, sp.format.fps, sp.format.width, sp.format.height, total, shots, transitions,
+              audio, markers, subtitles, {"size": cfg.subtitles.size, "max_lines": cfg.subtitles.max_lines},
+              notes, {"episode": ctx.loaded.episode, "title": sp.title, "language": sp.language,
+                      "master_lufs": mix.meta.get("lufs"), "master_gain_db": mix.meta.get("gain_db"),
+                      "music_duck_db": cfg.mix.duck_db, "episode_key": episode.key})
+    return cut, media
+
+
+def _frame(seconds: float, sp) -> int:
+    return int(round(seconds * sp.format.fps))
+
+
+def _model(identity: dict) -> str:
+    config = identity.get("config", {})
+    return str(config.get("model") or identity.get("id"))
+
+
+def link_media(media: dict[str, Path | Padded], dest: Path) -> None:
+    """Hard-link each file into the export folder (copy across filesystems; clips with handles are encoded);
+    each replaced atomically."""
+    for rel, src in media.items():
+        target = inside(dest, dest / rel)
+        place(src, target)
+
+
+def place(src: Path | Padded, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not isinstance(src, Padded) and target.exists() and os.path.samefile(src, target):
+        return  # already this file (renaming a hard link onto itself would do nothing and leave the temp)
+    tmp = target.with_name(f".{target.name}.tmp{target.suffix}")
+    tmp.unlink(missing_ok=True)
+    if isinstance(src, Padded):
+        from director.media.ffmpeg import run_ffmpeg
+
+        pad = f"tpad=start_mode=clone:start={src.before}:stop_mode=clone:stop={src.after}"
+        run_ffmpeg(["-i", str(src.source), "-vf", pad, "-c:v", "libx264", "-preset", "medium", "-crf", str(src.crf),
+                    "-pix_fmt", "yuv420p", "-an", str(tmp)], f"adding dissolve handles to {target.name}")
+    else:
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
+    tmp.replace(target)
+    tmp.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------------------------------- OTIO
+def to_otio(cut: Cut):
+    """The cut as an OpenTimelineIO timeline: V1 shots (+ transitions), one audio track per voice, music, sfx."""
+    import opentimelineio as otio
+
+    rate = rate_of(cut.fps)
+
+    def rt(frames: int):
+        return otio.opentime.RationalTime(frames, rate)
+
+    def clip(item: Item) -> otio.schema.Clip:
+        ref = otio.schema.ExternalReference(target_url=item.media,
+                                            available_range=otio.opentime.TimeRange(rt(0), rt(item.media_frames)))
+        c = otio.schema.Clip(name=item.name, media_reference=ref,
+                             source_range=otio.opentime.TimeRange(rt(item.source_start), rt(item.frames)))
+        c.metadata["director"] = {**item.metadata, "gain_db": item.gain_db}
+        return c
+
+    timeline = otio.schema.Timeline(name=f"{cut.metadata.get('title') or cut.episode} ({cut.episode})",
+                                    global_start_time=rt(0))
+    timeline.metadata["director"] = {**cut.metadata, "fps": cut.fps, "width": cut.width, "height": cut.height,
+                                     "frames": cut.frames, "notes": cut.notes, "subtitles": "media/subtitles/episode.srt"}
+    video = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
+    by_index = {t.index: t for t in cut.transitions}
+    for i, item in enumerate(cut.shots):
+        t = by_index.get(i)
+        if t is not None and t.kind == "dissolve":  # overlaps the handles the media folder's clips carry
+            tr = otio.schema.Transition(name="dissolve", in_offset=rt(t.out_frames), out_offset=rt(t.in_frames),
+                                        transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve)
+            tr.metadata["director"] = {"transition": "dissolve"}
+            video.append(tr)
+        c = clip(item)
+        # a fade dips through black inside the shots' own spans (no overlap): an effect on each side's clip
+        nxt = by_index.get(i + 1)
+        if t is not None and t.kind == "fade" and t.in_frames:
+            c.effects.append(otio.schema.Effect(name="fade in", effect_name="FadeIn",
+                                                metadata={"director": {"frames": t.in_frames, "from": "black"}}))
+        if nxt is not None and nxt.kind == "fade" and nxt.out_frames:
+            c.effects.append(otio.schema.Effect(name="fade out", effect_name="FadeOut",
+                                                metadata={"director": {"frames": nxt.out_frames, "to": "black"}}))
+        video.append(c)
+    timeline.tracks.append(video)
+    for name, items in cut.audio.items():
+        track = otio.schema.Track(name=name, kind=otio.schema.TrackKind.Audio)
+        at = 0
+        for item in sorted(items, key=lambda x: x.start):
+            start = max(item.start, at)  # a line that would overlap its predecessor by rounding starts after it
+            if start > at:
+                track.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(rt(0), rt(start - at))))
+            c = clip(item)
+            track.append(c)
+            at = start + item.frames
+        timeline.tracks.append(track)
+    for frame, name, color, note in cut.markers:
+        m = otio.schema.Marker(name=name, marked_range=otio.opentime.TimeRange(rt(frame), rt(1)),
+                               color=getattr(otio.schema.MarkerColor, color, otio.schema.MarkerColor.RED))
+        m.metadata["director"] = {"note": note}
+        timeline.tracks.markers.append(m)
+    return timeline
+
+
+def write_timeline(cut: Cut, fmt: str, dest: Path) -> Path:
+    import opentimelineio as otio
+
+    adapter, suffix = FORMATS[fmt]
+    timeline = to_otio(cut)
+    if fmt == "edl":  # an EDL is one picture track; sound is in the media folder and the other formats
+        timeline.tracks[:] = [timeline.tracks[0]]
+    path = inside(dest, dest / f"{cut.episode}{suffix}")
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        otio.adapters.write_to_file(timeline, str(tmp), adapter_name=adapter)
+    except Exception as exc:  # an adapter refusing the timeline is a clear error, not a traceback
+        tmp.unlink(missing_ok=True)
+        raise DirectorError(f"the {fmt} writer ({adapter}) refused this timeline: {exc}") from None
+    tmp.replace(path)
+    return path
+
+
+def export(project, episode: str | None, fmt: str, out: Path | None = None) -> dict:
+    """Export one episode; returns what was written."""
+    if fmt not in FORMATS:
+        raise UsageError(f"--format {fmt!r} is not valid; use one of: {', '.join(FORMATS)}")
+    ctx = rendered(project, episode)
+    dest = Path(out) / ctx.loaded.episode if out else project.out_dir(ctx.loaded.episode)
+    dest.mkdir(parents=True, exist_ok=True)
+    cut, media = build_cut(ctx)
+    if fmt in ("jianying", "capcut"):
+        from director.runtime.jianying import write_draft
+
+        path = write_draft(cut, media, dest, fmt)
+    else:
+        link_media(media, dest)
+        path = write_timeline(cut, fmt, dest)
+    summary = {"episode": cut.episode, "format": fmt, "path": str(path), "folder": str(dest),
+               "shots": len(cut.shots), "frames": cut.frames, "fps": cut.fps,
+               "tracks": ["V1"] + list(cut.audio), "media": len(media), "notes": cut.notes}
+    write_json(dest / f"export-{fmt}.json", summary)
+    return summary

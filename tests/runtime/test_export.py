@@ -1,0 +1,258 @@
+"""``director export``: media folder + timelines, read back by the formats' own readers and re-rendered."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from director.media.audio import read_wav, resample
+from director.media.probe import decode_audio, probe, video_frame
+from director.project import Project
+from tests.conftest import DATA, director, make_project
+
+otio = pytest.importorskip("opentimelineio")
+READERS = {"otio": ("otio_json", ".otio"), "fcp7": ("fcp_xml", ".xml"), "fcpxml": ("fcpx_xml", ".fcpxml"),
+           "edl": ("cmx_3600", ".edl")}
+
+
+def _render(tmp, fps: float = 24, size=(108, 192)) -> Path:
+    project = make_project(tmp, size=size)
+    if fps != 24:
+        path = project / "screenplay.yaml"
+        data = yaml.safe_load(path.read_text())
+        data["format"]["fps"] = fps
+        path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    director("-p", str(project), "render", check=True)
+    return project
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> Path:
+    return _render(tmp_path_factory.mktemp("export"))
+
+
+def _timing(project: Path) -> dict:
+    """director's own timing of the episode (the engine's, not the exporter's): shot starts and lengths."""
+    from director.runtime.render import explain
+
+    ctx, _, _ = explain(Project.find(project))
+    starts = ctx.starts()
+    fps = ctx.sp.format.fps
+    shots = [(s.id, round(starts[s.id] * fps), ctx.frames(s), s.transition) for s in ctx.shots]
+    voices = {p.ref: round(p.start * fps) for p in ctx.placements()}
+    return {"shots": shots, "total": ctx.total_frames(), "voices": voices, "fps": fps}
+
+
+def _read(path: Path, fmt: str, fps: float):
+    adapter, _ = READERS[fmt]
+    extra = {"rate": fps} if fmt == "edl" else {}
+    timeline = otio.adapters.read_from_file(str(path), adapter_name=adapter, **extra)
+    return timeline[0] if isinstance(timeline, otio.schema.SerializableCollection) else timeline
+
+
+def test_export_never_renders_and_says_what_to_run(tmp_path):
+    project = make_project(tmp_path)
+    out = director("-p", str(project), "export", "--format", "otio")
+    assert out.returncode == 1 and "director render -e screenplay" in out.stderr
+    assert "Traceback" not in out.stderr and not (project / "out" / "screenplay" / "media").exists()
+
+
+@pytest.mark.parametrize("fmt", sorted(READERS))
+def test_each_format_reads_back_frame_exact(rendered, fmt):
+    done = json.loads(director("-p", str(rendered), "--json", "export", "--format", fmt, check=True).stdout)
+    path = Path(done["exports"][0]["path"])
+    timing = _timing(rendered)
+    timeline = _read(path, fmt, timing["fps"])
+    episode = probe(rendered / "out" / "screenplay" / "episode.mp4")["video"]["frames"]
+    assert timeline.duration().to_frames() == timing["total"] == episode  # ±0 frames
+    video = timeline.video_tracks()[0]
+    clips = [(i, c) for i, c in enumerate(video) if isinstance(c, otio.schema.Clip)]
+    dissolves = [t for t in video if isinstance(t, otio.schema.Transition)]
+    text = path.read_text()
+    for n, (shot, start, frames, transition) in enumerate(timing["shots"]):
+        i, clip = clips[n]
+        record = video.range_of_child_at_index(i)
+        media = f"media/shots/{n + 1:02d}-{shot}.mp4"
+        handle = 6 if transition == "dissolve" and n > 0 else 0  # half of the 0.5 s dissolve at 24 fps
+        if fmt == "edl" and handle:
+            # CMX 3600: the dissolve event starts at the cut minus the overlap and plays the incoming clip from
+            # its handle (the reader names the *from* clip there; the TO CLIP line names the incoming one)
+            assert record.start_time.to_frames() == start - handle and record.duration.to_frames() == frames + handle
+            assert clip.source_range.start_time.to_frames() == 0
+            assert f"* TO CLIP: {media}" in text
+            continue
+        assert clip.media_reference.target_url == media, (fmt, clip.name)
+        following = timing["shots"][n + 1][3] if n + 1 < len(timing["shots"]) else None
+        cut_short = 6 if fmt == "edl" and following == "dissolve" else 0  # CMX: it ends where the dissolve begins
+        assert (record.start_time.to_frames(), record.duration.to_frames()) == (start, frames - cut_short), (fmt, shot)
+        assert clip.source_range.start_time.to_frames() == handle
+        assert clip.source_range.duration.to_frames() == frames - cut_short
+        assert (rendered / "out" / "screenplay" / media).exists()
+    if fmt in ("otio", "fcp7", "edl"):  # FCP X's reader drops transitions (the writer keeps none either)
+        assert len(dissolves) >= 1  # a 12-frame dissolve (an EDL puts all of it after the event's start)
+        d = dissolves[0]
+        assert d.in_offset.to_frames() + d.out_offset.to_frames() == 12
+        assert fmt == "edl" or d.in_offset.to_frames() == 6
+    if fmt != "edl":  # an EDL is one picture track; sound is in the other formats
+        starts = {}
+        for track in timeline.audio_tracks():
+            for i, c in enumerate(track):
+                if isinstance(c, otio.schema.Clip) and "/dialogue/" in c.media_reference.target_url:
+                    starts[c.name] = track.range_of_child_at_index(i).start_time.to_frames()
+        assert starts == timing["voices"], fmt
+
+
+def test_the_otio_timeline_rerendered_from_the_media_alone_matches_the_episode(rendered, tmp_path):
+    """ffmpeg builds the picture from the exported clips (source ranges, subtitles burned from the exported ASS);
+    the sound is summed from the exported WAVs with the gains, ducking and master gain the timeline records."""
+    from director.media.ffmpeg import run_ffmpeg
+    from director.media.fonts import font_path
+
+    director("-p", str(rendered), "export", "--format", "otio", check=True)
+    folder = rendered / "out" / "screenplay"
+    timeline = otio.adapters.read_from_file(str(folder / "screenplay.otio"))
+    fps = timeline.metadata["director"]["fps"]
+    video = timeline.video_tracks()[0]
+    args, parts, mids = [], [], []
+    for i, clip in enumerate(c for c in video if isinstance(c, otio.schema.Clip)):
+        rng = clip.source_range
+        args += ["-i", str(folder / clip.media_reference.target_url)]
+        a, n = rng.start_time.to_frames(), rng.duration.to_frames()
+        parts.append(f"[{i}:v]trim=start_frame={a}:end_frame={a + n},setpts=PTS-STARTPTS[v{i}]")
+    count = len(parts)
+    record = [video.range_of_child_at_index(i) for i, c in enumerate(video) if isinstance(c, otio.schema.Clip)]
+    mids = [(r.start_time.to_frames() + r.duration.to_frames() / 2) / fps for r in record]
+    (tmp_path / "subs.ass").write_bytes((folder / "media" / "subtitles" / "episode.ass").read_bytes())
+    graph = ";".join(parts) + ";" + "".join(f"[v{i}]" for i in range(count)) + \
+        f"concat=n={count}:v=1:a=0[c];[c]subtitles=filename=subs.ass:fontsdir={font_path().parent}[out]"
+    out = tmp_path / "rerender.mp4"
+    run_ffmpeg(args + ["-filter_complex", graph, "-map", "[out]", "-c:v", "libx264", "-crf", "12", "-r", f"{fps:g}",
+                       str(out)], "re-rendering the export", cwd=tmp_path)
+    episode = folder / "episode.mp4"
+    assert probe(out)["video"]["frames"] == probe(episode)["video"]["frames"]
+    for t in mids:
+        a = np.asarray(video_frame(episode, t), float)
+        b = np.asarray(video_frame(out, t), float)
+        psnr = 10 * np.log10(255 ** 2 / max(np.mean((a - b) ** 2), 1e-9))
+        assert psnr > 30, (t, psnr)
+    # sound: every audio clip at its record position with its gain; music ducked where dialogue plays
+    import pyloudnorm
+    rate = 48000
+    total = int(round(timeline.duration().to_seconds() * rate))
+    mixed = np.zeros((total, 2))
+    meta = timeline.metadata["director"]
+    for track in timeline.audio_tracks():
+        for i, clip in enumerate(track):
+            if not isinstance(clip, otio.schema.Clip):
+                continue
+            start = track.range_of_child_at_index(i).start_time.to_seconds()
+            data, sr = read_wav(folder / clip.media_reference.target_url)
+            data = resample(data, sr, rate)
+            data = np.stack([data, data], axis=1) if data.ndim == 1 else data  # mono plays on both channels
+            s0 = int(start * rate)
+            n = min(len(data), int(clip.source_range.duration.to_seconds() * rate) + 1, total - s0)
+            gain = 10 ** (clip.metadata["director"]["gain_db"] / 20)
+            data = data[:n]
+            if "/music/" in clip.media_reference.target_url:
+                env = np.ones(n)
+                for a, b in speech_spans(timeline):
+                    lo, hi = max(0, int(a * rate) - s0), min(n, int(b * rate) - s0)
+                    if hi > lo:
+                        env[lo:hi] = 10 ** (meta["music_duck_db"] / 20)
+                data = data * env[:, None]
+            mixed[s0:s0 + n] += data * gain
+    mixed = mixed * 10 ** (meta["master_gain_db"] / 20)
+    ours = pyloudnorm.Meter(rate).integrated_loudness(mixed)
+    theirs_audio, theirs_rate = decode_audio(episode)
+    theirs = pyloudnorm.Meter(theirs_rate).integrated_loudness(theirs_audio)
+    assert abs(ours - theirs) < 0.5, (ours, theirs)
+
+
+def speech_spans(timeline) -> list[tuple[float, float]]:
+    spans = []
+    for track in timeline.audio_tracks():
+        for i, clip in enumerate(track):
+            if isinstance(clip, otio.schema.Clip) and "/dialogue/" in clip.media_reference.target_url:
+                r = track.range_of_child_at_index(i)
+                spans.append((r.start_time.to_seconds(), r.end_time_exclusive().to_seconds()))
+    return spans
+
+
+DRAFT_SCHEMA = {
+    "type": "object",
+    "required": ["id", "fps", "duration", "canvas_config", "materials", "tracks", "version"],
+    "properties": {
+        "fps": {"type": "number"}, "duration": {"type": "integer", "minimum": 1},
+        "canvas_config": {"type": "object", "required": ["width", "height", "ratio"]},
+        "materials": {"type": "object", "required": ["videos", "audios", "texts", "speeds"], "properties": {
+            "videos": {"type": "array", "items": {"type": "object", "required": [
+                "id", "material_id", "path", "duration", "width", "height", "type"]}},
+            "audios": {"type": "array", "items": {"type": "object", "required": [
+                "id", "path", "duration", "type", "name"]}},
+            "texts": {"type": "array", "items": {"type": "object", "required": ["id", "content", "type"]}}}},
+        "tracks": {"type": "array", "items": {"type": "object", "required": ["id", "type", "segments"], "properties": {
+            "type": {"enum": ["video", "audio", "text"]},
+            "segments": {"type": "array", "items": {"type": "object", "required": [
+                "id", "material_id", "target_timerange", "speed", "volume", "extra_material_refs", "render_index"],
+                "properties": {"target_timerange": {"type": "object", "required": ["start", "duration"],
+                                                    "properties": {"start": {"type": "integer", "minimum": 0},
+                                                                   "duration": {"type": "integer", "minimum": 1}}}}}}}}},
+    },
+}
+
+
+@pytest.mark.parametrize("flavour", ["jianying", "capcut"])
+def test_the_draft_folder_validates_and_reads_back_to_the_frame(rendered, flavour):
+    import jsonschema
+
+    from director.runtime.jianying import read_draft
+
+    done = json.loads(director("-p", str(rendered), "--json", "export", "--format", flavour, check=True).stdout)
+    folder = Path(done["exports"][0]["path"])
+    draft = json.loads((folder / "draft_content.json").read_text(encoding="utf-8"))
+    jsonschema.validate(draft, DRAFT_SCHEMA)
+    assert (folder / "draft_info.json").read_text(encoding="utf-8") == (folder / "draft_content.json").read_text(
+        encoding="utf-8")
+    meta = json.loads((folder / "draft_meta_info.json").read_text(encoding="utf-8"))
+    assert meta["draft_fold_path"] == str(folder.resolve()) and meta["tm_duration"] == draft["duration"]
+    assert draft["platform"]["app_source"] == ("cc" if flavour == "capcut" else "lv")
+    timing = _timing(rendered)
+    back = read_draft(folder)
+    assert back["frames"] == timing["total"]
+    video = next(t for t in back["tracks"] if t["type"] == "video")
+    for (shot, start, frames, _), item in zip(timing["shots"], video["items"]):
+        assert (item["start"], item["frames"]) == (start, frames)
+        assert Path(item["path"]).is_file() and str(folder.resolve()) in item["path"]  # media inside the draft
+    texts = next(t for t in back["tracks"] if t["type"] == "text")["items"]
+    srt = (rendered / "out" / "screenplay" / "episode.srt").read_text(encoding="utf-8")
+    assert texts and all(t["text"].split()[0] in srt for t in texts)
+    voices = sorted(i["start"] for t in back["tracks"] if t["type"] == "audio" and t["name"].startswith("dialogue")
+                    for i in t["items"])
+    assert voices == sorted(timing["voices"].values())
+
+
+@pytest.mark.parametrize("fps", [23.976, 30])  # 24 above; 25 is an integer rate like them
+def test_frame_exact_at_other_rates(tmp_path, fps):
+    project = _render(tmp_path, fps=fps, size=(72, 128))
+    director("-p", str(project), "export", "--format", "otio", check=True)
+    timing = _timing(project)
+    timeline = _read(project / "out" / "screenplay" / "screenplay.otio", "otio", fps)
+    video = timeline.video_tracks()[0]
+    records = [video.range_of_child_at_index(i) for i, c in enumerate(video) if isinstance(c, otio.schema.Clip)]
+    assert [(r.start_time.to_frames(), r.duration.to_frames()) for r in records] == \
+        [(s, n) for _, s, n, _ in timing["shots"]]
+    assert timeline.duration().to_frames() == probe(project / "out" / "screenplay" / "episode.mp4")["video"]["frames"]
+
+
+def test_a_series_exports_with_all(tmp_path):
+    project = make_project(tmp_path, DATA / "series", size=None)
+    director("-p", str(project), "render", "--all", check=True)
+    done = json.loads(director("-p", str(project), "--json", "export", "--all", "--format", "fcp7",
+                               check=True).stdout)
+    assert [d["episode"] for d in done["exports"]] == ["ep01", "ep02"]
+    for d in done["exports"]:
+        assert Path(d["path"]).is_file() and re.search(r"<sequence", Path(d["path"]).read_text())
