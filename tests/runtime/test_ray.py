@@ -21,6 +21,7 @@ from director.project import Project
 from director.runtime.render import render
 from tests.conftest import make_project
 
+pytestmark = pytest.mark.ray_cluster  # opt-in: make test-ray (about a minute)
 ray = pytest.importorskip("ray")
 pytest.importorskip("diffusers")
 RESOURCE = "director_gpu"
