@@ -273,8 +273,10 @@ def export(
                                          "(Final Cut Pro), edl (CMX 3600), jianying or capcut (draft folder)")],
     episode: Annotated[Optional[str], typer.Option("--episode", "-e", help="episode(s): NAME or A,B")] = None,
     all_: Annotated[bool, typer.Option("--all", help="every episode of the project")] = False,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="folder to write to (default: out/<episode>/)")
-                   ] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="folder to write to (default: out/<episode>/); "
+                                                "for a draft: the app's drafts folder")] = None,
+    profile: Annotated[Optional[str], typer.Option("--profile", help="the profile the episode was rendered with")
+                       ] = None,
 ) -> None:
     """Hand the rendered episode to an editor: media folder + timeline (never renders)."""
     from director.runtime.export import FORMATS
@@ -287,10 +289,11 @@ def export(
     for name in names:
         if name is not None:
             project.episode_path(name)  # an unknown name is a usage error naming the episodes, before any work
-    done = [do_export(project, name, format_, out) for name in names]
+    if profile not in (None, "preview", "final"):
+        raise UsageError(f"--profile {profile!r} is not valid; use preview or final")
+    done = [do_export(project, name, format_, out, profile) for name in names]
     state.out.result({"exports": done}, "\n".join(f"{d['episode']}: {d['format']} -> {d['path']} ({d['shots']} shots, "
-                                                  f"{len(d['tracks'])} tracks, media in {d['folder']}/media)"
-                                                  for d in done))
+                                                  f"{len(d['tracks'])} tracks, media in {d['media']})" for d in done))
 
 
 # ------------------------------------------------------------------------------ clean

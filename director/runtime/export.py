@@ -17,7 +17,6 @@ machine. Times are frames at the episode's rate (23.976 is 24000/1001).
 from __future__ import annotations
 
 import math
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +86,13 @@ class Cut:
     metadata: dict
 
 
+def slug(text: str) -> str:
+    """A file-name-safe form of free text (an sfx name, a mood): letters and digits of any script, - and _."""
+    import re
+    out = re.sub(r"[^\w-]+", "_", str(text), flags=re.UNICODE).strip("_")
+    return out[:48] or "x"
+
+
 def rate_of(fps: float):
     """The exact frame rate: 23.976 -> 24000/1001 (as a float OTIO keeps; NTSC rates are recognised)."""
     for base in (24, 30, 60):
@@ -96,17 +102,18 @@ def rate_of(fps: float):
 
 
 # ---------------------------------------------------------------------------------------------- the cut
-def rendered(project, episode: str | None) -> RenderContext:
+def rendered(project, episode: str | None, profile: str | None = None) -> RenderContext:
     """The episode's context with every artifact found in the cache; refuses when anything must render."""
     from director.runtime.render import explain
 
-    ctx, result, _ = explain(project, episode)
+    ctx, result, _ = explain(project, episode, profile)
     missing = [r for r in result.records if r.status not in ("cached",)]
     if missing or "assemble" not in ctx.results or "episode" not in ctx.results["assemble"]:
         first = missing[0] if missing else None
         what = f"{first.stage} {first.id} ({first.reason})" if first else "the episode"
         raise DirectorError(f"episode {ctx.loaded.episode} is not fully rendered ({len(missing)} job(s) to run, first: "
-                         f"{what}); export never renders: run `director render -e {ctx.loaded.episode}` first")
+                         f"{what}); export never renders: run `director render -e {ctx.loaded.episode}"
+                            f"{' --profile ' + profile if profile else ''}` first")
     return ctx
 
 
@@ -161,16 +168,16 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
         beat = ctx.beats[p.ref]
         who = beat.line.who if beat.line else NARRATOR
         name = ctx.sp.characters[who].name if who in ctx.sp.characters and ctx.sp.characters[who].name else who
-        path = f"media/dialogue/{who}/{p.ref.replace('/', '-')}.wav"
+        path = f"media/dialogue/{who}/{slug(p.ref)}.wav"
         media[path] = p.entry.role("audio")
         n = max(1, _frame(p.duration, sp))
-        audio.setdefault(f"dialogue {name}", []).append(Item(p.ref, path, _frame(p.start, sp), n, 0, n, 0.0, {
-            "line": p.ref, "speaker": who, "text": beat.spoken.text, "emotion": beat.spoken.emotion,
+        audio.setdefault(f"dialogue {who}", []).append(Item(p.ref, path, _frame(p.start, sp), n, 0, n, 0.0, {
+            "line": p.ref, "speaker": who, "speaker_name": name, "text": beat.spoken.text, "emotion": beat.spoken.emotion,
             "key": p.entry.key}))
     cues = music_cues(ctx)
     for i, cue in enumerate(cues):
         entry = ctx.entry("music", cue.ref)
-        path = f"media/music/{cue.ref.replace('/', '-')}-{cue.mood}.wav"
+        path = f"media/music/{slug(cue.ref)}-{slug(cue.mood)}.wav"
         media[path] = entry.role("audio")
         length = min(cue.end - cue.start + (CROSSFADE if i + 1 < len(cues) else 0), entry.meta["duration"])
         n = max(1, _frame(length, sp))
@@ -183,7 +190,7 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
         if not sfx:
             continue
         entry = ctx.entry("sfx", ref)
-        path = f"media/sfx/{ref.replace('/', '-')}-{sfx.name}.wav"
+        path = f"media/sfx/{slug(ref)}-{slug(sfx.name)}.wav"
         media[path] = entry.role("audio")
         n = max(1, _frame(entry.meta["duration"], sp))
         gain = 20 * math.log10(max(sfx.volume * 0.8, 1e-6))
@@ -219,8 +226,7 @@ def _model(identity: dict) -> str:
 
 
 def link_media(media: dict[str, Path | Padded], dest: Path) -> None:
-    """Hard-link each file into the export folder (copy across filesystems; clips with handles are encoded);
-    each replaced atomically."""
+    """Copy each file into the export folder (clips with dissolve handles are encoded), each atomically."""
     for rel, src in media.items():
         target = inside(dest, dest / rel)
         place(src, target)
@@ -228,8 +234,6 @@ def link_media(media: dict[str, Path | Padded], dest: Path) -> None:
 
 def place(src: Path | Padded, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    if not isinstance(src, Padded) and target.exists() and os.path.samefile(src, target):
-        return  # already this file (renaming a hard link onto itself would do nothing and leave the temp)
     tmp = target.with_name(f".{target.name}.tmp{target.suffix}")
     tmp.unlink(missing_ok=True)
     if isinstance(src, Padded):
@@ -238,11 +242,8 @@ def place(src: Path | Padded, target: Path) -> None:
         pad = f"tpad=start_mode=clone:start={src.before}:stop_mode=clone:stop={src.after}"
         run_ffmpeg(["-i", str(src.source), "-vf", pad, "-c:v", "libx264", "-preset", "medium", "-crf", str(src.crf),
                     "-pix_fmt", "yuv420p", "-an", str(tmp)], f"adding dissolve handles to {target.name}")
-    else:
-        try:
-            os.link(src, tmp)
-        except OSError:
-            shutil.copyfile(src, tmp)
+    else:  # a copy: a hard link would share the cache's file with whatever the editor does to it
+        shutil.copyfile(src, tmp)
     tmp.replace(target)
     tmp.unlink(missing_ok=True)
 
@@ -289,23 +290,38 @@ def to_otio(cut: Cut):
                                                 metadata={"director": {"frames": nxt.out_frames, "to": "black"}}))
         video.append(c)
     timeline.tracks.append(video)
-    for name, items in cut.audio.items():
-        track = otio.schema.Track(name=name, kind=otio.schema.TrackKind.Audio)
-        at = 0
-        for item in sorted(items, key=lambda x: x.start):
-            start = max(item.start, at)  # a line that would overlap its predecessor by rounding starts after it
-            if start > at:
-                track.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(rt(0), rt(start - at))))
-            c = clip(item)
-            track.append(c)
-            at = start + item.frames
-        timeline.tracks.append(track)
+    for name, lanes in audio_lanes(cut).items():
+        for lane, items in enumerate(lanes):
+            track = otio.schema.Track(name=name if lane == 0 else f"{name} {lane + 1}", kind=otio.schema.TrackKind.Audio)
+            at = 0
+            for item in items:
+                if item.start > at:
+                    track.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(rt(0), rt(item.start - at))))
+                track.append(clip(item))
+                at = item.start + item.frames
+            timeline.tracks.append(track)
     for frame, name, color, note in cut.markers:
         m = otio.schema.Marker(name=name, marked_range=otio.opentime.TimeRange(rt(frame), rt(1)),
                                color=getattr(otio.schema.MarkerColor, color, otio.schema.MarkerColor.RED))
         m.metadata["director"] = {"note": note}
         timeline.tracks.markers.append(m)
     return timeline
+
+
+def audio_lanes(cut: Cut) -> dict[str, list[list[Item]]]:
+    """Each audio track's items in time order, spilled onto further lanes where they overlap (music cues
+    cross-fade; an effect may outlast the next one): nothing is ever moved from where the mix plays it."""
+    out: dict[str, list[list[Item]]] = {}
+    for name, items in cut.audio.items():
+        lanes: list[list[Item]] = []
+        for item in sorted(items, key=lambda x: x.start):
+            lane = next((ln for ln in lanes if ln[-1].start + ln[-1].frames <= item.start), None)
+            if lane is None:
+                lanes.append([item])
+            else:
+                lane.append(item)
+        out[name] = lanes
+    return out
 
 
 def write_timeline(cut: Cut, fmt: str, dest: Path) -> Path:
@@ -326,23 +342,32 @@ def write_timeline(cut: Cut, fmt: str, dest: Path) -> Path:
     return path
 
 
-def export(project, episode: str | None, fmt: str, out: Path | None = None) -> dict:
-    """Export one episode; returns what was written."""
+def export(project, episode: str | None, fmt: str, out: Path | None = None, profile: str | None = None) -> dict:
+    """Export one episode; returns what was written. A draft goes straight into ``out`` (the app's drafts
+    folder); the other formats into ``out/<episode>/`` (default: the episode's ``out/`` folder)."""
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r} is not valid; use one of: {', '.join(FORMATS)}")
-    ctx = rendered(project, episode)
-    dest = Path(out) / ctx.loaded.episode if out else project.out_dir(ctx.loaded.episode)
-    dest.mkdir(parents=True, exist_ok=True)
+    ctx = rendered(project, episode, profile)
+    draft = fmt in ("jianying", "capcut")
+    if out:
+        dest = Path(out).expanduser() if draft else Path(out).expanduser() / ctx.loaded.episode
+    else:
+        dest = project.out_dir(ctx.loaded.episode)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot create the folder ({exc.strerror or exc})") from None
     cut, media = build_cut(ctx)
-    if fmt in ("jianying", "capcut"):
+    if draft:
         from director.runtime.jianying import write_draft
 
         path = write_draft(cut, media, dest, fmt)
     else:
         link_media(media, dest)
         path = write_timeline(cut, fmt, dest)
-    summary = {"episode": cut.episode, "format": fmt, "path": str(path), "folder": str(dest),
+    summary = {"episode": cut.episode, "format": fmt, "path": str(path),
+               "media": str(path / "materials") if draft else str(dest / "media"),
                "shots": len(cut.shots), "frames": cut.frames, "fps": cut.fps,
-               "tracks": ["V1"] + list(cut.audio), "media": len(media), "notes": cut.notes}
-    write_json(dest / f"export-{fmt}.json", summary)
+               "tracks": ["V1"] + list(cut.audio), "files": len(media), "notes": cut.notes}
+    write_json((path if draft else dest) / f"export-{fmt}.json", summary)
     return summary

@@ -27,7 +27,7 @@ import uuid
 from pathlib import Path
 
 from director.paths import inside
-from director.runtime.export import Cut, Item, place
+from director.runtime.export import Cut, Item, audio_lanes, place
 from director.store.files import write_json
 
 US = 1_000_000
@@ -56,7 +56,7 @@ def write_draft(cut: Cut, media: dict[str, Path], dest: Path, flavour: str = "ji
     (tmp / "materials").mkdir(parents=True)
     placed: dict[str, str] = {}
     for rel, src in media.items():
-        place(src, tmp / "materials" / Path(rel).relative_to("media"))
+        place(src, inside(tmp, tmp / "materials" / Path(rel).relative_to("media")))
         placed[rel] = str((folder / "materials" / Path(rel).relative_to("media")).resolve())
     draft, meta = draft_documents(cut, placed, name, str(folder.resolve()), flavour)
     for file in ("draft_content.json", "draft_info.json"):
@@ -100,7 +100,6 @@ def draft_documents(cut: Cut, placed: dict[str, str], name: str, folder: str, fl
     identity_clip = {"alpha": 1.0, "flip": {"horizontal": False, "vertical": False}, "rotation": 0.0,
                      "scale": {"x": 1.0, "y": 1.0}, "transform": {"x": 0.0, "y": 0.0}}
     video_segments = []
-    transitions = {t.index: t for t in cut.transitions}
     for i, shot in enumerate(cut.shots):
         mid = _id()
         path = placed[shot.media]
@@ -111,22 +110,16 @@ def draft_documents(cut: Cut, placed: dict[str, str], name: str, folder: str, fl
             "local_material_id": "", "media_path": ""})
         media_list.append(_meta_media(path, _us(shot.media_frames, fps), cut, "video"))
         extra = [speed()]
-        t = transitions.get(i + 1)
-        if t is not None and t.kind == "dissolve":  # Jianying puts a transition on the outgoing segment
-            tid = _id()
-            materials["transitions"].append({"id": tid, "type": "transition", "name": "叠化",
-                                             "duration": _us(t.out_frames + t.in_frames, fps), "is_overlap": True,
-                                             "director": "dissolve"})
-            extra.append(tid)
         seg = segment(mid, shot.start, shot.frames, shot.source_start, 1.0, dict(identity_clip), 0, extra)
         seg["hdr_settings"] = {"intensity": 1.0, "mode": 1, "nits": 1000}
         seg["director"] = {k: shot.metadata.get(k) for k in ("shot", "prompt", "seed", "key", "video_model")}
         video_segments.append(seg)
     tracks.append(_track("video", "V1 shots", video_segments))
-    for index, (track_name, items) in enumerate(cut.audio.items(), start=1):
+    lanes = [(name if i == 0 else f"{name} {i + 1}", lane) for name, ls in audio_lanes(cut).items()
+             for i, lane in enumerate(ls)]
+    for index, (track_name, items) in enumerate(lanes, start=1):
         segments = []
-        at = 0
-        for item in sorted(items, key=lambda x: x.start):
+        for item in items:
             aid = _id()
             path = placed[item.media]
             materials["audios"].append({"id": aid, "local_material_id": aid, "music_id": aid,
@@ -135,11 +128,9 @@ def draft_documents(cut: Cut, placed: dict[str, str], name: str, folder: str, fl
                                         "check_flag": 3, "category_name": "local", "source_platform": 0,
                                         "wave_points": []})
             media_list.append(_meta_media(path, _us(item.media_frames, fps), cut, "music"))
-            start = max(item.start, at)
-            segments.append(segment(aid, start, item.frames, item.source_start, _volume(item), None, index,
+            segments.append(segment(aid, item.start, item.frames, item.source_start, _volume(item), None, index,
                                     [speed()]))
             segments[-1]["hdr_settings"] = None
-            at = start + item.frames
         tracks.append(_track("audio", track_name, segments))
     text_segments = []
     size = round(100 * cut.subtitle_style.get("size", 0.045), 2)
@@ -160,12 +151,16 @@ def draft_documents(cut: Cut, placed: dict[str, str], name: str, folder: str, fl
     duration = _us(cut.frames, fps)
     draft_id = str(uuid.uuid4()).upper()
     app = ({"app_id": 359289, "app_source": "cc"} if flavour == "capcut" else {"app_id": 3704, "app_source": "lv"})
+    notes = list(cut.notes)
+    if cut.transitions:
+        notes.append("transitions are not in the draft (Jianying's dissolve needs its own effect resource): "
+                     + ", ".join(f"{t.kind} before shot {t.index + 1}" for t in cut.transitions))
     draft = {"id": draft_id, "name": name, "fps": float(fps), "duration": duration,
              "canvas_config": {"width": cut.width, "height": cut.height, "ratio": "original"},
              "platform": {**app, "app_version": "5.9.0", "os": "windows"}, "version": 360000,
              "new_version": "110.0.0", "config": {"maintrack_adsorb": False},
              "materials": materials, "tracks": tracks, "keyframes": {"videos": [], "audios": [], "texts": []},
-             "extra_info": {"director": {"episode": cut.episode, "frames": cut.frames, "notes": cut.notes,
+             "extra_info": {"director": {"episode": cut.episode, "frames": cut.frames, "notes": notes,
                                          **{k: v for k, v in cut.metadata.items() if isinstance(v, (str, int, float))}}}}
     now = int(time.time())
     meta = {"draft_id": draft_id, "draft_name": name, "draft_fold_path": folder,

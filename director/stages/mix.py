@@ -104,7 +104,7 @@ class MixRequest:
 
 class MixStage(Stage):
     name = "mix"
-    version = "2"
+    version = "3"
     scope = "episode"
 
     unit = "episode"

@@ -19,20 +19,22 @@ READERS = {"otio": ("otio_json", ".otio"), "fcp7": ("fcp_xml", ".xml"), "fcpxml"
            "edl": ("cmx_3600", ".edl")}
 
 
-def _render(tmp, fps: float = 24, size=(108, 192)) -> Path:
+def _render(tmp, fps: float = 24, size=(108, 192), second_cue: bool = False) -> Path:
     project = make_project(tmp, size=size)
-    if fps != 24:
-        path = project / "screenplay.yaml"
-        data = yaml.safe_load(path.read_text())
-        data["format"]["fps"] = fps
-        path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    path = project / "screenplay.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["format"]["fps"] = fps
+    if second_cue:
+        data["scenes"][1]["beats"].insert(1, {"music": {"mood": "sad"}})
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     director("-p", str(project), "render", check=True)
     return project
 
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> Path:
-    return _render(tmp_path_factory.mktemp("export"))
+    """The short screenplay with a second music cue (music cross-fades across the cue change)."""
+    return _render(tmp_path_factory.mktemp("export"), second_cue=True)
 
 
 def _timing(project: Path) -> dict:
@@ -43,8 +45,11 @@ def _timing(project: Path) -> dict:
     starts = ctx.starts()
     fps = ctx.sp.format.fps
     shots = [(s.id, round(starts[s.id] * fps), ctx.frames(s), s.transition) for s in ctx.shots]
+    from director.stages.music import music_cues
+
     voices = {p.ref: round(p.start * fps) for p in ctx.placements()}
-    return {"shots": shots, "total": ctx.total_frames(), "voices": voices, "fps": fps}
+    music = sorted(round(c.start * fps) for c in music_cues(ctx))
+    return {"shots": shots, "total": ctx.total_frames(), "voices": voices, "music": music, "fps": fps}
 
 
 def _read(path: Path, fmt: str, fps: float):
@@ -104,6 +109,10 @@ def test_each_format_reads_back_frame_exact(rendered, fmt):
                 if isinstance(c, otio.schema.Clip) and "/dialogue/" in c.media_reference.target_url:
                     starts[c.name] = track.range_of_child_at_index(i).start_time.to_frames()
         assert starts == timing["voices"], fmt
+        music = sorted(track.range_of_child_at_index(i).start_time.to_frames() for track in timeline.audio_tracks()
+                       for i, c in enumerate(track)
+                       if isinstance(c, otio.schema.Clip) and "/music/" in c.media_reference.target_url)
+        assert music == timing["music"] and len(music) >= 2, fmt  # cues that cross-fade sit on two lanes, unmoved
 
 
 def test_the_otio_timeline_rerendered_from_the_media_alone_matches_the_episode(rendered, tmp_path):
@@ -233,6 +242,9 @@ def test_the_draft_folder_validates_and_reads_back_to_the_frame(rendered, flavou
     voices = sorted(i["start"] for t in back["tracks"] if t["type"] == "audio" and t["name"].startswith("dialogue")
                     for i in t["items"])
     assert voices == sorted(timing["voices"].values())
+    music = sorted(i["start"] for t in back["tracks"] if t["type"] == "audio" and t["name"].startswith("music")
+                   for i in t["items"])
+    assert music == timing["music"]
 
 
 @pytest.mark.parametrize("fps", [23.976, 30])  # 24 above; 25 is an integer rate like them
@@ -256,3 +268,26 @@ def test_a_series_exports_with_all(tmp_path):
     assert [d["episode"] for d in done["exports"]] == ["ep01", "ep02"]
     for d in done["exports"]:
         assert Path(d["path"]).is_file() and re.search(r"<sequence", Path(d["path"]).read_text())
+
+
+def test_a_draft_goes_straight_into_the_apps_drafts_folder_and_names_never_escape(tmp_path):
+    project = make_project(tmp_path, size=(72, 128))
+    path = project / "screenplay.yaml"
+    data = yaml.safe_load(path.read_text())
+    cue = next(b for sc in data["scenes"] for b in sc["beats"] if "sfx" in b)
+    cue["sfx"] = "glass/../../../../../../evil"  # free text that becomes a file name
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    director("-p", str(project), "render", check=True)
+    drafts = tmp_path / "JianyingPro Drafts"
+    done = json.loads(director("-p", str(project), "--json", "export", "-f", "jianying", "-o", str(drafts),
+                               check=True).stdout)
+    folder = Path(done["exports"][0]["path"])
+    assert folder.parent == drafts and folder.name == "director-screenplay"
+    meta = json.loads((folder / "draft_meta_info.json").read_text(encoding="utf-8"))
+    assert meta["draft_root_path"] == str(drafts.resolve())
+    director("-p", str(project), "export", "-f", "otio", check=True)
+    outside = [p for p in tmp_path.rglob("evil*")]
+    assert all(drafts in p.parents or project / "out" in p.parents for p in outside), outside
+    assert not (tmp_path / "evil.wav").exists() and not list(Path("/tmp").glob("evil*.wav"))
+    bad = director("-p", str(project), "export", "-f", "otio", "-o", str(project / "screenplay.yaml"))
+    assert bad.returncode == 2 and "--out" in bad.stderr and "Traceback" not in bad.stderr
