@@ -123,3 +123,37 @@ def test_sound_effects_are_cached_jobs_and_a_volume_edit_remixes_without_remakin
     assert "sound effects changed" in status
     again = json.loads(director("-p", str(project), "--json", "render", check=True).stdout)
     assert again["stages"]["sfx"]["ran"] == 0 and again["stages"]["mix"]["ran"] == 1
+
+
+def test_a_nested_fields_own_words_are_what_status_says(tmp_path):
+    from director.runtime.engine import why
+
+    (tmp_path / "a.wav").write_bytes(b"one")
+    (tmp_path / "b.wav").write_bytes(b"two")
+    before = SpeechRequest("hi", "en", VoiceParams("mia", "female", str(tmp_path / "a.wav")))
+    after = dataclasses.replace(before, voice=dataclasses.replace(before.voice, sample=str(tmp_path / "b.wav")))
+    assert why(key_material(before, _digest), key_material(after, _digest), reasons(after)) == "voice sample changed"
+    pic = tmp_path / "p.png"
+    pic.write_bytes(b"x")
+    frame = FrameRequest("s", "MS", "eye-level", 9, 16, "", "", "l", "", "day", "", "", 1,
+                         figures=(FigureSpec("mia", "Mia", "coat", (str(pic),)),))
+    m1 = key_material(frame, _digest)
+    pic.write_bytes(b"y")
+    assert why(m1, key_material(frame, _digest), reasons(frame)) == "a character's reference changed"
+
+
+def test_a_result_naming_a_file_it_did_not_write_is_never_cached(tmp_path):
+    from director.store.cache import ArtifactCache
+
+    cache = ArtifactCache(tmp_path / "cache")
+    with pytest.raises(ValueError, match="did not write"):
+        cache.produce("keyframes", "k" * 64, {}, lambda out: {"files": {"image": "keyframe.png"}})
+    assert cache.lookup("keyframes", "k" * 64) is None
+
+
+def test_relocation_finds_paths_however_they_were_spelled(tmp_path):
+    key = Artifact("keyframes", "k" * 64, str(tmp_path / "entry") + "/", {"image": "keyframe.png"})
+    landed = relocate(ClipRequest("s", key, "static", 9, 16, 24.0, 1, 1), {str(tmp_path / "entry"): "/w/1"})
+    assert landed.keyframe.folder == "/w/1"
+    fig = FigureSpec("mia", "Mia", "coat", [str(tmp_path / "x.png")])
+    assert relocate(fig, {str(tmp_path / "x.png"): "/w/x.png"}).refs == ["/w/x.png"]

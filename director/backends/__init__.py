@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+from contextvars import ContextVar
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
@@ -17,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from director.errors import BackendUnavailable, ConfigError
 
 log = logging.getLogger("director.backends")
+# True while resolving backends whose models run on a cluster's workers (executor: ray): the driver checks
+# packages and licenses; GPUs and model weights are the workers' (checked where they load).
+REMOTE_MODELS: ContextVar[bool] = ContextVar("director_remote_models", default=False)
 GROUP = "director.backends"
 KINDS = ("planner", "keyframes", "video", "voice", "music", "sfx", "assembler")
 

@@ -82,17 +82,30 @@ def key_material(value: Any, digest: Callable[[Path], str]) -> Any:
     return value
 
 
-def reasons(request_type: type) -> dict[str, str]:
-    """Field name -> what the user is told when it changes (for ``status`` and the run's log)."""
-    return {f.name: f.metadata.get("why", f"{f.name.replace('_', ' ')} changed") for f in fields(request_type)
-            if f.metadata.get("key") is not False}
+def reasons(request: Any, prefix: str = "") -> dict[str, str]:
+    """Field name -> what the user is told when it changes (for ``status`` and the run's log). Given a request
+    *instance*, nested requests say their own words too: ``voice.sample`` -> "voice sample changed", and
+    ``figures[].refs`` for a tuple of them."""
+    out: dict[str, str] = {}
+    for f in fields(request):
+        if f.metadata.get("key") is False:
+            continue
+        out[prefix + f.name] = f.metadata.get("why", f"{f.name.replace('_', ' ')} changed")
+        if isinstance(request, type):
+            continue
+        value = getattr(request, f.name)
+        if is_dataclass(value) and not isinstance(value, Artifact):
+            out.update(reasons(value, f"{prefix}{f.name}."))
+        elif isinstance(value, (tuple, list)) and value and is_dataclass(value[0]) and not isinstance(value[0], Artifact):
+            out.update(reasons(value[0], f"{prefix}{f.name}[]."))
+    return out
 
 
 def artifact_paths(value: Any) -> list[Path]:
     """Every input file a request names (content fields and artifacts' files): what a remote worker needs."""
     out: list[Path] = []
     if isinstance(value, Artifact):
-        return [Path(value.folder) / name for name in value.files.values()]
+        return [Path(value.folder) / name for name in value.files.values()]  # Path(): normalised, as relocate looks up
     if is_dataclass(value) and not isinstance(value, type):
         for f in fields(value):
             item = getattr(value, f.name)
@@ -111,21 +124,21 @@ def relocate(value: Any, moved: Mapping[str, str]) -> Any:
     from dataclasses import replace
 
     if isinstance(value, Artifact):
-        return replace(value, folder=moved.get(value.folder, value.folder))
+        return replace(value, folder=moved.get(str(Path(value.folder)), value.folder))
     if is_dataclass(value) and not isinstance(value, type):
         changes = {}
         for f in fields(value):
             item = getattr(value, f.name)
             if f.metadata.get("content") and item is not None:
-                new = tuple(moved.get(str(p), str(p)) for p in item) if isinstance(item, (tuple, list)) \
-                    else moved.get(str(item), str(item))
+                new = type(item)(moved.get(str(Path(p)), str(p)) for p in item) if isinstance(item, (tuple, list)) \
+                    else moved.get(str(Path(item)), str(item))
             else:
                 new = relocate(item, moved)
             if new is not item:
                 changes[f.name] = new
         return replace(value, **changes) if changes else value
-    if isinstance(value, tuple):
-        items = tuple(relocate(v, moved) for v in value)
+    if isinstance(value, (tuple, list)):
+        items = type(value)(relocate(v, moved) for v in value)
         return items if any(a is not b for a, b in zip(items, value)) else value
     return value
 

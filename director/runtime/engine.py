@@ -91,10 +91,27 @@ def why(previous: dict | None, current: dict, reasons: dict[str, str] | None = N
     words = {**ENGINE_REASONS, **(reasons or {})}
     labels = []
     for k in changed:
-        label = words.get(k, f"{k.replace('_', ' ')} changed")
-        if label not in labels:
-            labels.append(label)
+        for label in _changed_words(k, previous.get(k), current.get(k), words):
+            if label not in labels:
+                labels.append(label)
     return ", ".join(labels)
+
+
+def _changed_words(key: str, old, new, words: dict[str, str]) -> list[str]:
+    """The most specific words for a changed field: a nested request's own (``voice.sample``), else the field's."""
+    here = [words.get(key, f"{key.rsplit('.', 1)[-1].replace('_', ' ')} changed")]
+    if isinstance(old, dict) and isinstance(new, dict):
+        sub = [s for s in sorted(set(old) | set(new)) if old.get(s) != new.get(s)]
+        found = [w for s in sub if f"{key}.{s}" in words for w in _changed_words(f"{key}.{s}", old.get(s), new.get(s), words)]
+        return found or here
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        found = []
+        for a, b in zip(old, new):
+            if a != b and isinstance(a, dict) and isinstance(b, dict):
+                found += [w for s in sorted(set(a) | set(b)) if a.get(s) != b.get(s) and f"{key}[].{s}" in words
+                          for w in _changed_words(f"{key}[].{s}", a.get(s), b.get(s), words)]
+        return found or here
+    return here
 
 
 class StateIndex:
@@ -144,6 +161,9 @@ def execute(ctx: RenderContext, state: StateIndex, selection: Selection = Select
     stages = all_stages()
     if graph and not ctx.explain and not selection.only and not selection.shots:
         return _run_graph(ctx, state, selection, result, reporter, workers, [s for s in stages if s.name in wanted])
+    if not ctx.explain and ctx.config.executor.kind != "local":
+        result.notes.append(f"--only/--shots run their jobs in this process; the {ctx.config.executor.kind} executor "
+                            "schedules whole renders")
     last_use = {s.backend_kind: i for i, s in enumerate(stages) if s.backend_kind and s.name in wanted}
     for index, stage in enumerate(stages):
         active = stage.name in wanted

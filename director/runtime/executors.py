@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from director.backends.types import artifact_paths, relocate
-from director.errors import ConfigError, StageFailed
+from director.errors import ConfigError, DirectorError, StageFailed
 from director.runtime.context import current_device
 from director.stages.base import Job, _meta
 
@@ -61,38 +61,65 @@ class LocalExecutor:
     def release(self, kind: str, device: str | None = None) -> None:
         self.ctx.release(kind, device)
 
+    def lose(self, device: str | None) -> None:
+        pass
+
     def close(self) -> None:
         pass
 
 
-class DeviceWorker:
-    """A Ray actor: one GPU (or custom resource slot), the models of one backend kind at a time."""
+class WorkerLost(StageFailed):
+    """A remote worker died for good (its restarts are used up): its device leaves the run, its job is requeued."""
 
-    def __init__(self):
+    def __init__(self, device: str, message: str):
+        super().__init__(message)
+        self.device = device
+
+
+class DeviceWorker:
+    """A Ray actor: one GPU (or custom resource slot), the models of one backend kind at a time.
+
+    Threaded (``max_concurrency=2``: a job and the driver's small control calls), so the backend it holds is
+    guarded by a lock: a release never lands in the middle of a job."""
+
+    def __init__(self, gpu: bool = True):
+        import threading
+        self.gpu = gpu
         self.kind: str | None = None
         self.identity = None
         self.backend = None
+        self.lock = threading.Lock()
 
     def pid(self) -> int:
         return os.getpid()
 
     def release(self) -> None:
+        with self.lock:
+            self._release()
+
+    def _release(self) -> None:
         self.kind = self.identity = self.backend = None
         from director.runtime.context import free_accelerator_memory
         free_accelerator_memory()
 
     def run(self, kind: str, config, method: str, request, inputs: dict[str, bytes]) -> dict:
+        with self.lock:
+            return self._run(kind, config, method, request, inputs)
+
+    def _run(self, kind: str, config, method: str, request, inputs: dict[str, bytes]) -> dict:
         load = None
+        if self.gpu and "device" in type(config).model_fields and str(config.device).startswith(("auto", "cuda")):
+            config = config.model_copy(update={"device": "cuda"})  # Ray gave this actor one GPU: it is cuda:0 here
         identity = config.identity()
         if self.kind != kind or self.identity != identity:
-            self.release()
+            self._release()
             started = time.perf_counter()
             self.backend, self.kind, self.identity = config.build(), kind, identity
             load = round(time.perf_counter() - started, 3)
         work = Path(tempfile.mkdtemp(prefix="director-job-"))
         try:
             moved: dict[str, str] = {}
-            for i, (path, data) in enumerate(sorted(inputs.items())):
+            for i, (path, data) in enumerate(sorted(inputs.items())):  # paths arrive normalised (artifact_paths)
                 original = Path(path)
                 folder = Path(moved.setdefault(str(original.parent), str(work / "in" / str(i))))
                 folder.mkdir(parents=True, exist_ok=True)
@@ -101,7 +128,7 @@ class DeviceWorker:
             out = work / "out"
             out.mkdir()
             meta = _meta(getattr(self.backend, method)(relocate(request, moved), out))
-            files = {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file()}
+            files = {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
             return {"files": files, "meta": meta, "load": load, "pid": os.getpid()}
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -118,10 +145,23 @@ class RayExecutor:
         except ImportError:
             raise ConfigError("executor: ray needs the ray package: pip install 'director[ray]'") from None
         self.ctx, self.config, self.ray = ctx, config, ray
+        self.actors: dict = {}
         self.started_ray = not ray.is_initialized()
+        where = config.address or "this machine"
         if self.started_ray:
-            ray.init(address=config.address, logging_level=logging.WARNING, log_to_driver=False,
-                     include_dashboard=False)
+            problem = unreachable(config.address)
+            if problem:
+                self.started_ray = False
+                raise ConfigError(f"executor: cannot join the Ray cluster at {where} (executor.address): {problem}; "
+                                  "start it with `ray start --head` or fix the address")
+            try:
+                ray.init(address=config.address, logging_level=logging.WARNING, log_to_driver=False,
+                         include_dashboard=False)
+            except (ValueError, ConnectionError, RuntimeError, TimeoutError) as exc:
+                self.started_ray = False
+                raise ConfigError(f"executor: cannot join the Ray cluster at {where} (executor.address): "
+                                  f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}; start it with "
+                                  "`ray start --head` or fix the address") from None
         total = int(ray.cluster_resources().get(config.resource, 0))
         if total < 1:
             self.close()
@@ -133,12 +173,27 @@ class RayExecutor:
                                                                      "resources": {config.resource: 1}}
         worker = ray.remote(max_restarts=config.retries, max_task_retries=config.retries,
                             max_concurrency=2)(DeviceWorker)  # 2: a job, and the driver's small control calls
-        self.actors = {f"ray:{i}": worker.options(num_cpus=0, **options).remote() for i in range(total)}
-        self.pids = dict(zip(self.actors, ray.get([a.pid.remote() for a in self.actors.values()])))
+        gpu = config.resource == "GPU"
+        self.actors = {f"ray:{i}": worker.options(num_cpus=0, **options).remote(gpu) for i in range(total)}
+        try:
+            self.pids = dict(zip(self.actors, ray.get([a.pid.remote() for a in self.actors.values()], timeout=120)))
+        except ray.exceptions.GetTimeoutError:
+            self.close()
+            raise ConfigError(f"executor: the Ray cluster at {where} lists {total} '{config.resource}' but its "
+                              "workers did not start within 2 minutes (another job holding them?)") from None
         self.holding: dict[str, str | None] = {name: None for name in self.actors}
 
     def devices(self) -> list[str]:
         return list(self.actors)
+
+    def lose(self, device: str) -> None:
+        """A worker that is gone for good leaves the run (its queued work goes to the others)."""
+        actor = self.actors.pop(device, None)
+        if actor is not None:
+            try:
+                self.ray.kill(actor)
+            except Exception:  # already dead: nothing to stop
+                pass
 
     def runs_remotely(self, job: Job) -> bool:
         return job.call is not None and job.request is not None
@@ -150,16 +205,26 @@ class RayExecutor:
         """Ship the job to the device's actor, wait, and write what comes back into ``out`` (the cache's temp)."""
         kind = job.kind
         inputs = {str(p): p.read_bytes() for p in artifact_paths(job.request)}
+        errors = self.ray.exceptions
         try:
             reply = self.ray.get(self.actors[device].run.remote(kind, self.ctx.backends[kind], job.call,
                                                                  job.request, inputs))
-        except self.ray.exceptions.RayActorError as exc:
-            raise StageFailed(f"the Ray worker {device} died and its restarts ({self.config.retries}) are used up: "
-                              f"{str(exc).splitlines()[0]}") from None
-        except self.ray.exceptions.RayTaskError as exc:  # the backend raised on the worker: same as locally
-            raise StageFailed(str(exc.cause) if getattr(exc, "cause", None) else str(exc)) from None
+        except errors.RayActorError as exc:
+            raise WorkerLost(device, f"the Ray worker {device} died and its restarts ({self.config.retries}) are "
+                                     f"used up: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        except errors.RayTaskError as exc:  # the backend raised on the worker: the same as it would here
+            cause = getattr(exc, "cause", None)
+            if isinstance(cause, DirectorError):
+                raise cause from None  # a config or license problem stops the run, as it does locally
+            what = f"{type(cause).__name__}: {cause}" if cause is not None else str(exc).splitlines()[0]
+            raise StageFailed(f"on Ray worker {device}: {what}") from None
+        except errors.RayError as exc:  # object store full, system errors: this job fails, the run goes on
+            raise StageFailed(f"Ray could not run the job on {device}: {type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
         for name, data in reply["files"].items():
-            (out / name).write_bytes(data)
+            target = out / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
         self.pids[device], self.holding[device] = reply["pid"], kind
         if reply["load"] is not None:
             self.ctx.model_events.append({"event": "load", "kind": kind, "backend": self.ctx.backends[kind].name,
@@ -176,10 +241,32 @@ class RayExecutor:
                                               "backend": self.ctx.backends[kind].name, "device": name})
 
     def close(self) -> None:
-        for actor in getattr(self, "actors", {}).values():
-            self.ray.kill(actor)
+        """Stop the workers (a job still running on one is abandoned: Ctrl-C does not wait for it)."""
+        for actor in list(self.actors.values()):
+            try:
+                self.ray.kill(actor)
+            except Exception:  # already gone
+                pass
+        self.actors = {}
         if self.started_ray:
             self.ray.shutdown()
+            self.started_ray = False
+
+
+def unreachable(address: str | None, timeout: float = 5.0) -> str | None:
+    """Why ``host:port`` cannot be joined, found in seconds (Ray itself retries an unreachable head for minutes)."""
+    import socket
+
+    if not address or address == "auto" or address.startswith("ray://"):
+        return None
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        return f"{address!r} is not host:port"
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            return None
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
 
 
 def executor_for(ctx: RenderContext, devices: list[str | None], kind: str | None = None):

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from director.backends import configure_backends, resolve_backends
+from director.backends import REMOTE_MODELS, configure_backends, resolve_backends
 from director.errors import UsageError
 from director.project import Project
 from director.runtime.context import RenderContext
@@ -46,8 +46,12 @@ def prepare(project: Project, episode: str | None, profile: str | None, explain:
     config = project.config.model_copy(update={"profile": profile})
     project = Project(project.root, config, project.config_path)
     overrides = {k: v.model_dump() for k, v in config.backends.items()}
-    backends = (resolve_backends(profile, overrides, license_ack=config.license_ack, tier=config.tier) if check
-                else configure_backends(profile, overrides, tier=config.tier))
+    token = REMOTE_MODELS.set(config.executor.kind == "ray")
+    try:
+        backends = (resolve_backends(profile, overrides, license_ack=config.license_ack, tier=config.tier) if check
+                    else configure_backends(profile, overrides, tier=config.tier))
+    finally:
+        REMOTE_MODELS.reset(token)
     ctx = RenderContext(project, loaded, shots, backends, ArtifactCache(project.cache_dir), explain=explain)
     return ctx, notes + [str(w) for w in loaded.warnings]
 

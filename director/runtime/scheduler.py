@@ -251,12 +251,23 @@ class Scheduler:
         entry, started, ended, error = future.result()
         stage = unit.stage.name
         device = self.job_device.pop(id(job), None)
-        if self.resources[stage] == "gpu":
+        if self.resources[stage] == "gpu" and device in self.device_busy:
             self.device_busy[device] = False
         timing = {"start": round(started - self.t0, 3), "end": round(ended - self.t0, 3),
                   "wait": round(started - self.job_ready.pop(id(job), started), 3), "resource": self.resources[stage]}
         if self.resources[stage] == "gpu":
             timing["device"] = device
+        lost = getattr(error, "device", None) if error is not None and type(error).__name__ == "WorkerLost" else None
+        if lost is not None and lost in self.devices:
+            self.executor.lose(lost)  # gone for good: its work goes to the devices that are left
+            self.devices.remove(lost)
+            self.device_kind.pop(lost, None)
+            self.device_busy.pop(lost, None)
+            ep.result.notes.append(f"{error} -- its jobs went to the other workers")
+            if self.devices:
+                self.gpu_queue.setdefault(unit.stage.backend_kind, deque()).appendleft((unit, job))
+                self.job_ready[id(job)] = time.perf_counter()
+                return
         if error is not None:
             if isinstance(error, DirectorError) and not isinstance(error, StageFailed):
                 raise error
@@ -365,10 +376,18 @@ class Scheduler:
                 while (future := futures.poll()) is not None:  # everything else already finished
                     self._collect(future, futures)
         finally:
+            if self.executor is not self.local:  # interrupted or failed: stop remote jobs rather than wait for them
+                self.executor.close()
             for pool in pools.values():
                 pool.shutdown(wait=True, cancel_futures=True)
             for ep in self.episodes:
                 ep.state.save()
+        for waiting_jobs in self.gpu_queue.values():  # left when every device was lost
+            while waiting_jobs:
+                unit, job = waiting_jobs.popleft()
+                self.failed.add((unit.ep.name, unit.stage.name, job.id))
+                unit.ep.result.failed.append(f"{unit.stage.name} {job.id}: no worker left to run it")
+                self.helpers.record(unit.ep.result, unit.stage.name, job, "failed", "no worker left to run it")
         for unit in self.units:
             if unit.offered:
                 continue

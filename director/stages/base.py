@@ -68,7 +68,7 @@ class Stage:
         """A job whose key material and change reasons are derived from its typed request."""
         material = key_material(request, ctx.digest)
         return Job(self.name, ident, material, lambda out: _meta(run(out)), shot=shot, label=label or ident,
-                   reasons=reasons(type(request)), request=request, call=call)
+                   reasons=reasons(request), request=request, call=call)
 
     def backend_job(self, ctx: "RenderContext", ident: str, request: Any, method: str, shot: str | None = None,
                     label: str = "") -> Job:

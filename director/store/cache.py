@@ -126,6 +126,10 @@ class ArtifactCache:
         try:
             meta = make(tmp)
             meta = meta if isinstance(meta, dict) else {}
+            declared = meta.get("files") if isinstance(meta.get("files"), dict) else {}
+            missing = [f"{role} ({name})" for role, name in declared.items() if not (tmp / str(name)).is_file()]
+            if missing:  # a result that names a file it did not write would break every consumer later
+                raise ValueError(f"{stage}: the result names files it did not write: {', '.join(missing)}")
             files, stamps = {}, {}
             for p in sorted(tmp.iterdir()):
                 if p.is_file():

@@ -144,4 +144,4 @@ def test_changed_reference_reshoots_exactly_that_characters_shots(tiny, tmp_path
     assert again == with_ana
     assert all(j["status"] == "cached" for j in status["jobs"] if j["stage"] == "refs")
     reasons = {j["reason"] for j in status["jobs"] if j["stage"] == "keyframes" and j["status"] != "cached"}
-    assert reasons == {"characters changed"}
+    assert reasons == {"a character's reference changed"}  # the nested field's own words

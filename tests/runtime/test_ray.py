@@ -133,3 +133,38 @@ def test_a_worker_killed_mid_job_is_restarted_and_nothing_finished_is_redone(clu
     assert (project / "out" / "screenplay" / "episode.mp4").stat().st_size > 0
     again = render(Project.find(project), reporter=None)
     assert again.result.count("ran") == 0  # and everything it made is in the cache
+
+
+@pytest.mark.timeout(240)
+def test_a_worker_lost_for_good_hands_its_jobs_to_the_others(cluster, tiny, tmp_path):
+    """retries: 0 -- the killed worker is not restarted: its device leaves the run, its job and the rest of the
+    queue go to the worker that is left, and the episode completes."""
+    project = _project(tmp_path, tiny, {"kind": "ray", "address": cluster.address, "resource": RESOURCE,
+                                        "retries": 0}, steps=12)
+    killed: dict = {}
+
+    class Killer:
+        def stage_started(self, *a): ...
+        def stage_done(self, *a): ...
+        def job_done(self, *a): ...
+
+        def job_started(self, stage, job, where):
+            if stage == "clips" and not killed and where.get("pid"):
+                killed.update(where)
+                threading.Thread(target=lambda: (time.sleep(0.8), os.kill(where["pid"], signal.SIGKILL)),
+                                 daemon=True).start()
+
+    outcome = render(Project.find(project), reporter=Killer())
+    assert killed and not outcome.result.failed, outcome.result.failed
+    assert any("its jobs went to the other workers" in n for n in outcome.result.notes), outcome.result.notes
+    record = _record(project)
+    clips = [j for j in record["jobs"] if j["stage"] == "clips" and j["status"] == "ran"]
+    assert {j["info"]["device"] for j in clips} == ({"ray:0", "ray:1"} - {killed["device"]})
+
+
+def test_a_cluster_that_cannot_be_joined_is_a_clear_error(tmp_path, tiny):
+    from tests.conftest import director
+
+    project = _project(tmp_path, tiny, {"kind": "ray", "address": "no-such-host:1", "resource": RESOURCE})
+    out = director("-p", str(project), "render")
+    assert out.returncode == 3 and "cannot join the Ray cluster" in out.stderr and "Traceback" not in out.stderr

@@ -28,7 +28,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from director.backends import BackendConfig
+from director.backends import REMOTE_MODELS, BackendConfig
 from director.backends.models import ModelNeed, coqui_model_folder, license_gate, local_folder, require_local
 from director.backends.types import AudioResult, SpeechRequest
 from director.errors import BackendUnavailable, StageFailed
@@ -85,6 +85,8 @@ class CoquiConfig(BackendConfig):
     def check(self, license_ack: str | None = None) -> None:
         super().check()
         license_gate(self.needs(), license_ack)
+        if REMOTE_MODELS.get():  # the cluster's workers hold the weights
+            return
         require_local(self.needs())
         check_phonemizer(coqui_model_folder(self.model))
 

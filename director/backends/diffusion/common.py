@@ -12,7 +12,7 @@ from typing import Any, Callable, ClassVar, Literal
 
 from pydantic import Field
 
-from director.backends import BackendConfig
+from director.backends import REMOTE_MODELS, BackendConfig
 from director.backends.models import ModelNeed, license_gate, local_folder, require_local
 from director.errors import BackendUnavailable
 
@@ -61,6 +61,8 @@ class DiffusersConfig(BackendConfig):
     def check(self, license_ack: str | None = None) -> None:
         super().check()
         license_gate(self.needs(), license_ack)
+        if REMOTE_MODELS.get():  # the cluster's workers hold the GPUs and the weights
+            return
         require_local(self.needs())
         if self.device == "auto":
             cuda_or_refuse(self.kind, self.name)
