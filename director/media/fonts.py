@@ -7,7 +7,6 @@ scripts between words.
 from __future__ import annotations
 
 import functools
-import re
 from pathlib import Path
 
 from director.errors import BackendUnavailable
@@ -15,8 +14,6 @@ from director.errors import BackendUnavailable
 FONT_PACKAGE = "cvttf_NotoSansCJK_Bold"
 FONT_FILE = "NotoSansCJKtc-Bold.otf"
 FONT_FAMILY = "Noto Sans CJK TC Bold"  # the name-table family (ID 1) libass matches on
-CJK_CHAR = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
-NO_LINE_START = set("，。、！？；：）」』】》,.!?;:)")
 
 
 @functools.lru_cache(maxsize=1)
@@ -48,40 +45,12 @@ def missing_glyphs(text: str) -> list[str]:
     return sorted({ch for ch in text if not ch.isspace() and ord(ch) not in cmap})
 
 
-def _tokens(text: str) -> list[str]:
-    """Units a line may break between: single CJK characters, or words with their trailing space."""
-    out: list[str] = []
-    for piece in re.findall(r"\S+\s*|\s+", text):
-        if CJK_CHAR.search(piece):
-            buf = ""
-            for ch in piece:
-                if CJK_CHAR.match(ch) and ch not in NO_LINE_START:
-                    if buf:
-                        out.append(buf)
-                    buf = ch
-                else:
-                    buf += ch
-            if buf:
-                out.append(buf)
-        else:
-            out.append(piece)
-    return out
+def wrap_lines(text: str, fnt, max_width: float, names: tuple[str, ...] = ()) -> list[str]:
+    """Every line needed to fit ``text`` in ``max_width`` pixels of ``fnt``, broken between words
+    (``media/linebreak.py``: Chinese by word segmentation, ``names`` kept whole)."""
+    from director.media.linebreak import wrap
 
-
-def wrap_lines(text: str, fnt, max_width: float) -> list[str]:
-    """Every line needed to fit ``text`` in ``max_width`` pixels of ``fnt``."""
-    lines: list[str] = []
-    current = ""
-    for token in _tokens(" ".join(text.split())):
-        trial = current + token
-        if current and fnt.getlength(trial.rstrip()) > max_width:
-            lines.append(current.rstrip())
-            current = token.lstrip()
-        else:
-            current = trial
-    if current.strip():
-        lines.append(current.rstrip())
-    return lines
+    return wrap(text, fnt.getlength, max_width, names)
 
 
 def wrap_text(text: str, fnt, max_width: float, max_lines: int) -> list[str]:

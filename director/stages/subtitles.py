@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from director.backends.types import Made, keyed
 from director.media.fonts import FONT_FAMILY, font, missing_glyphs, wrap_lines
+from director.media.linebreak import zh_drama
 from director.project import SubtitleConfig
 from director.stages.base import Stage
 
@@ -29,12 +30,37 @@ class SubtitleCue:
     lines: tuple[str, ...]
 
 
-def layout(text: str, start: float, end: float, width: int, height: int, size: float, max_lines: int
-           ) -> list[SubtitleCue]:
+MIN_CUE = 0.8  # seconds a cue stays up at least (a 0.37 s "What?" would flash by)
+
+
+def layout(text: str, start: float, end: float, width: int, height: int, size: float, max_lines: int,
+           names: tuple[str, ...] = (), style: str = "plain") -> list[SubtitleCue]:
     """Wrap ``text`` and split it into cues of at most ``max_lines`` lines, timed by share of characters."""
     fnt = font(max(8, round(height * size)))
-    lines = wrap_lines(text, fnt, width * (1 - 2 * SIDE_MARGIN))
-    groups = [lines[i:i + max_lines] for i in range(0, len(lines), max_lines)] or [[text]]
+    measure = width * (1 - 2 * SIDE_MARGIN)
+
+    def wrapped(piece: str) -> list[str]:
+        lines = wrap_lines(piece, fnt, measure, names)
+        return [ln for ln in (zh_drama(line) for line in lines) if ln] if style == "zh-drama" else lines
+
+    groups: list[list[str]] = []
+    if len(wrapped(text)) <= max_lines:
+        groups = [wrapped(text)]
+    else:  # a cue change falls between clauses (never inside 有|多难), each cue as full as its lines allow
+        pending = ""
+        for clause in clauses(text):
+            if pending and len(wrapped(pending + clause)) > max_lines:
+                groups.append(wrapped(pending))
+                pending = ""
+            pending += clause
+            lines = wrapped(pending)
+            while len(lines) > max_lines:  # one clause longer than a cue: its lines in cue-sized groups
+                groups.append(lines[:max_lines])
+                pending = "".join(lines[max_lines:]) if style != "zh-drama" else " ".join(lines[max_lines:])
+                lines = wrapped(pending)
+        if pending.strip():
+            groups.append(wrapped(pending))
+    groups = [g for g in groups if g] or [[text]]
     total = sum(len("".join(g)) for g in groups) or 1
     cues, t = [], start
     for g in groups:
@@ -42,6 +68,31 @@ def layout(text: str, start: float, end: float, width: int, height: int, size: f
         cues.append(SubtitleCue(round(t, 3), round(min(end, t + share), 3), tuple(g)))
         t += share
     return cues
+
+
+def clauses(text: str) -> list[str]:
+    """``text`` cut after each clause's punctuation (，。！？；: and their Latin forms), punctuation kept."""
+    import re
+
+    return [c for c in re.split(r"(?<=[，。！？；：,.!?;:…])\s*", text) if c]
+
+
+def hold(cues: list[SubtitleCue], minimum: float = MIN_CUE) -> list[SubtitleCue]:
+    """Every cue up for at least ``minimum`` seconds: a short one borrows from the gap after it, and pushes the
+    next cue's start (never its end) when there is no gap to borrow."""
+    out: list[SubtitleCue] = []
+    for cue in sorted(cues, key=lambda c: c.start):
+        start = max(cue.start, out[-1].end) if out else cue.start
+        end = max(cue.end, start + minimum)
+        out.append(SubtitleCue(round(start, 3), round(end, 3), cue.lines))
+    return out
+
+
+def style_for(setting: str, language: str) -> str:
+    """``auto``: the short-drama style for Chinese, plain otherwise."""
+    if setting != "auto":
+        return setting
+    return "zh-drama" if language.lower().startswith(("zh", "cmn", "yue")) else "plain"
 
 
 def write_subtitles(cues: list[SubtitleCue], width: int, height: int, size: float, srt_path, ass_path) -> None:
@@ -76,11 +127,13 @@ class SubtitleRequest:
     height: int = keyed("frame size changed")
     style: SubtitleConfig = keyed("subtitle style changed")
     font: str = keyed("subtitle font changed")
+    language: str = keyed("language changed", default="en")
+    names: tuple[str, ...] = keyed("character names changed", default=())  # kept whole when lines break
 
 
 class SubtitlesStage(Stage):
     name = "subtitles"
-    version = "2"
+    version = "3"
     scope = "episode"
 
     unit = "episode"
@@ -90,14 +143,16 @@ class SubtitlesStage(Stage):
         fmt = ctx.sp.format
         items = tuple((p.ref, ctx.beats[p.ref].spoken.text, round(p.start, 4), round(p.start + p.duration, 4))
                       for p in ctx.placements())
-        req = SubtitleRequest(items, fmt.width, fmt.height, ctx.config.subtitles, FONT_FAMILY)
+        names = tuple(sorted({c.name for c in ctx.sp.characters.values() if c.name}))
+        req = SubtitleRequest(items, fmt.width, fmt.height, ctx.config.subtitles, FONT_FAMILY, ctx.sp.language, names)
         yield self.job(ctx, "episode", req, partial(make_subtitles, req))
 
 
 def make_subtitles(req: SubtitleRequest, out) -> Made:
     cfg = req.style
-    cues = [c for _, text, a, b in req.items
-            for c in layout(text, a, b, req.width, req.height, cfg.size, cfg.max_lines)]
+    style = style_for(cfg.style, req.language)
+    cues = hold([c for _, text, a, b in req.items
+                 for c in layout(text, a, b, req.width, req.height, cfg.size, cfg.max_lines, req.names, style)])
     write_subtitles(cues, req.width, req.height, cfg.size, out / "episode.srt", out / "episode.ass")
     missing = sorted({ch for _, text, _, _ in req.items for ch in missing_glyphs(text)})
     notes = (f"the subtitle font has no glyph for: {''.join(missing)}",) if missing else ()

@@ -46,5 +46,5 @@ def test_chinese_episode_renders_with_chinese_subtitles(tmp_path):
     project = make_project(tmp_path, ROOT / "projects/zh-demo")
     director("-p", str(project), "render", check=True)
     subs = pysubs2.load(str(project / "out/screenplay/episode.srt"))
-    assert subs[0].plaintext == "还剩十秒，来得及！"
+    assert subs[0].plaintext == "还剩十秒 来得及！"  # the zh-drama style (Chinese default): internal comma as a space
     assert all(len(e.plaintext.split("\n")) <= 2 for e in subs)

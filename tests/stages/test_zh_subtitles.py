@@ -1,0 +1,81 @@
+"""Chinese subtitles broken by words, as short dramas do them (media/linebreak.py, stages/subtitles.py)."""
+from __future__ import annotations
+
+import json
+
+import pysubs2
+import pytest
+import yaml
+
+from director.media.fonts import font
+from director.media.linebreak import NO_LINE_START, words, wrap, zh_drama
+from tests.conftest import director, make_project
+
+pytest.importorskip("jieba")
+
+# (sentence, words that must never be split across two lines)
+SENTENCES = [
+    ("他欠了我四十万块钱，说好三天之内还清。", ["四十万", "三天"]),
+    ("凌晨三点，周明远还一个人守在医院门口。", ["凌晨", "三点", "周明远", "医院"]),
+    ("她的眼神和当年一模一样，让人莫名其妙地心慌。", ["眼神", "一模一样", "莫名其妙"]),
+    ("2002年夏天，我们在车站第一次见面。", ["2002年", "夏天", "第一次"]),
+    ("你必须在3天之内把这笔钱还给林晓雨！", ["3天", "林晓雨"]),
+    ("这份合同价值1200万元，董事会明天上午九点开会。", ["1200万元", "董事会", "九点"]),
+]
+NAMES = ("周明远", "林晓雨")
+
+
+@pytest.mark.parametrize("width_chars", [5, 7, 9, 12])
+@pytest.mark.parametrize("sentence,whole", SENTENCES)
+def test_lines_break_between_words_never_inside_them(sentence, whole, width_chars):
+    fnt = font(40)
+    max_width = fnt.getlength("中" * width_chars)
+    lines = wrap(sentence, fnt.getlength, max_width, NAMES)
+    assert "".join(lines) == sentence  # nothing lost or added
+    for line in lines:
+        hung = line.rstrip("".join(NO_LINE_START))  # closing punctuation hangs past the measure
+        assert fnt.getlength(hung) <= max_width + 0.5, (line, width_chars)
+        assert line[0] not in NO_LINE_START, lines
+    for word in whole:
+        assert any(word in line for line in lines), (word, lines)
+
+
+def test_two_lines_are_balanced():
+    fnt = font(40)
+    sentence = "我等了你整整十年，你却连一句解释都没有。"
+    lines = wrap(sentence, fnt.getlength, fnt.getlength("中" * 16), ())
+    assert len(lines) == 2 and abs(len(lines[0]) - len(lines[1])) <= 3, lines
+
+
+def test_numbers_stay_with_their_units_and_punctuation_with_its_word():
+    assert "四十万" in words("欠了四十万块钱") or "四十万块钱" in words("欠了四十万块钱")
+    assert any(w.startswith("3天") for w in words("3天之内"))
+    assert all(w[0] not in NO_LINE_START for w in words("好，走吧。快！"))
+
+
+def test_short_drama_style_drops_end_punctuation_and_spaces_commas():
+    assert zh_drama("凌晨三点，他还在医院。") == "凌晨三点 他还在医院"
+    assert zh_drama("你疯了吗？") == "你疯了吗？"  # ? and ! carry meaning and stay
+
+
+def test_a_chinese_episode_gets_word_broken_short_drama_subtitles(tmp_path):
+    project = make_project(tmp_path, size=(216, 384))
+    path = project / "screenplay.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["language"] = "zh-CN"
+    data["characters"]["ana"]["name"] = "周明远"
+    data["characters"]["bo"]["name"] = "林晓雨"
+    data["scenes"][0]["beats"][1]["line"]["text"] = "凌晨三点，周明远还一个人守在医院门口，等着那四十万块钱。"
+    data["scenes"][0]["beats"][2]["line"]["text"] = "林晓雨说好三天之内还清。"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    director("-p", str(project), "render", "--until", "subtitles", check=True)
+    subs = pysubs2.load(str(next((project / ".director" / "cache" / "subtitles").rglob("episode.ass"))))
+    lines = [ln for e in subs for ln in e.text.split("\\N")]
+    text = "".join(lines)
+    for word in ("凌晨", "三点", "周明远", "医院", "四十万", "林晓雨", "三天"):
+        assert any(word in ln for ln in lines), (word, lines)
+    assert not any(ln.endswith(("。", "，")) for ln in lines) and "，" not in text  # zh-drama style (zh default)
+    assert all(ln and ln[0] not in NO_LINE_START for ln in lines)
+    assert all(e.end - e.start >= 800 for e in subs), [(e.start, e.end) for e in subs]  # no cue under 0.8 s
+    status = json.loads(director("-p", str(project), "--json", "status", check=True).stdout)
+    assert status["to_run"] > 0  # the rest of the render is still ahead
