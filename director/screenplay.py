@@ -27,9 +27,15 @@ from director.vocab import (
     MOVES,
     NARRATOR,
     SIZES,
+    EMOTIONS,
+    MOODS,
     TIMES,
     TRANSITIONS,
     VOICE_PRESETS,
+    canonical_emotion,
+    canonical_mood,
+    canonical_preset,
+    canonical_time,
     did_you_mean,
     one_of,
 )
@@ -198,6 +204,16 @@ class Screenplay(Model):
     locations: dict[str, Location] = Field(default_factory=dict)
     scenes: list[Scene] = Field(default_factory=list)
     license_ack: Literal["noncommercial"] | None = None
+
+    def scene_time(self, scene: Scene) -> str:
+        """The scene's time as one of ``vocab.TIMES`` (深夜 -> night; SAME/CONTINUOUS -> the previous scene's)."""
+        time = "day"
+        for s in self.scenes:
+            found = canonical_time(s.time) if s.time is not None else "day"
+            time = time if found in (None, "continuous") else found
+            if s is scene:
+                return time
+        return canonical_time(scene.time) or "day"
 
     def beat_ref(self, scene: Scene, index: int) -> str:
         """Stable name of a beat in shot lists: ``scene-id/N`` (1-based)."""
@@ -466,8 +482,9 @@ class _Checker:
                 self.err(loc, f"{name} {rel!r} {problem}")
 
     def check_voice(self, loc: tuple, voice) -> None:
-        if voice.preset is not None and voice.preset not in VOICE_PRESETS:
-            self.err(loc + ("preset",), f"voice.preset {one_of(voice.preset, VOICE_PRESETS)}")
+        if voice.preset is not None and canonical_preset(voice.preset) is None:
+            self.err(loc + ("preset",), f"voice.preset {one_of(voice.preset, VOICE_PRESETS)}; or describe the voice "
+                     "with gender, age and timbre words, e.g. 'female old warm' or 老年女性")
         if voice.sample is not None:
             self.check_file(loc + ("sample",), voice.sample, AUDIO_EXTS, "voice sample")
         for emotion, clip in voice.styles.items():
@@ -494,8 +511,9 @@ class _Checker:
             known = ", ".join(map(str, self.sp.locations)) or "none defined"
             self.err(loc + ("location",), f"scene.location {scene.location!r} is not a location"
                      f"{did_you_mean(scene.location, self.sp.locations)} (known: {known})")
-        if scene.time is not None and scene.time not in TIMES:
-            self.err(loc + ("time",), f"scene.time {one_of(scene.time, TIMES)}")
+        if scene.time is not None and canonical_time(scene.time) is None:
+            self.err(loc + ("time",), f"scene.time {one_of(scene.time, TIMES)}; Chinese words (深夜, 凌晨, 傍晚...) and "
+                     "SAME/CONTINUOUS/LATER work too")
         if scene.beats is None:  # failed the schema (reported already)
             return
         if not scene.beats:
@@ -520,10 +538,19 @@ class _Checker:
             self.check_text(loc + ("action",), beat.action, "action", MAX_ACTION_CHARS)
         if beat.sfx is not None and not beat.sfx.name.strip():
             self.err(loc + ("sfx",), "sfx name is empty; name the sound, e.g. thunder, door, footsteps")
+        spoken = beat.line or beat.narration
+        emotion = getattr(spoken, "emotion", None) if spoken is not None else None
+        if emotion and canonical_emotion(emotion) is None:
+            where = ("line" if beat.line is not None else "narration", "emotion")
+            self.err(loc + where, f"emotion {one_of(emotion, EMOTIONS)} (or a Chinese word: 愤怒, 冷笑, 哽咽...); "
+                     "the voice will speak it neutrally", severity="warning")
         music = beat.music
         if music is not None:
             if not music.stop and not (music.mood or "").strip():
                 self.err(loc + ("music",), "music needs a mood (e.g. tense, sad, romantic) or stop: true")
+            elif not music.stop and canonical_mood(music.mood) is None:
+                self.err(loc + ("music", "mood"), f"music mood {one_of(music.mood, MOODS)} (or a Chinese word: 悬疑, "
+                         "压抑, 温馨...); the preview score will play calm", severity="warning")
             if isinstance(music.intensity, float) and not 0 <= music.intensity <= 1:
                 self.err(loc + ("music", "intensity"), f"music.intensity {music.intensity:g} is out of range; "
                          "use 0 to 1 or low, medium, high")

@@ -30,3 +30,126 @@ def did_you_mean(value: object, choices) -> str:
 def one_of(value: object, choices) -> str:
     """A message fragment naming the bad value, a suggestion and what would be valid."""
     return f"{value!r} is not valid{did_you_mean(value, choices)}; valid: {', '.join(map(str, choices))}"
+
+
+# ------------------------------------------------------------------ words a writer may use, in either language
+# Each table maps a synonym (English, Chinese, screenplay conventions) to one canonical value. Validation accepts
+# any of them; the renderers only ever see the canonical value.
+TIME_WORDS = {
+    "midnight": "night", "late night": "night", "late-night": "night", "evening twilight": "dusk",
+    "twilight": "dusk", "early morning": "dawn", "daybreak": "dawn", "daytime": "day", "nighttime": "night",
+    "深夜": "night", "午夜": "night", "半夜": "night", "夜": "night", "夜晚": "night", "夜里": "night", "夜间": "night",
+    "晚上": "evening", "晚间": "evening", "凌晨": "dawn", "清晨": "dawn", "黎明": "dawn", "拂晓": "dawn",
+    "早上": "morning", "早晨": "morning", "上午": "morning", "中午": "noon", "正午": "noon", "午后": "afternoon",
+    "下午": "afternoon", "傍晚": "dusk", "黄昏": "dusk", "日落": "sunset", "日出": "sunrise", "白天": "day",
+    "日": "day", "白日": "day", "内景": "day",
+}
+CONTINUOUS_TIMES = ("same", "continuous", "later", "moments later", "同时", "紧接", "稍后", "片刻后", "同上")
+MOODS = ("tense", "sad", "romantic", "happy", "mysterious", "action", "calm", "epic", "hopeful")
+MOOD_WORDS = {
+    "suspense": "tense", "suspenseful": "tense", "dark": "tense", "ominous": "tense", "danger": "tense",
+    "thriller": "tense", "horror": "tense", "scary": "tense", "melancholy": "sad", "grief": "sad", "sorrow": "sad",
+    "love": "romantic", "tender": "romantic", "sweet": "romantic", "joyful": "happy", "upbeat": "happy",
+    "playful": "happy", "fun": "happy", "comedy": "happy", "chase": "action", "fight": "action", "urgent": "action",
+    "peaceful": "calm", "quiet": "calm", "gentle": "calm", "eerie": "mysterious", "mystery": "mysterious",
+    "heroic": "epic", "triumphant": "epic", "warm": "hopeful", "uplifting": "hopeful", "touching": "hopeful",
+    "紧张": "tense", "悬疑": "tense", "压抑": "tense", "恐怖": "tense", "惊悚": "tense", "危险": "tense",
+    "悲伤": "sad", "伤感": "sad", "难过": "sad", "心碎": "sad", "虐心": "sad", "浪漫": "romantic", "甜蜜": "romantic",
+    "心动": "romantic", "暧昧": "romantic", "欢快": "happy", "搞笑": "happy", "轻松": "happy", "喜庆": "happy",
+    "神秘": "mysterious", "诡异": "mysterious", "激烈": "action", "打斗": "action", "追逐": "action", "燃": "epic",
+    "热血": "epic", "史诗": "epic", "震撼": "epic", "平静": "calm", "安静": "calm", "舒缓": "calm",
+    "希望": "hopeful", "温馨": "hopeful", "感动": "hopeful", "治愈": "hopeful", "逆袭": "epic", "爽": "epic",
+}
+EMOTIONS = ("angry", "furious", "cold", "calm", "breathless", "defiant", "sad", "crying", "whisper", "happy",
+            "excited", "scared", "terrified", "shocked", "tender", "sarcastic", "tired", "nervous", "pleading",
+            "confident", "mysterious", "desperate", "warm")
+EMOTION_WORDS = {
+    "whispering": "whisper", "whispered": "whisper", "mad": "angry", "rage": "furious", "enraged": "furious",
+    "icy": "cold", "flat": "cold", "serene": "calm", "quiet": "calm", "panting": "breathless", "stubborn": "defiant",
+    "upset": "sad", "sobbing": "crying", "tearful": "crying", "joyful": "happy", "cheerful": "happy",
+    "thrilled": "excited", "afraid": "scared", "frightened": "scared", "fearful": "scared", "horrified": "terrified",
+    "surprised": "shocked", "stunned": "shocked", "gentle": "tender", "loving": "tender", "mocking": "sarcastic",
+    "exhausted": "tired", "anxious": "nervous", "worried": "nervous", "begging": "pleading", "proud": "confident",
+    "smug": "confident", "hopeless": "desperate", "kind": "warm", "neutral": "calm",
+    "愤怒": "angry", "生气": "angry", "恼火": "angry", "暴怒": "furious", "冷漠": "cold", "冰冷": "cold", "冷淡": "cold",
+    "平静": "calm", "淡定": "calm", "喘息": "breathless", "倔强": "defiant", "不服": "defiant", "伤心": "sad",
+    "难过": "sad", "委屈": "sad", "哭": "crying", "哭泣": "crying", "哽咽": "crying", "低语": "whisper",
+    "小声": "whisper", "耳语": "whisper", "开心": "happy", "高兴": "happy", "兴奋": "excited", "激动": "excited",
+    "害怕": "scared", "恐惧": "terrified", "惊恐": "terrified", "震惊": "shocked", "惊讶": "shocked", "温柔": "tender",
+    "讽刺": "sarcastic", "冷笑": "sarcastic", "嘲讽": "sarcastic", "疲惫": "tired", "紧张": "nervous",
+    "犹豫": "nervous", "哀求": "pleading", "恳求": "pleading", "自信": "confident", "得意": "confident",
+    "神秘": "mysterious", "绝望": "desperate", "崩溃": "desperate", "温暖": "warm", "亲切": "warm",
+}
+# Descriptive voices: words for gender, age and timbre (either language), combined into the nearest preset.
+_GENDER = {"female": "f", "woman": "f", "girl": "f", "women": "f", "女": "f", "女性": "f", "女声": "f",
+           "male": "m", "man": "m", "boy": "m", "men": "m", "男": "m", "男性": "m", "男声": "m"}
+_AGE = {"old": "old", "elder": "old", "elderly": "old", "aged": "old", "老": "old", "老年": "old", "年迈": "old",
+        "young": "young", "youthful": "young", "teen": "young", "年轻": "young", "青年": "young", "少年": "young",
+        "少女": "young", "child": "child", "kid": "child", "孩子": "child", "儿童": "child", "小孩": "child",
+        "童声": "child"}
+_TIMBRE = {"warm": "warm", "soft": "warm", "gentle": "warm", "温暖": "warm", "温柔": "warm", "柔和": "warm",
+           "bright": "bright", "clear": "bright", "清亮": "bright", "明亮": "bright", "甜美": "bright",
+           "low": "low", "deep": "low", "husky": "low", "低沉": "low", "浑厚": "low", "沙哑": "low", "磁性": "low",
+           "narrator": "narrator", "旁白": "narrator", "解说": "narrator"}
+
+
+def _lookup(value: str, table: dict, canon) -> str | None:
+    key = " ".join(str(value).strip().lower().replace("_", " ").replace("-", " ").split())
+    if key in canon:
+        return key
+    if key in table:
+        return table[key]
+    for word in key.split():  # "slow sad" -> sad
+        if word in canon:
+            return word
+        if word in table:
+            return table[word]
+    for syn, target in table.items():  # Chinese has no spaces: 有点悬疑 -> 悬疑
+        if len(syn) > 1 and not syn.isascii() and syn in key:
+            return target
+    return None
+
+
+def canonical_time(value: str) -> str | None:
+    """A scene time in any accepted word -> one of TIMES, ``continuous`` (the previous scene's), or None."""
+    key = str(value).strip().lower()
+    if key in CONTINUOUS_TIMES or key.upper() in ("SAME", "CONTINUOUS", "LATER"):
+        return "continuous"
+    return _lookup(key, TIME_WORDS, TIMES)
+
+
+def canonical_mood(value: str) -> str | None:
+    return _lookup(value, MOOD_WORDS, MOODS)
+
+
+def canonical_emotion(value: str) -> str | None:
+    return _lookup(value, EMOTION_WORDS, EMOTIONS)
+
+
+def canonical_preset(value: str) -> str | None:
+    """A voice preset, or a description combining gender, age and timbre words (``female old warm``, 老年女性)."""
+    key = str(value).strip().lower()
+    if key in VOICE_PRESETS:
+        return key
+    text = key.replace("_", " ").replace("-", " ")
+    found: dict[str, str] = {}
+    for table, slot in ((_GENDER, "gender"), (_AGE, "age"), (_TIMBRE, "timbre")):
+        for word in sorted(table, key=len, reverse=True):  # longest first: 女性 before 女
+            if (word in text.split()) or (not word.isascii() and word in text):
+                found.setdefault(slot, table[word])
+    if not found:
+        return None
+    if found.get("timbre") == "narrator":
+        return "narrator"
+    if found.get("age") == "child":
+        return "child"
+    gender = found.get("gender")
+    if found.get("age") == "old":
+        return "elder_female" if gender == "f" else "elder_male" if gender == "m" else None
+    if gender == "f":
+        return {"warm": "female_warm", "bright": "female_bright", "low": "female_low"}.get(
+            found.get("timbre", ""), "female_bright" if found.get("age") == "young" else "female")
+    if gender == "m":
+        return {"bright": "male_bright", "low": "male_deep", "warm": "male"}.get(
+            found.get("timbre", ""), "male_young" if found.get("age") == "young" else "male")
+    return None

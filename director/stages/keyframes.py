@@ -36,7 +36,7 @@ def frame_request(ctx: RenderContext, shot: Shot) -> FrameRequest:
                     for c in shot.characters)
     return FrameRequest(shot_id=shot.id, size=shot.size, angle=shot.angle, width=sp.format.width,
                         height=sp.format.height, prompt=shot.prompt, caption=caption(ctx, shot),
-                        location_id=scene.location, location=location.description, time=scene.time,
+                        location_id=scene.location, location=location.description, time=sp.scene_time(scene),
                         look=sp.style.look, negative=sp.style.negative, seed=shot.seed, figures=figures,
                         move=shot.move, location_refs=reference_paths(ctx, "location", scene.location))
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from director.backends.types import MusicRequest
 from director.stages.base import Stage
+from director.vocab import canonical_mood
 
 if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
     from director.runtime.context import RenderContext
@@ -56,6 +57,6 @@ class MusicStage(Stage):
             quantum = backend.quantum(cue.mood)
             length = cue.end - cue.start + CROSSFADE
             seconds = math.ceil(length / quantum) * quantum if quantum > 0 else length
-            req = MusicRequest(mood=cue.mood, intensity=round(cue.intensity, 3), seconds=round(seconds, 3),
+            req = MusicRequest(mood=canonical_mood(cue.mood) or cue.mood, intensity=round(cue.intensity, 3), seconds=round(seconds, 3),
                                seed=zlib.crc32(cue.ref.encode()) & 0x7FFFFFFF)
             yield self.backend_job(ctx, cue.ref, req, "compose", label=f"{cue.ref} ({cue.mood})")

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from director.backends.types import SpeechRequest
 from director.stages.base import Stage
-from director.vocab import NARRATOR
+from director.vocab import NARRATOR, canonical_emotion, canonical_preset
 
 if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
     from director.runtime.context import RenderContext
@@ -17,10 +17,13 @@ def voices_for(ctx: RenderContext) -> dict:
     from director.backends.preview.voice import assign_voices
 
     sp = ctx.sp
-    cast = {cid: (c.description, c.voice.preset if c.voice else None, c.voice.sample if c.voice else None)
+    def preset(text):  # descriptive presets (female old warm, 老年女性) become the nearest preset
+        return (canonical_preset(text) or text) if text else None
+
+    cast = {cid: (c.description, preset(c.voice.preset) if c.voice else None, c.voice.sample if c.voice else None)
             for cid, c in sp.characters.items()}
     narrator = sp.narrator.voice
-    cast[NARRATOR] = ("narrator", narrator.preset or "narrator", narrator.sample)
+    cast[NARRATOR] = ("narrator", preset(narrator.preset) or "narrator", narrator.sample)
     voices = assign_voices(cast)
     for cid, char in sp.characters.items():  # explicit pitch/rate offsets from the screenplay
         if char.voice and (char.voice.pitch is not None or char.voice.rate is not None):
@@ -48,6 +51,7 @@ class VoiceStage(Stage):
                 voice = voices[beat.line.who if beat.line else NARRATOR]
                 # a sample counts (by its content) only where the backend speaks with it
                 sample = str(ctx.loaded.resolve(voice.sample)) if uses_sample and voice.sample else None
+                emotion = canonical_emotion(spoken.emotion) or spoken.emotion if spoken.emotion else None
                 req = SpeechRequest(text=spoken.text, language=ctx.sp.language, voice=replace(voice, sample=sample),
-                                    emotion=spoken.emotion, parenthetical=getattr(spoken, "parenthetical", None))
+                                    emotion=emotion, parenthetical=getattr(spoken, "parenthetical", None))
                 yield self.backend_job(ctx, ref, req, "synthesize", shot=shot.id)

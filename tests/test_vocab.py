@@ -1,0 +1,69 @@
+"""Vocabularies in the writer's language: Chinese and English synonyms from one table (vocab.py), checked at
+``validate`` (unknown moods and emotions are warnings with file:line, never a silent fallback after a render)."""
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from director.vocab import canonical_emotion, canonical_mood, canonical_preset, canonical_time
+from tests.conftest import director, make_project
+
+
+def test_synonyms_map_to_one_canonical_value():
+    assert [canonical_time(t) for t in ("凌晨", "深夜", "傍晚", "SAME", "night")] == \
+        ["dawn", "night", "dusk", "continuous", "night"]
+    assert [canonical_mood(m) for m in ("悬疑", "压抑", "温馨", "suspense", "tense")] == \
+        ["tense", "tense", "hopeful", "tense", "tense"]
+    assert [canonical_preset(p) for p in ("老年女性", "female old warm", "低沉男声", "少女", "male_deep")] == \
+        ["elder_female", "elder_female", "male_deep", "female_bright", "male_deep"]
+    assert [canonical_emotion(e) for e in ("冷笑", "哽咽", "whispering")] == ["sarcastic", "crying", "whisper"]
+    assert canonical_mood("bouncy castle") is None and canonical_time("teatime") is None
+
+
+def _edit(project, change):
+    path = project / "screenplay.yaml"
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    return path
+
+
+def test_chinese_words_validate_and_unknown_moods_warn_at_validate_with_the_line(tmp_path):
+    project = make_project(tmp_path, size=(108, 192))
+
+    def change(data):
+        data["scenes"][0]["time"] = "凌晨"
+        data["scenes"][1]["time"] = "SAME"
+        data["scenes"][0]["beats"][0]["music"]["mood"] = "悬疑"
+        data["characters"]["ana"]["voice"] = {"preset": "老年女性"}
+        data["scenes"][0]["beats"][2]["line"]["emotion"] = "冷笑"
+    _edit(project, change)
+    ok = director("-p", str(project), "validate")
+    assert ok.returncode == 0 and "warning" not in ok.stderr.lower(), ok.stderr
+    path = _edit(project, lambda d: d["scenes"][0]["beats"][0]["music"].update(mood="bouncy castle"))
+    warned = director("-p", str(project), "validate")
+    assert warned.returncode == 0, warned.stderr  # a warning, not an error
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "bouncy castle" in text)
+    assert f"screenplay.yaml:{line}:" in warned.stderr and "bouncy castle" in warned.stderr, warned.stderr
+    bad = _edit(project, lambda d: d["scenes"][0].update(time="teatime"))
+    refused = director("-p", str(project), "validate")
+    assert refused.returncode == 3 and "teatime" in refused.stderr and "凌晨" in refused.stderr
+    assert bad.exists()
+
+
+def test_the_renderers_see_canonical_values(tmp_path):
+    project = make_project(tmp_path, size=(108, 192))
+
+    def change(data):
+        data["scenes"][0]["time"] = "深夜"
+        data["scenes"][0]["beats"][0]["music"]["mood"] = "悬疑"
+        data["characters"]["ana"]["voice"] = {"preset": "老年女性"}
+    _edit(project, change)
+    director("-p", str(project), "render", "--until", "voice", check=True)
+    manifests = [json.loads(p.read_text()) for p in (project / ".director" / "cache").rglob("manifest.json")]
+    frames = [m["inputs"] for m in manifests if m["stage"] == "keyframes"]
+    assert frames and all(f["time"] in ("night", "day") for f in frames)
+    assert any(f["time"] == "night" for f in frames)
+    voices = [m["inputs"] for m in manifests if m["stage"] == "voice"]
+    assert any(v["voice"]["preset"] == "elder_female" for v in voices)
