@@ -338,8 +338,51 @@ def write_timeline(cut: Cut, fmt: str, dest: Path) -> Path:
     except Exception as exc:  # an adapter refusing the timeline is a clear error, not a traceback
         tmp.unlink(missing_ok=True)
         raise DirectorError(f"the {fmt} writer ({adapter}) refused this timeline: {exc}") from None
+    if fmt == "fcpxml":  # the FCP X adapter writes no transitions: add the dissolves to the spine
+        add_fcpx_dissolves(tmp, cut)
     tmp.replace(path)
     return path
+
+
+FCPX_CROSS_DISSOLVE = "FxPlug:4731E73A-8DAC-4113-9A30-AE85B1761265"  # Final Cut Pro's built-in Cross Dissolve
+
+
+def add_fcpx_dissolves(path: Path, cut: Cut) -> None:
+    """Insert a ``<transition>`` centred on each dissolve's cut into the FCPXML spine (the clips carry the handle
+    frames it overlaps), with the Cross Dissolve effect among the resources."""
+    import xml.etree.ElementTree as ET
+    from fractions import Fraction
+
+    dissolves = [t for t in cut.transitions if t.kind == "dissolve"]
+    if not dissolves:
+        return
+    tree = ET.parse(path)
+    root = tree.getroot()
+    resources, spine = root.find("resources"), root.find(".//spine")
+    if resources is None or spine is None:
+        return
+    ids = [int(e.get("id", "r0")[1:]) for e in resources if (e.get("id") or "").startswith("r")]
+    effect = ET.SubElement(resources, "effect", {"id": f"r{max(ids, default=0) + 1}", "name": "Cross Dissolve",
+                                                  "uid": FCPX_CROSS_DISSOLVE})
+    frame = Fraction(1001, 24000) if abs(cut.fps - 24000 / 1001) < 0.002 else Fraction(1) / Fraction(cut.fps).limit_denominator(1001)
+
+    def t(frames: int) -> str:
+        value = frame * frames
+        return f"{value.numerator}/{value.denominator}s" if value.denominator != 1 else f"{value.numerator}s"
+
+    clips = [c for c in spine if c.tag == "clip"]
+    for d in sorted(dissolves, key=lambda d: d.index, reverse=True):
+        if d.index >= len(clips):
+            continue
+        at = list(spine).index(clips[d.index])
+        cut_frame = cut.shots[d.index].start
+        transition = ET.Element("transition", {"name": "Cross Dissolve", "offset": t(cut_frame - d.out_frames),
+                                               "duration": t(d.out_frames + d.in_frames)})
+        ET.SubElement(transition, "filter-video", {"ref": effect.get("id"), "name": "Cross Dissolve"})
+        spine.insert(at, transition)
+    ET.indent(tree, space="    ")
+    body = ET.tostring(root, encoding="unicode")
+    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE fcpxml>\n\n' + body + "\n", encoding="utf-8")
 
 
 def export(project, episode: str | None, fmt: str, out: Path | None = None, profile: str | None = None) -> dict:

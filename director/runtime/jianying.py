@@ -31,6 +31,12 @@ from director.runtime.export import Cut, Item, audio_lanes, place
 from director.store.files import write_json
 
 US = 1_000_000
+# Jianying's own transition resources (ids as the app's effect store gives them, recorded by pyJianYingDraft's
+# metadata, Apache-2.0): a dissolve is 叠化, a dip through black is 闪黑.
+TRANSITIONS = {"dissolve": {"name": "叠化", "effect_id": "322577", "resource_id": "6724845717472416269",
+                            "is_overlap": True},
+               "fade": {"name": "闪黑", "effect_id": "321493", "resource_id": "6724239388189921806",
+                        "is_overlap": False}}
 SUBTITLE_Y = -0.56  # director's subtitles sit 22% above the bottom: y = -1 + 2 * 0.22
 
 
@@ -100,6 +106,7 @@ def draft_documents(cut: Cut, placed: dict[str, str], name: str, folder: str, fl
     identity_clip = {"alpha": 1.0, "flip": {"horizontal": False, "vertical": False}, "rotation": 0.0,
                      "scale": {"x": 1.0, "y": 1.0}, "transform": {"x": 0.0, "y": 0.0}}
     video_segments = []
+    incoming = {t.index: t for t in cut.transitions}
     for i, shot in enumerate(cut.shots):
         mid = _id()
         path = placed[shot.media]
@@ -110,6 +117,13 @@ def draft_documents(cut: Cut, placed: dict[str, str], name: str, folder: str, fl
             "local_material_id": "", "media_path": ""})
         media_list.append(_meta_media(path, _us(shot.media_frames, fps), cut, "video"))
         extra = [speed()]
+        t = incoming.get(i + 1)  # Jianying hangs a transition on the outgoing segment
+        if t is not None:
+            tid = _id()
+            materials["transitions"].append({"id": tid, "type": "transition", "category_id": "", "category_name": "",
+                                             "platform": "all", "duration": _us(t.out_frames + t.in_frames, fps),
+                                             **TRANSITIONS[t.kind]})
+            extra.append(tid)
         seg = segment(mid, shot.start, shot.frames, shot.source_start, 1.0, dict(identity_clip), 0, extra)
         seg["hdr_settings"] = {"intensity": 1.0, "mode": 1, "nits": 1000}
         seg["director"] = {k: shot.metadata.get(k) for k in ("shot", "prompt", "seed", "key", "video_model")}
@@ -152,9 +166,8 @@ def draft_documents(cut: Cut, placed: dict[str, str], name: str, folder: str, fl
     draft_id = str(uuid.uuid4()).upper()
     app = ({"app_id": 359289, "app_source": "cc"} if flavour == "capcut" else {"app_id": 3704, "app_source": "lv"})
     notes = list(cut.notes)
-    if cut.transitions:
-        notes.append("transitions are not in the draft (Jianying's dissolve needs its own effect resource): "
-                     + ", ".join(f"{t.kind} before shot {t.index + 1}" for t in cut.transitions))
+    if cut.transitions and cut.transitions[0].index == 0:
+        notes.append("the first shot fades in from black: Jianying has no transition before the first segment")
     draft = {"id": draft_id, "name": name, "fps": float(fps), "duration": duration,
              "canvas_config": {"width": cut.width, "height": cut.height, "ratio": "original"},
              "platform": {**app, "app_version": "5.9.0", "os": "windows"}, "version": 360000,
@@ -187,7 +200,8 @@ def read_draft(folder: Path) -> dict:
     """The draft's timeline back, in frames: what the round-trip test compares with director's timing."""
     draft = json.loads((Path(folder) / "draft_content.json").read_text(encoding="utf-8"))
     fps = draft["fps"]
-    materials = {m["id"]: m for kind in ("videos", "audios", "texts") for m in draft["materials"][kind]}
+    materials = {m["id"]: m for kind in ("videos", "audios", "texts", "transitions")
+                 for m in draft["materials"].get(kind, [])}
     out = {"fps": fps, "frames": round(draft["duration"] / US * fps), "tracks": []}
     for track in draft["tracks"]:
         items = []
@@ -202,6 +216,10 @@ def read_draft(folder: Path) -> dict:
                 item["text"] = json.loads(m["content"])["text"]
             if seg.get("source_timerange"):
                 item["source_start"] = round(seg["source_timerange"]["start"] / US * fps)
+            moves = [materials[r] for r in seg.get("extra_material_refs", []) if materials.get(r, {}).get("type") ==
+                     "transition"]
+            if moves:
+                item["transition_out"] = {"name": moves[0]["name"], "frames": round(moves[0]["duration"] / US * fps)}
             items.append(item)
         out["tracks"].append({"type": track["type"], "name": track["name"], "items": items})
     return out

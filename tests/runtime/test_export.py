@@ -97,7 +97,16 @@ def test_each_format_reads_back_frame_exact(rendered, fmt):
         assert clip.source_range.start_time.to_frames() == handle
         assert clip.source_range.duration.to_frames() == frames - cut_short
         assert (rendered / "out" / "screenplay" / media).exists()
-    if fmt in ("otio", "fcp7", "edl"):  # FCP X's reader drops transitions (the writer keeps none either)
+    if fmt == "fcpxml":  # the adapter's reader ignores transitions: read the spine's <transition> ourselves
+        import xml.etree.ElementTree as ET
+        from fractions import Fraction
+        spine = ET.parse(path).getroot().find(".//spine")
+        found = [(Fraction(e.get("offset")[:-1]) * 24, Fraction(e.get("duration")[:-1]) * 24)
+                 for e in spine if e.tag == "transition"]
+        cuts = [start for n, (_, start, _, tr) in enumerate(timing["shots"]) if n and tr == "dissolve"]
+        assert found == [(c - 6, 12) for c in cuts], found
+        assert any(e.get("uid", "").startswith("FxPlug:") for e in ET.parse(path).getroot().find("resources"))
+    if fmt in ("otio", "fcp7", "edl"):
         assert len(dissolves) >= 1  # a 12-frame dissolve (an EDL puts all of it after the event's start)
         d = dissolves[0]
         assert d.in_offset.to_frames() + d.out_offset.to_frames() == 12
@@ -236,6 +245,12 @@ def test_the_draft_folder_validates_and_reads_back_to_the_frame(rendered, flavou
     for (shot, start, frames, _), item in zip(timing["shots"], video["items"]):
         assert (item["start"], item["frames"]) == (start, frames)
         assert Path(item["path"]).is_file() and str(folder.resolve()) in item["path"]  # media inside the draft
+    outs = {n: item.get("transition_out") for n, item in enumerate(video["items"])}
+    for n, (_, _, _, transition) in enumerate(timing["shots"]):
+        if n and transition in ("dissolve", "fade"):  # on the outgoing segment, as Jianying keeps them
+            want = "叠化" if transition == "dissolve" else "闪黑"
+            assert outs[n - 1] and outs[n - 1]["name"] == want, outs
+            assert transition != "dissolve" or outs[n - 1]["frames"] == 12
     texts = next(t for t in back["tracks"] if t["type"] == "text")["items"]
     srt = (rendered / "out" / "screenplay" / "episode.srt").read_text(encoding="utf-8")
     assert texts and all(t["text"].split()[0] in srt for t in texts)
