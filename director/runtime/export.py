@@ -207,6 +207,10 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
     notes = [f"music is ducked {cfg.mix.duck_db:g} dB while anyone speaks and the master is normalised to "
              f"{cfg.mix.loudness:g} LUFS with a {cfg.mix.true_peak:g} dBTP limiter; the reference mix "
              "(media/reference/mix.wav) has both"]
+    fades = [t.index + 1 for t in transitions if t.kind == "fade"]
+    if fades:
+        notes.append(f"fades through black at shot(s) {', '.join(map(str, fades))}: FadeIn/FadeOut effects in .otio, "
+                     "闪黑 in Jianying drafts; FCP 7 XML, FCP X and EDL carry no dip to black, add one there")
     total = ctx.total_frames()
     cut = Cut(ctx.loaded.episode, sp.format.fps, sp.format.width, sp.format.height, total, shots, transitions,
               audio, markers, subtitles, {"size": cfg.subtitles.size, "max_lines": cfg.subtitles.max_lines},
