@@ -82,7 +82,7 @@ $(VENV)/.bench: $(VENV)/.test
 bench: $(VENV)/.bench
 	$(BIN)/python -m bench
 
-# Opt-in: the loaders' fuzz target for longer than make test's 18 seconds (FUZZ_MINUTES=10 make fuzz).
+# Opt-in: the loaders' fuzz target for longer than make test's 12 seconds (FUZZ_MINUTES=10 make fuzz).
 FUZZ_MINUTES ?= 10
 fuzz: $(VENV)/.test
 	$(BIN)/python -m bench.fuzz --minutes $(FUZZ_MINUTES)

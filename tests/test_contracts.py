@@ -111,7 +111,7 @@ def test_the_engine_holds_no_stage_vocabulary_and_stages_read_no_other_stages_fi
 
 
 def test_sound_effects_are_cached_jobs_and_a_volume_edit_remixes_without_remaking_them(tmp_path):
-    project = make_project(tmp_path)
+    project = make_project(tmp_path, size=(72, 128))
     first = json.loads(director("-p", str(project), "--json", "render", check=True).stdout)
     assert first["stages"]["sfx"]["ran"] >= 1
     path = project / "screenplay.yaml"

@@ -5,7 +5,7 @@ answer within DIRECTOR_FUZZ_TIMEOUT seconds, bounded memory, and no writes outsi
 The engine is tests/fuzzing.py; ``python -m bench.fuzz --minutes N`` runs the same targets longer.
 Each test reports every distinct failure it met (signature, input classes, smallest input).
 
-  DIRECTOR_FUZZ_SECONDS  whole budget, split across the three targets (default 18;
+  DIRECTOR_FUZZ_SECONDS  whole budget, split across the three targets (default 12;
                          `make fuzz` runs minutes)
   DIRECTOR_FUZZ_SEED     hypothesis seed, printed by every run, to replay its inputs
   DIRECTOR_FUZZ_TIMEOUT  CPU seconds one case may use (default 5; 3x that of wall-clock time)
@@ -23,7 +23,7 @@ pytest.importorskip("hypothesis", reason="the fuzz tests need hypothesis (pip in
 
 from tests import fuzzing  # noqa: E402
 
-BUDGET = float(os.environ.get("DIRECTOR_FUZZ_SECONDS", "18"))
+BUDGET = float(os.environ.get("DIRECTOR_FUZZ_SECONDS", "12"))
 SEED = int(os.environ["DIRECTOR_FUZZ_SEED"]) if os.environ.get("DIRECTOR_FUZZ_SEED") else None
 TIMEOUT = float(os.environ.get("DIRECTOR_FUZZ_TIMEOUT", "5"))
 MEM_MB = int(os.environ.get("DIRECTOR_FUZZ_MEM_MB", "1024"))

@@ -262,17 +262,38 @@ def test_the_draft_folder_validates_and_reads_back_to_the_frame(rendered, flavou
     assert music == timing["music"]
 
 
-@pytest.mark.parametrize("fps", [23.976, 30])  # 24 above; 25 is an integer rate like them
-def test_frame_exact_at_other_rates(tmp_path, fps):
-    project = _render(tmp_path, fps=fps, size=(72, 128))
+def test_frame_exact_at_23_976_and_names_never_escape_the_export(tmp_path):
+    """23.976 fps (24 and the other formats above; 25 and 30 are integer rates like 24), an sfx name that is a
+    path (free text becomes a file name), and a draft exported straight into the app's drafts folder."""
+    project = make_project(tmp_path, size=(72, 128))
+    path = project / "screenplay.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["format"]["fps"] = 23.976
+    cue = next(b for sc in data["scenes"] for b in sc["beats"] if "sfx" in b)
+    cue["sfx"] = "glass/../../../../../../evil"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    director("-p", str(project), "render", check=True)
     director("-p", str(project), "export", "--format", "otio", check=True)
     timing = _timing(project)
-    timeline = _read(project / "out" / "screenplay" / "screenplay.otio", "otio", fps)
+    timeline = _read(project / "out" / "screenplay" / "screenplay.otio", "otio", 23.976)
+    assert abs(timeline.tracks[0][0].source_range.duration.rate - 24000 / 1001) < 1e-9
     video = timeline.video_tracks()[0]
     records = [video.range_of_child_at_index(i) for i, c in enumerate(video) if isinstance(c, otio.schema.Clip)]
     assert [(r.start_time.to_frames(), r.duration.to_frames()) for r in records] == \
         [(s, n) for _, s, n, _ in timing["shots"]]
     assert timeline.duration().to_frames() == probe(project / "out" / "screenplay" / "episode.mp4")["video"]["frames"]
+    drafts = tmp_path / "JianyingPro Drafts"
+    done = json.loads(director("-p", str(project), "--json", "export", "-f", "jianying", "-o", str(drafts),
+                               check=True).stdout)
+    folder = Path(done["exports"][0]["path"])
+    assert folder.parent == drafts and folder.name == "director-screenplay"
+    meta = json.loads((folder / "draft_meta_info.json").read_text(encoding="utf-8"))
+    assert meta["draft_root_path"] == str(drafts.resolve())
+    outside = list(tmp_path.rglob("evil*"))
+    assert all(drafts in p.parents or project / "out" in p.parents for p in outside), outside
+    assert not (tmp_path / "evil.wav").exists()
+    bad = director("-p", str(project), "export", "-f", "otio", "-o", str(project / "screenplay.yaml"))
+    assert bad.returncode == 2 and "--out" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_a_series_exports_with_all(tmp_path):
@@ -283,26 +304,3 @@ def test_a_series_exports_with_all(tmp_path):
     assert [d["episode"] for d in done["exports"]] == ["ep01", "ep02"]
     for d in done["exports"]:
         assert Path(d["path"]).is_file() and re.search(r"<sequence", Path(d["path"]).read_text())
-
-
-def test_a_draft_goes_straight_into_the_apps_drafts_folder_and_names_never_escape(tmp_path):
-    project = make_project(tmp_path, size=(72, 128))
-    path = project / "screenplay.yaml"
-    data = yaml.safe_load(path.read_text())
-    cue = next(b for sc in data["scenes"] for b in sc["beats"] if "sfx" in b)
-    cue["sfx"] = "glass/../../../../../../evil"  # free text that becomes a file name
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-    director("-p", str(project), "render", check=True)
-    drafts = tmp_path / "JianyingPro Drafts"
-    done = json.loads(director("-p", str(project), "--json", "export", "-f", "jianying", "-o", str(drafts),
-                               check=True).stdout)
-    folder = Path(done["exports"][0]["path"])
-    assert folder.parent == drafts and folder.name == "director-screenplay"
-    meta = json.loads((folder / "draft_meta_info.json").read_text(encoding="utf-8"))
-    assert meta["draft_root_path"] == str(drafts.resolve())
-    director("-p", str(project), "export", "-f", "otio", check=True)
-    outside = [p for p in tmp_path.rglob("evil*")]
-    assert all(drafts in p.parents or project / "out" in p.parents for p in outside), outside
-    assert not (tmp_path / "evil.wav").exists() and not list(Path("/tmp").glob("evil*.wav"))
-    bad = director("-p", str(project), "export", "-f", "otio", "-o", str(project / "screenplay.yaml"))
-    assert bad.returncode == 2 and "--out" in bad.stderr and "Traceback" not in bad.stderr
