@@ -47,9 +47,10 @@ demo: $(VENV)/.base
 	$(BIN)/director -p projects/demo render
 	@echo "open projects/demo/out/screenplay/episode.mp4 (storyboard: projects/demo/out/screenplay/storyboard.html)"
 
+# Two workers, a test file each (its fixtures stay together): ~6 minutes of tests instead of ~8 on 2 cores.
 test: $(VENV)/.test
 	$(BIN)/ruff check director tests bench
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # Opt-in: plan the demo with a real local model (llama.cpp server + SmolLM2-135M from PyPI).
 # llama.cpp is built portable (-DGGML_NATIVE=OFF): the native build crashes on some CPUs' AMX path.
