@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test bench fuzz gpu test-fidelity test-llm test-ray clean-demo tts-deps
+.PHONY: demo test bench fuzz gpu test-fidelity test-llm test-ray test-slow clean-demo tts-deps
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -66,6 +66,10 @@ test-llm: $(VENV)/.llm
 # production size (random weights, ~15 GB of disk, ~12 GB of RAM) loaded and called once on the CPU.
 test-fidelity: $(VENV)/.test
 	$(BIN)/python -m pytest -m fidelity -s tests/fidelity
+
+# Opt-in: the longer variants of tests make test already covers (XTTS gating, a three-pass clip, more LLM errors).
+test-slow: $(VENV)/.test
+	$(BIN)/python -m pytest -m slow
 
 # Opt-in (about a minute; make test stays under its 10-minute budget without it): the Ray executor on a real
 # 3-node Ray cluster on this machine -- same artifacts as a local render; a worker SIGKILLed mid-job.

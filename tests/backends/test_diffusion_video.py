@@ -53,6 +53,7 @@ def test_clip_matches_the_shot_after_conforming(name, tiny, tmp_path):
     assert meta["last_image"] == (name in ("wan-flf2v", "ltx-condition"))  # first-last-frame models get the next one
 
 
+@pytest.mark.slow  # opt-in (make test-slow): 12 s; two passes are tested in test_gpu_first_contact
 def test_a_long_shot_is_extended_in_three_passes(tiny, tmp_path):
     first, _ = _keyframes(tmp_path)
     backend = _config("svd", tiny, overlap=2).build()  # 25 frames per pass at 7 fps

@@ -81,6 +81,7 @@ def test_xtts_without_license_ack_exits_4_naming_the_license(tmp_path):
     assert "Coqui Public Model License (CPML)" in proc.stderr and "license_ack: noncommercial" in proc.stderr
 
 
+@pytest.mark.slow  # opt-in (make test-slow): 13 s; the XTTS gate is also tested above and in test_audio_conformance
 def test_local_xtts_weights_are_gated_too_and_render_with_the_acknowledgement(tiny, tmp_path):
     project = _audio_project(tmp_path, tiny)
     cfg = yaml.safe_load((project / "director.yaml").read_text())

@@ -131,11 +131,13 @@ def test_401_echoing_the_key_exits_4_saying_the_key_was_refused(project, sp):
 
 
 @pytest.mark.parametrize("step", [
-    {"status": 400, "error_type": "invalid_request_error", "message": f"Bad request from {ECHO}: model not loaded"},
+    pytest.param({"status": 400, "error_type": "invalid_request_error", "message": f"Bad request from {ECHO}: model not "
+                  "loaded"}, marks=pytest.mark.slow),  # opt-in: the same path as 400-response-format
     {"status": 400, "error_type": "invalid_request_error",
      "message": f"response_format is not supported for the key {ECHO}"},
     {"status": 500, "message": f"upstream crashed while serving {ECHO}"},
-    {"status": 403, "error_type": "permission_denied", "message": f"{ECHO} may not use test-model"},
+    pytest.param({"status": 403, "error_type": "permission_denied", "message": f"{ECHO} may not use test-model"},
+                 marks=pytest.mark.slow),  # opt-in: 401/403 handling has its own test
 ], ids=["400", "400-response-format", "500", "403"])
 def test_error_bodies_echoing_the_key_are_never_printed_or_stored(project, sp, step):
     with ScriptedLLM(good_answer(sp)) as llm:
