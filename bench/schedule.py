@@ -158,7 +158,7 @@ def run_once(devices: int) -> dict:
             episodes.append(scheduler.Episode(ctx, state, result))
         plan = stages()
         real = scheduler.resource_of
-        scheduler.resource_of = lambda ctx, stage: getattr(stage, "resource", "") or (
+        scheduler.resource_of = lambda ctx, stage, remote=False: getattr(stage, "resource", "") or (
             "gpu" if stage.backend_kind else "cpu")
         try:
             started = time.perf_counter()

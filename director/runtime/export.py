@@ -41,7 +41,6 @@ class Padded:
     source: Path
     before: int
     after: int
-    fps: float
     crf: int = 12
 
 
@@ -135,7 +134,7 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
         name = f"{i + 1:02d}-{shot.id}"
         before = half if i > 0 and kinds[i] == "dissolve" else 0
         after = half if i + 1 < len(kinds) and kinds[i + 1] == "dissolve" else 0
-        media[f"media/shots/{name}.mp4"] = (Padded(clip.role("clip"), before, after, sp.format.fps)
+        media[f"media/shots/{name}.mp4"] = (Padded(clip.role("clip"), before, after)
                                             if before or after else clip.role("clip"))
         key = ctx.entry("keyframes", shot.id)
         media[f"media/keyframes/{name}.png"] = key.role("image")
@@ -368,7 +367,7 @@ def add_fcpx_dissolves(path: Path, cut: Cut) -> None:
     ids = [int(e.get("id", "r0")[1:]) for e in resources if (e.get("id") or "").startswith("r")]
     effect = ET.SubElement(resources, "effect", {"id": f"r{max(ids, default=0) + 1}", "name": "Cross Dissolve",
                                                   "uid": FCPX_CROSS_DISSOLVE})
-    frame = Fraction(1001, 24000) if abs(cut.fps - 24000 / 1001) < 0.002 else Fraction(1) / Fraction(cut.fps).limit_denominator(1001)
+    frame = 1 / Fraction(rate_of(cut.fps)).limit_denominator(1001)
 
     def t(frames: int) -> str:
         value = frame * frames

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from director.errors import DirectorError, StageFailed
 from director.runtime.context import RenderContext
+from director.runtime.executors import WorkerLost
 from director.stages.base import Job, Stage, Unknown
 from director.store import steps
 
@@ -141,8 +142,7 @@ class Scheduler:
         self.executor = None  # made when the run starts (a Ray executor joins its cluster then)
         # decided once, here, before any worker thread exists (a worker importing torch must never race it)
         remote = self.executor_kind != "local"
-        self.resources = {stage.name: resource_of(self.ctx, stage, remote) if remote else resource_of(self.ctx, stage)
-                          for stage in stages}
+        self.resources = {stage.name: resource_of(self.ctx, stage, remote) for stage in stages}
         self.units: list[Unit] = []
         for stage in stages:  # stage-major: every episode's keyframes before anyone's clips, model by model
             for ep in episodes:
@@ -257,7 +257,7 @@ class Scheduler:
                   "wait": round(started - self.job_ready.pop(id(job), started), 3), "resource": self.resources[stage]}
         if self.resources[stage] == "gpu":
             timing["device"] = device
-        lost = getattr(error, "device", None) if error is not None and type(error).__name__ == "WorkerLost" else None
+        lost = error.device if isinstance(error, WorkerLost) else None
         if lost is not None and lost in self.devices:
             self.executor.lose(lost)  # gone for good: its work goes to the devices that are left
             self.devices.remove(lost)

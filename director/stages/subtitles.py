@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from director.backends.types import Made, keyed
 from director.media.fonts import FONT_FAMILY, font, missing_glyphs, wrap_lines
-from director.media.linebreak import zh_drama
+from director.media.linebreak import CJK_CHAR, zh_drama
 from director.project import SubtitleConfig
 from director.stages.base import Stage
 
@@ -44,8 +44,9 @@ def layout(text: str, start: float, end: float, width: int, height: int, size: f
         return [ln for ln in (zh_drama(line) for line in lines) if ln] if style == "zh-drama" else lines
 
     groups: list[list[str]] = []
-    if len(wrapped(text)) <= max_lines:
-        groups = [wrapped(text)]
+    whole = wrapped(text)
+    if len(whole) <= max_lines:
+        groups = [whole]
     else:  # a cue change falls between clauses (never inside 有|多难), each cue as full as its lines allow
         pending = ""
         for clause in clauses(text):
@@ -56,7 +57,7 @@ def layout(text: str, start: float, end: float, width: int, height: int, size: f
             lines = wrapped(pending)
             while len(lines) > max_lines:  # one clause longer than a cue: its lines in cue-sized groups
                 groups.append(lines[:max_lines])
-                pending = "".join(lines[max_lines:]) if style != "zh-drama" else " ".join(lines[max_lines:])
+                pending = rejoin(lines[max_lines:])
                 lines = wrapped(pending)
         if pending.strip():
             groups.append(wrapped(pending))
@@ -71,10 +72,21 @@ def layout(text: str, start: float, end: float, width: int, height: int, size: f
 
 
 def clauses(text: str) -> list[str]:
-    """``text`` cut after each clause's punctuation (，。！？；: and their Latin forms), punctuation kept."""
+    """``text`` cut after each clause's punctuation (，。！？；: and their Latin forms), punctuation and the
+    space after it kept, so the clauses join back into ``text``."""
     import re
 
-    return [c for c in re.split(r"(?<=[，。！？；：,.!?;:…])\s*", text) if c]
+    return [c for c in re.findall(r"[^，。！？；：,.!?;:…]*[，。！？；：,.!?;:…]*\s*", text) if c]
+
+
+def rejoin(lines: list[str]) -> str:
+    """Wrapped lines back into text: a space between two words of a spaced script, nothing between CJK."""
+    out = ""
+    for line in lines:
+        if out and not CJK_CHAR.match(out[-1]) and not CJK_CHAR.match(line[0]):
+            out += " "
+        out += line
+    return out
 
 
 def hold(cues: list[SubtitleCue], minimum: float = MIN_CUE) -> list[SubtitleCue]:

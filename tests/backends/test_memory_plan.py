@@ -69,7 +69,7 @@ def test_the_gpu_holds_one_models_kind_at_a_time_and_each_loads_once(tmp_path, m
     from director.runtime import scheduler
     from director.runtime.render import render
 
-    monkeypatch.setattr(scheduler, "resource_of", lambda ctx, stage: getattr(stage, "resource", "") or (
+    monkeypatch.setattr(scheduler, "resource_of", lambda ctx, stage, remote=False: getattr(stage, "resource", "") or (
         "gpu" if stage.backend_kind in ("keyframes", "video", "music") else "cpu"))
     project = make_project(tmp_path)
     render(Project.find(project))

@@ -113,7 +113,7 @@ def test_three_simulated_devices_share_the_gpu_work_each_loading_a_model_at_most
     backends; each builds its own copy of a kind's models, as a CUDA device would)."""
     from director.runtime import scheduler
 
-    monkeypatch.setattr(scheduler, "resource_of", lambda ctx, stage: getattr(stage, "resource", "") or (
+    monkeypatch.setattr(scheduler, "resource_of", lambda ctx, stage, remote=False: getattr(stage, "resource", "") or (
         "gpu" if stage.backend_kind in ("keyframes", "video", "music") else "cpu"))
     project = make_project(tmp_path, ROOT / "projects" / "demo", size=(108, 192))
     (project / "director.yaml").write_text((project / "director.yaml").read_text() +

@@ -79,3 +79,14 @@ def test_a_chinese_episode_gets_word_broken_short_drama_subtitles(tmp_path):
     assert all(e.end - e.start >= 800 for e in subs), [(e.start, e.end) for e in subs]  # no cue under 0.8 s
     status = json.loads(director("-p", str(project), "--json", "status", check=True).stdout)
     assert status["to_run"] > 0  # the rest of the render is still ahead
+
+
+def test_a_long_english_line_changes_cue_between_clauses_keeping_every_space():
+    from director.stages.subtitles import layout
+
+    text = ("I drove all night through the rain, past the bridge and the old mill, and you were not there. "
+            "Where were you when the lights went out over the whole city?")
+    cues = layout(text, 0.0, 10.0, 216, 384, 0.034, 2)
+    assert len(cues) > 1 and all(len(c.lines) <= 2 for c in cues)
+    shown = " ".join(" ".join(c.lines) for c in cues)
+    assert shown.split() == text.split()  # no word lost or glued to its neighbour
