@@ -209,7 +209,8 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
     fades = [t.index + 1 for t in transitions if t.kind == "fade"]
     if fades:
         notes.append(f"fades through black at shot(s) {', '.join(map(str, fades))}: FadeIn/FadeOut effects in .otio, "
-                     "闪黑 in Jianying drafts; FCP 7 XML, FCP X and EDL carry no dip to black, add one there")
+                     "opacity keyframes in FCP 7 XML and FCP X, a dissolve to and from black (BL) in the EDL, "
+                     "闪黑 in Jianying drafts")
     total = ctx.total_frames()
     cut = Cut(ctx.loaded.episode, sp.format.fps, sp.format.width, sp.format.height, total, shots, transitions,
               audio, markers, subtitles, {"size": cfg.subtitles.size, "max_lines": cfg.subtitles.max_lines},
@@ -252,8 +253,12 @@ def place(src: Path | Padded, target: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- OTIO
-def to_otio(cut: Cut):
-    """The cut as an OpenTimelineIO timeline: V1 shots (+ transitions), one audio track per voice, music, sfx."""
+def to_otio(cut: Cut, fades: str = "effects"):
+    """The cut as an OpenTimelineIO timeline: V1 shots (+ transitions), one audio track per voice, music, sfx.
+
+    ``fades``: how a dip to black is written. ``effects``: FadeIn/FadeOut effects on the clips (OTIO's own form;
+    the XML writers add opacity keyframes from them). ``black``: the form an EDL knows: the faded frames become a
+    dissolve to/from black (``BL``) over a gap, playing the same frames of each clip at the same record frames."""
     import opentimelineio as otio
 
     rate = rate_of(cut.fps)
@@ -275,16 +280,35 @@ def to_otio(cut: Cut):
                                      "frames": cut.frames, "notes": cut.notes, "subtitles": "media/subtitles/episode.srt"}
     video = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
     by_index = {t.index: t for t in cut.transitions}
+
+    def dissolve(name: str, before: int, after: int, kind: str):
+        tr = otio.schema.Transition(name=name, in_offset=rt(before), out_offset=rt(after),
+                                    transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve)
+        tr.metadata["director"] = {"transition": kind}
+        return tr
+
     for i, item in enumerate(cut.shots):
         t = by_index.get(i)
+        nxt = by_index.get(i + 1)
         if t is not None and t.kind == "dissolve":  # overlaps the handles the media folder's clips carry
-            tr = otio.schema.Transition(name="dissolve", in_offset=rt(t.out_frames), out_offset=rt(t.in_frames),
-                                        transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve)
-            tr.metadata["director"] = {"transition": "dissolve"}
-            video.append(tr)
+            video.append(dissolve("dissolve", t.out_frames, t.in_frames, "dissolve"))
+        if fades == "black":
+            fade_in = t.in_frames if t is not None and t.kind == "fade" else 0
+            fade_out = nxt.out_frames if nxt is not None and nxt.kind == "fade" else 0
+            if t is not None and t.kind == "fade" and (t.out_frames or fade_in):
+                # black between the two shots: the outgoing one dissolves into it, this one out of it
+                gap = t.out_frames + fade_in
+                video.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(rt(0), rt(gap))))
+                if fade_in:
+                    video.append(dissolve("fade in", fade_in, 0, "fade"))
+            trimmed = Item(**{**item.__dict__, "source_start": item.source_start + fade_in,
+                              "frames": item.frames - fade_in - fade_out})
+            video.append(clip(trimmed))
+            if fade_out:
+                video.append(dissolve("fade out", 0, fade_out, "fade"))
+            continue
         c = clip(item)
         # a fade dips through black inside the shots' own spans (no overlap): an effect on each side's clip
-        nxt = by_index.get(i + 1)
         if t is not None and t.kind == "fade" and t.in_frames:
             c.effects.append(otio.schema.Effect(name="fade in", effect_name="FadeIn",
                                                 metadata={"director": {"frames": t.in_frames, "from": "black"}}))
@@ -331,7 +355,7 @@ def write_timeline(cut: Cut, fmt: str, dest: Path) -> Path:
     import opentimelineio as otio
 
     adapter, suffix = FORMATS[fmt]
-    timeline = to_otio(cut)
+    timeline = to_otio(cut, fades="black" if fmt == "edl" else "effects")
     if fmt == "edl":  # an EDL is one picture track; sound is in the media folder and the other formats
         timeline.tracks[:] = [timeline.tracks[0]]
     path = inside(dest, dest / f"{cut.episode}{suffix}")
@@ -341,51 +365,131 @@ def write_timeline(cut: Cut, fmt: str, dest: Path) -> Path:
     except Exception as exc:  # an adapter refusing the timeline is a clear error, not a traceback
         tmp.unlink(missing_ok=True)
         raise DirectorError(f"the {fmt} writer ({adapter}) refused this timeline: {exc}") from None
-    if fmt == "fcpxml":  # the FCP X adapter writes no transitions: add the dissolves to the spine
-        add_fcpx_dissolves(tmp, cut)
+    if fmt == "fcpxml":  # the FCP X adapter writes no transitions or effects: add dissolves and fades
+        add_fcpx_transitions(tmp, cut)
+    elif fmt == "fcp7":  # the FCP 7 adapter writes no clip effects: fades become opacity keyframes
+        add_fcp7_fades(tmp, cut)
     tmp.replace(path)
     return path
+
+
+def fade_frames(cut: Cut) -> dict[int, tuple[int, int]]:
+    """Shot index -> (frames fading in from black at its start, frames fading out to black at its end)."""
+    out: dict[int, tuple[int, int]] = {}
+    for t in cut.transitions:
+        if t.kind != "fade":
+            continue
+        if t.in_frames:
+            out[t.index] = (t.in_frames, out.get(t.index, (0, 0))[1])
+        if t.out_frames and t.index:
+            out[t.index - 1] = (out.get(t.index - 1, (0, 0))[0], t.out_frames)
+    return out
+
+
+def opacity_keys(item: Item, fade_in: int, fade_out: int) -> list[tuple[int, float]]:
+    """(frame of the clip's media, opacity 0..1) keyframes of a dip to black inside the clip's own span: linear,
+    as the assembly draws it (fully black on the cut frame, fully up ``fade_in`` frames later)."""
+    first, last = item.source_start, item.source_start + item.frames
+    keys = []
+    if fade_in:
+        keys += [(first, 0.0), (first + fade_in, 1.0)]
+    if fade_out:
+        keys += [(last - fade_out, 1.0), (last, 0.0)]
+    return keys
+
+
+def _write_xml(tree, path: Path, header: str) -> None:
+    import xml.etree.ElementTree as ET
+
+    ET.indent(tree, space="    ")
+    path.write_text(header + ET.tostring(tree.getroot(), encoding="unicode") + "\n", encoding="utf-8")
+
+
+def add_fcp7_fades(path: Path, cut: Cut) -> None:
+    """An Opacity filter with keyframes on each faded clip item of V1 (FCP 7 counts keyframes in the clip's media
+    frames; Premiere and Resolve read the same filter)."""
+    import xml.etree.ElementTree as ET
+
+    fades = fade_frames(cut)
+    if not fades:
+        return
+    tree = ET.parse(path)
+    track = tree.getroot().find(".//sequence/media/video/track")
+    if track is None:
+        return
+    items = [e for e in track if e.tag == "clipitem"]
+    for index, (fade_in, fade_out) in fades.items():
+        if index >= len(items):
+            continue
+        effect = ET.SubElement(ET.SubElement(items[index], "filter"), "effect")
+        for tag, text in (("name", "Opacity"), ("effectid", "opacity"), ("effectcategory", "motion"),
+                          ("effecttype", "motion"), ("mediatype", "video")):
+            ET.SubElement(effect, tag).text = text
+        param = ET.SubElement(effect, "parameter")
+        for tag, text in (("parameterid", "opacity"), ("name", "Opacity"), ("valuemin", "0"), ("valuemax", "100"),
+                          ("value", "100")):
+            ET.SubElement(param, tag).text = text
+        for when, value in opacity_keys(cut.shots[index], fade_in, fade_out):
+            key = ET.SubElement(param, "keyframe")
+            ET.SubElement(key, "when").text = str(when)
+            ET.SubElement(key, "value").text = f"{value * 100:g}"
+    _write_xml(tree, path, '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE xmeml>\n')
 
 
 FCPX_CROSS_DISSOLVE = "FxPlug:4731E73A-8DAC-4113-9A30-AE85B1761265"  # Final Cut Pro's built-in Cross Dissolve
 
 
-def add_fcpx_dissolves(path: Path, cut: Cut) -> None:
+def add_fcpx_transitions(path: Path, cut: Cut) -> None:
     """Insert a ``<transition>`` centred on each dissolve's cut into the FCPXML spine (the clips carry the handle
-    frames it overlaps), with the Cross Dissolve effect among the resources."""
+    frames it overlaps), with the Cross Dissolve effect among the resources; a fade is an ``adjust-blend`` opacity
+    keyframed inside the clip (clip-local time, before the clip's media, as the DTD orders it)."""
     import xml.etree.ElementTree as ET
     from fractions import Fraction
 
     dissolves = [t for t in cut.transitions if t.kind == "dissolve"]
-    if not dissolves:
+    fades = fade_frames(cut)
+    if not dissolves and not fades:
         return
     tree = ET.parse(path)
     root = tree.getroot()
     resources, spine = root.find("resources"), root.find(".//spine")
     if resources is None or spine is None:
         return
-    ids = [int(e.get("id", "r0")[1:]) for e in resources if (e.get("id") or "").startswith("r")]
-    effect = ET.SubElement(resources, "effect", {"id": f"r{max(ids, default=0) + 1}", "name": "Cross Dissolve",
-                                                  "uid": FCPX_CROSS_DISSOLVE})
     frame = 1 / Fraction(rate_of(cut.fps)).limit_denominator(1001)
 
-    def t(frames: int) -> str:
-        value = frame * frames
+    def seconds(value: Fraction) -> str:
         return f"{value.numerator}/{value.denominator}s" if value.denominator != 1 else f"{value.numerator}s"
 
+    def t(frames: int) -> str:
+        return seconds(frame * frames)
+
     clips = [c for c in spine if c.tag == "clip"]
-    for d in sorted(dissolves, key=lambda d: d.index, reverse=True):
-        if d.index >= len(clips):
+    for index, (fade_in, fade_out) in fades.items():
+        if index >= len(clips):
             continue
-        at = list(spine).index(clips[d.index])
-        cut_frame = cut.shots[d.index].start
-        transition = ET.Element("transition", {"name": "Cross Dissolve", "offset": t(cut_frame - d.out_frames),
-                                               "duration": t(d.out_frames + d.in_frames)})
-        ET.SubElement(transition, "filter-video", {"ref": effect.get("id"), "name": "Cross Dissolve"})
-        spine.insert(at, transition)
-    ET.indent(tree, space="    ")
-    body = ET.tostring(root, encoding="unicode")
-    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE fcpxml>\n\n' + body + "\n", encoding="utf-8")
+        clip = clips[index]
+        start = Fraction(clip.get("start", "0s")[:-1]) if clip.get("start") else Fraction(0)
+        blend = ET.Element("adjust-blend", {"amount": "1"})
+        animation = ET.SubElement(ET.SubElement(blend, "param", {"name": "amount"}), "keyframeAnimation")
+        item = cut.shots[index]
+        for when, value in opacity_keys(item, fade_in, fade_out):  # media frame -> the clip's local time
+            local = start + frame * (when - item.source_start)
+            ET.SubElement(animation, "keyframe", {"time": seconds(local), "value": f"{value:g}"})
+        clip.insert(sum(1 for e in clip if e.tag in ("note", "conform-rate", "timeMap")), blend)
+    if dissolves:
+        ids = [int(e.get("id", "r0")[1:]) for e in resources if (e.get("id") or "").startswith("r")]
+        effect = ET.SubElement(resources, "effect", {"id": f"r{max(ids, default=0) + 1}", "name": "Cross Dissolve",
+                                                      "uid": FCPX_CROSS_DISSOLVE})
+        for d in sorted(dissolves, key=lambda d: d.index, reverse=True):
+            if d.index >= len(clips):
+                continue
+            at = list(spine).index(clips[d.index])
+            cut_frame = cut.shots[d.index].start
+            transition = ET.Element("transition", {"name": "Cross Dissolve", "offset": t(cut_frame - d.out_frames),
+                                                   "duration": t(d.out_frames + d.in_frames)})
+            ET.SubElement(transition, "filter-video", {"ref": effect.get("id"), "name": "Cross Dissolve"})
+            spine.insert(at, transition)
+    _write_xml(tree, path, '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE fcpxml>\n\n')
 
 
 def export(project, episode: str | None, fmt: str, out: Path | None = None, profile: str | None = None) -> dict:

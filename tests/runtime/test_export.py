@@ -78,25 +78,46 @@ def test_each_format_reads_back_frame_exact(rendered, fmt):
     clips = [(i, c) for i, c in enumerate(video) if isinstance(c, otio.schema.Clip)]
     dissolves = [t for t in video if isinstance(t, otio.schema.Transition)]
     text = path.read_text()
+    fades = _fades(timing)
+    assert fades, "the short screenplay has a fade"
     for n, (shot, start, frames, transition) in enumerate(timing["shots"]):
+        media = f"media/shots/{n + 1:02d}-{shot}.mp4"
+        assert (rendered / "out" / "screenplay" / media).exists()
+        if fmt == "edl":  # the reader is lossy around dissolves (it names the black by the clip before it)
+            continue
         i, clip = clips[n]
         record = video.range_of_child_at_index(i)
-        media = f"media/shots/{n + 1:02d}-{shot}.mp4"
         handle = 6 if transition == "dissolve" and n > 0 else 0  # half of the 0.5 s dissolve at 24 fps
-        if fmt == "edl" and handle:
-            # CMX 3600: the dissolve event starts at the cut minus the overlap and plays the incoming clip from
-            # its handle (the reader names the *from* clip there; the TO CLIP line names the incoming one)
-            assert record.start_time.to_frames() == start - handle and record.duration.to_frames() == frames + handle
-            assert clip.source_range.start_time.to_frames() == 0
-            assert f"* TO CLIP: {media}" in text
-            continue
         assert clip.media_reference.target_url == media, (fmt, clip.name)
-        following = timing["shots"][n + 1][3] if n + 1 < len(timing["shots"]) else None
-        cut_short = 6 if fmt == "edl" and following == "dissolve" else 0  # CMX: it ends where the dissolve begins
-        assert (record.start_time.to_frames(), record.duration.to_frames()) == (start, frames - cut_short), (fmt, shot)
+        assert (record.start_time.to_frames(), record.duration.to_frames()) == (start, frames), (fmt, shot)
         assert clip.source_range.start_time.to_frames() == handle
-        assert clip.source_range.duration.to_frames() == frames - cut_short
-        assert (rendered / "out" / "screenplay" / media).exists()
+        assert clip.source_range.duration.to_frames() == frames
+    if fmt == "edl":  # every record frame plays the episode's clip frame, mixed as the episode mixes it
+        plays = _edl_frames(text)
+        for n, (shot, start, frames, transition) in enumerate(timing["shots"]):
+            handle = 6 if transition == "dissolve" and n > 0 else 0
+            fade_in, fade_out = fades.get(n, (0, 0))
+            for k in range(frames):
+                mix = plays[start + k]
+                weight = mix.get((f"media/shots/{n + 1:02d}-{shot}.mp4", handle + k))
+                assert weight is not None, (shot, k, mix)
+                if k < fade_in:  # rising out of black
+                    assert set(mix) == {(f"media/shots/{n + 1:02d}-{shot}.mp4", handle + k), ("BL", 0)}
+                    assert weight == pytest.approx(k / fade_in), (shot, k)
+                elif k >= frames - fade_out:  # falling into black
+                    assert ("BL", 0) in mix and weight == pytest.approx(1 - (k - frames + fade_out) / fade_out)
+                elif not (transition == "dissolve" and n and k < 6) and not (
+                        n + 1 < len(timing["shots"]) and timing["shots"][n + 1][3] == "dissolve" and k >= frames - 6):
+                    assert mix == {(f"media/shots/{n + 1:02d}-{shot}.mp4", handle + k): 1.0}, (shot, k, mix)
+        assert len(plays) == timing["total"]
+    if fmt in ("fcp7", "fcpxml"):  # a fade is the clip's own opacity, keyframed in its media frames
+        def handle(n: int) -> int:
+            return 6 if n and timing["shots"][n][3] == "dissolve" else 0
+
+        assert _opacity_keys(path, fmt) == {
+            n: [(handle(n) + k, v) for k, v in ([(0, 0.0), (f_in, 1.0)] if f_in else []) + (
+                [(timing["shots"][n][2] - f_out, 1.0), (timing["shots"][n][2], 0.0)] if f_out else [])]
+            for n, (f_in, f_out) in fades.items()}
     if fmt == "fcpxml":  # the adapter's reader ignores transitions: read the spine's <transition> ourselves
         import xml.etree.ElementTree as ET
         from fractions import Fraction
@@ -122,6 +143,82 @@ def test_each_format_reads_back_frame_exact(rendered, fmt):
                        for i, c in enumerate(track)
                        if isinstance(c, otio.schema.Clip) and "/music/" in c.media_reference.target_url)
         assert music == timing["music"] and len(music) >= 2, fmt  # cues that cross-fade sit on two lanes, unmoved
+
+
+def _fades(timing: dict) -> dict[int, tuple[int, int]]:
+    """Shot index -> (fade-in, fade-out) frames, as the assembly draws them: 0.4 s, at most a third of a shot."""
+    fps, shots, out = timing["fps"], timing["shots"], {}
+    for n, (_, _, frames, transition) in enumerate(shots):
+        if transition != "fade":
+            continue
+        d_in = round(min(0.4, frames / fps / 3) * fps)
+        out[n] = (d_in, out.get(n, (0, 0))[1])
+        if n:
+            d_out = round(min(0.4, shots[n - 1][2] / fps / 3, frames / fps / 3) * fps)
+            out[n - 1] = (out.get(n - 1, (0, 0))[0], d_out)
+    return out
+
+
+def _edl_frames(text: str, fps: int = 24) -> dict[int, dict[tuple[str, int], float]]:
+    """Read a CMX 3600 list the way an online editor plays it: record frame -> {(media, frame): weight}. A ``D``
+    event dissolves from the previous event's source (continuing past its out point) into its own; ``BL`` is
+    black."""
+    def frames(tc: str) -> int:
+        h, m, s_, f = map(int, tc.split(":"))
+        return ((h * 60 + m) * 60 + s_) * fps + f
+
+    events, plays = [], {}
+    for line in text.splitlines():
+        parts = line.split()
+        if parts and parts[0].isdigit() and len(parts) >= 8:
+            kind = parts[3]
+            duration = int(parts[4]) if kind == "D" else 0
+            src_in, _, rec_in, rec_out = map(frames, parts[-4:])
+            events.append({"reel": parts[1], "kind": kind, "dur": duration, "src": src_in, "rec": (rec_in, rec_out),
+                           "media": "BL" if parts[1] == "BL" else None})
+        elif line.startswith(("* FROM CLIP:", "* TO CLIP:")) and events:
+            media = line.split(":", 1)[1].strip()
+            target = events[-1] if line.startswith("* TO") or events[-1]["kind"] == "C" else events[-2]
+            if target["media"] is None:
+                target["media"] = media
+            if line.startswith("* FROM") and len(events) >= 2 and events[-1]["kind"] == "D" and events[-2]["media"] is None:
+                events[-2]["media"] = media
+    previous = None
+    for e in events:
+        (r0, r1), media = e["rec"], e["media"]
+        for r in range(r0, r1):
+            k = r - r0
+            if e["kind"] == "D" and k < e["dur"] and previous is not None:
+                p = k / e["dur"]
+                src = 0 if previous["media"] == "BL" else previous["src"] + (previous["rec"][1] - previous["rec"][0]) + k
+                plays[r] = {(previous["media"], src): 1 - p, (media, 0 if media == "BL" else e["src"] + k): p}
+            else:
+                plays[r] = {(media, 0 if media == "BL" else e["src"] + k): 1.0}
+        previous = e
+    return plays
+
+
+def _opacity_keys(path: Path, fmt: str) -> dict[int, list[tuple[int, float]]]:
+    """Shot index -> (frame of the clip's media, opacity 0..1) keyframes in an FCP 7 / FCP X file (FCP 7 counts
+    keyframes in media frames; FCP X in the clip's local time, which is its media's time)."""
+    import xml.etree.ElementTree as ET
+    from fractions import Fraction
+
+    root = ET.parse(path).getroot()
+    out = {}
+    if fmt == "fcp7":
+        items = [e for e in root.find(".//sequence/media/video/track") if e.tag == "clipitem"]
+        for n, item in enumerate(items):
+            keys = item.findall("./filter/effect/parameter/keyframe")
+            if keys:
+                out[n] = [(int(k.find("when").text), float(k.find("value").text) / 100) for k in keys]
+    else:
+        clips = [e for e in root.find(".//spine") if e.tag == "clip"]
+        for n, clip in enumerate(clips):
+            keys = clip.findall("./adjust-blend/param/keyframeAnimation/keyframe")
+            if keys:
+                out[n] = [(int(Fraction(k.get("time")[:-1]) * 24), float(k.get("value"))) for k in keys]
+    return out
 
 
 def test_the_otio_timeline_rerendered_from_the_media_alone_matches_the_episode(rendered, tmp_path):
