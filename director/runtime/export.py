@@ -215,7 +215,8 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
     cut = Cut(ctx.loaded.episode, sp.format.fps, sp.format.width, sp.format.height, total, shots, transitions,
               audio, markers, subtitles, {"size": cfg.subtitles.size, "max_lines": cfg.subtitles.max_lines},
               notes, {"episode": ctx.loaded.episode, "title": sp.title, "language": sp.language,
-                      "master_lufs": mix.meta.get("lufs"), "master_gain_db": mix.meta.get("gain_db"),
+                      "master_lufs": mix.meta.get("lufs"), "master_gain_db": mix.meta.get("applied_gain_db", mix.meta.get("gain_db")),
+                      "master_limiter_dbtp": cfg.mix.true_peak,
                       "music_duck_db": cfg.mix.duck_db, "episode_key": episode.key})
     return cut, media
 

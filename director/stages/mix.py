@@ -79,7 +79,7 @@ def master(mixed: np.ndarray, rate: int, target_lufs: float, ceiling_db: float) 
         if abs(measured - target_lufs) < 0.2 or gain_db - (target_lufs - loudness) > MAX_PUSH_DB:
             break
         gain_db += target_lufs - measured
-    measured, out, _ = best
+    measured, out, applied = best
     peak = float(true_peak_db(out))
     notes = []
     if abs(measured - target_lufs) > 1.0:
@@ -88,9 +88,11 @@ def master(mixed: np.ndarray, rate: int, target_lufs: float, ceiling_db: float) 
                      f"{ceiling_db:g} dBTP; lower sfx volume or mix.music_db, or lower mix.loudness")
     if peak > ceiling_db:
         notes.append(f"mix: true peak {peak:.1f} dBTP is over the {ceiling_db:g} dBTP ceiling")
-    # gain_db: what plain loudness normalisation applies (an editor's master gain); the limiter is on top of it
+    # gain_db: what plain loudness normalisation applies; applied_gain_db: the gain in front of the limiter (more
+    # than gain_db where limiting cost loudness): an editor's master gain, with a limiter at the ceiling after it
     return out, {"lufs": round(float(measured), 2), "true_peak": round(peak, 2),
-                 "gain_db": round(float(target_lufs - loudness), 3), "notes": notes}
+                 "gain_db": round(float(target_lufs - loudness), 3), "applied_gain_db": round(float(applied), 3),
+                 "notes": notes}
 
 
 @dataclass(frozen=True)
