@@ -5,7 +5,8 @@ import importlib
 import sys
 import time
 
-ORDER = ("startup", "render", "assemble", "overhead", "scaling", "voice", "gpu", "gpu_estimate", "schedule", "fuzz")
+ORDER = ("startup", "render", "assemble", "overhead", "scaling", "voice", "gpu", "gpu_estimate", "schedule", "animatic",
+         "fuzz")
 
 
 def main(argv: list[str]) -> int:

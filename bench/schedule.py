@@ -28,6 +28,9 @@ class Kind:
     name: str
     device: str = "auto"
 
+    def job_seconds(self) -> float:  # the estimate a diffusers backend gives from the FLOP model
+        return {"keyframes": KEYFRAME_S, "video": CLIP_S}[self.name]
+
     def build(self):
         time.sleep(LOAD_S.get(self.name, 0.0) * SCALE)
         return object()
@@ -67,8 +70,9 @@ class FakeCtx:
     def release_all(self) -> None:
         self.built.clear()
 
-    def backend(self, kind: str, device) -> object:
-        key = f"{kind}@{device}"
+    def backend(self, kind: str, device=None) -> object:
+        from director.runtime.context import current_device
+        key = f"{kind}@{device or current_device.get()}"
         if key not in self.built:
             self.built[key] = self.backends[kind].build()
         return self.built[key]

@@ -34,6 +34,8 @@ class Shot(BaseModel):
     transition: Transition = Field(default="cut", description="how this shot enters from the previous one")
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     locked: bool = Field(default=False, description="keep this shot as it is when re-planning")
+    talking: bool | None = Field(default=None, description="a talking shot: a line plays over it and the speaker's "
+                                 "face is on screen (the planner decides; set it to overrule)")
 
     @field_validator("id")
     @classmethod
@@ -62,6 +64,38 @@ def shot_seed(episode: str, shot_id: str) -> int:
 def screenplay_digest(sp: Screenplay) -> str:
     blob = json.dumps(sp.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+FACE_SIZES = ("ECU", "CU", "MCU", "MS")  # framings that show a face well enough to read lips
+
+
+def talking_speakers(sp: Screenplay, shot: Shot) -> tuple[str, ...]:
+    """The characters whose lines play over the shot *and* whose face the shot shows: a line's speaker in frame,
+    framed ECU to MS, and not the back of an over-the-shoulder (the first character faces the camera over the
+    second's shoulder). Empty for a shot that does not talk. ``shot.talking`` overrules: false is never a
+    talking shot; true makes every in-frame speaker talk whatever the framing."""
+    if shot.talking is False:
+        return ()
+    beats = {ref: beat for ref, _, beat in sp.beats()}
+    speakers = []
+    for ref in shot.beats:
+        beat = beats.get(ref)
+        if beat is not None and beat.line is not None and beat.line.who in shot.characters \
+                and beat.line.who not in speakers:
+            speakers.append(beat.line.who)
+    if shot.talking:
+        return tuple(speakers)
+    if shot.size not in FACE_SIZES:
+        return ()
+    if shot.angle == "ots" and len(shot.characters) > 1:
+        speakers = [who for who in speakers if who == shot.characters[0]]
+    return tuple(speakers)
+
+
+def mark_talking(sp: Screenplay, shots: list[Shot]) -> list[Shot]:
+    """The planner's decision written on each shot whose ``talking`` nobody set (a set value is kept)."""
+    return [s if s.talking is not None else s.model_copy(update={"talking": bool(talking_speakers(sp, s))})
+            for s in shots]
 
 
 def plan_problems(sp: Screenplay, shots: list[Shot], scenes: set[str] | None = None) -> list[tuple[int | None, str]]:

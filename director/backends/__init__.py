@@ -41,6 +41,7 @@ class BackendConfig(BaseModel):
 
     # Capabilities stages ask about (defaults here; a backend that has one says so):
     uses_sample: ClassVar[bool] = False  # voice: speaks in the voice of a reference recording
+    uses_speech: ClassVar[bool] = False  # video: moves the speakers' mouths with their voices (talking shots)
 
     def uses_next_keyframe(self) -> bool:
         """video: the clip ends on the next shot's keyframe (first-last-frame models)."""
@@ -49,6 +50,11 @@ class BackendConfig(BaseModel):
     def quantum(self, mood: str) -> float:
         """music: scores are made in whole units of this many seconds (a bar); 0 for any length."""
         return 0.0
+
+    def job_seconds(self) -> float | None:
+        """GPU seconds one job of this backend is expected to take (a typical shot), before anything runs: the
+        scheduler splits devices between model kinds by it until it has measured real jobs. None: unknown."""
+        return None
 
     def identity(self) -> dict[str, Any]:
         """What enters fingerprints: backend id, version and every setting (never a secret)."""
@@ -95,6 +101,7 @@ BUILTIN = {
     "ltx-condition": "director.backends.diffusion.video:LTXConditionConfig",
     "cogvideox-i2v": "director.backends.diffusion.video:CogVideoXConfig",
     "svd": "director.backends.diffusion.video:SVDConfig",
+    "ltx2-talking": "director.backends.diffusion.talking:LTX2TalkingConfig",
     "coqui-tts": "director.backends.coqui:CoquiConfig",
     "stable-audio": "director.backends.diffusion.music:StableAudioConfig",
 }

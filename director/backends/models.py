@@ -44,6 +44,11 @@ LICENSES: dict[str, License] = {
                                               "https://huggingface.co/Lightricks/LTX-Video"),
     "Lightricks/LTX-Video-0.9.7-distilled": License("LTX-Video Open Weights License 0.X", "conditional"),
     "Lightricks/LTX-Video-0.9.8-13B-distilled": License("LTX-Video Open Weights License 0.X", "conditional"),
+    # LTX-2.x: free for commercial use below an annual-revenue threshold (LTX-2.x Community License)
+    "Lightricks/LTX-2.5-Diffusers": License("LTX-2.x Community License", "conditional",
+                                            "https://huggingface.co/Lightricks/LTX-2.5-Diffusers"),
+    "Lightricks/LTX-2": License("LTX-2 Community License Agreement", "conditional",
+                                "https://huggingface.co/Lightricks/LTX-2"),
     "lightx2v/Qwen-Image-Lightning": APACHE,
     "lightx2v/Qwen-Image-Edit-2511-Lightning": APACHE,
     "FastVideo/FastWan2.2-TI2V-5B-FullAttn-Diffusers": APACHE,

@@ -25,6 +25,12 @@ def keyed(why: str, default: Any = MISSING, **kw) -> Any:
     return field(metadata={"why": why}, **kw)
 
 
+def added(why: str, default: Any, **kw) -> Any:
+    """A field added to a request after work was cached with it: in the key only when it differs from its
+    default, so everything made before it existed keeps its key (and is not made again)."""
+    return field(default=default, metadata={"why": why, "omit_default": True}, **kw)
+
+
 def content(why: str, default: Any = MISSING, **kw) -> Any:
     """A path (or tuple of paths) keyed by its file's content digest, not by where it lies."""
     if default is not MISSING:
@@ -69,6 +75,8 @@ def key_material(value: Any, digest: Callable[[Path], str]) -> Any:
             if f.metadata.get("key") is False:
                 continue
             item = getattr(value, f.name)
+            if f.metadata.get("omit_default") and item == f.default:
+                continue
             if f.metadata.get("content") and item is not None:
                 item = [digest(Path(p)) for p in item] if isinstance(item, (tuple, list)) else digest(Path(item))
             out[f.name] = key_material(item, digest)
@@ -190,6 +198,15 @@ class SheetRequest:
 
 
 @dataclass(frozen=True)
+class SpeechSpan:
+    """A line spoken over a clip: who says it, when (seconds into the clip), and the voice that says it."""
+
+    who: str = keyed("speaker changed")
+    offset: float = keyed("dialogue timing changed")
+    audio: Artifact = keyed("voice changed")  # role: audio
+
+
+@dataclass(frozen=True)
 class ClipRequest:
     """One clip: the keyframe brought to life for exactly ``frames`` frames at ``fps``."""
 
@@ -204,6 +221,9 @@ class ClipRequest:
     prompt: str = keyed("prompt changed", default="")
     negative: str = keyed("negative prompt changed", default="")
     next_keyframe: Artifact | None = keyed("next shot's keyframe changed", default=None)
+    # talking shots (only for backends that drive mouths from the voice: ``uses_speech``)
+    talking: tuple[str, ...] = added("talking characters changed", ())  # speakers whose face is on screen
+    speech: tuple[SpeechSpan, ...] = added("dialogue changed", ())  # every line spoken over the clip
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,9 @@ def status_table(records) -> Table:
     for r in sorted(records, key=lambda r: order.get(r.stage, 99)):
         if r.status == "cached":
             text = "[green]cached[/green]"
+            sync = r.info.get("sync") if r.stage == "clips" else None
+            if sync:  # a talking shot: how well each speaker's mouth follows their voice
+                text += " · talking, lip sync " + ", ".join(f"{who} {s['correlation']:.2f}" for who, s in sync.items())
         elif r.status == "waits":
             text = f"[yellow]waits[/yellow]: {r.reason}"
         else:

@@ -60,6 +60,7 @@ class RenderContext:
     _digests: dict[Path, str] = field(default_factory=dict)
     _all_shots: list[Shot] | None = None
     model_events: list[dict] = field(default_factory=list)  # loads and releases, in order, for the run record
+    _loading: dict[str, threading.Lock] = field(default_factory=dict)  # model@device -> held while it loads
 
     @property
     def all_shots(self) -> list[Shot]:
@@ -81,21 +82,29 @@ class RenderContext:
     def with_shots(self, shots: list[Shot]) -> "RenderContext":
         """The same render (results, built backends) seen through a subset of its shots."""
         return RenderContext(self.project, self.loaded, shots, self.backends, self.cache, self.explain,
-                             self.results, self._built, self._lock, self._digests, self.all_shots, self.model_events)
+                             self.results, self._built, self._lock, self._digests, self.all_shots, self.model_events,
+                             self._loading)
 
     def backend(self, kind: str):
         """The built backend for a kind on the job's device: built once per device per run (models stay resident)."""
         device = current_device.get()
         key = kind if device is None else f"{kind}@{device}"
-        with self._lock:
+        with self._lock:  # one lock per model and device: devices load their models at the same time
+            built = self._built.get(key)
+            if built is not None:
+                return built
+            lock = self._loading.setdefault(key, threading.Lock())
+        with lock:
             if key not in self._built:
                 config = self.backends[kind]
                 if device is not None and device.startswith("cuda") and "device" in type(config).model_fields:
                     config = config.model_copy(update={"device": device})
                 started = time.perf_counter()
-                self._built[key] = config.build()
-                self.model_events.append({"event": "load", "kind": kind, "backend": self.backends[kind].name,
-                                          "device": device, "seconds": round(time.perf_counter() - started, 3)})
+                made = config.build()
+                with self._lock:
+                    self._built[key] = made
+                    self.model_events.append({"event": "load", "kind": kind, "backend": self.backends[kind].name,
+                                              "device": device, "seconds": round(time.perf_counter() - started, 3)})
             return self._built[key]
 
     def release(self, kind: str, device: str | None = None) -> None:

@@ -55,6 +55,14 @@ class LocalExecutor:
         finally:
             current_device.reset(token)
 
+    def preload(self, kind: str, device: str | None) -> None:
+        """Load a kind's models on a device ahead of its first job (while that job's inputs are still being made)."""
+        token = current_device.set(device)
+        try:
+            self.ctx.backend(kind)
+        finally:
+            current_device.reset(token)
+
     def where(self, device: str | None) -> dict:
         return {"device": device, "pid": os.getpid()}
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import queue
+import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -27,6 +28,9 @@ from director.runtime.context import RenderContext
 from director.runtime.executors import WorkerLost
 from director.stages.base import Job, Stage, Unknown
 from director.store import steps
+
+DEPTH = 2  # jobs handed to a device at once: the next one waits on the device's lock, so a device never idles
+# while the scheduler does its bookkeeping between two jobs
 
 
 @dataclass
@@ -150,6 +154,10 @@ class Scheduler:
                     self.units += [Unit(ep, stage, shot.id, shot.id) for shot in ep.ctx.shots]
                 else:
                     self.units.append(Unit(ep, stage, "episode", None))
+        self.left: dict[str, int] = {}  # backend kind -> its units not done (O(1) checks on every completion)
+        for unit in self.units:
+            if unit.stage.backend_kind:
+                self.left[unit.stage.backend_kind] = self.left.get(unit.stage.backend_kind, 0) + 1
         self.failed: set[tuple[str, str, str]] = set()  # (episode, stage, job id) that failed or were skipped
         self.started_stage: dict[str, float] = {}
         self.ended_stage: dict[str, float] = {}
@@ -160,9 +168,11 @@ class Scheduler:
         self.gpu_queue: dict[str, deque] = {}  # backend kind -> (unit, job) waiting for a GPU
         self.devices: list = [None]
         self.device_kind: dict = {}  # the kind whose models each device holds
-        self.device_busy: dict = {}
+        self.device_load: dict = {}  # device -> jobs handed to it and not finished (at most DEPTH)
+        self.device_locks: dict = {}  # device -> held while one of its jobs runs
         self.job_device: dict[int, str | None] = {}
         self.job_ready: dict[int, float] = {}  # when each job became ready to run (its queue wait starts)
+        self.durations: dict[str, list[float]] = {}  # backend kind -> seconds of its finished GPU jobs
 
     # ------------------------------------------------------------------ offering units
     def offer(self, unit: Unit, pools: dict, futures: dict) -> bool:
@@ -220,6 +230,13 @@ class Scheduler:
                 grow(stage, total, to_run)
 
     def _produce(self, unit: Unit, job: Job, device: str | None = None):
+        lock = self.device_locks.get(device) if self.resources[unit.stage.name] == "gpu" else None
+        if lock is None:
+            return self._produce_now(unit, job, device)
+        with lock:  # the device's next job is handed over early and waits here, not on the scheduler
+            return self._produce_now(unit, job, device)
+
+    def _produce_now(self, unit: Unit, job: Job, device: str | None = None):
         started = time.perf_counter()
         stage = unit.stage
         progress = getattr(self.reporter, "job_progress", None)
@@ -239,30 +256,47 @@ class Scheduler:
 
     # ------------------------------------------------------------------ finishing
     def _finish_unit(self, unit: Unit) -> None:
+        if unit.done:
+            return
         unit.done = True
         self.ended_stage[unit.stage.name] = time.perf_counter()
         kind = unit.stage.backend_kind
-        if kind and all(u.done for u in self.units if u.stage.backend_kind == kind):
+        if kind:
+            self.left[kind] -= 1
+        if kind and not self.left[kind]:
             self.executor.release(kind)  # no unit left needs these models: free the GPU for the next ones
+
+    def _preload_on(self, preload, kind: str, device) -> None:
+        with self.device_locks[device]:
+            try:
+                preload(kind, device)
+            except Exception:  # noqa: BLE001 - a model that cannot load fails its first job, with the job's error
+                pass
 
     def _collect(self, future: Future, futures: dict) -> None:
         unit, job = futures.pop(future)
+        if unit is None:  # a device finished loading models ahead of its jobs
+            if job in self.device_load:
+                self.device_load[job] -= 1
+            return
         ep = unit.ep
         entry, started, ended, error = future.result()
         stage = unit.stage.name
         device = self.job_device.pop(id(job), None)
-        if self.resources[stage] == "gpu" and device in self.device_busy:
-            self.device_busy[device] = False
+        if self.resources[stage] == "gpu" and device in self.device_load:
+            self.device_load[device] -= 1
         timing = {"start": round(started - self.t0, 3), "end": round(ended - self.t0, 3),
                   "wait": round(started - self.job_ready.pop(id(job), started), 3), "resource": self.resources[stage]}
         if self.resources[stage] == "gpu":
             timing["device"] = device
+            if error is None:
+                self.durations.setdefault(unit.stage.backend_kind, []).append(ended - started)
         lost = error.device if isinstance(error, WorkerLost) else None
         if lost is not None and lost in self.devices:
             self.executor.lose(lost)  # gone for good: its work goes to the devices that are left
             self.devices.remove(lost)
             self.device_kind.pop(lost, None)
-            self.device_busy.pop(lost, None)
+            self.device_load.pop(lost, None)
             ep.result.notes.append(f"{error} -- its jobs went to the other workers")
             if self.devices:
                 self.gpu_queue.setdefault(unit.stage.backend_kind, deque()).appendleft((unit, job))
@@ -290,34 +324,94 @@ class Scheduler:
             ep.state.save()
             self.last_save = time.perf_counter()
 
+    # ------------------------------------------------------------------ devices
+    def _remaining(self) -> dict[str, int]:
+        """GPU model kind -> its units not finished yet (queued, running, or still waiting on inputs)."""
+        gpu = {s.backend_kind for s in self.stages if s.backend_kind and self.resources[s.name] == "gpu"}
+        return {k: n for k, n in self.left.items() if n and k in gpu}
+
+    def _costs(self, kinds) -> dict[str, float]:
+        """Seconds per job of each kind: measured (median of finished jobs) once every kind has run some, else
+        each backend's own estimate (``job_seconds``) when all have one, else equal."""
+        def median(xs: list[float]) -> float:
+            return sorted(xs)[len(xs) // 2]
+
+        if all(self.durations.get(k) for k in kinds):
+            return {k: median(self.durations[k]) for k in kinds}
+        hints = {k: self.ctx.backends[k].job_seconds() if k in self.ctx.backends else None for k in kinds}
+        if all(hints.values()):
+            return hints
+        return dict.fromkeys(kinds, 1.0)
+
+    def _choose(self, device, queued: list[str]) -> str | None:
+        """The kind an idle device loads next: the one with the most work left per device holding it, counting this
+        one (devices split between kinds in proportion to their work, so each loads as few models as it can:
+        with 8 devices a 3.2 s keyframe and a 5.3 s clip per shot make 3 keyframe and 5 clip devices). A kind
+        with nothing queued yet (clips waiting on keyframes) is taken only while another device works a queued
+        kind, so nothing ever waits on a device that waits."""
+        order = {s.backend_kind: i for i, s in reversed(list(enumerate(self.stages)))}
+        others = [k for d, k in self.device_kind.items() if d != device and k is not None]
+        remaining = self._remaining()
+        costs = self._costs(sorted(set(remaining) | set(queued)))
+        # jobs per second the devices on queued kinds make: a kind waiting on them gets no more devices than
+        # they can feed (with 8 devices, 3 keyframe devices feed 5 clip devices; with 4, 2 feed 2)
+        feeding = sum(others.count(q) / costs[q] for q in queued)
+        candidates = [k for k in remaining if k in queued or feeding >= 0.95 * (others.count(k) + 1) / costs[k]]
+        candidates = candidates or queued
+        if not candidates:
+            return None
+        return max(candidates, key=lambda k: (remaining.get(k, 1) * costs[k] / (others.count(k) + 1),
+                                              k in queued, -order.get(k, 99)))
+
     def _dispatch_gpu(self, pools: dict, futures: dict, others_running: bool) -> None:
         """Feed every idle device: jobs of the kind it holds first (affinity: no reload); a device switches kinds
         only when its kind has nothing queued and either all its units are done (release it there) or nothing
         else can move; a device holds one kind's models at a time."""
-        order = {s.backend_kind: i for i, s in reversed(list(enumerate(self.stages)))}
         for device in self.devices:
-            if self.device_busy[device]:
-                continue
-            current = self.device_kind[device]
-            if current is not None and self.gpu_queue.get(current):
-                queue = self.gpu_queue[current]
-            else:
-                waiting = [k for k, q in self.gpu_queue.items() if q]
+            while self.device_load.get(device, DEPTH) < DEPTH:
+                if not self._dispatch_one(device, pools, futures, others_running):
+                    break
+
+    def _dispatch_one(self, device, pools: dict, futures: dict, others_running: bool) -> bool:
+        """Hand ``device`` its next job (or start loading the models of the kind it takes next); False when
+        there is nothing for it now."""
+        current = self.device_kind[device]
+        if current is not None and self.gpu_queue.get(current):
+            queue = self.gpu_queue[current]
+        elif self.device_load[device]:
+            return False  # a change of kind waits until the device has finished what it holds
+        else:
+            waiting = [k for k, q in self.gpu_queue.items() if q]
+            busy_elsewhere = any(self.device_load.values())
+            if current is not None:
                 if not waiting:
-                    continue
-                if current is not None:
-                    current_done = all(u.done for u in self.units if u.stage.backend_kind == current)
-                    busy_elsewhere = any(self.device_busy.values())
-                    if not current_done and (others_running or busy_elsewhere):
-                        continue  # its next jobs are on their way (voices, timing): keep its models
-                    self.executor.release(current, device)  # another model loads here next: never two at once
-                self.device_kind[device] = min(waiting, key=lambda k: order.get(k, 99))
-                queue = self.gpu_queue[self.device_kind[device]]
-            unit, job = queue.popleft()
-            self.device_busy[device] = True
-            self.job_device[id(job)] = device
-            self.started_stage.setdefault(unit.stage.name, time.perf_counter())
-            futures[pools["gpu"].submit(self._produce, unit, job, device)] = (unit, job)
+                    return False
+                current_done = not self.left.get(current)
+                if not current_done and (others_running or busy_elsewhere):
+                    return False  # its next jobs are on their way (voices, timing): keep its models
+            chosen = self._choose(device, waiting)
+            if chosen is None:
+                return False
+            if current is not None and chosen != current:
+                holders = sum(1 for d, k in self.device_kind.items() if k == chosen and d != device)
+                if len(self.gpu_queue.get(chosen, ())) <= holders and busy_elsewhere:
+                    return False  # the devices holding it take these next: cheaper than loading its models here
+                self.executor.release(current, device)  # another model loads here next: never two at once
+                self.device_kind[device] = None
+            self.device_kind[device] = chosen
+            queue = self.gpu_queue.get(chosen)
+            if not queue:  # its first inputs are being made on another device: load its models meanwhile
+                preload = getattr(self.executor, "preload", None)
+                if preload is not None:
+                    self.device_load[device] += 1
+                    futures[pools["gpu"].submit(self._preload_on, preload, chosen, device)] = (None, device)
+                return False
+        unit, job = queue.popleft()
+        self.device_load[device] += 1
+        self.job_device[id(job)] = device
+        self.started_stage.setdefault(unit.stage.name, time.perf_counter())
+        futures[pools["gpu"].submit(self._produce, unit, job, device)] = (unit, job)
+        return True
 
     def _blocked(self, unit: Unit) -> str | None:
         """The failed input a waiting unit depends on (directly, or through another blocked unit), if any."""
@@ -343,7 +437,8 @@ class Scheduler:
                          if "gpu" in self.resources.values() else self.local)
         self.devices = self.executor.devices()
         self.device_kind = {d: None for d in self.devices}
-        self.device_busy = {d: False for d in self.devices}
+        self.device_load = {d: 0 for d in self.devices}
+        self.device_locks = {d: threading.Lock() for d in self.devices}
         try:
             self._run()
         finally:
@@ -351,7 +446,7 @@ class Scheduler:
                 self.executor.close()
 
     def _run(self) -> None:
-        gpu = ThreadPoolExecutor(max_workers=len(self.devices), thread_name_prefix="director-gpu")
+        gpu = ThreadPoolExecutor(max_workers=len(self.devices) * DEPTH, thread_name_prefix="director-gpu")
         cpu = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="director-cpu")
         io = ThreadPoolExecutor(max_workers=2, thread_name_prefix="director-io")
         pools = {"gpu": gpu, "cpu": cpu, "io": io}

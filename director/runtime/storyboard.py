@@ -8,6 +8,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from director.media.fonts import font
+from director.shots import talking_speakers
 from director.store.files import atomic_write_text
 
 COLUMNS = 4
@@ -33,7 +34,12 @@ def _shot_rows(ctx) -> list[dict]:
                 lines.append(f"[sfx: {beat.sfx.name}]")
             elif beat.music:
                 lines.append("[music stops]" if beat.music.stop else f"[music: {beat.music.mood}]")
-        rows.append({"shot": shot, "entry": entry, "seconds": seconds, "lines": lines})
+        clip = ctx.results.get("clips", {}).get(shot.id)
+        sync = (clip.meta.get("report", {}).get("sync") or {}) if clip is not None else {}
+        talks = talking_speakers(ctx.sp, shot)
+        rows.append({"shot": shot, "entry": entry, "seconds": seconds, "lines": lines,
+                     "talking": ", ".join(f"{who} {sync[who]['correlation']:.2f}" if who in sync else who
+                                          for who in talks)})
     return rows
 
 
@@ -66,8 +72,8 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
                 img.resize((360, round(360 * fmt.height / fmt.width)), Image.LANCZOS).save(panel, quality=85)
                 index[shot.id] = row["entry"].key
             sheet.paste(Image.open(panel).resize((THUMB_W, thumb_h), Image.LANCZOS), (x, y))
-        draw.text((x, y + thumb_h + 4), f"{shot.id}  {row['seconds']:.1f}s  {shot.size}/{shot.move}", font=small,
-                  fill=(255, 220, 120))
+        draw.text((x, y + thumb_h + 4), f"{shot.id}  {row['seconds']:.1f}s  {shot.size}/{shot.move}"
+                  + ("  talks" if row["talking"] else ""), font=small, fill=(255, 220, 120))
         scores = row["entry"].meta.get("report", {}).get("scores", {}) if row["entry"] is not None else {}
         people = ", ".join(f"{c} {scores[c]:.2f}" if c in scores else c for c in shot.characters) or "-"
         draw.text((x, y + thumb_h + 22), people, font=small, fill=(220, 220, 220))
@@ -78,6 +84,7 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
             f'<figure><img src="panels/{html.escape(shot.id)}.jpg" alt="{html.escape(shot.id)}">'
             f"<figcaption><b>{html.escape(shot.id)}</b> · {row['seconds']:.2f}s · {shot.size} {shot.angle} "
             f"{shot.move} · {html.escape(people)}"
+            + (f"<p class=talk>talking: {html.escape(row['talking'])} (lip sync)</p>" if row["talking"] else "")
             + "".join(f"<p>{html.escape(line)}</p>" for line in row["lines"]) + "</figcaption></figure>")
     atomic_write_text(index_path, json.dumps(index, indent=1, sort_keys=True))
     refs = _reference_cards(ctx, panels)
@@ -86,7 +93,8 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
     tmp.replace(out / "storyboard.png")
     page = (f"<!doctype html><meta charset='utf-8'><title>{html.escape(ctx.sp.title)} — storyboard</title>"
             "<style>body{font-family:sans-serif;background:#18181c;color:#eee}main{display:flex;flex-wrap:wrap;gap:16px}"
-            "figure{width:260px;margin:0}img{width:100%}p{margin:4px 0;font-size:13px;color:#ccc}</style>"
+            "figure{width:260px;margin:0}img{width:100%}p{margin:4px 0;font-size:13px;color:#ccc}"
+            ".talk{color:#ffd27a}</style>"
             f"<h1>{html.escape(ctx.sp.title)}</h1><main>{''.join(cards)}</main>"
             + (f"<h2>Reference sheets</h2><main>{''.join(refs)}</main>" if refs else ""))
     atomic_write_text(out / "storyboard.html", page)

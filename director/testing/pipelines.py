@@ -360,3 +360,69 @@ def qwen_lightning_lora(folder: Path, weight_name: str = "Qwen-Image-Edit-2509-L
     QwenImageEditPlusPipeline.save_lora_weights(str(target), transformer_lora_layers=get_peft_model_state_dict(
         transformer), weight_name=weight_name)
     return Path(folder)
+
+
+def ltx2_talking(folder: Path) -> Path:
+    """LTX-2 (``LTX2DFRPipeline``): video and audio transformer, video and audio VAEs, vocoder, text connectors
+    and a Gemma-3 text encoder, all tiny. The audio VAE downsamples x4 in time and mel (three levels, as the
+    pipeline assumes) so real audio encodes; its ``base_channels`` is the packed audio token width."""
+    import string
+
+    from diffusers import (AutoencoderKLLTX2Audio, AutoencoderKLLTX2Video, FlowMatchEulerDiscreteScheduler,
+                           LTX2DFRPipeline, LTX2VideoTransformer3DModel)
+    from diffusers.pipelines.ltx2 import LTX2TextConnectors
+    from diffusers.pipelines.ltx2.vocoder import LTX2Vocoder
+    from tokenizers import Tokenizer, models
+    from transformers import Gemma3Config, Gemma3ForConditionalGeneration, GemmaTokenizer
+
+    vocab = {"<pad>": 0, "<eos>": 1, "<bos>": 2, "<unk>": 3, "\u2581": 4}
+    for ch in string.ascii_lowercase + string.digits + ".,'":
+        vocab[ch] = len(vocab)
+    tokenizer = GemmaTokenizer(tokenizer_object=Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<unk>")),
+                               pad_token="<pad>", eos_token="<eos>", bos_token="<bos>", unk_token="<unk>")
+    hidden, layers, latent_ch, mel_bins = 32, 2, 2, 16
+    _seed()
+    text_encoder = Gemma3ForConditionalGeneration(Gemma3Config(
+        text_config={"vocab_size": 64, "hidden_size": hidden, "intermediate_size": 64, "num_hidden_layers": layers,
+                     "num_attention_heads": 2, "num_key_value_heads": 1, "head_dim": 16,
+                     "max_position_embeddings": 256, "sliding_window": 64},
+        vision_config={"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
+                       "image_size": 28, "patch_size": 14},
+        mm_tokens_per_image=4)).eval()
+    _seed()
+    audio_vae = AutoencoderKLLTX2Audio(
+        base_channels=latent_ch * mel_bins // 4, output_channels=2, ch_mult=(1, 1, 1), num_res_blocks=1,
+        attn_resolutions=None, in_channels=2, resolution=32, latent_channels=latent_ch, norm_type="pixel",
+        causality_axis="height", dropout=0.0, mid_block_add_attention=False, sample_rate=16000, mel_hop_length=160,
+        is_causal=True, mel_bins=mel_bins).eval()
+    token = latent_ch * mel_bins // 4
+    _seed()
+    transformer = LTX2VideoTransformer3DModel(
+        in_channels=4, out_channels=4, patch_size=1, patch_size_t=1, num_attention_heads=2, attention_head_dim=8,
+        cross_attention_dim=16, audio_in_channels=token, audio_out_channels=token, audio_num_attention_heads=2,
+        audio_attention_head_dim=4, audio_cross_attention_dim=8, num_layers=2, qk_norm="rms_norm_across_heads",
+        caption_channels=hidden, rope_double_precision=False, rope_type="split", vae_scale_factors=(2, 2, 2)).eval()
+    _seed()
+    connectors = LTX2TextConnectors(
+        caption_channels=hidden, text_proj_in_factor=layers + 1, video_connector_num_attention_heads=4,
+        video_connector_attention_head_dim=8, video_connector_num_layers=1,
+        video_connector_num_learnable_registers=None, audio_connector_num_attention_heads=4,
+        audio_connector_attention_head_dim=8, audio_connector_num_layers=1,
+        audio_connector_num_learnable_registers=None, connector_rope_base_seq_len=32, rope_theta=10000.0,
+        rope_double_precision=False, causal_temporal_positioning=False, rope_type="split").eval()
+    _seed()
+    vae = AutoencoderKLLTX2Video(
+        in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8,), decoder_block_out_channels=(8,),
+        layers_per_block=(1,), decoder_layers_per_block=(1, 1), spatio_temporal_scaling=(True,),
+        decoder_spatio_temporal_scaling=(True,), decoder_inject_noise=(False, False), downsample_type=("spatial",),
+        upsample_residual=(False,), upsample_factor=(1,), timestep_conditioning=False, patch_size=1, patch_size_t=1,
+        encoder_causal=True, decoder_causal=False).eval()
+    _seed()
+    vocoder = LTX2Vocoder(in_channels=2 * mel_bins, hidden_channels=32, out_channels=2,
+                          upsample_kernel_sizes=[16, 10, 8], upsample_factors=[8, 5, 4], resnet_kernel_sizes=[3],
+                          resnet_dilations=[[1, 3, 5]], leaky_relu_negative_slope=0.1,
+                          output_sampling_rate=16000).eval()
+    pipe = LTX2DFRPipeline(scheduler=FlowMatchEulerDiscreteScheduler(), vae=vae, audio_vae=audio_vae,
+                           text_encoder=text_encoder, tokenizer=tokenizer, connectors=connectors,
+                           transformer=transformer, vocoder=vocoder)
+    return _save(pipe, folder)

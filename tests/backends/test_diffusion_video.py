@@ -109,3 +109,109 @@ def test_seed_change_rerenders_that_clip_only(tiny, tmp_path):
     assert clip["id"] == plan["shots"][1]["id"] and clip["info"]["passes"]
     video = probe(project / "out" / "screenplay" / "episode.mp4")["video"]
     assert (video["width"], video["height"]) == (72, 128)
+
+
+# ---------------------------------------------------------------------------------------------- talking shots (LTX-2)
+def _talking_request(tmp: Path, frames: int = 17, talking=("mia",)):
+    """A panel keyframe (it says where Mia's mouth is) and a line of syllables spoken 0.1 s into the clip."""
+    import numpy as np
+
+    from director.backends.preview.panel import PanelBackend, PanelConfig
+    from director.backends.types import Artifact, FigureSpec, FrameRequest, SpeechSpan
+    from director.media.audio import write_wav
+
+    panel = tmp / "panel"
+    panel.mkdir()
+    made = PanelBackend(PanelConfig(header=False)).render(FrameRequest(
+        shot_id="s1", size="CU", angle="eye-level", width=64, height=64, prompt="", caption="", location_id="room",
+        location="room", time="day", look="", negative="", seed=1,
+        figures=(FigureSpec("mia", "Mia", "yellow raincoat"),)), panel)
+    voice = tmp / "voice"
+    voice.mkdir()
+    rate = 16000
+    t = np.arange(int(0.6 * rate)) / rate
+    write_wav(voice / "line.wav", (0.5 * np.sin(2 * np.pi * 200 * t) * (np.sin(2 * np.pi * 4 * t) > 0)).astype(np.float32),
+              rate)
+    speech = (SpeechSpan("mia", 0.1, Artifact("voice", "v1", str(voice), {"audio": "line.wav"})),)
+    return ClipRequest(shot_id="s1", keyframe=Artifact("keyframes", "k1", str(panel), dict(made.files)),
+                       move="static", width=64, height=64, fps=24.0, frames=frames, seed=3, prompt="Mia speaks",
+                       talking=talking, speech=speech)
+
+
+def test_a_talking_shot_is_generated_with_its_dialogue_held_fixed_at_every_step(tiny, tmp_path):
+    """LTX-2 through its real loading path: the shot's voices, encoded by the pipeline's own audio VAE, reach the
+    transformer unchanged (and un-noised) at every denoising step; the clip has exactly the shot's frames."""
+    import numpy as np
+    import torch
+
+    from director.backends import Registry
+    from director.backends.diffusion.talking import AUDIO_RATE, dialogue, log_mel
+
+    config = Registry.discover().config_class("ltx2-talking").model_validate(
+        {"model": str(tiny("ltx2_talking")), "resolution": 32, "device": "cpu", "tries": 1})
+    backend = config.build()
+    seen = []
+
+    def hook(module, args, kwargs):
+        seen.append((kwargs["audio_hidden_states"].detach().clone(), kwargs["audio_timestep"].detach().clone()))
+
+    handle = backend.pipe.transformer.register_forward_pre_hook(hook, with_kwargs=True)
+    req = _talking_request(tmp_path, frames=20)
+    out = tmp_path / "out"
+    out.mkdir()
+    try:
+        meta = flat(backend.render(req, out))
+    finally:
+        handle.remove()
+    assert probe(out / "clip.mp4")["video"]["frames"] == 20 and meta["talking"] == ["mia"]
+    assert len(seen) == config.steps >= 2  # one call per step of the distilled schedule
+    first = seen[0][0]
+    assert all(torch.equal(audio, first) for audio, _ in seen)  # unchanged at every step
+    assert all(float(t.abs().max()) == 0.0 for _, t in seen)  # and never noised (sigma 0)
+    # what reached the transformer is the dialogue as the pipeline's own audio VAE encodes it
+    pipe, n = backend.pipe, first.shape[1]  # 25 audio latents a second, over the pass's whole canvas
+    voice = dialogue(req, AUDIO_RATE)
+    window = np.zeros(int(round(n / 25 * AUDIO_RATE)), np.float32)
+    window[:len(voice)] = voice[:len(window)]
+    with torch.no_grad():
+        raw = pipe.audio_vae.encode(log_mel(window, pipe.audio_vae.config.mel_bins)).latent_dist.mode()
+    packed = pipe._normalize_audio_latents(pipe._pack_audio_latents(raw[:, :, :n]),
+                                           pipe.audio_vae.latents_mean, pipe.audio_vae.latents_std)
+    assert torch.allclose(first, packed, atol=1e-5)
+    silent = pipe._normalize_audio_latents(pipe._pack_audio_latents(pipe.audio_vae.encode(
+        log_mel(np.zeros_like(window), pipe.audio_vae.config.mel_bins)).latent_dist.mode()[:, :, :n]),
+        pipe.audio_vae.latents_mean, pipe.audio_vae.latents_std)
+    assert not torch.allclose(first, silent, atol=1e-3)  # the voice is in it, not silence
+    assert set(meta["sync"]) == {"mia"}  # scored where the panel says Mia's mouth is
+
+
+def test_a_talking_shot_below_the_sync_threshold_is_made_again(tiny, tmp_path):
+    from director.backends import Registry
+
+    config = Registry.discover().config_class("ltx2-talking").model_validate(
+        {"model": str(tiny("ltx2_talking")), "resolution": 32, "device": "cpu", "tries": 2, "sync_threshold": 1.0})
+    out = tmp_path / "out"
+    out.mkdir()
+    made = config.build().render(_talking_request(tmp_path), out)
+    assert [t["seed"] for t in made.report["tries"]] == [3, 1003]  # random weights never reach a perfect score
+    assert any("below 1" in n for n in made.notes) and sorted(p.name for p in out.iterdir()) == ["clip.mp4"]
+
+
+def test_our_log_mel_is_ltx2s_front_end():
+    """The mel spectrogram LTX-2's audio processor computes (torchaudio, Slaney scale and norm), without
+    torchaudio (whose PyPI wheels do not match every torch)."""
+    import numpy as np
+    import torch
+
+    torchaudio = pytest.importorskip("torchaudio")
+    from director.backends.diffusion.talking import log_mel
+
+    wave = np.random.default_rng(0).standard_normal(8000).astype(np.float32) * 0.3
+    theirs = torchaudio.transforms.MelSpectrogram(sample_rate=16000, n_fft=1024, win_length=1024, hop_length=160,
+                                                  f_min=0.0, f_max=8000.0, n_mels=64, window_fn=torch.hann_window,
+                                                  center=True, pad_mode="reflect", power=1.0, mel_scale="slaney",
+                                                  norm="slaney")(torch.as_tensor(wave))
+    expected = torch.log(torch.clamp(theirs, min=1e-5)).T
+    ours = log_mel(wave, 64)
+    assert ours.shape == (1, 2, expected.shape[0], 64)
+    assert torch.allclose(ours[0, 0], expected, atol=1e-3)

@@ -52,6 +52,19 @@ class DiffusersConfig(BackendConfig):
     def model_id(self) -> str:
         return self.model or self.default_model
 
+    def job_seconds(self) -> float | None:
+        """The FLOP model's GPU seconds for a typical job: a 720x1280 keyframe held to one reference, a 4 s clip
+        at 24 fps, a 20 s score, on an H100 (only the ratios between kinds matter to the scheduler)."""
+        from director.backends import gpu_time
+
+        stage = {"keyframes": "keyframes", "video": "clips", "music": "music"}.get(self.kind)
+        try:
+            est = gpu_time.estimate_episode({self.kind: self}, 720, 1280, 24.0, [{"frames": 96, "refs": 1}], 0, 0.0,
+                                            [20.0], gpu_time.GPUS["H100"])
+        except (AttributeError, KeyError, TypeError, ValueError):
+            return None
+        return est.get(stage) or None
+
     def needs(self) -> list[ModelNeed]:
         needs = [ModelNeed(self.model_id(), self.kind, self.name, like=self.default_model)]
         if self.lora:

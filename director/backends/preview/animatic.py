@@ -3,6 +3,12 @@
 Pan, tilt, dolly/zoom, truck, crane, orbit (a parallax approximation: foreground and
 background layers move against each other) and handheld shake, at the project's fps for
 exactly the requested number of frames. The panel's header stays fixed, like a slate.
+
+The characters live: a speaker's mouth opens with the energy of their own voice (frame by frame
+RMS of the line's recording, where the line plays in the shot), every face blinks at natural,
+seeded intervals, and a listener blinks as a line ends. The panel says where each face is
+(``faces.json``); mouths and eyes are redrawn over the moved frame, and a static shot patches
+only the face regions of one still frame, so a living shot costs about what a still one did.
 """
 from __future__ import annotations
 
@@ -12,11 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from PIL import Image
+import numpy as np
+from PIL import Image, ImageDraw
 
 from director.backends import BackendConfig
 from director.backends.types import ClipRequest, Made
 from director.media.ffmpeg import FrameWriter
+from director.backends.preview.faces import Performance, load_faces
+from director.media.lipsync import score
+from director.store.files import write_json
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,24 @@ def _transform(img: Image.Image, zoom: float, x: float, y: float, rot: float) ->
     return img.transform((w, h), Image.AFFINE, coeffs, resample=Image.BILINEAR)
 
 
+def _forward(width: int, height: int, zoom: float, x: float, y: float, rot: float):
+    """Where ``_transform`` with these settings puts a point of its source: the map panel -> frame."""
+    cx, cy = width / 2, height / 2
+    ox, oy = cx + x * width, cy + y * height
+    c, s = math.cos(math.radians(rot)), math.sin(math.radians(rot))
+
+    def to_frame(px: float, py: float) -> tuple[float, float]:
+        dx, dy = px - ox, py - oy
+        return cx + zoom * (c * dx - s * dy), cy + zoom * (s * dx + c * dy)
+
+    return to_frame
+
+
+def _box(region, width: int, height: int) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = region
+    return max(0, int(x0)), max(0, int(y0)), min(width, int(x1) + 1), min(height, int(y1) + 1)
+
+
 def _ordered_map(fn, items, threads: int):
     """fn over items on a few threads, results in order, at most 2x threads frames in flight."""
     from collections import deque
@@ -100,7 +128,8 @@ def _ordered_map(fn, items, threads: int):
 class AnimaticConfig(BackendConfig):
     name: ClassVar[str] = "preview-animatic"
     kind: ClassVar[str] = "video"
-    version: ClassVar[str] = "2"  # 2: frames drawn on all cores, layers pasted in place
+    version: ClassVar[str] = "3"  # 2: frames drawn on all cores, layers pasted in place; 3: talking faces
+    uses_speech: ClassVar[bool] = True
     license: ClassVar[str] = "Apache-2.0 (director's own code; frames encoded by ffmpeg run as a separate program)"
     target: ClassVar[str] = "director.backends.preview.animatic:AnimaticBackend"
 
@@ -133,8 +162,24 @@ class AnimaticBackend:
             flat = Image.alpha_composite(bg.convert("RGBA"), fg).convert("RGB")
         band = header.getbbox() if header is not None else None
         band_img = header.crop(band) if band else None
+        faces = load_faces(src, req.width, req.height) if layered else []
+        performance = Performance(faces, req) if faces else None
+        talkers = [f for f in faces if performance is not None and f.id in performance.opening]
+        boxes: dict[str, list[list[int]]] = {f.id: [] for f in faces}
+        motion: dict[str, list[float]] = {f.id: [] for f in talkers}
 
-        def draw(i: int) -> bytes:
+        def placed(i: int):
+            """The frame's camera as a map from panel points to frame points (the figures' layer)."""
+            cam = camera(req.move, i / max(1, req.frames - 1), phase)
+            if parallax:
+                zoom = cam.fg_zoom or cam.zoom
+                x = cam.fg_x if cam.fg_x is not None else cam.x
+                y = cam.fg_y if cam.fg_y is not None else cam.y
+            else:
+                zoom, x, y = cam.zoom, cam.x, cam.y
+            return _forward(req.width, req.height, zoom, x, y, cam.rot), zoom
+
+        def compose(i: int) -> Image.Image:
             cam = camera(req.move, i / max(1, req.frames - 1), phase)
             if parallax:
                 frame = _transform(bg, cam.zoom, cam.x, cam.y, cam.rot)
@@ -145,21 +190,77 @@ class AnimaticBackend:
                 frame = flat.copy()
             else:
                 frame = _transform(flat, cam.zoom, cam.x, cam.y, cam.rot)
+            return frame
+
+        def slate(frame: Image.Image) -> Image.Image:
             if band_img is not None:
                 region = frame.crop(band).convert("RGBA")
                 frame.paste(Image.alpha_composite(region, band_img).convert("RGB"), band[:2])
-            return frame.tobytes()
+            return frame
+
+        def draw(i: int) -> bytes:
+            frame = compose(i)
+            if performance is not None:
+                to_frame, zoom = placed(i)
+                performance.draw(ImageDraw.Draw(frame), i, to_frame, zoom)
+            return slate(frame).tobytes()
+
+        last: dict[str, np.ndarray] = {}
+
+        def measure(i: int, pixels: np.ndarray) -> None:
+            """Mouth boxes and mouth motion of the frame as written (the sync score's inputs)."""
+            to_frame, zoom = placed(i)
+            for face in faces:
+                box = performance.mouth_box(face, to_frame, zoom, req.width, req.height)
+                boxes[face.id].append(box)
+                if face not in talkers:
+                    continue
+                crop = pixels[box[1]:box[3], box[0]:box[2]].astype(np.float32).mean(axis=2)
+                before = last.get(face.id)
+                same = before is not None and before.shape == crop.shape and crop.size
+                motion[face.id].append(float(np.abs(crop - before).mean()) if same else 0.0)
+                last[face.id] = crop
 
         with FrameWriter(out / "clip.mp4", req.width, req.height, req.fps, self.config.crf,
                          self.config.preset) as writer:
             if req.move == "static":
-                still = draw(0)
-                for _ in range(req.frames):
-                    writer.write(still)
+                still = slate(compose(0))
+                pixels = np.asarray(still).copy()  # written every frame; only face regions change
+                if performance is None:
+                    data = pixels.tobytes()
+                    for _ in range(req.frames):
+                        writer.write(data)
+                else:
+                    original = pixels.copy()
+                    regions = [_box(f.region(), req.width, req.height) for f in faces]
+                    identity = _forward(req.width, req.height, 1.0, 0.0, 0.0, 0.0)
+                    for i in range(req.frames):
+                        for x0, y0, x1, y1 in regions:
+                            pixels[y0:y1, x0:x1] = original[y0:y1, x0:x1]
+                        if performance.active(i):
+                            for x0, y0, x1, y1 in regions:
+                                patch = Image.fromarray(pixels[y0:y1, x0:x1])
+                                performance.draw(ImageDraw.Draw(patch), i, identity, 1.0, (x0, y0))
+                                pixels[y0:y1, x0:x1] = np.asarray(patch)
+                        measure(i, pixels)
+                        writer.write(memoryview(pixels))
             else:
                 # Pillow releases the GIL while it transforms, so frames are drawn on all cores
-                for data in _ordered_map(draw, range(req.frames), self.config.threads):
+                for i, data in enumerate(_ordered_map(draw, range(req.frames), self.config.threads)):
+                    if faces:
+                        measure(i, np.frombuffer(data, np.uint8).reshape(req.height, req.width, 3))
                     writer.write(data)
-        return Made({"clip": "clip.mp4"}, report={"passes": 1},
+        report: dict = {"passes": 1}
+        files = {"clip": "clip.mp4"}
+        if performance is not None:
+            sync = {}
+            for face in talkers:
+                energy = performance.energy(face.id)
+                sync[face.id] = score(np.asarray(motion[face.id]), energy).as_dict()
+            report["sync"] = sync
+            write_json(out / "faces.json", {"fps": req.fps, "frames": req.frames, "talking": sorted(sync),
+                                            "mouths": boxes, "faces": [f.id for f in faces]})
+            files["faces"] = "faces.json"
+        return Made(files, report=report,
                     info={"frames": req.frames, "fps": req.fps, "width": req.width, "height": req.height,
                           "move": req.move})

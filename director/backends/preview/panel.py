@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import colorsys
 import hashlib
+import math
 import random
 from pathlib import Path
 from typing import ClassVar
@@ -19,6 +20,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from director.backends import BackendConfig
 from director.backends.types import FigureSpec, FrameRequest, Made, SheetRequest
 from director.media.fonts import font, wrap_text
+from director.store.files import write_json
 
 COLOURS = {
     "yellow": (236, 196, 40), "red": (196, 40, 48), "crimson": (160, 20, 40), "blue": (40, 90, 190),
@@ -38,6 +40,7 @@ TIME_SKY = {  # top colour, bottom colour, light level
     "dusk": ((60, 50, 110), (235, 120, 90), 0.55), "sunset": ((90, 60, 120), (250, 140, 70), 0.65),
     "evening": ((40, 40, 90), (150, 90, 110), 0.45), "night": ((10, 12, 32), (38, 30, 70), 0.3),
 }
+LIPS = (150, 70, 70)
 FIGURE_HEIGHT = {"EWS": 0.2, "WS": 0.38, "MWS": 0.6, "MS": 0.95, "MCU": 1.45, "CU": 2.3, "ECU": 4.2}
 HORIZON = {"high": 0.36, "low": 0.74, "overhead": 0.0, "eye-level": 0.56, "dutch": 0.56, "ots": 0.56, "pov": 0.56}
 
@@ -70,7 +73,7 @@ def _colour_near(text: str, words: tuple[str, ...]) -> tuple[int, int, int] | No
 class PanelConfig(BackendConfig):
     name: ClassVar[str] = "preview-panel"
     kind: ClassVar[str] = "keyframes"
-    version: ClassVar[str] = "2"  # 2: drawing scales down to tiny frames
+    version: ClassVar[str] = "3"  # 2: drawing scales down to tiny frames; 3: faces.json (where mouths and eyes are)
     license: ClassVar[str] = "Apache-2.0 (director's own drawing code)"
     target: ClassVar[str] = "director.backends.preview.panel:PanelBackend"
 
@@ -87,13 +90,14 @@ class PanelBackend:
         rng = random.Random(req.seed)
         bg = self._backdrop(req, rng)
         fg = Image.new("RGBA", (req.width, req.height), (0, 0, 0, 0))
-        self._figures(req, fg)
+        faces = self._figures(req, fg)
         header = Image.new("RGBA", (req.width, req.height), (0, 0, 0, 0))
         if self.config.header:
             self._header(req, header)
         if req.angle == "dutch":
             bg = bg.rotate(7, resample=Image.BICUBIC, expand=False, fillcolor=bg.getpixel((0, 0)))
             fg = fg.rotate(7, resample=Image.BICUBIC, expand=False)
+            faces = [_rotate_face(f, 7, req.width / 2, req.height / 2) for f in faces]
         composite = Image.alpha_composite(bg.convert("RGBA"), fg)
         if req.angle == "pov":
             composite = _vignette(composite)
@@ -102,8 +106,9 @@ class PanelBackend:
         fg.save(out / "fg.png", compress_level=1)
         header.save(out / "header.png", compress_level=1)
         composite.save(out / "keyframe.png", compress_level=1)
-        return Made({"image": "keyframe.png", "background": "bg.png", "foreground": "fg.png", "header": "header.png"},
-                    info={"width": req.width, "height": req.height})
+        write_json(out / "faces.json", {"width": req.width, "height": req.height, "faces": faces})
+        return Made({"image": "keyframe.png", "background": "bg.png", "foreground": "fg.png", "header": "header.png",
+                     "faces": "faces.json"}, info={"width": req.width, "height": req.height})
 
     def sheet(self, req: SheetRequest, out: Path) -> Made:
         """A drawn reference sheet: the character front and three-quarter, or the empty location."""
@@ -208,12 +213,14 @@ class PanelBackend:
             draw.rectangle([int(w * 0.05), dy, int(w * 0.45), dy + h // 40], fill=(60, 40, 28))
 
     # ------------------------------------------------------------------ figures
-    def _figures(self, req: FrameRequest, layer: Image.Image) -> None:
+    def _figures(self, req: FrameRequest, layer: Image.Image) -> list[dict]:
+        """Draw the figures; returns each face's geometry (faces.json: what the animatic animates)."""
         w, h = req.width, req.height
         draw = ImageDraw.Draw(layer)
         figures = list(req.figures)
         if not figures:
-            return
+            return []
+        faces = []
         listener = None
         if req.angle == "ots" and len(figures) > 1:
             figures, listener = figures[:1], figures[1]
@@ -223,15 +230,17 @@ class PanelBackend:
             cx = w * (0.5 if n == 1 else 0.22 + 0.56 * i / (n - 1))
             if listener is not None:
                 cx = w * 0.6
-            self._figure(draw, fig, cx, fig_h, req)
+            faces.append(self._figure(draw, fig, cx, fig_h, req))
         if listener is not None:
             coat = _colour_near(listener.description, GARMENTS) or _hue_colour(listener.id)
             dark = _mix(coat, (0, 0, 0), 0.6)
             draw.ellipse([-w * 0.25, h * 0.55, w * 0.42, h * 1.3], fill=dark + (255,))
             draw.ellipse([-w * 0.05, h * 0.38, w * 0.28, h * 0.66], fill=_mix(dark, (0, 0, 0), 0.3) + (255,))
             self._label(draw, listener.name, w * 0.03, h * 0.78, coat, req)
+            faces.append({"id": listener.id, "back": True})  # seen from behind: no face to animate
+        return faces
 
-    def _figure(self, draw: ImageDraw.ImageDraw, fig: FigureSpec, cx: float, fig_h: float, req: FrameRequest) -> None:
+    def _figure(self, draw: ImageDraw.ImageDraw, fig: FigureSpec, cx: float, fig_h: float, req: FrameRequest) -> dict:
         h = req.height
         desc = fig.description.lower()
         scale = 1.1 if "tall" in desc or "高" in desc else 0.92 if any(k in desc for k in ("short ", "small", "child")) \
@@ -276,9 +285,13 @@ class PanelBackend:
             ex, ey = cx + side * head_r * 0.38, head_cy + head_r * 0.05
             draw.ellipse([ex - eye, ey - eye, ex + eye, ey + eye], fill=(30, 24, 24) + alpha)
         draw.line([(cx - head_r * 0.3, head_cy + head_r * 0.5), (cx + head_r * 0.3, head_cy + head_r * 0.5)],
-                  fill=(150, 70, 70) + alpha, width=max(1, int(head_r * 0.07)))
+                  fill=LIPS + alpha, width=max(1, int(head_r * 0.07)))
         label_y = min(max(head_cy - head_r * 1.6, req.height * 0.14), req.height * 0.62)
         self._label(draw, fig.name, cx - head_r, label_y, coat, req)
+        return {"id": fig.id, "head": [round(cx, 2), round(head_cy, 2), round(head_r, 2)],
+                "mouth": [round(cx, 2), round(head_cy + head_r * 0.5, 2)], "mouth_w": round(head_r * 0.6, 2),
+                "eyes": [[round(cx + side * head_r * 0.38, 2), round(head_cy + head_r * 0.05, 2)] for side in (-1, 1)],
+                "eye_r": round(eye, 2), "skin": list(skin), "lips": list(LIPS)}
 
     @staticmethod
     def _label(draw, text: str, x: float, y: float, colour, req: FrameRequest) -> None:
@@ -305,6 +318,20 @@ class PanelBackend:
         for line in lines:
             draw.text((w * 0.05, y), line, font=small, fill=(235, 235, 235, 255))
             y += small.size * 1.3
+
+
+def _rotate_face(face: dict, degrees: float, cx: float, cy: float) -> dict:
+    """A face's points as ``Image.rotate(degrees)`` (counter-clockwise on screen) moves them."""
+    if face.get("back"):
+        return face
+    a = math.radians(degrees)
+
+    def turn(x: float, y: float) -> list[float]:
+        dx, dy = x - cx, y - cy
+        return [round(cx + dx * math.cos(a) + dy * math.sin(a), 2), round(cy - dx * math.sin(a) + dy * math.cos(a), 2)]
+
+    return {**face, "head": turn(*face["head"][:2]) + face["head"][2:], "mouth": turn(*face["mouth"]),
+            "eyes": [turn(*e) for e in face["eyes"]]}
 
 
 def _vignette(img: Image.Image) -> Image.Image:
