@@ -4,6 +4,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from director.screenplay import Screenplay
+from director.shots import talking_speakers
 from director.stages import STAGE_ORDER
 
 
@@ -17,8 +18,10 @@ def shot_table(sp: Screenplay, shots) -> Table:
         if not words:
             words = next((beats[r].action for r in shot.beats if beats[r].action), "")
         words = words if len(words) <= 36 else words[:35] + "…"
+        talks = set(talking_speakers(sp, shot))
+        who = ", ".join(f"{c} (talks)" if c in talks else c for c in shot.characters)
         table.add_row(shot.scene, shot.id + (" 🔒" if shot.locked else ""), f"{shot.size} {shot.angle} {shot.move}",
-                      f"{shot.duration:.1f}", ", ".join(shot.characters), words)
+                      f"{shot.duration:.1f}", who, words)
     return table
 
 
