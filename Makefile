@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test bench fuzz gpu test-fidelity test-llm test-ray test-slow clean-demo tts-deps
+.PHONY: demo test bench fuzz gpu test-fidelity test-llm test-ray test-slow clean-demo tts-deps chromium-start chromium-wait
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -47,8 +47,23 @@ demo: $(VENV)/.base
 	$(BIN)/director -p projects/demo render
 	@echo "open projects/demo/out/screenplay/episode.mp4 (storyboard: projects/demo/out/screenplay/storyboard.html)"
 
+# The studio's browser test drives the system's Chromium (Playwright's own browser download is not reachable
+# from CI machines). Where apt may install it, it is installed in the background while pip works; without it
+# the browser test skips and says why.
+chromium-start: | $(BIN)/python
+	@if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  touch $(VENV)/.chromium-pending; \
+	  ( export DEBIAN_FRONTEND=noninteractive; \
+	    timeout 400 apt-get install -y -q --no-install-recommends chromium >$(VENV)/chromium.log 2>&1 || \
+	    (timeout 300 apt-get update -q && timeout 400 apt-get install -y -q --no-install-recommends chromium) \
+	    >>$(VENV)/chromium.log 2>&1; rm -f $(VENV)/.chromium-pending ) & \
+	fi
+
+chromium-wait:
+	@while [ -f $(VENV)/.chromium-pending ]; do sleep 1; done
+
 # Two workers, a test file each (its fixtures stay together): ~6 minutes of tests instead of ~8 on 2 cores.
-test: $(VENV)/.test
+test: chromium-start $(VENV)/.test chromium-wait
 	$(BIN)/ruff check director tests bench
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 

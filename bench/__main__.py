@@ -6,7 +6,7 @@ import sys
 import time
 
 ORDER = ("startup", "render", "assemble", "overhead", "scaling", "voice", "gpu", "gpu_estimate", "schedule", "animatic",
-         "fuzz")
+         "studio", "fuzz")
 
 
 def main(argv: list[str]) -> int:

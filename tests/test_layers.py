@@ -2,7 +2,7 @@
 
 Bottom to top: leaf helpers; the store (atomic files, cache, lock, progress steps) with YAML and
 media; the screenplay, shot list and backend configs; the project; stages and planners; the
-engine and render (``runtime``); the CLI. Imports inside ``if TYPE_CHECKING:`` are type hints only
+engine and render (``runtime``); the studio (a web app over the runtime); the CLI. Imports inside ``if TYPE_CHECKING:`` are type hints only
 and may point up; every other import -- at module top or inside a function -- counts, so a lazy
 import cannot hide a cycle.
 """
@@ -19,6 +19,7 @@ LAYERS = [
     {"project"},
     {"stages", "plan", "testing"},
     {"runtime"},
+    {"studio"},
     {"cli"},
 ]
 LEVEL = {name: i for i, names in enumerate(LAYERS) for name in names}

@@ -1,4 +1,4 @@
-"""``director``: new, validate, plan, render, status, clean.
+"""``director``: new, validate, plan, render, status, export, clean, studio, shot, take, line.
 
 Commands parse, call the library and print. Imports of anything heavy happen inside the
 commands, so ``director --help`` stays instant. Every error is a DirectorError mapped to
@@ -404,6 +404,86 @@ def refs_lock(ident: Annotated[str, typer.Argument(help="character or location i
 
     path = lock_sheet(_project(), ident)
     state.out.result({"locked": str(path)}, f"locked {ident}: {path}")
+
+
+# ------------------------------------------------------------------------------ shots and takes (the studio's actions)
+shot_app = typer.Typer(help="Edit one shot of the shot list, as the studio does.", no_args_is_help=True)
+app.add_typer(shot_app, name="shot")
+take_app = typer.Typer(help="A shot's takes (one per seed tried); earlier takes stay cached.", no_args_is_help=True)
+app.add_typer(take_app, name="take")
+EpisodeOpt = Annotated[Optional[str], typer.Option("--episode", "-e", help="the episode (default: the only one)")]
+
+
+@shot_app.command("set")
+def shot_set(shot: Annotated[str, typer.Argument(help="shot id")],
+             values: Annotated[list[str], typer.Argument(help="key=value ..., e.g. move=dolly-in duration=2.5")],
+             episode: EpisodeOpt = None) -> None:
+    """Set fields of a shot (size, angle, move, duration, prompt, characters, transition, seed, locked, talking)."""
+    from director.runtime.edits import set_shot
+
+    changes = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"{item!r}: write key=value, e.g. move=dolly-in")
+        changes[key.strip()] = value
+    saved = set_shot(_project(), episode, shot, changes)
+    state.out.result({"shot": saved}, f"{shot}: " + ", ".join(f"{k}={saved[k]}" for k in changes))
+
+
+@shot_app.command("regen")
+def shot_regen(shot: Annotated[str, typer.Argument(help="shot id")],
+               seed: Annotated[Optional[int], typer.Option("--seed", help="the new take's seed (default: random)")
+                               ] = None,
+               episode: EpisodeOpt = None) -> None:
+    """A new take of the shot: a new seed (the next render makes it; the earlier takes stay cached)."""
+    from director.runtime.edits import regenerate
+
+    done = regenerate(_project(), episode, shot, seed)
+    state.out.result(done, f"{shot}: take {done['take']} (seed {done['seed']}); render to make it")
+
+
+@take_app.command("list")
+def take_list(shot: Annotated[str, typer.Argument(help="shot id")], episode: EpisodeOpt = None) -> None:
+    """The shot's takes: number, seed, which one is current."""
+    from director.runtime.edits import takes
+
+    rows = takes(_project(), episode, shot)
+    state.out.result({"shot": shot, "takes": rows},
+                     "\n".join(f"{'*' if r['current'] else ' '} take {r['take']}: seed {r['seed']}" for r in rows))
+
+
+@take_app.command("pick")
+def take_pick(shot: Annotated[str, typer.Argument(help="shot id")],
+              number: Annotated[int, typer.Argument(help="take number (from `take list`)")],
+              episode: EpisodeOpt = None) -> None:
+    """Make a take the shot's current one (instant to render again: its artifacts are cached)."""
+    from director.runtime.edits import pick
+
+    done = pick(_project(), episode, shot, number)
+    state.out.result(done, f"{shot}: take {number} (seed {done['seed']}) is current")
+
+
+@app.command()
+def line(ref: Annotated[str, typer.Argument(help="the line's beat, scene-id/N")],
+         text: Annotated[Optional[str], typer.Option("--text", help="new text")] = None,
+         emotion: Annotated[Optional[str], typer.Option("--emotion", help="new emotion ('' removes it)")] = None,
+         episode: EpisodeOpt = None) -> None:
+    """Edit a line's text or emotion in the screenplay (validated; comments and layout kept)."""
+    from director.runtime.edits import set_line
+
+    done = set_line(_project(), episode, ref, text, emotion)
+    state.out.result(done, f"{ref} ({done['who']}): {done['text']}" + (f" [{done['emotion']}]" if done["emotion"] else ""))
+
+
+@app.command()
+def studio(port: Annotated[int, typer.Option("--port", help="port to serve on")] = 8765,
+           host: Annotated[str, typer.Option("--host", help="address to bind; anything but 127.0.0.1/localhost "
+                                             "requires the printed token on every request")] = "127.0.0.1") -> None:
+    """Review, lock and regenerate shots in the browser (a local web app over this project)."""
+    from director.studio.app import serve
+
+    serve(_project(), host, port, state.out)
 
 
 # ------------------------------------------------------------------------------ entry point

@@ -1,0 +1,209 @@
+"""Edits a reviewer makes, shared by the CLI (`shot set`, `shot regen`, `take list|pick`) and the studio.
+
+Every edit is written the way a hand edit would be: the YAML is edited in place with ruamel's
+round-trip mode (the user's comments, key order and quoting survive), validated by exactly the
+loader a hand-edited file goes through (errors as ``file:line:col``), and replaced atomically.
+
+A *take* is one seed of a shot. Regenerating a shot records the seed it had and gives it a new
+one; the old take's keyframe and clip stay in the cache (keys are made from the seed), so picking
+an earlier take back is instant: the next render finds everything cached.
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+import random
+from pathlib import Path
+from typing import Any
+
+from director.errors import ScreenplayError, UsageError
+from director.project import Project
+from director.screenplay import LoadedScreenplay, load_screenplay
+from director.shots import ShotList, load_shot_list
+from director.store.files import atomic_write_text, write_json
+
+EDITABLE = ("size", "angle", "move", "duration", "prompt", "characters", "transition", "seed", "locked", "talking")
+
+
+def _yaml():
+    from ruamel.yaml import YAML
+
+    rt = YAML()
+    rt.preserve_quotes = True
+    rt.width = 100
+    rt.indent(mapping=2, sequence=2, offset=0)
+    return rt
+
+
+def _dump(rt, data) -> str:
+    buf = io.StringIO()
+    rt.dump(data, buf)
+    return buf.getvalue()
+
+
+def _validated(path: Path, text: str, check) -> None:
+    """Validate ``text`` as ``path`` would be (``check(tmp)`` raises ScreenplayError), then replace ``path``."""
+    tmp = path.with_name(f"{path.stem}-edit.tmp")  # a valid episode id as its stem; no episode glob matches it
+    atomic_write_text(tmp, text)
+    try:
+        check(tmp)
+    except ScreenplayError as exc:  # the messages name the user's file, not the scratch copy
+        raise ScreenplayError([dataclasses.replace(p, file=str(path)) if p.file == str(tmp) else p
+                               for p in exc.problems]) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    atomic_write_text(path, text)
+
+
+def parse_value(key: str, raw: Any) -> Any:
+    """A value typed on the command line (or sent by the studio) as the shot list holds it."""
+    if key not in EDITABLE:
+        raise UsageError(f"shot field {key!r} cannot be set; settable: {', '.join(EDITABLE)}")
+    if not isinstance(raw, str):
+        return raw
+    text = raw.strip()
+    if key == "characters":
+        return [c.strip() for c in text.replace("，", ",").split(",") if c.strip()]
+    if key in ("locked", "talking"):
+        low = text.lower()
+        if key == "talking" and low in ("auto", "none", "null", ""):
+            return None
+        if low in ("true", "yes", "1", "on"):
+            return True
+        if low in ("false", "no", "0", "off"):
+            return False
+        raise UsageError(f"{key}={raw!r}: use true or false" + (" (or auto)" if key == "talking" else ""))
+    if key == "duration":
+        try:
+            return float(text)
+        except ValueError:
+            raise UsageError(f"duration={raw!r}: a number of seconds, e.g. 2.5") from None
+    if key == "seed":
+        try:
+            return int(text)
+        except ValueError:
+            raise UsageError(f"seed={raw!r}: a whole number, e.g. 42") from None
+    return text
+
+
+def _shot_list(project: Project, loaded: LoadedScreenplay) -> tuple[Path, ShotList]:
+    path = project.shots_path(loaded.episode)
+    if not path.exists():
+        raise UsageError(f"episode {loaded.episode} has no shot list yet; run `director plan -e {loaded.episode}`")
+    return path, load_shot_list(path, loaded.screenplay)
+
+
+def set_shot(project: Project, episode: str | None, shot_id: str, changes: dict[str, Any]) -> dict:
+    """Set fields of one shot (validated as a hand edit is); returns the shot as saved."""
+    loaded = project.load_episode(episode)
+    path, shots = _shot_list(project, loaded)
+    if not any(s.id == shot_id for s in shots.shots):
+        raise UsageError(f"no shot {shot_id!r} in episode {loaded.episode}; shots: "
+                         f"{', '.join(s.id for s in shots.shots)}")
+    values = {key: parse_value(key, raw) for key, raw in changes.items()}
+    rt = _yaml()
+    data = rt.load(path.read_text(encoding="utf-8"))
+    node = next(s for s in data["shots"] if s.get("id") == shot_id)
+    for key, value in values.items():
+        node[key] = value
+    _validated(path, _dump(rt, data), lambda tmp: load_shot_list(tmp, loaded.screenplay))
+    saved = next(s for s in load_shot_list(path, loaded.screenplay).shots if s.id == shot_id)
+    return saved.model_dump(mode="json")
+
+
+# ---------------------------------------------------------------------------------------------- takes
+def _takes_path(project: Project, episode: str) -> Path:
+    return project.state_file("takes", f"{episode}.json")
+
+
+def _load_takes(project: Project, episode: str) -> dict[str, list[int]]:
+    import json
+
+    try:
+        data = json.loads(_takes_path(project, episode).read_text())
+        return {k: [int(s) for s in v] for k, v in data.get("takes", {}).items()}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def takes(project: Project, episode: str | None, shot_id: str) -> list[dict]:
+    """The takes of a shot in the order they were made: number, seed, whether it is the current one."""
+    loaded = project.load_episode(episode)
+    _, shots = _shot_list(project, loaded)
+    shot = next((s for s in shots.shots if s.id == shot_id), None)
+    if shot is None:
+        raise UsageError(f"no shot {shot_id!r} in episode {loaded.episode}")
+    return all_takes(project, loaded.episode, [shot])[shot_id]
+
+
+def all_takes(project: Project, episode: str, shots: list) -> dict[str, list[dict]]:
+    """``takes`` for many shots at once (one read of the takes file)."""
+    known = _load_takes(project, episode)
+    out = {}
+    for shot in shots:
+        seeds = known.get(shot.id) or []
+        if shot.seed not in seeds:
+            seeds = seeds + [shot.seed]
+        out[shot.id] = [{"take": i + 1, "seed": seed, "current": seed == shot.seed} for i, seed in enumerate(seeds)]
+    return out
+
+
+def _remember(project: Project, episode: str, shot_id: str, seeds: list[int]) -> None:
+    data = _load_takes(project, episode)
+    data[shot_id] = seeds
+    write_json(_takes_path(project, episode), {"version": 1, "takes": data})
+
+
+def regenerate(project: Project, episode: str | None, shot_id: str, seed: int | None = None) -> dict:
+    """A new take: the shot gets a new seed (``seed``, or a fresh random one); its earlier takes stay cached."""
+    loaded = project.load_episode(episode)
+    known = [t["seed"] for t in takes(project, loaded.episode, shot_id)]
+    if seed is None:
+        rng = random.SystemRandom()
+        seed = rng.randrange(0, 2**31 - 1)
+        while seed in known:
+            seed = rng.randrange(0, 2**31 - 1)
+    shot = set_shot(project, loaded.episode, shot_id, {"seed": int(seed)})
+    _remember(project, loaded.episode, shot_id, known + ([int(seed)] if int(seed) not in known else []))
+    return {"shot": shot, "take": known.index(seed) + 1 if seed in known else len(known) + 1, "seed": int(seed)}
+
+
+def pick(project: Project, episode: str | None, shot_id: str, number: int) -> dict:
+    """Make take ``number`` (1-based) the shot's current one."""
+    loaded = project.load_episode(episode)
+    listed = takes(project, loaded.episode, shot_id)
+    if not 1 <= number <= len(listed):
+        raise UsageError(f"shot {shot_id} has {len(listed)} take(s); pick 1-{len(listed)}")
+    seed = listed[number - 1]["seed"]
+    _remember(project, loaded.episode, shot_id, [t["seed"] for t in listed])
+    return {"shot": set_shot(project, loaded.episode, shot_id, {"seed": seed}), "take": number, "seed": seed}
+
+
+# ---------------------------------------------------------------------------------------------- lines
+def set_line(project: Project, episode: str | None, ref: str, text: str | None = None,
+             emotion: str | None = None) -> dict:
+    """Edit a line's text or emotion in the screenplay (``ref``: scene-id/N, N counting the scene's beats from
+    1), validated as the whole screenplay is."""
+    loaded = project.load_episode(episode)
+    scene_id, _, number = ref.rpartition("/")
+    path = Path(loaded.path)
+    rt = _yaml()
+    data = rt.load(path.read_text(encoding="utf-8"))
+    scene = next((s for s in data.get("scenes", []) if str(s.get("id")) == scene_id), None)
+    if scene is None or not number.isdigit() or not 1 <= int(number) <= len(scene.get("beats", [])):
+        raise UsageError(f"no beat {ref!r} in {path.name}; refs look like scene-id/N (N from 1)")
+    beat = scene["beats"][int(number) - 1]
+    line = beat.get("line") if hasattr(beat, "get") else None
+    if line is None:
+        raise UsageError(f"beat {ref} is not a line (only a line's text and emotion are edited here)")
+    if text is not None:
+        if not text.strip():
+            raise UsageError("a line's text cannot be empty")
+        line["text"] = text
+    if emotion is not None:
+        if emotion.strip():
+            line["emotion"] = emotion.strip()
+        elif "emotion" in line:
+            del line["emotion"]
+    _validated(path, _dump(rt, data), lambda tmp: load_screenplay(tmp, project.root))
+    return {"ref": ref, "who": str(line["who"]), "text": str(line["text"]), "emotion": line.get("emotion")}

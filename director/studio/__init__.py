@@ -1,0 +1,1 @@
+"""director studio: review, lock and regenerate shots in the browser (``director studio``)."""

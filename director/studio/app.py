@@ -1,0 +1,470 @@
+"""director studio: a local web app over one project (FastAPI, server-rendered pages, a little plain JS).
+
+Every action calls the library the CLI calls (``runtime.edits``: shot set, regenerate, takes, lines;
+``runtime.render.explain`` for what must re-run and why; a render is the CLI in a child process).
+
+Safety: it binds 127.0.0.1 by default. Bound anywhere else it needs the token printed at start on
+every request (``?token=`` once sets a cookie; or ``Authorization: Bearer``). Every state-changing
+request carries the page's CSRF token in ``X-CSRF-Token``. Media are served only from inside the
+project and only as media (images, video, audio, subtitles). No secret is ever sent to a page.
+"""
+from __future__ import annotations
+
+import html
+import json
+import secrets
+import time
+from pathlib import Path
+
+from fastapi import Request  # at module level: route signatures are resolved from this module's names
+
+from director.errors import DirectorError, ScreenplayError
+from director.project import Project
+from director.studio.worker import RenderWorker, lock_holder
+
+STATIC = Path(__file__).resolve().parent / "static"
+MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".mp4": "video/mp4",
+               ".wav": "audio/wav", ".vtt": "text/vtt", ".srt": "text/plain"}
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+# ---------------------------------------------------------------------------------------------- data
+def _media_url(project: Project, path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return "/media/" + Path(path).resolve().relative_to(project.root.resolve()).as_posix()
+    except ValueError:
+        return None
+
+
+def board(project: Project, episode: str | None, worker: RenderWorker | None = None) -> dict:
+    """The episode board: every shot with its picture, clip, plan, lines, checks, takes and state."""
+    from director.runtime.edits import all_takes
+    from director.runtime.render import explain
+    from director.shots import talking_speakers
+
+    ctx, result, notes = explain(project, episode)
+    sp = ctx.sp
+    pending: dict[str, list[str]] = {}  # shot -> why it must run again (its own changes, as status says them)
+    waiting: dict[str, list[str]] = {}  # shot -> what it waits on (only when nothing of its own changed)
+    for r in result.records:
+        if r.shot and r.status == "runs":
+            pending.setdefault(r.shot, []).append(r.reason)
+        elif r.shot and r.status == "waits":
+            waiting.setdefault(r.shot, []).append(r.reason)
+    for shot, reasons in waiting.items():
+        pending.setdefault(shot, reasons)
+    takes_of = all_takes(project, ctx.loaded.episode, ctx.shots)
+    running = set(worker.running.values()) if worker is not None and worker.episode == ctx.loaded.episode else set()
+    failed = worker.failed if worker is not None and worker.episode == ctx.loaded.episode else {}
+    starts = _starts(ctx)
+    cards = []
+    for i, shot in enumerate(ctx.shots):
+        key = ctx.results.get("keyframes", {}).get(shot.id)
+        clip = ctx.results.get("clips", {}).get(shot.id)
+        lines = []
+        for ref in shot.beats:
+            beat = ctx.beats[ref]
+            if beat.line:
+                who = sp.characters[beat.line.who].name or beat.line.who
+                lines.append({"ref": ref, "kind": "line", "who": who, "text": beat.line.text,
+                              "emotion": beat.line.emotion or ""})
+            elif beat.narration:
+                lines.append({"ref": ref, "kind": "narration", "who": "Narrator", "text": beat.narration.text})
+            elif beat.action:
+                lines.append({"ref": ref, "kind": "action", "text": beat.action})
+            elif beat.sfx:
+                lines.append({"ref": ref, "kind": "cue", "text": f"sfx: {beat.sfx.name}"})
+            elif beat.music:
+                lines.append({"ref": ref, "kind": "cue", "text": "music stops" if beat.music.stop
+                              else f"music: {beat.music.mood}"})
+        if shot.id in running:
+            state, why = "running", ""
+        elif shot.id in failed or any(ref in failed for ref in shot.beats):
+            state, why = "failed", failed.get(shot.id) or next(failed[r] for r in shot.beats if r in failed)
+        elif shot.id in pending:
+            state, why = "stale", ", ".join(dict.fromkeys(pending[shot.id]))
+        else:
+            state, why = "cached", ""
+        report = key.meta.get("report", {}) if key is not None else {}
+        sync = (clip.meta.get("report", {}).get("sync") or {}) if clip is not None else {}
+        cards.append({
+            "index": i + 1, "id": shot.id, "scene": shot.scene, "size": shot.size, "angle": shot.angle,
+            "move": shot.move, "duration": shot.duration, "seconds": round(starts.get(shot.id, (0, 0))[1], 2),
+            "start": round(starts.get(shot.id, (0, 0))[0], 3), "characters": list(shot.characters),
+            "prompt": shot.prompt, "transition": shot.transition, "seed": shot.seed, "locked": shot.locked,
+            "talking": list(talking_speakers(sp, shot)), "sync": sync, "scores": report.get("scores", {}),
+            "image": _media_url(project, key.role("image")) if key is not None else None,
+            "clip": _media_url(project, clip.role("clip")) if clip is not None else None,
+            "lines": lines, "takes": takes_of.get(shot.id, []), "state": state, "why": why})
+    out = project.out_dir(ctx.loaded.episode)
+    episode_mp4 = out / "episode.mp4"
+    refs = []
+    for ident, entry in sorted(ctx.results.get("refs", {}).items()):
+        kind, _, name = ident.partition(":")
+        refs.append({"id": name, "kind": kind, "image": _media_url(project, entry.role("image")),
+                     "locked": (project.root / "refs" / "sheets" / f"{name}.png").exists()})
+    return {"episode": ctx.loaded.episode, "title": sp.title, "episodes": [p.stem for p in project.episode_paths()],
+            "shots": cards, "notes": notes, "refs": refs,
+            "video": _media_url(project, episode_mp4) if episode_mp4.exists() else None,
+            "characters": sorted(sp.characters), "vocab": _vocab()}
+
+
+def _starts(ctx) -> dict[str, tuple[float, float]]:
+    """Shot -> (start, seconds) in the episode, where timing exists (else the planned durations)."""
+    out, t = {}, 0.0
+    for shot in ctx.shots:
+        timing = ctx.results.get("timing", {}).get(shot.id)
+        seconds = json.loads(timing.role("timing").read_text())["duration"] if timing else shot.duration
+        out[shot.id] = (t, seconds)
+        t += seconds
+    return out
+
+
+def _vocab() -> dict:
+    from director.vocab import ANGLES, MOVES, SIZES
+
+    transitions = ("cut", "dissolve", "fade")
+    return {"size": list(SIZES), "angle": list(ANGLES), "move": list(MOVES), "transition": list(transitions)}
+
+
+def vtt(srt_text: str) -> str:
+    """SRT -> WebVTT (what a <track> plays)."""
+    body = srt_text.replace("\r\n", "\n").strip()
+    lines = []
+    for line in body.split("\n"):
+        if "-->" in line:
+            line = line.replace(",", ".")
+        lines.append(line)
+    return "WEBVTT\n\n" + "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------- pages
+def _page(title: str, body: str, csrf: str, extra_head: str = "") -> str:
+    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
+            f"<meta name=viewport content='width=device-width,initial-scale=1'><meta name=csrf content='{csrf}'>"
+            f"<link rel=stylesheet href='/static/studio.css'>{extra_head}</head><body>{body}"
+            f"<script src='/static/studio.js'></script></body></html>")
+
+
+def _nav(data: dict, here: str) -> str:
+    eps = "".join(f"<option{' selected' if e == data['episode'] else ''}>{html.escape(e)}</option>"
+                  for e in data["episodes"])
+    return (f"<header class=bar><a class=brand href='/'>director <b>studio</b></a>"
+            f"<select id=episode title='episode'>{eps}</select><span class=title>{html.escape(data['title'])}</span>"
+            f"<nav><a class='{'on' if here == 'board' else ''}' href='/e/{html.escape(data['episode'])}'>Board</a>"
+            f"<a class='{'on' if here == 'player' else ''}' href='/e/{html.escape(data['episode'])}/player'>Player</a>"
+            f"<a class='{'on' if here == 'refs' else ''}' href='/e/{html.escape(data['episode'])}/refs'>References</a>"
+            "</nav><span class=grow></span>"
+            "<button id=render-all class=primary>Render episode</button>"
+            "<button id=render-selected>Render selected</button><button id=cancel>Cancel</button>"
+            "<span id=progress class=progress></span></header><div id=log class=log></div>")
+
+
+def _select(name: str, options: list[str], value: str) -> str:
+    return (f"<select data-field={name}>" + "".join(
+        f"<option{' selected' if o == value else ''}>{html.escape(o)}</option>" for o in options) + "</select>")
+
+
+def card_html(card: dict, vocab: dict) -> str:
+    esc = html.escape
+    badge = {"cached": "<span class='state ok'>cached</span>",
+             "running": "<span class='state run'>running…</span>",
+             "stale": f"<span class='state stale'>must re-run: {esc(card['why'])}</span>",
+             "failed": f"<span class='state bad'>failed: {esc(card['why'])}</span>"}[card["state"]]
+    picture = (f"<img src='{esc(card['image'])}' alt='{esc(card['id'])}' loading=lazy>" if card["image"]
+               else "<div class=noimg>not rendered</div>")
+    video = (f"<video muted loop playsinline preload=none src='{esc(card['clip'])}'></video>" if card["clip"] else "")
+    lines = "".join(
+        (f"<li class=line data-ref='{esc(l['ref'])}'><b>{esc(l['who'])}</b> "
+         f"<span class=text contenteditable=true spellcheck=false>{esc(l['text'])}</span> "
+         f"<input class=emotion value='{esc(l['emotion'])}' placeholder=emotion size=8></li>")
+        if l["kind"] == "line" else
+        f"<li class={l['kind']}>{'<b>' + esc(l['who']) + '</b> ' if l.get('who') else ''}{esc(l['text'])}</li>"
+        for l in card["lines"])
+    checks = " ".join(f"<span class=score title='consistency with the reference'>{esc(c)} {s:.2f}</span>"
+                      for c, s in card["scores"].items())
+    checks += " ".join(f"<span class='score talk' title='talking shot: lip sync score'>talks · {esc(w)} "
+                       f"sync {s['correlation']:.2f}</span>" for w, s in card["sync"].items())
+    if card["talking"] and not card["sync"]:
+        checks += " ".join(f"<span class='score talk'>talks · {esc(w)}</span>" for w in card["talking"])
+    takes = "".join(f"<button class='take{' current' if t['current'] else ''}' data-take={t['take']} "
+                    f"title='seed {t['seed']}'>take {t['take']}</button>" for t in card["takes"])
+    return (f"<article class='card {card['state']}{' locked' if card['locked'] else ''}' id='shot-{esc(card['id'])}' "
+            f"data-shot='{esc(card['id'])}' data-start='{card['start']}'>"
+            f"<div class=media>{picture}{video}<span class=num>{card['index']}</span>"
+            f"<span class=dur>{card['seconds']:.1f}s</span></div>"
+            f"<div class=body><div class=head><label class=pick><input type=checkbox class=sel> "
+            f"<b>{esc(card['id'])}</b></label>"
+            f"<button class=lock title='a locked shot is kept when the episode is re-planned'>"
+            f"{'Locked' if card['locked'] else 'Lock'}</button></div>"
+            f"<div class=plan>{_select('size', vocab['size'], card['size'])}{_select('angle', vocab['angle'], card['angle'])}"
+            f"{_select('move', vocab['move'], card['move'])}"
+            f"<input data-field=duration type=number step=0.1 min=0.5 max=60 value='{card['duration']:g}' title='seconds'>"
+            f"{_select('transition', vocab['transition'], card['transition'])}</div>"
+            f"<div class=who>in frame <input data-field=characters value='{esc(','.join(card['characters']))}' "
+            f"title='characters in frame, comma-separated'></div>"
+            f"<details><summary>prompt</summary><textarea data-field=prompt rows=4>{esc(card['prompt'])}</textarea>"
+            f"<button class=save-prompt>save prompt</button></details>"
+            f"<ul class=lines>{lines}</ul><div class=checks>{checks}</div>{badge}<div class=errors></div>"
+            f"<div class=takes>{takes}<button class=regen>↻ regenerate</button></div></div></article>")
+
+
+def board_html(data: dict, csrf: str) -> str:
+    cards = "".join(card_html(c, data["vocab"]) for c in data["shots"])
+    notes = "".join(f"<p class=note>{html.escape(n)}</p>" for n in data["notes"])
+    return _page(f"{data['title']} — board", _nav(data, "board") + f"<main class=board data-episode="
+                 f"'{html.escape(data['episode'])}'>{notes}<section id=cards class=cards>{cards}</section></main>", csrf)
+
+
+def player_html(data: dict, csrf: str) -> str:
+    esc = html.escape
+    total = sum(c["seconds"] for c in data["shots"]) or 1
+    strip = "".join(f"<button class=seg style='flex:{c['seconds']:.3f}' data-start='{c['start']}' "
+                    f"title='{esc(c['id'])}'>" + (f"<img src='{esc(c['image'])}' alt=''>" if c["image"] else "")
+                    + f"<span>{c['index']}</span></button>" for c in data["shots"])
+    if data["video"]:
+        video = (f"<video id=episode-video controls preload=auto src='{esc(data['video'])}'>"
+                 f"<track kind=subtitles default srclang=und label=subtitles "
+                 f"src='/e/{esc(data['episode'])}/subtitles.vtt'></video>")
+    else:
+        video = "<p class=note>The episode is not rendered yet: press Render episode.</p>"
+    return _page(f"{data['title']} — player", _nav(data, "player") + f"<main class=player data-episode="
+                 f"'{esc(data['episode'])}' data-total='{total:.3f}'>{video}<div class=strip>{strip}</div></main>", csrf)
+
+
+def refs_html(data: dict, csrf: str) -> str:
+    esc = html.escape
+    cards = "".join(f"<figure class=ref data-ref='{esc(r['id'])}'><img src='{esc(r['image'])}' alt=''>"
+                    f"<figcaption>{esc(r['kind'])} <b>{esc(r['id'])}</b> "
+                    f"<button class=ref-lock{' disabled' if r['locked'] else ''}>"
+                    f"{'Locked' if r['locked'] else 'Lock'}</button></figcaption></figure>" for r in data["refs"])
+    body = cards or "<p class=note>No generated reference sheets: every character and place has its own pictures.</p>"
+    return _page(f"{data['title']} — references", _nav(data, "refs") + f"<main class=refs data-episode="
+                 f"'{esc(data['episode'])}'><section class=cards>{body}</section></main>", csrf)
+
+
+# ---------------------------------------------------------------------------------------------- the app
+def create_app(project: Project, token: str | None = None):
+    """The studio over ``project``; ``token``: required on every request (set when bound beyond localhost)."""
+    from fastapi import FastAPI
+    from fastapi.responses import (FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response,
+                                   StreamingResponse)
+
+    app = FastAPI(title="director studio", docs_url=None, redoc_url=None, openapi_url=None)
+    csrf = secrets.token_urlsafe(24)
+    worker = RenderWorker(project.root, project.state)
+    app.state.worker, app.state.csrf, app.state.project = worker, csrf, project
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        if token is not None:
+            given = (request.query_params.get("token") or request.cookies.get("director_token")
+                     or request.headers.get("authorization", "").removeprefix("Bearer ").strip())
+            if not secrets.compare_digest(given or "", token):
+                return JSONResponse({"error": "this studio needs its access token (printed when it started)"}, 401)
+        if request.method not in ("GET", "HEAD") and not secrets.compare_digest(
+                request.headers.get("x-csrf-token", ""), csrf):
+            return JSONResponse({"error": "missing or wrong CSRF token: reload the page"}, 403)
+        response = await call_next(request)
+        if token is not None and request.query_params.get("token"):
+            response.set_cookie("director_token", token, httponly=True, samesite="strict")
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
+
+    def fail(exc: Exception, status: int = 400):
+        if isinstance(exc, ScreenplayError):
+            return JSONResponse({"error": "invalid", "problems": [str(p) for p in exc.problems]}, 422)
+        return JSONResponse({"error": str(exc)}, status)
+
+    async def body(request: Request) -> dict:
+        try:
+            data = await request.json()
+        except ValueError:
+            data = {}
+        return data if isinstance(data, dict) else {}
+
+    @app.get("/")
+    def home():
+        episodes = [p.stem for p in project.episode_paths()]
+        return RedirectResponse(f"/e/{episodes[0]}" if episodes else "/static/empty.html", 303)
+
+    @app.get("/e/{episode}", response_class=HTMLResponse)
+    def board_page(episode: str):
+        try:
+            return board_html(board(project, episode, worker), csrf)
+        except DirectorError as exc:
+            return HTMLResponse(_page("error", f"<main><p class=note>{html.escape(str(exc))}</p></main>", csrf), 400)
+
+    @app.get("/e/{episode}/cards", response_class=HTMLResponse)
+    def cards(episode: str):
+        data = board(project, episode, worker)
+        return "".join(card_html(c, data["vocab"]) for c in data["shots"])
+
+    @app.get("/e/{episode}/player", response_class=HTMLResponse)
+    def player(episode: str):
+        return player_html(board(project, episode, worker), csrf)
+
+    @app.get("/e/{episode}/refs", response_class=HTMLResponse)
+    def refs(episode: str):
+        return refs_html(board(project, episode, worker), csrf)
+
+    @app.get("/e/{episode}/subtitles.vtt")
+    def subtitles(episode: str):
+        srt = project.out_dir(project.load_episode(episode).episode) / "episode.srt"
+        if not srt.exists():
+            return Response("WEBVTT\n\n", media_type="text/vtt")
+        return Response(vtt(srt.read_text(encoding="utf-8")), media_type="text/vtt")
+
+    @app.get("/api/e/{episode}/board")
+    def board_json(episode: str):
+        try:
+            return board(project, episode, worker)
+        except DirectorError as exc:
+            return fail(exc)
+
+    @app.post("/api/e/{episode}/shots/{shot}")
+    async def set_fields(episode: str, shot: str, request: Request):
+        from director.runtime.edits import set_shot
+        try:
+            return {"shot": set_shot(project, episode, shot, await body(request))}
+        except DirectorError as exc:
+            return fail(exc)
+
+    @app.post("/api/e/{episode}/shots/{shot}/lock")
+    async def lock(episode: str, shot: str, request: Request):
+        from director.runtime.edits import set_shot
+        data = await body(request)
+        try:
+            return {"shot": set_shot(project, episode, shot, {"locked": bool(data.get("locked", True))})}
+        except DirectorError as exc:
+            return fail(exc)
+
+    @app.post("/api/e/{episode}/shots/{shot}/regen")
+    async def regen(episode: str, shot: str, request: Request):
+        from director.runtime.edits import regenerate
+        data = await body(request)
+        try:
+            seed = data.get("seed")
+            return regenerate(project, episode, shot, int(seed) if seed not in (None, "") else None)
+        except (DirectorError, ValueError) as exc:
+            return fail(exc)
+
+    @app.get("/api/e/{episode}/shots/{shot}/takes")
+    def take_list(episode: str, shot: str):
+        from director.runtime.edits import takes
+        try:
+            return {"takes": takes(project, episode, shot)}
+        except DirectorError as exc:
+            return fail(exc)
+
+    @app.post("/api/e/{episode}/shots/{shot}/takes/{number}")
+    def pick_take(episode: str, shot: str, number: int):
+        from director.runtime.edits import pick
+        try:
+            return pick(project, episode, shot, number)
+        except DirectorError as exc:
+            return fail(exc)
+
+    @app.post("/api/e/{episode}/lines/{ref:path}")
+    async def line(episode: str, ref: str, request: Request):
+        from director.runtime.edits import set_line
+        data = await body(request)
+        try:
+            return set_line(project, episode, ref, data.get("text"), data.get("emotion"))
+        except DirectorError as exc:
+            return fail(exc)
+
+    @app.post("/api/refs/{ident}/lock")
+    def ref_lock(ident: str):
+        from director.runtime.modelsinfo import lock_sheet
+        try:
+            return {"locked": str(lock_sheet(project, ident).relative_to(project.root))}
+        except DirectorError as exc:
+            return fail(exc)
+
+    @app.post("/api/e/{episode}/render")
+    async def render(episode: str, request: Request):
+        data = await body(request)
+        shots = [str(s) for s in data.get("shots") or []]
+        try:
+            name = project.load_episode(episode).episode
+            worker.start(name, shots or None)
+        except RuntimeError as exc:
+            return fail(exc, 409)
+        except DirectorError as exc:
+            return fail(exc)
+        return {"state": worker.state, "episode": name, "shots": shots}
+
+    @app.post("/api/render/cancel")
+    def cancel():
+        return {"cancelled": worker.cancel(), "state": worker.state}
+
+    @app.get("/api/render")
+    def render_state():
+        holder = lock_holder(project.state)
+        return {"state": worker.state, "episode": worker.episode, "running": sorted(worker.running.values()),
+                "failed": worker.failed, "lock": {"pid": holder.get("pid"), "command": holder.get("argv")}
+                if holder else None}
+
+    @app.get("/api/events")
+    def events(request: Request, after: int = 0):
+        last = int(request.headers.get("last-event-id") or after or 0)
+
+        def stream():
+            nonlocal last
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                with worker.changed:
+                    if len(worker.events) <= last:
+                        worker.changed.wait(timeout=15)
+                    fresh = worker.events[last:]
+                if not fresh:
+                    yield ": keep-alive\n\n"
+                    continue
+                for event in fresh:
+                    last = event["id"]
+                    yield f"id: {event['id']}\nevent: {event['kind']}\ndata: {json.dumps(event)}\n\n"
+
+        return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/media/{rel:path}")
+    def media(rel: str):
+        from director.paths import inside
+        target = project.root / rel
+        try:
+            resolved = inside(project.root, target, "a media file")
+        except DirectorError:
+            return JSONResponse({"error": "outside the project"}, 404)
+        kind = MEDIA_TYPES.get(resolved.suffix.lower())
+        if kind is None or not resolved.is_file():
+            return JSONResponse({"error": "not a media file of this project"}, 404)
+        return FileResponse(resolved, media_type=kind)
+
+    @app.get("/static/{name}")
+    def static(name: str):
+        path = STATIC / name
+        if "/" in name or not path.is_file():
+            return JSONResponse({"error": "not found"}, 404)
+        kind = {".css": "text/css", ".js": "text/javascript", ".html": "text/html"}.get(path.suffix, "text/plain")
+        return FileResponse(path, media_type=kind)
+
+    return app
+
+
+def serve(project: Project, host: str, port: int, out) -> None:
+    """Run the studio until Ctrl-C."""
+    import uvicorn
+
+    token = None if host in LOCAL_HOSTS else secrets.token_urlsafe(18)
+    app = create_app(project, token)
+    where = f"http://{'127.0.0.1' if host in LOCAL_HOSTS else host}:{port}/"
+    if token:
+        print(f"director studio: {where}?token={token}\n(bound to {host}: every request needs this token; "
+              "it is shown only now)", flush=True)
+    else:
+        print(f"director studio: {where}  (Ctrl-C stops it)", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)
+

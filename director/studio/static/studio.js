@@ -1,0 +1,108 @@
+// director studio: every action is a JSON POST to the same library the CLI uses; the board re-renders on the server.
+(function () {
+  const csrf = document.querySelector('meta[name=csrf]').content;
+  const main = document.querySelector('main');
+  const episode = main && main.dataset.episode;
+  const progress = document.getElementById('progress');
+  const log = document.getElementById('log');
+
+  async function post(url, body) {
+    const r = await fetch(url, {method: 'POST', headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf},
+                                body: JSON.stringify(body || {})});
+    const data = await r.json().catch(() => ({}));
+    if (!r.ok) throw data;
+    return data;
+  }
+  function problems(err) { return (err && (err.problems || [err.error])).filter(Boolean).join('\n'); }
+  async function refreshCards() {
+    const grid = document.getElementById('cards');
+    if (!grid) return;
+    const r = await fetch(`/e/${encodeURIComponent(episode)}/cards`);
+    if (r.ok) { grid.innerHTML = await r.text(); wire(grid); }
+  }
+  async function act(card, fn) {
+    const box = card.querySelector('.errors');
+    box.textContent = '';
+    try { await fn(); await refreshCards(); } catch (err) { box.textContent = problems(err); }
+  }
+  const shotUrl = (card) => `/api/e/${encodeURIComponent(episode)}/shots/${encodeURIComponent(card.dataset.shot)}`;
+
+  function wire(root) {
+    root.querySelectorAll('.card').forEach((card) => {
+      const media = card.querySelector('.media'), video = card.querySelector('video');
+      if (video) {
+        media.addEventListener('mouseenter', () => { media.classList.add('playing'); video.play().catch(() => {}); });
+        media.addEventListener('mouseleave', () => { media.classList.remove('playing'); video.pause(); });
+        media.addEventListener('click', () => { if (video.paused) { media.classList.add('playing'); video.play(); } else video.pause(); });
+      }
+      card.querySelector('.lock').addEventListener('click', () =>
+        act(card, () => post(shotUrl(card) + '/lock', {locked: !card.classList.contains('locked')})));
+      card.querySelectorAll('[data-field]').forEach((el) => {
+        if (el.tagName === 'TEXTAREA') return;
+        el.addEventListener('change', () => act(card, () => post(shotUrl(card), {[el.dataset.field]: el.value})));
+      });
+      const save = card.querySelector('.save-prompt');
+      save.addEventListener('click', () => act(card, () => post(shotUrl(card), {prompt: card.querySelector('textarea').value})));
+      card.querySelector('.regen').addEventListener('click', () => act(card, () => post(shotUrl(card) + '/regen')));
+      card.querySelectorAll('.take').forEach((b) => b.addEventListener('click', () =>
+        act(card, () => post(shotUrl(card) + '/takes/' + b.dataset.take))));
+      card.querySelectorAll('li.line').forEach((li) => {
+        const url = `/api/e/${encodeURIComponent(episode)}/lines/${li.dataset.ref}`;
+        const text = li.querySelector('.text'), emotion = li.querySelector('.emotion');
+        text.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); text.blur(); } });
+        text.addEventListener('blur', () => act(card, () => post(url, {text: text.textContent.trim()})));
+        emotion.addEventListener('change', () => act(card, () => post(url, {emotion: emotion.value})));
+      });
+    });
+  }
+  if (document.getElementById('cards')) wire(document);
+
+  document.querySelectorAll('.ref-lock').forEach((b) => b.addEventListener('click', async () => {
+    await post(`/api/refs/${encodeURIComponent(b.closest('.ref').dataset.ref)}/lock`).catch(() => {});
+    location.reload();
+  }));
+  const pick = document.getElementById('episode');
+  if (pick) pick.addEventListener('change', () => { location.href = `/e/${encodeURIComponent(pick.value)}`; });
+
+  function say(text) { if (progress) progress.textContent = text; }
+  function note(line) { if (!log) return; log.classList.add('open'); log.textContent += line + '\n'; log.scrollTop = log.scrollHeight; }
+  const renderAll = document.getElementById('render-all');
+  if (renderAll) renderAll.addEventListener('click', () =>
+    post(`/api/e/${encodeURIComponent(episode)}/render`, {}).then(() => say('starting…')).catch((e) => say(problems(e))));
+  const renderSel = document.getElementById('render-selected');
+  if (renderSel) renderSel.addEventListener('click', () => {
+    const shots = [...document.querySelectorAll('.card .sel:checked')].map((c) => c.closest('.card').dataset.shot);
+    if (!shots.length) { say('select shots first'); return; }
+    post(`/api/e/${encodeURIComponent(episode)}/render`, {shots}).then(() => say('starting…')).catch((e) => say(problems(e)));
+  });
+  const cancel = document.getElementById('cancel');
+  if (cancel) cancel.addEventListener('click', () => post('/api/render/cancel').then((d) => say(d.state)));
+
+  let pending = null;
+  function soon() { if (!pending) pending = setTimeout(() => { pending = null; refreshCards(); }, 400); }
+  if (window.EventSource && progress) {
+    fetch('/api/render').then((r) => r.json()).then((d) => {
+      const events = new EventSource('/api/events?after=' + 0);
+      events.addEventListener('waiting', (e) => { const d = JSON.parse(e.data); say(`waiting for pid ${d.pid}: ${d.command}`); });
+      events.addEventListener('started', () => { say('rendering…'); note('render started'); });
+      events.addEventListener('job-started', (e) => { const d = JSON.parse(e.data); say(`${d.stage} ${d.id}…`); soon(); });
+      events.addEventListener('job', (e) => { const d = JSON.parse(e.data); say(`${d.stage} ${d.n}/${d.total}`); note(d.line); soon(); });
+      events.addEventListener('job-failed', (e) => { note(JSON.parse(e.data).line); soon(); });
+      events.addEventListener('log', (e) => note(JSON.parse(e.data).line));
+      events.addEventListener('finished', (e) => { say('render ' + JSON.parse(e.data).state); soon(); });
+      if (d.state === 'idle') say('');
+    });
+  }
+
+  // the player: the strip seeks; the shot under the playhead is outlined
+  const player = document.getElementById('episode-video');
+  if (player) {
+    const segs = [...document.querySelectorAll('.seg')];
+    segs.forEach((s) => s.addEventListener('click', () => { player.currentTime = parseFloat(s.dataset.start) + 0.01; }));
+    player.addEventListener('timeupdate', () => {
+      let now = null;
+      segs.forEach((s) => { if (parseFloat(s.dataset.start) <= player.currentTime) now = s; });
+      segs.forEach((s) => s.classList.toggle('now', s === now));
+    });
+  }
+})();

@@ -1,0 +1,189 @@
+"""The studio's API through FastAPI's test client, over the demo rendered small: every action, every validation
+error, the lock interplay, path traversal refused."""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from director.project import Project
+from tests.conftest import ROOT, director, make_project
+
+pytest.importorskip("fastapi")
+pytest.importorskip("ruamel.yaml")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    project = make_project(tmp_path_factory.mktemp("studio"), ROOT / "projects/demo", size=(108, 192))
+    director("-p", str(project), "render", check=True)
+    return project
+
+
+@pytest.fixture()
+def client(demo):
+    from fastapi.testclient import TestClient
+
+    from director.studio.app import create_app
+
+    app = create_app(Project.find(demo))
+    with TestClient(app) as c:
+        c.headers["X-CSRF-Token"] = app.state.csrf
+        c.app_state = app.state
+        yield c
+
+
+def _card(client, shot: str) -> dict:
+    board = client.get("/api/e/screenplay/board").json()
+    return next(c for c in board["shots"] if c["id"] == shot)
+
+
+def test_the_board_shows_every_shot_with_its_picture_clip_lines_and_state(client):
+    board = client.get("/api/e/screenplay/board").json()
+    assert [c["index"] for c in board["shots"]] == [1, 2, 3, 4, 5, 6]
+    assert all(c["state"] == "cached" and c["image"].startswith("/media/") and c["clip"] for c in board["shots"])
+    talking = next(c for c in board["shots"] if c["id"] == "handoff-02")
+    assert talking["talking"] == ["ren"] and talking["sync"]["ren"]["correlation"] > 0.6
+    assert any(l["kind"] == "line" and l["text"] == "You're late." for l in talking["lines"])
+    assert board["video"] == "/media/out/screenplay/episode.mp4"
+    page = client.get("/e/screenplay")
+    assert page.status_code == 200 and page.text.count("class='card ") == 6
+    assert client.get(talking["image"]).headers["content-type"] == "image/png"
+    assert client.get(board["video"]).headers["content-type"] == "video/mp4"
+    vtt = client.get("/e/screenplay/subtitles.vtt")
+    assert vtt.text.startswith("WEBVTT") and "-->" in vtt.text and "," not in vtt.text.split("-->")[0][-6:]
+    assert "OPENAI" not in page.text and "token" not in page.text.lower().replace("csrf", "")
+
+
+def test_edits_lock_and_regenerate_through_the_same_library_as_the_cli(client, demo):
+    shots = demo / "shots" / "screenplay.yaml"
+    shots.write_text(shots.read_text().replace("shots:\n", "shots:  # reviewed by Ana\n", 1))
+    assert client.post("/api/e/screenplay/shots/handoff-02/lock", json={"locked": True}).json()["shot"]["locked"]
+    assert _card(client, "handoff-02")["locked"]
+    assert not client.post("/api/e/screenplay/shots/handoff-02/lock", json={"locked": False}).json()["shot"]["locked"]
+    moved = client.post("/api/e/screenplay/shots/handoff-02", json={"move": "dolly-in"})
+    assert moved.status_code == 200 and moved.json()["shot"]["move"] == "dolly-in"
+    card = _card(client, "handoff-02")
+    assert card["state"] == "stale" and "camera move changed" in card["why"]
+    assert "# reviewed by Ana" in shots.read_text()  # the user's comment survives the edit
+    first = card["seed"]
+    regen = client.post("/api/e/screenplay/shots/handoff-02/regen", json={}).json()
+    assert regen["take"] == 2 and regen["seed"] != first
+    assert [t["take"] for t in client.get("/api/e/screenplay/shots/handoff-02/takes").json()["takes"]] == [1, 2]
+    assert client.post("/api/e/screenplay/shots/handoff-02/takes/1").json()["seed"] == first
+    client.post("/api/e/screenplay/shots/handoff-02", json={"move": "static"})
+    assert _card(client, "handoff-02")["state"] == "cached"  # take 1 is back: nothing to render
+    # the CLI sees and does the same
+    listed = director("-p", str(demo), "--json", "take", "list", "handoff-02", check=True).stdout
+    assert '"take": 2' in listed and '"current": true' in listed
+
+
+@pytest.mark.parametrize("body,status,words", [
+    ({"size": "HUGE"}, 422, "size"),
+    ({"duration": "99"}, 422, "duration"),
+    ({"duration": "long"}, 400, "a number of seconds"),
+    ({"characters": "mia,ghost"}, 422, "ghost"),
+    ({"lens": "35mm"}, 400, "cannot be set"),
+    ({"move": "barrel-roll"}, 422, "move"),
+])
+def test_a_bad_edit_is_refused_with_the_hand_edit_message_and_changes_nothing(client, demo, body, status, words):
+    shots = demo / "shots" / "screenplay.yaml"
+    before = shots.read_text()
+    answer = client.post("/api/e/screenplay/shots/arrival-01", json=body)
+    assert answer.status_code == status, answer.text
+    text = answer.text
+    assert words in text
+    if status == 422:  # located in the user's file, as validate would say it
+        assert "screenplay.yaml:" in answer.json()["problems"][0] and "-edit" not in text
+    assert shots.read_text() == before
+
+
+def test_a_line_is_edited_in_the_screenplay_and_validated(client, demo):
+    sp = demo / "screenplay.yaml"
+    before = sp.read_text()
+    done = client.post("/api/e/screenplay/lines/handoff/2", json={"text": "You are late.", "emotion": "angry"})
+    assert done.status_code == 200 and done.json()["who"] == "ren"
+    assert "You are late." in sp.read_text() and "angry" in sp.read_text()
+    card = _card(client, "handoff-02")
+    assert card["state"] == "stale" and "line text changed" in card["why"]
+    assert client.post("/api/e/screenplay/lines/handoff/2", json={"text": "  "}).status_code == 400
+    assert client.post("/api/e/screenplay/lines/handoff/1", json={"text": "x"}).status_code == 400  # an action
+    assert client.post("/api/e/screenplay/lines/nowhere/9", json={"text": "x"}).status_code == 400
+    sp.write_text(before)
+
+
+def test_state_changes_need_the_csrf_token_and_a_remote_studio_needs_its_token(demo):
+    from fastapi.testclient import TestClient
+
+    from director.studio.app import create_app
+
+    with TestClient(create_app(Project.find(demo))) as c:
+        assert c.post("/api/e/screenplay/shots/arrival-01/lock", json={}).status_code == 403
+        assert c.get("/api/e/screenplay/board").status_code == 200
+    with TestClient(create_app(Project.find(demo), token="s3cret")) as c:
+        assert c.get("/api/e/screenplay/board").status_code == 401
+        assert c.get("/api/e/screenplay/board?token=wrong").status_code == 401
+        assert c.get("/e/screenplay?token=s3cret").status_code == 200
+        assert c.get("/api/e/screenplay/board").status_code == 200  # the cookie carries it from then on
+
+
+@pytest.mark.parametrize("path", ["/media/../director.yaml", "/media/%2e%2e/%2e%2e/etc/passwd",
+                                  "/media/..%2F..%2F..%2Fetc%2Fpasswd", "/media/director.yaml",
+                                  "/media/.director/lock", "/media//etc/passwd", "/static/..%2Fapp.py"])
+def test_media_routes_serve_only_media_inside_the_project(client, path):
+    answer = client.get(path)
+    assert answer.status_code == 404, (path, answer.status_code)
+    assert "root:" not in answer.text and "project" not in answer.text.split("error")[0]
+
+
+def test_a_link_out_of_the_project_is_refused(client, demo, tmp_path):
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"\x89PNG not yours")
+    link = demo / "out" / "leak.png"
+    os.symlink(secret, link)
+    try:
+        assert client.get("/media/out/leak.png").status_code == 404
+    finally:
+        link.unlink()
+
+
+def _wait(client, states, seconds=120.0) -> dict:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        state = client.get("/api/render").json()
+        if state["state"] in states:
+            return state
+        time.sleep(0.2)
+    raise AssertionError(f"render state stayed {state}")
+
+
+def test_a_render_waits_for_a_cli_render_holding_the_lock_then_runs(client, demo):
+    from director.store.lock import ProjectLock
+
+    client.post("/api/e/screenplay/shots/handoff-03", json={"move": "pan-left"})
+    with ProjectLock(Project.find(demo).state, "render"):
+        assert client.post("/api/e/screenplay/render", json={"shots": ["handoff-03"]}).json()["state"] == "waiting"
+        time.sleep(1.5)
+        state = client.get("/api/render").json()
+        assert state["state"] == "waiting" and state["lock"]["pid"] == os.getpid()
+        assert client.post("/api/e/screenplay/render", json={}).status_code == 409  # one at a time
+    assert _wait(client, ("done", "failed"))["state"] == "done"
+    worker = client.app_state.worker
+    kinds = [e["kind"] for e in worker.events]
+    assert kinds.index("waiting") < kinds.index("started") < kinds.index("finished")
+    assert any(e["kind"] == "job" and e["id"] == "handoff-03" and e["stage"] == "clips" for e in worker.events)
+    assert _card(client, "handoff-03")["state"] == "cached"
+
+
+def test_a_running_render_is_cancelled_and_keeps_what_it_finished(client, demo):
+    client.post("/api/e/screenplay/shots/arrival-01", json={"move": "tilt-up"})
+    client.post("/api/e/screenplay/shots/handoff-04", json={"move": "pan-right"})
+    client.post("/api/e/screenplay/render", json={})
+    _wait(client, ("running",), 30)
+    assert client.post("/api/render/cancel").json()["cancelled"] is True
+    assert _wait(client, ("cancelled", "done", "failed"))["state"] in ("cancelled", "done")
+    from director.store.lock import ProjectLock
+    with ProjectLock(Project.find(demo).state, "render"):  # the child let go of the project lock
+        pass

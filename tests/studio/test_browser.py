@@ -1,0 +1,96 @@
+"""The studio in a real headless Chromium (Playwright driving the system's Chromium; `make test` installs it
+where apt is available): the board, lock, edit, regenerate, pick a take, play the episode, a screenshot."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from director.media.probe import probe
+from director.project import Project
+from tests.conftest import ROOT, director, make_project
+
+playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+CHROMIUM = next((p for p in (os.environ.get("DIRECTOR_CHROMIUM"), shutil.which("chromium"),
+                             shutil.which("chromium-browser"), shutil.which("google-chrome")) if p), None)
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine: `apt-get install chromium` "
+                                "(make test does it where apt is available) or set DIRECTOR_CHROMIUM")
+ARTIFACTS = Path(os.environ.get("DIRECTOR_TEST_ARTIFACTS", ROOT / "out" / "test-artifacts"))
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory):
+    import uvicorn
+
+    from director.studio.app import create_app
+
+    project = make_project(tmp_path_factory.mktemp("browser"), ROOT / "projects/demo", size=(216, 384))
+    director("-p", str(project), "render", check=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(Project.find(project)), host="127.0.0.1", port=port,
+                                           log_level="warning", timeout_graceful_shutdown=1))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield project, f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"])
+        yield chromium
+        chromium.close()
+
+
+def test_review_a_shot_in_the_browser(studio, browser):
+    project, url = studio
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(f"{url}/e/screenplay")
+    cards = page.locator("article.card")
+    assert cards.count() == 6
+    assert page.evaluate("[...document.querySelectorAll('.card .media img')].every(i => i.complete && "
+                         "i.naturalWidth > 0)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "studio-board.png"), full_page=True)
+
+    first = page.locator("#shot-arrival-01")
+    first.locator("button.lock").click()
+    page.wait_for_selector("#shot-arrival-01.locked")
+
+    shot = "#shot-handoff-02"
+    page.locator(f"{shot} select[data-field=move]").select_option("dolly-in")
+    page.wait_for_selector(f"{shot} .state.stale")
+    assert page.locator(f"{shot} .state").inner_text() == "must re-run: camera move changed"
+
+    page.locator(f"{shot} button.regen").click()
+    page.wait_for_selector(f"{shot} button.take[data-take='2'].current")
+    page.locator(f"{shot} button.take[data-take='1']").click()
+    page.wait_for_selector(f"{shot} button.take[data-take='1'].current")
+    assert page.locator(f"{shot} button.take").count() == 2
+
+    page.locator(f"{shot} select[data-field=move]").select_option("static")  # back as it was: cached again
+    page.wait_for_selector(f"{shot} .state.ok")
+    page.screenshot(path=str(ARTIFACTS / "studio-board-edited.png"), full_page=True)
+
+    page.goto(f"{url}/e/screenplay/player")
+    page.wait_for_function("document.getElementById('episode-video').readyState >= 2", timeout=20000)
+    duration = page.evaluate("document.getElementById('episode-video').duration")
+    expected = probe(project / "out" / "screenplay" / "episode.mp4")["duration"]
+    assert abs(duration - expected) < 0.1, (duration, expected)
+    page.locator(".seg").nth(3).click()
+    page.wait_for_function("document.getElementById('episode-video').currentTime > 0")
+    assert page.evaluate("document.getElementById('episode-video').textTracks.length") == 1
+    page.screenshot(path=str(ARTIFACTS / "studio-player.png"))
+    page.close()
