@@ -35,7 +35,7 @@ class Shot(BaseModel):
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     locked: bool = Field(default=False, description="keep this shot as it is when re-planning")
     talking: bool | None = Field(default=None, description="a talking shot: a line plays over it and the speaker's "
-                                 "face is on screen (the planner decides; set it to overrule)")
+                                 "face is on screen (unset: decided from the framing; true/false overrules)")
 
     @field_validator("id")
     @classmethod
@@ -92,12 +92,6 @@ def talking_speakers(sp: Screenplay, shot: Shot) -> tuple[str, ...]:
     return tuple(speakers)
 
 
-def mark_talking(sp: Screenplay, shots: list[Shot]) -> list[Shot]:
-    """The planner's decision written on each shot whose ``talking`` nobody set (a set value is kept)."""
-    return [s if s.talking is not None else s.model_copy(update={"talking": bool(talking_speakers(sp, s))})
-            for s in shots]
-
-
 def plan_problems(sp: Screenplay, shots: list[Shot], scenes: set[str] | None = None) -> list[tuple[int | None, str]]:
     """Director's own rules for a plan: (shot index or None, what is wrong). Empty means usable.
 
@@ -139,13 +133,16 @@ def plan_problems(sp: Screenplay, shots: list[Shot], scenes: set[str] | None = N
 
 # --------------------------------------------------------------------------- files
 
-HEADER = ("# director shot list. Edit freely: size, angle, move, duration, characters, prompt, seed.\n"
+HEADER = ("# director shot list. Edit freely: size, angle, move, duration, characters, prompt, seed, talking.\n"
           "# Set `locked: true` on a shot to keep it (and your edits) when the episode is re-planned.\n")
 
 
 def dump_shot_list(shot_list: ShotList) -> str:
     """Deterministic YAML: the same plan always gives the same bytes."""
     data = shot_list.model_dump(mode="json")
+    for shot in data["shots"]:
+        if shot.get("talking") is None:  # auto: decided from the framing at render time (plan --show says it)
+            shot.pop("talking", None)
     return HEADER + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 

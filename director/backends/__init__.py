@@ -42,6 +42,7 @@ class BackendConfig(BaseModel):
     # Capabilities stages ask about (defaults here; a backend that has one says so):
     uses_sample: ClassVar[bool] = False  # voice: speaks in the voice of a reference recording
     uses_speech: ClassVar[bool] = False  # video: moves the speakers' mouths with their voices (talking shots)
+    reacts_to_speech: ClassVar[bool] = False  # video: gets every shot's lines, not only talking shots' (reactions)
 
     def uses_next_keyframe(self) -> bool:
         """video: the clip ends on the next shot's keyframe (first-last-frame models)."""

@@ -406,6 +406,15 @@ def refs_lock(ident: Annotated[str, typer.Argument(help="character or location i
     state.out.result({"locked": str(path)}, f"locked {ident}: {path}")
 
 
+@refs_app.command("unlock")
+def refs_unlock(ident: Annotated[str, typer.Argument(help="character or location id")]) -> None:
+    """Stop using a locked sheet (removes it from refs/sheets/)."""
+    from director.runtime.modelsinfo import unlock_sheet
+
+    removed = unlock_sheet(_project(), ident)
+    state.out.result({"unlocked": [str(p) for p in removed]}, f"unlocked {ident}")
+
+
 # ------------------------------------------------------------------------------ shots and takes (the studio's actions)
 shot_app = typer.Typer(help="Edit one shot of the shot list, as the studio does.", no_args_is_help=True)
 app.add_typer(shot_app, name="shot")

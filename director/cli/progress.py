@@ -1,6 +1,8 @@
 """Progress bars per stage on stderr, and the end-of-render summary."""
 from __future__ import annotations
 
+import os
+
 from director.cli.output import Output
 
 
@@ -60,6 +62,11 @@ class RichReporter:
             if fraction > done:
                 self.fractions[(stage, job.id)] = fraction
                 self.progress.advance(self.tasks[stage], fraction - done)
+
+    def job_started(self, stage: str, job, where: dict) -> None:
+        """Only when asked (the studio's render worker reads these to show which shots are running)."""
+        if self.plain and os.environ.get("DIRECTOR_JOB_STARTS") == "1":
+            self.out.info(f"{stage} > {job.id} started")
 
     def job_done(self, stage: str, job, seconds: float) -> None:
         if self.plain:

@@ -12,8 +12,7 @@ from typing import Mapping
 from director.errors import StageFailed
 from director.project import Project
 from director.screenplay import LoadedScreenplay
-from director.shots import (Shot, ShotList, load_shot_list, mark_talking, plan_problems, save_shot_list,
-                            screenplay_digest)
+from director.shots import Shot, ShotList, load_shot_list, plan_problems, save_shot_list, screenplay_digest
 from director.store.files import write_json
 
 
@@ -98,7 +97,6 @@ def plan_episode(project: Project, loaded: LoadedScreenplay, planner_name: str |
     else:
         shots, rule_notes = merge_locked(sp, episode, RulePlanner(sp, episode), locked)
         notes += rule_notes
-    shots = mark_talking(sp, shots)
     problems = plan_problems(sp, shots)
     if problems:  # never hand the renderer a broken plan
         raise StageFailed("the planner produced an unusable shot list:\n" + "\n".join(m for _, m in problems))
@@ -137,4 +135,4 @@ def plan_preview(project: Project, loaded: LoadedScreenplay) -> tuple[list, list
     locked = [s for s in previous.shots if s.locked] if previous else []
     sp = loaded.screenplay
     shots, notes = merge_locked(sp, loaded.episode, RulePlanner(sp, loaded.episode), locked)
-    return mark_talking(sp, shots), ["the shot list will be re-planned by the next render (screenplay changed)"] + notes
+    return shots, ["the shot list will be re-planned by the next render (screenplay changed)"] + notes

@@ -11,8 +11,11 @@ an earlier take back is instant: the next render finds everything cached.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import random
+import secrets
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,17 @@ from director.project import Project
 from director.screenplay import LoadedScreenplay, load_screenplay
 from director.shots import ShotList, load_shot_list
 from director.store.files import atomic_write_text, write_json
+
+EDITS = threading.RLock()  # one edit of a project's files at a time (the studio serves requests on threads)
+
+
+def _serialised(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with EDITS:
+            return fn(*args, **kwargs)
+    return wrapper
+
 
 EDITABLE = ("size", "angle", "move", "duration", "prompt", "characters", "transition", "seed", "locked", "talking")
 
@@ -43,7 +57,8 @@ def _dump(rt, data) -> str:
 
 def _validated(path: Path, text: str, check) -> None:
     """Validate ``text`` as ``path`` would be (``check(tmp)`` raises ScreenplayError), then replace ``path``."""
-    tmp = path.with_name(f"{path.stem}-edit.tmp")  # a valid episode id as its stem; no episode glob matches it
+    # its stem is a valid episode id and no episode glob matches it; one per edit, so edits never share it
+    tmp = path.with_name(f"{path.stem}-edit-{secrets.token_hex(4)}.tmp")
     atomic_write_text(tmp, text)
     try:
         check(tmp)
@@ -93,6 +108,7 @@ def _shot_list(project: Project, loaded: LoadedScreenplay) -> tuple[Path, ShotLi
     return path, load_shot_list(path, loaded.screenplay)
 
 
+@_serialised
 def set_shot(project: Project, episode: str | None, shot_id: str, changes: dict[str, Any]) -> dict:
     """Set fields of one shot (validated as a hand edit is); returns the shot as saved."""
     loaded = project.load_episode(episode)
@@ -154,6 +170,7 @@ def _remember(project: Project, episode: str, shot_id: str, seeds: list[int]) ->
     write_json(_takes_path(project, episode), {"version": 1, "takes": data})
 
 
+@_serialised
 def regenerate(project: Project, episode: str | None, shot_id: str, seed: int | None = None) -> dict:
     """A new take: the shot gets a new seed (``seed``, or a fresh random one); its earlier takes stay cached."""
     loaded = project.load_episode(episode)
@@ -168,6 +185,7 @@ def regenerate(project: Project, episode: str | None, shot_id: str, seed: int | 
     return {"shot": shot, "take": known.index(seed) + 1 if seed in known else len(known) + 1, "seed": int(seed)}
 
 
+@_serialised
 def pick(project: Project, episode: str | None, shot_id: str, number: int) -> dict:
     """Make take ``number`` (1-based) the shot's current one."""
     loaded = project.load_episode(episode)
@@ -180,6 +198,7 @@ def pick(project: Project, episode: str | None, shot_id: str, number: int) -> di
 
 
 # ---------------------------------------------------------------------------------------------- lines
+@_serialised
 def set_line(project: Project, episode: str | None, ref: str, text: str | None = None,
              emotion: str | None = None) -> dict:
     """Edit a line's text or emotion in the screenplay (``ref``: scene-id/N, N counting the scene's beats from
@@ -206,4 +225,23 @@ def set_line(project: Project, episode: str | None, ref: str, text: str | None =
         elif "emotion" in line:
             del line["emotion"]
     _validated(path, _dump(rt, data), lambda tmp: load_screenplay(tmp, project.root))
+    _keep_plan(project, loaded)
     return {"ref": ref, "who": str(line["who"]), "text": str(line["text"]), "emotion": line.get("emotion")}
+
+
+def _keep_plan(project: Project, before: LoadedScreenplay) -> None:
+    """A line's words changed, not its beats: the shot list planned from the screenplay as it was still fits,
+    so it is marked as planned from the new one (a re-plan would drop the reviewer's shot edits and takes)."""
+    from director.shots import screenplay_digest
+
+    path = project.shots_path(before.episode)
+    if not path.exists():
+        return
+    after = project.load_episode(before.episode)
+    old, new = screenplay_digest(before.screenplay), screenplay_digest(after.screenplay)
+    rt = _yaml()
+    data = rt.load(path.read_text(encoding="utf-8"))
+    if data.get("screenplay") != old or old == new:
+        return  # the plan was already out of date: the next render re-plans as before
+    data["screenplay"] = new
+    _validated(path, _dump(rt, data), lambda tmp: load_shot_list(tmp, after.screenplay))

@@ -160,7 +160,8 @@ def execute(ctx: RenderContext, state: StateIndex, selection: Selection = Select
     wanted = selection.stages()
     stages = all_stages()
     if graph and not ctx.explain and not selection.only and not selection.shots:
-        return _run_graph(ctx, state, selection, result, reporter, workers, [s for s in stages if s.name in wanted])
+        return _stage_notes(_run_graph(ctx, state, selection, result, reporter, workers,
+                                       [s for s in stages if s.name in wanted]), stages)
     if not ctx.explain and ctx.config.executor.kind != "local":
         result.notes.append(f"--only/--shots run their jobs in this process; the {ctx.config.executor.kind} executor "
                             "schedules whole renders")
@@ -182,6 +183,13 @@ def execute(ctx: RenderContext, state: StateIndex, selection: Selection = Select
             break
     if not ctx.explain:
         ctx.release_all()
+    return _stage_notes(result, stages)
+
+
+def _stage_notes(result: RunResult, stages) -> RunResult:
+    """What the stages told the user while offering their jobs, once each."""
+    for stage in stages:
+        result.notes.extend(n for n in dict.fromkeys(stage.notes) if n not in result.notes)
     return result
 
 

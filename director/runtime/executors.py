@@ -212,10 +212,13 @@ class RayExecutor:
     def make(self, job: Job, device: str, out: Path):
         """Ship the job to the device's actor, wait, and write what comes back into ``out`` (the cache's temp)."""
         kind = job.kind
+        actor = self.actors.get(device)
+        if actor is None:  # lost while this job waited for it: the scheduler hands the job to another worker
+            raise WorkerLost(device, f"the Ray worker {device} is gone")
         inputs = {str(p): p.read_bytes() for p in artifact_paths(job.request)}
         errors = self.ray.exceptions
         try:
-            reply = self.ray.get(self.actors[device].run.remote(kind, self.ctx.backends[kind], job.call,
+            reply = self.ray.get(actor.run.remote(kind, self.ctx.backends[kind], job.call,
                                                                  job.request, inputs))
         except errors.RayActorError as exc:
             raise WorkerLost(device, f"the Ray worker {device} died and its restarts ({self.config.retries}) are "

@@ -123,3 +123,16 @@ def lock_sheet(project: Project, ident: str) -> Path:
     shutil.copyfile(entry.role("image"), tmp)
     tmp.replace(target)
     return target
+
+
+def unlock_sheet(project: Project, ident: str) -> list[Path]:
+    """Stop using a locked reference sheet: the next render generates (or reuses) a sheet again."""
+    removed = []
+    for kind in ("character", "location"):
+        target = project.inside(project.root / SHEETS / f"{kind}-{ident}.png", "the locked sheet")
+        if target.exists():
+            target.unlink()
+            removed.append(target)
+    if not removed:
+        raise UsageError(f"no locked reference sheet for '{ident}' (locked sheets are in {SHEETS}/)")
+    return removed

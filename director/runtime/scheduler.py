@@ -291,13 +291,14 @@ class Scheduler:
             timing["device"] = device
             if error is None:
                 self.durations.setdefault(unit.stage.backend_kind, []).append(ended - started)
-        lost = error.device if isinstance(error, WorkerLost) else None
-        if lost is not None and lost in self.devices:
-            self.executor.lose(lost)  # gone for good: its work goes to the devices that are left
-            self.devices.remove(lost)
-            self.device_kind.pop(lost, None)
-            self.device_load.pop(lost, None)
-            ep.result.notes.append(f"{error} -- its jobs went to the other workers")
+        if isinstance(error, WorkerLost):
+            lost = error.device
+            if lost in self.devices:  # the first of its jobs to find out (the next one waits on its lock)
+                self.executor.lose(lost)  # gone for good: its work goes to the devices that are left
+                self.devices.remove(lost)
+                self.device_kind.pop(lost, None)
+                self.device_load.pop(lost, None)
+                ep.result.notes.append(f"{error} -- its jobs went to the other workers")
             if self.devices:
                 self.gpu_queue.setdefault(unit.stage.backend_kind, deque()).appendleft((unit, job))
                 self.job_ready[id(job)] = time.perf_counter()

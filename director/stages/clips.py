@@ -21,12 +21,17 @@ class ClipsStage(Stage):
         fmt = ctx.sp.format
         matches_next = ctx.backends["video"].uses_next_keyframe()
         following = {a.id: b for a, b in zip(ctx.all_shots, ctx.all_shots[1:]) if a.scene == b.scene}
-        speaking = ctx.backends["video"].uses_speech
+        video = ctx.backends["video"]
+        speaking = video.uses_speech
         for shot in ctx.shots:
             nxt = ctx.artifact("keyframes", following[shot.id].id) if matches_next and shot.id in following else None
             talking, speech = (), ()
+            if not speaking and talking_speakers(ctx.sp, shot):
+                self.notes.append(f"talking shot {shot.id}: the video backend ({video.name}) does not move mouths "
+                                  "with the voices; rendered as an ordinary clip (ltx2-talking does)")
             if speaking:  # the backend moves mouths with the voices: hand it who talks and every line's voice
                 talking = talking_speakers(ctx.sp, shot)
+            if talking or (speaking and video.reacts_to_speech):  # listeners react in any shot (cheap backends)
                 speech = tuple(SpeechSpan(_speaker(ctx.beats[v["ref"]]), round(float(v["offset"]), 4),
                                           ctx.artifact("voice", v["ref"])) for v in ctx.timing(shot)["voices"])
             req = ClipRequest(shot_id=shot.id, keyframe=ctx.artifact("keyframes", shot.id), move=shot.move,

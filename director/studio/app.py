@@ -13,13 +13,13 @@ from __future__ import annotations
 import html
 import json
 import secrets
-import time
 from pathlib import Path
 
 from fastapi import Request  # at module level: route signatures are resolved from this module's names
 
 from director.errors import DirectorError, ScreenplayError
 from director.project import Project
+from director.stages.refs import SHEETS
 from director.studio.worker import RenderWorker, lock_holder
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -104,7 +104,12 @@ def board(project: Project, episode: str | None, worker: RenderWorker | None = N
     for ident, entry in sorted(ctx.results.get("refs", {}).items()):
         kind, _, name = ident.partition(":")
         refs.append({"id": name, "kind": kind, "image": _media_url(project, entry.role("image")),
-                     "locked": (project.root / "refs" / "sheets" / f"{name}.png").exists()})
+                     "locked": (project.root / SHEETS / f"{kind}-{name}.png").exists()})
+    listed = {r["id"] for r in refs}
+    for sheet in sorted((project.root / SHEETS).glob("*.png")):  # locked sheets are references now
+        kind, _, name = sheet.stem.partition("-")
+        if name and name not in listed:
+            refs.append({"id": name, "kind": kind, "image": _media_url(project, sheet), "locked": True})
     return {"episode": ctx.loaded.episode, "title": sp.title, "episodes": [p.stem for p in project.episode_paths()],
             "shots": cards, "notes": notes, "refs": refs,
             "video": _media_url(project, episode_mp4) if episode_mp4.exists() else None,
@@ -236,10 +241,10 @@ def player_html(data: dict, csrf: str) -> str:
 
 def refs_html(data: dict, csrf: str) -> str:
     esc = html.escape
-    cards = "".join(f"<figure class=ref data-ref='{esc(r['id'])}'><img src='{esc(r['image'])}' alt=''>"
+    cards = "".join(f"<figure class=ref data-ref='{esc(r['id'])}'><img src='{esc(r['image'] or '')}' alt=''>"
                     f"<figcaption>{esc(r['kind'])} <b>{esc(r['id'])}</b> "
-                    f"<button class=ref-lock{' disabled' if r['locked'] else ''}>"
-                    f"{'Locked' if r['locked'] else 'Lock'}</button></figcaption></figure>" for r in data["refs"])
+                    f"<button class=ref-lock data-locked={'1' if r['locked'] else '0'}>"
+                    f"{'Locked — unlock' if r['locked'] else 'Lock'}</button></figcaption></figure>" for r in data["refs"])
     body = cards or "<p class=note>No generated reference sheets: every character and place has its own pictures.</p>"
     return _page(f"{data['title']} — references", _nav(data, "refs") + f"<main class=refs data-episode="
                  f"'{esc(data['episode'])}'><section class=cards>{body}</section></main>", csrf)
@@ -257,16 +262,27 @@ def create_app(project: Project, token: str | None = None):
     worker = RenderWorker(project.root, project.state)
     app.state.worker, app.state.csrf, app.state.project = worker, csrf, project
 
+    def same(given: str | None, secret: str) -> bool:
+        return secrets.compare_digest((given or "").encode(), secret.encode())
+
     @app.middleware("http")
     async def guard(request: Request, call_next):
+        host = (request.headers.get("host") or "").rsplit(":", 1)[0].strip("[]").lower()
+        if token is None and host not in LOCAL_HOSTS + ("testserver",):
+            # bound to this machine only: a page from elsewhere that re-points its name here (DNS rebinding)
+            # arrives with its own host name, and is refused
+            return JSONResponse({"error": f"this studio answers on 127.0.0.1 or localhost, not {host!r}"}, 403)
         if token is not None:
             given = (request.query_params.get("token") or request.cookies.get("director_token")
                      or request.headers.get("authorization", "").removeprefix("Bearer ").strip())
-            if not secrets.compare_digest(given or "", token):
+            if not same(given, token):
                 return JSONResponse({"error": "this studio needs its access token (printed when it started)"}, 401)
-        if request.method not in ("GET", "HEAD") and not secrets.compare_digest(
-                request.headers.get("x-csrf-token", ""), csrf):
-            return JSONResponse({"error": "missing or wrong CSRF token: reload the page"}, 403)
+        if request.method not in ("GET", "HEAD"):
+            origin = request.headers.get("origin")
+            if origin and origin.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]").lower() != host:
+                return JSONResponse({"error": "a request from another site was refused"}, 403)
+            if not same(request.headers.get("x-csrf-token"), csrf):
+                return JSONResponse({"error": "missing or wrong CSRF token: reload the page"}, 403)
         response = await call_next(request)
         if token is not None and request.query_params.get("token"):
             response.set_cookie("director_token", token, httponly=True, samesite="strict")
@@ -385,6 +401,14 @@ def create_app(project: Project, token: str | None = None):
         except DirectorError as exc:
             return fail(exc)
 
+    @app.post("/api/refs/{ident}/unlock")
+    def ref_unlock(ident: str):
+        from director.runtime.modelsinfo import unlock_sheet
+        try:
+            return {"unlocked": [str(p.relative_to(project.root)) for p in unlock_sheet(project, ident)]}
+        except DirectorError as exc:
+            return fail(exc)
+
     @app.post("/api/e/{episode}/render")
     async def render(episode: str, request: Request):
         data = await body(request)
@@ -410,23 +434,25 @@ def create_app(project: Project, token: str | None = None):
                 if holder else None}
 
     @app.get("/api/events")
-    def events(request: Request, after: int = 0):
-        last = int(request.headers.get("last-event-id") or after or 0)
+    async def events(request: Request, after: int = 0):
+        import asyncio
 
-        def stream():
+        header = request.headers.get("last-event-id") or ""
+        last = int(header) if header.isdigit() else max(0, after)
+
+        async def stream():
             nonlocal last
-            deadline = time.monotonic() + 600
-            while time.monotonic() < deadline:
-                with worker.changed:
-                    if len(worker.events) <= last:
-                        worker.changed.wait(timeout=15)
-                    fresh = worker.events[last:]
-                if not fresh:
-                    yield ": keep-alive\n\n"
-                    continue
+            quiet = 0.0
+            while not await request.is_disconnected():
+                fresh = worker.since(last)
                 for event in fresh:
                     last = event["id"]
                     yield f"id: {event['id']}\nevent: {event['kind']}\ndata: {json.dumps(event)}\n\n"
+                quiet = 0.0 if fresh else quiet + 0.25
+                if quiet >= 15:
+                    quiet = 0.0
+                    yield ": keep-alive\n\n"
+                await asyncio.sleep(0.25)
 
         return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 

@@ -18,36 +18,36 @@ import threading
 import time
 from pathlib import Path
 
-JOB_LINE = re.compile(r"^(?P<stage>[a-z]+) \[(?P<n>\d+)/(?P<total>\d+)\] (?P<id>\S+)(?: \((?P<reason>.*?)\))?"
-                      r"(?: (?P<what>done|failed).*)?$")
+JOB_LINE = re.compile(r"^(?P<stage>[a-z]+) \[(?P<n>\d+)/(?P<total>\d+)\] (?P<id>\S+).* done in [\d.]+s$")
+STARTED = re.compile(r"^(?P<stage>[a-z]+) > (?P<id>\S+) started$")
+FAILED = re.compile(r"^failed: (?P<stage>[a-z]+) (?P<id>\S+?): (?P<error>.*)$")
+MAX_EVENTS = 2000
 
 
 def lock_holder(state_dir: Path) -> dict | None:
-    """Who holds the project's render lock now (pid, command), or None."""
-    import fcntl
-
+    """Who holds the project's render lock now (pid, command), or None. Read, never taken: the holder writes
+    itself into the lock file and empties it when done; a holder that died (kill -9) no longer exists."""
     path = state_dir / "lock"
-    if not path.exists():
-        return None
-    fd = os.open(path, os.O_RDONLY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        try:
-            return json.loads(path.read_text() or "{}") or {"pid": None}
-        except (OSError, ValueError):
-            return {"pid": None}
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+        holder = json.loads(path.read_text() or "null")
+    except (OSError, ValueError):
         return None
-    finally:
-        os.close(fd)
+    if not isinstance(holder, dict) or not isinstance(holder.get("pid"), int):
+        return None
+    try:
+        os.kill(holder["pid"], 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, someone else's
+    return holder
 
 
 class RenderWorker:
     def __init__(self, root: Path, state_dir: Path):
         self.root, self.state_dir = root, state_dir
         self.events: list[dict] = []
+        self.last_id = 0
         self.changed = threading.Condition()
         self.state = "idle"  # idle | waiting | running | done | failed | cancelled
         self.episode: str | None = None
@@ -59,8 +59,14 @@ class RenderWorker:
 
     def emit(self, kind: str, **data) -> None:
         with self.changed:
-            self.events.append({"id": len(self.events) + 1, "kind": kind, "time": time.time(), **data})
+            self.last_id += 1
+            self.events.append({"id": self.last_id, "kind": kind, "time": time.time(), **data})
+            del self.events[:-MAX_EVENTS]  # a long session keeps the recent ones
             self.changed.notify_all()
+
+    def since(self, last: int) -> list[dict]:
+        with self.changed:
+            return [e for e in self.events if e["id"] > last]
 
     def busy(self) -> bool:
         return self.state in ("waiting", "running")
@@ -77,14 +83,27 @@ class RenderWorker:
         self._thread.start()
 
     def cancel(self) -> bool:
+        """Stop the render (the CLI's own interrupt: what finished is kept); False when none is under way."""
+        if not self.busy():
+            return False
         self._cancel = True
         proc = self.proc
         if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGINT)  # the CLI's own interrupt: finished artifacts are kept
-            return True
-        return self.state == "waiting"
+            proc.send_signal(signal.SIGINT)
+        return True
 
     def _run(self, args: list[str]) -> None:
+        try:
+            self._render(args)
+        except Exception as exc:  # noqa: BLE001 - the worker must never stay "running" after an error
+            self.failed.setdefault("render", f"the studio could not run the render: {exc}")
+            self.state = "failed"
+            self.emit("finished", state=self.state, error=str(exc))
+        finally:
+            self.proc = None
+            self.running = {}
+
+    def _render(self, args: list[str]) -> None:
         holder = lock_holder(self.state_dir)
         while holder is not None and not self._cancel:  # a render started elsewhere: show it, wait for it
             self.emit("waiting", pid=holder.get("pid"), command=f"director {holder.get('argv') or holder.get('command', '')}")
@@ -96,31 +115,29 @@ class RenderWorker:
             return
         self.state = "running"
         self.emit("started", episode=self.episode, command=" ".join(args[3:]))
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                                     cwd=self.root)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "DIRECTOR_JOB_STARTS": "1"}
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                     errors="replace", env=env, cwd=self.root)
+        if self._cancel:  # cancelled while it was starting
+            self.proc.send_signal(signal.SIGINT)
         for raw in self.proc.stderr:
             line = raw.rstrip()
-            match = JOB_LINE.match(line)
-            if match:
-                stage, ident = match["stage"], match["id"]
-                if match["what"] == "done":
-                    self.running.pop(f"{stage} {ident}", None)
-                    self.emit("job", stage=stage, id=ident, n=int(match["n"]), total=int(match["total"]), line=line)
-                elif match["what"] == "failed":
-                    self.failed[ident] = line
-                    self.emit("job-failed", stage=stage, id=ident, line=line)
-                else:
-                    self.running[f"{stage} {ident}"] = ident
-                    self.emit("job-started", stage=stage, id=ident, line=line)
+            if match := STARTED.match(line):
+                self.running[f"{match['stage']} {match['id']}"] = match["id"]
+                self.emit("job-started", stage=match["stage"], id=match["id"], line=line)
+            elif match := JOB_LINE.match(line):
+                self.running.pop(f"{match['stage']} {match['id']}", None)
+                self.emit("job", stage=match["stage"], id=match["id"], n=int(match["n"]), total=int(match["total"]),
+                          line=line)
+            elif match := FAILED.match(line):
+                self.failed[match["id"]] = match["error"]
+                self.running.pop(f"{match['stage']} {match['id']}", None)
+                self.emit("job-failed", stage=match["stage"], id=match["id"], line=line)
             elif line:
-                if line.startswith(("error", "failed")) or "failed:" in line:
+                if line.startswith("error"):
                     self.failed.setdefault("render", line)
                 self.emit("log", line=line)
         code = self.proc.wait()
-        self.proc.stdout.close()
         self.proc.stderr.close()
-        self.proc = None
-        self.running = {}
         self.state = "cancelled" if self._cancel else ("done" if code == 0 else "failed")
         self.emit("finished", state=self.state, code=code)

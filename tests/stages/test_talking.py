@@ -154,3 +154,15 @@ def test_in_a_two_shot_only_the_speaker_moves_their_mouth(demo):
         spoken = energy[speaker] > 1e-3  # the frames of this speaker's line: the other mouth stays shut
         assert motion[listener][spoken].mean() < 0.1 * motion[speaker][spoken].mean(), (speaker, listener)
         assert abs(score(motion[listener] * spoken, energy[speaker], max_lag=0).correlation) < 0.3
+
+
+def test_a_talking_shot_on_a_backend_that_cannot_talk_is_an_ordinary_clip_with_a_note(demo, monkeypatch):
+    from director.backends.preview.animatic import AnimaticConfig
+    from director.project import Project
+    from director.runtime.render import explain
+
+    monkeypatch.setattr(AnimaticConfig, "uses_speech", False)
+    _, result, _ = explain(Project.find(demo))
+    notes = [n for n in result.notes if n.startswith("talking shot")]
+    assert notes and all("rendered as an ordinary clip" in n for n in notes)
+    assert any("arrival-02" in n for n in notes) and not any("arrival-01" in n for n in notes)

@@ -111,7 +111,10 @@ def test_a_line_is_edited_in_the_screenplay_and_validated(client, demo):
     assert client.post("/api/e/screenplay/lines/handoff/2", json={"text": "  "}).status_code == 400
     assert client.post("/api/e/screenplay/lines/handoff/1", json={"text": "x"}).status_code == 400  # an action
     assert client.post("/api/e/screenplay/lines/nowhere/9", json={"text": "x"}).status_code == 400
-    sp.write_text(before)
+    # a line's words are not its beats: the shot list (and the reviewer's edits in it) stays the plan
+    assert client.get("/api/e/screenplay/board").json()["notes"] == []
+    client.post("/api/e/screenplay/lines/handoff/2", json={"text": "You're late.", "emotion": "cold"})
+    assert sp.read_text() == before  # the file as it was, comments and layout included
 
 
 def test_state_changes_need_the_csrf_token_and_a_remote_studio_needs_its_token(demo):
@@ -119,9 +122,18 @@ def test_state_changes_need_the_csrf_token_and_a_remote_studio_needs_its_token(d
 
     from director.studio.app import create_app
 
-    with TestClient(create_app(Project.find(demo))) as c:
+    app = create_app(Project.find(demo))
+    with TestClient(app) as c:
         assert c.post("/api/e/screenplay/shots/arrival-01/lock", json={}).status_code == 403
         assert c.get("/api/e/screenplay/board").status_code == 200
+        ok = {"X-CSRF-Token": app.state.csrf}
+        # DNS rebinding: a page from evil.example re-pointed at 127.0.0.1 carries its own host name
+        assert c.get("/api/e/screenplay/board", headers={"Host": "evil.example:8765"}).status_code == 403
+        assert c.post("/api/e/screenplay/shots/arrival-01/lock", json={},
+                      headers={**ok, "Origin": "http://evil.example"}).status_code == 403
+        assert c.post("/api/e/screenplay/shots/arrival-01/lock", json={"locked": False},
+                      headers={**ok, "Host": "127.0.0.1:8765", "Origin": "http://127.0.0.1:8765"}).status_code == 200
+        assert c.post("/api/render/cancel", headers={"X-CSRF-Token": "\u00e9".encode("latin-1")}).status_code == 403  # not a 500
     with TestClient(create_app(Project.find(demo), token="s3cret")) as c:
         assert c.get("/api/e/screenplay/board").status_code == 401
         assert c.get("/api/e/screenplay/board?token=wrong").status_code == 401
@@ -180,10 +192,23 @@ def test_a_render_waits_for_a_cli_render_holding_the_lock_then_runs(client, demo
 def test_a_running_render_is_cancelled_and_keeps_what_it_finished(client, demo):
     client.post("/api/e/screenplay/shots/arrival-01", json={"move": "tilt-up"})
     client.post("/api/e/screenplay/shots/handoff-04", json={"move": "pan-right"})
+    assert client.post("/api/render/cancel").json()["cancelled"] is False  # nothing to cancel
     client.post("/api/e/screenplay/render", json={})
     _wait(client, ("running",), 30)
     assert client.post("/api/render/cancel").json()["cancelled"] is True
     assert _wait(client, ("cancelled", "done", "failed"))["state"] in ("cancelled", "done")
+    assert client.app_state.worker.events[-1]["kind"] == "finished"
     from director.store.lock import ProjectLock
     with ProjectLock(Project.find(demo).state, "render"):  # the child let go of the project lock
         pass
+
+
+def test_a_generated_reference_sheet_is_locked_and_unlocked(client, demo):
+    board = client.get("/api/e/screenplay/board").json()
+    assert {r["id"] for r in board["refs"]} >= {"ren"} and not next(r for r in board["refs"] if r["id"] == "ren")["locked"]
+    assert client.post("/api/refs/ren/lock").json()["locked"] == "refs/sheets/character-ren.png"
+    assert next(r for r in client.get("/api/e/screenplay/board").json()["refs"] if r["id"] == "ren")["locked"]
+    assert client.post("/api/refs/ren/unlock").status_code == 200
+    assert not (demo / "refs" / "sheets" / "character-ren.png").exists()
+    assert client.post("/api/refs/ren/unlock").status_code == 400
+    assert client.get("/e/screenplay/refs").status_code == 200

@@ -60,8 +60,8 @@ def test_review_a_shot_in_the_browser(studio, browser):
     page.goto(f"{url}/e/screenplay")
     cards = page.locator("article.card")
     assert cards.count() == 6
-    assert page.evaluate("[...document.querySelectorAll('.card .media img')].every(i => i.complete && "
-                         "i.naturalWidth > 0)")
+    page.wait_for_function("[...document.querySelectorAll('.card .media img')].every(i => i.complete && "
+                           "i.naturalWidth > 0)", timeout=20000)  # every card shows its keyframe
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "studio-board.png"), full_page=True)
 

@@ -99,11 +99,7 @@ def dialogue(req: ClipRequest, rate: int = AUDIO_RATE) -> np.ndarray:
 
 
 class LTX2TalkingBackend(VideoBackend):
-    def __init__(self, config: LTX2TalkingConfig):
-        super().__init__(config)
-        self._audio: np.ndarray | None = None  # the dialogue of the clip being made (talking shots)
-
-    def audio_latents(self, start_frame: int, frames: int):
+    def audio_latents(self, audio: np.ndarray, start_frame: int, frames: int):
         """The dialogue of one pass's window as the raw latents its canvas needs (the pipeline normalises)."""
         import torch
         from diffusers.pipelines.ltx2.dfr_layout import resolve_canvas
@@ -114,7 +110,7 @@ class LTX2TalkingBackend(VideoBackend):
         want = round(canvas / fps * per_second)
         a = int(round(start_frame / fps * AUDIO_RATE))
         window = np.zeros(int(round(canvas / fps * AUDIO_RATE)), np.float32)
-        piece = self._audio[a:a + len(window)]
+        piece = audio[a:a + len(window)]
         window[:len(piece)] = piece
         mel = log_mel(window, pipe.audio_vae.config.mel_bins)
         vae = pipe.audio_vae
@@ -125,12 +121,13 @@ class LTX2TalkingBackend(VideoBackend):
             latents = torch.nn.functional.pad(latents, (0, 0, 0, want - latents.shape[2]))
         return latents
 
-    def generate(self, image, prompt, negative, frames, width, height, seed, last_image=None, start_frame=0):
+    def generate(self, image, prompt, negative, frames, width, height, seed, last_image=None, start_frame=0,
+                 audio: np.ndarray | None = None):
         from diffusers.pipelines.ltx2.pipeline_ltx2_condition import LTX2VideoCondition
 
         held = {}
-        if self._audio is not None:  # talking: the video follows director's voices, held fixed at every step
-            held = {"audio_latents": self.audio_latents(start_frame, frames), "freeze_audio": True}
+        if audio is not None:  # talking: the video follows director's voices, held fixed at every step
+            held = {"audio_latents": self.audio_latents(audio, start_frame, frames), "freeze_audio": True}
         result = self.pipe(prompt=prompt, conditions=[LTX2VideoCondition(frames=image, index=0, strength=1.0)],
                            height=height, width=width, num_frames=frames, frame_rate=self.rules.fps,
                            generate_slots=False, generator=common.generator(self.pipe, seed),
@@ -138,16 +135,11 @@ class LTX2TalkingBackend(VideoBackend):
         return result.frames[0]
 
     def render(self, req: ClipRequest, out: Path) -> Made:
-        talking = bool(req.talking and req.speech)
-        self._audio = dialogue(req) if talking else None
-        try:
-            if not talking:
-                return super().render(req, out)
-            return self._talking(req, out)
-        finally:
-            self._audio = None
+        if not (req.talking and req.speech):
+            return super().render(req, out)
+        return self._talking(req, out, dialogue(req))
 
-    def _talking(self, req: ClipRequest, out: Path) -> Made:
+    def _talking(self, req: ClipRequest, out: Path, audio: np.ndarray) -> Made:
         from PIL import Image
 
         from director.backends.preview.faces import load_faces
@@ -159,7 +151,7 @@ class LTX2TalkingBackend(VideoBackend):
         prompt = motion_prompt(req) + ". The character speaks, lips moving with the words"
         negative = negative_prompt(req.negative, "static, frozen, distorted, flicker, low quality, closed mouth")
         faces = [f for f in load_faces(req.keyframe, req.width, req.height) if f.id in req.talking]
-        energy = energy_envelope(self._audio, AUDIO_RATE, req.fps, req.frames)
+        energy = energy_envelope(audio, AUDIO_RATE, req.fps, req.frames)
         best: tuple[float, list, dict] | None = None
         attempts = []
         started = time.perf_counter()
@@ -171,7 +163,7 @@ class LTX2TalkingBackend(VideoBackend):
                 start_image = first if i == 0 else stitched[-1]
                 with self.lock, steps.part(i, len(plan.passes)):
                     clip = common.with_oom_retry(self.pipe, self.config, lambda: self.generate(
-                        start_image, prompt, negative, frames, width, height, seed + i, start_frame=at),
+                        start_image, prompt, negative, frames, width, height, seed + i, start_frame=at, audio=audio),
                         f"clip {req.shot_id} pass {i + 1}")
                 clip = [c.convert("RGB") for c in clip]
                 stitched = clip if i == 0 else crossfade(stitched, clip, plan.overlap)

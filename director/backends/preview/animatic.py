@@ -130,6 +130,7 @@ class AnimaticConfig(BackendConfig):
     kind: ClassVar[str] = "video"
     version: ClassVar[str] = "3"  # 2: frames drawn on all cores, layers pasted in place; 3: talking faces
     uses_speech: ClassVar[bool] = True
+    reacts_to_speech: ClassVar[bool] = True  # listeners blink when a line ends, in any shot
     license: ClassVar[str] = "Apache-2.0 (director's own code; frames encoded by ffmpeg run as a separate program)"
     target: ClassVar[str] = "director.backends.preview.animatic:AnimaticBackend"
 

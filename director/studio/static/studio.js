@@ -14,21 +14,42 @@
     return data;
   }
   function problems(err) { return (err && (err.problems || [err.error])).filter(Boolean).join('\n'); }
-  async function refreshCards() {
+  // Re-render the cards from the server, card by card: a card being typed in is left as it is, and the
+  // selection and open prompts survive (a render's progress refreshes the board often).
+  async function refreshCards(acted) {
     const grid = document.getElementById('cards');
     if (!grid) return;
     const r = await fetch(`/e/${encodeURIComponent(episode)}/cards`);
-    if (r.ok) { grid.innerHTML = await r.text(); wire(grid); }
+    if (!r.ok) return;
+    const holder = document.createElement('div');
+    holder.innerHTML = await r.text();
+    const focus = document.activeElement;  // a field being typed in (not a button just clicked)
+    const active = focus && (focus.isContentEditable || ['INPUT', 'TEXTAREA'].includes(focus.tagName) &&
+                             focus.type !== 'checkbox') ? focus : null;
+    const picked = new Set([...grid.querySelectorAll('.sel:checked')].map((c) => c.closest('.card').dataset.shot));
+    const open = new Set([...grid.querySelectorAll('details[open]')].map((d) => d.closest('.card').dataset.shot));
+    const fresh = [...holder.children];
+    const keep = new Set(fresh.map((c) => c.id));
+    [...grid.children].forEach((c) => { if (!keep.has(c.id)) c.remove(); });
+    fresh.forEach((card, i) => {
+      const old = document.getElementById(card.id);
+      if (old && active && old.contains(active) && old !== acted) return;
+      if (picked.has(card.dataset.shot)) card.querySelector('.sel').checked = true;
+      if (open.has(card.dataset.shot)) card.querySelector('details').open = true;
+      if (old) old.replaceWith(card); else grid.insertBefore(card, grid.children[i] || null);
+      wireCard(card);
+    });
   }
   async function act(card, fn) {
     const box = card.querySelector('.errors');
     box.textContent = '';
-    try { await fn(); await refreshCards(); } catch (err) { box.textContent = problems(err); }
+    try { await fn(); await refreshCards(card); } catch (err) { box.textContent = problems(err); }
   }
   const shotUrl = (card) => `/api/e/${encodeURIComponent(episode)}/shots/${encodeURIComponent(card.dataset.shot)}`;
 
-  function wire(root) {
-    root.querySelectorAll('.card').forEach((card) => {
+  function wire(root) { root.querySelectorAll('.card').forEach(wireCard); }
+  function wireCard(card) {
+    {
       const media = card.querySelector('.media'), video = card.querySelector('video');
       if (video) {
         media.addEventListener('mouseenter', () => { media.classList.add('playing'); video.play().catch(() => {}); });
@@ -53,12 +74,13 @@
         text.addEventListener('blur', () => act(card, () => post(url, {text: text.textContent.trim()})));
         emotion.addEventListener('change', () => act(card, () => post(url, {emotion: emotion.value})));
       });
-    });
+    }
   }
   if (document.getElementById('cards')) wire(document);
 
   document.querySelectorAll('.ref-lock').forEach((b) => b.addEventListener('click', async () => {
-    await post(`/api/refs/${encodeURIComponent(b.closest('.ref').dataset.ref)}/lock`).catch(() => {});
+    const action = b.dataset.locked === '1' ? 'unlock' : 'lock';
+    await post(`/api/refs/${encodeURIComponent(b.closest('.ref').dataset.ref)}/${action}`).catch(() => {});
     location.reload();
   }));
   const pick = document.getElementById('episode');
