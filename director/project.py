@@ -80,6 +80,8 @@ class SubtitleConfig(_Cfg):
     size: float = Field(default=0.034, gt=0.01, le=0.1, description="font size as a share of the frame height")
     style: Literal["auto", "zh-drama", "plain"] = Field(
         default="auto", description="zh-drama: no 。，at line ends, internal commas as spaces (auto: for Chinese)")
+    inner: Literal["italic", "parentheses", "both"] = Field(
+        default="italic", description="how an inner-monologue line is told from speech: italic, in (parentheses)")
 
 
 class EncodeConfig(_Cfg):

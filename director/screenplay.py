@@ -32,6 +32,8 @@ from director.vocab import (
     TIMES,
     TRANSITIONS,
     VOICE_PRESETS,
+    DELIVERIES,
+    canonical_delivery,
     canonical_emotion,
     canonical_mood,
     canonical_preset,
@@ -104,6 +106,12 @@ class Line(Model):
     text: str
     emotion: str | None = None
     parenthetical: str | None = None
+    delivery: str | None = None  # on | vo | os | inner | phone | radio (or a Chinese word: 画外音, 内心独白, 电话)
+
+    @property
+    def heard_as(self) -> str:
+        """The line's delivery in canonical form (``on``: spoken on screen)."""
+        return (canonical_delivery(self.delivery) if self.delivery else None) or "on"
 
 
 class Narration(Model):
@@ -538,6 +546,9 @@ class _Checker:
             self.check_text(loc + ("action",), beat.action, "action", MAX_ACTION_CHARS)
         if beat.sfx is not None and not beat.sfx.name.strip():
             self.err(loc + ("sfx",), "sfx name is empty; name the sound, e.g. thunder, door, footsteps")
+        if beat.line is not None and beat.line.delivery and canonical_delivery(beat.line.delivery) is None:
+            self.err(loc + ("line", "delivery"), f"line.delivery {one_of(beat.line.delivery, DELIVERIES)} "
+                     "(or a Chinese word: 画外音, 画外, 内心独白, 电话, 对讲机)")
         spoken = beat.line or beat.narration
         emotion = getattr(spoken, "emotion", None) if spoken is not None else None
         if emotion and canonical_emotion(emotion) is None:

@@ -13,6 +13,7 @@ from director.errors import ScreenplayError
 from director.ids import id_problem
 from director.screenplay import Angle, Move, Screenplay, Size, Transition, pydantic_problems
 from director.store.files import atomic_write_text
+from director.vocab import NOT_ON_SCREEN
 from director.yamlpos import load_yaml
 
 MIN_SHOT, MAX_SHOT = 0.5, 60.0
@@ -70,8 +71,9 @@ FACE_SIZES = ("ECU", "CU", "MCU", "MS")  # framings that show a face well enough
 
 
 def talking_speakers(sp: Screenplay, shot: Shot) -> tuple[str, ...]:
-    """The characters whose lines play over the shot *and* whose face the shot shows: a line's speaker in frame,
-    framed ECU to MS, and not the back of an over-the-shoulder (the first character faces the camera over the
+    """The characters whose lines play over the shot *and* whose face the shot shows: a line spoken on screen
+    (not V.O., off screen, inner monologue, phone or radio) by a speaker in frame, framed ECU to MS, and not the
+    back of an over-the-shoulder (the first character faces the camera over the
     second's shoulder). Empty for a shot that does not talk. ``shot.talking`` overrules: false is never a
     talking shot; true makes every in-frame speaker talk whatever the framing."""
     if shot.talking is False:
@@ -81,7 +83,7 @@ def talking_speakers(sp: Screenplay, shot: Shot) -> tuple[str, ...]:
     for ref in shot.beats:
         beat = beats.get(ref)
         if beat is not None and beat.line is not None and beat.line.who in shot.characters \
-                and beat.line.who not in speakers:
+                and beat.line.heard_as not in NOT_ON_SCREEN and beat.line.who not in speakers:
             speakers.append(beat.line.who)
     if shot.talking:
         return tuple(speakers)

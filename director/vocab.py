@@ -93,6 +93,25 @@ _TIMBRE = {"warm": "warm", "soft": "warm", "gentle": "warm", "温暖": "warm", "
            "narrator": "narrator", "旁白": "narrator", "解说": "narrator"}
 
 
+# How a line is heard: on screen (lip-synced), voice-over, off screen, inner monologue, over a phone or radio.
+DELIVERIES = ("on", "vo", "os", "inner", "phone", "radio")
+NOT_ON_SCREEN = ("vo", "os", "inner", "phone", "radio")  # never lip-synced
+DELIVERY_WORDS = {
+    "on screen": "on", "onscreen": "on", "sync": "on", "v.o.": "vo", "voice over": "vo", "voiceover": "vo",
+    "narration": "vo", "画外音": "vo", "旁白": "vo", "o.s.": "os", "o.c.": "os", "off screen": "os",
+    "offscreen": "os", "off camera": "os", "画外": "os", "画面外": "os", "inner monologue": "inner",
+    "monologue": "inner", "thought": "inner", "thinking": "inner", "内心独白": "inner", "内心": "inner",
+    "心声": "inner", "独白": "inner", "os内心": "inner", "telephone": "phone", "on the phone": "phone",
+    "电话": "phone", "手机": "phone", "电话里": "phone", "walkie talkie": "radio", "intercom": "radio",
+    "对讲机": "radio", "广播": "radio", "收音机": "radio", "无线电": "radio",
+}
+
+
+def canonical_delivery(value: str) -> str | None:
+    """A line's delivery in any accepted word -> one of DELIVERIES, or None."""
+    return _lookup(value, DELIVERY_WORDS, DELIVERIES)
+
+
 def _lookup(value: str, table: dict, canon) -> str | None:
     key = " ".join(str(value).strip().lower().replace("_", " ").replace("-", " ").split())
     if key in canon:

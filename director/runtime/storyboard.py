@@ -12,6 +12,7 @@ from director.shots import talking_speakers
 from director.store.files import atomic_write_text
 
 COLUMNS = 4
+DELIVERY_TAGS = {"vo": " (V.O.)", "os": " (O.S.)", "inner": " (inner)", "phone": " (phone)", "radio": " (radio)"}
 THUMB_W = 240
 
 
@@ -25,7 +26,9 @@ def _shot_rows(ctx) -> list[dict]:
         for ref in shot.beats:
             beat = ctx.beats[ref]
             if beat.line:
-                lines.append(f"{ctx.sp.characters[beat.line.who].name or beat.line.who}: {beat.line.text}")
+                tag = DELIVERY_TAGS.get(beat.line.heard_as, "")
+                aside = f" ({beat.line.parenthetical})" if beat.line.parenthetical else ""
+                lines.append(f"{ctx.sp.characters[beat.line.who].name or beat.line.who}{tag}{aside}: {beat.line.text}")
             elif beat.narration:
                 lines.append(f"Narrator: {beat.narration.text}")
             elif beat.action:

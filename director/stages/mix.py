@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from director.backends.types import Artifact, Made, keyed
+from director.backends.types import Artifact, Made, added, keyed
 from director.media.audio import fade, read_wav, resample, to_stereo, write_wav
 from director.project import MixConfig
 from director.stages.base import Stage
@@ -56,6 +56,22 @@ def speech_envelope(dialogue: np.ndarray, rate: int) -> np.ndarray:
     active = (np.abs(dialogue) > 1e-3).astype(np.float32)
     held = maximum_filter1d(active, size=int(0.5 * rate) | 1)
     return np.clip(uniform_filter1d(held, size=int(0.15 * rate)), 0, 1)
+
+
+DEVICE_BANDS = {"phone": (300.0, 3400.0, 2.0), "radio": (450.0, 3000.0, 4.0)}  # pass band (Hz), drive
+
+
+def device_voice(data: np.ndarray, rate: int, kind: str) -> np.ndarray:
+    """A voice heard through a phone (the 300-3400 Hz telephone band) or a radio (narrower, driven harder):
+    band-limited with a 4th-order Butterworth and softly saturated, at the loudness it had."""
+    from scipy.signal import butter, sosfiltfilt
+
+    low, high, drive = DEVICE_BANDS[kind]
+    sos = butter(4, [low, min(high, rate / 2 * 0.95)], btype="bandpass", fs=rate, output="sos")
+    out = sosfiltfilt(sos, data.astype(np.float64))
+    out = np.tanh(out * drive) / np.tanh(drive)  # the small speaker's grit
+    before, after = float(np.sqrt(np.mean(data ** 2)) or 0.0), float(np.sqrt(np.mean(out ** 2)) or 0.0)
+    return (out * (before / after if after > 1e-9 else 1.0)).astype(np.float32)
 
 
 def master(mixed: np.ndarray, rate: int, target_lufs: float, ceiling_db: float) -> tuple[np.ndarray, dict]:
@@ -102,11 +118,12 @@ class MixRequest:
     music: tuple[tuple[Artifact, float, float], ...] = keyed("music changed")  # (score, start, end)
     sfx: tuple[tuple[Artifact, float, float], ...] = keyed("sound effects changed")  # (effect, volume, time)
     config: MixConfig = keyed("mix settings changed")
+    filters: tuple[tuple[int, str], ...] = added("phone or radio voice changed", ())  # (index in voices, kind)
 
 
 class MixStage(Stage):
     name = "mix"
-    version = "3"
+    version = "4"  # 4: records the gain in front of the limiter (applied_gain_db); phone and radio voices
     scope = "episode"
 
     unit = "episode"
@@ -119,7 +136,9 @@ class MixStage(Stage):
             music=tuple((ctx.artifact("music", c.ref), round(c.start, 4), round(c.end, 4)) for c in music_cues(ctx)),
             sfx=tuple((ctx.artifact("sfx", ref), ctx.beats[ref].sfx.volume, round(t, 4))
                       for ref, t in ctx.cue_times() if ctx.beats[ref].sfx),
-            config=ctx.config.mix)
+            config=ctx.config.mix,
+            filters=tuple((i, ctx.beats[p.ref].line.heard_as) for i, p in enumerate(ctx.placements())
+                          if ctx.beats[p.ref].line and ctx.beats[p.ref].line.heard_as in ("phone", "radio")))
         yield self.job(ctx, "episode", req, partial(mix, req))
 
 
@@ -128,10 +147,13 @@ def mix(req: MixRequest, out) -> Made:
     rate = cfg.sample_rate
     n = int(round(req.seconds * rate))
     dialogue = np.zeros(n, np.float32)
-    for voice, start in req.voices:
+    filters = dict(req.filters)
+    for i, (voice, start) in enumerate(req.voices):
         data, sr = read_wav(voice.file("audio"))
-        data = fade(resample(data if data.ndim == 1 else data.mean(axis=1), sr, rate), rate, 0.005, 0.01)
-        _place(dialogue, data, int(start * rate))
+        data = resample(data if data.ndim == 1 else data.mean(axis=1), sr, rate)
+        if i in filters:
+            data = device_voice(data, rate, filters[i])
+        _place(dialogue, fade(data, rate, 0.005, 0.01), int(start * rate))
     bed = np.zeros((n, 2), np.float32)
     for i, (score, start, end) in enumerate(req.music):
         data, sr = read_wav(score.file("audio"))

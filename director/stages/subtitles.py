@@ -6,11 +6,13 @@ in the vertical safe zone: clear of the bottom ~20% and the top ~10% of the fram
 """
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-from director.backends.types import Made, keyed
+from director.backends.types import added, Made, keyed
 from director.media.fonts import FONT_FAMILY, font, missing_glyphs, wrap_lines
 from director.media.linebreak import CJK_CHAR, zh_drama
 from director.project import SubtitleConfig
@@ -28,6 +30,7 @@ class SubtitleCue:
     start: float
     end: float
     lines: tuple[str, ...]
+    italic: bool = False
 
 
 MIN_CUE = 0.8  # seconds a cue stays up at least (a 0.37 s "What?" would flash by)
@@ -96,7 +99,7 @@ def hold(cues: list[SubtitleCue], minimum: float = MIN_CUE) -> list[SubtitleCue]
     for cue in sorted(cues, key=lambda c: c.start):
         start = max(cue.start, out[-1].end) if out else cue.start
         end = max(cue.end, start + minimum)
-        out.append(SubtitleCue(round(start, 3), round(end, 3), cue.lines))
+        out.append(SubtitleCue(round(start, 3), round(end, 3), cue.lines, cue.italic))
     return out
 
 
@@ -127,6 +130,8 @@ def write_subtitles(cues: list[SubtitleCue], width: int, height: int, size: floa
     style.marginl = style.marginr = round(width * SIDE_MARGIN)
     for cue in cues:
         text = "\\N".join(line.replace("\\", "\\\\").replace("{", "\\{").replace("}", "\\}") for line in cue.lines)
+        if cue.italic:  # inner monologue (SRT gets <i>, which players honour)
+            text = "{\\i1}" + text
         subs.append(pysubs2.SSAEvent(start=round(cue.start * 1000), end=round(cue.end * 1000), text=text))
     subs.save(str(ass_path), format_="ass")
     subs.save(str(srt_path), format_="srt")
@@ -141,6 +146,7 @@ class SubtitleRequest:
     font: str = keyed("subtitle font changed")
     language: str = keyed("language changed", default="en")
     names: tuple[str, ...] = keyed("character names changed", default=())  # kept whole when lines break
+    inner: tuple[str, ...] = added("inner monologue changed", ())  # refs of inner-monologue lines
 
 
 class SubtitlesStage(Stage):
@@ -156,15 +162,23 @@ class SubtitlesStage(Stage):
         items = tuple((p.ref, ctx.beats[p.ref].spoken.text, round(p.start, 4), round(p.start + p.duration, 4))
                       for p in ctx.placements())
         names = tuple(sorted({c.name for c in ctx.sp.characters.values() if c.name}))
-        req = SubtitleRequest(items, fmt.width, fmt.height, ctx.config.subtitles, FONT_FAMILY, ctx.sp.language, names)
+        inner = tuple(ref for ref, *_ in items if ctx.beats[ref].line and ctx.beats[ref].line.heard_as == "inner")
+        req = SubtitleRequest(items, fmt.width, fmt.height, ctx.config.subtitles, FONT_FAMILY, ctx.sp.language, names,
+                              inner)
         yield self.job(ctx, "episode", req, partial(make_subtitles, req))
 
 
 def make_subtitles(req: SubtitleRequest, out) -> Made:
     cfg = req.style
     style = style_for(cfg.style, req.language)
-    cues = hold([c for _, text, a, b in req.items
-                 for c in layout(text, a, b, req.width, req.height, cfg.size, cfg.max_lines, req.names, style)])
+    cues = []
+    for ref, text, a, b in req.items:
+        inner = ref in req.inner
+        if inner and cfg.inner in ("parentheses", "both"):
+            text = f"（{text}）" if req.language.startswith(("zh", "ja")) else f"({text})"
+        made = layout(text, a, b, req.width, req.height, cfg.size, cfg.max_lines, req.names, style)
+        cues += [dataclasses.replace(c, italic=True) for c in made] if inner and cfg.inner != "parentheses" else made
+    cues = hold(cues)
     write_subtitles(cues, req.width, req.height, cfg.size, out / "episode.srt", out / "episode.ass")
     missing = sorted({ch for _, text, _, _ in req.items for ch in missing_glyphs(text)})
     notes = (f"the subtitle font has no glyph for: {''.join(missing)}",) if missing else ()
