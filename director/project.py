@@ -52,10 +52,12 @@ class PlannerConfig(_Cfg):
 
 
 class TimingConfig(_Cfg):
-    min_shot: float = Field(default=1.5, ge=0.5, le=10, description="no shot is shorter (seconds)")
-    lead_in: float = Field(default=0.35, ge=0, le=3, description="silence before the first line of a shot")
-    gap: float = Field(default=0.25, ge=0, le=3, description="pause between two lines in one shot")
-    tail: float = Field(default=0.5, ge=0, le=5, description="hold after the last line of a shot")
+    # short-drama pacing: lines follow each other closely (about 0.2 s of air across a cut); a pause the
+    # script wants is asked for with a longer shot duration hint or these keys
+    min_shot: float = Field(default=0.8, ge=0.5, le=10, description="no shot is shorter (seconds)")
+    lead_in: float = Field(default=0.05, ge=0, le=3, description="silence before the first line of a shot")
+    gap: float = Field(default=0.15, ge=0, le=3, description="pause between two lines in one shot")
+    tail: float = Field(default=0.15, ge=0, le=5, description="hold after the last line of a shot")
 
 
 class MixConfig(_Cfg):
@@ -63,6 +65,8 @@ class MixConfig(_Cfg):
     true_peak: float = Field(default=-1.0, ge=-9, le=0, description="true-peak ceiling, dBTP")
     duck_db: float = Field(default=-12.0, ge=-40, le=0, description="music level change while anyone speaks")
     music_db: float = Field(default=-8.0, ge=-40, le=6, description="music bed level before ducking")
+    room_tone_db: float | None = Field(default=-50.0, ge=-80, le=-20, description="each scene's room tone "
+                                       "(ambience shaped by its location), dBFS RMS; null: none (digital silence)")
     sample_rate: int = 48000
 
     @field_validator("sample_rate")

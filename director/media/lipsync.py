@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 MAX_LAG = 5  # frames searched either side (about 0.2 s at 24 fps)
+NOISE = 1.0  # grey levels of mean change a still mouth shows anyway (encoder noise): counted as no motion
 SMOOTH = 3  # frames: both curves are averaged over this many frames before correlating
 
 
@@ -75,7 +76,8 @@ def score(motion: np.ndarray, energy: np.ndarray, max_lag: int = MAX_LAG) -> Syn
     n = min(len(motion), len(energy))
     energy = np.asarray(energy[:n], np.float64)
     flux = np.abs(np.diff(energy, prepend=energy[:1]))  # a mouth moves where the voice's energy changes
-    m, e = _smooth(np.asarray(motion[:n], np.float64)), _smooth(flux)
+    motion = np.asarray(motion[:n], np.float64)
+    m, e = _smooth(np.where(motion < NOISE, 0.0, motion)), _smooth(flux)
     best = SyncScore(0.0, 0)
     for lag in range(-max_lag, max_lag + 1):  # motion[t] against energy[t - lag]
         if lag >= 0:

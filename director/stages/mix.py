@@ -58,6 +58,68 @@ def speech_envelope(dialogue: np.ndarray, rate: int) -> np.ndarray:
     return np.clip(uniform_filter1d(held, size=int(0.15 * rate)), 0, 1)
 
 
+ROOM_WORDS = {"rain": ("rain", "storm", "雨", "暴雨"),
+              "street": ("street", "alley", "road", "city", "market", "outdoor", "park", "roof", "街", "巷", "路",
+                         "市场", "天台", "公园", "室外", "门口")}
+ROOM_SHAPE = {"room": (1.6, 40.0, 2500.0, 0.0), "street": (1.0, 30.0, 6000.0, 4.0), "rain": (0.4, 200.0, 12000.0, 0.0)}
+ROOM_LEVEL = {"room": 0.0, "street": 3.0, "rain": 5.0}  # dB over mix.room_tone_db
+
+
+def room_kind(location_id: str, description: str) -> str:
+    """The ambience a place has: rain, street, or a room."""
+    text = f"{location_id} {description}".lower()
+    for kind, words in ROOM_WORDS.items():
+        if any(w in text for w in words):
+            return kind
+    return "room"
+
+
+def scene_rooms(ctx) -> tuple[tuple[float, float, str, str], ...]:
+    """(start, end, location, kind) of each scene in the episode, from its shots' places in time."""
+    starts = ctx.starts()
+    spans: list[list] = []
+    for shot in ctx.shots:
+        scene = next(s for s in ctx.sp.scenes if s.id == shot.scene)
+        if not spans or spans[-1][4] != scene.id:
+            place = ctx.sp.locations.get(scene.location)
+            spans.append([starts[shot.id], None, scene.location,
+                          room_kind(scene.location, place.description if place else ""), scene.id])
+        spans[-1][1] = starts[shot.id] + ctx.frames(shot) / ctx.sp.format.fps
+    return tuple((round(a, 4), round(b, 4), loc, kind) for a, b, loc, kind, _ in spans)
+
+
+def room_tone(seconds: float, rate: int, kind: str, seed: str) -> np.ndarray:
+    """Seamless noise shaped like a place (spectral slope and band; a street's traffic swells), RMS 1."""
+    import zlib
+
+    n = max(1, int(seconds * rate))
+    rng = np.random.default_rng(zlib.crc32(seed.encode()))
+    slope, low, high, swell = ROOM_SHAPE[kind]
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    freqs = np.fft.rfftfreq(n, 1 / rate)
+    shape = np.where((freqs >= low) & (freqs <= high), 1.0 / np.maximum(freqs, 1.0) ** (slope / 2), 0.0)
+    noise = np.fft.irfft(spectrum * shape, n)
+    if swell:
+        t = np.arange(n) / rate
+        noise *= 1.0 + 0.5 * np.sin(2 * np.pi * t / (seconds / max(1, round(seconds / 7))) + rng.random() * 6.28)
+    rms = float(np.sqrt(np.mean(noise ** 2))) or 1.0
+    return (noise / rms).astype(np.float32)
+
+
+def room_bed(rooms, n: int, rate: int, level_db: float) -> np.ndarray:
+    """Each scene's room tone at ``level_db`` dBFS RMS, cross-faded over 0.3 s at scene changes."""
+    bed = np.zeros(n, np.float32)
+    for start, end, place, kind in rooms:
+        a, b = int(start * rate), min(n, int(end * rate))
+        edge = int(0.15 * rate)
+        lo, hi = max(0, a - edge), min(n, b + edge)
+        if hi <= lo:
+            continue
+        tone = room_tone((hi - lo) / rate, rate, kind, place) * 10 ** ((level_db + ROOM_LEVEL[kind]) / 20)
+        _place(bed, fade(tone[:hi - lo], rate, 0.3 if lo > 0 else 0.0, 0.3 if hi < n else 0.0), lo)
+    return bed
+
+
 DEVICE_BANDS = {"phone": (300.0, 3400.0, 2.0), "radio": (450.0, 3000.0, 4.0)}  # pass band (Hz), drive
 
 
@@ -119,6 +181,7 @@ class MixRequest:
     sfx: tuple[tuple[Artifact, float, float], ...] = keyed("sound effects changed")  # (effect, volume, time)
     config: MixConfig = keyed("mix settings changed")
     filters: tuple[tuple[int, str], ...] = added("phone or radio voice changed", ())  # (index in voices, kind)
+    rooms: tuple[tuple[float, float, str, str], ...] = added("scenes or locations changed", ())  # start, end, place, kind
 
 
 class MixStage(Stage):
@@ -138,7 +201,8 @@ class MixStage(Stage):
                       for ref, t in ctx.cue_times() if ctx.beats[ref].sfx),
             config=ctx.config.mix,
             filters=tuple((i, ctx.beats[p.ref].line.heard_as) for i, p in enumerate(ctx.placements())
-                          if ctx.beats[p.ref].line and ctx.beats[p.ref].line.heard_as in ("phone", "radio")))
+                          if ctx.beats[p.ref].line and ctx.beats[p.ref].line.heard_as in ("phone", "radio")),
+            rooms=scene_rooms(ctx) if ctx.config.mix.room_tone_db is not None else ())
         yield self.job(ctx, "episode", req, partial(mix, req))
 
 
@@ -169,6 +233,8 @@ def mix(req: MixRequest, out) -> Made:
     duck = 10 ** (cfg.duck_db * speech_envelope(dialogue, rate) / 20)
     mixed = to_stereo(dialogue) + bed * (10 ** (cfg.music_db / 20)) * duck[:, None] + to_stereo(effects) * 0.8
     mastered, stats = master(mixed.astype(np.float32), rate, cfg.loudness, cfg.true_peak)
+    if req.rooms and cfg.room_tone_db is not None:  # under everything, after mastering: never digital silence
+        mastered = mastered + to_stereo(room_bed(req.rooms, n, rate, cfg.room_tone_db))
     write_wav(out / "mix.wav", mastered, rate)
     notes = tuple(stats.pop("notes"))
     return Made({"audio": "mix.wav"}, report={"lufs": stats["lufs"], "true_peak": stats["true_peak"]},

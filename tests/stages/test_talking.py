@@ -153,7 +153,7 @@ def test_in_a_two_shot_only_the_speaker_moves_their_mouth(demo):
         assert own.correlation >= 0.6 and abs(own.lag) <= 2, (speaker, own)
         spoken = energy[speaker] > 1e-3  # the frames of this speaker's line: the other mouth stays shut
         assert motion[listener][spoken].mean() < 0.1 * motion[speaker][spoken].mean(), (speaker, listener)
-        assert abs(score(motion[listener] * spoken, energy[speaker], max_lag=0).correlation) < 0.3
+        assert score(motion[listener] * spoken, energy[speaker]).correlation < 0.1  # below the encoder's noise
 
 
 def test_a_talking_shot_on_a_backend_that_cannot_talk_is_an_ordinary_clip_with_a_note(demo, monkeypatch):
