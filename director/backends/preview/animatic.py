@@ -207,12 +207,16 @@ class AnimaticBackend:
             return slate(frame).tobytes()
 
         last: dict[str, np.ndarray] = {}
+        sizes: dict[str, tuple[int, int]] = {}
 
         def measure(i: int, pixels: np.ndarray) -> None:
             """Mouth boxes and mouth motion of the frame as written (the sync score's inputs)."""
             to_frame, zoom = placed(i)
             for face in faces:
-                box = performance.mouth_box(face, to_frame, zoom, req.width, req.height)
+                if face.id not in sizes:  # one box size through the shot: a moving camera still compares
+                    first = performance.mouth_box(face, *placed(0), req.width, req.height)
+                    sizes[face.id] = (first[2] - first[0], first[3] - first[1])
+                box = performance.mouth_box(face, to_frame, zoom, req.width, req.height, sizes[face.id])
                 boxes[face.id].append(box)
                 if face not in talkers:
                     continue

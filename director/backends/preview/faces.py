@@ -138,9 +138,12 @@ class Performance:
                     draw.line([(ex - e * 1.4, ey + e * 0.3), (ex + e * 1.4, ey + e * 0.3)], fill=EYE_DARK,
                               width=max(1, int(e * 0.6)))
 
-    def mouth_box(self, face: Face, to_frame: Mapping, zoom: float, width: int, height: int) -> list[int]:
-        """Where the face's mouth is in the frame (what the sync check differences)."""
+    def mouth_box(self, face: Face, to_frame: Mapping, zoom: float, width: int, height: int,
+                  size: tuple[int, int] | None = None) -> list[int]:
+        """Where the face's mouth is in the frame (what the sync check differences). ``size``: the box's
+        (width, height) in pixels, kept the same through a camera move so consecutive frames compare."""
         mx, my = to_frame(*face.mouth)
-        w, r = face.mouth_w * zoom, face.r * zoom
-        return [max(0, int(mx - w * 0.7)), max(0, int(my - r * 0.26)), min(width, int(mx + w * 0.7) + 1),
-                min(height, int(my + r * 0.26) + 1)]
+        bw, bh = size or (int(face.mouth_w * zoom * 1.4) + 1, int(face.r * zoom * 0.52) + 1)
+        x0 = min(max(0, int(round(mx - bw / 2))), max(0, width - bw))
+        y0 = min(max(0, int(round(my - bh / 2))), max(0, height - bh))
+        return [x0, y0, min(width, x0 + bw), min(height, y0 + bh)]
