@@ -166,16 +166,30 @@ def execute(ctx: RenderContext, state: StateIndex, selection: Selection = Select
         result.notes.append(f"--only/--shots run their jobs in this process; the {ctx.config.executor.kind} executor "
                             "schedules whole renders")
     last_use = {s.backend_kind: i for i, s in enumerate(stages) if s.backend_kind and s.name in wanted}
+    unrendered: list[str] = []  # --shots: other shots' work not in the cache (the episode cannot be remade)
     for index, stage in enumerate(stages):
         active = stage.name in wanted
         if not active and not ctx.explain and stage.name in STAGE_ORDER[STAGE_ORDER.index(wanted[-1]) + 1:]:
             break
         episode_level = stage.scope in ("episode", "cue")
         if selection.shots and episode_level and not ctx.explain:
-            result.notes.append(f"{stage.name} skipped: --shots renders only the named shots")
+            # the named shots are made; the episode is remade from them and every other shot's cached work
+            if unrendered or selection.only:
+                result.notes.append(f"{stage.name} skipped: --shots renders only the named shots"
+                                    + (f", and {unrendered[0]} is not rendered yet (a full render makes the episode)"
+                                       if unrendered else ""))
+                continue
+            started = time.perf_counter()
+            _run_stage(ctx, stage, state, Selection(selection.only, selection.until), result, reporter, workers,
+                       active)
+            result.stage_seconds[stage.name] = round(time.perf_counter() - started, 3)
+            if result.failed:
+                break
             continue
         started = time.perf_counter()
         _run_stage(ctx, stage, state, selection, result, reporter, workers, active)
+        if selection.shots and not ctx.explain and not unrendered:
+            unrendered += _cached_rest(ctx, stage, selection)
         if stage.backend_kind and last_use.get(stage.backend_kind) == index and not ctx.explain:
             ctx.release(stage.backend_kind)  # no later stage needs these models: free the GPU for the next ones
         result.stage_seconds[stage.name] = round(time.perf_counter() - started, 3)
@@ -184,6 +198,28 @@ def execute(ctx: RenderContext, state: StateIndex, selection: Selection = Select
     if not ctx.explain:
         ctx.release_all()
     return _stage_notes(result, stages)
+
+
+def _cached_rest(ctx: RenderContext, stage: Stage, selection: Selection) -> list[str]:
+    """``--shots``: take the other shots' work of this stage from the cache (never made here), so the
+    episode-level stages can be remade; returns what is missing ("clips one-01")."""
+    bucket = ctx.results.setdefault(stage.name, {})
+    missing = []
+    for shot in ctx.shots:
+        if shot.id in selection.shots:
+            continue
+        try:
+            jobs = [j for j in stage.jobs(ctx.with_shots([shot])) if isinstance(j, Job)]
+        except Unknown as gone:
+            return [f"{gone.stage} {gone.ident}"]
+        for job in jobs:
+            if job.id in bucket:
+                continue
+            entry = ctx.cache.lookup(stage.name, job_key(stage, ctx, job))
+            if entry is None:
+                return [f"{stage.name} {job.id}"]
+            bucket[job.id] = entry
+    return missing
 
 
 def _stage_notes(result: RunResult, stages) -> RunResult:

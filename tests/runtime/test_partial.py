@@ -31,6 +31,20 @@ def test_shots_renders_only_the_named_shots(small_project):
     assert bad.returncode == 2 and "did you mean 'one-02'" in bad.stderr
 
 
+def test_shots_remake_the_episode_from_the_named_shots_and_everything_cached(small_project):
+    director("-p", str(small_project), "render", check=True)
+    episode = small_project / "out" / "screenplay" / "episode.mp4"
+    before = episode.read_bytes()
+    director("-p", str(small_project), "shot", "set", "one-02", "move=pan-left", check=True)
+    out = json.loads(director("-p", str(small_project), "--json", "render", "--shots", "one-02", check=True).stdout)
+    assert out["stages"]["clips"]["ran"] == 1 and out["stages"]["keyframes"]["ran"] == 1
+    assert out["stages"]["assemble"]["ran"] == 1  # the episode is joined again with the new shot
+    assert out["stages"]["voice"]["ran"] == 0 and out["stages"]["mix"]["ran"] == 0  # nothing else is made
+    assert episode.read_bytes() != before
+    status = json.loads(director("-p", str(small_project), "--json", "status", check=True).stdout)
+    assert status["to_run"] == 0, [r for r in status["jobs"] if r["status"] != "cached"]
+
+
 def test_clean_removes_only_what_no_plan_uses(small_project):
     director("-p", str(small_project), "render", check=True)
     sp = small_project / "screenplay.yaml"
