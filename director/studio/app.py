@@ -128,10 +128,9 @@ def _starts(ctx) -> dict[str, tuple[float, float]]:
 
 
 def _vocab() -> dict:
-    from director.vocab import ANGLES, MOVES, SIZES
+    from director.vocab import ANGLES, MOVES, SIZES, TRANSITIONS
 
-    transitions = ("cut", "dissolve", "fade")
-    return {"size": list(SIZES), "angle": list(ANGLES), "move": list(MOVES), "transition": list(transitions)}
+    return {"size": list(SIZES), "angle": list(ANGLES), "move": list(MOVES), "transition": list(TRANSITIONS)}
 
 
 def vtt(srt_text: str) -> str:

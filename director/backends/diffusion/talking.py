@@ -24,11 +24,10 @@ import numpy as np
 from pydantic import Field
 
 from director.backends.diffusion import common
-from director.backends.diffusion.fitting import Rules, conform_indices
+from director.backends.diffusion.fitting import Rules
 from director.backends.diffusion.prompts import negative_prompt
-from director.backends.diffusion.video import VideoBackend, VideoConfig, crossfade, motion_prompt
+from director.backends.diffusion.video import VideoBackend, VideoConfig, motion_prompt
 from director.backends.types import ClipRequest, Made
-from director.media.ffmpeg import FrameWriter
 from director.store import steps
 
 AUDIO_RATE, MEL_HOP, MEL_FFT = 16000, 160, 1024  # LTX-2's audio front end (its AudioProcessor)
@@ -157,27 +156,13 @@ class LTX2TalkingBackend(VideoBackend):
         started = time.perf_counter()
         for attempt in range(self.config.tries):
             seed = req.seed + 1000 * attempt
-            stitched: list = []
-            at = 0
-            for i, frames in enumerate(plan.passes):
-                start_image = first if i == 0 else stitched[-1]
-                with self.lock, steps.part(i, len(plan.passes)):
-                    clip = common.with_oom_retry(self.pipe, self.config, lambda: self.generate(
-                        start_image, prompt, negative, frames, width, height, seed + i, start_frame=at, audio=audio),
-                        f"clip {req.shot_id} pass {i + 1}")
-                clip = [c.convert("RGB") for c in clip]
-                stitched = clip if i == 0 else crossfade(stitched, clip, plan.overlap)
-                at += frames - plan.overlap
-            picks = conform_indices(len(stitched), self.rules.fps, req.frames, req.fps)
+            stitched = self.generate_passes(req, plan, first, prompt, negative, width, height, seed,
+                                            condition={"audio": audio})
             path = out / f"take-{attempt + 1}.mp4"
-            with FrameWriter(path, req.width, req.height, req.fps) as writer:
-                for index in picks:
-                    writer.write(common.fit(stitched[index], req.width, req.height).tobytes())
+            self.write_clip(req, stitched, path)
             sync = {}
             for face in faces:  # where the keyframe says a speaker's mouth is
-                x0, y0 = int(face.mouth[0] - face.mouth_w * 0.7), int(face.mouth[1] - face.r * 0.26)
-                box = (max(0, x0), max(0, y0), min(req.width, int(face.mouth[0] + face.mouth_w * 0.7) + 1),
-                       min(req.height, int(face.mouth[1] + face.r * 0.26) + 1))
+                box = face.mouth_box(lambda x, y: (x, y), 1.0, req.width, req.height)
                 sync[face.id] = score(clip_motion(path, box), energy).as_dict()
             worst = min((s["correlation"] for s in sync.values()), default=1.0)
             attempts.append({"seed": seed, "sync": sync})

@@ -164,6 +164,35 @@ class VideoBackend:
     def plan(self, req: ClipRequest) -> PassPlan:
         return plan_passes(self.rules, req.frames / req.fps, self.config.overlap)
 
+    def generate_passes(self, req: ClipRequest, plan: PassPlan, first, prompt: str, negative: str, width: int,
+                        height: int, seed: int, last=None, condition: dict | None = None) -> list:
+        """Every pass of the plan, each starting from the last frame so far, stitched with cross-faded seams.
+        ``condition``: extra arguments for ``generate`` (with the pass's first frame in the clip, ``start_frame``)."""
+        stitched: list = []
+        at = 0
+        for i, frames in enumerate(plan.passes):
+            start_image = first if i == 0 else stitched[-1]
+            final = i == len(plan.passes) - 1
+            extra = {} if condition is None else {**condition, "start_frame": at}
+            with self.lock, steps.part(i, len(plan.passes)):
+                clip = common.with_oom_retry(self.pipe, self.config, lambda: self.generate(
+                    start_image, prompt, negative, frames, width, height, seed + i, last if final else None,
+                    **extra), f"clip {req.shot_id} pass {i + 1}")
+            clip = [c.convert("RGB") for c in clip]
+            stitched = clip if i == 0 else crossfade(stitched, clip, plan.overlap)
+            at += frames - plan.overlap
+        return stitched
+
+    def write_clip(self, req: ClipRequest, stitched: list, path: Path) -> None:
+        """The stitched frames conformed to the shot's frame count and rate, at the project's size."""
+        picks = conform_indices(len(stitched), self.rules.fps, req.frames, req.fps)
+        with FrameWriter(path, req.width, req.height, req.fps) as writer:
+            cache: dict[int, bytes] = {}
+            for index in picks:
+                if index not in cache:
+                    cache = {index: common.fit(stitched[index], req.width, req.height).tobytes()}
+                writer.write(cache[index])
+
     def render(self, req: ClipRequest, out: Path) -> Made:
         from PIL import Image
         rules = self.rules
@@ -175,25 +204,10 @@ class VideoBackend:
             last = common.fit(Image.open(req.next_keyframe.file("image")).convert("RGB"), width, height)
         prompt = motion_prompt(req)
         negative = negative_prompt(req.negative, "static, frozen, distorted, flicker, low quality")
-        stitched: list = []
         started = time.perf_counter()
-        for i, frames in enumerate(plan.passes):
-            start_image = first if i == 0 else stitched[-1]
-            final = i == len(plan.passes) - 1
-            with self.lock, steps.part(i, len(plan.passes)):
-                clip = common.with_oom_retry(self.pipe, self.config, lambda: self.generate(
-                    start_image, prompt, negative, frames, width, height, req.seed + i,
-                    last if final else None), f"clip {req.shot_id} pass {i + 1}")
-            clip = [c.convert("RGB") for c in clip]
-            stitched = clip if i == 0 else crossfade(stitched, clip, plan.overlap)
+        stitched = self.generate_passes(req, plan, first, prompt, negative, width, height, req.seed, last)
         seconds = time.perf_counter() - started
-        picks = conform_indices(len(stitched), rules.fps, req.frames, req.fps)
-        with FrameWriter(out / "clip.mp4", req.width, req.height, req.fps) as writer:
-            cache: dict[int, bytes] = {}
-            for index in picks:
-                if index not in cache:
-                    cache = {index: common.fit(stitched[index], req.width, req.height).tobytes()}
-                writer.write(cache[index])
+        self.write_clip(req, stitched, out / "clip.mp4")
         return Made({"clip": "clip.mp4"},
                     report={"passes": plan.passes, "seams": plan.seams, "last_image": last is not None,
                             "gpu_seconds": round(seconds, 3)},

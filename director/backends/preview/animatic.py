@@ -214,9 +214,9 @@ class AnimaticBackend:
             to_frame, zoom = placed(i)
             for face in faces:
                 if face.id not in sizes:  # one box size through the shot: a moving camera still compares
-                    first = performance.mouth_box(face, *placed(0), req.width, req.height)
+                    first = face.mouth_box(*placed(0), req.width, req.height)
                     sizes[face.id] = (first[2] - first[0], first[3] - first[1])
-                box = performance.mouth_box(face, to_frame, zoom, req.width, req.height, sizes[face.id])
+                box = face.mouth_box(to_frame, zoom, req.width, req.height, sizes[face.id])
                 boxes[face.id].append(box)
                 if face not in talkers:
                     continue

@@ -38,6 +38,16 @@ class Face:
     skin: tuple[int, int, int]
     lips: tuple[int, int, int]
 
+    def mouth_box(self, to_frame: Mapping, zoom: float, width: int, height: int,
+                  size: tuple[int, int] | None = None) -> list[int]:
+        """Where the mouth is in the frame (what the sync check differences). ``size``: the box's (width, height)
+        in pixels, kept the same through a camera move so consecutive frames compare."""
+        mx, my = to_frame(*self.mouth)
+        bw, bh = size or (int(self.mouth_w * zoom * 1.4) + 1, int(self.r * zoom * 0.52) + 1)
+        x0 = min(max(0, int(round(mx - bw / 2))), max(0, width - bw))
+        y0 = min(max(0, int(round(my - bh / 2))), max(0, height - bh))
+        return [x0, y0, min(width, x0 + bw), min(height, y0 + bh)]
+
     def region(self, pad: float = 1.15) -> tuple[float, float, float, float]:
         """Panel-space box holding the eyes and the mouth (all the animatic redraws)."""
         top = min(y for _, y in self.eyes) - self.eye_r * 2.5
@@ -137,13 +147,3 @@ class Performance:
                     draw.ellipse([ex - e * 1.7, ey - e * 1.7, ex + e * 1.7, ey + e * 1.7], fill=face.skin)
                     draw.line([(ex - e * 1.4, ey + e * 0.3), (ex + e * 1.4, ey + e * 0.3)], fill=EYE_DARK,
                               width=max(1, int(e * 0.6)))
-
-    def mouth_box(self, face: Face, to_frame: Mapping, zoom: float, width: int, height: int,
-                  size: tuple[int, int] | None = None) -> list[int]:
-        """Where the face's mouth is in the frame (what the sync check differences). ``size``: the box's
-        (width, height) in pixels, kept the same through a camera move so consecutive frames compare."""
-        mx, my = to_frame(*face.mouth)
-        bw, bh = size or (int(face.mouth_w * zoom * 1.4) + 1, int(face.r * zoom * 0.52) + 1)
-        x0 = min(max(0, int(round(mx - bw / 2))), max(0, width - bw))
-        y0 = min(max(0, int(round(my - bh / 2))), max(0, height - bh))
-        return [x0, y0, min(width, x0 + bw), min(height, y0 + bh)]
