@@ -41,13 +41,18 @@ def episode_shape(name: str) -> dict:
 
 def main() -> None:
     from director.backends import configure_backends
-    from director.backends.gpu_time import ANCHORS, GPUS, MFU, anchor_estimate, estimate_episode
+    from director.backends.gpu_time import ANCHORS, GPUS, MEASURED, MFU, anchor_estimate, estimate_episode
 
     gpu = GPUS["H100"]
-    anchors = [{"what": a["what"], "published_s": a["seconds"], "model_s": round(anchor_estimate(a), 1),
-                "ratio": round(anchor_estimate(a) / a["seconds"], 3)} for a in ANCHORS]
-    rows, lines = [], [f"FLOP model: MFU {MFU:.0%} of dense BF16 peak; anchors (model / published):"]
-    lines += [f"  {a['ratio']:.2f}  {a['model_s']:>7.1f}s / {a['published_s']:>7.1f}s  {a['what']}" for a in anchors]
+
+    def compare(points):
+        return [{"what": a["what"], "measured_s": a["seconds"], "model_s": round(anchor_estimate(a), 2),
+                 "ratio": round(anchor_estimate(a) / a["seconds"], 3)} for a in points]
+    anchors, measured = compare(ANCHORS), compare(MEASURED)
+    rows, lines = [], [f"FLOP model: MFU {MFU:.0%} of dense BF16 peak; published anchors (model / published):"]
+    lines += [f"  {a['ratio']:.2f}  {a['model_s']:>7.1f}s / {a['measured_s']:>7.1f}s  {a['what']}" for a in anchors]
+    lines.append("director's own H100 measurements (model / measured; bench/results/gpu.json):")
+    lines += [f"  {a['ratio']:.2f}  {a['model_s']:>7.2f}s / {a['measured_s']:>7.2f}s  {a['what']}" for a in measured]
     lines.append(f"\n{'episode':<10} {'tier':<8} {'length':>7} {'GPU-s':>7} {'ep-s/GPU-min':>19}  per stage")
     for name in ("demo", "zh-60s"):
         shape = episode_shape(name)
@@ -67,7 +72,7 @@ def main() -> None:
     lines.append("ep-s/GPU-min: seconds of finished episode per H100-minute, cold (every model read from disk at "
                  "2 GB/s) and warm (models already loaded, as for the next episode of a series)")
     lines.append("target (DESIGN §10): draft >= 10 s of episode per H100-minute")
-    save("gpu_estimate", {"mfu": MFU, "anchors": anchors, "episodes": rows}, "\n".join(lines))
+    save("gpu_estimate", {"mfu": MFU, "anchors": anchors, "measured": measured, "episodes": rows}, "\n".join(lines))
 
 
 if __name__ == "__main__":

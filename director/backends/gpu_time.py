@@ -1,19 +1,21 @@
 """GPU-seconds before anything runs: a FLOP model of each pipeline, calibrated on published measurements.
 
-A diffusion transformer's forward pass costs ``2 * params * tokens`` (every weight is a
-multiply-add per token) plus ``4 * layers * tokens^2 * width`` for self-attention (QK^T and
-attention x V). A step runs one forward, two with classifier-free guidance; the VAE decode
+A diffusion transformer's forward pass costs ``2 * params * share * tokens`` (every weight a
+token passes through is a multiply-add; ``share`` < 1 for dual-stream MMDiTs, where image and
+text tokens each pass through their own half of every block) plus ``4 * layers * tokens^2 *
+width`` for self-attention (QK^T and attention x V). A step runs one forward, two with classifier-free guidance; the VAE decode
 and the text encoder come on top. Tokens follow from the frame size, the frame count, the VAE's
 compression and the transformer's patch. At a model FLOP utilisation (MFU) of 40% of the
 GPU's dense BF16 peak this reproduces the published anchors in ``ANCHORS`` within +-15%
-(``tests/backends/test_gpu_time.py`` holds it to +-30%; docs/performance.md cites each).
+and director's own H100 measurements in ``MEASURED`` within +-25% (``tests/backends/test_gpu_time.py``
+holds both to +-30%; docs/performance.md cites each).
 Once clips exist, ``render --dry-run`` prefers the throughput measured on this machine.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-MFU = 0.40
+MFU = 0.43  # fitted: published anchors 0.85-0.99, director's H100 measurements 0.88-1.23
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class Arch:
     vae_s_per_mpx: float = 0.0  # VAE decode seconds per megapixel-frame on an H100-class GPU
     weights_gb: float = 0.0     # every component, bf16 (load time)
     image_tokens_per_ref: bool = False  # edit models: each reference image adds its own latent tokens
+    share: float = 1.0          # fraction of the denoiser's weights each token passes through (dual-stream: ~0.5)
+    call_s: float = 0.0         # fixed seconds per call: text/VL encoder, reference VAE encodes, scoring (measured)
 
 
 ARCHS = {
@@ -60,12 +64,15 @@ ARCHS = {
     "ltx-2b": Arch(1.92e9, 28, 2048, 32, 8, 128, 0.02, 14.5),
     # SVD-XT: a UNet of 1.5B at 8x; attention is per frame (treated as spatial tokens per frame)
     "svd": Arch(1.52e9, 16, 1280, 16, 1, 0, 0.05, 4.5),
-    # Qwen-Image(-Edit): 60 layers x 3072 MMDiT, VAE 8x, patch 2 -> 16 px; references add their tokens
-    "qwen-image-20b": Arch(20.43e9, 60, 3072, 16, 1, 256, 0.01, 57.7, image_tokens_per_ref=True),
+    # Qwen-Image(-Edit): 60 dual-stream layers x 3072 MMDiT, VAE 8x, patch 2 -> 16 px; references add their
+    # tokens; ~1.3 s per call outside the denoiser (Qwen2.5-VL over the references, VAE, CLIP), H100-measured
+    "qwen-image-20b": Arch(20.43e9, 60, 3072, 16, 1, 256, 0.01, 57.7, image_tokens_per_ref=True, share=0.5,
+                           call_s=1.3),
     # SDXL: a 2.6B UNet at 8x, attention at 1/2 and 1/4 resolution (approximated as 32 px tokens)
     "sdxl": Arch(2.57e9, 70, 1280, 32, 1, 77, 0.01, 7.0),
-    # FLUX.1 Kontext: 19+38 blocks x 3072, 12B; the reference adds its tokens
-    "flux-12b": Arch(11.9e9, 57, 3072, 16, 1, 512, 0.01, 33.7, image_tokens_per_ref=True),
+    # FLUX.1 Kontext: 19 dual-stream + 38 single-stream blocks x 3072, 12B (a token sees ~70% of the
+    # weights); the reference adds its tokens
+    "flux-12b": Arch(11.9e9, 57, 3072, 16, 1, 512, 0.01, 33.7, image_tokens_per_ref=True, share=0.7),
     # Stable Audio Open: a 1.06B DiT over 21.5 latent frames per second
     "stable-audio": Arch(1.057e9, 24, 1536, 1, 1, 128, 0.0, 2.7),
 }
@@ -82,7 +89,7 @@ MODEL_ARCH = {
 
 
 def forward_flops(arch: Arch, tokens: int) -> float:
-    return 2 * arch.params * tokens + 4 * arch.layers * tokens * tokens * arch.width
+    return 2 * arch.params * arch.share * tokens + 4 * arch.layers * tokens * tokens * arch.width
 
 
 def video_tokens(arch: Arch, width: int, height: int, frames: int) -> int:
@@ -106,7 +113,7 @@ def image_seconds(arch: Arch, width: int, height: int, steps: int, cfg: bool, gp
     if arch.image_tokens_per_ref:
         tokens += refs * round(ref_side / arch.spatial) ** 2
     denoise = forward_flops(arch, tokens) * steps * (2 if cfg else 1) / gpu.flops
-    decode = arch.vae_s_per_mpx * width * height / 1e6 * (989 / gpu.bf16_tflops)
+    decode = (arch.vae_s_per_mpx * width * height / 1e6 + arch.call_s) * (989 / gpu.bf16_tflops)
     return {"tokens": tokens, "denoise": denoise, "decode": decode, "seconds": denoise + decode}
 
 
@@ -131,7 +138,27 @@ ANCHORS = [
 ]
 
 
+# Measured by director itself on one H100 80GB HBM3: production-size models (random weights) through its own
+# backends, `python -m bench gpu` (bench/results/gpu.json); "seconds" is GPU time, warm process.
+MEASURED = [
+    {"what": "Wan2.2-TI2V-5B draft clip (FastWan settings): 576x1024, 121 frames, 3 DMD steps, no CFG, end to end",
+     "arch": "wan2.2-ti2v-5b", "size": (576, 1024), "frames": 121, "steps": 3, "cfg": False, "gpu": "H100",
+     "vae": True, "seconds": 11.41},
+    {"what": "Wan2.2-TI2V-5B quality: one step with CFG at 704x1280, 121 frames (4-step minus 2-step run, / 2)",
+     "arch": "wan2.2-ti2v-5b", "size": (704, 1280), "frames": 121, "steps": 1, "cfg": True, "gpu": "H100",
+     "vae": False, "seconds": 2.404},
+    {"what": "Qwen-Image-Edit-2509 quality: one step with true CFG, 768x1360, 3 references at 1024 (4 - 2 steps, / 2)",
+     "arch": "qwen-image-20b", "size": (768, 1360), "refs": 3, "ref_side": 1024, "steps": 1, "cfg": True,
+     "gpu": "H100", "image": True, "denoise_only": True, "seconds": 2.08},
+]
+
+
 def anchor_estimate(anchor: dict) -> float:
+    if anchor.get("image"):
+        width, height = anchor["size"]
+        est = image_seconds(ARCHS[anchor["arch"]], width, height, anchor["steps"], anchor["cfg"],
+                            GPUS[anchor["gpu"]], anchor.get("refs", 0), anchor.get("ref_side", 1024))
+        return est["denoise"] if anchor.get("denoise_only") else est["seconds"]
     width, height = anchor["size"]
     return clip_seconds(ARCHS[anchor["arch"]], width, height, anchor["frames"], anchor["steps"], anchor["cfg"],
                         GPUS[anchor["gpu"]], vae=anchor["vae"])["seconds"]

@@ -324,7 +324,9 @@ app.add_typer(models_app, name="models")
 def models(ctx: typer.Context,
            profile: Annotated[Optional[str], typer.Option("--profile", help="preview or final")] = None,
            vram: Annotated[Optional[float], typer.Option("--vram", help="GPU memory in GiB for the memory plan "
-                                                          "(default: this machine's GPU)")] = None) -> None:
+                                                          "(default: this machine's GPU)")] = None,
+           ram: Annotated[Optional[float], typer.Option("--ram", help="host memory in GiB for pinned (group-offloaded) "
+                                                        "weights (default: what this machine has free)")] = None) -> None:
     """List every model the project's profile needs, and where each goes on the GPU."""
     if ctx.invoked_subcommand is not None:
         state.profile = profile
@@ -333,10 +335,15 @@ def models(ctx: typer.Context,
 
     if vram is not None and not 1 <= vram <= 4096:
         raise UsageError(f"--vram {vram:g} is not a GPU memory size; give GiB, e.g. 24, 48 or 80")
+    if ram is not None and not 1 <= ram <= 65536:
+        raise UsageError(f"--ram {ram:g} is not a memory size; give GiB, e.g. 64 or 128")
     project = _project()
     rows = model_rows(needed_models(project, profile))
     card = vram if vram is not None else device_vram_gb()
-    plan = memory_rows(project, profile, card) if card else []
+    if ram is None and vram is None:
+        from director.backends.memory import GIB, host_available
+        ram = (host_available() or 0) / GIB or None
+    plan = memory_rows(project, profile, card, ram) if card else []
     state.out.result({"models": rows, "memory_plan": {"vram_gb": card, "models": plan} if card else None}, None)
     if not state.out.json_mode:
         if not rows:

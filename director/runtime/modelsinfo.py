@@ -19,11 +19,11 @@ def profile_backends(project: Project, profile: str | None) -> dict:
     return configure_backends(profile, overrides, tier=project.config.tier)
 
 
-def memory_rows(project: Project, profile: str | None, vram_gb: float) -> list[dict]:
-    """The memory plan of the profile's models on a card of ``vram_gb`` GiB (``director models --vram``)."""
+def memory_rows(project: Project, profile: str | None, vram_gb: float, host_gb: float | None = None) -> list[dict]:
+    """The memory plan of the profile's models on a card of ``vram_gb`` GiB (``director models --vram/--ram``)."""
     from director.backends.memory import plan
 
-    return [r.as_dict() for r in plan(profile_backends(project, profile), vram_gb)]
+    return [r.as_dict() for r in plan(profile_backends(project, profile), vram_gb, host_gb)]
 
 
 def device_vram_gb() -> float | None:
