@@ -1,7 +1,7 @@
 """The package layers, checked from the source: no module imports a layer above its own.
 
 Bottom to top: leaf helpers; the store (atomic files, cache, lock, progress steps) with YAML and
-media; the screenplay, shot list and backend configs; the project; stages and planners; the
+media; the screenplay, shot list and backend configs; the project; stages, planners and script importers; the
 engine and render (``runtime``); the studio (a web app over the runtime); the CLI. Imports inside ``if TYPE_CHECKING:`` are type hints only
 and may point up; every other import -- at module top or inside a function -- counts, so a lazy
 import cannot hide a cycle.
@@ -17,7 +17,7 @@ LAYERS = [
     {"store", "yamlpos", "media"},
     {"screenplay", "shots", "backends"},
     {"project"},
-    {"stages", "plan", "testing"},
+    {"stages", "plan", "testing", "importers"},
     {"runtime"},
     {"studio"},
     {"cli"},

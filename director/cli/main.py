@@ -53,6 +53,8 @@ def _project(where: Path | None = None):
 def new(
     name: Annotated[Path, typer.Argument(help="folder to create")],
     template: Annotated[str, typer.Option("--template", "-t", help="project template")] = "vertical-drama",
+    from_script: Annotated[Optional[Path], typer.Option(
+        "--from", help="start from a Fountain or Final Draft (.fdx) script instead of the template's story")] = None,
 ) -> None:
     """Create a project folder from a template (then: director -p NAME render)."""
     import shutil
@@ -66,9 +68,54 @@ def new(
         raise UsageError(f"unknown template {template!r}{did_you_mean(template, known)}; available: {', '.join(known)}")
     if name.exists():
         raise UsageError(f"{name} already exists; choose a new folder name")
+    imported = _import_script(from_script) if from_script is not None else None  # a bad script leaves no folder
     shutil.copytree(data_dir("templates") / template, name)
-    state.out.result({"created": str(name), "template": template},
-                     f"created {name}/ from template {template}\nnext: director -p {name} render")
+    if imported is not None:
+        from director.store.files import atomic_write_text
+        atomic_write_text(name / "screenplay.yaml", imported.yaml_text)
+    state.out.result({"created": str(name), "template": template,
+                      "imported": str(from_script) if from_script else None},
+                     f"created {name}/ from template {template}"
+                     + (f" with the story of {from_script}" if from_script else "")
+                     + f"\nnext: director -p {name} render")
+
+
+def _import_script(script: Path):
+    """A Fountain/FDX script read into a screenplay; its warnings go to stderr as file:line: messages."""
+    from director.importers import import_script
+
+    result = import_script(script)
+    for warning in result.warnings:
+        print(str(warning), file=sys.stderr)
+    return result
+
+
+@app.command("import")
+def import_(
+    script: Annotated[Path, typer.Argument(help="a Fountain (.fountain) or Final Draft (.fdx) script")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="screenplay YAML to write "
+                                                   "(default: print it)")] = None,
+    force: Annotated[bool, typer.Option("--force", help="replace --output if it exists")] = False,
+) -> None:
+    """Turn a Fountain or Final Draft script into a director screenplay (scenes, cast, lines, transitions)."""
+    if output is not None and output.exists() and not force:
+        raise UsageError(f"{output} already exists; choose another --output or add --force")
+    result = _import_script(script)
+    data = result.screenplay_dict
+    summary = {"script": str(script), "output": str(output) if output else None, "title": data.get("title"),
+               "scenes": len(data.get("scenes", [])), "characters": len(data.get("characters", {})),
+               "locations": len(data.get("locations", {})), "warnings": [w.as_dict() for w in result.warnings]}
+    if output is None:
+        if state.out.json_mode:
+            state.out.result({**summary, "yaml": result.yaml_text}, None)
+        else:
+            sys.stdout.write(result.yaml_text)
+        return
+    from director.store.files import atomic_write_text
+    atomic_write_text(output, result.yaml_text)
+    state.out.result(summary, f"wrote {output}: {summary['scenes']} scenes, {summary['characters']} characters, "
+                              f"{summary['locations']} locations ({len(result.warnings)} warnings)\n"
+                              f"next: director validate, or director new SHOW --from {script}")
 
 
 # ------------------------------------------------------------------------------ validate

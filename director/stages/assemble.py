@@ -58,7 +58,9 @@ def filter_graph(frames: list[int], transitions: list[str], fps: float, subtitle
         if len(members) == 1:
             parts.append(f"[s{members[0]}]null[r{r}]")
         else:
-            parts.append("".join(f"[s{m}]" for m in members) + f"concat=n={len(members)}:v=1:a=0[r{r}]")
+            # concat outputs a 1/1000000 time base; xfade needs both inputs on the shots' own
+            parts.append("".join(f"[s{m}]" for m in members)
+                         + f"concat=n={len(members)}:v=1:a=0,settb=1/{round(fps * 1000)}[r{r}]")
     acc, acc_frames = "r0", sum(frames[m] for m in runs[0])
     for r in range(1, len(runs)):
         offset = (acc_frames - half) / fps

@@ -1,0 +1,82 @@
+"""Import a screenplay written elsewhere (Fountain, Final Draft) as director's screenplay YAML.
+
+``import_script(path)`` reads the file, picks the reader by extension (or, for an unknown
+one, by content), and returns the YAML text with its source lines as comments. A file that
+cannot be read as a script raises ``ScreenplayError`` (exit code 3) naming file and line, like
+``director validate``; what is read but cannot be carried over exactly is a warning.
+"""
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+from director.errors import Problem, ScreenplayError
+from director.importers import fdx, fountain
+from director.importers.convert import ImportResult, build
+
+__all__ = ["ImportResult", "import_script"]
+
+MAX_BYTES = 4 * 1024 * 1024  # a feature film is ~250 KB of Fountain, ~1 MB of FDX
+_OTHER_FORMATS = {b"%PDF": "a PDF", b"PK\x03\x04": "a zip archive (a .docx, .fadein or .highland file?)",
+                  b"{\\rtf": "an RTF document"}
+_ENCODINGS = (("gb18030", "GBK/GB18030"), ("big5", "Big5"), ("shift_jis", "Shift-JIS"), ("cp1252", "Windows-1252"))
+
+
+def import_script(path: Path) -> ImportResult:
+    """The screenplay YAML for a Fountain or Final Draft file; ScreenplayError when it is not one."""
+    path = Path(path)
+    display = str(path)
+    raw = _read(path, display)
+    head = raw.lstrip(codecs.BOM_UTF8 + b" \t\r\n")[:256]
+    if path.suffix.lower() == ".fdx" or head.startswith((b"<?xml", b"<FinalDraft")):
+        script = fdx.parse(raw, display)
+    else:
+        script = fountain.parse(_text(raw, display))
+    script.title = script.title or path.stem
+    return build(script, path.name, display)
+
+
+def _error(display: str, message: str, line: int = 1) -> ScreenplayError:
+    return ScreenplayError([Problem(display, line, 1, message)])
+
+
+def _read(path: Path, display: str) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise _error(display, f"the file is {size / 1e6:.1f} MB; a screenplay is at most "
+                                  f"{MAX_BYTES // (1024 * 1024)} MB")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise _error(display, "no such file") from None
+    except OSError as exc:
+        raise _error(display, f"cannot read the file: {exc.strerror or exc}") from None
+    for magic, kind in _OTHER_FORMATS.items():
+        if raw.startswith(magic):
+            raise _error(display, f"the file is {kind}, not a screenplay; export it from your writing app as "
+                                  "Fountain (.fountain) or Final Draft (.fdx)")
+    if b"\x00" in raw[:8192] and not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise _error(display, "the file is binary (it holds NUL bytes), not a Fountain or Final Draft screenplay")
+    return raw
+
+
+def _text(raw: bytes, display: str) -> str:
+    """Fountain text: UTF-8 (a BOM is fine) or UTF-16 with a BOM; anything else gets a hint to convert it."""
+    try:
+        if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return raw.decode("utf-16")
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        found = next(((enc, name) for enc, name in _ENCODINGS if _decodes(raw, enc)), None)
+        hint = (f"it looks like {found[1]}; convert it with: iconv -f {found[0].upper()} -t UTF-8 "
+                f"{Path(display).name} > fixed.fountain" if found else "save it as UTF-8")
+        raise _error(display, f"the file is not UTF-8 text ({exc.reason}); {hint}", line) from None
+
+
+def _decodes(raw: bytes, encoding: str) -> bool:
+    try:
+        raw.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True

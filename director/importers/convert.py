@@ -1,0 +1,439 @@
+"""Screenplay paragraphs (from Fountain or Final Draft) -> director's screenplay YAML.
+
+Both readers reduce a script to the same stream of ``Element``s, so the rules that turn a
+script into scenes, characters and beats live here once: how a heading names a place and a
+time, how a cue's extensions become a delivery, how long speeches are split to fit the
+format's limits. The YAML is written by hand, not dumped, so that every beat can carry a
+``# script.fountain:42`` comment leading back to the line it came from.
+"""
+from __future__ import annotations
+
+import json
+import re
+import string
+import unicodedata
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+from director.errors import Problem, ScreenplayError
+from director.ids import MAX_ID
+from director.screenplay import MAX_ACTION_CHARS, MAX_LINE_CHARS
+from director.vocab import (
+    CONTINUOUS_TIMES,
+    DELIVERY_WORDS,
+    EMOTION_WORDS,
+    EMOTIONS,
+    NARRATOR,
+    NOT_ON_SCREEN,
+    TIME_WORDS,
+    TIMES,
+    canonical_delivery,
+    canonical_time,
+)
+
+NARRATOR_CUES = ("NARRATOR", "旁白")  # a cue that is the narrator's voice, not a character
+_CONTD = re.compile(r"(?i)cont(inued|['’]?d|\.)?|more|续")
+_EXTENSION = re.compile(r"\s*[(（]([^()（）]*)[)）]\s*$")
+_ENGLISH_HEADING = re.compile(r"(?i)(?P<prefix>int\.?/ext|ext\.?/int|i/e|e/i|int|ext|est)[.\s]\s*(?P<rest>.*)")
+_CHINESE_HEADING = re.compile(r"(?:第\s*(?P<n1>\d+)\s*[场幕]|场景?\s*(?P<n2>\d+)|(?P<n3>\d+(?:[-.]\d+)*))"
+                              r"[.、:：\s]\s*(?P<rest>\S.*)")
+_CHINESE_SETTINGS = {"内": "int", "内景": "int", "外": "ext", "外景": "ext", "内外": "int/ext", "内外景": "int/ext"}
+_SETTING_WORDS = {"int": ("inside", "室内"), "ext": ("outside", "室外"), "int/ext": ("inside and outside", "室内外"),
+                  "est": ("outside", "室外")}
+_TIME_SEPARATOR = re.compile(r"\s+[-–—]+\s+")
+_TRANSITIONS = (("dissolve", ("DISSOLVE", "叠化", "溶")), ("fade", ("FADE", "BLACK", "淡入", "淡出", "黑场", "渐")),
+                ("cut", ("CUT", "切")))
+_SHOT_SIZES = (("ECU", r"\b(EXTREME CLOSE|ECU|XCU|INSERT)"), ("CU", r"\bCLOSE|\bCU\b"), ("MS", r"\b(MEDIUM|MID)\b"),
+               ("WS", r"\b(WIDE|WS|ESTABLISHING)\b"))  # a Final Draft shot's words -> shot.size
+_YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
+_PLAIN = re.compile(r"[^\W\d_][\w-]*")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
+_ENDS = (r"[.!?。！？…]+[\"'”’」』)）]*\s*", r"[,;:，；：、]\s*", r"\s+")  # sentence, clause, word
+
+
+@dataclass(frozen=True)
+class Element:
+    """One paragraph of a script, in reading order, with the line it starts on.
+
+    kind: heading, action, cue, paren, dialogue, transition, centered, shot or comment.
+    """
+
+    kind: str
+    text: str
+    line: int
+    number: str = ""     # a heading's scene number
+    dual: bool = False   # a cue spoken at the same time as the one before it (dual dialogue)
+
+
+@dataclass
+class Script:
+    """What a reader found: the title, the paragraphs, title-page lines and reader warnings."""
+
+    title: str
+    elements: list[Element]
+    credits: list[str] = field(default_factory=list)
+    warnings: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """An imported script: the screenplay YAML (with comments), the same as data, and what to check."""
+
+    yaml_text: str
+    screenplay_dict: dict
+    warnings: list[Problem]
+
+
+@dataclass
+class _Beat:
+    data: dict
+    line: int
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Scene:
+    id: str
+    location: str
+    time: str | None
+    heading: str
+    line: int
+    notes: list[str]
+    beats: list[_Beat] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- text helpers
+
+def clean(text: str) -> str:
+    """Whitespace collapsed and control characters dropped: what is left is printable in YAML."""
+    return " ".join(_CONTROL.sub("", text).split())
+
+
+def join(a: str, b: str) -> str:
+    """Two pieces of text as one: a space between words, none between CJK characters."""
+    if not a or not b:
+        return a or b
+    return a + ("" if ord(a[-1]) >= 0x2E80 or ord(b[0]) >= 0x2E80 else " ") + b
+
+
+def split_text(text: str, limit: int, level: int = 0) -> list[str]:
+    """``text`` in pieces of at most ``limit`` characters, broken after sentences, else clauses, else words."""
+    if len(text) <= limit:
+        return [text]
+    if level == len(_ENDS):
+        return [text[i:i + limit] for i in range(0, len(text), limit)]
+    cuts = [0] + [m.end() for m in re.finditer(_ENDS[level], text)] + [len(text)]
+    pieces = [p for a, b in pairwise(cuts) if (p := text[a:b].strip())]
+    out: list[str] = []
+    for piece in pieces:
+        for part in split_text(piece, limit, level + 1):
+            if out and len(joined := join(out[-1], part)) <= limit:
+                out[-1] = joined
+            else:
+                out.append(part)
+    return out
+
+
+def slug(name: str) -> str:
+    """An id from a name: ASCII lower case for Latin letters (José -> jose), other scripts kept (林晚)."""
+    text = unicodedata.normalize("NFKD", name.replace("'", "").replace("’", ""))
+    text = "".join(c for c in text if unicodedata.category(c) != "Mn").lower()
+    return re.sub(r"[\W_]+", "-", text)[:MAX_ID].strip("-")
+
+
+def _unique(base: str, used: set[str], fallback: str) -> str:
+    base = base or fallback
+    ident, n = base, 1
+    while ident in used:
+        n += 1
+        ident = f"{base[:MAX_ID - len(str(n)) - 1]}-{n}"
+    used.add(ident)
+    return ident
+
+
+# --------------------------------------------------------------------------- headings, cues, transitions
+
+def chinese_heading(text: str) -> tuple[str, str | None, str | None, str] | None:
+    """(place, setting, canonical time, scene number) of a heading like ``1-2 医院走廊 夜 内``, or None."""
+    match = _CHINESE_HEADING.fullmatch(text.strip())
+    if not match or re.search(r"[。！？!?“”\"]", match["rest"]):
+        return None
+    tokens = [t for t in re.split(r"[\s/／、，,|]+", match["rest"]) if t]
+    settings = {_CHINESE_SETTINGS[t] for t in tokens if t in _CHINESE_SETTINGS}
+    times = [t for t in tokens if t not in _CHINESE_SETTINGS and (t in TIME_WORDS or t in CONTINUOUS_TIMES)]
+    place = " ".join(t for t in tokens if t not in _CHINESE_SETTINGS and t not in times)
+    if not place or not (settings or times) or len(tokens) > 6:
+        return None
+    setting = "int/ext" if len(settings) > 1 else next(iter(settings), None)
+    return place, setting, canonical_time(times[-1]) if times else None, match["n1"] or match["n2"] or match["n3"]
+
+
+def _time_of(word: str) -> str | None:
+    """A heading's time word -> a canonical time (or ``continuous``); ``SAME TIME`` reads as ``SAME``."""
+    return canonical_time(word) or (canonical_time(word.split()[0]) if word.split() else None)
+
+
+def parse_heading(text: str) -> tuple[str, str | None, str | None, str | None]:
+    """(place, setting, canonical time, time word) of ``INT. HOSPITAL - CORRIDOR - NIGHT``.
+
+    The last part after `` - `` is the time; one director does not know is left out (and named
+    in a warning) rather than taken into the place, so ``EXT. PIER - MAGIC HOUR`` is still the pier.
+    """
+    chinese = chinese_heading(text)
+    if chinese:
+        return chinese[0], chinese[1], chinese[2], None
+    match = _ENGLISH_HEADING.fullmatch(text.strip())
+    prefix, rest = (match["prefix"].lower().replace(".", ""), match["rest"]) if match else (None, text.strip())
+    setting = {"i/e": "int/ext", "e/i": "int/ext", "ext/int": "int/ext"}.get(prefix or "", prefix)
+    parts = _TIME_SEPARATOR.split(rest)
+    if len(parts) == 1:
+        return rest, setting, None, None
+    return " - ".join(parts[:-1]), setting, _time_of(parts[-1]), parts[-1]
+
+
+def parse_cue(text: str) -> tuple[str, list[str]]:
+    """``LIN (V.O.) (CONT'D)`` -> ("LIN", ["V.O."]): the name and its extensions, CONT'D dropped."""
+    extensions: list[str] = []
+    while match := _EXTENSION.search(text):
+        extensions.insert(0, match[1].strip())
+        text = text[:match.start()]
+    return text.strip(), [e for e in extensions if e and not _CONTD.fullmatch(e)]
+
+
+def transition_of(text: str) -> str | None:
+    """A transition's words -> cut, fade or dissolve; None when director has no such transition."""
+    upper = text.upper()
+    return next((value for value, words in _TRANSITIONS if any(w in upper for w in words)), None)
+
+
+def _shot_size(text: str) -> str | None:
+    """A Final Draft shot's words -> a ``shot.size`` (CLOSE ON THE TRAY -> CU), or None."""
+    return next((size for size, pattern in _SHOT_SIZES if re.search(pattern, text.upper())), None)
+
+
+def _language(texts: list[str]) -> str:
+    """zh-CN or ja when Han characters (or kana) outnumber Latin letters; en otherwise."""
+    joined = "".join(texts)
+    han = sum(1 for c in joined if "\u3040" <= c <= "\u9fff")
+    latin = sum(1 for c in joined if c.isascii() and c.isalpha())
+    if han <= latin:
+        return "en"
+    return "ja" if re.search(r"[\u3040-\u30ff]", joined) else "zh-CN"
+
+
+# --------------------------------------------------------------------------- building
+
+class _Builder:
+    """Walks the elements once, keeping the scene, the speaker and a pending transition."""
+
+    def __init__(self, source: str, display: str):
+        self.source, self.display = clean(source), display
+        self.characters: dict[str, tuple[str, dict, int]] = {}   # cue name -> (id, entry, line)
+        self.locations: dict[tuple, tuple[str, dict, int]] = {}  # (setting, place) -> (id, entry, line)
+        self.used_ids: set[str] = {NARRATOR}
+        self.scenes: list[_Scene] = []
+        self.notes: list[str] = []
+        self.warnings: list[Problem] = []
+        self.speaker: tuple[str, str | None, bool] | None = None   # (id, delivery, dual)
+        self.paren: tuple[str, int] | None = None
+        self.transition: tuple[str, int] | None = None
+        self.orphans: list[int] = []   # lines of paragraphs before the first heading
+        self.texts: list[str] = []
+
+    def warn(self, line: int, message: str) -> None:
+        self.warnings.append(Problem(self.display, line, 1, message, "warning"))
+
+    def add(self, el: Element) -> None:
+        self.texts.append(el.text)
+        if el.kind in ("dialogue", "paren") and self.speaker is None:
+            self.warn(el.line, f"{'dialogue' if el.kind == 'dialogue' else 'a parenthetical'} without a character "
+                               "cue before it is read as action")
+            el = Element("action", el.text, el.line)
+        if el.kind not in ("dialogue", "paren", "comment"):
+            self.end_speech()
+        if el.kind == "comment":
+            self.notes.append(el.text)
+        elif el.kind == "heading":
+            self.scene(el)
+        elif el.kind in ("action", "centered", "shot"):
+            size = _shot_size(el.text) if el.kind == "shot" else None
+            for piece in split_text(el.text, MAX_ACTION_CHARS):
+                self.beat({"action": piece, **({"shot": {"size": size}} if size else {})}, el.line)
+        elif el.kind == "cue":
+            self.cue(el)
+        elif el.kind == "paren":
+            self.paren = (join(self.paren[0], el.text) if self.paren else el.text, el.line)
+        elif el.kind == "dialogue":
+            self.speech(el)
+        elif el.kind == "transition":
+            self.transition_to(el)
+
+    def scene(self, el: Element) -> None:
+        place, setting, time, unread = parse_heading(el.text)
+        place = place.strip(" -–—.:：") or el.text
+        key = (setting, " ".join(place.upper().split()))
+        if key not in self.locations:
+            ident = _unique(slug(place), self.used_ids, f"place-{len(self.locations) + 1}")
+            self.locations[key] = (ident, {"description": _place_description(place, setting)}, el.line)
+        if time is None and unread:
+            self.warn(el.line, f"{unread!r} in the heading is not a time of day director knows; it is left out and "
+                               f"the scene is set in the day (valid: {', '.join(TIMES)}, SAME, CONTINUOUS, LATER)")
+        elif time is None and setting:
+            self.warn(el.line, f"no time of day in the heading {el.text!r}; the scene is set in the day")
+        heading = f"{el.text} (scene {el.number})" if el.number else el.text
+        self.scenes.append(_Scene(f"s{len(self.scenes) + 1}", self.locations[key][0], time, heading, el.line,
+                                  self.take_notes()))
+
+    def cue(self, el: Element) -> None:
+        name, extensions = parse_cue(el.text)
+        name = name or el.text
+        delivery = None
+        for ext in extensions:
+            found = canonical_delivery(ext)
+            if found is None or found == "on":
+                self.warn(el.line, f"the extension ({ext}) of {name} has no delivery in director; the line is "
+                                   "spoken on screen (known: V.O., O.S., O.C., phone, radio, thought)")
+            else:
+                delivery = found
+        key = " ".join(name.upper().split())
+        if key in NARRATOR_CUES:
+            self.speaker = (NARRATOR, None, el.dual)
+            return
+        if key not in self.characters:
+            ident = _unique(slug(name), self.used_ids, f"character-{len(self.characters) + 1}")
+            shown = string.capwords(name.lower()) if name.isupper() else name
+            self.characters[key] = (ident, {"name": shown, "description": f"TODO: describe {name}"}, el.line)
+        self.speaker = (self.characters[key][0], delivery, el.dual)
+
+    def speech(self, el: Element) -> None:
+        assert self.speaker is not None
+        who, delivery, dual = self.speaker
+        paren = self.paren[0] if self.paren else None
+        self.paren = None
+        inner = (paren or "").strip("()（） ").lower()
+        emotion = inner if inner in EMOTIONS else EMOTION_WORDS.get(inner)
+        said = DELIVERY_WORDS.get(inner, inner if inner in NOT_ON_SCREEN else None)
+        for i, piece in enumerate(split_text(el.text, MAX_LINE_CHARS)):
+            if who == NARRATOR:
+                data: dict = {"narration": piece}
+            else:
+                line = {"who": who, "text": piece, "emotion": emotion, "delivery": delivery or said,
+                        "parenthetical": paren if i == 0 else None}
+                data = {"line": {k: v for k, v in line.items() if v is not None}}
+            self.beat(data, el.line, ["dual dialogue: said at the same time as the line before"] if dual and i == 0
+                      else [])
+        if paren and who == NARRATOR:
+            self.warn(el.line, f"narration has no parenthetical; {paren} is left out")
+        self.speaker = (who, delivery, False)
+
+    def end_speech(self) -> None:
+        if self.paren:
+            self.warn(self.paren[1], f"the parenthetical {self.paren[0]} has no words after it; it is left out")
+        self.speaker = self.paren = None
+
+    def transition_to(self, el: Element) -> None:
+        value = transition_of(el.text)
+        if value is None:
+            self.warn(el.line, f"director has no transition like {el.text!r}; a cut is used (known: cut, fade, "
+                               "dissolve)")
+        self.transition = (value or "cut", el.line)
+
+    def beat(self, data: dict, line: int, notes: list[str] | None = None) -> None:
+        if not self.scenes:
+            self.orphans.append(line)
+            return
+        if self.transition:
+            data["transition"] = self.transition[0]
+            self.transition = None
+        self.scenes[-1].beats.append(_Beat(data, line, self.take_notes() + (notes or [])))
+
+    def take_notes(self) -> list[str]:
+        notes, self.notes = self.notes, []
+        return notes
+
+    def finish(self, script: Script) -> ImportResult:
+        self.end_speech()
+        if not script.elements:
+            raise ScreenplayError([Problem(self.display, 1, 1, "the script is empty: no scenes, action or dialogue")])
+        if not self.scenes:
+            raise ScreenplayError([Problem(self.display, script.elements[0].line, 1, "no scene headings found "
+                                           "(lines such as INT. KITCHEN - NIGHT); is this a screenplay?")])
+        if self.orphans:
+            self.warn(self.orphans[0], f"{len(self.orphans)} paragraph(s) before the first scene heading are left out "
+                                       "(a scene needs a place: add a heading such as INT. ROOM - DAY above them)")
+        if self.transition:
+            self.warn(self.transition[1], "no beat follows this transition; it is left out")
+        for scene in self.scenes:
+            if not scene.beats:
+                self.warn(scene.line, f"the scene {scene.heading!r} has no action or dialogue; an establishing action "
+                                      "is added")
+                place = next(e["description"] for i, e, _ in self.locations.values() if i == scene.location)
+                scene.beats += [_Beat({"action": piece}, scene.line)
+                                for piece in split_text(f"Establishing: {place}.", MAX_ACTION_CHARS)]
+        data = {"title": script.title, "language": _language(self.texts),
+                "characters": {i: e for i, e, _ in self.characters.values()},
+                "locations": {i: e for i, e, _ in self.locations.values()},
+                "scenes": [{"id": s.id, "location": s.location, **({"time": s.time} if s.time else {}),
+                            "beats": [b.data for b in s.beats]} for s in self.scenes]}
+        return ImportResult(self.emit(data, script.credits), data, sorted(self.warnings))
+
+    def emit(self, data: dict, credits: list[str]) -> str:
+        src = self.source
+        out = [f"# Imported from {src} by `director import`; each beat ends with the line it came from.",
+               "# Describe each character (the TODOs) and check each place: the descriptions drive the pictures.",
+               *_comments(credits, ""),
+               f"title: {_scalar(data['title'])}", f"language: {data['language']}",
+               "characters:" + ("" if self.characters else " {}")]
+        out += [f"  {_scalar(i)}: {_flow(e)}  # {src}:{n}" for i, e, n in self.characters.values()]
+        out.append("locations:")
+        out += [f"  {_scalar(i)}: {_flow(e)}  # {src}:{n}" for i, e, n in self.locations.values()]
+        out.append("scenes:")
+        for scene in self.scenes:
+            out += _comments(scene.notes, "  ")
+            out += [f"  - id: {scene.id}  # {scene.heading} ({src}:{scene.line})",
+                    f"    location: {_scalar(scene.location)}"]
+            out += [f"    time: {scene.time}"] if scene.time else []
+            out.append("    beats:")
+            for beat in scene.beats:
+                out += _comments(beat.notes, "      ")
+                (kind, value), *extra = beat.data.items()
+                out.append(f"      - {kind}: {_flow(value)}  # {src}:{beat.line}")
+                out += [f"        {key}: {_flow(value)}" for key, value in extra]
+        out += _comments(self.notes, "")
+        return "\n".join(out) + "\n"
+
+
+def _place_description(place: str, setting: str | None) -> str:
+    """``HOSPITAL CORRIDOR`` + int -> ``hospital corridor, inside``: words the planner reads (outside = exterior)."""
+    shown = place.lower() if place.isupper() else place
+    if setting is None:
+        return shown
+    english, chinese = _SETTING_WORDS[setting]
+    return f"{shown}，{chinese}" if ord(shown[-1]) >= 0x2E80 else f"{shown}, {english}"
+
+
+def _comments(notes: list[str], indent: str) -> list[str]:
+    return [f"{indent}# {_CONTROL.sub('', line)}" for note in notes for line in note.splitlines() if line.strip()]
+
+
+def _scalar(value: str) -> str:
+    """A YAML scalar: plain when it is a word YAML reads back as the same text, else JSON-quoted (valid YAML)."""
+    if _PLAIN.fullmatch(value) and value.lower() not in _YAML_WORDS:
+        return value
+    return json.dumps(_CONTROL.sub("", value), ensure_ascii=False)
+
+
+def _flow(value: str | dict) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_flow(v)}" for k, v in value.items()) + "}"
+    return _scalar(value)
+
+
+def build(script: Script, source: str, display: str) -> ImportResult:
+    """The screenplay for ``script``; ``source`` names it in comments, ``display`` in warnings and errors."""
+    builder = _Builder(source, display)
+    for line, message in script.warnings:
+        builder.warn(line, message)
+    for element in script.elements:
+        builder.add(element)
+    return builder.finish(script)

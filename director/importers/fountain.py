@@ -1,0 +1,180 @@
+"""Fountain 1.1 (https://fountain.io/syntax) -> ``Script``.
+
+Fountain is plain text with a few conventions: a blank line before a heading or a cue, ALL
+CAPS for cues, ``. ! @ > ~`` to force an element. Notes and the boneyard are removed first,
+with every line keeping its number, so each element still points at its line in the file.
+"""
+from __future__ import annotations
+
+import re
+from functools import reduce
+
+from director.importers.convert import Element, Script, chinese_heading, clean, join
+
+_HEADING = re.compile(r"(?i)(int\.?/ext|ext\.?/int|i/e|e/i|int|ext|est)[.\s]")
+_SCENE_NUMBER = re.compile(r"\s*#([\w.-]+)#\s*$")
+_TITLE_KEY = re.compile(r"(?i)(title|credit|authors?|source|draft date|date|contact|copyright|notes|revision)\s*:.*")
+_KEY = re.compile(r"([A-Za-z][A-Za-z ]*):(.*)")
+_FADES = re.compile(r"(FADE (IN|OUT)|FADE TO BLACK|CUT TO BLACK)[.:]?")
+_EMPHASIS = re.compile(r"(\*{1,3}|_)(?=\S)(.+?)(?<=\S)\1")
+_BONEYARD = re.compile(r"/\*.*?(\*/|\Z)", re.S)
+_NOTE = re.compile(r"\[\[(.*?)\]\]", re.S)
+_REMOVED = "\x00"  # marks a line that held a note or boneyard: dropped if nothing else is left on it
+
+
+def plain(text: str) -> str:
+    """Text without emphasis markers (``*italic*``, ``**bold**``, ``_underline_``); ``\\*`` stays a star."""
+    text = text.replace("\\*", "\ue000").replace("\\_", "\ue001")
+    while (stripped := _EMPHASIS.sub(r"\2", text)) != text:
+        text = stripped
+    return clean(text.replace("\ue000", "*").replace("\ue001", "_"))
+
+
+def _uncomment(text: str, warnings: list[tuple[int, str]]) -> tuple[list[tuple[int, str]], list[Element]]:
+    """(line number, text) of the lines left once the boneyard and notes are gone, and the notes."""
+    notes: list[Element] = []
+
+    def remove(match: re.Match, note: bool = False) -> str:
+        line = text.count("\n", 0, match.start()) + 1
+        if note and match[1].strip():
+            notes.append(Element("comment", f"note: {match[1].strip()}", line))
+        elif not note and not match[1]:
+            warnings.append((line, "the boneyard /* is never closed with */; the rest of the script is left out"))
+        return _REMOVED + ("\n" + _REMOVED) * match[0].count("\n")
+
+    text = _BONEYARD.sub(remove, text)
+    text = _NOTE.sub(lambda m: remove(m, note=True), text)
+    lines = []
+    for number, line in enumerate(text.split("\n"), 1):
+        if _REMOVED in line:
+            line = line.replace(_REMOVED, "")
+            if not line.strip():
+                continue
+        lines.append((number, line))
+    return lines, notes
+
+
+def _title_page(lines: list[tuple[int, str]]) -> tuple[dict[str, list[str]], int]:
+    """The title page's keys and values (multi-line values indented), and the index of the first body line."""
+    i = next((i for i, (_, line) in enumerate(lines) if line.strip()), len(lines))
+    if i == len(lines) or not _TITLE_KEY.fullmatch(lines[i][1].strip()):
+        return {}, 0
+    page: dict[str, list[str]] = {}
+    key = ""
+    while i < len(lines) and lines[i][1].strip():
+        line = lines[i][1]
+        match = None if line[:1].isspace() else _KEY.fullmatch(line.strip())
+        if match:
+            key = match[1].strip().lower()
+        value = match[2] if match else line
+        if value.strip():
+            page.setdefault(key, []).append(plain(value))
+        i += 1
+    return page, i
+
+
+class _Reader:
+    """The body, line by line: a paragraph of action or a speech is gathered until a blank line."""
+
+    def __init__(self, lines: list[tuple[int, str]]):
+        self.lines = lines
+        self.out: list[Element] = []
+        self.block: list[str] = []
+        self.first = 0
+        self.mode = ""  # "action" or "dialogue" while a paragraph is open
+
+    def flush(self) -> None:
+        if self.block:
+            kind = "dialogue" if self.mode == "dialogue" else "action"
+            self.out.append(Element(kind, reduce(join, self.block), self.first))
+        self.block = []
+
+    def close(self) -> None:
+        self.flush()
+        self.mode = ""
+
+    def emit(self, kind: str, text: str, line: int, **extra) -> None:
+        self.close()
+        self.out.append(Element(kind, text, line, **extra))
+
+    def gather(self, line: int, text: str, mode: str) -> None:
+        if self.mode != mode:
+            self.close()
+            self.mode = mode
+        if not self.block:
+            self.first = line
+        if text := plain(text):
+            self.block.append(text)
+
+    def read(self) -> list[Element]:
+        blank_before = True
+        for i, (n, raw) in enumerate(self.lines):
+            s = raw.strip()
+            following = self.lines[i + 1][1].strip() if i + 1 < len(self.lines) else ""
+            if not s:
+                if self.mode == "dialogue" and raw == "  ":  # two spaces: a pause inside the speech
+                    continue
+                self.close()
+                blank_before = True
+                continue
+            if self.standalone(n, s):
+                blank_before = s[0] != ">"
+                continue
+            if self.mode == "dialogue":
+                if s[0] in "(（" and s[-1] in ")）":
+                    self.flush()
+                    self.out.append(Element("paren", plain(s), n))
+                else:
+                    self.gather(n, s.removeprefix("~"), "dialogue")
+            elif blank_before:
+                self.block_start(n, s, following)
+            else:
+                self.gather(n, s.lstrip("!~"), "action")
+            blank_before = False
+        self.close()
+        return self.out
+
+    def standalone(self, n: int, s: str) -> bool:
+        """Page breaks, sections, synopses and centered text, which stand anywhere."""
+        if set(s) == {"="} and len(s) >= 3:
+            self.close()
+        elif s.startswith("#"):
+            self.emit("comment", f"section: {s.lstrip('#').strip()}", n)
+        elif s.startswith("=") and not s.startswith("=="):
+            self.emit("comment", f"synopsis: {s[1:].strip()}", n)
+        elif s.startswith(">") and s.endswith("<") and len(s) > 2:
+            self.emit("centered", plain(s[1:-1]), n)
+        else:
+            return False
+        return True
+
+    def block_start(self, n: int, s: str, following: str) -> None:
+        """The first line after a blank line: a heading, a transition, a cue or action."""
+        if s.startswith(("!", "~")):  # forced action, lyrics
+            self.gather(n, s[1:], "action")
+        elif re.match(r"\.\w", s) or _HEADING.match(s) or chinese_heading(s):  # .FORCED, INT. EXT. ...
+            text = s.removeprefix(".")
+            number = _SCENE_NUMBER.search(text)
+            self.emit("heading", plain(text[:number.start()] if number else text), n,
+                      number=number[1] if number else "")
+        elif s.startswith(">"):
+            self.emit("transition", plain(s[1:]), n)
+        elif s.isupper() and (s.endswith("TO:") or _FADES.fullmatch(s)):
+            self.emit("transition", plain(s), n)
+        elif following and (s.startswith("@") or re.split(r"[(（]", s)[0].isupper()):
+            name = s.removeprefix("@").removesuffix("^").strip()
+            self.emit("cue", plain(name), n, dual=s.endswith("^"))
+            self.mode = "dialogue"
+        else:
+            self.gather(n, s, "action")
+
+
+def parse(text: str) -> Script:
+    """The elements of a Fountain script, in order, with the notes as comments."""
+    warnings: list[tuple[int, str]] = []
+    lines, notes = _uncomment(text.replace("\r\n", "\n").replace("\r", "\n"), warnings)
+    page, start = _title_page(lines)
+    body = _Reader(lines[start:]).read()
+    elements = sorted(notes + body, key=lambda e: (e.line, e.kind != "comment"))
+    credits = [f"{key.title()}: {' '.join(values)}" for key, values in page.items() if key != "title"]
+    return Script(" ".join(page.get("title", [])), elements, credits, warnings)

@@ -1,0 +1,169 @@
+"""The shared rules (headings, cues, splitting, ids), reading files, and the result through the real CLI."""
+from __future__ import annotations
+
+import codecs
+import json
+import random
+import shutil
+
+import pytest
+import yaml
+
+from director.errors import ScreenplayError
+from director.ids import is_id
+from director.importers import import_script
+from director.importers.convert import join, parse_cue, parse_heading, slug, split_text, transition_of
+from director.screenplay import screenplay_problems
+from tests.conftest import DATA as PROJECTS
+from tests.conftest import director
+from tests.importers.helpers import DATA, assert_valid, import_text
+
+
+@pytest.mark.parametrize("heading, expected", [
+    ("INT. HOSPITAL - CORRIDOR - NIGHT", ("HOSPITAL - CORRIDOR", "int", "night", "NIGHT")),
+    ("ext. pier – early morning", ("pier", "ext", "dawn", "early morning")),
+    ("INT./EXT. CAR - SAME TIME", ("CAR", "int/ext", "continuous", "SAME TIME")),
+    ("I/E CAR - DAY (FLASHBACK)", ("CAR", "int/ext", "day", "DAY (FLASHBACK)")),
+    ("EST. CITY", ("CITY", "est", None, None)),
+    ("EXT. PIER - MAGIC HOUR", ("PIER", "ext", None, "MAGIC HOUR")),
+    ("INT. 医院 - 深夜", ("医院", "int", "night", "深夜")),
+    ("1-2 医院走廊 夜 内", ("医院走廊", "int", "night", None)),
+    ("第3场 天台 黄昏 外景", ("天台", "ext", "dusk", None)),
+    ("12、白天鹅宾馆/日/内外", ("白天鹅宾馆", "int/ext", "day", None)),
+])
+def test_headings(heading, expected):
+    assert parse_heading(heading) == expected
+
+
+def test_a_numbered_chinese_sentence_is_not_a_heading():
+    assert parse_heading("1. 他说：我们走吧。")[1:3] == (None, None)
+
+
+@pytest.mark.parametrize("cue, expected", [
+    ("LIN", ("LIN", [])), ("LIN (V.O.) (CONT'D)", ("LIN", ["V.O."])), ("DR. O'NEIL(O.S.)", ("DR. O'NEIL", ["O.S."])),
+    ("HANS (on the radio)", ("HANS", ["on the radio"])), ("林晚（画外音）", ("林晚", ["画外音"])),
+    ("MARA (CONT’D)", ("MARA", [])),
+])
+def test_cues(cue, expected):
+    assert parse_cue(cue) == expected
+
+
+@pytest.mark.parametrize("words, value", [("CUT TO:", "cut"), ("SMASH CUT TO:", "cut"), ("DISSOLVE TO:", "dissolve"),
+                                          ("FADE IN:", "fade"), ("FADE TO BLACK.", "fade"), ("CUT TO BLACK.", "fade"),
+                                          ("叠化", "dissolve"), ("WIPE TO:", None)])
+def test_transitions(words, value):
+    assert transition_of(words) == value
+
+
+@pytest.mark.parametrize("name, ident", [("LIN", "lin"), ("DR. SMITH", "dr-smith"), ("JOSÉ MARÍA", "jose-maria"),
+                                         ("林晚", "林晚"), ("ИВАН", "иван"), ("MARY_JANE", "mary-jane"),
+                                         ("???", ""), ("X" * 80, "x" * 64)])
+def test_slugs_are_ids(name, ident):
+    assert slug(name) == ident and (is_id(ident) or not ident)
+
+
+def test_split_text_breaks_after_sentences_then_clauses_then_words():
+    text = "One two three. Four five six! Seven eight nine?"
+    assert split_text(text, 30) == ["One two three. Four five six!", "Seven eight nine?"]
+    assert split_text("alpha beta, gamma delta, epsilon", 15) == ["alpha beta,", "gamma delta,", "epsilon"]
+    assert split_text("a" * 25, 10) == ["a" * 10, "a" * 10, "a" * 5]
+    chinese = "我不走。" * 40
+    pieces = split_text(chinese, 50)
+    assert "".join(pieces) == chinese and all(len(p) <= 50 and p.endswith("。") for p in pieces)
+    assert join("你好", "世界") == "你好世界" and join("Hello", "world") == "Hello world"
+
+
+def test_reading_errors_name_the_file(tmp_path):
+    cases = {"missing.fountain": (None, "missing.fountain:1:1: no such file"),
+             "binary.fountain": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "the file is binary"),
+             "script.pdf": (b"%PDF-1.7\n", "the file is a PDF, not a screenplay; export it"),
+             "gbk.fountain": ("INT. 房间 - 夜\n\n她走了。\n".encode("gbk"),
+                              "gbk.fountain:1:1: the file is not UTF-8 text (invalid start byte); it looks like "
+                              "GBK/GB18030; convert it with: iconv -f GB18030 -t UTF-8 gbk.fountain > fixed.fountain"),
+             "empty.fountain": (b"\n\n", "empty.fountain:1:1: the script is empty"),
+             "title_only.fountain": (b"Title: Nothing Yet\nAuthor: Me\n", "the script is empty"),
+             "notes.txt": (b"Buy milk.\nCall Jo.\n", "notes.txt:1:1: no scene headings found")}
+    with open(tmp_path / "huge.fountain", "wb") as huge:
+        huge.truncate(5 * 1024 * 1024)
+    cases["huge.fountain"] = (None, "huge.fountain:1:1: the file is 5.2 MB; a screenplay is at most 4 MB")
+    for name, (content, message) in cases.items():
+        if content is not None:
+            (tmp_path / name).write_bytes(content)
+        with pytest.raises(ScreenplayError) as caught:
+            import_script(tmp_path / name)
+        assert message in str(caught.value), name
+
+
+def test_utf16_and_a_bom_are_read(tmp_path):
+    text = "INT. ROOM - DAY\r\n\r\nLin waits.\r\n"
+    for name, raw in (("utf16.fountain", codecs.BOM_UTF16_LE + text.encode("utf-16-le")),
+                      ("bom.fountain", codecs.BOM_UTF8 + text.encode())):
+        (tmp_path / name).write_bytes(raw)
+        assert import_script(tmp_path / name).screenplay_dict["scenes"][0]["beats"] == [{"action": "Lin waits."}]
+
+
+def test_the_title_falls_back_to_the_file_name_and_text_is_printable(tmp_path):
+    result = import_text(tmp_path, "INT. ROOM - DAY\n\nLin\x07 waits\u2028 \"quoted\" # not a comment: yes\n",
+                         "my_pilot.fountain")
+    assert result.screenplay_dict["title"] == "my_pilot"
+    assert result.screenplay_dict["scenes"][0]["beats"] == [{"action": 'Lin waits "quoted" # not a comment: yes'}]
+    assert_valid(result, tmp_path)
+
+
+def test_imported_scripts_validate_and_render_with_the_cli(tmp_path):
+    """`director import` writes the screenplay; it validates and renders, its dissolve from a run of shots into a
+    single shot included (that join once failed in ffmpeg on mismatched time bases)."""
+    project = tmp_path / "show"
+    project.mkdir()
+    shutil.copy(PROJECTS / "short/director.yaml", project)
+    summary = json.loads(director("--json", "import", str(DATA / "two_scenes.fountain"), "-o",
+                                  str(project / "screenplay.yaml"), check=True).stdout)
+    assert summary["scenes"] == 2 and summary["warnings"] == []
+    with open(project / "screenplay.yaml", "a", encoding="utf-8") as f:
+        f.write('format: {aspect: "9:16", width: 216, height: 384, fps: 24}\n')
+    out = json.loads(director("-p", str(project), "--json", "validate", check=True).stdout)
+    assert out["valid"] is True
+    director("-p", str(project), "render", check=True, timeout=120)
+    assert (project / "out/screenplay/episode.mp4").stat().st_size > 0
+    shots = yaml.safe_load((project / "shots/screenplay.yaml").read_text(encoding="utf-8"))["shots"]
+    assert [s["transition"] for s in shots][-1] == "dissolve"  # a run of several shots dissolves into one shot
+    # an existing output is kept unless --force; a broken script is a file:line error (exit 3), no traceback
+    again = director("import", str(DATA / "two_scenes.fountain"), "-o", str(project / "screenplay.yaml"))
+    assert again.returncode == 2 and "--force" in again.stderr
+    bad = director("import", str(DATA / "malformed.fdx"))
+    assert bad.returncode == 3 and "malformed.fdx:5:" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_new_project_starts_from_a_script(tmp_path):
+    director("new", str(tmp_path / "ward"), "--from", str(DATA / "hospital_zh.fountain"), check=True, cwd=tmp_path)
+    text = (tmp_path / "ward/screenplay.yaml").read_text(encoding="utf-8")
+    assert "language: zh-CN" in text and "hospital_zh.fountain:" in text
+    assert json.loads(director("-p", str(tmp_path / "ward"), "--json", "validate", check=True).stdout)["valid"]
+    failed = director("new", str(tmp_path / "nothing"), "--from", str(DATA / "doctype.fdx"), cwd=tmp_path)
+    assert failed.returncode == 3 and not (tmp_path / "nothing").exists()
+
+
+_LINES = ["INT. ROOM - DAY", "EXT. PIER - NIGHT #3#", ".FORCED", "INT. " + "Y" * 900, "LIN", "LIN (V.O.)", "BO ^",
+          "@lin", "(beat)", "（低声）", "Hello there.", "CUT TO:", "> FADE OUT.", ">THE END<", "[[note", "]]", "/*",
+          "*/", "# Act", "= synopsis", "===", "~la la", "!BANG", "  ", "", "", "", "Title: X", "    indented",
+          "1. 医院 夜 内", "@旁白", "NARRATOR", "INT. NO - YES", "**bold** _u_ *i*", "\\*", "a" * 350, "Word. " * 150,
+          "林晚", "\t", "\x07\u2028\x85", "I/E", "INT.", "INT. - - -", "(", "()", "@", "^", ">", "...", ".", "!", "~",
+          "#", "=", "MARA (CONT'D) (O.S.)", "INT. Ä - DAY", "INT. ___ - DAY", "NO", "yes: no # [x] {y}"]
+
+
+def test_any_mix_of_fountain_lines_imports_valid_or_fails_cleanly(tmp_path):
+    """Seeded random scripts from lines that stress the reader: a clean error or a screenplay that validates."""
+    rng = random.Random(7)
+    imported = 0
+    for case in range(300):
+        path = tmp_path / f"case{case}.fountain"
+        path.write_text("\n".join(rng.choice(_LINES) for _ in range(rng.randint(0, 30))), encoding="utf-8")
+        try:
+            result = import_script(path)
+        except ScreenplayError:
+            continue
+        target = tmp_path / "screenplay.yaml"
+        target.write_text(result.yaml_text, encoding="utf-8")
+        assert screenplay_problems(target)[1] == [], path.read_text()
+        imported += 1
+    assert imported > 100

@@ -1,0 +1,89 @@
+"""Final Draft (.fdx) -> screenplay YAML, and the XML it refuses."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from director.errors import ExitCode, ScreenplayError
+from tests.importers.helpers import assert_valid, beats, import_text, imported, lines, messages
+
+
+@pytest.fixture(scope="module")
+def ferry():
+    return imported("night_ferry.fdx")
+
+
+def test_the_script_validates_and_reads_back_as_its_dict(ferry, tmp_path):
+    assert_valid(ferry, tmp_path)
+
+
+def test_the_title_page_gives_the_title_and_the_rest_are_comments(ferry):
+    assert ferry.screenplay_dict["title"] == "THE NIGHT FERRY"
+    assert "# Written by Wen Halloway\ntitle:" in ferry.yaml_text
+
+
+def test_paragraph_types_map_to_scenes_and_beats(ferry):
+    sp = ferry.screenplay_dict
+    assert [(s["id"], s["location"], s["time"]) for s in sp["scenes"]] == [("s1", "harbour-pier", "night"),
+                                                                           ("s2", "ticket-office", "continuous")]
+    assert beats(ferry, 0) == [
+        {"action": "Rain hammers the empty pier. Mara runs for the ramp & slips.", "transition": "fade"},  # Text runs
+        {"line": {"who": "mara", "text": "Wait! Please wait!", "emotion": "breathless",
+                  "parenthetical": "(breathless)"}},
+        {"line": {"who": "ferryman", "text": "Last crossing was at midnight, miss.", "delivery": "os"}},  # no note
+    ]
+    office = beats(ferry, 1)
+    assert office[0] == {"action": "CLOSE ON THE COIN TRAY", "shot": {"size": "CU"}, "transition": "dissolve"}
+    assert office[1] == {"action": "Coins, buttons, a ferry token."}  # General
+    assert [(line["who"], line["text"], line.get("delivery")) for line in lines(ferry, 1)] == [
+        ("brick", "Toast again?", None), ("steel", "Toast again!", None), ("mara", "I should have walked away.", "vo")]
+    assert office[-1] == {"action": "Mara decides."}
+    assert "night_ferry.fdx:74:1: warning: paragraph type 'Outline 1' is read as action" in messages(ferry)
+
+
+def test_dual_dialogue_scene_numbers_and_acts_are_comments(ferry):
+    text = ferry.yaml_text
+    assert "# dual dialogue: said at the same time as the line before\n      - line: {who: steel" in text
+    assert "- id: s2  # INT. TICKET OFFICE - SAME (scene 2A) (night_ferry.fdx:43)" in text
+    assert "  # new act: ACT ONE\n  - id: s1" in text
+
+
+def test_each_beat_names_the_line_of_its_paragraph(ferry):
+    assert '- action: "Coins, buttons, a ferry token."  # night_ferry.fdx:49' in ferry.yaml_text
+    assert "- line: {who: steel, text: \"Toast again!\"}  # night_ferry.fdx:63" in ferry.yaml_text
+
+
+def _fdx(body: str) -> str:
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<FinalDraft Version="5">\n{body}\n</FinalDraft>\n'
+
+
+def test_malformed_xml_names_the_line_and_column():
+    with pytest.raises(ScreenplayError) as caught:
+        imported("malformed.fdx")
+    assert str(caught.value).endswith("malformed.fdx:5:48: not well-formed XML: mismatched tag")
+    assert caught.value.exit_code == ExitCode.INVALID
+
+
+def test_a_doctype_is_refused_before_any_entity_expands():
+    start = time.perf_counter()
+    with pytest.raises(ScreenplayError, match=r"doctype\.fdx:2:1: the file has a DOCTYPE declaration"):
+        imported("doctype.fdx")
+    assert time.perf_counter() - start < 1
+
+
+@pytest.mark.parametrize("text, message", [
+    ('<?xml version="1.0"?>\n<html><body/></html>\n', "script.fdx:2:1: not a Final Draft script: the document "
+                                                      "holds <html> where <FinalDraft> was expected"),
+    (_fdx("<Content><Paragraph Type=\"Action\"><Text/></Paragraph></Content>"),
+     "script.fdx:1:1: the script is empty"),
+    (_fdx("<Content><Paragraph Type=\"Action\"><Text>Lin waits.</Text></Paragraph></Content>"),
+     "script.fdx:3:1: no scene headings found"),
+    ('<?xml version="1.0"?>\n<FinalDraft><Content><Paragraph Type="Action"><Text>&nbsp;</Text>',
+     "script.fdx:2:53: not well-formed XML: undefined entity"),
+])
+def test_what_is_not_a_final_draft_script_is_a_located_error(tmp_path, text, message):
+    with pytest.raises(ScreenplayError) as caught:
+        import_text(tmp_path, text, "script.fdx")
+    assert message in str(caught.value)
+    assert "Traceback" not in str(caught.value)

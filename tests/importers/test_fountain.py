@@ -1,0 +1,165 @@
+"""Fountain 1.1 syntax -> screenplay YAML, on hand-written scripts."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from director.screenplay import MAX_ACTION_CHARS, MAX_LINE_CHARS
+from tests.importers.helpers import DATA, assert_valid, beats, import_text, imported, lines, messages
+
+
+@pytest.fixture(scope="module")
+def ferry():
+    return imported("night_ferry.fountain")
+
+
+def test_every_fixture_validates_and_reads_back_as_its_dict(tmp_path):
+    for name in ("night_ferry.fountain", "hospital_zh.fountain", "two_scenes.fountain"):
+        assert_valid(imported(name), tmp_path)
+
+
+def test_the_title_page_gives_the_title_and_keeps_the_rest_as_comments(ferry):
+    assert ferry.screenplay_dict["title"] == "THE NIGHT FERRY Part One"  # indented lines, emphasis stripped
+    for comment in ("# Credit: Written by", "# Author: Wen Halloway", "# Draft Date: 3 March 2025",
+                    "# Contact: wen@example.org"):
+        assert comment in ferry.yaml_text
+
+
+def test_headings_name_places_and_times(ferry):
+    scenes = ferry.screenplay_dict["scenes"]
+    assert [s["id"] for s in scenes] == ["s1", "s2", "s3", "s4", "s5", "s6"]
+    assert [s["location"] for s in scenes] == ["harbour-pier", "ticket-office", "flashback-maras-kitchen",
+                                               "jonass-van", "ferry-deck", "lighthouse"]
+    assert [s.get("time") for s in scenes] == ["night", "continuous", "morning", "continuous", "dusk", None]
+    places = ferry.screenplay_dict["locations"]
+    assert places["harbour-pier"]["description"] == "harbour pier, outside"          # EXT.
+    assert places["ticket-office"]["description"] == "ticket office, inside"         # INT.
+    assert places["jonass-van"]["description"] == "jonas's van, inside and outside"  # INT./EXT.
+    assert places["ferry-deck"]["description"].endswith("inside and outside")        # I/E.
+    assert places["flashback-maras-kitchen"]["description"] == "flashback - mara's kitchen"  # forced .HEADING
+    assert "- id: s2  # INT. TICKET OFFICE - CONTINUOUS (scene 2A) (night_ferry.fountain:36)" in ferry.yaml_text
+    assert "EST. LIGHTHOUSE - MAGIC HOUR" in ferry.yaml_text
+    assert "night_ferry.fountain:96:1: warning: 'MAGIC HOUR' in the heading is not a time of day" in messages(ferry)
+
+
+def test_cues_become_characters_and_extensions_a_delivery(ferry):
+    cast = ferry.screenplay_dict["characters"]
+    assert list(cast) == ["mara", "ferryman", "jonas", "mccormack", "brick", "steel"]
+    assert cast["mara"] == {"name": "Mara", "description": "TODO: describe MARA"}
+    assert cast["mccormack"]["name"] == "McCORMACK"  # forced @ keeps the writer's case
+    said = {(line["who"], line["text"]): line.get("delivery") for line in lines(ferry)}
+    assert said[("ferryman", "Last crossing was at midnight, miss.")] == "os"
+    assert said[("mara", "I should have walked away.")] == "vo"
+    assert said[("jonas", "Well?")] is None  # (CONT'D) is dropped, not a delivery
+    assert said[("mara", "Can you hear me? I'm on my way.")] == "phone"  # from the parenthetical (on the phone)
+    assert "CONT'D" not in messages(ferry)
+
+
+def test_parentheticals_belong_to_the_words_after_them(ferry):
+    first = lines(ferry, 0)
+    assert first[0] == {"who": "mara", "text": "Wait! Please wait!", "emotion": "breathless",
+                        "parenthetical": "(breathless)"}
+    assert first[2:] == [{"who": "mara", "text": "It's not midnight yet."},
+                         {"who": "mara", "text": "It's not even close.", "parenthetical": "(checking her watch)"}]
+
+
+def test_dialogue_continues_over_a_two_space_line_and_dual_dialogue_stays_in_order(ferry):
+    assert lines(ferry, 1)[0]["text"] == "You look like someone who needs a boat. And I know someone with a boat."
+    kitchen = lines(ferry, 2)
+    assert [(line["who"], line["text"]) for line in kitchen[1:]] == [("brick", "Toast again?"),
+                                                                      ("steel", "Toast again!")]
+    assert "# dual dialogue: said at the same time as the line before\n      - line: {who: steel" in ferry.yaml_text
+
+
+def test_long_speeches_and_actions_are_split_at_sentences(ferry):
+    van = ferry.screenplay_dict["scenes"][3]["beats"]
+    actions = [b["action"] for b in van if "action" in b]
+    speech = [b["line"]["text"] for b in van if b.get("line", {}).get("who") == "jonas"]
+    assert len(actions) == 2 and all(len(a) <= MAX_ACTION_CHARS for a in actions)
+    assert len(speech) == 2 and all(len(t) <= MAX_LINE_CHARS for t in speech)
+    assert all(t.endswith((".", "!", "?")) for t in actions + speech)
+    source = (DATA / "night_ferry.fountain").read_text().splitlines()
+    assert " ".join(actions) == source[79 - 1] and " ".join(speech) == source[82 - 1]
+
+
+def test_transitions_set_how_the_next_beat_enters(ferry):
+    firsts = [s["beats"][0].get("transition") for s in ferry.screenplay_dict["scenes"]]
+    # FADE IN:, CUT TO:, none, none, WIPE TO: (no such transition: a cut), > FADE TO BLACK.
+    assert firsts == ["fade", "cut", None, None, "cut", "fade"]
+    assert "night_ferry.fountain:88:1: warning: director has no transition like 'WIPE TO:'" in messages(ferry)
+
+
+def test_notes_and_boneyard_are_removed_sections_and_synopses_kept_as_comments(ferry):
+    text = ferry.yaml_text
+    assert "BOAT CABIN" not in text and "changed my mind" not in text  # boneyard, several lines
+    assert "# note: Maybe a horn blast here?" in text
+    assert beats(ferry, 0)[1]["action"] == "The ramp lifts away. She stops at the edge."
+    assert "  # section: Act One\n  # synopsis: Mara misses the last ferry" in text
+
+
+def test_centered_text_emphasis_lyrics_forced_action_and_page_breaks(ferry):
+    assert beats(ferry, 5)[0]["action"] == "THE END"  # >THE END<
+    assert beats(ferry, 0)[0]["action"].startswith("Rain hammers the empty pier.")  # *empty*
+    kitchen = beats(ferry, 2)
+    assert kitchen[0]["action"] == "SUDDENLY Mara and her sister laugh over burnt toast."  # !SUDDENLY is no cue
+    assert kitchen[1]["line"]["text"] == "Breakfast is served, your majesties. Toast and tea, toast and tea!"
+    assert kitchen[-1]["action"] == "Row, row, row your boat"  # a lyric outside dialogue; === after it
+    assert not re.search(r"[*_~]", str(ferry.screenplay_dict))
+
+
+def test_each_beat_names_its_line_in_the_script(ferry):
+    source = (DATA / "night_ferry.fountain").read_text().splitlines()
+    found = re.findall(r"- (?:action|line|narration): (.*)  # night_ferry\.fountain:(\d+)", ferry.yaml_text)
+    assert len(found) == len(beats(ferry))
+    for text, number in found:
+        words = re.findall(r"\w+", text.split("text: ")[-1])[:1]
+        assert " ".join(words) in re.sub(r"\W+", " ", source[int(number) - 1]), (text, number)
+
+
+def test_chinese_script(tmp_path):
+    result = imported("hospital_zh.fountain")
+    sp = result.screenplay_dict
+    assert sp["title"] == "夜班" and sp["language"] == "zh-CN"
+    assert list(sp["characters"]) == ["林晚", "陈默"]
+    assert sp["locations"] == {"医院走廊": {"description": "医院走廊，室内"},
+                               "医院天台": {"description": "医院天台，室外"}}
+    assert [(s["location"], s["time"]) for s in sp["scenes"]] == [("医院走廊", "night"), ("医院天台", "night"),
+                                                                  ("医院走廊", "continuous")]
+    assert lines(result, 0) == [{"who": "林晚", "text": "有人吗？", "parenthetical": "（压低声音）"},
+                                {"who": "陈默", "text": "别回头。", "delivery": "vo"}]
+    assert beats(result, 1)[-1] == {"narration": "那一夜，她第一次听见他的声音。"}  # @旁白 is the narrator
+    assert beats(result, 2)[0]["transition"] == "dissolve"  # > 叠化
+    assert result.warnings == []
+
+
+def test_notes_inside_a_speech_do_not_end_it_and_escaped_stars_stay(tmp_path):
+    result = import_text(tmp_path, "INT. ROOM - DAY\n\nLIN\n[[louder?]]\nI \\*really\\* mean it.\n[[a note\n"
+                                   "over two lines]]\nHonest.\n")
+    assert lines(result) == [{"who": "lin", "text": "I *really* mean it. Honest."}]
+    assert result.yaml_text.endswith("# script.fountain:5\n# note: a note\n# over two lines\n")  # after the beat
+
+
+def test_what_cannot_be_carried_over_is_a_located_warning(tmp_path):
+    result = import_text(tmp_path, "Lin waits.\n\nINT. ROOM - DAY\n\nINT. HALL - NIGHT\n\nBO\nHi.\n(beat)\n\n"
+                                   "NARRATOR\n(softly)\nLater.\n\nBO (FILTERED)\nHello?\n\n/* unfinished\n\nold\n")
+    text = messages(result)
+    assert "script.fountain:1:1: warning: 1 paragraph(s) before the first scene heading are left out" in text
+    assert "script.fountain:3:1: warning: the scene 'INT. ROOM - DAY' has no action or dialogue" in text
+    assert "script.fountain:9:1: warning: the parenthetical (beat) has no words after it" in text
+    assert "script.fountain:13:1: warning: narration has no parenthetical; (softly) is left out" in text
+    assert "script.fountain:15:1: warning: the extension (FILTERED) of BO has no delivery" in text
+    assert "script.fountain:18:1: warning: the boneyard /* is never closed" in text
+    assert beats(result, 0) == [{"action": "Establishing: room, inside."}]
+    assert beats(result, 1)[1:] == [{"narration": "Later."}, {"line": {"who": "bo", "text": "Hello?"}}]
+    assert_valid(result, tmp_path)
+
+
+def test_ids_are_valid_distinct_and_safe_in_yaml(tmp_path):
+    result = import_text(tmp_path, "INT. CAFÉ - DAY\n\nJOSÉ\nHola.\n\nEXT. CAFE - DAY\n\nO'NEIL\nHi.\n\n"
+                                   "INT. NO - NIGHT\n\nNARRATOR'S DOG\nWoof.\n\nINT. 7-ELEVEN - DAY\n\nLin waits.\n")
+    sp = result.screenplay_dict
+    assert list(sp["locations"]) == ["cafe", "cafe-2", "no", "7-eleven"]
+    assert list(sp["characters"]) == ["jose", "oneil", "narrators-dog"]
+    assert "  \"no\": {description" in result.yaml_text and "location: \"7-eleven\"" in result.yaml_text
+    assert_valid(result, tmp_path)
