@@ -22,6 +22,8 @@ from director.vocab import (
     ANGLES,
     AUDIO_EXTS,
     BEAT_KINDS,
+    CARD_KINDS,
+    CUE_KINDS,
     IMAGE_EXTS,
     INTENSITIES,
     MOVES,
@@ -52,6 +54,7 @@ Size = Literal[SIZES]  # type: ignore[valid-type]
 Angle = Literal[ANGLES]  # type: ignore[valid-type]
 Move = Literal[MOVES]  # type: ignore[valid-type]
 Transition = Literal[TRANSITIONS]  # type: ignore[valid-type]
+CardKind = Literal[CARD_KINDS]  # type: ignore[valid-type]
 
 
 class Model(BaseModel):
@@ -107,6 +110,8 @@ class Line(Model):
     emotion: str | None = None
     parenthetical: str | None = None
     delivery: str | None = None  # on | vo | os | inner | phone | radio (or a Chinese word: 画外音, 内心独白, 电话)
+    overlap: float | None = Field(default=None, gt=0, le=3, description="seconds this line starts before the "
+                                  "previous line ends (people talking over each other)")
 
     @property
     def heard_as(self) -> str:
@@ -136,14 +141,32 @@ class Sfx(Model):
     volume: float = Field(default=1.0, ge=0, le=2)
 
 
+class Card(Model):
+    """On-screen text over the picture: a title, a character introduction (name + role), an insert (the text of
+    a letter or a phone screen) or a time/place caption (【2002年夏】)."""
+
+    kind: CardKind = "title"
+    text: str
+    who: str | None = None  # intro: the character introduced (the card shows their name above ``text``)
+    duration: float | None = Field(default=None, ge=0.5, le=10)
+
+
 class Beat(Model):
     action: str | None = None
     line: Line | None = None
     narration: Narration | None = None
     music: Music | None = None
     sfx: Sfx | None = None
+    card: Card | None = None
+    pause: float | None = Field(default=None, gt=0, le=10, description="seconds of silence before what follows")
     shot: ShotHint | None = None
     transition: Transition | None = None
+    location: str | None = Field(default=None, description="where this beat happens, when not the scene's location")
+
+    @field_validator("card", mode="before")
+    @classmethod
+    def _card_shorthand(cls, value: Any) -> Any:
+        return {"text": value} if isinstance(value, str) else value
 
     @field_validator("narration", mode="before")
     @classmethod
@@ -187,7 +210,16 @@ class Beat(Model):
             return self.spoken.text
         if self.sfx is not None:
             return self.sfx.name
+        if self.card is not None:
+            return self.card.text
+        if self.pause is not None:
+            return ""
         return self.music.mood or "stop" if self.music else ""
+
+    @property
+    def cue(self) -> bool:
+        """A beat with no picture of its own (music, sfx, a card, a pause): it rides on the next shot."""
+        return self.kind in CUE_KINDS
 
 
 class Scene(Model):
@@ -195,6 +227,9 @@ class Scene(Model):
     location: str
     time: str = "day"
     description: str = ""
+    intercut: list[str] | None = Field(default=None, description="places a call or chase cuts between: each "
+                                       "speaker is shown at the place of their first line (a beat's location wins)")
+    flashback: bool = False
     beats: list[Beat] = Field(default_factory=list)
 
 
@@ -226,6 +261,29 @@ class Screenplay(Model):
     def beat_ref(self, scene: Scene, index: int) -> str:
         """Stable name of a beat in shot lists: ``scene-id/N`` (1-based)."""
         return f"{scene.id}/{index + 1}"
+
+    def beat_locations(self, scene: Scene) -> list[str]:
+        """Where each beat of ``scene`` happens: its own ``location``; in an ``intercut`` scene, a line happens
+        where its speaker is (speakers take the intercut places in the order they first speak, the rest
+        the last one) and any other beat where the last line was; otherwise the scene's location."""
+        places = list(scene.intercut or [])
+        home: dict[str, str] = {}
+        current = places[0] if places else scene.location
+        out = []
+        for beat in scene.beats:
+            if places and beat.line is not None and beat.line.who not in home:
+                home[beat.line.who] = places[min(len(home), len(places) - 1)]
+            if beat.location:
+                here = beat.location
+                if beat.line is not None and places:
+                    home[beat.line.who] = here
+            elif places and beat.line is not None:
+                here = home[beat.line.who]
+            else:
+                here = current
+            current = here
+            out.append(here)
+        return out
 
     def beats(self) -> typing.Iterator[tuple[str, Scene, Beat]]:
         for scene in self.scenes:
@@ -515,10 +573,8 @@ class _Checker:
             line = self.pos_for(loc).at(("scenes", seen[scene.id], "id"))[0]
             self.err(loc + ("id",), f"duplicate scene id {scene.id!r} (first used at line {line})")
         seen.setdefault(scene.id, i)
-        if scene.location is not None and scene.location not in self.sp.locations:
-            known = ", ".join(map(str, self.sp.locations)) or "none defined"
-            self.err(loc + ("location",), f"scene.location {scene.location!r} is not a location"
-                     f"{did_you_mean(scene.location, self.sp.locations)} (known: {known})")
+        if scene.location is not None:
+            self.check_location(loc + ("location",), scene.location, "scene.location")
         if scene.time is not None and canonical_time(scene.time) is None:
             self.err(loc + ("time",), f"scene.time {one_of(scene.time, TIMES)}; Chinese words (深夜, 凌晨, 傍晚...) and "
                      "SAME/CONTINUOUS/LATER work too")
@@ -526,13 +582,35 @@ class _Checker:
             return
         if not scene.beats:
             self.err(loc, f"scene {scene.id!r} is empty; give it at least one action, line or narration")
-        elif all(b is not None and b.kind in ("music", "sfx") for b in scene.beats):
+        elif all(b is not None and b.cue for b in scene.beats):
             self.err(loc + ("beats",), f"scene {scene.id!r} has nothing to show; add an action, line or narration")
+        for k, place in enumerate(scene.intercut or []):
+            self.check_location(loc + ("intercut", k), place, "scene.intercut")
+        if scene.intercut is not None and len(scene.intercut) < 2:
+            self.err(loc + ("intercut",), "scene.intercut names the places the scene cuts between: give two or more "
+                     "locations, e.g. intercut: [flat, office]")
         for j, beat in enumerate(scene.beats):
             if beat is not None:
                 self.check_beat(loc + ("beats", j), beat)
 
+    def check_location(self, loc: tuple, place: str, what: str) -> None:
+        if place not in self.sp.locations:
+            known = ", ".join(map(str, self.sp.locations)) or "none defined"
+            self.err(loc, f"{what} {place!r} is not a location{did_you_mean(place, self.sp.locations)} "
+                     f"(known: {known})")
+
     def check_beat(self, loc: tuple, beat: Beat) -> None:
+        if beat.location is not None:
+            self.check_location(loc + ("location",), beat.location, "beat location")
+        if beat.card is not None:
+            self.check_text(loc + ("card", "text"), beat.card.text, "card.text", MAX_LINE_CHARS)
+            if beat.card.who is not None and beat.card.who not in self.sp.characters:
+                known = ", ".join(map(str, self.sp.characters)) or "none defined"
+                self.err(loc + ("card", "who"), f"card.who {beat.card.who!r} is not a character"
+                         f"{did_you_mean(beat.card.who, self.sp.characters)} (known: {known})")
+            elif beat.card.kind == "intro" and beat.card.who is None:
+                self.err(loc + ("card",), "an intro card introduces a character: add who: <character id> (the card "
+                         "shows their name, and text: their role)")
         if beat.line is not None:
             who = beat.line.who
             if who not in self.sp.characters:

@@ -35,6 +35,8 @@ class Shot(BaseModel):
     transition: Transition = Field(default="cut", description="how this shot enters from the previous one")
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     locked: bool = Field(default=False, description="keep this shot as it is when re-planning")
+    location: str | None = Field(default=None, description="where the shot is, when not its scene's location "
+                                 "(an intercut or a beat's own location)")
     talking: bool | None = Field(default=None, description="a talking shot: a line plays over it and the speaker's "
                                  "face is on screen (unset: decided from the framing; true/false overrules)")
 
@@ -63,7 +65,9 @@ def shot_seed(episode: str, shot_id: str) -> int:
 
 
 def screenplay_digest(sp: Screenplay) -> str:
-    blob = json.dumps(sp.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    """What the shot list was planned from. Fields at their defaults are left out, so a screenplay reads the same
+    to a newer director that added fields (cards, intercut...): upgrading never re-plans anyone's shot list."""
+    blob = json.dumps(sp.model_dump(mode="json", exclude_defaults=True), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -94,6 +98,17 @@ def talking_speakers(sp: Screenplay, shot: Shot) -> tuple[str, ...]:
     return tuple(speakers)
 
 
+def shot_location(sp: Screenplay, shot: Shot) -> str:
+    """The location a shot shows: its own (an intercut, a beat's location), else its scene's."""
+    if shot.location:
+        return shot.location
+    return next((s.location for s in sp.scenes if s.id == shot.scene), "")
+
+
+def in_flashback(sp: Screenplay, shot: Shot) -> bool:
+    return any(s.flashback for s in sp.scenes if s.id == shot.scene)
+
+
 def plan_problems(sp: Screenplay, shots: list[Shot], scenes: set[str] | None = None) -> list[tuple[int | None, str]]:
     """Director's own rules for a plan: (shot index or None, what is wrong). Empty means usable.
 
@@ -111,6 +126,9 @@ def plan_problems(sp: Screenplay, shots: list[Shot], scenes: set[str] | None = N
         if shot.scene not in scene_ids:
             problems.append((i, f"shot {shot.id}: scene {shot.scene!r} is not in the screenplay"
                                 f" (scenes: {', '.join(sorted(scene_ids))})"))
+        if shot.location is not None and shot.location not in sp.locations:
+            problems.append((i, f"shot {shot.id}: location {shot.location!r} is not in the screenplay"
+                                f" (known: {', '.join(map(str, sp.locations))})"))
         for who in shot.characters:
             if who not in sp.characters:
                 problems.append((i, f"shot {shot.id}: character {who!r} is not in the screenplay"
@@ -145,6 +163,8 @@ def dump_shot_list(shot_list: ShotList) -> str:
     for shot in data["shots"]:
         if shot.get("talking") is None:  # auto: decided from the framing at render time (plan --show says it)
             shot.pop("talking", None)
+        if shot.get("location") is None:  # the scene's location
+            shot.pop("location", None)
     return HEADER + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 

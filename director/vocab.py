@@ -14,7 +14,10 @@ VOICE_PRESETS = ("female", "female_warm", "female_bright", "female_low", "male",
 INTENSITIES = {"low": 0.3, "medium": 0.6, "high": 0.9}
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp")
 AUDIO_EXTS = (".wav", ".flac", ".mp3", ".ogg")
-BEAT_KINDS = ("action", "line", "narration", "music", "sfx")
+BEAT_KINDS = ("action", "line", "narration", "music", "sfx", "card", "pause")
+CUE_KINDS = ("music", "sfx", "card", "pause")  # beats that take no picture of their own: they ride on the next shot
+CARD_KINDS = ("title", "intro", "insert", "caption")
+CARD_SECONDS = {"title": 2.5, "intro": 2.5, "insert": 2.5, "caption": 2.0}
 NARRATOR = "narrator"
 
 

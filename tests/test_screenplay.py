@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import yaml
 
 from director.errors import ScreenplayError
 from director.screenplay import load_screenplay, screenplay_problems
@@ -85,3 +86,27 @@ def test_series_episode_may_not_redefine_the_bible(tmp_path):
     text = "\n".join(map(str, problems))
     assert "ep03.yaml:3:1: style is defined by the series bible" in text
     assert "ep03.yaml:5:3: character 'mia' is already defined in the series bible" in text
+
+
+def test_fields_at_their_defaults_do_not_change_what_the_shot_list_was_planned_from(tmp_path):
+    """A field written at its default (or added to the format by a newer director) reads as the same screenplay:
+    the shot list is not re-planned, so nobody's unlocked edits are lost by an upgrade."""
+    from director.screenplay import load_screenplay
+    from director.shots import screenplay_digest
+
+    base = {"title": "T", "characters": {"a": {"name": "A", "description": "d"}},
+            "locations": {"l": {"description": "room"}},
+            "scenes": [{"id": "s", "location": "l", "beats": [{"line": {"who": "a", "text": "Hi."}}]}]}
+    spelled = yaml.safe_load(yaml.safe_dump(base))
+    spelled["scenes"][0].update({"flashback": False, "time": "day"})
+    spelled["scenes"][0]["beats"][0]["line"]["overlap"] = None
+    digests = []
+    for i, data in enumerate((base, spelled)):
+        path = tmp_path / f"s{i}.yaml"
+        path.write_text(yaml.safe_dump(data))
+        digests.append(screenplay_digest(load_screenplay(path).screenplay))
+    assert digests[0] == digests[1]
+    changed = yaml.safe_load(yaml.safe_dump(base))
+    changed["scenes"][0]["flashback"] = True
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(changed))
+    assert screenplay_digest(load_screenplay(tmp_path / "c.yaml").screenplay) != digests[0]

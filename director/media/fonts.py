@@ -16,6 +16,26 @@ FONT_FILE = "NotoSansCJKtc-Bold.otf"
 FONT_FAMILY = "Noto Sans CJK TC Bold"  # the name-table family (ID 1) libass matches on
 
 
+TRADITIONAL = ("zh-tw", "zh-hk", "zh-mo", "zh-hant")
+
+
+def glyph_language(language: str) -> str | None:
+    """The language tag that makes the font draw a region's glyph forms, or None for the font's own (TC).
+
+    Noto Sans CJK carries every region's forms and picks them with the OpenType ``locl`` feature by
+    language: zh-CN must get Simplified forms (骨, 角, 说 differ from Taiwan's), ja Japanese, ko Korean.
+    libass reads the ASS ``[Script Info] Language`` header but keeps only its first two letters
+    (libass ``ass.c``), so Traditional Chinese must carry *no* header (``zh-TW`` would become ``zh``:
+    Simplified forms); the font's default forms are Traditional."""
+    tag = language.lower().replace("_", "-")
+    if tag.startswith(TRADITIONAL) or tag in ("yue", "zh-yue"):
+        return None
+    for prefix, value in (("zh", "zh"), ("cmn", "zh"), ("ja", "ja"), ("ko", "ko")):
+        if tag == prefix or tag.startswith(prefix + "-"):
+            return value
+    return None
+
+
 @functools.lru_cache(maxsize=1)
 def font_path() -> Path:
     import importlib.util

@@ -370,6 +370,10 @@ def beat_lines(sp: Screenplay, scene: Scene, skip: set[str]) -> str:
             what = "music stops" if beat.music.stop else f"music: {beat.music.mood}"
         elif beat.sfx:
             what = f"sound effect: {beat.sfx.name}"
+        elif beat.card:
+            what = f'{beat.card.kind} card (on-screen text, rides on the next shot): "{beat.card.text}"'
+        elif beat.pause:
+            what = f"pause of {beat.pause:g} s (silence, rides on the next shot)"
         else:
             what = f"action: {beat.action}"
         hints = []

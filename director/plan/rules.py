@@ -4,7 +4,7 @@
 - every line gets the speaker framed by emotion (MCU, CU when intense), over-the-shoulder when
   the conversation turns to another speaker;
 - action beats are wider shots with a camera move that fits the verbs;
-- narration plays over the current picture, or a cutaway of the location;
+- narration and V.O. lines play over the current picture, or a cutaway of the location;
 - music and sfx cues ride on the shot that shows the next beat; ``shot`` hints and
   ``transition`` on a beat are honoured by the shot that covers it.
 """
@@ -50,6 +50,7 @@ class _Draft:
     kind: str = "action"
     transition: str = "cut"
     hint_duration: float | None = None
+    location: str = ""
 
 
 def mentioned(sp: Screenplay, text: str) -> list[str]:
@@ -90,21 +91,27 @@ class RulePlanner:
         drafts: list[_Draft] = []
         pending: list[tuple[str, Beat]] = []
         last_speaker: str | None = None
+        places = self.sp.beat_locations(scene)
+        speaker_place: dict[str, str] = {}
         for i, beat in enumerate(scene.beats):
             ref = self.sp.beat_ref(scene, i)
             if ref in skip:
                 continue
-            if beat.kind in ("music", "sfx"):
+            if beat.cue:
                 pending.append((ref, beat))
                 continue
-            if beat.kind == "narration" and drafts and drafts[-1].kind == "action" and beat.transition is None and \
-                    drafts[-1].seconds + self._speech(beat) <= MAX_SHOT_SECONDS:
-                target = drafts[-1]  # narration over the current picture
+            place = places[i]
+            over = beat.kind == "narration" or (beat.line is not None and beat.line.heard_as == "vo")
+            if over and drafts and drafts[-1].kind == "action" and beat.transition is None and \
+                    drafts[-1].location == place and drafts[-1].seconds + self._speech(beat) <= MAX_SHOT_SECONDS:
+                target = drafts[-1]  # narration and V.O. over the current picture
                 target.seconds += self._speech(beat)
             else:
                 if beat.kind == "line" and opening and not drafts:
-                    drafts.append(self._establishing(scene))
-                target = self._draft(scene, beat, opening and not drafts, last_speaker)
+                    drafts.append(self._establishing(scene, place))
+                # a conversation across places (intercut) never frames the other party over the shoulder
+                partner = last_speaker if last_speaker and speaker_place.get(last_speaker) == place else None
+                target = self._draft(scene, beat, opening and not drafts, partner, place)
                 drafts.append(target)
             for cue_ref, cue in pending:
                 target.beats.append(cue_ref)
@@ -114,9 +121,10 @@ class RulePlanner:
             self._apply_hints(target, beat)
             if beat.line is not None:
                 last_speaker = beat.line.who
+                speaker_place[last_speaker] = place
         if pending:
             if not drafts:
-                drafts.append(self._establishing(scene))
+                drafts.append(self._establishing(scene, places[0] if places else scene.location))
             for cue_ref, cue in pending:
                 drafts[-1].beats.append(cue_ref)
                 self._apply_hints(drafts[-1], cue)
@@ -126,13 +134,18 @@ class RulePlanner:
     def _speech(self, beat: Beat) -> float:
         return round(speech_seconds(beat.spoken.text, self.sp.language) + 0.8, 1)
 
-    def _establishing(self, scene: Scene) -> _Draft:
-        location = self.sp.locations[scene.location]
+    def _establishing(self, scene: Scene, place: str) -> _Draft:
+        location = self.sp.locations[place]
         exterior = is_exterior(location.description)
         return _Draft(scene.id, "EWS" if exterior else "WS", move="crane-down" if exterior else "pan-right",
-                      seconds=ESTABLISHING_SECONDS, what="establishing", kind="establishing")
+                      seconds=ESTABLISHING_SECONDS, what="establishing", kind="establishing", location=place)
 
-    def _draft(self, scene: Scene, beat: Beat, first: bool, last_speaker: str | None) -> _Draft:
+    def _draft(self, scene: Scene, beat: Beat, first: bool, last_speaker: str | None, place: str) -> _Draft:
+        draft = self._draft_at(scene, beat, first, last_speaker, place)
+        draft.location = place
+        return draft
+
+    def _draft_at(self, scene: Scene, beat: Beat, first: bool, last_speaker: str | None, place: str) -> _Draft:
         if beat.line is not None:
             who = beat.line.who
             intense = (beat.line.emotion or "").lower() in INTENSE
@@ -150,7 +163,7 @@ class RulePlanner:
         who = mentioned(self.sp, text)
         lowered = text.lower()
         if first:
-            exterior = is_exterior(self.sp.locations[scene.location].description)
+            exterior = is_exterior(self.sp.locations[place].description)
             size = "WS" if who else ("EWS" if exterior else "WS")
             move = move_for(text, "crane-down" if exterior else "pan-right")
         elif any(w in lowered for w in REVEAL_WORDS):
@@ -175,7 +188,7 @@ class RulePlanner:
             draft.transition = beat.transition
 
     def _prompt(self, scene: Scene, d: _Draft) -> str:
-        location = self.sp.locations[scene.location]
+        location = self.sp.locations[d.location or scene.location]
         people = "; ".join(f"{self.sp.characters[c].name or c} ({self.sp.characters[c].description})"
                            for c in d.characters)
         parts = [f"{SIZE_WORDS[d.size]}, {d.angle}."]
@@ -185,12 +198,15 @@ class RulePlanner:
             parts.append(d.what.rstrip(".") + ".")
         place = location.description[:1].upper() + location.description[1:]
         parts.append(f"{place}, {scene.time}.")
+        if scene.flashback:
+            parts.append("Flashback: a faded memory, soft and desaturated.")
         return " ".join(parts)
 
     def _shot(self, scene: Scene, d: _Draft) -> Shot:
         seconds = d.hint_duration if d.hint_duration is not None else min(MAX_SHOT_SECONDS, max(1.5, d.seconds))
         return Shot(id="", scene=scene.id, size=d.size, angle=d.angle, move=d.move, duration=round(seconds, 1),
-                    characters=d.characters, prompt=self._prompt(scene, d), beats=d.beats, transition=d.transition)
+                    characters=d.characters, prompt=self._prompt(scene, d), beats=d.beats, transition=d.transition,
+                    location=d.location if d.location and d.location != scene.location else None)
 
 
 def beat_index(ref: str) -> int:

@@ -173,12 +173,14 @@ class RenderContext:
         out = []
         for shot in self.shots:
             for item in self.timing(shot)["voices"]:
-                out.append(Placement(item["ref"], starts[shot.id] + item["offset"], item["duration"],
+                # a line that talks over the cut starts in the shot before (a J-cut); never before the episode
+                out.append(Placement(item["ref"], max(0.0, starts[shot.id] + item["offset"]), item["duration"],
                                      self.entry("voice", item["ref"])))
         return out
 
     def cue_times(self) -> list[tuple[str, float]]:
-        """(beat ref, time) of every music/sfx cue: where the cue sits among the shot's spoken beats."""
+        """(beat ref, time) of every cue beat (music, sfx, card, pause): where it sits among the shot's spoken
+        beats; a pause moves what follows it later by its length."""
         starts = self.starts()
         out = []
         for shot in self.shots:
@@ -188,6 +190,7 @@ class RenderContext:
                 beat = self.beats[ref]
                 if ref in voices:
                     t = starts[shot.id] + voices[ref]["offset"] + voices[ref]["duration"]
-                elif beat.kind in ("music", "sfx"):
+                elif beat.cue:
                     out.append((ref, t))
+                    t += beat.pause or 0.0
         return out

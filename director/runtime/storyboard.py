@@ -16,6 +16,12 @@ DELIVERY_TAGS = {"vo": " (V.O.)", "os": " (O.S.)", "inner": " (inner)", "phone":
 THUMB_W = 240
 
 
+def card_words(sp, card) -> str:
+    """A card as the viewer reads it: an intro's character name, then its text."""
+    name = (sp.characters[card.who].name or card.who) if card.who and card.who in sp.characters else ""
+    return " — ".join(p for p in (name, card.text) if p)
+
+
 def _shot_rows(ctx) -> list[dict]:
     rows = []
     for shot in ctx.shots:
@@ -37,6 +43,10 @@ def _shot_rows(ctx) -> list[dict]:
                 lines.append(f"[sfx: {beat.sfx.name}]")
             elif beat.music:
                 lines.append("[music stops]" if beat.music.stop else f"[music: {beat.music.mood}]")
+            elif beat.card:
+                lines.append(f"[{beat.card.kind} card: {card_words(ctx.sp, beat.card)}]")
+            elif beat.pause:
+                lines.append(f"[pause {beat.pause:g} s]")
         clip = ctx.results.get("clips", {}).get(shot.id)
         sync = (clip.meta.get("report", {}).get("sync") or {}) if clip is not None else {}
         talks = talking_speakers(ctx.sp, shot)

@@ -14,10 +14,11 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from director.backends.types import Artifact, Made, keyed
+from director.backends.types import Artifact, Made, added, keyed
 from director.media.ffmpeg import run_ffmpeg
 from director.media.fonts import font_path
 from director.project import EncodeConfig
+from director.shots import in_flashback
 from director.stages.base import Stage
 
 if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
@@ -25,6 +26,8 @@ if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
 
 FADE_SECONDS = 0.4
 DISSOLVE_SECONDS = 0.5
+# A flashback's look, on any profile: most colour gone, warmed a little, corners darkened
+GRADES = {"flashback": "hue=s=0.25,colorbalance=rm=0.06:bm=-0.06,vignette=angle=PI/4"}
 
 
 def _filter_escape(path: str) -> str:
@@ -32,13 +35,15 @@ def _filter_escape(path: str) -> str:
 
 
 def filter_graph(frames: list[int], transitions: list[str], fps: float, subtitles: str | None,
-                 fontsdir: str | None) -> str:
-    """The filter graph joining N clips (inputs 0..N-1) into [vout]."""
+                 fontsdir: str | None, looks: list[str] | None = None) -> str:
+    """The filter graph joining N clips (inputs 0..N-1) into [vout]; ``looks[i]`` grades shot i (flashback)."""
     n = len(frames)
     half = max(1, round(DISSOLVE_SECONDS * fps / 2))
     parts = []
     for i in range(n):
         chain = [f"[{i}:v]settb=1/{round(fps * 1000)},setsar=1,format=yuv420p"]
+        if looks and looks[i]:
+            chain.append(GRADES[looks[i]])
         dur = frames[i] / fps
         d_in = min(FADE_SECONDS, dur / 3)
         if transitions[i] == "fade":
@@ -88,6 +93,8 @@ class AssembleRequest:
     width: int = keyed("frame size changed")
     height: int = keyed("frame size changed")
     encode: EncodeConfig = keyed("encoder settings changed")
+    burn: str = added("burned-in text changed", "ass")  # the subtitles' role burned: ass (all), cards (cards only)
+    looks: tuple[str, ...] = added("flashback changed", ())  # per shot: "" or "flashback" (a grade)
 
 
 class AssembleStage(Stage):
@@ -100,23 +107,27 @@ class AssembleStage(Stage):
     def jobs(self, ctx: RenderContext):
         fmt = ctx.sp.format
         subtitles = ctx.artifact("subtitles", "episode")
+        burn = ctx.config.subtitles.burn
+        cards = any(b.card is not None for b in ctx.beats.values())  # cards are picture: burned in either way
+        looks = tuple("flashback" if in_flashback(ctx.sp, s) else "" for s in ctx.shots)
         req = AssembleRequest(clips=tuple(ctx.artifact("clips", s.id) for s in ctx.shots),
                               frames=tuple(ctx.frames(s) for s in ctx.shots),
                               transitions=tuple(s.transition for s in ctx.shots), mix=ctx.artifact("mix", "episode"),
-                              subtitles=subtitles if ctx.config.subtitles.burn else None, fps=fmt.fps,
-                              width=fmt.width, height=fmt.height, encode=ctx.config.encode)
+                              subtitles=subtitles if burn or cards else None, fps=fmt.fps,
+                              width=fmt.width, height=fmt.height, encode=ctx.config.encode,
+                              burn="ass" if burn else "cards", looks=looks if any(looks) else ())
         yield self.job(ctx, "episode", req, partial(assemble_episode, req))
 
 
 def assemble_episode(req: AssembleRequest, out: Path) -> Made:
-    ass = req.subtitles.file("ass") if req.subtitles else None
+    ass = req.subtitles.file(req.burn) if req.subtitles else None
     total = assemble([c.file("clip") for c in req.clips], list(req.frames), list(req.transitions), req.fps,
-                     req.mix.file("audio"), ass, req.encode, out / "episode.mp4")
+                     req.mix.file("audio"), ass, req.encode, out / "episode.mp4", list(req.looks))
     return Made({"video": "episode.mp4"}, info={"frames": total, "duration": total / req.fps})
 
 
 def assemble(clips: list[Path], frames: list[int], transitions: list[str], fps: float, audio: Path,
-             subtitles: Path | None, enc, out: Path) -> int:
+             subtitles: Path | None, enc, out: Path, looks: list[str] | None = None) -> int:
     """Join clips into one H.264/AAC MP4 in a single ffmpeg run; return its frame count."""
     total = sum(frames)
     work = out.parent / f".work-{out.stem}"
@@ -127,7 +138,7 @@ def assemble(clips: list[Path], frames: list[int], transitions: list[str], fps: 
         if subtitles is not None:
             shutil.copy(subtitles, work / "episode.ass")
             ass = "episode.ass"
-        graph = filter_graph(frames, transitions, fps, ass, str(font_path().parent) if ass else None)
+        graph = filter_graph(frames, transitions, fps, ass, str(font_path().parent) if ass else None, looks)
         args = []
         for clip in clips:
             args += ["-i", str(Path(clip).resolve())]

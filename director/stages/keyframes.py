@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from director.backends.types import FigureSpec, FrameRequest
-from director.shots import Shot
+from director.shots import Shot, shot_location
 from director.stages.base import Stage
 from director.stages.refs import reference_paths
 
@@ -30,15 +30,17 @@ def caption(ctx: RenderContext, shot: Shot) -> str:
 def frame_request(ctx: RenderContext, shot: Shot) -> FrameRequest:
     sp = ctx.sp
     scene = next(s for s in sp.scenes if s.id == shot.scene)
-    location = sp.locations[scene.location]
+    place = shot_location(sp, shot)
+    location = sp.locations[place]
+    look = f"{sp.style.look}, flashback: a faded memory".lstrip(", ") if scene.flashback else sp.style.look
     figures = tuple(FigureSpec(c, sp.characters[c].name or c, sp.characters[c].description,
                                reference_paths(ctx, "character", c))
                     for c in shot.characters)
     return FrameRequest(shot_id=shot.id, size=shot.size, angle=shot.angle, width=sp.format.width,
                         height=sp.format.height, prompt=shot.prompt, caption=caption(ctx, shot),
-                        location_id=scene.location, location=location.description, time=sp.scene_time(scene),
-                        look=sp.style.look, negative=sp.style.negative, seed=shot.seed, figures=figures,
-                        move=shot.move, location_refs=reference_paths(ctx, "location", scene.location))
+                        location_id=place, location=location.description, time=sp.scene_time(scene),
+                        look=look, negative=sp.style.negative, seed=shot.seed, figures=figures,
+                        move=shot.move, location_refs=reference_paths(ctx, "location", place))
 
 
 class KeyframesStage(Stage):

@@ -15,6 +15,7 @@ import numpy as np
 from director.backends.types import Artifact, Made, added, keyed
 from director.media.audio import fade, read_wav, resample, to_stereo, write_wav
 from director.project import MixConfig
+from director.shots import shot_location
 from director.stages.base import Stage
 from director.stages.music import CROSSFADE, music_cues
 
@@ -79,11 +80,11 @@ def scene_rooms(ctx) -> tuple[tuple[float, float, str, str], ...]:
     starts = ctx.starts()
     spans: list[list] = []
     for shot in ctx.shots:
-        scene = next(s for s in ctx.sp.scenes if s.id == shot.scene)
-        if not spans or spans[-1][4] != scene.id:
-            place = ctx.sp.locations.get(scene.location)
-            spans.append([starts[shot.id], None, scene.location,
-                          room_kind(scene.location, place.description if place else ""), scene.id])
+        where = shot_location(ctx.sp, shot)
+        if not spans or spans[-1][4] != (shot.scene, where):  # an intercut changes the room within a scene
+            place = ctx.sp.locations.get(where)
+            spans.append([starts[shot.id], None, where, room_kind(where, place.description if place else ""),
+                          (shot.scene, where)])
         spans[-1][1] = starts[shot.id] + ctx.frames(shot) / ctx.sp.format.fps
     return tuple((round(a, 4), round(b, 4), loc, kind) for a, b, loc, kind, _ in spans)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from director.backends.types import SheetRequest
+from director.shots import shot_location
 from director.stages.base import Stage
 
 if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
@@ -35,10 +36,9 @@ def sheet_seed(kind: str, ident: str) -> int:
 
 def subjects(ctx: RenderContext) -> list[tuple[str, str]]:
     """(kind, id) of the characters and locations the current shots show, in order of appearance."""
-    scenes = {s.id: s for s in ctx.sp.scenes}
     out: list[tuple[str, str]] = []
     for shot in ctx.shots:
-        for item in [("location", scenes[shot.scene].location)] + [("character", c) for c in shot.characters]:
+        for item in [("location", shot_location(ctx.sp, shot))] + [("character", c) for c in shot.characters]:
             if item not in out:
                 out.append(item)
     return out

@@ -13,7 +13,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from director.backends.types import added, Made, keyed
-from director.media.fonts import FONT_FAMILY, font, missing_glyphs, wrap_lines
+from director.media.fonts import FONT_FAMILY, font, glyph_language, missing_glyphs, wrap_lines
 from director.media.linebreak import CJK_CHAR, zh_drama
 from director.project import SubtitleConfig
 from director.stages.base import Stage
@@ -110,12 +110,69 @@ def style_for(setting: str, language: str) -> str:
     return "zh-drama" if language.lower().startswith(("zh", "cmn", "yue")) else "plain"
 
 
-def write_subtitles(cues: list[SubtitleCue], width: int, height: int, size: float, srt_path, ass_path) -> None:
+@dataclass(frozen=True)
+class CardCue:
+    """On-screen text: ``kind`` title | intro | insert | caption; an intro's ``title`` is the character's name."""
+
+    kind: str
+    title: str
+    text: str
+    start: float
+    end: float
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("{", "\\{").replace("}", "\\}")
+
+
+def card_styles(subs, width: int, height: int, size: float) -> None:
+    """A style per card kind, as short dramas lay them out: a centred title, a character intro at the left
+    of the lower third (name large, role below), an insert on a paper-white box, a time/place caption at the
+    top left on a dark box. All inside the title-safe area."""
+    import pysubs2
+
+    base = subs.styles["Default"]
+    unit = max(8, round(height * size))
+
+    def style(name: str, **kw) -> None:
+        made = base.copy()
+        for key, value in kw.items():
+            setattr(made, key, value)
+        subs.styles[name] = made
+    style("Title", fontsize=round(unit * 1.9), alignment=pysubs2.Alignment.MIDDLE_CENTER, outline=max(2.0, height / 400),
+          marginl=round(width * 0.1), marginr=round(width * 0.1))
+    style("Intro", fontsize=round(unit * 1.5), alignment=pysubs2.Alignment.BOTTOM_LEFT, marginl=round(width * 0.08),
+          marginv=round(height * 0.34), primarycolor=pysubs2.Color(255, 214, 64, 0), outline=max(2.0, height / 480))
+    style("Insert", fontsize=round(unit * 1.1), alignment=pysubs2.Alignment.MIDDLE_CENTER, borderstyle=3,
+          primarycolor=pysubs2.Color(30, 30, 30, 0), outlinecolor=pysubs2.Color(246, 240, 226, 0),
+          backcolor=pysubs2.Color(0, 0, 0, 160), outline=max(6.0, height / 80), shadow=0,
+          marginl=round(width * 0.15), marginr=round(width * 0.15))
+    style("Caption", fontsize=round(unit * 0.9), alignment=pysubs2.Alignment.TOP_LEFT, borderstyle=3,
+          outlinecolor=pysubs2.Color(0, 0, 0, 90), outline=max(4.0, height / 160), shadow=0,
+          marginl=round(width * 0.08), marginv=round(height * 0.12))
+
+
+def card_event(card: CardCue, unit: float):
+    import pysubs2
+
+    if card.kind == "intro":
+        text = _escape(card.title) + (f"\\N{{\\fs{round(unit)}\\c&HFFFFFF&}}" + _escape(card.text) if card.text else "")
+    else:
+        text = _escape(card.text)
+    return pysubs2.SSAEvent(start=round(card.start * 1000), end=round(card.end * 1000), text=text,
+                            style=card.kind.capitalize())
+
+
+def write_subtitles(cues: list[SubtitleCue], width: int, height: int, size: float, srt_path, ass_path,
+                    cards: tuple[CardCue, ...] = (), cards_path=None, language: str = "en") -> None:
     import pysubs2
 
     subs = pysubs2.SSAFile()
     subs.info.update({"PlayResX": str(width), "PlayResY": str(height), "WrapStyle": "2",
                       "ScaledBorderAndShadow": "yes"})
+    region = glyph_language(language)
+    if region:  # zh-CN draws Simplified forms, ja Japanese, ko Korean (fonts.glyph_language)
+        subs.info["Language"] = region
     style = subs.styles["Default"]
     style.fontname = FONT_FAMILY
     style.fontsize = max(8, round(height * size))
@@ -129,12 +186,23 @@ def write_subtitles(cues: list[SubtitleCue], width: int, height: int, size: floa
     style.marginv = round(height * SAFE_BOTTOM)
     style.marginl = style.marginr = round(width * SIDE_MARGIN)
     for cue in cues:
-        text = "\\N".join(line.replace("\\", "\\\\").replace("{", "\\{").replace("}", "\\}") for line in cue.lines)
+        text = "\\N".join(_escape(line) for line in cue.lines)
         if cue.italic:  # inner monologue (SRT gets <i>, which players honour)
             text = "{\\i1}" + text
         subs.append(pysubs2.SSAEvent(start=round(cue.start * 1000), end=round(cue.end * 1000), text=text))
+    card_styles(subs, width, height, size)
+    unit = max(8, round(height * size))
+    events = [card_event(card, unit) for card in cards]
+    subs.events.extend(events)
+    subs.sort()
     subs.save(str(ass_path), format_="ass")
-    subs.save(str(srt_path), format_="srt")
+    subs.save(str(srt_path), format_="srt")  # cards too: an intro as "name\nrole", as a viewer reads it
+    if cards_path is not None:  # the cards alone: burned in even when the subtitles are not
+        only = pysubs2.SSAFile()
+        only.info.update(subs.info)
+        only.styles = dict(subs.styles)
+        only.events = list(events)
+        only.save(str(cards_path), format_="ass")
 
 
 @dataclass(frozen=True)
@@ -147,11 +215,12 @@ class SubtitleRequest:
     language: str = keyed("language changed", default="en")
     names: tuple[str, ...] = keyed("character names changed", default=())  # kept whole when lines break
     inner: tuple[str, ...] = added("inner monologue changed", ())  # refs of inner-monologue lines
+    cards: tuple[CardCue, ...] = added("cards changed", ())
 
 
 class SubtitlesStage(Stage):
     name = "subtitles"
-    version = "3"
+    version = "4"  # 4: the Language header (Simplified forms for zh-CN), cards
     scope = "episode"
 
     unit = "episode"
@@ -164,8 +233,24 @@ class SubtitlesStage(Stage):
         names = tuple(sorted({c.name for c in ctx.sp.characters.values() if c.name}))
         inner = tuple(ref for ref, *_ in items if ctx.beats[ref].line and ctx.beats[ref].line.heard_as == "inner")
         req = SubtitleRequest(items, fmt.width, fmt.height, ctx.config.subtitles, FONT_FAMILY, ctx.sp.language, names,
-                              inner)
+                              inner, cards_of(ctx))
         yield self.job(ctx, "episode", req, partial(make_subtitles, req))
+
+
+def cards_of(ctx: RenderContext) -> tuple[CardCue, ...]:
+    """Every card beat, from where it sits in the timeline for its length (to the episode's end at most)."""
+    from director.vocab import CARD_SECONDS
+
+    end = ctx.starts()["__end__"]
+    out = []
+    for ref, t in ctx.cue_times():
+        card = ctx.beats[ref].card
+        if card is None:
+            continue
+        title = (ctx.sp.characters[card.who].name or card.who) if card.who else ""
+        seconds = card.duration or CARD_SECONDS[card.kind]
+        out.append(CardCue(card.kind, title, card.text, round(t, 4), round(min(end, t + seconds), 4)))
+    return tuple(out)
 
 
 def make_subtitles(req: SubtitleRequest, out) -> Made:
@@ -179,7 +264,10 @@ def make_subtitles(req: SubtitleRequest, out) -> Made:
         made = layout(text, a, b, req.width, req.height, cfg.size, cfg.max_lines, req.names, style)
         cues += [dataclasses.replace(c, italic=True) for c in made] if inner and cfg.inner != "parentheses" else made
     cues = hold(cues)
-    write_subtitles(cues, req.width, req.height, cfg.size, out / "episode.srt", out / "episode.ass")
-    missing = sorted({ch for _, text, _, _ in req.items for ch in missing_glyphs(text)})
+    write_subtitles(cues, req.width, req.height, cfg.size, out / "episode.srt", out / "episode.ass", req.cards,
+                    out / "cards.ass" if req.cards else None, req.language)
+    texts = [text for _, text, _, _ in req.items] + [c.title + c.text for c in req.cards]
+    missing = sorted({ch for text in texts for ch in missing_glyphs(text)})
     notes = (f"the subtitle font has no glyph for: {''.join(missing)}",) if missing else ()
-    return Made({"srt": "episode.srt", "ass": "episode.ass"}, info={"cues": len(cues)}, notes=notes)
+    files = {"srt": "episode.srt", "ass": "episode.ass", **({"cards": "cards.ass"} if req.cards else {})}
+    return Made(files, info={"cues": len(cues), "cards": len(req.cards)}, notes=notes)

@@ -7,22 +7,37 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-from director.backends.types import Artifact, Made, keyed
+from director.backends.types import Artifact, Made, added, keyed
 from director.stages.base import Stage
 
 if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
     from director.runtime.context import RenderContext
 
 
-def fit(durations: list[float], fps: float, lead_in: float, gap: float, tail: float, floor: float
+def fit(durations: list[float], fps: float, lead_in: float, gap: float, tail: float, floor: float,
+        pauses: tuple[float, ...] = (), pause_end: float = 0.0, overlaps: tuple[float, ...] = ()
         ) -> tuple[int, list[float]]:
-    """(frames, offset of each voice): lead-in, the lines with gaps, a tail; never under ``floor``."""
-    offsets, t = [], lead_in
-    for d in durations:
+    """(frames, offset of each voice): lead-in, the lines with gaps, a tail; never under ``floor``.
+    ``pauses[i]``: seconds of silence the script asks for before voice ``i``; ``pause_end`` after the last;
+    ``overlaps[i]``: seconds voice ``i`` starts before the previous one ends (never before it starts); on a
+    shot's first voice the previous line is the last shot's, which ended ``tail`` before this shot began: the
+    voice starts before the cut (a J-cut), at a negative offset."""
+    offsets, t, end = [], lead_in, 0.0
+    for i, d in enumerate(durations):
+        t += pauses[i] if i < len(pauses) else 0.0
+        over = overlaps[i] if i < len(overlaps) else 0.0
+        if over and offsets:
+            t = max(offsets[-1], t - gap - over)
+        elif over:
+            t = -(tail + over)
         offsets.append(round(t, 4))
-        t += d + gap
+        if t + d >= end:  # the usual case, in the order of additions the cached timings were made with
+            end = t + d
+            t += d + gap
+        else:  # a short line inside the one it overlaps: the next starts after the longer one
+            t = end + gap
     speech_end = (t - gap + tail) if durations else 0.0
-    seconds = max(floor, speech_end)
+    seconds = max(floor, speech_end + pause_end)
     return max(1, math.ceil(seconds * fps - 1e-6)), offsets
 
 
@@ -36,6 +51,9 @@ class TimingRequest:
     lead_in: float = keyed("timing settings changed")
     gap: float = keyed("timing settings changed")
     tail: float = keyed("timing settings changed")
+    pauses: tuple[float, ...] = added("pause changed", ())  # silence before each voice (pause beats)
+    pause_end: float = added("pause changed", 0.0)  # silence after the last voice
+    overlaps: tuple[float, ...] = added("overlap changed", ())  # seconds each voice starts before the last ends
 
 
 class TimingStage(Stage):
@@ -54,14 +72,26 @@ class TimingStage(Stage):
                 floor = max(cfg.min_shot, hint or 0, shot.duration if shot.locked else 0)
             else:
                 floor = max(cfg.min_shot, shot.duration)
+            pauses, waiting = [], 0.0
+            for ref in shot.beats:
+                beat = ctx.beats[ref]
+                if beat.pause:
+                    waiting += beat.pause
+                elif beat.spoken is not None:
+                    pauses.append(round(waiting, 4))
+                    waiting = 0.0
+            overlaps = tuple((ctx.beats[ref].line.overlap or 0.0) if ctx.beats[ref].line else 0.0 for ref, _ in voices)
             req = TimingRequest(voices=tuple((ref, ctx.artifact("voice", ref), e.meta["duration"]) for ref, e in voices),
-                                fps=fps, floor=floor, lead_in=cfg.lead_in, gap=cfg.gap, tail=cfg.tail)
+                                fps=fps, floor=floor, lead_in=cfg.lead_in, gap=cfg.gap, tail=cfg.tail,
+                                pauses=tuple(pauses) if any(pauses) else (), pause_end=round(waiting, 4),
+                                overlaps=overlaps if any(overlaps) else ())
             yield self.job(ctx, shot.id, req, partial(write_timing, req), shot=shot.id)
 
 
 def write_timing(req: TimingRequest, out) -> Made:
     durations = [d for _, _, d in req.voices]
-    frames, offsets = fit(durations, req.fps, req.lead_in, req.gap, req.tail, req.floor)
+    frames, offsets = fit(durations, req.fps, req.lead_in, req.gap, req.tail, req.floor, req.pauses, req.pause_end,
+                          req.overlaps)
     data = {"frames": frames, "duration": frames / req.fps, "fps": req.fps,
             "voices": [{"ref": ref, "offset": off, "duration": d} for (ref, _, d), off in zip(req.voices, offsets)]}
     (out / "timing.json").write_text(json.dumps(data, indent=1))

@@ -79,6 +79,10 @@ def board(project: Project, episode: str | None, worker: RenderWorker | None = N
             elif beat.music:
                 lines.append({"ref": ref, "kind": "cue", "text": "music stops" if beat.music.stop
                               else f"music: {beat.music.mood}"})
+            elif beat.card:
+                lines.append({"ref": ref, "kind": "cue", "text": f"{beat.card.kind} card: {beat.card.text}"})
+            elif beat.pause:
+                lines.append({"ref": ref, "kind": "cue", "text": f"pause {beat.pause:g} s"})
         if shot.id in running:
             state, why = "running", ""
         elif shot.id in failed or any(ref in failed for ref in shot.beats):

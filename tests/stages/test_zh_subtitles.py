@@ -90,3 +90,49 @@ def test_a_long_english_line_changes_cue_between_clauses_keeping_every_space():
     assert len(cues) > 1 and all(len(c.lines) <= 2 for c in cues)
     shown = " ".join(" ".join(c.lines) for c in cues)
     assert shown.split() == text.split()  # no word lost or glued to its neighbour
+
+
+def _burn(tmp_path, language: str, name: str):
+    """A one-cue ASS written by director for ``language``, burned by ffmpeg/libass: (frame, libass's log)."""
+    import subprocess
+
+    import numpy as np
+    from PIL import Image
+
+    from director.media.ffmpeg import ffmpeg_exe
+    from director.media.fonts import font_path
+    from director.stages.subtitles import SubtitleCue, write_subtitles
+
+    folder = tmp_path / name
+    folder.mkdir()
+    write_subtitles([SubtitleCue(0.0, 2.0, ("骨 角 说 门 直",))], 320, 180, 0.15, folder / "s.srt", folder / "s.ass",
+                    language=language)
+    proc = subprocess.run([ffmpeg_exe(), "-v", "verbose", "-f", "lavfi", "-i", "color=c=black:s=320x180:d=1",
+                           "-vf", f"subtitles=s.ass:fontsdir={font_path().parent}", "-frames:v", "1", "f.png"],
+                          cwd=folder, capture_output=True, text=True, check=True)
+    return np.asarray(Image.open(folder / "f.png").convert("L"), dtype=np.int16), proc.stderr, \
+        (folder / "s.ass").read_text(encoding="utf-8")
+
+
+def test_zh_cn_subtitles_draw_simplified_forms_and_zh_tw_traditional(tmp_path):
+    """Noto Sans CJK picks a region's glyph forms by language (OpenType locl); libass reads the ASS Language header
+    but keeps only two letters, so zh-CN writes `zh` and zh-TW writes none (the font's own forms are Taiwan's)."""
+    from PIL import Image, ImageDraw, features
+
+    simplified, log_cn, ass_cn = _burn(tmp_path, "zh-CN", "cn")
+    traditional, log_tw, ass_tw = _burn(tmp_path, "zh-TW", "tw")
+    assert "Language: zh" in ass_cn and "Language" not in ass_tw
+    # libass took director's font (the log names the face it selected), and drew different glyphs for the two
+    assert "fontselect: (Noto Sans CJK TC Bold" in log_cn and "NotoSansCJKtc-Bold" in log_cn
+    assert (abs(simplified - traditional) > 60).sum() > 50
+    # the difference is the font's own Simplified forms: Pillow (HarfBuzz) draws zh-Hans and the default apart too
+    if features.check("raqm"):
+        fnt = font(40)
+        drawn = []
+        for lang in ("zh-Hans", None):
+            im = Image.new("L", (260, 60))
+            ImageDraw.Draw(im).text((5, 5), "骨角说", font=fnt, fill=255, language=lang)
+            drawn.append(im.tobytes())
+        assert drawn[0] != drawn[1]
+    _, _, ass_ja = _burn(tmp_path, "ja", "ja")
+    assert "Language: ja" in ass_ja

@@ -91,9 +91,11 @@ def dialogue(req: ClipRequest, rate: int = AUDIO_RATE) -> np.ndarray:
         data, sr = read_wav(span.audio.file("audio"))
         data = resample(data if data.ndim == 1 else data.mean(axis=1), sr, rate)
         at = int(round(span.offset * rate))
-        end = min(len(out), at + len(data))
-        if end > at >= 0:
-            out[at:end] += data[: end - at]
+        skip = max(0, -at)  # a line that began before the cut (a J-cut): its rest
+        at = max(0, at)
+        end = min(len(out), at + len(data) - skip)
+        if end > at:
+            out[at:end] += data[skip: skip + end - at]
     return out
 
 

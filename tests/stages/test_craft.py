@@ -1,0 +1,143 @@
+"""Short-drama craft in one rendered episode (tests/data/craft): a time caption and an intro card burned into the
+picture, an intercut phone call staged in two places, a pause, inner monologue, V.O. and a flashback's look --
+checked as a viewer would, on frames of the MP4 and in the subtitle files."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+
+from director.media.probe import video_frame
+from director.project import Project
+from tests.conftest import DATA, director, make_project
+
+
+@pytest.fixture(scope="module")
+def craft(tmp_path_factory):
+    from director.runtime.render import explain
+
+    project = make_project(tmp_path_factory.mktemp("craft"), DATA / "craft", size=None)
+    director("-p", str(project), "render", check=True)
+    ctx, _, _ = explain(Project.find(project))
+    return project, ctx
+
+
+def _frame(project, seconds: float) -> np.ndarray:
+    return np.asarray(video_frame(project / "out/screenplay/episode.mp4", seconds), dtype=np.float32)
+
+
+def _events(ctx) -> list[tuple[float, float, str, str]]:
+    """(start, end, style, text) of every event of the burned ASS."""
+    out = []
+    for line in ctx.entry("subtitles", "episode").role("ass").read_text(encoding="utf-8").splitlines():
+        if line.startswith("Dialogue:"):
+            _, start, end, style, _, _, _, _, _, text = line.split(",", 9)
+
+            def sec(t: str) -> float:
+                h, m, s = t.split(":")
+                return int(h) * 3600 + int(m) * 60 + float(s)
+            out.append((sec(start), sec(end), style, text))
+    return out
+
+
+def test_cards_are_in_the_subtitle_files_with_their_own_styles(craft):
+    project, ctx = craft
+    events = _events(ctx)
+    caption = next(e for e in events if e[2] == "Caption")
+    intro = next(e for e in events if e[2] == "Intro")
+    assert caption[0] == 0 and "2025年冬" in caption[3] and caption[1] - caption[0] == pytest.approx(2.0)
+    assert intro[3].startswith("林晚\\N") and intro[3].endswith("实习医生")  # the name above the role
+    inner = next(e for e in events if "他到底想干什么" in e[3])
+    assert inner[2] == "Default" and "{\\i1}" in inner[3]
+    srt = ctx.entry("subtitles", "episode").role("srt").read_text(encoding="utf-8")
+    assert "【2025年冬 · 深夜】" in srt and "实习医生" in srt
+
+
+def _yellow(frame: np.ndarray) -> int:
+    r, g, b = frame[..., 0], frame[..., 1], frame[..., 2]
+    return int(((r > 215) & (g > 170) & (b < 120) & (r - b > 110)).sum())
+
+
+def _white(frame: np.ndarray) -> int:
+    return int((frame.min(axis=-1) > 225).sum())
+
+
+def test_frame_grabs_show_the_cards_while_they_are_up_and_not_after(craft):
+    project, ctx = craft
+    events = _events(ctx)
+    caption = next(e for e in events if e[2] == "Caption")
+    intro = next(e for e in events if e[2] == "Intro")
+    h = ctx.sp.format.height
+    band = slice(round(h * 0.115), round(h * 0.2))  # the caption's box, below the animatic's header
+    during, after = _frame(project, caption[0] + 1.0), _frame(project, caption[1] + 0.3)
+    assert _white(during[band, : ctx.sp.format.width // 2]) > 5 * max(1, _white(after[band, : ctx.sp.format.width // 2]))
+    lower_left = (slice(h // 2, round(h * 0.8)), slice(0, ctx.sp.format.width // 2))
+    up = _frame(project, (intro[0] + intro[1]) / 2)
+    gone = _frame(project, intro[1] + 0.5)
+    assert _yellow(up[lower_left]) > 20 and _yellow(gone[lower_left]) == 0  # the name in the card's yellow
+
+
+def test_the_intercut_call_shows_each_speaker_in_their_own_place(craft):
+    project, ctx = craft
+    shots = yaml.safe_load((project / "shots/screenplay.yaml").read_text(encoding="utf-8"))["shots"]
+    chen = [s for s in shots if "chen" in s["characters"]]
+    lin = [s for s in shots if s["scene"] == "call" and "lin" in s["characters"]]
+    assert chen and all(s["location"] == "office" and s["characters"] == ["chen"] for s in chen)
+    assert lin and all(s.get("location") in (None, "flat") and "chen" not in s["characters"] for s in lin)
+    from director.stages.keyframes import frame_request
+    by_id = {s.id: s for s in ctx.shots}
+    assert frame_request(ctx, by_id[chen[0]["id"]]).location_id == "office"  # what the keyframe backend is asked
+    assert frame_request(ctx, by_id[lin[0]["id"]]).location_id == "flat"
+
+
+def test_a_pause_beat_holds_silence_before_the_next_line(craft):
+    project, ctx = craft
+    spans = sorted((p.start, p.start + p.duration, ctx.beats[p.ref].text) for p in ctx.placements())
+    before = next(s for s in spans if s[2] == "码头见。")
+    after = next(s for s in spans if s[2] == "你是谁？")
+    assert after[0] - before[1] >= 1.0 + ctx.config.timing.gap - 0.05
+
+
+def test_an_overlapping_line_starts_before_the_previous_one_ends(craft):
+    from director.stages.timing import fit
+
+    project, ctx = craft
+    spans = {ctx.beats[p.ref].text: (p.start, p.start + p.duration) for p in ctx.placements()}
+    question, answer = spans["你是谁？"], spans["明天你就知道了。"]
+    assert answer[0] == pytest.approx(question[1] - 0.3, abs=1 / 24 + 0.01)  # across the cut: a J-cut
+    # never before the line it overlaps starts, and the next line waits for the longer of the two
+    frames, offsets = fit([1.0, 0.2, 1.0], 24, 0.05, 0.15, 0.15, 0.8, overlaps=(0.0, 3.0, 0.0))
+    assert offsets == [0.05, 0.05, 1.2]
+
+
+def test_the_flashback_is_desaturated_with_darkened_corners(craft):
+    """The episode's frame of the flashback shot against the same frame of its clip before the grade."""
+    project, ctx = craft
+    memory = next(s for s in ctx.shots if s.scene == "memory")
+    local = ctx.frames(memory) / ctx.sp.format.fps / 2
+    graded = _frame(project, ctx.starts()[memory.id] + local)
+    raw = np.asarray(video_frame(ctx.entry("clips", memory.id).role("clip"), local), dtype=np.float32)
+
+    def chroma(frame):
+        return float((frame.max(axis=-1) - frame.min(axis=-1)).mean())
+
+    def corners(frame):
+        h, w = frame.shape[:2]
+        corner = np.mean([frame[:h // 8, :w // 8].mean(), frame[-h // 8:, -w // 8:].mean()])
+        return corner / frame[h * 3 // 8: h * 5 // 8, w * 3 // 8: w * 5 // 8].mean()
+    assert chroma(graded) < 0.5 * chroma(raw), (chroma(graded), chroma(raw))
+    assert corners(graded) < 0.85 * corners(raw), (corners(graded), corners(raw))
+
+
+def test_card_and_intercut_mistakes_are_named_at_validate(tmp_path):
+    project = make_project(tmp_path, DATA / "craft", size=None)
+    path = project / "screenplay.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["scenes"][0]["intercut"] = ["flat", "offce"]
+    data["scenes"][0]["beats"][2]["card"].pop("who")
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    out = director("-p", str(project), "validate")
+    assert out.returncode == 3 and "Traceback" not in out.stderr
+    assert "scene.intercut 'offce' is not a location (did you mean 'office'?" in out.stderr
+    assert "an intro card introduces a character: add who:" in out.stderr
+    assert out.stderr.count("screenplay.yaml:") >= 2
