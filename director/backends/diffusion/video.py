@@ -186,12 +186,13 @@ class VideoBackend:
     def write_clip(self, req: ClipRequest, stitched: list, path: Path) -> None:
         """The stitched frames conformed to the shot's frame count and rate, at the project's size."""
         picks = conform_indices(len(stitched), self.rules.fps, req.frames, req.fps)
-        with FrameWriter(path, req.width, req.height, req.fps) as writer:
-            cache: dict[int, bytes] = {}
+        source = stitched[0].size  # every pass is made at the native size: ffmpeg fits them to the frame
+        with FrameWriter(path, req.width, req.height, req.fps, source=source) as writer:
             for index in picks:
-                if index not in cache:
-                    cache = {index: common.fit(stitched[index], req.width, req.height).tobytes()}
-                writer.write(cache[index])
+                frame = stitched[index]
+                if frame.size != source:
+                    frame = common.fit(frame, *source)
+                writer.write(frame.convert("RGB").tobytes())
 
     def render(self, req: ClipRequest, out: Path) -> Made:
         from PIL import Image
