@@ -18,6 +18,7 @@ from types import SimpleNamespace
 from bench.common import save
 
 SCALE = 1e-2  # one GPU-second of the model becomes ten milliseconds here (Python overhead stays small beside it)
+DONE: list[float] = []  # when each clip finished (steady-state throughput)
 KEYFRAME_S, CLIP_S, VOICE_S, TIMING_S = 3.2, 5.3, 0.4, 0.01
 LOAD_S = {"keyframes": 28.9, "video": 12.4}
 EPISODES, SHOTS = 20, 30
@@ -87,6 +88,8 @@ def stages():
             if kind:
                 ctx.backend(kind, current_device.get())
             time.sleep(seconds * SCALE)
+            if stage == "clips":
+                DONE.append(time.perf_counter())
             return {}
         return Job(stage, ident, {"id": ident, "episode": ctx.episode, **(material or {})}, run, shot=ident, label=ident)
 
@@ -164,6 +167,7 @@ def run_once(devices: int) -> dict:
         real = scheduler.resource_of
         scheduler.resource_of = lambda ctx, stage, remote=False: getattr(stage, "resource", "") or (
             "gpu" if stage.backend_kind else "cpu")
+        DONE.clear()
         try:
             started = time.perf_counter()
             scheduler.Scheduler(episodes, None, 2, plan, Helpers).run()
@@ -175,9 +179,14 @@ def run_once(devices: int) -> dict:
     chain = (LOAD_S["keyframes"] + KEYFRAME_S + LOAD_S["video"] + CLIP_S) * SCALE
     bound = max(gpu_work / devices, chain)
     failed = sum(1 for ep in episodes for r in ep.result.records if r[2] != "ran")
+    # steady state: finished shots per second between the 10th and the 90th percentile of completions, once every
+    # device has loaded its models and before the tail (what a studio's queue of episodes runs at)
+    done = sorted(DONE)
+    a, b = done[len(done) // 10], done[len(done) * 9 // 10]
+    steady = (len(done) * 9 // 10 - len(done) // 10) / (b - a) if b > a else 0.0
     return {"devices": devices, "makespan_s": round(makespan, 3), "lower_bound_s": round(bound, 3),
             "ratio": round(makespan / bound, 3), "jobs": sum(len(ep.result.records) for ep in episodes),
-            "not_ran": failed}
+            "not_ran": failed, "steady_shots_per_s": round(steady, 3)}
 
 
 def main() -> None:
@@ -190,14 +199,23 @@ def main() -> None:
     SCALE = parser.parse_args().scale
     rows = [run_once(n) for n in (1, 2, 4, 8)]
     base = rows[0]["makespan_s"]
+    per_shot = (KEYFRAME_S + CLIP_S) * SCALE  # one device's GPU seconds per shot with no load and no idle
     for row in rows:
         row["speedup"] = round(base / row["makespan_s"], 2)
         row["efficiency"] = round(row["speedup"] / row["devices"], 3)
+        # the best any schedule can do when every device loads both models (the bound's assumption)
+        row["bound_efficiency"] = round(rows[0]["lower_bound_s"] / row["lower_bound_s"] / row["devices"], 3)
+        row["steady_efficiency"] = round(row["steady_shots_per_s"] * per_shot / row["devices"], 3)
     lines = [f"{EPISODES} episodes x {SHOTS} shots; GPU seconds scaled 1 s -> {SCALE * 1000:g} ms",
-             f"{'devices':>7} {'makespan':>9} {'bound':>7} {'ratio':>6} {'speedup':>8} {'eff':>5}"]
+             f"{'devices':>7} {'makespan':>9} {'bound':>7} {'ratio':>6} {'speedup':>8} {'eff':>5} {'bound eff':>9} "
+             f"{'steady eff':>10}"]
     lines += [f"{r['devices']:>7} {r['makespan_s']:>8.3f}s {r['lower_bound_s']:>6.3f}s {r['ratio']:>6.3f} "
-              f"{r['speedup']:>8.2f} {r['efficiency']:>5.2f}" for r in rows]
-    lines.append("targets (DESIGN §10): ratio <= 1.05; speedup >= 0.95 x devices")
+              f"{r['speedup']:>8.2f} {r['efficiency']:>5.3f} {r['bound_efficiency']:>9.3f} "
+              f"{r['steady_efficiency'] or 0:>10.3f}" for r in rows]
+    lines.append("targets (DESIGN §10): ratio <= 1.05; speedup >= 0.95 x devices. bound eff: the speedup the lower "
+                 "bound itself allows (model loads per device); steady eff: shots per second between the 10th and "
+                 "90th percentile of completions, against what N devices doing nothing but keyframes and clips make "
+                 "(N / (keyframe + clip seconds)); with one device the clips come last, so its window is all clips")
     save("schedule", {"episodes": EPISODES, "shots": SHOTS, "scale": SCALE, "rows": rows}, "\n".join(lines))
 
 
