@@ -90,6 +90,25 @@ def test_the_intercut_call_shows_each_speaker_in_their_own_place(craft):
     assert frame_request(ctx, by_id[lin[0]["id"]]).location_id == "flat"
 
 
+def test_the_phone_call_is_band_limited_and_the_inner_voice_is_not(craft):
+    """The intercut call's phone lines lose what a phone cannot carry (above 3.4 kHz); the inner monologue of
+    the same scene keeps its full band (a spectral look at the episode's mix)."""
+    from director.media.audio import read_wav
+
+    project, ctx = craft
+    mix, rate = read_wav(ctx.entry("mix", "episode").role("audio"))
+    mono = mix.mean(axis=1) if mix.ndim > 1 else mix
+
+    def high_share(placement) -> float:
+        a, b = int(placement.start * rate), int((placement.start + placement.duration) * rate)
+        spectrum = np.abs(np.fft.rfft(mono[a:b])) ** 2
+        freqs = np.fft.rfftfreq(b - a, 1 / rate)
+        return float(spectrum[freqs > 4000].sum() / spectrum.sum())
+    by_text = {ctx.beats[p.ref].text: p for p in ctx.placements()}
+    phone, inner = high_share(by_text["码头见。"]), high_share(by_text["他到底想干什么？"])
+    assert phone < 0.01 < inner, (phone, inner)
+
+
 def test_a_pause_beat_holds_silence_before_the_next_line(craft):
     project, ctx = craft
     spans = sorted((p.start, p.start + p.duration, ctx.beats[p.ref].text) for p in ctx.placements())
