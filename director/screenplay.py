@@ -265,7 +265,8 @@ class Screenplay(Model):
     def beat_locations(self, scene: Scene) -> list[str]:
         """Where each beat of ``scene`` happens: its own ``location``; in an ``intercut`` scene, a line happens
         where its speaker is (speakers take the intercut places in the order they first speak, the rest
-        the last one) and any other beat where the last line was; otherwise the scene's location."""
+        the last one) and any other beat where the last line was; otherwise the scene's location (a beat's own
+        location holds for that beat only)."""
         places = list(scene.intercut or [])
         home: dict[str, str] = {}
         current = places[0] if places else scene.location
@@ -281,9 +282,21 @@ class Screenplay(Model):
                 here = home[beat.line.who]
             else:
                 here = current
-            current = here
+            if places:  # in an intercut the picture stays where the last beat was; elsewhere at the scene's place
+                current = here
             out.append(here)
         return out
+
+    def beat_of(self, ref: str) -> Beat:
+        """The beat a ``scene-id/N`` reference names."""
+        scene_id, _, n = ref.rpartition("/")
+        return next(s for s in self.scenes if s.id == scene_id).beats[int(n) - 1]
+
+    def card_name(self, card: Card) -> str:
+        """The name an intro card shows above its text (the character's name), or ""."""
+        if not card.who or card.who not in self.characters:
+            return ""
+        return self.characters[card.who].name or card.who
 
     def beats(self) -> typing.Iterator[tuple[str, Scene, Beat]]:
         for scene in self.scenes:

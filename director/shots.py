@@ -64,6 +64,32 @@ def shot_seed(episode: str, shot_id: str) -> int:
     return zlib.crc32(f"{episode}:{shot_id}".encode()) & 0x7FFFFFFF
 
 
+def legacy_screenplay_digest(sp: Screenplay) -> str | None:
+    """The digest director wrote before the format had cards, pauses, intercuts, flashbacks and overlaps (every
+    field dumped), for a screenplay that uses none of them: shot lists planned then stay current."""
+    data = sp.model_dump(mode="json")
+
+    def drop(node: dict, fields: dict) -> bool:
+        for key, default in fields.items():
+            if node.get(key, default) != default:
+                return False
+            node.pop(key, None)
+        return True
+    for scene in data.get("scenes", []):
+        if not drop(scene, {"intercut": None, "flashback": False}):
+            return None
+        for beat in scene.get("beats", []):
+            if not drop(beat, {"card": None, "pause": None, "location": None}) or \
+                    (beat.get("line") and not drop(beat["line"], {"overlap": None})):
+                return None
+    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def planned_from(shot_list, sp: Screenplay) -> bool:
+    """Was this shot list planned from this screenplay (by this director or one before the format grew)?"""
+    return shot_list.screenplay in (screenplay_digest(sp), legacy_screenplay_digest(sp))
+
+
 def screenplay_digest(sp: Screenplay) -> str:
     """What the shot list was planned from. Fields at their defaults are left out, so a screenplay reads the same
     to a newer director that added fields (cards, intercut...): upgrading never re-plans anyone's shot list."""
@@ -83,11 +109,15 @@ def talking_speakers(sp: Screenplay, shot: Shot) -> tuple[str, ...]:
     if shot.talking is False:
         return ()
     beats = {ref: beat for ref, _, beat in sp.beats()}
+    # in an intercut the caller is on screen at their own place, talking into the phone
+    intercut = any(s.intercut for s in sp.scenes if s.id == shot.scene)
     speakers = []
     for ref in shot.beats:
         beat = beats.get(ref)
+        heard = beat.line.heard_as if beat is not None and beat.line is not None else ""
+        on_screen = heard not in NOT_ON_SCREEN or (intercut and heard == "phone")
         if beat is not None and beat.line is not None and beat.line.who in shot.characters \
-                and beat.line.heard_as not in NOT_ON_SCREEN and beat.line.who not in speakers:
+                and on_screen and beat.line.who not in speakers:
             speakers.append(beat.line.who)
     if shot.talking:
         return tuple(speakers)
@@ -103,6 +133,19 @@ def shot_location(sp: Screenplay, shot: Shot) -> str:
     if shot.location:
         return shot.location
     return next((s.location for s in sp.scenes if s.id == shot.scene), "")
+
+
+def placed(sp: Screenplay, scene, shots: list[Shot]) -> list[Shot]:
+    """Shots given the place of their first picture beat when it is not the scene's (intercuts, a beat's own
+    location): for planners that do not set it themselves (the LLM's answer has no place)."""
+    places = dict(zip((sp.beat_ref(scene, i) for i in range(len(scene.beats))), sp.beat_locations(scene)))
+    out = []
+    for shot in shots:
+        first = next((r for r in shot.beats if r in places and not sp.beat_of(r).cue), None)
+        place = places.get(first) if first else None
+        out.append(shot if shot.location or not place or place == scene.location
+                   else shot.model_copy(update={"location": place}))
+    return out
 
 
 def in_flashback(sp: Screenplay, shot: Shot) -> bool:

@@ -129,9 +129,9 @@ def choose(components: dict[str, float], vram: float, taken: float = 0.0,
         return "group", 0.1 * largest + reserve(vram)
     if largest <= budget:
         return "model", largest + reserve(vram)
-    if group_fits:
+    if group_fits and host_ok:
         return "group", 0.1 * largest + reserve(vram)
-    return "sequential", 0.02 * largest + reserve(vram)
+    return "sequential", 0.02 * largest + reserve(vram)  # streams from unpinned memory: slow, but fits
 
 
 def stage_models(backends: dict) -> list[tuple[str, str, str, dict[str, float]]]:

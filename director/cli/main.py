@@ -98,6 +98,8 @@ def import_(
     force: Annotated[bool, typer.Option("--force", help="replace --output if it exists")] = False,
 ) -> None:
     """Turn a Fountain or Final Draft script into a director screenplay (scenes, cast, lines, transitions)."""
+    if output is not None and output.is_dir():
+        raise UsageError(f"--output {output} is a folder; give the screenplay's file name, e.g. {output}/screenplay.yaml")
     if output is not None and output.exists() and not force:
         raise UsageError(f"{output} already exists; choose another --output or add --force")
     result = _import_script(script)
@@ -373,7 +375,8 @@ def models(ctx: typer.Context,
            vram: Annotated[Optional[float], typer.Option("--vram", help="GPU memory in GiB for the memory plan "
                                                           "(default: this machine's GPU)")] = None,
            ram: Annotated[Optional[float], typer.Option("--ram", help="host memory in GiB for pinned (group-offloaded) "
-                                                        "weights (default: what this machine has free)")] = None) -> None:
+                                                        "weights (default: what this machine has free; with --vram "
+                                                        "and no --ram: enough)")] = None) -> None:
     """List every model the project's profile needs, and where each goes on the GPU."""
     if ctx.invoked_subcommand is not None:
         state.profile = profile

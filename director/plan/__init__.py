@@ -12,7 +12,8 @@ from typing import Mapping
 from director.errors import StageFailed
 from director.project import Project
 from director.screenplay import LoadedScreenplay
-from director.shots import Shot, ShotList, load_shot_list, plan_problems, save_shot_list, screenplay_digest
+from director.shots import (Shot, ShotList, load_shot_list, plan_problems, planned_from, save_shot_list,
+                            screenplay_digest)
 from director.store.files import write_json
 
 
@@ -37,7 +38,10 @@ def resolve_planner(project: Project, planner: str | None = None, env: Mapping[s
 
 
 def _shot_digest(shot: Shot) -> str:
-    return hashlib.sha256(json.dumps(shot.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
+    data = shot.model_dump(mode="json")
+    if data.get("location") is None:  # the field came later: a shot at its scene's place digests as it did
+        data.pop("location", None)
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _planned(project: Project, episode: str) -> dict[str, str]:
@@ -117,7 +121,7 @@ def current_shots(project: Project, loaded: LoadedScreenplay, planner: str | Non
     """The shot list a render uses: the saved one if it still matches the screenplay, else a fresh plan
     by the planner resolved with ``resolve_planner`` (the same one ``plan`` uses)."""
     previous = previous_shots(project, loaded)
-    if previous is not None and previous.screenplay == screenplay_digest(loaded.screenplay):
+    if previous is not None and planned_from(previous, loaded.screenplay):
         shots = load_shot_list(project.shots_path(loaded.episode), loaded.screenplay)
         return shots, []
     result = plan_episode(project, loaded, planner, llm)
@@ -130,7 +134,7 @@ def plan_preview(project: Project, loaded: LoadedScreenplay) -> tuple[list, list
     from director.plan.rules import RulePlanner, merge_locked
 
     previous = previous_shots(project, loaded)
-    if previous is not None and previous.screenplay == screenplay_digest(loaded.screenplay):
+    if previous is not None and planned_from(previous, loaded.screenplay):
         return load_shot_list(project.shots_path(loaded.episode), loaded.screenplay).shots, []
     locked = [s for s in previous.shots if s.locked] if previous else []
     sp = loaded.screenplay

@@ -33,7 +33,7 @@ from director.plan.rules import RulePlanner, _interleave
 from director.project import LLMConfig, Project
 from director.screenplay import LoadedScreenplay, Scene, Screenplay
 from director.secrets import redact, register, split_url_credentials
-from director.shots import Shot, plan_problems
+from director.shots import Shot, placed, plan_problems
 from director.store.cache import ArtifactCache, fingerprint
 from director.store.files import write_json
 from director.vocab import ANGLES, MOVES, SIZES, TRANSITIONS
@@ -440,7 +440,8 @@ class LLMPlanner:
                 if not errors and self.settings.review and attempt < self.settings.max_repairs:
                     errors = self._review(scene, parsed, taken)
                 if not errors:
-                    return [Shot(id="", scene=scene.id, **p.model_dump()) for p in parsed.shots], None
+                    return placed(self.sp, scene, [Shot(id="", scene=scene.id, **p.model_dump())
+                                                   for p in parsed.shots]), None
                 messages = messages + [("ai", text or "(no answer)"),
                                        ("human", self.artist.fill(self.artist.repair, errors="\n".join(
                                            f"- {e}" for e in errors)))]

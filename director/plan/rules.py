@@ -198,8 +198,6 @@ class RulePlanner:
             parts.append(d.what.rstrip(".") + ".")
         place = location.description[:1].upper() + location.description[1:]
         parts.append(f"{place}, {scene.time}.")
-        if scene.flashback:
-            parts.append("Flashback: a faded memory, soft and desaturated.")
         return " ".join(parts)
 
     def _shot(self, scene: Scene, d: _Draft) -> Shot:

@@ -20,6 +20,21 @@ from director.stages.base import Unknown
 from director.store.cache import ArtifactCache, Entry
 
 
+_IMPORTING = threading.Lock()
+
+
+def _import_requirements(config) -> None:
+    """Import a backend's libraries (torch, diffusers...) before it builds; an import that fails is left to the
+    build, which names what is missing."""
+    import importlib
+
+    for name in getattr(config, "requires", ()):
+        try:
+            importlib.import_module(name)
+        except Exception:
+            return
+
+
 @dataclass
 class Placement:
     """A spoken beat placed in the episode."""
@@ -100,6 +115,8 @@ class RenderContext:
                 if device is not None and device.startswith("cuda") and "device" in type(config).model_fields:
                     config = config.model_copy(update={"device": device})
                 started = time.perf_counter()
+                with _IMPORTING:  # two threads importing torch at once see it half-initialised ("partially
+                    _import_requirements(config)  # initialized module 'torch'"): imports go one at a time
                 made = config.build()
                 with self._lock:
                     self._built[key] = made

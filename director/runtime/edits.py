@@ -232,7 +232,7 @@ def set_line(project: Project, episode: str | None, ref: str, text: str | None =
 def _keep_plan(project: Project, before: LoadedScreenplay) -> None:
     """A line's words changed, not its beats: the shot list planned from the screenplay as it was still fits,
     so it is marked as planned from the new one (a re-plan would drop the reviewer's shot edits and takes)."""
-    from director.shots import screenplay_digest
+    from director.shots import legacy_screenplay_digest, screenplay_digest
 
     path = project.shots_path(before.episode)
     if not path.exists():
@@ -241,7 +241,7 @@ def _keep_plan(project: Project, before: LoadedScreenplay) -> None:
     old, new = screenplay_digest(before.screenplay), screenplay_digest(after.screenplay)
     rt = _yaml()
     data = rt.load(path.read_text(encoding="utf-8"))
-    if data.get("screenplay") != old or old == new:
+    if data.get("screenplay") not in (old, legacy_screenplay_digest(before.screenplay)) or old == new:
         return  # the plan was already out of date: the next render re-plans as before
     data["screenplay"] = new
     _validated(path, _dump(rt, data), lambda tmp: load_shot_list(tmp, after.screenplay))

@@ -132,18 +132,6 @@ def _shot_of(ep: Episode, ident: str) -> str | None:
     return None
 
 
-def preimport(backends) -> None:
-    """Import the backends' heavy libraries (torch, diffusers...) once, here, before any worker thread: two threads
-    importing torch at once can see it half-initialised ("partially initialized module 'torch' has no attribute
-    'Tensor'"), which failed a render's clip job while its keyframes were loading."""
-    import importlib
-    import importlib.util
-
-    for name in sorted({r for b in backends for r in getattr(b, "requires", ())}):
-        if importlib.util.find_spec(name) is not None:
-            importlib.import_module(name)
-
-
 class Scheduler:
     """One scheduler for every episode of a run: models load once for all of them (``render --all``)."""
 
@@ -444,7 +432,6 @@ class Scheduler:
         """Offer every unit once in stage order; then, as entries appear, retry exactly the units waiting on them."""
         from director.runtime.executors import LocalExecutor, executor_for
 
-        preimport(self.ctx.backends.values())
         local_devices = gpu_devices(self.ctx) if "gpu" in self.resources.values() else [None]
         self.local = LocalExecutor(self.ctx, local_devices)
         self.executor = (executor_for(self.ctx, local_devices, self.executor_kind)

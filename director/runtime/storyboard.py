@@ -18,8 +18,7 @@ THUMB_W = 240
 
 def card_words(sp, card) -> str:
     """A card as the viewer reads it: an intro's character name, then its text."""
-    name = (sp.characters[card.who].name or card.who) if card.who and card.who in sp.characters else ""
-    return " — ".join(p for p in (name, card.text) if p)
+    return " — ".join(p for p in (sp.card_name(card), card.text) if p)
 
 
 def _shot_rows(ctx) -> list[dict]:

@@ -73,5 +73,6 @@ class RefsStage(Stage):
                                description=owner.description, look=ctx.sp.style.look, negative=ctx.sp.style.negative,
                                seed=sheet_seed(kind, ident), width=side if kind == "character" else fmt.width,
                                height=side if kind == "character" else fmt.height,
-                               time=next((ctx.sp.scene_time(s) for s in ctx.sp.scenes if s.location == ident), "day"))
+                               time=next((ctx.sp.scene_time(s) for s in ctx.sp.scenes
+                                         if ident == s.location or ident in (s.intercut or ())), "day"))
             yield self.backend_job(ctx, sheet_id(kind, ident), req, "sheet", label=f"{kind} {ident}")

@@ -152,13 +152,21 @@ def card_styles(subs, width: int, height: int, size: float) -> None:
           marginl=round(width * 0.08), marginv=round(height * 0.12))
 
 
-def card_event(card: CardCue, unit: float):
+def card_event(card: CardCue, style, width: int, unit: float):
+    """The card's ASS event, its text broken by measured width (ASS does not wrap CJK) and at its own newlines."""
     import pysubs2
 
+    room = width - style.marginl - style.marginr - 2 * style.outline
+
+    def lines(text: str, size: float) -> str:
+        fnt = font(max(8, round(size)))
+        return "\\N".join(_escape(ln) for piece in text.splitlines() if piece.strip()
+                           for ln in wrap_lines(piece.strip(), fnt, room))
     if card.kind == "intro":
-        text = _escape(card.title) + (f"\\N{{\\fs{round(unit)}\\c&HFFFFFF&}}" + _escape(card.text) if card.text else "")
+        text = lines(card.title, style.fontsize) + (
+            f"\\N{{\\fs{round(unit)}\\c&HFFFFFF&}}" + lines(card.text, unit) if card.text.strip() else "")
     else:
-        text = _escape(card.text)
+        text = lines(card.text, style.fontsize)
     return pysubs2.SSAEvent(start=round(card.start * 1000), end=round(card.end * 1000), text=text,
                             style=card.kind.capitalize())
 
@@ -192,7 +200,7 @@ def write_subtitles(cues: list[SubtitleCue], width: int, height: int, size: floa
         subs.append(pysubs2.SSAEvent(start=round(cue.start * 1000), end=round(cue.end * 1000), text=text))
     card_styles(subs, width, height, size)
     unit = max(8, round(height * size))
-    events = [card_event(card, unit) for card in cards]
+    events = [card_event(card, subs.styles[card.kind.capitalize()], width, unit) for card in cards]
     subs.events.extend(events)
     subs.sort()
     subs.save(str(ass_path), format_="ass")
@@ -247,7 +255,7 @@ def cards_of(ctx: RenderContext) -> tuple[CardCue, ...]:
         card = ctx.beats[ref].card
         if card is None:
             continue
-        title = (ctx.sp.characters[card.who].name or card.who) if card.who else ""
+        title = ctx.sp.card_name(card)
         seconds = card.duration or CARD_SECONDS[card.kind]
         out.append(CardCue(card.kind, title, card.text, round(t, 4), round(min(end, t + seconds), 4)))
     return tuple(out)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from director.backends.types import Artifact, Made, added, keyed
 from director.stages.base import Stage
+from director.vocab import CARD_SECONDS
 
 if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
     from director.runtime.context import RenderContext
@@ -28,8 +29,8 @@ def fit(durations: list[float], fps: float, lead_in: float, gap: float, tail: fl
         over = overlaps[i] if i < len(overlaps) else 0.0
         if over and offsets:
             t = max(offsets[-1], t - gap - over)
-        elif over:
-            t = -(tail + over)
+        elif over:  # back past this shot's lead-in and the last shot's tail (pauses before it still count)
+            t -= lead_in + tail + over
         offsets.append(round(t, 4))
         if t + d >= end:  # the usual case, in the order of additions the cached timings were made with
             end = t + d
@@ -72,14 +73,19 @@ class TimingStage(Stage):
                 floor = max(cfg.min_shot, hint or 0, shot.duration if shot.locked else 0)
             else:
                 floor = max(cfg.min_shot, shot.duration)
-            pauses, waiting = [], 0.0
+            pauses, paused, carded = [], 0.0, 0.0
             for ref in shot.beats:
                 beat = ctx.beats[ref]
                 if beat.pause:
-                    waiting += beat.pause
+                    paused += beat.pause
+                elif beat.card is not None:  # a card after the shot's last line: the shot holds it to its end
+                    carded += beat.card.duration or CARD_SECONDS[beat.card.kind]
                 elif beat.spoken is not None:
-                    pauses.append(round(waiting, 4))
-                    waiting = 0.0
+                    pauses.append(round(paused, 4))
+                    paused = carded = 0.0
+            waiting = paused + carded
+            if not voices:
+                floor = max(floor, waiting)
             overlaps = tuple((ctx.beats[ref].line.overlap or 0.0) if ctx.beats[ref].line else 0.0 for ref, _ in voices)
             req = TimingRequest(voices=tuple((ref, ctx.artifact("voice", ref), e.meta["duration"]) for ref, e in voices),
                                 fps=fps, floor=floor, lead_in=cfg.lead_in, gap=cfg.gap, tail=cfg.tail,

@@ -84,8 +84,16 @@ def test_the_intercut_call_shows_each_speaker_in_their_own_place(craft):
     lin = [s for s in shots if s["scene"] == "call" and "lin" in s["characters"]]
     assert chen and all(s["location"] == "office" and s["characters"] == ["chen"] for s in chen)
     assert lin and all(s.get("location") in (None, "flat") and "chen" not in s["characters"] for s in lin)
+    from director.shots import placed, talking_speakers
     from director.stages.keyframes import frame_request
     by_id = {s.id: s for s in ctx.shots}
+    # the caller talks into the phone on screen at their own place: a talking (lip-synced) close shot
+    assert talking_speakers(ctx.sp, by_id[chen[0]["id"]]) == ("chen",)
+    # a planner that gives no place (the LLM's answer) gets each shot's place from its beats
+    scene = ctx.sp.scenes[0]
+    bare = [by_id[s["id"]].model_copy(update={"location": None}) for s in shots if s["scene"] == "call"]
+    assert [s.location for s in placed(ctx.sp, scene, bare)] == [s.get("location") for s in shots
+                                                                   if s["scene"] == "call"]
     assert frame_request(ctx, by_id[chen[0]["id"]]).location_id == "office"  # what the keyframe backend is asked
     assert frame_request(ctx, by_id[lin[0]["id"]]).location_id == "flat"
 
@@ -160,3 +168,57 @@ def test_card_and_intercut_mistakes_are_named_at_validate(tmp_path):
     assert "scene.intercut 'offce' is not a location (did you mean 'office'?" in out.stderr
     assert "an intro card introduces a character: add who:" in out.stderr
     assert out.stderr.count("screenplay.yaml:") >= 2
+
+
+def test_long_and_multiline_cards_are_broken_to_fit_the_frame(tmp_path):
+    from director.media.fonts import font
+    from director.stages.subtitles import CardCue, write_subtitles
+
+    long = "短信：明天晚上八点，老地方见，不要告诉任何人，尤其是你的丈夫。"
+    cards = (CardCue("insert", "", long, 0.0, 2.0), CardCue("insert", "", "第一行\n第二行", 2.0, 4.0),
+             CardCue("intro", "林晚", "实习医生", 4.0, 6.0))
+    write_subtitles([], 216, 384, 0.034, tmp_path / "s.srt", tmp_path / "s.ass", cards)
+    events = [ln.split(",", 9)[9] for ln in (tmp_path / "s.ass").read_text(encoding="utf-8").splitlines()
+              if ln.startswith("Dialogue:")]
+    assert len(events) == 3 and all("\n" not in e for e in events)
+    pieces = events[0].split("\\N")
+    assert len(pieces) >= 2 and "".join(pieces) == long
+    room = 216 * (1 - 2 * 0.15)
+    assert all(font(14).getlength(p) <= room for p in pieces)
+    assert events[1] == "第一行\\N第二行"
+    assert events[2].startswith("林晚\\N{\\fs") and events[2].endswith("实习医生")
+
+
+def test_a_closing_card_is_held_for_its_whole_length(tmp_path):
+    project = make_project(tmp_path, DATA / "craft", size=None)
+    path = project / "screenplay.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["scenes"][-1]["beats"].append({"card": {"kind": "title", "text": "未完待续"}})
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    director("-p", str(project), "render", check=True)
+    from director.media.probe import probe
+    from director.runtime.render import explain
+
+    ctx, _, _ = explain(Project.find(project))
+    title = next(e for e in _events(ctx) if e[2] == "Title")
+    assert title[1] - title[0] == pytest.approx(2.5, abs=0.01)
+    assert probe(project / "out/screenplay/episode.mp4")["video"]["duration"] >= title[1] - 0.05
+
+
+def test_a_shot_list_planned_before_the_format_grew_is_still_current(tmp_path):
+    """A screenplay using none of the new fields keeps the digest an older director wrote: no re-plan on upgrade."""
+    from director.screenplay import load_screenplay
+    from director.shots import legacy_screenplay_digest, load_shot_list, save_shot_list
+
+    project = make_project(tmp_path)
+    director("-p", str(project), "plan", check=True)
+    shots_path = project / "shots/screenplay.yaml"
+    sp = load_screenplay(project / "screenplay.yaml").screenplay
+    old = load_shot_list(shots_path, sp)
+    edited = [old.shots[0].model_copy(update={"prompt": "my own words"}), *old.shots[1:]]  # an unlocked edit
+    save_shot_list(shots_path, old.model_copy(update={"screenplay": legacy_screenplay_digest(sp), "shots": edited}))
+    out = director("-p", str(project), "status")
+    assert "re-planned" not in out.stdout + out.stderr
+    director("-p", str(project), "render", check=True)
+    assert load_shot_list(shots_path, sp).shots[0].prompt == "my own words"
+    assert legacy_screenplay_digest(load_screenplay(DATA / "craft/screenplay.yaml").screenplay) is None
