@@ -146,7 +146,8 @@ def draft_documents(cut: Cut, placed: dict[str, str], name: str, folder: str, fl
                                     [speed()]))
             segments[-1]["hdr_settings"] = None
         tracks.append(_track("audio", track_name, segments))
-    text_segments = []
+    text_lanes: list[list[dict]] = []  # lines that overlap (line.overlap) go on further text tracks
+    lane_ends: list[int] = []
     size = round(100 * cut.subtitle_style.get("size", 0.045), 2)
     for start_s, end_s, text in cut.subtitles:
         tid = _id()
@@ -159,9 +160,16 @@ def draft_documents(cut: Cut, placed: dict[str, str], name: str, folder: str, fl
                                    "letter_spacing": 0.0, "line_spacing": 0.02, "check_flag": 7,
                                    "global_alpha": 1.0})
         start, end = round(start_s * fps), round(end_s * fps)
-        clip = dict(identity_clip, transform={"x": 0.0, "y": SUBTITLE_Y})
-        text_segments.append(segment(tid, start, max(1, end - start), None, 1.0, clip, len(tracks), []))
-    tracks.append(_track("text", "subtitles", text_segments))
+        lane = next((i for i, e in enumerate(lane_ends) if e <= start), None)
+        if lane is None:
+            lane = len(text_lanes)
+            text_lanes.append([])
+            lane_ends.append(0)
+        clip = dict(identity_clip, transform={"x": 0.0, "y": SUBTITLE_Y + 0.12 * lane})
+        text_lanes[lane].append(segment(tid, start, max(1, end - start), None, 1.0, clip, len(tracks) + lane, []))
+        lane_ends[lane] = start + max(1, end - start)
+    for lane, segments in enumerate(text_lanes or [[]]):
+        tracks.append(_track("text", "subtitles" if lane == 0 else f"subtitles {lane + 1}", segments))
     duration = _us(cut.frames, fps)
     draft_id = str(uuid.uuid4()).upper()
     app = ({"app_id": 359289, "app_source": "cc"} if flavour == "capcut" else {"app_id": 3704, "app_source": "lv"})

@@ -222,3 +222,21 @@ def test_a_shot_list_planned_before_the_format_grew_is_still_current(tmp_path):
     director("-p", str(project), "render", check=True)
     assert load_shot_list(shots_path, sp).shots[0].prompt == "my own words"
     assert legacy_screenplay_digest(load_screenplay(DATA / "craft/screenplay.yaml").screenplay) is None
+
+
+def test_overlapping_lines_go_on_separate_text_tracks_in_a_jianying_draft(craft):
+    """Segments on one Jianying track never overlap: a line spoken over another gets a second text track."""
+    import json
+    from pathlib import Path
+
+    from director.runtime.jianying import read_draft
+
+    project, ctx = craft
+    done = json.loads(director("-p", str(project), "--json", "export", "--format", "jianying", check=True).stdout)
+    back = read_draft(Path(done["exports"][0]["path"]))
+    texts = [t for t in back["tracks"] if t["type"] == "text"]
+    assert len(texts) == 2
+    for track in texts:
+        items = sorted(track["items"], key=lambda i: i["start"])
+        assert all(a["start"] + a["frames"] <= b["start"] for a, b in zip(items, items[1:]))
+    assert sum(len(t["items"]) for t in texts) == len([e for e in _events(ctx) if e[2] == "Default"])
