@@ -25,6 +25,7 @@ from director.errors import DirectorError, UsageError
 from director.paths import inside
 from director.runtime.context import RenderContext
 from director.stages.music import CROSSFADE, music_cues
+from director.stages.subtitles import cards_of
 from director.store.files import write_json
 from director.vocab import NARRATOR
 
@@ -83,6 +84,7 @@ class Cut:
     subtitle_style: dict
     notes: list[str]
     metadata: dict
+    cards: list[tuple[float, float, str, str]] = field(default_factory=list)  # (start s, end s, kind, text)
 
 
 def slug(text: str) -> str:
@@ -203,6 +205,9 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
     media["media/reference/episode.mp4"] = episode.role("video")
     media["media/reference/mix.wav"] = mix.role("audio")
     subtitles = [(p.start, p.start + p.duration, ctx.beats[p.ref].spoken.text) for p in ctx.placements()]
+    cards = [(c.start, c.end, c.kind, " ".join(t for t in (c.title, c.text) if t)) for c in cards_of(ctx)]
+    markers += [(_frame(start, sp), f"{kind} card", "YELLOW", text) for start, _, kind, text in cards]
+    markers.sort(key=lambda m: m[0])
     notes = [f"music is ducked {cfg.mix.duck_db:g} dB while anyone speaks and the master is normalised to "
              f"{cfg.mix.loudness:g} LUFS with a {cfg.mix.true_peak:g} dBTP limiter; the reference mix "
              "(media/reference/mix.wav) has both"]
@@ -217,7 +222,7 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
               notes, {"episode": ctx.loaded.episode, "title": sp.title, "language": sp.language,
                       "master_lufs": mix.meta.get("lufs"), "master_gain_db": mix.meta.get("applied_gain_db", mix.meta.get("gain_db")),
                       "master_limiter_dbtp": cfg.mix.true_peak,
-                      "music_duck_db": cfg.mix.duck_db, "episode_key": episode.key})
+                      "music_duck_db": cfg.mix.duck_db, "episode_key": episode.key}, cards)
     return cut, media
 
 

@@ -38,6 +38,10 @@ TRANSITIONS = {"dissolve": {"name": "叠化", "effect_id": "322577", "resource_i
                "fade": {"name": "闪黑", "effect_id": "321493", "resource_id": "6724239388189921806",
                         "is_overlap": False}}
 SUBTITLE_Y = -0.56  # director's subtitles sit 22% above the bottom: y = -1 + 2 * 0.22
+# cards where director's ASS styles put them (x, y from -1 to 1), their size against a subtitle's, their colour
+CARD_PLACES = {"title": (0.0, 0.0), "intro": (-0.45, -0.3), "insert": (0.0, 0.0), "caption": (-0.5, 0.74)}
+CARD_SIZES = {"title": 1.9, "intro": 1.5, "insert": 1.1, "caption": 0.9}
+CARD_COLOURS = {"intro": [1.0, 0.84, 0.25]}
 
 
 def _id() -> str:
@@ -170,6 +174,24 @@ def draft_documents(cut: Cut, placed: dict[str, str], name: str, folder: str, fl
         lane_ends[lane] = start + max(1, end - start)
     for lane, segments in enumerate(text_lanes or [[]]):
         tracks.append(_track("text", "subtitles" if lane == 0 else f"subtitles {lane + 1}", segments))
+    card_segments = []  # title, intro, insert and caption cards: where director burns them, editable here
+    for start_s, end_s, kind, text in cut.cards:
+        tid = _id()
+        scale = CARD_SIZES.get(kind, 1.0)
+        content = {"text": text, "styles": [{"range": [0, len(text)], "size": round(size * scale, 2), "bold": True,
+                                              "italic": False, "underline": False, "strokes": [],
+                                              "fill": {"alpha": 1.0, "content": {"render_type": "solid", "solid": {
+                                                  "alpha": 1.0, "color": CARD_COLOURS.get(kind, [1.0, 1.0, 1.0])}}}}]}
+        materials["texts"].append({"id": tid, "type": "text", "content": json.dumps(content, ensure_ascii=False),
+                                   "alignment": 0 if kind in ("intro", "caption") else 1, "typesetting": 0,
+                                   "line_max_width": 0.8, "line_feed": 1, "letter_spacing": 0.0,
+                                   "line_spacing": 0.02, "check_flag": 7, "global_alpha": 1.0})
+        start, end = round(start_s * fps), round(end_s * fps)
+        x, y = CARD_PLACES.get(kind, (0.0, 0.0))
+        clip = dict(identity_clip, transform={"x": x, "y": y})
+        card_segments.append(segment(tid, start, max(1, end - start), None, 1.0, clip, len(tracks), []))
+    if card_segments:
+        tracks.append(_track("text", "cards", card_segments))
     duration = _us(cut.frames, fps)
     draft_id = str(uuid.uuid4()).upper()
     app = ({"app_id": 359289, "app_source": "cc"} if flavour == "capcut" else {"app_id": 3704, "app_source": "lv"})

@@ -225,18 +225,31 @@ def test_a_shot_list_planned_before_the_format_grew_is_still_current(tmp_path):
 
 
 def test_overlapping_lines_go_on_separate_text_tracks_in_a_jianying_draft(craft):
-    """Segments on one Jianying track never overlap: a line spoken over another gets a second text track."""
+    """Segments on one Jianying track never overlap: a line spoken over another gets a second text track; the
+    cards are a text track of their own, at their times (editable there: the clips carry no burned text)."""
     import json
     from pathlib import Path
 
+    import jsonschema
+
     from director.runtime.jianying import read_draft
+    from tests.runtime.test_export import DRAFT_SCHEMA
 
     project, ctx = craft
     done = json.loads(director("-p", str(project), "--json", "export", "--format", "jianying", check=True).stdout)
-    back = read_draft(Path(done["exports"][0]["path"]))
-    texts = [t for t in back["tracks"] if t["type"] == "text"]
+    folder = Path(done["exports"][0]["path"])
+    jsonschema.validate(json.loads((folder / "draft_content.json").read_text(encoding="utf-8")), DRAFT_SCHEMA)
+    back = read_draft(folder)
+    texts = [t for t in back["tracks"] if t["type"] == "text" and t["name"].startswith("subtitles")]
     assert len(texts) == 2
     for track in texts:
         items = sorted(track["items"], key=lambda i: i["start"])
         assert all(a["start"] + a["frames"] <= b["start"] for a, b in zip(items, items[1:]))
     assert sum(len(t["items"]) for t in texts) == len([e for e in _events(ctx) if e[2] == "Default"])
+    cards = next(t for t in back["tracks"] if t["name"] == "cards")["items"]
+    burned = [e for e in _events(ctx) if e[2] in ("Caption", "Intro")]
+    assert [(c["start"], c["text"]) for c in cards] == [(round(e[0] * 24), e[3].replace("\\N{\\fs13\\c&HFFFFFF&}", " "))
+                                                        for e in burned]
+    otio = json.loads(director("-p", str(project), "--json", "export", "--format", "otio", check=True).stdout)
+    timeline = Path(otio["exports"][0]["path"]).read_text(encoding="utf-8")
+    assert "intro card" in timeline and "实习医生" in timeline  # a marker where each card goes
