@@ -179,6 +179,7 @@ class FrameRequest:
     figures: tuple[FigureSpec, ...] = keyed("characters changed", default=())
     move: str = keyed("camera move changed", default="static")
     location_refs: tuple[str, ...] = content("location reference changed", default=())
+    language: str = added("language changed", "")  # text drawn on previews takes its glyph forms (zh-CN)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,16 @@ def glyph_language(language: str) -> str | None:
     return None
 
 
+def drawing_language(language: str) -> dict:
+    """Keyword arguments that make Pillow draw a language's glyph forms (``ImageDraw.text(..., **these)``): the
+    same choice as the subtitles make (``glyph_language``); empty without libraqm (Pillow's basic layout
+    cannot pick forms by language) or where the font's own forms are the right ones."""
+    from PIL import features
+
+    tag = {"zh": "zh-Hans", "ja": "ja", "ko": "ko"}.get(glyph_language(language) or "")
+    return {"language": tag} if tag and features.check("raqm") else {}
+
+
 @functools.lru_cache(maxsize=1)
 def font_path() -> Path:
     import importlib.util

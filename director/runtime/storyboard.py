@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from director.media.fonts import font, wrap_text
+from director.media.fonts import drawing_language, font, wrap_text
 from director.shots import talking_speakers
 from director.store.files import atomic_write_text
 
@@ -73,6 +73,7 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
     except (OSError, ValueError):
         index = {}
     cards = []
+    forms = drawing_language(ctx.sp.language)  # zh-CN captions in Simplified forms, as the subtitles
     for i, row in enumerate(rows):
         shot = row["shot"]
         x = 16 + (i % cols) * (THUMB_W + 16)
@@ -88,11 +89,12 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
                   + ("  talks" if row["talking"] else ""), font=small, fill=(255, 220, 120))
         scores = row["entry"].meta.get("report", {}).get("scores", {}) if row["entry"] is not None else {}
         people = ", ".join(f"{c} {scores[c]:.2f}" if c in scores else c for c in shot.characters) or "-"
-        draw.text((x, y + thumb_h + 22), wrap_text(people, small, THUMB_W, 1)[0], font=small, fill=(220, 220, 220))
+        draw.text((x, y + thumb_h + 22), wrap_text(people, small, THUMB_W, 1)[0], font=small, fill=(220, 220, 220),
+                  **forms)
         # the line or action, not a cue marker, wrapped to the panel's width by measure (any language)
         said = next((t for t in row["lines"] if not t.startswith("[")), row["lines"][0] if row["lines"] else "")
         for k, text in enumerate(wrap_text(said, small, THUMB_W, 2) if said else []):
-            draw.text((x, y + thumb_h + 40 + k * 16), text, font=small, fill=(180, 180, 180))
+            draw.text((x, y + thumb_h + 40 + k * 16), text, font=small, fill=(180, 180, 180), **forms)
         cards.append(
             f'<figure><img src="panels/{html.escape(shot.id)}.jpg" alt="{html.escape(shot.id)}">'
             f"<figcaption><b>{html.escape(shot.id)}</b> · {row['seconds']:.2f}s · {shot.size} {shot.angle} "

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from director.backends.types import FigureSpec, FrameRequest
+from director.media.fonts import drawing_language
 from director.shots import Shot, shot_location
 from director.stages.base import Stage
 from director.stages.refs import reference_paths
@@ -40,7 +41,8 @@ def frame_request(ctx: RenderContext, shot: Shot) -> FrameRequest:
                         height=sp.format.height, prompt=shot.prompt, caption=caption(ctx, shot),
                         location_id=place, location=location.description, time=sp.scene_time(scene),
                         look=look, negative=sp.style.negative, seed=shot.seed, figures=figures,
-                        move=shot.move, location_refs=reference_paths(ctx, "location", place))
+                        move=shot.move, location_refs=reference_paths(ctx, "location", place),
+                        language=sp.language if drawing_language(sp.language) else "")
 
 
 class KeyframesStage(Stage):

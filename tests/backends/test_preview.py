@@ -161,3 +161,21 @@ def test_panels_draw_at_any_valid_size(preview, tmp_path):
                 out.mkdir()
                 preview["keyframes"].render(frame(size, (MIA, REN), width=width, height=height, angle=angle), out)
                 assert Image.open(out / "keyframe.png").size == (width, height)
+
+
+def test_a_zh_cn_panel_draws_simplified_glyph_forms(preview, tmp_path):
+    """Panels take the subtitles' choice of glyph forms: a zh-CN caption is drawn in Simplified forms, the same
+    caption without a language (or zh-TW) in the font's own, Traditional ones."""
+    from PIL import features
+
+    if not features.check("raqm"):
+        pytest.skip("Pillow without libraqm draws one set of forms")
+    caption = "骨 角 说 门 直 骨 角 说"
+    made = {}
+    for lang in ("zh-CN", ""):
+        out = tmp_path / (lang or "default")
+        out.mkdir()
+        preview["keyframes"].render(frame(caption=caption, language=lang), out)
+        made[lang] = np.asarray(Image.open(out / "keyframe.png").convert("L"), dtype=np.int16)
+    header = slice(0, 384 // 8)
+    assert (abs(made["zh-CN"][header] - made[""][header]) > 60).sum() > 20

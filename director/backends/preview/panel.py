@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from director.backends import BackendConfig
 from director.backends.types import FigureSpec, FrameRequest, Made, SheetRequest
-from director.media.fonts import font, wrap_text
+from director.media.fonts import drawing_language, font, wrap_text
 from director.store.files import write_json
 
 COLOURS = {
@@ -301,7 +301,7 @@ class PanelBackend:
         pad = f.size * 0.3
         draw.rounded_rectangle([x - pad, y - pad, x + width + pad, y + f.size + pad], radius=int(pad),
                                fill=(0, 0, 0, 170), outline=colour + (255,), width=3)
-        draw.text((x, y - f.size * 0.12), text, font=f, fill=(255, 255, 255, 255))
+        draw.text((x, y - f.size * 0.12), text, font=f, fill=(255, 255, 255, 255), **drawing_language(req.language))
 
     # ------------------------------------------------------------------ header
     def _header(self, req: FrameRequest, layer: Image.Image) -> None:
@@ -312,11 +312,12 @@ class PanelBackend:
         lines = wrap_text(req.caption, small, w * 0.9, max_lines=2)
         band = int(h * 0.03 + title.size * 1.5 + len(lines) * small.size * 1.3)
         draw.rectangle([0, 0, w, band], fill=(0, 0, 0, 150))
+        forms = drawing_language(req.language)
         draw.text((w * 0.05, h * 0.02), f"{req.shot_id} · {req.size} · {req.angle} · {req.move}", font=title,
-                  fill=(255, 230, 120, 255))
+                  fill=(255, 230, 120, 255), **forms)
         y = h * 0.02 + title.size * 1.5
         for line in lines:
-            draw.text((w * 0.05, y), line, font=small, fill=(235, 235, 235, 255))
+            draw.text((w * 0.05, y), line, font=small, fill=(235, 235, 235, 255), **forms)
             y += small.size * 1.3
 
 
