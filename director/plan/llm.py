@@ -29,6 +29,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from director.errors import BackendUnavailable, ConfigError, StageFailed
 from director.plan.agents import Agent, Review, ScenePlan, load_agent, scene_plan_model
+from director.plan.repair import repair_scene
 from director.plan.rules import RulePlanner, _interleave
 from director.project import LLMConfig, Project
 from director.screenplay import LoadedScreenplay, Scene, Screenplay
@@ -436,12 +437,17 @@ class LLMPlanner:
         try:
             for attempt in range(self.settings.max_repairs + 1):
                 text, parsed, parse_error = self.endpoint.ask(self.artist, messages, scene.id, schema)
+                fixes: list[str] = []
+                if not parse_error:  # bookkeeping slips are fixed here, not sent back to the model
+                    shots, fixes = repair_scene(self.sp, scene, parsed.shots, refs, LLM_MIN_SECONDS, LLM_MAX_SECONDS)
+                    parsed = parsed.model_copy(update={"shots": shots})
                 errors = [parse_error] if parse_error else scene_rules(self.sp, scene, parsed.shots, locked)
                 if not errors and self.settings.review and attempt < self.settings.max_repairs:
                     errors = self._review(scene, parsed, taken)
                 if not errors:
-                    return placed(self.sp, scene, [Shot(id="", scene=scene.id, **p.model_dump())
-                                                   for p in parsed.shots]), None
+                    shots = placed(self.sp, scene, [Shot(id="", scene=scene.id, **p.model_dump()) for p in parsed.shots])
+                    return shots, (f"scene {scene.id}: the LLM's plan, repaired by rule ({'; '.join(fixes)})"[:500]
+                                   if fixes else None)
                 messages = messages + [("ai", text or "(no answer)"),
                                        ("human", self.artist.fill(self.artist.repair, errors="\n".join(
                                            f"- {e}" for e in errors)))]
