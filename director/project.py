@@ -37,8 +37,10 @@ class LLMConfig(_Cfg):
     base_url: str | None = None
     model: str | None = None
     temperature: float = Field(default=0.4, ge=0, le=2)
-    max_concurrency: int = Field(default=4, ge=1, le=64)
-    timeout: float = Field(default=60, gt=0)
+    # sized for a local server that answers one request at a time on a CPU (calls of 2-8 minutes measured with a
+    # 1.5B model): raise both for an API or a multi-slot vLLM server
+    max_concurrency: int = Field(default=1, ge=1, le=64)
+    timeout: float = Field(default=600, gt=0)
     max_repairs: int = Field(default=2, ge=0, le=10)
     max_retries: int = Field(default=4, ge=0, le=20, description="retries on 429, 5xx and timeouts")
     backoff: float = Field(default=1.0, ge=0, le=60, description="first retry delay in seconds (doubles, jittered)")

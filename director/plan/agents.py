@@ -14,13 +14,16 @@ from director.resources import data_dir
 from director.screenplay import Angle, Move, Size, Transition
 
 
+LLM_MIN_SECONDS, LLM_MAX_SECONDS = 1.0, 20.0  # a shot's length as the answer's schema and the rules both bound it
+
+
 class PlannedShot(BaseModel):
     """One shot as the storyboard artist answers it (director assigns ids and seeds)."""
 
     size: Size
     angle: Angle = "eye-level"
     move: Move = "static"
-    duration: float = Field(ge=0.5, le=60, description="seconds on screen")
+    duration: float = Field(ge=LLM_MIN_SECONDS, le=LLM_MAX_SECONDS, description="seconds on screen")
     characters: list[str] = Field(default_factory=list, description="character ids in frame")
     prompt: str = Field(description="what the frame shows, in one or two sentences")
     beats: list[str] = Field(description="refs of the beats this shot covers, e.g. arrival/2")

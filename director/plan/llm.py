@@ -28,7 +28,8 @@ from typing import Any, Mapping
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from director.errors import BackendUnavailable, ConfigError, StageFailed
-from director.plan.agents import Agent, Review, ScenePlan, load_agent, scene_plan_model
+from director.plan.agents import (LLM_MAX_SECONDS, LLM_MIN_SECONDS, Agent, Review, ScenePlan, load_agent,
+                                  scene_plan_model)
 from director.plan.repair import repair_scene
 from director.plan.rules import RulePlanner, _interleave
 from director.project import LLMConfig, Project
@@ -42,7 +43,7 @@ from director.vocab import ANGLES, MOVES, SIZES, TRANSITIONS
 log = logging.getLogger("director.llm")
 # json_mode_schema: json_object plus the schema in response_format, which llama.cpp turns into a grammar
 METHODS = ("json_schema", "json_mode_schema", "json_mode", "function_calling")
-LLM_MIN_SECONDS, LLM_MAX_SECONDS = 1.0, 20.0
+
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-4o-mini"
 
@@ -65,8 +66,9 @@ class LLMSettings:
     max_tokens: int = 2048
 
     def identity(self) -> dict:
-        return {"base_url": self.display_url, "model": self.model, "temperature": self.temperature,
-                "max_tokens": self.max_tokens}
+        """What an answer depends on, for the call cache: the model and how it samples -- not where it is served
+        (the same model on another port or host answers the same; re-planning it is free)."""
+        return {"model": self.model, "temperature": self.temperature, "max_tokens": self.max_tokens}
 
     @property
     def display_url(self) -> str:
