@@ -17,6 +17,10 @@ Parts (``GPU_PARTS``, comma-separated; default ``wan,qwen``):
   keyframe (4 steps, no CFG, 3 references at 512) and the quality tier's per-step cost (true CFG,
   references at 1024), resident; then with 48 GB and 24 GB free (model / group offload chosen by the plan).
 
+Needs an 80 GB card (the models are built on the GPU; Qwen's 58 GB of weights must fit at once), about
+60 GB of free disk (or a /dev/shm that large) and 128 GB of host memory for the offload variants.
+``GPU_ONLY=a,b`` runs just the named variants; ``GPU_BUDGET_S`` bounds the run (default 540 s); ``$OUT``, when
+set, receives each finished variant as a line of ``partial.jsonl`` (a run killed later keeps them).
 ``GPU_TINY=1`` runs the same code on tiny configs on the CPU (a check of this script, not a timing).
 Each estimate from ``director.backends.gpu_time`` is printed beside what was measured.
 """
