@@ -200,10 +200,14 @@ def plan(
         state.out.info(note)
     shots = result.shot_list.shots
     total = sum(s.duration for s in shots)
+    from director.plan.craft import craft_score
+    craft = craft_score(loaded.screenplay, shots)
     data = {"episode": loaded.episode, "shots": len(shots), "path": str(result.path), "changed": result.changed,
             "planned_seconds": round(total, 1), "planner": result.shot_list.planner, "notes": result.notes,
-            "stats": result.stats}
+            "stats": result.stats, "craft": craft}
     text = f"{result.path}: {len(shots)} shots, about {total:.0f}s" + ("" if result.changed else " (unchanged)")
+    text += "\ncraft " + f"{craft['total']:.2f}: " + ", ".join(
+        f"{k.replace('_', ' ')} {v:.2f}" for k, v in craft.items() if k != "total" and v is not None)
     if result.stats:
         st = result.stats
         text += (f"\nLLM {st['model']} at {st['endpoint']}: {st['calls']} calls ({st['cached_calls']} cached), "
