@@ -107,7 +107,8 @@ def render_many(project: Project, episodes: list[str], profile: str | None = Non
             if runs:  # one set of built backends (and models) for every episode of the run
                 first = runs[0][0]
                 ctx = dataclasses.replace(ctx, backends=first.backends, _built=first._built, _lock=first._lock,
-                                          model_events=first.model_events)
+                                          _loading=first._loading, model_events=first.model_events)  # one
+                # load lock per model too: two episodes' jobs must not build the same model at once
             runs.append((ctx, StateIndex(project.state_file("state", f"{ctx.loaded.episode}.json"))))
             notes.append(more)
         runs[0][0].cache.sweep_temporaries()
