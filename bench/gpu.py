@@ -131,6 +131,7 @@ def qwen_folder(folder: Path) -> Path:
     from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
     from director.testing import production as prod
+    from director.testing.pipelines import qwen_processor_layout
     from director.testing.tokenizers import qwen2_tokenizer
 
     if TINY:
@@ -153,16 +154,7 @@ def qwen_folder(folder: Path) -> Path:
     pipe.save_pretrained(folder, safe_serialization=True, max_shard_size="10GB")
     del pipe, transformer, text, vae
     _peak_reset()
-    try:  # the processor as the real checkpoint lays it out
-        from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil as Processor
-    except ImportError:
-        from transformers import Qwen2VLImageProcessor as Processor
-    Processor().save_pretrained(folder / "processor")
-    tokenizer.save_pretrained(folder / "processor")
-    index = json.loads((folder / "model_index.json").read_text())
-    index["processor"] = ["transformers", "Qwen2VLProcessor"]
-    (folder / "model_index.json").write_text(json.dumps(index, indent=2))
-    return folder
+    return qwen_processor_layout(folder, tokenizer)
 
 
 def _tiny_qwen():

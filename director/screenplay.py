@@ -23,6 +23,7 @@ from director.vocab import (
     AUDIO_EXTS,
     BEAT_KINDS,
     CARD_KINDS,
+    CARD_SECONDS,
     CUE_KINDS,
     IMAGE_EXTS,
     INTENSITIES,
@@ -149,6 +150,11 @@ class Card(Model):
     text: str
     who: str | None = None  # intro: the character introduced (the card shows their name above ``text``)
     duration: float | None = Field(default=None, ge=0.5, le=10)
+
+    @property
+    def seconds(self) -> float:
+        """How long the card stays up: its ``duration``, else its kind's default."""
+        return self.duration or CARD_SECONDS[self.kind]
 
 
 class Beat(Model):
@@ -287,16 +293,21 @@ class Screenplay(Model):
             out.append(here)
         return out
 
-    def beat_of(self, ref: str) -> Beat:
-        """The beat a ``scene-id/N`` reference names."""
-        scene_id, _, n = ref.rpartition("/")
-        return next(s for s in self.scenes if s.id == scene_id).beats[int(n) - 1]
-
     def card_name(self, card: Card) -> str:
         """The name an intro card shows above its text (the character's name), or ""."""
         if not card.who or card.who not in self.characters:
             return ""
         return self.characters[card.who].name or card.who
+
+    def cue_words(self, beat: Beat) -> str:
+        """A cue beat as the storyboard and the studio list it: "sfx: door", "music stops", "intro card: ..."."""
+        if beat.sfx is not None:
+            return f"sfx: {beat.sfx.name}"
+        if beat.music is not None:
+            return "music stops" if beat.music.stop else f"music: {beat.music.mood}"
+        if beat.card is not None:
+            return f"{beat.card.kind} card: " + " — ".join(p for p in (self.card_name(beat.card), beat.card.text) if p)
+        return f"pause {beat.pause:g} s" if beat.pause is not None else ""
 
     def beats(self) -> typing.Iterator[tuple[str, Scene, Beat]]:
         for scene in self.scenes:
@@ -612,24 +623,24 @@ class _Checker:
             self.err(loc, f"{what} {place!r} is not a location{did_you_mean(place, self.sp.locations)} "
                      f"(known: {known})")
 
+    def check_character(self, loc: tuple, who: str, what: str) -> None:
+        if who not in self.sp.characters:
+            known = ", ".join(map(str, self.sp.characters)) or "none defined"
+            self.err(loc, f"{what} {who!r} is not a character{did_you_mean(who, self.sp.characters)} "
+                     f"(known: {known})")
+
     def check_beat(self, loc: tuple, beat: Beat) -> None:
         if beat.location is not None:
             self.check_location(loc + ("location",), beat.location, "beat location")
         if beat.card is not None:
             self.check_text(loc + ("card", "text"), beat.card.text, "card.text", MAX_LINE_CHARS)
-            if beat.card.who is not None and beat.card.who not in self.sp.characters:
-                known = ", ".join(map(str, self.sp.characters)) or "none defined"
-                self.err(loc + ("card", "who"), f"card.who {beat.card.who!r} is not a character"
-                         f"{did_you_mean(beat.card.who, self.sp.characters)} (known: {known})")
-            elif beat.card.kind == "intro" and beat.card.who is None:
+            if beat.card.who is not None:
+                self.check_character(loc + ("card", "who"), beat.card.who, "card.who")
+            elif beat.card.kind == "intro":
                 self.err(loc + ("card",), "an intro card introduces a character: add who: <character id> (the card "
                          "shows their name, and text: their role)")
         if beat.line is not None:
-            who = beat.line.who
-            if who not in self.sp.characters:
-                known = ", ".join(map(str, self.sp.characters)) or "none defined"
-                self.err(loc + ("line", "who"), f"line.who {who!r} is not a character"
-                         f"{did_you_mean(who, self.sp.characters)} (known: {known})")
+            self.check_character(loc + ("line", "who"), beat.line.who, "line.who")
             self.check_text(loc + ("line", "text"), beat.line.text, "line.text", MAX_LINE_CHARS)
         if beat.narration is not None:
             self.check_text(loc + ("narration",), beat.narration.text, "narration", MAX_LINE_CHARS)

@@ -138,11 +138,11 @@ def shot_location(sp: Screenplay, shot: Shot) -> str:
 def placed(sp: Screenplay, scene, shots: list[Shot]) -> list[Shot]:
     """Shots given the place of their first picture beat when it is not the scene's (intercuts, a beat's own
     location): for planners that do not set it themselves (the LLM's answer has no place)."""
-    places = dict(zip((sp.beat_ref(scene, i) for i in range(len(scene.beats))), sp.beat_locations(scene)))
+    places = {sp.beat_ref(scene, i): place for i, (beat, place) in enumerate(zip(scene.beats, sp.beat_locations(scene)))
+              if not beat.cue}  # cues ride on the next picture: they say nothing of where it is
     out = []
     for shot in shots:
-        first = next((r for r in shot.beats if r in places and not sp.beat_of(r).cue), None)
-        place = places.get(first) if first else None
+        place = next((places[r] for r in shot.beats if r in places), None)
         out.append(shot if shot.location or not place or place == scene.location
                    else shot.model_copy(update={"location": place}))
     return out

@@ -28,7 +28,7 @@ def craft_score(sp: Screenplay, shots: list[Shot]) -> dict:
     """{part: 0-1 or None where the episode gives it nothing to judge, ..., "total": mean of the rest}."""
     if not shots:
         return {**dict.fromkeys(PARTS), "total": 0.0}
-    lines = {ref: sp.beat_of(ref).line for s in shots for ref in s.beats if sp.beat_of(ref).line is not None}
+    lines = {ref: beat.line for ref, _, beat in sp.beats() if beat.line is not None}
     out: dict[str, float | None] = {"variety": min(1.0, len({s.size for s in shots}) / 4)}
     first = shots[0]
     opening_line = any(r in lines for r in first.beats)

@@ -16,11 +16,6 @@ DELIVERY_TAGS = {"vo": " (V.O.)", "os": " (O.S.)", "inner": " (inner)", "phone":
 THUMB_W = 240
 
 
-def card_words(sp, card) -> str:
-    """A card as the viewer reads it: an intro's character name, then its text."""
-    return " — ".join(p for p in (sp.card_name(card), card.text) if p)
-
-
 def _shot_rows(ctx) -> list[dict]:
     rows = []
     for shot in ctx.shots:
@@ -38,14 +33,8 @@ def _shot_rows(ctx) -> list[dict]:
                 lines.append(f"Narrator: {beat.narration.text}")
             elif beat.action:
                 lines.append(beat.action)
-            elif beat.sfx:
-                lines.append(f"[sfx: {beat.sfx.name}]")
-            elif beat.music:
-                lines.append("[music stops]" if beat.music.stop else f"[music: {beat.music.mood}]")
-            elif beat.card:
-                lines.append(f"[{beat.card.kind} card: {card_words(ctx.sp, beat.card)}]")
-            elif beat.pause:
-                lines.append(f"[pause {beat.pause:g} s]")
+            else:
+                lines.append(f"[{ctx.sp.cue_words(beat)}]")
         clip = ctx.results.get("clips", {}).get(shot.id)
         sync = (clip.meta.get("report", {}).get("sync") or {}) if clip is not None else {}
         talks = talking_speakers(ctx.sp, shot)

@@ -6,9 +6,7 @@ in the vertical safe zone: clear of the bottom ~20% and the top ~10% of the fram
 """
 from __future__ import annotations
 
-import dataclasses
-
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -247,17 +245,14 @@ class SubtitlesStage(Stage):
 
 def cards_of(ctx: RenderContext) -> tuple[CardCue, ...]:
     """Every card beat, from where it sits in the timeline for its length (to the episode's end at most)."""
-    from director.vocab import CARD_SECONDS
-
     end = ctx.starts()["__end__"]
     out = []
     for ref, t in ctx.cue_times():
         card = ctx.beats[ref].card
         if card is None:
             continue
-        title = ctx.sp.card_name(card)
-        seconds = card.duration or CARD_SECONDS[card.kind]
-        out.append(CardCue(card.kind, title, card.text, round(t, 4), round(min(end, t + seconds), 4)))
+        out.append(CardCue(card.kind, ctx.sp.card_name(card), card.text, round(t, 4),
+                           round(min(end, t + card.seconds), 4)))
     return tuple(out)
 
 
@@ -270,7 +265,7 @@ def make_subtitles(req: SubtitleRequest, out) -> Made:
         if inner and cfg.inner in ("parentheses", "both"):
             text = f"（{text}）" if req.language.startswith(("zh", "ja")) else f"({text})"
         made = layout(text, a, b, req.width, req.height, cfg.size, cfg.max_lines, req.names, style)
-        cues += [dataclasses.replace(c, italic=True) for c in made] if inner and cfg.inner != "parentheses" else made
+        cues += [replace(c, italic=True) for c in made] if inner and cfg.inner != "parentheses" else made
     cues = hold(cues)
     write_subtitles(cues, req.width, req.height, cfg.size, out / "episode.srt", out / "episode.ass", req.cards,
                     out / "cards.ass" if req.cards else None, req.language)

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from director.backends.types import Artifact, Made, added, keyed
 from director.stages.base import Stage
-from director.vocab import CARD_SECONDS
 
 if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
     from director.runtime.context import RenderContext
@@ -79,7 +78,7 @@ class TimingStage(Stage):
                 if beat.pause:
                     paused += beat.pause
                 elif beat.card is not None:  # a card after the shot's last line: the shot holds it to its end
-                    carded += beat.card.duration or CARD_SECONDS[beat.card.kind]
+                    carded += beat.card.seconds
                 elif beat.spoken is not None:
                     pauses.append(round(paused, 4))
                     paused = carded = 0.0

@@ -74,15 +74,8 @@ def board(project: Project, episode: str | None, worker: RenderWorker | None = N
                 lines.append({"ref": ref, "kind": "narration", "who": "Narrator", "text": beat.narration.text})
             elif beat.action:
                 lines.append({"ref": ref, "kind": "action", "text": beat.action})
-            elif beat.sfx:
-                lines.append({"ref": ref, "kind": "cue", "text": f"sfx: {beat.sfx.name}"})
-            elif beat.music:
-                lines.append({"ref": ref, "kind": "cue", "text": "music stops" if beat.music.stop
-                              else f"music: {beat.music.mood}"})
-            elif beat.card:
-                lines.append({"ref": ref, "kind": "cue", "text": f"{beat.card.kind} card: {beat.card.text}"})
-            elif beat.pause:
-                lines.append({"ref": ref, "kind": "cue", "text": f"pause {beat.pause:g} s"})
+            else:
+                lines.append({"ref": ref, "kind": "cue", "text": sp.cue_words(beat)})
         if shot.id in running:
             state, why = "running", ""
         elif shot.id in failed or any(ref in failed for ref in shot.beats):

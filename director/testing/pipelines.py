@@ -40,7 +40,6 @@ def qwen_image_edit_plus(folder: Path) -> Path:
     from diffusers import (AutoencoderKLQwenImage, FlowMatchEulerDiscreteScheduler, QwenImageEditPlusPipeline,
                            QwenImageTransformer2DModel)
     from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
-    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
     _seed()
     transformer = QwenImageTransformer2DModel(patch_size=2, in_channels=16, out_channels=4, num_layers=2,
@@ -62,9 +61,17 @@ def qwen_image_edit_plus(folder: Path) -> Path:
     tokenizer = qwen2_tokenizer(Path(folder) / "_tok")
     pipe = QwenImageEditPlusPipeline(transformer=transformer, vae=vae, scheduler=FlowMatchEulerDiscreteScheduler(),
                                      text_encoder=text_encoder, tokenizer=tokenizer, processor=None)
-    folder = _save(pipe, folder)
-    # Lay the processor out as the real checkpoint does (processor/ with the image processor and tokenizer).
-    Qwen2VLImageProcessorPil().save_pretrained(folder / "processor")
+    return qwen_processor_layout(_save(pipe, folder), tokenizer)
+
+
+def qwen_processor_layout(folder: Path, tokenizer) -> Path:
+    """Lay the processor out as the real Qwen-Image-Edit checkpoint does: processor/ with the image processor and
+    the tokenizer, named in model_index.json (the pipeline is saved with ``processor=None``)."""
+    try:
+        from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil as Processor
+    except ImportError:  # transformers before the PIL image processors
+        from transformers import Qwen2VLImageProcessor as Processor
+    Processor().save_pretrained(folder / "processor")
     tokenizer.save_pretrained(folder / "processor")
     index = json.loads((folder / "model_index.json").read_text())
     index["processor"] = ["transformers", "Qwen2VLProcessor"]

@@ -39,8 +39,9 @@ def test_each_part_answers_to_what_it_names(demo):
     hooked = [shots[0].model_copy(update={"duration": 2.0, "size": "CU"}), *shots[1:]]
     slow = [shots[0].model_copy(update={"duration": 6.0}), *shots[1:]]
     assert craft_score(sp, hooked)["hook"] == 1.0 and craft_score(sp, slow)["hook"] == 0.0
-    intense = next((s for s in shots for r in s.beats if sp.beat_of(r).line is not None
-                    and (sp.beat_of(r).line.emotion or "") in ("shocked", "angry", "scared", "desperate")), None)
+    beats = {ref: beat for ref, _, beat in sp.beats()}
+    intense = next((s for s in shots for r in s.beats if beats[r].line is not None
+                    and (beats[r].line.emotion or "") in ("shocked", "angry", "scared", "desperate")), None)
     if intense is not None:
         wide = [s.model_copy(update={"size": "WS"}) if s is intense else s for s in shots]
         close = [s.model_copy(update={"size": "CU"}) if s is intense else s for s in shots]

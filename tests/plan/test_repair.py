@@ -64,8 +64,9 @@ def test_beats_and_shots_out_of_order_are_put_in_screenplay_order(scene_plan):
 def test_speakers_are_framed_strangers_removed_and_durations_clamped(scene_plan):
     sp, scene, planned, free = scene_plan
     broken = [p.model_copy(deep=True) for p in planned]
+    beats = {ref: beat for ref, _, beat in sp.beats()}
     talker = next(i for i, p in enumerate(broken) if any(
-        sp.beat_of(r).line is not None and sp.beat_of(r).line.heard_as == "on" for r in p.beats))
+        beats[r].line is not None and beats[r].line.heard_as == "on" for r in p.beats))
     broken[talker].characters = ["zed"]
     broken[-1].duration = 0.5
     repaired, fixes = _repair(sp, scene, broken, free)
