@@ -90,10 +90,18 @@ class SubtitleConfig(_Cfg):
         default="italic", description="how an inner-monologue line is told from speech: italic, in (parentheses)")
 
 
+# The preview's picture is a sketch and the loop people edit in: x264's fastest preset, at a CRF that keeps its
+# files about the size veryfast makes at 20 (docs/performance.md: the trade-off measured)
+PREVIEW_ENCODE = {"preset": "ultrafast", "crf": 23}
+
+
 class EncodeConfig(_Cfg):
-    crf: int = Field(default=20, ge=0, le=51)
-    preset: str = "veryfast"
+    crf: int = Field(default=20, ge=0, le=51, description="x264 quality (lower: better, larger); preview: 23")
+    preset: str = Field(default="veryfast", description="x264 preset; preview: ultrafast unless set")
     audio_bitrate: str = "192k"
+    join: Literal["segments", "single"] = Field(
+        default="segments", description="segments: each shot's picture is encoded once and the episode joined by "
+        "stream copy (an edit re-encodes only what it touches); single: the whole episode in one encode")
 
     @field_validator("preset")
     @classmethod
@@ -102,6 +110,12 @@ class EncodeConfig(_Cfg):
             raise ValueError(f"encode.preset {value!r} is not an x264 preset{did_you_mean(value, X264_PRESETS)}; "
                              f"valid: {', '.join(X264_PRESETS)}")
         return value
+
+    def for_profile(self, profile: str) -> "EncodeConfig":
+        """The settings a render uses: the preview's fast defaults where the project did not choose its own."""
+        if profile != "preview":
+            return self
+        return self.model_copy(update={k: v for k, v in PREVIEW_ENCODE.items() if k not in self.model_fields_set})
 
     @field_validator("audio_bitrate", mode="before")
     @classmethod

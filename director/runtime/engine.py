@@ -171,7 +171,7 @@ def execute(ctx: RenderContext, state: StateIndex, selection: Selection = Select
         active = stage.name in wanted
         if not active and not ctx.explain and stage.name in STAGE_ORDER[STAGE_ORDER.index(wanted[-1]) + 1:]:
             break
-        episode_level = stage.scope in ("episode", "cue")
+        episode_level = stage.scope in ("episode", "cue", "joined")  # joined: remade whole from the cache
         if selection.shots and episode_level and not ctx.explain:
             # the named shots are made; the episode is remade from them and every other shot's cached work
             if unrendered or selection.only:

@@ -43,7 +43,7 @@ def prepare(project: Project, episode: str | None, profile: str | None, explain:
         shot_list, notes = current_shots(project, loaded, *(planner or ()))
         shots = shot_list.shots
     profile = profile or project.config.profile
-    config = project.config.model_copy(update={"profile": profile})
+    config = project.config.model_copy(update={"profile": profile, "encode": project.config.encode.for_profile(profile)})
     project = Project(project.root, config, project.config_path)
     overrides = {k: v.model_dump() for k, v in config.backends.items()}
     token = REMOTE_MODELS.set(config.executor.kind == "ray")

@@ -10,7 +10,8 @@ STAGES = (("refs", "director.stages.refs:RefsStage"), ("keyframes", "director.st
           ("voice", "director.stages.voice:VoiceStage"), ("timing", "director.stages.timing:TimingStage"),
           ("clips", "director.stages.clips:ClipsStage"), ("music", "director.stages.music:MusicStage"),
           ("sfx", "director.stages.sfx:SfxStage"),
-          ("subtitles", "director.stages.subtitles:SubtitlesStage"), ("mix", "director.stages.mix:MixStage"),
+          ("subtitles", "director.stages.subtitles:SubtitlesStage"),
+          ("segments", "director.stages.segments:SegmentsStage"), ("mix", "director.stages.mix:MixStage"),
           ("assemble", "director.stages.assemble:AssembleStage"))
 STAGE_ORDER = tuple(name for name, _ in STAGES)
 

@@ -1,13 +1,18 @@
-"""Assemble: clips + transitions + burned-in subtitles + the mix -> one H.264/AAC MP4, one encode.
+"""Assemble: the shots' segments + the mix -> one H.264/AAC MP4, joined without re-encoding the picture.
 
-Shots sit back to back, so the episode lasts exactly the sum of the fitted shots and every
-voice stays where timing put it. ``fade`` dips through black inside the two shots' spans;
-``dissolve`` cross-fades around the cut, holding the edge frames of each clip for half the
-dissolve so neither shot loses time. Everything is one ffmpeg filter graph: decoded once,
-encoded once, with ``+faststart`` for players that stream.
+Every shot's finished picture is its own cached segment (``stages/segments.py``: its look, fades,
+dissolves and burned-in text already drawn); this stage joins them with the concat demuxer and a
+stream copy, adds the mix (AAC) and moves the index to the front (``+faststart``) for players that
+stream. An edit re-encodes only the segments it touches and then re-joins in a fraction of a second.
+
+``single_encode`` is the episode in one ffmpeg filter graph (decode every clip, draw, encode once):
+the reference the segments must match frame for frame, and the path taken when a shot is too short
+to hold its own frames between two dissolves. Shots sit back to back either way, so the episode
+lasts exactly the sum of the fitted shots and every voice stays where timing put it.
 """
 from __future__ import annotations
 
+import math
 import shutil
 from dataclasses import dataclass
 from functools import partial
@@ -16,41 +21,27 @@ from typing import TYPE_CHECKING
 
 from director.backends.types import Artifact, Made, added, keyed
 from director.media.ffmpeg import run_ffmpeg
-from director.media.fonts import font_path
 from director.project import EncodeConfig
 from director.shots import in_flashback
 from director.stages.base import Stage
+from director.stages.segments import (FADE_SECONDS, GRADES, burn_filter, dissolve_half, looks as shot_looks,
+                                      segment_ids, time_base)
 
 if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
     from director.runtime.context import RenderContext
 
-FADE_SECONDS = 0.4
-DISSOLVE_SECONDS = 0.5
-# A flashback's look, on any profile: most colour gone, warmed a little, corners darkened
-GRADES = {"flashback": "hue=s=0.25,colorbalance=rm=0.06:bm=-0.06,vignette=angle=PI/4"}
-
-
-def _filter_escape(path: str) -> str:
-    return path.replace("\\", "\\\\").replace(":", "\\:").replace("'", "\\'").replace(",", "\\,")
+__all__ = ["FADE_SECONDS", "GRADES", "filter_graph", "single_encode", "join_segments"]
 
 
 def filter_graph(frames: list[int], transitions: list[str], fps: float, subtitles: str | None,
-                 fontsdir: str | None, looks: list[str] | None = None) -> str:
+                 looks: list[str] | None = None) -> str:
     """The filter graph joining N clips (inputs 0..N-1) into [vout]; ``looks[i]`` grades shot i (flashback)."""
     n = len(frames)
-    half = max(1, round(DISSOLVE_SECONDS * fps / 2))
+    half = dissolve_half(fps)
+    shape = shot_looks(frames, transitions, fps, looks or None)
     parts = []
     for i in range(n):
-        chain = [f"[{i}:v]settb=1/{round(fps * 1000)},setsar=1,format=yuv420p"]
-        if looks and looks[i]:
-            chain.append(GRADES[looks[i]])
-        dur = frames[i] / fps
-        d_in = min(FADE_SECONDS, dur / 3)
-        if transitions[i] == "fade":
-            chain.append(f"fade=t=in:st=0:d={d_in:.4f}")
-        if i + 1 < n and transitions[i + 1] == "fade":
-            d_out = min(FADE_SECONDS, dur / 3, frames[i + 1] / fps / 3)
-            chain.append(f"fade=t=out:st={dur - d_out:.4f}:d={d_out:.4f}")
+        chain = [f"[{i}:v]" + shape[i].chain(fps)[0], *shape[i].chain(fps)[1:]]
         if i > 0 and transitions[i] == "dissolve":
             chain.append(f"tpad=start_mode=clone:start={half}")
         if i + 1 < n and transitions[i + 1] == "dissolve":
@@ -65,69 +56,93 @@ def filter_graph(frames: list[int], transitions: list[str], fps: float, subtitle
         else:
             # concat outputs a 1/1000000 time base; xfade needs both inputs on the shots' own
             parts.append("".join(f"[s{m}]" for m in members)
-                         + f"concat=n={len(members)}:v=1:a=0,settb=1/{round(fps * 1000)}[r{r}]")
+                         + f"concat=n={len(members)}:v=1:a=0,settb={time_base(fps)}[r{r}]")
     acc, acc_frames = "r0", sum(frames[m] for m in runs[0])
     for r in range(1, len(runs)):
-        offset = (acc_frames - half) / fps
-        parts.append(f"[{acc}][r{r}]xfade=transition=fade:duration={2 * half / fps:.4f}:offset={offset:.4f}[x{r}]")
+        # in whole microseconds rounded down: xfade starts at the first frame at or after the offset, and a
+        # rounded-up offset (220 frames = 9.1667 s) started it a frame late, shifting every later frame by one
+        offset = math.floor((acc_frames - half) * 1_000_000 / fps) / 1_000_000
+        parts.append(f"[{acc}][r{r}]xfade=transition=fade:duration={2 * half / fps:.4f}:offset={offset:.6f}[x{r}]")
         acc, acc_frames = f"x{r}", acc_frames + sum(frames[m] for m in runs[r])
-    last = acc
-    if subtitles:
-        sub = f"subtitles=filename={_filter_escape(subtitles)}"
-        if fontsdir:
-            sub += f":fontsdir={_filter_escape(fontsdir)}"
-        parts.append(f"[{last}]{sub}[vout]")
-    else:
-        parts.append(f"[{last}]null[vout]")
+    parts.append(f"[{acc}]{burn_filter(subtitles)}[vout]" if subtitles else f"[{acc}]null[vout]")
     return ";".join(parts)
 
 
 @dataclass(frozen=True)
 class AssembleRequest:
-    clips: tuple[Artifact, ...] = keyed("clips changed")
+    segments: tuple[Artifact, ...] = keyed("segments changed")  # in order; empty: encode in one pass (below)
     frames: tuple[int, ...] = keyed("duration changed")
-    transitions: tuple[str, ...] = keyed("transitions changed")
     mix: Artifact = keyed("mix changed")
-    subtitles: Artifact | None = keyed("subtitles changed")  # burned in; None when not
     fps: float = keyed("frame rate changed")
-    width: int = keyed("frame size changed")
-    height: int = keyed("frame size changed")
     encode: EncodeConfig = keyed("encoder settings changed")
+    # the single pass only (a shot too short for segments):
+    clips: tuple[Artifact, ...] = added("clips changed", ())
+    transitions: tuple[str, ...] = added("transitions changed", ())
+    subtitles: Artifact | None = added("subtitles changed", None)  # burned in; None when not
     burn: str = added("burned-in text changed", "ass")  # the subtitles' role burned: ass (all), cards (cards only)
     looks: tuple[str, ...] = added("flashback changed", ())  # per shot: "" or "flashback" (a grade)
 
 
 class AssembleStage(Stage):
     name = "assemble"
-    version = "2"
+    version = "3"  # 3: joined from segments by stream copy
     scope = "episode"
 
     unit = "episode"
 
     def jobs(self, ctx: RenderContext):
         fmt = ctx.sp.format
+        frames = tuple(ctx.frames(s) for s in ctx.shots)
+        mix = ctx.artifact("mix", "episode")
+        order = segment_ids(ctx)
+        if order is not None:  # joined from the shots' segments
+            req = AssembleRequest(segments=tuple(ctx.artifact("segments", i) for i in order), frames=frames, mix=mix,
+                                  fps=fmt.fps, encode=ctx.config.encode)
+            yield self.job(ctx, "episode", req, partial(assemble_episode, req))
+            return
         subtitles = ctx.artifact("subtitles", "episode")
         burn = ctx.config.subtitles.burn
-        cards = any(b.card is not None for b in ctx.beats.values())  # cards are picture: burned in either way
         looks = tuple("flashback" if in_flashback(ctx.sp, s) else "" for s in ctx.shots)
-        req = AssembleRequest(clips=tuple(ctx.artifact("clips", s.id) for s in ctx.shots),
-                              frames=tuple(ctx.frames(s) for s in ctx.shots),
-                              transitions=tuple(s.transition for s in ctx.shots), mix=ctx.artifact("mix", "episode"),
-                              subtitles=subtitles if burn or cards else None, fps=fmt.fps,
-                              width=fmt.width, height=fmt.height, encode=ctx.config.encode,
+        req = AssembleRequest(segments=(), frames=frames, mix=mix, fps=fmt.fps, encode=ctx.config.encode,
+                              clips=tuple(ctx.artifact("clips", s.id) for s in ctx.shots),
+                              transitions=tuple(s.transition for s in ctx.shots),
+                              subtitles=subtitles if burn or subtitles.has("cards") else None,
                               burn="ass" if burn else "cards", looks=looks if any(looks) else ())
         yield self.job(ctx, "episode", req, partial(assemble_episode, req))
 
 
 def assemble_episode(req: AssembleRequest, out: Path) -> Made:
-    ass = req.subtitles.file(req.burn) if req.subtitles else None
-    total = assemble([c.file("clip") for c in req.clips], list(req.frames), list(req.transitions), req.fps,
-                     req.mix.file("audio"), ass, req.encode, out / "episode.mp4", list(req.looks))
+    if req.segments:
+        total = join_segments([s.file("video") for s in req.segments], sum(req.frames), req.fps, req.mix.file("audio"),
+                              req.encode, out / "episode.mp4")
+    else:
+        ass = req.subtitles.file(req.burn) if req.subtitles else None
+        total = single_encode([c.file("clip") for c in req.clips], list(req.frames), list(req.transitions), req.fps,
+                              req.mix.file("audio"), ass, req.encode, out / "episode.mp4", list(req.looks))
     return Made({"video": "episode.mp4"}, info={"frames": total, "duration": total / req.fps})
 
 
-def assemble(clips: list[Path], frames: list[int], transitions: list[str], fps: float, audio: Path,
-             subtitles: Path | None, enc, out: Path, looks: list[str] | None = None) -> int:
+def _audio_args(enc: EncodeConfig, total: int, fps: float, out: Path) -> list[str]:
+    return ["-c:a", "aac", "-b:a", enc.audio_bitrate, "-ar", "48000", "-t", f"{total / fps:.6f}",
+            "-movflags", "+faststart", str(Path(out).resolve())]
+
+
+def join_segments(segments: list[Path], total: int, fps: float, audio: Path, enc: EncodeConfig, out: Path) -> int:
+    """The segments' pictures one after another (stream copy) with the mix; returns the frame count."""
+    listing = out.parent / f".{out.stem}-segments.txt"
+    listing.write_text("ffconcat version 1.0\n" + "".join(
+        "file '{}'\n".format(str(Path(s).resolve()).replace("'", "'\\''")) for s in segments), encoding="utf-8")
+    try:
+        run_ffmpeg(["-f", "concat", "-safe", "0", "-i", str(listing.resolve()), "-i", str(Path(audio).resolve()),
+                    "-map", "0:v", "-map", "1:a", "-c:v", "copy", *_audio_args(enc, total, fps, out)],
+                   "joining the episode's segments")
+    finally:
+        listing.unlink(missing_ok=True)
+    return total
+
+
+def single_encode(clips: list[Path], frames: list[int], transitions: list[str], fps: float, audio: Path,
+                  subtitles: Path | None, enc, out: Path, looks: list[str] | None = None) -> int:
     """Join clips into one H.264/AAC MP4 in a single ffmpeg run; return its frame count."""
     total = sum(frames)
     work = out.parent / f".work-{out.stem}"
@@ -138,17 +153,18 @@ def assemble(clips: list[Path], frames: list[int], transitions: list[str], fps: 
         if subtitles is not None:
             shutil.copy(subtitles, work / "episode.ass")
             ass = "episode.ass"
-        graph = filter_graph(frames, transitions, fps, ass, str(font_path().parent) if ass else None, looks)
+        graph = filter_graph(frames, transitions, fps, ass, looks)
         args = []
         for clip in clips:
             args += ["-i", str(Path(clip).resolve())]
         args += ["-i", str(Path(audio).resolve()), "-filter_complex", graph, "-map", "[vout]", "-map",
                  f"{len(clips)}:a", "-c:v", "libx264", "-preset", enc.preset, "-crf", str(enc.crf),
-                 "-pix_fmt", "yuv420p", "-r", f"{fps:g}", "-frames:v", str(total), "-c:a", "aac",
-                 "-b:a", enc.audio_bitrate, "-ar", "48000", "-t", f"{total / fps:.6f}",
-                 "-movflags", "+faststart", str(Path(out).resolve())]
+                 "-pix_fmt", "yuv420p", "-r", f"{fps:g}", "-frames:v", str(total), *_audio_args(enc, total, fps, out)]
         # the subtitles filter reads a plain relative file name most reliably: run ffmpeg in work/
         run_ffmpeg(args, "assembling the episode", cwd=work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return total
+
+
+assemble = single_encode  # the name the assembly benchmark pairs with moviepy

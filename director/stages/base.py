@@ -55,7 +55,7 @@ class Stage:
     name: ClassVar[str]
     version: ClassVar[str] = "1"
     backend_kind: ClassVar[str | None] = None
-    scope: ClassVar[str] = "shot"  # shot, line, cue or episode
+    scope: ClassVar[str] = "shot"  # shot, line, cue, episode, or joined (per shot, remade whole for --shots)
     unit: ClassVar[str] = "shot"  # how the scheduler offers the work: per shot, or once for the episode
     resource: ClassVar[str] = ""  # "io" for light bookkeeping jobs that must never queue behind heavy ones
     notes: list[str] = field(default_factory=list)

@@ -37,6 +37,10 @@ def test_one_line_edit_touches_exactly_what_depends_on_it(small_project):
     assert ran["voice"] == {"one/3"} and ran["keyframes"] == set() and ran["timing"] == {shot}
     assert ran["clips"] <= {shot}
     assert ran["subtitles"] == ran["mix"] == ran["assemble"] == {"episode"}
+    # the picture: the edited shot's segment (and a dissolve out of it) is re-encoded; the others are joined
+    # as they were, although every later shot now starts later
+    assert shot in ran["segments"] and all(s == shot or s.endswith(".in") for s in ran["segments"])
+    assert len(ran["segments"]) <= 2 < len(record["stages"]["segments"]["ran"]) + record["stages"]["segments"]["cached"]
     assert _status(small_project) and all(r["status"] == "cached" for r in _status(small_project).values())
 
 
@@ -52,3 +56,5 @@ def test_changing_a_seed_rerenders_that_shot_only(small_project):
     first = data["shots"][0]["id"]
     assert status[("keyframes", first)]["reason"] == "seed changed"
     assert [k for k, v in status.items() if k[0] == "keyframes" and v["status"] != "cached"] == [("keyframes", first)]
+    assert {k[1] for k, v in status.items() if k[0] == "segments" and v["status"] != "cached"} <= {first, "*"}
+    assert status[("segments", data["shots"][1]["id"])]["status"] == "cached"

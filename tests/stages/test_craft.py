@@ -152,7 +152,7 @@ def test_the_flashback_is_desaturated_with_darkened_corners(craft):
         h, w = frame.shape[:2]
         corner = np.mean([frame[:h // 8, :w // 8].mean(), frame[-h // 8:, -w // 8:].mean()])
         return corner / frame[h * 3 // 8: h * 5 // 8, w * 3 // 8: w * 5 // 8].mean()
-    assert chroma(graded) < 0.5 * chroma(raw), (chroma(graded), chroma(raw))
+    assert chroma(graded) < 0.6 * chroma(raw), (chroma(graded), chroma(raw))  # saturation 0.25, then warmed
     assert corners(graded) < 0.85 * corners(raw), (corners(graded), corners(raw))
 
 

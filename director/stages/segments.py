@@ -1,0 +1,275 @@
+"""Segments: each shot's finished picture, encoded once, so the episode is joined by stream copy.
+
+A segment is a shot's clip with everything the episode draws over it: its look (a flashback's
+grade), its fades, and the subtitles and cards visible during its frames, burned in. A dissolve
+spans two shots, so it lives in a short segment of its own (``<shot>.in``: the last frames of
+the shot before, dissolved into the first frames of this one); the shots' own segments stop and
+start around it. ``assemble`` then only joins the segments (the concat demuxer, no re-encode)
+and adds the mix, and an edit re-encodes just the segments it touches.
+
+The frames are exactly those of one encode of the whole episode (``assemble.single_encode``, the
+reference the tests compare against): the same filters run on the same clip frames, in the same
+order. Subtitles are the subtle part. Burned into a segment at the episode's clock, every later
+segment would change whenever an earlier shot's length did; so each segment burns a slice of the
+episode's ASS in its own clock instead: the events visible in its frames, decided exactly as
+libass decides them on the episode (``start <= now < end`` in whole milliseconds), rewritten to
+start and end half a frame away from the segment's frames, where rounding to centiseconds cannot
+move them across a frame. A shot's segment therefore depends on its own clip, its neighbours'
+lengths where a fade needs them, and the text it shows, not on where it sits in the episode.
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from director.backends.types import Artifact, Made, keyed
+from director.media.ffmpeg import run_ffmpeg
+from director.media.fonts import font_path
+from director.project import EncodeConfig
+from director.shots import in_flashback
+from director.stages.base import Stage
+
+if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
+    from director.runtime.context import RenderContext
+
+FADE_SECONDS = 0.4
+DISSOLVE_SECONDS = 0.5
+# A flashback's look, on any profile: most colour gone, warmed a little, corners darkened
+GRADES = {"flashback": "hue=s=0.25,colorbalance=rm=0.06:bm=-0.06,vignette=angle=PI/4"}
+
+
+def dissolve_half(fps: float) -> int:
+    """Frames on each side of a cut that a dissolve blends."""
+    return max(1, round(DISSOLVE_SECONDS * fps / 2))
+
+
+def time_base(fps: float) -> str:
+    """The filters' time base: one frame is exactly 1000 ticks."""
+    return f"1/{round(fps * 1000)}"
+
+
+@dataclass(frozen=True)
+class Look:
+    """What the episode draws on one shot's own frames before any transition: grade and fades."""
+
+    frames: int
+    fade_in: float = 0.0  # seconds; 0: none
+    fade_out: float = 0.0
+    grade: str = ""
+
+    def chain(self, fps: float) -> list[str]:
+        out = [f"settb={time_base(fps)}", "setsar=1", "format=yuv420p"]
+        if self.grade:
+            out.append(GRADES[self.grade])
+        if self.fade_in:
+            out.append(f"fade=t=in:st=0:d={self.fade_in:.4f}")
+        if self.fade_out:
+            out.append(f"fade=t=out:st={self.frames / fps - self.fade_out:.4f}:d={self.fade_out:.4f}")
+        return out
+
+
+def looks(frames: list[int], transitions: list[str], fps: float, grades: list[str] | None = None) -> list[Look]:
+    """Per shot, its grade and fades (a fade dips through black inside the two shots' spans)."""
+    out = []
+    for i, n in enumerate(frames):
+        dur = n / fps
+        fade_in = min(FADE_SECONDS, dur / 3) if transitions[i] == "fade" else 0.0
+        fade_out = 0.0
+        if i + 1 < len(frames) and transitions[i + 1] == "fade":
+            fade_out = min(FADE_SECONDS, dur / 3, frames[i + 1] / fps / 3)
+        out.append(Look(n, round(fade_in, 6), round(fade_out, 6), (grades or [""] * len(frames))[i]))
+    return out
+
+
+@dataclass(frozen=True)
+class Span:
+    """One segment: shot ``shot``'s frames [first, last) -- or, for a dissolve into it, the blend -- placed at
+    episode frame ``at``."""
+
+    shot: int
+    dissolve: bool  # the dissolve from shot-1 into shot (2 x half frames)
+    first: int
+    last: int
+    at: int
+
+    @property
+    def frames(self) -> int:
+        return self.last - self.first
+
+
+def spans(frames: list[int], transitions: list[str], fps: float) -> list[Span] | None:
+    """The episode's segments in order; None when a shot is too short to keep its own frames between two
+    dissolves (the assembly then encodes the episode in one pass)."""
+    half = dissolve_half(fps)
+    out, at = [], 0
+    for i, n in enumerate(frames):
+        into = i > 0 and transitions[i] == "dissolve"
+        out_of = i + 1 < len(frames) and transitions[i + 1] == "dissolve"
+        first, last = (half if into else 0), (n - half if out_of else n)
+        if last - first < 1:
+            return None
+        if into:
+            out.append(Span(i, True, 0, 2 * half, at - half))
+        out.append(Span(i, False, first, last, at + first))
+        at += n
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------- subtitles
+def frame_ms(k: int, fps: float) -> int:
+    """The time libass is asked to draw for episode frame ``k``: ffmpeg's subtitles filter computes it in
+    doubles from the frame's pts (1000 ticks a frame at this time base) and truncates to milliseconds."""
+    return int((k * 1000) * (1 / round(fps * 1000)) * 1000)
+
+
+def subtitle_slice(ass_text: str, at: int, count: int, fps: float) -> str | None:
+    """The events of an episode's ASS visible in frames [at, at+count), in the segment's own clock: frame j
+    of the segment is drawn at (j + 1) / fps, each event starts half a frame before the first of its frames
+    here and ends half a frame after its last. None when nothing shows."""
+    import pysubs2
+
+    subs = pysubs2.SSAFile.from_string(ass_text)
+    times = [frame_ms(k, fps) for k in range(at, at + count)]
+    kept = []
+    for event in subs.events:
+        if event.is_comment:
+            continue
+        shown = [j for j, now in enumerate(times) if event.start <= now < event.end]
+        if not shown:
+            continue
+        event.start = round((shown[0] + 0.5) * 1000 / fps)
+        event.end = round((shown[-1] + 1.5) * 1000 / fps)
+        kept.append(event)
+    if not kept:
+        return None
+    subs.events = kept
+    return subs.to_string("ass")
+
+
+def _filter_escape(path: str) -> str:
+    return path.replace("\\", "\\\\").replace(":", "\\:").replace("'", "\\'").replace(",", "\\,")
+
+
+def burn_filter(ass_name: str) -> str:
+    """The subtitles filter for a file in ffmpeg's working folder, with director's fonts."""
+    return (f"subtitles=filename={_filter_escape(ass_name)}"
+            f":fontsdir={_filter_escape(str(font_path().parent))}")
+
+
+# ------------------------------------------------------------------------------------------------------ the job
+@dataclass(frozen=True)
+class SegmentRequest:
+    clip: Artifact = keyed("clip changed")
+    look: Look = keyed("fades or look changed")
+    first: int = keyed("shot length changed")  # the clip's frames [first, last)
+    last: int = keyed("shot length changed")
+    subtitles: str | None = keyed("subtitles changed")  # the ASS slice burned in (own clock); None: none
+    fps: float = keyed("frame rate changed")
+    width: int = keyed("frame size changed")
+    height: int = keyed("frame size changed")
+    encode: EncodeConfig = keyed("encoder settings changed")
+    before: Artifact | None = keyed("the shot before changed")  # a dissolve: the shot it comes from
+    before_look: Look | None = keyed("the shot before changed")
+
+
+def encode_args(enc: EncodeConfig, fps: float, frames: int) -> list[str]:
+    """One encoder for every segment (the same settings: the concat demuxer copies their streams as one)."""
+    return ["-an", "-c:v", "libx264", "-preset", enc.preset, "-crf", str(enc.crf), "-pix_fmt", "yuv420p",
+            "-r", f"{fps:g}", "-frames:v", str(frames), "-video_track_timescale", str(round(fps * 1000))]
+
+
+def make_segment(req: SegmentRequest, out: Path) -> Made:
+    fps = req.fps
+    tb = time_base(fps)
+    count = req.last - req.first
+    work = out / ".work"
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        inputs = ["-i", str(Path(req.clip.file("clip")).resolve())]
+        if req.before is None:
+            graph = ",".join([*req.look.chain(fps),
+                              f"trim=start_frame={req.first}:end_frame={req.last}", "setpts=PTS-STARTPTS"])
+            graph = f"[0:v]{graph}[v]"
+        else:  # the dissolve: the shot before's last half frames (then held) into this one's first (held before)
+            half = count // 2
+            before = req.before_look
+            inputs = ["-i", str(Path(req.before.file("clip")).resolve()), *inputs]
+            a = ",".join([*before.chain(fps), f"trim=start_frame={before.frames - half}", "setpts=PTS-STARTPTS",
+                          f"tpad=stop_mode=clone:stop={half}"])
+            b = ",".join([*req.look.chain(fps), f"trim=end_frame={half}", "setpts=PTS-STARTPTS",
+                          f"tpad=start_mode=clone:start={half}"])
+            graph = (f"[0:v]{a}[a];[1:v]{b}[b];"
+                     f"[a][b]xfade=transition=fade:duration={2 * half / fps:.4f}:offset=0,settb={tb}[v]")
+        if req.subtitles:
+            (work / "slice.ass").write_text(req.subtitles, encoding="utf-8")
+            graph = graph[:-3] + f"[u];[u]setpts=PTS+1000,{burn_filter('slice.ass')},setpts=PTS-STARTPTS[v]"
+        run_ffmpeg([*inputs, "-filter_complex", graph, "-map", "[v]", *encode_args(req.encode, fps, count),
+                    str((out / "segment.mp4").resolve())], "encoding a segment", cwd=work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return Made({"video": "segment.mp4"}, info={"frames": count})
+
+
+class SegmentsStage(Stage):
+    name = "segments"
+    version = "1"
+    # --shots: every shot's segment is (re)made from the cache like an episode stage (a named shot's neighbours
+    # may dissolve into it), so the episode can be joined again
+    scope = "joined"
+
+    def jobs(self, ctx: RenderContext):
+        fmt = ctx.sp.format
+        shots = ctx.all_shots
+        if ctx.config.encode.join != "segments":
+            return
+        frames = [ctx.frames(s) for s in shots]
+        transitions = [s.transition for s in shots]
+        plan = spans(frames, transitions, fmt.fps)
+        if plan is None:
+            self.notes.append("a shot is too short to keep frames of its own between two dissolves: the episode is "
+                              "encoded in one pass")
+            return
+        grades = ["flashback" if in_flashback(ctx.sp, s) else "" for s in shots]
+        shape = looks(frames, transitions, fmt.fps, grades)
+        wanted = {s.id for s in ctx.shots}
+        ass = burned_text(ctx)
+        for span in plan:
+            shot = shots[span.shot]
+            if shot.id not in wanted:
+                continue
+            subtitles = subtitle_slice(ass, span.at, span.frames, fmt.fps) if ass else None
+            before = shots[span.shot - 1] if span.dissolve else None
+            req = SegmentRequest(clip=ctx.artifact("clips", shot.id), look=shape[span.shot], first=span.first,
+                                 last=span.last, subtitles=subtitles, fps=fmt.fps, width=fmt.width,
+                                 height=fmt.height, encode=ctx.config.encode,
+                                 before=ctx.artifact("clips", before.id) if before else None,
+                                 before_look=shape[span.shot - 1] if before else None)
+            yield self.job(ctx, span_id(shots, span), req, partial(make_segment, req), shot=shot.id,
+                           label=f"dissolve into {shot.id}" if span.dissolve else shot.id)
+
+
+def span_id(shots, span: Span) -> str:
+    """A segment's id: the shot's, or ``<shot>.in`` for the dissolve into it."""
+    return f"{shots[span.shot].id}.in" if span.dissolve else shots[span.shot].id
+
+
+def segment_ids(ctx: RenderContext) -> list[str] | None:
+    """The episode's segments in order (None: it is encoded in one pass)."""
+    shots = ctx.shots
+    if ctx.config.encode.join != "segments":
+        return None
+    plan = spans([ctx.frames(s) for s in shots], [s.transition for s in shots], ctx.sp.format.fps)
+    return None if plan is None else [span_id(shots, span) for span in plan]
+
+
+def burned_text(ctx: RenderContext) -> str | None:
+    """The ASS the episode burns in: every subtitle (subtitles.burn), else the cards alone, else none."""
+    entry = ctx.artifact("subtitles", "episode")
+    if ctx.config.subtitles.burn:
+        return entry.file("ass").read_text(encoding="utf-8")
+    if entry.has("cards"):
+        return entry.file("cards").read_text(encoding="utf-8")
+    return None

@@ -1,0 +1,122 @@
+"""Per-shot segments joined by stream copy against one encode of the whole episode: the same frames, the same
+subtitles at the same frames, the same transitions, a clean decode; and the slicing rules behind them."""
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import yaml
+
+from director.media.ffmpeg import ffmpeg_exe
+from director.media.probe import decode_audio
+from director.stages.segments import dissolve_half, frame_ms, spans, subtitle_slice
+from tests.conftest import DATA, director, make_project
+
+HEADER = """[Script Info]
+ScriptType: v4.00+
+PlayResX: 216
+PlayResY: 384
+
+[V4+ Styles]
+Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, \
+Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, \
+MarginV, Encoding
+Style: Default,Sans,20,&H00FFFFFF,&H000000FF,&H00000000,&H80000000,0,0,0,0,100,100,0,0,1,1,0,2,10,10,10,1
+
+[Events]
+Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
+"""
+
+
+def _cs(ms: int) -> str:
+    cs = ms // 10
+    return f"{cs // 360000}:{cs // 6000 % 60:02d}:{cs // 100 % 60:02d}.{cs % 100:02d}"
+
+
+def _shown(ass: str, frames: range, clock) -> dict[str, list[int]]:
+    """Which frames each event's text is drawn on, by libass's rule (start <= now < end, in ms)."""
+    import pysubs2
+
+    out: dict[str, list[int]] = {}
+    for event in pysubs2.SSAFile.from_string(ass).events:
+        out[event.text] = [k for k in frames if event.start <= clock(k) < event.end]
+    return {text: ks for text, ks in out.items() if ks}
+
+
+@pytest.mark.parametrize("fps", [24, 25, 30])
+def test_a_slice_shows_each_event_on_the_frames_the_episode_shows_it(fps):
+    """Random events (many on centiseconds that fall exactly on a frame) and random segments: the slice, drawn
+    in the segment's own clock, shows every event on the same frames as the episode's ASS at the episode clock."""
+    rng = random.Random(fps)
+    events = []
+    for i in range(40):
+        start = rng.choice([rng.randrange(0, 20000, 10), rng.randrange(0, 80) * 250])  # 250 ms: frame-aligned
+        events.append(f"Dialogue: 0,{_cs(start)},{_cs(start + rng.randrange(10, 3000, 10))},Default,,0,0,0,,e{i}")
+    ass = HEADER + "\n".join(events) + "\n"
+    total = 21 * fps
+    for _ in range(30):
+        at = rng.randrange(0, total - 10)
+        count = rng.randrange(1, min(120, total - at))
+        episode = _shown(ass, range(at, at + count), lambda k: frame_ms(k, fps))
+        piece = subtitle_slice(ass, at, count, fps)
+        local = _shown(piece, range(count), lambda j: frame_ms(j + 1, fps)) if piece else {}
+        assert local == {t: [k - at for k in ks] for t, ks in episode.items()}
+
+
+def test_spans_cover_the_episode_once_with_dissolves_in_segments_of_their_own():
+    frames, fps = [48, 30, 60, 40], 24
+    half = dissolve_half(fps)
+    plan = spans(frames, ["cut", "dissolve", "fade", "dissolve"], fps)
+    assert [(s.shot, s.dissolve) for s in plan] == [(0, False), (1, True), (1, False), (2, False), (3, True),
+                                                     (3, False)]
+    assert sum(s.frames for s in plan) == sum(frames)
+    assert [s.at for s in plan] == [0, 48 - half, 48 + half, 78, 138 - half, 138 + half]
+    assert all(a.at + a.frames == b.at for a, b in zip(plan, plan[1:]))
+    assert spans([48, 2 * half, 48], ["cut", "dissolve", "dissolve"], fps) is None  # nothing of its own left
+
+
+def _frames(path) -> list[np.ndarray]:
+    import av
+
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="gray").astype(np.int16) for f in container.decode(video=0)]
+
+
+def _blocks(a: np.ndarray, b: np.ndarray, size: int = 16) -> float:
+    """The largest mean difference over size x size blocks: a subtitle drawn in one and not the other is ~50+."""
+    h, w = (a.shape[0] // size) * size, (a.shape[1] // size) * size
+    d = np.abs(a - b)[:h, :w].reshape(h // size, size, w // size, size).mean(axis=(1, 3))
+    return float(d.max())
+
+
+def test_segments_joined_by_stream_copy_match_one_encode_of_the_episode(tmp_path):
+    """The craft episode (cards, subtitles, V.O., intercut, a flashback's grade) with a dissolve and a fade cut
+    in: joined from segments it has the frames of the single-encode reference (the dissolve's and the fade's
+    included) and decodes without an error."""
+    project = make_project(tmp_path, DATA / "craft")
+    director("-p", str(project), "render", check=True)
+    path = project / "shots/screenplay.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["shots"][2]["transition"], data["shots"][4]["transition"] = "dissolve", "fade"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    director("-p", str(project), "render", check=True)
+    single = tmp_path / "single"
+    shutil.copytree(project, single)
+    with (single / "director.yaml").open("a") as f:
+        f.write("encode: {join: single}\n")
+    director("-p", str(single), "render", check=True)
+
+    joined, reference = (p / "out/screenplay/episode.mp4" for p in (project, single))
+    decode = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(joined), "-f", "null", "-"], capture_output=True,
+                            text=True)
+    assert decode.returncode == 0 and not decode.stderr.strip(), decode.stderr
+    a, b = _frames(joined), _frames(reference)
+    assert len(a) == len(b) > 200
+    worst = max(range(len(a)), key=lambda k: _blocks(a[k], b[k]))
+    assert _blocks(a[worst], b[worst]) < 12, worst  # only the encoder's rounding differs
+    x, rate = decode_audio(joined)
+    y, _ = decode_audio(reference)
+    assert abs(len(x) - len(y)) <= rate / 24  # audio and picture within a frame, as in the reference
