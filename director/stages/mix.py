@@ -1,8 +1,9 @@
 """Mix: dialogue over music (ducked while anyone speaks) and sound effects, at broadcast loudness.
 
-Loudness is normalised to the target integrated loudness (-14 LUFS by default, ITU-R BS.1770
-via pyloudnorm) and a look-ahead limiter on the 4x-oversampled signal holds the true peak
-under the ceiling (with a margin for the AAC encoder), re-measured after every pass.
+Loudness is normalised to the target integrated loudness (-14 LUFS by default, ITU-R BS.1770,
+``media/loudness.py``) and a look-ahead limiter on the 4x-oversampled signal holds the true peak
+under the ceiling (with a margin for the AAC encoder), re-measured after every pass. The true
+peak and the resampling are numpy (``media/audio.py``); ``true_peak_db`` is re-exported here.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from director.backends.types import Artifact, Made, added, keyed
-from director.media.audio import fade, read_wav, resample, to_stereo, write_wav
+from director.media.audio import fade, read_wav, resample, sample_peaks, to_stereo, true_peak_db, write_wav
 from director.project import MixConfig
 from director.shots import shot_location
 from director.stages.base import Stage
@@ -27,27 +28,19 @@ MASTER_TRIES = 8
 MAX_PUSH_DB = 24.0  # never push more than this above plain normalisation to win back what limiting took
 
 
-def true_peak_db(x: np.ndarray) -> float:
-    from scipy.signal import resample_poly
+def limiter_gain(peaks: np.ndarray, rate: int, ceiling_db: float) -> np.ndarray:
+    """A look-ahead limiter's gain per sample, from the signal's oversampled peaks (``sample_peaks``): never
+    above what keeps a peak under the ceiling, held 10 ms either side and smoothed over 10 ms."""
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
-    up = resample_poly(x, 4, 1, axis=0)
-    peak = float(np.max(np.abs(up))) if up.size else 0.0
-    return 20 * np.log10(max(peak, 1e-12))
+    need = np.minimum(1.0, 10 ** (ceiling_db / 20) / np.maximum(peaks, 1e-9))
+    smooth = max(1, int(0.01 * rate))
+    return uniform_filter1d(minimum_filter1d(need, size=2 * smooth + 1), size=smooth)
 
 
 def limit(x: np.ndarray, rate: int, ceiling_db: float) -> np.ndarray:
     """Look-ahead limiter: gain never above what keeps the oversampled peak under the ceiling."""
-    from scipy.ndimage import minimum_filter1d, uniform_filter1d
-    from scipy.signal import resample_poly
-
-    ceiling = 10 ** (ceiling_db / 20)
-    up = np.abs(resample_poly(x, 4, 1, axis=0)).max(axis=1)
-    n = len(x)
-    peak = up[: n * 4].reshape(n, 4).max(axis=1) if len(up) >= n * 4 else np.abs(x).max(axis=1)
-    need = np.minimum(1.0, ceiling / np.maximum(peak, 1e-9))
-    smooth = max(1, int(0.01 * rate))
-    gain = uniform_filter1d(minimum_filter1d(need, size=2 * smooth + 1), size=smooth)
-    return (x * gain[:, None]).astype(np.float32)
+    return (x * limiter_gain(sample_peaks(x), rate, ceiling_db)[:, None]).astype(np.float32)
 
 
 def speech_envelope(dialogue: np.ndarray, rate: int) -> np.ndarray:
@@ -64,6 +57,7 @@ ROOM_WORDS = {"rain": ("rain", "storm", "雨", "暴雨"),
                          "市场", "天台", "公园", "室外", "门口")}
 ROOM_SHAPE = {"room": (1.6, 40.0, 2500.0, 0.0), "street": (1.0, 30.0, 6000.0, 4.0), "rain": (0.4, 200.0, 12000.0, 0.0)}
 ROOM_LEVEL = {"room": 0.0, "street": 3.0, "rain": 5.0}  # dB over mix.room_tone_db
+ROOM_LOOP = 8.0  # seconds of room tone, repeated (under the mix at -50 dB: no one hears it loop)
 
 
 def room_kind(location_id: str, description: str) -> str:
@@ -96,10 +90,11 @@ def room_tone(seconds: float, rate: int, kind: str, seed: str) -> np.ndarray:
     n = max(1, int(seconds * rate))
     rng = np.random.default_rng(zlib.crc32(seed.encode()))
     slope, low, high, swell = ROOM_SHAPE[kind]
-    spectrum = np.fft.rfft(rng.standard_normal(n))
-    freqs = np.fft.rfftfreq(n, 1 / rate)
+    loop = min(n, int(ROOM_LOOP * rate))  # noise shaped by FFT is periodic: a loop tiles without a seam
+    spectrum = np.fft.rfft(rng.standard_normal(loop))
+    freqs = np.fft.rfftfreq(loop, 1 / rate)
     shape = np.where((freqs >= low) & (freqs <= high), 1.0 / np.maximum(freqs, 1.0) ** (slope / 2), 0.0)
-    noise = np.fft.irfft(spectrum * shape, n)
+    noise = np.resize(np.fft.irfft(spectrum * shape, loop), n)
     if swell:
         t = np.arange(n) / rate
         noise *= 1.0 + 0.5 * np.sin(2 * np.pi * t / (seconds / max(1, round(seconds / 7))) + rng.random() * 6.28)
@@ -138,27 +133,34 @@ def device_voice(data: np.ndarray, rate: int, kind: str) -> np.ndarray:
 
 
 def master(mixed: np.ndarray, rate: int, target_lufs: float, ceiling_db: float) -> tuple[np.ndarray, dict]:
-    import pyloudnorm
+    from director.media.loudness import Loudness
 
-    meter = pyloudnorm.Meter(rate)
-    loudness = meter.integrated_loudness(mixed)
+    meter = Loudness(mixed, rate)  # K-weighted once; every try below is measured by difference
+    loudness = meter.lufs()
     if not np.isfinite(loudness):  # silence: nothing to normalise
         return mixed, {"lufs": None, "true_peak": round(float(true_peak_db(mixed)), 2), "gain_db": 0.0, "notes": []}
     # Gain and limiting are always applied to the original mix (never to an already limited one), and the
     # gain is searched: limiting costs loudness, so gain g_{k+1} = g_k + (target - L_k) until L hits the target.
+    # The oversampled peaks scale with the gain, so they are measured once.
+    peaks = sample_peaks(mixed)
     gain_db = target_lufs - loudness
-    best: tuple[float, np.ndarray, float] | None = None
+    best: tuple[float, float, np.ndarray | None] | None = None  # (loudness, gain dB, limiter curve)
     for _ in range(MASTER_TRIES):
-        out = (mixed * 10 ** (gain_db / 20)).astype(np.float32)
-        if true_peak_db(out) > ceiling_db - ENCODER_MARGIN_DB:
-            out = limit(out, rate, ceiling_db - ENCODER_MARGIN_DB - 0.1)
-        measured = meter.integrated_loudness(out)
+        gain = 10 ** (gain_db / 20)
+        curve = None
+        if 20 * np.log10(max(float(peaks.max()) * gain, 1e-12)) > ceiling_db - ENCODER_MARGIN_DB:
+            curve = limiter_gain(peaks * gain, rate, ceiling_db - ENCODER_MARGIN_DB - 0.1)
+        measured = meter.lufs(gain, curve)
         if best is None or abs(measured - target_lufs) < abs(best[0] - target_lufs):
-            best = (measured, out, gain_db)
+            best = (measured, gain_db, curve)
         if abs(measured - target_lufs) < 0.2 or gain_db - (target_lufs - loudness) > MAX_PUSH_DB:
             break
         gain_db += target_lufs - measured
-    measured, out, applied = best
+    measured, applied, curve = best
+    out = mixed * np.float32(10 ** (applied / 20))
+    if curve is not None:
+        out *= curve[:, None].astype(np.float32)
+    out = out.astype(np.float32, copy=False)
     peak = float(true_peak_db(out))
     notes = []
     if abs(measured - target_lufs) > 1.0:
@@ -187,7 +189,7 @@ class MixRequest:
 
 class MixStage(Stage):
     name = "mix"
-    version = "4"  # 4: records the gain in front of the limiter (applied_gain_db); phone and radio voices
+    version = "5"  # 5: BS.1770 meter and true peak in numpy (media/loudness.py, media/audio.py), looped room tone
     scope = "episode"
 
     unit = "episode"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyloudnorm
+import pytest
 
 from director.stages.assemble import filter_graph
 from director.stages.mix import master, true_peak_db
@@ -33,10 +34,44 @@ def test_master_hits_loudness_and_true_peak():
     assert true_peak_db(out) <= -1.0
 
 
+@pytest.mark.parametrize("freq", [997.0, 6000.0, 12000.0, 17000.0])
+def test_true_peak_reads_a_sine_at_its_amplitude_and_beside_scipys_4x_resampler(freq):
+    """Sampled sines whose samples miss their crests: the meter finds the crest (the sample peak does not)."""
+    from scipy.signal import resample_poly
+
+    rate = 48000
+    n = np.arange(rate)
+    x = (0.8 * np.sin(2 * np.pi * freq * n / rate + 0.3)).astype(np.float32)
+    ours = true_peak_db(x)
+    assert abs(ours - 20 * np.log10(0.8)) < 0.15, ours
+    theirs = 20 * np.log10(np.abs(resample_poly(x, 4, 1)).max())
+    assert abs(ours - theirs) < 0.4 and true_peak_db(x) > 20 * np.log10(np.abs(x).max()) - 0.01
+
+
+def test_resampling_matches_scipys_polyphase_resampler_inside_the_clip():
+    from scipy.signal import resample_poly
+
+    from director.media.audio import resample
+
+    rng = np.random.default_rng(1)
+    t = np.arange(22050 * 2) / 22050
+    voice = (0.5 * np.sin(2 * np.pi * 300 * t) + 0.2 * np.sin(2 * np.pi * 3100 * t)
+             + 0.01 * rng.standard_normal(len(t))).astype(np.float32)
+    ours, theirs = resample(voice, 22050, 48000), resample_poly(voice, 320, 147)
+    assert len(ours) == len(theirs) == 96000 and ours.dtype == np.float32
+    inner = slice(2000, -2000)  # the ends differ (a periodic FFT against zero-padded FIR); the mix fades them
+    assert np.abs(ours[inner] - theirs[inner]).max() < 0.01
+    stereo = resample(np.stack([voice, -voice], axis=1), 22050, 44100)
+    assert stereo.shape == (88200, 2) and np.allclose(stereo[:, 0], -stereo[:, 1])
+
+
 def test_filter_graph_keeps_total_length_for_dissolves():
     graph = filter_graph([48, 48, 48], ["cut", "dissolve", "fade"], 24, None, None)
     assert "xfade" in graph and "tpad=stop_mode=clone:stop=6" in graph and "fade=t=in" in graph
-    assert "offset=1.7500" in graph  # 48 frames - 6 held frames = 42 / 24
+    assert "offset=1.750000" in graph  # 48 frames - 6 held frames = 42 / 24
+    # an offset that is not a whole number of microseconds is rounded down, never into the next frame
+    graph = filter_graph([226, 48], ["cut", "dissolve"], 24, None, None)
+    assert "offset=9.166666" in graph  # 220 frames; "9.1667" started the dissolve a frame late
 
 
 def test_music_ducks_while_anyone_speaks():

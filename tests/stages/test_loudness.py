@@ -1,0 +1,52 @@
+"""The mix's BS.1770 meter (media/loudness.py): the standard's filter, pyloudnorm's readings, and a limited
+signal measured by difference exactly as if it were filtered again."""
+from __future__ import annotations
+
+import numpy as np
+import pyloudnorm
+import pytest
+
+from director.media.loudness import Loudness, integrated_loudness, k_biquads
+
+# ITU-R BS.1770-4, Tables 1 and 2: the K-weighting filters' coefficients at 48 kHz
+ITU_SHELF = ((1.53512485958697, -2.69169618940638, 1.19839281085285), (-1.69065929318241, 0.73248077421585))
+ITU_HIGHPASS = ((1.0, -2.0, 1.0), (-1.99004745483398, 0.99007225036621))
+
+
+def _programme(rate: int, seconds: float = 20.0, seed: int = 0) -> np.ndarray:
+    """Speech-like bursts over a quiet bed, stereo, with a near-silent stretch the gates must drop."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(rate * seconds)) / rate
+    bursts = (np.sin(2 * np.pi * 0.7 * t) > 0).astype(np.float32)
+    tone = 0.3 * np.sin(2 * np.pi * 220 * t) * bursts + 0.02 * rng.standard_normal(len(t))
+    x = np.stack([tone, 0.6 * tone + 0.01 * rng.standard_normal(len(t))], axis=1).astype(np.float32)
+    x[int(rate * 5):int(rate * 8)] *= 0.001
+    return x
+
+
+def test_the_filter_is_the_standards_at_48_khz():
+    for (b, a), (ib, ia) in zip(k_biquads(48000), (ITU_SHELF, ITU_HIGHPASS)):
+        assert np.allclose(b, ib, atol=1e-12) and np.allclose(a, ia, atol=1e-12)
+
+
+@pytest.mark.parametrize("rate", [48000, 44100])
+def test_readings_agree_with_pyloudnorm(rate):
+    """pyloudnorm designs its shelf from rounder parameters (1500 Hz, 4 dB), a few hundredths of an LU away."""
+    for x in (_programme(rate), _programme(rate)[:, 0], _programme(rate, 3.0, seed=1)):
+        ours, theirs = integrated_loudness(x, rate), pyloudnorm.Meter(rate).integrated_loudness(x)
+        assert abs(ours - theirs) < 0.06, (ours, theirs)
+    assert integrated_loudness(np.zeros((rate * 2, 2), np.float32), rate) == float("-inf")
+    assert integrated_loudness(np.zeros(rate // 10, np.float32), rate) == float("-inf")  # shorter than a block
+
+
+def test_a_gain_and_a_limiter_curve_are_measured_as_if_filtered_again():
+    rate = 48000
+    x = _programme(rate)
+    curve = np.ones(len(x))
+    curve[rate * 2:rate * 2 + 900] = 0.25  # two limited stretches, one a second long, with ramps
+    curve[rate * 11:rate * 12] = np.linspace(1.0, 0.4, rate)
+    meter = Loudness(x, rate)
+    direct = integrated_loudness(x * 1.8 * curve[:, None].astype(np.float32), rate)
+    assert meter.lufs(1.8, curve) == pytest.approx(direct, abs=1e-3)
+    assert meter.lufs(2.0) == pytest.approx(meter.lufs() + 20 * np.log10(2.0), abs=1e-3)
+    assert meter.lufs(1.8, curve) < meter.lufs(1.8)
