@@ -90,7 +90,10 @@ def wrap(text: str, measure_text, max_width: float, names: tuple[str, ...] = ())
     def measure(line: str) -> float:
         return measure_text(line.rstrip("".join(NO_LINE_START) + " "))
 
-    units = words(" ".join(text.split()), names)
+    text = " ".join(text.split())
+    if measure(text) <= max_width:  # most subtitle lines fit: no segmentation (jieba's dictionary loads in ~0.7 s)
+        return [text] if text else []
+    units = words(text, names)
     lines: list[str] = []
     current = ""
     for unit in units:

@@ -113,8 +113,9 @@ class AssembleStage(Stage):
 
 def assemble_episode(req: AssembleRequest, out: Path) -> Made:
     if req.segments:
-        total = join_segments([s.file("video") for s in req.segments], sum(req.frames), req.fps, req.mix.file("audio"),
-                              req.encode, out / "episode.mp4")
+        audio = req.mix.file("aac") if req.mix.has("aac") else req.mix.file("audio")
+        total = join_segments([s.file("video") for s in req.segments], sum(req.frames), req.fps, audio, req.encode,
+                              out / "episode.mp4")
     else:
         ass = req.subtitles.file(req.burn) if req.subtitles else None
         total = single_encode([c.file("clip") for c in req.clips], list(req.frames), list(req.transitions), req.fps,
@@ -122,9 +123,11 @@ def assemble_episode(req: AssembleRequest, out: Path) -> Made:
     return Made({"video": "episode.mp4"}, info={"frames": total, "duration": total / req.fps})
 
 
-def _audio_args(enc: EncodeConfig, total: int, fps: float, out: Path) -> list[str]:
-    return ["-c:a", "aac", "-b:a", enc.audio_bitrate, "-ar", "48000", "-t", f"{total / fps:.6f}",
-            "-movflags", "+faststart", str(Path(out).resolve())]
+def _audio_args(enc: EncodeConfig, total: int, fps: float, out: Path, audio: Path | None = None) -> list[str]:
+    """The audio's encoder (or a copy of the mix's own AAC) and the MP4's length and layout."""
+    codec = ["-c:a", "copy"] if audio is not None and Path(audio).suffix == ".m4a" else \
+        ["-c:a", "aac", "-b:a", enc.audio_bitrate, "-ar", "48000"]
+    return [*codec, "-t", f"{total / fps:.6f}", "-movflags", "+faststart", str(Path(out).resolve())]
 
 
 def join_segments(segments: list[Path], total: int, fps: float, audio: Path, enc: EncodeConfig, out: Path) -> int:
@@ -134,7 +137,7 @@ def join_segments(segments: list[Path], total: int, fps: float, audio: Path, enc
         "file '{}'\n".format(str(Path(s).resolve()).replace("'", "'\\''")) for s in segments), encoding="utf-8")
     try:
         run_ffmpeg(["-f", "concat", "-safe", "0", "-i", str(listing.resolve()), "-i", str(Path(audio).resolve()),
-                    "-map", "0:v", "-map", "1:a", "-c:v", "copy", *_audio_args(enc, total, fps, out)],
+                    "-map", "0:v", "-map", "1:a", "-c:v", "copy", *_audio_args(enc, total, fps, out, audio)],
                    "joining the episode's segments")
     finally:
         listing.unlink(missing_ok=True)
