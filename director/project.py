@@ -157,6 +157,8 @@ class ProjectConfig(_Cfg):
     tier: Literal["draft", "quality"] = Field(
         default="draft", description="final profile: draft (step-distilled, one take) or quality (full schedules)")
     backends: dict[str, BackendChoice] = Field(default_factory=dict, description="per-stage backend overrides")
+    preview_scale: float = Field(default=1.0, ge=0.25, le=1.0, description="preview profile: draw and encode at "
+                                 "this share of the frame size (0.5: 540x960 for 1080x1920), for long episodes")
     planner: PlannerConfig = Field(default_factory=PlannerConfig)
     license_ack: Literal["noncommercial"] | None = Field(
         default=None, description="allow models whose license forbids commercial use")

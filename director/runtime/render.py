@@ -43,6 +43,8 @@ def prepare(project: Project, episode: str | None, profile: str | None, explain:
         shot_list, notes = current_shots(project, loaded, *(planner or ()))
         shots = shot_list.shots
     profile = profile or project.config.profile
+    if profile == "preview" and project.config.preview_scale != 1.0:
+        loaded = scaled(loaded, project.config.preview_scale)
     config = project.config.model_copy(update={"profile": profile, "encode": project.config.encode.for_profile(profile)})
     project = Project(project.root, config, project.config_path)
     overrides = {k: v.model_dump() for k, v in config.backends.items()}
@@ -54,6 +56,16 @@ def prepare(project: Project, episode: str | None, profile: str | None, explain:
         REMOTE_MODELS.reset(token)
     ctx = RenderContext(project, loaded, shots, backends, ArtifactCache(project.cache_dir), explain=explain)
     return ctx, notes + [str(w) for w in loaded.warnings]
+
+
+def scaled(loaded, scale: float):
+    """The episode drawn at ``scale`` of its frame size (even sides, as H.264's 4:2:0 needs): a quicker preview."""
+    import dataclasses
+
+    fmt = loaded.screenplay.format
+    size = {"width": max(16, round(fmt.width * scale / 2) * 2), "height": max(16, round(fmt.height * scale / 2) * 2)}
+    return dataclasses.replace(loaded, screenplay=loaded.screenplay.model_copy(
+        update={"format": fmt.model_copy(update=size)}))
 
 
 def render(project: Project, episode: str | None = None, profile: str | None = None,

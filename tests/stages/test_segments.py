@@ -2,6 +2,7 @@
 subtitles at the same frames, the same transitions, a clean decode; and the slicing rules behind them."""
 from __future__ import annotations
 
+import json
 import random
 import shutil
 import subprocess
@@ -120,3 +121,16 @@ def test_segments_joined_by_stream_copy_match_one_encode_of_the_episode(tmp_path
     x, rate = decode_audio(joined)
     y, _ = decode_audio(reference)
     assert abs(len(x) - len(y)) <= rate / 24  # audio and picture within a frame, as in the reference
+
+
+def test_a_half_scale_preview_is_drawn_and_encoded_at_half_the_frame_size(tmp_path):
+    from director.media.probe import probe
+
+    project = make_project(tmp_path)
+    with (project / "director.yaml").open("a") as f:
+        f.write("preview_scale: 0.5\n")
+    director("-p", str(project), "render", check=True)
+    video = probe(project / "out/screenplay/episode.mp4")["video"]
+    assert (video["width"], video["height"]) == (108, 192)
+    status = json.loads(director("-p", str(project), "--json", "status", check=True).stdout)
+    assert all(job["status"] == "cached" for job in status["jobs"])  # status reads the same setting
