@@ -47,6 +47,10 @@ class LLMConfig(_Cfg):
     review: bool = Field(default=True, description="let the continuity supervisor review each scene")
     max_tokens: int = Field(default=2048, ge=64, le=32768, description="longest answer per call")
     use_responses_api: bool = Field(default=False, description="OpenAI's Responses API (api.openai.com only)")
+    review_keyframes: bool = Field(default=False, description="a vision model (this endpoint) reviews every keyframe "
+                                   "against its shot and the characters' reference sheets; a miss is made again")
+    review_regenerations: int = Field(default=1, ge=0, le=3, description="keyframe review: how many times a "
+                                      "keyframe the reviewer rejects is made again with its corrected prompt")
 
 
 class PlannerConfig(_Cfg):

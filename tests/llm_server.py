@@ -2,7 +2,9 @@
 
 It speaks the real protocol over HTTP on 127.0.0.1: ``POST /v1/chat/completions`` with
 ``response_format`` (json_schema / json_object) and ``tools``; errors as the API sends them.
-Scripts are keyed by (agent, scene); an empty script gives a default answer.
+Scripts are keyed by (agent, scene) -- agent: artist, supervisor or reviewer (the keyframe reviewer,
+whose "scene" is the shot id); an empty script gives a default answer. Vision input (image_url parts)
+is recorded per request; ``blind=True`` refuses it as a text-only model's server does.
 
 A script step is a dict:
 - ``{"json": obj}`` / ``{"text": str}``: a 200 answer whose message content is that JSON / text
@@ -31,8 +33,9 @@ class ScriptedLLM:
     ECHO_KEY = "<<api-key>>"  # in a script step: replaced by the key the request carried
 
     def __init__(self, default_answer: Callable[[str, str], dict], reject: tuple[str, ...] = (),
-                 reject_status: int = 400):
+                 reject_status: int = 400, blind: bool = False):
         self.default_answer = default_answer
+        self.blind = blind  # refuses image input (a model without vision)
         self.reject = reject  # response_format types this server refuses, like many local servers
         self.reject_status = reject_status  # llama-cpp-python's server answers them with a 500
         self.scripts: dict[tuple[str, str], list[dict]] = {}
@@ -70,14 +73,25 @@ class ScriptedLLM:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 system = next((m["content"] for m in body["messages"] if m["role"] == "system"), "")
                 user = next((m["content"] for m in body["messages"] if m["role"] in ("user", "human")), "")
-                agent = "supervisor" if "continuity supervisor" in system else "artist"
-                scene = (re.search(r"Scene (\S+?)[ ,(]", user) or re.search(r"Scene (\S+)", user)).group(1)
+                images = []
+                if isinstance(user, list):  # vision input: text and image_url parts
+                    images = [p["image_url"]["url"] for p in user if p.get("type") == "image_url"]
+                    user = " ".join(p.get("text", "") for p in user if p.get("type") == "text")
+                agent = ("supervisor" if "continuity supervisor" in system else
+                         "reviewer" if "continuity reviewer" in system else "artist")
+                found = (re.search(r"Scene (\S+?)[ ,(]", user) or re.search(r"Shot (\S+?):", user)
+                         or re.search(r"Scene (\S+)", user))
+                scene = found.group(1)
                 fmt = (body.get("response_format") or {}).get("type")
                 with llm.lock:
                     llm.requests.append({"agent": agent, "scene": scene, "format": fmt, "tools": bool(body.get("tools")),
                                          "max_tokens": body.get("max_tokens"),
                                          "auth": self.headers.get("Authorization", ""), "messages": body["messages"],
-                                         "headers": dict(self.headers.items()), "path": self.path})
+                                         "headers": dict(self.headers.items()), "path": self.path,
+                                         "images": images, "text": user})
+                    if images and llm.blind:  # a text-only server, as llama.cpp without a vision projector answers
+                        return self._send(400, {"error": {"message": "image input is not supported by this model",
+                                                          "type": "invalid_request_error"}})
                     if fmt in llm.reject:
                         return self._send(llm.reject_status, {"error": {"message": f"response_format {fmt} is not supported "
                                                                      "by this server", "type": "invalid_request_error"}})

@@ -271,6 +271,11 @@ def render(
         project.config = project.config.model_copy(
             update={"executor": project.config.executor.model_copy(update={"kind": executor})})
     planner = resolve_planner(project, None, environment())
+    reviewer = None
+    if project.config.llm.review_keyframes:  # the vision reviewer talks to the same endpoint as the planner
+        from director.plan.llm import resolve_settings
+
+        reviewer = resolve_settings(project.config.llm, environment())
     names = [p.stem for p in project.episode_paths()] if all_ else (episode.split(",") if episode and "," in episode
                                                                       else None)
     if names is not None:
@@ -279,7 +284,7 @@ def render(
         for name in names:
             project.episode_path(name)  # unknown names: a usage error naming the episodes, before any work
         with RichReporter(state.out) as reporter:
-            outcomes = render_many(project, names, profile, selection, reporter, planner)
+            outcomes = render_many(project, names, profile, selection, reporter, planner, reviewer)
         if state.out.json_mode:
             state.out.result({"episodes": [summary_data(o) for o in outcomes]})
         else:
@@ -289,7 +294,7 @@ def render(
             raise typer.Exit(ExitCode.STAGE_FAILED)
         return
     with RichReporter(state.out) as reporter:
-        outcome = do_render(project, episode, profile, selection, reporter, planner)
+        outcome = do_render(project, episode, profile, selection, reporter, planner, reviewer)
     summary(state.out, outcome)
     if outcome.result.failed:
         raise typer.Exit(ExitCode.STAGE_FAILED)

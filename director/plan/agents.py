@@ -44,6 +44,19 @@ class Review(BaseModel):
     fixes: list[str] = Field(default_factory=list, description="what to change, naming the shot")
 
 
+class KeyframeReview(BaseModel):
+    """The continuity reviewer's answer about one generated keyframe."""
+
+    model_config = ConfigDict(extra="ignore")
+    matches: bool = Field(description="the picture shows the shot as planned")
+    characters_present: list[str] = Field(default_factory=list, max_length=8,
+                                          description="character ids recognisable in the picture")
+    problems: list[str] = Field(default_factory=list, max_length=6,
+                                description="what is wrong: a missing or wrong character, wardrobe, place, framing")
+    corrected_prompt: str = Field(default="", max_length=400,
+                                  description="when it does not match: the prompt to generate it again with")
+
+
 def scene_plan_model(refs: list[str], characters: list[str]) -> type[BaseModel]:
     """ScenePlan narrowed to one scene: beats and characters become enums of what exists.
 
@@ -57,7 +70,7 @@ def scene_plan_model(refs: list[str], characters: list[str]) -> type[BaseModel]:
     return create_model("ScenePlan", __base__=ScenePlan, shots=(list[shot], ...))
 
 
-SCHEMAS: dict[str, type[BaseModel]] = {"ScenePlan": ScenePlan, "Review": Review}
+SCHEMAS: dict[str, type[BaseModel]] = {"ScenePlan": ScenePlan, "Review": Review, "KeyframeReview": KeyframeReview}
 
 
 @dataclass(frozen=True)

@@ -188,12 +188,18 @@ class Endpoint:
                 write_json(self.memory_path, memory)
 
     # ------------------------------------------------------------------ calls
-    def ask(self, agent: Agent, messages: list[tuple[str, str]], label: str, schema: type[BaseModel] | None = None
-            ) -> tuple[str, BaseModel | None, str | None]:
-        """(answer text, parsed answer or None, parse error or None), from the cache when possible."""
+    def ask(self, agent: Agent, messages: list[tuple[str, str]], label: str, schema: type[BaseModel] | None = None,
+            images: tuple[tuple[bytes, str], ...] = ()) -> tuple[str, BaseModel | None, str | None]:
+        """(answer text, parsed answer or None, parse error or None), from the cache when possible. ``images``:
+        (bytes, MIME type) shown after the last message's text (OpenAI's vision input); keyed by their digests."""
+        import hashlib
+
         schema = schema or agent.schema
         material = {"agent": agent.name, "version": agent.version, "messages": messages,
                     "schema": schema.model_json_schema(), **self.settings.identity()}
+        if images:
+            material["images"] = [hashlib.sha256(data).hexdigest() for data, _ in images]
+            messages = with_images(messages, images)
         key = fingerprint(material)
         with self._lock:
             self.keys.append(key)
@@ -290,6 +296,18 @@ class Endpoint:
                 log.info("LLM %s; retrying in %.2fs", type(exc).__name__, delay)
                 time.sleep(delay)
                 attempt += 1
+
+
+def with_images(messages: list[tuple[str, str]], images: tuple[tuple[bytes, str], ...]) -> list:
+    """The messages with the last one's text followed by the images, as data URLs (the chat completions
+    protocol's vision input, which OpenAI, vLLM, llama.cpp and Ollama's OpenAI endpoint accept)."""
+    import base64
+
+    role, text = messages[-1]
+    parts: list[dict] = [{"type": "text", "text": text}]
+    parts += [{"type": "image_url", "image_url": {"url": f"data:{mime};base64,{base64.b64encode(data).decode()}"}}
+              for data, mime in images]
+    return [*messages[:-1], (role, parts)]
 
 
 class RetriesExhausted(Exception):

@@ -76,6 +76,8 @@ class RenderContext:
     _all_shots: list[Shot] | None = None
     model_events: list[dict] = field(default_factory=list)  # loads and releases, in order, for the run record
     _loading: dict[str, threading.Lock] = field(default_factory=dict)  # model@device -> held while it loads
+    review: object | None = None  # keyframe review (plan/review.ReviewSpec): part of the keyframes' keys when on
+    reviewer: object | None = None  # the reviewer itself (plan/review.KeyframeReviewer), when rendering
 
     @property
     def all_shots(self) -> list[Shot]:
@@ -98,7 +100,7 @@ class RenderContext:
         """The same render (results, built backends) seen through a subset of its shots."""
         return RenderContext(self.project, self.loaded, shots, self.backends, self.cache, self.explain,
                              self.results, self._built, self._lock, self._digests, self.all_shots, self.model_events,
-                             self._loading)
+                             self._loading, self.review, self.reviewer)
 
     def backend(self, kind: str):
         """The built backend for a kind on the job's device: built once per device per run (models stay resident)."""

@@ -32,8 +32,9 @@ class RenderOutcome:
 
 
 def prepare(project: Project, episode: str | None, profile: str | None, explain: bool,
-            check: bool = True, planner: tuple | None = None) -> tuple[RenderContext, list[str]]:
-    """``planner``: (name, LLM settings) from ``plan.resolve_planner``, used if the episode must be re-planned."""
+            check: bool = True, planner: tuple | None = None, reviewer=None) -> tuple[RenderContext, list[str]]:
+    """``planner``: (name, LLM settings) from ``plan.resolve_planner``, used if the episode must be re-planned;
+    ``reviewer``: LLM settings for the keyframe review (``llm.review_keyframes``), resolved by the CLI."""
     from director.plan import current_shots, plan_preview
 
     loaded = project.load_episode(episode)
@@ -55,6 +56,15 @@ def prepare(project: Project, episode: str | None, profile: str | None, explain:
     finally:
         REMOTE_MODELS.reset(token)
     ctx = RenderContext(project, loaded, shots, backends, ArtifactCache(project.cache_dir), explain=explain)
+    if config.llm.review_keyframes:
+        from director.plan.review import KeyframeReviewer, review_spec
+
+        ctx.review = review_spec(config.llm)
+    if ctx.review is not None and not explain:
+        if reviewer is None:
+            raise UsageError("llm.review_keyframes is on, but no LLM endpoint is configured: set OPENAI_API_KEY (and "
+                             "OPENAI_BASE_URL for a local server with a vision model), or turn the review off")
+        ctx.reviewer = KeyframeReviewer(reviewer, project.state, ctx.cache, config.llm.review_regenerations)
     return ctx, notes + [str(w) for w in loaded.warnings]
 
 
@@ -70,10 +80,10 @@ def scaled(loaded, scale: float):
 
 def render(project: Project, episode: str | None = None, profile: str | None = None,
            selection: Selection = Selection(), reporter: Reporter | None = None,
-           planner: tuple | None = None) -> RenderOutcome:
+           planner: tuple | None = None, reviewer=None) -> RenderOutcome:
     started = time.perf_counter()
     with ProjectLock(project.state, "render"):
-        ctx, notes = prepare(project, episode, profile, explain=False, planner=planner)
+        ctx, notes = prepare(project, episode, profile, explain=False, planner=planner, reviewer=reviewer)
         unknown = sorted((selection.shots or set()) - {s.id for s in ctx.shots})
         if unknown:
             known = [s.id for s in ctx.shots]
@@ -103,7 +113,7 @@ def finish(project: Project, ctx: RenderContext, result: RunResult, selection: S
 
 def render_many(project: Project, episodes: list[str], profile: str | None = None,
                 selection: Selection = Selection(), reporter: Reporter | None = None,
-                planner: tuple | None = None) -> list[RenderOutcome]:
+                planner: tuple | None = None, reviewer=None) -> list[RenderOutcome]:
     """Render several episodes (``render --all``) in one run: one scheduler, each model loaded once."""
     import dataclasses
 
@@ -115,7 +125,7 @@ def render_many(project: Project, episodes: list[str], profile: str | None = Non
     with ProjectLock(project.state, "render"):
         runs, notes = [], []
         for episode in episodes:
-            ctx, more = prepare(project, episode, profile, explain=False, planner=planner)
+            ctx, more = prepare(project, episode, profile, explain=False, planner=planner, reviewer=reviewer)
             if runs:  # one set of built backends (and models) for every episode of the run
                 first = runs[0][0]
                 ctx = dataclasses.replace(ctx, backends=first.backends, _built=first._built, _lock=first._lock,

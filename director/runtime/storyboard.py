@@ -89,6 +89,7 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
             f"<figcaption><b>{html.escape(shot.id)}</b> · {row['seconds']:.2f}s · {shot.size} {shot.angle} "
             f"{shot.move} · {html.escape(people)}"
             + (f"<p class=talk>talking: {html.escape(row['talking'])} (lip sync)</p>" if row["talking"] else "")
+            + _review_line(row["entry"])
             + "".join(f"<p>{html.escape(line)}</p>" for line in row["lines"]) + "</figcaption></figure>")
     atomic_write_text(index_path, json.dumps(index, indent=1, sort_keys=True))
     refs = _reference_cards(ctx, panels)
@@ -98,11 +99,23 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
     page = (f"<!doctype html><meta charset='utf-8'><title>{html.escape(ctx.sp.title)} — storyboard</title>"
             "<style>body{font-family:sans-serif;background:#18181c;color:#eee}main{display:flex;flex-wrap:wrap;gap:16px}"
             "figure{width:260px;margin:0}img{width:100%}p{margin:4px 0;font-size:13px;color:#ccc}"
-            ".talk{color:#ffd27a}</style>"
+            ".talk{color:#ffd27a}.review{color:#9fd8ff}</style>"
             f"<h1>{html.escape(ctx.sp.title)}</h1><main>{''.join(cards)}</main>"
             + (f"<h2>Reference sheets</h2><main>{''.join(refs)}</main>" if refs else ""))
     atomic_write_text(out / "storyboard.html", page)
     return {"storyboard": str(out / "storyboard.png"), "storyboard_html": str(out / "storyboard.html")}
+
+
+def _review_line(entry) -> str:
+    """What the continuity reviewer said of the keyframe (``llm.review_keyframes``), if it looked at it."""
+    review = (entry.meta.get("report") or {}).get("review") if entry is not None else None
+    if not review:
+        return ""
+    made = f", made again {review['regenerated']}x" if review.get("regenerated") else ""
+    if review.get("matches"):
+        return f"<p class=review>review: matches{made}</p>"
+    problems = "; ".join(review.get("problems") or []) or "does not match"
+    return f"<p class=review>review: {html.escape(problems)}{made}</p>"
 
 
 def _reference_cards(ctx, panels: Path) -> list[str]:

@@ -1,9 +1,10 @@
 """Keyframes: one picture per shot, from the shot, its characters, location and style."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from director.backends.types import FigureSpec, FrameRequest
+from director.backends.types import FigureSpec, FrameRequest, keyed
 from director.media.fonts import drawing_language
 from director.shots import Shot, shot_location
 from director.stages.base import Stage
@@ -45,6 +46,14 @@ def frame_request(ctx: RenderContext, shot: Shot) -> FrameRequest:
                         language=sp.language if drawing_language(sp.language) else "")
 
 
+@dataclass(frozen=True)
+class ReviewedFrame:
+    """A keyframe made and then reviewed by a vision model (``plan/review.py``), made again while it misses."""
+
+    frame: FrameRequest = keyed("keyframe changed")
+    review: Any = keyed("keyframe review changed")  # plan/review.ReviewSpec: the agent, the model, the tries
+
+
 class KeyframesStage(Stage):
     name = "keyframes"
     version = "2"
@@ -52,4 +61,18 @@ class KeyframesStage(Stage):
 
     def jobs(self, ctx: RenderContext):
         for shot in ctx.shots:
-            yield self.backend_job(ctx, shot.id, frame_request(ctx, shot), "render", shot=shot.id)
+            req = frame_request(ctx, shot)
+            if ctx.review is None:
+                yield self.backend_job(ctx, shot.id, req, "render", shot=shot.id)
+                continue
+            job = self.job(ctx, shot.id, ReviewedFrame(req, ctx.review), _reviewed(ctx, req), shot=shot.id)
+            job.kind = self.backend_kind  # on the keyframe model's device; reviewed in this process
+            yield job
+
+
+def _reviewed(ctx: RenderContext, req: FrameRequest):
+    from director.plan.review import reviewed
+
+    def run(out):
+        return reviewed(ctx.backend("keyframes").render, ctx.reviewer, req, out)
+    return run
