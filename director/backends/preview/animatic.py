@@ -7,28 +7,46 @@ exactly the requested number of frames. The panel's header stays fixed, like a s
 The characters live: a speaker's mouth opens with the energy of their own voice (frame by frame
 RMS of the line's recording, where the line plays in the shot), every face blinks at natural,
 seeded intervals, and a listener blinks as a line ends. The panel says where each face is
-(``faces.json``); mouths and eyes are redrawn over the moved frame, and a static shot patches
-only the face regions of one still frame, so a living shot costs about what a still one did.
+(``faces.json``); only mouths and eyes change from frame to frame.
+
+Two engines draw the same clip from one description of the move (``_path``: per camera setting, a
+curve of the shot's time that Python evaluates and that also writes itself as an ffmpeg expression):
+
+- ``ffmpeg`` (the default) moves the panel inside the encode. ffmpeg decodes each layer (background,
+  figures, the header band) once and loops it; a filter graph scales it (once for a constant zoom, per
+  frame for a changing one), crops it where the camera looks, lays the figures over the background at
+  their own parallax offset and the header on top, unmoved -- per frame, in C, with expressions of the
+  frame's time. A handheld roll is two shears made of strips (bands of rows cropped at shifted columns,
+  then columns cropped at shifted rows: pointers into the looped frame, not a per-pixel rotation). A
+  static shot is the composed panel repeated. Python draws only what changes, the faces' mouths and
+  closed eyes, on a small transparent patch in the figures' layer space, and pipes it to ffmpeg, which
+  lays it on the layer *before* the move, so the move carries it. The mouth motion of the sync score is
+  measured on that patch (what Python drew); the mouth boxes of ``faces.json`` come from the move's
+  geometry, as the encoded frame has them. Placement is to the pixel (sub-pixel offsets are rounded).
+- ``pillow`` (the first engine; the benchmark pairs the two) draws every frame in Python: each layer
+  transformed, features redrawn over the moved frame, the header pasted back; a static shot patches only
+  the face regions of one still frame. Raw RGB goes to ffmpeg.
 """
 from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from director.backends import BackendConfig
 from director.backends.types import ClipRequest, Made
-from director.media.ffmpeg import FrameWriter
-from director.backends.preview.faces import Performance, load_faces
+from director.media.ffmpeg import FrameWriter, GraphEncoder, rate
+from director.backends.preview.faces import Face, Performance, load_faces
 from director.media.lipsync import score
 from director.store.files import write_json
 
 
+# ---------------------------------------------------------------------------------------------- the camera
 @dataclass(frozen=True)
 class Cam:
     """Where the camera is at one moment: zoom and offset (share of the frame) per layer."""
@@ -46,41 +64,102 @@ def _ease(t: float) -> float:
     return t * t * (3 - 2 * t)
 
 
-def camera(move: str, t: float, rng_phase: tuple[float, ...] = (0.0,) * 6) -> Cam:
-    """The camera at time ``t`` in [0, 1] for a move."""
-    e = _ease(t)
+@dataclass(frozen=True)
+class Curve:
+    """One camera setting through a shot, a function of its time t in [0, 1]: ``start`` eased (smoothstep) to
+    ``end``, plus a shake (sines: amplitude, cycles per shot, phase in cycles)."""
+
+    start: float
+    end: float | None = None  # None: constant
+    shake: tuple[tuple[float, float, float], ...] = ()
+
+    @property
+    def moving(self) -> bool:
+        return (self.end is not None and self.end != self.start) or bool(self.shake)
+
+    def at(self, t: float) -> float:
+        value = self.start if self.end is None else self.start + (self.end - self.start) * _ease(t)
+        return value + sum(a * math.sin(2 * math.pi * (f * t + p)) for a, f, p in self.shake)
+
+    def expr(self, t: str) -> str:
+        """The same curve as an ffmpeg expression, ``t`` being an expression of the shot's time."""
+        out = _num(self.start)
+        if self.end is not None and self.end != self.start:
+            out += f"+({_num(self.end - self.start)})*{t}*{t}*(3-2*{t})"
+        for a, f, p in self.shake:
+            out += f"+({_num(a)})*sin(2*PI*({_num(f)}*{t}+{_num(p)}))"
+        return f"({out})"
+
+    def peak(self) -> float:
+        """The largest magnitude the curve reaches (or a bound on it)."""
+        end = self.start if self.end is None else self.end
+        return max(abs(self.start), abs(end)) + sum(abs(a) for a, _, _ in self.shake)
+
+
+def _path(move: str, phase: tuple[float, ...] = (0.0,) * 6) -> dict[str, Curve]:
+    """A move as curves per ``Cam`` field (a field left out keeps its default): what both engines perform."""
     if move == "zoom-in":
-        return Cam(zoom=1.0 + 0.18 * e)
+        return {"zoom": Curve(1.0, 1.18)}
     if move == "zoom-out":
-        return Cam(zoom=1.18 - 0.18 * e)
+        return {"zoom": Curve(1.18, 1.0)}
     if move == "dolly-in":  # perspective: the subject grows faster than the room
-        return Cam(zoom=1.0 + 0.1 * e, fg_zoom=1.0 + 0.22 * e)
+        return {"zoom": Curve(1.0, 1.1), "fg_zoom": Curve(1.0, 1.22)}
     if move == "dolly-out":
-        return Cam(zoom=1.1 - 0.1 * e, fg_zoom=1.22 - 0.22 * e)
+        return {"zoom": Curve(1.1, 1.0), "fg_zoom": Curve(1.22, 1.0)}
     if move in ("pan-left", "pan-right"):
         sign = -1 if move == "pan-left" else 1
-        return Cam(zoom=1.16, x=sign * (-0.06 + 0.12 * e))
+        return {"zoom": Curve(1.16), "x": Curve(-0.06 * sign, 0.06 * sign)}
     if move in ("tilt-up", "tilt-down"):
         sign = -1 if move == "tilt-up" else 1
-        return Cam(zoom=1.16, y=sign * (-0.06 + 0.12 * e))
+        return {"zoom": Curve(1.16), "y": Curve(-0.06 * sign, 0.06 * sign)}
     if move in ("truck-left", "truck-right"):
         sign = -1 if move == "truck-left" else 1
-        return Cam(zoom=1.14, x=sign * (-0.03 + 0.06 * e), fg_zoom=1.14, fg_x=sign * (-0.07 + 0.14 * e))
+        return {"zoom": Curve(1.14), "x": Curve(-0.03 * sign, 0.03 * sign), "fg_zoom": Curve(1.14),
+                "fg_x": Curve(-0.07 * sign, 0.07 * sign)}
     if move in ("crane-up", "crane-down"):
         sign = -1 if move == "crane-up" else 1
-        return Cam(zoom=1.14 + 0.04 * e, y=sign * (-0.03 + 0.06 * e), fg_zoom=1.14 + 0.04 * e,
-                   fg_y=sign * (-0.07 + 0.14 * e))
+        return {"zoom": Curve(1.14, 1.18), "y": Curve(-0.03 * sign, 0.03 * sign), "fg_zoom": Curve(1.14, 1.18),
+                "fg_y": Curve(-0.07 * sign, 0.07 * sign)}
     if move == "orbit":  # background slides one way, subject the other
-        return Cam(zoom=1.15, x=0.06 - 0.12 * e, fg_zoom=1.15, fg_x=-0.05 + 0.1 * e)
-    if move == "handheld":
-        a, b, c, d, f, g = rng_phase
-        sx = 0.006 * (math.sin(2 * math.pi * (1.3 * t * 4 + a)) + 0.5 * math.sin(2 * math.pi * (3.1 * t * 4 + b)))
-        sy = 0.006 * (math.sin(2 * math.pi * (1.1 * t * 4 + c)) + 0.5 * math.sin(2 * math.pi * (2.7 * t * 4 + d)))
-        rot = 0.5 * math.sin(2 * math.pi * (0.9 * t * 4 + f)) + 0.2 * math.sin(2 * math.pi * (2.3 * t * 4 + g))
-        return Cam(zoom=1.07, x=sx, y=sy, rot=rot)
-    return Cam()
+        return {"zoom": Curve(1.15), "x": Curve(0.06, -0.06), "fg_zoom": Curve(1.15), "fg_x": Curve(-0.05, 0.05)}
+    if move == "handheld":  # sway (share of the frame) and roll (degrees): two sines each, seeded phases
+        a, b, c, d, f, g = phase
+        return {"zoom": Curve(1.07), "x": Curve(0.0, shake=((0.006, 5.2, a), (0.003, 12.4, b))),
+                "y": Curve(0.0, shake=((0.006, 4.4, c), (0.003, 10.8, d))),
+                "rot": Curve(0.0, shake=((0.5, 3.6, f), (0.2, 9.2, g)))}
+    return {}
 
 
+def camera(move: str, t: float, rng_phase: tuple[float, ...] = (0.0,) * 6) -> Cam:
+    """The camera at time ``t`` in [0, 1] for a move."""
+    return Cam(**{name: curve.at(t) for name, curve in _path(move, rng_phase).items()})
+
+
+@dataclass(frozen=True)
+class Layer:
+    """How one layer moves through a shot: zoom, offset (shares of the frame) and roll (degrees)."""
+
+    zoom: Curve = field(default_factory=lambda: Curve(1.0))
+    x: Curve = field(default_factory=lambda: Curve(0.0))
+    y: Curve = field(default_factory=lambda: Curve(0.0))
+    rot: Curve = field(default_factory=lambda: Curve(0.0))
+
+    @property
+    def still(self) -> bool:
+        """Whether the layer stays where the panel has it all shot long."""
+        curves = (self.zoom, self.x, self.y, self.rot)
+        return not any(c.moving for c in curves) and tuple(c.start for c in curves) == (1.0, 0.0, 0.0, 0.0)
+
+
+def _layers(path: dict[str, Curve]) -> tuple[Layer, Layer | None]:
+    """The background's move (the whole picture's, when it moves as one) and the figures' own, if they have one."""
+    back = Layer(**{k: path[k] for k in ("zoom", "x", "y", "rot") if k in path})
+    if "fg_zoom" not in path:
+        return back, None
+    return back, Layer(path["fg_zoom"], path.get("fg_x", back.x), path.get("fg_y", back.y), back.rot)
+
+
+# ---------------------------------------------------------------------------------------------- pillow: frame by frame
 def _transform(img: Image.Image, zoom: float, x: float, y: float, rot: float) -> Image.Image:
     w, h = img.size
     cx, cy = w / 2, h / 2
@@ -125,10 +204,286 @@ def _ordered_map(fn, items, threads: int):
             yield pending.popleft().result()
 
 
+# ---------------------------------------------------------------------------------------------- ffmpeg: one filter graph
+class _Graph:
+    """One shot's filter graph being written: its inputs (the panel's layers, a frame each), chains of filters
+    between named pads, and the chains that move a layer the way the camera does."""
+
+    def __init__(self, req: ClipRequest):
+        self.keyframe, self.frame, self.frames, self.fps = req.keyframe, (req.width, req.height), req.frames, req.fps
+        self.files: list[str] = []
+        self.chains: list[str] = []
+        # the shot's time in [0, 1], from the frame's timestamp (frame numbers, ``n``, are counted differently by
+        # different filters: overlay and scale count the frame in hand, crop does not)
+        self.t = f"(round(t*{rate(req.fps)})/{max(1, req.frames - 1)})"
+
+    def chain(self, inputs: list[str], filters: list[str]) -> str:
+        """Append ``inputs`` -> filters -> a new pad; returns the pad."""
+        if not filters:
+            (pad,) = inputs
+            return pad
+        pad = f"p{len(self.chains)}"
+        self.chains.append("".join(f"[{p}]" for p in inputs) + ",".join(filters) + f"[{pad}]")
+        return pad
+
+    def split(self, pad: str, k: int) -> list[str]:
+        """``k`` pads carrying ``pad``'s frames (references to them, not copies)."""
+        if k == 1:
+            return [pad]
+        outs = [f"p{len(self.chains)}s{i}" for i in range(k)]
+        self.chains.append(f"[{pad}]split={k}" + "".join(f"[{o}]" for o in outs))
+        return outs
+
+    def stack(self, pads: list[str], how: str) -> str:
+        return pads[0] if len(pads) == 1 else self.chain(pads, [f"{how}=inputs={len(pads)}"])
+
+    def text(self, out: str) -> str:
+        """The graph, its last pad renamed ``out``."""
+        *head, last = self.chains
+        return ";".join([*head, last[: last.rindex("[")] + f"[{out}]"])
+
+    def still(self, role: str) -> str:
+        """A pad with one of the keyframe's pictures (one frame), at the clip's size."""
+        self.files.append(self.keyframe.file(role))
+        pad = f"{len(self.files) - 1}:v"
+        if Image.open(self.files[-1]).size != self.frame:
+            pad = self.chain([pad], [f"scale={self.frame[0]}:{self.frame[1]}:flags=lanczos"])
+        return pad
+
+    def looped(self, pad: str, filters: list[str]) -> str:
+        """``filters`` once, then their frame repeated through the shot (timestamps: frame numbers at ``fps``)."""
+        return self.chain([pad], [*filters, f"loop=loop={self.frames - 1}:size=1:start=0",
+                                  f"settb=1/({rate(self.fps)})", "setpts=N"])
+
+    def zoomed(self, layer: Layer, pad: str, box: tuple[int, int, int, int], fmt: str, faces=None,
+               border: int = 0) -> tuple[str, str, str]:
+        """A layer of the panel (``box``: the part of it the layer is) through the shot, at the zoom the camera has,
+        the faces' patch laid on first (``faces``: the chain that does it). ``border``: pixels of the layer's edge
+        repeated around it, for crops that reach a little beyond it. Returns its pad and, as expressions, where the
+        frame's top-left corner falls in it: the camera looks at the panel's point c + (x, y) * frame, which the
+        zoom carries to the frame's centre c."""
+        (w, h), t = self.frame, self.t
+        x0, y0, x1, y1 = box
+        width, height = x1 - x0 + 2 * border, y1 - y0 + 2 * border
+        size = _prescaled(width, height, layer.zoom)
+        filters = [] if box == (0, 0, w, h) else [f"crop={x1 - x0}:{y1 - y0}:{x0}:{y0}"]
+        if border:
+            filters += [f"pad={width}:{height}:{border}:{border}",
+                        f"fillborders=left={border}:right={border}:top={border}:bottom={border}:mode=smear"]
+        filters.append(f"format={fmt}")
+        if size != (width, height):  # a constant zoom: scaled once
+            filters.append(f"scale={size[0]}:{size[1]}:flags=bicubic")
+        pad = self.looped(pad, filters)
+        if faces is not None:
+            pad = faces(pad)
+        if layer.zoom.moving:  # scaled per frame, grown by even numbers of pixels as _prescaled does
+            z = layer.zoom.expr(t)
+            sw, sh = f"({width}+2*round({width}*({z}-1)/2))", f"({height}+2*round({height}*({z}-1)/2))"
+            pad = self.chain([pad], [f"scale=w='{sw}':h='{sh}':eval=frame:flags=bilinear"])
+            zx, zy = f"({sw}/{width})", f"({sh}/{height})"
+        else:
+            zx, zy = _num(size[0] / width), _num(size[1] / height)
+        kx = f"{zx}*({_num(w / 2 - x0 + border)}+{w}*{layer.x.expr(t)})-{_num(w / 2)}"
+        ky = f"{zy}*({_num(h / 2 - y0 + border)}+{h}*{layer.y.expr(t)})-{_num(h / 2)}"
+        return pad, kx, ky
+
+    def cropped(self, pad: str, kx: str, ky: str) -> str:
+        """The frame where the camera looks (``kx``, ``ky``: from ``zoomed``), to the pixel."""
+        w, h = self.frame
+        return self.chain([pad], [f"crop={w}:{h}:x='round({kx})':y='round({ky})':exact=1"])
+
+    def rolled(self, pad: str, kx: str, ky: str, rot: Curve) -> str:
+        """The frame where the camera looks, rolled by ``rot`` (degrees) about its centre: two shears (first order:
+        within a fifth of a pixel at a degree). Bands of rows are cropped at shifted columns and stacked, then
+        strips of columns at shifted rows; neighbouring strips differ by a pixel at most, as in a nearest-neighbour
+        rotation. Each crop is a pointer into the frame: only the two stacks copy pixels, a fraction of the cost
+        of ffmpeg's per-pixel rotate filter."""
+        (w, h), angle, peak = self.frame, f"({rot.expr(self.t)}*PI/180)", math.radians(rot.peak())
+        step = max(2, int(1 / max(peak, 1e-6)) // 2 * 2)  # a pixel of shift from one strip to the next
+        margin = math.ceil(peak * w / 2) + 2  # rows the column shifts reach beyond the frame
+        margin += margin % 2
+        rows = _spans(h + 2 * margin, step)
+        bands = []
+        for (r0, r1), p in zip(rows, self.split(pad, len(rows))):
+            b = (r0 + r1) / 2 - (h / 2 + margin)  # the band's middle row, from the centre
+            bands.append(self.chain([p], [f"crop={w}:{r1 - r0}:x='round({kx}+({_num(b)})*{angle})'"
+                                          f":y='round({ky})+{r0 - margin}':exact=1"]))
+        tall = self.stack(bands, "vstack")
+        cols = _spans(w, step)
+        strips = []
+        for (c0, c1), p in zip(cols, self.split(tall, len(cols))):
+            a = (c0 + c1) / 2 - w / 2  # the strip's middle column, from the centre
+            strips.append(self.chain([p], [f"crop={c1 - c0}:{h}:x={c0}:y='round({margin}-({_num(a)})*{angle})'"
+                                           ":exact=1"]))
+        return self.stack(strips, "hstack")
+
+
+def _num(v: float) -> str:
+    """A number for an expression: short, and exact where it is whole."""
+    return f"{v:.12g}"
+
+
+def _spans(total: int, step: int) -> list[tuple[int, int]]:
+    return [(a, min(total, a + step)) for a in range(0, total, step)]
+
+
+def _prescaled(width: int, height: int, zoom: Curve) -> tuple[int, int]:
+    """A layer's size in the graph before any per-frame work: scaled once by a zoom that does not change, grown by
+    an even number of pixels (so that its middle stays on the pixel grid)."""
+    if zoom.moving or zoom.start == 1:
+        return width, height
+    return width + 2 * round(width * (zoom.start - 1) / 2), height + 2 * round(height * (zoom.start - 1) / 2)
+
+
+def _even_box(box, width: int, height: int) -> tuple[int, int, int, int]:
+    """``box`` grown to even corners within the frame (yuv420p places and crops whole chroma pixels)."""
+    x0, y0, x1, y1 = box
+    x0, y0 = max(0, math.floor(x0)) // 2 * 2, max(0, math.floor(y0)) // 2 * 2
+    x1, y1 = min(width, math.ceil(x1)), min(height, math.ceil(y1))
+    x1, y1 = min(width, x1 + (x1 - x0) % 2), min(height, y1 + (y1 - y0) % 2)
+    return x0, y0, x1, y1
+
+
+def _alpha_box(path: Path, width: int, height: int) -> tuple[int, int, int, int] | None:
+    """The box around a layer's visible pixels, in the clip's pixels (even corners); None if it has none."""
+    img = Image.open(path)
+    box = img.getbbox()  # RGBA: where alpha > 0
+    if box is None:
+        return None
+    sx, sy = width / img.width, height / img.height
+    return _even_box((box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy), width, height)
+
+
+class _FacePatch:
+    """The faces' changing features, for the ffmpeg engine: per frame, a strip of pieces, one per face, each the
+    box around that face's mouth and eyes in the space of the layer the figures are on (where the graph lays it,
+    before that layer moves), transparent but for the features drawn; and the mouth motion of the sync score,
+    measured on the pieces (what Python drew)."""
+
+    MARGIN = 2  # pixels around a face's features
+
+    def __init__(self, performance: Performance, talkers: list[Face], origin: tuple[int, int, int, int],
+                 size: tuple[int, int]):
+        ox0, oy0, ox1, oy1 = origin  # the layer's box on the panel, and its size in the graph
+        sx, sy = size[0] / (ox1 - ox0), size[1] / (oy1 - oy0)
+        self.performance, self.zoom, self.origin, self.scale = performance, (sx + sy) / 2, origin, (sx, sy)
+
+        def to_layer(px: float, py: float) -> tuple[float, float]:
+            return (px - ox0) * sx, (py - oy0) * sy
+
+        self.to_layer = to_layer
+        m = self.MARGIN
+        self.pieces: list[tuple[tuple[int, int, int, int], int]] = []  # (box in the layer, x in the strip)
+        self.mouths: dict[str, tuple[int, list[int]]] = {}  # talker: (piece, mouth box in it)
+        x = 0
+        for face in performance.faces:
+            fx0, fy0, fx1, fy1 = face.features()
+            box = _even_box(((fx0 - ox0) * sx - m, (fy0 - oy0) * sy - m, (fx1 - ox0) * sx + m,
+                             (fy1 - oy0) * sy + m), *size)
+            if box[2] - box[0] < 2 or box[3] - box[1] < 2:  # off the layer
+                continue
+            if face in talkers:
+
+                def to_piece(px: float, py: float, b=box) -> tuple[float, float]:
+                    lx, ly = to_layer(px, py)
+                    return lx - b[0], ly - b[1]
+
+                self.mouths[face.id] = (len(self.pieces), face.mouth_box(to_piece, self.zoom, box[2] - box[0],
+                                                                         box[3] - box[1]))
+            self.pieces.append((box, x))
+            x += box[2] - box[0]
+        self.size = (max(2, x), max([b[3] - b[1] for b, _ in self.pieces], default=2))
+        self.blanks: list[Image.Image] = []  # see paint
+        self.blank = b""
+
+    def paint(self, panel: Image.Image) -> None:
+        """The pieces as they are when nothing changes: transparent, over the colours of the panel beneath (yuv420p
+        averages colour over 2x2 pixels, and the edge of a feature must not average with black)."""
+        (ox0, oy0, _, _), (sx, sy) = self.origin, self.scale
+        self.blanks = []
+        for (x0, y0, x1, y1), _ in self.pieces:
+            blank = panel.resize((x1 - x0, y1 - y0), Image.BILINEAR,
+                                 box=(ox0 + x0 / sx, oy0 + y0 / sy, ox0 + x1 / sx, oy0 + y1 / sy)).convert("RGBA")
+            blank.putalpha(0)
+            self.blanks.append(blank)
+        self.blank = self._strip(self.blanks)
+
+    def _strip(self, pieces: list[Image.Image]) -> bytes:
+        strip = Image.new("RGBA", self.size)
+        for (_, x), piece in zip(self.pieces, pieces):
+            strip.paste(piece, (x, 0))
+        return strip.tobytes()
+
+    def frame(self, k: int, motion: _Motion) -> bytes:
+        """Frame ``k``'s strip (RGBA bytes); records its mouth motion."""
+        pieces = self.blanks
+        if self.performance.active(k):
+            pieces = [blank.copy() for blank in self.blanks]
+            for (box, _), piece in zip(self.pieces, pieces):  # every face, clipped to the piece: faces may overlap
+                self.performance.draw(ImageDraw.Draw(piece), k, self.to_layer, self.zoom, box[:2])
+        for who in motion.values:
+            if who in self.mouths:
+                i, box = self.mouths[who]
+                motion.add(who, np.asarray(pieces[i].crop(box))[..., :3])
+            else:  # off the layer: not seen
+                motion.values[who].append(0.0)
+        return self.blank if pieces is self.blanks else self._strip(pieces)
+
+    def laid(self, g: _Graph, pad: str, patches: str) -> str:
+        """``pad`` (the layer) with the strip's pieces laid where they belong."""
+        for ((x0, y0, x1, y1), x), piece in zip(self.pieces, g.split(patches, len(self.pieces))):
+            piece = g.chain([piece], [f"crop={x1 - x0}:{y1 - y0}:{x}:0"])
+            pad = g.chain([pad, piece], [f"overlay=x={x0}:y={y0}"])
+        return pad
+
+
+class _Motion:
+    """Per talker, the mouth's motion: mean absolute grey-level change inside its box from one frame to the next."""
+
+    def __init__(self, talkers: list[Face]):
+        self.values: dict[str, list[float]] = {f.id: [] for f in talkers}
+        self.last: dict[str, np.ndarray] = {}
+
+    def add(self, who: str, pixels: np.ndarray) -> None:
+        grey = pixels[..., 0].astype(np.int32) + pixels[..., 1] + pixels[..., 2]  # thrice the grey level, exact
+        before = self.last.get(who)
+        same = before is not None and before.shape == grey.shape and grey.size
+        self.values[who].append(float(np.abs(grey - before).mean()) / 3 if same else 0.0)
+        self.last[who] = grey
+
+
+@dataclass
+class _Shot:
+    """What both engines draw: the request, its layers and their moves, and the faces' performance."""
+
+    req: ClipRequest
+    layered: bool
+    phase: tuple[float, ...]
+    back: Layer
+    front: Layer | None  # the figures' own move (parallax); None: the picture moves as one
+    faces: list[Face]
+    performance: Performance | None
+    talkers: list[Face]
+    boxes: dict[str, list[list[int]]]  # per face and frame, its mouth's box in the frame (faces.json)
+
+    def placed(self, i: int):
+        """Frame ``i``'s camera as a map from panel points to frame points (the figures' layer), and its zoom."""
+        req = self.req
+        cam = camera(req.move, i / max(1, req.frames - 1), self.phase)
+        if self.front is not None:
+            zoom = cam.fg_zoom or cam.zoom
+            x = cam.fg_x if cam.fg_x is not None else cam.x
+            y = cam.fg_y if cam.fg_y is not None else cam.y
+        else:
+            zoom, x, y = cam.zoom, cam.x, cam.y
+        return _forward(req.width, req.height, zoom, x, y, cam.rot), zoom
+
+
 class AnimaticConfig(BackendConfig):
     name: ClassVar[str] = "preview-animatic"
     kind: ClassVar[str] = "video"
-    version: ClassVar[str] = "3"  # 2: frames drawn on all cores, layers pasted in place; 3: talking faces
+    # 2: frames drawn on all cores, layers pasted in place; 3: talking faces; 4: the move inside ffmpeg's encode
+    version: ClassVar[str] = "4"
     uses_speech: ClassVar[bool] = True
     reacts_to_speech: ClassVar[bool] = True  # listeners blink when a line ends, in any shot
     license: ClassVar[str] = "Apache-2.0 (director's own code; frames encoded by ffmpeg run as a separate program)"
@@ -136,7 +491,8 @@ class AnimaticConfig(BackendConfig):
 
     crf: int = 17
     preset: str = "ultrafast"
-    threads: int = 2
+    threads: int = 2  # pillow: frames drawn at once
+    engine: Literal["ffmpeg", "pillow"] = "ffmpeg"  # who moves the camera (see the module's docstring)
 
 
 class AnimaticBackend:
@@ -146,42 +502,132 @@ class AnimaticBackend:
     def render(self, req: ClipRequest, out: Path) -> Made:
         src = req.keyframe  # a panel's layers move apart (parallax); any other keyframe moves as one picture
         layered = src.has("background") and src.has("foreground")
+        rng = random.Random(req.seed)
+        phase = tuple(rng.random() for _ in range(6))
+        back, front = _layers(_path(req.move, phase))
+        faces = load_faces(src, req.width, req.height) if layered else []
+        performance = Performance(faces, req) if faces else None
+        talkers = [f for f in faces if performance is not None and f.id in performance.opening]
+        shot = _Shot(req, layered, phase, back, front if layered else None, faces, performance, talkers, {})
+        for face in faces:  # one box size through the shot: a moving camera still compares
+            first = face.mouth_box(*shot.placed(0), req.width, req.height)
+            size = (first[2] - first[0], first[3] - first[1])
+            shot.boxes[face.id] = [face.mouth_box(*shot.placed(i), req.width, req.height, size)
+                                   for i in range(req.frames)]
+        # the graph rolls a layer only when it is the whole picture at one zoom (all handheld is)
+        graphable = back.rot.peak() == 0 or (shot.front is None and not back.zoom.moving)
+        if self.config.engine == "ffmpeg" and graphable:
+            motion = self._ffmpeg(shot, out / "clip.mp4")
+        else:
+            motion = self._pillow(shot, out / "clip.mp4")
+        report: dict = {"passes": 1}
+        files = {"clip": "clip.mp4"}
+        if performance is not None:
+            sync = {}
+            for face in talkers:
+                energy = performance.energy(face.id)
+                sync[face.id] = score(np.asarray(motion.values[face.id]), energy).as_dict()
+            report["sync"] = sync
+            write_json(out / "faces.json", {"fps": req.fps, "frames": req.frames, "talking": sorted(sync),
+                                            "mouths": shot.boxes, "faces": [f.id for f in faces]})
+            files["faces"] = "faces.json"
+        return Made(files, report=report,
+                    info={"frames": req.frames, "fps": req.fps, "width": req.width, "height": req.height,
+                          "move": req.move})
+
+    # ------------------------------------------------------------------------------------------ ffmpeg
+    def _ffmpeg(self, shot: _Shot, path: Path) -> _Motion:
+        """One ffmpeg run: the layers looped and moved by a filter graph; Python pipes only the faces' patches."""
+        req, src = shot.req, shot.req.keyframe
+        w, h = full = (req.width, req.height)
+        g = _Graph(req)
+        back, front = shot.back, shot.front
+        fg_box = _alpha_box(src.file("foreground"), w, h) if front is not None else None
+        if fg_box is None:  # no figures to move apart
+            front = None
+        still = front is None and back.still
+        slate = shot.layered and src.has("header")
+        if shot.layered:
+            bg, fg = g.still("background"), g.still("foreground")
+            flat = g.chain([bg, fg], ["overlay=format=rgb"]) if front is None else None
+        else:
+            flat = g.still("image")
+        band = header = None
+        if slate and still:  # the header joins the panel once
+            flat = g.chain([flat, g.still("header")], ["overlay=format=rgb"])
+        elif slate:  # laid on every frame: only its band
+            band = _alpha_box(src.file("header"), w, h)
+            if band is not None:
+                x0, y0, x1, y1 = band
+                header = g.chain([g.still("header")], [f"crop={x1 - x0}:{y1 - y0}:{x0}:{y0}", "format=yuva420p"])
+        patches = f"{len(g.files)}:v"  # the faces' patches: the input after the files
+
+        patch = None
+        if shot.performance is not None:  # on the figures' layer, or on the picture that moves as one
+            box, layer = (fg_box, front) if front is not None else ((0, 0, w, h), back)
+            patch = _FacePatch(shot.performance, shot.talkers, box,
+                               _prescaled(box[2] - box[0], box[3] - box[1], layer.zoom))
+            patch = patch if patch.pieces else None  # every face off its layer: nothing to lay on it
+
+        def faces(pad: str) -> str:
+            """The faces' patch laid on the layer that carries them."""
+            return patch.laid(g, pad, patches) if patch is not None else pad
+
+        if still:  # a static shot: the panel (with its header) once, repeated
+            pad = faces(g.looped(flat, ["format=yuv420p"]))
+        elif front is None:  # the picture moves as one: cropped where the camera looks, or rolled
+            pad, kx, ky = g.zoomed(back, flat, (0, 0, w, h), "yuv420p", faces)
+            pad = g.rolled(pad, kx, ky, back.rot) if back.rot.peak() > 0 else g.cropped(pad, kx, ky)
+        else:  # parallax: the figures laid on the background where their own move puts them
+            pad, kx, ky = g.zoomed(back, bg, (0, 0, w, h), "yuv420p", border=2)
+            fpad, fkx, fky = g.zoomed(front, fg, fg_box, "yuva420p", faces)
+            fx, fy = f"round(-({fkx}))", f"round(-({fky}))"  # where the figures' corner falls in the frame
+            # overlay places yuv420p at even pixels only: the background is cropped a pixel wider and taller,
+            # shifted by the parity of the figures' place so that it is even there, and the frame cut from that
+            sx, sy = f"({fx}-2*floor({fx}/2))", f"({fy}-2*floor({fy}/2))"
+            pad = g.chain([pad], [f"crop={w + 2}:{h + 2}:x='round({kx})-{sx}':y='round({ky})-{sy}':exact=1"])
+            pad = g.chain([pad, fpad], [f"overlay=x='{fx}+{sx}':y='{fy}+{sy}'",
+                                        f"crop={w}:{h}:x='{sx}':y='{sy}':exact=1"])
+        if header is not None:  # the slate stays where it is
+            pad = g.chain([pad, header], [f"overlay=x={band[0]}:y={band[1]}"])
+        g.chain([pad], ["format=yuv420p"])
+        motion = _Motion(shot.talkers)
+        raw = (*patch.size, "rgba") if patch is not None else None
+        with GraphEncoder(path, g.files, g.text("out"), req.fps, req.frames, self.config.crf, self.config.preset,
+                          raw) as encoder:
+            if patch is not None:  # ffmpeg reads its layers meanwhile
+                panel = Image.open(src.file("image")).convert("RGB")
+                patch.paint(panel if panel.size == full else panel.resize(full, Image.LANCZOS))
+                for k in range(req.frames):
+                    encoder.write(patch.frame(k, motion))
+        for values in motion.values.values():  # talkers no patch shows
+            values += [0.0] * (req.frames - len(values))
+        return motion
+
+    # ------------------------------------------------------------------------------------------ pillow
+    def _pillow(self, shot: _Shot, path: Path) -> _Motion:
+        """Every frame drawn in Python and piped to ffmpeg as raw RGB."""
+        req, src = shot.req, shot.req.keyframe
         key = Image.open(src.file("image")).convert("RGB")
         if key.size != (req.width, req.height):
             key = key.resize((req.width, req.height), Image.LANCZOS)
         bg = fg = header = None
-        if layered:
+        if shot.layered:
             bg = Image.open(src.file("background")).convert("RGB")
             fg = Image.open(src.file("foreground")).convert("RGBA")
             if src.has("header"):
                 header = Image.open(src.file("header")).convert("RGBA")
-        rng = random.Random(req.seed)
-        phase = tuple(rng.random() for _ in range(6))
-        parallax = layered and camera(req.move, 0.5, phase).fg_zoom is not None
+        parallax = shot.front is not None
         flat = key
-        if layered and not parallax:  # one layer moves: composite once, move once
+        if shot.layered and not parallax:  # one layer moves: composite once, move once
             flat = Image.alpha_composite(bg.convert("RGBA"), fg).convert("RGB")
         band = header.getbbox() if header is not None else None
         band_img = header.crop(band) if band else None
-        faces = load_faces(src, req.width, req.height) if layered else []
-        performance = Performance(faces, req) if faces else None
-        talkers = [f for f in faces if performance is not None and f.id in performance.opening]
-        boxes: dict[str, list[list[int]]] = {f.id: [] for f in faces}
-        motion: dict[str, list[float]] = {f.id: [] for f in talkers}
-
-        def placed(i: int):
-            """The frame's camera as a map from panel points to frame points (the figures' layer)."""
-            cam = camera(req.move, i / max(1, req.frames - 1), phase)
-            if parallax:
-                zoom = cam.fg_zoom or cam.zoom
-                x = cam.fg_x if cam.fg_x is not None else cam.x
-                y = cam.fg_y if cam.fg_y is not None else cam.y
-            else:
-                zoom, x, y = cam.zoom, cam.x, cam.y
-            return _forward(req.width, req.height, zoom, x, y, cam.rot), zoom
+        performance, faces = shot.performance, shot.faces
+        motion = _Motion(shot.talkers)
 
         def compose(i: int) -> Image.Image:
-            cam = camera(req.move, i / max(1, req.frames - 1), phase)
+            cam = camera(req.move, i / max(1, req.frames - 1), shot.phase)
             if parallax:
                 frame = _transform(bg, cam.zoom, cam.x, cam.y, cam.rot)
                 front = _transform(fg, cam.fg_zoom or cam.zoom, cam.fg_x if cam.fg_x is not None else cam.x,
@@ -202,32 +648,17 @@ class AnimaticBackend:
         def draw(i: int) -> bytes:
             frame = compose(i)
             if performance is not None:
-                to_frame, zoom = placed(i)
+                to_frame, zoom = shot.placed(i)
                 performance.draw(ImageDraw.Draw(frame), i, to_frame, zoom)
             return slate(frame).tobytes()
 
-        last: dict[str, np.ndarray] = {}
-        sizes: dict[str, tuple[int, int]] = {}
-
         def measure(i: int, pixels: np.ndarray) -> None:
-            """Mouth boxes and mouth motion of the frame as written (the sync score's inputs)."""
-            to_frame, zoom = placed(i)
-            for face in faces:
-                if face.id not in sizes:  # one box size through the shot: a moving camera still compares
-                    first = face.mouth_box(*placed(0), req.width, req.height)
-                    sizes[face.id] = (first[2] - first[0], first[3] - first[1])
-                box = face.mouth_box(to_frame, zoom, req.width, req.height, sizes[face.id])
-                boxes[face.id].append(box)
-                if face not in talkers:
-                    continue
-                crop = pixels[box[1]:box[3], box[0]:box[2]].astype(np.float32).mean(axis=2)
-                before = last.get(face.id)
-                same = before is not None and before.shape == crop.shape and crop.size
-                motion[face.id].append(float(np.abs(crop - before).mean()) if same else 0.0)
-                last[face.id] = crop
+            """Mouth motion of the frame as written (the sync score's input)."""
+            for face in shot.talkers:
+                x0, y0, x1, y1 = shot.boxes[face.id][i]
+                motion.add(face.id, pixels[y0:y1, x0:x1])
 
-        with FrameWriter(out / "clip.mp4", req.width, req.height, req.fps, self.config.crf,
-                         self.config.preset) as writer:
+        with FrameWriter(path, req.width, req.height, req.fps, self.config.crf, self.config.preset) as writer:
             if req.move == "static":
                 still = slate(compose(0))
                 pixels = np.asarray(still).copy()  # written every frame; only face regions change
@@ -255,17 +686,4 @@ class AnimaticBackend:
                     if faces:
                         measure(i, np.frombuffer(data, np.uint8).reshape(req.height, req.width, 3))
                     writer.write(data)
-        report: dict = {"passes": 1}
-        files = {"clip": "clip.mp4"}
-        if performance is not None:
-            sync = {}
-            for face in talkers:
-                energy = performance.energy(face.id)
-                sync[face.id] = score(np.asarray(motion[face.id]), energy).as_dict()
-            report["sync"] = sync
-            write_json(out / "faces.json", {"fps": req.fps, "frames": req.frames, "talking": sorted(sync),
-                                            "mouths": boxes, "faces": [f.id for f in faces]})
-            files["faces"] = "faces.json"
-        return Made(files, report=report,
-                    info={"frames": req.frames, "fps": req.fps, "width": req.width, "height": req.height,
-                          "move": req.move})
+        return motion

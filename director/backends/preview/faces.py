@@ -48,6 +48,14 @@ class Face:
         y0 = min(max(0, int(round(my - bh / 2))), max(0, height - bh))
         return [x0, y0, min(width, x0 + bw), min(height, y0 + bh)]
 
+    def features(self) -> tuple[float, float, float, float]:
+        """Panel-space box of everything ``Performance.draw`` changes on this face (mouth open, eyes closed), and of
+        its ``mouth_box``: the least a patch must cover."""
+        xs, ys = [x for x, _ in self.eyes], [y for _, y in self.eyes]
+        (mx, my), e, half = self.mouth, self.eye_r * 1.7, self.mouth_w * 0.7
+        return (min(min(xs) - e, mx - half), min(min(ys) - e, my - self.r * 0.26),
+                max(max(xs) + e, mx + half), max(max(ys) + e, my + self.r * 0.26))
+
     def region(self, pad: float = 1.15) -> tuple[float, float, float, float]:
         """Panel-space box holding the eyes and the mouth (all the animatic redraws)."""
         top = min(y for _, y in self.eyes) - self.eye_r * 2.5
