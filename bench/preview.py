@@ -1,0 +1,110 @@
+"""Preview speed (issue 20): real-time factor, edit / full ratios and peak memory, the new path paired with the old.
+
+"old" is the path before issue 20 where it still exists, set by configuration in the same code: the animatic
+drawn frame by frame in Pillow (`backends.video.engine: pillow`) and the episode encoded in one pass with
+veryfast / CRF 20 (`encode: {join: single, preset: veryfast, crf: 20}`). "new" is the defaults. Each episode is
+rendered fresh by both, interleaved, then re-rendered with nothing changed, after a one-line edit and after a
+change of one shot's seed; every ratio is over the same path's own full render. A 3-minute Chinese episode gives
+the peak memory of a long render (the whole process tree, sampled every 50 ms).
+
+`python -m bench preview [--quick]` (--quick: the demo only, one pair).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import yaml
+
+from bench.common import ROOT, WORK, fresh_project, measured_director, save, summary, table
+from bench.episodes import write_episode
+
+OLD = "encode: {join: single, preset: veryfast, crf: 20}\nbackends: {video: {backend: preview-animatic, engine: pillow}}\n"
+EDITS = {"demo": ("You're late.", "You're late again."), "zh60": ("再给我一天时间。", "再给我一天时间，求你了。")}
+
+
+def _render(project: Path) -> dict:
+    info = measured_director("-q", "-p", str(project), "--json", "render")
+    info["record"] = json.loads(Path(info["result"]["record"]).read_text())
+    return info
+
+
+def _project(name: str, path: str) -> Path:
+    if name == "demo":
+        project = fresh_project(f"preview-demo-{path}", ROOT / "projects/demo")
+    else:
+        lines = 22 if name == "zh60" else 66
+        project = write_episode(WORK / f"preview-{name}-{path}", lines=lines, language="zh-CN")
+        for sub in (".director", "out", "shots"):
+            shutil.rmtree(project / sub, ignore_errors=True)
+    if path == "old":
+        with (project / "director.yaml").open("a") as f:
+            f.write(OLD)
+    return project
+
+
+def _ran(record: dict) -> dict[str, int]:
+    return {k: len(v["ran"]) for k, v in record["stages"].items() if v["ran"]}
+
+
+def episode(name: str, path: str) -> dict:
+    project = _project(name, path)
+    full = _render(project)
+    length = full["result"]["duration"]
+    out = {"length_s": round(length, 3), "full_s": round(full["wall"], 3), "rtf": round(full["wall"] / length, 4),
+           "peak_mb": full["peak_mb"], "stages": {k: v["seconds"] for k, v in full["record"]["stages"].items()}}
+    if name == "long":
+        return out
+    again = _render(project)
+    sp = project / "screenplay.yaml"
+    old, new = EDITS[name]
+    text = sp.read_text(encoding="utf-8")
+    assert old in text, (name, old)
+    sp.write_text(text.replace(old, new, 1), encoding="utf-8")
+    edit = _render(project)
+    shots = project / "shots/screenplay.yaml"
+    data = yaml.safe_load(shots.read_text(encoding="utf-8"))
+    middle = data["shots"][len(data["shots"]) // 2]
+    middle["seed"] += 1
+    shots.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    seed = _render(project)
+    for label, run in (("nothing_changed", again), ("one_line_edit", edit), ("seed_change", seed)):
+        out[label] = {"s": round(run["wall"], 3), "over_full": round(run["wall"] / full["wall"], 4),
+                      "ran": _ran(run["record"])}
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    quick = "--quick" in (argv or sys.argv[1:])
+    names = ["demo"] if quick else ["demo", "zh60"]
+    results: dict = {}
+    for name in names:
+        for path in ("old", "new"):  # interleaved: the same machine state for both
+            results.setdefault(name, {})[path] = episode(name, path)
+            print(name, path, json.dumps({k: v for k, v in results[name][path].items() if k != "stages"}),
+                  file=sys.stderr, flush=True)
+    if not quick:
+        results["long"] = {"new": episode("long", "new")}
+    rows = []
+    for name in names:
+        old, new = results[name]["old"], results[name]["new"]
+        rows.append([f"{name} ({new['length_s']:.1f} s)", old["rtf"], new["rtf"], round(new["full_s"] / old["full_s"], 3),
+                     old["one_line_edit"]["over_full"], new["one_line_edit"]["over_full"],
+                     new["seed_change"]["over_full"], new["nothing_changed"]["over_full"],
+                     f"{old['peak_mb']:.0f} / {new['peak_mb']:.0f}"])
+    md = table(["episode", "RTF old", "RTF new", "new / old", "edit/full old", "edit/full new", "seed/full new",
+                "unchanged/full new", "peak MB old / new"], rows)
+    if "long" in results:
+        long = results["long"]["new"]
+        md += f"\n\n3-minute episode ({long['length_s']:.0f} s): RTF {long['rtf']}, peak {long['peak_mb']:.0f} MB"
+    md += "\n\n" + table(["stage seconds", *[f"{n} {p}" for n in names for p in ("old", "new")]],
+                         [[stage, *[results[n][p]["stages"].get(stage, 0.0) for n in names for p in ("old", "new")]]
+                          for stage in results[names[0]]["new"]["stages"]])
+    save("preview", {"results": results, "summary": {n: {p: summary([results[n][p]["rtf"]]) for p in ("old", "new")}
+                                                     for n in names}}, md)
+
+
+if __name__ == "__main__":
+    main()
