@@ -94,9 +94,25 @@ class Loudness:
         self.x = x[:, None] if x.ndim == 1 else x
         self.rate, self.hop = rate, int(round(HOP * rate))
         self.h = k_response(rate)
-        n = len(self.x)
-        self.hops = np.stack([self._hop_sums(convolve(self.x[:, c].astype(np.float64), self.h)[:n] ** 2, 0)
-                              for c in range(self.x.shape[1])], axis=1)
+        self.hops = np.stack([self._streamed(self.x[:, c]) for c in range(self.x.shape[1])], axis=1)
+
+    def _streamed(self, x: np.ndarray) -> np.ndarray:
+        """Per-hop sums of the K-weighted squares of one channel, filtered chunk by chunk (overlap-add) and
+        summed as each stretch of output is complete: no full-length copy of the signal is ever made."""
+        h, n = self.h, len(x)
+        size = max(FFT_SIZE, 1 << (2 * len(h)).bit_length())
+        chunk = size - len(h) + 1
+        spectrum = np.fft.rfft(h, size)
+        hops = np.zeros(n // self.hop + 1)
+        tail = np.zeros(len(h) - 1)
+        for start in range(0, n, chunk):
+            piece = x[start:start + chunk].astype(np.float64)
+            y = np.fft.irfft(np.fft.rfft(piece, size) * spectrum, size)[:len(piece) + len(h) - 1]
+            y[:len(tail)] += tail
+            done = min(len(piece), n - start)  # samples of output final now (the rest still gets later chunks)
+            hops += self._hop_sums(y[:done] ** 2, start)
+            tail = y[done:].copy()
+        return hops
 
     def _hop_sums(self, squares: np.ndarray, at: int) -> np.ndarray:
         """Sums of ``squares`` (which start at sample ``at``) per 100 ms hop of the whole signal."""

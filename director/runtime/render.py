@@ -1,6 +1,7 @@
 """Render an episode end to end: plan if needed, lock, run the stages, publish, record."""
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import time
@@ -148,29 +149,62 @@ def explain(project: Project, episode: str | None = None, profile: str | None = 
     return ctx, execute(ctx, state, selection), notes
 
 
-def _publish_file(src: Path, dst: Path) -> None:
+def _publish_file(src: Path, dst: Path, key: str = "", published: dict | None = None) -> None:
+    """Copy a cache file to out/ (atomically); skipped when ``dst`` is still exactly what this key published."""
+    stamp = None
+    if published is not None and key:
+        try:
+            st = dst.stat()
+            stamp = [key, st.st_size, st.st_mtime_ns]
+        except OSError:
+            stamp = None
+        if stamp is not None and published.get(dst.name) == stamp:
+            return
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.tmp")
     shutil.copyfile(src, tmp)
     tmp.replace(dst)
+    if published is not None and key:
+        st = dst.stat()
+        published[dst.name] = [key, st.st_size, st.st_mtime_ns]
 
 
 def publish(ctx: RenderContext, result: RunResult) -> dict[str, str]:
-    """Copy finished artifacts to out/<episode>/ and draw the storyboard contact sheet."""
-    from director.runtime.storyboard import write_storyboard
+    """Copy finished artifacts to out/<episode>/ and draw the storyboard contact sheet. What out/ already holds
+    from the same artifacts (same key, untouched since: size and mtime) is not copied or drawn again, so a render
+    with nothing to do stays well under a second (``.published.json`` remembers what was written)."""
+    from director.runtime.storyboard import storyboard_signature, write_storyboard
+    from director.store.files import write_json
 
     out = ctx.project.out_dir(ctx.loaded.episode)
+    index = out / ".published.json"
+    try:
+        published = json.loads(index.read_text())
+    except (OSError, ValueError):
+        published = {}
+    published = published if isinstance(published, dict) else {}
     outputs: dict[str, str] = {}
     done = ctx.results
     if "episode" in done.get("assemble", {}):
-        _publish_file(done["assemble"]["episode"].role("video"), out / "episode.mp4")
+        entry = done["assemble"]["episode"]
+        _publish_file(entry.role("video"), out / "episode.mp4", entry.key, published)
         outputs["video"] = str(out / "episode.mp4")
     if "episode" in done.get("subtitles", {}):
+        entry = done["subtitles"]["episode"]
         for role, name in (("srt", "episode.srt"), ("ass", "episode.ass")):
-            _publish_file(done["subtitles"]["episode"].role(role), out / name)
+            _publish_file(entry.role(role), out / name, entry.key, published)
         outputs["subtitles"] = str(out / "episode.srt")
     if done.get("keyframes"):
-        outputs.update(write_storyboard(ctx, out))
+        signature = storyboard_signature(ctx)
+        sheet, page = out / "storyboard.png", out / "storyboard.html"
+        if published.get("storyboard") == signature and sheet.exists() and page.exists() and (out / "panels").is_dir():
+            outputs.update({"storyboard": str(sheet), "storyboard_html": str(page)})
+        else:
+            outputs.update(write_storyboard(ctx, out))
+            published["storyboard"] = signature
+    if published:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(index, published)
     return outputs
 
 

@@ -44,6 +44,21 @@ def _shot_rows(ctx) -> list[dict]:
     return rows
 
 
+STORYBOARD_VERSION = 2  # raise when the sheet or page is drawn differently
+
+
+def storyboard_signature(ctx) -> str:
+    """Everything the sheet and page are drawn from: the shots, the screenplay, and the keyframes, timings,
+    clips and reference sheets they show (by key). Equal signatures draw equal storyboards."""
+    from director.shots import screenplay_digest
+    from director.store.cache import fingerprint
+
+    keys = {stage: {i: e.key for i, e in ctx.results.get(stage, {}).items()}
+            for stage in ("keyframes", "timing", "clips", "refs")}
+    return fingerprint({"version": STORYBOARD_VERSION, "screenplay": screenplay_digest(ctx.sp),
+                        "shots": [s.model_dump(mode="json") for s in ctx.shots], "keys": keys})
+
+
 def write_storyboard(ctx, out: Path) -> dict[str, str]:
     rows = _shot_rows(ctx)
     fmt = ctx.sp.format

@@ -34,9 +34,13 @@ def limiter_gain(peaks: np.ndarray, rate: int, ceiling_db: float) -> np.ndarray:
     above what keeps a peak under the ceiling, held 10 ms either side and smoothed over 10 ms."""
     from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
-    need = np.minimum(1.0, 10 ** (ceiling_db / 20) / np.maximum(peaks, 1e-9))
+    need = np.maximum(peaks, np.float32(1e-9))  # in place from here: one signal-length array at a time
+    np.divide(np.float32(10 ** (ceiling_db / 20)), need, out=need)
+    np.minimum(need, np.float32(1.0), out=need)
     smooth = max(1, int(0.01 * rate))
-    return uniform_filter1d(minimum_filter1d(need, size=2 * smooth + 1), size=smooth)
+    held = minimum_filter1d(need, size=2 * smooth + 1)
+    del need
+    return uniform_filter1d(held, size=smooth, output=np.float32)
 
 
 def limit(x: np.ndarray, rate: int, ceiling_db: float) -> np.ndarray:
@@ -48,9 +52,9 @@ def speech_envelope(dialogue: np.ndarray, rate: int) -> np.ndarray:
     """0..1: how much anyone is speaking, with a gentle attack before and release after."""
     from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
-    active = (np.abs(dialogue) > 1e-3).astype(np.float32)
+    active = (np.abs(dialogue) > 1e-3).view(np.uint8)  # bytes, not floats: a long episode's mix is large enough
     held = maximum_filter1d(active, size=int(0.5 * rate) | 1)
-    return np.clip(uniform_filter1d(held, size=int(0.15 * rate)), 0, 1)
+    return np.clip(uniform_filter1d(held, size=int(0.15 * rate), output=np.float32), 0, 1, out=None)
 
 
 ROOM_WORDS = {"rain": ("rain", "storm", "雨", "暴雨"),
@@ -133,7 +137,10 @@ def device_voice(data: np.ndarray, rate: int, kind: str) -> np.ndarray:
     return (out * (before / after if after > 1e-9 else 1.0)).astype(np.float32)
 
 
-def master(mixed: np.ndarray, rate: int, target_lufs: float, ceiling_db: float) -> tuple[np.ndarray, dict]:
+def master(mixed: np.ndarray, rate: int, target_lufs: float, ceiling_db: float, in_place: bool = False
+           ) -> tuple[np.ndarray, dict]:
+    """The mix at the target loudness with its true peak under the ceiling; ``in_place``: ``mixed`` becomes the
+    result (a long episode's mix is not copied once more)."""
     from director.media.loudness import Loudness
 
     meter = Loudness(mixed, rate)  # K-weighted once; every try below is measured by difference
@@ -158,10 +165,11 @@ def master(mixed: np.ndarray, rate: int, target_lufs: float, ceiling_db: float) 
             break
         gain_db += target_lufs - measured
     measured, applied, curve = best
-    out = mixed * np.float32(10 ** (applied / 20))
+    del meter, peaks
+    out = mixed if in_place else mixed.copy()
+    out *= np.float32(10 ** (applied / 20))
     if curve is not None:
-        out *= curve[:, None].astype(np.float32)
-    out = out.astype(np.float32, copy=False)
+        out *= curve.astype(np.float32)[:, None]
     peak = float(true_peak_db(out))
     notes = []
     if abs(measured - target_lufs) > 1.0:
@@ -227,20 +235,31 @@ def mix(req: MixRequest, out) -> Made:
     bed = np.zeros((n, 2), np.float32)
     for i, (score, start, end) in enumerate(req.music):
         data, sr = read_wav(score.file("audio"))
-        data = to_stereo(resample(data, sr, rate))
+        data = to_stereo(resample(data, sr, rate))  # a cue is as long as the episode: no copy more than needed
         length = int((end - start + (CROSSFADE if i + 1 < len(req.music) else 0)) * rate)
-        data = fade(data[:length], rate, CROSSFADE if i else 0.3, CROSSFADE)
+        data = fade(data[:length], rate, CROSSFADE if i else 0.3, CROSSFADE, copy=False)
         _place(bed, data, int(start * rate))
     effects = np.zeros(n, np.float32)
     for effect, volume, t in req.sfx:
         data, sr = read_wav(effect.file("audio"))
         data = data if data.ndim == 1 else data.mean(axis=1)
         _place(effects, resample(data, sr, rate) * volume, int(t * rate))
-    duck = 10 ** (cfg.duck_db * speech_envelope(dialogue, rate) / 20)
-    mixed = to_stereo(dialogue) + bed * (10 ** (cfg.music_db / 20)) * duck[:, None] + to_stereo(effects) * 0.8
-    mastered, stats = master(mixed.astype(np.float32), rate, cfg.loudness, cfg.true_peak)
+    data = None  # the last piece read (a whole music cue): not kept through the master
+    # in place, in float32: a 3-minute stereo episode is 69 MB a copy, and the mix was the render's peak memory
+    duck = (10 ** (cfg.duck_db * speech_envelope(dialogue, rate) / 20)).astype(np.float32)
+    duck *= np.float32(10 ** (cfg.music_db / 20))
+    mixed = bed
+    mixed *= duck[:, None]
+    del duck
+    effects *= np.float32(0.8)
+    effects += dialogue
+    del dialogue
+    mixed += effects[:, None]
+    del effects
+    mastered, stats = master(mixed, rate, cfg.loudness, cfg.true_peak, in_place=True)
+    del mixed, bed
     if req.rooms and cfg.room_tone_db is not None:  # under everything, after mastering: never digital silence
-        mastered = mastered + to_stereo(room_bed(req.rooms, n, rate, cfg.room_tone_db))
+        mastered += room_bed(req.rooms, n, rate, cfg.room_tone_db)[:, None]
     write_wav(out / "mix.wav", mastered, rate)
     files = {"audio": "mix.wav"}
     if req.aac:  # encoded here, beside the mix, so that joining the episode copies it (AAC's fast coder: half the

@@ -58,3 +58,18 @@ def test_changing_a_seed_rerenders_that_shot_only(small_project):
     assert [k for k, v in status.items() if k[0] == "keyframes" and v["status"] != "cached"] == [("keyframes", first)]
     assert {k[1] for k, v in status.items() if k[0] == "segments" and v["status"] != "cached"} <= {first, "*"}
     assert status[("segments", data["shots"][1]["id"])]["status"] == "cached"
+
+
+def test_a_render_with_nothing_to_do_rewrites_nothing_but_puts_back_what_was_removed(small_project):
+    director("-p", str(small_project), "render", check=True)
+    out = small_project / "out/screenplay"
+    files = ["episode.mp4", "episode.srt", "episode.ass", "storyboard.png", "storyboard.html"]
+    before = {name: (out / name).stat().st_mtime_ns for name in files}
+    director("-p", str(small_project), "render", check=True)
+    assert {name: (out / name).stat().st_mtime_ns for name in files} == before  # published already, untouched
+    (out / "episode.mp4").unlink()
+    (out / "episode.srt").write_text("edited by hand\n")
+    (out / "storyboard.png").unlink()
+    director("-p", str(small_project), "render", check=True)
+    assert (out / "episode.mp4").stat().st_size > 0 and (out / "storyboard.png").exists()
+    assert (out / "episode.srt").read_text() != "edited by hand\n"  # out/ is what the cache holds, again
