@@ -5,7 +5,8 @@ drawn frame by frame in Pillow (`backends.video.engine: pillow`) and the episode
 veryfast / CRF 20 (`encode: {join: single, preset: veryfast, crf: 20}`). "new" is the defaults. Each episode is
 rendered fresh by both, interleaved, then re-rendered with nothing changed, after a one-line edit and after a
 change of one shot's seed; every ratio is over the same path's own full render. A 3-minute Chinese episode gives
-the peak memory of a long render (the whole process tree, sampled every 50 ms).
+the peak memory of a long render (the whole process tree, sampled every 50 ms), at full and at half size
+(``preview_scale: 0.5``).
 
 `python -m bench preview [--quick]` (--quick: the demo only, one pair).
 """
@@ -42,6 +43,9 @@ def _project(name: str, path: str) -> Path:
     if path == "old":
         with (project / "director.yaml").open("a") as f:
             f.write(OLD)
+    if path == "half":
+        with (project / "director.yaml").open("a") as f:
+            f.write("preview_scale: 0.5\n")
     return project
 
 
@@ -55,7 +59,7 @@ def episode(name: str, path: str) -> dict:
     length = full["result"]["duration"]
     out = {"length_s": round(length, 3), "full_s": round(full["wall"], 3), "rtf": round(full["wall"] / length, 4),
            "peak_mb": full["peak_mb"], "stages": {k: v["seconds"] for k, v in full["record"]["stages"].items()}}
-    if name == "long":
+    if name == "long" or path == "half":
         return out
     again = _render(project)
     sp = project / "screenplay.yaml"
@@ -86,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
             print(name, path, json.dumps({k: v for k, v in results[name][path].items() if k != "stages"}),
                   file=sys.stderr, flush=True)
     if not quick:
-        results["long"] = {"new": episode("long", "new")}
+        results["long"] = {"new": episode("long", "new"), "half": episode("long", "half")}
     rows = []
     for name in names:
         old, new = results[name]["old"], results[name]["new"]
@@ -98,7 +102,9 @@ def main(argv: list[str] | None = None) -> None:
                 "unchanged/full new", "peak MB old / new"], rows)
     if "long" in results:
         long = results["long"]["new"]
-        md += f"\n\n3-minute episode ({long['length_s']:.0f} s): RTF {long['rtf']}, peak {long['peak_mb']:.0f} MB"
+        half = results["long"]["half"]
+        md += (f"\n\n3-minute episode ({long['length_s']:.0f} s): RTF {long['rtf']}, peak {long['peak_mb']:.0f} MB; "
+               f"at preview_scale 0.5 (540x960): RTF {half['rtf']}, peak {half['peak_mb']:.0f} MB")
     md += "\n\n" + table(["stage seconds", *[f"{n} {p}" for n in names for p in ("old", "new")]],
                          [[stage, *[results[n][p]["stages"].get(stage, 0.0) for n in names for p in ("old", "new")]]
                           for stage in results[names[0]]["new"]["stages"]])
