@@ -169,7 +169,11 @@ class RenderContext:
     # ------------------------------------------------------------------ timeline
     def timing(self, shot: Shot) -> dict:
         entry = self.entry("timing", shot.id)
-        return json.loads(entry.role("timing").read_text())
+        path = entry.role("timing")
+        cached = self._digests.get(("timing", path))  # read once per render: segments ask for every shot's length
+        if cached is None:
+            cached = self._digests[("timing", path)] = json.loads(path.read_text())
+        return cached
 
     def frames(self, shot: Shot) -> int:
         return int(self.timing(shot)["frames"])

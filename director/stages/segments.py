@@ -19,6 +19,8 @@ lengths where a fade needs them, and the text it shows, not on where it sits in 
 """
 from __future__ import annotations
 
+import copy
+import functools
 import shutil
 from dataclasses import dataclass
 from functools import partial
@@ -129,24 +131,30 @@ def subtitle_slice(ass_text: str, at: int, count: int, fps: float) -> str | None
     """The events of an episode's ASS visible in frames [at, at+count), in the segment's own clock: frame j
     of the segment is drawn at (j + 1) / fps, each event starts half a frame before the first of its frames
     here and ends half a frame after its last. None when nothing shows."""
-    import pysubs2
-
-    subs = pysubs2.SSAFile.from_string(ass_text)
+    subs = _parsed(ass_text)
     times = [frame_ms(k, fps) for k in range(at, at + count)]
     kept = []
     for event in subs.events:
-        if event.is_comment:
+        if event.is_comment or event.end <= times[0] or event.start > times[-1]:
             continue
         shown = [j for j, now in enumerate(times) if event.start <= now < event.end]
-        if not shown:
-            continue
-        event.start = round((shown[0] + 0.5) * 1000 / fps)
-        event.end = round((shown[-1] + 1.5) * 1000 / fps)
-        kept.append(event)
+        if shown:
+            kept.append(event.copy())
+            kept[-1].start = round((shown[0] + 0.5) * 1000 / fps)
+            kept[-1].end = round((shown[-1] + 1.5) * 1000 / fps)
     if not kept:
         return None
-    subs.events = kept
-    return subs.to_string("ass")
+    piece = copy.copy(subs)  # the episode's header and styles (shared, never changed), these events
+    piece.events = kept
+    return piece.to_string("ass")
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed(ass_text: str):
+    """The episode's ASS parsed once per render (every shot's segment slices it); never modified."""
+    import pysubs2
+
+    return pysubs2.SSAFile.from_string(ass_text)
 
 
 def _filter_escape(path: str) -> str:
