@@ -30,17 +30,16 @@ MAX_PUSH_DB = 24.0  # never push more than this above plain normalisation to win
 
 
 def limiter_gain(peaks: np.ndarray, rate: int, ceiling_db: float) -> np.ndarray:
-    """A look-ahead limiter's gain per sample, from the signal's oversampled peaks (``sample_peaks``): never
-    above what keeps a peak under the ceiling, held 10 ms either side and smoothed over 10 ms."""
+    """A look-ahead limiter's gain per sample, from the signal's oversampled peaks (``sample_peaks``; the array is
+    used up): never above what keeps a peak under the ceiling, held 10 ms either side and smoothed over 10 ms."""
     from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
-    need = np.maximum(peaks, np.float32(1e-9))  # in place from here: one signal-length array at a time
-    np.divide(np.float32(10 ** (ceiling_db / 20)), need, out=need)
+    need = np.maximum(peaks, np.float32(1e-9), out=peaks)  # in place from here (``peaks`` is used up): one
+    np.divide(np.float32(10 ** (ceiling_db / 20)), need, out=need)  # signal-length array at a time
     np.minimum(need, np.float32(1.0), out=need)
     smooth = max(1, int(0.01 * rate))
     held = minimum_filter1d(need, size=2 * smooth + 1)
-    del need
-    return uniform_filter1d(held, size=smooth, output=np.float32)
+    return uniform_filter1d(held, size=smooth, output=need)
 
 
 def limit(x: np.ndarray, rate: int, ceiling_db: float) -> np.ndarray:
@@ -54,7 +53,8 @@ def speech_envelope(dialogue: np.ndarray, rate: int) -> np.ndarray:
 
     active = (np.abs(dialogue) > 1e-3).view(np.uint8)  # bytes, not floats: a long episode's mix is large enough
     held = maximum_filter1d(active, size=int(0.5 * rate) | 1)
-    return np.clip(uniform_filter1d(held, size=int(0.15 * rate), output=np.float32), 0, 1, out=None)
+    envelope = uniform_filter1d(held, size=int(0.15 * rate), output=np.float32)
+    return np.clip(envelope, 0, 1, out=envelope)
 
 
 ROOM_WORDS = {"rain": ("rain", "storm", "雨", "暴雨"),
@@ -224,6 +224,15 @@ def mix(req: MixRequest, out) -> Made:
     cfg = req.config
     rate = cfg.sample_rate
     n = int(round(req.seconds * rate))
+    # the music first: a cue is as long as the episode, and is read while only the bed exists
+    bed = np.zeros((n, 2), np.float32)
+    for i, (score, start, end) in enumerate(req.music):
+        data, sr = read_wav(score.file("audio"))
+        data = to_stereo(resample(data, sr, rate))  # no copy more than needed
+        length = int((end - start + (CROSSFADE if i + 1 < len(req.music) else 0)) * rate)
+        data = fade(data[:length], rate, CROSSFADE if i else 0.3, CROSSFADE, copy=False)
+        _place(bed, data, int(start * rate))
+        data = None
     dialogue = np.zeros(n, np.float32)
     filters = dict(req.filters)
     for i, (voice, start) in enumerate(req.voices):
@@ -232,21 +241,16 @@ def mix(req: MixRequest, out) -> Made:
         if i in filters:
             data = device_voice(data, rate, filters[i])
         _place(dialogue, fade(data, rate, 0.005, 0.01), int(start * rate))
-    bed = np.zeros((n, 2), np.float32)
-    for i, (score, start, end) in enumerate(req.music):
-        data, sr = read_wav(score.file("audio"))
-        data = to_stereo(resample(data, sr, rate))  # a cue is as long as the episode: no copy more than needed
-        length = int((end - start + (CROSSFADE if i + 1 < len(req.music) else 0)) * rate)
-        data = fade(data[:length], rate, CROSSFADE if i else 0.3, CROSSFADE, copy=False)
-        _place(bed, data, int(start * rate))
     effects = np.zeros(n, np.float32)
     for effect, volume, t in req.sfx:
         data, sr = read_wav(effect.file("audio"))
         data = data if data.ndim == 1 else data.mean(axis=1)
         _place(effects, resample(data, sr, rate) * volume, int(t * rate))
-    data = None  # the last piece read (a whole music cue): not kept through the master
+    data = None
     # in place, in float32: a 3-minute stereo episode is 69 MB a copy, and the mix was the render's peak memory
-    duck = (10 ** (cfg.duck_db * speech_envelope(dialogue, rate) / 20)).astype(np.float32)
+    duck = speech_envelope(dialogue, rate)  # -> the music's gain per sample, in place
+    duck *= np.float32(cfg.duck_db / 20)
+    np.power(np.float32(10.0), duck, out=duck)
     duck *= np.float32(10 ** (cfg.music_db / 20))
     mixed = bed
     mixed *= duck[:, None]
