@@ -131,6 +131,26 @@ def true_peak_db(x: np.ndarray) -> float:
     return 20 * float(np.log10(max(float(sample_peaks(x).max()), 1e-12)))
 
 
+FILTER_CHUNK = 1 << 20
+
+
+def running(kind: str, x: np.ndarray, size: int, out: np.ndarray | None = None, dtype=None) -> np.ndarray:
+    """scipy.ndimage's ``minimum``/``maximum``/``uniform`` ``_filter1d`` of a long 1-D signal, in chunks that
+    overlap by the window: the same values, but scipy's line buffers (doubles, the whole line: ~100 MB for a
+    3-minute episode at 48 kHz) stay a chunk long."""
+    from scipy import ndimage
+
+    fn = getattr(ndimage, f"{kind}_filter1d")
+    n, reach = len(x), size // 2 + 1
+    if out is None:
+        out = np.empty(n, dtype or x.dtype)
+    for start in range(0, n, FILTER_CHUNK):
+        lo, hi = max(0, start - reach), min(n, start + FILTER_CHUNK + reach)
+        end = min(n, start + FILTER_CHUNK)
+        out[start:end] = fn(x[lo:hi], size=size, output=out.dtype)[start - lo:end - lo]
+    return out
+
+
 def to_stereo(data: np.ndarray) -> np.ndarray:
     return np.repeat(data[:, None], 2, axis=1) if data.ndim == 1 else data
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from director.backends.types import Artifact, Made, added, keyed
 from director.media.ffmpeg import run_ffmpeg
-from director.media.audio import fade, read_wav, resample, sample_peaks, to_stereo, true_peak_db, write_wav
+from director.media.audio import fade, read_wav, resample, running, sample_peaks, to_stereo, true_peak_db, write_wav
 from director.project import MixConfig
 from director.shots import shot_location
 from director.stages.base import Stage
@@ -32,14 +32,12 @@ MAX_PUSH_DB = 24.0  # never push more than this above plain normalisation to win
 def limiter_gain(peaks: np.ndarray, rate: int, ceiling_db: float) -> np.ndarray:
     """A look-ahead limiter's gain per sample, from the signal's oversampled peaks (``sample_peaks``; the array is
     used up): never above what keeps a peak under the ceiling, held 10 ms either side and smoothed over 10 ms."""
-    from scipy.ndimage import minimum_filter1d, uniform_filter1d
-
     need = np.maximum(peaks, np.float32(1e-9), out=peaks)  # in place from here (``peaks`` is used up): one
     np.divide(np.float32(10 ** (ceiling_db / 20)), need, out=need)  # signal-length array at a time
     np.minimum(need, np.float32(1.0), out=need)
     smooth = max(1, int(0.01 * rate))
-    held = minimum_filter1d(need, size=2 * smooth + 1)
-    return uniform_filter1d(held, size=smooth, output=need)
+    held = running("minimum", need, 2 * smooth + 1)
+    return running("uniform", held, smooth, out=need)
 
 
 def limit(x: np.ndarray, rate: int, ceiling_db: float) -> np.ndarray:
@@ -49,11 +47,9 @@ def limit(x: np.ndarray, rate: int, ceiling_db: float) -> np.ndarray:
 
 def speech_envelope(dialogue: np.ndarray, rate: int) -> np.ndarray:
     """0..1: how much anyone is speaking, with a gentle attack before and release after."""
-    from scipy.ndimage import maximum_filter1d, uniform_filter1d
-
     active = (np.abs(dialogue) > 1e-3).view(np.uint8)  # bytes, not floats: a long episode's mix is large enough
-    held = maximum_filter1d(active, size=int(0.5 * rate) | 1)
-    envelope = uniform_filter1d(held, size=int(0.15 * rate), output=np.float32)
+    held = running("maximum", active, int(0.5 * rate) | 1)
+    envelope = running("uniform", held, int(0.15 * rate), dtype=np.float32)
     return np.clip(envelope, 0, 1, out=envelope)
 
 
