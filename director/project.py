@@ -45,6 +45,8 @@ class LLMConfig(_Cfg):
     max_retries: int = Field(default=4, ge=0, le=20, description="retries on 429, 5xx and timeouts")
     backoff: float = Field(default=1.0, ge=0, le=60, description="first retry delay in seconds (doubles, jittered)")
     review: bool = Field(default=True, description="let the continuity supervisor review each scene")
+    improve_craft: bool = Field(default=False, description="ask once more for a scene whose valid plan scores "
+                                "low on craft (plan/craft.py), naming what to improve; the better plan is kept")
     max_tokens: int = Field(default=2048, ge=64, le=32768, description="longest answer per call")
     use_responses_api: bool = Field(default=False, description="OpenAI's Responses API (api.openai.com only)")
     review_keyframes: bool = Field(default=False, description="a vision model (this endpoint) reviews every keyframe "

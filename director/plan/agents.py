@@ -83,6 +83,7 @@ class Agent:
     user: str
     repair: str = ""
     settings: dict = field(default_factory=dict)
+    improve: str = ""  # the storyboard artist: asked once more for a valid plan with little craft
 
     @property
     def schema(self) -> type[BaseModel]:
@@ -102,7 +103,8 @@ def load_agent(name: str, folder: Path | None = None) -> Agent:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         agent = Agent(**{k: data[k] for k in ("name", "version", "role", "output_schema", "system", "user")},
-                      repair=data.get("repair", ""), settings=data.get("settings") or {})
+                      repair=data.get("repair", ""), settings=data.get("settings") or {},
+                      improve=data.get("improve", ""))
     except (OSError, KeyError, TypeError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: not a usable agent definition ({exc})") from None
     if agent.output_schema not in SCHEMAS:

@@ -21,6 +21,7 @@ from director.screenplay import Screenplay
 from director.shots import Shot
 
 CLOSE = ("ECU", "CU", "MCU")
+CRAFT_FLOOR = 0.5  # an LLM plan scoring under this is asked for once more (llm.improve_craft)
 PARTS = ("variety", "hook", "emotion_closeups", "reactions", "pace", "ots_pairs")
 
 
@@ -50,3 +51,30 @@ def craft_score(sp: Screenplay, shots: list[Shot]) -> dict:
     judged = [v for v in out.values() if v is not None]
     out["total"] = round(sum(judged) / len(judged), 3)
     return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in out.items()}
+
+
+def craft_findings(sp: Screenplay, shots: list[Shot], opening: bool = False) -> list[str]:
+    """What a short-drama editor would change in these shots (one scene's), as sentences a model can act on:
+    the parts of ``craft_score`` under 0.6 (the hook only for the episode's ``opening`` scene)."""
+    score = craft_score(sp, shots)
+    lines = {ref: beat.line for ref, _, beat in sp.beats() if beat.line is not None}
+    out = []
+    if score["variety"] is not None and score["variety"] < 0.6:
+        sizes = sorted({s.size for s in shots})
+        out.append(f"it uses {len(sizes)} shot size(s) ({', '.join(sizes)}): vary them -- a wide to place the "
+                   "scene, mediums, close-ups (CU, MCU) for emotion")
+    if opening and score["hook"] is not None and score["hook"] < 0.6:
+        out.append("the episode opens here: the first shot must hook within 3 seconds -- at most 3 s long, and "
+                   "tight (CU/MCU), moving, or someone speaking")
+    if score["emotion_closeups"] is not None and score["emotion_closeups"] < 0.6:
+        refs = [r for s in shots for r in s.beats if r in lines and (lines[r].emotion or "").lower() in INTENSE
+                and s.size not in CLOSE]
+        out.append(f"intense lines ({', '.join(refs)}) should be in a close shot (CU or MCU)")
+    if score["reactions"] is not None and score["reactions"] < 0.6:
+        out.append("after a line that lands with emotion, cut to the listener's reaction")
+    if score["pace"] is not None and score["pace"] < 0.6:
+        average = sum(s.duration for s in shots) / len(shots)
+        out.append(f"the average shot lasts {average:.1f} s; short dramas cut every 1.5-4 s")
+    if score["ots_pairs"] is not None and score["ots_pairs"] < 0.6:
+        out.append("answer an over-the-shoulder (ots) shot with its reverse: the same two characters, swapped")
+    return out

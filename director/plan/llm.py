@@ -30,6 +30,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from director.errors import BackendUnavailable, ConfigError, StageFailed
 from director.plan.agents import (LLM_MAX_SECONDS, LLM_MIN_SECONDS, Agent, Review, ScenePlan, load_agent,
                                   scene_plan_model)
+from director.plan.craft import CRAFT_FLOOR, craft_findings, craft_score
 from director.plan.repair import repair_scene
 from director.plan.rules import RulePlanner, _interleave
 from director.project import LLMConfig, Project
@@ -62,6 +63,7 @@ class LLMSettings:
     max_retries: int = 4
     backoff: float = 1.0
     review: bool = True
+    improve_craft: bool = False
     use_responses_api: bool = False
     max_tokens: int = 2048
 
@@ -94,7 +96,7 @@ def resolve_settings(config: LLMConfig, env: Mapping[str, str], base_url: str | 
                        or DEFAULT_MODEL, api_key=SecretStr(key), temperature=config.temperature,
                        max_concurrency=config.max_concurrency, timeout=config.timeout,
                        max_repairs=config.max_repairs, max_retries=config.max_retries, backoff=config.backoff,
-                       review=config.review, use_responses_api=config.use_responses_api and official,
+                       review=config.review, improve_craft=config.improve_craft, use_responses_api=config.use_responses_api and official,
                        max_tokens=config.max_tokens)
 
 
@@ -466,8 +468,11 @@ class LLMPlanner:
                     errors = self._review(scene, parsed, taken)
                 if not errors:
                     shots = placed(self.sp, scene, [Shot(id="", scene=scene.id, **p.model_dump()) for p in parsed.shots])
-                    return shots, (f"scene {scene.id}: the LLM's plan, repaired by rule ({'; '.join(fixes)})"[:500]
-                                   if fixes else None)
+                    note = (f"scene {scene.id}: the LLM's plan, repaired by rule ({'; '.join(fixes)})"[:500]
+                            if fixes else None)
+                    if self.settings.improve_craft:
+                        return self._improve(scene, locked, refs, schema, messages + [("ai", text)], shots, note)
+                    return shots, note
                 messages = messages + [("ai", text or "(no answer)"),
                                        ("human", self.artist.fill(self.artist.repair, errors="\n".join(
                                            f"- {e}" for e in errors)))]
@@ -477,6 +482,34 @@ class LLMPlanner:
                                                                         opening=not taken)
         why = "; ".join(errors)[:400]
         return fallback, f"scene {scene.id}: planned by the rules, the LLM's answers were unusable ({why})"
+
+    def _improve(self, scene: Scene, locked: list[Shot], refs: list[str], schema: type[BaseModel],
+                 messages: list, shots: list[Shot], note: str | None) -> tuple[list[Shot], str | None]:
+        """Once, for a valid plan whose craft scores under ``CRAFT_FLOOR``: ask for a better one, naming what a
+        short-drama editor would change; keep whichever valid plan scores higher."""
+        before = craft_score(self.sp, shots)
+        if before["total"] >= CRAFT_FLOOR or not self.artist.improve:
+            return shots, note
+        opening = self.sp.scenes.index(scene) == 0 and not locked
+        findings = craft_findings(self.sp, shots, opening)
+        if not findings:
+            return shots, note
+        ask = messages + [("human", self.artist.fill(self.artist.improve, findings="\n".join(f"- {f}" for f in findings)))]
+        text, parsed, error = self.endpoint.ask(self.artist, ask, scene.id, schema)
+        said = [note] if note else []
+        if not error:
+            repaired, _ = repair_scene(self.sp, scene, parsed.shots, refs, LLM_MIN_SECONDS, LLM_MAX_SECONDS)
+            parsed = parsed.model_copy(update={"shots": repaired})
+            if not scene_rules(self.sp, scene, parsed.shots, locked):
+                better = placed(self.sp, scene, [Shot(id="", scene=scene.id, **p.model_dump()) for p in parsed.shots])
+                after = craft_score(self.sp, better)
+                if after["total"] > before["total"]:
+                    return better, "; ".join(said + [f"scene {scene.id}: craft {before['total']:.2f} -> "
+                                                     f"{after['total']:.2f} after one more ask"])
+                return shots, "; ".join(said + [f"scene {scene.id}: kept the first plan (craft {before['total']:.2f}; "
+                                                f"the second scored {after['total']:.2f})"])
+        return shots, "; ".join(said + [f"scene {scene.id}: kept the first plan (craft {before['total']:.2f}; the "
+                                        "second answer was not usable)"])
 
     def _review(self, scene: Scene, parsed: ScenePlan, taken: set[str]) -> list[str]:
         plan = "\n".join(f"{i + 1}. {p.size} {p.angle} {p.move} {p.duration:g}s, in frame: "

@@ -231,3 +231,58 @@ def test_an_answer_cut_off_at_max_tokens_is_repaired(project, sp, capsys, monkey
         assert code == 0 and "Traceback" not in err, err
         arrival = [r for r in llm.calls("artist") if r["scene"] == "arrival"]
         assert "cut off at max_tokens" in arrival[1]["messages"][-1]["content"]
+
+
+def _flat(answer: dict) -> dict:
+    """The same beats in valid shots with little craft: every shot wide, static and long."""
+    return {"shots": [{**s, "size": "WS", "angle": "eye-level", "move": "static", "duration": 8.0}
+                      for s in answer["shots"]]}
+
+
+def _with_craft(project, on: bool) -> None:
+    config = yaml.safe_load((project / "director.yaml").read_text())
+    config["llm"]["improve_craft"] = on
+    (project / "director.yaml").write_text(yaml.safe_dump(config))
+
+
+def test_a_valid_plan_with_little_craft_is_asked_for_once_more_and_the_better_one_kept(project, sp, capsys,
+                                                                                        monkeypatch):
+    from director.plan.craft import craft_score
+
+    _with_craft(project, True)
+    good = good_answer(sp)
+    with ScriptedLLM(good) as llm:
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        first = sp.scenes[0].id
+        llm.script("artist", first, {"json": _flat(good("artist", first))}, {"json": good("artist", first)})
+        code, data, err = plan(project, capsys)
+        assert code == 0, err
+        asked = [c for c in llm.calls("artist") if c["scene"] == first]
+        assert len(asked) == 2  # the flat plan, then one more ask naming what to change
+        text = json.dumps(asked[1]["messages"])
+        assert "short-drama editor would still change" in text and "shot size" in text and "3 seconds" in text
+        mine = [s for s in shots(project) if s["scene"] == first]
+        assert {s["size"] for s in mine} != {"WS"}  # the better plan was kept
+        assert any(f"scene {first}: craft" in n for n in data["notes"]), data["notes"]
+        # a scene whose plan already scores well is not asked again
+        others = [c for c in llm.calls("artist") if c["scene"] != first]
+        assert len(others) == len(sp.scenes) - 1
+    from director.shots import Shot
+
+    flat = [Shot(**{**s, "size": "WS", "move": "static", "duration": 8.0}) for s in mine]
+    assert craft_score(sp, flat)["total"] < craft_score(sp, [Shot(**s) for s in mine])["total"]
+
+
+def test_a_worse_second_plan_is_not_taken(project, sp, capsys, monkeypatch):
+    _with_craft(project, True)
+    good = good_answer(sp)
+    with ScriptedLLM(good) as llm:
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        first = sp.scenes[0].id
+        flat = _flat(good("artist", first))
+        worse = {"shots": [{**s, "duration": 12.0} for s in flat["shots"]]}
+        llm.script("artist", first, {"json": flat}, {"json": worse})
+        code, data, err = plan(project, capsys)
+        assert code == 0, err
+        assert all(s["duration"] == 8.0 for s in shots(project) if s["scene"] == first)
+        assert any("kept the first plan" in n for n in data["notes"]), data["notes"]
