@@ -32,7 +32,41 @@ def run_ffmpeg(args: list[str], what: str, cwd: Path | None = None) -> None:
         raise StageFailed(f"{what}: ffmpeg failed (exit {proc.returncode}): " + " | ".join(tail))
 
 
-class FrameWriter:
+class _Encoder:
+    """An ffmpeg process fed frames on its standard input: what both encoders share."""
+
+    path: Path
+    proc: subprocess.Popen
+
+    def write(self, data: bytes) -> None:
+        try:
+            self.proc.stdin.write(data)
+        except BrokenPipeError:  # ffmpeg gave up: close() says why
+            self.close()
+            raise StageFailed(f"encoding {self.path.name} failed: ffmpeg stopped reading") from None
+
+    def close(self) -> None:
+        if self.proc.stdin and not self.proc.stdin.closed:
+            try:
+                self.proc.stdin.close()
+            except BrokenPipeError:
+                pass
+        err = self.proc.stderr.read().decode("utf-8", "replace")
+        if self.proc.wait() != 0:
+            raise StageFailed(f"encoding {self.path.name} failed: {err.strip()[-600:]}")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *_exc) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class FrameWriter(_Encoder):
     """Pipe raw RGB frames into an H.264 encoder."""
 
     def __init__(self, path: Path, width: int, height: int, fps: float, crf: int = 17, preset: str = "ultrafast",
@@ -52,29 +86,8 @@ class FrameWriter:
         self.frames = 0
 
     def write(self, rgb: bytes) -> None:
-        try:
-            self.proc.stdin.write(rgb)
-        except BrokenPipeError:
-            self.close()
-            raise
+        super().write(rgb)
         self.frames += 1
-
-    def close(self) -> None:
-        if self.proc.stdin and not self.proc.stdin.closed:
-            self.proc.stdin.close()
-        err = self.proc.stderr.read().decode("utf-8", "replace")
-        if self.proc.wait() != 0:
-            raise StageFailed(f"encoding {self.path.name} failed: {err.strip()[-400:]}")
-
-    def __enter__(self) -> "FrameWriter":
-        return self
-
-    def __exit__(self, exc_type, *_exc) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def rate(fps: float) -> str:
@@ -85,7 +98,7 @@ def rate(fps: float) -> str:
     return f"{q.numerator}/{q.denominator}"
 
 
-class GraphEncoder:
+class GraphEncoder(_Encoder):
     """Encode what a filter graph draws to H.264 (yuv420p): its inputs are files (stills, each one frame) and,
     with ``raw`` (width, height, pixel format), one raw video stream at ``fps`` written frame by frame through
     ``write`` -- the graph's input after the files. The graph ends in the pad ``[out]``; the clip has exactly
@@ -113,30 +126,3 @@ class GraphEncoder:
                 fcntl.fcntl(self.proc.stdin, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
             except (ImportError, OSError):
                 pass
-
-    def write(self, data: bytes) -> None:
-        try:
-            self.proc.stdin.write(data)
-        except BrokenPipeError:  # ffmpeg gave up: close() says why
-            self.close()
-            raise StageFailed(f"encoding {self.path.name} failed: ffmpeg stopped reading") from None
-
-    def close(self) -> None:
-        if self.proc.stdin and not self.proc.stdin.closed:
-            try:
-                self.proc.stdin.close()
-            except BrokenPipeError:
-                pass
-        err = self.proc.stderr.read().decode("utf-8", "replace")
-        if self.proc.wait() != 0:
-            raise StageFailed(f"encoding {self.path.name} failed: {err.strip()[-600:]}")
-
-    def __enter__(self) -> "GraphEncoder":
-        return self
-
-    def __exit__(self, exc_type, *_exc) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.proc.kill()
-            self.proc.wait()

@@ -60,17 +60,26 @@ def k_response(rate: int) -> np.ndarray:
     return _RESPONSES[rate]
 
 
-def convolve(x: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """Full linear convolution of a 1-D signal with ``h`` by FFT, in chunks (overlap-add): memory stays small."""
-    size = min(max(FFT_SIZE, 1 << (2 * len(h)).bit_length()), 1 << (len(x) + len(h) - 2).bit_length())
-    chunk = size - len(h) + 1
+def filtered(x: np.ndarray, h: np.ndarray):
+    """The full linear convolution of a 1-D signal with ``h``, by FFT in chunks (overlap-add): yields (start,
+    samples) of the output as each stretch becomes final, so memory stays a chunk long."""
+    length = len(h)
+    size = min(max(FFT_SIZE, 1 << (2 * length).bit_length()), 1 << (len(x) + length - 2).bit_length())
+    chunk = size - length + 1
     spectrum = np.fft.rfft(h, size)
-    out = np.zeros(len(x) + len(h) - 1)
+    tail = np.zeros(length - 1)
     for start in range(0, len(x), chunk):
-        piece = x[start:start + chunk]
-        y = np.fft.irfft(np.fft.rfft(piece, size) * spectrum, size)[:len(piece) + len(h) - 1]
-        out[start:start + len(y)] += y
-    return out
+        piece = x[start:start + chunk].astype(np.float64)
+        y = np.fft.irfft(np.fft.rfft(piece, size) * spectrum, size)[:len(piece) + length - 1]
+        y[:length - 1] += tail
+        yield start, y[:len(piece)]
+        tail = y[len(piece):].copy()
+    yield len(x), tail
+
+
+def convolve(x: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Full linear convolution of a 1-D signal with ``h`` (``filtered``, gathered)."""
+    return np.concatenate([piece for _, piece in filtered(x, h)])
 
 
 def gated_loudness(blocks: np.ndarray) -> float:
@@ -97,21 +106,11 @@ class Loudness:
         self.hops = np.stack([self._streamed(self.x[:, c]) for c in range(self.x.shape[1])], axis=1)
 
     def _streamed(self, x: np.ndarray) -> np.ndarray:
-        """Per-hop sums of the K-weighted squares of one channel, filtered chunk by chunk (overlap-add) and
-        summed as each stretch of output is complete: no full-length copy of the signal is ever made."""
-        h, n = self.h, len(x)
-        size = max(FFT_SIZE, 1 << (2 * len(h)).bit_length())
-        chunk = size - len(h) + 1
-        spectrum = np.fft.rfft(h, size)
-        hops = np.zeros(n // self.hop + 1)
-        tail = np.zeros(len(h) - 1)
-        for start in range(0, n, chunk):
-            piece = x[start:start + chunk].astype(np.float64)
-            y = np.fft.irfft(np.fft.rfft(piece, size) * spectrum, size)[:len(piece) + len(h) - 1]
-            y[:len(tail)] += tail
-            done = min(len(piece), n - start)  # samples of output final now (the rest still gets later chunks)
-            hops += self._hop_sums(y[:done] ** 2, start)
-            tail = y[done:].copy()
+        """Per-hop sums of the K-weighted squares of one channel, summed as each stretch of the filter's output
+        becomes final: no full-length copy of the signal is ever made."""
+        hops = np.zeros(len(x) // self.hop + 1)
+        for start, y in filtered(x, self.h):
+            hops += self._hop_sums(y[:max(0, len(x) - start)] ** 2, start)
         return hops
 
     def _hop_sums(self, squares: np.ndarray, at: int) -> np.ndarray:

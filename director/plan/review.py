@@ -13,6 +13,7 @@ prompt, the images' digests and the model), so a re-render asks nothing.
 from __future__ import annotations
 
 import io
+import json
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -82,12 +83,12 @@ class KeyframeReviewer:
         """The verdict on ``image`` as the keyframe of ``req`` (a FrameRequest); None when the server is blind."""
         if self.blind:
             return None
-        figures = [f for f in req.figures]
+        figures = req.figures
         values = {"shot_id": req.shot_id, "size": req.size, "angle": req.angle, "location": req.location_id,
                   "location_description": req.location, "time": req.time,
                   "characters": ", ".join(f"{f.id} ({f.name}: {f.description})" for f in figures) or "nobody",
                   "prompt": req.prompt, "caption": req.caption or "-", "look": req.look or "-",
-                  "schema": KeyframeReview.model_json_schema()}
+                  "schema": json.dumps(KeyframeReview.model_json_schema())}
         images = [(_jpeg(image), "image/jpeg")]
         for figure in figures:  # each character's first reference sheet, in the order listed
             if figure.refs:

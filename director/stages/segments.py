@@ -198,9 +198,8 @@ def make_segment(req: SegmentRequest, out: Path) -> Made:
     try:
         inputs = ["-i", str(Path(req.clip.file("clip")).resolve())]
         if req.before is None:
-            graph = ",".join([*req.look.chain(fps),
-                              f"trim=start_frame={req.first}:end_frame={req.last}", "setpts=PTS-STARTPTS"])
-            graph = f"[0:v]{graph}[v]"
+            graph = "[0:v]" + ",".join([*req.look.chain(fps), f"trim=start_frame={req.first}:end_frame={req.last}",
+                                        "setpts=PTS-STARTPTS"])
         else:  # the dissolve: the shot before's last half frames (then held) into this one's first (held before)
             half = count // 2
             before = req.before_look
@@ -210,10 +209,11 @@ def make_segment(req: SegmentRequest, out: Path) -> Made:
             b = ",".join([*req.look.chain(fps), f"trim=end_frame={half}", "setpts=PTS-STARTPTS",
                           f"tpad=start_mode=clone:start={half}"])
             graph = (f"[0:v]{a}[a];[1:v]{b}[b];"
-                     f"[a][b]xfade=transition=fade:duration={2 * half / fps:.4f}:offset=0,settb={tb}[v]")
-        if req.subtitles:
+                     f"[a][b]xfade=transition=fade:duration={2 * half / fps:.4f}:offset=0,settb={tb}")
+        if req.subtitles:  # drawn at the segment's own clock: frame j at (j + 1) / fps (subtitle_slice)
             (work / "slice.ass").write_text(req.subtitles, encoding="utf-8")
-            graph = graph[:-3] + f"[u];[u]setpts=PTS+1000,{burn_filter('slice.ass')},setpts=PTS-STARTPTS[v]"
+            graph += f",setpts=PTS+1000,{burn_filter('slice.ass')},setpts=PTS-STARTPTS"
+        graph += "[v]"
         run_ffmpeg([*inputs, "-filter_complex", graph, "-map", "[v]", *encode_args(req.encode, fps, count),
                     str((out / "segment.mp4").resolve())], "encoding a segment", cwd=work)
     finally:
