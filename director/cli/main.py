@@ -213,6 +213,14 @@ def plan(
         text += (f"\nLLM {st['model']} at {st['endpoint']}: {st['calls']} calls ({st['cached_calls']} cached), "
                  f"{st['input_tokens']} tokens in, {st['output_tokens']} out, {st['seconds']:.1f}s in calls, "
                  f"{st['wall_seconds']:.1f}s wall")
+        for scene_id, record in (st.get("scenes") or {}).items():  # provenance: who planned what
+            if record.get("source") == "llm":
+                decided = record.get("director") or []
+                text += (f"\n  scene {scene_id}: the LLM ({record.get('asks', 0)} ask(s); from the model: "
+                         f"{', '.join(record.get('from_model', []))}" +
+                         (f"; director decided {len(decided)}: {'; '.join(decided)}" if decided else "") + ")")
+            else:
+                text += f"\n  scene {scene_id}: the rules ({record.get('why', '')})"
     state.out.result(data, text)
     if show and not state.out.json_mode:
         from director.cli.tables import shot_table

@@ -4,7 +4,7 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -14,6 +14,8 @@ from director.resources import data_dir
 from director.screenplay import Angle, Move, Size, Transition
 
 
+SAME = "same"  # a beat-anchored slot that keeps the shot on screen
+PROMPT_CHARS = 240  # a grammar bounds the string: a small model otherwise restates the beat at length
 LLM_MIN_SECONDS, LLM_MAX_SECONDS = 1.0, 20.0  # a shot's length as the answer's schema and the rules both bound it
 
 
@@ -70,7 +72,38 @@ def scene_plan_model(refs: list[str], characters: list[str]) -> type[BaseModel]:
     return create_model("ScenePlan", __base__=ScenePlan, shots=(list[shot], ...))
 
 
-SCHEMAS: dict[str, type[BaseModel]] = {"ScenePlan": ScenePlan, "Review": Review, "KeyframeReview": KeyframeReview}
+class NewShot(BaseModel):
+    """A slot that opens a shot. Field order is the order a grammar makes the model write them."""
+
+    model_config = ConfigDict(extra="ignore")
+    characters: list[str] = Field(default_factory=list, max_length=4, description="character ids in frame")
+    size: Size
+    angle: Angle = "eye-level"
+    move: Move = "static"
+    prompt: str = Field(default="", max_length=PROMPT_CHARS,
+                        description="what the frame shows: who, doing what, where, light")
+
+
+class BeatPlan(BaseModel):
+    """The storyboard artist's beat-anchored answer for one scene: keys b1..bN, one per picture beat."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+def beat_plan_model(count: int, characters: list[str]) -> type[BaseModel]:
+    """BeatPlan for a scene with ``count`` picture beats: b1 opens a shot; b2..bN are "same" or a new shot.
+    Every key is required, so a grammar writes them all, once, in order."""
+    who = Literal[tuple(characters)] if characters else str  # type: ignore[valid-type]
+    shot = create_model("NewShot", __base__=NewShot, characters=(list[who], Field(max_length=4)), angle=(Angle, ...),
+                        move=(Move, ...), prompt=(str, Field(max_length=PROMPT_CHARS)))
+    fields: dict = {"b1": (shot, ...)}
+    for n in range(2, count + 1):
+        fields[f"b{n}"] = (Union[Literal[SAME], shot], ...)  # noqa: UP007 -- pydantic writes anyOf either way
+    return create_model("BeatPlan", __base__=BeatPlan, **fields)
+
+
+SCHEMAS: dict[str, type[BaseModel]] = {"ScenePlan": ScenePlan, "BeatPlan": BeatPlan, "Review": Review,
+                                       "KeyframeReview": KeyframeReview}
 
 
 @dataclass(frozen=True)
@@ -84,10 +117,16 @@ class Agent:
     repair: str = ""
     settings: dict = field(default_factory=dict)
     improve: str = ""  # the storyboard artist: asked once more for a valid plan with little craft
+    examples: dict = field(default_factory=dict)  # a worked example per language (its primary subtag)
+    example_words: tuple = ()  # the examples' names and props: a prompt naming one copied the example
 
     @property
     def schema(self) -> type[BaseModel]:
         return SCHEMAS[self.output_schema]
+
+    def example(self, language: str) -> str:
+        """The worked example for a screenplay's language (zh-CN -> zh), else English, else none."""
+        return self.examples.get(language.split("-")[0].lower()) or self.examples.get("en", "")
 
     def fill(self, template: str, **values) -> str:
         """Fill a template; a placeholder the template names but the caller lacks is an error."""
@@ -104,7 +143,8 @@ def load_agent(name: str, folder: Path | None = None) -> Agent:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         agent = Agent(**{k: data[k] for k in ("name", "version", "role", "output_schema", "system", "user")},
                       repair=data.get("repair", ""), settings=data.get("settings") or {},
-                      improve=data.get("improve", ""))
+                      improve=data.get("improve", ""), examples=data.get("examples") or {},
+                      example_words=tuple(data.get("example_words") or ()))
     except (OSError, KeyError, TypeError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: not a usable agent definition ({exc})") from None
     if agent.output_schema not in SCHEMAS:

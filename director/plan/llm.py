@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import random
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -28,8 +29,9 @@ from typing import Any, Mapping
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from director.errors import BackendUnavailable, ConfigError, StageFailed
-from director.plan.agents import (LLM_MAX_SECONDS, LLM_MIN_SECONDS, Agent, Review, ScenePlan, load_agent,
-                                  scene_plan_model)
+from director.plan.agents import (LLM_MAX_SECONDS, LLM_MIN_SECONDS, Agent, Review, ScenePlan, beat_plan_model,
+                                  load_agent, scene_plan_model)
+from director.plan.beats import check_prompts, picture_refs, shots_from_beats
 from director.plan.craft import CRAFT_FLOOR, craft_findings, craft_score
 from director.plan.repair import repair_scene
 from director.plan.rules import RulePlanner, _interleave
@@ -43,6 +45,9 @@ from director.vocab import ANGLES, MOVES, SIZES, TRANSITIONS
 
 log = logging.getLogger("director.llm")
 # json_mode_schema: json_object plus the schema in response_format, which llama.cpp turns into a grammar
+# what a plan's fields came from, per answer format (the plan record's provenance)
+FROM_MODEL = {"beats": ["cuts", "characters", "size", "angle", "move", "prompt"],
+              "shots": ["shots", "beats", "characters", "size", "angle", "move", "duration", "prompt", "transition"]}
 METHODS = ("json_schema", "json_mode_schema", "json_mode", "function_calling")
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -62,14 +67,16 @@ class LLMSettings:
     max_repairs: int = 2
     max_retries: int = 4
     backoff: float = 1.0
-    review: bool = True
+    review: bool = False
     improve_craft: bool = False
+    answer: str = "beats"
     use_responses_api: bool = False
     max_tokens: int = 2048
 
     def identity(self) -> dict:
         """What an answer depends on, for the call cache: the model and how it samples -- not where it is served
-        (the same model on another port or host answers the same; re-planning it is free)."""
+        (the same model on another port or host answers the same; re-planning it is free). The answer format
+        is in the prompt and schema already."""
         return {"model": self.model, "temperature": self.temperature, "max_tokens": self.max_tokens}
 
     @property
@@ -96,8 +103,8 @@ def resolve_settings(config: LLMConfig, env: Mapping[str, str], base_url: str | 
                        or DEFAULT_MODEL, api_key=SecretStr(key), temperature=config.temperature,
                        max_concurrency=config.max_concurrency, timeout=config.timeout,
                        max_repairs=config.max_repairs, max_retries=config.max_retries, backoff=config.backoff,
-                       review=config.review, improve_craft=config.improve_craft, use_responses_api=config.use_responses_api and official,
-                       max_tokens=config.max_tokens)
+                       review=config.review, improve_craft=config.improve_craft, answer=config.answer,
+                       use_responses_api=config.use_responses_api and official, max_tokens=config.max_tokens)
 
 
 def check_key(key: str) -> str:
@@ -379,33 +386,69 @@ def bible(sp: Screenplay) -> dict[str, str]:
     return {"characters": characters or "  (none)", "locations": locations, "style": sp.style.look or "(none)"}
 
 
+def _prompts(answer) -> set[str]:
+    """Every ``prompt`` string in a parsed answer (either format)."""
+    if isinstance(answer, dict):
+        found = {answer["prompt"].strip()} if isinstance(answer.get("prompt"), str) else set()
+        return found.union(*(_prompts(v) for v in answer.values()))
+    if isinstance(answer, list):
+        return set().union(*(_prompts(v) for v in answer))
+    return set()
+
+
+def beat_text(beat) -> str:
+    """What a beat is, in the words the agents read."""
+    if beat.line:
+        return f'line — {beat.line.who}: "{beat.line.text}"' + (f" ({beat.line.emotion})" if beat.line.emotion else "")
+    if beat.narration:
+        return f'narration: "{beat.narration.text}"'
+    if beat.music:
+        return "music stops" if beat.music.stop else f"music: {beat.music.mood}"
+    if beat.sfx:
+        return f"sound effect: {beat.sfx.name}"
+    if beat.card:
+        return f'{beat.card.kind} card (on-screen text, rides on the next shot): "{beat.card.text}"'
+    if beat.pause:
+        return f"pause of {beat.pause:g} s (silence, rides on the next shot)"
+    return f"action: {beat.action}"
+
+
 def beat_lines(sp: Screenplay, scene: Scene, skip: set[str]) -> str:
     lines = []
     for i, beat in enumerate(scene.beats):
         ref = sp.beat_ref(scene, i)
         if ref in skip:
             continue
-        if beat.line:
-            what = f'line — {beat.line.who}: "{beat.line.text}"' + (f" ({beat.line.emotion})" if beat.line.emotion else "")
-        elif beat.narration:
-            what = f'narration: "{beat.narration.text}"'
-        elif beat.music:
-            what = "music stops" if beat.music.stop else f"music: {beat.music.mood}"
-        elif beat.sfx:
-            what = f"sound effect: {beat.sfx.name}"
-        elif beat.card:
-            what = f'{beat.card.kind} card (on-screen text, rides on the next shot): "{beat.card.text}"'
-        elif beat.pause:
-            what = f"pause of {beat.pause:g} s (silence, rides on the next shot)"
-        else:
-            what = f"action: {beat.action}"
         hints = []
         if beat.shot:
             hints.append("shot hint " + json.dumps(beat.shot.model_dump(exclude_none=True)))
         if beat.transition:
             hints.append(f"transition {beat.transition}")
-        lines.append(f"- {ref}: {what}" + (f" [{'; '.join(hints)}]" if hints else ""))
+        lines.append(f"- {ref}: {beat_text(beat)}" + (f" [{'; '.join(hints)}]" if hints else ""))
     return "\n".join(lines)
+
+
+def slot_lines(sp: Screenplay, scene: Scene, free: list[str]) -> str:
+    """The beats as the beat-anchored answer numbers them: b1..bN for pictures, cues in brackets (no slot)."""
+    beats = {sp.beat_ref(scene, i): b for i, b in enumerate(scene.beats)}
+    lines, n = [], 0
+    for ref in free:
+        beat = beats[ref]
+        if beat.cue:
+            lines.append(f"({beat_text(beat)})")
+            continue
+        n += 1
+        lines.append(f"b{n}: {beat_text(beat)}")
+    return "\n".join(lines)
+
+
+def quoted(sp: Screenplay, scene: Scene, errors: list[str]) -> str:
+    """Errors as a re-ask sends them: each beat they name quoted with its content, not only its ref."""
+    beats = {sp.beat_ref(scene, i): b for i, b in enumerate(scene.beats)}
+    out = [f"- {e}" for e in errors]
+    named = [ref for ref in beats if any(re.search(rf"{re.escape(ref)}(?!\d)", e) for e in errors)]
+    out += [f"  ({ref} is the {beat_text(beats[ref])})" for ref in named]
+    return "\n".join(out)
 
 
 def scene_rules(sp: Screenplay, scene: Scene, planned: list[BaseModel], locked: list[Shot]) -> list[str]:
@@ -433,12 +476,17 @@ class LLMPlanner:
         self.stats = CallStats()
         self.endpoint = Endpoint(settings, project.state, ArtifactCache(project.cache_dir), self.stats)
         self.artist = load_agent("storyboard_artist")
+        self.beats_artist = load_agent("storyboard_artist_beats")
+        self.provenance: dict[str, dict] = {}  # per scene: who planned it, which fields came from the model
+        self._progress = threading.Lock()
+        self._done = 0
         self.supervisor = load_agent("continuity_supervisor")
 
     def plan(self, locked: list[Shot]) -> tuple[list[Shot], list[str]]:
         scenes = self.sp.scenes
+        self._done = 0
         with ThreadPoolExecutor(max_workers=self.settings.max_concurrency) as pool:
-            results = list(pool.map(lambda s: self.plan_scene(s, [x for x in locked if x.scene == s.id]), scenes))
+            results = list(pool.map(lambda s: self._plan_timed(s, [x for x in locked if x.scene == s.id]), scenes))
         shots, notes = [], []
         for scene, (fresh, note) in zip(scenes, results):
             mine = [x for x in locked if x.scene == scene.id]
@@ -447,61 +495,130 @@ class LLMPlanner:
                 notes.append(note)
         return shots, notes
 
+    def _plan_timed(self, scene: Scene, locked: list[Shot]) -> tuple[list[Shot], str | None]:
+        """plan_scene, with a progress line per scene (a local model takes minutes per scene)."""
+        started = time.perf_counter()
+        shots, note = self.plan_scene(scene, locked)
+        with self._progress:
+            self._done += 1
+            record = self.provenance.get(scene.id, {})
+            record["seconds"] = round(time.perf_counter() - started, 1)
+            log.info("scene %s planned by %s (%d/%d, %d ask(s), %.0f s)", scene.id,
+                     "the LLM" if record.get("source") == "llm" else "the rules", self._done, len(self.sp.scenes),
+                     record.get("asks", 0), record["seconds"])
+        return shots, note
+
+    def _form(self, scene: Scene, locked: list[Shot], taken: set[str], refs: list[str]):
+        """(agent, schema, first messages, read): ``read`` turns a parsed answer into PlannedShots plus what
+        director decided itself, for the answer format in ``llm.answer``."""
+        values = self._scene_values(scene, locked, taken)
+        cast = list(self.sp.characters)
+        if self.settings.answer == "shots":
+            schema = scene_plan_model(refs, cast)
+            values |= {"beats": beat_lines(self.sp, scene, taken), "schema": json.dumps(schema.model_json_schema())}
+            agent = self.artist
+            return agent, schema, self._messages(agent, values), lambda parsed: (parsed.shots, [])
+        slots = picture_refs(self.sp, scene, refs)
+        agent = self.beats_artist
+        schema = beat_plan_model(len(slots), cast)
+        values |= {"beats": slot_lines(self.sp, scene, refs), "example": agent.example(self.sp.language),
+                   "count": len(slots)}
+        opening = self.sp.scenes.index(scene) == 0 and not locked
+        return agent, schema, self._messages(agent, values), \
+            lambda parsed: shots_from_beats(self.sp, scene, parsed, refs, opening)
+
+    def _messages(self, agent: Agent, values: dict) -> list[tuple[str, str]]:
+        values = self._common() | values
+        return [("system", agent.fill(agent.system, **values)), ("human", agent.fill(agent.user, **values))]
+
     def plan_scene(self, scene: Scene, locked: list[Shot]) -> tuple[list[Shot], str | None]:
         taken = {b for s in locked for b in s.beats}
-        if all(self.sp.beat_ref(scene, i) in taken for i in range(len(scene.beats))):
-            return [], None
         refs = [self.sp.beat_ref(scene, i) for i in range(len(scene.beats)) if self.sp.beat_ref(scene, i) not in taken]
-        schema = scene_plan_model(refs, list(self.sp.characters))
-        messages = [("system", self.artist.fill(self.artist.system, **self._common())),
-                    ("human", self.artist.fill(self.artist.user, **self._scene_values(scene, locked, taken, schema)))]
+        if not refs:
+            return [], None
+        record: dict = {"answer": self.settings.answer, "asks": 0}
+        self.provenance[scene.id] = record
+        rules = RulePlanner(self.sp, self.loaded.episode)
+        if self.settings.answer == "beats" and not picture_refs(self.sp, scene, refs):
+            record |= {"source": "rules", "why": "only cues (music, sfx, cards, pauses) left: nothing to judge"}
+            return rules.plan_scene(scene, skip=taken, opening=not taken), None
+        agent, schema, messages, read = self._form(scene, locked, taken, refs)
+        count = len(picture_refs(self.sp, scene, refs))
         errors: list[str] = []
+        best: tuple[list[Shot], list[str]] | None = None  # the latest rule-valid plan: a reviewer never loses it
+        answers: set[str] = set()
         try:
             for attempt in range(self.settings.max_repairs + 1):
-                text, parsed, parse_error = self.endpoint.ask(self.artist, messages, scene.id, schema)
+                text, parsed, parse_error = self.endpoint.ask(agent, messages, scene.id, schema)
+                record["asks"] += 1
+                said = text or f"error: {parse_error}"  # an answer the SDK could not read is known by its error
+                if said in answers:
+                    errors = ["the model gave the same answer again"] + errors
+                    break
+                answers.add(said)
                 fixes: list[str] = []
-                if not parse_error:  # bookkeeping slips are fixed here, not sent back to the model
-                    shots, fixes = repair_scene(self.sp, scene, parsed.shots, refs, LLM_MIN_SECONDS, LLM_MAX_SECONDS)
-                    parsed = parsed.model_copy(update={"shots": shots})
-                errors = [parse_error] if parse_error else scene_rules(self.sp, scene, parsed.shots, locked)
-                if not errors and self.settings.review and attempt < self.settings.max_repairs:
-                    errors = self._review(scene, parsed, taken)
+                planned: list = []
+                if not parse_error:  # bookkeeping is done here, never sent back to the model
+                    planned, decided = read(parsed)
+                    planned, fixes = repair_scene(self.sp, scene, planned, refs, LLM_MIN_SECONDS, LLM_MAX_SECONDS)
+                    planned, replaced = check_prompts(self.sp, scene, planned, agent.example_words)
+                    fixes = decided + fixes + replaced
+                errors = [parse_error] if parse_error else scene_rules(self.sp, scene, planned, locked)
                 if not errors:
-                    shots = placed(self.sp, scene, [Shot(id="", scene=scene.id, **p.model_dump()) for p in parsed.shots])
-                    note = (f"scene {scene.id}: the LLM's plan, repaired by rule ({'; '.join(fixes)})"[:500]
-                            if fixes else None)
-                    if self.settings.improve_craft:
-                        return self._improve(scene, locked, refs, schema, messages + [("ai", text)], shots, note)
-                    return shots, note
-                messages = messages + [("ai", text or "(no answer)"),
-                                       ("human", self.artist.fill(self.artist.repair, errors="\n".join(
-                                           f"- {e}" for e in errors)))]
+                    best = (placed(self.sp, scene, [Shot(id="", scene=scene.id, **p.model_dump()) for p in planned]),
+                            fixes)
+                    said_by_model = _prompts(parsed.model_dump())
+                    record["prompts_from_model"] = sum(p.prompt.strip() in said_by_model for p in planned)
+                    record["shots"] = len(planned)
+                    if self.settings.review and attempt < self.settings.max_repairs:
+                        errors = self._review(scene, ScenePlan(shots=planned), taken)
+                if not errors:
+                    break
+                messages = messages + [("ai", text or "(no answer)"), ("human", agent.fill(
+                    agent.repair, errors=quoted(self.sp, scene, errors), count=count))]
         except RetriesExhausted as exc:
             errors = [f"the endpoint kept failing ({exc})"]
-        fallback = RulePlanner(self.sp, self.loaded.episode).plan_scene(scene, skip=taken,
-                                                                        opening=not taken)
+        if best is not None:
+            shots, fixes = best
+            record |= {"source": "llm", "from_model": FROM_MODEL[self.settings.answer], "director": fixes}
+            said = []
+            if fixes:
+                said.append(f"scene {scene.id}: the LLM's plan, repaired by rule ({'; '.join(fixes)})"[:500])
+            if errors:
+                said.append(f"scene {scene.id}: kept the last valid plan (unresolved: {'; '.join(errors)})"[:400])
+            note = "; ".join(said) or None
+            if self.settings.improve_craft:
+                return self._improve(scene, locked, refs, agent, schema, read, messages + [("ai", text)], shots,
+                                     note, count)
+            return shots, note
         why = "; ".join(errors)[:400]
+        record |= {"source": "rules", "why": why}
+        fallback = rules.plan_scene(scene, skip=taken, opening=not taken)
         return fallback, f"scene {scene.id}: planned by the rules, the LLM's answers were unusable ({why})"
 
-    def _improve(self, scene: Scene, locked: list[Shot], refs: list[str], schema: type[BaseModel],
-                 messages: list, shots: list[Shot], note: str | None) -> tuple[list[Shot], str | None]:
+    def _improve(self, scene: Scene, locked: list[Shot], refs: list[str], agent: Agent, schema: type[BaseModel],
+                 read, messages: list, shots: list[Shot], note: str | None, count: int
+                 ) -> tuple[list[Shot], str | None]:
         """Once, for a valid plan whose craft scores under ``CRAFT_FLOOR``: ask for a better one, naming what a
         short-drama editor would change; keep whichever valid plan scores higher."""
         before = craft_score(self.sp, shots)
-        if before["total"] >= CRAFT_FLOOR or not self.artist.improve:
+        if before["total"] >= CRAFT_FLOOR or not agent.improve:
             return shots, note
         opening = self.sp.scenes.index(scene) == 0 and not locked
         findings = craft_findings(self.sp, shots, opening)
         if not findings:
             return shots, note
-        ask = messages + [("human", self.artist.fill(self.artist.improve, findings="\n".join(f"- {f}" for f in findings)))]
-        text, parsed, error = self.endpoint.ask(self.artist, ask, scene.id, schema)
+        ask = messages + [("human", agent.fill(agent.improve, findings="\n".join(f"- {f}" for f in findings),
+                                               count=count))]
+        text, parsed, error = self.endpoint.ask(agent, ask, scene.id, schema)
+        self.provenance[scene.id]["asks"] += 1
         said = [note] if note else []
         if not error:
-            repaired, _ = repair_scene(self.sp, scene, parsed.shots, refs, LLM_MIN_SECONDS, LLM_MAX_SECONDS)
-            parsed = parsed.model_copy(update={"shots": repaired})
-            if not scene_rules(self.sp, scene, parsed.shots, locked):
-                better = placed(self.sp, scene, [Shot(id="", scene=scene.id, **p.model_dump()) for p in parsed.shots])
+            planned, _ = read(parsed)
+            planned, _ = repair_scene(self.sp, scene, planned, refs, LLM_MIN_SECONDS, LLM_MAX_SECONDS)
+            planned, _ = check_prompts(self.sp, scene, planned, agent.example_words)
+            if not scene_rules(self.sp, scene, planned, locked):
+                better = placed(self.sp, scene, [Shot(id="", scene=scene.id, **p.model_dump()) for p in planned])
                 after = craft_score(self.sp, better)
                 if after["total"] > before["total"]:
                     return better, "; ".join(said + [f"scene {scene.id}: craft {before['total']:.2f} -> "
@@ -530,7 +647,7 @@ class LLMPlanner:
                 "moves": ", ".join(MOVES), "transitions": ", ".join(TRANSITIONS),
                 "min_duration": LLM_MIN_SECONDS, "max_duration": LLM_MAX_SECONDS}
 
-    def _scene_values(self, scene: Scene, locked: list[Shot], taken: set[str], schema: type[BaseModel]) -> dict:
+    def _scene_values(self, scene: Scene, locked: list[Shot], taken: set[str]) -> dict:
         location = self.sp.locations[scene.location]
         index = self.sp.scenes.index(scene)
         position = "the opening scene: hook the viewer in the first 3 seconds" if index == 0 else \
@@ -542,8 +659,7 @@ class LLMPlanner:
                 "\n".join(f"- {s.id}: {s.size} {s.move}, beats {', '.join(s.beats)}" for s in locked)
         return {"title": self.sp.title, "language": self.sp.language, "scene_id": scene.id,
                 "scene_position": position, "location": scene.location, "location_description": location.description,
-                "time": scene.time, "fixed": fixed, "beats": beat_lines(self.sp, scene, taken),
-                "schema": json.dumps(schema.model_json_schema())}
+                "time": scene.time, "fixed": fixed}
 
 
 def plan_with_llm(project: Project, loaded: LoadedScreenplay, locked: list[Shot], settings: LLMSettings
@@ -552,7 +668,8 @@ def plan_with_llm(project: Project, loaded: LoadedScreenplay, locked: list[Shot]
     started = time.perf_counter()
     shots, notes = planner.plan(locked)
     stats = planner.stats.summary() | {"wall_seconds": round(time.perf_counter() - started, 3),
-                                       "endpoint": settings.display_url, "model": settings.model}
+                                       "endpoint": settings.display_url, "model": settings.model,
+                                       "answer": settings.answer, "scenes": planner.provenance}
     stamp = time.strftime("%Y%m%d-%H%M%S")
     write_json(project.state_file("runs", f"plan-{stamp}-{loaded.episode}.json"), {"notes": notes, **stats})
     # the answers this plan used, so `director clean` keeps them (re-planning then costs no call)

@@ -31,7 +31,9 @@ def project(tmp_path, monkeypatch):
     path = make_project(tmp_path, ROOT / "projects/demo", size=None)
     (path / "director.yaml").write_text(yaml.safe_dump({
         "planner": {"backend": "llm"},
-        "llm": {"backoff": 0.01, "timeout": 1.5, "max_retries": 3, "max_repairs": 2, "review": False}}))
+        # these tests script whole shot lists (llm.answer: shots); tests/plan/test_beats.py the default, beats
+        "llm": {"backoff": 0.01, "timeout": 1.5, "max_retries": 3, "max_repairs": 2, "review": False,
+                "answer": "shots"}}))
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.setenv("DIRECTOR_LLM_MODEL", "test-model")
     return path

@@ -32,7 +32,8 @@ TIMEOUT = 60
 def project(tmp_path: Path) -> Path:
     path = make_project(tmp_path)
     config = yaml.safe_load((path / "director.yaml").read_text()) or {}
-    config["llm"] = {"backoff": 0.01, "timeout": 3, "max_retries": 1, "max_repairs": 1, "review": False}
+    config["llm"] = {"backoff": 0.01, "timeout": 3, "max_retries": 1, "max_repairs": 1, "review": False,
+                     "answer": "shots"}
     (path / "director.yaml").write_text(yaml.safe_dump(config))
     return path
 
