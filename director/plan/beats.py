@@ -28,13 +28,12 @@ from pydantic import BaseModel
 
 from director.plan.agents import SAME, PlannedShot
 from director.plan.durations import action_seconds, speech_seconds
-from director.plan.rules import INTENSE
+from director.plan.rules import HOOK_SECONDS, INTENSE, mentioned
 from director.screenplay import Beat, Scene, Screenplay
 from director.vocab import NOT_ON_SCREEN, SIZES
 
 CUT_AFTER_SECONDS = 6.0  # a "same" beat that would take the shot past this opens a new one (punch-in)
-MIN_SHOT_SECONDS, MAX_SHOT_SECONDS = 1.5, 12.0
-HOOK_SECONDS = 3.0  # the episode's first shot, when nobody speaks in it: the platforms' swipe-away window  # the rule planner's bounds for a planned shot
+MIN_SHOT_SECONDS, MAX_SHOT_SECONDS = 1.5, 12.0  # the rule planner's bounds for a planned shot
 
 
 def picture_refs(sp: Screenplay, scene: Scene, free: list[str]) -> list[str]:
@@ -66,32 +65,38 @@ def shots_from_beats(sp: Screenplay, scene: Scene, answer: BaseModel, free: list
     slots = picture_refs(sp, scene, free)
     decided: list[str] = []
     shots: list[dict] = []  # PlannedShot fields plus "seconds", "place", "hint"
-    pending: list[str] = []
 
     def open_shot(ref: str, fields: dict) -> dict:
         shot = {**fields, "beats": [], "seconds": 0.0, "place": places[ref], "hint": None, "transition": "cut"}
         shots.append(shot)
         return shot
 
+    previous = -1
     for n, ref in enumerate(slots, start=1):
         slot = getattr(answer, f"b{n}", None)
         beat = beats[ref]
+        at = free.index(ref)
+        cues = [beats[r] for r in free[previous + 1:at]]  # the cues that ride on this beat's shot
+        previous = at
         current = shots[-1] if shots else None
         if isinstance(slot, BaseModel) or current is None:
-            fields = slot.model_dump() if isinstance(slot, BaseModel) else _speaker_shot(sp, beat, None)
+            fields = slot.model_dump() if isinstance(slot, BaseModel) else _speaker_shot(sp, beat, None) \
+                if beat.line else _place_shot(sp, beat, shots, places[ref], {"size": "WS"})
             if not isinstance(slot, BaseModel):
                 decided.append(f"b{n} ({ref}): opens the scene with a new shot (the answer said {SAME!r})")
             current = open_shot(ref, fields)
         else:
-            cut = _must_cut(sp, beat, current, places[ref])
+            cut = _must_cut(sp, beat, cues, current, places[ref])
             if cut:
                 kind, why = cut
                 decided.append(f"b{n} ({ref}): cut -- {why}")
-                framing = {"speaker": lambda: _speaker_shot(sp, beat, current), "pace": lambda: _punch_in(current),
-                           "place": lambda: _same_framing(current)}[kind]()
+                here = current if current["place"] == places[ref] else None  # an intercut frames its own place
+                framing = {"speaker": lambda: _speaker_shot(sp, beat, here),
+                           "pace": lambda: _punch_in(current),
+                           "hint": lambda: _same_framing(current),
+                           "place": lambda: _place_shot(sp, beat, shots, places[ref], current)}[kind]()
                 current = open_shot(ref, framing)
-        current["beats"].extend(pending + [ref])
-        pending.clear()
+        current["beats"].append(ref)
         current["seconds"] += beat_seconds(sp, beat)
     for ref in free:  # cues: each rides on the shot of the next picture beat (or the last shot)
         if ref in slots:
@@ -119,16 +124,27 @@ def shots_from_beats(sp: Screenplay, scene: Scene, answer: BaseModel, free: list
     return out, decided
 
 
-def _must_cut(sp: Screenplay, beat: Beat, current: dict, place: str) -> tuple[str, str] | None:
+def _must_cut(sp: Screenplay, beat: Beat, cues: list[Beat], current: dict, place: str) -> tuple[str, str] | None:
     """(kind, why) when a beat the answer kept in the current shot needs a cut; kind picks the new framing."""
     line = beat.line
     if line is not None and line.heard_as not in NOT_ON_SCREEN and line.who not in current["characters"]:
         return "speaker", f"{line.who} speaks on screen and is not in frame"
     if place != current["place"]:
         return "place", f"the beat is at {place}, the shot at {current['place']}"
+    if any(b.transition is not None or b.shot is not None for b in (*cues, beat)):
+        return "hint", "the script asks for a transition or a shot of its own here"
     if current["seconds"] + beat_seconds(sp, beat) > CUT_AFTER_SECONDS and current["seconds"] > 0:
         return "pace", f"the shot would run {current['seconds'] + beat_seconds(sp, beat):.1f} s"
     return None
+
+
+def _place_shot(sp: Screenplay, beat: Beat, shots: list[dict], place: str, current: dict) -> dict:
+    """The framing at the other place of an intercut: the speaker (a phone line is spoken there), who the action
+    names, else whoever was last framed there."""
+    who = [beat.line.who] if beat.line else mentioned(sp, beat.action) if beat.action else []
+    if not who:
+        who = next((list(s["characters"]) for s in reversed(shots) if s["place"] == place), [])
+    return {"characters": who, "size": current["size"], "angle": "eye-level", "move": "static", "prompt": ""}
 
 
 def _speaker_shot(sp: Screenplay, beat: Beat, current: dict | None) -> dict:
@@ -145,7 +161,7 @@ def _speaker_shot(sp: Screenplay, beat: Beat, current: dict | None) -> dict:
 
 def _punch_in(current: dict) -> dict:
     return {"characters": list(current["characters"]), "size": tighter(current["size"]), "angle": current["angle"],
-            "move": "static", "prompt": current["prompt"]}
+            "move": "static", "prompt": ""}  # director describes the tighter frame
 
 
 def _same_framing(current: dict) -> dict:
@@ -188,17 +204,41 @@ def describe(sp: Screenplay, scene: Scene, size: str, angle: str, characters: li
                                 f"{where[:1].upper()}{where[1:]}, {scene.time}.") if p)
 
 
+CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
+
+
 def _normal(text: str) -> str:
     return re.sub(r"[\W_]+", "", text.lower())
 
 
+def _tokens(text: str) -> list[str]:
+    """Latin words (lower case) and single CJK characters, in order: what quoting and naming are judged on."""
+    out: list[str] = []
+    for piece in re.findall(r"[^\W_]+", text.lower()):
+        for part in re.split(f"({CJK_RUN.pattern})", piece):
+            if CJK_RUN.fullmatch(part):
+                out.extend(part)
+            elif part:
+                out.append(part)
+    return out
+
+
+def _names(word: str, tokens: list[str]) -> bool:
+    """``word`` (a name or prop, Latin or CJK) appears in ``tokens`` as whole words / a run of characters."""
+    want = _tokens(word)
+    return bool(want) and any(tokens[i:i + len(want)] == want for i in range(len(tokens) - len(want) + 1))
+
+
 def _quotes(line: str, prompt: str) -> bool:
-    """The prompt carries a run of the line's words: the whole line when short, else 8 CJK characters or 16
-    letters of it (normalised)."""
-    need = min(len(line), 8 if any(ord(c) > 0x2e80 for c in line) else 16)
-    if need < 4:
+    """The prompt carries a run of the line: 4 words or 6 CJK characters in a row (the whole line when it is
+    shorter, but never a line under 3 words / 4 characters: "Stop!" is not quoted by a prompt saying stop)."""
+    said, shown = _tokens(line), _tokens(prompt)
+    cjk = sum(bool(CJK_RUN.fullmatch(w)) for w in said) > len(said) / 2
+    floor, enough = (4, 6) if cjk else (3, 4)
+    if len(said) < floor:
         return False
-    match = SequenceMatcher(None, line, prompt, autojunk=False).find_longest_match(0, len(line), 0, len(prompt))
+    need = min(len(said), enough)
+    match = SequenceMatcher(None, said, shown, autojunk=False).find_longest_match(0, len(said), 0, len(shown))
     return match.size >= need
 
 
@@ -211,10 +251,12 @@ def check_prompts(sp: Screenplay, scene: Scene, planned: list[PlannedShot], fore
     its example and restates the dialogue; the keyframe model would draw exactly that."""
     beats = {sp.beat_ref(scene, i): b for i, b in enumerate(scene.beats)}
     places = dict(zip(beats, sp.beat_locations(scene)))
-    ours = _normal(" ".join([sp.title, sp.style.look or ""] + [f"{c.name} {c.description}" for c in sp.characters.values()]
-                            + [loc.description for loc in sp.locations.values()] + [b.text for b in beats.values()]))
-    alien = [w for w in foreign if _normal(w) and _normal(w) not in ours]
-    spoken = [_normal(b.spoken.text) for b in beats.values() if b.spoken is not None]
+    ours = _tokens(" ".join([sp.title, sp.style.look or ""] + [f"{cid} {c.name or ''} {c.description}"
+                                                                for cid, c in sp.characters.items()]
+                            + [f"{lid} {loc.description}" for lid, loc in sp.locations.items()]
+                            + [b.text for b in beats.values()]))
+    alien = [w for w in foreign if _tokens(w) and not _names(w, ours)]
+    spoken = [b.spoken.text for b in beats.values() if b.spoken is not None]
     seen: set[str] = set()
     out, fixes = [], []
     for n, shot in enumerate(planned, start=1):
@@ -222,11 +264,11 @@ def check_prompts(sp: Screenplay, scene: Scene, planned: list[PlannedShot], fore
         why = None
         if not text:
             why = "it was empty"
-        elif hits := [w for w in alien if _normal(w) in text]:
+        elif hits := [w for w in alien if _names(w, _tokens(shot.prompt))]:
             why = f"it named {', '.join(hits[:3])} from the worked example"
         elif text in seen:
             why = "it repeated an earlier shot's prompt"
-        elif any(_quotes(s, text) for s in spoken):
+        elif any(_quotes(s, shot.prompt) for s in spoken):
             why = "it quoted the dialogue instead of describing the picture"
         seen.add(text)
         if why:

@@ -545,7 +545,8 @@ class LLMPlanner:
         agent, schema, messages, read = self._form(scene, locked, taken, refs)
         count = len(picture_refs(self.sp, scene, refs))
         errors: list[str] = []
-        best: tuple[list[Shot], list[str]] | None = None  # the latest rule-valid plan: a reviewer never loses it
+        # the latest rule-valid plan, its fixes and the conversation up to it: a reviewer never loses it
+        best: tuple[list[Shot], list[str], list] | None = None
         answers: set[str] = set()
         try:
             for attempt in range(self.settings.max_repairs + 1):
@@ -566,7 +567,7 @@ class LLMPlanner:
                 errors = [parse_error] if parse_error else scene_rules(self.sp, scene, planned, locked)
                 if not errors:
                     best = (placed(self.sp, scene, [Shot(id="", scene=scene.id, **p.model_dump()) for p in planned]),
-                            fixes)
+                            fixes, messages + [("ai", text)])
                     said_by_model = _prompts(parsed.model_dump())
                     record["prompts_from_model"] = sum(p.prompt.strip() in said_by_model for p in planned)
                     record["shots"] = len(planned)
@@ -579,7 +580,7 @@ class LLMPlanner:
         except RetriesExhausted as exc:
             errors = [f"the endpoint kept failing ({exc})"]
         if best is not None:
-            shots, fixes = best
+            shots, fixes, conversation = best
             record |= {"source": "llm", "from_model": FROM_MODEL[self.settings.answer], "director": fixes}
             said = []
             if fixes:
@@ -588,8 +589,7 @@ class LLMPlanner:
                 said.append(f"scene {scene.id}: kept the last valid plan (unresolved: {'; '.join(errors)})"[:400])
             note = "; ".join(said) or None
             if self.settings.improve_craft:
-                return self._improve(scene, locked, refs, agent, schema, read, messages + [("ai", text)], shots,
-                                     note, count)
+                return self._improve(scene, locked, refs, agent, schema, read, conversation, shots, note, count)
             return shots, note
         why = "; ".join(errors)[:400]
         record |= {"source": "rules", "why": why}
@@ -610,7 +610,11 @@ class LLMPlanner:
             return shots, note
         ask = messages + [("human", agent.fill(agent.improve, findings="\n".join(f"- {f}" for f in findings),
                                                count=count))]
-        text, parsed, error = self.endpoint.ask(agent, ask, scene.id, schema)
+        try:
+            text, parsed, error = self.endpoint.ask(agent, ask, scene.id, schema)
+        except RetriesExhausted as exc:  # the valid plan stands
+            return shots, "; ".join(([note] if note else []) + [f"scene {scene.id}: kept the first plan (asking "
+                                                                 f"for a better one failed: {exc})"])
         self.provenance[scene.id]["asks"] += 1
         said = [note] if note else []
         if not error:

@@ -5,6 +5,7 @@
   the conversation turns to another speaker;
 - action beats are wider shots with a camera move that fits the verbs;
 - narration and V.O. lines play over the current picture, or a cutaway of the location;
+- the episode's first shot, when silent, lasts at most 3 s (the hook);
 - music and sfx cues ride on the shot that shows the next beat; ``shot`` hints and
   ``transition`` on a beat are honoured by the shot that covers it.
 """
@@ -34,6 +35,7 @@ SIZE_WORDS = {"ECU": "Extreme close-up", "CU": "Close-up", "MCU": "Medium close-
 EXTERIOR_WORDS = ("street", "alley", "city", "rooftop", "park", "beach", "road", "forest", "outside", "market",
                   "bridge", "field", "garden", "harbor", "harbour", "square", "街", "外", "桥", "路")
 ESTABLISHING_SECONDS = 2.0
+HOOK_SECONDS = 3.0  # the episode's first shot, when nobody speaks in it (the platforms' swipe-away window)
 MAX_SHOT_SECONDS = 12.0
 
 
@@ -128,6 +130,10 @@ class RulePlanner:
             for cue_ref, cue in pending:
                 drafts[-1].beats.append(cue_ref)
                 self._apply_hints(drafts[-1], cue)
+        spoken = {self.sp.beat_ref(scene, i) for i, b in enumerate(scene.beats) if b.spoken is not None}
+        if opening and drafts and scene is self.sp.scenes[0] and not spoken & set(drafts[0].beats) and \
+                drafts[0].hint_duration is None and drafts[0].seconds > HOOK_SECONDS:
+            drafts[0].seconds = HOOK_SECONDS  # the episode's silent first shot: the hook, inside the swipe window
         return [self._shot(scene, d) for d in drafts]
 
     # ------------------------------------------------------------------ drafting

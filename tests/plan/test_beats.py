@@ -209,3 +209,39 @@ def test_prompts_that_copy_the_example_repeat_or_quote_the_dialogue_are_replaced
     kitchen = DEMO.model_copy(update={"locations": {**DEMO.locations, "office": office}})
     _, fixes = check_prompts(kitchen, kitchen.scenes[1], shots[:2], words)
     assert fixes == []
+
+
+def test_an_intercut_frames_the_people_at_the_other_place_and_a_scripted_transition_cuts():
+    sp = load_screenplay(DATA / "craft/screenplay.yaml").screenplay
+    scene = sp.scenes[0]
+    places = dict(zip((sp.beat_ref(scene, i) for i in range(len(scene.beats))), sp.beat_locations(scene)))
+    _, planned, _ = convert(sp, "call", {"b1": shot(["lin"], "MCU"), "b2": "same", "b3": "same", "b4": "same",
+                                         "b5": "same"})
+    for p in planned:
+        where = {places[b] for b in p.beats if not scene.beats[int(b.split("/")[1]) - 1].cue}
+        if where == {"office"}:
+            assert p.characters == ["chen"], p  # not Lin, who is at the flat
+    data = DEMO.model_dump()
+    data["scenes"][1]["beats"][4]["transition"] = "dissolve"  # "Ren opens the parcel", answered "same"
+    sp2 = type(DEMO).model_validate(data)
+    _, planned, decided = convert(sp2, "handoff", {"b1": shot(["ren", "mia"], "WS"), "b2": "same",
+                                                   "b3": shot(["mia", "ren"], "MCU", "ots"), "b4": "same", "b5": "same"})
+    parcel = next(p for p in planned if "handoff/5" in p.beats)
+    assert parcel.beats[0] in ("handoff/4", "handoff/5") and parcel.transition == "dissolve"
+    assert any("handoff/5" in d and "transition" in d for d in decided)
+
+
+def test_prompt_checks_judge_whole_words_and_real_quotes():
+    from director.plan.agents import PlannedShot, load_agent
+    from director.plan.beats import check_prompts
+
+    sp = load_screenplay(DATA / "llm/screenplay.yaml").screenplay
+    scene = sp.scenes[1]  # chase: "Max! Stop!"
+    words = load_agent("storyboard_artist_beats").example_words
+    fine = ["Iris shouts as Max stops on a cart, under a single overhead light",
+            "Max vaults a cart of oranges by an abandoned parcel, lanterns swinging",
+            "Iris pushes through steam, a noodle stall behind her"]
+    shots = [PlannedShot(size="MS", duration=2.0, characters=["iris"], prompt=p, beats=[b])
+             for p, b in zip(fine, ["chase/2", "chase/3", "chase/4"])]
+    out, fixes = check_prompts(sp, scene, shots, words)
+    assert fixes == [] and [s.prompt for s in out] == fine  # "Leo" in "overhead", "Ana" in "banana": no

@@ -288,3 +288,16 @@ def test_a_worse_second_plan_is_not_taken(project, sp, capsys, monkeypatch):
         assert code == 0, err
         assert all(s["duration"] == 8.0 for s in shots(project) if s["scene"] == first)
         assert any("kept the first plan" in n for n in data["notes"]), data["notes"]
+
+
+def test_an_endpoint_failing_on_the_second_ask_keeps_the_valid_plan(project, sp, capsys, monkeypatch):
+    _with_craft(project, True)
+    good = good_answer(sp)
+    with ScriptedLLM(good) as llm:
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        first = sp.scenes[0].id
+        llm.script("artist", first, {"json": _flat(good("artist", first))}, *[{"status": 503}] * 10)
+        code, data, err = plan(project, capsys)
+        assert code == 0, err
+        assert all(s["duration"] == 8.0 for s in shots(project) if s["scene"] == first)
+        assert any("asking for a better one failed" in n for n in data["notes"]), data["notes"]

@@ -71,3 +71,26 @@ def test_locked_hand_edited_shot_survives_replanning(tmp_path):
     assert "handoff-02" in proc.stderr or kept[0]["beats"] == ["handoff/2"]
     refs = [b for s in after for b in s["beats"]]
     assert sorted(refs) == sorted(set(refs)) and "handoff/7" in refs
+
+
+def test_the_episodes_silent_first_shot_is_the_three_second_hook():
+    from director.plan.craft import craft_score
+
+    for path in ("projects/demo/screenplay.yaml", "projects/zh-demo/screenplay.yaml"):
+        sp = load_screenplay(ROOT / path).screenplay
+        shots, _ = merge_locked(sp, "ep", RulePlanner(sp, "ep"), [])
+        beats = {ref: beat for ref, _, beat in sp.beats()}
+        assert shots[0].duration == 3.0 and not any(beats[r].spoken for r in shots[0].beats)
+        assert craft_score(sp, shots)["hook"] > 0
+        # the same scene second in the episode keeps its first shot's estimated length
+        swapped = sp.model_copy(update={"scenes": [sp.scenes[1], sp.scenes[0]]})
+        assert RulePlanner(swapped, "ep").plan_scene(sp.scenes[0])[0].duration > 3.0
+
+
+def test_an_opening_that_speaks_is_not_cut_to_the_hook():
+    data = load_screenplay(ROOT / "projects/demo/screenplay.yaml").screenplay.model_dump(exclude_none=True)
+    data["scenes"][0]["beats"].insert(1, {"narration": {"text": "Every night the rain takes something from this "
+                                                               "city, and tonight it wants her too."}})
+    sp = type(load_screenplay(ROOT / "projects/demo/screenplay.yaml").screenplay).model_validate(data)
+    first = RulePlanner(sp, "ep").plan_scene(sp.scenes[0])[0]
+    assert "arrival/2" in first.beats and first.duration > 3.0  # the narration plays over it, whole
