@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from director.errors import ConfigError
 from director.resources import data_dir
 from director.screenplay import Angle, Move, Size, Transition
+from director.vocab import SIZES
 
 
 SAME = "same"  # a beat-anchored slot that keeps the shot on screen
@@ -19,7 +20,85 @@ PROMPT_CHARS = 240  # a grammar bounds the string: a small model otherwise resta
 LLM_MIN_SECONDS, LLM_MAX_SECONDS = 1.0, 20.0  # a shot's length as the answer's schema and the rules both bound it
 
 
-class PlannedShot(BaseModel):
+# what models write instead of the vocabulary's short forms, read leniently (a server without a grammar)
+SIZE_NAMES = {"extreme close-up": "ECU", "extreme closeup": "ECU", "close-up": "CU", "closeup": "CU",
+              "close": "CU", "medium close-up": "MCU", "medium closeup": "MCU", "medium shot": "MS", "medium": "MS",
+              "medium wide": "MWS", "medium wide shot": "MWS", "medium long shot": "MWS", "wide": "WS",
+              "wide shot": "WS", "long shot": "WS", "full shot": "WS", "extreme wide": "EWS",
+              "extreme wide shot": "EWS", "extreme long shot": "EWS", "establishing": "EWS"}
+ANGLE_NAMES = {"eye level": "eye-level", "over the shoulder": "ots", "over-the-shoulder": "ots",
+               "high angle": "high", "low angle": "low", "birds eye": "overhead", "bird's eye": "overhead",
+               "dutch angle": "dutch", "point of view": "pov"}
+
+
+def _size(value):
+    if not isinstance(value, str):
+        return value
+    word = value.strip()
+    return SIZE_NAMES.get(word.lower().replace("_", " "), word.upper() if word.upper() in SIZES else word)
+
+
+def _angle(value):
+    if not isinstance(value, str):
+        return value
+    word = value.strip().lower().replace("_", " ")
+    return ANGLE_NAMES.get(word, word.replace(" ", "-"))
+
+
+def _move(value):
+    return value.strip().lower().replace("_", "-").replace(" ", "-") if isinstance(value, str) else value
+
+
+def _prompt(value):
+    """A prompt over the bound is cut at a word before it, not refused (the grammar bounds it where there is one)."""
+    if not isinstance(value, str) or len(value) <= PROMPT_CHARS:
+        return value
+    cut = value[:PROMPT_CHARS]
+    space = max(cut.rfind(" "), cut.rfind("，"), cut.rfind(","))
+    return (cut[:space] if space > PROMPT_CHARS // 2 else cut).rstrip(" ,，")
+
+
+class _Lenient(BaseModel):
+    """Size, angle, move and prompt as a model without a grammar writes them ("close-up", "dolly in", a long
+    prompt), read into the vocabulary."""
+
+    @field_validator("size", mode="before", check_fields=False)
+    @classmethod
+    def _read_size(cls, v):
+        return _size(v)
+
+    @field_validator("angle", mode="before", check_fields=False)
+    @classmethod
+    def _read_angle(cls, v):
+        return _angle(v)
+
+    @field_validator("move", mode="before", check_fields=False)
+    @classmethod
+    def _read_move(cls, v):
+        return _move(v)
+
+    @field_validator("prompt", mode="before", check_fields=False)
+    @classmethod
+    def _read_prompt(cls, v):
+        return _prompt(v)
+
+
+def cast_reader(cast: dict[str, str]):
+    """A before-validator for ``characters``: ids or names in any case, to ids; others dropped (repair frames a
+    speaker who goes missing)."""
+    def read(cls, value):
+        if not isinstance(value, list):
+            return value
+        out = []
+        for item in value:
+            cid = cast.get(str(item).strip().lower()) if isinstance(item, str) else None
+            if cid and cid not in out:
+                out.append(cid)
+        return out
+    return field_validator("characters", mode="before")(read)
+
+
+class PlannedShot(_Lenient, BaseModel):
     """One shot as the storyboard artist answers it (director assigns ids and seeds)."""
 
     size: Size
@@ -59,7 +138,12 @@ class KeyframeReview(BaseModel):
                                   description="when it does not match: the prompt to generate it again with")
 
 
-def scene_plan_model(refs: list[str], characters: list[str]) -> type[BaseModel]:
+def _cast(characters: list[str], names: dict[str, str] | None) -> dict[str, str]:
+    return {c.lower(): c for c in characters} | {k.lower(): v for k, v in (names or {}).items()}
+
+
+def scene_plan_model(refs: list[str], characters: list[str], names: dict[str, str] | None = None
+                     ) -> type[BaseModel]:
     """ScenePlan narrowed to one scene: beats and characters become enums of what exists.
 
     With grammar-constrained decoding (llama.cpp, vLLM) the model cannot name a beat or a
@@ -68,11 +152,12 @@ def scene_plan_model(refs: list[str], characters: list[str]) -> type[BaseModel]:
     beat = Literal[tuple(refs)] if refs else str  # type: ignore[valid-type]
     who = Literal[tuple(characters)] if characters else str  # type: ignore[valid-type]
     shot = create_model("PlannedShot", __base__=PlannedShot, characters=(list[who], Field(default_factory=list)),
-                        beats=(list[beat], Field(description="refs of the beats this shot covers")))
+                        beats=(list[beat], Field(description="refs of the beats this shot covers")),
+                        __validators__={"_cast": cast_reader(_cast(characters, names))} if characters else None)
     return create_model("ScenePlan", __base__=ScenePlan, shots=(list[shot], ...))
 
 
-class NewShot(BaseModel):
+class NewShot(_Lenient, BaseModel):
     """A slot that opens a shot. Field order is the order a grammar makes the model write them."""
 
     model_config = ConfigDict(extra="ignore")
@@ -90,12 +175,13 @@ class BeatPlan(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-def beat_plan_model(count: int, characters: list[str]) -> type[BaseModel]:
+def beat_plan_model(count: int, characters: list[str], names: dict[str, str] | None = None) -> type[BaseModel]:
     """BeatPlan for a scene with ``count`` picture beats: b1 opens a shot; b2..bN are "same" or a new shot.
     Every key is required, so a grammar writes them all, once, in order."""
     who = Literal[tuple(characters)] if characters else str  # type: ignore[valid-type]
     shot = create_model("NewShot", __base__=NewShot, characters=(list[who], Field(max_length=4)), angle=(Angle, ...),
-                        move=(Move, ...), prompt=(str, Field(max_length=PROMPT_CHARS)))
+                        move=(Move, ...), prompt=(str, Field(max_length=PROMPT_CHARS)),
+                        __validators__={"_cast": cast_reader(_cast(characters, names))} if characters else None)
     fields: dict = {"b1": (shot, ...)}
     for n in range(2, count + 1):
         fields[f"b{n}"] = (Union[Literal[SAME], shot], ...)  # noqa: UP007 -- pydantic writes anyOf either way

@@ -242,12 +242,21 @@ def _quotes(line: str, prompt: str) -> bool:
     return match.size >= need
 
 
+def _loops(prompt: str) -> bool:
+    """The prompt says the same run twice (5 words or 8 CJK characters): a small model's decoding loop."""
+    tokens = _tokens(prompt)
+    n = 8 if sum(bool(CJK_RUN.fullmatch(w)) for w in tokens) > len(tokens) / 2 else 5
+    runs = [tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+    return len(set(runs)) < len(runs)
+
+
 def check_prompts(sp: Screenplay, scene: Scene, planned: list[PlannedShot], foreign: list[str] = ()
                   ) -> tuple[list[PlannedShot], list[str]]:
     """(shots, what was replaced): a prompt that cannot describe this shot is replaced by director's own
     description (``describe``) -- one naming something from the agent's worked example that this screenplay
     does not have (``foreign``: the example's names and props), one repeating an earlier shot's prompt of the
-    scene, one quoting a spoken line instead of describing the picture, or an empty one. A small model copies
+    scene, one quoting a spoken line instead of describing the picture, one caught in a decoding loop (the same
+    run of words twice), or an empty one. A small model copies
     its example and restates the dialogue; the keyframe model would draw exactly that."""
     beats = {sp.beat_ref(scene, i): b for i, b in enumerate(scene.beats)}
     places = dict(zip(beats, sp.beat_locations(scene)))
@@ -270,6 +279,8 @@ def check_prompts(sp: Screenplay, scene: Scene, planned: list[PlannedShot], fore
             why = "it repeated an earlier shot's prompt"
         elif any(_quotes(s, shot.prompt) for s in spoken):
             why = "it quoted the dialogue instead of describing the picture"
+        elif _loops(shot.prompt):
+            why = "it said the same thing twice (a decoding loop)"
         seen.add(text)
         if why:
             place = next((places[r] for r in shot.beats if not beats[r].cue), scene.location)

@@ -513,14 +513,15 @@ class LLMPlanner:
         director decided itself, for the answer format in ``llm.answer``."""
         values = self._scene_values(scene, locked, taken)
         cast = list(self.sp.characters)
+        names = {(c.name or cid): cid for cid, c in self.sp.characters.items()}  # a model may write the name
         if self.settings.answer == "shots":
-            schema = scene_plan_model(refs, cast)
+            schema = scene_plan_model(refs, cast, names)
             values |= {"beats": beat_lines(self.sp, scene, taken), "schema": json.dumps(schema.model_json_schema())}
             agent = self.artist
             return agent, schema, self._messages(agent, values), lambda parsed: (parsed.shots, [])
         slots = picture_refs(self.sp, scene, refs)
         agent = self.beats_artist
-        schema = beat_plan_model(len(slots), cast)
+        schema = beat_plan_model(len(slots), cast, names)
         values |= {"beats": slot_lines(self.sp, scene, refs), "example": agent.example(self.sp.language),
                    "count": len(slots)}
         opening = self.sp.scenes.index(scene) == 0 and not locked

@@ -245,3 +245,25 @@ def test_prompt_checks_judge_whole_words_and_real_quotes():
              for p, b in zip(fine, ["chase/2", "chase/3", "chase/4"])]
     out, fixes = check_prompts(sp, scene, shots, words)
     assert fixes == [] and [s.prompt for s in out] == fine  # "Leo" in "overhead", "Ana" in "banana": no
+    looping = shots[0].model_copy(update={"prompt": "Iris runs through the steam, Iris runs through the steam, Iris"})
+    _, fixes = check_prompts(sp, scene, [looping], words)
+    assert fixes == ["shot 1: director's prompt (it said the same thing twice (a decoding loop))"]
+
+
+def test_an_answer_written_without_a_grammar_is_read_leniently():
+    """Names for ids, "close-up" for CU, "dolly in", an overlong prompt: read, not refused (a server with no
+    grammar, or json_object without a schema)."""
+    names = {(c.name or cid): cid for cid, c in DEMO.characters.items()}
+    schema = beat_plan_model(2, list(DEMO.characters), names)
+    answer = schema.model_validate({
+        "b1": {"characters": ["Mia", "Stranger"], "size": "Close-up", "angle": "Eye level", "move": "dolly in",
+               "prompt": "Mia in the rain, " * 30},
+        "b2": {"characters": ["REN"], "size": "wide shot", "angle": "over the shoulder", "move": "static",
+               "prompt": "Ren"}})
+    assert answer.b1.characters == ["mia"] and (answer.b1.size, answer.b1.angle, answer.b1.move) == \
+        ("CU", "eye-level", "dolly-in")
+    assert len(answer.b1.prompt) <= 240 and answer.b1.prompt.endswith("rain")
+    assert (answer.b2.characters, answer.b2.size, answer.b2.angle) == (["ren"], "WS", "ots")
+    with pytest.raises(ValueError):  # what cannot be read is still refused (and goes back to the model)
+        schema.model_validate({"b1": {"characters": [], "size": "giant", "angle": "low", "move": "static",
+                                      "prompt": ""}, "b2": "same"})
