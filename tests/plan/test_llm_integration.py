@@ -10,7 +10,8 @@ Planned: the demo, the Chinese demo and a 3-scene screenplay (tests/data/llm), e
 The table the issue asks for is printed and written to bench/results/llm.json: scenes accepted from the
 LLM without fallback, calls per scene, prompt tokens per scene, wall time per scene, and the craft score
 of the LLM plan against the rules plan. ``DIRECTOR_TEST_GGUF`` (a path) tries another model instead
-(results in bench/results/llm-<model file name>.json).
+(results in bench/results/llm-<model file name>.json); ``DIRECTOR_TEST_LLM_ANSWER=shots`` asks for whole shot
+lists instead of the beat-anchored answer (…-shots.json).
 """
 from __future__ import annotations
 
@@ -38,8 +39,9 @@ MODEL = "qwen2.5-coder-1.5b-instruct-q4_k_m"
 GGUF_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 PARTS = 22
 SCREENPLAYS = {"demo": ROOT / "projects/demo", "zh-demo": ROOT / "projects/zh-demo", "three-scenes": DATA / "llm"}
+ANSWER = os.environ.get("DIRECTOR_TEST_LLM_ANSWER", "beats")  # shots: the whole-shot-list answer, for comparison
 CONFIG = ("planner: {backend: llm}\nllm: {timeout: 900, max_concurrency: 1, temperature: 0.2, review: false, "
-          "max_tokens: 1024}\n")
+          f"max_tokens: 1024, answer: {ANSWER}}}\n")
 RESULTS: dict[str, dict] = {}
 
 
@@ -159,10 +161,12 @@ def test_the_measured_table(server):
     craft_wins = [n for n, r in RESULTS.items() if r["craft_llm"] >= r["craft_rules"]]
     summary = {"model": server["model"], "server": "llama-cpp-python (llama.cpp) OpenAI-compatible server",
                "threads": server["threads"], "cpu": platform.processor() or platform.machine(),
-               "answer_format": "beats", "scenes": scenes, "accepted": accepted,
+               "answer_format": ANSWER, "scenes": scenes, "accepted": accepted,
                "accepted_share": round(accepted / scenes, 3), "calls_per_scene": round(calls / scenes, 2),
                "craft_llm_at_least_rules": craft_wins, "screenplays": RESULTS}
-    out = ROOT / "bench/results" / ("llm.json" if server["model"] == MODEL else f"llm-{server['model']}.json")
+    name = "llm" + ("" if server["model"] == MODEL else f"-{server['model']}") + ("" if ANSWER == "beats" else
+                                                                                 f"-{ANSWER}")
+    out = ROOT / "bench/results" / f"{name}.json"
     out.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     rows = [f"{'screenplay':14} {'scenes':>6} {'LLM':>4} {'calls/sc':>8} {'prompt tok/sc':>13} {'s/scene':>8} "
             f"{'model prompts':>13} {'craft LLM':>9} {'rules':>6}"]
