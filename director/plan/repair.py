@@ -69,6 +69,14 @@ def repair_scene(sp: Screenplay, scene: Scene, planned: list, free: list[str], m
             if line is not None and line.heard_as not in NOT_ON_SCREEN and line.who not in shot.characters:
                 shot.characters = [line.who, *shot.characters]
                 fixes.append(f"shot {n}: {line.who} framed (speaks {ref} on screen)")
+        speakers = [beats[r].line.who for r in shot.beats if beats[r].line is not None
+                    and beats[r].line.heard_as not in NOT_ON_SCREEN]
+        if shot.angle == "ots" and speakers and len(shot.characters) >= 2 and shot.characters[0] != speakers[0]:
+            # over the shoulder, the one who speaks faces the camera (listed first), so the next speaker's shot
+            # is the reverse and the 180-degree line holds
+            shot.characters = [speakers[0], *[c for c in shot.characters if c != speakers[0]]]
+            fixes.append(f"shot {n}: {speakers[0]} faces the camera over the other's shoulder (speaks "
+                         f"{next(r for r in shot.beats if beats[r].line and beats[r].line.who == speakers[0])})")
         if not min_s <= shot.duration <= max_s:
             clamped = min(max_s, max(min_s, shot.duration))
             fixes.append(f"shot {n}: duration {shot.duration:g}s -> {clamped:g}s")

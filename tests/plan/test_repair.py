@@ -9,7 +9,7 @@ from director.plan.llm import LLM_MAX_SECONDS, LLM_MIN_SECONDS, scene_rules
 from director.plan.repair import repair_scene
 from director.plan.rules import RulePlanner
 from director.screenplay import load_screenplay
-from tests.conftest import DATA
+from tests.conftest import DATA, ROOT
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +85,23 @@ def test_beats_of_other_scenes_or_locked_shots_are_dropped_and_nothing_left_is_e
     assert len(repaired) == len(broken) - 1 and any("not a free beat" in f for f in fixes)
     assert all(any(ref in s.beats for s in repaired) for ref in moved)  # its beats joined a neighbour
     assert repair_scene(sp, scene, [], free, LLM_MIN_SECONDS, LLM_MAX_SECONDS)[0] == []  # nothing to repair from
+
+
+def test_over_the_shoulder_the_speaker_faces_the_camera():
+    from director.shots import Shot, talking_speakers
+
+    sp = load_screenplay(ROOT / "projects/demo/screenplay.yaml").screenplay
+    scene = sp.scenes[1]
+    free = [sp.beat_ref(scene, i) for i in range(len(scene.beats))]
+    shots = [PlannedShot(size="MS", duration=4.0, characters=["ren", "mia"], prompt="Ren at the window",
+                         beats=["handoff/1", "handoff/2"]),
+             PlannedShot(size="MCU", angle="ots", duration=2.5, characters=["ren", "mia"],
+                         prompt="Over Ren's shoulder, Mia", beats=["handoff/3"]),
+             PlannedShot(size="CU", duration=6.0, characters=["ren"], prompt="Ren opens the parcel",
+                         beats=["handoff/4", "handoff/5", "handoff/6"])]
+    repaired, fixes = _repair(sp, scene, shots, free)
+    assert repaired[1].characters == ["mia", "ren"] and repaired[0].characters == ["ren", "mia"]  # only ots
+    assert fixes == ["shot 2: mia faces the camera over the other's shoulder (speaks handoff/3)"]
+    # and so her lips move: an ots shot lip-syncs the one facing the camera
+    shot = Shot(id="handoff-02", scene="handoff", **repaired[1].model_dump())
+    assert talking_speakers(sp, shot) == ("mia",)
