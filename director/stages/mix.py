@@ -195,7 +195,7 @@ class MixRequest:
 
 class MixStage(Stage):
     name = "mix"
-    version = "5"  # 5: BS.1770 meter and true peak in numpy (media/loudness.py, media/audio.py), looped room tone
+    version = "6"  # 5: BS.1770 meter and true peak in numpy, looped room tone; 6: running filters in numpy
     scope = "episode"
 
     unit = "episode"
