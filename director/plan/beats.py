@@ -250,13 +250,25 @@ def _loops(prompt: str) -> bool:
     return len(set(runs)) < len(runs)
 
 
+PRONOUNS = ("he", "she", "his", "her", "him", "they", "their", "them", "他", "她")
+
+
+def _grounded(sp: Screenplay, characters: list[str], prompt: str) -> bool:
+    """A prompt for a shot with people in frame names one of them (id or name) or refers to one ("she", "他")."""
+    if not characters:
+        return True
+    tokens = _tokens(prompt)
+    words = [w for c in characters if c in sp.characters for w in (c, sp.characters[c].name or c)]
+    return any(_names(w, tokens) for w in words) or any(p in tokens for p in PRONOUNS)
+
+
 def check_prompts(sp: Screenplay, scene: Scene, planned: list[PlannedShot], foreign: list[str] = ()
                   ) -> tuple[list[PlannedShot], list[str]]:
     """(shots, what was replaced): a prompt that cannot describe this shot is replaced by director's own
     description (``describe``) -- one naming something from the agent's worked example that this screenplay
     does not have (``foreign``: the example's names and props), one repeating an earlier shot's prompt of the
     scene, one quoting a spoken line instead of describing the picture, one caught in a decoding loop (the same
-    run of words twice), or an empty one. A small model copies
+    run of words twice), one that names no one of those in frame, or an empty one. A small model copies
     its example and restates the dialogue; the keyframe model would draw exactly that."""
     beats = {sp.beat_ref(scene, i): b for i, b in enumerate(scene.beats)}
     places = dict(zip(beats, sp.beat_locations(scene)))
@@ -281,6 +293,8 @@ def check_prompts(sp: Screenplay, scene: Scene, planned: list[PlannedShot], fore
             why = "it quoted the dialogue instead of describing the picture"
         elif _loops(shot.prompt):
             why = "it said the same thing twice (a decoding loop)"
+        elif not _grounded(sp, shot.characters, shot.prompt):
+            why = "it names no one in frame"
         seen.add(text)
         if why:
             place = next((places[r] for r in shot.beats if not beats[r].cue), scene.location)

@@ -241,13 +241,17 @@ def test_prompt_checks_judge_whole_words_and_real_quotes():
     fine = ["Iris shouts as Max stops on a cart, under a single overhead light",
             "Max vaults a cart of oranges by an abandoned parcel, lanterns swinging",
             "Iris pushes through steam, a noodle stall behind her"]
-    shots = [PlannedShot(size="MS", duration=2.0, characters=["iris"], prompt=p, beats=[b])
-             for p, b in zip(fine, ["chase/2", "chase/3", "chase/4"])]
+    shots = [PlannedShot(size="MS", duration=2.0, characters=[who], prompt=p, beats=[b])
+             for p, b, who in zip(fine, ["chase/2", "chase/3", "chase/4"], ["iris", "max", "iris"])]
     out, fixes = check_prompts(sp, scene, shots, words)
     assert fixes == [] and [s.prompt for s in out] == fine  # "Leo" in "overhead", "Ana" in "banana": no
     looping = shots[0].model_copy(update={"prompt": "Iris runs through the steam, Iris runs through the steam, Iris"})
     _, fixes = check_prompts(sp, scene, [looping], words)
     assert fixes == ["shot 1: director's prompt (it said the same thing twice (a decoding loop))"]
+    nobody = shots[0].model_copy(update={"prompt": "Trouble!"})
+    hers = shots[0].model_copy(update={"prompt": "Her trembling hands on a cart of oranges"})
+    out, fixes = check_prompts(sp, scene, [nobody, hers], words)
+    assert fixes == ["shot 1: director's prompt (it names no one in frame)"] and out[1].prompt == hers.prompt
 
 
 def test_an_answer_written_without_a_grammar_is_read_leniently():
@@ -267,3 +271,13 @@ def test_an_answer_written_without_a_grammar_is_read_leniently():
     with pytest.raises(ValueError):  # what cannot be read is still refused (and goes back to the model)
         schema.model_validate({"b1": {"characters": [], "size": "giant", "angle": "low", "move": "static",
                                       "prompt": ""}, "b2": "same"})
+
+
+def test_plan_show_says_per_scene_who_planned_it_and_what_director_decided(project, capsys, monkeypatch):
+    with ScriptedLLM(beats_answer) as llm:
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        code = run(["-p", str(project), "plan", "--show"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "scene arrival: the LLM (1 ask(s); from the model: cuts, characters, size, angle, move, prompt" in out
+    assert "director decided" in out and "ren speaks on screen and is not in frame" in out
