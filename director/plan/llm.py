@@ -1,11 +1,13 @@
 """The LLM storyboard agent: screenplay -> shot list through langchain and any OpenAI-compatible server.
 
 Scene by scene (small schemas, bounded context), in parallel up to ``max_concurrency``:
-1. the storyboard artist answers a ScenePlan with structured output — ``json_schema`` first,
-   then ``json_mode`` (the schema is always in the prompt), then tool calling, chosen from what
-   the endpoint accepts and remembered per endpoint;
-2. the answer is checked by pydantic and director's own plan rules (every beat once, known
-   characters, durations in bounds); the continuity supervisor may ask for fixes;
+1. the storyboard artist answers with structured output -- by default one slot per picture beat
+   (``plan/beats.py``), else a whole ScenePlan (``llm.answer: shots``) -- ``json_schema`` first, then
+   ``json_mode`` (the prompt shows the format), then tool calling, chosen from what the endpoint
+   accepts and remembered per endpoint;
+2. the answer is read into shots, repaired where no judgment is needed, its prompts checked, and
+   checked by director's own plan rules (every beat once, known characters, durations in bounds);
+   the continuity supervisor (``review: true``) may ask for fixes;
 3. a failing answer goes back with the exact errors, at most ``max_repairs`` times; then the
    scene is planned by the rules and the user is told which scene and why.
 Every call is cached by (agent, prompt, schema, model, settings): re-planning costs nothing.
