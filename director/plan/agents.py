@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
 
 from director.errors import ConfigError
 from director.resources import data_dir
@@ -58,29 +58,17 @@ def _prompt(value):
     return (cut[:space] if space > PROMPT_CHARS // 2 else cut).rstrip(" ,，")
 
 
+READERS = {"size": _size, "angle": _angle, "move": _move, "prompt": _prompt}
+
+
 class _Lenient(BaseModel):
     """Size, angle, move and prompt as a model without a grammar writes them ("close-up", "dolly in", a long
     prompt), read into the vocabulary."""
 
-    @field_validator("size", mode="before", check_fields=False)
+    @field_validator(*READERS, mode="before", check_fields=False)
     @classmethod
-    def _read_size(cls, v):
-        return _size(v)
-
-    @field_validator("angle", mode="before", check_fields=False)
-    @classmethod
-    def _read_angle(cls, v):
-        return _angle(v)
-
-    @field_validator("move", mode="before", check_fields=False)
-    @classmethod
-    def _read_move(cls, v):
-        return _move(v)
-
-    @field_validator("prompt", mode="before", check_fields=False)
-    @classmethod
-    def _read_prompt(cls, v):
-        return _prompt(v)
+    def _read(cls, value, info: ValidationInfo):
+        return READERS[info.field_name](value)
 
 
 def cast_reader(cast: dict[str, str]):

@@ -510,9 +510,9 @@ class LLMPlanner:
                      record.get("asks", 0), record["seconds"])
         return shots, note
 
-    def _form(self, scene: Scene, locked: list[Shot], taken: set[str], refs: list[str]):
-        """(agent, schema, first messages, read): ``read`` turns a parsed answer into PlannedShots plus what
-        director decided itself, for the answer format in ``llm.answer``."""
+    def _form(self, scene: Scene, locked: list[Shot], taken: set[str], refs: list[str], slots: list[str]):
+        """(agent, schema, first messages, read): ``read`` turns a parsed answer of the format in ``llm.answer``
+        into PlannedShots, with director's bookkeeping done and named (``_books``)."""
         values = self._scene_values(scene, locked, taken)
         cast = list(self.sp.characters)
         names = {(c.name or cid): cid for cid, c in self.sp.characters.items()}  # a model may write the name
@@ -520,15 +520,25 @@ class LLMPlanner:
             schema = scene_plan_model(refs, cast, names)
             values |= {"beats": beat_lines(self.sp, scene, taken), "schema": json.dumps(schema.model_json_schema())}
             agent = self.artist
-            return agent, schema, self._messages(agent, values), lambda parsed: (parsed.shots, [])
-        slots = picture_refs(self.sp, scene, refs)
+            return agent, schema, self._messages(agent, values), \
+                lambda parsed: self._books(scene, refs, agent, parsed.shots, [])
         agent = self.beats_artist
         schema = beat_plan_model(len(slots), cast, names)
         values |= {"beats": slot_lines(self.sp, scene, refs), "example": agent.example(self.sp.language),
                    "count": len(slots)}
         opening = self.sp.scenes.index(scene) == 0 and not locked
         return agent, schema, self._messages(agent, values), \
-            lambda parsed: shots_from_beats(self.sp, scene, parsed, refs, opening)
+            lambda parsed: self._books(scene, refs, agent, *shots_from_beats(self.sp, scene, parsed, refs, opening))
+
+    def _books(self, scene: Scene, refs: list[str], agent: Agent, planned: list, decided: list[str]
+               ) -> tuple[list, list[str]]:
+        """What needs no judgment, done on an answer's shots: repair, then the prompt checks; every fix named."""
+        planned, fixes = repair_scene(self.sp, scene, planned, refs, LLM_MIN_SECONDS, LLM_MAX_SECONDS)
+        planned, replaced = check_prompts(self.sp, scene, planned, agent.example_words)
+        return planned, decided + fixes + replaced
+
+    def _placed(self, scene: Scene, planned: list) -> list[Shot]:
+        return placed(self.sp, scene, [Shot(id="", scene=scene.id, **p.model_dump()) for p in planned])
 
     def _messages(self, agent: Agent, values: dict) -> list[tuple[str, str]]:
         values = self._common() | values
@@ -542,11 +552,12 @@ class LLMPlanner:
         record: dict = {"answer": self.settings.answer, "asks": 0}
         self.provenance[scene.id] = record
         rules = RulePlanner(self.sp, self.loaded.episode)
-        if self.settings.answer == "beats" and not picture_refs(self.sp, scene, refs):
+        slots = picture_refs(self.sp, scene, refs)
+        if self.settings.answer == "beats" and not slots:
             record |= {"source": "rules", "why": "only cues (music, sfx, cards, pauses) left: nothing to judge"}
             return rules.plan_scene(scene, skip=taken, opening=not taken), None
-        agent, schema, messages, read = self._form(scene, locked, taken, refs)
-        count = len(picture_refs(self.sp, scene, refs))
+        agent, schema, messages, read = self._form(scene, locked, taken, refs, slots)
+        count = len(slots)
         errors: list[str] = []
         # the latest rule-valid plan, its fixes and the conversation up to it: a reviewer never loses it
         best: tuple[list[Shot], list[str], list] | None = None
@@ -563,14 +574,10 @@ class LLMPlanner:
                 fixes: list[str] = []
                 planned: list = []
                 if not parse_error:  # bookkeeping is done here, never sent back to the model
-                    planned, decided = read(parsed)
-                    planned, fixes = repair_scene(self.sp, scene, planned, refs, LLM_MIN_SECONDS, LLM_MAX_SECONDS)
-                    planned, replaced = check_prompts(self.sp, scene, planned, agent.example_words)
-                    fixes = decided + fixes + replaced
+                    planned, fixes = read(parsed)
                 errors = [parse_error] if parse_error else scene_rules(self.sp, scene, planned, locked)
                 if not errors:
-                    best = (placed(self.sp, scene, [Shot(id="", scene=scene.id, **p.model_dump()) for p in planned]),
-                            fixes, messages + [("ai", text)])
+                    best = (self._placed(scene, planned), fixes, messages + [("ai", text)])
                     said_by_model = _prompts(parsed.model_dump())
                     record["prompts_from_model"] = sum(p.prompt.strip() in said_by_model for p in planned)
                     record["shots"] = len(planned)
@@ -592,15 +599,15 @@ class LLMPlanner:
                 said.append(f"scene {scene.id}: kept the last valid plan (unresolved: {'; '.join(errors)})"[:400])
             note = "; ".join(said) or None
             if self.settings.improve_craft:
-                return self._improve(scene, locked, refs, agent, schema, read, conversation, shots, note, count)
+                return self._improve(scene, locked, agent, schema, read, conversation, shots, note, count)
             return shots, note
         why = "; ".join(errors)[:400]
         record |= {"source": "rules", "why": why}
         fallback = rules.plan_scene(scene, skip=taken, opening=not taken)
         return fallback, f"scene {scene.id}: planned by the rules, the LLM's answers were unusable ({why})"
 
-    def _improve(self, scene: Scene, locked: list[Shot], refs: list[str], agent: Agent, schema: type[BaseModel],
-                 read, messages: list, shots: list[Shot], note: str | None, count: int
+    def _improve(self, scene: Scene, locked: list[Shot], agent: Agent, schema: type[BaseModel], read,
+                 messages: list, shots: list[Shot], note: str | None, count: int
                  ) -> tuple[list[Shot], str | None]:
         """Once, for a valid plan whose craft scores under ``CRAFT_FLOOR``: ask for a better one, naming what a
         short-drama editor would change; keep whichever valid plan scores higher."""
@@ -622,10 +629,8 @@ class LLMPlanner:
         said = [note] if note else []
         if not error:
             planned, _ = read(parsed)
-            planned, _ = repair_scene(self.sp, scene, planned, refs, LLM_MIN_SECONDS, LLM_MAX_SECONDS)
-            planned, _ = check_prompts(self.sp, scene, planned, agent.example_words)
             if not scene_rules(self.sp, scene, planned, locked):
-                better = placed(self.sp, scene, [Shot(id="", scene=scene.id, **p.model_dump()) for p in planned])
+                better = self._placed(scene, planned)
                 after = craft_score(self.sp, better)
                 if after["total"] > before["total"]:
                     return better, "; ".join(said + [f"scene {scene.id}: craft {before['total']:.2f} -> "

@@ -130,9 +130,9 @@ class RulePlanner:
             for cue_ref, cue in pending:
                 drafts[-1].beats.append(cue_ref)
                 self._apply_hints(drafts[-1], cue)
-        spoken = {self.sp.beat_ref(scene, i) for i, b in enumerate(scene.beats) if b.spoken is not None}
-        if opening and drafts and scene is self.sp.scenes[0] and not spoken & set(drafts[0].beats) and \
-                drafts[0].hint_duration is None and drafts[0].seconds > HOOK_SECONDS:
+        if opening and drafts and scene is self.sp.scenes[0] and drafts[0].hint_duration is None and \
+                drafts[0].seconds > HOOK_SECONDS and not any(scene.beats[beat_index(r) - 1].spoken is not None
+                                                             for r in drafts[0].beats):
             drafts[0].seconds = HOOK_SECONDS  # the episode's silent first shot: the hook, inside the swipe window
         return [self._shot(scene, d) for d in drafts]
 

@@ -217,10 +217,9 @@ def test_an_intercut_frames_the_people_at_the_other_place_and_a_scripted_transit
     places = dict(zip((sp.beat_ref(scene, i) for i in range(len(scene.beats))), sp.beat_locations(scene)))
     _, planned, _ = convert(sp, "call", {"b1": shot(["lin"], "MCU"), "b2": "same", "b3": "same", "b4": "same",
                                          "b5": "same"})
-    for p in planned:
-        where = {places[b] for b in p.beats if not scene.beats[int(b.split("/")[1]) - 1].cue}
-        if where == {"office"}:
-            assert p.characters == ["chen"], p  # not Lin, who is at the flat
+    office = [p for p in planned
+              if {places[b] for b in p.beats if not scene.beats[int(b.split("/")[1]) - 1].cue} == {"office"}]
+    assert office and all(p.characters == ["chen"] for p in office), office  # not Lin, who is at the flat
     data = DEMO.model_dump()
     data["scenes"][1]["beats"][4]["transition"] = "dissolve"  # "Ren opens the parcel", answered "same"
     sp2 = type(DEMO).model_validate(data)

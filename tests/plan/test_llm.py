@@ -275,29 +275,28 @@ def test_a_valid_plan_with_little_craft_is_asked_for_once_more_and_the_better_on
     assert craft_score(sp, flat)["total"] < craft_score(sp, [Shot(**s) for s in mine])["total"]
 
 
-def test_a_worse_second_plan_is_not_taken(project, sp, capsys, monkeypatch):
+def _flat_then(project, sp, capsys, monkeypatch, *second) -> list[str]:
+    """Plan with improve_craft on: the first scene answers a flat valid plan, then ``second`` (steps); the first
+    scene must keep the flat plan. The plan's notes."""
     _with_craft(project, True)
     good = good_answer(sp)
+    first = sp.scenes[0].id
     with ScriptedLLM(good) as llm:
         monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
-        first = sp.scenes[0].id
-        flat = _flat(good("artist", first))
-        worse = {"shots": [{**s, "duration": 12.0} for s in flat["shots"]]}
-        llm.script("artist", first, {"json": flat}, {"json": worse})
+        llm.script("artist", first, {"json": _flat(good("artist", first))}, *second)
         code, data, err = plan(project, capsys)
-        assert code == 0, err
-        assert all(s["duration"] == 8.0 for s in shots(project) if s["scene"] == first)
-        assert any("kept the first plan" in n for n in data["notes"]), data["notes"]
+    assert code == 0, err
+    assert all(s["duration"] == 8.0 for s in shots(project) if s["scene"] == first)
+    return data["notes"]
+
+
+def test_a_worse_second_plan_is_not_taken(project, sp, capsys, monkeypatch):
+    flat = _flat(good_answer(sp)("artist", sp.scenes[0].id))
+    notes = _flat_then(project, sp, capsys, monkeypatch,
+                       {"json": {"shots": [{**s, "duration": 12.0} for s in flat["shots"]]}})
+    assert any("kept the first plan" in n for n in notes), notes
 
 
 def test_an_endpoint_failing_on_the_second_ask_keeps_the_valid_plan(project, sp, capsys, monkeypatch):
-    _with_craft(project, True)
-    good = good_answer(sp)
-    with ScriptedLLM(good) as llm:
-        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
-        first = sp.scenes[0].id
-        llm.script("artist", first, {"json": _flat(good("artist", first))}, *[{"status": 503}] * 10)
-        code, data, err = plan(project, capsys)
-        assert code == 0, err
-        assert all(s["duration"] == 8.0 for s in shots(project) if s["scene"] == first)
-        assert any("asking for a better one failed" in n for n in data["notes"]), data["notes"]
+    notes = _flat_then(project, sp, capsys, monkeypatch, *[{"status": 503}] * 10)
+    assert any("asking for a better one failed" in n for n in notes), notes
