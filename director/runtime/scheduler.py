@@ -368,10 +368,11 @@ class Scheduler:
         """Feed every idle device: jobs of the kind it holds first (affinity: no reload); a device switches kinds
         only when its kind has nothing queued and either all its units are done (release it there) or nothing
         else can move; a device holds one kind's models at a time."""
-        for device in self.devices:
-            while self.device_load.get(device, DEPTH) < DEPTH:
-                if not self._dispatch_one(device, pools, futures, others_running):
-                    break
+        for depth in range(1, DEPTH + 1):  # every idle device gets a job before a busy one is handed its next
+            for device in self.devices:
+                while self.device_load.get(device, DEPTH) < depth:
+                    if not self._dispatch_one(device, pools, futures, others_running):
+                        break
 
     def _dispatch_one(self, device, pools: dict, futures: dict, others_running: bool) -> bool:
         """Hand ``device`` its next job (or start loading the models of the kind it takes next); False when
@@ -379,6 +380,8 @@ class Scheduler:
         current = self.device_kind[device]
         if current is not None and self.gpu_queue.get(current):
             queue = self.gpu_queue[current]
+            if self.device_load[device] and len(queue) < sum(k == current for k in self.device_kind.values()):
+                return False  # handed ahead, it would wait here while another device holding the kind runs dry
         elif self.device_load[device]:
             return False  # a change of kind waits until the device has finished what it holds
         else:
@@ -461,6 +464,8 @@ class Scheduler:
         try:
             for unit in self.units:
                 attempt(unit)
+                if self.resources[unit.stage.name] == "gpu":  # the first jobs start while the rest are offered
+                    self._dispatch_gpu(pools, futures, others_running=True)
             while True:
                 while self.ready:
                     for unit in waiting.pop(self.ready.popleft(), []):

@@ -1,0 +1,90 @@
+"""The scheduler's dispatch rules, on the synthetic stages of ``bench schedule`` (jobs that sleep)."""
+from __future__ import annotations
+
+import time
+from collections import deque
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+import bench.schedule as sim
+from director.runtime import scheduler
+
+
+def _scheduler(tmp_path: Path, monkeypatch, episodes: int, shots: int, devices: int) -> scheduler.Scheduler:
+    monkeypatch.setattr(sim, "SCALE", 1e-4)
+    monkeypatch.setattr(scheduler, "resource_of", lambda ctx, stage, remote=False: getattr(stage, "resource", "") or (
+        "gpu" if stage.backend_kind else "cpu"))
+    state = SimpleNamespace(remember=lambda *a: None, previous=lambda *a: None, save=lambda: None)
+    cache = SimpleNamespace(lookup=lambda stage, key: None,
+                            produce=lambda stage, key, material, make: SimpleNamespace(meta=make(tmp_path) or {},
+                                                                                      key=key))
+    backends = {"keyframes": sim.Kind("keyframes", "cuda"), "video": sim.Kind("video", "cuda")}
+    config = SimpleNamespace(devices=[f"sim:{i}" for i in range(devices)], executor=SimpleNamespace(kind="local"))
+    built: dict = {}
+    eps = []
+    for e in range(episodes):
+        ctx = sim.FakeCtx(f"ep{e}", [SimpleNamespace(id=f"s{i}", beats=[]) for i in range(shots)], backends, cache,
+                          config, built)
+        eps.append(scheduler.Episode(ctx, state, SimpleNamespace(records=[], failed=[], notes=[], stage_seconds={})))
+    return scheduler.Scheduler(eps, None, 2, sim.stages(), sim.Helpers)
+
+
+def test_the_first_gpu_jobs_start_while_the_rest_of_the_units_are_offered(tmp_path, monkeypatch):
+    sched = _scheduler(tmp_path, monkeypatch, episodes=4, shots=30, devices=2)
+    offered: list[float] = []
+    real = scheduler.Scheduler.offer
+
+    def offer(self, unit, pools, futures):
+        if not offered or not unit.offered:
+            time.sleep(2e-4)  # offering is slow (cache lookups, keys): the devices must not wait for all of it
+        offered.append(time.perf_counter() - self.t0)
+        return real(self, unit, pools, futures)
+
+    monkeypatch.setattr(scheduler.Scheduler, "offer", offer)
+    sched.run()
+    starts = [info["start"] for ep in sched.episodes for stage, _, status, info in ep.result.records
+              if status == "ran" and info.get("resource") == "gpu"]
+    assert len(starts) == 4 * 30 * 2
+    first_pass_ends = offered[len(sched.units) - 1]
+    assert min(starts) < first_pass_ends / 2, (min(starts), first_pass_ends)
+
+
+def test_a_job_is_not_handed_ahead_to_a_busy_device_while_another_holding_its_kind_runs_dry(tmp_path, monkeypatch):
+    sched = _scheduler(tmp_path, monkeypatch, episodes=1, shots=3, devices=2)
+    sched.devices = ["a", "b"]
+    sched.device_kind = {"a": "video", "b": "video"}
+    sched.device_load = {"a": 1, "b": 1}
+    sched.executor = SimpleNamespace(release=lambda *a: None)
+    handed: list = []
+    pools = {"gpu": SimpleNamespace(submit=lambda fn, unit, job, device: handed.append((job, device)) or object())}
+    unit = SimpleNamespace(stage=SimpleNamespace(name="clips"))
+    queue = sched.gpu_queue.setdefault("video", deque([(unit, SimpleNamespace(name="clip-1"))]))
+
+    sched._dispatch_gpu(pools, {}, others_running=True)
+    assert handed == [] and len(queue) == 1  # both busy, one job: it goes to whichever device frees first
+
+    sched.device_load["b"] = 0  # b finished its job
+    sched._dispatch_gpu(pools, {}, others_running=True)
+    assert [device for _, device in handed] == ["b"]
+
+    queue.extend((unit, SimpleNamespace(name=f"clip-{i}")) for i in (2, 3, 4))
+    sched.device_load = {"a": 1, "b": 1}
+    sched._dispatch_gpu(pools, {}, others_running=True)  # more than the holders: each is handed its next job
+    assert sorted(device for _, device in handed[1:]) == ["a", "b"] and len(queue) == 1
+
+
+@pytest.mark.parametrize("devices", [1, 3])
+def test_every_job_runs_once_on_the_devices_that_hold_its_model(tmp_path, monkeypatch, devices):
+    sched = _scheduler(tmp_path, monkeypatch, episodes=3, shots=7, devices=devices)
+    sched.run()
+    ran = [(ep.name, stage, job) for ep in sched.episodes for stage, job, status, _ in ep.result.records
+           if status == "ran"]
+    assert len(ran) == len(set(ran)) == 3 * 7 * 4
+    held = {}
+    for ep in sched.episodes:
+        for stage, _, _, info in ep.result.records:
+            if info.get("resource") == "gpu":
+                held.setdefault(info["device"], set()).add(stage)
+    assert set(held) <= {f"sim:{i}" for i in range(devices)}
