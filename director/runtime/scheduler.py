@@ -132,6 +132,26 @@ def _shot_of(ep: Episode, ident: str) -> str | None:
     return None
 
 
+class _Hold:
+    """A device's lock held by one job and released once: when the job's GPU work is done, or at its end."""
+
+    def __init__(self, lock: threading.Lock):
+        self.lock, self.held = lock, False
+
+    def __enter__(self) -> "_Hold":
+        self.lock.acquire()
+        self.held = True
+        return self
+
+    def release(self) -> None:
+        if self.held:  # only the job's own thread calls this (gpu_done, then the exit): no race
+            self.held = False
+            self.lock.release()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
 class Scheduler:
     """One scheduler for every episode of a run: models load once for all of them (``render --all``)."""
 
@@ -173,6 +193,9 @@ class Scheduler:
         self.job_device: dict[int, str | None] = {}
         self.job_ready: dict[int, float] = {}  # when each job became ready to run (its queue wait starts)
         self.durations: dict[str, list[float]] = {}  # backend kind -> seconds of its finished GPU jobs
+        # (stage, key) of every job queued or running -> the same jobs of other units (a series' shared cast sheets,
+        # a line two episodes share): made once, handed to each when it lands
+        self.twins: dict[tuple[str, str], list[tuple[Unit, Job]]] = {}
 
     # ------------------------------------------------------------------ offering units
     def offer(self, unit: Unit, pools: dict, futures: dict) -> bool:
@@ -197,6 +220,12 @@ class Scheduler:
                 self.helpers.record(ep.result, stage.name, job, "cached", info=self.helpers.info(entry))
                 ep.state.remember(stage.name, job.id, job.key, job.material)
                 continue
+            twins = self.twins.get((stage.name, job.key))
+            if twins is not None:  # being made for another unit right now: this one takes it when it lands
+                twins.append((unit, job))
+                unit.open += 1
+                continue
+            self.twins[(stage.name, job.key)] = []
             reason = self.helpers.why(ep.state.previous(stage.name, job.id), job.material, job.reasons)
             job.label = f"{job.label} ({reason})"
             job.reason = reason
@@ -211,7 +240,7 @@ class Scheduler:
                 continue
             self.started_stage.setdefault(stage.name, time.perf_counter())
             futures[pools[resource].submit(self._produce, unit, job)] = (unit, job)
-        if not todo:
+        if not unit.open:
             self._finish_unit(unit)
         return True
 
@@ -233,7 +262,9 @@ class Scheduler:
         lock = self.device_locks.get(device) if self.resources[unit.stage.name] == "gpu" else None
         if lock is None:
             return self._produce_now(unit, job, device)
-        with lock:  # the device's next job is handed over early and waits here, not on the scheduler
+        # the device's next job is handed over early and waits here, not on the scheduler; it starts as soon as
+        # this one's GPU work is done (``steps.gpu_done``: a clip's encoding overlaps the next clip's denoising)
+        with _Hold(lock) as hold, steps.on_device(hold.release):
             return self._produce_now(unit, job, device)
 
     def _produce_now(self, unit: Unit, job: Job, device: str | None = None):
@@ -306,18 +337,33 @@ class Scheduler:
         if error is not None:
             if isinstance(error, DirectorError) and not isinstance(error, StageFailed):
                 raise error
-            self.failed.add((ep.name, stage, job.id))
-            ep.result.failed.append(f"{stage} {job.id}: {error}")
             self.helpers.record(ep.result, stage, job, "failed", str(error), ended - started, timing)
         else:
-            ep.ctx.results.setdefault(stage, {})[job.id] = entry
-            self.ready.append((ep.name, stage, job.id))
-            ep.state.remember(stage, job.id, job.key, job.material)
             self.helpers.record(ep.result, stage, job, "ran", job.reason, ended - started,
                                 {**self.helpers.info(entry), **timing})
             ep.result.notes.extend(entry.meta.get("notes", []))
             if self.reporter:
                 self.reporter.job_done(stage, job, ended - started)
+        for twin_unit, twin_job in [(unit, job)] + self.twins.pop((stage, job.key), []):
+            self._settle(twin_unit, twin_job, entry, error, made=twin_job is job)
+        if time.perf_counter() - self.last_save > 1.0:  # a kill loses at most a second of "why" records
+            ep.state.save()
+            self.last_save = time.perf_counter()
+
+    def _settle(self, unit: Unit, job: Job, entry, error, made: bool) -> None:
+        """A job's outcome in its unit: the entry it made (or its twin made for it), or the error that stopped it."""
+        ep, stage = unit.ep, unit.stage.name
+        if error is not None:
+            self.failed.add((ep.name, stage, job.id))
+            ep.result.failed.append(f"{stage} {job.id}: {error}")
+            if not made:
+                self.helpers.record(ep.result, stage, job, "failed", str(error))
+        else:
+            ep.ctx.results.setdefault(stage, {})[job.id] = entry
+            self.ready.append((ep.name, stage, job.id))
+            ep.state.remember(stage, job.id, job.key, job.material)
+            if not made:
+                self.helpers.record(ep.result, stage, job, "cached", info=self.helpers.info(entry))
         unit.open -= 1
         if unit.open == 0:
             self._finish_unit(unit)

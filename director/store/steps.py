@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from typing import Callable, Iterator
 
 _current: ContextVar[Callable[[float], None] | None] = ContextVar("director_job_progress", default=None)
+_device: ContextVar[Callable[[], None] | None] = ContextVar("director_device_release", default=None)
 
 
 def report(fraction: float) -> None:
@@ -42,3 +43,21 @@ def diffusers_callback(steps: int) -> dict:
         report((step + 1) / max(1, steps))
         return tensors
     return {"callback_on_step_end": on_step_end}
+
+
+def gpu_done() -> None:
+    """The job's work on its device is over: what is left (fitting frames, encoding, writing files) runs on the CPU,
+    so the scheduler may start the device's next job meanwhile. Outside a scheduled job nothing happens."""
+    release = _device.get()
+    if release is not None:
+        release()
+
+
+@contextmanager
+def on_device(release: Callable[[], None] | None) -> Iterator[None]:
+    """Inside, ``gpu_done`` calls ``release`` (the scheduler's hold on the job's device)."""
+    token = _device.set(release)
+    try:
+        yield
+    finally:
+        _device.reset(token)

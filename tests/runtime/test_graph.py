@@ -101,6 +101,13 @@ def test_a_series_renders_with_all_and_each_model_loads_once(tmp_path):
     assert [e["episode"] for e in out["episodes"]] == ["ep01", "ep02", "ep03"]
     for name in ("ep01", "ep02", "ep03"):
         assert (project / "out" / name / "episode.mp4").exists()
+    made: dict = {}  # an artifact two episodes share (the cast's sheets, ep03's unchanged lines) is made once
+    for name in ("ep01", "ep02", "ep03"):
+        for job in json.loads((project / "out" / name / "run.json").read_text())["jobs"]:
+            if job["status"] == "ran":
+                made.setdefault((job["stage"], job["key"]), []).append(name)
+    assert all(len(names) == 1 for names in made.values()), {k: v for k, v in made.items() if len(v) > 1}
+    assert any(s == "refs" for s, _ in made) and sum(1 for s, _ in made if s == "clips") < 3 * 4
     events = json.loads((project / "out" / "ep03" / "run.json").read_text())["models"]
     loads = [e["kind"] for e in events if e["event"] == "load"]
     assert sorted(loads) == sorted(set(loads)), loads  # one load per backend kind for the whole series

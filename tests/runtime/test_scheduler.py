@@ -12,7 +12,8 @@ import bench.schedule as sim
 from director.runtime import scheduler
 
 
-def _scheduler(tmp_path: Path, monkeypatch, episodes: int, shots: int, devices: int) -> scheduler.Scheduler:
+def _scheduler(tmp_path: Path, monkeypatch, episodes: int, shots: int, devices: int,
+               stages: list | None = None) -> scheduler.Scheduler:
     monkeypatch.setattr(sim, "SCALE", 1e-4)
     monkeypatch.setattr(scheduler, "resource_of", lambda ctx, stage, remote=False: getattr(stage, "resource", "") or (
         "gpu" if stage.backend_kind else "cpu"))
@@ -28,7 +29,7 @@ def _scheduler(tmp_path: Path, monkeypatch, episodes: int, shots: int, devices: 
         ctx = sim.FakeCtx(f"ep{e}", [SimpleNamespace(id=f"s{i}", beats=[]) for i in range(shots)], backends, cache,
                           config, built)
         eps.append(scheduler.Episode(ctx, state, SimpleNamespace(records=[], failed=[], notes=[], stage_seconds={})))
-    return scheduler.Scheduler(eps, None, 2, sim.stages(), sim.Helpers)
+    return scheduler.Scheduler(eps, None, 2, stages or sim.stages(), sim.Helpers)
 
 
 def test_the_first_gpu_jobs_start_while_the_rest_of_the_units_are_offered(tmp_path, monkeypatch):
@@ -88,3 +89,34 @@ def test_every_job_runs_once_on_the_devices_that_hold_its_model(tmp_path, monkey
             if info.get("resource") == "gpu":
                 held.setdefault(info["device"], set()).add(stage)
     assert set(held) <= {f"sim:{i}" for i in range(devices)}
+
+
+@pytest.mark.parametrize("done_early", [True, False])
+def test_a_device_starts_its_next_job_once_the_last_ones_gpu_work_is_done(tmp_path, monkeypatch, done_early):
+    """A clip's encoding (CPU) overlaps the next clip's denoising on the same device, never two denoisings."""
+    from director.stages.base import Job, Stage
+    from director.store import steps
+
+    class Clips(Stage):
+        name, backend_kind = "clips", "video"
+
+        def jobs(self, ctx):
+            for shot in ctx.shots:
+                def run(out, ctx=ctx):
+                    ctx.backend("video")
+                    time.sleep(0.06)  # denoising
+                    if done_early:
+                        steps.gpu_done()
+                    time.sleep(0.06)  # fitting and encoding
+                    return {}
+                yield Job(self.name, shot.id, {"id": shot.id}, run, shot=shot.id, label=shot.id)
+
+    sched = _scheduler(tmp_path, monkeypatch, episodes=1, shots=4, devices=1, stages=[Clips()])
+    sched.run()
+    spans = sorted((info["start"], info["end"]) for ep in sched.episodes for _, _, status, info in ep.result.records
+                   if status == "ran")
+    assert len(spans) == 4
+    pairs = list(zip(spans, spans[1:]))
+    assert all(b_start - a_start >= 0.055 for (a_start, _), (b_start, _) in pairs)  # one denoising at a time
+    overlapped = [b_start < a_end - 0.02 for (_, a_end), (b_start, _) in pairs]
+    assert all(overlapped) if done_early else not any(overlapped)

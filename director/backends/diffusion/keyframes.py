@@ -150,6 +150,7 @@ class KeyframeBackend:
             takes.append((worst, attempt, seed, frame, scores))
             if worst >= self.config.threshold:
                 break
+        steps.gpu_done()
         worst, attempt, seed, frame, scores = max(takes, key=lambda t: (t[0], -t[1]))
         frame.save(out / "keyframe.png", compress_level=1)
         notes = []
@@ -170,6 +171,7 @@ class KeyframeBackend:
             image = common.with_oom_retry(self.pipe, self.config, lambda: self.generate(
                 sheet_prompt(req), negative_prompt(req.negative, "text, watermark"), [canvas], width, height,
                 req.seed, []), f"reference sheet {req.id}")
+        steps.gpu_done()
         common.fit(image, req.width, req.height).save(out / "sheet.png", compress_level=1)
         return Made({"image": "sheet.png"}, info={"seed": req.seed, "native": [width, height]})
 

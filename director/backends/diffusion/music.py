@@ -98,6 +98,7 @@ class StableAudioBackend:
                 generator=common.generator(self.pipe, req.seed), output_type="np", callback_steps=1,
                 callback=lambda i, t, latents: steps.report((i + 1) / self.config.steps)).audios[0],
                 f"music {req.mood!r}")
+        steps.gpu_done()
         piece = np.asarray(audio, dtype=np.float32).T  # (samples, channels)
         if not np.isfinite(piece).all() or float(np.abs(piece).max()) <= 1e-4:
             raise StageFailed(f"the music model produced silence for the {req.mood!r} cue (check the weights)")

@@ -208,6 +208,7 @@ class VideoBackend:
         started = time.perf_counter()
         stitched = self.generate_passes(req, plan, first, prompt, negative, width, height, req.seed, last)
         seconds = time.perf_counter() - started
+        steps.gpu_done()  # the frames are in host memory: the device's next clip denoises while this one encodes
         self.write_clip(req, stitched, out / "clip.mp4")
         return Made({"clip": "clip.mp4"},
                     report={"passes": plan.passes, "seams": plan.seams, "last_image": last is not None,
