@@ -209,7 +209,7 @@ def estimate_episode(backends: dict, width: int, height: int, fps: float, shots:
         w, h = common.native_size(width, height, side, rules.multiple)
         total = 0.0
         for shot in shots:
-            passes = plan_passes(rules, shot["frames"] / fps, video.overlap).passes
+            passes = plan_passes(rules, shot["frames"], fps, video.overlap).passes
             total += sum(clip_seconds(arch, w, h, n, video.steps, uses_cfg(video), gpu)["seconds"] for n in passes)
         out["clips"] = total
         loads += load_seconds(arch, gpu)

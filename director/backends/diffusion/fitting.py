@@ -44,9 +44,16 @@ def valid_frames(rules: Rules, want: int) -> int:
     return frames
 
 
-def plan_passes(rules: Rules, seconds: float, overlap: int = 4) -> PassPlan:
-    """How many passes of which lengths cover ``seconds`` at the model's native fps."""
-    need = max(1, math.ceil(round(seconds * rules.fps, 6))) + 1  # both ends of the shot
+def native_index(i: int, fps: float, native_fps: float) -> int:
+    """The native frame nearest in time to the shot's frame ``i`` (what conforming shows there)."""
+    return int(round(i / fps * native_fps))
+
+
+def plan_passes(rules: Rules, frames: int, fps: float, overlap: int = 4) -> PassPlan:
+    """How many passes of which lengths cover a shot of ``frames`` at ``fps``: every native frame its conformed
+    frames show, up to the one nearest its last frame's time (a 121-frame shot at the model's 24 fps needs 121,
+    one pass of Wan 2.2; counting both ends of its 5.04 s asked for 122, a second pass of 5 frames)."""
+    need = native_index(max(1, frames) - 1, fps, rules.fps) + 1
     biggest = valid_frames(rules, rules.max_frames)
     overlap = max(1, min(overlap, biggest // 2))
     if need <= biggest:
@@ -63,8 +70,4 @@ def plan_passes(rules: Rules, seconds: float, overlap: int = 4) -> PassPlan:
 
 def conform_indices(native_count: int, native_fps: float, frames: int, fps: float) -> list[int]:
     """For each output frame at the project's fps, the native frame shown (nearest in time)."""
-    out = []
-    for i in range(frames):
-        t = i / fps
-        out.append(min(native_count - 1, int(round(t * native_fps))))
-    return out
+    return [min(native_count - 1, native_index(i, fps, native_fps)) for i in range(frames)]

@@ -35,7 +35,7 @@ AUDIO_RATE, MEL_HOP, MEL_FFT = 16000, 160, 1024  # LTX-2's audio front end (its 
 
 class LTX2TalkingConfig(VideoConfig):
     name: ClassVar[str] = "ltx2-talking"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # passes planned from the frames shown (was one frame more)
     license: ClassVar[str] = "LTX-2.x Community License (weights; free below a revenue threshold, read the terms)"
     target: ClassVar[str] = "director.backends.diffusion.talking:LTX2TalkingBackend"
     pipeline_class: ClassVar[str] = "LTX2DFRPipeline"

@@ -52,7 +52,7 @@ class VideoConfig(common.DiffusersConfig):
 
 class WanConfig(VideoConfig):
     name: ClassVar[str] = "wan-i2v"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # passes planned from the frames shown (was one frame more)
     license: ClassVar[str] = "Apache-2.0 (Wan 2.2 weights)"
     target: ClassVar[str] = "director.backends.diffusion.video:WanBackend"
     pipeline_class: ClassVar[str] = "WanImageToVideoPipeline"
@@ -65,7 +65,7 @@ class WanConfig(VideoConfig):
 
 class WanFLF2VConfig(VideoConfig):
     name: ClassVar[str] = "wan-flf2v"
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"  # passes planned from the frames shown (was one frame more)
     license: ClassVar[str] = "Apache-2.0 (Wan 2.1 weights)"
     target: ClassVar[str] = "director.backends.diffusion.video:WanBackend"
     pipeline_class: ClassVar[str] = "WanImageToVideoPipeline"
@@ -80,7 +80,7 @@ class WanFLF2VConfig(VideoConfig):
 
 class LTXConfig(VideoConfig):
     name: ClassVar[str] = "ltx-i2v"
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"  # passes planned from the frames shown (was one frame more)
     license: ClassVar[str] = "per version: OpenRAIL-M (0.9.0-0.9.5), LTX-Video Open Weights License (0.9.6+)"
     target: ClassVar[str] = "director.backends.diffusion.video:LTXBackend"
     pipeline_class: ClassVar[str] = "LTXImageToVideoPipeline"
@@ -103,7 +103,7 @@ class LTXConditionConfig(LTXConfig):
 
 class CogVideoXConfig(VideoConfig):
     name: ClassVar[str] = "cogvideox-i2v"
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"  # passes planned from the frames shown (was one frame more)
     license: ClassVar[str] = "CogVideoX License"
     target: ClassVar[str] = "director.backends.diffusion.video:CogVideoXBackend"
     pipeline_class: ClassVar[str] = "CogVideoXImageToVideoPipeline"
@@ -116,7 +116,7 @@ class CogVideoXConfig(VideoConfig):
 
 class SVDConfig(VideoConfig):
     name: ClassVar[str] = "svd"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # passes planned from the frames shown (was one frame more)
     license: ClassVar[str] = "Stability AI Community License"
     target: ClassVar[str] = "director.backends.diffusion.video:SVDBackend"
     pipeline_class: ClassVar[str] = "StableVideoDiffusionPipeline"
@@ -162,7 +162,7 @@ class VideoBackend:
 
     # shared ------------------------------------------------------------------
     def plan(self, req: ClipRequest) -> PassPlan:
-        return plan_passes(self.rules, req.frames / req.fps, self.config.overlap)
+        return plan_passes(self.rules, req.frames, req.fps, self.config.overlap)
 
     def generate_passes(self, req: ClipRequest, plan: PassPlan, first, prompt: str, negative: str, width: int,
                         height: int, seed: int, last=None, condition: dict | None = None) -> list:
@@ -343,7 +343,7 @@ def estimate(config: VideoConfig, width: int, height: int, fps: float, frames: i
     rules = config.rules
     side = config.resolution if "resolution" in config.model_fields_set else rules.side
     w, h = common.native_size(width, height, side, rules.multiple)
-    plan = plan_passes(rules, frames / fps, config.overlap)
+    plan = plan_passes(rules, frames, fps, config.overlap)
     work = sum(plan.passes) * w * h / 1e6 * config.steps
     per_unit = sorted(history)[len(history) // 2] if history else None
     if per_unit:
