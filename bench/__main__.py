@@ -5,7 +5,7 @@ import importlib
 import sys
 import time
 
-ORDER = ("startup", "render", "preview", "assemble", "overhead", "scaling", "voice", "gpu", "gpu_estimate", "schedule", "animatic",
+ORDER = ("startup", "render", "preview", "assemble", "overhead", "scaling", "voice", "gpu", "gpu_episode", "gpu_estimate", "schedule", "animatic",
          "studio", "fuzz")
 
 

@@ -182,7 +182,9 @@ def _keep(row: dict) -> None:
 
 
 def plain_diffusers(folders: dict) -> dict:
-    """The draft clip's pipeline call in plain diffusers vs director's backend, same folder, size and steps."""
+    """The draft clip in plain diffusers vs director's backend, same folder, size, frames and steps, both loaded at
+    once and called in turn (director, plain, director, plain, ...): the first call of a process pays CUDA's
+    one-time costs, so the first pair is reported apart and the rest are compared."""
     torch = gpu._torch()
     from diffusers import WanImageToVideoPipeline
     from PIL import Image
@@ -193,30 +195,34 @@ def plain_diffusers(folders: dict) -> dict:
     config = WanConfig(model=folders["wan"], device=gpu._device(), dtype="bf16", steps=3, guidance=1.0,
                        scheduler="default", resolution=64 if TINY else 768)
     backend, load_s, _ = gpu._load(config)
-    try:
-        row = {"director_load_s": load_s, "director": gpu._clip(backend, Path(folders["wan"]).parent / "cmp", frames,
-                                                               "cmp")}
-        native = row["director"]["native"]
-        width, height, frames = native["width"], native["height"], native["frames"]  # what the model made
-    finally:
-        gpu._release(backend)
     started = time.perf_counter()
     pipe = WanImageToVideoPipeline.from_pretrained(folders["wan"], torch_dtype=torch.bfloat16).to(gpu._device())
     gpu._sync()
-    row["plain_load_s"] = round(time.perf_counter() - started, 2)
-    image = Image.new("RGB", (width, height), (170, 80, 60))
-    times = []
-    for _ in range(2):  # the first call pays one-time costs in both (director's clip above ran once: compare both)
-        started = time.perf_counter()
-        pipe(image=image, prompt="a person walks toward the camera", height=height, width=width, num_frames=frames,
-             num_inference_steps=3, guidance_scale=1.0, generator=torch.Generator(gpu._device()).manual_seed(1),
-             output_type="pil")
-        gpu._sync()
-        times.append(round(time.perf_counter() - started, 2))
-    row["plain_call_s"] = times
-    row["size"] = [width, height, frames]
-    del pipe
-    gpu._peak_reset()
+    row: dict = {"director_load_s": load_s, "plain_load_s": round(time.perf_counter() - started, 2),
+                 "director": [], "director_gpu": [], "plain": []}
+    work = Path(folders["wan"]).parent / "cmp"
+    try:
+        for turn in range(int(os.environ.get("GPU_PAIRS", "3"))):
+            made = gpu._clip(backend, work, frames, f"cmp{turn}")
+            row["director"].append(made["seconds"])
+            row["director_gpu"].append(made["gpu_seconds"])
+            width, height, native = made["native"]["width"], made["native"]["height"], made["native"]["frames"]
+            image = Image.new("RGB", (width, height), (170, 80, 60))
+            started = time.perf_counter()
+            pipe(image=image, prompt="a person walks toward the camera", height=height, width=width,
+                 num_frames=native, num_inference_steps=3, guidance_scale=1.0,
+                 generator=torch.Generator(gpu._device()).manual_seed(1), output_type="pil")
+            gpu._sync()
+            row["plain"].append(round(time.perf_counter() - started, 2))
+        row["size"] = [width, height, native]
+        later = slice(1, None) if len(row["plain"]) > 1 else slice(None)
+        mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+        row["director_gpu_over_plain"] = round(mean(row["director_gpu"][later]) / mean(row["plain"][later]), 3)
+        row["director_job_over_plain"] = round(mean(row["director"][later]) / mean(row["plain"][later]), 3)
+    finally:
+        gpu._release(backend)
+        del pipe
+        gpu._peak_reset()
     return row
 
 
@@ -238,6 +244,12 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     results: dict = {"env": {"torch": torch.__version__, "tiny": TINY,
                              "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"}}
+    if step == "compare":  # director's Wan clip against plain diffusers alone (builds Wan if it is not there)
+        if not (work / "wan22" / "model_index.json").exists():
+            gpu.wan_folder(work / "wan22")
+        row = plain_diffusers({"wan": str(work / "wan22")})
+        _keep({"label": "plain diffusers", **row})
+        return
     if step in ("all", "build"):
         results["build"] = build(work)
         print(f"[episode] build: {results['build']}", flush=True)

@@ -56,6 +56,9 @@ def prepare(project: Project, episode: str | None, profile: str | None, explain:
                     else configure_backends(profile, overrides, tier=config.tier))
     finally:
         REMOTE_MODELS.reset(token)
+    if check:  # subtitles and the storyboard draw with it: a missing font stops the render before any model runs
+        from director.media.fonts import font_path
+        font_path()
     ctx = RenderContext(project, loaded, shots, backends, ArtifactCache(project.cache_dir), explain=explain)
     if config.llm.review_keyframes:
         from director.plan.review import KeyframeReviewer, review_spec

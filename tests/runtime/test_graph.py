@@ -143,3 +143,20 @@ def test_three_simulated_devices_share_the_gpu_work_each_loading_a_model_at_most
     voices = [(j["info"]["start"], j["info"]["end"]) for j in record["jobs"]
               if j["status"] == "ran" and j["stage"] == "voice"]
     assert any(vs < j["info"]["end"] and j["info"]["start"] < ve for vs, ve in voices for j in gpu)
+
+
+def test_a_missing_subtitle_font_stops_the_render_before_any_job_runs(tmp_path, monkeypatch):
+    """Seen on a GPU machine: the font's absence surfaced at the subtitles, after the keyframes had been made."""
+    from director.errors import BackendUnavailable
+    from director.media import fonts
+
+    project = make_project(tmp_path, ROOT / "projects" / "demo", size=(108, 192))
+    monkeypatch.setattr(fonts, "FONT_PACKAGE", "no_such_font_package")
+    fonts.font_path.cache_clear()
+    try:
+        with pytest.raises(BackendUnavailable, match="font"):
+            render(Project.find(project))
+    finally:
+        fonts.font_path.cache_clear()
+    made = Project.find(project).cache_dir
+    assert not made.exists() or not any(p.name == "manifest.json" for p in made.rglob("*")), "a job ran"
