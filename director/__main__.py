@@ -1,3 +1,3 @@
-from director.cli.main import run
+from director.cli.fast import entry
 
-raise SystemExit(run())
+entry()

@@ -4,16 +4,18 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from director.errors import ConfigError, Problem, ScreenplayError, UsageError
 from director.ids import id_problem
 from director.paths import inside, path_text_problem
-from director.screenplay import LoadedScreenplay, load_screenplay, pydantic_problems
 from director.vocab import did_you_mean
 from director.yamlpos import Positions, load_yaml
+
+if TYPE_CHECKING:  # the screenplay's models load when an episode is read (a no-op render never reads one)
+    from director.screenplay import LoadedScreenplay
 
 CONFIG_NAME = "director.yaml"
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
@@ -262,6 +264,7 @@ class Project:
         try:
             config = ProjectConfig.model_validate(data)
         except ValidationError as exc:
+            from director.screenplay import pydantic_problems
             raise ScreenplayError(pydantic_problems(exc, ProjectConfig, pos, CONFIG_NAME)) from None
         problems = backend_problems(config, pos)
         if problems:
@@ -304,6 +307,7 @@ class Project:
         raise UsageError(f"no episode {episode!r} in this project (episodes: {names})")
 
     def load_episode(self, episode: str | None = None) -> LoadedScreenplay:
+        from director.screenplay import load_screenplay
         return load_screenplay(self.episode_path(episode), self.root)
 
     def inside(self, path: Path, what: str = "a file") -> Path:
@@ -376,6 +380,7 @@ def backend_problems(config: ProjectConfig, pos: Positions) -> list[Problem]:
         try:
             cls.model_validate(choice.model_dump())
         except ValidationError as exc:
+            from director.screenplay import pydantic_problems
             problems += pydantic_problems(exc, cls, _Prefixed(pos, ("backends", kind)), f"backends.{kind}")
     return problems
 

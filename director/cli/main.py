@@ -256,6 +256,9 @@ def render(
                 print(f"{r['shot']:<10} {r['model']}  {r['frames']} frames  native {r['native'][0]}x{r['native'][1]}  "
                       f"passes {r['passes']}  GPU-s {gpu}")
         return
+    if not (all_ or only or until or shots or executor) and not (episode and "," in episode):
+        if _up_to_date(episode, profile):
+            return
     from director.cli.progress import RichReporter, summary, summary_data
     from director.runtime.engine import Selection
     from director.runtime.render import render as do_render
@@ -306,6 +309,18 @@ def render(
     summary(state.out, outcome)
     if outcome.result.failed:
         raise typer.Exit(ExitCode.STAGE_FAILED)
+
+
+def _up_to_date(episode: str | None, profile: str | None) -> bool:
+    """Answer a render with nothing changed from its stamp (``cli/fast.py``; the console script tries first)."""
+    from director.cli import fast
+
+    if profile not in (None, "preview", "final"):
+        return False  # the normal path says why
+    done = fast.answer(_project().root, episode, profile)
+    if done is not None:
+        state.out.result(*done)
+    return done is not None
 
 
 # ------------------------------------------------------------------------------ status

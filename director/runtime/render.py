@@ -11,6 +11,7 @@ from pathlib import Path
 from director.backends import REMOTE_MODELS, configure_backends, resolve_backends
 from director.errors import UsageError
 from director.project import Project
+from director.runtime import uptodate
 from director.runtime.context import RenderContext
 from director.runtime.engine import Reporter, RunResult, Selection, StateIndex, execute, run_record
 from director.store.cache import ArtifactCache
@@ -94,24 +95,32 @@ def render(project: Project, episode: str | None = None, profile: str | None = N
             raise UsageError(f"--shots: no shot {unknown[0]!r}{did_you_mean(unknown[0], known)} in this episode "
                              f"(shots: {', '.join(known)})")
         ctx.cache.sweep_temporaries()
+        uptodate.forget(project.root)
         state = StateIndex(project.state_file("state", f"{ctx.loaded.episode}.json"))
         result = execute(ctx, state, selection, reporter, workers=project.config.workers)
-        return finish(project, ctx, result, selection, started, notes)
+        return finish(project, ctx, result, selection, started, notes, asked=(episode, profile))
 
 
 def finish(project: Project, ctx: RenderContext, result: RunResult, selection: Selection, started: float,
-           notes: list[str]) -> RenderOutcome:
-    """Publish an episode's outputs and write its run record (under the render's lock)."""
+           notes: list[str], asked: tuple[str | None, str | None] | None = None) -> RenderOutcome:
+    """Publish an episode's outputs and write its run record (under the render's lock); a whole render asked for
+    as ``asked`` (its --episode and --profile) leaves a stamp that answers the same question while nothing
+    changes (``runtime/uptodate.py``)."""
     outputs = publish(ctx, result)
     seconds = time.perf_counter() - started
     record = run_record(ctx, result, selection, seconds, outputs)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     record_path = project.state_file("runs", f"{stamp}-{ctx.loaded.episode}.json")
     write_json(record_path, record)
+    run = None
     if outputs:
-        write_json(project.out_dir(ctx.loaded.episode) / "run.json", record)
+        run = project.out_dir(ctx.loaded.episode) / "run.json"
+        write_json(run, record)
     episode = ctx.results.get("assemble", {}).get("episode")
     duration = episode.meta.get("duration") if episode is not None else None
+    if asked is not None and outputs and not result.failed and not (selection.only or selection.until or
+                                                                      selection.shots):
+        uptodate.remember(project, *asked, record, outputs, duration, run)
     return RenderOutcome(ctx.loaded.episode, result, outputs, record_path, seconds, duration, notes + result.notes)
 
 
@@ -135,6 +144,7 @@ def render_many(project: Project, episodes: list[str], profile: str | None = Non
                 ctx = dataclasses.replace(ctx, backends=first.backends, _built=first._built, _lock=first._lock,
                                           _loading=first._loading, model_events=first.model_events)  # one
                 # load lock per model too: two episodes' jobs must not build the same model at once
+            uptodate.forget(project.root)
             runs.append((ctx, StateIndex(project.state_file("state", f"{ctx.loaded.episode}.json"))))
             notes.append(more)
         runs[0][0].cache.sweep_temporaries()

@@ -69,7 +69,9 @@ class Entry:
         return self.path / files[role]
 
 
-def _stamp(st: os.stat_result) -> list[int]:
+def file_stamp(st: os.stat_result) -> list[int]:
+    """What a file's stat says of its content: a rewrite changes the ctime and often the inode, even when the size and
+    modification time are put back."""
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
@@ -107,7 +109,7 @@ class ArtifactCache:
             st = (path / name).stat()
             if st.st_size != record["size"]:
                 raise Corrupt(f"{name} has {st.st_size} bytes, the manifest says {record['size']}")
-            stamp = _stamp(st)
+            stamp = file_stamp(st)
             if not self.rehash and stamps.get(name) == stamp:
                 fresh[name] = stamp
                 continue
@@ -134,7 +136,7 @@ class ArtifactCache:
             for p in sorted(tmp.iterdir()):
                 if p.is_file():
                     files[p.name] = {"size": p.stat().st_size, "blake2b": content_digest(p)}
-                    stamps[p.name] = _stamp(p.stat())
+                    stamps[p.name] = file_stamp(p.stat())
             manifest = redact_data({"format": FORMAT, "stage": stage, "key": key, "files": files, "meta": meta,
                                     "inputs": material})
             with open(tmp / MANIFEST, "w", encoding="utf-8") as f:

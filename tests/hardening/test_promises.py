@@ -156,8 +156,12 @@ def test_with_stderr_not_a_terminal_each_finished_job_prints_a_line(tmp_path):
     lines = proc.stderr.splitlines()
     assert sum(1 for x in lines if x.startswith("voice [")) == 3, proc.stderr
     assert any(x.startswith("assemble [1/1]") for x in lines)
+    import os
+
+    os.utime(project / "director.yaml")  # an input's stamp changed, no key did: the full path, everything reused
     again = director("-p", str(project), "render").stderr
     assert "assemble: all 1 reused" in again
+    assert "up to date" in director("-p", str(project), "render").stdout  # nothing at all: answered from the stamp
 
 
 def test_log_records_are_redacted(capsys):

@@ -1,0 +1,81 @@
+"""``director render`` with nothing changed, answered before the command line's framework is imported.
+
+The console script and ``python -m director`` come here first. A plain render (global ``-p``/``-q``/``--json``,
+then ``render`` with at most ``--episode NAME`` and ``--profile``) whose stamp says nothing changed
+(``runtime/uptodate.py``) is answered from it; anything else, or any doubt, goes to the full command line
+(``cli/main.py``), which gives every error its proper message.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+NOTE = "nothing changed since the last render: every artifact and output is as it left them"
+
+
+def parse(argv: list[str]) -> dict | None:
+    """The options of a plain render, or None for any other command line."""
+    opts: dict = {"project": None, "json": False, "quiet": False, "episode": None, "profile": None}
+    command = False
+    i = 0
+    while i < len(argv):
+        arg, value = argv[i], argv[i + 1] if i + 1 < len(argv) else None
+        if not command and arg in ("-q", "--quiet", "--json"):
+            opts["json" if arg == "--json" else "quiet"] = True
+        elif not command and arg in ("-p", "--project") and value is not None:
+            opts["project"], i = value, i + 1
+        elif not command and arg == "render":
+            command = True
+        elif command and arg in ("-e", "--episode") and value is not None and "," not in value:
+            opts["episode"], i = value, i + 1
+        elif command and arg == "--profile" and value in ("preview", "final"):
+            opts["profile"], i = value, i + 1
+        else:
+            return None
+        i += 1
+    return opts if command else None
+
+
+def answer(root: Path, episode: str | None, profile: str | None) -> tuple[dict, str] | None:
+    """(the --json result, the text) of an up-to-date render, or None to render."""
+    from director.runtime import uptodate
+
+    started = time.perf_counter()
+    done = uptodate.answer(root, episode, profile)
+    if done is None:
+        return None
+    data = {"episode": done.get("episode"), "outputs": done.get("outputs", {}), "duration": done.get("duration"),
+            "seconds": round(time.perf_counter() - started, 2), "ran": 0, "reused": done.get("jobs", 0),
+            "stages": {k: {"seconds": 0.0, "ran": 0, "reused": n} for k, n in done.get("stages", {}).items()},
+            "failed": [], "notes": [NOTE], "record": done.get("record"), "up_to_date": True}
+    lines = [f"episode {data['episode']}: up to date, reused {data['reused']} in {data['seconds']:.2f}s ({NOTE})"]
+    if data["duration"]:
+        lines.append(f"  length {data['duration']:.2f}s")
+    lines += [f"  {name}: {path}" for name, path in data["outputs"].items()]
+    return data, "\n".join(lines)
+
+
+def answered(argv: list[str]) -> bool:
+    """True when the command line was a plain render that nothing changed since: it has been answered."""
+    opts = parse(argv)
+    if opts is None:
+        return False
+    try:
+        root = Path(opts["project"] or ".").resolve()
+        done = answer(root, opts["episode"], opts["profile"]) if (root / "director.yaml").is_file() else None
+    except Exception:  # noqa: BLE001 - the full command line reports any problem with its proper message
+        return False
+    if done is None:
+        return False
+    from director.cli.output import Output
+
+    Output(json_mode=opts["json"], verbosity=-1 if opts["quiet"] else 0).result(*done)
+    return True
+
+
+def entry() -> None:
+    if answered(sys.argv[1:]):
+        raise SystemExit(0)
+    from director.cli.main import run
+    raise SystemExit(run())

@@ -1,0 +1,100 @@
+"""A render with nothing changed is answered from its stamp, before the engine is imported; a change to anything a
+key is made from, or to a file the episode is made of, takes the full path (runtime/uptodate.py, cli/fast.py)."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from director.cli.fast import parse
+from tests.conftest import director, make_project
+
+
+def _render(project: Path, *args: str, env: dict | None = None) -> dict:
+    return json.loads(director("-p", str(project), "--json", "render", *args, check=True, env=env).stdout)
+
+
+def _runs(project: Path) -> int:
+    return len(list((project / ".director" / "runs").glob("*.json")))
+
+
+@pytest.fixture
+def rendered(tmp_path) -> tuple[Path, dict]:
+    project = make_project(tmp_path)
+    return project, _render(project)
+
+
+def test_nothing_changed_is_answered_from_the_stamp_without_the_engine(rendered):
+    project, first = rendered
+    runs = _runs(project)
+    proc = director("-p", str(project), "--json", "render", check=True, env={"PYTHONPROFILEIMPORTTIME": "1"})
+    again = json.loads(proc.stdout)
+    assert again["up_to_date"] is True and again["ran"] == 0
+    assert again["reused"] == first["ran"] + first["reused"]
+    assert again["outputs"] == first["outputs"] and again["duration"] == first["duration"]
+    assert {k: v["reused"] for k, v in again["stages"].items()} == \
+        {k: v["ran"] + v["reused"] for k, v in first["stages"].items()}
+    assert _runs(project) == runs  # answered: no render ran
+    assert "director.runtime.engine" not in proc.stderr and "typer" not in proc.stderr  # nor was it imported
+    text = director("-p", str(project), "render", check=True).stdout
+    assert "up to date" in text and "episode.mp4" in text
+
+
+def test_an_edit_or_new_code_takes_the_full_path_and_stamps_again(rendered):
+    """director's own code is an input: an upgrade re-renders what it changed (here: nothing, the keys are equal)."""
+    project, _ = rendered
+    script = project / "screenplay.yaml"
+    assert "Only since Tuesday." in script.read_text()
+    script.write_text(script.read_text().replace("Only since Tuesday.", "Only since Monday."))
+    edited = _render(project)
+    assert "up_to_date" not in edited and edited["ran"] >= 1
+    assert _render(project)["up_to_date"] is True
+    os.utime(Path(sys.modules["director.cli.fast"].__file__).parents[1] / "shots.py")
+    assert "up_to_date" not in _render(project)
+
+
+def test_a_damaged_output_or_cache_entry_takes_the_full_path(rendered):
+    project, first = rendered
+    video = Path(first["outputs"]["video"])
+    video.unlink()
+    again = _render(project)
+    assert "up_to_date" not in again and video.is_file()
+    assert _render(project)["up_to_date"] is True
+    clip = next((project / ".director" / "cache" / "clips").rglob("clip.mp4"))
+    with open(clip, "ab") as f:  # torn: the stat no longer matches the entry's
+        f.write(b"\0")
+    repaired = _render(project)
+    assert "up_to_date" not in repaired and repaired["ran"] >= 1
+
+
+def test_partial_renders_leave_no_stamp_and_remove_the_others(rendered):
+    project, first = rendered
+    assert _render(project)["up_to_date"] is True
+    record = json.loads(Path(first["record"]).read_text())
+    shot = next(j["shot"] for j in record["jobs"] if j.get("shot"))
+    _render(project, "--shots", shot)
+    assert "up_to_date" not in _render(project, "--until", "keyframes")
+    assert "up_to_date" not in _render(project)  # the partial renders removed the stamp
+    assert _render(project)["up_to_date"] is True
+    assert "up_to_date" not in _render(project, "--profile", "preview")  # another question: its own stamp
+    assert _render(project, "--profile", "preview")["up_to_date"] is True
+
+
+@pytest.mark.parametrize("argv, plain", [
+    (["render"], True),
+    (["-q", "-p", "x", "--json", "render", "--episode", "ep1", "--profile", "final"], True),
+    (["--project", "x", "render", "-e", "ep1"], True),
+    (["render", "--episode", "a,b"], False),
+    (["render", "--all"], False),
+    (["render", "--shots", "s1"], False),
+    (["render", "--profile", "draft"], False),
+    (["-v", "render"], False),
+    (["status"], False),
+    (["render", "--episode"], False),
+    ([], False),
+])
+def test_only_a_plain_render_is_answered_short(argv, plain):
+    assert (parse(argv) is not None) is plain
