@@ -641,4 +641,7 @@ def _print_error(exc: DirectorError) -> None:
 
 
 def entry() -> None:
-    raise SystemExit(run())
+    """The console script of installs made before ``cli/fast.py`` (a reinstall points it there)."""
+    from director.cli.fast import entry as first_the_short_path
+
+    first_the_short_path()
