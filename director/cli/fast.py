@@ -70,12 +70,21 @@ def answered(argv: list[str]) -> bool:
         return False
     from director.cli.output import Output
 
-    Output(json_mode=opts["json"], verbosity=-1 if opts["quiet"] else 0).result(*done)
+    try:
+        Output(json_mode=opts["json"], verbosity=-1 if opts["quiet"] else 0).result(*done)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `director render | head -1`: the reader left; say nothing more
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return True
 
 
 def entry() -> None:
-    if answered(sys.argv[1:]):
-        raise SystemExit(0)
+    try:
+        if answered(sys.argv[1:]):
+            raise SystemExit(0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
     from director.cli.main import run
     raise SystemExit(run())

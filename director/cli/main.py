@@ -315,8 +315,8 @@ def _up_to_date(episode: str | None, profile: str | None) -> bool:
     """Answer a render with nothing changed from its stamp (``cli/fast.py``; the console script tries first)."""
     from director.cli import fast
 
-    if profile not in (None, "preview", "final"):
-        return False  # the normal path says why
+    if profile not in (None, "preview", "final") or (state.project is not None and Path(state.project).is_file()):
+        return False  # the normal path says why; a screenplay file names its own episode: never stamped
     done = fast.answer(_project().root, episode, profile)
     if done is not None:
         state.out.result(*done)

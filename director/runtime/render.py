@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,7 +89,11 @@ def render(project: Project, episode: str | None = None, profile: str | None = N
            planner: tuple | None = None, reviewer=None) -> RenderOutcome:
     started = time.perf_counter()
     with ProjectLock(project.state, "render"):
+        asked = {"episode": episode, "profile": profile}
+        before = uptodate.snapshot(project.root, asked)
         ctx, notes = prepare(project, episode, profile, explain=False, planner=planner, reviewer=reviewer)
+        read = uptodate.settled(before, uptodate.snapshot(project.root, asked),
+                                project.shots_path(ctx.loaded.episode), project.root)
         unknown = sorted((selection.shots or set()) - {s.id for s in ctx.shots})
         if unknown:
             known = [s.id for s in ctx.shots]
@@ -98,29 +103,29 @@ def render(project: Project, episode: str | None = None, profile: str | None = N
         uptodate.forget(project.root)
         state = StateIndex(project.state_file("state", f"{ctx.loaded.episode}.json"))
         result = execute(ctx, state, selection, reporter, workers=project.config.workers)
-        return finish(project, ctx, result, selection, started, notes, asked=(episode, profile))
+        return finish(project, ctx, result, selection, started, notes, asked=(episode, profile, read))
 
 
 def finish(project: Project, ctx: RenderContext, result: RunResult, selection: Selection, started: float,
-           notes: list[str], asked: tuple[str | None, str | None] | None = None) -> RenderOutcome:
+           notes: list[str], asked: tuple[str | None, str | None, str] | None = None) -> RenderOutcome:
     """Publish an episode's outputs and write its run record (under the render's lock); a whole render asked for
-    as ``asked`` (its --episode and --profile) leaves a stamp that answers the same question while nothing
-    changes (``runtime/uptodate.py``)."""
+    as ``asked`` (its --episode and --profile, and the inputs' digest when it began) leaves a stamp that answers
+    the same question while nothing changes (``runtime/uptodate.py``)."""
     outputs = publish(ctx, result)
     seconds = time.perf_counter() - started
     record = run_record(ctx, result, selection, seconds, outputs)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     record_path = project.state_file("runs", f"{stamp}-{ctx.loaded.episode}.json")
     write_json(record_path, record)
-    run = None
     if outputs:
-        run = project.out_dir(ctx.loaded.episode) / "run.json"
-        write_json(run, record)
+        write_json(project.out_dir(ctx.loaded.episode) / "run.json", record)
     episode = ctx.results.get("assemble", {}).get("episode")
     duration = episode.meta.get("duration") if episode is not None else None
     if asked is not None and outputs and not result.failed and not (selection.only or selection.until or
                                                                       selection.shots):
-        uptodate.remember(project, *asked, record, outputs, duration, run)
+        code = [getattr(sys.modules.get(type(c).__module__), "__file__", None) for c in ctx.backends.values()]
+        uptodate.remember(project, *asked, record, outputs, duration, project.out_dir(ctx.loaded.episode),
+                          [c for c in code if c])
     return RenderOutcome(ctx.loaded.episode, result, outputs, record_path, seconds, duration, notes + result.notes)
 
 

@@ -529,12 +529,14 @@ class Scheduler:
                 pool.shutdown(wait=True, cancel_futures=True)
             for ep in self.episodes:
                 ep.state.save()
-        for waiting_jobs in self.gpu_queue.values():  # left when every device was lost
+        for waiting_jobs in self.gpu_queue.values():  # left when every device was lost (and their twins)
             while waiting_jobs:
                 unit, job = waiting_jobs.popleft()
-                self.failed.add((unit.ep.name, unit.stage.name, job.id))
-                unit.ep.result.failed.append(f"{unit.stage.name} {job.id}: no worker left to run it")
-                self.helpers.record(unit.ep.result, unit.stage.name, job, "failed", "no worker left to run it")
+                for twin_unit, twin_job in [(unit, job)] + self.twins.pop((unit.stage.name, job.key), []):
+                    ep, stage = twin_unit.ep, twin_unit.stage.name
+                    self.failed.add((ep.name, stage, twin_job.id))
+                    ep.result.failed.append(f"{stage} {twin_job.id}: no worker left to run it")
+                    self.helpers.record(ep.result, stage, twin_job, "failed", "no worker left to run it")
         for unit in self.units:
             if unit.offered:
                 continue

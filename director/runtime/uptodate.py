@@ -30,28 +30,54 @@ STATE = Path(".director") / "uptodate"
 _SKIP_CODE = {"__pycache__"}
 
 
-def _tree(h, root: Path, skip: set[str]) -> None:
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in skip and d != "__pycache__")
-        for name in sorted(filenames):
+def _tree(out: dict[str, str], root: Path, prefix: str, skip: set[str]) -> None:
+    """Every file under ``root`` by its stamp, ``skip`` naming folders of the top level only; linked folders are
+    followed (their target named too, each real folder walked once)."""
+    seen: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:  # a link loop, or a folder reached twice
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        top = os.path.samefile(dirpath, root)
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not (top and d in skip))
+        for name in dirnames:
+            link = os.path.join(dirpath, name)
+            if os.path.islink(link):
+                out[prefix + os.path.relpath(link, root) + "/"] = "-> " + os.readlink(link)
+        for name in filenames:
             path = os.path.join(dirpath, name)
             try:
-                stamp = file_stamp(os.stat(path))
+                out[prefix + os.path.relpath(path, root)] = str(file_stamp(os.stat(path)))
             except OSError:
                 continue
-            h.update(f"{os.path.relpath(path, root)}\0{stamp}\n".encode("utf-8", "replace"))
+
+
+def snapshot(root: Path, options: dict) -> dict[str, str]:
+    """What a render's keys are made from, file by file, by stamp: director's code, the project's files (outputs,
+    state and .git at its top level aside), the Python environment and the render's options."""
+    out = {"": json.dumps({"format": FORMAT, "options": options, "python": sys.version, "environment": sys.prefix},
+                          sort_keys=True)}
+    _tree(out, Path(__file__).resolve().parents[1], "code:", set())
+    _tree(out, Path(root), "project:", {".director", "out", ".git"})
+    return out
+
+
+def digest(snap: dict[str, str]) -> str:
+    return hashlib.blake2b(json.dumps(sorted(snap.items())).encode("utf-8", "replace"), digest_size=20).hexdigest()
 
 
 def inputs_digest(root: Path, options: dict) -> str:
-    """What a render's keys are made from, by stat: director's code, the project's files, the options."""
-    h = hashlib.blake2b(digest_size=20)
-    h.update(json.dumps({"format": FORMAT, "options": options, "python": sys.version, "environment": sys.prefix},
-                        sort_keys=True).encode())
-    _tree(h, Path(__file__).resolve().parents[1], _SKIP_CODE)
-    # the project's root level: outputs and state are not inputs (.git neither); deeper levels are all walked
-    h.update(b"\0project\0")
-    _tree(h, root, {".director", "out", ".git"})
-    return h.hexdigest()
+    return digest(snapshot(root, options))
+
+
+def settled(before: dict[str, str], planned: dict[str, str], written: Path, root: Path) -> str | None:
+    """The inputs' digest a render may stamp, taken once it has read them (after planning): None when anything
+    changed meanwhile but the shot list the planner itself wrote (``written``)."""
+    mine = "project:" + os.path.relpath(written, root)
+    changed = {k for k in before.keys() | planned.keys() if before.get(k) != planned.get(k)}
+    return digest(planned) if changed <= {mine} else None
 
 
 def _stats(paths) -> dict[str, list[int]]:
@@ -93,24 +119,28 @@ def forget(root: Path) -> None:
             pass
 
 
-def remember(project, episode: str | None, profile: str | None, record: dict, outputs: dict[str, str],
-             duration: float | None, run: Path | None) -> None:
-    """After a whole render that failed nowhere: the inputs' digest and every file the episode is made of."""
+def remember(project, episode: str | None, profile: str | None, before: str | None, record: dict,
+             outputs: dict[str, str], duration: float | None, out_dir: Path, code: list[str]) -> None:
+    """After a whole render that failed nowhere: the inputs' digest (taken when the render began, and only if it
+    is still the same: an edit made during the render is a change) and every file the episode is made of (its
+    cache entries, everything published in its output folder, the modules of its backends, plugins included)."""
     from director.store.files import write_json
 
-    if project.config.llm.review_keyframes:
-        return
+    if project.config.llm.review_keyframes or project.config_path is None or before is None:
+        return  # a project found by its screenplay file names its episode by that file: the short path never asks
+    if inputs_digest(project.root, {"episode": episode, "profile": profile}) != before:
+        return  # an input changed while the render ran: what it made may not be what the inputs say now
     try:
-        files = _entry_files(project.cache_dir, record["jobs"]) + list(outputs.values())
+        files = _entry_files(project.cache_dir, record["jobs"]) + list(outputs.values()) + code
+        files += [os.path.join(d, f) for d, _, names in os.walk(out_dir) for f in names]
     except OSError:  # an entry gone already (cleaned while the render published): no stamp, the next render looks
         return
     summary = {"episode": record.get("episode"), "outputs": outputs, "duration": duration,
                "stages": {k: len(v.get("ran", [])) + v.get("cached", 0) for k, v in record["stages"].items()},
                "jobs": sum(1 for j in record["jobs"] if j.get("status") in ("ran", "cached")),
-               "record": str(run) if run else None}
+               "record": str(out_dir / "run.json") if (out_dir / "run.json").exists() else None}
     write_json(stamp_path(project.root, episode, profile),
-               {"format": FORMAT, "inputs": inputs_digest(project.root, {"episode": episode, "profile": profile}),
-                "files": _stats(files), "summary": summary})
+               {"format": FORMAT, "inputs": before, "files": _stats(sorted(set(files))), "summary": summary})
 
 
 def answer(root: Path, episode: str | None, profile: str | None) -> dict | None:

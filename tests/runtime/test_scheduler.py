@@ -120,3 +120,40 @@ def test_a_device_starts_its_next_job_once_the_last_ones_gpu_work_is_done(tmp_pa
     assert all(b_start - a_start >= 0.055 for (a_start, _), (b_start, _) in pairs)  # one denoising at a time
     overlapped = [b_start < a_end - 0.02 for (_, a_end), (b_start, _) in pairs]
     assert all(overlapped) if done_early else not any(overlapped)
+
+
+@pytest.mark.parametrize("outcome", ["lost", "failed", "made"])
+def test_a_job_two_episodes_share_runs_once_and_its_outcome_reaches_both(tmp_path, monkeypatch, outcome):
+    """Twins: the same (stage, key) in two episodes is made once; a failure, or every worker lost, fails both."""
+    from director.errors import StageFailed
+    from director.runtime.executors import WorkerLost
+    from director.stages.base import Job, Stage
+
+    made: list[str] = []
+
+    class Clips(Stage):
+        name, backend_kind = "clips", "video"
+
+        def jobs(self, ctx):
+            for shot in ctx.shots:
+                def run(out, ctx=ctx, shot=shot):
+                    ctx.backend("video")
+                    made.append(shot.id)
+                    time.sleep(0.02)
+                    if outcome == "lost":
+                        raise WorkerLost("sim:0", "the worker died")
+                    if outcome == "failed":
+                        raise StageFailed("boom")
+                    return {}
+                yield Job(self.name, shot.id, {"id": shot.id}, run, shot=shot.id, label=shot.id)
+
+    sched = _scheduler(tmp_path, monkeypatch, episodes=2, shots=3, devices=1, stages=[Clips()])
+    sched.run()
+    statuses = {(ep.name, job): status for ep in sched.episodes for _, job, status, _ in ep.result.records}
+    assert set(statuses) == {(f"ep{e}", f"s{i}") for e in range(2) for i in range(3)}  # every job has an outcome
+    assert all(u.done or outcome == "lost" for u in sched.units) and not sched.twins
+    if outcome == "made":
+        assert sorted(made) == ["s0", "s1", "s2"]  # once each, not once per episode
+        assert sorted(statuses.values()).count("cached") == 3
+    else:
+        assert set(statuses.values()) == {"failed"}

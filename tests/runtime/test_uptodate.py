@@ -98,3 +98,68 @@ def test_partial_renders_leave_no_stamp_and_remove_the_others(rendered):
 ])
 def test_only_a_plain_render_is_answered_short(argv, plain):
     assert (parse(argv) is not None) is plain
+
+
+def test_the_digest_sees_nested_out_folders_and_follows_linked_folders(tmp_path):
+    """Only the top level's .director/, out/ and .git/ are skipped; a linked folder is its target's files."""
+    from director.runtime.uptodate import inputs_digest
+
+    (tmp_path / "art" / "out").mkdir(parents=True)
+    (tmp_path / "art" / "out" / "ana.png").write_bytes(b"1")
+    (tmp_path / "v1").mkdir()
+    (tmp_path / "v2").mkdir()
+    (tmp_path / "v1" / "bo.png").write_bytes(b"one")
+    (tmp_path / "v2" / "bo.png").write_bytes(b"two!")
+    (tmp_path / "refs").symlink_to("v1", target_is_directory=True)
+    (tmp_path / "out").mkdir()
+    first = inputs_digest(tmp_path, {})
+    (tmp_path / "out" / "episode.mp4").write_bytes(b"published")  # an output is not an input
+    assert inputs_digest(tmp_path, {}) == first
+    (tmp_path / "art" / "out" / "ana.png").write_bytes(b"22")
+    second = inputs_digest(tmp_path, {})
+    assert second != first
+    (tmp_path / "refs").unlink()
+    (tmp_path / "refs").symlink_to("v2", target_is_directory=True)
+    assert inputs_digest(tmp_path, {}) != second
+    (tmp_path / "v2" / "loop").symlink_to("..", target_is_directory=True)  # a loop ends
+    assert inputs_digest(tmp_path, {})
+
+
+def test_what_a_stamp_covers_beyond_the_inputs(rendered):
+    """Every published file (panels, the ASS, run.json) and the backends' own modules are in the stamp."""
+    project, first = rendered
+    stamp = json.loads(next((project / ".director" / "uptodate").glob("*.json")).read_text())
+    files = list(stamp["files"])
+    assert any(f.endswith(os.path.join("backends", "preview", "panel.py")) for f in files)
+    assert any(f.endswith("run.json") for f in files)
+    (project / "out" / "screenplay" / "run.json").unlink()
+    assert "up_to_date" not in _render(project)
+    assert (project / "out" / "screenplay" / "run.json").is_file()
+
+
+def test_an_input_edited_during_a_render_is_not_stamped_as_rendered(rendered, monkeypatch):
+    from director.project import Project
+    from director.runtime import uptodate
+
+    project, first = rendered
+    loaded = Project.find(project)
+    record = json.loads(Path(first["record"]).read_text())
+    for path in (project / ".director" / "uptodate").glob("*.json"):
+        path.unlink()
+    before = uptodate.inputs_digest(project, {"episode": None, "profile": None})
+    (project / "screenplay.yaml").write_text((project / "screenplay.yaml").read_text() + "\n")  # while it rendered
+    uptodate.remember(loaded, None, None, before, record, first["outputs"], first["duration"],
+                      project / "out" / "screenplay", [])
+    assert not list((project / ".director" / "uptodate").glob("*.json"))
+
+
+def test_a_screenplay_file_names_its_own_episode_and_is_never_answered_short(tmp_path):
+    folder = make_project(tmp_path)
+    (folder / "director.yaml").unlink()
+    second = folder / "other.yaml"
+    second.write_text((folder / "screenplay.yaml").read_text().replace("Only since Tuesday.", "Since Monday."))
+    one = json.loads(director("-p", str(folder / "screenplay.yaml"), "--json", "render", check=True).stdout)
+    other = json.loads(director("-p", str(second), "--json", "render", check=True).stdout)
+    assert "up_to_date" not in other and other["episode"] == "other" != one["episode"]
+    assert not (folder / ".director" / "uptodate").exists() or \
+        not list((folder / ".director" / "uptodate").glob("*.json"))
