@@ -120,8 +120,8 @@ def save(name: str, data: dict, markdown: str) -> None:
     print(f"\n## {name}\n\n{markdown}\n", flush=True)
 
 
-def fresh_project(name: str, source: Path) -> Path:
-    dest = WORK / name
+def fresh_project(name: str, source: Path, root: Path = WORK) -> Path:
+    dest = root / name
     shutil.rmtree(dest, ignore_errors=True)
     shutil.copytree(source, dest, ignore=shutil.ignore_patterns(".director", "out", "shots"))
     return dest

@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 from bench import gpu
-from bench.common import ROOT, save
+from bench.common import ROOT, fresh_project, save
 
 TINY = gpu.TINY
 
@@ -50,9 +50,7 @@ def build(work: Path) -> dict:
 
 
 def project(work: Path, folders: dict) -> Path:
-    dest = work / "demo"
-    shutil.rmtree(dest, ignore_errors=True)
-    shutil.copytree(ROOT / "projects" / "demo", dest, ignore=shutil.ignore_patterns(".director", "out", "shots"))
+    dest = fresh_project("demo", ROOT / "projects" / "demo", work)
     device = "cpu" if TINY else "auto"
     tiny_key = ", resolution: 64, condition_side: 28, reference_side: 64" if TINY else ""
     tiny_clip = ", resolution: 64" if TINY else ""

@@ -354,10 +354,7 @@ class Scheduler:
         """A job's outcome in its unit: the entry it made (or its twin made for it), or the error that stopped it."""
         ep, stage = unit.ep, unit.stage.name
         if error is not None:
-            self.failed.add((ep.name, stage, job.id))
-            ep.result.failed.append(f"{stage} {job.id}: {error}")
-            if not made:
-                self.helpers.record(ep.result, stage, job, "failed", str(error))
+            self._fail(unit, job, str(error), record=not made)
         else:
             ep.ctx.results.setdefault(stage, {})[job.id] = entry
             self.ready.append((ep.name, stage, job.id))
@@ -367,9 +364,12 @@ class Scheduler:
         unit.open -= 1
         if unit.open == 0:
             self._finish_unit(unit)
-        if time.perf_counter() - self.last_save > 1.0:  # a kill loses at most a second of "why" records
-            ep.state.save()
-            self.last_save = time.perf_counter()
+
+    def _fail(self, unit: Unit, job: Job, why: str, record: bool = True) -> None:
+        self.failed.add((unit.ep.name, unit.stage.name, job.id))
+        unit.ep.result.failed.append(f"{unit.stage.name} {job.id}: {why}")
+        if record:
+            self.helpers.record(unit.ep.result, unit.stage.name, job, "failed", why)
 
     # ------------------------------------------------------------------ devices
     def _remaining(self) -> dict[str, int]:
@@ -533,10 +533,7 @@ class Scheduler:
             while waiting_jobs:
                 unit, job = waiting_jobs.popleft()
                 for twin_unit, twin_job in [(unit, job)] + self.twins.pop((unit.stage.name, job.key), []):
-                    ep, stage = twin_unit.ep, twin_unit.stage.name
-                    self.failed.add((ep.name, stage, twin_job.id))
-                    ep.result.failed.append(f"{stage} {twin_job.id}: no worker left to run it")
-                    self.helpers.record(ep.result, stage, twin_job, "failed", "no worker left to run it")
+                    self._fail(twin_unit, twin_job, "no worker left to run it")
         for unit in self.units:
             if unit.offered:
                 continue

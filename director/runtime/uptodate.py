@@ -1,19 +1,20 @@
 """A render with nothing changed answers from a stamp, before the engine is imported (make's and DVC's "up to date").
 
-After a whole render of an episode that failed nowhere, director writes ``.director/uptodate/<episode>.json``:
+After a whole render of an episode that failed nowhere, director writes ``.director/uptodate/<tag>.json``, one per
+way of asking (``render``, ``render --episode b``, ``--profile final``):
 
-- a digest of everything a job's key is made from, by stat (size, modification and change times and inode: the
-  cache's own stamps, which see a rewrite even when its size and modification time are put back): director's code, every file of the project outside ``.director/`` and ``out/`` (director.yaml, the
-  screenplay and series bible, the shot lists with their seeds, reference pictures), the Python that ran and the
-  render's own options;
-- the same stamp of every file it produced or reused: each cache entry the episode's jobs used
-  and each published output.
+- a digest of everything a job's key is made from, by the cache's file stamps (size, modification and change
+  times, inode: a rewrite shows even when its size and modification time are put back): director's code, every
+  file of the project (linked folders followed; only the top level's ``.director/``, ``out/`` and ``.git/`` left
+  out), the Python environment and the render's options, taken once the render has read its inputs;
+- the same stamp of every file the episode is made of: each cache entry its jobs used, everything published in
+  its output folder, the modules of its backends.
 
 ``director render`` (plain, or ``--episode``/``--profile``) finds the stamp of its own command line and compares
 before importing anything heavy: when both match, the normal path would reuse every entry and publish the same
 files, so it answers at once. Anything else takes the normal path; every render removes the project's stamps
 first and a whole one that succeeds writes its own. An LLM reviewing keyframes makes renders depend on a
-server, so such projects are never stamped.
+server, and a project found by a screenplay file names its episode by that file: neither is ever stamped.
 """
 from __future__ import annotations
 
@@ -23,11 +24,10 @@ import os
 import sys
 from pathlib import Path
 
-from director.store.cache import file_stamp
+from director.store.cache import ArtifactCache, file_stamp
 
 FORMAT = 2
 STATE = Path(".director") / "uptodate"
-_SKIP_CODE = {"__pycache__"}
 
 
 def _tree(out: dict[str, str], root: Path, prefix: str, skip: set[str]) -> None:
@@ -91,8 +91,6 @@ def _stats(paths) -> dict[str, list[int]]:
 
 
 def _entry_files(cache_dir: Path, jobs: list[dict]) -> list[str]:
-    from director.store.cache import ArtifactCache
-
     cache = ArtifactCache(cache_dir)
     files = []
     for job in jobs:
@@ -121,9 +119,9 @@ def forget(root: Path) -> None:
 
 def remember(project, episode: str | None, profile: str | None, before: str | None, record: dict,
              outputs: dict[str, str], duration: float | None, out_dir: Path, code: list[str]) -> None:
-    """After a whole render that failed nowhere: the inputs' digest (taken when the render began, and only if it
-    is still the same: an edit made during the render is a change) and every file the episode is made of (its
-    cache entries, everything published in its output folder, the modules of its backends, plugins included)."""
+    """After a whole render that failed nowhere: the inputs' digest ``before`` (``settled``: taken once the render
+    had read them; written only if it is still the same, an edit made while the render ran being a change) and
+    every file the episode is made of (its cache entries, its output folder, its backends' modules)."""
     from director.store.files import write_json
 
     if project.config.llm.review_keyframes or project.config_path is None or before is None:
@@ -131,7 +129,7 @@ def remember(project, episode: str | None, profile: str | None, before: str | No
     if inputs_digest(project.root, {"episode": episode, "profile": profile}) != before:
         return  # an input changed while the render ran: what it made may not be what the inputs say now
     try:
-        files = _entry_files(project.cache_dir, record["jobs"]) + list(outputs.values()) + code
+        files = _entry_files(project.cache_dir, record["jobs"]) + code  # the outputs are in out_dir
         files += [os.path.join(d, f) for d, _, names in os.walk(out_dir) for f in names]
     except OSError:  # an entry gone already (cleaned while the render published): no stamp, the next render looks
         return

@@ -21,12 +21,16 @@ def report(fraction: float) -> None:
 
 
 @contextmanager
-def reporting(callback: Callable[[float], None] | None) -> Iterator[None]:
-    token = _current.set(callback)
+def _setting(var: ContextVar, value) -> Iterator[None]:
+    token = var.set(value)
     try:
         yield
     finally:
-        _current.reset(token)
+        var.reset(token)
+
+
+def reporting(callback: Callable[[float], None] | None):
+    return _setting(_current, callback)
 
 
 @contextmanager
@@ -53,11 +57,6 @@ def gpu_done() -> None:
         release()
 
 
-@contextmanager
-def on_device(release: Callable[[], None] | None) -> Iterator[None]:
+def on_device(release: Callable[[], None] | None):
     """Inside, ``gpu_done`` calls ``release`` (the scheduler's hold on the job's device)."""
-    token = _device.set(release)
-    try:
-        yield
-    finally:
-        _device.reset(token)
+    return _setting(_device, release)

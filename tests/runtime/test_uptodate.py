@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -43,8 +44,9 @@ def test_nothing_changed_is_answered_from_the_stamp_without_the_engine(rendered)
     assert "up to date" in text and "episode.mp4" in text
 
 
-def test_an_edit_or_new_code_takes_the_full_path_and_stamps_again(rendered):
-    """director's own code is an input: an upgrade re-renders what it changed (here: nothing, the keys are equal)."""
+def test_an_edit_or_new_code_takes_the_full_path_and_stamps_again(rendered, tmp_path):
+    """director's own code is an input: an upgrade re-renders what it changed (here: nothing, the keys are equal).
+    The code changed is a copy of the package (touching the real one would race the tests running beside)."""
     project, _ = rendered
     script = project / "screenplay.yaml"
     assert "Only since Tuesday." in script.read_text()
@@ -52,8 +54,17 @@ def test_an_edit_or_new_code_takes_the_full_path_and_stamps_again(rendered):
     edited = _render(project)
     assert "up_to_date" not in edited and edited["ran"] >= 1
     assert _render(project)["up_to_date"] is True
-    os.utime(Path(sys.modules["director.cli.fast"].__file__).parents[1] / "shots.py")
-    assert "up_to_date" not in _render(project)
+    code = tmp_path / "code"
+    shutil.copytree(Path(sys.modules["director.cli.fast"].__file__).parents[1], code / "director",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+
+    def with_copy() -> dict:  # python -m director from there imports the copy
+        return json.loads(director("-p", str(project), "--json", "render", cwd=code, check=True).stdout)
+
+    assert "up_to_date" not in with_copy()  # another installation is another input
+    assert with_copy()["up_to_date"] is True
+    os.utime(code / "director" / "shots.py")
+    assert "up_to_date" not in with_copy()
 
 
 def test_a_damaged_output_or_cache_entry_takes_the_full_path(rendered):
