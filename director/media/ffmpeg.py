@@ -98,31 +98,7 @@ def rate(fps: float) -> str:
     return f"{q.numerator}/{q.denominator}"
 
 
-class GraphEncoder(_Encoder):
-    """Encode what a filter graph draws to H.264 (yuv420p): its inputs are files (stills, each one frame) and,
-    with ``raw`` (width, height, pixel format), one raw video stream at ``fps`` written frame by frame through
-    ``write`` -- the graph's input after the files. The graph ends in the pad ``[out]``; the clip has exactly
-    ``frames`` frames. The graph runs on half the cores (at least one), x264 on what it takes: on two cores the
-    two share them without slice threads crowding the encoder's."""
-
-    def __init__(self, path: Path, inputs: list[Path | str], graph: str, fps: float, frames: int, crf: int = 17,
-                 preset: str = "ultrafast", raw: tuple[int, int, str] | None = None):
-        self.path = path
-        args = [a for f in inputs for a in ("-i", str(f))]
-        if raw is not None:
-            args += ["-f", "rawvideo", "-pix_fmt", raw[2], "-s", f"{raw[0]}x{raw[1]}", "-framerate", rate(fps),
-                     "-i", "-"]
-        threads = max(1, (os.cpu_count() or 2) // 2)
-        cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *([] if raw else ["-nostdin"]), *args,
-               "-filter_complex_threads", str(threads), "-filter_complex", graph, "-map", "[out]",
-               "-frames:v", str(frames), "-an", "-c:v", "libx264", "-preset", preset, "-crf", str(crf),
-               "-pix_fmt", "yuv420p", "-r", rate(fps), str(path)]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if raw else subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
-        if raw is not None:  # a frame or so in the pipe at once: fewer wake-ups on both sides (Linux)
-            try:
-                import fcntl
-
-                fcntl.fcntl(self.proc.stdin, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
-            except (ImportError, OSError):
-                pass
+def filter_threads() -> list[str]:
+    """A filter graph runs on half the cores (at least one), x264 on what it takes: two jobs side by side share
+    two cores without the filters' threads crowding the encoders'."""
+    return ["-filter_complex_threads", str(max(1, (os.cpu_count() or 2) // 2))]

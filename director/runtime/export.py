@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from director.errors import DirectorError, UsageError
+from director.media.source import ClipSource, FileSource
 from director.paths import inside
 from director.runtime.context import RenderContext
 from director.stages.music import CROSSFADE, music_cues
@@ -37,9 +38,10 @@ FADE_SECONDS, DISSOLVE_SECONDS = 0.4, 0.5  # as the assembly draws them (stages/
 @dataclass(frozen=True)
 class Padded:
     """A clip with ``before``/``after`` copies of its edge frames: the handles a dissolve overlaps (the assembly
-    holds the edge frames the same way), encoded when the media folder is written."""
+    holds the edge frames the same way), encoded when the media folder is written. A clip given as a graph (the
+    animatic's, ``media.source``) is encoded this way too, handles or none."""
 
-    source: Path
+    source: Path | ClipSource
     before: int
     after: int
     crf: int = 12
@@ -132,12 +134,13 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
     kinds = [s.transition for s in ctx.shots]
     for i, shot in enumerate(ctx.shots):
         clip = ctx.entry("clips", shot.id)
+        source = ClipSource.of(ctx.artifact("clips", shot.id))
         frames = ctx.frames(shot)
         name = f"{i + 1:02d}-{shot.id}"
         before = half if i > 0 and kinds[i] == "dissolve" else 0
         after = half if i + 1 < len(kinds) and kinds[i + 1] == "dissolve" else 0
-        media[f"media/shots/{name}.mp4"] = (Padded(clip.role("clip"), before, after)
-                                            if before or after else clip.role("clip"))
+        media[f"media/shots/{name}.mp4"] = (source.path if isinstance(source, FileSource) and not (before or after)
+                                            else Padded(source, before, after))
         key = ctx.entry("keyframes", shot.id)
         media[f"media/keyframes/{name}.png"] = key.role("image")
         start = _frame(starts[shot.id], sp)
@@ -249,9 +252,18 @@ def place(src: Path | Padded, target: Path) -> None:
     if isinstance(src, Padded):
         from director.media.ffmpeg import run_ffmpeg
 
-        pad = f"tpad=start_mode=clone:start={src.before}:stop_mode=clone:stop={src.after}"
-        run_ffmpeg(["-i", str(src.source), "-vf", pad, "-c:v", "libx264", "-preset", "medium", "-crf", str(src.crf),
-                    "-pix_fmt", "yuv420p", "-an", str(tmp)], f"adding dissolve handles to {target.name}")
+        source = src.source if isinstance(src.source, ClipSource) else FileSource(Path(src.source))
+        work = target.parent / f".{target.name}.work"
+        work.mkdir(exist_ok=True)
+        try:
+            placed = source.place(0, "c", work)
+            pad = f"tpad=start_mode=clone:start={src.before}:stop_mode=clone:stop={src.after}"
+            run_ffmpeg([*placed.args, "-filter_complex", ";".join([*placed.chains, f"[{placed.pad}]{pad}[v]"]),
+                        "-map", "[v]", "-c:v", "libx264", "-preset", "medium", "-crf", str(src.crf),
+                        "-pix_fmt", "yuv420p", *source.rate_args(), "-an", str(tmp.resolve())],
+                       f"encoding {target.name}")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     else:  # a copy: a hard link would share the cache's file with whatever the editor does to it
         shutil.copyfile(src, tmp)
     tmp.replace(target)

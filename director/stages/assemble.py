@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from director.backends.types import Artifact, Made, added, keyed
-from director.media.ffmpeg import run_ffmpeg
+from director.media.ffmpeg import filter_threads, run_ffmpeg
+from director.media.source import ClipSource, FileSource
 from director.project import EncodeConfig
 from director.shots import in_flashback
 from director.stages.base import Stage
@@ -34,14 +35,16 @@ __all__ = ["FADE_SECONDS", "GRADES", "filter_graph", "single_encode", "join_segm
 
 
 def filter_graph(frames: list[int], transitions: list[str], fps: float, subtitles: str | None,
-                 looks: list[str] | None = None) -> str:
-    """The filter graph joining N clips (inputs 0..N-1) into [vout]; ``looks[i]`` grades shot i (flashback)."""
+                 looks: list[str] | None = None, pads: list[str] | None = None) -> str:
+    """The filter graph joining N clips (inputs 0..N-1, or the pads ``pads``) into [vout]; ``looks[i]`` grades shot
+    i (flashback)."""
     n = len(frames)
+    pads = pads or [f"{i}:v" for i in range(n)]
     half = dissolve_half(fps)
     shape = shot_looks(frames, transitions, fps, looks or None)
     parts = []
     for i in range(n):
-        chain = [f"[{i}:v]" + shape[i].chain(fps)[0], *shape[i].chain(fps)[1:]]
+        chain = [f"[{pads[i]}]" + shape[i].chain(fps)[0], *shape[i].chain(fps)[1:]]
         if i > 0 and transitions[i] == "dissolve":
             chain.append(f"tpad=start_mode=clone:start={half}")
         if i + 1 < n and transitions[i + 1] == "dissolve":
@@ -118,7 +121,7 @@ def assemble_episode(req: AssembleRequest, out: Path) -> Made:
                               out / "episode.mp4")
     else:
         ass = req.subtitles.file(req.burn) if req.subtitles else None
-        total = single_encode([c.file("clip") for c in req.clips], list(req.frames), list(req.transitions), req.fps,
+        total = single_encode([ClipSource.of(c) for c in req.clips], list(req.frames), list(req.transitions), req.fps,
                               req.mix.file("audio"), ass, req.encode, out / "episode.mp4", list(req.looks))
     return Made({"video": "episode.mp4"}, info={"frames": total, "duration": total / req.fps})
 
@@ -144,9 +147,10 @@ def join_segments(segments: list[Path], total: int, fps: float, audio: Path, enc
     return total
 
 
-def single_encode(clips: list[Path], frames: list[int], transitions: list[str], fps: float, audio: Path,
-                  subtitles: Path | None, enc, out: Path, looks: list[str] | None = None) -> int:
-    """Join clips into one H.264/AAC MP4 in a single ffmpeg run; return its frame count."""
+def single_encode(clips: list[Path | ClipSource], frames: list[int], transitions: list[str], fps: float,
+                  audio: Path, subtitles: Path | None, enc, out: Path, looks: list[str] | None = None) -> int:
+    """Join clips (files, or any ``ClipSource``) into one H.264/AAC MP4 in a single ffmpeg run; return its frame
+    count."""
     total = sum(frames)
     work = out.parent / f".work-{out.stem}"
     shutil.rmtree(work, ignore_errors=True)
@@ -156,13 +160,18 @@ def single_encode(clips: list[Path], frames: list[int], transitions: list[str], 
         if subtitles is not None:
             shutil.copy(subtitles, work / "episode.ass")
             ass = "episode.ass"
-        graph = filter_graph(frames, transitions, fps, ass, looks)
-        args = []
-        for clip in clips:
-            args += ["-i", str(Path(clip).resolve())]
-        args += ["-i", str(Path(audio).resolve()), "-filter_complex", graph, "-map", "[vout]", "-map",
-                 f"{len(clips)}:a", "-c:v", "libx264", "-preset", enc.preset, "-crf", str(enc.crf),
-                 "-pix_fmt", "yuv420p", "-r", f"{fps:g}", "-frames:v", str(total), *_audio_args(enc, total, fps, out)]
+        args, chains, pads, inputs = [], [], [], 0
+        for i, clip in enumerate(clips):
+            placed = (clip if isinstance(clip, ClipSource) else FileSource(Path(clip))).place(inputs, f"c{i}_", work)
+            args += placed.args
+            chains += placed.chains
+            pads.append(placed.pad)
+            inputs += placed.inputs
+        graph = ";".join([*chains, filter_graph(frames, transitions, fps, ass, looks, pads)])
+        args += ["-i", str(Path(audio).resolve()), *filter_threads(), "-filter_complex", graph, "-map", "[vout]",
+                 "-map", f"{inputs}:a", "-c:v", "libx264", "-preset", enc.preset,
+                 "-crf", str(enc.crf), "-pix_fmt", "yuv420p", "-r", f"{fps:g}", "-frames:v", str(total),
+                 *_audio_args(enc, total, fps, out)]
         # the subtitles filter reads a plain relative file name most reliably: run ffmpeg in work/
         run_ffmpeg(args, "assembling the episode", cwd=work)
     finally:

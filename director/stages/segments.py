@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from director.backends.types import Artifact, Made, keyed
-from director.media.ffmpeg import run_ffmpeg
+from director.media.ffmpeg import filter_threads, run_ffmpeg
+from director.media.source import ClipSource
 from director.media.fonts import font_path
 from director.project import EncodeConfig
 from director.shots import in_flashback
@@ -196,26 +197,31 @@ def make_segment(req: SegmentRequest, out: Path) -> Made:
     work = out / ".work"
     work.mkdir(parents=True, exist_ok=True)
     try:
-        inputs = ["-i", str(Path(req.clip.file("clip")).resolve())]
+        # the clip's frames: decoded from its file, or drawn by its graph inside this encode (media.source)
+        clip = ClipSource.of(req.clip).place(0, "c", work)
+        args, chains = [*clip.args], [*clip.chains]
         if req.before is None:
-            graph = "[0:v]" + ",".join([*req.look.chain(fps), f"trim=start_frame={req.first}:end_frame={req.last}",
-                                        "setpts=PTS-STARTPTS"])
+            graph = f"[{clip.pad}]" + ",".join([*req.look.chain(fps), f"trim=start_frame={req.first}"
+                                                f":end_frame={req.last}", "setpts=PTS-STARTPTS"])
         else:  # the dissolve: the shot before's last half frames (then held) into this one's first (held before)
             half = count // 2
             before = req.before_look
-            inputs = ["-i", str(Path(req.before.file("clip")).resolve()), *inputs]
+            prior = ClipSource.of(req.before).place(clip.inputs, "b", work)
+            args += prior.args
+            chains += prior.chains
             a = ",".join([*before.chain(fps), f"trim=start_frame={before.frames - half}", "setpts=PTS-STARTPTS",
                           f"tpad=stop_mode=clone:stop={half}"])
             b = ",".join([*req.look.chain(fps), f"trim=end_frame={half}", "setpts=PTS-STARTPTS",
                           f"tpad=start_mode=clone:start={half}"])
-            graph = (f"[0:v]{a}[a];[1:v]{b}[b];"
+            graph = (f"[{prior.pad}]{a}[a];[{clip.pad}]{b}[b];"
                      f"[a][b]xfade=transition=fade:duration={2 * half / fps:.4f}:offset=0,settb={tb}")
         if req.subtitles:  # drawn at the segment's own clock: frame j at (j + 1) / fps (subtitle_slice)
             (work / "slice.ass").write_text(req.subtitles, encoding="utf-8")
             graph += f",setpts=PTS+1000,{burn_filter('slice.ass')},setpts=PTS-STARTPTS"
         graph += "[v]"
-        run_ffmpeg([*inputs, "-filter_complex", graph, "-map", "[v]", *encode_args(req.encode, fps, count),
-                    str((out / "segment.mp4").resolve())], "encoding a segment", cwd=work)
+        run_ffmpeg([*args, *filter_threads(), "-filter_complex", ";".join([*chains, graph]), "-map", "[v]",
+                    *encode_args(req.encode, fps, count), str((out / "segment.mp4").resolve())],
+                   "encoding a segment", cwd=work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return Made({"video": "segment.mp4"}, info={"frames": count})

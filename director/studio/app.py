@@ -63,6 +63,11 @@ def board(project: Project, episode: str | None, worker: RenderWorker | None = N
     for i, shot in enumerate(ctx.shots):
         key = ctx.results.get("keyframes", {}).get(shot.id)
         clip = ctx.results.get("clips", {}).get(shot.id)
+        # what the card plays: the clip's own file, or (a clip given as a graph: the animatic) the shot's segment
+        video = clip.role("clip") if clip is not None and "clip" in clip.meta.get("files", {}) else None
+        segment = ctx.results.get("segments", {}).get(shot.id)
+        if video is None and clip is not None and segment is not None:
+            video = segment.role("video")
         lines = []
         for ref in shot.beats:
             beat = ctx.beats[ref]
@@ -93,7 +98,7 @@ def board(project: Project, episode: str | None, worker: RenderWorker | None = N
             "prompt": shot.prompt, "transition": shot.transition, "seed": shot.seed, "locked": shot.locked,
             "talking": list(talking_speakers(sp, shot)), "sync": sync, "scores": report.get("scores", {}),
             "image": _media_url(project, key.role("image")) if key is not None else None,
-            "clip": _media_url(project, clip.role("clip")) if clip is not None else None,
+            "clip": _media_url(project, video) if video is not None else None,
             "lines": lines, "takes": takes_of.get(shot.id, []), "state": state, "why": why})
     out = project.out_dir(ctx.loaded.episode)
     episode_mp4 = out / "episode.mp4"

@@ -13,6 +13,7 @@ from director.backends.preview.voice import assign_voices
 from director.backends.types import ClipRequest, FigureSpec, FrameRequest, MusicRequest, SfxRequest, SpeechRequest
 from director.errors import BackendUnavailable
 from director.media.probe import probe, video_frame
+from director.media.source import clip_file
 from director.testing.artifacts import artifact_of
 
 MIA = FigureSpec("mia", "Mia", "courier, short black hair, yellow raincoat")
@@ -84,10 +85,11 @@ def test_animatic_has_exact_frames_and_performs_the_move(preview, tmp_path, move
     preview["keyframes"].render(frame("MS"), key)
     req = ClipRequest("s-01", artifact_of(key), move, 216, 384, 24.0, 37, 3)
     preview["video"].render(req, tmp_path)
-    info = probe(tmp_path / "clip.mp4")["video"]
+    clip = clip_file(tmp_path)
+    info = probe(clip)["video"]
     assert (info["frames"], info["width"], info["height"], info["fps"]) == (37, 216, 384, 24.0)
-    first = np.asarray(video_frame(tmp_path / "clip.mp4", 0).convert("L"), np.int16)
-    last = np.asarray(video_frame(tmp_path / "clip.mp4", 36 / 24).convert("L"), np.int16)
+    first = np.asarray(video_frame(clip, 0).convert("L"), np.int16)
+    last = np.asarray(video_frame(clip, 36 / 24).convert("L"), np.int16)
     moved = np.abs(first - last).mean()
     assert (moved < 1.0) if move == "static" else (moved > 2.0)
 
@@ -133,7 +135,7 @@ def test_the_ffmpeg_engine_draws_what_the_pillow_engine_draws(preview, tmp_path,
         out = tmp_path / engine
         out.mkdir()
         made[engine] = AnimaticBackend(AnimaticConfig(engine=engine)).render(req, out)
-        frames[engine] = _frames(out / "clip.mp4")
+        frames[engine] = _frames(clip_file(out))
         faces[engine] = (out / "faces.json").read_text()
     assert len(frames["ffmpeg"]) == len(frames["pillow"]) == 19
     for k in (0, 9, 18):
@@ -153,7 +155,7 @@ def test_the_ffmpeg_engine_moves_smoothly(preview, tmp_path):
     keyframe, _ = _talking_panel(preview, tmp_path, "MS")
     req = ClipRequest("s-01", keyframe, "pan-right", 216, 384, 24.0, 48, 5)
     preview["video"].render(req, tmp_path)
-    frames = [f.mean(axis=2) for f in _frames(tmp_path / "clip.mp4")]
+    frames = [f.mean(axis=2) for f in _frames(clip_file(tmp_path))]
     band = slice(200, 330)
     shifts = []
     for a, b in zip(frames, frames[1:]):
@@ -269,3 +271,36 @@ def test_a_zh_cn_panel_draws_simplified_glyph_forms(preview, tmp_path):
         made[lang] = np.asarray(Image.open(out / "keyframe.png").convert("L"), dtype=np.int16)
     header = slice(0, 384 // 8)
     assert (abs(made["zh-CN"][header] - made[""][header]) > 60).sum() > 20
+
+
+def test_the_animatic_clip_is_a_recipe_whose_patches_and_inputs_stay_in_its_folder(preview, tmp_path):
+    """The ffmpeg engine encodes nothing: its clip is the graph, the layers linked beside it and the faces'
+    patches; the patch store gives back every frame as drawn; a recipe cannot reach outside its own folder."""
+    import json
+
+    from director.errors import StageFailed
+    from director.backends.types import Artifact
+    from director.media.source import ClipSource, GraphSource, read_patches, write_patches
+
+    keyframe, speech = _talking_panel(preview, tmp_path)
+    out = tmp_path / "clip"
+    out.mkdir()
+    made = preview["video"].render(ClipRequest("s-01", keyframe, "dolly-in", 216, 384, 24.0, 19, 5,
+                                               talking=("mia",), speech=speech), out)
+    assert "clip" not in made.files and made.files["graph"] == "clip.json" and "patches" in made.files
+    assert not list(out.glob("*.mp4"))
+    source = ClipSource.of(Artifact("clips", "k", str(out), dict(made.files)))
+    assert isinstance(source, GraphSource) and source.frames == 19 and all(f.parent == out for f in source.files)
+    assert len(list(read_patches(out / "patches.bin"))) == 19
+
+    rng = np.random.default_rng(1)
+    blank = rng.integers(0, 255, 4 * 6 * 4, dtype=np.uint8).tobytes()
+    frames = [blank, None, rng.integers(0, 255, len(blank), dtype=np.uint8).tobytes(), blank]
+    assert write_patches(tmp_path / "p.bin", frames, blank) == 4
+    assert list(read_patches(tmp_path / "p.bin")) == [blank, blank, frames[2], blank]
+
+    recipe = json.loads((out / "clip.json").read_text())
+    recipe["inputs"][0] = "../key/bg.png"
+    (out / "clip.json").write_text(json.dumps(recipe))
+    with pytest.raises(StageFailed, match="not a file of the clip's own folder"):
+        GraphSource(out / "clip.json")

@@ -37,7 +37,7 @@ def rendered(tmp_path_factory):
     return project
 
 
-@pytest.mark.parametrize("stage, name", [("clips", "clip.mp4"), ("voice", "voice.wav"),
+@pytest.mark.parametrize("stage, name", [("clips", "clip.json"), ("clips", "patches.bin"), ("voice", "voice.wav"),
                                          ("assemble", "episode.mp4"), ("timing", "timing.json"),
                                          ("keyframes", "keyframe.png"), ("mix", "mix.wav")])
 def test_a_same_size_change_to_a_cached_artifact_is_detected_and_redone(rendered, stage, name):

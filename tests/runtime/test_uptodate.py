@@ -74,7 +74,7 @@ def test_a_damaged_output_or_cache_entry_takes_the_full_path(rendered):
     again = _render(project)
     assert "up_to_date" not in again and video.is_file()
     assert _render(project)["up_to_date"] is True
-    clip = next((project / ".director" / "cache" / "clips").rglob("clip.mp4"))
+    clip = next((project / ".director" / "cache" / "clips").rglob("clip.json"))
     with open(clip, "ab") as f:  # torn: the stat no longer matches the entry's
         f.write(b"\0")
     repaired = _render(project)

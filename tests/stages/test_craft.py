@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from director.media.probe import video_frame
+from director.media.source import clip_file
 from director.project import Project
 from tests.conftest import DATA, director, make_project
 
@@ -137,13 +138,14 @@ def test_an_overlapping_line_starts_before_the_previous_one_ends(craft):
     assert offsets == [0.05, 0.05, 1.2]
 
 
-def test_the_flashback_is_desaturated_with_darkened_corners(craft):
+def test_the_flashback_is_desaturated_with_darkened_corners(craft, tmp_path):
     """The episode's frame of the flashback shot against the same frame of its clip before the grade."""
     project, ctx = craft
     memory = next(s for s in ctx.shots if s.scene == "memory")
     local = ctx.frames(memory) / ctx.sp.format.fps / 2
     graded = _frame(project, ctx.starts()[memory.id] + local)
-    raw = np.asarray(video_frame(ctx.entry("clips", memory.id).role("clip"), local), dtype=np.float32)
+    clip = clip_file(ctx.entry("clips", memory.id).path, tmp_path / "clip.mp4")
+    raw = np.asarray(video_frame(clip, local), dtype=np.float32)
 
     def chroma(frame):
         return float((frame.max(axis=-1) - frame.min(axis=-1)).mean())

@@ -11,6 +11,7 @@ import pysubs2
 
 from director.media.ffmpeg import ffmpeg_exe
 from director.media.probe import decode_audio, probe, video_frame
+from director.media.source import clip_file
 from director.stages.mix import true_peak_db
 
 FPS = 24
@@ -68,7 +69,7 @@ def test_loudness_and_true_peak(rendered_full):
     assert abs(integrated + 14) <= 1.0 and peak <= -1.0
 
 
-def test_frame_shows_the_subtitle_inside_the_safe_zone(rendered_full):
+def test_frame_shows_the_subtitle_inside_the_safe_zone(rendered_full, tmp_path):
     subs = pysubs2.load(str(rendered_full / "out/screenplay/episode.srt"))
     cue = subs[1]
     t = (cue.start + cue.end) / 2000
@@ -80,7 +81,7 @@ def test_frame_shows_the_subtitle_inside_the_safe_zone(rendered_full):
         if start <= t < start + length:
             record = json.loads((rendered_full / "out/screenplay/run.json").read_text())
             key = next(j["key"] for j in record["jobs"] if j["stage"] == "clips" and j["id"] == timing["id"])
-            clip = rendered_full / ".director/cache/clips" / key[:2] / key / "clip.mp4"
+            clip = clip_file(rendered_full / ".director/cache/clips" / key[:2] / key, tmp_path / "clip.mp4")
             plain = np.asarray(video_frame(clip, t - start).convert("L"), np.int16)
             break
         start += length

@@ -95,6 +95,7 @@ def _clip(project, shot_id: str):
     import av
 
     from director.media.audio import read_wav
+    from director.media.source import clip_file
     from director.project import Project
     from director.runtime.render import explain
 
@@ -102,7 +103,7 @@ def _clip(project, shot_id: str):
     shot = next(s for s in ctx.shots if s.id == shot_id)
     clip = ctx.entry("clips", shot_id)
     faces = json.loads(clip.role("faces").read_text())
-    with av.open(str(clip.role("clip"))) as container:
+    with av.open(str(clip_file(clip.path, project / f".{shot_id}-clip.mp4"))) as container:
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
     energy = {}
     for v in ctx.timing(shot)["voices"]:

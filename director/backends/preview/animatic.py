@@ -12,15 +12,17 @@ seeded intervals, and a listener blinks as a line ends. The panel says where eac
 Two engines draw the same clip from one description of the move (``_path``: per camera setting, a
 curve of the shot's time that Python evaluates and that also writes itself as an ffmpeg expression):
 
-- ``ffmpeg`` (the default) moves the panel inside the encode. ffmpeg decodes each layer (background,
+- ``ffmpeg`` (the default) moves the panel inside the encode -- not the clip's own: the clip is the *recipe*
+  (``media.source``: the filter graph, the layers beside it, the faces' patches), and the segment that shows
+  the shot runs it inside its encode, with the subtitles and fades, so each frame is encoded once. ffmpeg decodes each layer (background,
   figures, the header band) once and loops it; a filter graph scales it (once for a constant zoom, per
   frame for a changing one), crops it where the camera looks, lays the figures over the background at
   their own parallax offset and the header on top, unmoved -- per frame, in C, with expressions of the
   frame's time. A handheld roll is two shears made of strips (bands of rows cropped at shifted columns,
   then columns cropped at shifted rows: pointers into the looped frame, not a per-pixel rotation). A
   static shot is the composed panel repeated. Python draws only what changes, the faces' mouths and
-  closed eyes, on a small transparent patch in the figures' layer space, and pipes it to ffmpeg, which
-  lays it on the layer *before* the move, so the move carries it. The mouth motion of the sync score is
+  closed eyes, on a small transparent patch in the figures' layer space (stored compressed with the recipe,
+  fed to ffmpeg as a raw stream), which the graph lays on the layer *before* the move, so the move carries it. The mouth motion of the sync score is
   measured on that patch (what Python drew); the mouth boxes of ``faces.json`` come from the move's
   geometry, as the encoded frame has them. Placement is to the pixel (sub-pixel offsets are rounded).
 - ``pillow`` (the first engine; the benchmark pairs the two) draws every frame in Python: each layer
@@ -40,7 +42,8 @@ from PIL import Image, ImageDraw
 
 from director.backends import BackendConfig
 from director.backends.types import ClipRequest, Made
-from director.media.ffmpeg import FrameWriter, GraphEncoder, rate
+from director.media.ffmpeg import FrameWriter, rate
+from director.media.source import write_patches, write_recipe
 from director.backends.preview.faces import Face, Performance, load_faces
 from director.media.lipsync import score
 from director.store.files import write_json
@@ -482,8 +485,9 @@ class _Shot:
 class AnimaticConfig(BackendConfig):
     name: ClassVar[str] = "preview-animatic"
     kind: ClassVar[str] = "video"
-    # 2: frames drawn on all cores, layers pasted in place; 3: talking faces; 4: the move inside ffmpeg's encode
-    version: ClassVar[str] = "4"
+    # 2: frames drawn on all cores, layers pasted in place; 3: talking faces; 4: the move inside ffmpeg's encode;
+    # 5: the clip is the graph's recipe, run inside the segment's encode (media.source)
+    version: ClassVar[str] = "5"
     uses_speech: ClassVar[bool] = True
     reacts_to_speech: ClassVar[bool] = True  # listeners blink when a line ends, in any shot
     license: ClassVar[str] = "Apache-2.0 (director's own code; frames encoded by ffmpeg run as a separate program)"
@@ -517,11 +521,10 @@ class AnimaticBackend:
         # the graph rolls a layer only when it is the whole picture at one zoom (all handheld is)
         graphable = back.rot.peak() == 0 or (shot.front is None and not back.zoom.moving)
         if self.config.engine == "ffmpeg" and graphable:
-            motion = self._ffmpeg(shot, out / "clip.mp4")
+            motion, files = self._ffmpeg(shot, out)
         else:
-            motion = self._pillow(shot, out / "clip.mp4")
+            motion, files = self._pillow(shot, out / "clip.mp4"), {"clip": "clip.mp4"}
         report: dict = {"passes": 1}
-        files = {"clip": "clip.mp4"}
         if performance is not None:
             sync = {}
             for face in talkers:
@@ -536,8 +539,9 @@ class AnimaticBackend:
                           "move": req.move})
 
     # ------------------------------------------------------------------------------------------ ffmpeg
-    def _ffmpeg(self, shot: _Shot, path: Path) -> _Motion:
-        """One ffmpeg run: the layers looped and moved by a filter graph; Python pipes only the faces' patches."""
+    def _ffmpeg(self, shot: _Shot, out: Path) -> tuple[_Motion, dict[str, str]]:
+        """The clip as a recipe (``media.source``): the filter graph that loops and moves the layers, the layers
+        beside it, and the faces' patches Python draws. Whoever needs the frames runs it inside their encode."""
         req, src = shot.req, shot.req.keyframe
         w, h = full = (req.width, req.height)
         g = _Graph(req)
@@ -592,17 +596,17 @@ class AnimaticBackend:
             pad = g.chain([pad, header], [f"overlay=x={band[0]}:y={band[1]}"])
         g.chain([pad], ["format=yuv420p"])
         motion = _Motion(shot.talkers)
-        raw = (*patch.size, "rgba") if patch is not None else None
-        with GraphEncoder(path, g.files, g.text("out"), req.fps, req.frames, self.config.crf, self.config.preset,
-                          raw) as encoder:
-            if patch is not None:  # ffmpeg reads its layers meanwhile
-                panel = Image.open(src.file("image")).convert("RGB")
-                patch.paint(panel if panel.size == full else panel.resize(full, Image.LANCZOS))
-                for k in range(req.frames):
-                    encoder.write(patch.frame(k, motion))
+        raw = None
+        if patch is not None:  # drawn now (the sync score measures them), kept for whoever runs the graph
+            panel = Image.open(src.file("image")).convert("RGB")
+            patch.paint(panel if panel.size == full else panel.resize(full, Image.LANCZOS))
+            write_patches(out / "patches.bin", (patch.frame(k, motion) for k in range(req.frames)), patch.blank)
+            raw = ("patches.bin", *patch.size, "rgba")
         for values in motion.values.values():  # talkers no patch shows
             values += [0.0] * (req.frames - len(values))
-        return motion
+        files = write_recipe(out, g.text("out"), [Path(f) for f in g.files], req.fps, req.frames, w, h,
+                             self.config.crf, self.config.preset, raw)
+        return motion, files
 
     # ------------------------------------------------------------------------------------------ pillow
     def _pillow(self, shot: _Shot, path: Path) -> _Motion:

@@ -1,0 +1,236 @@
+"""A clip's frames as an ffmpeg input: an encoded file, or the filter graph that draws them.
+
+A video backend hands over a clip in one of two forms (its artifact's roles say which):
+
+- ``clip``: an encoded video file (every diffusion backend; the animatic's Pillow engine);
+- ``graph``: a *recipe* (``clip.json``): the filter graph that draws the clip from still pictures kept in
+  the same cache entry, plus, optionally, one raw video stream of small patches (the animatic's faces)
+  kept compressed beside it (``patches.bin``). Nothing is encoded when the clip is made; whoever needs
+  the frames runs the graph inside their own encode. The preview's segments do, so each frame of the
+  episode is drawn and encoded once, not encoded as a clip, decoded and encoded again as a segment.
+
+``ClipSource.of(artifact)`` gives either form the same face: the ffmpeg arguments and filter chains that
+put the clip's frames (timestamps: frame numbers at the clip's rate, from 0) on a pad of the caller's
+graph. Several sources can share one graph (a dissolve, the one-pass reference encode): each one's inputs
+are numbered after the ones before and its pads carry its own prefix. ``materialize`` writes the clip as
+a file for those that need one (an editor's timeline, a test looking at the clip's own frames).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Iterator
+
+from director.errors import StageFailed
+from director.media.ffmpeg import filter_threads, rate, run_ffmpeg
+
+if TYPE_CHECKING:  # duck-typed: anything with .has(role) and .file(role) (backends.types.Artifact)
+    from director.backends.types import Artifact
+
+RECIPE_FORMAT = 1
+_LABEL = re.compile(r"\[([A-Za-z0-9_:]+)\]")
+_INPUT = re.compile(r"^(\d+):v$")
+
+
+# ------------------------------------------------------------------------------------------------ patches
+def write_patches(path: Path, frames: Iterable[bytes | None], blank: bytes) -> int:
+    """Store a raw stream of equal-sized frames compactly: the ``blank`` frame once, then each frame as the
+    zlib of its XOR with it (a frame of ``None`` or the blank itself is an empty record). Returns the count."""
+    import numpy as np
+
+    base = np.frombuffer(blank, np.uint8)
+    count = 0
+    with open(path, "wb") as f:
+        head = zlib.compress(blank, 1)
+        f.write(struct.pack("<II", len(blank), len(head)) + head)
+        for data in frames:
+            if data is None or data is blank or data == blank:
+                f.write(struct.pack("<I", 0))
+            else:
+                body = zlib.compress(np.bitwise_xor(np.frombuffer(data, np.uint8), base).tobytes(), 1)
+                f.write(struct.pack("<I", len(body)) + body)
+            count += 1
+    return count
+
+
+def read_patches(path: Path) -> Iterator[bytes]:
+    """The frames ``write_patches`` stored, in order."""
+    import numpy as np
+
+    with open(path, "rb") as f:
+        size, n = struct.unpack("<II", f.read(8))
+        blank = zlib.decompress(f.read(n))
+        base = np.frombuffer(blank, np.uint8)
+        if len(blank) != size:
+            raise StageFailed(f"{path.name}: damaged patch stream")
+        while head := f.read(4):
+            (n,) = struct.unpack("<I", head)
+            if n == 0:
+                yield blank
+                continue
+            data = zlib.decompress(f.read(n))
+            if len(data) != size:
+                raise StageFailed(f"{path.name}: damaged patch stream")
+            yield np.bitwise_xor(np.frombuffer(data, np.uint8), base).tobytes()
+
+
+# ------------------------------------------------------------------------------------------------ sources
+@dataclass(frozen=True)
+class Placed:
+    """A source's part of a caller's ffmpeg run: its input arguments, its filter chains (maybe none) and the pad
+    its frames come out on."""
+
+    args: list[str]
+    chains: list[str]
+    pad: str
+    inputs: int  # how many inputs it took
+
+
+class ClipSource:
+    """Where a clip's frames come from (see the module's docstring)."""
+
+    frames: int
+    fps: float
+
+    @staticmethod
+    def of(artifact: Artifact) -> ClipSource:
+        if artifact.has("graph"):
+            return GraphSource(Path(artifact.file("graph")))
+        return FileSource(Path(artifact.file("clip")))
+
+    def rate_args(self) -> list[str]:
+        """Output options an encode of these frames alone needs (a graph's frames carry no rate of their own)."""
+        return []
+
+    def place(self, first: int, prefix: str, work: Path) -> Placed:  # pragma: no cover - interface
+        """Inputs numbered from ``first``, pads named with ``prefix``; ``work``: a folder for what the run reads."""
+        raise NotImplementedError
+
+    def materialize(self, path: Path, crf: int | None = None, preset: str | None = None) -> Path:
+        raise NotImplementedError  # pragma: no cover - interface
+
+
+class FileSource(ClipSource):
+    def __init__(self, path: Path):
+        self.path = path
+
+    def place(self, first: int, prefix: str, work: Path) -> Placed:
+        return Placed(["-i", str(self.path.resolve())], [], f"{first}:v", 1)
+
+    def materialize(self, path: Path, crf: int | None = None, preset: str | None = None) -> Path:
+        return self.path
+
+
+class GraphSource(ClipSource):
+    """A recipe (``clip.json``) and the files beside it."""
+
+    def __init__(self, recipe: Path):
+        self.folder = recipe.parent
+        try:
+            data = json.loads(recipe.read_text(encoding="utf-8"))
+            if data.get("format") != RECIPE_FORMAT:
+                raise ValueError(f"format {data.get('format')!r}, this director reads {RECIPE_FORMAT}")
+            self.graph: str = data["graph"]
+            self.frames, self.fps = int(data["frames"]), float(data["fps"])
+            self.files = [self._local(name) for name in data["inputs"]]
+            raw = data.get("raw")
+            self.raw = None if raw is None else (self._local(raw["file"]), int(raw["width"]), int(raw["height"]),
+                                                 str(raw["pix_fmt"]))
+            self.crf, self.preset = int(data["encode"]["crf"]), str(data["encode"]["preset"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise StageFailed(f"clip recipe {recipe}: unreadable ({exc})") from None
+
+    def _local(self, name: str) -> Path:
+        """A file of the recipe's own entry (a plain name: a recipe cannot point anywhere else)."""
+        if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
+            raise ValueError(f"input {name!r} is not a file of the clip's own folder")
+        return self.folder / name
+
+    def rate_args(self) -> list[str]:
+        return ["-r", rate(self.fps)]
+
+    def place(self, first: int, prefix: str, work: Path) -> Placed:
+        args = [a for f in self.files for a in ("-i", str(f.resolve()))]
+        if self.raw is not None:
+            stored, w, h, fmt = self.raw
+            unpacked = work / f"{prefix}patches.raw"
+            with open(unpacked, "wb") as f:
+                for data in read_patches(stored):
+                    f.write(data)
+            args += ["-f", "rawvideo", "-pix_fmt", fmt, "-s", f"{w}x{h}", "-framerate", rate(self.fps),
+                     "-i", str(unpacked.resolve())]
+
+        def relabel(m: re.Match) -> str:
+            label = m.group(1)
+            number = _INPUT.match(label)
+            return f"[{first + int(number.group(1))}:v]" if number else f"[{prefix}{label}]"
+
+        graph = _LABEL.sub(relabel, self.graph)
+        count = len(self.files) + (self.raw is not None)
+        # exactly the clip's frames, numbered from 0 at its rate, and the rate said (tpad and xfade read it; a
+        # still's input says 25): as a decoded file gives them. The fps filter passes each frame as it is.
+        fr = rate(self.fps)
+        tail = f"[{prefix}out]trim=end_frame={self.frames},settb=1/({fr}),setpts=N,fps={fr}[{prefix}src]"
+        return Placed(args, [graph, tail], f"{prefix}src", count)
+
+    def materialize(self, path: Path, crf: int | None = None, preset: str | None = None) -> Path:
+        """Encode the clip as the backend would have (its CRF and preset unless told others) to ``path``."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        work = path.parent / f".{path.name}.work"
+        work.mkdir(exist_ok=True)
+        partial = path.parent / f".{path.name}.part.mp4"
+        try:
+            placed = self.place(0, "c", work)
+            run_ffmpeg([*placed.args, *filter_threads(), "-filter_complex", ";".join(placed.chains),
+                        "-map", f"[{placed.pad}]", "-frames:v", str(self.frames), "-an", "-c:v", "libx264",
+                        "-preset", preset or self.preset, "-crf", str(self.crf if crf is None else crf),
+                        "-pix_fmt", "yuv420p", *self.rate_args(), str(partial.resolve())], "encoding a clip")
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
+            for f in work.iterdir():
+                f.unlink()
+            work.rmdir()
+        return path
+
+
+def write_recipe(out: Path, graph: str, inputs: list[Path], fps: float, frames: int, width: int, height: int,
+                 crf: int, preset: str, raw: tuple[str, int, int, str] | None = None) -> dict[str, str]:
+    """A backend's side: the recipe in ``out`` with its still inputs linked (or copied) beside it; ``raw``:
+    (file already in ``out``, width, height, pixel format). Returns the entry's files by role."""
+    files = {"graph": "clip.json"}
+    names = []
+    for i, src in enumerate(inputs):
+        name = f"input-{i}{Path(src).suffix}"
+        try:
+            os.link(src, out / name)  # the keyframe's pictures: same bytes, no copy
+        except OSError:
+            import shutil
+
+            shutil.copyfile(src, out / name)
+        names.append(name)
+        files[f"input-{i}"] = name
+    recipe = {"format": RECIPE_FORMAT, "graph": graph, "inputs": names, "fps": fps, "frames": frames,
+              "width": width, "height": height, "encode": {"crf": crf, "preset": preset}, "raw": None}
+    if raw is not None:
+        recipe["raw"] = {"file": raw[0], "width": raw[1], "height": raw[2], "pix_fmt": raw[3]}
+        files["patches"] = raw[0]
+    (out / "clip.json").write_text(json.dumps(recipe, indent=1), encoding="utf-8")
+    return files
+
+
+
+def clip_file(folder: Path, into: Path | None = None) -> Path:
+    """The clip a video backend made in ``folder`` as a video file: its own, or its recipe encoded (once) to
+    ``into`` (default: beside the recipe, for a folder that is not a cache entry)."""
+    folder = Path(folder)
+    if (folder / "clip.mp4").is_file():
+        return folder / "clip.mp4"
+    if into is None and (folder / "clip.materialized.mp4").is_file():
+        return folder / "clip.materialized.mp4"
+    return GraphSource(folder / "clip.json").materialize(into or folder / "clip.materialized.mp4")
