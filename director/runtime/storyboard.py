@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import html
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -78,17 +80,39 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
         index = {}
     cards = []
     forms = drawing_language(ctx.sp.language)  # zh-CN captions in Simplified forms, as the subtitles
-    for i, row in enumerate(rows):
+    size = (360, round(360 * fmt.height / fmt.width))
+
+    def thumb(row) -> Image.Image | None:
+        """The shot's 360-wide panel (drawn again only when its keyframe changed), at the sheet's size."""
+        if row["entry"] is None:
+            return None
+        shot = row["shot"]
+        panel = ctx.project.inside(panels / f"{shot.id}.jpg", "a storyboard panel")
+        entry = row["entry"]
+        if index.get(shot.id) != entry.key or not panel.exists():
+            # the backend's own thumbnail when it made one (the preview's panels do), else the keyframe reduced by
+            # whole factors first (fast, as sharp)
+            own = "thumb" in (entry.meta.get("files") or {})
+            with Image.open(entry.role("thumb" if own else "image")) as img:
+                small_img = img.convert("RGB")
+            if small_img.size != size:
+                small_img = small_img.resize(size, Image.LANCZOS, reducing_gap=2.0)
+            small_img.save(panel, quality=85)
+        else:
+            with Image.open(panel) as img:
+                small_img = img.convert("RGB")
+        return small_img.resize((THUMB_W, thumb_h), Image.LANCZOS)
+
+    # Pillow decodes and resamples without the GIL: the panels are drawn on all cores
+    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+        thumbs = list(pool.map(thumb, rows))
+    for i, (row, small_img) in enumerate(zip(rows, thumbs)):
         shot = row["shot"]
         x = 16 + (i % cols) * (THUMB_W + 16)
         y = 16 + (i // cols) * (thumb_h + text_h + 16)
-        if row["entry"] is not None:
-            panel = ctx.project.inside(panels / f"{shot.id}.jpg", "a storyboard panel")
-            if index.get(shot.id) != row["entry"].key or not panel.exists():  # only changed panels are redrawn
-                img = Image.open(row["entry"].role("image")).convert("RGB")
-                img.resize((360, round(360 * fmt.height / fmt.width)), Image.LANCZOS).save(panel, quality=85)
-                index[shot.id] = row["entry"].key
-            sheet.paste(Image.open(panel).resize((THUMB_W, thumb_h), Image.LANCZOS), (x, y))
+        if small_img is not None:
+            index[shot.id] = row["entry"].key
+            sheet.paste(small_img, (x, y))
         draw.text((x, y + thumb_h + 4), f"{shot.id}  {row['seconds']:.1f}s  {shot.size}/{shot.move}"
                   + ("  talks" if row["talking"] else ""), font=small, fill=(255, 220, 120))
         scores = row["entry"].meta.get("report", {}).get("scores", {}) if row["entry"] is not None else {}
@@ -139,8 +163,9 @@ def _reference_cards(ctx, panels: Path) -> list[str]:
     for ident, entry in sorted(ctx.results.get("refs", {}).items()):
         kind, _, name = ident.partition(":")
         thumb = ctx.project.inside(panels / f"ref-{kind}-{name}.jpg", "a reference thumbnail")
-        img = Image.open(entry.role("image")).convert("RGB")
-        img.thumbnail((360, 360))
+        with Image.open(entry.role("image")) as img:
+            img = img.convert("RGB")
+        img.thumbnail((360, 360), reducing_gap=2.0)
         img.save(thumb, quality=85)
         cards.append(f'<figure><img src="panels/{html.escape(thumb.name)}" alt="{html.escape(ident)}"><figcaption>'
                      f"<b>{html.escape(ident)}</b> · generated; keep it with "

@@ -15,7 +15,8 @@ import numpy as np
 
 from director.backends.types import Artifact, Made, added, keyed
 from director.media.ffmpeg import run_ffmpeg
-from director.media.audio import fade, read_wav, resample, running, sample_peaks, to_stereo, true_peak_db, write_wav
+from director.media.audio import (TAPS_PER_PHASE, fade, read_wav, resample, running, sample_peaks, to_stereo,
+                                  true_peak_db, write_wav)
 from director.project import MixConfig
 from director.shots import shot_location
 from director.stages.base import Stage
@@ -38,6 +39,29 @@ def limiter_gain(peaks: np.ndarray, rate: int, ceiling_db: float) -> np.ndarray:
     smooth = max(1, int(0.01 * rate))
     held = running("minimum", need, 2 * smooth + 1)
     return running("uniform", held, smooth, out=need)
+
+
+def final_peak_db(out: np.ndarray, peaks: np.ndarray, gain: float, curve: np.ndarray | None) -> float:
+    """The true peak (dBTP) of ``out`` = the mix x ``gain`` x the limiter's ``curve``, from the mix's own oversampled
+    ``peaks``: oversampling is linear, so wherever the curve is 1 within the interpolation filter's reach, out's
+    peaks are the mix's times the gain; only the stretches around limiting are measured again. Equal to
+    ``true_peak_db(out)`` (to float32 rounding) at a fraction of its cost."""
+    top = 0.0
+    if curve is None:
+        top = float(peaks.max(initial=0.0)) * gain
+    else:
+        reach = TAPS_PER_PHASE
+        near = running("maximum", (curve < 1.0).view(np.uint8), 2 * reach + 1).astype(bool)
+        if not near.all():
+            top = float(peaks[~near].max()) * gain
+        idx = np.flatnonzero(near)
+        if len(idx):
+            breaks = np.flatnonzero(np.diff(idx) > 1) + 1
+            for run in np.split(idx, breaks):
+                a, b = int(run[0]), int(run[-1]) + 1
+                lo, hi = max(0, a - reach), min(len(out), b + reach)
+                top = max(top, float(sample_peaks(out[lo:hi])[a - lo:b - lo].max()))
+    return 20 * float(np.log10(max(top, 1e-12))) if out.size else -240.0
 
 
 def limit(x: np.ndarray, rate: int, ceiling_db: float) -> np.ndarray:
@@ -161,12 +185,13 @@ def master(mixed: np.ndarray, rate: int, target_lufs: float, ceiling_db: float, 
             break
         gain_db += target_lufs - measured
     measured, applied, curve = best
-    del meter, peaks
+    del meter
     out = mixed if in_place else mixed.copy()
     out *= np.float32(10 ** (applied / 20))
     if curve is not None:
         out *= curve.astype(np.float32)[:, None]
-    peak = float(true_peak_db(out))
+    peak = final_peak_db(out, peaks, 10 ** (applied / 20), curve)
+    del peaks
     notes = []
     if abs(measured - target_lufs) > 1.0:
         notes.append(f"mix: the episode measures {measured:.1f} LUFS, missing the {target_lufs:g} LUFS target: its "
