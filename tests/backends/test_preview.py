@@ -304,3 +304,20 @@ def test_the_animatic_clip_is_a_recipe_whose_patches_and_inputs_stay_in_its_fold
     (out / "clip.json").write_text(json.dumps(recipe))
     with pytest.raises(StageFailed, match="not a file of the clip's own folder"):
         GraphSource(out / "clip.json")
+
+
+def test_the_procedural_sfx_filters_are_scipys_butterworth_filters():
+    """Noise shaped without importing scipy.signal on the render's path: the minimum-phase response of the digital
+    Butterworth magnitude, applied by FFT, is what ``sosfilt(butter(...))`` makes of the same noise."""
+    from scipy.signal import butter, sosfilt
+
+    from director.backends.preview import sfx
+
+    noise = np.random.default_rng(0).standard_normal(sfx.RATE).astype(np.float32)
+    for ours, sos in ((sfx._lowpass(noise, 180), butter(4, 180, fs=sfx.RATE, output="sos")),
+                      (sfx._bandpass(noise, 800, 4000), butter(2, [800, 4000], btype="band", fs=sfx.RATE,
+                                                                output="sos")),
+                      (sfx._bandpass(noise[:5760], 120, 900), butter(2, [120, 900], btype="band", fs=sfx.RATE,
+                                                                      output="sos"))):
+        theirs = sosfilt(sos, noise[:len(ours)])
+        assert np.max(np.abs(ours - theirs)) < 0.02 * np.max(np.abs(theirs))
