@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import struct
 import zlib
 from dataclasses import dataclass
@@ -201,18 +202,15 @@ class GraphSource(ClipSource):
 
 def write_recipe(out: Path, graph: str, inputs: list[Path], fps: float, frames: int, width: int, height: int,
                  crf: int, preset: str, raw: tuple[str, int, int, str] | None = None) -> dict[str, str]:
-    """A backend's side: the recipe in ``out`` with its still inputs linked (or copied) beside it; ``raw``:
-    (file already in ``out``, width, height, pixel format). Returns the entry's files by role."""
+    """A backend's side: the recipe in ``out`` with copies of its still inputs beside it; ``raw``: (file already in
+    ``out``, width, height, pixel format). Returns the entry's files by role. The stills are copied, not linked:
+    a few hundred kB, and an entry that shares no inode with another is verified, collected and repaired alone
+    (a link also changes the other file's ctime, which the cache's stamps read as a change)."""
     files = {"graph": "clip.json"}
     names = []
     for i, src in enumerate(inputs):
         name = f"input-{i}{Path(src).suffix}"
-        try:
-            os.link(src, out / name)  # the keyframe's pictures: same bytes, no copy
-        except OSError:
-            import shutil
-
-            shutil.copyfile(src, out / name)
+        shutil.copyfile(src, out / name)
         names.append(name)
         files[f"input-{i}"] = name
     recipe = {"format": RECIPE_FORMAT, "graph": graph, "inputs": names, "fps": fps, "frames": frames,

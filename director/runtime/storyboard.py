@@ -133,7 +133,7 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
     atomic_write_text(index_path, json.dumps(index, indent=1, sort_keys=True))
     refs = _reference_cards(ctx, panels)
     tmp = out / ".storyboard.png.tmp.png"
-    sheet.save(tmp)
+    sheet.save(tmp, compress_level=1)  # zlib's default level took 0.3 s for a 26-shot sheet
     tmp.replace(out / "storyboard.png")
     page = (f"<!doctype html><meta charset='utf-8'><title>{html.escape(ctx.sp.title)} — storyboard</title>"
             "<style>body{font-family:sans-serif;background:#18181c;color:#eee}main{display:flex;flex-wrap:wrap;gap:16px}"

@@ -13,7 +13,7 @@ Two engines draw the same clip from one description of the move (``_path``: per 
 curve of the shot's time that Python evaluates and that also writes itself as an ffmpeg expression):
 
 - ``ffmpeg`` (the default) moves the panel inside the encode -- not the clip's own: the clip is the *recipe*
-  (``media.source``: the filter graph, the layers beside it, the faces' patches), and the segment that shows
+  (``media.source``: the filter graph, copies of the layers beside it, the faces' patches), and the segment that shows
   the shot runs it inside its encode, with the subtitles and fades, so each frame is encoded once. ffmpeg decodes each layer (background,
   figures, the header band) once and loops it; a filter graph scales it (once for a constant zoom, per
   frame for a changing one), crops it where the camera looks, lays the figures over the background at
