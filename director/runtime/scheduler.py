@@ -24,7 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from director.errors import DirectorError, StageFailed
-from director.runtime.context import RenderContext
+from director.runtime.context import RenderContext, give_back_heap
 from director.runtime.executors import WorkerLost
 from director.stages.base import Job, Stage, Unknown
 from director.store import steps
@@ -284,6 +284,9 @@ class Scheduler:
             return entry, started, time.perf_counter(), None
         except (DirectorError, OSError, ValueError, RuntimeError) as exc:
             return None, started, time.perf_counter(), exc
+        finally:
+            if executor is self.local:  # what the job allocated here goes back to the system, not to the heap
+                give_back_heap()
 
     # ------------------------------------------------------------------ finishing
     def _finish_unit(self, unit: Unit) -> None:

@@ -294,10 +294,17 @@ def test_the_animatic_clip_is_a_recipe_whose_patches_and_inputs_stay_in_its_fold
     assert len(list(read_patches(out / "patches.bin"))) == 19
 
     rng = np.random.default_rng(1)
-    blank = rng.integers(0, 255, 4 * 6 * 4, dtype=np.uint8).tobytes()
-    frames = [blank, None, rng.integers(0, 255, len(blank), dtype=np.uint8).tobytes(), blank]
-    assert write_patches(tmp_path / "p.bin", frames, blank) == 4
-    assert list(read_patches(tmp_path / "p.bin")) == [blank, blank, frames[2], blank]
+    blank = rng.integers(0, 255, 4 * 6 * 4, dtype=np.uint8).tobytes()  # 6 rows of 4 RGBA pixels
+    mouth = bytearray(blank)
+    mouth[40:50] = bytes(10)  # rows 2-3 only
+    frames = [blank, None, rng.integers(0, 255, len(blank), dtype=np.uint8).tobytes(), bytes(mouth), bytes(blank)]
+    assert write_patches(tmp_path / "p.bin", frames, blank, 16) == 5
+    assert list(read_patches(tmp_path / "p.bin")) == [blank, blank, frames[2], frames[3], blank]
+    stored = bytearray((tmp_path / "p.bin").read_bytes())
+    stored[-3] ^= 0xFF  # the last record's band
+    (tmp_path / "p.bin").write_bytes(bytes(stored))
+    with pytest.raises(StageFailed, match="damaged patch stream"):
+        list(read_patches(tmp_path / "p.bin"))
 
     recipe = json.loads((out / "clip.json").read_text())
     recipe["inputs"][0] = "../key/bg.png"

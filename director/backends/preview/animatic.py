@@ -600,7 +600,8 @@ class AnimaticBackend:
         if patch is not None:  # drawn now (the sync score measures them), kept for whoever runs the graph
             panel = Image.open(src.file("image")).convert("RGB")
             patch.paint(panel if panel.size == full else panel.resize(full, Image.LANCZOS))
-            write_patches(out / "patches.bin", (patch.frame(k, motion) for k in range(req.frames)), patch.blank)
+            write_patches(out / "patches.bin", (patch.frame(k, motion) for k in range(req.frames)), patch.blank,
+                          4 * patch.size[0])
             raw = ("patches.bin", *patch.size, "rgba")
         for values in motion.values.values():  # talkers no patch shows
             values += [0.0] * (req.frames - len(values))
