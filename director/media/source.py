@@ -34,6 +34,11 @@ if TYPE_CHECKING:  # duck-typed: anything with .has(role) and .file(role) (backe
     from director.backends.types import Artifact
 
 RECIPE_FORMAT = 1
+# what a clip's graph may use: the animatic's filters, none that reads or writes a file (``movie``, ``metadata``'s
+# ``file``...) -- a recipe is data from a cache folder, and a project folder can come from anyone
+GRAPH_FILTERS = frozenset({"crop", "pad", "fillborders", "format", "scale", "loop", "settb", "setpts", "overlay",
+                           "split", "vstack", "hstack", "null", "trim", "fps"})
+RAW_FORMATS = frozenset({"rgba", "rgb24", "yuva420p", "yuv420p"})
 _LABEL = re.compile(r"\[([A-Za-z0-9_:]+)\]")
 _INPUT = re.compile(r"^(\d+):v$")
 
@@ -102,6 +107,21 @@ def read_patches(path: Path) -> Iterator[bytes]:
             yield frame.tobytes()
 
 
+def graph_filters(graph: str) -> list[str]:
+    """The names of the filters a graph uses (labels and quoted arguments skipped)."""
+    names, piece, quoted = [], [], False
+    for ch in graph + ";":
+        if ch == "'":
+            quoted = not quoted
+        if not quoted and ch in ",;":
+            text = re.sub(r"^(\s*\[[^\]]*\])*\s*", "", "".join(piece))
+            names.append(re.split(r"[=@\[\s]", text, maxsplit=1)[0])
+            piece = []
+        else:
+            piece.append(ch)
+    return names
+
+
 # ------------------------------------------------------------------------------------------------ sources
 @dataclass(frozen=True)
 class Placed:
@@ -159,11 +179,19 @@ class GraphSource(ClipSource):
             if data.get("format") != RECIPE_FORMAT:
                 raise ValueError(f"format {data.get('format')!r}, this director reads {RECIPE_FORMAT}")
             self.graph: str = data["graph"]
+            if "\\" in self.graph or self.graph.count("'") % 2:  # escapes could hide a filter from the check
+                raise ValueError("its graph has an escape or an unbalanced quote")
+            unknown = sorted(set(graph_filters(self.graph)) - GRAPH_FILTERS)
+            if unknown:
+                raise ValueError(f"its graph uses {', '.join(map(repr, unknown))}; a clip's graph may use only "
+                                 f"{', '.join(sorted(GRAPH_FILTERS))}")
             self.frames, self.fps = int(data["frames"]), float(data["fps"])
             self.files = [self._local(name) for name in data["inputs"]]
             raw = data.get("raw")
             self.raw = None if raw is None else (self._local(raw["file"]), int(raw["width"]), int(raw["height"]),
                                                  str(raw["pix_fmt"]))
+            if self.raw is not None and (self.raw[3] not in RAW_FORMATS or min(self.raw[1:3]) < 1):
+                raise ValueError(f"its patches are {self.raw[1]}x{self.raw[2]} {self.raw[3]!r}")
             self.crf, self.preset = int(data["encode"]["crf"]), str(data["encode"]["preset"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise StageFailed(f"clip recipe {recipe}: unreadable ({exc})") from None

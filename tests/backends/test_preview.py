@@ -307,10 +307,14 @@ def test_the_animatic_clip_is_a_recipe_whose_patches_and_inputs_stay_in_its_fold
         list(read_patches(tmp_path / "p.bin"))
 
     recipe = json.loads((out / "clip.json").read_text())
-    recipe["inputs"][0] = "../key/bg.png"
-    (out / "clip.json").write_text(json.dumps(recipe))
-    with pytest.raises(StageFailed, match="not a file of the clip's own folder"):
-        GraphSource(out / "clip.json")
+    hostile = {"inputs": (["../key/bg.png"], "not a file of the clip's own folder"),
+               "graph": ("[0:v]metadata=mode=print:file=/tmp/x[out]", "uses 'metadata'"),
+               "escaped": (recipe["graph"].replace("crop=", "crop=a\\',movie=/etc/passwd,crop='", 1), "an escape")}
+    for field, (value, why) in hostile.items():
+        bad = {**recipe, **({"inputs": value} if field == "inputs" else {"graph": value})}
+        (out / "clip.json").write_text(json.dumps(bad))
+        with pytest.raises(StageFailed, match=why):
+            GraphSource(out / "clip.json")
 
 
 def test_the_procedural_sfx_filters_are_scipys_butterworth_filters():
