@@ -130,8 +130,8 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
             + (f"<p class=talk>talking: {html.escape(row['talking'])} (lip sync)</p>" if row["talking"] else "")
             + _review_line(row["entry"])
             + "".join(f"<p>{html.escape(line)}</p>" for line in row["lines"]) + "</figcaption></figure>")
+    refs = _reference_cards(ctx, panels, index)
     atomic_write_text(index_path, json.dumps(index, indent=1, sort_keys=True))
-    refs = _reference_cards(ctx, panels)
     tmp = out / ".storyboard.png.tmp.png"
     sheet.save(tmp, compress_level=1)  # zlib's default level took 0.3 s for a 26-shot sheet
     tmp.replace(out / "storyboard.png")
@@ -157,16 +157,19 @@ def _review_line(entry) -> str:
     return f"<p class=review>review: {html.escape(problems)}{made}</p>"
 
 
-def _reference_cards(ctx, panels: Path) -> list[str]:
-    """Generated reference sheets, so the user can judge (and lock) them before spending GPU time."""
+def _reference_cards(ctx, panels: Path, index: dict) -> list[str]:
+    """Generated reference sheets, so the user can judge (and lock) them before spending GPU time (thumbnails
+    drawn again only when their sheet changed: ``index`` maps each to the key it was drawn from)."""
     cards = []
     for ident, entry in sorted(ctx.results.get("refs", {}).items()):
         kind, _, name = ident.partition(":")
         thumb = ctx.project.inside(panels / f"ref-{kind}-{name}.jpg", "a reference thumbnail")
-        with Image.open(entry.role("image")) as img:
-            img = img.convert("RGB")
-        img.thumbnail((360, 360), reducing_gap=2.0)
-        img.save(thumb, quality=85)
+        if index.get(f"ref:{ident}") != entry.key or not thumb.exists():
+            with Image.open(entry.role("image")) as img:
+                img = img.convert("RGB")
+            img.thumbnail((360, 360), reducing_gap=2.0)
+            img.save(thumb, quality=85)
+            index[f"ref:{ident}"] = entry.key
         cards.append(f'<figure><img src="panels/{html.escape(thumb.name)}" alt="{html.escape(ident)}"><figcaption>'
                      f"<b>{html.escape(ident)}</b> · generated; keep it with "
                      f"<code>director refs lock {html.escape(name)}</code></figcaption></figure>")
