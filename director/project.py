@@ -104,13 +104,15 @@ class SubtitleConfig(_Cfg):
 
 # The preview's picture is a sketch and the loop people edit in: x264's fastest preset, at a CRF that keeps its
 # files about the size veryfast makes at 20 (docs/performance.md: the trade-off measured)
-PREVIEW_ENCODE = {"preset": "ultrafast", "crf": 23}
+# the preview's fast settings (a project's own ``encode:`` values win): AAC at 128 kbit/s encodes in half the
+# time of 192 (0.46 s against 0.90 s for 69 s of stereo), and the mix's AAC is on a one-line edit's path
+PREVIEW_ENCODE = {"preset": "ultrafast", "crf": 23, "audio_bitrate": "128k"}
 
 
 class EncodeConfig(_Cfg):
     crf: int = Field(default=20, ge=0, le=51, description="x264 quality (lower: better, larger); preview: 23")
     preset: str = Field(default="veryfast", description="x264 preset; preview: ultrafast unless set")
-    audio_bitrate: str = "192k"
+    audio_bitrate: str = Field(default="192k", description="AAC bitrate; preview: 128k unless set")
     join: Literal["segments", "single"] = Field(
         default="segments", description="segments: each shot's picture is encoded once and the episode joined by "
         "stream copy (an edit re-encodes only what it touches); single: the whole episode in one encode")
