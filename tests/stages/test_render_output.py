@@ -112,3 +112,36 @@ def test_second_render_reuses_everything(rendered_full):
 
     out = json.loads(director("-p", str(rendered_full), "--json", "render", check=True).stdout)
     assert out["ran"] == 0 and out["reused"] > 20
+
+
+def test_storyboard_panels_come_from_the_keyframe_where_the_backend_made_no_thumbnail(rendered_full):
+    """The preview's panels bring their own 360-px thumbnail; a keyframe without one (the diffusion backends') is
+    reduced from its picture instead, to the same panel."""
+    import shutil
+    from dataclasses import replace
+
+    from PIL import Image
+
+    from director.project import Project
+    from director.runtime.render import explain
+    from director.runtime.storyboard import write_storyboard
+
+    ctx, _, _ = explain(Project.find(rendered_full))
+    keyframes = ctx.results["keyframes"]
+    assert all("thumb" in e.meta["files"] for e in keyframes.values())
+    scratch = rendered_full / ".storyboard-check"  # the storyboard writes only inside its project
+    own = scratch / "own"
+    write_storyboard(ctx, own)
+    for ident, entry in list(keyframes.items()):
+        keyframes[ident] = replace(entry, meta={**entry.meta, "files": {role: name for role, name in
+                                                                         entry.meta["files"].items() if role != "thumb"}})
+    reduced = scratch / "reduced"
+    write_storyboard(ctx, reduced)
+    try:
+        for ident in keyframes:
+            a, b = (np.asarray(Image.open(d / "panels" / f"{ident}.jpg").convert("L"), np.int16)
+                    for d in (own, reduced))
+            assert a.shape == b.shape == (640, 360) and np.abs(a - b).mean() < 3, ident
+        assert (reduced / "storyboard.png").stat().st_size > 0
+    finally:
+        shutil.rmtree(scratch)
