@@ -32,18 +32,32 @@ def run_ffmpeg(args: list[str], what: str, cwd: Path | None = None) -> None:
         raise StageFailed(f"{what}: ffmpeg failed (exit {proc.returncode}): " + " | ".join(tail))
 
 
-class _Encoder:
-    """An ffmpeg process fed frames on its standard input: what both encoders share."""
+class FrameWriter:
+    """Pipe raw RGB frames into an H.264 encoder (an ffmpeg process reading its standard input)."""
 
-    path: Path
-    proc: subprocess.Popen
+    def __init__(self, path: Path, width: int, height: int, fps: float, crf: int = 17, preset: str = "ultrafast",
+                 source: tuple[int, int] | None = None):
+        """``source``: the size of the frames written, when not ``width`` x ``height``: ffmpeg scales them to
+        cover the frame (Lanczos) and crops the centre -- in C, beside the encoder, instead of in Python."""
+        self.path = path
+        size = source or (width, height)
+        scale = []
+        if tuple(size) != (width, height):
+            scale = ["-vf", f"scale={width}:{height}:force_original_aspect_ratio=increase:flags=lanczos,"
+                            f"crop={width}:{height},setsar=1"]
+        cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
+               "-s", f"{size[0]}x{size[1]}", "-r", f"{fps:g}", "-i", "-", *scale, "-an", "-c:v", "libx264",
+               "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p", "-r", f"{fps:g}", str(path)]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.frames = 0
 
-    def write(self, data: bytes) -> None:
+    def write(self, rgb: bytes) -> None:
         try:
-            self.proc.stdin.write(data)
+            self.proc.stdin.write(rgb)
         except BrokenPipeError:  # ffmpeg gave up: close() says why
             self.close()
             raise StageFailed(f"encoding {self.path.name} failed: ffmpeg stopped reading") from None
+        self.frames += 1
 
     def close(self) -> None:
         if self.proc.stdin and not self.proc.stdin.closed:
@@ -64,30 +78,6 @@ class _Encoder:
         else:
             self.proc.kill()
             self.proc.wait()
-
-
-class FrameWriter(_Encoder):
-    """Pipe raw RGB frames into an H.264 encoder."""
-
-    def __init__(self, path: Path, width: int, height: int, fps: float, crf: int = 17, preset: str = "ultrafast",
-                 source: tuple[int, int] | None = None):
-        """``source``: the size of the frames written, when not ``width`` x ``height``: ffmpeg scales them to
-        cover the frame (Lanczos) and crops the centre -- in C, beside the encoder, instead of in Python."""
-        self.path = path
-        size = source or (width, height)
-        scale = []
-        if tuple(size) != (width, height):
-            scale = ["-vf", f"scale={width}:{height}:force_original_aspect_ratio=increase:flags=lanczos,"
-                            f"crop={width}:{height},setsar=1"]
-        cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
-               "-s", f"{size[0]}x{size[1]}", "-r", f"{fps:g}", "-i", "-", *scale, "-an", "-c:v", "libx264",
-               "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p", "-r", f"{fps:g}", str(path)]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.frames = 0
-
-    def write(self, rgb: bytes) -> None:
-        super().write(rgb)
-        self.frames += 1
 
 
 def rate(fps: float) -> str:

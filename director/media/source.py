@@ -12,7 +12,7 @@ A video backend hands over a clip in one of two forms (its artifact's roles say 
 ``ClipSource.of(artifact)`` gives either form the same face: the ffmpeg arguments and filter chains that
 put the clip's frames (timestamps: frame numbers at the clip's rate, from 0) on a pad of the caller's
 graph. Several sources can share one graph (a dissolve, the one-pass reference encode): each one's inputs
-are numbered after the ones before and its pads carry its own prefix. ``materialize`` writes the clip as
+are numbered after the ones before and its pads carry its own prefix. ``encode_clip`` writes the clip as
 a file for those that need one (an editor's timeline, a test looking at the clip's own frames).
 """
 from __future__ import annotations
@@ -137,9 +137,6 @@ class Placed:
 class ClipSource:
     """Where a clip's frames come from (see the module's docstring)."""
 
-    frames: int
-    fps: float
-
     @staticmethod
     def of(artifact: Artifact) -> ClipSource:
         if artifact.has("graph"):
@@ -154,9 +151,6 @@ class ClipSource:
         """Inputs numbered from ``first``, pads named with ``prefix``; ``work``: a folder for what the run reads."""
         raise NotImplementedError
 
-    def materialize(self, path: Path, crf: int | None = None, preset: str | None = None) -> Path:
-        raise NotImplementedError  # pragma: no cover - interface
-
 
 class FileSource(ClipSource):
     def __init__(self, path: Path):
@@ -164,9 +158,6 @@ class FileSource(ClipSource):
 
     def place(self, first: int, prefix: str, work: Path) -> Placed:
         return Placed(["-i", str(self.path.resolve())], [], f"{first}:v", 1)
-
-    def materialize(self, path: Path, crf: int | None = None, preset: str | None = None) -> Path:
-        return self.path
 
 
 class GraphSource(ClipSource):
@@ -229,25 +220,25 @@ class GraphSource(ClipSource):
         tail = f"[{prefix}out]trim=end_frame={self.frames},settb=1/({fr}),setpts=N,fps={fr}[{prefix}src]"
         return Placed(args, [graph, tail], f"{prefix}src", count)
 
-    def materialize(self, path: Path, crf: int | None = None, preset: str | None = None) -> Path:
-        """Encode the clip as the backend would have (its CRF and preset unless told others) to ``path``."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        work = path.parent / f".{path.name}.work"
-        work.mkdir(exist_ok=True)
-        partial = path.parent / f".{path.name}.part.mp4"
-        try:
-            placed = self.place(0, "c", work)
-            run_ffmpeg([*placed.args, *filter_threads(), "-filter_complex", ";".join(placed.chains),
-                        "-map", f"[{placed.pad}]", "-frames:v", str(self.frames), "-an", "-c:v", "libx264",
-                        "-preset", preset or self.preset, "-crf", str(self.crf if crf is None else crf),
-                        "-pix_fmt", "yuv420p", *self.rate_args(), str(partial.resolve())], "encoding a clip")
-            os.replace(partial, path)
-        finally:
-            partial.unlink(missing_ok=True)
-            for f in work.iterdir():
-                f.unlink()
-            work.rmdir()
-        return path
+
+def encode_clip(source: ClipSource, path: Path, crf: int, preset: str, filters: str = "null") -> Path:
+    """A source's frames, through ``filters``, encoded to H.264 at ``path`` (atomically): a recipe made a file
+    (``clip_file``), an editor's clip with its dissolve handles (``export``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    work = path.parent / f".{path.name}.work"
+    partial = path.parent / f".{path.name}.part.mp4"
+    work.mkdir(exist_ok=True)
+    try:
+        placed = source.place(0, "c", work)
+        run_ffmpeg([*placed.args, *filter_threads(), "-filter_complex",
+                    ";".join([*placed.chains, f"[{placed.pad}]{filters}[v]"]), "-map", "[v]", "-an", "-c:v", "libx264",
+                    "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p", *source.rate_args(),
+                    str(partial.resolve())], f"encoding {path.name}")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+        shutil.rmtree(work, ignore_errors=True)
+    return path
 
 
 def write_recipe(out: Path, graph: str, inputs: list[Path], fps: float, frames: int, width: int, height: int,
@@ -262,7 +253,6 @@ def write_recipe(out: Path, graph: str, inputs: list[Path], fps: float, frames: 
         name = f"input-{i}{Path(src).suffix}"
         shutil.copyfile(src, out / name)
         names.append(name)
-        files[f"input-{i}"] = name
     recipe = {"format": RECIPE_FORMAT, "graph": graph, "inputs": names, "fps": fps, "frames": frames,
               "width": width, "height": height, "encode": {"crf": crf, "preset": preset}, "raw": None}
     if raw is not None:
@@ -270,7 +260,6 @@ def write_recipe(out: Path, graph: str, inputs: list[Path], fps: float, frames: 
         files["patches"] = raw[0]
     (out / "clip.json").write_text(json.dumps(recipe, indent=1), encoding="utf-8")
     return files
-
 
 
 def clip_file(folder: Path, into: Path | None = None) -> Path:
@@ -281,4 +270,5 @@ def clip_file(folder: Path, into: Path | None = None) -> Path:
         return folder / "clip.mp4"
     if into is None and (folder / "clip.materialized.mp4").is_file():
         return folder / "clip.materialized.mp4"
-    return GraphSource(folder / "clip.json").materialize(into or folder / "clip.materialized.mp4")
+    source = GraphSource(folder / "clip.json")
+    return encode_clip(source, into or folder / "clip.materialized.mp4", source.crf, source.preset)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from director.errors import DirectorError, UsageError
-from director.media.source import ClipSource, FileSource
+from director.media.source import ClipSource, FileSource, encode_clip
 from director.paths import inside
 from director.runtime.context import RenderContext
 from director.stages.music import CROSSFADE, music_cues
@@ -41,7 +41,7 @@ class Padded:
     holds the edge frames the same way), encoded when the media folder is written. A clip given as a graph (the
     animatic's, ``media.source``) is encoded this way too, handles or none."""
 
-    source: Path | ClipSource
+    source: ClipSource
     before: int
     after: int
     crf: int = 12
@@ -250,20 +250,8 @@ def place(src: Path | Padded, target: Path) -> None:
     tmp = target.with_name(f".{target.name}.tmp{target.suffix}")
     tmp.unlink(missing_ok=True)
     if isinstance(src, Padded):
-        from director.media.ffmpeg import run_ffmpeg
-
-        source = src.source if isinstance(src.source, ClipSource) else FileSource(Path(src.source))
-        work = target.parent / f".{target.name}.work"
-        work.mkdir(exist_ok=True)
-        try:
-            placed = source.place(0, "c", work)
-            pad = f"tpad=start_mode=clone:start={src.before}:stop_mode=clone:stop={src.after}"
-            run_ffmpeg([*placed.args, "-filter_complex", ";".join([*placed.chains, f"[{placed.pad}]{pad}[v]"]),
-                        "-map", "[v]", "-c:v", "libx264", "-preset", "medium", "-crf", str(src.crf),
-                        "-pix_fmt", "yuv420p", *source.rate_args(), "-an", str(tmp.resolve())],
-                       f"encoding {target.name}")
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        encode_clip(src.source, tmp, src.crf, "medium",
+                    f"tpad=start_mode=clone:start={src.before}:stop_mode=clone:stop={src.after}")
     else:  # a copy: a hard link would share the cache's file with whatever the editor does to it
         shutil.copyfile(src, tmp)
     tmp.replace(target)

@@ -16,6 +16,7 @@ from director.store.files import atomic_write_text
 COLUMNS = 4
 DELIVERY_TAGS = {"vo": " (V.O.)", "os": " (O.S.)", "inner": " (inner)", "phone": " (phone)", "radio": " (radio)"}
 THUMB_W = 240
+PANEL_W = 360  # the storyboard's panels and reference thumbnails (the preview's panels bring theirs this wide)
 
 
 def _shot_rows(ctx) -> list[dict]:
@@ -80,10 +81,10 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
         index = {}
     cards = []
     forms = drawing_language(ctx.sp.language)  # zh-CN captions in Simplified forms, as the subtitles
-    size = (360, round(360 * fmt.height / fmt.width))
+    size = (PANEL_W, round(PANEL_W * fmt.height / fmt.width))
 
     def thumb(row) -> Image.Image | None:
-        """The shot's 360-wide panel (drawn again only when its keyframe changed), at the sheet's size."""
+        """The shot's panel (drawn again only when its keyframe changed), at the sheet's size."""
         if row["entry"] is None:
             return None
         shot = row["shot"]
@@ -167,7 +168,7 @@ def _reference_cards(ctx, panels: Path, index: dict) -> list[str]:
         if index.get(f"ref:{ident}") != entry.key or not thumb.exists():
             with Image.open(entry.role("image")) as img:
                 img = img.convert("RGB")
-            img.thumbnail((360, 360), reducing_gap=1.0)
+            img.thumbnail((PANEL_W, PANEL_W), reducing_gap=1.0)
             img.save(thumb, quality=85)
             index[f"ref:{ident}"] = entry.key
         cards.append(f'<figure><img src="panels/{html.escape(thumb.name)}" alt="{html.escape(ident)}"><figcaption>'

@@ -12,19 +12,20 @@ seeded intervals, and a listener blinks as a line ends. The panel says where eac
 Two engines draw the same clip from one description of the move (``_path``: per camera setting, a
 curve of the shot's time that Python evaluates and that also writes itself as an ffmpeg expression):
 
-- ``ffmpeg`` (the default) moves the panel inside the encode -- not the clip's own: the clip is the *recipe*
-  (``media.source``: the filter graph, copies of the layers beside it, the faces' patches), and the segment that shows
-  the shot runs it inside its encode, with the subtitles and fades, so each frame is encoded once. ffmpeg decodes each layer (background,
-  figures, the header band) once and loops it; a filter graph scales it (once for a constant zoom, per
-  frame for a changing one), crops it where the camera looks, lays the figures over the background at
-  their own parallax offset and the header on top, unmoved -- per frame, in C, with expressions of the
-  frame's time. A handheld roll is two shears made of strips (bands of rows cropped at shifted columns,
-  then columns cropped at shifted rows: pointers into the looped frame, not a per-pixel rotation). A
-  static shot is the composed panel repeated. Python draws only what changes, the faces' mouths and
-  closed eyes, on a small transparent patch in the figures' layer space (stored compressed with the recipe,
-  fed to ffmpeg as a raw stream), which the graph lays on the layer *before* the move, so the move carries it. The mouth motion of the sync score is
-  measured on that patch (what Python drew); the mouth boxes of ``faces.json`` come from the move's
-  geometry, as the encoded frame has them. Placement is to the pixel (sub-pixel offsets are rounded).
+- ``ffmpeg`` (the default) moves the panel inside the encode -- not the clip's own: the clip is the
+  *recipe* (``media.source``: the filter graph, copies of the layers beside it, the faces' patches), and
+  the segment that shows the shot runs it inside its encode, with the subtitles and fades, so each frame is
+  encoded once. ffmpeg decodes each layer (background, figures, the header band) once and loops it; a
+  filter graph scales it (once for a constant zoom, per frame for a changing one), crops it where the
+  camera looks, lays the figures over the background at their own parallax offset and the header on top,
+  unmoved -- per frame, in C, with expressions of the frame's time. A handheld roll is two shears made of
+  strips (bands of rows cropped at shifted columns, then columns cropped at shifted rows: pointers into the
+  looped frame, not a per-pixel rotation). A static shot is the composed panel repeated. Python draws only
+  what changes, the faces' mouths and closed eyes, on a small transparent patch in the figures' layer space
+  (stored compressed with the recipe, fed to ffmpeg as a raw stream), which the graph lays on the layer
+  *before* the move, so the move carries it. The mouth motion of the sync score is measured on that patch
+  (what Python drew); the mouth boxes of ``faces.json`` come from the move's geometry, as the encoded frame
+  has them. Placement is to the pixel (sub-pixel offsets are rounded).
 - ``pillow`` (the first engine; the benchmark pairs the two) draws every frame in Python: each layer
   transformed, features redrawn over the moved frame, the header pasted back; a static shot patches only
   the face regions of one still frame. Raw RGB goes to ffmpeg.
