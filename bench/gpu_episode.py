@@ -132,6 +132,9 @@ def render(folder: Path, label: str, *args: str) -> dict:
                 "stdout": proc.stdout[-1500:]}
     summary = json.loads(proc.stdout[proc.stdout.index("{"):proc.stdout.rindex("}") + 1])
     episodes = summary.get("episodes") or [summary]
+    if any(e.get("up_to_date") for e in episodes):  # answered from the stamp: its record is the last render's
+        return {"label": label, "code": str(root), "wall_s": round(wall, 2), "up_to_date": True,
+                "episodes": len(episodes), "ran": 0, "reused": sum(e["reused"] for e in episodes)}
     records = [json.loads(Path(e["record"]).read_text()) for e in episodes]
     gpu_jobs = [j for record in records for j in record["jobs"]
                 if j["status"] == "ran" and j["info"].get("resource") == "gpu"]
@@ -278,6 +281,9 @@ def main() -> None:
     for r in results.get("renders", []):
         if "error" in r:
             lines.append(f"{r['label']}: {r['error']}")
+            continue
+        if r.get("up_to_date"):
+            lines.append(f"{r['label']}: wall {r['wall_s']} s, answered from the up-to-date stamp, reused {r['reused']}")
             continue
         lines.append(f"{r['label']}: wall {r['wall_s']} s for {r['episode_s']} s of episode "
                      f"({r['episode_s_per_gpu_minute']} s/GPU-min), ran {r['ran']} reused {r['reused']}, "

@@ -102,10 +102,9 @@ class SubtitleConfig(_Cfg):
         default="italic", description="how an inner-monologue line is told from speech: italic, in (parentheses)")
 
 
-# The preview's picture is a sketch and the loop people edit in: x264's fastest preset, at a CRF that keeps its
-# files about the size veryfast makes at 20 (docs/performance.md: the trade-off measured)
-# the preview's fast settings (a project's own ``encode:`` values win): AAC at 128 kbit/s encodes in half the
-# time of 192 (0.46 s against 0.90 s for 69 s of stereo), and the mix's AAC is on a one-line edit's path
+# The preview's picture is a sketch and the loop people edit in (a project's own ``encode:`` values win): x264's
+# fastest preset, at a CRF that keeps its files about the size veryfast makes at 20, and AAC at 128 kbit/s, which
+# encodes in half the time of 192 (the mix's AAC is on a one-line edit's path); docs/performance.md measures both
 PREVIEW_ENCODE = {"preset": "ultrafast", "crf": 23, "audio_bitrate": "128k"}
 
 

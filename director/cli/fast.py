@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 NOTE = "nothing changed since the last render: every artifact and output is as it left them"
+TRIED = False  # this process asked the stamp already (and rendering follows): the full command line asks no more
 
 
 def parse(argv: list[str]) -> dict | None:
@@ -58,9 +59,11 @@ def answer(root: Path, episode: str | None, profile: str | None) -> tuple[dict, 
 
 def answered(argv: list[str]) -> bool:
     """True when the command line was a plain render that nothing changed since: it has been answered."""
+    global TRIED
     opts = parse(argv)
     if opts is None:
         return False
+    TRIED = True
     try:
         root = Path(opts["project"] or ".").resolve()
         done = answer(root, opts["episode"], opts["profile"]) if (root / "director.yaml").is_file() else None

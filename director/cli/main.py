@@ -244,6 +244,9 @@ def render(
                                                     "(default: executor in director.yaml)")] = None,
 ) -> None:
     """Render the episode: everything cached is reused, the rest runs."""
+    # a plain render (no option but the episode and profile: any other one, present or future, changes what runs)
+    # may be answered from the up-to-date stamp
+    plain = not any(value for name, value in locals().items() if name not in ("episode", "profile"))
     if dry_run:
         from director.runtime.render import dry_run as plan_video
 
@@ -256,7 +259,7 @@ def render(
                 print(f"{r['shot']:<10} {r['model']}  {r['frames']} frames  native {r['native'][0]}x{r['native'][1]}  "
                       f"passes {r['passes']}  GPU-s {gpu}")
         return
-    if not (all_ or only or until or shots or executor) and not (episode and "," in episode):
+    if plain and not (episode and "," in episode):
         if _up_to_date(episode, profile):
             return
     from director.cli.progress import RichReporter, summary, summary_data
@@ -315,6 +318,8 @@ def _up_to_date(episode: str | None, profile: str | None) -> bool:
     """Answer a render with nothing changed from its stamp (``cli/fast.py``; the console script tries first)."""
     from director.cli import fast
 
+    if fast.TRIED:  # the console script asked the stamp a moment ago, for this very command line
+        return False
     if profile not in (None, "preview", "final") or (state.project is not None and Path(state.project).is_file()):
         return False  # the normal path says why; a screenplay file names its own episode: never stamped
     done = fast.answer(_project().root, episode, profile)

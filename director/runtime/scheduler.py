@@ -285,7 +285,9 @@ class Scheduler:
         except (DirectorError, OSError, ValueError, RuntimeError) as exc:
             return None, started, time.perf_counter(), exc
         finally:
-            if executor is self.local:  # what the job allocated here goes back to the system, not to the heap
+            # what a CPU job allocated here (a panel, a mix) goes back to the system, not to the heap; not after a
+            # GPU job, which may still hold its device, nor after the small io jobs
+            if executor is self.local and self.resources[stage.name] == "cpu":
                 give_back_heap()
 
     # ------------------------------------------------------------------ finishing

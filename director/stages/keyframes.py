@@ -9,6 +9,7 @@ from director.media.fonts import drawing_language
 from director.shots import Shot, shot_location
 from director.stages.base import Stage
 from director.stages.refs import reference_paths
+from director.store import steps
 
 if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
     from director.runtime.context import RenderContext
@@ -74,5 +75,9 @@ def _reviewed(ctx: RenderContext, req: FrameRequest):
     from director.plan.review import reviewed
 
     def run(out):
-        return reviewed(ctx.backend("keyframes").render, ctx.reviewer, req, out)
+        # the review may make the keyframe again on the same device: each render's ``gpu_done`` waits for the last
+        with steps.on_device(None):
+            made = reviewed(ctx.backend("keyframes").render, ctx.reviewer, req, out)
+        steps.gpu_done()
+        return made
     return run
