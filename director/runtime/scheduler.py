@@ -16,6 +16,9 @@ slots, two io slots.
 from __future__ import annotations
 
 import functools
+import heapq
+import itertools
+import os
 import queue
 import threading
 import time
@@ -196,6 +199,15 @@ class Scheduler:
         # (stage, key) of every job queued or running -> the same jobs of other units (a series' shared cast sheets,
         # a line two episodes share): made once, handed to each when it lands
         self.twins: dict[tuple[str, str], list[tuple[Unit, Job]]] = {}
+        # CPU jobs wait here, not in the pool's FIFO, until a worker is free: jobs without a cost (the small
+        # upstream ones: voices, panels, clips) in the order they became ready, then the costed ones costliest first
+        # (``Job.cost``: segments, the mix), so the workers end together instead of one idling while the other runs
+        # a long job that started last
+        self.cpu_ready: list[tuple[bool, float, int, Unit, Job]] = []
+        self.cpu_order = itertools.count()  # ties keep the order jobs became ready in
+        self.cpu_running = 0
+        self.cpu_open = 0  # CPU jobs ready or running: what a job's share of the cores is decided from
+        self.cpu_lock = threading.Lock()
 
     # ------------------------------------------------------------------ offering units
     def offer(self, unit: Unit, pools: dict, futures: dict) -> bool:
@@ -238,6 +250,11 @@ class Scheduler:
             if resource == "gpu":  # the GPU takes one model at a time: queued by kind, dispatched by affinity
                 self.gpu_queue.setdefault(stage.backend_kind, deque()).append((unit, job))
                 continue
+            if resource == "cpu":
+                heapq.heappush(self.cpu_ready, (job.cost > 0, -job.cost, next(self.cpu_order), unit, job))
+                with self.cpu_lock:
+                    self.cpu_open += 1
+                continue
             self.started_stage.setdefault(stage.name, time.perf_counter())
             futures[pools[resource].submit(self._produce, unit, job)] = (unit, job)
         if not unit.open:
@@ -277,18 +294,37 @@ class Scheduler:
         begun = getattr(self.reporter, "job_started", None)
         if begun:
             begun(stage.name, job, executor.where(device))
+        cpu = self.resources[stage.name] == "cpu"
         try:
-            with steps.reporting(functools.partial(progress, stage.name, job) if progress else None):
+            with steps.reporting(functools.partial(progress, stage.name, job) if progress else None), \
+                    steps.sharing(self._cores if cpu else None):
                 entry = unit.ep.ctx.cache.produce(stage.name, job.key, job.material,
                                                   functools.partial(executor.make, job, device))
             return entry, started, time.perf_counter(), None
         except (DirectorError, OSError, ValueError, RuntimeError) as exc:
             return None, started, time.perf_counter(), exc
         finally:
-            # what a CPU job allocated here (a panel, a mix) goes back to the system, not to the heap; not after a
-            # GPU job, which may still hold its device, nor after the small io jobs
-            if executor is self.local and self.resources[stage.name] == "cpu":
+            if cpu:
+                with self.cpu_lock:
+                    self.cpu_open -= 1
+                # what a CPU job allocated here (a panel, a mix) goes back to the system, not to the heap; not
+                # after a GPU job, which may still hold its device, nor after the small io jobs
                 give_back_heap()
+
+    def _feed_cpu(self, pools: dict, futures: dict) -> None:
+        """Start ready CPU jobs while a worker is free (``cpu_ready``'s order)."""
+        while self.cpu_ready and self.cpu_running < self.workers:
+            *_, unit, job = heapq.heappop(self.cpu_ready)
+            self.cpu_running += 1
+            self.started_stage.setdefault(unit.stage.name, time.perf_counter())
+            futures[pools["cpu"].submit(self._produce, unit, job)] = (unit, job)
+
+    def _cores(self) -> int:
+        """A CPU job's share of the cores now: all of them when it runs alone, one of ``workers`` equal shares when
+        the pool is full (``steps.cores``)."""
+        with self.cpu_lock:
+            beside = max(1, min(self.cpu_open, self.workers))
+        return max(1, (os.cpu_count() or 1) // beside)
 
     # ------------------------------------------------------------------ finishing
     def _finish_unit(self, unit: Unit) -> None:
@@ -318,6 +354,8 @@ class Scheduler:
         ep = unit.ep
         entry, started, ended, error = future.result()
         stage = unit.stage.name
+        if self.resources[stage] == "cpu":
+            self.cpu_running -= 1
         device = self.job_device.pop(id(job), None)
         if self.resources[stage] == "gpu" and device in self.device_load:
             self.device_load[device] -= 1
@@ -517,10 +555,12 @@ class Scheduler:
                 attempt(unit)
                 if self.resources[unit.stage.name] == "gpu":  # the first jobs start while the rest are offered
                     self._dispatch_gpu(pools, futures, others_running=True)
+                self._feed_cpu(pools, futures)
             while True:
                 while self.ready:
                     for unit in waiting.pop(self.ready.popleft(), []):
                         attempt(unit)
+                self._feed_cpu(pools, futures)
                 self._dispatch_gpu(pools, futures, others_running=bool(futures))
                 if not futures:
                     break

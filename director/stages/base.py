@@ -36,6 +36,8 @@ class Job:
     request: Any = None  # the typed request (a backend job's: what a remote worker is sent)
     call: str | None = None  # the backend method that makes it from ``request`` (None: the stage's own work)
     kind: str | None = None  # the backend kind whose method ``call`` is
+    cost: float = 0.0  # estimated CPU-seconds of a long CPU job (a segment, the mix); 0: small or unknown. The
+    # scheduler runs uncosted ready jobs first, then the costliest, so the workers finish together
 
 
 @dataclass

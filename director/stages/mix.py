@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
 
 ENCODER_MARGIN_DB = 0.6  # AAC adds a little overshoot; limit this much below the ceiling
 MASTER_TRIES = 8
+MIX_SECONDS_PER_SECOND = 0.03  # CPU per second of episode, roughly (the scheduler's cost of the job)
 MAX_PUSH_DB = 24.0  # never push more than this above plain normalisation to win back what limiting took
 
 
@@ -238,7 +239,9 @@ class MixStage(Stage):
                           if ctx.beats[p.ref].line and ctx.beats[p.ref].line.heard_as in ("phone", "radio")),
             rooms=scene_rooms(ctx) if ctx.config.mix.room_tone_db is not None else (),
             aac=ctx.config.encode.audio_bitrate)
-        yield self.job(ctx, "episode", req, partial(mix, req))
+        job = self.job(ctx, "episode", req, partial(mix, req))
+        job.cost = MIX_SECONDS_PER_SECOND * total  # a long job: started before the shorter segments
+        yield job
 
 
 def mix(req: MixRequest, out) -> Made:

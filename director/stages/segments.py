@@ -35,10 +35,12 @@ from director.media.fonts import font_path
 from director.project import EncodeConfig
 from director.shots import in_flashback
 from director.stages.base import Stage
+from director.store import steps
 
 if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
     from director.runtime.context import RenderContext
 
+SECONDS_PER_FRAME = 0.01  # a preview segment's CPU per 1080x1920 frame, roughly (graph + x264 ultrafast): a job's cost
 FADE_SECONDS = 0.4
 DISSOLVE_SECONDS = 0.5
 # A flashback's look, on any profile: most colour gone, warmed a little, corners darkened
@@ -183,8 +185,8 @@ class SegmentRequest:
     encode: EncodeConfig = keyed("encoder settings changed")
     before: Artifact | None = keyed("the shot before changed")  # a dissolve: the shot it comes from
     before_look: Look | None = keyed("the shot before changed")
-    # x264's threads (0: its own choice): the same picture up to the encoder's rounding, and not keyed, so that a
-    # cache made on one machine serves another
+    # x264's threads (0: its own choice) where the scheduler gives no share of the cores (``steps.cores``): the same
+    # picture up to the encoder's rounding, and not keyed, so that a cache made on one machine serves another
     threads: int = unkeyed(0)
 
 
@@ -231,7 +233,8 @@ def make_segment(req: SegmentRequest, out: Path) -> Made:
             graph += f",setpts=PTS+1000,{burn_filter('slice.ass')},setpts=PTS-STARTPTS"
         graph += "[v]"
         run_ffmpeg([*args, *filter_threads(), "-filter_complex", ";".join([*chains, graph]), "-map", "[v]",
-                    *encode_args(req.encode, fps, count, req.threads), str((out / "segment.mp4").resolve())],
+                    *encode_args(req.encode, fps, count, steps.cores() or req.threads),
+                    str((out / "segment.mp4").resolve())],
                    "encoding a segment", cwd=work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -273,8 +276,10 @@ class SegmentsStage(Stage):
                                  before=ctx.artifact("clips", before.id) if before else None,
                                  before_look=shape[span.shot - 1] if before else None,
                                  threads=encoder_threads(ctx.config.workers))
-            yield self.job(ctx, span_id(shots, span), req, partial(make_segment, req), shot=shot.id,
+            job = self.job(ctx, span_id(shots, span), req, partial(make_segment, req), shot=shot.id,
                            label=f"dissolve into {shot.id}" if span.dissolve else shot.id)
+            job.cost = span.frames * SECONDS_PER_FRAME * fmt.width * fmt.height / (1080 * 1920)
+            yield job
 
 
 def span_id(shots, span: Span) -> str:

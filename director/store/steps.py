@@ -12,6 +12,7 @@ from typing import Callable, Iterator
 
 _current: ContextVar[Callable[[float], None] | None] = ContextVar("director_job_progress", default=None)
 _device: ContextVar[Callable[[], None] | None] = ContextVar("director_device_release", default=None)
+_cores: ContextVar[Callable[[], int] | None] = ContextVar("director_job_cores", default=None)
 
 
 def report(fraction: float) -> None:
@@ -60,3 +61,16 @@ def gpu_done() -> None:
 def on_device(release: Callable[[], None] | None):
     """Inside, ``gpu_done`` calls ``release`` (the scheduler's hold on the job's device)."""
     return _setting(_device, release)
+
+
+def cores() -> int | None:
+    """How many CPU cores the running job may use now (its share of the machine, given the CPU jobs running and
+    queued beside it: a lone segment encode takes every core, one of many takes one); None outside a scheduled
+    job."""
+    share = _cores.get()
+    return share() if share is not None else None
+
+
+def sharing(share: Callable[[], int] | None):
+    """Inside, ``cores`` asks ``share``."""
+    return _setting(_cores, share)

@@ -1,6 +1,8 @@
 """The preview backends, through the registry, as the render uses them."""
 from __future__ import annotations
 
+import subprocess
+import sys
 import wave
 from pathlib import Path
 
@@ -167,8 +169,6 @@ def test_the_ffmpeg_engine_moves_smoothly(preview, tmp_path):
 
 def test_the_camera_curves_write_themselves_as_ffmpeg_expressions():
     """``camera`` (what Pillow draws) and the filter graph's expressions come from the same curves."""
-    import subprocess
-
     from director.backends.preview.animatic import _path, camera
     from director.media.ffmpeg import ffmpeg_exe
 
@@ -207,6 +207,22 @@ def test_speech_is_real_audio_and_emotion_changes_it(preview, tmp_path):
         assert np.abs(data).max() > 1000 and 1.0 < result.duration < 5.0
         lengths[emotion] = result.duration
     assert lengths["breathless"] < lengths[None] < lengths["sad"]
+
+
+def test_the_espeak_worker_is_a_program_of_its_own(tmp_path):
+    """GPL eSpeak NG runs in a separate process that imports nothing of director (which is also why a line takes
+    milliseconds, not the ~0.1 s director's packages take to import)."""
+    from director.backends.preview import voice
+
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-P", str(voice.WORKER), "--voice", "en-us+f3",
+                           "--rate", "170", "--pitch", "50", "--range", "50", "--volume", "100",
+                           "--out", str(tmp_path / "v.wav")], input=b"Hello there.", capture_output=True)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    imported = [line.split("|")[-1].strip() for line in proc.stderr.decode().splitlines() if "|" in line]
+    assert "espeakng_loader" in imported and not [m for m in imported if m.split(".")[0] in ("director", "voice")]
+    assert "espeak_worker" not in " ".join(sys.modules)
+    with wave.open(str(tmp_path / "v.wav")) as w:
+        assert w.getnframes() > 0.3 * w.getframerate()
 
 
 def test_empty_text_is_rejected(preview, tmp_path):

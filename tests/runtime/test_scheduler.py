@@ -157,3 +157,49 @@ def test_a_job_two_episodes_share_runs_once_and_its_outcome_reaches_both(tmp_pat
         assert sorted(statuses.values()).count("cached") == 3
     else:
         assert set(statuses.values()) == {"failed"}
+
+
+def test_ready_cpu_jobs_start_uncosted_first_then_costliest_and_a_lone_job_gets_every_core(tmp_path, monkeypatch):
+    """Two CPU workers: small uncosted jobs (voices, panels) in the order they became ready, then the costed long
+    ones (segments, the mix) costliest first, so the workers end together; and ``steps.cores`` gives a job one
+    share of the cores while others wait or run beside it, every core when it runs alone."""
+    from director.stages.base import Job, Stage
+    from director.store import steps
+
+    monkeypatch.setattr(scheduler.os, "cpu_count", lambda: 4)
+    started: list[str] = []
+    shares: dict[str, int] = {}
+
+    def job(ident: str, cost: float, seconds: float) -> Job:
+        def run(out):
+            started.append(ident)
+            shares[ident] = steps.cores()
+            time.sleep(seconds)
+            return {}
+        made = Job("work", ident, {"id": ident}, run, label=ident)
+        made.cost = cost
+        return made
+
+    class Work(Stage):
+        name, unit = "work", "episode"
+
+        def jobs(self, ctx):
+            yield job("first", 0.0, 0.05)  # holds both workers for a while, so everything below is queued at once
+            yield job("second", 0.0, 0.05)
+            for ident, cost in (("short", 0.2), ("small", 0.0), ("long", 0.9), ("middle", 0.5), ("tiny", 0.0)):
+                yield job(ident, cost, 0.01)
+
+    class After(Stage):  # offered once "work" is done, so "alone" runs with nothing beside it
+        name, unit = "after", "episode"
+
+        def jobs(self, ctx):
+            for ident in ("first", "second", "short", "small", "long", "middle", "tiny"):
+                ctx.entry("work", ident)
+            yield job("alone", 0.0, 0.01)
+
+    sched = _scheduler(tmp_path, monkeypatch, episodes=1, shots=1, devices=1, stages=[Work(), After()])
+    sched.run()
+    assert started[:2] == ["first", "second"]
+    assert started[2:7] == ["small", "tiny", "long", "middle", "short"], started
+    assert shares["first"] == 2 and shares["long"] == 2  # four cores, two workers, both busy or queued
+    assert shares["alone"] == 4

@@ -2,7 +2,7 @@
 """A stand-alone program that speaks text with eSpeak NG and writes a WAV file.
 
 eSpeak NG is GPL-3.0. director never imports this module: it runs it as a separate
-process (``python -m director.backends.preview.espeak_worker``), talking to it only
+process (``python -P espeak_worker.py``, by its path), talking to it only
 through arguments, standard input and the WAV file it writes. That keeps the GPL
 library out of director's own process; this file alone is GPL-3.0-or-later.
 
