@@ -48,6 +48,7 @@ class FakeCtx:
     config: object
     built: dict
     results: dict = field(default_factory=dict)
+    early: list = field(default_factory=list)  # (stage names, fn) run once those stages are finished
 
     @property
     def loaded(self):

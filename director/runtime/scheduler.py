@@ -177,6 +177,14 @@ class Scheduler:
                     self.units += [Unit(ep, stage, shot.id, shot.id) for shot in ep.ctx.shots]
                 else:
                     self.units.append(Unit(ep, stage, "episode", None))
+        self.stage_left: dict[tuple[str, str], int] = {}  # (episode, stage) -> its units not done
+        for unit in self.units:
+            key = (unit.ep.name, unit.stage.name)
+            self.stage_left[key] = self.stage_left.get(key, 0) + 1
+        # (episode, stage names, fn) of the work each episode does once those stages are finished (``ctx.early``)
+        self.early = [(ep, frozenset(names), fn) for ep in episodes for names, fn in ep.ctx.early]
+        self.pools: dict = {}
+        self.futures: dict = {}
         self.left: dict[str, int] = {}  # backend kind -> its units not done (O(1) checks on every completion)
         for unit in self.units:
             if unit.stage.backend_kind:
@@ -332,11 +340,21 @@ class Scheduler:
             return
         unit.done = True
         self.ended_stage[unit.stage.name] = time.perf_counter()
+        self.stage_left[(unit.ep.name, unit.stage.name)] -= 1
+        self._start_early(unit.ep)
         kind = unit.stage.backend_kind
         if kind:
             self.left[kind] -= 1
         if kind and not self.left[kind]:
             self.executor.release(kind)  # no unit left needs these models: free the GPU for the next ones
+
+    def _start_early(self, ep: Episode) -> None:
+        """Start an episode's early work whose stages have no unit left (on the io pool: it never waits behind a
+        segment); its fn keeps its own errors (the render does that work again at its end if it failed)."""
+        for item in [e for e in self.early if e[0] is ep]:
+            if all(not self.stage_left.get((ep.name, name)) for name in item[1]) and "io" in self.pools:
+                self.early.remove(item)
+                self.futures[self.pools["io"].submit(item[2])] = ("early", None)
 
     def _preload_on(self, preload, kind: str, device) -> None:
         with self.device_locks[device]:
@@ -347,6 +365,8 @@ class Scheduler:
 
     def _collect(self, future: Future, futures: dict) -> None:
         unit, job = futures.pop(future)
+        if unit == "early":  # work beside the jobs (``ctx.early``) finished
+            return
         if unit is None:  # a device finished loading models ahead of its jobs
             if job in self.device_load:
                 self.device_load[job] -= 1
@@ -542,8 +562,8 @@ class Scheduler:
         gpu = ThreadPoolExecutor(max_workers=len(self.devices) * DEPTH, thread_name_prefix="director-gpu")
         cpu = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="director-cpu")
         io = ThreadPoolExecutor(max_workers=2, thread_name_prefix="director-io")
-        pools = {"gpu": gpu, "cpu": cpu, "io": io}
-        futures = _Futures()  # submitted jobs; finished ones arrive on its queue (O(1) per completion)
+        pools = self.pools = {"gpu": gpu, "cpu": cpu, "io": io}
+        futures = self.futures = _Futures()  # submitted jobs; finished ones arrive on its queue (O(1) per completion)
         waiting: dict[tuple[str, str], list[Unit]] = {}
 
         def attempt(unit: Unit) -> None:

@@ -203,3 +203,25 @@ def test_ready_cpu_jobs_start_uncosted_first_then_costliest_and_a_lone_job_gets_
     assert started[2:7] == ["small", "tiny", "long", "middle", "short"], started
     assert shares["first"] == 2 and shares["long"] == 2  # four cores, two workers, both busy or queued
     assert shares["alone"] == 4
+
+
+def test_early_work_starts_once_when_its_stages_are_finished_while_later_jobs_still_run(tmp_path, monkeypatch):
+    """``ctx.early`` (the storyboard): run once, on the io pool, as soon as every unit of its stages is done -- not
+    after the last job; an episode's early work sees only its own stages."""
+    sched = _scheduler(tmp_path, monkeypatch, episodes=2, shots=6, devices=1)
+    monkeypatch.setattr(sim, "SCALE", 2e-3)  # clips take long enough to still be running
+    calls: list[tuple[str, int, int]] = []
+
+    def early(ep):
+        def fn():
+            calls.append((ep.name, len(ep.ctx.results.get("keyframes", {})), len(sim.DONE)))
+        return fn
+
+    sim.DONE.clear()
+    for ep in sched.episodes:
+        ep.ctx.early.append((("keyframes", "voice"), early(ep)))
+    sched.early = [(ep, frozenset(names), fn) for ep in sched.episodes for names, fn in ep.ctx.early]
+    sched.run()
+    assert sorted(name for name, _, _ in calls) == ["ep0", "ep1"]  # once per episode
+    assert all(made == 6 for _, made, _ in calls)  # after its stages: every keyframe of that episode
+    assert min(clips for _, _, clips in calls) < 12  # before the last clip of the run
