@@ -7,6 +7,7 @@ peak and the resampling are numpy (``media/audio.py``); ``true_peak_db`` is re-e
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
@@ -164,14 +165,17 @@ def master(mixed: np.ndarray, rate: int, target_lufs: float, ceiling_db: float, 
     result (a long episode's mix is not copied once more)."""
     from director.media.loudness import Loudness
 
-    meter = Loudness(mixed, rate)  # K-weighted once; every try below is measured by difference
+    # the oversampled peaks (they scale with the gain, so they are measured once) beside the K-weighting (once;
+    # every try below is measured by difference): both are numpy loops that release the GIL
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        measuring = pool.submit(sample_peaks, mixed)
+        meter = Loudness(mixed, rate)
+        peaks = measuring.result()
     loudness = meter.lufs()
     if not np.isfinite(loudness):  # silence: nothing to normalise
         return mixed, {"lufs": None, "true_peak": round(float(true_peak_db(mixed)), 2), "gain_db": 0.0, "notes": []}
     # Gain and limiting are always applied to the original mix (never to an already limited one), and the
     # gain is searched: limiting costs loudness, so gain g_{k+1} = g_k + (target - L_k) until L hits the target.
-    # The oversampled peaks scale with the gain, so they are measured once.
-    peaks = sample_peaks(mixed)
     gain_db = target_lufs - loudness
     best: tuple[float, float, np.ndarray | None] | None = None  # (loudness, gain dB, limiter curve)
     for _ in range(MASTER_TRIES):
