@@ -68,11 +68,15 @@ from director.cli.main import run
 peak = [0]
 me = psutil.Process()
 
+mine = me.cmdline()
+
 def sample():  # the whole process tree (director, ffmpeg, eSpeak), every 50 ms
     while True:
-        total = 0
-        for p in [me, *me.children(recursive=True)]:
+        total = me.memory_info().rss
+        for p in me.children(recursive=True):
             try:
+                if p.cmdline() == mine:  # forked to start a program and not yet exec'd: the same pages as
+                    continue  # director's (sampled in that instant, it counted director twice: +200 MB)
                 total += p.memory_info().rss
             except psutil.Error:
                 pass

@@ -129,7 +129,7 @@ def write_wav(path: Path, data: np.ndarray, rate: int) -> None:
                        b"fact", struct.pack("<II", 4, frames), b"data", struct.pack("<I", size)])
     with open(path, "wb") as f:
         f.write(b"RIFF" + struct.pack("<I", len(header) + size) + header)
-        f.write(data.tobytes())
+        f.write(memoryview(data).cast("B"))  # the samples themselves: no bytes copy (70 MB for 3 minutes)
 
 
 def resample(data: np.ndarray, src: int, dst: int) -> np.ndarray:

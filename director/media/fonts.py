@@ -75,17 +75,18 @@ def missing_glyphs(text: str) -> list[str]:
     return sorted({ch for ch in text if not ch.isspace() and ord(ch) not in cmap})
 
 
-def wrap_lines(text: str, fnt, max_width: float, names: tuple[str, ...] = ()) -> list[str]:
+def wrap_lines(text: str, fnt, max_width: float, names: tuple[str, ...] = (), segment: bool = True) -> list[str]:
     """Every line needed to fit ``text`` in ``max_width`` pixels of ``fnt``, broken between words
-    (``media/linebreak.py``: Chinese by word segmentation, ``names`` kept whole)."""
+    (``media/linebreak.py``: Chinese by word segmentation, ``names`` kept whole; ``segment=False``: by
+    character)."""
     from director.media.linebreak import wrap
 
-    return wrap(text, fnt.getlength, max_width, names)
+    return wrap(text, fnt.getlength, max_width, names, segment)
 
 
-def wrap_text(text: str, fnt, max_width: float, max_lines: int) -> list[str]:
+def wrap_text(text: str, fnt, max_width: float, max_lines: int, segment: bool = True) -> list[str]:
     """At most ``max_lines`` lines; the last one ends with an ellipsis when text was cut."""
-    lines = wrap_lines(text, fnt, max_width)
+    lines = wrap_lines(text, fnt, max_width, segment=segment)
     if len(lines) <= max_lines:
         return lines
     kept = lines[:max_lines]

@@ -118,11 +118,12 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
                   + ("  talks" if row["talking"] else ""), font=small, fill=(255, 220, 120))
         scores = row["entry"].meta.get("report", {}).get("scores", {}) if row["entry"] is not None else {}
         people = ", ".join(f"{c} {scores[c]:.2f}" if c in scores else c for c in shot.characters) or "-"
-        draw.text((x, y + thumb_h + 22), wrap_text(people, small, THUMB_W, 1)[0], font=small, fill=(220, 220, 220),
+        draw.text((x, y + thumb_h + 22), wrap_text(people, small, THUMB_W, 1, segment=False)[0], font=small, fill=(220, 220, 220),
                   **forms)
-        # the line or action, not a cue marker, wrapped to the panel's width by measure (any language)
+        # the line or action, not a cue marker, wrapped to the panel's width by measure (any language; Chinese by
+        # character: small print, not worth loading jieba's dictionary, ~0.7 s and ~70 MB, into the render)
         said = next((t for t in row["lines"] if not t.startswith("[")), row["lines"][0] if row["lines"] else "")
-        for k, text in enumerate(wrap_text(said, small, THUMB_W, 2) if said else []):
+        for k, text in enumerate(wrap_text(said, small, THUMB_W, 2, segment=False) if said else []):
             draw.text((x, y + thumb_h + 40 + k * 16), text, font=small, fill=(180, 180, 180), **forms)
         cards.append(
             f'<figure><img src="panels/{html.escape(shot.id)}.jpg" alt="{html.escape(shot.id)}">'

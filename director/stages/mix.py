@@ -43,6 +43,14 @@ def limiter_gain(peaks: np.ndarray, rate: int, ceiling_db: float) -> np.ndarray:
     return running("uniform", held, smooth, out=need)
 
 
+def limiter_curve(peaks: np.ndarray, gain: float, rate: int, ceiling_db: float, out: np.ndarray) -> np.ndarray | None:
+    """The limiter's gain per sample for the mix at ``gain`` (made in ``out``, which a master's tries share), or
+    None when no oversampled peak reaches ``ceiling_db`` (the limiter holds 0.1 dB under it)."""
+    if 20 * np.log10(max(float(peaks.max()) * gain, 1e-12)) <= ceiling_db:
+        return None
+    return limiter_gain(np.multiply(peaks, np.float32(gain), out=out), rate, ceiling_db - 0.1)
+
+
 def final_peak_db(out: np.ndarray, peaks: np.ndarray, gain: float, curve: np.ndarray | None) -> float:
     """The true peak (dBTP) of ``out`` = the mix x ``gain`` x the limiter's ``curve``, from the mix's own oversampled
     ``peaks``: oversampling is linear, so wherever the curve is 1 within the interpolation filter's reach, out's
@@ -177,24 +185,26 @@ def master(mixed: np.ndarray, rate: int, target_lufs: float, ceiling_db: float, 
     # Gain and limiting are always applied to the original mix (never to an already limited one), and the
     # gain is searched: limiting costs loudness, so gain g_{k+1} = g_k + (target - L_k) until L hits the target.
     gain_db = target_lufs - loudness
-    best: tuple[float, float, np.ndarray | None] | None = None  # (loudness, gain dB, limiter curve)
+    ceiling = ceiling_db - ENCODER_MARGIN_DB
+    buffer = np.empty_like(peaks)  # every try's curve in one signal-length array (35 MB for 3 minutes)
+    best: tuple[float, float] | None = None  # (loudness, gain dB) of the try nearest the target
     for _ in range(MASTER_TRIES):
-        gain = 10 ** (gain_db / 20)
-        curve = None
-        if 20 * np.log10(max(float(peaks.max()) * gain, 1e-12)) > ceiling_db - ENCODER_MARGIN_DB:
-            curve = limiter_gain(peaks * gain, rate, ceiling_db - ENCODER_MARGIN_DB - 0.1)
-        measured = meter.lufs(gain, curve)
+        curve = limiter_curve(peaks, 10 ** (gain_db / 20), rate, ceiling, buffer)
+        measured = meter.lufs(10 ** (gain_db / 20), curve)
+        last = gain_db
         if best is None or abs(measured - target_lufs) < abs(best[0] - target_lufs):
-            best = (measured, gain_db, curve)
+            best = (measured, gain_db)
         if abs(measured - target_lufs) < 0.2 or gain_db - (target_lufs - loudness) > MAX_PUSH_DB:
             break
         gain_db += target_lufs - measured
-    measured, applied, curve = best
+    measured, applied = best
+    if applied != last:  # an earlier try was nearer: its curve again (the buffer holds the last one's)
+        curve = limiter_curve(peaks, 10 ** (applied / 20), rate, ceiling, buffer)
     del meter
     out = mixed if in_place else mixed.copy()
     out *= np.float32(10 ** (applied / 20))
     if curve is not None:
-        out *= curve.astype(np.float32)[:, None]
+        out *= curve.astype(np.float32, copy=False)[:, None]  # float32 already: no copy of a signal-length array
     peak = final_peak_db(out, peaks, 10 ** (applied / 20), curve)
     del peaks
     notes = []

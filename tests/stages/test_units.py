@@ -34,6 +34,28 @@ def test_master_hits_loudness_and_true_peak():
     assert true_peak_db(out) <= -1.0
 
 
+def test_master_applies_the_nearest_try_with_its_own_limiter_curve(monkeypatch):
+    """The tries share one curve buffer: when an earlier try was nearer the target than the last, its curve is made
+    again, not the last try's left in the buffer."""
+    import director.stages.mix as mix
+    from director.media.loudness import Loudness
+
+    rate = 48000
+    t = np.arange(rate * 3) / rate
+    x = (0.9 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    x[rate:rate + 10] = 1.0
+    readings = iter([-20.0, -14.6, -30.0])  # the plain reading, then the two tries: the first is the nearer
+    real = Loudness.lufs
+    monkeypatch.setattr(Loudness, "lufs", lambda self, gain=1.0, curve=None: (real(self, gain, curve), next(readings))[1])
+    monkeypatch.setattr(mix, "MASTER_TRIES", 2)
+    out, stats = mix.master(np.stack([x, x], 1), rate, -14.0, -1.0)
+    assert stats["applied_gain_db"] == pytest.approx(6.0) and stats["lufs"] == -14.6
+    gain = np.float32(10 ** (6.0 / 20))
+    peaks = mix.sample_peaks(np.stack([x, x], 1))
+    curve = mix.limiter_gain(peaks * gain, rate, -1.0 - mix.ENCODER_MARGIN_DB - 0.1)
+    np.testing.assert_allclose(out, np.stack([x, x], 1) * gain * curve[:, None], rtol=1e-5, atol=1e-7)
+
+
 @pytest.mark.parametrize("freq", [997.0, 6000.0, 12000.0, 17000.0])
 def test_true_peak_reads_a_sine_at_its_amplitude_and_beside_scipys_4x_resampler(freq):
     """Sampled sines whose samples miss their crests: the meter finds the crest (the sample peak does not)."""

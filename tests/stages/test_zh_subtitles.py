@@ -53,6 +53,23 @@ def test_numbers_stay_with_their_units_and_punctuation_with_its_word():
     assert all(w[0] not in NO_LINE_START for w in words("好，走吧。快！"))
 
 
+def test_small_print_breaks_chinese_by_character_without_loading_jieba():
+    """The storyboard's captions (``segment=False``): the punctuation rules hold, jieba's dictionary (~0.7 s,
+    ~70 MB in the render's process) is never loaded; the subtitles' own breaking (``segment=True``) loads it."""
+    import subprocess
+    import sys
+
+    probe = ("import json, sys; from director.media.fonts import font, wrap_text\n"
+             "lines = wrap_text('我等了你整整十年，你却连一句解释都没有。' * 2, font(13), 150, 3, segment={})\n"
+             "print(json.dumps([lines, 'jieba' in sys.modules]))")
+    for segment, loads in ((False, False), (True, True)):
+        out = subprocess.run([sys.executable, "-c", probe.format(segment)], capture_output=True, text=True,
+                             check=True).stdout
+        lines, loaded = json.loads(out)
+        assert loaded == loads, out
+        assert len(lines) == 3 and lines[-1].endswith("…") and not any(ln[0] in NO_LINE_START for ln in lines)
+
+
 def test_short_drama_style_drops_end_punctuation_and_spaces_commas():
     assert zh_drama("凌晨三点，他还在医院。") == "凌晨三点 他还在医院"
     assert zh_drama("你疯了吗？") == "你疯了吗？"  # ? and ! carry meaning and stay
