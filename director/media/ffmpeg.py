@@ -88,7 +88,15 @@ def rate(fps: float) -> str:
     return f"{q.numerator}/{q.denominator}"
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity: a container's or ``taskset``'s limit), else all."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def filter_threads() -> list[str]:
     """A filter graph runs on half the cores (at least one), x264 on what it takes: two jobs side by side share
     two cores without the filters' threads crowding the encoders'."""
-    return ["-filter_complex_threads", str(max(1, (os.cpu_count() or 2) // 2))]
+    return ["-filter_complex_threads", str(max(1, usable_cores() // 2))]

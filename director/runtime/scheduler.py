@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import heapq
 import itertools
-import os
 import queue
 import threading
 import time
@@ -27,11 +26,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from director.errors import DirectorError, StageFailed
+from director.media.ffmpeg import usable_cores
 from director.runtime.context import RenderContext, give_back_heap
 from director.runtime.executors import WorkerLost
+from director.stages import STAGE_ORDER
 from director.stages.base import Job, Stage, Unknown
 from director.store import steps
 
+_EARLY = object()  # marks the futures of early work (``ctx.early``) among the jobs'
 DEPTH = 2  # jobs handed to a device at once: the next one waits on the device's lock, so a device never idles
 # while the scheduler does its bookkeeping between two jobs
 
@@ -183,8 +185,9 @@ class Scheduler:
             self.stage_left[key] = self.stage_left.get(key, 0) + 1
         # (episode, stage names, fn) of the work each episode does once those stages are finished (``ctx.early``)
         self.early = [(ep, frozenset(names), fn) for ep in episodes for names, fn in ep.ctx.early]
-        self.pools: dict = {}
-        self.futures: dict = {}
+        unknown = sorted({n for _, names, _ in self.early for n in names} - set(STAGE_ORDER))
+        if unknown:
+            raise ValueError(f"early work waits on stages that do not exist: {', '.join(unknown)}")
         self.left: dict[str, int] = {}  # backend kind -> its units not done (O(1) checks on every completion)
         for unit in self.units:
             if unit.stage.backend_kind:
@@ -332,7 +335,7 @@ class Scheduler:
         the pool is full (``steps.cores``)."""
         with self.cpu_lock:
             beside = max(1, min(self.cpu_open, self.workers))
-        return max(1, (os.cpu_count() or 1) // beside)
+        return max(1, usable_cores() // beside)
 
     # ------------------------------------------------------------------ finishing
     def _finish_unit(self, unit: Unit) -> None:
@@ -341,20 +344,18 @@ class Scheduler:
         unit.done = True
         self.ended_stage[unit.stage.name] = time.perf_counter()
         self.stage_left[(unit.ep.name, unit.stage.name)] -= 1
-        self._start_early(unit.ep)
         kind = unit.stage.backend_kind
         if kind:
             self.left[kind] -= 1
         if kind and not self.left[kind]:
             self.executor.release(kind)  # no unit left needs these models: free the GPU for the next ones
 
-    def _start_early(self, ep: Episode) -> None:
-        """Start an episode's early work whose stages have no unit left (on the io pool: it never waits behind a
-        segment); its fn keeps its own errors (the render does that work again at its end if it failed)."""
-        for item in [e for e in self.early if e[0] is ep]:
-            if all(not self.stage_left.get((ep.name, name)) for name in item[1]) and "io" in self.pools:
-                self.early.remove(item)
-                self.futures[self.pools["io"].submit(item[2])] = ("early", None)
+    def _start_early(self, pools: dict, futures: dict) -> None:
+        """Start the early work whose stages have no unit left (a stage not in this run counts as finished), on a
+        thread of its own: it never waits behind a job, nor holds an io slot."""
+        for item in [e for e in self.early if all(not self.stage_left.get((e[0].name, n)) for n in e[1])]:
+            self.early.remove(item)
+            futures[pools["early"].submit(item[2])] = (_EARLY, item[0])
 
     def _preload_on(self, preload, kind: str, device) -> None:
         with self.device_locks[device]:
@@ -365,7 +366,9 @@ class Scheduler:
 
     def _collect(self, future: Future, futures: dict) -> None:
         unit, job = futures.pop(future)
-        if unit == "early":  # work beside the jobs (``ctx.early``) finished
+        if unit is _EARLY:  # work beside the jobs (``ctx.early``) finished; ``job`` is its episode
+            if future.exception() is not None:
+                job.result.notes.append(f"early work failed: {future.exception()}")
             return
         if unit is None:  # a device finished loading models ahead of its jobs
             if job in self.device_load:
@@ -562,8 +565,9 @@ class Scheduler:
         gpu = ThreadPoolExecutor(max_workers=len(self.devices) * DEPTH, thread_name_prefix="director-gpu")
         cpu = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="director-cpu")
         io = ThreadPoolExecutor(max_workers=2, thread_name_prefix="director-io")
-        pools = self.pools = {"gpu": gpu, "cpu": cpu, "io": io}
-        futures = self.futures = _Futures()  # submitted jobs; finished ones arrive on its queue (O(1) per completion)
+        early = ThreadPoolExecutor(max_workers=1, thread_name_prefix="director-early")
+        pools = {"gpu": gpu, "cpu": cpu, "io": io, "early": early}
+        futures = _Futures()  # submitted jobs; finished ones arrive on its queue (O(1) per completion)
         waiting: dict[tuple[str, str], list[Unit]] = {}
 
         def attempt(unit: Unit) -> None:
@@ -581,6 +585,7 @@ class Scheduler:
                     for unit in waiting.pop(self.ready.popleft(), []):
                         attempt(unit)
                 self._feed_cpu(pools, futures)
+                self._start_early(pools, futures)
                 self._dispatch_gpu(pools, futures, others_running=bool(futures))
                 if not futures:
                     break

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import os
 import shutil
 from dataclasses import dataclass
 from functools import partial
@@ -29,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from director.backends.types import Artifact, Made, keyed, unkeyed
-from director.media.ffmpeg import filter_threads, run_ffmpeg
+from director.media.ffmpeg import filter_threads, run_ffmpeg, usable_cores
 from director.media.source import ClipSource
 from director.media.fonts import font_path
 from director.project import EncodeConfig
@@ -193,7 +192,7 @@ class SegmentRequest:
 def encoder_threads(workers: int) -> int:
     """x264's threads for one of ``workers`` jobs that encode side by side: the cores shared out. On two cores
     two single-threaded encodes spend ~10% less CPU per frame than two that each start threads for both."""
-    return max(1, (os.cpu_count() or 1) // max(1, workers))
+    return max(1, usable_cores() // max(1, workers))
 
 
 def encode_args(enc: EncodeConfig, fps: float, frames: int, threads: int = 0) -> list[str]:

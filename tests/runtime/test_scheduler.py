@@ -13,7 +13,8 @@ from director.runtime import scheduler
 
 
 def _scheduler(tmp_path: Path, monkeypatch, episodes: int, shots: int, devices: int,
-               stages: list | None = None) -> scheduler.Scheduler:
+               stages: list | None = None, early=None) -> scheduler.Scheduler:
+    """``early``: a function of the episode giving its ``ctx.early``."""
     monkeypatch.setattr(sim, "SCALE", 1e-4)
     monkeypatch.setattr(scheduler, "resource_of", lambda ctx, stage, remote=False: getattr(stage, "resource", "") or (
         "gpu" if stage.backend_kind else "cpu"))
@@ -29,6 +30,7 @@ def _scheduler(tmp_path: Path, monkeypatch, episodes: int, shots: int, devices: 
         ctx = sim.FakeCtx(f"ep{e}", [SimpleNamespace(id=f"s{i}", beats=[]) for i in range(shots)], backends, cache,
                           config, built)
         eps.append(scheduler.Episode(ctx, state, SimpleNamespace(records=[], failed=[], notes=[], stage_seconds={})))
+        ctx.early = early(eps[-1]) if early else []
     return scheduler.Scheduler(eps, None, 2, stages or sim.stages(), sim.Helpers)
 
 
@@ -166,13 +168,14 @@ def test_ready_cpu_jobs_start_uncosted_first_then_costliest_and_a_lone_job_gets_
     from director.stages.base import Job, Stage
     from director.store import steps
 
-    monkeypatch.setattr(scheduler.os, "cpu_count", lambda: 4)
-    started: list[str] = []
+    monkeypatch.setattr(scheduler, "usable_cores", lambda: 4)
+    started: list[str] = []  # in the order the scheduler hands them to the pool (its own thread)
+    real_pop = scheduler.heapq.heappop
+    monkeypatch.setattr(scheduler.heapq, "heappop", lambda heap: (item := real_pop(heap), started.append(item[-1].id))[0])
     shares: dict[str, int] = {}
 
     def job(ident: str, cost: float, seconds: float) -> Job:
         def run(out):
-            started.append(ident)
             shares[ident] = steps.cores()
             time.sleep(seconds)
             return {}
@@ -208,20 +211,22 @@ def test_ready_cpu_jobs_start_uncosted_first_then_costliest_and_a_lone_job_gets_
 def test_early_work_starts_once_when_its_stages_are_finished_while_later_jobs_still_run(tmp_path, monkeypatch):
     """``ctx.early`` (the storyboard): run once, on the io pool, as soon as every unit of its stages is done -- not
     after the last job; an episode's early work sees only its own stages."""
-    sched = _scheduler(tmp_path, monkeypatch, episodes=2, shots=6, devices=1)
-    monkeypatch.setattr(sim, "SCALE", 2e-3)  # clips take long enough to still be running
     calls: list[tuple[str, int, int]] = []
 
     def early(ep):
         def fn():
             calls.append((ep.name, len(ep.ctx.results.get("keyframes", {})), len(sim.DONE)))
-        return fn
+            if ep.name == "ep1":
+                raise OSError("disk full")
+        return [(("keyframes", "voice"), fn)]
 
+    sched = _scheduler(tmp_path, monkeypatch, episodes=2, shots=6, devices=1, early=early)
+    monkeypatch.setattr(sim, "SCALE", 2e-3)  # clips take long enough to still be running
     sim.DONE.clear()
-    for ep in sched.episodes:
-        ep.ctx.early.append((("keyframes", "voice"), early(ep)))
-    sched.early = [(ep, frozenset(names), fn) for ep in sched.episodes for names, fn in ep.ctx.early]
     sched.run()
     assert sorted(name for name, _, _ in calls) == ["ep0", "ep1"]  # once per episode
     assert all(made == 6 for _, made, _ in calls)  # after its stages: every keyframe of that episode
     assert min(clips for _, _, clips in calls) < 12  # before the last clip of the run
+    assert sched.episodes[1].result.notes == ["early work failed: disk full"] and not sched.episodes[0].result.notes
+    with pytest.raises(ValueError, match="keyframe"):  # a misspelt stage would start it at once
+        _scheduler(tmp_path, monkeypatch, 1, 1, 1, early=lambda ep: [(("keyframe",), lambda: None)])
