@@ -63,6 +63,8 @@ def director_cmd(*args: str) -> list[str]:
 MEASURED = """
 import json, sys, threading, time
 import psutil
+from director.runtime.heap import one_heap
+one_heap()  # as the console script does first (director/cli/fast.py), before this sampler's thread
 from director.cli.main import run
 
 peak = [0]

@@ -89,5 +89,8 @@ def entry() -> None:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         raise SystemExit(130) from None
+    from director.runtime.heap import one_heap
+
+    one_heap()  # before any thread of the process exists (runtime/heap.py)
     from director.cli.main import run
     raise SystemExit(run())

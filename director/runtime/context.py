@@ -1,7 +1,6 @@
 """Everything a render's stages read, passed explicitly (stages never read globals or the environment)."""
 from __future__ import annotations
 
-import functools
 import gc
 import json
 import sys
@@ -61,29 +60,6 @@ def free_accelerator_memory() -> None:
                 torch.cuda.empty_cache()
         except (RuntimeError, AttributeError):
             pass
-
-
-@functools.lru_cache(maxsize=1)
-def _malloc_trim():
-    """glibc's ``malloc_trim``, or None (another C library, another system)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        return ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return None
-
-
-def give_back_heap() -> None:
-    """Hand memory that finished jobs freed back to the system. glibc keeps freed heap for reuse (and, once a large
-    block is freed, serves blocks up to its size from the heap rather than from fresh mappings), so a render's
-    process kept the high-water mark of every panel and mix it made in-process: ~200 MB beside the encoders of a
-    3-minute preview, ~140 MB after trimming. A millisecond or two per job."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
 
 
 @dataclass

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 
 from director.errors import DirectorError, StageFailed
 from director.media.ffmpeg import usable_cores
-from director.runtime.context import RenderContext, give_back_heap
+from director.runtime.context import RenderContext
+from director.runtime.heap import give_back_heap, one_heap
 from director.runtime.executors import WorkerLost
 from director.stages import STAGE_ORDER
 from director.stages.base import Job, Stage, Unknown
@@ -546,6 +547,8 @@ class Scheduler:
     def run(self) -> None:
         """Offer every unit once in stage order; then, as entries appear, retry exactly the units waiting on them."""
         from director.runtime.executors import LocalExecutor, executor_for
+
+        one_heap()  # before any pool's thread exists
 
         local_devices = gpu_devices(self.ctx) if "gpu" in self.resources.values() else [None]
         self.local = LocalExecutor(self.ctx, local_devices)
