@@ -11,7 +11,10 @@ that backend kind is left.
 Resource classes: ``gpu`` for stages whose backend runs a model on a CUDA device, ``io`` for light
 bookkeeping (timing, subtitles: never queued behind a clip), ``cpu`` for the rest; one GPU slot
 per device (one device today: the multi-device workers of DESIGN §7 come next), ``workers`` CPU
-slots, two io slots.
+slots, two io slots. Ready CPU jobs wait in the scheduler until a slot is free: small uncosted ones
+first, then the long costed ones longest first (``Job.cost``), and each may ask its share of the
+cores (``steps.cores``). A context's early work (``ctx.early``: the storyboard) starts on a thread
+of its own once every unit of the stages it shows is done.
 """
 from __future__ import annotations
 
@@ -34,7 +37,7 @@ from director.stages import STAGE_ORDER
 from director.stages.base import Job, Stage, Unknown
 from director.store import steps
 
-_EARLY = object()  # marks the futures of early work (``ctx.early``) among the jobs'
+_EARLY = object()  # marks the futures of early work (``ctx.early``) among the jobs
 DEPTH = 2  # jobs handed to a device at once: the next one waits on the device's lock, so a device never idles
 # while the scheduler does its bookkeeping between two jobs
 
