@@ -1,0 +1,48 @@
+"""A fast PNG writer for the preview's 1080x1920 layers: every row "Up"-filtered, zlib at level 1.
+
+Pillow chooses a filter per row by trying all five, which is most of its ~32 ms for a 1080x1920 RGB panel at
+zlib level 1; the "Up" filter alone (each row minus the one above) is one numpy subtraction and, on drawn panels
+(flat colours, gradients down the frame), compresses as well: 10 ms and the same size. A preview panel writes
+four such images, so a panel saves ~50 ms. The files are ordinary 8-bit RGB or RGBA PNGs (IHDR, one IDAT, IEND)
+that Pillow, ffmpeg and browsers read.
+"""
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+SIGNATURE = b"\x89PNG\r\n\x1a\n"
+COLOUR_TYPES = {"RGB": (3, 2), "RGBA": (4, 6), "L": (1, 0)}  # mode -> (channels, PNG colour type)
+UP = 2  # PNG filter type: each byte minus the byte above it
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def png_bytes(image, level: int = 1) -> bytes:
+    """``image`` (a Pillow image in mode RGB, RGBA or L, or a uint8 array of shape (h, w[, 3 or 4])) as PNG."""
+    mode = getattr(image, "mode", None)
+    pixels = np.asarray(image, dtype=np.uint8)
+    if mode is None:
+        mode = {2: "L", 3: {3: "RGB", 4: "RGBA"}.get(pixels.shape[-1])}.get(pixels.ndim)
+    if mode not in COLOUR_TYPES:
+        raise ValueError(f"png: mode {mode!r} (shape {pixels.shape}) is not RGB, RGBA or L")
+    channels, colour = COLOUR_TYPES[mode]
+    height, width = pixels.shape[:2]
+    flat = pixels.reshape(height, width * channels)
+    rows = np.empty((height, width * channels + 1), np.uint8)
+    rows[:, 0] = UP
+    rows[0, 1:] = flat[0]  # the row above the first is zeros
+    np.subtract(flat[1:], flat[:-1], out=rows[1:, 1:])  # modulo 256, as the filter is defined
+    header = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
+    return b"".join([SIGNATURE, _chunk(b"IHDR", header), _chunk(b"IDAT", zlib.compress(rows.data, level)),
+                     _chunk(b"IEND", b"")])
+
+
+def write_png(path: Path, image, level: int = 1) -> None:
+    """Write ``image`` as a PNG at ``path`` (into a cache entry's own folder: the cache publishes it atomically)."""
+    Path(path).write_bytes(png_bytes(image, level))
