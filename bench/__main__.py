@@ -19,7 +19,7 @@ def main(argv: list[str]) -> int:
     for name in names:
         t = time.perf_counter()
         module = importlib.import_module(f"bench.{name}")
-        module.main(*([argv] if name in ("assemble", "preview") else []))
+        module.main(*([argv] if name in ("assemble", "preview", "schedule") else []))
         print(f"[{name}: {time.perf_counter() - t:.0f}s]", file=sys.stderr, flush=True)
     print(f"[all: {time.perf_counter() - started:.0f}s]", file=sys.stderr)
     return 0

@@ -9,6 +9,7 @@ device, and throughput with N devices relative to one. Writes bench/results/sche
 """
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -190,14 +191,15 @@ def run_once(devices: int) -> dict:
             "not_ran": failed, "steady_shots_per_s": round(steady, 3)}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     import argparse
 
     global SCALE
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=SCALE, help="wall seconds per GPU-second (default 0.01); "
                         "the scheduler's own per-job cost (~1 ms) weighs less at larger scales, as on real GPUs")
-    SCALE = parser.parse_known_args()[0].scale  # `python -m bench schedule`: the name is not its argument
+    # `python -m bench schedule --scale=0.03`: its own flags, not the benchmarks' names
+    SCALE = parser.parse_args([a for a in (sys.argv[1:] if argv is None else argv) if a.startswith("-")]).scale
     rows = [run_once(n) for n in (1, 2, 4, 8)]
     base = rows[0]["makespan_s"]
     per_shot = (KEYFRAME_S + CLIP_S) * SCALE  # one device's GPU seconds per shot with no load and no idle

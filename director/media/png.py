@@ -3,8 +3,8 @@
 Pillow chooses a filter per row by trying all five, which is most of its ~32 ms for a 1080x1920 RGB panel at
 zlib level 1; the "Up" filter alone (each row minus the one above) is one numpy subtraction and, on drawn panels
 (flat colours, gradients down the frame), compresses as well: 10 ms and the same size. A preview panel writes
-four such images, so a panel saves ~50 ms. The files are ordinary 8-bit RGB or RGBA PNGs (IHDR, one IDAT, IEND)
-that Pillow, ffmpeg and browsers read.
+four such images, so a panel saves ~50 ms. The files are ordinary 8-bit RGB, RGBA or grey PNGs (IHDR, one IDAT,
+IEND) that Pillow, ffmpeg and browsers read.
 """
 from __future__ import annotations
 
@@ -26,7 +26,11 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 def png_bytes(image, level: int = 1) -> bytes:
     """``image`` (a Pillow image in mode RGB, RGBA or L, or a uint8 array of shape (h, w[, 3 or 4])) as PNG."""
     mode = getattr(image, "mode", None)
+    if mode is None and np.asarray(image).dtype != np.uint8:
+        raise ValueError(f"png: 8-bit samples only (uint8), not {np.asarray(image).dtype}")
     pixels = np.asarray(image, dtype=np.uint8)
+    if pixels.ndim < 2 or 0 in pixels.shape:
+        raise ValueError(f"png: an image has rows and columns (shape {pixels.shape})")
     if mode is None:
         mode = {2: "L", 3: {3: "RGB", 4: "RGBA"}.get(pixels.shape[-1])}.get(pixels.ndim)
     if mode not in COLOUR_TYPES:

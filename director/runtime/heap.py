@@ -16,10 +16,8 @@ def _libc():
     try:
         import ctypes
 
-        libc = ctypes.CDLL("libc.so.6")
-        libc.malloc_trim, libc.mallopt  # noqa: B018 - glibc's, or AttributeError
-        return libc
-    except (OSError, AttributeError):
+        return ctypes.CDLL("libc.so.6")
+    except OSError:
         return None
 
 
@@ -32,10 +30,11 @@ def one_heap() -> None:
     free had raised glibc's trim threshold to 64 MB): the 60 s episode's mix left ~85 MB in the render's process
     while two encoders ran; with one arena ~2 MB, at the same speed (numpy and Pillow allocate few, large blocks;
     the GIL serialises the rest). Set by the console script before any thread exists (threads started earlier keep
-    their arenas), and again by the scheduler for renders started otherwise (the studio, the API)."""
-    libc = _libc()
-    if libc is not None:
-        libc.mallopt(M_ARENA_MAX, 1)
+    their arenas), and again by the scheduler for renders started otherwise (the studio, the API), where it is best
+    effort: glibc keeps a process's arenas, and fixes their limit once it has more than eight."""
+    mallopt = getattr(_libc(), "mallopt", None)  # glibc's (musl with gcompat may lack it)
+    if mallopt is not None:
+        mallopt(M_ARENA_MAX, 1)
 
 
 def give_back_heap() -> None:
@@ -43,6 +42,6 @@ def give_back_heap() -> None:
     block is freed, serves blocks up to its size from the heap rather than from fresh mappings), so a render's
     process kept the high-water mark of every panel and mix it made in-process: ~200 MB beside the encoders of a
     3-minute preview, ~140 MB after trimming. A millisecond or two per job."""
-    libc = _libc()
-    if libc is not None:
-        libc.malloc_trim(0)
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is not None:
+        trim(0)

@@ -350,19 +350,22 @@ def test_the_procedural_sfx_filters_are_scipys_butterworth_filters():
         assert np.max(np.abs(ours - theirs)) < 0.02 * np.max(np.abs(theirs))
 
 
-@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L"])
 def test_the_fast_png_writer_is_lossless_and_read_by_pillow_and_ffmpeg(tmp_path, mode):
     """media/png (the preview panel's layers): the same pixels back through Pillow and through ffmpeg's decoder."""
     from director.media.ffmpeg import ffmpeg_exe
-    from director.media.png import write_png
+    from director.media.png import png_bytes, write_png
 
     rng = np.random.default_rng(1)
-    pixels = rng.integers(0, 256, (64, 36, len(mode)), dtype=np.uint8)
+    pixels = rng.integers(0, 256, (64, 36, len(mode)) if mode != "L" else (64, 36), dtype=np.uint8)
     pixels[20:40] = pixels[20]  # flat rows too, as a drawn panel has
     write_png(tmp_path / "x.png", Image.fromarray(pixels, mode))
     with Image.open(tmp_path / "x.png") as img:
         assert img.mode == mode and np.array_equal(np.asarray(img), pixels)
     raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(tmp_path / "x.png"), "-f", "rawvideo", "-pix_fmt",
-                          "rgb24" if mode == "RGB" else "rgba", "-"],
+                          {"RGB": "rgb24", "RGBA": "rgba", "L": "gray"}[mode], "-"],
                          capture_output=True, check=True).stdout
     assert np.array_equal(np.frombuffer(raw, np.uint8).reshape(pixels.shape), pixels)
+    for bad in (pixels.astype(np.int16), np.zeros((0, 4, 3), np.uint8), Image.new("P", (4, 4))):
+        with pytest.raises(ValueError):  # never silently wrapped, truncated or written as something else
+            png_bytes(bad)
