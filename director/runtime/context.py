@@ -80,7 +80,7 @@ class RenderContext:
     review: object | None = None  # keyframe review (plan/review.ReviewSpec): part of the keyframes' keys when on
     reviewer: object | None = None  # the reviewer itself (plan/review.KeyframeReviewer), when rendering
     # (stage names, fn): work a render does beside the jobs as soon as those stages are finished (the storyboard,
-    # drawn while the segments and the mix still run); the scheduler calls each fn once, on its io pool
+    # drawn while the segments and the mix still run); the scheduler calls each fn once, on a thread of its own
     early: list = field(default_factory=list)
     drawn_storyboard: tuple | None = None  # (outputs, signature) of the storyboard drawn early (runtime/render.py)
 

@@ -219,8 +219,8 @@ def draw_storyboard_early(ctx: RenderContext) -> None:
     def draw() -> None:
         try:
             if ctx.results.get("keyframes"):
-                ctx.drawn_storyboard = _storyboard(ctx, ctx.project.out_dir(ctx.loaded.episode),
-                                                   _published(ctx.project.out_dir(ctx.loaded.episode)))
+                out = ctx.project.out_dir(ctx.loaded.episode)
+                ctx.drawn_storyboard = _storyboard(ctx, out, _published(out))
         except Exception:  # noqa: BLE001 - publish draws it again and reports what is wrong
             ctx.drawn_storyboard = None
 

@@ -118,8 +118,8 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
                   + ("  talks" if row["talking"] else ""), font=small, fill=(255, 220, 120))
         scores = row["entry"].meta.get("report", {}).get("scores", {}) if row["entry"] is not None else {}
         people = ", ".join(f"{c} {scores[c]:.2f}" if c in scores else c for c in shot.characters) or "-"
-        draw.text((x, y + thumb_h + 22), wrap_text(people, small, THUMB_W, 1, segment=False)[0], font=small, fill=(220, 220, 220),
-                  **forms)
+        draw.text((x, y + thumb_h + 22), wrap_text(people, small, THUMB_W, 1, segment=False)[0], font=small,
+                  fill=(220, 220, 220), **forms)
         # the line or action, not a cue marker, wrapped to the panel's width by measure (any language; Chinese by
         # character: small print, not worth loading jieba's dictionary, ~0.7 s and ~70 MB, into the render)
         said = next((t for t in row["lines"] if not t.startswith("[")), row["lines"][0] if row["lines"] else "")

@@ -189,8 +189,9 @@ def master(mixed: np.ndarray, rate: int, target_lufs: float, ceiling_db: float, 
     buffer = np.empty_like(peaks)  # every try's curve in one signal-length array (35 MB for 3 minutes)
     best: tuple[float, float] | None = None  # (loudness, gain dB) of the try nearest the target
     for _ in range(MASTER_TRIES):
-        curve = limiter_curve(peaks, 10 ** (gain_db / 20), rate, ceiling, buffer)
-        measured = meter.lufs(10 ** (gain_db / 20), curve)
+        gain = 10 ** (gain_db / 20)
+        curve = limiter_curve(peaks, gain, rate, ceiling, buffer)
+        measured = meter.lufs(gain, curve)
         last = gain_db
         if best is None or abs(measured - target_lufs) < abs(best[0] - target_lufs):
             best = (measured, gain_db)

@@ -171,7 +171,8 @@ def test_ready_cpu_jobs_start_uncosted_first_then_costliest_and_a_lone_job_gets_
     monkeypatch.setattr(scheduler, "usable_cores", lambda: 4)
     started: list[str] = []  # in the order the scheduler hands them to the pool (its own thread)
     real_pop = scheduler.heapq.heappop
-    monkeypatch.setattr(scheduler.heapq, "heappop", lambda heap: (item := real_pop(heap), started.append(item[-1].id))[0])
+    monkeypatch.setattr(scheduler.heapq, "heappop",
+                        lambda heap: (item := real_pop(heap), started.append(item[-1].id))[0])
     shares: dict[str, int] = {}
 
     def job(ident: str, cost: float, seconds: float) -> Job:
@@ -209,8 +210,8 @@ def test_ready_cpu_jobs_start_uncosted_first_then_costliest_and_a_lone_job_gets_
 
 
 def test_early_work_starts_once_when_its_stages_are_finished_while_later_jobs_still_run(tmp_path, monkeypatch):
-    """``ctx.early`` (the storyboard): run once, on the io pool, as soon as every unit of its stages is done -- not
-    after the last job; an episode's early work sees only its own stages."""
+    """``ctx.early`` (the storyboard): run once, on a thread of its own, as soon as every unit of its stages is done
+    -- not after the last job; an episode's early work sees only its own stages; its error is a note."""
     calls: list[tuple[str, int, int]] = []
 
     def early(ep):

@@ -110,7 +110,7 @@ class PanelBackend:
             composite = _vignette(composite)
         composite = Image.alpha_composite(composite, header).convert("RGB")
         # media/png: four 1080x1920 PNGs in ~60 ms, where Pillow's per-row filter search took ~100
-        write_png(out / "bg.png", bg if bg.mode == "RGB" else bg.convert("RGB"))
+        write_png(out / "bg.png", bg)  # RGB, as _backdrop draws it
         write_png(out / "fg.png", fg)
         write_png(out / "header.png", header)
         write_png(out / "keyframe.png", composite)
@@ -129,8 +129,7 @@ class PanelBackend:
                              prompt=req.description, caption="", location_id=req.id, location=req.description,
                              time=req.time, look=req.look, negative="", seed=req.seed)
         if req.kind == "location":
-            backdrop = self._backdrop(frame, random.Random(req.seed))
-            write_png(out / "sheet.png", backdrop if backdrop.mode == "RGB" else backdrop.convert("RGB"))
+            write_png(out / "sheet.png", self._backdrop(frame, random.Random(req.seed)))
             return Made({"image": "sheet.png"}, info={"kind": req.kind})
         w, h = req.width, req.height
         sheet = Image.new("RGBA", (w, h), (214, 214, 218, 255))
