@@ -9,9 +9,12 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
-# Base install: no torch, no diffusers, no TTS; the preview profile needs none of them.
+# Base install: no torch, no diffusers, no TTS; the preview profile needs none of them. An editable install
+# compiles no bytecode (pip does for a wheel), and where PYTHONDONTWRITEBYTECODE is set Python never writes it:
+# every command would compile director's modules again (~0.3 s), so they are compiled here once.
 $(VENV)/.base: pyproject.toml | $(BIN)/python
 	$(PIP) install -e .
+	$(BIN)/python -m compileall -q director
 	touch $@
 
 $(VENV)/.test: pyproject.toml $(VENV)/.base

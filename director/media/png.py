@@ -1,18 +1,26 @@
-"""A fast PNG writer for the preview's 1080x1920 layers: every row "Up"-filtered, zlib at level 1.
+"""A fast PNG writer for the preview's 1080x1920 layers: every row "Up"-filtered, deflated at level 1.
 
 Pillow chooses a filter per row by trying all five, which is most of its ~32 ms for a 1080x1920 RGB panel at
 zlib level 1; the "Up" filter alone (each row minus the one above) is one numpy subtraction and, on drawn panels
 (flat colours, gradients down the frame), compresses as well: 10 ms and the same size. A preview panel writes
 four such images, so a panel saves ~50 ms. The files are ordinary 8-bit RGB, RGBA or grey PNGs (IHDR, one IDAT,
 IEND) that Pillow, ffmpeg and browsers read.
+
+The deflate stream is made by ISA-L (``isal``, Intel's BSD-licensed compression library) where it is installed:
+at its level 1 it is ~9x faster than zlib's level 1 on these rows (1.1 ms against 9.7 for a 1080x1920 layer) and
+the files are the same size. It writes ordinary zlib streams, so any PNG reader reads them; without it, zlib.
 """
 from __future__ import annotations
 
 import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
+
+try:  # a zlib stream, 9x faster to make (the module's docstring)
+    from isal.isal_zlib import compress as _deflate, crc32 as _crc32
+except ImportError:  # pragma: no cover - isal is a dependency; a platform without its wheel falls back
+    from zlib import compress as _deflate, crc32 as _crc32
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 COLOUR_TYPES = {"RGB": (3, 2), "RGBA": (4, 6), "L": (1, 0)}  # mode -> (channels, PNG colour type)
@@ -20,11 +28,12 @@ UP = 2  # PNG filter type: each byte minus the byte above it
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", _crc32(kind + data) & 0xFFFFFFFF)
 
 
 def png_bytes(image, level: int = 1) -> bytes:
-    """``image`` (a Pillow image in mode RGB, RGBA or L, or a uint8 array of shape (h, w[, 3 or 4])) as PNG."""
+    """``image`` (a Pillow image in mode RGB, RGBA or L, or a uint8 array of shape (h, w[, 3 or 4])) as PNG;
+    ``level``: the deflate level, 0-3 (ISA-L's range; 1 is its fastest real compression)."""
     mode = getattr(image, "mode", None)
     if mode is None and np.asarray(image).dtype != np.uint8:
         raise ValueError(f"png: 8-bit samples only (uint8), not {np.asarray(image).dtype}")
@@ -43,7 +52,7 @@ def png_bytes(image, level: int = 1) -> bytes:
     rows[0, 1:] = flat[0]  # the row above the first is zeros
     np.subtract(flat[1:], flat[:-1], out=rows[1:, 1:])  # modulo 256, as the filter is defined
     header = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
-    return b"".join([SIGNATURE, _chunk(b"IHDR", header), _chunk(b"IDAT", zlib.compress(rows.data, level)),
+    return b"".join([SIGNATURE, _chunk(b"IHDR", header), _chunk(b"IDAT", _deflate(rows.data, level)),
                      _chunk(b"IEND", b"")])
 
 

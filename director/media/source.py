@@ -241,17 +241,24 @@ def encode_clip(source: ClipSource, path: Path, crf: int, preset: str, filters: 
     return path
 
 
-def write_recipe(out: Path, graph: str, inputs: list[Path], fps: float, frames: int, width: int, height: int,
+def write_recipe(out: Path, graph: str, inputs: list, fps: float, frames: int, width: int, height: int,
                  crf: int, preset: str, raw: tuple[str, int, int, str] | None = None) -> dict[str, str]:
-    """A backend's side: the recipe in ``out`` with copies of its still inputs beside it; ``raw``: (file already in
-    ``out``, width, height, pixel format). Returns the entry's files by role. The stills are copied, not linked:
-    a few hundred kB, and an entry that shares no inode with another is verified, collected and repaired alone
-    (a link also changes the other file's ctime, which the cache's stamps read as a change)."""
+    """A backend's side: the recipe in ``out`` with its still inputs beside it -- each a file, copied, or a picture
+    (Pillow, RGB, RGBA or grey), written as a PNG; ``raw``: (file already in ``out``, width, height, pixel
+    format). Returns the entry's files by role. The stills are copied, not linked: a few hundred kB, and an entry
+    that shares no inode with another is verified, collected and repaired alone (a link also changes the other
+    file's ctime, which the cache's stamps read as a change)."""
+    from director.media.png import write_png
+
     files = {"graph": "clip.json"}
     names = []
     for i, src in enumerate(inputs):
-        name = f"input-{i}{Path(src).suffix}"
-        shutil.copyfile(src, out / name)
+        if isinstance(src, (str, os.PathLike)):
+            name = f"input-{i}{Path(src).suffix}"
+            shutil.copyfile(src, out / name)
+        else:
+            name = f"input-{i}.png"
+            write_png(out / name, src)
         names.append(name)
     recipe = {"format": RECIPE_FORMAT, "graph": graph, "inputs": names, "fps": fps, "frames": frames,
               "width": width, "height": height, "encode": {"crf": crf, "preset": preset}, "raw": None}

@@ -1,6 +1,7 @@
 """The preview backends, through the registry, as the render uses them."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import wave
@@ -45,6 +46,17 @@ def test_every_preview_backend_is_registered_by_entry_point():
 def test_unknown_backend_is_unavailable_not_a_crash():
     with pytest.raises(BackendUnavailable, match="not installed"):
         resolve_backends("preview", {"voice": {"backend": "nope"}})
+
+
+@pytest.mark.parametrize("angle", ["eye-level", "dutch", "ots"])
+def test_the_panel_is_its_layers_composited(preview, tmp_path, angle):
+    """The keyframe is exactly its background, figures and header composited (the panel lays each layer over only
+    where it has pixels; Pillow's alpha_composite of the whole frames is the reference)."""
+    preview["keyframes"].render(frame("MCU", figures=(MIA, REN), angle=angle), tmp_path)
+    bg, fg, header = (Image.open(tmp_path / f"{name}.png").convert("RGBA") for name in ("bg", "fg", "header"))
+    assert 0 < np.count_nonzero(np.asarray(fg)[..., 3]) < fg.width * fg.height  # figures, and room around them
+    reference = Image.alpha_composite(Image.alpha_composite(bg, fg), header).convert("RGB")
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "keyframe.png")), np.asarray(reference))
 
 
 def test_panel_is_deterministic_and_framing_follows_size(preview, tmp_path):
@@ -146,6 +158,11 @@ def test_the_ffmpeg_engine_draws_what_the_pillow_engine_draws(preview, tmp_path,
         off = min(np.abs(a[1:] - a[:-1]).mean(), np.abs(a[:, 1:] - a[:, :-1]).mean())  # a pixel off, here
         assert psnr > 25 and np.abs(a - b).mean() < off, (k, psnr, np.abs(a - b).mean(), off)
     assert faces["ffmpeg"] == faces["pillow"]  # the mouth boxes come from the move's geometry
+    # the recipe keeps the part of a layer it lays on every frame (the header's band), not the whole frame: the
+    # frames above are drawn from it
+    recipe = json.loads((tmp_path / "ffmpeg" / "clip.json").read_text())
+    heights = [Image.open(tmp_path / "ffmpeg" / name).height for name in recipe["inputs"]]
+    assert (min(heights) < 384 / 4) == (move != "static"), heights
     sync = {engine: m.report["sync"]["mia"] for engine, m in made.items()}
     assert sync["ffmpeg"]["correlation"] > 0.6 and abs(sync["ffmpeg"]["lag"]) <= 1, sync
     assert abs(sync["ffmpeg"]["correlation"] - sync["pillow"]["correlation"]) < 0.15, sync
