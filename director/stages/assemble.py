@@ -170,7 +170,7 @@ def single_encode(clips: list[Path | ClipSource], frames: list[int], transitions
         graph = ";".join([*chains, filter_graph(frames, transitions, fps, ass, looks, pads)])
         args += ["-i", str(Path(audio).resolve()), *filter_threads(), "-filter_complex", graph, "-map", "[vout]",
                  "-map", f"{inputs}:a", "-c:v", "libx264", "-preset", enc.preset,
-                 "-crf", str(enc.crf), "-pix_fmt", "yuv420p", "-r", f"{fps:g}", "-frames:v", str(total),
+                 *enc.rate_args(), "-pix_fmt", "yuv420p", "-r", f"{fps:g}", "-frames:v", str(total),
                  *_audio_args(enc, total, fps, out)]
         # the subtitles filter reads a plain relative file name most reliably: run ffmpeg in work/
         run_ffmpeg(args, "assembling the episode", cwd=work)

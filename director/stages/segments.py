@@ -198,7 +198,7 @@ def encoder_threads(workers: int) -> int:
 def encode_args(enc: EncodeConfig, fps: float, frames: int, threads: int = 0) -> list[str]:
     """One encoder for every segment (the same settings: the concat demuxer copies their streams as one)."""
     return ["-an", "-c:v", "libx264", *(["-threads", str(threads)] if threads else []), "-preset", enc.preset,
-            "-crf", str(enc.crf), "-pix_fmt", "yuv420p",
+            *enc.rate_args(), "-pix_fmt", "yuv420p",
             "-r", f"{fps:g}", "-frames:v", str(frames), "-video_track_timescale", str(round(fps * 1000))]
 
 

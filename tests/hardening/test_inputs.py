@@ -103,6 +103,16 @@ def test_bitrates_are_normalised():
     assert EncodeConfig(audio_bitrate="0.128M").audio_bitrate == "128k"
 
 
+def test_the_preview_encodes_at_a_constant_quantiser_unless_the_project_chose_a_crf():
+    from director.project import EncodeConfig
+
+    assert EncodeConfig().for_profile("preview").rate_args() == ["-qp", "20"]
+    assert EncodeConfig().for_profile("final").rate_args() == ["-crf", "20"]
+    assert EncodeConfig(crf=18).for_profile("preview").rate_args() == ["-crf", "18"]  # the project's own choice
+    assert EncodeConfig(qp=26).for_profile("preview").rate_args() == ["-qp", "26"]
+    assert EncodeConfig(qp=26).for_profile("final").rate_args() == ["-qp", "26"]
+
+
 # ----------------------------------------------------------------- class 7: every problem at once
 def test_one_schema_error_does_not_hide_the_reference_checks(tmp_path):
     project = make_project(tmp_path)

@@ -114,6 +114,7 @@ def test_segments_joined_by_stream_copy_match_one_encode_of_the_episode(tmp_path
     decode = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(joined), "-f", "null", "-"], capture_output=True,
                             text=True)
     assert decode.returncode == 0 and not decode.stderr.strip(), decode.stderr
+    assert b"rc=cqp mbtree=0 qp=20 " in joined.read_bytes()  # x264's own record of its settings: the preview's quantiser
     a, b = _frames(joined), _frames(reference)
     assert len(a) == len(b) > 200
     worst = max(range(len(a)), key=lambda k: _blocks(a[k], b[k]))
