@@ -51,12 +51,14 @@ def write_patches(path: Path, frames: Iterable[bytes | None], blank: bytes, row:
     two eyes' rows: compressing the band, not the frame, is most of the saving."""
     import numpy as np
 
+    from director.media.png import deflate
+
     if not row or len(blank) % row:
         raise ValueError(f"a frame of {len(blank)} bytes is not made of {row}-byte rows")
     base = np.frombuffer(blank, np.uint8).reshape(-1, row)
     count = 0
     with open(path, "wb") as f:
-        head = zlib.compress(blank, 1)
+        head = deflate(blank, 1)
         f.write(struct.pack("<III", len(blank), row, len(head)) + head)
         for data in frames:
             changed = None
@@ -65,7 +67,7 @@ def write_patches(path: Path, frames: Iterable[bytes | None], blank: bytes, row:
                 rows = np.flatnonzero(diff.any(axis=1))
                 if len(rows):
                     first, last = int(rows[0]), int(rows[-1]) + 1
-                    changed = (first, last, zlib.compress(diff[first:last].tobytes(), 1))
+                    changed = (first, last, deflate(diff[first:last].tobytes(), 1))
             if changed is None:
                 f.write(struct.pack("<I", 0))
             else:
