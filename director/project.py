@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer
 
 from director.errors import ConfigError, Problem, ScreenplayError, UsageError
 from director.ids import id_problem
@@ -103,11 +103,10 @@ class SubtitleConfig(_Cfg):
 
 
 # The preview's picture is a sketch and the loop people edit in (a project's own ``encode:`` values win): x264's
-# fastest preset, at a CRF that keeps its files about the size veryfast makes at 20, and AAC at 128 kbit/s, which
-# encodes in half the time of 192 (the mix's AAC is on a one-line edit's path); docs/performance.md measures both
-# The preview's picture: a constant quantiser, not CRF. CRF has x264 measure every frame (a half-size copy and its
-# costs) to choose its quantiser; with ultrafast's other analysis off that was ~20% of a segment's encode. QP 20
-# matches CRF 23's SSIM on the animatic (0.9950 against 0.9953 on a dolly) in ~30% fewer bytes (docs/performance.md).
+# fastest preset at a constant quantiser, and AAC at 128 kbit/s, which encodes in half the time of 192 (the mix's
+# AAC is on a one-line edit's path). CRF has x264 measure every frame (a half-size copy and its costs) to choose
+# its quantiser; with ultrafast's other analysis off that was ~20% of a segment's encode. QP 20 matches CRF 23's
+# SSIM on the animatic (0.9950 against 0.9953 on a dolly) in fewer bytes; docs/performance.md measures each.
 PREVIEW_ENCODE = {"preset": "ultrafast", "crf": 23, "qp": 20, "audio_bitrate": "128k"}
 
 
@@ -139,6 +138,15 @@ class EncodeConfig(_Cfg):
     def rate_args(self) -> list[str]:
         """x264's rate control as ffmpeg options: the constant quantiser where one is set, else CRF."""
         return ["-qp", str(self.qp)] if self.qp is not None else ["-crf", str(self.crf)]
+
+    @model_serializer(mode="wrap")
+    def _without_unset_qp(self, handler):
+        """No ``qp`` where none is set: the settings (and so the cache keys of every encode) read as they did
+        before the field existed, so a project's finished segments are not made again for nothing."""
+        data = handler(self)
+        if self.qp is None and isinstance(data, dict):
+            data.pop("qp", None)
+        return data
 
     @field_validator("audio_bitrate", mode="before")
     @classmethod

@@ -114,7 +114,8 @@ def _fonttools_codepoints(path: Path) -> frozenset[int]:
     from fontTools.ttLib import TTFont
 
     font_file = TTFont(str(path), lazy=True, fontNumber=0)
-    return frozenset(c for c, name in font_file.getBestCmap().items() if font_file.getGlyphID(name) != 0)
+    best = font_file.getBestCmap() or {}  # None: no Unicode subtable at all
+    return frozenset(c for c, name in best.items() if font_file.getGlyphID(name) != 0)
 
 
 def _format12(cmap: bytes, at: int) -> frozenset[int]:
@@ -123,13 +124,17 @@ def _format12(cmap: bytes, at: int) -> frozenset[int]:
 
     (groups,) = struct.unpack_from(">I", cmap, at + 12)
     table = np.frombuffer(cmap, ">u4", 3 * groups, at + 16).reshape(groups, 3).astype(np.int64)
-    sizes = table[:, 1] - table[:, 0] + 1
-    if not groups or (sizes < 1).any():
+    table[:, 1] = np.minimum(table[:, 1], 0x10FFFF)  # nothing past Unicode's last character
+    table = table[table[:, 0] <= table[:, 1]]  # a malformed group is skipped, not the whole table
+    if not len(table):
         return frozenset()
+    # a group starting at glyph 0 maps its first character to "missing": that character is left out of it
+    first = table[:, 0] + (table[:, 2] == 0)
+    sizes = table[:, 1] - first + 1
+    table, first, sizes = table[sizes > 0], first[sizes > 0], sizes[sizes > 0]
     # each group's characters: a running count, shifted by how far its group's first character is from it
-    out = np.arange(int(sizes.sum())) + np.repeat(table[:, 0] - (np.cumsum(sizes) - sizes), sizes)
-    glyph0 = table[table[:, 2] == 0, 0]  # a group starting at glyph 0 maps its first character to "missing"
-    return frozenset(out.tolist()) - frozenset(glyph0.tolist())
+    out = np.arange(int(sizes.sum())) + np.repeat(first - (np.cumsum(sizes) - sizes), sizes)
+    return frozenset(out.tolist())
 
 
 def _format4(cmap: bytes, at: int) -> frozenset[int]:
@@ -146,9 +151,9 @@ def _format4(cmap: bytes, at: int) -> frozenset[int]:
     offsets = np.frombuffer(cmap, ">u2", segs, ranges).astype(np.int64)
     out = set()
     for i in range(segs):
-        if start[i] > end[i]:
+        if start[i] > min(end[i], 0xFFFE):  # U+FFFF is not a character: the table's closing segment maps it
             continue
-        codes = np.arange(start[i], end[i] + 1)
+        codes = np.arange(start[i], min(end[i], 0xFFFE) + 1)
         if offsets[i] == 0:
             glyphs = (codes + delta[i]) & 0xFFFF
         else:

@@ -19,7 +19,7 @@ import numpy as np
 
 try:  # a zlib stream, 9x faster to make (the module's docstring); also the animatic's face patches
     from isal.isal_zlib import compress as deflate, crc32 as _crc32
-except ImportError:  # pragma: no cover - isal is a dependency; a platform without its wheel falls back
+except ImportError:  # pragma: no cover - isal is a dependency (wheels for Linux, macOS, Windows); zlib otherwise
     from zlib import compress as deflate, crc32 as _crc32
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -111,6 +111,9 @@ def test_the_preview_encodes_at_a_constant_quantiser_unless_the_project_chose_a_
     assert EncodeConfig(crf=18).for_profile("preview").rate_args() == ["-crf", "18"]  # the project's own choice
     assert EncodeConfig(qp=26).for_profile("preview").rate_args() == ["-qp", "26"]
     assert EncodeConfig(qp=26).for_profile("final").rate_args() == ["-qp", "26"]
+    # an unset quantiser is not in the settings the cache keys read: a final render's encodes keep their keys
+    assert EncodeConfig().model_dump(mode="json") == {"crf": 20, "preset": "veryfast", "audio_bitrate": "192k",
+                                                      "join": "segments"}
 
 
 # ----------------------------------------------------------------- class 7: every problem at once

@@ -209,6 +209,9 @@ def _ordered_map(fn, items, threads: int):
 
 
 # ---------------------------------------------------------------------------------------------- ffmpeg: one filter graph
+EIGHT_BIT = frozenset({"RGB", "RGBA", "L", "LA", "P"})  # modes a layer's part is cropped from in Python, exactly
+
+
 class _Graph:
     """One shot's filter graph being written: its inputs (the panel's layers, a frame each), chains of filters
     between named pads, and the chains that move a layer the way the camera does."""
@@ -261,7 +264,7 @@ class _Graph:
         (the header's PNG decoded in ~2 ms, not ~20)."""
         img = self.picture(role)
         part = box is not None and box != (0, 0, *self.frame)
-        if part and img.size == self.frame:
+        if part and img.size == self.frame and img.mode in EIGHT_BIT:  # deeper samples: ffmpeg crops them
             piece = img.crop(box)
             self.files.append(piece if piece.mode in ("RGB", "RGBA", "L") else piece.convert("RGBA"))
             pad = f"{len(self.files) - 1}:v"
