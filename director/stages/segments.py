@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from director.backends.types import Artifact, Made, keyed, unkeyed
 from director.media.ffmpeg import filter_threads, run_ffmpeg, usable_cores
 from director.media.source import ClipSource
-from director.media.fonts import font_path
+from director.media.fonts import font_path, subset_font
 from director.project import EncodeConfig
 from director.shots import in_flashback
 from director.stages.base import Stage
@@ -164,10 +164,11 @@ def _filter_escape(path: str) -> str:
     return path.replace("\\", "\\\\").replace(":", "\\:").replace("'", "\\'").replace(",", "\\,")
 
 
-def burn_filter(ass_name: str) -> str:
-    """The subtitles filter for a file in ffmpeg's working folder, with director's fonts."""
+def burn_filter(ass_name: str, fonts: Path | None = None) -> str:
+    """The subtitles filter for a file in ffmpeg's working folder, with director's font (``fonts``: a folder with
+    its subset for this file, ``fonts.subset_font``)."""
     return (f"subtitles=filename={_filter_escape(ass_name)}"
-            f":fontsdir={_filter_escape(str(font_path().parent))}")
+            f":fontsdir={_filter_escape(str(fonts or font_path().parent))}")
 
 
 # ------------------------------------------------------------------------------------------------------ the job
@@ -229,7 +230,8 @@ def make_segment(req: SegmentRequest, out: Path) -> Made:
                      f"[a][b]xfade=transition=fade:duration={2 * half / fps:.4f}:offset=0,settb={tb}")
         if req.subtitles:  # drawn at the segment's own clock: frame j at (j + 1) / fps (subtitle_slice)
             (work / "slice.ass").write_text(req.subtitles, encoding="utf-8")
-            graph += f",setpts=PTS+1000,{burn_filter('slice.ass')},setpts=PTS-STARTPTS"
+            fonts = subset_font(req.subtitles, work / "fonts")  # the slice's characters: libass starts in a third
+            graph += f",setpts=PTS+1000,{burn_filter('slice.ass', fonts)},setpts=PTS-STARTPTS"
         graph += "[v]"
         run_ffmpeg([*args, *filter_threads(), "-filter_complex", ";".join([*chains, graph]), "-map", "[v]",
                     *encode_args(req.encode, fps, count, steps.cores() or req.threads),
