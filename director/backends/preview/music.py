@@ -75,8 +75,8 @@ def _hz(midi: float) -> float:
     return 440.0 * 2 ** ((midi - 69) / 12)
 
 
-def _note(freq: float, n: int, attack: float, release: float, harmonics=(1.0, 0.35, 0.15), decay: float | None = None,
-          detune: float = 0.0) -> np.ndarray:
+def _synth(freq: float, n: int, attack: float, release: float, harmonics=(1.0, 0.35, 0.15), decay: float | None = None,
+           detune: float = 0.0) -> np.ndarray:
     t = np.arange(n, dtype=np.float32) / RATE
     wave = np.zeros(n, np.float32)
     for k, amp in enumerate(harmonics, start=1):
@@ -101,6 +101,14 @@ def _add(buf: np.ndarray, at: int, sound: np.ndarray, gain: float, pan: float = 
 
 def compose(mood_name: str, intensity: float, seconds: float, seed: int) -> np.ndarray:
     """A stereo cue of exactly ``seconds``, faded in and out."""
+    played: dict[tuple, np.ndarray] = {}
+
+    def _note(*args, **kw) -> np.ndarray:  # a chord progression repeats: each distinct note is synthesised once
+        key = (args, tuple(sorted(kw.items())))
+        if key not in played:
+            played[key] = _synth(*args, **kw)
+        return played[key]
+
     mood = MOODS[mood_name]
     rng = np.random.default_rng(seed)
     n = int(round(seconds * RATE))
