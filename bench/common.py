@@ -61,52 +61,74 @@ def director_cmd(*args: str) -> list[str]:
 
 
 MEASURED = """
-import json, sys, threading, time
-import psutil
+import json, sys, time
 from director.runtime.heap import one_heap
-one_heap()  # as the console script does first (director/cli/fast.py), before this sampler's thread
-from director.cli.main import run
+one_heap()  # as the console script does first (director/cli/fast.py)
+from director.cli.fast import answered
 
-peak = [0]
-me = psutil.Process()
-
-mine = me.cmdline()
-
-def sample():  # the whole process tree (director, ffmpeg, eSpeak), every 50 ms
-    while True:
-        total = me.memory_info().rss
-        for p in me.children(recursive=True):
-            try:
-                if p.cmdline() == mine:  # forked to start a program and not yet exec'd: the same pages as
-                    continue  # director's (sampled in that instant, it counted director twice: +200 MB)
-                total += p.memory_info().rss
-            except psutil.Error:
-                pass
-        peak[0] = max(peak[0], total)
-        time.sleep(0.05)
-
-threading.Thread(target=sample, daemon=True).start()
 start = time.perf_counter()
-code = run(sys.argv[1:])
+if answered(sys.argv[1:]):  # the console script's own order: a render with nothing to do is answered first
+    code = 0
+else:
+    from director.cli.main import run
+    code = run(sys.argv[1:])
 wall = time.perf_counter() - start
 hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM"))
-print("BENCH" + json.dumps({"code": code, "wall": wall, "peak_mb": round(peak[0] / 2**20, 1),
-                            "self_peak_mb": round(hwm / 1024, 1)}))
+print("BENCH" + json.dumps({"code": code, "wall": wall, "self_peak_mb": round(hwm / 1024, 1)}))
 """
 
 
+def _tree_rss(root, command: list[str]) -> int:
+    """The resident memory of a process and its descendants (director, ffmpeg, eSpeak). A child still showing
+    ``command`` was forked to start a program and not yet exec'd: the same pages as director's, skipped (sampled in
+    that instant it counted director twice: +200 MB)."""
+    import psutil
+
+    try:
+        total = root.memory_info().rss
+        children = root.children(recursive=True)
+    except psutil.Error:
+        return 0
+    for p in children:
+        try:
+            if p.cmdline() != command:
+                total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
 def measured_director(*args: str) -> dict:
-    """Run director in a fresh process; return its wall time, peak memory of its process tree
-    (sampled RSS; ru_maxrss would inherit the parent's high-water mark across fork/exec) and stdout JSON."""
-    _, proc = run([sys.executable, "-c", MEASURED, *args])
-    head, _, tail = proc.stdout.rpartition("BENCH")
+    """Run director in a fresh process as the console script does; return its wall time (the whole process, from
+    its start to its exit: what `time director ...` says), the peak memory of its process tree (RSS sampled every
+    50 ms from this process, not a thread in the measured one, where it competed for director's GIL; ru_maxrss
+    would inherit the parent's high-water mark across fork/exec) and stdout JSON. ``inside``: the command line's
+    own time within the process (without the interpreter's start and exit)."""
+    import psutil
+
+    command = [sys.executable, "-c", MEASURED, *args]
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watched, peak = psutil.Process(child.pid), 0
+    while True:
+        peak = max(peak, _tree_rss(watched, command))
+        try:  # reads its output meanwhile: a long render's JSON would fill the pipe and stop it
+            out, err = child.communicate(timeout=0.05)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    seconds = time.perf_counter() - started
+    head, _, tail = out.rpartition("BENCH")
+    if not tail:
+        raise RuntimeError(f"director {' '.join(args)} exited {child.returncode}: {err[-2000:]}")
     info = json.loads(tail)
+    info.update(inside=info["wall"], wall=seconds, peak_mb=round(peak / 2**20, 1))
     try:
         info["result"] = json.loads(head)
     except ValueError:
         info["result"] = None
     if info["code"] != 0:
-        raise RuntimeError(f"director {' '.join(args)} exited {info['code']}: {proc.stderr[-2000:]}")
+        raise RuntimeError(f"director {' '.join(args)} exited {info['code']}: {err[-2000:]}")
     return info
 
 
