@@ -111,7 +111,8 @@ PREVIEW_ENCODE = {"preset": "ultrafast", "crf": 23, "qp": 20, "audio_bitrate": "
 
 
 class EncodeConfig(_Cfg):
-    crf: int = Field(default=20, ge=0, le=51, description="x264 quality (lower: better, larger); preview: 23")
+    crf: int = Field(default=20, ge=0, le=51, description="x264 quality, CRF (lower: better, larger); the preview "
+                     "encodes at qp 20 unless crf is set")
     qp: int | None = Field(default=None, ge=0, le=51, description="x264 constant quantiser instead of crf (faster: "
                            "no per-frame rate analysis); preview: 20 unless crf is set")
     preset: str = Field(default="veryfast", description="x264 preset; preview: ultrafast unless set")
