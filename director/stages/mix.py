@@ -79,12 +79,29 @@ def limit(x: np.ndarray, rate: int, ceiling_db: float) -> np.ndarray:
     return (x * limiter_gain(sample_peaks(x), rate, ceiling_db)[:, None]).astype(np.float32)
 
 
+ENVELOPE_STEP = 0.001  # seconds: the ducking envelope's resolution
+
+
 def speech_envelope(dialogue: np.ndarray, rate: int) -> np.ndarray:
-    """0..1: how much anyone is speaking, with a gentle attack before and release after."""
-    active = (np.abs(dialogue) > 1e-3).view(np.uint8)  # bytes, not floats: a long episode's mix is large enough
-    held = running("maximum", active, int(0.5 * rate) | 1)
-    envelope = running("uniform", held, int(0.15 * rate), dtype=np.float32)
-    return np.clip(envelope, 0, 1, out=envelope)
+    """0..1 per sample: how much anyone is speaking, with a gentle attack before and release after (anyone speaking
+    within 0.25 s, ramped over 0.15 s). Worked out per millisecond and interpolated back to the samples: a curve
+    this slow changes by under 1% of its travel in a millisecond, and per sample it was 0.1-0.3 s of every mix, on
+    a one-line edit's path."""
+    step = max(1, int(round(rate * ENVELOPE_STEP)))
+    n = len(dialogue)
+    steps = -(-n // step)
+    heard = np.zeros(steps * step, bool)
+    np.greater(np.abs(dialogue), 1e-3, out=heard[:n])
+    active = heard.reshape(steps, step).any(axis=1).view(np.uint8)  # anyone heard in this millisecond
+    del heard
+    held = running("maximum", active, int(0.5 * rate / step) | 1)
+    coarse = running("uniform", held, max(1, int(0.15 * rate / step)), dtype=np.float32)
+    np.clip(coarse, 0, 1, out=coarse)
+    # back to samples: within each millisecond, from the one before's value to its own
+    before = np.concatenate((coarse[:1], coarse[:-1]))
+    ramp = ((np.arange(step, dtype=np.float32) + 1) / step)[None, :]
+    envelope = (before[:, None] + (coarse - before)[:, None] * ramp).reshape(-1)
+    return envelope[:n]
 
 
 ROOM_WORDS = {"rain": ("rain", "storm", "雨", "暴雨"),
@@ -236,7 +253,9 @@ class MixRequest:
 
 class MixStage(Stage):
     name = "mix"
-    version = "6"  # 5: BS.1770 meter and true peak in numpy, looped room tone; 6: running filters in numpy
+    # 5: BS.1770 meter and true peak in numpy, looped room tone; 6: running filters in numpy; 7: the ducking envelope
+    # worked out per millisecond
+    version = "7"
     scope = "episode"
 
     unit = "episode"
