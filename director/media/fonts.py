@@ -205,8 +205,6 @@ def _format4(cmap: bytes, at: int) -> frozenset[int]:
     return frozenset(out)
 
 
-
-
 def missing_glyphs(text: str) -> list[str]:
     cmap = covered_codepoints()
     return sorted({ch for ch in text if not ch.isspace() and ord(ch) not in cmap})
