@@ -169,7 +169,7 @@ def _smooth(k: int) -> int:
 
 
 OVERSAMPLE, TAPS_PER_PHASE = 4, 12
-PEAK_CHUNK = 1 << 20
+PEAK_CHUNK = 1 << 14  # samples a pass: the chunk, its four phases and a product stay in the core's cache
 
 
 def _phases() -> np.ndarray:
@@ -183,23 +183,35 @@ def _phases() -> np.ndarray:
 
 
 PHASES = _phases()
+_BY_TAP = np.ascontiguousarray(PHASES[:, ::-1].T)[:, :, None]  # (tap, phase, 1): what each input sample adds
 
 
 def sample_peaks(x: np.ndarray) -> np.ndarray:
-    """Per sample, the largest magnitude of the 4x-oversampled signal there, over all channels: four short
-    convolutions per channel, no upsampled copy of the signal kept (a 3-minute stereo mix oversampled in
-    float64 was 550 MB)."""
+    """Per sample, the largest magnitude of the 4x-oversampled signal there, over all channels.
+
+    Each phase is a 12-tap filter: the four phases are summed tap by tap, each tap one array operation over a
+    cache-sized chunk (with the filter's reach either side). ``np.convolve`` made one call into its dot product
+    per output sample: four times slower. No upsampled copy of the signal is kept (a 3-minute stereo mix
+    oversampled in float64 was 550 MB)."""
     x = x[:, None] if x.ndim == 1 else x
-    n, pad = len(x), TAPS_PER_PHASE
+    n, taps = len(x), TAPS_PER_PHASE
+    before = taps // 2  # output i reads samples i-6 .. i+5 (``np.convolve``'s "same" centre for 12 taps)
     peak = np.zeros(n, np.float32)
-    for start in range(0, n, PEAK_CHUNK):  # in chunks (with the filter's reach either side): small temporaries
-        lo, hi = max(0, start - pad), min(n, start + PEAK_CHUNK + pad)
-        here = peak[start:min(n, start + PEAK_CHUNK)]
+    window = np.zeros(PEAK_CHUNK + taps - 1, np.float32)
+    acc, term = np.empty((OVERSAMPLE, PEAK_CHUNK), np.float32), np.empty((OVERSAMPLE, PEAK_CHUNK), np.float32)
+    for start in range(0, n, PEAK_CHUNK):
+        end = min(n, start + PEAK_CHUNK)
+        m = end - start
+        lo, hi = start - before, end + taps - 1 - before  # the samples this chunk's outputs read
+        here, a, t = peak[start:end], acc[:, :m], term[:, :m]
         for c in range(x.shape[1]):
-            channel = np.ascontiguousarray(x[lo:hi, c], dtype=np.float32)
-            for phase in PHASES:
-                y = np.convolve(channel, phase, mode="same")[start - lo:start - lo + len(here)]
-                np.maximum(here, np.abs(y, out=y), out=here)
+            window[:m + taps - 1] = 0.0
+            window[max(0, -lo):min(n, hi) - lo] = x[max(0, lo):min(n, hi), c]
+            np.multiply(_BY_TAP[0], window[:m], out=a)
+            for k in range(1, taps):
+                a += np.multiply(_BY_TAP[k], window[k:k + m], out=t)
+            np.abs(a, out=a)
+            np.maximum(here, a.max(axis=0), out=here)
     return peak
 
 

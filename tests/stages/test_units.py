@@ -56,6 +56,47 @@ def test_master_applies_the_nearest_try_with_its_own_limiter_curve(monkeypatch):
     np.testing.assert_allclose(out, np.stack([x, x], 1) * gain * curve[:, None], rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.parametrize("ceiling", [-30.0, -3.0, -1.0, 5.0])
+def test_the_limiter_filtered_only_near_its_peaks_equals_filtering_the_whole_signal(ceiling):
+    """The limiter holds and smooths only the stretches around peaks over the ceiling (and at the signal's ends,
+    where the filters reflect): the curve is the whole signal's, held 10 ms and smoothed over 10 ms, sample for
+    sample -- with nothing over the ceiling (5 dB), everything over it (-30 dB) and clicks at both ends."""
+    from director.media.audio import running, sample_peaks
+    from director.stages.mix import limiter_gain
+
+    rate = 48000
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((4 * rate, 2)) * 0.05).astype(np.float32)
+    for at in (0, 700, rate, rate + 1500, 2 * rate + 7, 4 * rate - 3):  # two close enough to share a stretch
+        x[at:at + 3] = 0.9
+    peaks = sample_peaks(x)
+    need = np.minimum(np.float32(10 ** (ceiling / 20)) / np.maximum(peaks, np.float32(1e-9)), np.float32(1.0))
+    whole = running("uniform", running("minimum", need, 2 * 480 + 1), 480, dtype=np.float32)
+    curve = limiter_gain(peaks.copy(), rate, ceiling)
+    np.testing.assert_array_equal(curve, whole)
+    assert (curve < 1).any() == (ceiling < 0) and (curve == 1).any() == (ceiling > -30)
+
+
+@pytest.mark.parametrize("length", [1, 13, 16384, 3 * 16384 + 5])
+def test_the_oversampled_peaks_are_the_four_phases_convolved(length):
+    """Tap by tap over cache-sized chunks, the meter is the four polyphase filters convolved with each channel
+    ("same" alignment), the largest magnitude per sample: across chunk joins and at both ends."""
+    from director.media.audio import PHASES, sample_peaks
+
+    rng = np.random.default_rng(length)
+    x = (rng.standard_normal((length, 2)) * 0.3).astype(np.float32)
+    x[-1] = 0.95  # a click on the last sample: the filter's reach past the end
+    expected = np.zeros(length, np.float32)
+    for channel in x.T:
+        for phase in PHASES:
+            full = np.convolve(channel, phase, mode="full")[(len(phase) - 1) // 2:][:length]
+            expected = np.maximum(expected, np.abs(full))
+    np.testing.assert_allclose(sample_peaks(x), expected, rtol=2e-6, atol=1e-7)
+    np.testing.assert_allclose(sample_peaks(x[:, 0]), np.max([np.abs(np.convolve(x[:, 0], p, mode="full")
+                                                                     [5:5 + length]) for p in PHASES], axis=0),
+                               rtol=2e-6, atol=1e-7)
+
+
 @pytest.mark.parametrize("freq", [997.0, 6000.0, 12000.0, 17000.0])
 def test_true_peak_reads_a_sine_at_its_amplitude_and_beside_scipys_4x_resampler(freq):
     """Sampled sines whose samples miss their crests: the meter finds the crest (the sample peak does not)."""
