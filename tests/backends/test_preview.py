@@ -386,3 +386,44 @@ def test_the_fast_png_writer_is_lossless_and_read_by_pillow_and_ffmpeg(tmp_path,
     for bad in (pixels.astype(np.int16), np.zeros((0, 4, 3), np.uint8), Image.new("P", (4, 4))):
         with pytest.raises(ValueError):  # never silently wrapped, truncated or written as something else
             png_bytes(bad)
+
+
+def test_the_png_reader_unpacks_the_writers_layers_and_leaves_other_pngs_to_ffmpeg(tmp_path):
+    """media/png.unpacked_png (a segment's layers as raw pixels): the writer's PNGs, and Up-filtered ones an earlier
+    writer made, give Pillow's pixels; Pillow's adaptively filtered, palette, 16-bit, interlaced-flagged and
+    damaged files give None (ffmpeg decodes them itself). A recipe's graph reads the raw pixels as the PNG."""
+    import struct
+    import zlib
+
+    from director.media.png import SIGNATURE, _chunk, png_bytes, unpacked_png
+
+    rng = np.random.default_rng(2)
+    pixels = rng.integers(0, 256, (48, 30, 4), dtype=np.uint8)
+    pixels[10:30] = pixels[10]
+    (tmp_path / "ours.png").write_bytes(png_bytes(Image.fromarray(pixels, "RGBA")))
+    got, fmt = unpacked_png(tmp_path / "ours.png")
+    assert fmt == "rgba" and np.array_equal(got.reshape(pixels.shape), pixels)
+
+    flat = pixels.reshape(48, -1).astype(np.int16)
+    rows = np.concatenate([np.full((48, 1), 2), np.vstack([flat[:1], flat[1:] - flat[:-1]]) % 256], axis=1)
+    rows[5, 0], rows[5, 1:] = 0, flat[5]  # one row unfiltered among the Up rows
+    header = struct.pack(">IIBBBBB", 30, 48, 8, 6, 0, 0, 0)
+    up = SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows.astype(np.uint8).tobytes())) \
+        + _chunk(b"IEND", b"")
+    (tmp_path / "up.png").write_bytes(up)
+    with Image.open(tmp_path / "up.png") as img:
+        assert np.array_equal(np.asarray(img), pixels)  # a valid PNG, as Pillow reads it
+    got, fmt = unpacked_png(tmp_path / "up.png")
+    assert fmt == "rgba" and np.array_equal(got.reshape(pixels.shape), pixels)
+
+    ramp = np.broadcast_to(np.arange(0, 240, 6, dtype=np.uint8)[None, :, None], (40, 40, 3))
+    Image.fromarray(np.ascontiguousarray(ramp), "RGB").save(tmp_path / "pillow.png")  # Pillow picks "Sub"
+    Image.new("P", (8, 8)).save(tmp_path / "palette.png")
+    Image.new("I;16", (8, 8)).save(tmp_path / "deep.png")
+    laced = up.replace(header, header[:-1] + b"\x01").replace(_chunk(b"IHDR", header)[-4:],
+                                                              _chunk(b"IHDR", header[:-1] + b"\x01")[-4:])
+    (tmp_path / "laced.png").write_bytes(laced)
+    (tmp_path / "short.png").write_bytes(up[:-40])
+    (tmp_path / "junk.png").write_bytes(b"not a png")
+    for name in ("pillow", "palette", "deep", "laced", "short", "junk", "missing"):
+        assert unpacked_png(tmp_path / f"{name}.png") is None, name
