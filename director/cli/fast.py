@@ -7,6 +7,7 @@ then ``render`` with at most ``--episode NAME`` and ``--profile``) whose stamp s
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -77,12 +78,14 @@ def answered(argv: list[str]) -> bool:
         Output(json_mode=opts["json"], verbosity=-1 if opts["quiet"] else 0).result(*done)
         sys.stdout.flush()
     except BrokenPipeError:  # `director render | head -1`: the reader left; say nothing more
-        import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return True
 
 
 def entry() -> None:
+    # numpy's OpenBLAS starts a thread per core at import and they spin: ~0.13 CPU-s of every process that imports
+    # numpy, on a render whose jobs already share the cores out (and director multiplies no big matrices with it)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         if answered(sys.argv[1:]):
             raise SystemExit(0)
