@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from director.backends.types import Artifact, Made, added, keyed
-from director.media.ffmpeg import run_ffmpeg
+from director.media.aac import encode_aac
+from director.media.ffmpeg import usable_cores
 from director.media.audio import (TAPS_PER_PHASE, fade, read_wav, resample, running, sample_peaks, to_stereo,
                                   true_peak_db, write_wav)
 from director.project import MixConfig
@@ -284,7 +285,7 @@ class MixStage(Stage):
     name = "mix"
     # 5: BS.1770 meter and true peak in numpy, looped room tone; 6: running filters in numpy; 7: the ducking envelope
     # worked out per millisecond; 8: the limiter filtered near its peaks only, the true-peak meter tap by tap (the
-    # same curve and peaks, to float32 rounding)
+    # same curve and peaks, to float32 rounding), the AAC encoded in parts side by side
     version = "8"
     scope = "episode"
 
@@ -354,10 +355,9 @@ def mix(req: MixRequest, out) -> Made:
         mastered += room_bed(req.rooms, n, rate, cfg.room_tone_db)[:, None]
     write_wav(out / "mix.wav", mastered, rate)
     files = {"audio": "mix.wav"}
-    if req.aac:  # encoded here, beside the mix, so that joining the episode copies it (AAC's fast coder: half the
-        # time of the default two-loop search, the same loudness and true peak measured on the result)
-        run_ffmpeg(["-i", str((out / "mix.wav").resolve()), "-c:a", "aac", "-aac_coder", "fast", "-b:a", req.aac,
-                    "-ar", "48000", str((out / "mix.m4a").resolve())], "encoding the mix")
+    if req.aac:  # encoded here, beside the mix, so that joining the episode copies it; in parts on the cores
+        # (media/aac.py): after an edit the mix is the render's longest job, and its encode ran on one core
+        encode_aac(out / "mix.wav", out / "mix.m4a", req.aac, n, rate, usable_cores())
         files["aac"] = "mix.m4a"
     notes = tuple(stats.pop("notes"))
     return Made(files, report={"lufs": stats["lufs"], "true_peak": stats["true_peak"]},
