@@ -231,3 +231,39 @@ def test_early_work_starts_once_when_its_stages_are_finished_while_later_jobs_st
     assert sched.episodes[1].result.notes == ["early work failed: disk full"] and not sched.episodes[0].result.notes
     with pytest.raises(ValueError, match="keyframe"):  # a misspelt stage would start it at once
         _scheduler(tmp_path, monkeypatch, 1, 1, 1, early=lambda ep: [(("keyframe",), lambda: None)])
+
+
+def test_early_work_waits_for_a_free_cpu_slot_and_never_for_the_last_job(tmp_path, monkeypatch):
+    """The storyboard takes no core from the jobs while every CPU slot is busy (after an edit: the mix and the shot's
+    encode): it starts when the first of them ends, not after the last one."""
+    from director.stages.base import Job, Stage
+
+    times: dict[str, float] = {}
+
+    def job(ident: str, seconds: float) -> Job:
+        def run(out):
+            time.sleep(seconds)
+            times[ident] = time.perf_counter()
+            return {}
+        return Job("segments", ident, {"id": ident}, run, label=ident)
+
+    class Refs(Stage):
+        name, unit = "refs", "episode"
+
+        def jobs(self, ctx):
+            yield Job("refs", "sheet", {"id": "sheet"}, lambda out: {}, label="sheet")
+
+    class Segments(Stage):  # offered once the sheet is made: both workers busy, one for longer
+        name, unit = "segments", "episode"
+
+        def jobs(self, ctx):
+            ctx.entry("refs", "sheet")
+            yield job("short", 0.15)
+            yield job("long", 0.6)
+
+    def early(ep):
+        return [(("refs",), lambda: times.setdefault("early", time.perf_counter()))]
+
+    sched = _scheduler(tmp_path, monkeypatch, episodes=1, shots=1, devices=1, stages=[Refs(), Segments()], early=early)
+    sched.run()
+    assert times["short"] <= times["early"] < times["long"], times
