@@ -135,3 +135,35 @@ def test_a_half_scale_preview_is_drawn_and_encoded_at_half_the_frame_size(tmp_pa
     assert (video["width"], video["height"]) == (108, 192)
     status = json.loads(director("-p", str(project), "--json", "status", check=True).stdout)
     assert all(job["status"] == "cached" for job in status["jobs"])  # status reads the same setting
+
+
+def test_a_segment_costs_what_its_graph_scales_every_frame(tmp_path):
+    """The scheduler starts the costliest segments first: a dolly's graph scales two layers on every frame and its
+    frames cost three times a still's; a clip file, or a damaged recipe, costs a still's."""
+    from director.stages.segments import SEGMENT_START, segment_cost
+
+    class Clip:
+        def __init__(self, graph: str | None):
+            self.folder = tmp_path / str(len(list(tmp_path.iterdir())))
+            self.folder.mkdir()
+            if graph is not None:
+                (self.folder / "clip.json").write_text(json.dumps(
+                    {"format": 1, "graph": graph, "inputs": [], "fps": 24, "frames": 48,
+                     "encode": {"crf": 17, "preset": "ultrafast"}}))
+
+        def has(self, role):
+            return role == "graph" and (self.folder / "clip.json").exists()
+
+        def file(self, role):
+            return self.folder / ("clip.json" if role == "graph" else "clip.mp4")
+
+    zoom = "scale=w='1084+t':h='1924+t':eval=frame"
+    dolly = Clip(f"[0:v]{zoom}[a];[1:v]{zoom}[b];[a][b]overlay[out]")
+    still = Clip("[0:v]null[out]")
+    damaged = Clip("[0:v]movie=/etc/passwd[out]")
+    (damaged.folder / "clip.json").write_text("{")
+    costs = {name: segment_cost([clip], 100, 1080, 1920) - SEGMENT_START
+             for name, clip in (("dolly", dolly), ("still", still), ("file", Clip(None)), ("damaged", damaged))}
+    assert costs["dolly"] == pytest.approx(3 * costs["still"]) and costs["file"] == costs["damaged"] == costs["still"]
+    assert segment_cost([still, dolly], 100, 1080, 1920) == segment_cost([dolly], 100, 1080, 1920)  # a dissolve
+    assert segment_cost([dolly], 100, 540, 960) - SEGMENT_START == pytest.approx(costs["dolly"] / 4)
