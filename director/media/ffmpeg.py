@@ -32,6 +32,18 @@ def run_ffmpeg(args: list[str], what: str, cwd: Path | None = None) -> None:
         raise StageFailed(f"{what}: ffmpeg failed (exit {proc.returncode}): " + " | ".join(tail))
 
 
+def run_ffmpeg_side_by_side(runs: list[list[str]], what: str, cwd: Path | None = None) -> None:
+    """Run several ffmpeg commands at once and wait for all of them; on a failure raise StageFailed as
+    ``run_ffmpeg`` does (the first one that failed)."""
+    procs = [subprocess.Popen([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd) for args in runs]
+    errors = [proc.communicate()[1] for proc in procs]
+    for proc, err in zip(procs, errors):
+        if proc.returncode != 0:
+            tail = err.decode("utf-8", "replace").strip().splitlines()[-6:]
+            raise StageFailed(f"{what}: ffmpeg failed (exit {proc.returncode}): " + " | ".join(tail))
+
+
 class FrameWriter:
     """Pipe raw RGB frames into an H.264 encoder (an ffmpeg process reading its standard input)."""
 

@@ -41,6 +41,7 @@ GRAPH_FILTERS = frozenset({"crop", "pad", "fillborders", "format", "scale", "loo
 RAW_FORMATS = frozenset({"rgba", "rgb24", "yuva420p", "yuv420p"})
 _LABEL = re.compile(r"\[([A-Za-z0-9_:]+)\]")
 _INPUT = re.compile(r"^(\d+):v$")
+_LOOPED = re.compile(r"loop=[^,;\[]*,settb=[^,;\[]*,setpts=N(?=[,;\[]|$)")  # a still through the shot
 
 
 # ------------------------------------------------------------------------------------------------ patches
@@ -149,17 +150,24 @@ class ClipSource:
         """Output options an encode of these frames alone needs (a graph's frames carry no rate of their own)."""
         return []
 
-    def place(self, first: int, prefix: str, work: Path) -> Placed:  # pragma: no cover - interface
-        """Inputs numbered from ``first``, pads named with ``prefix``; ``work``: a folder for what the run reads."""
+    def place(self, first: int, prefix: str, work: Path, start: int = 0) -> Placed:  # pragma: no cover
+        """Inputs numbered from ``first``, pads named with ``prefix``; ``work``: a folder for what the run reads;
+        ``start``: the clip's frames from that one on (still numbered as in the clip), where a source can skip the
+        ones before cheaply (``skips``)."""
         raise NotImplementedError
+
+    skips = False  # ``place(start=)`` skips the frames before ``start`` without drawing them
 
 
 class FileSource(ClipSource):
     def __init__(self, path: Path):
         self.path = path
 
-    def place(self, first: int, prefix: str, work: Path) -> Placed:
-        return Placed(["-i", str(self.path.resolve())], [], f"{first}:v", 1)
+    def place(self, first: int, prefix: str, work: Path, start: int = 0) -> Placed:
+        if not start:
+            return Placed(["-i", str(self.path.resolve())], [], f"{first}:v", 1)
+        return Placed(["-i", str(self.path.resolve())], [f"[{first}:v]trim=start_frame={start}[{prefix}from]"],
+                      f"{prefix}from", 1)  # decoded, then dropped: a file's frames are not skipped cheaply
 
 
 class GraphSource(ClipSource):
@@ -198,7 +206,9 @@ class GraphSource(ClipSource):
     def rate_args(self) -> list[str]:
         return ["-r", rate(self.fps)]
 
-    def place(self, first: int, prefix: str, work: Path) -> Placed:
+    skips = True  # its stills are looped: the frames before ``start`` are dropped before any filter draws them
+
+    def place(self, first: int, prefix: str, work: Path, start: int = 0) -> Placed:
         import numpy as np
 
         from director.media.png import unpacked_png
@@ -228,18 +238,29 @@ class GraphSource(ClipSource):
             args += ["-f", "rawvideo", "-pix_fmt", fmt, "-s", f"{w}x{h}", "-framerate", rate(self.fps),
                      "-i", str(unpacked.resolve())]
 
+        chains = []
+        patches = len(self.files) if self.raw is not None else None
+        if start and patches is not None:  # the faces' stream from the same frame as the stills (its own numbers)
+            chains.append(f"[{first + patches}:v]trim=start_frame={start}[{prefix}patchesfrom]")
+
         def relabel(m: re.Match) -> str:
             label = m.group(1)
             number = _INPUT.match(label)
+            if number and start and int(number.group(1)) == patches:
+                return f"[{prefix}patchesfrom]"
             return f"[{first + int(number.group(1))}:v]" if number else f"[{prefix}{label}]"
 
         graph = _LABEL.sub(relabel, self.graph)
+        if start:  # each looped still numbered by its frames (setpts=N), then the ones before ``start`` dropped
+            graph = _LOOPED.sub(lambda m: f"{m.group(0)},trim=start_frame={start}", graph)
         count = len(self.files) + (self.raw is not None)
-        # exactly the clip's frames, numbered from 0 at its rate, and the rate said (tpad and xfade read it; a
-        # still's input says 25): as a decoded file gives them. The fps filter passes each frame as it is.
+        # exactly the clip's frames, numbered from 0 at its rate (from ``start``, numbered as in the clip), and the
+        # rate said (tpad and xfade read it; a still's input says 25): as a decoded file gives them. The fps filter
+        # passes each frame as it is.
         fr = rate(self.fps)
-        tail = f"[{prefix}out]trim=end_frame={self.frames},settb=1/({fr}),setpts=N,fps={fr}[{prefix}src]"
-        return Placed(args, [graph, tail], f"{prefix}src", count)
+        tail = (f"[{prefix}out]trim=end_frame={self.frames - start},settb=1/({fr}),setpts=N+{start},fps={fr}"
+                f"[{prefix}src]")
+        return Placed(args, [*chains, graph, tail], f"{prefix}src", count)
 
 
 def encode_clip(source: ClipSource, path: Path, crf: int, preset: str, filters: str = "null") -> Path:

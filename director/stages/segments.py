@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from director.backends.types import Artifact, Made, keyed, unkeyed
 from director.errors import StageFailed
-from director.media.ffmpeg import filter_threads, run_ffmpeg, usable_cores
+from director.media.ffmpeg import filter_threads, run_ffmpeg, run_ffmpeg_side_by_side, usable_cores
 from director.media.source import ClipSource
 from director.media.fonts import font_path, subset_font
 from director.project import EncodeConfig
@@ -220,43 +220,83 @@ def encode_args(enc: EncodeConfig, fps: float, frames: int, threads: int = 0) ->
             "-r", f"{fps:g}", "-frames:v", str(frames), "-video_track_timescale", str(round(fps * 1000))]
 
 
+SPLIT_COST = 0.3  # a segment encoded alone that costs at least this (CPU-seconds) is encoded in halves side by side:
+# a second ffmpeg's start and the join cost ~0.1 s
+
+
 def make_segment(req: SegmentRequest, out: Path) -> Made:
-    fps = req.fps
-    tb = time_base(fps)
     count = req.last - req.first
     work = out / ".work"
     work.mkdir(parents=True, exist_ok=True)
     try:
-        # the clip's frames: decoded from its file, or drawn by its graph inside this encode (media.source)
-        clip = ClipSource.of(req.clip).place(0, "c", work)
-        args, chains = [*clip.args], [*clip.chains]
-        if req.before is None:
-            graph = f"[{clip.pad}]" + ",".join([*req.look.chain(fps), f"trim=start_frame={req.first}"
-                                                f":end_frame={req.last}", "setpts=PTS-STARTPTS"])
-        else:  # the dissolve: the shot before's last half frames (then held) into this one's first (held before)
-            half = count // 2
-            before = req.before_look
-            prior = ClipSource.of(req.before).place(clip.inputs, "b", work)
-            args += prior.args
-            chains += prior.chains
-            a = ",".join([*before.chain(fps), f"trim=start_frame={before.frames - half}", "setpts=PTS-STARTPTS",
-                          f"tpad=stop_mode=clone:stop={half}"])
-            b = ",".join([*req.look.chain(fps), f"trim=end_frame={half}", "setpts=PTS-STARTPTS",
-                          f"tpad=start_mode=clone:start={half}"])
-            graph = (f"[{prior.pad}]{a}[a];[{clip.pad}]{b}[b];"
-                     f"[a][b]xfade=transition=fade:duration={2 * half / fps:.4f}:offset=0,settb={tb}")
+        fonts = None
         if req.subtitles:  # drawn at the segment's own clock: frame j at (j + 1) / fps (subtitle_slice)
             (work / "slice.ass").write_text(req.subtitles, encoding="utf-8")
             fonts = subset_font(req.subtitles, work / "fonts")  # the slice's characters: libass starts in a third
-            graph += f",setpts=PTS+1000,{burn_filter('slice.ass', fonts)},setpts=PTS-STARTPTS"
-        graph += "[v]"
-        run_ffmpeg([*args, *filter_threads(), "-filter_complex", ";".join([*chains, graph]), "-map", "[v]",
-                    *encode_args(req.encode, fps, count, steps.cores() or req.threads),
-                    str((out / "segment.mp4").resolve())],
-                   "encoding a segment", cwd=work)
+        cores = steps.cores() or req.threads
+        source = ClipSource.of(req.clip)
+        if req.before is None and _skips(req, source) and cores >= 2 and \
+                segment_cost([req.clip], count, req.width, req.height) >= SPLIT_COST:
+            # alone on the machine (a seed change's segment, a render's last): each half drawn and encoded on a
+            # core of its own from the clip's frame where it starts, then joined by stream copy. ffmpeg gave a
+            # lone segment's graph no second core (its filters run one after another, and x264's second thread
+            # waits on them).
+            mid = req.first + count // 2
+            halves = [(req.first, mid, work / "first.mp4"), (mid, req.last, work / "second.mp4")]
+            run_ffmpeg_side_by_side([_encode(req, source, work, lo, hi, fonts, 1, path, f"h{i}")
+                                     for i, (lo, hi, path) in enumerate(halves)], "encoding a segment", cwd=work)
+            listing = work / "halves.txt"
+            listing.write_text("ffconcat version 1.0\n" + "".join(f"file '{path.name}'\n" for *_, path in halves),
+                               encoding="utf-8")
+            run_ffmpeg(["-f", "concat", "-safe", "0", "-i", listing.name, "-c", "copy", "-video_track_timescale",
+                        str(round(req.fps * 1000)), str((out / "segment.mp4").resolve())], "joining a segment's halves",
+                       cwd=work)
+        else:
+            run_ffmpeg(_encode(req, source, work, req.first, req.last, fonts, cores, out / "segment.mp4"),
+                       "encoding a segment", cwd=work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return Made({"video": "segment.mp4"}, info={"frames": count})
+
+
+def _skips(req: SegmentRequest, source: ClipSource) -> bool:
+    """Whether the segment's frames may be drawn from the first it shows on (a half from its own first): a source
+    that skips frames cheaply, under a look whose every frame is the same whatever came before it. A grade's
+    vignette dithers each frame by how many frames it has seen, so a flashback's is drawn from the clip's first
+    frame, as the one-pass encode of the episode draws it."""
+    return source.skips and not req.look.grade
+
+
+def _encode(req: SegmentRequest, source: ClipSource, work: Path, lo: int, hi: int, fonts: Path | None,
+            threads: int, dest: Path, prefix: str = "c") -> list[str]:
+    """ffmpeg's arguments for the segment's frames [lo, hi) of its shot (all of them, or a half) into ``dest``."""
+    fps = req.fps
+    tb = time_base(fps)
+    # the clip's frames: decoded from its file, or drawn by its graph inside this encode (media.source), from
+    # the first this encode needs where the source skips the others cheaply
+    start = lo if _skips(req, source) else 0
+    clip = source.place(0, prefix, work, start=start)
+    args, chains = [*clip.args], [*clip.chains]
+    if req.before is None:
+        graph = f"[{clip.pad}]" + ",".join([*req.look.chain(fps), f"trim=start_frame={lo - start}"
+                                            f":end_frame={hi - start}", "setpts=PTS-STARTPTS"])
+    else:  # the dissolve: the shot before's last half frames (then held) into this one's first (held before)
+        half = (hi - lo) // 2
+        before = req.before_look
+        prior = ClipSource.of(req.before).place(clip.inputs, "b", work)
+        args += prior.args
+        chains += prior.chains
+        a = ",".join([*before.chain(fps), f"trim=start_frame={before.frames - half}", "setpts=PTS-STARTPTS",
+                      f"tpad=stop_mode=clone:stop={half}"])
+        b = ",".join([*req.look.chain(fps), f"trim=end_frame={half}", "setpts=PTS-STARTPTS",
+                      f"tpad=start_mode=clone:start={half}"])
+        graph = (f"[{prior.pad}]{a}[a];[{clip.pad}]{b}[b];"
+                 f"[a][b]xfade=transition=fade:duration={2 * half / fps:.4f}:offset=0,settb={tb}")
+    if fonts is not None:  # the segment's frame j at (j + 1) / fps, a half's frames where they sit in it
+        graph += f",setpts=PTS+{1000 * (lo - req.first + 1)},{burn_filter('slice.ass', fonts)},setpts=PTS-STARTPTS"
+    graph += "[v]"
+    return [*args, *filter_threads(), "-filter_complex", ";".join([*chains, graph]), "-map", "[v]",
+            *encode_args(req.encode, fps, hi - lo, threads), str(dest.resolve())]
 
 
 class SegmentsStage(Stage):

@@ -167,3 +167,38 @@ def test_a_segment_costs_what_its_graph_scales_every_frame(tmp_path):
     assert costs["dolly"] == pytest.approx(3 * costs["still"]) and costs["file"] == costs["damaged"] == costs["still"]
     assert segment_cost([still, dolly], 100, 1080, 1920) == segment_cost([dolly], 100, 1080, 1920)  # a dissolve
     assert segment_cost([dolly], 100, 540, 960) - SEGMENT_START == pytest.approx(costs["dolly"] / 4)
+
+
+def test_a_lone_segment_encoded_in_halves_side_by_side_has_the_frames_of_one_encode(tmp_path, monkeypatch):
+    """A segment alone on the machine (a seed change's) is drawn and encoded in two halves on two cores, the second
+    from the clip's middle frame, and joined by stream copy: every segment so made (losslessly here) gives the
+    episode of one encode per segment, frame for frame, subtitles and talking faces included; a clean decode."""
+    from director.project import Project
+    from director.runtime.render import render
+    from director.stages import segments
+    from director.store import steps
+
+    project = make_project(tmp_path, DATA / "craft")
+    with (project / "director.yaml").open("a") as f:
+        f.write("encode: {qp: 0}\n")  # lossless: the halves' frames are the whole encode's, exactly
+    director("-p", str(project), "render", check=True)
+    whole = project / "whole.mp4"
+    shutil.copy(project / "out/screenplay/episode.mp4", whole)
+    for stage in ("segments", "assemble"):
+        shutil.rmtree(project / ".director/cache" / stage)
+    (project / "out/screenplay/episode.mp4").unlink()  # the same keys: out/ would keep the first render's
+    split: list[int] = []
+    real = segments.run_ffmpeg_side_by_side
+    monkeypatch.setattr(segments, "run_ffmpeg_side_by_side", lambda runs, *a, **k: (split.append(len(runs)),
+                                                                                    real(runs, *a, **k))[1])
+    monkeypatch.setattr(steps, "cores", lambda: 2)  # as if each ran alone
+    monkeypatch.setattr(segments, "SPLIT_COST", 0.0)
+    render(Project.find(project))
+    assert len(split) >= 5 and set(split) == {2}
+    halves = project / "out/screenplay/episode.mp4"
+    decode = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(halves), "-f", "null", "-"], capture_output=True,
+                            text=True)
+    assert decode.returncode == 0 and not decode.stderr.strip(), decode.stderr
+    a, b = _frames(halves), _frames(whole)
+    assert len(a) == len(b) > 100
+    assert [k for k in range(len(a)) if not np.array_equal(a[k], b[k])] == []
