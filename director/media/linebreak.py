@@ -38,8 +38,8 @@ def _jieba():
 
 @functools.lru_cache(maxsize=256)
 def _known(name: str) -> bool:
-    jb = _jieba()
-    if jb is not None and HAN.search(name):
+    jb = _jieba() if HAN.search(name) else None  # a name in Latin letters needs no word of jieba's (nor its import)
+    if jb is not None:
         with _lock:
             jb.add_word(name, freq=100000)
     return True
