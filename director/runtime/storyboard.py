@@ -12,11 +12,13 @@ from PIL import Image, ImageDraw
 from director.media.fonts import drawing_language, font, wrap_text
 from director.media.png import write_png
 from director.shots import talking_speakers
+from director.store.cache import fingerprint
 from director.store.files import atomic_write_text
 
 COLUMNS = 4
 DELIVERY_TAGS = {"vo": " (V.O.)", "os": " (O.S.)", "inner": " (inner)", "phone": " (phone)", "radio": " (radio)"}
 THUMB_W = 240
+BACKGROUND = (24, 24, 28)
 PANEL_W = 360  # the storyboard's panels and reference thumbnails (the preview's panels bring theirs this wide)
 
 
@@ -70,8 +72,7 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
     text_h = 80
     cols = min(COLUMNS, len(rows)) or 1
     nrows = (len(rows) + cols - 1) // cols
-    sheet = Image.new("RGB", (cols * (THUMB_W + 16) + 16, nrows * (thumb_h + text_h + 16) + 16), (24, 24, 28))
-    draw = ImageDraw.Draw(sheet)
+    sheet = Image.new("RGB", (cols * (THUMB_W + 16) + 16, nrows * (thumb_h + text_h + 16) + 16), BACKGROUND)
     small = font(13)
     panels = out / "panels"
     panels.mkdir(parents=True, exist_ok=True)
@@ -85,47 +86,79 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
     size = (PANEL_W, round(PANEL_W * fmt.height / fmt.width))
 
     def thumb(row) -> Image.Image | None:
-        """The shot's panel (drawn again only when its keyframe changed), at the sheet's size."""
+        """The shot's panel at the sheet's size (its page's JPEG written again only when its keyframe changed): from
+        the backend's own thumbnail when it made one (the preview's panels do), else the keyframe reduced by a
+        whole factor first, then resampled (3 ms where Lanczos from full size took 25) -- never from the JPEG, so
+        that a cell drawn again after an edit is the cell a fresh storyboard draws."""
         if row["entry"] is None:
             return None
         shot = row["shot"]
         panel = ctx.project.inside(panels / f"{shot.id}.jpg", "a storyboard panel")
         entry = row["entry"]
+        own = "thumb" in (entry.meta.get("files") or {})
+        with Image.open(entry.role("thumb" if own else "image")) as img:
+            small_img = img.convert("RGB")
+        if small_img.size != size:
+            small_img = small_img.resize(size, Image.LANCZOS, reducing_gap=1.0)
         if index.get(shot.id) != entry.key or not panel.exists():
-            # the backend's own thumbnail when it made one (the preview's panels do), else the keyframe reduced by
-            # a whole factor first, then resampled (3 ms where Lanczos from full size took 25)
-            own = "thumb" in (entry.meta.get("files") or {})
-            with Image.open(entry.role("thumb" if own else "image")) as img:
-                small_img = img.convert("RGB")
-            if small_img.size != size:
-                small_img = small_img.resize(size, Image.LANCZOS, reducing_gap=1.0)
             small_img.save(panel, quality=85)
-        else:
-            with Image.open(panel) as img:
-                small_img = img.convert("RGB")
         return small_img.resize((THUMB_W, thumb_h), Image.LANCZOS)
 
-    # Pillow decodes and resamples without the GIL: the panels are drawn on all cores
-    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
-        thumbs = list(pool.map(thumb, rows))
-    for i, (row, small_img) in enumerate(zip(rows, thumbs)):
-        shot = row["shot"]
-        x = 16 + (i % cols) * (THUMB_W + 16)
-        y = 16 + (i // cols) * (thumb_h + text_h + 16)
-        if small_img is not None:
-            index[shot.id] = row["entry"].key
-            sheet.paste(small_img, (x, y))
-        draw.text((x, y + thumb_h + 4), f"{shot.id}  {row['seconds']:.1f}s  {shot.size}/{shot.move}"
-                  + ("  talks" if row["talking"] else ""), font=small, fill=(255, 220, 120))
-        scores = row["entry"].meta.get("report", {}).get("scores", {}) if row["entry"] is not None else {}
+    cell_size = (THUMB_W, thumb_h + text_h)
+
+    def shown(row) -> tuple[str, str, str, str]:
+        """A cell's caption, people and line (the line or action, not a cue marker; wrapped to the panel's width
+        by measure, any language; Chinese by character: small print, not worth loading jieba's dictionary, ~0.7 s
+        and ~70 MB, into the render), and its signature: everything the cell shows."""
+        shot, entry = row["shot"], row["entry"]
+        scores = entry.meta.get("report", {}).get("scores", {}) if entry is not None else {}
         people = ", ".join(f"{c} {scores[c]:.2f}" if c in scores else c for c in shot.characters) or "-"
-        draw.text((x, y + thumb_h + 22), wrap_text(people, small, THUMB_W, 1, segment=False)[0], font=small,
-                  fill=(220, 220, 220), **forms)
-        # the line or action, not a cue marker, wrapped to the panel's width by measure (any language; Chinese by
-        # character: small print, not worth loading jieba's dictionary, ~0.7 s and ~70 MB, into the render)
         said = next((t for t in row["lines"] if not t.startswith("[")), row["lines"][0] if row["lines"] else "")
-        for k, text in enumerate(wrap_text(said, small, THUMB_W, 2, segment=False) if said else []):
-            draw.text((x, y + thumb_h + 40 + k * 16), text, font=small, fill=(180, 180, 180), **forms)
+        caption = f"{shot.id}  {row['seconds']:.1f}s  {shot.size}/{shot.move}" + ("  talks" if row["talking"] else "")
+        signature = fingerprint({"v": STORYBOARD_VERSION, "panel": entry.key if entry is not None else None,
+                                 "size": cell_size, "caption": caption, "people": people, "said": said,
+                                 "language": forms})
+        return caption, people, said, signature
+
+    def cell_path(row) -> Path:
+        return ctx.project.inside(panels / f".cell-{row['shot'].id}.png", "a storyboard cell")
+
+    def kept(row, signature: str) -> Image.Image | None:
+        """The cell as the last storyboard drew it, where nothing it shows changed since (``index``)."""
+        path = cell_path(row)
+        if index.get(f"cell:{row['shot'].id}") != signature or not path.exists():
+            return None
+        try:
+            with Image.open(path) as img:
+                return img.convert("RGB") if img.size == cell_size else None
+        except OSError:  # damaged: drawn again
+            return None
+
+    # each shot's place on the sheet (its panel and three lines) is drawn again only when something it shows
+    # changed: after an edit, one or two of them. Pillow decodes and resamples without the GIL, so the panels
+    # and the kept cells are read on all cores; text is drawn here, on one thread (one FreeType face).
+    looks = [shown(row) for row in rows]
+    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+        cells = list(pool.map(kept, rows, [look[3] for look in looks]))
+        thumbs = list(pool.map(lambda row, done: None if done is not None else thumb(row), rows, cells))
+    for i, (row, (caption, people, said, signature)) in enumerate(zip(rows, looks)):
+        shot = row["shot"]
+        drawn = cells[i]
+        if drawn is None:
+            drawn = Image.new("RGB", cell_size, BACKGROUND)
+            if thumbs[i] is not None:
+                drawn.paste(thumbs[i], (0, 0))
+            draw = ImageDraw.Draw(drawn)
+            draw.text((0, thumb_h + 4), caption, font=small, fill=(255, 220, 120))
+            draw.text((0, thumb_h + 22), wrap_text(people, small, THUMB_W, 1, segment=False)[0], font=small,
+                      fill=(220, 220, 220), **forms)
+            for k, text in enumerate(wrap_text(said, small, THUMB_W, 2, segment=False) if said else []):
+                draw.text((0, thumb_h + 40 + k * 16), text, font=small, fill=(180, 180, 180), **forms)
+            write_png(cell_path(row), drawn)
+            index[f"cell:{shot.id}"] = signature
+        if row["entry"] is not None:
+            index[shot.id] = row["entry"].key
+        sheet.paste(drawn, (16 + (i % cols) * (THUMB_W + 16), 16 + (i // cols) * (thumb_h + text_h + 16)))
         cards.append(
             f'<figure><img src="panels/{html.escape(shot.id)}.jpg" alt="{html.escape(shot.id)}">'
             f"<figcaption><b>{html.escape(shot.id)}</b> · {row['seconds']:.2f}s · {shot.size} {shot.angle} "

@@ -145,3 +145,37 @@ def test_storyboard_panels_come_from_the_keyframe_where_the_backend_made_no_thum
         assert (reduced / "storyboard.png").stat().st_size > 0
     finally:
         shutil.rmtree(scratch)
+
+
+def test_storyboard_cells_are_drawn_again_only_when_what_they_show_changed(rendered_full):
+    """A redraw (after an edit) reuses every shot's cell whose panel, caption and lines are unchanged, and the sheet
+    is the one a fresh draw makes, pixel for pixel; a cell whose shot changed is drawn again."""
+    import json
+    import shutil
+    import time
+
+    from PIL import Image
+
+    from director.project import Project
+    from director.runtime.render import explain
+    from director.runtime.storyboard import write_storyboard
+
+    ctx, _, _ = explain(Project.find(rendered_full))
+    scratch = rendered_full / ".storyboard-cells"  # the storyboard writes only inside its project
+    try:
+        write_storyboard(ctx, scratch / "a")
+        cells = {p.name: p.stat().st_mtime_ns for p in (scratch / "a/panels").glob(".cell-*.png")}
+        assert len(cells) == len(ctx.shots)
+        time.sleep(0.01)
+        first = ctx.shots[0]
+        ctx.shots[0] = first.model_copy(update={"move": "dolly-in" if first.move != "dolly-in" else "static"})  # caption
+        write_storyboard(ctx, scratch / "a")
+        changed = {p.name for p in (scratch / "a/panels").glob(".cell-*.png") if p.stat().st_mtime_ns != cells[p.name]}
+        assert changed == {f".cell-{first.id}.png"}
+        write_storyboard(ctx, scratch / "fresh")
+        for name in ("a", "fresh"):
+            assert json.loads((scratch / name / "panels/index.json").read_text())[f"cell:{first.id}"]
+        redrawn, fresh = (np.asarray(Image.open(scratch / d / "storyboard.png")) for d in ("a", "fresh"))
+        assert np.array_equal(redrawn, fresh)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
