@@ -194,6 +194,9 @@ class GraphSource(ClipSource):
             if self.raw is not None and (self.raw[3] not in RAW_FORMATS or min(self.raw[1:3]) < 1):
                 raise ValueError(f"its patches are {self.raw[1]}x{self.raw[2]} {self.raw[3]!r}")
             self.crf, self.preset = int(data["encode"]["crf"]), str(data["encode"]["preset"])
+            # its stills looped as the animatic loops them: the frames before ``start`` are dropped before any filter
+            # draws them (a graph made otherwise is drawn from its first frame and trimmed, as a file is)
+            self.skips = bool(_LOOPED.search(self.graph))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise StageFailed(f"clip recipe {recipe}: unreadable ({exc})") from None
 
@@ -205,8 +208,6 @@ class GraphSource(ClipSource):
 
     def rate_args(self) -> list[str]:
         return ["-r", rate(self.fps)]
-
-    skips = True  # its stills are looped: the frames before ``start`` are dropped before any filter draws them
 
     def place(self, first: int, prefix: str, work: Path, start: int = 0) -> Placed:
         import numpy as np
@@ -250,6 +251,8 @@ class GraphSource(ClipSource):
                 return f"[{prefix}patchesfrom]"
             return f"[{first + int(number.group(1))}:v]" if number else f"[{prefix}{label}]"
 
+        if start and not self.skips:
+            raise ValueError("this recipe's frames cannot start past its first (GraphSource.skips)")
         graph = _LABEL.sub(relabel, self.graph)
         if start:  # each looped still numbered by its frames (setpts=N), then the ones before ``start`` dropped
             graph = _LOOPED.sub(lambda m: f"{m.group(0)},trim=start_frame={start}", graph)

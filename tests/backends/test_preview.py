@@ -427,3 +427,25 @@ def test_the_png_reader_unpacks_the_writers_layers_and_leaves_other_pngs_to_ffmp
     (tmp_path / "junk.png").write_bytes(b"not a png")
     for name in ("pillow", "palette", "deep", "laced", "short", "junk", "missing"):
         assert unpacked_png(tmp_path / f"{name}.png") is None, name
+
+
+def test_a_recipe_skips_frames_only_where_its_stills_are_looped(tmp_path):
+    """``GraphSource.skips``: the animatic's graphs loop every still (``loop``, ``settb``, ``setpts=N``), so a segment
+    may start them at any frame; a graph made otherwise cannot, and asking it to is an error, not wrong frames."""
+    import pytest
+
+    from director.media.source import GraphSource
+
+    def recipe(graph: str) -> GraphSource:
+        (tmp_path / "clip.json").write_text(json.dumps({"format": 1, "graph": graph, "inputs": [], "fps": 24,
+                                                         "frames": 48, "encode": {"crf": 17, "preset": "ultrafast"}}))
+        return GraphSource(tmp_path / "clip.json")
+
+    looped = recipe("[0:v]format=yuv420p,loop=loop=47:size=1:start=0,settb=1/(24/1),setpts=N[p0];[p0]null[out]")
+    assert looped.skips
+    placed = looped.place(0, "c", tmp_path, start=10)
+    assert "setpts=N,trim=start_frame=10[cp0]" in placed.chains[0] and "setpts=N+10" in placed.chains[-1]
+    plain = recipe("[0:v]format=yuv420p,fps=24[out]")
+    assert not plain.skips and plain.place(0, "c", tmp_path).pad == "csrc"
+    with pytest.raises(ValueError, match="cannot start past its first"):
+        plain.place(0, "c", tmp_path, start=10)
