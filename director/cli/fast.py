@@ -82,16 +82,30 @@ def answered(argv: list[str]) -> bool:
     return True
 
 
+def one_blas_thread() -> None:
+    """numpy's OpenBLAS starts a thread per core at import and they spin: ~0.1 CPU-s of every process that imports
+    numpy, on a render whose jobs already share the cores out (and director multiplies no big matrices with it).
+    numpy is imported here with one BLAS thread (unless the user chose a number), and the setting is taken back at
+    once, so that no child process and no library loaded later (a model's own BLAS) inherits it."""
+    if "OPENBLAS_NUM_THREADS" in os.environ:
+        return
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    try:
+        import numpy  # noqa: F401 - imported for its side effect: OpenBLAS reads the setting once, at load
+    except ImportError:  # pragma: no cover - numpy is a dependency
+        pass
+    finally:
+        del os.environ["OPENBLAS_NUM_THREADS"]
+
+
 def entry() -> None:
-    # numpy's OpenBLAS starts a thread per core at import and they spin: ~0.13 CPU-s of every process that imports
-    # numpy, on a render whose jobs already share the cores out (and director multiplies no big matrices with it)
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         if answered(sys.argv[1:]):
             raise SystemExit(0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         raise SystemExit(130) from None
+    one_blas_thread()  # a render imports numpy anyway (the screenplay's checks, the backends); an answered one not
     from director.runtime.heap import one_heap
 
     one_heap()  # before any thread of the process exists (runtime/heap.py)

@@ -67,8 +67,16 @@ def encode_aac(wav: Path, out: Path, bitrate: str, samples: int, rate: int, part
     pieces = [out.with_name(f".{out.stem}-{i}.aac") for i in range(parts)]
     joined = out.with_name(f".{out.stem}.aac")
     try:
-        procs = [_encoder(wav, max(0, bounds[i] - ROLL), min(samples, bounds[i + 1] + ROLL), bitrate, pieces[i])
-                 for i in range(parts)]
+        procs: list[subprocess.Popen] = []
+        try:
+            for i in range(parts):
+                procs.append(_encoder(wav, max(0, bounds[i] - ROLL), min(samples, bounds[i + 1] + ROLL), bitrate,
+                                      pieces[i]))
+        except OSError:
+            for proc in procs:  # none is left writing a file the cleanup below removes
+                proc.kill()
+                proc.wait()
+            raise
         errors = [p.communicate()[1] for p in procs]
         for p, err in zip(procs, errors):
             if p.returncode != 0:

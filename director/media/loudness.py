@@ -132,8 +132,8 @@ class Loudness:
     def _reduction(self, curve: np.ndarray) -> np.ndarray:
         """How each hop's sum of squares changes where the curve is below 1: around each limited run, the filter's
         output of the signal and of the limited signal (its history included), the squares' difference per hop.
-        Both channels and both signals of a run are one transform (one call each way: they were four
-        convolutions a run, ~70 runs a minute)."""
+        Both channels and both signals of a short run are one transform (one call each way: they were four
+        convolutions a run, ~70 runs a minute); a long one (dense limiting) is filtered in chunks."""
         length, n, channels = len(self.h), len(self.x), self.x.shape[1]
         change = np.zeros_like(self.hops)
         idx = np.flatnonzero(curve < 1.0)
@@ -143,6 +143,13 @@ class Loudness:
         for run in np.split(idx, breaks):
             a, b = int(run[0]), int(run[-1]) + 1
             hi, lo = min(n, b + length - 1), max(0, a - length + 1)
+            if hi - lo > FFT_SIZE:  # a long run (dense limiting): by chunks, so that memory stays a chunk long
+                for c in range(channels):
+                    x = self.x[:, c]
+                    y = convolve(x[lo:hi].astype(np.float64), self.h)[a - lo:hi - lo]
+                    d = convolve(x[a:b].astype(np.float64) * (1.0 - curve[a:b]), self.h)[:hi - a]
+                    change[:, c] += self._hop_sums((y - d) ** 2 - y ** 2, a)
+                continue
             pieces = np.empty((2 * channels, hi - lo))
             pieces[:channels] = self.x[lo:hi].T
             pieces[channels:] = pieces[:channels]

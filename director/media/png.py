@@ -87,8 +87,8 @@ def unpacked_png(path: Path) -> tuple[np.ndarray, str] | None:
             parts.append(body)
         elif kind == b"IEND":
             break
-        elif kind[0] & 0x20 == 0:  # a critical chunk this reader does not know (a palette, ...): not ours
-            return None
+        elif kind[0] & 0x20 == 0 or kind == b"tRNS":  # a critical chunk this reader does not know (a palette),
+            return None  # or a transparent colour ffmpeg would decode into alpha: not ours
         at += 12 + length
     if header is None or len(header) != 13 or not parts:
         return None

@@ -14,7 +14,7 @@ per device (one device today: the multi-device workers of DESIGN §7 come next),
 slots, two io slots. Ready CPU jobs wait in the scheduler until a slot is free: small uncosted ones
 first, then the long costed ones longest first (``Job.cost``), and each may ask its share of the
 cores (``steps.cores``). A context's early work (``ctx.early``: the storyboard) starts on a thread
-of its own once every unit of the stages it shows is done and a CPU slot is free.
+of its own once every unit of the stages it shows is done and a core is free of CPU jobs.
 """
 from __future__ import annotations
 
@@ -356,12 +356,13 @@ class Scheduler:
 
     def _start_early(self, pools: dict, futures: dict) -> None:
         """Start the early work whose stages have no unit left (a stage not in this run counts as finished), on a
-        thread of its own, once a CPU slot is free: it never holds an io slot, and never takes a core from the jobs
-        while every CPU slot is busy (after a one-line edit the storyboard, ~0.3 s of drawing, ran beside the
-        mix, the render's longest job, and the shot's encode; it waits for the encode to finish instead). A slot
-        is free at the latest when the last CPU job ends."""
-        if self.cpu_running >= self.workers:
-            return
+        thread of its own, once a core is free of CPU jobs: it never holds an io slot, and never takes a core from
+        the jobs while they fill the machine (after a one-line edit the storyboard, ~0.3 s of drawing, ran beside the
+        mix, the render's longest job, and the shot's encode; it waits for the encode to finish instead). A core
+        is free at the latest when the last CPU job ends (the reviewer found that waiting for a free *slot* held it
+        back to the end with one worker on a larger machine)."""
+        if self.cpu_running >= usable_cores():  # a free core: with one worker on a larger machine the storyboard
+            return  # still draws beside the job
         for item in [e for e in self.early if all(not self.stage_left.get((e[0].name, n)) for n in e[1])]:
             self.early.remove(item)
             futures[pools["early"].submit(item[2])] = (_EARLY, item[0])

@@ -126,7 +126,9 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
     def kept(row, signature: str) -> Image.Image | None:
         """The cell as the last storyboard drew it, where nothing it shows changed since (``index``)."""
         path = cell_path(row)
-        if index.get(f"cell:{row['shot'].id}") != signature or not path.exists():
+        page_panel = panels / f"{row['shot'].id}.jpg"
+        if index.get(f"cell:{row['shot'].id}") != signature or not path.exists() or \
+                (row["entry"] is not None and not page_panel.exists()):  # the page's panel is made with the cell
             return None
         try:
             with Image.open(path) as img:

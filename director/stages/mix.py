@@ -23,6 +23,7 @@ from director.project import MixConfig
 from director.shots import shot_location
 from director.stages.base import Stage
 from director.stages.music import CROSSFADE, music_cues
+from director.store import steps
 
 if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
     from director.runtime.context import RenderContext
@@ -357,7 +358,10 @@ def mix(req: MixRequest, out) -> Made:
     files = {"audio": "mix.wav"}
     if req.aac:  # encoded here, beside the mix, so that joining the episode copies it; in parts on the cores
         # (media/aac.py): after an edit the mix is the render's longest job, and its encode ran on one core
-        encode_aac(out / "mix.wav", out / "mix.m4a", req.aac, n, rate, usable_cores())
+        # its share of the cores (steps.cores), two at least where there are two: an edit's mix shares them with
+        # the shot's encode, and a 16-core machine's other jobs keep theirs
+        encode_aac(out / "mix.wav", out / "mix.m4a", req.aac, n, rate,
+                   max(min(2, usable_cores()), steps.cores() or usable_cores()))
         files["aac"] = "mix.m4a"
     notes = tuple(stats.pop("notes"))
     return Made(files, report={"lufs": stats["lufs"], "true_peak": stats["true_peak"]},

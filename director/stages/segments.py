@@ -292,7 +292,8 @@ def _encode(req: SegmentRequest, source: ClipSource, work: Path, lo: int, hi: in
                       f"tpad=start_mode=clone:start={half}"])
         graph = (f"[{prior.pad}]{a}[a];[{clip.pad}]{b}[b];"
                  f"[a][b]xfade=transition=fade:duration={2 * half / fps:.4f}:offset=0,settb={tb}")
-    if fonts is not None:  # the segment's frame j at (j + 1) / fps, a half's frames where they sit in it
+    if req.subtitles:  # the segment's frame j at (j + 1) / fps, a half's frames where they sit in it; the whole
+        # font where no subset was made (``subset_font`` gives None without uharfbuzz)
         graph += f",setpts=PTS+{1000 * (lo - req.first + 1)},{burn_filter('slice.ass', fonts)},setpts=PTS-STARTPTS"
     graph += "[v]"
     return [*args, *filter_threads(), "-filter_complex", ";".join([*chains, graph]), "-map", "[v]",

@@ -424,8 +424,10 @@ def test_the_png_reader_unpacks_the_writers_layers_and_leaves_other_pngs_to_ffmp
                                                               _chunk(b"IHDR", header[:-1] + b"\x01")[-4:])
     (tmp_path / "laced.png").write_bytes(laced)
     (tmp_path / "short.png").write_bytes(up[:-40])
+    ihdr = _chunk(b"IHDR", header)
+    (tmp_path / "keyed.png").write_bytes(up.replace(ihdr, ihdr + _chunk(b"tRNS", b"\x00\x00\x00\x00\x00\x00")))
     (tmp_path / "junk.png").write_bytes(b"not a png")
-    for name in ("pillow", "palette", "deep", "laced", "short", "junk", "missing"):
+    for name in ("pillow", "palette", "deep", "laced", "short", "keyed", "junk", "missing"):
         assert unpacked_png(tmp_path / f"{name}.png") is None, name
 
 

@@ -264,6 +264,14 @@ def test_early_work_waits_for_a_free_cpu_slot_and_never_for_the_last_job(tmp_pat
     def early(ep):
         return [(("refs",), lambda: times.setdefault("early", time.perf_counter()))]
 
+    monkeypatch.setattr(scheduler, "usable_cores", lambda: 2)  # two workers on two cores, as on a small machine
     sched = _scheduler(tmp_path, monkeypatch, episodes=1, shots=1, devices=1, stages=[Refs(), Segments()], early=early)
     sched.run()
     assert times["short"] <= times["early"] < times["long"], times
+    # one worker on a larger machine: a core is free beside the running job, so it starts at once
+    times.clear()
+    monkeypatch.setattr(scheduler, "usable_cores", lambda: 4)
+    sched = _scheduler(tmp_path, monkeypatch, episodes=1, shots=1, devices=1, stages=[Refs(), Segments()], early=early)
+    sched.workers = 1
+    sched.run()
+    assert times["early"] < times["short"], times

@@ -45,8 +45,29 @@ def test_a_gain_and_a_limiter_curve_are_measured_as_if_filtered_again():
     curve = np.ones(len(x))
     curve[rate * 2:rate * 2 + 900] = 0.25  # two limited stretches, one a second long, with ramps
     curve[rate * 11:rate * 12] = np.linspace(1.0, 0.4, rate)
+    curve[rate * 13:rate * 17] = 0.6  # a long run (dense limiting): filtered in chunks, not in one transform
     meter = Loudness(x, rate)
     direct = integrated_loudness(x * 1.8 * curve[:, None].astype(np.float32), rate)
     assert meter.lufs(1.8, curve) == pytest.approx(direct, abs=1e-3)
     assert meter.lufs(2.0) == pytest.approx(meter.lufs() + 20 * np.log10(2.0), abs=1e-3)
     assert meter.lufs(1.8, curve) < meter.lufs(1.8)
+
+
+def test_dense_limiting_is_measured_in_chunks_not_in_one_signal_long_transform():
+    """A curve below 1 almost everywhere (loud music held by the limiter throughout) makes one run as long as the
+    mix: its correction is filtered in chunks, so memory stays far under what one transform of the whole run took
+    (1.5 GB for three minutes of stereo)."""
+    import tracemalloc
+
+    rate = 48000
+    x = _programme(rate, seconds=60.0)
+    meter = Loudness(x, rate)
+    curve = np.full(len(x), 0.7)
+    tracemalloc.start()
+    try:
+        limited = meter.lufs(1.0, curve)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert limited == pytest.approx(meter.lufs() + 20 * np.log10(0.7), abs=0.01)
+    assert peak < 250e6, peak

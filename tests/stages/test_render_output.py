@@ -177,5 +177,8 @@ def test_storyboard_cells_are_drawn_again_only_when_what_they_show_changed(rende
             assert json.loads((scratch / name / "panels/index.json").read_text())[f"cell:{first.id}"]
         redrawn, fresh = (np.asarray(Image.open(scratch / d / "storyboard.png")) for d in ("a", "fresh"))
         assert np.array_equal(redrawn, fresh)
+        (scratch / f"a/panels/{ctx.shots[1].id}.jpg").unlink()  # the page's panel gone, its cell kept
+        write_storyboard(ctx, scratch / "a")
+        assert (scratch / f"a/panels/{ctx.shots[1].id}.jpg").exists()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

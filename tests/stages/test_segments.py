@@ -202,3 +202,28 @@ def test_a_lone_segment_encoded_in_halves_side_by_side_has_the_frames_of_one_enc
     a, b = _frames(halves), _frames(whole)
     assert len(a) == len(b) > 100
     assert [k for k in range(len(a)) if not np.array_equal(a[k], b[k])] == []
+
+
+def test_a_segment_burns_its_subtitles_with_the_whole_font_where_no_subset_was_made(tmp_path):
+    """``fonts.subset_font`` gives None without uharfbuzz (or when its subsetter fails): the slice is still burned,
+    with director's whole font."""
+    from director.media.fonts import font_path
+    from director.media.source import ClipSource, Placed
+    from director.project import EncodeConfig
+    from director.stages import segments
+
+    class Still(ClipSource):
+        skips = True
+
+        def place(self, first, prefix, work, start=0):
+            return Placed([], [], f"{first}:v", 1)
+
+    req = segments.SegmentRequest(clip=None, look=segments.Look(48), first=0, last=48, subtitles="[Script Info]\n",
+                                  fps=24, width=216, height=384, encode=EncodeConfig(), before=None, before_look=None)
+    for fonts, folder in ((None, font_path().parent), (tmp_path / "fonts", tmp_path / "fonts")):
+        args = segments._encode(req, Still(), tmp_path, 0, 48, fonts, 1, tmp_path / "segment.mp4")
+        graph = args[args.index("-filter_complex") + 1]
+        assert "subtitles=filename=slice.ass" in graph and segments._filter_escape(str(folder)) in graph
+    bare = segments.SegmentRequest(**{**req.__dict__, "subtitles": None})
+    graph = segments._encode(bare, Still(), tmp_path, 0, 48, None, 1, tmp_path / "segment.mp4")
+    assert "subtitles=" not in " ".join(graph)
