@@ -17,11 +17,10 @@ own encode of the whole file does.
 """
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from director.errors import StageFailed
-from director.media.ffmpeg import ffmpeg_exe, run_ffmpeg
+from director.media.ffmpeg import run_ffmpeg, run_ffmpeg_side_by_side
 
 FRAME = 1024  # samples per AAC frame
 ROLL = 2 * FRAME  # samples a part encodes beyond its own on either side
@@ -43,15 +42,13 @@ def adts_frames(data: bytes) -> list[bytes]:
     return frames
 
 
-def _encoder(wav: Path, first: int, end: int, bitrate: str, out: Path) -> subprocess.Popen:
-    """ffmpeg encoding samples [first, end) of ``wav`` (at ``RATE``) as ADTS (started, not waited for). It seeks to
-    the whole second before ``first`` (a time the WAV reader reaches exactly) and trims the rest by sample."""
+def _encoder(wav: Path, first: int, end: int, bitrate: str, out: Path) -> list[str]:
+    """ffmpeg's arguments encoding samples [first, end) of ``wav`` (at ``RATE``) as ADTS. It seeks to the whole
+    second before ``first`` (a time the WAV reader reaches exactly) and trims the rest by sample."""
     skip = first // RATE
-    cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-ss", str(skip), "-i",
-           str(wav.resolve()), "-af", f"atrim=start_sample={first - skip * RATE}:end_sample={end - skip * RATE},"
-           "asetpts=PTS-STARTPTS", "-c:a", "aac",
-           "-aac_coder", "fast", "-b:a", bitrate, "-ar", str(RATE), "-f", "adts", str(out.resolve())]
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return ["-ss", str(skip), "-i", str(wav.resolve()),
+            "-af", f"atrim=start_sample={first - skip * RATE}:end_sample={end - skip * RATE},asetpts=PTS-STARTPTS",
+            "-c:a", "aac", "-aac_coder", "fast", "-b:a", bitrate, "-ar", str(RATE), "-f", "adts", str(out.resolve())]
 
 
 def encode_aac(wav: Path, out: Path, bitrate: str, samples: int, rate: int, parts: int) -> int:
@@ -67,21 +64,8 @@ def encode_aac(wav: Path, out: Path, bitrate: str, samples: int, rate: int, part
     pieces = [out.with_name(f".{out.stem}-{i}.aac") for i in range(parts)]
     joined = out.with_name(f".{out.stem}.aac")
     try:
-        procs: list[subprocess.Popen] = []
-        try:
-            for i in range(parts):
-                procs.append(_encoder(wav, max(0, bounds[i] - ROLL), min(samples, bounds[i + 1] + ROLL), bitrate,
-                                      pieces[i]))
-        except OSError:
-            for proc in procs:  # none is left writing a file the cleanup below removes
-                proc.kill()
-                proc.wait()
-            raise
-        errors = [p.communicate()[1] for p in procs]
-        for p, err in zip(procs, errors):
-            if p.returncode != 0:
-                tail = err.decode("utf-8", "replace").strip().splitlines()[-4:]
-                raise StageFailed(f"encoding the mix: ffmpeg failed (exit {p.returncode}): " + " | ".join(tail))
+        run_ffmpeg_side_by_side([_encoder(wav, max(0, bounds[i] - ROLL), min(samples, bounds[i + 1] + ROLL), bitrate,
+                                          pieces[i]) for i in range(parts)], "encoding the mix")
         frames: list[bytes] = []
         for i, piece in enumerate(pieces):
             encoded = adts_frames(piece.read_bytes())

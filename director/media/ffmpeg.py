@@ -25,23 +25,37 @@ def ffmpeg_exe() -> str:
 
 def run_ffmpeg(args: list[str], what: str, cwd: Path | None = None) -> None:
     """Run ffmpeg; on failure raise StageFailed with the end of its error output."""
-    cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args]
-    proc = subprocess.run(cmd, capture_output=True, cwd=cwd)
-    if proc.returncode != 0:
-        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-6:]
-        raise StageFailed(f"{what}: ffmpeg failed (exit {proc.returncode}): " + " | ".join(tail))
+    proc = subprocess.run(_command(args), capture_output=True, cwd=cwd)
+    _check(proc.returncode, proc.stderr, what)
 
 
 def run_ffmpeg_side_by_side(runs: list[list[str]], what: str, cwd: Path | None = None) -> None:
     """Run several ffmpeg commands at once and wait for all of them; on a failure raise StageFailed as
-    ``run_ffmpeg`` does (the first one that failed)."""
-    procs = [subprocess.Popen([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd) for args in runs]
+    ``run_ffmpeg`` does (the first one that failed). Where one cannot even start, those already started are
+    stopped first: none is left writing a file its caller is about to remove."""
+    procs: list[subprocess.Popen] = []
+    try:
+        for args in runs:
+            procs.append(subprocess.Popen(_command(args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd))
+    except OSError:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+        raise
     errors = [proc.communicate()[1] for proc in procs]
     for proc, err in zip(procs, errors):
-        if proc.returncode != 0:
-            tail = err.decode("utf-8", "replace").strip().splitlines()[-6:]
-            raise StageFailed(f"{what}: ffmpeg failed (exit {proc.returncode}): " + " | ".join(tail))
+        _check(proc.returncode, err, what)
+
+
+def _command(args: list[str]) -> list[str]:
+    return [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args]
+
+
+def _check(returncode: int, stderr: bytes, what: str) -> None:
+    """StageFailed with the end of ffmpeg's error output, unless it succeeded."""
+    if returncode != 0:
+        tail = stderr.decode("utf-8", "replace").strip().splitlines()[-6:]
+        raise StageFailed(f"{what}: ffmpeg failed (exit {returncode}): " + " | ".join(tail))
 
 
 class FrameWriter:

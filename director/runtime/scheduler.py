@@ -358,9 +358,9 @@ class Scheduler:
         """Start the early work whose stages have no unit left (a stage not in this run counts as finished), on a
         thread of its own, once a core is free of CPU jobs: it never holds an io slot, and never takes a core from
         the jobs while they fill the machine (after a one-line edit the storyboard, ~0.3 s of drawing, ran beside the
-        mix, the render's longest job, and the shot's encode; it waits for the encode to finish instead). A core
-        is free at the latest when the last CPU job ends (the reviewer found that waiting for a free *slot* held it
-        back to the end with one worker on a larger machine)."""
+        mix, the render's longest job, and the shot's encode; it waits for the encode to finish instead). A core,
+        not a CPU slot: with one worker on a larger machine it draws beside the job. A core is free at the latest
+        when the last CPU job ends."""
         if self.cpu_running >= usable_cores():  # a free core: with one worker on a larger machine the storyboard
             return  # still draws beside the job
         for item in [e for e in self.early if all(not self.stage_left.get((e[0].name, n)) for n in e[1])]:

@@ -57,6 +57,8 @@ def segment_cost(clips: list[Artifact], frames: int, width: int, height: int) ->
             except StageFailed:  # a damaged recipe fails its segment's job, with the reason
                 pass
     return SEGMENT_START + frames * (SECONDS_PER_FRAME + SECONDS_PER_SCALE * scales) * width * height / (1080 * 1920)
+
+
 FADE_SECONDS = 0.4
 DISSOLVE_SECONDS = 0.5
 # A flashback's look, on any profile: most colour gone, warmed a little, corners darkened
