@@ -57,7 +57,6 @@ def storyboard_signature(ctx) -> str:
     """Everything the sheet and page are drawn from: the shots, the screenplay, and the keyframes, timings,
     clips and reference sheets they show (by key). Equal signatures draw equal storyboards."""
     from director.shots import screenplay_digest
-    from director.store.cache import fingerprint
 
     keys = {stage: {i: e.key for i, e in ctx.results.get(stage, {}).items()}
             for stage in ("keyframes", "timing", "clips", "refs")}
