@@ -242,6 +242,9 @@ def render(
                                           "runs nothing")] = False,
     executor: Annotated[Optional[str], typer.Option("--executor", help="where model jobs run: local or ray "
                                                     "(default: executor in director.yaml)")] = None,
+    watch: Annotated[bool, typer.Option("--watch", help="stay and render again whenever a project file changes "
+                                        "(the screenplay, a shot list, director.yaml, a reference); Ctrl-C stops")
+                     ] = False,
 ) -> None:
     """Render the episode: everything cached is reused, the rest runs."""
     # a plain render (no option but the episode and profile: any other one, present or future, changes what runs)
@@ -277,19 +280,33 @@ def render(
     from director.plan import resolve_planner
     from director.plan.llm import environment
 
+    if executor not in (None, "local", "ray"):
+        raise UsageError(f"--executor {executor!r} is not valid; use local or ray")
     selection = Selection(only, until, set(shots.split(",")) if shots else None)
-    project = _project()
-    if executor is not None:
-        if executor not in ("local", "ray"):
-            raise UsageError(f"--executor {executor!r} is not valid; use local or ray")
-        project.config = project.config.model_copy(
-            update={"executor": project.config.executor.model_copy(update={"kind": executor})})
-    planner = resolve_planner(project, None, environment())
-    reviewer = None
-    if project.config.llm.review_keyframes:  # the vision reviewer talks to the same endpoint as the planner
-        from director.plan.llm import resolve_settings
 
-        reviewer = resolve_settings(project.config.llm, environment())
+    def loaded():
+        """The project, its planner and its keyframe reviewer, read afresh (``--watch`` reads them every time)."""
+        project = _project()
+        if executor is not None:
+            project.config = project.config.model_copy(
+                update={"executor": project.config.executor.model_copy(update={"kind": executor})})
+        reviewer = None
+        if project.config.llm.review_keyframes:  # the vision reviewer talks to the same endpoint as the planner
+            from director.plan.llm import resolve_settings
+
+            reviewer = resolve_settings(project.config.llm, environment())
+        return project, resolve_planner(project, None, environment()), reviewer
+
+    def once():
+        project, planner, reviewer = loaded()
+        with RichReporter(state.out, only_work=watch) as reporter:
+            return do_render(project, episode, profile, selection, reporter, planner, reviewer)
+
+    if watch:
+        if all_ or (episode and "," in episode):
+            raise UsageError("--watch renders one episode: name it with --episode NAME (not --all or a list)")
+        raise typer.Exit(_watch(_project().root, once))
+    project, planner, reviewer = loaded()
     names = [p.stem for p in project.episode_paths()] if all_ else (episode.split(",") if episode and "," in episode
                                                                       else None)
     if names is not None:
@@ -307,11 +324,61 @@ def render(
         if any(o.result.failed for o in outcomes):
             raise typer.Exit(ExitCode.STAGE_FAILED)
         return
-    with RichReporter(state.out) as reporter:
-        outcome = do_render(project, episode, profile, selection, reporter, planner, reviewer)
+    outcome = once()
     summary(state.out, outcome)
     if outcome.result.failed:
         raise typer.Exit(ExitCode.STAGE_FAILED)
+
+
+def _watch(root: Path, once) -> int:
+    """``render --watch``: render with ``once`` now and after every change to the project's files
+    (``runtime/watch.py``). A render that fails, or a file with a mistake in it, is reported and the watch goes on;
+    Ctrl-C while waiting stops it (exit 0), Ctrl-C during a render interrupts that render as always (130)."""
+    import time
+
+    from director.cli.progress import summary
+    from director.errors import ProjectLocked
+    from director.runtime.watch import look, wait_for_change
+
+    out = state.out
+    out.compact = True  # --json: one line per render
+    changed: list[str] | None = None  # what started this render (None: the first)
+    quiet: set[str] | None = None  # files whose last change rendered nothing new (said once, not again)
+    locked = False
+    while True:
+        taken = look(root)
+        try:
+            outcome = once()
+        except ProjectLocked as exc:  # another render or the studio holds the project: try again shortly
+            if not locked:
+                out.info(f"{exc}; waiting for it to finish")
+            locked = True
+            time.sleep(1.0)
+            continue
+        except DirectorError as exc:  # a mistake in a file being edited: say where, and wait for the next save
+            _print_error(exc)
+            baseline, quiet = taken, None
+        else:
+            nothing = changed is not None and outcome.result.count("ran") == 0 and not outcome.result.failed
+            if not nothing:
+                summary(out, outcome)
+                quiet = None
+            elif set(changed) != quiet:  # a comment, a file no render reads: nothing new to show. Said once per set
+                # of files, so that output another program writes into the project cannot keep the watch going
+                out.info(f"{', '.join(changed)} changed: the episode is as it was")
+                quiet = set(changed)
+            baseline = outcome.inputs if outcome.inputs is not None else {}  # None: a file changed as it was read
+        locked = False
+        if changed is None:
+            out.info(f"watching {root} for changes (Ctrl-C stops)")
+        try:
+            _, changed = wait_for_change(root, baseline)
+        except KeyboardInterrupt:
+            out.info("stopped watching")
+            return ExitCode.OK
+        if quiet is None or set(changed) != quiet:
+            out.info(f"changed: {', '.join(changed[:5])}" + (f" and {len(changed) - 5} more" if len(changed) > 5
+                                                             else ""))
 
 
 def _up_to_date(episode: str | None, profile: str | None) -> bool:

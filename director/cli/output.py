@@ -13,6 +13,7 @@ from director.secrets import RedactingFilter, redact
 class Output:
     json_mode: bool = False
     verbosity: int = 0  # -1 quiet, 0 normal, 1+ verbose
+    compact: bool = False  # --json: one result per line (``render --watch`` prints one per render)
 
     def setup_logging(self) -> None:
         level = logging.WARNING if self.verbosity < 0 else logging.INFO if self.verbosity == 0 else logging.DEBUG
@@ -32,7 +33,8 @@ class Output:
 
     def result(self, data: dict, text: str | None = None) -> None:
         if self.json_mode:
-            print(redact(json.dumps(data, indent=2, ensure_ascii=False, default=str)))
+            print(redact(json.dumps(data, indent=None if self.compact else 2, ensure_ascii=False, default=str)),
+                  flush=self.compact)
         elif text is not None:
             print(redact(text))
 

@@ -9,8 +9,9 @@ from director.cli.output import Output
 class RichReporter:
     """Bars on a terminal; on a pipe or a log file (CI, ``2> log``) one plain line per finished job."""
 
-    def __init__(self, out: Output):
+    def __init__(self, out: Output, only_work: bool = False):
         self.out = out
+        self.only_work = only_work  # plain lines for stages with work to do only (``render --watch``'s renders)
         self.progress = None
         self.plain = False
         self.tasks: dict[str, int] = {}
@@ -37,6 +38,8 @@ class RichReporter:
     def stage_started(self, stage: str, total: int, to_run: int) -> None:
         if self.plain:
             self.counts[stage] = [total - to_run, total]
+            if self.only_work and not to_run:
+                return
             self.out.info(f"{stage}: {to_run} to run, {total - to_run} reused" if to_run else
                           f"{stage}: all {total} reused")
         if self.progress is not None:

@@ -32,6 +32,10 @@ class RenderOutcome:
     seconds: float = 0.0
     duration: float | None = None
     notes: list[str] = field(default_factory=list)
+    # the project's files as the render read them, once planned (``uptodate.project_files``: the planner's own shot
+    # list among them); None when one changed while it was reading them. ``render --watch`` renders again when
+    # the files differ from these.
+    inputs: dict[str, str] | None = None
 
 
 def prepare(project: Project, episode: str | None, profile: str | None, explain: bool,
@@ -92,8 +96,8 @@ def render(project: Project, episode: str | None = None, profile: str | None = N
         asked = {"episode": episode, "profile": profile}
         before = uptodate.snapshot(project.root, asked)
         ctx, notes = prepare(project, episode, profile, explain=False, planner=planner, reviewer=reviewer)
-        read = uptodate.settled(before, uptodate.snapshot(project.root, asked),
-                                project.shots_path(ctx.loaded.episode), project.root)
+        planned = uptodate.snapshot(project.root, asked)
+        read = uptodate.settled(before, planned, project.shots_path(ctx.loaded.episode), project.root)
         unknown = sorted((selection.shots or set()) - {s.id for s in ctx.shots})
         if unknown:
             known = [s.id for s in ctx.shots]
@@ -104,7 +108,11 @@ def render(project: Project, episode: str | None = None, profile: str | None = N
         state = StateIndex(project.state_file("state", f"{ctx.loaded.episode}.json"))
         draw_storyboard_early(ctx)
         result = execute(ctx, state, selection, reporter, workers=project.config.workers)
-        return finish(project, ctx, result, selection, started, notes, asked=(episode, profile, read))
+        outcome = finish(project, ctx, result, selection, started, notes, asked=(episode, profile, read))
+        if read is not None:
+            outcome.inputs = {k[len(uptodate.PROJECT):]: v for k, v in planned.items()
+                              if k.startswith(uptodate.PROJECT)}
+        return outcome
 
 
 def finish(project: Project, ctx: RenderContext, result: RunResult, selection: Selection, started: float,

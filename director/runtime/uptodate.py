@@ -28,6 +28,7 @@ from director.store.cache import ArtifactCache, file_stamp
 
 FORMAT = 2
 STATE = Path(".director") / "uptodate"
+PROJECT = "project:"  # how a snapshot names the project's files
 
 
 def _tree(out: dict[str, str], root: Path, prefix: str, skip: set[str]) -> None:
@@ -54,13 +55,21 @@ def _tree(out: dict[str, str], root: Path, prefix: str, skip: set[str]) -> None:
                 continue
 
 
+def project_files(root: Path, prefix: str = "") -> dict[str, str]:
+    """The project's files by stamp (outputs, state and .git at its top level aside), each named ``prefix`` + its
+    path in the project."""
+    out: dict[str, str] = {}
+    _tree(out, Path(root), prefix, {".director", "out", ".git"})
+    return out
+
+
 def snapshot(root: Path, options: dict) -> dict[str, str]:
-    """What a render's keys are made from, file by file, by stamp: director's code, the project's files (outputs,
-    state and .git at its top level aside), the Python environment and the render's options."""
+    """What a render's keys are made from, file by file, by stamp: director's code, the project's files
+    (``project_files``), the Python environment and the render's options."""
     out = {"": json.dumps({"format": FORMAT, "options": options, "python": sys.version, "environment": sys.prefix},
                           sort_keys=True)}
     _tree(out, Path(__file__).resolve().parents[1], "code:", set())
-    _tree(out, Path(root), "project:", {".director", "out", ".git"})
+    out.update(project_files(root, PROJECT))
     return out
 
 
@@ -75,7 +84,7 @@ def inputs_digest(root: Path, options: dict) -> str:
 def settled(before: dict[str, str], planned: dict[str, str], written: Path, root: Path) -> str | None:
     """The inputs' digest a render may stamp, taken once it has read them (after planning): None when anything
     changed meanwhile but the shot list the planner itself wrote (``written``)."""
-    mine = "project:" + os.path.relpath(written, root)
+    mine = PROJECT + os.path.relpath(written, root)
     changed = {k for k in before.keys() | planned.keys() if before.get(k) != planned.get(k)}
     return digest(planned) if changed <= {mine} else None
 

@@ -1,0 +1,106 @@
+"""``director render --watch`` as a user sits in it: save, see the episode follow, make a mistake, fix it, stop."""
+from __future__ import annotations
+
+import json
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from tests.conftest import director
+
+
+class Watching:
+    """The real command in its own process, its stdout (one JSON result per render) and stderr read as they come."""
+
+    def __init__(self, project):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "director", "--json", "-p", str(project), "render", "--watch"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as a terminal gives it
+        self.results, self.lines, self.err = queue.Queue(), queue.Queue(), []
+        self.readers = [threading.Thread(target=self._read, args=(stream, into), daemon=True)
+                        for stream, into in ((self.proc.stdout, self.results), (self.proc.stderr, self.lines))]
+        for reader in self.readers:
+            reader.start()
+
+    @staticmethod
+    def _read(stream, into):
+        for line in stream:
+            into.put(line)
+
+    def result(self, timeout=120) -> dict:
+        return json.loads(self.results.get(timeout=timeout))
+
+    def until(self, text: str, timeout=120) -> str:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                line = self.lines.get(timeout=max(0.01, deadline - time.time()))
+            except queue.Empty:
+                break
+            self.err.append(line)
+            if text in line:
+                return line
+        raise AssertionError(f"no {text!r} on stderr:\n{''.join(self.err)}")
+
+    def stop(self) -> str:
+        """Ctrl-C; everything it said on stderr."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(timeout=60)
+        for reader in self.readers:
+            reader.join(timeout=10)
+        return "".join(self.err) + "".join(self.lines.get() for _ in range(self.lines.qsize()))
+
+    def quiet_for(self, seconds: float) -> list[str]:
+        time.sleep(seconds)
+        said = []
+        while not self.lines.empty():
+            said.append(self.lines.get())
+        self.err += said
+        return said
+
+
+def test_watch_renders_again_on_every_save_reports_mistakes_and_stops_on_ctrl_c(small_project):
+    sp = small_project / "screenplay.yaml"
+    srt = small_project / "out" / "screenplay" / "episode.srt"
+    watch = Watching(small_project)
+    try:
+        first = watch.result()
+        assert first["ran"] > 0 and first["failed"] == []
+        watch.until("watching")
+        # the planner wrote the shot list during that render: its own write starts nothing
+        assert not [line for line in watch.quiet_for(1.5) if "changed" in line]
+
+        sp.write_text(sp.read_text().replace("Only since Tuesday.", "Only since Friday."))
+        watch.until("changed: screenplay.yaml")
+        edited = watch.result()
+        assert 0 < edited["ran"] < first["ran"] and edited["reused"] > 0  # only what the line touches
+        assert "Friday" in srt.read_text() and "Tuesday" not in srt.read_text()
+
+        good = sp.read_text()
+        sp.write_text(good + "  - bad: [\n")  # a mistake, mid-edit: where it is, and the watch goes on
+        problem = watch.until("screenplay.yaml:")
+        assert "YAML syntax error" in problem
+        watch.until("1 problem found")
+        assert watch.proc.poll() is None
+
+        sp.write_text(good.replace("Only since Friday.", "Only since Monday."))
+        fixed = watch.result()
+        assert fixed["ran"] > 0 and "Monday" in srt.read_text()
+
+        sp.write_text(sp.read_text() + "# a note to self\n")  # nothing the episode shows
+        watch.until("the episode is as it was")
+        assert watch.results.empty()
+    finally:
+        err = watch.stop()
+    assert watch.proc.returncode == 0, err[-2000:]
+    assert "stopped watching" in err and "Traceback" not in err
+
+
+def test_watch_renders_one_episode(small_project):
+    proc = director("-p", str(small_project), "render", "--watch", "--all")
+    assert proc.returncode == 2 and "--watch renders one episode" in proc.stderr
