@@ -5,7 +5,9 @@ drawn frame by frame in Pillow (`backends.video.engine: pillow`) and the episode
 veryfast / CRF 20 (`encode: {join: single, preset: veryfast, crf: 20}`). "new" is the defaults. Each episode is
 rendered fresh by both, one after the other (the demo three times each: the median), then re-rendered with
 nothing changed (three times: the median), after a one-line edit and after a change of one shot's seed; every
-ratio is over the same path's own full render. A 3-minute Chinese episode gives the peak memory of a long render
+ratio is over the same path's own full render. The new path then measures the same kinds of change made while
+``director render --watch`` runs (a second edit of the same line, the same shot's seed once more): from the file's
+save to the watching process's result, as its user waits for it. A 3-minute Chinese episode gives the peak memory of a long render
 (the whole process tree, sampled every 50 ms), at full and at half size (``preview_scale: 0.5``).
 
 `python -m bench preview [--quick]` (--quick: the demo only, one pair).
@@ -14,7 +16,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -24,6 +29,8 @@ from bench.episodes import write_episode
 
 OLD = "encode: {join: single, preset: veryfast, crf: 20}\nbackends: {video: {backend: preview-animatic, engine: pillow}}\n"
 EDITS = {"demo": ("You're late.", "You're late again."), "zh60": ("再给我一天时间。", "再给我一天时间，求你了。")}
+WATCHED_EDITS = {"demo": ("You're late again.", "You're late again, Ren."),
+                 "zh60": ("再给我一天时间，求你了。", "再给我一天时间，求求你了。")}
 
 
 def _render(project: Path) -> dict:
@@ -47,6 +54,42 @@ def _project(name: str, path: str) -> Path:
         with (project / "director.yaml").open("a") as f:
             f.write("preview_scale: 0.5\n")
     return project
+
+
+def _seed(project: Path, by: int = 1) -> None:
+    """The middle shot's seed, ``by`` more."""
+    shots = project / "shots/screenplay.yaml"
+    data = yaml.safe_load(shots.read_text(encoding="utf-8"))
+    data["shots"][len(data["shots"]) // 2]["seed"] += by
+    shots.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def watched(name: str, project: Path, full_s: float) -> dict:
+    """The edit and the seed change again, made while ``render --watch`` runs: seconds from the save to its result."""
+    proc = subprocess.Popen([sys.executable, "-m", "director", "-q", "--json", "-p", str(project), "render",
+                             "--watch"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out = {}
+    try:
+        json.loads(proc.stdout.readline())  # its first render (everything reused)
+        sp = project / "screenplay.yaml"
+        old, new = WATCHED_EDITS[name]
+        for label, change in (("one_line_edit", lambda: sp.write_text(
+                sp.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")),
+                              # a seed never drawn: the edit re-planned the shots, and put the seed back as planned
+                              ("seed_change", lambda: _seed(project, 1000))):
+            time.sleep(0.5)  # the watch is waiting
+            started = time.perf_counter()
+            change()
+            result = json.loads(proc.stdout.readline())
+            seconds = time.perf_counter() - started
+            record = json.loads(Path(result["record"]).read_text())
+            out[label] = {"s": round(seconds, 3), "over_full": round(seconds / full_s, 4), "ran": _ran(record)}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    if proc.returncode != 0:
+        raise RuntimeError(f"render --watch exited {proc.returncode}: {err[-2000:]}")
+    return out
 
 
 def _ran(record: dict) -> dict[str, int]:
@@ -79,16 +122,14 @@ def episode(name: str, path: str) -> dict:
     assert old in text, (name, old)
     sp.write_text(text.replace(old, new, 1), encoding="utf-8")
     edit = _render(project)
-    shots = project / "shots/screenplay.yaml"
-    data = yaml.safe_load(shots.read_text(encoding="utf-8"))
-    middle = data["shots"][len(data["shots"]) // 2]
-    middle["seed"] += 1
-    shots.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    _seed(project)
     seed = _render(project)
     for label, run in (("nothing_changed", again), ("one_line_edit", edit), ("seed_change", seed)):
         short = bool(run["result"].get("up_to_date"))  # answered from the stamp: its record is the last render's
         out[label] = {"s": round(run["wall"], 3), "over_full": round(run["wall"] / full["wall"], 4),
                       "ran": {} if short else _ran(run["record"]), "up_to_date": short}
+    if path == "new":
+        out["watching"] = watched(name, project, full["wall"])
     return out
 
 
@@ -112,6 +153,11 @@ def main(argv: list[str] | None = None) -> None:
                      f"{old['peak_mb']:.0f} / {new['peak_mb']:.0f}"])
     md = table(["episode", "RTF old", "RTF new", "new / old", "edit/full old", "edit/full new", "seed/full new",
                 "unchanged/full new", "peak MB old / new"], rows)
+    md += "\n\n" + table(["render --watch (new path)", "edit s", "edit/full", "seed s", "seed/full"],
+                          [[name, results[name]["new"]["watching"]["one_line_edit"]["s"],
+                            results[name]["new"]["watching"]["one_line_edit"]["over_full"],
+                            results[name]["new"]["watching"]["seed_change"]["s"],
+                            results[name]["new"]["watching"]["seed_change"]["over_full"]] for name in names])
     if "long" in results:
         long = results["long"]["new"]
         half = results["long"]["half"]
