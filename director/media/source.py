@@ -197,6 +197,7 @@ class GraphSource(ClipSource):
             # its stills looped as the animatic loops them: the frames before ``start`` are dropped before any filter
             # draws them (a graph made otherwise is drawn from its first frame and trimmed, as a file is)
             self.skips = bool(_LOOPED.search(self.graph))
+            self._inputs: dict[Path, list[str]] = {}  # per work folder: the input arguments of what was unpacked
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise StageFailed(f"clip recipe {recipe}: unreadable ({exc})") from None
 
@@ -210,6 +211,39 @@ class GraphSource(ClipSource):
         return ["-r", rate(self.fps)]
 
     def place(self, first: int, prefix: str, work: Path, start: int = 0) -> Placed:
+        # the layers and the faces' stream are unpacked into ``work`` once: the halves of a segment encoded side by
+        # side place the same clip twice in one folder
+        args = self._inputs.get(work)
+        if args is None:
+            args = self._inputs[work] = self._unpack(prefix, work)
+        chains = []
+        patches = len(self.files) if self.raw is not None else None
+        if start and patches is not None:  # the faces' stream from the same frame as the stills (its own numbers)
+            chains.append(f"[{first + patches}:v]trim=start_frame={start}[{prefix}patchesfrom]")
+
+        def relabel(m: re.Match) -> str:
+            label = m.group(1)
+            number = _INPUT.match(label)
+            if number and start and int(number.group(1)) == patches:
+                return f"[{prefix}patchesfrom]"
+            return f"[{first + int(number.group(1))}:v]" if number else f"[{prefix}{label}]"
+
+        if start and not self.skips:
+            raise ValueError("this recipe's frames cannot start past its first (GraphSource.skips)")
+        graph = _LABEL.sub(relabel, self.graph)
+        if start:  # each looped still numbered by its frames (setpts=N), then the ones before ``start`` dropped
+            graph = _LOOPED.sub(lambda m: f"{m.group(0)},trim=start_frame={start}", graph)
+        count = len(self.files) + (self.raw is not None)
+        # exactly the clip's frames, numbered from 0 at its rate (from ``start``, numbered as in the clip), and the
+        # rate said (tpad and xfade read it; a still's input says 25): as a decoded file gives them. The fps filter
+        # passes each frame as it is.
+        fr = rate(self.fps)
+        tail = (f"[{prefix}out]trim=end_frame={self.frames - start},settb=1/({fr}),setpts=N+{start},fps={fr}"
+                f"[{prefix}src]")
+        return Placed(list(args), [*chains, graph, tail], f"{prefix}src", count)
+
+    def _unpack(self, prefix: str, work: Path) -> list[str]:
+        """ffmpeg's input arguments for the stills and the faces' stream, written into ``work`` as it reads them."""
         import numpy as np
 
         from director.media.png import unpacked_png
@@ -238,32 +272,7 @@ class GraphSource(ClipSource):
                     f.write(data)
             args += ["-f", "rawvideo", "-pix_fmt", fmt, "-s", f"{w}x{h}", "-framerate", rate(self.fps),
                      "-i", str(unpacked.resolve())]
-
-        chains = []
-        patches = len(self.files) if self.raw is not None else None
-        if start and patches is not None:  # the faces' stream from the same frame as the stills (its own numbers)
-            chains.append(f"[{first + patches}:v]trim=start_frame={start}[{prefix}patchesfrom]")
-
-        def relabel(m: re.Match) -> str:
-            label = m.group(1)
-            number = _INPUT.match(label)
-            if number and start and int(number.group(1)) == patches:
-                return f"[{prefix}patchesfrom]"
-            return f"[{first + int(number.group(1))}:v]" if number else f"[{prefix}{label}]"
-
-        if start and not self.skips:
-            raise ValueError("this recipe's frames cannot start past its first (GraphSource.skips)")
-        graph = _LABEL.sub(relabel, self.graph)
-        if start:  # each looped still numbered by its frames (setpts=N), then the ones before ``start`` dropped
-            graph = _LOOPED.sub(lambda m: f"{m.group(0)},trim=start_frame={start}", graph)
-        count = len(self.files) + (self.raw is not None)
-        # exactly the clip's frames, numbered from 0 at its rate (from ``start``, numbered as in the clip), and the
-        # rate said (tpad and xfade read it; a still's input says 25): as a decoded file gives them. The fps filter
-        # passes each frame as it is.
-        fr = rate(self.fps)
-        tail = (f"[{prefix}out]trim=end_frame={self.frames - start},settb=1/({fr}),setpts=N+{start},fps={fr}"
-                f"[{prefix}src]")
-        return Placed(args, [*chains, graph, tail], f"{prefix}src", count)
+        return args
 
 
 def encode_clip(source: ClipSource, path: Path, crf: int, preset: str, filters: str = "null") -> Path:
