@@ -344,41 +344,47 @@ def _watch(root: Path, once) -> int:
     out.compact = True  # --json: one line per render
     changed: list[str] | None = None  # what started this render (None: the first)
     quiet: set[str] | None = None  # files whose last change rendered nothing new (said once, not again)
-    locked = False
-    while True:
-        taken = look(root)
-        try:
-            outcome = once()
-        except ProjectLocked as exc:  # another render or the studio holds the project: try again shortly
-            if not locked:
-                out.info(f"{exc}; waiting for it to finish")
-            locked = True
-            time.sleep(1.0)
-            continue
-        except DirectorError as exc:  # a mistake in a file being edited: say where, and wait for the next save
-            _print_error(exc)
-            baseline, quiet = taken, None
-        else:
-            nothing = changed is not None and outcome.result.count("ran") == 0 and not outcome.result.failed
-            if not nothing:
-                summary(out, outcome)
-                quiet = None
-            elif set(changed) != quiet:  # a comment, a file no render reads: nothing new to show. Said once per set
-                # of files, so that output another program writes into the project cannot keep the watch going
-                out.info(f"{', '.join(changed)} changed: the episode is as it was")
-                quiet = set(changed)
-            baseline = outcome.inputs if outcome.inputs is not None else {}  # None: a file changed as it was read
-        locked = False
-        if changed is None:
-            out.info(f"watching {root} for changes (Ctrl-C stops)")
-        try:
+    locked = rendering = False
+    try:
+        while True:
+            taken = look(root)
+            rendering = True
+            try:
+                outcome = once()
+            except ProjectLocked as exc:  # another render or the studio holds the project: try again shortly
+                rendering = False
+                if not locked:
+                    out.info(f"{exc}; waiting for it to finish")
+                locked = True
+                time.sleep(1.0)
+                continue
+            except DirectorError as exc:  # a mistake in a file being edited: say where, and wait for the next save
+                rendering = False
+                _print_error(exc)
+                baseline, quiet = taken, None
+            else:
+                rendering = False
+                nothing = changed is not None and outcome.result.count("ran") == 0 and not outcome.result.failed
+                if not nothing:
+                    summary(out, outcome)
+                    quiet = None
+                elif set(changed) != quiet:  # a comment, a file no render reads: nothing new to show. Said once
+                    # per set of files, so that output another program writes into the project cannot keep it going
+                    out.info(f"{', '.join(changed)} changed: the episode is as it was")
+                    quiet = set(changed)
+                baseline = outcome.inputs if outcome.inputs is not None else {}  # None: changed as it was read
+            locked = False
+            if changed is None:
+                out.info(f"watching {root} for changes (Ctrl-C stops)")
             _, changed = wait_for_change(root, baseline)
-        except KeyboardInterrupt:
-            out.info("stopped watching")
-            return ExitCode.OK
-        if quiet is None or set(changed) != quiet:
-            out.info(f"changed: {', '.join(changed[:5])}" + (f" and {len(changed) - 5} more" if len(changed) > 5
-                                                             else ""))
+            if quiet is None or set(changed) != quiet:
+                out.info(f"changed: {', '.join(changed[:5])}" + (f" and {len(changed) - 5} more"
+                                                                 if len(changed) > 5 else ""))
+    except KeyboardInterrupt:
+        if rendering:  # a render interrupted, as a render without --watch is
+            raise
+        out.info("stopped watching")
+        return ExitCode.OK
 
 
 def _up_to_date(episode: str | None, profile: str | None) -> bool:

@@ -97,7 +97,7 @@ def test_watch_renders_again_on_every_save_reports_mistakes_and_stops_on_ctrl_c(
         assert watch.results.empty()
     finally:
         err = watch.stop()
-    assert watch.proc.returncode == 0, err[-2000:]
+    assert watch.proc.returncode == 0, err[-6000:].replace("\n", " | ")
     assert "stopped watching" in err and "Traceback" not in err
 
 
