@@ -27,7 +27,7 @@ class RichReporter:
 
             self.progress = Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
                                      TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
-                                     console=self.out.console(), transient=False)
+                                     console=self.out.console(), transient=self.only_work)  # --watch: the summary stays
             self.progress.__enter__()
         return self
 
