@@ -66,13 +66,29 @@ def _seed(project: Path, by: int = 1) -> None:
 
 def watched(name: str, project: Path, full_s: float) -> dict:
     """The edit and the seed change again, made while ``render --watch`` runs: seconds from the save to its result."""
+    import queue
+    import tempfile
+    import threading
+
+    err = tempfile.TemporaryFile("w+")
     proc = subprocess.Popen([sys.executable, "-m", "director", "-q", "--json", "-p", str(project), "render",
-                             "--watch"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--watch"], stdout=subprocess.PIPE, stderr=err, text=True)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+
+    def result() -> dict:
+        try:
+            return json.loads(lines.get(timeout=300))
+        except queue.Empty:
+            err.seek(0)
+            raise RuntimeError(f"render --watch gave no result: {err.read()[-2000:]}") from None
+
     out = {}
     try:
-        json.loads(proc.stdout.readline())  # its first render (everything reused)
+        result()  # its first render (everything reused)
         sp = project / "screenplay.yaml"
         old, new = WATCHED_EDITS[name]
+        assert old in sp.read_text(encoding="utf-8"), (name, old)
         for label, change in (("one_line_edit", lambda: sp.write_text(
                 sp.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")),
                               # a seed never drawn: the edit re-planned the shots, and put the seed back as planned
@@ -80,15 +96,16 @@ def watched(name: str, project: Path, full_s: float) -> dict:
             time.sleep(0.5)  # the watch is waiting
             started = time.perf_counter()
             change()
-            result = json.loads(proc.stdout.readline())
+            done = result()
             seconds = time.perf_counter() - started
-            record = json.loads(Path(result["record"]).read_text())
+            record = json.loads(Path(done["record"]).read_text())
             out[label] = {"s": round(seconds, 3), "over_full": round(seconds / full_s, 4), "ran": _ran(record)}
     finally:
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
+        proc.wait(timeout=60)
     if proc.returncode != 0:
-        raise RuntimeError(f"render --watch exited {proc.returncode}: {err[-2000:]}")
+        err.seek(0)
+        raise RuntimeError(f"render --watch exited {proc.returncode}: {err.read()[-2000:]}")
     return out
 
 

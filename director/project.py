@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from director.errors import ConfigError, Problem, ScreenplayError, UsageError
 from director.ids import id_problem
 from director.paths import inside, path_text_problem
+from director.store.cache import file_stamp
 from director.vocab import did_you_mean
 from director.yamlpos import Positions, load_yaml
 
@@ -243,6 +245,9 @@ class Project:
     root: Path
     config: ProjectConfig
     config_path: Path | None = None
+    # director.yaml's stamp (``store.cache.file_stamp``) taken before it was read: a render whose config changed on
+    # disk after it was read leaves no up-to-date stamp (runtime/render.py)
+    config_stamp: list[int] | None = field(default=None, compare=False)
 
     # --------------------------------------------------------------- locating
     @classmethod
@@ -274,6 +279,10 @@ class Project:
     @classmethod
     def load(cls, root: Path) -> "Project":
         path = root / CONFIG_NAME
+        try:
+            stamp = file_stamp(os.stat(path))
+        except OSError:
+            stamp = None
         data, pos, problems = load_yaml(path, str(path))
         if data is None and not problems:
             data = {}
@@ -289,7 +298,7 @@ class Project:
         problems = backend_problems(config, pos)
         if problems:
             raise ScreenplayError(problems)
-        return cls(root.resolve(), config, path)
+        return cls(root.resolve(), config, path, stamp)
 
     # --------------------------------------------------------------- paths
     @property

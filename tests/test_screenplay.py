@@ -110,3 +110,21 @@ def test_fields_at_their_defaults_do_not_change_what_the_shot_list_was_planned_f
     changed["scenes"][0]["flashback"] = True
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(changed))
     assert screenplay_digest(load_screenplay(tmp_path / "c.yaml").screenplay) != digests[0]
+
+
+def test_a_reference_put_back_with_its_old_size_and_time_is_judged_again(tmp_path):
+    """A long-lived process (``render --watch``, the studio) remembers its verdicts on references by their stamps: a
+    file replaced by ``cp -p``, ``rsync -t`` or ``tar`` keeps its size and mtime, and must not keep its verdict."""
+    import os
+
+    from PIL import Image
+
+    from director.media.inspect import image_problem
+
+    ref = tmp_path / "ana.png"
+    Image.new("RGB", (64, 64), "red").save(ref)
+    assert image_problem(ref) is None
+    st = os.stat(ref)
+    ref.write_bytes(b"\0" * st.st_size)  # the same size, and the old times put back
+    os.utime(ref, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert image_problem(ref) is not None

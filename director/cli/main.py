@@ -250,6 +250,8 @@ def render(
     # a plain render (no option but the episode and profile: any other one, present or future, changes what runs)
     # may be answered from the up-to-date stamp
     plain = not any(value for name, value in locals().items() if name not in ("episode", "profile"))
+    if dry_run and watch:
+        raise UsageError("--dry-run runs nothing, so there is nothing to --watch; use one or the other")
     if dry_run:
         from director.runtime.render import dry_run as plan_video
 
@@ -297,15 +299,15 @@ def render(
             reviewer = resolve_settings(project.config.llm, environment())
         return project, resolve_planner(project, None, environment()), reviewer
 
-    def once():
+    def once(held: list[str] | None = None):
         project, planner, reviewer = loaded()
-        with RichReporter(state.out, only_work=watch) as reporter:
+        with RichReporter(state.out, only_work=watch, held=held) as reporter:
             return do_render(project, episode, profile, selection, reporter, planner, reviewer)
 
     if watch:
         if all_ or (episode and "," in episode):
             raise UsageError("--watch renders one episode: name it with --episode NAME (not --all or a list)")
-        raise typer.Exit(_watch(_project().root, once))
+        raise typer.Exit(_watch(_watch_root(), once))
     project, planner, reviewer = loaded()
     names = [p.stem for p in project.episode_paths()] if all_ else (episode.split(",") if episode and "," in episode
                                                                       else None)
@@ -330,6 +332,33 @@ def render(
         raise typer.Exit(ExitCode.STAGE_FAILED)
 
 
+def _watch_root() -> Path:
+    """The folder ``render --watch`` looks at: the project's, also when its director.yaml has a mistake (the first
+    render reports it, and the watch waits for the fix)."""
+    try:
+        return _project().root
+    except DirectorError:
+        where = Path(state.project or Path.cwd())
+        if where.is_file() or where.is_dir():
+            return (where.parent if where.is_file() else where).resolve()
+        raise
+
+
+def _published(outcome) -> dict[str, list[int] | None]:
+    """The stamps of a render's published files: what a watcher of the episode sees change."""
+    import os
+
+    from director.store.cache import file_stamp
+
+    stamps = {}
+    for name, path in outcome.outputs.items():
+        try:
+            stamps[name] = file_stamp(os.stat(path))
+        except OSError:
+            stamps[name] = None
+    return stamps
+
+
 def _watch(root: Path, once) -> int:
     """``render --watch``: render with ``once`` now and after every change to the project's files
     (``runtime/watch.py``). A render that fails, or a file with a mistake in it, is reported and the watch goes on;
@@ -338,19 +367,23 @@ def _watch(root: Path, once) -> int:
 
     from director.cli.progress import summary
     from director.errors import ProjectLocked
-    from director.runtime.watch import look, wait_for_change
+    from director.runtime.watch import changes, look, wait_for_change
 
     out = state.out
     out.compact = True  # --json: one line per render
     changed: list[str] | None = None  # what started this render (None: the first)
-    quiet: set[str] | None = None  # files whose last change rendered nothing new (said once, not again)
+    # files whose changes rendered nothing new: a render they start again keeps its lines until it shows something
+    # new, so that output another program writes into the project (`2>&1 | tee log.txt`) settles
+    quiet: set[str] = set()
+    last = None  # the last render's published stamps and failures
     locked = rendering = False
     try:
         while True:
             taken = look(root)
+            held = [] if changed is not None and set(changed) <= quiet else None
             rendering = True
             try:
-                outcome = once()
+                outcome = once(held)
             except ProjectLocked as exc:  # another render or the studio holds the project: try again shortly
                 rendering = False
                 if not locked:
@@ -360,24 +393,35 @@ def _watch(root: Path, once) -> int:
                 continue
             except DirectorError as exc:  # a mistake in a file being edited: say where, and wait for the next save
                 rendering = False
+                for line in held or ():
+                    out.info(line)
                 _print_error(exc)
-                baseline, quiet = taken, None
+                quiet, last = set(), None
+                after = look(root)  # a shot list the planner wrote before the mistake was found is no change;
+                # anything else saved meanwhile is
+                baseline = after if all(n.startswith("shots/") for n in changes(taken, after)) else taken
             else:
                 rendering = False
-                nothing = changed is not None and outcome.result.count("ran") == 0 and not outcome.result.failed
-                if not nothing:
+                now = (_published(outcome), sorted((r.stage, r.id) for r in outcome.result.records
+                                                   if r.status in ("failed", "skipped")))  # which jobs, not their
+                # messages (a temporary folder's name in an error differs every time)
+                if changed is not None and now == last:  # a comment, a file no render reads: the episode is as
+                    # it was. Said once per file
+                    if not set(changed) <= quiet:
+                        out.info(f"{', '.join(changed)} changed: the episode is as it was")
+                    quiet |= set(changed)
+                else:
+                    for line in held or ():
+                        out.info(line)
                     summary(out, outcome)
-                    quiet = None
-                elif set(changed) != quiet:  # a comment, a file no render reads: nothing new to show. Said once
-                    # per set of files, so that output another program writes into the project cannot keep it going
-                    out.info(f"{', '.join(changed)} changed: the episode is as it was")
-                    quiet = set(changed)
+                    quiet = set()
+                last = now
                 baseline = outcome.inputs if outcome.inputs is not None else {}  # None: changed as it was read
             locked = False
             if changed is None:
                 out.info(f"watching {root} for changes (Ctrl-C stops)")
             _, changed = wait_for_change(root, baseline)
-            if quiet is None or set(changed) != quiet:
+            if not set(changed) <= quiet:
                 out.info(f"changed: {', '.join(changed[:5])}" + (f" and {len(changed) - 5} more"
                                                                  if len(changed) > 5 else ""))
     except KeyboardInterrupt:

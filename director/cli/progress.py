@@ -9,9 +9,11 @@ from director.cli.output import Output
 class RichReporter:
     """Bars on a terminal; on a pipe or a log file (CI, ``2> log``) one plain line per finished job."""
 
-    def __init__(self, out: Output, only_work: bool = False):
+    def __init__(self, out: Output, only_work: bool = False, held: list[str] | None = None):
         self.out = out
         self.only_work = only_work  # plain lines for stages with work to do only (``render --watch``'s renders)
+        self.held = held  # plain lines kept here, not printed (``render --watch`` prints them if the render shows
+        # something new)
         self.progress = None
         self.plain = False
         self.tasks: dict[str, int] = {}
@@ -31,6 +33,12 @@ class RichReporter:
             self.progress.__enter__()
         return self
 
+    def _say(self, line: str) -> None:
+        if self.held is not None:
+            self.held.append(line)
+        else:
+            self.out.info(line)
+
     def __exit__(self, *exc) -> None:
         if self.progress is not None:
             self.progress.__exit__(*exc)
@@ -40,8 +48,7 @@ class RichReporter:
             self.counts[stage] = [total - to_run, total]
             if self.only_work and not to_run:
                 return
-            self.out.info(f"{stage}: {to_run} to run, {total - to_run} reused" if to_run else
-                          f"{stage}: all {total} reused")
+            self._say(f"{stage}: {to_run} to run, {total - to_run} reused" if to_run else f"{stage}: all {total} reused")
         if self.progress is not None:
             label = stage if to_run else f"{stage} ✓"
             self.tasks[stage] = self.progress.add_task(label, total=max(1, total), completed=total - to_run)
@@ -69,13 +76,13 @@ class RichReporter:
     def job_started(self, stage: str, job, where: dict) -> None:
         """Only when asked (the studio's render worker reads these to show which shots are running)."""
         if self.plain and os.environ.get("DIRECTOR_JOB_STARTS") == "1":
-            self.out.info(f"{stage} > {job.id} started")
+            self._say(f"{stage} > {job.id} started")
 
     def job_done(self, stage: str, job, seconds: float) -> None:
         if self.plain:
             count = self.counts.setdefault(stage, [0, 0])
             count[0] += 1
-            self.out.info(f"{stage} [{count[0]}/{count[1]}] {job.label or job.id} done in {seconds:.1f}s")
+            self._say(f"{stage} [{count[0]}/{count[1]}] {job.label or job.id} done in {seconds:.1f}s")
         if self.progress is not None:
             self.progress.advance(self.tasks[stage], 1.0 - self.fractions.pop((stage, job.id), 0.0))
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+from director.store.cache import file_stamp
+
 MAX_IMAGE_SIDE = 8192
 MIN_IMAGE_SIDE = 16
 MAX_SAMPLE_SECONDS = 300.0
 MIN_SAMPLE_SECONDS = 0.5
-_seen: dict[tuple, str | None] = {}  # (path, size, mtime_ns) -> verdict: validate re-runs cost nothing
+_seen: dict[tuple, str | None] = {}  # (path, its stamp, check) -> verdict: validate re-runs cost nothing
 
 
 def _memo(path: Path, check) -> str | None:
@@ -22,7 +24,9 @@ def _memo(path: Path, check) -> str | None:
         return f"cannot be read ({exc.strerror or exc})"
     if st.st_size == 0:
         return "is an empty file (0 bytes)"
-    key = (str(path), st.st_size, st.st_mtime_ns, check.__name__)
+    # the cache's whole stamp (size, mtime, ctime, inode): a file put back with its old size and mtime (cp -p, rsync -t,
+    # tar) is read again; a long-lived process (render --watch, the studio) must judge it as a fresh one would
+    key = (str(path), *file_stamp(st), check.__name__)
     if key not in _seen:
         _seen[key] = check(path)
     return _seen[key]

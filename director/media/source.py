@@ -214,8 +214,8 @@ class GraphSource(ClipSource):
         # the layers and the faces' stream are unpacked into ``work`` once: the halves of a segment encoded side by
         # side place the same clip twice in one folder
         args = self._inputs.get(work)
-        if args is None:
-            args = self._inputs[work] = self._unpack(prefix, work)
+        if args is None or not all(Path(args[i + 1]).exists() for i, a in enumerate(args) if a == "-i"):
+            args = self._inputs[work] = self._unpack(prefix, work)  # (again where the folder was emptied since)
         chains = []
         patches = len(self.files) if self.raw is not None else None
         if start and patches is not None:  # the faces' stream from the same frame as the stills (its own numbers)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import sys
 import time
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from director.backends import REMOTE_MODELS, configure_backends, resolve_backends
-from director.errors import UsageError
+from director.errors import DirectorError, UsageError
 from director.project import Project
 from director.runtime import uptodate
 from director.runtime.context import RenderContext
@@ -98,6 +99,8 @@ def render(project: Project, episode: str | None = None, profile: str | None = N
         ctx, notes = prepare(project, episode, profile, explain=False, planner=planner, reviewer=reviewer)
         planned = uptodate.snapshot(project.root, asked)
         read = uptodate.settled(before, planned, project.shots_path(ctx.loaded.episode), project.root)
+        if read is not None and not read_as_rendered(project, ctx, before, planned):
+            read = None
         unknown = sorted((selection.shots or set()) - {s.id for s in ctx.shots})
         if unknown:
             known = [s.id for s in ctx.shots]
@@ -113,6 +116,27 @@ def render(project: Project, episode: str | None = None, profile: str | None = N
             outcome.inputs = {k[len(uptodate.PROJECT):]: v for k, v in planned.items()
                               if k.startswith(uptodate.PROJECT)}
         return outcome
+
+
+def read_as_rendered(project: Project, ctx: RenderContext, before: dict[str, str], planned: dict[str, str]) -> bool:
+    """Whether the files a render read are those the snapshot taken after planning (``planned``) stamps: director.yaml
+    as its stamp was when the CLI read it (before the render's lock and first snapshot), and a shot list that
+    changed during planning holding the very shots the render uses (the planner's own write; an edit made meanwhile,
+    say a seed, differs)."""
+    if project.config_path is not None:
+        name = uptodate.PROJECT + os.path.relpath(project.config_path, project.root)
+        if planned.get(name) != str(project.config_stamp):
+            return False
+    shots = project.shots_path(ctx.loaded.episode)
+    name = uptodate.PROJECT + os.path.relpath(shots, project.root)
+    if before.get(name) == planned.get(name):
+        return True
+    from director.shots import load_shot_list
+
+    try:
+        return load_shot_list(shots, ctx.loaded.screenplay).shots == ctx.all_shots
+    except DirectorError:  # changed into something unreadable meanwhile
+        return False
 
 
 def finish(project: Project, ctx: RenderContext, result: RunResult, selection: Selection, started: float,

@@ -18,6 +18,7 @@ server, and a project found by a screenplay file names its episode by that file:
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -68,9 +69,23 @@ def snapshot(root: Path, options: dict) -> dict[str, str]:
     (``project_files``), the Python environment and the render's options."""
     out = {"": json.dumps({"format": FORMAT, "options": options, "python": sys.version, "environment": sys.prefix},
                           sort_keys=True)}
-    _tree(out, Path(__file__).resolve().parents[1], "code:", set())
+    out.update(code_files())
     out.update(project_files(root, PROJECT))
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def _code_files() -> tuple[tuple[str, str], ...]:
+    out: dict[str, str] = {}
+    _tree(out, Path(__file__).resolve().parents[1], "code:", set())
+    return tuple(out.items())
+
+
+def code_files() -> dict[str, str]:
+    """director's code by stamp, as this process first found it: a process that stays (``render --watch``) runs the
+    code it started with, and its stamps must not claim code changed on disk since (a fresh process compares its
+    own and renders)."""
+    return dict(_code_files())
 
 
 def digest(snap: dict[str, str]) -> str:

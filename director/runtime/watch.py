@@ -9,7 +9,8 @@ outputs, state and ``.git`` at the top level left out. A render's own writes are
 (``RenderOutcome.inputs``, taken once it has planned, with the planner's shot list), so they start nothing. A save
 made while a render runs starts the next render as soon as this one ends. A change is taken once two looks
 ``SETTLE`` seconds apart agree, so an editor's save in several writes is read once, whole. A file that never stops
-changing is taken after ``SETTLE_AT_MOST`` seconds. The process's own output, redirected to a file inside the
+changing is taken after ``SETTLE_AT_MOST`` seconds. A folder whose look takes long (a screenplay file in a big
+folder makes that folder the project) is looked at less often: the looks take at most ``LOOK_SHARE`` of a core. The process's own output, redirected to a file inside the
 project (``render --watch > log.txt``), is not a change: it would start a render with every line written.
 """
 from __future__ import annotations
@@ -26,6 +27,7 @@ from director.runtime.uptodate import project_files
 POLL = 0.1  # seconds between looks at the project's files
 SETTLE = 0.05  # seconds between the two looks that must agree before a change is taken
 SETTLE_AT_MOST = 2.0
+LOOK_SHARE = 0.2  # at most this share of a core spent looking: a folder of many files is looked at less often
 
 
 def own_output() -> set[tuple[int, int]]:
@@ -73,7 +75,9 @@ def wait_for_change(root: Path, baseline: dict[str, str], poll: float = POLL, se
     changed). Returns at once (once settled) when they differ already."""
     baseline = watched(root, baseline)
     while True:
+        started = time.perf_counter()
         now = look(root)
+        spent = time.perf_counter() - started
         if now != baseline:
             for _ in range(max(1, math.ceil(SETTLE_AT_MOST / settle))):
                 sleep(settle)
@@ -84,4 +88,4 @@ def wait_for_change(root: Path, baseline: dict[str, str], poll: float = POLL, se
             found = changes(baseline, now)
             if found:  # a file may have been put back as it was meanwhile
                 return now, found
-        sleep(poll)
+        sleep(max(poll, spent * (1 - LOOK_SHARE) / LOOK_SHARE))

@@ -475,3 +475,5 @@ def test_a_recipe_placed_twice_in_one_folder_unpacks_its_layers_once(tmp_path):
     assert second.pad == "h1src" and "trim=start_frame=24" in second.chains[0]
     source.place(0, "c", other)
     assert sorted(p.name for p in other.iterdir()) == ["cstill0.raw"]
+    (work / "h0still0.raw").unlink()  # a folder emptied since (encode_clip removes its own): unpacked again
+    assert source.place(0, "h2", work).args != first.args and (work / "h2still0.raw").is_file()

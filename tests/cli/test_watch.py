@@ -15,14 +15,15 @@ from tests.conftest import director
 class Watching:
     """The real command in its own process, its stdout (one JSON result per render) and stderr read as they come."""
 
-    def __init__(self, project):
+    def __init__(self, project, stderr=subprocess.PIPE):
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "director", "--json", "-p", str(project), "render", "--watch"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE, stderr=stderr, text=True,
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as a terminal gives it
         self.results, self.lines, self.err = queue.Queue(), queue.Queue(), []
+        streams = [(self.proc.stdout, self.results)] + ([(self.proc.stderr, self.lines)] if self.proc.stderr else [])
         self.readers = [threading.Thread(target=self._read, args=(stream, into), daemon=True)
-                        for stream, into in ((self.proc.stdout, self.results), (self.proc.stderr, self.lines))]
+                        for stream, into in streams]
         for reader in self.readers:
             reader.start()
 
@@ -95,12 +96,53 @@ def test_watch_renders_again_on_every_save_reports_mistakes_and_stops_on_ctrl_c(
         sp.write_text(sp.read_text() + "# a note to self\n")  # nothing the episode shows
         watch.until("the episode is as it was")
         assert watch.results.empty()
+        sp.write_text(sp.read_text() + "# another\n")  # said once: a file changing again and again to no effect
+        assert watch.quiet_for(2.0) == [] and watch.results.empty()  # (another program's log) settles at once
+
+        sp.write_text(sp.read_text().replace("Only since Monday.", "Only since Friday."))  # an undo: all from the
+        undone = watch.result()  # cache, and still a new episode to look at
+        assert undone["ran"] == 0 and "Friday" in srt.read_text()
     finally:
         err = watch.stop()
     assert watch.proc.returncode == 0, err[-6000:].replace("\n", " | ")
     assert "stopped watching" in err and "Traceback" not in err
 
 
-def test_watch_renders_one_episode(small_project):
+def test_watch_renders_one_episode_and_something(small_project):
     proc = director("-p", str(small_project), "render", "--watch", "--all")
     assert proc.returncode == 2 and "--watch renders one episode" in proc.stderr
+    proc = director("-p", str(small_project), "render", "--watch", "--dry-run")
+    assert proc.returncode == 2 and "nothing to --watch" in proc.stderr
+
+
+def test_watch_started_on_a_mistake_waits_for_its_fix(small_project):
+    config = small_project / "director.yaml"
+    good = config.read_text()
+    config.write_text(good + "workers: many\n")
+    watch = Watching(small_project)
+    try:
+        assert "director.yaml:" in watch.until("workers")
+        watch.until("watching")
+        config.write_text(good)
+        assert watch.result()["ran"] > 0
+    finally:
+        err = watch.stop()
+    assert watch.proc.returncode == 0 and "Traceback" not in err
+
+
+def test_watch_output_written_into_the_project_starts_nothing(small_project):
+    """`director render --watch 2> log.txt` in the project folder: one render per save, then quiet."""
+    with open(small_project / "log.txt", "w") as log:
+        watch = Watching(small_project, stderr=log)
+        try:
+            watch.result()
+            (small_project / "screenplay.yaml").write_text(
+                (small_project / "screenplay.yaml").read_text().replace("Only since Tuesday.", "Only since May."))
+            assert watch.result()["ran"] > 0
+            time.sleep(1.5)
+            assert watch.results.empty()
+        finally:
+            watch.stop()
+    said = (small_project / "log.txt").read_text()
+    assert watch.proc.returncode == 0 and "stopped watching" in said
+    assert said.count("changed:") == 1 and "log.txt" not in said  # its own lines never counted as a change

@@ -175,3 +175,61 @@ def test_a_screenplay_file_names_its_own_episode_and_is_never_answered_short(tmp
     assert "up_to_date" not in other and other["episode"] == "other" != one["episode"]
     assert not (folder / ".director" / "uptodate").exists() or \
         not list((folder / ".director" / "uptodate").glob("*.json"))
+
+
+def test_a_shot_list_or_config_saved_while_the_render_read_them_is_not_stamped(rendered, monkeypatch):
+    """The planner's own write of the shot list is no change; a seed saved into it while the render planned, or a
+    director.yaml saved after the command line read it, is: no stamp (a plain render then renders), and
+    ``render --watch`` renders again (``RenderOutcome.inputs`` is None)."""
+    import director.plan as plan
+    import yaml
+
+    from director.project import Project
+    from director.runtime.render import render
+    from director.runtime.watch import look
+
+    project, _ = rendered
+    stamps = project / ".director" / "uptodate"
+    sp = project / "screenplay.yaml"
+    sp.write_text(sp.read_text().replace("Only since Tuesday.", "Only since June."))  # re-planned: the planner writes
+    outcome = render(Project.find(project))
+    assert outcome.inputs == look(project) and list(stamps.glob("*.json"))  # its own write, stamped
+
+    planned = plan.current_shots
+
+    def and_a_seed_saved(*args, **kwargs):
+        got = planned(*args, **kwargs)
+        shots = project / "shots" / "screenplay.yaml"
+        data = yaml.safe_load(shots.read_text())
+        data["shots"][0]["seed"] += 1
+        shots.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+        return got
+
+    sp.write_text(sp.read_text().replace("Only since June.", "Only since July."))
+    monkeypatch.setattr(plan, "current_shots", and_a_seed_saved)
+    outcome = render(Project.find(project))
+    assert outcome.inputs is None and not list(stamps.glob("*.json"))
+    monkeypatch.undo()
+    assert _render(project)["ran"] > 0  # the seed is rendered
+
+    opened = Project.find(project)
+    config = project / "director.yaml"
+    config.write_text(config.read_text() + "# saved after the command line read it\n")
+    outcome = render(opened)
+    assert outcome.inputs is None and not list(stamps.glob("*.json"))
+
+
+def test_a_process_stamps_the_code_it_started_with(monkeypatch):
+    """``render --watch`` runs the code it imported: its stamps name that code, not a newer copy on disk."""
+    from director.runtime import uptodate
+
+    walked = []
+    tree = uptodate._tree
+    monkeypatch.setattr(uptodate, "_tree", lambda out, root, prefix, skip: (walked.append(prefix),
+                                                                             tree(out, root, prefix, skip)))
+    uptodate._code_files.cache_clear()
+    first = uptodate.snapshot(Path("."), {})
+    second = uptodate.snapshot(Path("."), {})
+    assert walked.count("code:") == 1 and walked.count("project:") == 2
+    assert {k: v for k, v in first.items() if k.startswith("code:")} == \
+        {k: v for k, v in second.items() if k.startswith("code:")}
