@@ -335,13 +335,21 @@ def render(
 def _watch_root() -> Path:
     """The folder ``render --watch`` looks at: the project's, also when its director.yaml has a mistake (the first
     render reports it, and the watch waits for the fix)."""
+    from director.errors import ConfigError, ScreenplayError
+
     try:
         return _project().root
-    except DirectorError:
+    except (ScreenplayError, ConfigError):  # a mistake in director.yaml; anything else (not a project) is final
         where = Path(state.project or Path.cwd())
         if where.is_file() or where.is_dir():
             return (where.parent if where.is_file() else where).resolve()
         raise
+
+
+def _written_in(name: str) -> bool:
+    """Whether a project file is one the project is written in (YAML: director.yaml, screenplays and what they
+    include, shot lists): its changes are always reported, never taken for another program's output."""
+    return name.lower().endswith((".yaml", ".yml"))
 
 
 def _published(outcome) -> dict[str, list[int] | None]:
@@ -372,8 +380,10 @@ def _watch(root: Path, once) -> int:
     out = state.out
     out.compact = True  # --json: one line per render
     changed: list[str] | None = None  # what started this render (None: the first)
-    # files whose changes rendered nothing new: a render they start again keeps its lines until it shows something
-    # new, so that output another program writes into the project (`2>&1 | tee log.txt`) settles
+    # files the project is written in (director.yaml, screenplays, shot lists: YAML) always say what they did; any
+    # other file whose change rendered nothing new is quiet: a render it starts again keeps its lines until it shows
+    # something new, so that output another program writes into the project (`2>&1 | tee log.txt`) settles, even
+    # with a job failing every time
     quiet: set[str] = set()
     last = None  # the last render's published stamps and failures
     locked = rendering = False
@@ -405,18 +415,23 @@ def _watch(root: Path, once) -> int:
                 now = (_published(outcome), sorted((r.stage, r.id) for r in outcome.result.records
                                                    if r.status in ("failed", "skipped")))  # which jobs, not their
                 # messages (a temporary folder's name in an error differs every time)
-                if changed is not None and now == last:  # a comment, a file no render reads: the episode is as
-                    # it was. Said once per file
-                    if not set(changed) <= quiet:
+                same = changed is not None and now == last
+                if same and not any(_written_in(name) for name in changed):  # a file no render reads (a log):
+                    if not set(changed) <= quiet:  # said once
                         out.info(f"{', '.join(changed)} changed: the episode is as it was")
                     quiet |= set(changed)
-                else:
+                elif same and not now[1]:  # a comment in the screenplay: said every time, nothing to show
+                    for line in held or ():
+                        out.info(line)
+                    out.info(f"{', '.join(changed)} changed: the episode is as it was")
+                else:  # something new, or a failure (the same job may fail for a new reason): the whole summary
                     for line in held or ():
                         out.info(line)
                     summary(out, outcome)
                     quiet = set()
                 last = now
-                baseline = outcome.inputs if outcome.inputs is not None else {}  # None: changed as it was read
+                # None: a file changed as the render read it (the look before it differs, so it renders again)
+                baseline = outcome.inputs if outcome.inputs is not None else taken
             locked = False
             if changed is None:
                 out.info(f"watching {root} for changes (Ctrl-C stops)")

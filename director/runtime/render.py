@@ -123,8 +123,8 @@ def read_as_rendered(project: Project, ctx: RenderContext, before: dict[str, str
     as its stamp was when the CLI read it (before the render's lock and first snapshot), and a shot list that
     changed during planning holding the very shots the render uses (the planner's own write; an edit made meanwhile,
     say a seed, differs)."""
-    if project.config_path is not None:
-        name = uptodate.PROJECT + os.path.relpath(project.config_path, project.root)
+    if project.config_path is not None:  # (named as the snapshot names it: the root is resolved, the path may not be)
+        name = uptodate.PROJECT + project.config_path.name
         if planned.get(name) != str(project.config_stamp):
             return False
     shots = project.shots_path(ctx.loaded.episode)

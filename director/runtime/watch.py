@@ -80,7 +80,7 @@ def wait_for_change(root: Path, baseline: dict[str, str], poll: float = POLL, se
         spent = time.perf_counter() - started
         if now != baseline:
             for _ in range(max(1, math.ceil(SETTLE_AT_MOST / settle))):
-                sleep(settle)
+                sleep(max(settle, spent * (1 - LOOK_SHARE) / LOOK_SHARE))
                 again = look(root)
                 if again == now:
                     break

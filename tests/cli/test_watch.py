@@ -96,8 +96,14 @@ def test_watch_renders_again_on_every_save_reports_mistakes_and_stops_on_ctrl_c(
         sp.write_text(sp.read_text() + "# a note to self\n")  # nothing the episode shows
         watch.until("the episode is as it was")
         assert watch.results.empty()
-        sp.write_text(sp.read_text() + "# another\n")  # said once: a file changing again and again to no effect
-        assert watch.quiet_for(2.0) == [] and watch.results.empty()  # (another program's log) settles at once
+        sp.write_text(sp.read_text() + "# another\n")  # the screenplay: said every time
+        watch.until("changed: screenplay.yaml")
+        watch.until("the episode is as it was")
+        notes = sp.parent / "notes.txt"  # a file no render reads, changing again and again to no effect (another
+        notes.write_text("1")  # program's log): said once, then the watch settles at once
+        watch.until("notes.txt changed: the episode is as it was")
+        notes.write_text("22")
+        assert watch.quiet_for(2.0) == [] and watch.results.empty()
 
         sp.write_text(sp.read_text().replace("Only since Monday.", "Only since Friday."))  # an undo: all from the
         undone = watch.result()  # cache, and still a new episode to look at
@@ -113,6 +119,10 @@ def test_watch_renders_one_episode_and_something(small_project):
     assert proc.returncode == 2 and "--watch renders one episode" in proc.stderr
     proc = director("-p", str(small_project), "render", "--watch", "--dry-run")
     assert proc.returncode == 2 and "nothing to --watch" in proc.stderr
+    empty = small_project.parent / "empty"
+    empty.mkdir()
+    proc = director("-p", str(empty), "render", "--watch", timeout=60)  # not a project: nothing to wait for
+    assert proc.returncode == 2 and "not a director project" in proc.stderr
 
 
 def test_watch_started_on_a_mistake_waits_for_its_fix(small_project):

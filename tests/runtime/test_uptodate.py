@@ -219,6 +219,18 @@ def test_a_shot_list_or_config_saved_while_the_render_read_them_is_not_stamped(r
     assert outcome.inputs is None and not list(stamps.glob("*.json"))
 
 
+def test_a_project_opened_through_a_linked_folder_is_stamped(rendered, tmp_path):
+    """``-p "$PWD"`` under a linked folder (macOS's /tmp is one): the config's name in the snapshot is the resolved
+    root's; a render through the link is answered from its stamp the second time."""
+    project, _ = rendered
+    link = tmp_path / "link"
+    link.symlink_to(project)
+    sp = project / "screenplay.yaml"
+    sp.write_text(sp.read_text().replace("Only since Tuesday.", "Only since August."))
+    assert "up_to_date" not in _render(link)
+    assert _render(link)["up_to_date"] is True
+
+
 def test_a_process_stamps_the_code_it_started_with(monkeypatch):
     """``render --watch`` runs the code it imported: its stamps name that code, not a newer copy on disk."""
     from director.runtime import uptodate
