@@ -299,8 +299,8 @@ def render(
             reviewer = resolve_settings(project.config.llm, environment())
         return project, resolve_planner(project, None, environment()), reviewer
 
-    def once(held: list[str] | None = None):
-        project, planner, reviewer = loaded()
+    def once(held: list[str] | None = None, got: tuple | None = None):
+        project, planner, reviewer = got or loaded()
         with RichReporter(state.out, only_work=watch, held=held) as reporter:
             return do_render(project, episode, profile, selection, reporter, planner, reviewer)
 
@@ -308,7 +308,8 @@ def render(
         if all_ or (episode and "," in episode):
             raise UsageError("--watch renders one episode: name it with --episode NAME (not --all or a list)")
         raise typer.Exit(_watch(_watch_root(), once))
-    project, planner, reviewer = loaded()
+    got = loaded()
+    project, planner, reviewer = got
     names = [p.stem for p in project.episode_paths()] if all_ else (episode.split(",") if episode and "," in episode
                                                                       else None)
     if names is not None:
@@ -326,7 +327,7 @@ def render(
         if any(o.result.failed for o in outcomes):
             raise typer.Exit(ExitCode.STAGE_FAILED)
         return
-    outcome = once()
+    outcome = once(got=got)
     summary(state.out, outcome)
     if outcome.result.failed:
         raise typer.Exit(ExitCode.STAGE_FAILED)
