@@ -376,7 +376,8 @@ def _watch(root: Path, once) -> int:
 
     from director.cli.progress import summary
     from director.errors import ProjectLocked
-    from director.runtime.watch import changes, look, wait_for_change
+    from director.runtime.uptodate import changes
+    from director.runtime.watch import look, wait_for_change
 
     out = state.out
     out.compact = True  # --json: one line per render

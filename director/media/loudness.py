@@ -143,12 +143,18 @@ class Loudness:
         for run in np.split(idx, breaks):
             a, b = int(run[0]), int(run[-1]) + 1
             hi, lo = min(n, b + length - 1), max(0, a - length + 1)
-            if hi - lo > FFT_SIZE:  # a long run (dense limiting): by chunks, so that memory stays a chunk long
-                for c in range(channels):
-                    x = self.x[:, c]
-                    y = convolve(x[lo:hi].astype(np.float64), self.h)[a - lo:hi - lo]
-                    d = convolve(x[a:b].astype(np.float64) * (1.0 - curve[a:b]), self.h)[:hi - a]
-                    change[:, c] += self._hop_sums((y - d) ** 2 - y ** 2, a)
+            if hi - lo > FFT_SIZE:  # a long run (dense limiting): its outputs a piece at a time, each from the inputs
+                # it depends on (the filter's length before it), so that memory stays a piece long
+                step = FFT_SIZE - length + 1
+                for s in range(a, hi, step):
+                    e = min(hi, s + step)
+                    x0, r0 = max(0, s - length + 1), max(a, s - length + 1)
+                    for c in range(channels):
+                        x = self.x[:, c]
+                        y = convolve(x[x0:e].astype(np.float64), self.h)[s - x0:e - x0]
+                        removed = x[r0:min(b, e)].astype(np.float64) * (1.0 - curve[r0:min(b, e)])
+                        d = convolve(removed, self.h)[s - r0:e - r0]
+                        change[:, c] += self._hop_sums((y - d) ** 2 - y ** 2, s)
                 continue
             pieces = np.empty((2 * channels, hi - lo))
             pieces[:channels] = self.x[lo:hi].T

@@ -25,6 +25,7 @@ except ImportError:  # pragma: no cover - isal is a dependency (wheels for Linux
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 COLOUR_TYPES = {"RGB": (3, 2), "RGBA": (4, 6), "L": (1, 0)}  # mode -> (channels, PNG colour type)
 RAW_PIX_FMTS = {2: ("rgb24", 3), 6: ("rgba", 4), 0: ("gray", 1)}  # PNG colour type -> (ffmpeg's pixel format, channels)
+CHANNELS = dict(RAW_PIX_FMTS.values())  # ffmpeg's pixel format -> channels
 NONE, UP = 0, 2  # PNG filter types: the bytes as they are; each byte minus the byte above it
 
 

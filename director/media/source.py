@@ -246,7 +246,7 @@ class GraphSource(ClipSource):
         """ffmpeg's input arguments for the stills and the faces' stream, written into ``work`` as it reads them."""
         import numpy as np
 
-        from director.media.png import unpacked_png
+        from director.media.png import CHANNELS, unpacked_png
 
         args = []
         for i, still in enumerate(self.files):
@@ -261,7 +261,7 @@ class GraphSource(ClipSource):
             with open(raw, "wb") as f:
                 f.write(np.ascontiguousarray(pixels).data)  # the rows without their filter bytes (one copy:
                 # ``tofile`` wrote a strided view's bytes one at a time, 20x slower)
-            width = pixels.shape[1] // {"rgb24": 3, "rgba": 4, "gray": 1}[pix_fmt]
+            width = pixels.shape[1] // CHANNELS[pix_fmt]
             args += ["-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{width}x{pixels.shape[0]}", "-i",
                      str(raw.resolve())]
         if self.raw is not None:

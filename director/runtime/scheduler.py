@@ -361,8 +361,8 @@ class Scheduler:
         mix, the render's longest job, and the shot's encode; it waits for the encode to finish instead). A core,
         not a CPU slot: with one worker on a larger machine it draws beside the job. A core is free at the latest
         when the last CPU job ends."""
-        if self.cpu_running >= usable_cores():  # a free core: with one worker on a larger machine the storyboard
-            return  # still draws beside the job
+        if self.cpu_running >= usable_cores():
+            return
         for item in [e for e in self.early if all(not self.stage_left.get((e[0].name, n)) for n in e[1])]:
             self.early.remove(item)
             futures[pools["early"].submit(item[2])] = (_EARLY, item[0])

@@ -96,12 +96,16 @@ def inputs_digest(root: Path, options: dict) -> str:
     return digest(snapshot(root, options))
 
 
+def changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """The names (files) added, removed or rewritten between two snapshots or looks."""
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
+
 def settled(before: dict[str, str], planned: dict[str, str], written: Path, root: Path) -> str | None:
     """The inputs' digest a render may stamp, taken once it has read them (after planning): None when anything
     changed meanwhile but the shot list the planner itself wrote (``written``)."""
     mine = PROJECT + os.path.relpath(written, root)
-    changed = {k for k in before.keys() | planned.keys() if before.get(k) != planned.get(k)}
-    return digest(planned) if changed <= {mine} else None
+    return digest(planned) if set(changes(before, planned)) <= {mine} else None
 
 
 def _stats(paths) -> dict[str, list[int]]:

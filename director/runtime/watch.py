@@ -8,10 +8,11 @@ A change is what the up-to-date stamp sees (``uptodate.project_files``): any fil
 outputs, state and ``.git`` at the top level left out. A render's own writes are part of the inputs it read
 (``RenderOutcome.inputs``, taken once it has planned, with the planner's shot list), so they start nothing. A save
 made while a render runs starts the next render as soon as this one ends. A change is taken once two looks
-``SETTLE`` seconds apart agree, so an editor's save in several writes is read once, whole. A file that never stops
-changing is taken after ``SETTLE_AT_MOST`` seconds. A folder whose look takes long (a screenplay file in a big
-folder makes that folder the project) is looked at less often: the looks take at most ``LOOK_SHARE`` of a core. The process's own output, redirected to a file inside the
-project (``render --watch > log.txt``), is not a change: it would start a render with every line written.
+``SETTLE`` seconds apart agree, so an editor's save in several writes is read once, whole; a file that never stops
+changing is taken after ``SETTLE_AT_MOST / SETTLE`` looks. A folder whose look takes long (a screenplay file in a
+big folder makes that folder the project) is looked at less often: the looks take at most ``LOOK_SHARE`` of a
+core. The process's own output, redirected to a file inside the project (``render --watch > log.txt``), is not a
+change: it would start a render with every line written.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from director.runtime.uptodate import project_files
+from director.runtime.uptodate import changes, project_files
 
 POLL = 0.1  # seconds between looks at the project's files
 SETTLE = 0.05  # seconds between the two looks that must agree before a change is taken
@@ -64,11 +65,6 @@ def look(root: Path) -> dict[str, str]:
     return watched(root, project_files(root))
 
 
-def changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
-    """The files (project paths) added, removed or rewritten between two looks."""
-    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
-
-
 def wait_for_change(root: Path, baseline: dict[str, str], poll: float = POLL, settle: float = SETTLE,
                     sleep: Callable[[float], None] = time.sleep) -> tuple[dict[str, str], list[str]]:
     """Block until the project's files (``look``) differ from ``baseline`` and have settled: (the files now, what
@@ -77,10 +73,10 @@ def wait_for_change(root: Path, baseline: dict[str, str], poll: float = POLL, se
     while True:
         started = time.perf_counter()
         now = look(root)
-        spent = time.perf_counter() - started
+        rest = (time.perf_counter() - started) * (1 - LOOK_SHARE) / LOOK_SHARE  # the pause that keeps the share
         if now != baseline:
             for _ in range(max(1, math.ceil(SETTLE_AT_MOST / settle))):
-                sleep(max(settle, spent * (1 - LOOK_SHARE) / LOOK_SHARE))
+                sleep(max(settle, rest))
                 again = look(root)
                 if again == now:
                     break
@@ -88,4 +84,4 @@ def wait_for_change(root: Path, baseline: dict[str, str], poll: float = POLL, se
             found = changes(baseline, now)
             if found:  # a file may have been put back as it was meanwhile
                 return now, found
-        sleep(max(poll, spent * (1 - LOOK_SHARE) / LOOK_SHARE))
+        sleep(max(poll, rest))

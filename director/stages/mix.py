@@ -356,10 +356,10 @@ def mix(req: MixRequest, out) -> Made:
         mastered += room_bed(req.rooms, n, rate, cfg.room_tone_db)[:, None]
     write_wav(out / "mix.wav", mastered, rate)
     files = {"audio": "mix.wav"}
-    if req.aac:  # encoded here, beside the mix, so that joining the episode copies it; in parts on the cores
-        # (media/aac.py): after an edit the mix is the render's longest job, and its encode ran on one core
-        # its share of the cores (steps.cores), two at least where there are two: an edit's mix shares them with
-        # the shot's encode, and a 16-core machine's other jobs keep theirs
+    if req.aac:  # encoded here, beside the mix, so that joining the episode copies it. After an edit the mix is the
+        # render's longest job, so its encode runs in parts (media/aac.py), one per core of the job's share
+        # (steps.cores), two at least where there are two: an edit's mix shares them with the shot's encode, and a
+        # 16-core machine's other jobs keep theirs
         encode_aac(out / "mix.wav", out / "mix.m4a", req.aac, n, rate,
                    max(min(2, usable_cores()), steps.cores() or usable_cores()))
         files["aac"] = "mix.m4a"

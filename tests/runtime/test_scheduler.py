@@ -233,8 +233,8 @@ def test_early_work_starts_once_when_its_stages_are_finished_while_later_jobs_st
         _scheduler(tmp_path, monkeypatch, 1, 1, 1, early=lambda ep: [(("keyframe",), lambda: None)])
 
 
-def test_early_work_waits_for_a_free_cpu_slot_and_never_for_the_last_job(tmp_path, monkeypatch):
-    """The storyboard takes no core from the jobs while every CPU slot is busy (after an edit: the mix and the shot's
+def test_early_work_waits_for_a_free_core_and_never_for_the_last_job(tmp_path, monkeypatch):
+    """The storyboard takes no core from the jobs while they fill every core (after an edit: the mix and the shot's
     encode): it starts when the first of them ends, not after the last one."""
     from director.stages.base import Job, Stage
 
