@@ -377,10 +377,11 @@ def _watch(root: Path, once) -> int:
     from director.cli.progress import summary
     from director.errors import ProjectLocked
     from director.runtime.uptodate import changes
-    from director.runtime.watch import look, wait_for_change
+    from director.runtime.watch import keep_warm, look, wait_for_change
 
     out = state.out
     out.compact = True  # --json: one line per render
+    keep_warm()
     changed: list[str] | None = None  # what started this render (None: the first)
     # files the project is written in (director.yaml, screenplays, shot lists: YAML) always say what they did; any
     # other file whose change rendered nothing new is quiet: a render it starts again keeps its lines until it shows

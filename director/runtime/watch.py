@@ -31,6 +31,14 @@ SETTLE_AT_MOST = 2.0
 LOOK_SHARE = 0.2  # at most this share of a core spent looking: a folder of many files is looked at less often
 
 
+def keep_warm() -> None:
+    """What this process keeps between its renders beyond imports and fonts: the mix's prepared pieces
+    (``stages.mix.keep_stems``), so that an edit's mix reads and resamples only the line it changed."""
+    from director.stages.mix import keep_stems
+
+    keep_stems()
+
+
 def own_output() -> set[tuple[int, int]]:
     """(device, inode) of the files this process's stdout and stderr write to, where they are files."""
     found = set()

@@ -7,10 +7,13 @@ peak and the resampling are numpy (``media/audio.py``); ``true_peak_db`` is re-e
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -166,21 +169,71 @@ def scene_rooms(ctx) -> tuple[tuple[float, float, str, str], ...]:
     return tuple((round(a, 4), round(b, 4), loc, kind) for a, b, loc, kind, _ in spans)
 
 
-def room_tone(seconds: float, rate: int, kind: str, seed: str) -> np.ndarray:
-    """Seamless noise shaped like a place (spectral slope and band; a street's traffic swells), RMS 1."""
+KEPT_BYTES = 256 << 20  # what ``keep_stems`` keeps at most
+_kept: OrderedDict[tuple, Any] = OrderedDict()
+_kept_lock = threading.Lock()
+_keeping = False
+
+
+def keep_stems(on: bool = True) -> None:
+    """Keep the mix's prepared pieces (each voice, effect and music cue read and resampled, each room's noise) in
+    this process between mixes, up to ``KEPT_BYTES``, the least recently used dropped first: ``render --watch`` mixes
+    again after every edit, and an edit changes one line. A plain render keeps nothing: the mix is its peak memory,
+    and it mixes once."""
+    global _keeping
+    with _kept_lock:
+        _keeping = on
+        if not on:
+            _kept.clear()
+
+
+def _prepared(key: tuple, make: Callable[[], Any]) -> tuple[Any, bool]:
+    """(``make()``, or what it made for ``key`` before where kept: an array or a tuple led by one, read-only; whether
+    it is kept)."""
+    if not _keeping:
+        return make(), False
+    with _kept_lock:
+        if key in _kept:
+            _kept.move_to_end(key)
+            return _kept[key], True
+    value = make()
+    for part in value if isinstance(value, tuple) else (value,):
+        if isinstance(part, np.ndarray):
+            part.flags.writeable = False  # shared by later mixes: whoever changes it copies it
+    with _kept_lock:
+        _kept[key] = value
+        total = sum(_nbytes(v) for v in _kept.values())
+        while total > KEPT_BYTES and len(_kept) > 1:
+            total -= _nbytes(_kept.popitem(last=False)[1])
+    return value, True
+
+
+def _nbytes(value: Any) -> int:
+    return sum(getattr(part, "nbytes", 0) for part in (value if isinstance(value, tuple) else (value,)))
+
+
+def _room_loop(loop: int, rate: int, kind: str, seed: str) -> tuple[np.ndarray, float]:
+    """``loop`` samples of a place's noise, shaped by FFT (so periodic: it tiles without a seam), and the phase of a
+    street's swell."""
     import zlib
 
-    n = max(1, int(seconds * rate))
     rng = np.random.default_rng(zlib.crc32(seed.encode()))
-    slope, low, high, swell = ROOM_SHAPE[kind]
-    loop = min(n, int(ROOM_LOOP * rate))  # noise shaped by FFT is periodic: a loop tiles without a seam
+    slope, low, high, _ = ROOM_SHAPE[kind]
     spectrum = np.fft.rfft(rng.standard_normal(loop))
     freqs = np.fft.rfftfreq(loop, 1 / rate)
     shape = np.where((freqs >= low) & (freqs <= high), 1.0 / np.maximum(freqs, 1.0) ** (slope / 2), 0.0)
-    noise = np.resize(np.fft.irfft(spectrum * shape, loop), n)
-    if swell:
+    return np.fft.irfft(spectrum * shape, loop), rng.random() * 6.28
+
+
+def room_tone(seconds: float, rate: int, kind: str, seed: str) -> np.ndarray:
+    """Seamless noise shaped like a place (spectral slope and band; a street's traffic swells), RMS 1."""
+    n = max(1, int(seconds * rate))
+    loop = min(n, int(ROOM_LOOP * rate))
+    (shaped, phase), _ = _prepared(("room", loop, rate, kind, seed), lambda: _room_loop(loop, rate, kind, seed))
+    noise = np.resize(shaped, n)
+    if ROOM_SHAPE[kind][3]:  # a street's swell
         t = np.arange(n) / rate
-        noise *= 1.0 + 0.5 * np.sin(2 * np.pi * t / (seconds / max(1, round(seconds / 7))) + rng.random() * 6.28)
+        noise *= 1.0 + 0.5 * np.sin(2 * np.pi * t / (seconds / max(1, round(seconds / 7))) + phase)
     rms = float(np.sqrt(np.mean(noise ** 2))) or 1.0
     return (noise / rms).astype(np.float32)
 
@@ -317,25 +370,20 @@ def mix(req: MixRequest, out) -> Made:
     # the music first: a cue is as long as the episode, and is read while only the bed exists
     bed = np.zeros((n, 2), np.float32)
     for i, (score, start, end) in enumerate(req.music):
-        data, sr = read_wav(score.file("audio"))
-        data = to_stereo(resample(data, sr, rate))  # no copy more than needed
+        data, kept = _prepared(("music", score.key, rate), lambda: _stem(score, rate, stereo=True))
         length = int((end - start + (CROSSFADE if i + 1 < len(req.music) else 0)) * rate)
-        data = fade(data[:length], rate, CROSSFADE if i else 0.3, CROSSFADE, copy=False)
+        data = fade(data[:length], rate, CROSSFADE if i else 0.3, CROSSFADE, copy=kept)  # no copy more than needed
         _place(bed, data, int(start * rate))
         data = None
     dialogue = np.zeros(n, np.float32)
     filters = dict(req.filters)
     for i, (voice, start) in enumerate(req.voices):
-        data, sr = read_wav(voice.file("audio"))
-        data = resample(data if data.ndim == 1 else data.mean(axis=1), sr, rate)
-        if i in filters:
-            data = device_voice(data, rate, filters[i])
+        data, _ = _prepared(("voice", voice.key, rate, filters.get(i)), lambda: _voice(voice, rate, filters.get(i)))
         _place(dialogue, fade(data, rate, 0.005, 0.01), int(start * rate))
     effects = np.zeros(n, np.float32)
     for effect, volume, t in req.sfx:
-        data, sr = read_wav(effect.file("audio"))
-        data = data if data.ndim == 1 else data.mean(axis=1)
-        _place(effects, resample(data, sr, rate) * volume, int(t * rate))
+        data, _ = _prepared(("sfx", effect.key, rate), lambda: _stem(effect, rate, stereo=False))
+        _place(effects, data * volume, int(t * rate))
     data = None
     # in place, in float32: a 3-minute stereo episode is 69 MB a copy, and the mix was the render's peak memory
     duck = speech_envelope(dialogue, rate)  # -> the music's gain per sample, in place
@@ -366,6 +414,20 @@ def mix(req: MixRequest, out) -> Made:
     notes = tuple(stats.pop("notes"))
     return Made(files, report={"lufs": stats["lufs"], "true_peak": stats["true_peak"]},
                 info={**stats, "seconds": n / rate}, notes=notes)
+
+
+def _stem(artifact: Artifact, rate: int, stereo: bool) -> np.ndarray:
+    """An artifact's audio at ``rate``: stereo (music), or mono (a voice, an effect: channels averaged)."""
+    data, sr = read_wav(artifact.file("audio"))
+    if stereo:
+        return to_stereo(resample(data, sr, rate))
+    return resample(data if data.ndim == 1 else data.mean(axis=1), sr, rate)
+
+
+def _voice(voice: Artifact, rate: int, heard_as: str | None) -> np.ndarray:
+    """A line's voice at ``rate``, through a phone or a radio where it is heard so."""
+    data = _stem(voice, rate, stereo=False)
+    return device_voice(data, rate, heard_as) if heard_as else data
 
 
 def _place(buf: np.ndarray, data: np.ndarray, at: int) -> None:

@@ -1,0 +1,76 @@
+"""The mix's prepared pieces kept between mixes of one process (``render --watch``): the same mix, bit for bit."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import director.stages.mix as mixing
+from director.backends.types import Artifact
+from director.media.audio import read_wav, write_wav
+from director.project import MixConfig
+from director.stages.mix import MixRequest, keep_stems, mix
+
+
+def _artifact(tmp_path, stage: str, key: str, data: np.ndarray, rate: int) -> Artifact:
+    folder = tmp_path / stage / key
+    folder.mkdir(parents=True)
+    write_wav(folder / "a.wav", data.astype(np.float32), rate)
+    return Artifact(stage, key, str(folder), {"audio": "a.wav"})
+
+
+@pytest.fixture
+def pieces(tmp_path):
+    rng = np.random.default_rng(7)
+    t = np.arange(22050 * 2) / 22050
+    voices = [_artifact(tmp_path, "voice", f"v{i}", 0.3 * np.sin(2 * np.pi * (180 + 40 * i) * t) * rng.random(len(t)),
+                        22050) for i in range(3)]
+    music = _artifact(tmp_path, "music", "m", 0.2 * rng.standard_normal((48000 * 9, 2)), 48000)
+    sfx = _artifact(tmp_path, "sfx", "s", 0.5 * rng.standard_normal(4000), 44100)
+    return voices, music, sfx
+
+
+def _request(pieces, second_at: float, phone: bool = False) -> MixRequest:
+    voices, music, sfx = pieces
+    return MixRequest(seconds=8.0, voices=((voices[0], 0.3), (voices[1], second_at), (voices[2], 5.5)),
+                      music=((music, 0.0, 8.0),), sfx=((sfx, 0.7, 2.9),), config=MixConfig(),
+                      filters=((1, "phone"),) if phone else (),
+                      rooms=((0.0, 3.1, "kitchen", "room"), (3.1, 8.0, "market street", "street")))
+
+
+def _mixed(req, out) -> np.ndarray:
+    out.mkdir(parents=True, exist_ok=True)
+    mix(req, out)
+    return read_wav(out / "mix.wav")[0]
+
+
+@pytest.fixture
+def keeping():
+    keep_stems()
+    yield
+    keep_stems(False)
+
+
+def test_a_mix_from_kept_pieces_is_the_mix_made_fresh(pieces, tmp_path, keeping):
+    edits = [_request(pieces, 2.6), _request(pieces, 3.0), _request(pieces, 3.0, phone=True), _request(pieces, 2.6)]
+    kept = [_mixed(req, tmp_path / f"kept{i}") for i, req in enumerate(edits)]  # each from the pieces the last kept
+    assert mixing._kept and all(not part.flags.writeable for value in mixing._kept.values()
+                                for part in (value if isinstance(value, tuple) else (value,))
+                                if isinstance(part, np.ndarray))
+    keep_stems(False)
+    for i, req in enumerate(edits):
+        assert np.array_equal(kept[i], _mixed(req, tmp_path / f"fresh{i}")), i  # a kept piece never changed
+    assert not np.array_equal(kept[0], kept[1])
+
+
+def test_kept_pieces_stay_under_their_bound(pieces, tmp_path, keeping, monkeypatch):
+    monkeypatch.setattr(mixing, "KEPT_BYTES", 2_000_000)  # less than the music alone (3.5 MB)
+    _mixed(_request(pieces, 2.6), tmp_path / "a")
+    assert len(mixing._kept) == 1  # the last kept; everything before it dropped
+    monkeypatch.setattr(mixing, "KEPT_BYTES", 6_000_000)
+    _mixed(_request(pieces, 3.0), tmp_path / "b")
+    assert 1 < len(mixing._kept) and sum(mixing._nbytes(v) for v in mixing._kept.values()) <= 6_000_000
+
+
+def test_a_plain_render_keeps_nothing(pieces, tmp_path):
+    _mixed(_request(pieces, 2.6), tmp_path / "a")
+    assert not mixing._kept
