@@ -1,15 +1,17 @@
 """The editing loop, paired: ``render --watch`` on the 60 s Chinese episode by this code and by an older commit.
 
-`python -m bench watch_ab [--against COMMIT] [--rounds N]` (default: the commit before HEAD, 4 rounds). The older
-code is checked out once in a git worktree and put first on ``PYTHONPATH`` (the watching process runs outside the
-repository, so that its own folder does not come first). Each round runs one watching session per code, in
-alternating order (the machine's speed drifts between minutes more than a change moves it): the episode rendered
-fresh by that code, then four one-line edits and four seed changes, each timed from the file's save to the
-watching process's result line, and by the CPU the watching process and its ffmpeg runs spent on it (less moved
-by the machine's drift than the wall). The medians over all rounds are the figures (``bench/results/watch_ab.json``).
+`python -m bench watch_ab [--against COMMIT] [--rounds N]` (default: the code before the last commit that changed
+``director/``, 4 rounds). The older code is checked out in a git worktree (removed afterwards) and put first on
+``PYTHONPATH`` (the watching process runs outside the repository, so that its own folder does not come first).
+Each round runs one watching session per code, in alternating order (the machine's speed drifts between minutes
+more than a change moves it): the episode rendered fresh by that code, then four one-line edits and four seed
+changes, each timed from the file's save to the watching process's result line, and by the CPU the watching
+process and its ffmpeg runs spent on it (less moved by the machine's drift than the wall). The medians over all
+rounds are the figures (``bench/results/watch_ab.json``).
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import queue
@@ -31,12 +33,14 @@ LINES = ["再给我一天时间。", "再给我一天时间，求你了。", "�
 CHANGES = len(LINES) - 1  # edits (and seed changes) a session makes
 
 
+def _git(*args: str) -> str:
+    return subprocess.run(["git", "-C", str(ROOT), *args], check=True, capture_output=True, text=True).stdout.strip()
+
+
 def _worktree(commit: str) -> Path:
     path = WORK / f"ab-{commit[:12]}"
-    if not (path / "director").is_dir():
-        shutil.rmtree(path, ignore_errors=True)
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-f", str(path), commit], check=True,
-                       capture_output=True)
+    shutil.rmtree(path, ignore_errors=True)
+    _git("worktree", "add", "--detach", "-f", str(path), commit)
     return path
 
 
@@ -62,9 +66,13 @@ def session(code: Path, project: Path) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {"edit": [], "seed": [], "edit_cpu": [], "seed_cpu": []}
 
     def timed(kind: str, path: Path, text: str) -> None:
+        while not lines.empty():  # a result of a render not asked for here (the watch renders again when a file
+            lines.get()  # changes as a render reads it) is not this change's
         cpu, started = _cpu(proc.pid), time.perf_counter()
         path.write_text(text, encoding="utf-8")
-        out[kind].append(lines.get(timeout=120) - started)
+        while (done := lines.get(timeout=120)) < started:
+            pass
+        out[kind].append(done - started)
         out[f"{kind}_cpu"].append(_cpu(proc.pid) - cpu)
 
     try:
@@ -84,11 +92,14 @@ def session(code: Path, project: Path) -> dict[str, list[float]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    argv = list(argv or [])
-    against = argv[argv.index("--against") + 1] if "--against" in argv else "HEAD~1"
-    rounds = int(argv[argv.index("--rounds") + 1]) if "--rounds" in argv else 4
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", against], check=True, capture_output=True,
-                            text=True).stdout.strip()
+    parser = argparse.ArgumentParser(prog="python -m bench watch_ab")
+    parser.add_argument("--against", help="the older commit (default: the code before the last commit that changed "
+                        "director/)")
+    parser.add_argument("--rounds", type=int, default=4)
+    args, _ = parser.parse_known_args([a for a in (argv or []) if a != "watch_ab"])
+    against = args.against or _git("log", "-2", "--format=%H", "HEAD", "--", "director").splitlines()[-1]
+    commit = _git("rev-parse", "--verify", f"{against}^{{commit}}")
+    rounds = args.rounds
     WORK.mkdir(parents=True, exist_ok=True)
     project = write_episode(WORK / "ab-zh60", lines=22, language="zh-CN")
     for sub in (".director", "out", "shots"):
@@ -96,12 +107,15 @@ def main(argv: list[str] | None = None) -> None:
     codes = {"old": _worktree(commit), "new": ROOT}
     kinds = ("edit", "seed", "edit_cpu", "seed_cpu")
     samples: dict[str, dict[str, list[float]]] = {k: {kind: [] for kind in kinds} for k in codes}
-    for r in range(rounds):
-        for which in (("old", "new") if r % 2 == 0 else ("new", "old")):
-            got = session(codes[which], project)
-            for kind in kinds:
-                samples[which][kind] += got[kind]
-            print(which, {kind: [round(v, 3) for v in got[kind]] for kind in kinds}, flush=True)
+    try:
+        for r in range(rounds):
+            for which in (("old", "new") if r % 2 == 0 else ("new", "old")):
+                got = session(codes[which], project)
+                for kind in kinds:
+                    samples[which][kind] += got[kind]
+                print(which, {kind: [round(v, 3) for v in got[kind]] for kind in kinds}, flush=True)
+    finally:
+        _git("worktree", "remove", "--force", str(codes["old"]))
     medians = {k: {kind: round(statistics.median(v), 3) for kind, v in s.items()} for k, s in samples.items()}
     result = {"against": commit, "rounds": rounds, "medians": medians,
               "new_over_old": {kind: round(medians["new"][kind] / medians["old"][kind], 3) for kind in kinds},

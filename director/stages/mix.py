@@ -7,6 +7,7 @@ peak and the resampling are numpy (``media/audio.py``); ``true_peak_db`` is re-e
 """
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from director.shots import shot_location
 from director.stages.base import Stage
 from director.stages.music import CROSSFADE, music_cues
 from director.store import steps
+from director.store.cache import file_stamp
 
 if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
     from director.runtime.context import RenderContext
@@ -188,8 +190,8 @@ def keep_stems(on: bool = True) -> None:
 
 
 def _prepared(key: tuple, make: Callable[[], Any]) -> tuple[Any, bool]:
-    """(``make()``, or what it made for ``key`` before where kept: an array or a tuple led by one, read-only; whether
-    it is kept)."""
+    """(``make()``, or what it made for ``key`` before where kept: an array or a tuple of arrays and numbers,
+    read-only; whether it is kept). A piece read from a file names the file's stamp in its key (``_heard``)."""
     if not _keeping:
         return make(), False
     with _kept_lock:
@@ -197,15 +199,17 @@ def _prepared(key: tuple, make: Callable[[], Any]) -> tuple[Any, bool]:
             _kept.move_to_end(key)
             return _kept[key], True
     value = make()
+    if _nbytes(value) > KEPT_BYTES:  # (a music cue of many minutes) never kept: the bound is a bound
+        return value, False
     for part in value if isinstance(value, tuple) else (value,):
         if isinstance(part, np.ndarray):
             part.flags.writeable = False  # shared by later mixes: whoever changes it copies it
     with _kept_lock:
         _kept[key] = value
         total = sum(_nbytes(v) for v in _kept.values())
-        while total > KEPT_BYTES and len(_kept) > 1:
+        while total > KEPT_BYTES:
             total -= _nbytes(_kept.popitem(last=False)[1])
-    return value, True
+    return value, key in _kept
 
 
 def _nbytes(value: Any) -> int:
@@ -370,7 +374,7 @@ def mix(req: MixRequest, out) -> Made:
     # the music first: a cue is as long as the episode, and is read while only the bed exists
     bed = np.zeros((n, 2), np.float32)
     for i, (score, start, end) in enumerate(req.music):
-        data, kept = _prepared(("music", score.key, rate), lambda: _stem(score, rate, stereo=True))
+        data, kept = _prepared(("music", *_heard(score), rate), lambda: _stem(score, rate, stereo=True))
         length = int((end - start + (CROSSFADE if i + 1 < len(req.music) else 0)) * rate)
         data = fade(data[:length], rate, CROSSFADE if i else 0.3, CROSSFADE, copy=kept)  # no copy more than needed
         _place(bed, data, int(start * rate))
@@ -378,11 +382,11 @@ def mix(req: MixRequest, out) -> Made:
     dialogue = np.zeros(n, np.float32)
     filters = dict(req.filters)
     for i, (voice, start) in enumerate(req.voices):
-        data, _ = _prepared(("voice", voice.key, rate, filters.get(i)), lambda: _voice(voice, rate, filters.get(i)))
+        data, _ = _prepared(("voice", *_heard(voice), rate, filters.get(i)), lambda: _voice(voice, rate, filters.get(i)))
         _place(dialogue, fade(data, rate, 0.005, 0.01), int(start * rate))
     effects = np.zeros(n, np.float32)
     for effect, volume, t in req.sfx:
-        data, _ = _prepared(("sfx", effect.key, rate), lambda: _stem(effect, rate, stereo=False))
+        data, _ = _prepared(("sfx", *_heard(effect), rate), lambda: _stem(effect, rate, stereo=False))
         _place(effects, data * volume, int(t * rate))
     data = None
     # in place, in float32: a 3-minute stereo episode is 69 MB a copy, and the mix was the render's peak memory
@@ -414,6 +418,17 @@ def mix(req: MixRequest, out) -> Made:
     notes = tuple(stats.pop("notes"))
     return Made(files, report={"lufs": stats["lufs"], "true_peak": stats["true_peak"]},
                 info={**stats, "seconds": n / rate}, notes=notes)
+
+
+def _heard(artifact: Artifact) -> tuple:
+    """What names an artifact's audio for ``_prepared``: its key and its file's stamp (an entry found torn is made
+    again under the same key, and a backend that is not deterministic makes another take)."""
+    if not _keeping:
+        return (artifact.key,)
+    try:
+        return (artifact.key, *file_stamp(os.stat(artifact.file("audio"))))
+    except OSError:  # read below, where a missing file is reported as it always was
+        return (artifact.key, None)
 
 
 def _stem(artifact: Artifact, rate: int, stereo: bool) -> np.ndarray:
