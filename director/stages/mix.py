@@ -171,7 +171,7 @@ def scene_rooms(ctx) -> tuple[tuple[float, float, str, str], ...]:
     return tuple((round(a, 4), round(b, 4), loc, kind) for a, b, loc, kind, _ in spans)
 
 
-KEPT_BYTES = 256 << 20  # what ``keep_stems`` keeps at most
+KEPT_BYTES = 128 << 20  # what ``keep_stems`` keeps at most: a 3-minute episode's pieces are ~100 MB (its music 69)
 _kept: OrderedDict[tuple, Any] = OrderedDict()
 _kept_lock = threading.Lock()
 _keeping = False
