@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from director.backends.types import Artifact, Made, added, keyed
 from director.media.ffmpeg import filter_threads, run_ffmpeg
+from director.media.mp4 import annex_b
 from director.media.source import ClipSource, FileSource
 from director.project import EncodeConfig
 from director.shots import in_flashback
@@ -88,7 +89,8 @@ class AssembleRequest:
 
 class AssembleStage(Stage):
     name = "assemble"
-    version = "3"  # 3: joined from segments by stream copy
+    version = "4"  # 3: joined from segments by stream copy; 4: the preview's segments read as one H.264 stream (the same
+    # packets, chunked as ffmpeg interleaves one input)
     scope = "episode"
 
     unit = "episode"
@@ -133,8 +135,25 @@ def _audio_args(enc: EncodeConfig, total: int, fps: float, out: Path, audio: Pat
     return [*codec, "-t", f"{total / fps:.6f}", "-movflags", "+faststart", str(Path(out).resolve())]
 
 
+RAW_TICKS = 1_200_000  # the time base of ffmpeg's raw H.264 reader: 1/1,200,000 s
+
+
 def join_segments(segments: list[Path], total: int, fps: float, audio: Path, enc: EncodeConfig, out: Path) -> int:
-    """The segments' pictures one after another (stream copy) with the mix; returns the frame count."""
+    """The segments' pictures one after another (stream copy) with the mix; returns the frame count. The preview's
+    segments are read as one H.264 stream (``media/mp4.annex_b``: one input to open, where the concat demuxer probes
+    every segment), numbered frame by frame; any others by the concat demuxer. The packets are the same."""
+    ticks = RAW_TICKS / fps
+    stream = out.parent / f".{out.stem}-pictures.h264"
+    try:
+        if abs(ticks - round(ticks)) < 1e-6 and annex_b(segments, stream) is not None:
+            run_ffmpeg(["-f", "h264", "-framerate", f"{fps:g}", "-i", str(stream.resolve()), "-i",
+                        str(Path(audio).resolve()), "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-bsf:v",
+                        f"setts=ts=N*{round(ticks)}", "-video_track_timescale", str(round(fps * 1000)),
+                        "-movie_timescale", str(max(round(fps * 1000), 48000)), *_audio_args(enc, total, fps, out, audio)],
+                       "joining the episode's segments")
+            return total
+    finally:
+        stream.unlink(missing_ok=True)
     listing = out.parent / f".{out.stem}-segments.txt"
     listing.write_text("ffconcat version 1.0\n" + "".join(
         "file '{}'\n".format(str(Path(s).resolve()).replace("'", "'\\''")) for s in segments), encoding="utf-8")

@@ -227,3 +227,52 @@ def test_a_segment_burns_its_subtitles_with_the_whole_font_where_no_subset_was_m
     bare = segments.SegmentRequest(**{**req.__dict__, "subtitles": None})
     graph = segments._encode(bare, Still(), tmp_path, 0, 48, None, 1, tmp_path / "segment.mp4")
     assert "subtitles=" not in " ".join(graph)
+
+
+def _encoded(path, frames: int, preset: str, colour: str) -> None:
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i",
+                    f"testsrc2=size=96x160:rate=24,hue=H=t*{len(colour)}", "-frames:v", str(frames), "-c:v", "libx264",
+                    "-preset", preset, "-qp", "20", "-pix_fmt", "yuv420p", "-video_track_timescale", "24000",
+                    str(path)], check=True)
+
+
+def _packets(path) -> list[str]:
+    out = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-c", "copy", "-f", "framemd5", "-"],
+                         capture_output=True, text=True, check=True).stdout
+    return [line for line in out.splitlines() if not line.startswith("#")]
+
+
+def test_the_preview_segments_read_as_one_stream_join_to_the_concat_demuxers_packets(tmp_path, monkeypatch):
+    """media/mp4.annex_b: the preview's segments (x264 ultrafast: no B-frames) joined as one H.264 stream give the
+    episode the concat demuxer gives, packet for packet (time stamps, sizes, contents); segments with B-frames are
+    not read so (their time stamps are not the frames' numbers) and take the concat demuxer."""
+    from director.media.aac import encode_aac
+    from director.media.audio import write_wav
+    from director.media.mp4 import annex_b, h264_track
+    from director.project import EncodeConfig
+    from director.stages import assemble
+
+    segments = []
+    for i, frames in enumerate((30, 7, 55)):  # lengths no GOP divides
+        segments.append(tmp_path / f"s{i}.mp4")
+        _encoded(segments[-1], frames, "ultrafast", "x" * (i + 1))
+    t = np.arange(48000 * 4) / 48000
+    write_wav(tmp_path / "mix.wav", np.stack([np.sin(2 * np.pi * 440 * t)] * 2, axis=1).astype(np.float32) * 0.3, 48000)
+    encode_aac(tmp_path / "mix.wav", tmp_path / "mix.m4a", "128k", len(t), 48000, 1)
+    enc = EncodeConfig()
+    assert annex_b(segments, tmp_path / "probe.h264") == 92
+    assemble.join_segments(segments, 92, 24.0, tmp_path / "mix.m4a", enc, tmp_path / "stream.mp4")
+    monkeypatch.setattr(assemble, "annex_b", lambda *a: None)  # the concat demuxer's join
+    assemble.join_segments(segments, 92, 24.0, tmp_path / "mix.m4a", enc, tmp_path / "concat.mp4")
+    one, other = _packets(tmp_path / "stream.mp4"), _packets(tmp_path / "concat.mp4")
+    assert len([p for p in one if p.startswith("0,")]) == 92 and one == other
+    decode = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(tmp_path / "stream.mp4"), "-f", "null", "-"],
+                            capture_output=True, text=True)
+    assert decode.returncode == 0 and not decode.stderr.strip(), decode.stderr
+    assert not list(tmp_path.glob(".*"))  # the stream and the listing are gone
+
+    _encoded(tmp_path / "b.mp4", 30, "veryfast", "b")  # B-frames: composition offsets
+    assert h264_track(tmp_path / "b.mp4") is None and annex_b([segments[0], tmp_path / "b.mp4"], tmp_path / "x.h264") is None
+    assert not (tmp_path / "x.h264").exists()
+    (tmp_path / "torn.mp4").write_bytes(segments[0].read_bytes()[:-200])  # its index cut short
+    assert h264_track(tmp_path / "torn.mp4") is None

@@ -1,0 +1,174 @@
+"""The pictures of the preview's segments as one H.264 stream, for the episode's join.
+
+The concat demuxer opens and probes every segment it joins (it decodes each one's first frame): most of the join's
+0.16-0.26 s for a minute's 26 segments, on the critical path of every edit and seed change. The segments x264
+writes for the preview are MP4 files of one H.264 track with no B-frames (no composition offsets, no edit list that
+skips): their samples, each NAL unit's 4-byte length turned into a start code and the parameter sets put before
+each key frame's picture (what FFmpeg's ``h264_mp4toannexb`` does), are one Annex B stream that ffmpeg reads as one
+input. The join numbers its frames (``setts``), so the episode's packets are the concat demuxer's, time stamps
+included (``tests/stages/test_segments.py``). Anything else -- B-frames, an edit list, another codec, parameter sets
+that differ between segments, a file this reader does not follow -- is None, and the join takes the concat demuxer.
+"""
+from __future__ import annotations
+
+import os
+import struct
+from pathlib import Path
+
+START = b"\x00\x00\x00\x01"
+IDR = 5  # the NAL unit type of an IDR picture's slice
+
+
+def _boxes(data: bytes, start: int, end: int):
+    """(type, body start, end) of each box in ``data[start:end]``; ValueError for a box that does not fit."""
+    at = start
+    while at + 8 <= end:
+        size, kind = struct.unpack_from(">I4s", data, at)
+        head = 8
+        if size == 1:
+            if at + 16 > end:
+                raise ValueError("a box's 64-bit size does not fit")
+            size, head = struct.unpack_from(">Q", data, at + 8)[0], 16
+        elif size == 0:
+            size = end - at
+        if size < head or at + size > end:
+            raise ValueError("a box does not fit in its parent")
+        yield kind, at + head, at + size
+        at += size
+
+
+def _children(data: bytes, start: int, end: int) -> dict[bytes, list[tuple[int, int]]]:
+    found: dict[bytes, list[tuple[int, int]]] = {}
+    for kind, a, b in _boxes(data, start, end):
+        found.setdefault(kind, []).append((a, b))
+    return found
+
+
+def _one(found: dict, kind: bytes) -> tuple[int, int]:
+    spans = found.get(kind, [])
+    if len(spans) != 1:
+        raise ValueError(f"{len(spans)} {kind.decode(errors='replace')} boxes")
+    return spans[0]
+
+
+def _table(data: bytes, span: tuple[int, int], fmt: str) -> list[tuple]:
+    """The entries of a full box's table (version and flags, a count, then the entries)."""
+    a, b = span
+    (count,) = struct.unpack_from(">I", data, a + 4)
+    size = struct.calcsize(fmt)
+    if a + 8 + count * size > b:
+        raise ValueError("a table longer than its box")
+    return list(struct.iter_unpack(fmt, data[a + 8:a + 8 + count * size]))
+
+
+def parameter_sets(data: bytes, avcc: tuple[int, int]) -> bytes:
+    """The SPS and PPS of an ``avcC`` box as Annex B (each after a start code)."""
+    a, b = avcc
+    body = data[a:b]
+    if len(body) < 7 or body[0] != 1 or body[4] & 3 != 3:  # version 1; NAL lengths of 4 bytes
+        raise ValueError("not an avcC with 4-byte NAL lengths")
+    out, at = [], 5
+    for count_mask in (0x1F, 0xFF):  # the sequence parameter sets, then the picture parameter sets
+        count = body[at] & count_mask
+        at += 1
+        for _ in range(count):
+            (size,) = struct.unpack_from(">H", body, at)
+            out += [START, body[at + 2:at + 2 + size]]
+            at += 2 + size
+    if at > len(body):
+        raise ValueError("avcC's parameter sets do not fit")
+    return b"".join(out)
+
+
+def h264_track(path: Path) -> tuple[bytearray, list[tuple[int, int, bool]], bytes] | None:
+    """(the file's bytes, each sample's (offset, size, is a key frame), the parameter sets as Annex B) of an MP4 of
+    one H.264 track that ``annex_b`` can join: 4-byte NAL lengths, every sample as long as the next, no composition
+    offsets, no edit list that skips; None for any other file."""
+    try:
+        with open(path, "rb") as f:  # into a buffer of its own: its samples are turned into Annex B in place
+            data = bytearray(os.fstat(f.fileno()).st_size)
+            if f.readinto(data) != len(data):
+                return None
+        top = _children(data, 0, len(data))
+        moov = _children(data, *_one(top, b"moov"))
+        trak = _children(data, *_one(moov, b"trak"))
+        edts = trak.get(b"edts")
+        if edts:
+            elst = _one(_children(data, *edts[0]), b"elst")
+            if any(entry[1] != 0 for entry in _table(data, elst, ">QqHH" if data[elst[0]] == 1 else ">IiHH")):
+                return None  # an edit list that skips (B-frames' delay) or leaves a gap
+        mdia = _children(data, *_one(trak, b"mdia"))
+        hdlr = _one(mdia, b"hdlr")
+        if data[hdlr[0] + 8:hdlr[0] + 12] != b"vide":
+            return None
+        stbl = _children(data, *_one(_children(data, *_one(mdia, b"minf")), b"stbl"))
+        if b"ctts" in stbl or len(_table(data, _one(stbl, b"stts"), ">II")) != 1:
+            return None
+        stsd = _one(stbl, b"stsd")
+        entries = list(_boxes(data, stsd[0] + 8, stsd[1]))
+        if len(entries) != 1 or entries[0][0] != b"avc1":
+            return None
+        avc1 = entries[0]
+        sets = parameter_sets(data, _one(_children(data, avc1[1] + 78, avc1[2]), b"avcC"))  # 78: the visual entry
+        a, b = _one(stbl, b"stsz")
+        fixed, count = struct.unpack_from(">II", data, a + 4)
+        sizes = [fixed] * count if fixed else [s for (s,) in struct.iter_unpack(">I", data[a + 12:a + 12 + 4 * count])]
+        if len(sizes) != count:
+            return None
+        chunks = [c for (c,) in (_table(data, _one(stbl, b"stco"), ">I") if b"stco" in stbl
+                                 else _table(data, _one(stbl, b"co64"), ">Q"))]
+        runs = _table(data, _one(stbl, b"stsc"), ">III")
+        sync = {n for (n,) in _table(data, _one(stbl, b"stss"), ">I")} if b"stss" in stbl else None
+    except (ValueError, struct.error, OSError):
+        return None
+    samples: list[tuple[int, int, bool]] = []
+    for r, (first, per_chunk, _) in enumerate(runs):
+        last = runs[r + 1][0] - 1 if r + 1 < len(runs) else len(chunks)
+        for chunk in range(first - 1, min(last, len(chunks))):
+            at = chunks[chunk]
+            for _ in range(per_chunk):
+                if len(samples) == count:
+                    return None
+                size = sizes[len(samples)]
+                samples.append((at, size, sync is None or len(samples) + 1 in sync))
+                at += size
+    if len(samples) != count or not count or any(o + s > len(data) for o, s, _ in samples):
+        return None
+    return data, samples, sets
+
+
+def annex_b(segments: list[Path], out: Path) -> int | None:
+    """The segments' pictures one after another as one Annex B H.264 stream in ``out``: the number of frames, or
+    None (nothing written) when any segment is not a file ``h264_track`` reads, or their parameter sets differ."""
+    tracks = [h264_track(path) for path in segments]
+    if not tracks or any(t is None for t in tracks) or len({t[2] for t in tracks}) != 1:
+        return None
+    frames = 0
+    with open(out, "wb") as f:
+        for data, samples, sets in tracks:
+            view = memoryview(data)
+            for offset, size, key in samples:
+                at, end, slice_at = offset, offset + size, None
+                while at < end:  # each NAL unit's length becomes a start code, in the file's own bytes
+                    if at + 4 > end:
+                        return _failed(out)
+                    (length,) = struct.unpack_from(">I", data, at)
+                    if length == 0 or at + 4 + length > end:
+                        return _failed(out)
+                    data[at:at + 4] = START
+                    if slice_at is None and data[at + 4] & 0x1F == IDR:
+                        slice_at = at
+                    at += 4 + length
+                if key and slice_at is not None:  # the parameter sets just before the key frame's picture
+                    f.write(view[offset:slice_at])
+                    f.write(sets)
+                    f.write(view[slice_at:end])
+                else:
+                    f.write(view[offset:end])
+                frames += 1
+    return frames
+
+
+def _failed(out: Path) -> None:
+    Path(out).unlink(missing_ok=True)
+    return None
