@@ -4,9 +4,10 @@ The concat demuxer opens and probes every segment it joins (it decodes each one'
 0.16-0.26 s for a minute's 26 segments, on the critical path of every edit and seed change. The segments x264
 writes for the preview are MP4 files of one H.264 track with no B-frames (no composition offsets, no edit list that
 skips): their samples, each NAL unit's 4-byte length turned into a start code and the parameter sets put before
-each key frame's picture (what FFmpeg's ``h264_mp4toannexb`` does), are one Annex B stream that ffmpeg reads as one
-input. The join numbers its frames (``setts``), so the episode's packets are the concat demuxer's, time stamps
-included (``tests/stages/test_segments.py``). Anything else -- B-frames, an edit list, another codec, parameter sets
+each IDR picture that does not carry its own (what FFmpeg's ``h264_mp4toannexb`` does), are one Annex B stream
+that ffmpeg reads as one input. The join numbers its frames (``setts``), so the episode's packets are the concat
+demuxer's, time stamps included (``tests/stages/test_segments.py``). Anything else -- B-frames, an edit list that
+skips or cuts, a fragmented file, a segment that does not start on an IDR picture, another codec, parameter sets
 that differ between segments, a file this reader does not follow -- is None, and the join takes the concat demuxer.
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ import struct
 from pathlib import Path
 
 START = b"\x00\x00\x00\x01"
-IDR = 5  # the NAL unit type of an IDR picture's slice
+IDR, SPS, PPS = 5, 7, 8  # NAL unit types: an IDR picture's slice, the sequence and picture parameter sets
 
 
 def _boxes(data: bytes, start: int, end: int):
@@ -61,6 +62,12 @@ def _table(data: bytes, span: tuple[int, int], fmt: str) -> list[tuple]:
     return list(struct.iter_unpack(fmt, data[a + 8:a + 8 + count * size]))
 
 
+def _timescale(data: bytes, span: tuple[int, int]) -> int:
+    """The timescale of an ``mvhd`` or ``mdhd`` box (after its times: 32-bit in version 0, 64-bit in version 1)."""
+    a, _ = span
+    return struct.unpack_from(">I", data, a + (20 if data[a] == 1 else 12))[0]
+
+
 def parameter_sets(data: bytes, avcc: tuple[int, int]) -> bytes:
     """The SPS and PPS of an ``avcC`` box as Annex B (each after a start code)."""
     a, b = avcc
@@ -91,19 +98,25 @@ def h264_track(path: Path) -> tuple[bytearray, list[tuple[int, int, bool]], byte
                 return None
         top = _children(data, 0, len(data))
         moov = _children(data, *_one(top, b"moov"))
+        if b"moof" in top or b"mvex" in moov:
+            return None  # fragmented: samples outside the moov's tables
         trak = _children(data, *_one(moov, b"trak"))
-        edts = trak.get(b"edts")
-        if edts:
-            elst = _one(_children(data, *edts[0]), b"elst")
-            if any(entry[1] != 0 for entry in _table(data, elst, ">QqHH" if data[elst[0]] == 1 else ">IiHH")):
-                return None  # an edit list that skips (B-frames' delay) or leaves a gap
         mdia = _children(data, *_one(trak, b"mdia"))
         hdlr = _one(mdia, b"hdlr")
         if data[hdlr[0] + 8:hdlr[0] + 12] != b"vide":
             return None
         stbl = _children(data, *_one(_children(data, *_one(mdia, b"minf")), b"stbl"))
-        if b"ctts" in stbl or len(_table(data, _one(stbl, b"stts"), ">II")) != 1:
-            return None
+        stts = _table(data, _one(stbl, b"stts"), ">II")
+        if b"ctts" in stbl or len(stts) != 1:
+            return None  # composition offsets (B-frames), or frames of different lengths
+        edts = trak.get(b"edts")
+        if edts:  # one edit, from media time 0 at rate 1, as long as the samples (to a tick of the movie's clock)
+            elst = _one(_children(data, *edts[0]), b"elst")
+            edits = _table(data, elst, ">QqHH" if data[elst[0]] == 1 else ">IiHH")
+            movie, media = _timescale(data, _one(moov, b"mvhd")), _timescale(data, _one(mdia, b"mdhd"))
+            if len(edits) != 1 or edits[0][1:] != (0, 1, 0) or \
+                    abs(edits[0][0] * media - stts[0][0] * stts[0][1] * movie) > media:
+                return None
         stsd = _one(stbl, b"stsd")
         entries = list(_boxes(data, stsd[0] + 8, stsd[1]))
         if len(entries) != 1 or entries[0][0] != b"avc1":
@@ -113,13 +126,13 @@ def h264_track(path: Path) -> tuple[bytearray, list[tuple[int, int, bool]], byte
         a, b = _one(stbl, b"stsz")
         fixed, count = struct.unpack_from(">II", data, a + 4)
         sizes = [fixed] * count if fixed else [s for (s,) in struct.iter_unpack(">I", data[a + 12:a + 12 + 4 * count])]
-        if len(sizes) != count:
+        if len(sizes) != count or stts[0][0] != count:
             return None
         chunks = [c for (c,) in (_table(data, _one(stbl, b"stco"), ">I") if b"stco" in stbl
                                  else _table(data, _one(stbl, b"co64"), ">Q"))]
         runs = _table(data, _one(stbl, b"stsc"), ">III")
         sync = {n for (n,) in _table(data, _one(stbl, b"stss"), ">I")} if b"stss" in stbl else None
-    except (ValueError, struct.error, OSError):
+    except (ValueError, IndexError, struct.error, OSError):
         return None
     samples: list[tuple[int, int, bool]] = []
     for r, (first, per_chunk, _) in enumerate(runs):
@@ -144,31 +157,42 @@ def annex_b(segments: list[Path], out: Path) -> int | None:
     if not tracks or any(t is None for t in tracks) or len({t[2] for t in tracks}) != 1:
         return None
     frames = 0
-    with open(out, "wb") as f:
-        for data, samples, sets in tracks:
-            view = memoryview(data)
-            for offset, size, key in samples:
-                at, end, slice_at = offset, offset + size, None
-                while at < end:  # each NAL unit's length becomes a start code, in the file's own bytes
-                    if at + 4 > end:
-                        return _failed(out)
-                    (length,) = struct.unpack_from(">I", data, at)
-                    if length == 0 or at + 4 + length > end:
-                        return _failed(out)
-                    data[at:at + 4] = START
-                    if slice_at is None and data[at + 4] & 0x1F == IDR:
-                        slice_at = at
-                    at += 4 + length
-                if key and slice_at is not None:  # the parameter sets just before the key frame's picture
-                    f.write(view[offset:slice_at])
-                    f.write(sets)
-                    f.write(view[slice_at:end])
-                else:
-                    f.write(view[offset:end])
-                frames += 1
+    try:
+        with open(out, "wb") as f:
+            for data, samples, sets in tracks:
+                view = memoryview(data)
+                for n, (offset, size, _) in enumerate(samples):
+                    at, end, slice_at, inband = offset, offset + size, None, set()
+                    while at < end:  # each NAL unit's length becomes a start code, in the file's own bytes
+                        if at + 4 > end:
+                            raise _Unfollowed
+                        (length,) = struct.unpack_from(">I", data, at)
+                        if length == 0 or at + 4 + length > end:
+                            raise _Unfollowed
+                        data[at:at + 4] = START
+                        kind = data[at + 4] & 0x1F
+                        if slice_at is None and kind == IDR:
+                            slice_at = at
+                        elif slice_at is None and kind in (SPS, PPS):
+                            inband.add(kind)
+                        at += 4 + length
+                    if n == 0 and slice_at is None:
+                        raise _Unfollowed  # a segment that does not start on an IDR picture: its frames would move
+                    if inband and inband != {SPS, PPS}:
+                        raise _Unfollowed  # some of the parameter sets in the sample, not all: not followed
+                    if slice_at is not None and not inband:  # before an IDR picture that has none of its own (a
+                        # segment joined from halves carries them in its second half's), as h264_mp4toannexb does
+                        f.write(view[offset:slice_at])
+                        f.write(sets)
+                        f.write(view[slice_at:end])
+                    else:
+                        f.write(view[offset:end])
+                    frames += 1
+    except _Unfollowed:
+        Path(out).unlink(missing_ok=True)
+        return None
     return frames
 
 
-def _failed(out: Path) -> None:
-    Path(out).unlink(missing_ok=True)
-    return None
+class _Unfollowed(Exception):
+    """A sample this joiner does not follow: the join takes the concat demuxer."""

@@ -12,6 +12,7 @@ lasts exactly the sum of the fitted shots and every voice stays where timing put
 """
 from __future__ import annotations
 
+import logging
 import math
 import shutil
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from director.backends.types import Artifact, Made, added, keyed
+from director.errors import StageFailed
 from director.media.ffmpeg import filter_threads, run_ffmpeg
 from director.media.mp4 import annex_b
 from director.media.source import ClipSource, FileSource
@@ -135,6 +137,7 @@ def _audio_args(enc: EncodeConfig, total: int, fps: float, out: Path, audio: Pat
     return [*codec, "-t", f"{total / fps:.6f}", "-movflags", "+faststart", str(Path(out).resolve())]
 
 
+log = logging.getLogger("director.assemble")
 RAW_TICKS = 1_200_000  # the time base of ffmpeg's raw H.264 reader: 1/1,200,000 s
 
 
@@ -142,16 +145,18 @@ def join_segments(segments: list[Path], total: int, fps: float, audio: Path, enc
     """The segments' pictures one after another (stream copy) with the mix; returns the frame count. The preview's
     segments are read as one H.264 stream (``media/mp4.annex_b``: one input to open, where the concat demuxer probes
     every segment), numbered frame by frame; any others by the concat demuxer. The packets are the same."""
-    ticks = RAW_TICKS / fps
+    ticks, scale = round(RAW_TICKS / fps), round(fps * 1000)
     stream = out.parent / f".{out.stem}-pictures.h264"
-    try:
-        if abs(ticks - round(ticks)) < 1e-6 and annex_b(segments, stream) is not None:
+    try:  # a frame exactly ``ticks`` of the reader's clock and 1000 of the track's (24000/1001 typed in full is not)
+        if ticks * fps == RAW_TICKS and scale * ticks == RAW_TICKS * 1000 and annex_b(segments, stream) == total:
             run_ffmpeg(["-f", "h264", "-framerate", f"{fps:g}", "-i", str(stream.resolve()), "-i",
                         str(Path(audio).resolve()), "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-bsf:v",
-                        f"setts=ts=N*{round(ticks)}", "-video_track_timescale", str(round(fps * 1000)),
-                        "-movie_timescale", str(max(round(fps * 1000), 48000)), *_audio_args(enc, total, fps, out, audio)],
+                        f"setts=ts=N*{ticks}", "-video_track_timescale", str(scale),
+                        "-movie_timescale", str(max(scale, 48000)), *_audio_args(enc, total, fps, out, audio)],
                        "joining the episode's segments")
             return total
+    except StageFailed as exc:  # the stream refused (a file the reader passed wrongly): the concat demuxer's join
+        log.warning("joining the segments as one stream failed, joining them file by file: %s", exc)
     finally:
         stream.unlink(missing_ok=True)
     listing = out.parent / f".{out.stem}-segments.txt"

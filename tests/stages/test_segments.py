@@ -253,19 +253,27 @@ def test_the_preview_segments_read_as_one_stream_join_to_the_concat_demuxers_pac
     from director.stages import assemble
 
     segments = []
-    for i, frames in enumerate((30, 7, 55)):  # lengths no GOP divides
+    for i, frames in enumerate((30, 7, 25)):  # lengths no GOP divides
         segments.append(tmp_path / f"s{i}.mp4")
         _encoded(segments[-1], frames, "ultrafast", "x" * (i + 1))
+    # a lone segment encoded in halves, joined as segments.py joins them: its second half's key frame carries its
+    # parameter sets in the picture (none are put in again)
+    (tmp_path / "halves.txt").write_text("ffconcat version 1.0\nfile 's1.mp4'\nfile 's2.mp4'\n")
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(tmp_path / "halves.txt"),
+                    "-c", "copy", "-video_track_timescale", "24000", str(tmp_path / "s3.mp4")], check=True)
+    segments.append(tmp_path / "s3.mp4")
+    (tmp_path / "halves.txt").unlink()
     t = np.arange(48000 * 4) / 48000
     write_wav(tmp_path / "mix.wav", np.stack([np.sin(2 * np.pi * 440 * t)] * 2, axis=1).astype(np.float32) * 0.3, 48000)
     encode_aac(tmp_path / "mix.wav", tmp_path / "mix.m4a", "128k", len(t), 48000, 1)
     enc = EncodeConfig()
-    assert annex_b(segments, tmp_path / "probe.h264") == 92
-    assemble.join_segments(segments, 92, 24.0, tmp_path / "mix.m4a", enc, tmp_path / "stream.mp4")
+    assert annex_b(segments, tmp_path / "probe.h264") == 94
+    (tmp_path / "probe.h264").unlink()
+    assemble.join_segments(segments, 94, 24.0, tmp_path / "mix.m4a", enc, tmp_path / "stream.mp4")
     monkeypatch.setattr(assemble, "annex_b", lambda *a: None)  # the concat demuxer's join
-    assemble.join_segments(segments, 92, 24.0, tmp_path / "mix.m4a", enc, tmp_path / "concat.mp4")
+    assemble.join_segments(segments, 94, 24.0, tmp_path / "mix.m4a", enc, tmp_path / "concat.mp4")
     one, other = _packets(tmp_path / "stream.mp4"), _packets(tmp_path / "concat.mp4")
-    assert len([p for p in one if p.startswith("0,")]) == 92 and one == other
+    assert len([p for p in one if p.startswith("0,")]) == 94 and one == other
     decode = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(tmp_path / "stream.mp4"), "-f", "null", "-"],
                             capture_output=True, text=True)
     assert decode.returncode == 0 and not decode.stderr.strip(), decode.stderr
@@ -276,3 +284,39 @@ def test_the_preview_segments_read_as_one_stream_join_to_the_concat_demuxers_pac
     assert not (tmp_path / "x.h264").exists()
     (tmp_path / "torn.mp4").write_bytes(segments[0].read_bytes()[:-200])  # its index cut short
     assert h264_track(tmp_path / "torn.mp4") is None
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(segments[0]), "-c", "copy", "-movflags",
+                    "frag_keyframe", str(tmp_path / "frag.mp4")], check=True)  # samples outside the moov's tables
+    assert h264_track(tmp_path / "frag.mp4") is None
+
+    def never(*a):
+        raise AssertionError("a frame rate the stream cannot number exactly read as one stream")
+
+    monkeypatch.setattr(assemble, "annex_b", never)  # 24000/1001 typed in full: 999.999 ticks a frame at 23976
+    assemble.join_segments(segments[:1], 30, 24000 / 1001, tmp_path / "mix.m4a", enc, tmp_path / "ntsc.mp4")
+
+
+def test_a_stream_ffmpeg_refuses_is_joined_file_by_file(tmp_path, monkeypatch):
+    """A file the reader passed but ffmpeg cannot read as one stream is joined by the concat demuxer, not lost."""
+    from director.errors import StageFailed
+    from director.media.aac import encode_aac
+    from director.media.audio import write_wav
+    from director.project import EncodeConfig
+    from director.stages import assemble
+
+    segment = tmp_path / "s.mp4"
+    _encoded(segment, 12, "ultrafast", "x")
+    write_wav(tmp_path / "mix.wav", np.zeros((48000, 2), np.float32), 48000)
+    encode_aac(tmp_path / "mix.wav", tmp_path / "mix.m4a", "128k", 48000, 48000, 1)
+    real, calls = assemble.run_ffmpeg, []
+
+    def refusing(args, *rest, **kw):
+        calls.append(args[:2])
+        if args[:2] == ["-f", "h264"]:
+            raise StageFailed("joining the episode's segments: invalid data")
+        return real(args, *rest, **kw)
+
+    monkeypatch.setattr(assemble, "run_ffmpeg", refusing)
+    assemble.join_segments([segment], 12, 24.0, tmp_path / "mix.m4a", EncodeConfig(), tmp_path / "e.mp4")
+    assert calls == [["-f", "h264"], ["-f", "concat"]]
+    assert len([p for p in _packets(tmp_path / "e.mp4") if p.startswith("0,")]) == 12
+    assert not list(tmp_path.glob(".*"))
