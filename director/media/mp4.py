@@ -87,8 +87,8 @@ def parameter_sets(data: bytes, avcc: tuple[int, int]) -> bytes:
     return b"".join(out)
 
 
-def h264_track(path: Path) -> tuple[bytearray, list[tuple[int, int, bool]], bytes] | None:
-    """(the file's bytes, each sample's (offset, size, is a key frame), the parameter sets as Annex B) of an MP4 of
+def h264_track(path: Path) -> tuple[bytearray, list[tuple[int, int]], bytes] | None:
+    """(the file's bytes, each sample's (offset, size), the parameter sets as Annex B) of an MP4 of
     one H.264 track that ``annex_b`` can join: 4-byte NAL lengths, every sample as long as the next, no composition
     offsets, no edit list that skips; None for any other file."""
     try:
@@ -131,10 +131,9 @@ def h264_track(path: Path) -> tuple[bytearray, list[tuple[int, int, bool]], byte
         chunks = [c for (c,) in (_table(data, _one(stbl, b"stco"), ">I") if b"stco" in stbl
                                  else _table(data, _one(stbl, b"co64"), ">Q"))]
         runs = _table(data, _one(stbl, b"stsc"), ">III")
-        sync = {n for (n,) in _table(data, _one(stbl, b"stss"), ">I")} if b"stss" in stbl else None
     except (ValueError, IndexError, struct.error, OSError):
         return None
-    samples: list[tuple[int, int, bool]] = []
+    samples: list[tuple[int, int]] = []
     for r, (first, per_chunk, _) in enumerate(runs):
         last = runs[r + 1][0] - 1 if r + 1 < len(runs) else len(chunks)
         for chunk in range(first - 1, min(last, len(chunks))):
@@ -143,9 +142,9 @@ def h264_track(path: Path) -> tuple[bytearray, list[tuple[int, int, bool]], byte
                 if len(samples) == count:
                     return None
                 size = sizes[len(samples)]
-                samples.append((at, size, sync is None or len(samples) + 1 in sync))
+                samples.append((at, size))
                 at += size
-    if len(samples) != count or not count or any(o + s > len(data) for o, s, _ in samples):
+    if len(samples) != count or not count or any(o + s > len(data) for o, s in samples):
         return None
     return data, samples, sets
 
@@ -161,7 +160,7 @@ def annex_b(segments: list[Path], out: Path) -> int | None:
         with open(out, "wb") as f:
             for data, samples, sets in tracks:
                 view = memoryview(data)
-                for n, (offset, size, _) in enumerate(samples):
+                for n, (offset, size) in enumerate(samples):
                     at, end, slice_at, inband = offset, offset + size, None, set()
                     while at < end:  # each NAL unit's length becomes a start code, in the file's own bytes
                         if at + 4 > end:
