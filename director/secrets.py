@@ -16,7 +16,15 @@ from urllib.parse import urlsplit, urlunsplit
 
 MASK = "***"
 _secrets: set[str] = set()
+_short: re.Pattern | None = None  # the registered secrets under LONG characters, each as a whole word
 _lock = threading.Lock()
+LONG = 8  # a secret this long is removed wherever it shows up; a shorter one only where it stands alone: a
+# local server's password ``abc1`` must not turn ``abc123`` or a prompt's words into ``***``
+# what local servers (vLLM, Ollama, llama.cpp, LM Studio) accept as a key and their guides tell people to type:
+# not secrets, and words ("local") that run records, URLs (localhost) and prompts are full of
+PLACEHOLDERS = frozenset({"local", "empty", "none", "null", "ollama", "vllm", "llama", "llamacpp", "llama.cpp",
+                          "lm-studio", "lmstudio", "no-key", "nokey", "no_key", "sk-no-key-required", "not-needed",
+                          "dummy", "placeholder", "token", "key", "test", "xxx", "xxxx", "anything", "sk-xxx"})
 _AUTH = re.compile(r"(?i)\b(authorization[\"']?\s*[:=]\s*[\"']?(?:bearer|basic|token)?\s*)[^\s\"',;}]+")
 _BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{6,}")
 _KEYLIKE = re.compile(r"\b(sk-|sk_|gsk_|xai-|hf_)[A-Za-z0-9_-]{12,}")
@@ -26,11 +34,17 @@ _ANY = re.compile(r"(?i)://|authorization|bearer|sk-|sk_|gsk_|xai-|hf_")  # what
 
 
 def register(secret: str | None) -> None:
-    """Remember a secret value so that ``redact`` removes it wherever it shows up."""
-    if secret and len(secret.strip()) >= 4:
-        with _lock:
-            _secrets.add(secret)
-            _secrets.add(secret.strip())
+    """Remember a secret value so that ``redact`` removes it: wherever it shows up when it is at least ``LONG``
+    characters, else where it stands as a word of its own. Values under 4 characters and the placeholders local
+    servers take (``PLACEHOLDERS``) are not secrets and are not registered."""
+    global _short
+    value = (secret or "").strip()
+    if len(value) < 4 or value.lower() in PLACEHOLDERS:
+        return
+    with _lock:
+        _secrets.update({secret, value} if len(value) >= LONG else {value})
+        short = sorted((s for s in _secrets if len(s) < LONG), key=len, reverse=True)
+        _short = re.compile(r"(?<![\w.-])(?:" + "|".join(map(re.escape, short)) + r")(?![\w-])") if short else None
 
 
 def redact(text: str) -> str:
@@ -38,10 +52,13 @@ def redact(text: str) -> str:
     if not text:
         return text
     with _lock:
-        known = sorted(_secrets, key=len, reverse=True) if _secrets else ()
+        known = sorted((s for s in _secrets if len(s.strip()) >= LONG), key=len, reverse=True) if _secrets else ()
+        short = _short
     for secret in known:
         if secret in text:
             text = text.replace(secret, MASK)
+    if short is not None:
+        text = short.sub(MASK, text)
     if not _ANY.search(text):
         return text
     text = _URL_CREDENTIALS.sub(lambda m: f"{m[1]}{MASK}@", text)

@@ -175,6 +175,36 @@ def test_password_in_an_unreachable_base_url_is_not_in_the_error(project):
 
 # ------------------------------------------------------------------ 3. odd keys
 
+def test_a_placeholder_key_for_a_local_server_is_not_masked_out_of_words(project, sp):
+    """`OPENAI_API_KEY=local`, as the README says for Ollama, vLLM and llama.cpp: not a secret. Masking it turned
+    localhost into ***host and a prompt's "local market" into "*** market" (in what was printed and stored)."""
+    answer = good_answer(sp)
+    one = answer("artist", "one")
+    one["shots"][0]["prompt"] += " A local market at dusk."
+    with ScriptedLLM(answer) as llm:
+        llm.script("artist", "one", {"json": one})
+        env = {**llm_env(llm.url.replace("127.0.0.1", "localhost"), key="local"), "DIRECTOR_LLM_MODEL": "local"}
+        proc = plan(project, env, "-v")
+    assert proc.returncode == 0, proc.stderr
+    assert "***" not in proc.stdout + proc.stderr, proc.stderr
+    assert "localhost" in proc.stderr + proc.stdout
+    shots = yaml.safe_load((project / "shots" / "screenplay.yaml").read_text(encoding="utf-8"))["shots"]
+    assert any("A local market at dusk." in shot["prompt"] for shot in shots), shots
+    runs = [p.read_text(encoding="utf-8") for p in (project / ".director" / "runs").glob("*.json")]
+    assert runs and not any("***" in r for r in runs)
+
+
+def test_short_secrets_are_masked_as_words_long_ones_everywhere():
+    from director.secrets import redact, register
+
+    register("local")  # a placeholder: nothing to hide
+    register("Qz7w")  # a short password: masked where it stands alone, not inside other words
+    register("Vb2mKx9pL")  # long enough to be masked anywhere, even glued to other text
+    assert redact("http://localhost:11434/v1, model local") == "http://localhost:11434/v1, model local"
+    assert redact("pass=Qz7w, Qz7wx xQz7w 'Qz7w'") == "pass=***, Qz7wx xQz7w '***'"
+    assert redact("keyVb2mKx9pLend") == "key***end"
+
+
 def test_key_with_a_trailing_newline_works_as_if_stripped(project, sp):
     with ScriptedLLM(good_answer(sp)) as llm:
         proc = plan(project, llm_env(llm.url, key=KEY + "\n"), "--json")
