@@ -60,7 +60,9 @@ class RenderWorker:
     def emit(self, kind: str, **data) -> None:
         with self.changed:
             self.last_id += 1
-            self.events.append({"id": self.last_id, "kind": kind, "time": time.time(), **data})
+            # the event's own fields last: a job's shot goes in ``job`` (a shot id in ``id`` once replaced the
+            # event's number, and every reader of the stream failed on comparing it)
+            self.events.append({**data, "id": self.last_id, "kind": kind, "time": time.time()})
             del self.events[:-MAX_EVENTS]  # a long session keeps the recent ones
             self.changed.notify_all()
 
@@ -124,15 +126,15 @@ class RenderWorker:
             line = raw.rstrip()
             if match := STARTED.match(line):
                 self.running[f"{match['stage']} {match['id']}"] = match["id"]
-                self.emit("job-started", stage=match["stage"], id=match["id"], line=line)
+                self.emit("job-started", stage=match["stage"], job=match["id"], line=line)
             elif match := JOB_LINE.match(line):
                 self.running.pop(f"{match['stage']} {match['id']}", None)
-                self.emit("job", stage=match["stage"], id=match["id"], n=int(match["n"]), total=int(match["total"]),
+                self.emit("job", stage=match["stage"], job=match["id"], n=int(match["n"]), total=int(match["total"]),
                           line=line)
             elif match := FAILED.match(line):
                 self.failed[match["id"]] = match["error"]
                 self.running.pop(f"{match['stage']} {match['id']}", None)
-                self.emit("job-failed", stage=match["stage"], id=match["id"], line=line)
+                self.emit("job-failed", stage=match["stage"], job=match["id"], line=line)
             elif line:
                 if line.startswith("error"):
                     self.failed.setdefault("render", line)

@@ -2,6 +2,7 @@
 error, the lock interplay, path traversal refused."""
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -185,7 +186,12 @@ def test_a_render_waits_for_a_cli_render_holding_the_lock_then_runs(client, demo
     worker = client.app_state.worker
     kinds = [e["kind"] for e in worker.events]
     assert kinds.index("waiting") < kinds.index("started") < kinds.index("finished")
-    assert any(e["kind"] == "job" and e["id"] == "handoff-03" and e["stage"] == "clips" for e in worker.events)
+    assert any(e["kind"] == "job" and e["job"] == "handoff-03" and e["stage"] == "clips" for e in worker.events)
+    # the stream's reader: every event numbered in order (a job's shot id once replaced the number, and the
+    # comparison in ``since`` failed for every page following the render)
+    ids = [e["id"] for e in worker.since(0)]
+    assert ids == sorted(ids) and all(isinstance(i, int) for i in ids) and len(ids) == len(worker.events)
+    assert [e["id"] for e in worker.since(ids[2])] == ids[3:]
     assert _card(client, "handoff-03")["state"] == "cached"
 
 
@@ -212,3 +218,60 @@ def test_a_generated_reference_sheet_is_locked_and_unlocked(client, demo):
     assert not (demo / "refs" / "sheets" / "character-ren.png").exists()
     assert client.post("/api/refs/ren/unlock").status_code == 400
     assert client.get("/e/screenplay/refs").status_code == 200
+
+
+def test_the_event_stream_carries_a_render_to_its_end_over_http(demo):
+    """What the page's EventSource reads, from a real server: each job's event while the render runs, numbered in
+    order, then ``finished``. A job's shot id once replaced the event's number: the stream died at the first job."""
+    import http.client
+    import socket
+    import threading
+
+    import uvicorn
+
+    from director.studio.app import create_app
+
+    app = create_app(Project.find(demo))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           timeout_graceful_shutdown=1))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        post = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        for path, body in (("/api/e/screenplay/shots/arrival-02", {"move": "dolly-out"}),
+                           ("/api/e/screenplay/render", {})):
+            post.request("POST", path, body=json.dumps(body),
+                         headers={"Content-Type": "application/json", "X-CSRF-Token": app.state.csrf})
+            answer = post.getresponse()
+            assert answer.status == 200, (path, answer.read())
+            answer.read()
+        stream = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        stream.request("GET", "/api/events")
+        answer = stream.getresponse()
+        assert answer.status == 200 and answer.getheader("content-type").startswith("text/event-stream")
+        events, fields = [], {}
+        while not events or events[-1]["event"] != "finished":
+            line = answer.readline().decode()
+            assert line, f"the stream ended after {[e['event'] for e in events]}"
+            if line.strip() == "":
+                if "event" in fields:
+                    events.append({**fields, "data": json.loads(fields["data"])})
+                fields = {}
+            elif not line.startswith(":"):
+                name, _, value = line.rstrip("\n").partition(": ")
+                fields[name] = value
+        stream.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    ids = [int(e["id"]) for e in events]
+    assert ids == sorted(set(ids)), ids
+    jobs = [e["data"] for e in events if e["event"] == "job"]
+    assert any(j["job"] == "arrival-02" and j["stage"] == "clips" for j in jobs), [e["event"] for e in events]
+    assert events[-1]["data"]["state"] == "done"

@@ -107,7 +107,7 @@
       const events = new EventSource('/api/events?after=' + 0);
       events.addEventListener('waiting', (e) => { const d = JSON.parse(e.data); say(`waiting for pid ${d.pid}: ${d.command}`); });
       events.addEventListener('started', () => { say('rendering…'); note('render started'); });
-      events.addEventListener('job-started', (e) => { const d = JSON.parse(e.data); say(`${d.stage} ${d.id}…`); soon(); });
+      events.addEventListener('job-started', (e) => { const d = JSON.parse(e.data); say(`${d.stage} ${d.job}…`); soon(); });
       events.addEventListener('job', (e) => { const d = JSON.parse(e.data); say(`${d.stage} ${d.n}/${d.total}`); note(d.line); soon(); });
       events.addEventListener('job-failed', (e) => { note(JSON.parse(e.data).line); soon(); });
       events.addEventListener('log', (e) => note(JSON.parse(e.data).line));
