@@ -498,6 +498,8 @@ def export(
                                                 "for a draft: the app's drafts folder")] = None,
     profile: Annotated[Optional[str], typer.Option("--profile", help="the profile the episode was rendered with")
                        ] = None,
+    force: Annotated[bool, typer.Option("--force", help="replace a draft folder of the same name that another "
+                                        "project wrote or that was changed in the app since")] = False,
 ) -> None:
     """Hand the rendered episode to an editor: media folder + timeline (never renders)."""
     from director.runtime.export import FORMATS
@@ -512,7 +514,7 @@ def export(
             project.episode_path(name)  # an unknown name is a usage error naming the episodes, before any work
     if profile not in (None, "preview", "final"):
         raise UsageError(f"--profile {profile!r} is not valid; use preview or final")
-    done = [do_export(project, name, format_, out, profile) for name in names]
+    done = [do_export(project, name, format_, out, profile, force) for name in names]
     state.out.result({"exports": done}, "\n".join(f"{d['episode']}: {d['format']} -> {d['path']} ({d['shots']} shots, "
                                                   f"{len(d['tracks'])} tracks, media in {d['media']})" for d in done))
 

@@ -498,9 +498,11 @@ def add_fcpx_transitions(path: Path, cut: Cut) -> None:
     _write_xml(tree, path, '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE fcpxml>\n\n')
 
 
-def export(project, episode: str | None, fmt: str, out: Path | None = None, profile: str | None = None) -> dict:
+def export(project, episode: str | None, fmt: str, out: Path | None = None, profile: str | None = None,
+           force: bool = False) -> dict:
     """Export one episode; returns what was written. A draft goes straight into ``out`` (the app's drafts
-    folder); the other formats into ``out/<episode>/`` (default: the episode's ``out/`` folder)."""
+    folder); the other formats into ``out/<episode>/`` (default: the episode's ``out/`` folder). A draft folder
+    that director did not write from this project, or that changed since, is replaced only with ``force``."""
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r} is not valid; use one of: {', '.join(FORMATS)}")
     ctx = rendered(project, episode, profile)
@@ -517,7 +519,8 @@ def export(project, episode: str | None, fmt: str, out: Path | None = None, prof
     if draft:
         from director.runtime.jianying import write_draft
 
-        path = write_draft(cut, media, dest, fmt)
+        path = write_draft(cut, media, dest, fmt, title=ctx.sp.title, project=str(project.root.resolve()),
+                           force=force)
     else:
         link_media(media, dest)
         path = write_timeline(cut, fmt, dest)

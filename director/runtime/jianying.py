@@ -20,14 +20,16 @@ against a schema of this structure and read it back to the frame.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import time
 import uuid
 from pathlib import Path
 
+from director.errors import UsageError
 from director.paths import inside
-from director.runtime.export import Cut, Item, audio_lanes, place
+from director.runtime.export import Cut, Item, audio_lanes, place, slug
 from director.store.files import write_json
 
 US = 1_000_000
@@ -57,10 +59,48 @@ def _range(start: int, frames: int, fps: float) -> dict:
     return {"start": a, "duration": b - a}
 
 
-def write_draft(cut: Cut, media: dict[str, Path], dest: Path, flavour: str = "jianying") -> Path:
-    """Write ``<dest>/<draft name>/`` with its media; return the folder."""
-    name = f"director-{cut.episode}"
+DOCUMENTS = ("draft_content.json", "draft_info.json", "draft_meta_info.json")
+
+
+def draft_name(title: str, episode: str) -> str:
+    """The draft's folder, which is its name in the editor's list: the screenplay's title and the episode
+    (``雨夜来电-ep01``). Every project made by ``director new`` has the episode ``screenplay``: a name from the
+    episode alone made every show's draft the same one."""
+    return f"{slug(title)}-{slug(episode)}" if slug(title) != "x" else f"director-{slug(episode)}"
+
+
+def _fingerprint(folder: Path) -> dict[str, str]:
+    return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest()
+            for name in DOCUMENTS if (folder / name).is_file()}
+
+
+def _check_replace(folder: Path, mark: Path, project: str) -> None:
+    """Refuse to replace a draft folder that director did not write for this project's episode, or that changed
+    since (opened or edited in the app): the editor's work lives in those files."""
+    try:
+        made = json.loads(mark.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        made = None
+    why = None
+    if not isinstance(made, dict) or made.get("project") != project:
+        why = "was not exported from this project" + ("" if not isinstance(made, dict) or not made.get("project")
+                                                       else f" (it came from {made['project']})")
+    elif made.get("documents") != _fingerprint(folder):
+        why = "changed after director exported it (opened or edited in the app?)"
+    if why:
+        raise UsageError(f"the draft {folder} {why}: replacing it would lose that work. Export with --force to "
+                         f"replace it, or give another folder with -o")
+
+
+def write_draft(cut: Cut, media: dict[str, Path], dest: Path, flavour: str = "jianying", title: str = "",
+                project: str = "", force: bool = False) -> Path:
+    """Write ``<dest>/<draft name>/`` with its media; return the folder. An existing folder of that name is
+    replaced only when director wrote it from this ``project`` and nothing changed it since, or with ``force``."""
+    name = draft_name(title, cut.episode)
     folder = inside(dest, dest / name)
+    mark = folder.parent / f"{name}.director.json"
+    if folder.exists() and not force:
+        _check_replace(folder, mark, project)
     tmp = folder.with_name(f".{name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / "materials").mkdir(parents=True)
@@ -80,7 +120,8 @@ def write_draft(cut: Cut, media: dict[str, Path], dest: Path, flavour: str = "ji
         shutil.rmtree(old, ignore_errors=True)
     else:
         tmp.replace(folder)
-    write_json(folder.parent / f"{name}.director.json", {"draft": str(folder), "episode": cut.episode})
+    write_json(mark, {"draft": str(folder), "episode": cut.episode, "project": project, "flavour": flavour,
+                      "documents": _fingerprint(folder)})
     return folder
 
 

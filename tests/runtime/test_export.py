@@ -12,6 +12,7 @@ import yaml
 from director.media.audio import read_wav, resample
 from director.media.probe import decode_audio, probe, video_frame
 from director.project import Project
+from director.runtime.jianying import draft_name
 from tests.conftest import DATA, ROOT, director, make_project
 
 otio = pytest.importorskip("opentimelineio")
@@ -362,6 +363,33 @@ def test_the_draft_folder_validates_and_reads_back_to_the_frame(rendered, flavou
     assert music == timing["music"]
 
 
+def test_a_draft_is_replaced_only_when_this_project_wrote_it_and_the_app_left_it_alone(rendered, tmp_path):
+    """Every show once exported to the same draft name (``director-<episode>``), and an export replaced whatever
+    folder had it: another show's draft, or this one's with an editor's work in it."""
+    drafts = tmp_path / "JianyingPro Drafts"
+    export = ("-p", str(rendered), "--json", "export", "-f", "jianying", "-o", str(drafts))
+    folder = Path(json.loads(director(*export, check=True).stdout)["exports"][0]["path"])
+    title = yaml.safe_load((rendered / "screenplay.yaml").read_text(encoding="utf-8"))["title"]
+    assert folder.name == draft_name(title, "screenplay")
+    director(*export, check=True)  # unchanged since: exported again in place
+    content = folder / "draft_content.json"
+    edited = content.read_text(encoding="utf-8").replace('"speed": 1.0', '"speed": 2.0', 1)
+    content.write_text(edited, encoding="utf-8")  # what the app does when the editor works on it
+    refused = director(*export)
+    assert refused.returncode == 2 and "changed after director exported it" in refused.stderr, refused.stderr
+    assert "--force" in refused.stderr and "Traceback" not in refused.stderr
+    assert content.read_text(encoding="utf-8") == edited  # the editor's work is still there
+    other = make_project(tmp_path / "other", size=(108, 192))  # another show with the same title and episode
+    director("-p", str(other), "render", check=True)
+    theirs = director("-p", str(other), "export", "-f", "jianying", "-o", str(drafts))
+    assert theirs.returncode == 2 and "was not exported from this project" in theirs.stderr, theirs.stderr
+    assert content.read_text(encoding="utf-8") == edited
+    director("-p", str(rendered), "export", "-f", "jianying", "-o", str(drafts), "--force", check=True)
+    assert content.read_text(encoding="utf-8") != edited
+    director(*export, check=True)  # written by this project again: replaced freely
+    assert sorted(p.name for p in drafts.iterdir()) == sorted([folder.name, f"{folder.name}.director.json"])
+
+
 def test_frame_exact_at_23_976_and_names_never_escape_the_export(tmp_path):
     """23.976 fps (24 and the other formats above; 25 and 30 are integer rates like 24), an sfx name that is a
     path (free text becomes a file name), and a draft exported straight into the app's drafts folder."""
@@ -386,7 +414,8 @@ def test_frame_exact_at_23_976_and_names_never_escape_the_export(tmp_path):
     done = json.loads(director("-p", str(project), "--json", "export", "-f", "jianying", "-o", str(drafts),
                                check=True).stdout)
     folder = Path(done["exports"][0]["path"])
-    assert folder.parent == drafts and folder.name == "director-screenplay"
+    title = yaml.safe_load((project / "screenplay.yaml").read_text(encoding="utf-8"))["title"]
+    assert folder.parent == drafts and folder.name == draft_name(title, "screenplay") != "director-screenplay"
     meta = json.loads((folder / "draft_meta_info.json").read_text(encoding="utf-8"))
     assert meta["draft_root_path"] == str(drafts.resolve())
     outside = list(tmp_path.rglob("evil*"))
