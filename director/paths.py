@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from director.errors import DirectorError, ExitCode
@@ -44,3 +45,22 @@ def path_text_problem(text: str) -> str | None:
     if longest > MAX_COMPONENT:
         return f"has a name of {longest} bytes (at most {MAX_COMPONENT})"
     return None
+
+
+def no_links(root: Path, path: Path, what: str) -> Path:
+    """``path`` (under ``root``) when no part of it below ``root`` that exists is a symbolic link; else UnsafePath.
+    director makes no links in its own folders (``.director``): one found there was put there, and following it
+    would read, write or delete outside the project."""
+    current = Path(root)
+    for part in Path(path).relative_to(root).parts:
+        current = current / part
+        try:
+            mode = os.lstat(current).st_mode
+        except FileNotFoundError:
+            break
+        except OSError as exc:
+            raise UnsafePath(f"refusing to use {what} at {path}: {exc.strerror or exc}") from None
+        if stat.S_ISLNK(mode):
+            raise UnsafePath(f"refusing to use {what} at {path}: {current} is a symbolic link (director never makes "
+                             f"links in its own folders; remove it, and director makes the folder again)")
+    return Path(path)

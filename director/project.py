@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from director.errors import ConfigError, Problem, ScreenplayError, UsageError
 from director.ids import id_problem
-from director.paths import inside, path_text_problem
+from director.paths import inside, no_links, path_text_problem
 from director.store.cache import file_stamp
 from director.vocab import did_you_mean
 from director.yamlpos import Positions, load_yaml
@@ -303,7 +303,9 @@ class Project:
     # --------------------------------------------------------------- paths
     @property
     def state(self) -> Path:
-        return self.root / ".director"
+        """``.director``; refused (UnsafePath) where it or its cache is a symbolic link: a link planted there
+        (git and tar keep them) made a render write, and ``clean`` delete, wherever it pointed."""
+        return no_links(self.root, self.root / ".director" / "cache", "director's state folder").parent
 
     @property
     def cache_dir(self) -> Path:

@@ -25,6 +25,7 @@ import os
 import sys
 from pathlib import Path
 
+from director.paths import no_links
 from director.store.cache import ArtifactCache, file_stamp
 
 FORMAT = 2
@@ -137,7 +138,7 @@ def stamp_path(root: Path, episode: str | None, profile: str | None) -> Path:
 def forget(root: Path) -> None:
     """Every stamp of the project, at the start of any render (under its lock): the next whole render writes its
     own again."""
-    folder = Path(root) / STATE
+    folder = no_links(Path(root), Path(root) / STATE, "the render's stamps")  # never empties a linked folder
     for path in folder.glob("*.json") if folder.is_dir() else ():
         try:
             path.unlink()

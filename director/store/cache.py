@@ -20,11 +20,13 @@ import json
 import logging
 import os
 import shutil
+import stat
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from director.paths import UnsafePath
 from director.secrets import redact_data
 from director.store.files import canonical_json
 
@@ -83,9 +85,19 @@ class ArtifactCache:
     def entry_path(self, stage: str, key: str) -> Path:
         return self.root / stage / key[:2] / key
 
+    def _linked(self, path: Path) -> bool:
+        """Whether the entry's folder, its shard or its stage's folder is a symbolic link (director makes none:
+        one was put there, and following it reads, writes or deletes outside the cache)."""
+        return any(os.path.islink(p) for p in (path, path.parent, path.parent.parent))
+
     def lookup(self, stage: str, key: str) -> Entry | None:
-        """The complete, verified entry for ``key``, or None. Torn or corrupted entries are removed."""
+        """The complete, verified entry for ``key``, or None. Torn or corrupted entries are removed; an entry
+        reached through a symbolic link is not used, and nothing is removed through it."""
         path = self.entry_path(stage, key)
+        if self._linked(path):
+            log.warning("ignoring cache entry %s/%s: a symbolic link on its way (%s); it will be made again "
+                        "elsewhere only once the link is removed", stage, key[:12], path)
+            return None
         if not path.is_dir():
             return None
         try:
@@ -106,7 +118,9 @@ class ArtifactCache:
             stamps = {}
         fresh = {}
         for name, record in files.items():
-            st = (path / name).stat()
+            st = (path / name).lstat()
+            if not stat.S_ISREG(st.st_mode):  # a link in an entry would publish whatever it points to
+                raise Corrupt(f"{name} is not a plain file")
             if st.st_size != record["size"]:
                 raise Corrupt(f"{name} has {st.st_size} bytes, the manifest says {record['size']}")
             stamp = file_stamp(st)
@@ -122,6 +136,9 @@ class ArtifactCache:
     def produce(self, stage: str, key: str, material: dict, make: Callable[[Path], dict | None]) -> Entry:
         """Run ``make(tmpdir)`` and publish its files as the entry for ``key``, atomically."""
         final = self.entry_path(stage, key)
+        if self._linked(final):
+            raise UnsafePath(f"refusing to write a cache entry under {final.parent}: a symbolic link on its way "
+                             f"(director never makes links in its cache; remove it)")
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.parent / f"{TMP_PREFIX}{key}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
@@ -167,12 +184,17 @@ class ArtifactCache:
         out = []
         if not self.root.is_dir():
             return out
-        for stage_dir in sorted(p for p in self.root.iterdir() if p.is_dir()):
-            for shard in stage_dir.iterdir():
-                if not shard.is_dir():
-                    continue
-                for entry in shard.iterdir():
-                    out.append((stage_dir.name, entry.name, entry))
+        if os.path.islink(self.root):
+            return out
+
+        def folders(path: Path) -> list[os.DirEntry]:  # links skipped: clean must never delete through one
+            with os.scandir(path) as it:
+                return sorted((e for e in it if e.is_dir(follow_symlinks=False)), key=lambda e: e.name)
+
+        for stage_dir in folders(self.root):
+            for shard in folders(Path(stage_dir.path)):
+                for entry in folders(Path(shard.path)):
+                    out.append((stage_dir.name, entry.name, Path(entry.path)))
         return out
 
     def sweep_temporaries(self) -> int:

@@ -1,6 +1,7 @@
 """One render per project at a time: an flock'ed lock file that names its holder."""
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -9,6 +10,7 @@ import time
 from pathlib import Path
 
 from director.errors import ProjectLocked
+from director.paths import UnsafePath
 
 
 class ProjectLock:
@@ -21,7 +23,13 @@ class ProjectLock:
 
     def __enter__(self) -> "ProjectLock":
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:  # never through a link: one put in place of the lock made every render empty the file it named
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            raise UnsafePath(f"refusing to lock the project: {self.path} is a symbolic link (director never makes "
+                             f"one there; remove it)") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

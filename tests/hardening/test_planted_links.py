@@ -1,0 +1,106 @@
+"""Symbolic links planted in director's own folder (``.director``: git and tar keep links, so opening someone's
+project is enough). director makes no links there; each of these once made a render write, or ``clean`` delete,
+outside the project, with exit 0."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import director, make_project
+from tests.hardening.helpers import assert_clean_failure, snapshot
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> Path:
+    project = make_project(tmp_path_factory.mktemp("links"))
+    director("-p", str(project), "render", check=True)
+    return project
+
+
+@pytest.fixture
+def arena(rendered, tmp_path):
+    """A fresh copy of the rendered project, and a victim's folder beside it."""
+    project = tmp_path / "work"
+    shutil.copytree(rendered, project, symlinks=True)
+    victim = tmp_path / "victim"
+    (victim / "src" / "repo" / ".git").mkdir(parents=True)
+    (victim / "src" / "repo" / "lib").mkdir()
+    (victim / "src" / "repo" / "lib" / "main.py").write_text("code\n")
+    (victim / "notes.txt").write_text("IMPORTANT USER DATA\n")
+    (victim / "settings.json").write_text("{}\n")
+    return project, victim
+
+
+def _touch(project: Path) -> None:
+    """An input's stamp moved: the render takes the long path (locks, forgets its stamps)."""
+    os.utime(project / "screenplay.yaml")
+
+
+def test_clean_never_deletes_through_a_linked_folder_in_the_cache(arena):
+    project, victim = arena
+    before = snapshot(victim)
+    os.symlink(victim / "src", project / ".director" / "cache" / "keyframes-x")
+    proc = director("-p", str(project), "clean", "--all")
+    assert proc.returncode == 0, proc.stderr
+    assert snapshot(victim) == before and (victim / "src" / "repo" / ".git").is_dir()
+    assert (project / ".director" / "cache" / "keyframes-x").is_symlink()  # not ours to remove either
+
+
+def test_a_linked_lock_is_refused_and_the_file_it_names_kept(arena):
+    project, victim = arena
+    lock = project / ".director" / "lock"
+    lock.unlink(missing_ok=True)
+    os.symlink(victim / "notes.txt", lock)
+    _touch(project)
+    for command in (["render"], ["clean"]):
+        proc = director("-p", str(project), *command)
+        assert_clean_failure(proc)
+        assert "is a symbolic link" in proc.stderr and "lock" in proc.stderr
+    assert (victim / "notes.txt").read_text() == "IMPORTANT USER DATA\n"
+
+
+def test_a_linked_stamps_folder_is_refused_and_its_files_kept(arena):
+    project, victim = arena
+    shutil.rmtree(project / ".director" / "uptodate", ignore_errors=True)
+    os.symlink(victim, project / ".director" / "uptodate")
+    _touch(project)
+    before = snapshot(victim)
+    proc = director("-p", str(project), "render")
+    assert_clean_failure(proc)
+    assert "uptodate" in proc.stderr and "symbolic link" in proc.stderr
+    assert snapshot(victim) == before
+
+
+@pytest.mark.parametrize("which", [".director", ".director/cache"])
+def test_a_linked_state_or_cache_folder_is_refused_before_anything_is_written(arena, tmp_path, which):
+    project, victim = arena
+    target = tmp_path / "elsewhere"
+    shutil.move(project / which, target)
+    os.symlink(target, project / which)
+    _touch(project)
+    before = snapshot(target)
+    for command in (["render"], ["clean", "--all"]):
+        proc = director("-p", str(project), *command)
+        assert_clean_failure(proc)
+        assert "symbolic link" in proc.stderr, proc.stderr
+    director("-p", str(project), "plan")  # the rule planner keeps nothing there; whatever it does, nothing there
+    assert snapshot(target) == before
+
+
+def test_a_cache_file_swapped_for_a_link_to_the_same_bytes_is_made_again(arena):
+    """The digest matches (the link points at a copy of the file): the entry is still not used, since a link
+    would publish whatever it points at; removing the entry removes the link, not its target."""
+    project, victim = arena
+    entry = next(p for p in (project / ".director" / "cache" / "voice").glob("*/*") if p.is_dir())
+    wav = next(entry.glob("*.wav"))
+    copy = victim / "copy.wav"
+    shutil.copyfile(wav, copy)
+    wav.unlink()
+    os.symlink(copy, wav)
+    proc = director("-p", str(project), "render")
+    assert proc.returncode == 0, proc.stderr
+    assert copy.is_file()
+    assert not wav.is_symlink() and wav.is_file()  # the entry made again, as a file of its own
