@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from director.cli.output import Output
-from director.errors import DirectorError, ExitCode, UsageError
+from director.errors import BackendUnavailable, DirectorError, ExitCode, UsageError
 
 app = typer.Typer(name="director", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                   pretty_exceptions_enable=False,
@@ -717,10 +717,17 @@ def line(ref: Annotated[str, typer.Argument(help="the line's beat, scene-id/N")]
 
 
 @app.command()
-def studio(port: Annotated[int, typer.Option("--port", help="port to serve on")] = 8765,
+def studio(port: Annotated[int, typer.Option("--port", min=1, max=65535, help="port to serve on")] = 8765,
            host: Annotated[str, typer.Option("--host", help="address to bind; anything but 127.0.0.1/localhost "
                                              "requires the printed token on every request")] = "127.0.0.1") -> None:
     """Review, lock and regenerate shots in the browser (a local web app over this project)."""
+    try:
+        import fastapi  # noqa: F401
+        import jinja2  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        raise BackendUnavailable(f"the studio needs its extra ({exc.name or exc} is not installed): "
+                                 "pip install 'director[studio]'") from None
     from director.studio.app import serve
 
     serve(_project(), host, port, state.out)

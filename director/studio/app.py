@@ -10,14 +10,16 @@ project and only as media (images, video, audio, subtitles). No secret is ever s
 """
 from __future__ import annotations
 
+import errno
 import html
 import json
 import secrets
+import socket
 from pathlib import Path
 
 from fastapi import Request  # at module level: route signatures are resolved from this module's names
 
-from director.errors import DirectorError, ScreenplayError
+from director.errors import DirectorError, ScreenplayError, UsageError
 from director.project import Project
 from director.stages.refs import SHEETS
 from director.studio.worker import RenderWorker, lock_holder
@@ -485,6 +487,7 @@ def serve(project: Project, host: str, port: int, out) -> None:
     """Run the studio until Ctrl-C."""
     import uvicorn
 
+    sock = _listen(host, port)  # before the address is printed: a port in use is said so, not served "at" it
     token = None if host in LOCAL_HOSTS else secrets.token_urlsafe(18)
     app = create_app(project, token)
     where = f"http://{'127.0.0.1' if host in LOCAL_HOSTS else host}:{port}/"
@@ -493,5 +496,26 @@ def serve(project: Project, host: str, port: int, out) -> None:
               "it is shown only now)", flush=True)
     else:
         print(f"director studio: {where}  (Ctrl-C stops it)", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)
+    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)
+                   ).run(sockets=[sock])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The studio's socket, bound; a clear usage error where the address cannot be had."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (OSError, UnicodeError) as exc:
+        raise UsageError(f"--host {host!r} is not an address of this machine ({exc}); use 127.0.0.1 (this machine "
+                         "only) or 0.0.0.0 (every network it is on)") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise UsageError(f"port {port} on {host} is in use (another studio, or another program): choose a free "
+                             f"one with --port, e.g. --port {port + 1}") from None
+        raise UsageError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
 
