@@ -319,7 +319,15 @@ class Project:
             except (ValueError, NotImplementedError, OSError) as exc:
                 raise ConfigError(f"{self.config_path or CONFIG_NAME}: episodes {pattern!r} is not a usable pattern "
                                   f"({exc})") from None
-            paths.extend(p for p in matches if _within(self.root, p) and p not in paths)
+            literal = not any(c in pattern for c in "*?[")
+            for p in matches:
+                if p in paths or p.name == CONFIG_NAME:  # ``*.yaml`` matches director.yaml too: not an episode
+                    continue
+                if _within(self.root, p):
+                    paths.append(p)
+                elif literal and (p.exists() or p.is_symlink()):  # named, there, and refused: say so
+                    raise ConfigError(f"{self.config_path or CONFIG_NAME}: episode {pattern!r} leads outside the "
+                                      f"project folder (a link, or a link loop): copy the file into the project")
         if len(paths) > MAX_EPISODES:
             raise ConfigError(f"{self.config_path or CONFIG_NAME}: episodes matches {len(paths)} files; a project holds "
                               f"at most {MAX_EPISODES} episodes (split the series into several projects)")

@@ -52,11 +52,20 @@ class Shot(BaseModel):
 class ShotList(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int = SHOTS_VERSION
+    version: int = Field(SHOTS_VERSION, description="the shot list's format")
     episode: str
     screenplay: str = Field(description="digest of the screenplay this list was planned from")
     planner: str = "rules"
     shots: list[Shot] = Field(default_factory=list)
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: int) -> int:
+        if not 1 <= value <= SHOTS_VERSION:
+            raise ValueError(f"version {value} is not a shot list format this director reads (1 to {SHOTS_VERSION}): "
+                             "a newer director wrote it, or it was edited; update director, or delete the file and "
+                             "plan again")
+        return value
 
 
 def shot_seed(episode: str, shot_id: str) -> int:

@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from director.cli.output import Output
-from director.errors import BackendUnavailable, DirectorError, ExitCode, UsageError
+from director.errors import BackendUnavailable, ConfigError, DirectorError, ExitCode, ScreenplayError, UsageError
 
 app = typer.Typer(name="director", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                   pretty_exceptions_enable=False,
@@ -141,22 +141,49 @@ def validate(
         else:
             project = Project.find(where)
             targets += [(p, project.root) for p in project.episode_paths()]
+    if not targets:  # nothing checked is not "valid": a glob that matches nothing, an episode file left out
+        raise ConfigError(f"{project.config_path or project.root}: no episode files match "
+                          f"{project.config.episodes}: nothing to validate (an episode is a .yaml file inside the "
+                          "project; a link that leads out of it is left out)")
     report, errors = [], 0
     for path, root in targets:
         loaded, problems = screenplay_problems(path, root)
+        checked = [(path, problems + (_voice_language(loaded, root) if loaded is not None else []))]
         if loaded is not None:
-            problems = problems + _voice_language(loaded, root)
-        n = sum(1 for p in problems if p.severity == "error")
-        errors += n
-        report.append({"file": str(path), "valid": n == 0, "problems": [p.as_dict() for p in problems]})
-        for p in problems:
-            print(p, file=sys.stderr)
+            checked += _shot_list_problems(loaded, root)
+        for file, found in checked:
+            n = sum(1 for p in found if p.severity == "error")
+            errors += n
+            report.append({"file": str(file), "valid": n == 0, "problems": [p.as_dict() for p in found]})
+            for p in found:
+                print(p, file=sys.stderr)
     ok = errors == 0
     state.out.result({"valid": ok, "files": report},
                      "\n".join(f"{r['file']}: {'ok' if r['valid'] else 'invalid'}" for r in report))
     if not ok:
         state.out.info(f"{errors} problem{'s' if errors != 1 else ''} found")
         raise typer.Exit(ExitCode.INVALID)
+
+
+def _shot_list_problems(loaded, root: Path) -> list[tuple[Path, list]]:
+    """The episode's saved shot list (``shots/<episode>.yaml``), checked as the next render will read it: against
+    the screenplay when it was planned from it, else its locked shots against the re-plan that render will make.
+    Without one, nothing (the render plans it)."""
+    from director.errors import Problem
+    from director.plan import plan_preview
+    from director.project import Project
+
+    try:
+        project = Project.find(root)
+        path = project.shots_path(loaded.episode)
+        if not path.is_file() and not path.is_symlink():
+            return []
+        plan_preview(project, loaded)
+    except ScreenplayError as exc:
+        return [(Path(exc.problems[0].file) if exc.problems else root, list(exc.problems))]
+    except DirectorError as exc:
+        return [(root, [Problem(str(root), 1, 1, str(exc))])]
+    return [(path, [])]
 
 
 def _voice_language(loaded, root: Path) -> list:

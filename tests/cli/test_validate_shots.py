@@ -1,0 +1,75 @@
+"""`validate` as a CI gate: it checks the saved shot list as the next render reads it, and "valid" never means
+"nothing was checked"."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+import yaml
+
+from tests.conftest import director, make_project
+
+
+@pytest.fixture
+def planned(tmp_path):
+    project = make_project(tmp_path)
+    director("-p", str(project), "plan", check=True)
+    return project
+
+
+def _edit_shots(project, change) -> None:
+    path = project / "shots" / "screenplay.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def test_a_planned_project_validates_with_its_shot_list(planned):
+    proc = director("-p", str(planned), "--json", "validate")
+    assert proc.returncode == 0, proc.stderr
+    files = json.loads(proc.stdout)["files"]
+    assert [os.path.basename(f["file"]) for f in files] == ["screenplay.yaml", "screenplay.yaml"]
+    assert files[1]["file"].endswith(os.path.join("shots", "screenplay.yaml")) and files[1]["valid"]
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda d: d["shots"][0].update(duration=-3), "duration"),
+    (lambda d: d["shots"][1].update(id=d["shots"][0]["id"]), "used twice"),
+    (lambda d: d["shots"][0].update(beats=["nowhere/9"]), "nowhere/9"),
+    (lambda d: d["shots"][0].update(characters=["nobody"]), "nobody"),
+    (lambda d: d.update(version=99), "newer director"),
+])
+def test_a_broken_shot_list_fails_validate_as_it_would_fail_the_render(planned, change, words):
+    _edit_shots(planned, change)
+    proc = director("-p", str(planned), "validate")
+    assert proc.returncode == 3, proc.stderr
+    assert "shots/screenplay.yaml:" in proc.stderr and words in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+    render = director("-p", str(planned), "render", "--until", "timing")
+    assert render.returncode == 3 and words in render.stderr, render.stderr  # what validate said, render says
+
+
+def test_nothing_to_validate_is_an_error_not_valid(tmp_path):
+    project = make_project(tmp_path)
+    (project / "director.yaml").write_text("episodes: ['eps/*.yaml']\n")
+    proc = director("-p", str(project), "--json", "validate")
+    assert proc.returncode == 3 and "no episode files match" in proc.stderr, proc.stderr
+
+
+def test_an_episode_file_linked_out_of_the_project_is_named(tmp_path):
+    project = make_project(tmp_path)
+    outside = tmp_path / "elsewhere.yaml"
+    (project / "screenplay.yaml").rename(outside)
+    os.symlink(outside, project / "screenplay.yaml")
+    for command in ("validate", "render"):
+        proc = director("-p", str(project), command)
+        assert proc.returncode == 3 and "leads outside the project" in proc.stderr, proc.stderr
+
+
+def test_a_glob_of_every_yaml_file_leaves_director_yaml_out(tmp_path):
+    project = make_project(tmp_path)
+    (project / "director.yaml").write_text("episodes: ['*.yaml']\n")
+    proc = director("-p", str(project), "--json", "validate")
+    assert proc.returncode == 0, proc.stderr
+    assert [os.path.basename(f["file"]) for f in json.loads(proc.stdout)["files"]] == ["screenplay.yaml"]
