@@ -789,18 +789,51 @@ def run(argv: list[str] | None = None) -> int:
     except ClickException as exc:
         exc.show()
         return ExitCode.USAGE
-    except Exception as exc:  # a bug, not a user error: one line, and the traceback only with -v
-        if state.out.verbosity > 0:
-            import traceback
-
-            from director.secrets import redact
-
-            print(redact(traceback.format_exc()), file=sys.stderr)
+    except OSError as exc:
+        message = _system_trouble(exc)
+        if message is None:
+            return _internal_error(exc)
         from director.secrets import redact
 
-        print(redact(f"internal error: {type(exc).__name__}: {exc} (run with -v for details; please report it)"),
-              file=sys.stderr)
+        print(redact(f"error: {message}"), file=sys.stderr)
         return ExitCode.STAGE_FAILED
+    except Exception as exc:  # a bug, not a user error: one line, and the traceback only with -v
+        return _internal_error(exc)
+
+
+SYSTEM_TROUBLE = {"ENOSPC": "no space left on the disk", "EDQUOT": "the disk quota is used up",
+                  "EROFS": "the file system is read-only", "EACCES": "permission denied", "EPERM": "not permitted",
+                  "EMFILE": "too many open files", "ENFILE": "too many open files on this machine",
+                  "EIO": "the disk reported an input/output error"}
+
+
+def _system_trouble(exc: OSError) -> str | None:
+    """What the machine refused, said as a user fixes it, or None for any other OSError (a bug)."""
+    import errno
+
+    name = errno.errorcode.get(exc.errno or -1)
+    if name not in SYSTEM_TROUBLE:
+        return None
+    where = f" ({exc.filename})" if exc.filename else ""
+    fix = ("free some space" if name in ("ENOSPC", "EDQUOT") else
+           "work on a copy of the project on a writable disk" if name == "EROFS" else
+           "check the folder's permissions" if name in ("EACCES", "EPERM") else
+           "raise the limit (ulimit -n)" if name in ("EMFILE", "ENFILE") else "check the disk")
+    return (f"{SYSTEM_TROUBLE[name]}{where}: {fix}, then run the same command again (finished work is kept in the "
+            "cache)")
+
+
+def _internal_error(exc: BaseException) -> int:
+    """A bug, not a user error: one line, and the traceback only with -v."""
+    import traceback
+
+    from director.secrets import redact
+
+    if state.out.verbosity > 0:
+        print(redact(traceback.format_exc()), file=sys.stderr)
+    print(redact(f"internal error: {type(exc).__name__}: {exc} (run with -v for details; please report it)"),
+          file=sys.stderr)
+    return ExitCode.STAGE_FAILED
 
 
 def _print_error(exc: DirectorError) -> None:

@@ -170,8 +170,11 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
     refs = _reference_cards(ctx, panels, index)
     atomic_write_text(index_path, json.dumps(index, indent=1, sort_keys=True))
     tmp = out / ".storyboard.png.tmp.png"
-    write_png(tmp, sheet)  # media/png: 0.02 s for the demo's sheet, where Pillow's filter search took 0.16
-    tmp.replace(out / "storyboard.png")
+    try:
+        write_png(tmp, sheet)  # media/png: 0.02 s for the demo's sheet, where Pillow's filter search took 0.16
+        tmp.replace(out / "storyboard.png")
+    finally:
+        tmp.unlink(missing_ok=True)  # a disk filled mid-write leaves no half sheet behind
     page = (f"<!doctype html><meta charset='utf-8'><title>{html.escape(ctx.sp.title)} — storyboard</title>"
             "<style>body{font-family:sans-serif;background:#18181c;color:#eee}main{display:flex;flex-wrap:wrap;gap:16px}"
             "figure{width:260px;margin:0}img{width:100%}p{margin:4px 0;font-size:13px;color:#ccc}"

@@ -190,3 +190,24 @@ def test_secrets_never_enter_run_records_or_manifests(tmp_path):
     for path in (tmp_path / "r.json", entry.path / "manifest.json"):
         assert "SECRET" not in path.read_text()
     assert json.loads((tmp_path / "r.json").read_text())["x"] == ["***"]
+
+
+@pytest.mark.parametrize("code, words", [("ENOSPC", "no space left"), ("EACCES", "permission denied"),
+                                         ("EROFS", "the file system is read-only")])
+def test_a_full_disk_or_a_refused_write_is_said_as_such_not_as_a_bug(tmp_path, monkeypatch, capsys, code, words):
+    """An OSError the machine raises where no stage catches it (the render's state saved between jobs): a line
+    that says what to fix, exit 1; an internal error asked the user to report a full disk as a bug."""
+    import errno
+
+    from director.runtime.engine import StateIndex
+
+    project = make_project(tmp_path)
+
+    def full(self):
+        raise OSError(getattr(errno, code), os.strerror(getattr(errno, code)), str(self.path))
+
+    monkeypatch.setattr(StateIndex, "save", full)
+    assert run(["-p", str(project), "render", "--until", "voice"]) == 1
+    err = capsys.readouterr().err
+    assert f"error: {words}" in err and "internal error" not in err and "report" not in err, err
+    assert "run the same command again" in err and ".director" in err
