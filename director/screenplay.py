@@ -29,6 +29,7 @@ from director.vocab import (
     INTENSITIES,
     MOVES,
     NARRATOR,
+    SFX,
     SIZES,
     EMOTIONS,
     MOODS,
@@ -40,6 +41,7 @@ from director.vocab import (
     canonical_emotion,
     canonical_mood,
     canonical_preset,
+    canonical_sfx,
     canonical_time,
     did_you_mean,
     one_of,
@@ -648,6 +650,9 @@ class _Checker:
             self.check_text(loc + ("action",), beat.action, "action", MAX_ACTION_CHARS)
         if beat.sfx is not None and not beat.sfx.name.strip():
             self.err(loc + ("sfx",), "sfx name is empty; name the sound, e.g. thunder, door, footsteps")
+        elif beat.sfx is not None and canonical_sfx(beat.sfx.name) is None:
+            self.err(loc + ("sfx",), f"sfx {one_of(beat.sfx.name, SFX)} (or a word naming one: door slam, 雷, "
+                     "敲门...); the built-in effects will play silence for it", severity="warning")
         if beat.line is not None and beat.line.delivery and canonical_delivery(beat.line.delivery) is None:
             self.err(loc + ("line", "delivery"), f"line.delivery {one_of(beat.line.delivery, DELIVERIES)} "
                      "(or a Chinese word: 画外音, 画外, 内心独白, 电话, 对讲机)")

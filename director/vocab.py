@@ -144,6 +144,24 @@ def canonical_mood(value: str) -> str | None:
     return _lookup(value, MOOD_WORDS, MOODS)
 
 
+# the sound effects the built-in (procedural) effects make, and the words that name them
+SFX = ("thunder", "door", "footsteps", "phone", "glass", "knock", "heartbeat", "rain", "gunshot")
+SFX_ALIASES = {"door slam": "door", "door-slam": "door", "steps": "footsteps", "footstep": "footsteps",
+               "ring": "phone", "phone ring": "phone", "ringtone": "phone", "glass break": "glass",
+               "shatter": "glass", "lightning": "thunder", "gun": "gunshot", "shot": "gunshot", "雷": "thunder",
+               "门": "door", "脚步": "footsteps", "电话": "phone", "玻璃": "glass", "敲门": "knock"}
+
+
+def canonical_sfx(name: str) -> str | None:
+    """The built-in effect a sound effect's name means (``door slam`` -> door, 敲门 -> knock), or None."""
+    key = name.strip().lower()
+    if key in SFX:
+        return key
+    if key in SFX_ALIASES:
+        return SFX_ALIASES[key]
+    return next((s for s in SFX if s in key), None) or next((v for k, v in SFX_ALIASES.items() if k in key), None)
+
+
 def canonical_emotion(value: str) -> str | None:
     return _lookup(value, EMOTION_WORDS, EMOTIONS)
 

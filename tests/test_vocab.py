@@ -67,3 +67,27 @@ def test_the_renderers_see_canonical_values(tmp_path):
     assert any(f["time"] == "night" for f in frames)
     voices = [m["inputs"] for m in manifests if m["stage"] == "voice"]
     assert any(v["voice"]["preset"] == "elder_female" for v in voices)
+
+
+def test_validate_knows_the_sound_effects_the_built_in_backend_makes():
+    from director.backends.preview.sfx import SOUNDS
+    from director.vocab import SFX, canonical_sfx
+
+    assert tuple(SOUNDS) == SFX
+    assert canonical_sfx("Door Slam") == "door" and canonical_sfx("敲门") == "knock"
+    assert canonical_sfx("distant thunder") == "thunder" and canonical_sfx("nosuchsound") is None
+
+
+def test_an_unknown_sound_effect_is_a_validate_warning_naming_the_known_ones(tmp_path):
+    from director.screenplay import screenplay_problems
+    from tests.conftest import make_project
+    from tests.hardening.helpers import edit_yaml
+
+    project = make_project(tmp_path)
+    edit_yaml(project / "screenplay.yaml",
+              lambda d: d["scenes"][0]["beats"].insert(0, {"sfx": "nosuchsound"}))
+    loaded, problems = screenplay_problems(project / "screenplay.yaml", project)
+    assert loaded is not None  # a warning: the render still runs
+    [problem] = [p for p in problems if "nosuchsound" in p.message]
+    assert problem.severity == "warning" and "thunder" in problem.message and "silence" in problem.message
+    assert problem.line > 1

@@ -12,6 +12,7 @@ import numpy as np
 from director.backends import BackendConfig
 from director.backends.types import AudioResult, SfxRequest
 from director.media.audio import fade, write_wav
+from director.vocab import canonical_sfx
 
 RATE = 48000
 
@@ -147,19 +148,6 @@ def gunshot(rng):
 
 SOUNDS = {"thunder": thunder, "door": door, "footsteps": footsteps, "phone": phone, "glass": glass,
           "knock": knock, "heartbeat": heartbeat, "rain": rain, "gunshot": gunshot}
-ALIASES = {"door slam": "door", "door-slam": "door", "steps": "footsteps", "footstep": "footsteps",
-           "ring": "phone", "phone ring": "phone", "ringtone": "phone", "glass break": "glass",
-           "shatter": "glass", "lightning": "thunder", "gun": "gunshot", "shot": "gunshot", "雷": "thunder",
-           "门": "door", "脚步": "footsteps", "电话": "phone", "玻璃": "glass", "敲门": "knock"}
-
-
-def canonical(name: str) -> str | None:
-    key = name.strip().lower()
-    if key in SOUNDS:
-        return key
-    if key in ALIASES:
-        return ALIASES[key]
-    return next((s for s in SOUNDS if s in key), None) or next((v for k, v in ALIASES.items() if k in key), None)
 
 
 class ProceduralSfxConfig(BackendConfig):
@@ -179,7 +167,7 @@ class ProceduralSfxBackend:
 
     def make(self, req: SfxRequest, out: Path) -> AudioResult:
         name = req.name
-        sound = canonical(name)
+        sound = canonical_sfx(name)
         rng = np.random.default_rng(req.seed)
         notes: tuple[str, ...] = ()
         if sound is None:
