@@ -44,11 +44,9 @@ class RichReporter:
             self.progress.__exit__(*exc)
 
     def stage_started(self, stage: str, total: int, to_run: int) -> None:
-        if self.plain:
-            self.counts[stage] = [total - to_run, total]
-            if self.only_work and not to_run:
-                return
-            self._say(f"{stage}: {to_run} to run, {total - to_run} reused" if to_run else f"{stage}: all {total} reused")
+        if self.plain:  # said when the stage is done: the job graph offers its work shot by shot, and a count
+            # made now ("timing: 1 to run") was the first shot's
+            self.counts[stage] = [total - to_run, total, total - to_run]  # [done or reused, known, reused]
         if self.progress is not None:
             label = stage if to_run else f"{stage} ✓"
             self.tasks[stage] = self.progress.add_task(label, total=max(1, total), completed=total - to_run)
@@ -56,9 +54,10 @@ class RichReporter:
     def stage_grow(self, stage: str, total: int, to_run: int) -> None:
         """More of a stage's work became known (the job graph offers it shot by shot)."""
         if self.plain:
-            count = self.counts.setdefault(stage, [0, 0])
+            count = self.counts.setdefault(stage, [0, 0, 0])
             count[0] += total - to_run
             count[1] += total
+            count[2] += total - to_run
         if self.progress is not None and stage in self.tasks:
             task = self.tasks[stage]
             current = self.progress.tasks[task]
@@ -80,13 +79,20 @@ class RichReporter:
 
     def job_done(self, stage: str, job, seconds: float) -> None:
         if self.plain:
-            count = self.counts.setdefault(stage, [0, 0])
+            count = self.counts.setdefault(stage, [0, 0, 0])
             count[0] += 1
             self._say(f"{stage} [{count[0]}/{count[1]}] {job.label or job.id} done in {seconds:.1f}s")
         if self.progress is not None:
             self.progress.advance(self.tasks[stage], 1.0 - self.fractions.pop((stage, job.id), 0.0))
 
     def stage_done(self, stage: str) -> None:
+        if self.plain and stage in self.counts:
+            done, total, reused = self.counts.pop(stage)
+            if reused < total:
+                self._say(f"{stage}: {done - reused} ran, {reused} reused" + (f", {total - done} not run"
+                                                                               if done < total else ""))
+            elif not self.only_work:
+                self._say(f"{stage}: all {total} reused")
         if self.progress is not None:
             task = self.tasks[stage]
             self.progress.update(task, completed=self.progress.tasks[task].total)

@@ -156,6 +156,12 @@ def test_with_stderr_not_a_terminal_each_finished_job_prints_a_line(tmp_path):
     lines = proc.stderr.splitlines()
     assert sum(1 for x in lines if x.startswith("voice [")) == 3, proc.stderr
     assert any(x.startswith("assemble [1/1]") for x in lines)
+    # each stage's count, said once its work is all known (a count made at its start was its first shot's)
+    import re
+
+    said = {m[1]: int(m[2]) for x in lines if (m := re.fullmatch(r"(\w+): (\d+) ran, 0 reused", x))}
+    assert said and all(said[stage] == sum(1 for x in lines if x.startswith(f"{stage} [")) for stage in said), said
+    assert said["voice"] == 3 and not any("to run" in x for x in lines)
     import os
 
     os.utime(project / "director.yaml")  # an input's stamp changed, no key did: the full path, everything reused
