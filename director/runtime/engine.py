@@ -167,6 +167,7 @@ def execute(ctx: RenderContext, state: StateIndex, selection: Selection = Select
                             "schedules whole renders")
     last_use = {s.backend_kind: i for i, s in enumerate(stages) if s.backend_kind and s.name in wanted}
     unrendered: list[str] = []  # --shots: other shots' work not in the cache (the episode cannot be remade)
+    skipped: list[str] = []  # --shots: the episode's stages not run for that (one note names them all)
     for index, stage in enumerate(stages):
         active = stage.name in wanted
         if not active and not ctx.explain and stage.name in STAGE_ORDER[STAGE_ORDER.index(wanted[-1]) + 1:]:
@@ -175,9 +176,7 @@ def execute(ctx: RenderContext, state: StateIndex, selection: Selection = Select
         if selection.shots and episode_level and not ctx.explain:
             # the named shots are made; the episode is remade from them and every other shot's cached work
             if unrendered or selection.only:
-                result.notes.append(f"{stage.name} skipped: --shots renders only the named shots"
-                                    + (f", and {unrendered[0]} is not rendered yet (a full render makes the episode)"
-                                       if unrendered else ""))
+                skipped.append(stage.name)
                 continue
             started = time.perf_counter()
             _run_stage(ctx, stage, state, Selection(selection.only, selection.until), result, reporter, workers,
@@ -195,6 +194,11 @@ def execute(ctx: RenderContext, state: StateIndex, selection: Selection = Select
         result.stage_seconds[stage.name] = round(time.perf_counter() - started, 3)
         if result.failed and not ctx.explain:
             break
+    if skipped:
+        result.notes.append(f"the episode was not remade ({', '.join(skipped)} skipped): --shots renders only the "
+                            "named shots" + (f", and the other shots are not all rendered yet (first missing: "
+                                             f"{unrendered[0]}); a full render makes the episode" if unrendered
+                                             else " when --only is given"))
     if not ctx.explain:
         ctx.release_all()
     return _stage_notes(result, stages)
@@ -217,7 +221,7 @@ def _cached_rest(ctx: RenderContext, stage: Stage, selection: Selection) -> list
                 continue
             entry = ctx.cache.lookup(stage.name, job_key(stage, ctx, job))
             if entry is None:
-                return [f"{stage.name} {job.id}"]
+                return [f"{stage.name} {job.id}" + (f" of shot {shot.id}" if job.id != shot.id else "")]
             bucket[job.id] = entry
     return missing
 
