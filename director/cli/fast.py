@@ -23,7 +23,7 @@ def parse(argv: list[str]) -> dict | None:
     i = 0
     while i < len(argv):
         arg, value = argv[i], argv[i + 1] if i + 1 < len(argv) else None
-        if not command and arg in ("-q", "--quiet", "--json"):
+        if arg in ("-q", "--quiet", "--json"):  # after ``render`` too (cli/main.hoisted)
             opts["json" if arg == "--json" else "quiet"] = True
         elif not command and arg in ("-p", "--project") and value is not None:
             opts["project"], i = value, i + 1

@@ -769,7 +769,8 @@ def run(argv: list[str] | None = None) -> int:
         from click.exceptions import ClickException, NoArgsIsHelpError
 
     try:
-        result = app(args=argv, prog_name="director", standalone_mode=False)
+        result = app(args=hoisted(sys.argv[1:] if argv is None else argv), prog_name="director",
+                     standalone_mode=False)
         if result == ExitCode.INTERRUPTED:  # click returns Exit(130), made of Ctrl-C, as a plain code
             print(INTERRUPTED, file=sys.stderr)
         return result if isinstance(result, int) else ExitCode.OK
@@ -799,6 +800,24 @@ def run(argv: list[str] | None = None) -> int:
         return ExitCode.STAGE_FAILED
     except Exception as exc:  # a bug, not a user error: one line, and the traceback only with -v
         return _internal_error(exc)
+
+
+GLOBAL_FLAGS = ("--json", "-q", "--quiet", "-v", "-vv", "-vvv", "--verbose")
+
+
+def hoisted(argv: list[str]) -> list[str]:
+    """The command line with the global flags typed after the command (``render --watch --json``) put before it,
+    where the command line's framework reads them; ``--`` ends the search."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    i = 0
+    while i < end and argv[i].startswith("-"):  # the global options before the command
+        i += 2 if argv[i] in ("-p", "--project") else 1
+    if i >= end:
+        return argv
+    late = [a for a in argv[i + 1:end] if a in GLOBAL_FLAGS]
+    if not late:
+        return argv
+    return [*late, *argv[:i + 1], *(a for a in argv[i + 1:end] if a not in GLOBAL_FLAGS), *argv[end:]]
 
 
 SYSTEM_TROUBLE = {"ENOSPC": "no space left on the disk", "EDQUOT": "the disk quota is used up",

@@ -67,3 +67,15 @@ def test_plan_show_prints_a_table():
 def test_json_output_is_machine_readable():
     out = director("--json", "validate", str(ROOT / "projects/demo/screenplay.yaml"), check=True)
     assert json.loads(out.stdout)["valid"] is True
+
+
+def test_global_flags_typed_after_the_command_work_as_before_it():
+    """`render --watch --json` reads naturally (the README pairs them); the framework wanted --json first."""
+    from director.cli.main import hoisted
+
+    out = director("validate", str(ROOT / "projects/demo/screenplay.yaml"), "--json", check=True)
+    assert json.loads(out.stdout)["valid"] is True
+    assert hoisted(["-p", "x", "render", "--watch", "--json", "-q"]) == ["--json", "-q", "-p", "x", "render",
+                                                                          "--watch"]
+    assert hoisted(["--json", "render"]) == ["--json", "render"]
+    assert hoisted(["line", "a/1", "--", "--json"]) == ["line", "a/1", "--", "--json"]  # after --: an argument
