@@ -1,4 +1,4 @@
-"""The screenplay format (DESIGN.md §3) as pydantic models, and validation that helps.
+"""The screenplay format (docs/screenplay.md) as pydantic models, and validation that helps.
 
 ``load_screenplay`` reports every problem at once as ``file:line:col: message``. A series
 shares one cast, one set of locations and one style: episode files name a series bible

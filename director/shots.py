@@ -1,4 +1,4 @@
-"""The shot list (DESIGN.md §4): pydantic models, the plan rules every planner must meet, file IO."""
+"""The shot list (docs/architecture.md): pydantic models, the plan rules every planner must meet, file IO."""
 from __future__ import annotations
 
 import hashlib

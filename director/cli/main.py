@@ -762,7 +762,7 @@ def studio(port: Annotated[int, typer.Option("--port", min=1, max=65535, help="p
 
 # ------------------------------------------------------------------------------ entry point
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI; return the exit code (DESIGN.md §8: 0 1 2 3 4 130)."""
+    """Run the CLI; return the exit code (0 1 2 3 4 130, as the README lists them)."""
     try:
         from typer._click.exceptions import ClickException, NoArgsIsHelpError
     except ImportError:  # typer versions that still use click itself

@@ -245,6 +245,8 @@ class _Helpers:
                info: dict | None = None) -> None:
         result.records.append(JobRecord(stage, job.id, job.shot, job.key, status, reason, round(seconds, 3),
                                         info or {}))
+        if status in ("ran", "failed"):  # the stage's job-seconds (its jobs overlap: more than its span can be)
+            result.work_seconds[stage] = round(result.work_seconds.get(stage, 0.0) + seconds, 3)
 
     @staticmethod
     def record_unit(result: RunResult, stage: str, ident: str, shot: str | None, reason: str) -> None:

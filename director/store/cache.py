@@ -1,4 +1,4 @@
-"""The content-addressed artifact cache (DESIGN.md §5).
+"""The content-addressed artifact cache (docs/architecture.md).
 
 An entry lives at ``<cache>/<stage>/<key[:2]>/<key>/``. It is produced in a temporary
 folder beside it, closed with a manifest (every file, its size and its BLAKE2b digest)

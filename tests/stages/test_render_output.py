@@ -182,3 +182,15 @@ def test_storyboard_cells_are_drawn_again_only_when_what_they_show_changed(rende
         assert (scratch / f"a/panels/{ctx.shots[1].id}.jpg").exists()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def test_the_run_record_says_each_stage_s_job_seconds(rendered_full):
+    """What the overhead benchmark and a user reading the record take as the work inside a stage: the sum of its
+    ran jobs' seconds (the job graph once left it 0 for every stage)."""
+    record = json.loads((rendered_full / "out/screenplay/run.json").read_text())
+    ran = [j for j in record["jobs"] if j["status"] == "ran"]
+    assert ran, "the fixture's render ran nothing"
+    for stage, data in record["stages"].items():
+        seconds = sum(j["seconds"] for j in ran if j["stage"] == stage)
+        assert abs(data["work_seconds"] - seconds) < 0.002 * (1 + len(ran)), (stage, data, seconds)
+    assert sum(d["work_seconds"] for d in record["stages"].values()) > 0
