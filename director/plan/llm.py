@@ -294,17 +294,27 @@ class Endpoint:
                     openai.APIConnectionError) as exc:
                 if isinstance(exc, openai.InternalServerError) and _rejects_format(exc):
                     raise  # some servers answer an unsupported response_format with a 500: not worth retrying
+                status = getattr(exc, "status_code", None)
+                if status in NOT_AN_ENDPOINT:  # a web server, not a chat completions endpoint: no retry helps
+                    raise BackendUnavailable(
+                        f"the server at {self.settings.display_url} answered HTTP {status} to POST /chat/completions: "
+                        "it is not an OpenAI-compatible endpoint there (check OPENAI_BASE_URL or --base-url; it "
+                        "usually ends in /v1)") from None
                 unreachable = isinstance(exc, openai.APIConnectionError) and not isinstance(exc, openai.APITimeoutError)
+                what = (f"no answer within {self.settings.timeout:g} s" if isinstance(exc, openai.APITimeoutError)
+                        else f"HTTP {status} {_short(exc)[:120]}" if status else type(exc).__name__)
                 if attempt >= self.settings.max_retries:
                     if unreachable:
                         raise BackendUnavailable(f"cannot reach the LLM endpoint {self.settings.display_url} "
                                                  f"(after {attempt + 1} tries); is the server running?") from None
-                    raise RetriesExhausted(f"{type(exc).__name__} after {attempt + 1} tries") from None
+                    raise RetriesExhausted(f"{what} after {attempt + 1} tries") from None
                 delay = self.settings.backoff * (2 ** attempt) * random.uniform(0.5, 1.5)
                 retry_after = _retry_after(exc)
                 if retry_after is not None:
                     delay = max(delay, min(retry_after, 30.0))
-                log.info("LLM %s; retrying in %.2fs", type(exc).__name__, delay)
+                # said by default: a slow local server's timeouts were minutes of silence each
+                log.warning("LLM at %s: %s; try %d of %d in %.1f s", self.settings.display_url, what, attempt + 2,
+                            self.settings.max_retries + 1, delay)
                 time.sleep(delay)
                 attempt += 1
 
@@ -319,6 +329,9 @@ def with_images(messages: list[tuple[str, str]], images: tuple[tuple[bytes, str]
     parts += [{"type": "image_url", "image_url": {"url": f"data:{mime};base64,{base64.b64encode(data).decode()}"}}
               for data, mime in images]
     return [*messages[:-1], (role, parts)]
+
+
+NOT_AN_ENDPOINT = (501, 405)  # Not Implemented, Method Not Allowed: nothing there takes a POST
 
 
 class RetriesExhausted(Exception):

@@ -151,6 +151,27 @@ def test_error_bodies_echoing_the_key_are_never_printed_or_stored(project, sp, s
     assert leaks(KEY, project, runs) == []
 
 
+def test_a_web_server_that_is_no_chat_endpoint_is_said_at_once(project, sp):
+    """`python -m http.server` answers a POST with 501: five tries and "OpenAIAPIError after 5 tries" said nothing
+    of what was wrong (the base URL)."""
+    with ScriptedLLM(good_answer(sp)) as llm:
+        script_all(llm, {"status": 501, "message": "Unsupported method ('POST')"})
+        proc = plan(project, llm_env(llm.url))
+        calls = len(llm.calls())
+    assert proc.returncode == 4, proc.stderr
+    assert "HTTP 501" in proc.stderr and "not an OpenAI-compatible endpoint" in proc.stderr, proc.stderr
+    assert calls <= len(SCENES) and "Traceback" not in proc.stderr  # no retries (each scene asked once at most)
+
+
+def test_a_timeout_and_its_retry_are_said_without_asking(project, sp):
+    """A local server's timeout (600 s by default) and the retries after it were silent unless -v."""
+    with ScriptedLLM(good_answer(sp)) as llm:
+        llm.script("artist", "one", {"sleep": 5})  # past the fixture's 3 s timeout; the retry gets an answer
+        proc = plan(project, llm_env(llm.url))
+    assert proc.returncode == 0, proc.stderr
+    assert "no answer within 3 s; try 2 of 2" in proc.stderr, proc.stderr
+
+
 # ------------------------------------------------------------------ 2. a password in OPENAI_BASE_URL
 
 def test_password_in_the_base_url_is_never_printed_or_stored(project, sp):
