@@ -96,7 +96,9 @@ def resolve_settings(config: LLMConfig, env: Mapping[str, str], base_url: str | 
     register(key)
     key = check_key(key)
     url = (base_url or env.get("OPENAI_BASE_URL") or config.base_url or DEFAULT_BASE_URL).strip()
-    split_url_credentials(url)  # registers a password inside the URL, so it is redacted everywhere
+    if split_url_credentials(url)[1] is not None:  # the password is registered: redacted everywhere
+        log.warning("the LLM endpoint's URL carries user:password: each request authenticates with HTTP Basic "
+                    "(a proxy's login), which takes the place of OPENAI_API_KEY's Bearer key")
     if not url.lower().startswith(("http://", "https://")):
         raise ConfigError(f"the LLM endpoint {redact(url)[:120]!r} is not an http(s) URL; set OPENAI_BASE_URL "
                           "(or llm.base_url) like http://127.0.0.1:8080/v1")
