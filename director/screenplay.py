@@ -583,8 +583,15 @@ class _Checker:
             self.check_file(loc + ("styles", emotion), clip, AUDIO_EXTS, "voice style clip")
 
     def check_text(self, loc: tuple, text: str, what: str, limit: int) -> None:
-        if not text.strip():
+        import unicodedata
+
+        control = next((c for c in text if unicodedata.category(c) == "Cc" and c not in "\n\t"), None)
+        if not "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf", "Zs", "Zl", "Zp")).strip():
+            # spaces and invisible characters (zero-width spaces, joiners, BOMs) say nothing either
             self.err(loc, f"{what} is empty; write the words or remove the beat")
+        elif control is not None:
+            self.err(loc, f"{what} contains the control character U+{ord(control):04X}; remove it (a copy out of a "
+                     "PDF or a word processor often carries one, and it would reach the subtitles as it is)")
         elif len(text) > limit:
             self.err(loc, f"{what} is {len(text)} characters long (at most {limit}); split it into several beats")
 

@@ -48,6 +48,13 @@ class Shot(BaseModel):
             raise ValueError(f"shot id {value[:80]!r} {problem}")
         return value
 
+    @field_validator("duration", "seed", mode="before")
+    @classmethod
+    def _number(cls, value):
+        if isinstance(value, bool):  # YAML's true/false/yes/no: pydantic would take them as 1 and 0
+            raise ValueError(f"{str(value).lower()} is not a number")
+        return value
+
 
 class ShotList(BaseModel):
     model_config = ConfigDict(extra="forbid")

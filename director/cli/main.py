@@ -311,7 +311,11 @@ def render(
 
     if executor not in (None, "local", "ray"):
         raise UsageError(f"--executor {executor!r} is not valid; use local or ray")
-    selection = Selection(only, until, set(shots.split(",")) if shots else None)
+    named = {s.strip() for s in shots.split(",") if s.strip()} if shots is not None else None
+    if named is not None and not named:  # `--shots ''` (an empty shell variable) rendered every shot
+        raise UsageError("--shots names no shot; give shot ids, e.g. --shots arrival-02,handoff-01 "
+                         "(`director status` lists them)")
+    selection = Selection(only, until, named)
 
     def loaded():
         """The project, its planner and its keyframe reviewer, read afresh (``--watch`` reads them every time)."""

@@ -161,7 +161,8 @@ class _Reader:
             self.emit("transition", plain(s[1:]), n)
         elif s.isupper() and (s.endswith("TO:") or _FADES.fullmatch(s)):
             self.emit("transition", plain(s), n)
-        elif following and (s.startswith("@") or re.split(r"[(（]", s)[0].isupper()):
+        elif following and (s.startswith("@") or re.split(r"[(（]", s)[0].isupper()) and \
+                plain(s.removeprefix("@").removesuffix("^").strip()):  # a lone "@" names no one: action
             name = s.removeprefix("@").removesuffix("^").strip()
             self.emit("cue", plain(name), n, dual=s.endswith("^"))
             self.mode = "dialogue"

@@ -73,3 +73,25 @@ def test_a_glob_of_every_yaml_file_leaves_director_yaml_out(tmp_path):
     proc = director("-p", str(project), "--json", "validate")
     assert proc.returncode == 0, proc.stderr
     assert [os.path.basename(f["file"]) for f in json.loads(proc.stdout)["files"]] == ["screenplay.yaml"]
+
+
+def test_a_yes_or_no_where_a_number_goes_is_not_taken_as_1(planned):
+    _edit_shots(planned, lambda d: d["shots"][0].update(duration=True))
+    proc = director("-p", str(planned), "validate")
+    assert proc.returncode == 3 and "true is not a number" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("text, words", [("\u200b \u200b", "is empty"), ("Stop\x00 now", "U+0000"),
+                                         ("Bell\x07", "U+0007")])
+def test_a_line_of_invisible_characters_or_with_a_control_character_is_refused(tmp_path, text, words):
+    from tests.hardening.helpers import edit_yaml
+
+    project = make_project(tmp_path)
+
+    def change(data):
+        beat = next(b for sc in data["scenes"] for b in sc["beats"] if "line" in b)
+        beat["line"]["text"] = text
+
+    edit_yaml(project / "screenplay.yaml", change)
+    proc = director("-p", str(project), "validate")
+    assert proc.returncode == 3 and words in proc.stderr and "screenplay.yaml:" in proc.stderr, proc.stderr

@@ -163,3 +163,10 @@ def test_ids_are_valid_distinct_and_safe_in_yaml(tmp_path):
     assert list(sp["characters"]) == ["jose", "oneil", "narrators-dog"]
     assert "  \"no\": {description" in result.yaml_text and "location: \"7-eleven\"" in result.yaml_text
     assert_valid(result, tmp_path)
+
+
+def test_a_lone_forced_cue_names_no_one_and_stays_action(tmp_path):
+    """``@`` alone (a forced cue with no name) made a character with an empty name that validated."""
+    result = import_text(tmp_path, "INT. ROOM - DAY\n\n@\nHello there.\n\nBO\nHi.\n")
+    assert list(result.screenplay_dict["characters"]) == ["bo"]
+    assert_valid(result, tmp_path)

@@ -57,3 +57,10 @@ def test_clean_removes_only_what_no_plan_uses(small_project):
     assert done["removed"] == dry["removed"]
     again = json.loads(director("-p", str(small_project), "--json", "render", check=True).stdout)
     assert again["ran"] == 0  # everything the current plan needs was kept
+
+
+def test_shots_naming_no_shot_is_a_usage_error_not_a_full_render(small_project):
+    for value in ("", ",", " , "):
+        proc = director("-p", str(small_project), "render", "--shots", value)
+        assert proc.returncode == 2 and "--shots names no shot" in proc.stderr, proc.stderr
+    assert not (small_project / "out").exists()
