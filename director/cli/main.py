@@ -15,6 +15,9 @@ import typer
 from director.cli.output import Output
 from director.errors import BackendUnavailable, ConfigError, DirectorError, ExitCode, ScreenplayError, UsageError
 
+# the stages in order (director.stages.STAGE_ORDER, held equal by tests/cli/test_cli.py; not imported here: the
+# command line starts without the stages' modules)
+STAGES_HELP = "refs, keyframes, voice, timing, clips, music, sfx, subtitles, segments, mix, assemble"
 app = typer.Typer(name="director", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                   pretty_exceptions_enable=False,
                   help="Turn a screenplay into a finished short-drama episode on your own machines.")
@@ -57,6 +60,7 @@ def new(
         "--from", help="start from a Fountain or Final Draft (.fdx) script instead of the template's story")] = None,
 ) -> None:
     """Create a project folder from a template (then: director -p NAME render)."""
+    import shlex
     import shutil
 
     from director.resources import data_dir, templates
@@ -77,7 +81,7 @@ def new(
                       "imported": str(from_script) if from_script else None},
                      f"created {name}/ from template {template}"
                      + (f" with the story of {from_script}" if from_script else "")
-                     + f"\nnext: director -p {name} render")
+                     + f"\nnext: director -p {shlex.quote(str(name))} render")
 
 
 def _import_script(script: Path):
@@ -262,8 +266,8 @@ def render(
                        ] = None,
     all_: Annotated[bool, typer.Option("--all", help="every episode of the project, in one run")] = False,
     profile: Annotated[Optional[str], typer.Option("--profile", help="preview or final")] = None,
-    only: Annotated[Optional[str], typer.Option("--only", help="run just this stage")] = None,
-    until: Annotated[Optional[str], typer.Option("--until", help="stop after this stage")] = None,
+    only: Annotated[Optional[str], typer.Option("--only", help=f"run just this stage: {STAGES_HELP}")] = None,
+    until: Annotated[Optional[str], typer.Option("--until", help=f"stop after this stage: {STAGES_HELP}")] = None,
     shots: Annotated[Optional[str], typer.Option("--shots", help="comma-separated shot ids")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="per shot: video model, frames, passes, GPU-seconds; "
                                           "runs nothing")] = False,
@@ -497,8 +501,10 @@ def _up_to_date(episode: str | None, profile: str | None) -> bool:
 # ------------------------------------------------------------------------------ status
 @app.command()
 def status(
-    episode: Annotated[Optional[str], typer.Option("--episode", "-e")] = None,
-    profile: Annotated[Optional[str], typer.Option("--profile")] = None,
+    episode: Annotated[Optional[str], typer.Option("--episode", "-e", help="episode (file name without .yaml)")
+                       ] = None,
+    profile: Annotated[Optional[str], typer.Option("--profile", help="preview or final (default: director.yaml)")
+                       ] = None,
 ) -> None:
     """Per shot and stage: cached, or why it must run."""
     from director.cli.tables import status_table
@@ -744,6 +750,8 @@ def line(ref: Annotated[str, typer.Argument(help="the line's beat, scene-id/N")]
     from director.runtime.edits import set_line
 
     done = set_line(_project(), episode, ref, text, emotion)
+    for warning in done["warnings"]:
+        state.out.info(f"warning: {warning}")
     state.out.result(done, f"{ref} ({done['who']}): {done['text']}" + (f" [{done['emotion']}]" if done["emotion"] else ""))
 
 

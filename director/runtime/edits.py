@@ -24,6 +24,7 @@ from director.project import Project
 from director.screenplay import LoadedScreenplay, load_screenplay
 from director.shots import ShotList, load_shot_list
 from director.store.files import atomic_write_text, write_json
+from director.vocab import EMOTIONS, canonical_emotion, one_of
 
 EDITS = threading.RLock()  # one edit of a project's files at a time (the studio serves requests on threads)
 
@@ -226,7 +227,11 @@ def set_line(project: Project, episode: str | None, ref: str, text: str | None =
             del line["emotion"]
     _validated(path, _dump(rt, data), lambda tmp: load_screenplay(tmp, project.root))
     _keep_plan(project, loaded)
-    return {"ref": ref, "who": str(line["who"]), "text": str(line["text"]), "emotion": line.get("emotion")}
+    warnings = []
+    if line.get("emotion") and canonical_emotion(str(line["emotion"])) is None:  # what validate warns about
+        warnings.append(f"emotion {one_of(line['emotion'], EMOTIONS)}; the voice will speak it neutrally")
+    return {"ref": ref, "who": str(line["who"]), "text": str(line["text"]), "emotion": line.get("emotion"),
+            "warnings": warnings}
 
 
 def _keep_plan(project: Project, before: LoadedScreenplay) -> None:

@@ -527,6 +527,7 @@ def export(project, episode: str | None, fmt: str, out: Path | None = None, prof
     summary = {"episode": cut.episode, "format": fmt, "path": str(path),
                "media": str(path / "materials") if draft else str(dest / "media"),
                "shots": len(cut.shots), "frames": cut.frames, "fps": cut.fps,
-               "tracks": ["V1"] + list(cut.audio), "files": len(media), "notes": cut.notes}
+               "tracks": ["V1"] if fmt == "edl" else ["V1"] + list(cut.audio),  # an EDL holds one track
+               "files": len(media), "notes": cut.notes}
     write_json((path if draft else dest) / f"export-{fmt}.json", summary)
     return summary

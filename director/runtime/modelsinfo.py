@@ -86,6 +86,9 @@ def pull_failure(need: ModelNeed, exc: Exception) -> str:
         return (f"could not fetch {need.id}: the repository is gated (HTTP {status or 401}). Log in with "
                 f"`huggingface-cli login` (or set HF_TOKEN), open https://huggingface.co/{need.id} and accept its "
                 f"terms ({need.license.name}), then run `director models pull` again")
+    if isinstance(exc, ImportError):
+        return (f"could not fetch {need.id}: {exc.name or 'huggingface_hub'} is not installed; pip install "
+                "'director[gpu]' (or pip install huggingface_hub)")
     return f"could not fetch {need.id}: {name}: {str(exc)[:300]}"
 
 

@@ -79,3 +79,33 @@ def test_global_flags_typed_after_the_command_work_as_before_it():
                                                                           "--watch"]
     assert hoisted(["--json", "render"]) == ["--json", "render"]
     assert hoisted(["line", "a/1", "--", "--json"]) == ["line", "a/1", "--", "--json"]  # after --: an argument
+
+
+def test_render_help_lists_the_stages_in_order():
+    from director.cli.main import STAGES_HELP
+    from director.stages import STAGE_ORDER
+
+    assert STAGES_HELP == ", ".join(STAGE_ORDER)
+    assert all(f"--{flag}" in director("render", "--help").stdout for flag in ("only", "until"))
+
+
+def test_line_edits_a_line_in_place_and_warns_as_validate_does(tmp_path):
+    from tests.conftest import make_project
+
+    project = make_project(tmp_path)
+    path = project / "screenplay.yaml"
+    path.write_text("# the writers' room copy\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    done = director("-p", str(project), "--json", "line", "one/3", "--text", "Only since Tuesday, Ana.", check=True)
+    assert json.loads(done.stdout)["text"] == "Only since Tuesday, Ana."
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# the writers' room copy\n") and "Only since Tuesday, Ana." in text
+    odd = director("-p", str(project), "line", "one/3", "--emotion", "bogus")
+    assert odd.returncode == 0 and "warning: emotion 'bogus' is not valid" in odd.stderr, odd.stderr
+    for ref, flags, code in (("one/9", ("--text", "x"), 2), ("one/1", ("--text", "x"), 2), ("one/2", ("--text", " "), 2)):
+        bad = director("-p", str(project), "line", ref, *flags)
+        assert bad.returncode == code and "Traceback" not in bad.stderr, (ref, bad.stderr)
+
+
+def test_new_names_the_next_command_ready_to_paste(tmp_path):
+    new = director("new", str(tmp_path / "my show"), check=True)
+    assert f"director -p '{tmp_path / 'my show'}' render" in new.stdout
