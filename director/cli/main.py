@@ -236,7 +236,8 @@ def plan(
     data = {"episode": loaded.episode, "shots": len(shots), "path": str(result.path), "changed": result.changed,
             "planned_seconds": round(total, 1), "planner": result.shot_list.planner, "notes": result.notes,
             "stats": result.stats, "craft": craft}
-    text = f"{result.path}: {len(shots)} shots, about {total:.0f}s" + ("" if result.changed else " (unchanged)")
+    text = (f"{result.path}: {len(shots)} shots, {total:.0f}s as planned (the render fits each shot to its lines' "
+            "voices)" + ("" if result.changed else " (unchanged)"))
     text += "\ncraft " + f"{craft['total']:.2f}: " + ", ".join(
         f"{k.replace('_', ' ')} {v:.2f}" for k, v in craft.items() if k != "total" and v is not None)
     if result.stats:
