@@ -44,7 +44,9 @@ def register(secret: str | None) -> None:
     with _lock:
         _secrets.update({secret, value} if len(value) >= LONG else {value})
         short = sorted((s for s in _secrets if len(s) < LONG), key=len, reverse=True)
-        _short = re.compile(r"(?<![\w.-])(?:" + "|".join(map(re.escape, short)) + r")(?![\w-])") if short else None
+        # bounded by ASCII word characters only: a key glued to Chinese text or after a dot is still masked
+        _short = re.compile(r"(?<![A-Za-z0-9_-])(?:" + "|".join(map(re.escape, short)) + r")(?![A-Za-z0-9_-])"
+                            ) if short else None
 
 
 def redact(text: str) -> str:

@@ -763,7 +763,6 @@ def studio(port: Annotated[int, typer.Option("--port", min=1, max=65535, help="p
     """Review, lock and regenerate shots in the browser (a local web app over this project)."""
     try:
         import fastapi  # noqa: F401
-        import jinja2  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError as exc:
         raise BackendUnavailable(f"the studio needs its extra ({exc.name or exc} is not installed): "

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from director.errors import StageFailed
+from director.errors import ScreenplayError, StageFailed
 from director.project import Project
 from director.screenplay import LoadedScreenplay
 from director.shots import (Shot, ShotList, load_shot_list, plan_problems, planned_from, save_shot_list,
@@ -139,4 +139,22 @@ def plan_preview(project: Project, loaded: LoadedScreenplay) -> tuple[list, list
     locked = [s for s in previous.shots if s.locked] if previous else []
     sp = loaded.screenplay
     shots, notes = merge_locked(sp, loaded.episode, RulePlanner(sp, loaded.episode), locked)
+    problems = plan_problems(sp, shots)
+    if problems:  # what ``plan_episode`` would refuse: a locked shot the screenplay no longer fits
+        raise ScreenplayError(_located(project.shots_path(loaded.episode), shots, problems))
     return shots, ["the shot list will be re-planned by the next render (screenplay changed)"] + notes
+
+
+def _located(path: Path, shots: list[Shot], problems: list[tuple[int | None, str]]) -> list:
+    """Problems of a re-plan, placed at the shots they concern in the saved file (a locked shot is there)."""
+    from director.yamlpos import load_yaml
+
+    data, pos, _ = load_yaml(path, str(path))  # it loaded as a shot list already (``previous_shots``)
+    index = {str(s.get("id")): i for i, s in enumerate(data.get("shots") or []) if isinstance(s, dict)}
+    out = []
+    for i, message in problems:
+        at = index.get(shots[i].id) if i is not None and i < len(shots) else None
+        out.append(pos.problem(("shots", at), f"{message} (a locked shot, planned before the screenplay changed: "
+                                              "edit or unlock it)") if at is not None else
+                   pos.problem(("shots",), message))
+    return out

@@ -268,6 +268,10 @@ class Endpoint:
                     last = exc
                     continue
                 raise StageFailed(f"the LLM endpoint {url} refused the request: {_short(exc)}") from None
+            except openai.APIStatusError as exc:  # any other status (405, 409, 418...): said with its code
+                if exc.status_code in NOT_AN_ENDPOINT:
+                    raise _not_an_endpoint(url, exc.status_code) from None
+                raise StageFailed(f"the LLM endpoint {url} answered HTTP {exc.status_code}: {_short(exc)}") from None
             except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError) as exc:
                 self.remember(method)
                 why = "was cut off at max_tokens" if isinstance(exc, openai.LengthFinishReasonError) else \
@@ -298,10 +302,7 @@ class Endpoint:
                     raise  # some servers answer an unsupported response_format with a 500: not worth retrying
                 status = getattr(exc, "status_code", None)
                 if status in NOT_AN_ENDPOINT:  # a web server, not a chat completions endpoint: no retry helps
-                    raise BackendUnavailable(
-                        f"the server at {self.settings.display_url} answered HTTP {status} to POST /chat/completions: "
-                        "it is not an OpenAI-compatible endpoint there (check OPENAI_BASE_URL or --base-url; it "
-                        "usually ends in /v1)") from None
+                    raise _not_an_endpoint(self.settings.display_url, status) from None
                 unreachable = isinstance(exc, openai.APIConnectionError) and not isinstance(exc, openai.APITimeoutError)
                 what = (f"no answer within {self.settings.timeout:g} s" if isinstance(exc, openai.APITimeoutError)
                         else f"HTTP {status} {_short(exc)[:120]}" if status else type(exc).__name__)
@@ -334,6 +335,12 @@ def with_images(messages: list[tuple[str, str]], images: tuple[tuple[bytes, str]
 
 
 NOT_AN_ENDPOINT = (501, 405)  # Not Implemented, Method Not Allowed: nothing there takes a POST
+
+
+def _not_an_endpoint(url: str, status: int) -> BackendUnavailable:
+    return BackendUnavailable(f"the server at {url} answered HTTP {status} to POST /chat/completions: it is not an "
+                              "OpenAI-compatible endpoint there (check OPENAI_BASE_URL or --base-url; it usually ends "
+                              "in /v1)")
 
 
 class RetriesExhausted(Exception):

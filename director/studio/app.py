@@ -503,7 +503,10 @@ def serve(project: Project, host: str, port: int, out) -> None:
 def _listen(host: str, port: int) -> socket.socket:
     """The studio's socket, bound; a clear usage error where the address cannot be had."""
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        # IPv4 first where there is one: the address printed for localhost is 127.0.0.1, and a host that lists
+        # ::1 first would otherwise be served where that address does not reach
+        family, kind, proto, _, address = next((a for a in found if a[0] == socket.AF_INET), found[0])
     except (OSError, UnicodeError) as exc:
         raise UsageError(f"--host {host!r} is not an address of this machine ({exc}); use 127.0.0.1 (this machine "
                          "only) or 0.0.0.0 (every network it is on)") from None

@@ -95,3 +95,18 @@ def test_a_line_of_invisible_characters_or_with_a_control_character_is_refused(t
     edit_yaml(project / "screenplay.yaml", change)
     proc = director("-p", str(project), "validate")
     assert proc.returncode == 3 and words in proc.stderr and "screenplay.yaml:" in proc.stderr, proc.stderr
+
+
+def test_a_locked_shot_the_changed_screenplay_no_longer_fits_fails_validate_too(planned):
+    """A stale shot list is re-planned by the render, keeping its locked shots; one that names a character the
+    screenplay renamed fails that re-plan, and validate (and status) now say so before it."""
+    from tests.hardening.helpers import edit_yaml
+
+    _edit_shots(planned, lambda d: [shot.update(locked=True) for shot in d["shots"]])
+    edit_yaml(planned / "screenplay.yaml", lambda d: d["characters"].update(ann=d["characters"].pop("ana")) or [
+        b["line"].update(who="ann") for sc in d["scenes"] for b in sc["beats"] if b.get("line", {}).get("who") == "ana"])
+    proc = director("-p", str(planned), "validate")
+    assert proc.returncode == 3 and "shots/screenplay.yaml:" in proc.stderr and "'ana'" in proc.stderr, proc.stderr
+    assert "locked shot" in proc.stderr
+    render = director("-p", str(planned), "render", "--until", "timing")
+    assert render.returncode != 0 and "'ana'" in render.stderr, render.stderr

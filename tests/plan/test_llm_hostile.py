@@ -151,16 +151,25 @@ def test_error_bodies_echoing_the_key_are_never_printed_or_stored(project, sp, s
     assert leaks(KEY, project, runs) == []
 
 
-def test_a_web_server_that_is_no_chat_endpoint_is_said_at_once(project, sp):
-    """`python -m http.server` answers a POST with 501: five tries and "OpenAIAPIError after 5 tries" said nothing
-    of what was wrong (the base URL)."""
+@pytest.mark.parametrize("status", [501, 405])
+def test_a_web_server_that_is_no_chat_endpoint_is_said_at_once(project, sp, status):
+    """`python -m http.server` answers a POST with 501 (five tries, then "OpenAIAPIError after 5 tries" said
+    nothing of what was wrong: the base URL); a 405 was an internal error."""
     with ScriptedLLM(good_answer(sp)) as llm:
-        script_all(llm, {"status": 501, "message": "Unsupported method ('POST')"})
+        script_all(llm, {"status": status, "message": "Unsupported method ('POST')"})
         proc = plan(project, llm_env(llm.url))
         calls = len(llm.calls())
     assert proc.returncode == 4, proc.stderr
-    assert "HTTP 501" in proc.stderr and "not an OpenAI-compatible endpoint" in proc.stderr, proc.stderr
+    assert f"HTTP {status}" in proc.stderr and "not an OpenAI-compatible endpoint" in proc.stderr, proc.stderr
     assert calls <= len(SCENES) and "Traceback" not in proc.stderr  # no retries (each scene asked once at most)
+
+
+def test_any_other_status_is_said_with_its_code_not_as_a_bug(project, sp):
+    with ScriptedLLM(good_answer(sp)) as llm:
+        script_all(llm, {"status": 418, "message": "I'm a teapot"})
+        proc = plan(project, llm_env(llm.url))
+    assert proc.returncode == 1 and "HTTP 418" in proc.stderr, proc.stderr
+    assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_a_timeout_and_its_retry_are_said_without_asking(project, sp):
@@ -223,6 +232,7 @@ def test_short_secrets_are_masked_as_words_long_ones_everywhere():
     register("Vb2mKx9pL")  # long enough to be masked anywhere, even glued to other text
     assert redact("http://localhost:11434/v1, model local") == "http://localhost:11434/v1, model local"
     assert redact("pass=Qz7w, Qz7wx xQz7w 'Qz7w'") == "pass=***, Qz7wx xQz7w '***'"
+    assert redact("密钥Qz7w是 x.Qz7w") == "密钥***是 x.***"
     assert redact("keyVb2mKx9pLend") == "key***end"
 
 
