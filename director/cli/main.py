@@ -183,10 +183,20 @@ def _shot_list_problems(loaded, root: Path) -> list[tuple[Path, list]]:
         if not path.is_file() and not path.is_symlink():
             return []
         plan_preview(project, loaded)
+        from director.plan import previous_shots
+
+        saved = previous_shots(project, loaded)
     except ScreenplayError as exc:
         return [(Path(exc.problems[0].file) if exc.problems else root, list(exc.problems))]
     except DirectorError as exc:
         return [(root, [Problem(str(root), 1, 1, str(exc))])]
+    if saved is not None and saved.episode != loaded.episode:  # copied from another episode's list?
+        from director.yamlpos import load_yaml
+
+        pos = load_yaml(path, str(path))[1]
+        return [(path, [pos.problem(("episode",), f"episode {saved.episode!r} is not this file's episode "
+                                    f"{loaded.episode!r} (the file name decides: a copy of another episode's "
+                                    "shot list?)", severity="warning")])]
     return [(path, [])]
 
 

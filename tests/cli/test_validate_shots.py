@@ -110,3 +110,9 @@ def test_a_locked_shot_the_changed_screenplay_no_longer_fits_fails_validate_too(
     assert "locked shot" in proc.stderr
     render = director("-p", str(planned), "render", "--until", "timing")
     assert render.returncode != 0 and "'ana'" in render.stderr, render.stderr
+
+
+def test_a_shot_list_naming_another_episode_is_a_warning(planned):
+    _edit_shots(planned, lambda d: d.update(episode="other"))
+    proc = director("-p", str(planned), "validate")
+    assert proc.returncode == 0 and "warning: episode 'other' is not this file's episode" in proc.stderr, proc.stderr
