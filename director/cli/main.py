@@ -627,7 +627,8 @@ def models(ctx: typer.Context,
                   f"{r['license']} ({use[r['commercial']]})  {size}")
         missing = sum(1 for r in rows if not r["local"])
         if missing:
-            print(f"{missing} missing: fetch them with `director models pull` on a machine with network")
+            pull = f"director models{' --profile ' + profile if profile else ''} pull"
+            print(f"{missing} missing: fetch them with `{pull}` on a machine with network")
         if plan:
             words = {"none": "resident", "model": "model offload", "group": "group offload",
                      "sequential": "sequential offload", "unknown": "size unknown"}
@@ -636,7 +637,8 @@ def models(ctx: typer.Context,
                 print(f"  {r['stage']:<15} {r['model']}  {r['weights_gb']:.1f} GiB -> {words[r['placement']]}, "
                       f"peak ~{r['peak_gb']:.1f} GiB")
         elif rows and card is None:
-            print("\nno CUDA GPU here: `director models --vram 24` shows the memory plan for a 24 GiB card")
+            again = f"director models{' --profile ' + profile if profile else ''} --vram 24"
+            print(f"\nno CUDA GPU here: `{again}` shows the memory plan for a 24 GiB card")
 
 
 @models_app.command("pull")

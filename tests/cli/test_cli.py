@@ -109,3 +109,10 @@ def test_line_edits_a_line_in_place_and_warns_as_validate_does(tmp_path):
 def test_new_names_the_next_command_ready_to_paste(tmp_path):
     new = director("new", str(tmp_path / "my show"), check=True)
     assert f"director -p '{tmp_path / 'my show'}' render" in new.stdout
+
+
+def test_models_hints_repeat_the_profile_asked_about():
+    """Typed as printed in a project on the preview profile, the hints answered 'needs no model weights'."""
+    out = director("-p", str(ROOT / "projects/demo"), "models", "--profile", "final", check=True).stdout
+    assert "`director models --profile final pull`" in out  # no weights on a test machine
+    assert "no CUDA GPU here" not in out or "`director models --profile final --vram 24`" in out
