@@ -114,5 +114,5 @@ def test_new_names_the_next_command_ready_to_paste(tmp_path):
 def test_models_hints_repeat_the_profile_asked_about():
     """Typed as printed in a project on the preview profile, the hints answered 'needs no model weights'."""
     out = director("-p", str(ROOT / "projects/demo"), "models", "--profile", "final", check=True).stdout
-    assert "`director models --profile final pull`" in out  # no weights on a test machine
+    assert "MISSING" not in out or "`director models --profile final pull`" in out
     assert "no CUDA GPU here" not in out or "`director models --profile final --vram 24`" in out
