@@ -75,7 +75,15 @@ def parse_value(key: str, raw: Any) -> Any:
     """A value typed on the command line (or sent by the studio) as the shot list holds it."""
     if key not in EDITABLE:
         raise UsageError(f"shot field {key!r} cannot be set; settable: {', '.join(EDITABLE)}")
-    if not isinstance(raw, str):
+    if not isinstance(raw, str):  # the studio's JSON: the type the shot list holds, or a clear refusal
+        kinds = {"locked": (bool,), "talking": (bool, type(None)), "duration": (int, float), "seed": (int,),
+                 "characters": (list,)}.get(key, ())
+        fits = isinstance(raw, kinds) and not (key in ("duration", "seed") and isinstance(raw, bool)) and \
+            (key != "characters" or all(isinstance(c, str) for c in raw))
+        if not fits:
+            want = {"locked": "true or false", "talking": "true, false or null", "duration": "a number of seconds",
+                    "seed": "a whole number", "characters": "a list of character ids"}.get(key, "text")
+            raise UsageError(f"shot field {key}: {type(raw).__name__} {str(raw)[:60]!r} is not {want}")
         return raw
     text = raw.strip()
     if key == "characters":

@@ -299,11 +299,28 @@ def create_app(project: Project, token: str | None = None):
         return JSONResponse({"error": str(exc)}, status)
 
     async def body(request: Request) -> dict:
+        """The request's JSON object; an empty body is {}. Anything else is a usage error (400): a body that
+        failed to parse once read as {}, and a render asked for with it rendered every shot."""
+        raw = await request.body()
+        if not raw.strip():
+            return {}
         try:
-            data = await request.json()
-        except ValueError:
-            data = {}
-        return data if isinstance(data, dict) else {}
+            data = json.loads(raw)
+        except (ValueError, RecursionError):
+            raise UsageError("the request body is not JSON") from None
+        if not isinstance(data, dict):
+            raise UsageError("the request body must be a JSON object")
+        return data
+
+    def text_field(data: dict, key: str) -> str | None:
+        value = data.get(key)
+        if value is not None and not isinstance(value, str):
+            raise UsageError(f"{key} must be text, not {type(value).__name__}")
+        return value
+
+    @app.exception_handler(DirectorError)
+    async def director_error(request: Request, exc: DirectorError):  # any route: a user's error is a 400 saying
+        return fail(exc)  # what is wrong, not a 500 with a traceback in the server's log
 
     @app.get("/")
     def home():
@@ -365,11 +382,11 @@ def create_app(project: Project, token: str | None = None):
     async def regen(episode: str, shot: str, request: Request):
         from director.runtime.edits import regenerate
         data = await body(request)
-        try:
-            seed = data.get("seed")
-            return regenerate(project, episode, shot, int(seed) if seed not in (None, "") else None)
-        except (DirectorError, ValueError) as exc:
-            return fail(exc)
+        seed = data.get("seed")
+        if seed not in (None, "") and (isinstance(seed, bool) or not isinstance(seed, (int, str))
+                                       or isinstance(seed, str) and not seed.strip().isdecimal()):
+            raise UsageError(f"seed must be a whole number, not {str(seed)[:40]!r}")
+        return regenerate(project, episode, shot, int(seed) if seed not in (None, "") else None)
 
     @app.get("/api/e/{episode}/shots/{shot}/takes")
     def take_list(episode: str, shot: str):
@@ -391,10 +408,7 @@ def create_app(project: Project, token: str | None = None):
     async def line(episode: str, ref: str, request: Request):
         from director.runtime.edits import set_line
         data = await body(request)
-        try:
-            return set_line(project, episode, ref, data.get("text"), data.get("emotion"))
-        except DirectorError as exc:
-            return fail(exc)
+        return set_line(project, episode, ref, text_field(data, "text"), text_field(data, "emotion"))
 
     @app.post("/api/refs/{ident}/lock")
     def ref_lock(ident: str):
@@ -415,7 +429,9 @@ def create_app(project: Project, token: str | None = None):
     @app.post("/api/e/{episode}/render")
     async def render(episode: str, request: Request):
         data = await body(request)
-        shots = [str(s) for s in data.get("shots") or []]
+        shots = data.get("shots") or []
+        if not isinstance(shots, list) or not all(isinstance(s, str) for s in shots):
+            raise UsageError("shots must be a list of shot ids")
         try:
             name = project.load_episode(episode).episode
             worker.start(name, shots or None)
@@ -441,7 +457,7 @@ def create_app(project: Project, token: str | None = None):
         import asyncio
 
         header = request.headers.get("last-event-id") or ""
-        last = int(header) if header.isdigit() else max(0, after)
+        last = int(header) if header.isdecimal() and header.isascii() else max(0, after)
 
         async def stream():
             nonlocal last

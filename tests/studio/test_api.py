@@ -275,3 +275,38 @@ def test_the_event_stream_carries_a_render_to_its_end_over_http(demo):
     jobs = [e["data"] for e in events if e["event"] == "job"]
     assert any(j["job"] == "arrival-02" and j["stage"] == "clips" for j in jobs), [e["event"] for e in events]
     assert events[-1]["data"]["state"] == "done"
+
+
+@pytest.mark.parametrize("path, payload", [
+    ("/api/e/screenplay/shots/handoff-03", b"[" * 5000 + b"]" * 5000),  # nested past the parser's depth
+    ("/api/e/screenplay/shots/handoff-03", b"[1, 2]"),
+    ("/api/e/screenplay/shots/handoff-03", b"{not json"),
+    ("/api/e/screenplay/shots/handoff-03", json.dumps({"duration": {"a": 1}}).encode()),
+    ("/api/e/screenplay/shots/handoff-03", json.dumps({"seed": True}).encode()),
+    ("/api/e/screenplay/shots/handoff-03", json.dumps({"prompt": 7}).encode()),
+    ("/api/e/screenplay/shots/handoff-03", json.dumps({"characters": [1, 2]}).encode()),
+    ("/api/e/screenplay/lines/handoff/2", json.dumps({"text": {"x": 1}}).encode()),
+    ("/api/e/screenplay/lines/handoff/2", json.dumps({"emotion": ["angry"]}).encode()),
+    ("/api/e/screenplay/shots/handoff-03/regen", json.dumps({"seed": {"x": 1}}).encode()),
+    ("/api/e/screenplay/shots/handoff-03/regen", json.dumps({"seed": "³"}).encode()),
+    ("/api/e/screenplay/render", json.dumps({"shots": True}).encode()),
+    ("/api/e/screenplay/render", b"{broken"),  # once read as {}: a render of every shot
+])
+def test_a_malformed_body_is_a_400_and_changes_nothing(client, demo, path, payload):
+    """Each of these was a 500 with a traceback in the server's log (wrong JSON types reached the YAML editor)."""
+    shots = (demo / "shots" / "screenplay.yaml").read_bytes()
+    screenplay = (demo / "screenplay.yaml").read_bytes()
+    answer = client.post(path, content=payload, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 400, (answer.status_code, answer.text)
+    assert "error" in answer.json()
+    assert (demo / "shots" / "screenplay.yaml").read_bytes() == shots
+    assert (demo / "screenplay.yaml").read_bytes() == screenplay
+    assert client.app_state.worker.state not in ("waiting", "running")  # no render was started
+
+
+@pytest.mark.parametrize("page", ["/e/nope/cards", "/e/nope/player", "/e/nope/refs", "/e/nope/subtitles.vtt",
+                                  "/api/e/nope/shots/x/takes"])
+def test_an_unknown_episode_is_a_400_on_every_page(client, page):
+    answer = client.get(page)
+    assert answer.status_code == 400 and "no episode 'nope'" in answer.text, (answer.status_code, answer.text)
+
