@@ -28,8 +28,9 @@ class Output:
 
     def info(self, message: str) -> None:
         """A line for the user, on stderr (stdout is for results)."""
-        if self.verbosity >= 0:
-            print(redact(message), file=sys.stderr)
+        if self.verbosity >= 0:  # one write: print() writes the text and its newline apart, and lines from the
+            # scheduler's threads were glued ("... startedtiming > ..."), which the studio's worker could not read
+            sys.stderr.write(redact(message) + "\n")
 
     def result(self, data: dict, text: str | None = None) -> None:
         if self.json_mode:

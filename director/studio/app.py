@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import html
 import json
+import re
 import secrets
 import socket
 from pathlib import Path
@@ -137,14 +138,19 @@ def _vocab() -> dict:
     return {"size": list(SIZES), "angle": list(ANGLES), "move": list(MOVES), "transition": list(TRANSITIONS)}
 
 
+SRT_TIMING = re.compile(r"^\d+:\d\d:\d\d[,.]\d+ --> \d+:\d\d:\d\d[,.]\d+")
+
+
 def vtt(srt_text: str) -> str:
     """SRT -> WebVTT (what a <track> plays)."""
     body = srt_text.replace("\r\n", "\n").strip()
     lines = []
     for line in body.split("\n"):
-        if "-->" in line:
+        if SRT_TIMING.match(line):  # the timing line only: a cue's text may hold commas and "-->" too
             line = line.replace(",", ".")
-        lines.append(line)
+        elif "-->" in line:  # not allowed in a WebVTT cue's text
+            line = line.replace("-->", "->")
+        lines.append(line.replace("&", "&amp;").replace("<", "&lt;") if not SRT_TIMING.match(line) else line)
     return "WEBVTT\n\n" + "\n".join(lines) + "\n"
 
 
@@ -271,7 +277,7 @@ def create_app(project: Project, token: str | None = None):
     @app.middleware("http")
     async def guard(request: Request, call_next):
         host = (request.headers.get("host") or "").rsplit(":", 1)[0].strip("[]").lower()
-        if token is None and host not in LOCAL_HOSTS + ("testserver",):
+        if token is None and host not in LOCAL_HOSTS:
             # bound to this machine only: a page from elsewhere that re-points its name here (DNS rebinding)
             # arrives with its own host name, and is refused
             return JSONResponse({"error": f"this studio answers on 127.0.0.1 or localhost, not {host!r}"}, 403)
@@ -291,6 +297,9 @@ def create_app(project: Project, token: str | None = None):
             response.set_cookie("director_token", token, httponly=True, samesite="strict")
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
+        # never inside another site's frame: a page there could trick clicks on Render, Lock or a take
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
         return response
 
     def fail(exc: Exception, status: int = 400):
@@ -374,7 +383,7 @@ def create_app(project: Project, token: str | None = None):
         from director.runtime.edits import set_shot
         data = await body(request)
         try:
-            return {"shot": set_shot(project, episode, shot, {"locked": bool(data.get("locked", True))})}
+            return {"shot": set_shot(project, episode, shot, {"locked": data.get("locked", True)})}  # "false": no
         except DirectorError as exc:
             return fail(exc)
 

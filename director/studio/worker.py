@@ -8,6 +8,7 @@ receives over server-sent events.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -28,6 +29,18 @@ def lock_holder(state_dir: Path) -> dict | None:
     """Who holds the project's render lock now (pid, command), or None. Read, never taken: the holder writes
     itself into the lock file and empties it when done; a holder that died (kill -9) no longer exists."""
     path = state_dir / "lock"
+    try:  # the lock itself first: a pid written by a holder that died may belong to another process by now
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None  # nobody holds it
+    except BlockingIOError:
+        pass
+    finally:
+        os.close(fd)
     try:
         holder = json.loads(path.read_text() or "null")
     except (OSError, ValueError):

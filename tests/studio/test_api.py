@@ -30,7 +30,7 @@ def client(demo):
     from director.studio.app import create_app
 
     app = create_app(Project.find(demo))
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://localhost") as c:
         c.headers["X-CSRF-Token"] = app.state.csrf
         c.app_state = app.state
         yield c
@@ -124,7 +124,7 @@ def test_state_changes_need_the_csrf_token_and_a_remote_studio_needs_its_token(d
     from director.studio.app import create_app
 
     app = create_app(Project.find(demo))
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://localhost") as c:
         assert c.post("/api/e/screenplay/shots/arrival-01/lock", json={}).status_code == 403
         assert c.get("/api/e/screenplay/board").status_code == 200
         ok = {"X-CSRF-Token": app.state.csrf}
@@ -310,3 +310,39 @@ def test_an_unknown_episode_is_a_400_on_every_page(client, page):
     answer = client.get(page)
     assert answer.status_code == 400 and "no episode 'nope'" in answer.text, (answer.status_code, answer.text)
 
+
+
+def test_pages_refuse_frames_and_the_test_client_s_host_name(client):
+    page = client.get("/e/screenplay")
+    assert page.headers["X-Frame-Options"] == "DENY" and "frame-ancestors 'none'" in page.headers[
+        "Content-Security-Policy"]
+    assert client.get("/e/screenplay", headers={"Host": "testserver"}).status_code == 403  # no name of the tests'
+
+
+def test_lock_reads_false_as_false(client):
+    assert client.post("/api/e/screenplay/shots/arrival-01/lock", json={"locked": "false"}).json()["shot"][
+        "locked"] is False
+    assert client.post("/api/e/screenplay/shots/arrival-01/lock", json={"locked": True}).json()["shot"]["locked"]
+    assert client.post("/api/e/screenplay/shots/arrival-01/lock", json={"locked": False}).json()["shot"][
+        "locked"] is False
+
+
+def test_subtitles_with_arrows_and_markup_stay_text_in_webvtt():
+    from director.studio.app import vtt
+
+    out = vtt("1\n00:00:01,000 --> 00:00:02,500\nWait, 1 --> 2, no. <3 & you\n")
+    assert "00:00:01.000 --> 00:00:02.500" in out
+    assert "Wait, 1 -> 2, no. &lt;3 &amp; you" in out
+
+
+def test_a_dead_holder_s_pid_in_the_lock_file_is_not_a_holder(demo):
+    """kill -9 leaves the lock file's pid; once another process has that pid, the studio waited for it forever.
+    The flock says whether anyone holds the lock."""
+    from director.store.lock import ProjectLock
+    from director.studio.worker import lock_holder
+
+    state = Project.find(demo).state
+    with ProjectLock(state, "render"):
+        assert lock_holder(state)["pid"] == os.getpid()
+    (state / "lock").write_text(json.dumps({"pid": os.getpid(), "argv": "render"}))  # alive, holds nothing
+    assert lock_holder(state) is None

@@ -71,7 +71,13 @@
         const url = `/api/e/${encodeURIComponent(episode)}/lines/${li.dataset.ref}`;
         const text = li.querySelector('.text'), emotion = li.querySelector('.emotion');
         text.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); text.blur(); } });
-        text.addEventListener('blur', () => act(card, () => post(url, {text: text.textContent.trim()})));
+        let said = text.textContent.trim();  // only a changed line is sent: a click in and out rewrote the file
+        text.addEventListener('blur', () => {
+          const now = text.textContent.trim();
+          if (now === said) return;
+          said = now;
+          act(card, () => post(url, {text: now}));
+        });
         emotion.addEventListener('change', () => act(card, () => post(url, {emotion: emotion.value})));
       });
     }
