@@ -771,7 +771,9 @@ def line(ref: Annotated[str, typer.Argument(help="the line's beat, scene-id/N")]
 @app.command()
 def studio(port: Annotated[int, typer.Option("--port", min=1, max=65535, help="port to serve on")] = 8765,
            host: Annotated[str, typer.Option("--host", help="address to bind; anything but 127.0.0.1/localhost "
-                                             "requires the printed token on every request")] = "127.0.0.1") -> None:
+                                             "requires the printed token on every request")] = "127.0.0.1",
+           token: Annotated[bool, typer.Option("--token", help="require the printed token on 127.0.0.1 too (a "
+                                               "machine other people have accounts on)")] = False) -> None:
     """Review, lock and regenerate shots in the browser (a local web app over this project)."""
     try:
         import fastapi  # noqa: F401
@@ -781,7 +783,7 @@ def studio(port: Annotated[int, typer.Option("--port", min=1, max=65535, help="p
                                  "pip install 'director[studio]'") from None
     from director.studio.app import serve
 
-    serve(_project(), host, port, state.out)
+    serve(_project(), host, port, state.out, token)
 
 
 # ------------------------------------------------------------------------------ entry point

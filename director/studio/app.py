@@ -508,12 +508,18 @@ def create_app(project: Project, token: str | None = None):
     return app
 
 
-def serve(project: Project, host: str, port: int, out) -> None:
+def studio_token(host: str, require: bool = False) -> str | None:
+    """The access token every request must carry: always off this machine, and on 127.0.0.1 when asked
+    (``--token``: a machine other people have accounts on, whose processes reach 127.0.0.1 too)."""
+    return secrets.token_urlsafe(18) if require or host not in LOCAL_HOSTS else None
+
+
+def serve(project: Project, host: str, port: int, out, require_token: bool = False) -> None:
     """Run the studio until Ctrl-C."""
     import uvicorn
 
     sock = _listen(host, port)  # before the address is printed: a port in use is said so, not served "at" it
-    token = None if host in LOCAL_HOSTS else secrets.token_urlsafe(18)
+    token = studio_token(host, require_token)
     app = create_app(project, token)
     where = f"http://{'127.0.0.1' if host in LOCAL_HOSTS else host}:{port}/"
     if token:

@@ -61,3 +61,11 @@ def test_without_the_studio_extra_it_names_the_install_command(tmp_path):
     proc = director("-p", str(make_project(tmp_path)), "studio", env=env, timeout=30)
     assert proc.returncode == 4, proc.stderr
     assert "director[studio]" in proc.stderr and "internal error" not in proc.stderr, proc.stderr
+
+
+def test_token_is_asked_for_on_this_machine_and_always_elsewhere():
+    from director.studio.app import studio_token
+
+    assert studio_token("127.0.0.1") is None and studio_token("localhost") is None
+    assert len(studio_token("127.0.0.1", require=True)) >= 20 and studio_token("0.0.0.0")
+    assert "--token" in director("studio", "--help").stdout
