@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 MASK = "***"
 _secrets: set[str] = set()
+_long: tuple[str, ...] = ()  # the registered secrets of LONG characters or more, longest first
 _short: re.Pattern | None = None  # the registered secrets under LONG characters, each as a whole word
 _lock = threading.Lock()
 LONG = 8  # a secret this long is removed wherever it shows up; a shorter one only where it stands alone: a
@@ -37,12 +38,13 @@ def register(secret: str | None) -> None:
     """Remember a secret value so that ``redact`` removes it: wherever it shows up when it is at least ``LONG``
     characters, else where it stands as a word of its own. Values under 4 characters and the placeholders local
     servers take (``PLACEHOLDERS``) are not secrets and are not registered."""
-    global _short
+    global _long, _short
     value = (secret or "").strip()
     if len(value) < 4 or value.lower() in PLACEHOLDERS:
         return
     with _lock:
         _secrets.update({secret, value} if len(value) >= LONG else {value})
+        _long = tuple(sorted((s for s in _secrets if len(s.strip()) >= LONG), key=len, reverse=True))
         short = sorted((s for s in _secrets if len(s) < LONG), key=len, reverse=True)
         # bounded by ASCII word characters only: a key glued to Chinese text or after a dot is still masked
         _short = re.compile(r"(?<![A-Za-z0-9_-])(?:" + "|".join(map(re.escape, short)) + r")(?![A-Za-z0-9_-])"
@@ -54,8 +56,7 @@ def redact(text: str) -> str:
     if not text:
         return text
     with _lock:
-        known = sorted((s for s in _secrets if len(s.strip()) >= LONG), key=len, reverse=True) if _secrets else ()
-        short = _short
+        known, short = _long, _short
     for secret in known:
         if secret in text:
             text = text.replace(secret, MASK)

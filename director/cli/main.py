@@ -174,7 +174,7 @@ def _shot_list_problems(loaded, root: Path) -> list[tuple[Path, list]]:
     the screenplay when it was planned from it, else its locked shots against the re-plan that render will make.
     Without one, nothing (the render plans it)."""
     from director.errors import Problem
-    from director.plan import plan_preview
+    from director.plan import plan_preview, previous_shots
     from director.project import Project
 
     try:
@@ -183,8 +183,6 @@ def _shot_list_problems(loaded, root: Path) -> list[tuple[Path, list]]:
         if not path.is_file() and not path.is_symlink():
             return []
         plan_preview(project, loaded)
-        from director.plan import previous_shots
-
         saved = previous_shots(project, loaded)
     except ScreenplayError as exc:
         return [(Path(exc.problems[0].file) if exc.problems else root, list(exc.problems))]

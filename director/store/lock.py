@@ -58,3 +58,26 @@ class ProjectLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+def lock_holder(state_dir: Path) -> dict | None:
+    """Who holds the project's lock now (its pid, command line), or None. Asked of the flock, never taken: a pid
+    left in the file by a holder that died (kill -9) may belong to another process by now."""
+    path = state_dir / "lock"
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None  # nobody holds it
+    except BlockingIOError:
+        pass
+    finally:
+        os.close(fd)
+    try:
+        holder = json.loads(path.read_text() or "null")
+    except (OSError, ValueError):
+        return None
+    return holder if isinstance(holder, dict) and isinstance(holder.get("pid"), int) else None

@@ -146,11 +146,10 @@ def vtt(srt_text: str) -> str:
     body = srt_text.replace("\r\n", "\n").strip()
     lines = []
     for line in body.split("\n"):
-        if SRT_TIMING.match(line):  # the timing line only: a cue's text may hold commas and "-->" too
-            line = line.replace(",", ".")
-        elif "-->" in line:  # not allowed in a WebVTT cue's text
-            line = line.replace("-->", "->")
-        lines.append(line.replace("&", "&amp;").replace("<", "&lt;") if not SRT_TIMING.match(line) else line)
+        if SRT_TIMING.match(line):  # the timing line only: a cue's text may hold commas, and "-->", "<" and "&",
+            lines.append(line.replace(",", "."))  # which WebVTT reads as timing and markup
+        else:
+            lines.append(line.replace("&", "&amp;").replace("<", "&lt;").replace("-->", "->"))
     return "WEBVTT\n\n" + "\n".join(lines) + "\n"
 
 
@@ -389,13 +388,10 @@ def create_app(project: Project, token: str | None = None):
 
     @app.post("/api/e/{episode}/shots/{shot}/regen")
     async def regen(episode: str, shot: str, request: Request):
-        from director.runtime.edits import regenerate
+        from director.runtime.edits import parse_value, regenerate
         data = await body(request)
-        seed = data.get("seed")
-        if seed not in (None, "") and (isinstance(seed, bool) or not isinstance(seed, (int, str))
-                                       or isinstance(seed, str) and not seed.strip().isdecimal()):
-            raise UsageError(f"seed must be a whole number, not {str(seed)[:40]!r}")
-        return regenerate(project, episode, shot, int(seed) if seed not in (None, "") else None)
+        seed = data.get("seed")  # read as ``shot set seed=...`` reads it (a whole number; true or 1.9 refused)
+        return regenerate(project, episode, shot, parse_value("seed", seed) if seed not in (None, "") else None)
 
     @app.get("/api/e/{episode}/shots/{shot}/takes")
     def take_list(episode: str, shot: str):

@@ -8,8 +8,6 @@ receives over server-sent events.
 """
 from __future__ import annotations
 
-import fcntl
-import json
 import os
 import re
 import signal
@@ -19,41 +17,12 @@ import threading
 import time
 from pathlib import Path
 
+from director.store.lock import lock_holder
+
 JOB_LINE = re.compile(r"^(?P<stage>[a-z]+) \[(?P<n>\d+)/(?P<total>\d+)\] (?P<id>\S+).* done in [\d.]+s$")
 STARTED = re.compile(r"^(?P<stage>[a-z]+) > (?P<id>\S+) started$")
 FAILED = re.compile(r"^failed: (?P<stage>[a-z]+) (?P<id>\S+?): (?P<error>.*)$")
 MAX_EVENTS = 2000
-
-
-def lock_holder(state_dir: Path) -> dict | None:
-    """Who holds the project's render lock now (pid, command), or None. Read, never taken: the holder writes
-    itself into the lock file and empties it when done; a holder that died (kill -9) no longer exists."""
-    path = state_dir / "lock"
-    try:  # the lock itself first: a pid written by a holder that died may belong to another process by now
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None  # nobody holds it
-    except BlockingIOError:
-        pass
-    finally:
-        os.close(fd)
-    try:
-        holder = json.loads(path.read_text() or "null")
-    except (OSError, ValueError):
-        return None
-    if not isinstance(holder, dict) or not isinstance(holder.get("pid"), int):
-        return None
-    try:
-        os.kill(holder["pid"], 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        pass  # alive, someone else's
-    return holder
 
 
 class RenderWorker:

@@ -339,7 +339,7 @@ def test_a_dead_holder_s_pid_in_the_lock_file_is_not_a_holder(demo):
     """kill -9 leaves the lock file's pid; once another process has that pid, the studio waited for it forever.
     The flock says whether anyone holds the lock."""
     from director.store.lock import ProjectLock
-    from director.studio.worker import lock_holder
+    from director.store.lock import lock_holder
 
     state = Project.find(demo).state
     with ProjectLock(state, "render"):
