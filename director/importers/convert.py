@@ -290,7 +290,11 @@ class _Builder:
         delivery = None
         for ext in extensions:
             found = canonical_delivery(ext)
-            if found is None or found == "on":
+            said = ext.strip().lower()
+            if (found is None or found == "on") and (said in EMOTIONS or said in EMOTION_WORDS) and not self.paren:
+                wide = bool(re.search(r"[（）]", el.text))  # 李小满（小声）: a parenthetical written on the cue
+                self.paren = (f"（{ext}）" if wide else f"({ext})", el.line)
+            elif found is None or found == "on":
                 self.warn(el.line, f"the extension ({ext}) of {name} has no delivery in director; the line is "
                                    "spoken on screen (known: V.O., O.S., O.C., phone, radio, thought)")
             else:

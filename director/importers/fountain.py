@@ -7,9 +7,10 @@ with every line keeping its number, so each element still points at its line in 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from functools import reduce
 
-from director.importers.convert import Element, Script, chinese_heading, clean, join
+from director.importers.convert import NARRATOR_CUES, Element, Script, chinese_heading, clean, join
 
 _HEADING = re.compile(r"(?i)(int\.?/ext|ext\.?/int|i/e|e/i|int|ext|est)[.\s]")
 _SCENE_NUMBER = re.compile(r"\s*#([\w.-]+)#\s*$")
@@ -20,6 +21,13 @@ _EMPHASIS = re.compile(r"(\*{1,3}|_)(?=\S)(.+?)(?<=\S)\1")
 _BONEYARD = re.compile(r"/\*.*?(\*/|\Z)", re.S)
 _NOTE = re.compile(r"\[\[(.*?)\]\]", re.S)
 _REMOVED = "\x00"  # marks a line that held a note or boneyard: dropped if nothing else is left on it
+# a cue in a script with no capitals: a short name of Han characters (a dotted one's parts), an extension after it
+_HAN_CUE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{1,6}(?:[·・][\u3400-\u9fff\uf900-\ufaff]{1,6})*"
+                      r"\s*(?:[(（][^)）]{1,12}[)）])?\s*\^?")
+
+
+def _cue_name(line: str) -> str:
+    return re.split(r"\s*[(（^]", line)[0]
 
 
 def plain(text: str) -> str:
@@ -78,6 +86,15 @@ class _Reader:
 
     def __init__(self, lines: list[tuple[int, str]]):
         self.lines = lines
+        self.han_cues: list[tuple[int, str]] = []  # Chinese names read as cues without "@" (said once, after)
+        self.han_action: list[tuple[int, str]] = []  # ... and those that head one speech only, read as action
+        self.han_counts: Counter[str] = Counter()  # how many speeches each such name heads
+        blank = True
+        for i, (_, raw) in enumerate(lines):
+            s = raw.strip()
+            if s and blank and i + 1 < len(lines) and lines[i + 1][1].strip() and _HAN_CUE.fullmatch(s):
+                self.han_counts[_cue_name(s)] += 1
+            blank = not s
         self.out: list[Element] = []
         self.block: list[str] = []
         self.first = 0
@@ -134,6 +151,19 @@ class _Reader:
         self.close()
         return self.out
 
+    def han_cue(self, n: int, s: str) -> bool:
+        """Chinese has no upper case: a short line of Han characters with no punctuation, right above a line,
+        is a cue (李小满, 李小满（小声）, 旁白) where the name heads two speeches or more, carries an extension or is
+        the narrator's. Action, which ends in punctuation, is not."""
+        if not _HAN_CUE.fullmatch(s):
+            return False
+        name = _cue_name(s)
+        if self.han_counts[name] < 2 and name not in NARRATOR_CUES and name == s.removesuffix("^").strip():
+            self.han_action.append((n, name))  # one speech and no extension: as likely a line of action
+            return False
+        self.han_cues.append((n, name))
+        return True
+
     def standalone(self, n: int, s: str) -> bool:
         """Page breaks, sections, synopses and centered text, which stand anywhere."""
         if set(s) == {"="} and len(s) >= 3:
@@ -161,7 +191,7 @@ class _Reader:
             self.emit("transition", plain(s[1:]), n)
         elif s.isupper() and (s.endswith("TO:") or _FADES.fullmatch(s)):
             self.emit("transition", plain(s), n)
-        elif following and (s.startswith("@") or re.split(r"[(（]", s)[0].isupper()) and \
+        elif following and (s.startswith("@") or re.split(r"[(（]", s)[0].isupper() or self.han_cue(n, s)) and \
                 plain(s.removeprefix("@").removesuffix("^").strip()):  # a lone "@" names no one: action
             name = s.removeprefix("@").removesuffix("^").strip()
             self.emit("cue", plain(name), n, dual=s.endswith("^"))
@@ -175,7 +205,16 @@ def parse(text: str) -> Script:
     warnings: list[tuple[int, str]] = []
     lines, notes = _uncomment(text.replace("\r\n", "\n").replace("\r", "\n"), warnings)
     page, start = _title_page(lines)
-    body = _Reader(lines[start:]).read()
+    reader = _Reader(lines[start:])
+    body = reader.read()
+    if reader.han_cues:
+        names = list(dict.fromkeys(name for _, name in reader.han_cues))
+        warnings.append((reader.han_cues[0][0], f"read {len(names)} Chinese name(s) without '@' as characters: "
+                         f"{'、'.join(names[:8])}{' ...' if len(names) > 8 else ''}; a line meant as action "
+                         f"starts with '!'"))
+    for line, name in reader.han_action:
+        warnings.append((line, f"'{name}' above a line was read as action, as it heads no other speech; write "
+                               f"'@{name}' if it is a character"))
     elements = sorted(notes + body, key=lambda e: (e.line, e.kind != "comment"))
     credits = [f"{key.title()}: {' '.join(values)}" for key, values in page.items() if key != "title"]
     return Script(" ".join(page.get("title", [])), elements, credits, warnings)

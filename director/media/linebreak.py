@@ -9,6 +9,10 @@ Korean fall back to characters (with the same punctuation rules).
 
 ``zh_drama`` is the subtitle craft of Chinese short dramas: no sentence-final 。，、；： at a line's
 end, and internal ，、；： shown as a space.
+
+Some text is never broken and never loses its punctuation: a number written with separators (10:30, 8：45,
+1,000, 3.14), a web address, a dotted word (example.com). ``clauses`` (where a cue may change) does not cut
+inside them, and ``zh_drama`` keeps their ：and ，.
 """
 from __future__ import annotations
 
@@ -23,7 +27,42 @@ NO_LINE_END = set("（「『【《〈“‘(")
 NUMERAL = re.compile(r"^[0-9０-９.．,，]+$|^[零〇一二三四五六七八九十百千万亿两几半]+$")
 UNIT = re.compile(r"^(年|月|日|号|点|分|秒|岁|天|周|个|次|位|元|块|毛|角|万|亿|千|百|米|公里|斤|公斤|克|度|层|楼|号|"
                   r"小时|分钟|周年|倍|成|折|%|％|人|件|条|张|本|杯|瓶|辆|套|间|家|岁了|点钟|块钱|万块|万元)")
+# text kept whole: a web address, a number with separators, a dotted word (example.com, v1.2)
+WHOLE = re.compile(r"(?:https?://|www\.)[A-Za-z0-9\-._~/?=&%#+:@]*[A-Za-z0-9/]|[0-9０-９]+(?:[.,:：．，][0-9０-９]+)+"
+                   r"|[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)+")
+CLAUSE_END = set("，。！？；：、,.!?;:…")
+CLOSING = set("」』”’）》】〉)")  # stays with the clause whose punctuation it follows: 「我回来了。」|然后
+NAME_DOT = re.compile(r"[\u3400-\u9fff]{1,6}(?:[·・][\u3400-\u9fff]{1,6})+")  # 欧阳·纳兰 (a name's parts)
 _lock = threading.Lock()
+
+
+def _whole_spans(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in WHOLE.finditer(text)]
+
+
+def clauses(text: str) -> list[str]:
+    """``text`` cut after each clause's punctuation (，。！？；：、… and their Latin forms, with a closing quote
+    or bracket after them), the spaces after it kept, so the clauses join back into ``text``. Never inside a
+    number, a web address or a dotted word (``WHOLE``)."""
+    inside = [False] * len(text)
+    for a, b in _whole_spans(text):
+        inside[a:b] = [True] * (b - a)
+    out, start, i, n = [], 0, 0, len(text)
+    while i < n:
+        if text[i] in CLAUSE_END and not inside[i]:
+            while i < n and text[i] in CLAUSE_END and not inside[i]:
+                i += 1
+            while i < n and text[i] in CLOSING:
+                i += 1
+            while i < n and text[i].isspace():
+                i += 1
+            out.append(text[start:i])
+            start = i
+        else:
+            i += 1
+    if start < n:
+        out.append(text[start:])
+    return out
 
 
 @functools.lru_cache(maxsize=1)
@@ -55,14 +94,33 @@ def words(text: str, names: tuple[str, ...] = (), segment: bool = True) -> list[
         if not CJK_CHAR.search(piece):
             out.append(piece)
             continue
-        jb = _jieba() if segment else None
-        if jb is not None and HAN.search(piece):
-            with _lock:
-                parts = jb.lcut(piece, HMM=True)
-        else:
-            parts = list(piece)
-        out.extend(parts)
+        out.extend(_cut(piece, segment))
     return _glue(out)
+
+
+def _cut(piece: str, segment: bool) -> list[str]:
+    """A piece with CJK in it, in words: web addresses, numbers with separators and a name's dotted parts
+    (欧阳·纳兰) whole, the rest by jieba (or by character)."""
+    kept = sorted(_whole_spans(piece) + [m.span() for m in NAME_DOT.finditer(piece)])
+    parts, at = [], 0
+    for a, b in kept:
+        if a < at:  # overlapping (a number inside an address): the first wins
+            continue
+        parts += _segment(piece[at:a], segment)
+        whole = piece[a:b]
+        parts += re.findall(r"[^·・]+[·・]?", whole) if NAME_DOT.fullmatch(whole) else [whole]
+        at = b
+    return parts + _segment(piece[at:], segment)
+
+
+def _segment(text: str, segment: bool) -> list[str]:
+    if not text:
+        return []
+    jb = _jieba() if segment else None
+    if jb is not None and HAN.search(text):
+        with _lock:
+            return jb.lcut(text, HMM=True)
+    return list(text)
 
 
 def _glue(parts: list[str]) -> list[str]:
@@ -109,6 +167,8 @@ def wrap(text: str, measure_text, max_width: float, names: tuple[str, ...] = (),
             cut = len(current)
             while cut > 1 and measure(current[:cut].rstrip()) > max_width:
                 cut -= 1
+            seam = max(current.rfind(c, 0, cut) for c in "/.-_?&")  # a web address breaks after / or .
+            cut = seam + 1 if seam > 0 else cut
             lines.append(current[:cut].rstrip())
             current = current[cut:].lstrip()
     if current.strip():
@@ -119,18 +179,26 @@ def wrap(text: str, measure_text, max_width: float, names: tuple[str, ...] = (),
 
 
 def _balance(units: list[str], measure, max_width: float) -> list[str] | None:
+    """Two lines: broken after a clause's punctuation where one such break fits (the most balanced of them), else
+    the most balanced break between words."""
     best = None
     for i in range(1, len(units)):
         a, b = "".join(units[:i]).strip(), "".join(units[i:]).strip()
         wa, wb = measure(a), measure(b)
-        if wa <= max_width and wb <= max_width and (best is None or max(wa, wb) < best[0]):
-            best = (max(wa, wb), [a, b])
+        clause = a.rstrip("".join(CLOSING))[-1:] in CLAUSE_END
+        if wa <= max_width and wb <= max_width and (best is None or (not clause, max(wa, wb)) < best[0]):
+            best = ((not clause, max(wa, wb)), [a, b])
     return best[1] if best else None
 
 
 def zh_drama(line: str) -> str:
-    """Short-drama subtitle style: no 。，、；： at the end, internal ones shown as a space."""
-    line = line.strip().rstrip("。，、；：,;:")
-    line = re.sub(r"\s*[，、；：]\s*", " ", line)
-    line = re.sub(r"\s*。\s*", " ", line)
-    return line.strip()
+    """Short-drama subtitle style: no 。，、；： at the end or before a closing quote, internal ones shown as a
+    space; those inside a number (8：45, 1，000) stay."""
+    line = re.sub(r"\s*[。，、；：]+\s*(?=[」』”’）》】〉])", "", line.strip())  # 我回来了。」 -> 我回来了」
+    line = line.rstrip("。，、；：,;:")
+
+    def space(m: re.Match) -> str:
+        a, b = m.start(), m.end()
+        digits = a > 0 and b < len(line) and line[a - 1].isdigit() and line[b].isdigit() and b - a == 1
+        return m.group(0) if digits else " "
+    return re.sub(r"\s*[，、；：。]\s*", space, line).strip()

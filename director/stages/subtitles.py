@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from director.backends.types import added, Made, keyed
 from director.media.fonts import FONT_FAMILY, font, glyph_language, missing_glyphs, wrap_lines
-from director.media.linebreak import CJK_CHAR, zh_drama
+from director.media.linebreak import CJK_CHAR, clauses, words, zh_drama
 from director.project import SubtitleConfig
 from director.stages.base import Stage
 
@@ -40,9 +40,22 @@ def layout(text: str, start: float, end: float, width: int, height: int, size: f
     fnt = font(max(8, round(height * size)))
     measure = width * (1 - 2 * SIDE_MARGIN)
 
-    def wrapped(piece: str) -> list[str]:
-        lines = wrap_lines(piece, fnt, measure, names)
+    def wrapped(piece: str, width: float = measure) -> list[str]:
+        lines = wrap_lines(piece, fnt, width, names)
         return [ln for ln in (zh_drama(line) for line in lines) if ln] if style == "zh-drama" else lines
+
+    def even(piece: str) -> list[str]:
+        """A clause longer than a cue in lines of about equal length, filling whole cues (not a full cue and an
+        orphaned word: 有什么区别吗 | ？)."""
+        lines = wrapped(piece)
+        need = -(-len(lines) // max_lines) * max_lines
+        width = max([fnt.getlength(piece) / need] + [fnt.getlength(w.strip()) for w in words(piece, names)])
+        while width < measure:
+            trial = wrapped(piece, width)
+            if len(trial) <= need:
+                return trial
+            width *= 1.05
+        return lines
 
     groups: list[list[str]] = []
     whole = wrapped(text)
@@ -56,10 +69,11 @@ def layout(text: str, start: float, end: float, width: int, height: int, size: f
                 pending = ""
             pending += clause
             lines = wrapped(pending)
-            while len(lines) > max_lines:  # one clause longer than a cue: its lines in cue-sized groups
-                groups.append(lines[:max_lines])
-                pending = rejoin(lines[max_lines:])
-                lines = wrapped(pending)
+            if len(lines) > max_lines:  # one clause longer than a cue: its lines in cue-sized groups
+                lines = even(pending)
+                cut = (len(lines) - 1) // max_lines * max_lines  # the last group waits: a next clause may join it
+                groups += [lines[i:i + max_lines] for i in range(0, cut, max_lines)]
+                pending = rejoin(lines[cut:])
         if pending.strip():
             groups.append(wrapped(pending))
     groups = [g for g in groups if g] or [[text]]
@@ -70,14 +84,6 @@ def layout(text: str, start: float, end: float, width: int, height: int, size: f
         cues.append(SubtitleCue(round(t, 3), round(min(end, t + share), 3), tuple(g)))
         t += share
     return cues
-
-
-def clauses(text: str) -> list[str]:
-    """``text`` cut after each clause's punctuation (，。！？；: and their Latin forms), punctuation and the
-    space after it kept, so the clauses join back into ``text``."""
-    import re
-
-    return [c for c in re.findall(r"[^，。！？；：,.!?;:…]*[，。！？；：,.!?;:…]*\s*", text) if c]
 
 
 def rejoin(lines: list[str]) -> str:

@@ -170,3 +170,26 @@ def test_a_lone_forced_cue_names_no_one_and_stays_action(tmp_path):
     result = import_text(tmp_path, "INT. ROOM - DAY\n\n@\nHello there.\n\nBO\nHi.\n")
     assert list(result.screenplay_dict["characters"]) == ["bo"]
     assert_valid(result, tmp_path)
+
+
+def test_chinese_cues_need_no_at_sign(tmp_path):
+    """Chinese has no capitals: a short line of Han characters above a speech is its cue where the name heads
+    two speeches, carries an extension or is the narrator, and the import says so once (every such speech used
+    to become action with no warning). A name heading one speech only is read as action, with a warning."""
+    script = ("第1场 医院走廊 夜 内\n\n林晚推开门，走廊里空无一人。\n\n李小满（小声）\n导演说了，今晚不拍了。\n\n"
+              "欧阳·纳兰 (V.O.)\n你终于来了。\n\n李小满\n嗯。\n\n旁白\n三年后，她站在了同一个地方。\n\n夜色很深\n"
+              "雨一直没有停。\n\n!李小满\n站在门口，一动不动。\n")
+    result = import_text(tmp_path, script)
+    assert lines(result) == [{"who": "李小满", "text": "导演说了，今晚不拍了。", "emotion": "whisper",
+                              "parenthetical": "（小声）"},
+                             {"who": "欧阳-纳兰", "text": "你终于来了。", "delivery": "vo"},
+                             {"who": "李小满", "text": "嗯。"}], lines(result)
+    assert {"narration": "三年后，她站在了同一个地方。"} in beats(result, 0)
+    actions = [b["action"] for b in beats(result, 0) if "action" in b]
+    assert any(a.startswith("夜色很深") for a in actions), actions  # one speech, no extension: action
+    assert any(a.startswith("李小满") for a in actions), actions  # forced action
+    text = messages(result)
+    assert "script.fountain:5:1: warning: read 3 Chinese name(s) without '@' as characters: 李小满、欧阳·纳兰、旁白" \
+        in text, text
+    assert "script.fountain:17:1: warning: '夜色很深' above a line was read as action" in text, text
+    assert_valid(result, tmp_path)

@@ -88,6 +88,7 @@ def test_an_english_line_with_latin_names_never_loads_jieba():
 def test_short_drama_style_drops_end_punctuation_and_spaces_commas():
     assert zh_drama("凌晨三点，他还在医院。") == "凌晨三点 他还在医院"
     assert zh_drama("你疯了吗？") == "你疯了吗？"  # ? and ! carry meaning and stay
+    assert zh_drama("晚上8：45，老地方。") == "晚上8：45 老地方"  # inside a number they stay
 
 
 def test_a_chinese_episode_gets_word_broken_short_drama_subtitles(tmp_path):
@@ -122,6 +123,80 @@ def test_a_long_english_line_changes_cue_between_clauses_keeping_every_space():
     assert len(cues) > 1 and all(len(c.lines) <= 2 for c in cues)
     shown = " ".join(" ".join(c.lines) for c in cues)
     assert shown.split() == text.split()  # no word lost or glued to its neighbour
+
+
+# (line, what must be shown whole in one line of one cue)
+KEPT_WHOLE = [
+    ("喂，是我。明天上午10:30，带上DNA检测报告。", "10:30"),
+    ("晚上8：45在老地方见。", "8：45"),  # a colon typed with the Chinese input method
+    ("全体3:2的比例投票通过了这个决定，你们还有什么话说？", "3:2"),
+    ("我把1,000元全部给了他，还有3.1415926的利息你也得算清楚。", "1,000"),
+    ("我把1,000元全部给了他，还有3.1415926的利息你也得算清楚。", "3.1415926"),
+    ("他说这笔钱是1，000万，一分都不能少。", "1，000"),
+]
+
+
+@pytest.mark.parametrize("max_lines", [1, 2])
+@pytest.mark.parametrize("text,whole", KEPT_WHOLE)
+def test_numbers_and_times_keep_their_punctuation_and_are_never_cut(text, whole, max_lines):
+    """A cue change or a line break never falls inside 10:30 or 1,000, and the short-drama style does not
+    turn their colon or comma into a space (a wrong time or sum on screen is an error viewers report)."""
+    from director.stages.subtitles import layout
+
+    cues = layout(text, 0.0, 6.0, 1080, 1920, 0.045, max_lines, (), "zh-drama")
+    assert any(whole in line for c in cues for line in c.lines), [c.lines for c in cues]
+
+
+def test_a_web_address_stays_whole_where_it_fits_and_breaks_after_a_slash_or_dot_where_not():
+    from director.media.linebreak import clauses
+    from director.stages.subtitles import layout
+
+    text = "地址是https://www.example.com/abc，你自己去看吧。"
+    assert "地址是https://www.example.com/abc，" in clauses(text)
+    cues = layout(text, 0.0, 6.0, 1080, 1920, 0.045, 1, (), "zh-drama")
+    lines = [line for c in cues for line in c.lines]
+    assert "".join(lines).startswith("地址是https://www.example.com/abc"), lines
+    assert all(not line.startswith(("//", "ww", "ample")) for line in lines), lines
+
+
+def test_closing_quotes_stay_with_their_clause_and_lose_the_full_stop_before_them():
+    from director.media.linebreak import clauses
+    from director.stages.subtitles import layout
+
+    assert clauses("她说「我回来了。」然后就走了。") == ["她说「我回来了。」", "然后就走了。"]
+    assert zh_drama("她说「我回来了。」") == "她说「我回来了」"  # not 我回来了 」
+    for max_lines in (1, 2):
+        cues = layout("她说「我回来了。」然后就走了，再也没有回头。", 0.0, 6.0, 1080, 1920, 0.045, max_lines, (),
+                      "zh-drama")
+        lines = [line for c in cues for line in c.lines]
+        assert all(line[0] not in NO_LINE_START for line in lines) and "我回来了」" in "".join(lines), lines
+
+
+def test_a_clause_longer_than_a_cue_is_shared_evenly_between_its_cues():
+    """Not a full cue and then an orphaned word or two up for 0.8 s."""
+    from director.stages.subtitles import layout
+
+    whole = "我从来没有想过有一天会在这样一个下着大雨的深夜站在你家门口一直等你回来然后告诉你所有"
+    for text in (whole[:21], whole[:24], whole):  # each left 的 / 的深夜站 / 你所有 alone in a cue
+        for max_lines in (1, 2):
+            cues = layout(text, 0.0, 8.0, 1080, 1920, 0.045, max_lines, (), "zh-drama")
+            sizes = [len("".join(c.lines)) for c in cues]
+            assert len(cues) > 1 and min(sizes) >= 0.6 * max(sizes), [c.lines for c in cues]
+            assert "".join("".join(c.lines) for c in cues) == text
+
+
+def test_a_two_line_cue_breaks_at_a_clause_where_one_fits():
+    fnt = font(40)
+    lines = wrap("烧掉了她的名字、身份和本该属于她的一切", fnt.getlength, fnt.getlength("中" * 12), ())
+    assert lines[0].endswith("、"), lines
+
+
+def test_a_dotted_name_breaks_only_at_its_dots():
+    parts = words("欧阳·纳兰·慕容雪儿·冰清玉洁·上官婉儿")
+    assert "慕容雪儿·" in parts and "上官婉儿" in parts, parts
+    fnt = font(40)
+    lines = wrap("欧阳·纳兰·慕容雪儿·冰清玉洁·上官婉儿", fnt.getlength, fnt.getlength("中" * 9), ())
+    assert all(line.endswith("·") for line in lines[:-1]), lines
 
 
 def _burn(tmp_path, language: str, name: str):
