@@ -232,7 +232,7 @@ class SubtitleRequest:
 
 class SubtitlesStage(Stage):
     name = "subtitles"
-    version = "4"  # 4: the Language header (Simplified forms for zh-CN), cards
+    version = "5"  # 4: the Language header (Simplified forms for zh-CN), cards; 5: numbers kept whole, even cues
     scope = "episode"
 
     unit = "episode"
