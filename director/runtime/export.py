@@ -82,7 +82,7 @@ class Cut:
     transitions: list[Transition]
     audio: dict[str, list[Item]]  # track name -> items (dialogue per character, music, sfx)
     markers: list[tuple[int, str, str, str]]  # (frame, name, color, note)
-    subtitles: list[tuple[float, float, str]]  # (start s, end s, text)
+    subtitles: list[tuple[float, float, str, bool]]  # each cue as burned: (start s, end s, lines, italic)
     subtitle_style: dict
     notes: list[str]
     metadata: dict
@@ -168,14 +168,16 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
                            sp) if i > 0 else 0
             transitions.append(Transition(i, "fade", d_out, d_in))
     audio: dict[str, list[Item]] = {}
+    names = {cid: c.name or cid for cid, c in ctx.sp.characters.items()}  # a track per character, by its name
+    shown = {cid: name if list(names.values()).count(name) == 1 else cid for cid, name in names.items()}
     for p in ctx.placements():
         beat = ctx.beats[p.ref]
         who = beat.line.who if beat.line else NARRATOR
-        name = ctx.sp.characters[who].name if who in ctx.sp.characters and ctx.sp.characters[who].name else who
+        name = shown.get(who, who)
         path = f"media/dialogue/{who}/{slug(p.ref)}.wav"
         media[path] = p.entry.role("audio")
         n = max(1, _frame(p.duration, sp))
-        audio.setdefault(f"dialogue {who}", []).append(Item(p.ref, path, _frame(p.start, sp), n, 0, n, 0.0, {
+        audio.setdefault(f"dialogue {name}", []).append(Item(p.ref, path, _frame(p.start, sp), n, 0, n, 0.0, {
             "line": p.ref, "speaker": who, "speaker_name": name, "text": beat.spoken.text, "emotion": beat.spoken.emotion,
             "key": p.entry.key}))
     cues = music_cues(ctx)
@@ -207,7 +209,7 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
     mix = ctx.entry("mix", "episode")
     media["media/reference/episode.mp4"] = episode.role("video")
     media["media/reference/mix.wav"] = mix.role("audio")
-    subtitles = [(p.start, p.start + p.duration, ctx.beats[p.ref].spoken.text) for p in ctx.placements()]
+    subtitles = burned_cues(subs.role("ass"))
     cards = [(c.start, c.end, c.kind, " ".join(t for t in (c.title, c.text) if t)) for c in cards_of(ctx)]
     markers += [(_frame(start, sp), f"{kind} card", "YELLOW", text) for start, _, kind, text in cards]
     markers.sort(key=lambda m: m[0])
@@ -227,6 +229,16 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
                       "master_limiter_dbtp": cfg.mix.true_peak,
                       "music_duck_db": cfg.mix.duck_db, "episode_key": episode.key}, cards)
     return cut, media
+
+
+def burned_cues(ass: Path) -> list[tuple[float, float, str, bool]]:
+    """The subtitle cues as the episode burns them (the ASS's dialogue style, not its cards): each cue's times,
+    its lines joined by newlines, and whether it is in italics (inner monologue)."""
+    import pysubs2
+
+    subs = pysubs2.load(str(ass), encoding="utf-8")
+    return [(e.start / 1000, e.end / 1000, e.plaintext, "\\i1" in e.text) for e in subs
+            if e.style == "Default" and not e.is_comment and e.plaintext.strip()]
 
 
 def _frame(seconds: float, sp) -> int:

@@ -12,8 +12,9 @@ Apache-2.0; capcut-mate, Apache-2.0), re-implemented here from their documented 
   elsewhere), referenced by absolute path as the apps require: export straight into the app's
   drafts folder (``-o``) on the editor's machine, or re-export there after moving;
 - tracks: V1 shots; one audio track per character, then music and sound effects (segments on one
-  track never overlap); a text track with the subtitles in director's style (white, bottom safe
-  zone: ``transform.y`` -0.56 of the half-height, size in 1% of the canvas height).
+  track never overlap); a text track with the subtitles as burned, one segment per cue with its
+  line breaks, in director's style (white, bold, a black outline, italics for inner monologue; bottom
+  safe zone: ``transform.y`` -0.56 of the half-height, size in 1% of the canvas height).
 
 Not verified in the apps themselves (no Jianying on these machines): the tests validate the JSON
 against a schema of this structure and read it back to the frame.
@@ -44,6 +45,8 @@ SUBTITLE_Y = -0.56  # director's subtitles sit 22% above the bottom: y = -1 + 2 
 CARD_PLACES = {"title": (0.0, 0.0), "intro": (-0.45, -0.3), "insert": (0.0, 0.0), "caption": (-0.5, 0.74)}
 CARD_SIZES = {"title": 1.9, "intro": 1.5, "insert": 1.1, "caption": 0.9}
 CARD_COLOURS = {"intro": [1.0, 0.84, 0.25]}
+# the black outline director's subtitles are burned with: Jianying's stroke, at 30 on its 0-100 scale (stored / 500)
+STROKE = {"content": {"solid": {"alpha": 1.0, "color": [0.0, 0.0, 0.0]}}, "width": 0.06}
 
 
 def _id() -> str:
@@ -194,10 +197,10 @@ def draft_documents(cut: Cut, placed: dict[str, str], name: str, folder: str, fl
     text_lanes: list[list[dict]] = []  # lines that overlap (line.overlap) go on further text tracks
     lane_ends: list[int] = []
     size = round(100 * cut.subtitle_style.get("size", 0.045), 2)
-    for start_s, end_s, text in cut.subtitles:
+    for start_s, end_s, text, italic in cut.subtitles:  # one segment per cue, its lines as burned
         tid = _id()
-        content = {"text": text, "styles": [{"range": [0, len(text)], "size": size, "bold": False, "italic": False,
-                                              "underline": False, "strokes": [],
+        content = {"text": text, "styles": [{"range": [0, len(text)], "size": size, "bold": True, "italic": italic,
+                                              "underline": False, "strokes": [STROKE],
                                               "fill": {"alpha": 1.0, "content": {"render_type": "solid", "solid": {
                                                   "alpha": 1.0, "color": [1.0, 1.0, 1.0]}}}}]}
         materials["texts"].append({"id": tid, "type": "subtitle", "content": json.dumps(content, ensure_ascii=False),
@@ -220,7 +223,8 @@ def draft_documents(cut: Cut, placed: dict[str, str], name: str, folder: str, fl
         tid = _id()
         scale = CARD_SIZES.get(kind, 1.0)
         content = {"text": text, "styles": [{"range": [0, len(text)], "size": round(size * scale, 2), "bold": True,
-                                              "italic": False, "underline": False, "strokes": [],
+                                              "italic": False, "underline": False,
+                                              "strokes": [] if kind in ("insert", "caption") else [STROKE],
                                               "fill": {"alpha": 1.0, "content": {"render_type": "solid", "solid": {
                                                   "alpha": 1.0, "color": CARD_COLOURS.get(kind, [1.0, 1.0, 1.0])}}}}]}
         materials["texts"].append({"id": tid, "type": "text", "content": json.dumps(content, ensure_ascii=False),
@@ -246,7 +250,7 @@ def draft_documents(cut: Cut, placed: dict[str, str], name: str, folder: str, fl
              "materials": materials, "tracks": tracks, "keyframes": {"videos": [], "audios": [], "texts": []},
              "extra_info": {"director": {"episode": cut.episode, "frames": cut.frames, "notes": notes,
                                          **{k: v for k, v in cut.metadata.items() if isinstance(v, (str, int, float))}}}}
-    now = int(time.time())
+    now = int(time.time() * US)  # microseconds, as the apps write them
     meta = {"draft_id": draft_id, "draft_name": name, "draft_fold_path": folder,
             "draft_root_path": str(Path(folder).parent), "tm_duration": duration, "tm_draft_create": now,
             "tm_draft_modified": now, "draft_materials": [{"type": 0, "value": media_list}]}

@@ -352,9 +352,17 @@ def test_the_draft_folder_validates_and_reads_back_to_the_frame(rendered, flavou
             want = "叠化" if transition == "dissolve" else "闪黑"
             assert outs[n - 1] and outs[n - 1]["name"] == want, outs
             assert transition != "dissolve" or outs[n - 1]["frames"] == 12
-    texts = next(t for t in back["tracks"] if t["type"] == "text")["items"]
-    srt = (rendered / "out" / "screenplay" / "episode.srt").read_text(encoding="utf-8")
-    assert texts and all(t["text"].split()[0] in srt for t in texts)
+    texts = [i for t in back["tracks"] if t["type"] == "text" and t["name"].startswith("subtitles")
+             for i in t["items"]]
+    import pysubs2
+    burned = rendered / "out" / "screenplay" / "episode.ass"  # what the episode burns (its cards: other styles)
+    srt = [e for e in pysubs2.load(str(burned), encoding="utf-8") if e.style == "Default"]
+    # one segment per cue as burned, with its line breaks, at the cue's frames (the editor restyles nothing)
+    assert sorted((t["start"], t["text"]) for t in texts) == sorted(
+        (round(e.start / 1000 * 24), e.plaintext) for e in srt if e.plaintext.strip()), (texts, srt)
+    styles = [json.loads(m["content"])["styles"][0] for m in draft["materials"]["texts"] if m["type"] == "subtitle"]
+    assert styles and all(st["bold"] and st["strokes"] and st["strokes"][0]["width"] > 0 for st in styles)
+    assert meta["tm_draft_create"] > 10 ** 15  # microseconds, as the apps write them
     voices = sorted(i["start"] for t in back["tracks"] if t["type"] == "audio" and t["name"].startswith("dialogue")
                     for i in t["items"])
     assert voices == sorted(timing["voices"].values())
@@ -433,3 +441,17 @@ def test_a_series_exports_with_all(tmp_path):
     assert [d["episode"] for d in done["exports"]] == ["ep01", "ep02"]
     for d in done["exports"]:
         assert Path(d["path"]).is_file() and re.search(r"<sequence", Path(d["path"]).read_text())
+
+
+def test_the_drafts_subtitles_are_the_burned_cues_with_their_breaks_and_italics(tmp_path):
+    """The draft's text track had one segment per line of dialogue (44 characters for 12 s, its ，。 kept); it
+    now carries each cue as the episode burns it: its line breaks, its italics, not the cards."""
+    from director.runtime.export import burned_cues
+    from director.stages.subtitles import CardCue, SubtitleCue, write_subtitles
+
+    cues = [SubtitleCue(0.0, 1.5, ("顾总 您到底", "想干什么？")), SubtitleCue(1.5, 3.0, ("我已经受够了",)),
+            SubtitleCue(3.0, 4.0, ("她不会回来了",), italic=True)]
+    write_subtitles(cues, 1080, 1920, 0.045, tmp_path / "e.srt", tmp_path / "e.ass",
+                    (CardCue("intro", "顾北辰", "顾氏集团总裁", 0.0, 2.0),), tmp_path / "cards.ass", "zh-CN")
+    assert burned_cues(tmp_path / "e.ass") == [(0.0, 1.5, "顾总 您到底\n想干什么？", False),
+                                               (1.5, 3.0, "我已经受够了", False), (3.0, 4.0, "她不会回来了", True)]
