@@ -133,7 +133,7 @@ def validate(
     from director.project import Project
     from director.screenplay import screenplay_problems
 
-    targets: list[tuple[Path, Path]] = []
+    targets: list[tuple[Path, Project]] = []
     for where in paths or [state.project or Path.cwd()]:
         try:
             is_file = where.is_file()
@@ -141,20 +141,20 @@ def validate(
             raise UsageError(f"cannot open {str(where)[:200]}: {exc.strerror or exc}") from None
         if is_file and where.name != "director.yaml":
             project = Project.find(where)
-            targets.append((where, project.root))
+            targets.append((where, project))
         else:
             project = Project.find(where)
-            targets += [(p, project.root) for p in project.episode_paths()]
+            targets += [(p, project) for p in project.episode_paths()]
     if not targets:  # nothing checked is not "valid": a glob that matches nothing, an episode file left out
         raise ConfigError(f"{project.config_path or project.root}: no episode files match "
                           f"{project.config.episodes}: nothing to validate (an episode is a .yaml file inside the "
                           "project; a link that leads out of it is left out)")
     report, errors = [], 0
-    for path, root in targets:
-        loaded, problems = screenplay_problems(path, root)
-        checked = [(path, problems + (_voice_language(loaded, root) if loaded is not None else []))]
+    for path, project in targets:
+        loaded, problems = screenplay_problems(path, project.root)
+        checked = [(path, problems + (_voice_language(loaded, project) if loaded is not None else []))]
         if loaded is not None:
-            checked += _shot_list_problems(loaded, root)
+            checked += _shot_list_problems(loaded, project)
         for file, found in checked:
             n = sum(1 for p in found if p.severity == "error")
             errors += n
@@ -169,16 +169,15 @@ def validate(
         raise typer.Exit(ExitCode.INVALID)
 
 
-def _shot_list_problems(loaded, root: Path) -> list[tuple[Path, list]]:
+def _shot_list_problems(loaded, project) -> list[tuple[Path, list]]:
     """The episode's saved shot list (``shots/<episode>.yaml``), checked as the next render will read it: against
     the screenplay when it was planned from it, else its locked shots against the re-plan that render will make.
     Without one, nothing (the render plans it)."""
     from director.errors import Problem
     from director.plan import plan_preview, previous_shots
-    from director.project import Project
 
+    root = project.root
     try:
-        project = Project.find(root)
         path = project.shots_path(loaded.episode)
         if not path.is_file() and not path.is_symlink():
             return []
@@ -198,16 +197,11 @@ def _shot_list_problems(loaded, root: Path) -> list[tuple[Path, list]]:
     return [(path, [])]
 
 
-def _voice_language(loaded, root: Path) -> list:
+def _voice_language(loaded, project) -> list:
     """validate warns when the project's profile's voice cannot speak the screenplay's language."""
     from director.errors import Problem
-    from director.project import Project
     from director.runtime.modelsinfo import voice_language_warning
 
-    try:
-        project = Project.find(root)
-    except DirectorError:
-        return []
     warning = voice_language_warning(project, loaded.screenplay.language)
     if warning is None:
         return []

@@ -50,6 +50,17 @@ def test_a_broken_shot_list_fails_validate_as_it_would_fail_the_render(planned, 
     assert render.returncode == 3 and words in render.stderr, render.stderr  # what validate said, render says
 
 
+def test_a_screenplay_file_outside_any_project_validates(tmp_path):
+    """What ``import -o ep02.yaml`` writes, with no director.yaml beside it: ``validate ep02.yaml`` (the
+    importer's own next step) failed with "not a director project" once the shot list was checked too."""
+    project = make_project(tmp_path)
+    (project / "director.yaml").unlink()
+    (project / "screenplay.yaml").rename(project / "ep02.yaml")
+    for args in (("validate", "ep02.yaml"), ("-p", "ep02.yaml", "validate")):
+        proc = director(*args, cwd=project)
+        assert proc.returncode == 0 and "ep02.yaml: ok" in proc.stdout, (args, proc.stdout, proc.stderr)
+
+
 def test_nothing_to_validate_is_an_error_not_valid(tmp_path):
     project = make_project(tmp_path)
     (project / "director.yaml").write_text("episodes: ['eps/*.yaml']\n")
