@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import io
+import re
 import random
 import secrets
 import threading
@@ -40,20 +41,61 @@ def _serialised(fn):
 EDITABLE = ("size", "angle", "move", "duration", "prompt", "characters", "transition", "seed", "locked", "talking")
 
 
-def _yaml():
+def _yaml(text: str = ""):
+    """A round-trip YAML writer indenting as ``text`` does (the demo's ``  - id:`` stays, not ``- id:``: an edit
+    re-indented every scene, and a diff of one line's change showed the whole file)."""
     from ruamel.yaml import YAML
+    from ruamel.yaml.util import load_yaml_guess_indent
 
     rt = YAML()
     rt.preserve_quotes = True
     rt.width = 100
-    rt.indent(mapping=2, sequence=2, offset=0)
+    sequence, offset = 4, 2
+    if text:
+        try:
+            _, found, dash = load_yaml_guess_indent(text)
+        except Exception:  # noqa: BLE001 - unparsable text is refused by the load that follows, with its line
+            found = dash = None
+        if found is not None and dash is not None:
+            sequence, offset = found, dash
+    rt.indent(mapping=_mapping_indent(text), sequence=sequence, offset=offset)
     return rt
+
+
+def _mapping_indent(text: str) -> int:
+    """How far ``text`` indents a mapping under its key (2 where it shows none)."""
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    for above, below in zip(lines, lines[1:]):
+        if above.rstrip().endswith(":") and not above.startswith((" ", "-")):
+            rest = below.lstrip(" ")
+            if not rest.startswith("-") and len(below) > len(rest):
+                return len(below) - len(rest)
+    return 2
 
 
 def _dump(rt, data) -> str:
     buf = io.StringIO()
     rt.dump(data, buf)
-    return buf.getvalue()
+    return _tidy(buf.getvalue())
+
+
+BLOCK_SCALAR = re.compile(r"^(\s*).*(:|-)\s+[|>][-+0-9]*\s*(#.*)?$")
+
+
+def _tidy(text: str) -> str:
+    """ruamel folds a long plain scalar with the space before the fold left at the line's end (YAML drops it
+    when reading): those spaces are removed, except inside a literal or folded block, where they are text."""
+    out, block = [], None  # the indentation a block scalar's lines are deeper than, while in one
+    for line in text.split("\n"):
+        indent = len(line) - len(line.lstrip(" "))
+        if block is not None and (not line.strip() or indent > block):
+            out.append(line)
+            continue
+        block = None
+        if match := BLOCK_SCALAR.match(line):
+            block = len(match[1])
+        out.append(line.rstrip(" "))
+    return "\n".join(out)
 
 
 def _validated(path: Path, text: str, check) -> None:
@@ -126,8 +168,9 @@ def set_shot(project: Project, episode: str | None, shot_id: str, changes: dict[
         raise UsageError(f"no shot {shot_id!r} in episode {loaded.episode}; shots: "
                          f"{', '.join(s.id for s in shots.shots)}")
     values = {key: parse_value(key, raw) for key, raw in changes.items()}
-    rt = _yaml()
-    data = rt.load(path.read_text(encoding="utf-8"))
+    source = path.read_text(encoding="utf-8")
+    rt = _yaml(source)
+    data = rt.load(source)
     node = next(s for s in data["shots"] if s.get("id") == shot_id)
     for key, value in values.items():
         node[key] = value
@@ -215,8 +258,9 @@ def set_line(project: Project, episode: str | None, ref: str, text: str | None =
     loaded = project.load_episode(episode)
     scene_id, _, number = ref.rpartition("/")
     path = Path(loaded.path)
-    rt = _yaml()
-    data = rt.load(path.read_text(encoding="utf-8"))
+    source = path.read_text(encoding="utf-8")
+    rt = _yaml(source)
+    data = rt.load(source)
     scene = next((s for s in data.get("scenes", []) if str(s.get("id")) == scene_id), None)
     if scene is None or not number.isdigit() or not 1 <= int(number) <= len(scene.get("beats", [])):
         raise UsageError(f"no beat {ref!r} in {path.name}; refs look like scene-id/N (N from 1)")
@@ -252,8 +296,9 @@ def _keep_plan(project: Project, before: LoadedScreenplay) -> None:
         return
     after = project.load_episode(before.episode)
     old, new = screenplay_digest(before.screenplay), screenplay_digest(after.screenplay)
-    rt = _yaml()
-    data = rt.load(path.read_text(encoding="utf-8"))
+    source = path.read_text(encoding="utf-8")
+    rt = _yaml(source)
+    data = rt.load(source)
     if data.get("screenplay") not in (old, legacy_screenplay_digest(before.screenplay)) or old == new:
         return  # the plan was already out of date: the next render re-plans as before
     data["screenplay"] = new

@@ -106,6 +106,28 @@ def test_line_edits_a_line_in_place_and_warns_as_validate_does(tmp_path):
         assert bad.returncode == code and "Traceback" not in bad.stderr, (ref, bad.stderr)
 
 
+def test_a_line_edit_changes_that_line_of_the_screenplay_and_no_other(tmp_path):
+    """The demo indents its lists (``  - id:``); an edit re-indented every scene to ``- id:``."""
+    import shutil
+
+    project = tmp_path / "demo"
+    shutil.copytree(ROOT / "projects" / "demo", project, ignore=shutil.ignore_patterns(".director", "out", "shots"))
+    before = (project / "screenplay.yaml").read_text(encoding="utf-8").splitlines()
+    director("-p", str(project), "line", "handoff/2", "--text", "You are late.", check=True)
+    after = (project / "screenplay.yaml").read_text(encoding="utf-8").splitlines()
+    changed = [(a, b) for a, b in zip(before, after) if a != b]
+    assert len(before) == len(after) and changed == [
+        ('      - line: {who: ren, text: "You\'re late.", emotion: cold}',
+         '      - line: {who: ren, text: "You are late.", emotion: cold}')], changed
+
+
+def test_a_shot_edit_leaves_no_space_at_a_lines_end(tmp_path):
+    from director.runtime.edits import _tidy
+
+    assert _tidy("a: one two \n  three\nb: |\n  kept \n  text  \nc: x \n") == \
+        "a: one two\n  three\nb: |\n  kept \n  text  \nc: x\n"
+
+
 def test_new_names_the_next_command_ready_to_paste(tmp_path):
     new = director("new", str(tmp_path / "my show"), check=True)
     assert f"director -p '{tmp_path / 'my show'}' render" in new.stdout
