@@ -82,7 +82,8 @@ class MixConfig(_Cfg):
     duck_db: float = Field(default=-12.0, ge=-40, le=0, description="music level change while anyone speaks")
     music_db: float = Field(default=-8.0, ge=-40, le=6, description="music bed level before ducking")
     room_tone_db: float | None = Field(default=-50.0, ge=-80, le=-20, description="each scene's room tone "
-                                       "(ambience shaped by its location), dBFS RMS; null: none (digital silence)")
+                                       "(ambience shaped by its location), dBFS RMS under the mix before the master's gain; null: none "
+                                       "(digital silence)")
     sample_rate: int = 48000
 
     @field_validator("sample_rate")

@@ -16,6 +16,7 @@ machine. Times are frames at the episode's rate (23.976 is 24000/1001).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import shutil
 from dataclasses import dataclass, field
@@ -176,7 +177,7 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
         name = shown.get(who, who)
         path = f"media/dialogue/{who}/{slug(p.ref)}.wav"
         media[path] = p.entry.role("audio")
-        n = max(1, _frame(p.duration, sp))
+        n = _whole(p.duration, sp)
         audio.setdefault(f"dialogue {name}", []).append(Item(p.ref, path, _frame(p.start, sp), n, 0, n, 0.0, {
             "line": p.ref, "speaker": who, "speaker_name": name, "text": beat.spoken.text, "emotion": beat.spoken.emotion,
             "key": p.entry.key}))
@@ -186,9 +187,9 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
         path = f"media/music/{slug(cue.ref)}-{slug(cue.mood)}.wav"
         media[path] = entry.role("audio")
         length = min(cue.end - cue.start + (CROSSFADE if i + 1 < len(cues) else 0), entry.meta["duration"])
-        n = max(1, _frame(length, sp))
+        n = _whole(length, sp)
         audio.setdefault("music", []).append(Item(cue.ref, path, _frame(cue.start, sp), n, 0,
-                                                  _frame(entry.meta["duration"], sp), cfg.mix.music_db, {
+                                                  _whole(entry.meta["duration"], sp), cfg.mix.music_db, {
             "cue": cue.ref, "mood": cue.mood, "key": entry.key, "ducking_db": cfg.mix.duck_db,
             "fade_in_s": CROSSFADE if i else 0.3, "fade_out_s": CROSSFADE}))
     for ref, t in ctx.cue_times():
@@ -198,7 +199,7 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
         entry = ctx.entry("sfx", ref)
         path = f"media/sfx/{slug(ref)}-{slug(sfx.name)}.wav"
         media[path] = entry.role("audio")
-        n = max(1, _frame(entry.meta["duration"], sp))
+        n = _whole(entry.meta["duration"], sp)
         gain = 20 * math.log10(max(sfx.volume * 0.8, 1e-6))
         audio.setdefault("sfx", []).append(Item(ref, path, _frame(t, sp), n, 0, n, round(gain, 2),
                                                 {"cue": ref, "sfx": sfx.name, "key": entry.key}))
@@ -222,6 +223,9 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
                      "opacity keyframes in FCP 7 XML and FCP X, a dissolve to and from black (BL) in the EDL, "
                      "闪黑 in Jianying drafts")
     total = ctx.total_frames()
+    for name in list(audio):  # the episode ends the sound too (a thunderclap outlasting the last shot is cut)
+        audio[name] = [dataclasses.replace(i, frames=min(i.frames, total - i.start)) for i in audio[name]
+                       if i.start < total]
     cut = Cut(ctx.loaded.episode, sp.format.fps, sp.format.width, sp.format.height, total, shots, transitions,
               audio, markers, subtitles, {"size": cfg.subtitles.size, "max_lines": cfg.subtitles.max_lines},
               notes, {"episode": ctx.loaded.episode, "title": sp.title, "language": sp.language,
@@ -243,6 +247,12 @@ def burned_cues(ass: Path) -> list[tuple[float, float, str, bool]]:
 
 def _frame(seconds: float, sp) -> int:
     return int(round(seconds * sp.format.fps))
+
+
+def _whole(seconds: float, sp) -> int:
+    """The whole frames a sound file of ``seconds`` fills (at least one): an editor's clip never claims media past
+    the file's end (rounded, a 905.9 ms voice claimed 917.6 ms, and pyJianYingDraft refuses such a segment)."""
+    return max(1, int(seconds * sp.format.fps + 1e-6))
 
 
 def _model(identity: dict) -> str:
@@ -376,6 +386,10 @@ def write_timeline(cut: Cut, fmt: str, dest: Path) -> Path:
     timeline = to_otio(cut, fades="black" if fmt == "edl" else "effects")
     if fmt == "edl":  # an EDL is one picture track; sound is in the media folder and the other formats
         timeline.tracks[:] = [timeline.tracks[0]]
+    if fmt == "fcpxml":  # the adapter's frame durations are keyed 23.98 and 29.97, not the exact NTSC rates
+        table = otio.adapters.from_name(adapter).module().FRAMERATE_FRAMEDURATION
+        for base in (24, 30, 60):
+            table.setdefault(base * 1000 / 1001, f"1001/{base * 1000}s")
     path = inside(dest, dest / f"{cut.episode}{suffix}")
     tmp = path.with_name(f".{path.name}.tmp")
     try:
@@ -385,10 +399,107 @@ def write_timeline(cut: Cut, fmt: str, dest: Path) -> Path:
         raise DirectorError(f"the {fmt} writer ({adapter}) refused this timeline: {exc}") from None
     if fmt == "fcpxml":  # the FCP X adapter writes no transitions or effects: add dissolves and fades
         add_fcpx_transitions(tmp, cut)
+        finish_fcpx(tmp, cut, dest)
     elif fmt == "fcp7":  # the FCP 7 adapter writes no clip effects: fades become opacity keyframes
         add_fcp7_fades(tmp, cut)
+        finish_fcp7(tmp, cut, dest)
+    elif fmt == "edl":
+        finish_edl(tmp, cut)
     tmp.replace(path)
     return path
+
+
+def _gains(cut: Cut) -> dict[str, float]:
+    """Each sound clip's name (its beat's ref: unique) -> its gain in dB, where it has one."""
+    return {i.name: i.gain_db for items in cut.audio.values() for i in items if abs(i.gain_db) > 0.005}
+
+
+def _url(dest: Path, relative: str) -> str:
+    """A media file's absolute file URL, percent-encoded (spaces, Chinese names), as the NLEs resolve them."""
+    return (dest / relative).resolve().as_uri()
+
+
+def finish_fcp7(path: Path, cut: Cut, dest: Path) -> None:
+    """What the FCP 7 adapter leaves out: the sequence's frame size (9:16, not the NLE's landscape default), file
+    URLs the NLEs resolve, and each sound clip's gain as an Audio Levels filter (linear, as FCP 7 keeps it)."""
+    import xml.etree.ElementTree as ET
+
+    tree = ET.parse(path)
+    root = tree.getroot()
+    sequence = root.find(".//sequence")
+    fmt = sequence.find("media/video/format") if sequence is not None else None
+    if fmt is not None:
+        fmt.clear()
+        chars = ET.SubElement(fmt, "samplecharacteristics")
+        rate = ET.SubElement(chars, "rate")
+        ntsc = abs(rate_of(cut.fps) - round(cut.fps)) > 1e-6
+        ET.SubElement(rate, "timebase").text = str(round(cut.fps))
+        ET.SubElement(rate, "ntsc").text = "TRUE" if ntsc else "FALSE"
+        for tag, text in (("width", str(cut.width)), ("height", str(cut.height)), ("anamorphic", "FALSE"),
+                          ("pixelaspectratio", "square"), ("fielddominance", "none")):
+            ET.SubElement(chars, tag).text = text
+    for url in root.iter("pathurl"):
+        if url.text and "://" not in url.text:
+            url.text = _url(dest, url.text)
+    gains = _gains(cut)
+    for item in (sequence.iter("clipitem") if sequence is not None else ()):
+        name = item.findtext("name")
+        if name not in gains or item.find("file/media/video") is not None and item.find("file/media/audio") is None:
+            continue
+        effect = ET.SubElement(ET.SubElement(item, "filter"), "effect")
+        for tag, text in (("name", "Audio Levels"), ("effectid", "audiolevels"), ("effectcategory", "audiolevels"),
+                          ("effecttype", "audiolevels"), ("mediatype", "audio")):
+            ET.SubElement(effect, tag).text = text
+        param = ET.SubElement(effect, "parameter")
+        for tag, text in (("parameterid", "level"), ("name", "Level"), ("valuemin", "0"), ("valuemax", "3.98109"),
+                          ("value", f"{10 ** (gains[name] / 20):.5f}")):
+            ET.SubElement(param, tag).text = text
+    _write_xml(tree, path, '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE xmeml>\n')
+
+
+def finish_fcpx(path: Path, cut: Cut, dest: Path) -> None:
+    """What the FCP X adapter leaves out: the format's frame size (a 9:16 custom format; the adapter names any
+    1920-high file "1080p", and only when an ffprobe is on PATH), file URLs, and each sound clip's gain as
+    ``adjust-volume``."""
+    import xml.etree.ElementTree as ET
+
+    tree = ET.parse(path)
+    root = tree.getroot()
+    for fmt in root.iter("format"):
+        fmt.attrib.pop("name", None)
+        fmt.set("width", str(cut.width))
+        fmt.set("height", str(cut.height))
+        fmt.set("colorSpace", "1-1-1 (Rec. 709)")
+    for asset in root.iter("asset"):
+        src = asset.get("src")
+        if src and "://" not in src:
+            asset.set("src", _url(dest, src))
+    gains = _gains(cut)
+    for clip in root.iter("clip"):
+        name = clip.get("name")
+        if name in gains and clip.find("adjust-volume") is None:
+            at = sum(1 for e in clip if e.tag in ("note", "conform-rate", "timeMap") or e.tag.startswith("adjust-"))
+            clip.insert(at, ET.Element("adjust-volume", {"amount": f"{gains[name]:.2f}dB"}))
+    _write_xml(tree, path, '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE fcpxml>\n\n')
+
+
+def finish_edl(path: Path, cut: Cut) -> None:
+    """A CMX 3600 header EDL readers take: a short ASCII title (a Chinese one becomes the episode's id) and the
+    frame count mode."""
+    import unicodedata
+
+    lines = path.read_text(encoding="utf-8").splitlines()
+    out = []
+    for line in lines:
+        if line.startswith("TITLE:"):
+            title = unicodedata.normalize("NFKD", line[6:].strip()).encode("ascii", "ignore").decode()
+            title = " ".join(title.replace("()", "").split()) or cut.episode
+            if not any(ch.isalnum() for ch in title):
+                title = cut.episode
+            out += [f"TITLE: {title[:70]}", "FCM: NON-DROP FRAME"]
+        elif not line.startswith("FCM:"):
+            out.append(line)
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")  # a clip comment keeps its file's name as it is
 
 
 def fade_frames(cut: Cut) -> dict[int, tuple[int, int]]:

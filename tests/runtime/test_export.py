@@ -89,7 +89,9 @@ def test_each_format_reads_back_frame_exact(rendered, fmt):
         i, clip = clips[n]
         record = video.range_of_child_at_index(i)
         handle = 6 if transition == "dissolve" and n > 0 else 0  # half of the 0.5 s dissolve at 24 fps
-        assert clip.media_reference.target_url == media, (fmt, clip.name)
+        # the XML formats give file URLs the NLEs resolve (a bare relative path was offline in Premiere/Resolve)
+        want = media if fmt == "otio" else (rendered / "out" / "screenplay" / media).resolve().as_uri()
+        assert clip.media_reference.target_url == want, (fmt, clip.name)
         assert (record.start_time.to_frames(), record.duration.to_frames()) == (start, frames), (fmt, shot)
         assert clip.source_range.start_time.to_frames() == handle
         assert clip.source_range.duration.to_frames() == frames
@@ -111,6 +113,22 @@ def test_each_format_reads_back_frame_exact(rendered, fmt):
                         n + 1 < len(timing["shots"]) and timing["shots"][n + 1][3] == "dissolve" and k >= frames - 6):
                     assert mix == {(f"media/shots/{n + 1:02d}-{shot}.mp4", handle + k): 1.0}, (shot, k, mix)
         assert len(plays) == timing["total"]
+    if fmt != "edl":  # no sound clip claims media past its file's end, nor plays past the episode's
+        import soundfile
+
+        for track in timeline.audio_tracks():
+            for i, clip in enumerate(track):
+                if not isinstance(clip, otio.schema.Clip):
+                    continue
+                url = clip.media_reference.target_url
+                file = Path(url.removeprefix("file://")) if "://" in url else path.parent / url
+                from urllib.parse import unquote
+                seconds = soundfile.info(unquote(str(file))).duration
+                end = clip.source_range.end_time_exclusive().to_seconds()
+                assert end <= seconds + 1e-6, (fmt, clip.name, end, seconds)
+                assert track.range_of_child_at_index(i).end_time_exclusive().to_frames() <= timing["total"]
+    if fmt in ("fcp7", "fcpxml"):  # the sound's gains (music -8 dB) as each NLE reads them
+        assert ('<value>0.39811</value>' if fmt == "fcp7" else 'adjust-volume amount="-8.00dB"') in text
     if fmt in ("fcp7", "fcpxml"):  # a fade is the clip's own opacity, keyframed in its media frames
         def handle(n: int) -> int:
             return 6 if n and timing["shots"][n][3] == "dissolve" else 0
@@ -409,7 +427,11 @@ def test_frame_exact_at_23_976_and_names_never_escape_the_export(tmp_path):
     cue["sfx"] = "glass/../../../../../../evil"
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     director("-p", str(project), "render", check=True)
-    director("-p", str(project), "export", "--format", "otio", check=True)
+    for fmt in READERS:  # the FCP X writer had no frame duration for 24000/1001 and refused the timeline
+        director("-p", str(project), "export", "--format", fmt, check=True)
+    fcpx = (project / "out" / "screenplay" / "screenplay.fcpxml").read_text(encoding="utf-8")
+    assert 'frameDuration="1001/24000s"' in fcpx and 'width="72"' in fcpx and 'height="128"' in fcpx
+    assert "<ntsc>TRUE</ntsc>" in (project / "out" / "screenplay" / "screenplay.xml").read_text(encoding="utf-8")
     timing = _timing(project)
     timeline = _read(project / "out" / "screenplay" / "screenplay.otio", "otio", 23.976)
     assert abs(timeline.tracks[0][0].source_range.duration.rate - 24000 / 1001) < 1e-9

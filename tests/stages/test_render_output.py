@@ -58,7 +58,8 @@ def test_srt_has_one_cue_per_spoken_beat_inside_its_voice(rendered_full):
 def test_loudness_and_true_peak(rendered_full):
     audio, rate = decode_audio(rendered_full / "out/screenplay/episode.mp4")
     lufs = pyloudnorm.Meter(rate).integrated_loudness(audio)
-    assert abs(lufs + 14) <= 1.0, lufs
+    assert abs(lufs + 14) <= 0.5, lufs  # EBU R128's tolerance: at 1.0 a room tone added after the master hid
+    # a 0.85 LU miss
     assert true_peak_db(audio) <= -1.0
     # an independent meter: ffmpeg's EBU R128 scanner on the same file
     proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostats", "-i",
@@ -66,7 +67,7 @@ def test_loudness_and_true_peak(rendered_full):
                            "-"], capture_output=True, text=True)
     integrated = float(re.findall(r"I:\s+(-?[\d.]+) LUFS", proc.stderr)[-1])
     peak = float(re.findall(r"Peak:\s+(-?[\d.]+) dBFS", proc.stderr)[-1])
-    assert abs(integrated + 14) <= 1.0 and peak <= -1.0
+    assert abs(integrated + 14) <= 0.5 and peak <= -1.0
 
 
 def test_frame_shows_the_subtitle_inside_the_safe_zone(rendered_full, tmp_path):
