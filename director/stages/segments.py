@@ -61,8 +61,11 @@ def segment_cost(clips: list[Artifact], frames: int, width: int, height: int) ->
 
 FADE_SECONDS = 0.4
 DISSOLVE_SECONDS = 0.5
-# A flashback's look, on any profile: most colour gone, warmed a little, corners darkened
-GRADES = {"flashback": "hue=s=0.25,colorbalance=rm=0.06:bm=-0.06,vignette=angle=PI/4"}
+# A flashback's look, on any profile: most colour gone, warmed a little, corners darkened. All in YUV, each frame
+# on its own: colorbalance (the warmth it had) converted every 1080x1920 frame to RGB and back, ~50 ms a frame,
+# and the vignette's dither made each frame depend on how many came before; a flashback's segment took 20x an
+# ordinary one's. This chain is ~9x faster and within ~1 of the old one's mean in each channel.
+GRADES = {"flashback": "hue=s=0.25,lutyuv=y=val*1.08:u=val-1:v=val+2,vignette=angle=PI/4:dither=0"}
 
 
 def dissolve_half(fps: float) -> int:
@@ -263,10 +266,9 @@ def make_segment(req: SegmentRequest, out: Path) -> Made:
 
 def _skips(req: SegmentRequest, source: ClipSource) -> bool:
     """Whether the segment's frames may be drawn from the first it shows on (a half from its own first): a source
-    that skips frames cheaply, under a look whose every frame is the same whatever came before it. A grade's
-    vignette dithers each frame by how many frames it has seen, so a flashback's is drawn from the clip's first
-    frame, as the one-pass encode of the episode draws it."""
-    return source.skips and not req.look.grade
+    that skips frames cheaply (every look draws each frame from that frame alone: the grade's vignette does not
+    dither)."""
+    return source.skips
 
 
 def _encode(req: SegmentRequest, source: ClipSource, work: Path, lo: int, hi: int, fonts: Path | None,
@@ -304,7 +306,7 @@ def _encode(req: SegmentRequest, source: ClipSource, work: Path, lo: int, hi: in
 
 class SegmentsStage(Stage):
     name = "segments"
-    version = "1"
+    version = "2"  # 2: the flashback grade in YUV, undithered
     # --shots: every shot's segment is (re)made from the cache like an episode stage (a named shot's neighbours
     # may dissolve into it), so the episode can be joined again
     scope = "joined"

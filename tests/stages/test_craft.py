@@ -227,8 +227,9 @@ def test_a_shot_list_planned_before_the_format_grew_is_still_current(tmp_path):
 
 
 def test_overlapping_lines_go_on_separate_text_tracks_in_a_jianying_draft(craft):
-    """Segments on one Jianying track never overlap: a line spoken over another gets a second text track; the
-    cards are a text track of their own, at their times (editable there: the clips carry no burned text)."""
+    """Segments on one Jianying track never overlap (a cue that would goes on a further text track); the draft's
+    cues are the episode's burned cues, where a line spoken over another is held after it; the cards are a text
+    track of their own, at their times (editable there: the clips carry no burned text)."""
     import json
     from pathlib import Path
 
@@ -243,7 +244,7 @@ def test_overlapping_lines_go_on_separate_text_tracks_in_a_jianying_draft(craft)
     jsonschema.validate(json.loads((folder / "draft_content.json").read_text(encoding="utf-8")), DRAFT_SCHEMA)
     back = read_draft(folder)
     texts = [t for t in back["tracks"] if t["type"] == "text" and t["name"].startswith("subtitles")]
-    assert len(texts) == 2
+    assert texts
     for track in texts:
         items = sorted(track["items"], key=lambda i: i["start"])
         assert all(a["start"] + a["frames"] <= b["start"] for a, b in zip(items, items[1:]))
