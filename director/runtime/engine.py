@@ -280,7 +280,9 @@ def execute_many(runs: list[tuple[RenderContext, StateIndex]], selection: Select
     return results
 
 
-def _collect(ctx: RenderContext, stage: Stage, selection: Selection) -> list[Job | Pending]:
+def _collect(ctx: RenderContext, stage: Stage, selection: Selection, active: bool = True) -> list[Job | Pending]:
+    """The stage's jobs. Input not rendered is an error for a stage that is to run; for one only looked up (the
+    stages before ``--only``'s), its items wait, and those whose inputs are cached are found."""
     items: list[Job | Pending] = []
     if selection.shots:  # the stage sees only the selected shots (and so asks only for their inputs)
         ctx = ctx.with_shots([s for s in ctx.shots if s.id in selection.shots])
@@ -291,13 +293,13 @@ def _collect(ctx: RenderContext, stage: Stage, selection: Selection) -> list[Job
         except StopIteration:
             break
         except Unknown as missing:
-            if not ctx.explain:
+            if not ctx.explain and active:
                 raise StageFailed(f"{stage.name} needs {missing.stage} {missing.ident}, which is not rendered; "
-                                  f"render the earlier stages first (without --only)") from None
+                                  f"render the earlier stages first: director render --until {missing.stage}") from None
             items.append(Pending(stage.name, "*", f"{missing.stage} {missing.ident}"))
             break
         items.append(item)
-    if ctx.explain and items and isinstance(items[-1], Pending) and stage.scope != "episode":
+    if (ctx.explain or not active) and items and isinstance(items[-1], Pending) and stage.scope != "episode":
         items = _per_item_pending(ctx, stage)
     return items
 
@@ -314,7 +316,7 @@ def _per_item_pending(ctx: RenderContext, stage: Stage) -> list[Job | Pending]:
 
 
 def _run_stage(ctx, stage, state, selection, result, reporter, workers, active) -> None:
-    items = _collect(ctx, stage, selection)
+    items = _collect(ctx, stage, selection, active)
     todo: list[Job] = []
     bucket = ctx.results.setdefault(stage.name, {})
     for item in items:

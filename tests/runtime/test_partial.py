@@ -19,6 +19,16 @@ def test_until_keyframes_gives_a_storyboard_and_no_video(small_project):
 def test_only_a_later_stage_without_its_inputs_says_what_to_run(small_project):
     proc = director("-p", str(small_project), "render", "--only", "clips")
     assert proc.returncode == 1 and "render the earlier stages first" in proc.stderr and "Traceback" not in proc.stderr
+    assert "director render --until timing" in proc.stderr, proc.stderr
+
+
+def test_only_a_stage_needs_its_own_inputs_not_every_earlier_stage(small_project):
+    """``--only voice`` on a fresh project failed on the keyframes' missing refs, and ``--only sfx`` on the clips'
+    missing timing: stages it does not need, only looked up on the way."""
+    for stage in ("voice", "sfx"):
+        out = json.loads(director("-p", str(small_project), "--json", "render", "--only", stage, check=True).stdout)
+        assert out["stages"][stage]["ran"] >= 1, (stage, out["stages"])
+        assert all(v["ran"] == 0 for k, v in out["stages"].items() if k != stage), out["stages"]
 
 
 def test_shots_renders_only_the_named_shots(small_project):
