@@ -204,5 +204,8 @@ def resolve_backends(profile: str, overrides: dict[str, dict[str, Any]], registr
         except BackendUnavailable as exc:
             missing.append(f"{kind} ({choice['backend']}): {exc}")
     if missing:
-        raise BackendUnavailable(f"profile '{profile}' cannot run here:\n  " + "\n  ".join(missing))
+        from director.backends.models import PULL, pull_command
+
+        raise BackendUnavailable(f"profile '{profile}' cannot run here:\n  " +
+                                 "\n  ".join(missing).replace(PULL, pull_command(profile)))
     return out

@@ -118,12 +118,20 @@ def size_on_disk(folder: Path) -> int:
     return total
 
 
+PULL = "`director models pull`"  # named with the profile where it is known: pull_command
+
+
+def pull_command(profile: str | None) -> str:
+    """The command that fetches a profile's models (``models pull`` alone fetches the project's own profile's)."""
+    return f"`director models --profile {profile} pull`" if profile else PULL
+
+
 def require_local(needs: list[ModelNeed]) -> None:
     """Raise BackendUnavailable naming every missing model and the command that fetches them."""
     missing = [n for n in needs if n.folder() is None]
     if missing:
         names = ", ".join(f"{n.id} ({n.role})" for n in missing)
-        raise BackendUnavailable(f"model(s) not on this machine: {names}; fetch with `director models pull` "
+        raise BackendUnavailable(f"model(s) not on this machine: {names}; fetch with {PULL} "
                                  f"on a machine with network, or set the backend's model to a local folder")
 
 

@@ -87,7 +87,7 @@ def doctor(project: Project, profile: str | None) -> list[Check]:
     """Every check for the project's profile, in the order a user would fix them."""
     from director.backends.coqui import needs_espeak
     from director.backends.memory import SIZES
-    from director.backends.models import coqui_model_folder
+    from director.backends.models import coqui_model_folder, pull_command
     from director.runtime.modelsinfo import profile_backends
 
     backends = profile_backends(project, profile)
@@ -130,7 +130,8 @@ def doctor(project: Project, profile: str | None) -> list[Check]:
     if missing:
         checks.append(disk_check(missing_gb))
     checks.append(Check("models", not missing, "all here" if not missing else
-                        "missing: " + ", ".join(n.id for n in missing), "director models pull" if missing else ""))
+                        "missing: " + ", ".join(n.id for n in missing),
+                        pull_command(profile or project.config.profile).strip("`") if missing else ""))
     return checks
 
 

@@ -109,7 +109,9 @@ def test_final_profile_without_models_names_exactly_the_missing_ones(tmp_path):
     project = make_project(tmp_path)
     proc = director("-p", str(project), "render", "--profile", "final")
     assert proc.returncode == 4, proc.stderr
-    assert "Traceback" not in proc.stderr and "director models pull" in proc.stderr
+    # the fix as typed: the project's own profile is preview, whose `models pull` fetches nothing
+    assert "Traceback" not in proc.stderr and "`director models --profile final pull`" in proc.stderr
+    assert "`director models pull`" not in proc.stderr
     voice = next(line for line in proc.stderr.splitlines() if line.strip().startswith("voice (coqui-tts):"))
     music = next(line for line in proc.stderr.splitlines() if line.strip().startswith("music (stable-audio):"))
     assert set(re.findall(r"([\w./-]+) \(voice(?: conversion)?\)", voice)) == {"tts_models/en/vctk/vits",

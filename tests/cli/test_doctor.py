@@ -18,7 +18,7 @@ def test_final_names_what_is_missing_with_the_fix_and_exits_4(tmp_path):
     assert proc.returncode == 4, proc.stderr
     checks = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
     assert checks["imports: diffusion"]["ok"] and checks["imports: coqui"]["ok"]  # stacks import in a fresh process
-    assert not checks["models"]["ok"] and checks["models"]["fix"] == "director models pull"
+    assert not checks["models"]["ok"] and checks["models"]["fix"] == "director models --profile final pull"  # as typed: the project's own profile is preview
     assert "Qwen/Qwen-Image-Edit-2509" in checks["models"]["detail"]
     import torch
     if not torch.cuda.is_available():
