@@ -105,7 +105,8 @@ def entry() -> None:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         raise SystemExit(130) from None
-    one_blas_thread()  # a render imports numpy anyway (the screenplay's checks, the backends); an answered one not
+    if not {"--help", "-h"} & set(sys.argv[1:]) and len(sys.argv) > 1:  # help needs no numpy (~0.07 s)
+        one_blas_thread()  # a render imports numpy anyway (the screenplay's checks, the backends); an answered one not
     from director.runtime.heap import one_heap
 
     one_heap()  # before any thread of the process exists (runtime/heap.py)

@@ -6,6 +6,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.conftest import ROOT, director
 
 HEAVY = ("torch", "diffusers", "TTS", "langchain", "langchain_core", "langchain_openai", "moviepy", "ray",
@@ -19,6 +21,16 @@ def test_help_imports_nothing_heavy():
     modules = set(out.split("MODULES", 1)[1].split())
     assert not [m for m in modules if m.split(".")[0] in HEAVY], sorted(m for m in modules if m.split(".")[0] in HEAVY)
     assert "numpy" not in modules and "pydantic" not in modules  # not even the medium-weight ones
+
+
+@pytest.mark.parametrize("args", [["--help"], ["render", "--help"], []])
+def test_help_through_the_console_entry_imports_no_numpy(args):
+    """What ``director --help`` runs (``cli.fast.entry``): it imported numpy for the BLAS setting before the help."""
+    code = ("import sys, atexit; atexit.register(lambda: print('MODULES', ' '.join(sorted(sys.modules)))); "
+            f"sys.argv = ['director', *{args!r}]; from director.cli.fast import entry; entry()")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+    modules = set(out.split("MODULES", 1)[1].split())
+    assert "numpy" not in modules, args
 
 
 def test_help_answers_in_under_half_a_second():
