@@ -15,6 +15,7 @@ sexagesimal numbers (``16:9`` is 969 in YAML 1.1) stay the text the writer typed
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -220,10 +221,32 @@ def _syntax_problem(text: str, display: str, exc: yaml.YAMLError) -> Problem:
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        wide = _full_width(text, line, display)
+        if wide is not None:
+            return wide
         what = exc.problem or "invalid YAML"
         context = f" ({exc.context})" if exc.context else ""
         return Problem(display, line, col, f"YAML syntax error: {what}{context}")
     return Problem(display, 1, 1, f"YAML error: {str(exc)[:200]}")
+
+
+_WIDE_COLON = re.compile(r"^([ \u3000]*(?:- )?)[\w-]+\s*(：)")  # title：… typed with a Chinese input method
+_WIDE_SPACE = re.compile(r"^[ ]*(\u3000)|:(\u3000)")  # a full-width space indenting, or after a colon
+
+
+def _full_width(text: str, until: int, display: str) -> Problem | None:
+    """The first full-width colon after a key, or full-width space where YAML needs a space, at or before the line
+    the parser stopped on (it stops a line or more later): the writer's input method typed it, and YAML's own words
+    ("mapping values are not allowed here") do not say so."""
+    for n, line in enumerate(text.splitlines()[:until], start=1):
+        if m := _WIDE_COLON.match(line):
+            return Problem(display, n, m.start(2) + 1, "a full-width colon '：' after a key; YAML needs ':' followed by a "
+                                                  "space (switch the input method to half-width, or retype it)")
+        if m := _WIDE_SPACE.search(line):
+            at = m.start(1) if m.group(1) else m.start(2)
+            return Problem(display, n, at + 1, "a full-width space (U+3000); YAML indents and separates with ordinary "
+                                          "spaces (retype it with the input method in half-width mode)")
+    return None
 
 
 def load_yaml(path: Path, display: str | None = None) -> tuple[Any, Positions, list[Problem]]:

@@ -128,3 +128,21 @@ def test_a_reference_put_back_with_its_old_size_and_time_is_judged_again(tmp_pat
     ref.write_bytes(b"\0" * st.st_size)  # the same size, and the old times put back
     os.utime(ref, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert image_problem(ref) is not None
+
+
+@pytest.mark.parametrize("edit,where,words", [
+    (("title: ", "title："), (1, 6), "full-width colon"),
+    (("    time: night\n    beats:\n      - action: \"Ren", "    time：night\n    beats:\n      - action: \"Ren"),
+     (30, 9), "full-width colon"),
+    (("  - id: arrival", "\u3000- id: arrival"), (21, 1), "full-width space"),
+])
+def test_a_chinese_input_methods_full_width_colon_or_space_is_named_on_its_line(tmp_path, edit, where, words):
+    """YAML said "mapping values are not allowed here" a line late; the writer's input method typed ： or U+3000."""
+    import shutil
+
+    shutil.copytree(ROOT / "projects" / "demo" / "refs", tmp_path / "refs")
+    text = (ROOT / "projects" / "demo" / "screenplay.yaml").read_text(encoding="utf-8")
+    assert edit[0] in text
+    (tmp_path / "s.yaml").write_text(text.replace(edit[0], edit[1], 1), encoding="utf-8")
+    proc = director("validate", "s.yaml", cwd=tmp_path)
+    assert proc.returncode == 3 and f"s.yaml:{where[0]}:{where[1]}: a {words}" in proc.stderr, proc.stderr
