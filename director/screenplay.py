@@ -635,8 +635,15 @@ class _Checker:
     def check_character(self, loc: tuple, who: str, what: str) -> None:
         if who not in self.sp.characters:
             known = ", ".join(map(str, self.sp.characters)) or "none defined"
-            self.err(loc, f"{what} {who!r} is not a character{did_you_mean(who, self.sp.characters)} "
-                     f"(known: {known})")
+            named = [cid for cid, c in self.sp.characters.items() if isinstance(who, str) and c.name and
+                     c.name.strip().lower() == who.strip().lower()]
+            if named:  # the name shown on screen, where the character's id goes
+                hint = f" (it is the name of '{named[0]}': write who: {named[0]})"
+            elif isinstance(who, str) and who.strip().lower() in ("narrator", "旁白", "解说", "画外音"):
+                hint = " (the narrator speaks in a narration beat: - narration: \"...\")"
+            else:
+                hint = did_you_mean(who, self.sp.characters)
+            self.err(loc, f"{what} {who!r} is not a character{hint} (known: {known})")
 
     def check_beat(self, loc: tuple, beat: Beat) -> None:
         if beat.location is not None:

@@ -146,3 +146,15 @@ def test_a_chinese_input_methods_full_width_colon_or_space_is_named_on_its_line(
     (tmp_path / "s.yaml").write_text(text.replace(edit[0], edit[1], 1), encoding="utf-8")
     proc = director("validate", "s.yaml", cwd=tmp_path)
     assert proc.returncode == 3 and f"s.yaml:{where[0]}:{where[1]}: a {words}" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("who,words", [("Ren", "(it is the name of 'ren': write who: ren)"),
+                                       ("旁白", "the narrator speaks in a narration beat")])
+def test_a_line_given_a_characters_shown_name_or_the_narrator_says_what_to_write(tmp_path, who, words):
+    import shutil
+
+    shutil.copytree(ROOT / "projects" / "demo" / "refs", tmp_path / "refs")
+    text = (ROOT / "projects" / "demo" / "screenplay.yaml").read_text(encoding="utf-8")
+    (tmp_path / "s.yaml").write_text(text.replace("{who: ren,", f"{{who: {who},", 1), encoding="utf-8")
+    proc = director("validate", "s.yaml", cwd=tmp_path)
+    assert proc.returncode == 3 and words in proc.stderr, proc.stderr
