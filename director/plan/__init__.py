@@ -70,6 +70,23 @@ def _keep_hand_edits(project: Project, previous: ShotList, new: ShotList, notes:
                  "keep your edits when re-planning)")
 
 
+def _keep_takes(project: Project, episode: str, previous: ShotList, shots: list[Shot]) -> list[Shot]:
+    """A re-plan keeps the take chosen by hand (``take pick``, ``shot regen``) of a shot it plans again under the same
+    id: the seed the shot had, where it is one of the shot's takes. It gave every shot the planner's seed back."""
+    try:
+        takes = json.loads(project.state_file("takes", f"{episode}.json").read_text()).get("takes", {})
+    except (OSError, ValueError, AttributeError):
+        return shots
+    before = {s.id: s.seed for s in previous.shots}
+    out = []
+    for shot in shots:
+        seed = before.get(shot.id)
+        if not shot.locked and seed is not None and seed != shot.seed and seed in (takes.get(shot.id) or []):
+            shot = shot.model_copy(update={"seed": seed})
+        out.append(shot)
+    return out
+
+
 def previous_shots(project: Project, loaded: LoadedScreenplay) -> ShotList | None:
     path = project.shots_path(loaded.episode)
     return load_shot_list(path) if path.exists() else None
@@ -101,6 +118,8 @@ def plan_episode(project: Project, loaded: LoadedScreenplay, planner_name: str |
     else:
         shots, rule_notes = merge_locked(sp, episode, RulePlanner(sp, episode), locked)
         notes += rule_notes
+    if previous is not None:
+        shots = _keep_takes(project, episode, previous, shots)
     problems = plan_problems(sp, shots)
     if problems:  # never hand the renderer a broken plan
         raise StageFailed("the planner produced an unusable shot list:\n" + "\n".join(m for _, m in problems))

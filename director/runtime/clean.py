@@ -1,4 +1,5 @@
-"""`director clean`: remove cache entries that no episode's current state references."""
+"""`director clean`: remove cache entries that no episode's current state references, nor any shot's earlier
+take (``take pick`` brings one back from the cache)."""
 from __future__ import annotations
 
 import json
@@ -25,7 +26,12 @@ def clean_cache(project: Project, everything: bool = False, dry_run: bool = Fals
 
     cache = ArtifactCache(project.cache_dir)
     with ProjectLock(project.state, "clean"):
-        keep = set() if everything else referenced_keys(project)
+        if everything:
+            keep: set[str] = set()
+        else:
+            from director.runtime.edits import take_keys
+
+            keep = referenced_keys(project) | take_keys(project)  # and the takes a pick may bring back
         removed = kept = freed = damaged = 0
         if verify and not dry_run:  # every file hashed again, whatever its stat says (bit rot)
             checker = ArtifactCache(project.cache_dir, rehash=True)

@@ -216,15 +216,54 @@ def all_takes(project: Project, episode: str, shots: list) -> dict[str, list[dic
     return out
 
 
-def _remember(project: Project, episode: str, shot_id: str, seeds: list[int]) -> None:
+TAKE_STAGES = ("keyframes", "clips", "segments")  # a take's own artifacts: what a seed makes
+
+
+def take_keys(project: Project) -> set[str]:
+    """Every cache key an earlier take of any shot is made of: ``clean`` keeps them, so picking one back is
+    instant (they were removed as unreferenced, and a pick rendered the take again)."""
+    import json
+
+    keys: set[str] = set()
+    for path in project.state_file("takes").glob("*.json"):
+        try:
+            kept = json.loads(path.read_text()).get("keys", {})
+            keys |= {k for seeds in kept.values() for ks in seeds.values() for k in ks if isinstance(k, str)}
+        except (OSError, ValueError, AttributeError):
+            continue
+    return keys
+
+
+def _remember(project: Project, episode: str, shot_id: str, seeds: list[int], leaving: int | None = None) -> None:
+    """The shot's takes (seeds in order) saved; ``leaving``: the seed of the take being replaced, whose cache keys
+    (as the last render made them) are kept with it."""
+    import json
+
+    path = _takes_path(project, episode)
+    try:
+        keys = json.loads(path.read_text()).get("keys", {})
+    except (OSError, ValueError, AttributeError):
+        keys = {}
     data = _load_takes(project, episode)
     data[shot_id] = seeds
-    write_json(_takes_path(project, episode), {"version": 1, "takes": data})
+    if leaving is not None:
+        try:
+            jobs = json.loads(project.state_file("state", f"{episode}.json").read_text())["jobs"]
+        except (OSError, ValueError, KeyError):
+            jobs = {}
+        made = {stage: jobs.get(f"{stage}:{shot_id}") for stage in TAKE_STAGES}
+        key = made["keyframes"]
+        if key and key.get("material", {}).get("seed") == leaving:  # rendered with that seed, not since changed
+            keys.setdefault(shot_id, {})[str(leaving)] = [m["key"] for m in made.values() if m and "key" in m]
+    keys = {shot: {seed: ks for seed, ks in kept.items() if int(seed) in data.get(shot, [])}
+            for shot, kept in keys.items() if isinstance(kept, dict)}
+    write_json(path, {"version": 1, "takes": data, "keys": keys})
 
 
 @_serialised
 def regenerate(project: Project, episode: str | None, shot_id: str, seed: int | None = None) -> dict:
-    """A new take: the shot gets a new seed (``seed``, or a fresh random one); its earlier takes stay cached."""
+    """A new take: the shot gets a new seed (``seed``, or a fresh random one); its earlier takes stay cached,
+    ``clean`` included, and a re-plan keeps the take chosen (``plan._keep_takes``)."""
     loaded = project.load_episode(episode)
     known = [t["seed"] for t in takes(project, loaded.episode, shot_id)]
     if seed is None:
@@ -232,8 +271,9 @@ def regenerate(project: Project, episode: str | None, shot_id: str, seed: int | 
         seed = rng.randrange(0, 2**31 - 1)
         while seed in known:
             seed = rng.randrange(0, 2**31 - 1)
+    current = next(t["seed"] for t in takes(project, loaded.episode, shot_id) if t["current"])
     shot = set_shot(project, loaded.episode, shot_id, {"seed": int(seed)})
-    _remember(project, loaded.episode, shot_id, known + ([int(seed)] if int(seed) not in known else []))
+    _remember(project, loaded.episode, shot_id, known + ([int(seed)] if int(seed) not in known else []), current)
     return {"shot": shot, "take": known.index(seed) + 1 if seed in known else len(known) + 1, "seed": int(seed)}
 
 
@@ -245,7 +285,8 @@ def pick(project: Project, episode: str | None, shot_id: str, number: int) -> di
     if not 1 <= number <= len(listed):
         raise UsageError(f"shot {shot_id} has {len(listed)} take(s); pick 1-{len(listed)}")
     seed = listed[number - 1]["seed"]
-    _remember(project, loaded.episode, shot_id, [t["seed"] for t in listed])
+    current = next(t["seed"] for t in listed if t["current"])
+    _remember(project, loaded.episode, shot_id, [t["seed"] for t in listed], current if current != seed else None)
     return {"shot": set_shot(project, loaded.episode, shot_id, {"seed": seed}), "take": number, "seed": seed}
 
 

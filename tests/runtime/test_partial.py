@@ -74,3 +74,29 @@ def test_shots_naming_no_shot_is_a_usage_error_not_a_full_render(small_project):
         proc = director("-p", str(small_project), "render", "--shots", value)
         assert proc.returncode == 2 and "--shots names no shot" in proc.stderr, proc.stderr
     assert not (small_project / "out").exists()
+
+
+def test_an_earlier_take_survives_clean_and_a_picked_take_survives_a_re_plan(small_project):
+    """``clean`` removed earlier takes (unreferenced) and a pick rendered the take again; a re-plan after a line
+    edit elsewhere replaced the take picked by hand with the planner's seed."""
+    p = ("-p", str(small_project))
+    director(*p, "render", check=True)
+    first = json.loads(director(*p, "--json", "take", "list", "one-02", check=True).stdout)["takes"][0]["seed"]
+    director(*p, "shot", "regen", "one-02", "--seed", "77", check=True)
+    director(*p, "render", check=True)
+    director(*p, "clean", check=True)
+    picked = json.loads(director(*p, "--json", "take", "pick", "one-02", "1", check=True).stdout)
+    assert picked["seed"] == first
+    again = json.loads(director(*p, "--json", "render", check=True).stdout)
+    assert again["stages"]["keyframes"]["ran"] == 0 and again["stages"]["clips"]["ran"] == 0, again["stages"]
+    sp = small_project / "screenplay.yaml"  # a beat added: the episode is re-planned
+    sp.write_text(sp.read_text(encoding="utf-8").replace('      - sfx: door\n', '      - sfx: door\n'
+                                                         '      - action: "Bo sits down."\n'), encoding="utf-8")
+    director(*p, "plan", check=True)
+    director(*p, "take", "pick", "one-02", "2", check=True)  # take 2 (seed 77), then the screenplay changes
+    sp.write_text(sp.read_text(encoding="utf-8").replace('"Bo sits down."', '"Bo sits down slowly."'),
+                  encoding="utf-8")
+    planned = director(*p, "plan", check=True)
+    taken = json.loads(director(*p, "--json", "take", "list", "one-02", check=True).stdout)["takes"]
+    assert next(t for t in taken if t["current"])["seed"] == 77, taken
+    assert "edited by hand" not in planned.stdout + planned.stderr
