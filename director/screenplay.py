@@ -428,7 +428,8 @@ def pydantic_problems(exc: ValidationError, model: type[BaseModel], pos: Positio
                       document: str = "the screenplay") -> list[Problem]:
     """Turn pydantic's errors into ``file:line:col`` problems that say what would be valid."""
     problems: dict[tuple, Problem] = {}
-    for err in exc.errors():
+    # a value that may be a number or a word (intensity: 0.6 or low): the word's error names both, so it goes first
+    for err in sorted(exc.errors(), key=lambda e: e["type"] != "literal_error"):
         loc = _clean_branch_loc(tuple(err["loc"]))
         kind, value = err["type"], err.get("input")
         name = field_name(loc)
@@ -447,6 +448,8 @@ def pydantic_problems(exc: ValidationError, model: type[BaseModel], pos: Positio
             choices = [a for lit in _unwrap(annotation) if typing.get_origin(lit) is Literal
                        for a in typing.get_args(lit)]
             msg = f"{name} {one_of(value, choices or [err.get('ctx', {}).get('expected', '?')])}"
+            if any(a in (float, int) for a in _unwrap(annotation)):
+                msg += ", or a number"
         elif kind in _TYPE_WORDS:
             msg = f"{name} must be {_TYPE_WORDS[kind]}, got {_short(value)}"
         elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):

@@ -158,3 +158,14 @@ def test_a_line_given_a_characters_shown_name_or_the_narrator_says_what_to_write
     (tmp_path / "s.yaml").write_text(text.replace("{who: ren,", f"{{who: {who},", 1), encoding="utf-8")
     proc = director("validate", "s.yaml", cwd=tmp_path)
     assert proc.returncode == 3 and words in proc.stderr, proc.stderr
+
+
+def test_a_word_where_a_number_or_a_word_goes_names_both(tmp_path):
+    """``intensity: loud`` said "must be a number", though low/medium/high are valid too."""
+    import shutil
+
+    shutil.copytree(ROOT / "projects" / "demo" / "refs", tmp_path / "refs")
+    text = (ROOT / "projects" / "demo" / "screenplay.yaml").read_text(encoding="utf-8")
+    (tmp_path / "s.yaml").write_text(text.replace("{mood: tense}", "{mood: tense, intensity: loud}"), encoding="utf-8")
+    proc = director("validate", "s.yaml", cwd=tmp_path)
+    assert "music.intensity 'loud' is not valid; valid: low, medium, high, or a number" in proc.stderr, proc.stderr

@@ -692,7 +692,8 @@ class LLMPlanner:
             fixed = "These shots are locked by the director; keep them as they are and do not cover their beats:\n" + \
                 "\n".join(f"- {s.id}: {s.size} {s.move}, beats {', '.join(s.beats)}" for s in locked)
         return {"title": self.sp.title, "language": self.sp.language, "scene_id": scene.id,
-                "scene_position": position, "location": scene.location, "location_description": location.description,
+                "scene_position": position, "location": scene.location, "location_description": location.description + (
+                    f"; this scene: {scene.description.strip()}" if scene.description.strip() else ""),
                 "time": scene.time, "fixed": fixed}
 
 

@@ -204,6 +204,8 @@ class RulePlanner:
             parts.append(d.what.rstrip(".") + ".")
         place = location.description[:1].upper() + location.description[1:]
         parts.append(f"{place}, {scene.time}.")
+        if scene.description.strip():  # what this scene adds to its place (papers on the floor after the raid)
+            parts.append(scene.description.strip().rstrip(".。") + ".")
         return " ".join(parts)
 
     def _shot(self, scene: Scene, d: _Draft) -> Shot:

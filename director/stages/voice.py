@@ -33,6 +33,17 @@ def voices_for(ctx: RenderContext) -> dict:
     return voices
 
 
+def _style_clip(ctx: RenderContext, who: str, emotion: str | None) -> str | None:
+    """The speaker's ``voice.styles`` clip for this emotion (its keys read through the emotion vocabulary)."""
+    spec = ctx.sp.characters[who].voice if who in ctx.sp.characters else ctx.sp.narrator.voice
+    if not emotion or spec is None or not spec.styles:
+        return None
+    for key, clip in spec.styles.items():
+        if (canonical_emotion(key) or key) == emotion:
+            return str(ctx.loaded.resolve(clip))
+    return None
+
+
 class VoiceStage(Stage):
     name = "voice"
     version = "2"
@@ -48,10 +59,13 @@ class VoiceStage(Stage):
                 spoken = beat.spoken
                 if spoken is None:
                     continue
-                voice = voices[beat.line.who if beat.line else NARRATOR]
-                # a sample counts (by its content) only where the backend speaks with it
-                sample = str(ctx.loaded.resolve(voice.sample)) if uses_sample and voice.sample else None
+                who = beat.line.who if beat.line else NARRATOR
+                voice = voices[who]
                 emotion = canonical_emotion(spoken.emotion) or spoken.emotion if spoken.emotion else None
+                # a sample counts (by its content) only where the backend speaks with it; an emotion with a clip of
+                # its own in voice.styles (angry: refs/mia-angry.wav) is cloned from that clip
+                styled = _style_clip(ctx, who, emotion) if uses_sample else None
+                sample = styled or (str(ctx.loaded.resolve(voice.sample)) if uses_sample and voice.sample else None)
                 req = SpeechRequest(text=spoken.text, language=ctx.sp.language, voice=replace(voice, sample=sample),
                                     emotion=emotion, parenthetical=getattr(spoken, "parenthetical", None))
                 yield self.backend_job(ctx, ref, req, "synthesize", shot=shot.id)
