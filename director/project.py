@@ -396,11 +396,14 @@ def backend_problems(config: ProjectConfig, pos: Positions) -> list[Problem]:
     """``backends:`` checked at load, located: stage names, backend names, each backend's own settings."""
     if not config.backends:
         return []
-    from director.backends import KINDS, Registry
+    from director.backends import KINDS, NOT_PLUGGED, Registry
 
     registry = Registry.discover()
     problems = []
     for kind, choice in config.backends.items():
+        if kind in NOT_PLUGGED:
+            problems.append(pos.problem(("backends", kind), f"backends.{kind}: {NOT_PLUGGED[kind]}", key=True))
+            continue
         if kind not in KINDS:
             problems.append(pos.problem(("backends", kind), f"backends.{kind}: {kind!r} is not a stage with a backend"
                                         f"{did_you_mean(kind, KINDS)}; valid: {', '.join(KINDS)}", key=True))

@@ -27,8 +27,7 @@ def _digest(path: Path) -> str:
 def test_every_builtin_backend_implements_its_kinds_protocol(name):
     config_cls = Registry.discover().config_class(name)
     protocol = PROTOCOLS.get(config_cls.kind)
-    if protocol is None:  # planner, assembler: not a render-stage backend
-        return
+    assert protocol is not None, f"{name}: kind {config_cls.kind!r} has no protocol"
     tmod, _, tcls = config_cls.target.partition(":")
     backend_cls = getattr(importlib.import_module(tmod), tcls)
     for method, spec in inspect.getmembers(protocol, inspect.isfunction):
@@ -157,3 +156,16 @@ def test_relocation_finds_paths_however_they_were_spelled(tmp_path):
     assert landed.keyframe.folder == "/w/1"
     fig = FigureSpec("mia", "Mia", "coat", [str(tmp_path / "x.png")])
     assert relocate(fig, {str(tmp_path / "x.png"): "/w/x.png"}).refs == ["/w/x.png"]
+
+
+@pytest.mark.parametrize("kind,words", [("planner", "planner: {backend: rules}"), ("assembler", "encode:"),
+                                        ("keyframs", "did you mean 'keyframes'")])
+def test_backends_names_only_plugin_stages_and_points_elsewhere_for_the_rest(tmp_path, kind, words):
+    """``backends: {planner: ...}`` said "'rules' is not installed; planner backends: " (an empty list)."""
+    from tests.conftest import director, make_project
+
+    project = make_project(tmp_path)
+    with (project / "director.yaml").open("a", encoding="utf-8") as f:
+        f.write(f"backends: {{{kind}: {{backend: rules}}}}\n")
+    proc = director("-p", str(project), "validate")
+    assert proc.returncode == 3 and words in proc.stderr and "Traceback" not in proc.stderr, proc.stderr

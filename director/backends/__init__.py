@@ -22,7 +22,11 @@ log = logging.getLogger("director.backends")
 # packages and licenses; GPUs and model weights are the workers' (checked where they load).
 REMOTE_MODELS: ContextVar[bool] = ContextVar("director_remote_models", default=False)
 GROUP = "director.backends"
-KINDS = ("planner", "keyframes", "video", "voice", "music", "sfx", "assembler")
+KINDS = ("keyframes", "video", "voice", "music", "sfx")  # stages whose backend is a plugin (entry points)
+# not plugins: the planner is chosen by ``planner:`` (rules | llm), the assembly is ffmpeg's, set by ``encode:``
+NOT_PLUGGED = {"planner": "the planner is chosen at the top level of director.yaml: planner: {backend: rules} or "
+                          "{backend: llm}",
+               "assembler": "the assembly is ffmpeg's; its settings are under encode: (preset, crf, audio_bitrate)"}
 
 
 class BackendConfig(BaseModel):
