@@ -277,6 +277,7 @@ def publish(ctx: RenderContext, result: RunResult) -> dict[str, str]:
         for role, name in (("srt", "episode.srt"), ("ass", "episode.ass")):
             _publish_file(entry.role(role), out / name, entry.key, published)
         outputs["subtitles"] = str(out / "episode.srt")
+        outputs["ass"] = str(out / "episode.ass")  # the styled subtitles, as burned (the README names it)
     if done.get("keyframes"):
         drawn, signature = ctx.drawn_storyboard or _storyboard(ctx, out, published)
         outputs.update(drawn)
