@@ -238,15 +238,35 @@ def _full_width(text: str, until: int, display: str) -> Problem | None:
     """The first full-width colon after a key, or full-width space where YAML needs a space, at or before the line
     the parser stopped on (it stops a line or more later): the writer's input method typed it, and YAML's own words
     ("mapping values are not allowed here") do not say so."""
-    for n, line in enumerate(text.splitlines()[:until], start=1):
+    lines = text.splitlines()
+    for n, line in enumerate(lines[:until], start=1):
         if m := _WIDE_COLON.match(line):
-            return Problem(display, n, m.start(2) + 1, "a full-width colon '：' after a key; YAML needs ':' followed by a "
-                                                  "space (switch the input method to half-width, or retype it)")
-        if m := _WIDE_SPACE.search(line):
+            at, fixed = m.start(2), line[:m.start(2)] + ": " + line[m.end(2):].lstrip(" ")
+            message = ("a full-width colon '：' after a key; YAML needs ':' followed by a space (switch the input "
+                       "method to half-width, or retype it)")
+        elif m := _WIDE_SPACE.search(line):
             at = m.start(1) if m.group(1) else m.start(2)
-            return Problem(display, n, at + 1, "a full-width space (U+3000); YAML indents and separates with ordinary "
-                                          "spaces (retype it with the input method in half-width mode)")
+            fixed = line[:at] + ("  " if m.group(1) else " ") + line[at + 1:]  # it is two columns wide
+            message = ("a full-width space (U+3000); YAML indents and separates with ordinary spaces (retype it "
+                       "with the input method in half-width mode)")
+        else:
+            continue
+        if _parses_past(lines[:n - 1] + [fixed] + lines[n:], until):  # it was the trouble (not text in a value)
+            return Problem(display, n, at + 1, message)
     return None
+
+
+def _parses_past(lines: list[str], until: int) -> bool:
+    """Whether the text parses, or fails only after line ``until`` (where the first error was found)."""
+    try:
+        for _ in yaml.parse("\n".join(lines), Loader=yaml.SafeLoader):
+            pass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        return mark is not None and mark.line + 1 > until
+    except (yaml.YAMLError, RecursionError):
+        return False
+    return True
 
 
 def load_yaml(path: Path, display: str | None = None) -> tuple[Any, Positions, list[Problem]]:

@@ -169,3 +169,10 @@ def test_a_word_where_a_number_or_a_word_goes_names_both(tmp_path):
     (tmp_path / "s.yaml").write_text(text.replace("{mood: tense}", "{mood: tense, intensity: loud}"), encoding="utf-8")
     proc = director("validate", "s.yaml", cwd=tmp_path)
     assert "music.intensity 'loud' is not valid; valid: low, medium, high, or a number" in proc.stderr, proc.stderr
+
+
+def test_a_full_width_colon_inside_a_value_is_not_blamed_for_another_mistake(tmp_path):
+    (tmp_path / "b.yaml").write_text('title: x\nnotes: |\n  注意：这是说明\n  　　第二段\nlanguage: zh-CN\n'
+                                     'foo: "unclosed\nbar: 1\n', encoding="utf-8")
+    proc = director("validate", "b.yaml", cwd=tmp_path)
+    assert "full-width" not in proc.stderr and "b.yaml:8:1: YAML syntax error" in proc.stderr, proc.stderr

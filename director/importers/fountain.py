@@ -10,7 +10,9 @@ import re
 from collections import Counter
 from functools import reduce
 
-from director.importers.convert import NARRATOR_CUES, Element, Script, chinese_heading, clean, join
+from director.importers.convert import (_CONTD, NARRATOR_CUES, Element, Script, chinese_heading, clean, join,
+                                        parse_cue)
+from director.vocab import EMOTION_WORDS, EMOTIONS, canonical_delivery
 
 _HEADING = re.compile(r"(?i)(int\.?/ext|ext\.?/int|i/e|e/i|int|ext|est)[.\s]")
 _SCENE_NUMBER = re.compile(r"\s*#([\w.-]+)#\s*$")
@@ -28,6 +30,14 @@ _HAN_CUE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{1,6}(?:[·・][\u3400-\u9ff
 
 def _cue_name(line: str) -> str:
     return re.split(r"\s*[(（^]", line)[0]
+
+
+def _speech_extension(line: str) -> bool:
+    """Whether a line's extension says how a speech is spoken ((V.O.), （画外音）, （小声）, (CONT'D)): a cue's. A marker
+    line's says something else (闪回（三年前）) and is action."""
+    _, extensions = parse_cue(line.removesuffix("^"))
+    return any(canonical_delivery(e) not in (None, "on") or e.strip().lower() in EMOTIONS
+               or e.strip().lower() in EMOTION_WORDS or _CONTD.fullmatch(e) for e in extensions)
 
 
 def plain(text: str) -> str:
@@ -158,7 +168,7 @@ class _Reader:
         if not _HAN_CUE.fullmatch(s):
             return False
         name = _cue_name(s)
-        if self.han_counts[name] < 2 and name not in NARRATOR_CUES and name == s.removesuffix("^").strip():
+        if self.han_counts[name] < 2 and name not in NARRATOR_CUES and not _speech_extension(s):
             self.han_action.append((n, name))  # one speech and no extension: as likely a line of action
             return False
         self.han_cues.append((n, name))

@@ -11,7 +11,7 @@ Korean fall back to characters (with the same punctuation rules).
 end, and internal ，、；： shown as a space.
 
 Some text is never broken and never loses its punctuation: a number written with separators (10:30, 8：45,
-1,000, 3.14), a web address, a dotted word (example.com). ``clauses`` (where a cue may change) does not cut
+1,000, 3.14; a full-width ， between numbers is a pause), a web address, a dotted word (example.com). ``clauses`` (where a cue may change) does not cut
 inside them, and ``zh_drama`` keeps their ：and ，.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ NUMERAL = re.compile(r"^[0-9０-９.．,，]+$|^[零〇一二三四五六七八�
 UNIT = re.compile(r"^(年|月|日|号|点|分|秒|岁|天|周|个|次|位|元|块|毛|角|万|亿|千|百|米|公里|斤|公斤|克|度|层|楼|号|"
                   r"小时|分钟|周年|倍|成|折|%|％|人|件|条|张|本|杯|瓶|辆|套|间|家|岁了|点钟|块钱|万块|万元)")
 # text kept whole: a web address, a number with separators, a dotted word (example.com, v1.2)
-WHOLE = re.compile(r"(?:https?://|www\.)[A-Za-z0-9\-._~/?=&%#+:@]*[A-Za-z0-9/]|[0-9０-９]+(?:[.,:：．，][0-9０-９]+)+"
+WHOLE = re.compile(r"(?:https?://|www\.)[A-Za-z0-9\-._~/?=&%#+:@]*[A-Za-z0-9/]|[0-9０-９]+(?:[.,:：．][0-9０-９]+)+"
                    r"|[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)+")
 CLAUSE_END = set("，。！？；：、,.!?;:…")
 CLOSING = set("」』”’）》】〉)")  # stays with the clause whose punctuation it follows: 「我回来了。」|然后
@@ -193,12 +193,12 @@ def _balance(units: list[str], measure, max_width: float) -> list[str] | None:
 
 def zh_drama(line: str) -> str:
     """Short-drama subtitle style: no 。，、；： at the end or before a closing quote, internal ones shown as a
-    space; those inside a number (8：45, 1，000) stay."""
+    space; a colon inside a time (8：45) stays (a ， between numbers is a pause: 我今年18，2019年来的)."""
     line = re.sub(r"\s*[。，、；：]+\s*(?=[」』”’）》】〉])", "", line.strip())  # 我回来了。」 -> 我回来了」
     line = line.rstrip("。，、；：,;:")
 
     def space(m: re.Match) -> str:
         a, b = m.start(), m.end()
         digits = a > 0 and b < len(line) and line[a - 1].isdigit() and line[b].isdigit() and b - a == 1
-        return m.group(0) if digits else " "
+        return m.group(0) if digits and m.group(0) == "：" else " "
     return re.sub(r"\s*[，、；：。]\s*", space, line).strip()

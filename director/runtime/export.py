@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -489,6 +490,7 @@ def finish_edl(path: Path, cut: Cut) -> None:
     import unicodedata
 
     lines = path.read_text(encoding="utf-8").splitlines()
+    drop = any(re.search(r"\d\d;\d\d", line) for line in lines)  # 29.97/59.94: the writer's timecodes drop frames
     out = []
     for line in lines:
         if line.startswith("TITLE:"):
@@ -496,7 +498,7 @@ def finish_edl(path: Path, cut: Cut) -> None:
             title = " ".join(title.replace("()", "").split()) or cut.episode
             if not any(ch.isalnum() for ch in title):
                 title = cut.episode
-            out += [f"TITLE: {title[:70]}", "FCM: NON-DROP FRAME"]
+            out += [f"TITLE: {title[:70]}", f"FCM: {'DROP FRAME' if drop else 'NON-DROP FRAME'}"]
         elif not line.startswith("FCM:"):
             out.append(line)
     path.write_text("\n".join(out) + "\n", encoding="utf-8")  # a clip comment keeps its file's name as it is

@@ -91,7 +91,7 @@ class AssembleRequest:
 
 class AssembleStage(Stage):
     name = "assemble"
-    version = "5"  # 5: the flashback grade in YUV; 3: joined from segments by stream copy; 4: the preview's segments read as one H.264 stream (the same
+    version = "6"  # 5, 6: the flashback grade in YUV; 3: joined from segments by stream copy; 4: the preview's segments read as one H.264 stream (the same
     # packets, chunked as ffmpeg interleaves one input)
     scope = "episode"
 

@@ -403,12 +403,16 @@ def mix(req: MixRequest, out) -> Made:
     del dialogue
     mixed += effects[:, None]
     del effects
-    if req.rooms and cfg.room_tone_db is not None:  # under everything: never digital silence. Before the master,
-        # which measures what is delivered: added after it, the bed lifted the pauses over the loudness gate's
-        # -70 LUFS, and the episode measured ~0.9 LU under its target
+    heard = bool(req.voices or req.music or req.sfx)  # an episode of action beats alone has only its room tone
+    bedded = req.rooms and cfg.room_tone_db is not None
+    if bedded and heard:  # under everything: never digital silence. Before the master, which measures what is
+        # delivered: added after it, the bed lifted the pauses over the loudness gate's -70 LUFS, and the episode
+        # measured ~0.9 LU under its target
         mixed += room_bed(req.rooms, n, rate, cfg.room_tone_db)[:, None]
     mastered, stats = master(mixed, rate, cfg.loudness, cfg.true_peak, in_place=True)
     del mixed, bed
+    if bedded and not heard:  # nothing to normalise: the room tone stays at its own level, not raised to the target
+        mastered += room_bed(req.rooms, n, rate, cfg.room_tone_db)[:, None]
     write_wav(out / "mix.wav", mastered, rate)
     files = {"audio": "mix.wav"}
     if req.aac:  # encoded here, beside the mix, so that joining the episode copies it. After an edit the mix is the

@@ -73,7 +73,7 @@ def layout(text: str, start: float, end: float, width: int, height: int, size: f
                 lines = even(pending)
                 cut = (len(lines) - 1) // max_lines * max_lines  # the last group waits: a next clause may join it
                 groups += [lines[i:i + max_lines] for i in range(0, cut, max_lines)]
-                pending = rejoin(lines[cut:])
+                pending = rejoin(lines[cut:]) + pending[len(pending.rstrip()):]  # its space before the next clause
         if pending.strip():
             groups.append(wrapped(pending))
     groups = [g for g in groups if g] or [[text]]

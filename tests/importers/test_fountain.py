@@ -193,3 +193,9 @@ def test_chinese_cues_need_no_at_sign(tmp_path):
         in text, text
     assert "script.fountain:17:1: warning: '夜色很深' above a line was read as action" in text, text
     assert_valid(result, tmp_path)
+
+
+def test_a_marker_line_with_a_note_in_brackets_stays_action(tmp_path):
+    """闪回（三年前） above a line of action made a character 闪回 speaking the action."""
+    result = import_text(tmp_path, "第1场 医院走廊 夜 内\n\n闪回（三年前）\n李小满站在雨中，浑身湿透。\n")
+    assert not result.screenplay_dict["characters"] and not lines(result), result.yaml_text

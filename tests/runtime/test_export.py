@@ -477,3 +477,31 @@ def test_the_drafts_subtitles_are_the_burned_cues_with_their_breaks_and_italics(
                     (CardCue("intro", "顾北辰", "顾氏集团总裁", 0.0, 2.0),), tmp_path / "cards.ass", "zh-CN")
     assert burned_cues(tmp_path / "e.ass") == [(0.0, 1.5, "顾总 您到底\n想干什么？", False),
                                                (1.5, 3.0, "我已经受够了", False), (3.0, 4.0, "她不会回来了", True)]
+
+
+def test_at_29_97_the_edl_says_drop_frame_as_its_timecodes_do(tmp_path):
+    project = make_project(tmp_path, size=(72, 128))
+    path = project / "screenplay.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["format"]["fps"] = 29.97
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    director("-p", str(project), "render", check=True)
+    for fmt in ("edl", "fcpxml"):
+        director("-p", str(project), "export", "--format", fmt, check=True)
+    edl = (project / "out" / "screenplay" / "screenplay.edl").read_text(encoding="utf-8")
+    drop = ";" in edl.split("FCM:", 1)[1]
+    assert ("FCM: DROP FRAME" in edl) == drop and ("FCM: NON-DROP FRAME" in edl) != drop, edl[:300]
+    assert 'frameDuration="1001/30000s"' in (project / "out" / "screenplay" / "screenplay.fcpxml").read_text()
+
+
+def test_overlapping_cues_go_on_further_text_tracks(tmp_path):
+    """Segments on one Jianying track never overlap: a cue that would (frame rounding, or a caller's own
+    overlapping cues) goes on a second text track."""
+    from director.runtime.export import Cut
+    from director.runtime.jianying import draft_documents
+
+    cut = Cut("ep", 24.0, 1080, 1920, 96, [], [], {}, [], [(0.0, 2.0, "一", False), (1.0, 3.0, "二", False),
+                                                            (2.5, 4.0, "三", True)], {"size": 0.045}, [], {})
+    draft, _ = draft_documents(cut, {}, "ep", str(tmp_path), "jianying")
+    texts = [t for t in draft["tracks"] if t["type"] == "text"]
+    assert [len(t["segments"]) for t in texts] == [2, 1], texts

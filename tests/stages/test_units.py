@@ -206,3 +206,44 @@ def test_the_mix_encoded_in_parts_decodes_like_one_encode(tmp_path):
         assert err_parts[b - window // 2:b + window // 2].max() <= 1.5 * elsewhere[-1], b
     snr = [10 * np.log10((x ** 2).sum() / ((d[:len(x)] - x) ** 2).sum()) for d in (whole, parts)]
     assert snr[1] > snr[0] - 0.5 and snr[1] > 12, snr  # white noise above AAC's 16 kHz band: ~16 dB
+
+
+def test_an_episode_with_nothing_to_hear_keeps_its_room_tone_at_its_own_level(tmp_path):
+    """The room tone goes under the master; with no voice, music or effect the master measured the bed alone and
+    raised it ~30 dB to the loudness target (a hiss at -17 dBFS)."""
+    import glob
+    import json
+
+    import yaml
+
+    from director.media.audio import read_wav
+    from tests.conftest import director, make_project
+
+    project = make_project(tmp_path)
+    path = project / "screenplay.yaml"
+    data = yaml.safe_load(path.read_text())
+    for scene in data["scenes"]:
+        scene["beats"] = [{"action": "Nobody says a word."}]
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    director("-p", str(project), "render", "--until", "mix", check=True)
+    [wav] = glob.glob(str(project / ".director" / "cache" / "mix" / "*" / "*" / "mix.wav"))
+    audio, _ = read_wav(wav)
+    rms_db = 20 * np.log10(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))
+    assert -56 < rms_db < -40, rms_db  # mix.room_tone_db -50, +3/+5 dB for a street or rain
+    manifest = json.loads(open(glob.glob(str(project / ".director/cache/mix/*/*/manifest.json"))[0]).read())
+    assert manifest["meta"]["gain_db"] == 0.0 and manifest["meta"].get("applied_gain_db", 0.0) == 0.0
+
+
+@pytest.mark.parametrize("colour", ["white", "black", "0xF0F0F0"])
+def test_the_flashback_grade_stays_in_video_range(colour):
+    """Its brightening scaled luma from 0, not 16: highlights went to 254 and clipped, blacks to 0."""
+    import subprocess
+
+    from director.media.ffmpeg import ffmpeg_exe
+    from director.stages.segments import GRADES
+
+    proc = subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", f"color=c={colour}:s=64x64:d=0.1",
+                           "-vf", f"format=yuv420p,{GRADES['flashback']}", "-frames:v", "1", "-f", "rawvideo",
+                           "-pix_fmt", "yuv420p", "-"], capture_output=True, check=True)
+    luma = np.frombuffer(proc.stdout[:64 * 64], np.uint8)
+    assert 16 <= luma.min() and luma.max() <= 235, (colour, luma.min(), luma.max())

@@ -76,8 +76,9 @@ class PanelConfig(BackendConfig):
     kind: ClassVar[str] = "keyframes"
     # 2: drawing scales down to tiny frames; 3: faces.json (where mouths and eyes are); 4: a box blur behind close
     # shots, and the storyboard's thumbnail; 5: the thumbnail reduced by a whole factor first (3 ms, not 25); 6: the
-    # PNGs written by media/png (the same pixels, other bytes); 7: a close shot's room softened by halving it
-    version: ClassVar[str] = "7"
+    # PNGs written by media/png (the same pixels, other bytes); 7: a close shot's room softened by halving it; 8: its
+    # captions broken at clauses and kept numbers whole, as the subtitles are
+    version: ClassVar[str] = "8"
     license: ClassVar[str] = "Apache-2.0 (director's own drawing code)"
     target: ClassVar[str] = "director.backends.preview.panel:PanelBackend"
 
