@@ -78,12 +78,12 @@ def test_a_process_killed_mid_write_leaves_no_usable_entry(tmp_path):
     assert cache.lookup("s", "cd" * 32) is None
 
 
-def _wait_for(pred, timeout=60.0):
+def _wait_for(pred, timeout=60.0, every=0.05):
     end = time.time() + timeout
     while time.time() < end:
         if pred():
             return True
-        time.sleep(0.05)
+        time.sleep(every)
     return False
 
 
@@ -91,8 +91,9 @@ def test_render_killed_during_clips_resumes_and_loses_nothing_finished(small_pro
     proc = subprocess.Popen([sys.executable, "-m", "director", "-q", "-p", str(small_project), "render"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     clips = small_project / ".director/cache/clips"
-    assert _wait_for(lambda: clips.exists() and any(p.name.startswith(".tmp-") for p in clips.rglob("*"))), \
-        "the render never started writing a clip"
+    # a small clip is written in tens of milliseconds: looked for every 5 ms (at 50 ms a loaded machine missed them)
+    assert _wait_for(lambda: clips.exists() and any(p.name.startswith(".tmp-") for p in clips.rglob("*")),
+                     every=0.005), "the render never started writing a clip"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     keyframes_before = {p.parent.name for p in (small_project / ".director/cache/keyframes").rglob("manifest.json")

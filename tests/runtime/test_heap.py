@@ -24,7 +24,7 @@ def test_the_console_script_loads_numpy_with_one_blas_thread_and_leaves_no_setti
     """OpenBLAS starts its threads when numpy loads: with the console script's setting the process has none of
     them (its thread count stays the interpreter's), unless the user chose a number; either way the setting is
     not left in the environment, for children and for libraries loaded later."""
-    code = ("import os, sys\nsys.argv = ['director', '--help']\nfrom director.cli.fast import entry\n"
+    code = ("import os, sys\nsys.argv = ['director', 'validate', '/nonexistent.yaml']\nfrom director.cli.fast import entry\n"
             "try:\n    entry()\nexcept SystemExit:\n    pass\n"
             "loaded = 'numpy' in sys.modules\nimport numpy\n"
             "threads = [l for l in open('/proc/self/status') if l.startswith('Threads:')][0].split()[1]\n"
