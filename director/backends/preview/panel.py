@@ -77,7 +77,8 @@ class PanelConfig(BackendConfig):
     # 2: drawing scales down to tiny frames; 3: faces.json (where mouths and eyes are); 4: a box blur behind close
     # shots, and the storyboard's thumbnail; 5: the thumbnail reduced by a whole factor first (3 ms, not 25); 6: the
     # PNGs written by media/png (the same pixels, other bytes); 7: a close shot's room softened by halving it; 8: its
-    # captions broken at clauses and kept numbers whole, as the subtitles are
+    # captions broken at clauses and kept numbers whole, as the subtitles are; name tags clear of the subtitles and
+    # of the edges a camera move crops
     version: ClassVar[str] = "8"
     license: ClassVar[str] = "Apache-2.0 (director's own drawing code)"
     target: ClassVar[str] = "director.backends.preview.panel:PanelBackend"
@@ -254,7 +255,9 @@ class PanelBackend:
             dark = _mix(coat, (0, 0, 0), 0.6)
             draw.ellipse([-w * 0.25, h * 0.55, w * 0.42, h * 1.3], fill=dark + (255,))
             draw.ellipse([-w * 0.05, h * 0.38, w * 0.28, h * 0.66], fill=_mix(dark, (0, 0, 0), 0.3) + (255,))
-            self._label(draw, listener.name, w * 0.03, h * 0.78, coat, req)
+            # above the subtitles' band (their last line ends 22% above the bottom), not in it: the name read as a
+            # third subtitle line
+            self._label(draw, listener.name, w * 0.03, h * 0.6, coat, req)
             faces.append({"id": listener.id, "back": True})  # seen from behind: no face to animate
         return faces
 
@@ -315,7 +318,8 @@ class PanelBackend:
     def _label(draw, text: str, x: float, y: float, colour, req: FrameRequest) -> None:
         f = font(max(14, int(req.height * 0.022)))
         width = f.getlength(text)
-        x = min(max(8, x), req.width - width - 24)
+        margin = max(8.0, req.width * 0.08)  # inside what a camera move keeps of the panel (上官婉 was cut off)
+        x = max(8.0, min(max(margin, x), req.width - width - margin))
         pad = f.size * 0.3
         draw.rounded_rectangle([x - pad, y - pad, x + width + pad, y + f.size + pad], radius=int(pad),
                                fill=(0, 0, 0, 170), outline=colour + (255,), width=3)
