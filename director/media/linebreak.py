@@ -31,6 +31,8 @@ UNIT = re.compile(r"^(年|月|日|号|点|分|秒|岁|天|周|个|次|位|元|�
 WHOLE = re.compile(r"(?:https?://|www\.)[A-Za-z0-9\-._~/?=&%#+:@]*[A-Za-z0-9/]|[0-9０-９]+(?:[.,:：．][0-9０-９]+)+"
                    r"|[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)+")
 CLAUSE_END = set("，。！？；：、,.!?;:…")
+ABBREVIATION = re.compile(r"(?<![A-Za-z])(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|vs|etc|e\.g|i\.e|a\.m|p\.m|No)\.(?= )",
+                          re.IGNORECASE)
 CLOSING = set("」』”’）》】〉)")  # stays with the clause whose punctuation it follows: 「我回来了。」|然后
 NAME_DOT = re.compile(r"[\u3400-\u9fff]{1,6}(?:[·・][\u3400-\u9fff]{1,6})+")  # 欧阳·纳兰 (a name's parts)
 _lock = threading.Lock()
@@ -47,6 +49,8 @@ def clauses(text: str) -> list[str]:
     inside = [False] * len(text)
     for a, b in _whole_spans(text):
         inside[a:b] = [True] * (b - a)
+    for m in ABBREVIATION.finditer(text):  # Mr. Smith: a title's full stop ends no clause
+        inside[m.end() - 1] = True
     out, start, i, n = [], 0, 0, len(text)
     while i < n:
         if text[i] in CLAUSE_END and not inside[i]:

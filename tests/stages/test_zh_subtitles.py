@@ -214,6 +214,13 @@ def test_a_clause_longer_than_a_cue_keeps_its_space_before_the_next():
         assert " ".join(" ".join(c.lines) for c in cues).split() == text.split(), [c.lines for c in cues]
 
 
+def test_a_titles_full_stop_ends_no_clause():
+    from director.media.linebreak import clauses
+
+    assert clauses("Ask Mr. Smith and Dr. Li at 3 p.m. tomorrow. Then go.") == [
+        "Ask Mr. Smith and Dr. Li at 3 p.m. tomorrow. ", "Then go."]
+
+
 def _burn(tmp_path, language: str, name: str):
     """A one-cue ASS written by director for ``language``, burned by ffmpeg/libass: (frame, libass's log)."""
     import subprocess
