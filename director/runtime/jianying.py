@@ -40,6 +40,23 @@ TRANSITIONS = {"dissolve": {"name": "叠化", "effect_id": "322577", "resource_i
                             "is_overlap": True},
                "fade": {"name": "闪黑", "effect_id": "321493", "resource_id": "6724239388189921806",
                         "is_overlap": False}}
+# the document's other keys as the app writes them (pyJianYingDraft's template of a 5.9 draft, Apache-2.0): a
+# draft missing one may be read by one version and refused by another, so none is left out
+MATERIAL_LISTS = ("ai_translates", "audio_balances", "audio_effects", "audio_fades", "audio_track_indexes", "audios",
+                  "beats", "canvases", "chromas", "color_curves", "digital_humans", "drafts", "effects", "flowers",
+                  "green_screens", "handwrites", "hsl", "images", "log_color_wheels", "loudnesses",
+                  "manual_deformations", "masks", "material_animations", "material_colors", "multi_language_refs",
+                  "placeholders", "plugin_effects", "primary_color_wheels", "realtime_denoises", "shapes",
+                  "smart_crops", "smart_relights", "sound_channel_mappings", "speeds", "stickers", "tail_leaders",
+                  "text_templates", "texts", "time_marks", "transitions", "video_effects", "video_trackings",
+                  "videos", "vocal_beautifys", "vocal_separations")
+DRAFT_CONFIG = {"adjust_max_index": 1, "attachment_info": [], "combination_max_index": 1, "export_range": None,
+                "extract_audio_last_index": 1, "lyrics_recognition_id": "", "lyrics_sync": True,
+                "lyrics_taskinfo": [], "material_save_mode": 0, "multi_language_current": "none",
+                "multi_language_list": [], "multi_language_main": "none", "multi_language_mode": "none",
+                "original_sound_last_index": 1, "record_audio_last_index": 1, "sticker_max_index": 1,
+                "subtitle_keywords_config": None, "subtitle_recognition_id": "", "subtitle_sync": True,
+                "subtitle_taskinfo": [], "system_font_list": [], "video_mute": False, "zoom_info_params": None}
 SUBTITLE_Y = -0.56  # director's subtitles sit 22% above the bottom: y = -1 + 2 * 0.22
 # cards where director's ASS styles put them (x, y from -1 to 1), their size against a subtitle's, their colour
 CARD_PLACES = {"title": (0.0, 0.0), "intro": (-0.45, -0.3), "insert": (0.0, 0.0), "caption": (-0.5, 0.74)}
@@ -243,11 +260,20 @@ def draft_documents(cut: Cut, placed: dict[str, str], name: str, folder: str, fl
     notes = list(cut.notes)
     if cut.transitions and cut.transitions[0].index == 0:
         notes.append("the first shot fades in from black: Jianying has no transition before the first segment")
+    platform = {**app, "app_version": "5.9.0", "os": "windows"}
+    for kind in MATERIAL_LISTS:  # every list the app's own drafts carry, empty where director puts nothing
+        materials.setdefault(kind, [])
     draft = {"id": draft_id, "name": name, "fps": float(fps), "duration": duration,
              "canvas_config": {"width": cut.width, "height": cut.height, "ratio": "original"},
-             "platform": {**app, "app_version": "5.9.0", "os": "windows"}, "version": 360000,
-             "new_version": "110.0.0", "config": {"maintrack_adsorb": False},
-             "materials": materials, "tracks": tracks, "keyframes": {"videos": [], "audios": [], "texts": []},
+             "platform": platform, "last_modified_platform": dict(platform), "version": 360000,
+             "new_version": "110.0.0", "config": {**DRAFT_CONFIG, "maintrack_adsorb": False},
+             "color_space": 0, "cover": None, "create_time": 0, "update_time": 0, "source": "default",
+             "free_render_index_mode_on": False, "render_index_track_mode_on": False, "group_container": None,
+             "keyframe_graph_list": [], "mutable_config": None, "relationships": [], "retouch_cover": None,
+             "static_cover_image_path": "", "time_marks": None,
+             "materials": materials, "tracks": tracks,
+             "keyframes": {k: [] for k in ("adjusts", "audios", "effects", "filters", "handwrites", "stickers",
+                                           "texts", "videos")},
              "extra_info": {"director": {"episode": cut.episode, "frames": cut.frames, "notes": notes,
                                          **{k: v for k, v in cut.metadata.items() if isinstance(v, (str, int, float))}}}}
     now = int(time.time() * US)  # microseconds, as the apps write them

@@ -381,6 +381,10 @@ def test_the_draft_folder_validates_and_reads_back_to_the_frame(rendered, flavou
     styles = [json.loads(m["content"])["styles"][0] for m in draft["materials"]["texts"] if m["type"] == "subtitle"]
     assert styles and all(st["bold"] and st["strokes"] and st["strokes"][0]["width"] > 0 for st in styles)
     assert meta["tm_draft_create"] > 10 ** 15  # microseconds, as the apps write them
+    # the keys a 5.9 draft of the app's own carries (pyJianYingDraft's template), none left out
+    assert {"color_space", "last_modified_platform", "relationships", "time_marks", "keyframe_graph_list"} <= set(draft)
+    assert {"canvases", "sound_channel_mappings", "material_animations", "audio_fades"} <= set(draft["materials"])
+    assert draft["config"]["subtitle_sync"] is True and draft["config"]["system_font_list"] == []
     voices = sorted(i["start"] for t in back["tracks"] if t["type"] == "audio" and t["name"].startswith("dialogue")
                     for i in t["items"])
     assert voices == sorted(timing["voices"].values())
