@@ -161,14 +161,16 @@ class _Reader:
         self.close()
         return self.out
 
-    def han_cue(self, n: int, s: str) -> bool:
+    def han_cue(self, n: int, s: str, following: str = "") -> bool:
         """Chinese has no upper case: a short line of Han characters with no punctuation, right above a line,
-        is a cue (李小满, 李小满（小声）, 旁白) where the name heads two speeches or more, carries an extension or is
-        the narrator's. Action, which ends in punctuation, is not."""
+        is a cue (李小满, 李小满（小声）, 旁白) where the name heads two speeches or more, carries an extension, has a
+        parenthetical under it, or is the narrator's. Action, which ends in punctuation, is not."""
         if not _HAN_CUE.fullmatch(s):
             return False
         name = _cue_name(s)
-        if self.han_counts[name] < 2 and name not in NARRATOR_CUES and not _speech_extension(s):
+        parenthetical = following[:1] in "(（" and following[-1:] in ")）"
+        if self.han_counts[name] < 2 and name not in NARRATOR_CUES and not _speech_extension(s) and \
+                not parenthetical:
             self.han_action.append((n, name))  # one speech and no extension: as likely a line of action
             return False
         self.han_cues.append((n, name))
@@ -201,11 +203,13 @@ class _Reader:
             self.emit("transition", plain(s[1:]), n)
         elif s.isupper() and (s.endswith("TO:") or _FADES.fullmatch(s)):
             self.emit("transition", plain(s), n)
-        elif following and (s.startswith("@") or re.split(r"[(（]", s)[0].isupper() or self.han_cue(n, s)) and \
+        elif following and (s.startswith("@") or re.split(r"[(（]", s)[0].isupper() or self.han_cue(n, s, following)) and \
                 plain(s.removeprefix("@").removesuffix("^").strip()):  # a lone "@" names no one: action
             name = s.removeprefix("@").removesuffix("^").strip()
             self.emit("cue", plain(name), n, dual=s.endswith("^"))
             self.mode = "dialogue"
+        elif self.han_action and self.han_action[-1][0] == n:  # a name above a line, read as action: kept apart
+            self.gather(n, s + "：", "action")  # 保姆：少爷，宵夜准备好了。 (not 保姆少爷，...)
         else:
             self.gather(n, s, "action")
 

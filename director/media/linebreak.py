@@ -31,8 +31,10 @@ UNIT = re.compile(r"^(年|月|日|号|点|分|秒|岁|天|周|个|次|位|元|�
 WHOLE = re.compile(r"(?:https?://|www\.)[A-Za-z0-9\-._~/?=&%#+:@]*[A-Za-z0-9/]|[0-9０-９]+(?:[.,:：．][0-9０-９]+)+"
                    r"|[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)+")
 CLAUSE_END = set("，。！？；：、,.!?;:…")
-ABBREVIATION = re.compile(r"(?<![A-Za-z])(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|vs|etc|e\.g|i\.e|a\.m|p\.m|No)\.(?= )",
-                          re.IGNORECASE)
+# a full stop that ends no clause: a title's (Mr. Chen) always; an abbreviation's where the sentence goes on in lower
+# case (10 a.m. sharp, the U.S. team; "10 a.m. Are you sure" ends one)
+ABBREVIATION = re.compile(r"(?<![A-Za-z.])(?:(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|vs|No|Corp|Inc|Ltd|Co)\.(?= )"
+                          r"|(?:etc|e\.g|i\.e|a\.m|p\.m|U\.S|U\.K|U\.N)\.(?= [a-z0-9]))")
 CLOSING = set("」』”’）》】〉)")  # stays with the clause whose punctuation it follows: 「我回来了。」|然后
 NAME_DOT = re.compile(r"[\u3400-\u9fff]{1,6}(?:[·・][\u3400-\u9fff]{1,6})+")  # 欧阳·纳兰 (a name's parts)
 _lock = threading.Lock()
@@ -99,7 +101,25 @@ def words(text: str, names: tuple[str, ...] = (), segment: bool = True) -> list[
             out.append(piece)
             continue
         out.extend(_cut(piece, segment))
-    return _glue(out)
+    units = _glue(out)
+    return _latin_runs(units) if HAN.search(text) else units
+
+
+LATIN_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+\-]*\s*")
+LATIN_RUN = 24  # characters: a longer run of Latin words in Chinese text may break between them
+
+
+def _latin_runs(units: list[str]) -> list[str]:
+    """In Chinese text, a run of Latin words is one name (iPhone 15 Pro Max, Mate 60 Pro): kept whole where it is
+    not longer than ``LATIN_RUN``."""
+    out: list[str] = []
+    for unit in units:
+        if (out and LATIN_WORD.fullmatch(unit) and re.fullmatch(r"(?:[A-Za-z0-9][A-Za-z0-9.+\-]*\s+)+", out[-1])
+                and len(out[-1]) + len(unit.rstrip()) <= LATIN_RUN):
+            out[-1] += unit
+        else:
+            out.append(unit)
+    return out
 
 
 def _cut(piece: str, segment: bool) -> list[str]:

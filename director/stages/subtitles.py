@@ -40,42 +40,45 @@ def layout(text: str, start: float, end: float, width: int, height: int, size: f
     fnt = font(max(8, round(height * size)))
     measure = width * (1 - 2 * SIDE_MARGIN)
 
-    def wrapped(piece: str, width: float = measure) -> list[str]:
-        lines = wrap_lines(piece, fnt, width, names)
+    def raw(piece: str, width: float = measure) -> list[str]:
+        """The lines as written (their ，。 kept: the text carried from one cue to the next must keep its pauses)."""
+        return wrap_lines(piece, fnt, width, names)
+
+    def styled(lines: list[str]) -> list[str]:
         return [ln for ln in (zh_drama(line) for line in lines) if ln] if style == "zh-drama" else lines
 
     def even(piece: str) -> list[str]:
         """A clause longer than a cue in lines of about equal length, filling whole cues (not a full cue and an
         orphaned word: 有什么区别吗 | ？)."""
-        lines = wrapped(piece)
+        lines = raw(piece)
         need = -(-len(lines) // max_lines) * max_lines
         width = max([fnt.getlength(piece) / need] + [fnt.getlength(w.strip()) for w in words(piece, names)])
         while width < measure:
-            trial = wrapped(piece, width)
+            trial = raw(piece, width)
             if len(trial) <= need:
                 return trial
             width *= 1.05
         return lines
 
     groups: list[list[str]] = []
-    whole = wrapped(text)
+    whole = raw(text)
     if len(whole) <= max_lines:
-        groups = [whole]
+        groups = [styled(whole)]
     else:  # a cue change falls between clauses (never inside 有|多难), each cue as full as its lines allow
         pending = ""
         for clause in clauses(text):
-            if pending and len(wrapped(pending + clause)) > max_lines:
-                groups.append(wrapped(pending))
+            if pending and len(raw(pending + clause)) > max_lines:
+                groups.append(styled(raw(pending)))
                 pending = ""
             pending += clause
-            lines = wrapped(pending)
+            lines = raw(pending)
             if len(lines) > max_lines:  # one clause longer than a cue: its lines in cue-sized groups
                 lines = even(pending)
                 cut = (len(lines) - 1) // max_lines * max_lines  # the last group waits: a next clause may join it
-                groups += [lines[i:i + max_lines] for i in range(0, cut, max_lines)]
+                groups += [styled(lines[i:i + max_lines]) for i in range(0, cut, max_lines)]
                 pending = rejoin(lines[cut:]) + pending[len(pending.rstrip()):]  # its space before the next clause
         if pending.strip():
-            groups.append(wrapped(pending))
+            groups.append(styled(raw(pending)))
     groups = [g for g in groups if g] or [[text]]
     total = sum(len("".join(g)) for g in groups) or 1
     cues, t = [], start

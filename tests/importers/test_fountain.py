@@ -199,3 +199,12 @@ def test_a_marker_line_with_a_note_in_brackets_stays_action(tmp_path):
     """闪回（三年前） above a line of action made a character 闪回 speaking the action."""
     result = import_text(tmp_path, "第1场 医院走廊 夜 内\n\n闪回（三年前）\n李小满站在雨中，浑身湿透。\n")
     assert not result.screenplay_dict["characters"] and not lines(result), result.yaml_text
+
+
+def test_a_one_off_speaker_read_as_action_keeps_a_colon_and_one_with_a_parenthetical_speaks(tmp_path):
+    """保姆 above 少爷，宵夜准备好了。 became the action 保姆少爷，宵夜准备好了。 (the name glued into the speech, and
+    into the prompts); a name with a parenthetical line under it is a cue."""
+    result = import_text(tmp_path, "第1场 客厅 夜 内\n\n保姆\n少爷，宵夜准备好了。\n\n司机\n（小心翼翼）\n老爷回来了。\n")
+    actions = [b["action"] for b in beats(result, 0) if "action" in b]
+    assert any(a.startswith("保姆：少爷，宵夜准备好了。") for a in actions), actions
+    assert lines(result) == [{"who": "司机", "text": "老爷回来了。", "parenthetical": "（小心翼翼）"}], lines(result)

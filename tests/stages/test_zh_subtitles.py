@@ -221,6 +221,29 @@ def test_a_titles_full_stop_ends_no_clause():
         "Ask Mr. Smith and Dr. Li at 3 p.m. tomorrow. ", "Then go."]
 
 
+@pytest.mark.parametrize("text,pause", [("这台iPhone 15 Pro Max里的照片，你怎么解释？", "照片 你怎么"),
+                                        ("董事长，这是第三季度的财务报表，请您过目，有什么问题随时叫我。", "报表 请您")])
+def test_a_clause_carried_into_the_next_cue_keeps_its_pause(text, pause):
+    """The text carried from a full cue to the next had lost its ， (styled away) and no space stood for it."""
+    from director.stages.subtitles import layout
+
+    lines = [line for ml in (1, 2) for c in layout(text, 0, 6, 1080, 1920, 0.034, ml, (), "zh-drama") for line in c.lines]
+    assert not any(pause.replace(" ", "") in line for line in lines), lines  # 报表请您: the pause gone
+
+
+def test_a_run_of_latin_words_in_chinese_is_one_name():
+    assert "iPhone 15 Pro Max" in words("这台iPhone 15 Pro Max里的照片，你怎么解释？")
+    assert {"Mate 60 Pro", "14 Ultra"} <= set(words("我早就把华为Mate 60 Pro和小米14 Ultra都卖了"))
+    assert words("Adobe Photoshop CC") == ["Adobe ", "Photoshop ", "CC"]  # English text still breaks at spaces
+
+
+def test_an_abbreviations_full_stop_ends_a_clause_only_where_a_sentence_ends():
+    from director.media.linebreak import clauses
+
+    assert clauses("Not 10 a.m. Are you sure?") == ["Not 10 a.m. ", "Are you sure?"]
+    assert clauses("The U.S. team lost at 10 a.m. sharp.") == ["The U.S. team lost at 10 a.m. sharp."]
+
+
 def _burn(tmp_path, language: str, name: str):
     """A one-cue ASS written by director for ``language``, burned by ffmpeg/libass: (frame, libass's log)."""
     import subprocess
