@@ -438,6 +438,9 @@ def pydantic_problems(exc: ValidationError, model: type[BaseModel], pos: Positio
             valid = list(holder.model_fields) if holder else []
             where = field_name(loc[:-1]) if loc[:-1] else document
             msg = f"unknown key '{loc[-1]}' in {where}{did_you_mean(loc[-1], valid)}; valid keys: {', '.join(valid)}"
+            if isinstance(loc[-1], str) and ("\u3000" in loc[-1] or "：" in loc[-1]):  # the input method's
+                msg += (" (the key holds a full-width " + ("space" if "\u3000" in loc[-1] else "colon '：'") +
+                        ": YAML needs ordinary spaces and ':' followed by a space)")
             problems.setdefault(loc, pos.problem(loc, msg, key=True))
             continue
         if kind == "missing":

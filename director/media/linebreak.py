@@ -22,7 +22,7 @@ import threading
 
 CJK_CHAR = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
 HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-NO_LINE_START = set("，。、！？；：）」』】》〉”’…,.!?;:)%")
+NO_LINE_START = set("，。、！？；：）」』】》〉”’…,.!?;:)%·・")
 NO_LINE_END = set("（「『【《〈“‘(")
 NUMERAL = re.compile(r"^[0-9０-９.．,，]+$|^[零〇一二三四五六七八九十百千万亿两几半]+$")
 UNIT = re.compile(r"^(年|月|日|号|点|分|秒|岁|天|周|个|次|位|元|块|毛|角|万|亿|千|百|米|公里|斤|公斤|克|度|层|楼|号|"

@@ -88,7 +88,8 @@ class Cut:
     subtitle_style: dict
     notes: list[str]
     metadata: dict
-    cards: list[tuple[float, float, str, str]] = field(default_factory=list)  # (start s, end s, kind, text)
+    # (start s, end s, kind, text); an intro's text is its name, a newline, its role
+    cards: list[tuple[float, float, str, str]] = field(default_factory=list)
 
 
 def slug(text: str) -> str:
@@ -212,7 +213,7 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
     media["media/reference/episode.mp4"] = episode.role("video")
     media["media/reference/mix.wav"] = mix.role("audio")
     subtitles = burned_cues(subs.role("ass"))
-    cards = [(c.start, c.end, c.kind, " ".join(t for t in (c.title, c.text) if t)) for c in cards_of(ctx)]
+    cards = [(c.start, c.end, c.kind, "\n".join(t for t in (c.title, c.text) if t)) for c in cards_of(ctx)]
     markers += [(_frame(start, sp), f"{kind} card", "YELLOW", text) for start, _, kind, text in cards]
     markers.sort(key=lambda m: m[0])
     notes = [f"music is ducked {cfg.mix.duck_db:g} dB while anyone speaks and the master is normalised to "

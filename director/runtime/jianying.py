@@ -239,11 +239,19 @@ def draft_documents(cut: Cut, placed: dict[str, str], name: str, folder: str, fl
     for start_s, end_s, kind, text in cut.cards:
         tid = _id()
         scale = CARD_SIZES.get(kind, 1.0)
-        content = {"text": text, "styles": [{"range": [0, len(text)], "size": round(size * scale, 2), "bold": True,
-                                              "italic": False, "underline": False,
-                                              "strokes": [] if kind in ("insert", "caption") else [STROKE],
-                                              "fill": {"alpha": 1.0, "content": {"render_type": "solid", "solid": {
-                                                  "alpha": 1.0, "color": CARD_COLOURS.get(kind, [1.0, 1.0, 1.0])}}}}]}
+
+        def style(a: int, b: int, grow: float, colour: list[float], kind: str = kind) -> dict:
+            return {"range": [a, b], "size": round(size * grow, 2), "bold": True, "italic": False,
+                    "underline": False, "strokes": [] if kind in ("insert", "caption") else [STROKE],
+                    "fill": {"alpha": 1.0, "content": {"render_type": "solid", "solid": {"alpha": 1.0,
+                                                                                          "color": colour}}}}
+        name, _, role = text.partition("\n")
+        if kind == "intro" and role:  # as burned: the name large in yellow, its role below, smaller and white
+            styles = [style(0, len(name), scale, CARD_COLOURS["intro"]), style(len(name), len(text), 1.0,
+                                                                               [1.0, 1.0, 1.0])]
+        else:
+            styles = [style(0, len(text), scale, CARD_COLOURS.get(kind, [1.0, 1.0, 1.0]))]
+        content = {"text": text, "styles": styles}
         materials["texts"].append({"id": tid, "type": "text", "content": json.dumps(content, ensure_ascii=False),
                                    "alignment": 0 if kind in ("intro", "caption") else 1, "typesetting": 0,
                                    "line_max_width": 0.8, "line_feed": 1, "letter_spacing": 0.0,

@@ -251,8 +251,13 @@ def test_overlapping_lines_go_on_separate_text_tracks_in_a_jianying_draft(craft)
     assert sum(len(t["items"]) for t in texts) == len([e for e in _events(ctx) if e[2] == "Default"])
     cards = next(t for t in back["tracks"] if t["name"] == "cards")["items"]
     burned = [e for e in _events(ctx) if e[2] in ("Caption", "Intro")]
-    assert [(c["start"], c["text"]) for c in cards] == [(round(e[0] * 24), e[3].replace("\\N{\\fs13\\c&HFFFFFF&}", " "))
+    assert [(c["start"], c["text"]) for c in cards] == [(round(e[0] * 24), e[3].replace("\\N{\\fs13\\c&HFFFFFF&}", "\n"))
                                                         for e in burned]
+    draft = json.loads((folder / "draft_content.json").read_text(encoding="utf-8"))
+    intro = next(json.loads(m["content"]) for m in draft["materials"]["texts"] if "\n" in json.loads(m["content"])["text"])
+    name, role = intro["styles"]  # as burned: the name large and yellow on its own line, its role smaller and white
+    assert name["range"][1] == intro["text"].index("\n") and role["range"][1] == len(intro["text"])
+    assert name["size"] > role["size"] and name["fill"]["content"]["solid"]["color"] != [1.0, 1.0, 1.0]
     otio = json.loads(director("-p", str(project), "--json", "export", "--format", "otio", check=True).stdout)
     timeline = Path(otio["exports"][0]["path"]).read_text(encoding="utf-8")
     assert "intro card" in timeline and "实习医生" in timeline  # a marker where each card goes

@@ -307,7 +307,8 @@ class PanelBackend:
             draw.ellipse([ex - eye, ey - eye, ex + eye, ey + eye], fill=(30, 24, 24) + alpha)
         draw.line([(cx - head_r * 0.3, head_cy + head_r * 0.5), (cx + head_r * 0.3, head_cy + head_r * 0.5)],
                   fill=LIPS + alpha, width=max(1, int(head_r * 0.07)))
-        label_y = min(max(head_cy - head_r * 1.6, req.height * 0.14), req.height * 0.62)
+        # below the header band even where a dolly-in has enlarged the panel under it (x1.15 from the centre)
+        label_y = min(max(head_cy - head_r * 1.6, req.height * 0.2), req.height * 0.62)
         self._label(draw, fig.name, cx - head_r, label_y, coat, req)
         return {"id": fig.id, "head": [round(cx, 2), round(head_cy, 2), round(head_r, 2)],
                 "mouth": [round(cx, 2), round(head_cy + head_r * 0.5, 2)], "mouth_w": round(head_r * 0.6, 2),
@@ -318,7 +319,7 @@ class PanelBackend:
     def _label(draw, text: str, x: float, y: float, colour, req: FrameRequest) -> None:
         f = font(max(14, int(req.height * 0.022)))
         width = f.getlength(text)
-        margin = max(8.0, req.width * 0.08)  # inside what a camera move keeps of the panel (上官婉 was cut off)
+        margin = max(8.0, req.width * 0.12)  # inside what a camera move keeps of the panel (上官婉 was cut off)
         x = max(8.0, min(max(margin, x), req.width - width - margin))
         pad = f.size * 0.3
         draw.rounded_rectangle([x - pad, y - pad, x + width + pad, y + f.size + pad], radius=int(pad),
