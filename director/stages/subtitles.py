@@ -32,6 +32,7 @@ class SubtitleCue:
 
 
 MIN_CUE = 0.8  # seconds a cue stays up at least (a 0.37 s "What?" would flash by)
+SENTENCE_END = set("。！？!?…")
 
 
 def layout(text: str, start: float, end: float, width: int, height: int, size: float, max_lines: int,
@@ -67,7 +68,13 @@ def layout(text: str, start: float, end: float, width: int, height: int, size: f
     else:  # a cue change falls between clauses (never inside 有|多难), each cue as full as its lines allow
         pending = ""
         for clause in clauses(text):
-            if pending and len(raw(pending + clause)) > max_lines:
+            together = len(raw(pending + clause)) if pending else 0
+            # a short lead (董事长，) rides with a clause longer than a cue, shared evenly, not up alone for 0.8 s
+            short_lead = fnt.getlength(pending.strip()) < measure * 0.4 and len(raw(clause)) > max_lines
+            # a cue ends at a sentence's end where the next sentence would start inside a full cue
+            sentence = pending.rstrip()[-1:] in SENTENCE_END and together >= max_lines and \
+                fnt.getlength(pending.strip()) >= measure * 0.5
+            if pending and ((together > max_lines and not short_lead) or sentence):
                 groups.append(styled(raw(pending)))
                 pending = ""
             pending += clause

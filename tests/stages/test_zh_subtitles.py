@@ -244,6 +244,14 @@ def test_an_abbreviations_full_stop_ends_a_clause_only_where_a_sentence_ends():
     assert clauses("The U.S. team lost at 10 a.m. sharp.") == ["The U.S. team lost at 10 a.m. sharp."]
 
 
+def test_a_cue_ends_at_a_sentences_end_rather_than_start_the_next_inside_it():
+    """朕的江山 岂容你们 / 这些乱臣贼子染指？来人 then 给朕拿下！ alone: the question is one cue, the order the next."""
+    from director.stages.subtitles import layout
+
+    cues = layout("朕的江山，岂容你们这些乱臣贼子染指？来人，给朕拿下！", 0, 6, 540, 960, 0.034, 2, (), "zh-drama")
+    assert [c.lines for c in cues] == [("朕的江山", "岂容你们这些乱臣贼子染指？"), ("来人 给朕拿下！",)]
+
+
 def _burn(tmp_path, language: str, name: str):
     """A one-cue ASS written by director for ``language``, burned by ffmpeg/libass: (frame, libass's log)."""
     import subprocess
