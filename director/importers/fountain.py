@@ -168,13 +168,20 @@ class _Reader:
         if not _HAN_CUE.fullmatch(s):
             return False
         name = _cue_name(s)
-        parenthetical = following[:1] in "(（" and following[-1:] in ")）"
+        parenthetical = following[:1] in "(（" and following[-1:] in ")）" and self._speech_after(n)
         if self.han_counts[name] < 2 and name not in NARRATOR_CUES and not _speech_extension(s) and \
                 not parenthetical:
             self.han_action.append((n, name))  # one speech and no extension: as likely a line of action
             return False
         self.han_cues.append((n, name))
         return True
+
+    def _speech_after(self, n: int) -> bool:
+        """Whether words follow the parenthetical under line ``n`` (夜深了 / （窗外传来狗叫声） is action: nobody
+        speaks after it)."""
+        at = next((i for i, (m, _) in enumerate(self.lines) if m == n), None)
+        after = self.lines[at + 2][1].strip() if at is not None and at + 2 < len(self.lines) else ""
+        return bool(after) and not (after[:1] in "(（" and after[-1:] in ")）")
 
     def standalone(self, n: int, s: str) -> bool:
         """Page breaks, sections, synopses and centered text, which stand anywhere."""
@@ -208,8 +215,8 @@ class _Reader:
             name = s.removeprefix("@").removesuffix("^").strip()
             self.emit("cue", plain(name), n, dual=s.endswith("^"))
             self.mode = "dialogue"
-        elif self.han_action and self.han_action[-1][0] == n:  # a name above a line, read as action: kept apart
-            self.gather(n, s + "：", "action")  # 保姆：少爷，宵夜准备好了。 (not 保姆少爷，...)
+        elif self.han_action and self.han_action[-1][0] == n:  # a short line above another, read as action: a
+            self.gather(n, s + "，", "action")  # pause keeps them apart (保姆，少爷… / 片刻后，李小满推门而入。)
         else:
             self.gather(n, s, "action")
 

@@ -33,7 +33,7 @@ WHOLE = re.compile(r"(?:https?://|www\.)[A-Za-z0-9\-._~/?=&%#+:@]*[A-Za-z0-9/]|[
 CLAUSE_END = set("，。！？；：、,.!?;:…")
 # a full stop that ends no clause: a title's (Mr. Chen) always; an abbreviation's where the sentence goes on in lower
 # case (10 a.m. sharp, the U.S. team; "10 a.m. Are you sure" ends one)
-ABBREVIATION = re.compile(r"(?<![A-Za-z.])(?:(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|vs|No|Corp|Inc|Ltd|Co)\.(?= )"
+ABBREVIATION = re.compile(r"(?<![A-Za-z.])(?:(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|vs|Corp|Inc|Ltd|Co)\.(?= )"
                           r"|(?:etc|e\.g|i\.e|a\.m|p\.m|U\.S|U\.K|U\.N)\.(?= [a-z0-9]))")
 CLOSING = set("」』”’）》】〉)")  # stays with the clause whose punctuation it follows: 「我回来了。」|然后
 NAME_DOT = re.compile(r"[\u3400-\u9fff]{1,6}(?:[·・][\u3400-\u9fff]{1,6})+")  # 欧阳·纳兰 (a name's parts)
@@ -144,7 +144,7 @@ def _segment(text: str, segment: bool) -> list[str]:
     if jb is not None and HAN.search(text):
         with _lock:
             return jb.lcut(text, HMM=True)
-    return list(text)
+    return re.findall(r"[A-Za-z0-9]+|\s+|.", text)  # Latin words whole (Watson。 is not W|a|t|s|o|n。)
 
 
 def _glue(parts: list[str]) -> list[str]:
@@ -188,10 +188,15 @@ def wrap(text: str, measure_text, max_width: float, names: tuple[str, ...] = (),
         else:
             current = trial
         while measure(current.rstrip()) > max_width and len(current.strip()) > 1:  # one word wider than a line
-            cut = len(current)
-            while cut > 1 and measure(current[:cut].rstrip()) > max_width:
-                cut -= 1
-            seam = max(current.rfind(c, 0, cut) for c in "/.-_?&")  # a web address breaks after / or .
+            lo, hi = 1, len(current)  # the longest head that fits (searched: one character at a time was slow)
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                if measure(current[:mid].rstrip()) <= max_width:
+                    lo = mid
+                else:
+                    hi = mid - 1
+            cut = lo
+            seam = max(current.rfind(c, 0, cut) for c in " /.-_?&")  # a web address breaks after / or .
             cut = seam + 1 if seam > 0 else cut
             lines.append(current[:cut].rstrip())
             current = current[cut:].lstrip()

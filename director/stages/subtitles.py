@@ -32,7 +32,7 @@ class SubtitleCue:
 
 
 MIN_CUE = 0.8  # seconds a cue stays up at least (a 0.37 s "What?" would flash by)
-SENTENCE_END = set("。！？!?…")
+SENTENCE_END = set("。！？!?….")  # a clause's "." is a sentence's (a title's or an abbreviation's ends no clause)
 
 
 def layout(text: str, start: float, end: float, width: int, height: int, size: float, max_lines: int,
@@ -72,7 +72,7 @@ def layout(text: str, start: float, end: float, width: int, height: int, size: f
             # a short lead (董事长，) rides with a clause longer than a cue, shared evenly, not up alone for 0.8 s
             short_lead = fnt.getlength(pending.strip()) < measure * 0.4 and len(raw(clause)) > max_lines
             # a cue ends at a sentence's end where the next sentence would start inside a full cue
-            sentence = pending.rstrip()[-1:] in SENTENCE_END and together >= max_lines and \
+            sentence = pending.rstrip().rstrip("」』”’）)\"'")[-1:] in SENTENCE_END and together >= max_lines and \
                 fnt.getlength(pending.strip()) >= measure * 0.5
             if pending and ((together > max_lines and not short_lead) or sentence):
                 groups.append(styled(raw(pending)))

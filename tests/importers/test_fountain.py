@@ -201,10 +201,17 @@ def test_a_marker_line_with_a_note_in_brackets_stays_action(tmp_path):
     assert not result.screenplay_dict["characters"] and not lines(result), result.yaml_text
 
 
-def test_a_one_off_speaker_read_as_action_keeps_a_colon_and_one_with_a_parenthetical_speaks(tmp_path):
+def test_a_one_off_speaker_read_as_action_keeps_a_pause_and_one_with_a_parenthetical_speaks(tmp_path):
     """保姆 above 少爷，宵夜准备好了。 became the action 保姆少爷，宵夜准备好了。 (the name glued into the speech, and
-    into the prompts); a name with a parenthetical line under it is a cue."""
+    into the prompts); a name with a parenthetical line and words under it is a cue, one without words is action."""
     result = import_text(tmp_path, "第1场 客厅 夜 内\n\n保姆\n少爷，宵夜准备好了。\n\n司机\n（小心翼翼）\n老爷回来了。\n")
     actions = [b["action"] for b in beats(result, 0) if "action" in b]
-    assert any(a.startswith("保姆：少爷，宵夜准备好了。") for a in actions), actions
+    assert any(a.startswith("保姆，少爷，宵夜准备好了。") for a in actions), actions
     assert lines(result) == [{"who": "司机", "text": "老爷回来了。", "parenthetical": "（小心翼翼）"}], lines(result)
+
+
+def test_a_short_line_above_a_bracketed_sound_is_action_not_a_character(tmp_path):
+    result = import_text(tmp_path, "INT. 客厅 - 夜\n\n夜深了\n（窗外传来狗叫声）\n")
+    assert not result.screenplay_dict["characters"], result.yaml_text
+    actions = [b["action"] for b in beats(result, 0) if "action" in b]
+    assert any("窗外传来狗叫声" in a for a in actions), actions

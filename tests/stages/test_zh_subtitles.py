@@ -252,6 +252,16 @@ def test_a_cue_ends_at_a_sentences_end_rather_than_start_the_next_inside_it():
     assert [c.lines for c in cues] == [("朕的江山", "岂容你们这些乱臣贼子染指？"), ("来人 给朕拿下！",)]
 
 
+@pytest.mark.parametrize("text,words_kept", [("你那个LOUIS VUITTON MONOGRAM的包是假的！", ["MONOGRAM"]),
+                                              ("时才终于见到了他的主治医生也就是那个从美国回来的Dr. Watson。", ["Watson"])])
+def test_a_latin_word_is_never_cut_where_a_space_or_its_own_end_would_do(text, words_kept):
+    from director.stages.subtitles import layout
+
+    for max_lines in (1, 2, 3):
+        lines = [ln for c in layout(text, 0, 4, 540, 960, 0.034, max_lines, (), "zh-drama") for ln in c.lines]
+        assert all(any(w in ln for ln in lines) for w in words_kept), lines
+
+
 def _burn(tmp_path, language: str, name: str):
     """A one-cue ASS written by director for ``language``, burned by ffmpeg/libass: (frame, libass's log)."""
     import subprocess
