@@ -11,8 +11,10 @@ scene starts and for shots that failed a check; director's metadata on every cli
   (``fcpx_xml``) and CMX 3600 EDL (``cmx_3600``, picture only: an EDL has one video track);
 - a Jianying/CapCut draft folder (``runtime/jianying.py``).
 
-All media paths are relative to the export folder, so the folder can be moved to the editor's
-machine. Times are frames at the episode's rate (23.976 is 24000/1001).
+Media paths are relative to the export folder in the ``.otio`` (the folder can be moved to the editor's
+machine); FCP 7 and FCP X get absolute, percent-encoded ``file://`` URLs, which is what those applications
+resolve (a relative path was offline), and a draft absolute paths, as the apps require. Times are frames at the
+episode's rate (23.976 is 24000/1001).
 """
 from __future__ import annotations
 

@@ -85,7 +85,7 @@ def pull_failure(need: ModelNeed, exc: Exception) -> str:
     if name in ("GatedRepoError", "RepositoryNotFoundError") or status in (401, 403):
         return (f"could not fetch {need.id}: the repository is gated (HTTP {status or 401}). Log in with "
                 f"`huggingface-cli login` (or set HF_TOKEN), open https://huggingface.co/{need.id} and accept its "
-                f"terms ({need.license.name}), then run `director models pull` again")
+                f"terms ({need.license.name}), then run the same `director models ... pull` again")
     if isinstance(exc, ImportError):
         return (f"could not fetch {need.id}: {exc.name or 'huggingface_hub'} is not installed; pip install "
                 "'director[gpu]' (or pip install huggingface_hub)")

@@ -59,7 +59,8 @@ def prepare(project: Project, episode: str | None, profile: str | None, explain:
     overrides = {k: v.model_dump() for k, v in config.backends.items()}
     token = REMOTE_MODELS.set(config.executor.kind == "ray")
     try:
-        backends = (resolve_backends(profile, overrides, license_ack=config.license_ack, tier=config.tier) if check
+        ack = config.license_ack or loaded.screenplay.license_ack  # director.yaml's, or the screenplay's (a bible's)
+        backends = (resolve_backends(profile, overrides, license_ack=ack, tier=config.tier) if check
                     else configure_backends(profile, overrides, tier=config.tier))
     finally:
         REMOTE_MODELS.reset(token)

@@ -79,6 +79,10 @@ def test_xtts_without_license_ack_exits_4_naming_the_license(tmp_path):
     proc = director("-p", str(project), "render")
     assert proc.returncode == 4 and "Traceback" not in proc.stderr
     assert "Coqui Public Model License (CPML)" in proc.stderr and "license_ack: noncommercial" in proc.stderr
+    sp = project / "screenplay.yaml"  # the screenplay's (or its bible's) acknowledgement counts too: it was ignored
+    sp.write_text("license_ack: noncommercial\n" + sp.read_text(encoding="utf-8"), encoding="utf-8")
+    acked = director("-p", str(project), "render")
+    assert "Coqui Public Model License (CPML)" not in acked.stderr, acked.stderr
 
 
 @pytest.mark.slow  # opt-in (make test-slow): 13 s; the XTTS gate is also tested above and in test_audio_conformance
