@@ -96,6 +96,7 @@ class _Reader:
 
     def __init__(self, lines: list[tuple[int, str]]):
         self.lines = lines
+        self.at = 0
         self.han_cues: list[tuple[int, str]] = []  # Chinese names read as cues without "@" (said once, after)
         self.han_action: list[tuple[int, str]] = []  # ... and those that head one speech only, read as action
         self.han_counts: Counter[str] = Counter()  # how many speeches each such name heads
@@ -136,6 +137,7 @@ class _Reader:
     def read(self) -> list[Element]:
         blank_before = True
         for i, (n, raw) in enumerate(self.lines):
+            self.at = i  # the line being read (a cue's check looks two lines on)
             s = raw.strip()
             following = self.lines[i + 1][1].strip() if i + 1 < len(self.lines) else ""
             if not s:
@@ -179,7 +181,7 @@ class _Reader:
     def _speech_after(self, n: int) -> bool:
         """Whether words follow the parenthetical under line ``n`` (夜深了 / （窗外传来狗叫声） is action: nobody
         speaks after it)."""
-        at = next((i for i, (m, _) in enumerate(self.lines) if m == n), None)
+        at = self.at if self.lines[self.at][0] == n else None
         after = self.lines[at + 2][1].strip() if at is not None and at + 2 < len(self.lines) else ""
         return bool(after) and not (after[:1] in "(（" and after[-1:] in ")）")
 
