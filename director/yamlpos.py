@@ -239,7 +239,10 @@ def _full_width(text: str, until: int, display: str) -> Problem | None:
     the parser stopped on (it stops a line or more later): the writer's input method typed it, and YAML's own words
     ("mapping values are not allowed here") do not say so."""
     lines = text.splitlines()
+    tries = 0
     for n, line in enumerate(lines[:until], start=1):
+        if tries >= 20:  # each try parses the file again: a syntax error in a long file is not re-parsed 1,000 times
+            break
         if m := _WIDE_COLON.match(line):
             at, fixed = m.start(2), line[:m.start(2)] + ": " + line[m.end(2):].lstrip(" ")
             message = ("a full-width colon '：' after a key; YAML needs ':' followed by a space (switch the input "
@@ -251,6 +254,7 @@ def _full_width(text: str, until: int, display: str) -> Problem | None:
                        "with the input method in half-width mode)")
         else:
             continue
+        tries += 1
         if _parses_past(lines[:n - 1] + [fixed] + lines[n:], until):  # it was the trouble (not text in a value)
             return Problem(display, n, at + 1, message)
     return None
