@@ -332,6 +332,14 @@ class Project:
         if len(paths) > MAX_EPISODES:
             raise ConfigError(f"{self.config_path or CONFIG_NAME}: episodes matches {len(paths)} files; a project holds "
                               f"at most {MAX_EPISODES} episodes (split the series into several projects)")
+        seen: dict[str, Path] = {}
+        for path in paths:  # an episode is named by its file's stem: its cache state, shot list and out/ folder
+            if path.stem in seen:
+                raise ConfigError(f"{self.config_path or CONFIG_NAME}: episodes {seen[path.stem].relative_to(self.root)} "
+                                  f"and {path.relative_to(self.root)} are both named {path.stem!r} (an episode is "
+                                  "named by its file name, and one would silently stand in for the other): rename "
+                                  "one, e.g. s2-" + path.name)
+            seen[path.stem] = path
         return paths
 
     def episode_path(self, episode: str | None) -> Path:

@@ -216,6 +216,7 @@ def plan(
     show: Annotated[bool, typer.Option("--show", help="print the shot list as a table")] = False,
     model: Annotated[Optional[str], typer.Option("--model", help="LLM model (else DIRECTOR_LLM_MODEL)")] = None,
     base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="every episode of the project")] = False,
 ) -> None:
     """Plan the shot list (shots/<episode>.yaml), keeping shots you locked."""
     from director.plan import plan_episode
@@ -226,6 +227,23 @@ def plan(
     from director.plan.llm import environment
 
     project = _project()
+    if all_:
+        if episode:
+            raise UsageError("--all and --episode: give one of them")
+        name, settings = resolve_planner(project, planner, environment(), base_url, model)
+        done = []
+        for path in project.episode_paths():
+            loaded = project.load_episode(path.stem)
+            result = plan_episode(project, loaded, name, settings)
+            for note in result.notes:
+                state.out.info(f"{loaded.episode}: {note}")
+            total = sum(s.duration for s in result.shot_list.shots)
+            done.append({"episode": loaded.episode, "shots": len(result.shot_list.shots), "path": str(result.path),
+                         "changed": result.changed, "planned_seconds": round(total, 1), "notes": result.notes})
+        state.out.result({"episodes": done}, "\n".join(
+            f"{d['path']}: {d['shots']} shots, {d['planned_seconds']:.0f}s as planned"
+            + ("" if d["changed"] else " (unchanged)") for d in done))
+        return
     loaded = project.load_episode(episode)
     name, settings = resolve_planner(project, planner, environment(), base_url, model)
     result = plan_episode(project, loaded, name, settings)
@@ -508,23 +526,35 @@ def status(
                        ] = None,
     profile: Annotated[Optional[str], typer.Option("--profile", help="preview or final (default: director.yaml)")
                        ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="every episode of the project")] = False,
 ) -> None:
     """Per shot and stage: cached, or why it must run."""
     from director.cli.tables import status_table
     from director.runtime.render import explain
 
-    ctx, result, notes = explain(_project(), episode, profile)
-    for note in notes:
-        state.out.info(note)
-    rows = [r.as_dict() for r in result.records]
-    to_run = sum(1 for r in result.records if r.status != "cached")
-    state.out.result({"episode": ctx.loaded.episode, "jobs": rows, "to_run": to_run,
-                      "cached": len(rows) - to_run}, None)
-    if not state.out.json_mode:
-        from rich.console import Console
+    project = _project()
+    if all_ and episode:
+        raise UsageError("--all and --episode: give one of them")
+    names = [p.stem for p in project.episode_paths()]
+    answers = []
+    for name in (names if all_ else [episode]):
+        ctx, result, notes = explain(project, name, profile)
+        for note in notes:
+            state.out.info(f"{ctx.loaded.episode}: {note}" if len(names) > 1 else note)
+        rows = [r.as_dict() for r in result.records]
+        to_run = sum(1 for r in result.records if r.status != "cached")
+        answers.append({"episode": ctx.loaded.episode, "jobs": rows, "to_run": to_run, "cached": len(rows) - to_run})
+        if not state.out.json_mode:
+            from rich.console import Console
 
-        Console().print(status_table(result.records))
-        print(f"{len(rows) - to_run} cached, {to_run} to run")
+            if len(names) > 1:
+                print(f"episode {ctx.loaded.episode}:")
+            Console().print(status_table(result.records))
+            print(f"{len(rows) - to_run} cached, {to_run} to run")
+    if not all_ and len(names) > 1 and not state.out.json_mode:
+        others = [n for n in names if n != answers[0]["episode"]]
+        print(f"(other episodes: {', '.join(others[:8])}{' ...' if len(others) > 8 else ''}; status --all for every one)")
+    state.out.result(answers[0] if not all_ else {"episodes": answers}, None)
 
 
 # ------------------------------------------------------------------------------ export

@@ -127,3 +127,20 @@ def test_a_shot_list_naming_another_episode_is_a_warning(planned):
     _edit_shots(planned, lambda d: d.update(episode="other"))
     proc = director("-p", str(planned), "validate")
     assert proc.returncode == 0 and "warning: episode 'other' is not this file's episode" in proc.stderr, proc.stderr
+
+
+def test_two_episodes_with_one_name_are_refused_naming_both(tmp_path):
+    """episodes/ep01.yaml and episodes/s2/ep01.yaml shared a name, a shot list and an out/ folder: validate said both
+    were ok, and render --all rendered the first twice."""
+    import shutil
+
+    project = make_project(tmp_path)
+    (project / "episodes" / "s2").mkdir(parents=True)
+    shutil.copy(project / "screenplay.yaml", project / "episodes" / "ep01.yaml")
+    shutil.copy(project / "screenplay.yaml", project / "episodes" / "s2" / "ep01.yaml")
+    (project / "screenplay.yaml").unlink()
+    (project / "director.yaml").write_text("episodes: ['episodes/*.yaml', 'episodes/s2/*.yaml']\n")
+    for args in (("validate",), ("render", "--all")):
+        proc = director("-p", str(project), *args)
+        assert proc.returncode == 3 and "both named 'ep01'" in proc.stderr, (args, proc.stderr)
+        assert "episodes/s2/ep01.yaml" in proc.stderr and "Traceback" not in proc.stderr

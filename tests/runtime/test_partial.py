@@ -100,3 +100,22 @@ def test_an_earlier_take_survives_clean_and_a_picked_take_survives_a_re_plan(sma
     taken = json.loads(director(*p, "--json", "take", "list", "one-02", check=True).stdout)["takes"]
     assert next(t for t in taken if t["current"])["seed"] == 77, taken
     assert "edited by hand" not in planned.stdout + planned.stderr
+
+
+def test_plan_and_status_take_every_episode_with_all(tmp_path):
+    """A series: plan and status had no --all (render and export did), and status named no episode."""
+    import shutil
+
+    from tests.conftest import DATA
+
+    project = tmp_path / "series"
+    shutil.copytree(DATA / "series", project)
+    planned = json.loads(director("-p", str(project), "--json", "plan", "--all", check=True).stdout)
+    assert [e["episode"] for e in planned["episodes"]] == ["ep01", "ep02"]
+    assert all((project / "shots" / f"{e}.yaml").exists() for e in ("ep01", "ep02"))
+    status = json.loads(director("-p", str(project), "--json", "status", "--all", check=True).stdout)
+    assert [e["episode"] for e in status["episodes"]] == ["ep01", "ep02"] and all(e["to_run"] for e in status["episodes"])
+    one = director("-p", str(project), "status", check=True).stdout
+    assert "other episodes: ep02" in one
+    both = director("-p", str(project), "plan", "--all", "-e", "ep01")
+    assert both.returncode == 2 and "--all and --episode" in both.stderr
