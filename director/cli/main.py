@@ -150,18 +150,22 @@ def validate(
                           f"{project.config.episodes}: nothing to validate (an episode is a .yaml file inside the "
                           "project; a link that leads out of it is left out)")
     report, errors = [], 0
+    said: set[str] = set()  # a series bible's mistake is every episode's: said and counted once
     for path, project in targets:
         loaded, problems = screenplay_problems(path, project.root)
         checked = [(path, problems + (_voice_language(loaded, project) if loaded is not None else []))]
         if loaded is not None:
             checked += _shot_list_problems(loaded, project)
         for file, found in checked:
-            n = sum(1 for p in found if p.severity == "error")
+            new = [p for p in found if str(p) not in said]
+            said.update(str(p) for p in found)
+            n = sum(1 for p in new if p.severity == "error")
             errors += n
-            report.append({"file": str(file), "valid": n == 0, "problems": [p.as_dict() for p in found]})
-            for p in found:
+            invalid = any(p.severity == "error" for p in found)
+            report.append({"file": str(file), "valid": not invalid, "problems": [p.as_dict() for p in found]})
+            for p in new:
                 print(p, file=sys.stderr)
-    ok = errors == 0
+    ok = not any(not r["valid"] for r in report)
     state.out.result({"valid": ok, "files": report},
                      "\n".join(f"{r['file']}: {'ok' if r['valid'] else 'invalid'}" for r in report))
     if not ok:

@@ -144,3 +144,17 @@ def test_two_episodes_with_one_name_are_refused_naming_both(tmp_path):
         proc = director("-p", str(project), *args)
         assert proc.returncode == 3 and "both named 'ep01'" in proc.stderr, (args, proc.stderr)
         assert "episodes/s2/ep01.yaml" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_mistake_in_the_series_bible_is_said_once_not_once_an_episode(tmp_path):
+    import shutil
+
+    from tests.conftest import DATA
+
+    project = tmp_path / "series"
+    shutil.copytree(DATA / "series", project)
+    bible = project / "series.yaml"
+    bible.write_text(bible.read_text(encoding="utf-8").replace("}", "", 1), encoding="utf-8")
+    proc = director("-p", str(project), "validate")
+    syntax = [ln for ln in proc.stderr.splitlines() if "YAML syntax error" in ln]
+    assert proc.returncode == 3 and len(syntax) == 1, proc.stderr
