@@ -165,8 +165,8 @@ def set_shot(project: Project, episode: str | None, shot_id: str, changes: dict[
     loaded = project.load_episode(episode)
     path, shots = _shot_list(project, loaded)
     if not any(s.id == shot_id for s in shots.shots):
-        raise UsageError(f"no shot {shot_id!r} in episode {loaded.episode}; shots: "
-                         f"{', '.join(s.id for s in shots.shots)}")
+        raise UsageError(f"no shot {shot_id!r} in episode {loaded.episode}{_elsewhere(project, loaded.episode, shot_id)}"
+                         f"; shots: {', '.join(s.id for s in shots.shots)}")
     values = {key: parse_value(key, raw) for key, raw in changes.items()}
     source = path.read_text(encoding="utf-8")
     rt = _yaml(source)
@@ -177,6 +177,21 @@ def set_shot(project: Project, episode: str | None, shot_id: str, changes: dict[
     _validated(path, _dump(rt, data), lambda tmp: load_shot_list(tmp, loaded.screenplay))
     saved = next(s for s in load_shot_list(path, loaded.screenplay).shots if s.id == shot_id)
     return saved.model_dump(mode="json")
+
+
+def _elsewhere(project: Project, episode: str, shot_id: str) -> str:
+    """' (it is in episode ep02: add -e ep02)' where another episode's shot list has the shot, else ''."""
+    import re as _re
+
+    for path in project.episode_paths():
+        shots = project.shots_path(path.stem)
+        try:
+            if path.stem != episode and _re.search(rf"(?m)^- id: {_re.escape(shot_id)}\s*$",
+                                                   shots.read_text(encoding="utf-8")):
+                return f" (it is in episode {path.stem}: add -e {path.stem})"
+        except OSError:
+            continue
+    return ""
 
 
 # ---------------------------------------------------------------------------------------------- takes
@@ -200,7 +215,7 @@ def takes(project: Project, episode: str | None, shot_id: str) -> list[dict]:
     _, shots = _shot_list(project, loaded)
     shot = next((s for s in shots.shots if s.id == shot_id), None)
     if shot is None:
-        raise UsageError(f"no shot {shot_id!r} in episode {loaded.episode}")
+        raise UsageError(f"no shot {shot_id!r} in episode {loaded.episode}{_elsewhere(project, loaded.episode, shot_id)}")
     return all_takes(project, loaded.episode, [shot])[shot_id]
 
 

@@ -119,3 +119,7 @@ def test_plan_and_status_take_every_episode_with_all(tmp_path):
     assert "other episodes: ep02" in one
     both = director("-p", str(project), "plan", "--all", "-e", "ep01")
     assert both.returncode == 2 and "--all and --episode" in both.stderr
+    import yaml
+    other = yaml.safe_load((project / "shots" / "ep02.yaml").read_text(encoding="utf-8"))["shots"][0]["id"]
+    wrong = director("-p", str(project), "shot", "regen", other)  # ep01 is the default episode
+    assert wrong.returncode == 2 and "it is in episode ep02: add -e ep02" in wrong.stderr, wrong.stderr
