@@ -103,7 +103,19 @@ def legacy_screenplay_digest(sp: Screenplay) -> str | None:
 
 def planned_from(shot_list, sp: Screenplay) -> bool:
     """Was this shot list planned from this screenplay (by this director or one before the format grew)?"""
-    return shot_list.screenplay in (screenplay_digest(sp), legacy_screenplay_digest(sp))
+    return shot_list.screenplay in (plan_digest(sp), screenplay_digest(sp), legacy_screenplay_digest(sp))
+
+
+def plan_digest(sp: Screenplay) -> str:
+    """What a shot list is planned from: the screenplay with only the characters and places its scenes name (by
+    id, or a character by name in any text). A series bible's change to a character an episode never names does
+    not re-plan that episode, which threw away the hand edits in its shot list."""
+    data = sp.model_dump(mode="json", exclude_defaults=True)
+    blob = json.dumps(data.get("scenes", []), ensure_ascii=False)
+    data["characters"] = {cid: c for cid, c in data.get("characters", {}).items()
+                          if f'"{cid}"' in blob or (c.get("name") and c["name"] in blob)}
+    data["locations"] = {lid: place for lid, place in data.get("locations", {}).items() if f'"{lid}"' in blob}
+    return "p" + hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:15]
 
 
 def screenplay_digest(sp: Screenplay) -> str:

@@ -12,8 +12,7 @@ from typing import Mapping
 from director.errors import ScreenplayError, StageFailed
 from director.project import Project
 from director.screenplay import LoadedScreenplay
-from director.shots import (Shot, ShotList, load_shot_list, plan_problems, planned_from, save_shot_list,
-                            screenplay_digest)
+from director.shots import Shot, ShotList, load_shot_list, plan_digest, plan_problems, planned_from, save_shot_list
 from director.store.files import write_json
 
 
@@ -123,7 +122,7 @@ def plan_episode(project: Project, loaded: LoadedScreenplay, planner_name: str |
     problems = plan_problems(sp, shots)
     if problems:  # never hand the renderer a broken plan
         raise StageFailed("the planner produced an unusable shot list:\n" + "\n".join(m for _, m in problems))
-    shot_list = ShotList(episode=episode, screenplay=screenplay_digest(sp), planner=name, shots=shots)
+    shot_list = ShotList(episode=episode, screenplay=plan_digest(sp), planner=name, shots=shots)
     path = project.shots_path(episode)
     changed = previous is None or previous != shot_list
     if changed:

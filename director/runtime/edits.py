@@ -345,17 +345,18 @@ def set_line(project: Project, episode: str | None, ref: str, text: str | None =
 def _keep_plan(project: Project, before: LoadedScreenplay) -> None:
     """A line's words changed, not its beats: the shot list planned from the screenplay as it was still fits,
     so it is marked as planned from the new one (a re-plan would drop the reviewer's shot edits and takes)."""
-    from director.shots import legacy_screenplay_digest, screenplay_digest
+    from director.shots import legacy_screenplay_digest, plan_digest, screenplay_digest
 
     path = project.shots_path(before.episode)
     if not path.exists():
         return
     after = project.load_episode(before.episode)
-    old, new = screenplay_digest(before.screenplay), screenplay_digest(after.screenplay)
+    old, new = plan_digest(before.screenplay), plan_digest(after.screenplay)
     source = path.read_text(encoding="utf-8")
     rt = _yaml(source)
     data = rt.load(source)
-    if data.get("screenplay") not in (old, legacy_screenplay_digest(before.screenplay)) or old == new:
+    if data.get("screenplay") not in (old, screenplay_digest(before.screenplay),
+                                      legacy_screenplay_digest(before.screenplay)) or old == new:
         return  # the plan was already out of date: the next render re-plans as before
     data["screenplay"] = new
     _validated(path, _dump(rt, data), lambda tmp: load_shot_list(tmp, after.screenplay))

@@ -123,3 +123,26 @@ def test_plan_and_status_take_every_episode_with_all(tmp_path):
     other = yaml.safe_load((project / "shots" / "ep02.yaml").read_text(encoding="utf-8"))["shots"][0]["id"]
     wrong = director("-p", str(project), "shot", "regen", other)  # ep01 is the default episode
     assert wrong.returncode == 2 and "it is in episode ep02: add -e ep02" in wrong.stderr, wrong.stderr
+
+
+def test_a_bible_change_re_plans_only_the_episodes_that_name_what_changed(tmp_path):
+    """Ren's new description re-planned ep01 too (Ren is not in it), and its hand-edited shot was replaced."""
+    import shutil
+
+    import yaml
+
+    from tests.conftest import DATA
+
+    project = tmp_path / "series"
+    shutil.copytree(DATA / "series", project)
+    director("-p", str(project), "plan", "--all", check=True)
+    path = project / "shots" / "ep01.yaml"
+    shot = yaml.safe_load(path.read_text(encoding="utf-8"))["shots"][0]["id"]
+    director("-p", str(project), "shot", "set", shot, "move=dolly-in", "-e", "ep01", check=True)
+    bible = project / "series.yaml"
+    bible.write_text(bible.read_text(encoding="utf-8").replace("tall man in a grey suit", "tall man, scarred"),
+                     encoding="utf-8")
+    other = (project / "shots" / "ep02.yaml").read_text(encoding="utf-8")
+    director("-p", str(project), "render", "--all", "--until", "refs", check=True)  # re-plans what is out of date
+    assert yaml.safe_load(path.read_text(encoding="utf-8"))["shots"][0]["move"] == "dolly-in"  # kept
+    assert (project / "shots" / "ep02.yaml").read_text(encoding="utf-8") != other  # Ren is in ep02: planned again
