@@ -184,6 +184,20 @@ class ExecutorConfig(_Cfg):
                          "of the job it was running")
 
 
+def _declared_id(path: Path) -> str | None:
+    """An episode file's own top-level ``id:``, read without parsing the file (it names the episode instead of the
+    file's stem); None where it has none or cannot be read."""
+    import re
+
+    try:
+        with path.open("rb") as f:
+            head = f.read(65536).decode("utf-8", "replace")
+    except OSError:
+        return None
+    match = re.search(r"(?m)^id:[ \t]*['\"]?([^'\"\s#]+)", head)
+    return match[1] if match else None
+
+
 class ProjectConfig(_Cfg):
     """``director.yaml``: everything about a project that is not the story."""
 
@@ -333,13 +347,14 @@ class Project:
             raise ConfigError(f"{self.config_path or CONFIG_NAME}: episodes matches {len(paths)} files; a project holds "
                               f"at most {MAX_EPISODES} episodes (split the series into several projects)")
         seen: dict[str, Path] = {}
-        for path in paths:  # an episode is named by its file's stem: its cache state, shot list and out/ folder
-            if path.stem in seen:
-                raise ConfigError(f"{self.config_path or CONFIG_NAME}: episodes {seen[path.stem].relative_to(self.root)} "
-                                  f"and {path.relative_to(self.root)} are both named {path.stem!r} (an episode is "
-                                  "named by its file name, and one would silently stand in for the other): rename "
-                                  "one, e.g. s2-" + path.name)
-            seen[path.stem] = path
+        for path in paths:  # an episode is named by its file's stem (or its `id:`): its state, shot list and out/
+            name = _declared_id(path) or path.stem
+            if name in seen:
+                raise ConfigError(f"{self.config_path or CONFIG_NAME}: episodes {seen[name].relative_to(self.root)} "
+                                  f"and {path.relative_to(self.root)} are both named {name!r} (an episode is named by "
+                                  "its file name or its `id:`, and one would silently stand in for the other): rename "
+                                  "one, e.g. s2-" + path.name + ", or give it an `id:`")
+            seen[name] = path
         return paths
 
     def episode_path(self, episode: str | None) -> Path:

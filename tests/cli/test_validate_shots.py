@@ -144,6 +144,10 @@ def test_two_episodes_with_one_name_are_refused_naming_both(tmp_path):
         proc = director("-p", str(project), *args)
         assert proc.returncode == 3 and "both named 'ep01'" in proc.stderr, (args, proc.stderr)
         assert "episodes/s2/ep01.yaml" in proc.stderr and "Traceback" not in proc.stderr
+    second = project / "episodes" / "s2" / "ep01.yaml"  # an id of its own names it: no clash
+    second.write_text("id: s2-ep01\n" + second.read_text(encoding="utf-8"), encoding="utf-8")
+    proc = director("-p", str(project), "validate")
+    assert "both named" not in proc.stderr, proc.stderr
 
 
 def test_a_mistake_in_the_series_bible_is_said_once_not_once_an_episode(tmp_path):
