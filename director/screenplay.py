@@ -782,8 +782,11 @@ def load_screenplay(path: Path, root: Path | None = None) -> LoadedScreenplay:
             files.append(bible_path)
             bible_data, bpos, bproblems = load_yaml(bible_path, _display(bible_path))
             problems += bproblems
-            bible, more = _validate(bible_data, SeriesBible, bpos)
+            # a bible that does not parse is its syntax error alone (not also "must be a mapping, got NoneType")
+            bible, more = (None, []) if bible_data is None and bproblems else _validate(bible_data, SeriesBible, bpos)
             problems += more
+            if bible is None and any(p.severity == "error" for p in bproblems + more):  # everything leans on it:
+                raise ScreenplayError(problems)  # its mistakes first, not each of the episode's names "unknown"
             bible_data = bible_data if isinstance(bible_data, dict) else {}
             problems += _merge_bible(data, bible_data, pos, bpos, where)
     sp, more = (None, []) if data is None and problems else _validate(data, Screenplay, pos)

@@ -162,3 +162,6 @@ def test_a_mistake_in_the_series_bible_is_said_once_not_once_an_episode(tmp_path
     proc = director("-p", str(project), "validate")
     syntax = [ln for ln in proc.stderr.splitlines() if "YAML syntax error" in ln]
     assert proc.returncode == 3 and len(syntax) == 1, proc.stderr
+    # and nothing that follows from it: not each episode's names as unknown, nor the bible as "got NoneType"
+    assert "is not a character" not in proc.stderr and "NoneType" not in proc.stderr, proc.stderr
+    assert "1 problem found" in proc.stderr, proc.stderr
