@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -82,8 +83,8 @@ class MixConfig(_Cfg):
     duck_db: float = Field(default=-12.0, ge=-40, le=0, description="music level change while anyone speaks")
     music_db: float = Field(default=-8.0, ge=-40, le=6, description="music bed level before ducking")
     room_tone_db: float | None = Field(default=-50.0, ge=-80, le=-20, description="each scene's room tone "
-                                       "(ambience shaped by its location), dBFS RMS under the mix before the master's gain; null: none "
-                                       "(digital silence)")
+                                       "(ambience shaped by its location), dBFS RMS under the mix before the "
+                                       "master's gain; null: none (digital silence)")
     sample_rate: int = 48000
 
     @field_validator("sample_rate")
@@ -346,9 +347,11 @@ class Project:
         if len(paths) > MAX_EPISODES:
             raise ConfigError(f"{self.config_path or CONFIG_NAME}: episodes matches {len(paths)} files; a project holds "
                               f"at most {MAX_EPISODES} episodes (split the series into several projects)")
+        stems = Counter(p.stem for p in paths)
         seen: dict[str, Path] = {}
         for path in paths:  # an episode is named by its file's stem (or its `id:`): its state, shot list and out/
-            name = _declared_id(path) or path.stem
+            # a file is read for its id only where its stem is shared (this runs on every render's path)
+            name = (_declared_id(path) or path.stem) if stems[path.stem] > 1 else path.stem
             if name in seen:
                 raise ConfigError(f"{self.config_path or CONFIG_NAME}: episodes {seen[name].relative_to(self.root)} "
                                   f"and {path.relative_to(self.root)} are both named {name!r} (an episode is named by "

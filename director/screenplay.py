@@ -29,6 +29,7 @@ from director.vocab import (
     INTENSITIES,
     MOVES,
     NARRATOR,
+    NARRATOR_WORDS,
     SFX,
     SIZES,
     EMOTIONS,
@@ -645,7 +646,7 @@ class _Checker:
                      c.name.strip().lower() == who.strip().lower()]
             if named:  # the name shown on screen, where the character's id goes
                 hint = f" (it is the name of '{named[0]}': write who: {named[0]})"
-            elif isinstance(who, str) and who.strip().lower() in ("narrator", "旁白", "解说", "画外音"):
+            elif isinstance(who, str) and who.strip().lower() in NARRATOR_WORDS:
                 hint = " (the narrator speaks in a narration beat: - narration: \"...\")"
             else:
                 hint = did_you_mean(who, self.sp.characters)

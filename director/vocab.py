@@ -21,6 +21,9 @@ CARD_SECONDS = {"title": 2.5, "intro": 2.5, "insert": 2.5, "caption": 2.0}
 NARRATOR = "narrator"
 
 
+NARRATOR_WORDS = ("narrator", "旁白", "解说", "画外音")  # what a writer puts in `who:` meaning the narrator
+
+
 def did_you_mean(value: object, choices) -> str:
     """' (did you mean 'x'?)' when ``value`` is close to one of ``choices``, else ''."""
     if not isinstance(value, str):

@@ -170,7 +170,7 @@ class _Reader:
         if not _HAN_CUE.fullmatch(s):
             return False
         name = _cue_name(s)
-        parenthetical = following[:1] in "(（" and following[-1:] in ")）" and self._speech_after(n)
+        parenthetical = following[:1] in "(（" and following[-1:] in ")）" and self._speech_after()
         if self.han_counts[name] < 2 and name not in NARRATOR_CUES and not _speech_extension(s) and \
                 not parenthetical:
             self.han_action.append((n, name))  # one speech and no extension: as likely a line of action
@@ -178,11 +178,10 @@ class _Reader:
         self.han_cues.append((n, name))
         return True
 
-    def _speech_after(self, n: int) -> bool:
-        """Whether words follow the parenthetical under line ``n`` (夜深了 / （窗外传来狗叫声） is action: nobody
-        speaks after it)."""
-        at = self.at if self.lines[self.at][0] == n else None
-        after = self.lines[at + 2][1].strip() if at is not None and at + 2 < len(self.lines) else ""
+    def _speech_after(self) -> bool:
+        """Whether words follow the parenthetical under the line being read (夜深了 / （窗外传来狗叫声） is action:
+        nobody speaks after it)."""
+        after = self.lines[self.at + 2][1].strip() if self.at + 2 < len(self.lines) else ""
         return bool(after) and not (after[:1] in "(（" and after[-1:] in ")）")
 
     def standalone(self, n: int, s: str) -> bool:

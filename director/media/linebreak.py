@@ -11,8 +11,8 @@ Korean fall back to characters (with the same punctuation rules).
 end, and internal ，、；： shown as a space.
 
 Some text is never broken and never loses its punctuation: a number written with separators (10:30, 8：45,
-1,000, 3.14; a full-width ， between numbers is a pause), a web address, a dotted word (example.com). ``clauses`` (where a cue may change) does not cut
-inside them, and ``zh_drama`` keeps their ：and ，.
+1,000, 3.14; a full-width ， between numbers is a pause), a web address, a dotted word (example.com).
+``clauses`` (where a cue may change) does not cut inside them, and ``zh_drama`` keeps a time's ：.
 """
 from __future__ import annotations
 
@@ -109,12 +109,15 @@ LATIN_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+\-]*\s*")
 LATIN_RUN = 24  # characters: a longer run of Latin words in Chinese text may break between them
 
 
+LATIN_WORDS = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9.+\-]*\s+)+")  # a run so far, each word followed by a space
+
+
 def _latin_runs(units: list[str]) -> list[str]:
     """In Chinese text, a run of Latin words is one name (iPhone 15 Pro Max, Mate 60 Pro): kept whole where it is
     not longer than ``LATIN_RUN``."""
     out: list[str] = []
     for unit in units:
-        if (out and LATIN_WORD.fullmatch(unit) and re.fullmatch(r"(?:[A-Za-z0-9][A-Za-z0-9.+\-]*\s+)+", out[-1])
+        if (out and LATIN_WORD.fullmatch(unit) and LATIN_WORDS.fullmatch(out[-1])
                 and len(out[-1]) + len(unit.rstrip()) <= LATIN_RUN):
             out[-1] += unit
         else:
@@ -228,6 +231,6 @@ def zh_drama(line: str) -> str:
 
     def space(m: re.Match) -> str:
         a, b = m.start(), m.end()
-        digits = a > 0 and b < len(line) and line[a - 1].isdigit() and line[b].isdigit() and b - a == 1
-        return m.group(0) if digits and m.group(0) == "：" else " "
+        time = m.group(0) == "：" and 0 < a and b < len(line) and line[a - 1].isdigit() and line[b].isdigit()
+        return m.group(0) if time else " "
     return re.sub(r"\s*[，、；：。]\s*", space, line).strip()

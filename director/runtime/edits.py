@@ -181,13 +181,11 @@ def set_shot(project: Project, episode: str | None, shot_id: str, changes: dict[
 
 def _elsewhere(project: Project, episode: str, shot_id: str) -> str:
     """' (it is in episode ep02: add -e ep02)' where another episode's shot list has the shot, else ''."""
-    import re as _re
-
     for path in project.episode_paths():
         shots = project.shots_path(path.stem)
         try:
-            if path.stem != episode and _re.search(rf"(?m)^- id: {_re.escape(shot_id)}\s*$",
-                                                   shots.read_text(encoding="utf-8")):
+            if path.stem != episode and re.search(rf"(?m)^- id: {re.escape(shot_id)}\s*$",
+                                                  shots.read_text(encoding="utf-8")):
                 return f" (it is in episode {path.stem}: add -e {path.stem})"
         except OSError:
             continue
@@ -280,13 +278,14 @@ def regenerate(project: Project, episode: str | None, shot_id: str, seed: int | 
     """A new take: the shot gets a new seed (``seed``, or a fresh random one); its earlier takes stay cached,
     ``clean`` included, and a re-plan keeps the take chosen (``plan._keep_takes``)."""
     loaded = project.load_episode(episode)
-    known = [t["seed"] for t in takes(project, loaded.episode, shot_id)]
+    listed = takes(project, loaded.episode, shot_id)
+    known = [t["seed"] for t in listed]
+    current = next(t["seed"] for t in listed if t["current"])
     if seed is None:
         rng = random.SystemRandom()
         seed = rng.randrange(0, 2**31 - 1)
         while seed in known:
             seed = rng.randrange(0, 2**31 - 1)
-    current = next(t["seed"] for t in takes(project, loaded.episode, shot_id) if t["current"])
     shot = set_shot(project, loaded.episode, shot_id, {"seed": int(seed)})
     _remember(project, loaded.episode, shot_id, known + ([int(seed)] if int(seed) not in known else []), current)
     return {"shot": shot, "take": known.index(seed) + 1 if seed in known else len(known) + 1, "seed": int(seed)}

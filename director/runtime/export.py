@@ -401,11 +401,9 @@ def write_timeline(cut: Cut, fmt: str, dest: Path) -> Path:
     except Exception as exc:  # an adapter refusing the timeline is a clear error, not a traceback
         tmp.unlink(missing_ok=True)
         raise DirectorError(f"the {fmt} writer ({adapter}) refused this timeline: {exc}") from None
-    if fmt == "fcpxml":  # the FCP X adapter writes no transitions or effects: add dissolves and fades
-        add_fcpx_transitions(tmp, cut)
+    if fmt == "fcpxml":  # the FCP X adapter writes no transitions, effects, frame size or gains
         finish_fcpx(tmp, cut, dest)
-    elif fmt == "fcp7":  # the FCP 7 adapter writes no clip effects: fades become opacity keyframes
-        add_fcp7_fades(tmp, cut)
+    elif fmt == "fcp7":  # the FCP 7 adapter writes no clip effects (fades, gains) nor the frame size
         finish_fcp7(tmp, cut, dest)
     elif fmt == "edl":
         finish_edl(tmp, cut)
@@ -424,12 +422,14 @@ def _url(dest: Path, relative: str) -> str:
 
 
 def finish_fcp7(path: Path, cut: Cut, dest: Path) -> None:
-    """What the FCP 7 adapter leaves out: the sequence's frame size (9:16, not the NLE's landscape default), file
-    URLs the NLEs resolve, and each sound clip's gain as an Audio Levels filter (linear, as FCP 7 keeps it)."""
+    """What the FCP 7 adapter leaves out: fades (``add_fcp7_fades``), the sequence's frame size (9:16, not the
+    NLE's landscape default), file URLs the NLEs resolve, and each sound clip's gain as an Audio Levels filter
+    (linear, as FCP 7 keeps it)."""
     import xml.etree.ElementTree as ET
 
     tree = ET.parse(path)
     root = tree.getroot()
+    add_fcp7_fades(root, cut)
     sequence = root.find(".//sequence")
     fmt = sequence.find("media/video/format") if sequence is not None else None
     if fmt is not None:
@@ -448,7 +448,7 @@ def finish_fcp7(path: Path, cut: Cut, dest: Path) -> None:
     gains = _gains(cut)
     for item in (sequence.iter("clipitem") if sequence is not None else ()):
         name = item.findtext("name")
-        if name not in gains or item.find("file/media/video") is not None and item.find("file/media/audio") is None:
+        if name not in gains:  # the sound clips' names: their beats' refs (a shot's is its id)
             continue
         effect = ET.SubElement(ET.SubElement(item, "filter"), "effect")
         for tag, text in (("name", "Audio Levels"), ("effectid", "audiolevels"), ("effectcategory", "audiolevels"),
@@ -462,13 +462,14 @@ def finish_fcp7(path: Path, cut: Cut, dest: Path) -> None:
 
 
 def finish_fcpx(path: Path, cut: Cut, dest: Path) -> None:
-    """What the FCP X adapter leaves out: the format's frame size (a 9:16 custom format; the adapter names any
-    1920-high file "1080p", and only when an ffprobe is on PATH), file URLs, and each sound clip's gain as
-    ``adjust-volume``."""
+    """What the FCP X adapter leaves out: dissolves and fades (``add_fcpx_transitions``), the format's frame size
+    (a 9:16 custom format; the adapter names any 1920-high file "1080p", and only when an ffprobe is on PATH), file
+    URLs, and each sound clip's gain as ``adjust-volume``."""
     import xml.etree.ElementTree as ET
 
     tree = ET.parse(path)
     root = tree.getroot()
+    add_fcpx_transitions(root, cut)
     for fmt in root.iter("format"):
         fmt.attrib.pop("name", None)
         fmt.set("width", str(cut.width))
@@ -539,7 +540,7 @@ def _write_xml(tree, path: Path, header: str) -> None:
     path.write_text(header + ET.tostring(tree.getroot(), encoding="unicode") + "\n", encoding="utf-8")
 
 
-def add_fcp7_fades(path: Path, cut: Cut) -> None:
+def add_fcp7_fades(root, cut: Cut) -> None:
     """An Opacity filter with keyframes on each faded clip item of V1 (FCP 7 counts keyframes in the clip's media
     frames; Premiere and Resolve read the same filter)."""
     import xml.etree.ElementTree as ET
@@ -547,8 +548,7 @@ def add_fcp7_fades(path: Path, cut: Cut) -> None:
     fades = fade_frames(cut)
     if not fades:
         return
-    tree = ET.parse(path)
-    track = tree.getroot().find(".//sequence/media/video/track")
+    track = root.find(".//sequence/media/video/track")
     if track is None:
         return
     items = [e for e in track if e.tag == "clipitem"]
@@ -567,13 +567,12 @@ def add_fcp7_fades(path: Path, cut: Cut) -> None:
             key = ET.SubElement(param, "keyframe")
             ET.SubElement(key, "when").text = str(when)
             ET.SubElement(key, "value").text = f"{value * 100:g}"
-    _write_xml(tree, path, '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE xmeml>\n')
 
 
 FCPX_CROSS_DISSOLVE = "FxPlug:4731E73A-8DAC-4113-9A30-AE85B1761265"  # Final Cut Pro's built-in Cross Dissolve
 
 
-def add_fcpx_transitions(path: Path, cut: Cut) -> None:
+def add_fcpx_transitions(root, cut: Cut) -> None:
     """Insert a ``<transition>`` centred on each dissolve's cut into the FCPXML spine (the clips carry the handle
     frames it overlaps), with the Cross Dissolve effect among the resources; a fade is an ``adjust-blend`` opacity
     keyframed inside the clip (clip-local time, before the clip's media, as the DTD orders it)."""
@@ -584,8 +583,6 @@ def add_fcpx_transitions(path: Path, cut: Cut) -> None:
     fades = fade_frames(cut)
     if not dissolves and not fades:
         return
-    tree = ET.parse(path)
-    root = tree.getroot()
     resources, spine = root.find("resources"), root.find(".//spine")
     if resources is None or spine is None:
         return
@@ -623,7 +620,6 @@ def add_fcpx_transitions(path: Path, cut: Cut) -> None:
                                                    "duration": t(d.out_frames + d.in_frames)})
             ET.SubElement(transition, "filter-video", {"ref": effect.get("id"), "name": "Cross Dissolve"})
             spine.insert(at, transition)
-    _write_xml(tree, path, '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE fcpxml>\n\n')
 
 
 def export(project, episode: str | None, fmt: str, out: Path | None = None, profile: str | None = None,

@@ -66,6 +66,16 @@ CARD_COLOURS = {"intro": [1.0, 0.84, 0.25]}
 STROKE = {"content": {"solid": {"alpha": 1.0, "color": [0.0, 0.0, 0.0]}}, "width": 0.06}
 
 
+WHITE = [1.0, 1.0, 1.0]
+
+
+def _style(a: int, b: int, size: float, colour: list[float], italic: bool = False, stroke: bool = True) -> dict:
+    """A text material's style over characters [a, b): bold (the burned face is), filled, outlined unless not."""
+    return {"range": [a, b], "size": size, "bold": True, "italic": italic, "underline": False,
+            "strokes": [STROKE] if stroke else [],
+            "fill": {"alpha": 1.0, "content": {"render_type": "solid", "solid": {"alpha": 1.0, "color": colour}}}}
+
+
 def _id() -> str:
     return uuid.uuid4().hex
 
@@ -216,10 +226,7 @@ def draft_documents(cut: Cut, placed: dict[str, str], name: str, folder: str, fl
     size = round(100 * cut.subtitle_style.get("size", 0.045), 2)
     for start_s, end_s, text, italic in cut.subtitles:  # one segment per cue, its lines as burned
         tid = _id()
-        content = {"text": text, "styles": [{"range": [0, len(text)], "size": size, "bold": True, "italic": italic,
-                                              "underline": False, "strokes": [STROKE],
-                                              "fill": {"alpha": 1.0, "content": {"render_type": "solid", "solid": {
-                                                  "alpha": 1.0, "color": [1.0, 1.0, 1.0]}}}}]}
+        content = {"text": text, "styles": [_style(0, len(text), size, WHITE, italic=italic)]}
         materials["texts"].append({"id": tid, "type": "subtitle", "content": json.dumps(content, ensure_ascii=False),
                                    "alignment": 1, "typesetting": 0, "line_max_width": 0.84, "line_feed": 1,
                                    "letter_spacing": 0.0, "line_spacing": 0.02, "check_flag": 7,
@@ -238,19 +245,14 @@ def draft_documents(cut: Cut, placed: dict[str, str], name: str, folder: str, fl
     card_segments = []  # title, intro, insert and caption cards: where director burns them, editable here
     for start_s, end_s, kind, text in cut.cards:
         tid = _id()
-        scale = CARD_SIZES.get(kind, 1.0)
-
-        def style(a: int, b: int, grow: float, colour: list[float], kind: str = kind) -> dict:
-            return {"range": [a, b], "size": round(size * grow, 2), "bold": True, "italic": False,
-                    "underline": False, "strokes": [] if kind in ("insert", "caption") else [STROKE],
-                    "fill": {"alpha": 1.0, "content": {"render_type": "solid", "solid": {"alpha": 1.0,
-                                                                                          "color": colour}}}}
-        name, _, role = text.partition("\n")
+        big = round(size * CARD_SIZES.get(kind, 1.0), 2)
+        outlined = kind not in ("insert", "caption")  # those two sit on a box of their own
+        title, _, role = text.partition("\n")
         if kind == "intro" and role:  # as burned: the name large in yellow, its role below, smaller and white
-            styles = [style(0, len(name), scale, CARD_COLOURS["intro"]), style(len(name), len(text), 1.0,
-                                                                               [1.0, 1.0, 1.0])]
+            styles = [_style(0, len(title), big, CARD_COLOURS["intro"], stroke=outlined),
+                      _style(len(title), len(text), size, WHITE, stroke=outlined)]
         else:
-            styles = [style(0, len(text), scale, CARD_COLOURS.get(kind, [1.0, 1.0, 1.0]))]
+            styles = [_style(0, len(text), big, CARD_COLOURS.get(kind, WHITE), stroke=outlined)]
         content = {"text": text, "styles": styles}
         materials["texts"].append({"id": tid, "type": "text", "content": json.dumps(content, ensure_ascii=False),
                                    "alignment": 0 if kind in ("intro", "caption") else 1, "typesetting": 0,

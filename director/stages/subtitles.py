@@ -41,9 +41,13 @@ def layout(text: str, start: float, end: float, width: int, height: int, size: f
     fnt = font(max(8, round(height * size)))
     measure = width * (1 - 2 * SIDE_MARGIN)
 
+    wrapped: dict[tuple[str, float], list[str]] = {}  # the loop below asks for the same text's lines again
+
     def raw(piece: str, width: float = measure) -> list[str]:
         """The lines as written (their ，。 kept: the text carried from one cue to the next must keep its pauses)."""
-        return wrap_lines(piece, fnt, width, names)
+        if (piece, width) not in wrapped:
+            wrapped[piece, width] = wrap_lines(piece, fnt, width, names)
+        return wrapped[piece, width]
 
     def styled(lines: list[str]) -> list[str]:
         return [ln for ln in (zh_drama(line) for line in lines) if ln] if style == "zh-drama" else lines
@@ -69,12 +73,13 @@ def layout(text: str, start: float, end: float, width: int, height: int, size: f
         pending = ""
         for clause in clauses(text):
             together = len(raw(pending + clause)) if pending else 0
+            lead = fnt.getlength(pending.strip()) if pending else 0.0
             # a short lead (董事长，) rides with a clause longer than a cue, shared evenly, not up alone for 0.8 s
-            short_lead = fnt.getlength(pending.strip()) < measure * 0.4 and len(raw(clause)) > max_lines
+            overflow = together > max_lines and not (lead < measure * 0.4 and len(raw(clause)) > max_lines)
             # a cue ends at a sentence's end where the next sentence would start inside a full cue
-            sentence = pending.rstrip().rstrip("」』”’）)\"'")[-1:] in SENTENCE_END and together >= max_lines and \
-                fnt.getlength(pending.strip()) >= measure * 0.5
-            if pending and ((together > max_lines and not short_lead) or sentence):
+            sentence = together >= max_lines and lead >= measure * 0.5 and \
+                pending.rstrip().rstrip("」』”’）)\"'")[-1:] in SENTENCE_END
+            if pending and (overflow or sentence):
                 groups.append(styled(raw(pending)))
                 pending = ""
             pending += clause

@@ -254,6 +254,8 @@ def test_overlapping_lines_go_on_separate_text_tracks_in_a_jianying_draft(craft)
     assert [(c["start"], c["text"]) for c in cards] == [(round(e[0] * 24), e[3].replace("\\N{\\fs13\\c&HFFFFFF&}", "\n"))
                                                         for e in burned]
     draft = json.loads((folder / "draft_content.json").read_text(encoding="utf-8"))
+    meta = json.loads((folder / "draft_meta_info.json").read_text(encoding="utf-8"))
+    assert draft["name"] == meta["draft_name"] == folder.name  # a card's text once took the draft's name
     intro = next(json.loads(m["content"]) for m in draft["materials"]["texts"] if "\n" in json.loads(m["content"])["text"])
     name, role = intro["styles"]  # as burned: the name large and yellow on its own line, its role smaller and white
     assert name["range"][1] == intro["text"].index("\n") and role["range"][1] == len(intro["text"])
