@@ -29,7 +29,8 @@ def _refs(tmp: Path) -> dict[str, str]:
 
 def _request(refs: dict[str, str], seed: int = 3, figures=("mia", "jun")) -> FrameRequest:
     specs = {"mia": FigureSpec("mia", "Mia", "young woman, yellow raincoat", (refs["mia"],)),
-             "jun": FigureSpec("jun", "Jun", "man in a grey suit", (refs["jun"],))}
+             "jun": FigureSpec("jun", "Jun", "man in a grey suit", (refs["jun"],)),
+             "cop": FigureSpec("cop", "Cop", "a policeman", ())}  # no reference picture
     return FrameRequest(shot_id="s1", size="MS", angle="eye-level", width=36, height=64, prompt="Mia faces Jun",
                         caption="", location_id="alley", location="a rainy alley", time="night", look="neon noir",
                         negative="blurry", seed=seed, figures=tuple(specs[f] for f in figures),
@@ -87,6 +88,23 @@ def test_ip_adapter_is_loaded_with_load_ip_adapter_and_masks_per_character(tiny,
     out.mkdir()
     backend.render(_request(_refs(tmp_path)), out)
     assert processors[0].scale == [[0.6, 0.3]]  # one scale per character: mia default, jun overridden
+
+
+def test_ip_adapter_holds_a_lone_character_with_its_own_scale(tiny, tmp_path):
+    """One reference is unmasked, where the attention processor multiplies by the scale: it must be a number
+    (a nested list raised a TypeError at the first cross-attention), and it is the referenced character's own
+    scale even when someone without a reference stands first in the frame."""
+    from diffusers.models.attention_processor import IPAdapterAttnProcessor2_0
+
+    backend = _config("sdxl-ip-adapter", tiny, ip_scales={"jun": 0.3}).build()
+    processors = [p for p in backend.pipe.unet.attn_processors.values() if isinstance(p, IPAdapterAttnProcessor2_0)]
+    refs = _refs(tmp_path)
+    for figures, scale in ((("mia",), 0.6), (("cop", "jun"), 0.3)):
+        out = tmp_path / "-".join(figures)
+        out.mkdir()
+        meta = flat(backend.render(_request(refs, figures=figures), out))
+        assert processors[0].scale == [scale]
+        assert Image.open(out / "keyframe.png").size == (36, 64) and len(meta["references"]) == 1
 
 
 def test_low_score_retries_with_new_seeds_and_keeps_the_best_take(tiny, tmp_path):

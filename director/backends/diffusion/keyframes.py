@@ -64,7 +64,7 @@ class QwenEditConfig(KeyframeConfig):
 
 class SDXLIPAdapterConfig(KeyframeConfig):
     name: ClassVar[str] = "sdxl-ip-adapter"
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"
     license: ClassVar[str] = "CreativeML Open RAIL++-M (SDXL), Apache-2.0 (IP-Adapter)"
     target: ClassVar[str] = "director.backends.diffusion.keyframes:SDXLIPAdapterBackend"
     pipeline_class: ClassVar[str] = "StableDiffusionXLPipeline"
@@ -117,7 +117,8 @@ class KeyframeBackend:
         """Adapters to load before the pipeline is placed (offload hooks are built over what is there)."""
 
     def generate(self, prompt: str, negative: str, references: list, width: int, height: int, seed: int,
-                 figures: list[str]):
+                 labels: list[str]):
+        """One picture held to ``references``; ``labels`` names each (a character's id, or "location")."""
         raise NotImplementedError
 
     # shared ---------------------------------------------------------------
@@ -136,14 +137,14 @@ class KeyframeBackend:
         negative = negative_prompt(req.negative, "deformed face, extra limbs, text, watermark")
         width, height = common.native_size(req.width, req.height, self.config.resolution, self.config.multiple)
         images = [Image.open(path).convert("RGB") for _, path in refs]
-        people = [f.id for f in req.figures]
+        labels = [label for label, _ in refs]
         scored = [(f.id, f.refs) for f in req.figures if f.refs]
         takes = []
         for attempt in range(self.config.tries):
             seed = req.seed + attempt * SEED_STRIDE
             with self.lock:
                 image = common.with_oom_retry(self.pipe, self.config, lambda: self.generate(
-                    prompt, negative, images, width, height, seed, people), f"keyframe {req.shot_id}")
+                    prompt, negative, images, width, height, seed, labels), f"keyframe {req.shot_id}")
                 frame = common.fit(image, req.width, req.height)
                 scores = self.scorer.score(frame, scored) if self.scorer and scored else {}
             worst = min(scores.values()) if scores else 1.0
@@ -196,7 +197,7 @@ class QwenEditBackend(KeyframeBackend):
         tokenizer = AutoTokenizer.from_pretrained(str(folder / "tokenizer"), local_files_only=True)
         return {"processor": image_only_qwen_processor(image_processor, tokenizer)}
 
-    def generate(self, prompt, negative, references, width, height, seed, figures):
+    def generate(self, prompt, negative, references, width, height, seed, labels):
         result = self.pipe(image=references or [self._blank(width, height)], prompt=prompt, negative_prompt=negative,
                            true_cfg_scale=self.config.guidance, num_inference_steps=self.config.steps,
                            height=height, width=width, generator=common.generator(self.pipe, seed),
@@ -210,7 +211,7 @@ class QwenEditBackend(KeyframeBackend):
 
 
 class FluxKontextBackend(KeyframeBackend):
-    def generate(self, prompt, negative, references, width, height, seed, figures):
+    def generate(self, prompt, negative, references, width, height, seed, labels):
         image = contact_strip(references, width, height) if references else QwenEditBackend._blank(width, height)
         result = self.pipe(image=image, prompt=prompt, guidance_scale=self.config.guidance,
                            num_inference_steps=self.config.steps, height=height, width=width,
@@ -235,15 +236,18 @@ class SDXLIPAdapterBackend(KeyframeBackend):
         refs = [(f.id, f.refs[0]) for f in req.figures if f.refs][:self.config.max_references]
         return refs, {}
 
-    def generate(self, prompt, negative, references, width, height, seed, figures):
+    def generate(self, prompt, negative, references, width, height, seed, labels):
         config: SDXLIPAdapterConfig = self.config
         kwargs = {}
-        if references and figures:
-            ids = [f for f in figures][:len(references)]
-            self.pipe.set_ip_adapter_scale([[config.ip_scales.get(i, config.ip_scale) for i in ids]])
-            kwargs["ip_adapter_image"] = [list(references)]
-            if len(references) > 1:
+        if references and labels:
+            scales = [config.ip_scales.get(label, config.ip_scale) for label in labels]
+            if len(references) > 1:  # one scale per character, each held to its band of the frame by a mask
+                self.pipe.set_ip_adapter_scale([scales])
+                kwargs["ip_adapter_image"] = [list(references)]
                 kwargs["cross_attention_kwargs"] = {"ip_adapter_masks": [region_masks(len(references), width, height)]}
+            else:  # unmasked, the attention processor multiplies by the scale itself: a number, not a list
+                self.pipe.set_ip_adapter_scale(scales[0])
+                kwargs["ip_adapter_image"] = [references[0]]
         else:  # a sheet or an empty plate: no identity to hold
             self.pipe.set_ip_adapter_scale(0.0)
             kwargs["ip_adapter_image"] = [references[0] if references else QwenEditBackend._blank(width, height)]
