@@ -144,22 +144,63 @@ def license_gate(needs: list[ModelNeed], ack: str | None) -> None:
                                  f"in director.yaml to use it anyway, or choose a commercially usable model")
 
 
+def coqui_catalogue(model: str) -> dict:
+    """Coqui's own entry for a model name (``TTS/.models.json``, read without importing TTS), or {}."""
+    import importlib.util
+    import json
+    parts = model.split("/")
+    spec = importlib.util.find_spec("TTS") if len(parts) == 4 else None
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    try:
+        catalogue = json.loads((Path(spec.submodule_search_locations[0]) / ".models.json").read_text("utf-8"))
+        entry = catalogue[parts[0]][parts[1]][parts[2]][parts[3]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return entry if isinstance(entry, dict) else {}
+
+
 def coqui_model_folder(model: str) -> Path | None:
-    """A Coqui TTS model by name in Coqui's model folder, or a local folder; never downloads."""
+    """A Coqui TTS model by name, or a local folder; never downloads.
+
+    Coqui keeps a model in its own folder (``<TTS_HOME>/tts/<type>--<lang>--<dataset>--<model>``) unless its
+    catalogue entry names a Hugging Face repository (XTTS-v2's does): that one it fetches into the Hugging Face
+    cache, leaving its own folder empty or holding only the terms agreed to. A folder counts only with the
+    model's ``config.json`` in it."""
     path = Path(model).expanduser()
     if path.exists():
         return path
     if "/" not in model or model.startswith(("/", ".", "~")):
         return None
-    home = Path(os.environ.get("TTS_HOME") or os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    folder = home / "tts" / model.replace("/", "--")
-    return folder if folder.is_dir() and any(folder.iterdir()) else None
+    repo = coqui_catalogue(model).get("repo_id")
+    if repo:
+        folder = local_folder(repo)
+    else:
+        home = Path(os.environ.get("TTS_HOME") or os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+        folder = home / "tts" / model.replace("/", "--")
+    return folder if folder is not None and (folder / "config.json").is_file() else None
 
 
-def pull(need: ModelNeed) -> Path:
+def pull(need: ModelNeed, license_ack: str | None = None) -> Path:
     """Download one model into the local cache (the only code path that uses the network)."""
     if need.hub == "coqui":
         from TTS.utils.manage import ModelManager
-        return Path(ModelManager().download_model(need.id)[0]).parent
+        if coqui_catalogue(need.id).get("tos_required"):
+            # Coqui asks for its terms on the terminal (input()), which hangs or fails unattended; the
+            # project's acknowledgement is the agreement.
+            if license_ack != "noncommercial":
+                raise BackendUnavailable(f"{need.id} is under the {need.license.name}: agree to its terms with "
+                                         f"`license_ack: noncommercial` in director.yaml, then pull again")
+            before, os.environ["COQUI_TOS_AGREED"] = os.environ.get("COQUI_TOS_AGREED"), "1"
+            try:
+                ModelManager(progress_bar=True).download_model(need.id)
+            finally:
+                os.environ.pop("COQUI_TOS_AGREED") if before is None else os.environ.update(COQUI_TOS_AGREED=before)
+        else:
+            ModelManager(progress_bar=True).download_model(need.id)
+        folder = coqui_model_folder(need.id)
+        if folder is None:
+            raise BackendUnavailable(f"{need.id} was fetched, but no folder with its config.json is on this machine")
+        return folder
     from huggingface_hub import snapshot_download
     return Path(snapshot_download(need.id, allow_patterns=list(need.files) or None))

@@ -672,7 +672,8 @@ def models_pull() -> None:
     """Download the profile's missing models into the local cache."""
     from director.runtime.modelsinfo import needed_models, pull_models
 
-    fetched = pull_models(needed_models(_project(), getattr(state, "profile", None)))
+    project = _project()
+    fetched = pull_models(needed_models(project, getattr(state, "profile", None)), project.config.license_ack)
     state.out.result({"fetched": fetched}, f"fetched {len(fetched)} model(s)" if fetched else "all models are here")
 
 

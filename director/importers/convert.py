@@ -13,10 +13,10 @@ import re
 import string
 import unicodedata
 from dataclasses import dataclass, field
-from itertools import pairwise
 
 from director.errors import Problem, ScreenplayError
 from director.ids import MAX_ID
+from director.media.linebreak import join, split_text  # noqa: F401 (the importers' text helpers)
 from director.screenplay import MAX_ACTION_CHARS, MAX_LINE_CHARS
 from director.vocab import (
     CONTINUOUS_TIMES,
@@ -48,7 +48,6 @@ _SHOT_SIZES = (("ECU", r"\b(EXTREME CLOSE|ECU|XCU|INSERT)"), ("CU", r"\bCLOSE|\b
 _YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
 _PLAIN = re.compile(r"[^\W\d_][\w-]*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
-_ENDS = (r"[.!?。！？…]+[\"'”’」』)）]*\s*", r"[,;:，；：、]\s*", r"\s+")  # sentence, clause, word
 
 
 @dataclass(frozen=True)
@@ -107,31 +106,6 @@ class _Scene:
 def clean(text: str) -> str:
     """Whitespace collapsed and control characters dropped: what is left is printable in YAML."""
     return " ".join(_CONTROL.sub("", text).split())
-
-
-def join(a: str, b: str) -> str:
-    """Two pieces of text as one: a space between words, none between CJK characters."""
-    if not a or not b:
-        return a or b
-    return a + ("" if ord(a[-1]) >= 0x2E80 or ord(b[0]) >= 0x2E80 else " ") + b
-
-
-def split_text(text: str, limit: int, level: int = 0) -> list[str]:
-    """``text`` in pieces of at most ``limit`` characters, broken after sentences, else clauses, else words."""
-    if len(text) <= limit:
-        return [text]
-    if level == len(_ENDS):
-        return [text[i:i + limit] for i in range(0, len(text), limit)]
-    cuts = [0] + [m.end() for m in re.finditer(_ENDS[level], text)] + [len(text)]
-    pieces = [p for a, b in pairwise(cuts) if (p := text[a:b].strip())]
-    out: list[str] = []
-    for piece in pieces:
-        for part in split_text(piece, limit, level + 1):
-            if out and len(joined := join(out[-1], part)) <= limit:
-                out[-1] = joined
-            else:
-                out.append(part)
-    return out
 
 
 def slug(name: str) -> str:

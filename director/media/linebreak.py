@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
+from itertools import pairwise
 
 CJK_CHAR = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
 HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -234,3 +235,33 @@ def zh_drama(line: str) -> str:
         time = m.group(0) == "：" and 0 < a and b < len(line) and line[a - 1].isdigit() and line[b].isdigit()
         return m.group(0) if time else " "
     return re.sub(r"\s*[，、；：。]\s*", space, line).strip()
+
+
+# --------------------------------------------------------------------------- pieces of a long text
+
+PIECE_ENDS = (r"[.!?。！？…]+[\"'”’」』)）]*\s*", r"[,;:，；：、]\s*", r"\s+")  # sentence, clause, word
+
+
+def join(a: str, b: str) -> str:
+    """Two pieces of text as one: a space between words, none between CJK characters."""
+    if not a or not b:
+        return a or b
+    return a + ("" if ord(a[-1]) >= 0x2E80 or ord(b[0]) >= 0x2E80 else " ") + b
+
+
+def split_text(text: str, limit: int, level: int = 0) -> list[str]:
+    """``text`` in pieces of at most ``limit`` characters, broken after sentences, else clauses, else words."""
+    if len(text) <= limit:
+        return [text]
+    if level == len(PIECE_ENDS):
+        return [text[i:i + limit] for i in range(0, len(text), limit)]
+    cuts = [0] + [m.end() for m in re.finditer(PIECE_ENDS[level], text)] + [len(text)]
+    pieces = [p for a, b in pairwise(cuts) if (p := text[a:b].strip())]
+    out: list[str] = []
+    for piece in pieces:
+        for part in split_text(piece, limit, level + 1):
+            if out and len(joined := join(out[-1], part)) <= limit:
+                out[-1] = joined
+            else:
+                out.append(part)
+    return out

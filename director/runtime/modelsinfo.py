@@ -92,14 +92,16 @@ def pull_failure(need: ModelNeed, exc: Exception) -> str:
     return f"could not fetch {need.id}: {name}: {str(exc)[:300]}"
 
 
-def pull_models(needs: list[ModelNeed]) -> list[str]:
+def pull_models(needs: list[ModelNeed], license_ack: str | None = None) -> list[str]:
     """Fetch every missing model; the only network use in director besides the LLM."""
     fetched = []
     for need in needs:
         if need.folder() is not None:
             continue
         try:
-            pull(need)
+            pull(need, license_ack)
+        except BackendUnavailable:
+            raise
         except Exception as exc:  # network, auth, gated repo: say which and why
             raise BackendUnavailable(pull_failure(need, exc)) from None
         fetched.append(need.id)

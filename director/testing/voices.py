@@ -14,8 +14,9 @@ TINY_VITS = dict(hidden_channels=32, hidden_channels_ffn_text_encoder=64, num_he
                  resblock_kernel_sizes_decoder=[3], resblock_dilation_sizes_decoder=[[1, 3, 5]],
                  upsample_rates_decoder=[8, 8, 4], upsample_initial_channel_decoder=32,
                  upsample_kernel_sizes_decoder=[16, 16, 8], speaker_embedding_channels=16)
-TINY_XTTS = dict(gpt_layers=2, gpt_n_model_channels=64, gpt_n_heads=2, gpt_max_audio_tokens=48,
-                 gpt_max_text_tokens=120, decoder_input_dim=64)
+TINY_XTTS = dict(  # 600 text tokens: a Chinese piece of 82 characters is ~500 in pinyin, letter by letter
+    gpt_layers=2, gpt_n_model_channels=64, gpt_n_heads=2, gpt_max_audio_tokens=48,
+                 gpt_max_text_tokens=600, decoder_input_dim=64)
 
 
 def tiny_vits(folder: Path, speakers: tuple[str, ...] = ("p225", "p226", "p227")) -> Path:
@@ -94,7 +95,7 @@ def xtts_folder(folder: Path, **sizes) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     specials = ["[STOP]", "[UNK]", "[SPACE]", "[START]", "[en]", "[zh-cn]"]
-    vocab = {token: i for i, token in enumerate(specials + list("abcdefghijklmnopqrstuvwxyz'.,!?-"))}
+    vocab = {token: i for i, token in enumerate(specials + list("abcdefghijklmnopqrstuvwxyz0123456789'.,!?-"))}
     tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="[UNK]"))
     tokenizer.add_special_tokens(specials)
     tokenizer.save(str(folder / "vocab.json"))

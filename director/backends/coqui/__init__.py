@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import threading
 import wave
 from pathlib import Path
@@ -32,18 +31,21 @@ from director.backends import REMOTE_MODELS, BackendConfig
 from director.backends.models import ModelNeed, coqui_model_folder, license_gate, local_folder, require_local
 from director.backends.types import AudioResult, SpeechRequest
 from director.errors import BackendUnavailable, StageFailed
+from director.media.linebreak import split_text
 
 EMOTION_RATE = {"angry": 1.12, "scared": 1.15, "excited": 1.12, "happy": 1.05, "calm": 0.92, "sad": 0.85,
                 "tender": 0.9, "cold": 0.95, "whisper": 0.9, "tense": 1.05, "shocked": 1.1}
 EMOTION_TEMPERATURE = {"angry": 0.85, "excited": 0.85, "scared": 0.8, "calm": 0.6, "sad": 0.65, "cold": 0.55}
 LANGUAGE = {"zh-CN": "zh-cn", "zh-TW": "zh-cn", "en": "en", "en-US": "en", "en-GB": "en"}
-SENTENCE = re.compile(r"(?<=[.!?。！？])\s*")
+# XTTS-v2's tokenizer warns of truncated audio past these lengths (Chinese is spelled out in pinyin first)
+XTTS_CHARS = {"en": 250, "de": 253, "fr": 273, "es": 239, "it": 213, "pt": 203, "pl": 224, "zh": 82, "ar": 166,
+              "cs": 186, "ru": 182, "nl": 251, "tr": 226, "ja": 71, "hu": 224, "ko": 95, "hi": 150}
 
 
 class CoquiConfig(BackendConfig):
     name: ClassVar[str] = "coqui-tts"
     kind: ClassVar[str] = "voice"
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"
     license: ClassVar[str] = "MPL-2.0 (coqui-tts code); model licenses listed by `director models`"
     requires: ClassVar[tuple[str, ...]] = ("TTS", "torch")
     target: ClassVar[str] = "director.backends.coqui:CoquiBackend"
@@ -54,7 +56,9 @@ class CoquiConfig(BackendConfig):
                                  description="OpenVoice v1/v2 converter (Hugging Face id or local folder) that "
                                              "converts the base voice to voice.sample; null: no cloning")
     device: str = "auto"
-    max_chars: int = Field(default=220, ge=40, le=2000, description="longer lines are split at sentences")
+    max_chars: int = Field(default=220, ge=40, le=2000,
+                           description="longer lines are voiced in pieces, split at sentences, else clauses "
+                                       "(XTTS: at most its own limit per language, 82 for Chinese)")
 
     def languages(self) -> tuple[str, ...] | None:
         if self.is_xtts():  # XTTS-v2's 17 languages
@@ -125,19 +129,6 @@ def speaker_for(speakers: list[str], voice_key: str) -> str:
     return sorted(speakers)[index]
 
 
-def split_text(text: str, limit: int) -> list[str]:
-    parts, current = [], ""
-    for sentence in (s for s in SENTENCE.split(text.strip()) if s):
-        if current and len(current) + len(sentence) + 1 > limit:
-            parts.append(current)
-            current = sentence
-        else:
-            current = f"{current} {sentence}".strip()
-    if current:
-        parts.append(current)
-    return parts or [text.strip()]
-
-
 class CoquiBackend:
     def __init__(self, config: CoquiConfig):
         import torch
@@ -171,7 +162,7 @@ class CoquiBackend:
         chunks = []
         with self.lock:
             torch.manual_seed(req.seed)  # VITS and OpenVoice sample noise; XTTS samples tokens
-            for part in split_text(req.text, self.config.max_chars):
+            for part in split_text(req.text.strip(), self.limit(req.language)):
                 chunks.append(np.asarray(self._speak(part, req, rate), dtype=np.float32))
             audio = join(chunks, self.sample_rate)
             converted = self.vc is not None and bool(req.voice.sample)
@@ -186,6 +177,12 @@ class CoquiBackend:
         return AudioResult(str(path), self.sample_rate, 1, len(audio) / self.sample_rate,
                            detail={"model": self.config.model, "sentences": len(chunks),
                                    "cloned": converted or self.xtts})
+
+    def limit(self, language: str) -> int:
+        """The longest piece voiced at once: XTTS truncates past its limit for the language."""
+        if not self.xtts:
+            return self.config.max_chars
+        return min(self.config.max_chars, XTTS_CHARS.get(language.split("-")[0].lower(), 250))
 
     def _speak(self, text: str, req: SpeechRequest, rate: float):
         tts = self.tts
