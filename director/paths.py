@@ -64,3 +64,13 @@ def no_links(root: Path, path: Path, what: str) -> Path:
             raise UnsafePath(f"refusing to use {what} at {path}: {current} is a symbolic link (director never makes "
                              f"links in its own folders; remove it, and director makes the folder again)")
     return Path(path)
+
+
+def not_regular(mode: int) -> str | None:
+    """What a file that is not a regular one is (reading a named pipe or a device can block forever), or None."""
+    if stat.S_ISREG(mode):
+        return None
+    kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+             (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
+    kind = next((name for test, name in kinds if test(mode)), "not a regular file")
+    return f"is {kind}, not a file director can read; replace it with the file itself"

@@ -190,7 +190,11 @@ def _declared_id(path: Path) -> str | None:
     file's stem); None where it has none or cannot be read."""
     import re
 
+    from director.paths import not_regular
+
     try:
+        if not_regular(path.stat().st_mode):  # a named pipe would block the read; validation names it
+            return None
         with path.open("rb") as f:
             head = f.read(65536).decode("utf-8", "replace")
     except OSError:

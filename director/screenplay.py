@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from director.errors import Problem, ScreenplayError
 from director.ids import id_problem
 from director.media.inspect import audio_problem, image_problem
-from director.paths import path_text_problem
+from director.paths import not_regular, path_text_problem
 from director.vocab import (
     ANGLES,
     AUDIO_EXTS,
@@ -496,12 +496,15 @@ class _Checker:
         for cid, char in self.sp.characters.items():  # None: the entry failed the schema (reported already)
             self.check_id(("characters", cid), cid, "character")
             if char is not None:
+                self.check_control(("characters", cid, "name"), char.name, "the character's name")
+                self.check_control(("characters", cid, "description"), char.description, "description", lines=True)
                 self.check_files(("characters", cid, "refs"), char.refs, IMAGE_EXTS, "reference image")
                 if char.voice:
                     self.check_voice(("characters", cid, "voice"), char.voice)
         for lid, location in self.sp.locations.items():
             self.check_id(("locations", lid), lid, "location")
             if location is not None:
+                self.check_control(("locations", lid, "description"), location.description, "description", lines=True)
                 self.check_files(("locations", lid, "refs"), location.refs, IMAGE_EXTS, "reference image")
         self.check_voice(("narrator", "voice"), self.sp.narrator.voice)
         seen: dict[str, int] = {}
@@ -516,6 +519,7 @@ class _Checker:
         sp = self.sp
         if not sp.title.strip():
             self.err(("title",), "title is empty; give the episode a title")
+        self.check_control(("title",), sp.title, "title")
         if not LANG_RE.match(sp.language):
             self.err(("language",), f"language {sp.language!r} is not a BCP-47 tag; valid examples: en, en-US, zh-CN, ja")
         fmt = sp.format
@@ -564,6 +568,7 @@ class _Checker:
         try:
             target = (base.parent / rel).resolve()
             exists = target.is_file()
+            odd = None if exists or not target.exists() else not_regular(target.stat().st_mode)
         except (OSError, RuntimeError) as exc:  # a symlink loop, a name the file system refuses
             self.err(loc, f"{name} {rel!r} cannot be opened ({getattr(exc, 'strerror', None) or exc})")
             return
@@ -573,6 +578,8 @@ class _Checker:
             return
         if Path(rel).suffix.lower() not in exts:
             self.err(loc, f"{name} {rel!r} is not a {what}; valid file types: {', '.join(exts)}")
+        elif odd:
+            self.err(loc, f"{name} {rel!r} {odd}")
         elif not exists:
             self.err(loc, f"{name} {rel!r} does not exist (looked for {target})")
         else:
@@ -588,6 +595,17 @@ class _Checker:
             self.check_file(loc + ("sample",), voice.sample, AUDIO_EXTS, "voice sample")
         for emotion, clip in voice.styles.items():
             self.check_file(loc + ("styles", emotion), clip, AUDIO_EXTS, "voice style clip")
+
+    def check_control(self, loc: tuple, text: str | None, what: str, lines: bool = False) -> None:
+        """Control characters in a name or title: they reach subtitles, cards and the editors' timelines (a new
+        line in the title wrote an EDL event of its own); ``lines``: a description may break lines."""
+        import unicodedata
+
+        bad = next((c for c in text or "" if unicodedata.category(c) == "Cc" and not (lines and c in "\n\t")), None)
+        if bad in ("\n", "\r"):
+            self.err(loc, f"{what} contains a line break (U+{ord(bad):04X}); keep it on one line")
+        elif bad is not None:
+            self.err(loc, f"{what} contains the control character U+{ord(bad):04X}; remove it")
 
     def check_text(self, loc: tuple, text: str, what: str, limit: int) -> None:
         import unicodedata
@@ -679,8 +697,10 @@ class _Checker:
                      "(or a Chinese word: 画外音, 画外, 内心独白, 电话, 对讲机)")
         spoken = beat.line or beat.narration
         emotion = getattr(spoken, "emotion", None) if spoken is not None else None
-        if emotion and canonical_emotion(emotion) is None:
-            where = ("line" if beat.line is not None else "narration", "emotion")
+        where = ("line" if beat.line is not None else "narration", "emotion")
+        if emotion and not emotion.isprintable():
+            self.check_control(loc + where, emotion, "emotion")
+        elif emotion and canonical_emotion(emotion) is None:
             self.err(loc + where, f"emotion {one_of(emotion, EMOTIONS)} (or a Chinese word: 愤怒, 冷笑, 哽咽...); "
                      "the voice will speak it neutrally", severity="warning")
         music = beat.music
@@ -765,7 +785,7 @@ def load_screenplay(path: Path, root: Path | None = None) -> LoadedScreenplay:
     """Load and validate an episode file (and its series bible); raise ScreenplayError with every problem."""
     path = Path(path)
     root = (root or path.parent).resolve()
-    if not path.is_file():
+    if not path.is_file() and not path.exists():
         raise ScreenplayError([Problem(_display(path), 1, 1, "no such screenplay file")])
     data, pos, problems = load_yaml(path, _display(path))
     where: dict[tuple, Positions] = {(): pos}

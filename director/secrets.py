@@ -30,7 +30,10 @@ _AUTH = re.compile(r"(?i)\b(authorization[\"']?\s*[:=]\s*[\"']?(?:bearer|basic|t
 _BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{6,}")
 _KEYLIKE = re.compile(r"\b(sk-|sk_|gsk_|xai-|hf_)[A-Za-z0-9_-]{12,}")
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/@:]*(?::[^\s/@]*)?@")
-_ANY = re.compile(r"(?i)://|authorization|bearer|sk-|sk_|gsk_|xai-|hf_")  # what each pattern above needs: a text
+# a key in a URL's query (?key=..., &api_key=..., ?token=...): Google-style and signed URLs carry one there
+_QUERY_KEY = re.compile(r"(?i)([?&](?:[a-z0-9_-]*(?:key|token|secret|password|passwd|pwd)|sig|signature|auth)=)"
+                        r"[^&#\s\"']+")
+_ANY = re.compile(r"(?i)://|authorization|bearer|sk-|sk_|gsk_|xai-|hf_|[?&][a-z0-9_-]*=")  # what each pattern above needs: a text
 # with none of it (most of a run record's thousands of strings) is searched once, not four times
 
 
@@ -65,6 +68,7 @@ def redact(text: str) -> str:
     if not _ANY.search(text):
         return text
     text = _URL_CREDENTIALS.sub(lambda m: f"{m[1]}{MASK}@", text)
+    text = _QUERY_KEY.sub(lambda m: f"{m[1]}{MASK}", text)
     text = _AUTH.sub(lambda m: f"{m[1]}{MASK}", text)
     text = _BEARER.sub(lambda m: f"{m[1]}{MASK}", text)
     return _KEYLIKE.sub(lambda m: f"{m[1]}{MASK}", text)
@@ -91,6 +95,9 @@ def split_url_credentials(url: str) -> tuple[str, str | None]:
         return url, None
     register(parts.password)
     register(parts.username if parts.password is None else None)
+    # HTTP Basic sends base64(user:password): a server that echoes its Authorization header must not print it
+    import base64
+    register(base64.b64encode(f"{parts.username or ''}:{parts.password or ''}".encode()).decode())
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"

@@ -48,6 +48,15 @@ class Shot(BaseModel):
             raise ValueError(f"shot id {value[:80]!r} {problem}")
         return value
 
+    @field_validator("prompt")
+    @classmethod
+    def _prompt(cls, value: str) -> str:
+        import unicodedata
+        bad = next((c for c in value if unicodedata.category(c) == "Cc" and c not in "\n\t"), None)
+        if bad is not None:  # an escape sequence would reach terminals, the studio and the image model's prompt
+            raise ValueError(f"the prompt contains the control character U+{ord(bad):04X}; remove it")
+        return value
+
     @field_validator("duration", "seed", mode="before")
     @classmethod
     def _number(cls, value):

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from director.errors import Problem
+from director.paths import not_regular
 
 Loc = tuple  # a path into the document: ("scenes", 0, "beats", 2, "line", "who")
 
@@ -278,7 +279,10 @@ def load_yaml(path: Path, display: str | None = None) -> tuple[Any, Positions, l
     display = display or str(path)
     positions = Positions(display)
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        size = info.st_size
+        if kind := not_regular(info.st_mode):
+            return None, positions, [Problem(display, 1, 1, f"the path {kind}")]
         if size > MAX_BYTES:
             return None, positions, [Problem(display, 1, 1, f"the file is {size / 1e6:.1f} MB; director reads "
                                                             f"files of at most {MAX_BYTES // (1024 * 1024)} MB")]

@@ -98,17 +98,35 @@ def one_blas_thread() -> None:
         del os.environ["OPENBLAS_NUM_THREADS"]
 
 
+TERMINATED = 143  # the exit code of a render stopped by SIGTERM (docker stop, systemd, a batch scheduler)
+
+
+def _terminate(signum, frame) -> None:
+    """SIGTERM stops a render as Ctrl-C does (finished work kept, the state saved, a message); a second one ends
+    the process at once."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _terminate.seen = True
+    raise KeyboardInterrupt
+
+
 def entry() -> None:
+    import signal
+
+    _terminate.seen = False
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         if answered(sys.argv[1:]):
             raise SystemExit(0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        raise SystemExit(130) from None
+        raise SystemExit(TERMINATED if _terminate.seen else 130) from None
     if not {"--help", "-h"} & set(sys.argv[1:]) and len(sys.argv) > 1:  # help needs no numpy (~0.07 s)
         one_blas_thread()  # a render imports numpy anyway (the screenplay's checks, the backends); an answered one not
     from director.runtime.heap import one_heap
 
     one_heap()  # before any thread of the process exists (runtime/heap.py)
     from director.cli.main import run
-    raise SystemExit(run())
+    code = run()
+    raise SystemExit(TERMINATED if _terminate.seen and code == 130 else code)

@@ -13,6 +13,7 @@ from pathlib import Path
 from director.errors import Problem, ScreenplayError
 from director.importers import fdx, fountain
 from director.importers.convert import ImportResult, build
+from director.paths import not_regular
 
 __all__ = ["ImportResult", "import_script"]
 
@@ -42,7 +43,10 @@ def _error(display: str, message: str, line: int = 1) -> ScreenplayError:
 
 def _read(path: Path, display: str) -> bytes:
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        size = info.st_size
+        if kind := not_regular(info.st_mode):
+            raise _error(display, f"the path {kind}")
         if size > MAX_BYTES:
             raise _error(display, f"the file is {size / 1e6:.1f} MB; a screenplay is at most "
                                   f"{MAX_BYTES // (1024 * 1024)} MB")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from director.errors import Problem, ScreenplayError
 from director.ids import MAX_ID
-from director.media.linebreak import join, split_text  # noqa: F401 (the importers' text helpers)
+from director.media.linebreak import join, split_text
 from director.screenplay import MAX_ACTION_CHARS, MAX_LINE_CHARS
 from director.vocab import (
     CONTINUOUS_TIMES,
@@ -254,7 +254,7 @@ class _Builder:
                                f"the scene is set in the day (valid: {', '.join(TIMES)}, SAME, CONTINUOUS, LATER)")
         elif time is None and setting:
             self.warn(el.line, f"no time of day in the heading {el.text!r}; the scene is set in the day")
-        heading = f"{el.text} (scene {el.number})" if el.number else el.text
+        heading = clean(f"{el.text} (scene {el.number})" if el.number else el.text)  # written into a comment
         self.scenes.append(_Scene(f"s{len(self.scenes) + 1}", self.locations[key][0], time, heading, el.line,
                                   self.take_notes()))
 

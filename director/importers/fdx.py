@@ -8,6 +8,7 @@ could be declared, let alone expanded.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from xml.parsers import expat
@@ -15,6 +16,7 @@ from xml.parsers import expat
 from director.errors import Problem, ScreenplayError
 from director.importers.convert import Element, Script, clean
 
+_SCENE_NUMBER = re.compile(r"[\w.-]{1,16}")
 _KINDS = {"Scene Heading": "heading", "Action": "action", "General": "action", "Character": "cue",
           "Dialogue": "dialogue", "Parenthetical": "paren", "Transition": "transition", "Shot": "shot"}
 _SKIPPED = ("New Act", "End of Act", "Cast List")  # structure, kept as comments
@@ -65,6 +67,9 @@ def _tree(raw: bytes, display: str) -> _Node:
     except expat.ExpatError as exc:
         raise ScreenplayError([Problem(display, exc.lineno, exc.offset + 1,
                                        f"not well-formed XML: {expat.ErrorString(exc.code)}")]) from None
+    except LookupError as exc:  # <?xml encoding="..."?> names a codec Python does not have
+        raise ScreenplayError([Problem(display, 1, 1, f"the XML declaration names an encoding director cannot read "
+                                       f"({exc}); save the script from Final Draft again, as UTF-8")]) from None
     return top
 
 
@@ -95,7 +100,12 @@ def parse(raw: bytes, display: str) -> Script:
         if kind in _SKIPPED:
             elements.append(Element("comment", f"{kind.lower()}: {text}", para.line))
         elif kind in _KINDS:
-            elements.append(Element(_KINDS[kind], text, para.line, para.attrs.get("Number", ""), dual))
+            number = clean(para.attrs.get("Number", ""))
+            if number and not _SCENE_NUMBER.fullmatch(number):  # it is written into a comment of the screenplay
+                warnings.append((para.line, f"the scene number {number[:40]!r} is not a scene number (letters, "
+                                            f"digits, '.', '-'); it is left out"))
+                number = ""
+            elements.append(Element(_KINDS[kind], text, para.line, number, dual))
         else:
             warnings.append((para.line, f"paragraph type {kind!r} is read as action"))
             elements.append(Element("action", text, para.line))

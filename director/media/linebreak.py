@@ -249,6 +249,17 @@ def join(a: str, b: str) -> str:
     return a + ("" if ord(a[-1]) >= 0x2E80 or ord(b[0]) >= 0x2E80 else " ") + b
 
 
+def join_all(pieces: list[str]) -> str:
+    """``join`` over a list, in linear time (a reduce copies the text so far at every piece)."""
+    out: list[str] = []
+    for piece in pieces:
+        if piece:
+            if out and ord(out[-1][-1]) < 0x2E80 and ord(piece[0]) < 0x2E80:
+                out.append(" ")
+            out.append(piece)
+    return "".join(out)
+
+
 def split_text(text: str, limit: int, level: int = 0) -> list[str]:
     """``text`` in pieces of at most ``limit`` characters, broken after sentences, else clauses, else words."""
     if len(text) <= limit:

@@ -102,6 +102,9 @@ def resolve_settings(config: LLMConfig, env: Mapping[str, str], base_url: str | 
     if not url.lower().startswith(("http://", "https://")):
         raise ConfigError(f"the LLM endpoint {redact(url)[:120]!r} is not an http(s) URL; set OPENAI_BASE_URL "
                           "(or llm.base_url) like http://127.0.0.1:8080/v1")
+    if problem := url_problem(url):
+        raise ConfigError(f"the LLM endpoint {redact(url)[:120]!r} {problem}; set OPENAI_BASE_URL (or llm.base_url) "
+                          "like http://127.0.0.1:8080/v1")
     official = "api.openai.com" in url
     return LLMSettings(base_url=url.rstrip("/"), model=model or env.get("DIRECTOR_LLM_MODEL") or config.model
                        or DEFAULT_MODEL, api_key=SecretStr(key), temperature=config.temperature,
@@ -109,6 +112,22 @@ def resolve_settings(config: LLMConfig, env: Mapping[str, str], base_url: str | 
                        max_repairs=config.max_repairs, max_retries=config.max_retries, backoff=config.backoff,
                        review=config.review, improve_craft=config.improve_craft, answer=config.answer,
                        use_responses_api=config.use_responses_api and official, max_tokens=config.max_tokens)
+
+
+def url_problem(url: str) -> str | None:
+    """What keeps ``url`` from being an endpoint's base URL, or None."""
+    from urllib.parse import urlsplit
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (parsing the port is the check)
+    except ValueError as exc:
+        return f"is not a valid URL ({exc})"
+    if not parts.hostname:
+        return "names no host"
+    if parts.query or parts.fragment:
+        return ("has a query string or a fragment: the client adds each request's path after the base URL, so it "
+                "ends with the path (/v1); a key goes in OPENAI_API_KEY")
+    return None
 
 
 def check_key(key: str) -> str:

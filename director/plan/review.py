@@ -20,7 +20,8 @@ from pathlib import Path
 
 from director.errors import StageFailed
 from director.plan.agents import KeyframeReview, load_agent
-from director.plan.llm import CallStats, Endpoint, LLMSettings
+from director.plan.llm import CallStats, Endpoint, LLMSettings, RetriesExhausted
+from director.secrets import redact
 from director.store.cache import ArtifactCache
 
 IMAGE_SIDE = 512  # the longest side sent: enough to judge faces and framing, a few hundred tokens per image
@@ -59,6 +60,10 @@ def review_spec(config) -> ReviewSpec | None:
                       config.review_regenerations)
 
 
+class Unreviewed(Exception):
+    """The reviewer answered, but with no verdict: the keyframe stands, with a note."""
+
+
 class KeyframeReviewer:
     """One per render: the endpoint, its call cache, and whether the server takes images at all."""
 
@@ -70,6 +75,7 @@ class KeyframeReviewer:
         self.state_dir, self.cache = state_dir, cache
         self._endpoint: Endpoint | None = None
         self.blind: str | None = None  # why the server cannot review pictures (set once, then every review skips)
+        self.down: str | None = None  # why the server is not answering (set once, then every review fails at once)
         self._lock = threading.Lock()
 
     @property
@@ -94,6 +100,8 @@ class KeyframeReviewer:
             if figure.refs:
                 images.append((_jpeg(Path(figure.refs[0])), "image/jpeg"))
         messages = [("system", self.agent.system), ("human", self.agent.fill(self.agent.user, **values))]
+        if self.down:
+            raise StageFailed(self.down)
         try:
             _, parsed, error = self.endpoint.ask(self.agent, messages, req.shot_id, images=tuple(images))
         except StageFailed as exc:
@@ -101,9 +109,14 @@ class KeyframeReviewer:
                 self.blind = str(exc)
                 return None
             raise
-        if parsed is None:
-            raise StageFailed(f"the continuity reviewer's answer for shot {req.shot_id} is unusable: {error}")
+        except RetriesExhausted as exc:  # the keyframe fails (and is not kept as reviewed); so do the rest at once
+            self.down = (f"the LLM server did not answer the keyframe review ({redact(str(exc))[:200]}); render "
+                         f"again once it is back, or set llm.review_keyframes: false to render without review")
+            raise StageFailed(self.down) from None
+        if parsed is None:  # an answer that is no verdict never blocks a picture (as the plan's supervisor)
+            raise Unreviewed(f"the continuity reviewer's answer is unusable ({redact(str(error))[:200]})")
         return parsed
+
 
 
 def reviewed(render, reviewer: KeyframeReviewer, req, out: Path):
@@ -111,7 +124,10 @@ def reviewed(render, reviewer: KeyframeReviewer, req, out: Path):
     made = render(req, out)
     verdicts = []
     for attempt in range(reviewer.regenerations + 1):
-        verdict = reviewer.review(req, out / made.files["image"])
+        try:
+            verdict = reviewer.review(req, out / made.files["image"])
+        except Unreviewed as exc:
+            return replace(made, notes=(*made.notes, f"keyframe {req.shot_id}: review skipped, {exc}"))
         if verdict is None:
             return replace(made, notes=(*made.notes, f"keyframe review skipped: the LLM server does not take "
                                                       f"images ({reviewer.blind[:200]})"))

@@ -2,7 +2,6 @@
 take (``take pick`` brings one back from the cache)."""
 from __future__ import annotations
 
-import json
 import shutil
 
 from director.project import Project
@@ -11,11 +10,10 @@ from director.store.cache import ArtifactCache
 
 def referenced_keys(project: Project) -> set[str]:
     keys: set[str] = set()
+    from director.runtime.engine import read_jobs
+
     for path in (project.state / "state").glob("*.json"):
-        try:
-            keys |= {v["key"] for v in json.loads(path.read_text())["jobs"].values()}
-        except (OSError, ValueError, KeyError):
-            continue
+        keys |= {v["key"] for v in read_jobs(path).values()}
     return keys
 
 

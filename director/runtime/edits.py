@@ -105,9 +105,10 @@ def _validated(path: Path, text: str, check) -> None:
     atomic_write_text(tmp, text)
     try:
         check(tmp)
-    except ScreenplayError as exc:  # the messages name the user's file, not the scratch copy
-        raise ScreenplayError([dataclasses.replace(p, file=str(path)) if p.file == str(tmp) else p
-                               for p in exc.problems]) from None
+    except ScreenplayError as exc:  # the messages name the user's file, not the scratch copy (beside it, and
+        # named as the loader names files: relative to the working folder where it can be)
+        raise ScreenplayError([dataclasses.replace(p, file=p.file[:-len(tmp.name)] + path.name)
+                               if p.file.endswith(tmp.name) else p for p in exc.problems]) from None
     finally:
         tmp.unlink(missing_ok=True)
     atomic_write_text(path, text)
@@ -200,10 +201,17 @@ def _takes_path(project: Project, episode: str) -> Path:
 def _load_takes(project: Project, episode: str) -> dict[str, list[int]]:
     import json
 
+    path = _takes_path(project, episode)
     try:
-        data = json.loads(_takes_path(project, episode).read_text())
+        data = json.loads(path.read_text())
         return {k: [int(s) for s in v] for k, v in data.get("takes", {}).items()}
-    except (OSError, ValueError, AttributeError):
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, AttributeError, TypeError) as exc:
+        import logging
+        logging.getLogger("director").warning(
+            "%s cannot be read (%s): the earlier takes it lists are not shown; restore it from a backup or remove it",
+            path, type(exc).__name__)
         return {}
 
 
@@ -242,8 +250,9 @@ def take_keys(project: Project) -> set[str]:
         try:
             kept = json.loads(path.read_text()).get("keys", {})
             keys |= {k for seeds in kept.values() for ks in seeds.values() for k in ks if isinstance(k, str)}
-        except (OSError, ValueError, AttributeError):
-            continue
+        except (OSError, ValueError, AttributeError, TypeError) as exc:  # what it lists is unknown: keep it all
+            raise UsageError(f"{path} cannot be read ({type(exc).__name__}); `clean` would remove the earlier takes "
+                             f"it lists. Restore it from a backup or remove it, then clean again") from None
     return keys
 
 

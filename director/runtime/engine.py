@@ -114,15 +114,25 @@ def _changed_words(key: str, old, new, words: dict[str, str]) -> list[str]:
     return here
 
 
+def read_jobs(path: Path) -> dict[str, dict]:
+    """A state file's jobs (each a key and the material it was made from); {} where the file is missing, torn or
+    not of that shape (``null``, a list): it is rebuilt by the next render, never a crash of every command."""
+    try:
+        jobs = json.loads(path.read_text(encoding="utf-8"))["jobs"]
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return {}
+    if not isinstance(jobs, dict):
+        return {}
+    return {k: v for k, v in jobs.items() if isinstance(v, dict) and isinstance(v.get("key"), str)
+            and isinstance(v.get("material"), dict)}
+
+
 class StateIndex:
     """The inputs each job had at its last render, per episode: what status compares against."""
 
     def __init__(self, path: Path):
         self.path = path
-        try:
-            self.jobs: dict[str, dict] = json.loads(path.read_text())["jobs"]
-        except (OSError, ValueError, KeyError):
-            self.jobs = {}
+        self.jobs: dict[str, dict] = read_jobs(path)
 
     def previous(self, stage: str, ident: str) -> dict | None:
         item = self.jobs.get(f"{stage}:{ident}")

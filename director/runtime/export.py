@@ -306,7 +306,8 @@ def to_otio(cut: Cut, fades: str = "effects"):
         c.metadata["director"] = {**item.metadata, "gain_db": item.gain_db}
         return c
 
-    timeline = otio.schema.Timeline(name=f"{cut.metadata.get('title') or cut.episode} ({cut.episode})",
+    name = " ".join(f"{cut.metadata.get('title') or cut.episode} ({cut.episode})".split())  # one line: an EDL's
+    timeline = otio.schema.Timeline(name="".join(c for c in name if c.isprintable()),  # title line takes no break
                                     global_start_time=rt(0))
     timeline.metadata["director"] = {**cut.metadata, "fps": cut.fps, "width": cut.width, "height": cut.height,
                                      "frames": cut.frames, "notes": cut.notes, "subtitles": "media/subtitles/episode.srt"}

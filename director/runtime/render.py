@@ -1,6 +1,7 @@
 """Render an episode end to end: plan if needed, lock, run the stages, publish, record."""
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -16,7 +17,7 @@ from director.project import Project
 from director.runtime import uptodate
 from director.runtime.context import RenderContext
 from director.runtime.engine import Reporter, RunResult, Selection, StateIndex, execute, run_record
-from director.store.cache import ArtifactCache
+from director.store.cache import ArtifactCache, file_stamp
 from director.store.files import write_json
 from director.store.lock import ProjectLock
 from director.vocab import did_you_mean
@@ -203,23 +204,28 @@ def explain(project: Project, episode: str | None = None, profile: str | None = 
 
 
 def _publish_file(src: Path, dst: Path, key: str = "", published: dict | None = None) -> None:
-    """Copy a cache file to out/ (atomically); skipped when ``dst`` is still exactly what this key published."""
-    stamp = None
+    """Copy a cache file to out/ (atomically); skipped when ``dst`` is still exactly what this key published (by the
+    cache's file stamp: a rewrite in place shows in its change time and inode, even with its size and mtime put
+    back)."""
     if published is not None and key:
         try:
-            st = dst.stat()
-            stamp = [key, st.st_size, st.st_mtime_ns]
+            stamp = [key, *file_stamp(dst.stat())]
         except OSError:
             stamp = None
         if stamp is not None and published.get(dst.name) == stamp:
             return
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.tmp")
-    shutil.copyfile(src, tmp)
-    tmp.replace(dst)
+    try:
+        shutil.copyfile(src, tmp)
+        tmp.replace(dst)
+    except BaseException as exc:  # a full disk or Ctrl-C mid-copy: no partial copy is left beside the episode
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:  # the copy's filename names the source: the
+            exc.filename = str(dst)  # disk that is full is out/'s
+        raise
     if published is not None and key:
-        st = dst.stat()
-        published[dst.name] = [key, st.st_size, st.st_mtime_ns]
+        published[dst.name] = [key, *file_stamp(dst.stat())]
 
 
 STORYBOARD_FROM = ("refs", "keyframes", "timing", "clips")  # what the storyboard shows (storyboard_signature)
@@ -238,11 +244,20 @@ def _storyboard(ctx: RenderContext, out: Path, published: dict) -> tuple[dict[st
     """The storyboard's outputs and signature: drawn unless out/ holds it from the same inputs."""
     from director.runtime.storyboard import storyboard_signature, write_storyboard
 
-    signature = storyboard_signature(ctx)
     sheet, page = out / "storyboard.png", out / "storyboard.html"
-    if published.get("storyboard") == signature and sheet.exists() and page.exists() and (out / "panels").is_dir():
-        return {"storyboard": str(sheet), "storyboard_html": str(page)}, signature
-    return write_storyboard(ctx, out), signature
+
+    def stamps():  # a sheet cut short or rewritten by hand is drawn again (its size, times or inode changed)
+        try:
+            return [file_stamp(path.stat()) for path in (sheet, page)]
+        except OSError:
+            return None
+
+    signature = storyboard_signature(ctx)
+    held = published.get("storyboard")
+    if isinstance(held, list) and held == [signature, stamps()] and (out / "panels").is_dir():
+        return {"storyboard": str(sheet), "storyboard_html": str(page)}, held
+    drawn = write_storyboard(ctx, out)
+    return drawn, [signature, stamps()]
 
 
 def draw_storyboard_early(ctx: RenderContext) -> None:
@@ -262,7 +277,7 @@ def draw_storyboard_early(ctx: RenderContext) -> None:
 
 def publish(ctx: RenderContext, result: RunResult) -> dict[str, str]:
     """Copy finished artifacts to out/<episode>/ and draw the storyboard contact sheet. What out/ already holds
-    from the same artifacts (same key, untouched since: size and mtime) is not copied or drawn again, so a render
+    from the same artifacts (same key, untouched since: the cache's file stamp) is not copied or drawn again, so a render
     with nothing to do stays well under a second (``.published.json`` remembers what was written)."""
     out = ctx.project.out_dir(ctx.loaded.episode)
     index = out / ".published.json"
@@ -273,7 +288,8 @@ def publish(ctx: RenderContext, result: RunResult) -> dict[str, str]:
         entry = done["assemble"]["episode"]
         _publish_file(entry.role("video"), out / "episode.mp4", entry.key, published)
         outputs["video"] = str(out / "episode.mp4")
-    if "episode" in done.get("subtitles", {}):
+    if "episode" in done.get("subtitles", {}) and ("video" in outputs or not result.failed):
+        # beside the episode they belong to: where its render failed, the last episode keeps its own subtitles
         entry = done["subtitles"]["episode"]
         for role, name in (("srt", "episode.srt"), ("ass", "episode.ass")):
             _publish_file(entry.role(role), out / name, entry.key, published)

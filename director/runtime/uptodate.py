@@ -5,8 +5,8 @@ way of asking (``render``, ``render --episode b``, ``--profile final``):
 
 - a digest of everything a job's key is made from, by the cache's file stamps (size, modification and change
   times, inode: a rewrite shows even when its size and modification time are put back): director's code, every
-  file of the project (linked folders followed; only the top level's ``.director/``, ``out/`` and ``.git/`` left
-  out), the Python environment and the render's options, taken once the render has read its inputs;
+  file of the project (linked folders followed where they stay inside it; only the top level's ``.director/``,
+  ``out/`` and ``.git/`` left out), the Python environment and the render's options, taken once the render has read its inputs;
 - the same stamp of every file the episode is made of: each cache entry its jobs used, everything published in
   its output folder, the modules of its backends.
 
@@ -35,8 +35,9 @@ PROJECT = "project:"  # how a snapshot names the project's files
 
 def _tree(out: dict[str, str], root: Path, prefix: str, skip: set[str]) -> None:
     """Every file under ``root`` by its stamp, ``skip`` naming folders of the top level only; linked folders are
-    followed (their target named too, each real folder walked once)."""
+    followed where their target is inside ``root`` (the target named too, each real folder walked once)."""
     seen: set[str] = set()
+    inside = os.path.realpath(root) + os.sep
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         real = os.path.realpath(dirpath)
         if real in seen:  # a link loop, or a folder reached twice
@@ -45,10 +46,14 @@ def _tree(out: dict[str, str], root: Path, prefix: str, skip: set[str]) -> None:
         seen.add(real)
         top = os.path.samefile(dirpath, root)
         dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not (top and d in skip))
-        for name in dirnames:
+        for name in list(dirnames):
             link = os.path.join(dirpath, name)
             if os.path.islink(link):
                 out[prefix + os.path.relpath(link, root) + "/"] = "-> " + os.readlink(link)
+                if not (os.path.realpath(link) + os.sep).startswith(inside):
+                    # nothing a render reads can lie outside the project (validation refuses such a path), so
+                    # a link to / or /usr is not walked: it made every render stat the whole file system
+                    dirnames.remove(name)
         for name in filenames:
             path = os.path.join(dirpath, name)
             try:

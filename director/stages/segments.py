@@ -183,15 +183,18 @@ def _parsed(ass_text: str):
     return pysubs2.SSAFile.from_string(ass_text)
 
 
-def _filter_escape(path: str) -> str:
-    return path.replace("\\", "\\\\").replace(":", "\\:").replace("'", "\\'").replace(",", "\\,")
+def filter_value(text: str) -> str:
+    """``text`` as a filter option's value inside a filtergraph: escaped for the option parser (``\\ ' :``), then
+    for the graph (``\\ ' [ ] , ;``), as ffmpeg's "filtergraph escaping" asks. With one level only, a folder named
+    ``it's`` or ``take [1]`` lost the font silently (tofu for Chinese) or failed every subtitled segment."""
+    option = "".join("\\" + c if c in "\\':" else c for c in text)
+    return "".join("\\" + c if c in "\\'[],;" else c for c in option)
 
 
-def burn_filter(ass_name: str, fonts: Path | None = None) -> str:
+def burn_filter(ass_name: str, fonts: Path | str | None = None) -> str:
     """The subtitles filter for a file in ffmpeg's working folder, with director's font (``fonts``: a folder with
-    its subset for this file, ``fonts.subset_font``)."""
-    return (f"subtitles=filename={_filter_escape(ass_name)}"
-            f":fontsdir={_filter_escape(str(fonts or font_path().parent))}")
+    its subset for this file, ``fonts.subset_font``, best named relative to that working folder)."""
+    return f"subtitles=filename={filter_value(ass_name)}:fontsdir={filter_value(str(fonts or font_path().parent))}"
 
 
 # ------------------------------------------------------------------------------------------------------ the job
@@ -299,7 +302,7 @@ def _encode(req: SegmentRequest, source: ClipSource, work: Path, lo: int, hi: in
                  f"[a][b]xfade=transition=fade:duration={2 * half / fps:.4f}:offset=0,settb={tb}")
     if req.subtitles:  # the segment's frame j at (j + 1) / fps, a half's frames where they sit in it; the whole
         # font where no subset was made (``subset_font`` gives None without uharfbuzz)
-        graph += f",setpts=PTS+{1000 * (lo - req.first + 1)},{burn_filter('slice.ass', fonts)},setpts=PTS-STARTPTS"
+        graph += f",setpts=PTS+{1000 * (lo - req.first + 1)},{burn_filter('slice.ass', fonts and fonts.name)},setpts=PTS-STARTPTS"
     graph += "[v]"
     return [*args, *filter_threads(), "-filter_complex", ";".join([*chains, graph]), "-map", "[v]",
             *encode_args(req.encode, fps, hi - lo, threads), str(dest.resolve())]
@@ -307,7 +310,7 @@ def _encode(req: SegmentRequest, source: ClipSource, work: Path, lo: int, hi: in
 
 class SegmentsStage(Stage):
     name = "segments"
-    version = "3"  # 2: the flashback grade in YUV, undithered; 3: in video range
+    version = "4"  # 2: the flashback grade in YUV, undithered; 3: in video range; 4: a fonts folder escaped twice
     # --shots: every shot's segment is (re)made from the cache like an episode stage (a named shot's neighbours
     # may dissolve into it), so the episode can be joined again
     scope = "joined"

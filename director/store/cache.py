@@ -233,7 +233,10 @@ def _write_stamps(path: Path, stamps: dict) -> None:
         tmp.write_text(json.dumps(stamps), encoding="utf-8")
         os.replace(tmp, path / STAMPS)
     except OSError:  # a read-only cache still verifies, by hashing every time
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:  # EROFS where nothing could be written in the first place
+            pass
 
 
 def _fsync_dir(path: Path) -> None:

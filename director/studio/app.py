@@ -29,6 +29,15 @@ STATIC = Path(__file__).resolve().parent / "static"
 MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".mp4": "video/mp4",
                ".wav": "audio/wav", ".vtt": "text/vtt", ".srt": "text/plain"}
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+MAX_BODY = 1024 * 1024  # a request body (a shot's fields, a line's text) is a few hundred bytes
+_HOST = re.compile(r"(?i)(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::\d{1,5})?")
+
+
+def host_of(value: str | None) -> str:
+    """The host name in a Host header (or an Origin's host and port), lower case without brackets; "" when the
+    value is anything else (``localhost:80@evil`` is no host)."""
+    match = _HOST.fullmatch((value or "").strip())
+    return match[1].strip("[]").lower() if match else ""
 
 
 # ---------------------------------------------------------------------------------------------- data
@@ -275,7 +284,7 @@ def create_app(project: Project, token: str | None = None):
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
-        host = (request.headers.get("host") or "").rsplit(":", 1)[0].strip("[]").lower()
+        host = host_of(request.headers.get("host"))
         if token is None and host not in LOCAL_HOSTS:
             # bound to this machine only: a page from elsewhere that re-points its name here (DNS rebinding)
             # arrives with its own host name, and is refused
@@ -287,8 +296,11 @@ def create_app(project: Project, token: str | None = None):
                 return JSONResponse({"error": "this studio needs its access token (printed when it started)"}, 401)
         if request.method not in ("GET", "HEAD"):
             origin = request.headers.get("origin")
-            if origin and origin.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]").lower() != host:
+            if origin and host_of(origin.split("://", 1)[-1]) != host:
                 return JSONResponse({"error": "a request from another site was refused"}, 403)
+            size = request.headers.get("content-length", "")
+            if size.isdigit() and int(size) > MAX_BODY:
+                return JSONResponse({"error": f"the request body is {int(size)} bytes; at most {MAX_BODY}"}, 413)
             if not same(request.headers.get("x-csrf-token"), csrf):
                 return JSONResponse({"error": "missing or wrong CSRF token: reload the page"}, 403)
         response = await call_next(request)
@@ -309,7 +321,11 @@ def create_app(project: Project, token: str | None = None):
     async def body(request: Request) -> dict:
         """The request's JSON object; an empty body is {}. Anything else is a usage error (400): a body that
         failed to parse once read as {}, and a render asked for with it rendered every shot."""
-        raw = await request.body()
+        raw = bytearray()
+        async for chunk in request.stream():  # chunked, without a Content-Length: counted as it comes
+            raw += chunk
+            if len(raw) > MAX_BODY:
+                raise UsageError(f"the request body is over {MAX_BODY} bytes")
         if not raw.strip():
             return {}
         try:

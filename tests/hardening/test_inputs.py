@@ -205,3 +205,72 @@ def test_flac_mp3_and_ogg_samples_are_read_by_the_same_reader_the_backends_use(t
     os.replace(sample, project / "refs" / f"ana{ext}")
     edit_yaml(project / "screenplay.yaml", lambda d: d["characters"]["ana"].update(voice={"sample": f"refs/ana{ext}"}))
     director("-p", str(project), "validate", check=True)
+
+
+# ----------------------------------------------------------------- hostile scripts and odd files (ninth round)
+@pytest.mark.parametrize("body", ["_a " * 60000, "*a " * 60000, "[[ " * 60000, "[[a]]\n" * 30000,
+                                  "Mia waits\n" * 60000],
+                         ids=["unclosed-underlines", "unclosed-stars", "unclosed-notes", "many-notes", "long-action"])
+def test_a_script_made_to_be_slow_imports_in_bounded_time(tmp_path, body):
+    """Emphasis, notes and a long paragraph were read in time growing with the square of the size: 180 KB of
+    ``_a `` took minutes, 4 MB some 20 hours. The bound is ~100x what they take now, ~100x less than before."""
+    script = tmp_path / "slow.fountain"
+    script.write_text("INT. A - DAY\n\n" + body + "\n\nMIA\nHi.\n", encoding="utf-8")
+    proc = director("import", str(script), "-o", str(tmp_path / "out.yaml"), timeout=60)
+    assert proc.returncode in (0, 3), proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+
+
+def test_a_final_draft_scene_number_cannot_write_into_the_screenplay(tmp_path):
+    """The Number attribute went raw into a comment of the imported YAML: a new line in it wrote keys and scenes
+    that are not in the script (and validate called the result ok)."""
+    number = "1)&#10;    location: a&#10;    beats:&#10;      - action: INJECTED&#10;  - id: zz  #"
+    fdx = tmp_path / "inj.fdx"
+    fdx.write_text('<?xml version="1.0" encoding="UTF-8"?><FinalDraft><Content>'
+                   f'<Paragraph Type="Scene Heading" Number="{number}"><Text>INT. A - DAY</Text></Paragraph>'
+                   '<Paragraph Type="Action"><Text>Mia waits.</Text></Paragraph></Content></FinalDraft>')
+    out = tmp_path / "out.yaml"
+    proc = director("import", str(fdx), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text(encoding="utf-8")
+    assert "INJECTED" not in text and "zz" not in text and "is not a scene number" in proc.stderr
+    assert [s["id"] for s in __import__("yaml").safe_load(text)["scenes"]] == ["s1"]
+    bogus = tmp_path / "bogus.fdx"
+    bogus.write_text('<?xml version="1.0" encoding="x-bogus"?><FinalDraft/>')
+    proc = director("import", str(bogus), "-o", str(tmp_path / "b.yaml"))
+    assert_clean_failure(proc)
+    assert "bogus.fdx:1:1" in proc.stderr and "encoding" in proc.stderr
+
+
+@pytest.mark.parametrize("where", ["director.yaml", "screenplay.yaml", "shots/screenplay.yaml", "refs/ana.png",
+                                   "import"])
+def test_a_named_pipe_is_refused_by_name_not_read(tmp_path, where):
+    """Reading a FIFO blocks until someone writes to it: validate, render and status hung for ever on one
+    (tar and git can deliver them)."""
+    project = make_project(tmp_path)
+    if where == "refs/ana.png":
+        edit_yaml(project / "screenplay.yaml", lambda d: d["characters"]["ana"].update(refs=["refs/ana.png"]))
+    path = tmp_path / "script.fountain" if where == "import" else project / where
+    path.parent.mkdir(exist_ok=True)
+    path.unlink(missing_ok=True)
+    os.mkfifo(path)
+    args = ["import", str(path)] if where == "import" else ["-p", str(project), "status" if "shots" in where
+                                                            else "validate"]
+    proc = director(*args, timeout=30)
+    assert_clean_failure(proc)
+    assert "named pipe (FIFO)" in proc.stderr and path.name in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda d: d.update(title="Last\n999  EVIL  V  C  00:00:00:00"), "title contains a line break"),
+    (lambda d: d["characters"]["ana"].update(name="An\x1ba"), "name contains the control character U+001B"),
+    (lambda d: d["scenes"][0]["beats"][1]["line"].update(emotion="x\x01"), "emotion contains the control"),
+], ids=["newline-title", "escape-in-name", "control-in-emotion"])
+def test_control_characters_in_names_and_titles_are_refused(tmp_path, change, words):
+    """A new line in the title wrote an event of its own into the EDL; an escape in a name reached terminals
+    and the FCP exports (which then failed with an XML error naming no field)."""
+    project = make_project(tmp_path)
+    edit_yaml(project / "screenplay.yaml", change)
+    proc = director("-p", str(project), "validate")
+    assert_clean_failure(proc)
+    assert words in proc.stderr, proc.stderr

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -94,6 +95,75 @@ def test_ctrl_c_prints_the_resume_message_and_exits_130(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err[-1000:]
     assert "interrupted: finished artifacts are kept" in err and "Traceback" not in err
+
+
+def test_sigterm_stops_a_render_as_ctrl_c_does_and_it_resumes(tmp_path):
+    """SIGTERM (docker stop, systemd, a scheduler) killed the render with no message and no state saved."""
+    project = make_project(tmp_path, size=None)
+    proc = subprocess.Popen([sys.executable, "-m", "director", "-p", str(project), "render"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not list((project / ".director" / "cache").glob("voice/*/*/manifest.json")):
+        time.sleep(0.2)
+    assert proc.poll() is None, "the render finished before it could be stopped"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err[-1000:]
+    assert "interrupted: finished artifacts are kept" in err and "Traceback" not in err
+    assert (project / ".director" / "state" / "screenplay.json").exists()  # what ran is remembered
+    again = json.loads(director("-p", str(project), "--json", "render", check=True).stdout)
+    assert again["reused"] >= 1
+
+
+def test_a_failed_render_leaves_the_last_episode_with_its_own_subtitles_and_odd_state_is_no_crash(tmp_path):
+    """A render whose segments failed published the new subtitles beside the old episode (captions that no
+    longer match it). And a state file of the wrong JSON shape made every command an internal error."""
+    project = make_project(tmp_path)
+    director("-p", str(project), "render", check=True)
+    out = project / "out" / "screenplay"
+    before = {name: (out / name).read_bytes() for name in ("episode.mp4", "episode.srt", "episode.ass")}
+    sp = project / "screenplay.yaml"
+    sp.write_text(sp.read_text().replace("Only since Tuesday.", "Only since last August, honestly."))
+    segments = project / ".director" / "cache" / "segments"
+    shutil.rmtree(segments)
+    segments.write_text("not a folder")  # every new segment fails to be stored
+    proc = director("-p", str(project), "render")
+    assert proc.returncode == 1 and "segments" in proc.stderr, proc.stderr[-2000:]
+    assert {name: (out / name).read_bytes() for name in before} == before
+    segments.unlink()
+    for odd in ("null", '{"version": 1, "jobs": [1, 2]}', '{"jobs": {"a": 1, "b": {"key": 3}}}'):
+        (project / ".director" / "state" / "screenplay.json").write_text(odd)
+        for command in ("status", "clean"):
+            proc = director("-p", str(project), command)
+            assert proc.returncode == 0 and "internal error" not in proc.stderr, (odd, command, proc.stderr)
+    director("-p", str(project), "render", check=True)
+    assert (out / "episode.srt").read_text() != before["episode.srt"].decode()  # the new line, with its episode
+
+
+def test_a_published_file_rewritten_in_place_is_put_back(tmp_path):
+    """out/ files were checked by size and mtime: the same size of zeros with the mtime put back was kept."""
+    project = make_project(tmp_path)
+    director("-p", str(project), "render", check=True)
+    episode = project / "out" / "screenplay" / "episode.mp4"
+    sheet = project / "out" / "screenplay" / "storyboard.png"
+    good, st = episode.read_bytes(), episode.stat()
+    episode.write_bytes(bytes(len(good)))
+    os.utime(episode, ns=(st.st_atime_ns, st.st_mtime_ns))
+    sheet.write_bytes(sheet.read_bytes()[:1000])
+    director("-p", str(project), "render", check=True)
+    assert episode.read_bytes() == good
+    from PIL import Image
+    Image.open(sheet).load()  # drawn again whole
+
+
+def test_an_unreadable_takes_file_is_said_and_clean_keeps_what_it_may_list(tmp_path):
+    project = make_project(tmp_path)
+    takes = project / ".director" / "takes"
+    takes.mkdir(parents=True)
+    (takes / "screenplay.json").write_text('{"keys": {"a": 5}')  # torn
+    proc = director("-p", str(project), "clean")
+    assert_clean_failure(proc, 2)
+    assert "takes" in proc.stderr and "Restore it from a backup or remove it" in proc.stderr
 
 
 def test_atomic_writes_keep_a_replaced_files_mode_and_give_new_files_the_umask_mode(tmp_path):

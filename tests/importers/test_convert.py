@@ -12,7 +12,8 @@ import yaml
 from director.errors import ScreenplayError
 from director.ids import is_id
 from director.importers import import_script
-from director.importers.convert import join, parse_cue, parse_heading, slug, split_text, transition_of
+from director.importers.convert import parse_cue, parse_heading, slug, transition_of
+from director.media.linebreak import join, split_text
 from director.screenplay import screenplay_problems
 from tests.conftest import DATA as PROJECTS
 from tests.conftest import director

@@ -203,6 +203,37 @@ def test_password_in_an_unreachable_base_url_is_not_in_the_error(project):
     assert leaks(PASSWORD, project, runs) == []
 
 
+def test_a_key_in_the_base_urls_query_is_refused_and_never_printed_or_stored(project):
+    """A key in the URL's query (Google-style ``?key=``) broke every request's path (/v1/?key=...chat/completions)
+    and was written into run records, the endpoint memory and the error. Refused with exit 3; and in whatever
+    director saves, a query's key is masked."""
+    secret = "QueryKey-Secret-77"
+    config = yaml.safe_load((project / "director.yaml").read_text())
+    config["llm"]["base_url"] = f"{UNREACHABLE}?key={secret}"
+    (project / "director.yaml").write_text(yaml.safe_dump(config))
+    env = {"OPENAI_API_KEY": KEY, "DIRECTOR_LLM_MODEL": "test-model"}
+    runs = [plan(project, env, "-v", "--json"), plan(project, env),
+            director("-p", str(project), "render", "--until", "voice", env=env, timeout=TIMEOUT)]
+    for proc in runs[:2]:
+        assert proc.returncode == 3 and "query string" in proc.stderr, proc.stderr
+        assert_clean(proc)
+    assert runs[2].returncode == 0, runs[2].stderr  # the rules' plan: the endpoint is never called
+    assert [p for p in leaks(secret, project, runs) if p != "director.yaml"] == []
+
+    from director.secrets import redact, split_url_credentials
+    assert redact("GET http://h/v1?api_key=abc123&x=1&sig=zz9#top") == "GET http://h/v1?api_key=***&x=1&sig=***#top"
+    assert redact("a=b, key=value, ?lang=en") == "a=b, key=value, ?lang=en"  # only a query's key-like names
+    split_url_credentials("http://alice:PassWord-Secret-42@127.0.0.1:9/v1")
+    assert redact("echo: auth=Basic YWxpY2U6UGFzc1dvcmQtU2VjcmV0LTQy") == "echo: auth=Basic ***"  # base64(user:pw)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:87 65/v1", "http://[::1/v1", "http:///v1"])
+def test_a_malformed_base_url_is_a_config_error_not_a_bug(project, url):
+    proc = plan(project, llm_env(url))
+    assert proc.returncode == 3 and "OPENAI_BASE_URL" in proc.stderr, proc.stderr
+    assert_clean(proc)
+
+
 # ------------------------------------------------------------------ 3. odd keys
 
 def test_a_placeholder_key_for_a_local_server_is_not_masked_out_of_words(project, sp):

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from director.cli.main import run
-from tests.conftest import ROOT, make_project
+from tests.conftest import ROOT, director, make_project
 from tests.llm_server import ScriptedLLM
 
 KEY = "sk-test-REVIEW-5678"
@@ -92,3 +92,30 @@ def test_review_without_an_endpoint_is_a_usage_error(project, capsys, monkeypatc
     assert run(["-p", str(project), "render"]) == 2
     err = capsys.readouterr().err
     assert "llm.review_keyframes is on" in err and "OPENAI_API_KEY" in err
+
+
+def test_a_server_that_keeps_failing_fails_the_keyframes_cleanly_and_an_unusable_verdict_keeps_the_picture(
+        project):
+    """A reviewer that kept answering 500 crashed the render ("internal error: RetriesExhausted"); a reply that
+    is no verdict failed its keyframe. Now: an outage fails the keyframes (nothing is kept as reviewed) with the
+    way out, asking once, not once per shot; an unusable reply keeps the picture, noted."""
+    def render(llm, *args):
+        env = {"OPENAI_API_KEY": KEY, "DIRECTOR_LLM_MODEL": "test-vision-model", "OPENAI_BASE_URL": llm.url}
+        return director("-p", str(project), *args, env=env, timeout=300)
+
+    with ScriptedLLM(matches) as llm:
+        assert render(llm, "plan").returncode == 0
+        shots = [s["id"] for s in yaml.safe_load((project / "shots/screenplay.yaml").read_text())["shots"]]
+        for shot in shots:
+            llm.script("reviewer", shot, *[{"status": 500, "message": "boom"}] * 10)
+        proc = render(llm, "render")
+        assert proc.returncode == 1 and "internal error" not in proc.stderr and "Traceback" not in proc.stderr
+        assert "did not answer the keyframe review" in proc.stderr and "review_keyframes: false" in proc.stderr
+        assert len(llm.calls("reviewer")) <= 2 * 2  # one shot's tries (max_retries 1), maybe one more in flight
+    with ScriptedLLM(matches) as llm:
+        llm.script("reviewer", shots[0], *[{"raw": "I'm sorry, I can't help with that.", "status": 200,
+                                             "content_type": "text/plain"}] * 6)
+        proc = render(llm, "--json", "render")
+        assert proc.returncode == 0, proc.stderr
+        notes = json.loads(proc.stdout)["notes"]
+        assert any("review skipped" in n and "unusable" in n for n in notes), notes

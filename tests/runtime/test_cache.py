@@ -27,6 +27,26 @@ def test_produce_then_lookup(tmp_path):
     assert again is not None and again.meta == {"n": 1} and again.file("f.txt").read_text() == "hi"
 
 
+def test_a_cache_on_a_read_only_disk_still_verifies_its_entries(tmp_path, monkeypatch):
+    """A copied or archived project on a read-only mount: the entry's stamps cannot be refreshed, and removing the
+    scratch file raised EROFS too, which made every entry "torn or corrupted" (status: all to run; export failed)."""
+    import errno
+    from pathlib import Path as P
+
+    cache = ArtifactCache(tmp_path)
+    key = fingerprint({"x": 2})
+    cache.produce("s", key, {"x": 2}, lambda d: (d / "f.txt").write_text("hi") and {"n": 1})
+    (tmp_path / "s" / key[:2] / key / ".verified.json").unlink()  # stamps to write again: a copy's new inodes
+
+    def read_only(*_a, **_k):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(P, "write_text", read_only)
+    monkeypatch.setattr(P, "unlink", read_only)
+    entry = ArtifactCache(tmp_path).lookup("s", key)
+    assert entry is not None and entry.meta == {"n": 1}
+
+
 def test_torn_entry_is_discarded_with_a_log_line(tmp_path, caplog):
     cache = ArtifactCache(tmp_path)
     key = fingerprint({"x": 2})

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from director.media.ffmpeg import ffmpeg_exe
+from director.media.fonts import FONT_FAMILY
 from director.media.probe import decode_audio
 from director.stages.segments import dissolve_half, frame_ms, spans, subtitle_slice
 from tests.conftest import DATA, director, make_project
@@ -220,13 +221,40 @@ def test_a_segment_burns_its_subtitles_with_the_whole_font_where_no_subset_was_m
 
     req = segments.SegmentRequest(clip=None, look=segments.Look(48), first=0, last=48, subtitles="[Script Info]\n",
                                   fps=24, width=216, height=384, encode=EncodeConfig(), before=None, before_look=None)
-    for fonts, folder in ((None, font_path().parent), (tmp_path / "fonts", tmp_path / "fonts")):
+    for fonts, named in ((None, segments.filter_value(str(font_path().parent))), (tmp_path / "fonts", "fonts")):
         args = segments._encode(req, Still(), tmp_path, 0, 48, fonts, 1, tmp_path / "segment.mp4")
-        graph = args[args.index("-filter_complex") + 1]
-        assert "subtitles=filename=slice.ass" in graph and segments._filter_escape(str(folder)) in graph
+        graph = args[args.index("-filter_complex") + 1]  # a subset is named inside ffmpeg's working folder
+        assert "subtitles=filename=slice.ass" in graph and f":fontsdir={named}" in graph
     bare = segments.SegmentRequest(**{**req.__dict__, "subtitles": None})
     graph = segments._encode(bare, Still(), tmp_path, 0, 48, None, 1, tmp_path / "segment.mp4")
     assert "subtitles=" not in " ".join(graph)
+
+
+@pytest.mark.parametrize("name", ["it's", "take [1]", "a;b,c:d", "back\\slash"])
+def test_a_fonts_folder_with_filtergraph_characters_draws_the_same_subtitles(tmp_path, name):
+    """The fonts folder's path goes into the filtergraph: escaped once only, a folder named ``it's`` lost the font
+    (Chinese came out as tofu, silently) and ``take [1]`` failed every subtitled segment."""
+    from director.media.fonts import font_path
+    from director.stages.segments import burn_filter
+
+    ass = tmp_path / "work" / "slice.ass"
+    ass.parent.mkdir()
+    ass.write_text("[Script Info]\nScriptType: v4.00+\nPlayResX: 216\nPlayResY: 384\n\n[V4+ Styles]\n"
+                   "Format: Name, Fontname, Fontsize, PrimaryColour, Bold, Alignment, MarginV\n"
+                   f"Style: Default,{FONT_FAMILY},40,&H00FFFFFF,0,2,40\n\n[Events]\n"
+                   "Format: Layer, Start, End, Style, Text\nDialogue: 0,0:00:00.00,0:00:01.00,Default,你好 it's me\n",
+                   encoding="utf-8")
+    frames = {}
+    for folder in (tmp_path / "plain", tmp_path / name):
+        folder.mkdir()
+        shutil.copy(font_path(), folder / font_path().name)
+        proc = subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "color=c=black:s=216x384:r=24:d=0.5",
+                               "-vf", burn_filter("slice.ass", folder), "-frames:v", "1", "-f", "rawvideo",
+                               "-pix_fmt", "gray", "-"], cwd=ass.parent, capture_output=True)
+        assert proc.returncode == 0, proc.stderr.decode()
+        frames[folder.name] = np.frombuffer(proc.stdout, np.uint8)
+    assert frames["plain"].max() > 200  # the words are drawn...
+    assert np.array_equal(frames["plain"], frames[name])  # ...in the same font from either folder
 
 
 def _encoded(path, frames: int, preset: str, colour: str) -> None:

@@ -135,6 +135,13 @@ def test_state_changes_need_the_csrf_token_and_a_remote_studio_needs_its_token(d
         assert c.post("/api/e/screenplay/shots/arrival-01/lock", json={"locked": False},
                       headers={**ok, "Host": "127.0.0.1:8765", "Origin": "http://127.0.0.1:8765"}).status_code == 200
         assert c.post("/api/render/cancel", headers={"X-CSRF-Token": "\u00e9".encode("latin-1")}).status_code == 403  # not a 500
+        assert c.get("/api/e/screenplay/board", headers={"Host": "localhost:80@evil.example"}).status_code == 403
+        # a body is a few hundred bytes: a huge one is refused before it is read (memory), chunked ones as read
+        big = b'{"prompt": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+        shot = "/api/e/screenplay/shots/arrival-01"
+        assert c.post(shot, content=big, headers=ok).status_code == 413
+        chunked = c.post(shot, content=iter([big[i:i + 65536] for i in range(0, len(big), 65536)]), headers=ok)
+        assert chunked.status_code == 400 and "over" in chunked.json()["error"]
     with TestClient(create_app(Project.find(demo), token="s3cret")) as c:
         assert c.get("/api/e/screenplay/board").status_code == 401
         assert c.get("/api/e/screenplay/board?token=wrong").status_code == 401
