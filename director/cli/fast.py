@@ -129,4 +129,13 @@ def entry() -> None:
     one_heap()  # before any thread of the process exists (runtime/heap.py)
     from director.cli.main import run
     code = run()
-    raise SystemExit(TERMINATED if _terminate.seen and code == 130 else code)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the work is done: a TERM now just ends the process
+    code = TERMINATED if _terminate.seen and code == 130 else code
+    import threading
+    if any(t.name == "llm-call" and t.is_alive() for t in threading.enumerate()):
+        # an LLM request past its deadline is still blocked on its socket (plan/llm._within), inside a pool
+        # thread that interpreter shutdown would wait for: everything is written, so leave without waiting
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    raise SystemExit(code)

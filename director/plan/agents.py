@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model,
 from director.errors import ConfigError
 from director.resources import data_dir
 from director.screenplay import Angle, Move, Size, Transition
-from director.vocab import SIZES
+from director.vocab import SIZES, TRANSITIONS
 
 
 SAME = "same"  # a beat-anchored slot that keeps the shot on screen
@@ -58,7 +58,30 @@ def _prompt(value):
     return (cut[:space] if space > PROMPT_CHARS // 2 else cut).rstrip(" ,，")
 
 
-READERS = {"size": _size, "angle": _angle, "move": _move, "prompt": _prompt}
+def _duration(value):
+    """Seconds as models write them ("3s", "2.5 秒", 0, 600), read and brought inside the bound: repair fits the
+    shots to the lines anyway, and one odd number threw the whole scene's answer away."""
+    if isinstance(value, str):
+        number = value.strip().lower().removesuffix("seconds").removesuffix("秒").removesuffix("s").strip()
+        try:
+            value = float(number)
+        except ValueError:
+            return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:  # not NaN
+        return min(max(float(value), LLM_MIN_SECONDS), LLM_MAX_SECONDS)
+    return value
+
+
+def _transition(value):
+    """A transition the vocabulary does not have ("whip pan", "match cut") is a cut."""
+    if not isinstance(value, str):
+        return value
+    word = value.strip().lower()
+    return word if word in TRANSITIONS else "cut"
+
+
+READERS = {"size": _size, "angle": _angle, "move": _move, "prompt": _prompt, "duration": _duration,
+           "transition": _transition}
 
 
 class _Lenient(BaseModel):

@@ -298,8 +298,13 @@ class Endpoint:
                 return "", _usage_of(exc), method, f"the answer {why}; answer with fewer, shorter shots"
             except (ValueError, TypeError) as exc:  # the SDK could not parse the answer (not JSON, wrong shape)
                 self.remember(method)
+                written = _written(exc)
+                if written is not None and _parse(schema, written)[0] is not None:
+                    # JSON in fences, after prose or a <think> block: what a server that does not enforce the
+                    # schema sends; read here, as json_mode's parser would have
+                    return written, {}, method, None
                 detail = "; ".join(str(exc).splitlines()[:12])[:1200]
-                return "", {}, method, f"the answer does not match the {schema.__name__} schema: {detail}"
+                return written or "", {}, method, f"the answer does not match the {schema.__name__} schema: {detail}"
             except (openai.APIResponseValidationError, AttributeError, KeyError, IndexError) as exc:
                 # a 200 whose body is not a chat completion (an HTML page, {"choices": null}, a proxy's error)
                 return "", {}, method, (f"the server at {url} answered with something that is not a chat "
@@ -314,7 +319,7 @@ class Endpoint:
         attempt = 0
         while True:
             try:
-                return call()
+                return _within(call, self.settings.timeout)
             except (openai.RateLimitError, openai.APITimeoutError, openai.InternalServerError,
                     openai.APIConnectionError) as exc:
                 if isinstance(exc, openai.InternalServerError) and _rejects_format(exc):
@@ -339,6 +344,36 @@ class Endpoint:
                             self.settings.max_retries + 1, delay)
                 time.sleep(delay)
                 attempt += 1
+
+
+def _within(call, seconds: float):
+    """``call()``, given ``seconds`` in all (and a little more for the answer's parsing). The client's timeout
+    bounds each read, so a server that trickles a byte every few seconds, or a proxy's keep-alive whitespace,
+    held a plan for ever; past the deadline the call is left to finish alone (its thread is a daemon) and the
+    attempt counts as timed out, like any other."""
+    import openai
+
+    box: dict = {}
+
+    def run() -> None:
+        try:
+            box["result"] = call()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller as it is
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, daemon=True, name="llm-call")
+    worker.start()
+    worker.join(seconds + 2.0)
+    if worker.is_alive():
+        raise openai.APITimeoutError(request=_request_stub())
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+def _request_stub():
+    import httpx
+    return httpx.Request("POST", "http://llm/chat/completions")
 
 
 def with_images(messages: list[tuple[str, str]], images: tuple[tuple[bytes, str], ...]) -> list:
@@ -407,18 +442,43 @@ def _usage(raw) -> dict:
 
 def _parse(schema: type[BaseModel], text: str) -> tuple[BaseModel | None, str | None]:
     try:
-        return schema.model_validate_json(_strip_fences(text)), None
+        return schema.model_validate_json(json_text(text)), None
     except ValidationError as exc:
         errors = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'answer'}: {e['msg']}" for e in exc.errors()[:12])
         return None, f"the answer is not valid {schema.__name__} JSON ({errors})"
 
 
-def _strip_fences(text: str) -> str:
-    text = text.strip()
-    if text.startswith("```"):
-        text = text.split("\n", 1)[1] if "\n" in text else ""
-        text = text.rsplit("```", 1)[0]
+_THINK = re.compile(r"(?is)<think>.*?(</think>|\Z)")
+_FENCE = re.compile(r"(?s)```[a-zA-Z0-9_-]*[ \t]*\n?(.*?)(```|\Z)")
+
+
+def json_text(text: str) -> str:
+    """The JSON document in a model's answer: without a reasoning block (``<think>...</think>``, Qwen3 and
+    DeepSeek-R1 through Ollama or vLLM), out of a code fence, or the first whole object after prose ("Here is
+    the plan: {...}"). The text itself where none is found (its parse error is then said)."""
+    text = _THINK.sub("", text).strip()
+    fenced = _FENCE.search(text)
+    if fenced and fenced[1].strip():
+        text = fenced[1].strip()
+    if text.startswith(("{", "[")):
+        return text
+    decoder = json.JSONDecoder()
+    for tries, match in enumerate(re.finditer(r"[{[]", text)):
+        if tries == 20:  # prose full of braces: give up early rather than try every one
+            break
+        try:
+            _, end = decoder.raw_decode(text, match.start())
+        except ValueError:
+            continue
+        return text[match.start():end]
     return text
+
+
+def _written(exc: Exception) -> str | None:
+    """What the model wrote, from the SDK's own parse error (pydantic keeps the input it refused)."""
+    errors = exc.errors() if isinstance(exc, ValidationError) else []
+    return next((e["input"] for e in errors if isinstance(e.get("input"), str) and e.get("loc") in ((), None)),
+                None)
 
 
 # ------------------------------------------------------------------ prompts
@@ -528,8 +588,17 @@ class LLMPlanner:
     def plan(self, locked: list[Shot]) -> tuple[list[Shot], list[str]]:
         scenes = self.sp.scenes
         self._done = 0
-        with ThreadPoolExecutor(max_workers=self.settings.max_concurrency) as pool:
+        self._stopped: BaseException | None = None
+        pool = ThreadPoolExecutor(max_workers=self.settings.max_concurrency)
+        try:
             results = list(pool.map(lambda s: self._plan_timed(s, [x for x in locked if x.scene == s.id]), scenes))
+        finally:  # an endpoint-wide failure (unreachable, the key refused): the scenes not started never ask
+            pool.shutdown(wait=True, cancel_futures=True)
+        outages = [r.get("outage") for r in self.provenance.values()]
+        if outages and all(outages):  # not one answer: the rules' plan would replace the last one for nothing
+            raise BackendUnavailable(f"the LLM server {self.settings.display_url} kept failing ({outages[0]}); the "
+                                     f"shot list is left as it was. Plan again once it answers, or plan with "
+                                     f"--planner rules")
         shots, notes = [], []
         for scene, (fresh, note) in zip(scenes, results):
             mine = [x for x in locked if x.scene == scene.id]
@@ -540,8 +609,14 @@ class LLMPlanner:
 
     def _plan_timed(self, scene: Scene, locked: list[Shot]) -> tuple[list[Shot], str | None]:
         """plan_scene, with a progress line per scene (a local model takes minutes per scene)."""
+        if self._stopped is not None:  # another scene found the endpoint unusable: say it once, not per scene
+            raise self._stopped
         started = time.perf_counter()
-        shots, note = self.plan_scene(scene, locked)
+        try:
+            shots, note = self.plan_scene(scene, locked)
+        except (BackendUnavailable, StageFailed) as exc:
+            self._stopped = exc
+            raise
         with self._progress:
             self._done += 1
             record = self.provenance.get(scene.id, {})
@@ -630,6 +705,8 @@ class LLMPlanner:
                     agent.repair, errors=quoted(self.sp, scene, errors), count=count))]
         except RetriesExhausted as exc:
             errors = [f"the endpoint kept failing ({exc})"]
+            if record["asks"] == 0:  # no answer at all for this scene
+                record["outage"] = str(exc)
         if best is not None:
             shots, fixes, conversation = best
             record |= {"source": "llm", "from_model": FROM_MODEL[self.settings.answer], "director": fixes}

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -232,6 +233,96 @@ def test_a_malformed_base_url_is_a_config_error_not_a_bug(project, url):
     proc = plan(project, llm_env(url))
     assert proc.returncode == 3 and "OPENAI_BASE_URL" in proc.stderr, proc.stderr
     assert_clean(proc)
+
+
+@pytest.mark.parametrize("wrap", [
+    lambda doc: f"```json\n{doc}\n```",
+    lambda doc: f"Sure! Here is the plan:\n\n```json\n{doc}\n```\nLet me know if you want changes.",
+    lambda doc: f"<think>The scene has two beats, so {{maybe}} two shots.</think>\n{doc}",
+    lambda doc: f"Here is the plan: {doc} Hope it helps.",
+], ids=["fenced", "prose-and-fence", "think", "prose"])
+def test_json_wrapped_as_local_models_write_it_is_read(project, sp, wrap):
+    """A server that takes response_format but does not enforce it (older Ollama, proxies) sends the JSON in
+    fences, after prose or after a <think> block: the SDK refused it and every scene fell back to the rules."""
+    answer = good_answer(sp)
+    with ScriptedLLM(answer) as llm:
+        for scene in SCENES:
+            llm.script("artist", scene, *[{"text": wrap(json.dumps(answer("artist", scene)))}] * 3)
+        proc = plan(project, llm_env(llm.url), "--json")
+    assert proc.returncode == 0, proc.stderr
+    said = proc.stdout + proc.stderr
+    assert "planned by the rules" not in said and "unusable" not in said, said[-2000:]
+
+
+def test_an_outage_during_a_replan_leaves_the_shot_list_as_it_was(project, sp):
+    """A server answering 503 to every request made every scene fall back to the rules, and that plan replaced
+    the last one with exit 0. Not one answer now exits 4 and leaves the file alone."""
+    with ScriptedLLM(good_answer(sp)) as llm:
+        assert plan(project, llm_env(llm.url)).returncode == 0
+        shots = project / "shots" / "screenplay.yaml"
+        before = shots.read_bytes()
+        script_all(llm, {"status": 503, "message": "overloaded"})
+        env = {**llm_env(llm.url), "DIRECTOR_LLM_MODEL": "another-model"}  # not answered from the cache
+        proc = plan(project, env)
+    assert proc.returncode == 4, proc.stderr
+    assert "kept failing" in proc.stderr and "--planner rules" in proc.stderr and "left as it was" in proc.stderr
+    assert_clean(proc)
+    assert shots.read_bytes() == before
+
+
+def test_an_endpoint_wide_refusal_is_said_once_not_per_scene(project, sp):
+    config = yaml.safe_load((project / "director.yaml").read_text())
+    config["llm"]["max_concurrency"] = 1
+    (project / "director.yaml").write_text(yaml.safe_dump(config))
+    with ScriptedLLM(good_answer(sp)) as llm:
+        script_all(llm, {"status": 401, "message": "bad key"})
+        proc = plan(project, llm_env(llm.url))
+        asked = len(llm.calls("artist"))
+    assert proc.returncode == 4 and "refused the key" in proc.stderr, proc.stderr
+    assert asked == 1  # the second scene never asks
+
+
+def test_a_server_that_trickles_its_answer_is_timed_out_as_a_whole(project):
+    """The client's timeout bounds each read: one byte every second kept a plan waiting for ever."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    stop = threading.Event()
+
+    def serve():
+        server.settimeout(0.5)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            threading.Thread(target=trickle, args=(conn,), daemon=True).start()
+
+    def trickle(conn):
+        try:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
+            while not stop.is_set():
+                conn.sendall(b" ")
+                time.sleep(1)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        started = time.monotonic()
+        proc = plan(project, llm_env(f"http://127.0.0.1:{server.getsockname()[1]}/v1"))
+        took = time.monotonic() - started
+    finally:
+        stop.set()
+        server.close()
+    assert proc.returncode == 4 and "kept failing" in proc.stderr, proc.stderr[-2000:]
+    assert took < 50  # 2 tries of 3 s (and 2 s of grace) per scene, one scene at a time while finding the format: ~20 s
 
 
 # ------------------------------------------------------------------ 3. odd keys
