@@ -241,3 +241,42 @@ def test_ffmpeg_fits_native_frames_to_the_frame_as_pil_did(tmp_path, source):
     assert probe(tmp_path / "ffmpeg.mp4")["video"]["width"] == 1080
     a, b = (np.asarray(video_frame(tmp_path / f"{n}.mp4", 0.05), np.float32) for n in ("pil", "ffmpeg"))
     assert 10 * np.log10(255 ** 2 / ((a - b) ** 2).mean()) > 40
+
+
+def test_cogvideox_5b_refuses_a_portrait_shot_it_would_crop_to_a_strip(tiny):
+    """CogVideoX-5B-I2V learned its position embeddings at 720x480: a 9:16 shot cut out of that is a 270x480
+    strip magnified 4x. Refused, naming the 1.5 model that takes any size; a landscape shot is made there."""
+    from director.errors import StageFailed
+
+    backend = _config("cogvideox-i2v", tiny).build()
+    backend.pipe.transformer.register_to_config(use_learned_positional_embeddings=True, sample_width=90,
+                                                sample_height=60)
+    scale = backend.pipe.vae_scale_factor_spatial
+
+    def req(width, height):
+        return ClipRequest(shot_id="s1", keyframe=None, move="static", width=width, height=height, fps=24, frames=9,
+                           seed=1, prompt="", negative="")
+
+    with pytest.raises(StageFailed, match="CogVideoX1.5-5B-I2V"):
+        backend.native(req(1080, 1920))
+    assert backend.native(req(1920, 1080)) == (90 * scale, 60 * scale)
+
+
+@pytest.mark.parametrize("name", ["wan-i2v", "wan-flf2v"])
+def test_wan_keeps_its_vae_and_image_encoder_in_float32_under_bf16(name, tiny, tmp_path):
+    """As Wan's model cards load it: the denoiser in bf16, the VAE (and FLF2V's CLIP image encoder) in float32;
+    the pipeline casts between them, and a clip comes out."""
+    import torch
+
+    backend = _config(name, tiny, dtype="bf16").build()
+    pipe = backend.pipe
+    assert pipe.transformer.dtype == torch.bfloat16 and pipe.vae.dtype == torch.float32
+    if getattr(pipe, "image_encoder", None) is not None:
+        assert pipe.image_encoder.dtype == torch.float32
+    first, second = _keyframes(tmp_path)
+    req = ClipRequest(shot_id="s1", keyframe=artifact_of(first), move="static", width=36, height=64, fps=24,
+                      frames=9, seed=1, prompt="Mia turns", negative="", next_keyframe=artifact_of(second))
+    out = tmp_path / "out"
+    out.mkdir()
+    backend.render(req, out)
+    assert probe(out / "clip.mp4")["video"]["frames"] == 9

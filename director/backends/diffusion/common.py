@@ -25,6 +25,9 @@ class DiffusersConfig(BackendConfig):
     requires: ClassVar[tuple[str, ...]] = ("torch", "diffusers", "transformers")
     pipeline_class: ClassVar[str]
     default_model: ClassVar[str]
+    # components kept in float32 whatever ``dtype`` says (Wan's VAE and CLIP image encoder, as its model cards
+    # load them: in bf16 the VAE's decode loses detail and drifts in colour)
+    fp32_components: ClassVar[tuple[str, ...]] = ()
 
     model: str = ""
     dtype: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
@@ -66,7 +69,10 @@ class DiffusersConfig(BackendConfig):
         return est.get(stage) or None
 
     def needs(self) -> list[ModelNeed]:
-        needs = [ModelNeed(self.model_id(), self.kind, self.name, like=self.default_model)]
+        # a diffusers pipeline is its model_index.json and its components' folders: the root's other files are
+        # not read (Lightricks/LTX-Video keeps ~100 GB of single-file checkpoints there, SVD-XT its originals)
+        needs = [ModelNeed(self.model_id(), self.kind, self.name, like=self.default_model,
+                           files=("model_index.json", "*/*"))]
         if self.lora:
             needs.append(ModelNeed(self.lora, "lora", self.name, files=(self.lora_weight,) if self.lora_weight else ()))
         return needs
@@ -129,7 +135,7 @@ def load_pipeline(config: DiffusersConfig, extra: Callable[[Path], dict] | None 
     dtype = torch_dtype(config.dtype, device)
     cls = getattr(diffusers, config.pipeline_class)
     kwargs = extra(folder) if extra else {}
-    kwargs[_dtype_keyword(diffusers.__version__)] = dtype
+    kwargs[_dtype_keyword(diffusers.__version__)] = component_dtypes(config, dtype)
     pipe = cls.from_pretrained(str(folder), local_files_only=True, **kwargs)
     pipe.set_progress_bar_config(disable=True)
     pipe.director_device, pipe.director_dtype = device, dtype
@@ -212,6 +218,14 @@ def compile_denoiser(pipe, config: DiffusersConfig, fullgraph: bool) -> None:
     else:
         denoiser.compile(**options)
     pipe.director_compiled = options
+
+
+def component_dtypes(config: DiffusersConfig, dtype):
+    """``from_pretrained``'s dtype: one for every component, or per component where some stay in float32."""
+    import torch
+    if not config.fp32_components or dtype == torch.float32:
+        return dtype
+    return {"default": dtype, **{name: torch.float32 for name in config.fp32_components}}
 
 
 def _dtype_keyword(version: str) -> str:

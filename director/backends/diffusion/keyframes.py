@@ -80,7 +80,8 @@ class SDXLIPAdapterConfig(KeyframeConfig):
     ip_scales: dict[str, float] = Field(default_factory=dict, description="per character id")
 
     def needs(self) -> list[ModelNeed]:
-        return super().needs() + [ModelNeed(self.ip_adapter, "ip-adapter", self.name)]
+        return super().needs() + [ModelNeed(self.ip_adapter, "ip-adapter", self.name,  # not its SD 1.5 models
+                                            files=(f"{self.ip_subfolder}/{self.ip_weight}", f"{self.image_encoder}/*"))]
 
 
 class FluxKontextConfig(KeyframeConfig):

@@ -116,7 +116,9 @@ class LTX2TalkingBackend(VideoBackend):
         mel = log_mel(window, pipe.audio_vae.config.mel_bins)
         vae = pipe.audio_vae
         with torch.no_grad():
-            latents = vae.encode(mel.to(vae.device, vae.dtype)).latent_dist.mode()
+            # the execution device: under model offload the VAE sits on the CPU until its encode moves it (its
+            # hook moves the module, not the arguments), so vae.device would leave the mel behind
+            latents = vae.encode(mel.to(pipe._execution_device, vae.dtype)).latent_dist.mode()
         latents = latents[:, :, :want]
         if latents.shape[2] < want:
             latents = torch.nn.functional.pad(latents, (0, 0, 0, want - latents.shape[2]))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import math
 import threading
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ from director.backends.diffusion import common
 from director.backends.diffusion.fitting import PassPlan, Rules, conform_indices, plan_passes
 from director.backends.diffusion.prompts import negative_prompt
 from director.backends.types import ClipRequest, Made
+from director.errors import StageFailed
 from director.media.ffmpeg import FrameWriter
 from director.store import steps
 
@@ -52,10 +54,11 @@ class VideoConfig(common.DiffusersConfig):
 
 class WanConfig(VideoConfig):
     name: ClassVar[str] = "wan-i2v"
-    version: ClassVar[str] = "2"  # passes planned from the frames shown (was one frame more)
+    version: ClassVar[str] = "3"  # 2: passes planned from the frames shown; "3": the VAE in float32
     license: ClassVar[str] = "Apache-2.0 (Wan 2.2 weights)"
     target: ClassVar[str] = "director.backends.diffusion.video:WanBackend"
     pipeline_class: ClassVar[str] = "WanImageToVideoPipeline"
+    fp32_components: ClassVar[tuple[str, ...]] = ("vae", "image_encoder")
     default_model: ClassVar[str] = "Wan-AI/Wan2.2-TI2V-5B-Diffusers"
     rules: ClassVar[Rules] = Rules(step=4, fps=24, max_frames=121, min_frames=5, multiple=32, side=949)  # 704x1280
 
@@ -65,10 +68,11 @@ class WanConfig(VideoConfig):
 
 class WanFLF2VConfig(VideoConfig):
     name: ClassVar[str] = "wan-flf2v"
-    version: ClassVar[str] = "3"  # passes planned from the frames shown (was one frame more)
+    version: ClassVar[str] = "4"  # 2: passes planned from the frames shown; "4": the VAE in float32
     license: ClassVar[str] = "Apache-2.0 (Wan 2.1 weights)"
     target: ClassVar[str] = "director.backends.diffusion.video:WanBackend"
     pipeline_class: ClassVar[str] = "WanImageToVideoPipeline"
+    fp32_components: ClassVar[tuple[str, ...]] = ("vae", "image_encoder")
     default_model: ClassVar[str] = "Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers"
     rules: ClassVar[Rules] = Rules(step=4, fps=16, max_frames=81, min_frames=5, multiple=16, side=960)
     supports_last_image: ClassVar[bool] = True
@@ -315,7 +319,13 @@ class CogVideoXBackend(VideoBackend):
         config = self.pipe.transformer.config
         if config.use_learned_positional_embeddings:
             scale = self.pipe.vae_scale_factor_spatial
-            return config.sample_width * scale, config.sample_height * scale
+            width, height = config.sample_width * scale, config.sample_height * scale
+            if abs(math.log((req.width / req.height) / (width / height))) > math.log(1.25):
+                # a 9:16 frame cropped out of 720x480 keeps a 270x480 strip, magnified 4x: heads and feet gone
+                raise StageFailed(f"{self.config.model} makes {width}x{height} video only, which a "
+                                  f"{req.width}x{req.height} shot would crop to a strip; use "
+                                  f"THUDM/CogVideoX1.5-5B-I2V (any size) or another video backend (wan-i2v)")
+            return width, height
         return super().native(req)
 
     def generate(self, image, prompt, negative, frames, width, height, seed, last_image=None):
