@@ -280,8 +280,11 @@ class Endpoint:
             except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
                 raise BackendUnavailable(f"the LLM server {url} refused the key (HTTP {exc.status_code}); check "
                                          "OPENAI_API_KEY (and that this server expects one)") from None
-            except (openai.BadRequestError, openai.UnprocessableEntityError, openai.NotFoundError,
-                    openai.InternalServerError) as exc:
+            except openai.NotFoundError as exc:  # a wrong model name, or a URL without its /v1
+                raise BackendUnavailable(f"the LLM endpoint {url} answered HTTP 404 ({_short(exc)[:160]}): check the "
+                                         f"model name ({self.settings.model!r}: DIRECTOR_LLM_MODEL or llm.model) and "
+                                         f"that the URL ends with the API's path, usually /v1") from None
+            except (openai.BadRequestError, openai.UnprocessableEntityError, openai.InternalServerError) as exc:
                 if _rejects_format(exc):
                     log.info("%s does not accept %s; trying the next structured-output method", url, method)
                     last = exc
@@ -295,7 +298,9 @@ class Endpoint:
                 self.remember(method)
                 why = "was cut off at max_tokens" if isinstance(exc, openai.LengthFinishReasonError) else \
                     "was stopped by the server's content filter"
-                return "", _usage_of(exc), method, f"the answer {why}; answer with fewer, shorter shots"
+                return "", _usage_of(exc), method, (f"the answer {why} (llm.max_tokens: {self.settings.max_tokens}; a "
+                                                    f"model that thinks first may need more); answer with fewer, "
+                                                    f"shorter shots")
             except (ValueError, TypeError) as exc:  # the SDK could not parse the answer (not JSON, wrong shape)
                 self.remember(method)
                 written = _written(exc)
@@ -402,9 +407,17 @@ class RetriesExhausted(Exception):
 
 
 def _rejects_format(exc: Exception) -> bool:
+    """Whether an error refuses the structured-output method (and the next may be accepted): a 400 or 422 that
+    refuses no picture and no length (a server names the parameter in its own words, or not at all), a 500 only
+    where it names one (a
+    llama.cpp 500 "llama_decode failed in function decode" is a server in trouble, not a refusal)."""
+    status = getattr(exc, "status_code", None)
     text = str(exc).lower()
-    return any(word in text for word in ("response_format", "json_schema", "json_object", "tool_choice", "tools",
-                                         "function"))
+    if status in (400, 422):  # ...unless it refuses something else: the pictures, the length
+        return not any(word in text for word in ("image", "vision", "context", "too long", "maximum", "token"))
+    return any(word in text for word in ("response_format", "json_schema", "json_object", "tool_choice",
+                                         "\"tools\"", "'tools'", "tools are not", "tool calls", "function calling",
+                                         "function_call", "functions are not"))
 
 
 def _short(exc: Exception | None) -> str:
@@ -413,10 +426,19 @@ def _short(exc: Exception | None) -> str:
 
 
 def _retry_after(exc: Exception) -> float | None:
+    """Retry-After in seconds, given as seconds or as an HTTP date."""
     response = getattr(exc, "response", None)
+    value = response.headers.get("retry-after") if response is not None else None
+    if value is None:
+        return None
     try:
-        return float(response.headers.get("retry-after")) if response is not None else None
+        return float(value)
     except (TypeError, ValueError):
+        pass
+    from email.utils import parsedate_to_datetime
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
 
 
@@ -563,7 +585,14 @@ def scene_rules(sp: Screenplay, scene: Scene, planned: list[BaseModel], locked: 
             errors.append(f"shot {i + 1}: duration {p.duration:g}s is outside {LLM_MIN_SECONDS:g}-{LLM_MAX_SECONDS:g}s")
     if not planned:
         errors.append("the answer has no shots")
+    bare = sum(1 for p in planned if not p.beats)
+    if bare > MAX_BARE_SHOTS:  # establishing shots cover no beat; hundreds of them are hours of GPU for nothing
+        errors.append(f"{bare} shots cover no beat; keep at most {MAX_BARE_SHOTS} (an establishing shot, a cutaway) "
+                      f"and give every other shot the beats it shows")
     return errors
+
+
+MAX_BARE_SHOTS = 3  # shots without beats a scene's answer may hold
 
 
 # ------------------------------------------------------------------ the planner

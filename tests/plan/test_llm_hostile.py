@@ -173,6 +173,61 @@ def test_any_other_status_is_said_with_its_code_not_as_a_bug(project, sp):
     assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_a_404_names_the_model_and_the_v1_path(project, sp):
+    with ScriptedLLM(good_answer(sp)) as llm:
+        script_all(llm, {"status": 404, "message": "model 'test-model' not found"})
+        proc = plan(project, llm_env(llm.url))
+    assert proc.returncode == 4 and "HTTP 404" in proc.stderr, proc.stderr
+    assert "'test-model'" in proc.stderr and "/v1" in proc.stderr
+    assert_clean(proc)
+
+
+def test_a_server_error_naming_a_function_is_retried_and_a_bare_400_tries_the_next_format(project, sp):
+    """llama.cpp's "llama_decode failed in function decode" (a 500) was taken for a refusal of function calling;
+    a 400 "unsupported parameter" that names none was a hard failure instead of a reason to try json_object."""
+    answer = good_answer(sp)
+    with ScriptedLLM(answer) as llm:
+        llm.script("artist", "one", {"status": 500, "message": "llama_decode failed in function decode: KV cache full"},
+                   {"json": answer("artist", "one")})
+        llm.script("artist", "two", {"status": 400, "message": "Invalid request: unsupported parameter"},
+                   {"json": answer("artist", "two")})
+        proc = plan(project, llm_env(llm.url), "-v")
+    assert proc.returncode == 0, proc.stderr
+    assert "planned by the rules" not in proc.stdout + proc.stderr, proc.stderr[-2000:]
+    assert "try 2 of 2" in proc.stderr  # the 500 was retried
+
+
+def test_retry_after_as_an_http_date_is_honoured():
+    from email.utils import format_datetime
+    from datetime import datetime, timedelta, timezone
+
+    from director.plan.llm import _retry_after
+
+    class Response:
+        headers = {"retry-after": format_datetime(datetime.now(timezone.utc) + timedelta(seconds=20), usegmt=True)}
+
+    class Exc(Exception):
+        response = Response()
+
+    assert 15 < _retry_after(Exc()) <= 20
+    Response.headers = {"retry-after": "7"}
+    assert _retry_after(Exc()) == 7.0
+
+
+def test_a_plan_of_hundreds_of_shots_without_beats_is_sent_back(project, sp):
+    answer = good_answer(sp)
+    bloated = answer("artist", "one")
+    bloated["shots"] += [{**bloated["shots"][0], "beats": [], "prompt": f"empty street {i}"} for i in range(300)]
+    with ScriptedLLM(answer) as llm:
+        llm.script("artist", "one", {"json": bloated}, {"json": answer("artist", "one")})
+        proc = plan(project, llm_env(llm.url), "--json")
+        asked = [json.dumps(c["messages"], ensure_ascii=False) for c in llm.calls("artist") if c["scene"] == "one"]
+    assert proc.returncode == 0, proc.stderr
+    assert len(asked) == 2 and "cover no beat" in asked[-1], (len(asked), proc.stdout[-1500:])
+    shots = yaml.safe_load((project / "shots" / "screenplay.yaml").read_text(encoding="utf-8"))["shots"]
+    assert len(shots) < 20
+
+
 def test_a_timeout_and_its_retry_are_said_without_asking(project, sp):
     """A local server's timeout (600 s by default) and the retries after it were silent unless -v."""
     with ScriptedLLM(good_answer(sp)) as llm:
