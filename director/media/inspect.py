@@ -13,6 +13,7 @@ from director.store.cache import file_stamp
 MAX_IMAGE_SIDE = 8192
 MIN_IMAGE_SIDE = 16
 MAX_SAMPLE_SECONDS = 300.0
+MAX_FILE_BYTES = 200_000_000
 MIN_SAMPLE_SECONDS = 0.5
 _seen: dict[tuple, str | None] = {}  # (path, its stamp, check) -> verdict: validate re-runs cost nothing
 
@@ -24,6 +25,9 @@ def _memo(path: Path, check) -> str | None:
         return f"cannot be read ({exc.strerror or exc})"
     if st.st_size == 0:
         return "is an empty file (0 bytes)"
+    if st.st_size > MAX_FILE_BYTES:  # a reference or a sample is a few MB; a huge one costs every render its read
+        return (f"is {st.st_size / 1e6:.0f} MB; a reference picture or voice sample is at most "
+                f"{MAX_FILE_BYTES // 1_000_000} MB (re-save it smaller)")
     # the cache's whole stamp (size, mtime, ctime, inode): a file put back with its old size and mtime (cp -p, rsync -t,
     # tar) is read again; a long-lived process (render --watch, the studio) must judge it as a fresh one would
     key = (str(path), *file_stamp(st), check.__name__)

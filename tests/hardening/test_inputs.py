@@ -274,3 +274,17 @@ def test_control_characters_in_names_and_titles_are_refused(tmp_path, change, wo
     proc = director("-p", str(project), "validate")
     assert_clean_failure(proc)
     assert words in proc.stderr, proc.stderr
+
+
+def test_a_huge_reference_file_is_refused_before_it_is_read(tmp_path):
+    """A 3 GB PNG (a valid header, then zeros: a sparse file) passed validate and cost every render 16 s."""
+    project = make_project(tmp_path)
+    (project / "refs").mkdir()
+    huge = project / "refs" / "ana.png"
+    Image.new("RGB", (64, 64)).save(huge)
+    with huge.open("r+b") as f:
+        f.truncate(3 * 1024 ** 3)
+    edit_yaml(project / "screenplay.yaml", lambda d: d["characters"]["ana"].update(refs=["refs/ana.png"]))
+    proc = director("-p", str(project), "validate", timeout=60)
+    assert_clean_failure(proc)
+    assert "3221 MB" in proc.stderr and "at most 200 MB" in proc.stderr, proc.stderr
