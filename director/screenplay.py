@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import typing
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -660,7 +661,7 @@ class _Checker:
     def check_character(self, loc: tuple, who: str, what: str) -> None:
         if who not in self.sp.characters:
             known = ", ".join(map(str, self.sp.characters)) or "none defined"
-            named = [cid for cid, c in self.sp.characters.items() if isinstance(who, str) and c.name and
+            named = [cid for cid, c in self.sp.characters.items() if isinstance(who, str) and c is not None and c.name and
                      c.name.strip().lower() == who.strip().lower()]
             if named:  # the name shown on screen, where the character's id goes
                 hint = f" (it is the name of '{named[0]}': write who: {named[0]})"
@@ -698,7 +699,8 @@ class _Checker:
         spoken = beat.line or beat.narration
         emotion = getattr(spoken, "emotion", None) if spoken is not None else None
         where = ("line" if beat.line is not None else "narration", "emotion")
-        if emotion and not emotion.isprintable():
+        control = bool(emotion) and any(unicodedata.category(c) == "Cc" for c in emotion)
+        if control:
             self.check_control(loc + where, emotion, "emotion")
         elif emotion and canonical_emotion(emotion) is None:
             self.err(loc + where, f"emotion {one_of(emotion, EMOTIONS)} (or a Chinese word: 愤怒, 冷笑, 哽咽...); "

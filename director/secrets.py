@@ -31,8 +31,8 @@ _BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{6,}")
 _KEYLIKE = re.compile(r"\b(sk-|sk_|gsk_|xai-|hf_)[A-Za-z0-9_-]{12,}")
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/@:]*(?::[^\s/@]*)?@")
 # a key in a URL's query (?key=..., &api_key=..., ?token=...): Google-style and signed URLs carry one there
-_QUERY_KEY = re.compile(r"(?i)([?&](?:[a-z0-9_-]*(?:key|token|secret|password|passwd|pwd)|sig|signature|auth)=)"
-                        r"[^&#\s\"']+")
+_QUERY_KEY = re.compile(r"(?i)([?&][a-z0-9_-]*(?:key|token|secret|password|passwd|pwd|sig|signature|credential|auth)=)"
+                        r"[^&#\s\"']+")  # X-Amz-Signature, X-Goog-Credential, api_key, access_token...
 _ANY = re.compile(r"(?i)://|authorization|bearer|sk-|sk_|gsk_|xai-|hf_|[?&][a-z0-9_-]*=")  # what each pattern above needs: a text
 # with none of it (most of a run record's thousands of strings) is searched once, not four times
 

@@ -160,6 +160,19 @@ def test_a_line_given_a_characters_shown_name_or_the_narrator_says_what_to_write
     assert proc.returncode == 3 and words in proc.stderr, proc.stderr
 
 
+def test_a_character_without_a_description_and_an_unknown_speaker_are_both_said(tmp_path):
+    """Each alone was said well; together the speaker's hint read the broken character's name: internal error."""
+    import shutil
+
+    shutil.copytree(ROOT / "projects" / "demo" / "refs", tmp_path / "refs")
+    text = (ROOT / "projects" / "demo" / "screenplay.yaml").read_text(encoding="utf-8")
+    text = text.replace("{who: ren,", "{who: kia,", 1).replace("characters:\n", "characters:\n  zed: {name: Zed}\n", 1)
+    (tmp_path / "s.yaml").write_text(text, encoding="utf-8")
+    proc = director("validate", "s.yaml", cwd=tmp_path)
+    assert proc.returncode == 3 and "internal error" not in proc.stderr, proc.stderr
+    assert "characters.zed.description is required" in proc.stderr and "'kia' is not a character" in proc.stderr
+
+
 def test_a_word_where_a_number_or_a_word_goes_names_both(tmp_path):
     """``intensity: loud`` said "must be a number", though low/medium/high are valid too."""
     import shutil

@@ -115,7 +115,8 @@ def entry() -> None:
     import signal
 
     _terminate.seen = False
-    signal.signal(signal.SIGTERM, _terminate)
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:  # an inherited "ignore" is the parent's to choose
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         if answered(sys.argv[1:]):
             raise SystemExit(0)
@@ -129,13 +130,17 @@ def entry() -> None:
     one_heap()  # before any thread of the process exists (runtime/heap.py)
     from director.cli.main import run
     code = run()
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the work is done: a TERM now just ends the process
+    if signal.getsignal(signal.SIGTERM) is _terminate:  # the work is done: a TERM now just ends the process
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     code = TERMINATED if _terminate.seen and code == 130 else code
     import threading
     if any(t.name == "llm-call" and t.is_alive() for t in threading.enumerate()):
         # an LLM request past its deadline is still blocked on its socket (plan/llm._within), inside a pool
         # thread that interpreter shutdown would wait for: everything is written, so leave without waiting
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # a closed pipe: nothing more can be said there
+                pass
         os._exit(code)
     raise SystemExit(code)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import string
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Union
@@ -50,7 +51,10 @@ def _move(value):
 
 
 def _prompt(value):
-    """A prompt over the bound is cut at a word before it, not refused (the grammar bounds it where there is one)."""
+    """A prompt over the bound is cut at a word before it, not refused (the grammar bounds it where there is one);
+    a control character a model wrote (a \r of a \r\n) is a space: the shot list refuses them."""
+    if isinstance(value, str) and not value.isprintable():
+        value = "".join(" " if unicodedata.category(c) == "Cc" and c not in "\n\t" else c for c in value)
     if not isinstance(value, str) or len(value) <= PROMPT_CHARS:
         return value
     cut = value[:PROMPT_CHARS]

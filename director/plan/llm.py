@@ -124,7 +124,7 @@ def url_problem(url: str) -> str | None:
         return f"is not a valid URL ({exc})"
     if not parts.hostname:
         return "names no host"
-    if parts.query or parts.fragment:
+    if parts.query or parts.fragment or "?" in url or "#" in url:
         return ("has a query string or a fragment: the client adds each request's path after the base URL, so it "
                 "ends with the path (/v1); a key goes in OPENAI_API_KEY")
     return None
@@ -195,6 +195,7 @@ class Endpoint:
         self._lock = threading.Lock()
         self._discover = threading.Lock()
         self.keys: list[str] = []  # cache keys of every answer used, in order
+        self.cancelled = threading.Event()  # set on Ctrl-C/SIGTERM: every call in flight gives up at once
 
     # ------------------------------------------------------------------ method memory
     def _memory(self) -> dict:
@@ -323,8 +324,10 @@ class Endpoint:
 
         attempt = 0
         while True:
+            if self.cancelled.is_set():
+                raise Cancelled("the plan was interrupted")
             try:
-                return _within(call, self.settings.timeout)
+                return _within(call, self.settings.timeout, self.cancelled)
             except (openai.RateLimitError, openai.APITimeoutError, openai.InternalServerError,
                     openai.APIConnectionError) as exc:
                 if isinstance(exc, openai.InternalServerError) and _rejects_format(exc):
@@ -347,11 +350,16 @@ class Endpoint:
                 # said by default: a slow local server's timeouts were minutes of silence each
                 log.warning("LLM at %s: %s; try %d of %d in %.1f s", self.settings.display_url, what, attempt + 2,
                             self.settings.max_retries + 1, delay)
-                time.sleep(delay)
+                if self.cancelled.wait(delay):
+                    raise Cancelled("the plan was interrupted") from None
                 attempt += 1
 
 
-def _within(call, seconds: float):
+class Cancelled(Exception):
+    """The plan was interrupted (Ctrl-C, SIGTERM) while this call waited."""
+
+
+def _within(call, seconds: float, cancelled: threading.Event | None = None):
     """``call()``, given ``seconds`` in all (and a little more for the answer's parsing). The client's timeout
     bounds each read, so a server that trickles a byte every few seconds, or a proxy's keep-alive whitespace,
     held a plan for ever; past the deadline the call is left to finish alone (its thread is a daemon) and the
@@ -368,7 +376,11 @@ def _within(call, seconds: float):
 
     worker = threading.Thread(target=run, daemon=True, name="llm-call")
     worker.start()
-    worker.join(seconds + 2.0)
+    deadline = time.monotonic() + seconds + 2.0
+    while worker.is_alive() and (left := deadline - time.monotonic()) > 0:
+        worker.join(min(left, 0.25))
+        if cancelled is not None and cancelled.is_set():
+            raise Cancelled("the plan was interrupted")
     if worker.is_alive():
         raise openai.APITimeoutError(request=_request_stub())
     if "error" in box:
@@ -475,9 +487,15 @@ _FENCE = re.compile(r"(?s)```[a-zA-Z0-9_-]*[ \t]*\n?(.*?)(```|\Z)")
 
 
 def json_text(text: str) -> str:
-    """The JSON document in a model's answer: without a reasoning block (``<think>...</think>``, Qwen3 and
+    """The JSON document in a model's answer: the answer itself where it is JSON (a ``<think>`` or a fence inside
+    one of its strings is its own business), else without a reasoning block (``<think>...</think>``, Qwen3 and
     DeepSeek-R1 through Ollama or vLLM), out of a code fence, or the first whole object after prose ("Here is
     the plan: {...}"). The text itself where none is found (its parse error is then said)."""
+    try:
+        json.loads(text)
+        return text
+    except ValueError:
+        pass
     text = _THINK.sub("", text).strip()
     fenced = _FENCE.search(text)
     if fenced and fenced[1].strip():
@@ -485,7 +503,7 @@ def json_text(text: str) -> str:
     if text.startswith(("{", "[")):
         return text
     decoder = json.JSONDecoder()
-    for tries, match in enumerate(re.finditer(r"[{[]", text)):
+    for tries, match in enumerate(re.finditer(r"{", text)):  # an answer is an object; "[2] shots: {...}" is not
         if tries == 20:  # prose full of braces: give up early rather than try every one
             break
         try:
@@ -621,9 +639,12 @@ class LLMPlanner:
         pool = ThreadPoolExecutor(max_workers=self.settings.max_concurrency)
         try:
             results = list(pool.map(lambda s: self._plan_timed(s, [x for x in locked if x.scene == s.id]), scenes))
+        except BaseException:  # Ctrl-C, SIGTERM: the scenes in flight give up their request and retries now
+            self.endpoint.cancelled.set()
+            raise
         finally:  # an endpoint-wide failure (unreachable, the key refused): the scenes not started never ask
             pool.shutdown(wait=True, cancel_futures=True)
-        outages = [r.get("outage") for r in self.provenance.values()]
+        outages = [r.get("outage") for r in self.provenance.values() if r.get("asks") or "outage" in r]
         if outages and all(outages):  # not one answer: the rules' plan would replace the last one for nothing
             raise BackendUnavailable(f"the LLM server {self.settings.display_url} kept failing ({outages[0]}); the "
                                      f"shot list is left as it was. Plan again once it answers, or plan with "

@@ -279,6 +279,8 @@ def test_a_key_in_the_base_urls_query_is_refused_and_never_printed_or_stored(pro
     from director.secrets import redact, split_url_credentials
     assert redact("GET http://h/v1?api_key=abc123&x=1&sig=zz9#top") == "GET http://h/v1?api_key=***&x=1&sig=***#top"
     assert redact("a=b, key=value, ?lang=en") == "a=b, key=value, ?lang=en"  # only a query's key-like names
+    assert redact("https://s3/x?X-Amz-Signature=abc&X-Amz-Credential=AK/1") == \
+        "https://s3/x?X-Amz-Signature=***&X-Amz-Credential=***"
     split_url_credentials("http://alice:PassWord-Secret-42@127.0.0.1:9/v1")
     assert redact("echo: auth=Basic YWxpY2U6UGFzc1dvcmQtU2VjcmV0LTQy") == "echo: auth=Basic ***"  # base64(user:pw)
 
@@ -381,6 +383,50 @@ def test_a_server_that_trickles_its_answer_is_timed_out_as_a_whole(project):
         server.close()
     assert proc.returncode == 4 and "kept failing" in proc.stderr, proc.stderr[-2000:]
     assert took < 40  # one scene at a time while the format is found: ~10 s
+
+
+def test_json_text_leaves_a_json_answer_alone_and_prefers_an_object_after_prose():
+    from director.plan.llm import json_text
+
+    for doc in ('{"prompt": "a monitor shows a <think> tag"}', '{"prompt": "a sign reading ``` OPEN ``` in neon"}'):
+        assert json_text(doc) == doc  # what is inside its strings is the answer's business
+    assert json_text('I will use [2] shots: {"shots": []} ok') == '{"shots": []}'
+
+
+def test_a_prompt_with_a_carriage_return_is_read_not_an_internal_error(project, sp):
+    answer = good_answer(sp)
+    one = answer("artist", "one")
+    one["shots"][0]["prompt"] += " Rain\r\non glass."
+    with ScriptedLLM(answer) as llm:
+        llm.script("artist", "one", {"json": one})
+        proc = plan(project, llm_env(llm.url))
+    assert proc.returncode == 0, proc.stderr
+    shots = yaml.safe_load((project / "shots" / "screenplay.yaml").read_text(encoding="utf-8"))["shots"]
+    assert any("Rain" in s["prompt"] and "\r" not in s["prompt"] for s in shots)
+
+
+def test_sigterm_while_a_slow_server_thinks_stops_the_plan_at_once(project, sp):
+    """SIGTERM (and Ctrl-C) waited for the scene in flight, its retries and their backoff: minutes."""
+    import signal
+
+    config = yaml.safe_load((project / "director.yaml").read_text())
+    config["llm"].update(timeout=20, max_retries=1)
+    (project / "director.yaml").write_text(yaml.safe_dump(config))
+    with ScriptedLLM(good_answer(sp)) as llm:
+        script_all(llm, {"sleep": 15})
+        proc = subprocess.Popen([sys.executable, "-m", "director", "-p", str(project), "plan", "--planner", "llm"],
+                                env={**os.environ, **llm_env(llm.url)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not llm.calls("artist"):
+            time.sleep(0.1)
+        assert llm.calls("artist"), "the plan never asked"
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        took = time.monotonic() - sent
+    assert proc.returncode == 143 and "Traceback" not in err, err[-2000:]
+    assert took < 5, took
 
 
 # ------------------------------------------------------------------ 3. odd keys
