@@ -23,6 +23,7 @@ from director.store.lock import ProjectLock
 from director.vocab import did_you_mean
 
 log = logging.getLogger("director.render")
+REPLACED_EDITS = "re-planning replaced shot(s)"  # plan._keep_hand_edits's note
 
 
 @dataclass
@@ -99,6 +100,9 @@ def render(project: Project, episode: str | None = None, profile: str | None = N
         asked = {"episode": episode, "profile": profile}
         before = uptodate.snapshot(project.root, asked)
         ctx, notes = prepare(project, episode, profile, explain=False, planner=planner, reviewer=reviewer)
+        for note in notes:  # said now, not only in the summary: a render stopped early must not hide it
+            if note.startswith(REPLACED_EDITS):
+                log.warning("%s", note)
         planned = uptodate.snapshot(project.root, asked)
         read = uptodate.settled(before, planned, project.shots_path(ctx.loaded.episode), project.root)
         if read is not None and not read_as_rendered(project, ctx, before, planned):

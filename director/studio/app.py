@@ -127,7 +127,7 @@ def board(project: Project, episode: str | None, worker: RenderWorker | None = N
     return {"episode": ctx.loaded.episode, "title": sp.title, "episodes": [p.stem for p in project.episode_paths()],
             "shots": cards, "notes": notes, "refs": refs,
             "video": _media_url(project, episode_mp4) if episode_mp4.exists() else None,
-            "characters": sorted(sp.characters), "vocab": _vocab()}
+            "characters": sorted(sp.characters), "vocab": _vocab(), "burned": project.config.subtitles.burn}
 
 
 def _starts(ctx) -> dict[str, tuple[float, float]]:
@@ -247,8 +247,9 @@ def player_html(data: dict, csrf: str) -> str:
                     f"title='{esc(c['id'])}'>" + (f"<img src='{esc(c['image'])}' alt=''>" if c["image"] else "")
                     + f"<span>{c['index']}</span></button>" for c in data["shots"])
     if data["video"]:
+        shown = "" if data.get("burned") else " default"  # burned into the picture: the track only on request
         video = (f"<video id=episode-video controls preload=auto src='{esc(data['video'])}'>"
-                 f"<track kind=subtitles default srclang=und label=subtitles "
+                 f"<track kind=subtitles{shown} srclang=und label=subtitles "
                  f"src='/e/{esc(data['episode'])}/subtitles.vtt'></video>")
     else:
         video = "<p class=note>The episode is not rendered yet: press Render episode.</p>"
@@ -469,7 +470,9 @@ def create_app(project: Project, token: str | None = None):
     @app.get("/api/render")
     def render_state():
         holder = lock_holder(project.state)
+        seen = worker.since(0)
         return {"state": worker.state, "episode": worker.episode, "running": sorted(worker.running.values()),
+                "last_event": seen[-1]["id"] if seen else 0,
                 "failed": worker.failed, "lock": {"pid": holder.get("pid"), "command": holder.get("argv")}
                 if holder else None}
 

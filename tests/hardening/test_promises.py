@@ -80,6 +80,22 @@ def test_replanning_over_hand_edits_warns_and_keeps_a_copy(tmp_path):
     assert "edited by hand" not in director("-p", str(project), "plan", check=True).stderr
 
 
+def test_a_render_that_replans_over_hand_edits_says_so_before_its_jobs(tmp_path):
+    """The note was printed with the render's summary only: a render stopped early (Ctrl-C, the studio's Cancel)
+    replaced the hand edits without a word."""
+    project = make_project(tmp_path)
+    director("-p", str(project), "plan", check=True)
+    shots_file = project / "shots/screenplay.yaml"
+    data = yaml.safe_load(shots_file.read_text())
+    data["shots"][0]["prompt"] = "MY CAREFUL HAND-WRITTEN PROMPT"
+    shots_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    sp_path = project / "screenplay.yaml"
+    sp_path.write_text(sp_path.read_text().replace("Only since Tuesday.", "Only since Monday."))
+    err = director("-p", str(project), "render", "--until", "timing", check=True).stderr
+    said = err.find("edited by hand")
+    assert 0 <= said < err.find("voice ["), err
+
+
 def test_ctrl_c_prints_the_resume_message_and_exits_130(tmp_path):
     project = make_project(tmp_path, size=None)
     # a shell that starts the test run in the background hands every child SIGINT *ignored* (POSIX), and then

@@ -94,3 +94,34 @@ def test_review_a_shot_in_the_browser(studio, browser):
     assert page.evaluate("document.getElementById('episode-video').textTracks.length") == 1
     page.screenshot(path=str(ARTIFACTS / "studio-player.png"))
     page.close()
+
+
+def test_the_studio_on_a_phone_says_warnings_and_lost_connections(studio, browser):
+    """On a 390 px phone the header's buttons were off the screen; a warning from the server (an emotion the
+    voice does not know) was dropped, and a click with the server gone said nothing at all."""
+    project, url = studio
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{url}/e/screenplay")
+    for button in ("#render-all", "#cancel"):
+        box = page.locator(button).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, (button, box)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "studio-board-phone.png"))
+    line = page.locator("li.line").first
+    card = line.locator("xpath=ancestor::article")
+    card_id = card.get_attribute("id")
+    line.locator(".emotion").fill("grumpyish")
+    line.locator(".emotion").dispatch_event("change")
+    page.wait_for_selector(f"#{card_id} .errors.warn")
+    assert "grumpyish" in page.locator(f"#{card_id} .errors").inner_text()
+    page.route("**/api/**", lambda route: route.abort())  # the server is gone
+    page.locator(f"#{card_id} button.lock").click()
+    page.wait_for_function(f"document.querySelector('#{card_id} .errors').textContent.includes('cannot reach')")
+    page.close()
+
+    player = browser.new_page(viewport={"width": 1440, "height": 1000})
+    player.goto(f"{url}/e/screenplay/player")
+    player.wait_for_function("document.getElementById('episode-video').textTracks.length == 1")
+    # the subtitles are burned into the picture: the track is there to turn on, not shown over them twice
+    assert player.evaluate("document.getElementById('episode-video').textTracks[0].mode") != "showing"
+    player.close()

@@ -7,13 +7,21 @@
   const log = document.getElementById('log');
 
   async function post(url, body) {
-    const r = await fetch(url, {method: 'POST', headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf},
-                                body: JSON.stringify(body || {})});
+    let r;
+    try {
+      r = await fetch(url, {method: 'POST', headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf},
+                            body: JSON.stringify(body || {})});
+    } catch (e) {  // the server is gone (stopped, restarted on another port)
+      throw {error: 'cannot reach the studio: is `director studio` still running?'};
+    }
     const data = await r.json().catch(() => ({}));
-    if (!r.ok) throw data;
+    if (!r.ok) throw (data.error || data.problems) ? data : {error: `the studio answered HTTP ${r.status}`};
     return data;
   }
-  function problems(err) { return (err && (err.problems || [err.error])).filter(Boolean).join('\n'); }
+  function problems(err) {
+    const said = (err && (err.problems || [err.error])) || [];
+    return said.filter(Boolean).join('\n') || String(err || 'failed');
+  }
   // Re-render the cards from the server, card by card: a card being typed in is left as it is, and the
   // selection and open prompts survive (a render's progress refreshes the board often).
   async function refreshCards(acted) {
@@ -43,7 +51,15 @@
   async function act(card, fn) {
     const box = card.querySelector('.errors');
     box.textContent = '';
-    try { await fn(); await refreshCards(card); } catch (err) { box.textContent = problems(err); }
+    box.classList.remove('warn');
+    let data;
+    try { data = await fn(); await refreshCards(card); } catch (err) { box.textContent = problems(err); return; }
+    const warnings = (data && data.warnings) || [];
+    if (warnings.length) {  // accepted, with something to know (an emotion the voice does not have)
+      const fresh = (document.getElementById(card.id) || card).querySelector('.errors');
+      fresh.classList.add('warn');
+      fresh.textContent = warnings.join('\n');
+    }
   }
   const shotUrl = (card) => `/api/e/${encodeURIComponent(episode)}/shots/${encodeURIComponent(card.dataset.shot)}`;
 
@@ -86,7 +102,9 @@
 
   document.querySelectorAll('.ref-lock').forEach((b) => b.addEventListener('click', async () => {
     const action = b.dataset.locked === '1' ? 'unlock' : 'lock';
-    await post(`/api/refs/${encodeURIComponent(b.closest('.ref').dataset.ref)}/${action}`).catch(() => {});
+    try {
+      await post(`/api/refs/${encodeURIComponent(b.closest('.ref').dataset.ref)}/${action}`);
+    } catch (e) { say(problems(e)); return; }
     location.reload();
   }));
   const pick = document.getElementById('episode');
@@ -104,13 +122,15 @@
     post(`/api/e/${encodeURIComponent(episode)}/render`, {shots}).then(() => say('starting…')).catch((e) => say(problems(e)));
   });
   const cancel = document.getElementById('cancel');
-  if (cancel) cancel.addEventListener('click', () => post('/api/render/cancel').then((d) => say(d.state)));
+  if (cancel) cancel.addEventListener('click', () => post('/api/render/cancel')
+    .then((d) => say(d.cancelled ? d.state : 'nothing to cancel')).catch((e) => say(problems(e))));
 
   let pending = null;
   function soon() { if (!pending) pending = setTimeout(() => { pending = null; refreshCards(); }, 400); }
   if (window.EventSource && progress) {
     fetch('/api/render').then((r) => r.json()).then((d) => {
-      const events = new EventSource('/api/events?after=' + 0);
+      // a render in progress is shown from its start; an idle studio shows only what comes next
+      const events = new EventSource('/api/events?after=' + (d.state === 'idle' ? (d.last_event || 0) : 0));
       events.addEventListener('waiting', (e) => { const d = JSON.parse(e.data); say(`waiting for pid ${d.pid}: ${d.command}`); });
       events.addEventListener('started', () => { say('rendering…'); note('render started'); });
       events.addEventListener('job-started', (e) => { const d = JSON.parse(e.data); say(`${d.stage} ${d.job}…`); soon(); });
