@@ -237,6 +237,26 @@ def zh_drama(line: str) -> str:
     return re.sub(r"\s*[，、；：。]\s*", space, line).strip()
 
 
+def spoken_language(text: str, language: str) -> str:
+    """The language a line is voiced in: the screenplay's (a BCP-47 tag), unless the line is written in another
+    script. A Chinese line in an English screenplay is voiced as Chinese (eSpeak spoke every character as
+    "Chinese letter", ten seconds of it), an English one in a Chinese screenplay as English."""
+    base = language.split("-")[0].lower()
+    han = len(HAN.findall(text))
+    kana = sum(1 for c in text if "\u3040" <= c <= "\u30ff")
+    hangul = sum(1 for c in text if "\uac00" <= c <= "\ud7af")
+    latin = sum(1 for c in text if c.isascii() and c.isalpha())
+    if kana and base != "ja":
+        return "ja"
+    if hangul > latin and base != "ko":
+        return "ko"
+    if han > latin and base not in ("zh", "cmn", "yue", "ja"):
+        return "zh-CN"
+    if base in ("zh", "cmn", "yue", "ja", "ko") and not (han or kana or hangul) and latin >= 2:
+        return "en"
+    return language
+
+
 # --------------------------------------------------------------------------- pieces of a long text
 
 PIECE_ENDS = (r"[.!?。！？…]+[\"'”’」』)）]*\s*", r"[,;:，；：、]\s*", r"\s+")  # sentence, clause, word

@@ -89,3 +89,29 @@ def test_chinese_episode_renders_with_chinese_subtitles(tmp_path):
     subs = pysubs2.load(str(project / "out/screenplay/episode.srt"))
     assert subs[0].plaintext == "还剩十秒 来得及！"  # the zh-drama style (Chinese default): internal comma as a space
     assert all(len(e.plaintext.split("\n")) <= 2 for e in subs)
+
+
+def test_a_line_in_another_script_is_voiced_in_its_own_language(tmp_path):
+    """A Chinese line in an English screenplay was voiced by English eSpeak: "Chinese letter" for every character,
+    ten seconds of it, and the shot stretched to fit; an English line in a Chinese one is voiced in English."""
+    import json
+    import wave
+
+    from director.media.linebreak import spoken_language
+
+    assert spoken_language("你们两个，先进来喝杯茶吧。", "en") == "zh-CN"
+    assert spoken_language("OK, let's go!", "zh-CN") == "en"
+    assert spoken_language("他说 OK 就走了", "zh-CN") == "zh-CN" and spoken_language("Hi, 小王", "en") == "en"
+    project = make_project(tmp_path)
+    sp = project / "screenplay.yaml"
+    sp.write_text(sp.read_text(encoding="utf-8").replace("Only since Tuesday.", "你们两个，先进来喝杯茶吧。"),
+                  encoding="utf-8")
+    director("-p", str(project), "render", "--until", "voice", check=True)
+    voiced = {}
+    for manifest in (project / ".director" / "cache" / "voice").glob("*/*/manifest.json"):
+        inputs = json.loads(manifest.read_text())["inputs"]
+        with wave.open(str(manifest.parent / "voice.wav")) as w:
+            voiced[inputs["text"]] = (inputs["language"], w.getnframes() / w.getframerate())
+    language, seconds = voiced["你们两个，先进来喝杯茶吧。"]
+    assert language == "zh-CN" and seconds < 5, voiced
+    assert voiced["Are you following me?"][0] == "en"
