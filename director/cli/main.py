@@ -590,7 +590,7 @@ def export(
         raise UsageError(f"--profile {profile!r} is not valid; use preview or final")
     done = [do_export(project, name, format_, out, profile, force) for name in names]
     state.out.result({"exports": done}, "\n".join(f"{d['episode']}: {d['format']} -> {d['path']} ({d['shots']} shots, "
-                                                  f"{len(d['tracks'])} tracks, media in {d['media']})" for d in done))
+                                                  f"{len(d['tracks'])} track{'s' if len(d['tracks']) != 1 else ''}, media in {d['media']})" for d in done))
 
 
 # ------------------------------------------------------------------------------ clean

@@ -350,6 +350,8 @@ def test_the_draft_folder_validates_and_reads_back_to_the_frame(rendered, flavou
 
     done = json.loads(director("-p", str(rendered), "--json", "export", "--format", flavour, check=True).stdout)
     folder = Path(done["exports"][0]["path"])
+    # without -o each flavour has its own folder: a CapCut export no longer replaces the Jianying draft
+    assert folder.parent == rendered / "out" / "screenplay" / flavour
     draft = json.loads((folder / "draft_content.json").read_text(encoding="utf-8"))
     jsonschema.validate(draft, DRAFT_SCHEMA)
     assert (folder / "draft_info.json").read_text(encoding="utf-8") == (folder / "draft_content.json").read_text(
