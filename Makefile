@@ -26,8 +26,8 @@ $(VENV)/.test: pyproject.toml $(VENV)/.base
 # and none for torch 2.13; the newest (2.11) installs without its dependencies (so pip keeps the
 # CPU torch), and its compiled extension -- built for another torch, used only for forced
 # alignment and CTC decoding, which director never calls -- is removed so that the pure-Python
-# parts (transforms, resampling) import. A GPU machine installs matching torch/torchaudio from
-# the PyTorch index instead (README) and does not need this target.
+# parts (transforms, resampling) import. `make gpu` uses it too: the CUDA torch comes from the PyTorch
+# index first, and torchaudio's compiled part is never needed there either.
 tts-deps: | $(BIN)/python
 	$(PIP) install --no-deps "torchaudio==2.11.0" "torchcodec>=0.8"
 	rm -f $(VENV)/lib/python3*/site-packages/torchaudio/lib/*.so
@@ -40,9 +40,10 @@ gpu: | $(BIN)/python
 	$(PIP) install -e ".[gpu,tts,llm]"
 	$(MAKE) tts-deps
 	@command -v espeak-ng >/dev/null || command -v espeak >/dev/null || \
-	  (command -v apt-get >/dev/null && (apt-get install -y espeak-ng || sudo apt-get install -y espeak-ng)) || \
+	  (command -v apt-get >/dev/null && ((apt-get update -q && apt-get install -y espeak-ng) || \
+	    (sudo apt-get update -q && sudo apt-get install -y espeak-ng))) || \
 	  echo "install the espeak-ng program (apt-get install espeak-ng / brew install espeak-ng)"
-	-$(BIN)/director doctor --profile final
+	-$(BIN)/director -p projects/demo doctor --profile final
 
 demo: $(VENV)/.base
 	$(BIN)/director -p projects/demo validate

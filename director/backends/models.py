@@ -89,8 +89,42 @@ class ModelNeed:
         return LICENSES.get(self.id) or LICENSES.get(self.like) or UNKNOWN
 
     def folder(self) -> Path | None:
-        """Where this model is on this machine, or None (never downloads)."""
-        return local_folder(self.id) if self.hub == "huggingface" else coqui_model_folder(self.id)
+        """Where this model is on this machine, whole, or None (never downloads). A download cut short (a pipeline
+        missing a component its index names, or a weight shard) is not here: ``models pull`` resumes it."""
+        if self.hub != "huggingface":
+            return coqui_model_folder(self.id)
+        folder = local_folder(self.id)
+        return folder if folder is None or not missing_parts(folder) else None
+
+
+def missing_parts(folder: Path) -> list[str]:
+    """What a diffusers pipeline's folder lacks: a component its ``model_index.json`` names, or a weight shard a
+    component's ``*.index.json`` lists (an interrupted download leaves both). Other folders are not judged."""
+    import json
+
+    index = folder / "model_index.json"
+    if not index.is_file():
+        return []
+    try:
+        components = json.loads(index.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ["model_index.json"]
+    missing: list[str] = []
+    for name, value in components.items() if isinstance(components, dict) else ():
+        if name.startswith("_") or not isinstance(value, list) or not value or value[0] is None:
+            continue
+        part = folder / name
+        if not part.is_dir():
+            missing.append(f"{name}/")
+            continue
+        for shards in part.glob("*.index.json"):
+            try:
+                files = set(json.loads(shards.read_text(encoding="utf-8"))["weight_map"].values())
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                missing.append(f"{name}/{shards.name}")
+                continue
+            missing += [f"{name}/{f}" for f in sorted(files) if not (part / f).is_file()]
+    return missing
 
 
 def local_folder(model: str) -> Path | None:

@@ -673,8 +673,13 @@ def models_pull() -> None:
     from director.runtime.modelsinfo import needed_models, pull_models
 
     project = _project()
-    fetched = pull_models(needed_models(project, getattr(state, "profile", None)), project.config.license_ack)
-    state.out.result({"fetched": fetched}, f"fetched {len(fetched)} model(s)" if fetched else "all models are here")
+    profile = getattr(state, "profile", None)
+    needs = needed_models(project, profile)
+    fetched = pull_models(needs, project.config.license_ack)
+    said = f"fetched {len(fetched)} model(s)" if fetched else "all models are here"
+    if not needs and (profile or project.config.profile) == "preview":  # the preview profile needs none
+        said = "the preview profile needs no models; the final profile's: `director models --profile final pull`"
+    state.out.result({"fetched": fetched}, said)
 
 
 # ------------------------------------------------------------------------------ doctor

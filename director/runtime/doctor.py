@@ -83,11 +83,29 @@ def disk_check(missing_gb: float) -> Check:
                  "free space or point HF_HOME at a larger disk" if not ok else "")
 
 
+def _language_warnings(project: Project, profile: str | None) -> list[str]:
+    """The voice's language against each episode's, as validate says it for the project's own profile."""
+    from director.runtime.modelsinfo import voice_language_warning
+    from director.screenplay import load_screenplay
+
+    said = []
+    for path in project.episode_paths():
+        try:
+            language = load_screenplay(path, project.root).screenplay.language
+        except Exception:  # noqa: BLE001 - an invalid screenplay is validate's to report
+            continue
+        warning = voice_language_warning(project, language, profile)
+        if warning and warning not in said:
+            said.append(warning)
+    return said
+
+
 def doctor(project: Project, profile: str | None) -> list[Check]:
     """Every check for the project's profile, in the order a user would fix them."""
     from director.backends.coqui import needs_espeak
     from director.backends.memory import SIZES
-    from director.backends.models import coqui_model_folder, pull_command
+    from director.backends.models import coqui_model_folder, license_gate, pull_command
+    from director.errors import BackendUnavailable
     from director.runtime.modelsinfo import profile_backends
 
     backends = profile_backends(project, profile)
@@ -118,14 +136,25 @@ def doctor(project: Project, profile: str | None) -> list[Check]:
             checks.append(Check("espeak-ng", bool(program), program or "not on PATH (the voice model speaks "
                                 "through eSpeak phonemes)", "" if program else "sudo apt-get install espeak-ng"))
     needs = [n for c in backends.values() for n in c.needs()]
+    try:  # said here, not first at render time (or after the other models were fetched)
+        license_gate(needs, project.config.license_ack)
+    except BackendUnavailable as exc:
+        checks.append(Check("licenses", False, str(exc).split("; set")[0],
+                            "set `license_ack: noncommercial` in director.yaml (agreeing to those terms), or choose a "
+                            "commercially usable model under backends"))
+    for warning in _language_warnings(project, profile):
+        checks.append(Check("voice language", False, warning.split(". Choose")[0],
+                            "backends: {voice: {backend: coqui-tts, model: tts_models/multilingual/multi-dataset/"
+                            "xtts_v2}} with license_ack: noncommercial, or a commercially usable model for the "
+                            "language", blocking=False))
     missing = [n for n in needs if n.folder() is None]
     gated = [n for n in missing if n.id in GATED]
     if gated:
         token = _hf_token()
         checks.append(Check("hugging face login", token, "logged in" if token else
                             f"gated: {', '.join(n.id for n in gated)} need a login and accepted terms",
-                            "" if token else "huggingface-cli login, then accept the terms on each model's page",
-                            blocking=False))
+                            "" if token else "hf auth login (huggingface-cli login before huggingface_hub 1.0), "
+                            "then accept the terms on each model's page", blocking=False))
     missing_gb = sum(sum(SIZES.get(n.id, {}).values()) * 2 for n in missing)
     if missing:
         checks.append(disk_check(missing_gb))

@@ -84,8 +84,13 @@ def pull_failure(need: ModelNeed, exc: Exception) -> str:
     status = getattr(getattr(exc, "response", None), "status_code", None)
     if name in ("GatedRepoError", "RepositoryNotFoundError") or status in (401, 403):
         return (f"could not fetch {need.id}: the repository is gated (HTTP {status or 401}). Log in with "
-                f"`huggingface-cli login` (or set HF_TOKEN), open https://huggingface.co/{need.id} and accept its "
+                f"`hf auth login` (`huggingface-cli login` before huggingface_hub 1.0; or set HF_TOKEN), open https://huggingface.co/{need.id} and accept its "
                 f"terms ({need.license.name}), then run the same `director models ... pull` again")
+    if name in ("LocalEntryNotFoundError", "ConnectError", "ConnectionError", "ConnectTimeout") or \
+            "Name or service not known" in str(exc) or "offline" in str(exc).lower():
+        return (f"could not fetch {need.id}: huggingface.co cannot be reached from here. Run `director models "
+                f"--profile final pull` on a machine with network, or copy its Hugging Face cache (HF_HOME, "
+                f"~/.cache/huggingface) here")
     if isinstance(exc, ImportError):
         return (f"could not fetch {need.id}: {exc.name or 'huggingface_hub'} is not installed; pip install "
                 "'director[gpu]' (or pip install huggingface_hub)")
@@ -93,7 +98,11 @@ def pull_failure(need: ModelNeed, exc: Exception) -> str:
 
 
 def pull_models(needs: list[ModelNeed], license_ack: str | None = None) -> list[str]:
-    """Fetch every missing model; the only network use in director besides the LLM."""
+    """Fetch every missing model (a download cut short is resumed); the only network use in director besides the
+    LLM. A model whose license the project has not acknowledged is refused before anything is fetched."""
+    from director.backends.models import license_gate
+
+    license_gate(needs, license_ack)
     fetched = []
     for need in needs:
         if need.folder() is not None:

@@ -30,3 +30,49 @@ def test_the_ip_adapter_brings_its_sdxl_weight_and_image_encoder_only():
             "sdxl_models/ip-adapter_sdxl_vit-h.safetensors", "sdxl_models/image_encoder/model.safetensors"]
     assert _kept(need, repo) == {"sdxl_models/ip-adapter_sdxl_vit-h.safetensors", "models/image_encoder/config.json",
                                  "models/image_encoder/model.safetensors"}
+
+
+def test_a_download_cut_short_is_not_here_and_pull_resumes_it(tmp_path, monkeypatch):
+    """An interrupted 54 GB download (model_index.json and part of the shards) counted as "here": `models` listed
+    it, doctor passed it and `pull` skipped it for ever."""
+    import json
+
+    from huggingface_hub import constants
+
+    from director.backends.models import ModelNeed, missing_parts
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    commit = "0" * 40
+    root = tmp_path / "models--Qwen--Qwen-Image-Edit-2509"
+    (root / "refs").mkdir(parents=True)
+    (root / "refs" / "main").write_text(commit)
+    snap = root / "snapshots" / commit
+    snap.mkdir(parents=True)
+    (snap / "model_index.json").write_text(json.dumps({"_class_name": "QwenImageEditPlusPipeline",
+                                                       "transformer": ["diffusers", "QwenImageTransformer2DModel"],
+                                                       "vae": ["diffusers", "AutoencoderKLQwenImage"],
+                                                       "safety_checker": [None, None]}))
+    need = ModelNeed("Qwen/Qwen-Image-Edit-2509", "keyframes", "qwen-image-edit")
+    assert need.folder() is None and missing_parts(snap) == ["transformer/", "vae/"]
+    (snap / "transformer").mkdir()
+    (snap / "vae").mkdir()
+    (snap / "transformer" / "diffusion_pytorch_model.safetensors.index.json").write_text(json.dumps(
+        {"weight_map": {"a": "diffusion_pytorch_model-00001-of-00002.safetensors",
+                        "b": "diffusion_pytorch_model-00002-of-00002.safetensors"}}))
+    (snap / "transformer" / "diffusion_pytorch_model-00001-of-00002.safetensors").write_bytes(b"x")
+    assert missing_parts(snap) == ["transformer/diffusion_pytorch_model-00002-of-00002.safetensors"]
+    assert need.folder() is None
+    (snap / "transformer" / "diffusion_pytorch_model-00002-of-00002.safetensors").write_bytes(b"x")
+    assert need.folder() == snap
+
+
+def test_an_offline_pull_says_where_to_run_it_not_a_raw_exception():
+    from director.backends.models import ModelNeed
+    from director.runtime.modelsinfo import pull_failure
+
+    class LocalEntryNotFoundError(Exception):
+        pass
+
+    said = pull_failure(ModelNeed("Qwen/Qwen-Image-Edit-2509", "keyframes", "qwen-image-edit"),
+                        LocalEntryNotFoundError("Got: ConnectError: [Errno -2] Name or service not known"))
+    assert "cannot be reached" in said and "HF_HOME" in said and "ConnectError" not in said

@@ -95,7 +95,7 @@ def cuda_or_refuse(kind: str, name: str) -> None:
     except RuntimeError:  # a driver/runtime mismatch raises instead of answering
         usable = False
     if not usable:
-        raise BackendUnavailable(f"no usable CUDA GPU for {kind} ({name}); `director doctor` says why. To run it on "
+        raise BackendUnavailable(f"no usable CUDA GPU for {kind} ({name}); `director doctor --profile final` says why. To run it on "
                                  f"the CPU anyway (hours per clip at production sizes), set `device: cpu` under "
                                  f"backends.{kind} in director.yaml")
 
