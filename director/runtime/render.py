@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from director.backends import REMOTE_MODELS, configure_backends, resolve_backends
-from director.errors import DirectorError, UsageError
+from director.errors import BackendUnavailable, DirectorError, UsageError
 from director.project import Project
 from director.runtime import uptodate
 from director.runtime.context import RenderContext
@@ -66,6 +66,11 @@ def prepare(project: Project, episode: str | None, profile: str | None, explain:
                     else configure_backends(profile, overrides, tier=config.tier))
     finally:
         REMOTE_MODELS.reset(token)
+    fmt = loaded.screenplay.format
+    for backend in backends.values():  # a backend that cannot make this frame says so before any model runs
+        said = getattr(backend, "format_problem", None)
+        if said is not None and (problem := said(fmt.width, fmt.height)):
+            raise BackendUnavailable(f"{backend.kind} ({backend.name}): {problem}")
     if check:  # subtitles and the storyboard draw with it: a missing font stops the render before any model runs
         from director.media.fonts import font_path
         font_path()

@@ -280,3 +280,15 @@ def test_wan_keeps_its_vae_and_image_encoder_in_float32_under_bf16(name, tiny, t
     out.mkdir()
     backend.render(req, out)
     assert probe(out / "clip.mp4")["video"]["frames"] == 9
+
+
+def test_the_portrait_refusal_is_said_before_any_model_runs(tmp_path, tiny):
+    """Said by the dry run and before the keyframes spend GPU time, not at the first clip."""
+    project = make_project(tmp_path)
+    config = project / "director.yaml"
+    config.write_text(config.read_text() + "\nbackends:\n  video: {backend: cogvideox-i2v}\n")
+    proc = director("-p", str(project), "render", "--profile", "final", "--dry-run")
+    assert proc.returncode == 4 and "CogVideoX1.5-5B-I2V" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+    from director.backends.diffusion.video import CogVideoXConfig
+    assert CogVideoXConfig(model=str(tiny("cogvideox_i2v"))).format_problem(1080, 1920) is None  # rotary: any size

@@ -117,6 +117,31 @@ class CogVideoXConfig(VideoConfig):
     steps: int = 50
     guidance: float = 6.0
 
+    def format_problem(self, width: int, height: int) -> str | None:
+        """Said before any model runs (and in the dry run): CogVideoX-5B-I2V's position embeddings are learned at
+        one size, read from its local config (the 5B-I2V by default where it is not here yet)."""
+        import json
+        from director.backends.models import local_folder
+        folder = local_folder(self.model_id())
+        try:
+            config = json.loads((folder / "transformer" / "config.json").read_text()) if folder else {}
+        except (OSError, ValueError):
+            config = {}
+        if not config.get("use_learned_positional_embeddings", self.model_id() == self.default_model):
+            return None
+        scale = 8  # the CogVideoX VAE's spatial factor
+        return crop_problem(self.model_id(), width, height, config.get("sample_width", 90) * scale,
+                            config.get("sample_height", 60) * scale)
+
+
+def crop_problem(model: str, width: int, height: int, native_width: int, native_height: int) -> str | None:
+    """A model that makes one size only, asked for a frame of another shape it would be cropped to a strip of."""
+    if abs(math.log((width / height) / (native_width / native_height))) <= math.log(1.25):
+        return None
+    return (f"{model} makes {native_width}x{native_height} video only, which a {width}x{height} shot would crop to "
+            f"a strip (a 9:16 frame keeps a 270x480 part of 720x480, magnified 4x); use THUDM/CogVideoX1.5-5B-I2V "
+            f"(any size) or another video backend (wan-i2v)")
+
 
 class SVDConfig(VideoConfig):
     name: ClassVar[str] = "svd"
@@ -320,11 +345,8 @@ class CogVideoXBackend(VideoBackend):
         if config.use_learned_positional_embeddings:
             scale = self.pipe.vae_scale_factor_spatial
             width, height = config.sample_width * scale, config.sample_height * scale
-            if abs(math.log((req.width / req.height) / (width / height))) > math.log(1.25):
-                # a 9:16 frame cropped out of 720x480 keeps a 270x480 strip, magnified 4x: heads and feet gone
-                raise StageFailed(f"{self.config.model} makes {width}x{height} video only, which a "
-                                  f"{req.width}x{req.height} shot would crop to a strip; use "
-                                  f"THUDM/CogVideoX1.5-5B-I2V (any size) or another video backend (wan-i2v)")
+            if problem := crop_problem(self.config.model_id(), req.width, req.height, width, height):
+                raise StageFailed(problem)
             return width, height
         return super().native(req)
 
