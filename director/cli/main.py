@@ -660,8 +660,17 @@ def models(ctx: typer.Context,
                      "sequential": "sequential offload", "unknown": "size unknown"}
             print(f"\nmemory plan for a {card:g} GiB GPU (a stage's models share the card; released after it):")
             for r in plan:
-                print(f"  {r['stage']:<15} {r['model']}  {r['weights_gb']:.1f} GiB -> {words[r['placement']]}, "
-                      f"peak ~{r['peak_gb']:.1f} GiB")
+                peak = "not planned" if r["placement"] == "unknown" else f"peak ~{r['peak_gb']:.1f} GiB with the reserve"
+                print(f"  {r['stage']:<15} {r['model']}  {r['weights_gb']:.1f} GiB -> {words[r['placement']]}, {peak}")
+            pinned = [r for r in plan if r["placement"] == "group"]
+            if pinned:  # group offload keeps a pinned copy of the weights in host memory
+                most = max(r["weights_gb"] for r in pinned) * 1.5
+                print(f"group offload assumes ~{most:.0f} GiB of host RAM free "
+                      f"({'as --ram says' if ram else 'none was measured'}); with less, the plan takes model or "
+                      f"sequential offload: `--ram N` plans for N GiB")
+            unknown = [r["model"] for r in plan if r["placement"] == "unknown"]
+            if unknown:
+                print(f"size unknown, neither planned nor counted on disk: {', '.join(unknown)}")
         elif rows and card is None:
             again = f"director models{' --profile ' + profile if profile else ''} --vram 24"
             print(f"\nno CUDA GPU here: `{again}` shows the memory plan for a 24 GiB card")
