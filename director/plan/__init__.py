@@ -23,6 +23,17 @@ class PlanResult:
     notes: list[str] = field(default_factory=list)
     changed: bool = True
     stats: dict = field(default_factory=dict)
+    previous: ShotList | None = None  # the shot list it was planned over
+
+    def save(self, project: Project) -> "PlanResult":
+        """Write the shot list (keeping a copy of hand edits it replaces) and what the planner wrote, by digest."""
+        if self.changed:
+            if self.previous is not None:
+                _keep_hand_edits(project, self.previous, self.shot_list, self.notes)
+            save_shot_list(self.path, self.shot_list)
+            write_json(project.state_file("state", f"{self.shot_list.episode}.plan.json"),
+                       {"version": 1, "shots": {s.id: _shot_digest(s) for s in self.shot_list.shots}})
+        return self
 
 
 def resolve_planner(project: Project, planner: str | None = None, env: Mapping[str, str] | None = None,
@@ -97,6 +108,28 @@ def plan_episode(project: Project, loaded: LoadedScreenplay, planner_name: str |
 
     ``llm`` is the resolved LLMSettings for the llm planner; without it (no key) the rules plan.
     """
+    from director.store.lock import EditLock
+
+    path = project.shots_path(loaded.episode)
+    for _ in range(3):
+        seen = _content(path)
+        result = _plan_once(project, loaded, planner_name, llm)
+        # saved only if nobody edited the shot list while it was planned (a lock set in the studio, a `shot set`):
+        # else planned again from what is there now, so that edit is kept (locked) or backed up (unlocked)
+        with EditLock(project.state):
+            if _content(path) == seen:
+                return result.save(project)
+    raise StageFailed(f"{path.name} kept changing while it was planned (three times); plan again once the edits stop")
+
+
+def _content(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _plan_once(project: Project, loaded: LoadedScreenplay, planner_name: str | None, llm) -> "PlanResult":
     from director.plan.rules import RulePlanner, merge_locked
 
     sp, episode = loaded.screenplay, loaded.episode
@@ -123,15 +156,8 @@ def plan_episode(project: Project, loaded: LoadedScreenplay, planner_name: str |
     if problems:  # never hand the renderer a broken plan
         raise StageFailed("the planner produced an unusable shot list:\n" + "\n".join(m for _, m in problems))
     shot_list = ShotList(episode=episode, screenplay=plan_digest(sp), planner=name, shots=shots)
-    path = project.shots_path(episode)
     changed = previous is None or previous != shot_list
-    if changed:
-        if previous is not None:
-            _keep_hand_edits(project, previous, shot_list, notes)
-        save_shot_list(path, shot_list)
-        write_json(project.state_file("state", f"{episode}.plan.json"),
-                   {"version": 1, "shots": {s.id: _shot_digest(s) for s in shot_list.shots}})
-    return PlanResult(shot_list, path, notes, changed, stats)
+    return PlanResult(shot_list, project.shots_path(episode), notes, changed, stats, previous)
 
 
 def current_shots(project: Project, loaded: LoadedScreenplay, planner: str | None = None,

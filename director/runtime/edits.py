@@ -25,16 +25,33 @@ from director.project import Project
 from director.screenplay import LoadedScreenplay, load_screenplay
 from director.shots import ShotList, load_shot_list
 from director.store.files import atomic_write_text, write_json
+from director.store.lock import EditLock
 from director.vocab import EMOTIONS, canonical_emotion, one_of
 
 EDITS = threading.RLock()  # one edit of a project's files at a time (the studio serves requests on threads)
+_held = threading.local()  # how deep this thread is in edits: the file lock is taken at the outermost only
 
 
 def _serialised(fn):
+    """One edit at a time: between the studio's threads (EDITS), and between processes (``EditLock``: two
+    ``shot set`` at once, the studio beside the CLI or a render's planner, each read the file, changed it and
+    wrote it back over the other's change)."""
     @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
+    def wrapper(project, *args, **kwargs):
         with EDITS:
-            return fn(*args, **kwargs)
+            depth = getattr(_held, "depth", 0)
+            if depth:
+                _held.depth = depth + 1
+                try:
+                    return fn(project, *args, **kwargs)
+                finally:
+                    _held.depth = depth
+            with EditLock(project.state):
+                _held.depth = 1
+                try:
+                    return fn(project, *args, **kwargs)
+                finally:
+                    _held.depth = 0
     return wrapper
 
 

@@ -158,7 +158,8 @@ def finish(project: Project, ctx: RenderContext, result: RunResult, selection: S
     outputs = publish(ctx, result)
     seconds = time.perf_counter() - started
     record = run_record(ctx, result, selection, seconds, outputs)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
+    # to the millisecond: two renders under --watch can finish in one second, and one record replaced the other
+    stamp = time.strftime("%Y%m%d-%H%M%S") + f"{time.time() % 1:.3f}"[1:]
     record_path = project.state_file("runs", f"{stamp}-{ctx.loaded.episode}.json")
     write_json(record_path, record)
     if outputs:

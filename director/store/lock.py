@@ -81,3 +81,43 @@ def lock_holder(state_dir: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return holder if isinstance(holder, dict) and isinstance(holder.get("pid"), int) else None
+
+
+class EditLock:
+    """One edit of a project's files at a time, across processes (the CLI's edit commands, the studio, a
+    render's planner): a read-change-write of the shot list or the screenplay by one lost another's at the
+    same moment. Held for milliseconds; waits up to ``wait`` seconds for another holder."""
+
+    def __init__(self, state_dir: Path, wait: float = 60.0):
+        self.path = state_dir / "edits.lock"
+        self.wait = wait
+        self._fd: int | None = None
+
+    def __enter__(self) -> "EditLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            raise UnsafePath(f"refusing to lock the project's files: {self.path} is a symbolic link (director never "
+                             f"makes one there; remove it)") from None
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(fd)
+                    raise ProjectLocked(f"another edit of this project's files has not finished in {self.wait:g} s "
+                                        f"(lock file: {self.path}); try again") from None
+                time.sleep(0.02)
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None

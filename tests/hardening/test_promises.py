@@ -303,3 +303,48 @@ def test_a_full_disk_or_a_refused_write_is_said_as_such_not_as_a_bug(tmp_path, m
     err = capsys.readouterr().err
     assert f"error: {words}" in err and "internal error" not in err and "report" not in err, err
     assert "run the same command again" in err and ".director" in err
+
+
+def test_edits_at_the_same_moment_from_two_processes_are_both_kept(tmp_path):
+    """Two `shot set` at once (or the CLI beside the studio) each read the shot list, changed it and wrote it back:
+    one edit was lost in 5 runs of 6, both reporting success."""
+    project = make_project(tmp_path)
+    director("-p", str(project), "plan", check=True)
+    shots = [s["id"] for s in yaml.safe_load((project / "shots/screenplay.yaml").read_text())["shots"]][:4]
+    procs = [subprocess.Popen([sys.executable, "-m", "director", "-p", str(project), "shot", "set", shot,
+                               f"prompt=EDIT {i}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i, shot in enumerate(shots)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    saved = {s["id"]: s["prompt"] for s in yaml.safe_load((project / "shots/screenplay.yaml").read_text())["shots"]}
+    assert [saved[shot] for shot in shots] == [f"EDIT {i}" for i in range(len(shots))]
+
+
+def test_a_shot_locked_while_the_planner_works_is_kept(tmp_path, monkeypatch):
+    """A render that re-planned wrote its plan over a shot locked (or edited) in the studio meanwhile, with no
+    copy kept. The planner now saves only over the file it planned from, else plans again from what is there."""
+    import director.plan as plan
+    from director.project import Project
+    from director.runtime.edits import set_shot
+
+    project = make_project(tmp_path)
+    director("-p", str(project), "plan", check=True)
+    sp = project / "screenplay.yaml"
+    sp.write_text(sp.read_text().replace("Only since Tuesday.", "Only since Monday."))
+    first = yaml.safe_load((project / "shots/screenplay.yaml").read_text())["shots"][0]["id"]
+    real, calls = plan._plan_once, []
+
+    def planning(*args, **kwargs):
+        result = real(*args, **kwargs)
+        if not calls:  # the studio locks a shot with a prompt of its own while this plan is being made
+            set_shot(Project.find(project), None, first, {"prompt": "LOCKED IN THE STUDIO", "locked": True})
+        calls.append(1)
+        return result
+
+    monkeypatch.setattr(plan, "_plan_once", planning)
+    found = Project.find(project)
+    plan.plan_episode(found, found.load_episode(None))
+    assert len(calls) == 2  # planned again from the edited file
+    saved = {s["id"]: s for s in yaml.safe_load((project / "shots/screenplay.yaml").read_text())["shots"]}
+    assert saved[first]["prompt"] == "LOCKED IN THE STUDIO" and saved[first]["locked"] is True
