@@ -24,6 +24,7 @@ class PlanResult:
     changed: bool = True
     stats: dict = field(default_factory=dict)
     previous: ShotList | None = None  # the shot list it was planned over
+    kept: bool = False  # not planned: an edit brought the saved shot list up to the screenplay meanwhile
 
     def save(self, project: Project) -> "PlanResult":
         """Write the shot list (keeping a copy of hand edits it replaces) and what the planner wrote, by digest."""
@@ -103,7 +104,7 @@ def previous_shots(project: Project, loaded: LoadedScreenplay) -> ShotList | Non
 
 
 def plan_episode(project: Project, loaded: LoadedScreenplay, planner_name: str | None = None,
-                 llm=None) -> PlanResult:
+                 llm=None, stale_only: bool = False) -> PlanResult:
     """Plan (or re-plan) an episode, keeping locked shots, and save the shot list atomically.
 
     ``llm`` is the resolved LLMSettings for the llm planner; without it (no key) the rules plan.
@@ -119,6 +120,9 @@ def plan_episode(project: Project, loaded: LoadedScreenplay, planner_name: str |
         with EditLock(project.state):
             if _content(path) == seen:
                 return result.save(project)
+            now = previous_shots(project, loaded) if stale_only else None
+            if now is not None and planned_from(now, loaded.screenplay):  # an edit (`director line`) brought the
+                return PlanResult(now, path, [], False, kept=True)  # shot list up to this screenplay: it stands
     raise StageFailed(f"{path.name} kept changing while it was planned (three times); plan again once the edits stop")
 
 
@@ -168,7 +172,9 @@ def current_shots(project: Project, loaded: LoadedScreenplay, planner: str | Non
     if previous is not None and planned_from(previous, loaded.screenplay):
         shots = load_shot_list(project.shots_path(loaded.episode), loaded.screenplay)
         return shots, []
-    result = plan_episode(project, loaded, planner, llm)
+    result = plan_episode(project, loaded, planner, llm, stale_only=True)
+    if result.kept:
+        return result.shot_list, []
     why = "no shot list yet" if previous is None else "the screenplay changed since the last plan"
     return result.shot_list, [f"planned {len(result.shot_list.shots)} shots ({why})"] + result.notes
 

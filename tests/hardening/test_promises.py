@@ -348,3 +348,34 @@ def test_a_shot_locked_while_the_planner_works_is_kept(tmp_path, monkeypatch):
     assert len(calls) == 2  # planned again from the edited file
     saved = {s["id"]: s for s in yaml.safe_load((project / "shots/screenplay.yaml").read_text())["shots"]}
     assert saved[first]["prompt"] == "LOCKED IN THE STUDIO" and saved[first]["locked"] is True
+
+
+def test_a_render_that_read_a_line_edit_half_done_keeps_the_plan_it_brought(tmp_path, monkeypatch):
+    """`director line` writes the screenplay, then the shot list's digest: a render (under --watch) that read between
+    the two planned again and replaced the hand edits. Now it finds the shot list brought up to date and keeps it."""
+    import director.plan as plan
+    from director.project import Project
+    from director.runtime.edits import set_line
+
+    project = make_project(tmp_path)
+    director("-p", str(project), "plan", check=True)
+    first = yaml.safe_load((project / "shots/screenplay.yaml").read_text())["shots"][0]["id"]
+    director("-p", str(project), "shot", "set", first, "prompt=MY HAND EDIT", check=True)
+    found = Project.find(project)
+    sp = project / "screenplay.yaml"
+    sp.write_text(sp.read_text().replace("Only since Tuesday.", "Only since Monday."))  # the render reads this...
+    loaded = found.load_episode(None)
+    sp.write_text(sp.read_text().replace("Only since Monday.", "Only since Tuesday."))
+    real = plan._plan_once
+
+    def planning(*args, **kwargs):  # ...and while it plans, the line edit lands, shot list and all
+        result = real(*args, **kwargs)
+        set_line(found, None, "one/3", text="Only since Monday.")
+        monkeypatch.setattr(plan, "_plan_once", real)
+        return result
+
+    monkeypatch.setattr(plan, "_plan_once", planning)
+    shots, notes = plan.current_shots(found, loaded)
+    assert notes == [] and next(s for s in shots.shots if s.id == first).prompt == "MY HAND EDIT"
+    saved = {s["id"]: s for s in yaml.safe_load((project / "shots/screenplay.yaml").read_text())["shots"]}
+    assert saved[first]["prompt"] == "MY HAND EDIT" and not list((project / ".director/backups").glob("*"))
