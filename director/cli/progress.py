@@ -114,8 +114,11 @@ def summary(out: Output, outcome) -> None:
     if out.json_mode:
         out.result(data)
         return
+    from director.runtime.render import REPLACED_EDITS
+
     for note in dict.fromkeys(outcome.notes):
-        out.info(f"note: {note}")
+        if not note.startswith(REPLACED_EDITS):  # said as a warning when it happened, before the jobs
+            out.info(f"note: {note}")
     for failure in result.failed:
         out.info(f"failed: {failure}")
     lines = [f"episode {outcome.episode}: rendered {ran}, reused {cached} in {outcome.seconds:.1f}s"]
