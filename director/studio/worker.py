@@ -88,6 +88,16 @@ class RenderWorker:
             self.running = {}
 
     def _render(self, args: list[str]) -> None:
+        for _ in range(10):  # the lock was free when looked at, taken (render --watch) before the child got it
+            if not self._render_once(args):
+                return
+            self.failed.pop("render", None)
+        self.failed["render"] = "the project stayed locked by other renders; render again once they are done"
+        self.state = "failed"
+        self.emit("finished", state=self.state)
+
+    def _render_once(self, args: list[str]) -> bool:
+        """One child render; True when it found the project locked before doing anything (wait, then try again)."""
         holder = lock_holder(self.state_dir)
         while holder is not None and not self._cancel:  # a render started elsewhere: show it, wait for it
             self.emit("waiting", pid=holder.get("pid"), command=f"director {holder.get('argv') or holder.get('command', '')}")
@@ -96,8 +106,9 @@ class RenderWorker:
         if self._cancel:
             self.state = "cancelled"
             self.emit("finished", state=self.state)
-            return
+            return False
         self.state = "running"
+        locked_out = False
         self.emit("started", episode=self.episode, command=" ".join(args[3:]))
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "DIRECTOR_JOB_STARTS": "1"}
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
@@ -120,8 +131,12 @@ class RenderWorker:
             elif line:
                 if line.startswith("error"):
                     self.failed.setdefault("render", line)
+                    locked_out = "is locked by another render" in line
                 self.emit("log", line=line)
         code = self.proc.wait()
         self.proc.stderr.close()
+        if code != 0 and locked_out and not self._cancel:
+            return True
         self.state = "cancelled" if self._cancel else ("done" if code == 0 else "failed")
         self.emit("finished", state=self.state, code=code)
+        return False

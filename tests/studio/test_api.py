@@ -202,6 +202,45 @@ def test_a_render_waits_for_a_cli_render_holding_the_lock_then_runs(client, demo
     assert _card(client, "handoff-03")["state"] == "cached"
 
 
+def test_a_render_that_loses_the_race_for_the_lock_waits_and_runs(client, demo, monkeypatch):
+    """The lock was free when the studio looked and taken (render --watch) before its child render got it: the
+    render failed with "locked". Now the studio waits for that holder and runs its render after it."""
+    import threading
+
+    from director.store.lock import ProjectLock
+    from director.studio import worker as worker_module
+
+    real, looks = worker_module.lock_holder, []
+
+    def first_look_misses(state_dir):  # the moment between the look and the child's own lock
+        looks.append(1)
+        return None if len(looks) == 1 else real(state_dir)
+
+    monkeypatch.setattr(worker_module, "lock_holder", first_look_misses)
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with ProjectLock(Project.find(demo).state, "render"):
+            held.set()
+            release.wait(20)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(10)
+    try:
+        client.post("/api/e/screenplay/shots/handoff-02", json={"move": "pan-left"})
+        client.post("/api/e/screenplay/render", json={"shots": ["handoff-02"]})
+        deadline = time.time() + 60
+        while time.time() < deadline and "waiting" not in [e["kind"] for e in client.app_state.worker.events[-5:]]:
+            time.sleep(0.2)
+    finally:
+        release.set()
+        holder.join()
+    state = _wait(client, ("done", "failed"))
+    assert state["state"] == "done", state
+    assert "render" not in state["failed"]
+
+
 def test_a_running_render_is_cancelled_and_keeps_what_it_finished(client, demo):
     client.post("/api/e/screenplay/shots/arrival-01", json={"move": "tilt-up"})
     client.post("/api/e/screenplay/shots/handoff-04", json={"move": "pan-right"})
