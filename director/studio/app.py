@@ -124,6 +124,12 @@ def board(project: Project, episode: str | None, worker: RenderWorker | None = N
         kind, _, name = sheet.stem.partition("-")
         if name and name not in listed:
             refs.append({"id": name, "kind": kind, "image": _media_url(project, sheet), "locked": True})
+            listed.add(name)
+    for kind, cast in (("character", sp.characters), ("location", sp.locations)):  # the screenplay's own pictures
+        for name, item in cast.items():
+            if item is not None and item.refs and name not in listed:
+                refs.append({"id": name, "kind": kind, "image": _media_url(project, ctx.loaded.resolve(item.refs[0])),
+                             "locked": True, "own": True})
     return {"episode": ctx.loaded.episode, "title": sp.title, "episodes": [p.stem for p in project.episode_paths()],
             "shots": cards, "notes": notes, "refs": refs,
             "video": _media_url(project, episode_mp4) if episode_mp4.exists() else None,
@@ -259,10 +265,14 @@ def player_html(data: dict, csrf: str) -> str:
 
 def refs_html(data: dict, csrf: str) -> str:
     esc = html.escape
+    def control(r: dict) -> str:
+        if r.get("own"):  # named in the screenplay: changed there, not here
+            return "<span class=note>the screenplay's picture</span>"
+        return (f"<button class=ref-lock data-locked={'1' if r['locked'] else '0'}>"
+                f"{'Locked — unlock' if r['locked'] else 'Lock'}</button>")
     cards = "".join(f"<figure class=ref data-ref='{esc(r['id'])}'><img src='{esc(r['image'] or '')}' alt=''>"
-                    f"<figcaption>{esc(r['kind'])} <b>{esc(r['id'])}</b> "
-                    f"<button class=ref-lock data-locked={'1' if r['locked'] else '0'}>"
-                    f"{'Locked — unlock' if r['locked'] else 'Lock'}</button></figcaption></figure>" for r in data["refs"])
+                    f"<figcaption>{esc(r['kind'])} <b>{esc(r['id'])}</b> {control(r)}</figcaption></figure>"
+                    for r in data["refs"])
     body = cards or "<p class=note>No generated reference sheets: every character and place has its own pictures.</p>"
     return _page(f"{data['title']} — references", _nav(data, "refs") + f"<main class=refs data-episode="
                  f"'{esc(data['episode'])}'><section class=cards>{body}</section></main>", csrf)

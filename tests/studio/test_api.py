@@ -263,7 +263,12 @@ def test_a_generated_reference_sheet_is_locked_and_unlocked(client, demo):
     assert client.post("/api/refs/ren/unlock").status_code == 200
     assert not (demo / "refs" / "sheets" / "character-ren.png").exists()
     assert client.post("/api/refs/ren/unlock").status_code == 400
-    assert client.get("/e/screenplay/refs").status_code == 200
+    page = client.get("/e/screenplay/refs")
+    assert page.status_code == 200
+    # a character with a picture of its own in the screenplay is shown too (it was missing), with no lock
+    mia = next(r for r in client.get("/api/e/screenplay/board").json()["refs"] if r["id"] == "mia")
+    assert mia["own"] and mia["image"] == "/media/refs/mia.png" and "the screenplay's picture" in page.text
+    assert client.get(mia["image"]).status_code == 200
 
 
 def test_the_event_stream_carries_a_render_to_its_end_over_http(demo):

@@ -114,6 +114,8 @@ def test_the_studio_on_a_phone_says_warnings_and_lost_connections(studio, browse
     line.locator(".emotion").dispatch_event("change")
     page.wait_for_selector(f"#{card_id} .errors.warn")
     assert "grumpyish" in page.locator(f"#{card_id} .errors").inner_text()
+    page.evaluate("document.activeElement && document.activeElement.blur()")  # no change left to fire on a click
+    page.wait_for_load_state("networkidle")
     page.route("**/api/**", lambda route: route.abort())  # the server is gone
     page.locator(f"#{card_id} button.lock").click()
     page.wait_for_function(f"document.querySelector('#{card_id} .errors').textContent.includes('cannot reach')")

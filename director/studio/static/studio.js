@@ -43,23 +43,33 @@
       const old = document.getElementById(card.id);
       if (old && active && old.contains(active) && old !== acted) return;
       if (picked.has(card.dataset.shot)) card.querySelector('.sel').checked = true;
+      const said = shown[card.dataset.shot];  // an error or a warning stays until the card's next edit
+      if (said) {
+        const box = card.querySelector('.errors');
+        box.classList.toggle('warn', said.warn);
+        box.textContent = said.text;
+      }
       if (open.has(card.dataset.shot)) card.querySelector('details').open = true;
       if (old) old.replaceWith(card); else grid.insertBefore(card, grid.children[i] || null);
       wireCard(card);
     });
   }
+  const shown = {};  // shot -> what its last edit said (an error, or the server's warnings), kept through refreshes
+  function tell(card, text, warn) {
+    shown[card.dataset.shot] = {text, warn};
+    const box = (document.getElementById(card.id) || card).querySelector('.errors');
+    box.classList.toggle('warn', warn);
+    box.textContent = text;
+  }
   async function act(card, fn) {
     const box = card.querySelector('.errors');
     box.textContent = '';
     box.classList.remove('warn');
+    delete shown[card.dataset.shot];
     let data;
-    try { data = await fn(); await refreshCards(card); } catch (err) { box.textContent = problems(err); return; }
+    try { data = await fn(); await refreshCards(card); } catch (err) { tell(card, problems(err), false); return; }
     const warnings = (data && data.warnings) || [];
-    if (warnings.length) {  // accepted, with something to know (an emotion the voice does not have)
-      const fresh = (document.getElementById(card.id) || card).querySelector('.errors');
-      fresh.classList.add('warn');
-      fresh.textContent = warnings.join('\n');
-    }
+    if (warnings.length) tell(card, warnings.join('\n'), true);  // accepted, with something to know
   }
   const shotUrl = (card) => `/api/e/${encodeURIComponent(episode)}/shots/${encodeURIComponent(card.dataset.shot)}`;
 
