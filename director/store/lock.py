@@ -13,6 +13,19 @@ from director.errors import ProjectLocked
 from director.paths import UnsafePath
 
 
+def _open_lock(path: Path, what: str) -> int:
+    """The lock file, opened (made) never through a link: one put in place of the lock made every render empty the
+    file it named."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        raise UnsafePath(f"refusing to lock {what}: {path} is a symbolic link (director never makes one there; "
+                         f"remove it)") from None
+
+
 class ProjectLock:
     """Held for the life of a render; released by the kernel if the process dies."""
 
@@ -22,14 +35,7 @@ class ProjectLock:
         self._fd: int | None = None
 
     def __enter__(self) -> "ProjectLock":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:  # never through a link: one put in place of the lock made every render empty the file it named
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-        except OSError as exc:
-            if exc.errno != errno.ELOOP:
-                raise
-            raise UnsafePath(f"refusing to lock the project: {self.path} is a symbolic link (director never makes "
-                             f"one there; remove it)") from None
+        fd = _open_lock(self.path, "the project")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -94,14 +100,7 @@ class EditLock:
         self._fd: int | None = None
 
     def __enter__(self) -> "EditLock":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-        except OSError as exc:
-            if exc.errno != errno.ELOOP:
-                raise
-            raise UnsafePath(f"refusing to lock the project's files: {self.path} is a symbolic link (director never "
-                             f"makes one there; remove it)") from None
+        fd = _open_lock(self.path, "the project's files")
         deadline = time.monotonic() + self.wait
         while True:
             try:

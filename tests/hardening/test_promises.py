@@ -62,7 +62,9 @@ def test_clean_keeps_the_llm_answers_the_current_plan_used(llm_project, monkeypa
     capsys.readouterr()
 
 
-def test_replanning_over_hand_edits_warns_and_keeps_a_copy(tmp_path):
+def _hand_edited_then_replanned(tmp_path):
+    """A planned project whose first shot's prompt was edited by hand, then a line changed: (project, that shot's
+    id, the screenplay's path)."""
     project = make_project(tmp_path)
     director("-p", str(project), "plan", check=True)
     shots_file = project / "shots/screenplay.yaml"
@@ -71,8 +73,13 @@ def test_replanning_over_hand_edits_warns_and_keeps_a_copy(tmp_path):
     shots_file.write_text(yaml.safe_dump(data, sort_keys=False))
     sp_path = project / "screenplay.yaml"
     sp_path.write_text(sp_path.read_text().replace("Only since Tuesday.", "Only since Monday."))
+    return project, data["shots"][0]["id"], sp_path
+
+
+def test_replanning_over_hand_edits_warns_and_keeps_a_copy(tmp_path):
+    project, first, sp_path = _hand_edited_then_replanned(tmp_path)
     proc = director("-p", str(project), "plan", check=True)
-    assert data["shots"][0]["id"] in proc.stderr and "edited by hand" in proc.stderr
+    assert first in proc.stderr and "edited by hand" in proc.stderr
     backups = list((project / ".director/backups").glob("*.yaml"))
     assert len(backups) == 1 and "MY CAREFUL HAND-WRITTEN PROMPT" in backups[0].read_text()
     # a plan nobody edited is replaced silently, as before
@@ -83,14 +90,7 @@ def test_replanning_over_hand_edits_warns_and_keeps_a_copy(tmp_path):
 def test_a_render_that_replans_over_hand_edits_says_so_before_its_jobs(tmp_path):
     """The note was printed with the render's summary only: a render stopped early (Ctrl-C, the studio's Cancel)
     replaced the hand edits without a word."""
-    project = make_project(tmp_path)
-    director("-p", str(project), "plan", check=True)
-    shots_file = project / "shots/screenplay.yaml"
-    data = yaml.safe_load(shots_file.read_text())
-    data["shots"][0]["prompt"] = "MY CAREFUL HAND-WRITTEN PROMPT"
-    shots_file.write_text(yaml.safe_dump(data, sort_keys=False))
-    sp_path = project / "screenplay.yaml"
-    sp_path.write_text(sp_path.read_text().replace("Only since Tuesday.", "Only since Monday."))
+    project, _, _ = _hand_edited_then_replanned(tmp_path)
     err = director("-p", str(project), "render", "--until", "timing", check=True).stderr
     said = err.find("edited by hand")
     assert 0 <= said < err.find("voice ["), err
