@@ -167,6 +167,8 @@ def parse_value(key: str, raw: Any) -> Any:
             return int(text)
         except ValueError:
             raise UsageError(f"seed={raw!r}: a whole number, e.g. 42") from None
+    if key == "prompt" and not text:  # an unquoted prompt in a shell, or a cleared field: never a wanted picture
+        raise UsageError("prompt is empty: write what the frame shows, quoted, e.g. prompt=\"Mei at the window, rain\"")
     return text
 
 

@@ -16,6 +16,7 @@ import json
 import re
 import secrets
 import socket
+import threading
 from pathlib import Path
 
 from fastapi import Request  # at module level: route signatures are resolved from this module's names
@@ -172,7 +173,7 @@ def vtt(srt_text: str) -> str:
 def _page(title: str, body: str, csrf: str, extra_head: str = "") -> str:
     return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
             f"<meta name=viewport content='width=device-width,initial-scale=1'><meta name=csrf content='{csrf}'>"
-            f"<link rel=stylesheet href='/static/studio.css'>{extra_head}</head><body>{body}"
+            f"<link rel=stylesheet href='/static/studio.css'><link rel=icon href='/static/icon.svg'>{extra_head}</head><body>{body}"
             f"<script src='/static/studio.js'></script></body></html>")
 
 
@@ -289,6 +290,9 @@ def create_app(project: Project, token: str | None = None):
     csrf = secrets.token_urlsafe(24)
     worker = RenderWorker(project.root, project.state)
     app.state.worker, app.state.csrf, app.state.project = worker, csrf, project
+    # set when the server is told to stop: an open page's event stream ends then, as its page would on closing
+    # (uvicorn waits for open responses, then cancels them with a traceback on the terminal)
+    app.state.stopping = stopping = threading.Event()
 
     def same(given: str | None, secret: str) -> bool:
         return secrets.compare_digest((given or "").encode(), secret.encode())
@@ -496,7 +500,7 @@ def create_app(project: Project, token: str | None = None):
         async def stream():
             nonlocal last
             quiet = 0.0
-            while not await request.is_disconnected():
+            while not stopping.is_set() and not await request.is_disconnected():
                 fresh = worker.since(last)
                 for event in fresh:
                     last = event["id"]
@@ -527,8 +531,13 @@ def create_app(project: Project, token: str | None = None):
         path = STATIC / name
         if "/" in name or not path.is_file():
             return JSONResponse({"error": "not found"}, 404)
-        kind = {".css": "text/css", ".js": "text/javascript", ".html": "text/html"}.get(path.suffix, "text/plain")
+        kind = {".css": "text/css", ".js": "text/javascript", ".html": "text/html",
+                ".svg": "image/svg+xml"}.get(path.suffix, "text/plain")
         return FileResponse(path, media_type=kind)
+
+    @app.get("/favicon.ico")
+    def favicon():  # what a browser asks for on a page without a <link rel=icon> (the media files it opens)
+        return FileResponse(STATIC / "icon.svg", media_type="image/svg+xml")
 
     return app
 
@@ -552,8 +561,13 @@ def serve(project: Project, host: str, port: int, out, require_token: bool = Fal
               "it is shown only now)", flush=True)
     else:
         print(f"director studio: {where}  (Ctrl-C stops it)", flush=True)
-    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)
-                   ).run(sockets=[sock])
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig, frame) -> None:  # Ctrl-C: the pages' event streams end before uvicorn waits on them
+            app.state.stopping.set()
+            super().handle_exit(sig, frame)
+
+    Server(uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)
+           ).run(sockets=[sock])
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -570,6 +584,7 @@ def _listen(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
+        sock.listen(128)  # a browser opening the printed address at once waits in the queue, not refused
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:

@@ -69,3 +69,32 @@ def test_token_is_asked_for_on_this_machine_and_always_elsewhere():
     assert studio_token("127.0.0.1") is None and studio_token("localhost") is None
     assert len(studio_token("127.0.0.1", require=True)) >= 20 and studio_token("0.0.0.0")
     assert "--token" in director("studio", "--help").stdout
+
+
+def test_ctrl_c_with_a_page_open_stops_at_once_without_a_traceback(tmp_path):
+    """An open page holds the event stream: uvicorn waited for it, then cancelled it and printed its traceback."""
+    import signal
+    import time
+    import urllib.request
+
+    project = make_project(tmp_path)
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "director", "-p", str(project), "studio", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "http://" in proc.stdout.readline()
+        stream = urllib.request.urlopen(f"http://127.0.0.1:{port}/api/events", timeout=30)  # the page's stream
+        assert stream.status == 200
+        proc.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        proc.wait(timeout=30)
+        took = time.monotonic() - started
+        stream.close()
+    finally:
+        proc.kill()
+        proc.wait()
+    err = proc.stderr.read()
+    assert "Traceback" not in err and "Cancel" not in err, err
+    assert took < 1.9, took  # uvicorn's graceful wait is 2 s: the stream ended before it

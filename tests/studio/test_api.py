@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -88,6 +89,7 @@ def test_edits_lock_and_regenerate_through_the_same_library_as_the_cli(client, d
     ({"characters": "mia,ghost"}, 422, "ghost"),
     ({"lens": "35mm"}, 400, "cannot be set"),
     ({"move": "barrel-roll"}, 422, "move"),
+    ({"prompt": "  "}, 400, "prompt is empty"),
 ])
 def test_a_bad_edit_is_refused_with_the_hand_edit_message_and_changes_nothing(client, demo, body, status, words):
     shots = demo / "shots" / "screenplay.yaml"
@@ -156,6 +158,15 @@ def test_media_routes_serve_only_media_inside_the_project(client, path):
     answer = client.get(path)
     assert answer.status_code == 404, (path, answer.status_code)
     assert "root:" not in answer.text and "project" not in answer.text.split("error")[0]
+
+
+def test_the_pages_have_an_icon_and_the_browser_s_own_request_for_one_is_answered(client):
+    page = client.get("/e/screenplay").text
+    icon = re.search(r"<link rel=icon href='([^']+)'>", page).group(1)
+    for path in (icon, "/favicon.ico"):  # a page names its icon; a media file opened on its own asks for this
+        answer = client.get(path)
+        assert answer.status_code == 200 and answer.headers["content-type"] == "image/svg+xml"
+        assert answer.text.startswith("<svg")
 
 
 def test_a_link_out_of_the_project_is_refused(client, demo, tmp_path):
