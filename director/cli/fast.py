@@ -108,7 +108,22 @@ def _terminate(signum, frame) -> None:
 
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _terminate.seen = True
+    _pass_on(signum)
     raise KeyboardInterrupt
+
+
+def _interrupt(signum, frame) -> None:
+    """SIGINT: Python's own KeyboardInterrupt, passed on to the ffmpeg processes first. Ctrl-C in a terminal
+    reaches them anyway (the whole process group); a SIGINT sent to director alone (the studio's Cancel) did not,
+    and the render waited for every running encode to end."""
+    _pass_on(signum)
+    raise KeyboardInterrupt
+
+
+def _pass_on(signum: int) -> None:
+    ffmpeg = sys.modules.get("director.media.ffmpeg")  # not imported: no ffmpeg was ever started
+    if ffmpeg is not None:
+        ffmpeg.stop_all(signum)
 
 
 def entry() -> None:
@@ -117,6 +132,8 @@ def entry() -> None:
     _terminate.seen = False
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:  # an inherited "ignore" is the parent's to choose
         signal.signal(signal.SIGTERM, _terminate)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _interrupt)
     try:
         if answered(sys.argv[1:]):
             raise SystemExit(0)

@@ -5,6 +5,7 @@ import functools
 import os
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 from director.errors import BackendUnavailable, StageFailed
@@ -23,10 +24,49 @@ def ffmpeg_exe() -> str:
     raise BackendUnavailable("ffmpeg is missing: pip install imageio-ffmpeg (or install ffmpeg on PATH)")
 
 
+# The ffmpeg processes running now, so that a stop reaches them: Ctrl-C in a terminal reaches the whole process
+# group, but a SIGTERM (docker stop, systemd, a batch scheduler) reaches director alone, whose render then waited
+# for every running encode to finish (a final episode's can take minutes) before it could save its state and exit.
+_LIVE: set[subprocess.Popen] = set()
+_LIVE_LOCK = threading.Lock()
+_STOPPED: list[int] = []  # the signal passed on: no ffmpeg starts after it
+
+
+def _start(cmd: list[str], **kwargs) -> subprocess.Popen:
+    with _LIVE_LOCK:
+        if _STOPPED:
+            raise StageFailed("stopped: the render was told to stop before this ffmpeg started")
+        proc = subprocess.Popen(cmd, **kwargs)
+        _LIVE.add(proc)
+    return proc
+
+
+def _finished(proc: subprocess.Popen) -> None:
+    with _LIVE_LOCK:
+        _LIVE.discard(proc)
+
+
+def stop_all(signum: int) -> None:
+    """Pass a stop on to every ffmpeg this process runs (each ends at once, its output unfinished: its job fails
+    and nothing of it is cached), and start no more. Called from the SIGTERM handler (cli/fast.py)."""
+    with _LIVE_LOCK:
+        _STOPPED.append(signum)
+        live = list(_LIVE)
+    for proc in live:
+        try:
+            proc.send_signal(signum)
+        except OSError:  # it ended meanwhile
+            pass
+
+
 def run_ffmpeg(args: list[str], what: str, cwd: Path | None = None) -> None:
     """Run ffmpeg; on failure raise StageFailed with the end of its error output."""
-    proc = subprocess.run(_command(args), capture_output=True, cwd=cwd)
-    _check(proc.returncode, proc.stderr, what)
+    proc = _start(_command(args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd)
+    try:
+        _, err = proc.communicate()
+    finally:
+        _finished(proc)
+    _check(proc.returncode, err, what)
 
 
 def run_ffmpeg_side_by_side(runs: list[list[str]], what: str, cwd: Path | None = None) -> None:
@@ -35,14 +75,18 @@ def run_ffmpeg_side_by_side(runs: list[list[str]], what: str, cwd: Path | None =
     stopped first: none is left writing a file its caller is about to remove."""
     procs: list[subprocess.Popen] = []
     try:
-        for args in runs:
-            procs.append(subprocess.Popen(_command(args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd))
-    except OSError:
+        try:
+            for args in runs:
+                procs.append(_start(_command(args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd))
+        except (OSError, StageFailed):
+            for proc in procs:
+                proc.kill()
+                proc.wait()
+            raise
+        errors = [proc.communicate()[1] for proc in procs]
+    finally:
         for proc in procs:
-            proc.kill()
-            proc.wait()
-        raise
-    errors = [proc.communicate()[1] for proc in procs]
+            _finished(proc)
     for proc, err in zip(procs, errors):
         _check(proc.returncode, err, what)
 
@@ -74,7 +118,7 @@ class FrameWriter:
         cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
                "-s", f"{size[0]}x{size[1]}", "-r", f"{fps:g}", "-i", "-", *scale, "-an", "-c:v", "libx264",
                "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p", "-r", f"{fps:g}", str(path)]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.proc = _start(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         self.frames = 0
 
     def write(self, rgb: bytes) -> None:
@@ -92,7 +136,9 @@ class FrameWriter:
             except BrokenPipeError:
                 pass
         err = self.proc.stderr.read().decode("utf-8", "replace")
-        if self.proc.wait() != 0:
+        code = self.proc.wait()
+        _finished(self.proc)
+        if code != 0:
             raise StageFailed(f"encoding {self.path.name} failed: {err.strip()[-600:]}")
 
     def __enter__(self):

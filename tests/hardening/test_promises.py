@@ -131,6 +131,38 @@ def test_sigterm_stops_a_render_as_ctrl_c_does_and_it_resumes(tmp_path):
     assert again["reused"] >= 1
 
 
+@pytest.mark.parametrize("sig,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_stop_sent_to_director_alone_reaches_its_running_encodes(tmp_path, sig, code):
+    """A SIGTERM (docker stop) or a SIGINT to director's process alone (the studio's Cancel) did not reach the
+    ffmpeg it was running: the render waited for every encode to finish (a final episode's: minutes; docker
+    kills at 10 s) before it could save its state. Here every x264 encode is a minute long."""
+    import imageio_ffmpeg
+
+    project = make_project(tmp_path)
+    started = tmp_path / "encoding"
+    slow = tmp_path / "slow-ffmpeg"
+    slow.write_text(f'#!/bin/sh\ncase "$*" in *libx264*) touch "{started}"; exec sleep 60;; esac\n'
+                    f'exec "{imageio_ffmpeg.get_ffmpeg_exe()}" "$@"\n')
+    slow.chmod(0o755)
+    proc = subprocess.Popen([sys.executable, "-m", "director", "-p", str(project), "render"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "IMAGEIO_FFMPEG_EXE": str(slow)},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not started.exists() and proc.poll() is None:
+            time.sleep(0.1)
+        assert started.exists(), proc.communicate(timeout=60)[1][-2000:]
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=20)  # not the minute of the encodes it was running
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == code, err[-1000:]
+    assert "interrupted: finished artifacts are kept" in err and "Traceback" not in err
+    done = json.loads(director("-p", str(project), "--json", "render", check=True).stdout)
+    assert done["reused"] >= 1 and (project / "out/screenplay/episode.mp4").stat().st_size > 0
+
+
 def test_a_failed_render_leaves_the_last_episode_with_its_own_subtitles_and_odd_state_is_no_crash(tmp_path):
     """A render whose segments failed published the new subtitles beside the old episode (captions that no
     longer match it). And a state file of the wrong JSON shape made every command an internal error."""
