@@ -119,8 +119,13 @@ def import_(
         return
     from director.store.files import atomic_write_text
     atomic_write_text(output, result.yaml_text)
-    state.out.result(summary, f"wrote {output}: {summary['scenes']} scenes, {summary['characters']} characters, "
-                              f"{summary['locations']} locations ({len(result.warnings)} warnings)\n"
+    def counted(n: int, word: str) -> str:
+        return f"{n} {word}{'' if n == 1 else 's'}"
+
+    state.out.result(summary, f"wrote {output}: {counted(summary['scenes'], 'scene')}, "
+                              f"{counted(summary['characters'], 'character')}, "
+                              f"{counted(summary['locations'], 'location')} "
+                              f"({counted(len(result.warnings), 'warning')})\n"
                               f"next: director validate, or director new SHOW --from {script}")
 
 

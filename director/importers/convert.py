@@ -38,8 +38,11 @@ _ENGLISH_HEADING = re.compile(r"(?i)(?P<prefix>int\.?/ext|ext\.?/int|i/e|e/i|int
 _CHINESE_HEADING = re.compile(r"(?:第\s*(?P<n1>\d+)\s*[场幕]|场景?\s*(?P<n2>\d+)|(?P<n3>\d+(?:[-.]\d+)*))"
                               r"[.、:：\s]\s*(?P<rest>\S.*)")
 _CHINESE_SETTINGS = {"内": "int", "内景": "int", "外": "ext", "外景": "ext", "内外": "int/ext", "内外景": "int/ext"}
+# 内景 咖啡馆 - 日, 外景．天台－夜: the setting first, unnumbered (the most common heading in a Chinese script)
+_CHINESE_SETTING_FIRST = re.compile(r"(?P<setting>内外景|内景|外景|内外|内|外)\s*[.．、:：\s]\s*(?P<rest>\S.*)")
 _SETTING_WORDS = {"int": ("inside", "室内"), "ext": ("outside", "室外"), "int/ext": ("inside and outside", "室内外"),
                   "est": ("outside", "室外")}
+_HEADING_EXAMPLES = "INT. KITCHEN - NIGHT, 内景 厨房 - 夜 or 第1场 厨房 夜 内"
 _TIME_SEPARATOR = re.compile(r"\s+[-–—]+\s+")
 _TRANSITIONS = (("dissolve", ("DISSOLVE", "叠化", "溶")), ("fade", ("FADE", "BLACK", "淡入", "淡出", "黑场", "渐")),
                 ("cut", ("CUT", "切")))
@@ -130,16 +133,22 @@ def _unique(base: str, used: set[str], fallback: str) -> str:
 def chinese_heading(text: str) -> tuple[str, str | None, str | None, str] | None:
     """(place, setting, canonical time, scene number) of a heading like ``1-2 医院走廊 夜 内``, or None."""
     match = _CHINESE_HEADING.fullmatch(text.strip())
-    if not match or re.search(r"[。！？!?“”\"]", match["rest"]):
+    first = None if match else _CHINESE_SETTING_FIRST.fullmatch(text.strip())
+    rest = (match or first)["rest"] if (match or first) else ""
+    if not rest or re.search(r"[。！？!?“”\"]", rest):
         return None
-    tokens = [t for t in re.split(r"[\s/／、，,|]+", match["rest"]) if t]
+    tokens = [t for t in re.split(r"[\s/／、，,|]+|\s*[-－–—]+\s*", rest) if t]
     settings = {_CHINESE_SETTINGS[t] for t in tokens if t in _CHINESE_SETTINGS}
+    if first:
+        settings.add(_CHINESE_SETTINGS[first["setting"]])
     times = [t for t in tokens if t not in _CHINESE_SETTINGS and (t in TIME_WORDS or t in CONTINUOUS_TIMES)]
     place = " ".join(t for t in tokens if t not in _CHINESE_SETTINGS and t not in times)
-    if not place or not (settings or times) or len(tokens) > 6:
+    # unnumbered, a time word too: 外面 下着雨 is action, 外景 天台 夜 a heading
+    if not place or not (settings or times) or len(tokens) > 6 or (first and not times):
         return None
     setting = "int/ext" if len(settings) > 1 else next(iter(settings), None)
-    return place, setting, canonical_time(times[-1]) if times else None, match["n1"] or match["n2"] or match["n3"]
+    number = match["n1"] or match["n2"] or match["n3"] if match else ""
+    return place, setting, canonical_time(times[-1]) if times else None, number
 
 
 def _time_of(word: str) -> str | None:
@@ -212,6 +221,7 @@ class _Builder:
         self.paren: tuple[str, int] | None = None
         self.transition: tuple[str, int] | None = None
         self.orphans: list[int] = []   # lines of paragraphs before the first heading
+        self.orphan_lines: list[int] = []  # ... of those, the dialogue
         self.texts: list[str] = []
 
     def warn(self, line: int, message: str) -> None:
@@ -319,6 +329,8 @@ class _Builder:
     def beat(self, data: dict, line: int, notes: list[str] | None = None) -> None:
         if not self.scenes:
             self.orphans.append(line)
+            if "line" in data:
+                self.orphan_lines.append(line)
             return
         if self.transition:
             data["transition"] = self.transition[0]
@@ -335,7 +347,12 @@ class _Builder:
             raise ScreenplayError([Problem(self.display, 1, 1, "the script is empty: no scenes, action or dialogue")])
         if not self.scenes:
             raise ScreenplayError([Problem(self.display, script.elements[0].line, 1, "no scene headings found "
-                                           "(lines such as INT. KITCHEN - NIGHT); is this a screenplay?")])
+                                           f"(lines such as {_HEADING_EXAMPLES}); is this a screenplay?")])
+        if self.orphan_lines:  # a scene's dialogue would be lost: the writer adds the heading the reader missed
+            raise ScreenplayError([Problem(
+                self.display, self.orphans[0], 1,
+                f"{len(self.orphan_lines)} line(s) of dialogue come before the first scene heading and would be lost: "
+                f"add a heading above line {self.orphans[0]}, such as {_HEADING_EXAMPLES}")])
         if self.orphans:
             self.warn(self.orphans[0], f"{len(self.orphans)} paragraph(s) before the first scene heading are left out "
                                        "(a scene needs a place: add a heading such as INT. ROOM - DAY above them)")

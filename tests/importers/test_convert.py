@@ -31,9 +31,18 @@ from tests.importers.helpers import DATA, assert_valid, import_text
     ("1-2 医院走廊 夜 内", ("医院走廊", "int", "night", None)),
     ("第3场 天台 黄昏 外景", ("天台", "ext", "dusk", None)),
     ("12、白天鹅宾馆/日/内外", ("白天鹅宾馆", "int/ext", "day", None)),
+    ("内景 咖啡馆 - 日", ("咖啡馆", "int", "day", None)),  # the setting first, unnumbered: the most common
+    ("外景 天台 夜", ("天台", "ext", "night", None)),
+    ("内景．咖啡馆－日", ("咖啡馆", "int", "day", None)),
+    ("内外景 出租车 - 深夜", ("出租车", "int/ext", "night", None)),
 ])
 def test_headings(heading, expected):
     assert parse_heading(heading) == expected
+
+
+@pytest.mark.parametrize("action", ["外面下着雨。", "内 心 很乱", "外 面 的人"])
+def test_a_sentence_that_starts_with_a_setting_word_is_not_a_heading(action):
+    assert parse_heading(action)[1:3] == (None, None)
 
 
 def test_a_numbered_chinese_sentence_is_not_a_heading():

@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from director.errors import ScreenplayError
 from director.screenplay import MAX_ACTION_CHARS, MAX_LINE_CHARS
 from tests.importers.helpers import DATA, assert_valid, beats, import_text, imported, lines, messages
 
@@ -153,6 +154,24 @@ def test_what_cannot_be_carried_over_is_a_located_warning(tmp_path):
     assert beats(result, 0) == [{"action": "Establishing: room, inside."}]
     assert beats(result, 1)[1:] == [{"narration": "Later."}, {"line": {"who": "bo", "text": "Hello?"}}]
     assert_valid(result, tmp_path)
+
+
+def test_an_unnumbered_chinese_heading_opens_its_scene(tmp_path):
+    """内景 咖啡馆 - 日 was not a heading: its scene (dialogue too) was dropped with a warning, or read as action."""
+    result = import_text(tmp_path, "内景 咖啡馆 - 日\n\n苏晴推门进来。\n\n苏晴\n（冷笑）\n你来晚了。\n\n"
+                                   "外景 天台 夜\n\n苏晴\n回家吧。\n", name="script.fountain")
+    sp = result.screenplay_dict
+    assert [(s["location"], s["time"]) for s in sp["scenes"]] == [("咖啡馆", "day"), ("天台", "night")]
+    assert lines(result, 1) == [{"who": "苏晴", "text": "回家吧。"}]
+    assert_valid(result, tmp_path)
+
+
+def test_dialogue_before_the_first_heading_is_an_error_not_lost(tmp_path):
+    with pytest.raises(ScreenplayError) as err:
+        import_text(tmp_path, "Lin waits.\n\nLIN\nWhere is everyone?\n\nINT. ROOM - DAY\n\nBO\nHi.\n")
+    text = str(err.value)
+    assert "script.fountain:1:1:" in text and "1 line(s) of dialogue" in text and "above line 1" in text
+    assert "内景" in text  # the example a Chinese script needs too
 
 
 def test_ids_are_valid_distinct_and_safe_in_yaml(tmp_path):
