@@ -80,6 +80,9 @@ def is_exterior(description: str) -> bool:
     return any(w in lowered for w in EXTERIOR_WORDS)
 
 
+UNSEEN = {"os": "off screen", "phone": "on the phone", "radio": "over the radio"}  # deliveries heard, not seen
+
+
 class RulePlanner:
     """Screenplay -> shots, scene by scene, deterministically."""
 
@@ -121,7 +124,7 @@ class RulePlanner:
             pending.clear()
             target.beats.append(ref)
             self._apply_hints(target, beat)
-            if beat.line is not None:
+            if beat.line is not None and not self._unseen(scene, beat):  # a voice off screen is no one's partner
                 last_speaker = beat.line.who
                 speaker_place[last_speaker] = place
         if pending:
@@ -151,7 +154,22 @@ class RulePlanner:
         draft.location = place
         return draft
 
+    @staticmethod
+    def _unseen(scene: Scene, beat: Beat) -> bool:
+        """A line whose speaker the scene's picture does not show: off screen, on the phone or the radio (unless the
+        scene intercuts the call, or the line has a place of its own, where the caller is seen)."""
+        heard = beat.line.heard_as if beat.line is not None else "on"
+        return heard in UNSEEN and not (scene.intercut and heard == "phone") and not beat.location
+
     def _draft_at(self, scene: Scene, beat: Beat, first: bool, last_speaker: str | None, place: str) -> _Draft:
+        if beat.line is not None and self._unseen(scene, beat):  # the picture holds on who hears it
+            who = beat.line.who
+            heard = f"{self.sp.characters[who].name or who} heard {UNSEEN[beat.line.heard_as]}"
+            listener = last_speaker if last_speaker and last_speaker != who else None
+            if listener is None:
+                return _Draft(scene.id, "MWS", kind="line", seconds=self._speech(beat), what=heard)
+            return _Draft(scene.id, "MCU", characters=[listener], kind="line", seconds=self._speech(beat),
+                          what=f"{self.sp.characters[listener].name or listener} listens; {heard}")
         if beat.line is not None:
             who = beat.line.who
             intense = (beat.line.emotion or "").lower() in INTENSE

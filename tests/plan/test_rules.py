@@ -94,3 +94,38 @@ def test_an_opening_that_speaks_is_not_cut_to_the_hook():
     sp = type(load_screenplay(ROOT / "projects/demo/screenplay.yaml").screenplay).model_validate(data)
     first = RulePlanner(sp, "ep").plan_scene(sp.scenes[0])[0]
     assert "arrival/2" in first.beats and first.duration > 3.0  # the narration plays over it, whole
+
+
+def test_a_voice_off_screen_or_on_the_phone_frames_who_hears_it(tmp_path):
+    """An off-screen (画外) or phone line framed its speaker in the room (the caller stood in the flat) and then
+    stood at the next speaker's shoulder."""
+    path = tmp_path / "screenplay.yaml"
+    path.write_text("""title: 夜
+language: zh-CN
+characters:
+  qing: {name: 苏晴, description: young woman}
+  mother: {name: 苏母, description: older woman}
+  gu: {name: 顾承泽, description: man in a suit}
+locations:
+  home: {description: a small old flat}
+scenes:
+  - id: s1
+    location: home
+    time: night
+    beats:
+      - line: {who: qing, text: 妈，我回来了。}
+      - line: {who: mother, text: 可是……, delivery: 画外}
+      - line: {who: gu, text: 苏晴，明天上午十点，来我办公室。, delivery: phone}
+      - line: {who: qing, text: 好的，顾总。}
+      - line: {who: gu, text: 别迟到。, delivery: phone}
+""", encoding="utf-8")
+    sp = load_screenplay(path).screenplay
+    shots, _ = merge_locked(sp, "ep", RulePlanner(sp, "ep"), [])
+    assert plan_problems(sp, shots) == []
+    by_beat = {b: s for s in shots for b in s.beats}
+    assert by_beat["s1/2"].characters == ["qing"] and "listens" in by_beat["s1/2"].prompt  # 画外: who hears it
+    assert by_beat["s1/3"].characters == ["qing"] and "on the phone" in by_beat["s1/3"].prompt
+    assert "gu" not in by_beat["s1/4"].characters  # no caller's shoulder in the flat
+    assert by_beat["s1/5"].characters == ["qing"]
+    for shot in shots:
+        assert "mother" not in shot.characters and "gu" not in shot.characters
