@@ -208,8 +208,9 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
         audio.setdefault("sfx", []).append(Item(ref, path, _frame(t, sp), n, 0, n, round(gain, 2),
                                                 {"cue": ref, "sfx": sfx.name, "key": entry.key}))
     subs = ctx.entry("subtitles", "episode")
-    for role, name in (("srt", "episode.srt"), ("ass", "episode.ass")):
-        media[f"media/subtitles/{name}"] = subs.role(role)
+    for role, name in (("srt", "episode.srt"), ("ass", "episode.ass"), ("cards_srt", "episode.cards.srt")):
+        if subs.has(role):
+            media[f"media/subtitles/{name}"] = subs.role(role)
     episode = ctx.entry("assemble", "episode")
     mix = ctx.entry("mix", "episode")
     media["media/reference/episode.mp4"] = episode.role("video")

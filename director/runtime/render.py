@@ -301,8 +301,13 @@ def publish(ctx: RenderContext, result: RunResult) -> dict[str, str]:
     if "episode" in done.get("subtitles", {}) and ("video" in outputs or not result.failed):
         # beside the episode they belong to: where its render failed, the last episode keeps its own subtitles
         entry = done["subtitles"]["episode"]
-        for role, name in (("srt", "episode.srt"), ("ass", "episode.ass")):
-            _publish_file(entry.role(role), out / name, entry.key, published)
+        for role, name in (("srt", "episode.srt"), ("ass", "episode.ass"), ("cards_srt", "episode.cards.srt")):
+            if entry.has(role):
+                _publish_file(entry.role(role), out / name, entry.key, published)
+            elif published.pop(name, None) is not None:  # the cards are gone from the screenplay: so is their file
+                (out / name).unlink(missing_ok=True)
+        if entry.has("cards_srt"):
+            outputs["cards"] = str(out / "episode.cards.srt")
         outputs["subtitles"] = str(out / "episode.srt")
         outputs["ass"] = str(out / "episode.ass")  # the styled subtitles, as burned (the README names it)
     if done.get("keyframes"):

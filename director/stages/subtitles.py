@@ -217,19 +217,22 @@ def write_subtitles(cues: list[SubtitleCue], width: int, height: int, size: floa
         if cue.italic:  # inner monologue (SRT gets <i>, which players honour)
             text = "{\\i1}" + text
         subs.append(pysubs2.SSAEvent(start=round(cue.start * 1000), end=round(cue.end * 1000), text=text))
+    # the SRT holds what is said: a card on screen while someone speaks made two cues at once, which platforms'
+    # uploaders and editors refuse or merge (the cards have an SRT of their own, for translators)
+    subs.save(str(srt_path), format_="srt")
     card_styles(subs, width, height, size)
     unit = max(8, round(height * size))
     events = [card_event(card, subs.styles[card.kind.capitalize()], width, unit) for card in cards]
     subs.events.extend(events)
     subs.sort()
     subs.save(str(ass_path), format_="ass")
-    subs.save(str(srt_path), format_="srt")  # cards too: an intro as "name\nrole", as a viewer reads it
     if cards_path is not None:  # the cards alone: burned in even when the subtitles are not
         only = pysubs2.SSAFile()
         only.info.update(subs.info)
         only.styles = dict(subs.styles)
         only.events = list(events)
         only.save(str(cards_path), format_="ass")
+        only.save(str(cards_path.with_suffix(".srt")), format_="srt")  # an intro as "name\nrole", as read
 
 
 @dataclass(frozen=True)
@@ -247,7 +250,8 @@ class SubtitleRequest:
 
 class SubtitlesStage(Stage):
     name = "subtitles"
-    version = "5"  # 4: the Language header (Simplified forms for zh-CN), cards; 5: numbers kept whole, even cues
+    version = "6"  # 4: the Language header (Simplified forms for zh-CN), cards; 5: numbers kept whole, even cues;
+    # 6: the SRT without the cards (they overlapped the lines), the cards in an SRT of their own
     scope = "episode"
 
     unit = "episode"
@@ -293,5 +297,6 @@ def make_subtitles(req: SubtitleRequest, out) -> Made:
     texts = [text for _, text, _, _ in req.items] + [c.title + c.text for c in req.cards]
     missing = sorted({ch for text in texts for ch in missing_glyphs(text)})
     notes = (f"the subtitle font has no glyph for: {''.join(missing)}",) if missing else ()
-    files = {"srt": "episode.srt", "ass": "episode.ass", **({"cards": "cards.ass"} if req.cards else {})}
+    files = {"srt": "episode.srt", "ass": "episode.ass",
+             **({"cards": "cards.ass", "cards_srt": "cards.srt"} if req.cards else {})}
     return Made(files, info={"cues": len(cues), "cards": len(req.cards)}, notes=notes)

@@ -62,6 +62,10 @@ class Entry:
     def file(self, name: str) -> Path:
         return self.path / name
 
+    def has(self, role: str) -> bool:
+        """Whether the job that made it said a file plays ``role``."""
+        return role in (self.meta.get("files") or {})
+
     def role(self, role: str) -> Path:
         """The file playing ``role`` (``image``, ``clip``, ``audio``) as the job that made it said."""
         files = self.meta.get("files") or {}

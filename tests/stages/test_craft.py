@@ -4,6 +4,7 @@ checked as a viewer would, on frames of the MP4 and in the subtitle files."""
 from __future__ import annotations
 
 import numpy as np
+import pysubs2
 import pytest
 import yaml
 
@@ -50,8 +51,17 @@ def test_cards_are_in_the_subtitle_files_with_their_own_styles(craft):
     assert intro[3].startswith("林晚\\N") and intro[3].endswith("实习医生")  # the name above the role
     inner = next(e for e in events if "他到底想干什么" in e[3])
     assert inner[2] == "Default" and "{\\i1}" in inner[3]
-    srt = ctx.entry("subtitles", "episode").role("srt").read_text(encoding="utf-8")
-    assert "【2025年冬 · 深夜】" in srt and "实习医生" in srt
+    # the SRT holds what is said, its cues one after another (the intro card overlapped a line); the cards have their
+    # own SRT, an intro as a viewer reads it
+    srt = pysubs2.SSAFile.from_string(ctx.entry("subtitles", "episode").role("srt").read_text(encoding="utf-8"))
+    assert not any("2025年冬" in e.text or "实习医生" in e.text for e in srt.events)
+    assert all(a.end <= b.start for a, b in zip(srt.events, srt.events[1:])), [(e.start, e.end) for e in srt.events]
+    assert any(e.start < intro[1] * 1000 and intro[0] * 1000 < e.end for e in srt.events)  # a line beside the card
+    cards = pysubs2.SSAFile.from_string(ctx.entry("subtitles", "episode").role("cards_srt").read_text(encoding="utf-8"))
+    assert [e.plaintext for e in cards.events] == ["【2025年冬 · 深夜】", "林晚\n实习医生"]
+    published = project / "out" / "screenplay" / "episode.cards.srt"
+    assert published.read_text(encoding="utf-8") == ctx.entry("subtitles", "episode").role("cards_srt").read_text(
+        encoding="utf-8")
 
 
 def _yellow(frame: np.ndarray) -> int:
