@@ -653,6 +653,8 @@ class _Checker:
                 self.check_beat(loc + ("beats", j), beat)
 
     def check_location(self, loc: tuple, place: str, what: str) -> None:
+        if not isinstance(place, str):  # missing: "is required" says so
+            return
         if place not in self.sp.locations:
             known = ", ".join(map(str, self.sp.locations)) or "none defined"
             self.err(loc, f"{what} {place!r} is not a location{did_you_mean(place, self.sp.locations)} "

@@ -85,6 +85,17 @@ EMOTION_WORDS = {
     "讽刺": "sarcastic", "冷笑": "sarcastic", "嘲讽": "sarcastic", "疲惫": "tired", "紧张": "nervous",
     "犹豫": "nervous", "哀求": "pleading", "恳求": "pleading", "自信": "confident", "得意": "confident",
     "神秘": "mysterious", "绝望": "desperate", "崩溃": "desperate", "温暖": "warm", "亲切": "warm",
+    # more of what short-drama scripts write (a studio's audit: each was a warning and a neutral voice)
+    "悲伤": "sad", "悲痛": "sad", "心痛": "sad", "失落": "sad", "沮丧": "sad", "抽泣": "crying", "啜泣": "crying",
+    "哭腔": "crying", "泣不成声": "crying", "轻声": "whisper", "悄声": "whisper", "坚定": "confident",
+    "霸气": "confident", "骄傲": "confident", "傲慢": "confident", "坚决": "defiant", "挑衅": "defiant",
+    "不甘": "defiant", "慌张": "nervous", "慌乱": "nervous", "焦急": "nervous", "着急": "nervous", "不安": "nervous",
+    "疑惑": "nervous", "困惑": "nervous", "颤抖": "scared", "惊慌": "scared", "恐慌": "scared", "无奈": "tired",
+    "虚弱": "tired", "无力": "tired", "撒娇": "tender", "心疼": "tender", "宠溺": "tender", "深情": "tender",
+    "怒吼": "furious", "咆哮": "furious", "嘶吼": "furious", "愤恨": "furious", "冷酷": "cold", "阴冷": "cold",
+    "严肃": "cold", "威胁": "cold", "不屑": "sarcastic", "轻蔑": "sarcastic", "鄙夷": "sarcastic", "嘲笑": "sarcastic",
+    "喜悦": "happy", "欣喜": "happy", "惊喜": "excited", "错愕": "shocked", "惊愕": "shocked", "冷静": "calm",
+    "沉稳": "calm", "祈求": "pleading", "求饶": "pleading", "急促": "breathless", "温和": "warm", "热情": "warm",
 }
 # Descriptive voices: words for gender, age and timbre (either language), combined into the nearest preset.
 _GENDER = {"female": "f", "woman": "f", "girl": "f", "women": "f", "女": "f", "女性": "f", "女声": "f",

@@ -226,6 +226,9 @@ def _syntax_problem(text: str, display: str, exc: yaml.YAMLError) -> Problem:
         if wide is not None:
             return wide
         what = exc.problem or "invalid YAML"
+        if "'\\t'" in what:  # PyYAML's words for a tab, which an editor shows as spaces
+            return Problem(display, line, col, "a tab; YAML indents with spaces only (replace the tab with spaces: "
+                                               "most editors can convert indentation to spaces)")
         context = f" ({exc.context})" if exc.context else ""
         return Problem(display, line, col, f"YAML syntax error: {what}{context}")
     return Problem(display, 1, 1, f"YAML error: {str(exc)[:200]}")

@@ -135,6 +135,7 @@ def test_a_reference_put_back_with_its_old_size_and_time_is_judged_again(tmp_pat
     (("    time: night\n    beats:\n      - action: \"Ren", "    time：night\n    beats:\n      - action: \"Ren"),
      (30, 9), "full-width colon"),
     (("  - id: arrival", "\u3000- id: arrival"), (21, 1), "full-width space"),
+    (("      - action: \"Ren", "\t  - action: \"Ren"), (32, 1), "tab; YAML indents with spaces only"),
 ])
 def test_a_chinese_input_methods_full_width_colon_or_space_is_named_on_its_line(tmp_path, edit, where, words):
     """YAML said "mapping values are not allowed here" a line late; the writer's input method typed ： or U+3000."""
@@ -146,6 +147,18 @@ def test_a_chinese_input_methods_full_width_colon_or_space_is_named_on_its_line(
     (tmp_path / "s.yaml").write_text(text.replace(edit[0], edit[1], 1), encoding="utf-8")
     proc = director("validate", "s.yaml", cwd=tmp_path)
     assert proc.returncode == 3 and f"s.yaml:{where[0]}:{where[1]}: a {words}" in proc.stderr, proc.stderr
+
+
+def test_a_scene_without_a_location_says_it_is_required_and_nothing_internal(tmp_path):
+    import shutil
+
+    shutil.copytree(ROOT / "projects" / "demo" / "refs", tmp_path / "refs")
+    text = (ROOT / "projects" / "demo" / "screenplay.yaml").read_text(encoding="utf-8")
+    assert "    location: alley\n" in text
+    (tmp_path / "s.yaml").write_text(text.replace("    location: alley\n", "", 1), encoding="utf-8")
+    proc = director("validate", "s.yaml", cwd=tmp_path)
+    assert proc.returncode == 3 and "scene.location is required" in proc.stderr, proc.stderr
+    assert "Undefined" not in proc.stderr and "1 problem found" in proc.stderr, proc.stderr
 
 
 @pytest.mark.parametrize("who,words", [("Ren", "(it is the name of 'ren': write who: ren)"),

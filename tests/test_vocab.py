@@ -18,6 +18,9 @@ def test_synonyms_map_to_one_canonical_value():
     assert [canonical_preset(p) for p in ("老年女性", "female old warm", "低沉男声", "少女", "male_deep")] == \
         ["elder_female", "elder_female", "male_deep", "female_bright", "male_deep"]
     assert [canonical_emotion(e) for e in ("冷笑", "哽咽", "whispering")] == ["sarcastic", "crying", "whisper"]
+    # what a studio's scripts write (each was a warning and a neutral voice)
+    assert [canonical_emotion(e) for e in ("悲伤", "坚定", "慌张", "无奈", "疑惑", "撒娇", "颤抖")] == \
+        ["sad", "confident", "nervous", "tired", "nervous", "tender", "scared"]
     assert canonical_mood("bouncy castle") is None and canonical_time("teatime") is None
 
 
