@@ -92,6 +92,14 @@ def test_two_characters_are_distinct_figures(preview, tmp_path):
     assert yellow > 100 and grey > 100
 
 
+def test_a_chinese_description_colours_the_figure(preview, tmp_path):
+    """白色风衣 (a white trench coat) drew the figure in a hue of its id: the garment word was not known."""
+    qing = FigureSpec("qing", "苏晴", "二十五岁女性，长发，白色风衣")
+    preview["keyframes"].render(frame("WS", (qing,)), tmp_path)
+    img = np.asarray(Image.open(tmp_path / "fg.png").convert("RGB")).reshape(-1, 3).astype(int)
+    assert ((abs(img - (232, 232, 236)) < 6).all(axis=1)).sum() > 100
+
+
 @pytest.mark.parametrize("move", ["static", "dolly-in", "pan-left", "orbit", "handheld"])
 def test_animatic_has_exact_frames_and_performs_the_move(preview, tmp_path, move):
     key = tmp_path / "key"

@@ -30,10 +30,13 @@ COLOURS = {
     "pink": (230, 130, 170), "orange": (230, 120, 40), "silver": (190, 194, 200), "gold": (212, 170, 60),
     "beige": (210, 190, 150), "blond": (226, 200, 120), "blonde": (226, 200, 120),
     "黄": (236, 196, 40), "红": (196, 40, 48), "蓝": (40, 90, 190), "黑": (28, 28, 32), "白": (232, 232, 236),
-    "灰": (120, 124, 130), "绿": (50, 140, 80),
+    "灰": (120, 124, 130), "绿": (50, 140, 80), "紫": (110, 60, 150), "粉": (230, 130, 170), "橙": (230, 120, 40),
+    "棕": (120, 78, 44), "褐": (120, 78, 44), "咖啡色": (120, 78, 44), "银": (190, 194, 200), "金": (212, 170, 60),
+    "米色": (210, 190, 150), "米白": (226, 218, 200), "藏青": (28, 40, 90), "深蓝": (28, 40, 90),
 }
 GARMENTS = ("raincoat", "coat", "suit", "jacket", "dress", "shirt", "hoodie", "sweater", "uniform", "robe",
-            "外套", "西装", "雨衣", "裙", "衬衫")
+            "t-shirt", "blouse", "外套", "西装", "雨衣", "裙", "衬衫", "风衣", "大衣", "t恤", "卫衣", "毛衣", "夹克",
+            "校服", "制服", "旗袍", "礼服", "睡衣", "上衣", "皮衣", "马甲", "汉服", "长衫")
 TIME_SKY = {  # top colour, bottom colour, light level
     "day": ((120, 175, 230), (215, 228, 240), 1.0), "noon": ((110, 170, 235), (220, 232, 242), 1.0),
     "morning": ((150, 190, 230), (240, 225, 200), 0.95), "afternoon": ((130, 170, 220), (240, 215, 170), 0.95),
@@ -78,8 +81,8 @@ class PanelConfig(BackendConfig):
     # shots, and the storyboard's thumbnail; 5: the thumbnail reduced by a whole factor first (3 ms, not 25); 6: the
     # PNGs written by media/png (the same pixels, other bytes); 7: a close shot's room softened by halving it; 8: its
     # captions broken at clauses and kept numbers whole, as the subtitles are; name tags clear of the subtitles and
-    # of the edges a camera move crops
-    version: ClassVar[str] = "8"
+    # of the edges a camera move crops; 9: Chinese garments and colours (白色风衣, 白色T恤 drew a hue of the id)
+    version: ClassVar[str] = "9"
     license: ClassVar[str] = "Apache-2.0 (director's own drawing code)"
     target: ClassVar[str] = "director.backends.preview.panel:PanelBackend"
 
