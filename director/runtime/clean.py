@@ -36,8 +36,9 @@ def clean_cache(project: Project, everything: bool = False, dry_run: bool = Fals
             for stage, key, path in cache.entries():
                 if not key.startswith(".") and checker.lookup(stage, key) is None:
                     damaged += 1
-        for _, key, path in cache.entries():
-            if key in keep:
+        for stage, key, path in cache.entries():
+            if key in keep or (stage == "exports" and (cache.inputs(stage, key) or {}).get("clip") in keep):
+                # an editor's copy of a clip still in use stays with its clip
                 kept += 1
                 continue
             freed += sum(f.stat().st_size for f in path.rglob("*") if f.is_file())

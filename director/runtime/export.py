@@ -49,6 +49,23 @@ class Padded:
     before: int
     after: int
     crf: int = 12
+    # the clip's cache key and the project's cache: the encoded file is kept there as an entry of its own
+    # ("exports"), so that exporting again, or to another editor, copies it instead of encoding every shot again
+    clip_key: str = ""
+    cache: Path | None = None
+
+    def entry_key(self) -> str:
+        import hashlib
+        import json
+
+        return hashlib.sha256(json.dumps(self.material(), sort_keys=True).encode()).hexdigest()
+
+    def material(self) -> dict:
+        return {"clip": self.clip_key, "before": self.before, "after": self.after, "crf": self.crf,
+                "preset": EDITOR_PRESET, "version": 1}
+
+
+EDITOR_PRESET = "medium"  # an editor's media: near lossless (CRF 12), encoded once per clip and handles
 
 
 @dataclass
@@ -145,7 +162,8 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
         before = half if i > 0 and kinds[i] == "dissolve" else 0
         after = half if i + 1 < len(kinds) and kinds[i + 1] == "dissolve" else 0
         media[f"media/shots/{name}.mp4"] = (source.path if isinstance(source, FileSource) and not (before or after)
-                                            else Padded(source, before, after))
+                                            else Padded(source, before, after, clip_key=clip.key,
+                                                        cache=ctx.project.cache_dir))
         key = ctx.entry("keyframes", shot.id)
         media[f"media/keyframes/{name}.png"] = key.role("image")
         start = _frame(starts[shot.id], sp)
@@ -277,12 +295,32 @@ def place(src: Path | Padded, target: Path) -> None:
     tmp = target.with_name(f".{target.name}.tmp{target.suffix}")
     tmp.unlink(missing_ok=True)
     if isinstance(src, Padded):
-        encode_clip(src.source, tmp, src.crf, "medium",
-                    f"tpad=start_mode=clone:start={src.before}:stop_mode=clone:stop={src.after}")
-    else:  # a copy: a hard link would share the cache's file with whatever the editor does to it
+        src = _encoded(src, tmp)
+    if src is not None:  # a copy: a hard link would share the cache's file with whatever the editor does to it
         shutil.copyfile(src, tmp)
     tmp.replace(target)
     tmp.unlink(missing_ok=True)
+
+
+def _encoded(src: Padded, tmp: Path) -> Path | None:
+    """The clip encoded for an editor: from the project's cache where an export made it before (None: encoded
+    straight into ``tmp``, where there is no cache to keep it in)."""
+    pad = f"tpad=start_mode=clone:start={src.before}:stop_mode=clone:stop={src.after}"
+    if src.cache is None or not src.clip_key:
+        encode_clip(src.source, tmp, src.crf, EDITOR_PRESET, pad)
+        return None
+    from director.store.cache import ArtifactCache
+
+    cache, key = ArtifactCache(src.cache), src.entry_key()
+    entry = cache.lookup("exports", key)
+    if entry is None:
+        import logging
+
+        logging.getLogger("director").info("encoding %s for the editor (kept in the cache for the next export)",
+                                           tmp.name.strip(".").removesuffix(".tmp.mp4"))
+        entry = cache.produce("exports", key, src.material(), lambda folder: {"files": {"video": encode_clip(
+            src.source, folder / "clip.mp4", src.crf, EDITOR_PRESET, pad).name}})
+    return entry.role("video")
 
 
 # ---------------------------------------------------------------------------------------------- OTIO

@@ -422,6 +422,25 @@ def test_a_draft_is_replaced_only_when_this_project_wrote_it_and_the_app_left_it
     assert sorted(p.name for p in drafts.iterdir()) == sorted([folder.name, f"{folder.name}.director.json"])
 
 
+def test_the_editors_media_is_encoded_once_and_kept_with_its_clip(tmp_path):
+    """Every export encoded every shot again (CRF 12, preset medium: 65 s for a 16-shot episode, 40 s with nothing
+    changed). The encoded shots are cache entries of their own, kept by `clean` while their clip is in use."""
+    project = _render(tmp_path)
+    first = director("-p", str(project), "export", "-f", "jianying", check=True)
+    made = sorted((project / ".director/cache/exports").glob("*/*/clip.mp4"))
+    assert made and first.stderr.count("for the editor") == len(made)
+    stamps = [p.stat().st_mtime_ns for p in made]
+    again = director("-p", str(project), "export", "-f", "otio", check=True)  # another editor, the same clips
+    assert "for the editor" not in again.stderr
+    assert [p.stat().st_mtime_ns for p in sorted((project / ".director/cache/exports").glob("*/*/clip.mp4"))] == stamps
+    shots = sorted((project / "out/screenplay/media/shots").glob("*.mp4"))
+    assert len(shots) >= len(made) and all(p.stat().st_size for p in shots)
+    director("-p", str(project), "clean", check=True)
+    assert sorted((project / ".director/cache/exports").glob("*/*/clip.mp4")) == made
+    director("-p", str(project), "clean", "--all", check=True)
+    assert not list((project / ".director/cache/exports").glob("*/*/clip.mp4"))
+
+
 def test_frame_exact_at_23_976_and_names_never_escape_the_export(tmp_path):
     """23.976 fps (24 and the other formats above; 25 and 30 are integer rates like 24), an sfx name that is a
     path (free text becomes a file name), and a draft exported straight into the app's drafts folder."""
