@@ -62,13 +62,19 @@ def test_final_profile_without_backends_exits_4_naming_each(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
-def test_new_project_validates_and_plans(tmp_path):
+@pytest.mark.parametrize("template", ["vertical-drama", "vertical-drama-zh"])
+def test_new_project_validates_and_plans(tmp_path, template):
     target = tmp_path / "my-show"
-    director("new", str(target), check=True)
+    director("new", str(target), "-t", template, check=True)
     assert director("-p", str(target), "validate").returncode == 0
     out = json.loads(director("-p", str(target), "--json", "plan", check=True).stdout)
     assert out["shots"] > 0 and (target / "shots/screenplay.yaml").exists()
     assert director("new", str(target)).returncode == 2  # never overwrites
+
+
+def test_a_chinese_template_is_offered_where_one_is_asked_for(tmp_path):
+    proc = director("new", str(tmp_path / "x"), "-t", "zh")
+    assert proc.returncode == 2 and "vertical-drama-zh" in proc.stderr, proc.stderr
 
 
 def test_plan_show_prints_a_table():

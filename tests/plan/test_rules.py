@@ -20,7 +20,7 @@ def test_plan_twice_is_byte_identical(tmp_path):
 
 def test_every_beat_covered_exactly_once_in_the_examples():
     for path in ("projects/demo/screenplay.yaml", "projects/zh-demo/screenplay.yaml", "tests/data/short/screenplay.yaml",
-                 "templates/vertical-drama/screenplay.yaml"):
+                 "templates/vertical-drama/screenplay.yaml", "templates/vertical-drama-zh/screenplay.yaml"):
         sp = load_screenplay(ROOT / path).screenplay
         shots, _ = merge_locked(sp, "ep", RulePlanner(sp, "ep"), [])
         assert plan_problems(sp, shots) == []
