@@ -333,6 +333,18 @@ def pick(project: Project, episode: str | None, shot_id: str, number: int) -> di
 
 
 # ---------------------------------------------------------------------------------------------- lines
+def _lines_of(scene_id: str, scene) -> str:
+    """'; its lines: s1/5 (苏晴: 你来晚了…), ...' -- N counts every beat, which a writer cannot see at a glance."""
+    found = []
+    for n, beat in enumerate(scene.get("beats", []) or [], start=1):
+        line = beat.get("line") if hasattr(beat, "get") else None
+        if hasattr(line, "get"):
+            text = str(line.get("text", ""))
+            found.append(f"{scene_id}/{n} ({line.get('who')}: {text[:12]}{'…' if len(text) > 12 else ''})")
+    more = f" and {len(found) - 8} more" if len(found) > 8 else ""
+    return f"; its lines: {', '.join(found[:8])}{more}" if found else "; it has no lines"
+
+
 @_serialised
 def set_line(project: Project, episode: str | None, ref: str, text: str | None = None,
              emotion: str | None = None) -> dict:
@@ -345,12 +357,18 @@ def set_line(project: Project, episode: str | None, ref: str, text: str | None =
     rt = _yaml(source)
     data = rt.load(source)
     scene = next((s for s in data.get("scenes", []) if str(s.get("id")) == scene_id), None)
-    if scene is None or not number.isdigit() or not 1 <= int(number) <= len(scene.get("beats", [])):
-        raise UsageError(f"no beat {ref!r} in {path.name}; refs look like scene-id/N (N from 1)")
+    if scene is None:
+        scenes = [str(s.get("id")) for s in data.get("scenes", []) if hasattr(s, "get")]
+        raise UsageError(f"no beat {ref!r} in {path.name}; refs look like scene-id/N (N from 1), scenes: "
+                         f"{', '.join(scenes[:20]) or 'none'}")
+    if not number.isdigit() or not 1 <= int(number) <= len(scene.get("beats", [])):
+        raise UsageError(f"no beat {ref!r} in {path.name}: scene {scene_id} has {len(scene.get('beats', []))} "
+                         f"beats{_lines_of(scene_id, scene)}")
     beat = scene["beats"][int(number) - 1]
     line = beat.get("line") if hasattr(beat, "get") else None
-    if line is None:
-        raise UsageError(f"beat {ref} is not a line (only a line's text and emotion are edited here)")
+    if line is None:  # N counts every beat (action, cards, music): say which numbers are lines
+        raise UsageError(f"beat {ref} is not a line (only a line's text and emotion are edited here)"
+                         f"{_lines_of(scene_id, scene)}")
     if text is not None:
         if not text.strip():
             raise UsageError("a line's text cannot be empty")

@@ -122,6 +122,8 @@ def test_line_edits_a_line_in_place_and_warns_as_validate_does(tmp_path):
     for ref, flags, code in (("one/9", ("--text", "x"), 2), ("one/1", ("--text", "x"), 2), ("one/2", ("--text", " "), 2)):
         bad = director("-p", str(project), "line", ref, *flags)
         assert bad.returncode == code and "Traceback" not in bad.stderr, (ref, bad.stderr)
+        if ref != "one/2":  # N counts every beat: the refusal says which numbers are lines
+            assert "its lines: one/2 (ana: Are you foll…), one/3 (bo: Only since T…)" in bad.stderr, bad.stderr
 
 
 def test_a_line_edit_changes_that_line_of_the_screenplay_and_no_other(tmp_path):
