@@ -332,7 +332,7 @@ def _run_stage(ctx, stage, state, selection, result, reporter, workers, active) 
     for item in items:
         if isinstance(item, Pending):
             result.records.append(JobRecord(stage.name, item.id, item.shot, None, "waits",
-                                            f"depends on {item.waits_on}, which must run first"))
+                                            f"on {item.waits_on}, if that changes it"))
             continue
         item.key = job_key(stage, ctx, item)
         entry = ctx.cache.lookup(stage.name, item.key)

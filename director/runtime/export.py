@@ -319,7 +319,7 @@ def _encoded(src: Padded, tmp: Path) -> Path | None:
         logging.getLogger("director").info("encoding %s for the editor (kept in the cache for the next export)",
                                            tmp.name.strip(".").removesuffix(".tmp.mp4"))
         entry = cache.produce("exports", key, src.material(), lambda folder: {"files": {"video": encode_clip(
-            src.source, folder / "clip.mp4", src.crf, EDITOR_PRESET, pad).name}})
+            src.source, folder / "editor.mp4", src.crf, EDITOR_PRESET, pad).name}})
     return entry.role("video")
 
 

@@ -427,18 +427,18 @@ def test_the_editors_media_is_encoded_once_and_kept_with_its_clip(tmp_path):
     changed). The encoded shots are cache entries of their own, kept by `clean` while their clip is in use."""
     project = _render(tmp_path)
     first = director("-p", str(project), "export", "-f", "jianying", check=True)
-    made = sorted((project / ".director/cache/exports").glob("*/*/clip.mp4"))
+    made = sorted((project / ".director/cache/exports").glob("*/*/editor.mp4"))
     assert made and first.stderr.count("for the editor") == len(made)
     stamps = [p.stat().st_mtime_ns for p in made]
     again = director("-p", str(project), "export", "-f", "otio", check=True)  # another editor, the same clips
     assert "for the editor" not in again.stderr
-    assert [p.stat().st_mtime_ns for p in sorted((project / ".director/cache/exports").glob("*/*/clip.mp4"))] == stamps
+    assert [p.stat().st_mtime_ns for p in sorted((project / ".director/cache/exports").glob("*/*/editor.mp4"))] == stamps
     shots = sorted((project / "out/screenplay/media/shots").glob("*.mp4"))
     assert len(shots) >= len(made) and all(p.stat().st_size for p in shots)
     director("-p", str(project), "clean", check=True)
-    assert sorted((project / ".director/cache/exports").glob("*/*/clip.mp4")) == made
+    assert sorted((project / ".director/cache/exports").glob("*/*/editor.mp4")) == made
     director("-p", str(project), "clean", "--all", check=True)
-    assert not list((project / ".director/cache/exports").glob("*/*/clip.mp4"))
+    assert not list((project / ".director/cache/exports").glob("*/*/editor.mp4"))
 
 
 def test_frame_exact_at_23_976_and_names_never_escape_the_export(tmp_path):
