@@ -430,6 +430,10 @@ def write_timeline(cut: Cut, fmt: str, dest: Path) -> Path:
     timeline = to_otio(cut, fades="black" if fmt == "edl" else "effects")
     if fmt == "edl":  # an EDL is one picture track; sound is in the media folder and the other formats
         timeline.tracks[:] = [timeline.tracks[0]]
+        for clip in timeline.tracks[0].find_clips():  # files, not tapes: the reel is AX (auxiliary) and the
+            # conform goes by the clip's name in its comment, as Premiere writes them (a reel from the file's
+            # name was its first 8 letters, "0101mp4" for a Chinese one)
+            clip.metadata.setdefault("cmx_3600", {})["reel"] = "AX"
     if fmt == "fcpxml":  # the adapter's frame durations are keyed 23.98 and 29.97, not the exact NTSC rates
         table = otio.adapters.from_name(adapter).module().FRAMERATE_FRAMEDURATION
         for base in (24, 30, 60):
@@ -502,7 +506,7 @@ def finish_fcp7(path: Path, cut: Cut, dest: Path) -> None:
 
 
 def finish_fcpx(path: Path, cut: Cut, dest: Path) -> None:
-    """What the FCP X adapter leaves out: dissolves and fades (``add_fcpx_transitions``), the format's frame size
+    """What the FCP X adapter leaves out: dissolves and fades (``add_fcpx_transitions``), markers, the format's frame size
     (a 9:16 custom format; the adapter names any 1920-high file "1080p", and only when an ffprobe is on PATH), file
     URLs, and each sound clip's gain as ``adjust-volume``."""
     import xml.etree.ElementTree as ET
@@ -510,6 +514,7 @@ def finish_fcpx(path: Path, cut: Cut, dest: Path) -> None:
     tree = ET.parse(path)
     root = tree.getroot()
     add_fcpx_transitions(root, cut)
+    add_fcpx_markers(root, cut)
     for fmt in root.iter("format"):
         fmt.attrib.pop("name", None)
         fmt.set("width", str(cut.width))
@@ -540,6 +545,8 @@ def finish_edl(path: Path, cut: Cut) -> None:
         if line.startswith("TITLE:"):
             title = unicodedata.normalize("NFKD", line[6:].strip()).encode("ascii", "ignore").decode()
             title = " ".join(title.replace("()", "").split()) or cut.episode
+            if title == f"({cut.episode})":  # all that is left of a Chinese title and its episode
+                title = cut.episode
             if not any(ch.isalnum() for ch in title):
                 title = cut.episode
             out += [f"TITLE: {title[:70]}", f"FCM: {'DROP FRAME' if drop else 'NON-DROP FRAME'}"]
@@ -660,6 +667,42 @@ def add_fcpx_transitions(root, cut: Cut) -> None:
                                                    "duration": t(d.out_frames + d.in_frames)})
             ET.SubElement(transition, "filter-video", {"ref": effect.get("id"), "name": "Cross Dissolve"})
             spine.insert(at, transition)
+
+
+def add_fcpx_markers(root, cut: Cut) -> None:
+    """The cut's markers (scenes, cards, failed checks) on the spine's clips, at each clip's local time (the FCP X
+    adapter writes none); a failed check is a to-do marker. After a clip's media and connected clips, before its
+    filters, as the DTD orders them."""
+    import xml.etree.ElementTree as ET
+    from fractions import Fraction
+
+    spine = root.find(".//spine")
+    if spine is None or not cut.markers:
+        return
+    frame = 1 / Fraction(rate_of(cut.fps)).limit_denominator(1001)
+
+    def seconds(value: Fraction) -> str:
+        return f"{value.numerator}/{value.denominator}s" if value.denominator != 1 else f"{value.numerator}s"
+
+    def time_of(text: str | None) -> Fraction:
+        return Fraction(text[:-1]) if text else Fraction(0)
+
+    clips = [c for c in spine if c.tag == "clip"]
+    for at, name, color, note in cut.markers:
+        when = frame * at
+        clip = next((c for c in clips if time_of(c.get("offset")) <= when < time_of(c.get("offset"))
+                     + time_of(c.get("duration"))), clips[-1] if clips else None)
+        if clip is None:
+            continue
+        attrs = {"start": seconds(time_of(clip.get("start")) + when - time_of(clip.get("offset"))),
+                 "duration": seconds(frame), "value": name}
+        if note:
+            attrs["note"] = note
+        if color == "RED":  # a check that failed: something to do
+            attrs["completed"] = "0"
+        position = next((i for i, e in enumerate(clip)
+                         if e.tag.startswith(("audio-channel-source", "filter-", "metadata"))), len(clip))
+        clip.insert(position, ET.Element("marker", attrs))
 
 
 def export(project, episode: str | None, fmt: str, out: Path | None = None, profile: str | None = None,

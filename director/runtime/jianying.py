@@ -57,6 +57,10 @@ DRAFT_CONFIG = {"adjust_max_index": 1, "attachment_info": [], "combination_max_i
                 "original_sound_last_index": 1, "record_audio_last_index": 1, "sticker_max_index": 1,
                 "subtitle_keywords_config": None, "subtitle_recognition_id": "", "subtitle_sync": True,
                 "subtitle_taskinfo": [], "system_font_list": [], "video_mute": False, "zoom_info_params": None}
+# a text material's check_flag: which of its style's parts the app applies (7: fill, font, size); 8 turns the
+# outline ("strokes") on, as the apps and every maintained draft writer set it: without it the outline written
+# around a subtitle may not show
+TEXT_FLAGS, BORDER_FLAG = 7, 8
 SUBTITLE_Y = -0.56  # director's subtitles sit 22% above the bottom: y = -1 + 2 * 0.22
 # cards where director's ASS styles put them (x, y from -1 to 1), their size against a subtitle's, their colour
 CARD_PLACES = {"title": (0.0, 0.0), "intro": (-0.45, -0.3), "insert": (0.0, 0.0), "caption": (-0.5, 0.74)}
@@ -229,7 +233,7 @@ def draft_documents(cut: Cut, placed: dict[str, str], name: str, folder: str, fl
         content = {"text": text, "styles": [_style(0, len(text), size, WHITE, italic=italic)]}
         materials["texts"].append({"id": tid, "type": "subtitle", "content": json.dumps(content, ensure_ascii=False),
                                    "alignment": 1, "typesetting": 0, "line_max_width": 0.84, "line_feed": 1,
-                                   "letter_spacing": 0.0, "line_spacing": 0.02, "check_flag": 7,
+                                   "letter_spacing": 0.0, "line_spacing": 0.02, "check_flag": TEXT_FLAGS | BORDER_FLAG,
                                    "global_alpha": 1.0})
         start, end = round(start_s * fps), round(end_s * fps)
         lane = next((i for i, e in enumerate(lane_ends) if e <= start), None)
@@ -257,7 +261,8 @@ def draft_documents(cut: Cut, placed: dict[str, str], name: str, folder: str, fl
         materials["texts"].append({"id": tid, "type": "text", "content": json.dumps(content, ensure_ascii=False),
                                    "alignment": 0 if kind in ("intro", "caption") else 1, "typesetting": 0,
                                    "line_max_width": 0.8, "line_feed": 1, "letter_spacing": 0.0,
-                                   "line_spacing": 0.02, "check_flag": 7, "global_alpha": 1.0})
+                                   "line_spacing": 0.02, "check_flag": TEXT_FLAGS | (BORDER_FLAG if outlined else 0),
+                                   "global_alpha": 1.0})
         start, end = round(start_s * fps), round(end_s * fps)
         x, y = CARD_PLACES.get(kind, (0.0, 0.0))
         clip = dict(identity_clip, transform={"x": x, "y": y})

@@ -530,3 +530,52 @@ def test_overlapping_cues_go_on_further_text_tracks(tmp_path):
     draft, _ = draft_documents(cut, {}, "ep", str(tmp_path), "jianying")
     texts = [t for t in draft["tracks"] if t["type"] == "text"]
     assert [len(t["segments"]) for t in texts] == [2, 1], texts
+
+
+def test_fcpx_carries_the_markers_the_edl_names_files_by_clip_and_drafts_outline_their_text(rendered, tmp_path):
+    """The FCP X file had no markers (scenes, cards, failed checks); the EDL's reels were file names cut to 8
+    letters ("0101mp4"); a draft's outlined text lacked the flag that turns its outline on."""
+    import xml.etree.ElementTree as ET
+    from fractions import Fraction
+
+    for fmt in ("otio", "fcpxml", "edl"):
+        director("-p", str(rendered), "export", "--format", fmt, check=True)
+    out = rendered / "out" / "screenplay"
+    timeline = otio.adapters.read_from_file(str(out / "screenplay.otio"))
+    want = sorted((m.marked_range.start_time.to_frames(), m.name) for m in timeline.tracks.markers)
+    assert any(name.startswith("scene ") for _, name in want)
+
+    def t(text):
+        return Fraction(text[:-1]) if text else Fraction(0)
+
+    root = ET.parse(out / "screenplay.fcpxml").getroot()
+    got = []
+    for clip in root.find(".//spine").iter("clip"):
+        for marker in clip.findall("marker"):
+            at = (t(clip.get("offset")) + t(marker.get("start")) - t(clip.get("start"))) * 24
+            assert at.denominator == 1, marker.attrib
+            got.append((int(at), marker.get("value")))
+        kinds = [e.tag for e in clip]
+        if "marker" in kinds:  # after the clip's media and connected clips (the DTD's order; no filters here)
+            assert set(kinds[kinds.index("marker"):]) == {"marker"}, kinds
+    assert sorted(got) == want
+    edl = (out / "screenplay.edl").read_text(encoding="utf-8")
+    reels = {line.split()[1] for line in edl.splitlines() if line[:3].isdigit()}
+    assert reels <= {"AX", "BL"} and "TRUNCATED REEL" not in edl, edl[:400]
+    drafts = tmp_path / "drafts"
+    director("-p", str(rendered), "export", "-f", "jianying", "-o", str(drafts), check=True)
+    draft = json.loads(next(drafts.glob("*/draft_content.json")).read_text(encoding="utf-8"))
+    for text in draft["materials"]["texts"]:
+        outlined = any(style.get("strokes") for style in json.loads(text["content"])["styles"])
+        assert bool(text["check_flag"] & 8) == outlined, text["check_flag"]
+
+
+def test_a_chinese_title_gives_the_edl_the_episodes_name(tmp_path):
+    project = make_project(tmp_path, size=(72, 128))
+    path = project / "screenplay.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["title"] = "基准测试"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    director("-p", str(project), "render", check=True)
+    director("-p", str(project), "export", "--format", "edl", check=True)
+    assert (project / "out/screenplay/screenplay.edl").read_text(encoding="utf-8").startswith("TITLE: screenplay\n")
