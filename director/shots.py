@@ -112,19 +112,37 @@ def legacy_screenplay_digest(sp: Screenplay) -> str | None:
 
 def planned_from(shot_list, sp: Screenplay) -> bool:
     """Was this shot list planned from this screenplay (by this director or one before the format grew)?"""
-    return shot_list.screenplay in (plan_digest(sp), screenplay_digest(sp), legacy_screenplay_digest(sp))
+    return shot_list.screenplay in (plan_digest(sp, shot_list.planner), plan_digest(sp), screenplay_digest(sp),
+                                    legacy_screenplay_digest(sp))
 
 
-def plan_digest(sp: Screenplay) -> str:
+# What planners never read, so that a change to it keeps the shot list and its hand edits (a re-plan replaced them,
+# backed up): no planner reads a voice, a reference picture, the frame format or the narrator's voice; the rule
+# planner reads no title or look either (the keyframes add the look), where the LLM planner is asked with both.
+NOT_READ = ("id", "series", "format", "narrator", "license_ack")
+NOT_READ_BY = {"rules": ("title", "style")}
+NOT_READ_OF = ("voice", "refs")  # of a character or a place
+
+
+def plan_digest(sp: Screenplay, planner: str | None = None) -> str:
     """What a shot list is planned from: the screenplay with only the characters and places its scenes name (by
     id, or a character by name in any text). A series bible's change to a character an episode never names does
-    not re-plan that episode, which threw away the hand edits in its shot list."""
+    not re-plan that episode, which threw away the hand edits in its shot list. With ``planner``: only what that
+    planner reads (``NOT_READ``), the digest new plans carry; without, the one plans carried before (accepted)."""
     data = sp.model_dump(mode="json", exclude_defaults=True)
+    if planner is not None:
+        for key in NOT_READ + NOT_READ_BY.get(planner, ()):
+            data.pop(key, None)
     blob = json.dumps(data.get("scenes", []), ensure_ascii=False)
     data["characters"] = {cid: c for cid, c in data.get("characters", {}).items()
                           if f'"{cid}"' in blob or (c.get("name") and c["name"] in blob)}
     data["locations"] = {lid: place for lid, place in data.get("locations", {}).items() if f'"{lid}"' in blob}
-    return "p" + hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:15]
+    if planner is not None:
+        for table in (data["characters"], data["locations"]):
+            for key, entry in table.items():
+                table[key] = {k: v for k, v in entry.items() if k not in NOT_READ_OF}
+    mark = "p" if planner is None else "q"  # never equal to the digest of the whole screenplay
+    return mark + hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:15]
 
 
 def screenplay_digest(sp: Screenplay) -> str:

@@ -159,7 +159,7 @@ def _plan_once(project: Project, loaded: LoadedScreenplay, planner_name: str | N
     problems = plan_problems(sp, shots)
     if problems:  # never hand the renderer a broken plan
         raise StageFailed("the planner produced an unusable shot list:\n" + "\n".join(m for _, m in problems))
-    shot_list = ShotList(episode=episode, screenplay=plan_digest(sp), planner=name, shots=shots)
+    shot_list = ShotList(episode=episode, screenplay=plan_digest(sp, name), planner=name, shots=shots)
     changed = previous is None or previous != shot_list
     return PlanResult(shot_list, project.shots_path(episode), notes, changed, stats, previous)
 

@@ -396,11 +396,12 @@ def _keep_plan(project: Project, before: LoadedScreenplay) -> None:
     if not path.exists():
         return
     after = project.load_episode(before.episode)
-    old, new = plan_digest(before.screenplay), plan_digest(after.screenplay)
     source = path.read_text(encoding="utf-8")
     rt = _yaml(source)
     data = rt.load(source)
-    if data.get("screenplay") not in (old, screenplay_digest(before.screenplay),
+    planner = str(data.get("planner") or "rules")
+    old, new = plan_digest(before.screenplay, planner), plan_digest(after.screenplay, planner)
+    if data.get("screenplay") not in (old, plan_digest(before.screenplay), screenplay_digest(before.screenplay),
                                       legacy_screenplay_digest(before.screenplay)) or old == new:
         return  # the plan was already out of date: the next render re-plans as before
     data["screenplay"] = new

@@ -129,3 +129,30 @@ scenes:
     assert by_beat["s1/5"].characters == ["qing"]
     for shot in shots:
         assert "mother" not in shot.characters and "gu" not in shot.characters
+
+
+def test_a_title_look_or_voice_edit_keeps_a_rules_plan_and_its_hand_edits(tmp_path):
+    """A title, style.look or voice change re-planned every shot (no planner reads a voice, the rule planner no
+    title or look), replacing the hand edits in the shot list; a character's description is in the prompts, so it
+    still re-plans."""
+    project = make_project(tmp_path)
+    director("-p", str(project), "plan", check=True)
+    shots_file = project / "shots/screenplay.yaml"
+    data = yaml.safe_load(shots_file.read_text())
+    data["shots"][0]["prompt"] = "MY HAND-WRITTEN PROMPT"
+    shots_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    sp_path = project / "screenplay.yaml"
+    sp = yaml.safe_load(sp_path.read_text())
+    sp["title"] = sp["title"] + " (director's cut)"
+    sp.setdefault("style", {})["look"] = "cold blue night, hard rim light"
+    for character in sp["characters"].values():
+        character["voice"] = {"preset": "elder_male"}
+    sp_path.write_text(yaml.safe_dump(sp, sort_keys=False, allow_unicode=True))
+    status = director("-p", str(project), "status", check=True)
+    assert "re-planned" not in status.stderr, status.stderr
+    director("-p", str(project), "render", "--until", "keyframes", check=True)
+    assert "MY HAND-WRITTEN PROMPT" in shots_file.read_text()
+    who = next(iter(sp["characters"]))
+    sp["characters"][who]["description"] += ", a scar over one eye"
+    sp_path.write_text(yaml.safe_dump(sp, sort_keys=False, allow_unicode=True))
+    assert "re-planned" in director("-p", str(project), "status", check=True).stderr
