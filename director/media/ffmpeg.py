@@ -28,16 +28,19 @@ def ffmpeg_exe() -> str:
 # group, but a SIGTERM (docker stop, systemd, a batch scheduler) reaches director alone, whose render then waited
 # for every running encode to finish (a final episode's can take minutes) before it could save its state and exit.
 _LIVE: set[subprocess.Popen] = set()
-_LIVE_LOCK = threading.Lock()
+_LIVE_LOCK = threading.Lock()  # between threads starting and ending encodes; never taken by the signal handler (it
+# runs in the main thread, which may hold the lock when the signal arrives: it would wait on itself)
 _STOPPED: list[int] = []  # the signal passed on: no ffmpeg starts after it
 
 
 def _start(cmd: list[str], **kwargs) -> subprocess.Popen:
+    if _STOPPED:
+        raise StageFailed("stopped: the render was told to stop before this ffmpeg started")
+    proc = subprocess.Popen(cmd, **kwargs)
     with _LIVE_LOCK:
-        if _STOPPED:
-            raise StageFailed("stopped: the render was told to stop before this ffmpeg started")
-        proc = subprocess.Popen(cmd, **kwargs)
         _LIVE.add(proc)
+    if _STOPPED:  # the stop came while it was starting: it gets it too
+        _signal(proc, _STOPPED[0])
     return proc
 
 
@@ -46,17 +49,20 @@ def _finished(proc: subprocess.Popen) -> None:
         _LIVE.discard(proc)
 
 
+def _signal(proc: subprocess.Popen, signum: int) -> None:
+    try:
+        proc.send_signal(signum)
+    except OSError:  # it ended meanwhile
+        pass
+
+
 def stop_all(signum: int) -> None:
     """Pass a stop on to every ffmpeg this process runs (each ends at once, its output unfinished: its job fails
-    and nothing of it is cached), and start no more. Called from the SIGTERM handler (cli/fast.py)."""
-    with _LIVE_LOCK:
-        _STOPPED.append(signum)
-        live = list(_LIVE)
-    for proc in live:
-        try:
-            proc.send_signal(signum)
-        except OSError:  # it ended meanwhile
-            pass
+    and nothing of it is cached), and start no more. Called from the signal handlers (cli/fast.py): it takes no
+    lock (the copy of the set is one step for the interpreter)."""
+    _STOPPED.append(signum)
+    for proc in list(_LIVE):
+        _signal(proc, signum)
 
 
 def run_ffmpeg(args: list[str], what: str, cwd: Path | None = None) -> None:
@@ -64,6 +70,10 @@ def run_ffmpeg(args: list[str], what: str, cwd: Path | None = None) -> None:
     proc = _start(_command(args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd)
     try:
         _, err = proc.communicate()
+    except BaseException:  # an interrupt, any error while waiting: no ffmpeg is left running untracked
+        proc.kill()
+        proc.wait()
+        raise
     finally:
         _finished(proc)
     _check(proc.returncode, err, what)
@@ -83,7 +93,13 @@ def run_ffmpeg_side_by_side(runs: list[list[str]], what: str, cwd: Path | None =
                 proc.kill()
                 proc.wait()
             raise
-        errors = [proc.communicate()[1] for proc in procs]
+        try:
+            errors = [proc.communicate()[1] for proc in procs]
+        except BaseException:  # an interrupt while waiting: none is left running untracked
+            for proc in procs:
+                proc.kill()
+                proc.wait()
+            raise
     finally:
         for proc in procs:
             _finished(proc)
@@ -150,6 +166,7 @@ class FrameWriter:
         else:
             self.proc.kill()
             self.proc.wait()
+            _finished(self.proc)
 
 
 def rate(fps: float) -> str:

@@ -163,6 +163,44 @@ def test_a_stop_sent_to_director_alone_reaches_its_running_encodes(tmp_path, sig
     assert done["reused"] >= 1 and (project / "out/screenplay/episode.mp4").stat().st_size > 0
 
 
+INTERRUPTED_WHILE_LOCKED = """
+import os, signal, sys, threading, time
+from director.cli import fast
+from director.media import ffmpeg
+
+signal.signal(signal.SIGINT, fast._interrupt)
+done = []
+
+def long_encode():
+    try:
+        ffmpeg.run_ffmpeg(["-re", "-f", "lavfi", "-i", "anullsrc", "-t", "600", "-f", "null", "-"], "a long encode")
+    except Exception as exc:
+        done.append(type(exc).__name__)
+worker = threading.Thread(target=long_encode)
+worker.start()
+while not ffmpeg._LIVE:
+    time.sleep(0.01)
+try:
+    with ffmpeg._LIVE_LOCK:  # the main thread starting or ending an encode of its own when the signal comes
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(2)
+except KeyboardInterrupt:
+    print("interrupted")
+worker.join(timeout=20)
+print("encode:", done, "alive:", worker.is_alive())
+"""
+
+
+def test_a_signal_arriving_while_the_main_thread_holds_the_encodes_lock_never_hangs():
+    """The handler passing the stop on took the encodes' lock, which the main thread (an export runs ffmpeg there)
+    could be holding when the signal came: it waited on itself for ever."""
+    proc = subprocess.run([sys.executable, "-c", INTERRUPTED_WHILE_LOCKED], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    # the interrupt is raised, and the encode running in a worker thread was stopped (its job fails)
+    assert proc.stdout.splitlines() == ["interrupted", "encode: ['StageFailed'] alive: False"], proc.stdout
+
+
 def test_a_failed_render_leaves_the_last_episode_with_its_own_subtitles_and_odd_state_is_no_crash(tmp_path):
     """A render whose segments failed published the new subtitles beside the old episode (captions that no
     longer match it). And a state file of the wrong JSON shape made every command an internal error."""
