@@ -39,7 +39,7 @@ _CHINESE_HEADING = re.compile(r"(?:第\s*(?P<n1>\d+)\s*[场幕]|场景?\s*(?P<n2
                               r"[.、:：\s]\s*(?P<rest>\S.*)")
 _CHINESE_SETTINGS = {"内": "int", "内景": "int", "外": "ext", "外景": "ext", "内外": "int/ext", "内外景": "int/ext"}
 # 内景 咖啡馆 - 日, 外景．天台－夜: the setting first, unnumbered (the most common heading in a Chinese script)
-_CHINESE_SETTING_FIRST = re.compile(r"(?P<setting>内外景|内景|外景|内外|内|外)\s*[.．、:：\s]\s*(?P<rest>\S.*)")
+_CHINESE_SETTING_FIRST = re.compile(r"(?P<setting>内外景|内景|外景|内外|内|外)\s*[.．、:：\s\-－–—]+\s*(?P<rest>\S.*)")
 _SETTING_WORDS = {"int": ("inside", "室内"), "ext": ("outside", "室外"), "int/ext": ("inside and outside", "室内外"),
                   "est": ("outside", "室外")}
 _HEADING_EXAMPLES = "INT. KITCHEN - NIGHT, 内景 厨房 - 夜 or 第1场 厨房 夜 内"
@@ -143,8 +143,13 @@ def chinese_heading(text: str) -> tuple[str, str | None, str | None, str] | None
         settings.add(_CHINESE_SETTINGS[first["setting"]])
     times = [t for t in tokens if t not in _CHINESE_SETTINGS and (t in TIME_WORDS or t in CONTINUOUS_TIMES)]
     place = " ".join(t for t in tokens if t not in _CHINESE_SETTINGS and t not in times)
-    # unnumbered, a time word too: 外面 下着雨 is action, 外景 天台 夜 a heading
-    if not place or not (settings or times) or len(tokens) > 6 or (first and not times):
+    if not place or not (settings or times) or len(tokens) > 6:
+        return None
+    # unnumbered: 内景/外景 and a place (a time if any); a bare 内 or 外 only as 外 天台 夜, a place and its time
+    # (外 早上 很冷 and 内 她 哭 夜 are sentences typed with spaces)
+    if first and not first["setting"].endswith("景") and not (len(tokens) == 2 and tokens[-1] in times):
+        return None
+    if first and len(tokens) > 4:
         return None
     setting = "int/ext" if len(settings) > 1 else next(iter(settings), None)
     number = match["n1"] or match["n2"] or match["n3"] if match else ""
@@ -348,14 +353,12 @@ class _Builder:
         if not self.scenes:
             raise ScreenplayError([Problem(self.display, script.elements[0].line, 1, "no scene headings found "
                                            f"(lines such as {_HEADING_EXAMPLES}); is this a screenplay?")])
-        if self.orphan_lines:  # a scene's dialogue would be lost: the writer adds the heading the reader missed
-            raise ScreenplayError([Problem(
-                self.display, self.orphans[0], 1,
-                f"{len(self.orphan_lines)} line(s) of dialogue come before the first scene heading and would be lost: "
-                f"add a heading above line {self.orphans[0]}, such as {_HEADING_EXAMPLES}")])
-        if self.orphans:
-            self.warn(self.orphans[0], f"{len(self.orphans)} paragraph(s) before the first scene heading are left out "
-                                       "(a scene needs a place: add a heading such as INT. ROOM - DAY above them)")
+        if self.orphans:  # a cast list or notes, or a scene whose heading the reader did not take for one
+            speech = (f", {len(self.orphan_lines)} of them dialogue (from line {self.orphan_lines[0]})"
+                      if self.orphan_lines else "")
+            self.warn(self.orphans[0], f"{len(self.orphans)} paragraph(s) before the first scene heading are left out"
+                                       f"{speech}; if they are a scene, add a heading above line {self.orphans[0]}, "
+                                       f"such as {_HEADING_EXAMPLES}")
         if self.transition:
             self.warn(self.transition[1], "no beat follows this transition; it is left out")
         for scene in self.scenes:

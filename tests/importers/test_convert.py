@@ -35,12 +35,16 @@ from tests.importers.helpers import DATA, assert_valid, import_text
     ("外景 天台 夜", ("天台", "ext", "night", None)),
     ("内景．咖啡馆－日", ("咖啡馆", "int", "day", None)),
     ("内外景 出租车 - 深夜", ("出租车", "int/ext", "night", None)),
+    ("内景 咖啡馆", ("咖啡馆", "int", None, None)),  # 内景 says it: no time needed
+    ("内景—咖啡馆—日", ("咖啡馆", "int", "day", None)),
+    ("外 天台 夜", ("天台", "ext", "night", None)),
 ])
 def test_headings(heading, expected):
     assert parse_heading(heading) == expected
 
 
-@pytest.mark.parametrize("action", ["外面下着雨。", "内 心 很乱", "外 面 的人"])
+@pytest.mark.parametrize("action", ["外面下着雨。", "内 心 很乱", "外 面 的人", "外 早上 很冷", "外 下 雨 夜",
+                                    "内 她 哭 夜", "外 婆婆 夜里 来了", "外婆来了", "内心 很乱 夜"])
 def test_a_sentence_that_starts_with_a_setting_word_is_not_a_heading(action):
     assert parse_heading(action)[1:3] == (None, None)
 

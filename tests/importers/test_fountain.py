@@ -5,7 +5,6 @@ import re
 
 import pytest
 
-from director.errors import ScreenplayError
 from director.screenplay import MAX_ACTION_CHARS, MAX_LINE_CHARS
 from tests.importers.helpers import DATA, assert_valid, beats, import_text, imported, lines, messages
 
@@ -166,11 +165,13 @@ def test_an_unnumbered_chinese_heading_opens_its_scene(tmp_path):
     assert_valid(result, tmp_path)
 
 
-def test_dialogue_before_the_first_heading_is_an_error_not_lost(tmp_path):
-    with pytest.raises(ScreenplayError) as err:
-        import_text(tmp_path, "Lin waits.\n\nLIN\nWhere is everyone?\n\nINT. ROOM - DAY\n\nBO\nHi.\n")
-    text = str(err.value)
-    assert "script.fountain:1:1:" in text and "1 line(s) of dialogue" in text and "above line 1" in text
+def test_dialogue_before_the_first_heading_is_named_in_the_warning(tmp_path):
+    """A cast list at the top reads as dialogue (a name, then its description): left out with a warning that says
+    how much of it was dialogue and where, and how a heading is written in either language."""
+    result = import_text(tmp_path, "Lin waits.\n\nLIN\nWhere is everyone?\n\nINT. ROOM - DAY\n\nBO\nHi.\n")
+    text = messages(result)
+    assert "script.fountain:1:1: warning: 2 paragraph(s) before the first scene heading are left out, 1 of them " \
+           "dialogue (from line 4); if they are a scene, add a heading above line 1" in text, text
     assert "内景" in text  # the example a Chinese script needs too
 
 
