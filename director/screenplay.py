@@ -282,13 +282,15 @@ class Screenplay(Model):
         current = places[0] if places else scene.location
         out = []
         for beat in scene.beats:
-            if places and beat.line is not None and beat.line.who not in home:
+            # a voice off screen, over the radio or over the picture claims no place: the picture stays put
+            heard = beat.line is not None and beat.line.heard_as not in ("os", "radio", "vo")
+            if places and heard and beat.line.who not in home:
                 home[beat.line.who] = places[min(len(home), len(places) - 1)]
             if beat.location:
                 here = beat.location
                 if beat.line is not None and places:
                     home[beat.line.who] = here
-            elif places and beat.line is not None:
+            elif places and heard:
                 here = home[beat.line.who]
             else:
                 here = current

@@ -107,15 +107,21 @@ class RulePlanner:
                 continue
             place = places[i]
             over = beat.kind == "narration" or (beat.line is not None and beat.line.heard_as == "vo")
-            if over and drafts and drafts[-1].kind == "action" and beat.transition is None and \
-                    drafts[-1].location == place and drafts[-1].seconds + self._speech(beat) <= MAX_SHOT_SECONDS:
-                target = drafts[-1]  # narration and V.O. over the current picture
+            unseen = self._unseen(scene, beat)
+            fits = (over or unseen) and bool(drafts) and beat.transition is None and drafts[-1].location == place \
+                and drafts[-1].seconds + self._speech(beat) <= MAX_SHOT_SECONDS
+            if fits and ((over and drafts[-1].kind == "action") or (unseen and drafts[-1].kind == "heard")):
+                target = drafts[-1]  # narration and V.O. over the current picture; voices off screen over their own
                 target.seconds += self._speech(beat)
             else:
                 if beat.kind == "line" and opening and not drafts:
                     drafts.append(self._establishing(scene, place))
                 # a conversation across places (intercut) never frames the other party over the shoulder
                 partner = last_speaker if last_speaker and speaker_place.get(last_speaker) == place else None
+                if unseen:  # who hears it: the last speaker here, else whoever the picture last showed here
+                    seen = [c for c in (drafts[-1].characters if drafts and drafts[-1].location == place else [])
+                            if c != beat.line.who]
+                    partner = partner if partner and partner != beat.line.who else (seen[0] if seen else None)
                 target = self._draft(scene, beat, opening and not drafts, partner, place)
                 drafts.append(target)
             for cue_ref, cue in pending:
@@ -163,13 +169,13 @@ class RulePlanner:
 
     def _draft_at(self, scene: Scene, beat: Beat, first: bool, last_speaker: str | None, place: str) -> _Draft:
         if beat.line is not None and self._unseen(scene, beat):  # the picture holds on who hears it
-            who = beat.line.who
-            heard = f"{self.sp.characters[who].name or who} heard {UNSEEN[beat.line.heard_as]}"
-            listener = last_speaker if last_speaker and last_speaker != who else None
+            # the speaker is not named in the prompt: an image model draws whoever a prompt names
+            heard = f"a voice heard {UNSEEN[beat.line.heard_as]}"
+            listener = last_speaker if last_speaker != beat.line.who else None
             if listener is None:
-                return _Draft(scene.id, "MWS", kind="line", seconds=self._speech(beat), what=heard)
-            return _Draft(scene.id, "MCU", characters=[listener], kind="line", seconds=self._speech(beat),
-                          what=f"{self.sp.characters[listener].name or listener} listens; {heard}")
+                return _Draft(scene.id, "MWS", kind="heard", seconds=self._speech(beat), what=f"the room; {heard}")
+            return _Draft(scene.id, "MCU", characters=[listener], kind="heard", seconds=self._speech(beat),
+                          what=f"{self.sp.characters[listener].name or listener} listens to {heard}")
         if beat.line is not None:
             who = beat.line.who
             intense = (beat.line.emotion or "").lower() in INTENSE

@@ -124,11 +124,46 @@ scenes:
     assert plan_problems(sp, shots) == []
     by_beat = {b: s for s in shots for b in s.beats}
     assert by_beat["s1/2"].characters == ["qing"] and "listens" in by_beat["s1/2"].prompt  # 画外: who hears it
-    assert by_beat["s1/3"].characters == ["qing"] and "on the phone" in by_beat["s1/3"].prompt
+    assert by_beat["s1/3"] is by_beat["s1/2"] and "on the phone" not in by_beat["s1/3"].prompt  # one shot of her
     assert "gu" not in by_beat["s1/4"].characters  # no caller's shoulder in the flat
     assert by_beat["s1/5"].characters == ["qing"]
     for shot in shots:
         assert "mother" not in shot.characters and "gu" not in shot.characters
+        assert "苏母" not in shot.prompt and "顾承泽" not in shot.prompt  # a named speaker would be drawn
+
+
+def test_a_voice_off_screen_in_an_intercut_stays_at_the_place_on_screen_and_frames_who_is_there(tmp_path):
+    """An off-screen voice in an intercut claimed the second place (an empty office); after an action showing
+    someone, it framed an empty room."""
+    path = tmp_path / "screenplay.yaml"
+    path.write_text("""title: 夜
+language: zh-CN
+characters:
+  qing: {name: 苏晴, description: young woman}
+  mother: {name: 苏母, description: older woman}
+  gu: {name: 顾承泽, description: man in a suit}
+locations:
+  home: {description: a small old flat}
+  office: {description: a glass office}
+scenes:
+  - id: s1
+    location: home
+    time: night
+    intercut: [home, office]
+    beats:
+      - action: 苏晴坐在床边发呆。
+      - line: {who: mother, text: 吃饭了。, delivery: 画外}
+      - line: {who: qing, text: 来了。}
+      - line: {who: gu, text: 明天见。, delivery: phone}
+""", encoding="utf-8")
+    sp = load_screenplay(path).screenplay
+    scene = sp.scenes[0]
+    assert sp.beat_locations(scene)[:3] == ["home", "home", "home"]  # the voice claims no place
+    shots, _ = merge_locked(sp, "ep", RulePlanner(sp, "ep"), [])
+    assert plan_problems(sp, shots) == []
+    by_beat = {b: s for s in shots for b in s.beats}
+    assert by_beat["s1/2"].characters == ["qing"] and (by_beat["s1/2"].location or "home") == "home"
+    assert by_beat["s1/4"].characters[0] == "gu"  # the caller of an intercut is seen at his own place
 
 
 def test_a_title_look_or_voice_edit_keeps_a_rules_plan_and_its_hand_edits(tmp_path):
