@@ -551,10 +551,12 @@ def status(
         for note in notes:
             state.out.info(f"{ctx.loaded.episode}: {note}" if len(names) > 1 else note)
         rows = [r.as_dict() for r in result.records]
-        to_run = sum(1 for r in result.records if r.status != "cached")
+        to_run = sum(1 for r in result.records if r.status == "runs")
         waiting = sum(1 for r in result.records if r.status == "waits")
-        answers.append({"episode": ctx.loaded.episode, "jobs": rows, "to_run": to_run, "cached": len(rows) - to_run,
-                        "waiting": waiting})
+        # the same counts on the terminal and in --json: what will run, and what runs only if what it waits on
+        # changes it
+        answers.append({"episode": ctx.loaded.episode, "jobs": rows, "to_run": to_run, "waiting": waiting,
+                        "cached": len(rows) - to_run - waiting})
         if not state.out.json_mode:
             from rich.console import Console
 
@@ -564,7 +566,7 @@ def status(
             # a job that waits on another runs only if that one's result changes what it reads: "to run" counted
             # every one (25 to run, where a render then ran 9)
             maybe = f", {waiting} more only if what they wait on changes them" if waiting else ""
-            print(f"{len(rows) - to_run} cached, {to_run - waiting} to run{maybe}")
+            print(f"{len(rows) - to_run - waiting} cached, {to_run} to run{maybe}")
     if not all_ and len(names) > 1 and not state.out.json_mode:
         others = [n for n in names if n != answers[0]["episode"]]
         print(f"(other episodes: {', '.join(others[:8])}{' ...' if len(others) > 8 else ''}; status --all for every one)")

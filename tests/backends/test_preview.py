@@ -98,6 +98,12 @@ def test_a_chinese_description_colours_the_figure(preview, tmp_path):
     preview["keyframes"].render(frame("WS", (qing,)), tmp_path)
     img = np.asarray(Image.open(tmp_path / "fg.png").convert("RGB")).reshape(-1, 3).astype(int)
     assert ((abs(img - (232, 232, 236)) < 6).all(axis=1)).sum() > 100
+    from director.backends.preview.panel import COLOURS, GARMENTS, _colour_near
+
+    # the longer word wins where one ends inside another; 银 in 银行 (a bank) is no colour
+    assert _colour_near("米白色毛衣", GARMENTS) == COLOURS["米白"]
+    assert _colour_near("深蓝色西装", GARMENTS) == COLOURS["深蓝"]
+    assert _colour_near("银行职员，穿西装", GARMENTS) is None
 
 
 @pytest.mark.parametrize("move", ["static", "dolly-in", "pan-left", "orbit", "handheld"])

@@ -30,6 +30,15 @@ def test_one_line_edit_touches_exactly_what_depends_on_it(small_project):
     assert {k[1] for k in not_cached if k[0] == "clips"} <= {shot}
     for stage in ("subtitles", "mix", "assemble"):
         assert any(k[0] == stage for k in not_cached)
+    # the counts, the same on the terminal and in --json: what will run apart from what waits on it
+    counts = json.loads(director("-p", str(small_project), "--json", "status", check=True).stdout)
+    runs = sum(1 for v in status.values() if v["status"] == "runs")
+    waits = sum(1 for v in status.values() if v["status"] == "waits")
+    assert (counts["to_run"], counts["waiting"], counts["cached"]) == (runs, waits, len(status) - runs - waits)
+    assert runs >= 1 and waits >= 1
+    said = director("-p", str(small_project), "status", check=True).stdout.strip().splitlines()[-1]
+    assert said == f"{len(status) - runs - waits} cached, {runs} to run, {waits} more only if what they wait on " \
+                   "changes them", said
 
     rerun = json.loads(director("-p", str(small_project), "--json", "render", check=True).stdout)
     record = json.loads(open(rerun["record"]).read())

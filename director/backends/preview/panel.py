@@ -58,9 +58,15 @@ def _mix(a, b, t: float) -> tuple[int, int, int]:
     return tuple(int(a[i] + (b[i] - a[i]) * t) for i in range(3))
 
 
+NOT_COLOURS = ("银行", "金融", "金钱", "现金", "奖金", "白天", "白领", "黑夜")  # words a colour character starts
+
+
 def _colour_near(text: str, words: tuple[str, ...]) -> tuple[int, int, int] | None:
-    """The colour word closest before a garment/hair word in a description."""
+    """The colour word closest before a garment/hair word in a description: the one ending last, the longest of
+    those (米白 over 白, 深蓝 over 蓝); 银 in 银行 is no colour."""
     lowered = text.lower()
+    for word in NOT_COLOURS:
+        lowered = lowered.replace(word, "\0" * len(word))
     best = None
     for word in words:
         at = lowered.find(word)
@@ -69,8 +75,9 @@ def _colour_near(text: str, words: tuple[str, ...]) -> tuple[int, int, int] | No
         window = lowered[max(0, at - 24):at]
         for name, rgb in COLOURS.items():
             pos = window.rfind(name)
-            if pos >= 0 and (best is None or pos > best[0]):
-                best = (pos, rgb)
+            rank = (pos + len(name), len(name))
+            if pos >= 0 and (best is None or rank > best[0]):
+                best = (rank, rgb)
     return best[1] if best else None
 
 
