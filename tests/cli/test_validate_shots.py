@@ -148,6 +148,14 @@ def test_two_episodes_with_one_name_are_refused_naming_both(tmp_path):
     second.write_text("id: s2-ep01\n" + second.read_text(encoding="utf-8"), encoding="utf-8")
     proc = director("-p", str(project), "validate")
     assert "both named" not in proc.stderr, proc.stderr
+    # an id naming another episode's file (ep03b.yaml saying `id: ep02`): its render replaced ep02's shot list
+    # and video, and validate said both were ok
+    (project / "episodes" / "ep02.yaml").write_text((project / "episodes" / "ep01.yaml").read_text(encoding="utf-8"),
+                                                     encoding="utf-8")
+    third = project / "episodes" / "ep03b.yaml"
+    third.write_text("id: ep02\n" + (project / "episodes" / "ep01.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    proc = director("-p", str(project), "validate")
+    assert proc.returncode == 3 and "both named 'ep02'" in proc.stderr and "ep03b.yaml" in proc.stderr, proc.stderr
 
 
 def test_a_mistake_in_the_series_bible_is_said_once_not_once_an_episode(tmp_path):
