@@ -97,6 +97,14 @@ def scaled(loaded, scale: float):
         update={"format": fmt.model_copy(update=size)}))
 
 
+def said_now(notes: list[str], episode: str | None = None) -> None:
+    """The notes said as they happen, not only in the summary (which leaves them out): a render stopped early must
+    not hide that re-planning replaced hand edits."""
+    for note in notes:
+        if note.startswith(REPLACED_EDITS):
+            log.warning("%s%s", f"episode {episode}: " if episode else "", note)
+
+
 def render(project: Project, episode: str | None = None, profile: str | None = None,
            selection: Selection = Selection(), reporter: Reporter | None = None,
            planner: tuple | None = None, reviewer=None) -> RenderOutcome:
@@ -105,9 +113,7 @@ def render(project: Project, episode: str | None = None, profile: str | None = N
         asked = {"episode": episode, "profile": profile}
         before = uptodate.snapshot(project.root, asked)
         ctx, notes = prepare(project, episode, profile, explain=False, planner=planner, reviewer=reviewer)
-        for note in notes:  # said now, not only in the summary: a render stopped early must not hide it
-            if note.startswith(REPLACED_EDITS):
-                log.warning("%s", note)
+        said_now(notes)
         planned = uptodate.snapshot(project.root, asked)
         read = uptodate.settled(before, planned, project.shots_path(ctx.loaded.episode), project.root)
         if read is not None and not read_as_rendered(project, ctx, before, planned):
@@ -189,6 +195,7 @@ def render_many(project: Project, episodes: list[str], profile: str | None = Non
         runs, notes = [], []
         for episode in episodes:
             ctx, more = prepare(project, episode, profile, explain=False, planner=planner, reviewer=reviewer)
+            said_now(more, ctx.loaded.episode)  # `render --all` replaced hand edits without a word
             if runs:  # one set of built backends (and models) for every episode of the run
                 first = runs[0][0]
                 ctx = dataclasses.replace(ctx, backends=first.backends, _built=first._built, _lock=first._lock,

@@ -87,11 +87,12 @@ def test_replanning_over_hand_edits_warns_and_keeps_a_copy(tmp_path):
     assert "edited by hand" not in director("-p", str(project), "plan", check=True).stderr
 
 
-def test_a_render_that_replans_over_hand_edits_says_so_before_its_jobs(tmp_path):
+@pytest.mark.parametrize("args", [("render", "--until", "timing"), ("render", "--all")])
+def test_a_render_that_replans_over_hand_edits_says_so_before_its_jobs(tmp_path, args):
     """The note was printed with the render's summary only: a render stopped early (Ctrl-C, the studio's Cancel)
-    replaced the hand edits without a word."""
+    replaced the hand edits without a word; `render --all` (a season's render) never said it."""
     project, _, _ = _hand_edited_then_replanned(tmp_path)
-    err = director("-p", str(project), "render", "--until", "timing", check=True).stderr
+    err = director("-p", str(project), *args, check=True).stderr
     said = err.find("edited by hand")
     assert 0 <= said < err.find("voice ["), err
 
