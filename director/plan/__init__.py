@@ -157,6 +157,11 @@ def _plan_once(project: Project, loaded: LoadedScreenplay, planner_name: str | N
     if previous is not None:
         shots = _keep_takes(project, episode, previous, shots)
     problems = plan_problems(sp, shots)
+    locked_ids = {s.id for s in locked}
+    if problems and previous is not None and any(i is not None and i < len(shots) and shots[i].id in locked_ids
+                                                 for i, _ in problems):
+        # a locked shot the screenplay no longer fits: the user's to fix, where it is (as status says it)
+        raise ScreenplayError(_located(project.shots_path(episode), shots, problems))
     if problems:  # never hand the renderer a broken plan
         raise StageFailed("the planner produced an unusable shot list:\n" + "\n".join(m for _, m in problems))
     shot_list = ShotList(episode=episode, screenplay=plan_digest(sp, name), planner=name, shots=shots)

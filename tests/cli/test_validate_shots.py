@@ -120,7 +120,10 @@ def test_a_locked_shot_the_changed_screenplay_no_longer_fits_fails_validate_too(
     assert proc.returncode == 3 and "shots/screenplay.yaml:" in proc.stderr and "'ana'" in proc.stderr, proc.stderr
     assert "locked shot" in proc.stderr
     render = director("-p", str(planned), "render", "--until", "timing")
-    assert render.returncode != 0 and "'ana'" in render.stderr, render.stderr
+    # the render says it as validate does (exit 3, at the shot in the file), not as the planner's failure (exit 1)
+    assert render.returncode == 3 and "'ana'" in render.stderr, render.stderr
+    assert "shots/screenplay.yaml:" in render.stderr and "locked shot" in render.stderr
+    assert "the planner produced" not in render.stderr
 
 
 def test_a_shot_list_naming_another_episode_is_a_warning(planned):
