@@ -608,7 +608,8 @@ def export(
 # ------------------------------------------------------------------------------ clean
 @app.command()
 def clean(
-    all_: Annotated[bool, typer.Option("--all", help="remove the whole cache")] = False,
+    everything: Annotated[bool, typer.Option("--everything", help="remove the whole cache")] = False,
+    all_: Annotated[bool, typer.Option("--all", hidden=True)] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="only say what would be removed")] = False,
     verify: Annotated[bool, typer.Option("--verify", help="re-hash every cached file and drop damaged entries")
                       ] = False,
@@ -616,7 +617,10 @@ def clean(
     """Remove cached artifacts that no current plan references."""
     from director.runtime.clean import clean_cache
 
-    removed, kept, freed, damaged = clean_cache(_project(), everything=all_, dry_run=dry_run, verify=verify)
+    if all_:  # every other command's --all means every episode, which clean always covers: never the whole cache
+        raise UsageError("clean covers every episode already; to remove the whole cache (everything is rendered "
+                         "again) write clean --everything")
+    removed, kept, freed, damaged = clean_cache(_project(), everything=everything, dry_run=dry_run, verify=verify)
     verb = "would remove" if dry_run else "removed"
     state.out.result({"removed": removed, "kept": kept, "bytes": freed, "dry_run": dry_run, "damaged": damaged},
                      f"{verb} {removed} entries ({freed / 1e6:.1f} MB), kept {kept}"

@@ -158,3 +158,18 @@ def test_models_hints_repeat_the_profile_asked_about():
     out = director("-p", str(ROOT / "projects/demo"), "models", "--profile", "final", check=True).stdout
     assert "MISSING" not in out or "`director models --profile final pull`" in out
     assert "no CUDA GPU here" not in out or "`director models --profile final --vram 24`" in out
+
+
+def test_clean_all_is_refused_and_names_everything(tmp_path):
+    """`--all` means every episode on render, plan, status and export; on clean it removed the whole cache."""
+    from tests.conftest import make_project
+
+    project = make_project(tmp_path)
+    director("-p", str(project), "render", "--until", "voice", check=True)
+    cache = project / ".director" / "cache"
+    before = sorted(p.name for p in cache.rglob("manifest.json"))
+    proc = director("-p", str(project), "clean", "--all")
+    assert proc.returncode == 2 and "clean --everything" in proc.stderr and "Traceback" not in proc.stderr
+    assert sorted(p.name for p in cache.rglob("manifest.json")) == before and before
+    assert director("-p", str(project), "--json", "clean", "--everything", check=True)
+    assert not list(cache.rglob("manifest.json"))

@@ -43,7 +43,7 @@ def test_clean_never_deletes_through_a_linked_folder_in_the_cache(arena):
     project, victim = arena
     before = snapshot(victim)
     os.symlink(victim / "src", project / ".director" / "cache" / "keyframes-x")
-    proc = director("-p", str(project), "clean", "--all")
+    proc = director("-p", str(project), "clean", "--everything")
     assert proc.returncode == 0, proc.stderr
     assert snapshot(victim) == before and (victim / "src" / "repo" / ".git").is_dir()
     assert (project / ".director" / "cache" / "keyframes-x").is_symlink()  # not ours to remove either
@@ -82,7 +82,7 @@ def test_a_linked_state_or_cache_folder_is_refused_before_anything_is_written(ar
     os.symlink(target, project / which)
     _touch(project)
     before = snapshot(target)
-    for command in (["render"], ["clean", "--all"]):
+    for command in (["render"], ["clean", "--everything"]):
         proc = director("-p", str(project), *command)
         assert_clean_failure(proc)
         assert "symbolic link" in proc.stderr, proc.stderr

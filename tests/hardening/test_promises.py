@@ -58,7 +58,7 @@ def test_clean_keeps_the_llm_answers_the_current_plan_used(llm_project, monkeypa
         (llm_project / "shots/screenplay.yaml").unlink()
         assert run(["-p", str(llm_project), "--json", "plan"]) == 0
         assert len(llm.calls()) == calls, "clean deleted the answers, so re-planning paid for the calls again"
-        assert run(["-p", str(llm_project), "clean", "--all"]) == 0
+        assert run(["-p", str(llm_project), "clean", "--everything"]) == 0
     capsys.readouterr()
 
 

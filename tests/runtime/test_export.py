@@ -437,7 +437,7 @@ def test_the_editors_media_is_encoded_once_and_kept_with_its_clip(tmp_path):
     assert len(shots) >= len(made) and all(p.stat().st_size for p in shots)
     director("-p", str(project), "clean", check=True)
     assert sorted((project / ".director/cache/exports").glob("*/*/editor.mp4")) == made
-    director("-p", str(project), "clean", "--all", check=True)
+    director("-p", str(project), "clean", "--everything", check=True)
     assert not list((project / ".director/cache/exports").glob("*/*/editor.mp4"))
 
 
