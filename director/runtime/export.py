@@ -694,8 +694,8 @@ def add_fcpx_markers(root, cut: Cut) -> None:
                      + time_of(c.get("duration"))), clips[-1] if clips else None)
         if clip is None:
             continue
-        attrs = {"start": seconds(time_of(clip.get("start")) + when - time_of(clip.get("offset"))),
-                 "duration": seconds(frame), "value": name}
+        local = min(when - time_of(clip.get("offset")), time_of(clip.get("duration")) - frame)  # inside the clip
+        attrs = {"start": seconds(time_of(clip.get("start")) + local), "duration": seconds(frame), "value": name}
         if note:
             attrs["note"] = note
         if color == "RED":  # a check that failed: something to do
@@ -730,6 +730,8 @@ def export(project, episode: str | None, fmt: str, out: Path | None = None, prof
                            force=force)
     else:
         link_media(media, dest)
+        if "media/subtitles/episode.cards.srt" not in media:  # the cards are gone since the last export
+            (dest / "media" / "subtitles" / "episode.cards.srt").unlink(missing_ok=True)
         path = write_timeline(cut, fmt, dest)
     summary = {"episode": cut.episode, "format": fmt, "path": str(path),
                "media": str(path / "materials") if draft else str(dest / "media"),
