@@ -545,9 +545,19 @@ def status(
     if all_ and episode:
         raise UsageError("--all and --episode: give one of them")
     names = [p.stem for p in project.episode_paths()]
-    answers = []
+    answers, failed = [], []
     for name in (names if all_ else [episode]):
-        ctx, result, notes = explain(project, name, profile)
+        try:
+            ctx, result, notes = explain(project, name, profile)
+        except DirectorError as exc:
+            if not all_:
+                raise
+            # one episode's mistake is said, and the season's other episodes are still walked
+            state.out.info(f"episode {name}: cannot be walked:")
+            _print_error(exc)
+            failed.append(exc)
+            answers.append({"episode": name, "error": str(exc), "exit_code": int(exc.exit_code)})
+            continue
         for note in notes:
             state.out.info(f"{ctx.loaded.episode}: {note}" if len(names) > 1 else note)
         rows = [r.as_dict() for r in result.records]
@@ -571,6 +581,8 @@ def status(
         others = [n for n in names if n != answers[0]["episode"]]
         print(f"(other episodes: {', '.join(others[:8])}{' ...' if len(others) > 8 else ''}; status --all for every one)")
     state.out.result(answers[0] if not all_ else {"episodes": answers}, None)
+    if failed:
+        raise typer.Exit(failed[0].exit_code)
 
 
 # ------------------------------------------------------------------------------ export

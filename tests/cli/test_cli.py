@@ -173,3 +173,18 @@ def test_clean_all_is_refused_and_names_everything(tmp_path):
     assert sorted(p.name for p in cache.rglob("manifest.json")) == before and before
     assert director("-p", str(project), "--json", "clean", "--everything", check=True)
     assert not list(cache.rglob("manifest.json"))
+
+
+def test_status_all_walks_every_episode_and_says_which_one_cannot_be(tmp_path):
+    """status --all stopped at the season's first bad episode and never listed the rest."""
+    import shutil
+
+    project = tmp_path / "series"
+    shutil.copytree(ROOT / "tests/data/series", project, ignore=shutil.ignore_patterns(".director", "out", "shots"))
+    (project / "episodes" / "ep01b.yaml").write_text("", encoding="utf-8")  # between the two good ones
+    proc = director("-p", str(project), "status", "--all")
+    assert proc.returncode == 3 and "Traceback" not in proc.stderr, proc.stderr
+    assert "episode ep01b: cannot be walked" in proc.stderr and "ep01b.yaml:1:1" in proc.stderr, proc.stderr
+    assert "episode ep01:" in proc.stdout and "episode ep02:" in proc.stdout, proc.stdout
+    listed = json.loads(director("-p", str(project), "--json", "status", "--all").stdout)["episodes"]
+    assert [e["episode"] for e in listed] == ["ep01", "ep01b", "ep02"] and listed[1]["exit_code"] == 3
