@@ -382,13 +382,20 @@ def render(
 
         for name in names:
             project.episode_path(name)  # unknown names: a usage error naming the episodes, before any work
+        skipped: list = []
         with RichReporter(state.out) as reporter:
-            outcomes = render_many(project, names, profile, selection, reporter, planner, reviewer)
+            outcomes = render_many(project, names, profile, selection, reporter, planner, reviewer, skipped)
         if state.out.json_mode:
-            state.out.result({"episodes": [summary_data(o) for o in outcomes]})
+            state.out.result({"episodes": [summary_data(o) for o in outcomes] + [
+                {"episode": name, "error": str(exc), "exit_code": int(exc.exit_code)} for name, exc in skipped]})
         else:
             for outcome in outcomes:
                 summary(state.out, outcome)
+        for name, exc in skipped:  # said last, after the episodes that rendered
+            state.out.info(f"episode {name}: not rendered:")
+            _print_error(exc)
+        if skipped:
+            raise typer.Exit(skipped[0][1].exit_code)
         if any(o.result.failed for o in outcomes):
             raise typer.Exit(ExitCode.STAGE_FAILED)
         return

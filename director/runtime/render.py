@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from director.backends import REMOTE_MODELS, configure_backends, resolve_backends
-from director.errors import BackendUnavailable, DirectorError, UsageError
+from director.errors import BackendUnavailable, ConfigError, DirectorError, ScreenplayError, StageFailed, UsageError
 from director.project import Project
 from director.runtime import uptodate
 from director.runtime.context import RenderContext
@@ -182,8 +182,11 @@ def finish(project: Project, ctx: RenderContext, result: RunResult, selection: S
 
 def render_many(project: Project, episodes: list[str], profile: str | None = None,
                 selection: Selection = Selection(), reporter: Reporter | None = None,
-                planner: tuple | None = None, reviewer=None) -> list[RenderOutcome]:
-    """Render several episodes (``render --all``) in one run: one scheduler, each model loaded once."""
+                planner: tuple | None = None, reviewer=None,
+                skipped: list | None = None) -> list[RenderOutcome]:
+    """Render several episodes (``render --all``) in one run: one scheduler, each model loaded once. With a
+    ``skipped`` list, an episode that cannot be prepared (a mistake in it, a locked shot it no longer fits) is put
+    there as (episode, error) and the others render: one bad episode held up the whole season."""
     import dataclasses
 
     from director.runtime.engine import execute_many
@@ -194,7 +197,13 @@ def render_many(project: Project, episodes: list[str], profile: str | None = Non
     with ProjectLock(project.state, "render"):
         runs, notes = [], []
         for episode in episodes:
-            ctx, more = prepare(project, episode, profile, explain=False, planner=planner, reviewer=reviewer)
+            try:
+                ctx, more = prepare(project, episode, profile, explain=False, planner=planner, reviewer=reviewer)
+            except (ScreenplayError, ConfigError, StageFailed) as exc:
+                if skipped is None:
+                    raise
+                skipped.append((episode, exc))
+                continue
             said_now(more, ctx.loaded.episode)  # `render --all` replaced hand edits without a word
             if runs:  # one set of built backends (and models) for every episode of the run
                 first = runs[0][0]
@@ -205,6 +214,8 @@ def render_many(project: Project, episodes: list[str], profile: str | None = Non
             draw_storyboard_early(ctx)
             runs.append((ctx, StateIndex(project.state_file("state", f"{ctx.loaded.episode}.json"))))
             notes.append(more)
+        if not runs:  # none could be prepared: the first one's mistake is the answer
+            raise skipped[0][1]
         runs[0][0].cache.sweep_temporaries()
         results = execute_many(runs, selection, reporter, workers=project.config.workers)
         return [finish(project, ctx, result, selection, started, more)

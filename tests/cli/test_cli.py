@@ -175,8 +175,9 @@ def test_clean_all_is_refused_and_names_everything(tmp_path):
     assert not list(cache.rglob("manifest.json"))
 
 
-def test_status_all_walks_every_episode_and_says_which_one_cannot_be(tmp_path):
-    """status --all stopped at the season's first bad episode and never listed the rest."""
+def test_status_and_render_all_go_past_an_episode_that_cannot_be_walked(tmp_path):
+    """status --all and render --all stopped at the season's first bad episode: the rest were never listed or
+    rendered."""
     import shutil
 
     project = tmp_path / "series"
@@ -188,3 +189,9 @@ def test_status_all_walks_every_episode_and_says_which_one_cannot_be(tmp_path):
     assert "episode ep01:" in proc.stdout and "episode ep02:" in proc.stdout, proc.stdout
     listed = json.loads(director("-p", str(project), "--json", "status", "--all").stdout)["episodes"]
     assert [e["episode"] for e in listed] == ["ep01", "ep01b", "ep02"] and listed[1]["exit_code"] == 3
+    # and render --all renders the others, then says which one it could not, with that one's exit code
+    proc = director("-p", str(project), "--json", "render", "--all")
+    assert proc.returncode == 3 and "ep01b.yaml:1:1" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    done = {e["episode"]: e for e in json.loads(proc.stdout)["episodes"]}
+    assert done["ep01b"]["exit_code"] == 3 and done["ep01"]["ran"] > 0 and done["ep02"]["ran"] > 0
+    assert (project / "out/ep01/episode.mp4").is_file() and (project / "out/ep02/episode.mp4").is_file()
