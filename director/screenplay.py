@@ -501,6 +501,12 @@ class _Checker:
             if char is not None:
                 self.check_control(("characters", cid, "name"), char.name, "the character's name")
                 self.check_control(("characters", cid, "description"), char.description, "description", lines=True)
+                if isinstance(char.description, str) and char.description.lstrip().upper().startswith("TODO"):
+                    # `director import` writes these: they passed validate, and the pictures were drawn from
+                    # "TODO: describe 苏晴"
+                    self.err(("characters", cid, "description"), f"{cid}'s description is still a TODO: the "
+                             "keyframes and reference sheets are drawn from it (write the face, hair, age and "
+                             "clothes, e.g. \"young woman, long black hair, red coat\")", severity="warning")
                 self.check_files(("characters", cid, "refs"), char.refs, IMAGE_EXTS, "reference image")
                 if char.voice:
                     self.check_voice(("characters", cid, "voice"), char.voice)
