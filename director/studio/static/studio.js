@@ -97,12 +97,23 @@
         const url = `/api/e/${encodeURIComponent(episode)}/lines/${li.dataset.ref}`;
         const text = li.querySelector('.text'), emotion = li.querySelector('.emotion');
         text.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); text.blur(); } });
-        let said = text.textContent.trim();  // only a changed line is sent: a click in and out rewrote the file
+        // the words as a reader sees them: a pasted break or a <br> is a space (textContent joined the words)
+        const words = () => text.innerText.replace(/\s+/g, ' ').trim();
+        let said = words();  // only a changed line is sent: a click in and out rewrote the file
         text.addEventListener('blur', () => {
-          const now = text.textContent.trim();
+          const now = words();
           if (now === said) return;
+          const before = said;
           said = now;
-          act(card, () => post(url, {text: now}));
+          text.classList.remove('rejected');
+          // refused (too long, empty...): the card says why and marks the words as not saved, and the next blur
+          // sends them again; it showed them as if saved until the board's next refresh
+          act(card, () => post(url, {text: now}).catch((err) => {
+            said = before;
+            text.classList.add('rejected');
+            text.title = 'not saved: the screenplay still has "' + before + '"';
+            throw err;
+          }));
         });
         emotion.addEventListener('change', () => act(card, () => post(url, {emotion: emotion.value})));
       });
