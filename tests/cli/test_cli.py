@@ -7,6 +7,7 @@ import sys
 import time
 
 import pytest
+import yaml
 
 from tests.conftest import ROOT, director
 
@@ -77,9 +78,26 @@ def test_a_chinese_template_is_offered_where_one_is_asked_for(tmp_path):
     assert proc.returncode == 2 and "vertical-drama-zh" in proc.stderr, proc.stderr
 
 
-def test_plan_show_prints_a_table():
-    proc = director("-p", str(ROOT / "tests/data/series"), "plan", "--episode", "ep02", "--show", check=True)
+def test_plan_show_prints_a_table(tmp_path):
+    import shutil
+
+    project = tmp_path / "series"  # a copy: plan writes the shot list (it rewrote the repository's fixture)
+    shutil.copytree(ROOT / "tests/data/series", project)
+    proc = director("-p", str(project), "plan", "--episode", "ep02", "--show", check=True)
     assert "meet-" in proc.stderr and "It never was." in proc.stderr
+
+
+def test_a_shot_list_written_by_an_older_director_is_still_current(tmp_path):
+    """The series fixture's ep02 shot list carries the digest of the whole screenplay an older director wrote:
+    upgrading must not re-plan it (and replace its hand edits)."""
+    import shutil
+
+    project = tmp_path / "series"
+    shutil.copytree(ROOT / "tests/data/series", project)
+    saved = yaml.safe_load((project / "shots/ep02.yaml").read_text(encoding="utf-8"))["screenplay"]
+    assert saved.startswith("p")  # the older digest
+    proc = director("-p", str(project), "status", "-e", "ep02", check=True)
+    assert "re-planned" not in proc.stderr, proc.stderr
 
 
 def test_json_output_is_machine_readable():

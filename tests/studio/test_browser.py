@@ -114,11 +114,13 @@ def test_the_studio_on_a_phone_says_warnings_and_lost_connections(studio, browse
     line.locator(".emotion").dispatch_event("change")
     page.wait_for_selector(f"#{card_id} .errors.warn")
     assert "grumpyish" in page.locator(f"#{card_id} .errors").inner_text()
+    page.evaluate("document.activeElement && document.activeElement.blur()")  # no change left to fire on a click
+    page.wait_for_load_state("networkidle")
     # a line the screenplay refuses (300 characters at most) is marked as not saved, with the reason, and sent
     # again on the next try; it looked saved until the board's next refresh
     text = line.locator(".text")
     before = text.inner_text()
-    text.evaluate("(el, words) => { el.focus(); el.textContent = words; el.blur(); }", "x" * 400)
+    text.evaluate("(el, words) => { el.textContent = words; el.dispatchEvent(new FocusEvent('blur')); }", "x" * 400)
     page.wait_for_function(f"document.querySelector('#{card_id} .errors').textContent.includes('300')")
     assert "rejected" in (text.get_attribute("class") or "")
     assert before in (text.get_attribute("title") or "")
