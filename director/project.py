@@ -195,11 +195,11 @@ def _declared_id(path: Path) -> str | None:
         if not_regular(path.stat().st_mode):  # a named pipe would block the read; validation names it
             return None
         with path.open("rb") as f:
-            head = f.read(65536).decode("utf-8", "replace")
+            head = f.read(65536).decode("utf-8-sig", "replace")  # a BOM before `id:` (Windows editors write one)
     except OSError:
         return None
     match = re.search(r"(?m)^id:[ \t]*['\"]?([^'\"\s#]+)", head)
-    return match[1] if match else None
+    return match[1] if match and match[1] not in ("~", "null", "Null", "NULL") else None  # null: no id
 
 
 class ProjectConfig(_Cfg):

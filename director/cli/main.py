@@ -380,6 +380,9 @@ def render(
     if names is not None:
         from director.runtime.render import render_many
 
+        if not names:
+            raise _no_episodes()
+
         for name in names:
             project.episode_path(name)  # unknown names: a usage error naming the episodes, before any work
         skipped: list = []
@@ -403,6 +406,12 @@ def render(
     summary(state.out, outcome)
     if outcome.result.failed:
         raise typer.Exit(ExitCode.STAGE_FAILED)
+
+
+def _no_episodes() -> ConfigError:
+    """--all over a project whose `episodes:` match no file (it rendered nothing and said nothing)."""
+    return ConfigError("director.yaml: no episode file matches `episodes:`; add a screenplay, or fix the pattern "
+                       "(e.g. episodes: [\"episodes/*.yaml\"])")
 
 
 def _watch_root() -> Path:
@@ -552,6 +561,8 @@ def status(
     if all_ and episode:
         raise UsageError("--all and --episode: give one of them")
     names = [p.stem for p in project.episode_paths()]
+    if all_ and not names:
+        raise _no_episodes()
     answers, failed = [], []
     for name in (names if all_ else [episode]):
         try:

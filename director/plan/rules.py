@@ -110,7 +110,8 @@ class RulePlanner:
             unseen = self._unseen(scene, beat)
             fits = (over or unseen) and bool(drafts) and beat.transition is None and drafts[-1].location == place \
                 and drafts[-1].seconds + self._speech(beat) <= MAX_SHOT_SECONDS
-            if fits and ((over and drafts[-1].kind == "action") or (unseen and drafts[-1].kind == "heard")):
+            if fits and ((over and drafts[-1].kind == "action") or
+                         (unseen and drafts[-1].kind == "heard" and beat.line.who not in drafts[-1].characters)):
                 target = drafts[-1]  # narration and V.O. over the current picture; voices off screen over their own
                 target.seconds += self._speech(beat)
             else:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from director.backends import REMOTE_MODELS, configure_backends, resolve_backends
-from director.errors import BackendUnavailable, ConfigError, DirectorError, ScreenplayError, StageFailed, UsageError
+from director.errors import BackendUnavailable, DirectorError, ProjectLocked, UsageError
 from director.project import Project
 from director.runtime import uptodate
 from director.runtime.context import RenderContext
@@ -199,7 +199,9 @@ def render_many(project: Project, episodes: list[str], profile: str | None = Non
         for episode in episodes:
             try:
                 ctx, more = prepare(project, episode, profile, explain=False, planner=planner, reviewer=reviewer)
-            except (ScreenplayError, ConfigError, StageFailed) as exc:
+            except (UsageError, ProjectLocked):
+                raise
+            except DirectorError as exc:  # this episode's own trouble (a mistake, a stale locked shot, a backend)
                 if skipped is None:
                     raise
                 skipped.append((episode, exc))
@@ -214,8 +216,8 @@ def render_many(project: Project, episodes: list[str], profile: str | None = Non
             draw_storyboard_early(ctx)
             runs.append((ctx, StateIndex(project.state_file("state", f"{ctx.loaded.episode}.json"))))
             notes.append(more)
-        if not runs:  # none could be prepared: the first one's mistake is the answer
-            raise skipped[0][1]
+        if not runs:  # none could be prepared: the caller says each one's trouble
+            return []
         runs[0][0].cache.sweep_temporaries()
         results = execute_many(runs, selection, reporter, workers=project.config.workers)
         return [finish(project, ctx, result, selection, started, more)

@@ -213,3 +213,14 @@ def test_status_and_render_all_go_past_an_episode_that_cannot_be_walked(tmp_path
     done = {e["episode"]: e for e in json.loads(proc.stdout)["episodes"]}
     assert done["ep01b"]["exit_code"] == 3 and done["ep01"]["ran"] > 0 and done["ep02"]["ran"] > 0
     assert (project / "out/ep01/episode.mp4").is_file() and (project / "out/ep02/episode.mp4").is_file()
+    # every episode bad: each one's trouble is said (only the first was), in JSON too
+    (project / "episodes" / "ep02.yaml").write_text("title: [unclosed\n", encoding="utf-8")
+    (project / "episodes" / "ep01.yaml").write_text("", encoding="utf-8")
+    proc = director("-p", str(project), "--json", "render", "--all")
+    assert proc.returncode == 3 and "ep01.yaml:1:1" in proc.stderr and "ep02.yaml:" in proc.stderr, proc.stderr
+    assert sorted(e["episode"] for e in json.loads(proc.stdout)["episodes"]) == ["ep01", "ep01b", "ep02"]
+    # and none at all: said, not an internal error or a silent success
+    (project / "director.yaml").write_text('episodes: ["nothing/*.yaml"]\n', encoding="utf-8")
+    for command in ("render", "status"):
+        proc = director("-p", str(project), command, "--all")
+        assert proc.returncode == 3 and "no episode file matches" in proc.stderr, (command, proc.stderr)

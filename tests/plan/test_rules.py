@@ -191,3 +191,28 @@ def test_a_title_look_or_voice_edit_keeps_a_rules_plan_and_its_hand_edits(tmp_pa
     sp["characters"][who]["description"] += ", a scar over one eye"
     sp_path.write_text(yaml.safe_dump(sp, sort_keys=False, allow_unicode=True))
     assert "re-planned" in director("-p", str(project), "status", check=True).stderr
+
+
+def test_a_speakers_own_voice_off_screen_never_rides_on_a_shot_of_them(tmp_path):
+    path = tmp_path / "screenplay.yaml"
+    path.write_text("""title: t
+characters:
+  ana: {name: Ana, description: woman in a green coat}
+  mom: {name: Mom, description: older woman}
+locations:
+  home: {description: a small flat}
+scenes:
+  - id: s1
+    location: home
+    time: night
+    beats:
+      - line: {who: ana, text: I am home.}
+      - line: {who: mom, text: Dinner is cold., delivery: O.S.}
+      - line: {who: ana, text: Coming!, delivery: O.S.}
+""", encoding="utf-8")
+    sp = load_screenplay(path).screenplay
+    shots, _ = merge_locked(sp, "ep", RulePlanner(sp, "ep"), [])
+    assert plan_problems(sp, shots) == []
+    by_beat = {b: s for s in shots for b in s.beats}
+    assert by_beat["s1/2"].characters == ["ana"]  # Mom heard over Ana
+    assert "ana" not in by_beat["s1/3"].characters  # Ana herself off screen: not over a shot of her
