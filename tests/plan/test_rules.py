@@ -216,3 +216,31 @@ scenes:
     by_beat = {b: s for s in shots for b in s.beats}
     assert by_beat["s1/2"].characters == ["ana"]  # Mom heard over Ana
     assert "ana" not in by_beat["s1/3"].characters  # Ana herself off screen: not over a shot of her
+
+
+def test_a_character_the_action_names_in_any_case_is_in_the_plans_digest(tmp_path):
+    """The rule planner frames a character an action names by its id in any case ("the Cat"); the digest took
+    only quoted ids and exact names, so a change to that character kept a stale plan."""
+    from director.shots import plan_digest
+
+    path = tmp_path / "screenplay.yaml"
+    text = """title: t
+characters:
+  ana: {name: Ana, description: woman in a green coat}
+  cat: {description: a black cat}
+locations:
+  home: {description: a small flat}
+scenes:
+  - id: s1
+    location: home
+    time: night
+    beats:
+      - action: Ana opens the door on the Cat.
+"""
+    path.write_text(text, encoding="utf-8")
+    before = load_screenplay(path).screenplay
+    shots, _ = merge_locked(before, "ep", RulePlanner(before, "ep"), [])
+    assert "cat" in shots[0].characters
+    path.write_text(text.replace("a black cat", "a white cat"), encoding="utf-8")
+    after = load_screenplay(path).screenplay
+    assert plan_digest(before, "rules") != plan_digest(after, "rules")
