@@ -175,6 +175,7 @@ def current_shots(project: Project, loaded: LoadedScreenplay, planner: str | Non
     by the planner resolved with ``resolve_planner`` (the same one ``plan`` uses)."""
     previous = previous_shots(project, loaded)
     if previous is not None and planned_from(previous, loaded.screenplay):
+        _current_digest(project, loaded, previous.screenplay, plan_digest(loaded.screenplay, previous.planner))
         shots = load_shot_list(project.shots_path(loaded.episode), loaded.screenplay)
         return shots, []
     result = plan_episode(project, loaded, planner, llm, stale_only=True)
@@ -182,6 +183,30 @@ def current_shots(project: Project, loaded: LoadedScreenplay, planner: str | Non
         return result.shot_list, []
     why = "no shot list yet" if previous is None else "the screenplay changed since the last plan"
     return result.shot_list, [f"planned {len(result.shot_list.shots)} shots ({why})"] + result.notes
+
+
+def _current_digest(project: Project, loaded: LoadedScreenplay, saved: str, digest: str) -> None:
+    """A shot list an older director wrote carries the digest of more of the screenplay than its planner reads:
+    a render that uses it writes the narrower one in its place (that line only, under the edit lock), so that a
+    later voice or title edit does not re-plan it and replace its hand edits."""
+    if saved == digest:
+        return
+    import re
+
+    from director.store.files import atomic_write_text
+    from director.store.lock import EditLock
+
+    from director.errors import ProjectLocked
+
+    path = project.shots_path(loaded.episode)
+    try:
+        with EditLock(project.state):
+            text = path.read_text(encoding="utf-8")
+            line = re.compile(rf"(?m)^screenplay:[ \t]*['\"]?{re.escape(saved)}['\"]?[ \t]*$")
+            if len(line.findall(text)) == 1:  # as it was read (another edit may have changed it since)
+                atomic_write_text(path, line.sub(f"screenplay: {digest}", text))
+    except (OSError, ProjectLocked):  # a read-only project renders as it is: the older digest still counts
+        pass
 
 
 def plan_preview(project: Project, loaded: LoadedScreenplay) -> tuple[list, list[str]]:

@@ -98,6 +98,16 @@ def test_a_shot_list_written_by_an_older_director_is_still_current(tmp_path):
     assert saved.startswith("p")  # the older digest
     proc = director("-p", str(project), "status", "-e", "ep02", check=True)
     assert "re-planned" not in proc.stderr, proc.stderr
+    # a render using it writes the narrower digest in its place (that line only), so that a later voice edit
+    # keeps the plan too; the list and its comments are otherwise as they were
+    shots = project / "shots/ep02.yaml"
+    before = shots.read_text(encoding="utf-8")
+    director("-p", str(project), "render", "-e", "ep02", "--until", "keyframes", check=True)
+    after = shots.read_text(encoding="utf-8")
+    assert after.replace(yaml.safe_load(after)["screenplay"], saved) == before and after != before
+    bible = project / "series.yaml"
+    bible.write_text(bible.read_text(encoding="utf-8").replace("female_bright", "female_low"), encoding="utf-8")
+    assert "re-planned" not in director("-p", str(project), "status", "-e", "ep02", check=True).stderr
 
 
 def test_json_output_is_machine_readable():
