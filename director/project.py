@@ -192,14 +192,25 @@ def _declared_id(path: Path) -> str | None:
     from director.paths import not_regular
 
     try:
-        if not_regular(path.stat().st_mode):  # a named pipe would block the read; validation names it
+        st = path.stat()
+        if not_regular(st.st_mode):  # a named pipe would block the read; validation names it
             return None
+        stamp = (str(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        if stamp in _IDS:  # every episode's head is read on each look at the episodes (a season's render looks
+            return _IDS[stamp]  # once per episode): read once while the file is as it was
         with path.open("rb") as f:
             head = f.read(65536).decode("utf-8-sig", "replace")  # a BOM before `id:` (Windows editors write one)
     except OSError:
         return None
     match = re.search(r"(?m)^id:[ \t]*['\"]?([^'\"\s#]+)", head)
-    return match[1] if match and match[1] not in ("~", "null", "Null", "NULL") else None  # null: no id
+    found = match[1] if match and match[1] not in ("~", "null", "Null", "NULL") else None  # null: no id
+    if len(_IDS) > 4 * MAX_EPISODES:
+        _IDS.clear()
+    _IDS[stamp] = found
+    return found
+
+
+_IDS: dict[tuple, str | None] = {}  # (path, size, mtime, ctime, inode) -> the id it declares
 
 
 class ProjectConfig(_Cfg):
