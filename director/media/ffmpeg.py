@@ -36,13 +36,15 @@ _STOPPED: list[int] = []  # the signal passed on: no ffmpeg starts after it
 def _start(cmd: list[str], **kwargs) -> subprocess.Popen:
     if _STOPPED:
         raise StageFailed("stopped: the render was told to stop before this ffmpeg started")
-    proc = subprocess.Popen(cmd, **kwargs)
+    proc = None
     try:
+        proc = subprocess.Popen(cmd, **kwargs)
         with _LIVE_LOCK:
             _LIVE.add(proc)
     except BaseException:  # an interrupt raised in this thread before it was tracked: not left running
-        proc.kill()
-        proc.wait()
+        if proc is not None:
+            proc.kill()
+            proc.wait()
         raise
     if _STOPPED:  # the stop came while it was starting: it gets it too
         _signal(proc, _STOPPED[0])

@@ -201,8 +201,9 @@ def _current_digest(project: Project, loaded: LoadedScreenplay, saved: str, dige
     path = project.shots_path(loaded.episode)
     try:
         with EditLock(project.state):
-            text = path.read_text(encoding="utf-8")
-            line = re.compile(rf"(?m)^screenplay:[ \t]*['\"]?{re.escape(saved)}['\"]?[ \t]*$")
+            with path.open(encoding="utf-8", newline="") as f:  # CRLF kept: only the digest changes
+                text = f.read()
+            line = re.compile(rf"(?m)^screenplay:[ \t]*['\"]?{re.escape(saved)}['\"]?(?=[ \t]*(?:#[^\r\n]*)?\r?$)")
             if len(line.findall(text)) == 1:  # as it was read (another edit may have changed it since)
                 atomic_write_text(path, line.sub(f"screenplay: {digest}", text))
     except (OSError, ProjectLocked):  # a read-only project renders as it is: the older digest still counts

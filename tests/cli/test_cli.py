@@ -100,11 +100,14 @@ def test_a_shot_list_written_by_an_older_director_is_still_current(tmp_path):
     assert "re-planned" not in proc.stderr, proc.stderr
     # a render using it writes the narrower digest in its place (that line only), so that a later voice edit
     # keeps the plan too; the list and its comments are otherwise as they were
-    shots = project / "shots/ep02.yaml"
-    before = shots.read_text(encoding="utf-8")
+    shots = project / "shots/ep02.yaml"  # as a Windows editor leaves it: CRLF, a comment after the digest
+    text = shots.read_text(encoding="utf-8").replace(f"screenplay: {saved}\n", f"screenplay: {saved}  # ok\n")
+    shots.write_bytes(text.replace("\n", "\r\n").encode("utf-8"))
+    before = shots.read_bytes()
     director("-p", str(project), "render", "-e", "ep02", "--until", "keyframes", check=True)
-    after = shots.read_text(encoding="utf-8")
-    assert after.replace(yaml.safe_load(after)["screenplay"], saved) == before and after != before
+    after = shots.read_bytes()
+    digest = yaml.safe_load(after.decode("utf-8"))["screenplay"]
+    assert after.replace(digest.encode(), saved.encode()) == before and after != before
     bible = project / "series.yaml"
     bible.write_text(bible.read_text(encoding="utf-8").replace("female_bright", "female_low"), encoding="utf-8")
     assert "re-planned" not in director("-p", str(project), "status", "-e", "ep02", check=True).stderr
