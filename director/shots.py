@@ -135,13 +135,13 @@ def plan_digest(sp: Screenplay, planner: str | None = None) -> str:
         for key in NOT_READ + NOT_READ_BY.get(planner, ()):
             data.pop(key, None)
     blob = json.dumps(data.get("scenes", []), ensure_ascii=False)
+    lowered = blob.lower()
 
     def named(cid: str, c: dict) -> bool:
         if f'"{cid}"' in blob or (c.get("name") and c["name"] in blob):
             return True
         # as the rule planner finds a character in action ("...the Cat."): its id or name as a word, any case
         # (the digest before this one missed those: a change to such a character kept a stale plan)
-        lowered = blob.lower()
         return planner is not None and any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", lowered)
                                            for n in {cid.lower(), str(c.get("name") or "").lower()} if n)
 

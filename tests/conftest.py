@@ -36,6 +36,18 @@ def make_project(tmp: Path, source: Path = DATA / "short", size: tuple[int, int]
     return dest
 
 
+def planned_with_a_hand_edit(tmp: Path, prompt: str = "MY CAREFUL HAND-WRITTEN PROMPT") -> tuple[Path, Path, dict]:
+    """A small project planned, then its first shot's prompt edited by hand (not locked): (project, the shot
+    list's path, the shot list as edited)."""
+    project = make_project(tmp)
+    director("-p", str(project), "plan", check=True)
+    shots_file = project / "shots/screenplay.yaml"
+    data = yaml.safe_load(shots_file.read_text())
+    data["shots"][0]["prompt"] = prompt
+    shots_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    return project, shots_file, data
+
+
 @pytest.fixture
 def small_project(tmp_path: Path) -> Path:
     return make_project(tmp_path)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from director.errors import ScreenplayError, StageFailed
+from director.errors import ProjectLocked, ScreenplayError, StageFailed
 from director.project import Project
 from director.screenplay import LoadedScreenplay
 from director.shots import Shot, ShotList, load_shot_list, plan_digest, plan_problems, planned_from, save_shot_list
@@ -195,8 +195,6 @@ def _current_digest(project: Project, loaded: LoadedScreenplay, saved: str, dige
 
     from director.store.files import atomic_write_text
     from director.store.lock import EditLock
-
-    from director.errors import ProjectLocked
 
     path = project.shots_path(loaded.episode)
     try:

@@ -131,7 +131,7 @@ class RulePlanner:
             pending.clear()
             target.beats.append(ref)
             self._apply_hints(target, beat)
-            if beat.line is not None and not self._unseen(scene, beat):  # a voice off screen is no one's partner
+            if beat.line is not None and not unseen:  # a voice off screen is no one's partner
                 last_speaker = beat.line.who
                 speaker_place[last_speaker] = place
         if pending:

@@ -22,6 +22,7 @@ import dataclasses
 import math
 import re
 import shutil
+from fractions import Fraction
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -619,12 +620,26 @@ def add_fcp7_fades(root, cut: Cut) -> None:
 FCPX_CROSS_DISSOLVE = "FxPlug:4731E73A-8DAC-4113-9A30-AE85B1761265"  # Final Cut Pro's built-in Cross Dissolve
 
 
+def _fcpx_frame(cut: Cut) -> Fraction:
+    """One frame of the cut, in seconds, exactly (1001/24000 at 23.976)."""
+    return 1 / Fraction(rate_of(cut.fps)).limit_denominator(1001)
+
+
+def _fcpx_time(value: Fraction) -> str:
+    """Seconds as FCPXML writes a time: ``13/8s``, ``3s``."""
+    return f"{value.numerator}/{value.denominator}s" if value.denominator != 1 else f"{value.numerator}s"
+
+
+def _fcpx_seconds(text: str | None) -> Fraction:
+    """An FCPXML time attribute (``13/8s``), absent as 0."""
+    return Fraction(text[:-1]) if text else Fraction(0)
+
+
 def add_fcpx_transitions(root, cut: Cut) -> None:
     """Insert a ``<transition>`` centred on each dissolve's cut into the FCPXML spine (the clips carry the handle
     frames it overlaps), with the Cross Dissolve effect among the resources; a fade is an ``adjust-blend`` opacity
     keyframed inside the clip (clip-local time, before the clip's media, as the DTD orders it)."""
     import xml.etree.ElementTree as ET
-    from fractions import Fraction
 
     dissolves = [t for t in cut.transitions if t.kind == "dissolve"]
     fades = fade_frames(cut)
@@ -633,26 +648,23 @@ def add_fcpx_transitions(root, cut: Cut) -> None:
     resources, spine = root.find("resources"), root.find(".//spine")
     if resources is None or spine is None:
         return
-    frame = 1 / Fraction(rate_of(cut.fps)).limit_denominator(1001)
-
-    def seconds(value: Fraction) -> str:
-        return f"{value.numerator}/{value.denominator}s" if value.denominator != 1 else f"{value.numerator}s"
+    frame = _fcpx_frame(cut)
 
     def t(frames: int) -> str:
-        return seconds(frame * frames)
+        return _fcpx_time(frame * frames)
 
     clips = [c for c in spine if c.tag == "clip"]
     for index, (fade_in, fade_out) in fades.items():
         if index >= len(clips):
             continue
         clip = clips[index]
-        start = Fraction(clip.get("start", "0s")[:-1]) if clip.get("start") else Fraction(0)
+        start = _fcpx_seconds(clip.get("start"))
         blend = ET.Element("adjust-blend", {"amount": "1"})
         animation = ET.SubElement(ET.SubElement(blend, "param", {"name": "amount"}), "keyframeAnimation")
         item = cut.shots[index]
         for when, value in opacity_keys(item, fade_in, fade_out):  # media frame -> the clip's local time
             local = start + frame * (when - item.source_start)
-            ET.SubElement(animation, "keyframe", {"time": seconds(local), "value": f"{value:g}"})
+            ET.SubElement(animation, "keyframe", {"time": _fcpx_time(local), "value": f"{value:g}"})
         clip.insert(sum(1 for e in clip if e.tag in ("note", "conform-rate", "timeMap")), blend)
     if dissolves:
         ids = [int(e.get("id", "r0")[1:]) for e in resources if (e.get("id") or "").startswith("r")]
@@ -674,28 +686,22 @@ def add_fcpx_markers(root, cut: Cut) -> None:
     adapter writes none); a failed check is a to-do marker. After a clip's media and connected clips, before its
     filters, as the DTD orders them."""
     import xml.etree.ElementTree as ET
-    from fractions import Fraction
 
     spine = root.find(".//spine")
     if spine is None or not cut.markers:
         return
-    frame = 1 / Fraction(rate_of(cut.fps)).limit_denominator(1001)
-
-    def seconds(value: Fraction) -> str:
-        return f"{value.numerator}/{value.denominator}s" if value.denominator != 1 else f"{value.numerator}s"
-
-    def time_of(text: str | None) -> Fraction:
-        return Fraction(text[:-1]) if text else Fraction(0)
-
+    frame = _fcpx_frame(cut)
     clips = [c for c in spine if c.tag == "clip"]
     for at, name, color, note in cut.markers:
         when = frame * at
-        clip = next((c for c in clips if time_of(c.get("offset")) <= when < time_of(c.get("offset"))
-                     + time_of(c.get("duration"))), clips[-1] if clips else None)
+        clip = next((c for c in clips if _fcpx_seconds(c.get("offset")) <= when < _fcpx_seconds(c.get("offset"))
+                     + _fcpx_seconds(c.get("duration"))), clips[-1] if clips else None)
         if clip is None:
             continue
-        local = min(when - time_of(clip.get("offset")), time_of(clip.get("duration")) - frame)  # inside the clip
-        attrs = {"start": seconds(time_of(clip.get("start")) + local), "duration": seconds(frame), "value": name}
+        # inside the clip (a marker at the cut's very end on its last frame)
+        local = min(when - _fcpx_seconds(clip.get("offset")), _fcpx_seconds(clip.get("duration")) - frame)
+        attrs = {"start": _fcpx_time(_fcpx_seconds(clip.get("start")) + local), "duration": _fcpx_time(frame),
+                 "value": name}
         if note:
             attrs["note"] = note
         if color == "RED":  # a check that failed: something to do

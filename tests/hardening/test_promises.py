@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from director.cli.main import run
-from tests.conftest import ROOT, director, make_project
+from tests.conftest import ROOT, director, make_project, planned_with_a_hand_edit
 from tests.hardening.helpers import assert_clean_failure
 from tests.llm_server import ScriptedLLM
 from tests.plan.test_llm import KEY, good_answer
@@ -65,12 +65,7 @@ def test_clean_keeps_the_llm_answers_the_current_plan_used(llm_project, monkeypa
 def _hand_edited_then_replanned(tmp_path):
     """A planned project whose first shot's prompt was edited by hand, then a line changed: (project, that shot's
     id, the screenplay's path)."""
-    project = make_project(tmp_path)
-    director("-p", str(project), "plan", check=True)
-    shots_file = project / "shots/screenplay.yaml"
-    data = yaml.safe_load(shots_file.read_text())
-    data["shots"][0]["prompt"] = "MY CAREFUL HAND-WRITTEN PROMPT"
-    shots_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    project, _, data = planned_with_a_hand_edit(tmp_path)
     sp_path = project / "screenplay.yaml"
     sp_path.write_text(sp_path.read_text().replace("Only since Tuesday.", "Only since Monday."))
     return project, data["shots"][0]["id"], sp_path

@@ -6,7 +6,7 @@ import yaml
 from director.plan.rules import RulePlanner, merge_locked
 from director.screenplay import load_screenplay
 from director.shots import plan_problems
-from tests.conftest import ROOT, director, make_project
+from tests.conftest import ROOT, director, make_project, planned_with_a_hand_edit
 
 
 def test_plan_twice_is_byte_identical(tmp_path):
@@ -96,47 +96,8 @@ def test_an_opening_that_speaks_is_not_cut_to_the_hook():
     assert "arrival/2" in first.beats and first.duration > 3.0  # the narration plays over it, whole
 
 
-def test_a_voice_off_screen_or_on_the_phone_frames_who_hears_it(tmp_path):
-    """An off-screen (画外) or phone line framed its speaker in the room (the caller stood in the flat) and then
-    stood at the next speaker's shoulder."""
-    path = tmp_path / "screenplay.yaml"
-    path.write_text("""title: 夜
-language: zh-CN
-characters:
-  qing: {name: 苏晴, description: young woman}
-  mother: {name: 苏母, description: older woman}
-  gu: {name: 顾承泽, description: man in a suit}
-locations:
-  home: {description: a small old flat}
-scenes:
-  - id: s1
-    location: home
-    time: night
-    beats:
-      - line: {who: qing, text: 妈，我回来了。}
-      - line: {who: mother, text: 可是……, delivery: 画外}
-      - line: {who: gu, text: 苏晴，明天上午十点，来我办公室。, delivery: phone}
-      - line: {who: qing, text: 好的，顾总。}
-      - line: {who: gu, text: 别迟到。, delivery: phone}
-""", encoding="utf-8")
-    sp = load_screenplay(path).screenplay
-    shots, _ = merge_locked(sp, "ep", RulePlanner(sp, "ep"), [])
-    assert plan_problems(sp, shots) == []
-    by_beat = {b: s for s in shots for b in s.beats}
-    assert by_beat["s1/2"].characters == ["qing"] and "listens" in by_beat["s1/2"].prompt  # 画外: who hears it
-    assert by_beat["s1/3"] is by_beat["s1/2"] and "on the phone" not in by_beat["s1/3"].prompt  # one shot of her
-    assert "gu" not in by_beat["s1/4"].characters  # no caller's shoulder in the flat
-    assert by_beat["s1/5"].characters == ["qing"]
-    for shot in shots:
-        assert "mother" not in shot.characters and "gu" not in shot.characters
-        assert "苏母" not in shot.prompt and "顾承泽" not in shot.prompt  # a named speaker would be drawn
-
-
-def test_a_voice_off_screen_in_an_intercut_stays_at_the_place_on_screen_and_frames_who_is_there(tmp_path):
-    """An off-screen voice in an intercut claimed the second place (an empty office); after an action showing
-    someone, it framed an empty room."""
-    path = tmp_path / "screenplay.yaml"
-    path.write_text("""title: 夜
+# a flat at night, a daughter, her mother and a caller: the off-screen and phone tests' cast
+FAMILY = """title: 夜
 language: zh-CN
 characters:
   qing: {name: 苏晴, description: young woman}
@@ -149,33 +110,68 @@ scenes:
   - id: s1
     location: home
     time: night
-    intercut: [home, office]
+"""
+
+
+def _planned(tmp_path, text: str):
+    """(screenplay, shots, beat ref -> its shot) of a screenplay planned by the rules, checked as a plan."""
+    path = tmp_path / "screenplay.yaml"
+    path.write_text(text, encoding="utf-8")
+    sp = load_screenplay(path).screenplay
+    shots, _ = merge_locked(sp, "ep", RulePlanner(sp, "ep"), [])
+    assert plan_problems(sp, shots) == []
+    return sp, shots, {b: s for s in shots for b in s.beats}
+
+
+def test_a_voice_off_screen_or_on_the_phone_frames_who_hears_it(tmp_path):
+    """An off-screen (画外) or phone line framed its speaker in the room (the caller stood in the flat) and then
+    stood at the next speaker's shoulder."""
+    _, shots, by_beat = _planned(tmp_path, FAMILY + """    beats:
+      - line: {who: qing, text: 妈，我回来了。}
+      - line: {who: mother, text: 可是……, delivery: 画外}
+      - line: {who: gu, text: 苏晴，明天上午十点，来我办公室。, delivery: phone}
+      - line: {who: qing, text: 好的，顾总。}
+      - line: {who: gu, text: 别迟到。, delivery: phone}
+""")
+    assert by_beat["s1/2"].characters == ["qing"] and "listens" in by_beat["s1/2"].prompt  # 画外: who hears it
+    assert by_beat["s1/3"] is by_beat["s1/2"] and "on the phone" not in by_beat["s1/3"].prompt  # one shot of her
+    assert "gu" not in by_beat["s1/4"].characters  # no caller's shoulder in the flat
+    assert by_beat["s1/5"].characters == ["qing"]
+    for shot in shots:
+        assert "mother" not in shot.characters and "gu" not in shot.characters
+        assert "苏母" not in shot.prompt and "顾承泽" not in shot.prompt  # a named speaker would be drawn
+
+
+def test_a_voice_off_screen_in_an_intercut_stays_at_the_place_on_screen_and_frames_who_is_there(tmp_path):
+    """An off-screen voice in an intercut claimed the second place (an empty office); after an action showing
+    someone, it framed an empty room."""
+    sp, _, by_beat = _planned(tmp_path, FAMILY + """    intercut: [home, office]
     beats:
       - action: 苏晴坐在床边发呆。
       - line: {who: mother, text: 吃饭了。, delivery: 画外}
       - line: {who: qing, text: 来了。}
       - line: {who: gu, text: 明天见。, delivery: phone}
-""", encoding="utf-8")
-    sp = load_screenplay(path).screenplay
-    scene = sp.scenes[0]
-    assert sp.beat_locations(scene)[:3] == ["home", "home", "home"]  # the voice claims no place
-    shots, _ = merge_locked(sp, "ep", RulePlanner(sp, "ep"), [])
-    assert plan_problems(sp, shots) == []
-    by_beat = {b: s for s in shots for b in s.beats}
+""")
+    assert sp.beat_locations(sp.scenes[0])[:3] == ["home", "home", "home"]  # the voice claims no place
     assert by_beat["s1/2"].characters == ["qing"] and (by_beat["s1/2"].location or "home") == "home"
     assert by_beat["s1/4"].characters[0] == "gu"  # the caller of an intercut is seen at his own place
+
+
+def test_a_speakers_own_voice_off_screen_never_rides_on_a_shot_of_them(tmp_path):
+    _, _, by_beat = _planned(tmp_path, FAMILY + """    beats:
+      - line: {who: qing, text: 我回来了。}
+      - line: {who: mother, text: 饭凉了。, delivery: 画外}
+      - line: {who: qing, text: 来了！, delivery: 画外}
+""")
+    assert by_beat["s1/2"].characters == ["qing"]  # her mother heard over her
+    assert "qing" not in by_beat["s1/3"].characters  # she herself off screen: not over a shot of her
 
 
 def test_a_title_look_or_voice_edit_keeps_a_rules_plan_and_its_hand_edits(tmp_path):
     """A title, style.look or voice change re-planned every shot (no planner reads a voice, the rule planner no
     title or look), replacing the hand edits in the shot list; a character's description is in the prompts, so it
     still re-plans."""
-    project = make_project(tmp_path)
-    director("-p", str(project), "plan", check=True)
-    shots_file = project / "shots/screenplay.yaml"
-    data = yaml.safe_load(shots_file.read_text())
-    data["shots"][0]["prompt"] = "MY HAND-WRITTEN PROMPT"
-    shots_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    project, shots_file, _ = planned_with_a_hand_edit(tmp_path, "MY HAND-WRITTEN PROMPT")
     sp_path = project / "screenplay.yaml"
     sp = yaml.safe_load(sp_path.read_text())
     sp["title"] = sp["title"] + " (director's cut)"
@@ -191,31 +187,6 @@ def test_a_title_look_or_voice_edit_keeps_a_rules_plan_and_its_hand_edits(tmp_pa
     sp["characters"][who]["description"] += ", a scar over one eye"
     sp_path.write_text(yaml.safe_dump(sp, sort_keys=False, allow_unicode=True))
     assert "re-planned" in director("-p", str(project), "status", check=True).stderr
-
-
-def test_a_speakers_own_voice_off_screen_never_rides_on_a_shot_of_them(tmp_path):
-    path = tmp_path / "screenplay.yaml"
-    path.write_text("""title: t
-characters:
-  ana: {name: Ana, description: woman in a green coat}
-  mom: {name: Mom, description: older woman}
-locations:
-  home: {description: a small flat}
-scenes:
-  - id: s1
-    location: home
-    time: night
-    beats:
-      - line: {who: ana, text: I am home.}
-      - line: {who: mom, text: Dinner is cold., delivery: O.S.}
-      - line: {who: ana, text: Coming!, delivery: O.S.}
-""", encoding="utf-8")
-    sp = load_screenplay(path).screenplay
-    shots, _ = merge_locked(sp, "ep", RulePlanner(sp, "ep"), [])
-    assert plan_problems(sp, shots) == []
-    by_beat = {b: s for s in shots for b in s.beats}
-    assert by_beat["s1/2"].characters == ["ana"]  # Mom heard over Ana
-    assert "ana" not in by_beat["s1/3"].characters  # Ana herself off screen: not over a shot of her
 
 
 def test_a_character_the_action_names_in_any_case_is_in_the_plans_digest(tmp_path):
