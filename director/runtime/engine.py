@@ -138,6 +138,10 @@ class StateIndex:
         item = self.jobs.get(f"{stage}:{ident}")
         return item["material"] if item else None
 
+    def rendered(self, stage: str) -> bool:
+        """Whether any of the stage's jobs has been rendered for this episode."""
+        return any(k.startswith(f"{stage}:") for k in self.jobs)
+
     def remember(self, stage: str, ident: str, key: str, material: dict) -> None:
         self.jobs[f"{stage}:{ident}"] = {"key": key, "material": material}
 
@@ -331,8 +335,12 @@ def _run_stage(ctx, stage, state, selection, result, reporter, workers, active) 
     bucket = ctx.results.setdefault(stage.name, {})
     for item in items:
         if isinstance(item, Pending):
-            result.records.append(JobRecord(stage.name, item.id, item.shot, None, "waits",
-                                            f"on {item.waits_on}, if that changes it"))
+            if state.rendered(stage.name):
+                result.records.append(JobRecord(stage.name, item.id, item.shot, None, "waits",
+                                                f"on {item.waits_on}, if that changes it"))
+            else:  # nothing of the stage was ever made here: it runs, whatever it waits on makes
+                result.records.append(JobRecord(stage.name, item.id, item.shot, None, "runs",
+                                                f"never rendered (after {item.waits_on})"))
             continue
         item.key = job_key(stage, ctx, item)
         entry = ctx.cache.lookup(stage.name, item.key)

@@ -53,6 +53,16 @@ def test_one_line_edit_touches_exactly_what_depends_on_it(small_project):
     assert _status(small_project) and all(r["status"] == "cached" for r in _status(small_project).values())
 
 
+def test_a_project_never_rendered_runs_every_job_whatever_it_waits_on(small_project):
+    """Nothing of a fresh project is cached, so a job waiting on another's result runs all the same: status said
+    "0 cached, 7 to run, 22 more only if what they wait on changes them" for a render that ran all 29."""
+    status = _status(small_project)
+    assert status and all(r["status"] == "runs" for r in status.values())
+    assert status[("clips", next(k[1] for k in status if k[0] == "clips"))]["reason"].startswith("never rendered (after ")
+    assert director("-p", str(small_project), "status", check=True).stdout.strip().splitlines()[-1] == \
+        f"0 cached, {len(status)} to run"
+
+
 def test_changing_a_seed_rerenders_that_shot_only(small_project):
     director("-p", str(small_project), "render", check=True)
     import yaml
