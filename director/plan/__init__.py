@@ -25,6 +25,7 @@ class PlanResult:
     stats: dict = field(default_factory=dict)
     previous: ShotList | None = None  # the shot list it was planned over
     kept: bool = False  # not planned: an edit brought the saved shot list up to the screenplay meanwhile
+    described: dict[str, str] = field(default_factory=dict)  # how each character and place was described (digests)
 
     def save(self, project: Project) -> "PlanResult":
         """Write the shot list (keeping a copy of hand edits it replaces) and what the planner wrote, by digest."""
@@ -33,7 +34,8 @@ class PlanResult:
                 _keep_hand_edits(project, self.previous, self.shot_list, self.notes)
             save_shot_list(self.path, self.shot_list)
             write_json(project.state_file("state", f"{self.shot_list.episode}.plan.json"),
-                       {"version": 1, "shots": {s.id: _shot_digest(s) for s in self.shot_list.shots}})
+                       {"version": 1, "shots": {s.id: _shot_digest(s) for s in self.shot_list.shots},
+                        "described": self.described})
         return self
 
 
@@ -55,13 +57,42 @@ def _shot_digest(shot: Shot) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _planned(project: Project, episode: str) -> dict[str, str]:
-    """Digest of each shot as the planner last wrote it: a differing shot was edited by hand."""
+def _planned(project: Project, episode: str, part: str = "shots") -> dict[str, str]:
+    """Digest of each shot as the planner last wrote it (a differing shot was edited by hand), or with ``part``
+    "described", of each character and place as the screenplay described them then."""
     try:
         data = json.loads(project.state_file("state", f"{episode}.plan.json").read_text())
-        return {str(k): str(v) for k, v in data["shots"].items()}
+        return {str(k): str(v) for k, v in data[part].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
+
+
+def described(sp) -> dict[str, str]:
+    """What a planner writes into a prompt about each character and place (name and description), by digest."""
+    def digest(*text: str) -> str:
+        return hashlib.sha256("\0".join(text).encode()).hexdigest()[:12]
+
+    return {**{f"character:{cid}": digest(c.name, c.description) for cid, c in sp.characters.items()},
+            **{f"location:{lid}": digest(place.description) for lid, place in sp.locations.items()}}
+
+
+def stale_locked(project: Project, loaded: LoadedScreenplay, locked: list[Shot]) -> list[str]:
+    """Notes for the locked shots whose characters or place the screenplay describes differently since they were
+    planned: a locked shot keeps its prompt, so it still draws the old costume or room (nothing said so)."""
+    from director.shots import shot_location
+
+    before, now = _planned(project, loaded.episode, "described"), described(loaded.screenplay)
+    notes = []
+    for shot in locked:
+        changed = [key.split(":", 1)[1] for key in
+                   [*(f"character:{c}" for c in shot.characters),
+                    f"location:{shot_location(loaded.screenplay, shot)}"]
+                   if key in before and key in now and before[key] != now[key]]
+        if changed:
+            notes.append(f"shot {shot.id} is locked: its prompt was written before the description of "
+                         f"{' and '.join(changed)} changed; edit its prompt (director shot set {shot.id} "
+                         "prompt=...) or unlock it to plan it again")
+    return notes
 
 
 def _keep_hand_edits(project: Project, previous: ShotList, new: ShotList, notes: list[str]) -> None:
@@ -156,6 +187,7 @@ def _plan_once(project: Project, loaded: LoadedScreenplay, planner_name: str | N
         notes += rule_notes
     if previous is not None:
         shots = _keep_takes(project, episode, previous, shots)
+        notes += stale_locked(project, loaded, locked)
     problems = plan_problems(sp, shots)
     locked_ids = {s.id for s in locked}
     if problems and previous is not None and any(i is not None and i < len(shots) and shots[i].id in locked_ids
@@ -166,7 +198,8 @@ def _plan_once(project: Project, loaded: LoadedScreenplay, planner_name: str | N
         raise StageFailed("the planner produced an unusable shot list:\n" + "\n".join(m for _, m in problems))
     shot_list = ShotList(episode=episode, screenplay=plan_digest(sp, name), planner=name, shots=shots)
     changed = previous is None or previous != shot_list
-    return PlanResult(shot_list, project.shots_path(episode), notes, changed, stats, previous)
+    return PlanResult(shot_list, project.shots_path(episode), notes, changed, stats, previous,
+                      described=described(sp))
 
 
 def current_shots(project: Project, loaded: LoadedScreenplay, planner: str | None = None,
@@ -221,7 +254,8 @@ def plan_preview(project: Project, loaded: LoadedScreenplay) -> tuple[list, list
     problems = plan_problems(sp, shots)
     if problems:  # what ``plan_episode`` would refuse: a locked shot the screenplay no longer fits
         raise ScreenplayError(_located(project.shots_path(loaded.episode), shots, problems))
-    return shots, ["the shot list will be re-planned by the next render (screenplay changed)"] + notes
+    return shots, ["the shot list will be re-planned by the next render (screenplay changed)"] + notes + \
+        stale_locked(project, loaded, locked)
 
 
 def _located(path: Path, shots: list[Shot], problems: list[tuple[int | None, str]]) -> list:

@@ -73,6 +73,30 @@ def test_locked_hand_edited_shot_survives_replanning(tmp_path):
     assert sorted(refs) == sorted(set(refs)) and "handoff/7" in refs
 
 
+def test_a_locked_shot_is_said_to_keep_a_description_the_screenplay_changed(tmp_path):
+    """A locked shot keeps its prompt; when the costume or room it describes changes, the re-plan says which shot
+    still draws the old one (it was kept silently), once, and not for a description that stayed."""
+    project = make_project(tmp_path, ROOT / "projects/demo", size=None)
+    director("-p", str(project), "plan", check=True)
+    path = project / "shots/screenplay.yaml"
+    data = yaml.safe_load(path.read_text())
+    for shot in data["shots"]:
+        shot["locked"] = shot["id"] in ("handoff-02", "arrival-01")
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    who = {s["id"]: s["characters"] for s in data["shots"]}
+    assert "ren" in who["handoff-02"] and "ren" not in who["arrival-01"]
+    sp_path = project / "screenplay.yaml"
+    sp_path.write_text(sp_path.read_text().replace("tall man in a grey suit", "tall man in a black suit"))
+    status = director("-p", str(project), "status", check=True)
+    plan = director("-p", str(project), "plan", check=True)
+    for output in (status.stdout + status.stderr, plan.stdout + plan.stderr):  # status says it, then the plan
+        said = [line for line in output.splitlines() if "is locked" in line]
+        assert len(said) == 1 and "shot handoff-02 is locked" in said[0] and "description of ren changed" in said[0], output
+    again = director("-p", str(project), "plan", check=True)  # planned since: nothing new to say
+    assert "is locked" not in again.stdout + again.stderr
+    assert yaml.safe_load(path.read_text())["shots"][1]["prompt"] == data["shots"][1]["prompt"]
+
+
 def test_the_episodes_silent_first_shot_is_the_three_second_hook():
     from director.plan.craft import craft_score
 
