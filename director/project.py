@@ -294,9 +294,11 @@ class Project:
         if where.is_file():
             if where.name == CONFIG_NAME:
                 return cls.load(where.parent)
-            project = cls.find(where.parent) if (where.parent / CONFIG_NAME).exists() else \
+            # the project a file is in: the nearest folder above it with director.yaml (a series' episodes/ep02.yaml
+            # was checked on its own, its bible "outside the project" and every character unknown), else its folder
+            home = next((up for up in where.absolute().parents if (up / CONFIG_NAME).is_file()), None)
+            return cls.load(home) if home is not None else \
                 cls(where.parent.resolve(), ProjectConfig(episodes=[where.name]))
-            return project
         if not where.exists():
             raise UsageError(f"no such project folder or file: {where}")
         if (where / CONFIG_NAME).exists():
@@ -379,6 +381,10 @@ class Project:
         if not paths:
             raise ConfigError(f"{self.config_path or self.root}: no episode files match {self.config.episodes}")
         if episode is None:
+            if len(paths) > 1:  # the first one stood in silently: `line`, `shot set` edited it, `render` made it
+                names = ", ".join(p.stem for p in paths[:8]) + (" ..." if len(paths) > 8 else "")
+                raise UsageError(f"this project has {len(paths)} episodes ({names}): name one with --episode NAME "
+                                 f"(-e {paths[0].stem}), or every one with --all where the command takes it")
             return paths[0]
         for path in paths:
             if path.stem == episode or str(path.relative_to(self.root)) == episode:

@@ -145,7 +145,7 @@ def validate(
         except OSError as exc:
             raise UsageError(f"cannot open {str(where)[:200]}: {exc.strerror or exc}") from None
         if is_file and where.name != "director.yaml":
-            project = Project.find(where)
+            project = Project.find(state.project) if state.project and paths else Project.find(where)
             targets.append((where, project))
         else:
             project = Project.find(where)
@@ -564,7 +564,8 @@ def status(
     if all_ and not names:
         raise _no_episodes()
     answers, failed = [], []
-    for name in (names if all_ else [episode]):
+    # without a name, the first episode (the others are listed after it): status only reads
+    for name in (names if all_ else [episode or (names[0] if names else None)]):
         try:
             ctx, result, notes = explain(project, name, profile)
         except DirectorError as exc:
@@ -788,7 +789,8 @@ shot_app = typer.Typer(help="Edit one shot of the shot list, as the studio does.
 app.add_typer(shot_app, name="shot")
 take_app = typer.Typer(help="A shot's takes (one per seed tried); earlier takes stay cached.", no_args_is_help=True)
 app.add_typer(take_app, name="take")
-EpisodeOpt = Annotated[Optional[str], typer.Option("--episode", "-e", help="the episode (default: the only one)")]
+EpisodeOpt = Annotated[Optional[str], typer.Option("--episode", "-e", help="the episode (default: the only one, "
+                                                   "or the one episode that has the shot or scene)")]
 
 
 @shot_app.command("set")
@@ -796,7 +798,7 @@ def shot_set(shot: Annotated[str, typer.Argument(help="shot id")],
              values: Annotated[list[str], typer.Argument(help="key=value ..., e.g. move=dolly-in duration=2.5")],
              episode: EpisodeOpt = None) -> None:
     """Set fields of a shot (size, angle, move, duration, prompt, characters, transition, seed, locked, talking)."""
-    from director.runtime.edits import set_shot
+    from director.runtime.edits import episode_holding, set_shot
 
     changes = {}
     for item in values:
@@ -804,8 +806,10 @@ def shot_set(shot: Annotated[str, typer.Argument(help="shot id")],
         if not sep or not key.strip():
             raise UsageError(f"{item!r}: write key=value, e.g. move=dolly-in")
         changes[key.strip()] = value
-    saved = set_shot(_project(), episode, shot, changes)
-    state.out.result({"shot": saved}, f"{shot}: " + ", ".join(f"{k}={saved[k]}" for k in changes))
+    project = _project()
+    named = episode_holding(project, episode, shot=shot)
+    saved = set_shot(project, named, shot, changes)
+    state.out.result({"shot": saved}, f"{_in(episode, named)}{shot}: " + ", ".join(f"{k}={saved[k]}" for k in changes))
 
 
 @shot_app.command("regen")
@@ -814,18 +818,21 @@ def shot_regen(shot: Annotated[str, typer.Argument(help="shot id")],
                                ] = None,
                episode: EpisodeOpt = None) -> None:
     """A new take of the shot: a new seed (the next render makes it; the earlier takes stay cached)."""
-    from director.runtime.edits import regenerate
+    from director.runtime.edits import episode_holding, regenerate
 
-    done = regenerate(_project(), episode, shot, seed)
-    state.out.result(done, f"{shot}: take {done['take']} (seed {done['seed']}); render to make it")
+    project = _project()
+    named = episode_holding(project, episode, shot=shot)
+    done = regenerate(project, named, shot, seed)
+    state.out.result(done, f"{_in(episode, named)}{shot}: take {done['take']} (seed {done['seed']}); render to make it")
 
 
 @take_app.command("list")
 def take_list(shot: Annotated[str, typer.Argument(help="shot id")], episode: EpisodeOpt = None) -> None:
     """The shot's takes: number, seed, which one is current."""
-    from director.runtime.edits import takes
+    from director.runtime.edits import episode_holding, takes
 
-    rows = takes(_project(), episode, shot)
+    project = _project()
+    rows = takes(project, episode_holding(project, episode, shot=shot), shot)
     state.out.result({"shot": shot, "takes": rows},
                      "\n".join(f"{'*' if r['current'] else ' '} take {r['take']}: seed {r['seed']}" for r in rows))
 
@@ -835,10 +842,12 @@ def take_pick(shot: Annotated[str, typer.Argument(help="shot id")],
               number: Annotated[int, typer.Argument(help="take number (from `take list`)")],
               episode: EpisodeOpt = None) -> None:
     """Make a take the shot's current one (instant to render again: its artifacts are cached)."""
-    from director.runtime.edits import pick
+    from director.runtime.edits import episode_holding, pick
 
-    done = pick(_project(), episode, shot, number)
-    state.out.result(done, f"{shot}: take {number} (seed {done['seed']}) is current")
+    project = _project()
+    named = episode_holding(project, episode, shot=shot)
+    done = pick(project, named, shot, number)
+    state.out.result(done, f"{_in(episode, named)}{shot}: take {number} (seed {done['seed']}) is current")
 
 
 @app.command()
@@ -847,12 +856,20 @@ def line(ref: Annotated[str, typer.Argument(help="the line's beat, scene-id/N")]
          emotion: Annotated[Optional[str], typer.Option("--emotion", help="new emotion ('' removes it)")] = None,
          episode: EpisodeOpt = None) -> None:
     """Edit a line's text or emotion in the screenplay (validated; comments and layout kept)."""
-    from director.runtime.edits import set_line
+    from director.runtime.edits import episode_holding, set_line
 
-    done = set_line(_project(), episode, ref, text, emotion)
+    project = _project()
+    named = episode_holding(project, episode, scene=ref.rpartition("/")[0])
+    done = set_line(project, named, ref, text, emotion)
     for warning in done["warnings"]:
         state.out.info(f"warning: {warning}")
-    state.out.result(done, f"{ref} ({done['who']}): {done['text']}" + (f" [{done['emotion']}]" if done["emotion"] else ""))
+    state.out.result(done, f"{_in(episode, named)}{ref} ({done['who']}): {done['text']}" +
+                     (f" [{done['emotion']}]" if done["emotion"] else ""))
+
+
+def _in(asked: str | None, found: str | None) -> str:
+    """'ep02: ' where the episode of an edit was found by its shot or scene (not named, and not the only one)."""
+    return f"{found}: " if asked is None and found is not None else ""
 
 
 @app.command()

@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from director.errors import ScreenplayError, UsageError
-from director.project import Project
+from director.project import Project, _declared_id
 from director.screenplay import LoadedScreenplay, load_screenplay
 from director.shots import ShotList, load_shot_list
 from director.store.files import atomic_write_text, write_json
 from director.store.lock import EditLock
+from director.yamlpos import load_yaml
 from director.vocab import EMOTIONS, canonical_emotion, one_of
 
 EDITS = threading.RLock()  # one edit of a project's files at a time (the studio serves requests on threads)
@@ -197,6 +198,41 @@ def set_shot(project: Project, episode: str | None, shot_id: str, changes: dict[
     _validated(path, _dump(rt, data), lambda tmp: load_shot_list(tmp, loaded.screenplay))
     saved = next(s for s in load_shot_list(path, loaded.screenplay).shots if s.id == shot_id)
     return saved.model_dump(mode="json")
+
+
+def episode_holding(project: Project, episode: str | None, shot: str | None = None, scene: str | None = None
+                    ) -> str | None:
+    """The episode an edit of ``shot`` (or of a line of ``scene``) is for: the one named, the project's only one,
+    else the one episode whose shot list has that shot (whose screenplay has that scene). The first episode stood
+    in for it silently: `shot set` and `line` edited ep01's pickup scene when ep02 was meant."""
+    if episode is not None:
+        return episode
+    paths = project.episode_paths()
+    if len(paths) <= 1:
+        return None
+    holding = []
+    for path in paths:
+        if shot is not None:
+            shots = project.shots_path(_declared_id(path) or path.stem)
+            try:
+                found = bool(re.search(rf"(?m)^- id: ['\"]?{re.escape(shot)}['\"]?\s*$", shots.read_text(encoding="utf-8")))
+            except OSError:
+                found = False
+        else:
+            data, _, problems = load_yaml(path, str(path))
+            found = not problems and isinstance(data, dict) and isinstance(data.get("scenes"), list) and any(
+                isinstance(s, dict) and str(s.get("id")) == scene for s in data["scenes"])
+        if found:
+            holding.append(path.stem)
+    what = f"shot {shot}" if shot is not None else f"scene {scene}"
+    if len(holding) == 1:
+        return holding[0]
+    if holding:
+        raise UsageError(f"{what} is in episodes {', '.join(holding)}: name one with --episode NAME "
+                         f"(-e {holding[0]})")
+    names = ", ".join(p.stem for p in paths[:8]) + (" ..." if len(paths) > 8 else "")
+    raise UsageError(f"no episode of this project has {what} (episodes: {names}): name its episode with "
+                     "--episode NAME")
 
 
 def _elsewhere(project: Project, episode: str, shot_id: str) -> str:

@@ -184,3 +184,23 @@ def test_a_mistake_in_the_series_bible_is_said_once_not_once_an_episode(tmp_path
     # and nothing that follows from it: not each episode's names as unknown, nor the bible as "got NoneType"
     assert "is not a character" not in proc.stderr and "NoneType" not in proc.stderr, proc.stderr
     assert "1 problem found" in proc.stderr, proc.stderr
+
+
+def test_an_episode_file_of_a_series_is_checked_in_its_project(tmp_path):
+    """`validate episodes/ep02.yaml` checked the file on its own: its bible "leaves the project folder" and every
+    character was unknown (exit 3), with or without -p."""
+    import shutil
+
+    from tests.conftest import DATA
+
+    project = tmp_path / "series"
+    shutil.copytree(DATA / "series", project)
+    for args, cwd in ((["validate", "episodes/ep02.yaml"], project), (["validate", "ep02.yaml"], project / "episodes"),
+                      (["-p", str(project), "validate", str(project / "episodes/ep02.yaml")], tmp_path)):
+        proc = director(*args, cwd=cwd)
+        assert proc.returncode == 0 and "ep02.yaml: ok" in proc.stdout, (args, proc.stdout, proc.stderr)
+    # and a mistake in it is still found, at its line
+    ep02 = project / "episodes/ep02.yaml"
+    ep02.write_text(ep02.read_text(encoding="utf-8").replace("who: zoe", "who: zoey"), encoding="utf-8")
+    proc = director("validate", "episodes/ep02.yaml", cwd=project)
+    assert proc.returncode == 3 and "'zoey' is not a character" in proc.stderr and "leaves" not in proc.stderr

@@ -121,8 +121,22 @@ def test_plan_and_status_take_every_episode_with_all(tmp_path):
     assert both.returncode == 2 and "--all and --episode" in both.stderr
     import yaml
     other = yaml.safe_load((project / "shots" / "ep02.yaml").read_text(encoding="utf-8"))["shots"][0]["id"]
-    wrong = director("-p", str(project), "shot", "regen", other)  # ep01 is the default episode
+    wrong = director("-p", str(project), "shot", "regen", other, "-e", "ep01")
     assert wrong.returncode == 2 and "it is in episode ep02: add -e ep02" in wrong.stderr, wrong.stderr
+    # without -e, the first episode stood in for the one meant: an edit goes to the one episode that has the shot
+    # or scene, saying which, and is refused where several have it (or none); a render names one or takes --all
+    found = director("-p", str(project), "shot", "set", other, "size=CU", check=True)
+    assert found.stdout.startswith(f"ep02: {other}: size=CU")
+    assert yaml.safe_load((project / "shots" / "ep02.yaml").read_text(encoding="utf-8"))["shots"][0]["size"] == "CU"
+    (project / "episodes" / "ep03.yaml").write_text((project / "episodes" / "ep02.yaml").read_text(
+        encoding="utf-8").replace("\nid:", "\nnot_id:"), encoding="utf-8")
+    scene = other.rsplit("-", 1)[0]
+    both = director("-p", str(project), "line", f"{scene}/1", "--text", "Hi.")
+    assert both.returncode == 2 and f"scene {scene} is in episodes ep02, ep03: name one with --episode NAME" \
+        in both.stderr, both.stderr
+    for args in (["line", "nowhere/1", "--text", "Hi."], ["render"], ["export", "-f", "edl"]):
+        refused = director("-p", str(project), *args)
+        assert refused.returncode == 2 and "error: " in refused.stderr and "--episode NAME" in refused.stderr, args
 
 
 def test_a_bible_change_re_plans_only_the_episodes_that_name_what_changed(tmp_path):
