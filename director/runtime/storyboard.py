@@ -22,6 +22,15 @@ BACKGROUND = (24, 24, 28)
 PANEL_W = 360  # the storyboard's panels and reference thumbnails (the preview's panels bring theirs this wide)
 
 
+def _aside(parenthetical: str | None) -> str:
+    """' (whispering)': a parenthetical in brackets once, written with them (as scripts and the importers write it,
+    "(quietly)", "（压低声音）") or without."""
+    text = (parenthetical or "").strip()
+    if not text:
+        return ""
+    return f" {text}" if text[0] in "(（" and text[-1] in ")）" else f" ({text})"
+
+
 def _shot_rows(ctx) -> list[dict]:
     rows = []
     for shot in ctx.shots:
@@ -33,7 +42,7 @@ def _shot_rows(ctx) -> list[dict]:
             beat = ctx.beats[ref]
             if beat.line:
                 tag = DELIVERY_TAGS.get(beat.line.heard_as, "")
-                aside = f" ({beat.line.parenthetical})" if beat.line.parenthetical else ""
+                aside = _aside(beat.line.parenthetical)
                 lines.append(f"{ctx.sp.characters[beat.line.who].name or beat.line.who}{tag}{aside}: {beat.line.text}")
             elif beat.narration:
                 lines.append(f"Narrator: {beat.narration.text}")

@@ -195,3 +195,12 @@ def test_the_run_record_says_each_stage_s_job_seconds(rendered_full):
         seconds = sum(j["seconds"] for j in ran if j["stage"] == stage)
         assert abs(data["work_seconds"] - seconds) < 0.002 * (1 + len(ran)), (stage, data, seconds)
     assert sum(d["work_seconds"] for d in record["stages"].values()) > 0
+
+
+def test_a_parenthetical_is_bracketed_once_on_the_storyboard():
+    """Scripts and the importers keep a parenthetical's brackets ("(whispering)"): the sheet said
+    "Sarah ((whispering)): Who is this?"."""
+    from director.runtime.storyboard import _aside
+
+    assert _aside("(whispering)") == _aside("whispering") == " (whispering)"
+    assert _aside("（压低声音）") == " （压低声音）" and _aside("  ") == _aside(None) == ""
