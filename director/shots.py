@@ -6,6 +6,7 @@ import json
 import re
 import zlib
 from pathlib import Path
+from types import SimpleNamespace
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -14,7 +15,7 @@ from director.errors import ScreenplayError
 from director.ids import id_problem
 from director.screenplay import Angle, Move, Screenplay, Size, Transition, pydantic_problems
 from director.store.files import atomic_write_text
-from director.vocab import NOT_ON_SCREEN
+from director.vocab import NOT_ON_SCREEN, did_you_mean
 from director.yamlpos import load_yaml
 
 MIN_SHOT, MAX_SHOT = 0.5, 60.0
@@ -240,7 +241,7 @@ def plan_problems(sp: Screenplay, shots: list[Shot], scenes: set[str] | None = N
         for who in shot.characters:
             if who not in sp.characters:
                 problems.append((i, f"shot {shot.id}: character {who!r} is not in the screenplay"
-                                    f" (known: {', '.join(map(str, sp.characters))})"))
+                                    f"{did_you_mean(who, list(sp.characters))} (known: {', '.join(map(str, sp.characters))})"))
         for ref in shot.beats:
             if ref not in wanted:
                 problems.append((i, f"shot {shot.id}: beat {ref!r} does not exist in the screenplay"
@@ -280,15 +281,53 @@ def save_shot_list(path: Path, shot_list: ShotList) -> None:
     atomic_write_text(path, dump_shot_list(shot_list))
 
 
-def load_shot_list(path: Path, sp: Screenplay | None = None) -> ShotList:
-    """Read a (possibly hand-edited) shot list; every problem located as file:line:col."""
+def _rules_despite(exc: ValidationError, data, sp: Screenplay) -> list[tuple[int | None, str]]:
+    """``plan_problems`` of a shot list the schema refused, on its shots without their refused fields (a shot that
+    cannot stand without them is left out, and with it the check that every beat is covered): a wrong size hid an
+    unknown character and a beat covered twice until it was fixed."""
+    items = data.get("shots") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        return []
+    refused: dict[int, set] = {}
+    for error in exc.errors():
+        loc = error.get("loc", ())
+        if len(loc) >= 2 and loc[0] == "shots" and isinstance(loc[1], int):
+            refused.setdefault(loc[1], set()).add(loc[2] if len(loc) > 2 else None)
+    kept, at, whole = [], [], True
+    for i, item in enumerate(items):
+        fields = refused.get(i, set())
+        if None in fields or not isinstance(item, dict):
+            whole = False
+            continue
+        try:
+            kept.append(Shot.model_validate({k: v for k, v in item.items() if k not in fields}))
+        except ValidationError:
+            whole = False
+            continue
+        at.append(i)
+        whole = whole and "beats" not in fields
+    return [(at[i] if i is not None else None, msg) for i, msg in plan_problems(sp, kept)
+            if i is not None or whole]
+
+
+def load_shot_list(path: Path, sp: Screenplay | None = None, current: Screenplay | None = None) -> ShotList:
+    """Read a (possibly hand-edited) shot list; every problem located as file:line:col. ``sp``: checked against
+    that screenplay's rules too; ``current``: only where the schema refuses the list and it was planned from that
+    screenplay (the list a render would use, once fixed)."""
     data, pos, problems = load_yaml(path, str(path))
     if problems:
         raise ScreenplayError(problems)
     try:
         shot_list = ShotList.model_validate(data)
     except ValidationError as exc:
-        raise ScreenplayError(pydantic_problems(exc, ShotList, pos)) from None
+        found = pydantic_problems(exc, ShotList, pos)
+        rules = sp if sp is not None else current if current is not None and isinstance(data, dict) and \
+            planned_from(SimpleNamespace(screenplay=data.get("screenplay"), planner=data.get("planner")), current) \
+            else None
+        if rules is not None:  # every problem at once: the rules too, on what the schema accepted
+            found += [pos.problem(("shots", i) if i is not None else ("shots",), msg)
+                      for i, msg in _rules_despite(exc, data, rules)]
+        raise ScreenplayError(found) from None
     if sp is not None:
         located = [pos.problem(("shots", i) if i is not None else ("shots",), msg)
                    for i, msg in plan_problems(sp, shot_list.shots)]

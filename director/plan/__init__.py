@@ -131,7 +131,7 @@ def _keep_takes(project: Project, episode: str, previous: ShotList, shots: list[
 
 def previous_shots(project: Project, loaded: LoadedScreenplay) -> ShotList | None:
     path = project.shots_path(loaded.episode)
-    return load_shot_list(path) if path.exists() else None
+    return load_shot_list(path, current=loaded.screenplay) if path.exists() else None
 
 
 def plan_episode(project: Project, loaded: LoadedScreenplay, planner_name: str | None = None,

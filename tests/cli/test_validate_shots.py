@@ -50,6 +50,23 @@ def test_a_broken_shot_list_fails_validate_as_it_would_fail_the_render(planned, 
     assert render.returncode == 3 and words in render.stderr, render.stderr  # what validate said, render says
 
 
+def test_a_shot_list_the_schema_refuses_is_checked_by_the_rules_too(planned):
+    """"Every problem at once": a wrong size hid an unknown character and a beat covered twice until it was fixed."""
+    def change(data):
+        data["shots"][0]["size"] = "wide"
+        data["shots"][1]["characters"] = ["boo"]
+        data["shots"][2]["beats"] += data["shots"][1]["beats"][:1]
+    _edit_shots(planned, change)
+    proc = director("-p", str(planned), "validate")
+    assert proc.returncode == 3 and "'wide' is not valid" in proc.stderr, proc.stderr
+    assert "character 'boo' is not in the screenplay (did you mean 'bo'?)" in proc.stderr, proc.stderr
+    assert "is already covered by shot" in proc.stderr and "3 problems found" in proc.stderr, proc.stderr
+    # a shot the schema cannot take at all leaves out the coverage check (its beats would read as uncovered)
+    _edit_shots(planned, lambda d: d["shots"][1].update(id=None))
+    proc = director("-p", str(planned), "validate")
+    assert proc.returncode == 3 and "not covered" not in proc.stderr, proc.stderr
+
+
 def test_a_screenplay_file_outside_any_project_validates(tmp_path):
     """What ``import -o ep02.yaml`` writes, with no director.yaml beside it: ``validate ep02.yaml`` (the
     importer's own next step) failed with "not a director project" once the shot list was checked too."""
