@@ -67,6 +67,7 @@ def _yaml(text: str = ""):
 
     rt = YAML()
     rt.preserve_quotes = True
+    rt.brace_single_entry_mapping_in_flow_sequence = True  # `[{line: {...}}]` stays so, not `[line: {...}]`
     rt.width = 100
     sequence, offset = 4, 2
     if text:

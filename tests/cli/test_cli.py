@@ -172,6 +172,17 @@ def test_a_line_edit_changes_that_line_of_the_screenplay_and_no_other(tmp_path):
          '      - line: {who: ren, text: "You are late.", emotion: cold}')], changed
 
 
+def test_a_line_edit_keeps_a_flow_list_of_beats_as_it_was_written():
+    """The docs' series example writes `beats: [{line: {...}}]`: an edit wrote `beats: [line: {...}]` back."""
+    from director.runtime.edits import _dump, _yaml
+
+    text = 'scenes:\n  - id: meet\n    beats: [{line: {who: zoe, text: "Hi."}}, {action: Rain.}]\n'
+    rt = _yaml(text)
+    data = rt.load(text)
+    data["scenes"][0]["beats"][0]["line"]["text"] = "Hello."
+    assert _dump(rt, data) == text.replace('"Hi."', '"Hello."')
+
+
 def test_a_shot_edit_leaves_no_space_at_a_lines_end(tmp_path):
     from director.runtime.edits import _tidy
 
