@@ -33,12 +33,22 @@ class State:
 state = State()
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from director import __version__
+
+        print(f"director {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
     project: Annotated[Optional[Path], typer.Option("--project", "-p", help="project folder (default: here)")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="machine-readable results on stdout")] = False,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="more detail on stderr")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="only errors on stderr")] = False,
+    version: Annotated[bool, typer.Option("--version", "-V", is_eager=True, callback=_print_version,
+                                          help="print director's version and exit")] = False,
 ) -> None:
     state.project = project
     state.out = Output(json_mode=json_out, verbosity=-1 if quiet else verbose)
@@ -283,10 +293,13 @@ def plan(
             else:
                 text += f"\n  scene {scene_id}: the rules ({record.get('why', '')})"
     state.out.result(data, text)
-    if show and not state.out.json_mode:
+    if show and not state.out.json_mode:  # the table asked for is the command's output: on stdout, where
+        # `plan --show > plan.txt` and `| less` find it (it went to stderr, with the progress)
+        from rich.console import Console
+
         from director.cli.tables import shot_table
 
-        state.out.console().print(shot_table(loaded.screenplay, shots))
+        Console().print(shot_table(loaded.screenplay, shots))
 
 
 # ------------------------------------------------------------------------------ render
@@ -944,10 +957,19 @@ def hoisted(argv: list[str]) -> list[str]:
         i += 2 if argv[i] in ("-p", "--project") else 1
     if i >= end:
         return argv
-    late = [a for a in argv[i + 1:end] if a in GLOBAL_FLAGS]
+    late, rest, j = [], [], i + 1
+    while j < end:  # a flag, or the project with its folder (``render -p show``: "No such option: -p")
+        if argv[j] in GLOBAL_FLAGS or argv[j].startswith("--project="):
+            late.append(argv[j])
+        elif argv[j] in ("-p", "--project") and j + 1 < end:
+            late += argv[j:j + 2]
+            j += 1
+        else:
+            rest.append(argv[j])
+        j += 1
     if not late:
         return argv
-    return [*late, *argv[:i + 1], *(a for a in argv[i + 1:end] if a not in GLOBAL_FLAGS), *argv[end:]]
+    return [*late, *argv[:i + 1], *rest, *argv[end:]]
 
 
 SYSTEM_TROUBLE = {"ENOSPC": "no space left on the disk", "EDQUOT": "the disk quota is used up",

@@ -84,7 +84,7 @@ def test_plan_show_prints_a_table(tmp_path):
     project = tmp_path / "series"  # a copy: plan writes the shot list (it rewrote the repository's fixture)
     shutil.copytree(ROOT / "tests/data/series", project)
     proc = director("-p", str(project), "plan", "--episode", "ep02", "--show", check=True)
-    assert "meet-" in proc.stderr and "It never was." in proc.stderr
+    assert "meet-" in proc.stdout and "It never was." in proc.stdout  # the output asked for, where `> file` takes it
 
 
 def test_a_shot_list_written_by_an_older_director_is_still_current(tmp_path):
@@ -128,6 +128,18 @@ def test_global_flags_typed_after_the_command_work_as_before_it():
                                                                           "--watch"]
     assert hoisted(["--json", "render"]) == ["--json", "render"]
     assert hoisted(["line", "a/1", "--", "--json"]) == ["line", "a/1", "--", "--json"]  # after --: an argument
+    # the project too, with its folder: `status -p show` was "No such option: -p"
+    assert hoisted(["status", "-p", "my show", "--json"]) == ["-p", "my show", "--json", "status"]
+    assert hoisted(["line", "a/1", "--project=x", "--text", "-p"]) == ["--project=x", "line", "a/1", "--text", "-p"]
+    out = director("status", "-p", str(ROOT / "projects/demo"), "--json", cwd=ROOT.parent, check=True)
+    assert "jobs" in json.loads(out.stdout)
+
+
+def test_version():
+    from director import __version__
+
+    for flag in ("--version", "-V"):
+        assert director(flag, check=True).stdout == f"director {__version__}\n"
 
 
 def test_render_help_lists_the_stages_in_order():
