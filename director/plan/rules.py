@@ -226,11 +226,12 @@ class RulePlanner:
         if people:
             parts.append(f"{people}.")
         if d.what:
-            parts.append(d.what.rstrip(".") + ".")
+            parts.append(_sentence(d.what))
         place = location.description[:1].upper() + location.description[1:]
-        parts.append(f"{place}, {scene.time}.")
+        # the time in the prompt's words (深夜: night; CONTINUOUS: the scene before's), as the keyframes' light is
+        parts.append(f"{place.rstrip('.。')}, {self.sp.scene_time(scene)}.")
         if scene.description.strip():  # what this scene adds to its place (papers on the floor after the raid)
-            parts.append(scene.description.strip().rstrip(".。") + ".")
+            parts.append(_sentence(scene.description))
         return " ".join(parts)
 
     def _shot(self, scene: Scene, d: _Draft) -> Shot:
@@ -238,6 +239,12 @@ class RulePlanner:
         return Shot(id="", scene=scene.id, size=d.size, angle=d.angle, move=d.move, duration=round(seconds, 1),
                     characters=d.characters, prompt=self._prompt(scene, d), beats=d.beats, transition=d.transition,
                     location=d.location if d.location and d.location != scene.location else None)
+
+
+def _sentence(text: str) -> str:
+    """``text`` ended as a sentence, once: a Chinese action keeps its 。(it read "盯着手机屏幕。.")."""
+    text = text.strip()
+    return text if text.endswith((".", "。", "!", "！", "?", "？", "…")) else text + "."
 
 
 def beat_index(ref: str) -> int:

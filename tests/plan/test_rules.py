@@ -97,6 +97,23 @@ def test_a_locked_shot_is_said_to_keep_a_description_the_screenplay_changed(tmp_
     assert yaml.safe_load(path.read_text())["shots"][1]["prompt"] == data["shots"][1]["prompt"]
 
 
+def test_a_prompt_ends_each_sentence_once_and_says_the_time_in_its_words(tmp_path):
+    """A Chinese action kept its 。 and got a "." too ("林晚盯着手机屏幕。."); the time was the writer's 深夜, and a
+    CONTINUOUS scene's prompt said "continuous"."""
+    path = tmp_path / "zh.yaml"
+    path.write_text("title: 夜\ncharacters:\n  lin: {name: 林晚, description: 年轻女子}\n"
+                    "locations:\n  flat: {description: 狭小的出租屋。}\nscenes:\n"
+                    "  - {id: a, location: flat, time: 深夜, beats: [{action: 林晚盯着手机屏幕。}]}\n"
+                    "  - {id: b, location: flat, time: CONTINUOUS, description: 灯灭了, beats: [{action: She waits}]}\n",
+                    encoding="utf-8")
+    sp = load_screenplay(path).screenplay
+    shots, _ = merge_locked(sp, "ep", RulePlanner(sp, "ep"), [])
+    prompts = " ".join(s.prompt for s in shots)
+    assert "。." not in prompts and "林晚盯着手机屏幕。" in prompts and "She waits." in prompts, prompts
+    assert "狭小的出租屋, night." in prompts and "深夜" not in prompts and "continuous" not in prompts, prompts
+    assert "灯灭了." in prompts
+
+
 def test_the_episodes_silent_first_shot_is_the_three_second_hook():
     from director.plan.craft import craft_score
 
