@@ -13,7 +13,7 @@ from director.errors import ProjectLocked, ScreenplayError, StageFailed
 from director.project import Project
 from director.screenplay import LoadedScreenplay
 from director.shots import Shot, ShotList, load_shot_list, plan_digest, plan_problems, planned_from, save_shot_list
-from director.store.files import write_json
+from director.store.files import read_own, write_json
 
 
 @dataclass
@@ -61,7 +61,7 @@ def _planned(project: Project, episode: str, part: str = "shots") -> dict[str, s
     """Digest of each shot as the planner last wrote it (a differing shot was edited by hand), or with ``part``
     "described", of each character and place as the screenplay described them then."""
     try:
-        data = json.loads(project.state_file("state", f"{episode}.plan.json").read_text())
+        data = json.loads(read_own(project.state_file("state", f"{episode}.plan.json")))
         return {str(k): str(v) for k, v in data[part].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
@@ -116,7 +116,7 @@ def _keep_takes(project: Project, episode: str, previous: ShotList, shots: list[
     """A re-plan keeps the take chosen by hand (``take pick``, ``shot regen``) of a shot it plans again under the same
     id: the seed the shot had, where it is one of the shot's takes. It gave every shot the planner's seed back."""
     try:
-        takes = json.loads(project.state_file("takes", f"{episode}.json").read_text()).get("takes", {})
+        takes = json.loads(read_own(project.state_file("takes", f"{episode}.json"))).get("takes", {})
     except (OSError, ValueError, AttributeError):
         return shots
     before = {s.id: s.seed for s in previous.shots}

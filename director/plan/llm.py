@@ -42,7 +42,7 @@ from director.screenplay import LoadedScreenplay, Scene, Screenplay
 from director.secrets import redact, register, split_url_credentials
 from director.shots import Shot, placed, plan_problems
 from director.store.cache import ArtifactCache, fingerprint
-from director.store.files import write_json
+from director.store.files import read_own, write_json
 from director.vocab import ANGLES, MOVES, SIZES, TRANSITIONS
 
 log = logging.getLogger("director.llm")
@@ -200,7 +200,7 @@ class Endpoint:
     # ------------------------------------------------------------------ method memory
     def _memory(self) -> dict:
         try:
-            return json.loads(self.memory_path.read_text())
+            return json.loads(read_own(self.memory_path))
         except (OSError, ValueError):
             return {}
 

@@ -24,7 +24,7 @@ from director.errors import ScreenplayError, UsageError
 from director.project import Project, _declared_id
 from director.screenplay import LoadedScreenplay, load_screenplay
 from director.shots import ShotList, load_shot_list
-from director.store.files import atomic_write_text, write_json
+from director.store.files import atomic_write_text, read_own, write_json
 from director.store.lock import EditLock
 from director.yamlpos import load_yaml
 from director.vocab import EMOTIONS, canonical_emotion, one_of
@@ -259,7 +259,7 @@ def _load_takes(project: Project, episode: str) -> dict[str, list[int]]:
 
     path = _takes_path(project, episode)
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(read_own(path))
         return {k: [int(s) for s in v] for k, v in data.get("takes", {}).items()}
     except FileNotFoundError:
         return {}
@@ -304,7 +304,7 @@ def take_keys(project: Project) -> set[str]:
     keys: set[str] = set()
     for path in project.state_file("takes").glob("*.json"):
         try:
-            kept = json.loads(path.read_text()).get("keys", {})
+            kept = json.loads(read_own(path)).get("keys", {})
             keys |= {k for seeds in kept.values() for ks in seeds.values() for k in ks if isinstance(k, str)}
         except (OSError, ValueError, AttributeError, TypeError) as exc:  # what it lists is unknown: keep it all
             raise UsageError(f"{path} cannot be read ({type(exc).__name__}); `clean` would remove the earlier takes "
@@ -319,14 +319,14 @@ def _remember(project: Project, episode: str, shot_id: str, seeds: list[int], le
 
     path = _takes_path(project, episode)
     try:
-        keys = json.loads(path.read_text()).get("keys", {})
+        keys = json.loads(read_own(path)).get("keys", {})
     except (OSError, ValueError, AttributeError):
         keys = {}
     data = _load_takes(project, episode)
     data[shot_id] = seeds
     if leaving is not None:
         try:
-            jobs = json.loads(project.state_file("state", f"{episode}.json").read_text())["jobs"]
+            jobs = json.loads(read_own(project.state_file("state", f"{episode}.json")))["jobs"]
         except (OSError, ValueError, KeyError):
             jobs = {}
         made = {stage: jobs.get(f"{stage}:{shot_id}") for stage in TAKE_STAGES}

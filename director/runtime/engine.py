@@ -22,7 +22,7 @@ from director.stages import STAGE_ORDER, all_stages
 from director.stages.base import Job, Pending, Stage, Unknown
 from director.store import steps
 from director.store.cache import fingerprint
-from director.store.files import write_json
+from director.store.files import read_own, write_json
 
 log = logging.getLogger("director.render")
 
@@ -118,7 +118,7 @@ def read_jobs(path: Path) -> dict[str, dict]:
     """A state file's jobs (each a key and the material it was made from); {} where the file is missing, torn or
     not of that shape (``null``, a list): it is rebuilt by the next render, never a crash of every command."""
     try:
-        jobs = json.loads(path.read_text(encoding="utf-8"))["jobs"]
+        jobs = json.loads(read_own(path))["jobs"]
     except (OSError, ValueError, KeyError, TypeError, IndexError):
         return {}
     if not isinstance(jobs, dict):

@@ -18,7 +18,7 @@ from director.runtime import uptodate
 from director.runtime.context import RenderContext
 from director.runtime.engine import Reporter, RunResult, Selection, StateIndex, execute, run_record
 from director.store.cache import ArtifactCache, file_stamp
-from director.store.files import write_json
+from director.store.files import read_own, write_json
 from director.store.lock import ProjectLock
 from director.vocab import did_you_mean
 
@@ -264,7 +264,7 @@ STORYBOARD_FROM = ("refs", "keyframes", "timing", "clips")  # what the storyboar
 def _published(out: Path) -> dict:
     """What out/ holds from which artifacts (``.published.json``)."""
     try:
-        published = json.loads((out / ".published.json").read_text())
+        published = json.loads(read_own(out / ".published.json"))
     except (OSError, ValueError):
         published = {}
     return published if isinstance(published, dict) else {}

@@ -13,7 +13,7 @@ from director.media.fonts import drawing_language, font, wrap_text
 from director.media.png import write_png
 from director.shots import talking_speakers
 from director.store.cache import fingerprint
-from director.store.files import atomic_write_text
+from director.store.files import atomic_write_text, read_own
 
 COLUMNS = 4
 DELIVERY_TAGS = {"vo": " (V.O.)", "os": " (O.S.)", "inner": " (inner)", "phone": " (phone)", "radio": " (radio)"}
@@ -86,7 +86,7 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
     panels.mkdir(parents=True, exist_ok=True)
     index_path = panels / "index.json"
     try:
-        index = json.loads(index_path.read_text())
+        index = json.loads(read_own(index_path))
     except (OSError, ValueError):
         index = {}
     cards = []

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from director.paths import no_links
 from director.store.cache import ArtifactCache, file_stamp
+from director.store.files import read_own
 
 FORMAT = 2
 STATE = Path(".director") / "uptodate"
@@ -178,7 +179,7 @@ def remember(project, episode: str | None, profile: str | None, before: str | No
 def answer(root: Path, episode: str | None, profile: str | None) -> dict | None:
     """The last render's summary when nothing it depends on changed since; None to take the normal path."""
     try:
-        stamp = json.loads(stamp_path(root, episode, profile).read_text(encoding="utf-8"))
+        stamp = json.loads(read_own(stamp_path(root, episode, profile)))
     except (OSError, ValueError):
         return None
     if not isinstance(stamp, dict) or stamp.get("format") != FORMAT or not isinstance(stamp.get("files"), dict):

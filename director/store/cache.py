@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 from director.paths import UnsafePath
 from director.secrets import redact_data
-from director.store.files import canonical_json
+from director.store.files import canonical_json, read_own
 
 log = logging.getLogger("director.cache")
 MANIFEST = "manifest.json"
@@ -116,7 +116,7 @@ class ArtifactCache:
 
     def _verify(self, path: Path, files: dict[str, dict]) -> None:
         try:
-            stamps = json.loads((path / STAMPS).read_text(encoding="utf-8"))
+            stamps = json.loads(read_own(path / STAMPS))
             stamps = stamps if isinstance(stamps, dict) else {}
         except (OSError, ValueError):
             stamps = {}
@@ -214,7 +214,7 @@ class ArtifactCache:
 
 def _read_manifest(path: Path) -> dict:
     """The manifest of an entry, its shape checked (ValueError when it is not one this version wrote)."""
-    manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    manifest = json.loads(read_own(path / MANIFEST))
     if not isinstance(manifest, dict):
         raise ValueError("the manifest is not a JSON object")
     if manifest.get("format") != FORMAT:
@@ -227,6 +227,10 @@ def _read_manifest(path: Path) -> dict:
                 or not isinstance(record, dict) or not isinstance(record.get("size"), int)
                 or not isinstance(record.get("blake2b"), str)):
             raise ValueError(f"the manifest's entry for {str(name)[:40]!r} is malformed")
+    roles = meta.get("files", {})  # what each role's file is: one of the files checked, nothing else (a path
+    # written there, absolute or with "..", had the render publish any file it could read as the episode)
+    if not isinstance(roles, dict) or any(not isinstance(name, str) or name not in files for name in roles.values()):
+        raise ValueError("the manifest names a file for a role that is not one of its files")
     manifest["meta"] = meta
     return manifest
 

@@ -50,6 +50,32 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+OWN_LIMIT = 256 << 20  # bytes: no file director writes in its own folders comes near
+
+
+def read_own(path: Path, limit: int = OWN_LIMIT) -> str:
+    """A file director writes in its own folders (a manifest, a state or publish index), read only while it is a
+    plain file of a sane size: a named pipe put in its place blocked every render, a link to /dev/zero filled the
+    memory. OSError (FileNotFoundError where it is missing) or ValueError otherwise: each caller treats the file
+    as torn and makes it again."""
+    from director.paths import not_regular
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    try:
+        info = os.fstat(fd)
+        if kind := not_regular(info.st_mode):
+            raise ValueError(f"{path} {kind}")
+        if info.st_size > limit:
+            raise ValueError(f"{path} has {info.st_size} bytes, more than director ever writes there")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise ValueError(f"{path} is larger than director ever writes there")
+    return data.decode("utf-8")
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 

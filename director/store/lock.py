@@ -11,19 +11,26 @@ from pathlib import Path
 
 from director.errors import ProjectLocked
 from director.paths import UnsafePath
+from director.store.files import read_own
 
 
 def _open_lock(path: Path, what: str) -> int:
     """The lock file, opened (made) never through a link: one put in place of the lock made every render empty the
     file it named."""
+    from director.paths import not_regular
+
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
     except OSError as exc:
         if exc.errno != errno.ELOOP:
             raise
         raise UnsafePath(f"refusing to lock {what}: {path} is a symbolic link (director never makes one there; "
                          f"remove it)") from None
+    if kind := not_regular(os.fstat(fd).st_mode):  # a named pipe there: flock's EINVAL was an "internal error"
+        os.close(fd)
+        raise UnsafePath(f"refusing to lock {what}: {path} {kind} (director makes a plain file there; remove it)")
+    return fd
 
 
 class ProjectLock:
@@ -51,7 +58,7 @@ class ProjectLock:
 
     def _message(self) -> str:
         try:
-            holder = json.loads(self.path.read_text())
+            holder = json.loads(read_own(self.path))
             who = f"pid {holder['pid']}, started {holder['started']}, `director {holder.get('argv') or holder['command']}`"
         except (OSError, ValueError, KeyError):
             who = "another process"
@@ -83,7 +90,7 @@ def lock_holder(state_dir: Path) -> dict | None:
     finally:
         os.close(fd)
     try:
-        holder = json.loads(path.read_text() or "null")
+        holder = json.loads(read_own(path) or "null")
     except (OSError, ValueError):
         return None
     return holder if isinstance(holder, dict) and isinstance(holder.get("pid"), int) else None

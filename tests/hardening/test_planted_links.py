@@ -104,3 +104,58 @@ def test_a_cache_file_swapped_for_a_link_to_the_same_bytes_is_made_again(arena):
     assert proc.returncode == 0, proc.stderr
     assert copy.is_file()
     assert not wav.is_symlink() and wav.is_file()  # the entry made again, as a file of its own
+
+
+def _entry(project: Path, stage: str) -> Path:
+    return next((project / ".director" / "cache" / stage).glob("*/*/manifest.json")).parent
+
+
+def test_a_manifest_naming_a_file_outside_its_entry_is_not_used(arena):
+    """A manifest's roles (`meta.files`) were never checked against its verified files: one rewritten to name
+    /etc/hostname (or ../..) had the render publish that file as episode.mp4, and export copy it, exit 0."""
+    import json
+
+    project, victim = arena
+    manifest = _entry(project, "assemble") / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["meta"]["files"]["video"] = str(victim / "notes.txt")
+    manifest.write_text(json.dumps(data))
+    (project / "out" / "screenplay" / "episode.mp4").unlink()
+    _touch(project)
+    proc = director("-p", str(project), "render")
+    assert proc.returncode == 0, proc.stderr
+    episode = (project / "out" / "screenplay" / "episode.mp4").read_bytes()
+    assert episode[4:8] == b"ftyp" and b"IMPORTANT USER DATA" not in episode
+    assert "discarding torn or corrupted cache entry assemble" in proc.stderr, proc.stderr
+
+
+def test_named_pipes_in_directors_own_files_are_no_hang(arena):
+    """A named pipe in place of a manifest, the render state or out/'s publish index blocked the render forever (a
+    SIGTERM did not stop it); one in place of the lock was an "internal error"."""
+    project, _ = arena
+    for path in (_entry(project, "subtitles") / "manifest.json", project / ".director" / "state" / "screenplay.json",
+                 project / "out" / "screenplay" / ".published.json"):
+        path.unlink()
+        os.mkfifo(path)
+    _touch(project)
+    proc = director("-p", str(project), "render", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert not any(p.is_fifo() for p in (project / ".director" / "state" / "screenplay.json",
+                                         project / "out" / "screenplay" / ".published.json"))
+    lock = project / ".director" / "lock"
+    lock.unlink(missing_ok=True)
+    os.mkfifo(lock)
+    _touch(project)
+    proc = director("-p", str(project), "render", timeout=120)
+    assert_clean_failure(proc)
+    assert "named pipe" in proc.stderr and "lock" in proc.stderr
+
+
+def test_a_folder_where_an_output_goes_is_said_not_an_internal_error(arena):
+    project, _ = arena
+    (project / "out" / "screenplay" / "episode.mp4").unlink()
+    (project / "out" / "screenplay" / "episode.mp4").mkdir()
+    _touch(project)
+    proc = director("-p", str(project), "render")
+    assert proc.returncode != 0 and "internal error" not in proc.stderr and "Traceback" not in proc.stderr
+    assert "a folder is where director writes a file" in proc.stderr and "episode.mp4" in proc.stderr, proc.stderr
