@@ -15,8 +15,17 @@ from director.importers.convert import (_CONTD, NARRATOR_CUES, Element, Script, 
 from director.media.linebreak import join_all
 from director.vocab import EMOTION_WORDS, EMOTIONS, canonical_delivery
 
+def scene_number(text: str) -> tuple[str, str]:
+    """A heading's text and its scene number (``INT. ROOM - DAY #12A#``), in time linear in the heading's length."""
+    end = text.rstrip()
+    at = end.rfind("#", 0, len(end) - 1) if end.endswith("#") else -1
+    found = _SCENE_NUMBER.fullmatch(end, at) if at >= 0 else None
+    return (end[:at].rstrip(), found[1]) if found else (text, "")
+
+
 _HEADING = re.compile(r"(?i)(int\.?/ext|ext\.?/int|i/e|e/i|int|ext|est)[.\s]")
-_SCENE_NUMBER = re.compile(r"\s*#([\w.-]+)#\s*$")
+_SCENE_NUMBER = re.compile(r"#([\w.-]+)#$")  # matched at the end of the stripped heading (``scene_number``): with a
+# leading ``\s*`` the search restarted at every space, and one long run of them took minutes
 _TITLE_KEY = re.compile(r"(?i)(title|credit|authors?|source|draft date|date|contact|copyright|notes|revision)\s*:.*")
 _KEY = re.compile(r"([A-Za-z][A-Za-z ]*):(.*)")
 _FADES = re.compile(r"(FADE (IN|OUT)|FADE TO BLACK|CUT TO BLACK)[.:]?")
@@ -245,9 +254,8 @@ class _Reader:
             self.gather(n, s[1:], "action")
         elif re.match(r"\.\w", s) or _HEADING.match(s) or chinese_heading(s):  # .FORCED, INT. EXT. ...
             text = s.removeprefix(".")
-            number = _SCENE_NUMBER.search(text)
-            self.emit("heading", plain(text[:number.start()] if number else text), n,
-                      number=number[1] if number else "")
+            heading, number = scene_number(text)
+            self.emit("heading", plain(heading), n, number=number)
         elif s.startswith(">"):
             self.emit("transition", plain(s[1:]), n)
         elif s.isupper() and (s.endswith("TO:") or _FADES.fullmatch(s)):

@@ -209,8 +209,9 @@ def test_flac_mp3_and_ogg_samples_are_read_by_the_same_reader_the_backends_use(t
 
 # ----------------------------------------------------------------- hostile scripts and odd files (ninth round)
 @pytest.mark.parametrize("body", ["_a " * 60000, "*a " * 60000, "[[ " * 60000, "[[a]]\n" * 30000,
-                                  "Mia waits\n" * 60000],
-                         ids=["unclosed-underlines", "unclosed-stars", "unclosed-notes", "many-notes", "long-action"])
+                                  "Mia waits\n" * 60000, "INT. KITCHEN " + " " * 400000 + "x - NIGHT"],
+                         ids=["unclosed-underlines", "unclosed-stars", "unclosed-notes", "many-notes", "long-action",
+                              "long-heading"])  # a heading's scene number: 160k spaces took a minute, 400k six
 def test_a_script_made_to_be_slow_imports_in_bounded_time(tmp_path, body):
     """Emphasis, notes and a long paragraph were read in time growing with the square of the size: 180 KB of
     ``_a `` took minutes, 4 MB some 20 hours. The bound is ~100x what they take now, ~100x less than before."""
