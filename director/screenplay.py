@@ -109,6 +109,22 @@ class ShotHint(Model):
     duration: float | None = Field(default=None, ge=0.5, le=60)
 
 
+_BREAK = re.compile(r"[ \t]*[\r\n][\s]*")
+_WIDE = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+
+
+def one_line(text: str) -> str:
+    """Spoken text as one line: a YAML block's line breaks (``text: |``) become spaces, or nothing between Chinese
+    characters. The subtitles lay out their own lines; a break reached the text measurer (which refuses one: the
+    render failed) and the ASS file, where a line is an event."""
+    if "\n" not in text and "\r" not in text:
+        return text
+    def join(m: re.Match) -> str:
+        before, after = text[m.start() - 1:m.start()], text[m.end():m.end() + 1]
+        return "" if _WIDE.match(before) and _WIDE.match(after) else " "
+    return _BREAK.sub(join, text).strip()
+
+
 class Line(Model):
     who: str
     text: str
@@ -117,6 +133,11 @@ class Line(Model):
     delivery: str | None = None  # on | vo | os | inner | phone | radio (or a Chinese word: 画外音, 内心独白, 电话)
     overlap: float | None = Field(default=None, gt=0, le=3, description="seconds this line starts before the "
                                   "previous line ends (people talking over each other)")
+
+    @field_validator("text")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        return one_line(value)
 
     @property
     def heard_as(self) -> str:
@@ -127,6 +148,11 @@ class Line(Model):
 class Narration(Model):
     text: str
     emotion: str | None = None
+
+    @field_validator("text")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        return one_line(value)
 
 
 class Music(Model):
@@ -619,13 +645,15 @@ class _Checker:
     def check_text(self, loc: tuple, text: str, what: str, limit: int) -> None:
         import unicodedata
 
-        control = next((c for c in text if unicodedata.category(c) == "Cc" and c not in "\n\t"), None)
+        control = next((c for c in text if unicodedata.category(c) == "Cc" and c not in "\n\t"
+                        or (ord(c) & 0xFFFE) == 0xFFFE or 0xFDD0 <= ord(c) <= 0xFDEF), None)
         if not "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf", "Zs", "Zl", "Zp")).strip():
             # spaces and invisible characters (zero-width spaces, joiners, BOMs) say nothing either
             self.err(loc, f"{what} is empty; write the words or remove the beat")
         elif control is not None:
-            self.err(loc, f"{what} contains the control character U+{ord(control):04X}; remove it (a copy out of a "
-                     "PDF or a word processor often carries one, and it would reach the subtitles as it is)")
+            kind = "control character" if unicodedata.category(control) == "Cc" else "noncharacter"
+            self.err(loc, f"{what} contains the {kind} U+{ord(control):04X}; remove it (a copy out of a PDF or a "
+                     "word processor often carries one, and it would reach the subtitles as it is)")
         elif len(text) > limit:
             self.err(loc, f"{what} is {len(text)} characters long (at most {limit}); split it into several beats")
 

@@ -219,6 +219,12 @@ def _syntax_problem(text: str, display: str, exc: yaml.YAMLError) -> Problem:
             exc = python_exc
         except RecursionError:
             pass
+    if isinstance(exc, yaml.MarkedYAMLError) and "quoted scalar" in str(exc.context) and exc.context_mark and \
+            any(words in str(exc.problem) for words in ("end of stream", "document separator")):
+        # where the quote opens, not where YAML gave up reading the text it started (often the file's end)
+        mark = exc.context_mark
+        return Problem(display, mark.line + 1, mark.column + 1, "a quote opens here and is not closed on this line "
+                       "(YAML read on to where the text could end); close it, or write a \" inside one as \\\"")
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -230,8 +236,25 @@ def _syntax_problem(text: str, display: str, exc: yaml.YAMLError) -> Problem:
             return Problem(display, line, col, "a tab; YAML indents with spaces only (replace the tab with spaces: "
                                                "most editors can convert indentation to spaces)")
         context = f" ({exc.context})" if exc.context else ""
-        return Problem(display, line, col, f"YAML syntax error: {what}{context}")
+        return Problem(display, line, col, f"YAML syntax error: {what}{context}{_syntax_hint(what)}")
+    if isinstance(exc, yaml.reader.ReaderError) and isinstance(exc.position, int):  # a character YAML refuses
+        before = text[:exc.position]
+        line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
+        return Problem(display, line, col, f"the character U+{code:04X} is not allowed in a YAML file; remove it (a "
+                                           "copy out of a PDF or a word processor often carries one)")
     return Problem(display, 1, 1, f"YAML error: {str(exc)[:200]}")
+
+
+def _syntax_hint(what: str) -> str:
+    """What usually causes PyYAML's words, as a writer fixes it."""
+    if "unknown escape character" in what:
+        return ": a backslash inside double quotes starts an escape; write it twice (\\\\) or use single quotes"
+    if "expected <block end>" in what or "block sequence" in what or "block mapping" in what:
+        return ": usually a line indented more or less than the lines it belongs with"
+    if "expected ',' or '}'" in what or "expected ',' or ']'" in what:
+        return ": usually a quote or a bracket opened on this line or one before it and not closed"
+    return ""
 
 
 _WIDE_COLON = re.compile(r"^([ \u3000]*(?:- )?)[\w-]+\s*(：)")  # title：… typed with a Chinese input method

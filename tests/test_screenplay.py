@@ -201,4 +201,48 @@ def test_a_full_width_colon_inside_a_value_is_not_blamed_for_another_mistake(tmp
     (tmp_path / "b.yaml").write_text('title: x\nnotes: |\n  注意：这是说明\n  　　第二段\nlanguage: zh-CN\n'
                                      'foo: "unclosed\nbar: 1\n', encoding="utf-8")
     proc = director("validate", "b.yaml", cwd=tmp_path)
-    assert "full-width" not in proc.stderr and "b.yaml:8:1: YAML syntax error" in proc.stderr, proc.stderr
+    assert "full-width" not in proc.stderr and "b.yaml:6:6: a quote opens here" in proc.stderr, proc.stderr
+
+
+def test_a_line_written_over_several_lines_is_one_line_and_renders(tmp_path):
+    """A YAML block (`text: |`) kept its breaks: validate said ok, and the subtitles' text measurer refused the
+    break (`raqm_layout() failed`), failing the render; between Chinese characters a break is no space."""
+    from director.screenplay import one_line
+    from tests.conftest import make_project
+
+    assert one_line("你来晚了\n我等了很久") == "你来晚了我等了很久" and one_line("Wait\r\n  here\n") == "Wait here"
+    project = make_project(tmp_path)
+    path = project / "screenplay.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "text: Only since Tuesday." in text
+    path.write_text(text.replace("text: Only since Tuesday.", "text: |\n        Only since Tuesday\n        and I wrote it "
+                                 "there myself last winter when you lent it to me and never asked for it back"),
+                    encoding="utf-8")
+    director("-p", str(project), "validate", check=True)
+    director("-p", str(project), "render", "--until", "subtitles", check=True)
+    srt = next((project / ".director" / "cache" / "subtitles").rglob("episode.srt")).read_text(encoding="utf-8")
+    assert "Tuesday and I wrote" in " ".join(srt.split()), srt
+
+
+def test_a_noncharacter_in_spoken_text_is_refused_at_its_line(tmp_path):
+    """U+FFFE passed validate and then failed the segment's encode (ffmpeg's subtitles refuse it)."""
+    path = tmp_path / "screenplay.yaml"
+    path.write_text((DATA / "short" / "screenplay.yaml").read_text(encoding="utf-8").replace(
+        "Only since Tuesday.", "Only since\\ufffeTuesday."), encoding="utf-8")  # as YAML's escape
+    proc = director("validate", str(path))
+    assert proc.returncode == 3 and ":18:" in proc.stderr and "noncharacter U+FFFE" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("text, at, words", [
+    ('title: x\ncharacters:\n  a: {description: "y}\n  b: {description: z}\n', ":3:20:", "a quote opens here and is not closed"),
+    ("title: x\nscenes:\n  - id: a\n    beats:\n      - action: x\n     - action: y\n", ":6:6:", "indented more or less"),
+    ('title: "C:\\path"\n', ":1:12:", "write it twice"),
+    ("title: x\uffffy\n", ":1:9:", "the character U+FFFF is not allowed"),
+], ids=["open-quote", "indent", "backslash", "odd-character"])
+def test_a_yaml_mistake_is_said_where_and_as_a_writer_fixes_it(tmp_path, text, at, words):
+    """PyYAML's words alone (`expected <block end>, but found '<block sequence start>'`), an open quote blamed on the
+    file's end, and a refused character at 1:1 ("position 643")."""
+    path = tmp_path / "screenplay.yaml"
+    path.write_text(text, encoding="utf-8")
+    proc = director("validate", str(path))
+    assert proc.returncode == 3 and f"screenplay.yaml{at}" in proc.stderr and words in proc.stderr, proc.stderr
