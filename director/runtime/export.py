@@ -264,9 +264,11 @@ def burned_cues(ass: Path) -> list[tuple[float, float, str, bool]]:
     its lines joined by newlines, and whether it is in italics (inner monologue)."""
     import pysubs2
 
+    from director.stages.subtitles import plain_text
+
     subs = pysubs2.load(str(ass), encoding="utf-8")
-    return [(e.start / 1000, e.end / 1000, e.plaintext, "\\i1" in e.text) for e in subs
-            if e.style == "Default" and not e.is_comment and e.plaintext.strip()]
+    said = [(e, plain_text(e.text)) for e in subs if e.style == "Default" and not e.is_comment]
+    return [(e.start / 1000, e.end / 1000, text, "\\i1" in e.text) for e, text in said if text.strip()]
 
 
 def _frame(seconds: float, sp) -> int:

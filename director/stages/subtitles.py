@@ -6,8 +6,10 @@ in the vertical safe zone: clear of the bottom ~20% and the top ~10% of the fram
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from director.backends.types import added, Made, keyed
@@ -140,8 +142,40 @@ class CardCue:
     end: float
 
 
+WORD_JOINER = "\u2060"  # invisible, and no glyph: HarfBuzz (libass's shaper) draws default-ignorables as nothing
+
+
 def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("{", "\\{").replace("}", "\\}")
+    """Words as ASS event text that libass draws as written. libass has no escape for a backslash: one before n, N
+    or h is a line break or a hard space (``C:\\new`` broke the line), so a word joiner goes between; braces are
+    escaped (``\\{``), so no text opens an override block (``{\\p1}`` would be a drawing)."""
+    text = re.sub(r"\\(?=[nNh{}])", "\\\\" + WORD_JOINER, text)
+    return text.replace("{", "\\{").replace("}", "\\}")
+
+
+_OVERRIDE = re.compile(r"(?<!\\)\{[^}]*\}")
+
+
+def plain_text(event_text: str) -> str:
+    """What an event written by ``_escape`` says, in plain text (its lines joined by newlines): pysubs2's plaintext
+    dropped escaped braces and took ``{\\p1}`` for a drawing."""
+    text = _OVERRIDE.sub("", event_text).replace("\\N", "\n").replace("\\h", "\u00a0")
+    return text.replace("\\{", "{").replace("\\}", "}").replace("\\" + WORD_JOINER, "\\")
+
+
+def srt_time(seconds_ms: int) -> str:
+    ms = max(0, int(seconds_ms))
+    return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+
+def write_srt(path, cues: list[tuple[int, int, list[str], bool]]) -> None:
+    """An SRT from plain text, cue by cue (start and end in ms, lines, italic): what is said, as written (from the ASS,
+    braces and backslashes were read as its escapes: "Wait. {That} one" became "Wait. \\ one")."""
+    blocks = []
+    for number, (start, end, lines, italic) in enumerate(sorted(cues, key=lambda c: (c[0], c[1])), start=1):
+        text = "\n".join(ln for ln in lines if ln.strip())
+        blocks.append(f"{number}\n{srt_time(start)} --> {srt_time(end)}\n" + (f"<i>{text}</i>" if italic else text))
+    Path(path).write_text("".join(b + "\n\n" for b in blocks), encoding="utf-8")
 
 
 def card_styles(subs, width: int, height: int, size: float) -> None:
@@ -219,7 +253,7 @@ def write_subtitles(cues: list[SubtitleCue], width: int, height: int, size: floa
         subs.append(pysubs2.SSAEvent(start=round(cue.start * 1000), end=round(cue.end * 1000), text=text))
     # the SRT holds what is said: a card on screen while someone speaks made two cues at once, which platforms'
     # uploaders and editors refuse or merge (the cards have an SRT of their own, for translators)
-    subs.save(str(srt_path), format_="srt")
+    write_srt(srt_path, [(round(c.start * 1000), round(c.end * 1000), list(c.lines), c.italic) for c in cues])
     card_styles(subs, width, height, size)
     unit = max(8, round(height * size))
     events = [card_event(card, subs.styles[card.kind.capitalize()], width, unit) for card in cards]
@@ -232,7 +266,8 @@ def write_subtitles(cues: list[SubtitleCue], width: int, height: int, size: floa
         only.styles = dict(subs.styles)
         only.events = list(events)
         only.save(str(cards_path), format_="ass")
-        only.save(str(cards_path.with_suffix(".srt")), format_="srt")  # an intro as "name\nrole", as read
+        write_srt(cards_path.with_suffix(".srt"), [(e.start, e.end, plain_text(e.text).split("\n"), False)
+                                                   for e in events])  # an intro as "name\nrole", as read
 
 
 @dataclass(frozen=True)
@@ -250,8 +285,10 @@ class SubtitleRequest:
 
 class SubtitlesStage(Stage):
     name = "subtitles"
-    version = "6"  # 4: the Language header (Simplified forms for zh-CN), cards; 5: numbers kept whole, even cues;
-    # 6: the SRT without the cards (they overlapped the lines), the cards in an SRT of their own
+    # 4: the Language header (Simplified forms for zh-CN), cards; 5: numbers kept whole, even cues;
+    # 6: the SRT without the cards (they overlapped the lines), the cards in an SRT of their own; 7: the SRT written
+    # from the words (braces and backslashes were read as ASS escapes), a backslash drawn as written
+    version = "7"
     scope = "episode"
 
     unit = "episode"

@@ -1,0 +1,41 @@
+"""Spoken words reach every subtitle file as written: braces and backslashes are text, never ASS's escapes or tags
+(an audit found "Wait. {That} one" in the SRT as "Wait. \\ one", a line with ``{\\p1}`` gone from it, and
+``C:\\new`` burned in as two lines)."""
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from director.media.ffmpeg import ffmpeg_exe
+from director.media.fonts import font_path
+from director.stages.subtitles import SubtitleCue, _escape, plain_text, write_subtitles
+
+WORDS = ["Wait. {That} one is mine.", r"C:\new \Nfolder {\p1} end", r"a\{b} \h", "你好{吗}"]
+
+
+@pytest.mark.parametrize("words", WORDS)
+def test_the_srt_and_the_plain_text_say_the_words(tmp_path, words):
+    write_subtitles([SubtitleCue(0.0, 1.0, (words,)), SubtitleCue(1.0, 2.0, ("two", words), italic=True)],
+                    1080, 1920, 0.02, tmp_path / "s.srt", tmp_path / "s.ass")
+    srt = (tmp_path / "s.srt").read_text(encoding="utf-8")
+    assert srt == (f"1\n00:00:00,000 --> 00:00:01,000\n{words}\n\n"
+                   f"2\n00:00:01,000 --> 00:00:02,000\n<i>two\n{words}</i>\n\n")
+    assert plain_text(_escape(words)) == words
+
+
+def _lines_drawn(tmp_path, words: str) -> int:
+    """How many lines of text libass draws for ``words`` (bands of rows with ink) on a 1080x1920 frame."""
+    write_subtitles([SubtitleCue(0.0, 1.0, (words,))], 1080, 1920, 0.02, tmp_path / "s.srt", tmp_path / "s.ass")
+    frame = subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "color=c=black:s=1080x1920:r=24:d=0.5",
+                            "-vf", f"subtitles=s.ass:fontsdir={font_path().parent}", "-frames:v", "1",
+                            "-f", "rawvideo", "-pix_fmt", "gray", "-"], cwd=tmp_path, capture_output=True, check=True).stdout
+    assert len(frame) == 1080 * 1920
+    inked = [any(v > 128 for v in frame[y * 1080:(y + 1) * 1080]) for y in range(1920)]
+    return sum(1 for y in range(1, 1920) if inked[y] and not inked[y - 1])
+
+
+def test_libass_draws_backslashes_and_braces_as_written(tmp_path):
+    assert _lines_drawn(tmp_path, "C new folder p1 end") == 1
+    for words in (r"C:\new \Nfolder {\p1} end", r"a\hb \{x\} {\fs200}big"):
+        assert _lines_drawn(tmp_path, words) == 1, words  # a \n, \N or {\p1} taken as ASS broke or hid the line
