@@ -293,3 +293,14 @@ def test_a_huge_reference_file_is_refused_before_it_is_read(tmp_path):
     proc = director("-p", str(project), "validate", timeout=60)
     assert_clean_failure(proc)
     assert "3221 MB" in proc.stderr and "at most 200 MB" in proc.stderr, proc.stderr
+
+
+def test_an_output_named_as_a_device_or_pipe_is_refused_not_replaced(tmp_path):
+    """`import x.fountain -o /dev/null --force` replaced the device with a file (the atomic write's rename)."""
+    script = tmp_path / "x.fountain"
+    script.write_text("INT. A - DAY\n\nMIA\nHi.\n", encoding="utf-8")
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    proc = director("import", str(script), "-o", str(pipe), "--force")
+    assert proc.returncode != 0 and "not a file" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert pipe.is_fifo()
