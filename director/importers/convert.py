@@ -225,6 +225,7 @@ class _Builder:
         self.speaker: tuple[str, str | None, bool] | None = None   # (id, delivery, dual)
         self.paren: tuple[str, int] | None = None
         self.transition: tuple[str, int] | None = None
+        self.shot: tuple[str, int] | None = None  # a Final Draft shot's words, for the beat after it
         self.orphans: list[int] = []   # lines of paragraphs before the first heading
         self.orphan_lines: list[int] = []  # ... of those, the dialogue
         self.texts: list[str] = []
@@ -244,10 +245,13 @@ class _Builder:
             self.notes.append(el.text)
         elif el.kind == "heading":
             self.scene(el)
-        elif el.kind in ("action", "centered", "shot"):
-            size = _shot_size(el.text) if el.kind == "shot" else None
+        elif el.kind == "shot":  # CLOSE ON MAX: how the next beat is shot, not a beat of its own (one made an
+            # empty 2.5 s shot of the words "WIDE SHOT", and the action it framed kept the planner's size)
+            self.end_shot()
+            self.shot = (el.text, el.line)
+        elif el.kind in ("action", "centered"):
             for piece in split_text(el.text, MAX_ACTION_CHARS):
-                self.beat({"action": piece, **({"shot": {"size": size}} if size else {})}, el.line)
+                self.beat({"action": piece}, el.line)
         elif el.kind == "cue":
             self.cue(el)
         elif el.kind == "paren":
@@ -258,6 +262,7 @@ class _Builder:
             self.transition_to(el)
 
     def scene(self, el: Element) -> None:
+        self.end_shot()
         place, setting, time, unread = parse_heading(el.text)
         place = place.strip(" -–—.:：") or el.text
         key = (setting, " ".join(place.upper().split()))
@@ -331,7 +336,22 @@ class _Builder:
                                "dissolve)")
         self.transition = (value or "cut", el.line)
 
+    def end_shot(self) -> None:
+        """A shot no beat followed in its scene (the scene or the script ends): an action beat of its words, as the
+        script shows them."""
+        if self.shot is not None:
+            (text, line), self.shot = self.shot, None
+            size = _shot_size(text)
+            for piece in split_text(text, MAX_ACTION_CHARS):
+                self.beat({"action": piece, **({"shot": {"size": size}} if size else {})}, line)
+
     def beat(self, data: dict, line: int, notes: list[str] | None = None) -> None:
+        if self.shot is not None and "shot" not in data:
+            (text, _), self.shot = self.shot, None
+            size = _shot_size(text)
+            if size:
+                data["shot"] = {"size": size}
+            notes = [f"shot: {text}", *(notes or [])]
         if not self.scenes:
             self.orphans.append(line)
             if "line" in data:
@@ -348,6 +368,7 @@ class _Builder:
 
     def finish(self, script: Script) -> ImportResult:
         self.end_speech()
+        self.end_shot()
         if not script.elements:
             raise ScreenplayError([Problem(self.display, 1, 1, "the script is empty: no scenes, action or dialogue")])
         if not self.scenes:

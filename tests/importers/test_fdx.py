@@ -34,8 +34,9 @@ def test_paragraph_types_map_to_scenes_and_beats(ferry):
         {"line": {"who": "ferryman", "text": "Last crossing was at midnight, miss.", "delivery": "os"}},  # no note
     ]
     office = beats(ferry, 1)
-    assert office[0] == {"action": "CLOSE ON THE COIN TRAY", "shot": {"size": "CU"}, "transition": "dissolve"}
-    assert office[1] == {"action": "Coins, buttons, a ferry token."}  # General
+    # a Shot paragraph frames the beat after it (it was an action beat of its own: an empty shot of the words)
+    assert office[0] == {"action": "Coins, buttons, a ferry token.", "shot": {"size": "CU"}, "transition": "dissolve"}
+    assert "# shot: CLOSE ON THE COIN TRAY\n" in ferry.yaml_text
     assert [(line["who"], line["text"], line.get("delivery")) for line in lines(ferry, 1)] == [
         ("brick", "Toast again?", None), ("steel", "Toast again!", None), ("mara", "I should have walked away.", "vo")]
     assert office[-1] == {"action": "Mara decides."}
@@ -87,3 +88,19 @@ def test_what_is_not_a_final_draft_script_is_a_located_error(tmp_path, text, mes
         import_text(tmp_path, text, "script.fdx")
     assert message in str(caught.value)
     assert "Traceback" not in str(caught.value)
+
+
+def test_a_shot_paragraph_frames_the_next_beat_and_one_left_at_the_end_is_kept(tmp_path):
+    """`Shot: WIDE SHOT` before a line was an action beat of its own (the planner gave it an empty 2.5 s shot of
+    the words) and the line kept the planner's size."""
+    def para(kind: str, text: str) -> str:
+        return f'<Paragraph Type="{kind}"><Text>{text}</Text></Paragraph>'
+    body = "".join([para("Scene Heading", "INT. GARAGE - NIGHT"), para("Shot", "CLOSE ON MAX"),
+                    para("Action", "Max wipes his hands."), para("Shot", "WIDE SHOT"), para("Character", "MAX"),
+                    para("Dialogue", "Who's there?"), para("Shot", "ANGLE ON THE DOOR")])
+    result = import_text(tmp_path, _fdx(f"<Content>{body}</Content>"), "shot.fdx")
+    assert beats(result, 0) == [{"action": "Max wipes his hands.", "shot": {"size": "CU"}},
+                                {"line": {"who": "max", "text": "Who's there?"}, "shot": {"size": "WS"}},
+                                {"action": "ANGLE ON THE DOOR"}]
+    assert "# shot: WIDE SHOT\n      - line:" in result.yaml_text
+    assert_valid(result, tmp_path)
