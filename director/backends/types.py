@@ -169,7 +169,7 @@ class FrameRequest:
     width: int = keyed("frame size changed")
     height: int = keyed("frame size changed")
     prompt: str = keyed("prompt changed")
-    caption: str = keyed("action or speaker changed")
+    caption: str = keyed("action, speaker or emotion changed")  # what the panel says (keyframes.caption)
     location_id: str = keyed("location changed")
     location: str = keyed("location description changed")
     time: str = keyed("time of day changed")

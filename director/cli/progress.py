@@ -91,7 +91,7 @@ class RichReporter:
             if reused < total:
                 self._say(f"{stage}: {done - reused} ran, {reused} reused" + (f", {total - done} not run"
                                                                                if done < total else ""))
-            elif not self.only_work:
+            elif not self.only_work and total:  # a stage with nothing to make (no music cue) says nothing
                 self._say(f"{stage}: all {total} reused")
         if self.progress is not None:
             task = self.tasks[stage]

@@ -27,7 +27,7 @@ from director.shots import ShotList, load_shot_list
 from director.store.files import atomic_write_text, read_own, write_json
 from director.store.lock import EditLock
 from director.yamlpos import load_yaml
-from director.vocab import EMOTIONS, canonical_emotion, one_of
+from director.vocab import EMOTIONS, canonical_emotion, did_you_mean, one_of
 
 EDITS = threading.RLock()  # one edit of a project's files at a time (the studio serves requests on threads)
 _held = threading.local()  # how deep this thread is in edits: the file lock is taken at the outermost only
@@ -136,7 +136,8 @@ def _validated(path: Path, text: str, check) -> None:
 def parse_value(key: str, raw: Any) -> Any:
     """A value typed on the command line (or sent by the studio) as the shot list holds it."""
     if key not in EDITABLE:
-        raise UsageError(f"shot field {key!r} cannot be set; settable: {', '.join(EDITABLE)}")
+        raise UsageError(f"shot field {key!r} cannot be set{did_you_mean(key, list(EDITABLE))}; settable: "
+                         f"{', '.join(EDITABLE)}")
     if not isinstance(raw, str):  # the studio's JSON: the type the shot list holds, or a clear refusal
         kinds = {"locked": (bool,), "talking": (bool, type(None)), "duration": (int, float), "seed": (int,),
                  "characters": (list,)}.get(key, ())

@@ -120,14 +120,20 @@ def pull_models(needs: list[ModelNeed], license_ack: str | None = None) -> list[
 def lock_sheet(project: Project, ident: str) -> Path:
     """Copy a generated reference sheet into refs/sheets/ so it is used from now on."""
     cache = ArtifactCache(project.cache_dir)
-    found = None
+    found, known = None, set()
     for state_file in sorted((project.state / "state").glob("*.json")):
         state = StateIndex(state_file)
+        known |= {job.split(":", 2)[2] for job in state.jobs if job.startswith(("refs:character:", "refs:location:"))}
         for kind in ("character", "location"):
             item = state.jobs.get(f"refs:{kind}:{ident}")
             if item and (entry := cache.lookup("refs", item["key"])) is not None:
                 found = (kind, entry)
     if found is None:
+        from director.vocab import did_you_mean
+
+        if known and ident not in known:  # a typo, most likely: what there is
+            raise UsageError(f"no generated reference sheet for '{ident}'{did_you_mean(ident, sorted(known))}; "
+                             f"sheets made so far: {', '.join(sorted(known))}")
         raise UsageError(f"no generated reference sheet for '{ident}'; render first (the sheet is made for a "
                          f"character or location without refs)")
     kind, entry = found

@@ -260,3 +260,24 @@ def test_status_and_render_all_go_past_an_episode_that_cannot_be_walked(tmp_path
     for command in ("render", "status"):
         proc = director("-p", str(project), command, "--all")
         assert proc.returncode == 3 and "no episode file matches" in proc.stderr, (command, proc.stderr)
+
+
+def test_refs_lock_keeps_a_sheet_and_a_typo_names_the_sheets_there_are(tmp_path):
+    """`refs lock bob` said "render first" for a sheet that was there under another spelling; `shot set mvoe=...`
+    listed the fields without saying which was meant."""
+    from tests.conftest import make_project
+
+    project = make_project(tmp_path)
+    before = director("-p", str(project), "refs", "lock", "ana")
+    assert before.returncode == 2 and "render first" in before.stderr, before.stderr
+    director("-p", str(project), "render", "--until", "refs", check=True)
+    typo = director("-p", str(project), "refs", "lock", "anna")
+    assert typo.returncode == 2 and "(did you mean 'ana'?); sheets made so far: " in typo.stderr, typo.stderr
+    locked = director("-p", str(project), "--json", "refs", "lock", "ana", check=True)
+    sheet = json.loads(locked.stdout)["locked"]
+    assert sheet.endswith("character-ana.png") and (project / "refs" / "sheets" / "character-ana.png").is_file()
+    director("-p", str(project), "refs", "unlock", "ana", check=True)
+    assert not (project / "refs" / "sheets" / "character-ana.png").exists()
+    director("-p", str(project), "plan", check=True)
+    wrong = director("-p", str(project), "shot", "set", "one-01", "mvoe=static")
+    assert wrong.returncode == 2 and "'mvoe' cannot be set (did you mean 'move'?)" in wrong.stderr, wrong.stderr

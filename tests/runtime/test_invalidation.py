@@ -92,3 +92,12 @@ def test_a_render_with_nothing_to_do_rewrites_nothing_but_puts_back_what_was_rem
     director("-p", str(small_project), "render", check=True)
     assert (out / "episode.mp4").stat().st_size > 0 and (out / "storyboard.png").exists()
     assert (out / "episode.srt").read_text() != "edited by hand\n"  # out/ is what the cache holds, again
+
+
+def test_an_emotion_edit_is_the_reason_said_for_its_keyframe(small_project):
+    """The panel shows who speaks and how: an emotion edit re-draws it, and status said "action or speaker changed"."""
+    director("-p", str(small_project), "render", "--until", "keyframes", check=True)
+    director("-p", str(small_project), "line", "one/3", "--emotion", "sad", check=True)
+    status = _status(small_project)
+    redrawn = [r for (stage, _), r in status.items() if stage == "keyframes" and r["status"] == "runs"]
+    assert len(redrawn) == 1 and "emotion changed" in redrawn[0]["reason"], redrawn
