@@ -565,8 +565,12 @@ class _Checker:
                      "16:9, 1:1, 4:5")
         elif sizes_ok and abs(fmt.width / fmt.height - int(match[1]) / int(match[2])) > 0.01:
             w, h = int(match[1]), int(match[2])
+            if abs(fmt.width / fmt.height - h / w) <= 0.01:  # 16:9 for 1080x1920: the two numbers swapped
+                fix = f"did you mean aspect {h}:{w}? (W:H, width first)"
+            else:
+                fix = f"for {fmt.aspect} use for example {h and fmt.height * w // h // 2 * 2}x{fmt.height}"
             self.err(("format", "width"), f"format size {fmt.width}x{fmt.height} does not match aspect {fmt.aspect}; "
-                     f"for {fmt.aspect} use for example {h and fmt.height * w // h // 2 * 2}x{fmt.height}")
+                     + fix)
         for name in ("width", "height"):
             value = getattr(fmt, name)
             if not 64 <= value <= 4096 or value % 2:

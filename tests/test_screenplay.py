@@ -246,3 +246,13 @@ def test_a_yaml_mistake_is_said_where_and_as_a_writer_fixes_it(tmp_path, text, a
     path.write_text(text, encoding="utf-8")
     proc = director("validate", str(path))
     assert proc.returncode == 3 and f"screenplay.yaml{at}" in proc.stderr and words in proc.stderr, proc.stderr
+
+
+def test_an_aspect_written_the_other_way_round_is_said_as_such(tmp_path):
+    """`aspect: "16:9"` on 1080x1920 suggested a 3412x1920 frame; the writer meant 9:16."""
+    path = tmp_path / "screenplay.yaml"
+    text = (DATA / "short" / "screenplay.yaml").read_text(encoding="utf-8")
+    assert 'aspect: "9:16"' in text
+    path.write_text(text.replace('aspect: "9:16"', 'aspect: "16:9"'), encoding="utf-8")
+    proc = director("validate", str(path))
+    assert proc.returncode == 3 and "did you mean aspect 9:16?" in proc.stderr, proc.stderr
