@@ -12,7 +12,7 @@ from pathlib import Path
 
 from director.errors import Problem, ScreenplayError
 from director.importers import fdx, fountain
-from director.importers.convert import ImportResult, build
+from director.importers.convert import ImportResult, build, clean
 from director.paths import not_regular
 
 __all__ = ["ImportResult", "import_script"]
@@ -33,7 +33,9 @@ def import_script(path: Path) -> ImportResult:
         script = fdx.parse(raw, display)
     else:
         script = fountain.parse(_text(raw, display))
-    script.title = script.title or path.stem
+    # a title from the file's name has its line breaks and control characters dropped, as the script's own: one
+    # named "y\nnarrator: ...fountain" gave a title `validate` refused
+    script.title = clean(script.title) or clean(path.stem) or "Untitled"
     return build(script, path.name, display)
 
 

@@ -104,3 +104,9 @@ def test_a_shot_paragraph_frames_the_next_beat_and_one_left_at_the_end_is_kept(t
                                 {"action": "ANGLE ON THE DOOR"}]
     assert "# shot: WIDE SHOT\n      - line:" in result.yaml_text
     assert_valid(result, tmp_path)
+
+
+def test_a_title_taken_from_the_file_name_is_one_clean_line(tmp_path):
+    result = import_text(tmp_path, "INT. A - DAY\n\nMIA\nHi.\n", "y\nnarrator: x\t#.fountain")
+    assert result.screenplay_dict["title"] == "y narrator: x #"
+    assert_valid(result, tmp_path)
