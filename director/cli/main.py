@@ -116,6 +116,10 @@ def import_(
         raise UsageError(f"--output {output} is a folder; give the screenplay's file name, e.g. {output}/screenplay.yaml")
     if output is not None and output.exists() and not force:
         raise UsageError(f"{output} already exists; choose another --output or add --force")
+    if output is not None:
+        from director.store.files import refuse_special
+
+        refuse_special(output)
     result = _import_script(script)
     data = result.screenplay_dict
     summary = {"script": str(script), "output": str(output) if output else None, "title": data.get("title"),

@@ -34,17 +34,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        info = os.stat(path)
+        mode = stat.S_IMODE(os.stat(path).st_mode)
     except OSError:
         mode = 0o666 & ~UMASK
-    else:
-        if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) or stat.S_ISFIFO(info.st_mode) or \
-                stat.S_ISSOCK(info.st_mode):  # the rename put a file in its place (`-o /dev/null` replaced the device)
-            from director.paths import UnsafePath
-
-            raise UnsafePath(f"refusing to write {path}: it is a device, a named pipe or a socket, not a file (writing "
-                             "puts a file in its place); name a file instead")
-        mode = stat.S_IMODE(info.st_mode)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, mode)
@@ -56,6 +48,21 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def refuse_special(path: Path) -> None:
+    """A path a user named for director to write (``import -o``) that is a device, a named pipe or a socket: the
+    atomic write's rename would put a file in its place (``-o /dev/null --force`` replaced the device)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return
+    if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) or stat.S_ISFIFO(info.st_mode) or \
+            stat.S_ISSOCK(info.st_mode):
+        from director.paths import UnsafePath
+
+        raise UnsafePath(f"refusing to write {path}: it is a device, a named pipe or a socket, not a file (writing "
+                         "puts a file in its place); name a file instead")
 
 
 OWN_LIMIT = 256 << 20  # bytes: no file director writes in its own folders comes near
