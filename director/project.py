@@ -296,7 +296,7 @@ class Project:
                 return cls.load(where.parent)
             # the project a file is in: the nearest folder above it with director.yaml (a series' episodes/ep02.yaml
             # was checked on its own, its bible "outside the project" and every character unknown), else its folder
-            home = next((up for up in where.absolute().parents if (up / CONFIG_NAME).is_file()), None)
+            home = next((up for up in Path(os.path.abspath(where)).parents if (up / CONFIG_NAME).is_file()), None)
             return cls.load(home) if home is not None else \
                 cls(where.parent.resolve(), ProjectConfig(episodes=[where.name]))
         if not where.exists():

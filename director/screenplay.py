@@ -117,7 +117,8 @@ def one_line(text: str) -> str:
     """Spoken text as one line: a YAML block's line breaks (``text: |``) become spaces, or nothing between Chinese
     characters. The subtitles lay out their own lines; a break reached the text measurer (which refuses one: the
     render failed) and the ASS file, where a line is an event."""
-    if "\n" not in text and "\r" not in text:
+    inner = text.strip()
+    if "\n" not in inner and "\r" not in inner:  # a folded block's last break alone (`text: >`) is as it was
         return text
     def join(m: re.Match) -> str:
         before, after = text[m.start() - 1:m.start()], text[m.end():m.end() + 1]

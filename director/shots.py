@@ -321,9 +321,10 @@ def load_shot_list(path: Path, sp: Screenplay | None = None, current: Screenplay
         shot_list = ShotList.model_validate(data)
     except ValidationError as exc:
         found = pydantic_problems(exc, ShotList, pos)
-        rules = sp if sp is not None else current if current is not None and isinstance(data, dict) and \
-            planned_from(SimpleNamespace(screenplay=data.get("screenplay"), planner=data.get("planner")), current) \
-            else None
+        said = (data.get("screenplay"), data.get("planner")) if isinstance(data, dict) else (None, None)
+        rules = sp if sp is not None else current if current is not None and isinstance(said[0], str) and \
+            isinstance(said[1], (str, type(None))) and \
+            planned_from(SimpleNamespace(screenplay=said[0], planner=said[1]), current) else None
         if rules is not None:  # every problem at once: the rules too, on what the schema accepted
             found += [pos.problem(("shots", i) if i is not None else ("shots",), msg)
                       for i, msg in _rules_despite(exc, data, rules)]

@@ -237,10 +237,11 @@ def _syntax_problem(text: str, display: str, exc: yaml.YAMLError) -> Problem:
                                                "most editors can convert indentation to spaces)")
         context = f" ({exc.context})" if exc.context else ""
         return Problem(display, line, col, f"YAML syntax error: {what}{context}{_syntax_hint(what)}")
-    if isinstance(exc, yaml.reader.ReaderError) and isinstance(exc.position, int):  # a character YAML refuses
-        before = text[:exc.position]
-        line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
-        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
+    found = yaml.reader.Reader.NON_PRINTABLE.search(text) if isinstance(exc, yaml.reader.ReaderError) else None
+    if found is not None:  # a character YAML refuses (libyaml's position counts bytes, not characters)
+        before = text[:found.start()]
+        line, col = before.count("\n") + 1, found.start() - (before.rfind("\n") + 1) + 1
+        code = ord(found.group()[0])
         return Problem(display, line, col, f"the character U+{code:04X} is not allowed in a YAML file; remove it (a "
                                            "copy out of a PDF or a word processor often carries one)")
     return Problem(display, 1, 1, f"YAML error: {str(exc)[:200]}")

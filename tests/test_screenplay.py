@@ -256,3 +256,15 @@ def test_an_aspect_written_the_other_way_round_is_said_as_such(tmp_path):
     path.write_text(text.replace('aspect: "9:16"', 'aspect: "16:9"'), encoding="utf-8")
     proc = director("validate", str(path))
     assert proc.returncode == 3 and "did you mean aspect 9:16?" in proc.stderr, proc.stderr
+
+
+def test_a_folded_lines_last_break_is_kept_as_it_rendered_and_a_large_files_odd_character_is_found(tmp_path):
+    """`text: >` ends in a break, which rendered fine: dropping it re-made that line's voice; in a file past the
+    Python parser's size the refused character was placed by libyaml's byte offset (line 7002 of 7001)."""
+    from director.screenplay import one_line
+
+    assert one_line("You're late.\n") == "You're late.\n"
+    path = tmp_path / "big.yaml"
+    path.write_text("# 注释很长的一行，用来把文件撑大。\n" * 20000 + "title: a\uffffb\n", encoding="utf-8")  # > 256K
+    proc = director("validate", str(path))
+    assert proc.returncode == 3 and "big.yaml:20001:9: the character U+FFFF" in proc.stderr, proc.stderr

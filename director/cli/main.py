@@ -876,6 +876,9 @@ def line(ref: Annotated[str, typer.Argument(help="the line's beat, scene-id/N")]
     from director.runtime.edits import episode_holding, set_line
 
     project = _project()
+    if "/" not in ref:
+        raise UsageError(f"{ref!r} is not a line's reference; they look like scene-id/N (N counts the scene's beats "
+                         "from 1), e.g. director line pickup/2 --text ...")
     named = episode_holding(project, episode, scene=ref.rpartition("/")[0])
     done = set_line(project, named, ref, text, emotion)
     for warning in done["warnings"]:

@@ -48,6 +48,7 @@ _TRANSITIONS = (("dissolve", ("DISSOLVE", "叠化", "溶")), ("fade", ("FADE", "
                 ("cut", ("CUT", "切")))
 _SHOT_SIZES = (("ECU", r"\b(EXTREME CLOSE|ECU|XCU|INSERT)"), ("CU", r"\bCLOSE|\bCU\b"), ("MS", r"\b(MEDIUM|MID)\b"),
                ("WS", r"\b(WIDE|WS|ESTABLISHING)\b"))  # a Final Draft shot's words -> shot.size
+_CAMERA_WORDS = re.compile(r"\b(SHOT|ANGLE|ON|OF|THE|TWO|OVER|SHOULDER|POV|REVERSE|MOVING|TRACKING|UP|SHOT)\b")
 _YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
 _PLAIN = re.compile(r"[^\W\d_][\w-]*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
@@ -226,6 +227,7 @@ class _Builder:
         self.paren: tuple[str, int] | None = None
         self.transition: tuple[str, int] | None = None
         self.shot: tuple[str, int] | None = None  # a Final Draft shot's words, for the beat after it
+        self.cast: set[str] = set()  # every cue's name in the script
         self.orphans: list[int] = []   # lines of paragraphs before the first heading
         self.orphan_lines: list[int] = []  # ... of those, the dialogue
         self.texts: list[str] = []
@@ -245,10 +247,16 @@ class _Builder:
             self.notes.append(el.text)
         elif el.kind == "heading":
             self.scene(el)
-        elif el.kind == "shot":  # CLOSE ON MAX: how the next beat is shot, not a beat of its own (one made an
-            # empty 2.5 s shot of the words "WIDE SHOT", and the action it framed kept the planner's size)
+        elif el.kind == "shot" and self.framing(el.text):  # CLOSE ON MAX: how the next beat is shot, not a beat
+            # of its own (one made an empty 2.5 s shot of the words "WIDE SHOT", and the action it framed kept the
+            # planner's size); a shot that says what it shows (INSERT - THE NOTE) stays a beat, as below
             self.end_shot()
             self.shot = (el.text, el.line)
+        elif el.kind == "shot":
+            self.end_shot()
+            size = _shot_size(el.text)
+            for piece in split_text(el.text, MAX_ACTION_CHARS):
+                self.beat({"action": piece, **({"shot": {"size": size}} if size else {})}, el.line)
         elif el.kind in ("action", "centered"):
             for piece in split_text(el.text, MAX_ACTION_CHARS):
                 self.beat({"action": piece}, el.line)
@@ -335,6 +343,15 @@ class _Builder:
             self.warn(el.line, f"director has no transition like {el.text!r}; a cut is used (known: cut, fade, "
                                "dissolve)")
         self.transition = (value or "cut", el.line)
+
+    def framing(self, text: str) -> bool:
+        """Whether a Final Draft shot only frames (its words a size and camera words, and at most who: CLOSE ON
+        MAX, WIDE SHOT, ANGLE ON LIN), rather than saying what the picture shows."""
+        rest = _CAMERA_WORDS.sub(" ", text.upper())
+        for size, pattern in _SHOT_SIZES:
+            rest = re.sub(pattern, " ", rest)
+        rest = " ".join(re.sub(r"[^\w]+", " ", rest).split())
+        return not rest or all(who in self.cast for who in re.split(r" AND | ", rest))
 
     def end_shot(self) -> None:
         """A shot no beat followed in its scene (the scene or the script ends): an action beat of its words, as the
@@ -451,6 +468,8 @@ def _flow(value: str | dict) -> str:
 def build(script: Script, source: str, display: str) -> ImportResult:
     """The screenplay for ``script``; ``source`` names it in comments, ``display`` in warnings and errors."""
     builder = _Builder(source, display)
+    builder.cast = {" ".join((parse_cue(e.text)[0] or e.text).upper().split()) for e in script.elements
+                    if e.kind == "cue"}  # who a shot may name before their first line (CLOSE ON MAX)
     for line, message in script.warnings:
         builder.warn(line, message)
     for element in script.elements:

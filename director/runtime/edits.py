@@ -212,20 +212,9 @@ def episode_holding(project: Project, episode: str | None, shot: str | None = No
     paths = project.episode_paths()
     if len(paths) <= 1:
         return None
-    holding = []
-    for path in paths:
-        if shot is not None:
-            shots = project.shots_path(_declared_id(path) or path.stem)
-            try:
-                found = bool(re.search(rf"(?m)^- id: ['\"]?{re.escape(shot)}['\"]?\s*$", shots.read_text(encoding="utf-8")))
-            except OSError:
-                found = False
-        else:
-            data, _, problems = load_yaml(path, str(path))
-            found = not problems and isinstance(data, dict) and isinstance(data.get("scenes"), list) and any(
-                isinstance(s, dict) and str(s.get("id")) == scene for s in data["scenes"])
-        if found:
-            holding.append(path.stem)
+    holding = [path.stem for path in paths
+               if (_lists(project.shots_path(_declared_id(path) or path.stem), "shots", shot) if shot is not None
+                   else _lists(path, "scenes", str(scene)))]
     what = f"shot {shot}" if shot is not None else f"scene {scene}"
     if len(holding) == 1:
         return holding[0]
@@ -237,16 +226,26 @@ def episode_holding(project: Project, episode: str | None, shot: str | None = No
                      "--episode NAME")
 
 
+def _lists(file: Path, key: str, ident: str) -> bool:
+    """Whether the YAML ``file`` lists an item of id ``ident`` under ``key`` (a shot list's shots, a screenplay's
+    scenes), however it is laid out (a regex on ``- id:`` missed indented lists and commented ids). Parsed only where
+    the id is in its text at all: a season's `line` read every episode."""
+    try:
+        if not file.is_file() or ident not in file.read_text(encoding="utf-8"):
+            return False
+    except (OSError, ValueError):
+        return False
+    data, _, problems = load_yaml(file, str(file))
+    items = data.get(key) if isinstance(data, dict) and not problems else None
+    return isinstance(items, list) and any(isinstance(i, dict) and str(i.get("id")) == ident for i in items)
+
+
 def _elsewhere(project: Project, episode: str, shot_id: str) -> str:
     """' (it is in episode ep02: add -e ep02)' where another episode's shot list has the shot, else ''."""
     for path in project.episode_paths():
-        shots = project.shots_path(path.stem)
-        try:
-            if path.stem != episode and re.search(rf"(?m)^- id: {re.escape(shot_id)}\s*$",
-                                                  shots.read_text(encoding="utf-8")):
-                return f" (it is in episode {path.stem}: add -e {path.stem})"
-        except OSError:
-            continue
+        name = _declared_id(path) or path.stem
+        if name != episode and _lists(project.shots_path(name), "shots", shot_id):
+            return f" (it is in episode {path.stem}: add -e {path.stem})"
     return ""
 
 

@@ -268,7 +268,7 @@ def burned_cues(ass: Path) -> list[tuple[float, float, str, bool]]:
 
     subs = pysubs2.load(str(ass), encoding="utf-8")
     said = [(e, plain_text(e.text)) for e in subs if e.style == "Default" and not e.is_comment]
-    return [(e.start / 1000, e.end / 1000, text, "\\i1" in e.text) for e, text in said if text.strip()]
+    return [(e.start / 1000, e.end / 1000, text, e.text.startswith("{\\i1}")) for e, text in said if text.strip()]
 
 
 def _frame(seconds: float, sp) -> int:

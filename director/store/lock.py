@@ -76,12 +76,16 @@ class ProjectLock:
 def lock_holder(state_dir: Path) -> dict | None:
     """Who holds the project's lock now (its pid, command line), or None. Asked of the flock, never taken: a pid
     left in the file by a holder that died (kill -9) may belong to another process by now."""
+    from director.paths import not_regular
+
     path = state_dir / "lock"
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)  # a named pipe's open waited for a writer
     except OSError:
         return None
     try:
+        if not_regular(os.fstat(fd).st_mode):  # no render can hold it (its lock is refused, and says why)
+            return None
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         fcntl.flock(fd, fcntl.LOCK_UN)
         return None  # nobody holds it

@@ -221,3 +221,47 @@ def test_an_episode_file_of_a_series_is_checked_in_its_project(tmp_path):
     ep02.write_text(ep02.read_text(encoding="utf-8").replace("who: zoe", "who: zoey"), encoding="utf-8")
     proc = director("validate", "episodes/ep02.yaml", cwd=project)
     assert proc.returncode == 3 and "'zoey' is not a character" in proc.stderr and "leaves" not in proc.stderr
+
+
+def test_a_file_named_through_dot_dot_is_checked_in_its_own_folder_and_odd_planners_are_said(tmp_path):
+    """From inside a series, `validate ../solo/ep.yaml` was checked in the series' project (the walk up did not
+    resolve ".."); a shot list's `planner: [rules]` was an internal error once rules ran on refused lists."""
+    import shutil
+
+    from tests.conftest import DATA
+
+    project = tmp_path / "series"
+    shutil.copytree(DATA / "series", project)
+    solo = tmp_path / "solo"
+    solo.mkdir()
+    shutil.copy(DATA / "short" / "screenplay.yaml", solo / "ep.yaml")
+    proc = director("validate", "../solo/ep.yaml", cwd=project)
+    assert proc.returncode == 0 and "ep.yaml: ok" in proc.stdout, proc.stderr
+    shots = project / "shots" / "ep02.yaml"
+    shots.write_text(shots.read_text(encoding="utf-8").replace("planner: rules", "planner: [rules]"), encoding="utf-8")
+    for args in (["validate"], ["status", "-e", "ep02"]):
+        proc = director("-p", str(project), *args)
+        assert proc.returncode == 3 and "planner" in proc.stderr and "internal error" not in proc.stderr, proc.stderr
+
+
+def test_an_edit_finds_its_episode_in_a_shot_list_laid_out_by_hand(tmp_path):
+    """The episode of `shot set ID` was found by a regex on `- id: ID`: an indented list, or an id with a comment
+    after it, was "in no episode"."""
+    import shutil
+
+    from tests.conftest import DATA
+
+    project = tmp_path / "series"
+    shutil.copytree(DATA / "series", project)
+    shots = project / "shots" / "ep02.yaml"
+    text = shots.read_text(encoding="utf-8")
+    assert "\n- id: meet-01\n" in text
+    body = text.split("\nshots:\n", 1)
+    indented = "\n".join("  " + ln if ln.startswith(("- ", "  ")) else ln for ln in body[1].split("\n"))
+    shots.write_text(body[0] + "\nshots:\n" + indented.replace("  - id: meet-01\n", "  - id: meet-01  # opening\n"),
+                     encoding="utf-8")
+    director("-p", str(project), "validate", check=True)
+    done = director("-p", str(project), "shot", "set", "meet-01", "move=static", check=True)
+    assert done.stdout.startswith("ep02: meet-01: move=static"), done.stdout
+    bad = director("-p", str(project), "line", "meet", "--text", "x")
+    assert bad.returncode == 2 and "scene-id/N" in bad.stderr, bad.stderr

@@ -159,3 +159,19 @@ def test_a_folder_where_an_output_goes_is_said_not_an_internal_error(arena):
     proc = director("-p", str(project), "render")
     assert proc.returncode != 0 and "internal error" not in proc.stderr and "Traceback" not in proc.stderr
     assert "a folder is where director writes a file" in proc.stderr and "episode.mp4" in proc.stderr, proc.stderr
+
+
+def test_asking_who_holds_a_piped_lock_does_not_wait(tmp_path):
+    """The studio asks who holds the lock on every poll: opening a named pipe there waited for a writer forever."""
+    import threading
+
+    from director.store.lock import lock_holder
+
+    state = tmp_path / ".director"
+    state.mkdir()
+    os.mkfifo(state / "lock")
+    answer: list = []
+    asker = threading.Thread(target=lambda: answer.append(lock_holder(state)), daemon=True)
+    asker.start()
+    asker.join(30)
+    assert answer == [None]

@@ -34,9 +34,9 @@ def test_paragraph_types_map_to_scenes_and_beats(ferry):
         {"line": {"who": "ferryman", "text": "Last crossing was at midnight, miss.", "delivery": "os"}},  # no note
     ]
     office = beats(ferry, 1)
-    # a Shot paragraph frames the beat after it (it was an action beat of its own: an empty shot of the words)
-    assert office[0] == {"action": "Coins, buttons, a ferry token.", "shot": {"size": "CU"}, "transition": "dissolve"}
-    assert "# shot: CLOSE ON THE COIN TRAY\n" in ferry.yaml_text
+    # a shot that says what it shows is a beat of its own (one that only frames is the next beat's hint: below)
+    assert office[0] == {"action": "CLOSE ON THE COIN TRAY", "shot": {"size": "CU"}, "transition": "dissolve"}
+    assert office[1] == {"action": "Coins, buttons, a ferry token."}  # General
     assert [(line["who"], line["text"], line.get("delivery")) for line in lines(ferry, 1)] == [
         ("brick", "Toast again?", None), ("steel", "Toast again!", None), ("mara", "I should have walked away.", "vo")]
     assert office[-1] == {"action": "Mara decides."}
@@ -96,10 +96,13 @@ def test_a_shot_paragraph_frames_the_next_beat_and_one_left_at_the_end_is_kept(t
     def para(kind: str, text: str) -> str:
         return f'<Paragraph Type="{kind}"><Text>{text}</Text></Paragraph>'
     body = "".join([para("Scene Heading", "INT. GARAGE - NIGHT"), para("Shot", "CLOSE ON MAX"),
-                    para("Action", "Max wipes his hands."), para("Shot", "WIDE SHOT"), para("Character", "MAX"),
+                    para("Action", "Max wipes his hands."), para("Shot", "INSERT - THE NOTE: I KNOW"),
+                    para("Shot", "WIDE SHOT"), para("Character", "MAX"),
                     para("Dialogue", "Who's there?"), para("Shot", "ANGLE ON THE DOOR")])
     result = import_text(tmp_path, _fdx(f"<Content>{body}</Content>"), "shot.fdx")
-    assert beats(result, 0) == [{"action": "Max wipes his hands.", "shot": {"size": "CU"}},
+    assert beats(result, 0) == [{"action": "Max wipes his hands.", "shot": {"size": "CU"}},  # Max: named later
+                                # a shot that says what it shows stays a beat the planner reads
+                                {"action": "INSERT - THE NOTE: I KNOW", "shot": {"size": "ECU"}},
                                 {"line": {"who": "max", "text": "Who's there?"}, "shot": {"size": "WS"}},
                                 {"action": "ANGLE ON THE DOOR"}]
     assert "# shot: WIDE SHOT\n      - line:" in result.yaml_text
