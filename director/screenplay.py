@@ -301,8 +301,9 @@ class Screenplay(Model):
 
     def beat_locations(self, scene: Scene) -> list[str]:
         """Where each beat of ``scene`` happens: its own ``location``; in an ``intercut`` scene, a line happens
-        where its speaker is (speakers take the intercut places in the order they first speak, the rest
-        the last one) and any other beat where the last line was; otherwise the scene's location (a beat's own
+        where its speaker is (speakers take the intercut places in the order they first speak; one more speaks
+        where the picture is when they first speak: a third person who walks into the flat was put in the office,
+        the last place) and any other beat where the last line was; otherwise the scene's location (a beat's own
         location holds for that beat only)."""
         places = list(scene.intercut or [])
         home: dict[str, str] = {}
@@ -312,7 +313,7 @@ class Screenplay(Model):
             # a voice off screen, over the radio or over the picture claims no place: the picture stays put
             heard = beat.line is not None and beat.line.heard_as not in ("os", "radio", "vo")
             if places and heard and beat.line.who not in home:
-                home[beat.line.who] = places[min(len(home), len(places) - 1)]
+                home[beat.line.who] = places[len(home)] if len(home) < len(places) else current
             if beat.location:
                 here = beat.location
                 if beat.line is not None and places:

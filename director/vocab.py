@@ -38,6 +38,13 @@ def one_of(value: object, choices) -> str:
     return f"{value!r} is not valid{did_you_mean(value, choices)}; valid: {', '.join(map(str, choices))}"
 
 
+# Words that put a place out of doors (the planner's wide establishing moves, the mix's street ambience). Not 外
+# alone: 窗外 and 落地窗外 ("outside the window") are in rooms, and 外套 is a coat.
+OUTDOOR_WORDS = ("street", "alley", "city", "rooftop", "roof", "park", "beach", "road", "forest", "outside",
+                 "outdoor", "market", "bridge", "field", "garden", "harbor", "harbour", "square", "playground",
+                 "schoolyard", "school yard", "pier", "dock", "街", "巷", "路", "桥", "市场", "天台", "公园", "室外", "户外",
+                 "门口", "操场", "广场", "码头", "海边", "沙滩", "森林", "花园", "院子", "田野", "屋顶", "山顶", "野外")
+
 # ------------------------------------------------------------------ words a writer may use, in either language
 # Each table maps a synonym (English, Chinese, screenplay conventions) to one canonical value. Validation accepts
 # any of them; the renderers only ever see the canonical value.

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from director.plan.durations import action_seconds, speech_seconds
 from director.screenplay import Beat, Scene, Screenplay
 from director.shots import Shot, shot_seed
+from director.vocab import OUTDOOR_WORDS
 
 INTENSE = {"angry", "furious", "shocked", "terrified", "scared", "breathless", "desperate", "screaming",
            "shouting", "crying", "panicked", "horrified", "enraged", "sobbing", "pleading"}
@@ -32,8 +33,7 @@ MOVE_WORDS = [
 ]
 SIZE_WORDS = {"ECU": "Extreme close-up", "CU": "Close-up", "MCU": "Medium close-up", "MS": "Medium shot",
               "MWS": "Medium wide shot", "WS": "Wide shot", "EWS": "Extreme wide shot"}
-EXTERIOR_WORDS = ("street", "alley", "city", "rooftop", "park", "beach", "road", "forest", "outside", "market",
-                  "bridge", "field", "garden", "harbor", "harbour", "square", "街", "外", "桥", "路")
+EXTERIOR_WORDS = OUTDOOR_WORDS  # (vocab): the mix's street ambience reads the same words
 ESTABLISHING_SECONDS = 2.0
 HOOK_SECONDS = 3.0  # the episode's first shot, when nobody speaks in it (the platforms' swipe-away window)
 MAX_SHOT_SECONDS = 12.0

@@ -26,6 +26,7 @@ from director.media.audio import (TAPS_PER_PHASE, fade, read_wav, resample, runn
 from director.project import MixConfig
 from director.shots import shot_location
 from director.stages.base import Stage
+from director.vocab import OUTDOOR_WORDS
 from director.stages.music import CROSSFADE, music_cues
 from director.store import steps
 from director.store.cache import file_stamp
@@ -141,8 +142,7 @@ def speech_envelope(dialogue: np.ndarray, rate: int) -> np.ndarray:
 
 
 ROOM_WORDS = {"rain": ("rain", "storm", "雨", "暴雨"),
-              "street": ("street", "alley", "road", "city", "market", "outdoor", "park", "roof", "街", "巷", "路",
-                         "市场", "天台", "公园", "室外", "门口")}
+              "street": OUTDOOR_WORDS}  # as the planner reads a place (an outdoor playground had a room's tone)
 ROOM_SHAPE = {"room": (1.6, 40.0, 2500.0, 0.0), "street": (1.0, 30.0, 6000.0, 4.0), "rain": (0.4, 200.0, 12000.0, 0.0)}
 ROOM_LEVEL = {"room": 0.0, "street": 3.0, "rain": 5.0}  # dB over mix.room_tone_db
 ROOM_LOOP = 8.0  # seconds of room tone, repeated (under the mix at -50 dB: no one hears it loop)

@@ -198,6 +198,32 @@ def test_a_voice_off_screen_in_an_intercut_stays_at_the_place_on_screen_and_fram
     assert by_beat["s1/4"].characters[0] == "gu"  # the caller of an intercut is seen at his own place
 
 
+def test_a_third_speaker_in_an_intercut_speaks_where_the_picture_is(tmp_path):
+    """Speakers after the intercut's places were taken went to the last place: the mother who walks into the flat
+    was drawn in the office."""
+    sp, _, by_beat = _planned(tmp_path, FAMILY + """    intercut: [home, office]
+    beats:
+      - line: {who: qing, text: 喂？, delivery: phone}
+      - line: {who: gu, text: 明天见。, delivery: phone}
+      - line: {who: qing, text: 好。, delivery: phone}
+      - action: 苏母推门进来。
+      - line: {who: mother, text: 谁的电话？}
+""")
+    assert sp.beat_locations(sp.scenes[0]) == ["home", "office", "home", "home", "home"]
+    assert (by_beat["s1/5"].location or "home") == "home" and "glass office" not in by_beat["s1/5"].prompt
+
+
+def test_a_window_looking_out_is_still_a_room():
+    """外 alone made a room with 窗外 (outside the window) an exterior: wide crane moves over a small flat; and the
+    mix gave an outdoor playground a room's tone."""
+    from director.plan.rules import is_exterior
+    from director.stages.mix import room_kind
+
+    assert not is_exterior("狭小的出租屋，窗外下着雨") and not is_exterior("总裁办公室，落地窗外是城市夜景")
+    assert is_exterior("阳光下的学校操场") and room_kind("school", "阳光下的学校操场") == "street"
+    assert room_kind("office", "总裁办公室，落地窗外是城市夜景") == "room"
+
+
 def test_a_speakers_own_voice_off_screen_never_rides_on_a_shot_of_them(tmp_path):
     _, _, by_beat = _planned(tmp_path, FAMILY + """    beats:
       - line: {who: qing, text: 我回来了。}
