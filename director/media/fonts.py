@@ -99,6 +99,27 @@ def subset_font(text: str, folder: Path) -> Path | None:
 
 
 @functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=1)
+def libass_scale() -> float:
+    """An ASS font size over the em it draws with director's font. libass (as VSFilter) sizes a face so that its
+    OS/2 winAscent + winDescent fill the size: Noto Sans CJK (1160 + 320 of 1000 units) at Fontsize 65 drew
+    characters 44 px tall, while the lines were broken for 65 px ones (a third of each line left empty)."""
+    from fontTools.ttLib import TTFont
+
+    with TTFont(str(font_path()), lazy=True, fontNumber=0) as face:
+        units = face["head"].unitsPerEm
+        os2 = face.get("OS/2")
+        span = (os2.usWinAscent + os2.usWinDescent) if os2 is not None else 0
+        if not span:
+            span = face["hhea"].ascent - face["hhea"].descent
+    return span / units if units and span > 0 else 1.0
+
+
+def ass_size(em: float) -> int:
+    """The ASS ``Fontsize`` (or ``\\fs``) that draws characters ``em`` pixels tall, as PIL measures ``font(em)``."""
+    return max(1, round(em * libass_scale()))
+
+
 def font(size: int):
     from PIL import ImageFont
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from director.backends.types import added, Made, keyed
-from director.media.fonts import FONT_FAMILY, font, glyph_language, missing_glyphs, wrap_lines
+from director.media.fonts import FONT_FAMILY, ass_size, font, glyph_language, libass_scale, missing_glyphs, wrap_lines
 from director.media.linebreak import CJK_CHAR, clauses, words, zh_drama
 from director.project import SubtitleConfig
 from director.stages.base import Stage
@@ -192,15 +192,15 @@ def card_styles(subs, width: int, height: int, size: float) -> None:
         for key, value in kw.items():
             setattr(made, key, value)
         subs.styles[name] = made
-    style("Title", fontsize=round(unit * 1.9), alignment=pysubs2.Alignment.MIDDLE_CENTER, outline=max(2.0, height / 400),
+    style("Title", fontsize=ass_size(unit * 1.9), alignment=pysubs2.Alignment.MIDDLE_CENTER, outline=max(2.0, height / 400),
           marginl=round(width * 0.1), marginr=round(width * 0.1))
-    style("Intro", fontsize=round(unit * 1.5), alignment=pysubs2.Alignment.BOTTOM_LEFT, marginl=round(width * 0.08),
+    style("Intro", fontsize=ass_size(unit * 1.5), alignment=pysubs2.Alignment.BOTTOM_LEFT, marginl=round(width * 0.08),
           marginv=round(height * 0.34), primarycolor=pysubs2.Color(255, 214, 64, 0), outline=max(2.0, height / 480))
-    style("Insert", fontsize=round(unit * 1.1), alignment=pysubs2.Alignment.MIDDLE_CENTER, borderstyle=3,
+    style("Insert", fontsize=ass_size(unit * 1.1), alignment=pysubs2.Alignment.MIDDLE_CENTER, borderstyle=3,
           primarycolor=pysubs2.Color(30, 30, 30, 0), outlinecolor=pysubs2.Color(246, 240, 226, 0),
           backcolor=pysubs2.Color(0, 0, 0, 160), outline=max(6.0, height / 80), shadow=0,
           marginl=round(width * 0.15), marginr=round(width * 0.15))
-    style("Caption", fontsize=round(unit * 0.9), alignment=pysubs2.Alignment.TOP_LEFT, borderstyle=3,
+    style("Caption", fontsize=ass_size(unit * 0.9), alignment=pysubs2.Alignment.TOP_LEFT, borderstyle=3,
           outlinecolor=pysubs2.Color(0, 0, 0, 90), outline=max(4.0, height / 160), shadow=0,
           marginl=round(width * 0.08), marginv=round(height * 0.12))
 
@@ -216,10 +216,10 @@ def card_event(card: CardCue, style, width: int, unit: float):
         return "\\N".join(_escape(ln) for piece in text.splitlines() if piece.strip()
                            for ln in wrap_lines(piece.strip(), fnt, room))
     if card.kind == "intro":
-        text = lines(card.title, style.fontsize) + (
-            f"\\N{{\\fs{round(unit)}\\c&HFFFFFF&}}" + lines(card.text, unit) if card.text.strip() else "")
+        text = lines(card.title, style.fontsize / libass_scale()) + (
+            f"\\N{{\\fs{ass_size(unit)}\\c&HFFFFFF&}}" + lines(card.text, unit) if card.text.strip() else "")
     else:
-        text = lines(card.text, style.fontsize)
+        text = lines(card.text, style.fontsize / libass_scale())  # measured at the em it draws
     return pysubs2.SSAEvent(start=round(card.start * 1000), end=round(card.end * 1000), text=text,
                             style=card.kind.capitalize())
 
@@ -236,7 +236,7 @@ def write_subtitles(cues: list[SubtitleCue], width: int, height: int, size: floa
         subs.info["Language"] = region
     style = subs.styles["Default"]
     style.fontname = FONT_FAMILY
-    style.fontsize = max(8, round(height * size))
+    style.fontsize = ass_size(max(8, round(height * size)))  # drawn as tall as ``layout`` measured
     style.bold = False  # the face is already bold; libass would embolden it again
     style.primarycolor = pysubs2.Color(255, 255, 255, 0)
     style.outlinecolor = pysubs2.Color(0, 0, 0, 0)
@@ -288,7 +288,7 @@ class SubtitlesStage(Stage):
     # 4: the Language header (Simplified forms for zh-CN), cards; 5: numbers kept whole, even cues;
     # 6: the SRT without the cards (they overlapped the lines), the cards in an SRT of their own; 7: the SRT written
     # from the words (braces and backslashes were read as ASS escapes), a backslash drawn as written
-    version = "7"
+    version = "8"  # 8: the ASS font sizes draw the em the lines were broken for (libass drew them 1/1.48 as tall)
     scope = "episode"
 
     unit = "episode"

@@ -39,3 +39,19 @@ def test_libass_draws_backslashes_and_braces_as_written(tmp_path):
     assert _lines_drawn(tmp_path, "C new folder p1 end") == 1
     for words in (r"C:\new \Nfolder {\p1} end", r"a\hb \{x\} {\fs200}big"):
         assert _lines_drawn(tmp_path, words) == 1, words  # a \n, \N or {\p1} taken as ASS broke or hid the line
+
+
+def test_libass_draws_a_line_as_wide_as_the_line_breaker_measured_it(tmp_path):
+    """The ASS font size was the em the breaker measured, but libass fits the font's winAscent + winDescent into
+    it: Chinese lines were drawn at 2/3 of that width (a 13-character line 566 px of the 845 measured), broken
+    needlessly into two cues."""
+    from director.media.fonts import font
+
+    text = "否则你妈的医药费一分都没有"
+    write_subtitles([SubtitleCue(0.0, 1.0, (text,))], 1080, 1920, 0.034, tmp_path / "s.srt", tmp_path / "s.ass")
+    frame = subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "color=c=black:s=1080x1920:r=24:d=0.5",
+                            "-vf", f"subtitles=s.ass:fontsdir={font_path().parent}", "-frames:v", "1",
+                            "-f", "rawvideo", "-pix_fmt", "gray", "-"], cwd=tmp_path, capture_output=True, check=True).stdout
+    columns = [x for x in range(1080) if any(frame[y * 1080 + x] > 128 for y in range(1200, 1800))]
+    drawn, measured = columns[-1] - columns[0], font(round(1920 * 0.034)).getlength(text)
+    assert 0.93 < drawn / measured < 1.07, (drawn, measured)
