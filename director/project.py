@@ -98,7 +98,7 @@ class MixConfig(_Cfg):
 class SubtitleConfig(_Cfg):
     burn: bool = True
     max_lines: int = Field(default=2, ge=1, le=3)
-    size: float = Field(default=0.034, gt=0.01, le=0.1, description="font size as a share of the frame height")
+    size: float = Field(default=0.034, gt=0.01, le=0.1, description="the characters' height (em) as a share of the frame height")
     style: Literal["auto", "zh-drama", "plain"] = Field(
         default="auto", description="zh-drama: no 。，at line ends, internal commas as spaces (auto: for Chinese)")
     inner: Literal["italic", "parentheses", "both"] = Field(
