@@ -11,6 +11,7 @@ project and only as media (images, video, audio, subtitles). No secret is ever s
 from __future__ import annotations
 
 import errno
+import hashlib
 import html
 import json
 import re
@@ -181,7 +182,7 @@ def _nav(data: dict, here: str) -> str:
     eps = "".join(f"<option{' selected' if e == data['episode'] else ''}>{html.escape(e)}</option>"
                   for e in data["episodes"])
     return (f"<header class=bar><a class=brand href='/'>director <b>studio</b></a>"
-            f"<select id=episode title='episode'>{eps}</select><span class=title>{html.escape(data['title'])}</span>"
+            f"<select id=episode title='episode' autocomplete=off>{eps}</select><span class=title>{html.escape(data['title'])}</span>"
             f"<nav><a class='{'on' if here == 'board' else ''}' href='/e/{html.escape(data['episode'])}'>Board</a>"
             f"<a class='{'on' if here == 'player' else ''}' href='/e/{html.escape(data['episode'])}/player'>Player</a>"
             f"<a class='{'on' if here == 'refs' else ''}' href='/e/{html.escape(data['episode'])}/refs'>References</a>"
@@ -393,6 +394,28 @@ def create_app(project: Project, token: str | None = None):
         if not srt.exists():
             return Response("WEBVTT\n\n", media_type="text/vtt")
         return Response(vtt(srt.read_text(encoding="utf-8")), media_type="text/vtt")
+
+    @app.get("/api/e/{episode}/stamp")
+    def stamp(episode: str):
+        """What the page shows depends on, as file stamps: a page polls it and redraws when a hand edit, a terminal
+        render or another tab changed something (it showed the old line and "cached" until reloaded)."""
+        try:
+            loaded = project.load_episode(episode)
+        except DirectorError:  # a broken screenplay: its own stamp still moves when it is fixed
+            loaded = None
+        name = loaded.episode if loaded is not None else episode
+        files = [project.config_path or project.root / "director.yaml", project.episode_path(episode),
+                 *(loaded.files if loaded is not None else []), project.shots_path(name),
+                 project.state_file("state", f"{name}.json"), project.state_file("takes", f"{name}.json"),
+                 project.out_dir(name) / "episode.mp4"]
+        stamps = []
+        for path in files:
+            try:
+                info = path.stat()
+                stamps.append(f"{info.st_mtime_ns}:{info.st_size}:{info.st_ino}")
+            except OSError:
+                stamps.append("-")
+        return {"stamp": hashlib.sha256("|".join(stamps).encode()).hexdigest()[:16], "state": worker.state}
 
     @app.get("/api/e/{episode}/board")
     def board_json(episode: str):

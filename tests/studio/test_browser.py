@@ -138,3 +138,28 @@ def test_the_studio_on_a_phone_says_warnings_and_lost_connections(studio, browse
     # the subtitles are burned into the picture: the track is there to turn on, not shown over them twice
     assert player.evaluate("document.getElementById('episode-video').textTracks[0].mode") != "showing"
     player.close()
+
+
+def test_the_board_follows_changes_made_outside_it_and_a_refused_field_shows_what_is_saved(studio, browser):
+    """A `shot set` in the terminal (or a hand edit, or another tab) was invisible to an open page until it was
+    reloaded; a refused duration stayed in its box, as if saved."""
+    project, url = studio
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(f"{url}/e/screenplay")
+    shot = "#shot-arrival-02"
+    size = page.locator(f"{shot} select[data-field=size]")
+    before = size.input_value()
+    after = "ECU" if before != "ECU" else "CU"
+    page.wait_for_load_state("networkidle")
+    director("-p", str(project), "shot", "set", "arrival-02", f"size={after}", check=True)
+    page.wait_for_function(f"document.querySelector('{shot} select[data-field=size]').value === '{after}'",
+                           timeout=15000)
+    duration = page.locator(f"{shot} input[data-field=duration]")
+    saved = duration.input_value()
+    duration.fill("61")
+    duration.dispatch_event("change")
+    page.wait_for_function(f"document.querySelector('{shot} .errors').textContent.includes('duration')")
+    page.wait_for_function(f"document.querySelector('{shot} input[data-field=duration]').value === '{saved}'")
+    assert "61" not in page.locator(f"{shot} input[data-field=duration]").input_value()
+    director("-p", str(project), "shot", "set", "arrival-02", f"size={before}", check=True)
+    page.close()

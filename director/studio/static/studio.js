@@ -61,13 +61,18 @@
     box.classList.toggle('warn', warn);
     box.textContent = text;
   }
-  async function act(card, fn) {
+  async function act(card, fn, restore) {
     const box = card.querySelector('.errors');
     box.textContent = '';
     box.classList.remove('warn');
     delete shown[card.dataset.shot];
     let data;
-    try { data = await fn(); await refreshCards(card); } catch (err) { tell(card, problems(err), false); return; }
+    try { data = await fn(); await refreshCards(card); } catch (err) {
+      tell(card, problems(err), false);
+      // a refused field shows the value the shot list still has (61 stayed in the duration box, as if saved)
+      if (restore) await refreshCards(card).catch(() => {});
+      return;
+    }
     const warnings = (data && data.warnings) || [];
     if (warnings.length) tell(card, warnings.join('\n'), true);  // accepted, with something to know
   }
@@ -86,7 +91,7 @@
         act(card, () => post(shotUrl(card) + '/lock', {locked: !card.classList.contains('locked')})));
       card.querySelectorAll('[data-field]').forEach((el) => {
         if (el.tagName === 'TEXTAREA') return;
-        el.addEventListener('change', () => act(card, () => post(shotUrl(card), {[el.dataset.field]: el.value})));
+        el.addEventListener('change', () => act(card, () => post(shotUrl(card), {[el.dataset.field]: el.value}), true));
       });
       const save = card.querySelector('.save-prompt');
       save.addEventListener('click', () => act(card, () => post(shotUrl(card), {prompt: card.querySelector('textarea').value})));
@@ -150,18 +155,40 @@
   function soon() { if (!pending) pending = setTimeout(() => { pending = null; refreshCards(); }, 400); }
   if (window.EventSource && progress) {
     fetch('/api/render').then((r) => r.json()).then((d) => {
-      // a render in progress is shown from its start; an idle studio shows only what comes next
-      const events = new EventSource('/api/events?after=' + (d.state === 'idle' ? (d.last_event || 0) : 0));
+      // a render in progress is shown from its start; otherwise only what comes next (after a render every page
+      // opened replayed its whole log and said "render done")
+      const live = d.state === 'running' || d.state === 'waiting';
+      const events = new EventSource('/api/events?after=' + (live ? 0 : (d.last_event || 0)));
       events.addEventListener('waiting', (e) => { const d = JSON.parse(e.data); say(`waiting for pid ${d.pid}: ${d.command}`); });
       events.addEventListener('started', () => { say('rendering…'); note('render started'); });
       events.addEventListener('job-started', (e) => { const d = JSON.parse(e.data); say(`${d.stage} ${d.job}…`); soon(); });
       events.addEventListener('job', (e) => { const d = JSON.parse(e.data); say(`${d.stage} ${d.n}/${d.total}`); note(d.line); soon(); });
       events.addEventListener('job-failed', (e) => { note(JSON.parse(e.data).line); soon(); });
       events.addEventListener('log', (e) => note(JSON.parse(e.data).line));
-      events.addEventListener('finished', (e) => { say('render ' + JSON.parse(e.data).state); soon(); });
-      if (d.state === 'idle') say('');
+      events.addEventListener('finished', (e) => { say('render ' + JSON.parse(e.data).state); soon(); changed(); });
+      if (!live) say(d.lock ? `a render is running: pid ${d.lock.pid}, director ${d.lock.command || ''}` : '');
     });
   }
+
+  // what the page shows, redrawn when something outside it changed it: a hand edit of the YAML, a render in the
+  // terminal, another tab (the page kept the old line and "cached" until reloaded, and a second tab saved over
+  // the first one's line). The board redraws its cards (a card being typed in is left alone); the player reloads
+  // unless it is playing.
+  let stamp = null;
+  async function changed() {
+    if (!episode || document.visibilityState !== 'visible') return;
+    const r = await fetch(`/api/e/${encodeURIComponent(episode)}/stamp`).catch(() => null);
+    if (!r || !r.ok) return;
+    const now = (await r.json()).stamp;
+    if (stamp !== null && now !== stamp) {
+      const video = document.getElementById('episode-video');
+      if (document.getElementById('cards')) refreshCards();
+      else if (video && video.paused) location.reload();
+      else if (!video && document.querySelector('main.player')) location.reload();
+    }
+    stamp = now;
+  }
+  if (episode) { changed(); setInterval(changed, 2500); }
 
   // the player: the strip seeks; the shot under the playhead is outlined
   const player = document.getElementById('episode-video');
