@@ -103,6 +103,13 @@ class RulePlanner:
             if ref in skip:
                 continue
             if beat.cue:
+                if beat.sfx is not None and drafts and drafts[-1].kind == "action" and not pending and \
+                        drafts[-1].beats and scene.beats[beat_index(drafts[-1].beats[-1]) - 1].action:
+                    # a sound right after an action is that action's (the door of "she walks in"): on its shot,
+                    # not under the next line (the footsteps fired under her first words, her entrance silent)
+                    drafts[-1].beats.append(ref)
+                    self._apply_hints(drafts[-1], beat)
+                    continue
                 pending.append((ref, beat))
                 continue
             place = places[i]
@@ -117,6 +124,10 @@ class RulePlanner:
             else:
                 if beat.kind == "line" and opening and not drafts:
                     drafts.append(self._establishing(scene, place))
+                    for cue_ref, cue in pending:  # the sounds the scene opens on play over its first picture (the
+                        drafts[-1].beats.append(cue_ref)  # thunder came after 2 s of room tone, under the hook line)
+                        self._apply_hints(drafts[-1], cue)
+                    pending.clear()
                 # a conversation across places (intercut) never frames the other party over the shoulder
                 partner = last_speaker if last_speaker and speaker_place.get(last_speaker) == place else None
                 if unseen:  # who hears it: the last speaker here, else whoever the picture last showed here

@@ -44,7 +44,7 @@ def test_an_uncovered_beat_joins_the_shot_before_it(scene_plan):
 def test_a_beat_covered_twice_stays_in_the_first_shot(scene_plan):
     sp, scene, planned, free = scene_plan
     broken = [p.model_copy(deep=True) for p in planned]
-    first, second = (p for p in broken if p.beats)
+    first, second = [p for p in broken if p.beats][:2]
     twice = first.beats[0]
     second.beats = second.beats + [twice]
     repaired, fixes = _repair(sp, scene, broken, free)

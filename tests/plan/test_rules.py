@@ -213,6 +213,22 @@ def test_a_third_speaker_in_an_intercut_speaks_where_the_picture_is(tmp_path):
     assert (by_beat["s1/5"].location or "home") == "home" and "glass office" not in by_beat["s1/5"].prompt
 
 
+def test_sounds_play_over_the_picture_they_belong_to(tmp_path):
+    """A scene that opens on a sound and a line put the sound under the line, after the 2 s establishing shot (2 s
+    of room tone before the hook); a door right after "she walks in" fired under her first words instead."""
+    _, shots, by_beat = _planned(tmp_path, FAMILY + """    beats:
+      - sfx: 雷
+      - line: {who: qing, text: 三年前你毁了我。}
+      - action: 苏母推门进来。
+      - sfx: 门
+      - line: {who: mother, text: 谁的电话？}
+      - sfx: 脚步
+""")
+    assert by_beat["s1/1"] is shots[0] and "s1/2" not in shots[0].beats  # the thunder over the opening picture
+    assert by_beat["s1/4"] is by_beat["s1/3"] and by_beat["s1/4"] is not by_beat["s1/5"]  # the door on her entrance
+    assert by_beat["s1/6"] is by_beat["s1/5"]  # a sound after a line: as before, where the picture is
+
+
 def test_a_window_looking_out_is_still_a_room():
     """外 alone made a room with 窗外 (outside the window) an exterior: wide crane moves over a small flat; and the
     mix gave an outdoor playground a room's tone."""
