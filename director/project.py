@@ -81,6 +81,8 @@ class MixConfig(_Cfg):
     true_peak: float = Field(default=-1.0, ge=-9, le=0, description="true-peak ceiling, dBTP")
     duck_db: float = Field(default=-12.0, ge=-40, le=0, description="music level change while anyone speaks")
     music_db: float = Field(default=-8.0, ge=-40, le=6, description="music bed level before ducking")
+    sfx_duck_db: float = Field(default=-6.0, ge=-40, le=0, description="sound effects' level change while anyone "
+                               "speaks (a phone's ring over the answer was 6 dB louder than it)")
     room_tone_db: float | None = Field(default=-50.0, ge=-80, le=-20, description="each scene's room tone "
                                        "(ambience shaped by its location), dBFS RMS under the mix before the "
                                        "master's gain; null: none (digital silence)")

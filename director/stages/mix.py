@@ -392,6 +392,10 @@ def mix(req: MixRequest, out) -> Made:
     data = None
     # in place, in float32: a 3-minute stereo episode is 69 MB a copy, and the mix was the render's peak memory
     duck = speech_envelope(dialogue, rate)  # -> the music's gain per sample, in place
+    if req.sfx and cfg.sfx_duck_db:  # the effects step back under speech too, in slices (no second episode-long array)
+        lower = np.float32(cfg.sfx_duck_db / 20)
+        for a in range(0, n, 1 << 18):
+            effects[a:a + (1 << 18)] *= np.power(np.float32(10.0), duck[a:a + (1 << 18)] * lower)
     duck *= np.float32(cfg.duck_db / 20)
     np.power(np.float32(10.0), duck, out=duck)
     duck *= np.float32(10 ** (cfg.music_db / 20))

@@ -41,6 +41,9 @@ def fit(durations: list[float], fps: float, lead_in: float, gap: float, tail: fl
     return max(1, math.ceil(seconds * fps - 1e-6)), offsets
 
 
+SFX_LEAD = 0.4  # seconds a sound effect is heard alone before the line that follows it in a shot
+
+
 @dataclass(frozen=True)
 class TimingRequest:
     """A shot's length: its voices (ref, the voice's artifact, its duration), fitted by the timing settings."""
@@ -72,16 +75,18 @@ class TimingStage(Stage):
                 floor = max(cfg.min_shot, hint or 0, shot.duration if shot.locked else 0)
             else:
                 floor = max(cfg.min_shot, shot.duration)
-            pauses, paused, carded = [], 0.0, 0.0
+            pauses, paused, carded, sounded = [], 0.0, 0.0, 0.0
             for ref in shot.beats:
                 beat = ctx.beats[ref]
                 if beat.pause:
                     paused += beat.pause
                 elif beat.card is not None:  # a card after the shot's last line: the shot holds it to its end
                     carded += beat.card.seconds
+                elif beat.sfx is not None:  # heard before the line after it starts (a ring, a door: it started
+                    sounded = SFX_LEAD  # 0.05 s before the words and covered them)
                 elif beat.spoken is not None:
-                    pauses.append(round(paused, 4))
-                    paused = carded = 0.0
+                    pauses.append(round(paused + sounded, 4))
+                    paused = carded = sounded = 0.0
             waiting = paused + carded
             if not voices:
                 floor = max(floor, waiting)

@@ -229,6 +229,27 @@ def test_sounds_play_over_the_picture_they_belong_to(tmp_path):
     assert by_beat["s1/6"] is by_beat["s1/5"]  # a sound after a line: as before, where the picture is
 
 
+def test_a_sound_before_a_line_is_heard_before_the_words(tmp_path):
+    """The line after a sound in its shot started 0.05 s after it: a ring or a door covered the first words."""
+    import json
+
+    from director.stages.timing import SFX_LEAD
+
+    (tmp_path / "screenplay.yaml").write_text(FAMILY + """    beats:
+      - line: {who: qing, text: 妈。}
+      - sfx: 电话
+      - line: {who: mother, text: 谁的电话？}
+""", encoding="utf-8")
+    director("-p", str(tmp_path), "render", "--until", "timing", check=True)
+    shots = yaml.safe_load((tmp_path / "shots" / "screenplay.yaml").read_text(encoding="utf-8"))["shots"]
+    shot = next(s for s in shots if "s1/2" in s["beats"])
+    assert shot["beats"] == ["s1/2", "s1/3"]
+    state = json.loads((tmp_path / ".director" / "state" / "screenplay.json").read_text())
+    key = state["jobs"][f"timing:{shot['id']}"]["key"]
+    timing = json.loads(next((tmp_path / ".director" / "cache" / "timing").glob(f"*/{key}/timing.json")).read_text())
+    assert timing["voices"][0]["offset"] == round(0.05 + SFX_LEAD, 4)
+
+
 def test_a_window_looking_out_is_still_a_room():
     """外 alone made a room with 窗外 (outside the window) an exterior: wide crane moves over a small flat; and the
     mix gave an outdoor playground a room's tone."""

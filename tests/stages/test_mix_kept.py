@@ -95,3 +95,27 @@ def test_a_piece_made_again_under_its_key_is_read_again(pieces, tmp_path, keepin
 def test_a_plain_render_keeps_nothing(pieces, tmp_path):
     _mixed(_request(pieces, 2.6), tmp_path / "a")
     assert not mixing._kept
+
+
+def test_sound_effects_step_back_under_speech(pieces, tmp_path, monkeypatch):
+    """A phone's ring over the answer measured 6 dB over the voice (the effects were never ducked): under speech
+    an effect is sfx_duck_db lower, and where nobody speaks it is as loud as before."""
+    import director.stages.mix as mixing
+
+    monkeypatch.setattr(mixing, "master", lambda mixed, *a, **k: (mixed, {"lufs": -14.0, "true_peak": -1.0,
+                                                                          "notes": []}))
+    voices, music, sfx = pieces
+    rate = 48000
+
+    def heard(at: float, duck: float, with_sfx: bool = True) -> np.ndarray:
+        req = MixRequest(seconds=8.0, voices=((voices[0], 0.3), (voices[1], 2.5)), music=(),
+                         sfx=((sfx, 0.7, at),) if with_sfx else (), rooms=(),
+                         config=MixConfig(room_tone_db=None, sfx_duck_db=duck))
+        return _mixed(req, tmp_path / f"{at}-{duck}-{with_sfx}")[:, 0]
+
+    for at, expected in ((2.9, 10 ** (-6 / 20)), (6.5, 1.0)):  # inside the second line; after every line
+        alone = heard(at, -6.0, False)
+        part = slice(int(at * rate), int((at + 0.08) * rate))
+        ducked = np.abs(heard(at, -6.0) - alone)[part].sum()
+        full = np.abs(heard(at, 0.0) - alone)[part].sum()
+        assert abs(ducked / full - expected) < 0.05, (at, ducked / full)
