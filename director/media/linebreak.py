@@ -31,7 +31,7 @@ UNIT = re.compile(r"^(年|月|日|号|点|分|秒|岁|天|周|个|次|位|元|�
 # text kept whole: a web address, a number with separators, a dotted word (example.com, v1.2)
 WHOLE = re.compile(r"(?:https?://|www\.)[A-Za-z0-9\-._~/?=&%#+:@]*[A-Za-z0-9/]|[0-9０-９]+(?:[.,:：．][0-9０-９]+)+"
                    r"|[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)+")
-CLAUSE_END = set("，。！？；：、,.!?;:…")
+CLAUSE_END = set("，。！？；：、,.!?;:…—")  # — : a dash pair breaks off a clause (毁了我——今天)
 # a full stop that ends no clause: a title's (Mr. Chen) always; an abbreviation's where the sentence goes on in lower
 # case (10 a.m. sharp, the U.S. team; "10 a.m. Are you sure" ends one)
 ABBREVIATION = re.compile(r"(?<![A-Za-z.])(?:(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|vs|Corp|Inc|Ltd|Co)\.(?= )"

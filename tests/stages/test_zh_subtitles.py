@@ -337,3 +337,13 @@ def test_a_segment_burns_with_its_slice_of_the_font_and_draws_the_same_pixels(tm
         frames.append(np.frombuffer(run.stdout, np.uint8).reshape(-1, 960, 540))
     assert len(frames[0]) == 5 and (frames[0] != 128).sum() > 5000  # text was drawn
     assert np.array_equal(frames[0], frames[1])
+
+
+def test_a_dash_pair_ends_a_clause():
+    """`——` was read as part of a clause: 三年前你毁了我——今天 | 我要你还回来！ broke after the word that followed it."""
+    from director.media.linebreak import clauses
+    from director.stages.subtitles import layout
+
+    assert clauses("三年前你毁了我——今天我要你还回来！") == ["三年前你毁了我——", "今天我要你还回来！"]
+    cues = layout("三年前你毁了我——今天我要你还回来！", 0.0, 4.0, 1080, 1920, 0.045, 2, (), "zh-drama")
+    assert [line for c in cues for line in c.lines][0].endswith("——"), [c.lines for c in cues]
