@@ -368,12 +368,18 @@ def create_app(project: Project, token: str | None = None):
         episodes = [p.stem for p in project.episode_paths()]
         return RedirectResponse(f"/e/{episodes[0]}" if episodes else "/static/empty.html", 303)
 
+    def page(draw, episode: str):
+        """A page of the episode, or the error page saying why there is none (a wrong name, a broken screenplay):
+        the player and references pages answered with raw JSON."""
+        try:
+            return draw(board(project, episode, worker), csrf)
+        except DirectorError as exc:
+            return HTMLResponse(_page("error", f"<main><p class=note>{html.escape(str(exc))}</p>"
+                                               "<p><a href='/'>back to the studio</a></p></main>", csrf), 400)
+
     @app.get("/e/{episode}", response_class=HTMLResponse)
     def board_page(episode: str):
-        try:
-            return board_html(board(project, episode, worker), csrf)
-        except DirectorError as exc:
-            return HTMLResponse(_page("error", f"<main><p class=note>{html.escape(str(exc))}</p></main>", csrf), 400)
+        return page(board_html, episode)
 
     @app.get("/e/{episode}/cards", response_class=HTMLResponse)
     def cards(episode: str):
@@ -382,11 +388,11 @@ def create_app(project: Project, token: str | None = None):
 
     @app.get("/e/{episode}/player", response_class=HTMLResponse)
     def player(episode: str):
-        return player_html(board(project, episode, worker), csrf)
+        return page(player_html, episode)
 
     @app.get("/e/{episode}/refs", response_class=HTMLResponse)
     def refs(episode: str):
-        return refs_html(board(project, episode, worker), csrf)
+        return page(refs_html, episode)
 
     @app.get("/e/{episode}/subtitles.vtt")
     def subtitles(episode: str):
