@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from director.backends.types import added, Made, keyed
+from director.backends.types import Artifact, Made, added, keyed
 from director.media.fonts import FONT_FAMILY, ass_size, font, glyph_language, libass_scale, missing_glyphs, wrap_lines
 from director.media.linebreak import CJK_CHAR, clauses, words, zh_drama
 from director.project import SubtitleConfig
@@ -101,6 +101,56 @@ def layout(text: str, start: float, end: float, width: int, height: int, size: f
         cues.append(SubtitleCue(round(t, 3), round(min(end, t + share), 3), tuple(g)))
         t += share
     return cues
+
+
+PAUSE_DB = -35.0  # a 10 ms frame this far under the line's loudest frame is a pause in it
+MIN_PAUSE = 0.06  # seconds: shorter dips are inside words
+SNAP = 0.6  # seconds a cue change moves at most to meet a pause
+
+
+def pauses(voice: Artifact) -> list[float]:
+    """The middles of the pauses inside a voice (seconds from its start): where a reader expects the cue to
+    change. A cue timed by its share of the characters changed 0.2 s before the pause it split at, the last
+    words of the first cue still being spoken."""
+    import numpy as np
+
+    from director.media.audio import read_wav
+
+    try:
+        data, rate = read_wav(voice.file("audio"))
+    except (OSError, ValueError, KeyError):
+        return []
+    mono = data.mean(axis=1) if data.ndim > 1 else data
+    step = max(1, rate // 100)
+    frames = len(mono) // step
+    if frames < 3:
+        return []
+    energy = np.sqrt(np.mean(mono[:frames * step].reshape(frames, step).astype(np.float64) ** 2, axis=1)) + 1e-9
+    quiet = 20 * np.log10(energy / energy.max()) < PAUSE_DB
+    out, run = [], None
+    for i, q in enumerate(quiet):
+        if q and run is None:
+            run = i
+        elif not q and run is not None:
+            if run > 0 and (i - run) * step / rate >= MIN_PAUSE:  # inside the voice (not its lead or tail)
+                out.append((run + i) / 2 * step / rate)
+            run = None
+    return out
+
+
+def at_pauses(cues: list[SubtitleCue], heard: list[float], window: float = SNAP) -> list[SubtitleCue]:
+    """Each change between consecutive cues of one line moved to the nearest pause within ``window``, where one
+    is, keeping every cue at least ``MIN_CUE / 2`` long and in order."""
+    out = list(cues)
+    for k in range(1, len(out)):
+        t = out[k].start
+        low, high = out[k - 1].start + MIN_CUE / 2, out[k].end - MIN_CUE / 2
+        near = [p for p in heard if abs(p - t) <= window and low <= p <= high]
+        if near:
+            p = round(min(near, key=lambda x: abs(x - t)), 3)
+            out[k - 1] = replace(out[k - 1], end=p)
+            out[k] = replace(out[k], start=p)
+    return out
 
 
 def rejoin(lines: list[str]) -> str:
@@ -281,6 +331,7 @@ class SubtitleRequest:
     names: tuple[str, ...] = keyed("character names changed", default=())  # kept whole when lines break
     inner: tuple[str, ...] = added("inner monologue changed", ())  # refs of inner-monologue lines
     cards: tuple[CardCue, ...] = added("cards changed", ())
+    voices: tuple[tuple[str, Artifact], ...] = added("dialogue changed", ())  # ref -> its voice: cues change at its pauses
 
 
 class SubtitlesStage(Stage):
@@ -288,7 +339,8 @@ class SubtitlesStage(Stage):
     # 4: the Language header (Simplified forms for zh-CN), cards; 5: numbers kept whole, even cues;
     # 6: the SRT without the cards (they overlapped the lines), the cards in an SRT of their own; 7: the SRT written
     # from the words (braces and backslashes were read as ASS escapes), a backslash drawn as written
-    version = "8"  # 8: the ASS font sizes draw the em the lines were broken for (libass drew them 1/1.48 as tall)
+    version = "8"  # 8: the ASS font sizes draw the em the lines were broken for (libass drew them 1/1.48 as tall);
+    # cues of one line change at its voice's pauses
     scope = "episode"
 
     unit = "episode"
@@ -300,8 +352,9 @@ class SubtitlesStage(Stage):
                       for p in ctx.placements())
         names = tuple(sorted({c.name for c in ctx.sp.characters.values() if c.name}))
         inner = tuple(ref for ref, *_ in items if ctx.beats[ref].line and ctx.beats[ref].line.heard_as == "inner")
+        voices = tuple((ref, ctx.artifact("voice", ref)) for ref, *_ in items)
         req = SubtitleRequest(items, fmt.width, fmt.height, ctx.config.subtitles, FONT_FAMILY, ctx.sp.language, names,
-                              inner, cards_of(ctx))
+                              inner, cards_of(ctx), voices)
         yield self.job(ctx, "episode", req, partial(make_subtitles, req))
 
 
@@ -322,11 +375,14 @@ def make_subtitles(req: SubtitleRequest, out) -> Made:
     cfg = req.style
     style = style_for(cfg.style, req.language)
     cues = []
+    voices = dict(req.voices)
     for ref, text, a, b in req.items:
         inner = ref in req.inner
         if inner and cfg.inner in ("parentheses", "both"):
             text = f"（{text}）" if req.language.startswith(("zh", "ja")) else f"({text})"
         made = layout(text, a, b, req.width, req.height, cfg.size, cfg.max_lines, req.names, style)
+        if len(made) > 1 and ref in voices:  # a cue changes where the voice pauses, not by share of characters
+            made = at_pauses(made, [a + t for t in pauses(voices[ref])])
         cues += [replace(c, italic=True) for c in made] if inner and cfg.inner != "parentheses" else made
     cues = hold(cues)
     write_subtitles(cues, req.width, req.height, cfg.size, out / "episode.srt", out / "episode.ass", req.cards,

@@ -55,3 +55,25 @@ def test_libass_draws_a_line_as_wide_as_the_line_breaker_measured_it(tmp_path):
     columns = [x for x in range(1080) if any(frame[y * 1080 + x] > 128 for y in range(1200, 1800))]
     drawn, measured = columns[-1] - columns[0], font(round(1920 * 0.034)).getlength(text)
     assert 0.93 < drawn / measured < 1.07, (drawn, measured)
+
+
+def test_the_cues_of_a_line_change_where_its_voice_pauses(tmp_path):
+    """Cues split by share of characters changed ~0.2 s before the pause they split at: the first cue's last words
+    were still being spoken when the second came up."""
+    import numpy as np
+
+    from director.backends.types import Artifact
+    from director.media.audio import write_wav
+    from director.stages.subtitles import at_pauses, pauses
+
+    rate = 24000
+    t = np.arange(int(2.0 * rate)) / rate
+    voice = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    voice[int(1.0 * rate):int(1.2 * rate)] = 0  # a pause from 1.0 s to 1.2 s
+    write_wav(tmp_path / "voice.wav", voice, rate)
+    heard = pauses(Artifact("voice", "k", str(tmp_path), {"audio": "voice.wav"}))
+    assert len(heard) == 1 and abs(heard[0] - 1.1) < 0.02, heard
+    cues = [SubtitleCue(5.0, 5.8, ("first",)), SubtitleCue(5.8, 7.0, ("second",))]
+    moved = at_pauses(cues, [5.0 + p for p in heard])
+    assert abs(moved[0].end - 6.1) < 0.02 and moved[1].start == moved[0].end and moved[1].end == 7.0
+    assert at_pauses(cues, [6.9]) == cues  # no pause near enough (or one that would leave a cue too short)
