@@ -163,3 +163,34 @@ def test_the_board_follows_changes_made_outside_it_and_a_refused_field_shows_wha
     assert "61" not in page.locator(f"{shot} input[data-field=duration]").input_value()
     director("-p", str(project), "shot", "set", "arrival-02", f"size={before}", check=True)
     page.close()
+
+
+def test_a_keyboard_user_keeps_focus_and_a_list_walked_with_arrows_saves_once(studio, browser):
+    """Every save redrew the card and dropped focus to <body>; each ArrowDown on a list saved its step (MCU, MS,
+    WS...) and redrew the card under the keyboard."""
+    import yaml
+
+    project, url = studio
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(f"{url}/e/screenplay")
+    page.wait_for_load_state("networkidle")
+    shot = "#shot-arrival-02"
+    angle = page.locator(f"{shot} select[data-field=angle]")
+    before = angle.input_value()
+    options = angle.locator("option").all_inner_texts()
+    writes = []
+    page.on("request", lambda r: writes.append(r.url) if r.method == "POST" and "/shots/" in r.url else None)
+    angle.focus()
+    page.keyboard.press("ArrowDown")  # the keyboard moves one step (Chromium may say so with a change)...
+    expected = options[min(len(options) - 1, options.index(before) + 2)]
+    angle.evaluate("(el, v) => { el.value = v; el.dispatchEvent(new Event('change')); }",  # ... and on, as
+                   expected)  # browsers that fire a change at every step do
+    page.wait_for_function(f"document.querySelector('{shot} .state').textContent.includes('angle')", timeout=15000)
+    page.wait_for_load_state("networkidle")
+    assert len(writes) == 1, writes
+    shots = yaml.safe_load((project / "shots" / "screenplay.yaml").read_text(encoding="utf-8"))["shots"]
+    assert next(s for s in shots if s["id"] == "arrival-02")["angle"] == expected
+    assert page.evaluate("document.activeElement.dataset.field") == "angle"  # still where the keyboard was
+    assert page.evaluate("document.activeElement.closest('article').id") == "shot-arrival-02"
+    page.close()
+    director("-p", str(project), "shot", "set", "arrival-02", f"angle={before}", check=True)

@@ -32,6 +32,11 @@
     const holder = document.createElement('div');
     holder.innerHTML = await r.text();
     const focus = document.activeElement;  // a field being typed in (not a button just clicked)
+    // the control in focus, found again in its card's new copy: a keyboard user lost focus to <body> on every save
+    const focusCard = focus && focus.closest && focus.closest('.card');
+    const focusKey = focusCard && (focus.dataset.field ? `[data-field="${focus.dataset.field}"]` :
+      ['lock', 'regen', 'save-prompt', 'sel'].map((c) => focus.classList.contains(c) ? '.' + c : null).find(Boolean) ||
+      (focus.classList.contains('take') ? `.take[data-take="${focus.dataset.take}"]` : null));
     const active = focus && (focus.isContentEditable || ['INPUT', 'TEXTAREA'].includes(focus.tagName) &&
                              focus.type !== 'checkbox') ? focus : null;
     const picked = new Set([...grid.querySelectorAll('.sel:checked')].map((c) => c.closest('.card').dataset.shot));
@@ -52,6 +57,10 @@
       if (open.has(card.dataset.shot)) card.querySelector('details').open = true;
       if (old) old.replaceWith(card); else grid.insertBefore(card, grid.children[i] || null);
       wireCard(card);
+      if (old && old === focusCard && focusKey) {
+        const again = card.querySelector(focusKey);
+        if (again) again.focus({preventScroll: true});
+      }
     });
   }
   const shown = {};  // shot -> what its last edit said (an error, or the server's warnings), kept through refreshes
@@ -91,7 +100,14 @@
         act(card, () => post(shotUrl(card) + '/lock', {locked: !card.classList.contains('locked')})));
       card.querySelectorAll('[data-field]').forEach((el) => {
         if (el.tagName === 'TEXTAREA') return;
-        el.addEventListener('change', () => act(card, () => post(shotUrl(card), {[el.dataset.field]: el.value}), true));
+        // a list walked with the arrow keys fires a change at every step: saved once it rests (each step was
+        // written to the file, MCU -> MS -> WS, and the card redrawn under the keyboard)
+        let resting = null;
+        el.addEventListener('change', () => {
+          clearTimeout(resting);
+          resting = setTimeout(() => act(card, () => post(shotUrl(card), {[el.dataset.field]: el.value}), true),
+                               el.tagName === 'SELECT' ? 500 : 0);
+        });
       });
       const save = card.querySelector('.save-prompt');
       save.addEventListener('click', () => act(card, () => post(shotUrl(card), {prompt: card.querySelector('textarea').value})));
