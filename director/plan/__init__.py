@@ -254,8 +254,9 @@ def plan_preview(project: Project, loaded: LoadedScreenplay) -> tuple[list, list
     problems = plan_problems(sp, shots)
     if problems:  # what ``plan_episode`` would refuse: a locked shot the screenplay no longer fits
         raise ScreenplayError(_located(project.shots_path(loaded.episode), shots, problems))
-    return shots, ["the shot list will be re-planned by the next render (screenplay changed)"] + notes + \
-        stale_locked(project, loaded, locked)
+    said = "the next render plans the shot list (there is none yet)" if previous is None else \
+        "the shot list will be re-planned by the next render (screenplay changed)"
+    return shots, [said] + notes + stale_locked(project, loaded, locked)
 
 
 def _located(path: Path, shots: list[Shot], problems: list[tuple[int | None, str]]) -> list:

@@ -244,9 +244,15 @@ def card_html(card: dict, vocab: dict) -> str:
 
 def board_html(data: dict, csrf: str) -> str:
     cards = "".join(card_html(c, data["vocab"]) for c in data["shots"])
-    notes = "".join(f"<p class=note>{html.escape(n)}</p>" for n in data["notes"])
     return _page(f"{data['title']} — board", _nav(data, "board") + f"<main class=board data-episode="
-                 f"'{html.escape(data['episode'])}'>{notes}<section id=cards class=cards>{cards}</section></main>", csrf)
+                 f"'{html.escape(data['episode'])}'>{notes_html(data)}<section id=cards class=cards>{cards}</section>"
+                 "</main>", csrf)
+
+
+def notes_html(data: dict) -> str:
+    """The board's notes (re-planned, locked shots...), in a box the cards' refresh replaces: they stayed as the page
+    opened ("will be re-planned" after the render had planned it)."""
+    return "<div id=notes>" + "".join(f"<p class=note>{html.escape(n)}</p>" for n in data["notes"]) + "</div>"
 
 
 def player_html(data: dict, csrf: str) -> str:
@@ -384,7 +390,7 @@ def create_app(project: Project, token: str | None = None):
     @app.get("/e/{episode}/cards", response_class=HTMLResponse)
     def cards(episode: str):
         data = board(project, episode, worker)
-        return "".join(card_html(c, data["vocab"]) for c in data["shots"])
+        return notes_html(data) + "".join(card_html(c, data["vocab"]) for c in data["shots"])
 
     @app.get("/e/{episode}/player", response_class=HTMLResponse)
     def player(episode: str):

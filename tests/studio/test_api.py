@@ -411,3 +411,18 @@ def test_a_dead_holder_s_pid_in_the_lock_file_is_not_a_holder(demo):
         assert lock_holder(state)["pid"] == os.getpid()
     (state / "lock").write_text(json.dumps({"pid": os.getpid(), "argv": "render"}))  # alive, holds nothing
     assert lock_holder(state) is None
+
+
+def test_the_cards_refresh_carries_the_notes_and_a_new_project_is_said_to_be_unplanned(client, tmp_path):
+    """The board's notes stayed as the page opened (a new project said "will be re-planned ... (screenplay
+    changed)" after the render had planned it, and nothing had changed)."""
+    from fastapi.testclient import TestClient
+
+    from director.studio.app import create_app
+
+    cards = client.get("/e/screenplay/cards")
+    assert cards.status_code == 200 and cards.text.startswith("<div id=notes>")
+    fresh = make_project(tmp_path, ROOT / "projects/demo", size=(108, 192))
+    with TestClient(create_app(Project.find(fresh)), base_url="http://localhost") as other:
+        page = other.get("/e/screenplay").text
+    assert "the next render plans the shot list (there is none yet)" in page and "screenplay changed" not in page

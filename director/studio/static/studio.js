@@ -41,7 +41,9 @@
                              focus.type !== 'checkbox') ? focus : null;
     const picked = new Set([...grid.querySelectorAll('.sel:checked')].map((c) => c.closest('.card').dataset.shot));
     const open = new Set([...grid.querySelectorAll('details[open]')].map((d) => d.closest('.card').dataset.shot));
-    const fresh = [...holder.children];
+    const notes = holder.querySelector('#notes'), shownNotes = document.getElementById('notes');
+    if (notes) { if (shownNotes) shownNotes.replaceWith(notes); else notes.remove(); }
+    const fresh = [...holder.children].filter((c) => c.classList.contains('card'));
     const keep = new Set(fresh.map((c) => c.id));
     [...grid.children].forEach((c) => { if (!keep.has(c.id)) c.remove(); });
     fresh.forEach((card, i) => {
@@ -153,6 +155,10 @@
   if (pick) pick.addEventListener('change', () => { location.href = `/e/${encodeURIComponent(pick.value)}`; });
 
   function say(text) { if (progress) progress.textContent = text; }
+  // while a render runs its buttons rest (a second click was refused with a 409 that the progress hid at once)
+  function busy(on) {
+    ['render-all', 'render-selected'].forEach((id) => { const b = document.getElementById(id); if (b) b.disabled = on; });
+  }
   function note(line) { if (!log) return; log.classList.add('open'); log.textContent += line + '\n'; log.scrollTop = log.scrollHeight; }
   const renderAll = document.getElementById('render-all');
   if (renderAll) renderAll.addEventListener('click', () =>
@@ -176,12 +182,15 @@
       const live = d.state === 'running' || d.state === 'waiting';
       const events = new EventSource('/api/events?after=' + (live ? 0 : (d.last_event || 0)));
       events.addEventListener('waiting', (e) => { const d = JSON.parse(e.data); say(`waiting for pid ${d.pid}: ${d.command}`); });
-      events.addEventListener('started', () => { say('rendering…'); note('render started'); });
+      events.addEventListener('started', () => { say('rendering…'); note('render started'); busy(true); });
       events.addEventListener('job-started', (e) => { const d = JSON.parse(e.data); say(`${d.stage} ${d.job}…`); soon(); });
       events.addEventListener('job', (e) => { const d = JSON.parse(e.data); say(`${d.stage} ${d.n}/${d.total}`); note(d.line); soon(); });
       events.addEventListener('job-failed', (e) => { note(JSON.parse(e.data).line); soon(); });
       events.addEventListener('log', (e) => note(JSON.parse(e.data).line));
-      events.addEventListener('finished', (e) => { say('render ' + JSON.parse(e.data).state); soon(); changed(); });
+      events.addEventListener('finished', (e) => {
+        say('render ' + JSON.parse(e.data).state); soon(); changed(); busy(false);
+      });
+      busy(live);
       if (!live) say(d.lock ? `a render is running: pid ${d.lock.pid}, director ${d.lock.command || ''}` : '');
     });
   }
