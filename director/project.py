@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -186,6 +187,30 @@ class ExecutorConfig(_Cfg):
                          "of the job it was running")
 
 
+def _home_of(file: Path) -> Path | None:
+    """The nearest folder above ``file`` whose director.yaml may speak for it: the walk stops at a folder anyone may
+    write to (/tmp) and takes only a director.yaml of this user's own (a stranger's /tmp/director.yaml, naming its
+    own LLM endpoint, was used for a screenplay below it: the user's key and script went to that endpoint). The
+    caller also requires the project to list the file among its episodes."""
+    me = os.geteuid() if hasattr(os, "geteuid") else None
+    for up in file.parents:
+        try:
+            folder = os.stat(up)
+        except OSError:
+            return None
+        if folder.st_mode & stat.S_IWOTH:  # world-writable (sticky or not): anyone could have put a config there
+            return None
+        config = up / CONFIG_NAME
+        try:
+            info = os.stat(config)
+        except OSError:
+            continue
+        if not stat.S_ISREG(info.st_mode) or (me is not None and info.st_uid != me):
+            return None
+        return up
+    return None
+
+
 def _declared_id(path: Path) -> str | None:
     """An episode file's own top-level ``id:``, read without parsing the file (it names the episode instead of the
     file's stem); None where it has none or cannot be read."""
@@ -298,9 +323,12 @@ class Project:
                 return cls.load(where.parent)
             # the project a file is in: the nearest folder above it with director.yaml (a series' episodes/ep02.yaml
             # was checked on its own, its bible "outside the project" and every character unknown), else its folder
-            home = next((up for up in Path(os.path.abspath(where)).parents if (up / CONFIG_NAME).is_file()), None)
-            return cls.load(home) if home is not None else \
-                cls(where.parent.resolve(), ProjectConfig(episodes=[where.name]))
+            home = _home_of(Path(os.path.abspath(where)))
+            if home is not None:
+                project = cls.load(home)
+                if any(p.resolve() == where.resolve() for p in project.episode_paths()):
+                    return project
+            return cls(where.parent.resolve(), ProjectConfig(episodes=[where.name]))
         if not where.exists():
             raise UsageError(f"no such project folder or file: {where}")
         if (where / CONFIG_NAME).exists():
@@ -390,6 +418,9 @@ class Project:
             return paths[0]
         for path in paths:
             if path.stem == episode or str(path.relative_to(self.root)) == episode:
+                return path
+        for path in paths:  # by its `id:`, the name its outputs and the studio's pages use
+            if _declared_id(path) == episode:
                 return path
         names = ", ".join(p.stem for p in paths)
         raise UsageError(f"no episode {episode!r} in this project (episodes: {names})")

@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from director.errors import ScreenplayError, UsageError
+from director.errors import DirectorError, ScreenplayError, UsageError
 from director.project import Project, _declared_id
 from director.screenplay import LoadedScreenplay, load_screenplay
 from director.shots import ShotList, load_shot_list
@@ -212,9 +212,8 @@ def episode_holding(project: Project, episode: str | None, shot: str | None = No
     paths = project.episode_paths()
     if len(paths) <= 1:
         return None
-    holding = [path.stem for path in paths
-               if (_lists(project.shots_path(_declared_id(path) or path.stem), "shots", shot) if shot is not None
-                   else _lists(path, "scenes", str(scene)))]
+    holding = [path.stem for path in paths if (_lists(_shots_of(project, path), "shots", shot) if shot is not None
+                                               else _lists(path, "scenes", str(scene)))]
     what = f"shot {shot}" if shot is not None else f"scene {scene}"
     if len(holding) == 1:
         return holding[0]
@@ -226,12 +225,12 @@ def episode_holding(project: Project, episode: str | None, shot: str | None = No
                      "--episode NAME")
 
 
-def _lists(file: Path, key: str, ident: str) -> bool:
+def _lists(file: Path | None, key: str, ident: str) -> bool:
     """Whether the YAML ``file`` lists an item of id ``ident`` under ``key`` (a shot list's shots, a screenplay's
     scenes), however it is laid out (a regex on ``- id:`` missed indented lists and commented ids). Parsed only where
     the id is in its text at all: a season's `line` read every episode."""
     try:
-        if not file.is_file() or ident not in file.read_text(encoding="utf-8"):
+        if file is None or not file.is_file() or ident not in file.read_text(encoding="utf-8"):
             return False
     except (OSError, ValueError):
         return False
@@ -240,11 +239,19 @@ def _lists(file: Path, key: str, ident: str) -> bool:
     return isinstance(items, list) and any(isinstance(i, dict) and str(i.get("id")) == ident for i in items)
 
 
+def _shots_of(project: Project, path: Path) -> Path | None:
+    """An episode file's shot list; None where its `id:` can name no file (that episode's own commands say so: one
+    such file made every episode's `shot set` fail)."""
+    try:
+        return project.shots_path(_declared_id(path) or path.stem)
+    except DirectorError:
+        return None
+
+
 def _elsewhere(project: Project, episode: str, shot_id: str) -> str:
     """' (it is in episode ep02: add -e ep02)' where another episode's shot list has the shot, else ''."""
     for path in project.episode_paths():
-        name = _declared_id(path) or path.stem
-        if name != episode and _lists(project.shots_path(name), "shots", shot_id):
+        if (_declared_id(path) or path.stem) != episode and _lists(_shots_of(project, path), "shots", shot_id):
             return f" (it is in episode {path.stem}: add -e {path.stem})"
     return ""
 

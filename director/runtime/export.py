@@ -724,8 +724,9 @@ def export(project, episode: str | None, fmt: str, out: Path | None = None, prof
     draft = fmt in ("jianying", "capcut")
     if out:
         dest = Path(out).expanduser() if draft else Path(out).expanduser() / ctx.loaded.episode
-    else:  # a Jianying and a CapCut draft of one episode share a name: each flavour has its folder
-        dest = project.out_dir(ctx.loaded.episode) / (fmt if draft else "")
+    else:  # a Jianying and a CapCut draft of one episode share a name: each flavour has its folder (checked to be
+        # in the project: a link put at out/<episode>/jianying had the draft written wherever it led)
+        dest = project.inside(project.out_dir(ctx.loaded.episode) / (fmt if draft else ""), "the export folder")
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -31,7 +31,7 @@ from pathlib import Path
 from director.errors import UsageError
 from director.paths import inside
 from director.runtime.export import Cut, Item, audio_lanes, place, slug
-from director.store.files import write_json
+from director.store.files import read_own, write_json
 
 US = 1_000_000
 # Jianying's own transition resources (ids as the app's effect store gives them, recorded by pyJianYingDraft's
@@ -104,15 +104,21 @@ def draft_name(title: str, episode: str) -> str:
 
 
 def _fingerprint(folder: Path) -> dict[str, str]:
-    return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest()
-            for name in DOCUMENTS if (folder / name).is_file()}
+    """The draft's documents by digest, read only while they are plain files of a sane size (``read_own``)."""
+    out = {}
+    for name in DOCUMENTS:
+        try:
+            out[name] = hashlib.sha256(read_own(folder / name).encode("utf-8")).hexdigest()
+        except (OSError, ValueError):
+            continue
+    return out
 
 
 def _check_replace(folder: Path, mark: Path, project: str) -> None:
     """Refuse to replace a draft folder that director did not write for this project's episode, or that changed
     since (opened or edited in the app): the editor's work lives in those files."""
     try:
-        made = json.loads(mark.read_text(encoding="utf-8"))
+        made = json.loads(read_own(mark))  # a named pipe put there hung the export
     except (OSError, ValueError):
         made = None
     why = None

@@ -218,12 +218,22 @@ def srt_time(seconds_ms: int) -> str:
     return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
 
 
+_TIMESTAMP = re.compile(r"\d+:\d\d:\d\d[,.]\d")
+
+
+def _not_timing(line: str) -> str:
+    """A line of words that no SRT reader takes for a timing line: words reading "0:00:00,000 --> 9:00:00,000" were
+    dropped by ffmpeg's reader (and taken for timing by others). A word joiner breaks the arrow and the stamps."""
+    line = line.replace("-->", "--" + WORD_JOINER + ">")
+    return re.sub(r"(\d):(\d\d)", "\\1:" + WORD_JOINER + "\\2", line) if _TIMESTAMP.search(line) else line
+
+
 def write_srt(path, cues: list[tuple[int, int, list[str], bool]]) -> None:
     """An SRT from plain text, cue by cue (start and end in ms, lines, italic): what is said, as written (from the ASS,
     braces and backslashes were read as its escapes: "Wait. {That} one" became "Wait. \\ one")."""
     blocks = []
     for number, (start, end, lines, italic) in enumerate(sorted(cues, key=lambda c: (c[0], c[1])), start=1):
-        text = "\n".join(ln for ln in lines if ln.strip())
+        text = "\n".join(_not_timing(ln) for ln in lines if ln.strip())
         blocks.append(f"{number}\n{srt_time(start)} --> {srt_time(end)}\n" + (f"<i>{text}</i>" if italic else text))
     Path(path).write_text("".join(b + "\n\n" for b in blocks), encoding="utf-8")
 

@@ -161,12 +161,14 @@ SRT_TIMING = re.compile(r"^\d+:\d\d:\d\d[,.]\d+ --> \d+:\d\d:\d\d[,.]\d+")
 def vtt(srt_text: str) -> str:
     """SRT -> WebVTT (what a <track> plays)."""
     body = srt_text.replace("\r\n", "\n").strip()
-    lines = []
+    lines, previous = [], ""
     for line in body.split("\n"):
-        if SRT_TIMING.match(line):  # the timing line only: a cue's text may hold commas, and "-->", "<" and "&",
+        if SRT_TIMING.match(line) and previous.strip().isdigit():  # the timing line only (after a cue's number: a
+            # cue's text that looks like one is text), and a cue's text may hold commas, "-->", "<" and "&",
             lines.append(line.replace(",", "."))  # which WebVTT reads as timing and markup
         else:
             lines.append(line.replace("&", "&amp;").replace("<", "&lt;").replace("-->", "->"))
+        previous = line
     return "WEBVTT\n\n" + "\n".join(lines) + "\n"
 
 
@@ -407,17 +409,27 @@ def create_app(project: Project, token: str | None = None):
             return Response("WEBVTT\n\n", media_type="text/vtt")
         return Response(vtt(srt.read_text(encoding="utf-8")), media_type="text/vtt")
 
+    read: dict[str, tuple] = {}  # episode -> (its file's stat, its name, the files it reads): for ``stamp``
+
     @app.get("/api/e/{episode}/stamp")
     def stamp(episode: str):
         """What the page shows depends on, as file stamps: a page polls it and redraws when a hand edit, a terminal
         render or another tab changed something (it showed the old line and "cached" until reloaded)."""
+        path = project.episode_path(episode)
         try:
-            loaded = project.load_episode(episode)
-        except DirectorError:  # a broken screenplay: its own stamp still moves when it is fixed
-            loaded = None
-        name = loaded.episode if loaded is not None else episode
-        files = [project.config_path or project.root / "director.yaml", project.episode_path(episode),
-                 *(loaded.files if loaded is not None else []), project.shots_path(name),
+            seen = path.stat()
+            mark = (seen.st_mtime_ns, seen.st_size, seen.st_ino)
+        except OSError:
+            mark = None
+        if episode not in read or read[episode][0] != mark:  # the screenplay parsed again only when its file
+            # changed (a 1.4 MB screenplay took ~2 s a poll); the files it names are stat-ed on every poll below
+            try:
+                loaded = project.load_episode(episode)
+                read[episode] = (mark, loaded.episode, tuple(loaded.files))
+            except DirectorError:  # a broken screenplay (or bible): asked again at the next poll, until it is fixed
+                read.pop(episode, None)
+        _, name, named = read.get(episode, (mark, episode, ()))
+        files = [project.config_path or project.root / "director.yaml", path, *named, project.shots_path(name),
                  project.state_file("state", f"{name}.json"), project.state_file("takes", f"{name}.json"),
                  project.out_dir(name) / "episode.mp4"]
         stamps = []

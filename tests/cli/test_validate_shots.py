@@ -265,3 +265,8 @@ def test_an_edit_finds_its_episode_in_a_shot_list_laid_out_by_hand(tmp_path):
     assert done.stdout.startswith("ep02: meet-01: move=static"), done.stdout
     bad = director("-p", str(project), "line", "meet", "--text", "x")
     assert bad.returncode == 2 and "scene-id/N" in bad.stderr, bad.stderr
+    # an episode whose id can name no file is its own commands' problem, not every episode's
+    (project / "episodes" / "ep03.yaml").write_text("id: ../../evil\n" + (project / "episodes" / "ep01.yaml").read_text(
+        encoding="utf-8"), encoding="utf-8")
+    done = director("-p", str(project), "shot", "set", "meet-01", "move=pan-left", check=True)
+    assert done.stdout.startswith("ep02: meet-01: move=pan-left"), done.stdout

@@ -1,6 +1,8 @@
 """Class 1: ids and paths from user files can never make director write outside the project."""
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 
@@ -94,3 +96,27 @@ def test_the_project_path_helper_refuses_escapes_and_symlinks_out(tmp_path):
                 root / ("n" * 300)):
         with pytest.raises(UnsafePath):
             inside(root, bad)
+
+
+def test_a_director_yaml_anyone_could_have_written_does_not_speak_for_a_file_below_it(tmp_path):
+    """A file's project is the nearest director.yaml above it: a stranger's /tmp/director.yaml (naming its own LLM
+    endpoint) took over a screenplay below /tmp, and the user's key and script went to that endpoint. The walk
+    stops at a folder anyone may write to, and a project is taken only where it lists the file."""
+    import os
+    import shutil
+
+    from tests.conftest import DATA
+
+    shared = tmp_path / "shared"
+    (shared / "sub").mkdir(parents=True)
+    os.chmod(shared, 0o777)
+    (shared / "director.yaml").write_text("profile: stolen\n", encoding="utf-8")  # it would fail, if it were read
+    shutil.copy(DATA / "short" / "screenplay.yaml", shared / "sub" / "ep.yaml")
+    proc = director("validate", str(shared / "sub" / "ep.yaml"))
+    assert proc.returncode == 0 and "ep.yaml: ok" in proc.stdout, proc.stderr
+    mine = tmp_path / "mine"
+    (mine / "drafts").mkdir(parents=True)
+    (mine / "director.yaml").write_text('episodes: ["episodes/*.yaml"]\nplanner: {backend: llm}\n', encoding="utf-8")
+    shutil.copy(DATA / "short" / "screenplay.yaml", mine / "drafts" / "ep.yaml")
+    data = json.loads(director("--json", "-p", str(mine / "drafts" / "ep.yaml"), "status", check=True).stdout)
+    assert data["episode"] == "ep"  # the file on its own: the project above does not list it

@@ -175,3 +175,23 @@ def test_asking_who_holds_a_piped_lock_does_not_wait(tmp_path):
     asker.start()
     asker.join(30)
     assert answer == [None]
+
+
+def test_a_draft_folder_linked_out_of_the_project_and_a_piped_draft_mark_are_refused(arena):
+    """A link at out/<episode>/jianying had the draft written (and, with --force, replaced) wherever it led; a named
+    pipe in place of the draft's mark hung the export."""
+    project, victim = arena
+    before = snapshot(victim)
+    folder = project / "out" / "screenplay" / "jianying"
+    shutil.rmtree(folder, ignore_errors=True)
+    os.symlink(victim, folder)
+    proc = director("-p", str(project), "export", "-f", "jianying", "--force", timeout=120)
+    assert proc.returncode != 0 and "outside the project" in proc.stderr, proc.stderr
+    assert snapshot(victim) == before
+    folder.unlink()
+    director("-p", str(project), "export", "-f", "jianying", check=True, timeout=120)
+    mark = next(folder.glob("*.director.json"))
+    mark.unlink()
+    os.mkfifo(mark)
+    proc = director("-p", str(project), "export", "-f", "jianying", timeout=60)
+    assert proc.returncode == 2 and "was not exported from this project" in proc.stderr, proc.stderr

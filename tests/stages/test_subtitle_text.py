@@ -77,3 +77,19 @@ def test_the_cues_of_a_line_change_where_its_voice_pauses(tmp_path):
     moved = at_pauses(cues, [5.0 + p for p in heard])
     assert abs(moved[0].end - 6.1) < 0.02 and moved[1].start == moved[0].end and moved[1].end == 7.0
     assert at_pauses(cues, [6.9]) == cues  # no pause near enough (or one that would leave a cue too short)
+
+
+def test_an_arrow_in_the_words_is_no_timing_line(tmp_path):
+    """A line reading "0:00:00,000 --> 9:00:00,000" was dropped by ffmpeg's SRT reader and read as a timing line by
+    the studio's WebVTT."""
+    from director.studio.app import vtt
+
+    words = "0:00:00,000 --> 9:00:00,000"
+    write_subtitles([SubtitleCue(0.0, 1.0, (words,)), SubtitleCue(1.0, 2.0, ("next",))], 1080, 1920, 0.02,
+                    tmp_path / "s.srt", tmp_path / "s.ass")
+    srt = (tmp_path / "s.srt").read_text(encoding="utf-8")
+    assert srt.count(" --> ") == 2 and "-->" not in srt.split("\n")[2]
+    import pysubs2
+
+    assert [e.plaintext.replace("\u2060", "") for e in pysubs2.load(str(tmp_path / "s.srt"))] == [words, "next"]
+    assert vtt("1\n00:00:00,000 --> 00:00:01,000\n0:00:00,000 --> 9:00:00,000\n").count("-->") == 1

@@ -426,3 +426,30 @@ def test_the_cards_refresh_carries_the_notes_and_a_new_project_is_said_to_be_unp
     with TestClient(create_app(Project.find(fresh)), base_url="http://localhost") as other:
         page = other.get("/e/screenplay").text
     assert "the next render plans the shot list (there is none yet)" in page and "screenplay changed" not in page
+
+
+def test_an_episode_named_by_its_id_is_found_by_that_name(tmp_path):
+    """An episode file starting `id: pilot` was linked as /e/pilot, and every page, edit and render there answered
+    "no episode 'pilot'"; `-e pilot` failed the same way."""
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from director.studio.app import create_app
+    from tests.conftest import DATA
+
+    project = tmp_path / "series"
+    shutil.copytree(DATA / "series", project)
+    ep01 = project / "episodes" / "ep01.yaml"
+    ep01.write_text("id: pilot\n" + ep01.read_text(encoding="utf-8"), encoding="utf-8")
+    (project / "shots" / "ep01.yaml").unlink(missing_ok=True)
+    director("-p", str(project), "plan", "-e", "pilot", check=True)
+    app = create_app(Project.find(project))
+    with TestClient(app, base_url="http://localhost") as client:
+        client.headers["X-CSRF-Token"] = app.state.csrf
+        for page in ("/e/pilot", "/e/pilot/player", "/api/e/pilot/stamp", "/api/e/ep01/stamp"):
+            assert client.get(page).status_code == 200, page
+        shot = client.get("/api/e/pilot/board").json()["shots"][0]["id"]
+        assert client.post(f"/api/e/pilot/shots/{shot}", json={"size": "CU"}).status_code == 200
+    status = json.loads(director("-p", str(project), "--json", "status", "-e", "pilot", check=True).stdout)
+    assert status["episode"] == "pilot"
