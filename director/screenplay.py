@@ -113,6 +113,11 @@ _BREAK = re.compile(r"[ \t]*[\r\n][\s]*")
 _WIDE = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 
 
+def _noncharacter(c: str) -> bool:
+    """U+FFFE, U+FFFF (and in every plane), U+FDD0-U+FDEF: never text; ffmpeg's subtitles refuse U+FFFE."""
+    return (ord(c) & 0xFFFE) == 0xFFFE or 0xFDD0 <= ord(c) <= 0xFDEF
+
+
 def one_line(text: str) -> str:
     """Spoken text as one line: a YAML block's line breaks (``text: |``) become spaces, or nothing between Chinese
     characters. The subtitles lay out their own lines; a break reached the text measurer (which refuses one: the
@@ -642,17 +647,19 @@ class _Checker:
         line in the title wrote an EDL event of its own); ``lines``: a description may break lines."""
         import unicodedata
 
-        bad = next((c for c in text or "" if unicodedata.category(c) == "Cc" and not (lines and c in "\n\t")), None)
-        if bad in ("\n", "\r"):
+        bad = next((c for c in text or "" if unicodedata.category(c) == "Cc" and not (lines and c in "\n\t")
+                    or _noncharacter(c) or (not lines and c in "\u2028\u2029")), None)
+        if bad in ("\n", "\r", "\u2028", "\u2029"):
             self.err(loc, f"{what} contains a line break (U+{ord(bad):04X}); keep it on one line")
         elif bad is not None:
-            self.err(loc, f"{what} contains the control character U+{ord(bad):04X}; remove it")
+            kind = "control character" if unicodedata.category(bad) == "Cc" else "noncharacter"
+            self.err(loc, f"{what} contains the {kind} U+{ord(bad):04X}; remove it")
 
     def check_text(self, loc: tuple, text: str, what: str, limit: int) -> None:
         import unicodedata
 
         control = next((c for c in text if unicodedata.category(c) == "Cc" and c not in "\n\t"
-                        or (ord(c) & 0xFFFE) == 0xFFFE or 0xFDD0 <= ord(c) <= 0xFDEF), None)
+                        or _noncharacter(c)), None)
         if not "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf", "Zs", "Zl", "Zp")).strip():
             # spaces and invisible characters (zero-width spaces, joiners, BOMs) say nothing either
             self.err(loc, f"{what} is empty; write the words or remove the beat")

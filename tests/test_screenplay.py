@@ -268,3 +268,13 @@ def test_a_folded_lines_last_break_is_kept_as_it_rendered_and_a_large_files_odd_
     path.write_text("# 注释很长的一行，用来把文件撑大。\n" * 20000 + "title: a\uffffb\n", encoding="utf-8")  # > 256K
     proc = director("validate", str(path))
     assert proc.returncode == 3 and "big.yaml:20001:9: the character U+FFFF" in proc.stderr, proc.stderr
+
+
+def test_a_noncharacter_or_a_line_separator_in_a_title_or_name_is_refused(tmp_path):
+    path = tmp_path / "screenplay.yaml"
+    text = (DATA / "short" / "screenplay.yaml").read_text(encoding="utf-8")
+    path.write_text(text.replace("title: Short Test", 'title: "Short\\ufffeTest"').replace(
+        "{name: Ana,", '{name: "A\\u2028na",'), encoding="utf-8")
+    proc = director("validate", str(path))
+    assert proc.returncode == 3 and "title contains the noncharacter U+FFFE" in proc.stderr, proc.stderr
+    assert "contains a line break (U+2028)" in proc.stderr, proc.stderr
