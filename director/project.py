@@ -189,10 +189,15 @@ class ExecutorConfig(_Cfg):
 
 def _home_of(file: Path) -> Path | None:
     """The nearest folder above ``file`` whose director.yaml may speak for it: the walk stops at a folder anyone may
-    write to (/tmp) and takes only a director.yaml of this user's own (a stranger's /tmp/director.yaml, naming its
-    own LLM endpoint, was used for a screenplay below it: the user's key and script went to that endpoint). The
-    caller also requires the project to list the file among its episodes."""
-    me = os.geteuid() if hasattr(os, "geteuid") else None
+    write to (/tmp) and takes only a director.yaml of this user's own or of the file's own owner (a container
+    running as root over a volume of the host's user) -- a stranger's /tmp/director.yaml, naming its own LLM
+    endpoint, was used for a screenplay below it: the user's key and script went to that endpoint. The caller
+    also requires the project to list the file among its episodes."""
+    me = {os.geteuid()} if hasattr(os, "geteuid") else set()
+    try:
+        me.add(os.stat(file).st_uid)
+    except OSError:
+        pass
     for up in file.parents:
         try:
             folder = os.stat(up)
@@ -205,7 +210,7 @@ def _home_of(file: Path) -> Path | None:
             info = os.stat(config)
         except OSError:
             continue
-        if not stat.S_ISREG(info.st_mode) or (me is not None and info.st_uid != me):
+        if not stat.S_ISREG(info.st_mode) or (me and info.st_uid not in me):
             return None
         return up
     return None

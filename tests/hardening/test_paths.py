@@ -120,3 +120,26 @@ def test_a_director_yaml_anyone_could_have_written_does_not_speak_for_a_file_bel
     shutil.copy(DATA / "short" / "screenplay.yaml", mine / "drafts" / "ep.yaml")
     data = json.loads(director("--json", "-p", str(mine / "drafts" / "ep.yaml"), "status", check=True).stdout)
     assert data["episode"] == "ep"  # the file on its own: the project above does not list it
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "geteuid") or __import__("os").geteuid() != 0,
+                    reason="giving files to other users needs root")
+def test_a_project_of_the_files_own_owner_speaks_for_it_and_a_third_users_does_not(tmp_path):
+    """Root in a container over a volume of the host's user (uid 1000) checked a series' episode on its own; a
+    director.yaml of yet another user still never speaks for that user's file."""
+    import os
+    import shutil
+
+    from tests.conftest import DATA
+
+    project = tmp_path / "series"
+    shutil.copytree(DATA / "series", project)
+    for folder, _, files in os.walk(project):
+        os.chown(folder, 1000, 1000)
+        for name in files:
+            os.chown(os.path.join(folder, name), 1000, 1000)
+    proc = director("validate", str(project / "episodes" / "ep02.yaml"))
+    assert proc.returncode == 0 and "ep02.yaml: ok" in proc.stdout, proc.stderr
+    os.chown(project / "director.yaml", 1001, 1001)
+    proc = director("validate", str(project / "episodes" / "ep02.yaml"))
+    assert proc.returncode == 3 and "leaves the project folder" in proc.stderr, proc.stderr  # on its own, as before
