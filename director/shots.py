@@ -310,6 +310,15 @@ def _rules_despite(exc: ValidationError, data, sp: Screenplay) -> list[tuple[int
             if i is not None or whole]
 
 
+def _said_planned_from(data, sp: Screenplay) -> bool:
+    """Whether a shot list's raw data (one the schema refused) says it was planned from ``sp``."""
+    if not isinstance(data, dict):
+        return False
+    digest, planner = data.get("screenplay"), data.get("planner")
+    return isinstance(digest, str) and isinstance(planner, (str, type(None))) and \
+        planned_from(SimpleNamespace(screenplay=digest, planner=planner), sp)
+
+
 def load_shot_list(path: Path, sp: Screenplay | None = None, current: Screenplay | None = None) -> ShotList:
     """Read a (possibly hand-edited) shot list; every problem located as file:line:col. ``sp``: checked against
     that screenplay's rules too; ``current``: only where the schema refuses the list and it was planned from that
@@ -317,22 +326,19 @@ def load_shot_list(path: Path, sp: Screenplay | None = None, current: Screenplay
     data, pos, problems = load_yaml(path, str(path))
     if problems:
         raise ScreenplayError(problems)
+    def located(found: list[tuple[int | None, str]]) -> list:
+        return [pos.problem(("shots", i) if i is not None else ("shots",), msg) for i, msg in found]
+
     try:
         shot_list = ShotList.model_validate(data)
     except ValidationError as exc:
         found = pydantic_problems(exc, ShotList, pos)
-        said = (data.get("screenplay"), data.get("planner")) if isinstance(data, dict) else (None, None)
-        rules = sp if sp is not None else current if current is not None and isinstance(said[0], str) and \
-            isinstance(said[1], (str, type(None))) and \
-            planned_from(SimpleNamespace(screenplay=said[0], planner=said[1]), current) else None
+        rules = sp if sp is not None else current if current is not None and _said_planned_from(data, current) \
+            else None
         if rules is not None:  # every problem at once: the rules too, on what the schema accepted
-            found += [pos.problem(("shots", i) if i is not None else ("shots",), msg)
-                      for i, msg in _rules_despite(exc, data, rules)]
+            found += located(_rules_despite(exc, data, rules))
         raise ScreenplayError(found) from None
-    if sp is not None:
-        located = [pos.problem(("shots", i) if i is not None else ("shots",), msg)
-                   for i, msg in plan_problems(sp, shot_list.shots)]
-        if located:
-            raise ScreenplayError(located)
+    if sp is not None and (problems := located(plan_problems(sp, shot_list.shots))):
+        raise ScreenplayError(problems)
     return shot_list
 

@@ -815,7 +815,7 @@ def shot_set(shot: Annotated[str, typer.Argument(help="shot id")],
              values: Annotated[list[str], typer.Argument(help="key=value ..., e.g. move=dolly-in duration=2.5")],
              episode: EpisodeOpt = None) -> None:
     """Set fields of a shot (size, angle, move, duration, prompt, characters, transition, seed, locked, talking)."""
-    from director.runtime.edits import episode_holding, set_shot
+    from director.runtime.edits import set_shot
 
     changes = {}
     for item in values:
@@ -823,8 +823,7 @@ def shot_set(shot: Annotated[str, typer.Argument(help="shot id")],
         if not sep or not key.strip():
             raise UsageError(f"{item!r}: write key=value, e.g. move=dolly-in")
         changes[key.strip()] = value
-    project = _project()
-    named = episode_holding(project, episode, shot=shot)
+    project, named = _edited(episode, shot=shot)
     saved = set_shot(project, named, shot, changes)
     state.out.result({"shot": saved}, f"{_in(episode, named)}{shot}: " + ", ".join(f"{k}={saved[k]}" for k in changes))
 
@@ -835,10 +834,9 @@ def shot_regen(shot: Annotated[str, typer.Argument(help="shot id")],
                                ] = None,
                episode: EpisodeOpt = None) -> None:
     """A new take of the shot: a new seed (the next render makes it; the earlier takes stay cached)."""
-    from director.runtime.edits import episode_holding, regenerate
+    from director.runtime.edits import regenerate
 
-    project = _project()
-    named = episode_holding(project, episode, shot=shot)
+    project, named = _edited(episode, shot=shot)
     done = regenerate(project, named, shot, seed)
     state.out.result(done, f"{_in(episode, named)}{shot}: take {done['take']} (seed {done['seed']}); render to make it")
 
@@ -846,10 +844,9 @@ def shot_regen(shot: Annotated[str, typer.Argument(help="shot id")],
 @take_app.command("list")
 def take_list(shot: Annotated[str, typer.Argument(help="shot id")], episode: EpisodeOpt = None) -> None:
     """The shot's takes: number, seed, which one is current."""
-    from director.runtime.edits import episode_holding, takes
+    from director.runtime.edits import takes
 
-    project = _project()
-    rows = takes(project, episode_holding(project, episode, shot=shot), shot)
+    rows = takes(*_edited(episode, shot=shot), shot)
     state.out.result({"shot": shot, "takes": rows},
                      "\n".join(f"{'*' if r['current'] else ' '} take {r['take']}: seed {r['seed']}" for r in rows))
 
@@ -859,10 +856,9 @@ def take_pick(shot: Annotated[str, typer.Argument(help="shot id")],
               number: Annotated[int, typer.Argument(help="take number (from `take list`)")],
               episode: EpisodeOpt = None) -> None:
     """Make a take the shot's current one (instant to render again: its artifacts are cached)."""
-    from director.runtime.edits import episode_holding, pick
+    from director.runtime.edits import pick
 
-    project = _project()
-    named = episode_holding(project, episode, shot=shot)
+    project, named = _edited(episode, shot=shot)
     done = pick(project, named, shot, number)
     state.out.result(done, f"{_in(episode, named)}{shot}: take {number} (seed {done['seed']}) is current")
 
@@ -873,18 +869,25 @@ def line(ref: Annotated[str, typer.Argument(help="the line's beat, scene-id/N")]
          emotion: Annotated[Optional[str], typer.Option("--emotion", help="new emotion ('' removes it)")] = None,
          episode: EpisodeOpt = None) -> None:
     """Edit a line's text or emotion in the screenplay (validated; comments and layout kept)."""
-    from director.runtime.edits import episode_holding, set_line
+    from director.runtime.edits import set_line
 
-    project = _project()
     if "/" not in ref:
         raise UsageError(f"{ref!r} is not a line's reference; they look like scene-id/N (N counts the scene's beats "
                          "from 1), e.g. director line pickup/2 --text ...")
-    named = episode_holding(project, episode, scene=ref.rpartition("/")[0])
+    project, named = _edited(episode, scene=ref.rpartition("/")[0])
     done = set_line(project, named, ref, text, emotion)
     for warning in done["warnings"]:
         state.out.info(f"warning: {warning}")
     state.out.result(done, f"{_in(episode, named)}{ref} ({done['who']}): {done['text']}" +
                      (f" [{done['emotion']}]" if done["emotion"] else ""))
+
+
+def _edited(episode: str | None, shot: str | None = None, scene: str | None = None):
+    """(project, episode) of an edit: the one named, else the one that has the shot or scene (``episode_holding``)."""
+    from director.runtime.edits import episode_holding
+
+    project = _project()
+    return project, episode_holding(project, episode, shot=shot, scene=scene)
 
 
 def _in(asked: str | None, found: str | None) -> str:

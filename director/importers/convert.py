@@ -48,7 +48,7 @@ _TRANSITIONS = (("dissolve", ("DISSOLVE", "叠化", "溶")), ("fade", ("FADE", "
                 ("cut", ("CUT", "切")))
 _SHOT_SIZES = (("ECU", r"\b(EXTREME CLOSE|ECU|XCU|INSERT)"), ("CU", r"\bCLOSE|\bCU\b"), ("MS", r"\b(MEDIUM|MID)\b"),
                ("WS", r"\b(WIDE|WS|ESTABLISHING)\b"))  # a Final Draft shot's words -> shot.size
-_CAMERA_WORDS = re.compile(r"\b(SHOT|ANGLE|ON|OF|THE|TWO|OVER|SHOULDER|POV|REVERSE|MOVING|TRACKING|UP|SHOT)\b")
+_CAMERA_WORDS = re.compile(r"\b(SHOT|ANGLE|ON|OF|THE|TWO|OVER|SHOULDER|POV|REVERSE|MOVING|TRACKING|UP)\b")
 _YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
 _PLAIN = re.compile(r"[^\W\d_][\w-]*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
@@ -247,16 +247,12 @@ class _Builder:
             self.notes.append(el.text)
         elif el.kind == "heading":
             self.scene(el)
-        elif el.kind == "shot" and self.framing(el.text):  # CLOSE ON MAX: how the next beat is shot, not a beat
-            # of its own (one made an empty 2.5 s shot of the words "WIDE SHOT", and the action it framed kept the
-            # planner's size); a shot that says what it shows (INSERT - THE NOTE) stays a beat, as below
+        elif el.kind == "shot":  # CLOSE ON MAX: how the next beat is shot, not a beat of its own (one made an
+            # empty 2.5 s shot of the words "WIDE SHOT", and the action it framed kept the planner's size)
             self.end_shot()
             self.shot = (el.text, el.line)
-        elif el.kind == "shot":
-            self.end_shot()
-            size = _shot_size(el.text)
-            for piece in split_text(el.text, MAX_ACTION_CHARS):
-                self.beat({"action": piece, **({"shot": {"size": size}} if size else {})}, el.line)
+            if not self.framing(el.text):  # a shot that says what it shows (INSERT - THE NOTE) is a beat
+                self.end_shot()
         elif el.kind in ("action", "centered"):
             for piece in split_text(el.text, MAX_ACTION_CHARS):
                 self.beat({"action": piece}, el.line)
@@ -354,8 +350,8 @@ class _Builder:
         return not rest or all(who in self.cast for who in re.split(r" AND | ", rest))
 
     def end_shot(self) -> None:
-        """A shot no beat followed in its scene (the scene or the script ends): an action beat of its words, as the
-        script shows them."""
+        """A shot as a beat of its own (it says what it shows, or no beat followed it in its scene): an action beat
+        of its words, as the script shows them, with the size it names."""
         if self.shot is not None:
             (text, line), self.shot = self.shot, None
             size = _shot_size(text)

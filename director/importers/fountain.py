@@ -15,14 +15,6 @@ from director.importers.convert import (_CONTD, NARRATOR_CUES, Element, Script, 
 from director.media.linebreak import join_all
 from director.vocab import EMOTION_WORDS, EMOTIONS, canonical_delivery
 
-def scene_number(text: str) -> tuple[str, str]:
-    """A heading's text and its scene number (``INT. ROOM - DAY #12A#``), in time linear in the heading's length."""
-    end = text.rstrip()
-    at = end.rfind("#", 0, len(end) - 1) if end.endswith("#") else -1
-    found = _SCENE_NUMBER.fullmatch(end, at) if at >= 0 else None
-    return (end[:at].rstrip(), found[1]) if found else (text, "")
-
-
 _HEADING = re.compile(r"(?i)(int\.?/ext|ext\.?/int|i/e|e/i|int|ext|est)[.\s]")
 _SCENE_NUMBER = re.compile(r"#([\w.-]+)#$")  # matched at the end of the stripped heading (``scene_number``): with a
 # leading ``\s*`` the search restarted at every space, and one long run of them took minutes
@@ -39,6 +31,14 @@ _REMOVED = "\x00"  # marks a line that held a note or boneyard: dropped if nothi
 # a cue in a script with no capitals: a short name of Han characters (a dotted one's parts), an extension after it
 _HAN_CUE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{1,6}(?:[·・][\u3400-\u9fff\uf900-\ufaff]{1,6})*"
                       r"\s*(?:[(（][^)）]{1,12}[)）])?\s*\^?")
+
+
+def scene_number(text: str) -> tuple[str, str]:
+    """A heading's text and its scene number (``INT. ROOM - DAY #12A#``), in time linear in the heading's length."""
+    end = text.rstrip()
+    at = end.rfind("#", 0, len(end) - 1) if end.endswith("#") else -1
+    found = _SCENE_NUMBER.fullmatch(end, at) if at >= 0 else None
+    return (end[:at].rstrip(), found[1]) if found else (text, "")
 
 
 def _cue_name(line: str) -> str:

@@ -98,20 +98,27 @@ def subset_font(text: str, folder: Path) -> Path | None:
     return folder
 
 
-@functools.lru_cache(maxsize=32)
 @functools.lru_cache(maxsize=1)
 def libass_scale() -> float:
     """An ASS font size over the em it draws with director's font. libass (as VSFilter) sizes a face so that its
     OS/2 winAscent + winDescent fill the size: Noto Sans CJK (1160 + 320 of 1000 units) at Fontsize 65 drew
-    characters 44 px tall, while the lines were broken for 65 px ones (a third of each line left empty)."""
-    from fontTools.ttLib import TTFont
-
-    with TTFont(str(font_path()), lazy=True, fontNumber=0) as face:
-        units = face["head"].unitsPerEm
-        os2 = face.get("OS/2")
-        span = (os2.usWinAscent + os2.usWinDescent) if os2 is not None else 0
-        if not span:
-            span = face["hhea"].ascent - face["hhea"].descent
+    characters 44 px tall, while the lines were broken for 65 px ones (a third of each line left empty). Read from
+    the font's tables directly, as ``cmap_codepoints`` reads its cmap (no fontTools on a render's path)."""
+    with open(font_path(), "rb") as f:
+        tables = _tables(f)
+        if tables is None or b"head" not in tables:
+            return 1.0
+        f.seek(tables[b"head"][0] + 18)
+        (units,) = struct.unpack(">H", f.read(2))
+        span = 0
+        if b"OS/2" in tables:
+            f.seek(tables[b"OS/2"][0] + 74)
+            ascent, descent = struct.unpack(">HH", f.read(4))
+            span = ascent + descent
+        if not span and b"hhea" in tables:
+            f.seek(tables[b"hhea"][0] + 4)
+            ascent, descent = struct.unpack(">hh", f.read(4))
+            span = ascent - descent
     return span / units if units and span > 0 else 1.0
 
 
@@ -120,6 +127,19 @@ def ass_size(em: float) -> int:
     return max(1, round(em * libass_scale()))
 
 
+def _tables(f) -> dict[bytes, tuple[int, int]] | None:
+    """An OpenType file's tables, tag -> (offset, length), from its directory; None for a collection (ttcf)."""
+    head = f.read(12)
+    if head[:4] == b"ttcf":
+        return None
+    if len(head) < 12:
+        raise ValueError("not a font file")
+    (count,) = struct.unpack(">H", head[4:6])
+    records = f.read(16 * count)
+    return {records[i:i + 4]: struct.unpack(">II", records[i + 8:i + 16]) for i in range(0, len(records), 16)}
+
+
+@functools.lru_cache(maxsize=32)
 def font(size: int):
     from PIL import ImageFont
 
@@ -142,14 +162,12 @@ def cmap_codepoints(path: Path) -> frozenset[int]:
     table is a few hundred kB of a 17 MB font, where fontTools decoded it into glyph names in 0.3 s (after 0.1 s
     of importing itself), on the path of every render whose subtitles changed. Other formats go to fontTools."""
     with open(path, "rb") as f:
-        head = f.read(12)
-        if head[:4] == b"ttcf":  # a collection: its fonts' own directories follow
+        try:
+            tables = _tables(f)
+        except ValueError:
+            raise ValueError(f"{path}: not a font file") from None
+        if tables is None:  # a collection: its fonts' own directories follow
             return _fonttools_codepoints(path)
-        if len(head) < 12:
-            raise ValueError(f"{path}: not a font file")
-        (count,) = struct.unpack(">H", head[4:6])
-        records = f.read(16 * count)
-        tables = {records[i:i + 4]: struct.unpack(">II", records[i + 8:i + 16]) for i in range(0, len(records), 16)}
         if b"cmap" not in tables:
             raise ValueError(f"{path}: the font has no cmap table")
         offset, length = tables[b"cmap"]

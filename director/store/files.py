@@ -57,8 +57,7 @@ def refuse_special(path: Path) -> None:
         info = os.stat(path)
     except OSError:
         return
-    if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) or stat.S_ISFIFO(info.st_mode) or \
-            stat.S_ISSOCK(info.st_mode):
+    if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):  # a folder is said by the caller
         from director.paths import UnsafePath
 
         raise UnsafePath(f"refusing to write {path}: it is a device, a named pipe or a socket, not a file (writing "

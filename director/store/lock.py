@@ -10,15 +10,13 @@ import time
 from pathlib import Path
 
 from director.errors import ProjectLocked
-from director.paths import UnsafePath
+from director.paths import UnsafePath, not_regular
 from director.store.files import read_own
 
 
 def _open_lock(path: Path, what: str) -> int:
     """The lock file, opened (made) never through a link: one put in place of the lock made every render empty the
     file it named."""
-    from director.paths import not_regular
-
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
@@ -76,8 +74,6 @@ class ProjectLock:
 def lock_holder(state_dir: Path) -> dict | None:
     """Who holds the project's lock now (its pid, command line), or None. Asked of the flock, never taken: a pid
     left in the file by a holder that died (kill -9) may belong to another process by now."""
-    from director.paths import not_regular
-
     path = state_dir / "lock"
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)  # a named pipe's open waited for a writer

@@ -11,7 +11,6 @@ project and only as media (images, video, audio, subtitles). No secret is ever s
 from __future__ import annotations
 
 import errno
-import hashlib
 import html
 import json
 import re
@@ -415,12 +414,16 @@ def create_app(project: Project, token: str | None = None):
     def stamp(episode: str):
         """What the page shows depends on, as file stamps: a page polls it and redraws when a hand edit, a terminal
         render or another tab changed something (it showed the old line and "cached" until reloaded)."""
+        from director.store.cache import file_stamp, fingerprint
+
+        def stamp_of(path: Path) -> list[int] | None:
+            try:
+                return file_stamp(path.stat())
+            except OSError:
+                return None
+
         path = project.episode_path(episode)
-        try:
-            seen = path.stat()
-            mark = (seen.st_mtime_ns, seen.st_size, seen.st_ino)
-        except OSError:
-            mark = None
+        mark = stamp_of(path)
         if episode not in read or read[episode][0] != mark:  # the screenplay parsed again only when its file
             # changed (a 1.4 MB screenplay took ~2 s a poll); the files it names are stat-ed on every poll below
             try:
@@ -432,14 +435,7 @@ def create_app(project: Project, token: str | None = None):
         files = [project.config_path or project.root / "director.yaml", path, *named, project.shots_path(name),
                  project.state_file("state", f"{name}.json"), project.state_file("takes", f"{name}.json"),
                  project.out_dir(name) / "episode.mp4"]
-        stamps = []
-        for path in files:
-            try:
-                info = path.stat()
-                stamps.append(f"{info.st_mtime_ns}:{info.st_size}:{info.st_ino}")
-            except OSError:
-                stamps.append("-")
-        return {"stamp": hashlib.sha256("|".join(stamps).encode()).hexdigest()[:16], "state": worker.state}
+        return {"stamp": fingerprint({"files": [stamp_of(f) for f in files]})[:16]}
 
     @app.get("/api/e/{episode}/board")
     def board_json(episode: str):

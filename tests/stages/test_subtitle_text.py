@@ -93,3 +93,17 @@ def test_an_arrow_in_the_words_is_no_timing_line(tmp_path):
 
     assert [e.plaintext.replace("\u2060", "") for e in pysubs2.load(str(tmp_path / "s.srt"))] == [words, "next"]
     assert vtt("1\n00:00:00,000 --> 00:00:01,000\n0:00:00,000 --> 9:00:00,000\n").count("-->") == 1
+
+
+def test_the_font_is_loaded_once_and_its_scale_read_without_fonttools():
+    """An edit of this round dropped the cache of ``font`` (the 17 MB face loaded again for every measure), and the
+    scale came from fontTools, whose import the render's path avoids (~0.1 s)."""
+    import sys
+
+    from director.media.fonts import font
+
+    assert font(40) is font(40)
+    code = "import sys; from director.media.fonts import libass_scale; s = libass_scale(); " \
+           "print(round(s, 2), 'fontTools' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.split() == ["1.48", "False"]
