@@ -28,12 +28,11 @@ from pydantic import BaseModel
 
 from director.plan.agents import SAME, PlannedShot
 from director.plan.durations import action_seconds, speech_seconds
-from director.plan.rules import HOOK_SECONDS, INTENSE, mentioned
+from director.plan.rules import HOOK_SECONDS, INTENSE, MAX_SHOT_SECONDS, MIN_SHOT_SECONDS, mentioned
 from director.screenplay import Beat, Scene, Screenplay
 from director.vocab import NOT_ON_SCREEN, SIZES
 
 CUT_AFTER_SECONDS = 6.0  # a "same" beat that would take the shot past this opens a new one (punch-in)
-MIN_SHOT_SECONDS, MAX_SHOT_SECONDS = 1.5, 12.0  # the rule planner's bounds for a planned shot
 
 
 def picture_refs(sp: Screenplay, scene: Scene, free: list[str]) -> list[str]:

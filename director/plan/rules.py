@@ -6,6 +6,7 @@
 - action beats are wider shots with a camera move that fits the verbs;
 - narration and V.O. lines play over the current picture, or a cutaway of the location;
 - the episode's first shot, when silent, lasts at most 3 s (the hook);
+- a speech expected to run past 6 s is a slow push-in, not a still held over it;
 - music and sfx cues ride on the shot that shows the next beat; ``shot`` hints and
   ``transition`` on a beat are honoured by the shot that covers it.
 """
@@ -36,7 +37,10 @@ SIZE_WORDS = {"ECU": "Extreme close-up", "CU": "Close-up", "MCU": "Medium close-
 EXTERIOR_WORDS = OUTDOOR_WORDS  # (vocab): the mix's street ambience reads the same words
 ESTABLISHING_SECONDS = 2.0
 HOOK_SECONDS = 3.0  # the episode's first shot, when nobody speaks in it (the platforms' swipe-away window)
-MAX_SHOT_SECONDS = 12.0
+# a face held longer than this over one speech is not left frozen: the camera pushes in slowly (a vertical drama's
+# shots average 2-3 s; a 10 s static close-up over a long line read as a stalled picture)
+LONG_HOLD_SECONDS = 6.0
+MIN_SHOT_SECONDS, MAX_SHOT_SECONDS = 1.5, 12.0  # a planned shot's bounds (the LLM planner's too)
 
 
 @dataclass
@@ -170,6 +174,8 @@ class RulePlanner:
     def _draft(self, scene: Scene, beat: Beat, first: bool, last_speaker: str | None, place: str) -> _Draft:
         draft = self._draft_at(scene, beat, first, last_speaker, place)
         draft.location = place
+        if draft.kind in ("line", "heard") and draft.move == "static" and draft.seconds > LONG_HOLD_SECONDS:
+            draft.move = "dolly-in"  # a long speech: a slow push on the face, not a still (a hint still wins)
         return draft
 
     @staticmethod
@@ -246,7 +252,7 @@ class RulePlanner:
         return " ".join(parts)
 
     def _shot(self, scene: Scene, d: _Draft) -> Shot:
-        seconds = d.hint_duration if d.hint_duration is not None else min(MAX_SHOT_SECONDS, max(1.5, d.seconds))
+        seconds = d.hint_duration if d.hint_duration is not None else min(MAX_SHOT_SECONDS, max(MIN_SHOT_SECONDS, d.seconds))
         return Shot(id="", scene=scene.id, size=d.size, angle=d.angle, move=d.move, duration=round(seconds, 1),
                     characters=d.characters, prompt=self._prompt(scene, d), beats=d.beats, transition=d.transition,
                     location=d.location if d.location and d.location != scene.location else None)

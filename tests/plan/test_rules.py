@@ -319,3 +319,19 @@ scenes:
     path.write_text(text.replace("a black cat", "a white cat"), encoding="utf-8")
     after = load_screenplay(path).screenplay
     assert plan_digest(before, "rules") != plan_digest(after, "rules")
+
+
+def test_a_long_speech_pushes_in_slowly_instead_of_holding_a_still(tmp_path):
+    """A post-production check found a 10 s static close-up over one long line: a still picture under a speech.
+    A speech the plan expects to run past 6 s gets a slow push-in; a short one stays static, a hint still wins."""
+    long = "你知道这三年我是怎么过来的吗？每天晚上我都在等你的电话，可你一次都没有打来。"
+    _, _, by_beat = _planned(tmp_path, FAMILY + f"""    beats:
+      - line: {{who: qing, text: 妈，我回来了。}}
+      - line: {{who: mother, text: {long}}}
+      - {{line: {{who: qing, text: {long}}}, shot: {{move: static}}}}
+      - line: {{who: gu, text: {long}, delivery: phone}}
+""")
+    assert by_beat["s1/1"].move == "static"
+    assert by_beat["s1/2"].move == "dolly-in" and by_beat["s1/2"].duration > 6
+    assert by_beat["s1/3"].move == "static"  # the writer's hint
+    assert by_beat["s1/4"].move == "dolly-in" and by_beat["s1/4"].characters == ["qing"]  # who listens, pushed in on
