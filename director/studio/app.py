@@ -57,8 +57,12 @@ def board(project: Project, episode: str | None, worker: RenderWorker | None = N
     from director.runtime.render import explain
     from director.shots import talking_speakers
 
+    from director.plan import planned_from, previous_shots
+
     ctx, result, notes = explain(project, episode)
     sp = ctx.sp
+    previous = previous_shots(project, ctx.loaded)
+    plan = "none" if previous is None else ("current" if planned_from(previous, sp) else "stale")
     pending: dict[str, list[str]] = {}  # shot -> why it must run again (its own changes, as status says them)
     waiting: dict[str, list[str]] = {}  # shot -> what it waits on (only when nothing of its own changed)
     for r in result.records:
@@ -132,7 +136,7 @@ def board(project: Project, episode: str | None, worker: RenderWorker | None = N
                 refs.append({"id": name, "kind": kind, "image": _media_url(project, ctx.loaded.resolve(item.refs[0])),
                              "locked": True, "own": True})
     return {"episode": ctx.loaded.episode, "title": sp.title, "episodes": [p.stem for p in project.episode_paths()],
-            "shots": cards, "notes": notes, "refs": refs,
+            "shots": cards, "notes": notes, "plan": plan, "refs": refs,
             "video": _media_url(project, episode_mp4) if episode_mp4.exists() else None,
             "characters": sorted(sp.characters), "vocab": _vocab(), "burned": project.config.subtitles.burn}
 
@@ -253,7 +257,12 @@ def board_html(data: dict, csrf: str) -> str:
 def notes_html(data: dict) -> str:
     """The board's notes (re-planned, locked shots...), in a box the cards' refresh replaces: they stayed as the page
     opened ("will be re-planned" after the render had planned it)."""
-    return "<div id=notes>" + "".join(f"<p class=note>{html.escape(n)}</p>" for n in data["notes"]) + "</div>"
+    plan = "" if data.get("plan", "current") == "current" else (
+        "<p class='note plan'><button id=plan-episode title='runs director plan: writes the shot list, keeping locked "
+        "shots'>Plan the shots now</button> " + ("the cards show the plan a render would make; planning saves it "
+                                                 "so its shots can be edited here" if data["plan"] == "none" else
+                                                 "the screenplay changed since the shots were planned") + "</p>")
+    return "<div id=notes>" + plan + "".join(f"<p class=note>{html.escape(n)}</p>" for n in data["notes"]) + "</div>"
 
 
 def player_html(data: dict, csrf: str) -> str:
@@ -521,6 +530,17 @@ def create_app(project: Project, token: str | None = None):
             return fail(exc)
         return {"state": worker.state, "episode": name, "shots": shots}
 
+    @app.post("/api/e/{episode}/plan")
+    def plan_episode(episode: str):
+        """``director plan`` in the worker's child process (the configured planner: an LLM may take a while), as a
+        render is run: an unplanned project's cards could not be edited until it was planned in a terminal."""
+        try:
+            name = project.load_episode(episode).episode
+            worker.start(name, task="plan")
+        except RuntimeError as exc:
+            return fail(exc, 409)
+        return {"state": worker.state, "episode": name, "task": "plan"}
+
     @app.post("/api/render/cancel")
     def cancel():
         return {"cancelled": worker.cancel(), "state": worker.state}
@@ -529,7 +549,8 @@ def create_app(project: Project, token: str | None = None):
     def render_state():
         holder = lock_holder(project.state)
         seen = worker.since(0)
-        return {"state": worker.state, "episode": worker.episode, "running": sorted(worker.running.values()),
+        return {"state": worker.state, "episode": worker.episode, "task": worker.task,
+                "running": sorted(worker.running.values()),
                 "last_event": seen[-1]["id"] if seen else 0,
                 "failed": worker.failed, "lock": {"pid": holder.get("pid"), "command": holder.get("argv")}
                 if holder else None}

@@ -1,4 +1,5 @@
-"""Renders started from the studio: one at a time per project, in a child ``director render`` process.
+"""Renders (and plans) started from the studio: one at a time per project, in a child ``director render`` (or
+``director plan``) process.
 
 The child is the CLI itself (the same code path, its own project lock, resumable if killed), so a
 render started here behaves exactly like one started in a terminal. While another process holds
@@ -33,6 +34,7 @@ class RenderWorker:
         self.changed = threading.Condition()
         self.state = "idle"  # idle | waiting | running | done | failed | cancelled
         self.episode: str | None = None
+        self.task = "render"  # or "plan": the command the child runs
         self.running: dict[str, str] = {}  # "stage shot" -> job id, while it runs
         self.failed: dict[str, str] = {}  # shot or job id -> error line, from the last render
         self.proc: subprocess.Popen | None = None
@@ -55,13 +57,15 @@ class RenderWorker:
     def busy(self) -> bool:
         return self.state in ("waiting", "running")
 
-    def start(self, episode: str, shots: list[str] | None = None) -> None:
+    def start(self, episode: str, shots: list[str] | None = None, task: str = "render") -> None:
+        if task not in ("render", "plan"):
+            raise ValueError(f"unknown studio task {task!r}")
         if self.busy():
-            raise RuntimeError(f"a render of {self.episode} is already {self.state}")
-        self.state, self.episode, self._cancel = "waiting", episode, False
+            raise RuntimeError(f"a {self.task} of {self.episode} is already {self.state}")
+        self.state, self.episode, self.task, self._cancel = "waiting", episode, task, False
         self.failed, self.running = {}, {}
-        args = [sys.executable, "-m", "director", "-p", str(self.root), "render", "-e", episode]
-        if shots:
+        args = [sys.executable, "-m", "director", "-p", str(self.root), task, "-e", episode]
+        if shots and task == "render":
             args += ["--shots", ",".join(shots)]
         self._thread = threading.Thread(target=self._run, args=(args,), name="director-studio-render", daemon=True)
         self._thread.start()
@@ -80,9 +84,9 @@ class RenderWorker:
         try:
             self._render(args)
         except Exception as exc:  # noqa: BLE001 - the worker must never stay "running" after an error
-            self.failed.setdefault("render", f"the studio could not run the render: {exc}")
+            self.failed.setdefault("render", f"the studio could not run the {self.task}: {exc}")
             self.state = "failed"
-            self.emit("finished", state=self.state, error=str(exc))
+            self.emit("finished", state=self.state, task=self.task, error=str(exc))
         finally:
             self.proc = None
             self.running = {}
@@ -94,7 +98,7 @@ class RenderWorker:
             self.failed.pop("render", None)
         self.failed["render"] = "the project stayed locked by other renders; render again once they are done"
         self.state = "failed"
-        self.emit("finished", state=self.state)
+        self.emit("finished", state=self.state, task=self.task)
 
     def _render_once(self, args: list[str]) -> bool:
         """One child render; True when it found the project locked before doing anything (wait, then try again)."""
@@ -105,11 +109,11 @@ class RenderWorker:
             holder = lock_holder(self.state_dir)
         if self._cancel:
             self.state = "cancelled"
-            self.emit("finished", state=self.state)
+            self.emit("finished", state=self.state, task=self.task)
             return False
         self.state = "running"
         locked_out = False
-        self.emit("started", episode=self.episode, command=" ".join(args[3:]))
+        self.emit("started", episode=self.episode, task=self.task, command=" ".join(args[3:]))
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "DIRECTOR_JOB_STARTS": "1"}
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                      errors="replace", env=env, cwd=self.root)
@@ -138,5 +142,5 @@ class RenderWorker:
         if code != 0 and locked_out and not self._cancel:
             return True
         self.state = "cancelled" if self._cancel else ("done" if code == 0 else "failed")
-        self.emit("finished", state=self.state, code=code)
+        self.emit("finished", state=self.state, task=self.task, code=code)
         return False

@@ -2,6 +2,7 @@
 where apt is available): the board, lock, edit, regenerate, pick a take, play the episode, a screenshot."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -23,14 +24,13 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this ma
 ARTIFACTS = Path(os.environ.get("DIRECTOR_TEST_ARTIFACTS", ROOT / "out" / "test-artifacts"))
 
 
-@pytest.fixture(scope="module")
-def studio(tmp_path_factory):
+@contextlib.contextmanager
+def serving(project: Path):
+    """The studio over ``project`` on a free local port, in a thread: its URL."""
     import uvicorn
 
     from director.studio.app import create_app
 
-    project = make_project(tmp_path_factory.mktemp("browser"), ROOT / "projects/demo", size=(216, 384))
-    director("-p", str(project), "render", check=True)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -41,9 +41,19 @@ def studio(tmp_path_factory):
     deadline = time.monotonic() + 20
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
-    yield project, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory):
+    project = make_project(tmp_path_factory.mktemp("browser"), ROOT / "projects/demo", size=(216, 384))
+    director("-p", str(project), "render", check=True)
+    with serving(project) as url:
+        yield project, url
 
 
 @pytest.fixture(scope="module")
@@ -194,3 +204,34 @@ def test_a_keyboard_user_keeps_focus_and_a_list_walked_with_arrows_saves_once(st
     assert page.evaluate("document.activeElement.closest('article').id") == "shot-arrival-02"
     page.close()
     director("-p", str(project), "shot", "set", "arrival-02", f"angle={before}", check=True)
+
+
+def test_an_unplanned_episode_is_planned_from_the_board_and_its_cards_can_then_be_edited(browser, tmp_path):
+    """A new project's board showed the plan a render would make, and every edit of it answered "run `director
+    plan`": the studio user had to go to a terminal. The board's Plan button runs it and the cards become editable."""
+    import yaml
+
+    project = make_project(tmp_path, ROOT / "projects/demo", size=(108, 192))
+    shots = project / "shots" / "screenplay.yaml"
+    assert not shots.exists()
+    with serving(project) as url:
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.goto(f"{url}/e/screenplay")
+        page.wait_for_load_state("networkidle")
+        size = page.locator("#shot-arrival-02 select[data-field=size]")
+        size.select_option("ECU")
+        page.wait_for_function("document.querySelector('#shot-arrival-02 .errors').textContent.includes('plan')",
+                               timeout=15000)  # not planned yet: the edit says so
+        page.click("#plan-episode")
+        page.wait_for_function("!document.getElementById('plan-episode')", timeout=60000)  # planned: the notes redrawn
+        assert shots.exists() and "plan done" in page.locator("#progress").text_content()
+        page.locator("#shot-arrival-02 select[data-field=size]").select_option("ECU")
+
+        def size() -> str:
+            return next(s for s in yaml.safe_load(shots.read_text(encoding="utf-8"))["shots"]
+                        if s["id"] == "arrival-02")["size"]
+        deadline = time.monotonic() + 15
+        while size() != "ECU" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert size() == "ECU" and page.locator("#shot-arrival-02 .errors").text_content() == ""
+        page.close()

@@ -43,6 +43,8 @@
     const open = new Set([...grid.querySelectorAll('details[open]')].map((d) => d.closest('.card').dataset.shot));
     const notes = holder.querySelector('#notes'), shownNotes = document.getElementById('notes');
     if (notes) { if (shownNotes) shownNotes.replaceWith(notes); else notes.remove(); }
+    const planButton = document.getElementById('plan-episode');
+    if (planButton) planButton.disabled = working;
     const fresh = [...holder.children].filter((c) => c.classList.contains('card'));
     const keep = new Set(fresh.map((c) => c.id));
     [...grid.children].forEach((c) => { if (!keep.has(c.id)) c.remove(); });
@@ -156,8 +158,10 @@
 
   function say(text) { if (progress) progress.textContent = text; }
   // while a render runs its buttons rest (a second click was refused with a 409 that the progress hid at once)
+  let working = false;
   function busy(on) {
-    ['render-all', 'render-selected'].forEach((id) => { const b = document.getElementById(id); if (b) b.disabled = on; });
+    working = on;
+    ['render-all', 'render-selected', 'plan-episode'].forEach((id) => { const b = document.getElementById(id); if (b) b.disabled = on; });
   }
   function note(line) { if (!log) return; log.classList.add('open'); log.textContent += line + '\n'; log.scrollTop = log.scrollHeight; }
   const renderAll = document.getElementById('render-all');
@@ -168,6 +172,11 @@
     const shots = [...document.querySelectorAll('.card .sel:checked')].map((c) => c.closest('.card').dataset.shot);
     if (!shots.length) { say('select shots first'); return; }
     post(`/api/e/${encodeURIComponent(episode)}/render`, {shots}).then(() => say('starting…')).catch((e) => say(problems(e)));
+  });
+  // "Plan the shots now" sits in the notes, which the cards' refresh replaces: wired once, on the page
+  document.addEventListener('click', (e) => {
+    if (!e.target.closest || !e.target.closest('#plan-episode')) return;
+    post(`/api/e/${encodeURIComponent(episode)}/plan`, {}).then(() => say('planning…')).catch((err) => say(problems(err)));
   });
   const cancel = document.getElementById('cancel');
   if (cancel) cancel.addEventListener('click', () => post('/api/render/cancel')
@@ -182,13 +191,17 @@
       const live = d.state === 'running' || d.state === 'waiting';
       const events = new EventSource('/api/events?after=' + (live ? 0 : (d.last_event || 0)));
       events.addEventListener('waiting', (e) => { const d = JSON.parse(e.data); say(`waiting for pid ${d.pid}: ${d.command}`); });
-      events.addEventListener('started', () => { say('rendering…'); note('render started'); busy(true); });
+      events.addEventListener('started', (e) => {
+        const task = JSON.parse(e.data).task || 'render';
+        say(task === 'plan' ? 'planning…' : 'rendering…'); note(task + ' started'); busy(true);
+      });
       events.addEventListener('job-started', (e) => { const d = JSON.parse(e.data); say(`${d.stage} ${d.job}…`); soon(); });
       events.addEventListener('job', (e) => { const d = JSON.parse(e.data); say(`${d.stage} ${d.n}/${d.total}`); note(d.line); soon(); });
       events.addEventListener('job-failed', (e) => { note(JSON.parse(e.data).line); soon(); });
       events.addEventListener('log', (e) => note(JSON.parse(e.data).line));
       events.addEventListener('finished', (e) => {
-        say('render ' + JSON.parse(e.data).state); soon(); changed(); busy(false);
+        const d = JSON.parse(e.data);
+        say((d.task || 'render') + ' ' + d.state); soon(); changed(); busy(false);
       });
       busy(live);
       if (!live) say(d.lock ? `a render is running: pid ${d.lock.pid}, director ${d.lock.command || ''}` : '');
