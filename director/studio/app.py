@@ -244,7 +244,9 @@ def card_html(card: dict, vocab: dict) -> str:
             f"<details><summary>prompt</summary><textarea data-field=prompt rows=4>{esc(card['prompt'])}</textarea>"
             f"<button class=save-prompt>save prompt</button></details>"
             f"<ul class=lines>{lines}</ul><div class=checks>{checks}</div>{badge}<div class=errors></div>"
-            f"<div class=takes>{takes}<button class=regen>↻ regenerate</button></div></div></article>")
+            f"<div class=takes>{takes}<input class=seed type=number min=0 step=1 placeholder=seed autocomplete=off "
+            f"title='regenerate with this seed (a number from another shot or a note); empty: a new random one'>"
+            f"<button class=regen>↻ regenerate</button></div></div></article>")
 
 
 def board_html(data: dict, csrf: str) -> str:

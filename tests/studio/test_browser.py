@@ -86,9 +86,12 @@ def test_review_a_shot_in_the_browser(studio, browser):
 
     page.locator(f"{shot} button.regen").click()
     page.wait_for_selector(f"{shot} button.take[data-take='2'].current")
+    page.locator(f"{shot} input.seed").fill("4242")  # a seed of the user's choice (there was no field for one)
+    page.locator(f"{shot} button.regen").click()
+    page.wait_for_selector(f"{shot} button.take[data-take='3'][title='seed 4242'].current")
     page.locator(f"{shot} button.take[data-take='1']").click()
     page.wait_for_selector(f"{shot} button.take[data-take='1'].current")
-    assert page.locator(f"{shot} button.take").count() == 2
+    assert page.locator(f"{shot} button.take").count() == 3
 
     page.locator(f"{shot} select[data-field=move]").select_option("static")  # back as it was: cached again
     page.wait_for_selector(f"{shot} .state.ok")

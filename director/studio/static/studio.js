@@ -35,7 +35,7 @@
     // the control in focus, found again in its card's new copy: a keyboard user lost focus to <body> on every save
     const focusCard = focus && focus.closest && focus.closest('.card');
     const focusKey = focusCard && (focus.dataset.field ? `[data-field="${focus.dataset.field}"]` :
-      ['lock', 'regen', 'save-prompt', 'sel'].map((c) => focus.classList.contains(c) ? '.' + c : null).find(Boolean) ||
+      ['lock', 'regen', 'save-prompt', 'sel', 'seed'].map((c) => focus.classList.contains(c) ? '.' + c : null).find(Boolean) ||
       (focus.classList.contains('take') ? `.take[data-take="${focus.dataset.take}"]` : null));
     const active = focus && (focus.isContentEditable || ['INPUT', 'TEXTAREA'].includes(focus.tagName) &&
                              focus.type !== 'checkbox') ? focus : null;
@@ -115,7 +115,9 @@
       });
       const save = card.querySelector('.save-prompt');
       save.addEventListener('click', () => act(card, () => post(shotUrl(card), {prompt: card.querySelector('textarea').value})));
-      card.querySelector('.regen').addEventListener('click', () => act(card, () => post(shotUrl(card) + '/regen')));
+      // a seed typed beside the button is used (a take liked elsewhere, a seed from a note); empty: a new one
+      card.querySelector('.regen').addEventListener('click', () => act(card, () => post(shotUrl(card) + '/regen',
+        card.querySelector('.seed').value.trim() ? {seed: card.querySelector('.seed').value.trim()} : {})));
       card.querySelectorAll('.take').forEach((b) => b.addEventListener('click', () =>
         act(card, () => post(shotUrl(card) + '/takes/' + b.dataset.take))));
       card.querySelectorAll('li.line').forEach((li) => {
