@@ -32,7 +32,7 @@ from director.paths import inside
 from director.runtime.context import RenderContext
 from director.stages.music import CROSSFADE, music_cues
 from director.stages.subtitles import cards_of
-from director.store.files import write_json
+from director.store.files import temp_beside, write_json
 from director.vocab import NARRATOR
 
 FORMATS = {"otio": ("otio_json", ".otio"), "fcp7": ("fcp_xml", ".xml"), "fcpxml": ("fcpx_xml", ".fcpxml"),
@@ -294,18 +294,18 @@ def link_media(media: dict[str, Path | Padded], dest: Path) -> None:
 
 
 def place(src: Path | Padded, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp{target.suffix}")
-    tmp.unlink(missing_ok=True)
-    if isinstance(src, Padded):
-        src = _encoded(src, tmp)
-    if src is not None:  # a copy: a hard link would share the cache's file with whatever the editor does to it
-        shutil.copyfile(src, tmp)
-    tmp.replace(target)
-    tmp.unlink(missing_ok=True)
+    tmp = temp_beside(target, f".tmp{target.suffix}")  # never a fixed name: a link planted there was written through
+    try:
+        if isinstance(src, Padded):
+            src = _encoded(src, tmp, target.name)
+        if src is not None:  # a copy: a hard link would share the cache's file with whatever the editor does to it
+            shutil.copyfile(src, tmp)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
-def _encoded(src: Padded, tmp: Path) -> Path | None:
+def _encoded(src: Padded, tmp: Path, name: str) -> Path | None:
     """The clip encoded for an editor: from the project's cache where an export made it before (None: encoded
     straight into ``tmp``, where there is no cache to keep it in)."""
     pad = f"tpad=start_mode=clone:start={src.before}:stop_mode=clone:stop={src.after}"
@@ -320,7 +320,7 @@ def _encoded(src: Padded, tmp: Path) -> Path | None:
         import logging
 
         logging.getLogger("director").info("encoding %s for the editor (kept in the cache for the next export)",
-                                           tmp.name.strip(".").removesuffix(".tmp.mp4"))
+                                           name)
         entry = cache.produce("exports", key, src.material(), lambda folder: {"files": {"video": encode_clip(
             src.source, folder / "editor.mp4", src.crf, EDITOR_PRESET, pad).name}})
     return entry.role("video")
@@ -442,19 +442,21 @@ def write_timeline(cut: Cut, fmt: str, dest: Path) -> Path:
         for base in (24, 30, 60):
             table.setdefault(base * 1000 / 1001, f"1001/{base * 1000}s")
     path = inside(dest, dest / f"{cut.episode}{suffix}")
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = temp_beside(path)
     try:
-        otio.adapters.write_to_file(timeline, str(tmp), adapter_name=adapter)
-    except Exception as exc:  # an adapter refusing the timeline is a clear error, not a traceback
+        try:
+            otio.adapters.write_to_file(timeline, str(tmp), adapter_name=adapter)
+        except Exception as exc:  # an adapter refusing the timeline is a clear error, not a traceback
+            raise DirectorError(f"the {fmt} writer ({adapter}) refused this timeline: {exc}") from None
+        if fmt == "fcpxml":  # the FCP X adapter writes no transitions, effects, frame size or gains
+            finish_fcpx(tmp, cut, dest)
+        elif fmt == "fcp7":  # the FCP 7 adapter writes no clip effects (fades, gains) nor the frame size
+            finish_fcp7(tmp, cut, dest)
+        elif fmt == "edl":
+            finish_edl(tmp, cut)
+        tmp.replace(path)
+    finally:
         tmp.unlink(missing_ok=True)
-        raise DirectorError(f"the {fmt} writer ({adapter}) refused this timeline: {exc}") from None
-    if fmt == "fcpxml":  # the FCP X adapter writes no transitions, effects, frame size or gains
-        finish_fcpx(tmp, cut, dest)
-    elif fmt == "fcp7":  # the FCP 7 adapter writes no clip effects (fades, gains) nor the frame size
-        finish_fcp7(tmp, cut, dest)
-    elif fmt == "edl":
-        finish_edl(tmp, cut)
-    tmp.replace(path)
     return path
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from director.errors import UsageError
 from director.paths import inside
 from director.runtime.export import Cut, Item, audio_lanes, place, slug
-from director.store.files import read_own, write_json
+from director.store.files import read_own, temp_folder_beside, write_json
 
 US = 1_000_000
 # Jianying's own transition resources (ids as the app's effect store gives them, recorded by pyJianYingDraft's
@@ -132,6 +132,10 @@ def _check_replace(folder: Path, mark: Path, project: str) -> None:
                          f"replace it, or give another folder with -o")
 
 
+def _remove(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)  # rmtree unlinks the links inside, never follows them
+
+
 def write_draft(cut: Cut, media: dict[str, Path], dest: Path, flavour: str = "jianying", title: str = "",
                 project: str = "", force: bool = False) -> Path:
     """Write ``<dest>/<draft name>/`` with its media; return the folder. An existing folder of that name is
@@ -141,25 +145,31 @@ def write_draft(cut: Cut, media: dict[str, Path], dest: Path, flavour: str = "ji
     mark = folder.parent / f"{name}.director.json"
     if folder.exists() and not force:
         _check_replace(folder, mark, project)
-    tmp = folder.with_name(f".{name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "materials").mkdir(parents=True)
-    placed: dict[str, str] = {}
-    for rel, src in media.items():
-        place(src, inside(tmp, tmp / "materials" / Path(rel).relative_to("media")))
-        placed[rel] = str((folder / "materials" / Path(rel).relative_to("media")).resolve())
-    draft, meta = draft_documents(cut, placed, name, str(folder.resolve()), flavour)
-    for file in ("draft_content.json", "draft_info.json"):
-        (tmp / file).write_text(json.dumps(draft, ensure_ascii=False, indent=1), encoding="utf-8")
-    (tmp / "draft_meta_info.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
-    if folder.exists():
-        old = folder.with_name(f".{name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        folder.replace(old)
-        tmp.replace(folder)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        tmp.replace(folder)
+    # built in a new folder of a random name (a fixed ``.<name>.tmp`` planted as a link was written through:
+    # rmtree skips a link, and the draft's files went where it pointed)
+    tmp = temp_folder_beside(folder)
+    try:
+        (tmp / "materials").mkdir()
+        placed: dict[str, str] = {}
+        for rel, src in media.items():
+            place(src, inside(tmp, tmp / "materials" / Path(rel).relative_to("media")))
+            placed[rel] = str((folder / "materials" / Path(rel).relative_to("media")).resolve())
+        draft, meta = draft_documents(cut, placed, name, str(folder.resolve()), flavour)
+        for file in ("draft_content.json", "draft_info.json"):
+            (tmp / file).write_text(json.dumps(draft, ensure_ascii=False, indent=1), encoding="utf-8")
+        (tmp / "draft_meta_info.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        if folder.is_symlink():  # the link goes, never what it points at
+            folder.unlink()
+        if folder.exists():
+            old = temp_folder_beside(folder)  # the draft replaced is moved over a new empty folder, then removed
+            folder.replace(old)
+            tmp.replace(folder)
+            _remove(old)
+        else:
+            tmp.replace(folder)
+    finally:
+        if tmp.exists():
+            _remove(tmp)  # a failed export leaves no half draft beside the drafts
     write_json(mark, {"draft": str(folder), "episode": cut.episode, "project": project, "flavour": flavour,
                       "documents": _fingerprint(folder)})
     return folder

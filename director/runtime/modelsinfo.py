@@ -117,8 +117,19 @@ def pull_models(needs: list[ModelNeed], license_ack: str | None = None) -> list[
     return fetched
 
 
+def _sheet_id(ident: str) -> None:
+    """A character's or location's id, nothing else: ``refs unlock x/../../../notes`` deleted notes.png at the
+    project's root (the path stayed inside the project, so the inside check let it through)."""
+    from director.ids import id_problem
+
+    problem = id_problem(ident)
+    if problem:
+        raise UsageError(f"{ident!r} is not a character or location id: it {problem}")
+
+
 def lock_sheet(project: Project, ident: str) -> Path:
     """Copy a generated reference sheet into refs/sheets/ so it is used from now on."""
+    _sheet_id(ident)
     cache = ArtifactCache(project.cache_dir)
     found, known = None, set()
     for state_file in sorted((project.state / "state").glob("*.json")):
@@ -138,15 +149,20 @@ def lock_sheet(project: Project, ident: str) -> Path:
                          f"character or location without refs)")
     kind, entry = found
     target = project.inside(project.root / SHEETS / f"{kind}-{ident}.png", "the locked sheet")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".png.tmp")
-    shutil.copyfile(entry.role("image"), tmp)
-    tmp.replace(target)
+    from director.store.files import temp_beside
+
+    tmp = temp_beside(target)
+    try:
+        shutil.copyfile(entry.role("image"), tmp)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
     return target
 
 
 def unlock_sheet(project: Project, ident: str) -> list[Path]:
     """Stop using a locked reference sheet: the next render generates (or reuses) a sheet again."""
+    _sheet_id(ident)
     removed = []
     for kind in ("character", "location"):
         target = project.inside(project.root / SHEETS / f"{kind}-{ident}.png", "the locked sheet")

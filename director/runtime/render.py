@@ -244,8 +244,9 @@ def _publish_file(src: Path, dst: Path, key: str = "", published: dict | None = 
             stamp = None
         if stamp is not None and published.get(dst.name) == stamp:
             return
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.tmp")
+    from director.store.files import temp_beside
+
+    tmp = temp_beside(dst)
     try:
         shutil.copyfile(src, tmp)
         tmp.replace(dst)

@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw
 
 from director.media.fonts import drawing_language, font, wrap_text
 from director.media.png import write_png
+from director.store.files import temp_beside
 from director.shots import talking_speakers
 from director.store.cache import fingerprint
 from director.store.files import atomic_write_text, read_own
@@ -178,7 +179,7 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
             + "".join(f"<p>{html.escape(line)}</p>" for line in row["lines"]) + "</figcaption></figure>")
     refs = _reference_cards(ctx, panels, index)
     atomic_write_text(index_path, json.dumps(index, indent=1, sort_keys=True))
-    tmp = out / ".storyboard.png.tmp.png"
+    tmp = temp_beside(out / "storyboard.png", ".tmp.png")
     try:
         write_png(tmp, sheet)  # media/png: 0.02 s for the demo's sheet, where Pillow's filter search took 0.16
         tmp.replace(out / "storyboard.png")

@@ -50,6 +50,28 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+def temp_beside(path: Path, suffix: str = ".tmp") -> Path:
+    """A new empty file beside ``path``, for a writer that takes a file name (a copy, ffmpeg, an adapter) before it
+    is renamed over ``path``. Made by mkstemp (O_EXCL, a random name, the mode a plain write would give): a link
+    planted at a fixed temp name (``out/ep/.episode.srt.tmp -> ~/.bashrc``, kept by git and tar) was written
+    through by the copy, and any file the user could write was replaced."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~UMASK)
+    finally:
+        os.close(fd)
+    return Path(tmp)
+
+
+def temp_folder_beside(path: Path) -> Path:
+    """A new empty folder beside ``path`` (mkdtemp: a random name, never a planted link's) to be renamed over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    os.chmod(folder, 0o777 & ~UMASK)
+    return folder
+
+
 def refuse_special(path: Path) -> None:
     """A path a user named for director to write (``import -o``) that is a device, a named pipe or a socket: the
     atomic write's rename would put a file in its place (``-o /dev/null --force`` replaced the device)."""

@@ -278,6 +278,10 @@ def test_refs_lock_keeps_a_sheet_and_a_typo_names_the_sheets_there_are(tmp_path)
     assert sheet.endswith("character-ana.png") and (project / "refs" / "sheets" / "character-ana.png").is_file()
     director("-p", str(project), "refs", "unlock", "ana", check=True)
     assert not (project / "refs" / "sheets" / "character-ana.png").exists()
+    (project / "keep-me.png").write_bytes(b"mine")  # a path for an id deleted any .png of the project
+    escape = director("-p", str(project), "refs", "unlock", "x/../../../keep-me")
+    assert escape.returncode == 2 and "is not a character or location id" in escape.stderr, escape.stderr
+    assert (project / "keep-me.png").read_bytes() == b"mine"
     director("-p", str(project), "plan", check=True)
     wrong = director("-p", str(project), "shot", "set", "one-01", "mvoe=static")
     assert wrong.returncode == 2 and "'mvoe' cannot be set (did you mean 'move'?)" in wrong.stderr, wrong.stderr

@@ -3,6 +3,7 @@ project is enough). director makes no links there; each of these once made a ren
 outside the project, with exit 0."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -195,3 +196,53 @@ def test_a_draft_folder_linked_out_of_the_project_and_a_piped_draft_mark_are_ref
     os.mkfifo(mark)
     proc = director("-p", str(project), "export", "-f", "jianying", timeout=60)
     assert proc.returncode == 2 and "was not exported from this project" in proc.stderr, proc.stderr
+
+
+def test_links_planted_at_the_old_temp_names_are_never_written_through(arena):
+    """Every publish, export and lock wrote a fixed temp name beside its file (``out/ep/.episode.srt.tmp``) with a
+    plain open, then renamed it: a link planted there had the SRT (with lines of the screenplay's choosing) written
+    into ~/.bashrc, the episode, the storyboard and the timelines over any file the user could write. The temp
+    files are made by mkstemp now (a random name, O_EXCL)."""
+    project, victim = arena
+    before = snapshot(victim)
+    out = project / "out" / "screenplay"
+    shutil.rmtree(out)
+    out.mkdir(parents=True)
+    planted = {".episode.mp4.tmp": "notes.txt", ".episode.srt.tmp": "settings.json",
+               ".episode.ass.tmp": "notes.txt", ".storyboard.png.tmp.png": "settings.json"}
+    exports = project / "exports"
+    (exports / "screenplay").mkdir(parents=True)
+    planted_exports = {".screenplay.otio.tmp": "notes.txt", ".screenplay.xml.tmp": "settings.json",
+                       ".screenplay.edl.tmp": "notes.txt"}
+    for name, target in planted.items():
+        os.symlink(victim / target, out / name)
+    for name, target in planted_exports.items():
+        os.symlink(victim / target, exports / "screenplay" / name)
+    _touch(project)
+    director("-p", str(project), "render", check=True)
+    for fmt in ("otio", "fcp7", "edl"):
+        director("-p", str(project), "export", "-f", fmt, "-o", str(exports), check=True, timeout=120)
+    assert snapshot(victim) == before
+    assert (out / "episode.srt").read_text(encoding="utf-8").startswith("1\n")
+    assert not (out / "episode.srt").is_symlink() and (exports / "screenplay" / "screenplay.otio").stat().st_size
+    assert (out / "episode.srt").stat().st_mode & 0o777 == 0o666 & ~_umask()  # the mode a plain write gives
+    # the Jianying draft: its fixed build folder and a planted file inside it
+    drafts = project / "drafts"
+    drafts.mkdir()
+    director("-p", str(project), "export", "-f", "jianying", "-o", str(drafts), check=True, timeout=120)
+    name = next(p.name for p in drafts.iterdir() if p.is_dir())
+    shutil.rmtree(drafts / name)
+    (victim / "evil").mkdir()
+    os.symlink(victim / "notes.txt", victim / "evil" / "draft_content.json")
+    os.symlink(victim / "evil", drafts / f".{name}.tmp")
+    before = snapshot(victim)
+    director("-p", str(project), "export", "-f", "jianying", "-o", str(drafts), "--force", check=True, timeout=120)
+    assert snapshot(victim) == before
+    assert (drafts / name).is_dir() and not (drafts / name).is_symlink()
+    assert json.loads((drafts / name / "draft_content.json").read_text(encoding="utf-8"))["tracks"]
+
+
+def _umask() -> int:
+    from director.store.files import UMASK
+
+    return UMASK
