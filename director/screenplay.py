@@ -6,6 +6,7 @@ with ``series: ../series.yaml`` and may not redefine what the bible defines.
 """
 from __future__ import annotations
 
+import os
 import re
 import typing
 import unicodedata
@@ -888,7 +889,37 @@ def load_screenplay(path: Path, root: Path | None = None) -> LoadedScreenplay:
     if errors:
         raise ScreenplayError(problems)
     loaded.warnings = [p for p in problems if p.severity != "error"]
+    if bible is not None:
+        loaded.screenplay = _rebased(loaded.screenplay, bible_data, bible_path.parent, path.parent)
     return loaded
+
+
+def _rebased(sp: Screenplay, bible: dict, there: Path, here: Path) -> Screenplay:
+    """The bible's file paths (refs, voice samples and styles), written relative to the bible, made relative to the
+    episode's folder, which every reader of the loaded screenplay resolves them against: validate found
+    ``refs/linxi.png`` beside series.yaml, and the render looked for it under episodes/ (an internal error)."""
+    if there.resolve() == here.resolve():
+        return sp
+
+    def move(rel: str) -> str:
+        return os.path.relpath(there / rel, here)
+
+    def voice(v: Voice | None) -> Voice | None:
+        if v is None:
+            return None
+        return v.model_copy(update={"sample": move(v.sample) if v.sample else v.sample,
+                                    "styles": {emotion: move(clip) for emotion, clip in v.styles.items()}})
+
+    update: dict[str, Any] = {}
+    for kind in ("characters", "locations"):
+        theirs = bible.get(kind) or {}
+        update[kind] = {ident: item.model_copy(update={"refs": [move(r) for r in item.refs]} | (
+                            {"voice": voice(item.voice)} if kind == "characters" else {}))
+                        if ident in theirs and item is not None else item
+                        for ident, item in getattr(sp, kind).items()}
+    if "narrator" in bible and sp.narrator is not None:
+        update["narrator"] = sp.narrator.model_copy(update={"voice": voice(sp.narrator.voice)})
+    return sp.model_copy(update=update)
 
 
 def _series_path(path: Path, series: str, root: Path, pos: Positions, problems: list[Problem]) -> Path | None:

@@ -73,6 +73,38 @@ def test_series_episodes_share_the_bible():
     assert "zoe" in two.screenplay.characters and "zoe" not in one.screenplay.characters
 
 
+def test_the_bibles_pictures_and_voices_are_found_beside_the_bible_by_every_reader(tmp_path):
+    """A series bible's `refs: [refs/mia.png]` (beside series.yaml, as validate checked it) was looked for under
+    episodes/ by the render, status and export: an internal error for any series with a reference image."""
+    import math
+    import shutil
+    import wave
+
+    from PIL import Image
+
+    root = tmp_path / "series"
+    shutil.copytree(DATA / "series", root, ignore=shutil.ignore_patterns(".director"))
+    (root / "refs").mkdir()
+    Image.new("RGB", (64, 96), (200, 40, 40)).save(root / "refs" / "mia.png")
+    with wave.open(str(root / "refs" / "ren.wav"), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000)
+        w.writeframes(b"".join(int(8000 * math.sin(i / 9)).to_bytes(2, "little", signed=True) for i in range(16000)))
+    bible = root / "series.yaml"
+    text = bible.read_text(encoding="utf-8")
+    text = text.replace('voice: {preset: female_bright}}', 'voice: {preset: female_bright}, refs: [refs/mia.png]}')
+    text = text.replace('voice: {preset: male_deep}}', 'voice: {preset: male_deep, styles: {angry: refs/ren.wav}}}')
+    bible.write_text(text, encoding="utf-8")
+    loaded = load_screenplay(root / "episodes/ep01.yaml", root)
+    chars = loaded.screenplay.characters
+    assert loaded.resolve(chars["mia"].refs[0]) == (root / "refs" / "mia.png").resolve()
+    assert loaded.resolve(chars["ren"].voice.styles["angry"]) == (root / "refs" / "ren.wav").resolve()
+    assert "zoe" in load_screenplay(root / "episodes/ep02.yaml", root).screenplay.characters  # the episode's own
+    done = director("-p", str(root), "render", "-e", "ep01")
+    assert done.returncode == 0, done.stderr
+    status = director("-p", str(root), "status", "-e", "ep01")
+    assert status.returncode == 0 and "internal error" not in status.stderr, status.stderr
+
+
 def test_series_episode_may_not_redefine_the_bible(tmp_path):
     import shutil
 
