@@ -105,6 +105,16 @@ def split_url_credentials(url: str) -> tuple[str, str | None]:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), parts.password
 
 
+_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7f, *range(0x80, 0xa0)] if c not in (0x09, 0x0a)}
+
+
+def shown(text: str) -> str:
+    """``text`` as it may reach a terminal: secrets redacted, control characters written as ``\\x1b``. An LLM
+    server's error message (or any text from outside) set the window's title, cleared the screen and coloured
+    what followed."""
+    return redact(text).translate(_CONTROLS)
+
+
 class RedactingFilter(logging.Filter):
     """A logging filter that redacts every record's final message (args included)."""
 
@@ -113,7 +123,7 @@ class RedactingFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a malformed record: let logging report it as it would
             return True
-        record.msg, record.args = redact(message), ()
+        record.msg, record.args = shown(message), ()
         if record.exc_info and not record.exc_text:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None

@@ -947,9 +947,9 @@ def run(argv: list[str] | None = None) -> int:
         message = _system_trouble(exc)
         if message is None:
             return _internal_error(exc)
-        from director.secrets import redact
+        from director.secrets import shown
 
-        print(redact(f"error: {message}"), file=sys.stderr)
+        print(shown(f"error: {message}"), file=sys.stderr)
         return ExitCode.STAGE_FAILED
     except Exception as exc:  # a bug, not a user error: one line, and the traceback only with -v
         return _internal_error(exc)
@@ -1011,26 +1011,26 @@ def _internal_error(exc: BaseException) -> int:
     """A bug, not a user error: one line, and the traceback only with -v."""
     import traceback
 
-    from director.secrets import redact
+    from director.secrets import shown
 
     if state.out.verbosity > 0:
-        print(redact(traceback.format_exc()), file=sys.stderr)
-    print(redact(f"internal error: {type(exc).__name__}: {exc} (run with -v for details; please report it)"),
+        print(shown(traceback.format_exc()), file=sys.stderr)
+    print(shown(f"internal error: {type(exc).__name__}: {exc} (run with -v for details; please report it)"),
           file=sys.stderr)
     return ExitCode.STAGE_FAILED
 
 
 def _print_error(exc: DirectorError) -> None:
     from director.errors import ScreenplayError
-    from director.secrets import redact
+    from director.secrets import shown
 
     if isinstance(exc, ScreenplayError):
         for problem in exc.problems:
-            print(redact(str(problem)), file=sys.stderr)
+            print(shown(str(problem)), file=sys.stderr)
         errors = sum(1 for p in exc.problems if p.severity == "error")
         print(f"{errors} problem{'s' if errors != 1 else ''} found", file=sys.stderr)
     else:
-        print(redact(f"error: {exc}"), file=sys.stderr)
+        print(shown(f"error: {exc}"), file=sys.stderr)
 
 
 def entry() -> None:

@@ -6,7 +6,7 @@ import logging
 import sys
 from dataclasses import dataclass
 
-from director.secrets import RedactingFilter, redact
+from director.secrets import RedactingFilter, redact, shown
 
 
 @dataclass
@@ -30,14 +30,14 @@ class Output:
         """A line for the user, on stderr (stdout is for results)."""
         if self.verbosity >= 0:  # one write: print() writes the text and its newline apart, and lines from the
             # scheduler's threads were glued ("... startedtiming > ..."), which the studio's worker could not read
-            sys.stderr.write(redact(message) + "\n")
+            sys.stderr.write(shown(message) + "\n")
 
     def result(self, data: dict, text: str | None = None) -> None:
         if self.json_mode:
             print(redact(json.dumps(data, indent=None if self.compact else 2, ensure_ascii=False, default=str)),
                   flush=self.compact)
         elif text is not None:
-            print(redact(text))
+            print(shown(text))
 
     def console(self):
         from rich.console import Console

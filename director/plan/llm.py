@@ -311,6 +311,9 @@ class Endpoint:
                     return written, {}, method, None
                 detail = "; ".join(str(exc).splitlines()[:12])[:1200]
                 return written or "", {}, method, f"the answer does not match the {schema.__name__} schema: {detail}"
+            except RecursionError:  # '[' * 100000: the SDK's json() (of the body or of the answer) gave up on it
+                self.remember(method)
+                return "", {}, method, f"the server at {url} answered with JSON nested too deeply to read"
             except (openai.APIResponseValidationError, AttributeError, KeyError, IndexError) as exc:
                 # a 200 whose body is not a chat completion (an HTML page, {"choices": null}, a proxy's error)
                 return "", {}, method, (f"the server at {url} answered with something that is not a chat "
@@ -494,7 +497,7 @@ def json_text(text: str) -> str:
     try:
         json.loads(text)
         return text
-    except ValueError:
+    except (ValueError, RecursionError):  # nested too deeply: pydantic's own parser says so, as for any bad JSON
         pass
     text = _THINK.sub("", text).strip()
     fenced = _FENCE.search(text)
@@ -508,7 +511,7 @@ def json_text(text: str) -> str:
             break
         try:
             _, end = decoder.raw_decode(text, match.start())
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         return text[match.start():end]
     return text

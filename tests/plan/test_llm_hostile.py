@@ -495,7 +495,8 @@ def test_non_ascii_key_is_a_clear_error_about_the_key(project, sp):
     {"body": {"choices": None}},
     {"body": {"choices": []}},
     {"body": [1, 2, 3]},
-], ids=["html", "html-as-json", "binary", "foo", "choices-null", "choices-empty", "json-list"])
+    {"raw": "[" * 100000 + "]" * 100000, "content_type": "application/json"},  # a RecursionError: internal error
+], ids=["html", "html-as-json", "binary", "foo", "choices-null", "choices-empty", "json-list", "nested"])
 def test_a_200_that_is_not_a_chat_completion_falls_back_to_the_rules(project, sp, step):
     with ScriptedLLM(good_answer(sp)) as llm:
         script_all(llm, step)
@@ -507,6 +508,29 @@ def test_a_200_that_is_not_a_chat_completion_falls_back_to_the_rules(project, sp
     assert any("rules" in n for n in data["notes"]), proc.stderr
     assert "rules" in proc.stderr
     assert (project / "shots/screenplay.yaml").exists()
+
+
+def test_an_answer_nested_too_deeply_falls_back_to_the_rules(project, sp):
+    """A chat completion whose content is '[' * 100000 + ']' * 100000: "internal error: RecursionError"."""
+    deep = "[" * 100000 + "]" * 100000
+    with ScriptedLLM(good_answer(sp)) as llm:
+        script_all(llm, {"text": deep})
+        proc = plan(project, llm_env(llm.url), "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert_clean(proc)
+    assert any("rules" in n for n in data_of(proc)["notes"]), proc.stderr[-2000:]
+
+
+def test_a_servers_words_never_reach_the_terminal_as_control_sequences(project, sp):
+    """An error message holding ESC ] 0 ; ... BEL set the terminal's title, cleared the screen and coloured what
+    followed."""
+    evil = "bad \x1b]0;PWNED-TITLE\x07\x1b[2J\x1b[31mred \x9b31m"
+    with ScriptedLLM(good_answer(sp)) as llm:
+        script_all(llm, {"status": 400, "message": evil})
+        proc = plan(project, llm_env(llm.url))
+    assert proc.returncode != 0
+    assert "PWNED-TITLE" in proc.stderr and "\\x1b]0;PWNED-TITLE\\x07" in proc.stderr, proc.stderr
+    assert not any(c in proc.stdout + proc.stderr for c in "\x1b\x07\x9b")
 
 
 # ------------------------------------------------------------------ 5. the [llm] extra is not installed
