@@ -563,6 +563,8 @@ class _Checker:
         if not sp.title.strip():
             self.err(("title",), "title is empty; give the episode a title")
         self.check_control(("title",), sp.title, "title")
+        self.check_control(("style", "look"), sp.style.look, "style.look", lines=True)
+        self.check_control(("style", "negative"), sp.style.negative, "style.negative", lines=True)
         if not LANG_RE.match(sp.language):
             self.err(("language",), f"language {sp.language!r} is not a BCP-47 tag; valid examples: en, en-US, zh-CN, ja")
         fmt = sp.format
@@ -682,6 +684,9 @@ class _Checker:
             line = self.pos_for(loc).at(("scenes", seen[scene.id], "id"))[0]
             self.err(loc + ("id",), f"duplicate scene id {scene.id!r} (first used at line {line})")
         seen.setdefault(scene.id, i)
+        # free text that reaches prompts, records and the terminal: validate said ok, and the planner's prompt
+        # refused an ESC in a scene's description with an internal error
+        self.check_control(loc + ("description",), scene.description, "scene.description", lines=True)
         if scene.location is not None:
             self.check_location(loc + ("location",), scene.location, "scene.location")
         if scene.time is not None and canonical_time(scene.time) is None:
@@ -740,6 +745,13 @@ class _Checker:
             self.check_text(loc + ("narration",), beat.narration.text, "narration", MAX_LINE_CHARS)
         if beat.action is not None:
             self.check_text(loc + ("action",), beat.action, "action", MAX_ACTION_CHARS)
+        if beat.line is not None:
+            self.check_control(loc + ("line", "parenthetical"), beat.line.parenthetical, "line.parenthetical")
+            self.check_control(loc + ("line", "delivery"), beat.line.delivery, "line.delivery")
+        if beat.sfx is not None:
+            self.check_control(loc + ("sfx",), beat.sfx.name, "sfx")
+        if beat.music is not None:
+            self.check_control(loc + ("music", "mood"), beat.music.mood, "music mood")
         if beat.sfx is not None and not beat.sfx.name.strip():
             self.err(loc + ("sfx",), "sfx name is empty; name the sound, e.g. thunder, door, footsteps")
         elif beat.sfx is not None and canonical_sfx(beat.sfx.name) is None:

@@ -14,6 +14,7 @@ from director.errors import Problem, ScreenplayError
 from director.importers import fdx, fountain
 from director.importers.convert import ImportResult, build, clean
 from director.paths import not_regular
+from director.yamlpos import MAX_BYTES as YAML_LIMIT
 
 __all__ = ["ImportResult", "import_script"]
 
@@ -36,7 +37,14 @@ def import_script(path: Path) -> ImportResult:
     # a title from the file's name has its line breaks and control characters dropped, as the script's own: one
     # named "y\nnarrator: ...fountain" gave a title `validate` refused
     script.title = clean(script.title) or clean(path.stem) or "Untitled"
-    return build(script, path.name, display)
+    result = build(script, path.name, display)
+    size = len(result.yaml_text.encode("utf-8"))
+    if size > YAML_LIMIT:  # it would be written, and then every command refuses to read it
+        scenes = len(result.screenplay_dict.get("scenes") or [])
+        raise _error(display, f"the script makes a {size / 1e6:.1f} MB screenplay ({scenes} scenes), over the "
+                              f"{YAML_LIMIT // (1024 * 1024)} MB director reads; split it into episodes (a file "
+                              "per episode, each imported on its own)")
+    return result
 
 
 def _error(display: str, message: str, line: int = 1) -> ScreenplayError:

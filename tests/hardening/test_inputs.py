@@ -267,7 +267,17 @@ def test_a_named_pipe_is_refused_by_name_not_read(tmp_path, where):
     (lambda d: d["characters"]["ana"].update(name="An\x1ba"), "name contains the control character U+001B"),
     (lambda d: d["scenes"][0]["beats"][1]["line"].update(emotion="x\x01"), "emotion contains the control"),
     (lambda d: d["scenes"][0]["beats"][1]["line"].update(emotion="scaredd\u200b"), "emotion 'scaredd"),
-], ids=["newline-title", "escape-in-name", "control-in-emotion", "invisible-in-emotion"])
+    # free text that validate let through and the planner's prompt (or a record, or the terminal) then met
+    (lambda d: d["scenes"][0].update(description="papers\x1b]0;pwn\x07 on the floor"),
+     "scene.description contains the control character U+001B"),
+    (lambda d: d["style"].update(look="noir\x1b[2J"), "style.look contains the control character U+001B"),
+    (lambda d: d["scenes"][0]["beats"][1]["line"].update(parenthetical="quietly\x07"),
+     "line.parenthetical contains the control character U+0007"),
+    (lambda d: d["scenes"][1]["beats"][1].update(sfx="door\x1b"), "sfx contains the control character U+001B"),
+    (lambda d: d["scenes"][0]["beats"][0].update(music={"mood": "tense\x9b"}),
+     "music mood contains the control character U+009B"),
+], ids=["newline-title", "escape-in-name", "control-in-emotion", "invisible-in-emotion", "scene-description",
+        "style-look", "parenthetical", "sfx", "music-mood"])
 def test_control_characters_in_names_and_titles_are_refused(tmp_path, change, words):
     """A new line in the title wrote an event of its own into the EDL; an escape in a name reached terminals
     and the FCP exports (which then failed with an XML error naming no field)."""

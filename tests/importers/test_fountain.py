@@ -235,3 +235,17 @@ def test_a_short_line_above_a_bracketed_sound_is_action_not_a_character(tmp_path
     assert not result.screenplay_dict["characters"], result.yaml_text
     actions = [b["action"] for b in beats(result, 0) if "action" in b]
     assert any("窗外传来狗叫声" in a for a in actions), actions
+
+
+def test_a_script_that_would_make_a_screenplay_too_large_to_read_is_refused_with_how_to_split_it(tmp_path):
+    """A 1.8 MB Fountain file of 40,000 scenes became a 14 MB screenplay that every command then refused (the
+    reader's limit is 4 MB): the import said nothing."""
+    from director.errors import ScreenplayError
+    from director.importers import import_script
+
+    path = tmp_path / "huge.fountain"
+    path.write_text("".join(f"INT. ROOM {i} - DAY\n\nBO\nHi.\n\n" for i in range(40000)), encoding="utf-8")
+    assert path.stat().st_size < 4 * 1024 * 1024
+    with pytest.raises(ScreenplayError) as err:
+        import_script(path)
+    assert "over the 4 MB director reads; split it into episodes" in str(err.value), str(err.value)
