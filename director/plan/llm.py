@@ -74,6 +74,7 @@ class LLMSettings:
     answer: str = "beats"
     use_responses_api: bool = False
     max_tokens: int = 2048
+    withheld: bool = False  # OPENAI_API_KEY kept from an endpoint only the project's file named (``resolve_settings``)
 
     def identity(self) -> dict:
         """What an answer depends on, for the call cache: the model and how it samples -- not where it is served
@@ -106,12 +107,30 @@ def resolve_settings(config: LLMConfig, env: Mapping[str, str], base_url: str | 
         raise ConfigError(f"the LLM endpoint {redact(url)[:120]!r} {problem}; set OPENAI_BASE_URL (or llm.base_url) "
                           "like http://127.0.0.1:8080/v1")
     official = "api.openai.com" in url
+    # an endpoint named only by the project's director.yaml (a downloaded project's: anyone's) never gets the user's
+    # key: it received `Authorization: Bearer sk-...` from whoever opened the project. It gets a placeholder, which
+    # local servers accept; the user's own choice (--base-url, OPENAI_BASE_URL) gets the key.
+    withheld = not (base_url or env.get("OPENAI_BASE_URL")) and bool(config.base_url) and _host(url) != "api.openai.com"
+    if withheld:
+        log.debug("OPENAI_API_KEY is not sent to %s: only the project's director.yaml names it", redact(url))
     return LLMSettings(base_url=url.rstrip("/"), model=model or env.get("DIRECTOR_LLM_MODEL") or config.model
-                       or DEFAULT_MODEL, api_key=SecretStr(key), temperature=config.temperature,
+                       or DEFAULT_MODEL, api_key=SecretStr(WITHHELD_KEY if withheld else key), withheld=withheld,
+                       temperature=config.temperature,
                        max_concurrency=config.max_concurrency, timeout=config.timeout,
                        max_repairs=config.max_repairs, max_retries=config.max_retries, backoff=config.backoff,
                        review=config.review, improve_craft=config.improve_craft, answer=config.answer,
                        use_responses_api=config.use_responses_api and official, max_tokens=config.max_tokens)
+
+
+WITHHELD_KEY = "not-sent-see-director-docs"  # what an endpoint named only by the project's file is sent
+
+
+def _host(url: str) -> str:
+    from urllib.parse import urlsplit
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
 
 
 def url_problem(url: str) -> str | None:
@@ -279,6 +298,12 @@ class Endpoint:
             try:
                 result = self._with_retries(lambda: runnable.invoke(messages))
             except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+                if self.settings.withheld:
+                    raise BackendUnavailable(
+                        f"the LLM server {url} wants a key (HTTP {exc.status_code}), and OPENAI_API_KEY was not sent to "
+                        f"it: only the project's director.yaml names this server, and a project's file (a downloaded "
+                        f"one too) could send your key anywhere. If it is yours, name it yourself: "
+                        f"OPENAI_BASE_URL={url} (or --base-url {url})") from None
                 raise BackendUnavailable(f"the LLM server {url} refused the key (HTTP {exc.status_code}); check "
                                          "OPENAI_API_KEY (and that this server expects one)") from None
             except openai.NotFoundError as exc:  # a wrong model name, or a URL without its /v1

@@ -285,6 +285,30 @@ def test_a_key_in_the_base_urls_query_is_refused_and_never_printed_or_stored(pro
     assert redact("echo: auth=Basic YWxpY2U6UGFzc1dvcmQtU2VjcmV0LTQy") == "echo: auth=Basic ***"  # base64(user:pw)
 
 
+def test_an_endpoint_only_the_projects_file_names_never_gets_the_users_key(project, sp):
+    """A downloaded project's `llm: {base_url: ...}` received `Authorization: Bearer sk-...` from whoever planned
+    it. It now gets a placeholder (a local server accepts it); a server that wants a key is told to be named by
+    the user, and named so (OPENAI_BASE_URL, --base-url) it gets the key."""
+    with ScriptedLLM(good_answer(sp)) as llm:
+        config = yaml.safe_load((project / "director.yaml").read_text())
+        config["llm"]["base_url"] = llm.url
+        (project / "director.yaml").write_text(yaml.safe_dump(config))
+        env = {"OPENAI_API_KEY": KEY, "DIRECTOR_LLM_MODEL": "test-model"}
+        done = plan(project, env, "--json")
+        assert done.returncode == 0 and data_of(done)["planner"] == "llm", done.stderr
+        assert llm.calls() and all(KEY not in r["auth"] for r in llm.calls()), llm.calls()[0]["auth"]
+        (project / "shots" / "screenplay.yaml").unlink()
+        script_all(llm, {"status": 401, "message": "invalid api key", "error_type": "invalid_request_error"})
+        refused = plan(project, env | {"DIRECTOR_LLM_MODEL": "model-2"})  # not answered from the call cache
+        assert refused.returncode == 4 and f"OPENAI_BASE_URL={llm.url}" in refused.stderr, refused.stderr
+        assert KEY not in refused.stdout + refused.stderr
+        llm.scripts.clear()
+        before = len(llm.calls())
+        named = plan(project, env | {"OPENAI_BASE_URL": llm.url, "DIRECTOR_LLM_MODEL": "model-3"}, "--json")
+        assert named.returncode == 0, named.stderr
+        assert [r["auth"] for r in llm.calls()[before:]] == [f"Bearer {KEY}"] * (len(llm.calls()) - before)
+
+
 @pytest.mark.parametrize("url", ["http://127.0.0.1:87 65/v1", "http://[::1/v1", "http:///v1"])
 def test_a_malformed_base_url_is_a_config_error_not_a_bug(project, url):
     proc = plan(project, llm_env(url))
