@@ -591,3 +591,17 @@ def test_missing_llm_extra_exits_4_naming_the_install_command(project, tmp_path)
     assert proc.returncode == 4, proc.stderr
     assert_clean(proc)
     assert "director[llm]" in proc.stderr, proc.stderr
+
+
+def test_an_answer_of_thousands_of_shots_is_no_plan(project, sp):
+    """A 100,000-shot answer was repaired shot by shot (~50 s, 3 MB of notes, a 7 MB cached answer); 30,000 here."""
+    shot = {"size": "MCU", "angle": "eye-level", "move": "static", "duration": 2, "characters": [],
+            "prompt": "x", "beats": ["one/1"]}
+    with ScriptedLLM(good_answer(sp)) as llm:
+        script_all(llm, {"json": {"shots": [shot] * 30000}}, times=3)
+        proc = plan(project, llm_env(llm.url), "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert_clean(proc)
+    assert "planned by the rules" in proc.stderr and "at most" in proc.stderr, proc.stderr[-2000:]
+    kept = sum(f.stat().st_size for f in (project / ".director").rglob("*") if f.is_file())
+    assert len(proc.stderr) < 20000 and kept < 1_000_000, (len(proc.stderr), kept)
