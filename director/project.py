@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer
 
-from director.errors import ConfigError, Problem, ScreenplayError, UsageError
+from director.errors import ConfigError, DirectorError, Problem, ScreenplayError, UsageError
 from director.ids import id_problem
 from director.paths import inside, no_links, path_text_problem
 from director.store.cache import file_stamp
@@ -406,8 +406,10 @@ class Project:
             if name in seen:
                 raise ConfigError(f"{self.config_path or CONFIG_NAME}: episodes {seen[name].relative_to(self.root)} "
                                   f"and {path.relative_to(self.root)} are both named {name!r} (an episode is named by "
-                                  "its file name or its `id:`, and one would silently stand in for the other): rename "
-                                  "one, e.g. s2-" + path.name + ", or give it an `id:`")
+                                  "its file name or its `id:`, and one would silently stand in for the other): " +
+                                  (f"change the `id:` of {path.relative_to(self.root)}" if _declared_id(path) else
+                                   f"change the `id:` of {seen[name].relative_to(self.root)}" if _declared_id(seen[name])
+                                   else "rename one, e.g. s2-" + path.name + ", or give it an `id:`"))
             seen[name] = path
         return paths
 
@@ -429,6 +431,19 @@ class Project:
                 return path
         names = ", ".join(p.stem for p in paths)
         raise UsageError(f"no episode {episode!r} in this project (episodes: {names})")
+
+    def orphan_shot_lists(self) -> list[Path]:
+        """Shot lists of no episode: ``shots/ep02.yaml`` after ep02.yaml was renamed (its shots, locks and takes were
+        silently planned anew under the new name, every keyframe with a new seed)."""
+        folder = self.root / "shots"
+        try:
+            if folder.is_symlink() or not folder.is_dir():
+                return []
+            names = {_declared_id(p) or p.stem for p in self.episode_paths()}
+            return [f for f in sorted(folder.glob("*.yaml")) if f.stem not in names and f.is_file()
+                    and not f.name.startswith(".")]
+        except (OSError, DirectorError):
+            return []
 
     def load_episode(self, episode: str | None = None) -> LoadedScreenplay:
         from director.screenplay import load_screenplay

@@ -13,7 +13,8 @@ from typing import Annotated, Optional
 import typer
 
 from director.cli.output import Output
-from director.errors import BackendUnavailable, ConfigError, DirectorError, ExitCode, ScreenplayError, UsageError
+from director.errors import (BackendUnavailable, ConfigError, DirectorError, ExitCode, Problem, ScreenplayError,
+                             UsageError)
 
 # the stages in order (director.stages.STAGE_ORDER, held equal by tests/cli/test_cli.py; not imported here: the
 # command line starts without the stages' modules)
@@ -184,6 +185,14 @@ def validate(
             report.append({"file": str(file), "valid": not invalid, "problems": [p.as_dict() for p in found]})
             for p in new:
                 print(p, file=sys.stderr)
+    projects = {str(p.root): p for _, p in targets}
+    for project in projects.values():  # a shot list of no episode (its file renamed)
+        for orphan in project.orphan_shot_lists():
+            problem = Problem(str(orphan), 1, 1, "this shot list belongs to no episode (an episode file renamed?): put "
+                              f"`id: {orphan.stem}` at the top of the renamed file to keep it (its locked shots, "
+                              "takes and renders), or delete it", severity="warning")
+            report.append({"file": str(orphan), "valid": True, "problems": [problem.as_dict()]})
+            print(problem, file=sys.stderr)
     ok = not any(not r["valid"] for r in report)
     state.out.result({"valid": ok, "files": report},
                      "\n".join(f"{r['file']}: {'ok' if r['valid'] else 'invalid'}" for r in report))

@@ -188,6 +188,8 @@ def _plan_once(project: Project, loaded: LoadedScreenplay, planner_name: str | N
     if previous is not None:
         shots = _keep_takes(project, episode, previous, shots)
         notes += stale_locked(project, loaded, locked)
+    if previous is None:
+        notes += orphans_note(project, episode)
     problems = plan_problems(sp, shots)
     locked_ids = {s.id for s in locked}
     if problems and previous is not None and any(i is not None and i < len(shots) and shots[i].id in locked_ids
@@ -216,6 +218,17 @@ def current_shots(project: Project, loaded: LoadedScreenplay, planner: str | Non
         return result.shot_list, []
     why = "no shot list yet" if previous is None else "the screenplay changed since the last plan"
     return result.shot_list, [f"planned {len(result.shot_list.shots)} shots ({why})"] + result.notes
+
+
+def orphans_note(project: Project, episode: str) -> list[str]:
+    """A new episode beside a shot list of no episode: most likely the same episode, its file renamed."""
+    orphans = project.orphan_shot_lists()
+    if not orphans:
+        return []
+    names = ", ".join(f"shots/{p.name}" for p in orphans[:4]) + (" ..." if len(orphans) > 4 else "")
+    return [f"{names} belong{'s' if len(orphans) == 1 else ''} to no episode: if {episode}'s file was renamed from "
+            f"{orphans[0].stem}.yaml, put `id: {orphans[0].stem}` at its top to keep that shot list (its locked shots, "
+            "takes and renders)"]
 
 
 def _current_digest(project: Project, loaded: LoadedScreenplay, saved: str, digest: str) -> None:
@@ -256,7 +269,8 @@ def plan_preview(project: Project, loaded: LoadedScreenplay) -> tuple[list, list
         raise ScreenplayError(_located(project.shots_path(loaded.episode), shots, problems))
     said = "the next render plans the shot list (there is none yet)" if previous is None else \
         "the shot list will be re-planned by the next render (screenplay changed)"
-    return shots, [said] + notes + stale_locked(project, loaded, locked)
+    return shots, [said] + notes + stale_locked(project, loaded, locked) + (
+        orphans_note(project, loaded.episode) if previous is None else [])
 
 
 def _located(path: Path, shots: list[Shot], problems: list[tuple[int | None, str]]) -> list:

@@ -87,6 +87,27 @@ def test_plan_show_prints_a_table(tmp_path):
     assert "meet-" in proc.stdout and "It never was." in proc.stdout  # the output asked for, where `> file` takes it
 
 
+def test_a_renamed_episode_file_is_told_where_its_shot_list_is(tmp_path):
+    """ep02.yaml renamed to 第2集.yaml was planned anew under its new name (its locked shots, takes and every
+    keyframe's seed lost) while shots/ep02.yaml lay there, and validate and the render said nothing."""
+    import shutil
+
+    project = tmp_path / "series"
+    shutil.copytree(ROOT / "tests/data/series", project, ignore=shutil.ignore_patterns(".director"))
+    (project / "episodes" / "ep02.yaml").rename(project / "episodes" / "第2集.yaml")
+    checked = director("-p", str(project), "validate", check=True)
+    assert "shots/ep02.yaml:1:1: warning: this shot list belongs to no episode" in checked.stderr, checked.stderr
+    assert "`id: ep02`" in checked.stderr
+    planned = director("-p", str(project), "plan", "-e", "第2集", check=True)
+    assert "shots/ep02.yaml belongs to no episode: if 第2集's file was renamed from ep02.yaml, put `id: ep02`" \
+        in planned.stderr, planned.stderr
+    text = (project / "episodes" / "第2集.yaml").read_text(encoding="utf-8")
+    (project / "episodes" / "第2集.yaml").write_text("id: ep02\n" + text, encoding="utf-8")
+    (project / "shots" / "第2集.yaml").unlink()
+    again = director("-p", str(project), "validate", check=True)
+    assert "belongs to no episode" not in again.stderr, again.stderr
+
+
 def test_a_shot_list_written_by_an_older_director_is_still_current(tmp_path):
     """The series fixture's ep02 shot list carries the digest of the whole screenplay an older director wrote:
     upgrading must not re-plan it (and replace its hand edits)."""

@@ -176,6 +176,7 @@ def test_two_episodes_with_one_name_are_refused_naming_both(tmp_path):
     third.write_text("id: ep02\n" + (project / "episodes" / "ep01.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     proc = director("-p", str(project), "validate")
     assert proc.returncode == 3 and "both named 'ep02'" in proc.stderr and "ep03b.yaml" in proc.stderr, proc.stderr
+    assert "change the `id:` of episodes/ep03b.yaml" in proc.stderr, proc.stderr  # a new file name would not help
     # the same behind a BOM (a Windows editor's); an `id: ~` names no episode (it validates, named by its file)
     third.write_bytes(b"\xef\xbb\xbf" + third.read_bytes())
     proc = director("-p", str(project), "validate")
