@@ -107,10 +107,10 @@ class RulePlanner:
             if ref in skip:
                 continue
             if beat.cue:
-                if beat.sfx is not None and drafts and drafts[-1].kind == "action" and not pending and \
-                        drafts[-1].beats and scene.beats[beat_index(drafts[-1].beats[-1]) - 1].action:
+                if not pending and self._after_action(scene, i, drafts):
                     # a sound right after an action is that action's (the door of "she walks in"): on its shot,
-                    # not under the next line (the footsteps fired under her first words, her entrance silent)
+                    # not under the next line (the footsteps fired under her first words, her entrance silent);
+                    # music and sounds after the opening action start with the episode (its hook was silent)
                     drafts[-1].beats.append(ref)
                     self._apply_hints(drafts[-1], beat)
                     continue
@@ -160,6 +160,18 @@ class RulePlanner:
                                                              for r in drafts[0].beats):
             drafts[0].seconds = HOOK_SECONDS  # the episode's silent first shot: the hook, inside the swipe window
         return [self._shot(scene, d) for d in drafts]
+
+    def _after_action(self, scene: Scene, i: int, drafts: list[_Draft]) -> bool:
+        """Whether cue ``i`` (a sound, or music starting) follows an action the last draft shows, with only such
+        cues between them. A music stop, a card or a pause still waits for the next picture."""
+        beat = scene.beats[i]
+        sounds = (beat.sfx is not None or (beat.music is not None and not beat.music.stop))
+        if not sounds or not drafts or drafts[-1].kind != "action":
+            return False
+        j = i - 1
+        while j >= 0 and scene.beats[j].cue and (scene.beats[j].sfx is not None or scene.beats[j].music is not None):
+            j -= 1
+        return j >= 0 and scene.beats[j].action is not None and self.sp.beat_ref(scene, j) in drafts[-1].beats
 
     # ------------------------------------------------------------------ drafting
     def _speech(self, beat: Beat) -> float:

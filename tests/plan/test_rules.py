@@ -229,6 +229,24 @@ def test_sounds_play_over_the_picture_they_belong_to(tmp_path):
     assert by_beat["s1/6"] is by_beat["s1/5"]  # a sound after a line: as before, where the picture is
 
 
+def test_music_and_sounds_after_the_opening_action_start_with_the_episode(tmp_path):
+    """A writer's usual opening (an action, then its music and rain) put both on the next shot: every episode of a
+    series had a silent 3 s hook. Music starting and sounds right after an action now play over it; a music stop
+    still waits for the picture after it."""
+    _, shots, by_beat = _planned(tmp_path, FAMILY + """    beats:
+      - action: 苏晴独自坐在窗边。
+      - music: {mood: 温馨}
+      - sfx: rain
+      - line: {who: qing, text: 妈，我回来了。}
+      - action: 苏晴转身离开。
+      - music: {stop: true}
+      - line: {who: mother, text: 回来。}
+""")
+    assert by_beat["s1/2"] is shots[0] and by_beat["s1/3"] is shots[0]  # over the hook
+    assert shots[0].beats == ["s1/1", "s1/2", "s1/3"]
+    assert by_beat["s1/6"] is by_beat["s1/7"] and by_beat["s1/6"] is not by_beat["s1/5"]  # the stop: after her exit
+
+
 def test_a_sound_before_a_line_is_heard_before_the_words(tmp_path):
     """The line after a sound in its shot started 0.05 s after it: a ring or a door covered the first words."""
     import json
