@@ -38,6 +38,12 @@ ABBREVIATION = re.compile(r"(?<![A-Za-z.])(?:(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|vs|Co
                           r"|(?:etc|e\.g|i\.e|a\.m|p\.m|U\.S|U\.K|U\.N)\.(?= [a-z0-9]))")
 CLOSING = set("」』”’）》】〉)")  # stays with the clause whose punctuation it follows: 「我回来了。」|然后
 NAME_DOT = re.compile(r"[\u3400-\u9fff]{1,6}(?:[·・][\u3400-\u9fff]{1,6})+")  # 欧阳·纳兰 (a name's parts)
+# words that lean on the word before them, as a subtitle editor keeps them: a structural or aspect particle or a
+# sentence-final one (出来|的, 拿|着 started a line), and 在/到 after a one-character verb (住|在, 走|到)
+PARTICLES = set("的地得了着过吗呢吧啊呀嘛么哦啦")
+COVERBS = ("在", "到")
+# a time of day before its hour (明天上午|九点 broke between them)
+DAY_TIMES = ("上午", "下午", "中午", "晚上", "早上", "凌晨", "傍晚", "今晚", "明早", "明晚", "今早")
 _lock = threading.Lock()
 
 
@@ -160,10 +166,15 @@ def _glue(parts: list[str]) -> list[str]:
             continue
         prev = out[-1]
         core = prev.rstrip()
+        word = part.rstrip("".join(NO_LINE_START) + " ")
+        han = bool(core) and bool(HAN.match(core[-1]))
         if (part[0] in NO_LINE_START or part.isspace()
                 or (core and core[-1] in NO_LINE_END)
                 or (NUMERAL.match(core.lstrip("".join(NO_LINE_END))) and UNIT.match(part))
-                or (NUMERAL.match(core) and NUMERAL.match(part))):
+                or (NUMERAL.match(core) and NUMERAL.match(part))
+                or (core[-1:].isalnum() and word in PARTICLES)  # CEO的 too
+                or (han and word in COVERBS and len(core) == 1)
+                or (core.endswith(DAY_TIMES) and NUMERAL.match(part[:1] or " "))):
             out[-1] = prev + part
         else:
             out.append(part)
@@ -218,7 +229,9 @@ def _balance(units: list[str], measure, max_width: float) -> list[str] | None:
     for i in range(1, len(units)):
         a, b = "".join(units[:i]).strip(), "".join(units[i:]).strip()
         wa, wb = measure(a), measure(b)
-        clause = a.rstrip("".join(CLOSING))[-1:] in CLAUSE_END
+        # a clause's end, or a space between Chinese words: the short-drama style's comma (``zh_drama``)
+        clause = a.rstrip("".join(CLOSING))[-1:] in CLAUSE_END or (
+            units[i - 1][-1:].isspace() and bool(CJK_CHAR.match(a[-1:])) and bool(CJK_CHAR.match(b[:1])))
         if wa <= max_width and wb <= max_width and (best is None or (not clause, max(wa, wb)) < best[0]):
             best = ((not clause, max(wa, wb)), [a, b])
     return best[1] if best else None

@@ -349,8 +349,9 @@ class SubtitlesStage(Stage):
     # 4: the Language header (Simplified forms for zh-CN), cards; 5: numbers kept whole, even cues;
     # 6: the SRT without the cards (they overlapped the lines), the cards in an SRT of their own; 7: the SRT written
     # from the words (braces and backslashes were read as ASS escapes), a backslash drawn as written
-    version = "8"  # 8: the ASS font sizes draw the em the lines were broken for (libass drew them 1/1.48 as tall);
-    # cues of one line change at its voice's pauses
+    version = "9"  # 8: the ASS font sizes draw the em the lines were broken for (libass drew them 1/1.48 as tall);
+    # cues of one line change at its voice's pauses; 9: Chinese lines keep particles (的, 着), 住在 and 上午九点 whole,
+    # and the short-drama style's spaces are clause ends for two lines
     scope = "episode"
 
     unit = "episode"

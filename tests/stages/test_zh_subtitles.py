@@ -347,3 +347,27 @@ def test_a_dash_pair_ends_a_clause():
     assert clauses("三年前你毁了我——今天我要你还回来！") == ["三年前你毁了我——", "今天我要你还回来！"]
     cues = layout("三年前你毁了我——今天我要你还回来！", 0.0, 4.0, 1080, 1920, 0.045, 2, (), "zh-drama")
     assert [line for c in cues for line in c.lines][0].endswith("——"), [c.lines for c in cues]
+
+
+@pytest.mark.parametrize("text, width, kept", [
+    ("她？一个从孤儿院出来的野丫头，也配站在这里？", 12, ["出来的"]),  # 的 started the second line
+    ("就凭你？你以为拿着一份DNA报告和", 8, ["拿着"]),  # 拿|着
+    ("而且她现在就住在你原来的房间里", 9, ["住在"]),  # 住|在
+    ("顾总，董事会明天上午九点开会", 9, ["上午九点"]),  # 上午|九点
+    ("CEO的推荐信就能进Gu Group吗？", 8, ["CEO的"]),
+])
+def test_particles_coverbs_and_hours_stay_with_the_word_they_lean_on(text, width, kept):
+    """A series' subtitles started lines with 的 and 着 and broke 住|在 and 上午|九点 (a post-production lead's
+    check of four episodes)."""
+    fnt = font(40)
+    lines = wrap(zh_drama(text), fnt.getlength, fnt.getlength("中" * width), ())
+    assert all(line[0] not in "的地得了着过吗呢吧" for line in lines), lines
+    for word in kept:
+        assert any(word in line for line in lines), (word, lines)
+
+
+def test_a_short_drama_pause_is_a_clause_end_for_two_lines():
+    """zh_drama writes a comma as a space; the balance no longer saw a clause there and broke mid-phrase."""
+    fnt = font(40)
+    lines = wrap(zh_drama("我已经等了你整整三年了，你为什么现在才回来"), fnt.getlength, fnt.getlength("中" * 12), ())
+    assert lines == ["我已经等了你整整三年了", "你为什么现在才回来"], lines
