@@ -386,6 +386,7 @@ class LoadedScreenplay:
     episode: str
     files: list[Path] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    series_title: str = ""  # the series bible's title, where the episode has a bible
 
     def resolve(self, relative: str, base: Path | None = None) -> Path:
         return ((base or self.path.parent) / relative).resolve()
@@ -903,6 +904,7 @@ def load_screenplay(path: Path, root: Path | None = None) -> LoadedScreenplay:
     loaded.warnings = [p for p in problems if p.severity != "error"]
     if bible is not None:
         loaded.screenplay = _rebased(loaded.screenplay, bible_data, bible_path.parent, path.parent)
+        loaded.series_title = bible_data["title"] if isinstance(bible_data.get("title"), str) else ""
     return loaded
 
 

@@ -737,8 +737,10 @@ def export(project, episode: str | None, fmt: str, out: Path | None = None, prof
     if draft:
         from director.runtime.jianying import write_draft
 
-        path = write_draft(cut, media, dest, fmt, title=ctx.sp.title, project=str(project.root.resolve()),
-                           force=force)
+        # a series' episodes are named in the editor's list by the series too: two shows' "第1集" drafts collided
+        series = ctx.loaded.series_title.strip()
+        title = f"{series}_{ctx.sp.title}" if series and series != ctx.sp.title.strip() else ctx.sp.title
+        path = write_draft(cut, media, dest, fmt, title=title, project=str(project.root.resolve()), force=force)
     else:
         link_media(media, dest)
         if "media/subtitles/episode.cards.srt" not in media:  # the cards are gone since the last export

@@ -488,6 +488,10 @@ def test_a_series_exports_with_all(tmp_path):
     assert [d["episode"] for d in done["exports"]] == ["ep01", "ep02"]
     for d in done["exports"]:
         assert Path(d["path"]).is_file() and re.search(r"<sequence", Path(d["path"]).read_text())
+    # a draft is named by the series and the episode: two shows' "Episode 1" drafts collided in one drafts folder
+    draft = json.loads(director("-p", str(project), "--json", "export", "-e", "ep01", "--format", "jianying",
+                                check=True).stdout)
+    assert Path(draft["exports"][0]["path"]).name.startswith("Night_Couriers_Episode_1"), draft
 
 
 def test_the_drafts_subtitles_are_the_burned_cues_with_their_breaks_and_italics(tmp_path):
