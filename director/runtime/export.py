@@ -32,6 +32,8 @@ from director.paths import inside
 from director.runtime.context import RenderContext
 from director.stages.music import CROSSFADE, music_cues
 from director.stages.subtitles import cards_of
+from director.stages.segments import GRADES
+from director.shots import in_flashback
 from director.store.files import temp_beside, write_json
 from director.vocab import NARRATOR
 
@@ -54,6 +56,7 @@ class Padded:
     # ("exports"), so that exporting again, or to another editor, copies it instead of encoding every shot again
     clip_key: str = ""
     cache: Path | None = None
+    grade: str = ""  # the look the episode draws on it (a flashback's, ``segments.GRADES``): an ffmpeg filter chain
 
     def entry_key(self) -> str:
         import hashlib
@@ -63,7 +66,7 @@ class Padded:
 
     def material(self) -> dict:
         return {"clip": self.clip_key, "before": self.before, "after": self.after, "crf": self.crf,
-                "preset": EDITOR_PRESET, "version": 1}
+                "preset": EDITOR_PRESET, "version": 1} | ({"grade": self.grade} if self.grade else {})
 
 
 EDITOR_PRESET = "medium"  # an editor's media: near lossless (CRF 12), encoded once per clip and handles
@@ -162,9 +165,11 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
         name = f"{i + 1:02d}-{shot.id}"
         before = half if i > 0 and kinds[i] == "dissolve" else 0
         after = half if i + 1 < len(kinds) and kinds[i + 1] == "dissolve" else 0
+        # a flashback's clip carries its grade, as the episode shows it (the editor got it in full colour)
+        grade = GRADES["flashback"] if in_flashback(sp, shot) else ""
         media[f"media/shots/{name}.mp4"] = (source.path if isinstance(source, FileSource) and not (before or after)
-                                            else Padded(source, before, after, clip_key=clip.key,
-                                                        cache=ctx.project.cache_dir))
+                                            and not grade else Padded(source, before, after, clip_key=clip.key,
+                                                                      cache=ctx.project.cache_dir, grade=grade))
         key = ctx.entry("keyframes", shot.id)
         media[f"media/keyframes/{name}.png"] = key.role("image")
         start = _frame(starts[shot.id], sp)
@@ -172,7 +177,8 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
             "shot": shot.id, "scene": shot.scene, "size": shot.size, "angle": shot.angle, "move": shot.move,
             "prompt": shot.prompt, "seed": shot.seed, "characters": list(shot.characters),
             "keyframe_model": _model(keyframe_backend), "video_model": _model(video_backend),
-            "key": clip.key, "keyframe_key": key.key, "report": key.meta.get("report", {})}))
+            "key": clip.key, "keyframe_key": key.key, "report": key.meta.get("report", {})}
+            | ({"look": "flashback (graded in the clip)"} if grade else {})))
         if shot.scene != previous_scene:
             scene = scenes[shot.scene]
             markers.append((start, f"scene {shot.scene}", "GREEN",
@@ -308,7 +314,8 @@ def place(src: Path | Padded, target: Path) -> None:
 def _encoded(src: Padded, tmp: Path, name: str) -> Path | None:
     """The clip encoded for an editor: from the project's cache where an export made it before (None: encoded
     straight into ``tmp``, where there is no cache to keep it in)."""
-    pad = f"tpad=start_mode=clone:start={src.before}:stop_mode=clone:stop={src.after}"
+    pad = f"tpad=start_mode=clone:start={src.before}:stop_mode=clone:stop={src.after}" + (
+        f",{src.grade}" if src.grade else "")
     if src.cache is None or not src.clip_key:
         encode_clip(src.source, tmp, src.crf, EDITOR_PRESET, pad)
         return None

@@ -4,6 +4,7 @@ checked as a viewer would, on frames of the MP4 and in the subtitle files."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pysubs2
@@ -168,6 +169,34 @@ def test_the_flashback_is_desaturated_with_darkened_corners(craft, tmp_path):
         return corner / frame[h * 3 // 8: h * 5 // 8, w * 3 // 8: w * 5 // 8].mean()
     assert chroma(graded) < 0.6 * chroma(raw), (chroma(graded), chroma(raw))  # saturation 0.25, then warmed
     assert corners(graded) < 0.85 * corners(raw), (corners(graded), corners(raw))
+
+
+def test_an_editor_gets_the_flashback_graded_as_the_episode_shows_it(craft, tmp_path):
+    """The exported flashback clip was in full colour, and nothing in the draft or timelines said it was one: an
+    editor lost the look without knowing."""
+    import json
+
+    import opentimelineio as otio
+
+    project, ctx = craft
+    memory = next(s for s in ctx.shots if s.scene == "memory")
+    other = next(s for s in ctx.shots if s.scene != "memory")
+    done = json.loads(director("-p", str(project), "--json", "export", "--format", "otio", "-o", str(tmp_path),
+                               check=True).stdout)["exports"][0]
+    folder = Path(done["path"]).parent
+    exported = {p.stem.split("-", 1)[1]: p for p in (folder / "media" / "shots").glob("*.mp4")}
+
+    def chroma(path, shot):
+        frame = np.asarray(video_frame(path, ctx.frames(shot) / ctx.sp.format.fps / 2), dtype=np.float32)
+        return float((frame.max(axis=-1) - frame.min(axis=-1)).mean())
+    raw = clip_file(ctx.entry("clips", memory.id).path, tmp_path / "clip.mp4")
+    assert chroma(exported[memory.id], memory) < 0.6 * chroma(raw, memory)  # graded, as in the episode
+    plain = clip_file(ctx.entry("clips", other.id).path, tmp_path / "other.mp4")
+    assert chroma(exported[other.id], other) == pytest.approx(chroma(plain, other), rel=0.1)  # the rest as made
+    timeline = otio.adapters.read_from_file(done["path"])
+    looks = {c.name.split("-", 1)[1]: c.metadata.get("director", c.metadata).get("look")
+             for c in timeline.find_clips() if c.name.split("-", 1)[-1] in (memory.id, other.id)}
+    assert "flashback" in (looks.get(memory.id) or "") and not looks.get(other.id), looks
 
 
 def test_card_and_intercut_mistakes_are_named_at_validate(tmp_path):
