@@ -169,9 +169,10 @@ def scene_plan_model(refs: list[str], characters: list[str], names: dict[str, st
     shot = create_model("PlannedShot", __base__=PlannedShot, characters=(list[who], Field(default_factory=list)),
                         beats=(list[beat], Field(description="refs of the beats this shot covers")),
                         __validators__={"_cast": cast_reader(_cast(characters, names))} if characters else None)
-    # every shot covers a beat: more shots than twice the beats is no plan (a 100,000-shot answer took ~50 s to
-    # repair, its notes 3 MB)
-    return create_model("ScenePlan", __base__=ScenePlan, shots=(list[shot], Field(max_length=2 * len(refs) + 8)))
+    # every shot covers a beat: a thousand shots past ten a beat is no plan to repair (a 100,000-shot answer took
+    # ~50 s to repair, its notes 3 MB); a few hundred empty ones are still sent back saying they cover no beat
+    return create_model("ScenePlan", __base__=ScenePlan,
+                        shots=(list[shot], Field(max_length=10 * len(refs) + 1000)))
 
 
 class NewShot(_Lenient, BaseModel):

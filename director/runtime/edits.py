@@ -195,11 +195,35 @@ def set_shot(project: Project, episode: str | None, shot_id: str, changes: dict[
     rt = _yaml(source)
     data = rt.load(source)
     node = next(s for s in data["shots"] if s.get("id") == shot_id)
+    if values.get("locked") is True and not node.get("locked") and "duration" not in values:
+        # a locked shot's duration is a floor for its length: the planner's estimate (3.2 s over a 2.6 s line)
+        # lengthened it, moved every later shot and re-cut the music. Locked at the length it has in the episode.
+        timed = _timed_seconds(project, loaded.episode, shot_id)
+        if timed is not None and timed < float(node.get("duration") or 0):
+            values["duration"] = timed
     for key, value in values.items():
         node[key] = value
     _validated(path, _dump(rt, data), lambda tmp: load_shot_list(tmp, loaded.screenplay))
     saved = next(s for s in load_shot_list(path, loaded.screenplay).shots if s.id == shot_id)
     return saved.model_dump(mode="json")
+
+
+def _timed_seconds(project: Project, episode: str, shot_id: str) -> float | None:
+    """The shot's length in the episode as last rendered (its timing artifact), rounded down to 0.1 ms so that as a
+    floor it gives the same frames; None where it was never timed."""
+    import json
+    import math
+
+    from director.runtime.engine import StateIndex
+    from director.store.cache import ArtifactCache
+
+    try:
+        item = StateIndex(project.state_file("state", f"{episode}.json")).jobs.get(f"timing:{shot_id}")
+        entry = ArtifactCache(project.cache_dir).lookup("timing", item["key"]) if item else None
+        seconds = float(json.loads(read_own(entry.role("timing")))["duration"]) if entry is not None else None
+    except (OSError, ValueError, KeyError, TypeError, DirectorError):
+        return None
+    return math.floor(seconds * 10000) / 10000 if seconds and seconds > 0 else None
 
 
 def episode_holding(project: Project, episode: str | None, shot: str | None = None, scene: str | None = None

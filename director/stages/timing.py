@@ -72,7 +72,7 @@ class TimingStage(Stage):
             hint = next((ctx.beats[r].shot.duration for r in shot.beats
                          if ctx.beats[r].shot and ctx.beats[r].shot.duration), None)
             if voices:  # the planner's estimate is only a guess; a hint or a locked shot sets a floor
-                floor = max(cfg.min_shot, hint or 0, shot.duration if shot.locked else 0)
+                floor = max(cfg.min_shot, hint or 0)
             else:
                 floor = max(cfg.min_shot, shot.duration)
             pauses, paused, carded, sounded = [], 0.0, 0.0, 0.0
@@ -91,6 +91,13 @@ class TimingStage(Stage):
             if not voices:
                 floor = max(floor, waiting)
             overlaps = tuple((ctx.beats[ref].line.overlap or 0.0) if ctx.beats[ref].line else 0.0 for ref, _ in voices)
+            if voices and shot.locked:  # a locked shot's length is a floor only where it asks for more than its
+                # lines take: locked at its length in the episode, its timing (and every later shot's) is unchanged
+                durations = [e.meta["duration"] for _, e in voices]
+                natural = fit(durations, fps, cfg.lead_in, cfg.gap, cfg.tail, floor, tuple(pauses),
+                              round(waiting, 4), overlaps)[0] / fps
+                if shot.duration > natural + 1e-6:
+                    floor = max(floor, shot.duration)
             req = TimingRequest(voices=tuple((ref, ctx.artifact("voice", ref), e.meta["duration"]) for ref, e in voices),
                                 fps=fps, floor=floor, lead_in=cfg.lead_in, gap=cfg.gap, tail=cfg.tail,
                                 pauses=tuple(pauses) if any(pauses) else (), pause_end=round(waiting, 4),

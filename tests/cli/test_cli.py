@@ -306,3 +306,25 @@ def test_refs_lock_keeps_a_sheet_and_a_typo_names_the_sheets_there_are(tmp_path)
     director("-p", str(project), "plan", check=True)
     wrong = director("-p", str(project), "shot", "set", "one-01", "mvoe=static")
     assert wrong.returncode == 2 and "'mvoe' cannot be set (did you mean 'move'?)" in wrong.stderr, wrong.stderr
+
+
+def test_locking_a_shot_keeps_the_cut_as_it_is(tmp_path):
+    """`shot set X locked=true` made the planner's estimate a floor for the shot's length: the shot grew, every later
+    shot moved and the music was cut again ("timing X runs: minimum duration changed"). A shot is now locked at
+    the length it has in the episode."""
+    from tests.conftest import make_project
+
+    project = make_project(tmp_path, size=(72, 128))
+    director("-p", str(project), "render", check=True)
+    shots = yaml.safe_load((project / "shots" / "screenplay.yaml").read_text(encoding="utf-8"))["shots"]
+    before = {s["id"]: s["duration"] for s in shots}
+    for shot in before:
+        director("-p", str(project), "shot", "set", shot, "locked=true", check=True)
+    status = json.loads(director("-p", str(project), "--json", "status", check=True).stdout)
+    assert status["to_run"] == 0, status
+    again = json.loads(director("-p", str(project), "--json", "render", check=True).stdout)
+    assert again["ran"] == 0, again
+    after = {s["id"]: s for s in yaml.safe_load((project / "shots" / "screenplay.yaml").read_text(
+        encoding="utf-8"))["shots"]}
+    assert all(s["locked"] for s in after.values())
+    assert any(after[k]["duration"] != v for k, v in before.items())  # the estimate gave way to the real length
