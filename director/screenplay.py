@@ -494,6 +494,10 @@ def pydantic_problems(exc: ValidationError, model: type[BaseModel], pos: Positio
                 msg += ", or a number"
         elif kind in _TYPE_WORDS:
             msg = f"{name} must be {_TYPE_WORDS[kind]}, got {_short(value)}"
+            wide = re.match(r"\s*([A-Za-z_]+)\s*：", value) if isinstance(value, str) else None
+            if wide and "mapping" in _TYPE_WORDS[kind]:  # `- action：大门被推开` is a string to YAML
+                msg += (f" (a full-width colon '：' after {wide[1]!r}: YAML needs ':' followed by a space, "
+                        f"e.g. {wide[1]}: ...)")
         elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
             msg = f"{name} {value!r} is out of range: {err['msg'].lower()}"
         elif kind == "value_error":
@@ -725,9 +729,22 @@ class _Checker:
                 hint = f" (it is the name of '{named[0]}': write who: {named[0]})"
             elif isinstance(who, str) and who.strip().lower() in NARRATOR_WORDS:
                 hint = " (the narrator speaks in a narration beat: - narration: \"...\")"
+            elif not self.sp.characters and not self.sp.series and not getattr(self, "_told_cast", False):
+                self._told_cast = True  # said once: an episode that forgot its bible has every line unknown
+                hint = f" ({self._missing_bible()})"
             else:
                 hint = did_you_mean(who, self.sp.characters)
             self.err(loc, f"{what} {who!r} is not a character{hint} (known: {known})")
+
+    def _missing_bible(self) -> str:
+        """What to do about a file with no cast of its own and no series bible."""
+        here = self.loaded.path.parent
+        for bible in (here / "series.yaml", self.loaded.root / "series.yaml", here.parent / "series.yaml"):
+            if bible.is_file() and bible.resolve().is_relative_to(self.loaded.root.resolve()):
+                rel = os.path.relpath(bible, here)
+                return (f"this file defines no characters and names no series bible: add `series: {rel}` at its "
+                        "top, as the other episodes do")
+        return "this file defines no characters: define them under characters:, or name a series bible with series:"
 
     def check_beat(self, loc: tuple, beat: Beat) -> None:
         if beat.location is not None:

@@ -310,3 +310,31 @@ def test_a_noncharacter_or_a_line_separator_in_a_title_or_name_is_refused(tmp_pa
     proc = director("validate", str(path))
     assert proc.returncode == 3 and "title contains the noncharacter U+FFFE" in proc.stderr, proc.stderr
     assert "contains a line break (U+2028)" in proc.stderr, proc.stderr
+
+
+def test_a_beat_written_with_a_full_width_colon_says_so(tmp_path):
+    """`- action：大门被推开` (a Chinese input method's colon) is a string to YAML: "must be a mapping" alone did not
+    say why."""
+    path = tmp_path / "s.yaml"
+    path.write_text("title: t\ncharacters:\n  a: {name: A, description: x}\nlocations:\n  r: {description: room}\n"
+                    "scenes:\n  - id: s\n    location: r\n    beats:\n      - action：大门被推开。\n"
+                    "      - line: {who: a, text: 你好}\n", encoding="utf-8")
+    _, problems = screenplay_problems(path)
+    text = "\n".join(map(str, problems))
+    assert "s.yaml:10:9: scenes[0].beats[0] must be a mapping" in text, text
+    assert "a full-width colon '：' after 'action'" in text, text
+
+
+def test_an_episode_that_forgot_its_series_line_is_told_once(tmp_path):
+    """Without its `series:` line every line of the episode said "'mia' is not a character (known: none defined)",
+    and nothing said why."""
+    import shutil
+
+    root = tmp_path / "series"
+    shutil.copytree(DATA / "series", root, ignore=shutil.ignore_patterns(".director"))
+    ep = root / "episodes" / "ep01.yaml"
+    ep.write_text("".join(line for line in ep.read_text(encoding="utf-8").splitlines(keepends=True)
+                          if not line.startswith("series:")), encoding="utf-8")
+    _, problems = screenplay_problems(ep, root)
+    said = [str(p) for p in problems if "series: ../series.yaml" in str(p)]
+    assert len(said) == 1 and "names no series bible" in said[0], "\n".join(map(str, problems))

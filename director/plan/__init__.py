@@ -76,6 +76,20 @@ def described(sp) -> dict[str, str]:
             **{f"location:{lid}": digest(place.description) for lid, place in sp.locations.items()}}
 
 
+def what_changed(project: Project, loaded: LoadedScreenplay) -> str:
+    """Which characters and places the screenplay describes differently since the last plan ("the description of
+    guyan"), or "" where that is not it (a line, a scene): a bible edit re-plans every episode, and each said only
+    "screenplay changed"."""
+    before, now = _planned(project, loaded.episode, "described"), described(loaded.screenplay)
+    if not before:
+        return ""
+    changed = [key.split(":", 1)[1] for key in now if key in before and before[key] != now[key]]
+    added = [key.split(":", 1)[1] for key in now if key not in before]
+    parts = ([f"the description of {', '.join(changed)}"] if changed else []) + (
+        [f"new: {', '.join(added)}"] if added else [])
+    return "; ".join(parts)
+
+
 def stale_locked(project: Project, loaded: LoadedScreenplay, locked: list[Shot]) -> list[str]:
     """Notes for the locked shots whose characters or place the screenplay describes differently since they were
     planned: a locked shot keeps its prompt, so it still draws the old costume or room (nothing said so)."""
@@ -213,10 +227,13 @@ def current_shots(project: Project, loaded: LoadedScreenplay, planner: str | Non
         _current_digest(project, loaded, previous.screenplay, plan_digest(loaded.screenplay, previous.planner))
         shots = load_shot_list(project.shots_path(loaded.episode), loaded.screenplay)
         return shots, []
+    detail = what_changed(project, loaded) if previous is not None else ""  # before the plan's state is rewritten
     result = plan_episode(project, loaded, planner, llm, stale_only=True)
     if result.kept:
         return result.shot_list, []
     why = "no shot list yet" if previous is None else "the screenplay changed since the last plan"
+    if detail:
+        why += f": {detail}"
     return result.shot_list, [f"planned {len(result.shot_list.shots)} shots ({why})"] + result.notes
 
 
@@ -267,8 +284,9 @@ def plan_preview(project: Project, loaded: LoadedScreenplay) -> tuple[list, list
     problems = plan_problems(sp, shots)
     if problems:  # what ``plan_episode`` would refuse: a locked shot the screenplay no longer fits
         raise ScreenplayError(_located(project.shots_path(loaded.episode), shots, problems))
+    detail = what_changed(project, loaded) if previous is not None else ""
     said = "the next render plans the shot list (there is none yet)" if previous is None else \
-        "the shot list will be re-planned by the next render (screenplay changed)"
+        f"the shot list will be re-planned by the next render (screenplay changed{': ' + detail if detail else ''})"
     return shots, [said] + notes + stale_locked(project, loaded, locked) + (
         orphans_note(project, loaded.episode) if previous is None else [])
 

@@ -328,3 +328,19 @@ def test_locking_a_shot_keeps_the_cut_as_it_is(tmp_path):
         encoding="utf-8"))["shots"]}
     assert all(s["locked"] for s in after.values())
     assert any(after[k]["duration"] != v for k, v in before.items())  # the estimate gave way to the real length
+
+
+def test_a_bible_edit_says_what_changed_in_each_episode(tmp_path):
+    """A character's new description in the series bible re-planned every episode, each saying only "screenplay
+    changed"."""
+    import shutil
+
+    project = tmp_path / "series"
+    shutil.copytree(ROOT / "tests/data/series", project, ignore=shutil.ignore_patterns(".director"))
+    director("-p", str(project), "plan", "--all", check=True)
+    bible = project / "series.yaml"
+    bible.write_text(bible.read_text(encoding="utf-8").replace("yellow raincoat", "red raincoat"), encoding="utf-8")
+    status = director("-p", str(project), "status", "-e", "ep01", check=True)
+    assert "(screenplay changed: the description of mia)" in status.stderr + status.stdout, status.stderr
+    rendered = director("-p", str(project), "render", "-e", "ep01", "--until", "keyframes", check=True)
+    assert "the screenplay changed since the last plan: the description of mia" in rendered.stderr, rendered.stderr
