@@ -42,6 +42,8 @@ def fit(durations: list[float], fps: float, lead_in: float, gap: float, tail: fl
 
 
 SFX_LEAD = 0.4  # seconds a sound effect is heard alone before the line that follows it in a shot
+SFX_HOLD = 0.8  # seconds a shot holds after its last line for a sound that follows the line (a car door after the
+# last words of a scene fired 0.15 s before the cut and played over the next scene)
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ class TimingStage(Stage):
                 elif beat.spoken is not None:
                     pauses.append(round(paused + sounded, 4))
                     paused = carded = sounded = 0.0
-            waiting = paused + carded
+            waiting = paused + carded + (SFX_HOLD if voices and sounded else 0.0)  # a sound after the last line
             if not voices:
                 floor = max(floor, waiting)
             overlaps = tuple((ctx.beats[ref].line.overlap or 0.0) if ctx.beats[ref].line else 0.0 for ref, _ in voices)

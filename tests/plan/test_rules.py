@@ -268,6 +268,32 @@ def test_a_sound_before_a_line_is_heard_before_the_words(tmp_path):
     assert timing["voices"][0]["offset"] == round(0.05 + SFX_LEAD, 4)
 
 
+def test_a_sound_after_the_last_line_is_held_before_the_cut(tmp_path):
+    """A car door after a scene's last words fired 0.15 s before the cut and played over the next scene."""
+    import json
+
+    from director.stages.timing import SFX_HOLD
+
+    (tmp_path / "screenplay.yaml").write_text(FAMILY + """    beats:
+      - line: {who: qing, text: 我走了。}
+      - sfx: 车门
+  - id: s2
+    location: office
+    time: day
+    beats:
+      - line: {who: gu, text: 她来了吗？}
+""", encoding="utf-8")
+    director("-p", str(tmp_path), "render", "--until", "timing", check=True)
+    shots = yaml.safe_load((tmp_path / "shots" / "screenplay.yaml").read_text(encoding="utf-8"))["shots"]
+    shot = next(s for s in shots if "s1/2" in s["beats"])
+    assert shot["beats"][-1] == "s1/2"
+    state = json.loads((tmp_path / ".director" / "state" / "screenplay.json").read_text())
+    key = state["jobs"][f"timing:{shot['id']}"]["key"]
+    timing = json.loads(next((tmp_path / ".director" / "cache" / "timing").glob(f"*/{key}/timing.json")).read_text())
+    voice = timing["voices"][-1]
+    assert timing["duration"] >= voice["offset"] + voice["duration"] + SFX_HOLD, timing
+
+
 def test_a_window_looking_out_is_still_a_room():
     """外 alone made a room with 窗外 (outside the window) an exterior: wide crane moves over a small flat; and the
     mix gave an outdoor playground a room's tone."""
