@@ -254,8 +254,12 @@ def card_styles(subs, width: int, height: int, size: float) -> None:
         subs.styles[name] = made
     style("Title", fontsize=ass_size(unit * 1.9), alignment=pysubs2.Alignment.MIDDLE_CENTER, outline=max(2.0, height / 400),
           marginl=round(width * 0.1), marginr=round(width * 0.1))
+    # the intro stands clear of two lines of subtitles under it (at 0.34 of the height it sat on the first line's
+    # top once the subtitles were drawn at their full size): their margin, two lines as libass spaces them, an em
+    above = round(height * SAFE_BOTTOM + 2 * ass_size(unit) + unit)
     style("Intro", fontsize=ass_size(unit * 1.5), alignment=pysubs2.Alignment.BOTTOM_LEFT, marginl=round(width * 0.08),
-          marginv=round(height * 0.34), primarycolor=pysubs2.Color(255, 214, 64, 0), outline=max(2.0, height / 480))
+          marginv=max(round(height * 0.34), above), primarycolor=pysubs2.Color(255, 214, 64, 0),
+          outline=max(2.0, height / 480))
     style("Insert", fontsize=ass_size(unit * 1.1), alignment=pysubs2.Alignment.MIDDLE_CENTER, borderstyle=3,
           primarycolor=pysubs2.Color(30, 30, 30, 0), outlinecolor=pysubs2.Color(246, 240, 226, 0),
           backcolor=pysubs2.Color(0, 0, 0, 160), outline=max(6.0, height / 80), shadow=0,
@@ -351,7 +355,7 @@ class SubtitlesStage(Stage):
     # from the words (braces and backslashes were read as ASS escapes), a backslash drawn as written
     version = "9"  # 8: the ASS font sizes draw the em the lines were broken for (libass drew them 1/1.48 as tall);
     # cues of one line change at its voice's pauses; 9: Chinese lines keep particles (的, 着), 住在 and 上午九点 whole,
-    # and the short-drama style's spaces are clause ends for two lines
+    # and the short-drama style's spaces are clause ends for two lines; an intro card clear of two lines of subtitles
     scope = "episode"
 
     unit = "episode"

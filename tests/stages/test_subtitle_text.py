@@ -107,3 +107,28 @@ def test_the_font_is_loaded_once_and_its_scale_read_without_fonttools():
            "print(round(s, 2), 'fontTools' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True).stdout.split() == ["1.48", "False"]
+
+
+def test_an_intro_card_stands_clear_of_two_lines_of_subtitles(tmp_path):
+    """A character's intro card sat right on the first subtitle's top once subtitles were drawn at full size (its
+    place was fixed at 0.34 of the height; two lines of larger subtitles grew up to it)."""
+    from director.stages.subtitles import CardCue
+
+    cue = SubtitleCue(0.0, 1.0, ("林汐你终于回来了", "我们等了你整整三年"))
+    size = 0.045  # a studio's larger subtitles (the intro's place was fixed, theirs grew up to it)
+    write_subtitles([cue], 1080, 1920, size, tmp_path / "s.srt", tmp_path / "s.ass",
+                    (CardCue("intro", "林汐", "被赶出家门的真千金", 0.0, 1.0),), None, "zh-CN")
+    frame = subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "color=c=black:s=1080x1920:r=24:d=0.5",
+                            "-vf", f"subtitles=s.ass:fontsdir={font_path().parent}", "-frames:v", "1",
+                            "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], cwd=tmp_path, capture_output=True,
+                           check=True).stdout
+    rows = [frame[y * 3240:(y + 1) * 3240] for y in range(1920)]
+    inked = [y for y in range(1920) if max(rows[y]) > 128]
+    bands, start = [], inked[0]
+    for a, b in zip(inked, inked[1:] + [None]):
+        if b != a + 1:
+            bands.append((start, a))
+            start = b
+    assert len(bands) == 4, bands  # the intro's name and role, the two subtitle lines
+    role_bottom, first_top = bands[1][1], bands[2][0]
+    assert first_top - role_bottom >= size * 1920, bands  # clear by an em at least, at any subtitle size
