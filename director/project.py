@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -216,6 +217,11 @@ def _home_of(file: Path) -> Path | None:
     return None
 
 
+def _natural(path: Path) -> list:
+    """A path's sort key with its numbers as numbers: ep2 before ep10 (ep1, ep10, ep2 as text; Chinese 第2集 too)."""
+    return [int(part) if i % 2 else part for i, part in enumerate(re.split(r"(\d+)", str(path)))]
+
+
 def _declared_id(path: Path) -> str | None:
     """An episode file's own top-level ``id:``, read without parsing the file (it names the episode instead of the
     file's stem); None where it has none or cannot be read."""
@@ -382,7 +388,8 @@ class Project:
         paths = []
         for pattern in self.config.episodes:
             try:
-                matches = sorted(self.root.glob(pattern)) if any(c in pattern for c in "*?[") else [self.root / pattern]
+                matches = sorted(self.root.glob(pattern), key=_natural) if any(c in pattern for c in "*?[") else \
+                    [self.root / pattern]
             except (ValueError, NotImplementedError, OSError) as exc:
                 raise ConfigError(f"{self.config_path or CONFIG_NAME}: episodes {pattern!r} is not a usable pattern "
                                   f"({exc})") from None

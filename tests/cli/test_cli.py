@@ -344,3 +344,20 @@ def test_a_bible_edit_says_what_changed_in_each_episode(tmp_path):
     assert "(screenplay changed: the description of mia)" in status.stderr + status.stdout, status.stderr
     rendered = director("-p", str(project), "render", "-e", "ep01", "--until", "keyframes", check=True)
     assert "the screenplay changed since the last plan: the description of mia" in rendered.stderr, rendered.stderr
+
+
+def test_episodes_are_in_their_numbers_order(tmp_path):
+    """ep1, ep10, ep2: episodes sorted as text put the tenth second in every listing and `--all` render."""
+    import shutil
+
+    project = tmp_path / "series"
+    shutil.copytree(ROOT / "tests/data/series", project, ignore=shutil.ignore_patterns(".director", "shots"))
+    episodes = project / "episodes"
+    text = (episodes / "ep01.yaml").read_text(encoding="utf-8")
+    for path in episodes.glob("*.yaml"):
+        path.unlink()
+    for n in (1, 2, 10, 11, 3):
+        (episodes / f"ep{n}.yaml").write_text(text, encoding="utf-8")
+    from director.project import Project
+
+    assert [p.stem for p in Project.find(project).episode_paths()] == ["ep1", "ep2", "ep3", "ep10", "ep11"]
