@@ -19,6 +19,8 @@ class RichReporter:
         self.tasks: dict[str, int] = {}
         self.fractions: dict[tuple[str, str], float] = {}
         self.counts: dict[str, list[int]] = {}
+        self.pending: dict[str, int] = {}  # stage -> shots whose jobs are not known yet (one each, most likely)
+        self.shown: dict[str, int] = {}  # stage -> the pending shots its bar's total holds
 
     def __enter__(self) -> "RichReporter":
         if self.out.verbosity >= 0 and not self.out.console().is_terminal:
@@ -43,13 +45,24 @@ class RichReporter:
         if self.progress is not None:
             self.progress.__exit__(*exc)
 
+    def stage_pending(self, stage: str, shots: int) -> None:
+        """How many of the stage's shots have not offered their work yet: counted in its total as a job each."""
+        self.pending[stage] = shots
+        if self.progress is not None and stage in self.tasks:
+            task = self.tasks[stage]
+            known = self.progress.tasks[task].total - self.shown.get(stage, 0)
+            self.progress.update(task, total=known + shots)
+            self.shown[stage] = shots
+
     def stage_started(self, stage: str, total: int, to_run: int) -> None:
         if self.plain:  # said when the stage is done: the job graph offers its work shot by shot, and a count
             # made now ("timing: 1 to run") was the first shot's
             self.counts[stage] = [total - to_run, total, total - to_run]  # [done or reused, known, reused]
         if self.progress is not None:
             label = stage if to_run else f"{stage} ✓"
-            self.tasks[stage] = self.progress.add_task(label, total=max(1, total), completed=total - to_run)
+            shots = self.pending.get(stage, 0)
+            self.tasks[stage] = self.progress.add_task(label, total=max(1, total + shots), completed=total - to_run)
+            self.shown[stage] = shots
 
     def stage_grow(self, stage: str, total: int, to_run: int) -> None:
         """More of a stage's work became known (the job graph offers it shot by shot)."""
@@ -81,7 +94,8 @@ class RichReporter:
         if self.plain:
             count = self.counts.setdefault(stage, [0, 0, 0])
             count[0] += 1
-            self._say(f"{stage} [{count[0]}/{count[1]}] {job.label or job.id} done in {seconds:.1f}s")
+            total = count[1] + self.pending.get(stage, 0)
+            self._say(f"{stage} [{count[0]}/{total}] {job.label or job.id} done in {seconds:.1f}s")
         if self.progress is not None:
             self.progress.advance(self.tasks[stage], 1.0 - self.fractions.pop((stage, job.id), 0.0))
 

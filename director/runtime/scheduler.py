@@ -183,6 +183,12 @@ class Scheduler:
                     self.units += [Unit(ep, stage, shot.id, shot.id) for shot in ep.ctx.shots]
                 else:
                     self.units.append(Unit(ep, stage, "episode", None))
+        # stage -> its shot units not offered yet: one job each, most likely, counted in the progress's totals before
+        # they are known ("timing [1/2]" ... "[6/6]": a total that grew with every shot read as done, then more)
+        self.unoffered: dict[str, int] = {}
+        for unit in self.units:
+            if unit.shot is not None:
+                self.unoffered[unit.stage.name] = self.unoffered.get(unit.stage.name, 0) + 1
         self.stage_left: dict[tuple[str, str], int] = {}  # (episode, stage) -> its units not done
         for unit in self.units:
             key = (unit.ep.name, unit.stage.name)
@@ -236,6 +242,8 @@ class Scheduler:
             return False
         unit.offered, unit.waits_on = True, None
         stage = unit.stage
+        if unit.shot is not None:
+            self.unoffered[stage.name] -= 1
         bucket = ep.ctx.results.setdefault(stage.name, {})
         todo = []
         for job in jobs:
@@ -280,6 +288,9 @@ class Scheduler:
         count = self.counts.get(stage)
         if self.reporter is None:
             return
+        pending = getattr(self.reporter, "stage_pending", None)
+        if pending:
+            pending(stage, self.unoffered.get(stage, 0))
         if count is None:
             self.counts[stage] = [total, to_run]
             self.reporter.stage_started(stage, total, to_run)

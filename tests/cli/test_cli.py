@@ -361,3 +361,22 @@ def test_episodes_are_in_their_numbers_order(tmp_path):
     from director.project import Project
 
     assert [p.stem for p in Project.find(project).episode_paths()] == ["ep1", "ep2", "ep3", "ep10", "ep11"]
+
+
+def test_the_progress_lines_say_each_stages_total_from_its_first_job(tmp_path):
+    """Totals grew as the job graph offered each shot's work ("timing [1/2]" ... "[3/3]" ... "[6/6]"): every line
+    read as the stage done, then more of it."""
+    import re
+
+    from tests.conftest import make_project
+
+    project = make_project(tmp_path, ROOT / "projects/demo", size=(72, 128))
+    proc = director("-p", str(project), "render", check=True)
+    totals: dict[str, set[int]] = {}
+    counts: dict[str, list[int]] = {}
+    for stage, n, total in re.findall(r"^([a-z]+) \[(\d+)/(\d+)\]", proc.stderr, re.M):
+        totals.setdefault(stage, set()).add(int(total))
+        counts.setdefault(stage, []).append(int(n))
+    assert {"timing", "keyframes", "clips", "segments"} <= set(totals), proc.stderr
+    for stage in ("timing", "keyframes", "clips", "segments"):
+        assert len(totals[stage]) == 1 and counts[stage][-1] == next(iter(totals[stage])), (stage, proc.stderr)
