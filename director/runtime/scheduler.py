@@ -205,6 +205,9 @@ class Scheduler:
         self.failed: set[tuple[str, str, str]] = set()  # (episode, stage, job id) that failed or were skipped
         self.started_stage: dict[str, float] = {}
         self.ended_stage: dict[str, float] = {}
+        # the same per episode: `render --all` said every episode's stages took the whole run's times
+        self.started_ep: dict[tuple[str, str], float] = {}
+        self.ended_ep: dict[tuple[str, str], float] = {}
         self.counts: dict[str, list[int]] = {}
         self.t0 = time.perf_counter()
         self.last_save = 0.0
@@ -278,7 +281,7 @@ class Scheduler:
                 with self.cpu_lock:
                     self.cpu_open += 1
                 continue
-            self.started_stage.setdefault(stage.name, time.perf_counter())
+            self._started(unit)
             futures[pools[resource].submit(self._produce, unit, job)] = (unit, job)
         if not unit.open:
             self._finish_unit(unit)
@@ -342,8 +345,13 @@ class Scheduler:
         while self.cpu_ready and self.cpu_running < self.workers:
             *_, unit, job = heapq.heappop(self.cpu_ready)
             self.cpu_running += 1
-            self.started_stage.setdefault(unit.stage.name, time.perf_counter())
+            self._started(unit)
             futures[pools["cpu"].submit(self._produce, unit, job)] = (unit, job)
+
+    def _started(self, unit: Unit) -> None:
+        now = time.perf_counter()
+        self.started_stage.setdefault(unit.stage.name, now)
+        self.started_ep.setdefault((unit.ep.name, unit.stage.name), now)
 
     def _cores(self) -> int:
         """A CPU job's share of the cores now: all of them when it runs alone, one of ``workers`` equal shares when
@@ -357,7 +365,7 @@ class Scheduler:
         if unit.done:
             return
         unit.done = True
-        self.ended_stage[unit.stage.name] = time.perf_counter()
+        self.ended_stage[unit.stage.name] = self.ended_ep[(unit.ep.name, unit.stage.name)] = time.perf_counter()
         self.stage_left[(unit.ep.name, unit.stage.name)] -= 1
         kind = unit.stage.backend_kind
         if kind:
@@ -546,7 +554,7 @@ class Scheduler:
         unit, job = queue.popleft()
         self.device_load[device] += 1
         self.job_device[id(job)] = device
-        self.started_stage.setdefault(unit.stage.name, time.perf_counter())
+        self._started(unit)
         futures[pools["gpu"].submit(self._produce, unit, job, device)] = (unit, job)
         return True
 
@@ -642,6 +650,12 @@ class Scheduler:
             else:
                 seconds = 0.0
             for ep in self.episodes:
-                ep.result.stage_seconds[stage.name] = seconds
+                if len(self.episodes) == 1:
+                    ep.result.stage_seconds[stage.name] = seconds
+                    continue
+                key = (ep.name, stage.name)
+                start = self.started_ep.get(key, self.ended_ep.get(key))
+                ep.result.stage_seconds[stage.name] = round(self.ended_ep.get(key, start) - start, 3) \
+                    if start is not None else 0.0
             if self.reporter and stage.name in self.counts:
                 self.reporter.stage_done(stage.name)

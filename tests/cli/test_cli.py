@@ -380,3 +380,16 @@ def test_the_progress_lines_say_each_stages_total_from_its_first_job(tmp_path):
     assert {"timing", "keyframes", "clips", "segments"} <= set(totals), proc.stderr
     for stage in ("timing", "keyframes", "clips", "segments"):
         assert len(totals[stage]) == 1 and counts[stage][-1] == next(iter(totals[stage])), (stage, proc.stderr)
+
+
+def test_render_all_gives_each_episode_its_own_stage_times(tmp_path):
+    """`render --all` said every episode's stages took the whole run's times (the same figures four times)."""
+    import shutil
+
+    project = tmp_path / "series"
+    shutil.copytree(ROOT / "tests/data/series", project, ignore=shutil.ignore_patterns(".director"))
+    done = json.loads(director("-p", str(project), "--json", "render", "--all", check=True).stdout)["episodes"]
+    times = [{k: v["seconds"] for k, v in e["stages"].items()} for e in done]
+    assert len(times) == 2 and times[0] != times[1], times
+    total = json.loads(director("-p", str(project), "--json", "render", "-e", "ep01", check=True).stdout)
+    assert all(v["seconds"] < 0.5 for v in total["stages"].values())  # all reused: nothing ran
