@@ -622,6 +622,19 @@ def status(
             # every one (25 to run, where a render then ran 9)
             maybe = f", {waiting} more only if what they wait on changes them" if waiting else ""
             print(f"{len(rows) - to_run - waiting} cached, {to_run} to run{maybe}")
+    if all_ and len(answers) > 1 and not state.out.json_mode:  # the season at a glance, after its tables (a
+        # studio's 4 episodes were 261 lines with no summary)
+        print(f"\n{len(answers)} episodes:")
+        width = max(len(a["episode"]) for a in answers)
+        for a in answers:
+            if "error" in a:
+                said = f"cannot be walked: {a['error'].splitlines()[0][:100]}"
+            elif a["to_run"]:
+                said = f"{a['to_run']} to run, {a['cached']} cached" + (f", {a['waiting']} waiting" if a["waiting"]
+                                                                        else "")
+            else:
+                said = f"up to date ({a['cached']} cached)"
+            print(f"  {a['episode']:<{width}}  {said}")
     if not all_ and len(names) > 1 and not state.out.json_mode:
         others = [n for n in names if n != answers[0]["episode"]]
         print(f"(other episodes: {', '.join(others[:8])}{' ...' if len(others) > 8 else ''}; status --all for every one)")

@@ -393,3 +393,11 @@ def test_render_all_gives_each_episode_its_own_stage_times(tmp_path):
     assert len(times) == 2 and times[0] != times[1], times
     total = json.loads(director("-p", str(project), "--json", "render", "-e", "ep01", check=True).stdout)
     assert all(v["seconds"] < 0.5 for v in total["stages"].values())  # all reused: nothing ran
+    # and the season's status ends with one line an episode (four episodes were 261 lines of tables)
+    ep01 = project / "episodes" / "ep01.yaml"
+    ep01.write_text(ep01.read_text(encoding="utf-8").replace("another parcel.", "another parcel again."),
+                    encoding="utf-8")
+    status = director("-p", str(project), "status", "--all", check=True).stdout
+    summary = status.split("2 episodes:\n", 1)[1].splitlines()
+    assert summary[0].split()[0] == "ep01" and "to run" in summary[0], status[-500:]
+    assert summary[1].split()[0] == "ep02" and "up to date" in summary[1], status[-500:]
