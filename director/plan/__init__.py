@@ -115,15 +115,21 @@ def _keep_hand_edits(project: Project, previous: ShotList, new: ShotList, notes:
     fresh = {s.id: s for s in new.shots}
     edited = [s.id for s in previous.shots if not s.locked and s.id in planned
               and planned[s.id] != _shot_digest(s) and fresh.get(s.id) != s]
-    if not edited:
+    # a locked shot whose scene is gone (its id renamed) leaves the plan: its hand-written prompt was kept nowhere
+    dropped = [s.id for s in previous.shots if s.locked and s.id not in fresh]
+    if not edited and not dropped:
         return
     source = project.shots_path(previous.episode)
     backup = project.state_file("backups", f"{previous.episode}-{time.strftime('%Y%m%d-%H%M%S')}.yaml")
     backup.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, backup)
-    notes.append(f"re-planning replaced shot(s) {', '.join(edited)} that you edited by hand and did not lock; "
-                 f"your version is saved at {backup.relative_to(project.root)} (set `locked: true` on a shot to "
-                 "keep your edits when re-planning)")
+    if edited:
+        notes.append(f"re-planning replaced shot(s) {', '.join(edited)} that you edited by hand and did not lock; "
+                     f"your version is saved at {backup.relative_to(project.root)} (set `locked: true` on a shot "
+                     "to keep your edits when re-planning)")
+    if dropped:
+        notes.append(f"locked shot(s) {', '.join(dropped)} left the plan (their scene is gone); they are saved at "
+                     f"{backup.relative_to(project.root)}: copy one back under the scene's new id to keep it")
 
 
 def _keep_takes(project: Project, episode: str, previous: ShotList, shots: list[Shot]) -> list[Shot]:

@@ -73,6 +73,22 @@ def test_locked_hand_edited_shot_survives_replanning(tmp_path):
     assert sorted(refs) == sorted(set(refs)) and "handoff/7" in refs
 
 
+def test_a_locked_shot_whose_scene_was_renamed_is_saved_not_lost(tmp_path):
+    """Renaming a scene's id dropped its locked shot, hand-written prompt and all, with a note and no copy."""
+    project = make_project(tmp_path, ROOT / "projects/demo", size=None)
+    director("-p", str(project), "plan", check=True)
+    path = project / "shots/screenplay.yaml"
+    data = yaml.safe_load(path.read_text())
+    next(s for s in data["shots"] if s["id"] == "handoff-02").update(locked=True, prompt="MY OWN WORDS")
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    sp_path = project / "screenplay.yaml"
+    sp_path.write_text(sp_path.read_text().replace("id: handoff", "id: handover"))
+    proc = director("-p", str(project), "plan", check=True)
+    assert "locked shot(s) handoff-02 left the plan" in proc.stderr, proc.stderr
+    saved = next((project / ".director" / "backups").glob("screenplay-*.yaml"))
+    assert "MY OWN WORDS" in saved.read_text() and "MY OWN WORDS" not in path.read_text()
+
+
 def test_a_locked_shot_is_said_to_keep_a_description_the_screenplay_changed(tmp_path):
     """A locked shot keeps its prompt; when the costume or room it describes changes, the re-plan says which shot
     still draws the old one (it was kept silently), once, and not for a description that stayed."""
