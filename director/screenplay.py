@@ -549,6 +549,17 @@ class _Checker:
                 self.check_files(("characters", cid, "refs"), char.refs, IMAGE_EXTS, "reference image")
                 if char.voice:
                     self.check_voice(("characters", cid, "voice"), char.voice)
+        names: dict[str, str] = {}
+        for cid, char in self.sp.characters.items():  # two characters one name: viewers, subtitles and the
+            # editors' dialogue tracks cannot tell them apart (an episode's su_mei named 苏美, as the bible's sumei)
+            name = (char.name or "").strip() if char is not None else ""
+            if name and name in names:
+                first = names[name]
+                where = self.pos_for(("characters", first))
+                self.err(("characters", cid, "name"), f"character {cid!r} is named {name!r}, as {first!r} is "
+                         f"({where.file}:{where.at(('characters', first), key=True)[0]}): give one another name, or "
+                         f"use {first!r} in this episode", severity="warning")
+            names.setdefault(name, cid)
         for lid, location in self.sp.locations.items():
             self.check_id(("locations", lid), lid, "location")
             if location is not None:

@@ -338,3 +338,19 @@ def test_an_episode_that_forgot_its_series_line_is_told_once(tmp_path):
     _, problems = screenplay_problems(ep, root)
     said = [str(p) for p in problems if "series: ../series.yaml" in str(p)]
     assert len(said) == 1 and "names no series bible" in said[0], "\n".join(map(str, problems))
+
+
+def test_two_characters_with_one_name_are_a_warning_naming_the_first(tmp_path):
+    """An episode's own su_mei named 苏美, as the bible's sumei: nothing said the viewers could not tell them apart."""
+    import shutil
+
+    root = tmp_path / "series"
+    shutil.copytree(DATA / "series", root, ignore=shutil.ignore_patterns(".director"))
+    ep = root / "episodes" / "ep02.yaml"
+    text = ep.read_text(encoding="utf-8")
+    assert "characters:" in text
+    ep.write_text(text.replace("characters:\n", "characters:\n  mia2: {name: Mia, description: another courier}\n", 1),
+                  encoding="utf-8")
+    _, problems = screenplay_problems(ep, root)
+    said = [str(p) for p in problems if "is named 'Mia', as 'mia' is" in str(p)]
+    assert len(said) == 1 and "warning" in said[0] and "series.yaml:" in said[0], "\n".join(map(str, problems))
