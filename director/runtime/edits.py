@@ -68,7 +68,9 @@ def _yaml(text: str = ""):
     rt = YAML()
     rt.preserve_quotes = True
     rt.brace_single_entry_mapping_in_flow_sequence = True  # `[{line: {...}}]` stays so, not `[line: {...}]`
-    rt.width = 100
+    # as wide as the file's longest line: an untouched long line (a Chinese line past 100 characters) was folded
+    # in two by an edit of another one, a diff of a line nobody changed
+    rt.width = max(100, max((len(line) for line in text.splitlines()), default=0) + 1)
     sequence, offset = 4, 2
     if text:
         try:

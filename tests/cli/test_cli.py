@@ -401,3 +401,20 @@ def test_render_all_gives_each_episode_its_own_stage_times(tmp_path):
     summary = status.split("2 episodes:\n", 1)[1].splitlines()
     assert summary[0].split()[0] == "ep01" and "to run" in summary[0], status[-500:]
     assert summary[1].split()[0] == "ep02" and "up to date" in summary[1], status[-500:]
+
+
+def test_a_line_edit_leaves_an_untouched_long_line_on_one_line(tmp_path):
+    """`line office/3 --emotion angry` folded another, untouched line of 120 characters in two: a diff of a line
+    nobody changed."""
+    from tests.conftest import make_project
+
+    project = make_project(tmp_path, size=None)
+    sp = project / "screenplay.yaml"
+    long = "Only since Tuesday, and every day before it, and every night since the parcel first came to my door."
+    text = sp.read_text(encoding="utf-8").replace('text: "Only since Tuesday."', f'text: "{long}"')
+    sp.write_text(text, encoding="utf-8")
+    line = next(ln for ln in text.splitlines() if long in ln)
+    assert len(line) > 110
+    director("-p", str(project), "line", "one/2", "--emotion", "angry", check=True)
+    after = sp.read_text(encoding="utf-8")
+    assert line in after.splitlines() and "emotion: angry" in after
