@@ -931,7 +931,7 @@ def load_screenplay(path: Path, root: Path | None = None) -> LoadedScreenplay:
         raise ScreenplayError(problems)
     loaded.warnings = [p for p in problems if p.severity != "error"]
     if bible is not None:
-        loaded.screenplay = _rebased(loaded.screenplay, bible_data, bible_path.parent, path.parent)
+        loaded.screenplay = _rebased(loaded.screenplay, bible_data, bible_path.parent, path.resolve().parent)
         loaded.series_title = bible_data["title"] if isinstance(bible_data.get("title"), str) else ""
     return loaded
 

@@ -99,6 +99,12 @@ def test_the_bibles_pictures_and_voices_are_found_beside_the_bible_by_every_read
     assert loaded.resolve(chars["mia"].refs[0]) == (root / "refs" / "mia.png").resolve()
     assert loaded.resolve(chars["ren"].voice.styles["angry"]) == (root / "refs" / "ren.wav").resolve()
     assert "zoe" in load_screenplay(root / "episodes/ep02.yaml", root).screenplay.characters  # the episode's own
+    # the project reached through a link at another depth: the bible's folder (resolved) and the episode's (as
+    # given) once made a path through neither
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(root)
+    through = load_screenplay(tmp_path / "link" / "episodes" / "ep01.yaml", tmp_path / "link")
+    assert through.resolve(through.screenplay.characters["mia"].refs[0]) == (root / "refs" / "mia.png").resolve()
     done = director("-p", str(root), "render", "-e", "ep01")
     assert done.returncode == 0, done.stderr
     status = director("-p", str(root), "status", "-e", "ep01")

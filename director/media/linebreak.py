@@ -42,8 +42,10 @@ NAME_DOT = re.compile(r"[\u3400-\u9fff]{1,6}(?:[·・][\u3400-\u9fff]{1,6})+")  
 # sentence-final one (出来|的, 拿|着 started a line), and 在/到 after a one-character verb (住|在, 走|到)
 PARTICLES = set("的地得了着过吗呢吧啊呀嘛么哦啦")
 COVERBS = ("在", "到")
-# a time of day before its hour (明天上午|九点 broke between them)
+# a time of day before its hour (明天上午|九点 broke between them); an hour is a number and 点 or 时 (晚上|一起 is no
+# hour, and 10:30 is kept whole by ``WHOLE``)
 DAY_TIMES = ("上午", "下午", "中午", "晚上", "早上", "凌晨", "傍晚", "今晚", "明早", "明晚", "今早")
+HOUR = re.compile(r"^[0-9０-９零〇一二三四五六七八九十两]+(?:点|时)")
 _lock = threading.Lock()
 
 
@@ -174,7 +176,7 @@ def _glue(parts: list[str]) -> list[str]:
                 or (NUMERAL.match(core) and NUMERAL.match(part))
                 or (core[-1:].isalnum() and word in PARTICLES)  # CEO的 too
                 or (han and word in COVERBS and len(core) == 1)
-                or (core.endswith(DAY_TIMES) and NUMERAL.match(part[:1] or " "))):
+                or (core.endswith(DAY_TIMES) and HOUR.match(part))):
             out[-1] = prev + part
         else:
             out.append(part)

@@ -35,7 +35,8 @@ class PlanResult:
             save_shot_list(self.path, self.shot_list)
             write_json(project.state_file("state", f"{self.shot_list.episode}.plan.json"),
                        {"version": 1, "shots": {s.id: _shot_digest(s) for s in self.shot_list.shots},
-                        "described": self.described})
+                        "described": self.described,
+                        "durations": {s.id: s.duration for s in self.shot_list.shots}})  # as planned (``lock``)
         return self
 
 
@@ -83,7 +84,13 @@ def what_changed(project: Project, loaded: LoadedScreenplay) -> str:
     before, now = _planned(project, loaded.episode, "described"), described(loaded.screenplay)
     if not before:
         return ""
-    changed = [key.split(":", 1)[1] for key in now if key in before and before[key] != now[key]]
+    blob = json.dumps(loaded.screenplay.model_dump(mode="json")["scenes"], ensure_ascii=False)
+    sp = loaded.screenplay
+    named = {f"character:{cid}" for cid, c in sp.characters.items() if f'"{cid}"' in blob or (c and c.name and
+                                                                                             c.name in blob)}
+    named |= {f"location:{lid}" for lid in sp.locations if f'"{lid}"' in blob}  # what its scenes name only: an
+    # episode re-planned for a line was told of a character it never shows
+    changed = [key.split(":", 1)[1] for key in now if key in before and before[key] != now[key] and key in named]
     added = [key.split(":", 1)[1] for key in now if key not in before]
     parts = ([f"the description of {', '.join(changed)}"] if changed else []) + (
         [f"new: {', '.join(added)}"] if added else [])

@@ -110,7 +110,8 @@ def resolve_settings(config: LLMConfig, env: Mapping[str, str], base_url: str | 
     # an endpoint named only by the project's director.yaml (a downloaded project's: anyone's) never gets the user's
     # key: it received `Authorization: Bearer sk-...` from whoever opened the project. It gets a placeholder, which
     # local servers accept; the user's own choice (--base-url, OPENAI_BASE_URL) gets the key.
-    withheld = not (base_url or env.get("OPENAI_BASE_URL")) and bool(config.base_url) and _host(url) != "api.openai.com"
+    withheld = not (base_url or env.get("OPENAI_BASE_URL")) and bool(config.base_url) and \
+        _origin(url) != "https://api.openai.com"  # the host alone let http:// (readable on the way) have it
     if withheld:
         log.debug("OPENAI_API_KEY is not sent to %s: only the project's director.yaml names it", redact(url))
     return LLMSettings(base_url=url.rstrip("/"), model=model or env.get("DIRECTOR_LLM_MODEL") or config.model
@@ -125,12 +126,17 @@ def resolve_settings(config: LLMConfig, env: Mapping[str, str], base_url: str | 
 WITHHELD_KEY = "not-sent-see-director-docs"  # what an endpoint named only by the project's file is sent
 
 
-def _host(url: str) -> str:
+def _origin(url: str) -> str:
+    """scheme://host[:port] of ``url`` (the default port left out), lower case."""
     from urllib.parse import urlsplit
     try:
-        return (urlsplit(url).hostname or "").lower()
+        parts = urlsplit(url)
+        port = parts.port
     except ValueError:
         return ""
+    scheme = parts.scheme.lower()
+    shown = "" if port is None or (scheme, port) in (("https", 443), ("http", 80)) else f":{port}"
+    return f"{scheme}://{(parts.hostname or '').lower()}{shown}"
 
 
 def url_problem(url: str) -> str | None:
@@ -303,7 +309,7 @@ class Endpoint:
                         f"the LLM server {url} wants a key (HTTP {exc.status_code}), and OPENAI_API_KEY was not sent to "
                         f"it: only the project's director.yaml names this server, and a project's file (a downloaded "
                         f"one too) could send your key anywhere. If it is yours, name it yourself: "
-                        f"OPENAI_BASE_URL={url} (or --base-url {url})") from None
+                        f"OPENAI_BASE_URL={url} (or `plan --base-url {url}`)") from None
                 raise BackendUnavailable(f"the LLM server {url} refused the key (HTTP {exc.status_code}); check "
                                          "OPENAI_API_KEY (and that this server expects one)") from None
             except openai.NotFoundError as exc:  # a wrong model name, or a URL without its /v1

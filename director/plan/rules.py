@@ -166,6 +166,8 @@ class RulePlanner:
         cues between them. A music stop, a card or a pause still waits for the next picture."""
         beat = scene.beats[i]
         sounds = (beat.sfx is not None or (beat.music is not None and not beat.music.stop))
+        if beat.transition is not None or beat.shot is not None:  # its hints are the next shot's (a transition
+            return False  # starts a new shot; an ECU hint turned the action's wide shot into one)
         if not sounds or not drafts or drafts[-1].kind != "action":
             return False
         j = i - 1

@@ -199,9 +199,11 @@ def set_shot(project: Project, episode: str | None, shot_id: str, changes: dict[
     node = next(s for s in data["shots"] if s.get("id") == shot_id)
     if values.get("locked") is True and not node.get("locked") and "duration" not in values:
         # a locked shot's duration is a floor for its length: the planner's estimate (3.2 s over a 2.6 s line)
-        # lengthened it, moved every later shot and re-cut the music. Locked at the length it has in the episode.
-        timed = _timed_seconds(project, loaded.episode, shot_id)
-        if timed is not None and timed < float(node.get("duration") or 0):
+        # lengthened it, moved every later shot and re-cut the music. Locked at the length it has in the episode,
+        # where its duration is still the planner's (a duration set by hand is the user's floor, kept)
+        timed = _timed_seconds(project, loaded, shot_id)
+        current = float(node.get("duration") or 0)
+        if timed is not None and timed < current and _planned_duration(project, loaded.episode, shot_id) == current:
             values["duration"] = timed
     for key, value in values.items():
         node[key] = value
@@ -210,9 +212,17 @@ def set_shot(project: Project, episode: str | None, shot_id: str, changes: dict[
     return saved.model_dump(mode="json")
 
 
-def _timed_seconds(project: Project, episode: str, shot_id: str) -> float | None:
+def _planned_duration(project: Project, episode: str, shot_id: str) -> float | None:
+    import json
+    try:
+        return float(json.loads(read_own(project.state_file("state", f"{episode}.plan.json")))["durations"][shot_id])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _timed_seconds(project: Project, loaded: LoadedScreenplay, shot_id: str) -> float | None:
     """The shot's length in the episode as last rendered (its timing artifact), rounded down to 0.1 ms so that as a
-    floor it gives the same frames; None where it was never timed."""
+    floor it gives the same frames; None where it was never timed, or timed at another frame rate."""
     import json
     import math
 
@@ -220,7 +230,9 @@ def _timed_seconds(project: Project, episode: str, shot_id: str) -> float | None
     from director.store.cache import ArtifactCache
 
     try:
-        item = StateIndex(project.state_file("state", f"{episode}.json")).jobs.get(f"timing:{shot_id}")
+        item = StateIndex(project.state_file("state", f"{loaded.episode}.json")).jobs.get(f"timing:{shot_id}")
+        if item and item["material"].get("fps") != loaded.screenplay.format.fps:
+            return None
         entry = ArtifactCache(project.cache_dir).lookup("timing", item["key"]) if item else None
         seconds = float(json.loads(read_own(entry.role("timing")))["duration"]) if entry is not None else None
     except (OSError, ValueError, KeyError, TypeError, DirectorError):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import shutil
 import time
 import uuid
@@ -132,8 +133,11 @@ def _check_replace(folder: Path, mark: Path, project: str) -> None:
                          f"replace it, or give another folder with -o")
 
 
-def _remove(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)  # rmtree unlinks the links inside, never follows them
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)  # rmtree unlinks the links inside, never follows them
+    else:
+        path.unlink(missing_ok=True)
 
 
 def write_draft(cut: Cut, media: dict[str, Path], dest: Path, flavour: str = "jianying", title: str = "",
@@ -147,6 +151,8 @@ def write_draft(cut: Cut, media: dict[str, Path], dest: Path, flavour: str = "ji
         _check_replace(folder, mark, project)
     # built in a new folder of a random name (a fixed ``.<name>.tmp`` planted as a link was written through:
     # rmtree skips a link, and the draft's files went where it pointed)
+    if folder.is_symlink():  # the link goes, never what it points at (and the draft's paths are its own)
+        folder.unlink()
     tmp = temp_folder_beside(folder)
     try:
         (tmp / "materials").mkdir()
@@ -158,12 +164,16 @@ def write_draft(cut: Cut, media: dict[str, Path], dest: Path, flavour: str = "ji
         for file in ("draft_content.json", "draft_info.json"):
             (tmp / file).write_text(json.dumps(draft, ensure_ascii=False, indent=1), encoding="utf-8")
         (tmp / "draft_meta_info.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
-        if folder.is_symlink():  # the link goes, never what it points at
-            folder.unlink()
-        if folder.exists():
-            old = temp_folder_beside(folder)  # the draft replaced is moved over a new empty folder, then removed
+        if folder.exists() or folder.is_symlink():
+            # the draft replaced goes to a random name nothing has (a folder or a file: renamed over an empty
+            # folder, a file could not be), and comes back if the new one cannot take its place
+            old = folder.with_name(f".{name}.{secrets.token_hex(8)}.old")
             folder.replace(old)
-            tmp.replace(folder)
+            try:
+                tmp.replace(folder)
+            except BaseException:
+                old.replace(folder)
+                raise
             _remove(old)
         else:
             tmp.replace(folder)

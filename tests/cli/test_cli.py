@@ -328,6 +328,12 @@ def test_locking_a_shot_keeps_the_cut_as_it_is(tmp_path):
         encoding="utf-8"))["shots"]}
     assert all(s["locked"] for s in after.values())
     assert any(after[k]["duration"] != v for k, v in before.items())  # the estimate gave way to the real length
+    # a duration set by hand is the user's floor: locking afterwards keeps it (the lock replaced it)
+    director("-p", str(project), "shot", "set", "one-01", "locked=false", check=True)
+    director("-p", str(project), "shot", "set", "one-01", "duration=6", check=True)
+    director("-p", str(project), "shot", "set", "one-01", "locked=true", check=True)
+    shots = yaml.safe_load((project / "shots" / "screenplay.yaml").read_text(encoding="utf-8"))["shots"]
+    assert next(s for s in shots if s["id"] == "one-01")["duration"] == 6
 
 
 def test_a_bible_edit_says_what_changed_in_each_episode(tmp_path):
@@ -344,6 +350,13 @@ def test_a_bible_edit_says_what_changed_in_each_episode(tmp_path):
     assert "(screenplay changed: the description of mia)" in status.stderr + status.stdout, status.stderr
     rendered = director("-p", str(project), "render", "-e", "ep01", "--until", "keyframes", check=True)
     assert "the screenplay changed since the last plan: the description of mia" in rendered.stderr, rendered.stderr
+    # a character the episode never shows is not named as the cause (ep01 re-planned for a line was told of ren)
+    bible.write_text(bible.read_text(encoding="utf-8").replace("tall man in a grey suit", "short man"),
+                     encoding="utf-8")
+    ep01 = project / "episodes" / "ep01.yaml"
+    ep01.write_text(ep01.read_text(encoding="utf-8").replace("another parcel.", "one more parcel."), encoding="utf-8")
+    status = director("-p", str(project), "status", "-e", "ep01", check=True)
+    assert "(screenplay changed)" in status.stderr and "description of ren" not in status.stderr, status.stderr
 
 
 def test_episodes_are_in_their_numbers_order(tmp_path):

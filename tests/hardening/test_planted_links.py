@@ -246,3 +246,18 @@ def _umask() -> int:
     from director.store.files import UMASK
 
     return UMASK
+
+
+def test_a_draft_replaced_over_a_file_of_its_name_leaves_nothing_behind(arena):
+    """A plain file where the draft goes: the replacement renamed it over an empty folder (which fails), exited 1
+    saying "a folder is where director writes a file", and left an empty temp folder beside the drafts."""
+    project, _ = arena
+    drafts = project / "drafts"
+    drafts.mkdir()
+    director("-p", str(project), "export", "-f", "jianying", "-o", str(drafts), check=True, timeout=120)
+    name = next(p.name for p in drafts.iterdir() if p.is_dir())
+    shutil.rmtree(drafts / name)
+    (drafts / name).write_text("not a draft")
+    director("-p", str(project), "export", "-f", "jianying", "-o", str(drafts), "--force", check=True, timeout=120)
+    assert (drafts / name).is_dir() and (drafts / name / "draft_content.json").is_file()
+    assert sorted(p.name for p in drafts.iterdir()) == sorted([name, f"{name}.director.json"])

@@ -309,6 +309,19 @@ def test_an_endpoint_only_the_projects_file_names_never_gets_the_users_key(proje
         assert [r["auth"] for r in llm.calls()[before:]] == [f"Bearer {KEY}"] * (len(llm.calls()) - before)
 
 
+@pytest.mark.parametrize("url, sent", [("https://api.openai.com/v1", True), ("https://API.openai.com:443/v1", True),
+                                       ("http://api.openai.com/v1", False), ("https://api.openai.com:8443/v1", False),
+                                       ("https://api.openai.com.evil.example/v1", False)])
+def test_only_openais_own_https_origin_in_a_projects_file_gets_the_key(url, sent):
+    """The host alone was compared: a project's `http://api.openai.com/v1` got the key over plain HTTP."""
+    from director.plan.llm import WITHHELD_KEY, resolve_settings
+    from director.project import LLMConfig
+
+    settings = resolve_settings(LLMConfig(base_url=url), {"OPENAI_API_KEY": KEY})
+    assert (settings.api_key.get_secret_value() == KEY) is sent and settings.withheld is not sent
+    assert sent or settings.api_key.get_secret_value() == WITHHELD_KEY
+
+
 @pytest.mark.parametrize("url", ["http://127.0.0.1:87 65/v1", "http://[::1/v1", "http:///v1"])
 def test_a_malformed_base_url_is_a_config_error_not_a_bug(project, url):
     proc = plan(project, llm_env(url))

@@ -261,6 +261,17 @@ def test_music_and_sounds_after_the_opening_action_start_with_the_episode(tmp_pa
     assert by_beat["s1/2"] is shots[0] and by_beat["s1/3"] is shots[0]  # over the hook
     assert shots[0].beats == ["s1/1", "s1/2", "s1/3"]
     assert by_beat["s1/6"] is by_beat["s1/7"] and by_beat["s1/6"] is not by_beat["s1/5"]  # the stop: after her exit
+    # music after an action that carries a transition or a shot hint is the next shot's: the dissolve went into the
+    # action's shot, and its ECU hint turned the action's wide shot into one
+    _, _, by_beat = _planned(tmp_path, FAMILY + """    beats:
+      - line: {who: qing, text: 妈，我回来了。}
+      - action: 苏母转过身。
+      - {music: {mood: 悲伤}, transition: dissolve, shot: {size: ECU}}
+      - line: {who: mother, text: 回来就好。}
+""")
+    assert by_beat["s1/3"] is by_beat["s1/4"] and by_beat["s1/3"] is not by_beat["s1/2"]
+    assert by_beat["s1/2"].size != "ECU" and by_beat["s1/2"].transition == "cut"
+    assert by_beat["s1/3"].transition == "dissolve" and by_beat["s1/3"].size == "ECU"
 
 
 def test_a_sound_before_a_line_is_heard_before_the_words(tmp_path):

@@ -62,7 +62,7 @@ def test_a_job_is_not_handed_ahead_to_a_busy_device_while_another_holding_its_ki
     sched.executor = SimpleNamespace(release=lambda *a: None)
     handed: list = []
     pools = {"gpu": SimpleNamespace(submit=lambda fn, unit, job, device: handed.append((job, device)) or object())}
-    unit = SimpleNamespace(stage=SimpleNamespace(name="clips"))
+    unit = SimpleNamespace(stage=SimpleNamespace(name="clips"), ep=SimpleNamespace(name="ep"))
     queue = sched.gpu_queue.setdefault("video", deque([(unit, SimpleNamespace(name="clip-1"))]))
 
     sched._dispatch_gpu(pools, {}, others_running=True)

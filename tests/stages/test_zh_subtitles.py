@@ -353,8 +353,8 @@ def test_a_dash_pair_ends_a_clause():
     ("她？一个从孤儿院出来的野丫头，也配站在这里？", 12, ["出来的"]),  # 的 started the second line
     ("就凭你？你以为拿着一份DNA报告和", 8, ["拿着"]),  # 拿|着
     ("而且她现在就住在你原来的房间里", 9, ["住在"]),  # 住|在
-    ("顾总，董事会明天上午九点开会", 9, ["上午九点"]),  # 上午|九点
-    ("CEO的推荐信就能进Gu Group吗？", 8, ["CEO的"]),
+    ("他说明天晚上九点在公司门口等我", 7, ["晚上九点"]),  # 晚上|九点
+    ("你拿着iPhone的时候想过我吗", 10, ["iPhone的"]),  # iPhone|的时候
 ])
 def test_particles_coverbs_and_hours_stay_with_the_word_they_lean_on(text, width, kept):
     """A series' subtitles started lines with 的 and 着 and broke 住|在 and 上午|九点 (a post-production lead's
@@ -371,3 +371,13 @@ def test_a_short_drama_pause_is_a_clause_end_for_two_lines():
     fnt = font(40)
     lines = wrap(zh_drama("我已经等了你整整三年了，你为什么现在才回来"), fnt.getlength, fnt.getlength("中" * 12), ())
     assert lines == ["我已经等了你整整三年了", "你为什么现在才回来"], lines
+
+
+def test_an_hour_is_kept_with_its_time_of_day_and_nothing_else_is():
+    """The time-of-day rule glued any word starting with a numeral (晚上一起: 一起 then broke in two at a narrow
+    measure) and a time with separators (上午10:30) into a unit wider than a line, which was then cut inside 10:30."""
+    fnt = font(40)
+    lines = wrap("他今天晚上一起去", fnt.getlength, fnt.getlength("中" * 3), ())
+    assert any("一起" in line for line in lines), lines
+    lines = wrap("明天上午10:30到公司来", fnt.getlength, fnt.getlength("中" * 4), ())
+    assert any("10:30" in line for line in lines), lines
