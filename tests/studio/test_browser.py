@@ -227,7 +227,10 @@ def test_an_unplanned_episode_is_planned_from_the_board_and_its_cards_can_then_b
                                timeout=15000)  # not planned yet: the edit says so
         page.click("#plan-episode")
         page.wait_for_function("!document.getElementById('plan-episode')", timeout=60000)  # planned: the notes redrawn
-        assert shots.exists() and "plan done" in page.locator("#progress").text_content()
+        # (the page's poll may see the new shot list before the plan's process has ended and said so)
+        page.wait_for_function("document.getElementById('progress').textContent.includes('plan done')",
+                               timeout=30000)
+        assert shots.exists()
         page.locator("#shot-arrival-02 select[data-field=size]").select_option("ECU")
 
         def size() -> str:
