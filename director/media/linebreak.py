@@ -30,8 +30,9 @@ UNIT = re.compile(r"^(年|月|日|号|点|分|秒|岁|天|周|个|次|位|元|�
                   r"小时|分钟|周年|倍|成|折|%|％|人|件|条|张|本|杯|瓶|辆|套|间|家|岁了|点钟|块钱|万块|万元)")
 # text kept whole: a web address, a number with separators, a dotted word (example.com, v1.2)
 WHOLE = re.compile(r"(?:https?://|www\.)[A-Za-z0-9\-._~/?=&%#+:@]*[A-Za-z0-9/]|[0-9０-９]+(?:[.,:：．][0-9０-９]+)+"
-                   r"|[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)+")
-CLAUSE_END = set("，。！？；：、,.!?;:…—")  # — : a dash pair breaks off a clause (毁了我——今天)
+                   r"|[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)+|[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+")  # and Wi-Fi, K-pop
+CLAUSE_END = set("，。！？；：、,.!?;:…—")
+SENTENCE_MARKS = set("。！？!?…")  # — : a dash pair breaks off a clause (毁了我——今天)
 # a full stop that ends no clause: a title's (Mr. Chen) always; an abbreviation's where the sentence goes on in lower
 # case (10 a.m. sharp, the U.S. team; "10 a.m. Are you sure" ends one)
 ABBREVIATION = re.compile(r"(?<![A-Za-z.])(?:(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|vs|Corp|Inc|Ltd|Co)\.(?= )"
@@ -40,8 +41,12 @@ CLOSING = set("」』”’）》】〉)")  # stays with the clause whose punctu
 NAME_DOT = re.compile(r"[\u3400-\u9fff]{1,6}(?:[·・][\u3400-\u9fff]{1,6})+")  # 欧阳·纳兰 (a name's parts)
 # words that lean on the word before them, as a subtitle editor keeps them: a structural or aspect particle or a
 # sentence-final one (出来|的, 拿|着 started a line), and 在/到 after a one-character verb (住|在, 走|到)
-PARTICLES = set("的地得了着过吗呢吧啊呀嘛么哦啦")
+PARTICLES = set("的地得了着过吗呢吧啊呀嘛么哦啦") | {"而已", "罢了"}
 COVERBS = ("在", "到")
+# words that lean on the word after them: a preposition (把|离婚协议书 ended a line on 把). Not a measure word
+# with the word after it (一个|下着大雨的深夜: jieba's next word is not the noun it counts, and the long units
+# left a clause no even split into cues)
+LEAN_FORWARD = {"把", "被", "给", "跟", "对", "从", "让", "向", "在", "和", "与", "将", "为"}
 # a time of day before its hour (明天上午|九点 broke between them); an hour is a number and 点 or 时 (晚上|一起 is no
 # hour, and 10:30 is kept whole by ``WHOLE``)
 DAY_TIMES = ("上午", "下午", "中午", "晚上", "早上", "凌晨", "傍晚", "今晚", "明早", "明晚", "今早")
@@ -172,10 +177,12 @@ def _glue(parts: list[str]) -> list[str]:
         han = bool(core) and bool(HAN.match(core[-1]))
         if (part[0] in NO_LINE_START or part.isspace()
                 or (core and core[-1] in NO_LINE_END)
-                or (NUMERAL.match(core.lstrip("".join(NO_LINE_END))) and UNIT.match(part))
+                or ((NUMERAL.match(core.lstrip("".join(NO_LINE_END))) or  # 在3 (a preposition leaning on it) too
+                     (core[:1] in LEAN_FORWARD and NUMERAL.match(core[1:]))) and UNIT.match(part))
                 or (NUMERAL.match(core) and NUMERAL.match(part))
                 or (core[-1:].isalnum() and word in PARTICLES)  # CEO的 too
-                or (han and word in COVERBS and len(core) == 1)
+                or (han and word in COVERBS and (len(core) == 1 or (word == "到" and len(core) == 2)))
+                or core in LEAN_FORWARD
                 or (core.endswith(DAY_TIMES) and HOUR.match(part))):
             out[-1] = prev + part
         else:
@@ -231,11 +238,19 @@ def _balance(units: list[str], measure, max_width: float) -> list[str] | None:
     for i in range(1, len(units)):
         a, b = "".join(units[:i]).strip(), "".join(units[i:]).strip()
         wa, wb = measure(a), measure(b)
+        if wa > max_width or wb > max_width:
+            continue
+        end = a.rstrip("".join(CLOSING))[-1:]
         # a clause's end, or a space between Chinese words: the short-drama style's comma (``zh_drama``)
-        clause = a.rstrip("".join(CLOSING))[-1:] in CLAUSE_END or (
+        clause = end in CLAUSE_END or (
             units[i - 1][-1:].isspace() and bool(CJK_CHAR.match(a[-1:])) and bool(CJK_CHAR.match(b[:1])))
-        if wa <= max_width and wb <= max_width and (best is None or (not clause, max(wa, wb)) < best[0]):
-            best = ((not clause, max(wa, wb)), [a, b])
+        # a clause break where neither line is under a quarter of the other (老公|你今天怎么这么早就回来了呀 won as
+        # a clause break all the same), a sentence's end before a clause's (吗？|苏晴 rather than 名字|我就...)
+        strength = 2 if end in SENTENCE_MARKS else 1 if end in "；;：:—" else 0
+        even = clause and min(wa, wb) >= max(wa, wb) / 4
+        key = (not even, -strength if even else 0, max(wa, wb))
+        if best is None or key < best[0]:
+            best = (key, [a, b])
     return best[1] if best else None
 
 

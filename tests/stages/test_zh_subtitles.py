@@ -381,3 +381,35 @@ def test_an_hour_is_kept_with_its_time_of_day_and_nothing_else_is():
     assert any("一起" in line for line in lines), lines
     lines = wrap("明天上午10:30到公司来", fnt.getlength, fnt.getlength("中" * 4), ())
     assert any("10:30" in line for line in lines), lines
+
+
+def test_a_line_that_fits_one_cue_only_by_breaking_mid_phrase_takes_two_cues_at_its_clauses():
+    """苏晴！你给我站住！今天你 / 不把话说清楚 (a 2-line cue broken mid-phrase) where two cues at the clauses read
+    as an editor cuts them; a lone word (老公) is never a cue of its own for that."""
+    from director.stages.subtitles import layout
+
+    cues = layout("苏晴！你给我站住！今天你不把话说清楚，哪儿也别想去！", 0.0, 5.0, 1080, 1920, 0.034, 2, (), "zh-drama")
+    assert [c.lines for c in cues] == [("苏晴！你给我站住！",), ("今天你不把话说清楚", "哪儿也别想去！")], cues
+    cues = layout("你以为换了个名字，我就认不出你了吗？苏晴，好久不见。", 0.0, 5.0, 1080, 1920, 0.034, 2,
+                  ("苏晴",), "zh-drama")
+    assert [c.lines for c in cues] == [("你以为换了个名字", "我就认不出你了吗？"), ("苏晴 好久不见",)], cues
+    one = layout("老公，你今天怎么这么早就回来了呀？", 0.0, 5.0, 1080, 1920, 0.034, 2, (), "zh-drama")
+    assert len(one) == 1, one
+    short = layout("苏晴！你给我站住！今天你不把话说清楚，哪儿也别想去！", 0.0, 1.2, 1080, 1920, 0.034, 2, (), "zh-drama")
+    assert len(short) == 1  # too short a line for two cues
+
+
+def test_two_lines_prefer_a_sentences_end_and_no_word_alone():
+    fnt = font(40)
+    lines = wrap("你以为换了个名字，我就认不出你了吗？苏晴，好久不见", fnt.getlength, fnt.getlength("中" * 17), ())
+    assert lines[0].endswith("吗？"), lines  # not 名字，| 我就...: the sentence ends first
+    lines = wrap("老公，你今天怎么这么早就回来了呀？", fnt.getlength, fnt.getlength("中" * 14), ())
+    assert lines[0] != "老公，", lines  # a 2:14 clause break is no balance
+
+
+def test_fourteen_characters_fit_a_line_at_the_default_size():
+    """A 14-character clause missed the 1080-wide measure by 3 px and broke mid-phrase."""
+    from director.stages.subtitles import layout
+
+    cues = layout("你不过是我花钱雇来的替身而已，别太把自己当回事了！", 0.0, 5.0, 1080, 1920, 0.034, 2, (), "zh-drama")
+    assert cues[0].lines[0] == "你不过是我花钱雇来的替身而已", cues
