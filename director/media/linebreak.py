@@ -4,7 +4,8 @@ Chinese has no spaces, so breaking "by character" splits 四十|万, 眼|神, a 
 is segmented into words with jieba (MIT; its dictionary keeps idioms such as 一模一样 whole), the
 screenplay's character names are added to its dictionary, a number is kept with its unit or
 classifier (2002年, 3天, 三点), closing punctuation stays with the word before it (no line starts
-with ，。！？), opening punctuation with the word after it. Latin text breaks at spaces. Japanese and
+with ，。！？), opening punctuation with the word after it; a particle (的 着 吗 而已) with the word before it,
+a preposition (把 被 在) with the word after it. Latin text breaks at spaces. Japanese and
 Korean fall back to characters (with the same punctuation rules).
 
 ``zh_drama`` is the subtitle craft of Chinese short dramas: no sentence-final 。，、；： at a line's
