@@ -239,5 +239,7 @@ def test_an_unplanned_episode_is_planned_from_the_board_and_its_cards_can_then_b
         deadline = time.monotonic() + 15
         while size() != "ECU" and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert size() == "ECU" and page.locator("#shot-arrival-02 .errors").text_content() == ""
+        assert size() == "ECU"
+        page.wait_for_function("document.querySelector('#shot-arrival-02 .errors').textContent === ''",
+                               timeout=15000)  # the refused edit's message is gone once this one is saved
         page.close()

@@ -75,7 +75,9 @@
     box.textContent = text;
   }
   async function act(card, fn, restore) {
-    const box = card.querySelector('.errors');
+    // the card on the page now: a refresh may have replaced the one this control was wired in (a select's save
+    // waits 500 ms), and the old error stayed shown on the new copy until the next refresh
+    const box = (document.getElementById(card.id) || card).querySelector('.errors');
     box.textContent = '';
     box.classList.remove('warn');
     delete shown[card.dataset.shot];
