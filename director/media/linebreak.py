@@ -249,7 +249,8 @@ def _balance(units: list[str], measure, max_width: float) -> list[str] | None:
         # a clause break all the same), a sentence's end before a clause's (吗？|苏晴 rather than 名字|我就...)
         strength = 2 if end in SENTENCE_MARKS else 1 if end in "；;：:—" else 0
         even = clause and min(wa, wb) >= max(wa, wb) / 4
-        key = (not even, -strength if even else 0, max(wa, wb))
+        weak = not even and a.endswith("的")  # 一辆黑色的|迈巴赫: a modifier cut from its noun, where another fits
+        key = (not even, weak, -strength if even else 0, max(wa, wb))
         if best is None or key < best[0]:
             best = (key, [a, b])
     return best[1] if best else None

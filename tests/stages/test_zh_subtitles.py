@@ -413,3 +413,11 @@ def test_fourteen_characters_fit_a_line_at_the_default_size():
 
     cues = layout("你不过是我花钱雇来的替身而已，别太把自己当回事了！", 0.0, 5.0, 1080, 1920, 0.034, 2, (), "zh-drama")
     assert cues[0].lines[0] == "你不过是我花钱雇来的替身而已", cues
+
+
+def test_a_modifier_is_not_cut_from_its_noun_where_another_break_fits():
+    """你居然用我送你的 / iPhone给别的男人发消息？: a line ending on 的 where the break after the noun fits too."""
+    fnt = font(40)
+    for text in ("你居然用我送你的iPhone给别的男人发消息？", "我已经把公司百分之五十一的股份转到你名下了"):
+        lines = wrap(text, fnt.getlength, fnt.getlength("中" * 16), ())
+        assert len(lines) == 2 and not lines[0].endswith("的"), lines
