@@ -126,6 +126,23 @@ NOT_READ_BY = {"rules": ("title", "style")}
 NOT_READ_OF = ("voice", "refs")  # of a character or a place
 
 
+def scene_cast(data: dict, words: bool = True) -> tuple[set[str], set[str]]:
+    """(character ids, location ids) a dumped screenplay's scenes name: by id, a character by name in any text too,
+    and with ``words`` by its id or name as a word in any case, as the rule planner finds one in an action ("...the
+    Cat."; the digest before that missed those: a change to such a character kept a stale plan)."""
+    blob = json.dumps(data.get("scenes", []), ensure_ascii=False)
+    lowered = blob.lower()
+
+    def named(cid: str, c: dict) -> bool:
+        if f'"{cid}"' in blob or (c.get("name") and c["name"] in blob):
+            return True
+        return words and any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", lowered)
+                             for n in {cid.lower(), str(c.get("name") or "").lower()} if n)
+
+    return ({cid for cid, c in (data.get("characters") or {}).items() if named(cid, c or {})},
+            {lid for lid in (data.get("locations") or {}) if f'"{lid}"' in blob})
+
+
 def plan_digest(sp: Screenplay, planner: str | None = None) -> str:
     """What a shot list is planned from: the screenplay with only the characters and places its scenes name (by
     id, or a character by name in any text). A series bible's change to a character an episode never names does
@@ -135,19 +152,9 @@ def plan_digest(sp: Screenplay, planner: str | None = None) -> str:
     if planner is not None:
         for key in NOT_READ + NOT_READ_BY.get(planner, ()):
             data.pop(key, None)
-    blob = json.dumps(data.get("scenes", []), ensure_ascii=False)
-    lowered = blob.lower()
-
-    def named(cid: str, c: dict) -> bool:
-        if f'"{cid}"' in blob or (c.get("name") and c["name"] in blob):
-            return True
-        # as the rule planner finds a character in action ("...the Cat."): its id or name as a word, any case
-        # (the digest before this one missed those: a change to such a character kept a stale plan)
-        return planner is not None and any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", lowered)
-                                           for n in {cid.lower(), str(c.get("name") or "").lower()} if n)
-
-    data["characters"] = {cid: c for cid, c in data.get("characters", {}).items() if named(cid, c)}
-    data["locations"] = {lid: place for lid, place in data.get("locations", {}).items() if f'"{lid}"' in blob}
+    characters, locations = scene_cast(data, words=planner is not None)
+    data["characters"] = {cid: c for cid, c in data.get("characters", {}).items() if cid in characters}
+    data["locations"] = {lid: place for lid, place in data.get("locations", {}).items() if lid in locations}
     if planner is not None:
         for table in (data["characters"], data["locations"]):
             for key, entry in table.items():

@@ -32,8 +32,8 @@ UNIT = re.compile(r"^(年|月|日|号|点|分|秒|岁|天|周|个|次|位|元|�
 # text kept whole: a web address, a number with separators, a dotted word (example.com, v1.2)
 WHOLE = re.compile(r"(?:https?://|www\.)[A-Za-z0-9\-._~/?=&%#+:@]*[A-Za-z0-9/]|[0-9０-９]+(?:[.,:：．][0-9０-９]+)+"
                    r"|[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)+|[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+")  # and Wi-Fi, K-pop
-CLAUSE_END = set("，。！？；：、,.!?;:…—")
-SENTENCE_MARKS = set("。！？!?…")  # — : a dash pair breaks off a clause (毁了我——今天)
+CLAUSE_END = set("，。！？；：、,.!?;:…—")  # — : a dash pair breaks off a clause (毁了我——今天)
+SENTENCE_END = set("。！？!?….")  # a clause's "." is a sentence's (a title's or an abbreviation's ends no clause)
 # a full stop that ends no clause: a title's (Mr. Chen) always; an abbreviation's where the sentence goes on in lower
 # case (10 a.m. sharp, the U.S. team; "10 a.m. Are you sure" ends one)
 ABBREVIATION = re.compile(r"(?<![A-Za-z.])(?:(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|vs|Corp|Inc|Ltd|Co)\.(?= )"
@@ -247,7 +247,7 @@ def _balance(units: list[str], measure, max_width: float) -> list[str] | None:
             units[i - 1][-1:].isspace() and bool(CJK_CHAR.match(a[-1:])) and bool(CJK_CHAR.match(b[:1])))
         # a clause break where neither line is under a quarter of the other (老公|你今天怎么这么早就回来了呀 won as
         # a clause break all the same), a sentence's end before a clause's (吗？|苏晴 rather than 名字|我就...)
-        strength = 2 if end in SENTENCE_MARKS else 1 if end in "；;：:—" else 0
+        strength = 2 if end in SENTENCE_END else 1 if end in "；;：:—" else 0
         even = clause and min(wa, wb) >= max(wa, wb) / 4
         weak = not even and a.endswith("的")  # 一辆黑色的|迈巴赫: a modifier cut from its noun, where another fits
         key = (not even, weak, -strength if even else 0, max(wa, wb))

@@ -12,7 +12,8 @@ from typing import Mapping
 from director.errors import ProjectLocked, ScreenplayError, StageFailed
 from director.project import Project
 from director.screenplay import LoadedScreenplay
-from director.shots import Shot, ShotList, load_shot_list, plan_digest, plan_problems, planned_from, save_shot_list
+from director.shots import (Shot, ShotList, load_shot_list, plan_digest, plan_problems, planned_from, save_shot_list,
+                            scene_cast)
 from director.store.files import read_own, write_json
 
 
@@ -58,7 +59,7 @@ def _shot_digest(shot: Shot) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _planned(project: Project, episode: str, part: str = "shots") -> dict[str, str]:
+def planned_state(project: Project, episode: str, part: str = "shots") -> dict[str, str]:
     """Digest of each shot as the planner last wrote it (a differing shot was edited by hand), or with ``part``
     "described", of each character and place as the screenplay described them then."""
     try:
@@ -81,15 +82,13 @@ def what_changed(project: Project, loaded: LoadedScreenplay) -> str:
     """Which characters and places the screenplay describes differently since the last plan ("the description of
     guyan"), or "" where that is not it (a line, a scene): a bible edit re-plans every episode, and each said only
     "screenplay changed"."""
-    before, now = _planned(project, loaded.episode, "described"), described(loaded.screenplay)
+    before, now = planned_state(project, loaded.episode, "described"), described(loaded.screenplay)
     if not before:
         return ""
-    blob = json.dumps(loaded.screenplay.model_dump(mode="json")["scenes"], ensure_ascii=False)
-    sp = loaded.screenplay
-    named = {f"character:{cid}" for cid, c in sp.characters.items() if f'"{cid}"' in blob or (c and c.name and
-                                                                                             c.name in blob)}
-    named |= {f"location:{lid}" for lid in sp.locations if f'"{lid}"' in blob}  # what its scenes name only: an
-    # episode re-planned for a line was told of a character it never shows
+    # what its scenes name only (the plan's digest reads the same): an episode re-planned for a line was told of
+    # a character it never shows
+    characters, locations = scene_cast(loaded.screenplay.model_dump(mode="json", exclude_defaults=True))
+    named = {f"character:{c}" for c in characters} | {f"location:{p}" for p in locations}
     changed = [key.split(":", 1)[1] for key in now if key in before and before[key] != now[key] and key in named]
     added = [key.split(":", 1)[1] for key in now if key not in before]
     parts = ([f"the description of {', '.join(changed)}"] if changed else []) + (
@@ -102,7 +101,7 @@ def stale_locked(project: Project, loaded: LoadedScreenplay, locked: list[Shot])
     planned: a locked shot keeps its prompt, so it still draws the old costume or room (nothing said so)."""
     from director.shots import shot_location
 
-    before, now = _planned(project, loaded.episode, "described"), described(loaded.screenplay)
+    before, now = planned_state(project, loaded.episode, "described"), described(loaded.screenplay)
     notes = []
     for shot in locked:
         changed = [key.split(":", 1)[1] for key in
@@ -118,7 +117,7 @@ def stale_locked(project: Project, loaded: LoadedScreenplay, locked: list[Shot])
 
 def _keep_hand_edits(project: Project, previous: ShotList, new: ShotList, notes: list[str]) -> None:
     """A re-plan replaces unlocked shots; if the user edited some by hand, say so and keep a copy."""
-    planned = _planned(project, previous.episode)
+    planned = planned_state(project, previous.episode)
     fresh = {s.id: s for s in new.shots}
     edited = [s.id for s in previous.shots if not s.locked and s.id in planned
               and planned[s.id] != _shot_digest(s) and fresh.get(s.id) != s]

@@ -106,12 +106,11 @@ def resolve_settings(config: LLMConfig, env: Mapping[str, str], base_url: str | 
     if problem := url_problem(url):
         raise ConfigError(f"the LLM endpoint {redact(url)[:120]!r} {problem}; set OPENAI_BASE_URL (or llm.base_url) "
                           "like http://127.0.0.1:8080/v1")
-    official = "api.openai.com" in url
+    official = _origin(url) == "https://api.openai.com"  # the host alone let a project's http:// have the key
     # an endpoint named only by the project's director.yaml (a downloaded project's: anyone's) never gets the user's
     # key: it received `Authorization: Bearer sk-...` from whoever opened the project. It gets a placeholder, which
     # local servers accept; the user's own choice (--base-url, OPENAI_BASE_URL) gets the key.
-    withheld = not (base_url or env.get("OPENAI_BASE_URL")) and bool(config.base_url) and \
-        _origin(url) != "https://api.openai.com"  # the host alone let http:// (readable on the way) have it
+    withheld = not (base_url or env.get("OPENAI_BASE_URL")) and bool(config.base_url) and not official
     if withheld:
         log.debug("OPENAI_API_KEY is not sent to %s: only the project's director.yaml names it", redact(url))
     return LLMSettings(base_url=url.rstrip("/"), model=model or env.get("DIRECTOR_LLM_MODEL") or config.model

@@ -213,10 +213,11 @@ def set_shot(project: Project, episode: str | None, shot_id: str, changes: dict[
 
 
 def _planned_duration(project: Project, episode: str, shot_id: str) -> float | None:
-    import json
+    from director.plan import planned_state
+
     try:
-        return float(json.loads(read_own(project.state_file("state", f"{episode}.plan.json")))["durations"][shot_id])
-    except (OSError, ValueError, KeyError, TypeError):
+        return float(planned_state(project, episode, "durations")[shot_id])
+    except (KeyError, ValueError):
         return None
 
 

@@ -7,10 +7,12 @@ from pathlib import Path
 from director.backends import configure_backends
 from director.backends.models import ModelNeed, pull, size_on_disk
 from director.errors import BackendUnavailable, UsageError
+from director.ids import id_problem
 from director.project import Project
 from director.runtime.engine import StateIndex
 from director.stages.refs import SHEETS
 from director.store.cache import ArtifactCache
+from director.store.files import temp_beside
 
 
 def profile_backends(project: Project, profile: str | None) -> dict:
@@ -120,8 +122,6 @@ def pull_models(needs: list[ModelNeed], license_ack: str | None = None) -> list[
 def _sheet_id(ident: str) -> None:
     """A character's or location's id, nothing else: ``refs unlock x/../../../notes`` deleted notes.png at the
     project's root (the path stayed inside the project, so the inside check let it through)."""
-    from director.ids import id_problem
-
     problem = id_problem(ident)
     if problem:
         raise UsageError(f"{ident!r} is not a character or location id: it {problem}")
@@ -149,8 +149,6 @@ def lock_sheet(project: Project, ident: str) -> Path:
                          f"character or location without refs)")
     kind, entry = found
     target = project.inside(project.root / SHEETS / f"{kind}-{ident}.png", "the locked sheet")
-    from director.store.files import temp_beside
-
     tmp = temp_beside(target)
     try:
         shutil.copyfile(entry.role("image"), tmp)

@@ -18,7 +18,7 @@ from director.runtime import uptodate
 from director.runtime.context import RenderContext
 from director.runtime.engine import Reporter, RunResult, Selection, StateIndex, execute, run_record
 from director.store.cache import ArtifactCache, file_stamp
-from director.store.files import read_own, write_json
+from director.store.files import read_own, temp_beside, write_json
 from director.store.lock import ProjectLock
 from director.vocab import did_you_mean
 
@@ -244,8 +244,6 @@ def _publish_file(src: Path, dst: Path, key: str = "", published: dict | None = 
             stamp = None
         if stamp is not None and published.get(dst.name) == stamp:
             return
-    from director.store.files import temp_beside
-
     tmp = temp_beside(dst)
     try:
         shutil.copyfile(src, tmp)

@@ -11,10 +11,9 @@ from PIL import Image, ImageDraw
 
 from director.media.fonts import drawing_language, font, wrap_text
 from director.media.png import write_png
-from director.store.files import temp_beside
 from director.shots import talking_speakers
 from director.store.cache import fingerprint
-from director.store.files import atomic_write_text, read_own
+from director.store.files import atomic_write_text, read_own, temp_beside
 
 COLUMNS = 4
 DELIVERY_TAGS = {"vo": " (V.O.)", "os": " (O.S.)", "inner": " (inner)", "phone": " (phone)", "radio": " (radio)"}

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from director.backends.types import Artifact, Made, added, keyed
 from director.media.fonts import FONT_FAMILY, ass_size, font, glyph_language, libass_scale, missing_glyphs, wrap_lines
-from director.media.linebreak import CJK_CHAR, CLAUSE_END, clauses, words, zh_drama
+from director.media.linebreak import CJK_CHAR, CLAUSE_END, SENTENCE_END, clauses, words, zh_drama
 from director.project import SubtitleConfig
 from director.stages.base import Stage
 
@@ -34,7 +34,7 @@ class SubtitleCue:
 
 
 MIN_CUE = 0.8  # seconds a cue stays up at least (a 0.37 s "What?" would flash by)
-SENTENCE_END = set("。！？!?….")  # a clause's "." is a sentence's (a title's or an abbreviation's ends no clause)
+CLOSERS = "」』”’）)\"'"  # what may follow a clause's punctuation and still end it (我回来了。」)
 
 
 def layout(text: str, start: float, end: float, width: int, height: int, size: float, max_lines: int,
@@ -69,24 +69,24 @@ def layout(text: str, start: float, end: float, width: int, height: int, size: f
 
     def at_clauses(lines: list[str]) -> bool:
         """Every break between ``lines`` is after a clause's punctuation."""
-        return all(line.rstrip().rstrip("」』”’）)\"'")[-1:] in CLAUSE_END for line in lines[:-1])
+        return all(line.rstrip().rstrip(CLOSERS)[-1:] in CLAUSE_END for line in lines[:-1])
 
     def clause_cues() -> list[list[str]] | None:
         """Two cues changing between clauses, each broken only at clauses, the most even such pair; None where
         there is none. A line that fits one cue only by breaking mid-phrase (今天你|不把话说清楚) reads better as
         two cues at its clauses (苏晴！你给我站住！ then 今天你不把话说清楚 / 哪儿也别想去！)."""
         pieces = clauses(text)
+        bare = "".join(CLAUSE_END) + CLOSERS + " "
         best = None
         for k in range(1, len(pieces)):
             a, b = "".join(pieces[:k]).strip(), "".join(pieces[k:]).strip()
-            bare = "".join(CLAUSE_END) + "」』”’）)\"' "
             wa, wb = fnt.getlength(a.rstrip(bare)), fnt.getlength(b.rstrip(bare))
             if min(wa, wb) < measure / 4:  # a cue of a word alone (老公) up for its 0.8 s: not worth the change
                 continue
             la, lb = raw(a), raw(b)
             if len(la) <= max_lines and len(lb) <= max_lines and at_clauses(la) and at_clauses(lb):
                 # at a sentence's end before a clause's (吗？| 苏晴 rather than 名字，| 我就), then the most even
-                score = (a.rstrip("」』”’）)\"'")[-1:] not in SENTENCE_END, max(wa, wb))
+                score = (a.rstrip(CLOSERS)[-1:] not in SENTENCE_END, max(wa, wb))
                 if best is None or score < best[0]:
                     best = (score, [la, lb])
         return best[1] if best else None
@@ -108,7 +108,7 @@ def layout(text: str, start: float, end: float, width: int, height: int, size: f
             overflow = together > max_lines and not (lead < measure * 0.4 and len(raw(clause)) > max_lines)
             # a cue ends at a sentence's end where the next sentence would start inside a full cue
             sentence = together >= max_lines and lead >= measure * 0.5 and \
-                pending.rstrip().rstrip("」』”’）)\"'")[-1:] in SENTENCE_END
+                pending.rstrip().rstrip(CLOSERS)[-1:] in SENTENCE_END
             if pending and (overflow or sentence):
                 groups.append(styled(raw(pending)))
                 pending = ""
