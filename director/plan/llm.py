@@ -214,6 +214,7 @@ class Endpoint:
             # langchain sends only `max_completion_tokens`; llama.cpp's server (and older vLLM/Ollama) read
             # `max_tokens` and would otherwise generate until the context is full
             kwargs["extra_body"] = {"max_tokens": settings.max_tokens}
+        kwargs["http_client"] = _capped_client(settings)
         self.chat = ChatOpenAI(**kwargs)
         self.memory_path = state_dir / "llm-endpoints.json"
         self._lock = threading.Lock()
@@ -341,6 +342,9 @@ class Endpoint:
                     return written, {}, method, None
                 detail = "; ".join(str(exc).splitlines()[:12])[:1200]
                 return written or "", {}, method, f"the answer does not match the {schema.__name__} schema: {detail}"
+            except AnswerTooLarge as exc:
+                self.remember(method)
+                return "", {}, method, f"the server at {url} answered with more than an answer can be: {exc}"
             except RecursionError:  # '[' * 100000: the SDK's json() (of the body or of the answer) gave up on it
                 self.remember(method)
                 return "", {}, method, f"the server at {url} answered with JSON nested too deeply to read"
@@ -363,6 +367,8 @@ class Endpoint:
                 return _within(call, self.settings.timeout, self.cancelled)
             except (openai.RateLimitError, openai.APITimeoutError, openai.InternalServerError,
                     openai.APIConnectionError) as exc:
+                if isinstance(exc.__cause__, AnswerTooLarge):  # the SDK calls any failure of a read a connection's
+                    raise exc.__cause__ from None
                 if isinstance(exc, openai.InternalServerError) and _rejects_format(exc):
                     raise  # some servers answer an unsupported response_format with a 500: not worth retrying
                 status = getattr(exc, "status_code", None)
@@ -390,6 +396,68 @@ class Endpoint:
 
 class Cancelled(Exception):
     """The plan was interrupted (Ctrl-C, SIGTERM) while this call waited."""
+
+
+class AnswerTooLarge(Exception):
+    """The server's answer ran past ``answer_bytes``: read no further."""
+
+
+def answer_bytes(settings: LLMSettings) -> int:
+    """The most bytes an answer may take, decoded: 8 MB, or 64 bytes a token where ``max_tokens`` allows more (a
+    token written out as JSON escapes is at most a few dozen bytes). An honest answer is kilobytes; a hostile or
+    broken server's 400 MB (or a gzip bomb's gigabytes) was read whole before its parse failed."""
+    return max(8 << 20, 64 * settings.max_tokens)
+
+
+def _capped_client(settings: LLMSettings):
+    """The SDK's own HTTP client (its limits, redirects and proxies from the environment), whose every answer is
+    read through ``_Capped``. An encoding other than the gzip or deflate it asks for is refused unread."""
+    import importlib
+
+    import openai
+
+    # the HTTP library the SDK is built on: httpx, or httpx2 in the newer releases
+    httpx = importlib.import_module(openai.DefaultHttpxClient.__mro__[1].__module__.partition(".")[0])
+
+    class _Capped(httpx.SyncByteStream):
+        """A response body read up to ``limit`` bytes, decoded here when the server compressed it (so the limit is on
+        what the answer becomes, not on what crossed the wire)."""
+
+        def __init__(self, stream, limit: int, encoding: str):
+            import zlib
+
+            self.stream, self.limit, self.read = stream, limit, 0
+            wbits = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}.get(encoding)
+            self.inflate = zlib.decompressobj(wbits) if wbits is not None else None
+
+        def __iter__(self):
+            for chunk in self.stream:
+                if self.inflate is not None:
+                    chunk = self.inflate.decompress(chunk, self.limit + 1 - self.read)
+                self.read += len(chunk)
+                if self.read > self.limit:
+                    raise AnswerTooLarge(f"over {self.limit >> 20} MB")
+                yield chunk
+            if self.inflate is not None and (tail := self.inflate.flush()):
+                if self.read + len(tail) > self.limit:
+                    raise AnswerTooLarge(f"over {self.limit >> 20} MB")
+                yield tail
+
+        def close(self) -> None:
+            self.stream.close()
+
+    limit = answer_bytes(settings)
+
+    def cap(response) -> None:
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("identity", "gzip", "deflate", ""):
+            raise AnswerTooLarge(f"compressed as {encoding!r}, which director does not ask for")
+        if encoding in ("gzip", "deflate"):
+            del response.headers["content-encoding"]  # decoded by _Capped, not again by httpx
+        response.stream = _Capped(response.stream, limit, encoding)
+
+    return openai.DefaultHttpxClient(timeout=settings.timeout, headers={"Accept-Encoding": "gzip, deflate"},
+                                     event_hooks={"response": [cap]})
 
 
 def _within(call, seconds: float, cancelled: threading.Event | None = None):

@@ -558,6 +558,69 @@ def test_an_answer_nested_too_deeply_falls_back_to_the_rules(project, sp):
     assert any("rules" in n for n in data_of(proc)["notes"]), proc.stderr[-2000:]
 
 
+def _huge_answer(size: int) -> bytes:
+    """A chat completion whose message is ``size`` spaces: valid JSON all through, so only its size is wrong."""
+    head = b'{"id": "x", "object": "chat.completion", "choices": [{"index": 0, "finish_reason": "stop", ' \
+           b'"message": {"role": "assistant", "content": "'
+    return head + b" " * size + b'"}}]}'
+
+
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+def test_an_answer_too_large_to_be_one_is_not_read_whole(project, sp, encoding):
+    """A 40 MB answer (or a gzip bomb: 64 KB on the wire, 64 MB decoded) was read whole, then failed to parse. The
+    answer is read up to 8 MB, and the scene falls back to the rules with the reason, after no retry."""
+    import gzip
+
+    raw = _huge_answer(40 << 20 if encoding == "identity" else 64 << 20)
+    step = {"raw": raw, "content_type": "application/json"}
+    if encoding == "gzip":
+        step = {"raw": gzip.compress(raw, 9), "content_type": "application/json",
+                "headers": {"Content-Encoding": "gzip"}}
+        assert len(step["raw"]) < 1 << 20
+    with ScriptedLLM(good_answer(sp)) as llm:
+        script_all(llm, step)
+        proc = plan(project, llm_env(llm.url), "--json")
+        calls = llm.calls()
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert_clean(proc)
+    notes = data_of(proc)["notes"]
+    assert any("rules" in n for n in notes), proc.stderr[-2000:]
+    assert "more than an answer can be: over 8 MB" in proc.stderr, proc.stderr[-2000:]
+    assert "try 2 of" not in proc.stderr, proc.stderr[-2000:]  # a size is not a connection's failure: no retry
+    scenes = len(sp.scenes)
+    assert len(calls) <= scenes * 3, len(calls)  # the first try and the repairs, each scene; never 5 tries each
+
+
+def test_an_answer_compressed_in_a_way_never_asked_for_is_refused_unread(project, sp):
+    with ScriptedLLM(good_answer(sp)) as llm:
+        script_all(llm, {"raw": b"\x28\xb5\x2f\xfd" + b"\0" * 64, "content_type": "application/json",
+                         "headers": {"Content-Encoding": "zstd"}})
+        proc = plan(project, llm_env(llm.url), "--json")
+        calls = llm.calls()
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert_clean(proc)
+    assert "compressed as 'zstd'" in proc.stderr, proc.stderr[-2000:]
+    assert all(c["headers"].get("Accept-Encoding") == "gzip, deflate" for c in calls), calls[:1]
+
+
+def test_an_answer_the_server_compressed_is_read(project, sp):
+    """gzip, asked for, is decoded by the cap as httpx would have."""
+    import gzip
+
+    with ScriptedLLM(good_answer(sp)) as llm:
+        for scene in sp.scenes:
+            body = {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": json.dumps(llm.default_answer("artist", scene.id))}}]}
+            llm.script("artist", scene.id, {"raw": gzip.compress(json.dumps(body).encode()),
+                                            "content_type": "application/json",
+                                            "headers": {"Content-Encoding": "gzip"}})
+        proc = plan(project, llm_env(llm.url), "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert_clean(proc)
+    data = data_of(proc)
+    assert data["planner"] == "llm" and not data["notes"], proc.stderr[-2000:]
+
+
 def test_a_servers_words_never_reach_the_terminal_as_control_sequences(project, sp):
     """An error message holding ESC ] 0 ; ... BEL set the terminal's title, cleared the screen and coloured what
     followed."""
