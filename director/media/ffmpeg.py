@@ -10,6 +10,14 @@ from pathlib import Path
 
 from director.errors import BackendUnavailable, StageFailed
 
+# Every H.264 encode is BT.709, limited range, and says so: untagged, a player guesses (HD: 709), and ffmpeg's
+# conversion from RGB used BT.601's matrix, so skin and saturated colours shifted on every HD player. The tags
+# also choose the matrix: ffmpeg (7.1 and later: the imageio-ffmpeg build is 9.0) negotiates the colour space of
+# every RGB -> YUV conversion in the graph back from what the encoder is told. One set everywhere, so that the
+# segments a join copies agree with each other. The primaries and transfer go to x264 itself: given as ffmpeg's
+# options they were dropped (the frames out of a filter graph carry "unspecified", which wins).
+BT709 = ("-colorspace", "bt709", "-color_range", "tv", "-x264-params", "colorprim=bt709:transfer=bt709")
+
 
 @functools.lru_cache(maxsize=1)
 def ffmpeg_exe() -> str:
@@ -140,7 +148,8 @@ class FrameWriter:
                             f"crop={width}:{height},setsar=1"]
         cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
                "-s", f"{size[0]}x{size[1]}", "-r", f"{fps:g}", "-i", "-", *scale, "-an", "-c:v", "libx264",
-               "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p", "-r", f"{fps:g}", str(path)]
+               "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p", *BT709, "-r", f"{fps:g}",
+               str(path)]
         self.proc = _start(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         self.frames = 0
 

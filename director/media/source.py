@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator
 
 from director.errors import StageFailed
-from director.media.ffmpeg import filter_threads, rate, run_ffmpeg
+from director.media.ffmpeg import BT709, filter_threads, rate, run_ffmpeg
 
 if TYPE_CHECKING:  # duck-typed: anything with .has(role) and .file(role) (backends.types.Artifact)
     from director.backends.types import Artifact
@@ -286,7 +286,7 @@ def encode_clip(source: ClipSource, path: Path, crf: int, preset: str, filters: 
         placed = source.place(0, "c", work)
         run_ffmpeg([*placed.args, *filter_threads(), "-filter_complex",
                     ";".join([*placed.chains, f"[{placed.pad}]{filters}[v]"]), "-map", "[v]", "-an", "-c:v", "libx264",
-                    "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p", *source.rate_args(),
+                    "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p", *BT709, *source.rate_args(),
                     str(partial.resolve())], f"encoding {path.name}")
         os.replace(partial, path)
     finally:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from director.backends.types import Artifact, Made, added, keyed
 from director.errors import StageFailed
-from director.media.ffmpeg import filter_threads, run_ffmpeg
+from director.media.ffmpeg import BT709, filter_threads, run_ffmpeg
 from director.media.mp4 import annex_b
 from director.media.source import ClipSource, FileSource
 from director.project import EncodeConfig
@@ -91,7 +91,7 @@ class AssembleRequest:
 
 class AssembleStage(Stage):
     name = "assemble"
-    version = "6"  # 5, 6: the flashback grade in YUV; 3: joined from segments by stream copy; 4: the preview's segments read as one H.264 stream (the same
+    version = "7"  # 7: BT.709, tagged; 5, 6: the flashback grade in YUV; 3: joined from segments by stream copy; 4: the preview's segments read as one H.264 stream (the same
     # packets, chunked as ffmpeg interleaves one input)
     scope = "episode"
 
@@ -194,7 +194,7 @@ def single_encode(clips: list[Path | ClipSource], frames: list[int], transitions
         graph = ";".join([*chains, filter_graph(frames, transitions, fps, ass, looks, pads)])
         args += ["-i", str(Path(audio).resolve()), *filter_threads(), "-filter_complex", graph, "-map", "[vout]",
                  "-map", f"{inputs}:a", "-c:v", "libx264", "-preset", enc.preset,
-                 *enc.rate_args(), "-pix_fmt", "yuv420p", "-r", f"{fps:g}", "-frames:v", str(total),
+                 *enc.rate_args(), "-pix_fmt", "yuv420p", *BT709, "-r", f"{fps:g}", "-frames:v", str(total),
                  *_audio_args(enc, total, fps, out)]
         # the subtitles filter reads a plain relative file name most reliably: run ffmpeg in work/
         run_ffmpeg(args, "assembling the episode", cwd=work)

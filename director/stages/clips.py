@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
 
 class ClipsStage(Stage):
     name = "clips"
-    version = "2"
+    version = "3"  # 3: encoded BT.709 and tagged so (media/ffmpeg.BT709)
     backend_kind = "video"
 
     def jobs(self, ctx: RenderContext):

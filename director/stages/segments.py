@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from director.backends.types import Artifact, Made, keyed, unkeyed
 from director.errors import StageFailed
-from director.media.ffmpeg import filter_threads, run_ffmpeg, run_ffmpeg_side_by_side, usable_cores
+from director.media.ffmpeg import BT709, filter_threads, run_ffmpeg, run_ffmpeg_side_by_side, usable_cores
 from director.media.source import ClipSource
 from director.media.fonts import font_path, subset_font
 from director.project import EncodeConfig
@@ -225,7 +225,7 @@ def encoder_threads(workers: int) -> int:
 def encode_args(enc: EncodeConfig, fps: float, frames: int, threads: int = 0) -> list[str]:
     """One encoder for every segment (the same settings: the concat demuxer copies their streams as one)."""
     return ["-an", "-c:v", "libx264", *(["-threads", str(threads)] if threads else []), "-preset", enc.preset,
-            *enc.rate_args(), "-pix_fmt", "yuv420p",
+            *enc.rate_args(), "-pix_fmt", "yuv420p", *BT709,
             "-r", f"{fps:g}", "-frames:v", str(frames), "-video_track_timescale", str(round(fps * 1000))]
 
 
@@ -310,7 +310,7 @@ def _encode(req: SegmentRequest, source: ClipSource, work: Path, lo: int, hi: in
 
 class SegmentsStage(Stage):
     name = "segments"
-    version = "4"  # 2: the flashback grade in YUV, undithered; 3: in video range; 4: a fonts folder escaped twice
+    version = "5"  # 5: BT.709, tagged (media/ffmpeg.BT709); 2: the flashback grade in YUV, undithered; 3: in video range; 4: a fonts folder escaped twice
     # --shots: every shot's segment is (re)made from the cache like an episode stage (a named shot's neighbours
     # may dissolve into it), so the episode can be joined again
     scope = "joined"

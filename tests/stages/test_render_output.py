@@ -37,6 +37,32 @@ def test_mp4_streams_size_fps_and_length(rendered_full):
     assert video["frames"] == sum(t["frames"] for t in _timings(rendered_full))
 
 
+def test_the_picture_says_it_is_bt709_limited_range(rendered_full):
+    """Untagged, every ingest and player guessed; the QC audit found all four unspecified."""
+    import av
+
+    with av.open(str(rendered_full / "out/screenplay/episode.mp4")) as container:
+        frame = next(container.decode(video=0))
+    # libavutil's numbering: 1 = BT.709 (matrix, primaries, transfer), 1 = MPEG (limited) range
+    assert (frame.colorspace, frame.color_range, frame.color_primaries, frame.color_trc) == (1, 1, 1, 1)
+
+
+def test_rgb_becomes_yuv_by_the_bt709_matrix(tmp_path):
+    """The matrix the tags promise: ffmpeg converted RGB by BT.601's (Y 136 for this orange, 78 for this blue)."""
+    from director.media.ffmpeg import FrameWriter
+
+    colours = {(192, 128, 64): 134, (32, 64, 224): 75}  # BT.709, limited range: Y = 16 + 219 (.2126 R + .7152 G + .0722 B)
+    for rgb, y in colours.items():
+        path = tmp_path / f"{rgb[0]}.mp4"
+        writer = FrameWriter(path, 64, 64, FPS, crf=0)
+        writer.write(np.full((64, 64, 3), rgb, np.uint8).tobytes())
+        writer.close()
+        raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "yuv420p",
+                              "-"], capture_output=True, check=True).stdout
+        luma = np.frombuffer(raw[:64 * 64], np.uint8)
+        assert abs(int(np.median(luma)) - y) <= 1, (rgb, np.median(luma))
+
+
 def test_faststart_moov_before_mdat(rendered_full):
     head = (rendered_full / "out/screenplay/episode.mp4").read_bytes()[:200000]
     assert head.find(b"moov") < head.find(b"mdat")
