@@ -202,6 +202,30 @@ def hold(cues: list[SubtitleCue], minimum: float = MIN_CUE) -> list[SubtitleCue]
     return out
 
 
+def on_frames(cues: list[SubtitleCue], cards: tuple[CardCue, ...], fps: float
+              ) -> tuple[list[SubtitleCue], tuple[CardCue, ...]]:
+    """Every cue and card from a frame's start to a frame's start (the nearest), so the SRT, the ASS and the burned
+    picture agree on which frames show it (``write_subtitles`` floors each to its file's unit); a gap of one frame
+    between two cues is closed (a blank frame between "Who?" and "Me." read as a flicker: a gap is none, or at
+    least two frames)."""
+    def frame(t: float) -> int:
+        return round(t * fps)
+
+    spans = [[frame(c.start), max(frame(c.end), frame(c.start) + 1)] for c in cues]
+    for a, b in zip(spans, spans[1:]):
+        if b[0] - a[1] == 1:
+            a[1] = b[0]
+    snapped = [replace(c, start=f / fps, end=g / fps) for c, (f, g) in zip(cues, spans)]
+    return snapped, tuple(replace(c, start=frame(c.start) / fps, end=max(frame(c.end), frame(c.start) + 1) / fps)
+                          for c in cards)
+
+
+def _ms(t: float, unit: int = 1) -> int:
+    """``t`` seconds in whole ``unit`` ms, floored (a frame's start rounded up to 0.21 s lost the frame at 0.2083 s
+    from the ASS's centiseconds while the SRT's milliseconds showed it)."""
+    return int(t * 1000 / unit + 1e-6) * unit
+
+
 def style_for(setting: str, language: str) -> str:
     """``auto``: the short-drama style for Chinese, plain otherwise."""
     if setting != "auto":
@@ -312,7 +336,7 @@ def card_event(card: CardCue, style, width: int, unit: float):
             f"\\N{{\\fs{ass_size(unit)}\\c&HFFFFFF&}}" + lines(card.text, unit) if card.text.strip() else "")
     else:
         text = lines(card.text, style.fontsize / libass_scale())  # measured at the em it draws
-    return pysubs2.SSAEvent(start=round(card.start * 1000), end=round(card.end * 1000), text=text,
+    return pysubs2.SSAEvent(start=_ms(card.start, 10), end=_ms(card.end, 10), text=text,
                             style=card.kind.capitalize())
 
 
@@ -342,10 +366,10 @@ def write_subtitles(cues: list[SubtitleCue], width: int, height: int, size: floa
         text = "\\N".join(_escape(line) for line in cue.lines)
         if cue.italic:  # inner monologue (SRT gets <i>, which players honour)
             text = "{\\i1}" + text
-        subs.append(pysubs2.SSAEvent(start=round(cue.start * 1000), end=round(cue.end * 1000), text=text))
+        subs.append(pysubs2.SSAEvent(start=_ms(cue.start, 10), end=_ms(cue.end, 10), text=text))  # ASS: in cs
     # the SRT holds what is said: a card on screen while someone speaks made two cues at once, which platforms'
     # uploaders and editors refuse or merge (the cards have an SRT of their own, for translators)
-    write_srt(srt_path, [(round(c.start * 1000), round(c.end * 1000), list(c.lines), c.italic) for c in cues])
+    write_srt(srt_path, [(_ms(c.start), _ms(c.end), list(c.lines), c.italic) for c in cues])
     card_styles(subs, width, height, size)
     unit = max(8, round(height * size))
     events = [card_event(card, subs.styles[card.kind.capitalize()], width, unit) for card in cards]
@@ -374,6 +398,7 @@ class SubtitleRequest:
     inner: tuple[str, ...] = added("inner monologue changed", ())  # refs of inner-monologue lines
     cards: tuple[CardCue, ...] = added("cards changed", ())
     voices: tuple[tuple[str, Artifact], ...] = added("dialogue changed", ())  # ref -> its voice: cues change at its pauses
+    fps: float = added("frame rate changed", 0.0)  # cues start and end on frames (0: as timed)
 
 
 class SubtitlesStage(Stage):
@@ -381,9 +406,10 @@ class SubtitlesStage(Stage):
     # 4: the Language header (Simplified forms for zh-CN), cards; 5: numbers kept whole, even cues;
     # 6: the SRT without the cards (they overlapped the lines), the cards in an SRT of their own; 7: the SRT written
     # from the words (braces and backslashes were read as ASS escapes), a backslash drawn as written
-    version = "9"  # 8: the ASS font sizes draw the em the lines were broken for (libass drew them 1/1.48 as tall);
+    version = "10"  # 8: the ASS font sizes draw the em the lines were broken for (libass drew them 1/1.48 as tall);
     # cues of one line change at its voice's pauses; 9: Chinese lines keep particles (的, 着), 住在 and 上午九点 whole,
-    # and the short-drama style's spaces are clause ends for two lines; an intro card clear of two lines of subtitles
+    # and the short-drama style's spaces are clause ends for two lines; an intro card clear of two lines of subtitles;
+    # 10: cues and cards on frames, the SRT and the ASS floored to them, no one-frame gap between two cues
     scope = "episode"
 
     unit = "episode"
@@ -397,7 +423,7 @@ class SubtitlesStage(Stage):
         inner = tuple(ref for ref, *_ in items if ctx.beats[ref].line and ctx.beats[ref].line.heard_as == "inner")
         voices = tuple((ref, ctx.artifact("voice", ref)) for ref, *_ in items)
         req = SubtitleRequest(items, fmt.width, fmt.height, ctx.config.subtitles, FONT_FAMILY, ctx.sp.language, names,
-                              inner, cards_of(ctx), voices)
+                              inner, cards_of(ctx), voices, fmt.fps)
         yield self.job(ctx, "episode", req, partial(make_subtitles, req))
 
 
@@ -427,8 +453,8 @@ def make_subtitles(req: SubtitleRequest, out) -> Made:
         if len(made) > 1 and ref in voices:  # a cue changes where the voice pauses, not by share of characters
             made = at_pauses(made, [a + t for t in pauses(voices[ref])])
         cues += [replace(c, italic=True) for c in made] if inner and cfg.inner != "parentheses" else made
-    cues = hold(cues)
-    write_subtitles(cues, req.width, req.height, cfg.size, out / "episode.srt", out / "episode.ass", req.cards,
+    cues, cards = on_frames(hold(cues), req.cards, req.fps) if req.fps else (hold(cues), req.cards)
+    write_subtitles(cues, req.width, req.height, cfg.size, out / "episode.srt", out / "episode.ass", cards,
                     out / "cards.ass" if req.cards else None, req.language)
     texts = [text for _, text, _, _ in req.items] + [c.title + c.text for c in req.cards]
     missing = sorted({ch for text in texts for ch in missing_glyphs(text)})

@@ -77,8 +77,11 @@ def test_srt_has_one_cue_per_spoken_beat_inside_its_voice(rendered_full):
         for v in t["voices"]:
             spans.append((start + v["offset"], start + v["offset"] + v["duration"]))
         start += t["frames"] / FPS
+    half = 0.5 / FPS  # a cue starts and ends on the frame nearest its voice's
     for event, (a, b) in zip(subs, spans):
-        assert a - 0.002 <= event.start / 1000 < event.end / 1000 <= b + 0.002
+        assert a - half - 0.001 <= event.start / 1000 < event.end / 1000 <= b + half + 0.001
+        for ms in (event.start, event.end):  # a frame's start, floored to the millisecond
+            assert ms == int(round(ms / 1000 * FPS) / FPS * 1000 + 1e-6), ms
 
 
 def test_loudness_and_true_peak(rendered_full):

@@ -132,3 +132,34 @@ def test_an_intro_card_stands_clear_of_two_lines_of_subtitles(tmp_path):
     assert len(bands) == 4, bands  # the intro's name and role, the two subtitle lines
     role_bottom, first_top = bands[1][1], bands[2][0]
     assert first_top - role_bottom >= size * 1920, bands  # clear by an em at least, at any subtitle size
+
+
+@pytest.mark.parametrize("fps", [24.0, 25.0, 30000 / 1001])
+def test_the_srt_and_the_ass_show_each_cue_on_the_same_frames_with_no_one_frame_gap(tmp_path, fps):
+    """The QC audit: pysubs2 wrote the ASS (burned) in centiseconds, the SRT in milliseconds, so a cue ending at
+    91.707 s showed a frame the SRT had ended (91.71 s in the ASS); and a cue held to 0.8 s left a 33 ms gap, one
+    blank frame between "Who?" and "Me."."""
+    import pysubs2
+
+    from director.stages.subtitles import CardCue, hold, on_frames
+
+    lines = [(0.2083, 0.55, "Who?"), (1.0, 1.3, "Me."), (1.8333 + 0.034, 2.2, "Why?"), (2.75, 4.0, "Money."),
+             (91.3, 91.707, "Later.")]
+    cues, cards = on_frames(hold([SubtitleCue(a, b, (t,)) for a, b, t in lines]),
+                            (CardCue("caption", "", "Night", 0.5071, 2.9),), fps)
+    write_subtitles(cues, 1080, 1920, 0.045, tmp_path / "s.srt", tmp_path / "s.ass", cards, tmp_path / "c.ass")
+    srt = pysubs2.load(str(tmp_path / "s.srt"))
+    ass = [e for e in pysubs2.load(str(tmp_path / "s.ass")).events if e.style == "Default"]
+    assert [e.plaintext for e in srt] == [e.plaintext for e in ass] == [t for *_, t in lines]
+
+    def shown(events) -> list[set[int]]:  # the frames each event is on: start <= frame's time < end
+        frames = range(round(93 * fps))
+        return [{k for k in frames if e.start <= k / fps * 1000 < e.end} for e in events]
+
+    on_srt, on_ass = shown(srt), shown(ass)
+    assert on_srt == on_ass
+    card = [e for e in pysubs2.load(str(tmp_path / "c.ass")).events]
+    assert shown(card) == shown(pysubs2.load(str(tmp_path / "c.srt")).events)
+    for a, b in zip(on_srt, on_srt[1:]):
+        gap = min(b) - max(a) - 1
+        assert gap == 0 or gap >= 2, (fps, sorted(a)[-1], sorted(b)[0])
