@@ -117,10 +117,9 @@ def stale_locked(project: Project, loaded: LoadedScreenplay, locked: list[Shot])
 
 def _keep_hand_edits(project: Project, previous: ShotList, new: ShotList, notes: list[str]) -> None:
     """A re-plan replaces unlocked shots; if the user edited some by hand, say so and keep a copy."""
-    planned = planned_state(project, previous.episode)
     fresh = {s.id: s for s in new.shots}
-    edited = [s.id for s in previous.shots if not s.locked and s.id in planned
-              and planned[s.id] != _shot_digest(s) and fresh.get(s.id) != s]
+    before = {s.id: s for s in previous.shots}
+    edited = [i for i in hand_edited(project, previous) if fresh.get(i) != before[i]]
     # a locked shot whose scene is gone (its id renamed) leaves the plan: its hand-written prompt was kept nowhere
     dropped = [s.id for s in previous.shots if s.locked and s.id not in fresh]
     if not edited and not dropped:
@@ -160,15 +159,34 @@ def previous_shots(project: Project, loaded: LoadedScreenplay) -> ShotList | Non
     return load_shot_list(path, current=loaded.screenplay) if path.exists() else None
 
 
+def hand_edited(project: Project, shot_list: ShotList) -> list[str]:
+    """The unlocked shots edited since the planner wrote them (``shot set``, the studio, a text editor)."""
+    planned = planned_state(project, shot_list.episode)
+    return [s.id for s in shot_list.shots if not s.locked and s.id in planned and planned[s.id] != _shot_digest(s)]
+
+
 def plan_episode(project: Project, loaded: LoadedScreenplay, planner_name: str | None = None,
-                 llm=None, stale_only: bool = False) -> PlanResult:
+                 llm=None, stale_only: bool = False, fresh: bool = True) -> PlanResult:
     """Plan (or re-plan) an episode, keeping locked shots, and save the shot list atomically.
 
-    ``llm`` is the resolved LLMSettings for the llm planner; without it (no key) the rules plan.
+    ``llm`` is the resolved LLMSettings for the llm planner; without it (no key) the rules plan. ``fresh=False``
+    (``director plan``): a shot list planned from this screenplay, by this planner, with shots edited by hand
+    since, is kept as it is -- a re-plan would give the planner's shots back for the edited ones, and `plan --show`
+    is how a user looks at the list (an audit lost its edit that way).
     """
     from director.store.lock import EditLock
 
     path = project.shots_path(loaded.episode)
+    previous = None if fresh else previous_shots(project, loaded)
+    if previous is not None and planned_from(previous, loaded.screenplay):
+        asked = planner_name or project.config.planner.backend
+        asked = "rules" if asked == "llm" and llm is None else asked
+        edited = hand_edited(project, previous) if asked == previous.planner else []
+        if edited:
+            return PlanResult(previous, path, [
+                f"kept the shot list as it is: the screenplay is unchanged since it was planned, and shot(s) "
+                f"{', '.join(edited)} were edited by hand (`director plan --fresh` plans them again, saving your "
+                "version in .director/backups; `locked: true` keeps a shot through any re-plan)"], False, kept=True)
     for _ in range(3):
         seen = _content(path)
         result = _plan_once(project, loaded, planner_name, llm)

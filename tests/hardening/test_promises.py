@@ -82,6 +82,22 @@ def test_replanning_over_hand_edits_warns_and_keeps_a_copy(tmp_path):
     assert "edited by hand" not in director("-p", str(project), "plan", check=True).stderr
 
 
+def test_plan_keeps_hand_edits_while_the_screenplay_is_unchanged(tmp_path):
+    """The new-user audit: `shot set` then `plan --show` (the README's way to look at the list) replaced the edit."""
+    project, shots_file, data = planned_with_a_hand_edit(tmp_path)
+    proc = director("-p", str(project), "plan", "--show", check=True)
+    assert "kept the shot list as it is" in proc.stderr and data["shots"][0]["id"] in proc.stderr, proc.stderr
+    assert "MY CAREFUL HAND-WRITTEN PROMPT" in shots_file.read_text()
+    assert not (project / ".director/backups").exists()
+    # --fresh plans it again, and keeps a copy as any re-plan over an edit does
+    proc = director("-p", str(project), "plan", "--fresh", check=True)
+    assert "edited by hand" in proc.stderr, proc.stderr
+    assert "MY CAREFUL HAND-WRITTEN PROMPT" not in shots_file.read_text()
+    assert "MY CAREFUL HAND-WRITTEN PROMPT" in next((project / ".director/backups").glob("*.yaml")).read_text()
+    # with nothing edited, plan plans (the same list: unchanged)
+    assert "kept the shot list" not in director("-p", str(project), "plan", check=True).stderr
+
+
 @pytest.mark.parametrize("args", [("render", "--until", "timing"), ("render", "--all")])
 def test_a_render_that_replans_over_hand_edits_says_so_before_its_jobs(tmp_path, args):
     """The note was printed with the render's summary only: a render stopped early (Ctrl-C, the studio's Cancel)
