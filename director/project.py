@@ -217,6 +217,13 @@ def _home_of(file: Path) -> Path | None:
     return None
 
 
+PROJECT_FOLDERS = frozenset({"shots", "out", "refs", "episodes", ".director"})  # what a project holds, by name
+
+
+def _holds_screenplay(folder: Path) -> bool:
+    return (folder / "screenplay.yaml").is_file()
+
+
 def _natural(path: Path) -> list:
     """A path's sort key with its numbers as numbers: ep2 before ep10 (ep1, ep10, ep2 as text; Chinese 第2集 too)."""
     return [int(part) if i % 2 else part for i, part in enumerate(re.split(r"(\d+)", str(path)))]
@@ -344,8 +351,18 @@ class Project:
             raise UsageError(f"no such project folder or file: {where}")
         if (where / CONFIG_NAME).exists():
             return cls.load(where)
-        if (where / "screenplay.yaml").exists():
+        here = Path(os.path.abspath(where))
+        if (where / "screenplay.yaml").exists() and not (here.name == "shots" and _holds_screenplay(here.parent)):
             return cls(where.resolve(), ProjectConfig())
+        # a folder inside a project (shots/, out/ep01, episodes/, refs/), as git finds its repository: shots/ holds
+        # a screenplay.yaml too (the shot list), which was read as a screenplay ("title is required")
+        home = _home_of(here / CONFIG_NAME)
+        if home is not None:
+            return cls.load(home)
+        for up in here.parents:
+            inside = here.relative_to(up).parts[0]
+            if inside in PROJECT_FOLDERS and _holds_screenplay(up):
+                return cls(up.resolve(), ProjectConfig())
         raise UsageError(f"{where} is not a director project (no {CONFIG_NAME} or screenplay.yaml); "
                          "create one with: director new NAME")
 

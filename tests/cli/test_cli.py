@@ -9,7 +9,7 @@ import time
 import pytest
 import yaml
 
-from tests.conftest import ROOT, director
+from tests.conftest import ROOT, director, make_project
 
 HEAVY = ("torch", "diffusers", "TTS", "langchain", "langchain_core", "langchain_openai", "moviepy", "ray",
          "transformers", "openai")
@@ -431,3 +431,18 @@ def test_a_line_edit_leaves_an_untouched_long_line_on_one_line(tmp_path):
     director("-p", str(project), "line", "one/2", "--emotion", "angry", check=True)
     after = sp.read_text(encoding="utf-8")
     assert line in after.splitlines() and "emotion: angry" in after
+
+
+@pytest.mark.parametrize("config", [True, False], ids=["director.yaml", "screenplay-only"])
+def test_a_command_run_inside_a_projects_folder_finds_the_project(tmp_path, config):
+    """The new-user audit: from shots/ the shot list (shots/screenplay.yaml) was read as a screenplay (seven bogus
+    problems, exit 3), and from out/ "is not a director project". Folders inside a project find it, as git does."""
+    project = make_project(tmp_path)
+    if not config:
+        (project / "director.yaml").unlink()
+    director("-p", str(project), "plan", check=True)
+    (project / "out/screenplay").mkdir(parents=True)
+    for where in (project / "shots", project / "out/screenplay"):
+        proc = director("--json", "validate", cwd=where)
+        assert proc.returncode == 0, (where, proc.stdout + proc.stderr)
+        assert str(project / "screenplay.yaml") in proc.stdout + proc.stderr, proc.stdout
