@@ -525,6 +525,7 @@ def finish_fcpx(path: Path, cut: Cut, dest: Path) -> None:
 
     tree = ET.parse(path)
     root = tree.getroot()
+    on_fcpx_frames(root, cut)
     add_fcpx_transitions(root, cut)
     add_fcpx_markers(root, cut)
     for fmt in root.iter("format"):
@@ -644,6 +645,25 @@ def _fcpx_time(value: Fraction) -> str:
 def _fcpx_seconds(text: str | None) -> Fraction:
     """An FCPXML time attribute (``13/8s``), absent as 0."""
     return Fraction(text[:-1]) if text else Fraction(0)
+
+
+def on_fcpx_frames(root, cut: Cut) -> None:
+    """Every time on the cut's frames. At 23.976 or 29.97 the adapter writes a connected clip's offset in frames of
+    the whole rate (``1/23s``: ``int(fps)``; its reader reads them back the same way, so a round trip hid it), so a
+    sound started up to frames early or late in Final Cut, which also warns of clips off an edit frame. Such a
+    value is those frames again, at the true rate; any other one off the grid goes to its nearest frame."""
+    frame = _fcpx_frame(cut)
+    whole = int(cut.fps)
+    for element in root.iter():
+        for name in ("offset", "duration", "start"):
+            text = element.get(name)
+            if not text or not text.endswith("s"):
+                continue
+            value = _fcpx_seconds(text)
+            if (value / frame).denominator == 1:
+                continue
+            frames = value * whole if (value * whole).denominator == 1 else round(value / frame)
+            element.set(name, _fcpx_time(frames * frame))
 
 
 def add_fcpx_transitions(root, cut: Cut) -> None:

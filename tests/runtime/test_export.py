@@ -520,7 +520,14 @@ def test_at_29_97_the_edl_says_drop_frame_as_its_timecodes_do(tmp_path):
     edl = (project / "out" / "screenplay" / "screenplay.edl").read_text(encoding="utf-8")
     drop = ";" in edl.split("FCM:", 1)[1]
     assert ("FCM: DROP FRAME" in edl) == drop and ("FCM: NON-DROP FRAME" in edl) != drop, edl[:300]
-    assert 'frameDuration="1001/30000s"' in (project / "out" / "screenplay" / "screenplay.fcpxml").read_text()
+    fcpx = (project / "out" / "screenplay" / "screenplay.fcpxml").read_text()
+    assert 'frameDuration="1001/30000s"' in fcpx
+    # every time on the frame grid: the adapter wrote a sound's offset in frames of 29 a second ("6/29s"), a
+    # sound late in a shot landing frames off
+    from fractions import Fraction
+    times = re.findall(r'(?:offset|duration|start)="([0-9/]+)s"', fcpx)
+    assert times and not [t for t in times if (Fraction(t) / Fraction(1001, 30000)).denominator != 1], times
+    assert re.search(r'<clip [^>]*offset="[1-9][0-9]*/30000s"[^>]*lane=', fcpx) or "lane=" not in fcpx
 
 
 def test_overlapping_cues_go_on_further_text_tracks(tmp_path):
