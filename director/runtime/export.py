@@ -244,9 +244,12 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
     cards = [(c.start, c.end, c.kind, "\n".join(t for t in (c.title, c.text) if t)) for c in cards_of(ctx)]
     markers += [(_frame(start, sp), f"{kind} card", "YELLOW", text) for start, _, kind, text in cards]
     markers.sort(key=lambda m: m[0])
-    notes = [f"music is ducked {cfg.mix.duck_db:g} dB while anyone speaks and the master is normalised to "
-             f"{cfg.mix.loudness:g} LUFS with a {cfg.mix.true_peak:g} dBTP limiter; the reference mix "
-             "(media/reference/mix.wav) has both"]
+    notes = [f"music is ducked {cfg.mix.duck_db:g} dB and sound effects {cfg.mix.sfx_duck_db:g} dB while anyone "
+             f"speaks, music cues fade in and out (and cross-fade {CROSSFADE:g} s between scenes), "
+             + (f"a room tone plays at {cfg.mix.room_tone_db:g} dBFS, " if cfg.mix.room_tone_db is not None else "")
+             + f"and the master is normalised to {cfg.mix.loudness:g} LUFS with a "
+             f"{cfg.mix.true_peak:g} dBTP limiter: the clips carry their gains only; the reference mix "
+             "(media/reference/mix.wav) has it all"]
     fades = [t.index + 1 for t in transitions if t.kind == "fade"]
     if fades:
         notes.append(f"fades through black at shot(s) {', '.join(map(str, fades))}: FadeIn/FadeOut effects in .otio, "
@@ -292,11 +295,42 @@ def _model(identity: dict) -> str:
     return str(config.get("model") or identity.get("id"))
 
 
-def link_media(media: dict[str, Path | Padded], dest: Path) -> None:
-    """Copy each file into the export folder (clips with dissolve handles are encoded), each atomically."""
+MEDIA_LIST = "media/.director-media.json"  # what the last export placed in media/, so the next removes what left the cut
+
+
+def link_media(media: dict[str, Path | Padded], dest: Path) -> int:
+    """Copy each file into the export folder (clips with dissolve handles are encoded), each atomically; then remove
+    the files an earlier export placed that this cut no longer uses (a deleted sound, a line renumbered, a shot gone:
+    the folder held them beside the new ones). Files director did not place are never touched. How many went."""
+    import json
+
     for rel, src in media.items():
         target = inside(dest, dest / rel)
         place(src, target)
+    listing = dest / MEDIA_LIST
+    try:
+        before = json.loads(listing.read_text(encoding="utf-8")).get("files", [])
+    except (OSError, ValueError, AttributeError):
+        before = []
+    gone = 0
+    for rel in {str(r) for r in before if isinstance(r, str)} - set(media):
+        try:
+            target = inside(dest, dest / rel)
+        except DirectorError:  # a listing edited to point outside: not ours to remove
+            continue
+        if target.is_file() and not (dest / rel).is_symlink():
+            target.unlink()
+            gone += 1
+            root = (dest / "media").resolve()
+            for folder in target.parents:  # the folders it leaves empty, up to media/
+                if folder == root or not folder.is_relative_to(root):
+                    break
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+    write_json(listing, {"files": sorted(media)})
+    return gone
 
 
 def place(src: Path | Padded, target: Path) -> None:
@@ -769,7 +803,9 @@ def export(project, episode: str | None, fmt: str, out: Path | None = None, prof
         title = f"{series}_{ctx.sp.title}" if series and series != ctx.sp.title.strip() else ctx.sp.title
         path = write_draft(cut, media, dest, fmt, title=title, project=str(project.root.resolve()), force=force)
     else:
-        link_media(media, dest)
+        if link_media(media, dest):
+            cut.notes.append("media the cut no longer uses were removed from media/: a timeline exported before "
+                             "this edit (another format's) is out of date; export it again")
         if "media/subtitles/episode.cards.srt" not in media:  # the cards are gone since the last export
             (dest / "media" / "subtitles" / "episode.cards.srt").unlink(missing_ok=True)
         path = write_timeline(cut, fmt, dest)

@@ -590,3 +590,29 @@ def test_a_chinese_title_gives_the_edl_the_episodes_name(tmp_path):
     director("-p", str(project), "render", check=True)
     director("-p", str(project), "export", "--format", "edl", check=True)
     assert (project / "out/screenplay/screenplay.edl").read_text(encoding="utf-8").startswith("TITLE: screenplay\n")
+
+
+def test_an_export_after_an_edit_removes_the_media_the_cut_no_longer_uses(tmp_path):
+    """The editor's audit: a deleted sound and a renumbered line stayed in media/ beside the new files. Only files an
+    export placed go; a file the editor put there stays."""
+    project = make_project(tmp_path, ROOT / "projects/demo", size=(72, 128))
+    director("-p", str(project), "render", check=True)
+    director("-p", str(project), "export", "--format", "otio", check=True)
+    media = project / "out/screenplay/media"
+    mine = media / "sfx/my-own-take.wav"
+    mine.write_bytes(b"RIFF")
+    before = {p.relative_to(media) for p in media.rglob("*") if p.is_file()}
+    assert any(p.parts[0] == "sfx" and "thunder" in p.name for p in before), before
+    path = project / "screenplay.yaml"
+    text = path.read_text(encoding="utf-8")
+    edited = re.sub(r"(?m)^ *- sfx: thunder\n", "", text, count=1)
+    assert edited != text
+    path.write_text(edited, encoding="utf-8")
+    director("-p", str(project), "render", check=True)
+    proc = director("-p", str(project), "--json", "export", "--format", "fcp7", check=True)
+    after = {p.relative_to(media) for p in media.rglob("*") if p.is_file()}
+    assert not any("thunder" in p.name for p in after), after
+    assert mine.exists()
+    listed = {Path(rel).relative_to("media") for rel in json.loads((media / ".director-media.json").read_text())["files"]}
+    assert after == listed | {Path("sfx/my-own-take.wav"), Path(".director-media.json")}, after ^ listed
+    assert "no longer uses" in proc.stdout + proc.stderr, proc.stdout
