@@ -118,8 +118,7 @@ def stale_locked(project: Project, loaded: LoadedScreenplay, locked: list[Shot])
 def _keep_hand_edits(project: Project, previous: ShotList, new: ShotList, notes: list[str]) -> None:
     """A re-plan replaces unlocked shots; if the user edited some by hand, say so and keep a copy."""
     fresh = {s.id: s for s in new.shots}
-    before = {s.id: s for s in previous.shots}
-    edited = [i for i in hand_edited(project, previous) if fresh.get(i) != before[i]]
+    edited = replaced_edits(project, previous, new)
     # a locked shot whose scene is gone (its id renamed) leaves the plan: its hand-written prompt was kept nowhere
     dropped = [s.id for s in previous.shots if s.locked and s.id not in fresh]
     if not edited and not dropped:
@@ -159,10 +158,13 @@ def previous_shots(project: Project, loaded: LoadedScreenplay) -> ShotList | Non
     return load_shot_list(path, current=loaded.screenplay) if path.exists() else None
 
 
-def hand_edited(project: Project, shot_list: ShotList) -> list[str]:
-    """The unlocked shots edited since the planner wrote them (``shot set``, the studio, a text editor)."""
-    planned = planned_state(project, shot_list.episode)
-    return [s.id for s in shot_list.shots if not s.locked and s.id in planned and planned[s.id] != _shot_digest(s)]
+def replaced_edits(project: Project, previous: ShotList, new: ShotList) -> list[str]:
+    """The unlocked shots edited since the planner wrote them (``shot set``, the studio, a text editor) that ``new``
+    replaces (a take picked by hand is kept by the re-plan: not replaced)."""
+    planned = planned_state(project, previous.episode)
+    fresh = {s.id: s for s in new.shots}
+    return [s.id for s in previous.shots if not s.locked and s.id in planned and planned[s.id] != _shot_digest(s)
+            and fresh.get(s.id) != s]
 
 
 def plan_episode(project: Project, loaded: LoadedScreenplay, planner_name: str | None = None,
@@ -177,19 +179,19 @@ def plan_episode(project: Project, loaded: LoadedScreenplay, planner_name: str |
     from director.store.lock import EditLock
 
     path = project.shots_path(loaded.episode)
-    previous = None if fresh else previous_shots(project, loaded)
-    if previous is not None and planned_from(previous, loaded.screenplay):
-        asked = planner_name or project.config.planner.backend
-        asked = "rules" if asked == "llm" and llm is None else asked
-        edited = hand_edited(project, previous) if asked == previous.planner else []
-        if edited:
-            return PlanResult(previous, path, [
-                f"kept the shot list as it is: the screenplay is unchanged since it was planned, and shot(s) "
-                f"{', '.join(edited)} were edited by hand (`director plan --fresh` plans them again, saving your "
-                "version in .director/backups; `locked: true` keeps a shot through any re-plan)"], False, kept=True)
     for _ in range(3):
         seen = _content(path)
         result = _plan_once(project, loaded, planner_name, llm)
+        previous = result.previous
+        if not fresh and previous is not None and planned_from(previous, loaded.screenplay) and \
+                result.shot_list.planner == previous.planner:
+            edited = replaced_edits(project, previous, result.shot_list)
+            if edited:
+                return PlanResult(previous, path, [
+                    f"kept the shot list as it is: the screenplay is unchanged since it was planned, and shot(s) "
+                    f"{', '.join(edited)} were edited by hand (`director plan --fresh` plans them again, saving "
+                    "your version in .director/backups; `locked: true` keeps a shot through any re-plan)"], False,
+                    kept=True)
         # saved only if nobody edited the shot list while it was planned (a lock set in the studio, a `shot set`):
         # else planned again from what is there now, so that edit is kept (locked) or backed up (unlocked)
         with EditLock(project.state):
