@@ -18,7 +18,9 @@ episode's rate (23.976 is 24000/1001).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import errno
 import math
 import re
 import shutil
@@ -358,12 +360,19 @@ def _encoded(src: Padded, tmp: Path, name: str) -> Path | None:
     cache, key = ArtifactCache(src.cache), src.entry_key()
     entry = cache.lookup("exports", key)
     if entry is None:
+        import errno
         import logging
 
         logging.getLogger("director").info("encoding %s for the editor (kept in the cache for the next export)",
                                            name)
-        entry = cache.produce("exports", key, src.material(), lambda folder: {"files": {"video": encode_clip(
-            src.source, folder / "editor.mp4", src.crf, EDITOR_PRESET, pad).name}})
+        try:
+            entry = cache.produce("exports", key, src.material(), lambda folder: {"files": {"video": encode_clip(
+                src.source, folder / "editor.mp4", src.crf, EDITOR_PRESET, pad).name}})
+        except OSError as exc:  # an archived project's read-only cache: encoded for this export alone
+            if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise
+            encode_clip(src.source, tmp, src.crf, EDITOR_PRESET, pad)
+            return None
     return entry.role("video")
 
 
@@ -783,7 +792,35 @@ def export(project, episode: str | None, fmt: str, out: Path | None = None, prof
     that director did not write from this project, or that changed since, is replaced only with ``force``."""
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r} is not valid; use one of: {', '.join(FORMATS)}")
+    with _held(project):  # a render or clean sweeps the cache's unfinished writes: an export's vanished under it
+        return _export(project, episode, fmt, out, profile, force)
+
+
+@contextlib.contextmanager
+def _held(project):
+    """The project's lock for an export, where one can be taken: a read-only project (archived) has no writer."""
+    from director.store.lock import ProjectLock
+
+    lock = ProjectLock(project.state, "export")
+    try:
+        lock.__enter__()
+    except OSError as exc:
+        if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def _export(project, episode: str | None, fmt: str, out: Path | None, profile: str | None, force: bool) -> dict:
     ctx = rendered(project, episode, profile)
+    try:
+        ctx.cache.sweep_temporaries()  # an export killed mid-encode left its folder in exports/
+    except OSError:
+        pass
     draft = fmt in ("jianying", "capcut")
     if out:
         dest = Path(out).expanduser() if draft else Path(out).expanduser() / ctx.loaded.episode

@@ -616,3 +616,35 @@ def test_an_export_after_an_edit_removes_the_media_the_cut_no_longer_uses(tmp_pa
     listed = {Path(rel).relative_to("media") for rel in json.loads((media / ".director-media.json").read_text())["files"]}
     assert after == listed | {Path("sfx/my-own-take.wav"), Path(".director-media.json")}, after ^ listed
     assert "no longer uses" in proc.stdout + proc.stderr, proc.stdout
+
+
+def test_an_export_is_refused_while_a_render_holds_the_project(rendered):
+    """The chaos audit: an export took no lock, and a render or clean beside it swept the cache folder its clip was
+    being encoded into ("internal error: FileNotFoundError")."""
+    from director.store.lock import ProjectLock
+
+    with ProjectLock(rendered / ".director", "render"):
+        proc = director("-p", str(rendered), "export", "--format", "otio")
+    assert proc.returncode != 0 and "locked by another" in proc.stderr, proc.stderr
+    assert "internal error" not in proc.stderr
+
+
+def test_an_export_from_a_read_only_cache_encodes_its_clips_for_itself(tmp_path, monkeypatch):
+    """An archived project whose cache is read-only: the clips with handles could not be kept there, so the export
+    failed; they are encoded for this export alone."""
+    import errno
+
+    from director.project import Project
+    from director.runtime.export import export
+    from director.store.cache import ArtifactCache
+
+    project = _render(tmp_path)
+
+    def refuse(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(ArtifactCache, "produce", refuse)
+    summary = export(Project.find(project), None, "fcp7")
+    clips = sorted((Path(summary["media"]) / "shots").glob("*.mp4"))
+    assert clips and all(c.stat().st_size > 0 for c in clips)
+    assert not list((project / ".director/cache").glob("exports/*/*"))
