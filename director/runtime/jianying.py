@@ -21,8 +21,10 @@ against a schema of this structure and read it back to the frame.
 """
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
+import re
 import secrets
 import shutil
 import time
@@ -126,7 +128,7 @@ def _check_replace(folder: Path, mark: Path, project: str) -> None:
     if not isinstance(made, dict) or made.get("project") != project:
         why = "was not exported from this project" + ("" if not isinstance(made, dict) or not made.get("project")
                                                        else f" (it came from {made['project']})")
-    elif made.get("documents") != _fingerprint(folder):
+    elif _fingerprint(folder) not in (made.get("documents"), made.get("replacing")):  # "replacing": killed mid-swap
         why = "changed after director exported it (opened or edited in the app?)"
     if why:
         raise UsageError(f"the draft {folder} {why}: replacing it would lose that work. Export with --force to "
@@ -149,6 +151,9 @@ def write_draft(cut: Cut, media: dict[str, Path], dest: Path, flavour: str = "ji
     mark = folder.parent / f"{name}.director.json"
     if folder.exists() and not force:
         _check_replace(folder, mark, project)
+    for left in folder.parent.glob(f".{glob.escape(name)}.*"):  # an export killed mid-write left these
+        if re.fullmatch(rf"\.{re.escape(name)}\.([0-9a-f]{{16}}\.old|[A-Za-z0-9_]{{8}}\.tmp)", left.name):
+            _remove(left)
     # built in a new folder of a random name (a fixed ``.<name>.tmp`` planted as a link was written through:
     # rmtree skips a link, and the draft's files went where it pointed)
     if folder.is_symlink():  # the link goes, never what it points at (and the draft's paths are its own)
@@ -164,6 +169,11 @@ def write_draft(cut: Cut, media: dict[str, Path], dest: Path, flavour: str = "ji
         for file in ("draft_content.json", "draft_info.json"):
             (tmp / file).write_text(json.dumps(draft, ensure_ascii=False, indent=1), encoding="utf-8")
         (tmp / "draft_meta_info.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        marked = {"draft": str(folder), "episode": cut.episode, "project": project, "flavour": flavour,
+                  "documents": _fingerprint(tmp)}
+        # marked before the swap, as either draft: an export killed between the two renames left the mark of the
+        # draft replaced beside the new one, which read as an edit made in the app (--force needed, an .old left)
+        write_json(mark, {**marked, "replacing": _fingerprint(folder)} if folder.is_dir() else marked)
         if folder.exists() or folder.is_symlink():
             # the draft replaced goes to a random name nothing has (a folder or a file: renamed over an empty
             # folder, a file could not be), and comes back if the new one cannot take its place
@@ -180,8 +190,7 @@ def write_draft(cut: Cut, media: dict[str, Path], dest: Path, flavour: str = "ji
     finally:
         if tmp.exists():
             _remove(tmp)  # a failed export leaves no half draft beside the drafts
-    write_json(mark, {"draft": str(folder), "episode": cut.episode, "project": project, "flavour": flavour,
-                      "documents": _fingerprint(folder)})
+    write_json(mark, marked)
     return folder
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -420,6 +421,36 @@ def test_a_draft_is_replaced_only_when_this_project_wrote_it_and_the_app_left_it
     assert content.read_text(encoding="utf-8") != edited
     director(*export, check=True)  # written by this project again: replaced freely
     assert sorted(p.name for p in drafts.iterdir()) == sorted([folder.name, f"{folder.name}.director.json"])
+
+
+KILLED_MID_SWAP = """
+import os, sys
+from director.runtime import jianying
+real = jianying._remove
+def killed(path):
+    if path.name.endswith(".old"):
+        os._exit(9)  # kill -9 between the draft's swap and the old one's removal
+    real(path)
+jianying._remove = killed
+from director.cli.main import run
+sys.exit(run(sys.argv[1:]))
+"""
+
+
+def test_a_draft_export_killed_mid_swap_is_exported_again_without_force(rendered, tmp_path):
+    """The chaos audit: killed between the two renames, the next export said the draft "changed after director
+    exported it" (exit 2, --force needed) and a hidden copy of the old draft stayed beside it for ever."""
+    import sys
+
+    drafts = tmp_path / "drafts"
+    args = ["-p", str(rendered), "export", "-f", "jianying", "-o", str(drafts)]
+    director(*args, check=True)
+    killed = subprocess.run([sys.executable, "-c", KILLED_MID_SWAP, *args], capture_output=True, text=True)
+    assert killed.returncode == 9, killed.stderr
+    assert [p for p in drafts.iterdir() if p.name.endswith(".old")]
+    again = director(*args)
+    assert again.returncode == 0, again.stderr
+    assert not [p for p in drafts.iterdir() if p.name.startswith(".")], list(drafts.iterdir())
 
 
 def test_the_editors_media_is_encoded_once_and_kept_with_its_clip(tmp_path):
