@@ -23,7 +23,10 @@ def clean_cache(project: Project, everything: bool = False, dry_run: bool = Fals
     from director.store.lock import ProjectLock
 
     cache = ArtifactCache(project.cache_dir)
-    with ProjectLock(project.state, "clean"):
+    with ProjectLock(project.state, "clean") as lock:
+        # a render killed before it recorded what it finished (its state is saved once a second): what it made
+        # since it started is kept, for the next render to take up (the current plan uses it)
+        crashed = None if everything or lock.died is None else lock.died["since"] - 1.0
         if everything:
             keep: set[str] = set()
         else:
@@ -37,7 +40,8 @@ def clean_cache(project: Project, everything: bool = False, dry_run: bool = Fals
                 if not key.startswith(".") and checker.lookup(stage, key) is None:
                     damaged += 1
         for stage, key, path in cache.entries():
-            if key in keep or (stage == "exports" and (cache.inputs(stage, key) or {}).get("clip") in keep):
+            if key in keep or (stage == "exports" and (cache.inputs(stage, key) or {}).get("clip") in keep) or (
+                    crashed is not None and _made_since(path, crashed)):
                 # an editor's copy of a clip still in use stays with its clip
                 kept += 1
                 continue
@@ -46,3 +50,10 @@ def clean_cache(project: Project, everything: bool = False, dry_run: bool = Fals
             if not dry_run:
                 shutil.rmtree(path, ignore_errors=True)
     return removed, kept, freed, damaged
+
+
+def _made_since(path, when: float) -> bool:
+    try:
+        return path.stat().st_mtime >= when
+    except OSError:
+        return False

@@ -38,6 +38,7 @@ class ProjectLock:
         self.path = state_dir / "lock"
         self.what = what
         self._fd: int | None = None
+        self.died: dict | None = None  # the holder before this one, where it died holding the lock: its command, since
 
     def __enter__(self) -> "ProjectLock":
         fd = _open_lock(self.path, "the project")
@@ -46,8 +47,10 @@ class ProjectLock:
         except BlockingIOError:
             os.close(fd)
             raise ProjectLocked(self._message()) from None
+        # a holder that released it left the file empty: one still named there died holding it (kill -9, a crash)
+        self.died = _died(os.pread(fd, 4096, 0))
         holder = {"pid": os.getpid(), "started": time.strftime("%Y-%m-%d %H:%M:%S"), "command": self.what,
-                  "argv": " ".join(sys.argv[1:])[:200]}
+                  "argv": " ".join(sys.argv[1:])[:200], "since": time.time()}
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps(holder).encode())
         os.fsync(fd)
@@ -69,6 +72,22 @@ class ProjectLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+def _died(left: bytes) -> dict | None:
+    try:
+        holder = json.loads(left.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(holder, dict):
+        return None
+    since = holder.get("since")
+    if not isinstance(since, (int, float)):  # written before "since" was: the minute it started, read back
+        try:
+            since = time.mktime(time.strptime(str(holder.get("started")), "%Y-%m-%d %H:%M:%S"))
+        except (ValueError, OverflowError):
+            return None
+    return {"command": str(holder.get("command", "")), "since": float(since)}
 
 
 def lock_holder(state_dir: Path) -> dict | None:
