@@ -123,7 +123,7 @@ def render(project: Project, episode: str | None = None, profile: str | None = N
             known = [s.id for s in ctx.shots]
             raise UsageError(f"--shots: no shot {unknown[0]!r}{did_you_mean(unknown[0], known)} in this episode "
                              f"(shots: {', '.join(known)})")
-        ctx.cache.sweep_temporaries()
+        sweep_left(project, [ctx.loaded.episode])
         uptodate.forget(project.root)
         state = StateIndex(project.state_file("state", f"{ctx.loaded.episode}.json"))
         draw_storyboard_early(ctx)
@@ -218,7 +218,7 @@ def render_many(project: Project, episodes: list[str], profile: str | None = Non
             notes.append(more)
         if not runs:  # none could be prepared: the caller says each one's trouble
             return []
-        runs[0][0].cache.sweep_temporaries()
+        sweep_left(project, [ctx.loaded.episode for ctx, _ in runs])
         results = execute_many(runs, selection, reporter, workers=project.config.workers)
         return [finish(project, ctx, result, selection, started, more)
                 for (ctx, _), result, more in zip(runs, results, notes)]
@@ -255,6 +255,18 @@ def _publish_file(src: Path, dst: Path, key: str = "", published: dict | None = 
         raise
     if published is not None and key:
         published[dst.name] = [key, *file_stamp(dst.stat())]
+
+
+def sweep_left(project: Project, episodes: list[str]) -> None:
+    """What writers killed mid-write left (under the project's lock): the cache's unfinished entries, and the temp
+    files beside the episodes' outputs, the shot lists and the screenplays (a kill while publishing left a 2 MB part
+    of the episode in out/ for ever)."""
+    from director.store.files import sweep_temp_beside
+
+    ArtifactCache(project.cache_dir).sweep_temporaries()
+    for folder in {project.root, project.shots_path(episodes[0]).parent,
+                   *(project.out_dir(e) for e in episodes), *(p.parent for p in project.episode_paths())}:
+        sweep_temp_beside(folder)
 
 
 STORYBOARD_FROM = ("refs", "keyframes", "timing", "clips")  # what the storyboard shows (storyboard_signature)

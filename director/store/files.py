@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import stat
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +73,37 @@ def temp_folder_beside(path: Path) -> Path:
     folder = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     os.chmod(folder, 0o777 & ~UMASK)
     return folder
+
+
+# what temp_beside, temp_folder_beside and the atomic writes name their files: ``.<name>.<8 random>.tmp[.ext]``
+LEFT_TEMP = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp(\.[A-Za-z0-9]{1,5})?")
+
+
+def sweep_temp_beside(folder: Path, older_than: float = 60.0) -> int:
+    """Remove the temp files and folders a writer killed mid-write left in ``folder`` (a 2 MB part of an episode,
+    a shot list's copy): names only these writers make, untouched for ``older_than`` seconds (an edit that holds
+    only the edit lock may be writing one now), never through a link. How many went."""
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    now = time.time()
+    for entry in entries:
+        if not LEFT_TEMP.fullmatch(entry.name):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if now - info.st_mtime < older_than:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+            removed += 1
+        except OSError:
+            continue
+    return removed
 
 
 def refuse_special(path: Path) -> None:

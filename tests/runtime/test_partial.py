@@ -185,3 +185,25 @@ def test_a_bible_change_re_plans_only_the_episodes_that_name_what_changed(tmp_pa
     director("-p", str(project), "render", "--all", "--until", "refs", check=True)  # re-plans what is out of date
     assert yaml.safe_load(path.read_text(encoding="utf-8"))["shots"][0]["move"] == "dolly-in"  # kept
     assert (project / "shots" / "ep02.yaml").read_text(encoding="utf-8") != other  # Ren is in ep02: planned again
+
+
+def test_a_render_removes_what_writers_killed_mid_write_left_beside_its_files(small_project):
+    """The chaos audit: a kill while publishing left out/screenplay/.episode.mp4.<random>.tmp (2 MB), a kill while
+    planning shots/.screenplay.yaml.<random>.tmp, and no later render or clean removed them."""
+    import os
+
+    director("-p", str(small_project), "render", check=True)
+    old = [small_project / "out/screenplay/.episode.mp4.k1lld9x2.tmp",
+           small_project / "out/screenplay/.storyboard.png.ab_cd123.tmp.png",
+           small_project / "shots/.screenplay.yaml.3nz9sc3e.tmp", small_project / ".screenplay.yaml.q8w7e6r5.tmp"]
+    young = small_project / "shots/.screenplay.yaml.zzzzzzzz.tmp"  # a studio edit may be writing it now
+    mine = small_project / "out/screenplay/.my-notes.tmp"  # no writer of director's names a file so
+    for path in [*old, young, mine]:
+        path.write_bytes(b"x" * 100)
+    for path in [*old, mine]:
+        os.utime(path, (1e9, 1e9))
+    sp = small_project / "screenplay.yaml"
+    sp.write_text(sp.read_text().replace("She never asked why.", "She never asked."))
+    director("-p", str(small_project), "render", check=True)
+    assert [p for p in old if p.exists()] == []
+    assert young.exists() and mine.exists()
