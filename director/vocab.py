@@ -169,8 +169,12 @@ def canonical_mood(value: str) -> str | None:
 SFX = ("thunder", "door", "footsteps", "phone", "glass", "knock", "heartbeat", "rain", "gunshot")
 SFX_ALIASES = {"door slam": "door", "door-slam": "door", "steps": "footsteps", "footstep": "footsteps",
                "ring": "phone", "phone ring": "phone", "ringtone": "phone", "glass break": "glass",
-               "shatter": "glass", "lightning": "thunder", "gun": "gunshot", "shot": "gunshot", "雷": "thunder",
-               "门": "door", "脚步": "footsteps", "电话": "phone", "玻璃": "glass", "敲门": "knock"}
+               "shatter": "glass", "lightning": "thunder", "gun": "gunshot", "shot": "gunshot", "heart beat": "heartbeat",
+               "pulse": "heartbeat", "storm": "thunder", "雷": "thunder", "门": "door", "脚步": "footsteps",
+               "电话": "phone", "玻璃": "glass", "敲门": "knock", "敲": "knock", "心跳": "heartbeat", "心脏": "heartbeat",
+               "雨": "rain", "枪": "gunshot", "铃": "phone", "手机": "phone", "门铃": "phone", "碎": "glass"}
+# a name holding several words is the longest's (门铃声: a doorbell, not a door)
+_SFX_BY_LENGTH = sorted(SFX_ALIASES.items(), key=lambda kv: -len(kv[0]))
 
 
 def canonical_sfx(name: str) -> str | None:
@@ -180,7 +184,7 @@ def canonical_sfx(name: str) -> str | None:
         return key
     if key in SFX_ALIASES:
         return SFX_ALIASES[key]
-    return next((s for s in SFX if s in key), None) or next((v for k, v in SFX_ALIASES.items() if k in key), None)
+    return next((s for s in SFX if s in key), None) or next((v for k, v in _SFX_BY_LENGTH if k in key), None)
 
 
 def canonical_emotion(value: str) -> str | None:

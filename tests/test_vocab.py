@@ -79,6 +79,10 @@ def test_validate_knows_the_sound_effects_the_built_in_backend_makes():
     assert tuple(SOUNDS) == SFX
     assert canonical_sfx("Door Slam") == "door" and canonical_sfx("敲门") == "knock"
     assert canonical_sfx("distant thunder") == "thunder" and canonical_sfx("nosuchsound") is None
+    # the QC audit: a Chinese script's commonest sounds rendered silence (only 雷 门 脚步 电话 玻璃 敲门 were known)
+    said = {"心跳": "heartbeat", "雨声": "rain", "暴雨": "rain", "枪声": "gunshot", "手机铃声": "phone",
+            "门铃声": "phone", "关门": "door", "玻璃碎了": "glass", "heart beat": "heartbeat"}
+    assert {w: canonical_sfx(w) for w in said} == said
 
 
 def test_an_unknown_sound_effect_is_a_validate_warning_naming_the_known_ones(tmp_path):
