@@ -82,7 +82,9 @@ class MixConfig(_Cfg):
     loudness: float = Field(default=-14.0, ge=-40, le=-5, description="integrated loudness target, LUFS")
     true_peak: float = Field(default=-1.0, ge=-9, le=0, description="true-peak ceiling, dBTP")
     duck_db: float = Field(default=-12.0, ge=-40, le=0, description="music level change while anyone speaks")
-    music_db: float = Field(default=-8.0, ge=-40, le=6, description="music bed level before ducking")
+    music_db: float = Field(default=-4.0, ge=-40, le=6, description="music's level before ducking, in LU from "
+                            "the dialogue's loudness: a cue alone (the hook's music, a scene without lines) plays "
+                            "this far under the lines, and duck_db further under them while anyone speaks")
     sfx_duck_db: float = Field(default=-6.0, ge=-40, le=0, description="sound effects' level change while anyone "
                                "speaks (a phone's ring over the answer was 6 dB louder than it)")
     room_tone_db: float | None = Field(default=-50.0, ge=-80, le=-20, description="each scene's room tone "

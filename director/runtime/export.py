@@ -32,6 +32,7 @@ from director.errors import DirectorError, UsageError
 from director.media.source import ClipSource, FileSource, encode_clip
 from director.paths import inside
 from director.runtime.context import RenderContext
+from director.stages.mix import END_FADE
 from director.stages.music import CROSSFADE, music_cues
 from director.stages.subtitles import cards_of
 from director.stages.segments import GRADES
@@ -213,6 +214,7 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
             "line": p.ref, "speaker": who, "speaker_name": name, "text": beat.spoken.text, "emotion": beat.spoken.emotion,
             "key": p.entry.key}))
     cues = music_cues(ctx)
+    gains = ctx.entry("mix", "episode").meta.get("music_gain_db") or []  # each cue's, against the dialogue
     for i, cue in enumerate(cues):
         entry = ctx.entry("music", cue.ref)
         path = f"media/music/{slug(cue.ref)}-{slug(cue.mood)}.wav"
@@ -220,9 +222,10 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
         length = min(cue.end - cue.start + (CROSSFADE if i + 1 < len(cues) else 0), entry.meta["duration"])
         n = _whole(length, sp)
         audio.setdefault("music", []).append(Item(cue.ref, path, _frame(cue.start, sp), n, 0,
-                                                  _whole(entry.meta["duration"], sp), cfg.mix.music_db, {
+                                                  _whole(entry.meta["duration"], sp),
+                                                  gains[i] if i < len(gains) else cfg.mix.music_db, {
             "cue": cue.ref, "mood": cue.mood, "key": entry.key, "ducking_db": cfg.mix.duck_db,
-            "fade_in_s": CROSSFADE if i else 0.3, "fade_out_s": CROSSFADE}))
+            "fade_in_s": CROSSFADE if i else 0.3, "fade_out_s": CROSSFADE if i + 1 < len(cues) else END_FADE}))
     for ref, t in ctx.cue_times():
         sfx = ctx.beats[ref].sfx
         if not sfx:

@@ -344,8 +344,9 @@ class MixStage(Stage):
     # 5: BS.1770 meter and true peak in numpy, looped room tone; 6: running filters in numpy; 7: the ducking envelope
     # worked out per millisecond; 8: the limiter filtered near its peaks only, the true-peak meter tap by tap (the
     # same curve and peaks, to float32 rounding), the AAC encoded in parts side by side; 9: the room tone under the
-    # master (the episode measured ~0.9 LU under its target)
-    version = "9"
+    # master (the episode measured ~0.9 LU under its target); 10: each music cue at mix.music_db LU from the
+    # dialogue (not from its stem's own level), the last one faded over END_FADE, the voices without DC
+    version = "10"
     scope = "episode"
 
     unit = "episode"
@@ -368,23 +369,47 @@ class MixStage(Stage):
         yield job
 
 
+REFERENCE_LUFS = -23.0  # the dialogue's loudness where there is none to measure (EBU R128's programme level)
+MUSIC_RANGE_DB = 24.0  # the most a cue is raised or lowered to sit at its level against the dialogue
+END_FADE = 1.0  # the last cue's fade-out, under the last shot's hold after the last line (timing.END_HOLD)
+
+
+def music_gain_db(cue_lufs: float, dialogue_lufs: float, music_db: float) -> float:
+    """A cue's gain, so that alone it plays ``music_db`` LU from the dialogue: a stem's own level (the preview's
+    -21 to -27 LUFS, a model's anything) set how loud the music was, and the master's gain (set by the voices) set
+    how loud the hook was: 5.6 dB apart between two projects with the same music."""
+    if not np.isfinite(cue_lufs):
+        return 0.0
+    talk = dialogue_lufs if np.isfinite(dialogue_lufs) else REFERENCE_LUFS
+    return float(np.clip(talk + music_db - cue_lufs, -MUSIC_RANGE_DB, MUSIC_RANGE_DB))
+
+
 def mix(req: MixRequest, out) -> Made:
+    from director.media.loudness import integrated_loudness
+
     cfg = req.config
     rate = cfg.sample_rate
     n = int(round(req.seconds * rate))
-    # the music first: a cue is as long as the episode, and is read while only the bed exists
-    bed = np.zeros((n, 2), np.float32)
-    for i, (score, start, end) in enumerate(req.music):
-        data, kept = _prepared(("music", *_heard(score), rate), lambda: _stem(score, rate, stereo=True))
-        length = int((end - start + (CROSSFADE if i + 1 < len(req.music) else 0)) * rate)
-        data = fade(data[:length], rate, CROSSFADE if i else 0.3, CROSSFADE, copy=kept)  # no copy more than needed
-        _place(bed, data, int(start * rate))
-        data = None
     dialogue = np.zeros(n, np.float32)
     filters = dict(req.filters)
     for i, (voice, start) in enumerate(req.voices):
         data, _ = _prepared(("voice", *_heard(voice), rate, filters.get(i)), lambda: _voice(voice, rate, filters.get(i)))
         _place(dialogue, fade(data, rate, 0.005, 0.01), int(start * rate))
+    # as heard: the mono dialogue plays on both channels, which BS.1770 sums (+3.01 dB against the stereo music)
+    talk = integrated_loudness(dialogue, rate) + 10 * np.log10(2) if req.voices else float("-inf")
+    # each cue read while only the bed and the dialogue exist (a cue is as long as the episode)
+    bed = np.zeros((n, 2), np.float32)
+    gains = []
+    for i, (score, start, end) in enumerate(req.music):
+        data, kept = _prepared(("music", *_heard(score), rate), lambda: _stem(score, rate, stereo=True))
+        more = i + 1 < len(req.music)
+        length = int((end - start + (CROSSFADE if more else 0)) * rate)
+        own, _ = _prepared(("music-lufs", *_heard(score), rate, length), lambda: integrated_loudness(data[:length], rate))
+        gains.append(round(music_gain_db(own, talk, cfg.music_db), 2))
+        data = fade(data[:length], rate, CROSSFADE if i else 0.3, CROSSFADE if more else END_FADE, copy=kept)
+        data *= np.float32(10 ** (gains[-1] / 20))  # a copy of the kept stem, or its own (fade's copy=kept)
+        _place(bed, data, int(start * rate))
+        data = None
     effects = np.zeros(n, np.float32)
     for effect, volume, t in req.sfx:
         data, _ = _prepared(("sfx", *_heard(effect), rate), lambda: _stem(effect, rate, stereo=False))
@@ -398,7 +423,6 @@ def mix(req: MixRequest, out) -> Made:
             effects[a:a + (1 << 18)] *= np.power(np.float32(10.0), duck[a:a + (1 << 18)] * lower)
     duck *= np.float32(cfg.duck_db / 20)
     np.power(np.float32(10.0), duck, out=duck)
-    duck *= np.float32(10 ** (cfg.music_db / 20))
     mixed = bed
     mixed *= duck[:, None]
     del duck
@@ -428,7 +452,8 @@ def mix(req: MixRequest, out) -> Made:
         files["aac"] = "mix.m4a"
     notes = tuple(stats.pop("notes"))
     return Made(files, report={"lufs": stats["lufs"], "true_peak": stats["true_peak"]},
-                info={**stats, "seconds": n / rate}, notes=notes)
+                info={**stats, "seconds": n / rate, "music_gain_db": gains,
+                      "dialogue_lufs": round(float(talk), 2) if np.isfinite(talk) else None}, notes=notes)
 
 
 def _heard(artifact: Artifact) -> tuple:
@@ -451,8 +476,10 @@ def _stem(artifact: Artifact, rate: int, stereo: bool) -> np.ndarray:
 
 
 def _voice(voice: Artifact, rate: int, heard_as: str | None) -> np.ndarray:
-    """A line's voice at ``rate``, through a phone or a radio where it is heard so."""
+    """A line's voice at ``rate``, through a phone or a radio where it is heard so, without a DC offset (eSpeak's
+    lines carry 0.0015-0.0036: the programme measured 0.0017, -42 dBFS in a second's window)."""
     data = _stem(voice, rate, stereo=False)
+    data -= np.float32(data.mean()) if len(data) else np.float32(0)
     return device_voice(data, rate, heard_as) if heard_as else data
 
 

@@ -44,6 +44,8 @@ def fit(durations: list[float], fps: float, lead_in: float, gap: float, tail: fl
 SFX_LEAD = 0.4  # seconds a sound effect is heard alone before the line that follows it in a shot
 SFX_HOLD = 0.8  # seconds a shot holds after its last line for a sound that follows the line (a car door after the
 # last words of a scene fired 0.15 s before the cut and played over the next scene)
+END_HOLD = 1.2  # seconds the episode's last shot holds after its last line: the ending's button, under which the
+# music fades (END_FADE); the episode ended 0.15 s after the last word, its music's fade hidden under the line
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class TimingStage(Stage):
     def jobs(self, ctx: RenderContext):
         cfg = ctx.config.timing
         fps = ctx.sp.format.fps
+        last = ctx.all_shots[-1].id if ctx.all_shots else None
         for shot in ctx.shots:
             voices = [(ref, ctx.entry("voice", ref)) for ref in shot.beats if ctx.beats[ref].spoken is not None]
             hint = next((ctx.beats[r].shot.duration for r in shot.beats
@@ -90,6 +93,8 @@ class TimingStage(Stage):
                     pauses.append(round(paused + sounded, 4))
                     paused = carded = sounded = 0.0
             waiting = paused + carded + (SFX_HOLD if voices and sounded else 0.0)  # a sound after the last line
+            if voices and shot.id == last:
+                waiting = max(waiting, END_HOLD)
             if not voices:
                 floor = max(floor, waiting)
             overlaps = tuple((ctx.beats[ref].line.overlap or 0.0) if ctx.beats[ref].line else 0.0 for ref, _ in voices)

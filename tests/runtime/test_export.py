@@ -51,7 +51,8 @@ def _timing(project: Path) -> dict:
 
     voices = {p.ref: round(p.start * fps) for p in ctx.placements()}
     music = sorted(round(c.start * fps) for c in music_cues(ctx))
-    return {"shots": shots, "total": ctx.total_frames(), "voices": voices, "music": music, "fps": fps}
+    return {"shots": shots, "total": ctx.total_frames(), "voices": voices, "music": music, "fps": fps,
+            "music_gain_db": ctx.entry("mix", "episode").meta["music_gain_db"]}
 
 
 def _read(path: Path, fmt: str, fps: float):
@@ -128,8 +129,10 @@ def test_each_format_reads_back_frame_exact(rendered, fmt):
                 end = clip.source_range.end_time_exclusive().to_seconds()
                 assert end <= seconds + 1e-6, (fmt, clip.name, end, seconds)
                 assert track.range_of_child_at_index(i).end_time_exclusive().to_frames() <= timing["total"]
-    if fmt in ("fcp7", "fcpxml"):  # the sound's gains (music -8 dB) as each NLE reads them
-        assert ('<value>0.39811</value>' if fmt == "fcp7" else 'adjust-volume amount="-8.00dB"') in text
+    if fmt in ("fcp7", "fcpxml"):  # the sound's gains (each music cue's, as the mix set it) as each NLE reads them
+        for gain in timing["music_gain_db"]:
+            assert (f'<value>{10 ** (gain / 20):.5f}' if fmt == "fcp7" else f'adjust-volume amount="{gain:.2f}dB"') \
+                in text, (gain, fmt)
     if fmt in ("fcp7", "fcpxml"):  # a fade is the clip's own opacity, keyframed in its media frames
         def handle(n: int) -> int:
             return 6 if n and timing["shots"][n][3] == "dissolve" else 0

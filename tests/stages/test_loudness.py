@@ -75,3 +75,34 @@ def test_dense_limiting_is_measured_in_chunks_not_in_one_signal_long_transform()
     # is off by far more)
     assert limited == pytest.approx(integrated_loudness(x * curve[:, None], rate), abs=1e-6)
     assert peak < 80e6, peak  # the run's indices (23 MB here) and one piece
+
+
+@pytest.mark.parametrize("stem_db", [0.0, -12.0])
+def test_music_alone_plays_music_db_under_the_dialogue_whatever_its_stems_own_level(tmp_path, stem_db):
+    """The QC audit: the hook (music alone) sat 7-12.5 LU under the programme, by the stem's own level and the
+    voices' (the master's gain): 5.6 dB apart between two projects with the same music. A cue alone now plays
+    mix.music_db LU from the dialogue, whatever level its stem was made at."""
+    from director.backends.types import Artifact
+    from director.media.audio import read_wav, write_wav
+    from director.media.loudness import integrated_loudness
+    from director.project import MixConfig
+    from director.stages.mix import MixRequest, mix
+
+    rng = np.random.default_rng(3)
+
+    def artifact(stage: str, data: np.ndarray, rate: int) -> Artifact:
+        folder = tmp_path / stage
+        folder.mkdir()
+        write_wav(folder / "a.wav", data.astype(np.float32), rate)
+        return Artifact(stage, stage, str(folder), {"audio": "a.wav"})
+
+    t = np.arange(24000 * 4) / 24000
+    voice = artifact("voice", 0.25 * np.sin(2 * np.pi * 220 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t)), 24000)
+    music = artifact("music", 0.1 * 10 ** (stem_db / 20) * rng.standard_normal((48000 * 12, 2)), 48000)
+    config = MixConfig(room_tone_db=None)
+    mix(MixRequest(seconds=10.0, voices=((voice, 5.0),), music=((music, 0.0, 10.0),), sfx=(), config=config),
+        tmp_path)
+    out, rate = read_wav(tmp_path / "mix.wav")
+    hook = integrated_loudness(out[int(0.5 * rate):int(4.5 * rate)], rate)  # the music alone
+    lines = integrated_loudness(out[int(5.5 * rate):int(8.5 * rate)], rate)  # the line, over the ducked music
+    assert hook - lines == pytest.approx(config.music_db, abs=1.0), (hook, lines)

@@ -76,7 +76,7 @@ def test_kept_pieces_stay_under_their_bound(pieces, tmp_path, keeping, monkeypat
     assert _kept_bytes() <= 6_000_000 and len(mixing._kept) >= 3
     monkeypatch.setattr(mixing, "KEPT_BYTES", 16_000_000)  # everything
     _mixed(_request(pieces, 3.0), tmp_path / "b2")
-    assert {key[0] for key in mixing._kept} == {"music", "voice", "sfx", "room"}
+    assert {key[0] for key in mixing._kept} == {"music", "music-lufs", "voice", "sfx", "room"}
     assert np.array_equal(_mixed(_request(pieces, 2.6), tmp_path / "c"), first)
 
 
