@@ -480,6 +480,12 @@ def pydantic_problems(exc: ValidationError, model: type[BaseModel], pos: Positio
             if isinstance(loc[-1], str) and ("\u3000" in loc[-1] or "：" in loc[-1]):  # the input method's
                 msg += (" (the key holds a full-width " + ("space" if "\u3000" in loc[-1] else "colon '：'") +
                         ": YAML needs ordinary spaces and ':' followed by a space)")
+            elif isinstance(loc[-1], str) and any(q in loc[-1] for q in "“”‘’「」"):  # pasted from Word or Docs
+                msg += (" (curly quotes are not YAML's: the text's comma split it there; write the text in straight "
+                        "double quotes \"...\")")
+            elif isinstance(loc[-1], str) and (" " in loc[-1].strip() or "'" in loc[-1]):  # words, not a key
+                msg += (" (it reads as text: a comma in unquoted text inside { } ends the value there; write the "
+                        "text in double quotes \"...\")")
             problems.setdefault(loc, pos.problem(loc, msg, key=True))
             continue
         if kind == "missing":

@@ -131,17 +131,25 @@ def scan(text: str, loader=_LOADER) -> None:
                                              "director's files are far smaller — split it or write aliases out")
 
 
+_CUT = re.compile(r"[ \t]+#(?=[^\s#])")  # ' #4': a comment as YAML reads it, text as the writer meant it
+
+
 class _Builder:
-    def __init__(self, positions: Positions, problems: list[Problem]):
+    def __init__(self, positions: Positions, problems: list[Problem], text: str = ""):
         self.loader = yaml.SafeLoader("")
         self.pos = positions
         self.problems = problems
+        self.text = text  # what was parsed (libyaml's marks hold an index into it, not the text)
 
     def build(self, node: yaml.Node, loc: Loc) -> Any:
         self.pos.values[loc] = _mark(node)
         if isinstance(node, yaml.MappingNode):
-            self.loader.flatten_mapping(node)
+            # a key written here overrides one a merge (<<: *anchor) brought in, as YAML means it (`{<<: *nora,
+            # name: Nora Two}` was a duplicate key); two written here are the writer's mistake
+            own = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}
+            self.loader.flatten_mapping(node)  # the merged pairs first, then these: the last one stands
             out: dict = {}
+            written: set = set()
             for key_node, value_node in node.value:
                 key = self.build(key_node, loc + ("<key>",))
                 self.pos.values.pop(loc + ("<key>",), None)
@@ -149,11 +157,13 @@ class _Builder:
                     self.problems.append(Problem(self.pos.file, *_mark(key_node),
                                                  f"a key must be a plain word, got {_short(key)}"))
                     continue
-                if key in out:
+                if key in written and id(key_node) in own:
                     first = self.pos.keys[loc + (key,)]
                     self.problems.append(Problem(self.pos.file, *_mark(key_node),
                                                  f"duplicate key {_short(key)} (first defined at line {first[0]})"))
                     continue
+                if id(key_node) in own:
+                    written.add(key)
                 self.pos.keys[loc + (key,)] = _mark(key_node)
                 out[key] = self.build(value_node, loc + (key,))
             return out
@@ -161,7 +171,23 @@ class _Builder:
             return [self.build(item, loc + (i,)) for i, item in enumerate(node.value)]
         return self.scalar(node)
 
+    def _cut_by_comment(self, node: yaml.ScalarNode) -> None:
+        """Warn where unquoted text is followed on its line by '#' and no space (``room #4, clipboard in hand``):
+        YAML drops the rest of the line as a comment, and the text said only "room". A comment written as comments
+        are (``# note``) is left alone."""
+        mark = node.end_mark
+        if node.style not in (None, "") or not node.value or "#" not in self.text:  # libyaml: "" for plain
+            return
+        end = self.text.find("\n", mark.index)
+        rest = self.text[mark.index:end if end >= 0 else len(self.text)]
+        if _CUT.match(rest):
+            self.problems.append(Problem(self.pos.file, mark.line + 1, mark.column + 2,
+                                         f"the text stops at '#': YAML reads {rest.strip()[:40]!r} as a comment, so "
+                                         f"it says only {node.value[:40]!r}; if '#' belongs to the text, write it in "
+                                         "double quotes \"...\"", "warning"))
+
     def scalar(self, node: yaml.ScalarNode) -> Any:
+        self._cut_by_comment(node)
         if node.tag in _TEXT_TAGS or (node.tag == "tag:yaml.org,2002:int" and ":" in node.value) or \
                 (node.tag == "tag:yaml.org,2002:float" and ":" in node.value):
             return node.value  # a date or 16:9 is what the writer typed, never a datetime or 969
@@ -255,6 +281,9 @@ def _syntax_hint(what: str) -> str:
         return ": usually a line indented more or less than the lines it belongs with"
     if "expected ',' or '}'" in what or "expected ',' or ']'" in what:
         return ": usually a quote or a bracket opened on this line or one before it and not closed"
+    if "mapping values are not allowed" in what:
+        return (": usually text holding ': ' (a colon and a space) that is not in quotes -- write the text in double "
+                "quotes \"...\" -- or a key indented more or less than the keys beside it on the line before")
     return ""
 
 
@@ -335,7 +364,7 @@ def load_yaml(path: Path, display: str | None = None) -> tuple[Any, Positions, l
         return None, positions, [Problem(display, 1, 1, "the file is empty")]
     problems: list[Problem] = []
     try:
-        data = _Builder(positions, problems).build(node, ())
+        data = _Builder(positions, problems, text).build(node, ())
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)

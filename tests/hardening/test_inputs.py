@@ -314,3 +314,48 @@ def test_an_output_named_as_a_device_or_pipe_is_refused_not_replaced(tmp_path):
     proc = director("import", str(script), "-o", str(pipe), "--force")
     assert proc.returncode != 0 and "not a file" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     assert pipe.is_fifo()
+
+
+WRITERS_SLIPS = [
+    # (what the writer typed, replacing what, what validate must say; None: valid)
+    ('  ana: &ana {name: Ana, description: "woman with long red hair, green coat"}\n'
+     '  ana2: {<<: *ana, name: Ana Two}\n', '  ana: {name: Ana, description: "woman with long red hair, green coat"}\n',
+     None),
+    ('      - line: {who: ana, text: “Are you following me, Bo?”, emotion: scared}\n',
+     '      - line: {who: ana, text: "Are you following me?", emotion: scared}\n', "curly quotes are not YAML's"),
+    ("      - line: {who: ana, text: Are you following me, it's late?, emotion: scared}\n",
+     '      - line: {who: ana, text: "Are you following me?", emotion: scared}\n', "write the text in double quotes"),
+    ('      - action: Bo closes the door: slowly.\n', '      - action: "Bo closes the door."\n',
+     'write the text in double quotes'),
+]
+
+
+@pytest.mark.parametrize("typed, replacing, said", WRITERS_SLIPS, ids=["merge-override", "curly", "comma", "colon"])
+def test_a_writers_yaml_slips_say_how_to_write_it(tmp_path, typed, replacing, said):
+    """The new-user audit: a merge key's override was a 'duplicate key'; curly quotes, a comma or an apostrophe in
+    unquoted text, and a colon in an action gave YAML's or the schema's words with no fix."""
+    project = make_project(tmp_path)
+    path = project / "screenplay.yaml"
+    text = (tests_data := Path(__file__).parents[1] / "data/short/screenplay.yaml").read_text(encoding="utf-8")
+    assert replacing in text, tests_data
+    path.write_text(text.replace(replacing, typed, 1), encoding="utf-8")
+    proc = director("-p", str(project), "validate")
+    if said is None:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    else:
+        assert proc.returncode == 3 and said in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+
+
+def test_unquoted_text_cut_by_a_hash_is_a_warning(tmp_path):
+    """`- action: Nora freezes in room #4, clipboard in hand.` validated, and the shot read "Nora freezes in room"."""
+    project = make_project(tmp_path, size=None)
+    path = project / "screenplay.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert 'action: "Bo closes the door."' in text
+    path.write_text(text.replace('action: "Bo closes the door."', "action: Bo closes the door of room #4, slowly.  "
+                                 "# a comment as comments are", 1), encoding="utf-8")
+    proc = director("-p", str(project), "validate")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    said = proc.stdout + proc.stderr
+    assert "the text stops at '#'" in said and "'Bo closes the door of room'" in said, said
+    assert said.count("the text stops at") == 1
