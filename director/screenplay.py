@@ -695,6 +695,14 @@ class _Checker:
         elif len(text) > limit:
             self.err(loc, f"{what} is {len(text)} characters long (at most {limit}); split it into several beats")
 
+    def check_spoken(self, loc: tuple, text: str, what: str) -> None:
+        """A line of emoji alone has nothing a voice can say (they are never read aloud, see ``unspoken``)."""
+        from director.media.linebreak import EMOJI, unspoken
+
+        if EMOJI.search(text) and not any(c.isalnum() for c in unspoken(text)):
+            self.err(loc, f"{what} {_short(text)} has no words to speak (emoji are shown, never read aloud): write "
+                     "the words, or make the reaction an action beat")
+
     def check_scene(self, i: int, scene: Scene, seen: dict[str, int]) -> None:
         loc = ("scenes", i)
         if scene.id is None:  # failed the schema (reported already)
@@ -776,8 +784,10 @@ class _Checker:
         if beat.line is not None:
             self.check_character(loc + ("line", "who"), beat.line.who, "line.who")
             self.check_text(loc + ("line", "text"), beat.line.text, "line.text", MAX_LINE_CHARS)
+            self.check_spoken(loc + ("line", "text"), beat.line.text, "line.text")
         if beat.narration is not None:
             self.check_text(loc + ("narration",), beat.narration.text, "narration", MAX_LINE_CHARS)
+            self.check_spoken(loc + ("narration",), beat.narration.text, "narration")
         if beat.action is not None:
             self.check_text(loc + ("action",), beat.action, "action", MAX_ACTION_CHARS)
         if beat.line is not None:

@@ -24,6 +24,15 @@ from itertools import pairwise
 
 CJK_CHAR = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
 HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# emoji and pictographs (with their joiners, variation selectors and skin tones): shown in a subtitle, never read
+# aloud -- eSpeak (and VITS, which phonemizes with it) said "face screaming in fear" for a line's 😱
+EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\u2300-\u23FF\uFE0E\uFE0F\u200D"
+                   "\U000E0020-\U000E007F]+")
+
+
+def unspoken(text: str) -> str:
+    """``text`` as a voice speaks it: without emoji (``I'm fine 🙂`` -> ``I'm fine``)."""
+    return " ".join(EMOJI.sub(" ", text).split()) if EMOJI.search(text) else text
 NO_LINE_START = set("，。、！？；：）」』】》〉”’…,.!?;:)%·・")
 NO_LINE_END = set("（「『【《〈“‘(")
 NUMERAL = re.compile(r"^[0-9０-９.．,，]+$|^[零〇一二三四五六七八九十百千万亿两几半]+$")

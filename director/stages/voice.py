@@ -5,7 +5,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from director.backends.types import SpeechRequest
-from director.media.linebreak import spoken_language
+from director.media.linebreak import spoken_language, unspoken
 from director.stages.base import Stage
 from director.vocab import NARRATOR, canonical_emotion, canonical_preset
 
@@ -68,6 +68,6 @@ class VoiceStage(Stage):
                 styled = _style_clip(ctx, who, emotion) if uses_sample else None
                 sample = styled or (str(ctx.loaded.resolve(voice.sample)) if uses_sample and voice.sample else None)
                 language = spoken_language(spoken.text, ctx.sp.language)  # a line in another script: its own
-                req = SpeechRequest(text=spoken.text, language=language, voice=replace(voice, sample=sample),
+                req = SpeechRequest(text=unspoken(spoken.text), language=language, voice=replace(voice, sample=sample),
                                     emotion=emotion, parenthetical=getattr(spoken, "parenthetical", None))
                 yield self.backend_job(ctx, ref, req, "synthesize", shot=shot.id)

@@ -359,3 +359,23 @@ def test_unquoted_text_cut_by_a_hash_is_a_warning(tmp_path):
     said = proc.stdout + proc.stderr
     assert "the text stops at '#'" in said and "'Bo closes the door of room'" in said, said
     assert said.count("the text stops at") == 1
+
+
+def test_emoji_are_shown_never_read_aloud(tmp_path):
+    """The new-user audit: a line "😱" validated, and eSpeak said "face screaming in fear" (1.44 s, lip-synced)."""
+    from director.media.linebreak import unspoken
+
+    assert unspoken("I'm fine 🙂") == "I'm fine" and unspoken("❤️ 爱你") == "爱你" and unspoken("30°C") == "30°C"
+    project = make_project(tmp_path)
+    path = project / "screenplay.yaml"
+    text = path.read_text(encoding="utf-8")
+    alone = text.replace("Only since Tuesday.", "😱", 1)
+    assert alone != text
+    path.write_text(alone, encoding="utf-8")
+    proc = director("-p", str(project), "validate")
+    assert proc.returncode == 3 and "has no words to speak" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    path.write_text(text.replace("Only since Tuesday.", "Only since Tuesday 🙂", 1), encoding="utf-8")
+    director("-p", str(project), "render", "--until", "voice", check=True)
+    jobs = json.loads((project / ".director/state/screenplay.json").read_text())["jobs"]
+    said = [j["material"]["text"] for j in jobs.values() if "text" in j.get("material", {})]
+    assert "Only since Tuesday" in said and not any("🙂" in t for t in said), said
