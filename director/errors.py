@@ -68,3 +68,30 @@ class ProjectLocked(DirectorError):
 
 class StageFailed(DirectorError):
     exit_code = ExitCode.STAGE_FAILED
+
+
+SYSTEM_TROUBLE = {"ENOSPC": "no space left on the disk", "EDQUOT": "the disk quota is used up",
+                  "EROFS": "the file system is read-only", "EACCES": "permission denied", "EPERM": "not permitted",
+                  "EMFILE": "too many open files", "ENFILE": "too many open files on this machine",
+                  "EIO": "the disk reported an input/output error",
+                  "EISDIR": "a folder is where director writes a file", "ENOTDIR": "a file is where director needs a "
+                  "folder"}
+
+
+def system_trouble(exc: BaseException) -> str | None:
+    """What the machine refused, said as a user fixes it, or None for any other OSError (a bug)."""
+    import errno
+
+    if not isinstance(exc, OSError):
+        return None
+    name = errno.errorcode.get(exc.errno or -1)
+    if name not in SYSTEM_TROUBLE:
+        return None
+    where = f" ({exc.filename})" if exc.filename else ""
+    fix = ("free some space" if name in ("ENOSPC", "EDQUOT") else
+           "work on a copy of the project on a writable disk" if name == "EROFS" else
+           "check the folder's permissions" if name in ("EACCES", "EPERM") else
+           "raise the limit (ulimit -n)" if name in ("EMFILE", "ENFILE") else
+           "move it out of the way" if name in ("EISDIR", "ENOTDIR") else "check the disk")
+    return (f"{SYSTEM_TROUBLE[name]}{where}: {fix}, then run the same command again (finished work is kept in the "
+            "cache)")

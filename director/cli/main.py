@@ -14,7 +14,7 @@ import typer
 
 from director.cli.output import Output
 from director.errors import (BackendUnavailable, ConfigError, DirectorError, ExitCode, Problem, ScreenplayError,
-                             UsageError)
+                             UsageError, system_trouble)
 
 # the stages in order (director.stages.STAGE_ORDER, held equal by tests/cli/test_cli.py; not imported here: the
 # command line starts without the stages' modules)
@@ -969,7 +969,7 @@ def run(argv: list[str] | None = None) -> int:
         exc.show()
         return ExitCode.USAGE
     except OSError as exc:
-        message = _system_trouble(exc)
+        message = system_trouble(exc)
         if message is None:
             return _internal_error(exc)
         from director.secrets import shown
@@ -1005,31 +1005,6 @@ def hoisted(argv: list[str]) -> list[str]:
     if not late:
         return argv
     return [*late, *argv[:i + 1], *rest, *argv[end:]]
-
-
-SYSTEM_TROUBLE = {"ENOSPC": "no space left on the disk", "EDQUOT": "the disk quota is used up",
-                  "EROFS": "the file system is read-only", "EACCES": "permission denied", "EPERM": "not permitted",
-                  "EMFILE": "too many open files", "ENFILE": "too many open files on this machine",
-                  "EIO": "the disk reported an input/output error",
-                  "EISDIR": "a folder is where director writes a file", "ENOTDIR": "a file is where director needs a "
-                  "folder"}
-
-
-def _system_trouble(exc: OSError) -> str | None:
-    """What the machine refused, said as a user fixes it, or None for any other OSError (a bug)."""
-    import errno
-
-    name = errno.errorcode.get(exc.errno or -1)
-    if name not in SYSTEM_TROUBLE:
-        return None
-    where = f" ({exc.filename})" if exc.filename else ""
-    fix = ("free some space" if name in ("ENOSPC", "EDQUOT") else
-           "work on a copy of the project on a writable disk" if name == "EROFS" else
-           "check the folder's permissions" if name in ("EACCES", "EPERM") else
-           "raise the limit (ulimit -n)" if name in ("EMFILE", "ENFILE") else
-           "move it out of the way" if name in ("EISDIR", "ENOTDIR") else "check the disk")
-    return (f"{SYSTEM_TROUBLE[name]}{where}: {fix}, then run the same command again (finished work is kept in the "
-            "cache)")
 
 
 def _internal_error(exc: BaseException) -> int:

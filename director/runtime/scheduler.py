@@ -28,7 +28,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from director.errors import DirectorError, StageFailed
+from director.errors import DirectorError, StageFailed, system_trouble
 from director.media.ffmpeg import usable_cores
 from director.runtime.context import RenderContext
 from director.runtime.heap import give_back_heap, one_heap
@@ -432,7 +432,8 @@ class Scheduler:
         if error is not None:
             if isinstance(error, DirectorError) and not isinstance(error, StageFailed):
                 raise error
-            self.helpers.record(ep.result, stage, job, "failed", str(error), ended - started, timing)
+            said = system_trouble(error) or str(error)  # a full disk: where, and what to do
+            self.helpers.record(ep.result, stage, job, "failed", said, ended - started, timing)
         else:
             self.helpers.record(ep.result, stage, job, "ran", job.reason, ended - started,
                                 {**self.helpers.info(entry), **timing})
@@ -449,7 +450,7 @@ class Scheduler:
         """A job's outcome in its unit: the entry it made (or its twin made for it), or the error that stopped it."""
         ep, stage = unit.ep, unit.stage.name
         if error is not None:
-            self._fail(unit, job, str(error), record=not made)
+            self._fail(unit, job, system_trouble(error) or str(error), record=not made)
         else:
             ep.ctx.results.setdefault(stage, {})[job.id] = entry
             self.ready.append((ep.name, stage, job.id))

@@ -207,3 +207,20 @@ def test_a_render_removes_what_writers_killed_mid_write_left_beside_its_files(sm
     director("-p", str(small_project), "render", check=True)
     assert [p for p in old if p.exists()] == []
     assert young.exists() and mine.exists()
+
+
+def test_a_job_stopped_by_a_full_disk_says_where_and_what_to_do(small_project, monkeypatch, capsys):
+    """The chaos audit: "failed: segments handoff-04: [Errno 28] No space left on device", no path, no fix."""
+    import errno
+
+    from director.cli.main import run
+    from director.stages import subtitles
+
+    def full(req, out):
+        raise OSError(errno.ENOSPC, "No space left on device", str(out / "episode.ass"))
+
+    monkeypatch.setattr(subtitles, "make_subtitles", full)
+    code = run(["-p", str(small_project), "render"])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "no space left on the disk" in err and "episode.ass" in err and "free some space" in err, err
