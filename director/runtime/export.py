@@ -513,6 +513,20 @@ def write_timeline(cut: Cut, fmt: str, dest: Path) -> Path:
     return path
 
 
+def sound_fades(cut: Cut) -> dict[str, tuple[int, int]]:
+    """Each sound clip's name -> (frames fading in, frames fading out) where the mix fades it (a music cue's 0.3 s
+    in, its cross-fades, the last one's end): the timelines played the music at a flat level, starting and stopping
+    hard, and both cues at full level where they cross-fade."""
+    out = {}
+    for items in cut.audio.values():
+        for item in items:
+            a = min(item.frames // 2, round(float(item.metadata.get("fade_in_s") or 0) * cut.fps))
+            b = min(item.frames // 2, round(float(item.metadata.get("fade_out_s") or 0) * cut.fps))
+            if a or b:
+                out[item.name] = (a, b)
+    return out
+
+
 def _gains(cut: Cut) -> dict[str, float]:
     """Each sound clip's name (its beat's ref: unique) -> its gain in dB, where it has one."""
     return {i.name: i.gain_db for items in cut.audio.values() for i in items if abs(i.gain_db) > 0.005}
@@ -547,19 +561,29 @@ def finish_fcp7(path: Path, cut: Cut, dest: Path) -> None:
     for url in root.iter("pathurl"):
         if url.text and "://" not in url.text:
             url.text = _url(dest, url.text)
-    gains = _gains(cut)
+    gains, fades = _gains(cut), sound_fades(cut)
     for item in (sequence.iter("clipitem") if sequence is not None else ()):
         name = item.findtext("name")
-        if name not in gains:  # the sound clips' names: their beats' refs (a shot's is its id)
+        if name not in gains and name not in fades:  # the sound clips' names: their beats' refs (a shot's is its id)
             continue
         effect = ET.SubElement(ET.SubElement(item, "filter"), "effect")
         for tag, text in (("name", "Audio Levels"), ("effectid", "audiolevels"), ("effectcategory", "audiolevels"),
                           ("effecttype", "audiolevels"), ("mediatype", "audio")):
             ET.SubElement(effect, tag).text = text
         param = ET.SubElement(effect, "parameter")
+        level = f"{10 ** (gains.get(name, 0.0) / 20):.5f}"
         for tag, text in (("parameterid", "level"), ("name", "Level"), ("valuemin", "0"), ("valuemax", "3.98109"),
-                          ("value", f"{10 ** (gains[name] / 20):.5f}")):
+                          ("value", level)):
             ET.SubElement(param, tag).text = text
+        if name in fades:  # keyframes in the clip's media frames, as the video's opacity
+            first, last = int(item.findtext("in") or 0), int(item.findtext("out") or 0)
+            into, out_of = fades[name]
+            keys = ([(first, "0"), (first + into, level)] if into else []) + (
+                [(last - out_of, level), (last, "0")] if out_of else [])
+            for when, value in keys:
+                key = ET.SubElement(param, "keyframe")
+                ET.SubElement(key, "when").text = str(when)
+                ET.SubElement(key, "value").text = value
     _write_xml(tree, path, '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE xmeml>\n')
 
 
@@ -583,12 +607,20 @@ def finish_fcpx(path: Path, cut: Cut, dest: Path) -> None:
         src = asset.get("src")
         if src and "://" not in src:
             asset.set("src", _url(dest, src))
-    gains = _gains(cut)
+    gains, fades = _gains(cut), sound_fades(cut)
+    frame = _fcpx_frame(cut)
     for clip in root.iter("clip"):
         name = clip.get("name")
-        if name in gains and clip.find("adjust-volume") is None:
+        if (name in gains or name in fades) and clip.find("adjust-volume") is None:
             at = sum(1 for e in clip if e.tag in ("note", "conform-rate", "timeMap") or e.tag.startswith("adjust-"))
-            clip.insert(at, ET.Element("adjust-volume", {"amount": f"{gains[name]:.2f}dB"}))
+            volume = ET.Element("adjust-volume", {"amount": f"{gains.get(name, 0.0):.2f}dB"})
+            if name in fades:  # the mix's fades, as Final Cut draws them on a clip's volume
+                param = ET.SubElement(volume, "param", {"name": "amount"})
+                for tag, frames in zip(("fadeIn", "fadeOut"), fades[name]):
+                    if frames:
+                        ET.SubElement(param, tag, {"type": "easeIn" if tag == "fadeIn" else "easeOut",
+                                                   "duration": _fcpx_time(frames * frame)})
+            clip.insert(at, volume)
     _write_xml(tree, path, '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE fcpxml>\n\n')
 
 

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from director.errors import UsageError
 from director.paths import inside
-from director.runtime.export import Cut, Item, audio_lanes, place, slug
+from director.runtime.export import Cut, Item, audio_lanes, place, slug, sound_fades
 from director.store.files import read_own, temp_folder_beside, write_json
 
 US = 1_000_000
@@ -196,7 +196,9 @@ def write_draft(cut: Cut, media: dict[str, Path], dest: Path, flavour: str = "ji
 
 def draft_documents(cut: Cut, placed: dict[str, str], name: str, folder: str, flavour: str) -> tuple[dict, dict]:
     fps = cut.fps
-    materials: dict[str, list] = {"videos": [], "audios": [], "texts": [], "speeds": [], "transitions": []}
+    materials: dict[str, list] = {"videos": [], "audios": [], "texts": [], "speeds": [], "transitions": [],
+                                  "audio_fades": []}
+    fades = sound_fades(cut)
     tracks = []
     media_list = []
 
@@ -207,9 +209,11 @@ def draft_documents(cut: Cut, placed: dict[str, str], name: str, folder: str, fl
 
     def segment(material_id: str, item_start: int, frames: int, source: int | None, volume: float, clip: dict | None,
                 index: int, extra: list[str]) -> dict:
+        target = _range(item_start, frames, fps)  # by frame boundaries: neighbours never overlap by a microsecond
         seg = {"id": _id(), "material_id": material_id, "render_index": index, "track_render_index": 0,
-               "target_timerange": _range(item_start, frames, fps),
-               "source_timerange": _range(source, frames, fps) if source is not None else None,
+               "target_timerange": target,  # the source as long as the target (rounded apart, they were 1 µs apart)
+               "source_timerange": {"start": _us(source, fps), "duration": target["duration"]}
+               if source is not None else None,
                "speed": 1.0, "volume": round(volume, 4), "last_nonzero_volume": round(volume, 4) or 1.0,
                "extra_material_refs": extra, "visible": True, "reverse": False, "is_tone_modify": False,
                "clip": clip, "common_keyframes": [], "keyframe_refs": []}
@@ -256,8 +260,14 @@ def draft_documents(cut: Cut, placed: dict[str, str], name: str, folder: str, fl
                                         "check_flag": 3, "category_name": "local", "source_platform": 0,
                                         "wave_points": []})
             media_list.append(_meta_media(path, _us(item.media_frames, fps), cut, "music"))
-            segments.append(segment(aid, item.start, item.frames, item.source_start, _volume(item), None, index,
-                                    [speed()]))
+            extra = [speed()]
+            if item.name in fades:  # the mix's fades, as Jianying keeps a clip's 淡入/淡出
+                fid = _id()
+                into, out_of = fades[item.name]
+                materials["audio_fades"].append({"id": fid, "type": "audio_fade", "fade_type": 0,
+                                                 "fade_in_duration": _us(into, fps), "fade_out_duration": _us(out_of, fps)})
+                extra.append(fid)
+            segments.append(segment(aid, item.start, item.frames, item.source_start, _volume(item), None, index, extra))
             segments[-1]["hdr_settings"] = None
         tracks.append(_track("audio", track_name, segments))
     text_lanes: list[list[dict]] = []  # lines that overlap (line.overlap) go on further text tracks

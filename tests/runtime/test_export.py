@@ -682,3 +682,35 @@ def test_an_export_from_a_read_only_cache_encodes_its_clips_for_itself(tmp_path,
     clips = sorted((Path(summary["media"]) / "shots").glob("*.mp4"))
     assert clips and all(c.stat().st_size > 0 for c in clips)
     assert not list((project / ".director/cache").glob("exports/*/*"))
+
+
+def test_the_music_fades_as_the_mix_fades_it_in_every_timeline(rendered, tmp_path):
+    """The editor's audit: the mix fades music in (0.3 s), cross-fades cues and fades the last out, and every timeline
+    played it at a flat level, stopping hard; a draft's source and target ranges were also a microsecond apart."""
+    import xml.etree.ElementTree as ET
+
+    out = tmp_path / "x"
+    for fmt in ("fcp7", "fcpxml", "jianying"):
+        director("-p", str(rendered), "export", "-f", fmt, "-o", str(out), check=True)
+    timing = _timing(rendered)
+    fps = timing["fps"]
+    levels = [[(int(k.findtext("when")), float(k.findtext("value"))) for k in item.iter("keyframe")]
+              for item in ET.parse(out / "screenplay/screenplay.xml").getroot().iter("clipitem")
+              if any(p.findtext("parameterid") == "level" for p in item.iter("parameter"))
+              and list(item.iter("keyframe"))]
+    assert len(levels) == 2, levels  # the two cues, each faded in and out
+    first, second = levels
+    assert first[0][1] == 0 and first[1][0] - first[0][0] == round(0.3 * fps) and first[-1][1] == 0
+    assert second[0][1] == 0 and second[-1][1] == 0
+    fcpx = (out / "screenplay/screenplay.fcpxml").read_text(encoding="utf-8")
+    assert fcpx.count("<fadeIn ") == 2 and fcpx.count("<fadeOut ") == 2, fcpx[:2000]
+    draft = json.loads(next(out.glob("*/draft_content.json")).read_text(encoding="utf-8"))
+    fades = {f["id"]: f for f in draft["materials"]["audio_fades"]}
+    faded = [s for t in draft["tracks"] if t["type"] == "audio" for s in t["segments"]
+             if any(r in fades for r in s["extra_material_refs"])]
+    assert len(faded) == 2 and all(fades[r]["fade_out_duration"] > 0 for s in faded for r in s["extra_material_refs"]
+                                   if r in fades)
+    for track in draft["tracks"]:
+        for seg in track["segments"]:
+            if seg.get("source_timerange"):
+                assert seg["source_timerange"]["duration"] == seg["target_timerange"]["duration"], seg["id"]
