@@ -52,6 +52,24 @@ def _riff(path: Path) -> tuple[np.ndarray, int]:
     return (samples.reshape(frames, channels) if channels > 1 else samples), int(rate)
 
 
+def wav_format(path: Path) -> tuple[int, int, int] | None:
+    """(channels, sample rate, bits per sample) from a WAV's fmt chunk (PCM or float), or None where it has none."""
+    import struct
+
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    at = 12
+    while at + 8 <= len(head):
+        name, size = head[at:at + 4], struct.unpack("<I", head[at + 4:at + 8])[0]
+        if name == b"fmt " and at + 24 <= len(head):
+            _, channels, rate, _, _, bits = struct.unpack("<HHIIHH", head[at + 8:at + 24])
+            return channels, rate, bits
+        at += 8 + size + (size & 1)
+    return None
+
+
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
     """A WAV director wrote itself (float or PCM), as float32."""
     try:

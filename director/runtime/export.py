@@ -24,6 +24,7 @@ import errno
 import math
 import re
 import shutil
+import uuid
 from fractions import Fraction
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -558,6 +559,8 @@ def finish_fcp7(path: Path, cut: Cut, dest: Path) -> None:
         for tag, text in (("width", str(cut.width)), ("height", str(cut.height)), ("anamorphic", "FALSE"),
                           ("pixelaspectratio", "square"), ("fielddominance", "none")):
             ET.SubElement(chars, tag).text = text
+    for file in root.iter("file"):
+        describe_fcp7_media(file, dest)
     for url in root.iter("pathurl"):
         if url.text and "://" not in url.text:
             url.text = _url(dest, url.text)
@@ -587,6 +590,36 @@ def finish_fcp7(path: Path, cut: Cut, dest: Path) -> None:
     _write_xml(tree, path, '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE xmeml>\n')
 
 
+def describe_fcp7_media(file, dest: Path) -> None:
+    """A file's <media> as it is: the adapter says every file has audio (the shots' MP4s have none), and a sound file
+    has no channel count or rate, by which Premiere links a clip to its file (it refuses where counts differ)."""
+    import xml.etree.ElementTree as ET
+
+    from director.media.audio import wav_format
+
+    media, url = file.find("media"), file.findtext("pathurl") or ""
+    if media is None or not url or "://" in url:
+        return
+    if url.endswith(".mp4"):  # the shots: pictures alone
+        for audio in media.findall("audio"):
+            media.remove(audio)
+        return
+    try:
+        found = wav_format(inside(dest, dest / url))
+    except (OSError, DirectorError):
+        return
+    if found is None:
+        return
+    channels, rate, depth = found
+    for old in media.findall("audio") + media.findall("video"):
+        media.remove(old)
+    audio = ET.SubElement(media, "audio")
+    chars = ET.SubElement(audio, "samplecharacteristics")
+    ET.SubElement(chars, "depth").text = str(depth)
+    ET.SubElement(chars, "samplerate").text = str(rate)
+    ET.SubElement(audio, "channelcount").text = str(channels)
+
+
 def finish_fcpx(path: Path, cut: Cut, dest: Path) -> None:
     """What the FCP X adapter leaves out: dissolves and fades (``add_fcpx_transitions``), markers, the format's frame size
     (a 9:16 custom format; the adapter names any 1920-high file "1080p", and only when an ffprobe is on PATH), file
@@ -598,6 +631,9 @@ def finish_fcpx(path: Path, cut: Cut, dest: Path) -> None:
     on_fcpx_frames(root, cut)
     add_fcpx_transitions(root, cut)
     add_fcpx_markers(root, cut)
+    for project in root.iter("project"):  # one uid per episode of a project (the adapter left it empty: all alike)
+        if not project.get("uid"):
+            project.set("uid", str(uuid.uuid5(uuid.NAMESPACE_URL, f"{dest.resolve().as_uri()}#{cut.episode}")).upper())
     for fmt in root.iter("format"):
         fmt.attrib.pop("name", None)
         fmt.set("width", str(cut.width))

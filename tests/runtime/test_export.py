@@ -714,3 +714,29 @@ def test_the_music_fades_as_the_mix_fades_it_in_every_timeline(rendered, tmp_pat
         for seg in track["segments"]:
             if seg.get("source_timerange"):
                 assert seg["source_timerange"]["duration"] == seg["target_timerange"]["duration"], seg["id"]
+
+
+def test_fcp7_files_say_what_they_hold_and_fcpx_projects_have_a_uid(rendered, tmp_path):
+    """The editor's audit: every shot's MP4 declared audio it does not have, no WAV said its channels (Premiere links
+    by channel count), and every FCPXML project had uid=""."""
+    import soundfile
+    import xml.etree.ElementTree as ET
+    from urllib.parse import unquote, urlparse
+
+    out = tmp_path / "x"
+    for fmt in ("fcp7", "fcpxml"):
+        director("-p", str(rendered), "export", "-f", fmt, "-o", str(out), check=True)
+    files = list(ET.parse(out / "screenplay/screenplay.xml").getroot().iter("file"))
+    described = [f for f in files if f.find("pathurl") is not None]
+    assert described
+    for file in described:
+        path = Path(unquote(urlparse(file.findtext("pathurl")).path))
+        media = file.find("media")
+        if path.suffix == ".mp4":
+            assert media.find("audio") is None and media.find("video") is not None, path
+        else:
+            info = soundfile.info(str(path))
+            assert (int(media.findtext("audio/channelcount")), int(media.findtext("audio/samplecharacteristics/samplerate"))
+                    ) == (info.channels, info.samplerate), path
+    uid = ET.parse(out / "screenplay/screenplay.fcpxml").getroot().find(".//project").get("uid")
+    assert uid and len(uid) == 36, uid
