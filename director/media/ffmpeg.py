@@ -19,6 +19,13 @@ from director.errors import BackendUnavailable, StageFailed
 BT709 = ("-colorspace", "bt709", "-color_range", "tv", "-x264-params", "colorprim=bt709:transfer=bt709")
 
 
+def yuv(pix_fmt: str = "yuv420p") -> str:
+    """A filter graph's conversion to YUV, by BT.709 in limited range whatever the graph's shape (the negotiation back
+    from the encoder's tags did not reach every branch of a split and stacked picture: a handheld shot's colours
+    were converted by BT.601's matrix and shown by BT.709's)."""
+    return f"format=pix_fmts={pix_fmt}:color_spaces=bt709:color_ranges=tv"
+
+
 @functools.lru_cache(maxsize=1)
 def ffmpeg_exe() -> str:
     try:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from director.backends.types import Artifact, Made, keyed, unkeyed
 from director.errors import StageFailed
-from director.media.ffmpeg import BT709, filter_threads, run_ffmpeg, run_ffmpeg_side_by_side, usable_cores
+from director.media.ffmpeg import BT709, filter_threads, yuv, run_ffmpeg, run_ffmpeg_side_by_side, usable_cores
 from director.media.source import ClipSource
 from director.media.fonts import font_path, subset_font
 from director.project import EncodeConfig
@@ -89,7 +89,7 @@ class Look:
     grade: str = ""
 
     def chain(self, fps: float) -> list[str]:
-        out = [f"settb={time_base(fps)}", "setsar=1", "format=yuv420p"]
+        out = [f"settb={time_base(fps)}", "setsar=1", yuv()]
         if self.grade:
             out.append(GRADES[self.grade])
         if self.fade_in:

@@ -43,7 +43,7 @@ from PIL import Image, ImageDraw
 
 from director.backends import BackendConfig
 from director.backends.types import ClipRequest, Made
-from director.media.ffmpeg import FrameWriter, rate
+from director.media.ffmpeg import FrameWriter, rate, yuv
 from director.media.source import write_patches, write_recipe
 from director.backends.preview.faces import Face, Performance, load_faces
 from director.media.lipsync import score
@@ -300,7 +300,7 @@ class _Graph:
         if border:
             filters += [f"pad={width}:{height}:{border}:{border}",
                         f"fillborders=left={border}:right={border}:top={border}:bottom={border}:mode=smear"]
-        filters.append(f"format={fmt}")
+        filters.append(yuv(fmt) if fmt.startswith("yuv") else f"format={fmt}")
         if size != (width, height):  # a constant zoom: scaled once
             filters.append(f"scale={size[0]}:{size[1]}:flags=bicubic")
         pad = self.looped(pad, filters)
@@ -589,7 +589,7 @@ class AnimaticBackend:
         elif slate:  # laid on every frame: only its band
             band = _alpha_box(g.picture("header"), w, h)
             if band is not None:
-                header = g.chain([g.still("header", band)], ["format=yuva420p"])
+                header = g.chain([g.still("header", band)], [yuv("yuva420p")])
         patches = f"{len(g.files)}:v"  # the faces' patches: the input after the files
 
         patch = None
@@ -604,7 +604,7 @@ class AnimaticBackend:
             return patch.laid(g, pad, patches) if patch is not None else pad
 
         if still:  # a static shot: the panel (with its header) once, repeated
-            pad = faces(g.looped(flat, ["format=yuv420p"]))
+            pad = faces(g.looped(flat, [yuv()]))
         elif front is None:  # the picture moves as one: cropped where the camera looks, or rolled
             pad, kx, ky = g.zoomed(back, flat, (0, 0, w, h), "yuv420p", faces)
             pad = g.rolled(pad, kx, ky, back.rot) if back.rot.peak() > 0 else g.cropped(pad, kx, ky)
@@ -620,7 +620,7 @@ class AnimaticBackend:
                                         f"crop={w}:{h}:x='{sx}':y='{sy}':exact=1"])
         if header is not None:  # the slate stays where it is
             pad = g.chain([pad, header], [f"overlay=x={band[0]}:y={band[1]}"])
-        g.chain([pad], ["format=yuv420p"])
+        g.chain([pad], [yuv()])
         motion = _Motion(shot.talkers)
         raw = None
         if patch is not None:  # drawn now (the sync score measures them), kept for whoever runs the graph
