@@ -53,6 +53,18 @@ _YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
 _PLAIN = re.compile(r"[^\W\d_][\w-]*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
 
+_HOLDING = re.compile(r"^(?:(?:talking |speaking )?(?:on|into|over)\b.*\b(?:phone|telephone|cell|mobile)\b|"
+                      r"(?:phone|telephone) to (?:his|her|their) ear)")
+_HOLDING_ZH = ("打电话", "接电话", "对着电话", "对着手机", "拿着电话", "拿着手机", "拿起电话", "拿起手机", "打给", "回拨")
+
+
+def holds_phone(parenthetical: str) -> bool:
+    """Whether a parenthetical says the speaker is the one on screen talking into a phone ("(on the phone)", （接电话）):
+    in a screenplay that is the person we see, not the voice heard through it (the far end is written V.O.). Read
+    as a phone's voice, the line we watch was band-limited and its speaker left out of frame."""
+    text = parenthetical.strip().lower()
+    return bool(_HOLDING.search(text)) or any(w in text for w in _HOLDING_ZH)
+
 
 @dataclass(frozen=True)
 class Element:
@@ -224,6 +236,7 @@ class _Builder:
         self.notes: list[str] = []
         self.warnings: list[Problem] = []
         self.speaker: tuple[str, str | None, bool] | None = None   # (id, delivery, dual)
+        self.on_call = False  # someone in this scene speaks "(on the phone)": a V.O. in it is the far end
         self.paren: tuple[str, int] | None = None
         self.transition: tuple[str, int] | None = None
         self.shot: tuple[str, int] | None = None  # a Final Draft shot's words, for the beat after it
@@ -267,6 +280,7 @@ class _Builder:
 
     def scene(self, el: Element) -> None:
         self.end_shot()
+        self.on_call = False
         place, setting, time, unread = parse_heading(el.text)
         place = place.strip(" -–—.:：") or el.text
         key = (setting, " ".join(place.upper().split()))
@@ -297,6 +311,8 @@ class _Builder:
                                    "spoken on screen (known: V.O., O.S., O.C., phone, radio, thought)")
             else:
                 delivery = found
+        if delivery == "vo" and self.on_call:  # the voice at the other end of this scene's call
+            delivery = "phone"
         key = " ".join(name.upper().split())
         if key in NARRATOR_CUES:
             self.speaker = (NARRATOR, None, el.dual)
@@ -315,6 +331,8 @@ class _Builder:
         inner = (paren or "").strip("()（） ").lower()
         emotion = inner if inner in EMOTIONS else EMOTION_WORDS.get(inner)
         said = DELIVERY_WORDS.get(inner, inner if inner in NOT_ON_SCREEN else None)
+        if holds_phone(inner):  # "(on the phone)": the one we see, talking into it -- the far end is the V.O.
+            said, self.on_call = None, True
         for i, piece in enumerate(split_text(el.text, MAX_LINE_CHARS)):
             if who == NARRATOR:
                 data: dict = {"narration": piece}

@@ -52,7 +52,8 @@ def test_cues_become_characters_and_extensions_a_delivery(ferry):
     assert said[("ferryman", "Last crossing was at midnight, miss.")] == "os"
     assert said[("mara", "I should have walked away.")] == "vo"
     assert said[("jonas", "Well?")] is None  # (CONT'D) is dropped, not a delivery
-    assert said[("mara", "Can you hear me? I'm on my way.")] == "phone"  # from the parenthetical (on the phone)
+    # (on the phone): Mara, in the van, is the one we see talking into it -- on screen, not a phone's voice
+    assert said[("mara", "Can you hear me? I'm on my way.")] is None
     assert "CONT'D" not in messages(ferry)
 
 
@@ -249,3 +250,19 @@ def test_a_script_that_would_make_a_screenplay_too_large_to_read_is_refused_with
     with pytest.raises(ScreenplayError) as err:
         import_script(path)
     assert "over the 4 MB director reads; split it into episodes" in str(err.value), str(err.value)
+
+
+def test_the_one_on_the_phone_is_seen_and_the_voice_over_is_the_far_end(tmp_path):
+    """The new-user audit: "(on the phone)" made Maya's own on-screen line a phone voice (band-limited, nobody in
+    frame), and the caller (V.O.) was framed in his own close-up. In a screenplay the parenthetical marks the one
+    we watch; the V.O. of that scene is the voice through the phone. The next scene starts without a call."""
+    result = import_text(tmp_path, "INT. KITCHEN - NIGHT\n\nMAYA\n(on the phone)\nHello?\n\nDR. OKAFOR (V.O.)\n"
+                                   "The results came back.\n\nINT. CAR - NIGHT\n\nMAYA (V.O.)\nI drove.\n\n"
+                                   "EXT. ROOF - NIGHT\n\n林晓\n（接电话）\n喂？\n\n周医生（V.O.）\n结果出来了。\n")
+    first, second, third = (lines(result, i) for i in (0, 1, 2))
+    assert first[0]["who"] == "maya" and first[0].get("delivery") in (None, "on"), first
+    assert first[0]["parenthetical"] == "(on the phone)"
+    assert first[1]["delivery"] == "phone", first
+    assert [line["delivery"] for line in second] == ["vo"], second
+    assert third[0].get("delivery") in (None, "on") and third[1]["delivery"] == "phone", third
+    assert_valid(result, tmp_path)
