@@ -325,6 +325,8 @@ class Project:
     # director.yaml's stamp (``store.cache.file_stamp``) taken before it was read: a render whose config changed on
     # disk after it was read leaves no up-to-date stamp (runtime/render.py)
     config_stamp: list[int] | None = field(default=None, compare=False)
+    # the episode whose file -p named (``-p episodes/ep01.yaml``): the one a command without --episode works on
+    chosen: Path | None = field(default=None, compare=False)
 
     # --------------------------------------------------------------- locating
     @classmethod
@@ -346,7 +348,9 @@ class Project:
             home = _home_of(Path(os.path.abspath(where)))
             if home is not None:
                 project = cls.load(home)
-                if any(p.resolve() == where.resolve() for p in project.episode_paths()):
+                named = next((p for p in project.episode_paths() if p.resolve() == where.resolve()), None)
+                if named is not None:
+                    project.chosen = named
                     return project
             return cls(where.parent.resolve(), ProjectConfig(episodes=[where.name]))
         if not where.exists():
@@ -443,6 +447,8 @@ class Project:
         paths = self.episode_paths()
         if not paths:
             raise ConfigError(f"{self.config_path or self.root}: no episode files match {self.config.episodes}")
+        if episode is None and self.chosen is not None and self.chosen in paths:
+            return self.chosen
         if episode is None:
             if len(paths) > 1:  # the first one stood in silently: `line`, `shot set` edited it, `render` made it
                 names = ", ".join(p.stem for p in paths[:8]) + (" ..." if len(paths) > 8 else "")

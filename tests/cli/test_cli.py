@@ -446,3 +446,18 @@ def test_a_command_run_inside_a_projects_folder_finds_the_project(tmp_path, conf
         proc = director("--json", "validate", cwd=where)
         assert proc.returncode == 0, (where, proc.stdout + proc.stderr)
         assert str(project / "screenplay.yaml") in proc.stdout + proc.stderr, proc.stdout
+
+
+def test_naming_an_episodes_file_with_p_picks_that_episode(tmp_path):
+    """The new-user audit: `director -p episodes/ep02.yaml plan` said "this project has 2 episodes: name one with
+    --episode", though the file named one."""
+    import shutil
+
+    project = tmp_path / "series"
+    shutil.copytree(ROOT / "tests/data/series", project)
+    proc = director("-p", str(project / "episodes/ep02.yaml"), "--json", "plan", check=True)
+    assert json.loads(proc.stdout)["episode"] == "ep02", proc.stdout
+    proc = director("-p", "ep01.yaml", "--json", "plan", cwd=project / "episodes", check=True)
+    assert json.loads(proc.stdout)["episode"] == "ep01", proc.stdout
+    both = director("-p", str(project), "plan")  # the folder names no one episode: still asked
+    assert both.returncode == 2 and "--episode" in both.stderr, both.stderr
