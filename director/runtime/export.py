@@ -33,7 +33,7 @@ from director.errors import DirectorError, UsageError
 from director.media.source import ClipSource, FileSource, encode_clip
 from director.paths import inside
 from director.runtime.context import RenderContext
-from director.stages.mix import END_FADE
+from director.stages.mix import END_FADE, MUSIC_FADE_IN
 from director.stages.music import CROSSFADE, music_cues
 from director.stages.subtitles import cards_of
 from director.stages.segments import GRADES
@@ -224,9 +224,10 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
         n = _whole(length, sp)
         audio.setdefault("music", []).append(Item(cue.ref, path, _frame(cue.start, sp), n, 0,
                                                   _whole(entry.meta["duration"], sp),
-                                                  gains[i] if i < len(gains) else cfg.mix.music_db, {
+                                                  gains[i] if i < len(gains) else 0.0, {
             "cue": cue.ref, "mood": cue.mood, "key": entry.key, "ducking_db": cfg.mix.duck_db,
-            "fade_in_s": CROSSFADE if i else 0.3, "fade_out_s": CROSSFADE if i + 1 < len(cues) else END_FADE}))
+            "fade_in_s": CROSSFADE if i else MUSIC_FADE_IN,
+            "fade_out_s": CROSSFADE if i + 1 < len(cues) else END_FADE}))
     for ref, t in ctx.cue_times():
         sfx = ctx.beats[ref].sfx
         if not sfx:
@@ -254,8 +255,8 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
              f"speaks, music cues fade in and out (and cross-fade {CROSSFADE:g} s between scenes), "
              + (f"a room tone plays at {cfg.mix.room_tone_db:g} dBFS, " if cfg.mix.room_tone_db is not None else "")
              + f"and the master is normalised to {cfg.mix.loudness:g} LUFS with a "
-             f"{cfg.mix.true_peak:g} dBTP limiter: the clips carry their gains only; the reference mix "
-             "(media/reference/mix.wav) has it all"]
+             f"{cfg.mix.true_peak:g} dBTP limiter: the clips carry their gains and the music's fades; the reference "
+             "mix (media/reference/mix.wav) has it all"]
     fades = [t.index + 1 for t in transitions if t.kind == "fade"]
     if fades:
         notes.append(f"fades through black at shot(s) {', '.join(map(str, fades))}: FadeIn/FadeOut effects in .otio, "
@@ -364,7 +365,6 @@ def _encoded(src: Padded, tmp: Path, name: str) -> Path | None:
     cache, key = ArtifactCache(src.cache), src.entry_key()
     entry = cache.lookup("exports", key)
     if entry is None:
-        import errno
         import logging
 
         logging.getLogger("director").info("encoding %s for the editor (kept in the cache for the next export)",

@@ -337,6 +337,7 @@ class MixRequest:
     filters: tuple[tuple[int, str], ...] = added("phone or radio voice changed", ())  # (index in voices, kind)
     rooms: tuple[tuple[float, float, str, str], ...] = added("scenes or locations changed", ())  # start, end, place, kind
     aac: str | None = added("audio bitrate changed", None)  # also encoded as AAC at this bitrate (what the MP4 carries)
+    intensities: tuple[float, ...] = added("music intensity changed", ())  # each cue's (music.intensity, 0-1)
 
 
 class MixStage(Stage):
@@ -363,25 +364,30 @@ class MixStage(Stage):
             filters=tuple((i, ctx.beats[p.ref].line.heard_as) for i, p in enumerate(ctx.placements())
                           if ctx.beats[p.ref].line and ctx.beats[p.ref].line.heard_as in ("phone", "radio")),
             rooms=scene_rooms(ctx) if ctx.config.mix.room_tone_db is not None else (),
-            aac=ctx.config.encode.audio_bitrate)
+            aac=ctx.config.encode.audio_bitrate,
+            intensities=tuple(round(c.intensity, 3) for c in music_cues(ctx)))
         job = self.job(ctx, "episode", req, partial(mix, req))
         job.cost = MIX_SECONDS_PER_SECOND * total  # a long job: started before the shorter segments
         yield job
 
 
 REFERENCE_LUFS = -23.0  # the dialogue's loudness where there is none to measure (EBU R128's programme level)
-MUSIC_RANGE_DB = 24.0  # the most a cue is raised or lowered to sit at its level against the dialogue
+MUSIC_GAIN_DB = (-24.0, 12.0)  # the most a cue is lowered or raised to sit at its level (+12 dB: the most an
+# editor's clip volume takes, so the timelines play it as the mix does)
+INTENSITY_DB = 10.0  # a cue's level per unit of music.intensity, from 0.6 (the default): low 0.3 is 3 dB under
+MUSIC_FADE_IN = 0.3  # the first cue's fade-in (the later ones cross-fade over CROSSFADE)
 END_FADE = 1.0  # the last cue's fade-out, under the last shot's hold after the last line (timing.END_HOLD)
 
 
-def music_gain_db(cue_lufs: float, dialogue_lufs: float, music_db: float) -> float:
-    """A cue's gain, so that alone it plays ``music_db`` LU from the dialogue: a stem's own level (the preview's
-    -21 to -27 LUFS, a model's anything) set how loud the music was, and the master's gain (set by the voices) set
-    how loud the hook was: 5.6 dB apart between two projects with the same music."""
+def music_gain_db(cue_lufs: float, dialogue_lufs: float, music_db: float, intensity: float = 0.6) -> float:
+    """A cue's gain, so that alone it plays ``music_db`` LU from the dialogue (and louder or softer by its
+    intensity): a stem's own level (the preview's -21 to -27 LUFS, a model's anything) set how loud the music was,
+    and the master's gain (set by the voices) set how loud the hook was: 5.6 dB apart between two projects with
+    the same music."""
     if not np.isfinite(cue_lufs):
         return 0.0
     talk = dialogue_lufs if np.isfinite(dialogue_lufs) else REFERENCE_LUFS
-    return float(np.clip(talk + music_db - cue_lufs, -MUSIC_RANGE_DB, MUSIC_RANGE_DB))
+    return float(np.clip(talk + music_db + INTENSITY_DB * (intensity - 0.6) - cue_lufs, *MUSIC_GAIN_DB))
 
 
 def mix(req: MixRequest, out) -> Made:
@@ -405,8 +411,10 @@ def mix(req: MixRequest, out) -> Made:
         more = i + 1 < len(req.music)
         length = int((end - start + (CROSSFADE if more else 0)) * rate)
         own, _ = _prepared(("music-lufs", *_heard(score), rate, length), lambda: integrated_loudness(data[:length], rate))
-        gains.append(round(music_gain_db(own, talk, cfg.music_db), 2))
-        data = fade(data[:length], rate, CROSSFADE if i else 0.3, CROSSFADE if more else END_FADE, copy=kept)
+        level = req.intensities[i] if i < len(req.intensities) else 0.6
+        gains.append(round(music_gain_db(own, talk, cfg.music_db, level), 2))
+        data = fade(data[:length], rate, CROSSFADE if i else MUSIC_FADE_IN, CROSSFADE if more else END_FADE,
+                    copy=kept)
         data *= np.float32(10 ** (gains[-1] / 20))  # a copy of the kept stem, or its own (fade's copy=kept)
         _place(bed, data, int(start * rate))
         data = None

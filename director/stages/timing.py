@@ -93,8 +93,8 @@ class TimingStage(Stage):
                     pauses.append(round(paused + sounded, 4))
                     paused = carded = sounded = 0.0
             waiting = paused + carded + (SFX_HOLD if voices and sounded else 0.0)  # a sound after the last line
-            if voices and shot.id == last:
-                waiting = max(waiting, END_HOLD)
+            if voices and shot.id == last:  # END_HOLD from the last word: the fit adds the tail after it
+                waiting = max(waiting, END_HOLD - cfg.tail)
             if not voices:
                 floor = max(floor, waiting)
             overlaps = tuple((ctx.beats[ref].line.overlap or 0.0) if ctx.beats[ref].line else 0.0 for ref, _ in voices)

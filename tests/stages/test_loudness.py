@@ -106,3 +106,14 @@ def test_music_alone_plays_music_db_under_the_dialogue_whatever_its_stems_own_le
     hook = integrated_loudness(out[int(0.5 * rate):int(4.5 * rate)], rate)  # the music alone
     lines = integrated_loudness(out[int(5.5 * rate):int(8.5 * rate)], rate)  # the line, over the ducked music
     assert hook - lines == pytest.approx(config.music_db, abs=1.0), (hook, lines)
+
+
+def test_a_cues_intensity_still_sets_how_loud_it_plays():
+    """The review: levelling each cue to the dialogue cancelled music.intensity (the preview made 0.1 -24.5 LUFS and
+    0.9 -18.6, and both played at one level). It is 10 dB a unit from 0.6, within what an editor's volume takes."""
+    from director.stages.mix import MUSIC_GAIN_DB, music_gain_db
+
+    assert music_gain_db(-24.5, -14.0, -4.0, 0.9) - music_gain_db(-24.5, -14.0, -4.0, 0.3) == pytest.approx(6.0)
+    assert music_gain_db(-24.5, -14.0, -4.0) == pytest.approx(6.5)  # the default intensity: music_db from the lines
+    assert music_gain_db(-60.0, -14.0, -4.0, 1.0) == MUSIC_GAIN_DB[1] == 12.0
+    assert music_gain_db(float("-inf"), -14.0, -4.0) == 0.0  # silence stays as it is
