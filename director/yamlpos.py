@@ -140,13 +140,15 @@ class _Builder:
         self.pos = positions
         self.problems = problems
         self.text = text  # what was parsed (libyaml's marks hold an index into it, not the text)
+        self.own: dict[int, set[int]] = {}  # a mapping node's keys written in it, not merged (by id)
 
     def build(self, node: yaml.Node, loc: Loc) -> Any:
         self.pos.values[loc] = _mark(node)
         if isinstance(node, yaml.MappingNode):
             # a key written here overrides one a merge (<<: *anchor) brought in, as YAML means it (`{<<: *nora,
             # name: Nora Two}` was a duplicate key); two written here are the writer's mistake
-            own = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}
+            # (noted before the first flatten, which changes the node in place: an alias builds it again)
+            own = self.own.setdefault(id(node), {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"})
             self.loader.flatten_mapping(node)  # the merged pairs first, then these: the last one stands
             out: dict = {}
             written: set = set()

@@ -379,3 +379,14 @@ def test_emoji_are_shown_never_read_aloud(tmp_path):
     jobs = json.loads((project / ".director/state/screenplay.json").read_text())["jobs"]
     said = [j["material"]["text"] for j in jobs.values() if "text" in j.get("material", {})]
     assert "Only since Tuesday" in said and not any("🙂" in t for t in said), said
+
+
+def test_an_alias_of_a_mapping_that_merges_and_overrides_reads_as_it(tmp_path):
+    """The review: flattening a merge changes its node in place, so an alias of it built again read the override as
+    a duplicate key and took the merged value."""
+    from director.yamlpos import load_yaml
+
+    path = tmp_path / "m.yaml"
+    path.write_text("base: &b {name: A, role: x}\nnora: &nora {<<: *b, name: Nora}\ncopy: *nora\n", encoding="utf-8")
+    data, _, problems = load_yaml(path)
+    assert problems == [] and data["copy"] == data["nora"] == {"name": "Nora", "role": "x"}, (data, problems)
