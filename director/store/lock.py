@@ -49,8 +49,11 @@ class ProjectLock:
             raise ProjectLocked(self._message()) from None
         # a holder that released it left the file empty: one still named there died holding it (kill -9, a crash)
         self.died = _died(os.pread(fd, 4096, 0))
+        # "since": the earliest moment whose work no render has recorded -- a dead holder's start, carried by every
+        # holder after it until a render (which records what it uses) ends; `clean --dry-run` used it up
         holder = {"pid": os.getpid(), "started": time.strftime("%Y-%m-%d %H:%M:%S"), "command": self.what,
-                  "argv": " ".join(sys.argv[1:])[:200], "since": time.time()}
+                  "argv": " ".join(sys.argv[1:])[:200],
+                  "since": min(time.time(), self.died["since"]) if self.died else time.time()}
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps(holder).encode())
         os.fsync(fd)
@@ -63,12 +66,14 @@ class ProjectLock:
             who = f"pid {holder['pid']}, started {holder['started']}, `director {holder.get('argv') or holder['command']}`"
         except (OSError, ValueError, KeyError):
             who = "another process"
-        return (f"this project is locked by another render ({who}); wait for it to finish or stop it. "
+        return (f"this project is locked by another command ({who}); wait for it to finish or stop it. "
                 f"Lock file: {self.path}")
 
     def __exit__(self, *exc) -> None:
         if self._fd is not None:
             os.ftruncate(self._fd, 0)
+            if self.died is not None and self.what != "render":  # still unrecorded: said to whoever comes next
+                os.pwrite(self._fd, json.dumps({"command": self.died["command"], "since": self.died["since"]}).encode(), 0)
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None

@@ -135,7 +135,7 @@ class RenderWorker:
             elif line:
                 if line.startswith("error"):
                     self.failed.setdefault("render", line)
-                    locked_out = "is locked by another render" in line
+                    locked_out = "is locked by another command" in line
                 self.emit("log", line=line)
         code = self.proc.wait()
         self.proc.stderr.close()

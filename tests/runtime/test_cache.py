@@ -139,7 +139,7 @@ def test_a_second_concurrent_render_gets_the_lock_message(small_project):
         assert _wait_for(lambda: lock.exists() and lock.read_text().startswith("{"))
         second = director("-p", str(small_project), "render")
         assert second.returncode == 1
-        assert "locked by another render" in second.stderr and f"pid {proc.pid}" in second.stderr
+        assert "locked by another command" in second.stderr and f"pid {proc.pid}" in second.stderr
         assert "Traceback" not in second.stderr
     finally:
         proc.kill()
