@@ -226,6 +226,15 @@ def _holds_screenplay(folder: Path) -> bool:
     return (folder / "screenplay.yaml").is_file()
 
 
+def _ours(file: Path, where: Path) -> bool:
+    """Whether ``file`` is this user's, or belongs to whoever owns ``where`` (a container's root over a volume)."""
+    try:
+        owner = os.stat(file).st_uid
+        return not hasattr(os, "geteuid") or owner in (os.geteuid(), os.stat(where).st_uid)
+    except OSError:
+        return False
+
+
 def _natural(path: Path) -> list:
     """A path's sort key with its numbers as numbers: ep2 before ep10 (ep1, ep10, ep2 as text; Chinese 第2集 too)."""
     return [int(part) if i % 2 else part for i, part in enumerate(re.split(r"(\d+)", str(path)))]
@@ -366,8 +375,13 @@ class Project:
         if home is not None:
             return cls.load(home)
         for up in here.parents:
+            try:  # as _home_of: never past a folder anyone may write to, never a stranger's screenplay
+                if os.stat(up).st_mode & stat.S_IWOTH:
+                    break
+            except OSError:
+                break
             inside = here.relative_to(up).parts[0]
-            if inside in PROJECT_FOLDERS and _holds_screenplay(up):
+            if inside in PROJECT_FOLDERS and _holds_screenplay(up) and _ours(up / "screenplay.yaml", here):
                 return cls(up.resolve(), ProjectConfig())
         raise UsageError(f"{where} is not a director project (no {CONFIG_NAME} or screenplay.yaml); "
                          "create one with: director new NAME")

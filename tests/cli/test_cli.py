@@ -461,3 +461,18 @@ def test_naming_an_episodes_file_with_p_picks_that_episode(tmp_path):
     assert json.loads(proc.stdout)["episode"] == "ep01", proc.stdout
     both = director("-p", str(project), "plan")  # the folder names no one episode: still asked
     assert both.returncode == 2 and "--episode" in both.stderr, both.stderr
+
+
+def test_a_folder_anyone_may_write_to_is_never_taken_for_a_project_above_a_command(tmp_path):
+    """The review: the upward search took a screenplay.yaml in a world-writable folder (/tmp/shared/out/x)."""
+    from director.errors import UsageError
+    from director.project import Project
+
+    shared = tmp_path / "shared"
+    (shared / "out/x").mkdir(parents=True)
+    (shared / "screenplay.yaml").write_text((ROOT / "projects/demo/screenplay.yaml").read_text(encoding="utf-8"),
+                                            encoding="utf-8")
+    assert Project.find(shared / "out/x").root == shared.resolve()  # the user's own folder: found
+    shared.chmod(0o1777)
+    with pytest.raises(UsageError):
+        Project.find(shared / "out/x")
