@@ -22,8 +22,28 @@ BT709 = ("-colorspace", "bt709", "-color_range", "tv", "-x264-params", "colorpri
 def yuv(pix_fmt: str = "yuv420p") -> str:
     """A filter graph's conversion to YUV, by BT.709 in limited range whatever the graph's shape (the negotiation back
     from the encoder's tags did not reach every branch of a split and stacked picture: a handheld shot's colours
-    were converted by BT.601's matrix and shown by BT.709's)."""
-    return f"format=pix_fmts={pix_fmt}:color_spaces=bt709:color_ranges=tv"
+    were converted by BT.601's matrix and shown by BT.709's). The format filter names a colour space from ffmpeg
+    7.1 on; an older ffmpeg (one named by IMAGEIO_FFMPEG_EXE, or found on PATH) gets the scaler's matrix."""
+    if ffmpeg_version() >= (7, 1):
+        return f"format=pix_fmts={pix_fmt}:color_spaces=bt709:color_ranges=tv"
+    return f"scale=out_color_matrix=bt709:out_range=tv,format={pix_fmt}"
+
+
+@functools.lru_cache(maxsize=1)
+def ffmpeg_version() -> tuple[int, int]:
+    """(major, minor) of the ffmpeg director runs: from imageio-ffmpeg's file name (``ffmpeg-linux-x86_64-v9.0.2``),
+    else from ``ffmpeg -version``; (0, 0) where neither says (an unnumbered build: treated as old)."""
+    import re
+
+    exe = ffmpeg_exe()
+    found = re.search(r"-v(\d+)\.(\d+)", Path(exe).name)
+    if found is None:
+        try:
+            banner = subprocess.run([exe, "-version"], capture_output=True, text=True, timeout=30).stdout
+        except (OSError, subprocess.SubprocessError):
+            return (0, 0)
+        found = re.search(r"version n?(\d+)\.(\d+)", banner)
+    return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
 
 
 @functools.lru_cache(maxsize=1)

@@ -14,7 +14,8 @@ if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
 
 class ClipsStage(Stage):
     name = "clips"
-    version = "3"  # 3: encoded BT.709 and tagged so (media/ffmpeg.BT709)
+    version = "2"  # (a clip made before the BT.709 tags, untagged BT.601, is converted by its segment: kept, not made
+    # again on a GPU)
     backend_kind = "video"
 
     def jobs(self, ctx: RenderContext):

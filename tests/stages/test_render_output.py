@@ -8,6 +8,7 @@ import subprocess
 import numpy as np
 import pyloudnorm
 import pysubs2
+import pytest
 
 from director.media.ffmpeg import ffmpeg_exe
 from director.media.probe import decode_audio, probe, video_frame
@@ -233,3 +234,35 @@ def test_a_parenthetical_is_bracketed_once_on_the_storyboard():
 
     assert _aside("(whispering)") == _aside("whispering") == " (whispering)"
     assert _aside("（压低声音）") == " （压低声音）" and _aside("  ") == _aside(None) == ""
+
+
+@pytest.mark.parametrize("version", [(9, 0), (7, 0)], ids=["format-filter", "older-ffmpeg-scaler"])
+def test_a_graphs_conversion_to_yuv_is_bt709_on_any_ffmpeg(tmp_path, monkeypatch, version):
+    """yuv() names the colour space in the format filter (ffmpeg 7.1+), or, for an older ffmpeg (one found on PATH),
+    the scaler's matrix; either gives BT.709's Y for an RGB orange (136 by BT.601's)."""
+    from director.media import ffmpeg as ff
+
+    monkeypatch.setattr(ff, "ffmpeg_version", lambda: version)
+    out = tmp_path / "o.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "color=c=0xC08040:s=64x64:d=0.04,format=rgb24",
+                    "-vf", f"{ff.yuv()},split[a][b];[a]crop=64:32:0:0[x];[b]crop=64:32:0:32[y];[x][y]vstack",
+                    "-frames:v", "1", "-c:v", "libx264", "-qp", "0", *ff.BT709, str(out)], check=True)
+    raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(out), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"],
+                         capture_output=True, check=True).stdout
+    assert int(np.median(np.frombuffer(raw[:64 * 64], np.uint8))) == 134
+
+
+def test_a_clip_made_before_the_bt709_tags_keeps_its_colours_in_a_segment(tmp_path):
+    """A GPU clip cached before the tags (untagged, BT.601) is kept (the clips stage's version is unchanged: a GPU
+    would make every clip again) and converted by the segment's yuv(): the same colours, within rounding."""
+    from director.media import ffmpeg as ff
+
+    old, new = tmp_path / "old.mp4", tmp_path / "new.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "color=c=0xC08040:s=64x64:d=0.04,format=rgb24",
+                    "-frames:v", "1", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-qp", "0", str(old)], check=True)
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(old), "-vf", ff.yuv(), "-frames:v", "1", "-c:v", "libx264",
+                    "-qp", "0", *ff.BT709, str(new)], check=True)
+    for path in (old, new):  # decoded as a player does: by each file's own tags (none: BT.601)
+        rgb = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+                             capture_output=True, check=True).stdout
+        assert np.abs(np.frombuffer(rgb[:3], np.uint8).astype(int) - [192, 128, 64]).max() <= 3, (path, rgb[:3])

@@ -513,8 +513,9 @@ class AnimaticConfig(BackendConfig):
     kind: ClassVar[str] = "video"
     # 2: frames drawn on all cores, layers pasted in place; 3: talking faces; 4: the move inside ffmpeg's encode;
     # 5: the clip is the graph's recipe, run inside the segment's encode (media.source); 6: a layer's part the graph
-    # uses (the header's band, the figures) kept cropped beside the recipe
-    version: ClassVar[str] = "6"
+    # uses (the header's band, the figures) kept cropped beside the recipe; 7: the recipe's conversions to YUV by
+    # BT.709 (media/ffmpeg.yuv)
+    version: ClassVar[str] = "7"
     uses_speech: ClassVar[bool] = True
     reacts_to_speech: ClassVar[bool] = True  # listeners blink when a line ends, in any shot
     license: ClassVar[str] = "Apache-2.0 (director's own code; frames encoded by ffmpeg run as a separate program)"
