@@ -171,10 +171,15 @@ SFX_ALIASES = {"door slam": "door", "door-slam": "door", "steps": "footsteps", "
                "ring": "phone", "phone ring": "phone", "ringtone": "phone", "glass break": "glass",
                "shatter": "glass", "lightning": "thunder", "gun": "gunshot", "shot": "gunshot", "heart beat": "heartbeat",
                "pulse": "heartbeat", "storm": "thunder", "雷": "thunder", "门": "door", "脚步": "footsteps",
-               "电话": "phone", "玻璃": "glass", "敲门": "knock", "敲": "knock", "心跳": "heartbeat", "心脏": "heartbeat",
-               "雨": "rain", "枪": "gunshot", "铃": "phone", "手机": "phone", "门铃": "phone", "碎": "glass"}
-# a name holding several words is the longest's (门铃声: a doorbell, not a door)
-_SFX_BY_LENGTH = sorted(SFX_ALIASES.items(), key=lambda kv: -len(kv[0]))
+               "电话": "phone", "玻璃": "glass", "敲门": "knock", "心跳": "heartbeat", "心脏": "heartbeat",
+               "雨": "rain", "雨声": "rain", "下雨": "rain", "暴雨": "rain", "大雨": "rain", "雨点": "rain",
+               "枪": "gunshot", "枪声": "gunshot", "开枪": "gunshot", "枪响": "gunshot", "铃声": "phone",
+               "手机": "phone", "门铃": "phone", "doorbell": "phone", "碎裂": "glass", "打碎": "glass", "摔碎": "glass",
+               "敲桌": "knock", "敲击": "knock"}
+# within a longer name: an alias of two characters or more (雨 alone is rain, 雨伞 an umbrella; 雷 and 门 were
+# always read inside 打雷, 关门), the longest first (门铃声: a doorbell, not a door)
+_SFX_BY_LENGTH = sorted(((k, v) for k, v in SFX_ALIASES.items() if len(k) > 1 or k in ("雷", "门")),
+                        key=lambda kv: -len(kv[0]))
 
 
 def canonical_sfx(name: str) -> str | None:
