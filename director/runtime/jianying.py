@@ -34,7 +34,7 @@ from pathlib import Path
 from director.errors import UsageError
 from director.paths import inside
 from director.runtime.export import Cut, Item, audio_lanes, place, slug, sound_fades
-from director.store.files import read_own, temp_folder_beside, write_json
+from director.store.files import TEMP_MARK, read_own, temp_folder_beside, write_json
 
 US = 1_000_000
 # Jianying's own transition resources (ids as the app's effect store gives them, recorded by pyJianYingDraft's
@@ -152,7 +152,7 @@ def write_draft(cut: Cut, media: dict[str, Path], dest: Path, flavour: str = "ji
     if folder.exists() and not force:
         _check_replace(folder, mark, project)
     for left in folder.parent.glob(f".{glob.escape(name)}.*"):  # an export killed mid-write left these
-        if re.fullmatch(rf"\.{re.escape(name)}\.([0-9a-f]{{16}}\.old|[A-Za-z0-9_]{{8}}\.tmp)", left.name):
+        if re.fullmatch(rf"\.{re.escape(name)}\.([0-9a-f]{{16}}\.old|{TEMP_MARK}[a-z0-9_]{{8}}\.tmp)", left.name):
             _remove(left)
     # built in a new folder of a random name (a fixed ``.<name>.tmp`` planted as a link was written through:
     # rmtree skips a link, and the draft's files went where it pointed)

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+TEMP_MARK = "director-"  # in every temp name beside a file (sweep_temp_beside finds them by it)
+
 
 def _umask() -> int:
     """The process umask, read without changing it (os.umask would race with other threads)."""
@@ -40,7 +42,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         mode = stat.S_IMODE(os.stat(path).st_mode)
     except OSError:
         mode = 0o666 & ~UMASK
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{TEMP_MARK}", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
@@ -59,7 +61,7 @@ def temp_beside(path: Path, suffix: str = ".tmp") -> Path:
     planted at a fixed temp name (``out/ep/.episode.srt.tmp -> ~/.bashrc``, kept by git and tar) was written
     through by the copy, and any file the user could write was replaced."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{TEMP_MARK}", suffix=suffix, dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~UMASK)
     finally:
@@ -70,13 +72,14 @@ def temp_beside(path: Path, suffix: str = ".tmp") -> Path:
 def temp_folder_beside(path: Path) -> Path:
     """A new empty folder beside ``path`` (mkdtemp: a random name, never a planted link's) to be renamed over it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    folder = Path(tempfile.mkdtemp(prefix=f".{path.name}.{TEMP_MARK}", suffix=".tmp", dir=path.parent))
     os.chmod(folder, 0o777 & ~UMASK)
     return folder
 
 
-# what temp_beside, temp_folder_beside and the atomic writes name their files: ``.<name>.<8 random>.tmp[.ext]``
-LEFT_TEMP = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp(\.[A-Za-z0-9]{1,5})?")
+# what temp_beside, temp_folder_beside and the atomic writes name their files: ``.<name>.director-<8 random>.tmp[.ext]``
+# (no user's own ``.notes.20250101.tmp`` reads as one, so a sweep never takes it)
+LEFT_TEMP = re.compile(r"\..+\." + TEMP_MARK + r"[a-z0-9_]{8}\.tmp(\.[A-Za-z0-9]{1,5})?")
 
 
 def sweep_temp_beside(folder: Path, older_than: float = 60.0) -> int:

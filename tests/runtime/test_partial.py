@@ -195,20 +195,23 @@ def test_a_render_removes_what_writers_killed_mid_write_left_beside_its_files(sm
     import os
 
     director("-p", str(small_project), "render", check=True)
-    old = [small_project / "out/screenplay/.episode.mp4.k1lld9x2.tmp",
-           small_project / "out/screenplay/.storyboard.png.ab_cd123.tmp.png",
-           small_project / "shots/.screenplay.yaml.3nz9sc3e.tmp", small_project / ".screenplay.yaml.q8w7e6r5.tmp"]
-    young = small_project / "shots/.screenplay.yaml.zzzzzzzz.tmp"  # a studio edit may be writing it now
-    mine = small_project / "out/screenplay/.my-notes.tmp"  # no writer of director's names a file so
-    for path in [*old, young, mine]:
+    from director.store.files import temp_beside
+
+    old = [temp_beside(small_project / "out/screenplay/episode.mp4"),
+           temp_beside(small_project / "out/screenplay/storyboard.png", ".tmp.png"),
+           temp_beside(small_project / "shots/screenplay.yaml"), temp_beside(small_project / "screenplay.yaml")]
+    young = temp_beside(small_project / "shots/screenplay.yaml")  # a studio edit may be writing it now
+    mine = [small_project / "out/screenplay/.my-notes.tmp",  # no writer of director's names a file so
+            small_project / ".notes.20250101.tmp"]
+    for path in [*old, young, *mine]:
         path.write_bytes(b"x" * 100)
-    for path in [*old, mine]:
+    for path in [*old, *mine]:
         os.utime(path, (1e9, 1e9))
     sp = small_project / "screenplay.yaml"
     sp.write_text(sp.read_text().replace("She never asked why.", "She never asked."))
     director("-p", str(small_project), "render", check=True)
     assert [p for p in old if p.exists()] == []
-    assert young.exists() and mine.exists()
+    assert young.exists() and all(path.exists() for path in mine)
 
 
 def test_a_job_stopped_by_a_full_disk_says_where_and_what_to_do(small_project, monkeypatch, capsys):
