@@ -484,8 +484,8 @@ def pydantic_problems(exc: ValidationError, model: type[BaseModel], pos: Positio
                 msg += (" (curly quotes are not YAML's: the text's comma split it there; write the text in straight "
                         "double quotes \"...\")")
             elif isinstance(loc[-1], str) and (" " in loc[-1].strip() or "'" in loc[-1]):  # words, not a key
-                msg += (" (it reads as text: a comma in unquoted text inside { } ends the value there; write the "
-                        "text in double quotes \"...\")")
+                msg += (" (it reads as text: unquoted text that holds a comma inside { }, or ': ', is cut into keys "
+                        "there; write the text in double quotes \"...\")")
             problems.setdefault(loc, pos.problem(loc, msg, key=True))
             continue
         if kind == "missing":

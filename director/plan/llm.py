@@ -431,9 +431,17 @@ def _capped_client(settings: LLMSettings):
             self.inflate = zlib.decompressobj(wbits) if wbits is not None else None
 
         def __iter__(self):
+            import zlib
+
             for chunk in self.stream:
                 if self.inflate is not None:
-                    chunk = self.inflate.decompress(chunk, self.limit + 1 - self.read)
+                    try:
+                        chunk = self.inflate.decompress(chunk, self.limit + 1 - self.read)
+                    except zlib.error:  # "deflate" sent raw, without zlib's header (as httpx also reads it)
+                        if self.read or self.inflate.unused_data:
+                            raise
+                        self.inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+                        chunk = self.inflate.decompress(chunk, self.limit + 1 - self.read)
                 self.read += len(chunk)
                 if self.read > self.limit:
                     raise AnswerTooLarge(f"over {self.limit >> 20} MB")

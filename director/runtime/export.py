@@ -776,7 +776,9 @@ def on_fcpx_frames(root, cut: Cut) -> None:
             value = _fcpx_seconds(text)
             if (value / frame).denominator == 1:
                 continue
-            frames = value * whole if (value * whole).denominator == 1 else round(value / frame)
+            # only a connected clip's offset is the adapter's frames of int(fps); anything else, its nearest frame
+            guessed = name == "offset" and element.get("lane") is not None and (value * whole).denominator == 1
+            frames = value * whole if guessed else round(value / frame)
             element.set(name, _fcpx_time(frames * frame))
 
 

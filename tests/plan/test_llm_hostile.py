@@ -603,17 +603,27 @@ def test_an_answer_compressed_in_a_way_never_asked_for_is_refused_unread(project
     assert all(c["headers"].get("Accept-Encoding") == "gzip, deflate" for c in calls), calls[:1]
 
 
-def test_an_answer_the_server_compressed_is_read(project, sp):
-    """gzip, asked for, is decoded by the cap as httpx would have."""
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw-deflate"])
+def test_an_answer_the_server_compressed_is_read(project, sp, encoding):
+    """gzip or deflate, asked for, is decoded by the cap as httpx would have (deflate with zlib's header or raw)."""
     import gzip
+    import zlib
+
+    def packed(data: bytes) -> bytes:
+        if encoding == "gzip":
+            return gzip.compress(data)
+        if encoding == "deflate":
+            return zlib.compress(data)
+        squeeze = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+        return squeeze.compress(data) + squeeze.flush()
 
     with ScriptedLLM(good_answer(sp)) as llm:
         for scene in sp.scenes:
             body = {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "finish_reason": "stop",
                     "message": {"role": "assistant", "content": json.dumps(llm.default_answer("artist", scene.id))}}]}
-            llm.script("artist", scene.id, {"raw": gzip.compress(json.dumps(body).encode()),
+            llm.script("artist", scene.id, {"raw": packed(json.dumps(body).encode()),
                                             "content_type": "application/json",
-                                            "headers": {"Content-Encoding": "gzip"}})
+                                            "headers": {"Content-Encoding": encoding.removeprefix("raw-")}})
         proc = plan(project, llm_env(llm.url), "--json")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert_clean(proc)
