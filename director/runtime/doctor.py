@@ -122,9 +122,15 @@ def doctor(project: Project, profile: str | None) -> list[Check]:
         checks.append(import_check(key, STACKS[key]))
     if needs_gpu:
         checks += cuda_check()
-    from director.media.ffmpeg import ffmpeg_exe
+    from director.media.ffmpeg import ffmpeg_exe, ffmpeg_version
     try:
-        checks.append(Check("ffmpeg", True, ffmpeg_exe()))
+        exe = ffmpeg_exe()
+        version = ffmpeg_version()
+        checks.append(Check("ffmpeg", True, f"{exe} ({version[0]}.{version[1]})" if version != (0, 0) else exe))
+        if version < (7, 1):  # the colour filters' older form works; only a 7.1 names a conversion's colour space
+            checks.append(Check("ffmpeg version", False, f"ffmpeg {version[0]}.{version[1]} is older than 7.1: "
+                                "director converts colours with the scaler's BT.709 matrix instead", "pip install -U "
+                                "'imageio-ffmpeg>=0.8.1' (and unset IMAGEIO_FFMPEG_EXE)", blocking=False))
     except Exception as exc:
         checks.append(Check("ffmpeg", False, str(exc), "pip install imageio-ffmpeg"))
     voice = backends.get("voice")
