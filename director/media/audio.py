@@ -174,6 +174,23 @@ def resample(data: np.ndarray, src: int, dst: int) -> np.ndarray:
     return (np.fft.irfft(out, size, axis=0)[:m] * (size / padded)).astype(np.float32)
 
 
+def high_pass(data: np.ndarray, rate: int, corner: float = 30.0) -> np.ndarray:
+    """``data`` without what lies under ``corner`` Hz (its DC too), by FFT with a raised-cosine edge from half the
+    corner up to it: a synthesised thunder carried a -0.005 offset and 18% of its energy under 20 Hz, which nothing
+    plays and which took the limiter's headroom under the line after it. For clips (effects): the whole at once."""
+    n = len(data)
+    if n < 8:
+        return data.astype(np.float32, copy=False)
+    size = _smooth(n + rate // 5)  # room for the filter's reach (~1/corner either side) so nothing wraps round
+    spectrum = np.fft.rfft(data.astype(np.float64), size, axis=0)
+    freqs = np.fft.rfftfreq(size, 1.0 / rate)
+    edge = np.clip((freqs - corner / 2) / (corner / 2), 0.0, 1.0)
+    gain = 0.5 - 0.5 * np.cos(np.pi * edge)
+    spectrum *= gain if data.ndim == 1 else gain[:, None]
+    out = np.fft.irfft(spectrum, size, axis=0)[:n].astype(np.float32)
+    return fade(out, rate, 0.002, 0.005, copy=False)  # from and to silence, as it was: nothing clicks where it plays
+
+
 def _smooth(k: int) -> int:
     """The least number >= k whose prime factors are all 2, 3, 5 or 7 (lengths pocketfft transforms fastest)."""
     while True:

@@ -21,7 +21,7 @@ import numpy as np
 from director.backends.types import Artifact, Made, added, keyed
 from director.media.aac import encode_aac
 from director.media.ffmpeg import usable_cores
-from director.media.audio import (TAPS_PER_PHASE, fade, read_wav, resample, running, sample_peaks, to_stereo,
+from director.media.audio import (TAPS_PER_PHASE, fade, high_pass, read_wav, resample, running, sample_peaks, to_stereo,
                                   true_peak_db, write_wav)
 from director.project import MixConfig
 from director.shots import shot_location
@@ -346,7 +346,8 @@ class MixStage(Stage):
     # worked out per millisecond; 8: the limiter filtered near its peaks only, the true-peak meter tap by tap (the
     # same curve and peaks, to float32 rounding), the AAC encoded in parts side by side; 9: the room tone under the
     # master (the episode measured ~0.9 LU under its target); 10: each music cue at mix.music_db LU from the
-    # dialogue (not from its stem's own level), the last one faded over END_FADE, the voices without DC
+    # dialogue (not from its stem's own level), the last one faded over END_FADE, the voices without DC, the effects
+    # without what lies under 30 Hz
     version = "10"
     scope = "episode"
 
@@ -420,7 +421,7 @@ def mix(req: MixRequest, out) -> Made:
         data = None
     effects = np.zeros(n, np.float32)
     for effect, volume, t in req.sfx:
-        data, _ = _prepared(("sfx", *_heard(effect), rate), lambda: _stem(effect, rate, stereo=False))
+        data, _ = _prepared(("sfx", *_heard(effect), rate), lambda: high_pass(_stem(effect, rate, stereo=False), rate))
         _place(effects, data * volume, int(t * rate))
     data = None
     # in place, in float32: a 3-minute stereo episode is 69 MB a copy, and the mix was the render's peak memory

@@ -247,6 +247,15 @@ class CardCue:
 WORD_JOINER = "\u2060"  # invisible, and no glyph: HarfBuzz (libass's shaper) draws default-ignorables as nothing
 
 
+def drawable(text: str) -> str:
+    """``text`` as burned: without the characters the subtitle font has no glyph for (an emoji burned as a box, or as
+    whatever outline a machine's fonts happened to have); the SRT keeps them, for players that draw them."""
+    missing = set(missing_glyphs(text))
+    if not missing:
+        return text
+    return " ".join("".join(ch for ch in text if ch not in missing).split())
+
+
 def _escape(text: str) -> str:
     """Words as ASS event text that libass draws as written. libass has no escape for a backslash: one before n, N
     or h is a line break or a hard space (``C:\\new`` broke the line), so a word joiner goes between; braces are
@@ -363,7 +372,7 @@ def write_subtitles(cues: list[SubtitleCue], width: int, height: int, size: floa
     style.marginv = round(height * SAFE_BOTTOM)
     style.marginl = style.marginr = round(width * SIDE_MARGIN)
     for cue in cues:
-        text = "\\N".join(_escape(line) for line in cue.lines)
+        text = "\\N".join(_escape(drawable(line)) for line in cue.lines)
         if cue.italic:  # inner monologue (SRT gets <i>, which players honour)
             text = "{\\i1}" + text
         subs.append(pysubs2.SSAEvent(start=_ms(cue.start, 10), end=_ms(cue.end, 10), text=text))  # ASS: in cs
@@ -409,7 +418,8 @@ class SubtitlesStage(Stage):
     version = "10"  # 8: the ASS font sizes draw the em the lines were broken for (libass drew them 1/1.48 as tall);
     # cues of one line change at its voice's pauses; 9: Chinese lines keep particles (的, 着), 住在 and 上午九点 whole,
     # and the short-drama style's spaces are clause ends for two lines; an intro card clear of two lines of subtitles;
-    # 10: cues and cards on frames, the SRT and the ASS floored to them, no one-frame gap between two cues
+    # 10: cues and cards on frames, the SRT and the ASS floored to them, no one-frame gap between two cues; what the
+    # font cannot draw left out of the ASS (burned)
     scope = "episode"
 
     unit = "episode"
@@ -458,7 +468,8 @@ def make_subtitles(req: SubtitleRequest, out) -> Made:
                     out / "cards.ass" if req.cards else None, req.language)
     texts = [text for _, text, _, _ in req.items] + [c.title + c.text for c in req.cards]
     missing = sorted({ch for text in texts for ch in missing_glyphs(text)})
-    notes = (f"the subtitle font has no glyph for: {''.join(missing)}",) if missing else ()
+    notes = (f"the subtitle font has no glyph for: {''.join(missing)} (left out of the burned subtitles; the SRT "
+             "keeps them)",) if missing else ()
     files = {"srt": "episode.srt", "ass": "episode.ass",
              **({"cards": "cards.ass", "cards_srt": "cards.srt"} if req.cards else {})}
     return Made(files, info={"cues": len(cues), "cards": len(req.cards)}, notes=notes)

@@ -163,3 +163,14 @@ def test_the_srt_and_the_ass_show_each_cue_on_the_same_frames_with_no_one_frame_
     for a, b in zip(on_srt, on_srt[1:]):
         gap = min(b) - max(a) - 1
         assert gap == 0 or gap >= 2, (fps, sorted(a)[-1], sorted(b)[0])
+
+
+def test_what_the_font_cannot_draw_is_left_out_of_the_burned_subtitles_not_the_srt(tmp_path):
+    """The QC re-check: "You're late. 😡🔥" burned 🔥 as a box (and 😡 as whatever outline the machine's fonts had)."""
+    import pysubs2
+
+    write_subtitles([SubtitleCue(0.0, 1.0, ("You're late. 😡🔥",))], 1080, 1920, 0.045, tmp_path / "s.srt",
+                    tmp_path / "s.ass")
+    assert "😡🔥" in (tmp_path / "s.srt").read_text(encoding="utf-8")
+    burned = [e.plaintext for e in pysubs2.load(str(tmp_path / "s.ass")).events]
+    assert burned == ["You're late."], burned
