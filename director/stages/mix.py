@@ -7,6 +7,7 @@ peak and the resampling are numpy (``media/audio.py``); ``true_peak_db`` is re-e
 """
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections import OrderedDict
@@ -14,11 +15,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from director.backends.types import Artifact, Made, added, keyed
+from director.backends.types import Artifact, Made, added, keyed, unkeyed
 from director.media.aac import encode_aac
 from director.media.ffmpeg import usable_cores
 from director.media.audio import (TAPS_PER_PHASE, fade, high_pass, read_wav, resample, running, sample_peaks, to_stereo,
@@ -30,6 +32,7 @@ from director.vocab import OUTDOOR_WORDS
 from director.stages.music import CROSSFADE, music_cues
 from director.store import steps
 from director.store.cache import file_stamp
+from director.store.files import read_own, write_json
 
 if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
     from director.runtime.context import RenderContext
@@ -338,6 +341,9 @@ class MixRequest:
     rooms: tuple[tuple[float, float, str, str], ...] = added("scenes or locations changed", ())  # start, end, place, kind
     aac: str | None = added("audio bitrate changed", None)  # also encoded as AAC at this bitrate (what the MP4 carries)
     intensities: tuple[float, ...] = added("music intensity changed", ())  # each cue's (music.intensity, 0-1)
+    # where each cue's loudness is remembered across processes (by its artifact's key and file stamp): an edit's
+    # mix, from a fresh `director render`, measured every unchanged cue again (~0.1 s a minute of music)
+    memo: str = unkeyed("")
 
 
 class MixStage(Stage):
@@ -366,7 +372,8 @@ class MixStage(Stage):
                           if ctx.beats[p.ref].line and ctx.beats[p.ref].line.heard_as in ("phone", "radio")),
             rooms=scene_rooms(ctx) if ctx.config.mix.room_tone_db is not None else (),
             aac=ctx.config.encode.audio_bitrate,
-            intensities=tuple(round(c.intensity, 3) for c in music_cues(ctx)))
+            intensities=tuple(round(c.intensity, 3) for c in music_cues(ctx)),
+            memo=str(ctx.project.state_file("state", "loudness.json")))
         job = self.job(ctx, "episode", req, partial(mix, req))
         job.cost = MIX_SECONDS_PER_SECOND * total  # a long job: started before the shorter segments
         yield job
@@ -407,11 +414,13 @@ def mix(req: MixRequest, out) -> Made:
     # each cue read while only the bed and the dialogue exist (a cue is as long as the episode)
     bed = np.zeros((n, 2), np.float32)
     gains = []
+    memo = LoudnessMemo(req.memo)
     for i, (score, start, end) in enumerate(req.music):
         data, kept = _prepared(("music", *_heard(score), rate), lambda: _stem(score, rate, stereo=True))
         more = i + 1 < len(req.music)
         length = int((end - start + (CROSSFADE if more else 0)) * rate)
-        own, _ = _prepared(("music-lufs", *_heard(score), rate, length), lambda: integrated_loudness(data[:length], rate))
+        own, _ = _prepared(("music-lufs", *_heard(score), rate, length),
+                           lambda: memo.get(score, rate, length, lambda: integrated_loudness(data[:length], rate)))
         level = req.intensities[i] if i < len(req.intensities) else 0.6
         gains.append(round(music_gain_db(own, talk, cfg.music_db, level), 2))
         data = fade(data[:length], rate, CROSSFADE if i else MUSIC_FADE_IN, CROSSFADE if more else END_FADE,
@@ -446,6 +455,7 @@ def mix(req: MixRequest, out) -> Made:
         # delivered: added after it, the bed lifted the pauses over the loudness gate's -70 LUFS, and the episode
         # measured ~0.9 LU under its target
         mixed += room_bed(req.rooms, n, rate, cfg.room_tone_db)[:, None]
+    memo.save()
     mastered, stats = master(mixed, rate, cfg.loudness, cfg.true_peak, in_place=True)
     del mixed, bed
     if bedded and not heard:  # nothing to normalise: the room tone stays at its own level, not raised to the target
@@ -463,6 +473,44 @@ def mix(req: MixRequest, out) -> Made:
     return Made(files, report={"lufs": stats["lufs"], "true_peak": stats["true_peak"]},
                 info={**stats, "seconds": n / rate, "music_gain_db": gains,
                       "dialogue_lufs": round(float(talk), 2) if np.isfinite(talk) else None}, notes=notes)
+
+
+class LoudnessMemo:
+    """Each music cue's loudness over the part that plays, remembered in a small JSON file by the cue's artifact key,
+    its file's stamp, the rate and the length (a cue made again, or cut shorter, is measured again). A value lost to
+    a torn or concurrent write is only measured again."""
+
+    LIMIT = 512  # entries kept (the newest)
+
+    def __init__(self, path: str):
+        self.path, self.new = (Path(path) if path else None), False
+        self.values: dict = {}
+        if self.path is not None:
+            try:
+                self.values = dict(json.loads(read_own(self.path)).get("lufs", {}))
+            except (OSError, ValueError, AttributeError, TypeError):
+                self.values = {}
+
+    def get(self, artifact: Artifact, rate: int, length: int, measure: Callable[[], float]) -> float:
+        try:
+            key = ":".join(map(str, (artifact.key, *file_stamp(os.stat(artifact.file("audio"))), rate, length)))
+        except OSError:
+            return measure()
+        value = self.values.get(key)
+        if isinstance(value, (int, float)) or value is None and key in self.values:
+            return float("-inf") if value is None else float(value)
+        value = measure()
+        self.values[key] = round(value, 6) if np.isfinite(value) else None
+        self.new = True
+        return value
+
+    def save(self) -> None:
+        if self.path is None or not self.new:
+            return
+        try:
+            write_json(self.path, {"lufs": dict(list(self.values.items())[-self.LIMIT:])})
+        except OSError:  # a read-only project: measured again next time
+            pass
 
 
 def _heard(artifact: Artifact) -> tuple:

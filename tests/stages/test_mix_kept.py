@@ -119,3 +119,30 @@ def test_sound_effects_step_back_under_speech(pieces, tmp_path, monkeypatch):
         ducked = np.abs(heard(at, -6.0) - alone)[part].sum()
         full = np.abs(heard(at, 0.0) - alone)[part].sum()
         assert abs(ducked / full - expected) < 0.05, (at, ducked / full)
+
+
+def test_a_cues_loudness_is_remembered_across_processes_by_its_files_stamp(pieces, tmp_path, monkeypatch):
+    """An edit's mix from a fresh `director render` measured every unchanged cue again (~0.1 s a minute of music): the
+    memo answers for a cue whose file is as it was, the same mix bit for bit, and measures one made again."""
+    import dataclasses
+
+    import director.media.loudness as loudness
+
+    memo = tmp_path / "state/loudness.json"
+    memo.parent.mkdir()
+    req = dataclasses.replace(_request(pieces, 2.6), memo=str(memo))
+    measured = []
+    real = loudness.integrated_loudness
+    monkeypatch.setattr(loudness, "integrated_loudness", lambda x, rate: (measured.append(x.shape), real(x, rate))[1])
+    first = _mixed(req, tmp_path / "a")
+    cues = [shape for shape in measured if len(shape) == 2]  # the music's (stereo); the dialogue's is mono
+    assert len(cues) == 1 and memo.exists()
+    measured.clear()
+    assert np.array_equal(_mixed(req, tmp_path / "b"), first)
+    assert [shape for shape in measured if len(shape) == 2] == []  # remembered
+    music = pieces[1]
+    data, rate = read_wav(music.file("audio"))
+    write_wav(music.file("audio"), data, rate)  # made again: a new file stamp
+    measured.clear()
+    _mixed(req, tmp_path / "c")
+    assert len([shape for shape in measured if len(shape) == 2]) == 1
