@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -19,24 +19,27 @@ class _Unhandled(ValueError):
     """A WAV flavour the small reader leaves to scipy (24-bit PCM, ADPCM, A-law...)."""
 
 
+def _chunks(raw: bytes):
+    """(id, body) of each chunk of a RIFF/WAVE file's bytes, as far as they go; ValueError where they are none."""
+    if len(raw) < 12 or raw[:4] != b"RIFF" or raw[8:12] != b"WAVE":
+        raise ValueError("not a RIFF/WAVE file")
+    pos = 12
+    while pos + 8 <= len(raw):
+        cid, size = raw[pos:pos + 4], struct.unpack_from("<I", raw, pos + 4)[0]
+        yield cid, raw[pos + 8:pos + 8 + size]
+        pos += 8 + size + (size & 1)
+
+
 def _riff(path: Path) -> tuple[np.ndarray, int]:
     """(samples as stored, rate) of a PCM (8/16/32-bit) or IEEE-float WAV: the chunks parsed with ``struct``,
     the samples mapped by numpy. ``scipy.io`` costs ~0.28 s to import, on every render that touches audio."""
-    import struct
-
-    raw = Path(path).read_bytes()
-    if len(raw) < 12 or raw[:4] != b"RIFF" or raw[8:12] != b"WAVE":
-        raise ValueError("not a RIFF/WAVE file")
-    pos, fmt, data = 12, None, None
-    while pos + 8 <= len(raw):
-        cid, size = raw[pos:pos + 4], struct.unpack_from("<I", raw, pos + 4)[0]
-        body = raw[pos + 8:pos + 8 + size]
+    fmt, data = None, None
+    for cid, body in _chunks(Path(path).read_bytes()):
         if cid == b"fmt ":
             fmt = body
         elif cid == b"data":
             data = body
             break
-        pos += 8 + size + (size & 1)
     if fmt is None or data is None or len(fmt) < 16:
         raise ValueError("a WAV without its fmt or data chunk")
     tag, channels, rate, _, align, bits = struct.unpack_from("<HHIIHH", fmt)
@@ -53,21 +56,18 @@ def _riff(path: Path) -> tuple[np.ndarray, int]:
 
 
 def wav_format(path: Path) -> tuple[int, int, int] | None:
-    """(channels, sample rate, bits per sample) from a WAV's fmt chunk (PCM or float), or None where it has none."""
-    import struct
-
+    """(channels, sample rate, bits per sample) from a WAV's fmt chunk (PCM or float), or None where it has none:
+    the file's head only."""
     with open(path, "rb") as f:
         head = f.read(4096)
-    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+    try:
+        fmt = next((body for cid, body in _chunks(head) if cid == b"fmt " and len(body) >= 16), None)
+    except ValueError:
         return None
-    at = 12
-    while at + 8 <= len(head):
-        name, size = head[at:at + 4], struct.unpack("<I", head[at + 4:at + 8])[0]
-        if name == b"fmt " and at + 24 <= len(head):
-            _, channels, rate, _, _, bits = struct.unpack("<HHIIHH", head[at + 8:at + 24])
-            return channels, rate, bits
-        at += 8 + size + (size & 1)
-    return None
+    if fmt is None:
+        return None
+    _, channels, rate, _, _, bits = struct.unpack_from("<HHIIHH", fmt)
+    return channels, rate, bits
 
 
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
@@ -136,8 +136,6 @@ def read_audio(path: Path, max_seconds: float | None = None) -> tuple[np.ndarray
 def write_wav(path: Path, data: np.ndarray, rate: int) -> None:
     """A 32-bit IEEE-float WAV, byte for byte what ``scipy.io.wavfile.write`` makes of float32 samples (fmt
     with cbSize, a fact chunk), without importing scipy."""
-    import struct
-
     data = np.ascontiguousarray(data, dtype="<f4")
     channels = 1 if data.ndim == 1 else data.shape[1]
     frames = len(data)

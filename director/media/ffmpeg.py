@@ -19,12 +19,15 @@ from director.errors import BackendUnavailable, StageFailed
 BT709 = ("-colorspace", "bt709", "-color_range", "tv", "-x264-params", "colorprim=bt709:transfer=bt709")
 
 
+NAMES_COLOUR_SPACES = (7, 1)  # the ffmpeg whose format filter takes color_spaces= (yuv; doctor warns under it)
+
+
 def yuv(pix_fmt: str = "yuv420p") -> str:
     """A filter graph's conversion to YUV, by BT.709 in limited range whatever the graph's shape (the negotiation back
     from the encoder's tags did not reach every branch of a split and stacked picture: a handheld shot's colours
     were converted by BT.601's matrix and shown by BT.709's). The format filter names a colour space from ffmpeg
     7.1 on; an older ffmpeg (one named by IMAGEIO_FFMPEG_EXE, or found on PATH) gets the scaler's matrix."""
-    if ffmpeg_version() >= (7, 1):
+    if ffmpeg_version() >= NAMES_COLOUR_SPACES:
         return f"format=pix_fmts={pix_fmt}:color_spaces=bt709:color_ranges=tv"
     return f"scale=out_color_matrix=bt709:out_range=tv,format={pix_fmt}"
 

@@ -413,6 +413,7 @@ def _capped_client(settings: LLMSettings):
     """The SDK's own HTTP client (its limits, redirects and proxies from the environment), whose every answer is
     read through ``_Capped``. An encoding other than the gzip or deflate it asks for is refused unread."""
     import importlib
+    import zlib
 
     import openai
 
@@ -424,32 +425,30 @@ def _capped_client(settings: LLMSettings):
         what the answer becomes, not on what crossed the wire)."""
 
         def __init__(self, stream, limit: int, encoding: str):
-            import zlib
-
             self.stream, self.limit, self.read = stream, limit, 0
             wbits = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}.get(encoding)
             self.inflate = zlib.decompressobj(wbits) if wbits is not None else None
 
-        def __iter__(self):
-            import zlib
+        def _taken(self, chunk: bytes) -> bytes:
+            self.read += len(chunk)
+            if self.read > self.limit:
+                raise AnswerTooLarge(f"over {self.limit >> 20} MB")
+            return chunk
 
+        def _decoded(self, chunk: bytes) -> bytes:
+            try:
+                return self.inflate.decompress(chunk, self.limit + 1 - self.read)
+            except zlib.error:  # "deflate" sent raw, without zlib's header (as httpx also reads it)
+                if self.read or self.inflate.unused_data:
+                    raise
+                self.inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+                return self.inflate.decompress(chunk, self.limit + 1 - self.read)
+
+        def __iter__(self):
             for chunk in self.stream:
-                if self.inflate is not None:
-                    try:
-                        chunk = self.inflate.decompress(chunk, self.limit + 1 - self.read)
-                    except zlib.error:  # "deflate" sent raw, without zlib's header (as httpx also reads it)
-                        if self.read or self.inflate.unused_data:
-                            raise
-                        self.inflate = zlib.decompressobj(-zlib.MAX_WBITS)
-                        chunk = self.inflate.decompress(chunk, self.limit + 1 - self.read)
-                self.read += len(chunk)
-                if self.read > self.limit:
-                    raise AnswerTooLarge(f"over {self.limit >> 20} MB")
-                yield chunk
+                yield self._taken(self._decoded(chunk) if self.inflate is not None else chunk)
             if self.inflate is not None and (tail := self.inflate.flush()):
-                if self.read + len(tail) > self.limit:
-                    raise AnswerTooLarge(f"over {self.limit >> 20} MB")
-                yield tail
+                yield self._taken(tail)
 
         def close(self) -> None:
             self.stream.close()

@@ -122,12 +122,12 @@ def doctor(project: Project, profile: str | None) -> list[Check]:
         checks.append(import_check(key, STACKS[key]))
     if needs_gpu:
         checks += cuda_check()
-    from director.media.ffmpeg import ffmpeg_exe, ffmpeg_version
+    from director.media.ffmpeg import NAMES_COLOUR_SPACES, ffmpeg_exe, ffmpeg_version
     try:
         exe = ffmpeg_exe()
         version = ffmpeg_version()
         checks.append(Check("ffmpeg", True, f"{exe} ({version[0]}.{version[1]})" if version != (0, 0) else exe))
-        if version < (7, 1):  # the colour filters' older form works; only a 7.1 names a conversion's colour space
+        if version < NAMES_COLOUR_SPACES:  # the colour filters' older form works; only 7.1 on names a colour space
             checks.append(Check("ffmpeg version", False, f"ffmpeg {version[0]}.{version[1]} is older than 7.1: "
                                 "director converts colours with the scaler's BT.709 matrix instead", "pip install -U "
                                 "'imageio-ffmpeg>=0.8.1' (and unset IMAGEIO_FFMPEG_EXE)", blocking=False))

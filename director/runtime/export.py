@@ -302,6 +302,7 @@ def _model(identity: dict) -> str:
     return str(config.get("model") or identity.get("id"))
 
 
+READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)  # what a write to an archived project's folders meets
 MEDIA_LIST = "media/.director-media.json"  # what the last export placed in media/, so the next removes what left the cut
 
 
@@ -373,7 +374,7 @@ def _encoded(src: Padded, tmp: Path, name: str) -> Path | None:
             entry = cache.produce("exports", key, src.material(), lambda folder: {"files": {"video": encode_clip(
                 src.source, folder / "editor.mp4", src.crf, EDITOR_PRESET, pad).name}})
         except OSError as exc:  # an archived project's read-only cache: encoded for this export alone
-            if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+            if exc.errno not in READ_ONLY:
                 raise
             encode_clip(src.source, tmp, src.crf, EDITOR_PRESET, pad)
             return None
@@ -865,27 +866,17 @@ def export(project, episode: str | None, fmt: str, out: Path | None = None, prof
     that director did not write from this project, or that changed since, is replaced only with ``force``."""
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r} is not valid; use one of: {', '.join(FORMATS)}")
-    with _held(project):  # a render or clean sweeps the cache's unfinished writes: an export's vanished under it
-        return _export(project, episode, fmt, out, profile, force)
-
-
-@contextlib.contextmanager
-def _held(project):
-    """The project's lock for an export, where one can be taken: a read-only project (archived) has no writer."""
     from director.store.lock import ProjectLock
 
-    lock = ProjectLock(project.state, "export")
-    try:
-        lock.__enter__()
-    except OSError as exc:
-        if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
-            raise
-        yield
-        return
-    try:
-        yield
-    finally:
-        lock.__exit__(None, None, None)
+    # the project's lock (a render or clean sweeps the cache's unfinished writes: an export's vanished under it),
+    # where one can be taken: a read-only project (archived) has no writer
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(ProjectLock(project.state, "export"))
+        except OSError as exc:
+            if exc.errno not in READ_ONLY:
+                raise
+        return _export(project, episode, fmt, out, profile, force)
 
 
 def _export(project, episode: str | None, fmt: str, out: Path | None, profile: str | None, force: bool) -> dict:

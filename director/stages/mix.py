@@ -496,9 +496,9 @@ class LoudnessMemo:
             key = ":".join(map(str, (artifact.key, *file_stamp(os.stat(artifact.file("audio"))), rate, length)))
         except OSError:
             return measure()
-        value = self.values.get(key)
-        if isinstance(value, (int, float)) or value is None and key in self.values:
-            return float("-inf") if value is None else float(value)
+        known = self.values.get(key, "")
+        if known is None or isinstance(known, (int, float)):  # None: silence, measured before
+            return float("-inf") if known is None else float(known)
         value = measure()
         self.values[key] = round(value, 6) if np.isfinite(value) else None
         self.new = True

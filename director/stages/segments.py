@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from director.backends.types import Artifact, Made, keyed, unkeyed
 from director.errors import StageFailed
-from director.media.ffmpeg import BT709, filter_threads, yuv, run_ffmpeg, run_ffmpeg_side_by_side, usable_cores
+from director.media.ffmpeg import BT709, filter_threads, run_ffmpeg, run_ffmpeg_side_by_side, usable_cores, yuv
 from director.media.source import ClipSource
 from director.media.fonts import font_path, subset_font
 from director.project import EncodeConfig
