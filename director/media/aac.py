@@ -80,7 +80,9 @@ def encode_aac(wav: Path, out: Path, bitrate: str, samples: int, rate: int, part
                 raise StageFailed(f"encoding the mix: part {i + 1} of {parts} has {len(own)} AAC frames, not {count}")
             frames += own
         joined.write_bytes(b"".join(frames))
+        last = samples - (len(frames) - 2) * FRAME  # the mix's samples in the last frame (the first is priming)
         run_ffmpeg(["-itsoffset", f"-{FRAME / RATE:.9f}", "-f", "aac", "-i", str(joined.resolve()), "-c:a", "copy",
+                    "-bsf:a", f"setts=duration=if(eq(N\\,{len(frames) - 1})\\,DURATION*{last}/{FRAME}\\,DURATION)",
                     str(out.resolve())], "encoding the mix")
     finally:
         for path in (*pieces, joined):

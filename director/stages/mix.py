@@ -354,7 +354,7 @@ class MixStage(Stage):
     # master (the episode measured ~0.9 LU under its target); 10: each music cue at mix.music_db LU from the
     # dialogue (not from its stem's own level), the last one faded over END_FADE, the voices without DC, the effects
     # without what lies under 30 Hz
-    version = "10"
+    version = "11"
     scope = "episode"
 
     unit = "episode"
