@@ -47,6 +47,7 @@ SENTENCE_END = set("。！？!?….")  # a clause's "." is a sentence's (a title
 # case (10 a.m. sharp, the U.S. team; "10 a.m. Are you sure" ends one)
 ABBREVIATION = re.compile(r"(?<![A-Za-z.])(?:(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|vs|Corp|Inc|Ltd|Co)\.(?= )"
                           r"|(?:etc|e\.g|i\.e|a\.m|p\.m|U\.S|U\.K|U\.N)\.(?= [a-z0-9]))")
+TITLE = re.compile(r"(?<![A-Za-z.])(?:Mr|Mrs|Ms|Miss|Dr|Prof|Mx)\.?\s+")  # a word that never ends a line
 CLOSING = set("」』”’）》】〉)")  # stays with the clause whose punctuation it follows: 「我回来了。」|然后
 NAME_DOT = re.compile(r"[\u3400-\u9fff]{1,6}(?:[·・][\u3400-\u9fff]{1,6})+")  # 欧阳·纳兰 (a name's parts)
 # words that lean on the word before them, as a subtitle editor keeps them: a structural or aspect particle or a
@@ -122,7 +123,10 @@ def words(text: str, names: tuple[str, ...] = (), segment: bool = True) -> list[
     out: list[str] = []
     for piece in re.findall(r"\S+\s*|\s+", text):
         if not CJK_CHAR.search(piece):
-            out.append(piece)
+            if out and TITLE.fullmatch(out[-1]):  # a title stays with its name (Open the door, Mr. | Chen broke)
+                out[-1] += piece
+            else:
+                out.append(piece)
             continue
         out.extend(_cut(piece, segment))
     units = _glue(out)

@@ -93,8 +93,11 @@ def layout(text: str, start: float, end: float, width: int, height: int, size: f
 
     groups: list[list[str]] = []
     whole = raw(text)
-    split = clause_cues() if 2 <= len(whole) <= max_lines and not at_clauses(whole) and end - start >= 2 * MIN_CUE \
-        else None
+    # Chinese drama subtitles change at clauses; an English line that fits one two-line cue stays one (a reader
+    # takes a two-line subtitle broken mid-phrase in at a glance, and a cue change costs a re-read: "Mother always
+    # said this / house would be mine," then "not yours." up for 0.75 s)
+    split = clause_cues() if CJK_CHAR.search(text) and 2 <= len(whole) <= max_lines and not at_clauses(whole) \
+        and end - start >= 2 * MIN_CUE else None
     if split:
         groups = [styled(g) for g in split]
     elif len(whole) <= max_lines:
@@ -415,11 +418,12 @@ class SubtitlesStage(Stage):
     # 4: the Language header (Simplified forms for zh-CN), cards; 5: numbers kept whole, even cues;
     # 6: the SRT without the cards (they overlapped the lines), the cards in an SRT of their own; 7: the SRT written
     # from the words (braces and backslashes were read as ASS escapes), a backslash drawn as written
-    version = "10"  # 8: the ASS font sizes draw the em the lines were broken for (libass drew them 1/1.48 as tall);
+    version = "11"  # 8: the ASS font sizes draw the em the lines were broken for (libass drew them 1/1.48 as tall);
     # cues of one line change at its voice's pauses; 9: Chinese lines keep particles (的, 着), 住在 and 上午九点 whole,
     # and the short-drama style's spaces are clause ends for two lines; an intro card clear of two lines of subtitles;
     # 10: cues and cards on frames, the SRT and the ASS floored to them, no one-frame gap between two cues; what the
-    # font cannot draw left out of the ASS (burned)
+    # font cannot draw left out of the ASS (burned); 11: a title kept with its name (Mr. | Chen), an English line
+    # that fits one cue not cut at its clauses
     scope = "episode"
 
     unit = "episode"

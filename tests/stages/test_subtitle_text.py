@@ -174,3 +174,25 @@ def test_what_the_font_cannot_draw_is_left_out_of_the_burned_subtitles_not_the_s
     assert "😡🔥" in (tmp_path / "s.srt").read_text(encoding="utf-8")
     burned = [e.plaintext for e in pysubs2.load(str(tmp_path / "s.ass")).events]
     assert burned == ["You're late."], burned
+
+
+def test_an_english_line_that_fits_one_two_line_cue_stays_one_cue():
+    """The clause split is Chinese craft: an English line that fits two lines, broken mid-phrase, was cut into two
+    cues at its comma (a broadcast QC finding)."""
+    from director.stages.subtitles import layout
+
+    cues = layout("We had a deal, and you broke it in front of everyone.", 0.0, 4.0, 1080, 1920, 0.034, 2)
+    assert len(cues) == 1 and len(cues[0].lines) == 2, cues
+    assert " ".join(cues[0].lines) == "We had a deal, and you broke it in front of everyone."
+    longer = layout("Listen to me, we don't have much time before they find the car.", 0.0, 4.0, 1080, 1920, 0.034, 2)
+    assert len(longer) == 2 and longer[0].lines == ("Listen to me,",), longer  # three lines' worth: cut at a clause
+
+
+def test_a_title_is_never_the_last_word_of_a_subtitle_line():
+    """Open the door, Mr. | Chen, I know you're in there (a title cut from its name)."""
+    from director.stages.subtitles import layout
+
+    [cue] = layout("Open the door, Mr. Chen, I know you're in there.", 0.0, 4.0, 1080, 1920, 0.034, 2)
+    assert cue.lines == ("Open the door, Mr. Chen,", "I know you're in there."), cue
+    [cue] = layout("Thank you so much for everything, Dr Lin.", 0.0, 4.0, 1080, 1920, 0.034, 2)
+    assert not any(line.endswith(("Dr", "Dr.")) for line in cue.lines), cue
