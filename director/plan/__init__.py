@@ -158,13 +158,22 @@ def previous_shots(project: Project, loaded: LoadedScreenplay) -> ShotList | Non
     return load_shot_list(path, current=loaded.screenplay) if path.exists() else None
 
 
-def replaced_edits(project: Project, previous: ShotList, new: ShotList) -> list[str]:
+def replaced_edits(project: Project, previous: ShotList, new: ShotList | None) -> list[str]:
     """The unlocked shots edited since the planner wrote them (``shot set``, the studio, a text editor) that ``new``
-    replaces (a take picked by hand is kept by the re-plan: not replaced)."""
+    replaces (a take picked by hand is kept by the re-plan: not replaced); ``new`` None: all of them."""
     planned = planned_state(project, previous.episode)
-    fresh = {s.id: s for s in new.shots}
+    fresh = {s.id: s for s in new.shots} if new is not None else {}
     return [s.id for s in previous.shots if not s.locked and s.id in planned and planned[s.id] != _shot_digest(s)
             and fresh.get(s.id) != s]
+
+
+def _planner_name(project: Project, planner_name: str | None, llm) -> tuple[str, list[str]]:
+    """The planner a plan uses, and the note that says why where it is not the one asked for."""
+    name = planner_name or project.config.planner.backend
+    if name == "llm" and llm is None:
+        return "rules", ["no OPENAI_API_KEY set: planned with the rule-based planner "
+                         "(set OPENAI_API_KEY, and OPENAI_BASE_URL for a local server, to use the LLM)"]
+    return name, []
 
 
 def plan_episode(project: Project, loaded: LoadedScreenplay, planner_name: str | None = None,
@@ -181,17 +190,19 @@ def plan_episode(project: Project, loaded: LoadedScreenplay, planner_name: str |
     path = project.shots_path(loaded.episode)
     for _ in range(3):
         seen = _content(path)
-        result = _plan_once(project, loaded, planner_name, llm)
-        previous = result.previous
-        if not fresh and previous is not None and planned_from(previous, loaded.screenplay) and \
-                result.shot_list.planner == previous.planner:
-            edited = replaced_edits(project, previous, result.shot_list)
+        previous = previous_shots(project, loaded) if not fresh else None
+        if previous is not None and planned_from(previous, loaded.screenplay) and \
+                previous.planner == _planner_name(project, planner_name, llm)[0]:
+            # decided before planning: the planner (an LLM's minutes) would only make the shots the list keeps
+            edited = replaced_edits(project, previous, None)
             if edited:
                 return PlanResult(previous, path, [
                     f"kept the shot list as it is: the screenplay is unchanged since it was planned, and shot(s) "
                     f"{', '.join(edited)} were edited by hand (`director plan --fresh` plans them again, saving "
                     "your version in .director/backups; `locked: true` keeps a shot through any re-plan)"], False,
                     kept=True)
+        result = _plan_once(project, loaded, planner_name, llm)
+        previous = result.previous
         # saved only if nobody edited the shot list while it was planned (a lock set in the studio, a `shot set`):
         # else planned again from what is there now, so that edit is kept (locked) or backed up (unlocked)
         with EditLock(project.state):
@@ -216,13 +227,8 @@ def _plan_once(project: Project, loaded: LoadedScreenplay, planner_name: str | N
     sp, episode = loaded.screenplay, loaded.episode
     previous = previous_shots(project, loaded)
     locked = [s for s in previous.shots if s.locked] if previous else []
-    name = planner_name or project.config.planner.backend
-    notes: list[str] = []
+    name, notes = _planner_name(project, planner_name, llm)
     stats: dict = {}
-    if name == "llm" and llm is None:
-        notes.append("no OPENAI_API_KEY set: planned with the rule-based planner "
-                     "(set OPENAI_API_KEY, and OPENAI_BASE_URL for a local server, to use the LLM)")
-        name = "rules"
     if name == "llm":
         from director.plan.llm import plan_with_llm
 

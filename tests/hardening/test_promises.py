@@ -71,6 +71,27 @@ def _hand_edited_then_replanned(tmp_path):
     return project, data["shots"][0]["id"], sp_path
 
 
+def test_plan_keeps_hand_edits_without_asking_the_llm_again(llm_project, monkeypatch, capsys):
+    """`plan` over a hand-edited list ran the planner (an LLM's calls where its answers are not cached) and then
+    threw its shots away to keep the list."""
+    import shutil
+
+    with ScriptedLLM(good_answer(_sp(llm_project))) as llm:
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        assert run(["-p", str(llm_project), "plan"]) == 0
+        asked = len(llm.calls())
+        shots_file = llm_project / "shots/screenplay.yaml"
+        data = yaml.safe_load(shots_file.read_text())
+        data["shots"][0]["prompt"] = "MY CAREFUL HAND-WRITTEN PROMPT"
+        shots_file.write_text(yaml.safe_dump(data, sort_keys=False))
+        shutil.rmtree(llm_project / ".director/cache/llm")  # answers not cached: a re-plan would ask again
+        capsys.readouterr()
+        assert run(["-p", str(llm_project), "plan"]) == 0
+        assert "kept the shot list as it is" in capsys.readouterr().err
+        assert len(llm.calls()) == asked
+    assert "MY CAREFUL HAND-WRITTEN PROMPT" in shots_file.read_text()
+
+
 def test_replanning_over_hand_edits_warns_and_keeps_a_copy(tmp_path):
     project, first, sp_path = _hand_edited_then_replanned(tmp_path)
     proc = director("-p", str(project), "plan", check=True)
