@@ -659,6 +659,8 @@ def export(
                        ] = None,
     force: Annotated[bool, typer.Option("--force", help="replace a draft folder of the same name that another "
                                         "project wrote or that was changed in the app since")] = False,
+    wait: Annotated[float, typer.Option("--wait", min=0, help="seconds to wait for a render holding the project "
+                                        "(render --watch re-rendering after a save) before giving up")] = 120.0,
 ) -> None:
     """Hand the rendered episode to an editor: media folder + timeline (never renders)."""
     from director.runtime.export import FORMATS
@@ -673,7 +675,7 @@ def export(
             project.episode_path(name)  # an unknown name is a usage error naming the episodes, before any work
     if profile not in (None, "preview", "final"):
         raise UsageError(f"--profile {profile!r} is not valid; use preview or final")
-    done = [do_export(project, name, format_, out, profile, force) for name in names]
+    done = [do_export(project, name, format_, out, profile, force, wait, state.out.info) for name in names]
     state.out.result({"exports": done}, "\n".join(f"{d['episode']}: {d['format']} -> {d['path']} ({d['shots']} shots, "
                                                   f"{len(d['tracks'])} track{'s' if len(d['tracks']) != 1 else ''}, media in {d['media']})" for d in done))
 

@@ -860,10 +860,11 @@ def add_fcpx_markers(root, cut: Cut) -> None:
 
 
 def export(project, episode: str | None, fmt: str, out: Path | None = None, profile: str | None = None,
-           force: bool = False) -> dict:
+           force: bool = False, wait: float = 0.0, waiting=None) -> dict:
     """Export one episode; returns what was written. A draft goes straight into ``out`` (the app's drafts
     folder); the other formats into ``out/<episode>/`` (default: the episode's ``out/`` folder). A draft folder
-    that director did not write from this project, or that changed since, is replaced only with ``force``."""
+    that director did not write from this project, or that changed since, is replaced only with ``force``. A render
+    holding the project (``render --watch`` between saves) is waited for up to ``wait`` seconds."""
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r} is not valid; use one of: {', '.join(FORMATS)}")
     from director.store.lock import ProjectLock
@@ -872,7 +873,7 @@ def export(project, episode: str | None, fmt: str, out: Path | None = None, prof
     # where one can be taken: a read-only project (archived) has no writer
     with contextlib.ExitStack() as held:
         try:
-            held.enter_context(ProjectLock(project.state, "export"))
+            held.enter_context(ProjectLock(project.state, "export", wait, waiting))
         except OSError as exc:
             if exc.errno not in READ_ONLY:
                 raise

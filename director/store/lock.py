@@ -34,19 +34,30 @@ def _open_lock(path: Path, what: str) -> int:
 class ProjectLock:
     """Held for the life of a render; released by the kernel if the process dies."""
 
-    def __init__(self, state_dir: Path, what: str = "render"):
+    def __init__(self, state_dir: Path, what: str = "render", wait: float = 0.0, waiting=None):
+        """``wait``: seconds to wait for a holder to finish (``waiting(message)`` is called once if it must) before
+        refusing; 0 refuses at once."""
         self.path = state_dir / "lock"
         self.what = what
+        self.wait, self.waiting = wait, waiting
         self._fd: int | None = None
         self.died: dict | None = None  # the holder before this one, where it died holding the lock: its command, since
 
     def __enter__(self) -> "ProjectLock":
         fd = _open_lock(self.path, "the project")
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise ProjectLocked(self._message()) from None
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise ProjectLocked(self._message()) from None
+                if self.waiting is not None:
+                    self.waiting(f"{self._message()}; waiting up to {self.wait:g} s for it to finish")
+                    self.waiting = None
+                time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
         # a holder that released it left the file empty: one still named there died holding it (kill -9, a crash)
         self.died = _died(os.pread(fd, 4096, 0))
         # "since": the earliest moment whose work no render has recorded -- a dead holder's start, carried by every

@@ -658,9 +658,27 @@ def test_an_export_is_refused_while_a_render_holds_the_project(rendered):
     from director.store.lock import ProjectLock
 
     with ProjectLock(rendered / ".director", "render"):
-        proc = director("-p", str(rendered), "export", "--format", "otio")
+        proc = director("-p", str(rendered), "export", "--format", "otio", "--wait", "0.5")
     assert proc.returncode != 0 and "locked by another" in proc.stderr, proc.stderr
     assert "internal error" not in proc.stderr
+
+
+def test_an_export_waits_for_the_render_holding_the_project(rendered):
+    """An export while `render --watch` re-rendered after a save was refused; it waits for that render instead."""
+    import subprocess
+    import sys
+    import time
+
+    from director.store.lock import ProjectLock
+
+    with ProjectLock(rendered / ".director", "render"):
+        proc = subprocess.Popen([sys.executable, "-m", "director", "-p", str(rendered), "export", "--format", "otio"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(2.0)
+        assert proc.poll() is None  # still waiting
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "waiting up to 120 s" in err and "otio" in out, (out, err)
 
 
 def test_an_export_from_a_read_only_cache_encodes_its_clips_for_itself(tmp_path, monkeypatch):
