@@ -139,9 +139,8 @@ def _keep_hand_edits(project: Project, previous: ShotList, new: ShotList, notes:
 def _keep_takes(project: Project, episode: str, previous: ShotList, shots: list[Shot]) -> list[Shot]:
     """A re-plan keeps the take chosen by hand (``take pick``, ``shot regen``) of a shot it plans again under the same
     id: the seed the shot had, where it is one of the shot's takes. It gave every shot the planner's seed back."""
-    try:
-        takes = json.loads(read_own(project.state_file("takes", f"{episode}.json"))).get("takes", {})
-    except (OSError, ValueError, AttributeError):
+    takes = _takes(project, episode)
+    if not takes:
         return shots
     before = {s.id: s.seed for s in previous.shots}
     out = []
@@ -153,6 +152,15 @@ def _keep_takes(project: Project, episode: str, previous: ShotList, shots: list[
     return out
 
 
+def _takes(project: Project, episode: str) -> dict:
+    """Shot id -> the seeds of its takes (``take``, ``shot regen``); {} where there is no readable record."""
+    try:
+        takes = json.loads(read_own(project.state_file("takes", f"{episode}.json"))).get("takes", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return takes if isinstance(takes, dict) else {}
+
+
 def previous_shots(project: Project, loaded: LoadedScreenplay) -> ShotList | None:
     path = project.shots_path(loaded.episode)
     return load_shot_list(path, current=loaded.screenplay) if path.exists() else None
@@ -160,9 +168,15 @@ def previous_shots(project: Project, loaded: LoadedScreenplay) -> ShotList | Non
 
 def replaced_edits(project: Project, previous: ShotList, new: ShotList | None) -> list[str]:
     """The unlocked shots edited since the planner wrote them (``shot set``, the studio, a text editor) that ``new``
-    replaces (a take picked by hand is kept by the re-plan: not replaced); ``new`` None: all of them."""
+    replaces (a take picked by hand is kept by the re-plan: not replaced); ``new`` None: all a re-plan would
+    replace, a shot whose only change is a take picked (its seed) not among them."""
     planned = planned_state(project, previous.episode)
-    fresh = {s.id: s for s in new.shots} if new is not None else {}
+    if new is None:
+        takes = _takes(project, previous.episode)
+        return [s.id for s in previous.shots if not s.locked and s.id in planned and planned[s.id] != _shot_digest(s)
+                and not any(_shot_digest(s.model_copy(update={"seed": seed})) == planned[s.id]
+                            for seed in takes.get(s.id) or [] if isinstance(seed, int))]
+    fresh = {s.id: s for s in new.shots}
     return [s.id for s in previous.shots if not s.locked and s.id in planned and planned[s.id] != _shot_digest(s)
             and fresh.get(s.id) != s]
 
