@@ -84,7 +84,9 @@ def is_exterior(description: str) -> bool:
     return any(w in lowered for w in EXTERIOR_WORDS)
 
 
-UNSEEN = {"os": "off screen", "phone": "on the phone", "radio": "over the radio"}  # deliveries heard, not seen
+# deliveries heard, not seen: a V.O. plays over the picture (a voice from elsewhere, a narrating character): its
+# speaker drawn talking on screen was the importer audit's "Ghost speaks" shot
+UNSEEN = {"os": "off screen", "phone": "on the phone", "radio": "over the radio", "vo": "in voice-over"}
 
 
 class RulePlanner:
@@ -194,8 +196,8 @@ class RulePlanner:
 
     @staticmethod
     def _unseen(scene: Scene, beat: Beat) -> bool:
-        """A line whose speaker the scene's picture does not show: off screen, on the phone or the radio (unless the
-        scene intercuts the call, or the line has a place of its own, where the caller is seen)."""
+        """A line whose speaker the scene's picture does not show: off screen, in voice-over, on the phone or the
+        radio (unless the scene intercuts the call, or the line has a place of its own, where the caller is seen)."""
         heard = beat.line.heard_as if beat.line is not None else "on"
         return heard in UNSEEN and not (scene.intercut and heard == "phone") and not beat.location
 

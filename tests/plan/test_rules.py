@@ -199,6 +199,18 @@ def test_a_voice_off_screen_or_on_the_phone_frames_who_hears_it(tmp_path):
         assert "苏母" not in shot.prompt and "顾承泽" not in shot.prompt  # a named speaker would be drawn
 
 
+def test_a_voice_over_is_never_drawn_talking_on_screen(tmp_path):
+    """The importer audit: GHOST (V.O.) after a line got an over-the-shoulder shot of Ghost, "Ghost speaks": a V.O.
+    is heard over the picture, which holds on who is there."""
+    _, shots, by_beat = _planned(tmp_path, FAMILY + """    beats:
+      - line: {who: qing, text: 妈，我回来了。}
+      - line: {who: mother, text: 你终于回来了。, delivery: vo}
+      - line: {who: qing, text: 妈？}
+""")
+    assert by_beat["s1/2"].characters == ["qing"], by_beat["s1/2"]
+    assert all("mother" not in s.characters and "苏母" not in s.prompt for s in shots), shots
+
+
 def test_a_voice_off_screen_in_an_intercut_stays_at_the_place_on_screen_and_frames_who_is_there(tmp_path):
     """An off-screen voice in an intercut claimed the second place (an empty office); after an action showing
     someone, it framed an empty room."""
