@@ -206,3 +206,20 @@ def test_licenses_are_recorded_per_model_version():
     assert ModelNeed("Lightricks/LTX-Video-0.9.5", "video", "ltx-condition").license.name == "OpenRAIL-M"
     assert "Open Weights" in ModelNeed("Lightricks/LTX-Video-0.9.7-dev", "video", "ltx-i2v").license.name
     assert ModelNeed("Lightricks/LTX-Video-0.9.5", "video", "x").license.commercial == "yes"
+
+
+@pytest.mark.parametrize("capability, expected", [((7, 5), "float16"), ((7, 0), "float16"), ((8, 0), "bfloat16"),
+                                                  ((9, 0), "bfloat16")])
+def test_dtype_auto_is_bf16_only_where_the_card_computes_in_it(monkeypatch, capability, expected):
+    """torch 2.13's ``is_bf16_supported()`` counts emulation: True on a T4 (7.5) or V100 (7.0), whose bf16 matmuls
+    and attention fall back to slow kernels. The capability of the configured device decides."""
+    import torch
+
+    from director.backends.diffusion.common import torch_dtype
+
+    asked = []
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: asked.append(device) or capability)
+    assert torch_dtype("auto", "cuda:1") == getattr(torch, expected)
+    assert asked == [torch.device("cuda:1")]
+    assert torch_dtype("auto", "cpu") == torch.float32 and torch_dtype("fp16", "cuda") == torch.float16

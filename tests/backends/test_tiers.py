@@ -67,3 +67,34 @@ def test_dmd_schedule_steps_through_fastwans_sigmas(tiny, tmp_path):
                                frames=9, seed=1), out)
     sigmas = [round(float(s), 3) for s in backend.pipe.scheduler.sigmas]
     assert sigmas[:3] == [1.0, 0.757, 0.522] and len(backend.pipe.scheduler.timesteps) == 3
+
+
+def test_a_dmd_clip_is_made_again_from_its_seed_whatever_else_used_the_rng(tiny, tmp_path):
+    """The DMD schedule draws fresh noise at each step from the generator ``step`` is given, and Wan's pipeline
+    gives none: torch's global RNG, moved by other jobs, so a seed's clip differed from render to render (48 levels
+    on the tiny model)."""
+    import numpy as np
+    import torch
+
+    from director.backends.diffusion.video import WanConfig
+    import av
+
+    from director.backends.types import ClipRequest
+
+    config = WanConfig(model=str(tiny("wan_ti2v")), device="cpu", resolution=64, **{
+        k: v for k, v in TIERS["draft"]["video"].items() if k not in ("model", "resolution")})
+    backend = config.build()
+    folder = tmp_path / "k1"
+    folder.mkdir()
+    Image.new("RGB", (36, 64), (200, 40, 40)).save(folder / "keyframe.png")
+    clips = []
+    for i in range(2):
+        torch.manual_seed(100 + i)  # what another job left the global RNG at
+        torch.randn(7)
+        out = tmp_path / f"o{i}"
+        out.mkdir()
+        backend.render(ClipRequest(shot_id="c", keyframe=artifact_of(folder), move="static", width=36, height=64,
+                                   fps=24, frames=9, seed=1), out)
+        with av.open(str(out / "clip.mp4")) as container:
+            clips.append(np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)]).astype(int))
+    assert np.abs(clips[0] - clips[1]).max() == 0

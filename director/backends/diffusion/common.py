@@ -113,7 +113,10 @@ def torch_dtype(name: str, device: str):
     import torch
     if name == "auto":
         if device.startswith("cuda"):
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+            # bf16 where the card computes in it (Ampere, compute capability 8, and later). Not
+            # ``is_bf16_supported()``: in torch 2.13 it counts emulation, True on a T4 or V100, where bf16 matmuls
+            # and attention fall back to slow kernels; and it asks the current device, not ``device``
+            return torch.bfloat16 if torch.cuda.get_device_capability(torch.device(device))[0] >= 8 else torch.float16
         return torch.float32
     return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[name]
 
@@ -181,6 +184,17 @@ def set_scheduler(pipe, config: DiffusersConfig) -> None:
         kwargs.pop("sigmas", None)
         return plain(sigmas=sigmas[:num_inference_steps] if num_inference_steps else sigmas, device=device, **kwargs)
     scheduler.set_timesteps = set_timesteps
+    # its fresh noise is drawn from the generator ``step`` is given, and Wan's pipelines give none (diffusers 0.42,
+    # pipeline_wan_i2v.py: ``scheduler.step(noise_pred, t, latents, return_dict=False)``): torch's global RNG, which
+    # other jobs (and Coqui's seeding) move, so a seed did not make its clip again. ``generator`` hands the call's
+    # own generator to the steps, as the pipelines hand it to the first latents.
+    scheduler.director_generator = None
+    stepped = scheduler.step
+
+    def step(*args, generator=None, **kwargs):
+        return stepped(*args, generator=generator if generator is not None else scheduler.director_generator,
+                       **kwargs)
+    scheduler.step = step
     pipe.scheduler = scheduler
 
 
@@ -318,9 +332,14 @@ def with_oom_retry(pipe, config: DiffusersConfig, call: Callable[[], Any], what:
 
 
 def generator(pipe, seed: int):
+    """The call's generator (on the GPU where the pipeline runs there); a stochastic schedule's steps draw from it too
+    (``set_scheduler``)."""
     import torch
     device = pipe.director_device if pipe.director_device.startswith("cuda") else "cpu"
-    return torch.Generator(device=device).manual_seed(int(seed) % (2**63))
+    made = torch.Generator(device=device).manual_seed(int(seed) % (2**63))
+    if hasattr(pipe.scheduler, "director_generator"):
+        pipe.scheduler.director_generator = made
+    return made
 
 
 def native_size(width: int, height: int, side: int, multiple: int) -> tuple[int, int]:
