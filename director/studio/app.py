@@ -187,7 +187,7 @@ def _nav(data: dict, here: str) -> str:
     eps = "".join(f"<option{' selected' if e == data['episode'] else ''}>{html.escape(e)}</option>"
                   for e in data["episodes"])
     return (f"<header class=bar><a class=brand href='/'>director <b>studio</b></a>"
-            f"<select id=episode title='episode' autocomplete=off>{eps}</select><span class=title>{html.escape(data['title'])}</span>"
+            f"<select id=episode title='episode' aria-label=episode autocomplete=off>{eps}</select><span class=title>{html.escape(data['title'])}</span>"
             f"<nav><a class='{'on' if here == 'board' else ''}' href='/e/{html.escape(data['episode'])}'>Board</a>"
             f"<a class='{'on' if here == 'player' else ''}' href='/e/{html.escape(data['episode'])}/player'>Player</a>"
             f"<a class='{'on' if here == 'refs' else ''}' href='/e/{html.escape(data['episode'])}/refs'>References</a>"
@@ -198,7 +198,7 @@ def _nav(data: dict, here: str) -> str:
 
 
 def _select(name: str, options: list[str], value: str) -> str:
-    return (f"<select data-field={name}>" + "".join(
+    return (f"<select data-field={name} aria-label={name} title={name}>" + "".join(
         f"<option{' selected' if o == value else ''}>{html.escape(o)}</option>" for o in options) + "</select>")
 
 
@@ -228,7 +228,8 @@ def card_html(card: dict, vocab: dict) -> str:
                     f"title='seed {t['seed']}'>take {t['take']}</button>" for t in card["takes"])
     return (f"<article class='card {card['state']}{' locked' if card['locked'] else ''}' id='shot-{esc(card['id'])}' "
             f"data-shot='{esc(card['id'])}' data-start='{card['start']}'>"
-            f"<div class=media>{picture}{video}<span class=num>{card['index']}</span>"
+            f"<div class=media{' tabindex=0 role=button' if card['clip'] else ''} aria-label='play shot "
+            f"{esc(card['id'])}'>{picture}{video}<span class=num>{card['index']}</span>"
             f"<span class=dur title='its length in the episode, as timed from the lines'>{card['seconds']:.1f}s</span></div>"
             f"<div class=body><div class=head><label class=pick><input type=checkbox class=sel> "
             f"<b>{esc(card['id'])}</b></label>"
@@ -236,11 +237,12 @@ def card_html(card: dict, vocab: dict) -> str:
             f"{'Locked' if card['locked'] else 'Lock'}</button></div>"
             f"<div class=plan>{_select('size', vocab['size'], card['size'])}{_select('angle', vocab['angle'], card['angle'])}"
             f"{_select('move', vocab['move'], card['move'])}"
-            f"<label class=planned title='planned seconds (the lines spoken over the shot may lengthen it)'>plan "
+            f"<label class=planned title='planned seconds: a shot without lines keeps them; a shot with lines is timed "
+            f"from its voices (locked, it holds at least this long)'>plan "
             f"<input data-field=duration type=number step=0.1 min=0.5 max=60 value='{card['duration']:g}'>s</label>"
             f"{_select('transition', vocab['transition'], card['transition'])}</div>"
-            f"<div class=who>in frame <input data-field=characters value='{esc(','.join(card['characters']))}' "
-            f"title='characters in frame, comma-separated'></div>"
+            f"<label class=who>in frame <input data-field=characters value='{esc(','.join(card['characters']))}' "
+            f"title='characters in frame, comma-separated'></label>"
             f"<details><summary>prompt</summary><textarea data-field=prompt rows=4>{esc(card['prompt'])}</textarea>"
             f"<button class=save-prompt>save prompt</button></details>"
             f"<ul class=lines>{lines}</ul><div class=checks>{checks}</div>{badge}<div class=errors></div>"
@@ -324,8 +326,11 @@ def create_app(project: Project, token: str | None = None):
             # bound to this machine only: a page from elsewhere that re-points its name here (DNS rebinding)
             # arrives with its own host name, and is refused
             return JSONResponse({"error": f"this studio answers on 127.0.0.1 or localhost, not {host!r}"}, 403)
+        # the cookie named by the port: cookies are not kept apart by port, and a second studio's token, opened in
+        # the same browser, replaced the first one's (locked out, its token "shown only now")
+        cookie = f"director_token_{request.url.port or 80}"
         if token is not None:
-            given = (request.query_params.get("token") or request.cookies.get("director_token")
+            given = (request.query_params.get("token") or request.cookies.get(cookie)
                      or request.headers.get("authorization", "").removeprefix("Bearer ").strip())
             if not same(given, token):
                 return JSONResponse({"error": "this studio needs its access token (printed when it started)"}, 401)
@@ -340,7 +345,7 @@ def create_app(project: Project, token: str | None = None):
                 return JSONResponse({"error": "missing or wrong CSRF token: reload the page"}, 403)
         response = await call_next(request)
         if token is not None and request.query_params.get("token"):
-            response.set_cookie("director_token", token, httponly=True, samesite="strict")
+            response.set_cookie(cookie, token, httponly=True, samesite="strict")
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         # never inside another site's frame: a page there could trick clicks on Render, Lock or a take
@@ -591,7 +596,9 @@ def create_app(project: Project, token: str | None = None):
         kind = MEDIA_TYPES.get(resolved.suffix.lower())
         if kind is None or not resolved.is_file():
             return JSONResponse({"error": "not a media file of this project"}, 404)
-        return FileResponse(resolved, media_type=kind)
+        # asked again each time (a conditional request: 304 where unchanged): an episode's URL stays the same
+        # across renders, and with Last-Modified alone the browser played the old cut for a while after a render
+        return FileResponse(resolved, media_type=kind, headers={"Cache-Control": "no-cache"})
 
     @app.get("/static/{name}")
     def static(name: str):

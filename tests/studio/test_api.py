@@ -149,6 +149,12 @@ def test_state_changes_need_the_csrf_token_and_a_remote_studio_needs_its_token(d
         assert c.get("/api/e/screenplay/board?token=wrong").status_code == 401
         assert c.get("/e/screenplay?token=s3cret").status_code == 200
         assert c.get("/api/e/screenplay/board").status_code == 200  # the cookie carries it from then on
+    with TestClient(create_app(Project.find(demo), token="s3cret"), base_url="http://127.0.0.1:8765") as c:
+        # named by the port: two studios opened in one browser replaced each other's token (cookies ignore ports)
+        assert "director_token_8765=" in c.get("/e/screenplay?token=s3cret").headers["set-cookie"]
+        c.cookies.clear()
+        c.cookies.set("director_token_8766", "s3cret")
+        assert c.get("/api/e/screenplay/board").status_code == 401
 
 
 @pytest.mark.parametrize("path", ["/media/../director.yaml", "/media/%2e%2e/%2e%2e/etc/passwd",
@@ -453,3 +459,10 @@ def test_an_episode_named_by_its_id_is_found_by_that_name(tmp_path):
         assert client.post(f"/api/e/pilot/shots/{shot}", json={"size": "CU"}).status_code == 200
     status = json.loads(director("-p", str(project), "--json", "status", "-e", "pilot", check=True).stdout)
     assert status["episode"] == "pilot"
+
+
+def test_the_episode_is_asked_for_again_after_a_render(client, demo):
+    """The player's episode has one URL across renders; served with Last-Modified alone, the browser played the old
+    cut for a while after a render (10% of the file's age)."""
+    answer = client.get("/media/out/screenplay/episode.mp4")
+    assert answer.status_code == 200 and answer.headers["cache-control"] == "no-cache"

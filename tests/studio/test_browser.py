@@ -178,6 +178,39 @@ def test_the_board_follows_changes_made_outside_it_and_a_refused_field_shows_wha
     page.close()
 
 
+def test_a_broken_hand_edit_an_emptied_line_and_an_ime_enter_on_the_board(studio, browser):
+    """The studio audit: a YAML mistake made on disk left the board saying "cached" (the 422 was dropped); an
+    emptied line, refused, was a zero-width span nobody could click in again; Enter that picks an IME candidate
+    saved the line."""
+    project, url = studio
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(f"{url}/e/screenplay")
+    page.wait_for_load_state("networkidle")
+    sp = project / "screenplay.yaml"
+    good = sp.read_text(encoding="utf-8")
+    try:
+        sp.write_text(good.replace("scenes:", "scenes: [", 1), encoding="utf-8")
+        page.wait_for_selector("#broken", timeout=15000)
+        assert "screenplay.yaml:" in page.locator("#broken").text_content()
+    finally:
+        sp.write_text(good, encoding="utf-8")
+    page.wait_for_selector("#broken", state="detached", timeout=15000)
+
+    text = page.locator("li.line .text").first
+    before = text.text_content()
+    text.evaluate("(el) => { el.textContent = ''; el.dispatchEvent(new FocusEvent('blur')); }")
+    page.wait_for_function("document.querySelector('li.line .text').textContent.length > 0", timeout=15000)
+    assert text.text_content() == before and sp.read_text(encoding="utf-8") == good
+
+    text.evaluate("(el) => { el.focus(); el.textContent = el.textContent + ' abc'; el.dispatchEvent(new "
+                  "KeyboardEvent('keydown', {key: 'Enter', isComposing: true, bubbles: true})); }")
+    assert page.evaluate("document.activeElement.classList.contains('text')")  # still typing: nothing saved
+    time.sleep(0.5)
+    assert sp.read_text(encoding="utf-8") == good
+    text.evaluate("(el) => { el.textContent = el.textContent.replace(' abc', ''); el.blur(); }")
+    page.close()
+
+
 def test_a_keyboard_user_keeps_focus_and_a_list_walked_with_arrows_saves_once(studio, browser):
     """Every save redrew the card and dropped focus to <body>; each ArrowDown on a list saved its step (MCU, MS,
     WS...) and redrew the card under the keyboard."""

@@ -28,7 +28,12 @@
     const grid = document.getElementById('cards');
     if (!grid) return;
     const r = await fetch(`/e/${encodeURIComponent(episode)}/cards`);
-    if (!r.ok) return;
+    if (!r.ok) {  // a hand edit broke the screenplay or shot list: said on the page (the board kept saying "cached")
+      const data = await r.json().catch(() => ({}));
+      broken(problems(data));
+      return;
+    }
+    broken('');
     const holder = document.createElement('div');
     holder.innerHTML = await r.text();
     const focus = document.activeElement;  // a field being typed in (not a button just clicked)
@@ -67,6 +72,19 @@
       }
     });
   }
+  function broken(text) {  // the files' own problems, above the cards until they are fixed
+    const grid = document.getElementById('cards');
+    let box = document.getElementById('broken');
+    if (!text) { if (box) box.remove(); return; }
+    if (!box) {
+      box = document.createElement('pre');
+      box.id = 'broken';
+      box.className = 'note bad';
+      box.setAttribute('role', 'alert');
+      grid.parentNode.insertBefore(box, grid);
+    }
+    box.textContent = text;
+  }
   const shown = {};  // shot -> what its last edit said (an error, or the server's warnings), kept through refreshes
   function tell(card, text, warn) {
     shown[card.dataset.shot] = {text, warn};
@@ -100,7 +118,11 @@
       if (video) {
         media.addEventListener('mouseenter', () => { media.classList.add('playing'); video.play().catch(() => {}); });
         media.addEventListener('mouseleave', () => { media.classList.remove('playing'); video.pause(); });
-        media.addEventListener('click', () => { if (video.paused) { media.classList.add('playing'); video.play(); } else video.pause(); });
+        const toggle = () => { if (video.paused) { media.classList.add('playing'); video.play(); } else video.pause(); };
+        media.addEventListener('click', toggle);
+        media.addEventListener('keydown', (e) => {  // a keyboard user plays a shot too
+          if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); toggle(); }
+        });
       }
       card.querySelector('.lock').addEventListener('click', () =>
         act(card, () => post(shotUrl(card) + '/lock', {locked: !card.classList.contains('locked')})));
@@ -125,7 +147,11 @@
       card.querySelectorAll('li.line').forEach((li) => {
         const url = `/api/e/${encodeURIComponent(episode)}/lines/${li.dataset.ref}`;
         const text = li.querySelector('.text'), emotion = li.querySelector('.emotion');
-        text.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); text.blur(); } });
+        text.addEventListener('keydown', (e) => {
+          // Enter that picks an input method's candidate (Chinese, Japanese) is the IME's, not a save
+          if (e.isComposing || e.keyCode === 229) return;
+          if (e.key === 'Enter') { e.preventDefault(); text.blur(); }
+        });
         // the words as a reader sees them: a pasted break or a <br> is a space (textContent joined the words)
         const words = () => text.innerText.replace(/\s+/g, ' ').trim();
         let said = words();  // only a changed line is sent: a click in and out rewrote the file
@@ -139,6 +165,8 @@
           // sends them again; it showed them as if saved until the board's next refresh
           act(card, () => post(url, {text: now}).catch((err) => {
             said = before;
+            // emptied and refused: the words come back (an empty line is a zero-width span nobody can click in)
+            if (!now) { text.textContent = before; throw err; }
             text.classList.add('rejected');
             text.title = 'not saved: the screenplay still has "' + before + '"';
             throw err;
