@@ -62,6 +62,10 @@ class BackendUnavailable(DirectorError):
     exit_code = ExitCode.UNAVAILABLE
 
 
+class EditConflict(UsageError):
+    """An edit made against what a page showed, where the file has changed since (another tab, a hand edit)."""
+
+
 class ProjectLocked(DirectorError):
     exit_code = ExitCode.STAGE_FAILED
 

@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from director.errors import DirectorError, ScreenplayError, UsageError
+from director.errors import DirectorError, EditConflict, ScreenplayError, UsageError
 from director.project import Project, _declared_id
 from director.screenplay import LoadedScreenplay, load_screenplay
 from director.shots import ShotList, load_shot_list
@@ -185,14 +185,23 @@ def _shot_list(project: Project, loaded: LoadedScreenplay) -> tuple[Path, ShotLi
 
 
 @_serialised
-def set_shot(project: Project, episode: str | None, shot_id: str, changes: dict[str, Any]) -> dict:
-    """Set fields of one shot (validated as a hand edit is); returns the shot as saved."""
+def set_shot(project: Project, episode: str | None, shot_id: str, changes: dict[str, Any],
+             was: dict[str, Any] | None = None) -> dict:
+    """Set fields of one shot (validated as a hand edit is); returns the shot as saved. ``was``: each field's value
+    as the editor showed it; a field changed since (another tab, a hand edit) is an ``EditConflict``, not
+    overwritten."""
     loaded = project.load_episode(episode)
     path, shots = _shot_list(project, loaded)
     if not any(s.id == shot_id for s in shots.shots):
         raise UsageError(f"no shot {shot_id!r} in episode {loaded.episode}{_elsewhere(project, loaded.episode, shot_id)}"
                          f"; shots: {', '.join(s.id for s in shots.shots)}")
     values = {key: parse_value(key, raw) for key, raw in changes.items()}
+    current = next(s for s in shots.shots if s.id == shot_id)
+    for key, shown in (was or {}).items():
+        now = getattr(current, key, None)
+        if not _same_value(parse_value(key, shown), now):
+            raise EditConflict(f"shot {shot_id}'s {key} changed since this page showed it (another tab or a hand "
+                               f"edit): it is now {str(now)[:80]!r}; look at it again before changing it")
     source = path.read_text(encoding="utf-8")
     rt = _yaml(source)
     data = rt.load(source)
@@ -210,6 +219,14 @@ def set_shot(project: Project, episode: str | None, shot_id: str, changes: dict[
     _validated(path, _dump(rt, data), lambda tmp: load_shot_list(tmp, loaded.screenplay))
     saved = next(s for s in load_shot_list(path, loaded.screenplay).shots if s.id == shot_id)
     return saved.model_dump(mode="json")
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return abs(a - b) < 1e-6 * max(1.0, abs(b))
+    if isinstance(a, str) and isinstance(b, str):  # a text area's line ends, a field's trimmed spaces
+        return " ".join(a.split()) == " ".join(b.split())
+    return a == b
 
 
 def _planned_duration(project: Project, episode: str, shot_id: str) -> float | None:
@@ -430,9 +447,11 @@ def _lines_of(scene_id: str, scene) -> str:
 
 @_serialised
 def set_line(project: Project, episode: str | None, ref: str, text: str | None = None,
-             emotion: str | None = None) -> dict:
+             emotion: str | None = None, was: str | None = None) -> dict:
     """Edit a line's text or emotion in the screenplay (``ref``: scene-id/N, N counting the scene's beats from
-    1), validated as the whole screenplay is."""
+    1), validated as the whole screenplay is. ``was``: the line's text as the editor showed it; a line that no
+    longer says it (a beat inserted above moved another line to ``ref``; another tab's edit) is an
+    ``EditConflict``: the edit landed on another character's line."""
     loaded = project.load_episode(episode)
     scene_id, _, number = ref.rpartition("/")
     path = Path(loaded.path)
@@ -452,6 +471,10 @@ def set_line(project: Project, episode: str | None, ref: str, text: str | None =
     if line is None:  # N counts every beat (action, cards, music): say which numbers are lines
         raise UsageError(f"beat {ref} is not a line (only a line's text and emotion are edited here)"
                          f"{_lines_of(scene_id, scene)}")
+    if was is not None and not _same_value(str(was), str(line.get("text", ""))):
+        raise EditConflict(f"line {ref} changed since this page showed it (another tab or a hand edit): it is now "
+                           f"{line.get('who')}: {str(line.get('text', ''))[:80]!r}; look at it again before "
+                           "changing it")
     if text is not None:
         if not text.strip():
             raise UsageError("a line's text cannot be empty")

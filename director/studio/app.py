@@ -21,7 +21,7 @@ from pathlib import Path
 
 from fastapi import Request  # at module level: route signatures are resolved from this module's names
 
-from director.errors import DirectorError, ScreenplayError, UsageError
+from director.errors import DirectorError, EditConflict, ScreenplayError, UsageError
 from director.project import Project
 from director.stages.refs import SHEETS
 from director.studio.worker import RenderWorker, lock_holder
@@ -354,6 +354,8 @@ def create_app(project: Project, token: str | None = None):
         return response
 
     def fail(exc: Exception, status: int = 400):
+        if isinstance(exc, EditConflict):
+            return JSONResponse({"error": str(exc), "conflict": True}, 409)
         if isinstance(exc, ScreenplayError):
             return JSONResponse({"error": "invalid", "problems": [str(p) for p in exc.problems]}, 422)
         return JSONResponse({"error": str(exc)}, status)
@@ -463,8 +465,12 @@ def create_app(project: Project, token: str | None = None):
     @app.post("/api/e/{episode}/shots/{shot}")
     async def set_fields(episode: str, shot: str, request: Request):
         from director.runtime.edits import set_shot
+        data = await body(request)
+        was = data.pop("was", None)  # each field as the page showed it: changed since, the edit is refused (409)
+        if was is not None and not isinstance(was, dict):
+            return fail(UsageError("'was' is the shown value of each field, as an object"))
         try:
-            return {"shot": set_shot(project, episode, shot, await body(request))}
+            return {"shot": set_shot(project, episode, shot, data, was)}
         except DirectorError as exc:
             return fail(exc)
 
@@ -504,7 +510,8 @@ def create_app(project: Project, token: str | None = None):
     async def line(episode: str, ref: str, request: Request):
         from director.runtime.edits import set_line
         data = await body(request)
-        return set_line(project, episode, ref, text_field(data, "text"), text_field(data, "emotion"))
+        return set_line(project, episode, ref, text_field(data, "text"), text_field(data, "emotion"),
+                        text_field(data, "was"))
 
     @app.post("/api/refs/{ident}/lock")
     def ref_lock(ident: str):

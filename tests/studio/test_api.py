@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from director.project import Project
 from tests.conftest import ROOT, director, make_project
@@ -118,6 +119,38 @@ def test_a_line_is_edited_in_the_screenplay_and_validated(client, demo):
     assert client.get("/api/e/screenplay/board").json()["notes"] == []
     client.post("/api/e/screenplay/lines/handoff/2", json={"text": "You're late.", "emotion": "cold"})
     assert sp.read_text() == before  # the file as it was, comments and layout included
+
+
+def test_an_edit_against_what_the_page_showed_is_refused_where_the_file_changed_since(client, demo):
+    """The studio audit: a beat inserted above a line on disk moved another character's line to its ref, and the
+    open page's edit replaced that line; of two tabs, the last save won without a word. Each edit carries what the
+    page showed, and one made against something changed since is a 409 that changes nothing."""
+    sp = demo / "screenplay.yaml"
+    before = sp.read_text()
+    scene = next(sc for sc in yaml.safe_load(before)["scenes"] if sc["id"] == "handoff")
+    now = scene["beats"][1]["line"]  # what handoff/2 says
+    stale = client.post("/api/e/screenplay/lines/handoff/2", json={"text": "Mine now.", "was": "Something else."})
+    assert stale.status_code == 409 and stale.json()["conflict"] and now["text"][:20] in stale.json()["error"]
+    assert sp.read_text() == before
+    fine = client.post("/api/e/screenplay/lines/handoff/2", json={"text": "Mine now.", "was": now["text"]})
+    assert fine.status_code == 200 and "Mine now." in sp.read_text()
+    client.post("/api/e/screenplay/lines/handoff/2", json={"text": now["text"]})
+    assert sp.read_text() == before
+
+    shot = _card(client, "handoff-02")
+    shots_before = (demo / "shots/screenplay.yaml").read_text()
+    other = "CU" if shot["size"] != "CU" else "MS"
+    refused = client.post("/api/e/screenplay/shots/handoff-02",
+                          json={"size": other, "was": {"size": "ECU" if shot["size"] != "ECU" else "WS"}})
+    assert refused.status_code == 409 and "size changed" in refused.json()["error"]
+    refused = client.post("/api/e/screenplay/shots/handoff-02",
+                          json={"prompt": "mine", "was": {"prompt": shot["prompt"] + " and more"}})
+    assert refused.status_code == 409
+    assert (demo / "shots/screenplay.yaml").read_text() == shots_before
+    done = client.post("/api/e/screenplay/shots/handoff-02",
+                       json={"size": other, "was": {"size": shot["size"], "duration": str(shot["duration"])}})
+    assert done.status_code == 200 and done.json()["shot"]["size"] == other
+    client.post("/api/e/screenplay/shots/handoff-02", json={"size": shot["size"]})
 
 
 def test_state_changes_need_the_csrf_token_and_a_remote_studio_needs_its_token(demo):

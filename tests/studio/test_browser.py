@@ -211,6 +211,30 @@ def test_a_broken_hand_edit_an_emptied_line_and_an_ime_enter_on_the_board(studio
     page.close()
 
 
+def test_a_line_changed_elsewhere_while_typed_in_is_not_overwritten(studio, browser):
+    """Two tabs (or a tab and a terminal): the page being typed in saved over the other's edit, last save wins."""
+    project, url = studio
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(f"{url}/e/screenplay")
+    page.wait_for_load_state("networkidle")
+    line = page.locator("li.line").first
+    ref, card = line.get_attribute("data-ref"), line.locator("xpath=ancestor::article").get_attribute("id")
+    text = line.locator(".text")
+    original = text.text_content()
+    text.click()  # typing: the board leaves this card alone
+    director("-p", str(project), "line", ref, "--text", "Changed in the terminal.", check=True)
+    time.sleep(3.0)  # a poll or two: the card being typed in is not redrawn under the cursor
+    text.evaluate("(el) => { el.textContent = 'Typed in the page.'; el.blur(); }")
+    page.wait_for_function(f"document.querySelector('#{card} .errors').textContent.includes('changed since')",
+                           timeout=15000)
+    saved = (project / "screenplay.yaml").read_text(encoding="utf-8")
+    assert "Changed in the terminal." in saved and "Typed in the page." not in saved
+    page.wait_for_function(f"document.querySelector('#{card} li.line .text').textContent === 'Changed in the terminal.'",
+                           timeout=15000)
+    director("-p", str(project), "line", ref, "--text", original, check=True)
+    page.close()
+
+
 def test_a_keyboard_user_keeps_focus_and_a_list_walked_with_arrows_saves_once(studio, browser):
     """Every save redrew the card and dropped focus to <body>; each ArrowDown on a list saved its step (MCU, MS,
     WS...) and redrew the card under the keyboard."""

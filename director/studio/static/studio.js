@@ -126,19 +126,24 @@
       }
       card.querySelector('.lock').addEventListener('click', () =>
         act(card, () => post(shotUrl(card) + '/lock', {locked: !card.classList.contains('locked')})));
+      // each edit carries the value the card showed: a field another tab or a hand edit changed since is refused
+      // (409, said on the card), not overwritten -- the last save silently won
       card.querySelectorAll('[data-field]').forEach((el) => {
         if (el.tagName === 'TEXTAREA') return;
+        const shown = el.tagName === 'SELECT' ? (el.querySelector('option[selected]') || el).value : el.defaultValue;
         // a list walked with the arrow keys fires a change at every step: saved once it rests (each step was
         // written to the file, MCU -> MS -> WS, and the card redrawn under the keyboard)
         let resting = null;
         el.addEventListener('change', () => {
           clearTimeout(resting);
-          resting = setTimeout(() => act(card, () => post(shotUrl(card), {[el.dataset.field]: el.value}), true),
+          resting = setTimeout(() => act(card, () => post(shotUrl(card), {[el.dataset.field]: el.value,
+                                                                          was: {[el.dataset.field]: shown}}), true),
                                el.tagName === 'SELECT' ? 500 : 0);
         });
       });
-      const save = card.querySelector('.save-prompt');
-      save.addEventListener('click', () => act(card, () => post(shotUrl(card), {prompt: card.querySelector('textarea').value})));
+      const save = card.querySelector('.save-prompt'), prompt = card.querySelector('textarea');
+      save.addEventListener('click', () => act(card, () => post(shotUrl(card), {prompt: prompt.value,
+                                                                                was: {prompt: prompt.defaultValue}})));
       // a seed typed beside the button is used (a take liked elsewhere, a seed from a note); empty: a new one
       card.querySelector('.regen').addEventListener('click', () => act(card, () => post(shotUrl(card) + '/regen',
         card.querySelector('.seed').value.trim() ? {seed: card.querySelector('.seed').value.trim()} : {})));
@@ -163,8 +168,9 @@
           text.classList.remove('rejected');
           // refused (too long, empty...): the card says why and marks the words as not saved, and the next blur
           // sends them again; it showed them as if saved until the board's next refresh
-          act(card, () => post(url, {text: now}).catch((err) => {
+          act(card, () => post(url, {text: now, was: before}).catch((err) => {
             said = before;
+            if (err && err.conflict) { setTimeout(() => refreshCards(card), 0); throw err; }  // redrawn as saved
             // emptied and refused: the words come back (an empty line is a zero-width span nobody can click in)
             if (!now) { text.textContent = before; throw err; }
             text.classList.add('rejected');
@@ -172,7 +178,7 @@
             throw err;
           }));
         });
-        emotion.addEventListener('change', () => act(card, () => post(url, {emotion: emotion.value})));
+        emotion.addEventListener('change', () => act(card, () => post(url, {emotion: emotion.value, was: said})));
       });
     }
   }
