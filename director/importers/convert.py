@@ -32,11 +32,12 @@ from director.vocab import (
 )
 
 NARRATOR_CUES = ("NARRATOR", "旁白")  # a cue that is the narrator's voice, not a character
+MAX_CARD_CHARS = 60  # on-screen text longer than this is no card: it is read as action
 _CONTD = re.compile(r"(?i)cont(inued|['’]?d|\.)?|more|续")
 _EXTENSION = re.compile(r"\s*[(（]([^()（）]*)[)）]\s*$")
 _ENGLISH_HEADING = re.compile(r"(?i)(?P<prefix>int\.?/ext|ext\.?/int|i/e|e/i|int|ext|est)[.\s]\s*(?P<rest>.*)")
-_CHINESE_HEADING = re.compile(r"(?:第\s*(?P<n1>\d+)\s*[场幕]|场景?\s*(?P<n2>\d+)|(?P<n3>\d+(?:[-.]\d+)*))"
-                              r"[.、:：\s]\s*(?P<rest>\S.*)")
+_CHINESE_HEADING = re.compile(r"(?:第\s*(?P<n1>[\d一二三四五六七八九十百零〇两]+)\s*[场幕]|场景?\s*(?P<n2>\d+)|"
+                              r"(?P<n3>\d+(?:[-.]\d+)*))[.、:：\s]\s*(?P<rest>\S.*)")
 _CHINESE_SETTINGS = {"内": "int", "内景": "int", "外": "ext", "外景": "ext", "内外": "int/ext", "内外景": "int/ext"}
 # 内景 咖啡馆 - 日, 外景．天台－夜: the setting first, unnumbered (the most common heading in a Chinese script)
 _CHINESE_SETTING_FIRST = re.compile(r"(?P<setting>内外景|内景|外景|内外|内|外)\s*[.．、:：\s\-－–—]+\s*(?P<rest>\S.*)")
@@ -70,7 +71,7 @@ def holds_phone(parenthetical: str) -> bool:
 class Element:
     """One paragraph of a script, in reading order, with the line it starts on.
 
-    kind: heading, action, cue, paren, dialogue, transition, centered, shot or comment.
+    kind: heading, action, cue, paren, dialogue, transition, centered, caption, shot or comment.
     """
 
     kind: str
@@ -144,13 +145,15 @@ def _unique(base: str, used: set[str], fallback: str) -> str:
 # --------------------------------------------------------------------------- headings, cues, transitions
 
 def chinese_heading(text: str) -> tuple[str, str | None, str | None, str] | None:
-    """(place, setting, canonical time, scene number) of a heading like ``1-2 医院走廊 夜 内``, or None."""
-    match = _CHINESE_HEADING.fullmatch(text.strip())
-    first = None if match else _CHINESE_SETTING_FIRST.fullmatch(text.strip())
+    """(place, setting, canonical time, scene number) of a heading like ``1-2 医院走廊 夜 内``, ``【第2场】办公室 夜
+    内``, ``第三场 医院 夜 内`` or ``场景3：天台（夜/外）``, or None."""
+    text = re.sub(r"^[【\[]([^】\]]{1,12})[】\]]\s*", r"\1 ", text.strip())  # 【第2场】 is 第2场
+    match = _CHINESE_HEADING.fullmatch(text)
+    first = None if match else _CHINESE_SETTING_FIRST.fullmatch(text)
     rest = (match or first)["rest"] if (match or first) else ""
     if not rest or re.search(r"[。！？!?“”\"]", rest):
         return None
-    tokens = [t for t in re.split(r"[\s/／、，,|]+|\s*[-－–—]+\s*", rest) if t]
+    tokens = [t for t in re.split(r"[\s/／、，,|（）()]+|\s*[-－–—]+\s*", rest) if t]
     settings = {_CHINESE_SETTINGS[t] for t in tokens if t in _CHINESE_SETTINGS}
     if first:
         settings.add(_CHINESE_SETTINGS[first["setting"]])
@@ -266,7 +269,12 @@ class _Builder:
             self.shot = (el.text, el.line)
             if not self.framing(el.text):  # a shot that says what it shows (INSERT - THE NOTE) is a beat
                 self.end_shot()
-        elif el.kind in ("action", "centered"):
+        elif el.kind in ("centered", "caption") and len(el.text) <= MAX_CARD_CHARS and self.scenes and \
+                any("card" not in b.data for b in self.scenes[-1].beats):
+            # text shown on screen, over the scene's picture: >THE END< a title card (it was an empty shot with
+            # "THE END" in its prompt), 字幕：三年后 a caption; a scene with no picture yet keeps it as action
+            self.beat({"card": {"kind": "title" if el.kind == "centered" else "caption", "text": el.text}}, el.line)
+        elif el.kind in ("action", "centered", "caption"):
             for piece in split_text(el.text, MAX_ACTION_CHARS):
                 self.beat({"action": piece}, el.line)
         elif el.kind == "cue":

@@ -33,6 +33,29 @@ _HAN_CUE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{1,6}(?:[·・][\u3400-\u9ff
                       r"\s*(?:[(（][^)）]{1,12}[)）])?\s*\^?")
 
 
+# a Chinese short-drama script's speech, on one line: 苏晴：……, 医生（叹气）：……, 苏晴OS：…… (a name, its
+# extension and a full-width colon: how most 短剧 scripts are written, not Fountain's cue above its speech)
+_HAN = r"[\u3400-\u9fff\uf900-\ufaff]"
+_COLON_SPEECH = re.compile(rf"(?P<name>{_HAN}{{1,6}}(?:[·・]{_HAN}{{1,6}})*)\s*(?P<tag>OS|VO|os|vo|Os|Vo|V\.O\.|O\.S\.)?"
+                           r"\s*(?:[(（](?P<paren>[^()（）]{1,20})[)）])?\s*(?P<tag2>OS|VO|os|vo)?\s*[：:]\s*"
+                           r"(?P<text>\S.*)")
+# the script's own labels (人物：苏晴、医生 lists who is in the scene; 字幕：三年后 is a caption), never a speaker
+_LABELS = {"人物", "出场人物", "主要人物", "时间", "地点", "场景", "场次", "道具", "服装", "化妆", "备注", "注", "注意",
+           "标题", "剧名", "片名", "作者", "编剧", "导演", "集数", "本集", "景别", "镜头", "画面", "特写", "音效", "音乐",
+           "配乐", "字幕", "提示", "梗概", "简介", "大纲", "剧情", "内容", "时长", "环境", "气氛", "说明", "背景", "切",
+           "闪回", "转场", "内景", "外景", "日", "夜"}
+_SAID = ("说", "道", "问", "喊", "答", "叫", "骂", "吼", "想")  # 他说：…… in prose: a speaker only where it heads 2+
+_ACTION_MARKS = "△▲"  # a Chinese script's action line: △苏晴攥着化验单。
+
+
+def colon_speech(s: str) -> re.Match | None:
+    """A Chinese speech written on one line (苏晴：……), or None (a label such as 人物：, a prose 他说：)."""
+    match = _COLON_SPEECH.fullmatch(s)
+    if match is None or match["name"] in _LABELS or (match["tag"] and match["tag2"]):
+        return None
+    return match
+
+
 def scene_number(text: str) -> tuple[str, str]:
     """A heading's text and its scene number (``INT. ROOM - DAY #12A#``), in time linear in the heading's length."""
     end = text.rstrip()
@@ -150,9 +173,13 @@ class _Reader:
         self.han_cues: list[tuple[int, str]] = []  # Chinese names read as cues without "@" (said once, after)
         self.han_action: list[tuple[int, str]] = []  # ... and those that head one speech only, read as action
         self.han_counts: Counter[str] = Counter()  # how many speeches each such name heads
+        self.colon_cues: list[tuple[int, str]] = []  # speeches written on one line (苏晴：……)
+        self.colon_counts: Counter[str] = Counter()  # how many such lines each name heads
         blank = True
         for i, (_, raw) in enumerate(lines):
             s = raw.strip()
+            if (match := colon_speech(s)) is not None:
+                self.colon_counts[match["name"]] += 1
             if s and blank and i + 1 < len(lines) and lines[i + 1][1].strip() and _HAN_CUE.fullmatch(s):
                 self.han_counts[_cue_name(s)] += 1
             blank = not s
@@ -199,6 +226,9 @@ class _Reader:
             if self.standalone(n, s):
                 blank_before = s[0] != ">"
                 continue
+            if self.chinese_line(n, s):
+                blank_before = True  # each such line stands alone: the next may be a heading or a speech
+                continue
             if self.mode == "dialogue":
                 if s[0] in "(（" and s[-1] in ")）":
                     self.flush()
@@ -212,6 +242,35 @@ class _Reader:
             blank_before = False
         self.close()
         return self.out
+
+    def chinese_line(self, n: int, s: str) -> bool:
+        """The lines of a Chinese script written as most 短剧 scripts are: △ action, 人物：who is in the scene,
+        字幕：a caption, and a speech on one line (苏晴：……, 医生（叹气）：……, 苏晴OS：……, inner voice). They were
+        all read as action: an episode without a word spoken."""
+        if s[0] in _ACTION_MARKS:
+            self.close()
+            self.gather(n, s.lstrip(_ACTION_MARKS + " "), "action")
+            self.close()
+            return True
+        if chinese_heading(s):
+            return False  # 第一场：医院 夜 内 is a heading
+        label = re.match(r"(人物|出场人物|字幕)\s*[：:]\s*(\S.*)", s)
+        if label:
+            self.emit("comment" if label[1] != "字幕" else "caption",
+                      f"characters: {label[2]}" if label[1] != "字幕" else plain(label[2]), n)
+            return True
+        match = colon_speech(s)
+        if match is None or (match["name"].endswith(_SAID) and self.colon_counts[match["name"]] < 2):
+            return False
+        name, paren = match["name"], match["paren"]
+        tag = (match["tag"] or match["tag2"] or "").upper().replace(".", "")
+        cue = name + ("（内心独白）" if tag == "OS" else "（画外音）" if tag == "VO" else "")
+        self.emit("cue", cue, n)
+        if paren:
+            self.out.append(Element("paren", plain(f"（{paren}）"), n))
+        self.out.append(Element("dialogue", plain(match["text"]), n))
+        self.colon_cues.append((n, name))
+        return True
 
     def han_cue(self, n: int, s: str, following: str = "") -> bool:
         """Chinese has no upper case: a short line of Han characters with no punctuation, right above a line,
@@ -283,6 +342,11 @@ def parse(text: str) -> Script:
         warnings.append((reader.han_cues[0][0], f"read {len(names)} Chinese name(s) without '@' as characters: "
                          f"{'、'.join(names[:8])}{' ...' if len(names) > 8 else ''}; a line meant as action "
                          f"starts with '!'"))
+    if reader.colon_cues:
+        names = list(dict.fromkeys(name for _, name in reader.colon_cues if name not in NARRATOR_CUES))
+        warnings.append((reader.colon_cues[0][0], f"read {len(reader.colon_cues)} line(s) written as 名字：台词 as "
+                         f"speeches of {len(names)} character(s): {'、'.join(names[:8])}"
+                         f"{' ...' if len(names) > 8 else ''}; a line meant as action starts with '△'"))
     for line, name in reader.han_action:
         warnings.append((line, f"'{name}' above a line was read as action, as it heads no other speech; write "
                                f"'@{name}' if it is a character"))

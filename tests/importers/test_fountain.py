@@ -100,7 +100,7 @@ def test_notes_and_boneyard_are_removed_sections_and_synopses_kept_as_comments(f
 
 
 def test_centered_text_emphasis_lyrics_forced_action_and_page_breaks(ferry):
-    assert beats(ferry, 5)[0]["action"] == "THE END"  # >THE END<
+    assert beats(ferry, 5)[0]["action"] == "THE END"  # >THE END< alone in its scene: no picture to show it over
     assert beats(ferry, 0)[0]["action"].startswith("Rain hammers the empty pier.")  # *empty*
     kitchen = beats(ferry, 2)
     assert kitchen[0]["action"] == "SUDDENLY Mara and her sister laugh over burnt toast."  # !SUDDENLY is no cue
@@ -111,7 +111,7 @@ def test_centered_text_emphasis_lyrics_forced_action_and_page_breaks(ferry):
 
 def test_each_beat_names_its_line_in_the_script(ferry):
     source = (DATA / "night_ferry.fountain").read_text().splitlines()
-    found = re.findall(r"- (?:action|line|narration): (.*)  # night_ferry\.fountain:(\d+)", ferry.yaml_text)
+    found = re.findall(r"- (?:action|line|narration|card): (.*)  # night_ferry\.fountain:(\d+)", ferry.yaml_text)
     assert len(found) == len(beats(ferry))
     for text, number in found:
         words = re.findall(r"\w+", text.split("text: ")[-1])[:1]
@@ -153,6 +153,40 @@ def test_what_cannot_be_carried_over_is_a_located_warning(tmp_path):
     assert "script.fountain:18:1: warning: the boneyard /* is never closed" in text
     assert beats(result, 0) == [{"action": "Establishing: room, inside."}]
     assert beats(result, 1)[1:] == [{"narration": "Later."}, {"line": {"who": "bo", "text": "Hello?"}}]
+    assert_valid(result, tmp_path)
+
+
+def test_a_chinese_short_drama_script_written_name_colon_line_speaks(tmp_path):
+    """The importer audit: most 短剧 scripts write a speech on one line (苏晴：……), mark action with △, list the
+    scene's people (人物：) and captions (字幕：); every one of them was action, with no warning -- an episode without a
+    spoken word -- and 【第2场】, 第三场 and 场景4：天台（夜/外） were not headings."""
+    result = import_text(tmp_path, "1-1 日 内 医院走廊\n\n人物：苏晴、医生\n\n△苏晴攥着化验单，手在发抖。\n\n"
+                                   "苏晴：医生，求求您，再想想办法……\n医生（叹气）：手术费三十万，明天之前交齐。\n\n"
+                                   "苏晴OS：我该去哪里找三十万？\n\n字幕：三天后\n\n【第2场】陆氏集团总裁办公室 夜 内\n\n"
+                                   "△陆景琛站在落地窗前。\n陆景琛：让她进来。\n张妈：少奶奶，您回来了。\n\n"
+                                   "第三场 医院 夜 内\n\n旁白：那一夜，她做了决定。\n\n场景4：天台（夜/外）\n\n"
+                                   "他说：你来了。\n", name="script.fountain")
+    sp = result.screenplay_dict
+    assert [(s["location"], s.get("time")) for s in sp["scenes"]] == [
+        ("医院走廊", "day"), ("陆氏集团总裁办公室", "night"), ("医院", "night"), ("天台", "night")]
+    assert list(sp["characters"]) == ["苏晴", "医生", "陆景琛", "张妈"]  # 张妈 speaks once, and speaks
+    assert beats(result, 0) == [
+        {"action": "苏晴攥着化验单，手在发抖。"},
+        {"line": {"who": "苏晴", "text": "医生，求求您，再想想办法……"}},
+        {"line": {"who": "医生", "text": "手术费三十万，明天之前交齐。", "parenthetical": "（叹气）"}},
+        {"line": {"who": "苏晴", "text": "我该去哪里找三十万？", "delivery": "inner"}},
+        {"card": {"kind": "caption", "text": "三天后"}}]
+    assert "# characters: 苏晴、医生" in result.yaml_text
+    assert beats(result, 2) == [{"narration": "那一夜，她做了决定。"}]
+    assert beats(result, 3) == [{"action": "他说：你来了。"}]  # prose, one 他说 alone: not a character
+    assert "名字：台词" in messages(result)
+    assert_valid(result, tmp_path)
+
+
+def test_centered_text_over_a_scene_is_a_title_card(tmp_path):
+    """>THE END< after the last action was a 2.5 s shot of an empty harbour, "THE END" in its prompt."""
+    result = import_text(tmp_path, "EXT. HARBOR - DAY\n\nThe boat leaves.\n\n>THE END<\n", name="script.fountain")
+    assert beats(result, 0) == [{"action": "The boat leaves."}, {"card": {"kind": "title", "text": "THE END"}}]
     assert_valid(result, tmp_path)
 
 
