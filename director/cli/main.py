@@ -249,11 +249,11 @@ def plan(
     model: Annotated[Optional[str], typer.Option("--model", help="LLM model (else DIRECTOR_LLM_MODEL)")] = None,
     base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint")] = None,
     all_: Annotated[bool, typer.Option("--all", help="every episode of the project")] = False,
-    fresh: Annotated[bool, typer.Option("--fresh", help="plan again even where the screenplay is unchanged and "
-                                                        "shots were edited by hand (kept otherwise)")] = False,
+    fresh: Annotated[bool, typer.Option("--fresh", help="plan every unlocked shot again, edits by hand included "
+                                                        "(a copy of them is kept in .director/backups)")] = False,
 ) -> None:
-    """Plan the shot list (shots/<episode>.yaml), keeping shots you locked, and, while the screenplay is unchanged,
-    shots you edited."""
+    """Plan the shot list (shots/<episode>.yaml), keeping shots you locked, shots you edited while the screenplay is
+    unchanged, and after a change every field you edited that the new plan would not change."""
     from director.plan import plan_episode
 
     if planner not in (None, "rules", "llm"):
@@ -269,7 +269,7 @@ def plan(
         done = []
         for path in project.episode_paths():
             loaded = project.load_episode(path.stem)
-            result = plan_episode(project, loaded, name, settings, fresh=fresh)
+            result = plan_episode(project, loaded, name, settings, fresh=fresh, merge=not fresh)
             for note in result.notes:
                 state.out.info(f"{loaded.episode}: {note}")
             total = sum(s.duration for s in result.shot_list.shots)
@@ -281,7 +281,7 @@ def plan(
         return
     loaded = project.load_episode(episode)
     name, settings = resolve_planner(project, planner, environment(), base_url, model)
-    result = plan_episode(project, loaded, name, settings, fresh=fresh)
+    result = plan_episode(project, loaded, name, settings, fresh=fresh, merge=not fresh)
     for note in result.notes:
         state.out.info(note)
     shots = result.shot_list.shots

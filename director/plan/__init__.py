@@ -27,6 +27,7 @@ class PlanResult:
     previous: ShotList | None = None  # the shot list it was planned over
     kept: bool = False  # not planned: an edit brought the saved shot list up to the screenplay meanwhile
     described: dict[str, str] = field(default_factory=dict)  # how each character and place was described (digests)
+    planned: list[Shot] | None = None  # the planner's own shots, before the hand edits kept (``_merge_hand_edits``)
 
     def save(self, project: Project) -> "PlanResult":
         """Write the shot list (keeping a copy of hand edits it replaces) and what the planner wrote, by digest."""
@@ -34,8 +35,13 @@ class PlanResult:
             if self.previous is not None:
                 _keep_hand_edits(project, self.previous, self.shot_list, self.notes)
             save_shot_list(self.path, self.shot_list)
+            # the planner's shots, not the list saved: the hand edits a re-plan kept stay edits (a later --fresh or
+            # a re-plan that changes them replaced them without a copy where they were recorded as planned)
+            planned = self.planned if self.planned is not None else self.shot_list.shots
             write_json(project.state_file("state", f"{self.shot_list.episode}.plan.json"),
-                       {"version": 1, "shots": {s.id: _shot_digest(s) for s in self.shot_list.shots},
+                       {"version": 2, "shots": {s.id: _shot_digest(s) for s in planned},
+                        # each shot as planned: a re-plan keeps the fields edited by hand that it would not change
+                        "planned": {s.id: s.model_dump(mode="json") for s in planned},
                         "described": self.described,
                         "durations": {s.id: s.duration for s in self.shot_list.shots}})  # as planned (``lock``)
         return self
@@ -67,6 +73,53 @@ def planned_state(project: Project, episode: str, part: str = "shots") -> dict[s
         return {str(k): str(v) for k, v in data[part].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
+
+
+# the fields a hand edit (`shot set`, the studio, a text editor) changes that a re-plan keeps where the planner would
+# give them the value it gave before (a move edited in the studio survived no change of the screenplay, however far
+# from its shot)
+MERGED = ("size", "angle", "move", "duration", "prompt", "characters", "transition", "seed", "talking")
+
+
+def planned_shots(project: Project, episode: str) -> dict[str, dict]:
+    """Each shot as the planner last wrote it (JSON), or {} (a shot list planned before this was kept)."""
+    try:
+        data = json.loads(read_own(project.state_file("state", f"{episode}.plan.json"))).get("planned", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def hand_edits(shot: Shot, planned: dict) -> dict:
+    """The fields of ``shot`` changed by hand since the planner wrote it as ``planned``."""
+    now = shot.model_dump(mode="json")
+    return {k: now[k] for k in MERGED if k in planned and planned[k] != now[k]}
+
+
+def _merge_hand_edits(sp, project: Project, episode: str, previous: ShotList, shots: list[Shot]) -> list[Shot]:
+    """A re-plan's shots with the hand edits of the shots it plans again under the same id kept, field by field,
+    wherever the planner gives that field what it gave before (a three-way merge: the shot as planned, as edited,
+    as planned now). A field both changed takes the new plan's value (a copy of the edit is kept by the save). A
+    merged shot the screenplay no longer allows (a character gone) stays as planned now."""
+    planned = planned_shots(project, episode)
+    if not planned:
+        return shots
+    before = {s.id: s for s in previous.shots if not s.locked}
+    out, merged = [], set()
+    for shot in shots:
+        edited, was = before.get(shot.id), planned.get(shot.id)
+        if edited is not None and isinstance(was, dict) and not shot.locked:
+            now = shot.model_dump(mode="json")
+            keep = {k: v for k, v in hand_edits(edited, was).items() if now.get(k) == was.get(k)}
+            if keep:
+                try:
+                    shot = Shot.model_validate({**now, **keep})
+                    merged.add(len(out))
+                except ValueError:
+                    pass
+        out.append(shot)
+    bad = {i for i, _ in plan_problems(sp, out) if i in merged}
+    return [shots[i] if i in bad else s for i, s in enumerate(out)]
 
 
 def described(sp) -> dict[str, str]:
@@ -171,6 +224,12 @@ def replaced_edits(project: Project, previous: ShotList, new: ShotList | None) -
     replaces (a take picked by hand is kept by the re-plan: not replaced); ``new`` None: all a re-plan would
     replace, a shot whose only change is a take picked (its seed) not among them."""
     planned = planned_state(project, previous.episode)
+    full = planned_shots(project, previous.episode) if new is not None else {}
+    if new is not None and full:  # replaced: an edited field the new plan does not carry (or the shot is gone)
+        fresh = {s.id: s.model_dump(mode="json") for s in new.shots}
+        return [s.id for s in previous.shots if not s.locked and s.id in planned and planned[s.id] != _shot_digest(s)
+                and (s.id not in fresh or any(fresh[s.id].get(k) != v for k, v in
+                                              hand_edits(s, full.get(s.id) or {}).items()))]
     if new is None:
         takes = _takes(project, previous.episode)
         return [s.id for s in previous.shots if not s.locked and s.id in planned and planned[s.id] != _shot_digest(s)
@@ -191,13 +250,14 @@ def _planner_name(project: Project, planner_name: str | None, llm) -> tuple[str,
 
 
 def plan_episode(project: Project, loaded: LoadedScreenplay, planner_name: str | None = None,
-                 llm=None, stale_only: bool = False, fresh: bool = True) -> PlanResult:
+                 llm=None, stale_only: bool = False, fresh: bool = True, merge: bool = True) -> PlanResult:
     """Plan (or re-plan) an episode, keeping locked shots, and save the shot list atomically.
 
     ``llm`` is the resolved LLMSettings for the llm planner; without it (no key) the rules plan. ``fresh=False``
     (``director plan``): a shot list planned from this screenplay, by this planner, with shots edited by hand
     since, is kept as it is -- a re-plan would give the planner's shots back for the edited ones, and `plan --show`
-    is how a user looks at the list (an audit lost its edit that way).
+    is how a user looks at the list (an audit lost its edit that way). ``merge``: a re-plan keeps each field edited
+    by hand that it would give the value it gave before (``_merge_hand_edits``); ``plan --fresh`` does not.
     """
     from director.store.lock import EditLock
 
@@ -215,7 +275,7 @@ def plan_episode(project: Project, loaded: LoadedScreenplay, planner_name: str |
                     f"{', '.join(edited)} were edited by hand (`director plan --fresh` plans them again, saving "
                     "your version in .director/backups; `locked: true` keeps a shot through any re-plan)"], False,
                     kept=True)
-        result = _plan_once(project, loaded, planner_name, llm)
+        result = _plan_once(project, loaded, planner_name, llm, merge)
         previous = result.previous
         # saved only if nobody edited the shot list while it was planned (a lock set in the studio, a `shot set`):
         # else planned again from what is there now, so that edit is kept (locked) or backed up (unlocked)
@@ -235,7 +295,8 @@ def _content(path: Path) -> bytes | None:
         return None
 
 
-def _plan_once(project: Project, loaded: LoadedScreenplay, planner_name: str | None, llm) -> "PlanResult":
+def _plan_once(project: Project, loaded: LoadedScreenplay, planner_name: str | None, llm,
+               merge: bool = True) -> "PlanResult":
     from director.plan.rules import RulePlanner, merge_locked
 
     sp, episode = loaded.screenplay, loaded.episode
@@ -254,6 +315,9 @@ def _plan_once(project: Project, loaded: LoadedScreenplay, planner_name: str | N
     if previous is not None:
         shots = _keep_takes(project, episode, previous, shots)
         notes += stale_locked(project, loaded, locked)
+    planner_shots = shots
+    if previous is not None and merge:
+        shots = _merge_hand_edits(sp, project, episode, previous, shots)
     if previous is None:
         notes += orphans_note(project, episode)
     problems = plan_problems(sp, shots)
@@ -267,7 +331,7 @@ def _plan_once(project: Project, loaded: LoadedScreenplay, planner_name: str | N
     shot_list = ShotList(episode=episode, screenplay=plan_digest(sp, name), planner=name, shots=shots)
     changed = previous is None or previous != shot_list
     return PlanResult(shot_list, project.shots_path(episode), notes, changed, stats, previous,
-                      described=described(sp))
+                      described=described(sp), planned=planner_shots)
 
 
 def current_shots(project: Project, loaded: LoadedScreenplay, planner: str | None = None,

@@ -63,12 +63,34 @@ def test_clean_keeps_the_llm_answers_the_current_plan_used(llm_project, monkeypa
 
 
 def _hand_edited_then_replanned(tmp_path):
-    """A planned project whose first shot's prompt was edited by hand, then a line changed: (project, that shot's
-    id, the screenplay's path)."""
+    """A planned project whose first shot's prompt was edited by hand, then a line and the place that prompt
+    describes changed (the re-plan writes that prompt again: the edit cannot stay): (project, that shot's id, the
+    screenplay's path)."""
     project, _, data = planned_with_a_hand_edit(tmp_path)
     sp_path = project / "screenplay.yaml"
-    sp_path.write_text(sp_path.read_text().replace("Only since Tuesday.", "Only since Monday."))
+    sp_path.write_text(sp_path.read_text().replace("Only since Tuesday.", "Only since Monday.")
+                       .replace("wet city street under neon signs", "dry city street under neon signs"))
     return project, data["shots"][0]["id"], sp_path
+
+
+def test_a_re_plan_keeps_the_fields_edited_by_hand_that_it_would_not_change(tmp_path):
+    """The studio audit: a move and a transition set in the studio were gone after any change to the screenplay
+    (a re-plan gave every unlocked shot the planner's values back, with a note in the log strip)."""
+    project, shots_file, data = planned_with_a_hand_edit(tmp_path)
+    last = data["shots"][-1]
+    director("-p", str(project), "shot", "set", last["id"], "move=crane-up", "transition=fade", check=True)
+    sp_path = project / "screenplay.yaml"
+    sp_path.write_text(sp_path.read_text().replace("Only since Tuesday.", "Only since Monday, and Tuesday."))
+    proc = director("-p", str(project), "plan", check=True)
+    assert "edited by hand" not in proc.stderr, proc.stderr
+    now = {s["id"]: s for s in yaml.safe_load(shots_file.read_text())["shots"]}
+    assert now[last["id"]]["move"] == "crane-up" and now[last["id"]]["transition"] == "fade"
+    assert now[data["shots"][0]["id"]]["prompt"] == "MY CAREFUL HAND-WRITTEN PROMPT"
+    assert not (project / ".director/backups").exists()
+    # plan --fresh plans them all again, keeping a copy
+    proc = director("-p", str(project), "plan", "--fresh", check=True)
+    assert "edited by hand" in proc.stderr and last["id"] in proc.stderr, proc.stderr
+    assert yaml.safe_load(shots_file.read_text())["shots"][-1]["move"] != "crane-up"
 
 
 def test_plan_keeps_hand_edits_without_asking_the_llm_again(llm_project, monkeypatch, capsys):
