@@ -24,24 +24,24 @@ GIB = 1024 ** 3
 SIZES: dict[str, dict[str, float]] = {
     "Qwen/Qwen-Image-Edit-2509": {"transformer": 20.43, "text_encoder": 8.29, "vae": 0.127},
     "Qwen/Qwen-Image-Edit-2511": {"transformer": 20.43, "text_encoder": 8.29, "vae": 0.127},
-    "Wan-AI/Wan2.2-TI2V-5B-Diffusers": {"transformer": 5.00, "text_encoder": 6.73, "vae": 0.705},
-    "FastVideo/FastWan2.2-TI2V-5B-FullAttn-Diffusers": {"transformer": 5.00, "text_encoder": 6.73, "vae": 0.705},
-    "Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers": {"transformer": 16.40, "text_encoder": 6.73, "image_encoder": 0.632,
+    "Wan-AI/Wan2.2-TI2V-5B-Diffusers": {"transformer": 5.00, "text_encoder": 5.681, "vae": 0.705},
+    "FastVideo/FastWan2.2-TI2V-5B-FullAttn-Diffusers": {"transformer": 5.00, "text_encoder": 5.681, "vae": 0.705},
+    "Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers": {"transformer": 16.40, "text_encoder": 5.681, "image_encoder": 0.632,
                                                "vae": 0.127},
-    "Lightricks/LTX-Video": {"transformer": 1.923, "text_encoder": 4.89, "vae": 0.419},
-    "Lightricks/LTX-Video-0.9.5": {"transformer": 1.923, "text_encoder": 4.89, "vae": 1.247},
-    "THUDM/CogVideoX-5b-I2V": {"transformer": 5.57, "text_encoder": 4.89, "vae": 0.216},
-    "THUDM/CogVideoX1.5-5B-I2V": {"transformer": 5.572, "text_encoder": 4.89, "vae": 0.216},
+    "Lightricks/LTX-Video": {"transformer": 1.923, "text_encoder": 4.762, "vae": 0.419},
+    "Lightricks/LTX-Video-0.9.5": {"transformer": 1.923, "text_encoder": 4.762, "vae": 1.247},
+    "THUDM/CogVideoX-5b-I2V": {"transformer": 5.57, "text_encoder": 4.762, "vae": 0.216},
+    "THUDM/CogVideoX1.5-5B-I2V": {"transformer": 5.572, "text_encoder": 4.762, "vae": 0.216},
     "stabilityai/stable-video-diffusion-img2vid-xt": {"unet": 1.52, "image_encoder": 0.632, "vae": 0.098},
     "stabilityai/stable-diffusion-xl-base-1.0": {"unet": 2.567, "text_encoder": 0.123, "text_encoder_2": 0.695,
                                                  "vae": 0.084},
-    "h94/IP-Adapter": {"image_encoder": 0.632, "adapter": 0.022},
+    "h94/IP-Adapter": {"image_encoder": 0.632, "adapter": 0.349},
     "black-forest-labs/FLUX.1-Kontext-dev": {"transformer": 11.9, "text_encoder_2": 4.76, "text_encoder": 0.123,
                                              "vae": 0.084},
     "lightx2v/Qwen-Image-Lightning": {"lora": 0.42},  # one 4-step file, bf16
     "openai/clip-vit-base-patch32": {"vision": 0.088},
     "openai/clip-vit-large-patch14": {"vision": 0.304},
-    "stabilityai/stable-audio-open-1.0": {"transformer": 1.057, "text_encoder": 0.134, "vae": 0.156},
+    "stabilityai/stable-audio-open-1.0": {"transformer": 1.057, "text_encoder": 0.110, "vae": 0.156},
     "tts_models/en/vctk/vits": {"vits": 0.040},
     "myshell-ai/OpenVoiceV2": {"converter": 0.033},
     "tts_models/multilingual/multi-dataset/xtts_v2": {"gpt": 0.45},
@@ -68,14 +68,16 @@ class Planned:
 
 
 def component_bytes(model: str, folder: Path | None = None, dtype_bytes: float = 2.0,
-                    fp8: tuple[str, ...] = ()) -> dict[str, float]:
-    """Bytes per component at the run's dtype (``fp8``: components stored in 1 byte per weight)."""
+                    fp8: tuple[str, ...] = (), fp32: tuple[str, ...] = ()) -> dict[str, float]:
+    """Bytes per component at the run's dtype (``fp8``: components stored in 1 byte per weight; ``fp32``: kept in
+    float32 whatever the run's dtype, as Wan's VAE and image encoder are)."""
     sizes = SIZES.get(model)
     if sizes is None and folder is not None:
         sizes = _from_folder(folder)
     if sizes is None:
         return {}
-    return {name: params * 1e9 * (1.0 if name in fp8 else dtype_bytes) for name, params in sizes.items()}
+    return {name: params * 1e9 * (1.0 if name in fp8 else 4.0 if name in fp32 else dtype_bytes)
+            for name, params in sizes.items()}
 
 
 def _from_folder(folder: Path) -> dict[str, float] | None:
@@ -143,11 +145,15 @@ def stage_models(backends: dict) -> list[tuple[str, str, str, dict[str, float]]]
             continue
         dtype_bytes = 4.0 if getattr(config, "dtype", "auto") == "fp32" or getattr(config, "device", "") == "cpu" else 2.0
         fp8 = ("transformer", "unet") if getattr(config, "fp8", False) else ()
+        fp32 = getattr(config, "fp32_components", ())
         for need in config.needs():
-            if need.role == "lora":
+            if need.role == "lora":  # loaded into its pipeline (needs() lists it after it): counted with it
+                sizes = component_bytes(need.id, None, dtype_bytes)
+                if sizes and out and out[-1][2] == kind:
+                    out[-1][3].update({f"lora:{k}": v for k, v in sizes.items()})
                 continue
             sizes = component_bytes(need.id if need.id in SIZES else (need.like or need.id), need.folder(),
-                                    dtype_bytes, fp8 if need.role == kind else ())
+                                    dtype_bytes, fp8 if need.role == kind else (), fp32 if need.role == kind else ())
             out.append((stage_of[kind], need.id, need.role, sizes))
     return out
 
@@ -186,8 +192,9 @@ def placement_for(config, folder: Path | None, device: str) -> str:
     import torch
     free, _total = torch.cuda.mem_get_info(torch.device(device))
     fp8 = ("transformer", "unet") if getattr(config, "fp8", False) else ()
-    sizes = component_bytes(config.model_id(), folder, 2.0, fp8) or component_bytes(config.default_model, None, 2.0,
-                                                                                       fp8)
+    fp32 = getattr(config, "fp32_components", ())
+    sizes = component_bytes(config.model_id(), folder, 2.0, fp8, fp32) or \
+        component_bytes(config.default_model, None, 2.0, fp8, fp32)
     if not sizes:
         return "model"
     placement, _ = choose(sizes, float(free), host=host_available())

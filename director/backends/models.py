@@ -97,6 +97,10 @@ class ModelNeed:
         return folder if folder is None or not missing_parts(folder) else None
 
 
+
+UNREAD_FILES = ["*.onnx", "*.onnx_data", "*.onnx.data", "*openvino*", "*.msgpack", "*.h5", "*.tflite", "*.mlmodel",
+                "*.mlpackage/*"]
+
 def missing_parts(folder: Path) -> list[str]:
     """What a diffusers pipeline's folder lacks: a component its ``model_index.json`` names, or a weight shard a
     component's ``*.index.json`` lists (an interrupted download leaves both). Other folders are not judged."""
@@ -237,4 +241,6 @@ def pull(need: ModelNeed, license_ack: str | None = None) -> Path:
             raise BackendUnavailable(f"{need.id} was fetched, but no folder with its config.json is on this machine")
         return folder
     from huggingface_hub import snapshot_download
-    return Path(snapshot_download(need.id, allow_patterns=list(need.files) or None))
+    # exports no loader here reads: a component folder's ONNX/OpenVINO copies, Flax and TensorFlow weights
+    # (stable-diffusion-xl-base-1.0 carries gigabytes of them beside its PyTorch weights)
+    return Path(snapshot_download(need.id, allow_patterns=list(need.files) or None, ignore_patterns=UNREAD_FILES))

@@ -14,9 +14,11 @@ placement, transport and failure detection; nothing here is cluster code.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,6 +36,24 @@ if TYPE_CHECKING:
 log = logging.getLogger("director.executor")
 
 
+@contextlib.contextmanager
+def on_device(device: str | None):
+    """A job's device: the models ``ctx.backend()`` hands it, and CUDA's current device in its thread. Without the
+    latter a ``cuda:1`` job's group-offload streams were made on cuda:0 (``torch.cuda.Stream()`` takes the current
+    device: the copies stopped overlapping the compute), and ``empty_cache`` and capability checks asked cuda:0."""
+    token = current_device.set(device)
+    try:
+        torch = sys.modules.get("torch")  # imported by the job's backend where it needs a GPU; never here
+        index = device.partition(":")[2] if device and device.startswith("cuda:") else ""
+        if torch is not None and index.isdigit() and torch.cuda.is_available():
+            with torch.cuda.device(int(index)):
+                yield
+        else:
+            yield
+    finally:
+        current_device.reset(token)
+
+
 class LocalExecutor:
     """Jobs run in this process; each device's models stay resident in the render context."""
 
@@ -49,19 +69,13 @@ class LocalExecutor:
         return False
 
     def make(self, job: Job, device: str | None, out: Path):
-        token = current_device.set(device)  # ctx.backend() builds (once) and returns this device's models
-        try:
+        with on_device(device):  # ctx.backend() builds (once) and returns this device's models
             return job.run(out)
-        finally:
-            current_device.reset(token)
 
     def preload(self, kind: str, device: str | None) -> None:
         """Load a kind's models on a device ahead of its first job (while that job's inputs are still being made)."""
-        token = current_device.set(device)
-        try:
+        with on_device(device):
             self.ctx.backend(kind)
-        finally:
-            current_device.reset(token)
 
     def where(self, device: str | None) -> dict:
         return {"device": device, "pid": os.getpid()}

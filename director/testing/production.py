@@ -109,6 +109,8 @@ def meta_params(builder: Callable) -> int:
     from accelerate import init_empty_weights
     with init_empty_weights():
         module = builder()
+    if hasattr(module, "tie_weights"):  # as from_pretrained ties them: T5's encoder.embed_tokens is its shared
+        module.tie_weights()  # embedding (transformers 5 ties it for the T5 family), counted twice untied
     return sum(p.numel() for p in module.parameters())
 
 

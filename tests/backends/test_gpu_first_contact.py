@@ -223,3 +223,53 @@ def test_dtype_auto_is_bf16_only_where_the_card_computes_in_it(monkeypatch, capa
     assert torch_dtype("auto", "cuda:1") == getattr(torch, expected)
     assert asked == [torch.device("cuda:1")]
     assert torch_dtype("auto", "cpu") == torch.float32 and torch_dtype("fp16", "cuda") == torch.float16
+
+
+def test_an_out_of_memory_call_tiles_the_vae_before_offloading_more(tiny):
+    """Offload does not shrink a decode's activations: a long clip decoded whole ran out of memory at the end of
+    a call, and the retry moved to slower placements only. The VAE is tiled first (the pipeline's device is
+    pretended CUDA: the placement a second failure would move to is the CUDA-only part)."""
+    import torch
+
+    from director.backends.diffusion.common import with_oom_retry
+
+    config = _video("wan-i2v", "wan_ti2v", tiny)
+    backend = config.build()
+    pipe = backend.pipe
+    pipe.director_device, pipe.director_offload = "cuda", "none"
+    tries = []
+
+    def call():
+        tries.append(getattr(pipe.vae, "use_tiling", None))
+        if len(tries) == 1:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 9.00 GiB")
+        return "made"
+
+    assert with_oom_retry(pipe, config, call, "clip s1") == "made"
+    assert tries == [False, True] and pipe.director_offload == "none"
+
+
+def test_a_job_on_a_second_gpu_makes_it_cudas_current_device_in_its_thread(monkeypatch):
+    """Group offload makes its streams on CUDA's current device: cuda:1's jobs streamed from a cuda:0 stream (no
+    copy/compute overlap), and empty_cache asked cuda:0. CUDA itself is the part faked here."""
+    import contextlib
+
+    import torch
+
+    from director.runtime.context import current_device
+    from director.runtime.executors import on_device
+
+    entered = []
+
+    @contextlib.contextmanager
+    def device(index):
+        entered.append(index)
+        yield
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device", device)
+    with on_device("cuda:1"):
+        assert current_device.get() == "cuda:1" and entered == [1]
+    with on_device(None), on_device("cpu"):
+        assert entered == [1]
+    assert current_device.get() is None

@@ -76,3 +76,24 @@ def test_an_offline_pull_says_where_to_run_it_not_a_raw_exception():
     said = pull_failure(ModelNeed("Qwen/Qwen-Image-Edit-2509", "keyframes", "qwen-image-edit"),
                         LocalEntryNotFoundError("Got: ConnectError: [Errno -2] Name or service not known"))
     assert "cannot be reached" in said and "HF_HOME" in said and "ConnectError" not in said
+
+
+def test_a_pull_leaves_out_the_exports_no_loader_reads(monkeypatch, tmp_path):
+    """SDXL's component folders carry ONNX, OpenVINO and Flax copies: `*/*` fetched them all (gigabytes)."""
+    import fnmatch
+
+    import huggingface_hub
+
+    from director.backends import configure_backends
+    from director.backends.models import pull
+
+    asked = {}
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", lambda repo, **kw: asked.update(kw) or str(tmp_path))
+    need = next(n for n in configure_backends("final", {}, tier="quality")["keyframes"].needs()
+                if n.role == "keyframes")
+    assert pull(need) == tmp_path
+    files = ["model_index.json", "unet/diffusion_pytorch_model.safetensors", "text_encoder/model.onnx",
+             "vae_decoder/openvino_model.xml", "unet/diffusion_flax_model.msgpack", "text_encoder_2/model.onnx_data"]
+    kept = [f for f in files if any(fnmatch.fnmatch(f, p) for p in asked["allow_patterns"])
+            and not any(fnmatch.fnmatch(f, p) for p in asked["ignore_patterns"])]
+    assert kept == ["model_index.json", "unet/diffusion_pytorch_model.safetensors"], kept

@@ -151,10 +151,8 @@ def load_pipeline(config: DiffusersConfig, extra: Callable[[Path], dict] | None 
         from director.backends.memory import placement_for
         offload = placement_for(config, folder, device)
     place_with_fallback(pipe, offload, device, what=f"{config.kind} model {config.model_id()}")
-    if config.vae_tiling and hasattr(pipe, "vae"):
-        for switch in ("enable_tiling", "enable_slicing"):
-            if hasattr(pipe.vae, switch):
-                getattr(pipe.vae, switch)()
+    if config.vae_tiling:
+        tile_vae(pipe)
     if config.compile:
         compile_denoiser(pipe, config, fullgraph=not hooked and pipe.director_offload in ("none", "model"))
     return pipe
@@ -307,13 +305,33 @@ def _free(pipe, device: str) -> None:
         torch.cuda.empty_cache()
 
 
+def tile_vae(pipe) -> bool:
+    """The VAE decoding (and encoding) in tiles and one sample at a time; True where that is new. Offload does not
+    shrink the decode's activations, and a long clip decoded whole (CogVideoX 1.5 at 768x1360, LTX's 257 frames)
+    is what runs out of memory at the end of a call."""
+    vae = getattr(pipe, "vae", None)
+    if vae is None or getattr(pipe, "director_vae_tiled", False):
+        return False
+    switched = False
+    for switch in ("enable_tiling", "enable_slicing"):
+        if hasattr(vae, switch):
+            try:
+                getattr(vae, switch)()
+                switched = True
+            except (NotImplementedError, ValueError):  # a VAE without tiles (some 2D ones)
+                pass
+    pipe.director_vae_tiled = True
+    return switched
+
+
 def is_oom(exc: BaseException) -> bool:
     import torch
     return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
 
 
 def with_oom_retry(pipe, config: DiffusersConfig, call: Callable[[], Any], what: str):
-    """Run ``call``; on CUDA out-of-memory move to the next cheaper placement and try again, then fail clearly."""
+    """Run ``call``; on CUDA out-of-memory tile the VAE, then move to the next cheaper placement, and try again;
+    then fail clearly."""
     import torch
     while True:
         try:
@@ -324,6 +342,9 @@ def with_oom_retry(pipe, config: DiffusersConfig, call: Callable[[], Any], what:
             current = getattr(pipe, "director_offload", "none")
             following = cheaper(current) if pipe.director_device.startswith("cuda") else None
             torch.cuda.empty_cache()
+            if pipe.director_device.startswith("cuda") and tile_vae(pipe):
+                log.warning("%s: CUDA out of memory; retrying with the VAE tiled", what)
+                continue
             if following is None:
                 raise RuntimeError(f"{what}: CUDA out of memory even with offload {current}; lower `resolution`, "
                                    f"use fp8 or a smaller model") from None

@@ -193,7 +193,10 @@ class QwenEditBackend(KeyframeBackend):
         if importlib.util.find_spec("torchvision") is not None:
             return {}
         from transformers import AutoTokenizer
-        from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+        try:  # transformers 5's image-processor split
+            from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+        except ImportError:  # 4.x (pyproject allows >=4.57): its slow processor is the PIL/numpy one
+            from transformers import Qwen2VLImageProcessor as Qwen2VLImageProcessorPil
         image_processor = Qwen2VLImageProcessorPil.from_pretrained(str(folder / "processor"), local_files_only=True)
         tokenizer = AutoTokenizer.from_pretrained(str(folder / "tokenizer"), local_files_only=True)
         return {"processor": image_only_qwen_processor(image_processor, tokenizer)}

@@ -40,11 +40,14 @@ class LTX2TalkingConfig(VideoConfig):
     target: ClassVar[str] = "director.backends.diffusion.talking:LTX2TalkingBackend"
     pipeline_class: ClassVar[str] = "LTX2DFRPipeline"
     default_model: ClassVar[str] = "Lightricks/LTX-2.5-Diffusers"
-    rules: ClassVar[Rules] = Rules(step=8, fps=24, max_frames=241, min_frames=9, multiple=32, side=925)  # 704x1216
+    rules: ClassVar[Rules] = Rules(step=8, fps=24, max_frames=241, min_frames=9, multiple=32, side=925)  # 704x1248 at 9:16
     uses_speech: ClassVar[bool] = True
 
-    steps: int = Field(default=8, description="denoising steps (the distilled schedule's length)")
-    guidance: float = 1.0
+    # LTX2DFRPipeline (diffusers 0.42) takes neither: it always steps through its 8 distilled sigmas, with no CFG;
+    # ``steps`` only sizes the progress bar
+    steps: int = Field(default=8, description="the distilled schedule's length, for the progress bar (the pipeline "
+                       "always takes its 8 steps)")
+    guidance: float = Field(default=1.0, description="not used: the distilled pipeline has no classifier-free guidance")
     sync_threshold: float = Field(default=0.5, ge=0, le=1, description="lip-sync score below which a talking "
                                   "clip is made again with the next seed")
     tries: int = Field(default=2, ge=1, le=5, description="attempts per talking clip (the best is kept)")
