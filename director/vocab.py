@@ -50,7 +50,7 @@ OUTDOOR_WORDS = ("street", "alley", "city", "rooftop", "roof", "park", "beach", 
 # any of them; the renderers only ever see the canonical value.
 TIME_WORDS = {
     "midnight": "night", "late night": "night", "late-night": "night", "evening twilight": "dusk",
-    "twilight": "dusk", "early morning": "dawn", "daybreak": "dawn", "daytime": "day", "nighttime": "night",
+    "twilight": "dusk", "magic hour": "sunset", "golden hour": "sunset", "blue hour": "dusk", "early morning": "dawn", "daybreak": "dawn", "daytime": "day", "nighttime": "night",
     "深夜": "night", "午夜": "night", "半夜": "night", "夜": "night", "夜晚": "night", "夜里": "night", "夜间": "night",
     "晚上": "evening", "晚间": "evening", "凌晨": "dawn", "清晨": "dawn", "黎明": "dawn", "拂晓": "dawn",
     "早上": "morning", "早晨": "morning", "上午": "morning", "中午": "noon", "正午": "noon", "午后": "afternoon",

@@ -116,6 +116,7 @@ class _Scene:
     line: int
     notes: list[str]
     beats: list[_Beat] = field(default_factory=list)
+    flashback: bool = False
 
 
 # --------------------------------------------------------------------------- text helpers
@@ -193,6 +194,39 @@ def parse_heading(text: str) -> tuple[str, str | None, str | None, str | None]:
     if len(parts) == 1:
         return rest, setting, None, None
     return " - ".join(parts[:-1]), setting, _time_of(parts[-1]), parts[-1]
+
+
+_FLASHBACK_WORDS = ("FLASHBACK", "FLASH BACK", "FLASHBACK SEQUENCE", "闪回", "回忆")
+_MARKER_WORDS = _FLASHBACK_WORDS + ("DREAM", "DREAM SEQUENCE", "FANTASY", "MONTAGE", "SERIES OF SHOTS",
+                                   "PRESENT DAY", "BACK TO PRESENT", "PRESENT", "梦境", "现在")
+_CONTINUITY = ("CONTINUOUS", "SAME", "SAME TIME", "LATER", "MOMENTS LATER", "A MOMENT LATER")
+
+
+def heading_markers(text: str) -> tuple[str, bool]:
+    """A heading without what it says about the scene rather than its place and time -- ``- FLASHBACK``,
+    ``(flashback)``, ``DREAM``, a CONTINUOUS after a time, a full stop after it -- and whether it opens a flashback.
+    ``INT. KITCHEN - NIGHT - FLASHBACK`` made a place "kitchen-night" set in the day, and ``.FLASHBACK - MIA'S
+    KITCHEN`` a place "flashback"."""
+    flashback = False
+    text = text.strip().rstrip(".。")
+    while (found := re.search(r"\s*[(（\[]([^()（）\[\]]{1,30})[)）\]]\s*$", text)) and \
+            found[1].strip().upper() in _MARKER_WORDS:
+        flashback |= found[1].strip().upper() in _FLASHBACK_WORDS
+        text = text[:found.start()].rstrip(" .-–—")
+    parts = _TIME_SEPARATOR.split(text)
+    kept, setting = [], ""
+    for i, part in enumerate(parts):
+        word = " ".join(part.strip(" .").upper().split())
+        prefix = _ENGLISH_HEADING.fullmatch(part.strip()) if i == 0 else None
+        bare = " ".join(prefix["rest"].strip(" .").upper().split()) if prefix else word
+        if bare in _MARKER_WORDS and len(parts) > 1:  # INT. FLASHBACK - KITCHEN keeps its INT.
+            flashback |= bare in _FLASHBACK_WORDS
+            setting = part.strip()[:prefix.start("rest")].strip() + " " if prefix else ""
+            continue
+        if word in _CONTINUITY and kept and _time_of(kept[-1]) is not None and i == len(parts) - 1:
+            continue  # DAY - CONTINUOUS: the time it says wins over "the same as before"
+        kept.append(part)
+    return (setting + " - ".join(kept)).strip(), flashback
 
 
 def parse_cue(text: str) -> tuple[str, list[str]]:
@@ -289,7 +323,8 @@ class _Builder:
     def scene(self, el: Element) -> None:
         self.end_shot()
         self.on_call = False
-        place, setting, time, unread = parse_heading(el.text)
+        heading, flashback = heading_markers(el.text)
+        place, setting, time, unread = parse_heading(heading)
         place = place.strip(" -–—.:：") or el.text
         key = (setting, " ".join(place.upper().split()))
         if key not in self.locations:
@@ -302,7 +337,7 @@ class _Builder:
             self.warn(el.line, f"no time of day in the heading {el.text!r}; the scene is set in the day")
         heading = clean(f"{el.text} (scene {el.number})" if el.number else el.text)  # written into a comment
         self.scenes.append(_Scene(f"s{len(self.scenes) + 1}", self.locations[key][0], time, heading, el.line,
-                                  self.take_notes()))
+                                  self.take_notes(), flashback=flashback))
 
     def cue(self, el: Element) -> None:
         name, extensions = parse_cue(el.text)
@@ -432,6 +467,7 @@ class _Builder:
                 "characters": {i: e for i, e, _ in self.characters.values()},
                 "locations": {i: e for i, e, _ in self.locations.values()},
                 "scenes": [{"id": s.id, "location": s.location, **({"time": s.time} if s.time else {}),
+                            **({"flashback": True} if s.flashback else {}),
                             "beats": [b.data for b in s.beats]} for s in self.scenes]}
         return ImportResult(self.emit(data, script.credits), data, sorted(self.warnings))
 
@@ -451,6 +487,7 @@ class _Builder:
             out += [f"  - id: {scene.id}  # {scene.heading} ({src}:{scene.line})",
                     f"    location: {_scalar(scene.location)}"]
             out += [f"    time: {scene.time}"] if scene.time else []
+            out += ["    flashback: true"] if scene.flashback else []
             out.append("    beats:")
             for beat in scene.beats:
                 out += _comments(beat.notes, "      ")

@@ -26,7 +26,8 @@ from tests.importers.helpers import DATA, assert_valid, import_text
     ("INT./EXT. CAR - SAME TIME", ("CAR", "int/ext", "continuous", "SAME TIME")),
     ("I/E CAR - DAY (FLASHBACK)", ("CAR", "int/ext", "day", "DAY (FLASHBACK)")),
     ("EST. CITY", ("CITY", "est", None, None)),
-    ("EXT. PIER - MAGIC HOUR", ("PIER", "ext", None, "MAGIC HOUR")),
+    ("EXT. PIER - MAGIC HOUR", ("PIER", "ext", "sunset", "MAGIC HOUR")),
+    ("EXT. PIER - WITCHING HOUR", ("PIER", "ext", None, "WITCHING HOUR")),
     ("INT. 医院 - 深夜", ("医院", "int", "night", "深夜")),
     ("1-2 医院走廊 夜 内", ("医院走廊", "int", "night", None)),
     ("第3场 天台 黄昏 外景", ("天台", "ext", "dusk", None)),
@@ -41,6 +42,25 @@ from tests.importers.helpers import DATA, assert_valid, import_text
 ])
 def test_headings(heading, expected):
     assert parse_heading(heading) == expected
+
+
+@pytest.mark.parametrize("heading, place, flashback", [
+    ("INT. KITCHEN - NIGHT - FLASHBACK", ("KITCHEN", "int", "night"), True),
+    ("EXT. PARK - DAY - CONTINUOUS", ("PARK", "ext", "day"), False),
+    ("FLASHBACK - MIA'S CHILDHOOD KITCHEN", ("MIA'S CHILDHOOD KITCHEN", None, None), True),
+    ("int. kitchen - night (flashback)", ("kitchen", "int", "night"), True),
+    ("INT. APARTMENT - NIGHT.", ("APARTMENT", "int", "night"), False),
+    ("INT. FLASHBACK - KITCHEN - DAY", ("KITCHEN", "int", "day"), True),
+    ("EXT. PARK - CONTINUOUS", ("PARK", "ext", "continuous"), False),
+    ("内景 咖啡馆 - 日（闪回）", ("咖啡馆", "int", "day"), True),
+])
+def test_what_a_heading_says_about_its_scene_is_not_its_place_or_time(heading, place, flashback):
+    """The importer audit: ``- FLASHBACK`` after the time made a place "kitchen-night" set in the day, ``.FLASHBACK
+    - MIA'S KITCHEN`` a place "flashback", ``DAY - CONTINUOUS`` lost the day and ``NIGHT.`` the night."""
+    from director.importers.convert import heading_markers
+
+    text, said = heading_markers(heading)
+    assert parse_heading(text)[:3] == place and said == flashback
 
 
 @pytest.mark.parametrize("action", ["外面下着雨。", "内 心 很乱", "外 面 的人", "外 早上 很冷", "外 下 雨 夜",

@@ -29,18 +29,19 @@ def test_the_title_page_gives_the_title_and_keeps_the_rest_as_comments(ferry):
 def test_headings_name_places_and_times(ferry):
     scenes = ferry.screenplay_dict["scenes"]
     assert [s["id"] for s in scenes] == ["s1", "s2", "s3", "s4", "s5", "s6"]
-    assert [s["location"] for s in scenes] == ["harbour-pier", "ticket-office", "flashback-maras-kitchen",
+    assert [s["location"] for s in scenes] == ["harbour-pier", "ticket-office", "maras-kitchen",
                                                "jonass-van", "ferry-deck", "lighthouse"]
+    assert [s.get("flashback", False) for s in scenes] == [False, False, True, False, False, False]
     assert [s.get("time") for s in scenes] == ["night", "continuous", "morning", "continuous", "dusk", None]
     places = ferry.screenplay_dict["locations"]
     assert places["harbour-pier"]["description"] == "harbour pier, outside"          # EXT.
     assert places["ticket-office"]["description"] == "ticket office, inside"         # INT.
     assert places["jonass-van"]["description"] == "jonas's van, inside and outside"  # INT./EXT.
     assert places["ferry-deck"]["description"].endswith("inside and outside")        # I/E.
-    assert places["flashback-maras-kitchen"]["description"] == "flashback - mara's kitchen"  # forced .HEADING
+    assert places["maras-kitchen"]["description"] == "mara's kitchen"  # forced .FLASHBACK - HEADING: a flashback
     assert "- id: s2  # INT. TICKET OFFICE - CONTINUOUS (scene 2A) (night_ferry.fountain:36)" in ferry.yaml_text
-    assert "EST. LIGHTHOUSE - MAGIC HOUR" in ferry.yaml_text
-    assert "night_ferry.fountain:96:1: warning: 'MAGIC HOUR' in the heading is not a time of day" in messages(ferry)
+    assert "EST. LIGHTHOUSE - WITCHING HOUR" in ferry.yaml_text
+    assert "night_ferry.fountain:96:1: warning: 'WITCHING HOUR' in the heading is not a time of day" in messages(ferry)
 
 
 def test_cues_become_characters_and_extensions_a_delivery(ferry):
