@@ -84,6 +84,13 @@ EMOTION_WORDS = {
     "surprised": "shocked", "stunned": "shocked", "gentle": "tender", "loving": "tender", "mocking": "sarcastic",
     "exhausted": "tired", "anxious": "nervous", "worried": "nervous", "begging": "pleading", "proud": "confident",
     "smug": "confident", "hopeless": "desperate", "kind": "warm", "neutral": "calm",
+    # what scripts write on a cue or in a parenthetical (the importer audit: each dropped, or a neutral voice)
+    "whispers": "whisper", "shouting": "angry", "shouts": "angry", "yelling": "angry", "yells": "angry",
+    "screaming": "furious", "screams": "furious", "angrily": "angry", "quietly": "calm", "softly": "tender",
+    "laughing": "happy", "laughs": "happy", "anguished": "desperate", "pleads": "pleading", "sarcastically": "sarcastic",
+    "coldly": "cold", "sadly": "sad", "nervously": "nervous", "tearfully": "crying",
+    "大喊": "angry", "大叫": "angry", "喊": "angry", "低声": "whisper", "冷冷地": "cold", "冷冷": "cold",
+    "哭着": "crying", "笑着": "happy", "苦笑": "sad",
     "愤怒": "angry", "生气": "angry", "恼火": "angry", "暴怒": "furious", "冷漠": "cold", "冰冷": "cold", "冷淡": "cold",
     "平静": "calm", "淡定": "calm", "喘息": "breathless", "倔强": "defiant", "不服": "defiant", "伤心": "sad",
     "难过": "sad", "委屈": "sad", "哭": "crying", "哭泣": "crying", "哽咽": "crying", "低语": "whisper",
@@ -127,7 +134,9 @@ DELIVERY_WORDS = {
     "monologue": "inner", "thought": "inner", "thinking": "inner", "内心独白": "inner", "内心": "inner",
     "心声": "inner", "独白": "inner", "os内心": "inner", "telephone": "phone", "on the phone": "phone",
     "电话": "phone", "手机": "phone", "电话里": "phone", "walkie talkie": "radio", "intercom": "radio",
-    "对讲机": "radio", "广播": "radio", "收音机": "radio", "无线电": "radio",
+    "对讲机": "radio", "广播": "radio", "收音机": "radio", "无线电": "radio", "on the radio": "radio",
+    "over the radio": "radio", "on radio": "radio", "over radio": "radio", "over the phone": "phone",
+    "through the phone": "phone", "on speakerphone": "phone", "on speaker": "phone", "filtered": "phone",
 }
 
 
@@ -142,11 +151,9 @@ def _lookup(value: str, table: dict, canon) -> str | None:
         return key
     if key in table:
         return table[key]
-    for word in key.split():  # "slow sad" -> sad
-        if word in canon:
-            return word
-        if word in table:
-            return table[word]
+    found = [word if word in canon else table[word] for word in key.split() if word in canon or word in table]
+    if found:  # "slow sad" -> sad; a bare "on" (on screen) only where no other word says more: "on the radio"
+        return next((f for f in found if f != "on"), found[0])
     for syn, target in table.items():  # Chinese has no spaces: 有点悬疑 -> 悬疑
         if len(syn) > 1 and not syn.isascii() and syn in key:
             return target

@@ -28,6 +28,7 @@ from director.vocab import (
     TIME_WORDS,
     TIMES,
     canonical_delivery,
+    canonical_emotion,
     canonical_time,
 )
 
@@ -57,6 +58,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uff
 _HOLDING = re.compile(r"^(?:(?:talking |speaking )?(?:on|into|over)\b.*\b(?:phone|telephone|cell|mobile)\b|"
                       r"(?:phone|telephone) to (?:his|her|their) ear)")
 _HOLDING_ZH = ("打电话", "接电话", "对着电话", "对着手机", "拿着电话", "拿着手机", "拿起电话", "拿起手机", "打给", "回拨")
+
+
+def emotion_of(words: str) -> str | None:
+    """The emotion a cue's extension or a parenthetical's part names (SHOUTING, （冷冷地）, whispers), or None."""
+    said = words.strip("()（） ").lower()
+    return said if said in EMOTIONS else EMOTION_WORDS.get(said) or (
+        canonical_emotion(said) if len(said.split()) <= 2 else None)
 
 
 def holds_phone(parenthetical: str) -> bool:
@@ -274,6 +282,7 @@ class _Builder:
         self.warnings: list[Problem] = []
         self.speaker: tuple[str, str | None, bool] | None = None   # (id, delivery, dual)
         self.on_call = False  # someone in this scene speaks "(on the phone)": a V.O. in it is the far end
+        self.callers: set[str] = set()  # ... who (their cue's key): their own V.O. is not the far end
         self.paren: tuple[str, int] | None = None
         self.transition: tuple[str, int] | None = None
         self.shot: tuple[str, int] | None = None  # a Final Draft shot's words, for the beat after it
@@ -323,6 +332,7 @@ class _Builder:
     def scene(self, el: Element) -> None:
         self.end_shot()
         self.on_call = False
+        self.callers = set()
         heading, flashback = heading_markers(el.text)
         place, setting, time, unread = parse_heading(heading)
         place = place.strip(" -–—.:：") or el.text
@@ -342,21 +352,27 @@ class _Builder:
     def cue(self, el: Element) -> None:
         name, extensions = parse_cue(el.text)
         name = name or el.text
+        key = " ".join(name.upper().split())
         delivery = None
         for ext in extensions:
             found = canonical_delivery(ext)
-            said = ext.strip().lower()
-            if (found is None or found == "on") and (said in EMOTIONS or said in EMOTION_WORDS) and not self.paren:
-                wide = bool(re.search(r"[（）]", el.text))  # 李小满（小声）: a parenthetical written on the cue
-                self.paren = (f"（{ext}）" if wide else f"({ext})", el.line)
+            if holds_phone(ext):  # MIA (ON THE PHONE), HANS (INTO PHONE): the one we see talking into it
+                self.callers.add(key)
+                self.on_call = True
             elif found is None or found == "on":
-                self.warn(el.line, f"the extension ({ext}) of {name} has no delivery in director; the line is "
-                                   "spoken on screen (known: V.O., O.S., O.C., phone, radio, thought)")
+                # a parenthetical written on the cue (李小满（小声）, MIA (SHOUTING)): kept as the line's, its
+                # emotion read from it where director knows the word (dropped with a warning, the delivery lost)
+                if not self.paren:
+                    wide = bool(re.search(r"[（）]", el.text))
+                    self.paren = (f"（{ext}）" if wide else f"({ext})", el.line)
+                if emotion_of(ext) is None:
+                    self.warn(el.line, f"the extension ({ext}) of {name} says no delivery or emotion director knows; "
+                                       "it is kept as the line's parenthetical and the line is spoken on screen "
+                                       "(deliveries: V.O., O.S., O.C., phone, radio, thought)")
             else:
                 delivery = found
-        if delivery == "vo" and self.on_call:  # the voice at the other end of this scene's call
-            delivery = "phone"
-        key = " ".join(name.upper().split())
+        if delivery == "vo" and self.on_call and key not in self.callers:  # the far end of this scene's call (a
+            delivery = "phone"  # V.O. of the one holding the phone is their own: narration, not through it)
         if key in NARRATOR_CUES:
             self.speaker = (NARRATOR, None, el.dual)
             return
@@ -372,10 +388,14 @@ class _Builder:
         paren = self.paren[0] if self.paren else None
         self.paren = None
         inner = (paren or "").strip("()（） ").lower()
-        emotion = inner if inner in EMOTIONS else EMOTION_WORDS.get(inner)
-        said = DELIVERY_WORDS.get(inner, inner if inner in NOT_ON_SCREEN else None)
-        if holds_phone(inner):  # "(on the phone)": the one we see, talking into it -- the far end is the V.O.
-            said, self.on_call = None, True
+        # each part of a parenthetical: (into phone; angry), (to Ben, sarcastic), （冷冷地）
+        parts = [p.strip() for p in re.split(r"[;,；，、]", inner) if p.strip()]
+        emotion = next((e for e in map(emotion_of, parts) if e), None)
+        said = next((d for d in (DELIVERY_WORDS.get(p, p if p in NOT_ON_SCREEN else None) for p in parts) if d), None)
+        if any(holds_phone(p) for p in parts):  # "(on the phone)": the one we see, talking into it -- the far end
+            said, self.on_call = None, True  # is the V.O.
+            if who != NARRATOR:
+                self.callers.add(next(k for k, c in self.characters.items() if c[0] == who))
         for i, piece in enumerate(split_text(el.text, MAX_LINE_CHARS)):
             if who == NARRATOR:
                 data: dict = {"narration": piece}

@@ -128,7 +128,7 @@ def test_chinese_script(tmp_path):
                                "医院天台": {"description": "医院天台，室外"}}
     assert [(s["location"], s["time"]) for s in sp["scenes"]] == [("医院走廊", "night"), ("医院天台", "night"),
                                                                   ("医院走廊", "continuous")]
-    assert lines(result, 0) == [{"who": "林晚", "text": "有人吗？", "parenthetical": "（压低声音）"},
+    assert lines(result, 0) == [{"who": "林晚", "text": "有人吗？", "emotion": "whisper", "parenthetical": "（压低声音）"},
                                 {"who": "陈默", "text": "别回头。", "delivery": "vo"}]
     assert beats(result, 1)[-1] == {"narration": "那一夜，她第一次听见他的声音。"}  # @旁白 is the narrator
     assert beats(result, 2)[0]["transition"] == "dissolve"  # > 叠化
@@ -144,16 +144,17 @@ def test_notes_inside_a_speech_do_not_end_it_and_escaped_stars_stay(tmp_path):
 
 def test_what_cannot_be_carried_over_is_a_located_warning(tmp_path):
     result = import_text(tmp_path, "Lin waits.\n\nINT. ROOM - DAY\n\nINT. HALL - NIGHT\n\nBO\nHi.\n(beat)\n\n"
-                                   "NARRATOR\n(softly)\nLater.\n\nBO (FILTERED)\nHello?\n\n/* unfinished\n\nold\n")
+                                   "NARRATOR\n(softly)\nLater.\n\nBO (ECHOING)\nHello?\n\n/* unfinished\n\nold\n")
     text = messages(result)
     assert "script.fountain:1:1: warning: 1 paragraph(s) before the first scene heading are left out" in text
     assert "script.fountain:3:1: warning: the scene 'INT. ROOM - DAY' has no action or dialogue" in text
     assert "script.fountain:9:1: warning: the parenthetical (beat) has no words after it" in text
     assert "script.fountain:13:1: warning: narration has no parenthetical; (softly) is left out" in text
-    assert "script.fountain:15:1: warning: the extension (FILTERED) of BO has no delivery" in text
+    assert "script.fountain:15:1: warning: the extension (ECHOING) of BO says no delivery or emotion" in text
     assert "script.fountain:18:1: warning: the boneyard /* is never closed" in text
     assert beats(result, 0) == [{"action": "Establishing: room, inside."}]
-    assert beats(result, 1)[1:] == [{"narration": "Later."}, {"line": {"who": "bo", "text": "Hello?"}}]
+    assert beats(result, 1)[1:] == [{"narration": "Later."},
+                                    {"line": {"who": "bo", "text": "Hello?", "parenthetical": "(ECHOING)"}}]
     assert_valid(result, tmp_path)
 
 
@@ -300,4 +301,21 @@ def test_the_one_on_the_phone_is_seen_and_the_voice_over_is_the_far_end(tmp_path
     assert first[1]["delivery"] == "phone", first
     assert [line["delivery"] for line in second] == ["vo"], second
     assert third[0].get("delivery") in (None, "on") and third[1]["delivery"] == "phone", third
+    assert_valid(result, tmp_path)
+
+
+def test_cue_extensions_and_parentheticals_say_who_is_on_the_phone_and_how_a_line_is_spoken(tmp_path):
+    """The importer audit: MIA (ON THE PHONE) on the cue made the one we watch a phone voice; her own V.O. after it
+    went through the phone; (ON THE RADIO) read as "on" screen; MIA (SHOUTING) was dropped with a warning;
+    (into phone; angry) and (to Ben, sarcastic) set no emotion; （冷冷地） none either."""
+    result = import_text(tmp_path, "INT. APARTMENT - NIGHT\n\nMIA (ON THE PHONE)\nWhere are you?\n\nHANS (V.O.)\n"
+                                   "At the station.\n\nMIA (SHOUTING)\nCome home now!\n\nMIA (V.O.)\nHe never answered."
+                                   "\n\nHANS (ON THE RADIO)\nUnit four, respond.\n\nMIA\n(into phone; angry)\nI said now."
+                                   "\n\nBEN\n(to Mia, sarcastic)\nGreat plan.\n\nLIN\n（冷冷地）\n你来了。\n")
+    said = [(line["who"], line.get("delivery"), line.get("emotion")) for line in lines(result, 0)]
+    assert said == [("mia", None, None), ("hans", "phone", None), ("mia", None, "angry"), ("mia", "vo", None),
+                    ("hans", "radio", None), ("mia", None, "angry"), ("ben", None, "sarcastic"),
+                    ("lin", None, "cold")], said
+    assert lines(result, 0)[2]["parenthetical"] == "(SHOUTING)"
+    assert result.warnings == []
     assert_valid(result, tmp_path)
