@@ -60,6 +60,12 @@ _HOLDING = re.compile(r"^(?:(?:talking |speaking )?(?:on|into|over)\b.*\b(?:phon
 _HOLDING_ZH = ("打电话", "接电话", "对着电话", "对着手机", "拿着电话", "拿着手机", "拿起电话", "拿起手机", "打给", "回拨")
 
 
+# a parenthetical that is a silence, in seconds: a pause beat (the lines around (beat) ran together, 0 s apart)
+PAUSES = {"beat": 0.6, "a beat": 0.6, "short beat": 0.4, "long beat": 1.2, "a long beat": 1.2, "pause": 1.0,
+          "a pause": 1.0, "short pause": 0.6, "long pause": 2.0, "a long pause": 2.0, "silence": 1.5, "停顿": 1.0,
+          "顿": 0.6, "停": 0.6, "片刻": 1.0, "沉默": 1.5, "沉默片刻": 1.5, "良久": 2.0}
+
+
 def emotion_of(words: str) -> str | None:
     """The emotion a cue's extension or a parenthetical's part names (SHOUTING, （冷冷地）, whispers), or None."""
     said = words.strip("()（） ").lower()
@@ -386,6 +392,8 @@ class _Builder:
         assert self.speaker is not None
         who, delivery, dual = self.speaker
         paren = self.paren[0] if self.paren else None
+        if paren and self.paused(self.paren):  # (beat) inside a speech: the silence, not a word of direction
+            paren = None
         self.paren = None
         inner = (paren or "").strip("()（） ").lower()
         # each part of a parenthetical: (into phone; angry), (to Ben, sarcastic), （冷冷地）
@@ -409,8 +417,16 @@ class _Builder:
             self.warn(el.line, f"narration has no parenthetical; {paren} is left out")
         self.speaker = (who, delivery, False)
 
+    def paused(self, paren: tuple[str, int]) -> bool:
+        """A parenthetical that is a pause ((beat), (pause), （停顿）) as a ``pause`` beat; False for any other."""
+        seconds = PAUSES.get(" ".join(paren[0].strip("()（） ").lower().split()))
+        if seconds is None:
+            return False
+        self.beat({"pause": seconds}, paren[1])
+        return True
+
     def end_speech(self) -> None:
-        if self.paren:
+        if self.paren and not self.paused(self.paren):
             self.warn(self.paren[1], f"the parenthetical {self.paren[0]} has no words after it; it is left out")
         self.speaker = self.paren = None
 
@@ -538,9 +554,11 @@ def _scalar(value: str) -> str:
     return json.dumps(_CONTROL.sub("", value), ensure_ascii=False)
 
 
-def _flow(value: str | dict) -> str:
+def _flow(value: str | float | dict) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {_flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:g}"
     return _scalar(value)
 
 

@@ -143,12 +143,12 @@ def test_notes_inside_a_speech_do_not_end_it_and_escaped_stars_stay(tmp_path):
 
 
 def test_what_cannot_be_carried_over_is_a_located_warning(tmp_path):
-    result = import_text(tmp_path, "Lin waits.\n\nINT. ROOM - DAY\n\nINT. HALL - NIGHT\n\nBO\nHi.\n(beat)\n\n"
+    result = import_text(tmp_path, "Lin waits.\n\nINT. ROOM - DAY\n\nINT. HALL - NIGHT\n\nBO\nHi.\n(smiles)\n\n"
                                    "NARRATOR\n(softly)\nLater.\n\nBO (ECHOING)\nHello?\n\n/* unfinished\n\nold\n")
     text = messages(result)
     assert "script.fountain:1:1: warning: 1 paragraph(s) before the first scene heading are left out" in text
     assert "script.fountain:3:1: warning: the scene 'INT. ROOM - DAY' has no action or dialogue" in text
-    assert "script.fountain:9:1: warning: the parenthetical (beat) has no words after it" in text
+    assert "script.fountain:9:1: warning: the parenthetical (smiles) has no words after it" in text
     assert "script.fountain:13:1: warning: narration has no parenthetical; (softly) is left out" in text
     assert "script.fountain:15:1: warning: the extension (ECHOING) of BO says no delivery or emotion" in text
     assert "script.fountain:18:1: warning: the boneyard /* is never closed" in text
@@ -318,4 +318,16 @@ def test_cue_extensions_and_parentheticals_say_who_is_on_the_phone_and_how_a_lin
                     ("lin", None, "cold")], said
     assert lines(result, 0)[2]["parenthetical"] == "(SHOUTING)"
     assert result.warnings == []
+    assert_valid(result, tmp_path)
+
+
+def test_a_beat_or_a_pause_in_a_speech_is_a_pause(tmp_path):
+    """(beat) between two sentences of a speech was thrown away: the lines ran together, 0 s apart."""
+    result = import_text(tmp_path, "INT. ROOM - DAY\n\nRAY\nKnow her?\n(beat)\nTake your time.\n\nLIN\n（停顿）\n"
+                                   "我不知道。\n(long pause)\n\nShe leaves.\n")
+    assert beats(result, 0) == [{"line": {"who": "ray", "text": "Know her?"}}, {"pause": 0.6},
+                                {"line": {"who": "ray", "text": "Take your time."}}, {"pause": 1.0},
+                                {"line": {"who": "lin", "text": "我不知道。"}}, {"pause": 2.0},
+                                {"action": "She leaves."}]
+    assert result.warnings == [] and "- pause: 0.6  # script.fountain:5" in result.yaml_text
     assert_valid(result, tmp_path)
