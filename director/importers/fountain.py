@@ -18,8 +18,10 @@ from director.vocab import EMOTION_WORDS, EMOTIONS, canonical_delivery
 _HEADING = re.compile(r"(?i)(int\.?/ext|ext\.?/int|i/e|e/i|int|ext|est)[.\s]")
 _SCENE_NUMBER = re.compile(r"#([\w.-]+)#$")  # matched at the end of the stripped heading (``scene_number``): with a
 # leading ``\s*`` the search restarted at every space, and one long run of them took minutes
-_TITLE_KEY = re.compile(r"(?i)(title|credit|authors?|source|draft date|date|contact|copyright|notes|revision)\s*:.*")
-_KEY = re.compile(r"([A-Za-z][A-Za-z ]*):(.*)")
+_TITLE_KEY = re.compile(r"(?i)(title|credit|authors?|source|draft date|date|contact|copyright|notes|revision|"
+                        r"标题|剧名|片名|作者|编剧)\s*[:：].*")
+_KEY = re.compile(r"([A-Za-z][A-Za-z ]*|[\u3400-\u9fff]{1,6})\s*[:：](.*)")
+_TITLE_NAMES = {"标题": "title", "剧名": "title", "片名": "title", "作者": "author", "编剧": "author"}
 _FADES = re.compile(r"(FADE (IN|OUT)|FADE TO BLACK|CUT TO BLACK)[.:]?")
 # emphasis as Fountain writes it, _EMPHASIS = r"(\*{1,3}|_)(?=\S)(.+?)(?<=\S)\1" (within a line), read by _unemphasise
 _MARKERS = ("***", "**", "*", "_")
@@ -148,7 +150,10 @@ def _uncomment(text: str, warnings: list[tuple[int, str]]) -> tuple[list[tuple[i
 def _title_page(lines: list[tuple[int, str]]) -> tuple[dict[str, list[str]], int]:
     """The title page's keys and values (multi-line values indented), and the index of the first body line."""
     i = next((i for i, (_, line) in enumerate(lines) if line.strip()), len(lines))
-    if i == len(lines) or not _TITLE_KEY.fullmatch(lines[i][1].strip()):
+    block = [line.strip() for _, line in lines[i:i + 40]]
+    block = block[:block.index("")] if "" in block else block
+    # a title page opens with a key; another key may come before the title (Format: short drama / Title: ...)
+    if i == len(lines) or not _KEY.fullmatch(block[0]) or not any(_TITLE_KEY.fullmatch(b) for b in block):
         return {}, 0
     page: dict[str, list[str]] = {}
     key = ""
@@ -156,7 +161,7 @@ def _title_page(lines: list[tuple[int, str]]) -> tuple[dict[str, list[str]], int
         line = lines[i][1]
         match = None if line[:1].isspace() else _KEY.fullmatch(line.strip())
         if match:
-            key = match[1].strip().lower()
+            key = _TITLE_NAMES.get(match[1].strip(), match[1].strip().lower())
         value = match[2] if match else line
         if value.strip():
             page.setdefault(key, []).append(plain(value))

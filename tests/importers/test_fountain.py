@@ -331,3 +331,15 @@ def test_a_beat_or_a_pause_in_a_speech_is_a_pause(tmp_path):
                                 {"action": "She leaves."}]
     assert result.warnings == [] and "- pause: 0.6  # script.fountain:5" in result.yaml_text
     assert_valid(result, tmp_path)
+
+
+def test_a_chinese_title_page_and_a_key_before_the_title_are_read(tmp_path):
+    """标题：… with a full-width colon, or Format: before Title:, was no title page: the title became the file's
+    name and the page "1 paragraph before the first scene heading"."""
+    result = import_text(tmp_path, "标题：总裁的替身新娘\n作者：王小丽\n\n1-1 日 内 医院走廊\n\n苏晴：你好。\n")
+    assert result.screenplay_dict["title"] == "总裁的替身新娘" and "# Author: 王小丽" in result.yaml_text
+    assert result.warnings == [] or all("paragraph" not in str(w) for w in result.warnings)
+    english = import_text(tmp_path, "Format: short drama\nTitle: The Pact\n\nINT. ROOM - DAY\n\nJo waits.\n")
+    assert english.screenplay_dict["title"] == "The Pact" and "# Format: short drama" in english.yaml_text
+    chinese_cast = import_text(tmp_path, "人物：苏晴、医生\n\n1-1 日 内 医院走廊\n\n苏晴：你好。\n")
+    assert chinese_cast.screenplay_dict["title"] == "script"  # a cast line is no title page
