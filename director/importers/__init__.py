@@ -82,10 +82,22 @@ def _text(raw: bytes, display: str) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        found = next(((enc, name) for enc, name in _ENCODINGS if _decodes(raw, enc)), None)
+        found = max(((enc, name) for enc, name in _ENCODINGS if _decodes(raw, enc)),
+                    key=lambda e: _plausible(raw.decode(e[0])), default=None)
         hint = (f"it looks like {found[1]}; convert it with: iconv -f {found[0].upper()} -t UTF-8 "
                 f"{Path(display).name} > fixed.fountain" if found else "save it as UTF-8")
         raise _error(display, f"the file is not UTF-8 text ({exc.reason}); {hint}", line) from None
+
+
+def _plausible(text: str) -> float:
+    """The share of ``text`` a script is written in: ASCII, common Han characters, CJK punctuation and full-width
+    forms. GB18030 decodes nearly any bytes, so a Big5 file read as it comes out as kana and rare signs (ず春 〡柏繻):
+    the decoding with the most plausible text wins (the Big5 file had been told to convert from GB18030)."""
+    if not text:
+        return 0.0
+    good = sum(1 for c in text if c.isascii() or "\u4e00" <= c <= "\u9fff" or "\u3000" <= c <= "\u3020"
+               or "\uff00" <= c <= "\uffef" or c in "\u2014\u2026\u201c\u201d\u2018\u2019\u00b7")
+    return good / len(text)
 
 
 def _decodes(raw: bytes, encoding: str) -> bool:

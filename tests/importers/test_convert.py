@@ -114,6 +114,9 @@ def test_reading_errors_name_the_file(tmp_path):
              "gbk.fountain": ("INT. 房间 - 夜\n\n她走了。\n".encode("gbk"),
                               "gbk.fountain:1:1: the file is not UTF-8 text (invalid start byte); it looks like "
                               "GBK/GB18030; convert it with: iconv -f GB18030 -t UTF-8 gbk.fountain > fixed.fountain"),
+             # GB18030 decodes nearly any bytes: a Big5 script was told to convert from it (garbled: ず春 〡柏繻)
+             "big5.fountain": ("內景 咖啡館 - 日\n\n陳默推門進來，看見她坐在窗邊。\n".encode("big5"),
+                               "it looks like Big5; convert it with: iconv -f BIG5 -t UTF-8 big5.fountain"),
              "empty.fountain": (b"\n\n", "empty.fountain:1:1: the script is empty"),
              "title_only.fountain": (b"Title: Nothing Yet\nAuthor: Me\n", "the script is empty"),
              "notes.txt": (b"Buy milk.\nCall Jo.\n", "notes.txt:1:1: no scene headings found")}
