@@ -109,10 +109,12 @@ def _import_script(script: Path):
 def import_(
     script: Annotated[Path, typer.Argument(help="a Fountain (.fountain) or Final Draft (.fdx) script")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="screenplay YAML to write "
-                                                   "(default: print it)")] = None,
+                                                   "(default or -: print it)")] = None,
     force: Annotated[bool, typer.Option("--force", help="replace --output if it exists")] = False,
 ) -> None:
     """Turn a Fountain or Final Draft script into a director screenplay (scenes, cast, lines, transitions)."""
+    if output is not None and str(output) == "-":  # the usual "standard output" (a file named "-" was written)
+        output = None
     if output is not None and output.is_dir():
         raise UsageError(f"--output {output} is a folder; give the screenplay's file name, e.g. {output}/screenplay.yaml")
     if output is not None and output.exists() and not force:

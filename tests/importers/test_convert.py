@@ -169,6 +169,8 @@ def test_imported_scripts_validate_and_render_with_the_cli(tmp_path):
     assert again.returncode == 2 and "--force" in again.stderr
     bad = director("import", str(DATA / "malformed.fdx"))
     assert bad.returncode == 3 and "malformed.fdx:5:" in bad.stderr and "Traceback" not in bad.stderr
+    printed = director("import", str(DATA / "two_scenes.fountain"), "-o", "-", cwd=tmp_path, check=True)
+    assert printed.stdout.startswith("# Imported from two_scenes.fountain") and not (tmp_path / "-").exists()
 
 
 def test_a_new_project_starts_from_a_script(tmp_path):
