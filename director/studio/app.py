@@ -76,6 +76,16 @@ def board(project: Project, episode: str | None, worker: RenderWorker | None = N
     running = set(worker.running.values()) if worker is not None and worker.episode == ctx.loaded.episode else set()
     failed = worker.failed if worker is not None and worker.episode == ctx.loaded.episode else {}
     starts = _starts(ctx)
+    from director.runtime.engine import StateIndex
+    last = StateIndex(project.state_file("state", f"{ctx.loaded.episode}.json")).jobs  # the last render's keys
+
+    def earlier(stage: str, shot_id: str):
+        """The shot's artifact from the last render, where an edit since means the current one is not made yet:
+        the card showed a black "not rendered" box, and the director lost sight of what they were changing."""
+        item = last.get(f"{stage}:{shot_id}")
+        key = item.get("key") if isinstance(item, dict) else None
+        return ctx.cache.lookup(stage, key) if isinstance(key, str) and len(key) == 64 else None
+
     cards = []
     for i, shot in enumerate(ctx.shots):
         key = ctx.results.get("keyframes", {}).get(shot.id)
@@ -85,6 +95,11 @@ def board(project: Project, episode: str | None, worker: RenderWorker | None = N
         segment = ctx.results.get("segments", {}).get(shot.id)
         if video is None and clip is not None and segment is not None:
             video = segment.role("video")
+        before = None  # shown dimmed, "last render", until the shot is made again
+        if key is None and (old := earlier("keyframes", shot.id)) is not None and old.has("image"):
+            before = old.role("image")
+        if video is None and (old := earlier("segments", shot.id)) is not None and old.has("video"):
+            video, before = old.role("video"), before or True
         lines = []
         for ref in shot.beats:
             beat = ctx.beats[ref]
@@ -114,7 +129,9 @@ def board(project: Project, episode: str | None, worker: RenderWorker | None = N
             "start": round(starts.get(shot.id, (0, 0))[0], 3), "characters": list(shot.characters),
             "prompt": shot.prompt, "transition": shot.transition, "seed": shot.seed, "locked": shot.locked,
             "talking": list(talking_speakers(sp, shot)), "sync": sync, "scores": report.get("scores", {}),
-            "image": _media_url(project, key.role("image")) if key is not None else None,
+            "image": _media_url(project, key.role("image")) if key is not None else
+            _media_url(project, before) if isinstance(before, Path) else None,
+            "earlier": before is not None,
             "clip": _media_url(project, video) if video is not None else None,
             "lines": lines, "takes": takes_of.get(shot.id, []), "state": state, "why": why})
     out = project.out_dir(ctx.loaded.episode)
@@ -210,6 +227,8 @@ def card_html(card: dict, vocab: dict) -> str:
              "failed": f"<span class='state bad'>failed: {esc(card['why'])}</span>"}[card["state"]]
     picture = (f"<img src='{esc(card['image'])}' alt='{esc(card['id'])}' loading=lazy>" if card["image"]
                else "<div class=noimg>not rendered</div>")
+    if card.get("earlier"):  # the last render's picture, until the edited shot is made again
+        picture += "<span class=earlier-tag title='the picture of the last render: this shot changed since'>last render</span>"
     video = (f"<video muted loop playsinline preload=none src='{esc(card['clip'])}'></video>" if card["clip"] else "")
     lines = "".join(
         (f"<li class=line data-ref='{esc(l['ref'])}'><b>{esc(l['who'])}</b> "
@@ -228,7 +247,7 @@ def card_html(card: dict, vocab: dict) -> str:
                     f"title='seed {t['seed']}'>take {t['take']}</button>" for t in card["takes"])
     return (f"<article class='card {card['state']}{' locked' if card['locked'] else ''}' id='shot-{esc(card['id'])}' "
             f"data-shot='{esc(card['id'])}' data-start='{card['start']}'>"
-            f"<div class=media{' tabindex=0 role=button' if card['clip'] else ''} aria-label='play shot "
+            f"<div class='media{' earlier' if card.get('earlier') else ''}'{' tabindex=0 role=button' if card['clip'] else ''} aria-label='play shot "
             f"{esc(card['id'])}'>{picture}{video}<span class=num>{card['index']}</span>"
             f"<span class=dur title='its length in the episode, as timed from the lines'>{card['seconds']:.1f}s</span></div>"
             f"<div class=body><div class=head><label class=pick><input type=checkbox class=sel> "

@@ -499,3 +499,19 @@ def test_the_episode_is_asked_for_again_after_a_render(client, demo):
     cut for a while after a render (10% of the file's age)."""
     answer = client.get("/media/out/screenplay/episode.mp4")
     assert answer.status_code == 200 and answer.headers["cache-control"] == "no-cache"
+
+
+def test_an_edited_shot_keeps_showing_its_last_render_until_it_is_made_again(client, demo):
+    """The studio audit: one size change turned the card into a black "not rendered" box; the director lost sight
+    of the shot being changed. Its last render shows, marked, until the shot is made again."""
+    before = _card(client, "arrival-02")
+    assert not before["earlier"] and before["image"] and before["clip"]
+    size = "ECU" if before["size"] != "ECU" else "WS"
+    assert client.post("/api/e/screenplay/shots/arrival-02", json={"size": size}).status_code == 200
+    after = _card(client, "arrival-02")
+    assert after["state"] == "stale" and after["earlier"], after
+    assert after["image"] == before["image"] and after["clip"] == before["clip"]
+    assert "last render" in client.get("/e/screenplay/cards").text
+    assert client.get(after["image"]).status_code == 200
+    client.post("/api/e/screenplay/shots/arrival-02", json={"size": before["size"]})
+    assert not _card(client, "arrival-02")["earlier"]
