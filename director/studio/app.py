@@ -11,6 +11,7 @@ project and only as media (images, video, audio, subtitles). No secret is ever s
 from __future__ import annotations
 
 import errno
+import os
 import html
 import json
 import re
@@ -335,6 +336,38 @@ def create_app(project: Project, token: str | None = None):
     # (uvicorn waits for open responses, then cancels them with a traceback on the terminal)
     app.state.stopping = stopping = threading.Event()
 
+    app.state.config_problem = None
+
+    def settings_now() -> None:
+        """director.yaml read again where it changed on disk (an episode added to ``episodes:``, another profile):
+        the studio kept the settings it started with, and answered "no episode" for one the CLI saw. A broken file
+        keeps the settings read before, and the board says why."""
+        from director.store.cache import file_stamp
+        if project.config_path is None:
+            return
+        try:
+            stamp = file_stamp(os.stat(project.config_path))
+        except OSError:
+            return
+        if stamp == project.config_stamp:
+            return
+        try:
+            fresh = Project.load(project.root)
+        except DirectorError as exc:
+            app.state.config_problem = str(exc)
+            project.config_stamp = stamp  # said once per change, not read again on every request
+            return
+        project.config, project.config_path, project.config_stamp = fresh.config, fresh.config_path, fresh.config_stamp
+        app.state.config_problem = None
+
+    def board_now(episode: str) -> dict:
+        settings_now()
+        data = board(project, episode, worker)
+        if app.state.config_problem:
+            data["notes"] = [f"{app.state.config_problem} (the studio keeps the settings it read before)",
+                             *data["notes"]]
+        return data
+
     def same(given: str | None, secret: str) -> bool:
         return secrets.compare_digest((given or "").encode(), secret.encode())
 
@@ -409,6 +442,7 @@ def create_app(project: Project, token: str | None = None):
 
     @app.get("/")
     def home():
+        settings_now()
         episodes = [p.stem for p in project.episode_paths()]
         return RedirectResponse(f"/e/{episodes[0]}" if episodes else "/static/empty.html", 303)
 
@@ -416,7 +450,7 @@ def create_app(project: Project, token: str | None = None):
         """A page of the episode, or the error page saying why there is none (a wrong name, a broken screenplay):
         the player and references pages answered with raw JSON."""
         try:
-            return draw(board(project, episode, worker), csrf)
+            return draw(board_now(episode), csrf)
         except DirectorError as exc:
             return HTMLResponse(_page("error", f"<main><p class=note>{html.escape(str(exc))}</p>"
                                                "<p><a href='/'>back to the studio</a></p></main>", csrf), 400)
@@ -427,7 +461,7 @@ def create_app(project: Project, token: str | None = None):
 
     @app.get("/e/{episode}/cards", response_class=HTMLResponse)
     def cards(episode: str):
-        data = board(project, episode, worker)
+        data = board_now(episode)
         return notes_html(data) + "".join(card_html(c, data["vocab"]) for c in data["shots"])
 
     @app.get("/e/{episode}/player", response_class=HTMLResponse)
@@ -477,7 +511,7 @@ def create_app(project: Project, token: str | None = None):
     @app.get("/api/e/{episode}/board")
     def board_json(episode: str):
         try:
-            return board(project, episode, worker)
+            return board_now(episode)
         except DirectorError as exc:
             return fail(exc)
 

@@ -515,3 +515,26 @@ def test_an_edited_shot_keeps_showing_its_last_render_until_it_is_made_again(cli
     assert client.get(after["image"]).status_code == 200
     client.post("/api/e/screenplay/shots/arrival-02", json={"size": before["size"]})
     assert not _card(client, "arrival-02")["earlier"]
+
+
+def test_a_changed_director_yaml_is_read_again_and_a_broken_one_is_said(tmp_path):
+    """The studio kept the settings it started with: an episode added to `episodes:` was "no episode" in the studio
+    while the CLI saw it."""
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from director.studio.app import create_app
+
+    project = make_project(tmp_path, ROOT / "projects/demo", size=(108, 192))
+    app = create_app(Project.find(project))
+    with TestClient(app, base_url="http://localhost") as c:
+        assert c.get("/e/ep2").status_code == 400
+        shutil.copy(project / "screenplay.yaml", project / "ep2.yaml")
+        config = project / "director.yaml"
+        config.write_text(config.read_text().replace("episodes: [screenplay.yaml]", "episodes: [screenplay.yaml, ep2.yaml]"))
+        assert c.get("/e/ep2").status_code == 200
+        assert c.get("/api/e/screenplay/board").json()["episodes"] == ["screenplay", "ep2"]
+        config.write_text(config.read_text() + "profile: [broken\n")
+        notes = c.get("/api/e/screenplay/board").json()["notes"]
+        assert notes and "director.yaml" in notes[0] and "keeps the settings" in notes[0], notes
