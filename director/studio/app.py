@@ -71,8 +71,6 @@ def board(project: Project, episode: str | None, worker: RenderWorker | None = N
             pending.setdefault(r.shot, []).append(r.reason)
         elif r.shot and r.status == "waits":
             waiting.setdefault(r.shot, []).append(r.reason)
-    for shot, reasons in waiting.items():
-        pending.setdefault(shot, reasons)
     takes_of = all_takes(project, ctx.loaded.episode, ctx.shots)
     running = set(worker.running.values()) if worker is not None and worker.episode == ctx.loaded.episode else set()
     failed = worker.failed if worker is not None and worker.episode == ctx.loaded.episode else {}
@@ -120,6 +118,9 @@ def board(project: Project, episode: str | None, worker: RenderWorker | None = N
             state, why = "failed", failed.get(shot.id) or next(failed[r] for r in shot.beats if r in failed)
         elif shot.id in pending:
             state, why = "stale", ", ".join(dict.fromkeys(pending[shot.id]))
+        elif shot.id in waiting:  # nothing of its own changed: it re-runs only if what it waits on comes out
+            # different (a line edited in one shot turned every later card orange, "must re-run")
+            state, why = "waits", ", ".join(dict.fromkeys(waiting[shot.id]))
         else:
             state, why = "cached", ""
         report = key.meta.get("report", {}) if key is not None else {}
@@ -225,6 +226,8 @@ def card_html(card: dict, vocab: dict) -> str:
     badge = {"cached": "<span class='state ok'>cached</span>",
              "running": "<span class='state run'>running…</span>",
              "stale": f"<span class='state stale'>must re-run: {esc(card['why'])}</span>",
+             "waits": f"<span class='state wait' title='{esc(card['why'])}'>cached; may re-run after an edit "
+                      "before it</span>",
              "failed": f"<span class='state bad'>failed: {esc(card['why'])}</span>"}[card["state"]]
     picture = (f"<img src='{esc(card['image'])}' alt='{esc(card['id'])}' loading=lazy>" if card["image"]
                else "<div class=noimg>not rendered</div>")

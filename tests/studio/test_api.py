@@ -538,3 +538,33 @@ def test_a_changed_director_yaml_is_read_again_and_a_broken_one_is_said(tmp_path
         config.write_text(config.read_text() + "profile: [broken\n")
         notes = c.get("/api/e/screenplay/board").json()["notes"]
         assert notes and "director.yaml" in notes[0] and "keeps the settings" in notes[0], notes
+
+
+def test_a_size_set_by_hand_rewrites_the_framing_the_prompt_opens_with(client, demo):
+    """CU set on a shot left "Medium close-up, eye-level. ..." at the head of its prompt: the final profile's model
+    was told both."""
+    from director.plan.rules import SIZE_WORDS
+
+    shot = _card(client, "handoff-02")
+    opening = f"{SIZE_WORDS[shot['size']]}, {shot['angle']}."
+    assert shot["prompt"].startswith(opening), shot["prompt"]
+    rest = shot["prompt"][len(opening):]
+    other = "ECU" if shot["size"] != "ECU" else "WS"
+    done = client.post("/api/e/screenplay/shots/handoff-02", json={"size": other, "angle": "low"}).json()["shot"]
+    assert done["prompt"] == ("Extreme close-up" if other == "ECU" else "Wide shot") + ", low." + rest, done["prompt"]
+    client.post("/api/e/screenplay/shots/handoff-02", json={"size": shot["size"], "angle": shot["angle"]})
+    assert _card(client, "handoff-02")["prompt"] == shot["prompt"]
+
+
+def test_a_line_edit_marks_its_own_shot_and_only_says_the_others_may_re_run(client, demo):
+    """The studio audit: one line edit turned every other card orange, "must re-run: on timing ..., if that changes
+    it" (the first shot too): those wait on the edited shot's timing; nothing of their own changed."""
+    sp = demo / "screenplay.yaml"
+    before = sp.read_text()
+    assert client.post("/api/e/screenplay/lines/handoff/2", json={"text": "You are so very late."}).status_code == 200
+    cards = {c["id"]: c for c in client.get("/api/e/screenplay/board").json()["shots"]}
+    assert cards["handoff-02"]["state"] == "stale"
+    assert {c["state"] for i, c in cards.items() if i != "handoff-02"} <= {"cached", "waits"}, cards
+    assert any(c["state"] == "waits" for c in cards.values())
+    assert "may re-run" in client.get("/e/screenplay/cards").text
+    sp.write_text(before)
