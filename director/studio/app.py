@@ -157,7 +157,8 @@ def board(project: Project, episode: str | None, worker: RenderWorker | None = N
     return {"episode": ctx.loaded.episode, "title": sp.title, "episodes": [p.stem for p in project.episode_paths()],
             "shots": cards, "notes": notes, "plan": plan, "refs": refs,
             "video": _media_url(project, episode_mp4) if episode_mp4.exists() else None,
-            "characters": sorted(sp.characters), "vocab": _vocab(), "burned": project.config.subtitles.burn}
+            "characters": sorted(sp.characters), "vocab": _vocab(), "burned": project.config.subtitles.burn,
+            "language": sp.language}
 
 
 def _starts(ctx) -> dict[str, tuple[float, float]]:
@@ -172,9 +173,21 @@ def _starts(ctx) -> dict[str, tuple[float, float]]:
 
 
 def _vocab() -> dict:
-    from director.vocab import ANGLES, MOVES, SIZES, TRANSITIONS
+    from director.vocab import ANGLES, EMOTIONS, MOVES, SIZES, TRANSITIONS
 
-    return {"size": list(SIZES), "angle": list(ANGLES), "move": list(MOVES), "transition": list(TRANSITIONS)}
+    return {"size": list(SIZES), "angle": list(ANGLES), "move": list(MOVES), "transition": list(TRANSITIONS),
+            "emotion": list(EMOTIONS)}
+
+
+def _planned_seconds(project: Project, episode: str, shot_id: str) -> float | None:
+    """A shot's duration in the saved shot list (a lock sets it to the shot's length in the episode: said so)."""
+    from director.shots import load_shot_list
+
+    loaded = project.load_episode(episode)
+    path = project.shots_path(loaded.episode)
+    if not path.exists():
+        return None
+    return next((s.duration for s in load_shot_list(path, loaded.screenplay).shots if s.id == shot_id), None)
 
 
 SRT_TIMING = re.compile(r"^\d+:\d\d:\d\d[,.]\d+ --> \d+:\d\d:\d\d[,.]\d+")
@@ -195,8 +208,8 @@ def vtt(srt_text: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- pages
-def _page(title: str, body: str, csrf: str, extra_head: str = "") -> str:
-    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
+def _page(title: str, body: str, csrf: str, extra_head: str = "", lang: str = "en") -> str:
+    return (f"<!doctype html><html lang='{html.escape(lang)}'><head><meta charset=utf-8><title>{html.escape(title)}</title>"
             f"<meta name=viewport content='width=device-width,initial-scale=1'><meta name=csrf content='{csrf}'>"
             f"<link rel=stylesheet href='/static/studio.css'><link rel=icon href='/static/icon.svg'>{extra_head}</head><body>{body}"
             f"<script src='/static/studio.js'></script></body></html>")
@@ -212,7 +225,8 @@ def _nav(data: dict, here: str) -> str:
             f"<a class='{'on' if here == 'refs' else ''}' href='/e/{html.escape(data['episode'])}/refs'>References</a>"
             "</nav><span class=grow></span>"
             "<button id=render-all class=primary>Render episode</button>"
-            "<button id=render-selected>Render selected</button><button id=cancel>Cancel</button>"
+            + ("<button id=render-selected>Render selected</button>" if here == "board" else "")  # the cards' boxes
+            + "<button id=cancel>Cancel</button>"
             "<span id=progress class=progress></span></header><div id=log class=log></div>")
 
 
@@ -237,7 +251,8 @@ def card_html(card: dict, vocab: dict) -> str:
     lines = "".join(
         (f"<li class=line data-ref='{esc(l['ref'])}'><b>{esc(l['who'])}</b> "
          f"<span class=text contenteditable=true spellcheck=false>{esc(l['text'])}</span> "
-         f"<input class=emotion value='{esc(l['emotion'])}' placeholder=emotion size=8></li>")
+         f"<input class=emotion list=emotions aria-label=emotion value='{esc(l['emotion'])}' placeholder=emotion "
+         f"size=8></li>")
         if l["kind"] == "line" else
         f"<li class={l['kind']}>{'<b>' + esc(l['who']) + '</b> ' if l.get('who') else ''}{esc(l['text'])}</li>"
         for l in card["lines"])
@@ -276,9 +291,11 @@ def card_html(card: dict, vocab: dict) -> str:
 
 def board_html(data: dict, csrf: str) -> str:
     cards = "".join(card_html(c, data["vocab"]) for c in data["shots"])
+    # the emotions the voices know, offered as a line's emotion is typed (a warning came only after a wrong one)
+    emotions = "".join(f"<option value='{html.escape(e)}'>" for e in data["vocab"].get("emotion", ()))
     return _page(f"{data['title']} — board", _nav(data, "board") + f"<main class=board data-episode="
                  f"'{html.escape(data['episode'])}'>{notes_html(data)}<section id=cards class=cards>{cards}</section>"
-                 "</main>", csrf)
+                 f"<datalist id=emotions>{emotions}</datalist></main>", csrf, lang=data.get("language", "en"))
 
 
 def notes_html(data: dict) -> str:
@@ -535,9 +552,13 @@ def create_app(project: Project, token: str | None = None):
         from director.runtime.edits import set_shot
         data = await body(request)
         try:
-            return {"shot": set_shot(project, episode, shot, {"locked": data.get("locked", True)})}  # "false": no
+            before = _planned_seconds(project, episode, shot)
+            done = set_shot(project, episode, shot, {"locked": data.get("locked", True)})  # "false": no
         except DirectorError as exc:
             return fail(exc)
+        warnings = [f"locked at its length in the episode, {done['duration']:g} s (its plan said {before:g} s)"] \
+            if before is not None and abs(done["duration"] - before) > 1e-6 else []
+        return {"shot": done, "warnings": warnings}
 
     @app.post("/api/e/{episode}/shots/{shot}/regen")
     async def regen(episode: str, shot: str, request: Request):

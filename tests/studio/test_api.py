@@ -568,3 +568,19 @@ def test_a_line_edit_marks_its_own_shot_and_only_says_the_others_may_re_run(clie
     assert any(c["state"] == "waits" for c in cards.values())
     assert "may re-run" in client.get("/e/screenplay/cards").text
     sp.write_text(before)
+
+
+def test_the_board_offers_the_emotions_says_its_language_and_a_lock_that_changes_a_length_says_so(client, demo):
+    page = client.get("/e/screenplay").text
+    assert "<datalist id=emotions>" in page and "<option value='angry'>" in page and "list=emotions" in page
+    assert "<html lang='en'>" in page
+    assert "render-selected" not in client.get("/e/screenplay/player").text  # no boxes to select there
+    shots = client.get("/api/e/screenplay/board").json()["shots"]
+    done = [client.post(f"/api/e/screenplay/shots/{s['id']}/lock", json={"locked": True}).json() for s in shots]
+    changed = [d for d in done if d["warnings"]]
+    for d in changed:  # the studio audit: a lock rewrote 2.7 to 1.8333 without a word
+        assert "locked at its length in the episode" in d["warnings"][0]
+    for s in shots:
+        client.post(f"/api/e/screenplay/shots/{s['id']}/lock", json={"locked": False})
+        client.post(f"/api/e/screenplay/shots/{s['id']}", json={"duration": s["duration"]})
+    assert changed, "no shot's plan differed from its length in the episode"
