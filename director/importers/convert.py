@@ -435,6 +435,11 @@ class _Builder:
         if value is None:
             self.warn(el.line, f"director has no transition like {el.text!r}; a cut is used (known: cut, fade, "
                                "dissolve)")
+        if self.transition is not None and (value or "cut") != self.transition[0]:
+            if (value or "cut") == "cut":  # （黑场） then 切至：: the cut adds nothing to the fade before it
+                return
+            self.warn(el.line, f"two transitions in a row: {el.text!r} replaces the {self.transition[0]} before it "
+                               f"(line {self.transition[1]})")
         self.transition = (value or "cut", el.line)
 
     def framing(self, text: str) -> bool:

@@ -50,6 +50,16 @@ _SAID = ("说", "道", "问", "喊", "答", "叫", "骂", "吼", "想")  # 他�
 _ACTION_MARKS = "△▲"  # a Chinese script's action line: △苏晴攥着化验单。
 
 
+# lines that direct the cut rather than show anything: each made an empty 2.5 s shot of its words
+_SUPER = re.compile(r"(?i)(?:SUPER(?:IMPOSE)?|TITLE CARD|CAPTION|ON SCREEN)\s*[:：]\s*[\"“]?(?P<text>[^\"”]+?)[\"”]?\s*")
+_MARKER = re.compile(r"(?i)(?:INTERCUT(?: WITH)?|BEGIN FLASHBACK|END FLASHBACK|FLASHBACK ENDS|BACK TO SCENE|"
+                     r"BACK TO PRESENT|BACK TO PRESENT DAY|LATER|MOMENTS LATER|CONTINUOUS|END MONTAGE|END OF MONTAGE|"
+                     r"BEGIN MONTAGE|MONTAGE|SERIES OF SHOTS|END SERIES OF SHOTS)\b[^a-z]*")
+_ZH_TRANSITIONS = re.compile(r"[（(【\[]?\s*(?P<word>切至|切到|切换至|转场|叠化|淡入|淡出|黑场|黑屏|闪白)\s*[)）】\]]?\s*[:：。]?\s*")
+_ZH_FLASHBACK = re.compile(r"[（(【\[]?\s*(?:闪回|回忆|闪回开始|回忆开始|闪回结束|回忆结束)\s*[)）】\]]?\s*"
+                           r"(?:[（(【\[]\s*(?P<when>[^)）】\]]{1,12})\s*[)）】\]])?\s*[:：。]?\s*")
+
+
 def colon_speech(s: str) -> re.Match | None:
     """A Chinese speech written on one line (苏晴：……), or None (a label such as 人物：, a prose 他说：)."""
     match = _COLON_SPEECH.fullmatch(s)
@@ -312,9 +322,29 @@ class _Reader:
             return False
         return True
 
+    def direction(self, n: int, s: str) -> bool:
+        """A line that directs the cut (SUPER: "TOKYO, 1999", INTERCUT WITH:, BEGIN FLASHBACK:, 切至：, （黑场）,
+        闪回（三年前）): a caption card, a transition or a comment, not an action drawn as an empty shot."""
+        if match := _SUPER.fullmatch(s):
+            self.emit("caption", plain(match["text"]), n)
+        elif match := _ZH_FLASHBACK.fullmatch(s):
+            if match["when"]:
+                self.emit("caption", plain(match["when"]), n)
+            else:
+                self.emit("comment", f"direction: {plain(s)}", n)
+        elif _ZH_TRANSITIONS.fullmatch(s):
+            self.emit("transition", plain(s), n)
+        elif s.isupper() and _MARKER.fullmatch(s):
+            self.emit("comment", f"direction: {plain(s)}", n)
+        else:
+            return False
+        return True
+
     def block_start(self, n: int, s: str, following: str) -> None:
         """The first line after a blank line: a heading, a transition, a cue or action."""
-        if s.startswith(("!", "~")):  # forced action, lyrics
+        if self.direction(n, s):
+            pass
+        elif s.startswith(("!", "~")):  # forced action, lyrics
             self.gather(n, s[1:], "action")
         elif re.match(r"\.\w", s) or _HEADING.match(s) or chinese_heading(s):  # .FORCED, INT. EXT. ...
             text = s.removeprefix(".")

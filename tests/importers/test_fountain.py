@@ -343,3 +343,18 @@ def test_a_chinese_title_page_and_a_key_before_the_title_are_read(tmp_path):
     assert english.screenplay_dict["title"] == "The Pact" and "# Format: short drama" in english.yaml_text
     chinese_cast = import_text(tmp_path, "人物：苏晴、医生\n\n1-1 日 内 医院走廊\n\n苏晴：你好。\n")
     assert chinese_cast.screenplay_dict["title"] == "script"  # a cast line is no title page
+
+
+def test_lines_that_direct_the_cut_are_cards_transitions_or_comments_not_empty_shots(tmp_path):
+    """The importer audit: SUPER:, INTERCUT WITH:, BEGIN/END FLASHBACK, BACK TO SCENE, （黑场）, 切至： and 闪回（三年前）
+    each became a 2.5 s shot of nothing with its words in the prompt."""
+    result = import_text(tmp_path, 'INT. OFFICE - DAY\n\nMia reads.\n\nSUPER: "TOKYO, 1999"\n\nINTERCUT WITH:\n\n'
+                                   "BEGIN FLASHBACK:\n\nMia, younger.\n\nEND FLASHBACK.\n\nBACK TO SCENE\n\n"
+                                   "外景 天台 夜\n\n苏晴站着。\n\n（黑场）\n\n切至：\n\n闪回（三年前）\n\n苏晴：你还记得吗？\n")
+    assert beats(result, 0) == [{"action": "Mia reads."}, {"card": {"kind": "caption", "text": "TOKYO, 1999"}},
+                                {"action": "Mia, younger."}]
+    assert beats(result, 1) == [{"action": "苏晴站着。"},
+                                {"card": {"kind": "caption", "text": "三年前"}, "transition": "fade"},
+                                {"line": {"who": "苏晴", "text": "你还记得吗？"}}]
+    assert "# direction: INTERCUT WITH:" in result.yaml_text and "# direction: BACK TO SCENE" in result.yaml_text
+    assert_valid(result, tmp_path)
