@@ -55,6 +55,8 @@ _YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
 _PLAIN = re.compile(r"[^\W\d_][\w-]*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
 
+_CJK_TEXT = re.compile(r"[\u3400-\u9fff]")
+_INTRO = re.compile(r"[^\W\d_]\s*[(（][^()（）]{2,80}[)）]")  # a name, then words in brackets: maybe who they are
 _HOLDING = re.compile(r"^(?:(?:talking |speaking )?(?:on|into|over)\b.*\b(?:phone|telephone|cell|mobile)\b|"
                       r"(?:phone|telephone) to (?:his|her|their) ear)")
 _HOLDING_ZH = ("打电话", "接电话", "对着电话", "对着手机", "拿着电话", "拿着手机", "拿起电话", "拿起手机", "打给", "回拨")
@@ -293,6 +295,7 @@ class _Builder:
         self.transition: tuple[str, int] | None = None
         self.shot: tuple[str, int] | None = None  # a Final Draft shot's words, for the beat after it
         self.cast: set[str] = set()  # every cue's name in the script
+        self.intros: dict[str, str] = {}  # cue name -> the words the script introduces them with
         self.orphans: list[int] = []   # lines of paragraphs before the first heading
         self.orphan_lines: list[int] = []  # ... of those, the dialogue
         self.texts: list[str] = []
@@ -324,6 +327,7 @@ class _Builder:
             # "THE END" in its prompt), 字幕：三年后 a caption; a scene with no picture yet keeps it as action
             self.beat({"card": {"kind": "title" if el.kind == "centered" else "caption", "text": el.text}}, el.line)
         elif el.kind in ("action", "centered", "caption"):
+            self.introduce(el.text)
             for piece in split_text(el.text, MAX_ACTION_CHARS):
                 self.beat({"action": piece}, el.line)
         elif el.kind == "cue":
@@ -430,6 +434,20 @@ class _Builder:
             self.warn(self.paren[1], f"the parenthetical {self.paren[0]} has no words after it; it is left out")
         self.speaker = self.paren = None
 
+    def introduce(self, text: str) -> None:
+        """Each character's introduction in action -- MIA (20s, yellow raincoat), 苏晴（25岁，倔强的实习生） -- kept as
+        their description where the script gives none other: the TODO left every preview voice's gender to chance
+        (the female lead spoke with a young man's voice)."""
+        if not _INTRO.search(text):
+            return
+        for key in self.cast - self.intros.keys():
+            match = re.search(rf"(?<![^\W\d_]){re.escape(key)}\s*[(（](?P<words>[^()（）]{{2,80}})[)）]", text)
+            words = match["words"].strip(" ,，") if match else ""
+            said = words.lower()
+            if len(words) >= 2 and said not in DELIVERY_WORDS and said not in NOT_ON_SCREEN and \
+                    said not in EMOTIONS and said not in EMOTION_WORDS:  # MIA (whispering) is a direction
+                self.intros[key] = words
+
     def transition_to(self, el: Element) -> None:
         value = transition_of(el.text)
         if value is None:
@@ -495,15 +513,19 @@ class _Builder:
             self.warn(self.orphans[0], f"{len(self.orphans)} paragraph(s) before the first scene heading are left out"
                                        f"{speech}; if they are a scene, add a heading above line {self.orphans[0]}, "
                                        f"such as {_HEADING_EXAMPLES}")
-        if self.transition:
+        if self.transition and self.transition[0] != "fade":  # FADE OUT. ends most scripts: the episode fades out
             self.warn(self.transition[1], "no beat follows this transition; it is left out")
         for scene in self.scenes:
             if not scene.beats:
                 self.warn(scene.line, f"the scene {scene.heading!r} has no action or dialogue; an establishing action "
                                       "is added")
                 place = next(e["description"] for i, e, _ in self.locations.values() if i == scene.location)
-                scene.beats += [_Beat({"action": piece}, scene.line)
-                                for piece in split_text(f"Establishing: {place}.", MAX_ACTION_CHARS)]
+                words = f"{place}，全景。" if _CJK_TEXT.search(place) else f"Establishing: {place}."
+                scene.beats += [_Beat({"action": piece}, scene.line) for piece in split_text(words, MAX_ACTION_CHARS)]
+        for key, (ident, entry, line) in self.characters.items():  # described where the script brings them in
+            said = self.intros.get(key)
+            if said and entry["description"].startswith("TODO"):
+                entry["description"] = said
         data = {"title": script.title, "language": _language(self.texts),
                 "characters": {i: e for i, e, _ in self.characters.values()},
                 "locations": {i: e for i, e, _ in self.locations.values()},

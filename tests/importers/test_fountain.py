@@ -47,7 +47,10 @@ def test_headings_name_places_and_times(ferry):
 def test_cues_become_characters_and_extensions_a_delivery(ferry):
     cast = ferry.screenplay_dict["characters"]
     assert list(cast) == ["mara", "ferryman", "jonas", "mccormack", "brick", "steel"]
-    assert cast["mara"] == {"name": "Mara", "description": "TODO: describe MARA"}
+    # MARA (30s, soaked raincoat) runs...: the script's introduction is her description (it draws her, and gives a
+    # preview voice its gender where it says one); a character the script never introduces keeps the TODO
+    assert cast["mara"] == {"name": "Mara", "description": "30s, soaked raincoat"}
+    assert cast["ferryman"]["description"] == "TODO: describe FERRYMAN"
     assert cast["mccormack"]["name"] == "McCORMACK"  # forced @ keeps the writer's case
     said = {(line["who"], line["text"]): line.get("delivery") for line in lines(ferry)}
     assert said[("ferryman", "Last crossing was at midnight, miss.")] == "os"
@@ -357,4 +360,21 @@ def test_lines_that_direct_the_cut_are_cards_transitions_or_comments_not_empty_s
                                 {"card": {"kind": "caption", "text": "三年前"}, "transition": "fade"},
                                 {"line": {"who": "苏晴", "text": "你还记得吗？"}}]
     assert "# direction: INTERCUT WITH:" in result.yaml_text and "# direction: BACK TO SCENE" in result.yaml_text
+    assert_valid(result, tmp_path)
+
+
+def test_a_character_introduced_in_action_is_described_and_a_chinese_empty_scene_is_established_in_chinese(tmp_path):
+    """The importer audit: every description was a TODO, so the preview voices took random genders (the female lead
+    苏晴 spoke as a young man); an empty Chinese scene got "Establishing: 咖啡馆，室内."; a closing FADE OUT. warned."""
+    from director.backends.preview.voice import assign_voices
+
+    result = import_text(tmp_path, "内景 咖啡馆 - 日\n\n苏晴（25岁，倔强的女实习生）推门进来。陈默（30岁，冷峻的男总裁）抬头。\n\n"
+                                   "苏晴\n（小声）\n你好。\n\n陈默\n坐。\n\n苏晴\n谢谢。\n\n陈默\n嗯。\n\n"
+                                   "外景 天台 - 夜\n\nFADE OUT.\n")
+    cast = result.screenplay_dict["characters"]
+    assert cast["苏晴"]["description"] == "25岁，倔强的女实习生" and cast["陈默"]["description"] == "30岁，冷峻的男总裁"
+    voices = assign_voices({i: (c["description"], None, None) for i, c in cast.items()})
+    assert voices["苏晴"].preset.startswith("female") and voices["陈默"].preset.startswith("male"), voices
+    assert beats(result, 1) == [{"action": "天台，室外，全景。"}]
+    assert not any("transition" in str(w) for w in result.warnings), result.warnings
     assert_valid(result, tmp_path)
