@@ -107,7 +107,7 @@ class LTXConditionConfig(LTXConfig):
 
 class CogVideoXConfig(VideoConfig):
     name: ClassVar[str] = "cogvideox-i2v"
-    version: ClassVar[str] = "3"  # passes planned from the frames shown (was one frame more)
+    version: ClassVar[str] = "4"  # 3: passes planned from the frames shown (was one frame more); 4: dynamic CFG
     license: ClassVar[str] = "CogVideoX License"
     target: ClassVar[str] = "director.backends.diffusion.video:CogVideoXBackend"
     pipeline_class: ClassVar[str] = "CogVideoXImageToVideoPipeline"
@@ -116,6 +116,8 @@ class CogVideoXConfig(VideoConfig):
 
     steps: int = 50
     guidance: float = 6.0
+    dynamic_cfg: bool = Field(default=True, description="guidance rising over the steps (the cosine schedule the "
+                              "5B image-to-video examples use, diffusers' use_dynamic_cfg)")
 
     def format_problem(self, width: int, height: int) -> str | None:
         """Said before any model runs (and in the dry run): CogVideoX-5B-I2V's position embeddings are learned at
@@ -353,7 +355,7 @@ class CogVideoXBackend(VideoBackend):
     def generate(self, image, prompt, negative, frames, width, height, seed, last_image=None):
         result = self.pipe(image=image, prompt=prompt, negative_prompt=negative, height=height, width=width,
                            num_frames=frames, num_inference_steps=self.config.steps, guidance_scale=self.config.guidance,
-                           generator=common.generator(self.pipe, seed),
+                           use_dynamic_cfg=self.config.dynamic_cfg, generator=common.generator(self.pipe, seed),
                            **steps.diffusers_callback(self.config.steps), output_type="pil")
         return result.frames[0]
 
