@@ -28,6 +28,7 @@ class PlanResult:
     kept: bool = False  # not planned: an edit brought the saved shot list up to the screenplay meanwhile
     described: dict[str, str] = field(default_factory=dict)  # how each character and place was described (digests)
     planned: list[Shot] | None = None  # the planner's own shots, before the hand edits kept (``_merge_hand_edits``)
+    covers: dict[str, str] = field(default_factory=dict)  # shot id -> digest of the beats it covers (``covered``)
 
     def save(self, project: Project) -> "PlanResult":
         """Write the shot list (keeping a copy of hand edits it replaces) and what the planner wrote, by digest."""
@@ -42,8 +43,9 @@ class PlanResult:
                        {"version": 2, "shots": {s.id: _shot_digest(s) for s in planned},
                         # each shot as planned: a re-plan keeps the fields edited by hand that it would not change
                         "planned": {s.id: s.model_dump(mode="json") for s in planned},
+                        "covers": self.covers,
                         "described": self.described,
-                        "durations": {s.id: s.duration for s in self.shot_list.shots}})  # as planned (``lock``)
+                        "durations": {s.id: s.duration for s in planned}})  # as planned (``lock``)
         return self
 
 
@@ -81,6 +83,23 @@ def planned_state(project: Project, episode: str, part: str = "shots") -> dict[s
 MERGED = ("size", "angle", "move", "duration", "prompt", "characters", "transition", "seed", "talking")
 
 
+def covered(sp, shots: list[Shot]) -> dict[str, str]:
+    """Shot id -> a digest of what its beats are (kind, who, words...): what makes a shot the same shot across a
+    re-plan, where its id and its beats' refs are places (one-03, one/3) that a line added above gives to another."""
+    beats = {ref: beat for ref, _, beat in sp.beats()}
+    return {s.id: hashlib.sha256(json.dumps([beats[r].model_dump(mode="json") if r in beats else None
+                                             for r in s.beats], sort_keys=True, default=str).encode()).hexdigest()[:16]
+            for s in shots}
+
+
+def planned_covers(project: Project, episode: str) -> dict[str, str]:
+    try:
+        data = json.loads(read_own(project.state_file("state", f"{episode}.plan.json"))).get("covers", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def planned_shots(project: Project, episode: str) -> dict[str, dict]:
     """Each shot as the planner last wrote it (JSON), or {} (a shot list planned before this was kept)."""
     try:
@@ -90,10 +109,11 @@ def planned_shots(project: Project, episode: str) -> dict[str, dict]:
     return data if isinstance(data, dict) else {}
 
 
-def hand_edits(shot: Shot, planned: dict) -> dict:
-    """The fields of ``shot`` changed by hand since the planner wrote it as ``planned``."""
+def hand_edits(shot: Shot, planned: dict, fields: tuple[str, ...] | None = MERGED) -> dict:
+    """The fields of ``shot`` changed by hand since the planner wrote it as ``planned`` (``fields`` None: any)."""
     now = shot.model_dump(mode="json")
-    return {k: now[k] for k in MERGED if k in planned and planned[k] != now[k]}
+    keys = fields if fields is not None else [k for k in now if k != "id"]
+    return {k: now[k] for k in keys if k in planned and planned[k] != now[k]}
 
 
 def _merge_hand_edits(sp, project: Project, episode: str, previous: ShotList, shots: list[Shot]) -> list[Shot]:
@@ -101,16 +121,29 @@ def _merge_hand_edits(sp, project: Project, episode: str, previous: ShotList, sh
     wherever the planner gives that field what it gave before (a three-way merge: the shot as planned, as edited,
     as planned now). A field both changed takes the new plan's value (a copy of the edit is kept by the save). A
     merged shot the screenplay no longer allows (a character gone) stays as planned now."""
-    planned = planned_shots(project, episode)
-    if not planned:
+    planned, covers = planned_shots(project, episode), planned_covers(project, episode)
+    if not planned or not covers:
         return shots
+    from director.plan.rules import SIZE_WORDS
+
+    now_covers = covered(sp, shots)
+
     before = {s.id: s for s in previous.shots if not s.locked}
     out, merged = [], set()
     for shot in shots:
         edited, was = before.get(shot.id), planned.get(shot.id)
-        if edited is not None and isinstance(was, dict) and not shot.locked:
+        # the same shot: ids are places in a scene (one-03), so a line added above gives one-03 to another beat --
+        # an edit is carried only to the shot that covers the very beats it covered (their kind, speaker, words)
+        if edited is not None and isinstance(was, dict) and not shot.locked and edited.beats == shot.beats and \
+                covers.get(shot.id) == now_covers.get(shot.id):
             now = shot.model_dump(mode="json")
             keep = {k: v for k, v in hand_edits(edited, was).items() if now.get(k) == was.get(k)}
+            if keep and ("size" in keep or "angle" in keep) and "prompt" not in keep:
+                # the prompt opens with the framing (``shot set`` rewrites it): the kept size, not the planner's
+                said = f"{SIZE_WORDS.get(now['size'], '')}, {now['angle']}."
+                if now["prompt"].startswith(said):
+                    size, angle = keep.get("size", now["size"]), keep.get("angle", now["angle"])
+                    keep["prompt"] = f"{SIZE_WORDS.get(size, size)}, {angle}." + now["prompt"][len(said):]
             if keep:
                 try:
                     shot = Shot.model_validate({**now, **keep})
@@ -227,9 +260,10 @@ def replaced_edits(project: Project, previous: ShotList, new: ShotList | None) -
     full = planned_shots(project, previous.episode) if new is not None else {}
     if new is not None and full:  # replaced: an edited field the new plan does not carry (or the shot is gone)
         fresh = {s.id: s.model_dump(mode="json") for s in new.shots}
+        # any field edited by hand (a location or beats typed in a text editor too, which no merge keeps)
         return [s.id for s in previous.shots if not s.locked and s.id in planned and planned[s.id] != _shot_digest(s)
-                and (s.id not in fresh or any(fresh[s.id].get(k) != v for k, v in
-                                              hand_edits(s, full.get(s.id) or {}).items()))]
+                and (s.id not in fresh or not full.get(s.id) or any(
+                    fresh[s.id].get(k) != v for k, v in hand_edits(s, full[s.id], None).items()))]
     if new is None:
         takes = _takes(project, previous.episode)
         return [s.id for s in previous.shots if not s.locked and s.id in planned and planned[s.id] != _shot_digest(s)
@@ -331,7 +365,7 @@ def _plan_once(project: Project, loaded: LoadedScreenplay, planner_name: str | N
     shot_list = ShotList(episode=episode, screenplay=plan_digest(sp, name), planner=name, shots=shots)
     changed = previous is None or previous != shot_list
     return PlanResult(shot_list, project.shots_path(episode), notes, changed, stats, previous,
-                      described=described(sp), planned=planner_shots)
+                      described=described(sp), planned=planner_shots, covers=covered(sp, planner_shots))
 
 
 def current_shots(project: Project, loaded: LoadedScreenplay, planner: str | None = None,
@@ -397,6 +431,9 @@ def plan_preview(project: Project, loaded: LoadedScreenplay) -> tuple[list, list
     locked = [s for s in previous.shots if s.locked] if previous else []
     sp = loaded.screenplay
     shots, notes = merge_locked(sp, loaded.episode, RulePlanner(sp, loaded.episode), locked)
+    if previous is not None:  # as the render's re-plan makes them: picked takes and hand edits kept
+        shots = _merge_hand_edits(sp, project, loaded.episode, previous,
+                                  _keep_takes(project, loaded.episode, previous, shots))
     problems = plan_problems(sp, shots)
     if problems:  # what ``plan_episode`` would refuse: a locked shot the screenplay no longer fits
         raise ScreenplayError(_located(project.shots_path(loaded.episode), shots, problems))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import io
+import json
 import re
 import random
 import secrets
@@ -521,3 +522,14 @@ def _keep_plan(project: Project, before: LoadedScreenplay) -> None:
         return  # the plan was already out of date: the next render re-plans as before
     data["screenplay"] = new
     _validated(path, _dump(rt, data), lambda tmp: load_shot_list(tmp, after.screenplay))
+    from director.plan import covered  # the shots cover the same beats, now with these words: a later re-plan
+    state = project.state_file("state", f"{before.episode}.plan.json")  # carries their edits (``covers``)
+    try:
+        record = json.loads(read_own(state))
+    except (OSError, ValueError):
+        return
+    if isinstance(record, dict) and isinstance(record.get("covers"), dict):
+        shots = load_shot_list(path, after.screenplay).shots
+        record["covers"] = {**record["covers"], **{k: v for k, v in covered(after.screenplay, shots).items()
+                                                   if k in record["covers"]}}
+        write_json(state, record)

@@ -114,6 +114,25 @@ def test_plan_keeps_hand_edits_without_asking_the_llm_again(llm_project, monkeyp
     assert "MY CAREFUL HAND-WRITTEN PROMPT" in shots_file.read_text()
 
 
+def test_a_hand_edit_stays_with_its_beats_when_a_re_plan_renumbers_the_shots(tmp_path):
+    """The review: ids are places in a scene (one-03), so a line added above Bo's gave one-03 to Ana's line, and the
+    merge put Bo's transition and talking=false on her close-up (she spoke with her lips still), without a note."""
+    project = make_project(tmp_path)
+    director("-p", str(project), "plan", check=True)
+    shots_file = project / "shots/screenplay.yaml"
+    bo = next(s for s in yaml.safe_load(shots_file.read_text())["shots"] if s["beats"] == ["one/3"])
+    director("-p", str(project), "shot", "set", bo["id"], "transition=fade", "talking=false", check=True)
+    sp_path = project / "screenplay.yaml"
+    data = yaml.safe_load(sp_path.read_text())
+    data["scenes"][0]["beats"].insert(1, {"action": "Ana turns."})
+    sp_path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    proc = director("-p", str(project), "plan", check=True)
+    now = yaml.safe_load(shots_file.read_text())["shots"]
+    ana = next(s for s in now if s["beats"] == ["one/3"])
+    assert ana["transition"] != "fade" and ana.get("talking") is not False, ana
+    assert "edited by hand" in proc.stderr and list((project / ".director/backups").glob("*.yaml")), proc.stderr
+
+
 def test_replanning_over_hand_edits_warns_and_keeps_a_copy(tmp_path):
     project, first, sp_path = _hand_edited_then_replanned(tmp_path)
     proc = director("-p", str(project), "plan", check=True)
