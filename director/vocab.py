@@ -151,8 +151,11 @@ def _lookup(value: str, table: dict, canon) -> str | None:
         return key
     if key in table:
         return table[key]
-    found = [word if word in canon else table[word] for word in key.split() if word in canon or word in table]
-    if found:  # "slow sad" -> sad; a bare "on" (on screen) only where no other word says more: "on the radio"
+    words = key.split()
+    # "slow sad" -> sad: a word that is a value itself first ("quietly angry" is angry, not quietly's calm), then a
+    # synonym; a bare "on" (on screen) only where no other word says more ("on the radio")
+    found = [w for w in words if w in canon] + [table[w] for w in words if w not in canon and w in table]
+    if found:
         return next((f for f in found if f != "on"), found[0])
     for syn, target in table.items():  # Chinese has no spaces: 有点悬疑 -> 悬疑
         if len(syn) > 1 and not syn.isascii() and syn in key:

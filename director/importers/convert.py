@@ -56,8 +56,13 @@ _PLAIN = re.compile(r"[^\W\d_][\w-]*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
 
 _CJK_TEXT = re.compile(r"[\u3400-\u9fff]")
+_PERSON = re.compile(r"\d|岁|[男女]|老人|少年|少女|孩|(?i:\b(?:man|woman|men|women|girl|boy|lady|guy|kid|child|teen\w*|"
+                     r"old|young|elderly|middle-aged|wearing|dressed|suit|coat|dress|jacket|uniform|hair|beard|"
+                     r"tall|short|thin|heavy|handsome|beautiful|pretty|blond\w*|brunette|"
+                     r"father|mother|son|daughter|wife|husband|sister|brother|detective|officer|doctor|nurse|"
+                     r"boss|ceo|fisherman|driver|student|teacher)\b)")
 _INTRO = re.compile(r"[^\W\d_]\s*[(（][^()（）]{2,80}[)）]")  # a name, then words in brackets: maybe who they are
-_HOLDING = re.compile(r"^(?:(?:talking |speaking )?(?:on|into|over)\b.*\b(?:phone|telephone|cell|mobile)\b|"
+_HOLDING = re.compile(r"^(?:(?:talking |speaking )?(?:on|into)\b.*\b(?:phone|telephone|cell|mobile)\b|"
                       r"(?:phone|telephone) to (?:his|her|their) ear)")
 _HOLDING_ZH = ("打电话", "接电话", "对着电话", "对着手机", "拿着电话", "拿着手机", "拿起电话", "拿起手机", "打给", "回拨")
 
@@ -66,6 +71,11 @@ _HOLDING_ZH = ("打电话", "接电话", "对着电话", "对着手机", "拿着
 PAUSES = {"beat": 0.6, "a beat": 0.6, "short beat": 0.4, "long beat": 1.2, "a long beat": 1.2, "pause": 1.0,
           "a pause": 1.0, "short pause": 0.6, "long pause": 2.0, "a long pause": 2.0, "silence": 1.5, "停顿": 1.0,
           "顿": 0.6, "停": 0.6, "片刻": 1.0, "沉默": 1.5, "沉默片刻": 1.5, "良久": 2.0}
+
+
+def _shows(data: dict) -> bool:
+    """Whether a beat has a picture of its own (a card, a sound, a pause rides on the next one)."""
+    return any(k in data for k in ("action", "line", "narration"))
 
 
 def emotion_of(words: str) -> str | None:
@@ -224,9 +234,11 @@ def heading_markers(text: str) -> tuple[str, bool]:
     ``INT. KITCHEN - NIGHT - FLASHBACK`` made a place "kitchen-night" set in the day, and ``.FLASHBACK - MIA'S
     KITCHEN`` a place "flashback"."""
     flashback = False
-    text = text.strip().rstrip(".。")
-    while (found := re.search(r"\s*[(（\[]([^()（）\[\]]{1,30})[)）\]]\s*$", text)) and \
-            found[1].strip().upper() in _MARKER_WORDS:
+    text = " ".join(text.split()).rstrip(".。")  # one space a run: the patterns below never backtrack over many
+    for _ in range(4):  # (FLASHBACK) (DREAM): a few, not one search per repeat of a 100 KB heading
+        found = re.search(r" ?[(（\[]([^()（）\[\]]{1,30})[)）\]] ?$", text)
+        if not found or found[1].strip().upper() not in _MARKER_WORDS:
+            break
         flashback |= found[1].strip().upper() in _FLASHBACK_WORDS
         text = text[:found.start()].rstrip(" .-–—")
     parts = _TIME_SEPARATOR.split(text)
@@ -296,6 +308,7 @@ class _Builder:
         self.shot: tuple[str, int] | None = None  # a Final Draft shot's words, for the beat after it
         self.cast: set[str] = set()  # every cue's name in the script
         self.intros: dict[str, str] = {}  # cue name -> the words the script introduces them with
+        self.held: list[Element] = []  # cards waiting for the scene's first picture
         self.orphans: list[int] = []   # lines of paragraphs before the first heading
         self.orphan_lines: list[int] = []  # ... of those, the dialogue
         self.texts: list[str] = []
@@ -322,9 +335,11 @@ class _Builder:
             if not self.framing(el.text):  # a shot that says what it shows (INSERT - THE NOTE) is a beat
                 self.end_shot()
         elif el.kind in ("centered", "caption") and len(el.text) <= MAX_CARD_CHARS and self.scenes and \
-                any("card" not in b.data for b in self.scenes[-1].beats):
+                not any(_shows(b.data) for b in self.scenes[-1].beats):
+            self.held.append(el)  # SUPER: right under the heading: shown over the scene's first picture
+        elif el.kind in ("centered", "caption") and len(el.text) <= MAX_CARD_CHARS and self.scenes:
             # text shown on screen, over the scene's picture: >THE END< a title card (it was an empty shot with
-            # "THE END" in its prompt), 字幕：三年后 a caption; a scene with no picture yet keeps it as action
+            # "THE END" in its prompt), 字幕：三年后 a caption
             self.beat({"card": {"kind": "title" if el.kind == "centered" else "caption", "text": el.text}}, el.line)
         elif el.kind in ("action", "centered", "caption"):
             self.introduce(el.text)
@@ -341,6 +356,7 @@ class _Builder:
 
     def scene(self, el: Element) -> None:
         self.end_shot()
+        self.let_go()
         self.on_call = False
         self.callers = set()
         heading, flashback = heading_markers(el.text)
@@ -401,7 +417,10 @@ class _Builder:
         self.paren = None
         inner = (paren or "").strip("()（） ").lower()
         # each part of a parenthetical: (into phone; angry), (to Ben, sarcastic), （冷冷地）
-        parts = [p.strip() for p in re.split(r"[;,；，、]", inner) if p.strip()]
+        parts = [p.strip() for p in re.split(r"[;,；，、]|[)）]\s*[(（]", inner) if p.strip()]
+        pause = sum(PAUSES.get(p, 0.0) for p in parts)  # (WHISPERING) (beat): the whisper and the beat
+        if pause:
+            self.beat({"pause": round(pause, 2)}, el.line)
         emotion = next((e for e in map(emotion_of, parts) if e), None)
         said = next((d for d in (DELIVERY_WORDS.get(p, p if p in NOT_ON_SCREEN else None) for p in parts) if d), None)
         if any(holds_phone(p) for p in parts):  # "(on the phone)": the one we see, talking into it -- the far end
@@ -443,9 +462,8 @@ class _Builder:
         for key in self.cast - self.intros.keys():
             match = re.search(rf"(?<![^\W\d_]){re.escape(key)}\s*[(（](?P<words>[^()（）]{{2,80}})[)）]", text)
             words = match["words"].strip(" ,，") if match else ""
-            said = words.lower()
-            if len(words) >= 2 and said not in DELIVERY_WORDS and said not in NOT_ON_SCREEN and \
-                    said not in EMOTIONS and said not in EMOTION_WORDS:  # MIA (whispering) is a direction
+            # who they are (an age, a gender, what they wear), not what they do: BEN (still asleep), 苏晴（愣住）
+            if len(words) >= 2 and _PERSON.search(words):
                 self.intros[key] = words
 
     def transition_to(self, el: Element) -> None:
@@ -494,6 +512,18 @@ class _Builder:
             data["transition"] = self.transition[0]
             self.transition = None
         self.scenes[-1].beats.append(_Beat(data, line, self.take_notes() + (notes or [])))
+        if self.held and _shows(data):
+            held, self.held = self.held, []
+            for el in held:
+                self.beat({"card": {"kind": "title" if el.kind == "centered" else "caption", "text": el.text}},
+                          el.line)
+
+    def let_go(self) -> None:
+        """Cards held for a picture the scene never showed: its action, as the script has the words."""
+        held, self.held = self.held, []
+        for el in held:
+            for piece in split_text(el.text, MAX_ACTION_CHARS):
+                self.beat({"action": piece}, el.line)
 
     def take_notes(self) -> list[str]:
         notes, self.notes = self.notes, []
@@ -502,6 +532,8 @@ class _Builder:
     def finish(self, script: Script) -> ImportResult:
         self.end_speech()
         self.end_shot()
+        if self.scenes:
+            self.let_go()
         if not script.elements:
             raise ScreenplayError([Problem(self.display, 1, 1, "the script is empty: no scenes, action or dialogue")])
         if not self.scenes:
@@ -513,7 +545,10 @@ class _Builder:
             self.warn(self.orphans[0], f"{len(self.orphans)} paragraph(s) before the first scene heading are left out"
                                        f"{speech}; if they are a scene, add a heading above line {self.orphans[0]}, "
                                        f"such as {_HEADING_EXAMPLES}")
-        if self.transition and self.transition[0] != "fade":  # FADE OUT. ends most scripts: the episode fades out
+        if self.transition and self.transition[0] == "fade":  # FADE OUT. ends most scripts
+            self.warn(self.transition[1], "the closing fade is not carried: the episode's picture ends on its last "
+                                          "frame (its music fades out)")
+        elif self.transition:
             self.warn(self.transition[1], "no beat follows this transition; it is left out")
         for scene in self.scenes:
             if not scene.beats:

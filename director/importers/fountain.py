@@ -45,13 +45,13 @@ _COLON_SPEECH = re.compile(rf"(?P<name>{_HAN}{{1,6}}(?:[·・]{_HAN}{{1,6}})*)\s
 _LABELS = {"人物", "出场人物", "主要人物", "时间", "地点", "场景", "场次", "道具", "服装", "化妆", "备注", "注", "注意",
            "标题", "剧名", "片名", "作者", "编剧", "导演", "集数", "本集", "景别", "镜头", "画面", "特写", "音效", "音乐",
            "配乐", "字幕", "提示", "梗概", "简介", "大纲", "剧情", "内容", "时长", "环境", "气氛", "说明", "背景", "切",
-           "闪回", "转场", "内景", "外景", "日", "夜"}
+           "闪回", "转场", "内景", "外景", "日", "夜", "记住", "听着", "注意", "警告", "规则", "地址", "电话", "密码"}
 _SAID = ("说", "道", "问", "喊", "答", "叫", "骂", "吼", "想")  # 他说：…… in prose: a speaker only where it heads 2+
 _ACTION_MARKS = "△▲"  # a Chinese script's action line: △苏晴攥着化验单。
 
 
 # lines that direct the cut rather than show anything: each made an empty 2.5 s shot of its words
-_SUPER = re.compile(r"(?i)(?:SUPER(?:IMPOSE)?|TITLE CARD|CAPTION|ON SCREEN)\s*[:：]\s*[\"“]?(?P<text>[^\"”]+?)[\"”]?\s*")
+_SUPER = re.compile(r"(?:SUPER(?:IMPOSE)?|TITLE CARD|CAPTION) ?[:：] ?[\"“]?(?P<text>[^\"”]*[^\"”\s])[\"”]?")
 _MARKER = re.compile(r"(?i)(?:INTERCUT(?: WITH)?|BEGIN FLASHBACK|END FLASHBACK|FLASHBACK ENDS|BACK TO SCENE|"
                      r"BACK TO PRESENT|BACK TO PRESENT DAY|LATER|MOMENTS LATER|CONTINUOUS|END MONTAGE|END OF MONTAGE|"
                      r"BEGIN MONTAGE|MONTAGE|SERIES OF SHOTS|END SERIES OF SHOTS)\b[^a-z]*")
@@ -60,10 +60,17 @@ _ZH_FLASHBACK = re.compile(r"[（(【\[]?\s*(?:闪回|回忆|闪回开始|回忆
                            r"(?:[（(【\[]\s*(?P<when>[^)）】\]]{1,12})\s*[)）】\]])?\s*[:：。]?\s*")
 
 
+def one_spaced(s: str) -> str:
+    """``s`` with each run of white space one space: the patterns below never meet a long run (several optional
+    ``\\s*`` in a row backtracked over one: 400 spaces took 12 s)."""
+    return " ".join(s.split())
+
+
 def colon_speech(s: str) -> re.Match | None:
-    """A Chinese speech written on one line (苏晴：……), or None (a label such as 人物：, a prose 他说：)."""
-    match = _COLON_SPEECH.fullmatch(s)
-    if match is None or match["name"] in _LABELS or (match["tag"] and match["tag2"]):
+    """A Chinese speech written on one line (苏晴：……), or None (a label such as 人物：, a prose 他说：, 第一集：)."""
+    match = _COLON_SPEECH.fullmatch(one_spaced(s))
+    if match is None or match["name"] in _LABELS or (match["tag"] and match["tag2"]) or \
+            re.fullmatch(r"第.{1,4}[集场幕章]", match["name"]):
         return None
     return match
 
@@ -190,14 +197,22 @@ class _Reader:
         self.han_counts: Counter[str] = Counter()  # how many speeches each such name heads
         self.colon_cues: list[tuple[int, str]] = []  # speeches written on one line (苏晴：……)
         self.colon_counts: Counter[str] = Counter()  # how many such lines each name heads
+        self.listed: set[str] = set()  # the names of the script's 人物： lines
         blank = True
         for i, (_, raw) in enumerate(lines):
             s = raw.strip()
+            if len(s) > 400:  # a speech line is shorter; a long action paragraph is not matched at all
+                blank = not s
+                continue
             if (match := colon_speech(s)) is not None:
                 self.colon_counts[match["name"]] += 1
+            elif cast := re.fullmatch(r"(?:人物|出场人物|主要人物)\s*[：:]\s*(.+)", s):
+                self.listed.update(n for n in re.split(r"[、，,\s]+", cast[1]) if n)
             if s and blank and i + 1 < len(lines) and lines[i + 1][1].strip() and _HAN_CUE.fullmatch(s):
                 self.han_counts[_cue_name(s)] += 1
             blank = not s
+        # written 名字：台词: three such lines or more by names a name's length (短信内容 and 手机屏幕显示 are not)
+        self.colon_script = sum(c for name, c in self.colon_counts.items() if len(name) <= 3) >= 3
         self.out: list[Element] = []
         self.block: list[str] = []
         self.first = 0
@@ -241,7 +256,7 @@ class _Reader:
             if self.standalone(n, s):
                 blank_before = s[0] != ">"
                 continue
-            if self.chinese_line(n, s):
+            if self.mode != "dialogue" and self.chinese_line(n, s):  # 记住：别回头。 inside a speech is words
                 blank_before = True  # each such line stands alone: the next may be a heading or a speech
                 continue
             if self.mode == "dialogue":
@@ -275,7 +290,7 @@ class _Reader:
                       f"characters: {label[2]}" if label[1] != "字幕" else plain(label[2]), n)
             return True
         match = colon_speech(s)
-        if match is None or (match["name"].endswith(_SAID) and self.colon_counts[match["name"]] < 2):
+        if match is None or not self.speaks(match):
             return False
         name, paren = match["name"], match["paren"]
         tag = (match["tag"] or match["tag2"] or "").upper().replace(".", "")
@@ -286,6 +301,19 @@ class _Reader:
         self.out.append(Element("dialogue", plain(match["text"]), n))
         self.colon_cues.append((n, name))
         return True
+
+    def speaks(self, match: re.Match) -> bool:
+        """Whether a 名字：台词 line is a speech: its name heads two such lines or more, is listed in a 人物： line,
+        carries a delivery or a parenthetical, or -- in a script written this way (three speeches by names that
+        speak twice) -- is a short name (张妈：少奶奶，您回来了。). A one-off 手机屏幕显示：妈妈来电 or 短信内容：我到了 is
+        action, as is a prose 他说：."""
+        name = match["name"]
+        if self.colon_counts[name] >= 2 or name in self.listed or name in NARRATOR_CUES:
+            return True
+        if name.endswith(_SAID):
+            return False
+        return bool(match["tag"] or match["tag2"] or match["paren"]) or (
+            self.colon_script and len(name) <= 3 and not name.endswith(("显示", "写着", "内容", "上", "里", "中")))
 
     def han_cue(self, n: int, s: str, following: str = "") -> bool:
         """Chinese has no upper case: a short line of Han characters with no punctuation, right above a line,
@@ -325,6 +353,9 @@ class _Reader:
     def direction(self, n: int, s: str) -> bool:
         """A line that directs the cut (SUPER: "TOKYO, 1999", INTERCUT WITH:, BEGIN FLASHBACK:, 切至：, （黑场）,
         闪回（三年前）): a caption card, a transition or a comment, not an action drawn as an empty shot."""
+        if len(s) > 120:
+            return False
+        s = one_spaced(s)
         if match := _SUPER.fullmatch(s):
             self.emit("caption", plain(match["text"]), n)
         elif match := _ZH_FLASHBACK.fullmatch(s):

@@ -200,7 +200,11 @@ def set_shot(project: Project, episode: str | None, shot_id: str, changes: dict[
     current = next(s for s in shots.shots if s.id == shot_id)
     for key, shown in (was or {}).items():
         now = getattr(current, key, None)
-        if not _same_value(parse_value(key, shown), now):
+        try:  # read as the edit is; an empty prompt shown is "" (parse_value refuses it as a new value)
+            seen = parse_value(key, shown)
+        except UsageError:
+            seen = shown
+        if not _same_value(seen, now):
             raise EditConflict(f"shot {shot_id}'s {key} changed since this page showed it (another tab or a hand "
                                f"edit): it is now {str(now)[:80]!r}; look at it again before changing it")
     source = path.read_text(encoding="utf-8")
@@ -233,7 +237,7 @@ def set_shot(project: Project, episode: str | None, shot_id: str, changes: dict[
 
 def _same_value(a: Any, b: Any) -> bool:
     if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
-        return abs(a - b) < 1e-6 * max(1.0, abs(b))
+        return abs(a - b) <= 1e-5 * max(1.0, abs(b))  # the page shows 6 significant digits (12.345649 as 12.3456)
     if isinstance(a, str) and isinstance(b, str):  # a text area's line ends, a field's trimmed spaces
         return " ".join(a.split()) == " ".join(b.split())
     return a == b

@@ -18,7 +18,6 @@ import contextlib
 import logging
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -43,9 +42,10 @@ def on_device(device: str | None):
     device: the copies stopped overlapping the compute), and ``empty_cache`` and capability checks asked cuda:0."""
     token = current_device.set(device)
     try:
-        torch = sys.modules.get("torch")  # imported by the job's backend where it needs a GPU; never here
         index = device.partition(":")[2] if device and device.startswith("cuda:") else ""
-        if torch is not None and index.isdigit() and torch.cuda.is_available():
+        # a cuda:N job's models are loaded here (its first preload too): torch imported for it, never otherwise
+        torch = __import__("torch") if index.isdigit() else None
+        if torch is not None and torch.cuda.is_available():
             with torch.cuda.device(int(index)):
                 yield
         else:

@@ -353,12 +353,12 @@ def test_lines_that_direct_the_cut_are_cards_transitions_or_comments_not_empty_s
     each became a 2.5 s shot of nothing with its words in the prompt."""
     result = import_text(tmp_path, 'INT. OFFICE - DAY\n\nMia reads.\n\nSUPER: "TOKYO, 1999"\n\nINTERCUT WITH:\n\n'
                                    "BEGIN FLASHBACK:\n\nMia, younger.\n\nEND FLASHBACK.\n\nBACK TO SCENE\n\n"
-                                   "外景 天台 夜\n\n苏晴站着。\n\n（黑场）\n\n切至：\n\n闪回（三年前）\n\n苏晴：你还记得吗？\n")
+                                   "外景 天台 夜\n\n苏晴站着。\n\n（黑场）\n\n切至：\n\n闪回（三年前）\n\n苏晴：你还记得吗？\n\n苏晴：我记得。\n")
     assert beats(result, 0) == [{"action": "Mia reads."}, {"card": {"kind": "caption", "text": "TOKYO, 1999"}},
                                 {"action": "Mia, younger."}]
     assert beats(result, 1) == [{"action": "苏晴站着。"},
                                 {"card": {"kind": "caption", "text": "三年前"}, "transition": "fade"},
-                                {"line": {"who": "苏晴", "text": "你还记得吗？"}}]
+                                {"line": {"who": "苏晴", "text": "你还记得吗？"}}, {"line": {"who": "苏晴", "text": "我记得。"}}]
     assert "# direction: INTERCUT WITH:" in result.yaml_text and "# direction: BACK TO SCENE" in result.yaml_text
     assert_valid(result, tmp_path)
 
@@ -378,3 +378,40 @@ def test_a_character_introduced_in_action_is_described_and_a_chinese_empty_scene
     assert beats(result, 1) == [{"action": "天台，室外，全景。"}]
     assert not any("transition" in str(w) for w in result.warnings), result.warnings
     assert_valid(result, tmp_path)
+
+
+def test_review_a_colon_inside_a_speech_or_a_one_off_label_is_no_speaker(tmp_path):
+    """The review: 我只说一句：你走吧。 inside @苏晴's speech became a character 我只说一句; 手机屏幕显示：妈妈来电 and
+    第一集：重生归来 became characters with lines."""
+    result = import_text(tmp_path, "第一集：重生归来\n\n内景 医院 - 日\n\n@苏晴\n我只说一句：你走吧。\n\n"
+                                   "手机屏幕显示：妈妈来电\n\n短信内容：我到了\n")
+    assert list(result.screenplay_dict["characters"]) == ["苏晴"]
+    assert beats(result, 0) == [{"line": {"who": "苏晴", "text": "我只说一句：你走吧。"}},
+                                {"action": "手机屏幕显示：妈妈来电"}, {"action": "短信内容：我到了"}]
+
+
+def test_review_long_runs_of_spaces_take_no_time(tmp_path):
+    """The review: several optional spaces in a row backtracked over a run of them (400 spaces: 12 s; a 100 KB
+    SUPER: line 33 s)."""
+    import time
+
+    text = ("内景 医院 - 日\n\n苏晴" + " " * 400 + "x\n\n苏晴" + "\u3000" * 300 + "你好\n\n（" + " " * 800 + "闪回\n\n"
+            "SUPER: a" + " " * 100_000 + "b\n\nINT. ROOM - DAY" + " (FLASHBACK)" * 8000 + "\n\nJo waits.\n")
+    started = time.perf_counter()
+    import_text(tmp_path, text)
+    assert time.perf_counter() - started < 5
+
+
+def test_review_a_super_under_a_heading_waits_for_the_scenes_picture_and_the_phone_and_emotion_words(tmp_path):
+    """The review: SUPER: right under a heading became an action of its words; BEN (OVER THE PHONE) became on screen;
+    "(quietly angry)" calm; (WHISPERING) (beat) lost both; BEN (still asleep) was Ben's description."""
+    result = import_text(tmp_path, 'EXT. TOKYO STREET - NIGHT\n\nSUPER: "TOKYO, 1999"\n\nMIA (20s, yellow raincoat) '
+                                   "runs. BEN (still asleep) snores.\n\nBEN (OVER THE PHONE)\nWhere are you?\n\nMIA\n"
+                                   "(quietly angry)\nHome.\n\nMIA (WHISPERING)\n(beat)\nNow.\n\nBEN\nOK.\n")
+    assert beats(result, 0)[:2] == [{"action": "MIA (20s, yellow raincoat) runs. BEN (still asleep) snores."},
+                                    {"card": {"kind": "caption", "text": "TOKYO, 1999"}}]
+    said = [(line["who"], line.get("delivery"), line.get("emotion")) for line in lines(result, 0)]
+    assert said[:2] == [("ben", "phone", None), ("mia", None, "angry")], said
+    assert {"pause": 0.6} in beats(result, 0) and said[2] == ("mia", None, "whisper"), (beats(result, 0), said)
+    cast = result.screenplay_dict["characters"]
+    assert cast["mia"]["description"] == "20s, yellow raincoat" and cast["ben"]["description"].startswith("TODO")

@@ -584,3 +584,24 @@ def test_the_board_offers_the_emotions_says_its_language_and_a_lock_that_changes
         client.post(f"/api/e/screenplay/shots/{s['id']}/lock", json={"locked": False})
         client.post(f"/api/e/screenplay/shots/{s['id']}", json={"duration": s["duration"]})
     assert changed, "no shot's plan differed from its length in the episode"
+
+
+def test_review_an_edit_is_not_refused_over_an_empty_prompt_or_a_long_duration_shown_rounded(client, demo):
+    """The review: `was` went through the edit's own parsing (an empty prompt shown was refused as a new value, so
+    such a shot never got a prompt from the studio) and durations were compared at 1e-6 (12.345649 is shown as
+    12.3456: every edit of it was a 409)."""
+    shot = _card(client, "handoff-02")
+    shots_file = demo / "shots/screenplay.yaml"
+    saved = shots_file.read_text()
+    data = yaml.safe_load(saved)
+    node = next(s for s in data["shots"] if s["id"] == "handoff-02")
+    node["prompt"], node["duration"] = "", 12.345649
+    shots_file.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    try:
+        done = client.post("/api/e/screenplay/shots/handoff-02", json={"prompt": "a new one", "was": {"prompt": ""}})
+        assert done.status_code == 200, done.json()
+        done = client.post("/api/e/screenplay/shots/handoff-02", json={"move": "static", "was": {"duration": "12.3456"}})
+        assert done.status_code == 200, done.json()
+    finally:
+        shots_file.write_text(saved)
+    assert _card(client, "handoff-02")["prompt"] == shot["prompt"]
