@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import string
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -71,6 +70,11 @@ _HOLDING_ZH = ("打电话", "接电话", "对着电话", "对着手机", "拿着
 PAUSES = {"beat": 0.6, "a beat": 0.6, "short beat": 0.4, "long beat": 1.2, "a long beat": 1.2, "pause": 1.0,
           "a pause": 1.0, "short pause": 0.6, "long pause": 2.0, "a long pause": 2.0, "silence": 1.5, "停顿": 1.0,
           "顿": 0.6, "停": 0.6, "片刻": 1.0, "沉默": 1.5, "沉默片刻": 1.5, "良久": 2.0}
+
+
+def _title_case(name: str) -> str:
+    """O'BRIEN -> O'Brien, JEAN-LUC -> Jean-Luc (capwords made O'brien, Jean-luc)."""
+    return re.sub(r"[^\W\d_]+", lambda m: m[0].capitalize(), name.lower())
 
 
 def _shows(data: dict) -> bool:
@@ -188,6 +192,8 @@ def chinese_heading(text: str) -> tuple[str, str | None, str | None, str] | None
     place = " ".join(t for t in tokens if t not in _CHINESE_SETTINGS and t not in times)
     if not place or not (settings or times) or len(tokens) > 6:
         return None
+    if match and match["n3"] and not settings and not _CJK_TEXT.search(place):
+        return None  # "3 hours later - dusk" is an English action line, not a numbered heading
     # unnumbered: 内景/外景 and a place (a time if any); a bare 内 or 外 only as 外 天台 夜, a place and its time
     # (外 早上 很冷 and 内 她 哭 夜 are sentences typed with spaces)
     if first and not first["setting"].endswith("景") and not (len(tokens) == 2 and tokens[-1] in times):
@@ -404,7 +410,7 @@ class _Builder:
             return
         if key not in self.characters:
             ident = _unique(slug(name), self.used_ids, f"character-{len(self.characters) + 1}")
-            shown = string.capwords(name.lower()) if name.isupper() else name
+            shown = _title_case(name) if name.isupper() else name
             self.characters[key] = (ident, {"name": shown, "description": f"TODO: describe {name}"}, el.line)
         self.speaker = (self.characters[key][0], delivery, el.dual)
 

@@ -415,3 +415,13 @@ def test_review_a_super_under_a_heading_waits_for_the_scenes_picture_and_the_pho
     assert {"pause": 0.6} in beats(result, 0) and said[2] == ("mia", None, "whisper"), (beats(result, 0), said)
     cast = result.screenplay_dict["characters"]
     assert cast["mia"]["description"] == "20s, yellow raincoat" and cast["ben"]["description"].startswith("TODO")
+
+
+def test_names_keep_their_capitals_after_an_apostrophe_or_hyphen_and_a_numbered_english_line_is_action(tmp_path):
+    """The importer audit: O'BRIEN became O'brien and JEAN-LUC Jean-luc; "3 hours later - dusk" was read as a
+    numbered Chinese-style heading and opened a scene."""
+    result = import_text(tmp_path, "INT. BAR - NIGHT\n\nO'BRIEN\nHi.\n\nJEAN-LUC\nHello.\n\n3 hours later - dusk\n\n"
+                                   "O'BRIEN\nStill here?\n")
+    cast = result.screenplay_dict["characters"]
+    assert [c["name"] for c in cast.values()] == ["O'Brien", "Jean-Luc"]
+    assert len(result.screenplay_dict["scenes"]) == 1 and {"action": "3 hours later - dusk"} in beats(result, 0)
