@@ -314,6 +314,7 @@ class _Builder:
         self.shot: tuple[str, int] | None = None  # a Final Draft shot's words, for the beat after it
         self.cast: set[str] = set()  # every cue's name in the script
         self.intros: dict[str, str] = {}  # cue name -> the words the script introduces them with
+        self.together: list[str] = []  # the others of a cue naming two (MIA AND JOSÉ), who say the line too
         self.held: list[Element] = []  # cards waiting for the scene's first picture
         self.orphans: list[int] = []   # lines of paragraphs before the first heading
         self.orphan_lines: list[int] = []  # ... of those, the dialogue
@@ -408,11 +409,22 @@ class _Builder:
         if key in NARRATOR_CUES:
             self.speaker = (NARRATOR, None, el.dual)
             return
+        names = [n for n in re.split(r"\s+(?:AND|&)\s+|\s*[&和、]\s*", key) if n]
+        self.together = []
+        if len(names) > 1 and all(n in self.cast for n in names):  # MIA AND JOSÉ: both say it (was a third person)
+            for n in names[1:]:
+                self.together.append(self.character(n, n.title() if n.isupper() else n, el.line))
+            key = names[0]
+            name = self.characters[key][1]["name"] if key in self.characters else key
+        self.speaker = (self.character(key, name, el.line), delivery, el.dual)
+
+    def character(self, key: str, name: str, line: int) -> str:
+        """The id of the character a cue names (made at its first cue)."""
         if key not in self.characters:
             ident = _unique(slug(name), self.used_ids, f"character-{len(self.characters) + 1}")
             shown = _title_case(name) if name.isupper() else name
-            self.characters[key] = (ident, {"name": shown, "description": f"TODO: describe {name}"}, el.line)
-        self.speaker = (self.characters[key][0], delivery, el.dual)
+            self.characters[key] = (ident, {"name": shown, "description": f"TODO: describe {name}"}, line)
+        return self.characters[key][0]
 
     def speech(self, el: Element) -> None:
         assert self.speaker is not None
@@ -442,6 +454,9 @@ class _Builder:
                 data = {"line": {k: v for k, v in line.items() if v is not None}}
             self.beat(data, el.line, ["dual dialogue: said at the same time as the line before"] if dual and i == 0
                       else [])
+            for other in self.together if who != NARRATOR else ():  # MIA AND JOSÉ: the same words, together
+                self.beat({"line": {**data["line"], "who": other}}, el.line,  # after it (an overlap across a cut
+                          ["said together with the line before"] if i == 0 else [])  # is a J-cut of its own)
         if paren and who == NARRATOR:
             self.warn(el.line, f"narration has no parenthetical; {paren} is left out")
         self.speaker = (who, delivery, False)

@@ -425,3 +425,14 @@ def test_names_keep_their_capitals_after_an_apostrophe_or_hyphen_and_a_numbered_
     cast = result.screenplay_dict["characters"]
     assert [c["name"] for c in cast.values()] == ["O'Brien", "Jean-Luc"]
     assert len(result.screenplay_dict["scenes"]) == 1 and {"action": "3 hours later - dusk"} in beats(result, 0)
+
+
+def test_a_cue_naming_two_speakers_has_both_say_the_line(tmp_path):
+    """The importer audit: MIA AND JOSÉ became a third character; each of them says it, together. A pair that never
+    speaks alone stays a name (TOM AND JERRY)."""
+    result = import_text(tmp_path, "INT. BAR - NIGHT\n\nMIA\nHi.\n\nJOSÉ\nHello.\n\nMIA AND JOSÉ\nSurprise!\n\n"
+                                   "TOM AND JERRY\nNo.\n")
+    assert list(result.screenplay_dict["characters"]) == ["mia", "jose", "tom-and-jerry"]
+    assert lines(result, 0)[2:4] == [{"who": "mia", "text": "Surprise!"},
+                                     {"who": "jose", "text": "Surprise!"}]
+    assert_valid(result, tmp_path)
