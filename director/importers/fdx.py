@@ -65,8 +65,17 @@ def _tree(raw: bytes, display: str) -> _Node:
     try:
         parser.Parse(raw, True)
     except expat.ExpatError as exc:
+        hint = ""
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as bad:  # no encoding declared and not UTF-8: expat reads UTF-8 and stops
+            if b"encoding=" not in raw[:200]:
+                named = "Windows-1252" if _decodes_as(raw, "cp1252") else "another encoding"
+                hint = (f"; the file is not UTF-8 (byte {bad.start} is not) and declares no encoding: it looks like "
+                        f"{named} -- save it from Final Draft again as UTF-8, or add encoding=\"windows-1252\" to its "
+                        "<?xml ...?> line")
         raise ScreenplayError([Problem(display, exc.lineno, exc.offset + 1,
-                                       f"not well-formed XML: {expat.ErrorString(exc.code)}")]) from None
+                                       f"not well-formed XML: {expat.ErrorString(exc.code)}{hint}")]) from None
     except LookupError as exc:  # <?xml encoding="..."?> names a codec Python does not have
         raise ScreenplayError([Problem(display, 1, 1, f"the XML declaration names an encoding director cannot read "
                                        f"({exc}); save the script from Final Draft again, as UTF-8")]) from None
@@ -84,6 +93,14 @@ def _paragraphs(content: _Node) -> Iterator[tuple[_Node, bool]]:
         for inner in pair.children:
             cues += inner.attrs.get("Type") == "Character"
             yield inner, cues > 1 and inner.attrs.get("Type") == "Character"
+
+
+def _decodes_as(raw: bytes, encoding: str) -> bool:
+    try:
+        raw.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def parse(raw: bytes, display: str) -> Script:

@@ -113,3 +113,16 @@ def test_a_title_taken_from_the_file_name_is_one_clean_line(tmp_path):
     result = import_text(tmp_path, "INT. A - DAY\n\nMIA\nHi.\n", "y\nnarrator: x\t#.fountain")
     assert result.screenplay_dict["title"] == "y narrator: x #"
     assert_valid(result, tmp_path)
+
+
+def test_a_windows_1252_file_without_a_declaration_is_told_what_it_looks_like(tmp_path):
+    """The importer audit: a Windows-1252 FDX without an encoding declaration failed with "not well-formed (invalid
+    token)" and no word of its encoding."""
+    from director.importers import import_script
+
+    path = tmp_path / "cafe.fdx"
+    path.write_bytes('<FinalDraft DocumentType="Script" Version="5"><Content><Paragraph Type="Scene Heading">'
+                     '<Text>INT. CAFÉ - DAY</Text></Paragraph></Content></FinalDraft>'.encode("cp1252"))
+    with pytest.raises(ScreenplayError) as caught:
+        import_script(path)
+    assert "not UTF-8" in str(caught.value) and "Windows-1252" in str(caught.value)
