@@ -123,6 +123,10 @@ def parse(raw: bytes, display: str) -> Script:
                                             f"digits, '.', '-'); it is left out"))
                 number = ""
             elements.append(Element(_KINDS[kind], text, para.line, number, dual))
+            summary = (para.find("SceneProperties") or _EMPTY).find("Summary") or _EMPTY
+            said = " ".join(w for w in (p.words() for p in summary.children if p.tag == "Paragraph") if w)
+            if said:  # the scene's summary (Final Draft's Scene View), kept as Fountain's synopses are
+                elements.append(Element("comment", f"synopsis: {said}", para.line))
         else:
             warnings.append((para.line, f"paragraph type {kind!r} is read as action"))
             elements.append(Element("action", text, para.line))

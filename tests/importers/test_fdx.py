@@ -126,3 +126,15 @@ def test_a_windows_1252_file_without_a_declaration_is_told_what_it_looks_like(tm
     with pytest.raises(ScreenplayError) as caught:
         import_script(path)
     assert "not UTF-8" in str(caught.value) and "Windows-1252" in str(caught.value)
+
+
+def test_a_scenes_summary_is_kept_as_its_synopsis(tmp_path):
+    """The importer audit: Final Draft's scene summary was dropped, where a Fountain synopsis is kept."""
+    result = import_text(tmp_path, '<?xml version="1.0" encoding="UTF-8"?><FinalDraft DocumentType="Script" '
+                                   'Version="5"><Content><Paragraph Type="Scene Heading"><SceneProperties><Summary>'
+                                   '<Paragraph><Text>Mia learns the truth.</Text></Paragraph></Summary>'
+                                   '</SceneProperties><Text>INT. CAFE - DAY</Text></Paragraph>'
+                                   '<Paragraph Type="Action"><Text>Mia waits.</Text></Paragraph></Content></FinalDraft>',
+                         name="s.fdx")
+    assert "# synopsis: Mia learns the truth." in result.yaml_text
+    assert beats(result, 0) == [{"action": "Mia waits."}]
