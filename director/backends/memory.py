@@ -197,5 +197,7 @@ def placement_for(config, folder: Path | None, device: str) -> str:
         component_bytes(config.default_model, None, 2.0, fp8, fp32)
     if not sizes:
         return "model"
+    if getattr(config, "lora", None):  # loaded into the pipeline: resident with it, as the plan counts it
+        sizes = {**sizes, **{f"lora:{k}": v for k, v in component_bytes(config.lora, None, 2.0).items()}}
     placement, _ = choose(sizes, float(free), host=host_available())
     return placement

@@ -247,6 +247,8 @@ def test_an_out_of_memory_call_tiles_the_vae_before_offloading_more(tiny):
 
     assert with_oom_retry(pipe, config, call, "clip s1") == "made"
     assert tries == [False, True] and pipe.director_offload == "none"
+    # whole again for the next job (tiling changes the pixels: its clip must be the one a fresh process makes)
+    assert not pipe.vae.use_tiling and not pipe.director_vae_tiled
 
 
 def test_a_job_on_a_second_gpu_makes_it_cudas_current_device_in_its_thread(monkeypatch):

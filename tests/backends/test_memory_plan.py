@@ -107,3 +107,23 @@ def test_the_gpu_holds_one_models_kind_at_a_time_and_each_loads_once(tmp_path, m
     assert any(vs < ge and gs < ve for vs, ve in voices for gs, ge in gpu)  # a voice ran while the GPU worked
     gpu.sort()
     assert all(a[1] <= b[0] + 1e-3 for a, b in zip(gpu, gpu[1:]))  # one GPU: its jobs never overlap
+
+
+def test_offload_auto_at_load_counts_the_lora_and_the_float32_vae(monkeypatch):
+    """`offload: auto` decides on the card's free memory at load time: it left out the LoRA loaded into the
+    pipeline and billed Wan's float32 VAE at 2 bytes a weight. CUDA's free-memory query is the part faked here."""
+    import torch
+
+    from director.backends import configure_backends
+    from director.backends import memory
+
+    asked = []
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (40 * memory.GIB, 80 * memory.GIB))
+    monkeypatch.setattr(memory, "host_available", lambda: 256 * memory.GIB)
+    monkeypatch.setattr(memory, "choose", lambda sizes, free, host=None: asked.append(sizes) or ("none", 0.0))
+    draft = configure_backends("final", {})
+    memory.placement_for(draft["keyframes"], None, "cuda:0")
+    memory.placement_for(draft["video"], None, "cuda:0")
+    keyframes, video = asked
+    assert any(k.startswith("lora:") for k in keyframes), keyframes  # Qwen's Lightning LoRA
+    assert video["vae"] == pytest.approx(0.705e9 * 4) and video["transformer"] == pytest.approx(5.0e9 * 2)

@@ -330,26 +330,45 @@ def is_oom(exc: BaseException) -> bool:
 
 
 def with_oom_retry(pipe, config: DiffusersConfig, call: Callable[[], Any], what: str):
-    """Run ``call``; on CUDA out-of-memory tile the VAE, then move to the next cheaper placement, and try again;
-    then fail clearly."""
+    """Run ``call``; on CUDA out-of-memory tile the VAE (for this call only: tiling changes the decoded pixels, and
+    the next job's clip must be the one a fresh process makes under its key), then move to the next cheaper
+    placement, and try again; then fail clearly."""
     import torch
-    while True:
-        try:
-            return call()
-        except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
-            if not is_oom(exc):
-                raise
-            current = getattr(pipe, "director_offload", "none")
-            following = cheaper(current) if pipe.director_device.startswith("cuda") else None
-            torch.cuda.empty_cache()
-            if pipe.director_device.startswith("cuda") and tile_vae(pipe):
-                log.warning("%s: CUDA out of memory; retrying with the VAE tiled", what)
-                continue
-            if following is None:
-                raise RuntimeError(f"{what}: CUDA out of memory even with offload {current}; lower `resolution`, "
-                                   f"use fp8 or a smaller model") from None
-            log.warning("%s: CUDA out of memory with offload %s; retrying with %s", what, current, following)
-            place(pipe, following, pipe.director_device)
+    tiled_here = False
+    try:
+        while True:
+            try:
+                return call()
+            except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
+                if not is_oom(exc):
+                    raise
+                current = getattr(pipe, "director_offload", "none")
+                following = cheaper(current) if pipe.director_device.startswith("cuda") else None
+                torch.cuda.empty_cache()
+                if pipe.director_device.startswith("cuda") and tile_vae(pipe):  # False where tiled already
+                    tiled_here = True
+                    log.warning("%s: CUDA out of memory; retrying with the VAE tiled", what)
+                    continue
+                if following is None:
+                    raise RuntimeError(f"{what}: CUDA out of memory even with offload {current}; lower "
+                                       "`resolution`, use fp8 or a smaller model") from None
+                log.warning("%s: CUDA out of memory with offload %s; retrying with %s", what, current, following)
+                place(pipe, following, pipe.director_device)
+    finally:
+        if tiled_here:
+            untile_vae(pipe)
+
+
+def untile_vae(pipe) -> None:
+    """The VAE whole again after a call that needed it tiled."""
+    vae = getattr(pipe, "vae", None)
+    for switch in ("disable_tiling", "disable_slicing"):
+        if vae is not None and hasattr(vae, switch):
+            try:
+                getattr(vae, switch)()
+            except (NotImplementedError, ValueError):
+                pass
+    pipe.director_vae_tiled = False
 
 
 def generator(pipe, seed: int):
