@@ -181,7 +181,8 @@ def parse_value(key: str, raw: Any) -> Any:
 def _shot_list(project: Project, loaded: LoadedScreenplay) -> tuple[Path, ShotList]:
     path = project.shots_path(loaded.episode)
     if not path.exists():
-        raise UsageError(f"episode {loaded.episode} has no shot list yet; run `director plan -e {loaded.episode}`")
+        raise UsageError(f"episode {loaded.episode} has no shot list yet; plan it first (`director plan -e "
+                         f"{loaded.episode}`, or the studio's Plan the shots now)")
     return path, load_shot_list(path, loaded.screenplay)
 
 
