@@ -12,7 +12,7 @@ from pathlib import Path
 
 from director.errors import Problem, ScreenplayError
 from director.importers import fdx, fountain
-from director.importers.convert import ImportResult, build, clean
+from director.importers.convert import ImportResult, build, clean, decodes
 from director.paths import not_regular
 from director.yamlpos import MAX_BYTES as YAML_LIMIT
 
@@ -82,7 +82,7 @@ def _text(raw: bytes, display: str) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        found = max(((enc, name) for enc, name in _ENCODINGS if _decodes(raw, enc)),
+        found = max(((enc, name) for enc, name in _ENCODINGS if decodes(raw, enc)),
                     key=lambda e: _plausible(raw.decode(e[0])), default=None)
         hint = (f"it looks like {found[1]}; convert it with: iconv -f {found[0].upper()} -t UTF-8 "
                 f"{Path(display).name} > fixed.fountain" if found else "save it as UTF-8")
@@ -98,11 +98,3 @@ def _plausible(text: str) -> float:
     good = sum(1 for c in text if c.isascii() or "\u4e00" <= c <= "\u9fff" or "\u3000" <= c <= "\u3020"
                or "\uff00" <= c <= "\uffef" or c in "\u2014\u2026\u201c\u201d\u2018\u2019\u00b7")
     return good / len(text)
-
-
-def _decodes(raw: bytes, encoding: str) -> bool:
-    try:
-        raw.decode(encoding)
-    except UnicodeDecodeError:
-        return False
-    return True

@@ -72,9 +72,23 @@ PAUSES = {"beat": 0.6, "a beat": 0.6, "short beat": 0.4, "long beat": 1.2, "a lo
           "顿": 0.6, "停": 0.6, "片刻": 1.0, "沉默": 1.5, "沉默片刻": 1.5, "良久": 2.0}
 
 
+def decodes(raw: bytes, encoding: str) -> bool:
+    """Whether ``raw`` is text in ``encoding`` (the hints for a file that is not UTF-8)."""
+    try:
+        raw.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _title_case(name: str) -> str:
     """O'BRIEN -> O'Brien, JEAN-LUC -> Jean-Luc (capwords made O'brien, Jean-luc)."""
     return re.sub(r"[^\W\d_]+", lambda m: m[0].capitalize(), name.lower())
+
+
+def _card(el: Element) -> dict:
+    """A card beat of on-screen text: centred text (>THE END<) a title, SUPER: and 字幕： a caption."""
+    return {"card": {"kind": "title" if el.kind == "centered" else "caption", "text": el.text}}
 
 
 def _shows(data: dict) -> bool:
@@ -347,7 +361,7 @@ class _Builder:
         elif el.kind in ("centered", "caption") and len(el.text) <= MAX_CARD_CHARS and self.scenes:
             # text shown on screen, over the scene's picture: >THE END< a title card (it was an empty shot with
             # "THE END" in its prompt), 字幕：三年后 a caption
-            self.beat({"card": {"kind": "title" if el.kind == "centered" else "caption", "text": el.text}}, el.line)
+            self.beat(_card(el), el.line)
         elif el.kind in ("action", "centered", "caption"):
             self.introduce(el.text)
             for piece in split_text(el.text, MAX_ACTION_CHARS):
@@ -412,10 +426,8 @@ class _Builder:
         names = [n for n in re.split(r"\s+(?:AND|&)\s+|\s*[&和、]\s*", key) if n]
         self.together = []
         if len(names) > 1 and all(n in self.cast for n in names):  # MIA AND JOSÉ: both say it (was a third person)
-            for n in names[1:]:
-                self.together.append(self.character(n, n.title() if n.isupper() else n, el.line))
-            key = names[0]
-            name = self.characters[key][1]["name"] if key in self.characters else key
+            self.together = [self.character(n, n, el.line) for n in names[1:]]
+            key = name = names[0]
         self.speaker = (self.character(key, name, el.line), delivery, el.dual)
 
     def character(self, key: str, name: str, line: int) -> str:
@@ -536,8 +548,7 @@ class _Builder:
         if self.held and _shows(data):
             held, self.held = self.held, []
             for el in held:
-                self.beat({"card": {"kind": "title" if el.kind == "centered" else "caption", "text": el.text}},
-                          el.line)
+                self.beat(_card(el), el.line)
 
     def let_go(self) -> None:
         """Cards held for a picture the scene never showed: its action, as the script has the words."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from xml.parsers import expat
 
 from director.errors import Problem, ScreenplayError
-from director.importers.convert import Element, Script, clean
+from director.importers.convert import Element, Script, clean, decodes
 
 _SCENE_NUMBER = re.compile(r"[\w.-]{1,16}")
 _KINDS = {"Scene Heading": "heading", "Action": "action", "General": "action", "Character": "cue",
@@ -70,7 +70,7 @@ def _tree(raw: bytes, display: str) -> _Node:
             raw.decode("utf-8")
         except UnicodeDecodeError as bad:  # no encoding declared and not UTF-8: expat reads UTF-8 and stops
             if b"encoding=" not in raw[:200]:
-                named = "Windows-1252" if _decodes_as(raw, "cp1252") else "another encoding"
+                named = "Windows-1252" if decodes(raw, "cp1252") else "another encoding"
                 hint = (f"; the file is not UTF-8 (byte {bad.start} is not) and declares no encoding: it looks like "
                         f"{named} -- save it from Final Draft again as UTF-8, or add encoding=\"windows-1252\" to its "
                         "<?xml ...?> line")
@@ -93,14 +93,6 @@ def _paragraphs(content: _Node) -> Iterator[tuple[_Node, bool]]:
         for inner in pair.children:
             cues += inner.attrs.get("Type") == "Character"
             yield inner, cues > 1 and inner.attrs.get("Type") == "Character"
-
-
-def _decodes_as(raw: bytes, encoding: str) -> bool:
-    try:
-        raw.decode(encoding)
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def parse(raw: bytes, display: str) -> Script:

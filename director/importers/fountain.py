@@ -45,7 +45,7 @@ _COLON_SPEECH = re.compile(rf"(?P<name>{_HAN}{{1,6}}(?:[·・]{_HAN}{{1,6}})*)\s
 _LABELS = {"人物", "出场人物", "主要人物", "时间", "地点", "场景", "场次", "道具", "服装", "化妆", "备注", "注", "注意",
            "标题", "剧名", "片名", "作者", "编剧", "导演", "集数", "本集", "景别", "镜头", "画面", "特写", "音效", "音乐",
            "配乐", "字幕", "提示", "梗概", "简介", "大纲", "剧情", "内容", "时长", "环境", "气氛", "说明", "背景", "切",
-           "闪回", "转场", "内景", "外景", "日", "夜", "记住", "听着", "注意", "警告", "规则", "地址", "电话", "密码"}
+           "闪回", "转场", "内景", "外景", "日", "夜", "记住", "听着", "警告", "规则", "地址", "电话", "密码"}
 _SAID = ("说", "道", "问", "喊", "答", "叫", "骂", "吼", "想")  # 他说：…… in prose: a speaker only where it heads 2+
 _ACTION_MARKS = "△▲"  # a Chinese script's action line: △苏晴攥着化验单。
 
@@ -304,8 +304,8 @@ class _Reader:
 
     def speaks(self, match: re.Match) -> bool:
         """Whether a 名字：台词 line is a speech: its name heads two such lines or more, is listed in a 人物： line,
-        carries a delivery or a parenthetical, or -- in a script written this way (three speeches by names that
-        speak twice) -- is a short name (张妈：少奶奶，您回来了。). A one-off 手机屏幕显示：妈妈来电 or 短信内容：我到了 is
+        carries a delivery or a parenthetical, or -- in a script written this way (three such lines by names of up
+        to three characters) -- is such a short name (张妈：少奶奶，您回来了。). A one-off 手机屏幕显示：妈妈来电 or 短信内容：我到了 is
         action, as is a prose 他说：."""
         name = match["name"]
         if self.colon_counts[name] >= 2 or name in self.listed or name in NARRATOR_CUES:

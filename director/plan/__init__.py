@@ -69,12 +69,18 @@ def _shot_digest(shot: Shot) -> str:
 
 def planned_state(project: Project, episode: str, part: str = "shots") -> dict[str, str]:
     """Digest of each shot as the planner last wrote it (a differing shot was edited by hand), or with ``part``
-    "described", of each character and place as the screenplay described them then."""
+    "described", of each character and place as the screenplay described them then, or with "covers", of what
+    each shot's beats were (``covered``)."""
+    return {str(k): str(v) for k, v in _plan_record(project, episode, part).items()}
+
+
+def _plan_record(project: Project, episode: str, part: str) -> dict:
+    """One part of what the last plan recorded (``PlanResult.save``), or {} where there is none readable."""
     try:
-        data = json.loads(read_own(project.state_file("state", f"{episode}.plan.json")))
-        return {str(k): str(v) for k, v in data[part].items()}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        data = json.loads(read_own(project.state_file("state", f"{episode}.plan.json"))).get(part, {})
+    except (OSError, ValueError, AttributeError):
         return {}
+    return data if isinstance(data, dict) else {}
 
 
 # the fields a hand edit (`shot set`, the studio, a text editor) changes that a re-plan keeps where the planner would
@@ -92,21 +98,9 @@ def covered(sp, shots: list[Shot]) -> dict[str, str]:
             for s in shots}
 
 
-def planned_covers(project: Project, episode: str) -> dict[str, str]:
-    try:
-        data = json.loads(read_own(project.state_file("state", f"{episode}.plan.json"))).get("covers", {})
-    except (OSError, ValueError, AttributeError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def planned_shots(project: Project, episode: str) -> dict[str, dict]:
     """Each shot as the planner last wrote it (JSON), or {} (a shot list planned before this was kept)."""
-    try:
-        data = json.loads(read_own(project.state_file("state", f"{episode}.plan.json"))).get("planned", {})
-    except (OSError, ValueError, AttributeError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return _plan_record(project, episode, "planned")
 
 
 def hand_edits(shot: Shot, planned: dict, fields: tuple[str, ...] | None = MERGED) -> dict:
@@ -121,13 +115,12 @@ def _merge_hand_edits(sp, project: Project, episode: str, previous: ShotList, sh
     wherever the planner gives that field what it gave before (a three-way merge: the shot as planned, as edited,
     as planned now). A field both changed takes the new plan's value (a copy of the edit is kept by the save). A
     merged shot the screenplay no longer allows (a character gone) stays as planned now."""
-    planned, covers = planned_shots(project, episode), planned_covers(project, episode)
+    planned, covers = planned_shots(project, episode), planned_state(project, episode, "covers")
     if not planned or not covers:
         return shots
-    from director.plan.rules import SIZE_WORDS
+    from director.plan.rules import reframed
 
     now_covers = covered(sp, shots)
-
     before = {s.id: s for s in previous.shots if not s.locked}
     out, merged = [], set()
     for shot in shots:
@@ -139,11 +132,9 @@ def _merge_hand_edits(sp, project: Project, episode: str, previous: ShotList, sh
             now = shot.model_dump(mode="json")
             keep = {k: v for k, v in hand_edits(edited, was).items() if now.get(k) == was.get(k)}
             if keep and ("size" in keep or "angle" in keep) and "prompt" not in keep:
-                # the prompt opens with the framing (``shot set`` rewrites it): the kept size, not the planner's
-                said = f"{SIZE_WORDS.get(now['size'], '')}, {now['angle']}."
-                if now["prompt"].startswith(said):
-                    size, angle = keep.get("size", now["size"]), keep.get("angle", now["angle"])
-                    keep["prompt"] = f"{SIZE_WORDS.get(size, size)}, {angle}." + now["prompt"][len(said):]
+                # the prompt opens with the framing (``shot set`` rewrites it): the kept size's, not the planner's
+                keep["prompt"] = reframed(now["prompt"], (now["size"], now["angle"]),
+                                          (keep.get("size", now["size"]), keep.get("angle", now["angle"])))
             if keep:
                 try:
                     shot = Shot.model_validate({**now, **keep})
@@ -257,21 +248,20 @@ def replaced_edits(project: Project, previous: ShotList, new: ShotList | None) -
     replaces (a take picked by hand is kept by the re-plan: not replaced); ``new`` None: all a re-plan would
     replace, a shot whose only change is a take picked (its seed) not among them."""
     planned = planned_state(project, previous.episode)
-    full = planned_shots(project, previous.episode) if new is not None else {}
-    if new is not None and full:  # replaced: an edited field the new plan does not carry (or the shot is gone)
-        fresh = {s.id: s.model_dump(mode="json") for s in new.shots}
-        # any field edited by hand (a location or beats typed in a text editor too, which no merge keeps)
-        return [s.id for s in previous.shots if not s.locked and s.id in planned and planned[s.id] != _shot_digest(s)
-                and (s.id not in fresh or not full.get(s.id) or any(
-                    fresh[s.id].get(k) != v for k, v in hand_edits(s, full[s.id], None).items()))]
+    edited = [s for s in previous.shots if not s.locked and s.id in planned and planned[s.id] != _shot_digest(s)]
     if new is None:
         takes = _takes(project, previous.episode)
-        return [s.id for s in previous.shots if not s.locked and s.id in planned and planned[s.id] != _shot_digest(s)
-                and not any(_shot_digest(s.model_copy(update={"seed": seed})) == planned[s.id]
-                            for seed in takes.get(s.id) or [] if isinstance(seed, int))]
-    fresh = {s.id: s for s in new.shots}
-    return [s.id for s in previous.shots if not s.locked and s.id in planned and planned[s.id] != _shot_digest(s)
-            and fresh.get(s.id) != s]
+        return [s.id for s in edited if not any(_shot_digest(s.model_copy(update={"seed": seed})) == planned[s.id]
+                                                for seed in takes.get(s.id) or [] if isinstance(seed, int))]
+    full = planned_shots(project, previous.episode)
+    if not full:  # recorded before the planner's shots were: any difference from the new plan
+        fresh = {s.id: s for s in new.shots}
+        return [s.id for s in edited if fresh.get(s.id) != s]
+    # an edited field the new plan does not carry (a location or beats typed in a text editor too, which no merge
+    # keeps), or the shot gone
+    fresh = {s.id: s.model_dump(mode="json") for s in new.shots}
+    return [s.id for s in edited if s.id not in fresh or not full.get(s.id) or
+            any(fresh[s.id].get(k) != v for k, v in hand_edits(s, full[s.id], None).items())]
 
 
 def _planner_name(project: Project, planner_name: str | None, llm) -> tuple[str, list[str]]:

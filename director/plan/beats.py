@@ -189,7 +189,7 @@ def describe(sp: Screenplay, scene: Scene, size: str, angle: str, characters: li
              beats: list[Beat]) -> str:
     """The rule planner's kind of prompt: size and angle, the people in frame as the bible describes them,
     what happens (the first action, or who speaks and how), the place and time."""
-    from director.plan.rules import SIZE_WORDS
+    from director.plan.rules import framing
 
     people = "; ".join(f"{sp.characters[c].name or c} ({sp.characters[c].description})"
                        for c in characters if c in sp.characters)
@@ -199,7 +199,7 @@ def describe(sp: Screenplay, scene: Scene, size: str, angle: str, characters: li
         f"{sp.characters[line.who].name or line.who} speaks" + (f", {line.emotion}." if line.emotion else ".") \
         if line and line.who in sp.characters else ""
     where = sp.locations[place].description if place in sp.locations else place
-    return " ".join(p for p in (f"{SIZE_WORDS[size]}, {angle}.", f"{people}." if people else "", what,
+    return " ".join(p for p in (framing(size, angle), f"{people}." if people else "", what,
                                 f"{where[:1].upper()}{where[1:]}, {scene.time}.") if p)
 
 

@@ -43,6 +43,18 @@ LONG_HOLD_SECONDS = 6.0
 MIN_SHOT_SECONDS, MAX_SHOT_SECONDS = 1.5, 12.0  # a planned shot's bounds (the LLM planner's too)
 
 
+def framing(size: str, angle: str) -> str:
+    """How a planned prompt opens: "Medium close-up, eye-level."."""
+    return f"{SIZE_WORDS.get(size, size)}, {angle}."
+
+
+def reframed(prompt: str, before: tuple[str, str], after: tuple[str, str]) -> str:
+    """``prompt`` opening with the framing of ``after`` (size, angle) where it opens with that of ``before``: a size
+    set by hand left "Medium close-up, eye-level." at the head of a close-up's prompt, and the model was told both."""
+    said = framing(*before)
+    return framing(*after) + prompt[len(said):] if prompt.startswith(said) else prompt
+
+
 @dataclass
 class _Draft:
     scene: str
@@ -255,7 +267,7 @@ class RulePlanner:
         location = self.sp.locations[d.location or scene.location]
         people = "; ".join(f"{self.sp.characters[c].name or c} ({self.sp.characters[c].description})"
                            for c in d.characters)
-        parts = [f"{SIZE_WORDS[d.size]}, {d.angle}."]
+        parts = [framing(d.size, d.angle)]
         if people:
             parts.append(f"{people}.")
         if d.what:

@@ -221,14 +221,12 @@ def set_shot(project: Project, episode: str | None, shot_id: str, changes: dict[
         if timed is not None and timed < current and _planned_duration(project, loaded.episode, shot_id) == current:
             values["duration"] = timed
     if ("size" in values or "angle" in values) and "prompt" not in values:
-        # the planner's prompt opens with the framing ("Medium close-up, eye-level. Kai ..."): a size set to CU left
-        # it saying medium close-up, and the final profile's prompt said both
-        from director.plan.rules import SIZE_WORDS
-        said = f"{SIZE_WORDS.get(current.size, '')}, {current.angle}."
+        from director.plan.rules import reframed  # the prompt's opening framing follows the size set by hand
         prompt = str(node.get("prompt") or "")
-        if said and prompt.startswith(said):
-            size, angle = values.get("size", current.size), values.get("angle", current.angle)
-            node["prompt"] = f"{SIZE_WORDS.get(size, size)}, {angle}." + prompt[len(said):]
+        now = reframed(prompt, (current.size, current.angle),
+                       (values.get("size", current.size), values.get("angle", current.angle)))
+        if now != prompt:
+            node["prompt"] = now
     for key, value in values.items():
         node[key] = value
     _validated(path, _dump(rt, data), lambda tmp: load_shot_list(tmp, loaded.screenplay))

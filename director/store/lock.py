@@ -31,6 +31,23 @@ def _open_lock(path: Path, what: str) -> int:
     return fd
 
 
+def _flock(fd: int, wait: float, poll: float, blocked=None) -> bool:
+    """Take ``fd``'s exclusive lock, trying every ``poll`` seconds for up to ``wait``; ``blocked()`` is called once
+    if it must wait. False where it was not had in time."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            if blocked is not None:
+                blocked()
+                blocked = None
+            time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
+
+
 class ProjectLock:
     """Held for the life of a render; released by the kernel if the process dies."""
 
@@ -45,19 +62,11 @@ class ProjectLock:
 
     def __enter__(self) -> "ProjectLock":
         fd = _open_lock(self.path, "the project")
-        deadline = time.monotonic() + self.wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    os.close(fd)
-                    raise ProjectLocked(self._message()) from None
-                if self.waiting is not None:
-                    self.waiting(f"{self._message()}; waiting up to {self.wait:g} s for it to finish")
-                    self.waiting = None
-                time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+        said = (lambda: self.waiting(f"{self._message()}; waiting up to {self.wait:g} s for it to finish")) \
+            if self.waiting is not None else None
+        if not _flock(fd, self.wait, 0.2, said):
+            os.close(fd)
+            raise ProjectLocked(self._message())
         # a holder that released it left the file empty: one still named there died holding it (kill -9, a crash)
         self.died = _died(os.pread(fd, 4096, 0))
         # "since": the earliest moment whose work no render has recorded -- a dead holder's start, carried by every
@@ -143,17 +152,10 @@ class EditLock:
 
     def __enter__(self) -> "EditLock":
         fd = _open_lock(self.path, "the project's files")
-        deadline = time.monotonic() + self.wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    os.close(fd)
-                    raise ProjectLocked(f"another edit of this project's files has not finished in {self.wait:g} s "
-                                        f"(lock file: {self.path}); try again") from None
-                time.sleep(0.02)
+        if not _flock(fd, self.wait, 0.02):
+            os.close(fd)
+            raise ProjectLocked(f"another edit of this project's files has not finished in {self.wait:g} s "
+                                f"(lock file: {self.path}); try again")
         self._fd = fd
         return self
 

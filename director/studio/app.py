@@ -78,7 +78,7 @@ def board(project: Project, episode: str | None, worker: RenderWorker | None = N
     from director.runtime.engine import StateIndex
     last = StateIndex(project.state_file("state", f"{ctx.loaded.episode}.json")).jobs  # the last render's keys
 
-    def earlier(stage: str, shot_id: str):
+    def last_made(stage: str, shot_id: str):
         """The shot's artifact from the last render, where an edit since means the current one is not made yet:
         the card showed a black "not rendered" box, and the director lost sight of what they were changing."""
         item = last.get(f"{stage}:{shot_id}")
@@ -94,11 +94,12 @@ def board(project: Project, episode: str | None, worker: RenderWorker | None = N
         segment = ctx.results.get("segments", {}).get(shot.id)
         if video is None and clip is not None and segment is not None:
             video = segment.role("video")
-        before = None  # shown dimmed, "last render", until the shot is made again
-        if key is None and (old := earlier("keyframes", shot.id)) is not None and old.has("image"):
-            before = old.role("image")
-        if video is None and (old := earlier("segments", shot.id)) is not None and old.has("video"):
-            video, before = old.role("video"), before or True
+        image = key.role("image") if key is not None else None
+        earlier = False  # the last render's picture or clip, shown dimmed until the shot is made again
+        if image is None and (old := last_made("keyframes", shot.id)) is not None and old.has("image"):
+            image, earlier = old.role("image"), True
+        if video is None and (old := last_made("segments", shot.id)) is not None and old.has("video"):
+            video, earlier = old.role("video"), True
         lines = []
         for ref in shot.beats:
             beat = ctx.beats[ref]
@@ -131,9 +132,7 @@ def board(project: Project, episode: str | None, worker: RenderWorker | None = N
             "start": round(starts.get(shot.id, (0, 0))[0], 3), "characters": list(shot.characters),
             "prompt": shot.prompt, "transition": shot.transition, "seed": shot.seed, "locked": shot.locked,
             "talking": list(talking_speakers(sp, shot)), "sync": sync, "scores": report.get("scores", {}),
-            "image": _media_url(project, key.role("image")) if key is not None else
-            _media_url(project, before) if isinstance(before, Path) else None,
-            "earlier": before is not None,
+            "image": _media_url(project, image), "earlier": earlier,
             "clip": _media_url(project, video) if video is not None else None,
             "lines": lines, "takes": takes_of.get(shot.id, []), "state": state, "why": why})
     out = project.out_dir(ctx.loaded.episode)

@@ -51,16 +51,22 @@ def test_lightning_lora_and_schedule_load_and_render_on_the_tiny_edit_model(tiny
     assert Image.open(out / "keyframe.png").size == (36, 64) and meta.report["tries"] == 1
 
 
-def test_dmd_schedule_steps_through_fastwans_sigmas(tiny, tmp_path):
+def _draft_wan(tiny, tmp_path):
+    """The draft tier's Wan (the DMD schedule) on the tiny model, and a keyframe's folder."""
     from director.backends.diffusion.video import WanConfig
-    from director.backends.types import ClipRequest
 
     config = WanConfig(model=str(tiny("wan_ti2v")), device="cpu", resolution=64, **{
         k: v for k, v in TIERS["draft"]["video"].items() if k not in ("model", "resolution")})
-    backend = config.build()
     folder = tmp_path / "k1"
     folder.mkdir()
     Image.new("RGB", (36, 64), (200, 40, 40)).save(folder / "keyframe.png")
+    return config.build(), folder
+
+
+def test_dmd_schedule_steps_through_fastwans_sigmas(tiny, tmp_path):
+    from director.backends.types import ClipRequest
+
+    backend, folder = _draft_wan(tiny, tmp_path)
     out = tmp_path / "o"
     out.mkdir()
     backend.render(ClipRequest(shot_id="c", keyframe=artifact_of(folder), move="static", width=36, height=64, fps=24,
@@ -73,20 +79,13 @@ def test_a_dmd_clip_is_made_again_from_its_seed_whatever_else_used_the_rng(tiny,
     """The DMD schedule draws fresh noise at each step from the generator ``step`` is given, and Wan's pipeline
     gives none: torch's global RNG, moved by other jobs, so a seed's clip differed from render to render (48 levels
     on the tiny model)."""
+    import av
     import numpy as np
     import torch
 
-    from director.backends.diffusion.video import WanConfig
-    import av
-
     from director.backends.types import ClipRequest
 
-    config = WanConfig(model=str(tiny("wan_ti2v")), device="cpu", resolution=64, **{
-        k: v for k, v in TIERS["draft"]["video"].items() if k not in ("model", "resolution")})
-    backend = config.build()
-    folder = tmp_path / "k1"
-    folder.mkdir()
-    Image.new("RGB", (36, 64), (200, 40, 40)).save(folder / "keyframe.png")
+    backend, folder = _draft_wan(tiny, tmp_path)
     clips = []
     for i in range(2):
         torch.manual_seed(100 + i)  # what another job left the global RNG at
