@@ -29,7 +29,7 @@ from director.studio.worker import RenderWorker, lock_holder
 
 STATIC = Path(__file__).resolve().parent / "static"
 MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".mp4": "video/mp4",
-               ".wav": "audio/wav", ".vtt": "text/vtt", ".srt": "text/plain"}
+               ".wav": "audio/wav", ".m4a": "audio/mp4", ".vtt": "text/vtt", ".srt": "text/plain"}
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 MAX_BODY = 1024 * 1024  # a request body (a shot's fields, a line's text) is a few hundred bytes
 _HOST = re.compile(r"(?i)(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::\d{1,5})?")
@@ -75,6 +75,7 @@ def board(project: Project, episode: str | None, worker: RenderWorker | None = N
     running = set(worker.running.values()) if worker is not None and worker.episode == ctx.loaded.episode else set()
     failed = worker.failed if worker is not None and worker.episode == ctx.loaded.episode else {}
     starts = _starts(ctx)
+    sound, placed = _sound(project, ctx)
     from director.runtime.engine import StateIndex
     last = StateIndex(project.state_file("state", f"{ctx.loaded.episode}.json")).jobs  # the last render's keys
 
@@ -100,6 +101,12 @@ def board(project: Project, episode: str | None, worker: RenderWorker | None = N
             image, earlier = old.role("image"), True
         if video is None and (old := last_made("segments", shot.id)) is not None and old.has("video"):
             video, earlier = old.role("video"), True
+        # the card's clip plays the episode's mix from where its first frame is in the episode: only while both
+        # are this render's (a shot changed since has no mix to match yet)
+        heard = None
+        if sound is not None and video is not None and not earlier and shot.id in placed:
+            heard = {"src": sound, "at": placed[shot.id][0 if segment is not None and video == segment.role("video")
+                                                           else 1]}
         lines = []
         for ref in shot.beats:
             beat = ctx.beats[ref]
@@ -133,7 +140,7 @@ def board(project: Project, episode: str | None, worker: RenderWorker | None = N
             "prompt": shot.prompt, "transition": shot.transition, "seed": shot.seed, "locked": shot.locked,
             "talking": list(talking_speakers(sp, shot)), "sync": sync, "scores": report.get("scores", {}),
             "image": _media_url(project, image), "earlier": earlier,
-            "clip": _media_url(project, video) if video is not None else None,
+            "clip": _media_url(project, video) if video is not None else None, "sound": heard,
             "lines": lines, "takes": takes_of.get(shot.id, []), "state": state, "why": why})
     out = project.out_dir(ctx.loaded.episode)
     episode_mp4 = out / "episode.mp4"
@@ -169,6 +176,25 @@ def _starts(ctx) -> dict[str, tuple[float, float]]:
         out[shot.id] = (t, seconds)
         t += seconds
     return out
+
+
+def _sound(project: Project, ctx) -> tuple[str | None, dict[str, tuple[float, float]]]:
+    """The episode's current mix (its AAC, else its WAV) as a media URL, and per shot the episode seconds of (its
+    segment's first frame, its clip's first frame): None and {} while the mix is not made for what is on the board."""
+    from director.stages.segments import spans
+
+    mix = ctx.results.get("mix", {}).get("episode")
+    if mix is None or not (mix.has("aac") or mix.has("audio")):
+        return None, {}
+    url = _media_url(project, mix.role("aac") if mix.has("aac") else mix.role("audio"))
+    fps, frames = ctx.sp.format.fps, [ctx.frames(s) for s in ctx.shots]
+    starts, at = [], 0
+    for n in frames:
+        starts.append(at)
+        at += n
+    own = {span.shot: span.at for span in spans(frames, [s.transition for s in ctx.shots], fps) or ()
+           if not span.dissolve}  # a dissolve into a shot: its own segment starts half the dissolve in
+    return url, {shot.id: (own.get(i, starts[i]) / fps, starts[i] / fps) for i, shot in enumerate(ctx.shots)}
 
 
 def _vocab() -> dict:
@@ -246,7 +272,11 @@ def card_html(card: dict, vocab: dict) -> str:
                else "<div class=noimg>not rendered</div>")
     if card.get("earlier"):  # the last render's picture, until the edited shot is made again
         picture += "<span class=earlier-tag title='the picture of the last render: this shot changed since'>last render</span>"
-    video = (f"<video muted loop playsinline preload=none src='{esc(card['clip'])}'></video>" if card["clip"] else "")
+    sound = card.get("sound")
+    heard = (f" data-sound='{esc(sound['src'])}' data-at='{sound['at']:.3f}'" if sound else "")
+    hint = " title='hover: the picture; click: with its sound'" if sound else ""
+    video = (f"<video muted loop playsinline preload=none src='{esc(card['clip'])}'{heard}></video>"
+             if card["clip"] else "")
     lines = "".join(
         (f"<li class=line data-ref='{esc(l['ref'])}'><b>{esc(l['who'])}</b> "
          f"<span class=text contenteditable=true spellcheck=false>{esc(l['text'])}</span> "
@@ -266,7 +296,7 @@ def card_html(card: dict, vocab: dict) -> str:
     return (f"<article class='card {card['state']}{' locked' if card['locked'] else ''}' id='shot-{esc(card['id'])}' "
             f"data-shot='{esc(card['id'])}' data-start='{card['start']}'>"
             f"<div class='media{' earlier' if card.get('earlier') else ''}'{' tabindex=0 role=button' if card['clip'] else ''} aria-label='play shot "
-            f"{esc(card['id'])}'>{picture}{video}<span class=num>{card['index']}</span>"
+            f"{esc(card['id'])}{' with its sound' if sound else ''}'{hint}>{picture}{video}<span class=num>{card['index']}</span>"
             f"<span class=dur title='its length in the episode, as timed from the lines'>{card['seconds']:.1f}s</span></div>"
             f"<div class=body><div class=head><label class=pick><input type=checkbox class=sel> "
             f"<b>{esc(card['id'])}</b></label>"

@@ -605,3 +605,48 @@ def test_review_an_edit_is_not_refused_over_an_empty_prompt_or_a_long_duration_s
     finally:
         shots_file.write_text(saved)
     assert _card(client, "handoff-02")["prompt"] == shot["prompt"]
+
+
+def _frames(path: Path) -> list[bytes]:
+    import av
+
+    with av.open(str(path)) as f:
+        return [bytes(frame.to_ndarray(format="gray")) for frame in f.decode(video=0)]
+
+
+def test_a_card_plays_with_the_episode_s_sound_from_where_its_clip_starts(tmp_path):
+    """Board previews were silent (a segment has no audio; only the player had it): a card now carries the
+    episode's mix and where its clip's first frame is in the episode. The episode is the segments stream-copied,
+    so each card's first frame is the episode's frame at that second, exactly, a dissolve included."""
+    from fastapi.testclient import TestClient
+
+    from director.studio.app import create_app
+
+    project = make_project(tmp_path, ROOT / "projects/demo", size=(108, 192))
+    director("-p", str(project), "plan", check=True)
+    shots = project / "shots/screenplay.yaml"
+    data = yaml.safe_load(shots.read_text())
+    data["shots"][2]["transition"] = "dissolve"  # its segment starts half the dissolve into the shot
+    shots.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    director("-p", str(project), "render", check=True)
+    app = create_app(Project.find(project))
+    with TestClient(app, base_url="http://localhost") as c:
+        board = c.get("/api/e/screenplay/board").json()
+        episode = _frames(project / "out/screenplay/episode.mp4")
+        for card in board["shots"]:
+            sound = card["sound"]
+            assert sound and sound["src"].startswith("/media/.director/") and sound["src"].endswith(".m4a"), card
+            first = _frames(project / card["clip"].removeprefix("/media/"))[0]
+            assert episode[round(sound["at"] * 24)] == first, (card["id"], sound["at"])
+        starts = [card["start"] for card in board["shots"]]
+        assert board["shots"][2]["sound"]["at"] > starts[2]  # the dissolve's half, not the shot's start
+        heard = c.get(board["shots"][0]["sound"]["src"])
+        assert heard.status_code == 200 and heard.headers["content-type"] == "audio/mp4"
+        page = c.get("/e/screenplay/cards").text
+        assert page.count("data-sound=") == len(board["shots"]) and "click: with its sound" in page
+        # an edited shot shows its last render, with no sound: the mix is not made for it yet
+        c.headers["X-CSRF-Token"] = app.state.csrf
+        size = "ECU" if board["shots"][1]["size"] != "ECU" else "WS"
+        assert c.post(f"/api/e/screenplay/shots/{board['shots'][1]['id']}", json={"size": size}).status_code == 200
+        after = c.get("/api/e/screenplay/board").json()["shots"]
+        assert after[1]["earlier"] and after[1]["sound"] is None

@@ -109,6 +109,36 @@ def test_review_a_shot_in_the_browser(studio, browser):
     page.close()
 
 
+def test_a_card_hovered_plays_silent_and_clicked_plays_its_own_sound(studio, browser):
+    """Board previews were silent. Hovering still plays the picture alone (a board of cards would talk over
+    itself); a click plays it with the episode's sound from where the clip starts, and keeps the two together
+    when the clip loops."""
+    project, url = studio
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(f"{url}/e/screenplay")
+    shot = "#shot-handoff-02"
+    page.wait_for_selector(f"{shot} .state.ok")
+    media = page.locator(f"{shot} .media")
+    at = float(page.locator(f"{shot} video").get_attribute("data-at"))
+    media.hover()
+    page.wait_for_function(f"document.querySelector('{shot} video').currentTime > 0.2")
+    assert page.locator(f"{shot} audio").count() == 0  # the hover is silent
+    media.click()
+    page.wait_for_function(f"(() => {{ const a = document.querySelector('{shot} audio'); "
+                           "return a && !a.paused && a.currentTime > 0; })()", timeout=15000)
+    # together: the sound at the clip's own second in the episode (the card's clip is ~2-3 s and loops)
+    for _ in range(12):
+        page.wait_for_timeout(250)
+        video, audio = page.evaluate(f"[document.querySelector('{shot} video').currentTime, "
+                                     f"document.querySelector('{shot} audio').currentTime]")
+        assert abs(audio - (at + video)) < 0.4, (at, video, audio)
+    assert page.evaluate(f"document.querySelector('{shot} audio').src").endswith(".m4a")
+    media.click()  # playing with its sound: a click pauses both
+    page.wait_for_function(f"document.querySelector('{shot} audio').paused && "
+                           f"document.querySelector('{shot} video').paused")
+    page.close()
+
+
 def test_the_studio_on_a_phone_says_warnings_and_lost_connections(studio, browser):
     """On a 390 px phone the header's buttons were off the screen; a warning from the server (an emotion the
     voice does not know) was dropped, and a click with the server gone said nothing at all."""

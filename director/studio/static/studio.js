@@ -118,7 +118,35 @@
       if (video) {
         media.addEventListener('mouseenter', () => { media.classList.add('playing'); video.play().catch(() => {}); });
         media.addEventListener('mouseleave', () => { media.classList.remove('playing'); video.pause(); });
-        const toggle = () => { if (video.paused) { media.classList.add('playing'); video.play(); } else video.pause(); };
+        // hovering plays the picture alone; a click (or Enter) plays it with its sound: the episode's mix from where
+        // the clip starts in the episode, kept within a few frames of the picture (a board of cards spoke over
+        // itself when every hover was heard, and a browser refuses sound before a click anyway)
+        const src = video.dataset.sound, at = parseFloat(video.dataset.at || '0');
+        let audio = null;
+        const follow = () => {
+          if (!audio || audio.paused) return;
+          const want = at + video.currentTime;
+          if (Math.abs(audio.currentTime - want) > 0.12) audio.currentTime = want;  // the loop back, a seek
+        };
+        const heard = () => {
+          if (!src) return;
+          if (!audio) {
+            audio = document.createElement('audio');  // in the card: gone (and paused) with it on a refresh
+            audio.src = src;
+            audio.preload = 'auto';
+            media.appendChild(audio);
+            video.addEventListener('timeupdate', follow);
+            video.addEventListener('seeked', follow);
+            video.addEventListener('pause', () => audio.pause());
+          }
+          audio.currentTime = at + video.currentTime;
+          audio.play().catch(() => {});
+        };
+        const toggle = () => {
+          if (video.paused) { media.classList.add('playing'); video.play(); heard(); }
+          else if (src && (!audio || audio.paused)) heard();  // playing from a hover: now with its sound
+          else video.pause();
+        };
         media.addEventListener('click', toggle);
         media.addEventListener('keydown', (e) => {  // a keyboard user plays a shot too
           if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); toggle(); }
