@@ -163,3 +163,56 @@ def test_changed_reference_reshoots_exactly_that_characters_shots(tiny, tmp_path
     assert all(j["status"] == "cached" for j in status["jobs"] if j["stage"] == "refs")
     reasons = {j["reason"] for j in status["jobs"] if j["stage"] == "keyframes" and j["status"] != "cached"}
     assert reasons == {"a character's reference changed"}  # the nested field's own words
+
+
+def test_sdxl_reads_a_prompt_past_77_tokens_in_windows_encoded_as_the_pipeline_encodes(tiny, tmp_path):
+    """diffusers cuts an SDXL prompt at CLIP's 77 tokens: the shot's look and its characters' descriptions (the
+    prompt's tail) were never read. Past 77 tokens the prompt is read in up to three windows, each encoded as the
+    pipeline encodes a prompt; what still does not fit is said in the keyframe's notes."""
+    import torch
+
+    from director.backends.diffusion.keyframes import CLIP_WINDOWS, clip_windows, encode_windows
+
+    backend = _config("sdxl-ip-adapter", tiny).build()
+    pipe = backend.pipe
+    assert clip_windows(pipe, "a short prompt", "blurry") is None  # the pipeline's own path, unchanged
+    parts = [f"part number {i} of the prompt, with its words" for i in range(8)]  # 40 tokens each (bytes)
+    windows = clip_windows(pipe, ". ".join(parts), "blurry")
+    assert len(windows.prompt) == CLIP_WINDOWS and windows.negative == ("blurry", "", "")
+    assert all(len(pipe.tokenizer(w, add_special_tokens=False).input_ids) <= windows.width for w in windows.prompt)
+    read = " ".join(windows.prompt + windows.left_out)
+    assert [read.index(p) for p in parts] == sorted(read.index(p) for p in parts)  # whole parts, in order
+    assert windows.left_out and parts[-1] in windows.left_out[-1] and parts[0] in windows.prompt[0]
+    # a Chinese description has no spaces to split at: by characters
+    zh = clip_windows(pipe, "苏晴，二十五岁，倔强的女实习生，穿着黄色雨衣站在雨夜的小巷里", "")
+    assert len(zh.prompt) >= 2 and "".join(zh.prompt).replace(" ", "") == "苏晴，二十五岁，倔强的女实习生，穿着黄色雨衣站在雨夜的小巷里"
+
+    text = encode_windows(pipe, windows)
+    assert text["prompt_embeds"].shape == (1, 77 * CLIP_WINDOWS, 64)
+    assert text["negative_prompt_embeds"].shape == text["prompt_embeds"].shape
+    assert text["pooled_prompt_embeds"].shape == (1, 32)
+    own, own_negative, own_pooled, _ = pipe.encode_prompt(windows.prompt[0], device="cpu", negative_prompt="blurry")
+    # (three windows in one batch: the same numbers as one alone, to float rounding)
+    assert torch.allclose(text["prompt_embeds"][:, :77], own, atol=1e-5)
+    assert torch.allclose(text["pooled_prompt_embeds"], own_pooled, atol=1e-5)
+    assert torch.allclose(text["negative_prompt_embeds"][:, :77], own_negative, atol=1e-5)
+    assert not torch.allclose(text["prompt_embeds"][:, 77:154], own, atol=1e-2)  # the second window is its own
+
+    # the look, past the 77th token, now changes the picture (cut off, two looks drew the same frame)
+    def frame(look: str) -> bytes:
+        req = _request(_refs(tmp_path), figures=())
+        req = type(req)(**{**req.__dict__, "look": look})
+        out = tmp_path / look.replace(" ", "-")
+        out.mkdir()
+        meta = flat(backend.render(req, out))
+        assert len(meta["prompt"]) > 77 and not meta.get("notes"), meta
+        return Image.open(out / "keyframe.png").tobytes()
+
+    assert frame("neon noir") != frame("sunlit pastel")
+    long = _request(_refs(tmp_path))  # a long action, two characters with descriptions: past three windows
+    long = type(long)(**{**long.__dict__, "prompt": "Mia faces Jun across the table while the rain hammers on "
+                                                    "the tin roof and the neon sign outside flickers red"})
+    out = tmp_path / "long"
+    out.mkdir()
+    made = backend.render(long, out)
+    assert any("longer than SDXL reads" in n and "neon noir" in n for n in made.notes), made.notes

@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -64,7 +65,7 @@ class QwenEditConfig(KeyframeConfig):
 
 class SDXLIPAdapterConfig(KeyframeConfig):
     name: ClassVar[str] = "sdxl-ip-adapter"
-    version: ClassVar[str] = "3"
+    version: ClassVar[str] = "4"  # 4: a prompt past CLIP's 77 tokens read in 75-token windows (it was cut off)
     license: ClassVar[str] = "CreativeML Open RAIL++-M (SDXL), Apache-2.0 (IP-Adapter)"
     target: ClassVar[str] = "director.backends.diffusion.keyframes:SDXLIPAdapterBackend"
     pipeline_class: ClassVar[str] = "StableDiffusionXLPipeline"
@@ -122,6 +123,10 @@ class KeyframeBackend:
         """One picture held to ``references``; ``labels`` names each (a character's id, or "location")."""
         raise NotImplementedError
 
+    def prompt_notes(self, prompt: str, negative: str) -> list[str]:
+        """What the model cannot read of the prompt (said in the keyframe's notes)."""
+        return []
+
     # shared ---------------------------------------------------------------
     def references(self, req: FrameRequest) -> tuple[list[tuple[str, str]], dict[str, str]]:
         """(label, path) of the pictures this frame is held to, and how the prompt names each."""
@@ -155,7 +160,7 @@ class KeyframeBackend:
         steps.gpu_done()
         worst, attempt, seed, frame, scores = max(takes, key=lambda t: (t[0], -t[1]))
         frame.save(out / "keyframe.png", compress_level=1)
-        notes = []
+        notes = self.prompt_notes(prompt, negative)
         if scores and worst < self.config.threshold:
             notes.append(f"keyframe {req.shot_id}: best consistency {worst:.2f} after {len(takes)} tries is below "
                          f"the threshold {self.config.threshold:.2f}; regenerate with a new seed or add references")
@@ -255,11 +260,116 @@ class SDXLIPAdapterBackend(KeyframeBackend):
         else:  # a sheet or an empty plate: no identity to hold
             self.pipe.set_ip_adapter_scale(0.0)
             kwargs["ip_adapter_image"] = [references[0] if references else QwenEditBackend._blank(width, height)]
-        result = self.pipe(prompt=prompt, negative_prompt=negative, guidance_scale=config.guidance,
-                           num_inference_steps=config.steps, height=height, width=width,
-                           generator=common.generator(self.pipe, seed),
+        text = clip_windows(self.pipe, prompt, negative)
+        if text is None:  # within CLIP's 77 tokens: the pipeline's own encoding
+            text = {"prompt": prompt, "negative_prompt": negative}
+        else:
+            text = encode_windows(self.pipe, text)
+        result = self.pipe(**text, guidance_scale=config.guidance, num_inference_steps=config.steps, height=height,
+                           width=width, generator=common.generator(self.pipe, seed),
                            **steps.diffusers_callback(self.config.steps), **kwargs)
         return result.images[0]
+
+    def prompt_notes(self, prompt: str, negative: str) -> list[str]:
+        windows = clip_windows(self.pipe, prompt, negative)
+        if windows is None or not windows.left_out:
+            return []
+        return [f"the keyframe prompt is longer than SDXL reads ({CLIP_WINDOWS} windows of "
+                f"{windows.width} tokens); left out: {'. '.join(windows.left_out)}. Shorten the shot's prompt or "
+                "the characters' descriptions"]
+
+
+CLIP_WINDOWS = 3  # SDXL reads a long prompt in up to three 75-token windows (225 tokens), each encoded as CLIP was
+
+
+@dataclass(frozen=True)
+class Windows:
+    """A prompt (and its negative) packed whole part by whole part into CLIP windows."""
+
+    prompt: tuple[str, ...]  # each window's text
+    negative: tuple[str, ...]
+    width: int  # tokens a window holds between its start and end tokens
+    left_out: tuple[str, ...] = ()
+
+
+def clip_windows(pipe, prompt: str, negative: str) -> Windows | None:
+    """``prompt`` and ``negative`` as windows of text that each fit CLIP's context, or None when both fit one (the
+    pipeline's own path). diffusers cuts an SDXL prompt at 77 tokens, and the shot's prompt names its framing,
+    action, place, every character with their description and the look (~120-200 tokens with two characters): the
+    descriptions and the look were never read. The prompt's parts (``frame_prompt`` joins them with ". ") are packed
+    whole into windows where they fit (a part longer than a window is split by tokens), in the prompt's order; what
+    does not fit in ``CLIP_WINDOWS`` windows is left out and said."""
+    tokenizers = [t for t in (pipe.tokenizer, getattr(pipe, "tokenizer_2", None)) if t is not None]
+    width = min(t.model_max_length for t in tokenizers) - 2
+
+    def count(text: str) -> int:
+        return max(len(t(text, add_special_tokens=False, verbose=False).input_ids) for t in tokenizers)
+
+    if count(prompt) <= width and count(negative) <= width:
+        return None
+
+    def split(part: str) -> list[str]:
+        """A part longer than a window, in pieces that fit: by words, and a word too long (Chinese has no spaces)
+        by characters."""
+        pieces, piece = [], ""
+        units = [(w, sep) for word in part.split()
+                 for w, sep in ([(word, " ")] if count(word) <= width else [(c, "") for c in word])]
+        for unit, sep in units:
+            joined = f"{piece}{sep}{unit}" if piece else unit
+            if piece and count(joined) > width:
+                pieces.append(piece)
+                joined = unit
+            piece = joined
+        return pieces + [piece] if piece else pieces
+
+    def pack(text: str) -> tuple[list[str], list[str]]:
+        windows: list[str] = []
+        for whole in (p.strip() for p in text.replace(". ", ".\n").splitlines()):
+            for part in ([whole] if count(whole) <= width else split(whole)) if whole else ():
+                if windows and count(f"{windows[-1]} {part}") <= width:
+                    windows[-1] = f"{windows[-1]} {part}"
+                else:
+                    windows.append(part)
+        return windows[:CLIP_WINDOWS], windows[CLIP_WINDOWS:]
+
+    kept, left = pack(prompt)
+    against, _ = pack(negative)
+    return Windows(tuple(kept), tuple(against[:len(kept)]) + ("",) * max(0, len(kept) - len(against)), width,
+                   tuple(left))
+
+
+def encode_windows(pipe, windows: Windows) -> dict:
+    """The SDXL pipeline's text inputs for ``windows``: each window encoded as ``encode_prompt`` encodes a prompt
+    (start and end tokens, padded to 77, the penultimate layer of both encoders side by side), the windows one after
+    another along the sequence (the UNet's cross-attention takes any length), the pooled embedding (what the UNet's
+    added conditioning reads) from the first window, as the A1111 and compel conventions do."""
+    import torch
+    try:
+        from diffusers.utils.torch_utils import get_module_execution_device
+    except ImportError:  # older diffusers: the pipeline's device
+        def get_module_execution_device(module):
+            return pipe._execution_device
+
+    pairs = [(t, e) for t, e in ((pipe.tokenizer, pipe.text_encoder), (pipe.tokenizer_2, pipe.text_encoder_2))
+             if t is not None and e is not None]
+
+    def encode(texts: tuple[str, ...]):
+        hidden, pooled = [], None
+        for tokenizer, encoder in pairs:
+            ids = tokenizer(list(texts), padding="max_length", max_length=tokenizer.model_max_length,
+                            truncation=True, return_tensors="pt").input_ids
+            with torch.no_grad():
+                out = encoder(ids.to(get_module_execution_device(encoder)), output_hidden_states=True)
+            if out[0].ndim == 2:  # the projection encoder's text embedding: its first window's
+                pooled = out[0][:1]
+            states = out.hidden_states[-2]  # (windows, 77, width)
+            hidden.append(states.reshape(1, -1, states.shape[-1]))
+        return torch.cat(hidden, dim=-1), pooled
+
+    embeds, pooled = encode(windows.prompt)
+    negative, negative_pooled = encode(windows.negative)
+    return {"prompt_embeds": embeds, "pooled_prompt_embeds": pooled, "negative_prompt_embeds": negative,
+            "negative_pooled_prompt_embeds": negative_pooled}
 
 
 def region_masks(n: int, width: int, height: int):
