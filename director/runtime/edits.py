@@ -330,13 +330,20 @@ def _takes_path(project: Project, episode: str) -> Path:
     return project.state_file("takes", f"{episode}.json")
 
 
-def _load_takes(project: Project, episode: str) -> dict[str, list[int]]:
+def _load_takes(project: Project, episode: str, keys: dict | None = None) -> dict[str, list[int]]:
+    """Shot -> its takes' seeds in order; ``keys``, where given, is filled with shot -> seed -> the cache keys of
+    that take's artifacts (kept when another take replaced it)."""
     import json
 
     path = _takes_path(project, episode)
     try:
         data = json.loads(read_own(path))
-        return {k: [int(s) for s in v] for k, v in data.get("takes", {}).items()}
+        seeds = {k: [int(s) for s in v] for k, v in data.get("takes", {}).items()}
+        if keys is not None:
+            keys.update({shot: {int(seed): [k for k in ks if isinstance(k, str)] for seed, ks in kept.items()
+                                if isinstance(ks, list)}
+                         for shot, kept in data.get("keys", {}).items() if isinstance(kept, dict)})
+        return seeds
     except FileNotFoundError:
         return {}
     except (OSError, ValueError, AttributeError, TypeError) as exc:
@@ -354,18 +361,20 @@ def takes(project: Project, episode: str | None, shot_id: str) -> list[dict]:
     shot = next((s for s in shots.shots if s.id == shot_id), None)
     if shot is None:
         raise UsageError(f"no shot {shot_id!r} in episode {loaded.episode}{_elsewhere(project, loaded.episode, shot_id)}")
-    return all_takes(project, loaded.episode, [shot])[shot_id]
+    return [{k: v for k, v in take.items() if k != "keys"} for take in all_takes(project, loaded.episode, [shot])[shot_id]]
 
 
 def all_takes(project: Project, episode: str, shots: list) -> dict[str, list[dict]]:
     """``takes`` for many shots at once (one read of the takes file)."""
-    known = _load_takes(project, episode)
+    keys: dict[str, dict[int, list[str]]] = {}
+    known = _load_takes(project, episode, keys)
     out = {}
     for shot in shots:
         seeds = known.get(shot.id) or []
         if shot.seed not in seeds:
             seeds = seeds + [shot.seed]
-        out[shot.id] = [{"take": i + 1, "seed": seed, "current": seed == shot.seed} for i, seed in enumerate(seeds)]
+        out[shot.id] = [{"take": i + 1, "seed": seed, "current": seed == shot.seed,
+                         "keys": keys.get(shot.id, {}).get(seed, [])} for i, seed in enumerate(seeds)]
     return out
 
 

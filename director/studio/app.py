@@ -141,7 +141,8 @@ def board(project: Project, episode: str | None, worker: RenderWorker | None = N
             "talking": list(talking_speakers(sp, shot)), "sync": sync, "scores": report.get("scores", {}),
             "image": _media_url(project, image), "earlier": earlier,
             "clip": _media_url(project, video) if video is not None else None, "sound": heard,
-            "lines": lines, "takes": takes_of.get(shot.id, []), "state": state, "why": why})
+            "lines": lines, "takes": [_take(project, ctx, take, None if earlier else image) for take in takes_of.get(shot.id, [])],
+            "state": state, "why": why})
     out = project.out_dir(ctx.loaded.episode)
     episode_mp4 = out / "episode.mp4"
     refs = []
@@ -176,6 +177,16 @@ def _starts(ctx) -> dict[str, tuple[float, float]]:
         out[shot.id] = (t, seconds)
         t += seconds
     return out
+
+
+def _take(project: Project, ctx, take: dict, current) -> dict:
+    """A take as the card shows it: its number, seed, and its keyframe where it is still cached (the current take's
+    is the card's own picture): a take was a bare number, and a director picking between three had to try each."""
+    picture = current if take["current"] else next(
+        (entry.role("image") for key in take["keys"] if len(key) == 64
+         and (entry := ctx.cache.lookup("keyframes", key)) is not None and entry.has("image")), None)
+    return {"take": take["take"], "seed": take["seed"], "current": take["current"],
+            "image": _media_url(project, picture) if picture is not None else None}
 
 
 def _sound(project: Project, ctx) -> tuple[str | None, dict[str, tuple[float, float]]]:
@@ -292,7 +303,9 @@ def card_html(card: dict, vocab: dict) -> str:
     if card["talking"] and not card["sync"]:
         checks += " ".join(f"<span class='score talk'>talks · {esc(w)}</span>" for w in card["talking"])
     takes = "".join(f"<button class='take{' current' if t['current'] else ''}' data-take={t['take']} "
-                    f"title='seed {t['seed']}'>take {t['take']}</button>" for t in card["takes"])
+                    f"title='seed {t['seed']}'>"
+                    + (f"<img src='{esc(t['image'])}' alt='' loading=lazy>" if t.get("image") else "")
+                    + f"take {t['take']}</button>" for t in card["takes"])
     return (f"<article class='card {card['state']}{' locked' if card['locked'] else ''}' id='shot-{esc(card['id'])}' "
             f"data-shot='{esc(card['id'])}' data-start='{card['start']}'>"
             f"<div class='media{' earlier' if card.get('earlier') else ''}'{' tabindex=0 role=button' if card['clip'] else ''} aria-label='play shot "

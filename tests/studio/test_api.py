@@ -75,6 +75,11 @@ def test_edits_lock_and_regenerate_through_the_same_library_as_the_cli(client, d
     regen = client.post("/api/e/screenplay/shots/handoff-02/regen", json={}).json()
     assert regen["take"] == 2 and regen["seed"] != first
     assert [t["take"] for t in client.get("/api/e/screenplay/shots/handoff-02/takes").json()["takes"]] == [1, 2]
+    # each take shows its own keyframe where one is cached: take 1's from the last render, take 2 not made yet
+    one, two = _card(client, "handoff-02")["takes"]
+    assert one["image"] == card["image"] and two["image"] is None and two["current"], (one, two)
+    assert client.get(one["image"]).headers["content-type"] == "image/png"
+    assert f"<img src='{one['image']}'" in client.get("/e/screenplay/cards").text
     assert client.post("/api/e/screenplay/shots/handoff-02/takes/1").json()["seed"] == first
     client.post("/api/e/screenplay/shots/handoff-02", json={"move": "static"})
     assert _card(client, "handoff-02")["state"] == "cached"  # take 1 is back: nothing to render
