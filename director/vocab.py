@@ -206,6 +206,14 @@ def canonical_emotion(value: str) -> str | None:
     return _lookup(value, EMOTION_WORDS, EMOTIONS)
 
 
+def delivered_emotion(emotion: str | None, parenthetical: str | None) -> str | None:
+    """A line's emotion as it is voiced and mixed: its own (canonical where the vocabulary knows it, else as
+    written), else its parenthetical's ("(压低声音)", "(whispers)": a whisper was voiced at full volume)."""
+    if emotion:
+        return canonical_emotion(emotion) or emotion
+    return canonical_emotion(parenthetical.strip("()（） ")) if parenthetical else None
+
+
 def canonical_preset(value: str) -> str | None:
     """A voice preset, or a description combining gender, age and timbre words (``female old warm``, 老年女性)."""
     key = str(value).strip().lower()

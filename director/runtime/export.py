@@ -204,14 +204,16 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
     audio: dict[str, list[Item]] = {}
     names = {cid: c.name or cid for cid, c in ctx.sp.characters.items()}  # a track per character, by its name
     shown = {cid: name if list(names.values()).count(name) == 1 else cid for cid, name in names.items()}
-    for p in ctx.placements():
+    levels = ctx.entry("mix", "episode").meta.get("voice_gain_db") or []  # each line's level and delivery
+    for i, p in enumerate(ctx.placements()):
         beat = ctx.beats[p.ref]
         who = beat.line.who if beat.line else NARRATOR
         name = shown.get(who, who)
         path = f"media/dialogue/{who}/{slug(p.ref)}.wav"
         media[path] = p.entry.role("audio")
         n = _whole(p.duration, sp)
-        audio.setdefault(f"dialogue {name}", []).append(Item(p.ref, path, _frame(p.start, sp), n, 0, n, 0.0, {
+        level = levels[i] if i < len(levels) else 0.0
+        audio.setdefault(f"dialogue {name}", []).append(Item(p.ref, path, _frame(p.start, sp), n, 0, n, level, {
             "line": p.ref, "speaker": who, "speaker_name": name, "text": beat.spoken.text, "emotion": beat.spoken.emotion,
             "key": p.entry.key}))
     cues = music_cues(ctx)

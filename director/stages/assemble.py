@@ -133,7 +133,7 @@ def assemble_episode(req: AssembleRequest, out: Path) -> Made:
 def _audio_args(enc: EncodeConfig, total: int, fps: float, out: Path, audio: Path | None = None) -> list[str]:
     """The audio's encoder (or a copy of the mix's own AAC) and the MP4's length and layout."""
     codec = ["-c:a", "copy"] if audio is not None and Path(audio).suffix == ".m4a" else \
-        ["-c:a", "aac", "-b:a", enc.audio_bitrate, "-ar", "48000"]
+        ["-c:a", "aac", "-b:a", enc.audio_bitrate]  # at the mix's own rate (mix.sample_rate)
     return [*codec, "-t", f"{total / fps:.6f}", "-movflags", "+faststart", str(Path(out).resolve())]
 
 

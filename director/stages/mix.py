@@ -28,7 +28,7 @@ from director.media.audio import (TAPS_PER_PHASE, fade, high_pass, read_wav, res
 from director.project import MixConfig
 from director.shots import shot_location
 from director.stages.base import Stage
-from director.vocab import OUTDOOR_WORDS
+from director.vocab import OUTDOOR_WORDS, delivered_emotion
 from director.stages.music import CROSSFADE, music_cues
 from director.store import steps
 from director.store.cache import file_stamp
@@ -41,6 +41,14 @@ ENCODER_MARGIN_DB = 0.6  # AAC adds a little overshoot; limit this much below th
 MASTER_TRIES = 8
 MIX_SECONDS_PER_SECOND = 0.03  # CPU per second of episode, roughly (the scheduler's cost of the job)
 MAX_PUSH_DB = 24.0  # never push more than this above plain normalisation to win back what limiting took
+MAX_LIMIT_DB = 6.0  # the most the limiter takes off the loudest peak: an episode whose loudness is all in a few
+# peaks (a knock over room tone) ends under its target, said so, instead of being raised 34 dB into flat noise
+DIALOGUE_LUFS = -20.0  # each line is levelled to this (mono, before the master) and then by its delivery
+LEVEL_DB = 12.0  # the most a line is raised or lowered to sit at the dialogue's level
+DELIVERY_DB = {"whisper": -6.0, "tender": -1.5, "sad": -1.5, "tired": -2.0, "mysterious": -2.0, "crying": -1.0,
+               "nervous": -1.0, "cold": -0.5, "angry": 2.5, "furious": 4.0, "terrified": 2.0, "desperate": 1.5,
+               "excited": 1.5, "shocked": 1.0, "pleading": 0.5}  # LU from the dialogue's level, by emotion
+EDGE_FADE = (0.01, 0.5)  # seconds: the episode's first sound fades in, its last fades out (it ended mid-effect)
 
 
 def _need(peaks: np.ndarray, ceiling: np.float32) -> np.ndarray:
@@ -122,9 +130,9 @@ def limit(x: np.ndarray, rate: int, ceiling_db: float) -> np.ndarray:
 ENVELOPE_STEP = 0.001  # seconds: the ducking envelope's resolution
 
 
-def speech_envelope(dialogue: np.ndarray, rate: int) -> np.ndarray:
+def speech_envelope(dialogue: np.ndarray, rate: int, reach: float = 0.25, ramp: float = 0.15) -> np.ndarray:
     """0..1 per sample: how much anyone is speaking, with a gentle attack before and release after (anyone speaking
-    within 0.25 s, ramped over 0.15 s). Worked out per millisecond and interpolated back to the samples: a curve
+    within ``reach`` s, ramped over ``ramp`` s). Worked out per millisecond and interpolated back to the samples: a curve
     this slow changes by under 1% of its travel in a millisecond, and per sample it was 0.1-0.3 s of every mix, on
     a one-line edit's path."""
     step = max(1, int(round(rate * ENVELOPE_STEP)))
@@ -134,13 +142,13 @@ def speech_envelope(dialogue: np.ndarray, rate: int) -> np.ndarray:
     np.greater(np.abs(dialogue), 1e-3, out=heard[:n])
     active = heard.reshape(steps, step).any(axis=1).view(np.uint8)  # anyone heard in this millisecond
     del heard
-    held = running("maximum", active, int(0.5 * rate / step) | 1)
-    coarse = running("uniform", held, max(1, int(0.15 * rate / step)), dtype=np.float32)
+    held = running("maximum", active, int(2 * reach * rate / step) | 1)
+    coarse = running("uniform", held, max(1, int(ramp * rate / step)), dtype=np.float32)
     np.clip(coarse, 0, 1, out=coarse)
     # back to samples: within each millisecond, from the one before's value to its own
     before = np.concatenate((coarse[:1], coarse[:-1]))
-    ramp = ((np.arange(step, dtype=np.float32) + 1) / step)[None, :]
-    envelope = (before[:, None] + (coarse - before)[:, None] * ramp).reshape(-1)
+    within = ((np.arange(step, dtype=np.float32) + 1) / step)[None, :]
+    envelope = (before[:, None] + (coarse - before)[:, None] * within).reshape(-1)
     return envelope[:n]
 
 
@@ -294,6 +302,9 @@ def master(mixed: np.ndarray, rate: int, target_lufs: float, ceiling_db: float, 
     # gain is searched: limiting costs loudness, so gain g_{k+1} = g_k + (target - L_k) until L hits the target.
     gain_db = target_lufs - loudness
     ceiling = ceiling_db - ENCODER_MARGIN_DB
+    loudest = float(peaks.max()) if len(peaks) else 0.0
+    most = ceiling - 20 * np.log10(loudest) + MAX_LIMIT_DB if loudest > 0 else np.inf  # gain dB
+    gain_db = min(gain_db, most)
     buffer = np.empty_like(peaks)  # every try's curve in one signal-length array (35 MB for 3 minutes)
     best: tuple[float, float] | None = None  # (loudness, gain dB) of the try nearest the target
     for _ in range(MASTER_TRIES):
@@ -305,7 +316,9 @@ def master(mixed: np.ndarray, rate: int, target_lufs: float, ceiling_db: float, 
             best = (measured, gain_db)
         if abs(measured - target_lufs) < 0.2 or gain_db - (target_lufs - loudness) > MAX_PUSH_DB:
             break
-        gain_db += target_lufs - measured
+        gain_db = min(gain_db + target_lufs - measured, most)
+        if gain_db == last:  # at the most the limiter may take: no louder
+            break
     measured, applied = best
     if applied != last:  # an earlier try was nearer: its curve again (the buffer holds the last one's)
         curve = limiter_curve(peaks, 10 ** (applied / 20), rate, ceiling, buffer)
@@ -319,8 +332,9 @@ def master(mixed: np.ndarray, rate: int, target_lufs: float, ceiling_db: float, 
     notes = []
     if abs(measured - target_lufs) > 1.0:
         notes.append(f"mix: the episode measures {measured:.1f} LUFS, missing the {target_lufs:g} LUFS target: its "
-                     "loudness is in short peaks (sound effects, music hits) that the limiter must hold under "
-                     f"{ceiling_db:g} dBTP; lower sfx volume or mix.music_db, or lower mix.loudness")
+                     "loudness is in short peaks (sound effects, music hits) that the limiter would have to take more "
+                     f"than {MAX_LIMIT_DB:g} dB off to hold under {ceiling_db:g} dBTP; lower sfx volume or "
+                     "mix.music_db, or lower mix.loudness")
     if peak > ceiling_db:
         notes.append(f"mix: true peak {peak:.1f} dBTP is over the {ceiling_db:g} dBTP ceiling")
     # gain_db: what plain loudness normalisation applies; applied_gain_db: the gain in front of the limiter (more
@@ -341,6 +355,7 @@ class MixRequest:
     rooms: tuple[tuple[float, float, str, str], ...] = added("scenes or locations changed", ())  # start, end, place, kind
     aac: str | None = added("audio bitrate changed", None)  # also encoded as AAC at this bitrate (what the MP4 carries)
     intensities: tuple[float, ...] = added("music intensity changed", ())  # each cue's (music.intensity, 0-1)
+    deliveries: tuple[float, ...] = added("line delivery changed", ())  # each voice's LU from the dialogue level
     # where each cue's loudness is remembered across processes (by its artifact's key and file stamp): an edit's
     # mix, from a fresh `director render`, measured every unchanged cue again (~0.1 s a minute of music)
     memo: str = unkeyed("")
@@ -354,7 +369,8 @@ class MixStage(Stage):
     # master (the episode measured ~0.9 LU under its target); 10: each music cue at mix.music_db LU from the
     # dialogue (not from its stem's own level), the last one faded over END_FADE, the voices without DC, the effects
     # without what lies under 30 Hz
-    version = "11"
+    version = "12"  # 12: lines levelled and set by their delivery, the limiter's depth held, effects ducked under
+    # speech only, the episode's edges faded, on-camera ends of a call clean, the AAC at the mix's rate
     scope = "episode"
 
     unit = "episode"
@@ -368,15 +384,33 @@ class MixStage(Stage):
             sfx=tuple((ctx.artifact("sfx", ref), ctx.beats[ref].sfx.volume, round(t, 4))
                       for ref, t in ctx.cue_times() if ctx.beats[ref].sfx),
             config=ctx.config.mix,
-            filters=tuple((i, ctx.beats[p.ref].line.heard_as) for i, p in enumerate(ctx.placements())
-                          if ctx.beats[p.ref].line and ctx.beats[p.ref].line.heard_as in ("phone", "radio")),
+            filters=device_lines(ctx),
             rooms=scene_rooms(ctx) if ctx.config.mix.room_tone_db is not None else (),
             aac=ctx.config.encode.audio_bitrate,
             intensities=tuple(round(c.intensity, 3) for c in music_cues(ctx)),
+            deliveries=tuple(DELIVERY_DB.get(delivery(ctx.beats[p.ref].spoken) or "", 0.0)
+                             for p in ctx.placements()),
             memo=str(ctx.project.state_file("state", "loudness.json")))
         job = self.job(ctx, "episode", req, partial(mix, req))
         job.cost = MIX_SECONDS_PER_SECOND * total  # a long job: started before the shorter segments
         yield job
+
+
+def delivery(spoken) -> str | None:
+    """A line's emotion as the mix hears it (as it is voiced: ``vocab.delivered_emotion``)."""
+    return None if spoken is None else delivered_emotion(spoken.emotion, getattr(spoken, "parenthetical", None))
+
+
+def device_lines(ctx) -> tuple[tuple[int, str], ...]:
+    """(index among the placed voices, phone or radio) of each line heard through a device: not where its speaker is
+    in the shot it plays under (an intercut: the end we see speaks in the room, only the far end is on the line)."""
+    seen = {ref: set(shot.characters) for shot in ctx.shots for ref in shot.beats}
+    out = []
+    for i, p in enumerate(ctx.placements()):
+        line = ctx.beats[p.ref].line
+        if line and line.heard_as in ("phone", "radio") and line.who not in seen.get(p.ref, ()):
+            out.append((i, line.heard_as))
+    return tuple(out)
 
 
 REFERENCE_LUFS = -23.0  # the dialogue's loudness where there is none to measure (EBU R128's programme level)
@@ -406,9 +440,16 @@ def mix(req: MixRequest, out) -> Made:
     n = int(round(req.seconds * rate))
     dialogue = np.zeros(n, np.float32)
     filters = dict(req.filters)
+    voice_gains: list[float] = []  # each line's level and delivery (dB): what an editor's clip volume is set to
     for i, (voice, start) in enumerate(req.voices):
-        data, _ = _prepared(("voice", *_heard(voice), rate, filters.get(i)), lambda: _voice(voice, rate, filters.get(i)))
-        _place(dialogue, fade(data, rate, 0.005, 0.01), int(start * rate))
+        (data, level), _ = _prepared(("voice", *_heard(voice), rate, filters.get(i)),
+                                     lambda: levelled(_voice(voice, rate, filters.get(i)), rate))
+        line = fade(data, rate, 0.005, 0.01)
+        by = req.deliveries[i] if i < len(req.deliveries) else 0.0
+        if by:
+            line *= np.float32(10 ** (by / 20))
+        voice_gains.append(round(level + by, 2))
+        _place(dialogue, line, int(start * rate))
     # as heard: the mono dialogue plays on both channels, which BS.1770 sums (+3.01 dB against the stereo music)
     talk = integrated_loudness(dialogue, rate) + 10 * np.log10(2) if req.voices else float("-inf")
     # each cue read while only the bed and the dialogue exist (a cue is as long as the episode)
@@ -435,10 +476,14 @@ def mix(req: MixRequest, out) -> Made:
     data = None
     # in place, in float32: a 3-minute stereo episode is 69 MB a copy, and the mix was the render's peak memory
     duck = speech_envelope(dialogue, rate)  # -> the music's gain per sample, in place
-    if req.sfx and cfg.sfx_duck_db:  # the effects step back under speech too, in slices (no second episode-long array)
+    if req.sfx and cfg.sfx_duck_db:  # the effects step back under speech too, in slices (no second episode-long array),
+        # by a tighter envelope than the music's: an effect in a gap between lines is heard whole (the music's,
+        # 0.32 s ahead of a line, lowered a thunder 0.45 s from any word by the full 6 dB)
+        under = speech_envelope(dialogue, rate, reach=0.05, ramp=0.05)
         lower = np.float32(cfg.sfx_duck_db / 20)
         for a in range(0, n, 1 << 18):
-            effects[a:a + (1 << 18)] *= np.power(np.float32(10.0), duck[a:a + (1 << 18)] * lower)
+            effects[a:a + (1 << 18)] *= np.power(np.float32(10.0), under[a:a + (1 << 18)] * lower)
+        del under
     duck *= np.float32(cfg.duck_db / 20)
     np.power(np.float32(10.0), duck, out=duck)
     mixed = bed
@@ -456,10 +501,11 @@ def mix(req: MixRequest, out) -> Made:
         # measured ~0.9 LU under its target
         mixed += room_bed(req.rooms, n, rate, cfg.room_tone_db)[:, None]
     memo.save()
+    fade(mixed, rate, *EDGE_FADE, copy=False)  # the last effect or the rain bed stopped dead at the last frame
     mastered, stats = master(mixed, rate, cfg.loudness, cfg.true_peak, in_place=True)
     del mixed, bed
     if bedded and not heard:  # nothing to normalise: the room tone stays at its own level, not raised to the target
-        mastered += room_bed(req.rooms, n, rate, cfg.room_tone_db)[:, None]
+        mastered += fade(room_bed(req.rooms, n, rate, cfg.room_tone_db), rate, *EDGE_FADE, copy=False)[:, None]
     write_wav(out / "mix.wav", mastered, rate)
     files = {"audio": "mix.wav"}
     if req.aac:  # encoded here, beside the mix, so that joining the episode copies it. After an edit the mix is the
@@ -471,7 +517,7 @@ def mix(req: MixRequest, out) -> Made:
         files["aac"] = "mix.m4a"
     notes = tuple(stats.pop("notes"))
     return Made(files, report={"lufs": stats["lufs"], "true_peak": stats["true_peak"]},
-                info={**stats, "seconds": n / rate, "music_gain_db": gains,
+                info={**stats, "seconds": n / rate, "music_gain_db": gains, "voice_gain_db": voice_gains,
                       "dialogue_lufs": round(float(talk), 2) if np.isfinite(talk) else None}, notes=notes)
 
 
@@ -530,6 +576,23 @@ def _stem(artifact: Artifact, rate: int, stereo: bool) -> np.ndarray:
     if stereo:
         return to_stereo(resample(data, sr, rate))
     return resample(data if data.ndim == 1 else data.mean(axis=1), sr, rate)
+
+
+def levelled(data: np.ndarray, rate: int) -> tuple[np.ndarray, float]:
+    """A line at the dialogue's level (``DIALOGUE_LUFS``): a voice came in at whatever level its backend made it (one
+    character 4.8 LU under another, a one-word line 4 LU over the rest), and a mixer levels dialogue before anything
+    else. A line shorter than BS.1770's 400 ms block is measured as one block of its own length."""
+    from director.media.loudness import integrated_loudness
+
+    block = int(0.4 * rate)
+    short = 0 < len(data) < block
+    lufs = integrated_loudness(np.pad(data, (0, block - len(data))) if short else data, rate)
+    if short:
+        lufs += 10 * np.log10(block / len(data))
+    if not np.isfinite(lufs):
+        return data, 0.0
+    gain = float(np.clip(DIALOGUE_LUFS - lufs, -LEVEL_DB, LEVEL_DB))
+    return data * np.float32(10 ** (gain / 20)), gain
 
 
 def _voice(voice: Artifact, rate: int, heard_as: str | None) -> np.ndarray:

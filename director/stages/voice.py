@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from director.backends.types import SpeechRequest
 from director.media.linebreak import spoken_language, unspoken
 from director.stages.base import Stage
-from director.vocab import NARRATOR, canonical_emotion, canonical_preset
+from director.vocab import NARRATOR, canonical_emotion, canonical_preset, delivered_emotion
 
 if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
     from director.runtime.context import RenderContext
@@ -62,7 +62,7 @@ class VoiceStage(Stage):
                     continue
                 who = beat.line.who if beat.line else NARRATOR
                 voice = voices[who]
-                emotion = canonical_emotion(spoken.emotion) or spoken.emotion if spoken.emotion else None
+                emotion = delivered_emotion(spoken.emotion, getattr(spoken, "parenthetical", None))
                 # a sample counts (by its content) only where the backend speaks with it; an emotion with a clip of
                 # its own in voice.styles (angry: refs/mia-angry.wav) is cloned from that clip
                 styled = _style_clip(ctx, who, emotion) if uses_sample else None

@@ -34,6 +34,27 @@ def test_master_hits_loudness_and_true_peak():
     assert true_peak_db(out) <= -1.0
 
 
+def test_master_never_limits_a_peak_by_more_than_its_depth_to_reach_the_target():
+    """The sound audit: an episode of action beats and one knock was raised 34.5 dB (11.8 to normalise, the rest
+    won back from the limiter): the room tone under it came out at -15.6 dBFS, flat noise, and the knock was limited
+    by 31 dB. The limiter now takes at most MAX_LIMIT_DB off the loudest peak; the episode ends under its target,
+    and says so."""
+    import director.stages.mix as mix
+
+    rate = 48000
+    rng = np.random.default_rng(1)
+    room = (rng.standard_normal(rate * 12) * 10 ** (-50 / 20)).astype(np.float32)
+    knock = room.copy()
+    t = np.arange(int(0.08 * rate)) / rate
+    knock[rate * 5:rate * 5 + len(t)] += (0.7 * np.sin(2 * np.pi * 180 * t) * np.exp(-t / 0.015)).astype(np.float32)
+    out, stats = mix.master(np.stack([knock, knock], 1), rate, -14.0, -1.0)
+    raised = 20 * np.log10(np.std(out[:rate * 4, 0]) / np.std(knock[:rate * 4]))  # the room tone, before the knock
+    peak_in = 20 * np.log10(np.max(mix.sample_peaks(np.stack([knock, knock], 1))))
+    assert raised <= -1.0 - mix.ENCODER_MARGIN_DB - peak_in + mix.MAX_LIMIT_DB + 0.01, raised
+    assert stats["lufs"] < -16 and any("missing the -14 LUFS target" in n for n in stats["notes"]), stats
+    assert true_peak_db(out) <= -1.0
+
+
 def test_master_applies_the_nearest_try_with_its_own_limiter_curve(monkeypatch):
     """The tries share one curve buffer: when an earlier try was nearer the target than the last, its curve is made
     again, not the last try's left in the buffer."""
@@ -48,6 +69,7 @@ def test_master_applies_the_nearest_try_with_its_own_limiter_curve(monkeypatch):
     real = Loudness.lufs
     monkeypatch.setattr(Loudness, "lufs", lambda self, gain=1.0, curve=None: (real(self, gain, curve), next(readings))[1])
     monkeypatch.setattr(mix, "MASTER_TRIES", 2)
+    monkeypatch.setattr(mix, "MAX_LIMIT_DB", 24.0)  # the tries' own logic, not the limiter's depth
     out, stats = mix.master(np.stack([x, x], 1), rate, -14.0, -1.0)
     assert stats["applied_gain_db"] == pytest.approx(6.0) and stats["lufs"] == -14.6
     gain = np.float32(10 ** (6.0 / 20))

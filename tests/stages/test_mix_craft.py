@@ -1,0 +1,102 @@
+"""The mix as a re-recording mixer hears it (the sound audit): lines levelled and set by their delivery, effects
+heard whole between lines, the episode's edges faded, the on-camera end of a call clean."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from director.backends.types import Artifact
+from director.media.audio import read_wav, write_wav
+from director.media.loudness import integrated_loudness
+from director.project import MixConfig
+from director.stages.mix import DELIVERY_DB, MixRequest, levelled, mix
+
+RATE = 48000
+
+
+def _artifact(tmp_path, key: str, data: np.ndarray) -> Artifact:
+    folder = tmp_path / key
+    folder.mkdir(parents=True)
+    write_wav(folder / "a.wav", data.astype(np.float32), RATE)
+    return Artifact("voice", key, str(folder), {"audio": "a.wav"})
+
+
+def _speech(seconds: float, level: float, seed: int) -> np.ndarray:
+    """Speech-like: a voiced buzz under a syllable-rate envelope, at ``level`` peak."""
+    t = np.arange(int(seconds * RATE)) / RATE
+    rng = np.random.default_rng(seed)
+    buzz = np.sign(np.sin(2 * np.pi * 140 * t)) * 0.5 + 0.3 * rng.standard_normal(len(t))
+    return (level * buzz * (0.55 + 0.45 * np.sin(2 * np.pi * 4 * t))).astype(np.float32)
+
+
+def _mixed(tmp_path, req: MixRequest, name: str):
+    out = tmp_path / name
+    out.mkdir()
+    made = mix(req, out)
+    return read_wav(out / "mix.wav")[0], made
+
+
+def test_lines_are_levelled_then_set_by_their_delivery(tmp_path):
+    """Lines came in at whatever level the voice made them (Ren 4.8 LU under Mia in the demo, a one-word line 4 LU
+    over the rest), and a shout was no louder than a calm line. Each is levelled, then set by its emotion; the
+    editor's timelines get the same gain per clip."""
+    quiet, loud = _artifact(tmp_path, "quiet", _speech(2.0, 0.12, 1)), _artifact(tmp_path, "loud", _speech(2.0, 0.6, 2))
+    whisper, shout = _artifact(tmp_path, "whisper", _speech(2.0, 0.3, 3)), _artifact(tmp_path, "shout", _speech(2.0, 0.3, 4))
+    word = _artifact(tmp_path, "word", _speech(0.25, 0.8, 5))  # shorter than BS.1770's 400 ms block
+    starts = (0.2, 2.6, 5.0, 7.4, 9.8)
+    req = MixRequest(seconds=11.0, voices=tuple(zip((quiet, loud, whisper, shout, word), starts)),
+                     music=(), sfx=(), config=MixConfig(room_tone_db=None),
+                     deliveries=(0.0, 0.0, DELIVERY_DB["whisper"], DELIVERY_DB["furious"], 0.0))
+    mixed, made = _mixed(tmp_path, req, "mix")
+    heard = [integrated_loudness(mixed[int((s + 0.05) * RATE):int((s + 1.95) * RATE), 0], RATE) for s in starts[:4]]
+    assert abs(heard[0] - heard[1]) < 0.5, heard  # 14 dB apart as made
+    assert heard[2] - heard[0] == pytest.approx(DELIVERY_DB["whisper"], abs=0.5)
+    assert heard[3] - heard[0] == pytest.approx(DELIVERY_DB["furious"], abs=1.0)  # (the limiter may touch a shout)
+    gains = made.meta()["voice_gain_db"]
+    assert gains[0] - gains[1] == pytest.approx(20 * np.log10(0.6 / 0.12), abs=0.5)
+    assert gains[2] - gains[3] == pytest.approx(DELIVERY_DB["whisper"] - DELIVERY_DB["furious"], abs=0.3)
+    short, gain = levelled(_speech(0.25, 0.8, 5), RATE)  # measured as one block of its own length, not left at -inf
+    assert gain < -3 and np.isfinite(gain)
+
+
+def test_an_effect_between_lines_is_heard_whole_and_the_episode_s_edges_are_faded(tmp_path):
+    """The thunder 0.45 s after a line was ducked the full 6 dB at its onset (the music's envelope reaches 0.32 s
+    ahead); the episode ended on an effect cut dead at the last sample."""
+    line = _artifact(tmp_path, "line", _speech(1.5, 0.3, 1))
+    t = np.arange(int(2.5 * RATE)) / RATE
+    boom = _artifact(tmp_path, "boom", (0.5 * np.sin(2 * np.pi * 90 * t) * np.exp(-t / 1.5)).astype(np.float32))
+    cfg = MixConfig(room_tone_db=None)
+    alone = MixRequest(seconds=4.5, voices=(), music=(), sfx=((boom, 1.0, 2.2),), config=cfg)
+    near = MixRequest(seconds=4.5, voices=((line, 0.2), (line, 2.5)), music=(), sfx=((boom, 1.0, 2.2),),
+                      config=cfg)  # between two lines: 0.5 s after one, 0.3 s before the next
+    a, made_alone = _mixed(tmp_path, alone, "alone")
+    b, made_near = _mixed(tmp_path, near, "near")
+    onset = slice(int(2.2 * RATE), int(2.35 * RATE))
+    # the same effect, the master gains' difference aside: its onset is not lowered by the lines around it
+    ga, gb = made_alone.meta()["applied_gain_db"], made_near.meta()["applied_gain_db"]
+    lowered = 20 * np.log10(np.std(b[onset, 0]) / np.std(a[onset, 0])) - (gb - ga)
+    assert abs(lowered) < 0.5, lowered
+    assert abs(b[-1, 0]) < 1e-4 and abs(b[0, 0]) < 1e-4  # faded at both edges (the effect still rings at the end)
+    assert np.max(np.abs(b[-int(0.6 * RATE):-int(0.5 * RATE), 0])) > 0.01
+
+
+def test_in_an_intercut_call_only_the_far_end_is_heard_through_the_phone(tmp_path):
+    """tests/data/craft's call cuts between the two ends: each speaker's line under their own close-up was
+    band-limited like the far end's. A phone line is filtered only where its speaker is not in the shot."""
+    from director.project import Project
+    from director.runtime.render import explain
+    from director.stages.mix import delivery, device_lines
+    from tests.conftest import DATA, director, make_project
+
+    project = make_project(tmp_path, DATA / "craft", size=(108, 192))
+    director("-p", str(project), "render", "--until", "timing", check=True)
+    ctx, _, _ = explain(Project.find(project))
+    placed = ctx.placements()
+    shot_of = {ref: shot for shot in ctx.shots for ref in shot.beats}
+    phone = [i for i, p in enumerate(placed) if ctx.beats[p.ref].line and ctx.beats[p.ref].line.heard_as == "phone"]
+    filtered = dict(device_lines(ctx))
+    assert len(phone) == 3 and set(filtered) < set(phone) and all(filtered[i] == "phone" for i in filtered)
+    for i in phone:
+        line = ctx.beats[placed[i].ref].line
+        assert (i in filtered) == (line.who not in shot_of[placed[i].ref].characters), (line.text, filtered)
+    assert delivery(ctx.beats[placed[phone[0]].ref].line) == "whisper"  # (压低声音)
