@@ -33,8 +33,11 @@ class ScriptedLLM:
     ECHO_KEY = "<<api-key>>"  # in a script step: replaced by the key the request carried
 
     def __init__(self, default_answer: Callable[[str, str], dict], reject: tuple[str, ...] = (),
-                 reject_status: int = 400, blind: bool = False):
+                 reject_status: int = 400, blind: bool = False, reject_message: str | None = None,
+                 blind_message: str = "image input is not supported by this model"):
         self.default_answer = default_answer
+        self.reject_message = reject_message  # the refusal's own words (else "response_format X is not supported")
+        self.blind_message = blind_message
         self.blind = blind  # refuses image input (a model without vision)
         self.reject = reject  # response_format types this server refuses, like many local servers
         self.reject_status = reject_status  # llama-cpp-python's server answers them with a 500
@@ -86,15 +89,17 @@ class ScriptedLLM:
                 with llm.lock:
                     llm.requests.append({"agent": agent, "scene": scene, "format": fmt, "tools": bool(body.get("tools")),
                                          "max_tokens": body.get("max_tokens"),
+                                         "max_completion_tokens": body.get("max_completion_tokens"),
                                          "auth": self.headers.get("Authorization", ""), "messages": body["messages"],
                                          "headers": dict(self.headers.items()), "path": self.path,
                                          "images": images, "text": user})
                     if images and llm.blind:  # a text-only server, as llama.cpp without a vision projector answers
-                        return self._send(400, {"error": {"message": "image input is not supported by this model",
+                        return self._send(400, {"error": {"message": llm.blind_message,
                                                           "type": "invalid_request_error"}})
                     if fmt in llm.reject:
-                        return self._send(llm.reject_status, {"error": {"message": f"response_format {fmt} is not supported "
-                                                                     "by this server", "type": "invalid_request_error"}})
+                        said = llm.reject_message or f"response_format {fmt} is not supported by this server"
+                        return self._send(llm.reject_status, {"error": {"message": said,
+                                                                        "type": "invalid_request_error"}})
                     queue = llm.scripts.get((agent, scene)) or []
                     step = queue.pop(0) if queue else {"json": llm.default_answer(agent, scene)}
                 if "sleep" in step:

@@ -264,6 +264,10 @@ def plan(
     from director.plan.llm import environment
 
     project = _project()
+    if planner == "llm" and resolve_planner(project, planner, environment(), base_url, model)[1] is None:
+        # asked for by name: the rules' plan in its place replaced the LLM's shot list and every hand edit
+        raise UsageError("--planner llm needs an endpoint: set OPENAI_API_KEY (and OPENAI_BASE_URL, or --base-url, "
+                         "for a local server such as vLLM, Ollama or llama.cpp), or plan with --planner rules")
     if all_:
         if episode:
             raise UsageError("--all and --episode: give one of them")

@@ -289,8 +289,12 @@ def plan_episode(project: Project, loaded: LoadedScreenplay, planner_name: str |
     for _ in range(3):
         seen = _content(path)
         previous = previous_shots(project, loaded) if not fresh else None
-        if previous is not None and planned_from(previous, loaded.screenplay) and \
-                previous.planner == _planner_name(project, planner_name, llm)[0]:
+        planner, why = _planner_name(project, planner_name, llm)
+        if previous is not None and planned_from(previous, loaded.screenplay) and previous.planner == "llm" and \
+                planner == "rules" and why:  # the LLM's plan of this very screenplay, and no key to ask it again:
+            # the rules' plan would replace it (and every hand edit)
+            return PlanResult(previous, path, [f"kept the LLM's shot list as it is: {why}"], False, kept=True)
+        if previous is not None and planned_from(previous, loaded.screenplay) and previous.planner == planner:
             # decided before planning: the planner (an LLM's minutes) would only make the shots the list keeps
             edited = replaced_edits(project, previous, None)
             if edited:

@@ -206,13 +206,14 @@ class Endpoint:
         self.cache = cache
         self.stats = stats
         kwargs: dict[str, Any] = dict(model=settings.model, base_url=settings.base_url, api_key=settings.api_key,
-                                      temperature=settings.temperature, timeout=settings.timeout, max_retries=0,
-                                      max_tokens=settings.max_tokens)
+                                      temperature=settings.temperature, timeout=settings.timeout, max_retries=0)
         if settings.use_responses_api:
             kwargs["use_responses_api"] = True
-        if "api.openai.com" not in settings.base_url:
-            # langchain sends only `max_completion_tokens`; llama.cpp's server (and older vLLM/Ollama) read
-            # `max_tokens` and would otherwise generate until the context is full
+        if "api.openai.com" in settings.base_url:
+            kwargs["max_tokens"] = settings.max_tokens  # langchain sends it as `max_completion_tokens`
+        else:
+            # `max_tokens` alone: llama.cpp's server (and older vLLM/Ollama) read only it and would otherwise generate
+            # until the context is full, and Azure OpenAI and Volcengine Ark refuse a request that sets both
             kwargs["extra_body"] = {"max_tokens": settings.max_tokens}
         kwargs["http_client"] = _capped_client(settings)
         self.chat = ChatOpenAI(**kwargs)
@@ -221,6 +222,7 @@ class Endpoint:
         self._discover = threading.Lock()
         self.keys: list[str] = []  # cache keys of every answer used, in order
         self.cancelled = threading.Event()  # set on Ctrl-C/SIGTERM: every call in flight gives up at once
+        self.exhausted: str | None = None  # what wore out a call's retries: later calls give up at once
 
     # ------------------------------------------------------------------ method memory
     def _memory(self) -> dict:
@@ -273,8 +275,10 @@ class Endpoint:
             self.stats.add({"agent": agent.name, "scene": label, "cached": False, "method": method,
                             "seconds": round(seconds, 3), **usage})
             answer = {"content": text, "error": error, "usage": usage, "method": method}
-            self.cache.produce("llm", key, material, lambda out: (out / "answer.json").write_text(
-                json.dumps(answer, ensure_ascii=False)) and None)
+            if not error:  # a failed answer is asked again next time (an empty, cut-off or unreadable answer was
+                # replayed from the cache for good, `clean` and `plan --fresh` included, after the server was fixed)
+                self.cache.produce("llm", key, material, lambda out: (out / "answer.json").write_text(
+                    json.dumps(answer, ensure_ascii=False)) and None)
         if answer.get("error"):
             return answer["content"], None, answer["error"]
         return (answer["content"], *_parse(schema, answer["content"]))
@@ -363,12 +367,20 @@ class Endpoint:
         while True:
             if self.cancelled.is_set():
                 raise Cancelled("the plan was interrupted")
+            if self.exhausted:  # a scene already waited out every retry: the others are not sent to wait it again
+                # (at the defaults, 5 x 600 s a scene: over 8 hours for ten scenes of an endpoint that is down)
+                raise RetriesExhausted(f"{self.exhausted}; not asked again in this plan")
             try:
                 return _within(call, self.settings.timeout, self.cancelled)
             except (openai.RateLimitError, openai.APITimeoutError, openai.InternalServerError,
                     openai.APIConnectionError) as exc:
                 if isinstance(exc.__cause__, AnswerTooLarge):  # the SDK calls any failure of a read a connection's
                     raise exc.__cause__ from None
+                if isinstance(exc, openai.RateLimitError) and "insufficient_quota" in " ".join(
+                        str(getattr(exc, field, "") or "") for field in ("code", "type", "message")):
+                    raise BackendUnavailable(  # the account's billing, not its rate: no wait brings it back
+                        f"the LLM account at {self.settings.display_url} has no quota left (insufficient_quota): add "
+                        "credit or raise its limit, or plan with --planner rules") from None
                 if isinstance(exc, openai.InternalServerError) and _rejects_format(exc):
                     raise  # some servers answer an unsupported response_format with a 500: not worth retrying
                 status = getattr(exc, "status_code", None)
@@ -381,7 +393,8 @@ class Endpoint:
                     if unreachable:
                         raise BackendUnavailable(f"cannot reach the LLM endpoint {self.settings.display_url} "
                                                  f"(after {attempt + 1} tries); is the server running?") from None
-                    raise RetriesExhausted(f"{what} after {attempt + 1} tries") from None
+                    self.exhausted = f"{what} after {attempt + 1} tries"
+                    raise RetriesExhausted(self.exhausted) from None
                 delay = self.settings.backoff * (2 ** attempt) * random.uniform(0.5, 1.5)
                 retry_after = _retry_after(exc)
                 if retry_after is not None:
@@ -533,11 +546,20 @@ def _rejects_format(exc: Exception) -> bool:
     llama.cpp 500 "llama_decode failed in function decode" is a server in trouble, not a refusal)."""
     status = getattr(exc, "status_code", None)
     text = str(exc).lower()
+    if status in (400, 422) and any(word in text for word in ("invalid schema", "response_format", "json_schema")):
+        return True  # OpenAI's own refusal of a schema ("Invalid schema for response_format ... In context=...")
     if status in (400, 422):  # ...unless it refuses something else: the pictures, the length
-        return not any(word in text for word in ("image", "vision", "context", "too long", "maximum", "token"))
+        return not refuses_images(text) and not any(word in text for word in ("context", "too long", "maximum", "token"))
     return any(word in text for word in ("response_format", "json_schema", "json_object", "tool_choice",
                                          "\"tools\"", "'tools'", "tools are not", "tool calls", "function calling",
                                          "function_call", "functions are not"))
+
+
+def refuses_images(text: str) -> bool:
+    """Whether a server's error refuses the pictures sent with a request (vLLM: "<model> is not a multimodal model";
+    others name the image or vision input)."""
+    text = text.lower()
+    return any(word in text for word in ("image", "vision", "multimodal", "multi-modal"))
 
 
 def _short(exc: Exception | None) -> str:
@@ -605,6 +627,8 @@ def json_text(text: str) -> str:
     except (ValueError, RecursionError):  # nested too deeply: pydantic's own parser says so, as for any bad JSON
         pass
     text = _THINK.sub("", text).strip()
+    if "</think>" in text:  # the reasoning's opening tag was in the chat template, not the answer (Qwen3, R1, QwQ)
+        text = text.rsplit("</think>", 1)[1].strip()
     fenced = _FENCE.search(text)
     if fenced and fenced[1].strip():
         text = fenced[1].strip()

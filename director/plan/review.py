@@ -20,7 +20,7 @@ from pathlib import Path
 
 from director.errors import StageFailed
 from director.plan.agents import KeyframeReview, load_agent
-from director.plan.llm import CallStats, Endpoint, LLMSettings, RetriesExhausted
+from director.plan.llm import CallStats, Endpoint, LLMSettings, RetriesExhausted, refuses_images
 from director.secrets import redact
 from director.store.cache import ArtifactCache
 
@@ -105,7 +105,7 @@ class KeyframeReviewer:
         try:
             _, parsed, error = self.endpoint.ask(self.agent, messages, req.shot_id, images=tuple(images))
         except StageFailed as exc:
-            if "image" in str(exc).lower():  # the server refused the vision input: no review in this render
+            if refuses_images(str(exc)):  # the server refused the vision input: no review in this render
                 self.blind = str(exc)
                 return None
             raise

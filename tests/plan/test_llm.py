@@ -300,3 +300,74 @@ def test_a_worse_second_plan_is_not_taken(project, sp, capsys, monkeypatch):
 def test_an_endpoint_failing_on_the_second_ask_keeps_the_valid_plan(project, sp, capsys, monkeypatch):
     notes = _flat_then(project, sp, capsys, monkeypatch, *[{"status": 503}] * 10)
     assert any("asking for a better one failed" in n for n in notes), notes
+
+
+def test_one_max_token_field_and_a_schema_refusal_in_openai_s_words_tries_the_next_format(project, sp, capsys,
+                                                                                          monkeypatch):
+    """The LLM audit: every endpoint but api.openai.com was sent max_tokens and max_completion_tokens (Azure OpenAI
+    and Volcengine Ark refuse the pair: no plan at all); OpenAI's own refusal of a schema ("... In context=(...)")
+    read as a length problem and ended the plan instead of trying the next format."""
+    refusal = ("Invalid schema for response_format 'ScenePlan': In context=('properties', 'prompt'), 'maxLength' "
+               "is not permitted.")
+    with ScriptedLLM(good_answer(sp), reject=("json_schema",), reject_message=refusal) as llm:
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        code, data, err = plan(project, capsys)
+        assert code == 0 and data["planner"] == "llm", err
+        assert all(r["max_completion_tokens"] is None and r["max_tokens"] for r in llm.calls())
+        assert [r["format"] for r in llm.calls()].count("json_object") == 2
+
+
+def test_a_failed_answer_is_asked_again_on_the_next_plan(project, sp, capsys, monkeypatch):
+    """A failed answer (empty, cut off, unreadable) was cached for good: the next plan, `clean` and `plan --fresh`
+    included, replayed it and planned the scene by the rules, with the server long fixed."""
+    (project / "director.yaml").write_text((project / "director.yaml").read_text().replace("max_repairs: 2",
+                                                                                           "max_repairs: 0"))
+    with ScriptedLLM(good_answer(sp)) as llm:
+        llm.script("artist", "arrival", {"body": {"id": "x", "object": "chat.completion", "choices": None}})
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        code, data, err = plan(project, capsys)
+        assert code == 0 and any("scene arrival: planned by the rules" in n for n in data["notes"]), data
+        code, data, err = plan(project, capsys, "--fresh")
+        assert code == 0 and not any("planned by the rules" in n for n in data["notes"]), data
+        assert len([r for r in llm.calls() if r["scene"] == "arrival"]) == 2  # asked again, answered
+
+
+def test_an_endpoint_that_wore_out_its_retries_is_not_asked_for_every_scene(project, sp, capsys, monkeypatch):
+    """Each scene waited out every retry of an endpoint that was down (at the defaults, 5 x 600 s a scene); a
+    billing 429 (insufficient_quota) was retried like a rate limit."""
+    with ScriptedLLM(good_answer(sp)) as llm:
+        for scene in ("arrival", "handoff"):
+            llm.script("artist", scene, *[{"sleep": 3.0}] * 4)
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        code, data, err = plan(project, capsys)
+        # one scene's four tries, then the plan gives up on the endpoint (nothing saved: the list stays as it was)
+        assert code == 4 and len(llm.calls()) == 4, (code, err, [r["scene"] for r in llm.calls()])
+        assert "Plan again once it answers" in err, err
+    with ScriptedLLM(good_answer(sp)) as llm:
+        llm.script("artist", "arrival", {"status": 429, "code": "insufficient_quota", "error_type": "insufficient_quota",
+                                         "message": "You exceeded your current quota, please check your plan."})
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        code, data, err = plan(project, capsys, "--fresh")
+        assert code == 4 and "no quota left" in err and KEY not in err, err
+        assert len([r for r in llm.calls() if r["scene"] == "arrival"]) == 1
+
+
+def test_planner_llm_asked_for_by_name_without_a_key_is_a_usage_error(project, sp, capsys, monkeypatch):
+    """`plan --planner llm` with no key planned by the rules and replaced the LLM's shot list and its hand edits."""
+    with ScriptedLLM(good_answer(sp)) as llm:
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        assert plan(project, capsys)[0] == 0
+    before = (project / "shots/screenplay.yaml").read_text()
+    monkeypatch.delenv("OPENAI_API_KEY")
+    code, _, err = plan(project, capsys, "--planner", "llm")
+    assert code == 2 and "OPENAI_API_KEY" in err and "Traceback" not in err
+    code, data, err = plan(project, capsys)  # from director.yaml: the LLM's list of this screenplay is kept
+    assert code == 0 and any("kept the LLM's shot list" in n for n in data["notes"]), data
+    assert (project / "shots/screenplay.yaml").read_text() == before
+
+
+def test_reasoning_without_its_opening_tag_is_read_after_it():
+    from director.plan.llm import json_text
+
+    said = 'The shot should be {"size": "CU"} maybe. Let me plan.\n</think>\n{"shots": []}'
+    assert json_text(said) == '{"shots": []}'

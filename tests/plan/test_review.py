@@ -78,8 +78,12 @@ def test_a_rejected_keyframe_is_made_again_with_the_corrected_prompt_and_the_ver
     assert status["to_run"] == 0
 
 
-def test_a_server_without_vision_is_noted_and_the_render_goes_on(project, capsys, monkeypatch):
-    with ScriptedLLM(matches, blind=True) as llm:
+@pytest.mark.parametrize("refusal", ["image input is not supported by this model",
+                                     "test-model is not a multimodal model None"])  # vLLM's own words
+def test_a_server_without_vision_is_noted_and_the_render_goes_on(project, capsys, monkeypatch, refusal):
+    """vLLM's refusal names no image: it was read as a refusal of the answer's format, every format was tried for
+    every keyframe (28 requests), and the render failed."""
+    with ScriptedLLM(matches, blind=True, blind_message=refusal) as llm:
         monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
         code, result, err = _render(project, capsys)
         assert code == 0, err
