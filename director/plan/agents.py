@@ -113,6 +113,19 @@ def cast_reader(cast: dict[str, str]):
     return field_validator("characters", mode="before")(read)
 
 
+def beats_reader(refs: list[str]):
+    """A before-validator for ``beats``: refs of this scene kept, in any spacing; others (another scene's, a number
+    past the scene's end) dropped, as repair drops them. One such ref failed the enum and threw the whole answer away
+    on a server without a grammar, and the scene was planned by the rules."""
+    known = set(refs)
+
+    def read(cls, value):
+        if not isinstance(value, list):
+            return value
+        return [ref for ref in (str(item).strip().replace(" ", "") for item in value) if ref in known]
+    return field_validator("beats", mode="before")(read)
+
+
 class PlannedShot(_Lenient, BaseModel):
     """One shot as the storyboard artist answers it (director assigns ids and seeds)."""
 
@@ -166,9 +179,12 @@ def scene_plan_model(refs: list[str], characters: list[str], names: dict[str, st
     """
     beat = Literal[tuple(refs)] if refs else str  # type: ignore[valid-type]
     who = Literal[tuple(characters)] if characters else str  # type: ignore[valid-type]
+    readers = {"_beats": beats_reader(refs)} if refs else {}
+    if characters:
+        readers["_cast"] = cast_reader(_cast(characters, names))
     shot = create_model("PlannedShot", __base__=PlannedShot, characters=(list[who], Field(default_factory=list)),
                         beats=(list[beat], Field(description="refs of the beats this shot covers")),
-                        __validators__={"_cast": cast_reader(_cast(characters, names))} if characters else None)
+                        __validators__=readers or None)
     # every shot covers a beat: a thousand shots past ten a beat is no plan to repair (a 100,000-shot answer took
     # ~50 s to repair, its notes 3 MB); a few hundred empty ones are still sent back saying they cover no beat
     return create_model("ScenePlan", __base__=ScenePlan,

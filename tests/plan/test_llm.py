@@ -371,3 +371,18 @@ def test_reasoning_without_its_opening_tag_is_read_after_it():
 
     said = 'The shot should be {"size": "CU"} maybe. Let me plan.\n</think>\n{"shots": []}'
     assert json_text(said) == '{"shots": []}'
+
+
+def test_a_ref_outside_the_scene_is_dropped_not_the_whole_answer(project, sp, capsys, monkeypatch):
+    """On a server without a grammar, one `arrival/99` or another scene's ref failed the beat enum and the whole
+    answer was thrown away: the scene was planned by the rules."""
+    with ScriptedLLM(good_answer(sp)) as llm:
+        answer = good_answer(sp)("artist", "arrival")
+        answer["shots"][0]["beats"] = answer["shots"][0]["beats"] + ["arrival/99", "handoff/1", " arrival / 1 "]
+        llm.script("artist", "arrival", {"json": answer})
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        code, data, err = plan(project, capsys)
+        assert code == 0 and not any("planned by the rules" in n for n in data["notes"]), data
+        assert len([r for r in llm.calls() if r["scene"] == "arrival"]) == 1  # read, not sent back
+    planned = [s for s in shots(project) if s["scene"] == "arrival"]
+    assert all(ref.startswith("arrival/") and ref != "arrival/99" for s in planned for ref in s["beats"])
