@@ -620,7 +620,7 @@ def status(
         # the same counts on the terminal and in --json: what will run, and what runs only if what it waits on
         # changes it
         answers.append({"episode": ctx.loaded.episode, "jobs": rows, "to_run": to_run, "waiting": waiting,
-                        "cached": len(rows) - to_run - waiting})
+                        "cached": len(rows) - to_run - waiting, "notes": list(notes)})
         if not state.out.json_mode:
             from rich.console import Console
 
@@ -682,6 +682,9 @@ def export(
     if profile not in (None, "preview", "final"):
         raise UsageError(f"--profile {profile!r} is not valid; use preview or final")
     done = [do_export(project, name, format_, out, profile, force, wait, state.out.info) for name in names]
+    for d in done:
+        for warning in d.get("warnings", []):
+            state.out.info(f"warning: {d['episode']}: {warning}")
     state.out.result({"exports": done}, "\n".join(f"{d['episode']}: {d['format']} -> {d['path']} ({d['shots']} shots, "
                                                   f"{len(d['tracks'])} track{'s' if len(d['tracks']) != 1 else ''}, media in {d['media']})" for d in done))
 

@@ -117,6 +117,7 @@ class Cut:
     metadata: dict
     # (start s, end s, kind, text); an intro's text is its name, a newline, its role
     cards: list[tuple[float, float, str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what the user must act on: printed, not only recorded
 
 
 def slug(text: str) -> str:
@@ -257,7 +258,8 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
              f"speaks, music cues fade in and out (and cross-fade {CROSSFADE:g} s between scenes), "
              + (f"a room tone plays at {cfg.mix.room_tone_db:g} dBFS, " if cfg.mix.room_tone_db is not None else "")
              + f"and the master is normalised to {cfg.mix.loudness:g} LUFS with a "
-             f"{cfg.mix.true_peak:g} dBTP limiter: the clips carry their gains and the music's fades; the reference "
+             f"{cfg.mix.true_peak:g} dBTP limiter: the clips carry their gains (each line levelled and set by its "
+             "delivery, each cue set against the dialogue) and the music's fades; the reference "
              "mix (media/reference/mix.wav) has it all"]
     fades = [t.index + 1 for t in transitions if t.kind == "fade"]
     if fades:
@@ -308,20 +310,26 @@ READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)  # what a write to an archi
 MEDIA_LIST = "media/.director-media.json"  # what the last export placed in media/, so the next removes what left the cut
 
 
-def link_media(media: dict[str, Path | Padded], dest: Path) -> int:
+def link_media(media: dict[str, Path | Padded], dest: Path) -> tuple[int, list[str]]:
     """Copy each file into the export folder (clips with dissolve handles are encoded), each atomically; then remove
     the files an earlier export placed that this cut no longer uses (a deleted sound, a line renumbered, a shot gone:
-    the folder held them beside the new ones). Files director did not place are never touched. How many went."""
+    the folder held them beside the new ones). Files director did not place are never touched. Returns how many
+    went, and the files placed again with other content (a shot re-rendered longer: a timeline exported before still
+    names the old length)."""
     import json
 
+    listing = dest / MEDIA_LIST
+    try:
+        said = json.loads(listing.read_text(encoding="utf-8"))
+        before, sources = said.get("files", []), said.get("sources", {})
+        sources = sources if isinstance(sources, dict) else {}
+    except (OSError, ValueError, AttributeError):
+        before, sources = [], {}
+    now = {rel: (src.entry_key() if isinstance(src, Padded) else str(src)) for rel, src in media.items()}
+    changed = sorted(rel for rel, source in now.items() if sources.get(rel) not in (None, source))
     for rel, src in media.items():
         target = inside(dest, dest / rel)
         place(src, target)
-    listing = dest / MEDIA_LIST
-    try:
-        before = json.loads(listing.read_text(encoding="utf-8")).get("files", [])
-    except (OSError, ValueError, AttributeError):
-        before = []
     gone = 0
     for rel in {str(r) for r in before if isinstance(r, str)} - set(media):
         try:
@@ -339,8 +347,8 @@ def link_media(media: dict[str, Path | Padded], dest: Path) -> int:
                     folder.rmdir()
                 except OSError:
                     break
-    write_json(listing, {"files": sorted(media)})
-    return gone
+    write_json(listing, {"files": sorted(media), "sources": now})
+    return gone, changed
 
 
 def place(src: Path | Padded, target: Path) -> None:
@@ -907,9 +915,14 @@ def _export(project, episode: str | None, fmt: str, out: Path | None, profile: s
         title = f"{series}_{ctx.sp.title}" if series and series != ctx.sp.title.strip() else ctx.sp.title
         path = write_draft(cut, media, dest, fmt, title=title, project=str(project.root.resolve()), force=force)
     else:
-        if link_media(media, dest):
-            cut.notes.append("media the cut no longer uses were removed from media/: a timeline exported before "
-                             "this edit (another format's) is out of date; export it again")
+        gone, changed = link_media(media, dest)
+        earlier = sorted(p.stem.removeprefix("export-") for p in dest.glob("export-*.json") if p.stem != f"export-{fmt}")
+        if (gone or changed) and earlier:  # said on the terminal: the editor's project that imported them breaks
+            what = [f"{len(changed)} media file(s) now hold other content ({', '.join(changed[:3])}"
+                    f"{', ...' if len(changed) > 3 else ''})"] if changed else []
+            what += [f"{gone} no longer used were removed"] if gone else []
+            cut.warnings.append(f"{' and '.join(what)} in {dest / 'media'}: the {', '.join(earlier)} timeline(s) "
+                                f"exported there before this edit are out of date; export them again")
         if "media/subtitles/episode.cards.srt" not in media:  # the cards are gone since the last export
             (dest / "media" / "subtitles" / "episode.cards.srt").unlink(missing_ok=True)
         path = write_timeline(cut, fmt, dest)
@@ -917,6 +930,6 @@ def _export(project, episode: str | None, fmt: str, out: Path | None, profile: s
                "media": str(path / "materials") if draft else str(dest / "media"),
                "shots": len(cut.shots), "frames": cut.frames, "fps": cut.fps,
                "tracks": ["V1"] if fmt == "edl" else ["V1"] + list(cut.audio),  # an EDL holds one track
-               "files": len(media), "notes": cut.notes}
+               "files": len(media), "notes": cut.notes, "warnings": cut.warnings}
     write_json((path if draft else dest) / f"export-{fmt}.json", summary)
     return summary

@@ -125,7 +125,10 @@ def _check_replace(folder: Path, mark: Path, project: str) -> None:
     except (OSError, ValueError):
         made = None
     why = None
-    if not isinstance(made, dict) or made.get("project") != project:
+    # a draft inside this project's own folder came with it when the project was copied or moved: it is this
+    # project's draft, replaced like one while the app left it alone (a moved project could not re-export)
+    moved = isinstance(made, dict) and bool(project) and folder.resolve().is_relative_to(Path(project).resolve())
+    if not isinstance(made, dict) or (made.get("project") != project and not moved):
         why = "was not exported from this project" + ("" if not isinstance(made, dict) or not made.get("project")
                                                        else f" (it came from {made['project']})")
     elif _fingerprint(folder) not in (made.get("documents"), made.get("replacing")):  # "replacing": killed mid-swap
@@ -318,8 +321,11 @@ def draft_documents(cut: Cut, placed: dict[str, str], name: str, folder: str, fl
     draft_id = str(uuid.uuid4()).upper()
     app = ({"app_id": 359289, "app_source": "cc"} if flavour == "capcut" else {"app_id": 3704, "app_source": "lv"})
     notes = list(cut.notes)
-    if cut.transitions and cut.transitions[0].index == 0:
-        notes.append("the first shot fades in from black: Jianying has no transition before the first segment")
+    if cut.transitions and cut.transitions[0].index == 0:  # said on the terminal: the draft opens on a hard cut
+        cut.warnings.append("the episode fades in from black at its first shot, which this draft cannot carry (a "
+                            "Jianying transition sits between two segments): add a fade-in (渐显) to the first "
+                            "clip in the app")
+        notes.append(cut.warnings[-1])
     platform = {**app, "app_version": "5.9.0", "os": "windows"}
     for kind in MATERIAL_LISTS:  # every list the app's own drafts carry, empty where director puts nothing
         materials.setdefault(kind, [])

@@ -62,8 +62,16 @@ def prepare(project: Project, episode: str | None, profile: str | None, explain:
     token = REMOTE_MODELS.set(config.executor.kind == "ray")
     try:
         ack = config.license_ack or loaded.screenplay.license_ack  # director.yaml's, or the screenplay's (a bible's)
-        backends = (resolve_backends(profile, overrides, license_ack=ack, tier=config.tier) if check
-                    else configure_backends(profile, overrides, tier=config.tier))
+        try:
+            backends = (resolve_backends(profile, overrides, license_ack=ack, tier=config.tier) if check
+                        else configure_backends(profile, overrides, tier=config.tier))
+        except BackendUnavailable as exc:
+            if not explain:
+                raise
+            # status, export and the studio only compute keys, which the configuration alone makes: an editor's
+            # laptop given a GPU-rendered project (without its ~86 GiB of weights) could not export its cut
+            backends = configure_backends(profile, overrides, tier=config.tier)
+            notes = [*notes, f"a render on this machine would stop here: {exc}"]
     finally:
         REMOTE_MODELS.reset(token)
     fmt = loaded.screenplay.format

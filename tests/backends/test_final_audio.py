@@ -130,3 +130,18 @@ def test_final_profile_without_models_names_exactly_the_missing_ones(tmp_path):
     assert {r["id"]: r["commercial"] for r in rows}["stabilityai/stable-audio-open-1.0"] == "conditional"
     quality = json.loads(director("-p", str(project), "--json", "models", "--profile", "final", check=True).stdout)
     assert {r["id"] for r in quality["models"]} == FINAL_MODELS
+
+
+def test_status_and_export_of_the_final_profile_need_no_weights_here(tmp_path):
+    """An editor's laptop given a GPU-rendered project could not export it: `export --profile final` stopped at
+    "model(s) not on this machine" (~86 GiB of weights) although an export only reads the cache by keys, which
+    the configuration alone makes. Status says what a render here would need, and goes on."""
+    project = make_project(tmp_path)
+    status = director("-p", str(project), "--json", "status", "--profile", "final")
+    assert status.returncode == 0, status.stderr
+    said = json.loads(status.stdout)
+    assert any("a render on this machine would stop here" in n and "not on this machine" in n
+               for n in said["notes"]), said["notes"]
+    export = director("-p", str(project), "export", "-f", "otio", "--profile", "final")
+    assert export.returncode != 0 and "not on this machine" not in export.stderr, export.stderr
+    assert "render" in export.stderr and "Traceback" not in export.stderr

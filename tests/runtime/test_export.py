@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -649,7 +650,18 @@ def test_an_export_after_an_edit_removes_the_media_the_cut_no_longer_uses(tmp_pa
     assert mine.exists()
     listed = {Path(rel).relative_to("media") for rel in json.loads((media / ".director-media.json").read_text())["files"]}
     assert after == listed | {Path("sfx/my-own-take.wav"), Path(".director-media.json")}, after ^ listed
-    assert "no longer uses" in proc.stdout + proc.stderr, proc.stdout
+    # said on the terminal, naming the timeline the edit left behind (it was only in export-fcp7.json)
+    assert "warning: screenplay:" in proc.stderr and "no longer used" in proc.stderr and "otio" in proc.stderr
+    # a shot made longer: its file is placed again with other content under the same name, which the otio and
+    # fcp7 timelines exported before still give the old length
+    path.write_text(edited.replace("You're late.", "You're late, and the rain is not an excuse tonight."),
+                    encoding="utf-8")
+    director("-p", str(project), "render", check=True)
+    proc = director("-p", str(project), "--json", "export", "--format", "edl", check=True)
+    warned = json.loads(proc.stdout)["exports"][0]["warnings"]
+    assert len(warned) == 1 and "other content" in warned[0] and "fcp7, otio" in warned[0], warned
+    again = director("-p", str(project), "--json", "export", "--format", "edl", check=True)
+    assert json.loads(again.stdout)["exports"][0]["warnings"] == []  # nothing changed since: nothing to say
 
 
 def test_an_export_is_refused_while_a_render_holds_the_project(rendered):
@@ -758,3 +770,40 @@ def test_fcp7_files_say_what_they_hold_and_fcpx_projects_have_a_uid(rendered, tm
                     ) == (info.channels, info.samplerate), path
     uid = ET.parse(out / "screenplay/screenplay.fcpxml").getroot().find(".//project").get("uid")
     assert uid and len(uid) == 36, uid
+
+
+def test_an_opening_fade_a_draft_cannot_carry_is_said_on_the_terminal(tmp_path):
+    """The editor's audit: Jianying drops a fade-in before the first segment, and the only word of it was in the
+    draft's own JSON, while export-jianying.json listed 闪黑 at shot 1."""
+    project = make_project(tmp_path, ROOT / "projects/demo", size=(72, 128))
+    path = project / "screenplay.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["scenes"][0]["beats"][0]["transition"] = "fade"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    director("-p", str(project), "render", check=True)
+    proc = director("-p", str(project), "export", "--format", "jianying", check=True)
+    assert "warning: screenplay:" in proc.stderr and "渐显" in proc.stderr, proc.stderr
+    proc = director("-p", str(project), "export", "--format", "otio", check=True)
+    assert "warning" not in proc.stderr  # the timeline carries it
+
+
+def test_a_moved_project_exports_its_own_draft_again(tmp_path):
+    """The editor's audit: a project copied elsewhere refused to replace the draft in its own out/ ("it came from
+    .../night"), though the draft came with it and nobody had touched it; a draft edited in the app still needs
+    --force."""
+    project = make_project(tmp_path / "a", ROOT / "projects/demo", size=(72, 128))
+    director("-p", str(project), "render", check=True)
+    director("-p", str(project), "export", "-f", "jianying", check=True)
+    moved = tmp_path / "b" / "demo"
+    shutil.copytree(project, moved, symlinks=True)
+    proc = director("-p", str(moved), "--json", "export", "-f", "jianying")
+    assert proc.returncode == 0, proc.stderr
+    folder = Path(json.loads(proc.stdout)["exports"][0]["path"])
+    assert folder.is_relative_to(moved) and str(moved) in (folder / "draft_content.json").read_text(encoding="utf-8")
+    content = folder / "draft_content.json"
+    content.write_text(content.read_text(encoding="utf-8").replace('"speed": 1.0', '"speed": 2.0', 1), encoding="utf-8")
+    shutil.rmtree(tmp_path / "c", ignore_errors=True)
+    again = tmp_path / "c" / "demo"
+    shutil.copytree(moved, again, symlinks=True)
+    refused = director("-p", str(again), "export", "-f", "jianying")
+    assert refused.returncode == 2 and "changed after director exported it" in refused.stderr, refused.stderr
