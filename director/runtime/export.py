@@ -231,6 +231,7 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
             "cue": cue.ref, "mood": cue.mood, "key": entry.key, "ducking_db": cfg.mix.duck_db,
             "fade_in_s": CROSSFADE if i else MUSIC_FADE_IN,
             "fade_out_s": CROSSFADE if i + 1 < len(cues) else END_FADE}))
+    sfx_gains = ctx.entry("mix", "episode").meta.get("sfx_gain_db") or []  # each effect's, against the dialogue
     for ref, t in ctx.cue_times():
         sfx = ctx.beats[ref].sfx
         if not sfx:
@@ -239,7 +240,8 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
         path = f"media/sfx/{slug(ref)}-{slug(sfx.name)}.wav"
         media[path] = entry.role("audio")
         n = _whole(entry.meta["duration"], sp)
-        gain = 20 * math.log10(max(sfx.volume * 0.8, 1e-6))
+        k = len(audio.get("sfx", []))  # the mix lists its effects in this order
+        gain = sfx_gains[k] if k < len(sfx_gains) else 20 * math.log10(max(sfx.volume, 1e-6))
         audio.setdefault("sfx", []).append(Item(ref, path, _frame(t, sp), n, 0, n, round(gain, 2),
                                                 {"cue": ref, "sfx": sfx.name, "key": entry.key}))
     subs = ctx.entry("subtitles", "episode")

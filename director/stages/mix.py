@@ -356,6 +356,7 @@ class MixRequest:
     aac: str | None = added("audio bitrate changed", None)  # also encoded as AAC at this bitrate (what the MP4 carries)
     intensities: tuple[float, ...] = added("music intensity changed", ())  # each cue's (music.intensity, 0-1)
     deliveries: tuple[float, ...] = added("line delivery changed", ())  # each voice's LU from the dialogue level
+    beds: tuple[bool, ...] = added("sound effects changed", ())  # each effect: an ambience bed (rain), not a spot
     # where each cue's loudness is remembered across processes (by its artifact's key and file stamp): an edit's
     # mix, from a fresh `director render`, measured every unchanged cue again (~0.1 s a minute of music)
     memo: str = unkeyed("")
@@ -369,8 +370,8 @@ class MixStage(Stage):
     # master (the episode measured ~0.9 LU under its target); 10: each music cue at mix.music_db LU from the
     # dialogue (not from its stem's own level), the last one faded over END_FADE, the voices without DC, the effects
     # without what lies under 30 Hz
-    version = "12"  # 12: lines levelled and set by their delivery, the limiter's depth held, effects ducked under
-    # speech only, the episode's edges faded, on-camera ends of a call clean, the AAC at the mix's rate
+    version = "12"  # 12: lines levelled and set by their delivery, effects set against the dialogue (spots, beds),
+    # the limiter's depth held, effects ducked under speech only, the episode's edges faded, on-camera ends of a call clean, the AAC at the mix's rate
     scope = "episode"
 
     unit = "episode"
@@ -390,6 +391,7 @@ class MixStage(Stage):
             intensities=tuple(round(c.intensity, 3) for c in music_cues(ctx)),
             deliveries=tuple(DELIVERY_DB.get(delivery(ctx.beats[p.ref].spoken) or "", 0.0)
                              for p in ctx.placements()),
+            beds=tuple(is_bed(ctx.beats[ref].sfx.name) for ref, _ in ctx.cue_times() if ctx.beats[ref].sfx),
             memo=str(ctx.project.state_file("state", "loudness.json")))
         job = self.job(ctx, "episode", req, partial(mix, req))
         job.cost = MIX_SECONDS_PER_SECOND * total  # a long job: started before the shorter segments
@@ -470,9 +472,12 @@ def mix(req: MixRequest, out) -> Made:
         _place(bed, data, int(start * rate))
         data = None
     effects = np.zeros(n, np.float32)
-    for effect, volume, t in req.sfx:
-        data, _ = _prepared(("sfx", *_heard(effect), rate), lambda: high_pass(_stem(effect, rate, stereo=False), rate))
-        _place(effects, data * volume, int(t * rate))
+    sfx_gains: list[float] = []
+    for i, (effect, volume, t) in enumerate(req.sfx):
+        (data, own), _ = _prepared(("sfx", *_heard(effect), rate), lambda: _effect(effect, rate))
+        ambience = i < len(req.beds) and req.beds[i]
+        sfx_gains.append(round(sfx_gain_db(own, talk, ambience) + 20 * np.log10(max(volume, 1e-6)), 2))
+        _place(effects, data * np.float32(10 ** (sfx_gains[-1] / 20)), int(t * rate))
     data = None
     # in place, in float32: a 3-minute stereo episode is 69 MB a copy, and the mix was the render's peak memory
     duck = speech_envelope(dialogue, rate)  # -> the music's gain per sample, in place
@@ -489,7 +494,6 @@ def mix(req: MixRequest, out) -> Made:
     mixed = bed
     mixed *= duck[:, None]
     del duck
-    effects *= np.float32(0.8)
     effects += dialogue
     del dialogue
     mixed += effects[:, None]
@@ -518,6 +522,7 @@ def mix(req: MixRequest, out) -> Made:
     notes = tuple(stats.pop("notes"))
     return Made(files, report={"lufs": stats["lufs"], "true_peak": stats["true_peak"]},
                 info={**stats, "seconds": n / rate, "music_gain_db": gains, "voice_gain_db": voice_gains,
+                      "sfx_gain_db": sfx_gains,
                       "dialogue_lufs": round(float(talk), 2) if np.isfinite(talk) else None}, notes=notes)
 
 
@@ -578,17 +583,50 @@ def _stem(artifact: Artifact, rate: int, stereo: bool) -> np.ndarray:
     return resample(data if data.ndim == 1 else data.mean(axis=1), sr, rate)
 
 
-def levelled(data: np.ndarray, rate: int) -> tuple[np.ndarray, float]:
-    """A line at the dialogue's level (``DIALOGUE_LUFS``): a voice came in at whatever level its backend made it (one
-    character 4.8 LU under another, a one-word line 4 LU over the rest), and a mixer levels dialogue before anything
-    else. A line shorter than BS.1770's 400 ms block is measured as one block of its own length."""
+def short_loudness(data: np.ndarray, rate: int) -> float:
+    """BS.1770 loudness of a piece (a line, an effect); one shorter than the 400 ms block as one block of its own
+    length (-inf: silence)."""
     from director.media.loudness import integrated_loudness
 
     block = int(0.4 * rate)
     short = 0 < len(data) < block
     lufs = integrated_loudness(np.pad(data, (0, block - len(data))) if short else data, rate)
-    if short:
-        lufs += 10 * np.log10(block / len(data))
+    return lufs + 10 * np.log10(block / len(data)) if short and np.isfinite(lufs) else lufs
+
+
+SFX_DB = -3.0  # a spot effect (a knock, a gunshot) alone: this many LU from the dialogue as heard
+BED_DB = -12.0  # an ambience bed (rain, wind, a crowd): under the lines
+SFX_GAIN_DB = (-24.0, 12.0)  # the most an effect is lowered or raised to sit at its level
+BED_WORDS = ("rain", "wind", "crowd", "traffic", "city", "ocean", "waves", "forest", "birds", "ambience", "ambient",
+             "room tone", "雨", "风", "人群", "街道", "车流", "海浪", "森林", "鸟")
+
+
+def is_bed(name: str) -> bool:
+    """Whether a sound effect is an ambience bed (heard under the scene) rather than a spot effect."""
+    text = str(name).lower()
+    return any(word in text for word in BED_WORDS)
+
+
+def sfx_gain_db(own_lufs: float, dialogue_lufs: float, bed: bool) -> float:
+    """An effect's gain, so that alone it plays ``SFX_DB`` (a bed: ``BED_DB``) LU from the dialogue: each effect
+    came in at a 0.7 peak, whatever its loudness (the preview's phone ring 5 LU over the lines, its knock 10 under)."""
+    if not np.isfinite(own_lufs):
+        return 0.0
+    talk = dialogue_lufs if np.isfinite(dialogue_lufs) else REFERENCE_LUFS
+    return float(np.clip(talk + (BED_DB if bed else SFX_DB) - own_lufs, *SFX_GAIN_DB))
+
+
+def _effect(effect: Artifact, rate: int) -> tuple[np.ndarray, float]:
+    """An effect at ``rate`` without what lies under 30 Hz, and its loudness as heard (mono on both channels)."""
+    data = high_pass(_stem(effect, rate, stereo=False), rate)
+    return data, short_loudness(data, rate) + 10 * np.log10(2)
+
+
+def levelled(data: np.ndarray, rate: int) -> tuple[np.ndarray, float]:
+    """A line at the dialogue's level (``DIALOGUE_LUFS``): a voice came in at whatever level its backend made it (one
+    character 4.8 LU under another, a one-word line 4 LU over the rest), and a mixer levels dialogue before anything
+    else. A line shorter than BS.1770's 400 ms block is measured as one block of its own length."""
+    lufs = short_loudness(data, rate)
     if not np.isfinite(lufs):
         return data, 0.0
     gain = float(np.clip(DIALOGUE_LUFS - lufs, -LEVEL_DB, LEVEL_DB))

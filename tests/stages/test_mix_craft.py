@@ -72,8 +72,8 @@ def test_an_effect_between_lines_is_heard_whole_and_the_episode_s_edges_are_fade
     a, made_alone = _mixed(tmp_path, alone, "alone")
     b, made_near = _mixed(tmp_path, near, "near")
     onset = slice(int(2.2 * RATE), int(2.35 * RATE))
-    # the same effect, the master gains' difference aside: its onset is not lowered by the lines around it
-    ga, gb = made_alone.meta()["applied_gain_db"], made_near.meta()["applied_gain_db"]
+    # the same effect, the master's and its own gains' differences aside: not lowered by the lines around it
+    ga, gb = (m.meta()["applied_gain_db"] + m.meta()["sfx_gain_db"][0] for m in (made_alone, made_near))
     lowered = 20 * np.log10(np.std(b[onset, 0]) / np.std(a[onset, 0])) - (gb - ga)
     assert abs(lowered) < 0.5, lowered
     assert abs(b[-1, 0]) < 1e-4 and abs(b[0, 0]) < 1e-4  # faded at both edges (the effect still rings at the end)
@@ -100,3 +100,29 @@ def test_in_an_intercut_call_only_the_far_end_is_heard_through_the_phone(tmp_pat
         line = ctx.beats[placed[i].ref].line
         assert (i in filtered) == (line.who not in shot_of[placed[i].ref].characters), (line.text, filtered)
     assert delivery(ctx.beats[placed[phone[0]].ref].line) == "whisper"  # (压低声音)
+
+
+def test_effects_are_set_against_the_dialogue_spots_near_it_beds_under_it(tmp_path):
+    """Each effect went in at its file's 0.7 peak: the preview's phone ring played 5 LU over the lines, its knock
+    10 under, the rain bed 4.6 dB from the dialogue. A spot effect now sits SFX_DB from the dialogue, a bed BED_DB;
+    `volume` moves it from there; the timelines get the same gains."""
+    from director.stages.mix import BED_DB, SFX_DB, is_bed
+
+    line = _artifact(tmp_path, "line", _speech(2.0, 0.3, 1))
+    t = np.arange(int(1.5 * RATE)) / RATE
+    ring = _artifact(tmp_path, "ring", (0.7 * np.sign(np.sin(2 * np.pi * 900 * t))).astype(np.float32))
+    rng = np.random.default_rng(3)
+    rain = _artifact(tmp_path, "rain", (0.7 * rng.standard_normal(len(t)) / 3).astype(np.float32))
+    knock = _artifact(tmp_path, "knock", (0.7 * np.sin(2 * np.pi * 180 * t[:4800]) * np.exp(-t[:4800] / 0.02))
+                      .astype(np.float32))
+    req = MixRequest(seconds=12.0, voices=((line, 0.2),), music=(),
+                     sfx=((ring, 1.0, 3.0), (rain, 1.0, 5.0), (knock, 0.5, 7.0)), config=MixConfig(room_tone_db=None),
+                     beds=(False, True, False))
+    mixed, made = _mixed(tmp_path, req, "mix")
+    talk = integrated_loudness(np.stack([mixed[int(0.25 * RATE):int(2.15 * RATE), 0]] * 2, 1), RATE)
+    heard = [integrated_loudness(mixed[int(a * RATE):int((a + 1.5) * RATE)], RATE) for a in (3.0, 5.0)]
+    assert heard[0] - talk == pytest.approx(SFX_DB, abs=1.0), (heard, talk)
+    assert heard[1] - talk == pytest.approx(BED_DB, abs=1.0), (heard, talk)
+    gains = made.meta()["sfx_gain_db"]
+    assert len(gains) == 3 and gains[0] < -6  # the ring (a square wave at 0.7) comes down a long way
+    assert is_bed("暴雨") and is_bed("heavy rain") and not is_bed("knock") and not is_bed("gunshot")
