@@ -139,6 +139,18 @@ class Loudness:
         blocks = (sums[BLOCK_HOPS:BLOCK_HOPS + count] - sums[:count]) / (BLOCK_HOPS * self.hop)
         return gated_loudness(blocks * gain * gain)
 
+    def momentary_max(self) -> float:
+        """The loudest 400 ms block (BS.1770's momentary loudness, at its 100 ms hop), -inf for silence; a signal
+        shorter than a block is one block of its own length."""
+        count = len(self.x) // self.hop - BLOCK_HOPS + 1
+        if count < 1:
+            total = self.hops.sum(axis=0) / max(1, len(self.x))
+            return -0.691 + 10 * math.log10(total.sum()) if total.sum() > 0 else float("-inf")
+        sums = np.cumsum(np.vstack([np.zeros((1, self.hops.shape[1])), self.hops]), axis=0)
+        blocks = ((sums[BLOCK_HOPS:BLOCK_HOPS + count] - sums[:count]) / (BLOCK_HOPS * self.hop)).sum(axis=1)
+        loudest = float(blocks.max())
+        return -0.691 + 10 * math.log10(loudest) if loudest > 0 else float("-inf")
+
     def _reduction(self, curve: np.ndarray) -> np.ndarray:
         """How each hop's sum of squares changes where the curve is below 1: around each limited run, the filter's
         output of the signal and of the limited signal (its history included), the squares' difference per hop.

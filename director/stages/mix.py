@@ -40,14 +40,16 @@ if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
 ENCODER_MARGIN_DB = 0.6  # AAC adds a little overshoot; limit this much below the ceiling
 MASTER_TRIES = 8
 MIX_SECONDS_PER_SECOND = 0.03  # CPU per second of episode, roughly (the scheduler's cost of the job)
-MAX_PUSH_DB = 24.0  # never push more than this above plain normalisation to win back what limiting took
-MAX_LIMIT_DB = 6.0  # the most the limiter takes off the loudest peak: an episode whose loudness is all in a few
-# peaks (a knock over room tone) ends under its target, said so, instead of being raised 34 dB into flat noise
+MAX_PUSH_DB = 6.0  # never push more than this above plain normalisation to win back what limiting took
+MAX_LIMIT_DB = 12.0  # the most the limiter takes off the loudest peak: an episode whose loudness is all in a few
+# peaks (a knock over room tone) ends under its target, said so, instead of being raised 34.5 dB (22.7 of them won
+# back from the limiter, MAX_PUSH_DB was 24) into flat noise. A shouted line's peaks take 6-12 dB: allowed
 DIALOGUE_LUFS = -20.0  # each line is levelled to this (mono, before the master) and then by its delivery
 LEVEL_DB = 12.0  # the most a line is raised or lowered to sit at the dialogue's level
 DELIVERY_DB = {"whisper": -6.0, "tender": -1.5, "sad": -1.5, "tired": -2.0, "mysterious": -2.0, "crying": -1.0,
-               "nervous": -1.0, "cold": -0.5, "angry": 2.5, "furious": 4.0, "terrified": 2.0, "desperate": 1.5,
+               "nervous": -1.0, "cold": -0.5, "angry": 2.0, "furious": 3.0, "terrified": 2.0, "desperate": 1.5,
                "excited": 1.5, "shocked": 1.0, "pleading": 0.5}  # LU from the dialogue's level, by emotion
+ROOM_RAISE_DB = 12.0  # the most the master raises a mix with room tone under it (the tone at -50: -38 dBFS at most)
 EDGE_FADE = (0.01, 0.5)  # seconds: the episode's first sound fades in, its last fades out (it ended mid-effect)
 
 
@@ -283,10 +285,10 @@ def device_voice(data: np.ndarray, rate: int, kind: str) -> np.ndarray:
     return (out * (before / after if after > 1e-9 else 1.0)).astype(np.float32)
 
 
-def master(mixed: np.ndarray, rate: int, target_lufs: float, ceiling_db: float, in_place: bool = False
-           ) -> tuple[np.ndarray, dict]:
-    """The mix at the target loudness with its true peak under the ceiling; ``in_place``: ``mixed`` becomes the
-    result (a long episode's mix is not copied once more)."""
+def master(mixed: np.ndarray, rate: int, target_lufs: float, ceiling_db: float, in_place: bool = False,
+           max_gain_db: float = np.inf) -> tuple[np.ndarray, dict]:
+    """The mix at the target loudness with its true peak under the ceiling, raised by ``max_gain_db`` at most;
+    ``in_place``: ``mixed`` becomes the result (a long episode's mix is not copied once more)."""
     from director.media.loudness import Loudness
 
     # the oversampled peaks (they scale with the gain, so they are measured once) beside the K-weighting (once;
@@ -303,7 +305,7 @@ def master(mixed: np.ndarray, rate: int, target_lufs: float, ceiling_db: float, 
     gain_db = target_lufs - loudness
     ceiling = ceiling_db - ENCODER_MARGIN_DB
     loudest = float(peaks.max()) if len(peaks) else 0.0
-    most = ceiling - 20 * np.log10(loudest) + MAX_LIMIT_DB if loudest > 0 else np.inf  # gain dB
+    most = min(ceiling - 20 * np.log10(loudest) + MAX_LIMIT_DB if loudest > 0 else np.inf, max_gain_db)  # gain dB
     gain_db = min(gain_db, most)
     buffer = np.empty_like(peaks)  # every try's curve in one signal-length array (35 MB for 3 minutes)
     best: tuple[float, float] | None = None  # (loudness, gain dB) of the try nearest the target
@@ -330,7 +332,11 @@ def master(mixed: np.ndarray, rate: int, target_lufs: float, ceiling_db: float, 
     peak = final_peak_db(out, peaks, 10 ** (applied / 20), curve)
     del peaks
     notes = []
-    if abs(measured - target_lufs) > 1.0:
+    if abs(measured - target_lufs) > 1.0 and applied >= max_gain_db - 0.01:
+        notes.append(f"mix: the episode measures {measured:.1f} LUFS, missing the {target_lufs:g} LUFS target: it is "
+                     "mostly room tone (no dialogue or music to carry its loudness), which the master raises "
+                     f"{max_gain_db:g} dB at most; raise sfx volume, add music, or lower mix.loudness")
+    elif abs(measured - target_lufs) > 1.0:
         notes.append(f"mix: the episode measures {measured:.1f} LUFS, missing the {target_lufs:g} LUFS target: its "
                      "loudness is in short peaks (sound effects, music hits) that the limiter would have to take more "
                      f"than {MAX_LIMIT_DB:g} dB off to hold under {ceiling_db:g} dBTP; lower sfx volume or "
@@ -506,7 +512,10 @@ def mix(req: MixRequest, out) -> Made:
         mixed += room_bed(req.rooms, n, rate, cfg.room_tone_db)[:, None]
     memo.save()
     fade(mixed, rate, *EDGE_FADE, copy=False)  # the last effect or the rain bed stopped dead at the last frame
-    mastered, stats = master(mixed, rate, cfg.loudness, cfg.true_peak, in_place=True)
+    # the room tone is heard at most ROOM_RAISE_DB over its own level: an episode of action beats and a knock,
+    # normalised to the target, raised its room tone 24 dB into a hiss
+    mastered, stats = master(mixed, rate, cfg.loudness, cfg.true_peak, in_place=True,
+                             max_gain_db=ROOM_RAISE_DB if bedded and heard else np.inf)
     del mixed, bed
     if bedded and not heard:  # nothing to normalise: the room tone stays at its own level, not raised to the target
         mastered += fade(room_bed(req.rooms, n, rate, cfg.room_tone_db), rate, *EDGE_FADE, copy=False)[:, None]
@@ -617,9 +626,13 @@ def sfx_gain_db(own_lufs: float, dialogue_lufs: float, bed: bool) -> float:
 
 
 def _effect(effect: Artifact, rate: int) -> tuple[np.ndarray, float]:
-    """An effect at ``rate`` without what lies under 30 Hz, and its loudness as heard (mono on both channels)."""
+    """An effect at ``rate`` without what lies under 30 Hz, and its loudness as heard (mono on both channels): its
+    loudest 400 ms, the moment a listener sets it by (integrated over its decay, a gunshot measured ~8 LU under
+    its bang, was raised by that much, and the limiter then held the whole episode under its target)."""
+    from director.media.loudness import Loudness
+
     data = high_pass(_stem(effect, rate, stereo=False), rate)
-    return data, short_loudness(data, rate) + 10 * np.log10(2)
+    return data, Loudness(data, rate).momentary_max() + 10 * np.log10(2)
 
 
 def levelled(data: np.ndarray, rate: int) -> tuple[np.ndarray, float]:
