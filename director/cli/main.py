@@ -659,8 +659,9 @@ def export(
                                          "(Final Cut Pro), edl (CMX 3600), jianying or capcut (draft folder)")],
     episode: Annotated[Optional[str], typer.Option("--episode", "-e", help="episode(s): NAME or A,B")] = None,
     all_: Annotated[bool, typer.Option("--all", help="every episode of the project")] = False,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="folder to write to (default: out/<episode>/); "
-                                                "for a draft: the app's drafts folder")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="folder to write into: the timeline goes in OUT/<episode>/ "
+                                                "(default: out/<episode>/); a draft straight into OUT, the app's "
+                                                "drafts folder")] = None,
     profile: Annotated[Optional[str], typer.Option("--profile", help="the profile the episode was rendered with")
                        ] = None,
     force: Annotated[bool, typer.Option("--force", help="replace a draft folder of the same name that another "

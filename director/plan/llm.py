@@ -552,7 +552,7 @@ def _rejects_format(exc: Exception) -> bool:
         return not refuses_images(text) and not any(word in text for word in ("context", "too long", "maximum", "token"))
     return any(word in text for word in ("response_format", "json_schema", "json_object", "tool_choice",
                                          "\"tools\"", "'tools'", "tools are not", "tool calls", "function calling",
-                                         "function_call", "functions are not"))
+                                         "function_call", "functions are not", "tools param", "--jinja"))
 
 
 def refuses_images(text: str) -> bool:

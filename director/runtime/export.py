@@ -204,7 +204,9 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
             transitions.append(Transition(i, "fade", d_out, d_in))
     audio: dict[str, list[Item]] = {}
     names = {cid: c.name or cid for cid, c in ctx.sp.characters.items()}  # a track per character, by its name
-    shown = {cid: name if list(names.values()).count(name) == 1 else cid for cid, name in names.items()}
+    names.setdefault(NARRATOR, NARRATOR)  # the narrator's track too: a character named "narrator" shared it
+    said = [n.casefold() for n in names.values()]
+    shown = {cid: name if said.count(name.casefold()) == 1 or cid == NARRATOR else cid for cid, name in names.items()}
     levels = ctx.entry("mix", "episode").meta.get("voice_gain_db") or []  # each line's level and delivery
     for i, p in enumerate(ctx.placements()):
         beat = ctx.beats[p.ref]
@@ -900,7 +902,8 @@ def _export(project, episode: str | None, fmt: str, out: Path | None, profile: s
         pass
     draft = fmt in ("jianying", "capcut")
     if out:
-        dest = Path(out).expanduser() if draft else Path(out).expanduser() / ctx.loaded.episode
+        out = Path(out).expanduser().absolute()  # said as a whole path, as every other export's is
+        dest = out if draft else out / ctx.loaded.episode
     else:  # a Jianying and a CapCut draft of one episode share a name: each flavour has its folder (checked to be
         # in the project: a link put at out/<episode>/jianying had the draft written wherever it led)
         dest = project.inside(project.out_dir(ctx.loaded.episode) / (fmt if draft else ""), "the export folder")

@@ -807,3 +807,17 @@ def test_a_moved_project_exports_its_own_draft_again(tmp_path):
     shutil.copytree(moved, again, symlinks=True)
     refused = director("-p", str(again), "export", "-f", "jianying")
     assert refused.returncode == 2 and "changed after director exported it" in refused.stderr, refused.stderr
+
+
+def test_a_character_named_narrator_keeps_a_track_of_its_own(tmp_path):
+    """The editor's audit: a character whose name is "narrator" shared the narrator's dialogue track."""
+    project = make_project(tmp_path, ROOT / "projects/demo", size=(72, 128))
+    path = project / "screenplay.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    who = next(iter(data["characters"]))
+    data["characters"][who]["name"] = "narrator"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    director("-p", str(project), "render", check=True)
+    tracks = json.loads(director("-p", str(project), "--json", "export", "-f", "otio", check=True).stdout
+                        )["exports"][0]["tracks"]
+    assert "dialogue narrator" in tracks and f"dialogue {who}" in tracks, tracks
