@@ -33,7 +33,7 @@ from director.errors import DirectorError, UsageError
 from director.media.source import ClipSource, FileSource, encode_clip
 from director.paths import inside
 from director.runtime.context import RenderContext
-from director.stages.mix import END_FADE, MUSIC_FADE_IN
+from director.stages.mix import END_FADE, MUSIC_FADE_IN, joins
 from director.stages.music import CROSSFADE, music_cues
 from director.stages.subtitles import cards_of
 from director.stages.segments import GRADES
@@ -225,14 +225,14 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
         entry = ctx.entry("music", cue.ref)
         path = f"media/music/{slug(cue.ref)}-{slug(cue.mood)}.wav"
         media[path] = entry.role("audio")
-        length = min(cue.end - cue.start + (CROSSFADE if i + 1 < len(cues) else 0), entry.meta["duration"])
+        length = min(cue.end - cue.start + (CROSSFADE if joins(cues, i) else 0), entry.meta["duration"])
         n = _whole(length, sp)
         audio.setdefault("music", []).append(Item(cue.ref, path, _frame(cue.start, sp), n, 0,
                                                   _whole(entry.meta["duration"], sp),
                                                   gains[i] if i < len(gains) else 0.0, {
             "cue": cue.ref, "mood": cue.mood, "key": entry.key, "ducking_db": cfg.mix.duck_db,
-            "fade_in_s": CROSSFADE if i else MUSIC_FADE_IN,
-            "fade_out_s": CROSSFADE if i + 1 < len(cues) else END_FADE}))
+            "fade_in_s": CROSSFADE if i and joins(cues, i - 1) else MUSIC_FADE_IN,
+            "fade_out_s": CROSSFADE if joins(cues, i) else END_FADE}))
     sfx_gains = ctx.entry("mix", "episode").meta.get("sfx_gain_db") or []  # each effect's, against the dialogue
     for ref, t in ctx.cue_times():
         sfx = ctx.beats[ref].sfx

@@ -429,6 +429,17 @@ MUSIC_FADE_IN = 0.3  # the first cue's fade-in (the later ones cross-fade over C
 END_FADE = 1.0  # the last cue's fade-out, under the last shot's hold after the last line (timing.END_HOLD)
 
 
+def joins(cues, i: int) -> bool:
+    """Whether music cue ``i`` runs into the next one (cross-faded), rather than being stopped before it: with later
+    cues, a stopped cue played 0.6 s past its `stop`, under the next line, where a last cue faded out before it.
+    ``cues``: (..., start, end) tuples or ``Cue``s."""
+    if i + 1 >= len(cues):
+        return False
+    end = cues[i].end if hasattr(cues[i], "end") else cues[i][2]
+    start = cues[i + 1].start if hasattr(cues[i + 1], "start") else cues[i + 1][1]
+    return start - end < 0.01
+
+
 def music_gain_db(cue_lufs: float, dialogue_lufs: float, music_db: float, intensity: float = 0.6) -> float:
     """A cue's gain, so that alone it plays ``music_db`` LU from the dialogue (and louder or softer by its
     intensity): a stem's own level (the preview's -21 to -27 LUFS, a model's anything) set how loud the music was,
@@ -466,13 +477,14 @@ def mix(req: MixRequest, out) -> Made:
     memo = LoudnessMemo(req.memo)
     for i, (score, start, end) in enumerate(req.music):
         data, kept = _prepared(("music", *_heard(score), rate), lambda: _stem(score, rate, stereo=True))
-        more = i + 1 < len(req.music)
+        more = joins(req.music, i)  # cross-fades into the next cue; a cue a `stop` ended fades out before it
         length = int((end - start + (CROSSFADE if more else 0)) * rate)
         own, _ = _prepared(("music-lufs", *_heard(score), rate, length),
                            lambda: memo.get(score, rate, length, lambda: integrated_loudness(data[:length], rate)))
         level = req.intensities[i] if i < len(req.intensities) else 0.6
         gains.append(round(music_gain_db(own, talk, cfg.music_db, level), 2))
-        data = fade(data[:length], rate, CROSSFADE if i else MUSIC_FADE_IN, CROSSFADE if more else END_FADE,
+        data = fade(data[:length], rate, CROSSFADE if i and joins(req.music, i - 1) else MUSIC_FADE_IN,
+                    CROSSFADE if more else END_FADE,
                     copy=kept)
         data *= np.float32(10 ** (gains[-1] / 20))  # a copy of the kept stem, or its own (fade's copy=kept)
         _place(bed, data, int(start * rate))

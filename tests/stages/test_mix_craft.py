@@ -126,3 +126,23 @@ def test_effects_are_set_against_the_dialogue_spots_near_it_beds_under_it(tmp_pa
     gains = made.meta()["sfx_gain_db"]
     assert len(gains) == 3 and gains[0] < -6  # the ring (a square wave at 0.7) comes down a long way
     assert is_bed("暴雨") and is_bed("heavy rain") and not is_bed("knock") and not is_bed("gunshot")
+
+
+def test_a_stopped_cue_fades_out_before_its_stop_with_cues_after_it_too(tmp_path):
+    """A music `stop` faded the cue out before it when it was the last cue, but with cues after it the cue played
+    0.6 s past the stop (a cross-fade into nothing), under the next line."""
+    from director.stages.mix import joins
+
+    rng = np.random.default_rng(5)
+    score = (0.2 * rng.standard_normal((RATE * 12, 2))).astype(np.float32)
+    folder = tmp_path / "m"
+    folder.mkdir()
+    write_wav(folder / "a.wav", score, RATE)
+    music = Artifact("music", "m", str(folder), {"audio": "a.wav"})
+    cues = ((music, 0.0, 3.0), (music, 5.0, 8.0), (music, 8.0, 10.0))  # stopped at 3; 5-8 runs into 8-10
+    assert [joins(cues, i) for i in range(3)] == [False, True, False]
+    mixed, _ = _mixed(tmp_path, MixRequest(seconds=10.0, voices=(), music=cues, sfx=(),
+                                           config=MixConfig(room_tone_db=None)), "mix")
+    after_stop = mixed[int(3.0 * RATE):int(4.9 * RATE)]
+    assert np.max(np.abs(after_stop)) < 1e-4  # silent after the stop, until the next cue
+    assert np.std(mixed[int(2.0 * RATE):int(2.1 * RATE)]) > 4 * np.std(mixed[int(2.9 * RATE):int(2.98 * RATE)])
