@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 
 SIZES = ("ECU", "CU", "MCU", "MS", "MWS", "WS", "EWS")
 ANGLES = ("eye-level", "high", "low", "overhead", "dutch", "ots", "pov")
@@ -199,7 +200,14 @@ def canonical_sfx(name: str) -> str | None:
         return key
     if key in SFX_ALIASES:
         return SFX_ALIASES[key]
-    return next((s for s in SFX if s in key), None) or next((v for k, v in _SFX_BY_LENGTH if k in key), None)
+    # within a longer name, an English word where a word starts ("thunderstorm", "knocking"; "train horn" is no
+    # rain and "during" no ring: the preview played rain for a train); Chinese has no spaces, any place
+    return next((s for s in SFX if _starts_word(s, key)), None) or \
+        next((v for k, v in _SFX_BY_LENGTH if (_starts_word(k, key) if k.isascii() else k in key)), None)
+
+
+def _starts_word(word: str, text: str) -> bool:
+    return re.search(rf"(?<![a-z]){re.escape(word)}", text) is not None
 
 
 def canonical_emotion(value: str) -> str | None:

@@ -367,9 +367,6 @@ class Endpoint:
         while True:
             if self.cancelled.is_set():
                 raise Cancelled("the plan was interrupted")
-            if self.exhausted:  # a scene already waited out every retry: the others are not sent to wait it again
-                # (at the defaults, 5 x 600 s a scene: over 8 hours for ten scenes of an endpoint that is down)
-                raise RetriesExhausted(f"{self.exhausted}; not asked again in this plan")
             try:
                 return _within(call, self.settings.timeout, self.cancelled)
             except (openai.RateLimitError, openai.APITimeoutError, openai.InternalServerError,
@@ -389,12 +386,16 @@ class Endpoint:
                 unreachable = isinstance(exc, openai.APIConnectionError) and not isinstance(exc, openai.APITimeoutError)
                 what = (f"no answer within {self.settings.timeout:g} s" if isinstance(exc, openai.APITimeoutError)
                         else f"HTTP {status} {_short(exc)[:120]}" if status else type(exc).__name__)
-                if attempt >= self.settings.max_retries:
+                # once a call has worn out its retries, the others get one try each, no retries: a scene of a slow
+                # prompt still lets the others be asked, and an endpoint that is down is not waited out again and
+                # again (at the defaults, 5 x 600 s a scene: over 8 hours for ten scenes)
+                if attempt >= (0 if self.exhausted else self.settings.max_retries):
                     if unreachable:
                         raise BackendUnavailable(f"cannot reach the LLM endpoint {self.settings.display_url} "
                                                  f"(after {attempt + 1} tries); is the server running?") from None
-                    self.exhausted = f"{what} after {attempt + 1} tries"
-                    raise RetriesExhausted(self.exhausted) from None
+                    said = f"{what} after {attempt + 1} tr{'ies' if attempt else 'y'}"
+                    self.exhausted = self.exhausted or said
+                    raise RetriesExhausted(said) from None
                 delay = self.settings.backoff * (2 ** attempt) * random.uniform(0.5, 1.5)
                 retry_after = _retry_after(exc)
                 if retry_after is not None:

@@ -329,7 +329,10 @@ def link_media(media: dict[str, Path | Padded], dest: Path) -> tuple[int, list[s
         sources = sources if isinstance(sources, dict) else {}
     except (OSError, ValueError, AttributeError):
         before, sources = [], {}
-    now = {rel: (src.entry_key() if isinstance(src, Padded) else str(src)) for rel, src in media.items()}
+    # each file by what it is (a cache entry's key folder and file name), not where: a moved project's media are the
+    # same media (by their paths, every one read as changed)
+    now = {rel: (src.entry_key() if isinstance(src, Padded) else "/".join(Path(src).parts[-2:]))
+           for rel, src in media.items()}
     changed = sorted(rel for rel, source in now.items() if sources.get(rel) not in (None, source))
     for rel, src in media.items():
         target = inside(dest, dest / rel)

@@ -125,12 +125,19 @@ def _check_replace(folder: Path, mark: Path, project: str) -> None:
     except (OSError, ValueError):
         made = None
     why = None
-    # a draft inside this project's own folder came with it when the project was copied or moved: it is this
-    # project's draft, replaced like one while the app left it alone (a moved project could not re-export)
-    moved = isinstance(made, dict) and bool(project) and folder.resolve().is_relative_to(Path(project).resolve())
+    # a draft inside this project's own folder, where it was in the project that wrote it, came with the project
+    # when it was moved: this project's draft, replaced like one while the app left it alone (a moved project could
+    # not re-export). A copy whose original is still there is not told from another project's draft put here.
+    moved = False
+    if isinstance(made, dict) and project and isinstance(made.get("project"), str) and isinstance(made.get("draft"), str):
+        here, there = folder.resolve(), Path(made["draft"])
+        mine, theirs = Path(project).resolve(), Path(made["project"])
+        moved = (here.is_relative_to(mine) and there.is_relative_to(theirs) and not theirs.exists()
+                 and here.relative_to(mine) == there.relative_to(theirs))
     if not isinstance(made, dict) or (made.get("project") != project and not moved):
         why = "was not exported from this project" + ("" if not isinstance(made, dict) or not made.get("project")
-                                                       else f" (it came from {made['project']})")
+                                                       else f" (it came from {made['project']}; a copy of that "
+                                                            "project replaces its drafts with --force)")
     elif _fingerprint(folder) not in (made.get("documents"), made.get("replacing")):  # "replacing": killed mid-swap
         why = "changed after director exported it (opened or edited in the app?)"
     if why:

@@ -71,6 +71,10 @@ def prepare(project: Project, episode: str | None, profile: str | None, explain:
             # status, export and the studio only compute keys, which the configuration alone makes: an editor's
             # laptop given a GPU-rendered project (without its ~86 GiB of weights) could not export its cut
             backends = configure_backends(profile, overrides, tier=config.tier)
+            from director.backends.models import license_gate
+            for backend in backends.values():  # a licence is the project's on any machine: still refused here
+                if callable(getattr(backend, "needs", None)):
+                    license_gate(backend.needs(), ack)
             notes = [*notes, f"a render on this machine would stop here: {exc}"]
     finally:
         REMOTE_MODELS.reset(token)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -49,7 +50,7 @@ LEVEL_DB = 12.0  # the most a line is raised or lowered to sit at the dialogue's
 DELIVERY_DB = {"whisper": -6.0, "tender": -1.5, "sad": -1.5, "tired": -2.0, "mysterious": -2.0, "crying": -1.0,
                "nervous": -1.0, "cold": -0.5, "angry": 2.0, "furious": 3.0, "terrified": 2.0, "desperate": 1.5,
                "excited": 1.5, "shocked": 1.0, "pleading": 0.5}  # LU from the dialogue's level, by emotion
-ROOM_RAISE_DB = 12.0  # the most the master raises a mix with room tone under it (the tone at -50: -38 dBFS at most)
+ROOM_RAISE_DB = 12.0  # the most the master raises effects over room tone, with no dialogue or music (-50: -38)
 EDGE_FADE = (0.01, 0.5)  # seconds: the episode's first sound fades in, its last fades out (it ended mid-effect)
 
 
@@ -137,6 +138,11 @@ def speech_envelope(dialogue: np.ndarray, rate: int, reach: float = 0.25, ramp: 
     within ``reach`` s, ramped over ``ramp`` s). Worked out per millisecond and interpolated back to the samples: a curve
     this slow changes by under 1% of its travel in a millisecond, and per sample it was 0.1-0.3 s of every mix, on
     a one-line edit's path."""
+    return envelope_at(coarse_envelope(dialogue, rate, reach, ramp), rate, 0, len(dialogue))
+
+
+def coarse_envelope(dialogue: np.ndarray, rate: int, reach: float = 0.25, ramp: float = 0.15) -> np.ndarray:
+    """``speech_envelope`` per millisecond (a 3-minute episode's is 180,000 values, not 8.6 million)."""
     step = max(1, int(round(rate * ENVELOPE_STEP)))
     n = len(dialogue)
     steps = -(-n // step)
@@ -146,12 +152,23 @@ def speech_envelope(dialogue: np.ndarray, rate: int, reach: float = 0.25, ramp: 
     del heard
     held = running("maximum", active, int(2 * reach * rate / step) | 1)
     coarse = running("uniform", held, max(1, int(ramp * rate / step)), dtype=np.float32)
-    np.clip(coarse, 0, 1, out=coarse)
-    # back to samples: within each millisecond, from the one before's value to its own
-    before = np.concatenate((coarse[:1], coarse[:-1]))
+    return np.clip(coarse, 0, 1, out=coarse)
+
+
+def envelope_at(coarse: np.ndarray, rate: int, first: int, count: int) -> np.ndarray:
+    """Samples [first, first + count) of the envelope whose per-millisecond values are ``coarse``: within each
+    millisecond, from the one before's value to its own (0 past its end)."""
+    step = max(1, int(round(rate * ENVELOPE_STEP)))
+    if count <= 0 or not len(coarse):
+        return np.zeros(max(0, count), np.float32)
+    j0, j1 = first // step, min(len(coarse), -(-(first + count) // step))
+    if j1 <= j0:
+        return np.zeros(count, np.float32)
+    part = coarse[j0:j1]
+    before = np.concatenate((coarse[j0 - 1:j0] if j0 else part[:1], part[:-1]))
     within = ((np.arange(step, dtype=np.float32) + 1) / step)[None, :]
-    envelope = (before[:, None] + (coarse - before)[:, None] * within).reshape(-1)
-    return envelope[:n]
+    out = (before[:, None] + (part - before)[:, None] * within).reshape(-1)[first - j0 * step:]
+    return np.pad(out[:count], (0, max(0, count - len(out))))
 
 
 ROOM_WORDS = {"rain": ("rain", "storm", "雨", "暴雨"),
@@ -334,7 +351,7 @@ def master(mixed: np.ndarray, rate: int, target_lufs: float, ceiling_db: float, 
     notes = []
     if abs(measured - target_lufs) > 1.0 and applied >= max_gain_db - 0.01:
         notes.append(f"mix: the episode measures {measured:.1f} LUFS, missing the {target_lufs:g} LUFS target: it is "
-                     "mostly room tone (no dialogue or music to carry its loudness), which the master raises "
+                     "effects over room tone (no dialogue or music to carry its loudness), which the master raises "
                      f"{max_gain_db:g} dB at most; raise sfx volume, add music, or lower mix.loudness")
     elif abs(measured - target_lufs) > 1.0:
         notes.append(f"mix: the episode measures {measured:.1f} LUFS, missing the {target_lufs:g} LUFS target: its "
@@ -465,6 +482,7 @@ def mix(req: MixRequest, out) -> Made:
                                      lambda: levelled(_voice(voice, rate, filters.get(i)), rate))
         line = fade(data, rate, 0.005, 0.01)
         by = req.deliveries[i] if i < len(req.deliveries) else 0.0
+        by = min(by, LEVEL_DB - level)  # levelled and delivered: +12 dB at most, what an editor's clip volume takes
         if by:
             line *= np.float32(10 ** (by / 20))
         voice_gains.append(round(level + by, 2))
@@ -491,22 +509,27 @@ def mix(req: MixRequest, out) -> Made:
         data = None
     effects = np.zeros(n, np.float32)
     sfx_gains: list[float] = []
+    # the effects step back under speech too, each as it is placed (no episode-long array): a spot effect by a
+    # tighter envelope than the music's, so that one in a gap between lines is heard whole (the music's, 0.32 s
+    # ahead of a line, lowered a thunder 0.45 s from any word by the full 6 dB); a bed by the music's slow one (at
+    # the tight one's 50 ms ramps a rain bed pumped at every line's edge)
+    ducked = req.sfx and cfg.sfx_duck_db
+    envelopes = {True: coarse_envelope(dialogue, rate), False: coarse_envelope(dialogue, rate, 0.05, 0.05)} \
+        if ducked else {}
     for i, (effect, volume, t) in enumerate(req.sfx):
         (data, own), _ = _prepared(("sfx", *_heard(effect), rate), lambda: _effect(effect, rate))
-        ambience = i < len(req.beds) and req.beds[i]
+        ambience = bool(i < len(req.beds) and req.beds[i])
         sfx_gains.append(round(sfx_gain_db(own, talk, ambience) + 20 * np.log10(max(volume, 1e-6)), 2))
-        _place(effects, data * np.float32(10 ** (sfx_gains[-1] / 20)), int(t * rate))
-    data = None
+        at = int(t * rate)
+        placed = data * np.float32(10 ** (sfx_gains[-1] / 20))
+        if ducked:
+            placed *= np.power(np.float32(10.0), envelope_at(envelopes[ambience], rate, at, len(placed))
+                               * np.float32(cfg.sfx_duck_db / 20))
+        _place(effects, placed, at)
+    data = placed = None
+    envelopes = {}
     # in place, in float32: a 3-minute stereo episode is 69 MB a copy, and the mix was the render's peak memory
     duck = speech_envelope(dialogue, rate)  # -> the music's gain per sample, in place
-    if req.sfx and cfg.sfx_duck_db:  # the effects step back under speech too, in slices (no second episode-long array),
-        # by a tighter envelope than the music's: an effect in a gap between lines is heard whole (the music's,
-        # 0.32 s ahead of a line, lowered a thunder 0.45 s from any word by the full 6 dB)
-        under = speech_envelope(dialogue, rate, reach=0.05, ramp=0.05)
-        lower = np.float32(cfg.sfx_duck_db / 20)
-        for a in range(0, n, 1 << 18):
-            effects[a:a + (1 << 18)] *= np.power(np.float32(10.0), under[a:a + (1 << 18)] * lower)
-        del under
     duck *= np.float32(cfg.duck_db / 20)
     np.power(np.float32(10.0), duck, out=duck)
     mixed = bed
@@ -524,10 +547,10 @@ def mix(req: MixRequest, out) -> Made:
         mixed += room_bed(req.rooms, n, rate, cfg.room_tone_db)[:, None]
     memo.save()
     fade(mixed, rate, *EDGE_FADE, copy=False)  # the last effect or the rain bed stopped dead at the last frame
-    # the room tone is heard at most ROOM_RAISE_DB over its own level: an episode of action beats and a knock,
-    # normalised to the target, raised its room tone 24 dB into a hiss
+    # a mix of effects alone over room tone is raised ROOM_RAISE_DB at most: an episode of action beats and a
+    # knock, normalised to the target, raised its room tone 24 dB into a hiss
     mastered, stats = master(mixed, rate, cfg.loudness, cfg.true_peak, in_place=True,
-                             max_gain_db=ROOM_RAISE_DB if bedded and heard else np.inf)
+                             max_gain_db=ROOM_RAISE_DB if bedded and not (req.voices or req.music) else np.inf)
     del mixed, bed
     if bedded and not heard:  # nothing to normalise: the room tone stays at its own level, not raised to the target
         mastered += fade(room_bed(req.rooms, n, rate, cfg.room_tone_db), rate, *EDGE_FADE, copy=False)[:, None]
@@ -618,14 +641,17 @@ def short_loudness(data: np.ndarray, rate: int) -> float:
 SFX_DB = -3.0  # a spot effect (a knock, a gunshot) alone: this many LU from the dialogue as heard
 BED_DB = -12.0  # an ambience bed (rain, wind, a crowd): under the lines
 SFX_GAIN_DB = (-24.0, 12.0)  # the most an effect is lowered or raised to sit at its level
-BED_WORDS = ("rain", "wind", "crowd", "traffic", "city", "ocean", "waves", "forest", "birds", "ambience", "ambient",
-             "room tone", "雨", "风", "人群", "街道", "车流", "海浪", "森林", "鸟")
+BED_WORDS = re.compile(r"(?i)\b(rain|rainfall|downpour|drizzle|wind|breeze|crowd|traffic|city|street noise|ocean|sea|"
+                       r"waves|surf|forest|birds|crickets|ambience|ambient|atmos|room tone|hum)\b|雨声|下雨|暴雨|大雨|"
+                       r"小雨|雨点|风声|刮风|大风|人群|人声嘈杂|街道|车流|海浪|海边|森林|鸟鸣|虫鸣|环境音")
 
 
 def is_bed(name: str) -> bool:
-    """Whether a sound effect is an ambience bed (heard under the scene) rather than a spot effect."""
-    text = str(name).lower()
-    return any(word in text for word in BED_WORDS)
+    """Whether a sound effect is an ambience bed (heard under the scene) rather than a spot effect: by whole words
+    ("window shatter" is no wind, "train horn" no rain, 雨伞 no 雨声), or the preview's rain."""
+    from director.vocab import canonical_sfx
+
+    return canonical_sfx(str(name)) == "rain" or BED_WORDS.search(str(name)) is not None
 
 
 def sfx_gain_db(own_lufs: float, dialogue_lufs: float, bed: bool) -> float:

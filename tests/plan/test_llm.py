@@ -340,9 +340,16 @@ def test_an_endpoint_that_wore_out_its_retries_is_not_asked_for_every_scene(proj
             llm.script("artist", scene, *[{"sleep": 3.0}] * 4)
         monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
         code, data, err = plan(project, capsys)
-        # one scene's four tries, then the plan gives up on the endpoint (nothing saved: the list stays as it was)
-        assert code == 4 and len(llm.calls()) == 4, (code, err, [r["scene"] for r in llm.calls()])
+        # one scene's four tries, then one try for the other (nothing saved: the list stays as it was)
+        assert code == 4 and len(llm.calls()) == 5, (code, err, [r["scene"] for r in llm.calls()])
         assert "Plan again once it answers" in err, err
+    with ScriptedLLM(good_answer(sp)) as llm:  # one slow scene: the other is still asked, and planned by the LLM
+        llm.script("artist", "arrival", *[{"sleep": 3.0}] * 4)
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        code, data, err = plan(project, capsys, "--fresh")
+        assert code == 0 and [r["scene"] for r in llm.calls()].count("handoff") == 1, err
+        assert any("scene arrival: planned by the rules" in n for n in data["notes"]), data
+        assert not any("scene handoff: planned by the rules" in n for n in data["notes"]), data
     with ScriptedLLM(good_answer(sp)) as llm:
         llm.script("artist", "arrival", {"status": 429, "code": "insufficient_quota", "error_type": "insufficient_quota",
                                          "message": "You exceeded your current quota, please check your plan."})

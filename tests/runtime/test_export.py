@@ -788,23 +788,33 @@ def test_an_opening_fade_a_draft_cannot_carry_is_said_on_the_terminal(tmp_path):
 
 
 def test_a_moved_project_exports_its_own_draft_again(tmp_path):
-    """The editor's audit: a project copied elsewhere refused to replace the draft in its own out/ ("it came from
-    .../night"), though the draft came with it and nobody had touched it; a draft edited in the app still needs
-    --force."""
+    """The editor's audit: a project moved elsewhere refused to replace the draft in its own out/ ("it came from
+    .../night"), though the draft came with it and nobody had touched it. A draft edited in the app still needs
+    --force, and so does a copy whose original is still there (not told from another project's draft put there).
+    Its media are the same media after the move: an export warns of nothing."""
     project = make_project(tmp_path / "a", ROOT / "projects/demo", size=(72, 128))
     director("-p", str(project), "render", check=True)
     director("-p", str(project), "export", "-f", "jianying", check=True)
+    director("-p", str(project), "export", "-f", "otio", check=True)
+    director("-p", str(project), "export", "-f", "fcp7", check=True)
     moved = tmp_path / "b" / "demo"
-    shutil.copytree(project, moved, symlinks=True)
+    moved.parent.mkdir()
+    shutil.move(project, moved)
     proc = director("-p", str(moved), "--json", "export", "-f", "jianying")
     assert proc.returncode == 0, proc.stderr
     folder = Path(json.loads(proc.stdout)["exports"][0]["path"])
     assert folder.is_relative_to(moved) and str(moved) in (folder / "draft_content.json").read_text(encoding="utf-8")
+    proc = director("-p", str(moved), "--json", "export", "-f", "otio", check=True)
+    assert json.loads(proc.stdout)["exports"][0]["warnings"] == [], proc.stdout
+    copied = tmp_path / "c" / "demo"
+    shutil.copytree(moved, copied, symlinks=True)
+    refused = director("-p", str(copied), "export", "-f", "jianying")
+    assert refused.returncode == 2 and "a copy of that project" in refused.stderr, refused.stderr
     content = folder / "draft_content.json"
     content.write_text(content.read_text(encoding="utf-8").replace('"speed": 1.0', '"speed": 2.0', 1), encoding="utf-8")
-    shutil.rmtree(tmp_path / "c", ignore_errors=True)
-    again = tmp_path / "c" / "demo"
-    shutil.copytree(moved, again, symlinks=True)
+    again = tmp_path / "d" / "demo"
+    again.parent.mkdir()
+    shutil.move(moved, again)
     refused = director("-p", str(again), "export", "-f", "jianying")
     assert refused.returncode == 2 and "changed after director exported it" in refused.stderr, refused.stderr
 

@@ -126,6 +126,8 @@ def test_effects_are_set_against_the_dialogue_spots_near_it_beds_under_it(tmp_pa
     gains = made.meta()["sfx_gain_db"]
     assert len(gains) == 3 and gains[0] < -6  # the ring (a square wave at 0.7) comes down a long way
     assert is_bed("暴雨") and is_bed("heavy rain") and not is_bed("knock") and not is_bed("gunshot")
+    # whole words: "window shatter" is no wind, "train horn" no rain (the preview played rain for it), 雨伞 no rain
+    assert not any(is_bed(n) for n in ("window shatter", "train horn", "drain", "雨伞打开", "风铃"))
 
 
 def test_a_stopped_cue_fades_out_before_its_stop_with_cues_after_it_too(tmp_path):
@@ -146,3 +148,19 @@ def test_a_stopped_cue_fades_out_before_its_stop_with_cues_after_it_too(tmp_path
     after_stop = mixed[int(3.0 * RATE):int(4.9 * RATE)]
     assert np.max(np.abs(after_stop)) < 1e-4  # silent after the stop, until the next cue
     assert np.std(mixed[int(2.0 * RATE):int(2.1 * RATE)]) > 4 * np.std(mixed[int(2.9 * RATE):int(2.98 * RATE)])
+
+
+def test_the_ducking_envelope_in_parts_is_the_envelope_whole():
+    """Effects are ducked as they are placed, from the envelope's per-millisecond values (no episode-long array)."""
+    from director.stages.mix import coarse_envelope, envelope_at, speech_envelope
+
+    rng = np.random.default_rng(2)
+    dialogue = np.zeros(RATE * 5, np.float32)
+    for a in (0.3, 1.9, 3.2):
+        dialogue[int(a * RATE):int(a * RATE) + int(0.7 * RATE)] = rng.standard_normal(int(0.7 * RATE)) * 0.1
+    whole = speech_envelope(dialogue, RATE, 0.05, 0.05)
+    coarse = coarse_envelope(dialogue, RATE, 0.05, 0.05)
+    for first, count in ((0, 1000), (12345, 48000), (RATE * 5 - 700, 700), (RATE * 5 - 100, 5000), (47, 1)):
+        part = envelope_at(coarse, RATE, first, count)
+        expected = np.pad(whole[first:first + count], (0, max(0, first + count - len(whole))))
+        np.testing.assert_allclose(part, expected, atol=1e-6)

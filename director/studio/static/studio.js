@@ -139,8 +139,10 @@
             video.addEventListener('seeked', follow);
             video.addEventListener('pause', () => audio.pause());
           }
-          audio.currentTime = at + video.currentTime;
-          audio.play().catch(() => {});
+          const go = () => { audio.currentTime = at + video.currentTime; audio.play().catch(() => {}); };
+          // a clip not loaded yet (preload=none) starts later: the sound waits for its picture (it ran ahead, and
+          // the first catch-up seek repeated the line's start)
+          if (video.readyState < 3) video.addEventListener('playing', go, {once: true}); else go();
         };
         const toggle = () => {
           if (video.paused) { media.classList.add('playing'); video.play(); heard(); }
