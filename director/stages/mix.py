@@ -477,14 +477,16 @@ def mix(req: MixRequest, out) -> Made:
     dialogue = np.zeros(n, np.float32)
     filters = dict(req.filters)
     voice_gains: list[float] = []  # each line's level and delivery (dB): what an editor's clip volume is set to
+    memo = LoudnessMemo(req.memo)  # each line's loudness too: an edit from a fresh `render` measures its own line
     for i, (voice, start) in enumerate(req.voices):
-        (data, level), _ = _prepared(("voice", *_heard(voice), rate, filters.get(i)),
-                                     lambda: levelled(_voice(voice, rate, filters.get(i)), rate))
-        line = fade(data, rate, 0.005, 0.01)
+        data, _ = _prepared(("voice", *_heard(voice), rate, filters.get(i)), lambda: _voice(voice, rate, filters.get(i)))
+        own = memo.get(voice, rate, f"{len(data)}:{filters.get(i) or ''}", lambda: short_loudness(data, rate))
+        level = level_db(own)
         by = req.deliveries[i] if i < len(req.deliveries) else 0.0
         by = min(by, LEVEL_DB - level)  # levelled and delivered: +12 dB at most, what an editor's clip volume takes
-        if by:
-            line *= np.float32(10 ** (by / 20))
+        line = fade(data, rate, 0.005, 0.01)
+        if level + by:
+            line *= np.float32(10 ** ((level + by) / 20))
         voice_gains.append(round(level + by, 2))
         _place(dialogue, line, int(start * rate))
     # as heard: the mono dialogue plays on both channels, which BS.1770 sums (+3.01 dB against the stereo music)
@@ -492,7 +494,6 @@ def mix(req: MixRequest, out) -> Made:
     # each cue read while only the bed and the dialogue exist (a cue is as long as the episode)
     bed = np.zeros((n, 2), np.float32)
     gains = []
-    memo = LoudnessMemo(req.memo)
     for i, (score, start, end) in enumerate(req.music):
         data, kept = _prepared(("music", *_heard(score), rate), lambda: _stem(score, rate, stereo=True))
         more = joins(req.music, i)  # cross-fades into the next cue; a cue a `stop` ended fades out before it
@@ -586,7 +587,7 @@ class LoudnessMemo:
             except (OSError, ValueError, AttributeError, TypeError):
                 self.values = {}
 
-    def get(self, artifact: Artifact, rate: int, length: int, measure: Callable[[], float]) -> float:
+    def get(self, artifact: Artifact, rate: int, length: int | str, measure: Callable[[], float]) -> float:
         try:
             key = ":".join(map(str, (artifact.key, *file_stamp(os.stat(artifact.file("audio"))), rate, length)))
         except OSError:
@@ -595,7 +596,7 @@ class LoudnessMemo:
         if known is None or isinstance(known, (int, float)):  # None: silence, measured before
             return float("-inf") if known is None else float(known)
         value = measure()
-        self.values[key] = round(value, 6) if np.isfinite(value) else None
+        self.values[key] = float(value) if np.isfinite(value) else None  # exact: a mix from the memo is the mix made fresh
         self.new = True
         return value
 
@@ -673,15 +674,17 @@ def _effect(effect: Artifact, rate: int) -> tuple[np.ndarray, float]:
     return data, Loudness(data, rate).momentary_max() + 10 * np.log10(2)
 
 
+def level_db(lufs: float) -> float:
+    """The gain that brings a line measured at ``lufs`` to the dialogue's level (0 for silence)."""
+    return float(np.clip(DIALOGUE_LUFS - lufs, -LEVEL_DB, LEVEL_DB)) if np.isfinite(lufs) else 0.0
+
+
 def levelled(data: np.ndarray, rate: int) -> tuple[np.ndarray, float]:
     """A line at the dialogue's level (``DIALOGUE_LUFS``): a voice came in at whatever level its backend made it (one
     character 4.8 LU under another, a one-word line 4 LU over the rest), and a mixer levels dialogue before anything
     else. A line shorter than BS.1770's 400 ms block is measured as one block of its own length."""
-    lufs = short_loudness(data, rate)
-    if not np.isfinite(lufs):
-        return data, 0.0
-    gain = float(np.clip(DIALOGUE_LUFS - lufs, -LEVEL_DB, LEVEL_DB))
-    return data * np.float32(10 ** (gain / 20)), gain
+    gain = level_db(short_loudness(data, rate))
+    return (data * np.float32(10 ** (gain / 20)) if gain else data), gain
 
 
 def _voice(voice: Artifact, rate: int, heard_as: str | None) -> np.ndarray:

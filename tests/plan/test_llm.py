@@ -335,16 +335,18 @@ def test_a_failed_answer_is_asked_again_on_the_next_plan(project, sp, capsys, mo
 def test_an_endpoint_that_wore_out_its_retries_is_not_asked_for_every_scene(project, sp, capsys, monkeypatch):
     """Each scene waited out every retry of an endpoint that was down (at the defaults, 5 x 600 s a scene); a
     billing 429 (insufficient_quota) was retried like a rate limit."""
+    config = project / "director.yaml"
+    config.write_text(config.read_text().replace("timeout: 1.5", "timeout: 0.5"), encoding="utf-8")  # (quicker)
     with ScriptedLLM(good_answer(sp)) as llm:
         for scene in ("arrival", "handoff"):
-            llm.script("artist", scene, *[{"sleep": 3.0}] * 4)
+            llm.script("artist", scene, *[{"sleep": 1.0}] * 4)
         monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
         code, data, err = plan(project, capsys)
         # one scene's four tries, then one try for the other (nothing saved: the list stays as it was)
         assert code == 4 and len(llm.calls()) == 5, (code, err, [r["scene"] for r in llm.calls()])
         assert "Plan again once it answers" in err, err
     with ScriptedLLM(good_answer(sp)) as llm:  # one slow scene: the other is still asked, and planned by the LLM
-        llm.script("artist", "arrival", *[{"sleep": 3.0}] * 4)
+        llm.script("artist", "arrival", *[{"sleep": 1.0}] * 4)
         monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
         code, data, err = plan(project, capsys, "--fresh")
         assert code == 0 and [r["scene"] for r in llm.calls()].count("handoff") == 1, err

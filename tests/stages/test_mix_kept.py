@@ -140,6 +140,8 @@ def test_a_cues_loudness_is_remembered_across_processes_by_its_files_stamp(piece
     measured.clear()
     assert np.array_equal(_mixed(req, tmp_path / "b"), first)
     assert [shape for shape in measured if len(shape) == 2] == []  # remembered
+    # each line's loudness too (its level): only the dialogue as a whole is measured again
+    assert [shape for shape in measured if len(shape) == 1] == [(req.seconds * 48000,)], measured
     music = pieces[1]
     data, rate = read_wav(music.file("audio"))
     write_wav(music.file("audio"), data, rate)  # made again: a new file stamp
