@@ -357,7 +357,11 @@ class Endpoint:
                 return "", {}, method, (f"the server at {url} answered with something that is not a chat "
                                         f"completion ({type(exc).__name__}: {_short(exc)[:200]})")
             self.remember(method)
-            return _answer_text(result, method), _usage(result.get("raw")), method, None
+            raw = result.get("raw")
+            refusal = (getattr(raw, "additional_kwargs", None) or {}).get("refusal") if raw is not None else None
+            if result.get("parsed") is None and refusal:  # OpenAI's refusal field: said as one ("Invalid JSON: EOF")
+                return "", _usage(raw), method, f"the model refused to answer: {redact(str(refusal))[:300]}"
+            return _answer_text(result, method), _usage(raw), method, None
         raise StageFailed(f"the LLM endpoint {url} accepts none of {', '.join(METHODS)}: {_short(last)}")
 
     def _with_retries(self, call):

@@ -395,3 +395,19 @@ def test_a_ref_outside_the_scene_is_dropped_not_the_whole_answer(project, sp, ca
         assert len([r for r in llm.calls() if r["scene"] == "arrival"]) == 1  # read, not sent back
     planned = [s for s in shots(project) if s["scene"] == "arrival"]
     assert all(ref.startswith("arrival/") and ref != "arrival/99" for s in planned for ref in s["beats"])
+
+
+def test_a_refusal_is_said_as_one(project, sp, capsys, monkeypatch):
+    """OpenAI's `refusal` field (content null) was reported, and sent back to the model, as "Invalid JSON: EOF"."""
+    refused = {"id": "chatcmpl-r", "object": "chat.completion", "created": 0, "model": "test-model",
+               "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                   "role": "assistant", "content": None, "refusal": "I can't help with that request."}}],
+               "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}
+    with ScriptedLLM(good_answer(sp)) as llm:
+        llm.script("artist", "arrival", {"body": refused})
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+        code, data, err = plan(project, capsys)
+        assert code == 0 and data["planner"] == "llm", err
+        asked_again = [r for r in llm.calls() if r["scene"] == "arrival"][1]["messages"]
+        said = " ".join(str(m.get("content")) for m in asked_again)
+        assert "refused to answer: I can't help with that request." in said and "EOF" not in said, said
