@@ -688,12 +688,16 @@ def finish_edl(path: Path, cut: Cut) -> None:
     out = []
     for line in lines:
         if line.startswith("TITLE:"):
-            title = unicodedata.normalize("NFKD", line[6:].strip()).encode("ascii", "ignore").decode()
-            title = " ".join(title.replace("()", "").split()) or cut.episode
-            if title == f"({cut.episode})":  # all that is left of a Chinese title and its episode
-                title = cut.episode
-            if not any(ch.isalnum() for ch in title):
-                title = cut.episode
+            def ascii_of(text: str) -> str:
+                return " ".join(unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+                                .replace("()", "").split())
+
+            title, episode = ascii_of(line[6:].strip()), ascii_of(cut.episode)
+            if title == f"({episode})":  # all that is left of a Chinese title and its episode
+                title = episode
+            if sum(ch.isalpha() for ch in title) < 2:  # "(1)": a Chinese title with the episode 第1集
+                title = episode if sum(ch.isalpha() for ch in episode) >= 2 else \
+                    " ".join(["EPISODE", *re.findall(r"\d+", cut.episode)[:1]])
             out += [f"TITLE: {title[:70]}", f"FCM: {'DROP FRAME' if drop else 'NON-DROP FRAME'}"]
         elif not line.startswith("FCM:"):
             out.append(line)

@@ -625,6 +625,12 @@ def test_a_chinese_title_gives_the_edl_the_episodes_name(tmp_path):
     director("-p", str(project), "render", check=True)
     director("-p", str(project), "export", "--format", "edl", check=True)
     assert (project / "out/screenplay/screenplay.edl").read_text(encoding="utf-8").startswith("TITLE: screenplay\n")
+    data["id"] = "第1集"  # and a Chinese episode id: the title was "(1)"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    director("-p", str(project), "render", check=True)
+    director("-p", str(project), "export", "--format", "edl", check=True)
+    edl = max((project / "out").rglob("*.edl"), key=lambda f: f.stat().st_mtime_ns)
+    assert edl.read_text(encoding="utf-8").startswith("TITLE: EPISODE 1\n"), edl.read_text(encoding="utf-8")[:80]
 
 
 def test_an_export_after_an_edit_removes_the_media_the_cut_no_longer_uses(tmp_path):
