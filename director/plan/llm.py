@@ -957,7 +957,16 @@ class LLMPlanner:
         _, review, error = self.endpoint.ask(self.supervisor, messages, scene.id)
         if error or review is None or review.approved:
             return []  # an unusable review never blocks a valid plan
-        return [f"continuity supervisor: {fix}" for fix in review.fixes]
+
+        def named(fix: str) -> str:  # "shot 2" is the supervisor's numbering: said with the beats it covers (an
+            # artist answering b1..bN has no shot numbers to act on), which the re-ask then quotes
+            def beats_of(match: re.Match) -> str:
+                n = int(match[1])
+                if 1 <= n <= len(parsed.shots) and parsed.shots[n - 1].beats:
+                    return f"{match[0]} (beats {', '.join(parsed.shots[n - 1].beats)})"
+                return match[0]
+            return re.sub(r"(?i)\bshot (\d+)\b(?! \(beats)", beats_of, fix)
+        return [f"continuity supervisor: {named(fix)}" for fix in review.fixes]
 
     def _common(self) -> dict:
         return {**bible(self.sp), "sizes": ", ".join(SIZES), "angles": ", ".join(ANGLES),

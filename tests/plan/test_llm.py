@@ -193,7 +193,11 @@ def test_continuity_supervisor_requests_a_fix(project, sp, capsys, monkeypatch):
         code, data, err = plan(project, capsys)
         assert code == 0, err
         handoff = [r for r in llm.calls("artist") if r["scene"] == "handoff"]
-        assert len(handoff) == 2 and "continuity supervisor: shot 2" in handoff[1]["messages"][-1]["content"]
+        asked = handoff[1]["messages"][-1]["content"]
+        assert len(handoff) == 2 and "continuity supervisor: shot 2" in asked
+        # the shot named with the beats it covers, each quoted (an artist answering b1..bN has no shot numbers)
+        second = good_answer(sp)("artist", "handoff")["shots"][1]["beats"]
+        assert f"shot 2 (beats {', '.join(second)})" in asked and f"({second[0]} is the" in asked, asked
 
 
 def test_locked_shots_are_fixed_for_the_agent(project, sp, capsys, monkeypatch):
