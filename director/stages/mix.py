@@ -679,14 +679,6 @@ def level_db(lufs: float) -> float:
     return float(np.clip(DIALOGUE_LUFS - lufs, -LEVEL_DB, LEVEL_DB)) if np.isfinite(lufs) else 0.0
 
 
-def levelled(data: np.ndarray, rate: int) -> tuple[np.ndarray, float]:
-    """A line at the dialogue's level (``DIALOGUE_LUFS``): a voice came in at whatever level its backend made it (one
-    character 4.8 LU under another, a one-word line 4 LU over the rest), and a mixer levels dialogue before anything
-    else. A line shorter than BS.1770's 400 ms block is measured as one block of its own length."""
-    gain = level_db(short_loudness(data, rate))
-    return (data * np.float32(10 ** (gain / 20)) if gain else data), gain
-
-
 def _voice(voice: Artifact, rate: int, heard_as: str | None) -> np.ndarray:
     """A line's voice at ``rate``, through a phone or a radio where it is heard so, without a DC offset (eSpeak's
     lines carry 0.0015-0.0036: the programme measured 0.0017, -42 dBFS in a second's window)."""
