@@ -131,24 +131,22 @@ class Loudness:
 
     def lufs(self, gain: float = 1.0, curve: np.ndarray | None = None) -> float:
         """Loudness of ``x * gain * curve`` (curve: per-sample gain, 1 where the limiter did nothing)."""
-        hops = self.hops if curve is None else self.hops + self._reduction(curve)
+        blocks = self._blocks(self.hops if curve is None else self.hops + self._reduction(curve))
+        return gated_loudness(blocks * gain * gain) if len(blocks) else float("-inf")
+
+    def _blocks(self, hops: np.ndarray) -> np.ndarray:
+        """The mean squares of every 400 ms gating block (75% overlap), shape (blocks, channels)."""
         count = len(self.x) // self.hop - BLOCK_HOPS + 1
         if count < 1:
-            return float("-inf")
+            return np.zeros((0, hops.shape[1]))
         sums = np.cumsum(np.vstack([np.zeros((1, hops.shape[1])), hops]), axis=0)
-        blocks = (sums[BLOCK_HOPS:BLOCK_HOPS + count] - sums[:count]) / (BLOCK_HOPS * self.hop)
-        return gated_loudness(blocks * gain * gain)
+        return (sums[BLOCK_HOPS:BLOCK_HOPS + count] - sums[:count]) / (BLOCK_HOPS * self.hop)
 
     def momentary_max(self) -> float:
         """The loudest 400 ms block (BS.1770's momentary loudness, at its 100 ms hop), -inf for silence; a signal
         shorter than a block is one block of its own length."""
-        count = len(self.x) // self.hop - BLOCK_HOPS + 1
-        if count < 1:
-            total = self.hops.sum(axis=0) / max(1, len(self.x))
-            return -0.691 + 10 * math.log10(total.sum()) if total.sum() > 0 else float("-inf")
-        sums = np.cumsum(np.vstack([np.zeros((1, self.hops.shape[1])), self.hops]), axis=0)
-        blocks = ((sums[BLOCK_HOPS:BLOCK_HOPS + count] - sums[:count]) / (BLOCK_HOPS * self.hop)).sum(axis=1)
-        loudest = float(blocks.max())
+        blocks = self._blocks(self.hops).sum(axis=1)
+        loudest = float(blocks.max()) if len(blocks) else float(self.hops.sum()) / max(1, len(self.x))
         return -0.691 + 10 * math.log10(loudest) if loudest > 0 else float("-inf")
 
     def _reduction(self, curve: np.ndarray) -> np.ndarray:

@@ -222,7 +222,7 @@ class Endpoint:
         self._discover = threading.Lock()
         self.keys: list[str] = []  # cache keys of every answer used, in order
         self.cancelled = threading.Event()  # set on Ctrl-C/SIGTERM: every call in flight gives up at once
-        self.exhausted: str | None = None  # what wore out a call's retries: later calls give up at once
+        self.exhausted: str | None = None  # what wore out a call's retries: later calls get one try, no retries
 
     # ------------------------------------------------------------------ method memory
     def _memory(self) -> dict:
@@ -958,15 +958,12 @@ class LLMPlanner:
         if error or review is None or review.approved:
             return []  # an unusable review never blocks a valid plan
 
-        def named(fix: str) -> str:  # "shot 2" is the supervisor's numbering: said with the beats it covers (an
-            # artist answering b1..bN has no shot numbers to act on), which the re-ask then quotes
-            def beats_of(match: re.Match) -> str:
-                n = int(match[1])
-                if 1 <= n <= len(parsed.shots) and parsed.shots[n - 1].beats:
-                    return f"{match[0]} (beats {', '.join(parsed.shots[n - 1].beats)})"
-                return match[0]
-            return re.sub(r"(?i)\bshot (\d+)\b(?! \(beats)", beats_of, fix)
-        return [f"continuity supervisor: {named(fix)}" for fix in review.fixes]
+        # "shot 2" is the supervisor's numbering: said with the beats it covers (an artist answering b1..bN has no
+        # shot numbers to act on), which the re-ask then quotes
+        covers = {str(i + 1): shot.beats for i, shot in enumerate(parsed.shots) if shot.beats}
+        return ["continuity supervisor: " + re.sub(
+            r"(?i)\bshot (\d+)\b(?! \(beats)", lambda m: f"{m[0]} (beats {', '.join(covers[m[1]])})" if m[1] in covers else m[0],
+            fix) for fix in review.fixes]
 
     def _common(self) -> dict:
         return {**bible(self.sp), "sizes": ", ".join(SIZES), "angles": ", ".join(ANGLES),

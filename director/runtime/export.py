@@ -220,19 +220,20 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
             "line": p.ref, "speaker": who, "speaker_name": name, "text": beat.spoken.text, "emotion": beat.spoken.emotion,
             "key": p.entry.key}))
     cues = music_cues(ctx)
+    joined = joins([(c.start, c.end) for c in cues])
     gains = ctx.entry("mix", "episode").meta.get("music_gain_db") or []  # each cue's, against the dialogue
     for i, cue in enumerate(cues):
         entry = ctx.entry("music", cue.ref)
         path = f"media/music/{slug(cue.ref)}-{slug(cue.mood)}.wav"
         media[path] = entry.role("audio")
-        length = min(cue.end - cue.start + (CROSSFADE if joins(cues, i) else 0), entry.meta["duration"])
+        length = min(cue.end - cue.start + (CROSSFADE if joined[i] else 0), entry.meta["duration"])
         n = _whole(length, sp)
         audio.setdefault("music", []).append(Item(cue.ref, path, _frame(cue.start, sp), n, 0,
                                                   _whole(entry.meta["duration"], sp),
                                                   gains[i] if i < len(gains) else 0.0, {
             "cue": cue.ref, "mood": cue.mood, "key": entry.key, "ducking_db": cfg.mix.duck_db,
-            "fade_in_s": CROSSFADE if i and joins(cues, i - 1) else MUSIC_FADE_IN,
-            "fade_out_s": CROSSFADE if joins(cues, i) else END_FADE}))
+            "fade_in_s": CROSSFADE if i and joined[i - 1] else MUSIC_FADE_IN,
+            "fade_out_s": CROSSFADE if joined[i] else END_FADE}))
     sfx_gains = ctx.entry("mix", "episode").meta.get("sfx_gain_db") or []  # each effect's, against the dialogue
     for ref, t in ctx.cue_times():
         sfx = ctx.beats[ref].sfx
@@ -920,7 +921,9 @@ def _export(project, episode: str | None, fmt: str, out: Path | None, profile: s
         raise UsageError(f"--out {out}: cannot create the folder ({exc.strerror or exc})") from None
     cut, media = build_cut(ctx)
     if draft:
-        from director.runtime.jianying import write_draft
+        from director.runtime.jianying import draft_warnings, write_draft
+
+        cut.warnings += draft_warnings(cut)
 
         # a series' episodes are named in the editor's list by the series too: two shows' "第1集" drafts collided
         series = ctx.loaded.series_title.strip()

@@ -145,6 +145,14 @@ def _check_replace(folder: Path, mark: Path, project: str) -> None:
                          f"replace it, or give another folder with -o")
 
 
+def draft_warnings(cut: Cut) -> list[str]:
+    """What a draft cannot carry of the cut, for the terminal (the draft opened on a hard cut, said only in its JSON)."""
+    if cut.transitions and cut.transitions[0].index == 0:
+        return ["the episode fades in from black at its first shot, which this draft cannot carry (a Jianying "
+                "transition sits between two segments): add a fade-in (渐显) to the first clip in the app"]
+    return []
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)  # rmtree unlinks the links inside, never follows them
@@ -327,12 +335,7 @@ def draft_documents(cut: Cut, placed: dict[str, str], name: str, folder: str, fl
     duration = _us(cut.frames, fps)
     draft_id = str(uuid.uuid4()).upper()
     app = ({"app_id": 359289, "app_source": "cc"} if flavour == "capcut" else {"app_id": 3704, "app_source": "lv"})
-    notes = list(cut.notes)
-    if cut.transitions and cut.transitions[0].index == 0:  # said on the terminal: the draft opens on a hard cut
-        cut.warnings.append("the episode fades in from black at its first shot, which this draft cannot carry (a "
-                            "Jianying transition sits between two segments): add a fade-in (渐显) to the first "
-                            "clip in the app")
-        notes.append(cut.warnings[-1])
+    notes = [*cut.notes, *draft_warnings(cut)]
     platform = {**app, "app_version": "5.9.0", "os": "windows"}
     for kind in MATERIAL_LISTS:  # every list the app's own drafts carry, empty where director puts nothing
         materials.setdefault(kind, [])

@@ -446,15 +446,11 @@ MUSIC_FADE_IN = 0.3  # the first cue's fade-in (the later ones cross-fade over C
 END_FADE = 1.0  # the last cue's fade-out, under the last shot's hold after the last line (timing.END_HOLD)
 
 
-def joins(cues, i: int) -> bool:
-    """Whether music cue ``i`` runs into the next one (cross-faded), rather than being stopped before it: with later
-    cues, a stopped cue played 0.6 s past its `stop`, under the next line, where a last cue faded out before it.
-    ``cues``: (..., start, end) tuples or ``Cue``s."""
-    if i + 1 >= len(cues):
-        return False
-    end = cues[i].end if hasattr(cues[i], "end") else cues[i][2]
-    start = cues[i + 1].start if hasattr(cues[i + 1], "start") else cues[i + 1][1]
-    return start - end < 0.01
+def joins(spans: list[tuple[float, float]]) -> list[bool]:
+    """For each music cue's (start, end): whether it runs into the next one (cross-faded), rather than being stopped
+    before it (with later cues, a stopped cue played 0.6 s past its `stop`, under the next line, where a last cue
+    faded out before it)."""
+    return [i + 1 < len(spans) and spans[i + 1][0] - spans[i][1] < 0.01 for i in range(len(spans))]
 
 
 def music_gain_db(cue_lufs: float, dialogue_lufs: float, music_db: float, intensity: float = 0.6) -> float:
@@ -462,10 +458,16 @@ def music_gain_db(cue_lufs: float, dialogue_lufs: float, music_db: float, intens
     intensity): a stem's own level (the preview's -21 to -27 LUFS, a model's anything) set how loud the music was,
     and the master's gain (set by the voices) set how loud the hook was: 5.6 dB apart between two projects with
     the same music."""
-    if not np.isfinite(cue_lufs):
+    return against_dialogue(cue_lufs, dialogue_lufs, music_db + INTENSITY_DB * (intensity - 0.6), MUSIC_GAIN_DB)
+
+
+def against_dialogue(own_lufs: float, dialogue_lufs: float, offset: float, bounds: tuple[float, float]) -> float:
+    """The gain (dB, within ``bounds``) that puts a piece measured at ``own_lufs`` ``offset`` LU from the dialogue
+    (from EBU R128's programme level where there is none); 0 for a silent piece."""
+    if not np.isfinite(own_lufs):
         return 0.0
     talk = dialogue_lufs if np.isfinite(dialogue_lufs) else REFERENCE_LUFS
-    return float(np.clip(talk + music_db + INTENSITY_DB * (intensity - 0.6) - cue_lufs, *MUSIC_GAIN_DB))
+    return float(np.clip(talk + offset - own_lufs, *bounds))
 
 
 def mix(req: MixRequest, out) -> Made:
@@ -494,17 +496,17 @@ def mix(req: MixRequest, out) -> Made:
     # each cue read while only the bed and the dialogue exist (a cue is as long as the episode)
     bed = np.zeros((n, 2), np.float32)
     gains = []
+    joined = joins([(start, end) for _, start, end in req.music])  # a cue a `stop` ended fades out before it
     for i, (score, start, end) in enumerate(req.music):
         data, kept = _prepared(("music", *_heard(score), rate), lambda: _stem(score, rate, stereo=True))
-        more = joins(req.music, i)  # cross-fades into the next cue; a cue a `stop` ended fades out before it
+        more = joined[i]
         length = int((end - start + (CROSSFADE if more else 0)) * rate)
         own, _ = _prepared(("music-lufs", *_heard(score), rate, length),
                            lambda: memo.get(score, rate, length, lambda: integrated_loudness(data[:length], rate)))
         level = req.intensities[i] if i < len(req.intensities) else 0.6
         gains.append(round(music_gain_db(own, talk, cfg.music_db, level), 2))
-        data = fade(data[:length], rate, CROSSFADE if i and joins(req.music, i - 1) else MUSIC_FADE_IN,
-                    CROSSFADE if more else END_FADE,
-                    copy=kept)
+        data = fade(data[:length], rate, CROSSFADE if i and joined[i - 1] else MUSIC_FADE_IN,
+                    CROSSFADE if more else END_FADE, copy=kept)
         data *= np.float32(10 ** (gains[-1] / 20))  # a copy of the kept stem, or its own (fade's copy=kept)
         _place(bed, data, int(start * rate))
         data = None
@@ -631,12 +633,10 @@ def _stem(artifact: Artifact, rate: int, stereo: bool) -> np.ndarray:
 def short_loudness(data: np.ndarray, rate: int) -> float:
     """BS.1770 loudness of a piece (a line, an effect); one shorter than the 400 ms block as one block of its own
     length (-inf: silence)."""
-    from director.media.loudness import integrated_loudness
+    from director.media.loudness import Loudness
 
-    block = int(0.4 * rate)
-    short = 0 < len(data) < block
-    lufs = integrated_loudness(np.pad(data, (0, block - len(data))) if short else data, rate)
-    return lufs + 10 * np.log10(block / len(data)) if short and np.isfinite(lufs) else lufs
+    meter = Loudness(data, rate)
+    return meter.lufs() if len(data) >= int(0.4 * rate) else meter.momentary_max()
 
 
 SFX_DB = -3.0  # a spot effect (a knock, a gunshot) alone: this many LU from the dialogue as heard
@@ -658,10 +658,7 @@ def is_bed(name: str) -> bool:
 def sfx_gain_db(own_lufs: float, dialogue_lufs: float, bed: bool) -> float:
     """An effect's gain, so that alone it plays ``SFX_DB`` (a bed: ``BED_DB``) LU from the dialogue: each effect
     came in at a 0.7 peak, whatever its loudness (the preview's phone ring 5 LU over the lines, its knock 10 under)."""
-    if not np.isfinite(own_lufs):
-        return 0.0
-    talk = dialogue_lufs if np.isfinite(dialogue_lufs) else REFERENCE_LUFS
-    return float(np.clip(talk + (BED_DB if bed else SFX_DB) - own_lufs, *SFX_GAIN_DB))
+    return against_dialogue(own_lufs, dialogue_lufs, BED_DB if bed else SFX_DB, SFX_GAIN_DB)
 
 
 def _effect(effect: Artifact, rate: int) -> tuple[np.ndarray, float]:

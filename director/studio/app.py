@@ -198,14 +198,11 @@ def _sound(project: Project, ctx) -> tuple[str | None, dict[str, tuple[float, fl
     if mix is None or not (mix.has("aac") or mix.has("audio")):
         return None, {}
     url = _media_url(project, mix.role("aac") if mix.has("aac") else mix.role("audio"))
-    fps, frames = ctx.sp.format.fps, [ctx.frames(s) for s in ctx.shots]
-    starts, at = [], 0
-    for n in frames:
-        starts.append(at)
-        at += n
-    own = {span.shot: span.at for span in spans(frames, [s.transition for s in ctx.shots], fps) or ()
-           if not span.dissolve}  # a dissolve into a shot: its own segment starts half the dissolve in
-    return url, {shot.id: (own.get(i, starts[i]) / fps, starts[i] / fps) for i, shot in enumerate(ctx.shots)}
+    fps, starts = ctx.sp.format.fps, ctx.starts()
+    own = {ctx.shots[span.shot].id: span.at / fps  # a dissolve into a shot: its own segment starts half of it in
+           for span in spans([ctx.frames(s) for s in ctx.shots], [s.transition for s in ctx.shots], fps) or ()
+           if not span.dissolve}
+    return url, {shot.id: (own.get(shot.id, starts[shot.id]), starts[shot.id]) for shot in ctx.shots}
 
 
 def _vocab() -> dict:
