@@ -14,6 +14,15 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
 
 
+def needs(*modules: str):
+    """A module's skip where a package is missing, found without importing it: ``pytest.importorskip`` at module
+    level imported diffusers and TTS in every xdist worker's collection (~5 s each), for files one worker runs."""
+    from importlib.util import find_spec
+
+    missing = [m for m in modules if find_spec(m) is None]
+    return pytest.mark.skipif(bool(missing), reason=f"needs {', '.join(missing)}")
+
+
 def director(*args: str, cwd: Path | None = None, check: bool = False, timeout: float = 600,
              env: dict | None = None) -> subprocess.CompletedProcess:
     """Run the real `director` command as a user would (a separate process)."""

@@ -12,7 +12,9 @@ import pytest
 from director.backends.models import ModelNeed, coqui_catalogue, coqui_model_folder, pull
 from director.errors import BackendUnavailable
 
-pytest.importorskip("TTS")
+from tests.conftest import needs
+
+pytestmark = needs("TTS")
 
 XTTS = "tts_models/multilingual/multi-dataset/xtts_v2"
 

@@ -11,9 +11,9 @@ from PIL import Image
 from director.backends.types import FigureSpec, FrameRequest, SheetRequest
 from director.errors import BackendUnavailable
 from director.testing.artifacts import flat
-from tests.conftest import director, make_project
+from tests.conftest import director, make_project, needs
 
-pytest.importorskip("diffusers")
+pytestmark = needs("diffusers")
 
 
 def _refs(tmp: Path) -> dict[str, str]:

@@ -11,9 +11,9 @@ from PIL import Image
 from director.backends.types import ClipRequest
 from director.media.probe import probe
 from director.testing.artifacts import artifact_of, flat
-from tests.conftest import director, make_project
+from tests.conftest import director, make_project, needs
 
-pytest.importorskip("diffusers")
+pytestmark = needs("diffusers")
 
 BACKENDS = {  # backend name -> (tiny builder, resolution)
     "wan-i2v": ("wan_ti2v", 64), "wan-flf2v": ("wan_flf2v", 32), "ltx-i2v": ("ltx_i2v", 32),

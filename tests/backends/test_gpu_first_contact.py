@@ -15,8 +15,10 @@ from director.backends.types import ClipRequest
 from director.errors import BackendUnavailable
 from director.media.probe import probe
 from director.testing.artifacts import artifact_of, flat
+from tests.conftest import needs
 
-pytest.importorskip("diffusers")
+
+pytestmark = needs("diffusers")
 
 
 def _video(name: str, builder: str, tiny, side: int = 32, **extra):

@@ -1,9 +1,9 @@
 """`models pull` fetches what the loaders read, not whole repositories (the hub's own pattern filter decides)."""
 from __future__ import annotations
 
-import pytest
+from tests.conftest import needs
 
-pytest.importorskip("huggingface_hub")
+pytestmark = needs("huggingface_hub")
 
 
 def _kept(need, files: list[str]) -> set[str]:

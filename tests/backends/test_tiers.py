@@ -3,13 +3,14 @@ The draft tier's loading path runs on tiny random-weight models: a Lightning-lay
 pipeline with its flow-match schedule, and the DMD sigmas on the tiny Wan pipeline."""
 from __future__ import annotations
 
-import pytest
 from PIL import Image
 
 from director.backends import TIERS, configure_backends
 from director.testing.artifacts import artifact_of
 
-pytest.importorskip("diffusers")
+from tests.conftest import needs
+
+pytestmark = needs("diffusers")
 
 
 def test_draft_is_the_default_and_director_yaml_wins_over_the_tier():

@@ -14,9 +14,11 @@ def test_preview_is_ready_anywhere(tmp_path):
 
 def test_final_names_what_is_missing_with_the_fix_and_exits_4(tmp_path):
     project = make_project(tmp_path)
-    proc = director("-p", str(project), "--json", "doctor", "--profile", "final")
+    # no espeak-ng on the PATH: the phoneme voices' program is checked too (one doctor run: each imports the stacks)
+    proc = director("-p", str(project), "--json", "doctor", "--profile", "final", env={"PATH": "/nonexistent"})
     assert proc.returncode == 4, proc.stderr
     checks = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
+    assert checks["espeak-ng"]["ok"] is False and "apt-get install espeak-ng" in checks["espeak-ng"]["fix"]
     assert checks["imports: diffusion"]["ok"] and checks["imports: coqui"]["ok"]  # stacks import in a fresh process
     assert not checks["models"]["ok"] and checks["models"]["fix"] == "director models --profile final pull"  # as typed: the project's own profile is preview
     assert "Qwen/Qwen-Image-Edit-2509" in checks["models"]["detail"]
@@ -24,13 +26,6 @@ def test_final_names_what_is_missing_with_the_fix_and_exits_4(tmp_path):
     if not torch.cuda.is_available():
         assert not checks["CUDA"]["ok"] and "make gpu" in checks["CUDA"]["fix"]
     assert "Traceback" not in proc.stderr
-
-
-def test_the_espeak_program_is_checked_for_phoneme_voices(tmp_path):
-    project = make_project(tmp_path)
-    proc = director("-p", str(project), "--json", "doctor", "--profile", "final", env={"PATH": "/nonexistent"})
-    checks = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
-    assert checks["espeak-ng"]["ok"] is False and "apt-get install espeak-ng" in checks["espeak-ng"]["fix"]
 
 
 def test_validate_warns_when_the_profiles_voice_cannot_speak_the_screenplays_language(tmp_path):

@@ -20,8 +20,9 @@ from director.backends import configure_backends
 from director.backends.memory import SIZES
 from director.testing.artifacts import artifact_of
 
-pytestmark = pytest.mark.fidelity
-pytest.importorskip("diffusers")
+from tests.conftest import needs
+
+pytestmark = [pytest.mark.fidelity, needs("diffusers")]
 
 PUBLISHED = {  # headline sizes from the model cards (billions)
     ("Qwen/Qwen-Image-Edit-2509", "transformer"): 20.0, ("Wan-AI/Wan2.2-TI2V-5B-Diffusers", "transformer"): 5.0,

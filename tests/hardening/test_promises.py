@@ -132,11 +132,16 @@ def test_a_hand_edit_stays_with_its_beats_when_a_re_plan_renumbers_the_shots(tmp
     now = yaml.safe_load(shots_file.read_text())["shots"]
     ana = next(s for s in now if s["beats"] == ["one/3"])
     assert ana["transition"] != "fade" and ana.get("talking") is not False, ana
-    assert "edited by hand" in proc.stderr and list((project / ".director/backups").glob("*.yaml")), proc.stderr
+    # and the edit follows Bo's line to its new ref (the sixteenth round: it was dropped as "replaced", backed up)
+    bo_now = next(s for s in now if s["beats"] == ["one/4"])
+    assert bo_now["transition"] == "fade" and bo_now.get("talking") is False, bo_now
+    assert "edited by hand" not in proc.stderr, proc.stderr
 
 
 def test_replanning_over_hand_edits_warns_and_keeps_a_copy(tmp_path):
     project, first, sp_path = _hand_edited_then_replanned(tmp_path)
+    ahead = director("-p", str(project), "status", check=True)  # said before the render does it
+    assert f"the re-plan will replace shot(s) {first}, edited by hand" in ahead.stdout + ahead.stderr, ahead.stderr
     proc = director("-p", str(project), "plan", check=True)
     assert first in proc.stderr and "edited by hand" in proc.stderr
     backups = list((project / ".director/backups").glob("*.yaml"))

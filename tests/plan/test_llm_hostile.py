@@ -409,7 +409,7 @@ def test_a_server_that_trickles_its_answer_is_timed_out_as_a_whole(project):
 
     threading.Thread(target=serve, daemon=True).start()
     config = yaml.safe_load((project / "director.yaml").read_text())
-    config["llm"]["max_retries"] = 0  # one try of 3 s (and 2 s of grace) per scene
+    config["llm"].update(max_retries=0, timeout=1)  # one try of 1 s (and 2 s of grace) per scene
     (project / "director.yaml").write_text(yaml.safe_dump(config))
     try:
         started = time.monotonic()
@@ -419,7 +419,7 @@ def test_a_server_that_trickles_its_answer_is_timed_out_as_a_whole(project):
         stop.set()
         server.close()
     assert proc.returncode == 4 and "kept failing" in proc.stderr, proc.stderr[-2000:]
-    assert took < 40  # one scene at a time while the format is found: ~10 s
+    assert took < 40  # one scene at a time while the format is found: ~4 s
 
 
 def test_json_text_leaves_a_json_answer_alone_and_prefers_an_object_after_prose():
