@@ -12,7 +12,7 @@ from pathlib import Path
 
 from director.errors import Problem, ScreenplayError
 from director.importers import fdx, fountain
-from director.importers.convert import ImportResult, build, clean, decodes
+from director.importers.convert import ImportResult, build, clean, likely_encoding
 from director.paths import not_regular
 from director.yamlpos import MAX_BYTES as YAML_LIMIT
 
@@ -21,9 +21,6 @@ __all__ = ["ImportResult", "import_script"]
 MAX_BYTES = 4 * 1024 * 1024  # a feature film is ~250 KB of Fountain, ~1 MB of FDX
 _OTHER_FORMATS = {b"%PDF": "a PDF", b"PK\x03\x04": "a zip archive (a .docx, .fadein or .highland file?)",
                   b"{\\rtf": "an RTF document"}
-_ENCODINGS = (("gb18030", "GBK/GB18030"), ("big5", "Big5"), ("shift_jis", "Shift-JIS"), ("cp1252", "Windows-1252"))
-
-
 def import_script(path: Path) -> ImportResult:
     """The screenplay YAML for a Fountain or Final Draft file; ScreenplayError when it is not one."""
     path = Path(path)
@@ -70,8 +67,27 @@ def _read(path: Path, display: str) -> bytes:
             raise _error(display, f"the file is {kind}, not a screenplay; export it from your writing app as "
                                   "Fountain (.fountain) or Final Draft (.fdx)")
     if b"\x00" in raw[:8192] and not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise _error(display, "the file is binary (it holds NUL bytes), not a Fountain or Final Draft screenplay")
+        bom = _utf16_bom(raw)
+        if bom is None:
+            raise _error(display, "the file is binary (it holds NUL bytes), not a Fountain or Final Draft screenplay")
+        return bom + raw  # read as the UTF-16 it is (it was called binary)
     return raw
+
+
+def _utf16_bom(raw: bytes) -> bytes | None:
+    """The byte-order mark of UTF-16 text saved without one (its NULs all on one side of each pair: the high
+    byte of ASCII), or None."""
+    sample = raw[:8192] if len(raw) % 2 == 0 else b""
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    for bom, nuls, other, codec in ((codecs.BOM_UTF16_LE, odd, even, "utf-16-le"),
+                                    (codecs.BOM_UTF16_BE, even, odd, "utf-16-be")):
+        if nuls >= 2 and other * 3 <= nuls:  # a Chinese text's 一 (U+4E00) puts a NUL on the other side too
+            try:
+                raw.decode(codec)
+            except UnicodeDecodeError:
+                return None
+            return bom
+    return None
 
 
 def _text(raw: bytes, display: str) -> str:
@@ -82,19 +98,7 @@ def _text(raw: bytes, display: str) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        found = max(((enc, name) for enc, name in _ENCODINGS if decodes(raw, enc)),
-                    key=lambda e: _plausible(raw.decode(e[0])), default=None)
+        found = likely_encoding(raw)
         hint = (f"it looks like {found[1]}; convert it with: iconv -f {found[0].upper()} -t UTF-8 "
                 f"{Path(display).name} > fixed.fountain" if found else "save it as UTF-8")
         raise _error(display, f"the file is not UTF-8 text ({exc.reason}); {hint}", line) from None
-
-
-def _plausible(text: str) -> float:
-    """The share of ``text`` a script is written in: ASCII, common Han characters, CJK punctuation and full-width
-    forms. GB18030 decodes nearly any bytes, so a Big5 file read as it comes out as kana and rare signs (ず春 〡柏繻):
-    the decoding with the most plausible text wins (the Big5 file had been told to convert from GB18030)."""
-    if not text:
-        return 0.0
-    good = sum(1 for c in text if c.isascii() or "\u4e00" <= c <= "\u9fff" or "\u3000" <= c <= "\u3020"
-               or "\uff00" <= c <= "\uffef" or c in "\u2014\u2026\u201c\u201d\u2018\u2019\u00b7")
-    return good / len(text)

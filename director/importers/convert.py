@@ -33,11 +33,13 @@ from director.vocab import (
 
 NARRATOR_CUES = ("NARRATOR", "旁白")  # a cue that is the narrator's voice, not a character
 MAX_CARD_CHARS = 60  # on-screen text longer than this is no card: it is read as action
-_CONTD = re.compile(r"(?i)cont(inued|['’]?d|\.)?|more|续")
+_CONTD = re.compile(r"(?i)cont(inued|['’]?d|\.)?|more|续|继续|接上")
 _EXTENSION = re.compile(r"\s*[(（]([^()（）]*)[)）]\s*$")
 _ENGLISH_HEADING = re.compile(r"(?i)(?P<prefix>int\.?/ext|ext\.?/int|i/e|e/i|int|ext|est)[.\s]\s*(?P<rest>.*)")
-_CHINESE_HEADING = re.compile(r"(?:第\s*(?P<n1>[\d一二三四五六七八九十百零〇两]+)\s*[场幕]|场景?\s*(?P<n2>\d+)|"
-                              r"(?P<n3>\d+(?:[-.]\d+)*))[.、:：\s]\s*(?P<rest>\S.*)")
+_NUMERAL = r"[\d一二三四五六七八九十百零〇两]+"
+# 第3场, 场景二, 1-2, 一、 (the numbers of a list only where a setting or a time follows), after an episode's 第1集
+_CHINESE_HEADING = re.compile(rf"(?:第\s*{_NUMERAL}\s*集\s*)?(?:第\s*(?P<n1>{_NUMERAL})\s*[场幕]|场景?\s*(?P<n2>{_NUMERAL})|"
+                              r"(?P<n3>\d+(?:[-.]\d+)*)|(?P<n4>[一二三四五六七八九十百零〇两]+)(?=、))[.、:：\s]\s*(?P<rest>\S.*)")
 _CHINESE_SETTINGS = {"内": "int", "内景": "int", "外": "ext", "外景": "ext", "内外": "int/ext", "内外景": "int/ext"}
 # 内景 咖啡馆 - 日, 外景．天台－夜: the setting first, unnumbered (the most common heading in a Chinese script)
 _CHINESE_SETTING_FIRST = re.compile(r"(?P<setting>内外景|内景|外景|内外|内|外)\s*[.．、:：\s\-－–—]+\s*(?P<rest>\S.*)")
@@ -47,8 +49,9 @@ _HEADING_EXAMPLES = "INT. KITCHEN - NIGHT, 内景 厨房 - 夜 or 第1场 厨房
 _TIME_SEPARATOR = re.compile(r"\s+[-–—]+\s+")
 _TRANSITIONS = (("dissolve", ("DISSOLVE", "叠化", "溶")), ("fade", ("FADE", "BLACK", "淡入", "淡出", "黑场", "渐")),
                 ("cut", ("CUT", "切")))
-_SHOT_SIZES = (("ECU", r"\b(EXTREME CLOSE|ECU|XCU|INSERT)"), ("CU", r"\bCLOSE|\bCU\b"), ("MS", r"\b(MEDIUM|MID)\b"),
-               ("WS", r"\b(WIDE|WS|ESTABLISHING)\b"))  # a Final Draft shot's words -> shot.size
+_SHOT_SIZES = (("ECU", r"\b(EXTREME CLOSE|ECU|XCU|INSERT)|大特写"), ("CU", r"\bCLOSE|\bCU\b|特写"),
+               ("MCU", r"近景"), ("MS", r"\b(MEDIUM|MID)\b|中景"), ("EWS", r"大远景"),
+               ("WS", r"\b(WIDE|WS|ESTABLISHING)\b|全景|远景"))  # a Final Draft shot's words -> shot.size (景别)
 _CAMERA_WORDS = re.compile(r"\b(SHOT|ANGLE|ON|OF|THE|TWO|OVER|SHOULDER|POV|REVERSE|MOVING|TRACKING|UP)\b")
 _YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
 _PLAIN = re.compile(r"[^\W\d_][\w-]*")
@@ -79,6 +82,32 @@ def decodes(raw: bytes, encoding: str) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+_ENCODINGS = (("gb18030", "GBK/GB18030"), ("big5", "Big5"), ("shift_jis", "Shift-JIS"), ("cp1252", "Windows-1252"))
+
+
+def likely_encoding(raw: bytes) -> tuple[str, str] | None:
+    """(codec, name) of the encoding a file that is not UTF-8 most plausibly is (``_plausible``), or None: the
+    hints to convert a Fountain or Final Draft file (an FDX of GBK bytes was told it looked like Windows-1252,
+    which decodes nearly any bytes, and converting it so would have turned its Chinese into mojibake)."""
+    return max(((enc, name) for enc, name in _ENCODINGS if decodes(raw, enc)),
+               key=lambda e: _plausible(raw.decode(e[0])), default=None)
+
+
+def _plausible(text: str) -> float:
+    """The share of ``text`` a script is written in: ASCII, common Han characters, CJK punctuation and full-width
+    forms; a Western accented letter counts a little less (Windows-1252 reads a GBK pair as two of them, ÁÖ).
+    GB18030 decodes nearly any bytes, so a Big5 file read as it comes out as kana and rare signs (ず春 〡柏繻):
+    the decoding with the most plausible text wins (the Big5 file had been told to convert from GB18030).
+    Half-width katakana do not count: Shift-JIS read a Windows-1252 CAFÉ as CAFﾉ and won."""
+    if not text:
+        return 0.0
+    good = sum(1.0 if c.isascii() or "\u4e00" <= c <= "\u9fff" or "\u3000" <= c <= "\u3020"
+               or "\uff01" <= c <= "\uff5e" or "\uffe0" <= c <= "\uffe6" or c in "\u2014\u2026\u201c\u201d\u2018\u2019\u00b7"
+               else 0.9 if "\u00c0" <= c <= "\u00ff" and c.isalpha() else 0.0 for c in text)
+    return good / len(text)
+
 
 
 def _title_case(name: str) -> str:
@@ -208,6 +237,8 @@ def chinese_heading(text: str) -> tuple[str, str | None, str | None, str] | None
         return None
     if match and match["n3"] and not settings and not _CJK_TEXT.search(place):
         return None  # "3 hours later - dusk" is an English action line, not a numbered heading
+    if match and match["n4"] and not settings:
+        return None  # 二、计划 晚 is a list's item: a list number heads a scene only with its 内/外
     # unnumbered: 内景/外景 and a place (a time if any); a bare 内 or 外 only as 外 天台 夜, a place and its time
     # (外 早上 很冷 and 内 她 哭 夜 are sentences typed with spaces)
     if first and not first["setting"].endswith("景") and not (len(tokens) == 2 and tokens[-1] in times):
@@ -215,7 +246,7 @@ def chinese_heading(text: str) -> tuple[str, str | None, str | None, str] | None
     if first and len(tokens) > 4:
         return None
     setting = "int/ext" if len(settings) > 1 else next(iter(settings), None)
-    number = match["n1"] or match["n2"] or match["n3"] if match else ""
+    number = match["n1"] or match["n2"] or match["n3"] or match["n4"] if match else ""
     return place, setting, canonical_time(times[-1]) if times else None, number
 
 
@@ -351,6 +382,10 @@ class _Builder:
             self.scene(el)
         elif el.kind == "shot":  # CLOSE ON MAX: how the next beat is shot, not a beat of its own (one made an
             # empty 2.5 s shot of the words "WIDE SHOT", and the action it framed kept the planner's size)
+            if self.shot is not None and self.framing(self.shot[0]):  # WIDE SHOT, then ANGLE ON MAX: the second
+                # frames the beat (the first was an empty action beat of its words, given the scene's transition)
+                self.notes.append(f"shot: {self.shot[0]}")
+                self.shot = None
             self.end_shot()
             self.shot = (el.text, el.line)
             if not self.framing(el.text):  # a shot that says what it shows (INSERT - THE NOTE) is a beat

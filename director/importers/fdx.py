@@ -8,13 +8,14 @@ could be declared, let alone expanded.
 """
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from xml.parsers import expat
 
 from director.errors import Problem, ScreenplayError
-from director.importers.convert import Element, Script, clean, decodes
+from director.importers.convert import Element, Script, clean, likely_encoding
 
 _SCENE_NUMBER = re.compile(r"[\w.-]{1,16}")
 _KINDS = {"Scene Heading": "heading", "Action": "action", "General": "action", "Character": "cue",
@@ -41,8 +42,36 @@ class _Node:
 _EMPTY = _Node("", {}, 1)  # stands for a missing <Content>
 
 
+# what expat reads itself; a file declaring another encoding (GBK, Big5: a Chinese Final Draft's) is decoded first
+_EXPAT_CODECS = {"utf8", "utf16", "iso88591", "latin1", "usascii", "ascii"}
+_DECLARED = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._-]{1,40})["']""")
+
+
+def _as_expat_reads(raw: bytes, display: str) -> bytes:
+    """``raw``, or where its declaration names a multi-byte encoding expat cannot read (GBK, GB2312, Big5,
+    Shift_JIS), the same document in UTF-8 under a UTF-8 declaration: such a file stopped on an internal error."""
+    declared = _DECLARED.match(raw)
+    if declared is None or re.sub(r"[-_.]", "", declared[1].decode().lower()) in _EXPAT_CODECS:
+        return raw
+    name = declared[1].decode()
+    try:
+        if not codecs.lookup(name)._is_text_encoding:  # punycode, rot13, undefined: no encoding of a document
+            raise LookupError(name)
+        text = raw.decode(name)
+    except LookupError:
+        raise ScreenplayError([Problem(display, 1, 1, f"the XML declaration names encoding {name!r}, which director "
+                                       "cannot read; save the script from Final Draft again, as UTF-8")]) from None
+    except UnicodeError as bad:  # what the bytes are not (a decoder without a position says line 1)
+        start = getattr(bad, "start", 0)
+        raise ScreenplayError([Problem(display, raw.count(b"\n", 0, start) + 1, 1,
+                                       f"the file declares encoding {name!r}, but byte {start} is not {name}; "
+                                       "save the script from Final Draft again, as UTF-8")]) from None
+    return _DECLARED.sub(lambda m: m[0][:m.start(1) - m.start(0)] + b"UTF-8" + m[0][m.end(1) - m.start(0):], text.encode("utf-8"), count=1)
+
+
 def _tree(raw: bytes, display: str) -> _Node:
     """The document as nodes with line numbers; malformed XML and DOCTYPEs are located errors."""
+    raw = _as_expat_reads(raw, display)
     parser = expat.ParserCreate()
     parser.buffer_text = True
     top = _Node("", {}, 1)
@@ -70,10 +99,10 @@ def _tree(raw: bytes, display: str) -> _Node:
             raw.decode("utf-8")
         except UnicodeDecodeError as bad:  # no encoding declared and not UTF-8: expat reads UTF-8 and stops
             if b"encoding=" not in raw[:200]:
-                named = "Windows-1252" if decodes(raw, "cp1252") else "another encoding"
+                found = likely_encoding(raw)
                 hint = (f"; the file is not UTF-8 (byte {bad.start} is not) and declares no encoding: it looks like "
-                        f"{named} -- save it from Final Draft again as UTF-8, or add encoding=\"windows-1252\" to its "
-                        "<?xml ...?> line")
+                        f"{found[1] if found else 'another encoding'} -- save it from Final Draft again as UTF-8"
+                        + (f", or add encoding=\"{found[0]}\" to its <?xml ...?> line" if found else ""))
         raise ScreenplayError([Problem(display, exc.lineno, exc.offset + 1,
                                        f"not well-formed XML: {expat.ErrorString(exc.code)}{hint}")]) from None
     except LookupError as exc:  # <?xml encoding="..."?> names a codec Python does not have

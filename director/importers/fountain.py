@@ -16,12 +16,18 @@ from director.media.linebreak import join_all
 from director.vocab import EMOTION_WORDS, EMOTIONS, canonical_delivery
 
 _HEADING = re.compile(r"(?i)(int\.?/ext|ext\.?/int|i/e|e/i|int|ext|est)[.\s]")
+# a heading even with no blank line above it (a script typed without them): only the unmistakable forms
+_HEADING_ANYWHERE = re.compile(r"(?:INT\.?/EXT|EXT\.?/INT|I/E|INT|EXT|EST)\.\s")
 _SCENE_NUMBER = re.compile(r"#([\w.-]+)#$")  # matched at the end of the stripped heading (``scene_number``): with a
 # leading ``\s*`` the search restarted at every space, and one long run of them took minutes
 _TITLE_KEY = re.compile(r"(?i)(title|credit|authors?|source|draft date|date|contact|copyright|notes|revision|"
                         r"标题|剧名|片名|作者|编剧)\s*[:：].*")
 _KEY = re.compile(r"([A-Za-z][A-Za-z ]*|[\u3400-\u9fff]{1,6})\s*[:：](.*)")
 _TITLE_NAMES = {"标题": "title", "剧名": "title", "片名": "title", "作者": "author", "编剧": "author"}
+_HAN_KEY = re.compile(r"[\u3400-\u9fff]{1,6}")
+# the Chinese keys a title page has (any English key is one): a name and its colon is otherwise a speech (苏晴：)
+_TITLE_PAGE_KEYS = {*_TITLE_NAMES, "类型", "题材", "集数", "本集", "时长", "版本", "日期", "联系", "联系方式", "备注",
+                    "简介", "梗概", "主演", "导演", "制片", "出品", "原著", "监制", "策划", "版权", "草稿", "定稿"}
 _FADES = re.compile(r"(FADE (IN|OUT)|FADE TO BLACK|CUT TO BLACK)[.:]?")
 # emphasis as Fountain writes it, _EMPHASIS = r"(\*{1,3}|_)(?=\S)(.+?)(?<=\S)\1" (within a line), read by _unemphasise
 _MARKERS = ("***", "**", "*", "_")
@@ -32,22 +38,26 @@ _NOTE = re.compile(r"\[\[(.*?)\]\]", re.S)
 _REMOVED = "\x00"  # marks a line that held a note or boneyard: dropped if nothing else is left on it
 # a cue in a script with no capitals: a short name of Han characters (a dotted one's parts), an extension after it
 _HAN_CUE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{1,6}(?:[·・][\u3400-\u9fff\uf900-\ufaff]{1,6})*"
-                      r"\s*(?:[(（][^)）]{1,12}[)）])?\s*\^?")
+                      r"(?:\s*[(（][^)）]{1,12}[)）]){0,3}\s*\^?")  # 陈默（画外音）（续）: up to three
 
 
 # a Chinese short-drama script's speech, on one line: 苏晴：……, 医生（叹气）：……, 苏晴OS：…… (a name, its
 # extension and a full-width colon: how most 短剧 scripts are written, not Fountain's cue above its speech)
 _HAN = r"[\u3400-\u9fff\uf900-\ufaff]"
-_COLON_SPEECH = re.compile(rf"(?P<name>{_HAN}{{1,6}}(?:[·・]{_HAN}{{1,6}})*)\s*(?P<tag>OS|VO|os|vo|Os|Vo|V\.O\.|O\.S\.)?"
-                           r"\s*(?:[(（](?P<paren>[^()（）]{1,20})[)）])?\s*(?P<tag2>OS|VO|os|vo)?\s*[：:]\s*"
-                           r"(?P<text>\S.*)")
+_COLON_CUE = (rf"(?P<name>{_HAN}{{1,6}}(?:[·・]{_HAN}{{1,6}})*)\s*(?P<tag>OS|VO|os|vo|Os|Vo|V\.O\.|O\.S\.)?"
+              r"\s*(?:[(（](?P<paren>[^()（）]{1,20})[)）])?\s*(?P<tag2>OS|VO|os|vo)?\s*[：:]")
+_COLON_SPEECH = re.compile(_COLON_CUE + r"\s*(?P<text>\S.*)")
+_COLON_ABOVE = re.compile(_COLON_CUE)  # 林晚： on its own line, the speech on the lines under it
+# a parenthetical written at the start of the speech's line (陈默：（低声）走吧。): it was spoken and subtitled as words
+_LEADING_PAREN = re.compile(r"([(（][^()（）\d]{1,20}[)）])\s*(\S.*)")  # (555) 123-4567 is words
 # the script's own labels (人物：苏晴、医生 lists who is in the scene; 字幕：三年后 is a caption), never a speaker
 _LABELS = {"人物", "出场人物", "主要人物", "时间", "地点", "场景", "场次", "道具", "服装", "化妆", "备注", "注", "注意",
            "标题", "剧名", "片名", "作者", "编剧", "导演", "集数", "本集", "景别", "镜头", "画面", "特写", "音效", "音乐",
            "配乐", "字幕", "提示", "梗概", "简介", "大纲", "剧情", "内容", "时长", "环境", "气氛", "说明", "背景", "切",
            "闪回", "转场", "内景", "外景", "日", "夜", "记住", "听着", "警告", "规则", "地址", "电话", "密码"}
 _SAID = ("说", "道", "问", "喊", "答", "叫", "骂", "吼", "想")  # 他说：…… in prose: a speaker only where it heads 2+
-_ACTION_MARKS = "△▲"  # a Chinese script's action line: △苏晴攥着化验单。
+_ACTION_MARKS = "△▲"
+_SHOWN = ("显示", "写着", "内容", "上", "里", "中")  # 手机屏幕显示：, 纸条上写着：: what a prop shows, not a speaker  # a Chinese script's action line: △苏晴攥着化验单。
 
 
 # lines that direct the cut rather than show anything: each made an empty 2.5 s shot of its words
@@ -94,6 +104,38 @@ def _speech_extension(line: str) -> bool:
     return any(canonical_delivery(e) not in (None, "on") or e.strip().lower() in EMOTIONS
                or e.strip().lower() in EMOTION_WORDS or _CONTD.fullmatch(e) for e in extensions)
 
+
+def _upper_cue(line: str) -> bool:
+    """An upper-case line a speech follows is a cue (MIA, MIA (V.O.), JOHN JR., AGENT K.), unless it reads as shouted
+    action: BOOM!, SUDDENLY, A SCREAM., THE DOOR EXPLODES. (each made a character that spoke the next line of action):
+    a name ends in no ! or ?, holds no comma, and ends in a full stop only after an initial or a suffix."""
+    name = re.split(r"[(（]", line)[0].strip()
+    last = name.rsplit(" ", 1)[-1].rstrip(".")
+    return name.isupper() and not (name.endswith(("!", "?", "！", "？")) or "," in name or "，" in name or
+                                   (name.endswith(".") and " " in name and len(last) > 3))
+
+
+def _structural(line: str, following: str) -> bool:
+    """Whether a line opens a scene or a speech: a heading, or a cue above words (``_dense`` looks where they sit)."""
+    return bool(_HEADING_ANYWHERE.match(line) or chinese_heading(line) or (following and (
+        line.startswith(("@", "＠")) or _upper_cue(line) or _HAN_CUE.fullmatch(line)
+        or _COLON_ABOVE.fullmatch(one_spaced(line)))))
+
+
+def _dense(lines: list[tuple[int, str]]) -> bool:
+    """Whether the script was typed without the blank lines Fountain puts before a heading and a cue (a Word
+    document's Chinese script): most of the lines that open a scene or a speech sit right under another line.
+    Counting blank lines misread a script of long hard-wrapped speeches as one typed without them."""
+    opening = under = 0
+    for i, (_, raw) in enumerate(lines):
+        s = raw.strip()
+        if not s or len(s) > 120:
+            continue
+        following = lines[i + 1][1].strip() if i + 1 < len(lines) else ""
+        if _structural(s, following):
+            opening += 1
+            under += bool(i and lines[i - 1][1].strip())
+    return opening >= 3 and under * 5 > opening * 3
 
 def plain(text: str) -> str:
     """Text without emphasis markers (``*italic*``, ``**bold**``, ``_underline_``); ``\\*`` stays a star."""
@@ -177,6 +219,11 @@ def _title_page(lines: list[tuple[int, str]]) -> tuple[dict[str, list[str]], int
     while i < len(lines) and lines[i][1].strip():
         line = lines[i][1]
         match = None if line[:1].isspace() else _KEY.fullmatch(line.strip())
+        if match is not None and (_HEADING_ANYWHERE.match(line.strip()) or chinese_heading(line.strip()) or (
+                _HAN_KEY.fullmatch(match[1].strip()) and match[1].strip() not in _TITLE_PAGE_KEYS)):
+            match = None  # 场景一：咖啡馆（日/内）, 苏晴：你好。 -- the body, its heading and speeches, not keys
+        if match is None and not line[:1].isspace():  # a value goes on indented; an unindented line that is no
+            break  # key is the body, with no blank line between (its first heading was read as the title's value)
         if match:
             key = _TITLE_NAMES.get(match[1].strip(), match[1].strip().lower())
         value = match[2] if match else line
@@ -198,19 +245,22 @@ class _Reader:
         self.colon_cues: list[tuple[int, str]] = []  # speeches written on one line (苏晴：……)
         self.colon_counts: Counter[str] = Counter()  # how many such lines each name heads
         self.listed: set[str] = set()  # the names of the script's 人物： lines
+        # typed without blank lines (most of a Word document's Chinese scripts; blank lines only between scenes):
+        # each line is read as its own paragraph, a speech as one line. All of it was one action paragraph.
+        self.dense = _dense(lines)
         blank = True
         for i, (_, raw) in enumerate(lines):
             s = raw.strip()
             if len(s) > 400:  # a speech line is shorter; a long action paragraph is not matched at all
                 blank = not s
                 continue
-            if (match := colon_speech(s)) is not None:
+            if (match := colon_speech(s) or _COLON_ABOVE.fullmatch(one_spaced(s))) is not None:
                 self.colon_counts[match["name"]] += 1
             elif cast := re.fullmatch(r"(?:人物|出场人物|主要人物)\s*[：:]\s*(.+)", s):
                 self.listed.update(n for n in re.split(r"[、，,\s]+", cast[1]) if n)
             if s and blank and i + 1 < len(lines) and lines[i + 1][1].strip() and _HAN_CUE.fullmatch(s):
                 self.han_counts[_cue_name(s)] += 1
-            blank = not s
+            blank = not s or self.dense
         # written 名字：台词: three such lines or more by names a name's length (短信内容 and 手机屏幕显示 are not)
         self.colon_script = sum(c for name, c in self.colon_counts.items() if len(name) <= 3) >= 3
         self.out: list[Element] = []
@@ -259,17 +309,28 @@ class _Reader:
             if self.mode != "dialogue" and self.chinese_line(n, s):  # 记住：别回头。 inside a speech is words
                 blank_before = True  # each such line stands alone: the next may be a heading or a speech
                 continue
+            heading = bool(_HEADING_ANYWHERE.match(s) or chinese_heading(s))
+            if self.mode == "dialogue" and heading:  # no blank line after the speech
+                self.close()
             if self.mode == "dialogue":
                 if s[0] in "(（" and s[-1] in ")）":
                     self.flush()
                     self.out.append(Element("paren", plain(s), n))
+                elif lead := _LEADING_PAREN.fullmatch(s):
+                    self.flush()
+                    self.out.append(Element("paren", plain(lead[1]), n))
+                    self.gather(n, lead[2], "dialogue")
+                    if self.dense:
+                        self.close()
                 else:
                     self.gather(n, s.removeprefix("~"), "dialogue")
-            elif blank_before:
+                    if self.dense:  # a speech is its line: the next line may be a heading, a cue or action
+                        self.close()
+            elif blank_before or heading:
                 self.block_start(n, s, following)
             else:
                 self.gather(n, s.lstrip("!~"), "action")
-            blank_before = False
+            blank_before = self.dense
         self.close()
         return self.out
 
@@ -290,17 +351,41 @@ class _Reader:
                       f"characters: {label[2]}" if label[1] != "字幕" else plain(label[2]), n)
             return True
         match = colon_speech(s)
+        if match is None and (above := _COLON_ABOVE.fullmatch(one_spaced(s))) is not None and self._cue_above(above):
+            self._cue(n, above)
+            self.mode = "dialogue"  # the speech is the lines under it
+            return True
         if match is None or not self.speaks(match):
             return False
+        self._cue(n, match)
+        text = match["text"]
+        if lead := _LEADING_PAREN.fullmatch(text):
+            self.out.append(Element("paren", plain(lead[1]), n))
+            text = lead[2]
+        self.out.append(Element("dialogue", plain(text), n))
+        return True
+
+    def _cue(self, n: int, match: re.Match) -> None:
+        """The cue (and parenthetical) of a 名字： line."""
         name, paren = match["name"], match["paren"]
         tag = (match["tag"] or match["tag2"] or "").upper().replace(".", "")
+        if paren and not tag and paren.strip().upper().replace(".", "") in ("OS", "VO"):  # 苏晴（OS）： is 苏晴OS：,
+            tag, paren = paren.strip().upper().replace(".", ""), None  # inner voice (it was read as off screen)
         cue = name + ("（内心独白）" if tag == "OS" else "（画外音）" if tag == "VO" else "")
         self.emit("cue", cue, n)
         if paren:
             self.out.append(Element("paren", plain(f"（{paren}）"), n))
-        self.out.append(Element("dialogue", plain(match["text"]), n))
         self.colon_cues.append((n, name))
-        return True
+
+    def _cue_above(self, match: re.Match) -> bool:
+        """Whether 名字： alone on its line heads the speech under it: a name (not a label, a prose 他说：, a 第一集：)
+        with words on the next line. It and its speech were read as one line of action."""
+        following = self.lines[self.at + 1][1].strip() if self.at + 1 < len(self.lines) else ""
+        name = match["name"]
+        if not following or name in _LABELS or re.fullmatch(r"第.{1,4}[集场幕章]", name) or \
+                colon_speech(following) is not None or chinese_heading(following):
+            return False
+        return self.speaks(match)  # as a one-line speech's name is: 手机屏幕显示： above words is action
 
     def speaks(self, match: re.Match) -> bool:
         """Whether a 名字：台词 line is a speech: its name heads two such lines or more, is listed in a 人物： line,
@@ -312,8 +397,9 @@ class _Reader:
             return True
         if name.endswith(_SAID):
             return False
-        return bool(match["tag"] or match["tag2"] or match["paren"]) or (
-            self.colon_script and len(name) <= 3 and not name.endswith(("显示", "写着", "内容", "上", "里", "中")))
+        text = match.groupdict().get("text") or ""  # none on a 名字： line above its speech (``_cue_above``)
+        return bool(match["tag"] or match["tag2"] or match["paren"] or _LEADING_PAREN.fullmatch(text)) or (
+            self.colon_script and len(name) <= 3 and not name.endswith(_SHOWN))
 
     def han_cue(self, n: int, s: str, following: str = "") -> bool:
         """Chinese has no upper case: a short line of Han characters with no punctuation, right above a line,
@@ -385,9 +471,9 @@ class _Reader:
             self.emit("transition", plain(s[1:]), n)
         elif s.isupper() and (s.endswith("TO:") or _FADES.fullmatch(s)):
             self.emit("transition", plain(s), n)
-        elif following and (s.startswith("@") or re.split(r"[(（]", s)[0].isupper() or self.han_cue(n, s, following)) and \
-                plain(s.removeprefix("@").removesuffix("^").strip()):  # a lone "@" names no one: action
-            name = s.removeprefix("@").removesuffix("^").strip()
+        elif following and (s.startswith(("@", "＠")) or _upper_cue(s) or self.han_cue(n, s, following)) and \
+                plain(s.lstrip("@＠").removesuffix("^").strip()):  # a lone "@" names no one: action
+            name = s.lstrip("@＠").removesuffix("^").strip()
             self.emit("cue", plain(name), n, dual=s.endswith("^"))
             self.mode = "dialogue"
         elif self.han_action and self.han_action[-1][0] == n:  # a short line above another, read as action: a
@@ -413,6 +499,10 @@ def parse(text: str) -> Script:
         warnings.append((reader.colon_cues[0][0], f"read {len(reader.colon_cues)} line(s) written as 名字：台词 as "
                          f"speeches of {len(names)} character(s): {'、'.join(names[:8])}"
                          f"{' ...' if len(names) > 8 else ''}; a line meant as action starts with '△'"))
+    if reader.dense:
+        warnings.append((lines[start][0] if start < len(lines) else 1,
+                         "the script has (almost) no blank lines: each line was read as its own paragraph (a heading, "
+                         "a cue and its one-line speech, or action); Fountain puts a blank line before each"))
     for line, name in reader.han_action:
         warnings.append((line, f"'{name}' above a line was read as action, as it heads no other speech; write "
                                f"'@{name}' if it is a character"))

@@ -138,3 +138,52 @@ def test_a_scenes_summary_is_kept_as_its_synopsis(tmp_path):
                          name="s.fdx")
     assert "# synopsis: Mia learns the truth." in result.yaml_text
     assert beats(result, 0) == [{"action": "Mia waits."}]
+
+
+@pytest.mark.parametrize("encoding", ["GBK", "gb2312", "GB18030"])
+def test_a_chinese_fdx_declaring_a_multi_byte_encoding_is_read(tmp_path, encoding):
+    """The importer audit: expat reads no multi-byte encoding but UTF-8/16, and an FDX declaring GBK stopped on
+    "internal error: ValueError: multi-byte encodings are not supported"."""
+    from director.importers import import_script
+
+    body = _fdx('<Content><Paragraph Type="Scene Heading"><Text>内景 咖啡馆 - 夜</Text></Paragraph>'
+                '<Paragraph Type="Character"><Text>林晚</Text></Paragraph>'
+                '<Paragraph Type="Dialogue"><Text>你好。</Text></Paragraph></Content>').split("\n", 1)[1]
+    path = tmp_path / "zh.fdx"
+    path.write_bytes(f'<?xml version="1.0" encoding="{encoding}"?>\n{body}'.encode(encoding))
+    result = import_script(path)
+    assert [(x["who"], x["text"]) for x in lines(result)] == [("林晚", "你好。")]
+    assert_valid(result, tmp_path)
+    path.write_bytes(f'<?xml version="1.0"?>\n{body}'.encode("gbk"))  # undeclared: told it is GBK, not cp1252
+    with pytest.raises(ScreenplayError) as caught:
+        import_script(path)
+    assert "GBK" in str(caught.value) and "windows-1252" not in str(caught.value).lower()
+
+
+def test_two_framing_shots_in_a_row_frame_the_beat_and_chinese_shot_sizes_are_read(tmp_path):
+    """The importer audit: WIDE SHOT then ANGLE ON 陈默 made an empty action beat "WIDE SHOT" (which also took the
+    scene's transition); 特写 林晚, 近景, 全景 became action beats of those words."""
+    def para(kind: str, text: str) -> str:
+        return f'<Paragraph Type="{kind}"><Text>{text}</Text></Paragraph>'
+    body = "".join([para("Scene Heading", "内景 咖啡馆 - 夜"), para("Shot", "WIDE SHOT"), para("Shot", "特写 林晚"),
+                    para("Character", "林晚"), para("Dialogue", "你好。"), para("Shot", "近景"),
+                    para("Character", "林晚"), para("Dialogue", "走吧。"), para("Shot", "全景"),
+                    para("Action", "两人离开。")])
+    result = import_text(tmp_path, _fdx(f"<Content>{body}</Content>"), "zh.fdx")
+    assert beats(result, 0) == [{"line": {"who": "林晚", "text": "你好。"}, "shot": {"size": "CU"}},
+                                {"line": {"who": "林晚", "text": "走吧。"}, "shot": {"size": "MCU"}},
+                                {"action": "两人离开。", "shot": {"size": "WS"}}]
+    assert_valid(result, tmp_path)
+
+
+@pytest.mark.parametrize("encoding", ["punycode", "undefined", "rot13"])
+def test_a_declared_encoding_that_is_no_text_encoding_is_a_located_error(tmp_path, encoding):
+    """The diff review: encoding="undefined" or "punycode" stopped on an internal error (a UnicodeError that is
+    no UnicodeDecodeError; rot13 is no text encoding at all)."""
+    from director.importers import import_script
+
+    path = tmp_path / "odd.fdx"
+    path.write_bytes(f'<?xml version="1.0" encoding="{encoding}"?><FinalDraft><Content/></FinalDraft>'.encode())
+    with pytest.raises(ScreenplayError) as caught:
+        import_script(path)
+    assert "encoding" in str(caught.value)

@@ -436,3 +436,116 @@ def test_a_cue_naming_two_speakers_has_both_say_the_line(tmp_path):
     assert lines(result, 0)[2:4] == [{"who": "mia", "text": "Surprise!"},
                                      {"who": "jose", "text": "Surprise!"}]
     assert_valid(result, tmp_path)
+
+
+# The importer audit (sixteenth round): ordinary 短剧 layouts read as one paragraph of action or a fake character,
+# with no warning and exit 0.
+
+def test_a_script_typed_without_blank_lines_keeps_its_scenes_and_speeches(tmp_path):
+    result = import_text(tmp_path, "INT. CAFE - NIGHT\nMia sits.\nMIA\nHello.\nREN\n(quietly)\nGo.\n"
+                                   "EXT. STREET - NIGHT\nREN\nFine.\n")
+    assert [s["location"] for s in result.screenplay_dict["scenes"]] == ["cafe", "street"]
+    assert [(x["who"], x["text"]) for x in lines(result)] == [("mia", "Hello."), ("ren", "Go."), ("ren", "Fine.")]
+    assert beats(result, 0)[0] == {"action": "Mia sits."}
+    assert "no blank lines" in messages(result)
+    assert_valid(result, tmp_path)
+
+
+def test_a_title_page_run_into_the_body_and_a_heading_after_action_are_both_read(tmp_path):
+    result = import_text(tmp_path, "标题：雨夜\n编剧：王\n1-1 咖啡馆 日 内\n苏晴：你好。\n陈默：嗯。\n"
+                                   "陈默看着她。\n1-2 街道 夜 外\n苏晴：走吧。\n")
+    assert result.screenplay_dict["title"] == "雨夜"
+    assert [s["location"] for s in result.screenplay_dict["scenes"]] == ["咖啡馆", "街道"]
+    assert beats(result, 0)[-1] == {"action": "陈默看着她。"}
+    assert_valid(result, tmp_path)
+
+
+def test_a_name_and_colon_on_its_own_line_heads_the_speech_under_it_and_a_leading_parenthetical_is_no_words(
+        tmp_path):
+    result = import_text(tmp_path, "内景 咖啡馆 - 夜\n\n林晚：\n你好。\n\n陈默：\n（低声）走吧。\n\n林晚：（冷笑）好。\n")
+    said = lines(result)
+    assert [(x["who"], x["text"]) for x in said] == [("林晚", "你好。"), ("陈默", "走吧。"), ("林晚", "好。")]
+    assert said[1]["emotion"] == "whisper" and said[2]["emotion"] == "sarcastic"
+    assert_valid(result, tmp_path)
+
+
+@pytest.mark.parametrize("heading", ["场景二：街道（夜/外）", "场景二 街道 夜 外", "二、街道 夜 外", "第1集第2场 街道 夜 外"])
+def test_more_chinese_heading_styles_start_a_scene(tmp_path, heading):
+    result = import_text(tmp_path, f"1-1 咖啡馆 日 内\n\n苏晴：你好。\n\n{heading}\n\n苏晴：走吧。\n\n陈默：嗯。\n")
+    scenes = result.screenplay_dict["scenes"]
+    assert [(s["location"], s.get("time")) for s in scenes] == [("咖啡馆", "day"), ("街道", "night")]
+    assert "场景二" not in result.screenplay_dict["characters"]
+
+
+def test_a_chinese_cue_with_two_extensions_is_a_cue(tmp_path):
+    result = import_text(tmp_path, "内景 咖啡馆 - 夜\n\n陈默（画外音）（续）\n第九句。\n\n陈默\n第十句。\n")
+    assert [(x["who"], x["text"], x.get("delivery")) for x in lines(result)] == [
+        ("陈默", "第九句。", "vo"), ("陈默", "第十句。", None)]
+
+
+def test_os_in_brackets_is_inner_voice_typed_deliveries_and_one_character_times_are_read(tmp_path):
+    """The importer audit: 苏晴（OS）： was off screen where 苏晴OS： is inner voice; (V.O) and (O.S) were spoken on
+    screen, lip-synced; 晚 in a heading named a second place, 咖啡馆-晚."""
+    result = import_text(tmp_path, "1-1 咖啡馆 晚 内\n\n苏晴（OS）：他不会来了。\n\n苏晴：你好。\n\n"
+                                   "2-1 咖啡馆 日 内\n\n陈默(V.O)\n嗯。\n\n陈默 (O/S)\n好。\n\n陈默（继续）\n走。\n")
+    assert [(x["who"], x.get("delivery")) for x in lines(result)] == [
+        ("苏晴", "inner"), ("苏晴", None), ("陈默", "vo"), ("陈默", "os"), ("陈默", None)]
+    assert [(s["location"], s.get("time")) for s in result.screenplay_dict["scenes"]] == [
+        ("咖啡馆", "evening"), ("咖啡馆", "day")]
+    assert "parenthetical" not in lines(result)[-1]
+
+
+def test_shouted_action_is_no_character_a_full_width_at_forces_a_cue_and_utf16_without_a_bom_is_read(tmp_path):
+    """The importer audit: BOOM! and SUDDENLY, A SCREAM. above a line of action became characters speaking it;
+    ＠苏晴 (a Chinese input method's @) was action; UTF-16 saved without a BOM was called binary."""
+    text = ("INT. CAFE - NIGHT\n\nBOOM!\nThe door explodes.\n\nSUDDENLY, A SCREAM.\nMia turns.\n\n"
+            "MR. SMITH\nHello.\n\n＠苏晴\n第十句。\n")
+    result = import_text(tmp_path, text)
+    assert beats(result, 0)[:2] == [{"action": "BOOM! The door explodes."}, {"action": "SUDDENLY, A SCREAM. Mia turns."}]
+    assert [(x["who"], x["text"]) for x in lines(result)] == [("mr-smith", "Hello."), ("苏晴", "第十句。")]
+    assert_valid(result, tmp_path)
+    from director.importers import import_script
+
+    for codec in ("utf-16-le", "utf-16-be"):
+        path = tmp_path / f"{codec}.fountain"
+        path.write_bytes(text.encode(codec))
+        assert {**import_script(path).screenplay_dict, "title": "script"} == result.screenplay_dict
+
+
+# What the sixteenth round's importer rules must leave alone (its diff review found each read wrongly).
+
+def test_a_script_of_long_hard_wrapped_speeches_is_not_read_as_typed_without_blank_lines(tmp_path):
+    speech = "When I was a boy, my father took\nme to the sea every summer and\nwe would sit on the rocks.\n"
+    result = import_text(tmp_path, f"INT. CHURCH - NIGHT\n\nFATHER DOYLE\n{speech}\nDoyle closes the book.\n\n"
+                                   f"MARY\n{speech}\nThey leave.\n")
+    assert [x["text"] for x in lines(result)] == [" ".join(speech.split())] * 2
+    assert "no blank lines" not in messages(result)
+
+
+def test_names_ending_in_an_initial_or_a_suffix_are_cues_and_a_shouted_sentence_is_not(tmp_path):
+    result = import_text(tmp_path, "INT. CAFE - NIGHT\n\nJOHN JR.\nHello.\n\nAGENT K.\nHi.\n\nDR. NO\nNo.\n\n"
+                                   "THE DOOR EXPLODES.\nEveryone ducks.\n")
+    assert [x["who"] for x in lines(result)] == ["john-jr", "agent-k", "dr-no"]
+    assert beats(result, 0)[-1] == {"action": "THE DOOR EXPLODES. Everyone ducks."}
+
+
+def test_a_chinese_title_page_ends_at_the_first_heading_or_speech(tmp_path):
+    result = import_text(tmp_path, "标题：雨夜\n编剧：王\n场景一：咖啡馆（日/内）\n苏晴：你好。\n陈默：嗯。\n苏晴：走吧。\n")
+    assert result.screenplay_dict["title"] == "雨夜" and len(lines(result)) == 3
+
+
+def test_what_a_prop_shows_under_its_label_stays_action_and_a_phone_number_is_words(tmp_path):
+    result = import_text(tmp_path, "1-1 咖啡馆 日 内\n\n苏晴：你好。\n\n陈默：嗯。\n\n苏晴：走吧。\n\n手机屏幕显示：\n妈妈来电\n\n"
+                                   "陈默：(555) 是谁？\n\n二、计划 晚\n")
+    assert "手机屏幕显示" not in result.screenplay_dict["characters"]
+    assert {"action": "手机屏幕显示：妈妈来电"} in beats(result, 0) and lines(result)[-1]["text"] == "(555) 是谁？"
+    assert len(result.screenplay_dict["scenes"]) == 1  # a list's item with a one-character time is no heading
+
+
+def test_chinese_utf16_without_a_bom_is_read_with_characters_whose_low_byte_is_zero(tmp_path):
+    from director.importers import import_script
+
+    text = "1-1 咖啡馆 日 内\n\n苏晴：一个人？\n\n陈默：一直都是。\n\n苏晴：走吧。\n"
+    path = tmp_path / "zh16.fountain"
+    path.write_bytes(text.encode("utf-16-le"))
+    assert [x["text"] for x in lines(import_script(path))] == ["一个人？", "一直都是。", "走吧。"]
