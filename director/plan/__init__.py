@@ -13,7 +13,7 @@ from director.errors import ProjectLocked, ScreenplayError, StageFailed
 from director.project import Project
 from director.screenplay import LoadedScreenplay
 from director.shots import (Shot, ShotList, load_shot_list, plan_digest, plan_problems, planned_from, save_shot_list,
-                            scene_cast)
+                            scene_cast, shot_seed)
 from director.store.files import read_own, write_json
 
 
@@ -29,21 +29,26 @@ class PlanResult:
     described: dict[str, str] = field(default_factory=dict)  # how each character and place was described (digests)
     planned: list[Shot] | None = None  # the planner's own shots, before the hand edits kept (``_merge_hand_edits``)
     covers: dict[str, str] = field(default_factory=dict)  # shot id -> digest of the beats it covers (``covered``)
+    beats: dict[str, str] = field(default_factory=dict)  # beat ref -> digest of the beat (``beat_digests``)
+    same: dict[str, str] = field(default_factory=dict)  # each shot's id before -> its id now (``_keep_takes``)
 
     def save(self, project: Project) -> "PlanResult":
         """Write the shot list (keeping a copy of hand edits it replaces) and what the planner wrote, by digest."""
         if self.changed:
             if self.previous is not None:
-                _keep_hand_edits(project, self.previous, self.shot_list, self.notes)
+                _keep_hand_edits(project, self.previous, self.shot_list, self.notes, self.same)
+            if self.same:  # before the shot list: the record is tagged with the plan it follows
+                _move_takes(project, self.shot_list.episode, self.same, self.shot_list.screenplay)
             save_shot_list(self.path, self.shot_list)
             # the planner's shots, not the list saved: the hand edits a re-plan kept stay edits (a later --fresh or
             # a re-plan that changes them replaced them without a copy where they were recorded as planned)
             planned = self.planned if self.planned is not None else self.shot_list.shots
             write_json(project.state_file("state", f"{self.shot_list.episode}.plan.json"),
-                       {"version": 2, "shots": {s.id: _shot_digest(s) for s in planned},
+                       {"version": 2, "shots": {s.id: shot_digest(s) for s in planned},
                         # each shot as planned: a re-plan keeps the fields edited by hand that it would not change
                         "planned": {s.id: s.model_dump(mode="json") for s in planned},
                         "covers": self.covers,
+                        "beats": self.beats,
                         "described": self.described,
                         "durations": {s.id: s.duration for s in planned}})  # as planned (``lock``)
         return self
@@ -60,7 +65,7 @@ def resolve_planner(project: Project, planner: str | None = None, env: Mapping[s
     return name, resolve_settings(project.config.llm, env or {}, base_url, model)
 
 
-def _shot_digest(shot: Shot) -> str:
+def shot_digest(shot: Shot) -> str:
     data = shot.model_dump(mode="json")
     if data.get("location") is None:  # the field came later: a shot at its scene's place digests as it did
         data.pop("location", None)
@@ -98,6 +103,152 @@ def covered(sp, shots: list[Shot]) -> dict[str, str]:
             for s in shots}
 
 
+_BEAT_KINDS = ("line", "narration", "action", "sfx", "music", "card", "pause")
+
+
+def _beat_sign(beat) -> str:
+    """What a beat is, whatever it says (a line of mia's, an action): a beat changed in place keeps its shot only
+    as the same kind of beat, by the same speaker (Ren's close-up went to Mia's line that replaced his)."""
+    kind = next((k for k in _BEAT_KINDS if getattr(beat, k) is not None), "")
+    who = beat.line.who if beat.line is not None else ""
+    return hashlib.sha256(f"{kind}\0{who}".encode()).hexdigest()[:6]
+
+
+def beat_digests(sp) -> dict[str, str]:
+    """Beat ref -> a digest of the beat (kind, who, words...) and, after a '-', of its kind and speaker alone, as a
+    plan records them: what lets a re-plan follow a beat whose ref moved (a line added above gives one/3 the ref
+    one/4)."""
+    return {ref: hashlib.sha256(json.dumps(beat.model_dump(mode="json"), sort_keys=True, default=str).encode())
+            .hexdigest()[:16] + "-" + _beat_sign(beat) for ref, _, beat in sp.beats()}
+
+
+def moved_refs(before: dict, sp) -> dict[str, str]:
+    """Each beat ref of the last plan -> the ref that beat has now, scene by scene: the beats matched by content in
+    order (difflib); a beat moved within its scene (two lines swapped), by its content where only one beat left and
+    one came that reads so; a beat changed in place (a run of as many beats changed as were there), at its place
+    where it is the same kind of beat by the same speaker. A beat deleted, or changed into another speaker's line,
+    has no ref now. {} where the last plan recorded no beats (a plan made before they were): refs are then taken
+    as they are."""
+    from difflib import SequenceMatcher
+
+    scenes: dict[str, list[tuple[int, str, str]]] = {}
+    for ref, digest in before.items():
+        scene, _, n = str(ref).rpartition("/")
+        if scene and n.isdigit():
+            scenes.setdefault(scene, []).append((int(n), str(ref), str(digest)))
+    now = beat_digests(sp)
+    out: dict[str, str] = {}
+    for scene in sp.scenes:
+        old = sorted(scenes.get(scene.id, []))
+        new = [sp.beat_ref(scene, i) for i in range(len(scene.beats))]
+        matcher = SequenceMatcher(None, [d for _, _, d in old], [now[r] for r in new], autojunk=False)
+        left: dict[str, list[str]] = {}  # digest -> refs of the last plan without a place now
+        came: dict[str, list[str]] = {}  # digest -> refs now that no beat of the last plan matched
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            if tag == "equal":
+                out.update({old[i1 + k][1]: new[j1 + k] for k in range(i2 - i1)})
+                continue
+            paired = set()
+            if tag == "replace" and i2 - i1 == j2 - j1:
+                for k in range(i2 - i1):
+                    was, ref = old[i1 + k], new[j1 + k]
+                    if _sign(was[2]) is None or _sign(was[2]) == _sign(now[ref]):
+                        out[was[1]] = ref
+                        paired.add(k)
+            for k in range(i1, i2):
+                if k - i1 not in paired:
+                    left.setdefault(old[k][2], []).append(old[k][1])
+            for k in range(j1, j2):
+                if k - j1 not in paired:
+                    came.setdefault(now[new[k]], []).append(new[k])
+        for digest, refs in left.items():  # moved: the one beat that left and the one that came read the same
+            if len(refs) == 1 and len(came.get(digest, [])) == 1:
+                out[refs[0]] = came[digest][0]
+    return out
+
+
+def _sign(digest: str) -> str | None:
+    """The kind-and-speaker part of a recorded beat digest (``beat_digests``), or None in a record without it."""
+    return digest.split("-", 1)[1] if "-" in digest else None
+
+
+def _same_shots(previous: ShotList, shots: list[Shot], moved: dict[str, str]) -> dict[str, Shot]:
+    """New shot id -> the shot of ``previous`` it is: the one that covered the same beats, followed through
+    ``moved_refs`` (ids and refs are places: a line added above gives one-03 to another beat); by id where the
+    last plan recorded no beats, or for a shot that covers none."""
+    before = {s.id: s for s in previous.shots}
+    if not moved:
+        return {s.id: before[s.id] for s in shots if s.id in before}
+    by_beats = {tuple(s.beats): s for s in shots if s.beats}
+    out = {s.id: before[s.id] for s in shots if not s.beats and s.id in before and not before[s.id].beats}
+    for shot in previous.shots:
+        if shot.beats and all(b in moved for b in shot.beats):
+            now = by_beats.get(tuple(moved[b] for b in shot.beats))
+            if now is not None:
+                out[now.id] = shot
+    return out
+
+
+def _follow_beats(sp, locked: list[Shot], moved: dict[str, str], notes: list[str]) -> list[Shot]:
+    """Locked shots on the refs their beats have now (a line added above them moved them): a locked shot kept
+    its refs, and covered whatever beat came to have them (another speaker's line), with nothing said."""
+    if not moved:
+        return locked
+    scenes = {s.id for s in sp.scenes}
+    out = []
+    for shot in locked:
+        lost = [b for b in shot.beats if b not in moved]
+        if lost and shot.scene in scenes:
+            notes.append(f"locked shot {shot.id}: no longer covers {', '.join(lost)} (changed or removed in the "
+                         "screenplay)")
+        beats = _first_run([moved[b] for b in shot.beats if b in moved])
+        cut = [b for b in shot.beats if b in moved and moved[b] not in beats]
+        if cut and shot.scene in scenes:  # a beat added between its beats: a shot plays its beats in a row
+            notes.append(f"locked shot {shot.id}: no longer covers {', '.join(moved[b] for b in cut)} (a beat was "
+                         "added between its beats; they are planned around it)")
+        out.append(shot.model_copy(update={"beats": beats}) if beats != shot.beats and shot.scene in scenes
+                   else shot)
+    return out
+
+
+def _first_run(refs: list[str]) -> list[str]:
+    """The refs up to the first gap (one/4, one/6 -> one/4): a shot covers consecutive beats, and one split around a
+    line added inside it played that line after its own."""
+    run: list[str] = []
+    for ref in refs:
+        scene, _, n = ref.rpartition("/")
+        if run:
+            last_scene, _, last = run[-1].rpartition("/")
+            if scene != last_scene or not (n.isdigit() and last.isdigit() and int(n) == int(last) + 1):
+                break
+        run.append(ref)
+    return run
+
+
+def _move_takes(project: Project, episode: str, moved: dict[str, str], plan: str) -> None:
+    """The takes record follows the shots a re-plan matched (``moved``: each id before -> its id now, unmoved ones
+    included): a shot's takes were listed, and its chosen take kept, under the id another shot has now. An id of
+    the new list that no shot of the last one became loses what was listed under it (it was another shot's). The
+    record is tagged with the plan it follows (``plan``), and written before the shot list: a re-plan stopped
+    between the two finds it moved already, and does not move it twice."""
+    path = project.state_file("takes", f"{episode}.json")
+    try:
+        data = json.loads(read_own(path))
+        takes, keys = data.get("takes", {}), data.get("keys", {})
+        if not isinstance(takes, dict) or not isinstance(keys, dict) or data.get("plan") == plan:
+            return
+    except (OSError, ValueError, AttributeError):
+        return
+    targets = set(moved.values())
+
+    def follow(record: dict) -> dict:
+        out = {k: v for k, v in record.items() if k not in moved and k not in targets}  # shots gone: kept for clean
+        out.update({moved[k]: v for k, v in record.items() if k in moved})
+        return out
+
+    write_json(path, {**data, "takes": follow(takes), "keys": follow(keys), "plan": plan})
+
+
 def planned_shots(project: Project, episode: str) -> dict[str, dict]:
     """Each shot as the planner last wrote it (JSON), or {} (a shot list planned before this was kept)."""
     return _plan_record(project, episode, "planned")
@@ -110,7 +261,8 @@ def hand_edits(shot: Shot, planned: dict, fields: tuple[str, ...] | None = MERGE
     return {k: now[k] for k in keys if k in planned and planned[k] != now[k]}
 
 
-def _merge_hand_edits(sp, project: Project, episode: str, previous: ShotList, shots: list[Shot]) -> list[Shot]:
+def _merge_hand_edits(sp, project: Project, episode: str, previous: ShotList, shots: list[Shot],
+                      moved: dict[str, str] | None = None) -> list[Shot]:
     """A re-plan's shots with the hand edits of the shots it plans again under the same id kept, field by field,
     wherever the planner gives that field what it gave before (a three-way merge: the shot as planned, as edited,
     as planned now). A field both changed takes the new plan's value (a copy of the edit is kept by the save). A
@@ -121,14 +273,16 @@ def _merge_hand_edits(sp, project: Project, episode: str, previous: ShotList, sh
     from director.plan.rules import reframed
 
     now_covers = covered(sp, shots)
-    before = {s.id: s for s in previous.shots if not s.locked}
+    same = _same_shots(previous, shots, moved or {})
     out, merged = [], set()
     for shot in shots:
-        edited, was = before.get(shot.id), planned.get(shot.id)
+        edited = same.get(shot.id)
+        was = planned.get(edited.id) if edited is not None and not edited.locked else None
         # the same shot: ids are places in a scene (one-03), so a line added above gives one-03 to another beat --
-        # an edit is carried only to the shot that covers the very beats it covered (their kind, speaker, words)
-        if edited is not None and isinstance(was, dict) and not shot.locked and edited.beats == shot.beats and \
-                covers.get(shot.id) == now_covers.get(shot.id):
+        # an edit is carried only to the shot that covers the very beats it covered (their kind, speaker, words),
+        # under the id it has now
+        if edited is not None and isinstance(was, dict) and not shot.locked and \
+                (moved or edited.beats == shot.beats) and covers.get(edited.id) == now_covers.get(shot.id):
             now = shot.model_dump(mode="json")
             keep = {k: v for k, v in hand_edits(edited, was).items() if now.get(k) == was.get(k)}
             if keep and ("size" in keep or "angle" in keep) and "prompt" not in keep:
@@ -192,10 +346,11 @@ def stale_locked(project: Project, loaded: LoadedScreenplay, locked: list[Shot])
     return notes
 
 
-def _keep_hand_edits(project: Project, previous: ShotList, new: ShotList, notes: list[str]) -> None:
+def _keep_hand_edits(project: Project, previous: ShotList, new: ShotList, notes: list[str],
+                     same: dict[str, str] | None = None) -> None:
     """A re-plan replaces unlocked shots; if the user edited some by hand, say so and keep a copy."""
     fresh = {s.id: s for s in new.shots}
-    edited = replaced_edits(project, previous, new)
+    edited = replaced_edits(project, previous, new, same)
     # a locked shot whose scene is gone (its id renamed) leaves the plan: its hand-written prompt was kept nowhere
     dropped = [s.id for s in previous.shots if s.locked and s.id not in fresh]
     if not edited and not dropped:
@@ -208,25 +363,32 @@ def _keep_hand_edits(project: Project, previous: ShotList, new: ShotList, notes:
         notes.append(f"re-planning replaced shot(s) {', '.join(edited)} that you edited by hand and did not lock; "
                      f"your version is saved at {backup.relative_to(project.root)} (set `locked: true` on a shot "
                      "to keep your edits when re-planning)")
-    if dropped:
+    if dropped:  # said once, with where it is kept (the planner's own note said it first, without)
+        notes[:] = [n for n in notes if not any(n.startswith(f"locked shot {d} dropped:") for d in dropped)]
         notes.append(f"locked shot(s) {', '.join(dropped)} left the plan (their scene is gone); they are saved at "
                      f"{backup.relative_to(project.root)}: copy one back under the scene's new id to keep it")
 
 
-def _keep_takes(project: Project, episode: str, previous: ShotList, shots: list[Shot]) -> list[Shot]:
-    """A re-plan keeps the take chosen by hand (``take pick``, ``shot regen``) of a shot it plans again under the same
-    id: the seed the shot had, where it is one of the shot's takes. It gave every shot the planner's seed back."""
+def _keep_takes(project: Project, episode: str, previous: ShotList, shots: list[Shot],
+                moved: dict[str, str] | None = None) -> tuple[list[Shot], dict[str, str]]:
+    """A re-plan keeps the take chosen by hand (``take pick``, ``shot regen``) of each shot it plans again, followed
+    by its beats (``_same_shots``): the seed the shot had, where it is one of the shot's takes. It gave every shot
+    the planner's seed back, and then a shot one line lower the take of the shot above. A shot that only moved
+    keeps its seed too (the planner's for its old id: its picture is the one made). Also returns each shot's id
+    before -> its id now, for every shot matched (moved or not; {} where refs were taken as they are): what the
+    takes record and the hand edits' backup follow."""
     takes = _takes(project, episode)
-    if not takes:
-        return shots
-    before = {s.id: s.seed for s in previous.shots}
+    same = _same_shots(previous, shots, moved or {})
     out = []
     for shot in shots:
-        seed = before.get(shot.id)
-        if not shot.locked and seed is not None and seed != shot.seed and seed in (takes.get(shot.id) or []):
+        was = same.get(shot.id)
+        seed = was.seed if was is not None else None
+        if not shot.locked and seed is not None and seed != shot.seed and (
+                seed in (takes.get(was.id) or []) or
+                (seed == shot_seed(episode, was.id) and shot.seed == shot_seed(episode, shot.id))):
             shot = shot.model_copy(update={"seed": seed})
         out.append(shot)
-    return out
+    return out, ({was.id: now for now, was in same.items()} if moved else {})
 
 
 def _takes(project: Project, episode: str) -> dict:
@@ -243,15 +405,16 @@ def previous_shots(project: Project, loaded: LoadedScreenplay) -> ShotList | Non
     return load_shot_list(path, current=loaded.screenplay) if path.exists() else None
 
 
-def replaced_edits(project: Project, previous: ShotList, new: ShotList | None) -> list[str]:
+def replaced_edits(project: Project, previous: ShotList, new: ShotList | None,
+                   same: dict[str, str] | None = None) -> list[str]:
     """The unlocked shots edited since the planner wrote them (``shot set``, the studio, a text editor) that ``new``
     replaces (a take picked by hand is kept by the re-plan: not replaced); ``new`` None: all a re-plan would
     replace, a shot whose only change is a take picked (its seed) not among them."""
     planned = planned_state(project, previous.episode)
-    edited = [s for s in previous.shots if not s.locked and s.id in planned and planned[s.id] != _shot_digest(s)]
+    edited = [s for s in previous.shots if not s.locked and s.id in planned and planned[s.id] != shot_digest(s)]
     if new is None:
         takes = _takes(project, previous.episode)
-        return [s.id for s in edited if not any(_shot_digest(s.model_copy(update={"seed": seed})) == planned[s.id]
+        return [s.id for s in edited if not any(shot_digest(s.model_copy(update={"seed": seed})) == planned[s.id]
                                                 for seed in takes.get(s.id) or [] if isinstance(seed, int))]
     full = planned_shots(project, previous.episode)
     if not full:  # recorded before the planner's shots were: any difference from the new plan
@@ -260,8 +423,9 @@ def replaced_edits(project: Project, previous: ShotList, new: ShotList | None) -
     # an edited field the new plan does not carry (a location or beats typed in a text editor too, which no merge
     # keeps), or the shot gone
     fresh = {s.id: s.model_dump(mode="json") for s in new.shots}
-    return [s.id for s in edited if s.id not in fresh or not full.get(s.id) or
-            any(fresh[s.id].get(k) != v for k, v in hand_edits(s, full[s.id], None).items())]
+    now = {s.id: (same or {}).get(s.id, s.id) for s in edited}  # the id the re-plan gave it (``_keep_takes``)
+    return [s.id for s in edited if now[s.id] not in fresh or not full.get(s.id) or
+            any(fresh[now[s.id]].get(k) != v for k, v in hand_edits(s, full[s.id], None).items())]
 
 
 def _planner_name(project: Project, planner_name: str | None, llm) -> tuple[str, list[str]]:
@@ -329,8 +493,9 @@ def _plan_once(project: Project, loaded: LoadedScreenplay, planner_name: str | N
 
     sp, episode = loaded.screenplay, loaded.episode
     previous = previous_shots(project, loaded)
-    locked = [s for s in previous.shots if s.locked] if previous else []
     name, notes = _planner_name(project, planner_name, llm)
+    moved = moved_refs(_plan_record(project, episode, "beats"), sp) if previous is not None else {}
+    locked = _follow_beats(sp, [s for s in previous.shots if s.locked], moved, notes) if previous else []
     stats: dict = {}
     if name == "llm":
         from director.plan.llm import plan_with_llm
@@ -340,12 +505,13 @@ def _plan_once(project: Project, loaded: LoadedScreenplay, planner_name: str | N
     else:
         shots, rule_notes = merge_locked(sp, episode, RulePlanner(sp, episode), locked)
         notes += rule_notes
+    same: dict[str, str] = {}
     if previous is not None:
-        shots = _keep_takes(project, episode, previous, shots)
+        shots, same = _keep_takes(project, episode, previous, shots, moved)
         notes += stale_locked(project, loaded, locked)
     planner_shots = shots
     if previous is not None and merge:
-        shots = _merge_hand_edits(sp, project, episode, previous, shots)
+        shots = _merge_hand_edits(sp, project, episode, previous, shots, moved)
     if previous is None:
         notes += orphans_note(project, episode)
     problems = plan_problems(sp, shots)
@@ -359,7 +525,8 @@ def _plan_once(project: Project, loaded: LoadedScreenplay, planner_name: str | N
     shot_list = ShotList(episode=episode, screenplay=plan_digest(sp, name), planner=name, shots=shots)
     changed = previous is None or previous != shot_list
     return PlanResult(shot_list, project.shots_path(episode), notes, changed, stats, previous,
-                      described=described(sp), planned=planner_shots, covers=covered(sp, planner_shots))
+                      described=described(sp), planned=planner_shots, covers=covered(sp, planner_shots),
+                      beats=beat_digests(sp), same=same)
 
 
 def current_shots(project: Project, loaded: LoadedScreenplay, planner: str | None = None,
@@ -422,12 +589,19 @@ def plan_preview(project: Project, loaded: LoadedScreenplay) -> tuple[list, list
     previous = previous_shots(project, loaded)
     if previous is not None and planned_from(previous, loaded.screenplay):
         return load_shot_list(project.shots_path(loaded.episode), loaded.screenplay).shots, []
-    locked = [s for s in previous.shots if s.locked] if previous else []
-    sp = loaded.screenplay
+    sp, followed = loaded.screenplay, []
+    moved = moved_refs(_plan_record(project, loaded.episode, "beats"), sp) if previous is not None else {}
+    locked = _follow_beats(sp, [s for s in previous.shots if s.locked], moved, followed) if previous else []
     shots, notes = merge_locked(sp, loaded.episode, RulePlanner(sp, loaded.episode), locked)
+    notes = followed + notes
+    replaced: list[str] = []
     if previous is not None:  # as the render's re-plan makes them: picked takes and hand edits kept
-        shots = _merge_hand_edits(sp, project, loaded.episode, previous,
-                                  _keep_takes(project, loaded.episode, previous, shots))
+        kept, same = _keep_takes(project, loaded.episode, previous, shots, moved)
+        shots = _merge_hand_edits(sp, project, loaded.episode, previous, kept, moved)
+        replaced = replaced_edits(project, previous, previous.model_copy(update={"shots": shots}), same)
+    if replaced:  # said before the render does it (status said only "re-planned"; the render then said so)
+        notes.append(f"the re-plan will replace shot(s) {', '.join(replaced)}, edited by hand and not locked (a copy "
+                     "is kept in .director/backups; `director shot set ID locked=true` keeps one as it is)")
     problems = plan_problems(sp, shots)
     if problems:  # what ``plan_episode`` would refuse: a locked shot the screenplay no longer fits
         raise ScreenplayError(_located(project.shots_path(loaded.episode), shots, problems))

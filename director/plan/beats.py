@@ -28,7 +28,7 @@ from pydantic import BaseModel
 
 from director.plan.agents import SAME, PlannedShot
 from director.plan.durations import action_seconds, speech_seconds
-from director.plan.rules import HOOK_SECONDS, INTENSE, MAX_SHOT_SECONDS, MIN_SHOT_SECONDS, mentioned
+from director.plan.rules import HOOK_SECONDS, INTENSE, MAX_SHOT_SECONDS, MIN_SHOT_SECONDS, mentioned, speaking
 from director.screenplay import Beat, Scene, Screenplay
 from director.vocab import NOT_ON_SCREEN, SIZES
 
@@ -196,7 +196,7 @@ def describe(sp: Screenplay, scene: Scene, size: str, angle: str, characters: li
     action = next((b.action for b in beats if b.action), None)
     line = next((b.line for b in beats if b.line), None)
     what = action.rstrip(".") + "." if action else \
-        f"{sp.characters[line.who].name or line.who} speaks" + (f", {line.emotion}." if line.emotion else ".") \
+        speaking(sp.characters[line.who].name or line.who, line.emotion) + "." \
         if line and line.who in sp.characters else ""
     where = sp.locations[place].description if place in sp.locations else place
     return " ".join(p for p in (framing(size, angle), f"{people}." if people else "", what,

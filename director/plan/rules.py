@@ -229,8 +229,7 @@ class RulePlanner:
                            seconds=self._speech(beat), move="dolly-in" if intense else "static")
             if last_speaker and last_speaker != who:
                 draft.angle, draft.characters = "ots", [who, last_speaker]
-            mood = f", {beat.line.emotion}" if beat.line.emotion else ""
-            draft.what = f"{self.sp.characters[who].name or who} speaks{mood}"
+            draft.what = speaking(self.sp.characters[who].name or who, beat.line.emotion)
             return draft
         if beat.narration is not None:
             return _Draft(scene.id, "EWS", move="dolly-out", seconds=self._speech(beat), kind="narration",
@@ -294,6 +293,11 @@ def _sentence(text: str) -> str:
 
 def beat_index(ref: str) -> int:
     return int(ref.rsplit("/", 1)[1])
+
+
+def speaking(name: str, emotion: str | None) -> str:
+    """What a prompt says of a line: "Ren speaks, cold" (``line --emotion`` rewords it in a kept shot list)."""
+    return f"{name} speaks" + (f", {emotion}" if emotion else "")
 
 
 def merge_locked(sp: Screenplay, episode: str, planner, locked: list[Shot]) -> tuple[list[Shot], list[str]]:

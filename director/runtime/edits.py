@@ -24,7 +24,7 @@ from typing import Any
 from director.errors import DirectorError, EditConflict, ScreenplayError, UsageError
 from director.project import Project, _declared_id
 from director.screenplay import LoadedScreenplay, load_screenplay
-from director.shots import ShotList, load_shot_list
+from director.shots import Shot, ShotList, load_shot_list
 from director.store.files import atomic_write_text, read_own, write_json
 from director.store.lock import EditLock
 from director.yamlpos import load_yaml
@@ -193,7 +193,18 @@ def set_shot(project: Project, episode: str | None, shot_id: str, changes: dict[
     as the editor showed it; a field changed since (another tab, a hand edit) is an ``EditConflict``, not
     overwritten."""
     loaded = project.load_episode(episode)
-    path, shots = _shot_list(project, loaded)
+    try:
+        path, shots = _shot_list(project, loaded)
+        already: set[str] = set()
+    except ScreenplayError as exc:  # the screenplay changed under the list (a character renamed, a locked shot
+        # that names the old one): the list is still edited, so that the shot can be fixed or unlocked here --
+        # refused, only a text editor could -- and an edit may leave the problems it found, never add one
+        path = project.shots_path(loaded.episode)
+        try:
+            shots = load_shot_list(path)
+        except ScreenplayError:
+            raise exc from None
+        already = {p.message for p in exc.problems}
     if not any(s.id == shot_id for s in shots.shots):
         raise UsageError(f"no shot {shot_id!r} in episode {loaded.episode}{_elsewhere(project, loaded.episode, shot_id)}"
                          f"; shots: {', '.join(s.id for s in shots.shots)}")
@@ -217,8 +228,8 @@ def set_shot(project: Project, episode: str | None, shot_id: str, changes: dict[
         # lengthened it, moved every later shot and re-cut the music. Locked at the length it has in the episode,
         # where its duration is still the planner's (a duration set by hand is the user's floor, kept)
         timed = _timed_seconds(project, loaded, shot_id)
-        current = float(node.get("duration") or 0)
-        if timed is not None and timed < current and _planned_duration(project, loaded.episode, shot_id) == current:
+        length = float(node.get("duration") or 0)  # (was ``current``: locked=true size=CU then read a float's size)
+        if timed is not None and timed < length and _planned_duration(project, loaded.episode, shot_id) == length:
             values["duration"] = timed
     if ("size" in values or "angle" in values) and "prompt" not in values:
         from director.plan.rules import reframed  # the prompt's opening framing follows the size set by hand
@@ -229,8 +240,21 @@ def set_shot(project: Project, episode: str | None, shot_id: str, changes: dict[
             node["prompt"] = now
     for key, value in values.items():
         node[key] = value
-    _validated(path, _dump(rt, data), lambda tmp: load_shot_list(tmp, loaded.screenplay))
-    saved = next(s for s in load_shot_list(path, loaded.screenplay).shots if s.id == shot_id)
+    seeds = [t["seed"] for t in all_takes(project, loaded.episode, [current])[shot_id]] if "seed" in values else []
+
+    def check(tmp: Path) -> None:
+        try:
+            load_shot_list(tmp, loaded.screenplay)
+        except ScreenplayError as exc:
+            load_shot_list(tmp)  # the schema's problems are never the screenplay's
+            if not already or any(p.message not in already for p in exc.problems):
+                raise
+
+    _validated(path, _dump(rt, data), check)
+    saved = next(s for s in load_shot_list(path).shots if s.id == shot_id)
+    if saved.seed != current.seed:  # a new take, as ``shot regen`` makes one: the take it leaves stays listed
+        _remember(project, loaded.episode, shot_id, seeds + ([saved.seed] if saved.seed not in seeds else []),
+                  current.seed)
     return saved.model_dump(mode="json")
 
 
@@ -515,6 +539,28 @@ def set_line(project: Project, episode: str | None, ref: str, text: str | None =
             "warnings": warnings}
 
 
+def _reword_emotions(before, after, shots: list) -> dict[str, tuple[str, str]]:
+    """The prompts of the shots over a line whose emotion changed say the new one ("Lin speaks, angry."): the
+    kept shot list still said the old one, and the final profile's keyframe contradicted the voice. Returns
+    shot id -> (prompt before, prompt now)."""
+    from director.plan.rules import speaking
+
+    changed: dict[str, tuple[str, str]] = {}
+    was = {ref: beat.line for ref, _, beat in before.beats() if beat.line is not None}
+    for ref, _, beat in after.beats():
+        line, old = beat.line, was.get(ref)
+        if line is None or old is None or old.who != line.who or old.emotion == line.emotion:
+            continue
+        name = after.characters[line.who].name or line.who if line.who in after.characters else line.who
+        said = (speaking(name, old.emotion) + ".", speaking(name, line.emotion) + ".")
+        for shot in shots:  # a locked shot's prompt is the user's, kept as it is
+            prompt = shot.get("prompt") if hasattr(shot, "get") and not shot.get("locked") else None
+            if isinstance(prompt, str) and ref in (shot.get("beats") or []) and said[0] in prompt:
+                shot["prompt"] = prompt.replace(said[0], said[1], 1)
+                changed[str(shot.get("id"))] = (changed.get(str(shot.get("id")), (prompt,))[0], shot["prompt"])
+    return changed
+
+
 def _keep_plan(project: Project, before: LoadedScreenplay) -> None:
     """A line's words changed, not its beats: the shot list planned from the screenplay as it was still fits,
     so it is marked as planned from the new one (a re-plan would drop the reviewer's shot edits and takes)."""
@@ -533,9 +579,12 @@ def _keep_plan(project: Project, before: LoadedScreenplay) -> None:
                                       legacy_screenplay_digest(before.screenplay)) or old == new:
         return  # the plan was already out of date: the next render re-plans as before
     data["screenplay"] = new
+    reworded = _reword_emotions(before.screenplay, after.screenplay, data.get("shots") or [])
     _validated(path, _dump(rt, data), lambda tmp: load_shot_list(tmp, after.screenplay))
-    from director.plan import covered  # the shots cover the same beats, now with these words: a later re-plan
-    state = project.state_file("state", f"{before.episode}.plan.json")  # carries their edits (``covers``)
+    # the shots cover the same beats, now with these words: a later re-plan carries their edits (``covers``)
+    from director.plan import beat_digests, covered, shot_digest
+
+    state = project.state_file("state", f"{before.episode}.plan.json")
     try:
         record = json.loads(read_own(state))
     except (OSError, ValueError):
@@ -544,4 +593,15 @@ def _keep_plan(project: Project, before: LoadedScreenplay) -> None:
         shots = load_shot_list(path, after.screenplay).shots
         record["covers"] = {**record["covers"], **{k: v for k, v in covered(after.screenplay, shots).items()
                                                    if k in record["covers"]}}
+        if isinstance(record.get("beats"), dict):  # the beats as they read now (a re-plan follows them by these)
+            record["beats"] = beat_digests(after.screenplay)
+        planned = record.get("planned") if isinstance(record.get("planned"), dict) else {}
+        for shot_id, (was, now) in reworded.items():  # as the planner would word it now: not a hand edit
+            if isinstance(planned.get(shot_id), dict) and planned[shot_id].get("prompt") == was:
+                planned[shot_id]["prompt"] = now
+                try:
+                    if isinstance(record.setdefault("shots", {}), dict):  # a damaged record is left as it is
+                        record["shots"][shot_id] = shot_digest(Shot.model_validate(planned[shot_id]))
+                except ValueError:
+                    pass
         write_json(state, record)

@@ -1,6 +1,8 @@
 """The rule planner: deterministic, complete coverage, hints honoured, locked shots kept."""
 from __future__ import annotations
 
+import json
+
 import yaml
 
 from director.plan.rules import RulePlanner, merge_locked
@@ -62,15 +64,108 @@ def test_locked_hand_edited_shot_survives_replanning(tmp_path):
                                        '      - line: {who: mia, text: "Delivery.", emotion: breathless}\n'
                                        '      - line: {who: ren, text: "You\'re late.", emotion: cold}')
     sp_path.write_text(text)
-    proc = director("-p", str(project), "plan", check=True)
+    director("-p", str(project), "plan", check=True)
     after = yaml.safe_load(path.read_text())["shots"]
     kept = [s for s in after if s["id"] == "handoff-02"]
     assert len(kept) == 1
     assert kept[0]["size"] == "ECU" and kept[0]["prompt"] == "My own prompt." and kept[0]["locked"]
-    # the locked shot covered handoff/2; that beat is now the new line, so the note says what changed
-    assert "handoff-02" in proc.stderr or kept[0]["beats"] == ["handoff/2"]
+    # the locked shot covered handoff/2, Ren's line; the new line took that ref, and the shot follows its line
+    # (it stayed on handoff/2 and framed Mia's new line as Ren's close-up, with nothing said)
+    assert kept[0]["beats"] == ["handoff/3"], kept[0]
+    new_line = next(s for s in after if "handoff/2" in s["beats"])
+    assert not new_line.get("locked") and new_line["id"] != "handoff-02"
     refs = [b for s in after for b in s["beats"]]
     assert sorted(refs) == sorted(set(refs)) and "handoff/7" in refs
+
+
+def test_a_line_added_above_moves_a_shots_take_and_hand_edit_with_it_not_to_the_new_line(tmp_path):
+    """Ids and refs are places (handoff-02, handoff/2): after a line was added above, the re-plan gave Ren's chosen
+    take (its seed and its takes' record) to the new line's shot, and dropped the reveal's hand-written prompt as
+    "replaced", although both shots cover the very beats they covered."""
+    project = make_project(tmp_path, ROOT / "projects/demo", size=None)
+    director("-p", str(project), "plan", check=True)
+    director("-p", str(project), "shot", "regen", "handoff-02", "--seed", "7", check=True)
+    director("-p", str(project), "shot", "set", "handoff-04", "prompt=Ren's hands on the torn parcel.", check=True)
+    sp_path = project / "screenplay.yaml"
+    sp_path.write_text(sp_path.read_text().replace(
+        '      - line: {who: ren, text: "You\'re late.", emotion: cold}',
+        '      - line: {who: mia, text: "Delivery.", emotion: breathless}\n'
+        '      - line: {who: ren, text: "You\'re late.", emotion: cold}'))
+    proc = director("-p", str(project), "plan", check=True)
+    after = yaml.safe_load((project / "shots/screenplay.yaml").read_text())["shots"]
+    by_beat = {b: s for s in after for b in s["beats"]}
+    ren, new_line, reveal = by_beat["handoff/3"], by_beat["handoff/2"], by_beat["handoff/5"]
+    assert ren["seed"] == 7 and ren["id"] != "handoff-02" and new_line["seed"] != 7
+    assert reveal["prompt"] == "Ren's hands on the torn parcel." and reveal["beats"] == ["handoff/5", "handoff/6",
+                                                                                          "handoff/7"]
+    assert "replaced" not in proc.stdout + proc.stderr
+    listed = json.loads(director("-p", str(project), "--json", "take", "list", ren["id"], check=True).stdout)
+    assert [t["seed"] for t in listed["takes"]][-1] == 7 and len(listed["takes"]) == 2
+    listed = json.loads(director("-p", str(project), "--json", "take", "list", new_line["id"], check=True).stdout)
+    assert [t["seed"] for t in listed["takes"]] == [new_line["seed"]]
+
+
+def _handoff(project) -> dict[str, dict]:
+    return {s["id"]: s for s in yaml.safe_load((project / "shots/screenplay.yaml").read_text())["shots"]
+            if s["scene"] == "handoff"}
+
+
+def _locked_then_replanned(tmp_path, shot: str, old: str, new: str):
+    """The demo planned, ``shot`` locked, ``old`` replaced by ``new`` in its screenplay, then planned again: (the
+    handoff scene's shots by id, in order; the re-plan's process)."""
+    project = make_project(tmp_path, ROOT / "projects/demo", size=None)
+    director("-p", str(project), "plan", check=True)
+    director("-p", str(project), "shot", "set", shot, "locked=true", check=True)
+    sp = project / "screenplay.yaml"
+    assert old in sp.read_text()
+    sp.write_text(sp.read_text().replace(old, new))
+    proc = director("-p", str(project), "plan", check=True)
+    return _handoff(project), proc
+
+
+def test_a_locked_shot_a_line_was_added_inside_keeps_its_beats_in_a_row(tmp_path):
+    """The diff review: the locked reveal (handoff/4-6) followed its beats to 4, 6 and 7 around a line added after
+    the thunder, and the line's shot played after it (timing runs shot by shot): Mia spoke after the narration."""
+    by_id, proc = _locked_then_replanned(tmp_path, "handoff-04", "      - sfx: thunder\n",
+                                         '      - sfx: thunder\n      - line: {who: mia, text: "Open it."}\n')
+    shots = list(by_id.values())
+    assert shots[3]["id"] == "handoff-04" and shots[3]["beats"] == ["handoff/4"] and shots[3]["locked"]
+    assert [b for s in shots for b in s["beats"]] == [f"handoff/{n}" for n in range(1, 8)]  # in order, each once
+    assert "a beat was added between its beats" in proc.stderr, proc.stderr
+
+
+def test_a_locked_line_moved_within_its_scene_keeps_its_shot(tmp_path):
+    """The diff review: two lines swapped left the locked shot of one with no beats, first in its scene ("no longer
+    covers": difflib matched the other line, and this one counted as deleted)."""
+    ren = '      - line: {who: ren, text: "You\'re late.", emotion: cold}\n'
+    mia = '      - line: {who: mia, text: "The city was on fire.", emotion: defiant}\n'
+    shots, proc = _locked_then_replanned(tmp_path, "handoff-03", ren + mia, mia + ren)
+    assert shots["handoff-03"]["beats"] == ["handoff/2"] and "no longer covers" not in proc.stderr, proc.stderr
+    assert list(shots)[:3] == ["handoff-01", "handoff-03", "handoff-02"]
+
+
+def test_a_line_replaced_by_another_speakers_is_not_the_locked_shots_any_more(tmp_path):
+    """The diff review: a beat "changed in place" kept its shot whoever spoke it: Ren's locked close-up framed the
+    Mia line that replaced his."""
+    shots, proc = _locked_then_replanned(tmp_path, "handoff-02", '{who: ren, text: "You\'re late.", emotion: cold}',
+                                         '{who: mia, text: "Sorry I am late.", emotion: tired}')
+    assert "handoff/2" not in shots["handoff-02"]["beats"] and "no longer covers" in proc.stderr
+
+
+def test_a_deleted_lines_takes_go_with_it_and_a_shot_that_moved_keeps_its_picture(tmp_path):
+    """The diff review: after Mia's line (handoff-03, two takes) was deleted, the reveal became handoff-03 and
+    `take list` showed it Mia's seed 7; and a shot that only moved up took its new id's seed (a new picture)."""
+    project = make_project(tmp_path, ROOT / "projects/demo", size=None)
+    director("-p", str(project), "plan", check=True)
+    reveal = _handoff(project)["handoff-04"]
+    director("-p", str(project), "shot", "regen", "handoff-03", "--seed", "7", check=True)
+    sp = project / "screenplay.yaml"
+    sp.write_text("".join(line for line in sp.read_text().splitlines(keepends=True) if "The city was on fire" not in line))
+    director("-p", str(project), "plan", check=True)
+    now = _handoff(project)["handoff-03"]
+    assert now["beats"] == ["handoff/3", "handoff/4", "handoff/5"] and now["seed"] == reveal["seed"]
+    listed = json.loads(director("-p", str(project), "--json", "take", "list", "handoff-03", check=True).stdout)
+    assert [t["seed"] for t in listed["takes"]] == [reveal["seed"]], listed
 
 
 def test_a_locked_shot_whose_scene_was_renamed_is_saved_not_lost(tmp_path):
@@ -85,6 +180,7 @@ def test_a_locked_shot_whose_scene_was_renamed_is_saved_not_lost(tmp_path):
     sp_path.write_text(sp_path.read_text().replace("id: handoff", "id: handover"))
     proc = director("-p", str(project), "plan", check=True)
     assert "locked shot(s) handoff-02 left the plan" in proc.stderr, proc.stderr
+    assert proc.stderr.count("handoff-02") == 1, proc.stderr  # said once (the planner's own note said it too)
     saved = next((project / ".director" / "backups").glob("screenplay-*.yaml"))
     assert "MY OWN WORDS" in saved.read_text() and "MY OWN WORDS" not in path.read_text()
 
@@ -418,3 +514,24 @@ def test_a_long_speech_pushes_in_slowly_instead_of_holding_a_still(tmp_path):
     assert by_beat["s1/2"].move == "dolly-in" and by_beat["s1/2"].duration > 6
     assert by_beat["s1/3"].move == "static"  # the writer's hint
     assert by_beat["s1/4"].move == "dolly-in" and by_beat["s1/4"].characters == ["qing"]  # who listens, pushed in on
+
+
+def test_the_takes_record_moves_once_per_plan_and_gives_no_shot_anothers_takes(tmp_path):
+    """The diff review: the record and the shot list are two writes; a re-plan stopped between them moved the
+    takes again at the next one. Tagged with the plan it follows, a second move is none; an id that no shot of
+    the last list became loses what was listed under it (another shot's takes)."""
+    from director.plan import _move_takes
+    from director.project import Project
+    from director.store.files import write_json
+
+    project = Project.find(make_project(tmp_path))
+    path = project.state_file("takes", "screenplay.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(path, {"version": 1, "takes": {"one-02": [1, 2], "one-03": [3, 4], "two-01": [5, 6]},
+                      "keys": {"one-02": {"1": ["k1"]}, "one-03": {"3": ["k3"]}}})
+    same = {"one-02": "one-03", "two-01": "two-01"}  # one-03's shot is gone; one-02's is one-03 now
+    for _ in range(2):
+        _move_takes(project, "screenplay", same, "plan-X")
+        data = json.loads(path.read_text())
+        assert data["takes"] == {"one-03": [1, 2], "two-01": [5, 6]} and data["keys"] == {"one-03": {"1": ["k1"]}}
+    assert data["plan"] == "plan-X"

@@ -65,6 +65,12 @@ def test_clean_removes_only_what_no_plan_uses(small_project):
     director("-p", str(small_project), "render", check=True)
     dry = json.loads(director("-p", str(small_project), "--json", "clean", "--dry-run", check=True).stdout)
     assert dry["removed"] >= 4  # the old narration voice, its timing, subtitles, mix, assembly
+    # and which (a dry run said only how many): the old voice, by its words
+    assert len(dry["entries"]) == dry["removed"] and sum(e["bytes"] for e in dry["entries"]) == dry["bytes"]
+    assert {"stage": "voice", "for": "She never asked why."}.items() <= next(
+        e for e in dry["entries"] if e["stage"] == "voice").items(), dry["entries"]
+    text = director("-p", str(small_project), "clean", "--dry-run", check=True).stdout
+    assert "  voice: 1 (" in text and "She never asked why." in text, text
     done = json.loads(director("-p", str(small_project), "--json", "clean", check=True).stdout)
     assert done["removed"] == dry["removed"]
     again = json.loads(director("-p", str(small_project), "--json", "render", check=True).stdout)
@@ -154,6 +160,9 @@ def test_plan_and_status_take_every_episode_with_all(tmp_path):
     # or scene, saying which, and is refused where several have it (or none); a render names one or takes --all
     found = director("-p", str(project), "shot", "set", other, "size=CU", check=True)
     assert found.stdout.startswith(f"ep02: {other}: size=CU")
+    shots_only = json.loads(director("-p", str(project), "--json", "render", "--shots", other, "--until", "refs",
+                                     check=True).stdout)  # as `shot` finds its episode (it asked for -e)
+    assert shots_only["episode"] == "ep02", shots_only
     assert yaml.safe_load((project / "shots" / "ep02.yaml").read_text(encoding="utf-8"))["shots"][0]["size"] == "CU"
     (project / "episodes" / "ep03.yaml").write_text((project / "episodes" / "ep02.yaml").read_text(
         encoding="utf-8").replace("\nid:", "\nnot_id:"), encoding="utf-8")
@@ -229,3 +238,20 @@ def test_a_job_stopped_by_a_full_disk_says_where_and_what_to_do(small_project, m
     err = capsys.readouterr().err
     assert code != 0
     assert "no space left on the disk" in err and "episode.ass" in err and "free some space" in err, err
+
+
+def test_renaming_a_character_an_episode_never_says_leaves_its_subtitles_alone(tmp_path):
+    """The edit-commands audit: every character's name keyed the subtitles (names are kept whole where a line
+    breaks), so Mia renamed in the bible re-made ep02's subtitles, where nobody says "Mia"."""
+    import shutil
+
+    from tests.conftest import DATA
+
+    project = tmp_path / "series"
+    shutil.copytree(DATA / "series", project, ignore=shutil.ignore_patterns(".director", "out", "shots"))
+    director("-p", str(project), "render", "--all", "--until", "subtitles", check=True)
+    bible = project / "series.yaml"
+    bible.write_text(bible.read_text(encoding="utf-8").replace("name: Mia,", "name: Mira,"), encoding="utf-8")
+    again = json.loads(director("-p", str(project), "--json", "render", "-e", "ep02", "--until", "subtitles",
+                                check=True).stdout)
+    assert again["stages"]["subtitles"]["ran"] == 0, again["stages"]
