@@ -6,6 +6,7 @@ its exit code in ``run()``; no traceback reaches a user.
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -66,7 +67,8 @@ def _project(where: Path | None = None):
 @app.command()
 def new(
     name: Annotated[Path, typer.Argument(help="folder to create")],
-    template: Annotated[str, typer.Option("--template", "-t", help="project template")] = "vertical-drama",
+    template: Annotated[str, typer.Option("--template", "-t", help="project template: vertical-drama (English) or "
+                                          "vertical-drama-zh (Chinese, 中文)")] = "vertical-drama",
     from_script: Annotated[Optional[Path], typer.Option(
         "--from", help="start from a Fountain or Final Draft (.fdx) script instead of the template's story")] = None,
 ) -> None:
@@ -117,6 +119,9 @@ def import_(
         output = None
     if output is not None and output.is_dir():
         raise UsageError(f"--output {output} is a folder; give the screenplay's file name, e.g. {output}/screenplay.yaml")
+    if output is not None and output.exists() and script.exists() and os.path.samefile(output, script):
+        raise UsageError(f"--output {output} is the script itself; write the screenplay to another file, e.g. "
+                         f"{script.with_suffix('.yaml').name}")
     if output is not None and output.exists() and not force:
         raise UsageError(f"{output} already exists; choose another --output or add --force")
     if output is not None:
@@ -385,6 +390,10 @@ def render(
         raise UsageError("--shots names no shot; give shot ids, e.g. --shots arrival-02,handoff-01 "
                          "(`director status` lists them)")
     selection = Selection(only, until, named)
+    if named and episode is None and not all_:  # the episode that has the shots, as `shot` and `take` find it
+        from director.runtime.edits import episode_holding
+
+        episode = episode_holding(_project(), None, shot=sorted(named)[0])
 
     def loaded():
         """The project, its planner and its keyframe reviewer, read afresh (``--watch`` reads them every time)."""
@@ -705,11 +714,21 @@ def clean(
     if all_:  # every other command's --all means every episode, which clean always covers: never the whole cache
         raise UsageError("clean covers every episode already; to remove the whole cache (everything is rendered "
                          "again) write clean --everything")
-    removed, kept, freed, damaged = clean_cache(_project(), everything=everything, dry_run=dry_run, verify=verify)
+    listed: list[dict] = []
+    removed, kept, freed, damaged = clean_cache(_project(), everything=everything, dry_run=dry_run, verify=verify,
+                                                listed=listed)
     verb = "would remove" if dry_run else "removed"
-    state.out.result({"removed": removed, "kept": kept, "bytes": freed, "dry_run": dry_run, "damaged": damaged},
+    by_stage: dict[str, list[dict]] = {}
+    for entry in listed:
+        by_stage.setdefault(entry["stage"], []).append(entry)
+    # what, not only how much: a dry run said "would remove 31 entries (19.4 MB)" and nothing of which
+    detail = "".join(f"\n  {stage}: {len(items)} ({sum(i['bytes'] for i in items) / 1e6:.1f} MB)"
+                     + "".join(f"\n    {w}" for w in sorted({i["for"] for i in items if i["for"]})[:8])
+                     for stage, items in sorted(by_stage.items())) if dry_run or state.out.verbosity > 0 else ""
+    state.out.result({"removed": removed, "kept": kept, "bytes": freed, "dry_run": dry_run, "damaged": damaged,
+                      "entries": listed},
                      f"{verb} {removed} entries ({freed / 1e6:.1f} MB), kept {kept}"
-                     + (f"; {damaged} damaged entries found and removed" if verify else ""))
+                     + (f"; {damaged} damaged entries found and removed" if verify else "") + detail)
 
 
 # ------------------------------------------------------------------------------ models
@@ -821,11 +840,14 @@ app.add_typer(refs_app, name="refs")
 
 
 @refs_app.command("lock")
-def refs_lock(ident: Annotated[str, typer.Argument(help="character or location id")]) -> None:
-    """Keep the generated sheet: copy it to refs/sheets/ where it wins over regeneration."""
+def refs_lock(ident: Annotated[str, typer.Argument(help="character or location id")],
+              episode: Annotated[Optional[str], typer.Option("--episode", "-e", help="the episode whose sheet to "
+                                                             "keep, where episodes made different ones")] = None
+              ) -> None:
+    """Keep the generated sheet: copy it to refs/sheets/ where it wins over regeneration (in every episode)."""
     from director.runtime.modelsinfo import lock_sheet
 
-    path = lock_sheet(_project(), ident)
+    path = lock_sheet(_project(), ident, episode)
     state.out.result({"locked": str(path)}, f"locked {ident}: {path}")
 
 
@@ -863,6 +885,9 @@ def shot_set(shot: Annotated[str, typer.Argument(help="shot id")],
     project, named = _edited(episode, shot=shot)
     saved = set_shot(project, named, shot, changes)
     state.out.result({"shot": saved}, f"{_in(episode, named)}{shot}: " + ", ".join(f"{k}={saved[k]}" for k in changes))
+    if "duration" in changes and not saved["locked"]:  # it changed nothing a user could see, and said nothing
+        state.out.info(f"note: a shot's duration is the floor of its length only while it is locked (unlocked, "
+                       f"its lines time it); lock it to hold it: director shot set {shot} locked=true")
 
 
 @shot_app.command("regen")
@@ -892,7 +917,7 @@ def take_list(shot: Annotated[str, typer.Argument(help="shot id")], episode: Epi
 def take_pick(shot: Annotated[str, typer.Argument(help="shot id")],
               number: Annotated[int, typer.Argument(help="take number (from `take list`)")],
               episode: EpisodeOpt = None) -> None:
-    """Make a take the shot's current one (instant to render again: its artifacts are cached)."""
+    """Make a take the shot's current one (its artifacts are cached: instant, unless the shot changed since)."""
     from director.runtime.edits import pick
 
     project, named = _edited(episode, shot=shot)
@@ -966,7 +991,11 @@ def run(argv: list[str] | None = None) -> int:
         return result if isinstance(result, int) else ExitCode.OK
     except DirectorError as exc:
         _print_error(exc)
-        return exc.exit_code
+        from director.errors import ScreenplayError
+
+        return _json_error(str(exc) if not isinstance(exc, ScreenplayError) else
+                           f"{sum(1 for p in exc.problems if p.severity == 'error')} problem(s) found", exc.exit_code,
+                           [p.as_dict() for p in exc.problems] if isinstance(exc, ScreenplayError) else None)
     except typer.Exit as exc:
         if exc.exit_code == ExitCode.INTERRUPTED:  # click turns Ctrl-C into Abort, typer into Exit(130)
             print(INTERRUPTED, file=sys.stderr)
@@ -979,7 +1008,7 @@ def run(argv: list[str] | None = None) -> int:
         return ExitCode.USAGE
     except ClickException as exc:
         exc.show()
-        return ExitCode.USAGE
+        return _json_error(exc.format_message(), ExitCode.USAGE)
     except OSError as exc:
         message = system_trouble(exc)
         if message is None:
@@ -987,7 +1016,7 @@ def run(argv: list[str] | None = None) -> int:
         from director.secrets import shown
 
         print(shown(f"error: {message}"), file=sys.stderr)
-        return ExitCode.STAGE_FAILED
+        return _json_error(message, ExitCode.STAGE_FAILED)
     except Exception as exc:  # a bug, not a user error: one line, and the traceback only with -v
         return _internal_error(exc)
 
@@ -1029,7 +1058,18 @@ def _internal_error(exc: BaseException) -> int:
         print(shown(traceback.format_exc()), file=sys.stderr)
     print(shown(f"internal error: {type(exc).__name__}: {exc} (run with -v for details; please report it)"),
           file=sys.stderr)
-    return ExitCode.STAGE_FAILED
+    return _json_error(f"internal error: {type(exc).__name__}: {exc}", ExitCode.STAGE_FAILED)
+
+
+def _json_error(message: str, code: int, problems: list[dict] | None = None) -> int:
+    """With --json, an error is one JSON document on stdout (error, exit_code, problems) where the command printed
+    none: a script reading stdout got nothing at all. Said on stderr as before. Returns ``code``."""
+    if state.out.json_mode and not state.out.emitted:
+        from director.secrets import redact_data
+
+        state.out.result(redact_data({"error": message, "exit_code": int(code),
+                                      **({"problems": problems} if problems is not None else {})}))
+    return code
 
 
 def _print_error(exc: DirectorError) -> None:

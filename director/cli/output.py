@@ -14,6 +14,7 @@ class Output:
     json_mode: bool = False
     verbosity: int = 0  # -1 quiet, 0 normal, 1+ verbose
     compact: bool = False  # --json: one result per line (``render --watch`` prints one per render)
+    emitted: bool = False  # a result was printed (an error after it adds no second JSON document)
 
     def setup_logging(self) -> None:
         level = logging.WARNING if self.verbosity < 0 else logging.INFO if self.verbosity == 0 else logging.DEBUG
@@ -36,6 +37,7 @@ class Output:
         if self.json_mode:
             print(redact(json.dumps(data, indent=None if self.compact else 2, ensure_ascii=False, default=str)),
                   flush=self.compact)
+            self.emitted = True
         elif text is not None:
             print(shown(text))
 

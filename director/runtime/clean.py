@@ -18,8 +18,10 @@ def referenced_keys(project: Project) -> set[str]:
 
 
 def clean_cache(project: Project, everything: bool = False, dry_run: bool = False,
-                verify: bool = False) -> tuple[int, int, int, int]:
-    """(entries removed, entries kept, bytes freed, damaged entries found by re-hashing and removed)."""
+                verify: bool = False, listed: list[dict] | None = None) -> tuple[int, int, int, int]:
+    """(entries removed, entries kept, bytes freed, damaged entries found by re-hashing and removed); ``listed``,
+    where given, gets each entry removed (or, dry, that would be): stage, key, bytes, and what it was made for
+    (a line's words, a prompt's start, a sheet's id, a cue's mood, where its inputs have one)."""
     from director.store.lock import ProjectLock
 
     cache = ArtifactCache(project.cache_dir)
@@ -45,8 +47,14 @@ def clean_cache(project: Project, everything: bool = False, dry_run: bool = Fals
                 # an editor's copy of a clip still in use stays with its clip
                 kept += 1
                 continue
-            freed += sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+            size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+            freed += size
             removed += 1
+            if listed is not None:
+                material = cache.inputs(stage, key) or {}
+                what = next((str(material[k]) for k in ("id", "name", "text", "mood", "prompt") if material.get(k)), "")
+                what = what if len(what) <= 40 else what[:39] + "…"
+                listed.append({"stage": stage, "key": key, "bytes": size, "for": what})
             if not dry_run:
                 shutil.rmtree(path, ignore_errors=True)
     return removed, kept, freed, damaged

@@ -313,7 +313,8 @@ def _collect(ctx: RenderContext, stage: Stage, selection: Selection, active: boo
             items.append(Pending(stage.name, "*", f"{missing.stage} {missing.ident}"))
             break
         items.append(item)
-    if (ctx.explain or not active) and items and isinstance(items[-1], Pending) and stage.scope != "episode":
+    if (ctx.explain or not active) and items and isinstance(items[-1], Pending) and stage.scope != "episode" and \
+            stage.per_shot_explained:
         items = _per_item_pending(ctx, stage)
     return items
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 from director.backends import configure_backends
 from director.backends.models import ModelNeed, pull, size_on_disk
@@ -127,27 +128,38 @@ def _sheet_id(ident: str) -> None:
         raise UsageError(f"{ident!r} is not a character or location id: it {problem}")
 
 
-def lock_sheet(project: Project, ident: str) -> Path:
-    """Copy a generated reference sheet into refs/sheets/ so it is used from now on."""
+def lock_sheet(project: Project, ident: str, episode: str | None = None) -> Path:
+    """Copy a generated reference sheet into refs/sheets/ so it is used from now on. In a series a place's sheet
+    follows its scenes' time of day, so episodes can hold different ones: ``episode`` says whose; without it,
+    different sheets are refused with the episodes that hold them (the last episode's was taken, unsaid)."""
     _sheet_id(ident)
     cache = ArtifactCache(project.cache_dir)
-    found, known = None, set()
+    found: dict[str, tuple[str, Any, str]] = {}  # episode -> (kind, cache entry, key)
+    known: set[str] = set()
     for state_file in sorted((project.state / "state").glob("*.json")):
+        if state_file.name.endswith(".plan.json") or (episode is not None and state_file.stem != episode):
+            continue
         state = StateIndex(state_file)
         known |= {job.split(":", 2)[2] for job in state.jobs if job.startswith(("refs:character:", "refs:location:"))}
         for kind in ("character", "location"):
             item = state.jobs.get(f"refs:{kind}:{ident}")
             if item and (entry := cache.lookup("refs", item["key"])) is not None:
-                found = (kind, entry)
-    if found is None:
+                found[state_file.stem] = (kind, entry, item["key"])
+    if not found:
         from director.vocab import did_you_mean
 
+        where = f" in episode {episode}" if episode is not None else ""
         if known and ident not in known:  # a typo, most likely: what there is
-            raise UsageError(f"no generated reference sheet for '{ident}'{did_you_mean(ident, sorted(known))}; "
+            raise UsageError(f"no generated reference sheet for '{ident}'{where}{did_you_mean(ident, sorted(known))}; "
                              f"sheets made so far: {', '.join(sorted(known))}")
-        raise UsageError(f"no generated reference sheet for '{ident}'; render first (the sheet is made for a "
+        raise UsageError(f"no generated reference sheet for '{ident}'{where}; render first (the sheet is made for a "
                          f"character or location without refs)")
-    kind, entry = found
+    if len({key for _, _, key in found.values()}) > 1:
+        names = sorted(found)
+        raise UsageError(f"'{ident}' has different generated sheets in episodes {', '.join(names)} (a place's sheet "
+                         f"follows its scenes' time of day); say whose to keep for every episode: director refs lock "
+                         f"{ident} -e {names[0]}")
+    kind, entry, _ = next(iter(found.values()))
     target = project.inside(project.root / SHEETS / f"{kind}-{ident}.png", "the locked sheet")
     tmp = temp_beside(target)
     try:

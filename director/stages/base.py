@@ -60,6 +60,9 @@ class Stage:
     scope: ClassVar[str] = "shot"  # shot, line, cue, episode, or joined (per shot, remade whole for --shots)
     unit: ClassVar[str] = "shot"  # how the scheduler offers the work: per shot, or once for the episode
     resource: ClassVar[str] = ""  # "io" for light bookkeeping jobs that must never queue behind heavy ones
+    # explaining (``status``) with input not rendered: retried shot by shot, so cached items still say cached; a
+    # stage whose items span shots (a music cue) cannot be (one shot's cue is a cue of another length, "changed")
+    per_shot_explained: ClassVar[bool] = True
     notes: list[str] = field(default_factory=list)
 
     def jobs(self, ctx: "RenderContext") -> Iterable[Job | Pending]:

@@ -48,6 +48,7 @@ class MusicStage(Stage):
     version = "2"
     backend_kind = "music"
     scope = "cue"
+    per_shot_explained = False  # a cue runs across shots
 
     unit = "episode"
 

@@ -433,11 +433,15 @@ class SubtitlesStage(Stage):
         fmt = ctx.sp.format
         items = tuple((p.ref, ctx.beats[p.ref].spoken.text, round(p.start, 4), round(p.start + p.duration, 4))
                       for p in ctx.placements())
-        names = tuple(sorted({c.name for c in ctx.sp.characters.values() if c.name}))
+        cards = cards_of(ctx)
+        # the names kept whole where a line breaks: those its words (or its cards') hold. Every character's name was
+        # keyed, so renaming one that an episode never says re-made that episode's subtitles and every segment
+        said = "\n".join(text for _, text, *_ in items) + repr(cards)
+        names = tuple(sorted({c.name for c in ctx.sp.characters.values() if c.name and c.name in said}))
         inner = tuple(ref for ref, *_ in items if ctx.beats[ref].line and ctx.beats[ref].line.heard_as == "inner")
         voices = tuple((ref, ctx.artifact("voice", ref)) for ref, *_ in items)
         req = SubtitleRequest(items, fmt.width, fmt.height, ctx.config.subtitles, FONT_FAMILY, ctx.sp.language, names,
-                              inner, cards_of(ctx), voices, fmt.fps)
+                              inner, cards, voices, fmt.fps)
         yield self.job(ctx, "episode", req, partial(make_subtitles, req))
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -205,6 +206,61 @@ def test_a_line_edit_changes_that_line_of_the_screenplay_and_no_other(tmp_path):
          '      - line: {who: ren, text: "You are late.", emotion: cold}')], changed
 
 
+def test_an_emotion_edit_rewords_its_shots_prompt_and_a_later_re_plan_sees_no_hand_edit(tmp_path):
+    """The edit-commands audit: ``line --emotion`` kept the shot list, whose prompt still said "Ren speaks, cold."
+    (the final profile's keyframe contradicted the voice)."""
+    import shutil
+
+    project = tmp_path / "demo"
+    shutil.copytree(ROOT / "projects" / "demo", project, ignore=shutil.ignore_patterns(".director", "out", "shots"))
+    director("-p", str(project), "plan", check=True)
+    director("-p", str(project), "line", "handoff/2", "--emotion", "angry", check=True)
+    shots = yaml.safe_load((project / "shots/screenplay.yaml").read_text())["shots"]
+    prompt = next(s["prompt"] for s in shots if "handoff/2" in s["beats"])
+    assert "Ren speaks, angry." in prompt and "cold" not in prompt
+    sp = project / "screenplay.yaml"  # a re-plan for another change: the reworded prompt is no hand edit replaced
+    sp.write_text(sp.read_text().replace("Ten seconds to spare.", "Ten seconds to spare!"))
+    proc = director("-p", str(project), "plan", check=True)
+    assert "edited by hand" not in proc.stdout + proc.stderr
+
+
+def test_a_seed_set_by_hand_is_a_take_and_a_duration_on_an_unlocked_shot_says_what_it_does(tmp_path):
+    """The edit-commands audit: ``shot set seed=42`` left no take of the seed rendered before (``take list`` and
+    ``clean`` forgot it); ``duration=4`` on an unlocked shot changed nothing and said nothing; ``locked=true
+    size=CU`` together stopped on an internal error (the lock's length shadowed the shot being read)."""
+    import shutil
+
+    project = tmp_path / "demo"
+    shutil.copytree(ROOT / "projects" / "demo", project, ignore=shutil.ignore_patterns(".director", "out", "shots"))
+    director("-p", str(project), "plan", check=True)
+    first = yaml.safe_load((project / "shots/screenplay.yaml").read_text())["shots"][3]
+    done = director("-p", str(project), "shot", "set", first["id"], "seed=42", "duration=4", check=True)
+    assert "only while it is locked" in done.stderr + done.stdout
+    listed = json.loads(director("-p", str(project), "--json", "take", "list", first["id"], check=True).stdout)
+    assert [(t["seed"], t["current"]) for t in listed["takes"]] == [(first["seed"], False), (42, True)]
+    both = director("-p", str(project), "shot", "set", first["id"], "locked=true", "size=CU")
+    assert both.returncode == 0 and "Traceback" not in both.stderr, both.stderr
+
+
+@pytest.mark.parametrize("fix", ["characters=renn", "locked=false"])
+def test_a_locked_shot_the_screenplay_no_longer_fits_is_fixed_or_unlocked_from_the_command_line(tmp_path, fix):
+    """The edit-commands audit: after a character was renamed, plan said "edit or unlock it", and both ``shot set``
+    edits were refused for that very problem: only a text editor could. An edit still may not add a problem."""
+    import shutil
+
+    project = tmp_path / "demo"
+    shutil.copytree(ROOT / "projects" / "demo", project, ignore=shutil.ignore_patterns(".director", "out", "shots"))
+    director("-p", str(project), "plan", check=True)
+    director("-p", str(project), "shot", "set", "handoff-02", "locked=true", check=True)
+    sp = project / "screenplay.yaml"
+    sp.write_text(re.sub(r"\bren\b", "renn", sp.read_text()))
+    assert director("-p", str(project), "plan").returncode == 3
+    worse = director("-p", str(project), "shot", "set", "handoff-02", "characters=nobody")
+    assert worse.returncode == 3 and "nobody" in worse.stderr
+    director("-p", str(project), "shot", "set", "handoff-02", fix, check=True)
+    director("-p", str(project), "plan", check=True)
+
+
 def test_a_line_edit_keeps_a_flow_list_of_beats_as_it_was_written():
     """The docs' series example writes `beats: [{line: {...}}]`: an edit wrote `beats: [line: {...}]` back."""
     from director.runtime.edits import _dump, _yaml
@@ -281,6 +337,22 @@ def test_status_and_render_all_go_past_an_episode_that_cannot_be_walked(tmp_path
     for command in ("render", "status"):
         proc = director("-p", str(project), command, "--all")
         assert proc.returncode == 3 and "no episode file matches" in proc.stderr, (command, proc.stderr)
+
+
+def test_refs_lock_in_a_series_says_whose_sheet_where_episodes_made_different_ones(tmp_path):
+    """The edit-commands audit: a place's sheet follows its scenes' time, so ep01 (night) and ep02 (day) made two;
+    `refs lock alley` took whichever episode's state file came last, and said nothing."""
+    from tests.conftest import DATA, make_project
+
+    project = make_project(tmp_path, DATA / "series", size=None)
+    ep02 = project / "episodes" / "ep02.yaml"
+    ep02.write_text(ep02.read_text().replace("time: night", "time: day"))
+    director("-p", str(project), "render", "--all", "--until", "refs", check=True)
+    either = director("-p", str(project), "refs", "lock", "alley")
+    assert either.returncode == 2 and "ep01, ep02" in either.stderr and "-e ep01" in either.stderr, either.stderr
+    director("-p", str(project), "refs", "lock", "alley", "-e", "ep02", check=True)
+    status = director("-p", str(project), "status", "-e", "ep02", check=True)
+    assert "location reference changed" not in status.stdout, status.stdout
 
 
 def test_refs_lock_keeps_a_sheet_and_a_typo_names_the_sheets_there_are(tmp_path):
@@ -476,3 +548,35 @@ def test_a_folder_anyone_may_write_to_is_never_taken_for_a_project_above_a_comma
     shared.chmod(0o1777)
     with pytest.raises(UsageError):
         Project.find(shared / "out/x")
+
+
+def test_import_never_writes_over_its_own_script(tmp_path):
+    """The importer audit: `import a.fountain -o a.fountain --force` replaced the script with its screenplay."""
+    script = tmp_path / "a.fountain"
+    script.write_text("INT. CAFE - NIGHT\n\nMIA\nHello.\n")
+    same = director("import", str(script), "-o", str(script), "--force", cwd=tmp_path)
+    assert same.returncode == 2 and "is the script itself" in same.stderr, same.stderr
+    assert script.read_text() == "INT. CAFE - NIGHT\n\nMIA\nHello.\n"
+
+
+def test_with_json_an_error_is_one_json_document_on_stdout(tmp_path):
+    """The edit-commands audit: `--json shot set X size=BAD`, `--json line nosuch/1` and `--json render -e nosuch`
+    printed nothing on stdout (the error went to stderr as text only): a script reading stdout got no document."""
+    project = make_project(tmp_path)
+    director("-p", str(project), "plan", check=True)
+    for args, code in ((("shot", "set", "one-01", "size=BAD"), 3), (("line", "nosuch/1", "--text", "x"), 2),
+                       (("render", "-e", "nosuch"), 2)):
+        proc = director("-p", str(project), "--json", *args)
+        answer = json.loads(proc.stdout)
+        assert proc.returncode == code == answer["exit_code"] and answer["error"], (args, proc.stdout)
+        assert ("problems" in answer) == (code == 3) and proc.stderr.strip(), proc.stderr  # and said on stderr
+    usage = director("-p", str(project), "--json", "status", "--nope")  # the command line's own refusal too
+    assert usage.returncode == 2 and json.loads(usage.stdout)["exit_code"] == 2 and "--nope" in usage.stdout
+
+
+def test_new_help_names_every_template():
+    """The edit-commands audit: the templates were named only in the error for an unknown one."""
+    from director.resources import templates
+
+    shown = director("new", "--help", check=True).stdout
+    assert all(t in shown for t in templates()), shown

@@ -265,3 +265,16 @@ def test_a_process_stamps_the_code_it_started_with(monkeypatch):
     assert walked.count("code:") == 1 and walked.count("project:") == 2
     assert {k: v for k, v in first.items() if k.startswith("code:")} == \
         {k: v for k, v in second.items() if k.startswith("code:")}
+
+
+def test_status_after_a_line_edit_says_the_music_cue_waits_as_one_not_changed_per_shot(rendered):
+    """The edit-commands audit: with timing to run, status retried the music stage shot by shot, and one shot's
+    share of a cue is a cue of another length: "music one/1 runs: cue length changed" (and one row per shot),
+    where the render then reused the cue."""
+    project, _ = rendered
+    director("-p", str(project), "line", "one/3", "--text", "Only since Sunday, Ana. Really.", check=True)
+    said = json.loads(director("-p", str(project), "--json", "status", check=True).stdout)
+    music = [j for j in said["jobs"] if j["stage"] == "music"]
+    assert [j["status"] for j in music] == ["waits"], music
+    again = _render(project)
+    assert again["stages"]["music"]["ran"] == 0 and again["stages"]["music"]["reused"] == 1, again["stages"]["music"]
