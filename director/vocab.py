@@ -57,6 +57,8 @@ TIME_WORDS = {
     "早上": "morning", "早晨": "morning", "上午": "morning", "中午": "noon", "正午": "noon", "午后": "afternoon",
     "下午": "afternoon", "傍晚": "dusk", "黄昏": "dusk", "日落": "sunset", "日出": "sunrise", "白天": "day",
     "日": "day", "白日": "day", "内景": "day",
+    # one character, as 短剧 headings write them (1-2 咖啡馆 晚 内 named a second place, 咖啡馆-晚)
+    "晚": "evening", "晨": "dawn", "早": "morning", "午": "noon", "昏": "dusk",
 }
 CONTINUOUS_TIMES = ("same", "continuous", "later", "moments later", "同时", "紧接", "稍后", "片刻后", "同上")
 MOODS = ("tense", "sad", "romantic", "happy", "mysterious", "action", "calm", "epic", "hopeful")
@@ -138,6 +140,8 @@ DELIVERY_WORDS = {
     "对讲机": "radio", "广播": "radio", "收音机": "radio", "无线电": "radio", "on the radio": "radio",
     "over the radio": "radio", "on radio": "radio", "over radio": "radio", "over the phone": "phone",
     "through the phone": "phone", "on speakerphone": "phone", "on speaker": "phone", "filtered": "phone",
+    # as writers also type them (the importer audit: each was spoken on screen, lip-synced)
+    "v.o": "vo", "vo.": "vo", "v/o": "vo", "o.s": "os", "o/s": "os", "o.c": "os", "oc": "os", "o/c": "os",
 }
 
 

@@ -25,6 +25,7 @@ from fastapi import Request  # at module level: route signatures are resolved fr
 from director.errors import DirectorError, EditConflict, ScreenplayError, UsageError
 from director.project import Project
 from director.stages.refs import SHEETS
+from director.studio.words import LANGUAGES, escaped, script_words, tr, tr_reason, ui_language
 from director.studio.worker import RenderWorker, lock_holder
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -241,7 +242,10 @@ def vtt(srt_text: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- pages
-def _page(title: str, body: str, csrf: str, extra_head: str = "", lang: str = "en") -> str:
+def _page(title: str, body: str, csrf: str, extra_head: str = "", lang: str = "en", ui: str = "en") -> str:
+    words = script_words(ui)
+    if words:  # what the page's script says, in the studio's language
+        extra_head += f"<script id=ui-words type=application/json>{words}</script>"
     return (f"<!doctype html><html lang='{html.escape(lang)}'><head><meta charset=utf-8><title>{html.escape(title)}</title>"
             f"<meta name=viewport content='width=device-width,initial-scale=1'><meta name=csrf content='{csrf}'>"
             f"<link rel=stylesheet href='/static/studio.css'><link rel=icon href='/static/icon.svg'>{extra_head}</head><body>{body}"
@@ -249,107 +253,120 @@ def _page(title: str, body: str, csrf: str, extra_head: str = "", lang: str = "e
 
 
 def _nav(data: dict, here: str) -> str:
+    ui = data.get("ui", "en")
+    t = escaped(ui)
     eps = "".join(f"<option{' selected' if e == data['episode'] else ''}>{html.escape(e)}</option>"
                   for e in data["episodes"])
+    other = "en" if ui == "zh" else "zh"  # the switch names the other language in its own words
     return (f"<header class=bar><a class=brand href='/'>director <b>studio</b></a>"
-            f"<select id=episode title='episode' aria-label=episode autocomplete=off>{eps}</select><span class=title>{html.escape(data['title'])}</span>"
-            f"<nav><a class='{'on' if here == 'board' else ''}' href='/e/{html.escape(data['episode'])}'>Board</a>"
-            f"<a class='{'on' if here == 'player' else ''}' href='/e/{html.escape(data['episode'])}/player'>Player</a>"
-            f"<a class='{'on' if here == 'refs' else ''}' href='/e/{html.escape(data['episode'])}/refs'>References</a>"
+            f"<select id=episode title='{t('episode')}' aria-label='{t('episode')}' autocomplete=off>{eps}</select><span class=title>{html.escape(data['title'])}</span>"
+            f"<nav><a class='{'on' if here == 'board' else ''}' href='/e/{html.escape(data['episode'])}'>{t('Board')}</a>"
+            f"<a class='{'on' if here == 'player' else ''}' href='/e/{html.escape(data['episode'])}/player'>{t('Player')}</a>"
+            f"<a class='{'on' if here == 'refs' else ''}' href='/e/{html.escape(data['episode'])}/refs'>{t('References')}</a>"
             "</nav><span class=grow></span>"
-            "<button id=render-all class=primary>Render episode</button>"
-            + ("<button id=render-selected>Render selected</button>" if here == "board" else "")  # the cards' boxes
-            + "<button id=cancel>Cancel</button>"
+            f"<a class=ui-switch href='?ui={other}' lang={other}>{'English' if other == 'en' else '中文'}</a>"
+            f"<button id=render-all class=primary>{t('Render episode')}</button>"
+            + (f"<button id=render-selected>{t('Render selected')}</button>" if here == "board" else "")  # the boxes
+            + f"<button id=cancel>{t('Cancel')}</button>"
             "<span id=progress class=progress></span></header><div id=log class=log></div>")
 
 
-def _select(name: str, options: list[str], value: str) -> str:
-    return (f"<select data-field={name} aria-label={name} title={name}>" + "".join(
+def _select(name: str, options: list[str], value: str, ui: str = "en") -> str:
+    label = escaped(ui)(name)
+    return (f"<select data-field={name} aria-label='{label}' title='{label}'>" + "".join(
         f"<option{' selected' if o == value else ''}>{html.escape(o)}</option>" for o in options) + "</select>")
 
 
-def card_html(card: dict, vocab: dict) -> str:
-    esc = html.escape
-    badge = {"cached": "<span class='state ok'>cached</span>",
-             "running": "<span class='state run'>running…</span>",
-             "stale": f"<span class='state stale'>must re-run: {esc(card['why'])}</span>",
-             "waits": f"<span class='state wait' title='{esc(card['why'])}'>cached; may re-run after an edit "
-                      "before it</span>",
-             "failed": f"<span class='state bad'>failed: {esc(card['why'])}</span>"}[card["state"]]
+def card_html(card: dict, vocab: dict, ui: str = "en") -> str:
+    esc, t = html.escape, escaped(ui)
+    badge = {"cached": f"<span class='state ok'>{t('cached')}</span>",
+             "running": f"<span class='state run'>{t('running…')}</span>",
+             "stale": f"<span class='state stale'>{t('must re-run: ')}{esc(tr_reason(ui, card['why']))}</span>",
+             "waits": f"<span class='state wait' title='{esc(tr_reason(ui, card['why']))}'>"
+                      f"{t('cached; may re-run after an edit before it')}</span>",
+             "failed": f"<span class='state bad'>{t('failed: ')}{esc(card['why'])}</span>"}[card["state"]]
     picture = (f"<img src='{esc(card['image'])}' alt='{esc(card['id'])}' loading=lazy>" if card["image"]
-               else "<div class=noimg>not rendered</div>")
+               else f"<div class=noimg>{t('not rendered')}</div>")
     if card.get("earlier"):  # the last render's picture, until the edited shot is made again
-        picture += "<span class=earlier-tag title='the picture of the last render: this shot changed since'>last render</span>"
+        picture += (f"<span class=earlier-tag title='{t('the picture of the last render: this shot changed since')}'>"
+                    f"{t('last render')}</span>")
     sound = card.get("sound")
     heard = (f" data-sound='{esc(sound['src'])}' data-at='{sound['at']:.3f}'" if sound else "")
-    hint = " title='hover: the picture; click: with its sound'" if sound else ""
+    hint = f" title='{t('hover: the picture; click: with its sound')}'" if sound else ""
     video = (f"<video muted loop playsinline preload=none src='{esc(card['clip'])}'{heard}></video>"
              if card["clip"] else "")
     lines = "".join(
         (f"<li class=line data-ref='{esc(l['ref'])}'><b>{esc(l['who'])}</b> "
          f"<span class=text contenteditable=true spellcheck=false>{esc(l['text'])}</span> "
-         f"<input class=emotion list=emotions aria-label=emotion value='{esc(l['emotion'])}' placeholder=emotion "
+         f"<input class=emotion list=emotions aria-label='{t('emotion')}' value='{esc(l['emotion'])}' placeholder='{t('emotion')}' "
          f"size=8></li>")
         if l["kind"] == "line" else
-        f"<li class={l['kind']}>{'<b>' + esc(l['who']) + '</b> ' if l.get('who') else ''}{esc(l['text'])}</li>"
+        f"<li class={l['kind']}>{'<b>' + t(l['who']) + '</b> ' if l.get('who') else ''}{esc(l['text'])}</li>"
         for l in card["lines"])
-    checks = " ".join(f"<span class=score title='consistency with the reference'>{esc(c)} {s:.2f}</span>"
+    checks = " ".join(f"<span class=score title='{t('consistency with the reference')}'>{esc(c)} {s:.2f}</span>"
                       for c, s in card["scores"].items())
-    checks += " ".join(f"<span class='score talk' title='talking shot: lip sync score'>talks · {esc(w)} "
-                       f"sync {s['correlation']:.2f}</span>" for w, s in card["sync"].items())
+    checks += " ".join(f"<span class='score talk' title='{t('talking shot: lip sync score')}'>{t('talks')} · "
+                       f"{esc(w)} {t('sync')} {s['correlation']:.2f}</span>" for w, s in card["sync"].items())
     if card["talking"] and not card["sync"]:
-        checks += " ".join(f"<span class='score talk'>talks · {esc(w)}</span>" for w in card["talking"])
-    takes = "".join(f"<button class='take{' current' if t['current'] else ''}' data-take={t['take']} "
-                    f"title='seed {t['seed']}'>"
-                    + (f"<img src='{esc(t['image'])}' alt='' loading=lazy>" if t.get("image") else "")
-                    + f"take {t['take']}</button>" for t in card["takes"])
+        checks += " ".join(f"<span class='score talk'>{t('talks')} · {esc(w)}</span>" for w in card["talking"])
+    takes = "".join(f"<button class='take{' current' if k['current'] else ''}' data-take={k['take']} "
+                    f"title='{t('seed')} {k['seed']}'>"
+                    + (f"<img src='{esc(k['image'])}' alt='' loading=lazy>" if k.get("image") else "")
+                    + f"{t('take {n}', n=k['take'])}</button>" for k in card["takes"])
     return (f"<article class='card {card['state']}{' locked' if card['locked'] else ''}' id='shot-{esc(card['id'])}' "
             f"data-shot='{esc(card['id'])}' data-start='{card['start']}'>"
-            f"<div class='media{' earlier' if card.get('earlier') else ''}'{' tabindex=0 role=button' if card['clip'] else ''} aria-label='play shot "
-            f"{esc(card['id'])}{' with its sound' if sound else ''}'{hint}>{picture}{video}<span class=num>{card['index']}</span>"
-            f"<span class=dur title='its length in the episode, as timed from the lines'>{card['seconds']:.1f}s</span></div>"
+            f"<div class='media{' earlier' if card.get('earlier') else ''}'{' tabindex=0 role=button' if card['clip'] else ''} aria-label='{t('play shot')} "
+            f"{esc(card['id'])}{' ' + t('with its sound') if sound else ''}'{hint}>{picture}{video}<span class=num>{card['index']}</span>"
+            f"<span class=dur title='{t('its length in the episode, as timed from the lines')}'>{card['seconds']:.1f}{t('s')}</span></div>"
             f"<div class=body><div class=head><label class=pick><input type=checkbox class=sel> "
             f"<b>{esc(card['id'])}</b></label>"
-            f"<button class=lock title='a locked shot is kept when the episode is re-planned'>"
-            f"{'Locked' if card['locked'] else 'Lock'}</button></div>"
-            f"<div class=plan>{_select('size', vocab['size'], card['size'])}{_select('angle', vocab['angle'], card['angle'])}"
-            f"{_select('move', vocab['move'], card['move'])}"
-            f"<label class=planned title='planned seconds: a shot without lines keeps them; a shot with lines is timed "
-            f"from its voices (locked, it holds at least this long)'>plan "
-            f"<input data-field=duration type=number step=0.1 min=0.5 max=60 value='{card['duration']:g}'>s</label>"
-            f"{_select('transition', vocab['transition'], card['transition'])}</div>"
-            f"<label class=who>in frame <input data-field=characters value='{esc(','.join(card['characters']))}' "
-            f"title='characters in frame, comma-separated'></label>"
-            f"<details><summary>prompt</summary><textarea data-field=prompt rows=4>{esc(card['prompt'])}</textarea>"
-            f"<button class=save-prompt>save prompt</button></details>"
+            f"<button class=lock title='{t('a locked shot is kept when the episode is re-planned')}'>"
+            f"{t('Locked') if card['locked'] else t('Lock')}</button></div>"
+            f"<div class=plan>{_select('size', vocab['size'], card['size'], ui)}"
+            f"{_select('angle', vocab['angle'], card['angle'], ui)}{_select('move', vocab['move'], card['move'], ui)}"
+            f"<label class=planned title='{t(PLANNED_HINT)}'>{t('plan')} "
+            f"<input data-field=duration type=number step=0.1 min=0.5 max=60 value='{card['duration']:g}'>{t('s')}</label>"
+            f"{_select('transition', vocab['transition'], card['transition'], ui)}</div>"
+            f"<label class=who>{t('in frame')} <input data-field=characters value='{esc(','.join(card['characters']))}' "
+            f"title='{t('characters in frame, comma-separated')}'></label>"
+            f"<details><summary>{t('prompt')}</summary><textarea data-field=prompt rows=4>{esc(card['prompt'])}</textarea>"
+            f"<button class=save-prompt>{t('save prompt')}</button></details>"
             f"<ul class=lines>{lines}</ul><div class=checks>{checks}</div>{badge}<div class=errors></div>"
-            f"<div class=takes>{takes}<input class=seed type=number min=0 step=1 placeholder=seed autocomplete=off "
-            f"title='regenerate with this seed (a number from another shot or a note); empty: a new random one'>"
-            f"<button class=regen>↻ regenerate</button></div></div></article>")
+            f"<div class=takes>{takes}<input class=seed type=number min=0 step=1 placeholder='{t('seed')}' autocomplete=off "
+            f"title='{t(REGEN_HINT)}'>"
+            f"<button class=regen>{t('↻ regenerate')}</button></div></div></article>")
+
+
+PLANNED_HINT = ("planned seconds: a shot without lines keeps them; a shot with lines is timed from its voices (locked, "
+                "it holds at least this long)")
+REGEN_HINT = "regenerate with this seed (a number from another shot or a note); empty: a new random one"
+OWN_PICTURE = "the screenplay's picture"
 
 
 def board_html(data: dict, csrf: str) -> str:
-    cards = "".join(card_html(c, data["vocab"]) for c in data["shots"])
+    ui = data.get("ui", "en")
+    cards = "".join(card_html(c, data["vocab"], ui) for c in data["shots"])
     # the emotions the voices know, offered as a line's emotion is typed (a warning came only after a wrong one)
     emotions = "".join(f"<option value='{html.escape(e)}'>" for e in data["vocab"].get("emotion", ()))
-    return _page(f"{data['title']} — board", _nav(data, "board") + f"<main class=board data-episode="
+    return _page(f"{data['title']} — {tr(ui, 'board')}", _nav(data, "board") + f"<main class=board data-episode="
                  f"'{html.escape(data['episode'])}'>{notes_html(data)}<section id=cards class=cards>{cards}</section>"
-                 f"<datalist id=emotions>{emotions}</datalist></main>", csrf, lang=data.get("language", "en"))
+                 f"<datalist id=emotions>{emotions}</datalist></main>", csrf, lang=data.get("language", "en"), ui=ui)
 
 
 def notes_html(data: dict) -> str:
     """The board's notes (re-planned, locked shots...), in a box the cards' refresh replaces: they stayed as the page
     opened ("will be re-planned" after the render had planned it)."""
+    t = escaped(data.get("ui", "en"))
     plan = "" if data.get("plan", "current") == "current" else (
-        "<p class='note plan'><button id=plan-episode title='runs director plan: writes the shot list, keeping locked "
-        "shots'>Plan the shots now</button> " + ("the cards show the plan a render would make; planning saves it "
-                                                 "so its shots can be edited here" if data["plan"] == "none" else
-                                                 "the screenplay changed since the shots were planned") + "</p>")
+        f"<p class='note plan'><button id=plan-episode title='{t('runs director plan: writes the shot list, keeping locked shots')}'>"
+        f"{t('Plan the shots now')}</button> " + (
+            t("the cards show the plan a render would make; planning saves it so its shots can be edited here")
+            if data["plan"] == "none" else t("the screenplay changed since the shots were planned")) + "</p>")
     return "<div id=notes>" + plan + "".join(f"<p class=note>{html.escape(n)}</p>" for n in data["notes"]) + "</div>"
 
 
 def player_html(data: dict, csrf: str) -> str:
-    esc = html.escape
+    esc, ui = html.escape, data.get("ui", "en")
     total = sum(c["seconds"] for c in data["shots"]) or 1
     strip = "".join(f"<button class=seg style='flex:{c['seconds']:.3f}' data-start='{c['start']}' "
                     f"title='{esc(c['id'])}'>" + (f"<img src='{esc(c['image'])}' alt=''>" if c["image"] else "")
@@ -357,27 +374,31 @@ def player_html(data: dict, csrf: str) -> str:
     if data["video"]:
         shown = "" if data.get("burned") else " default"  # burned into the picture: the track only on request
         video = (f"<video id=episode-video controls preload=auto src='{esc(data['video'])}'>"
-                 f"<track kind=subtitles{shown} srclang=und label=subtitles "
+                 f"<track kind=subtitles{shown} srclang=und label='{esc(tr(ui, 'subtitles'))}' "
                  f"src='/e/{esc(data['episode'])}/subtitles.vtt'></video>")
     else:
-        video = "<p class=note>The episode is not rendered yet: press Render episode.</p>"
-    return _page(f"{data['title']} — player", _nav(data, "player") + f"<main class=player data-episode="
-                 f"'{esc(data['episode'])}' data-total='{total:.3f}'>{video}<div class=strip>{strip}</div></main>", csrf)
+        video = f"<p class=note>{esc(tr(ui, 'The episode is not rendered yet: press Render episode.'))}</p>"
+    return _page(f"{data['title']} — {tr(ui, 'player')}", _nav(data, "player") + f"<main class=player data-episode="
+                 f"'{esc(data['episode'])}' data-total='{total:.3f}'>{video}<div class=strip>{strip}</div></main>", csrf,
+                 lang=data.get("language", "en"), ui=ui)
 
 
 def refs_html(data: dict, csrf: str) -> str:
-    esc = html.escape
+    esc, ui = html.escape, data.get("ui", "en")
+    t = escaped(ui)
+
     def control(r: dict) -> str:
         if r.get("own"):  # named in the screenplay: changed there, not here
-            return "<span class=note>the screenplay's picture</span>"
+            return f"<span class=note>{t(OWN_PICTURE)}</span>"
         return (f"<button class=ref-lock data-locked={'1' if r['locked'] else '0'}>"
-                f"{'Locked — unlock' if r['locked'] else 'Lock'}</button>")
+                f"{t('Locked — unlock') if r['locked'] else t('Lock')}</button>")
     cards = "".join(f"<figure class=ref data-ref='{esc(r['id'])}'><img src='{esc(r['image'] or '')}' alt=''>"
-                    f"<figcaption>{esc(r['kind'])} <b>{esc(r['id'])}</b> {control(r)}</figcaption></figure>"
+                    f"<figcaption>{t(r['kind'])} <b>{esc(r['id'])}</b> {control(r)}</figcaption></figure>"
                     for r in data["refs"])
-    body = cards or "<p class=note>No generated reference sheets: every character and place has its own pictures.</p>"
-    return _page(f"{data['title']} — references", _nav(data, "refs") + f"<main class=refs data-episode="
-                 f"'{esc(data['episode'])}'><section class=cards>{body}</section></main>", csrf)
+    body = cards or f"<p class=note>{t('No generated reference sheets: every character and place has its own pictures.')}</p>"
+    return _page(f"{data['title']} — {tr(ui, 'references')}", _nav(data, "refs") + f"<main class=refs data-episode="
+                 f"'{esc(data['episode'])}'><section class=cards>{body}</section></main>", csrf,
+                 lang=data.get("language", "en"), ui=ui)
 
 
 # ---------------------------------------------------------------------------------------------- the app
@@ -505,31 +526,46 @@ def create_app(project: Project, token: str | None = None):
         episodes = [p.stem for p in project.episode_paths()]
         return RedirectResponse(f"/e/{episodes[0]}" if episodes else "/static/empty.html", 303)
 
-    def page(draw, episode: str):
+    def chosen_ui(request: Request) -> str | None:
+        """The language asked for on this request (``?ui=``), else the one remembered (its cookie)."""
+        asked = request.query_params.get("ui") or request.cookies.get("director_ui")
+        return asked if asked in LANGUAGES else None
+
+    def page(draw, episode: str, request: Request):
         """A page of the episode, or the error page saying why there is none (a wrong name, a broken screenplay):
         the player and references pages answered with raw JSON."""
+        chosen = chosen_ui(request)
         try:
-            return draw(board_now(episode), csrf)
+            data = board_now(episode)
+            data["ui"] = ui_language(data.get("language"), chosen)
+            answer = HTMLResponse(draw(data, csrf))
         except DirectorError as exc:
-            return HTMLResponse(_page("error", f"<main><p class=note>{html.escape(str(exc))}</p>"
-                                               "<p><a href='/'>back to the studio</a></p></main>", csrf), 400)
+            ui = chosen or "en"
+            answer = HTMLResponse(_page(tr(ui, "error"), f"<main><p class=note>{html.escape(str(exc))}</p>"
+                                  f"<p><a href='/'>{html.escape(tr(ui, 'back to the studio'))}</a></p></main>", csrf,
+                                  ui=ui), 400)
+        if request.query_params.get("ui") in LANGUAGES:  # remembered for the other pages and the next visit
+            answer.set_cookie("director_ui", request.query_params["ui"], max_age=365 * 24 * 3600, samesite="strict")
+        return answer
 
     @app.get("/e/{episode}", response_class=HTMLResponse)
-    def board_page(episode: str):
-        return page(board_html, episode)
+    def board_page(episode: str, request: Request):
+        return page(board_html, episode, request)
 
     @app.get("/e/{episode}/cards", response_class=HTMLResponse)
-    def cards(episode: str):
+    def cards(episode: str, request: Request):
         data = board_now(episode)
-        return notes_html(data) + "".join(card_html(c, data["vocab"]) for c in data["shots"])
+        ui = ui_language(data.get("language"), chosen_ui(request))
+        data["ui"] = ui
+        return notes_html(data) + "".join(card_html(c, data["vocab"], ui) for c in data["shots"])
 
     @app.get("/e/{episode}/player", response_class=HTMLResponse)
-    def player(episode: str):
-        return page(player_html, episode)
+    def player(episode: str, request: Request):
+        return page(player_html, episode, request)
 
     @app.get("/e/{episode}/refs", response_class=HTMLResponse)
-    def refs(episode: str):
-        return page(refs_html, episode)
+    def refs(episode: str, request: Request):
+        return page(refs_html, episode, request)
 
     @app.get("/e/{episode}/subtitles.vtt")
     def subtitles(episode: str):

@@ -2,6 +2,7 @@
 error, the lock interplay, path traversal refused."""
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -322,7 +323,7 @@ def test_a_generated_reference_sheet_is_locked_and_unlocked(client, demo):
     assert page.status_code == 200
     # a character with a picture of its own in the screenplay is shown too (it was missing), with no lock
     mia = next(r for r in client.get("/api/e/screenplay/board").json()["refs"] if r["id"] == "mia")
-    assert mia["own"] and mia["image"] == "/media/refs/mia.png" and "the screenplay's picture" in page.text
+    assert mia["own"] and mia["image"] == "/media/refs/mia.png" and "the screenplay's picture" in html.unescape(page.text)
     assert client.get(mia["image"]).status_code == 200
 
 
@@ -655,3 +656,41 @@ def test_a_card_plays_with_the_episode_s_sound_from_where_its_clip_starts(tmp_pa
         assert c.post(f"/api/e/screenplay/shots/{board['shots'][1]['id']}", json={"size": size}).status_code == 200
         after = c.get("/api/e/screenplay/board").json()["shots"]
         assert after[1]["earlier"] and after[1]["sound"] is None
+
+
+def test_a_chinese_project_opens_the_studio_in_chinese_and_the_switch_is_remembered(tmp_path):
+    """A Chinese studio's editors met an English-only page over a Chinese screenplay: a zh project's studio
+    speaks Chinese (its bar, its cards, its script's words); ``?ui=en`` switches and is remembered."""
+    from fastapi.testclient import TestClient
+
+    from director.studio.app import create_app
+
+    project = make_project(tmp_path, ROOT / "projects/zh-demo", size=(108, 192))
+    director("-p", str(project), "plan", check=True)
+    app = create_app(Project.find(project))
+    with TestClient(app, base_url="http://localhost") as c:
+        page = c.get("/e/screenplay").text
+        assert "<html lang='zh-CN'>" in page and ">渲染本集</button>" in page and ">分镜</a>" in page
+        assert ">锁定</button>" in page and "第 1 条" in page and "placeholder='情绪'" in page
+        assert "<b>旁白</b>" in page and "秒</span>" in page and "aria-label='景别'" in page  # the browser check
+        assert "需重新渲染：尚未渲染" in page  # the re-run's reason too (the library's keyed phrases)
+        words = json.loads(page.split("<script id=ui-words type=application/json>")[1].split("</script>")[0])
+        assert words["rendering…"] == "渲染中…"
+        english = c.get("/e/screenplay?ui=en")
+        assert ">Render episode</button>" in english.text and "ui-words" not in english.text
+        assert english.cookies.get("director_ui") == "en"
+        assert ">Lock</button>" in c.get("/e/screenplay/cards").text  # the cookie: the cards refresh in English
+        assert ">成片</a>" in c.get("/e/screenplay/player?ui=zh").text
+
+
+def test_every_re_run_reason_has_its_chinese_and_the_longest_phrase_wins():
+    """A Chinese board said "需重新渲染：line text changed": each input's keyed reason now reads in Chinese; a reason
+    added to the library without its translation would show in English, so every one is checked here."""
+    from director.studio.words import REASONS_ZH, tr_reason
+
+    source = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "director").rglob("*.py"))
+    keyed = set(re.findall(r'keyed\("([^"]+)"', source))
+    assert keyed and keyed <= set(REASONS_ZH), sorted(keyed - set(REASONS_ZH))
+    assert tr_reason("zh", "dialogue timing changed, dialogue changed") == "对白时间已修改，对白已修改"
+    assert tr_reason("zh", "on timing one-03, if that changes it").startswith("等待 timing one-03")
+    assert tr_reason("en", "line text changed") == "line text changed"

@@ -127,11 +127,20 @@ def test_a_card_hovered_plays_silent_and_clicked_plays_its_own_sound(studio, bro
     page.wait_for_function(f"(() => {{ const a = document.querySelector('{shot} audio'); "
                            "return a && !a.paused && a.currentTime > 0; })()", timeout=15000)
     # together: the sound at the clip's own second in the episode (the card's clip is ~2-3 s and loops)
-    for _ in range(12):
+    # A reading taken in the instant the picture loops back (before its seek's event reaches the card) is taken
+    # again: CI caught one at video 0.002 s with the sound still at the clip's end.
+    read = 0
+    for _ in range(40):
         page.wait_for_timeout(250)
         video, audio = page.evaluate(f"[document.querySelector('{shot} video').currentTime, "
                                      f"document.querySelector('{shot} audio').currentTime]")
+        if video < 0.15:
+            continue
         assert abs(audio - (at + video)) < 0.4, (at, video, audio)
+        read += 1
+        if read == 12:
+            break
+    assert read == 12
     assert page.evaluate(f"document.querySelector('{shot} audio').src").endswith(".m4a")
     media.click()  # playing with its sound: a click pauses both
     page.wait_for_function(f"document.querySelector('{shot} audio').paused && "

@@ -5,6 +5,10 @@
   const episode = main && main.dataset.episode;
   const progress = document.getElementById('progress');
   const log = document.getElementById('log');
+  // the studio's words in the editor's language (sent with a Chinese page; English is the words themselves)
+  const wordsTag = document.getElementById('ui-words');
+  const WORDS = wordsTag ? JSON.parse(wordsTag.textContent) : {};
+  const t = (text) => WORDS[text] || text;
 
   async function post(url, body) {
     let r;
@@ -12,15 +16,15 @@
       r = await fetch(url, {method: 'POST', headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf},
                             body: JSON.stringify(body || {})});
     } catch (e) {  // the server is gone (stopped, restarted on another port)
-      throw {error: 'cannot reach the studio: is `director studio` still running?'};
+      throw {error: t('cannot reach the studio: is `director studio` still running?')};
     }
     const data = await r.json().catch(() => ({}));
-    if (!r.ok) throw (data.error || data.problems) ? data : {error: `the studio answered HTTP ${r.status}`};
+    if (!r.ok) throw (data.error || data.problems) ? data : {error: `${t('the studio answered HTTP')} ${r.status}`};
     return data;
   }
   function problems(err) {
     const said = (err && (err.problems || [err.error])) || [];
-    return said.filter(Boolean).join('\n') || String(err || 'failed');
+    return said.filter(Boolean).join('\n') || String(err || t('failed'));
   }
   // Re-render the cards from the server, card by card: a card being typed in is left as it is, and the
   // selection and open prompts survive (a render's progress refreshes the board often).
@@ -136,6 +140,7 @@
             audio.preload = 'auto';
             media.appendChild(audio);
             video.addEventListener('timeupdate', follow);
+            video.addEventListener('seeking', follow);  // the loop back starts a seek: the sound goes with it
             video.addEventListener('seeked', follow);
             video.addEventListener('pause', () => audio.pause());
           }
@@ -204,7 +209,7 @@
             // emptied and refused: the words come back (an empty line is a zero-width span nobody can click in)
             if (!now) { text.textContent = before; throw err; }
             text.classList.add('rejected');
-            text.title = 'not saved: the screenplay still has "' + before + '"';
+            text.title = t('not saved: the screenplay still has') + ' "' + before + '"';
             throw err;
           }));
         });
@@ -234,21 +239,22 @@
   function note(line) { if (!log) return; log.classList.add('open'); log.textContent += line + '\n'; log.scrollTop = log.scrollHeight; }
   const renderAll = document.getElementById('render-all');
   if (renderAll) renderAll.addEventListener('click', () =>
-    post(`/api/e/${encodeURIComponent(episode)}/render`, {}).then(() => say('starting…')).catch((e) => say(problems(e))));
+    post(`/api/e/${encodeURIComponent(episode)}/render`, {}).then(() => say(t('starting…'))).catch((e) => say(problems(e))));
   const renderSel = document.getElementById('render-selected');
   if (renderSel) renderSel.addEventListener('click', () => {
     const shots = [...document.querySelectorAll('.card .sel:checked')].map((c) => c.closest('.card').dataset.shot);
-    if (!shots.length) { say('select shots first'); return; }
-    post(`/api/e/${encodeURIComponent(episode)}/render`, {shots}).then(() => say('starting…')).catch((e) => say(problems(e)));
+    if (!shots.length) { say(t('select shots first')); return; }
+    post(`/api/e/${encodeURIComponent(episode)}/render`, {shots}).then(() => say(t('starting…'))).catch((e) => say(problems(e)));
   });
   // "Plan the shots now" sits in the notes, which the cards' refresh replaces: wired once, on the page
   document.addEventListener('click', (e) => {
     if (!e.target.closest || !e.target.closest('#plan-episode')) return;
-    post(`/api/e/${encodeURIComponent(episode)}/plan`, {}).then(() => say('planning…')).catch((err) => say(problems(err)));
+    post(`/api/e/${encodeURIComponent(episode)}/plan`, {}).then(() => say(t('planning…'))).catch((err) => say(problems(err)));
   });
   const cancel = document.getElementById('cancel');
   if (cancel) cancel.addEventListener('click', () => post('/api/render/cancel')
-    .then((d) => say(d.cancelled ? d.state : 'nothing to cancel')).catch((e) => say(problems(e))));
+    .then((d) => say(!d.cancelled ? t('nothing to cancel') : ['running', 'waiting'].includes(d.state) ? t('cancelling…')
+                     : t((d.task || 'render') + ' ' + d.state))).catch((e) => say(problems(e))));
 
   let pending = null;
   function soon() { if (!pending) pending = setTimeout(() => { pending = null; refreshCards(); }, 400); }
@@ -258,10 +264,10 @@
       // opened replayed its whole log and said "render done")
       const live = d.state === 'running' || d.state === 'waiting';
       const events = new EventSource('/api/events?after=' + (live ? 0 : (d.last_event || 0)));
-      events.addEventListener('waiting', (e) => { const d = JSON.parse(e.data); say(`waiting for pid ${d.pid}: ${d.command}`); });
+      events.addEventListener('waiting', (e) => { const d = JSON.parse(e.data); say(`${t('waiting for')} pid ${d.pid}: ${d.command}`); });
       events.addEventListener('started', (e) => {
         const task = JSON.parse(e.data).task || 'render';
-        say(task === 'plan' ? 'planning…' : 'rendering…'); note(task + ' started'); busy(true);
+        say(task === 'plan' ? t('planning…') : t('rendering…')); note(t(task + ' started')); busy(true);
       });
       events.addEventListener('job-started', (e) => { const d = JSON.parse(e.data); say(`${d.stage} ${d.job}…`); soon(); });
       events.addEventListener('job', (e) => { const d = JSON.parse(e.data); say(`${d.stage} ${d.n}/${d.total}`); note(d.line); soon(); });
@@ -269,10 +275,10 @@
       events.addEventListener('log', (e) => note(JSON.parse(e.data).line));
       events.addEventListener('finished', (e) => {
         const d = JSON.parse(e.data);
-        say((d.task || 'render') + ' ' + d.state); soon(); changed(); busy(false);
+        say(t((d.task || 'render') + ' ' + d.state)); soon(); changed(); busy(false);
       });
       busy(live);
-      if (!live) say(d.lock ? `a render is running: pid ${d.lock.pid}, director ${d.lock.command || ''}` : '');
+      if (!live) say(d.lock ? `${t('a render is running:')} pid ${d.lock.pid}, director ${d.lock.command || ''}` : '');
     });
   }
 
