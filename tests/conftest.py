@@ -24,10 +24,10 @@ def needs(*modules: str):
 
 
 def director(*args: str, cwd: Path | None = None, check: bool = False, timeout: float = 600,
-             env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run the real `director` command as a user would (a separate process)."""
+             env: dict | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """Run the real `director` command as a user would (a separate process); ``stdin`` is piped into it."""
     proc = subprocess.run([sys.executable, "-m", "director", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
+                          timeout=timeout, env={**os.environ, **(env or {})}, input=stdin)
     if check and proc.returncode != 0:
         raise AssertionError(f"director {' '.join(args)} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     return proc

@@ -109,7 +109,8 @@ def _import_script(script: Path):
 
 @app.command("import")
 def import_(
-    script: Annotated[Path, typer.Argument(help="a Fountain (.fountain) or Final Draft (.fdx) script")],
+    script: Annotated[Path, typer.Argument(help="a Fountain (.fountain) or Final Draft (.fdx) script; - reads it "
+                                                "from standard input")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="screenplay YAML to write "
                                                    "(default or -: print it)")] = None,
     force: Annotated[bool, typer.Option("--force", help="replace --output if it exists")] = False,

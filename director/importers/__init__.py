@@ -8,6 +8,7 @@ cannot be read as a script raises ``ScreenplayError`` (exit code 3) naming file 
 from __future__ import annotations
 
 import codecs
+import sys
 from pathlib import Path
 
 from director.errors import Problem, ScreenplayError
@@ -21,11 +22,18 @@ __all__ = ["ImportResult", "import_script"]
 MAX_BYTES = 4 * 1024 * 1024  # a feature film is ~250 KB of Fountain, ~1 MB of FDX
 _OTHER_FORMATS = {b"%PDF": "a PDF", b"PK\x03\x04": "a zip archive (a .docx, .fadein or .highland file?)",
                   b"{\\rtf": "an RTF document"}
-def import_script(path: Path) -> ImportResult:
-    """The screenplay YAML for a Fountain or Final Draft file; ScreenplayError when it is not one."""
+STDIN = "-"  # the path that reads the script from standard input (a script pasted or piped in)
+
+
+def import_script(path: Path, stream=None) -> ImportResult:
+    """The screenplay YAML for a Fountain or Final Draft file; ScreenplayError when it is not one.
+
+    ``path`` ``-`` reads the script from ``stream`` (standard input's bytes by default): its format is told by
+    its content, its title by its title page (``Untitled`` without one)."""
     path = Path(path)
-    display = str(path)
-    raw = _read(path, display)
+    piped = str(path) == STDIN
+    display = "<stdin>" if piped else str(path)
+    raw = _read_stream(stream if stream is not None else sys.stdin.buffer, display) if piped else _read(path, display)
     head = raw.lstrip(codecs.BOM_UTF8 + b" \t\r\n")[:256]
     if path.suffix.lower() == ".fdx" or head.startswith((b"<?xml", b"<FinalDraft")):
         script = fdx.parse(raw, display)
@@ -33,8 +41,8 @@ def import_script(path: Path) -> ImportResult:
         script = fountain.parse(_text(raw, display))
     # a title from the file's name has its line breaks and control characters dropped, as the script's own: one
     # named "y\nnarrator: ...fountain" gave a title `validate` refused
-    script.title = clean(script.title) or clean(path.stem) or "Untitled"
-    result = build(script, path.name, display)
+    script.title = clean(script.title) or (None if piped else clean(path.stem)) or "Untitled"
+    result = build(script, display if piped else path.name, display)
     size = len(result.yaml_text.encode("utf-8"))
     if size > YAML_LIMIT:  # it would be written, and then every command refuses to read it
         scenes = len(result.screenplay_dict.get("scenes") or [])
@@ -55,13 +63,38 @@ def _read(path: Path, display: str) -> bytes:
         if kind := not_regular(info.st_mode):
             raise _error(display, f"the path {kind}")
         if size > MAX_BYTES:
-            raise _error(display, f"the file is {size / 1e6:.1f} MB; a screenplay is at most "
-                                  f"{MAX_BYTES // (1024 * 1024)} MB")
+            raise _too_big(display, size)
         raw = path.read_bytes()
     except FileNotFoundError:
         raise _error(display, "no such file") from None
     except OSError as exc:
         raise _error(display, f"cannot read the file: {exc.strerror or exc}") from None
+    return _checked(raw, display)
+
+
+def _read_stream(stream, display: str) -> bytes:
+    """Standard input's bytes, read no further than the limit (an endless pipe is refused, not held in memory)."""
+    if stream.isatty():
+        raise _error(display, "standard input is the terminal; pipe or redirect a script into it, e.g. "
+                              "director import - < episode.fountain")
+    try:
+        raw = stream.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise _error(display, f"cannot read standard input: {exc.strerror or exc}") from None
+    if len(raw) > MAX_BYTES:
+        raise _too_big(display, None)
+    if not raw.strip():
+        raise _error(display, "standard input was empty; pipe a Fountain or Final Draft script into it")
+    return _checked(raw, display)
+
+
+def _too_big(display: str, size: int | None) -> ScreenplayError:
+    said = f"{size / 1e6:.1f} MB" if size is not None else f"over {MAX_BYTES // (1024 * 1024)} MB"
+    return _error(display, f"the file is {said}; a screenplay is at most {MAX_BYTES // (1024 * 1024)} MB")
+
+
+def _checked(raw: bytes, display: str) -> bytes:
+    """``raw`` as a script's bytes: another document format or a binary file is refused, saying which."""
     for magic, kind in _OTHER_FORMATS.items():
         if raw.startswith(magic):
             raise _error(display, f"the file is {kind}, not a screenplay; export it from your writing app as "
@@ -99,6 +132,8 @@ def _text(raw: bytes, display: str) -> str:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         found = likely_encoding(raw)
-        hint = (f"it looks like {found[1]}; convert it with: iconv -f {found[0].upper()} -t UTF-8 "
-                f"{Path(display).name} > fixed.fountain" if found else "save it as UTF-8")
+        iconv = f"iconv -f {found[0].upper()} -t UTF-8" if found else ""
+        convert = f"... | {iconv} | director import -" if display == "<stdin>" else \
+            f"{iconv} {Path(display).name} > fixed.fountain"
+        hint = f"it looks like {found[1]}; convert it with: {convert}" if found else "save it as UTF-8"
         raise _error(display, f"the file is not UTF-8 text ({exc.reason}); {hint}", line) from None

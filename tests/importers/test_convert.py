@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import codecs
+import io
 import json
 import random
 import shutil
+from pathlib import Path
 
 import pytest
 import yaml
@@ -171,6 +173,28 @@ def test_imported_scripts_validate_and_render_with_the_cli(tmp_path):
     assert bad.returncode == 3 and "malformed.fdx:5:" in bad.stderr and "Traceback" not in bad.stderr
     printed = director("import", str(DATA / "two_scenes.fountain"), "-o", "-", cwd=tmp_path, check=True)
     assert printed.stdout.startswith("# Imported from two_scenes.fountain") and not (tmp_path / "-").exists()
+
+
+def test_a_script_piped_in_imports_as_its_file_would(tmp_path):
+    """`director import -` reads standard input (a script pasted from a writing app): Fountain or FDX told by its
+    content, its source named <stdin>; nothing piped in, or another encoding, is a located error a user can act on."""
+    fountain = (DATA / "two_scenes.fountain").read_text(encoding="utf-8")
+    out = tmp_path / "piped.yaml"
+    summary = json.loads(director("--json", "import", "-", "-o", str(out), stdin=fountain, check=True).stdout)
+    from_file = import_script(DATA / "two_scenes.fountain").screenplay_dict
+    piped = yaml.safe_load(out.read_text(encoding="utf-8"))
+    assert summary["scenes"] == len(from_file["scenes"]) == 2 and piped["scenes"] == from_file["scenes"]
+    assert out.read_text(encoding="utf-8").startswith("# Imported from <stdin>")
+    assert piped["characters"] == from_file["characters"]
+    empty = director("import", "-", stdin="")
+    assert empty.returncode == 3 and "<stdin>:1:1: standard input was empty" in empty.stderr
+    # in the library: an FDX piped in is read as FDX; GBK names the iconv to put in the pipe; an endless pipe stops
+    fdx = import_script(Path("-"), io.BytesIO((DATA / "night_ferry.fdx").read_bytes())).screenplay_dict
+    assert fdx["scenes"] and fdx["title"] != "-"
+    with pytest.raises(ScreenplayError, match=r"<stdin>:1:1: .*\| iconv -f GB18030 -t UTF-8 \| director import -"):
+        import_script(Path("-"), io.BytesIO("林晚：你好。\n".encode("gbk")))
+    with pytest.raises(ScreenplayError, match="a screenplay is at most 4 MB"):
+        import_script(Path("-"), io.BytesIO(b"a" * (5 * 1024 * 1024)))
 
 
 def test_a_new_project_starts_from_a_script(tmp_path):
