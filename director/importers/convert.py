@@ -69,6 +69,8 @@ _HOLDING = re.compile(r"^(?:(?:talking |speaking )?(?:on|into)\b.*\b(?:phone|tel
 _HOLDING_ZH = ("打电话", "接电话", "对着电话", "对着手机", "拿着电话", "拿着手机", "拿起电话", "拿起手机", "打给", "回拨")
 
 
+MAX_NAME_CHARS = 200  # a title, a place or a name the script gives (a longer one is cut, with a warning)
+MAX_DIRECTION_PARTS = 16  # the parts of a speech's parentheticals searched for its emotion and delivery
 # a parenthetical that is a silence, in seconds: a pause beat (the lines around (beat) ran together, 0 s apart)
 PAUSES = {"beat": 0.6, "a beat": 0.6, "short beat": 0.4, "long beat": 1.2, "a long beat": 1.2, "pause": 1.0,
           "a pause": 1.0, "short pause": 0.6, "long pause": 2.0, "a long pause": 2.0, "silence": 1.5, "停顿": 1.0,
@@ -197,6 +199,15 @@ class _Scene:
 def clean(text: str) -> str:
     """Whitespace collapsed and control characters dropped: what is left is printable in YAML."""
     return " ".join(_CONTROL.sub("", text).split())
+
+
+def shortened(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters, cut at a word where one ends in its second half, marked with …"""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut).rstrip() + "…"
 
 
 def slug(name: str) -> str:
@@ -365,6 +376,13 @@ class _Builder:
         self.orphan_lines: list[int] = []  # ... of those, the dialogue
         self.texts: list[str] = []
 
+    def kept(self, line: int, text: str, limit: int, what: str) -> str:
+        """``text`` as the screenplay keeps it: cut to ``limit`` characters, with a warning, where it is longer (a
+        value past the validator's 100,000 characters was written, and every command then refused the file)."""
+        if len(text) > limit:
+            self.warn(line, f"the {what} is {len(text):,} characters long; its first {limit} are kept")
+        return shortened(text, limit)
+
     def warn(self, line: int, message: str) -> None:
         self.warnings.append(Problem(self.display, line, 1, message, "warning"))
 
@@ -417,18 +435,20 @@ class _Builder:
         self.callers = set()
         heading, flashback = heading_markers(el.text)
         place, setting, time, unread = parse_heading(heading)
-        place = place.strip(" -–—.:：") or el.text
+        place = self.kept(el.line, place.strip(" -–—.:：") or el.text, MAX_NAME_CHARS, "place in the heading")
         key = (setting, " ".join(place.upper().split()))
         if key not in self.locations:
             ident = _unique(slug(place), self.used_ids, f"place-{len(self.locations) + 1}")
             self.locations[key] = (ident, {"description": _place_description(place, setting)}, el.line)
         if time is None and unread:
-            self.warn(el.line, f"{unread!r} in the heading is not a time of day director knows; it is left out and "
+            self.warn(el.line, f"{shortened(unread, MAX_NAME_CHARS)!r} in the heading is not a time of day director knows; it is left out and "
                                f"the scene is set in the day (valid: {', '.join(TIMES)}, SAME, CONTINUOUS, LATER)")
         elif time is None and setting:
-            self.warn(el.line, f"no time of day in the heading {el.text!r}; the scene is set in the day")
+            self.warn(el.line, f"no time of day in the heading {shortened(el.text, MAX_NAME_CHARS)!r}; the scene is "
+                               "set in the day")
         heading = clean(f"{el.text} (scene {el.number})" if el.number else el.text)  # written into a comment
-        self.scenes.append(_Scene(f"s{len(self.scenes) + 1}", self.locations[key][0], time, heading, el.line,
+        self.scenes.append(_Scene(f"s{len(self.scenes) + 1}", self.locations[key][0], time,
+                                  shortened(heading, MAX_NAME_CHARS), el.line,
                                   self.take_notes(), flashback=flashback))
 
     def cue(self, el: Element) -> None:
@@ -469,14 +489,14 @@ class _Builder:
         """The id of the character a cue names (made at its first cue)."""
         if key not in self.characters:
             ident = _unique(slug(name), self.used_ids, f"character-{len(self.characters) + 1}")
-            shown = _title_case(name) if name.isupper() else name
-            self.characters[key] = (ident, {"name": shown, "description": f"TODO: describe {name}"}, line)
+            shown = self.kept(line, _title_case(name) if name.isupper() else name, MAX_NAME_CHARS, "character's name")
+            self.characters[key] = (ident, {"name": shown, "description": f"TODO: describe {shortened(name, MAX_NAME_CHARS)}"}, line)
         return self.characters[key][0]
 
     def speech(self, el: Element) -> None:
         assert self.speaker is not None
         who, delivery, dual = self.speaker
-        paren = self.paren[0] if self.paren else None
+        paren = self.kept(self.paren[1], self.paren[0], MAX_LINE_CHARS, "parenthetical") if self.paren else None
         if paren and self.paused(self.paren):  # (beat) inside a speech: the silence, not a word of direction
             paren = None
         self.paren = None
@@ -486,9 +506,12 @@ class _Builder:
         pause = sum(PAUSES.get(p, 0.0) for p in parts)  # (WHISPERING) (beat): the whisper and the beat
         if pause:
             self.beat({"pause": round(pause, 2)}, el.line)
-        emotion = next((e for e in map(emotion_of, parts) if e), None)
-        said = next((d for d in (DELIVERY_WORDS.get(p, p if p in NOT_ON_SCREEN else None) for p in parts) if d), None)
-        if any(holds_phone(p) for p in parts):  # "(on the phone)": the one we see, talking into it -- the far end
+        # a direction names its emotion and delivery in its first few parts; a 4 MB run of parentheticals (an
+        # attacker's) is not searched part by part (each a scan of the emotion words: 26 s)
+        read = parts[:MAX_DIRECTION_PARTS]
+        emotion = next((e for e in map(emotion_of, read) if e), None)
+        said = next((d for d in (DELIVERY_WORDS.get(p, p if p in NOT_ON_SCREEN else None) for p in read) if d), None)
+        if any(holds_phone(p) for p in read):  # "(on the phone)": the one we see, talking into it -- the far end
             said, self.on_call = None, True  # is the V.O.
             if who != NARRATOR:
                 self.callers.add(next(k for k, c in self.characters.items() if c[0] == who))
@@ -628,7 +651,8 @@ class _Builder:
             said = self.intros.get(key)
             if said and entry["description"].startswith("TODO"):
                 entry["description"] = said
-        data = {"title": script.title, "language": _language(self.texts),
+        title = self.kept(1, script.title, MAX_NAME_CHARS, "title")
+        data = {"title": title, "language": _language(self.texts),
                 "characters": {i: e for i, e, _ in self.characters.values()},
                 "locations": {i: e for i, e, _ in self.locations.values()},
                 "scenes": [{"id": s.id, "location": s.location, **({"time": s.time} if s.time else {}),

@@ -197,6 +197,23 @@ def test_a_script_piped_in_imports_as_its_file_would(tmp_path):
         import_script(Path("-"), io.BytesIO(b"a" * (5 * 1024 * 1024)))
 
 
+@pytest.mark.parametrize("what, script", [
+    ("parenthetical", "INT. ROOM - DAY\n\nANNA\n(" + "softly " * 20000 + ")\nHello.\n"),
+    ("parenthetical", "INT. ROOM - DAY\n\nANNA\n" + "(quietly)\n" * 15000 + "Hello.\n"),
+    ("title", "Title: " + "Long " * 30000 + "\n\nINT. ROOM - DAY\n\nAnna waits.\n"),
+    ("place in the heading", "INT. " + "ROOM " * 30000 + "- DAY\n\nAnna waits.\n"),
+    ("character's name", "INT. ROOM - DAY\n\n@" + "Anna" * 30000 + "\nHello.\n"),
+])
+def test_an_over_long_value_is_cut_with_a_warning_and_the_screenplay_validates(tmp_path, what, script):
+    """The importer wrote values past the validator's 100,000 characters (every command then refused the file);
+    a title, place, name or parenthetical longer than a screenplay holds is cut at a word and said."""
+    result = import_text(tmp_path, script)
+    assert [w.message for w in result.warnings if "characters long" in w.message] == [
+        next(w.message for w in result.warnings if w.message.startswith(f"the {what} is "))]
+    assert_valid(result, tmp_path)
+    assert max(len(line) for line in result.yaml_text.splitlines()) < 2000
+
+
 def test_a_new_project_starts_from_a_script(tmp_path):
     director("new", str(tmp_path / "ward"), "--from", str(DATA / "hospital_zh.fountain"), check=True, cwd=tmp_path)
     text = (tmp_path / "ward/screenplay.yaml").read_text(encoding="utf-8")
