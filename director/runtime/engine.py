@@ -326,7 +326,8 @@ def _per_item_pending(ctx: RenderContext, stage: Stage) -> list[Job | Pending]:
         try:
             out.extend(stage.jobs(ctx.with_shots([shot])))
         except Unknown as missing:
-            out.append(Pending(stage.name, shot.id, f"{missing.stage} {missing.ident}", shot=shot.id))
+            out += [Pending(stage.name, ident, f"{missing.stage} {missing.ident}", shot=shot.id)
+                    for ident in stage.item_ids(ctx, shot)]
     return out
 
 

@@ -68,6 +68,10 @@ class Stage:
     def jobs(self, ctx: "RenderContext") -> Iterable[Job | Pending]:
         raise NotImplementedError
 
+    def item_ids(self, ctx: "RenderContext", shot) -> list[str]:
+        """The ids of ``shot``'s items, said (``status``) while this stage's input is not rendered."""
+        return [shot.id]
+
     def job(self, ctx: "RenderContext", ident: str, request: Any, run: Callable[[Path], Any],
             shot: str | None = None, label: str = "", call: str | None = None) -> Job:
         """A job whose key material and change reasons are derived from its typed request."""

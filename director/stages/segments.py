@@ -350,6 +350,15 @@ class SegmentsStage(Stage):
             yield job
 
 
+    def item_ids(self, ctx: RenderContext, shot) -> list[str]:
+        """A shot's segment, after the dissolve into it where there is one (``status`` had said a segment fewer
+        than the render made)."""
+        if ctx.config.encode.join != "segments":
+            return []
+        into = shot.transition == "dissolve" and ctx.all_shots.index(shot) > 0
+        return [f"{shot.id}.in", shot.id] if into else [shot.id]
+
+
 def span_id(shots, span: Span) -> str:
     """A segment's id: the shot's, or ``<shot>.in`` for the dissolve into it."""
     return f"{shots[span.shot].id}.in" if span.dissolve else shots[span.shot].id

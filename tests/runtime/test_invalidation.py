@@ -50,7 +50,11 @@ def test_one_line_edit_touches_exactly_what_depends_on_it(small_project):
     # as they were, although every later shot now starts later
     assert shot in ran["segments"] and all(s == shot or s.endswith(".in") for s in ran["segments"])
     assert len(ran["segments"]) <= 2 < len(record["stages"]["segments"]["ran"]) + record["stages"]["segments"]["cached"]
-    assert _status(small_project) and all(r["status"] == "cached" for r in _status(small_project).values())
+    after = _status(small_project)
+    assert after and all(r["status"] == "cached" for r in after.values())
+    # what status foresaw is what the render made: the dissolve's own segment included (it said one fewer)
+    assert any(k[1].endswith(".in") for k in after if k[0] == "segments")
+    assert sorted(k for k in status if k[0] == "segments") == sorted(k for k in after if k[0] == "segments")
 
 
 def test_a_project_never_rendered_runs_every_job_whatever_it_waits_on(small_project):
