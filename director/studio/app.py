@@ -25,7 +25,7 @@ from fastapi import Request  # at module level: route signatures are resolved fr
 from director.errors import DirectorError, EditConflict, ScreenplayError, UsageError
 from director.project import Project
 from director.stages.refs import SHEETS
-from director.studio.words import LANGUAGES, escaped, script_words, tr, tr_reason, ui_language
+from director.studio.words import LANGUAGES, escaped, option_label, script_words, tr, tr_reason, ui_language
 from director.studio.worker import RenderWorker, lock_holder
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -274,7 +274,8 @@ def _nav(data: dict, here: str) -> str:
 def _select(name: str, options: list[str], value: str, ui: str = "en") -> str:
     label = escaped(ui)(name)
     return (f"<select data-field={name} aria-label='{label}' title='{label}'>" + "".join(
-        f"<option{' selected' if o == value else ''}>{html.escape(o)}</option>" for o in options) + "</select>")
+        f"<option value='{html.escape(o, quote=True)}'{' selected' if o == value else ''}>"
+        f"{html.escape(option_label(ui, name, o))}</option>" for o in options) + "</select>")
 
 
 def card_html(card: dict, vocab: dict, ui: str = "en") -> str:

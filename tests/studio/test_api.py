@@ -674,12 +674,16 @@ def test_a_chinese_project_opens_the_studio_in_chinese_and_the_switch_is_remembe
         assert ">锁定</button>" in page and "第 1 条" in page and "placeholder='情绪'" in page
         assert "<b>旁白</b>" in page and "秒</span>" in page and "aria-label='景别'" in page  # the browser check
         assert "需重新渲染：尚未渲染" in page  # the re-run's reason too (the library's keyed phrases)
+        # the shot vocabulary as a crew says it, the value sent (and kept in the shot list) still the code
+        assert ">特写 CU</option>" in page and "<option value='dolly-in'" in page and ">推 dolly-in</option>" in page
+        assert re.search(r"<option value='(?:ECU|CU|MCU|MS|MWS|WS|EWS)' selected>[\u4e00-\u9fff]+ ", page)
         words = json.loads(page.split("<script id=ui-words type=application/json>")[1].split("</script>")[0])
         assert words["rendering…"] == "渲染中…"
         english = c.get("/e/screenplay?ui=en")
         assert ">Render episode</button>" in english.text and "ui-words" not in english.text
         assert english.cookies.get("director_ui") == "en"
-        assert ">Lock</button>" in c.get("/e/screenplay/cards").text  # the cookie: the cards refresh in English
+        cards = c.get("/e/screenplay/cards").text
+        assert ">Lock</button>" in cards and ">CU</option>" in cards  # the cookie: the cards refresh in English
         assert ">成片</a>" in c.get("/e/screenplay/player?ui=zh").text
 
 
@@ -694,3 +698,11 @@ def test_every_re_run_reason_has_its_chinese_and_the_longest_phrase_wins():
     assert tr_reason("zh", "dialogue timing changed, dialogue changed") == "对白时间已修改，对白已修改"
     assert tr_reason("zh", "on timing one-03, if that changes it").startswith("等待 timing one-03")
     assert tr_reason("en", "line text changed") == "line text changed"
+
+
+def test_every_shot_size_angle_move_and_transition_has_its_chinese():
+    from director.studio.words import VOCAB_ZH
+    from director.vocab import ANGLES, MOVES, SIZES, TRANSITIONS
+
+    for field, values in (("size", SIZES), ("angle", ANGLES), ("move", MOVES), ("transition", TRANSITIONS)):
+        assert set(VOCAB_ZH[field]) == set(values), field
