@@ -69,8 +69,9 @@ def new(
     name: Annotated[Path, typer.Argument(help="folder to create")],
     template: Annotated[str, typer.Option("--template", "-t", help="project template: vertical-drama (English) or "
                                           "vertical-drama-zh (Chinese, 中文)")] = "vertical-drama",
-    from_script: Annotated[Optional[Path], typer.Option(
-        "--from", help="start from a Fountain or Final Draft (.fdx) script instead of the template's story")] = None,
+    from_script: Annotated[Optional[str], typer.Option(
+        "--from", help="start from a Fountain or Final Draft (.fdx) script instead of the template's story; - reads "
+                       "it from standard input")] = None,
 ) -> None:
     """Create a project folder from a template (then: director -p NAME render)."""
     import shlex
@@ -90,18 +91,25 @@ def new(
     if imported is not None:
         from director.store.files import atomic_write_text
         atomic_write_text(name / "screenplay.yaml", imported.yaml_text)
-    state.out.result({"created": str(name), "template": template,
-                      "imported": str(from_script) if from_script else None},
+    source = _script_name(from_script) if from_script is not None else None
+    state.out.result({"created": str(name), "template": template, "imported": source},
                      f"created {name}/ from template {template}"
-                     + (f" with the story of {from_script}" if from_script else "")
+                     + (f" with the story of {source}" if source else "")
                      + f"\nnext: director -p {shlex.quote(str(name))} render")
 
 
-def _import_script(script: Path):
-    """A Fountain/FDX script read into a screenplay; its warnings go to stderr as file:line: messages."""
+def _script_name(script: str) -> str:
+    from director.importers import STDIN
+
+    return STDIN if script == "-" else script
+
+
+def _import_script(script: str):
+    """A Fountain/FDX script read into a screenplay (``-``: from standard input; ``./-`` is a file of that name);
+    its warnings go to stderr as file:line: messages."""
     from director.importers import import_script
 
-    result = import_script(script)
+    result = import_script(None if script == "-" else Path(script))
     for warning in result.warnings:
         print(str(warning), file=sys.stderr)
     return result
@@ -109,20 +117,24 @@ def _import_script(script: Path):
 
 @app.command("import")
 def import_(
-    script: Annotated[Path, typer.Argument(help="a Fountain (.fountain) or Final Draft (.fdx) script; - reads it "
-                                                "from standard input")],
+    script: Annotated[str, typer.Argument(help="a Fountain (.fountain) or Final Draft (.fdx) script; - reads it "
+                                               "from standard input")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="screenplay YAML to write "
                                                    "(default or -: print it)")] = None,
     force: Annotated[bool, typer.Option("--force", help="replace --output if it exists")] = False,
 ) -> None:
     """Turn a Fountain or Final Draft script into a director screenplay (scenes, cast, lines, transitions)."""
+    import shlex
+
     if output is not None and str(output) == "-":  # the usual "standard output" (a file named "-" was written)
         output = None
     if output is not None and output.is_dir():
         raise UsageError(f"--output {output} is a folder; give the screenplay's file name, e.g. {output}/screenplay.yaml")
-    if output is not None and output.exists() and script.exists() and os.path.samefile(output, script):
+    piped = script == "-"
+    if output is not None and output.exists() and not piped and Path(script).exists() and \
+            os.path.samefile(output, script):
         raise UsageError(f"--output {output} is the script itself; write the screenplay to another file, e.g. "
-                         f"{script.with_suffix('.yaml').name}")
+                         f"{Path(script).with_suffix('.yaml').name}")
     if output is not None and output.exists() and not force:
         raise UsageError(f"{output} already exists; choose another --output or add --force")
     if output is not None:
@@ -131,7 +143,7 @@ def import_(
         refuse_special(output)
     result = _import_script(script)
     data = result.screenplay_dict
-    summary = {"script": str(script), "output": str(output) if output else None, "title": data.get("title"),
+    summary = {"script": _script_name(script), "output": str(output) if output else None, "title": data.get("title"),
                "scenes": len(data.get("scenes", [])), "characters": len(data.get("characters", {})),
                "locations": len(data.get("locations", {})), "warnings": [w.as_dict() for w in result.warnings]}
     if output is None:
@@ -149,7 +161,8 @@ def import_(
                               f"{counted(summary['characters'], 'character')}, "
                               f"{counted(summary['locations'], 'location')} "
                               f"({counted(len(result.warnings), 'warning')})\n"
-                              f"next: director validate, or director new SHOW --from {script}")
+                              + (f"next: director validate {shlex.quote(str(output))}" if piped else
+                                 f"next: director validate, or director new SHOW --from {shlex.quote(script)}"))
 
 
 # ------------------------------------------------------------------------------ validate

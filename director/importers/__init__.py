@@ -22,27 +22,26 @@ __all__ = ["ImportResult", "import_script"]
 MAX_BYTES = 4 * 1024 * 1024  # a feature film is ~250 KB of Fountain, ~1 MB of FDX
 _OTHER_FORMATS = {b"%PDF": "a PDF", b"PK\x03\x04": "a zip archive (a .docx, .fadein or .highland file?)",
                   b"{\\rtf": "an RTF document"}
-STDIN = "-"  # the path that reads the script from standard input (a script pasted or piped in)
+STDIN = "<stdin>"  # how a script read from standard input is named in comments, warnings and errors
 
 
-def import_script(path: Path, stream=None) -> ImportResult:
+def import_script(path: Path | None, stream=None) -> ImportResult:
     """The screenplay YAML for a Fountain or Final Draft file; ScreenplayError when it is not one.
 
-    ``path`` ``-`` reads the script from ``stream`` (standard input's bytes by default): its format is told by
-    its content, its title by its title page (``Untitled`` without one)."""
-    path = Path(path)
-    piped = str(path) == STDIN
-    display = "<stdin>" if piped else str(path)
-    raw = _read_stream(stream if stream is not None else sys.stdin.buffer, display) if piped else _read(path, display)
-    head = raw.lstrip(codecs.BOM_UTF8 + b" \t\r\n")[:256]
-    if path.suffix.lower() == ".fdx" or head.startswith((b"<?xml", b"<FinalDraft")):
+    ``path`` None reads the script from ``stream`` (a binary file object: standard input where None), a script
+    pasted or piped in: its format is told by its content, its title by its title page (``Untitled`` without)."""
+    piped = path is None
+    path = Path(STDIN if piped else path)
+    display = str(path)
+    raw = _read_stream(stream, display) if piped else _read(path, display)
+    if path.suffix.lower() == ".fdx" or _is_xml(raw):
         script = fdx.parse(raw, display)
     else:
         script = fountain.parse(_text(raw, display))
     # a title from the file's name has its line breaks and control characters dropped, as the script's own: one
     # named "y\nnarrator: ...fountain" gave a title `validate` refused
     script.title = clean(script.title) or (None if piped else clean(path.stem)) or "Untitled"
-    result = build(script, display if piped else path.name, display)
+    result = build(script, STDIN if piped else path.name, display)
     size = len(result.yaml_text.encode("utf-8"))
     if size > YAML_LIMIT:  # it would be written, and then every command refuses to read it
         scenes = len(result.screenplay_dict.get("scenes") or [])
@@ -63,7 +62,8 @@ def _read(path: Path, display: str) -> bytes:
         if kind := not_regular(info.st_mode):
             raise _error(display, f"the path {kind}")
         if size > MAX_BYTES:
-            raise _too_big(display, size)
+            raise _error(display, f"the file is {size / 1e6:.1f} MB; a screenplay is at most "
+                                  f"{MAX_BYTES // (1024 * 1024)} MB")
         raw = path.read_bytes()
     except FileNotFoundError:
         raise _error(display, "no such file") from None
@@ -72,25 +72,37 @@ def _read(path: Path, display: str) -> bytes:
     return _checked(raw, display)
 
 
+def _is_xml(raw: bytes) -> bool:
+    """Whether a script's bytes are an XML document (a Final Draft file): declared, or its root or a comment
+    first, in UTF-8 or in UTF-16 with a byte-order mark."""
+    head = raw[:4096]
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        head = head[:len(head) // 2 * 2].decode("utf-16", "replace").encode("utf-8")
+    head = head.lstrip(codecs.BOM_UTF8 + b" \t\r\n")
+    return head.startswith((b"<?xml", b"<FinalDraft")) or (head.startswith(b"<!--") and b"<FinalDraft" in head)
+
+
 def _read_stream(stream, display: str) -> bytes:
     """Standard input's bytes, read no further than the limit (an endless pipe is refused, not held in memory)."""
+    if stream is None:
+        stream = sys.stdin.buffer if sys.stdin is not None else None
+    if stream is None:  # started with standard input closed
+        raise _error(display, "standard input is closed; pipe or redirect a script into it (... < episode.fountain)")
     if stream.isatty():
-        raise _error(display, "standard input is the terminal; pipe or redirect a script into it, e.g. "
-                              "director import - < episode.fountain")
+        raise _error(display, "standard input is the terminal; pipe or redirect a script into it "
+                              "(... < episode.fountain)")
     try:
         raw = stream.read(MAX_BYTES + 1)
     except OSError as exc:
         raise _error(display, f"cannot read standard input: {exc.strerror or exc}") from None
     if len(raw) > MAX_BYTES:
-        raise _too_big(display, None)
+        raise _error(display, f"standard input holds over {MAX_BYTES // (1024 * 1024)} MB; a screenplay is at most "
+                              f"{MAX_BYTES // (1024 * 1024)} MB")
     if not raw.strip():
         raise _error(display, "standard input was empty; pipe a Fountain or Final Draft script into it")
     return _checked(raw, display)
 
 
-def _too_big(display: str, size: int | None) -> ScreenplayError:
-    said = f"{size / 1e6:.1f} MB" if size is not None else f"over {MAX_BYTES // (1024 * 1024)} MB"
-    return _error(display, f"the file is {said}; a screenplay is at most {MAX_BYTES // (1024 * 1024)} MB")
 
 
 def _checked(raw: bytes, display: str) -> bytes:
@@ -133,7 +145,7 @@ def _text(raw: bytes, display: str) -> str:
         line = raw.count(b"\n", 0, exc.start) + 1
         found = likely_encoding(raw)
         iconv = f"iconv -f {found[0].upper()} -t UTF-8" if found else ""
-        convert = f"... | {iconv} | director import -" if display == "<stdin>" else \
+        convert = f"... | {iconv} | director import -" if display == STDIN else \
             f"{iconv} {Path(display).name} > fixed.fountain"
         hint = f"it looks like {found[1]}; convert it with: {convert}" if found else "save it as UTF-8"
         raise _error(display, f"the file is not UTF-8 text ({exc.reason}); {hint}", line) from None

@@ -69,6 +69,8 @@ _HOLDING = re.compile(r"^(?:(?:talking |speaking )?(?:on|into)\b.*\b(?:phone|tel
 _HOLDING_ZH = ("打电话", "接电话", "对着电话", "对着手机", "拿着电话", "拿着手机", "拿起电话", "拿起手机", "打给", "回拨")
 
 
+MAX_WARNING_CHARS = 600  # a warning quoting a script's over-long text keeps its start and its end
+MAX_COMMENT_CHARS = 500  # a line of a comment carried from the script (a note, a synopsis, a credit)
 MAX_NAME_CHARS = 200  # a title, a place or a name the script gives (a longer one is cut, with a warning)
 MAX_DIRECTION_PARTS = 16  # the parts of a speech's parentheticals searched for its emotion and delivery
 # a parenthetical that is a silence, in seconds: a pause beat (the lines around (beat) ran together, 0 s apart)
@@ -205,9 +207,25 @@ def shortened(text: str, limit: int) -> str:
     """``text`` in at most ``limit`` characters, cut at a word where one ends in its second half, marked with …"""
     if len(text) <= limit:
         return text
-    cut = text[:limit - 1]
-    space = cut.rfind(" ")
-    return (cut[:space] if space > limit // 2 else cut).rstrip() + "…"
+    end = _grapheme_start(text, limit - 1)
+    space = text.rfind(" ", 0, end)
+    return text[:space if space > limit // 2 else end].rstrip() + "…"
+
+
+def _grapheme_start(text: str, end: int) -> int:
+    """``end``, or the nearest index before it that does not split a character as a reader sees it: an accent
+    (e + U+0301), an emoji joined by ZWJ or with its skin tone or variation selector, a flag's pair of regional
+    indicators, a Hangul syllable's jamo."""
+    def joined(i: int) -> bool:
+        c = text[i]
+        return (unicodedata.category(c).startswith("M") or c == "\u200d" or text[i - 1] == "\u200d"
+                or 0xFE00 <= ord(c) <= 0xFE0F or 0x1F3FB <= ord(c) <= 0x1F3FF or 0x1160 <= ord(c) <= 0x11FF)
+    while 0 < end < len(text) and joined(end):
+        end -= 1
+    run = 0  # regional indicators pair from the run's start: an odd count before the cut splits a flag
+    while run < end and 0x1F1E6 <= ord(text[end - 1 - run]) <= 0x1F1FF:
+        run += 1
+    return end - 1 if run % 2 and end < len(text) and 0x1F1E6 <= ord(text[end]) <= 0x1F1FF else end
 
 
 def slug(name: str) -> str:
@@ -379,11 +397,17 @@ class _Builder:
     def kept(self, line: int, text: str, limit: int, what: str) -> str:
         """``text`` as the screenplay keeps it: cut to ``limit`` characters, with a warning, where it is longer (a
         value past the validator's 100,000 characters was written, and every command then refused the file)."""
-        if len(text) > limit:
-            self.warn(line, f"the {what} is {len(text):,} characters long; its first {limit} are kept")
-        return shortened(text, limit)
+        if len(text) <= limit:
+            return text
+        kept = shortened(text, limit)
+        self.warn(line, f"the {what} is {len(text):,} characters long; it is cut to {len(kept)} (ending in …)")
+        return kept
 
     def warn(self, line: int, message: str) -> None:
+        if len(message) > MAX_WARNING_CHARS:  # a script's over-long words quoted in it: its start and its advice
+            start = _grapheme_start(message, MAX_WARNING_CHARS // 2)
+            end = len(message) - MAX_WARNING_CHARS // 3
+            message = f"{message[:start]} … {message[_grapheme_start(message, end):]}"
         self.warnings.append(Problem(self.display, line, 1, message, "warning"))
 
     def add(self, el: Element) -> None:
@@ -435,9 +459,10 @@ class _Builder:
         self.callers = set()
         heading, flashback = heading_markers(el.text)
         place, setting, time, unread = parse_heading(heading)
-        place = self.kept(el.line, place.strip(" -–—.:：") or el.text, MAX_NAME_CHARS, "place in the heading")
-        key = (setting, " ".join(place.upper().split()))
+        place = place.strip(" -–—.:：") or el.text
+        key = (setting, " ".join(place.upper().split()))  # the whole place: two cut to the same words stay two
         if key not in self.locations:
+            place = self.kept(el.line, place, MAX_NAME_CHARS, "place in the heading")
             ident = _unique(slug(place), self.used_ids, f"place-{len(self.locations) + 1}")
             self.locations[key] = (ident, {"description": _place_description(place, setting)}, el.line)
         if time is None and unread:
@@ -496,7 +521,10 @@ class _Builder:
     def speech(self, el: Element) -> None:
         assert self.speaker is not None
         who, delivery, dual = self.speaker
-        paren = self.kept(self.paren[1], self.paren[0], MAX_LINE_CHARS, "parenthetical") if self.paren else None
+        paren = self.paren[0] if self.paren else None
+        if paren and len(paren) > MAX_LINE_CHARS:  # cut inside its brackets, closed again
+            close = paren.rstrip()[-1:] if paren.rstrip()[-1:] in ")）" else ""
+            paren = self.kept(self.paren[1], paren, MAX_LINE_CHARS - len(close), "parenthetical") + close
         if paren and self.paused(self.paren):  # (beat) inside a speech: the silence, not a word of direction
             paren = None
         self.paren = None
@@ -697,7 +725,8 @@ def _place_description(place: str, setting: str | None) -> str:
 
 
 def _comments(notes: list[str], indent: str) -> list[str]:
-    return [f"{indent}# {_CONTROL.sub('', line)}" for note in notes for line in note.splitlines() if line.strip()]
+    return [f"{indent}# {shortened(_CONTROL.sub('', line), MAX_COMMENT_CHARS)}" for note in notes
+            for line in note.splitlines() if line.strip()]
 
 
 def _scalar(value: str) -> str:

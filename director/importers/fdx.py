@@ -49,7 +49,17 @@ _DECLARED = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*?\sencoding\s*=\s*["'](
 
 def _as_expat_reads(raw: bytes, display: str) -> bytes:
     """``raw``, or where its declaration names a multi-byte encoding expat cannot read (GBK, GB2312, Big5,
-    Shift_JIS), the same document in UTF-8 under a UTF-8 declaration: such a file stopped on an internal error."""
+    Shift_JIS), the same document in UTF-8 under a UTF-8 declaration: such a file stopped on an internal error.
+    A file with a UTF-16 byte-order mark is UTF-16 whatever it declares (one converted by iconv still said UTF-8)."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            raw = raw.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError as bad:
+            raise ScreenplayError([Problem(display, 1, 1, f"the file starts as UTF-16, but byte {bad.start} is not "
+                                           "UTF-16; save the script from Final Draft again, as UTF-8")]) from None
+        declared = _DECLARED.match(raw)
+        return raw if declared is None else \
+            raw[:declared.start(1)] + b"UTF-8" + raw[declared.end(1):]
     declared = _DECLARED.match(raw)
     if declared is None or re.sub(r"[-_.]", "", declared[1].decode().lower()) in _EXPAT_CODECS:
         return raw

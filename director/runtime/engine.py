@@ -323,11 +323,16 @@ def _per_item_pending(ctx: RenderContext, stage: Stage) -> list[Job | Pending]:
     """Explaining: retry shot by shot, so cached items still say cached and the rest say what they wait on."""
     out: list[Job | Pending] = []
     for shot in ctx.shots:
+        made: list[Job | Pending] = []
         try:
-            out.extend(stage.jobs(ctx.with_shots([shot])))
-        except Unknown as missing:
-            out += [Pending(stage.name, ident, f"{missing.stage} {missing.ident}", shot=shot.id)
-                    for ident in stage.item_ids(ctx, shot)]
+            made.extend(stage.jobs(ctx.with_shots([shot])))
+        except Unknown as missing:  # the shot's items made before it was raised say cached or runs; the rest wait
+            done = {item.id for item in made}
+            made += [Pending(stage.name, ident, f"{missing.stage} {missing.ident}", shot=shot.id)
+                     for ident in stage.item_ids(ctx, shot) if ident not in done]
+            order = stage.item_ids(ctx, shot)
+            made.sort(key=lambda item: order.index(item.id) if item.id in order else len(order))
+        out += made
     return out
 
 

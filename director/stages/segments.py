@@ -34,7 +34,7 @@ from director.media.source import ClipSource
 from director.media.fonts import font_path, subset_font
 from director.project import EncodeConfig
 from director.shots import in_flashback
-from director.stages.base import Stage
+from director.stages.base import Stage, Unknown
 from director.store import steps
 
 if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
@@ -331,16 +331,21 @@ class SegmentsStage(Stage):
         shape = looks(frames, transitions, fmt.fps, grades)
         wanted = {s.id for s in ctx.shots}
         ass = burned_text(ctx)
+        missing = None  # a span whose clip is not made yet: raised after the spans that can be made now
         for span in plan:
             shot = shots[span.shot]
             if shot.id not in wanted:
                 continue
-            subtitles = subtitle_slice(ass, span.at, span.frames, fmt.fps) if ass else None
             before = shots[span.shot - 1] if span.dissolve else None
-            req = SegmentRequest(clip=ctx.artifact("clips", shot.id), look=shape[span.shot], first=span.first,
+            try:  # (``status`` said a shot's own segment waited when only the dissolve into it did)
+                clip, before_clip = ctx.artifact("clips", shot.id), ctx.artifact("clips", before.id) if before else None
+            except Unknown as gone:
+                missing = missing or gone
+                continue
+            subtitles = subtitle_slice(ass, span.at, span.frames, fmt.fps) if ass else None
+            req = SegmentRequest(clip=clip, look=shape[span.shot], first=span.first,
                                  last=span.last, subtitles=subtitles, fps=fmt.fps, width=fmt.width,
-                                 height=fmt.height, encode=ctx.config.encode,
-                                 before=ctx.artifact("clips", before.id) if before else None,
+                                 height=fmt.height, encode=ctx.config.encode, before=before_clip,
                                  before_look=shape[span.shot - 1] if before else None,
                                  threads=encoder_threads(ctx.config.workers))
             job = self.job(ctx, span_id(shots, span), req, partial(make_segment, req), shot=shot.id,
@@ -348,6 +353,8 @@ class SegmentsStage(Stage):
             job.cost = segment_cost([c for c in (req.clip, req.before) if c is not None], span.frames, fmt.width,
                                     fmt.height)
             yield job
+        if missing is not None:
+            raise missing
 
 
     def item_ids(self, ctx: RenderContext, shot) -> list[str]:

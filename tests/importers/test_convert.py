@@ -6,7 +6,6 @@ import io
 import json
 import random
 import shutil
-from pathlib import Path
 
 import pytest
 import yaml
@@ -189,12 +188,29 @@ def test_a_script_piped_in_imports_as_its_file_would(tmp_path):
     empty = director("import", "-", stdin="")
     assert empty.returncode == 3 and "<stdin>:1:1: standard input was empty" in empty.stderr
     # in the library: an FDX piped in is read as FDX; GBK names the iconv to put in the pipe; an endless pipe stops
-    fdx = import_script(Path("-"), io.BytesIO((DATA / "night_ferry.fdx").read_bytes())).screenplay_dict
+    fdx = import_script(None, io.BytesIO((DATA / "night_ferry.fdx").read_bytes())).screenplay_dict
     assert fdx["scenes"] and fdx["title"] != "-"
     with pytest.raises(ScreenplayError, match=r"<stdin>:1:1: .*\| iconv -f GB18030 -t UTF-8 \| director import -"):
-        import_script(Path("-"), io.BytesIO("林晚：你好。\n".encode("gbk")))
-    with pytest.raises(ScreenplayError, match="a screenplay is at most 4 MB"):
-        import_script(Path("-"), io.BytesIO(b"a" * (5 * 1024 * 1024)))
+        import_script(None, io.BytesIO("林晚：你好。\n".encode("gbk")))
+    with pytest.raises(ScreenplayError, match="standard input holds over 4 MB; a screenplay is at most 4 MB"):
+        import_script(None, io.BytesIO(b"a" * (5 * 1024 * 1024)))
+
+
+def test_a_file_named_dash_a_closed_stdin_and_an_fdx_in_utf16_or_opening_on_a_comment(tmp_path, monkeypatch):
+    """The diff review: `import ./-` read standard input (the argument became the path "-"), a closed standard
+    input was an internal error, and a UTF-16 or comment-first FDX piped in was read as Fountain."""
+    (tmp_path / "-").write_text((DATA / "two_scenes.fountain").read_text(encoding="utf-8"), encoding="utf-8")
+    named = director("import", "./-", cwd=tmp_path, stdin="")
+    assert named.returncode == 0 and named.stdout.startswith("# Imported from - by"), named.stderr
+    monkeypatch.setattr("sys.stdin", None)
+    with pytest.raises(ScreenplayError, match="<stdin>:1:1: standard input is closed"):
+        import_script(None)
+    fdx = (DATA / "night_ferry.fdx").read_text(encoding="utf-8")
+    expected = import_script(DATA / "night_ferry.fdx").screenplay_dict["scenes"]
+    for raw in (fdx.encode("utf-16"),  # still declaring UTF-8, as iconv leaves it
+                fdx.replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16"),
+                ("<!-- exported -->\n" + fdx.split("?>", 1)[1]).encode("utf-8")):
+        assert import_script(None, io.BytesIO(raw)).screenplay_dict["scenes"] == expected
 
 
 @pytest.mark.parametrize("what, script", [
@@ -212,6 +228,33 @@ def test_an_over_long_value_is_cut_with_a_warning_and_the_screenplay_validates(t
         next(w.message for w in result.warnings if w.message.startswith(f"the {what} is "))]
     assert_valid(result, tmp_path)
     assert max(len(line) for line in result.yaml_text.splitlines()) < 2000
+    assert all(len(w.message) <= 700 for w in result.warnings)  # a warning quoting the text: its start and advice
+    if what == "parenthetical":
+        assert result.yaml_text.count("…)") == 1  # cut inside its brackets, closed again
+
+
+def test_two_places_cut_to_the_same_words_stay_two_and_comments_and_warnings_are_bounded(tmp_path):
+    room = "ROOM " * 60
+    result = import_text(tmp_path, f"Title: X\nNotes: {'note ' * 30000}\n\nINT. {room}ONE - DAY\n\nAnna waits.\n\n"
+                                   f"INT. {room}TWO - NIGHT\n\nBo waits.\n\nANNA (WEIRD {'X' * 30000})\nHi.\n")
+    assert len(result.screenplay_dict["locations"]) == 2
+    assert max(len(line) for line in result.yaml_text.splitlines()) < 1000
+    assert all(len(w.message) <= 700 for w in result.warnings) and any("WEIRD" in w.message for w in result.warnings)
+    assert_valid(result, tmp_path)
+
+
+@pytest.mark.parametrize("text, kept", [
+    ("a" * 198 + "e\u0301" + "z" * 10, "a" * 198 + "…"),  # é as e + accent: both or neither
+    ("a" * 197 + "👨\u200d👩\u200d👧" + "z" * 10, "a" * 197 + "…"),  # a family joined by ZWJ
+    ("a" * 197 + "🇨🇳🇫🇷" + "z", "a" * 197 + "🇨🇳…"),  # flags are pairs of regional indicators
+    ("a" * 198 + "🇨🇳🇫🇷" + "z", "a" * 198 + "…"),
+    ("a" * 198 + "👍🏽" + "z" * 10, "a" * 198 + "…"),  # a skin tone belongs to its hand
+    ("林" * 300, "林" * 199 + "…"),
+])
+def test_a_cut_never_splits_a_character_as_a_reader_sees_it(text, kept):
+    from director.importers.convert import shortened
+
+    assert shortened(text, 200) == kept
 
 
 def test_a_new_project_starts_from_a_script(tmp_path):

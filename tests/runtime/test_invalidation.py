@@ -81,6 +81,15 @@ def test_changing_a_seed_rerenders_that_shot_only(small_project):
     assert [k for k, v in status.items() if k[0] == "keyframes" and v["status"] != "cached"] == [("keyframes", first)]
     assert {k[1] for k, v in status.items() if k[0] == "segments" and v["status"] != "cached"} <= {first, "*"}
     assert status[("segments", data["shots"][1]["id"])]["status"] == "cached"
+    # the shot before a dissolve: the dissolve's segment waits on its clip, the next shot's own segment does not
+    into = next(i for i, s in enumerate(data["shots"]) if i > 0 and s["transition"] == "dissolve")
+    data["shots"][into - 1]["seed"] += 1
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    status = _status(small_project)
+    after = data["shots"][into]["id"]
+    assert status[("segments", f"{after}.in")]["status"] == "waits" and status[("segments", after)]["status"] == "cached"
+    segments = [k[1] for k in status if k[0] == "segments"]
+    assert segments.index(f"{after}.in") + 1 == segments.index(after)  # in the episode's order
 
 
 def test_a_render_with_nothing_to_do_rewrites_nothing_but_puts_back_what_was_removed(small_project):
