@@ -12,9 +12,10 @@ import typing
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from functools import partial
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from director.errors import Problem, ScreenplayError
 from director.ids import id_problem
@@ -48,6 +49,8 @@ from director.vocab import (
     canonical_time,
     did_you_mean,
     one_of,
+    shot_word,
+    shot_words_hint,
 )
 from director.yamlpos import Positions, load_yaml
 
@@ -56,10 +59,11 @@ MAX_ACTION_CHARS = 800
 LANG_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,4}$")
 ASPECT_RE = re.compile(r"^(\d{1,4}):(\d{1,4})$")
 
-Size = Literal[SIZES]  # type: ignore[valid-type]
-Angle = Literal[ANGLES]  # type: ignore[valid-type]
-Move = Literal[MOVES]  # type: ignore[valid-type]
-Transition = Literal[TRANSITIONS]  # type: ignore[valid-type]
+# a shot field takes its code or a Chinese crew's word for it (size: 特写 is CU; shot set move=推), kept as the code
+Size = Annotated[Literal[SIZES], BeforeValidator(partial(shot_word, "size"))]  # type: ignore[valid-type]
+Angle = Annotated[Literal[ANGLES], BeforeValidator(partial(shot_word, "angle"))]  # type: ignore[valid-type]
+Move = Annotated[Literal[MOVES], BeforeValidator(partial(shot_word, "move"))]  # type: ignore[valid-type]
+Transition = Annotated[Literal[TRANSITIONS], BeforeValidator(partial(shot_word, "transition"))]  # type: ignore[valid-type]
 CardKind = Literal[CARD_KINDS]  # type: ignore[valid-type]
 
 
@@ -496,6 +500,8 @@ def pydantic_problems(exc: ValidationError, model: type[BaseModel], pos: Positio
             choices = [a for lit in _unwrap(annotation) if typing.get_origin(lit) is Literal
                        for a in typing.get_args(lit)]
             msg = f"{name} {one_of(value, choices or [err.get('ctx', {}).get('expected', '?')])}"
+            if isinstance(value, str) and re.search(r"[\u3400-\u9fff]", value):  # size: 巨大: the words it takes
+                msg += shot_words_hint(choices)
             if any(a in (float, int) for a in _unwrap(annotation)):
                 msg += ", or a number"
         elif kind in _TYPE_WORDS:
@@ -512,6 +518,10 @@ def pydantic_problems(exc: ValidationError, model: type[BaseModel], pos: Positio
             msg = f"{name}: {err['msg']} (got {_short(value)})"
         problems.setdefault(loc, pos.problem(loc, msg))
     return list(problems.values())
+
+
+# a direction written at the start of a line's words: （冷笑）呵呵。, (sighs) Fine. -- not (555) 123-4567
+_DIRECTION_FIRST = re.compile(r"\s*([(（][^()（）\d]{1,20}[)）])\s*(.*)", re.S)
 
 
 def _short(value: Any, limit: int = 80) -> str:
@@ -702,6 +712,10 @@ class _Checker:
         if EMOJI.search(text) and not any(c.isalnum() for c in unspoken(text)):
             self.err(loc, f"{what} {_short(text)} has no words to speak (emoji are shown, never read aloud): write "
                      "the words, or make the reaction an action beat")
+        elif lead := _DIRECTION_FIRST.match(text):  # （冷笑）呵呵。 was voiced and burned as words
+            move = f"parenthetical: {lead[1]}" if what == "line.text" else "emotion:"
+            self.err(loc, f"{what} starts with {lead[1]}, a direction, which the voice speaks and the subtitle "
+                     f"shows; move it to the line's {move}", severity="warning")
 
     def check_scene(self, i: int, scene: Scene, seen: dict[str, int]) -> None:
         loc = ("scenes", i)

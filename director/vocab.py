@@ -9,6 +9,48 @@ ANGLES = ("eye-level", "high", "low", "overhead", "dutch", "ots", "pov")
 MOVES = ("static", "pan-left", "pan-right", "tilt-up", "tilt-down", "dolly-in", "dolly-out",
          "truck-left", "truck-right", "crane-up", "crane-down", "orbit", "handheld", "zoom-in", "zoom-out")
 TRANSITIONS = ("cut", "fade", "dissolve")
+# the shot vocabulary as a Chinese crew says it: the studio shows it (特写 CU), and a screenplay's shot hint or a
+# shot list may say it (size: 特写, transition: 叠化); the code is what is kept
+SHOT_WORDS_ZH = {
+    "size": {"ECU": "大特写", "CU": "特写", "MCU": "近景", "MS": "中景", "MWS": "中全景", "WS": "全景", "EWS": "大远景"},
+    "angle": {"eye-level": "平视", "high": "俯拍", "low": "仰拍", "overhead": "顶拍", "dutch": "斜角", "ots": "过肩",
+              "pov": "主观"},
+    "move": {"static": "固定", "pan-left": "左摇", "pan-right": "右摇", "tilt-up": "上摇", "tilt-down": "下摇",
+             "dolly-in": "推", "dolly-out": "拉", "truck-left": "左移", "truck-right": "右移", "crane-up": "升",
+             "crane-down": "降", "orbit": "环绕", "handheld": "手持", "zoom-in": "变焦推", "zoom-out": "变焦拉"},
+    "transition": {"cut": "切", "fade": "淡入淡出", "dissolve": "叠化"},
+}
+# more words a Chinese script uses for them
+_SHOT_SYNONYMS_ZH = {"size": {"远景": "EWS", "中近景": "MCU", "全身": "WS"},
+                     "angle": {"俯视": "high", "仰视": "low", "俯角": "high", "仰角": "low", "鸟瞰": "overhead",
+                               "主观镜头": "pov", "过肩镜头": "ots"},
+                     "move": {"推镜": "dolly-in", "拉镜": "dolly-out", "跟拍": "truck-right", "摇镜": "pan-right",
+                              "升镜": "crane-up", "降镜": "crane-down", "环拍": "orbit", "固定镜头": "static"},
+                     "transition": {"切换": "cut", "溶": "dissolve", "溶解": "dissolve", "淡入": "fade", "淡出": "fade",
+                                    "黑场": "fade", "渐隐": "fade"}}
+_CODES = {"size": SIZES, "angle": ANGLES, "move": MOVES, "transition": TRANSITIONS}
+
+
+def shot_word(field: str, value: object) -> object:
+    """A shot field's value as its code: 特写 -> CU, 叠化 -> dissolve, cu -> CU; anything else as it is (refused,
+    with what is valid, by the field's check)."""
+    if not isinstance(value, str):
+        return value
+    said = value.strip()
+    codes = _CODES[field]
+    for code in codes:
+        if said.lower() == code.lower():
+            return code
+    chinese = {word: code for code, word in SHOT_WORDS_ZH[field].items()} | _SHOT_SYNONYMS_ZH[field]
+    return chinese.get(said, value)
+
+
+def shot_words_hint(choices) -> str:
+    """', or a Chinese crew's word: 大特写, 特写, ...' where ``choices`` are a shot field's codes, else ''."""
+    field = next((f for f, codes in _CODES.items() if list(codes) == list(choices)), None)
+    return f"; or in Chinese: {'、'.join(SHOT_WORDS_ZH[field].values())}" if field else ""
+
+
 TIMES = ("day", "night", "dawn", "dusk", "morning", "noon", "afternoon", "evening", "sunset", "sunrise")
 VOICE_PRESETS = ("female", "female_warm", "female_bright", "female_low", "male", "male_deep", "male_bright",
                  "male_young", "child", "elder_female", "elder_male", "narrator")

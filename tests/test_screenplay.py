@@ -64,6 +64,37 @@ def test_did_you_mean_for_shot_hints(tmp_path):
     assert "s.yaml:8:22: shot.size 'CUU' is not valid (did you mean 'CU'?)" in text
 
 
+def test_a_chinese_crews_shot_words_are_read_as_their_codes_and_a_direction_in_a_line_is_warned(tmp_path):
+    """The Chinese studio's audit: size: 大远景 and transition: 叠化 were refused (the importer read them, the
+    screenplay did not), and （冷笑）呵呵。 was voiced and burned as words with validate saying ok."""
+    path = tmp_path / "s.yaml"
+    path.write_text("title: T\nlanguage: zh-CN\ncharacters: {lin: {name: 林晚, description: 长发女子}}\n"
+                    "locations: {a: {description: 天台}}\nscenes:\n  - id: s\n    location: a\n    beats:\n"
+                    "      - action: 风很大。\n        shot: {size: 大远景, angle: 俯拍, move: 推}\n"
+                    "      - line: {who: lin, text: \"（冷笑）呵呵。\"}\n        transition: 叠化\n"
+                    "      - line: {who: lin, text: \"(555) 123-4567\"}\n", encoding="utf-8")
+    loaded = load_screenplay(path)
+    beats = loaded.screenplay.scenes[0].beats
+    assert (beats[0].shot.size, beats[0].shot.angle, beats[0].shot.move, beats[1].transition) == \
+        ("EWS", "high", "dolly-in", "dissolve")
+    said = [str(w) for w in loaded.warnings]
+    assert [w for w in said if "a direction" in w] == [
+        f"{path}:11:32: warning: line.text starts with （冷笑）, a direction, which the voice speaks and the subtitle "
+        "shows; move it to the line's parenthetical: （冷笑）"], said
+    path.write_text(path.read_text(encoding="utf-8").replace("大远景", "巨大"), encoding="utf-8")
+    with pytest.raises(ScreenplayError, match="shot.size '巨大' is not valid; valid: ECU, CU, MCU, MS, MWS, WS, EWS; "
+                                              "or in Chinese: 大特写、特写、近景"):
+        load_screenplay(path)
+
+
+def test_shot_set_writes_a_chinese_crews_word_as_the_code_the_shot_list_keeps():
+    from director.runtime.edits import parse_value
+
+    assert [parse_value(k, v) for k, v in (("size", "特写"), ("move", "推"), ("angle", "俯视"), ("transition", "叠化"),
+                                           ("size", " cu "), ("move", "Dolly-In"), ("size", "巨大"))] == \
+        ["CU", "dolly-in", "high", "dissolve", "CU", "dolly-in", "巨大"]  # the last refused by the list's check
+
+
 def test_series_episodes_share_the_bible():
     root = DATA / "series"
     one = load_screenplay(root / "episodes/ep01.yaml", root)

@@ -39,7 +39,7 @@ _ENGLISH_HEADING = re.compile(r"(?i)(?P<prefix>int\.?/ext|ext\.?/int|i/e|e/i|int
 _NUMERAL = r"[\d一二三四五六七八九十百零〇两]+"
 # 第3场, 场景二, 1-2, 一、 (the numbers of a list only where a setting or a time follows), after an episode's 第1集
 _CHINESE_HEADING = re.compile(rf"(?:第\s*{_NUMERAL}\s*集\s*)?(?:第\s*(?P<n1>{_NUMERAL})\s*[场幕]|场景?\s*(?P<n2>{_NUMERAL})|"
-                              r"(?P<n3>\d+(?:[-.]\d+)*)|(?P<n4>[一二三四五六七八九十百零〇两]+)(?=、))[.、:：\s]\s*(?P<rest>\S.*)")
+                              r"(?P<n3>\d+(?:[-.－–—]\d+)*)|(?P<n4>[一二三四五六七八九十百零〇两]+)(?=、))[.、:：\s]\s*(?P<rest>\S.*)")
 _CHINESE_SETTINGS = {"内": "int", "内景": "int", "外": "ext", "外景": "ext", "内外": "int/ext", "内外景": "int/ext"}
 # 内景 咖啡馆 - 日, 外景．天台－夜: the setting first, unnumbered (the most common heading in a Chinese script)
 _CHINESE_SETTING_FIRST = re.compile(r"(?P<setting>内外景|内景|外景|内外|内|外)\s*[.．、:：\s\-－–—]+\s*(?P<rest>\S.*)")
@@ -251,12 +251,15 @@ def chinese_heading(text: str) -> tuple[str, str | None, str | None, str] | None
     """(place, setting, canonical time, scene number) of a heading like ``1-2 医院走廊 夜 内``, ``【第2场】办公室 夜
     内``, ``第三场 医院 夜 内`` or ``场景3：天台（夜/外）``, or None."""
     text = re.sub(r"^[【\[]([^】\]]{1,12})[】\]]\s*", r"\1 ", text.strip())  # 【第2场】 is 第2场
+    if "【" in text:  # 1-1【医院走廊】夜 内: the place in brackets
+        text = re.sub(r"【([^】]{1,30})】", r" \1 ", text).strip()
     match = _CHINESE_HEADING.fullmatch(text)
     first = None if match else _CHINESE_SETTING_FIRST.fullmatch(text)
     rest = (match or first)["rest"] if (match or first) else ""
     if not rest or re.search(r"[。！？!?“”\"]", rest):
         return None
     tokens = [t for t in re.split(r"[\s/／、，,|（）()]+|\s*[-－–—]+\s*", rest) if t]
+    tokens = [part for t in tokens for part in _time_and_setting(t)]
     settings = {_CHINESE_SETTINGS[t] for t in tokens if t in _CHINESE_SETTINGS}
     if first:
         settings.add(_CHINESE_SETTINGS[first["setting"]])
@@ -277,6 +280,25 @@ def chinese_heading(text: str) -> tuple[str, str | None, str | None, str] | None
     setting = "int/ext" if len(settings) > 1 else next(iter(settings), None)
     number = match["n1"] or match["n2"] or match["n3"] or match["n4"] if match else ""
     return place, setting, canonical_time(times[-1]) if times else None, number
+
+
+def _time_and_setting(token: str) -> list[str]:
+    """A heading's word as its place, time and setting where it runs them together (夜内, 日外, 内夜, 天台·日·外),
+    else itself (约翰·史密斯的家 is one place)."""
+    parts = [p for p in re.split(r"[·・•]", token) if p]
+    if len(parts) > 1:
+        said = [q for p in parts for q in _time_and_setting(p)]
+        marks = [q for q in said if q in TIME_WORDS or q in _CHINESE_SETTINGS or q in CONTINUOUS_TIMES]
+        if marks:
+            place = "·".join(q for q in said if q not in marks)
+            return [place, *marks] if place else marks
+        return [token]
+    if token not in TIME_WORDS and len(token) >= 2:
+        if token[-1] in "内外" and token[:-1] in TIME_WORDS:
+            return [token[:-1], token[-1]]
+        if token[0] in "内外" and token[1:] in TIME_WORDS:
+            return [token[0], token[1:]]
+    return [token]
 
 
 def _time_of(word: str) -> str | None:
@@ -514,7 +536,7 @@ class _Builder:
         """The id of the character a cue names (made at its first cue)."""
         if key not in self.characters:
             ident = _unique(slug(name), self.used_ids, f"character-{len(self.characters) + 1}")
-            shown = self.kept(line, _title_case(name) if name.isupper() else name, MAX_NAME_CHARS, "character's name")
+            shown = self.kept(line, _title_case(name) if name.isupper() and not _CJK_TEXT.search(name) else name, MAX_NAME_CHARS, "character's name")
             self.characters[key] = (ident, {"name": shown, "description": f"TODO: describe {shortened(name, MAX_NAME_CHARS)}"}, line)
         return self.characters[key][0]
 

@@ -44,7 +44,11 @@ _HAN_CUE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{1,6}(?:[·・][\u3400-\u9ff
 # a Chinese short-drama script's speech, on one line: 苏晴：……, 医生（叹气）：……, 苏晴OS：…… (a name, its
 # extension and a full-width colon: how most 短剧 scripts are written, not Fountain's cue above its speech)
 _HAN = r"[\u3400-\u9fff\uf900-\ufaff]"
-_COLON_CUE = (rf"(?P<name>{_HAN}{{1,6}}(?:[·・]{_HAN}{{1,6}})*)\s*(?P<tag>OS|VO|os|vo|Os|Vo|V\.O\.|O\.S\.)?"
+# a name: Han (with a role's letter or number: 护士A, 保安1), or two or three said together (林晚、顾言：, 林晚&顾言：);
+# ``@`` before it (@欧阳娜娜：) makes the line a speech whatever else the script says
+_HAN_NAME = rf"{_HAN}{{1,6}}(?:[·・]{_HAN}{{1,6}})*(?:[A-Za-z]|\d{{1,2}})?"
+_COLON_CUE = (rf"(?P<forced>[@＠]\s*)?(?P<name>{_HAN_NAME}(?:\s*[、&＆和]\s*{_HAN_NAME}){{0,2}}|[A-Z][a-z]{{1,15}})\s*"
+              r"(?P<tag>OS|VO|os|vo|Os|Vo|V\.O\.|O\.S\.)?"
               r"\s*(?:[(（](?P<paren>[^()（）]{1,20})[)）])?\s*(?P<tag2>OS|VO|os|vo)?\s*[：:]")
 _COLON_SPEECH = re.compile(_COLON_CUE + r"\s*(?P<text>\S.*)")
 _COLON_ABOVE = re.compile(_COLON_CUE)  # 林晚： on its own line, the speech on the lines under it
@@ -76,11 +80,21 @@ def one_spaced(s: str) -> str:
     return " ".join(s.split())
 
 
+_CJK_WORDS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def together(name: str) -> list[str]:
+    """The names of a 名字：台词 line's speakers: 林晚、顾言 is two."""
+    return [n for n in re.split(r"\s*[、&＆和]\s*", name) if n] if re.search(r"[、&＆]", name) else [name]
+
+
 def colon_speech(s: str) -> re.Match | None:
     """A Chinese speech written on one line (苏晴：……), or None (a label such as 人物：, a prose 他说：, 第一集：)."""
     match = _COLON_SPEECH.fullmatch(one_spaced(s))
     if match is None or match["name"] in _LABELS or (match["tag"] and match["tag2"]) or \
             re.fullmatch(r"第.{1,4}[集场幕章]", match["name"]):
+        return None
+    if match["name"].isascii() and not _CJK_WORDS.search(match["text"]):  # Tony：你好。 -- not Note: she runs.
         return None
     return match
 
@@ -243,6 +257,7 @@ class _Reader:
         self.han_action: list[tuple[int, str]] = []  # ... and those that head one speech only, read as action
         self.han_counts: Counter[str] = Counter()  # how many speeches each such name heads
         self.colon_cues: list[tuple[int, str]] = []  # speeches written on one line (苏晴：……)
+        self.colon_action: list[tuple[int, str]] = []  # ... and such lines kept as action (a name said once)
         self.colon_counts: Counter[str] = Counter()  # how many such lines each name heads
         self.listed: set[str] = set()  # the names of the script's 人物： lines
         # typed without blank lines (most of a Word document's Chinese scripts; blank lines only between scenes):
@@ -262,7 +277,7 @@ class _Reader:
                 self.han_counts[_cue_name(s)] += 1
             blank = not s or self.dense
         # written 名字：台词: three such lines or more by names a name's length (短信内容 and 手机屏幕显示 are not)
-        self.colon_script = sum(c for name, c in self.colon_counts.items() if len(name) <= 3) >= 3
+        self.colon_script = sum(c for name, c in self.colon_counts.items() if len(name) <= 3) >= 2
         self.out: list[Element] = []
         self.block: list[str] = []
         self.first = 0
@@ -355,10 +370,17 @@ class _Reader:
             self._cue(n, above)
             self.mode = "dialogue"  # the speech is the lines under it
             return True
-        if match is None or not self.speaks(match):
+        if match is None:
+            return False
+        if not self.speaks(match):
+            if not match["name"].endswith(_SHOWN + _SAID) and not match["name"].isascii():
+                self.colon_action.append((n, match["name"]))
             return False
         self._cue(n, match)
         text = match["text"]
+        if re.fullmatch(r"[(（][^()（）]{1,20}[)）]", text):  # 顾言：（沉默） says nothing: a pause or a direction
+            self.out.append(Element("paren", plain(text), n))
+            return True
         if lead := _LEADING_PAREN.fullmatch(text):
             self.out.append(Element("paren", plain(lead[1]), n))
             text = lead[2]
@@ -393,13 +415,15 @@ class _Reader:
         to three characters) -- is such a short name (张妈：少奶奶，您回来了。). A one-off 手机屏幕显示：妈妈来电 or 短信内容：我到了 is
         action, as is a prose 他说：."""
         name = match["name"]
-        if self.colon_counts[name] >= 2 or name in self.listed or name in NARRATOR_CUES:
+        if match["forced"] or self.colon_counts[name] >= 2 or name in self.listed or name in NARRATOR_CUES:
             return True
+        if len(together(name)) > 1:  # said together: each a speaker of the script's
+            return all(self.colon_counts[n] or n in self.listed for n in together(name))
         if name.endswith(_SAID):
             return False
         text = match.groupdict().get("text") or ""  # none on a 名字： line above its speech (``_cue_above``)
         return bool(match["tag"] or match["tag2"] or match["paren"] or _LEADING_PAREN.fullmatch(text)) or (
-            self.colon_script and len(name) <= 3 and not name.endswith(_SHOWN))
+            self.colon_script and (len(name) <= 3 or name.isascii()) and not name.endswith(_SHOWN))
 
     def han_cue(self, n: int, s: str, following: str = "") -> bool:
         """Chinese has no upper case: a short line of Han characters with no punctuation, right above a line,
@@ -503,6 +527,9 @@ def parse(text: str) -> Script:
         warnings.append((lines[start][0] if start < len(lines) else 1,
                          "the script has (almost) no blank lines: each line was read as its own paragraph (a heading, "
                          "a cue and its one-line speech, or action); Fountain puts a blank line before each"))
+    for line, name in reader.colon_action:
+        warnings.append((line, f"'{name}：…' was read as action, as '{name}' heads no other speech; write "
+                               f"'@{name}：…' if it is a character's line"))
     for line, name in reader.han_action:
         warnings.append((line, f"'{name}' above a line was read as action, as it heads no other speech; write "
                                f"'@{name}' if it is a character"))

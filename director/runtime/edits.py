@@ -28,7 +28,7 @@ from director.shots import Shot, ShotList, load_shot_list
 from director.store.files import atomic_write_text, read_own, write_json
 from director.store.lock import EditLock
 from director.yamlpos import load_yaml
-from director.vocab import EMOTIONS, canonical_emotion, did_you_mean, one_of
+from director.vocab import EMOTIONS, canonical_emotion, did_you_mean, one_of, shot_word
 
 EDITS = threading.RLock()  # one edit of a project's files at a time (the studio serves requests on threads)
 _held = threading.local()  # how deep this thread is in edits: the file lock is taken at the outermost only
@@ -175,6 +175,8 @@ def parse_value(key: str, raw: Any) -> Any:
             raise UsageError(f"seed={raw!r}: a whole number, e.g. 42") from None
     if key == "prompt" and not text:  # an unquoted prompt in a shell, or a cleared field: never a wanted picture
         raise UsageError("prompt is empty: write what the frame shows, quoted, e.g. prompt=\"Mei at the window, rain\"")
+    if key in ("size", "angle", "move", "transition"):  # size=特写 or size=cu is written as the list keeps it: CU
+        return shot_word(key, text)
     return text
 
 

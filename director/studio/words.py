@@ -11,6 +11,8 @@ import html
 import json
 import re
 
+from director.vocab import SHOT_WORDS_ZH
+
 LANGUAGES = ("en", "zh")
 
 ZH = {
@@ -91,22 +93,9 @@ REASONS_ZH = {
     "the shot before changed": "前一镜头已修改", "time of day changed": "时间段已修改", "timing settings changed": "计时设置已修改",
     "voice changed": "配音已修改", "never rendered": "尚未渲染", "scenes or locations changed": "场次或场景已修改",
 }
-# the shot vocabulary as a Chinese crew says it (the card's selects show it before the code the shot list keeps:
-# 特写 CU); a value with none shows as its code
-VOCAB_ZH = {
-    "size": {"ECU": "大特写", "CU": "特写", "MCU": "近景", "MS": "中景", "MWS": "中全景", "WS": "全景", "EWS": "大远景"},
-    "angle": {"eye-level": "平视", "high": "俯拍", "low": "仰拍", "overhead": "顶拍", "dutch": "斜角", "ots": "过肩",
-              "pov": "主观"},
-    "move": {"static": "固定", "pan-left": "左摇", "pan-right": "右摇", "tilt-up": "上摇", "tilt-down": "下摇",
-             "dolly-in": "推", "dolly-out": "拉", "truck-left": "左移", "truck-right": "右移", "crane-up": "升",
-             "crane-down": "降", "orbit": "环绕", "handheld": "手持", "zoom-in": "变焦推", "zoom-out": "变焦拉"},
-    "transition": {"cut": "切", "fade": "淡入淡出", "dissolve": "叠化"},
-}
-
-
 def option_label(ui: str, field: str, value: str) -> str:
     """A shot field's value as the card's select shows it: ``特写 CU`` in Chinese, the code itself in English."""
-    said = VOCAB_ZH.get(field, {}).get(value) if ui == "zh" else None
+    said = SHOT_WORDS_ZH.get(field, {}).get(value) if ui == "zh" else None
     return f"{said} {value}" if said else value
 
 

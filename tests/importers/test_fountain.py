@@ -549,3 +549,43 @@ def test_chinese_utf16_without_a_bom_is_read_with_characters_whose_low_byte_is_z
     path = tmp_path / "zh16.fountain"
     path.write_bytes(text.encode("utf-16-le"))
     assert [x["text"] for x in lines(import_script(path))] == ["一个人？", "一直都是。", "走吧。"]
+
+
+@pytest.mark.parametrize("heading", ["1-2 天台·日·外", "1-2 天台・日・外", "第2场：天台（日·外）", "场景2：天台（日·外）",
+                                     "1－2 天台 日 外", "1-2【天台】日 外", "1-2 天台 日外", "1-2 天台 外日"])
+def test_chinese_headings_as_studios_type_them_open_their_scene(tmp_path, heading):
+    """The Chinese studio's audit: headings written with ·, a full-width minus, the place in 【】 or 日外 run together
+    were action, folding the rooftop's scene into the corridor's, without a word."""
+    result = import_text(tmp_path, f"1-1 医院走廊 夜 内\n\n林晚：你好。\n\n顾言：嗯。\n\n{heading}\n\n林晚：再见。\n")
+    assert [(s["location"], s["time"]) for s in result.screenplay_dict["scenes"]] == [("医院走廊", "night"),
+                                                                                      ("天台", "day")]
+    assert result.screenplay_dict["locations"]["天台"]["description"].endswith("室外")
+    assert_valid(result, tmp_path)
+
+
+def test_a_name_dot_place_stays_one_place():
+    from director.importers.convert import chinese_heading
+
+    assert chinese_heading("1-1 约翰·史密斯的家·夜·内") == ("约翰·史密斯的家", "int", "night", "1-1")
+
+
+def test_one_line_speakers_a_studio_writes_speak_and_the_rest_are_said(tmp_path):
+    """The Chinese studio's audit: 护士A：, 保安1：, Tony：, 林晚、顾言：, a two-line script and @欧阳娜娜： were action --
+    the line's voice and subtitle gone -- and nothing said which lines were kept as action."""
+    result = import_text(tmp_path, "1-1 医院走廊 夜 内\n\n林晚：你好。\n\n顾言：嗯。\n\n护士A：病人家属在吗？\n\n"
+                                   "保安1：站住！\n\nTony：你好。\n\n林晚、顾言：好。\n\n@欧阳娜娜：我来了。\n\n"
+                                   "司马相如：走。\n\n手机屏幕显示：妈妈来电\n\n顾言：（沉默）\n\n林晚：（冷笑）\n\n△林晚走了。\n")
+    names = result.screenplay_dict["characters"]
+    said = [(names[b["line"]["who"]]["name"], b["line"]["text"]) if "line" in b else b for b in beats(result)]
+    assert said == [("林晚", "你好。"), ("顾言", "嗯。"), ("护士A", "病人家属在吗？"), ("保安1", "站住！"), ("Tony", "你好。"),
+                    ("林晚", "好。"), ("顾言", "好。"), ("欧阳娜娜", "我来了。"), {"action": "司马相如：走。"},
+                    {"action": "手机屏幕显示：妈妈来电"}, {"pause": 1.5}, {"action": "林晚走了。"}]
+    said = messages(result)
+    assert "'司马相如：…' was read as action" in said and "'@司马相如：…'" in said  # the one to check
+    assert "手机屏幕显示" not in said  # what a prop shows is action, as it should be
+    assert "the parenthetical （冷笑） has no words after it" in said  # bracket-only: a direction, never spoken
+    two = import_text(tmp_path, "1-1 医院走廊 夜 内\n\n林晚：你好。\n\n顾言：嗯。\n", name="two.fountain")
+    assert [(line["who"], line["text"]) for line in lines(two)] == [("林晚", "你好。"), ("顾言", "嗯。")]
+    english = import_text(tmp_path, "INT. ROOM - DAY\n\nNote: she runs.\n\nWarning: wet floor.\n", name="en.fountain")
+    assert beats(english) == [{"action": "Note: she runs."}, {"action": "Warning: wet floor."}]
+    assert_valid(result, tmp_path)

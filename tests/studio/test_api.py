@@ -701,8 +701,9 @@ def test_every_re_run_reason_has_its_chinese_and_the_longest_phrase_wins():
 
 
 def test_every_shot_size_angle_move_and_transition_has_its_chinese():
-    from director.studio.words import VOCAB_ZH
-    from director.vocab import ANGLES, MOVES, SIZES, TRANSITIONS
+    from director.vocab import ANGLES, MOVES, SHOT_WORDS_ZH, SIZES, TRANSITIONS, shot_word
 
     for field, values in (("size", SIZES), ("angle", ANGLES), ("move", MOVES), ("transition", TRANSITIONS)):
-        assert set(VOCAB_ZH[field]) == set(values), field
+        assert set(SHOT_WORDS_ZH[field]) == set(values), field
+        assert all(shot_word(field, word) == code for code, word in SHOT_WORDS_ZH[field].items())  # read back
+        assert len(set(SHOT_WORDS_ZH[field].values())) == len(values)  # no word for two codes
