@@ -13,7 +13,7 @@ from pathlib import Path
 
 from director.errors import Problem, ScreenplayError
 from director.importers import fdx, fountain
-from director.importers.convert import ImportResult, build, clean, likely_encoding
+from director.importers.convert import ImportResult, build, clean, likely_encoding, plausible
 from director.paths import not_regular
 from director.yamlpos import MAX_BYTES as YAML_LIMIT
 
@@ -37,7 +37,10 @@ def import_script(path: Path | None, stream=None) -> ImportResult:
     if path.suffix.lower() == ".fdx" or _is_xml(raw):
         script = fdx.parse(raw, display)
     else:
-        script = fountain.parse(_text(raw, display))
+        text, read_as = _text(raw, display)
+        script = fountain.parse(text)
+        if read_as:
+            script.warnings.insert(0, (1, read_as))
     # a title from the file's name has its line breaks and control characters dropped, as the script's own: one
     # named "y\nnarrator: ...fountain" gave a title `validate` refused
     script.title = clean(script.title) or (None if piped else clean(path.stem)) or "Untitled"
@@ -135,15 +138,24 @@ def _utf16_bom(raw: bytes) -> bytes | None:
     return None
 
 
-def _text(raw: bytes, display: str) -> str:
-    """Fountain text: UTF-8 (a BOM is fine) or UTF-16 with a BOM; anything else gets a hint to convert it."""
+PLAUSIBLE = 0.97  # the share of a decoding's text a script is written in, for it to be read without asking
+
+
+def _text(raw: bytes, display: str) -> tuple[str, str | None]:
+    """(Fountain text, a warning or None): UTF-8 (a BOM is fine) or UTF-16 with a BOM; a file in another encoding
+    that plainly reads as a script (GBK, Windows Notepad's default for a Chinese script; Big5; Windows-1252) is read
+    so, with a warning; anything else gets a hint to convert it."""
     try:
         if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return raw.decode("utf-16")
-        return raw.decode("utf-8-sig")
+            return raw.decode("utf-16"), None
+        return raw.decode("utf-8-sig"), None
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         found = likely_encoding(raw)
+        if found and plausible(raw.decode(found[0])) >= PLAUSIBLE:
+            return raw.decode(found[0]), (f"the file is not UTF-8: it was read as {found[1]}, which it looks like "
+                                          f"(line {line} is the first that is not UTF-8); if words read wrong, save "
+                                          "it as UTF-8 and import it again")
         iconv = f"iconv -f {found[0].upper()} -t UTF-8" if found else ""
         convert = f"... | {iconv} | director import -" if display == STDIN else \
             f"{iconv} {Path(display).name} > fixed.fountain"

@@ -8,6 +8,7 @@ format's limits. The YAML is written by hand, not dumped, so that every beat can
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -40,9 +41,10 @@ _NUMERAL = r"[\d一二三四五六七八九十百零〇两]+"
 # 第3场, 场景二, 1-2, 一、 (the numbers of a list only where a setting or a time follows), after an episode's 第1集
 _CHINESE_HEADING = re.compile(rf"(?:第\s*{_NUMERAL}\s*集\s*)?(?:第\s*(?P<n1>{_NUMERAL})\s*[场幕]|场景?\s*(?P<n2>{_NUMERAL})|"
                               r"(?P<n3>\d+(?:[-.－–—]\d+)*)|(?P<n4>[一二三四五六七八九十百零〇两]+)(?=、))[.、:：\s]\s*(?P<rest>\S.*)")
-_CHINESE_SETTINGS = {"内": "int", "内景": "int", "外": "ext", "外景": "ext", "内外": "int/ext", "内外景": "int/ext"}
+_CHINESE_SETTINGS = {"内": "int", "内景": "int", "外": "ext", "外景": "ext", "内外": "int/ext", "内外景": "int/ext",
+                     "內": "int", "內景": "int", "內外": "int/ext", "內外景": "int/ext"}  # 內: a traditional script's
 # 内景 咖啡馆 - 日, 外景．天台－夜: the setting first, unnumbered (the most common heading in a Chinese script)
-_CHINESE_SETTING_FIRST = re.compile(r"(?P<setting>内外景|内景|外景|内外|内|外)\s*[.．、:：\s\-－–—]+\s*(?P<rest>\S.*)")
+_CHINESE_SETTING_FIRST = re.compile(r"(?P<setting>[内內]外景|[内內]景|外景|[内內]外|[内內]|外)\s*[.．、:：\s\-－–—]+\s*(?P<rest>\S.*)")
 _SETTING_WORDS = {"int": ("inside", "室内"), "ext": ("outside", "室外"), "int/ext": ("inside and outside", "室内外"),
                   "est": ("outside", "室外")}
 _HEADING_EXAMPLES = "INT. KITCHEN - NIGHT, 内景 厨房 - 夜 or 第1场 厨房 夜 内"
@@ -92,14 +94,14 @@ _ENCODINGS = (("gb18030", "GBK/GB18030"), ("big5", "Big5"), ("shift_jis", "Shift
 
 
 def likely_encoding(raw: bytes) -> tuple[str, str] | None:
-    """(codec, name) of the encoding a file that is not UTF-8 most plausibly is (``_plausible``), or None: the
+    """(codec, name) of the encoding a file that is not UTF-8 most plausibly is (``plausible``), or None: the
     hints to convert a Fountain or Final Draft file (an FDX of GBK bytes was told it looked like Windows-1252,
     which decodes nearly any bytes, and converting it so would have turned its Chinese into mojibake)."""
     return max(((enc, name) for enc, name in _ENCODINGS if decodes(raw, enc)),
-               key=lambda e: _plausible(raw.decode(e[0])), default=None)
+               key=lambda e: plausible(raw.decode(e[0])), default=None)
 
 
-def _plausible(text: str) -> float:
+def plausible(text: str) -> float:
     """The share of ``text`` a script is written in: ASCII, common Han characters, CJK punctuation and full-width
     forms; a Western accented letter counts a little less (Windows-1252 reads a GBK pair as two of them, ÁÖ).
     GB18030 decodes nearly any bytes, so a Big5 file read as it comes out as kana and rare signs (ず春 〡柏繻):
@@ -107,11 +109,25 @@ def _plausible(text: str) -> float:
     Half-width katakana do not count: Shift-JIS read a Windows-1252 CAFÉ as CAFﾉ and won."""
     if not text:
         return 0.0
-    good = sum(1.0 if c.isascii() or "\u4e00" <= c <= "\u9fff" or "\u3000" <= c <= "\u3020"
+    good = sum(1.0 if c.isascii() or ("\u4e00" <= c <= "\u9fff" and _common_han(c)) or "\u3000" <= c <= "\u3020"
                or "\uff01" <= c <= "\uff5e" or "\uffe0" <= c <= "\uffe6" or c in "\u2014\u2026\u201c\u201d\u2018\u2019\u00b7"
-               else 0.9 if "\u00c0" <= c <= "\u00ff" and c.isalpha() else 0.0 for c in text)
+               else 0.9 if "\u00c0" <= c <= "\u00ff" and c.isalpha() else 0.3 if "\u4e00" <= c <= "\u9fff"
+               else 0.0 for c in text)
     return good / len(text)
 
+
+
+@functools.lru_cache(maxsize=None)
+def _common_han(c: str) -> bool:
+    """Whether a Han character is one of the ~3,700 in everyday use (GB2312's first level, or Big5's frequent
+    block for a traditional script): GB18030 reads any bytes as Han, mostly rare ones (an odd file was "plausible")."""
+    for codec, low, high in (("gb2312", 0xB0, 0xD7), ("big5", 0xA4, 0xC6)):
+        try:
+            if low <= c.encode(codec)[0] <= high:
+                return True
+        except UnicodeEncodeError:
+            continue
+    return False
 
 
 def _title_case(name: str) -> str:
@@ -294,9 +310,9 @@ def _time_and_setting(token: str) -> list[str]:
             return [place, *marks] if place else marks
         return [token]
     if token not in TIME_WORDS and len(token) >= 2:
-        if token[-1] in "内外" and token[:-1] in TIME_WORDS:
+        if token[-1] in "内內外" and token[:-1] in TIME_WORDS:
             return [token[:-1], token[-1]]
-        if token[0] in "内外" and token[1:] in TIME_WORDS:
+        if token[0] in "内內外" and token[1:] in TIME_WORDS:
             return [token[0], token[1:]]
     return [token]
 

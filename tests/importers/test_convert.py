@@ -112,12 +112,10 @@ def test_reading_errors_name_the_file(tmp_path):
     cases = {"missing.fountain": (None, "missing.fountain:1:1: no such file"),
              "binary.fountain": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "the file is binary"),
              "script.pdf": (b"%PDF-1.7\n", "the file is a PDF, not a screenplay; export it"),
-             "gbk.fountain": ("INT. 房间 - 夜\n\n她走了。\n".encode("gbk"),
-                              "gbk.fountain:1:1: the file is not UTF-8 text (invalid start byte); it looks like "
-                              "GBK/GB18030; convert it with: iconv -f GB18030 -t UTF-8 gbk.fountain > fixed.fountain"),
-             # GB18030 decodes nearly any bytes: a Big5 script was told to convert from it (garbled: ず春 〡柏繻)
-             "big5.fountain": ("內景 咖啡館 - 日\n\n陳默推門進來，看見她坐在窗邊。\n".encode("big5"),
-                               "it looks like Big5; convert it with: iconv -f BIG5 -t UTF-8 big5.fountain"),
+             # not plainly a script in any encoding: the one it most looks like, and how to convert it
+             "odd.fountain": (b"INT. ROOM - DAY\n\n" + bytes(range(0x81, 0xFF)) * 2,
+                              "odd.fountain:3:1: the file is not UTF-8 text (invalid start byte); it looks like "
+                              "GBK/GB18030; convert it with: iconv -f GB18030 -t UTF-8 odd.fountain > fixed.fountain"),
              "empty.fountain": (b"\n\n", "empty.fountain:1:1: the script is empty"),
              "title_only.fountain": (b"Title: Nothing Yet\nAuthor: Me\n", "the script is empty"),
              "notes.txt": (b"Buy milk.\nCall Jo.\n", "notes.txt:1:1: no scene headings found")}
@@ -130,6 +128,23 @@ def test_reading_errors_name_the_file(tmp_path):
         with pytest.raises(ScreenplayError) as caught:
             import_script(tmp_path / name)
         assert message in str(caught.value), name
+
+
+def test_a_script_saved_as_gbk_or_big5_is_read_as_it_is_with_a_warning(tmp_path):
+    """The Chinese studio's audit: Windows Notepad saved a Chinese script as GBK, and import refused it with an
+    iconv command (Windows has none). A file that plainly reads as a script in one encoding is read so, and said."""
+    cases = {"gbk.txt": ("1-1 医院走廊 夜 内\n\n林晚：你好。\n\n顾言：嗯，再见。\n", "gbk", "GBK/GB18030"),
+             # GB18030 decodes nearly any bytes: a Big5 script was told to convert from it (garbled: ず春 〡柏繻)
+             "big5.txt": ("內景 咖啡館 - 日\n\n陳默：你來了。\n\n林晚：嗯，我來了。\n", "big5", "Big5"),
+             "cp1252.fountain": ("INT. CAFÉ - DAY\n\nJOSÉ\nOlá, señor.\n", "cp1252", "Windows-1252")}
+    for name, (text, encoding, said) in cases.items():
+        (tmp_path / name).write_bytes(text.encode(encoding))
+        result = import_script(tmp_path / name)
+        utf8 = tmp_path / f"utf8-{name}"
+        utf8.write_text(text, encoding="utf-8")
+        assert result.screenplay_dict["scenes"] == import_script(utf8).screenplay_dict["scenes"], name
+        assert str(result.warnings[0]).startswith(f"{tmp_path / name}:1:1: warning: the file is not UTF-8: it was "
+                                                  f"read as {said}, which it looks like"), result.warnings
 
 
 def test_utf16_and_a_bom_are_read(tmp_path):
@@ -187,11 +202,11 @@ def test_a_script_piped_in_imports_as_its_file_would(tmp_path):
     assert piped["characters"] == from_file["characters"]
     empty = director("import", "-", stdin="")
     assert empty.returncode == 3 and "<stdin>:1:1: standard input was empty" in empty.stderr
-    # in the library: an FDX piped in is read as FDX; GBK names the iconv to put in the pipe; an endless pipe stops
+    # in the library: an FDX piped in is read as FDX; another encoding names the iconv for the pipe; an endless pipe stops
     fdx = import_script(None, io.BytesIO((DATA / "night_ferry.fdx").read_bytes())).screenplay_dict
     assert fdx["scenes"] and fdx["title"] != "-"
     with pytest.raises(ScreenplayError, match=r"<stdin>:1:1: .*\| iconv -f GB18030 -t UTF-8 \| director import -"):
-        import_script(None, io.BytesIO("林晚：你好。\n".encode("gbk")))
+        import_script(None, io.BytesIO(bytes(range(0x81, 0xFF)) * 2))
     with pytest.raises(ScreenplayError, match="standard input holds over 4 MB; a screenplay is at most 4 MB"):
         import_script(None, io.BytesIO(b"a" * (5 * 1024 * 1024)))
 
