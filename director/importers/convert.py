@@ -493,6 +493,13 @@ class _Builder:
     def scene(self, el: Element) -> None:
         self.end_shot()
         self.let_go()
+        # a caption that ends a scene, after its last picture, opens the next (字幕：三天后 above a heading): it had
+        # ridden on the scene's last shot, over the wrong place, and held it two seconds longer
+        beats = self.scenes[-1].beats if self.scenes else []
+        while beats and beats[-1].data.get("card", {}).get("kind") == "caption" and \
+                any(_shows(b.data) for b in beats[:-1]) and "transition" not in beats[-1].data:
+            last = beats.pop()
+            self.held.insert(0, Element("caption", last.data["card"]["text"], last.line))
         self.on_call = False
         self.callers = set()
         heading, flashback = heading_markers(el.text)
@@ -668,11 +675,10 @@ class _Builder:
         if self.transition:
             data["transition"] = self.transition[0]
             self.transition = None
+        if self.held and _shows(data):  # before the picture: a card rides on the shot of the beat after it (it
+            held, self.held = self.held, []  # was put after, and 三天后 showed over the scene's second shot)
+            self.scenes[-1].beats += [_Beat(_card(el), el.line, []) for el in held]
         self.scenes[-1].beats.append(_Beat(data, line, self.take_notes() + (notes or [])))
-        if self.held and _shows(data):
-            held, self.held = self.held, []
-            for el in held:
-                self.beat(_card(el), el.line)
 
     def let_go(self) -> None:
         """Cards held for a picture the scene never showed: its action, as the script has the words."""

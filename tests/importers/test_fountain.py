@@ -179,8 +179,8 @@ def test_a_chinese_short_drama_script_written_name_colon_line_speaks(tmp_path):
         {"action": "苏晴攥着化验单，手在发抖。"},
         {"line": {"who": "苏晴", "text": "医生，求求您，再想想办法……"}},
         {"line": {"who": "医生", "text": "手术费三十万，明天之前交齐。", "parenthetical": "（叹气）"}},
-        {"line": {"who": "苏晴", "text": "我该去哪里找三十万？", "delivery": "inner"}},
-        {"card": {"kind": "caption", "text": "三天后"}}]
+        {"line": {"who": "苏晴", "text": "我该去哪里找三十万？", "delivery": "inner"}}]
+    assert beats(result, 1)[0] == {"card": {"kind": "caption", "text": "三天后"}}  # above a heading: the next scene's
     assert "# characters: 苏晴、医生" in result.yaml_text
     assert beats(result, 2) == [{"narration": "那一夜，她做了决定。"}]
     assert beats(result, 3) == [{"action": "他说：你来了。"}]  # prose, one 他说 alone: not a character
@@ -408,8 +408,10 @@ def test_review_a_super_under_a_heading_waits_for_the_scenes_picture_and_the_pho
     result = import_text(tmp_path, 'EXT. TOKYO STREET - NIGHT\n\nSUPER: "TOKYO, 1999"\n\nMIA (20s, yellow raincoat) '
                                    "runs. BEN (still asleep) snores.\n\nBEN (OVER THE PHONE)\nWhere are you?\n\nMIA\n"
                                    "(quietly angry)\nHome.\n\nMIA (WHISPERING)\n(beat)\nNow.\n\nBEN\nOK.\n")
-    assert beats(result, 0)[:2] == [{"action": "MIA (20s, yellow raincoat) runs. BEN (still asleep) snores."},
-                                    {"card": {"kind": "caption", "text": "TOKYO, 1999"}}]
+    # the caption before the scene's first picture: a card rides on the shot of the beat after it (the Chinese
+    # studio's audit: 字幕：三天后 put after it showed over the scene's second shot)
+    assert beats(result, 0)[:2] == [{"card": {"kind": "caption", "text": "TOKYO, 1999"}},
+                                    {"action": "MIA (20s, yellow raincoat) runs. BEN (still asleep) snores."}]
     said = [(line["who"], line.get("delivery"), line.get("emotion")) for line in lines(result, 0)]
     assert said[:2] == [("ben", "phone", None), ("mia", None, "angry")], said
     assert {"pause": 0.6} in beats(result, 0) and said[2] == ("mia", None, "whisper"), (beats(result, 0), said)
@@ -589,3 +591,14 @@ def test_one_line_speakers_a_studio_writes_speak_and_the_rest_are_said(tmp_path)
     english = import_text(tmp_path, "INT. ROOM - DAY\n\nNote: she runs.\n\nWarning: wet floor.\n", name="en.fountain")
     assert beats(english) == [{"action": "Note: she runs."}, {"action": "Warning: wet floor."}]
     assert_valid(result, tmp_path)
+
+
+def test_a_time_jump_caption_shows_over_the_first_shot_of_its_scene(tmp_path):
+    """The Chinese studio's audit: 字幕：三天后 under a heading burned over the scene's second shot (put after the
+    first picture, it rode on the shot after it), and above a heading over the last shot of the scene before."""
+    for script in ("1-1 医院走廊 夜 内\n\n林晚：你好。\n\n顾言：嗯。\n\n1-2 天台 日 外\n\n字幕：三天后\n\n△风很大。\n\n顾言：嗯。\n",
+                   "1-1 医院走廊 夜 内\n\n林晚：你好。\n\n顾言：嗯。\n\n字幕：三天后\n\n1-2 天台 日 外\n\n△风很大。\n\n顾言：嗯。\n"):
+        result = import_text(tmp_path, script)
+        assert [next(iter(b)) for b in beats(result, 0)] == ["line", "line"]
+        assert beats(result, 1)[:2] == [{"card": {"kind": "caption", "text": "三天后"}}, {"action": "风很大。"}]
+        assert_valid(result, tmp_path)
