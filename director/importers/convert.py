@@ -23,16 +23,20 @@ from director.vocab import (
     DELIVERY_WORDS,
     EMOTION_WORDS,
     EMOTIONS,
+    MOODS,
     NARRATOR,
     NOT_ON_SCREEN,
+    SFX,
     TIME_WORDS,
     TIMES,
     canonical_delivery,
     canonical_emotion,
+    canonical_mood,
+    canonical_sfx,
     canonical_time,
 )
 
-NARRATOR_CUES = ("NARRATOR", "旁白")  # a cue that is the narrator's voice, not a character
+NARRATOR_CUES = ("NARRATOR", "旁白", "画外音", "解说")  # a cue that is the narrator's voice, not a character
 MAX_CARD_CHARS = 60  # on-screen text longer than this is no card: it is read as action
 _CONTD = re.compile(r"(?i)cont(inued|['’]?d|\.)?|more|续|继续|接上")
 _EXTENSION = re.compile(r"\s*[(（]([^()（）]*)[)）]\s*$")
@@ -489,6 +493,20 @@ class _Builder:
             self.speech(el)
         elif el.kind == "transition":
             self.transition_to(el)
+        elif el.kind in ("sfx", "music"):  # 音效：雷声, 音乐：悲伤 -- an effect or a cue where director knows the word
+            known = (canonical_sfx if el.kind == "sfx" else canonical_mood)(el.text)
+            if known and self.scenes:
+                self.beat({"sfx": el.text} if el.kind == "sfx" else {"music": {"mood": el.text}}, el.line)
+            else:
+                self.notes.append(f"{el.kind}: {el.text}")
+                self.warn(el.line, f"{'the sound' if el.kind == 'sfx' else 'the music'} {el.text!r} is not one "
+                                   f"director knows; it is kept as a comment (valid: "
+                                   f"{', '.join(SFX if el.kind == 'sfx' else MOODS)}, or a Chinese word for one)")
+        elif el.kind == "flashback":  # 【闪回】 right under a heading: the scene is a memory
+            if self.scenes and not self.scenes[-1].beats:
+                self.scenes[-1].flashback = True
+            else:
+                self.notes.append("direction: 闪回")
 
     def scene(self, el: Element) -> None:
         self.end_shot()
@@ -657,7 +675,8 @@ class _Builder:
         if self.shot is not None:
             (text, line), self.shot = self.shot, None
             size = _shot_size(text)
-            for piece in split_text(text, MAX_ACTION_CHARS):
+            shown = re.sub(r"^(?:大特写|特写|近景|中景|全景|远景|大远景)\s+", "", text)  # 特写：林晚的眼睛: her eyes, close
+            for piece in split_text(shown, MAX_ACTION_CHARS):
                 self.beat({"action": piece, **({"shot": {"size": size}} if size else {})}, line)
 
     def beat(self, data: dict, line: int, notes: list[str] | None = None) -> None:

@@ -80,6 +80,16 @@ def one_spaced(s: str) -> str:
     return " ".join(s.split())
 
 
+# a cue's extension in 【】 as some scripts write it (苏晴【冷笑】：…, 林晚【OS】：…) is read as the usual （）
+_BRACKETED_CUE = re.compile(r"^([^【：:\s]{1,8})【([^】]{1,10})】(?=\s*[：:])")
+# the page's own marks, never a picture
+_ZH_END = re.compile(r"[【（(\[]\s*(?:本集完|本集终|本集结束|未完待续|待续|完|全剧终|剧终|全剧完|大结局)\s*[】）)\]]")
+# a Chinese script's marked lines: 字幕 a caption, 音效 an effect, 音乐 or BGM a cue of that mood, 特写 how the next
+# picture is framed, 闪回 under a heading the scene's flashback; written 音效：雷声, 【音效：雷声】, 【字幕】三年前, （字幕：三年前）
+_ZH_MARKER = re.compile(r"(?:[【\[（(]\s*(?P<key>字幕|音效|音乐|配乐|BGM|bgm|大特写|特写|近景|中景|全景|远景|大远景|闪回)"
+                        r"\s*(?:[：:]\s*(?P<inner>[^】\]）)]*))?[】\]）)]|(?P<key2>字幕|音效|音乐|配乐|BGM|bgm|大特写|特写)"
+                        r"\s*[：:])\s*(?P<after>.*)")
+_ZH_MARKER_KINDS = {"字幕": "caption", "音效": "sfx", "音乐": "music", "配乐": "music", "bgm": "music", "闪回": "flashback"}
 _CJK_WORDS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -90,7 +100,7 @@ def together(name: str) -> list[str]:
 
 def colon_speech(s: str) -> re.Match | None:
     """A Chinese speech written on one line (苏晴：……), or None (a label such as 人物：, a prose 他说：, 第一集：)."""
-    match = _COLON_SPEECH.fullmatch(one_spaced(s))
+    match = _COLON_SPEECH.fullmatch(_BRACKETED_CUE.sub(r"\1（\2）", one_spaced(s), count=1))
     if match is None or match["name"] in _LABELS or (match["tag"] and match["tag2"]) or \
             re.fullmatch(r"第.{1,4}[集场幕章]", match["name"]):
         return None
@@ -360,10 +370,18 @@ class _Reader:
             return True
         if chinese_heading(s):
             return False  # 第一场：医院 夜 内 is a heading
-        label = re.match(r"(人物|出场人物|字幕)\s*[：:]\s*(\S.*)", s)
+        if _ZH_END.fullmatch(s):  # （本集完）【未完待续】: the page's, not a picture
+            self.emit("comment", f"direction: {plain(s)}", n)
+            return True
+        if marked := _ZH_MARKER.fullmatch(one_spaced(s)):  # 【字幕】三年前, 音效：雷声, 【BGM：悲伤】, 特写：林晚的眼睛
+            key = (marked["key"] or marked["key2"]).lower()
+            said = plain((marked["inner"] or marked["after"] or "").strip())
+            if said or key == "闪回":
+                self.emit(_ZH_MARKER_KINDS.get(key, "shot"), said if key in _ZH_MARKER_KINDS else f"{key} {said}", n)
+                return True
+        label = re.match(r"(人物|出场人物)\s*[：:]\s*(\S.*)", s)
         if label:
-            self.emit("comment" if label[1] != "字幕" else "caption",
-                      f"characters: {label[2]}" if label[1] != "字幕" else plain(label[2]), n)
+            self.emit("comment", f"characters: {label[2]}", n)
             return True
         match = colon_speech(s)
         if match is None and (above := _COLON_ABOVE.fullmatch(one_spaced(s))) is not None and self._cue_above(above):
@@ -391,8 +409,10 @@ class _Reader:
         """The cue (and parenthetical) of a 名字： line."""
         name, paren = match["name"], match["paren"]
         tag = (match["tag"] or match["tag2"] or "").upper().replace(".", "")
-        if paren and not tag and paren.strip().upper().replace(".", "") in ("OS", "VO"):  # 苏晴（OS）： is 苏晴OS：,
-            tag, paren = paren.strip().upper().replace(".", ""), None  # inner voice (it was read as off screen)
+        said = paren.strip().upper().replace(".", "").replace(" ", "") if paren else ""
+        if paren and not tag and said in ("OS", "VO", "内心OS", "内心", "内心独白", "心声", "画外音"):  # 苏晴（OS）：
+            tag, paren = ("VO" if said in ("VO", "画外音") else "OS"), None  # is 苏晴OS：, inner voice (it was read
+            # as off screen); 林晚（内心OS）： too
         cue = name + ("（内心独白）" if tag == "OS" else "（画外音）" if tag == "VO" else "")
         self.emit("cue", cue, n)
         if paren:

@@ -602,3 +602,25 @@ def test_a_time_jump_caption_shows_over_the_first_shot_of_its_scene(tmp_path):
         assert [next(iter(b)) for b in beats(result, 0)] == ["line", "line"]
         assert beats(result, 1)[:2] == [{"card": {"kind": "caption", "text": "三天后"}}, {"action": "风很大。"}]
         assert_valid(result, tmp_path)
+
+
+def test_a_chinese_scripts_marked_lines_become_what_they_mark(tmp_path):
+    """The Chinese studio's audit: 【字幕】, 音效：, 【BGM：】, 特写：, 【闪回】, （本集完）, 苏晴【冷笑】：, 林晚（内心OS）：
+    and 画外音： were drawn as action panels (or made a character named 画外音)."""
+    result = import_text(tmp_path, "1-1 医院走廊 夜 内\n\n【闪回】\n\n【字幕】三年前\n\n△风很大。\n\n音效：雷声\n\n"
+                                   "【BGM：悲伤】\n\n林晚：你好。\n\n苏晴【冷笑】：嗯。\n\n林晚（内心OS）：他不会来了。\n\n"
+                                   "特写：林晚的眼睛\n\n【特写】苏晴\n\n苏晴：走吧。\n\n（字幕：三天后）\n\n音效：奇怪的声音\n\n"
+                                   "画外音：那一夜，她做了决定。\n\n（本集完）\n")
+    scene = result.screenplay_dict["scenes"][0]
+    assert scene["flashback"] is True and list(result.screenplay_dict["characters"]) == ["林晚", "苏晴"]
+    assert beats(result) == [
+        {"card": {"kind": "caption", "text": "三年前"}}, {"action": "风很大。"}, {"sfx": "雷声"}, {"music": {"mood": "悲伤"}},
+        {"line": {"who": "林晚", "text": "你好。"}},
+        {"line": {"who": "苏晴", "text": "嗯。", "emotion": "sarcastic", "parenthetical": "（冷笑）"}},
+        {"line": {"who": "林晚", "text": "他不会来了。", "delivery": "inner"}},
+        {"action": "林晚的眼睛", "shot": {"size": "CU"}},
+        {"line": {"who": "苏晴", "text": "走吧。"}, "shot": {"size": "CU"}},
+        {"card": {"kind": "caption", "text": "三天后"}}, {"narration": "那一夜，她做了决定。"}]
+    assert "the sound '奇怪的声音' is not one director knows; it is kept as a comment" in messages(result)
+    assert "# direction: （本集完）" in result.yaml_text and "# sfx: 奇怪的声音" in result.yaml_text
+    assert_valid(result, tmp_path)
