@@ -776,7 +776,13 @@ def models(ctx: typer.Context,
         from director.backends.memory import GIB, host_available
         ram = (host_available() or 0) / GIB or None
     plan = memory_rows(project, profile, card, ram) if card else []
-    state.out.result({"models": rows, "memory_plan": {"vram_gb": card, "models": plan} if card else None}, None)
+    from director.runtime.doctor import language_warnings
+
+    warnings = language_warnings(project, profile)  # a voice that cannot speak the episodes' language
+    state.out.result({"models": rows, "memory_plan": {"vram_gb": card, "models": plan} if card else None,
+                      "warnings": warnings}, None)
+    for warning in warnings:
+        state.out.info(f"warning: {warning}")
     if not state.out.json_mode:
         if not rows:
             print("this profile needs no model weights (built-in backends)")

@@ -83,7 +83,7 @@ def disk_check(missing_gb: float) -> Check:
                  "free space or point HF_HOME at a larger disk" if not ok else "")
 
 
-def _language_warnings(project: Project, profile: str | None) -> list[str]:
+def language_warnings(project: Project, profile: str | None) -> list[str]:
     """The voice's language against each episode's, as validate says it for the project's own profile."""
     from director.runtime.modelsinfo import voice_language_warning
     from director.screenplay import load_screenplay
@@ -148,7 +148,7 @@ def doctor(project: Project, profile: str | None) -> list[Check]:
         checks.append(Check("licenses", False, str(exc).split("; set")[0],
                             "set `license_ack: noncommercial` in director.yaml (agreeing to those terms), or choose a "
                             "commercially usable model under backends"))
-    for warning in _language_warnings(project, profile):
+    for warning in language_warnings(project, profile):
         checks.append(Check("voice language", False, warning.split(". Choose")[0],
                             "backends: {voice: {backend: coqui-tts, model: tts_models/multilingual/multi-dataset/"
                             "xtts_v2}} with license_ack: noncommercial, or a commercially usable model for the "

@@ -289,6 +289,13 @@ def test_models_hints_repeat_the_profile_asked_about():
     out = director("-p", str(ROOT / "projects/demo"), "models", "--profile", "final", check=True).stdout
     assert "MISSING" not in out or "`director models --profile final pull`" in out
     assert "no CUDA GPU here" not in out or "`director models --profile final --vram 24`" in out
+    # a Chinese project: the final voice speaks English only, said where the models are listed (only doctor did)
+    zh = json.loads(director("-p", str(ROOT / "projects/zh-demo"), "--json", "models", "--profile", "final",
+                             check=True).stdout)
+    assert [w for w in zh["warnings"] if "speaks en only, and this screenplay is zh-CN" in w], zh["warnings"]
+    en = json.loads(director("-p", str(ROOT / "projects/demo"), "--json", "models", "--profile", "final",
+                             check=True).stdout)
+    assert en["warnings"] == []
 
 
 def test_clean_all_is_refused_and_names_everything(tmp_path):
