@@ -269,6 +269,27 @@ def _balance(units: list[str], measure, max_width: float) -> list[str] | None:
     return best[1] if best else None
 
 
+_WIDE = {",": "，", ".": "。", "!": "！", "?": "？", ";": "；", ":": "："}
+
+
+def full_width(text: str) -> str:
+    """Chinese words' half-width punctuation as a Chinese subtitle sets it: 你好,我是林晚. -> 你好，我是林晚。 (a
+    typed , . ! ? ; : after a Han character, not inside a number: 3.5 and 8:45 stay); "你走吧" -> “你走吧”. The
+    full-width ones are what the subtitle's style and line breaking read (a half-width , stayed where ， became a
+    space)."""
+    def wide(m: re.Match) -> str:
+        after = text[m.end():m.end() + 1]
+        return m[0] if after.isascii() and after.isalnum() else _WIDE[m[0]]
+    for _ in range(3):  # 他来了!! -- each mark read after the one before it was set (the lookbehind sees the text)
+        text, n = re.subn(r"(?<=[\u3400-\u9fff\uf900-\ufaff」』”’）》！？])[,.!?;:](?![.])", wide, text)
+        if not n:
+            break
+    if '"' in text and HAN.search(text) and text.count('"') % 2 == 0:  # pairs of straight quotes around Chinese
+        quotes = iter("“”" * (text.count('"') // 2))
+        text = re.sub('"', lambda _: next(quotes), text)
+    return text
+
+
 def zh_drama(line: str) -> str:
     """Short-drama subtitle style: no 。，、；： at the end or before a closing quote, internal ones shown as a
     space; a colon inside a time (8：45) stays (a ， between numbers is a pause: 我今年18，2019年来的)."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from director.backends.types import Artifact, Made, added, keyed
 from director.media.fonts import FONT_FAMILY, ass_size, font, glyph_language, libass_scale, missing_glyphs, wrap_lines
-from director.media.linebreak import CJK_CHAR, CLAUSE_END, SENTENCE_END, clauses, words, zh_drama
+from director.media.linebreak import CJK_CHAR, CLAUSE_END, SENTENCE_END, clauses, full_width, words, zh_drama
 from director.project import SubtitleConfig
 from director.stages.base import Stage
 
@@ -418,7 +418,7 @@ class SubtitlesStage(Stage):
     # 4: the Language header (Simplified forms for zh-CN), cards; 5: numbers kept whole, even cues;
     # 6: the SRT without the cards (they overlapped the lines), the cards in an SRT of their own; 7: the SRT written
     # from the words (braces and backslashes were read as ASS escapes), a backslash drawn as written
-    version = "11"  # 8: the ASS font sizes draw the em the lines were broken for (libass drew them 1/1.48 as tall);
+    version = "12"  # 12: a Chinese line's half-width punctuation set full-width; 8: the ASS font sizes draw the em the lines were broken for (libass drew them 1/1.48 as tall);
     # cues of one line change at its voice's pauses; 9: Chinese lines keep particles (的, 着), 住在 and 上午九点 whole,
     # and the short-drama style's spaces are clause ends for two lines; an intro card clear of two lines of subtitles;
     # 10: cues and cards on frames, the SRT and the ASS floored to them, no one-frame gap between two cues; what the
@@ -465,6 +465,8 @@ def make_subtitles(req: SubtitleRequest, out) -> Made:
     voices = dict(req.voices)
     for ref, text, a, b in req.items:
         inner = ref in req.inner
+        if req.language.startswith("zh"):  # 你好,我是林晚. set as Chinese punctuation (it stayed half-width)
+            text = full_width(text)
         if inner and cfg.inner in ("parentheses", "both"):
             text = f"（{text}）" if req.language.startswith(("zh", "ja")) else f"({text})"
         made = layout(text, a, b, req.width, req.height, cfg.size, cfg.max_lines, req.names, style)

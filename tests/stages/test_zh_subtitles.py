@@ -91,6 +91,15 @@ def test_short_drama_style_drops_end_punctuation_and_spaces_commas():
     assert zh_drama("晚上8：45，老地方。") == "晚上8：45 老地方"  # inside a number they stay
 
 
+def test_half_width_punctuation_in_chinese_words_is_set_full_width():
+    from director.media.linebreak import full_width
+
+    assert full_width("你好,我是林晚.很高兴认识你!你叫什么名字?") == "你好，我是林晚。很高兴认识你！你叫什么名字？"
+    assert full_width('"你走吧"，她说:"走!!"') == "“你走吧”，她说：“走！！”"
+    assert full_width("价格是3.5元,现在8:45了") == "价格是3.5元，现在8:45了"  # numbers keep theirs
+    assert full_width("Tony, OK. 等等...") == "Tony, OK. 等等..."  # after Latin words, and an ellipsis, as typed
+
+
 def test_a_chinese_episode_gets_word_broken_short_drama_subtitles(tmp_path):
     project = make_project(tmp_path, size=(216, 384))
     path = project / "screenplay.yaml"
@@ -99,7 +108,7 @@ def test_a_chinese_episode_gets_word_broken_short_drama_subtitles(tmp_path):
     data["characters"]["ana"]["name"] = "周明远"
     data["characters"]["bo"]["name"] = "林晓雨"
     data["scenes"][0]["beats"][1]["line"]["text"] = "凌晨三点，周明远还一个人守在医院门口，等着那四十万块钱。"
-    data["scenes"][0]["beats"][2]["line"]["text"] = "林晓雨说好三天之内还清。"
+    data["scenes"][0]["beats"][2]["line"]["text"] = "林晓雨说好三天之内还清,对吧?"  # typed half-width
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     director("-p", str(project), "render", "--until", "subtitles", check=True)
     subs = pysubs2.load(str(next((project / ".director" / "cache" / "subtitles").rglob("episode.ass"))))
@@ -108,6 +117,7 @@ def test_a_chinese_episode_gets_word_broken_short_drama_subtitles(tmp_path):
     for word in ("凌晨", "三点", "周明远", "医院", "四十万", "林晓雨", "三天"):
         assert any(word in ln for ln in lines), (word, lines)
     assert not any(ln.endswith(("。", "，")) for ln in lines) and "，" not in text  # zh-drama style (zh default)
+    assert "," not in text and "?" not in text and "对吧？" in text  # the Chinese audit: set as Chinese punctuation
     assert all(ln and ln[0] not in NO_LINE_START for ln in lines)
     assert all(e.end - e.start >= 800 for e in subs), [(e.start, e.end) for e in subs]  # no cue under 0.8 s
     status = json.loads(director("-p", str(project), "--json", "status", check=True).stdout)
