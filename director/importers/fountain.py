@@ -237,7 +237,7 @@ def _title_page(lines: list[tuple[int, str]]) -> tuple[dict[str, list[str]], int
     block = block[:block.index("")] if "" in block else block
     # a title page opens with a key; another key may come before the title (Format: short drama / Title: ...)
     if i == len(lines) or not _KEY.fullmatch(block[0]) or not any(_TITLE_KEY.fullmatch(b) for b in block):
-        return {}, 0
+        return _book_title(lines, i)
     page: dict[str, list[str]] = {}
     key = ""
     while i < len(lines) and lines[i][1].strip():
@@ -255,6 +255,25 @@ def _title_page(lines: list[tuple[int, str]]) -> tuple[dict[str, list[str]], int
             page.setdefault(key, []).append(plain(value))
         i += 1
     return page, i
+
+
+_BOOK_TITLE = re.compile(r"《(?P<title>[^《》]{1,60})》\s*(?P<episode>第\s*[\d一二三四五六七八九十百零两]+\s*集)?\s*")
+_EPISODE_LINE = re.compile(r"[【\[（(]?\s*第\s*[\d一二三四五六七八九十百零两]+\s*集\s*[】\]）)]?")
+
+
+def _book_title(lines: list[tuple[int, str]], i: int) -> tuple[dict[str, list[str]], int]:
+    """A Chinese script's title in book-title marks at its top (《替身新娘》, 《替身新娘》第一集, a 第一集 line under
+    it) as its title page: the file's name was taken for the title and 第一集 was dropped."""
+    match = _BOOK_TITLE.fullmatch(lines[i][1].strip()) if i < len(lines) else None
+    if match is None:
+        return {}, 0
+    episode = [match["episode"]] if match["episode"] else []
+    i += 1
+    while i < len(lines) and not lines[i][1].strip():
+        i += 1
+    if not episode and i < len(lines) and _EPISODE_LINE.fullmatch(lines[i][1].strip()):
+        episode, i = [lines[i][1].strip().strip("【】[]（）() ")], i + 1
+    return {"title": [" ".join([match["title"].strip(), *episode])]}, i
 
 
 class _Reader:

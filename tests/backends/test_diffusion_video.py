@@ -89,7 +89,8 @@ def test_first_last_frame_model_receives_the_next_keyframe(tiny, tmp_path):
     assert last.getpixel((2, 2))[2] > 150  # the blue next keyframe, fitted to the native size
 
 
-def test_seed_change_rerenders_that_clip_only(tiny, tmp_path):
+@pytest.mark.slow  # opt-in (make test-slow): 20 s; a seed's re-render is held on the preview path (test_invalidation)
+def test_seed_change_rerenders_that_clip_only(tiny, tmp_path):  # and the Wan clip by the conformance test above
     project = make_project(tmp_path, size=(72, 128))
     cfg = yaml.safe_load((project / "director.yaml").read_text())
     cfg["backends"] = {"video": {"backend": "wan-i2v", "model": str(tiny("wan_ti2v")), "steps": 2, "resolution": 64,

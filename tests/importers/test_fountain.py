@@ -624,3 +624,14 @@ def test_a_chinese_scripts_marked_lines_become_what_they_mark(tmp_path):
     assert "the sound '奇怪的声音' is not one director knows; it is kept as a comment" in messages(result)
     assert "# direction: （本集完）" in result.yaml_text and "# sfx: 奇怪的声音" in result.yaml_text
     assert_valid(result, tmp_path)
+
+
+def test_a_book_title_at_the_top_is_the_title_with_its_episode(tmp_path):
+    """The Chinese studio's audit: 《替身新娘》 and 第一集 above the first heading were dropped for the file's name."""
+    for script, title in (("《替身新娘》\n\n第一集\n\n1-1 医院走廊 夜 内\n\n林晚：你好。\n\n顾言：嗯。\n", "替身新娘 第一集"),
+                          ("《替身新娘》第2集\n1-1 医院走廊 夜 内\n林晚：你好。\n顾言：嗯。\n", "替身新娘 第2集"),
+                          ("《替身新娘》\n\n1-1 医院走廊 夜 内\n\n林晚：你好。\n\n顾言：嗯。\n", "替身新娘")):
+        result = import_text(tmp_path, script, name="ep.txt")
+        assert result.screenplay_dict["title"] == title and len(lines(result)) == 2
+        assert not [w for w in result.warnings if "before the first scene heading" in w.message]
+        assert_valid(result, tmp_path)

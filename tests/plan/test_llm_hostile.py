@@ -329,11 +329,11 @@ def test_a_malformed_base_url_is_a_config_error_not_a_bug(project, url):
     assert_clean(proc)
 
 
-@pytest.mark.parametrize("wrap", [
-    lambda doc: f"```json\n{doc}\n```",
+@pytest.mark.parametrize("wrap", [  # the bare fence and bare prose: opt-in, inside prose-and-fence's path
+    pytest.param(lambda doc: f"```json\n{doc}\n```", marks=pytest.mark.slow),
     lambda doc: f"Sure! Here is the plan:\n\n```json\n{doc}\n```\nLet me know if you want changes.",
     lambda doc: f"<think>The scene has two beats, so {{maybe}} two shots.</think>\n{doc}",
-    lambda doc: f"Here is the plan: {doc} Hope it helps.",
+    pytest.param(lambda doc: f"Here is the plan: {doc} Hope it helps.", marks=pytest.mark.slow),
 ], ids=["fenced", "prose-and-fence", "think", "prose"])
 def test_json_wrapped_as_local_models_write_it_is_read(project, sp, wrap):
     """A server that takes response_format but does not enforce it (older Ollama, proxies) sends the JSON in
@@ -526,12 +526,13 @@ def test_non_ascii_key_is_a_clear_error_about_the_key(project, sp):
 
 @pytest.mark.parametrize("step", [
     {"raw": "<html><body>oops</body></html>", "content_type": "text/html"},
-    {"raw": "<html><body>oops</body></html>", "content_type": "application/json"},
+    # opt-in (make test-slow): variants of the html, choices-null and binary cases' paths (the suite's 10 minutes)
+    pytest.param({"raw": "<html><body>oops</body></html>", "content_type": "application/json"}, marks=pytest.mark.slow),
     {"raw": b"\x00\xff\xfe binary", "content_type": "application/octet-stream"},
-    {"body": {"foo": 1}},
+    pytest.param({"body": {"foo": 1}}, marks=pytest.mark.slow),
     {"body": {"choices": None}},
-    {"body": {"choices": []}},
-    {"body": [1, 2, 3]},
+    pytest.param({"body": {"choices": []}}, marks=pytest.mark.slow),
+    pytest.param({"body": [1, 2, 3]}, marks=pytest.mark.slow),
     {"raw": "[" * 100000 + "]" * 100000, "content_type": "application/json"},  # a RecursionError: internal error
 ], ids=["html", "html-as-json", "binary", "foo", "choices-null", "choices-empty", "json-list", "nested"])
 def test_a_200_that_is_not_a_chat_completion_falls_back_to_the_rules(project, sp, step):
@@ -603,7 +604,7 @@ def test_an_answer_compressed_in_a_way_never_asked_for_is_refused_unread(project
     assert all(c["headers"].get("Accept-Encoding") == "gzip, deflate" for c in calls), calls[:1]
 
 
-@pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw-deflate"])
+@pytest.mark.parametrize("encoding", ["gzip", pytest.param("deflate", marks=pytest.mark.slow), "raw-deflate"])
 def test_an_answer_the_server_compressed_is_read(project, sp, encoding):
     """gzip or deflate, asked for, is decoded by the cap as httpx would have (deflate with zlib's header or raw)."""
     import gzip
