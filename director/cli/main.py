@@ -67,8 +67,9 @@ def _project(where: Path | None = None):
 @app.command()
 def new(
     name: Annotated[Path, typer.Argument(help="folder to create")],
-    template: Annotated[str, typer.Option("--template", "-t", help="project template: vertical-drama (English) or "
-                                          "vertical-drama-zh (Chinese, 中文)")] = "vertical-drama",
+    template: Annotated[Optional[str], typer.Option("--template", "-t", help="project template: vertical-drama "
+                                                    "(English) or vertical-drama-zh (Chinese, 中文); with --from, the "
+                                                    "script's language picks it")] = None,
     from_script: Annotated[Optional[str], typer.Option(
         "--from", help="start from a Fountain or Final Draft (.fdx) script instead of the template's story; - reads "
                        "it from standard input")] = None,
@@ -80,13 +81,16 @@ def new(
     from director.resources import data_dir, templates
 
     known = templates()
-    if template not in known:
+    if template is not None and template not in known:
         from director.vocab import did_you_mean
 
         raise UsageError(f"unknown template {template!r}{did_you_mean(template, known)}; available: {', '.join(known)}")
     if name.exists():
         raise UsageError(f"{name} already exists; choose a new folder name")
     imported = _import_script(from_script) if from_script is not None else None  # a bad script leaves no folder
+    if template is None:  # a Chinese script gets the Chinese template (its voices, subtitles and studio)
+        language = str((imported.screenplay_dict.get("language") if imported else None) or "")
+        template = "vertical-drama-zh" if language.lower().startswith("zh") else "vertical-drama"
     shutil.copytree(data_dir("templates") / template, name)
     if imported is not None:
         from director.store.files import atomic_write_text

@@ -273,7 +273,9 @@ def test_a_cut_never_splits_a_character_as_a_reader_sees_it(text, kept):
 
 
 def test_a_new_project_starts_from_a_script(tmp_path):
-    director("new", str(tmp_path / "ward"), "--from", str(DATA / "hospital_zh.fountain"), check=True, cwd=tmp_path)
+    made = json.loads(director("--json", "new", str(tmp_path / "ward"), "--from", str(DATA / "hospital_zh.fountain"),
+                               check=True, cwd=tmp_path).stdout)
+    assert made["template"] == "vertical-drama-zh"  # a Chinese script picks the Chinese template (it took English)
     text = (tmp_path / "ward/screenplay.yaml").read_text(encoding="utf-8")
     assert "language: zh-CN" in text and "hospital_zh.fountain:" in text
     assert json.loads(director("-p", str(tmp_path / "ward"), "--json", "validate", check=True).stdout)["valid"]
