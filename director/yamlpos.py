@@ -315,7 +315,11 @@ def _full_width(text: str, until: int, display: str) -> Problem | None:
                        "method to half-width, or retype it)")
         elif m := _WIDE_SPACE.search(line):
             at = m.start(1) if m.group(1) else m.start(2)
-            fixed = line[:at] + ("  " if m.group(1) else " ") + line[at + 1:]  # it is two columns wide
+            if m.group(1):  # the whole indentation, each full-width space two columns wide (an editor typed 　　　)
+                indent = len(line) - len(line.lstrip(" \u3000"))
+                fixed = line[:indent].replace("\u3000", "  ") + line[indent:]
+            else:
+                fixed = line[:at] + " " + line[at + 1:]
             message = ("a full-width space (U+3000); YAML indents and separates with ordinary spaces (retype it "
                        "with the input method in half-width mode)")
         else:

@@ -204,6 +204,7 @@ def test_a_reference_put_back_with_its_old_size_and_time_is_judged_again(tmp_pat
     (("    time: night\n    beats:\n      - action: \"Ren", "    time：night\n    beats:\n      - action: \"Ren"),
      (30, 9), "full-width colon"),
     (("  - id: arrival", "\u3000- id: arrival"), (21, 1), "full-width space"),
+    (("      - action: \"Ren", "\u3000\u3000\u3000- action: \"Ren"), (32, 1), "full-width space"),  # an indent of them
     (("      - action: \"Ren", "\t  - action: \"Ren"), (32, 1), "tab; YAML indents with spaces only"),
 ])
 def test_a_chinese_input_methods_full_width_colon_or_space_is_named_on_its_line(tmp_path, edit, where, words):
