@@ -344,13 +344,25 @@ class Screenplay(Model):
         return self.characters[card.who].name or card.who
 
     def cue_words(self, beat: Beat) -> str:
-        """A cue beat as the storyboard and the studio list it: "sfx: door", "music stops", "intro card: ..."."""
+        """A cue beat as the storyboard and the studio list it: "sfx: door", "music stops", "intro card: ...";
+        in a Chinese screenplay as its crew says it: "音效：雷声", "音乐停", "字幕卡：三天后"."""
+        zh = self.language.lower().startswith("zh")
+        said = " — ".join(p for p in (self.card_name(beat.card), beat.card.text) if p) if beat.card else ""
+        if zh:
+            if beat.sfx is not None:
+                return f"音效：{beat.sfx.name}"
+            if beat.music is not None:
+                return "音乐停" if beat.music.stop else f"音乐：{beat.music.mood}"
+            if beat.card is not None:
+                kind = {"title": "标题卡", "intro": "人物介绍卡", "insert": "插入卡", "caption": "字幕卡"}[beat.card.kind]
+                return f"{kind}：{said}"
+            return f"停顿 {beat.pause:g} 秒" if beat.pause is not None else ""
         if beat.sfx is not None:
             return f"sfx: {beat.sfx.name}"
         if beat.music is not None:
             return "music stops" if beat.music.stop else f"music: {beat.music.mood}"
         if beat.card is not None:
-            return f"{beat.card.kind} card: " + " — ".join(p for p in (self.card_name(beat.card), beat.card.text) if p)
+            return f"{beat.card.kind} card: {said}"
         return f"pause {beat.pause:g} s" if beat.pause is not None else ""
 
     def beats(self) -> typing.Iterator[tuple[str, Scene, Beat]]:

@@ -17,22 +17,28 @@ from director.store.files import atomic_write_text, read_own, temp_beside
 
 COLUMNS = 4
 DELIVERY_TAGS = {"vo": " (V.O.)", "os": " (O.S.)", "inner": " (inner)", "phone": " (phone)", "radio": " (radio)"}
+# a Chinese screenplay's storyboard in its crew's words (it said Narrator:, (inner), talking: ... (lip sync))
+DELIVERY_TAGS_ZH = {"vo": "（画外音）", "os": "（画外）", "inner": "（内心）", "phone": "（电话）", "radio": "（对讲机）"}
 THUMB_W = 240
 BACKGROUND = (24, 24, 28)
 PANEL_W = 360  # the storyboard's panels and reference thumbnails (the preview's panels bring theirs this wide)
 
 
-def _aside(parenthetical: str | None) -> str:
+def _aside(parenthetical: str | None, zh: bool = False) -> str:
     """' (whispering)': a parenthetical in brackets once, written with them (as scripts and the importers write it,
-    "(quietly)", "（压低声音）") or without."""
+    "(quietly)", "（压低声音）") or without; in Chinese with no space, in full-width brackets."""
     text = (parenthetical or "").strip()
     if not text:
         return ""
+    if zh:
+        return text if text[0] in "(（" and text[-1] in ")）" else f"（{text}）"
     return f" {text}" if text[0] in "(（" and text[-1] in ")）" else f" ({text})"
 
 
 def _shot_rows(ctx) -> list[dict]:
     rows = []
+    zh = ctx.sp.language.lower().startswith("zh")
+    tags, colon, narrator = (DELIVERY_TAGS_ZH, "：", "旁白") if zh else (DELIVERY_TAGS, ": ", "Narrator")
     for shot in ctx.shots:
         entry = ctx.results.get("keyframes", {}).get(shot.id)
         timing = ctx.results.get("timing", {}).get(shot.id)
@@ -41,15 +47,16 @@ def _shot_rows(ctx) -> list[dict]:
         for ref in shot.beats:
             beat = ctx.beats[ref]
             if beat.line:
-                tag = DELIVERY_TAGS.get(beat.line.heard_as, "")
-                aside = _aside(beat.line.parenthetical)
-                lines.append(f"{ctx.sp.characters[beat.line.who].name or beat.line.who}{tag}{aside}: {beat.line.text}")
+                tag = tags.get(beat.line.heard_as, "")
+                aside = _aside(beat.line.parenthetical, zh)
+                lines.append(f"{ctx.sp.characters[beat.line.who].name or beat.line.who}{tag}{aside}{colon}"
+                             f"{beat.line.text}")
             elif beat.narration:
-                lines.append(f"Narrator: {beat.narration.text}")
+                lines.append(f"{narrator}{colon}{beat.narration.text}")
             elif beat.action:
                 lines.append(beat.action)
             else:
-                lines.append(f"[{ctx.sp.cue_words(beat)}]")
+                lines.append(f"【{ctx.sp.cue_words(beat)}】" if zh else f"[{ctx.sp.cue_words(beat)}]")
         clip = ctx.results.get("clips", {}).get(shot.id)
         sync = (clip.meta.get("report", {}).get("sync") or {}) if clip is not None else {}
         talks = talking_speakers(ctx.sp, shot)
@@ -59,7 +66,7 @@ def _shot_rows(ctx) -> list[dict]:
     return rows
 
 
-STORYBOARD_VERSION = 2  # raise when the sheet or page is drawn differently
+STORYBOARD_VERSION = 3  # raise when the sheet or page is drawn differently (3: a Chinese one in Chinese)
 
 
 def storyboard_signature(ctx) -> str:
@@ -75,6 +82,8 @@ def storyboard_signature(ctx) -> str:
 
 def write_storyboard(ctx, out: Path) -> dict[str, str]:
     rows = _shot_rows(ctx)
+    zh = ctx.sp.language.lower().startswith("zh")
+    talking_words = ("说话：", "（口型同步）") if zh else ("talking: ", " (lip sync)")
     fmt = ctx.sp.format
     thumb_h = round(THUMB_W * fmt.height / fmt.width)
     text_h = 80
@@ -121,8 +130,9 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
         shot, entry = row["shot"], row["entry"]
         scores = entry.meta.get("report", {}).get("scores", {}) if entry is not None else {}
         people = ", ".join(f"{c} {scores[c]:.2f}" if c in scores else c for c in shot.characters) or "-"
-        said = next((t for t in row["lines"] if not t.startswith("[")), row["lines"][0] if row["lines"] else "")
-        caption = f"{shot.id}  {row['seconds']:.1f}s  {shot.size}/{shot.move}" + ("  talks" if row["talking"] else "")
+        said = next((t for t in row["lines"] if not t.startswith(("[", "【"))), row["lines"][0] if row["lines"] else "")
+        caption = f"{shot.id}  {row['seconds']:.1f}s  {shot.size}/{shot.move}" + (
+            ("  说话" if zh else "  talks") if row["talking"] else "")
         signature = fingerprint({"v": STORYBOARD_VERSION, "panel": entry.key if entry is not None else None,
                                  "size": cell_size, "caption": caption, "people": people, "said": said,
                                  "language": forms})
@@ -173,7 +183,8 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
             f'<figure><img src="panels/{html.escape(shot.id)}.jpg" alt="{html.escape(shot.id)}">'
             f"<figcaption><b>{html.escape(shot.id)}</b> · {row['seconds']:.2f}s · {shot.size} {shot.angle} "
             f"{shot.move} · {html.escape(people)}"
-            + (f"<p class=talk>talking: {html.escape(row['talking'])} (lip sync)</p>" if row["talking"] else "")
+            + (f"<p class=talk>{talking_words[0]}{html.escape(row['talking'])}{talking_words[1]}</p>"
+               if row["talking"] else "")
             + _review_line(row["entry"])
             + "".join(f"<p>{html.escape(line)}</p>" for line in row["lines"]) + "</figcaption></figure>")
     refs = _reference_cards(ctx, panels, index)
@@ -184,12 +195,13 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
         tmp.replace(out / "storyboard.png")
     finally:
         tmp.unlink(missing_ok=True)  # a disk filled mid-write leaves no half sheet behind
-    page = (f"<!doctype html><meta charset='utf-8'><title>{html.escape(ctx.sp.title)} — storyboard</title>"
+    page = (f"<!doctype html><html lang='{html.escape(ctx.sp.language, quote=True)}'><meta charset='utf-8'>"
+            f"<title>{html.escape(ctx.sp.title)} — {'分镜' if zh else 'storyboard'}</title>"
             "<style>body{font-family:sans-serif;background:#18181c;color:#eee}main{display:flex;flex-wrap:wrap;gap:16px}"
             "figure{width:260px;margin:0}img{width:100%}p{margin:4px 0;font-size:13px;color:#ccc}"
             ".talk{color:#ffd27a}.review{color:#9fd8ff}</style>"
             f"<h1>{html.escape(ctx.sp.title)}</h1><main>{''.join(cards)}</main>"
-            + (f"<h2>Reference sheets</h2><main>{''.join(refs)}</main>" if refs else ""))
+            + (f"<h2>{'参考图' if zh else 'Reference sheets'}</h2><main>{''.join(refs)}</main>" if refs else ""))
     atomic_write_text(out / "storyboard.html", page)
     return {"storyboard": str(out / "storyboard.png"), "storyboard_html": str(out / "storyboard.html")}
 

@@ -1,6 +1,8 @@
 """Chinese: speech in Mandarin, subtitles wrapped by measured width, a font that has every glyph."""
 from __future__ import annotations
 
+import re
+
 import subprocess
 
 import pysubs2
@@ -89,6 +91,11 @@ def test_chinese_episode_renders_with_chinese_subtitles(tmp_path):
     subs = pysubs2.load(str(project / "out/screenplay/episode.srt"))
     assert subs[0].plaintext == "还剩十秒 来得及！"  # the zh-drama style (Chinese default): internal comma as a space
     assert all(len(e.plaintext.split("\n")) <= 2 for e in subs)
+    # the storyboard a Chinese crew shares is in Chinese (it said Narrator:, (inner), talking: ... (lip sync))
+    page = (project / "out/screenplay/storyboard.html").read_text(encoding="utf-8")
+    assert "<html lang='zh-CN'>" in page and "— 分镜</title>" in page and "（口型同步）" in page
+    assert "Narrator" not in page and "lip sync" not in page and "] " not in page and "card:" not in page
+    assert re.search(r"<p>[\u4e00-\u9fff]{1,4}(?:（[^）]+）)?：[^ ]", page)  # 陈默：你迟到了。 (a full-width colon)
 
 
 def test_a_line_in_another_script_is_voiced_in_its_own_language(tmp_path):
