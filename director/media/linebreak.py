@@ -62,6 +62,12 @@ LEAN_FORWARD = {"把", "被", "给", "跟", "对", "从", "让", "向", "在", "
 # hour, and 10:30 is kept whole by ``WHOLE``)
 DAY_TIMES = ("上午", "下午", "中午", "晚上", "早上", "凌晨", "傍晚", "今晚", "明早", "明晚", "今早")
 HOUR = re.compile(r"^[0-9０-９零〇一二三四五六七八九十两]+(?:点|时)")
+# a date or a time of several parts (2025年|12月|31日, 11点|59分 broke between them): a part after a part
+_NUM = "[0-9０-９零〇一二三四五六七八九十两]+"
+DATE_PART = re.compile(rf"{_NUM}(?:年|月|日|号|点|时)$")
+NEXT_PART = re.compile(rf"^{_NUM}(?:月|日|号|点|时|分|秒)?$|^{_NUM}(?:月|日|号|点|时|分|秒)")
+# ... and its number waiting for its unit (2025年12 | 月)
+PART_NUMBER = re.compile(rf"(?:年|月|日|号|点|时|{'|'.join(DAY_TIMES)}){_NUM}$")
 _lock = threading.Lock()
 
 
@@ -197,7 +203,10 @@ def _glue(parts: list[str]) -> list[str]:
                 or (core[-1:].isalnum() and word in PARTICLES)  # CEO的 too
                 or (han and word in COVERBS and (len(core) == 1 or (word == "到" and len(core) == 2)))
                 or core in LEAN_FORWARD
-                or (core.endswith(DAY_TIMES) and HOUR.match(part))):
+                or (core.endswith(DAY_TIMES) and HOUR.match(part))
+                or (DATE_PART.search(core) and NEXT_PART.match(part))
+                or (PART_NUMBER.search(core) and UNIT.match(part))
+                or (core.endswith(DAY_TIMES) and re.match(rf"{_NUM}$", part))):
             out[-1] = prev + part
         else:
             out.append(part)
