@@ -455,7 +455,19 @@ def cards_of(ctx: RenderContext) -> tuple[CardCue, ...]:
             continue
         out.append(CardCue(card.kind, ctx.sp.card_name(card), card.text, round(t, 4),
                            round(min(end, t + card.seconds), 4)))
-    return tuple(out)
+    # one card at a time: an intro card and a title card on one moment showed both, one crowding the other (the
+    # Chinese studio's audit). A card on the moment of the one before comes after it; a card still up when the next
+    # comes gives way to it.
+    placed: list[CardCue] = []
+    for card in sorted(out, key=lambda c: c.start):  # stable: in the screenplay's order
+        if placed and card.start <= placed[-1].start:
+            start = placed[-1].end
+            card = replace(card, start=start, end=round(min(end, start + card.end - card.start), 4))
+        if placed and placed[-1].end > card.start:
+            placed[-1] = replace(placed[-1], end=card.start)
+        if card.end > card.start:
+            placed.append(card)
+    return tuple(placed)
 
 
 def make_subtitles(req: SubtitleRequest, out) -> Made:

@@ -304,3 +304,19 @@ def test_overlapping_lines_go_on_separate_text_tracks_in_a_jianying_draft(craft)
     otio = json.loads(director("-p", str(project), "--json", "export", "--format", "otio", check=True).stdout)
     timeline = Path(otio["exports"][0]["path"]).read_text(encoding="utf-8")
     assert "intro card" in timeline and "实习医生" in timeline  # a marker where each card goes
+
+
+def test_a_card_gives_way_to_the_next_one(tmp_path):
+    """The Chinese studio's audit: an intro card (2.5 s) still up when the title card came showed both at once."""
+    project = make_project(tmp_path)
+    path = project / "screenplay.yaml"
+    sp = yaml.safe_load(path.read_text(encoding="utf-8"))
+    beats = sp["scenes"][0]["beats"]
+    beats[1:1] = [{"card": {"kind": "intro", "who": "ana", "text": "courier"}},
+                  {"card": {"kind": "title", "text": "EPISODE ONE"}}]
+    path.write_text(yaml.safe_dump(sp, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    director("-p", str(project), "render", "--until", "subtitles", check=True)
+    cards = pysubs2.load(str(next((project / ".director/cache/subtitles").rglob("cards.srt"))))
+    shown = [(e.start, e.end, e.plaintext) for e in cards.events]
+    assert [t for *_, t in shown] == ["Ana\ncourier", "EPISODE ONE"], shown
+    assert shown[0][1] == shown[1][0] and shown[1][1] > shown[1][0], shown  # one at a time: the title after it
