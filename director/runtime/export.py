@@ -154,6 +154,7 @@ def rendered(project, episode: str | None, profile: str | None = None) -> Render
 def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
     """The episode as an editor gets it, and the media files it uses (relative name -> cache file)."""
     sp, cfg = ctx.sp, ctx.config
+    zh = sp.language.lower().startswith("zh")  # the names a Chinese editor reads: 旁白, 场次, 字幕卡
     media: dict[str, Path] = {}
     starts = ctx.starts()
     scenes = {s.id: s for s in sp.scenes}
@@ -186,7 +187,7 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
             | ({"look": "flashback (graded in the clip)"} if grade else {})))
         if shot.scene != previous_scene:
             scene = scenes[shot.scene]
-            markers.append((start, f"scene {shot.scene}", "GREEN",
+            markers.append((start, f"场次 {shot.scene}" if zh else f"scene {shot.scene}", "GREEN",
                             f"{scene.location} {scene.time}".strip()))
             previous_scene = shot.scene
         failed = [n for n in key.meta.get("notes", []) if "below the threshold" in n]
@@ -204,7 +205,8 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
             transitions.append(Transition(i, "fade", d_out, d_in))
     audio: dict[str, list[Item]] = {}
     names = {cid: c.name or cid for cid, c in ctx.sp.characters.items()}  # a track per character, by its name
-    names.setdefault(NARRATOR, NARRATOR)  # the narrator's track too: a character named "narrator" shared it
+    names.setdefault(NARRATOR, "旁白" if zh else NARRATOR)  # the narrator's track too: a character named
+    # "narrator" shared it; a Chinese editor's timeline says 旁白
     said = [n.casefold() for n in names.values()]
     shown = {cid: name if said.count(name.casefold()) == 1 or cid == NARRATOR else cid for cid, name in names.items()}
     levels = ctx.entry("mix", "episode").meta.get("voice_gain_db") or []  # each line's level and delivery
@@ -257,7 +259,9 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
     media["media/reference/mix.wav"] = mix.role("audio")
     subtitles = burned_cues(subs.role("ass"))
     cards = [(c.start, c.end, c.kind, "\n".join(t for t in (c.title, c.text) if t)) for c in cards_of(ctx)]
-    markers += [(_frame(start, sp), f"{kind} card", "YELLOW", text) for start, _, kind, text in cards]
+    card_words = {"title": "标题卡", "intro": "人物介绍卡", "insert": "插入卡", "caption": "字幕卡"}
+    markers += [(_frame(start, sp), card_words[kind] if zh else f"{kind} card", "YELLOW", text)
+                for start, _, kind, text in cards]
     markers.sort(key=lambda m: m[0])
     notes = [f"music is ducked {cfg.mix.duck_db:g} dB and sound effects {cfg.mix.sfx_duck_db:g} dB while anyone "
              f"speaks, music cues fade in and out (and cross-fade {CROSSFADE:g} s between scenes), "

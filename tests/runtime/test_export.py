@@ -837,3 +837,15 @@ def test_a_character_named_narrator_keeps_a_track_of_its_own(tmp_path):
     tracks = json.loads(director("-p", str(project), "--json", "export", "-f", "otio", check=True).stdout
                         )["exports"][0]["tracks"]
     assert "dialogue narrator" in tracks and f"dialogue {who}" in tracks, tracks
+
+
+def test_a_chinese_episodes_timeline_names_its_tracks_and_markers_in_chinese(tmp_path):
+    """The Chinese studio's audit: the narrator's track was `dialogue narrator`, the markers `scene s1`."""
+    project = make_project(tmp_path, ROOT / "projects/zh-demo", size=(72, 128))
+    director("-p", str(project), "render", check=True)
+    director("-p", str(project), "export", "--format", "otio", check=True)
+    timeline = otio.adapters.read_from_file(str(project / "out/screenplay/screenplay.otio"))
+    tracks = [t.name for t in timeline.tracks]
+    assert "dialogue 旁白" in tracks and "dialogue narrator" not in tracks, tracks
+    markers = [m.name for m in timeline.tracks.markers]
+    assert any(m.startswith("场次 ") for m in markers) and not any(m.startswith("scene ") for m in markers), markers
