@@ -303,7 +303,7 @@ def test_overlapping_lines_go_on_separate_text_tracks_in_a_jianying_draft(craft)
     assert name["size"] > role["size"] and name["fill"]["content"]["solid"]["color"] != [1.0, 1.0, 1.0]
     otio = json.loads(director("-p", str(project), "--json", "export", "--format", "otio", check=True).stdout)
     timeline = Path(otio["exports"][0]["path"]).read_text(encoding="utf-8")
-    assert "intro card" in timeline and "实习医生" in timeline  # a marker where each card goes
+    assert "人物介绍卡" in timeline and "实习医生" in timeline  # a marker where each card goes (in Chinese: a zh episode)
 
 
 def test_a_card_gives_way_to_the_next_one(tmp_path):
