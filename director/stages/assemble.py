@@ -87,6 +87,7 @@ class AssembleRequest:
     subtitles: Artifact | None = added("subtitles changed", None)  # burned in; None when not
     burn: str = added("burned-in text changed", "ass")  # the subtitles' role burned: ass (all), cards (cards only)
     looks: tuple[str, ...] = added("flashback changed", ())  # per shot: "" or "flashback" (a grade)
+    language: str = added("language changed", "")  # the sound's ISO 639-2 language, tagged (it was "und")
 
 
 class AssembleStage(Stage):
@@ -104,7 +105,7 @@ class AssembleStage(Stage):
         order = segment_ids(ctx)
         if order is not None:  # joined from the shots' segments
             req = AssembleRequest(segments=tuple(ctx.artifact("segments", i) for i in order), frames=frames, mix=mix,
-                                  fps=fmt.fps, encode=ctx.config.encode)
+                                  fps=fmt.fps, encode=ctx.config.encode, language=iso639(ctx.sp.language))
             yield self.job(ctx, "episode", req, partial(assemble_episode, req))
             return
         subtitles = ctx.artifact("subtitles", "episode")
@@ -114,7 +115,8 @@ class AssembleStage(Stage):
                               clips=tuple(ctx.artifact("clips", s.id) for s in ctx.shots),
                               transitions=tuple(s.transition for s in ctx.shots),
                               subtitles=subtitles if burn or subtitles.has("cards") else None,
-                              burn="ass" if burn else "cards", looks=looks if any(looks) else ())
+                              burn="ass" if burn else "cards", looks=looks if any(looks) else (),
+                              language=iso639(ctx.sp.language))
         yield self.job(ctx, "episode", req, partial(assemble_episode, req))
 
 
@@ -122,26 +124,39 @@ def assemble_episode(req: AssembleRequest, out: Path) -> Made:
     if req.segments:
         audio = req.mix.file("aac") if req.mix.has("aac") else req.mix.file("audio")
         total = join_segments([s.file("video") for s in req.segments], sum(req.frames), req.fps, audio, req.encode,
-                              out / "episode.mp4")
+                              out / "episode.mp4", req.language)
     else:
         ass = req.subtitles.file(req.burn) if req.subtitles else None
         total = single_encode([ClipSource.of(c) for c in req.clips], list(req.frames), list(req.transitions), req.fps,
-                              req.mix.file("audio"), ass, req.encode, out / "episode.mp4", list(req.looks))
+                              req.mix.file("audio"), ass, req.encode, out / "episode.mp4", list(req.looks), req.language)
     return Made({"video": "episode.mp4"}, info={"frames": total, "duration": total / req.fps})
 
 
-def _audio_args(enc: EncodeConfig, total: int, fps: float, out: Path, audio: Path | None = None) -> list[str]:
-    """The audio's encoder (or a copy of the mix's own AAC) and the MP4's length and layout."""
+def _audio_args(enc: EncodeConfig, total: int, fps: float, out: Path, audio: Path | None = None,
+                language: str = "") -> list[str]:
+    """The audio's encoder (or a copy of the mix's own AAC), its language, and the MP4's length and layout."""
     codec = ["-c:a", "copy"] if audio is not None and Path(audio).suffix == ".m4a" else \
         ["-c:a", "aac", "-b:a", enc.audio_bitrate]  # at the mix's own rate (mix.sample_rate)
-    return [*codec, "-t", f"{total / fps:.6f}", "-movflags", "+faststart", str(Path(out).resolve())]
+    tag = ["-metadata:s:a:0", f"language={language}"] if language else []
+    return [*codec, *tag, "-t", f"{total / fps:.6f}", "-movflags", "+faststart", str(Path(out).resolve())]
+
+
+# a screenplay's language (BCP-47) as the MP4 tags a stream's (ISO 639-2): players and editors list the track by it
+ISO639 = {"zh": "chi", "en": "eng", "ja": "jpn", "ko": "kor", "fr": "fre", "de": "ger", "es": "spa", "pt": "por",
+          "it": "ita", "ru": "rus", "th": "tha", "vi": "vie", "id": "ind", "ar": "ara", "hi": "hin"}
+
+
+def iso639(language: str) -> str:
+    """``zh-CN`` -> ``chi``; a language without a code here is not tagged ("")."""
+    return ISO639.get(language.split("-")[0].lower(), "")
 
 
 log = logging.getLogger("director.assemble")
 RAW_TICKS = 1_200_000  # the time base of ffmpeg's raw H.264 reader: 1/1,200,000 s
 
 
-def join_segments(segments: list[Path], total: int, fps: float, audio: Path, enc: EncodeConfig, out: Path) -> int:
+def join_segments(segments: list[Path], total: int, fps: float, audio: Path, enc: EncodeConfig, out: Path,
+                  language: str = "") -> int:
     """The segments' pictures one after another (stream copy) with the mix; returns the frame count. The preview's
     segments are read as one H.264 stream (``media/mp4.annex_b``: one input to open, where the concat demuxer probes
     every segment), numbered frame by frame; any others by the concat demuxer. The packets are the same."""
@@ -152,7 +167,7 @@ def join_segments(segments: list[Path], total: int, fps: float, audio: Path, enc
             run_ffmpeg(["-f", "h264", "-framerate", f"{fps:g}", "-i", str(stream.resolve()), "-i",
                         str(Path(audio).resolve()), "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-bsf:v",
                         f"setts=ts=N*{ticks}", "-video_track_timescale", str(scale),
-                        "-movie_timescale", str(max(scale, 48000)), *_audio_args(enc, total, fps, out, audio)],
+                        "-movie_timescale", str(max(scale, 48000)), *_audio_args(enc, total, fps, out, audio, language)],
                        "joining the episode's segments")
             return total
     except StageFailed as exc:  # the stream refused (a file the reader passed wrongly): the concat demuxer's join
@@ -164,7 +179,7 @@ def join_segments(segments: list[Path], total: int, fps: float, audio: Path, enc
         "file '{}'\n".format(str(Path(s).resolve()).replace("'", "'\\''")) for s in segments), encoding="utf-8")
     try:
         run_ffmpeg(["-f", "concat", "-safe", "0", "-i", str(listing.resolve()), "-i", str(Path(audio).resolve()),
-                    "-map", "0:v", "-map", "1:a", "-c:v", "copy", *_audio_args(enc, total, fps, out, audio)],
+                    "-map", "0:v", "-map", "1:a", "-c:v", "copy", *_audio_args(enc, total, fps, out, audio, language)],
                    "joining the episode's segments")
     finally:
         listing.unlink(missing_ok=True)
@@ -172,7 +187,8 @@ def join_segments(segments: list[Path], total: int, fps: float, audio: Path, enc
 
 
 def single_encode(clips: list[Path | ClipSource], frames: list[int], transitions: list[str], fps: float,
-                  audio: Path, subtitles: Path | None, enc, out: Path, looks: list[str] | None = None) -> int:
+                  audio: Path, subtitles: Path | None, enc, out: Path, looks: list[str] | None = None,
+                  language: str = "") -> int:
     """Join clips (files, or any ``ClipSource``) into one H.264/AAC MP4 in a single ffmpeg run; return its frame
     count."""
     total = sum(frames)
@@ -195,7 +211,7 @@ def single_encode(clips: list[Path | ClipSource], frames: list[int], transitions
         args += ["-i", str(Path(audio).resolve()), *filter_threads(), "-filter_complex", graph, "-map", "[vout]",
                  "-map", f"{inputs}:a", "-c:v", "libx264", "-preset", enc.preset,
                  *enc.rate_args(), "-pix_fmt", "yuv420p", *BT709, "-r", f"{fps:g}", "-frames:v", str(total),
-                 *_audio_args(enc, total, fps, out)]
+                 *_audio_args(enc, total, fps, out, language=language)]
         # the subtitles filter reads a plain relative file name most reliably: run ffmpeg in work/
         run_ffmpeg(args, "assembling the episode", cwd=work)
     finally:

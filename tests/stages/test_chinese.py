@@ -91,6 +91,10 @@ def test_chinese_episode_renders_with_chinese_subtitles(tmp_path):
     subs = pysubs2.load(str(project / "out/screenplay/episode.srt"))
     assert subs[0].plaintext == "还剩十秒 来得及！"  # the zh-drama style (Chinese default): internal comma as a space
     assert all(len(e.plaintext.split("\n")) <= 2 for e in subs)
+    import av
+
+    with av.open(str(project / "out/screenplay/episode.mp4")) as mp4:  # the sound's language, tagged (it was und)
+        assert mp4.streams.audio[0].language == "chi", mp4.streams.audio[0].metadata
     # the storyboard a Chinese crew shares is in Chinese (it said Narrator:, (inner), talking: ... (lip sync))
     page = (project / "out/screenplay/storyboard.html").read_text(encoding="utf-8")
     assert "<html lang='zh-CN'>" in page and "— 分镜</title>" in page and "（口型同步）" in page
