@@ -26,7 +26,10 @@ class Cue:
 
 
 def music_cues(ctx: RenderContext) -> list[Cue]:
-    """Where each cue starts and ends in the episode."""
+    """Where each cue starts and ends in the episode (none, without asking for the timing, where the screenplay has
+    no music: ``status`` said a music job would run in such an episode)."""
+    if not any(beat.music is not None for beat in ctx.beats.values()):
+        return []
     cues: list[Cue] = []
     open_cue = None
     for ref, t in ctx.cue_times():

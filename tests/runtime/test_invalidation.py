@@ -114,3 +114,13 @@ def test_an_emotion_edit_is_the_reason_said_for_its_keyframe(small_project):
     status = _status(small_project)
     redrawn = [r for (stage, _), r in status.items() if stage == "keyframes" and r["status"] == "runs"]
     assert len(redrawn) == 1 and "emotion changed" in redrawn[0]["reason"], redrawn
+
+
+def test_an_episode_without_music_is_said_to_need_no_music_job(small_project):
+    """The Chinese studio's audit: status said `music * runs: never rendered` for an episode with no music cue (the
+    cue list asked for the timing first); the render then made none."""
+    path = small_project / "screenplay.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "- music:\n      mood: tense\n" in text
+    path.write_text(text.replace("  - music:\n      mood: tense\n", ""), encoding="utf-8")
+    assert not [k for k in _status(small_project) if k[0] == "music"]
