@@ -103,7 +103,11 @@ def draft_name(title: str, episode: str) -> str:
     """The draft's folder, which is its name in the editor's list: the screenplay's title and the episode
     (``雨夜来电-ep01``). Every project made by ``director new`` has the episode ``screenplay``: a name from the
     episode alone made every show's draft the same one."""
-    return f"{slug(title)}-{slug(episode)}" if slug(title) != "x" else f"director-{slug(episode)}"
+    name, ep = slug(title), slug(episode)
+    if name == "x":
+        return f"director-{ep}"
+    # a title that already names its episode (替身新娘_第2集, episode 第2集) is not named twice (替身新娘_第2集-第2集)
+    return name if name.endswith(ep) else f"{name}-{ep}"
 
 
 def _fingerprint(folder: Path) -> dict[str, str]:

@@ -849,3 +849,11 @@ def test_a_chinese_episodes_timeline_names_its_tracks_and_markers_in_chinese(tmp
     assert "dialogue 旁白" in tracks and "dialogue narrator" not in tracks, tracks
     markers = [m.name for m in timeline.tracks.markers]
     assert any(m.startswith("场次 ") for m in markers) and not any(m.startswith("scene ") for m in markers), markers
+
+
+def test_a_drafts_name_says_the_episode_once():
+    """The Chinese studio's audit: the draft of 替身新娘_第2集 (episode 第2集) was named 替身新娘_第2集-第2集."""
+    from director.runtime.jianying import draft_name
+
+    assert draft_name("替身新娘 第2集", "第2集") == "替身新娘_第2集"
+    assert draft_name("雨夜来电", "ep01") == "雨夜来电-ep01" and draft_name("Night", "screenplay") == "Night-screenplay"
