@@ -95,18 +95,24 @@ def _mapping_indent(text: str) -> int:
     return 2
 
 
-def _dump(rt, data) -> str:
+def _dump(rt, data, before: str = "") -> str:
     buf = io.StringIO()
     rt.dump(data, buf)
-    return _tidy(buf.getvalue())
+    return _tidy(buf.getvalue(), before)
 
 
 BLOCK_SCALAR = re.compile(r"^(\s*).*(:|-)\s+[|>][-+0-9]*\s*(#.*)?$")
 
 
-def _tidy(text: str) -> str:
+END_COMMENT = re.compile(r"^(?P<body>.*?\S)(?P<gap> +)(?P<comment># [^\"']*)$")  # a value, then # a comment
+
+
+def _tidy(text: str, before: str = "") -> str:
     """ruamel folds a long plain scalar with the space before the fold left at the line's end (YAML drops it
-    when reading): those spaces are removed, except inside a literal or folded block, where they are text."""
+    when reading): those spaces are removed, except inside a literal or folded block, where they are text. On a
+    line the edit changed, an end-of-line comment sits two spaces after its value: ruamel kept its column, and a
+    longer or shorter line left it 1, 3 or 7 spaces away (the importer's `# script.txt:7` drifted with each edit)."""
+    kept = set(before.split("\n")) if before else None
     out, block = [], None  # the indentation a block scalar's lines are deeper than, while in one
     for line in text.split("\n"):
         indent = len(line) - len(line.lstrip(" "))
@@ -116,7 +122,11 @@ def _tidy(text: str) -> str:
         block = None
         if match := BLOCK_SCALAR.match(line):
             block = len(match[1])
-        out.append(line.rstrip(" "))
+        line = line.rstrip(" ")
+        if kept is not None and line not in kept and (found := END_COMMENT.match(line)) and \
+                not found["body"].lstrip().startswith("#"):
+            line = f"{found['body']}  {found['comment']}"
+        out.append(line)
     return "\n".join(out)
 
 
@@ -252,7 +262,7 @@ def set_shot(project: Project, episode: str | None, shot_id: str, changes: dict[
             if not already or any(p.message not in already for p in exc.problems):
                 raise
 
-    _validated(path, _dump(rt, data), check)
+    _validated(path, _dump(rt, data, source), check)
     saved = next(s for s in load_shot_list(path).shots if s.id == shot_id)
     if saved.seed != current.seed:  # a new take, as ``shot regen`` makes one: the take it leaves stays listed
         _remember(project, loaded.episode, shot_id, seeds + ([saved.seed] if saved.seed not in seeds else []),
@@ -532,7 +542,7 @@ def set_line(project: Project, episode: str | None, ref: str, text: str | None =
             line["emotion"] = emotion.strip()
         elif "emotion" in line:
             del line["emotion"]
-    _validated(path, _dump(rt, data), lambda tmp: load_screenplay(tmp, project.root))
+    _validated(path, _dump(rt, data, source), lambda tmp: load_screenplay(tmp, project.root))
     _keep_plan(project, loaded)
     warnings = []
     if line.get("emotion") and canonical_emotion(str(line["emotion"])) is None:  # what validate warns about
@@ -582,7 +592,7 @@ def _keep_plan(project: Project, before: LoadedScreenplay) -> None:
         return  # the plan was already out of date: the next render re-plans as before
     data["screenplay"] = new
     reworded = _reword_emotions(before.screenplay, after.screenplay, data.get("shots") or [])
-    _validated(path, _dump(rt, data), lambda tmp: load_shot_list(tmp, after.screenplay))
+    _validated(path, _dump(rt, data, source), lambda tmp: load_shot_list(tmp, after.screenplay))
     # the shots cover the same beats, now with these words: a later re-plan carries their edits (``covers``)
     from director.plan import beat_digests, covered, shot_digest
 

@@ -279,6 +279,18 @@ def test_a_shot_edit_leaves_no_space_at_a_lines_end(tmp_path):
         "a: one two\n  three\nb: |\n  kept \n  text  \nc: x\n"
 
 
+def test_an_edited_lines_end_comment_stays_two_spaces_after_it_and_no_other_line_moves():
+    """The Chinese studio's audit: each `director line` edit moved the importer's `# script.txt:7` comment (ruamel
+    keeps its column: 2 spaces became 1, then 3, then 7)."""
+    from director.runtime.edits import _tidy
+
+    before = 'a: {x: "short"}  # s.txt:1\nb: 1     # aligned by hand\nc: "kept # not a comment"\n'
+    after = 'a: {x: "a longer text"} # s.txt:1\nb: 1     # aligned by hand\nc: "kept # not a comment"\n'
+    assert _tidy(after, before) == after.replace('"} # s.txt', '"}  # s.txt')
+    assert _tidy('c: "x # y"\n', "c: z\n") == 'c: "x # y"\n'  # a # inside quotes is text
+    assert _tidy("d: |\n  text   # kept\n", "") == "d: |\n  text   # kept\n"
+
+
 def test_new_names_the_next_command_ready_to_paste(tmp_path):
     new = director("new", str(tmp_path / "my show"), check=True)
     assert f"director -p '{tmp_path / 'my show'}' render" in new.stdout
