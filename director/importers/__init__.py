@@ -13,7 +13,7 @@ from pathlib import Path
 
 from director.errors import Problem, ScreenplayError
 from director.importers import fdx, fountain
-from director.importers.convert import ImportResult, build, clean, likely_encoding, plausible
+from director.importers.convert import ENCODINGS, ImportResult, build, clean, decodes, likely_encoding, plausible
 from director.paths import not_regular
 from director.yamlpos import MAX_BYTES as YAML_LIMIT
 
@@ -139,6 +139,19 @@ def _utf16_bom(raw: bytes) -> bytes | None:
 
 
 PLAUSIBLE = 0.97  # the share of a decoding's text a script is written in, for it to be read without asking
+READ_AS = ("gb18030", "big5", "cp1252")  # read without asking; Shift-JIS only named (English with a curly
+# apostrophe in Windows-1252, Mia\x92s, read as Shift-JIS Mia痴: its kanji count as everyday Han)
+
+
+def _damaged_utf8(raw: bytes) -> bool:
+    """Whether ``raw`` is UTF-8 with a few bad bytes (a stray Latin-1 byte on line 44), not text in another
+    encoding: it holds more well-formed multi-byte UTF-8 characters than bad bytes (a GBK script's pairs form a
+    UTF-8 character by chance about one time in twelve). Such a file is refused at its bad byte, not re-read whole
+    in another encoding (林晚 on line 3 became 譫玲劒)."""
+    text = raw.decode("utf-8", "replace")
+    bad = text.count("\ufffd")
+    good = sum(1 for c in text if ord(c) > 0x7F and c != "\ufffd")
+    return good >= 3 and good >= bad
 
 
 def _text(raw: bytes, display: str) -> tuple[str, str | None]:
@@ -152,10 +165,12 @@ def _text(raw: bytes, display: str) -> tuple[str, str | None]:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         found = likely_encoding(raw)
-        if found and plausible(raw.decode(found[0])) >= PLAUSIBLE:
-            return raw.decode(found[0]), (f"the file is not UTF-8: it was read as {found[1]}, which it looks like "
-                                          f"(line {line} is the first that is not UTF-8); if words read wrong, save "
-                                          "it as UTF-8 and import it again")
+        readable = [(enc, name) for enc, name in ENCODINGS if enc in READ_AS and decodes(raw, enc)]
+        best = max(readable, key=lambda e: plausible(raw.decode(e[0])), default=None)
+        if best and plausible(raw.decode(best[0])) >= PLAUSIBLE and not _damaged_utf8(raw):
+            return raw.decode(best[0]), (f"the file is not UTF-8: it was read as {best[1]}, which it looks like "
+                                         f"(line {line} is the first that is not UTF-8); if words read wrong, save "
+                                         "it as UTF-8 and import it again")
         iconv = f"iconv -f {found[0].upper()} -t UTF-8" if found else ""
         convert = f"... | {iconv} | director import -" if display == STDIN else \
             f"{iconv} {Path(display).name} > fixed.fountain"

@@ -43,7 +43,7 @@ _EXTENSION = re.compile(r"\s*[(（]([^()（）]*)[)）]\s*$")
 _ENGLISH_HEADING = re.compile(r"(?i)(?P<prefix>int\.?/ext|ext\.?/int|i/e|e/i|int|ext|est)[.\s]\s*(?P<rest>.*)")
 _NUMERAL = r"[\d一二三四五六七八九十百零〇两]+"
 # 第3场, 场景二, 1-2, 一、 (the numbers of a list only where a setting or a time follows), after an episode's 第1集
-_CHINESE_HEADING = re.compile(rf"(?:第\s*{_NUMERAL}\s*集\s*)?(?:第\s*(?P<n1>{_NUMERAL})\s*[场幕]|场景?\s*(?P<n2>{_NUMERAL})|"
+_CHINESE_HEADING = re.compile(rf"(?:第\s*{_NUMERAL}\s*集\s*)?(?:第\s*(?P<n1>{_NUMERAL})\s*[场幕場]|[场場]景?\s*(?P<n2>{_NUMERAL})|"
                               r"(?P<n3>\d+(?:[-.－–—]\d+)*)|(?P<n4>[一二三四五六七八九十百零〇两]+)(?=、))[.、:：\s]\s*(?P<rest>\S.*)")
 _CHINESE_SETTINGS = {"内": "int", "内景": "int", "外": "ext", "外景": "ext", "内外": "int/ext", "内外景": "int/ext",
                      "內": "int", "內景": "int", "內外": "int/ext", "內外景": "int/ext"}  # 內: a traditional script's
@@ -94,14 +94,14 @@ def decodes(raw: bytes, encoding: str) -> bool:
     return True
 
 
-_ENCODINGS = (("gb18030", "GBK/GB18030"), ("big5", "Big5"), ("shift_jis", "Shift-JIS"), ("cp1252", "Windows-1252"))
+ENCODINGS = (("gb18030", "GBK/GB18030"), ("big5", "Big5"), ("shift_jis", "Shift-JIS"), ("cp1252", "Windows-1252"))
 
 
 def likely_encoding(raw: bytes) -> tuple[str, str] | None:
     """(codec, name) of the encoding a file that is not UTF-8 most plausibly is (``plausible``), or None: the
     hints to convert a Fountain or Final Draft file (an FDX of GBK bytes was told it looked like Windows-1252,
     which decodes nearly any bytes, and converting it so would have turned its Chinese into mojibake)."""
-    return max(((enc, name) for enc, name in _ENCODINGS if decodes(raw, enc)),
+    return max(((enc, name) for enc, name in ENCODINGS if decodes(raw, enc)),
                key=lambda e: plausible(raw.decode(e[0])), default=None)
 
 
@@ -518,6 +518,7 @@ class _Builder:
                 any(_shows(b.data) for b in beats[:-1]) and "transition" not in beats[-1].data:
             last = beats.pop()
             self.held.insert(0, Element("caption", last.data["card"]["text"], last.line))
+            self.notes = last.notes + self.notes  # its comments go with it
         self.on_call = False
         self.callers = set()
         heading, flashback = heading_markers(el.text)
@@ -700,8 +701,12 @@ class _Builder:
         self.scenes[-1].beats.append(_Beat(data, line, self.take_notes() + (notes or [])))
 
     def let_go(self) -> None:
-        """Cards held for a picture the scene never showed: its action, as the script has the words."""
+        """Cards held for a picture the scene never showed: its action, as the script has the words -- or, in a
+        scene with beats but no picture (音效：雷声 alone), cards still (they ride on the next picture)."""
         held, self.held = self.held, []
+        if held and self.scenes and self.scenes[-1].beats:
+            self.scenes[-1].beats += [_Beat(_card(el), el.line, []) for el in held]
+            return
         for el in held:
             for piece in split_text(el.text, MAX_ACTION_CHARS):
                 self.beat({"action": piece}, el.line)

@@ -51,7 +51,8 @@ _COLON_CUE = (rf"(?P<forced>[@＠]\s*)?(?P<name>{_HAN_NAME}(?:\s*[、&＆和]\s*
               r"(?P<tag>OS|VO|os|vo|Os|Vo|V\.O\.|O\.S\.)?"
               r"\s*(?:[(（](?P<paren>[^()（）]{1,20})[)）])?\s*(?P<tag2>OS|VO|os|vo)?\s*[：:]")
 _COLON_SPEECH = re.compile(_COLON_CUE + r"\s*(?P<text>\S.*)")
-_COLON_ABOVE = re.compile(_COLON_CUE)  # 林晚： on its own line, the speech on the lines under it
+_COLON_ABOVE = re.compile(_COLON_CUE.replace(r"|[A-Z][a-z]{1,15}", ""))  # 林晚： alone on its line, the speech under
+# it (a Han name: an English Montage: or Ingredients: above its lines is action)
 # a parenthetical written at the start of the speech's line (陈默：（低声）走吧。): it was spoken and subtitled as words
 _LEADING_PAREN = re.compile(r"([(（][^()（）\d]{1,20}[)）])\s*(\S.*)")  # (555) 123-4567 is words
 # the script's own labels (人物：苏晴、医生 lists who is in the scene; 字幕：三年后 is a caption), never a speaker
@@ -105,6 +106,10 @@ def colon_speech(s: str) -> re.Match | None:
             re.fullmatch(r"第.{1,4}[集场幕章]", match["name"]):
         return None
     if match["name"].isascii() and not _CJK_WORDS.search(match["text"]):  # Tony：你好。 -- not Note: she runs.
+        return None
+    if match["name"][-1:].isdigit() and match["text"][:1].isdigit():  # 晚上8：30，林晚看了看表。 is a time, not 晚上8
+        return None
+    if re.sub(r"(?:[A-Za-z]|\d{1,2})$", "", match["name"]) in _LABELS:  # 镜头1：, 画面2： are the script's labels
         return None
     return match
 
@@ -393,11 +398,7 @@ class _Reader:
             self.emit("comment", f"direction: {plain(s)}", n)
             return True
         if marked := _ZH_MARKER.fullmatch(one_spaced(s)):  # 【字幕】三年前, 音效：雷声, 【BGM：悲伤】, 特写：林晚的眼睛
-            key = (marked["key"] or marked["key2"]).lower()
-            said = plain((marked["inner"] or marked["after"] or "").strip())
-            if said or key == "闪回":
-                self.emit(_ZH_MARKER_KINDS.get(key, "shot"), said if key in _ZH_MARKER_KINDS else f"{key} {said}", n)
-                return True
+            return self.marked(n, marked)
         label = re.match(r"(人物|出场人物)\s*[：:]\s*(\S.*)", s)
         if label:
             self.emit("comment", f"characters: {label[2]}", n)
@@ -410,7 +411,8 @@ class _Reader:
         if match is None:
             return False
         if not self.speaks(match):
-            if not match["name"].endswith(_SHOWN + _SAID) and not match["name"].isascii():
+            if not match["name"].endswith(_SHOWN + _SAID) and not match["name"].isascii() and \
+                    len(re.sub(r"(?:[A-Za-z]|\d{1,2})$", "", match["name"])) <= 4:  # a name, not prose (她低头一看：)
                 self.colon_action.append((n, match["name"]))
             return False
         self._cue(n, match)
@@ -422,6 +424,35 @@ class _Reader:
             self.out.append(Element("paren", plain(lead[1]), n))
             text = lead[2]
         self.out.append(Element("dialogue", plain(text), n))
+        return True
+
+    def marked(self, n: int, marked: re.Match) -> bool:
+        """A marked line: what it marks, then what the line goes on to say as its own line (【音效：敲门声】林晚猛地抬起头。
+        is the knock and the action; 【特写】林晚：我不会放弃的。 frames her line; 【闪回】（三年前） the scene's memory and its
+        caption). The rest of such a line was dropped, a speech with it."""
+        key = (marked["key"] or marked["key2"]).lower()
+        inner, after = marked["inner"], (marked["after"] or "").strip()
+        if key == "闪回":  # 【闪回：五年前】, 【闪回】（三年前）: the memory, and when it is as a caption
+            when = inner or (re.fullmatch(r"[(（]([^()（）]{1,20})[)）]", after) or [None, None])[1]
+            self.emit("flashback", "", n)
+            if when and when.strip():
+                self.emit("caption", plain(when.strip()), n)
+            rest = "" if when and not inner else after
+        elif key in _ZH_MARKER_KINDS:  # 【字幕：三年前】rest, 【字幕】三年前, 字幕：三年前
+            said, rest = (inner, after) if inner is not None else (after, "")
+            if not plain(said.strip()):
+                return False
+            self.emit(_ZH_MARKER_KINDS[key], plain(said.strip()), n)
+        else:  # a size: what it shows, or -- before a speech -- how the speech is framed
+            said, rest = (inner, after) if inner is not None else (after, "")
+            if inner is None and (speech := colon_speech(after)) is not None and self.speaks(speech):
+                said, rest = "", after
+            self.emit("shot", f"{key} {plain(said.strip())}".strip(), n)
+        if rest:
+            self.close()
+            if not self.chinese_line(n, rest):
+                self.gather(n, rest, "action")
+                self.close()
         return True
 
     def _cue(self, n: int, match: re.Match) -> None:

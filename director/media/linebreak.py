@@ -66,6 +66,7 @@ HOUR = re.compile(r"^[0-9０-９零〇一二三四五六七八九十两]+(?:点|
 _NUM = "[0-9０-９零〇一二三四五六七八九十两]+"
 DATE_PART = re.compile(rf"{_NUM}(?:年|月|日|号|点|时)$")
 NEXT_PART = re.compile(rf"^{_NUM}(?:月|日|号|点|时|分|秒)?$|^{_NUM}(?:月|日|号|点|时|分|秒)")
+DATE_UNIT = 12  # characters: a date or time kept whole up to this (a longer one breaks between its parts)
 # ... and its number waiting for its unit (2025年12 | 月)
 PART_NUMBER = re.compile(rf"(?:年|月|日|号|点|时|{'|'.join(DAY_TIMES)}){_NUM}$")
 _lock = threading.Lock()
@@ -204,9 +205,10 @@ def _glue(parts: list[str]) -> list[str]:
                 or (han and word in COVERBS and (len(core) == 1 or (word == "到" and len(core) == 2)))
                 or core in LEAN_FORWARD
                 or (core.endswith(DAY_TIMES) and HOUR.match(part))
-                or (DATE_PART.search(core) and NEXT_PART.match(part))
-                or (PART_NUMBER.search(core) and UNIT.match(part))
-                or (core.endswith(DAY_TIMES) and re.match(rf"{_NUM}$", part))):
+                or (PART_NUMBER.search(core[-DATE_UNIT:]) and UNIT.match(part))  # a number keeps its unit
+                or (len(core) + len(part) <= DATE_UNIT and (
+                    (DATE_PART.search(core[-DATE_UNIT:]) and NEXT_PART.match(part))
+                    or (core.endswith(DAY_TIMES) and re.match(rf"{_NUM}$", part))))):
             out[-1] = prev + part
         else:
             out.append(part)
@@ -288,6 +290,8 @@ def full_width(text: str) -> str:
     space)."""
     def wide(m: re.Match) -> str:
         after = text[m.end():m.end() + 1]
+        if m[0] in ":;" and after in ")(DPp-":  # :) ;-) -- a face, not a colon
+            return m[0]
         return m[0] if after.isascii() and after.isalnum() else _WIDE[m[0]]
     for _ in range(3):  # 他来了!! -- each mark read after the one before it was set (the lookbehind sees the text)
         text, n = re.subn(r"(?<=[\u3400-\u9fff\uf900-\ufaff」』”’）》！？])[,.!?;:](?![.])", wide, text)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model,
 from director.errors import ConfigError
 from director.resources import data_dir
 from director.screenplay import Angle, Move, Size, Transition
-from director.vocab import SIZES, TRANSITIONS
+from director.vocab import SIZES, TRANSITIONS, shot_word
 
 
 SAME = "same"  # a beat-anchored slot that keeps the shot on screen
@@ -80,7 +80,7 @@ def _transition(value):
     """A transition the vocabulary does not have ("whip pan", "match cut") is a cut."""
     if not isinstance(value, str):
         return value
-    word = value.strip().lower()
+    word = shot_word("transition", value.strip().lower())  # 叠化 is dissolve (it was a cut)
     return word if word in TRANSITIONS else "cut"
 
 

@@ -98,7 +98,17 @@ def _mapping_indent(text: str) -> int:
 def _dump(rt, data, before: str = "") -> str:
     buf = io.StringIO()
     rt.dump(data, buf)
-    return _tidy(buf.getvalue(), before)
+    plain, spaced = _tidy(buf.getvalue()), _tidy(buf.getvalue(), before)
+    if spaced != plain:  # the comments re-spaced only where that leaves every value as it was (a long quoted value
+        # folded over lines holds " # " as text: the diff review's "press # then 42" became "press  # then 42")
+        import yaml
+
+        try:
+            if yaml.safe_load(spaced) != yaml.safe_load(plain):
+                return plain
+        except yaml.YAMLError:
+            return plain
+    return spaced
 
 
 BLOCK_SCALAR = re.compile(r"^(\s*).*(:|-)\s+[|>][-+0-9]*\s*(#.*)?$")

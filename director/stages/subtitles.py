@@ -458,16 +458,24 @@ def cards_of(ctx: RenderContext) -> tuple[CardCue, ...]:
     # one card at a time: an intro card and a title card on one moment showed both, one crowding the other (the
     # Chinese studio's audit). A card on the moment of the one before comes after it; a card still up when the next
     # comes gives way to it.
+    # A card within half a second of the one before is on its moment (a card at 0.04 s cut the one before to a
+    # flash); one that would not fit before the episode's end stays where it is (over the other, not lost); a card
+    # moved later is never compared by its new time (a caption at 2 s was pushed behind two staggered cards).
     placed: list[CardCue] = []
+    moment = -1.0  # the screenplay's time of the card placed last
     for card in sorted(out, key=lambda c: c.start):  # stable: in the screenplay's order
-        if placed and card.start <= placed[-1].start:
+        was = card.start
+        if placed and card.start - moment < SAME_MOMENT and placed[-1].end + SAME_MOMENT < end:
             start = placed[-1].end
             card = replace(card, start=start, end=round(min(end, start + card.end - card.start), 4))
-        if placed and placed[-1].end > card.start:
+        elif placed and placed[-1].start + SAME_MOMENT <= card.start < placed[-1].end:
             placed[-1] = replace(placed[-1], end=card.start)
-        if card.end > card.start:
-            placed.append(card)
+        placed.append(card)
+        moment = was
     return tuple(placed)
+
+
+SAME_MOMENT = 0.5  # seconds: cards closer than this are on one moment (shown one after the other)
 
 
 def make_subtitles(req: SubtitleRequest, out) -> Made:

@@ -289,6 +289,17 @@ def test_an_edited_lines_end_comment_stays_two_spaces_after_it_and_no_other_line
     assert _tidy(after, before) == after.replace('"} # s.txt', '"}  # s.txt')
     assert _tidy('c: "x # y"\n', "c: z\n") == 'c: "x # y"\n'  # a # inside quotes is text
     assert _tidy("d: |\n  text   # kept\n", "") == "d: |\n  text   # kept\n"
+    # a long quoted value folded over lines holds " # " as text: never re-spaced (press # then 42 became press  #)
+    from ruamel.yaml import YAML
+
+    from director.runtime.edits import _dump, _yaml
+
+    rt = _yaml("a: x\n")
+    data = rt.load("a: x\n")
+    data["a"] = "Dial the front desk, press # then 42, and ask for the manager on duty, then meet me at the dock"
+    rt.width = 50
+    out = _dump(rt, data, "a: x\n")
+    assert YAML(typ="safe").load(out)["a"] == data["a"], out
 
 
 def test_new_names_the_next_command_ready_to_paste(tmp_path):

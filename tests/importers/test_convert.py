@@ -147,6 +147,20 @@ def test_a_script_saved_as_gbk_or_big5_is_read_as_it_is_with_a_warning(tmp_path)
                                                   f"read as {said}, which it looks like"), result.warnings
 
 
+def test_a_damaged_utf8_file_and_english_with_curly_quotes_are_never_read_as_mojibake(tmp_path):
+    """The diff review: a UTF-8 script with one stray Latin-1 byte was re-read whole as Shift-JIS (林晚 -> 譫玲劒), and
+    Windows-1252 English with a curly apostrophe as Shift-JIS (Mia’s -> Mia痴)."""
+    damaged = "1-1 医院走廊 夜 内\n\n林晚：你回来了。\n\n顾言：嗯。\n\nJOSÉ waits.\n".encode("utf-8").replace(
+        "É".encode("utf-8"), b"\xc9")
+    (tmp_path / "damaged.fountain").write_bytes(damaged)
+    with pytest.raises(ScreenplayError, match="damaged.fountain:7:1: the file is not UTF-8 text"):
+        import_script(tmp_path / "damaged.fountain")
+    (tmp_path / "curly.fountain").write_bytes("INT. ROOM - DAY\n\nMia’s here. I don’t know.\n".encode("cp1252"))
+    result = import_script(tmp_path / "curly.fountain")
+    assert result.screenplay_dict["scenes"][0]["beats"] == [{"action": "Mia’s here. I don’t know."}]
+    assert "read as Windows-1252" in str(result.warnings[0])
+
+
 def test_utf16_and_a_bom_are_read(tmp_path):
     text = "INT. ROOM - DAY\r\n\r\nLin waits.\r\n"
     for name, raw in (("utf16.fountain", codecs.BOM_UTF16_LE + text.encode("utf-16-le")),

@@ -635,3 +635,25 @@ def test_a_book_title_at_the_top_is_the_title_with_its_episode(tmp_path):
         assert result.screenplay_dict["title"] == title and len(lines(result)) == 2
         assert not [w for w in result.warnings if "before the first scene heading" in w.message]
         assert_valid(result, tmp_path)
+
+
+def test_review_a_marked_line_keeps_what_follows_and_times_and_labels_are_no_speakers(tmp_path):
+    """The diff review: 【音效：敲门声】林晚猛地抬起头。 dropped the action, 【特写】林晚：… the speech, 【闪回】（三年前） its
+    caption; 晚上8：30，… made a character 晚上8 and 镜头1： one named 镜头1; an English `Montage:` above its action
+    made a character who spoke it."""
+    result = import_text(tmp_path, "1-1 医院走廊 夜 内\n\n【闪回】（三年前）\n\n林晚：他怎么还不回来？\n\n顾言：别等了。\n\n"
+                                   "【音效：敲门声】林晚猛地抬起头。\n\n【特写】林晚：我不会放弃的。\n\n晚上8：30，林晚看了看表。\n\n"
+                                   "镜头1：林晚推门而入。\n\n下午3:00，顾言来到公司。\n\n她低头一看：手机上没有任何消息。\n")
+    assert result.screenplay_dict["scenes"][0]["flashback"] is True
+    assert list(result.screenplay_dict["characters"]) == ["林晚", "顾言"]
+    assert beats(result)[3:] == [
+        {"sfx": "敲门声"}, {"action": "林晚猛地抬起头。"},
+        {"line": {"who": "林晚", "text": "我不会放弃的。"}, "shot": {"size": "CU"}},
+        {"action": "晚上8：30，林晚看了看表。"}, {"action": "镜头1：林晚推门而入。"}, {"action": "下午3:00，顾言来到公司。"},
+        {"action": "她低头一看：手机上没有任何消息。"}]
+    assert beats(result)[0] == {"card": {"kind": "caption", "text": "三年前"}}
+    assert "她低头一看" not in messages(result)  # prose, not a name: no advice to make it speak
+    english = import_text(tmp_path, "EXT. PARK - DAY\n\nMontage:\nMia runs.\n\nMIA\nCatch me!\n\nMontage:\nThey rest.\n",
+                          name="en.fountain")
+    assert list(english.screenplay_dict["characters"]) == ["mia"]
+    assert_valid(result, tmp_path)

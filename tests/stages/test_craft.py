@@ -320,3 +320,24 @@ def test_a_card_gives_way_to_the_next_one(tmp_path):
     shown = [(e.start, e.end, e.plaintext) for e in cards.events]
     assert [t for *_, t in shown] == ["Ana\ncourier", "EPISODE ONE"], shown
     assert shown[0][1] == shown[1][0] and shown[1][1] > shown[1][0], shown  # one at a time: the title after it
+
+
+@pytest.mark.parametrize("cards, end, shown", [
+    # a card a frame after another is on its moment: after it, not a 0.04 s flash of the first
+    ([("intro", 0.0, 3.0), ("caption", 0.04, 3.0)], 20, [(0.0, 3.0), (3.0, 6.0)]),
+    # two cards at the episode's last moment: both kept (over each other), none pushed past the end and lost
+    ([("caption", 18.0, 3.0), ("insert", 18.0, 3.0)], 20, [(18.0, 20.0), (18.0, 20.0)]),
+    # a card still up when the next comes gives way; a card moved later is not the measure of the next one
+    ([("title", 0.0, 3.0), ("intro", 0.0, 3.0), ("caption", 2.0, 2.5)], 20, [(0.0, 3.0), (3.0, 6.0), (2.0, 4.5)]),
+    ([("title", 0.0, 3.0), ("caption", 1.0, 2.5)], 20, [(0.0, 1.0), (1.0, 3.5)]),
+])
+def test_cards_placed_one_at_a_time_are_never_lost_flashed_or_pushed_far(cards, end, shown):
+    """The diff review of the one-card-at-a-time rule (cards_of)."""
+    from types import SimpleNamespace as NS
+
+    from director.stages.subtitles import cards_of
+
+    beats = {f"b{i}": NS(card=NS(kind=k, text=k, seconds=s, who=None)) for i, (k, _, s) in enumerate(cards)}
+    ctx = NS(starts=lambda: {"__end__": end}, cue_times=lambda: [(f"b{i}", c[1]) for i, c in enumerate(cards)],
+             beats=beats, sp=NS(card_name=lambda c: ""))
+    assert [(c.start, c.end) for c in cards_of(ctx)] == shown

@@ -98,6 +98,16 @@ def test_half_width_punctuation_in_chinese_words_is_set_full_width():
     assert full_width('"你走吧"，她说:"走!!"') == "“你走吧”，她说：“走！！”"
     assert full_width("价格是3.5元,现在8:45了") == "价格是3.5元，现在8:45了"  # numbers keep theirs
     assert full_width("Tony, OK. 等等...") == "Tony, OK. 等等..."  # after Latin words, and an ellipsis, as typed
+    assert full_width("等一下:)") == "等一下:)"  # a face, not a colon
+
+
+def test_a_long_run_of_dates_breaks_between_its_parts_never_inside_a_number_and_its_unit():
+    from director.media.linebreak import DATE_UNIT, words
+
+    units = words("他说：12月1日2日3日4日5日6日7日8日9日10日我都不在家")
+    assert "".join(units) == "他说：12月1日2日3日4日5日6日7日8日9日10日我都不在家"
+    dated = [u for u in units if "日" in u]
+    assert len(dated) > 1 and all(len(u) <= DATE_UNIT + 1 and u[0] != "日" for u in dated), units
 
 
 def test_a_chinese_episode_gets_word_broken_short_drama_subtitles(tmp_path):
