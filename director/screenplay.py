@@ -573,7 +573,8 @@ class _Checker:
                     # "TODO: describe 苏晴"
                     self.err(("characters", cid, "description"), f"{cid}'s description is still a TODO: the "
                              "keyframes and reference sheets are drawn from it (write the face, hair, age and "
-                             "clothes, e.g. \"young woman, long black hair, red coat\")", severity="warning")
+                             "clothes, e.g. " + ("\"年轻女子，黑色长发，红色外套\")" if self.sp.language.lower().startswith("zh")
+                                                else "\"young woman, long black hair, red coat\")"), severity="warning")
                 self.check_files(("characters", cid, "refs"), char.refs, IMAGE_EXTS, "reference image")
                 if char.voice:
                     self.check_voice(("characters", cid, "voice"), char.voice)

@@ -78,6 +78,10 @@ def test_a_chinese_crews_shot_words_are_read_as_their_codes_and_a_direction_in_a
     assert (beats[0].shot.size, beats[0].shot.angle, beats[0].shot.move, beats[1].transition) == \
         ("EWS", "high", "dolly-in", "dissolve")
     said = [str(w) for w in loaded.warnings]
+    path.write_text(path.read_text(encoding="utf-8").replace("长发女子", "TODO"), encoding="utf-8")
+    assert "e.g. \"年轻女子，黑色长发，红色外套\"" in str(load_screenplay(path).warnings)  # the example in Chinese
+    path.write_text(path.read_text(encoding="utf-8").replace("description: TODO", "description: 长发女子"),
+                    encoding="utf-8")
     assert [w for w in said if "a direction" in w] == [
         f"{path}:11:32: warning: line.text starts with （冷笑）, a direction, which the voice speaks and the subtitle "
         "shows; move it to the line's parenthetical: （冷笑）"], said

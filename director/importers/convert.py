@@ -579,7 +579,9 @@ class _Builder:
         if key not in self.characters:
             ident = _unique(slug(name), self.used_ids, f"character-{len(self.characters) + 1}")
             shown = self.kept(line, _title_case(name) if name.isupper() and not _CJK_TEXT.search(name) else name, MAX_NAME_CHARS, "character's name")
-            self.characters[key] = (ident, {"name": shown, "description": f"TODO: describe {shortened(name, MAX_NAME_CHARS)}"}, line)
+            todo = f"TODO: 描述{shown}的长相、年龄和衣着" if _CJK_TEXT.search(shown) else \
+                f"TODO: describe {shortened(name, MAX_NAME_CHARS)}"  # in the script's words (a Chinese studio's audit)
+            self.characters[key] = (ident, {"name": shown, "description": todo}, line)
         return self.characters[key][0]
 
     def speech(self, el: Element) -> None:

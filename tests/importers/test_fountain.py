@@ -586,6 +586,7 @@ def test_one_line_speakers_a_studio_writes_speak_and_the_rest_are_said(tmp_path)
     assert "'司马相如：…' was read as action" in said and "'@司马相如：…'" in said  # the one to check
     assert "手机屏幕显示" not in said  # what a prop shows is action, as it should be
     assert "the parenthetical （冷笑） has no words after it" in said  # bracket-only: a direction, never spoken
+    assert names["林晚"]["description"] == "TODO: 描述林晚的长相、年龄和衣着"  # the TODO in the script's language
     two = import_text(tmp_path, "1-1 医院走廊 夜 内\n\n林晚：你好。\n\n顾言：嗯。\n", name="two.fountain")
     assert [(line["who"], line["text"]) for line in lines(two)] == [("林晚", "你好。"), ("顾言", "嗯。")]
     english = import_text(tmp_path, "INT. ROOM - DAY\n\nNote: she runs.\n\nWarning: wet floor.\n", name="en.fountain")
