@@ -15,7 +15,8 @@ from pathlib import Path
 from functools import partial
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, field_validator,
+                      model_validator)
 
 from director.errors import Problem, ScreenplayError
 from director.ids import id_problem
@@ -27,6 +28,7 @@ from director.vocab import (
     BEAT_KINDS,
     CARD_KINDS,
     CARD_SECONDS,
+    CARD_WORDS_ZH,
     CUE_KINDS,
     IMAGE_EXTS,
     INTENSITIES,
@@ -63,7 +65,8 @@ ASPECT_RE = re.compile(r"^(\d{1,4}):(\d{1,4})$")
 Size = Annotated[Literal[SIZES], BeforeValidator(partial(shot_word, "size"))]  # type: ignore[valid-type]
 Angle = Annotated[Literal[ANGLES], BeforeValidator(partial(shot_word, "angle"))]  # type: ignore[valid-type]
 Move = Annotated[Literal[MOVES], BeforeValidator(partial(shot_word, "move"))]  # type: ignore[valid-type]
-Transition = Annotated[Literal[TRANSITIONS], BeforeValidator(partial(shot_word, "transition"))]  # type: ignore[valid-type]
+Transition = Annotated[Literal[TRANSITIONS],  # type: ignore[valid-type]
+                       BeforeValidator(partial(shot_word, "transition"))]
 CardKind = Literal[CARD_KINDS]  # type: ignore[valid-type]
 
 
@@ -337,6 +340,11 @@ class Screenplay(Model):
             out.append(here)
         return out
 
+    @property
+    def chinese(self) -> bool:
+        """Whether the screenplay is Chinese (zh-CN, zh-TW): its storyboard, timelines and examples say Chinese."""
+        return self.language.lower().startswith("zh")
+
     def card_name(self, card: Card) -> str:
         """The name an intro card shows above its text (the character's name), or ""."""
         if not card.who or card.who not in self.characters:
@@ -346,16 +354,14 @@ class Screenplay(Model):
     def cue_words(self, beat: Beat) -> str:
         """A cue beat as the storyboard and the studio list it: "sfx: door", "music stops", "intro card: ...";
         in a Chinese screenplay as its crew says it: "音效：雷声", "音乐停", "字幕卡：三天后"."""
-        zh = self.language.lower().startswith("zh")
         said = " — ".join(p for p in (self.card_name(beat.card), beat.card.text) if p) if beat.card else ""
-        if zh:
+        if self.chinese:
             if beat.sfx is not None:
                 return f"音效：{beat.sfx.name}"
             if beat.music is not None:
                 return "音乐停" if beat.music.stop else f"音乐：{beat.music.mood}"
             if beat.card is not None:
-                kind = {"title": "标题卡", "intro": "人物介绍卡", "insert": "插入卡", "caption": "字幕卡"}[beat.card.kind]
-                return f"{kind}：{said}"
+                return f"{CARD_WORDS_ZH[beat.card.kind]}：{said}"
             return f"停顿 {beat.pause:g} 秒" if beat.pause is not None else ""
         if beat.sfx is not None:
             return f"sfx: {beat.sfx.name}"
@@ -573,8 +579,8 @@ class _Checker:
                     # "TODO: describe 苏晴"
                     self.err(("characters", cid, "description"), f"{cid}'s description is still a TODO: the "
                              "keyframes and reference sheets are drawn from it (write the face, hair, age and "
-                             "clothes, e.g. " + ("\"年轻女子，黑色长发，红色外套\")" if self.sp.language.lower().startswith("zh")
-                                                else "\"young woman, long black hair, red coat\")"), severity="warning")
+                             "clothes, e.g. " + ("\"年轻女子，黑色长发，红色外套\")" if self.sp.chinese else
+                                                "\"young woman, long black hair, red coat\")"), severity="warning")
                 self.check_files(("characters", cid, "refs"), char.refs, IMAGE_EXTS, "reference image")
                 if char.voice:
                     self.check_voice(("characters", cid, "voice"), char.voice)

@@ -29,6 +29,11 @@ _SHOT_SYNONYMS_ZH = {"size": {"远景": "EWS", "中近景": "MCU", "全身": "WS
                      "transition": {"切换": "cut", "溶": "dissolve", "溶解": "dissolve", "淡入": "fade", "淡出": "fade",
                                     "黑场": "fade", "渐隐": "fade"}}
 _CODES = {"size": SIZES, "angle": ANGLES, "move": MOVES, "transition": TRANSITIONS}
+# each field's words (its codes in lower case, the Chinese ones) -> its code: read on every shot a file holds
+_SHOT_WORD_CODES = {field: {code.lower(): code for code in codes} | _SHOT_SYNONYMS_ZH[field]
+                    | {word: code for code, word in SHOT_WORDS_ZH[field].items()} for field, codes in _CODES.items()}
+# a card's kind as a Chinese crew names it (the storyboard, the studio and an editor's markers)
+CARD_WORDS_ZH = {"title": "标题卡", "intro": "人物介绍卡", "insert": "插入卡", "caption": "字幕卡"}
 
 
 def shot_word(field: str, value: object) -> object:
@@ -36,13 +41,7 @@ def shot_word(field: str, value: object) -> object:
     with what is valid, by the field's check)."""
     if not isinstance(value, str):
         return value
-    said = value.strip()
-    codes = _CODES[field]
-    for code in codes:
-        if said.lower() == code.lower():
-            return code
-    chinese = {word: code for code, word in SHOT_WORDS_ZH[field].items()} | _SHOT_SYNONYMS_ZH[field]
-    return chinese.get(said, value)
+    return _SHOT_WORD_CODES[field].get(value.strip().lower(), value)
 
 
 def shot_words_hint(choices) -> str:

@@ -106,8 +106,6 @@ def _read_stream(stream, display: str) -> bytes:
     return _checked(raw, display)
 
 
-
-
 def _checked(raw: bytes, display: str) -> bytes:
     """``raw`` as a script's bytes: another document format or a binary file is refused, saying which."""
     for magic, kind in _OTHER_FORMATS.items():
@@ -165,12 +163,12 @@ def _text(raw: bytes, display: str) -> tuple[str, str | None]:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         found = likely_encoding(raw)
-        readable = [(enc, name) for enc, name in ENCODINGS if enc in READ_AS and decodes(raw, enc)]
-        best = max(readable, key=lambda e: plausible(raw.decode(e[0])), default=None)
-        if best and plausible(raw.decode(best[0])) >= PLAUSIBLE and not _damaged_utf8(raw):
-            return raw.decode(best[0]), (f"the file is not UTF-8: it was read as {best[1]}, which it looks like "
-                                         f"(line {line} is the first that is not UTF-8); if words read wrong, save "
-                                         "it as UTF-8 and import it again")
+        readable = [(plausible(text), text, name) for enc, name in ENCODINGS if enc in READ_AS and decodes(raw, enc)
+                    for text in (raw.decode(enc),)]
+        score, text, name = max(readable, key=lambda r: r[0], default=(0.0, "", ""))
+        if score >= PLAUSIBLE and not _damaged_utf8(raw):
+            return text, (f"the file is not UTF-8: it was read as {name}, which it looks like (line {line} is the "
+                          "first that is not UTF-8); if words read wrong, save it as UTF-8 and import it again")
         iconv = f"iconv -f {found[0].upper()} -t UTF-8" if found else ""
         convert = f"... | {iconv} | director import -" if display == STDIN else \
             f"{iconv} {Path(display).name} > fixed.fountain"

@@ -530,8 +530,8 @@ class _Builder:
             ident = _unique(slug(place), self.used_ids, f"place-{len(self.locations) + 1}")
             self.locations[key] = (ident, {"description": _place_description(place, setting)}, el.line)
         if time is None and unread:
-            self.warn(el.line, f"{shortened(unread, MAX_NAME_CHARS)!r} in the heading is not a time of day director knows; it is left out and "
-                               f"the scene is set in the day (valid: {', '.join(TIMES)}, SAME, CONTINUOUS, LATER)")
+            self.warn(el.line, f"{shortened(unread, MAX_NAME_CHARS)!r} in the heading is not a time of day director "
+                               f"knows; it is left out and the scene is set in the day (valid: {', '.join(TIMES)}, SAME, CONTINUOUS, LATER)")
         elif time is None and setting:
             self.warn(el.line, f"no time of day in the heading {shortened(el.text, MAX_NAME_CHARS)!r}; the scene is "
                                "set in the day")
@@ -578,7 +578,8 @@ class _Builder:
         """The id of the character a cue names (made at its first cue)."""
         if key not in self.characters:
             ident = _unique(slug(name), self.used_ids, f"character-{len(self.characters) + 1}")
-            shown = self.kept(line, _title_case(name) if name.isupper() and not _CJK_TEXT.search(name) else name, MAX_NAME_CHARS, "character's name")
+            written = _title_case(name) if name.isupper() and not _CJK_TEXT.search(name) else name  # 护士A as it is
+            shown = self.kept(line, written, MAX_NAME_CHARS, "character's name")
             todo = f"TODO: 描述{shown}的长相、年龄和衣着" if _CJK_TEXT.search(shown) else \
                 f"TODO: describe {shortened(name, MAX_NAME_CHARS)}"  # in the script's words (a Chinese studio's audit)
             self.characters[key] = (ident, {"name": shown, "description": todo}, line)

@@ -46,7 +46,7 @@ _HAN_CUE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{1,6}(?:[·・][\u3400-\u9ff
 _HAN = r"[\u3400-\u9fff\uf900-\ufaff]"
 # a name: Han (with a role's letter or number: 护士A, 保安1), or two or three said together (林晚、顾言：, 林晚&顾言：);
 # ``@`` before it (@欧阳娜娜：) makes the line a speech whatever else the script says
-_HAN_NAME = rf"{_HAN}{{1,6}}(?:[·・]{_HAN}{{1,6}})*(?:[A-Za-z]|\d{{1,2}})?"
+_HAN_NAME = rf"{_HAN}{{1,6}}(?:[·・]{_HAN}{{1,6}})*(?:[A-Za-z]|\d{{1,2}})?"  # its role suffix: _ROLE_SUFFIX
 _COLON_CUE = (rf"(?P<forced>[@＠]\s*)?(?P<name>{_HAN_NAME}(?:\s*[、&＆和]\s*{_HAN_NAME}){{0,2}}|[A-Z][a-z]{{1,15}})\s*"
               r"(?P<tag>OS|VO|os|vo|Os|Vo|V\.O\.|O\.S\.)?"
               r"\s*(?:[(（](?P<paren>[^()（）]{1,20})[)）])?\s*(?P<tag2>OS|VO|os|vo)?\s*[：:]")
@@ -91,7 +91,8 @@ _ZH_MARKER = re.compile(r"(?:[【\[（(]\s*(?P<key>字幕|音效|音乐|配乐|B
                         r"\s*(?:[：:]\s*(?P<inner>[^】\]）)]*))?[】\]）)]|(?P<key2>字幕|音效|音乐|配乐|BGM|bgm|大特写|特写)"
                         r"\s*[：:])\s*(?P<after>.*)")
 _ZH_MARKER_KINDS = {"字幕": "caption", "音效": "sfx", "音乐": "music", "配乐": "music", "bgm": "music", "闪回": "flashback"}
-_CJK_WORDS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_CJK_WORDS = re.compile(_HAN)
+_ROLE_SUFFIX = re.compile(r"(?:[A-Za-z]|\d{1,2})$")  # 护士A, 保安1: the name without it is 护士, 保安
 
 
 def together(name: str) -> list[str]:
@@ -109,7 +110,7 @@ def colon_speech(s: str) -> re.Match | None:
         return None
     if match["name"][-1:].isdigit() and match["text"][:1].isdigit():  # 晚上8：30，林晚看了看表。 is a time, not 晚上8
         return None
-    if re.sub(r"(?:[A-Za-z]|\d{1,2})$", "", match["name"]) in _LABELS:  # 镜头1：, 画面2： are the script's labels
+    if _ROLE_SUFFIX.sub("", match["name"]) in _LABELS:  # 镜头1：, 画面2： are the script's labels
         return None
     return match
 
@@ -412,7 +413,7 @@ class _Reader:
             return False
         if not self.speaks(match):
             if not match["name"].endswith(_SHOWN + _SAID) and not match["name"].isascii() and \
-                    len(re.sub(r"(?:[A-Za-z]|\d{1,2})$", "", match["name"])) <= 4:  # a name, not prose (她低头一看：)
+                    len(_ROLE_SUFFIX.sub("", match["name"])) <= 4:  # a name, not prose (她低头一看：)
                 self.colon_action.append((n, match["name"]))
             return False
         self._cue(n, match)

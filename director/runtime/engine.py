@@ -327,10 +327,9 @@ def _per_item_pending(ctx: RenderContext, stage: Stage) -> list[Job | Pending]:
         try:
             made.extend(stage.jobs(ctx.with_shots([shot])))
         except Unknown as missing:  # the shot's items made before it was raised say cached or runs; the rest wait
-            done = {item.id for item in made}
+            done, order = {item.id for item in made}, stage.item_ids(ctx, shot)
             made += [Pending(stage.name, ident, f"{missing.stage} {missing.ident}", shot=shot.id)
-                     for ident in stage.item_ids(ctx, shot) if ident not in done]
-            order = stage.item_ids(ctx, shot)
+                     for ident in order if ident not in done]
             made.sort(key=lambda item: order.index(item.id) if item.id in order else len(order))
         out += made
     return out

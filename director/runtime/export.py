@@ -39,7 +39,7 @@ from director.stages.subtitles import cards_of
 from director.stages.segments import GRADES
 from director.shots import in_flashback
 from director.store.files import temp_beside, write_json
-from director.vocab import NARRATOR
+from director.vocab import CARD_WORDS_ZH, NARRATOR
 
 FORMATS = {"otio": ("otio_json", ".otio"), "fcp7": ("fcp_xml", ".xml"), "fcpxml": ("fcpx_xml", ".fcpxml"),
            "edl": ("cmx_3600", ".edl"), "jianying": (None, ""), "capcut": (None, "")}
@@ -154,7 +154,7 @@ def rendered(project, episode: str | None, profile: str | None = None) -> Render
 def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
     """The episode as an editor gets it, and the media files it uses (relative name -> cache file)."""
     sp, cfg = ctx.sp, ctx.config
-    zh = sp.language.lower().startswith("zh")  # the names a Chinese editor reads: 旁白, 场次, 字幕卡
+    zh = sp.chinese  # the names a Chinese editor reads: 旁白, 场次, 字幕卡
     media: dict[str, Path] = {}
     starts = ctx.starts()
     scenes = {s.id: s for s in sp.scenes}
@@ -259,8 +259,7 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
     media["media/reference/mix.wav"] = mix.role("audio")
     subtitles = burned_cues(subs.role("ass"))
     cards = [(c.start, c.end, c.kind, "\n".join(t for t in (c.title, c.text) if t)) for c in cards_of(ctx)]
-    card_words = {"title": "标题卡", "intro": "人物介绍卡", "insert": "插入卡", "caption": "字幕卡"}
-    markers += [(_frame(start, sp), card_words[kind] if zh else f"{kind} card", "YELLOW", text)
+    markers += [(_frame(start, sp), CARD_WORDS_ZH[kind] if zh else f"{kind} card", "YELLOW", text)
                 for start, _, kind, text in cards]
     markers.sort(key=lambda m: m[0])
     notes = [f"music is ducked {cfg.mix.duck_db:g} dB and sound effects {cfg.mix.sfx_duck_db:g} dB while anyone "

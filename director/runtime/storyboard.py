@@ -37,7 +37,7 @@ def _aside(parenthetical: str | None, zh: bool = False) -> str:
 
 def _shot_rows(ctx) -> list[dict]:
     rows = []
-    zh = ctx.sp.language.lower().startswith("zh")
+    zh = ctx.sp.chinese
     tags, colon, narrator = (DELIVERY_TAGS_ZH, "：", "旁白") if zh else (DELIVERY_TAGS, ": ", "Narrator")
     for shot in ctx.shots:
         entry = ctx.results.get("keyframes", {}).get(shot.id)
@@ -82,7 +82,7 @@ def storyboard_signature(ctx) -> str:
 
 def write_storyboard(ctx, out: Path) -> dict[str, str]:
     rows = _shot_rows(ctx)
-    zh = ctx.sp.language.lower().startswith("zh")
+    zh = ctx.sp.chinese
     talking_words = ("说话：", "（口型同步）") if zh else ("talking: ", " (lip sync)")
     fmt = ctx.sp.format
     thumb_h = round(THUMB_W * fmt.height / fmt.width)
@@ -130,7 +130,8 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
         shot, entry = row["shot"], row["entry"]
         scores = entry.meta.get("report", {}).get("scores", {}) if entry is not None else {}
         people = ", ".join(f"{c} {scores[c]:.2f}" if c in scores else c for c in shot.characters) or "-"
-        said = next((t for t in row["lines"] if not t.startswith(("[", "【"))), row["lines"][0] if row["lines"] else "")
+        said = next((t for t in row["lines"] if not t.startswith(("[", "【"))),
+                    row["lines"][0] if row["lines"] else "")
         caption = f"{shot.id}  {row['seconds']:.1f}s  {shot.size}/{shot.move}" + (
             ("  说话" if zh else "  talks") if row["talking"] else "")
         signature = fingerprint({"v": STORYBOARD_VERSION, "panel": entry.key if entry is not None else None,

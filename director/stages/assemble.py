@@ -128,7 +128,8 @@ def assemble_episode(req: AssembleRequest, out: Path) -> Made:
     else:
         ass = req.subtitles.file(req.burn) if req.subtitles else None
         total = single_encode([ClipSource.of(c) for c in req.clips], list(req.frames), list(req.transitions), req.fps,
-                              req.mix.file("audio"), ass, req.encode, out / "episode.mp4", list(req.looks), req.language)
+                              req.mix.file("audio"), ass, req.encode, out / "episode.mp4", list(req.looks),
+                              req.language)
     return Made({"video": "episode.mp4"}, info={"frames": total, "duration": total / req.fps})
 
 
@@ -167,7 +168,8 @@ def join_segments(segments: list[Path], total: int, fps: float, audio: Path, enc
             run_ffmpeg(["-f", "h264", "-framerate", f"{fps:g}", "-i", str(stream.resolve()), "-i",
                         str(Path(audio).resolve()), "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-bsf:v",
                         f"setts=ts=N*{ticks}", "-video_track_timescale", str(scale),
-                        "-movie_timescale", str(max(scale, 48000)), *_audio_args(enc, total, fps, out, audio, language)],
+                        "-movie_timescale", str(max(scale, 48000)),
+                        *_audio_args(enc, total, fps, out, audio, language)],
                        "joining the episode's segments")
             return total
     except StageFailed as exc:  # the stream refused (a file the reader passed wrongly): the concat demuxer's join
@@ -179,7 +181,8 @@ def join_segments(segments: list[Path], total: int, fps: float, audio: Path, enc
         "file '{}'\n".format(str(Path(s).resolve()).replace("'", "'\\''")) for s in segments), encoding="utf-8")
     try:
         run_ffmpeg(["-f", "concat", "-safe", "0", "-i", str(listing.resolve()), "-i", str(Path(audio).resolve()),
-                    "-map", "0:v", "-map", "1:a", "-c:v", "copy", *_audio_args(enc, total, fps, out, audio, language)],
+                    "-map", "0:v", "-map", "1:a", "-c:v", "copy",
+                    *_audio_args(enc, total, fps, out, audio, language)],
                    "joining the episode's segments")
     finally:
         listing.unlink(missing_ok=True)

@@ -356,7 +356,6 @@ class SegmentsStage(Stage):
         if missing is not None:
             raise missing
 
-
     def item_ids(self, ctx: RenderContext, shot) -> list[str]:
         """A shot's segment, after the dissolve into it where there is one (``status`` had said a segment fewer
         than the render made)."""

@@ -418,12 +418,13 @@ class SubtitlesStage(Stage):
     # 4: the Language header (Simplified forms for zh-CN), cards; 5: numbers kept whole, even cues;
     # 6: the SRT without the cards (they overlapped the lines), the cards in an SRT of their own; 7: the SRT written
     # from the words (braces and backslashes were read as ASS escapes), a backslash drawn as written
-    version = "12"  # 12: a Chinese line's half-width punctuation set full-width; 8: the ASS font sizes draw the em the lines were broken for (libass drew them 1/1.48 as tall);
+    version = "12"  # 8: the ASS font sizes draw the em the lines were broken for (libass drew them 1/1.48 as tall);
     # cues of one line change at its voice's pauses; 9: Chinese lines keep particles (的, 着), 住在 and 上午九点 whole,
     # and the short-drama style's spaces are clause ends for two lines; an intro card clear of two lines of subtitles;
     # 10: cues and cards on frames, the SRT and the ASS floored to them, no one-frame gap between two cues; what the
     # font cannot draw left out of the ASS (burned); 11: a title kept with its name (Mr. | Chen), an English line
-    # that fits one cue not cut at its clauses
+    # that fits one cue not cut at its clauses; 12: a Chinese line's half-width punctuation set full-width, a date or
+    # time of several parts kept on one line, cards one at a time
     scope = "episode"
 
     unit = "episode"

@@ -93,6 +93,8 @@ REASONS_ZH = {
     "the shot before changed": "前一镜头已修改", "time of day changed": "时间段已修改", "timing settings changed": "计时设置已修改",
     "voice changed": "配音已修改", "never rendered": "尚未渲染", "scenes or locations changed": "场次或场景已修改",
 }
+
+
 def option_label(ui: str, field: str, value: str) -> str:
     """A shot field's value as the card's select shows it: ``特写 CU`` in Chinese, the code itself in English."""
     said = SHOT_WORDS_ZH.get(field, {}).get(value) if ui == "zh" else None
