@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.zygote import ZYGOTE
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -25,9 +27,14 @@ def needs(*modules: str):
 
 def director(*args: str, cwd: Path | None = None, check: bool = False, timeout: float = 600,
              env: dict | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
-    """Run the real `director` command as a user would (a separate process); ``stdin`` is piped into it."""
-    proc = subprocess.run([sys.executable, "-m", "director", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})}, input=stdin)
+    """Run the real `director` command as a user would (a separate process); ``stdin`` is piped into it. The
+    process is forked from a warm one that has done the imports (tests/zygote.py), or started fresh where that
+    cannot stand in for a fresh interpreter."""
+    full = {**os.environ, **(env or {})}
+    proc = ZYGOTE.run(list(args), cwd, full, stdin, timeout)
+    if proc is None:
+        proc = subprocess.run([sys.executable, "-m", "director", *args], cwd=cwd, capture_output=True, text=True,
+                              timeout=timeout, env=full, input=stdin)
     if check and proc.returncode != 0:
         raise AssertionError(f"director {' '.join(args)} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     return proc

@@ -1,0 +1,84 @@
+"""The tests' `director` command forked from a warm process (tests/zygote.py) answers as a fresh interpreter does."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import DATA, make_project
+from tests.zygote import ZYGOTE, Zygote
+
+FOUNTAIN = "INT. KITCHEN - NIGHT\n\nMIA\nWhere were you?\n\nLEO\n(quietly)\nOut.\n"
+
+
+def fresh(args, cwd=None, env=None, stdin=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "director", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, input=stdin, timeout=120)
+
+
+def warm(args, cwd=None, env=None, stdin=None) -> subprocess.CompletedProcess:
+    proc = ZYGOTE.run(list(args), cwd, {**os.environ, **(env or {})}, stdin, 120)
+    assert proc is not None, "the zygote did not run the command"
+    return proc
+
+
+@pytest.mark.parametrize("case", ["broken", "valid-json", "stdin", "missing", "usage", "cwd"])
+def test_a_forked_command_answers_as_a_fresh_one(tmp_path, case):
+    project = make_project(tmp_path)
+    args, cwd, stdin = {
+        "broken": (["-p", str(DATA / "broken"), "validate"], None, None),
+        "valid-json": (["-p", str(project), "--json", "validate"], None, None),
+        "stdin": (["import", "-", "-o", "-"], None, FOUNTAIN),
+        "missing": (["-p", str(tmp_path / "nowhere"), "status"], None, None),
+        "usage": (["render", "--no-such-flag"], None, None),
+        "cwd": (["validate"], project, None),  # the project found from the working directory
+    }[case]
+    a, b = fresh(args, cwd, stdin=stdin), warm(args, cwd, stdin=stdin)
+    assert (b.returncode, b.stdout, b.stderr) == (a.returncode, a.stdout, a.stderr)
+    assert a.stdout or a.stderr  # each case says something to compare
+    assert (a.returncode != 0) == (case in ("broken", "missing", "usage"))
+
+
+def test_the_environment_reaches_the_command_and_startup_variables_start_it_fresh(tmp_path):
+    import socket
+
+    import yaml
+
+    project = make_project(tmp_path)
+    config = yaml.safe_load((project / "director.yaml").read_text())
+    config.setdefault("llm", {}).update(max_retries=0)
+    (project / "director.yaml").write_text(yaml.safe_dump(config))
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/v1"
+    # variables read at run time reach the forked command: the LLM's key and address, named in the error
+    args = ["-p", str(project), "plan", "--planner", "llm"]
+    env = {"OPENAI_API_KEY": "sk-zygote", "OPENAI_BASE_URL": url}
+    a, b = fresh(args, env=env), warm(args, env=env)
+    assert a.returncode == b.returncode == 4 and url in b.stderr and a.stderr == b.stderr
+    # one read when the interpreter starts cannot reach a forked child: the zygote declines, fresh runs it
+    assert ZYGOTE.run(["--version"], None, {**os.environ, "PYTHONWARNINGS": "error"}, None, 60) is None
+    assert ZYGOTE.run(["--version"], None, dict(os.environ), None, 60) is not None
+
+
+def test_a_command_past_its_timeout_is_killed_and_the_zygote_serves_the_next(tmp_path):
+    import socket
+
+    project = make_project(tmp_path)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    started = time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired) as stopped:  # the studio serves until it is stopped
+        ZYGOTE.run(["-p", str(project), "studio", "--port", str(port)], None, dict(os.environ), None, 5)
+    assert str(port) in (stopped.value.stdout or "") + (stopped.value.stderr or "")  # what it said is kept
+    assert time.monotonic() - started < 60
+    assert warm(["--version"]).returncode == 0
+
+
+def test_without_a_zygote_every_command_runs_fresh(monkeypatch):
+    monkeypatch.setenv("DIRECTOR_TEST_FRESH", "1")
+    assert Zygote().run(["--version"], None, dict(os.environ), None, 60) is None
