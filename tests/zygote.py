@@ -1,21 +1,21 @@
 """The tests' `director` command, started from a warm process: a real separate process, without ~0.5-2 s of imports.
 
-``make test`` runs the `director` command ~1,500 times, and each fresh interpreter imported the same modules
+``make test`` runs the `director` command ~800 times, and each fresh interpreter imported the same modules
 (pydantic's models, typer, numpy, Pillow; langchain and the OpenAI SDK for a plan: ~1.8 s alone) before doing
-a few milliseconds of work: about half of the suite's CPU. A *zygote* -- a Python process that has imported
+a few milliseconds of work, and tore them down after: over half of the suite's time. A *zygote* -- a Python process that has imported
 them once -- forks a child for each command instead. The child is a process of its own, as a fresh one is: its
 own pid, working directory, environment, standard streams (files, as a pipe would give), signal handlers and
 exit status; it runs the console script's own entry (``director.cli.fast.entry``) and ends as the interpreter
 ends a program (``SystemExit``'s code, an uncaught error's traceback and status 1, Ctrl-C's signal; its threads
 joined, atexit handlers run, streams flushed), so its exit code and its output are the real ones.
 
-What a warm process cannot give, ``run`` leaves to a fresh interpreter (the caller falls back to
-``subprocess.run``): an environment that differs from the zygote's in a variable read when the interpreter
-starts or a library is imported (``PYTHON*``, the locale, ``HOME``, the model caches' and thread pools'
-settings), or a zygote that could not start. Tests of the interpreter's own start (the fast path's imports,
-``--help``'s cost, signals sent to a render) start their processes themselves. The zygote itself declines a
-command whose working directory holds a module it imported (a copy of director): ``python -m`` would import
-that one.
+A zygote is bound to the variables read when the interpreter starts or a library is imported (``PYTHON*``,
+the locale, ``HOME``, the model caches' and thread pools' settings): each such environment the worker's
+commands share gets its own, on its second command; the first, and a command past the worker's two zygotes,
+runs in a fresh interpreter (``run`` answers None and the caller falls back to ``subprocess.run``), as does
+one whose working directory holds a module the zygote imported from elsewhere (a copy of director, which
+``python -m`` would import instead). Tests of the interpreter's own start (the fast path's imports,
+``--help``'s cost, signals sent to a render) start their processes themselves.
 
 ``DIRECTOR_TEST_FRESH=1`` turns the zygote off: every command is a fresh interpreter again.
 """
@@ -175,41 +175,42 @@ def _finish() -> None:
 
 
 # ------------------------------------------------------------------------------------------------------- the client
+def _key(env: dict[str, str]) -> tuple:
+    """What of an environment a zygote is bound to: the variables read at start-up and import."""
+    return tuple(sorted((k, v) for k, v in env.items() if _startup(k)))
+
+
 class Zygote:
-    """A pytest worker's zygote, started on first use and kept for the worker's life."""
+    """A pytest worker's zygotes, one per start-up environment the worker's commands share, started on the second
+    command that asks for one (the tests' own autouse settings -- an empty model cache, offline -- are every
+    test's; a variable a single test sets for itself would start a zygote for one command) and kept for the
+    worker's life."""
+
+    MAX = 2
 
     def __init__(self):
-        self.proc: subprocess.Popen | None = None
-        self.env: dict[str, str] = {}
+        self.procs: dict[tuple, subprocess.Popen] = {}
+        self.seen: dict[tuple, int] = {}
         self.failed = os.environ.get("DIRECTOR_TEST_FRESH") == "1"
-        self.lock = threading.Lock()  # one command at a time: the zygote waits for each child
+        self.lost = 0
+        self.lock = threading.Lock()  # one command at a time: a zygote waits for each child
 
-    def _start(self) -> bool:
-        self.env = dict(os.environ)
-        self.proc = subprocess.Popen([sys.executable, "-c", "from tests.zygote import serve; serve()"], cwd=ROOT,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     env=self.env, text=True, bufsize=1)
-        reply = self._read(120)
+    def _start(self, key: tuple, env: dict[str, str]) -> subprocess.Popen | None:
+        proc = subprocess.Popen([sys.executable, "-c", "from tests.zygote import serve; serve()"], cwd=ROOT,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                env=env, text=True, bufsize=1)
+        reply = _read(proc, 120)
         if not reply or not reply.get("ready"):
-            self.close()
+            _end(proc)
             self.failed = True
-            return False
-        return True
-
-    def _read(self, timeout: float | None) -> dict | None:
-        assert self.proc is not None and self.proc.stdout is not None
-        with selectors.DefaultSelector() as sel:
-            sel.register(self.proc.stdout, selectors.EVENT_READ)
-            if not sel.select(timeout):
-                return None
-        line = self.proc.stdout.readline()
-        return json.loads(line) if line else None
+            return None
+        self.procs[key] = proc
+        return proc
 
     def close(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait()
-            self.proc = None
+        for proc in self.procs.values():
+            _end(proc)
+        self.procs.clear()
 
     def run(self, args: list[str], cwd: Path | None, env: dict[str, str], stdin: str | None,
             timeout: float) -> subprocess.CompletedProcess | None:
@@ -217,43 +218,67 @@ class Zygote:
         fresh interpreter must run it (see the module's note)."""
         if self.failed:
             return None
+        key = _key(env)
         with self.lock:
-            if self.proc is None and not self._start():
-                return None
-            if any(_startup(k) and env.get(k) != self.env.get(k) for k in {*env, *self.env}):
-                return None
-            with tempfile.TemporaryDirectory(prefix="director-zygote-") as tmp:
-                files = {name: Path(tmp) / name for name in ("stdin", "stdout", "stderr")}
-                files["stdin"].write_bytes(stdin.encode(locale.getpreferredencoding(False)) if stdin else b"")
-                for name in ("stdout", "stderr"):
-                    files[name].touch()
-                request = {"args": list(args), "cwd": str(cwd or os.getcwd()), "env": env,
-                           **{k: str(v) for k, v in files.items()}}
-                if stdin is None:
-                    request["stdin"] = os.devnull
-                assert self.proc is not None and self.proc.stdin is not None
-                try:
-                    self.proc.stdin.write(json.dumps(request) + "\n")
-                    self.proc.stdin.flush()
-                    reply = self._read(60) or {}
-                except (OSError, ValueError):
-                    reply = {}
-                if reply.get("declined"):  # the working directory would change what a fresh one imports
+            proc = self.procs.get(key)
+            if proc is None:
+                self.seen[key] = self.seen.get(key, 0) + 1
+                if self.seen[key] < 2 or len(self.procs) >= self.MAX:
                     return None
-                pid = reply.get("pid")
-                if pid is None:  # the zygote is gone: fresh interpreters from now on
-                    self.close()
-                    self.failed = True
+                proc = self._start(key, env)
+                if proc is None:
                     return None
-                done = self._read(timeout)
-                if done is None:
-                    os.kill(pid, signal.SIGKILL)
-                    self._read(60)
-                    out, err = (_text(files[n].read_bytes()) for n in ("stdout", "stderr"))
-                    raise subprocess.TimeoutExpired([sys.executable, "-m", "director", *args], timeout, out, err)
-                out, err = (_text(files[n].read_bytes()) for n in ("stdout", "stderr"))
-                return subprocess.CompletedProcess([sys.executable, "-m", "director", *args],
-                                                   os.waitstatus_to_exitcode(done["status"]), out, err)
+            return self._run(key, proc, args, cwd, env, stdin, timeout)
+
+    def _run(self, key, proc, args, cwd, env, stdin, timeout) -> subprocess.CompletedProcess | None:
+        with tempfile.TemporaryDirectory(prefix="director-zygote-") as tmp:
+            files = {name: Path(tmp) / name for name in ("stdin", "stdout", "stderr")}
+            files["stdin"].write_bytes(stdin.encode(locale.getpreferredencoding(False)) if stdin else b"")
+            for name in ("stdout", "stderr"):
+                files[name].touch()
+            request = {"args": list(args), "cwd": str(cwd or os.getcwd()), "env": env,
+                       **{k: str(v) for k, v in files.items()}}
+            if stdin is None:
+                request["stdin"] = os.devnull
+            try:
+                proc.stdin.write(json.dumps(request) + "\n")
+                proc.stdin.flush()
+                reply = _read(proc, 60) or {}
+            except (OSError, ValueError):
+                reply = {}
+            if reply.get("declined"):  # the working directory would change what a fresh one imports
+                return None
+            pid = reply.get("pid")
+            if pid is None:  # the zygote is gone (a test killed it?): a new one next time, fresh after three
+                _end(self.procs.pop(key))
+                self.lost += 1
+                self.failed = self.lost >= 3
+                return None
+            done = _read(proc, timeout)
+            if done is None:
+                os.kill(pid, signal.SIGKILL)
+                _read(proc, 60)
+            out, err = (_text(files[n].read_bytes()) for n in ("stdout", "stderr"))
+            if done is None:
+                raise subprocess.TimeoutExpired([sys.executable, "-m", "director", *args], timeout, out, err)
+            return subprocess.CompletedProcess([sys.executable, "-m", "director", *args],
+                                               os.waitstatus_to_exitcode(done["status"]), out, err)
+
+
+def _read(proc: subprocess.Popen, timeout: float | None) -> dict | None:
+    """The zygote's next answer, or None after ``timeout`` seconds or when it is gone."""
+    assert proc.stdout is not None
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        if not sel.select(timeout):
+            return None
+    line = proc.stdout.readline()
+    return json.loads(line) if line else None
+
+
+def _end(proc: subprocess.Popen) -> None:
+    proc.kill()
+    proc.wait()
 
 
 def _text(data: bytes) -> str:
