@@ -9,8 +9,10 @@ import time
 import pytest
 
 from tests.conftest import DATA, make_project
-from tests.zygote import ZYGOTE, Zygote
+from tests.zygote import ZYGOTE, Zygote, _key
 
+needs_zygote = pytest.mark.skipif(os.environ.get("DIRECTOR_TEST_FRESH") == "1",
+                                  reason="DIRECTOR_TEST_FRESH=1: every command runs fresh")
 FOUNTAIN = "INT. KITCHEN - NIGHT\n\nMIA\nWhere were you?\n\nLEO\n(quietly)\nOut.\n"
 
 
@@ -27,6 +29,7 @@ def warm(args, cwd=None, env=None, stdin=None, timeout=120) -> subprocess.Comple
     return proc
 
 
+@needs_zygote
 @pytest.mark.parametrize("case", ["broken", "valid-json", "stdin", "missing", "usage", "cwd"])
 def test_a_forked_command_answers_as_a_fresh_one(tmp_path, case):
     project = make_project(tmp_path)
@@ -44,6 +47,7 @@ def test_a_forked_command_answers_as_a_fresh_one(tmp_path, case):
     assert (a.returncode != 0) == (case in ("broken", "missing", "usage"))
 
 
+@needs_zygote
 def test_the_environment_reaches_the_command_and_startup_variables_start_it_fresh(tmp_path):
     import socket
 
@@ -68,6 +72,7 @@ def test_the_environment_reaches_the_command_and_startup_variables_start_it_fres
     assert ZYGOTE.run(["--version"], None, other, None, 60) is None
 
 
+@needs_zygote
 def test_a_command_past_its_timeout_is_killed_and_the_zygote_serves_the_next(tmp_path):
     import socket
 
@@ -86,3 +91,17 @@ def test_a_command_past_its_timeout_is_killed_and_the_zygote_serves_the_next(tmp
 def test_without_a_zygote_every_command_runs_fresh(monkeypatch):
     monkeypatch.setenv("DIRECTOR_TEST_FRESH", "1")
     assert Zygote().run(["--version"], None, dict(os.environ), None, 60) is None
+
+
+@needs_zygote
+def test_a_second_start_up_environment_takes_the_place_of_the_one_used_least_recently(tmp_path):
+    zygotes = Zygote()
+    zygotes.MAX = 1
+    a, b = dict(os.environ), {**os.environ, "HOME": str(tmp_path)}
+    try:
+        runs = [zygotes.run(["--version"], None, env, None, 60) for env in (a, a, b, b)]
+        assert [r is not None for r in runs] == [False, True, False, True]  # each environment's second command
+        assert all(r.stdout.startswith("director ") for r in runs if r)
+        assert list(zygotes.procs) == [_key(b)]  # the first environment's zygote made way
+    finally:
+        zygotes.close()

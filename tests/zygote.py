@@ -11,8 +11,8 @@ joined, atexit handlers run, streams flushed), so its exit code and its output a
 
 A zygote is bound to the variables read when the interpreter starts or a library is imported (``PYTHON*``,
 the locale, ``HOME``, the model caches' and thread pools' settings): each such environment the worker's
-commands share gets its own, on its second command; the first, and a command past the worker's two zygotes,
-runs in a fresh interpreter (``run`` answers None and the caller falls back to ``subprocess.run``), as does
+commands share gets its own, on its second command (two at most, the one used least recently making way); the
+first runs in a fresh interpreter (``run`` answers None and the caller falls back to ``subprocess.run``), as does
 one whose working directory holds a module the zygote imported from elsewhere (a copy of director, which
 ``python -m`` would import instead). Tests of the interpreter's own start (the fast path's imports,
 ``--help``'s cost, signals sent to a render) start their processes themselves.
@@ -183,8 +183,8 @@ def _key(env: dict[str, str]) -> tuple:
 class Zygote:
     """A pytest worker's zygotes, one per start-up environment the worker's commands share, started on the second
     command that asks for one (the tests' own autouse settings -- an empty model cache, offline -- are every
-    test's; a variable a single test sets for itself would start a zygote for one command) and kept for the
-    worker's life."""
+    test's; a variable a single test sets for itself would start a zygote for one command); at most ``MAX``,
+    the one used least recently ended to make way for another."""
 
     MAX = 2
 
@@ -204,7 +204,6 @@ class Zygote:
             _end(proc)
             self.failed = True
             return None
-        self.procs[key] = proc
         return proc
 
     def close(self) -> None:
@@ -220,14 +219,17 @@ class Zygote:
             return None
         key = _key(env)
         with self.lock:
-            proc = self.procs.get(key)
+            proc = self.procs.pop(key, None)
             if proc is None:
                 self.seen[key] = self.seen.get(key, 0) + 1
-                if self.seen[key] < 2 or len(self.procs) >= self.MAX:
+                if self.seen[key] < 2:
                     return None
+                if len(self.procs) >= self.MAX:  # the one used least recently makes way
+                    _end(self.procs.pop(next(iter(self.procs))))
                 proc = self._start(key, env)
                 if proc is None:
                     return None
+            self.procs[key] = proc  # the most recently used last
             return self._run(key, proc, args, cwd, env, stdin, timeout)
 
     def _run(self, key, proc, args, cwd, env, stdin, timeout) -> subprocess.CompletedProcess | None:
