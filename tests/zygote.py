@@ -53,7 +53,7 @@ def _startup(name: str) -> bool:
 
 # ------------------------------------------------------------------------------------------------ the zygote itself
 def serve() -> None:
-    """Read a request a line (JSON) from standard input; fork a child for each; answer its pid, then its status."""
+    """Read a request a line (JSON) from the client's pipe; fork a child for each; answer its pid, then its status."""
     from director.cli.fast import one_blas_thread
 
     one_blas_thread()  # as the console script does before numpy loads (OpenBLAS reads it once)
@@ -88,15 +88,7 @@ def serve() -> None:
             _become(request)  # never returns
         channel_out.write(json.dumps({"pid": pid}) + "\n")
         channel_out.flush()
-        while True:
-            try:
-                _, status = os.waitpid(pid, 0)
-                break
-            except ChildProcessError:  # pragma: no cover - reaped already
-                status = 0
-                break
-            except InterruptedError:  # pragma: no cover
-                continue
+        _, status = os.waitpid(pid, 0)  # the command's end, however it ends (a timeout's SIGKILL too)
         channel_out.write(json.dumps({"status": status}) + "\n")
         channel_out.flush()
 
