@@ -27,7 +27,8 @@ _SHOT_SYNONYMS_ZH = {"size": {"远景": "EWS", "中近景": "MCU", "全身": "WS
                      "move": {"推镜": "dolly-in", "拉镜": "dolly-out", "跟拍": "truck-right", "摇镜": "pan-right",
                               "升镜": "crane-up", "降镜": "crane-down", "环拍": "orbit", "固定镜头": "static"},
                      "transition": {"切换": "cut", "溶": "dissolve", "溶解": "dissolve", "淡入": "fade", "淡出": "fade",
-                                    "黑场": "fade", "渐隐": "fade"}}
+                                    "黑场": "fade", "渐隐": "fade", "闪黑": "fade", "淡化": "fade",
+                                    "硬切": "cut", "直切": "cut", "叠": "dissolve"}}
 _CODES = {"size": SIZES, "angle": ANGLES, "move": MOVES, "transition": TRANSITIONS}
 # each field's words (its codes in lower case, the Chinese ones) -> its code: read on every shot a file holds
 _SHOT_WORD_CODES = {field: {code.lower(): code for code in codes} | _SHOT_SYNONYMS_ZH[field]
@@ -197,16 +198,25 @@ def _lookup(value: str, table: dict, canon) -> str | None:
         return key
     if key in table:
         return table[key]
-    words = key.split()
+    # a negated word says nothing it can be read as: "not happy" and 不开心 were read as happy
+    words = [w for i, w in enumerate(key.split()) if i == 0 or key.split()[i - 1] not in NEGATIONS]
     # "slow sad" -> sad: a word that is a value itself first ("quietly angry" is angry, not quietly's calm), then a
     # synonym; a bare "on" (on screen) only where no other word says more ("on the radio")
     found = [w for w in words if w in canon] + [table[w] for w in words if w not in canon and w in table]
     if found:
         return next((f for f in found if f != "on"), found[0])
     for syn, target in table.items():  # Chinese has no spaces: 有点悬疑 -> 悬疑
-        if len(syn) > 1 and not syn.isascii() and syn in key:
-            return target
+        if len(syn) > 1 and not syn.isascii():
+            at = key.find(syn)
+            while at != -1:
+                if at == 0 or key[at - 1] not in NEGATIONS_ZH:
+                    return target
+                at = key.find(syn, at + 1)
     return None
+
+
+NEGATIONS = frozenset({"not", "no", "never", "hardly", "un"})
+NEGATIONS_ZH = frozenset("不没别非未无")
 
 
 def canonical_time(value: str) -> str | None:

@@ -298,6 +298,8 @@ def _syntax_hint(what: str) -> str:
 
 _WIDE_COLON = re.compile(r"^([ \u3000]*(?:- )?)[\w-]+\s*(：)")  # title：… typed with a Chinese input method
 _WIDE_SPACE = re.compile(r"^[ ]*(\u3000)|:(\u3000)")  # a full-width space indenting, or after a colon
+_WIDE_COMMA = re.compile(r"[{\[].*?(，)(?=\s*[\w-]+\s*[:：])")  # {who: gu， text: …}: the fields' comma full-width
+_TIGHT_COLON = re.compile(r"^[ ]*(?:- )?[\w-]+(:)(?=[^\s:])")  # time:晚上 -- no space after the key's colon
 
 
 def _full_width(text: str, until: int, display: str) -> Problem | None:
@@ -322,6 +324,14 @@ def _full_width(text: str, until: int, display: str) -> Problem | None:
                 fixed = line[:at] + " " + line[at + 1:]
             message = ("a full-width space (U+3000); YAML indents and separates with ordinary spaces (retype it "
                        "with the input method in half-width mode)")
+        elif m := _WIDE_COMMA.search(line):
+            at, fixed = m.start(1), line[:m.start(1)] + ", " + line[m.end(1):]
+            message = ("a full-width comma '，' between the fields of {...}; YAML needs ',' there (switch the input "
+                       "method to half-width, or retype it)")
+        elif m := _TIGHT_COLON.match(line):
+            at, fixed = m.start(1), line[:m.end(1)] + " " + line[m.end(1):]
+            message = (f"no space after the colon of '{line[:m.end(1)].strip().removeprefix('- ')}'; YAML needs "
+                       f"a space after ':' ('{line[:m.end(1)].strip().removeprefix('- ')} {line[m.end(1):].strip()}')")
         else:
             continue
         tries += 1

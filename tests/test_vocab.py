@@ -6,7 +6,7 @@ import json
 
 import yaml
 
-from director.vocab import canonical_emotion, canonical_mood, canonical_preset, canonical_time
+from director.vocab import canonical_emotion, canonical_mood, canonical_preset, canonical_time, shot_word
 from tests.conftest import director, make_project
 
 
@@ -22,6 +22,13 @@ def test_synonyms_map_to_one_canonical_value():
     assert [canonical_emotion(e) for e in ("悲伤", "坚定", "慌张", "无奈", "疑惑", "撒娇", "颤抖")] == \
         ["sad", "confident", "nervous", "tired", "nervous", "tender", "scared"]
     assert canonical_mood("bouncy castle") is None and canonical_time("teatime") is None
+    # a negated word is not its opposite (不开心 was happy, not happy was happy): unknown, which validate warns of
+    assert [canonical_emotion(e) for e in ("不开心", "没生气", "not happy", "never angry", "有点不开心")] == [None] * 5
+    assert [canonical_emotion(e) for e in ("有点生气", "不安", "无奈", "quietly angry")] == \
+        ["angry", "nervous", "tired", "angry"]
+    assert canonical_mood("不悬疑") is None and canonical_mood("有点悬疑") == "tense"
+    # the transition Jianying calls 闪黑 is a fade, a hard cut 硬切
+    assert [shot_word("transition", w) for w in ("闪黑", "硬切", "叠化")] == ["fade", "cut", "dissolve"]
 
 
 def _edit(project, change):

@@ -15,14 +15,15 @@ if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
 
 def voices_for(ctx: RenderContext) -> dict:
     """Speaker -> resolved voice, from the whole cast (stable across a series' episodes)."""
-    from director.backends.preview.voice import assign_voices
+    from director.backends.preview.voice import assign_voices, han
 
     sp = ctx.sp
     def preset(text):  # descriptive presets (female old warm, 老年女性) become the nearest preset
         return (canonical_preset(text) or text) if text else None
 
-    cast = {cid: (c.description, preset(c.voice.preset) if c.voice else None, c.voice.sample if c.voice else None)
-            for cid, c in sp.characters.items()}
+    # the display name's Han characters count as description (name: 顾母 under an id gu_mu)
+    cast = {cid: (f"{c.description} {han(c.name or '')}".strip(), preset(c.voice.preset) if c.voice else None,
+                  c.voice.sample if c.voice else None) for cid, c in sp.characters.items()}
     narrator = sp.narrator.voice
     cast[NARRATOR] = ("narrator", preset(narrator.preset) or "narrator", narrator.sample)
     voices = assign_voices(cast)

@@ -225,6 +225,20 @@ def test_voices_are_distinct_and_stable():
     assert voices["ren"].preset == "male_deep" and voices["mia"].preset.startswith("female")
 
 
+def test_a_chinese_casts_kinship_and_station_words_choose_the_voices_sex():
+    """A 短剧's cast is named by kinship (顾母, 五十岁的父亲): with no 女 or 男 written, a mother was voiced by a man's
+    preset half the time. An imported cast's id is its name, and it counts too."""
+    from director.backends.preview.voice import gender_of
+
+    cast = {"mom": ("五十岁的母亲，穿旗袍", None, None), "dad": ("五十多岁的父亲，戴眼镜", None, None),
+            "nainai": ("七十岁的奶奶", None, None), "boss": ("霸道总裁", None, None), "bride": ("新娘", None, None),
+            "顾母": ("TODO: 描述顾母的长相", None, None), "林父": ("TODO", None, None)}
+    voices = assign_voices(cast)
+    assert {k for k, v in voices.items() if v.preset.startswith("female")} == {"mom", "nainai", "bride", "顾母"}
+    assert {k for k, v in voices.items() if v.preset.startswith("male")} == {"dad", "boss", "林父"}
+    assert [gender_of(d) for d in ("伯母", "公司职员", "a young woman", "an old man")] == [None, None, "female", "male"]
+
+
 def test_speech_is_real_audio_and_emotion_changes_it(preview, tmp_path):
     voice = assign_voices({"mia": ("woman", None, None)})["mia"]
     lengths = {}
