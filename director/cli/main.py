@@ -179,6 +179,7 @@ def validate(
     from director.screenplay import screenplay_problems
 
     targets: list[tuple[Path, Project]] = []
+    whole: set[str] = set()  # projects whose episodes are checked: their shot lists of no episode are said
     for where in paths or [state.project or Path.cwd()]:
         try:
             is_file = where.is_file()
@@ -187,9 +188,12 @@ def validate(
         if is_file and where.name != "director.yaml":
             project = Project.find(state.project) if state.project and paths else Project.find(where)
             targets.append((where, project))
+            if project.chosen is not None:  # one of its project's episodes (not a draft checked on its own)
+                whole.add(str(project.root))
         else:
             project = Project.find(where)
             targets += [(p, project) for p in project.episode_paths()]
+            whole.add(str(project.root))
     if not targets:  # nothing checked is not "valid": a glob that matches nothing, an episode file left out
         raise ConfigError(f"{project.config_path or project.root}: no episode files match "
                           f"{project.config.episodes}: nothing to validate (an episode is a .yaml file inside the "
@@ -212,6 +216,8 @@ def validate(
                 print(p, file=sys.stderr)
     projects = {str(p.root): p for _, p in targets}
     for project in projects.values():  # a shot list of no episode (its file renamed)
+        if str(project.root) not in whole:  # a draft file checked alone: the project's shot lists are not its own
+            continue
         for orphan in project.orphan_shot_lists():
             problem = Problem(str(orphan), 1, 1, "this shot list belongs to no episode (an episode file renamed?): put "
                               f"`id: {orphan.stem}` at the top of the renamed file to keep it (its locked shots, "

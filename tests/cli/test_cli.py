@@ -107,6 +107,13 @@ def test_a_renamed_episode_file_is_told_where_its_shot_list_is(tmp_path):
     (project / "shots" / "第2集.yaml").unlink()
     again = director("-p", str(project), "validate", check=True)
     assert "belongs to no episode" not in again.stderr, again.stderr
+    # a draft beside the episodes, checked on its own, is no episode: the project's shot lists are none of its
+    # business (it was told to give itself the id of the project's real episode)
+    text = (project / "episodes" / "ep01.yaml").read_text(encoding="utf-8")
+    (project / "ep01-draft.yaml").write_text(text.replace("series: ../series.yaml", "series: series.yaml"),
+                                             encoding="utf-8")
+    draft = director("validate", str(project / "ep01-draft.yaml"), check=True)
+    assert "belongs to no episode" not in draft.stderr, draft.stderr
 
 
 def test_a_shot_list_written_by_an_older_director_is_still_current(tmp_path):
