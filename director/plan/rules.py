@@ -55,6 +55,11 @@ def reframed(prompt: str, before: tuple[str, str], after: tuple[str, str]) -> st
     return framing(*after) + prompt[len(said):] if prompt.startswith(said) else prompt
 
 
+def _introduces(beat: Beat) -> bool:
+    """A card that introduces a character (its name and role): it belongs over a shot of them."""
+    return beat.card is not None and beat.card.kind == "intro"
+
+
 @dataclass
 class _Draft:
     scene: str
@@ -142,10 +147,15 @@ class RulePlanner:
             else:
                 if beat.kind == "line" and opening and not drafts:
                     drafts.append(self._establishing(scene, place))
-                    for cue_ref, cue in pending:  # the sounds the scene opens on play over its first picture (the
-                        drafts[-1].beats.append(cue_ref)  # thunder came after 2 s of room tone, under the hook line)
+                    # the sounds the scene opens on play over its first picture (the thunder came after 2 s of room
+                    # tone, under the hook line); a character's intro card, and what the writer put after it, wait
+                    # for the shot that shows them (顾氏集团总裁 was shown over the empty hall, gone before 顾言
+                    # appeared)
+                    first = next((k for k, (_, cue) in enumerate(pending) if _introduces(cue)), len(pending))
+                    for cue_ref, cue in pending[:first]:
+                        drafts[-1].beats.append(cue_ref)
                         self._apply_hints(drafts[-1], cue)
-                    pending.clear()
+                    del pending[:first]
                 # a conversation across places (intercut) never frames the other party over the shoulder
                 partner = last_speaker if last_speaker and speaker_place.get(last_speaker) == place else None
                 if unseen:  # who hears it: the last speaker here, else whoever the picture last showed here

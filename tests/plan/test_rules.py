@@ -353,6 +353,18 @@ def test_sounds_play_over_the_picture_they_belong_to(tmp_path):
     assert by_beat["s1/6"] is by_beat["s1/5"]  # a sound after a line: as before, where the picture is
 
 
+def test_an_intro_card_a_scene_opens_on_waits_for_the_shot_of_its_character(tmp_path):
+    """An audit: a scene opening on a sound, an intro card and the character's line showed 顾氏集团总裁 over the empty
+    establishing shot, gone before he appeared. The sound stays on the opening picture; the card is his shot's."""
+    _, shots, by_beat = _planned(tmp_path, FAMILY + """    beats:
+      - sfx: 雷
+      - card: {kind: intro, who: mother, text: 苏家主母}
+      - line: {who: mother, text: 谁的电话？}
+""")
+    assert shots[0].beats == ["s1/1"] and not shots[0].characters  # the thunder over the room
+    assert by_beat["s1/2"] is by_beat["s1/3"] and "mother" in by_beat["s1/3"].characters
+
+
 def test_music_and_sounds_after_the_opening_action_start_with_the_episode(tmp_path):
     """A writer's usual opening (an action, then its music and rain) put both on the next shot: every episode of a
     series had a silent 3 s hook. Music starting and sounds right after an action now play over it; a music stop
