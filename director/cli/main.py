@@ -964,8 +964,9 @@ def line(ref: Annotated[str, typer.Argument(help="the line's beat, scene-id/N")]
     from director.runtime.edits import set_line
 
     if "/" not in ref:
+        example = ref if ref and ref.replace("-", "").replace("_", "").isalnum() else "pickup"  # its own scene's
         raise UsageError(f"{ref!r} is not a line's reference; they look like scene-id/N (N counts the scene's beats "
-                         "from 1), e.g. director line pickup/2 --text ...")
+                         f"from 1), e.g. director line {example}/2 --text ...")
     project, named = _edited(episode, scene=ref.rpartition("/")[0])
     done = set_line(project, named, ref, text, emotion)
     for warning in done["warnings"]:

@@ -196,6 +196,8 @@ def test_line_edits_a_line_in_place_and_warns_as_validate_does(tmp_path):
         assert bad.returncode == code and "Traceback" not in bad.stderr, (ref, bad.stderr)
         if ref != "one/2":  # N counts every beat: the refusal says which numbers are lines
             assert "its lines: one/2 (ana: Are you foll…), one/3 (bo: Only since T…)" in bad.stderr, bad.stderr
+    bare = director("-p", str(project), "line", "one", "--text", "x")  # the scene alone: its own example
+    assert bare.returncode == 2 and "e.g. director line one/2 --text" in bare.stderr, bare.stderr
 
 
 def test_a_line_edit_changes_that_line_of_the_screenplay_and_no_other(tmp_path):
