@@ -188,8 +188,10 @@ def validate(
         if is_file and where.name != "director.yaml":
             project = Project.find(state.project) if state.project and paths else Project.find(where)
             targets.append((where, project))
-            if project.chosen is not None or any(p.resolve() == where.resolve() for p in project.episode_paths()):
-                whole.add(str(project.root))  # one of its project's episodes (not a draft checked on its own)
+            named = project.chosen is not None or (state.project is not None and any(  # -p PROJECT FILE
+                p.resolve() == where.resolve() for p in project.episode_paths()))
+            if named:  # one of its project's episodes (not a draft checked on its own)
+                whole.add(str(project.root))
         else:
             project = Project.find(where)
             targets += [(p, project) for p in project.episode_paths()]

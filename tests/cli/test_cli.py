@@ -99,6 +99,8 @@ def test_a_renamed_episode_file_is_told_where_its_shot_list_is(tmp_path):
     checked = director("-p", str(project), "validate", check=True)
     assert "shots/ep02.yaml:1:1: warning: this shot list belongs to no episode" in checked.stderr, checked.stderr
     assert "`id: ep02`" in checked.stderr
+    one = director("-p", str(project), "validate", str(project / "episodes" / "第2集.yaml"), check=True)
+    assert "shots/ep02.yaml:1:1: warning: this shot list belongs to no episode" in one.stderr, one.stderr
     planned = director("-p", str(project), "plan", "-e", "第2集", check=True)
     assert "shots/ep02.yaml belongs to no episode: if 第2集's file was renamed from ep02.yaml, put `id: ep02`" \
         in planned.stderr, planned.stderr
