@@ -55,6 +55,26 @@ def reframed(prompt: str, before: tuple[str, str], after: tuple[str, str]) -> st
     return framing(*after) + prompt[len(said):] if prompt.startswith(said) else prompt
 
 
+def people_of(sp: Screenplay, characters: list[str]) -> str:
+    """What a shot's prompt says of who is in it (after its framing): "Mia (courier, …); Ren (tall man …)."."""
+    known = [c for c in characters if c in sp.characters]
+    return "; ".join(f"{sp.characters[c].name or c} ({sp.characters[c].description})" for c in known) + "." \
+        if known else ""
+
+
+def recast(prompt: str, sp: Screenplay, framed: str, before: list[str], after: list[str]) -> str:
+    """``prompt`` naming ``after``'s characters where, right after its framing sentence ``framed``, it names
+    ``before``'s as the planner wrote them: a cast set by hand left the prompt describing the old one."""
+    if not prompt.startswith(framed):
+        return prompt
+    rest, old, new = prompt[len(framed):], people_of(sp, before), people_of(sp, after)
+    if old and rest.startswith(" " + old):
+        rest = rest[len(old) + 1:]
+    elif old:  # the planner's words were edited by hand: they are the user's
+        return prompt
+    return framed + (" " + new if new else "") + rest
+
+
 def _introduces(beat: Beat) -> bool:
     """A card that introduces a character (its name and role): it belongs over a shot of them."""
     return beat.card is not None and beat.card.kind == "intro"
@@ -274,11 +294,10 @@ class RulePlanner:
 
     def _prompt(self, scene: Scene, d: _Draft) -> str:
         location = self.sp.locations[d.location or scene.location]
-        people = "; ".join(f"{self.sp.characters[c].name or c} ({self.sp.characters[c].description})"
-                           for c in d.characters)
+        people = people_of(self.sp, d.characters)
         parts = [framing(d.size, d.angle)]
         if people:
-            parts.append(f"{people}.")
+            parts.append(people)
         if d.what:
             parts.append(_sentence(d.what))
         place = location.description[:1].upper() + location.description[1:]

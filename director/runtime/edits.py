@@ -260,6 +260,14 @@ def set_shot(project: Project, episode: str | None, shot_id: str, changes: dict[
                        (values.get("size", current.size), values.get("angle", current.angle)))
         if now != prompt:
             node["prompt"] = now
+    if "characters" in values and "prompt" not in values:
+        from director.plan.rules import framing, recast  # the prompt's cast follows the characters set by hand
+        prompt = str(node.get("prompt") or "")
+        now = recast(prompt, loaded.screenplay, framing(values.get("size", current.size),
+                                                        values.get("angle", current.angle)),
+                     list(current.characters), list(values["characters"]))
+        if now != prompt:
+            node["prompt"] = now
     for key, value in values.items():
         node[key] = value
     seeds = [t["seed"] for t in all_takes(project, loaded.episode, [current])[shot_id]] if "seed" in values else []

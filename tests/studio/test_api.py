@@ -562,6 +562,26 @@ def test_a_size_set_by_hand_rewrites_the_framing_the_prompt_opens_with(client, d
     assert _card(client, "handoff-02")["prompt"] == shot["prompt"]
 
 
+def test_a_cast_set_by_hand_rewrites_whom_the_prompt_describes(client, demo):
+    """An audit: characters set on a shot left its prompt describing the old cast (size and angle were followed)."""
+    from director.plan.rules import people_of
+    from director.screenplay import load_screenplay
+
+    sp = load_screenplay(demo / "screenplay.yaml").screenplay
+    shot = _card(client, "handoff-02")
+    old = people_of(sp, shot["characters"])
+    assert old and old in shot["prompt"], shot["prompt"]
+    others = [c for c in sp.characters if c not in shot["characters"]] or list(sp.characters)
+    cast = sorted({*shot["characters"], others[0]}) if others[0] not in shot["characters"] else [others[0]]
+    done = client.post("/api/e/screenplay/shots/handoff-02", json={"characters": cast}).json()["shot"]
+    assert people_of(sp, cast) in done["prompt"] and done["prompt"] == shot["prompt"].replace(old, people_of(sp, cast))
+    # a prompt whose cast words were edited by hand keeps them
+    client.post("/api/e/screenplay/shots/handoff-02", json={"characters": shot["characters"],
+                                                             "prompt": shot["prompt"].replace(old, "Two strangers.")})
+    done = client.post("/api/e/screenplay/shots/handoff-02", json={"characters": cast}).json()["shot"]
+    assert "Two strangers." in done["prompt"], done["prompt"]
+
+
 def test_a_line_edit_marks_its_own_shot_and_only_says_the_others_may_re_run(client, demo):
     """The studio audit: one line edit turned every other card orange, "must re-run: on timing ..., if that changes
     it" (the first shot too): those wait on the edited shot's timing; nothing of their own changed."""
