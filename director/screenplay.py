@@ -70,6 +70,12 @@ Transition = Annotated[Literal[TRANSITIONS],  # type: ignore[valid-type]
 CardKind = Literal[CARD_KINDS]  # type: ignore[valid-type]
 
 
+
+# a cue beat in the words of the screenplay's crew (the storyboard, the studio)
+CUE_WORDS = {"en": {"sfx": "sfx: {}", "stop": "music stops", "music": "music: {}", "card": "{}: {}",
+                    "pause": "pause {:g} s"},
+             "zh": {"sfx": "音效：{}", "stop": "音乐停", "music": "音乐：{}", "card": "{}：{}", "pause": "停顿 {:g} 秒"}}
+
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -354,22 +360,16 @@ class Screenplay(Model):
     def cue_words(self, beat: Beat) -> str:
         """A cue beat as the storyboard and the studio list it: "sfx: door", "music stops", "intro card: ...";
         in a Chinese screenplay as its crew says it: "音效：雷声", "音乐停", "字幕卡：三天后"."""
-        said = " — ".join(p for p in (self.card_name(beat.card), beat.card.text) if p) if beat.card else ""
-        if self.chinese:
-            if beat.sfx is not None:
-                return f"音效：{beat.sfx.name}"
-            if beat.music is not None:
-                return "音乐停" if beat.music.stop else f"音乐：{beat.music.mood}"
-            if beat.card is not None:
-                return f"{CARD_WORDS_ZH[beat.card.kind]}：{said}"
-            return f"停顿 {beat.pause:g} 秒" if beat.pause is not None else ""
+        words = CUE_WORDS["zh" if self.chinese else "en"]
         if beat.sfx is not None:
-            return f"sfx: {beat.sfx.name}"
+            return words["sfx"].format(beat.sfx.name)
         if beat.music is not None:
-            return "music stops" if beat.music.stop else f"music: {beat.music.mood}"
+            return words["stop"] if beat.music.stop else words["music"].format(beat.music.mood)
         if beat.card is not None:
-            return f"{beat.card.kind} card: {said}"
-        return f"pause {beat.pause:g} s" if beat.pause is not None else ""
+            said = " — ".join(p for p in (self.card_name(beat.card), beat.card.text) if p)
+            kind = CARD_WORDS_ZH[beat.card.kind] if self.chinese else f"{beat.card.kind} card"
+            return words["card"].format(kind, said)
+        return words["pause"].format(beat.pause) if beat.pause is not None else ""
 
     def beats(self) -> typing.Iterator[tuple[str, Scene, Beat]]:
         for scene in self.scenes:

@@ -47,10 +47,6 @@ STARTUP_VARIABLES = ("PYTHON", "LANG", "LC_", "HOME", "XDG_", "HF_", "HUGGINGFAC
                      "TEMP", "PATH", "LD_", "MALLOC", "GLIBC")
 
 
-def _startup(name: str) -> bool:
-    return name.upper().startswith(STARTUP_VARIABLES)
-
-
 # ------------------------------------------------------------------------------------------------ the zygote itself
 def serve() -> None:
     """Read a request a line (JSON) from the client's pipe; fork a child for each; answer its pid, then its status."""
@@ -169,7 +165,7 @@ def _finish() -> None:
 # ------------------------------------------------------------------------------------------------------- the client
 def _key(env: dict[str, str]) -> tuple:
     """What of an environment a zygote is bound to: the variables read at start-up and import."""
-    return tuple(sorted((k, v) for k, v in env.items() if _startup(k)))
+    return tuple(sorted((k, v) for k, v in env.items() if k.upper().startswith(STARTUP_VARIABLES)))
 
 
 class Zygote:
@@ -187,7 +183,7 @@ class Zygote:
         self.lost = 0
         self.lock = threading.Lock()  # one command at a time: a zygote waits for each child
 
-    def _start(self, key: tuple, env: dict[str, str]) -> subprocess.Popen | None:
+    def _start(self, env: dict[str, str]) -> subprocess.Popen | None:
         proc = subprocess.Popen([sys.executable, "-c", "from tests.zygote import serve; serve()"], cwd=ROOT,
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                 env=env, text=True, bufsize=1)
@@ -218,7 +214,7 @@ class Zygote:
                     return None
                 if len(self.procs) >= self.MAX:  # the one used least recently makes way
                     _end(self.procs.pop(next(iter(self.procs))))
-                proc = self._start(key, env)
+                proc = self._start(env)
                 if proc is None:
                     return None
             self.procs[key] = proc  # the most recently used last
