@@ -199,7 +199,8 @@ def _lookup(value: str, table: dict, canon) -> str | None:
     if key in table:
         return table[key]
     # a negated word says nothing it can be read as: "not happy" and 不开心 were read as happy
-    words = [w for i, w in enumerate(key.split()) if i == 0 or key.split()[i - 1] not in NEGATIONS]
+    split = key.split()
+    words = [w for i, w in enumerate(split) if i == 0 or split[i - 1] not in NEGATIONS]
     # "slow sad" -> sad: a word that is a value itself first ("quietly angry" is angry, not quietly's calm), then a
     # synonym; a bare "on" (on screen) only where no other word says more ("on the radio")
     found = [w for w in words if w in canon] + [table[w] for w in words if w not in canon and w in table]
@@ -215,7 +216,7 @@ def _lookup(value: str, table: dict, canon) -> str | None:
     return None
 
 
-NEGATIONS = frozenset({"not", "no", "never", "hardly", "un"})
+NEGATIONS = frozenset({"not", "no", "never", "hardly"})
 NEGATIONS_ZH = frozenset("不没别非未无")
 
 

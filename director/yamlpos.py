@@ -330,8 +330,9 @@ def _full_width(text: str, until: int, display: str) -> Problem | None:
                        "method to half-width, or retype it)")
         elif m := _TIGHT_COLON.match(line):
             at, fixed = m.start(1), line[:m.end(1)] + " " + line[m.end(1):]
-            message = (f"no space after the colon of '{line[:m.end(1)].strip().removeprefix('- ')}'; YAML needs "
-                       f"a space after ':' ('{line[:m.end(1)].strip().removeprefix('- ')} {line[m.end(1):].strip()}')")
+            key = line[:m.end(1)].strip().removeprefix("- ")
+            message = (f"no space after the colon of '{key}'; YAML needs a space after ':' "
+                       f"('{key} {line[m.end(1):].strip()}')")
         else:
             continue
         tries += 1
