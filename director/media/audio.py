@@ -165,9 +165,9 @@ def resample(data: np.ndarray, src: int, dst: int) -> np.ndarray:
     if step_in <= 4096:
         k = _smooth(-(-n // step_in))
         padded, size = k * step_in, k * step_out
-    spectrum = np.fft.rfft(data.astype(np.float64), padded, axis=0)
+    spectrum = np.fft.rfft(data.astype(np.float32, copy=False), padded, axis=0)  # float32, as it is delivered
     keep = min(len(spectrum), size // 2 + 1)
-    out = np.zeros((size // 2 + 1,) + data.shape[1:], np.complex128)
+    out = np.zeros((size // 2 + 1,) + data.shape[1:], np.complex64)
     out[:keep] = spectrum[:keep]
     return (np.fft.irfft(out, size, axis=0)[:m] * (size / padded)).astype(np.float32)
 
