@@ -105,3 +105,27 @@ def test_a_second_start_up_environment_takes_the_place_of_the_one_used_least_rec
         assert list(zygotes.procs) == [_key(b)]  # the first environment's zygote made way
     finally:
         zygotes.close()
+
+
+@needs_zygote
+def test_a_command_that_ends_before_its_pid_is_read_is_answered_at_once(monkeypatch):
+    """A command that ends before the client reads its pid leaves the pid and the status on the channel together:
+    a buffered ``readline`` took both, and the wait for the status then sat out the whole timeout."""
+    import tests.zygote as zygote
+
+    real = zygote._read
+
+    def late(proc, timeout):  # the client descheduled for a while after each request
+        time.sleep(1.0)
+        return real(proc, timeout)
+
+    zygotes = Zygote()
+    try:
+        assert zygotes.run(["--version"], None, dict(os.environ), None, 60) is None  # the environment's first: fresh
+        monkeypatch.setattr(zygote, "_read", late)
+        started = time.monotonic()
+        done = zygotes.run(["--version"], None, dict(os.environ), None, 20)
+        assert done is not None and done.returncode == 0 and done.stdout.startswith("director ")
+        assert time.monotonic() - started < 15  # not the 20 s timeout
+    finally:
+        zygotes.close()

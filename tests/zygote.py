@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -186,7 +187,7 @@ class Zygote:
     def _start(self, env: dict[str, str]) -> subprocess.Popen | None:
         proc = subprocess.Popen([sys.executable, "-c", "from tests.zygote import serve; serve()"], cwd=ROOT,
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                env=env, text=True, bufsize=1)
+                                env=env, bufsize=0)  # unbuffered: ``_read`` keeps what it read past a line
         reply = _read(proc, 120)
         if not reply or not reply.get("ready"):
             _end(proc)
@@ -231,8 +232,7 @@ class Zygote:
             if stdin is None:
                 request["stdin"] = os.devnull
             try:
-                proc.stdin.write(json.dumps(request) + "\n")
-                proc.stdin.flush()
+                proc.stdin.write(json.dumps(request).encode() + b"\n")
                 reply = _read(proc, 60) or {}
             except (OSError, ValueError):
                 reply = {}
@@ -246,7 +246,10 @@ class Zygote:
                 return None
             done = _read(proc, timeout)
             if done is None:
-                os.kill(pid, signal.SIGKILL)
+                try:
+                    os.kill(pid, signal.SIGKILL)  # the zygote has not reaped it yet: it has not said its status
+                except ProcessLookupError:
+                    pass
                 _read(proc, 60)
             out, err = (_text(files[n].read_bytes()) for n in ("stdout", "stderr"))
             if done is None:
@@ -255,20 +258,35 @@ class Zygote:
                                                os.waitstatus_to_exitcode(done["status"]), out, err)
 
 
+_unread: dict[int, bytearray] = {}  # per zygote (pid): what was read from its channel past the last answer
+
+
 def _read(proc: subprocess.Popen, timeout: float | None) -> dict | None:
-    """The zygote's next answer, or None after ``timeout`` seconds or when it is gone."""
+    """The zygote's next answer, or None after ``timeout`` seconds or when it is gone. Its channel is read in raw
+    chunks kept here: a command that ends at once sends its pid and its status together, and a buffered
+    ``readline`` took both, leaving the wait for the status on an empty pipe until the timeout."""
     assert proc.stdout is not None
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        if not sel.select(timeout):
+    kept = _unread.setdefault(proc.pid, bytearray())
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while b"\n" not in kept:
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        with selectors.DefaultSelector() as sel:
+            sel.register(proc.stdout, selectors.EVENT_READ)
+            if not sel.select(left):
+                return None
+        chunk = os.read(proc.stdout.fileno(), 65536)
+        if not chunk:
             return None
-    line = proc.stdout.readline()
-    return json.loads(line) if line else None
+        kept += chunk
+    line, _, rest = bytes(kept).partition(b"\n")
+    kept[:] = rest
+    return json.loads(line)
 
 
 def _end(proc: subprocess.Popen) -> None:
     proc.kill()
     proc.wait()
+    _unread.pop(proc.pid, None)
 
 
 def _text(data: bytes) -> str:
