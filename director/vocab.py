@@ -199,8 +199,13 @@ def _lookup(value: str, table: dict, canon) -> str | None:
     if key in table:
         return table[key]
     # a negated word says nothing it can be read as: "not happy" and 不开心 were read as happy
-    split = key.split()
-    words = [w for i, w in enumerate(split) if i == 0 or split[i - 1] not in NEGATIONS]
+    words, negated = [], False
+    for w in key.split():  # a negation reaches past degree words: "not very happy", "no longer angry"
+        if negated and w in DEGREE:
+            continue
+        if not negated:
+            words.append(w)
+        negated = w in NEGATIONS
     # "slow sad" -> sad: a word that is a value itself first ("quietly angry" is angry, not quietly's calm), then a
     # synonym; a bare "on" (on screen) only where no other word says more ("on the radio")
     found = [w for w in words if w in canon] + [table[w] for w in words if w not in canon and w in table]
@@ -210,14 +215,38 @@ def _lookup(value: str, table: dict, canon) -> str | None:
         if len(syn) > 1 and not syn.isascii():
             at = key.find(syn)
             while at != -1:
-                if at == 0 or key[at - 1] not in NEGATIONS_ZH:
+                if not _negated_zh(key, at):
                     return target
                 at = key.find(syn, at + 1)
     return None
 
 
 NEGATIONS = frozenset({"not", "no", "never", "hardly"})
+DEGREE = frozenset({"very", "too", "so", "that", "really", "quite", "longer", "more", "at", "all", "particularly",
+                    "overly", "terribly", "especially", "remotely", "even", "exactly", "entirely"})
 NEGATIONS_ZH = frozenset("不没别非未无")
+# degree words a Chinese negation reaches past (不太开心, 不是很开心), and the words that merely end or start in a
+# negation's character: 特别开心 is especially happy, 非常 very, 无比 beyond compare
+DEGREE_ZH = tuple(sorted(("那么", "这么", "怎么", "十分", "有点", "有些", "一点", "特别", "非常", "无比", "比较", "太过",
+                          "格外", "分外", "太", "很", "是", "大", "好", "多", "再", "更", "还", "够"), key=len, reverse=True))
+NOT_NEGATIONS_ZH = frozenset({"特别", "分别", "区别", "差别", "级别", "告别", "离别", "识别", "类别", "性别", "个别", "除非",
+                              "莫非", "无非"})
+
+
+def _negated_zh(key: str, at: int) -> bool:
+    """Whether the Chinese word at ``key[at:]`` is negated: a negation (不, 没(有), 别, 非, 未, 无) right before it,
+    or before the degree words in front of it."""
+    i, moved = at, True
+    while moved:
+        moved = False
+        for degree in DEGREE_ZH:
+            if key.endswith(degree, 0, i):
+                i -= len(degree)
+                moved = True
+                break
+    if key.endswith("没有", 0, i):
+        return True
+    return i > 0 and key[i - 1] in NEGATIONS_ZH and key[max(0, i - 2):i] not in NOT_NEGATIONS_ZH
 
 
 def canonical_time(value: str) -> str | None:

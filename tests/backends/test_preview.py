@@ -237,6 +237,9 @@ def test_a_chinese_casts_kinship_and_station_words_choose_the_voices_sex():
     assert {k for k, v in voices.items() if v.preset.startswith("female")} == {"mom", "nainai", "bride", "顾母"}
     assert {k for k, v in voices.items() if v.preset.startswith("male")} == {"dad", "boss", "林父"}
     assert [gender_of(d) for d in ("伯母", "公司职员", "a young woman", "an old man")] == [None, None, "female", "male"]
+    # a word before 的 qualifies someone else; a partner word names the other one
+    assert [gender_of(d) for d in ("顾氏集团总裁，顾母的独子", "顾言，顾母的儿子", "冷酷，离过婚的前妻回来了", "她的母亲",
+                                   "霸道总裁的妻子")] == ["male", "male", "male", "female", "female"]
 
 
 def test_speech_is_real_audio_and_emotion_changes_it(preview, tmp_path):

@@ -8,6 +8,7 @@ cloning backends and is not used here.
 """
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import wave
@@ -48,7 +49,9 @@ FEMALE_WORDS = ("woman", "girl", "her ", "she", "mother", "lady", "female", "act
                 "太太", "夫人", "公主", "千金", "闺蜜")
 MALE_WORDS = ("man", "boy", "his ", "he ", "father", "guy", "male", "king", "brother", "男", "他", "爸", "哥", "弟",
               "父", "爷", "叔", "伯", "舅", "公公", "外公", "老公", "丈夫", "先生", "少爷", "公子", "王子", "新郎",
-              "小伙", "少年", "霸总", "霸道总裁", "绅士")
+              "小伙", "少年", "霸总", "霸道总裁", "绅士", "儿子", "独子", "长子", "次子", "孙子", "女婿")
+# a partner word names the other one: a man's description mentions his ex-wife (离过婚的前妻回来了)
+PARTNER_WORDS = {"前妻": "male", "亡妻": "male", "前女友": "male", "前夫": "female", "亡夫": "female", "前男友": "female"}
 LANGUAGES = {"en": "en-us", "en-us": "en-us", "en-gb": "en-gb", "zh": "cmn", "zh-cn": "cmn", "zh-hans": "cmn",
              "zh-tw": "cmn", "zh-hant": "cmn", "cmn": "cmn", "zh-hk": "yue", "yue": "yue", "ja": "ja", "ko": "ko",
              "es": "es", "fr": "fr-fr", "de": "de", "it": "it", "pt": "pt", "pt-br": "pt-br", "ru": "ru",
@@ -68,8 +71,15 @@ def han(text: str) -> str:
 
 def gender_of(description: str) -> str | None:
     text = f" {description.lower()} "
-    female = sum(text.count(w) for w in FEMALE_WORDS)
-    male = sum(text.count(f" {w.strip()} ") if w.isascii() else text.count(w) for w in MALE_WORDS)
+    counts = {"female": 0, "male": 0}
+    for word, sex in PARTNER_WORDS.items():
+        counts[sex] += text.count(word)
+        text = text.replace(word, " ")
+    # a Chinese word before 的 qualifies someone else: 顾母的独子 is a son, 她的母亲 a mother
+    text = re.sub(r"[\u4e00-\u9fff]{1,2}(?=的)", lambda m: " " * len(m[0]), text)
+    counts["female"] += sum(text.count(w) for w in FEMALE_WORDS)
+    counts["male"] += sum(text.count(f" {w.strip()} ") if w.isascii() else text.count(w) for w in MALE_WORDS)
+    female, male = counts["female"], counts["male"]
     return "female" if female > male else "male" if male > female else None
 
 
