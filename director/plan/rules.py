@@ -65,8 +65,8 @@ def people_of(sp: Screenplay, characters: list[str]) -> str:
 def recast(prompt: str, sp: Screenplay, framed: str, before: list[str], after: list[str]) -> str:
     """``prompt`` naming ``after``'s characters where, right after its framing sentence ``framed``, it names
     ``before``'s as the planner wrote them: a cast set by hand left the prompt describing the old one."""
-    if not prompt.startswith(framed):
-        return prompt
+    if not prompt.startswith(framed) or any(c not in sp.characters for c in before):
+        return prompt  # (a character the screenplay no longer has: what the planner wrote of them is not known)
     rest, old, new = prompt[len(framed):], people_of(sp, before), people_of(sp, after)
     if old and rest.startswith(" " + old):
         rest = rest[len(old) + 1:]

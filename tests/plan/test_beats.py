@@ -280,3 +280,17 @@ def test_plan_show_says_per_scene_who_planned_it_and_what_director_decided(proje
     assert code == 0
     assert "scene arrival: the LLM (1 ask(s); from the model: cuts, characters, size, angle, move, prompt" in out
     assert "director decided" in out and "ren speaks on screen and is not in frame" in out
+
+
+def test_a_recast_leaves_the_prompt_alone_where_the_old_cast_is_no_longer_in_the_screenplay():
+    """A diff review: with a character renamed in the screenplay, the old cast's words could not be found and the
+    new cast was put in front of them: the prompt described both."""
+    from director.plan.rules import framing, people_of, recast
+
+    sp = DEMO
+    mia = next(iter(sp.characters))
+    framed = framing("CU", "eye-level")
+    prompt = f"{framed} Ana (someone the screenplay no longer has). Ana speaks."
+    assert recast(prompt, sp, framed, ["ana"], [mia]) == prompt
+    planned = f"{framed} {people_of(sp, [mia])} Rain."
+    assert recast(planned, sp, framed, [mia], []) == f"{framed} Rain."  # a known cast is still rewritten
