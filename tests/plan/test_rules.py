@@ -363,6 +363,21 @@ def test_an_intro_card_a_scene_opens_on_waits_for_the_shot_of_its_character(tmp_
 """)
     assert shots[0].beats == ["s1/1"] and not shots[0].characters  # the thunder over the room
     assert by_beat["s1/2"] is by_beat["s1/3"] and "mother" in by_beat["s1/3"].characters
+    # a review: with someone else speaking first, the card went over her close-up; it waits for his shot
+    _, shots, by_beat = _planned(tmp_path, FAMILY + """    beats:
+      - card: {kind: intro, who: gu, text: 顾氏集团总裁}
+      - line: {who: qing, text: 你来干什么？}
+      - line: {who: gu, text: 来接你。}
+""")
+    assert "gu" not in by_beat["s1/2"].characters and by_beat["s1/1"] is by_beat["s1/3"]
+    assert "gu" in by_beat["s1/1"].characters
+    # a character who never speaks on screen in the scene: the card is the next shot's, as it was
+    _, shots, by_beat = _planned(tmp_path, FAMILY + """    beats:
+      - line: {who: qing, text: 你来干什么？}
+      - card: {kind: intro, who: gu, text: 顾氏集团总裁}
+      - line: {who: qing, text: 说话啊。}
+""")
+    assert by_beat["s1/2"] is by_beat["s1/3"]
 
 
 def test_music_and_sounds_after_the_opening_action_start_with_the_episode(tmp_path):
