@@ -308,6 +308,9 @@ def _full_width(text: str, until: int, display: str) -> Problem | None:
     ("mapping values are not allowed here") do not say so."""
     lines = text.splitlines()
     tries = 0
+    # a writer's input method types the same thing again on the lines after (time:晚上 then location:大厅): each fix is
+    # kept for the next try, and of the fixes that together parse, the first one needed is named
+    fixes, found = list(lines), {}
     for n, line in enumerate(lines[:until], start=1):
         if tries >= 20:  # each try parses the file again: a syntax error in a long file is not re-parsed 1,000 times
             break
@@ -325,7 +328,9 @@ def _full_width(text: str, until: int, display: str) -> Problem | None:
             message = ("a full-width space (U+3000); YAML indents and separates with ordinary spaces (retype it "
                        "with the input method in half-width mode)")
         elif m := _WIDE_COMMA.search(line):
-            at, fixed = m.start(1), line[:m.start(1)] + ", " + line[m.end(1):]
+            at, fixed = m.start(1), line
+            while wide := _WIDE_COMMA.search(fixed):  # every field's comma: {who: gu， text: 你好， emotion: 开心}
+                fixed = fixed[:wide.start(1)] + ", " + fixed[wide.end(1):]
             message = ("a full-width comma '，' between the fields of {...}; YAML needs ',' there (switch the input "
                        "method to half-width, or retype it)")
         elif m := _TIGHT_COLON.match(line):
@@ -336,8 +341,13 @@ def _full_width(text: str, until: int, display: str) -> Problem | None:
         else:
             continue
         tries += 1
-        if _parses_past(lines[:n - 1] + [fixed] + lines[n:], until):  # it was the trouble (not text in a value)
-            return Problem(display, n, at + 1, message)
+        fixes[n - 1], found[n] = fixed, Problem(display, n, at + 1, message)
+        if _parses_past(fixes, until):  # it was the trouble (not text in a value)
+            for k in sorted(found)[:-1]:  # an earlier fix the text parses without was text in a value
+                if not _parses_past(fixes[:k - 1] + [lines[k - 1]] + fixes[k:], until):
+                    return found[k]
+                fixes[k - 1] = lines[k - 1]
+            return found[n]
     return None
 
 

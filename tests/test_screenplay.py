@@ -215,6 +215,12 @@ def test_a_reference_put_back_with_its_old_size_and_time_is_judged_again(tmp_pat
     (("{who: mia, text", "{who: mia， text"), (27, 24), "full-width comma '，' between the fields of {...}"),
     (("    time: night\n    beats:\n      - action: \"Ren", "    time:night\n    beats:\n      - action: \"Ren"),
      (30, 9), "no space after the colon of 'time:'"),
+    # the same typed again on the line or the lines after (a review: each fix alone still failed, and YAML's words
+    # about an unclosed bracket came back)
+    (('{who: mia, text: "Ten seconds to spare.", emotion', '{who: mia， text: "Ten seconds to spare."， emotion'),
+     (27, 24), "full-width comma '，' between the fields of {...}"),
+    (("    location: office\n    time: night\n", "    location:office\n    time:night\n"),
+     (29, 13), "no space after the colon of 'location:'"),
 ])
 def test_a_chinese_input_methods_full_width_colon_or_space_is_named_on_its_line(tmp_path, edit, where, words):
     """YAML said "mapping values are not allowed here" a line late; the writer's input method typed ： or U+3000."""
