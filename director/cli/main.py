@@ -303,7 +303,7 @@ def plan(
         if episode:
             raise UsageError("--all and --episode: give one of them")
         name, settings = resolve_planner(project, planner, environment(), base_url, model)
-        done = []
+        done, tables = [], []
         for path in project.episode_paths():
             loaded = project.load_episode(path.stem)
             result = plan_episode(project, loaded, name, settings, fresh=fresh, merge=not fresh)
@@ -312,9 +312,13 @@ def plan(
             total = sum(s.duration for s in result.shot_list.shots)
             done.append({"episode": loaded.episode, "shots": len(result.shot_list.shots), "path": str(result.path),
                          "changed": result.changed, "planned_seconds": round(total, 1), "notes": result.notes})
+            tables.append((loaded, result.shot_list.shots))
         state.out.result({"episodes": done}, "\n".join(
             f"{d['path']}: {d['shots']} shots, {d['planned_seconds']:.0f}s as planned"
             + ("" if d["changed"] else " (unchanged)") for d in done))
+        if show and not state.out.json_mode:  # each episode's table under its name (--show was dropped here)
+            for loaded, shots in tables:
+                _show_shots(loaded, shots, title=f"episode {loaded.episode}")
         return
     loaded = project.load_episode(episode)
     name, settings = resolve_planner(project, planner, environment(), base_url, model)
@@ -346,13 +350,21 @@ def plan(
             else:
                 text += f"\n  scene {scene_id}: the rules ({record.get('why', '')})"
     state.out.result(data, text)
-    if show and not state.out.json_mode:  # the table asked for is the command's output: on stdout, where
-        # `plan --show > plan.txt` and `| less` find it (it went to stderr, with the progress)
-        from rich.console import Console
+    if show and not state.out.json_mode:
+        _show_shots(loaded, shots)
 
-        from director.cli.tables import shot_table
 
-        Console().print(shot_table(loaded.screenplay, shots))
+def _show_shots(loaded, shots, title: str | None = None) -> None:
+    """The shot list as a table: the command's output, on stdout, where `plan --show > plan.txt` and `| less` find
+    it (it went to stderr, with the progress)."""
+    from rich.console import Console
+
+    from director.cli.tables import shot_table
+
+    console = Console()
+    if title:
+        console.print(title, style="bold")
+    console.print(shot_table(loaded.screenplay, shots))
 
 
 # ------------------------------------------------------------------------------ render

@@ -456,7 +456,9 @@ def test_a_bible_edit_says_what_changed_in_each_episode(tmp_path):
 
     project = tmp_path / "series"
     shutil.copytree(ROOT / "tests/data/series", project, ignore=shutil.ignore_patterns(".director"))
-    director("-p", str(project), "plan", "--all", check=True)
+    shown = director("-p", str(project), "plan", "--all", "--show", check=True)
+    # each episode's table under its name (an audit: --all dropped --show without a word)
+    assert "episode ep01" in shown.stdout and "episode ep02" in shown.stdout and "pickup-01" in shown.stdout, shown.stdout
     bible = project / "series.yaml"
     bible.write_text(bible.read_text(encoding="utf-8").replace("yellow raincoat", "red raincoat"), encoding="utf-8")
     status = director("-p", str(project), "status", "-e", "ep01", check=True)
