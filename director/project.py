@@ -337,6 +337,18 @@ class Project:
     # the episode whose file -p named (``-p episodes/ep01.yaml``): the one a command without --episode works on
     chosen: Path | None = field(default=None, compare=False)
 
+    def command(self, *args: str) -> str:
+        """A director command line for this project, as the user pastes it where they are: ``-p`` and the project's
+        folder unless that is the working directory (an export's hint said `director render -e ep01` to a user of
+        ``-p proj``: pasted, "not a director project")."""
+        import shlex
+
+        try:
+            here = self.root.resolve() == Path.cwd().resolve()
+        except OSError:
+            here = False
+        return " ".join(["director", *([] if here else ["-p", shlex.quote(str(self.root))]), *args])
+
     # --------------------------------------------------------------- locating
     @classmethod
     def find(cls, where: Path | None) -> "Project":

@@ -308,8 +308,9 @@ def _collect(ctx: RenderContext, stage: Stage, selection: Selection, active: boo
             break
         except Unknown as missing:
             if not ctx.explain and active:
-                raise StageFailed(f"{stage.name} needs {missing.stage} {missing.ident}, which is not rendered; "
-                                  f"render the earlier stages first: director render --until {missing.stage}") from None
+                raise StageFailed(f"{stage.name} needs {missing.stage} {missing.ident}, which is not rendered; render "
+                                  "the earlier stages first: " + ctx.project.command("render", "--until", missing.stage)
+                                  ) from None
             items.append(Pending(stage.name, "*", f"{missing.stage} {missing.ident}"))
             break
         items.append(item)

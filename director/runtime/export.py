@@ -146,8 +146,10 @@ def rendered(project, episode: str | None, profile: str | None = None) -> Render
         first = missing[0] if missing else None
         what = f"{first.stage} {first.id} ({first.reason})" if first else "the episode"
         raise DirectorError(f"episode {ctx.loaded.episode} is not fully rendered ({len(missing)} job(s) to run, first: "
-                         f"{what}); export never renders: run `director render -e {ctx.loaded.episode}"
-                            f"{' --profile ' + profile if profile else ''}` first")
+                         f"{what}); export never renders: run `"
+                            + project.command("render", "-e", ctx.loaded.episode, *(("--profile", profile) if profile
+                                                                                    else ()))
+                            + "` first")
     return ctx
 
 

@@ -66,7 +66,11 @@ def _read(path: Path, fmt: str, fps: float):
 def test_export_never_renders_and_says_what_to_run(tmp_path):
     project = make_project(tmp_path)
     out = director("-p", str(project), "export", "--format", "otio")
-    assert out.returncode == 1 and "director render -e screenplay" in out.stderr
+    # the command as pasted where the user is: with their -p (it said `director render -e screenplay`, which
+    # there answered "not a director project")
+    assert out.returncode == 1 and f"`director -p {project} render -e screenplay` first" in out.stderr, out.stderr
+    here = director("export", "--format", "otio", cwd=project)
+    assert "`director render -e screenplay` first" in here.stderr, here.stderr
     assert "Traceback" not in out.stderr and not (project / "out" / "screenplay" / "media").exists()
 
 

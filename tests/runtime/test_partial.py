@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 
 import pytest
 
@@ -21,7 +22,10 @@ def test_until_keyframes_gives_a_storyboard_and_no_video(small_project):
 def test_only_a_later_stage_without_its_inputs_says_what_to_run(small_project):
     proc = director("-p", str(small_project), "render", "--only", "clips")
     assert proc.returncode == 1 and "render the earlier stages first" in proc.stderr and "Traceback" not in proc.stderr
-    assert "director render --until timing" in proc.stderr, proc.stderr
+    # as the user pastes it: with the -p they gave (an audit: the hint without it said "not a director project")
+    assert f"director -p {shlex.quote(str(small_project))} render --until timing" in proc.stderr, proc.stderr
+    here = director("render", "--only", "clips", cwd=small_project)
+    assert "first: director render --until timing" in here.stderr, here.stderr
 
 
 def test_only_a_stage_needs_its_own_inputs_not_every_earlier_stage(small_project):
