@@ -118,7 +118,8 @@ def summary_data(outcome) -> dict:
             "seconds": round(outcome.seconds, 2), "ran": result.count("ran"), "reused": result.count("cached"),
             "stages": {k: {"seconds": v, "ran": result.count("ran", k), "reused": result.count("cached", k)}
                        for k, v in result.stage_seconds.items()},
-            "failed": result.failed, "notes": outcome.notes, "record": str(outcome.record_path)}
+            "failed": result.failed, "notes": outcome.notes, "record": str(outcome.record_path),
+            **({"episodes_in_run": outcome.together} if getattr(outcome, "together", 1) > 1 else {})}
 
 
 def summary(out: Output, outcome) -> None:
@@ -135,7 +136,9 @@ def summary(out: Output, outcome) -> None:
             out.info(f"note: {note}")
     for failure in result.failed:
         out.info(f"failed: {failure}")
-    lines = [f"episode {outcome.episode}: rendered {ran}, reused {cached} in {outcome.seconds:.1f}s"]
+    together = getattr(outcome, "together", 1)  # `render --all`: the episodes' jobs ran side by side, one time
+    took = f"in {outcome.seconds:.1f}s" if together == 1 else f"(a run of {together} episodes, {outcome.seconds:.1f}s)"
+    lines = [f"episode {outcome.episode}: rendered {ran}, reused {cached} {took}"]
     if outcome.duration:
         lines.append(f"  length {outcome.duration:.2f}s")
     lines.append("  " + "  ".join(f"{k} {v['seconds']:.1f}s ({v['ran']} new)" for k, v in data["stages"].items()))

@@ -39,6 +39,7 @@ class RenderOutcome:
     # list among them); None when one changed while it was reading them. ``render --watch`` renders again when
     # the files differ from these.
     inputs: dict[str, str] | None = None
+    together: int = 1  # the episodes of the run ``seconds`` is the time of (``render --all``: one run, one time)
 
 
 def prepare(project: Project, episode: str | None, profile: str | None, explain: bool,
@@ -232,7 +233,7 @@ def render_many(project: Project, episodes: list[str], profile: str | None = Non
             return []
         sweep_left(project, [ctx.loaded.episode for ctx, _ in runs])
         results = execute_many(runs, selection, reporter, workers=project.config.workers)
-        return [finish(project, ctx, result, selection, started, more)
+        return [dataclasses.replace(finish(project, ctx, result, selection, started, more), together=len(runs))
                 for (ctx, _), result, more in zip(runs, results, notes)]
 
 
