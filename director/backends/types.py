@@ -25,10 +25,12 @@ def keyed(why: str, default: Any = MISSING, **kw) -> Any:
     return field(metadata={"why": why}, **kw)
 
 
-def added(why: str, default: Any, **kw) -> Any:
+def added(why: str, default: Any, moved: str | None = None, **kw) -> Any:
     """A field added to a request after work was cached with it: in the key only when it differs from its
-    default, so everything made before it existed keeps its key (and is not made again)."""
-    return field(default=default, metadata={"why": why, "omit_default": True}, **kw)
+    default, so everything made before it existed keeps its key (and is not made again). ``moved``: the reason
+    when only its numbers changed (times), where ``why`` names what else it holds (places)."""
+    return field(default=default, metadata={"why": why, "omit_default": True, **({"moved": moved} if moved else {})},
+                 **kw)
 
 
 def content(why: str, default: Any = MISSING, **kw) -> Any:
@@ -99,6 +101,8 @@ def reasons(request: Any, prefix: str = "") -> dict[str, str]:
         if f.metadata.get("key") is False:
             continue
         out[prefix + f.name] = f.metadata.get("why", f"{f.name.replace('_', ' ')} changed")
+        if "moved" in f.metadata:
+            out[prefix + f.name + "~moved"] = f.metadata["moved"]
         if isinstance(request, type):
             continue
         value = getattr(request, f.name)

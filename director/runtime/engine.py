@@ -99,6 +99,8 @@ def why(previous: dict | None, current: dict, reasons: dict[str, str] | None = N
 
 def _changed_words(key: str, old, new, words: dict[str, str]) -> list[str]:
     """The most specific words for a changed field: a nested request's own (``voice.sample``), else the field's."""
+    if f"{key}~moved" in words and _numbers_only(old, new):  # the same scenes and places, at other times
+        return [words[f"{key}~moved"]]
     here = [words.get(key, f"{key.rsplit('.', 1)[-1].replace('_', ' ')} changed")]
     if isinstance(old, dict) and isinstance(new, dict):
         sub = [s for s in sorted(set(old) | set(new)) if old.get(s) != new.get(s)]
@@ -112,6 +114,18 @@ def _changed_words(key: str, old, new, words: dict[str, str]) -> list[str]:
                           for w in _changed_words(f"{key}[].{s}", a.get(s), b.get(s), words)]
         return found or here
     return here
+
+
+def _numbers_only(old, new) -> bool:
+    """Whether two JSON values differ in their numbers only (the same shape, strings and flags)."""
+    if isinstance(old, (list, tuple)) and isinstance(new, (list, tuple)):
+        return len(old) == len(new) and all(_numbers_only(a, b) for a, b in zip(old, new))
+    if isinstance(old, dict) and isinstance(new, dict):
+        return old.keys() == new.keys() and all(_numbers_only(old[k], new[k]) for k in old)
+    numbers = (int, float)
+    if isinstance(old, numbers) and isinstance(new, numbers) and not isinstance(old, bool) and not isinstance(new, bool):
+        return True
+    return old == new
 
 
 def read_jobs(path: Path) -> dict[str, dict]:

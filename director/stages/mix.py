@@ -375,7 +375,8 @@ class MixRequest:
     sfx: tuple[tuple[Artifact, float, float], ...] = keyed("sound effects changed")  # (effect, volume, time)
     config: MixConfig = keyed("mix settings changed")
     filters: tuple[tuple[int, str], ...] = added("phone or radio voice changed", ())  # (index in voices, kind)
-    rooms: tuple[tuple[float, float, str, str], ...] = added("scenes or locations changed", ())  # start, end, place, kind
+    rooms: tuple[tuple[float, float, str, str], ...] = added("scenes or locations changed", (),  # start, end, place,
+                                                             moved="scene times changed")  # kind
     aac: str | None = added("audio bitrate changed", None)  # also encoded as AAC at this bitrate (what the MP4 carries)
     intensities: tuple[float, ...] = added("music intensity changed", ())  # each cue's (music.intensity, 0-1)
     deliveries: tuple[float, ...] = added("line delivery changed", ())  # each voice's LU from the dialogue level

@@ -91,7 +91,7 @@ REASONS_ZH = {
     "subtitle font changed": "字幕字体已修改", "subtitle style changed": "字幕样式已修改",
     "subtitle text or timing changed": "字幕文本或时间已修改", "subtitles changed": "字幕已修改",
     "the shot before changed": "前一镜头已修改", "time of day changed": "时间段已修改", "timing settings changed": "计时设置已修改",
-    "voice changed": "配音已修改", "never rendered": "尚未渲染", "scenes or locations changed": "场次或场景已修改",
+    "voice changed": "配音已修改", "never rendered": "尚未渲染", "scenes or locations changed": "场次或场景已修改", "scene times changed": "场次时间已变",
 }
 
 

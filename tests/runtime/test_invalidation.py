@@ -43,6 +43,9 @@ def test_one_line_edit_touches_exactly_what_depends_on_it(small_project):
     rerun = json.loads(director("-p", str(small_project), "--json", "render", check=True).stdout)
     record = json.loads(open(rerun["record"]).read())
     ran = {name: set(s["ran"]) for name, s in record["stages"].items()}
+    # a longer line moves the scenes' room tone: said as that (it said "scenes or locations changed")
+    mixed = next(j["reason"] for j in record["jobs"] if j["stage"] == "mix")
+    assert "dialogue changed" in mixed and "scene times changed" in mixed and "locations" not in mixed, mixed
     assert ran["voice"] == {"one/3"} and ran["keyframes"] == set() and ran["timing"] == {shot}
     assert ran["clips"] <= {shot}
     assert ran["subtitles"] == ran["mix"] == ran["assemble"] == {"episode"}
