@@ -110,6 +110,11 @@ def read_patches(path: Path) -> Iterator[bytes]:
             yield frame.tobytes()
 
 
+# ffmpeg (7+) reads an option's value from a file where its name starts with '/' (crop=/w=/any/path): a recipe's
+# graph names no file (its inputs are plain names of its own folder), so an option may not start with one
+_FROM_FILE = re.compile(r"(?:^|[=:,;\]])\s*/")
+
+
 def graph_filters(graph: str) -> list[str]:
     """The names of the filters a graph uses (labels and quoted arguments skipped)."""
     names, piece, quoted = [], [], False
@@ -186,6 +191,8 @@ class GraphSource(ClipSource):
             if unknown:
                 raise ValueError(f"its graph uses {', '.join(map(repr, unknown))}; a clip's graph may use only "
                                  f"{', '.join(sorted(GRAPH_FILTERS))}")
+            if _FROM_FILE.search(self.graph.replace("'", "")):  # (quotes are gone by the time a filter reads it)
+                raise ValueError("its graph loads an option's value from a file ('/option=path')")
             self.frames, self.fps = int(data["frames"]), float(data["fps"])
             self.files = [self._local(name) for name in data["inputs"]]
             raw = data.get("raw")

@@ -373,7 +373,11 @@ def test_the_animatic_clip_is_a_recipe_whose_patches_and_inputs_stay_in_its_fold
     recipe = json.loads((out / "clip.json").read_text())
     hostile = {"inputs": (["../key/bg.png"], "not a file of the clip's own folder"),
                "graph": ("[0:v]metadata=mode=print:file=/tmp/x[out]", "uses 'metadata'"),
-               "escaped": (recipe["graph"].replace("crop=", "crop=a\\',movie=/etc/passwd,crop='", 1), "an escape")}
+               "escaped": (recipe["graph"].replace("crop=", "crop=a\\',movie=/etc/passwd,crop='", 1), "an escape"),
+               # ffmpeg 7+ reads an option's value from the file after '/name=' (an attacker's audit: the bundled
+               # ffmpeg opened a file outside the project, and blocked on a named pipe past SIGTERM)
+               "from-file": (recipe["graph"].replace("crop=", "crop=/w=/etc/passwd:", 1), "from a file"),
+               "quoted": (recipe["graph"].replace("crop=", "crop='/w'=/etc/passwd:", 1), "from a file")}
     for field, (value, why) in hostile.items():
         bad = {**recipe, **({"inputs": value} if field == "inputs" else {"graph": value})}
         (out / "clip.json").write_text(json.dumps(bad))
