@@ -85,8 +85,8 @@ def new(
         from director.vocab import did_you_mean
 
         raise UsageError(f"unknown template {template!r}{did_you_mean(template, known)}; available: {', '.join(known)}")
-    if name.exists():
-        raise UsageError(f"{name} already exists; choose a new folder name")
+    if name.exists() or name.is_symlink():  # a link leading nowhere exists too: the copy would fail on it
+        raise UsageError(f"{name} already exists{' (a link)' if name.is_symlink() else ''}; choose a new folder name")
     imported = _import_script(from_script) if from_script is not None else None  # a bad script leaves no folder
     if template is None:  # a Chinese script gets the Chinese template (its voices, subtitles and studio)
         language = str((imported.screenplay_dict.get("language") if imported else None) or "")

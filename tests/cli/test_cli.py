@@ -72,6 +72,10 @@ def test_new_project_validates_and_plans(tmp_path, template):
     out = json.loads(director("-p", str(target), "--json", "plan", check=True).stdout)
     assert out["shots"] > 0 and (target / "shots/screenplay.yaml").exists()
     assert director("new", str(target)).returncode == 2  # never overwrites
+    if template == "vertical-drama":  # nor follows a link that leads nowhere (it was an internal error)
+        (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+        proc = director("new", str(tmp_path / "dangling"))
+        assert proc.returncode == 2 and "already exists (a link)" in proc.stderr and not (tmp_path / "nowhere").exists()
 
 
 def test_a_chinese_template_is_offered_where_one_is_asked_for(tmp_path):
