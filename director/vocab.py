@@ -299,6 +299,12 @@ def canonical_emotion(value: str) -> str | None:
     return _lookup(value, EMOTION_WORDS, EMOTIONS)
 
 
+def shown_emotion(emotion: str | None) -> str | None:
+    """A line's emotion as a prompt and a panel say it: the writer's word where the vocabulary knows it, else none
+    (validate warns of it and the voice speaks it neutrally; "Lin speaks, scaredd" went to the image model)."""
+    return emotion if emotion and canonical_emotion(emotion) else None
+
+
 def delivered_emotion(emotion: str | None, parenthetical: str | None) -> str | None:
     """A line's emotion as it is voiced and mixed: its own (canonical where the vocabulary knows it, else as
     written), else its parenthetical's ("(压低声音)", "(whispers)": a whisper was voiced at full volume)."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from director.plan.durations import action_seconds, speech_seconds
 from director.screenplay import Beat, Scene, Screenplay
 from director.shots import Shot, shot_seed
-from director.vocab import OUTDOOR_WORDS
+from director.vocab import OUTDOOR_WORDS, shown_emotion
 
 INTENSE = {"angry", "furious", "shocked", "terrified", "scared", "breathless", "desperate", "screaming",
            "shouting", "crying", "panicked", "horrified", "enraged", "sobbing", "pleading"}
@@ -335,7 +335,9 @@ def beat_index(ref: str) -> int:
 
 
 def speaking(name: str, emotion: str | None) -> str:
-    """What a prompt says of a line: "Ren speaks, cold" (``line --emotion`` rewords it in a kept shot list)."""
+    """What a prompt says of a line: "Ren speaks, cold" (``line --emotion`` rewords it in a kept shot list); an
+    emotion the vocabulary does not know is not said."""
+    emotion = shown_emotion(emotion)
     return f"{name} speaks" + (f", {emotion}" if emotion else "")
 
 

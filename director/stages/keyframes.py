@@ -10,6 +10,7 @@ from director.shots import Shot, shot_location
 from director.stages.base import Stage
 from director.stages.refs import reference_paths
 from director.store import steps
+from director.vocab import shown_emotion
 
 if TYPE_CHECKING:  # the engine (above this layer) hands stages their context
     from director.runtime.context import RenderContext
@@ -24,7 +25,8 @@ def caption(ctx: RenderContext, shot: Shot) -> str:
             parts.append(beat.action)
         elif beat.line:
             name = ctx.sp.characters[beat.line.who].name or beat.line.who
-            parts.append(f"{name} ({beat.line.emotion})" if beat.line.emotion else name)
+            emotion = shown_emotion(beat.line.emotion)  # a typo validate warned of is not drawn on the panel
+            parts.append(f"{name} ({emotion})" if emotion else name)
         elif beat.narration:
             parts.append("Narration")
     return " / ".join(parts)

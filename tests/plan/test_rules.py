@@ -562,3 +562,22 @@ def test_the_takes_record_moves_once_per_plan_and_gives_no_shot_anothers_takes(t
         data = json.loads(path.read_text())
         assert data["takes"] == {"one-03": [1, 2], "two-01": [5, 6]} and data["keys"] == {"one-03": {"1": ["k1"]}}
     assert data["plan"] == "plan-X"
+
+
+def test_an_emotion_validate_does_not_know_is_not_put_in_the_prompt_or_on_the_panel(tmp_path):
+    """A series creator's audit: `scaredd` was warned of and voiced neutrally, yet the prompt said "苏晴 speaks,
+    scaredd" to the image model and the panel's header drew it."""
+    from director.stages.keyframes import caption
+
+    sp, shots, by_beat = _planned(tmp_path, FAMILY + """    beats:
+      - line: {who: qing, text: 你来干什么？, emotion: scaredd}
+      - line: {who: gu, text: 来接你。, emotion: 冷笑}
+""")
+    assert "scaredd" not in by_beat["s1/1"].prompt and "苏晴 speaks." in by_beat["s1/1"].prompt
+    assert "speaks, 冷笑" in by_beat["s1/2"].prompt  # a word the vocabulary knows stays the writer's
+
+    class Ctx:
+        beats = {sp.beat_ref(sp.scenes[0], i): b for i, b in enumerate(sp.scenes[0].beats)}
+
+    Ctx.sp = sp
+    assert caption(Ctx, by_beat["s1/1"]) == "苏晴" and caption(Ctx, by_beat["s1/2"]).endswith("(冷笑)")
