@@ -70,6 +70,37 @@ def wav_format(path: Path) -> tuple[int, int, int] | None:
     return channels, rate, bits
 
 
+def pad_wav(src: Path, out: Path, seconds: float) -> None:
+    """``src`` copied to ``out`` with silence after its samples, to ``seconds`` long at least (never shorter): the
+    same format and chunks (a ``fact`` chunk's frame count follows). A WAV this cannot parse is copied as it is."""
+    import shutil
+
+    raw = Path(src).read_bytes()
+    try:
+        chunks = list(_chunks(raw))
+        fmt = next(body for cid, body in chunks if cid == b"fmt ")
+        _, channels, rate, _, align, bits = struct.unpack_from("<HHIIHH", fmt)
+        data = next(body for cid, body in chunks if cid == b"data")
+    except (ValueError, StopIteration, struct.error):
+        shutil.copyfile(src, out)
+        return
+    frames = len(data) // align if align else 0
+    more = max(0, int(np.ceil(seconds * rate - 1e-6)) - frames)
+    if not align or not more:
+        shutil.copyfile(src, out)
+        return
+    silence = (b"\x80" if bits == 8 else b"\x00") * (more * align)  # 8-bit PCM is unsigned: 128 is its zero
+    body = b""
+    for cid, chunk in chunks:
+        if cid == b"data":
+            chunk = data[:frames * align] + silence
+        elif cid == b"fact" and len(chunk) >= 4:
+            chunk = struct.pack("<I", frames + more) + chunk[4:]
+        body += cid + struct.pack("<I", len(chunk)) + chunk + (b"\x00" if len(chunk) & 1 else b"")
+    with open(out, "wb") as f:
+        f.write(b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WAVE" + body)
+
+
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
     """A WAV director wrote itself (float or PCM), as float32."""
     try:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from director.errors import DirectorError, UsageError
+from director.media.audio import pad_wav
 from director.media.source import ClipSource, FileSource, encode_clip
 from director.paths import inside
 from director.runtime.context import RenderContext
@@ -74,6 +75,19 @@ class Padded:
 
 
 EDITOR_PRESET = "medium"  # an editor's media: near lossless (CRF 12), encoded once per clip and handles
+
+
+@dataclass(frozen=True)
+class Lengthened:
+    """A sound file with silence after it, to the whole frames its clip claims: a clip rounded down to a frame cut
+    the last 5-40 ms of a line (speech, and a click where it stopped), and one rounded up claimed media past the
+    file's end (which pyJianYingDraft refuses)."""
+
+    path: Path
+    seconds: float
+
+    def entry_key(self) -> str:
+        return "/".join(Path(self.path).parts[-2:]) + f"@{self.seconds:.6f}"
 
 
 @dataclass
@@ -217,8 +231,8 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
         who = beat.line.who if beat.line else NARRATOR
         name = shown.get(who, who)
         path = f"media/dialogue/{who}/{slug(p.ref)}.wav"
-        media[path] = p.entry.role("audio")
-        n = _whole(p.duration, sp)
+        n = _covering(p.duration, sp)
+        media[path] = Lengthened(p.entry.role("audio"), n / sp.format.fps)
         level = levels[i] if i < len(levels) else 0.0
         audio.setdefault(f"dialogue {name}", []).append(Item(p.ref, path, _frame(p.start, sp), n, 0, n, level, {
             "line": p.ref, "speaker": who, "speaker_name": name, "text": beat.spoken.text, "emotion": beat.spoken.emotion,
@@ -245,8 +259,8 @@ def build_cut(ctx: RenderContext) -> tuple[Cut, dict[str, Path]]:
             continue
         entry = ctx.entry("sfx", ref)
         path = f"media/sfx/{slug(ref)}-{slug(sfx.name)}.wav"
-        media[path] = entry.role("audio")
-        n = _whole(entry.meta["duration"], sp)
+        n = _covering(entry.meta["duration"], sp)
+        media[path] = Lengthened(entry.role("audio"), n / sp.format.fps)
         k = len(audio.get("sfx", []))  # the mix lists its effects in this order
         gain = sfx_gains[k] if k < len(sfx_gains) else 20 * math.log10(max(sfx.volume, 1e-6))
         audio.setdefault("sfx", []).append(Item(ref, path, _frame(t, sp), n, 0, n, round(gain, 2),
@@ -305,6 +319,12 @@ def _frame(seconds: float, sp) -> int:
     return int(round(seconds * sp.format.fps))
 
 
+def _covering(seconds: float, sp) -> int:
+    """The whole frames that hold a sound of ``seconds`` to its end (at least one); its file is lengthened to them
+    (``Lengthened``)."""
+    return max(1, math.ceil(seconds * sp.format.fps - 1e-6))
+
+
 def _whole(seconds: float, sp) -> int:
     """The whole frames a sound file of ``seconds`` fills (at least one): an editor's clip never claims media past
     the file's end (rounded, a 905.9 ms voice claimed 917.6 ms, and pyJianYingDraft refuses such a segment)."""
@@ -320,7 +340,7 @@ READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)  # what a write to an archi
 MEDIA_LIST = "media/.director-media.json"  # what the last export placed in media/, so the next removes what left the cut
 
 
-def link_media(media: dict[str, Path | Padded], dest: Path) -> tuple[int, list[str]]:
+def link_media(media: dict[str, Path | Padded | Lengthened], dest: Path) -> tuple[int, list[str]]:
     """Copy each file into the export folder (clips with dissolve handles are encoded), each atomically; then remove
     the files an earlier export placed that this cut no longer uses (a deleted sound, a line renumbered, a shot gone:
     the folder held them beside the new ones). Files director did not place are never touched. Returns how many
@@ -337,7 +357,7 @@ def link_media(media: dict[str, Path | Padded], dest: Path) -> tuple[int, list[s
         before, sources = [], {}
     # each file by what it is (a cache entry's key folder and file name), not where: a moved project's media are the
     # same media (by their paths, every one read as changed)
-    now = {rel: (src.entry_key() if isinstance(src, Padded) else "/".join(Path(src).parts[-2:]))
+    now = {rel: (src.entry_key() if isinstance(src, (Padded, Lengthened)) else "/".join(Path(src).parts[-2:]))
            for rel, src in media.items()}
     changed = sorted(rel for rel, source in now.items() if sources.get(rel) not in (None, source))
     for rel, src in media.items():
@@ -364,11 +384,14 @@ def link_media(media: dict[str, Path | Padded], dest: Path) -> tuple[int, list[s
     return gone, changed
 
 
-def place(src: Path | Padded, target: Path) -> None:
+def place(src: Path | Padded | Lengthened, target: Path) -> None:
     tmp = temp_beside(target, f".tmp{target.suffix}")  # never a fixed name: a link planted there was written through
     try:
         if isinstance(src, Padded):
             src = _encoded(src, tmp, target.name)
+        elif isinstance(src, Lengthened):
+            pad_wav(src.path, tmp, src.seconds)
+            src = None
         if src is not None:  # a copy: a hard link would share the cache's file with whatever the editor does to it
             shutil.copyfile(src, tmp)
         tmp.replace(target)

@@ -861,3 +861,29 @@ def test_a_drafts_name_says_the_episode_once():
 
     assert draft_name("替身新娘 第2集", "第2集") == "替身新娘_第2集"
     assert draft_name("雨夜来电", "ep01") == "雨夜来电-ep01" and draft_name("Night", "screenplay") == "Night-screenplay"
+
+
+def test_a_dialogue_clip_holds_its_whole_line_and_its_file_is_as_long_as_the_clip(rendered):
+    """A series creator's audit: each line's clip was its voice rounded down to a frame, cutting the last 5-40 ms of
+    speech (an editor rebuilding from the timeline got clipped word endings). The clip now holds the whole line and
+    its file has silence after the voice to the clip's end (a clip past its file's end is refused by Jianying)."""
+    from director.runtime.render import explain
+
+    done = json.loads(director("-p", str(rendered), "--json", "export", "--format", "otio", check=True).stdout)
+    folder = Path(done["exports"][0]["path"]).parent
+    timeline = otio.adapters.read_from_file(done["exports"][0]["path"])
+    ctx, _, _ = explain(Project.find(rendered))
+    fps = ctx.sp.format.fps
+    voices = {p.ref: read_wav(p.entry.role("audio")) for p in ctx.placements()}
+    checked = 0
+    for track in timeline.audio_tracks():
+        for clip in (c for c in track if isinstance(c, otio.schema.Clip) and "/dialogue/" in c.media_reference.target_url):
+            data, rate = read_wav(folder / clip.media_reference.target_url)
+            ref = clip.metadata["director"]["line"]
+            voice, voice_rate = voices[ref]
+            seconds = clip.source_range.duration.to_frames() / fps
+            assert len(voice) / voice_rate <= seconds < len(voice) / voice_rate + 1 / fps  # the whole line, to a frame
+            assert len(data) / rate >= seconds - 1e-6  # the file holds the clip
+            assert rate == voice_rate and np.array_equal(data[:len(voice)], voice) and not np.any(data[len(voice):])
+            checked += 1
+    assert checked == len(voices) >= 2
