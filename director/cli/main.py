@@ -974,7 +974,7 @@ def line(ref: Annotated[str, typer.Argument(help="the line's beat, scene-id/N")]
          text: Annotated[Optional[str], typer.Option("--text", help="new text")] = None,
          emotion: Annotated[Optional[str], typer.Option("--emotion", help="new emotion ('' removes it)")] = None,
          episode: EpisodeOpt = None) -> None:
-    """Edit a line's text or emotion in the screenplay (validated; comments and layout kept)."""
+    """Edit a line's (or a narration's) text or emotion in the screenplay (validated; comments and layout kept)."""
     from director.runtime.edits import set_line
 
     if "/" not in ref:

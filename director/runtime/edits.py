@@ -23,7 +23,7 @@ from typing import Any
 
 from director.errors import DirectorError, EditConflict, ScreenplayError, UsageError
 from director.project import Project, _declared_id
-from director.screenplay import LoadedScreenplay, load_screenplay
+from director.screenplay import NARRATOR, LoadedScreenplay, load_screenplay
 from director.shots import Shot, ShotList, load_shot_list
 from director.store.files import atomic_write_text, read_own, write_json
 from director.store.lock import EditLock
@@ -514,9 +514,12 @@ def _lines_of(scene_id: str, scene) -> str:
     found = []
     for n, beat in enumerate(scene.get("beats", []) or [], start=1):
         line = beat.get("line") if hasattr(beat, "get") else None
-        if hasattr(line, "get"):
-            text = str(line.get("text", ""))
-            found.append(f"{scene_id}/{n} ({line.get('who')}: {text[:12]}{'…' if len(text) > 12 else ''})")
+        told = beat.get("narration") if hasattr(beat, "get") else None
+        if hasattr(line, "get") or told is not None:
+            who, text = (line.get("who"), line.get("text", "")) if hasattr(line, "get") else \
+                (NARRATOR, told.get("text", "") if hasattr(told, "get") else told)
+            text = str(text)
+            found.append(f"{scene_id}/{n} ({who}: {text[:12]}{'…' if len(text) > 12 else ''})")
     more = f" and {len(found) - 8} more" if len(found) > 8 else ""
     return f"; its lines: {', '.join(found[:8])}{more}" if found else "; it has no lines"
 
@@ -544,29 +547,49 @@ def set_line(project: Project, episode: str | None, ref: str, text: str | None =
                          f"beats{_lines_of(scene_id, scene)}")
     beat = scene["beats"][int(number) - 1]
     line = beat.get("line") if hasattr(beat, "get") else None
-    if line is None:  # N counts every beat (action, cards, music): say which numbers are lines
-        raise UsageError(f"beat {ref} is not a line (only a line's text and emotion are edited here)"
+    narrated = line is None and hasattr(beat, "get") and beat.get("narration") is not None  # spoken and subtitled
+    if narrated:  # as a line is; its shorthand (- narration: "...") becomes a mapping only to take an emotion
+        if emotion is not None and emotion.strip() and not hasattr(beat["narration"], "get"):
+            beat["narration"] = _mapping(beat["narration"])
+        line = beat["narration"] if hasattr(beat["narration"], "get") else None
+    elif line is None:  # N counts every beat (action, cards, music): say which numbers are lines
+        raise UsageError(f"beat {ref} is not a line or a narration (only their text and emotion are edited here)"
                          f"{_lines_of(scene_id, scene)}")
-    if was is not None and not _same_value(str(was), str(line.get("text", ""))):
+    said = str(beat["narration"] if line is None else line.get("text", ""))
+    if was is not None and not _same_value(str(was), said):
         raise EditConflict(f"line {ref} changed since this page showed it (another tab or a hand edit): it is now "
-                           f"{line.get('who')}: {str(line.get('text', ''))[:80]!r}; look at it again before "
+                           f"{NARRATOR if narrated else line.get('who')}: {said[:80]!r}; look at it again before "
                            "changing it")
-    if text is not None:
-        if not text.strip():
-            raise UsageError("a line's text cannot be empty")
-        line["text"] = text
-    if emotion is not None:
-        if emotion.strip():
-            line["emotion"] = emotion.strip()
-        elif "emotion" in line:
-            del line["emotion"]
+    if text is not None and not text.strip():
+        raise UsageError("a line's text cannot be empty")
+    if line is None:  # a narration's shorthand: its text is the value
+        if text is not None:
+            beat["narration"] = text
+    else:
+        if text is not None:
+            line["text"] = text
+        if emotion is not None:
+            if emotion.strip():
+                line["emotion"] = emotion.strip()
+            elif "emotion" in line:
+                del line["emotion"]
     _validated(path, _dump(rt, data, source), lambda tmp: load_screenplay(tmp, project.root))
     _keep_plan(project, loaded)
     warnings = []
-    if line.get("emotion") and canonical_emotion(str(line["emotion"])) is None:  # what validate warns about
-        warnings.append(f"emotion {one_of(line['emotion'], EMOTIONS)}; the voice will speak it neutrally")
-    return {"ref": ref, "who": str(line["who"]), "text": str(line["text"]), "emotion": line.get("emotion"),
-            "warnings": warnings}
+    feeling = line.get("emotion") if line is not None else None
+    if feeling and canonical_emotion(str(feeling)) is None:  # what validate warns about
+        warnings.append(f"emotion {one_of(feeling, EMOTIONS)}; the voice will speak it neutrally")
+    return {"ref": ref, "who": NARRATOR if narrated else str(line["who"]),
+            "text": str(beat["narration"] if line is None else line["text"]), "emotion": feeling, "warnings": warnings}
+
+
+def _mapping(text):
+    """A narration given as its text alone, as a mapping (``{text: ...}``) that can take an emotion."""
+    from ruamel.yaml.comments import CommentedMap
+
+    out = CommentedMap()
+    out["text"] = text
+    return out
 
 
 def _reword_emotions(before, after, shots: list) -> dict[str, tuple[str, str]]:

@@ -204,6 +204,18 @@ def test_line_edits_a_line_in_place_and_warns_as_validate_does(tmp_path):
             assert "its lines: one/2 (ana: Are you foll…), one/3 (bo: Only since T…)" in bad.stderr, bad.stderr
     bare = director("-p", str(project), "line", "one", "--text", "x")  # the scene alone: its own example
     assert bare.returncode == 2 and "e.g. director line one/2 --text" in bare.stderr, bare.stderr
+    # a narration is spoken and subtitled as a line is, and edited the same way (it was "not a line"); its
+    # shorthand stays one for a text, and takes an emotion as a mapping
+    told = json.loads(director("-p", str(project), "--json", "line", "two/3", "--text", "She never asked.",
+                               check=True).stdout)
+    assert (told["who"], told["text"]) == ("narrator", "She never asked.")
+    assert '- narration: "She never asked."' in path.read_text(encoding="utf-8") or \
+        "- narration: She never asked." in path.read_text(encoding="utf-8")
+    director("-p", str(project), "line", "two/3", "--emotion", "sad", check=True)
+    from director.screenplay import load_screenplay
+
+    beat = load_screenplay(path).screenplay.scenes[1].beats[2]
+    assert (beat.narration.text, beat.narration.emotion, beat.transition) == ("She never asked.", "sad", "fade")
 
 
 def test_a_line_edit_changes_that_line_of_the_screenplay_and_no_other(tmp_path):
