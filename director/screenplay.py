@@ -790,9 +790,42 @@ class _Checker:
             elif not self.sp.characters and not self.sp.series and not getattr(self, "_told_cast", False):
                 self._told_cast = True  # said once: an episode that forgot its bible has every line unknown
                 hint = f" ({self._missing_bible()})"
+            elif isinstance(who, str) and (elsewhere := self._defined_elsewhere(who)):
+                hint = f" ({elsewhere})"
             else:
                 hint = did_you_mean(who, self.sp.characters)
             self.err(loc, f"{what} {who!r} is not a character{hint} (known: {known})")
+
+    def _defined_elsewhere(self, who: str) -> str | None:
+        """Where a character this file does not know is defined beside it: in the series bible it does not name, or
+        in another episode only (a character of ep03 used in ep01 said only "known: lin, kai")."""
+        if not hasattr(self, "_casts"):
+            self._casts: list[tuple[Path, bool, set]] = []  # (file, is a bible, its character ids)
+            here, root = self.loaded.path.parent, self.loaded.root
+            files = [here / "series.yaml", root / "series.yaml", here.parent / "series.yaml"]
+            try:
+                files += sorted(p for p in here.iterdir() if p.suffix in (".yaml", ".yml"))[:50]
+            except OSError:
+                pass
+            for path in dict.fromkeys(files):
+                try:
+                    if path.resolve() == self.loaded.path.resolve() or not path.is_file() or \
+                            not path.resolve().is_relative_to(root.resolve()):
+                        continue
+                except OSError:
+                    continue
+                data, _, problems = load_yaml(path)
+                cast = data.get("characters") if isinstance(data, dict) and not problems else None
+                if isinstance(cast, dict):
+                    self._casts.append((path, path.name == "series.yaml" and "scenes" not in data, set(map(str, cast))))
+        for path, bible, cast in self._casts:
+            if who not in cast or (bible and self.sp.series):  # (a bible named is in the cast already)
+                continue
+            rel = os.path.relpath(path, self.loaded.path.parent)
+            if bible:
+                return f"the series bible {rel} defines it, and this file names no bible: add `series: {rel}` at its top"
+            return f"{rel} defines it for itself only: move it to the series bible to use it in other episodes"
+        return None
 
     def _missing_bible(self) -> str:
         """What to do about a file with no cast of its own and no series bible."""

@@ -408,3 +408,27 @@ def test_two_characters_with_one_name_are_a_warning_naming_the_first(tmp_path):
     _, problems = screenplay_problems(ep, root)
     said = [str(p) for p in problems if "is named 'Mia', as 'mia' is" in str(p)]
     assert len(said) == 1 and "warning" in said[0] and "series.yaml:" in said[0], "\n".join(map(str, problems))
+
+
+def test_a_character_defined_beside_the_episode_says_where(tmp_path):
+    """A series creator's audit: a character of ep02's own used in ep01 said only "(known: mia, ren)", and an episode
+    with a cast of its own that forgot its `series:` line said the same of every bible character."""
+    import shutil
+
+    root = tmp_path / "series"
+    shutil.copytree(DATA / "series", root, ignore=shutil.ignore_patterns(".director"))
+    ep = root / "episodes" / "ep01.yaml"
+    ep.write_text(ep.read_text(encoding="utf-8").replace(
+        '- line: {who: mia, text: "Another night, another parcel."}',
+        '- line: {who: mia, text: "Another night, another parcel."}\n      - line: {who: zoe, text: "Hi."}'),
+        encoding="utf-8")
+    _, problems = screenplay_problems(ep, root)
+    said = [str(p) for p in problems if "'zoe' is not a character" in str(p)]
+    assert len(said) == 1 and "ep02.yaml defines it for itself only: move it to the series bible" in said[0], said
+    # its own cast, and no series line: the bible is named where a bible character is used
+    ep.write_text(ep.read_text(encoding="utf-8").replace("series: ../series.yaml\n", "characters:\n  kid: {name: Kid,"
+                                                         " description: a boy}\n"), encoding="utf-8")
+    _, problems = screenplay_problems(ep, root)
+    said = [str(p) for p in problems if "'mia' is not a character" in str(p)]
+    assert len(said) == 1 and "the series bible ../series.yaml defines it" in said[0] and \
+        "add `series: ../series.yaml`" in said[0], "\n".join(map(str, problems))
