@@ -54,7 +54,10 @@ def answer(root: Path, episode: str | None, profile: str | None) -> tuple[dict, 
     lines = [f"episode {data['episode']}: up to date, reused {data['reused']} in {data['seconds']:.2f}s ({NOTE})"]
     if data["duration"]:
         lines.append(f"  length {data['duration']:.2f}s")
-    lines += [f"  {name}: {path}" for name, path in data["outputs"].items()]
+    # in the order a render lists them (the stamp keeps them sorted by name: the video came after the ASS)
+    first = ("video", "cards", "subtitles", "ass", "storyboard", "storyboard_html")
+    order = sorted(data["outputs"], key=lambda name: (first.index(name) if name in first else len(first), name))
+    lines += [f"  {name}: {data['outputs'][name]}" for name in order]
     return data, "\n".join(lines)
 
 

@@ -42,6 +42,9 @@ def test_nothing_changed_is_answered_from_the_stamp_without_the_engine(rendered)
     assert "director.runtime.engine" not in proc.stderr and "typer" not in proc.stderr  # nor was it imported
     text = director("-p", str(project), "render", check=True).stdout
     assert "up to date" in text and "episode.mp4" in text
+    # the outputs in the order a render lists them (the video first, not after the ASS)
+    said = [line.split(":")[0].strip() for line in text.splitlines() if line.startswith("  ") and ": /" in line]
+    assert said == list(first["outputs"]), (said, first["outputs"])
 
 
 def test_an_edit_or_new_code_takes_the_full_path_and_stamps_again(rendered, tmp_path):
