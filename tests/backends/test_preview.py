@@ -512,3 +512,16 @@ def test_a_recipe_placed_twice_in_one_folder_unpacks_its_layers_once(tmp_path):
     assert sorted(p.name for p in other.iterdir()) == ["cstill0.raw"]
     (work / "h0still0.raw").unlink()  # a folder emptied since (encode_clip removes its own): unpacked again
     assert source.place(0, "h2", work).args != first.args and (work / "h2still0.raw").is_file()
+
+
+def test_a_figures_colours_come_from_whole_words_of_its_description():
+    """A series creator's audit: "grey bob, photographer's vest" drew a hue of the id's hair and a purple top (no
+    hair word, no garment word); and a colour inside another word coloured the coat ("a tired man": red)."""
+    from director.backends.preview.panel import GARMENTS, HAIR, COLOURS, _colour_near
+
+    assert _colour_near("photographer, grey bob, olive vest", HAIR) == COLOURS["grey"]
+    assert _colour_near("photographer, grey bob, olive vest", GARMENTS) == COLOURS["olive"]
+    assert _colour_near("a tired man in a coat", GARMENTS) is None
+    assert _colour_near("a red chair, man in a blue suit", HAIR) is None  # no hair in "chair"
+    assert _colour_near("black hair, white T-shirt", GARMENTS) == COLOURS["white"]
+    assert _colour_near("黑色长发，红色风衣", HAIR) == COLOURS["黑"] and _colour_near("黑色长发，红色风衣", GARMENTS) == COLOURS["红"]

@@ -12,6 +12,7 @@ import colorsys
 import hashlib
 import math
 import random
+import re
 from pathlib import Path
 from typing import ClassVar
 
@@ -25,7 +26,9 @@ from director.store.files import write_json
 
 COLOURS = {
     "yellow": (236, 196, 40), "red": (196, 40, 48), "crimson": (160, 20, 40), "blue": (40, 90, 190),
-    "navy": (28, 40, 90), "green": (50, 140, 80), "grey": (120, 124, 130), "gray": (120, 124, 130),
+    "navy": (28, 40, 90), "olive": (110, 110, 50), "khaki": (190, 170, 120), "maroon": (110, 30, 40),
+    "teal": (40, 130, 130), "cream": (236, 226, 200), "tan": (190, 150, 100), "burgundy": (120, 30, 50),
+    "green": (50, 140, 80), "grey": (120, 124, 130), "gray": (120, 124, 130),
     "black": (28, 28, 32), "white": (232, 232, 236), "brown": (120, 78, 44), "purple": (110, 60, 150),
     "pink": (230, 130, 170), "orange": (230, 120, 40), "silver": (190, 194, 200), "gold": (212, 170, 60),
     "beige": (210, 190, 150), "blond": (226, 200, 120), "blonde": (226, 200, 120),
@@ -36,7 +39,9 @@ COLOURS = {
 }
 GARMENTS = ("raincoat", "coat", "suit", "jacket", "dress", "shirt", "hoodie", "sweater", "uniform", "robe",
             "t-shirt", "blouse", "外套", "西装", "雨衣", "裙", "衬衫", "风衣", "大衣", "t恤", "卫衣", "毛衣", "夹克",
-            "校服", "制服", "旗袍", "礼服", "睡衣", "上衣", "皮衣", "马甲", "汉服", "长衫")
+            "校服", "制服", "旗袍", "礼服", "睡衣", "上衣", "皮衣", "马甲", "汉服", "长衫", "vest", "cardigan", "apron",
+            "overalls", "kimono", "cape", "tunic", "parka", "blazer", "gown", "背心", "围裙", "斗篷")
+HAIR = ("hair", "发", "bob", "ponytail", "braid", "bun", "curls", "mohawk", "辫", "马尾", "刘海")
 TIME_SKY = {  # top colour, bottom colour, light level
     "day": ((120, 175, 230), (215, 228, 240), 1.0), "noon": ((110, 170, 235), (220, 232, 242), 1.0),
     "morning": ((150, 190, 230), (240, 225, 200), 0.95), "afternoon": ((130, 170, 220), (240, 215, 170), 0.95),
@@ -69,12 +74,17 @@ def _colour_near(text: str, words: tuple[str, ...]) -> tuple[int, int, int] | No
         lowered = lowered.replace(word, "\0" * len(word))
     best = None
     for word in words:
-        at = lowered.find(word)
+        # an English word whole ("bob" is no part of "bobby", nor "hair" of "chair"); Chinese has no spaces
+        found = re.search(rf"(?<![a-z]){re.escape(word)}(?:s|es)?(?![a-z])", lowered) if word.isascii() else None
+        at = found.start() if found else (lowered.find(word) if not word.isascii() else -1)
         if at < 0:
             continue
         window = lowered[max(0, at - 24):at]
         for name, rgb in COLOURS.items():
-            pos = window.rfind(name)
+            if name.isascii():  # whole words: "tired" holds no red, "bored" none either
+                pos = max((m.start() for m in re.finditer(rf"(?<![a-z]){name}(?![a-z])", window)), default=-1)
+            else:
+                pos = window.rfind(name)
             rank = (pos + len(name), len(name))
             if pos >= 0 and (best is None or rank > best[0]):
                 best = (rank, rgb)
@@ -88,8 +98,10 @@ class PanelConfig(BackendConfig):
     # shots, and the storyboard's thumbnail; 5: the thumbnail reduced by a whole factor first (3 ms, not 25); 6: the
     # PNGs written by media/png (the same pixels, other bytes); 7: a close shot's room softened by halving it; 8: its
     # captions broken at clauses and kept numbers whole, as the subtitles are; name tags clear of the subtitles and
-    # of the edges a camera move crops; 9: Chinese garments and colours (白色风衣, 白色T恤 drew a hue of the id)
-    version: ClassVar[str] = "9"
+    # of the edges a camera move crops; 9: Chinese garments and colours (白色风衣, 白色T恤 drew a hue of the id);
+    # 10: English colours, garments and hair words whole ("a tired man" wore red; "grey bob, olive vest" had
+    # a hue of the id's hair and a grey vest)
+    version: ClassVar[str] = "10"
     license: ClassVar[str] = "Apache-2.0 (director's own drawing code)"
     target: ClassVar[str] = "director.backends.preview.panel:PanelBackend"
 
@@ -284,7 +296,7 @@ class PanelBackend:
             feet = h * (HORIZON.get(req.angle, 0.56) + 0.12)
             head_cy = feet - fig_h + head_r
         coat = _colour_near(fig.description, GARMENTS) or _hue_colour(fig.id)
-        hair = _colour_near(fig.description, ("hair", "发")) or _mix(_hue_colour(fig.id + "hair", 0.4, 0.4), (0, 0, 0), 0.3)
+        hair = _colour_near(fig.description, HAIR) or _mix(_hue_colour(fig.id + "hair", 0.4, 0.4), (0, 0, 0), 0.3)
         skin = (226, 190, 160)
         shoulder_y = head_cy + head_r * 1.3
         shoulder_w = head_r * 2.6
