@@ -66,7 +66,15 @@ def _shot_rows(ctx) -> list[dict]:
     return rows
 
 
-STORYBOARD_VERSION = 3  # raise when the sheet or page is drawn differently (3: a Chinese one in Chinese)
+def cell_text(lines: list[str]) -> str:
+    """What a sheet's cell says under its panel: every line, narration and action of the shot, in order (the first
+    alone hid a V.O. and a narration after it), cut with an ellipsis where it outruns the cell; a shot of cues
+    alone, its first cue."""
+    return " / ".join(t for t in lines if not t.startswith(("[", "【"))) or (lines[0] if lines else "")
+
+
+STORYBOARD_VERSION = 4  # raise when the sheet or page is drawn differently (3: a Chinese one in Chinese; 4: a
+# cell says every line of its shot)
 
 
 def storyboard_signature(ctx) -> str:
@@ -130,8 +138,7 @@ def write_storyboard(ctx, out: Path) -> dict[str, str]:
         shot, entry = row["shot"], row["entry"]
         scores = entry.meta.get("report", {}).get("scores", {}) if entry is not None else {}
         people = ", ".join(f"{c} {scores[c]:.2f}" if c in scores else c for c in shot.characters) or "-"
-        said = next((t for t in row["lines"] if not t.startswith(("[", "【"))),
-                    row["lines"][0] if row["lines"] else "")
+        said = cell_text(row["lines"])
         caption = f"{shot.id}  {row['seconds']:.1f}s  {shot.size}/{shot.move}" + (
             ("  说话" if zh else "  talks") if row["talking"] else "")
         signature = fingerprint({"v": STORYBOARD_VERSION, "panel": entry.key if entry is not None else None,

@@ -236,6 +236,15 @@ def test_a_parenthetical_is_bracketed_once_on_the_storyboard():
     assert _aside("（压低声音）") == " （压低声音）" and _aside("  ") == _aside(None) == ""
 
 
+def test_a_storyboard_cell_says_every_line_of_its_shot():
+    """A series creator's audit: a shot of a V.O. line and a narration showed the first alone under its panel."""
+    from director.runtime.storyboard import cell_text
+
+    assert cell_text(["Lin (V.O.): I was nine.", "[music: sad]", "Narrator: She never went back."]) == \
+        "Lin (V.O.): I was nine. / Narrator: She never went back."
+    assert cell_text(["[sfx: thunder]", "[music: tense]"]) == "[sfx: thunder]" and cell_text([]) == ""
+
+
 @pytest.mark.parametrize("version", [(9, 0), (7, 0)], ids=["format-filter", "older-ffmpeg-scaler"])
 def test_a_graphs_conversion_to_yuv_is_bt709_on_any_ffmpeg(tmp_path, monkeypatch, version):
     """yuv() names the colour space in the format filter (ffmpeg 7.1+), or, for an older ffmpeg (one found on PATH),
