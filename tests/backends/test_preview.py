@@ -525,3 +525,12 @@ def test_a_figures_colours_come_from_whole_words_of_its_description():
     assert _colour_near("a red chair, man in a blue suit", HAIR) is None  # no hair in "chair"
     assert _colour_near("black hair, white T-shirt", GARMENTS) == COLOURS["white"]
     assert _colour_near("黑色长发，红色风衣", HAIR) == COLOURS["黑"] and _colour_near("黑色长发，红色风衣", GARMENTS) == COLOURS["红"]
+
+
+@pytest.mark.parametrize("place,green", [("a sunny park with a pond", True), ("公园的湖边", True),
+                                         ("a quiet room with a wooden floor", False), ("narrow alley", False)])
+def test_a_park_or_a_wood_is_drawn_green_and_a_wooden_floor_is_still_a_room(preview, tmp_path, place, green):
+    """A series creator's audit: "a sunny park with a pond" was drawn as a city skyline."""
+    preview["keyframes"].render(frame("WS", figures=(), location=place, time="day", look=""), tmp_path)
+    ground = np.asarray(Image.open(tmp_path / "bg.png").convert("RGB"))[-40:].reshape(-1, 3).mean(axis=0)
+    assert (ground[1] > ground[0] + 20 and ground[1] > ground[2] + 20) == green, ground

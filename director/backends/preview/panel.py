@@ -41,6 +41,16 @@ GARMENTS = ("raincoat", "coat", "suit", "jacket", "dress", "shirt", "hoodie", "s
             "t-shirt", "blouse", "外套", "西装", "雨衣", "裙", "衬衫", "风衣", "大衣", "t恤", "卫衣", "毛衣", "夹克",
             "校服", "制服", "旗袍", "礼服", "睡衣", "上衣", "皮衣", "马甲", "汉服", "长衫", "vest", "cardigan", "apron",
             "overalls", "kimono", "cape", "tunic", "parka", "blazer", "gown", "背心", "围裙", "斗篷")
+def _names(text: str, words: tuple[str, ...]) -> bool:
+    """Whether ``text`` holds one of ``words``: an English one whole (a wooden floor is no wood), or its plural; a
+    Chinese one anywhere."""
+    lowered = text.lower()
+    return any(re.search(rf"(?<![a-z]){re.escape(w)}(?:s|es)?(?![a-z])", lowered) if w.isascii() else w in lowered
+               for w in words)
+
+
+NATURE_WORDS = ("park", "garden", "field", "meadow", "forest", "wood", "lake", "pond", "river", "beach", "shore",
+                "countryside", "公园", "花园", "森林", "树林", "田野", "草地", "湖", "河边", "海边", "沙滩")
 HAIR = ("hair", "发", "bob", "ponytail", "braid", "bun", "curls", "mohawk", "辫", "马尾", "刘海")
 TIME_SKY = {  # top colour, bottom colour, light level
     "day": ((120, 175, 230), (215, 228, 240), 1.0), "noon": ((110, 170, 235), (220, 232, 242), 1.0),
@@ -100,7 +110,7 @@ class PanelConfig(BackendConfig):
     # captions broken at clauses and kept numbers whole, as the subtitles are; name tags clear of the subtitles and
     # of the edges a camera move crops; 9: Chinese garments and colours (白色风衣, 白色T恤 drew a hue of the id);
     # 10: English colours, garments and hair words whole ("a tired man" wore red; "grey bob, olive vest" had
-    # a hue of the id's hair and a grey vest)
+    # a hue of the id's hair and a grey vest); a park, a garden, a wood or a shore drawn green (it was a skyline)
     version: ClassVar[str] = "10"
     license: ClassVar[str] = "Apache-2.0 (director's own drawing code)"
     target: ClassVar[str] = "director.backends.preview.panel:PanelBackend"
@@ -180,8 +190,9 @@ class PanelBackend:
         for y in range(h):
             draw.line([(0, y), (w, y)], fill=_mix(top, bottom, y / max(1, h - 1)))
         text = f"{req.location} {req.look}".lower()
-        interior = not any(k in req.location.lower() for k in ("alley", "street", "city street", "rooftop", "park",
-                                                                "road", "beach", "forest", "街", "路"))
+        green = _names(req.location, NATURE_WORDS)
+        interior = not green and not any(k in req.location.lower() for k in ("alley", "street", "city street",
+                                                                              "rooftop", "road", "街", "路"))
         neon = "neon" in text
         if req.angle == "overhead":
             draw.rectangle([0, 0, w, h], fill=_mix(bottom, (30, 30, 30), 0.5))
@@ -190,6 +201,8 @@ class PanelBackend:
                 draw.rectangle([x, y, x + w // 10, y + h // 30], outline=_mix(bottom, (255, 255, 255), 0.2), width=3)
         elif interior:
             self._room(draw, req, rng, horizon, light, top, bottom)
+        elif green:
+            self._green(draw, req, rng, horizon, light)
         else:
             self._street(draw, req, rng, horizon, light, neon)
         if "rain" in text or "雨" in text:
@@ -203,6 +216,29 @@ class PanelBackend:
         if req.size in ("CU", "ECU", "MCU") and min(w, h) >= 2 * factor:
             return img.reduce(factor).resize(img.size, Image.BILINEAR)
         return img
+
+    def _green(self, draw, req, rng, horizon, light) -> None:
+        """A park, a garden, a field, a wood or a shore: grass (or sand) to the horizon, trees along it, and water
+        where the place has a pond, a lake, a river or the sea."""
+        w, h = req.width, req.height
+        place = req.location.lower()
+        shore = _names(place, ("beach", "shore", "sea", "ocean", "海", "沙滩"))
+        ground = _mix((70, 110, 50) if not shore else (200, 180, 130), (20, 24, 20), 1 - light)
+        draw.rectangle([0, horizon, w, h], fill=ground)
+        water = _mix((70, 120, 170), (15, 20, 40), 1 - light)
+        if shore:
+            draw.rectangle([0, horizon, w, horizon + (h - horizon) // 3], fill=water)
+        elif _names(place, ("pond", "lake", "river", "湖", "池", "河")):
+            draw.ellipse([w // 8, horizon + (h - horizon) // 6, w * 7 // 8, horizon + (h - horizon) // 2], fill=water)
+        trees = 0 if shore else (9 if _names(place, ("forest", "wood", "woods", "林")) else 5)
+        for _ in range(trees):
+            x = rng.randrange(w)
+            size = rng.randint(w // 12, w // 6)
+            trunk = max(2, size // 6)
+            draw.rectangle([x - trunk // 2, horizon - size, x + trunk // 2, horizon + size // 8],
+                           fill=_mix((90, 60, 35), (15, 12, 10), 1 - light))
+            leaf = _mix((50, 110, 55), (10, 20, 12), 1 - light * rng.uniform(0.8, 1.0))
+            draw.ellipse([x - size // 2, horizon - size * 2, x + size // 2, horizon - size // 2], fill=leaf)
 
     def _street(self, draw, req, rng, horizon, light, neon) -> None:
         w, h = req.width, req.height
