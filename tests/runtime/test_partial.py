@@ -255,8 +255,8 @@ def test_renaming_a_character_an_episode_never_says_leaves_its_subtitles_alone(t
     shutil.copytree(DATA / "series", project, ignore=shutil.ignore_patterns(".director", "out", "shots"))
     both = director("-p", str(project), "render", "--all", "--until", "subtitles", check=True)
     # one run's time, said as such (each episode's line gave the whole run's: it read as three times the work)
-    assert both.stderr.count("(a run of 2 episodes,") == 2 and " in " not in both.stderr.split("episode ep01:")[1].split(
-        "\n")[0], both.stderr
+    assert both.stdout.count("(a run of 2 episodes,") == 2 and " in " not in both.stdout.split("episode ep01:")[1].split(
+        "\n")[0], both.stdout
     bible = project / "series.yaml"
     bible.write_text(bible.read_text(encoding="utf-8").replace("name: Mia,", "name: Mira,"), encoding="utf-8")
     again = json.loads(director("-p", str(project), "--json", "render", "-e", "ep02", "--until", "subtitles",
