@@ -337,17 +337,22 @@ class Project:
     # the episode whose file -p named (``-p episodes/ep01.yaml``): the one a command without --episode works on
     chosen: Path | None = field(default=None, compare=False)
 
-    def command(self, *args: str) -> str:
+    def command(self, *args: str, episode: str | None = None) -> str:
         """A director command line for this project, as the user pastes it where they are: ``-p`` and the project's
         folder unless that is the working directory (an export's hint said `director render -e ep01` to a user of
-        ``-p proj``: pasted, "not a director project")."""
+        ``-p proj``: pasted, "not a director project"); ``-e episode`` where the project has several."""
         import shlex
 
         try:
             here = self.root.resolve() == Path.cwd().resolve()
         except OSError:
             here = False
-        return " ".join(["director", *([] if here else ["-p", shlex.quote(str(self.root))]), *args])
+        try:
+            several = episode is not None and len(self.episode_paths()) > 1
+        except DirectorError:
+            several = True
+        return " ".join(["director", *([] if here else ["-p", shlex.quote(str(self.root))]), *args,
+                         *(["-e", shlex.quote(episode)] if several else [])])
 
     # --------------------------------------------------------------- locating
     @classmethod

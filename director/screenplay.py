@@ -812,7 +812,7 @@ class _Checker:
                     if path.resolve() == self.loaded.path.resolve() or not path.is_file() or \
                             not path.resolve().is_relative_to(root.resolve()):
                         continue
-                except OSError:
+                except (OSError, RuntimeError):  # RuntimeError: a link that leads round to itself (Python 3.11)
                     continue
                 data, _, problems = load_yaml(path)
                 cast = data.get("characters") if isinstance(data, dict) and not problems else None

@@ -230,7 +230,7 @@ NEGATIONS_ZH = frozenset("不没别非未无")
 DEGREE_ZH = tuple(sorted(("那么", "这么", "怎么", "十分", "有点", "有些", "一点", "特别", "非常", "无比", "比较", "太过",
                           "格外", "分外", "太", "很", "是", "大", "好", "多", "再", "更", "还", "够"), key=len, reverse=True))
 NOT_NEGATIONS_ZH = frozenset({"特别", "分别", "区别", "差别", "级别", "告别", "离别", "识别", "类别", "性别", "个别", "除非",
-                              "莫非", "无非"})
+                              "莫非", "无非", "差不"})  # 差不多开心: more or less happy
 
 
 def _negated_zh(key: str, at: int) -> bool:

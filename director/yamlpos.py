@@ -310,7 +310,7 @@ def _full_width(text: str, until: int, display: str) -> Problem | None:
     tries = 0
     # a writer's input method types the same thing again on the lines after (time:晚上 then location:大厅): each fix is
     # kept for the next try, and of the fixes that together parse, the first one needed is named
-    fixes, found = list(lines), {}
+    fixes, found, stops = list(lines), {}, until  # stops: where the text with the fixes kept fails
     for n, line in enumerate(lines[:until], start=1):
         if tries >= 20:  # each try parses the file again: a syntax error in a long file is not re-parsed 1,000 times
             break
@@ -341,13 +341,32 @@ def _full_width(text: str, until: int, display: str) -> Problem | None:
         else:
             continue
         tries += 1
-        fixes[n - 1], found[n] = fixed, Problem(display, n, at + 1, message)
-        if _parses_past(fixes, until):  # it was the trouble (not text in a value)
+        trial = fixes[:n - 1] + [fixed] + fixes[n:]
+        fails = _fails_at(trial)
+        if fails is None or fails > until:  # it was the trouble (not text in a value)
+            fixes[n - 1], found[n] = fixed, Problem(display, n, at + 1, message)
             for k in sorted(found)[:-1]:  # an earlier fix the text parses without was text in a value
                 if not _parses_past(fixes[:k - 1] + [lines[k - 1]] + fixes[k:], until):
                     return found[k]
                 fixes[k - 1] = lines[k - 1]
             return found[n]
+        if fixes != lines and _parses_past(lines[:n - 1] + [fixed] + lines[n:], until):  # alone, without the
+            return Problem(display, n, at + 1, message)  # ones kept (one of them was text in a value after all)
+        if fails >= stops:  # kept for the next try: it broke nothing before where the text failed (a "fix" inside
+            fixes[n - 1], found[n], stops = fixed, Problem(display, n, at + 1, message), fails  # a value does)
+    return None
+
+
+def _fails_at(lines: list[str]) -> int | None:
+    """The line where the text fails to parse (1-based), or None where it parses."""
+    try:
+        for _ in yaml.parse("\n".join(lines), Loader=yaml.SafeLoader):
+            pass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        return mark.line + 1 if mark is not None else 0
+    except (yaml.YAMLError, RecursionError):
+        return 0
     return None
 
 

@@ -422,6 +422,7 @@ def test_a_character_defined_beside_the_episode_says_where(tmp_path):
         '- line: {who: mia, text: "Another night, another parcel."}',
         '- line: {who: mia, text: "Another night, another parcel."}\n      - line: {who: zoe, text: "Hi."}'),
         encoding="utf-8")
+    (root / "episodes" / "loop.yaml").symlink_to("loop.yaml")  # a link leading round to itself is passed by
     _, problems = screenplay_problems(ep, root)
     said = [str(p) for p in problems if "'zoe' is not a character" in str(p)]
     assert len(said) == 1 and "ep02.yaml defines it for itself only: move it to the series bible" in said[0], said
@@ -432,3 +433,15 @@ def test_a_character_defined_beside_the_episode_says_where(tmp_path):
     said = [str(p) for p in problems if "'mia' is not a character" in str(p)]
     assert len(said) == 1 and "the series bible ../series.yaml defines it" in said[0] and \
         "add `series: ../series.yaml`" in said[0], "\n".join(map(str, problems))
+
+
+def test_a_fix_inside_a_value_does_not_hide_the_real_mistake_after_it(tmp_path):
+    """A review: each tried fix was kept for the next, one inside a multi-line value too (注意:小心 made `: `,
+    invalid there), and the full-width colon after it was no longer named."""
+    from director.yamlpos import load_yaml
+
+    path = tmp_path / "ep.yaml"
+    path.write_text("title: t\nscenes:\n  - id: s1\n    note: 她说\n      注意:小心\n    location：大厅\n    beats: []\n",
+                    encoding="utf-8")
+    said = [str(p) for p in load_yaml(path)[2]]
+    assert len(said) == 1 and said[0].startswith(f"{path}:6:13: a full-width colon"), said

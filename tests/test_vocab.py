@@ -30,8 +30,8 @@ def test_synonyms_map_to_one_canonical_value():
     # a negation reaches past degree words; a word that only ends or starts in a negation's character is none
     assert [canonical_emotion(e) for e in ("不太开心", "不是很开心", "没有开心", "not very happy", "no longer angry",
                                            "特别不开心")] == [None] * 6
-    assert [canonical_emotion(e) for e in ("特别开心", "特别紧张", "非常开心", "无比愤怒", "特别不安", "very happy")] == \
-        ["happy", "nervous", "happy", "angry", "nervous", "happy"]
+    assert [canonical_emotion(e) for e in ("特别开心", "特别紧张", "非常开心", "无比愤怒", "特别不安", "very happy",
+                                           "差不多开心")] == ["happy", "nervous", "happy", "angry", "nervous", "happy", "happy"]
     assert canonical_mood("特别悬疑") == "tense"
     # the transition Jianying calls 闪黑 is a fade, a hard cut 硬切
     assert [shot_word("transition", w) for w in ("闪黑", "硬切", "叠化")] == ["fade", "cut", "dissolve"]

@@ -84,9 +84,12 @@ def pad_wav(src: Path, out: Path, seconds: float) -> None:
     except (ValueError, StopIteration, struct.error):
         shutil.copyfile(src, out)
         return
+    tag = struct.unpack_from("<H", fmt)[0]
+    if tag == WAVE_EXTENSIBLE and len(fmt) >= 26:
+        tag = struct.unpack_from("<H", fmt, 24)[0]
     frames = len(data) // align if align else 0
     more = max(0, int(np.ceil(seconds * rate - 1e-6)) - frames)
-    if not align or not more:
+    if not align or not more or tag not in (WAVE_PCM, WAVE_FLOAT):  # (silence in A-law or mu-law is no zero byte)
         shutil.copyfile(src, out)
         return
     silence = (b"\x80" if bits == 8 else b"\x00") * (more * align)  # 8-bit PCM is unsigned: 128 is its zero

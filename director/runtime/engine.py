@@ -323,7 +323,8 @@ def _collect(ctx: RenderContext, stage: Stage, selection: Selection, active: boo
         except Unknown as missing:
             if not ctx.explain and active:
                 raise StageFailed(f"{stage.name} needs {missing.stage} {missing.ident}, which is not rendered; render "
-                                  "the earlier stages first: " + ctx.project.command("render", "--until", missing.stage)
+                                  "the earlier stages first: " + ctx.project.command("render", "--until", missing.stage,
+                                                                                     episode=ctx.loaded.episode)
                                   ) from None
             items.append(Pending(stage.name, "*", f"{missing.stage} {missing.ident}"))
             break

@@ -240,6 +240,9 @@ def test_a_chinese_casts_kinship_and_station_words_choose_the_voices_sex():
     # a word before 的 qualifies someone else; a partner word names the other one
     assert [gender_of(d) for d in ("顾氏集团总裁，顾母的独子", "顾言，顾母的儿子", "冷酷，离过婚的前妻回来了", "她的母亲",
                                    "霸道总裁的妻子")] == ["male", "male", "male", "female", "female"]
+    # a review: 顾总的前妻 said as a name is the ex-wife herself; a pronoun before 的 is the one described
+    assert [gender_of(d) for d in ("苏晴，顾总的前妻，温柔隐忍", "顾总的前妻", "林晚，她的丈夫三年前去世")] == \
+        ["female", "female", None]
 
 
 def test_speech_is_real_audio_and_emotion_changes_it(preview, tmp_path):
@@ -522,13 +525,15 @@ def test_a_figures_colours_come_from_whole_words_of_its_description():
     assert _colour_near("photographer, grey bob, olive vest", HAIR) == COLOURS["grey"]
     assert _colour_near("photographer, grey bob, olive vest", GARMENTS) == COLOURS["olive"]
     assert _colour_near("a tired man in a coat", GARMENTS) is None
+    assert _colour_near("a retired fisherman in a long coat", GARMENTS) is None  # "red" at the window's edge
     assert _colour_near("a red chair, man in a blue suit", HAIR) is None  # no hair in "chair"
     assert _colour_near("black hair, white T-shirt", GARMENTS) == COLOURS["white"]
     assert _colour_near("黑色长发，红色风衣", HAIR) == COLOURS["黑"] and _colour_near("黑色长发，红色风衣", GARMENTS) == COLOURS["红"]
 
 
 @pytest.mark.parametrize("place,green", [("a sunny park with a pond", True), ("公园的湖边", True),
-                                         ("a quiet room with a wooden floor", False), ("narrow alley", False)])
+                                         ("a quiet room with a wooden floor", False), ("narrow alley", False),
+                                         ("湖南菜馆", False), ("oak-wood library", False), ("lake house kitchen", False)])
 def test_a_park_or_a_wood_is_drawn_green_and_a_wooden_floor_is_still_a_room(preview, tmp_path, place, green):
     """A series creator's audit: "a sunny park with a pond" was drawn as a city skyline."""
     preview["keyframes"].render(frame("WS", figures=(), location=place, time="day", look=""), tmp_path)

@@ -887,3 +887,31 @@ def test_a_dialogue_clip_holds_its_whole_line_and_its_file_is_as_long_as_the_cli
             assert rate == voice_rate and np.array_equal(data[:len(voice)], voice) and not np.any(data[len(voice):])
             checked += 1
     assert checked == len(voices) >= 2
+
+
+def test_a_sound_file_is_lengthened_with_its_own_formats_silence(tmp_path):
+    """pad_wav: PCM (8-bit's zero is 128), float and a fact chunk's count follow; A-law and mu-law, whose silence is
+    no zero byte, are copied as they are (a review: their tails decoded to loud noise)."""
+    import struct
+    import wave
+
+    from director.media.audio import pad_wav, write_wav
+
+    write_wav(tmp_path / "f.wav", np.full(100, 0.5, np.float32), 1000)
+    pad_wav(tmp_path / "f.wav", tmp_path / "f2.wav", 0.25)
+    data, rate = read_wav(tmp_path / "f2.wav")
+    assert rate == 1000 and len(data) == 250 and np.all(data[:100] == 0.5) and not np.any(data[100:])
+    for width, zero in ((1, 128), (2, 0)):
+        with wave.open(str(tmp_path / f"p{width}.wav"), "wb") as w:
+            w.setnchannels(2), w.setsampwidth(width), w.setframerate(1000)
+            w.writeframes(bytes([7]) * 10 * 2 * width)
+        pad_wav(tmp_path / f"p{width}.wav", tmp_path / f"q{width}.wav", 0.02)
+        with wave.open(str(tmp_path / f"q{width}.wav")) as r:
+            frames = r.readframes(r.getnframes())
+        assert r.getnframes() == 20 and frames[:20 * width] == bytes([7]) * 20 * width
+        assert set(frames[20 * width:]) == {zero}
+    raw = (tmp_path / "p2.wav").read_bytes()
+    alaw = raw[:20] + struct.pack("<H", 6) + raw[22:]  # the format tag: A-law
+    (tmp_path / "a.wav").write_bytes(alaw)
+    pad_wav(tmp_path / "a.wav", tmp_path / "a2.wav", 1.0)
+    assert (tmp_path / "a2.wav").read_bytes() == alaw

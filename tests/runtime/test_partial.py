@@ -28,6 +28,18 @@ def test_only_a_later_stage_without_its_inputs_says_what_to_run(small_project):
     assert "first: director render --until timing" in here.stderr, here.stderr
 
 
+def test_a_partial_renders_hint_names_the_episode_where_the_project_has_several(tmp_path):
+    """A review: in a series, the pasted hint asked which episode (`-p …/ep02.yaml` had picked it)."""
+    import shutil
+
+    from tests.conftest import DATA
+
+    project = tmp_path / "series"
+    shutil.copytree(DATA / "series", project, ignore=shutil.ignore_patterns(".director", "out", "shots"))
+    proc = director("-p", str(project / "episodes" / "ep02.yaml"), "render", "--only", "timing")
+    assert f"first: director -p {shlex.quote(str(project))} render --until voice -e ep02" in proc.stderr, proc.stderr
+
+
 def test_only_a_stage_needs_its_own_inputs_not_every_earlier_stage(small_project):
     """``--only voice`` on a fresh project failed on the keyframes' missing refs, and ``--only sfx`` on the clips'
     missing timing: stages it does not need, only looked up on the way."""

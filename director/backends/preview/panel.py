@@ -42,15 +42,20 @@ GARMENTS = ("raincoat", "coat", "suit", "jacket", "dress", "shirt", "hoodie", "s
             "校服", "制服", "旗袍", "礼服", "睡衣", "上衣", "皮衣", "马甲", "汉服", "长衫", "vest", "cardigan", "apron",
             "overalls", "kimono", "cape", "tunic", "parka", "blazer", "gown", "背心", "围裙", "斗篷")
 def _names(text: str, words: tuple[str, ...]) -> bool:
-    """Whether ``text`` holds one of ``words``: an English one whole (a wooden floor is no wood), or its plural; a
-    Chinese one anywhere."""
+    """Whether ``text`` holds one of ``words``: an English one whole, not in a compound (a wooden floor is no
+    wood, an oak-wood library none either), or its plural; a Chinese one anywhere."""
     lowered = text.lower()
-    return any(re.search(rf"(?<![a-z]){re.escape(w)}(?:s|es)?(?![a-z])", lowered) if w.isascii() else w in lowered
+    return any(re.search(rf"(?<![a-z-]){re.escape(w)}(?:s|es)?(?![a-z-])", lowered) if w.isascii() else w in lowered
                for w in words)
 
 
-NATURE_WORDS = ("park", "garden", "field", "meadow", "forest", "wood", "lake", "pond", "river", "beach", "shore",
-                "countryside", "公园", "花园", "森林", "树林", "田野", "草地", "湖", "河边", "海边", "沙滩")
+NATURE_WORDS = ("park", "garden", "meadow", "forest", "woods", "lakeside", "lakeshore", "pond", "riverbank",
+                "riverside", "beach", "shore", "countryside", "公园", "花园", "森林", "树林", "田野", "草地", "湖边", "湖畔",
+                "河边", "海边", "沙滩")
+# a place indoors, whatever its name holds of the outdoors (a lake house's kitchen, 江湖客栈's hall, a field office)
+INDOOR_WORDS = ("room", "office", "kitchen", "study", "library", "hall", "house", "apartment", "flat", "bar", "cafe",
+                "restaurant", "shop", "store", "hotel", "lobby", "hospital", "ward", "studio", "bedroom", "classroom",
+                "室", "厅", "馆", "店", "屋", "房", "堂", "楼", "宫", "殿", "院内", "车内", "酒吧", "医院", "病房")
 HAIR = ("hair", "发", "bob", "ponytail", "braid", "bun", "curls", "mohawk", "辫", "马尾", "刘海")
 TIME_SKY = {  # top colour, bottom colour, light level
     "day": ((120, 175, 230), (215, 228, 240), 1.0), "noon": ((110, 170, 235), (220, 232, 242), 1.0),
@@ -89,10 +94,13 @@ def _colour_near(text: str, words: tuple[str, ...]) -> tuple[int, int, int] | No
         at = found.start() if found else (lowered.find(word) if not word.isascii() else -1)
         if at < 0:
             continue
-        window = lowered[max(0, at - 24):at]
+        lo = max(0, at - 24)
+        window = lowered[lo:at]
         for name, rgb in COLOURS.items():
-            if name.isascii():  # whole words: "tired" holds no red, "bored" none either
-                pos = max((m.start() for m in re.finditer(rf"(?<![a-z]){name}(?![a-z])", window)), default=-1)
+            if name.isascii():  # whole words ("tired" holds no red), read in the whole text: the window's edge cut
+                # "retired" to "red"
+                pos = max((m.start() - lo for m in re.compile(rf"(?<![a-z]){name}(?![a-z])").finditer(lowered, lo, at)),
+                          default=-1)
             else:
                 pos = window.rfind(name)
             rank = (pos + len(name), len(name))
@@ -190,7 +198,7 @@ class PanelBackend:
         for y in range(h):
             draw.line([(0, y), (w, y)], fill=_mix(top, bottom, y / max(1, h - 1)))
         text = f"{req.location} {req.look}".lower()
-        green = _names(req.location, NATURE_WORDS)
+        green = _names(req.location, NATURE_WORDS) and not _names(req.location, INDOOR_WORDS)
         interior = not green and not any(k in req.location.lower() for k in ("alley", "street", "city street",
                                                                               "rooftop", "road", "街", "路"))
         neon = "neon" in text
@@ -228,7 +236,7 @@ class PanelBackend:
         water = _mix((70, 120, 170), (15, 20, 40), 1 - light)
         if shore:
             draw.rectangle([0, horizon, w, horizon + (h - horizon) // 3], fill=water)
-        elif _names(place, ("pond", "lake", "river", "湖", "池", "河")):
+        elif _names(place, ("pond", "lake", "lakeside", "lakeshore", "river", "riverbank", "riverside", "湖", "池", "河")):
             draw.ellipse([w // 8, horizon + (h - horizon) // 6, w * 7 // 8, horizon + (h - horizon) // 2], fill=water)
         trees = 0 if shore else (9 if _names(place, ("forest", "wood", "woods", "林")) else 5)
         for _ in range(trees):

@@ -72,11 +72,16 @@ def han(text: str) -> str:
 def gender_of(description: str) -> str | None:
     text = f" {description.lower()} "
     counts = {"female": 0, "male": 0}
-    for word, sex in PARTNER_WORDS.items():
-        counts[sex] += text.count(word)
+    other = {"male": "female", "female": "male"}
+    for word, sex in PARTNER_WORDS.items():  # 顾总的前妻, said as a name is, is the ex-wife herself (离过婚的前妻回来了
+        mine = len(re.findall(f"的{word}(?![\u4e00-\u9fff])", text))  # is a clause about her, in his description)
+        counts[sex] += text.count(word) - mine
+        counts[other[sex]] += mine
         text = text.replace(word, " ")
-    # a Chinese word before 的 qualifies someone else: 顾母的独子 is a son, 她的母亲 a mother
-    text = re.sub(r"[\u4e00-\u9fff]{1,2}(?=的)", lambda m: " " * len(m[0]), text)
+    # a Chinese word before 的 qualifies someone else: 顾母的独子 is a son; a pronoun there is the one described
+    # (她的丈夫三年前去世 is said of her)
+    text = re.sub(r"(?<![她他])[\u4e00-\u9fff]{1,2}(?=的)", lambda m: " " * len(m[0]) if m[0][-1] not in "她他" else m[0],
+                  text)
     counts["female"] += sum(text.count(w) for w in FEMALE_WORDS)
     counts["male"] += sum(text.count(f" {w.strip()} ") if w.isascii() else text.count(w) for w in MALE_WORDS)
     female, male = counts["female"], counts["male"]
