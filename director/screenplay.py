@@ -96,7 +96,7 @@ class Voice(Model):
     sample: str | None = None
     preset: str | None = None
     pitch: int | None = Field(default=None, ge=-50, le=50, description="semitone-like offset for preview voices")
-    rate: float | None = Field(default=None, gt=0.3, le=3.0, description="speaking rate multiplier")
+    rate: float | None = Field(default=None, ge=0.3, le=3.0, description="speaking rate multiplier")
     styles: dict[str, str] = Field(default_factory=dict, description="emotion -> reference clip for cloning")
 
 

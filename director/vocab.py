@@ -77,8 +77,23 @@ def did_you_mean(value: object, choices) -> str:
 
 
 def one_of(value: object, choices) -> str:
-    """A message fragment naming the bad value, a suggestion and what would be valid."""
-    return f"{value!r} is not valid{did_you_mean(value, choices)}; valid: {', '.join(map(str, choices))}"
+    """A message fragment naming the bad value, a suggestion and what would be valid; a negated word is told so,
+    never offered its opposite ("not happy": did you mean 'happy'?)."""
+    if isinstance(value, str) and _negates(value):
+        hint = " (a negated word says what it is not: write what it is)"
+    else:
+        hint = did_you_mean(value, choices)
+    return f"{value!r} is not valid{hint}; valid: {', '.join(map(str, choices))}"
+
+
+def _negates(value: str) -> bool:
+    """Whether a word is negated: an English negation among its words, or a Chinese one before its last character
+    that is no part of a word such as 特别."""
+    key = value.strip().lower()
+    if any(w in NEGATIONS for w in key.replace("-", " ").split()):
+        return True
+    return any(key[i] in NEGATIONS_ZH and key[max(0, i - 1):i + 1] not in NOT_NEGATIONS_ZH
+               and key[i:i + 2] not in ("非常", "无比") for i in range(len(key) - 1))
 
 
 # Words that put a place out of doors (the planner's wide establishing moves, the mix's street ambience). Not 外

@@ -33,6 +33,12 @@ def test_synonyms_map_to_one_canonical_value():
     assert [canonical_emotion(e) for e in ("特别开心", "特别紧张", "非常开心", "无比愤怒", "特别不安", "very happy",
                                            "差不多开心")] == ["happy", "nervous", "happy", "angry", "nervous", "happy", "happy"]
     assert canonical_mood("特别悬疑") == "tense"
+    # a negated word is never offered its opposite (a docs audit: "not happy" -- did you mean 'happy'?)
+    from director.vocab import EMOTIONS, one_of
+
+    for negated in ("not happy", "不开心", "没有生气"):
+        assert "did you mean" not in one_of(negated, EMOTIONS) and "negated" in one_of(negated, EMOTIONS)
+    assert "did you mean 'happy'" in one_of("happpy", EMOTIONS) and "negated" not in one_of("特别开心了", EMOTIONS)
     # the transition Jianying calls 闪黑 is a fade, a hard cut 硬切
     assert [shot_word("transition", w) for w in ("闪黑", "硬切", "叠化")] == ["fade", "cut", "dissolve"]
 

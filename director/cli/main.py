@@ -276,7 +276,7 @@ def _voice_language(loaded, project) -> list:
 # ------------------------------------------------------------------------------ plan
 @app.command()
 def plan(
-    episode: Annotated[Optional[str], typer.Option("--episode", "-e", help="episode (file name without .yaml)")] = None,
+    episode: Annotated[Optional[str], typer.Option("--episode", "-e", help="episode: its id, or its file name without .yaml")] = None,
     planner: Annotated[Optional[str], typer.Option("--planner", help="rules or llm (default: director.yaml)")] = None,
     show: Annotated[bool, typer.Option("--show", help="print the shot list as a table")] = False,
     model: Annotated[Optional[str], typer.Option("--model", help="LLM model (else DIRECTOR_LLM_MODEL)")] = None,
@@ -629,7 +629,7 @@ def _up_to_date(episode: str | None, profile: str | None) -> bool:
 # ------------------------------------------------------------------------------ status
 @app.command()
 def status(
-    episode: Annotated[Optional[str], typer.Option("--episode", "-e", help="episode (file name without .yaml)")
+    episode: Annotated[Optional[str], typer.Option("--episode", "-e", help="episode: its id, or its file name without .yaml")
                        ] = None,
     profile: Annotated[Optional[str], typer.Option("--profile", help="preview or final (default: director.yaml)")
                        ] = None,
@@ -746,7 +746,7 @@ def clean(
     verify: Annotated[bool, typer.Option("--verify", help="re-hash every cached file and drop damaged entries")
                       ] = False,
 ) -> None:
-    """Remove cached artifacts that no current plan references."""
+    """Remove cached artifacts that no current plan or earlier take uses."""
     from director.runtime.clean import clean_cache
 
     if all_:  # every other command's --all means every episode, which clean always covers: never the whole cache
@@ -829,9 +829,9 @@ def models(ctx: typer.Context,
             pinned = [r for r in plan if r["placement"] == "group"]
             if pinned:  # group offload keeps a pinned copy of the weights in host memory
                 most = max(r["weights_gb"] for r in pinned) * 1.5
-                print(f"group offload assumes ~{most:.0f} GiB of host RAM free "
-                      f"({'as --ram says' if ram else 'none was measured'}); with less, the plan takes model or "
-                      f"sequential offload: `--ram N` plans for N GiB")
+                have = f"{ram:g} GiB free, as --ram says" if ram else "none was measured"
+                print(f"group offload needs ~{most:.0f} GiB of host RAM free for its pinned copy of the weights "
+                      f"({have}); with less, the plan takes model or sequential offload: `--ram N` plans for N GiB")
             unknown = [r["model"] for r in plan if r["placement"] == "unknown"]
             if unknown:
                 print(f"size unknown, neither planned nor counted on disk: {', '.join(unknown)}")

@@ -75,7 +75,7 @@ def test_models_vram_what_if_from_the_cli(tmp_path):
     text = director("-p", str(project), "models", "--profile", "final", "--vram", "80", check=True).stdout
     assert "memory plan for a 80 GiB GPU" in text and "resident" in text
     text = director("-p", str(project), "models", "--profile", "final", "--vram", "24", check=True).stdout
-    assert "group offload assumes ~82 GiB of host RAM" in text and "--ram N" in text  # Qwen's 53.7 GiB (and its
+    assert "group offload needs ~82 GiB of host RAM" in text and "--ram N" in text  # Qwen's 53.7 GiB (and its
     # Lightning LoRA's 0.8), pinned
 
 
