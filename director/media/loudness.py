@@ -6,7 +6,7 @@ measuring, and trying again. pyloudnorm measured it well, but importing it impor
 (BS.1770's high shelf and RLB high-pass, in the sample-rate-independent form that reproduces the
 standard's 48 kHz coefficients exactly) runs once, by FFT convolution with the cascade's impulse
 response (in float32, the mix's own precision, at a 32k transform: 2.3x faster than float64 at 128k, the
-integrated loudness 1e-10 LU apart; each channel on a thread of its own), and only the sums of squares per
+integrated loudness within 1e-6 LU; each channel on a thread of its own), and only the sums of squares per
 100 ms hop are kept (summed in float64). A try is a gain (which scales those
 sums) and a limiter's gain curve, which is 1 almost everywhere: the filter is linear, so the limited
 signal's K-weighted samples are the original's minus the filtered *reduction*, computed only where
