@@ -2,8 +2,8 @@
 
 An id may use letters and digits of any script (汉字, かな, Ä, ...), ``-`` and ``_``; it starts
 with a letter or digit and is at most ``MAX_ID`` characters. So it can never hold a path
-separator, ``..``, a control character or a leading dot, and every id is safe as one path
-component on Linux, macOS and Windows.
+separator, ``..``, a control character or a leading dot, nor be a name Windows keeps for a device
+(``con``, ``nul``...), and every id is safe as one path component on Linux, macOS and Windows.
 """
 from __future__ import annotations
 
@@ -27,7 +27,14 @@ def id_problem(value: object) -> str | None:
         if bad is not None:
             return f"contains {_describe(bad)}; use only {ALLOWED}"
         return f"must start with a letter or digit; use only {ALLOWED}"
+    if value.lower() in WINDOWS_DEVICES:  # out/<episode>/panels/con.jpg, media/dialogue/con/: no file on Windows,
+        return (f"is a name Windows keeps for a device (CON, PRN, AUX, NUL, COM1-9, LPT1-9), which no file or "
+                f"folder there may have; use another, e.g. '{value}-1'")  # (where Jianying drafts are opened)
     return None
+
+
+WINDOWS_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
+                             *(f"lpt{i}" for i in range(1, 10))})
 
 
 def is_id(value: object) -> bool:

@@ -70,7 +70,7 @@ def test_a_hand_edited_shot_id_that_escapes_is_refused_before_anything_is_writte
     assert not (project / ".director" / "cache").exists()  # refused before the first stage ran
 
 
-@pytest.mark.parametrize("ident", ["a/b", "..", "", "x" * 100, "tab\there"])
+@pytest.mark.parametrize("ident", ["a/b", "..", "", "x" * 100, "tab\there", "con", "LPT1"])  # a Windows device name too
 def test_character_location_and_scene_ids_name_the_allowed_characters(tmp_path, ident):
     project = make_project(tmp_path)
 
