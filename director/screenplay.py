@@ -769,6 +769,31 @@ class _Checker:
         for j, beat in enumerate(scene.beats):
             if beat is not None:
                 self.check_beat(loc + ("beats", j), beat)
+                self.check_intro(loc + ("beats", j, "card"), scene, j)
+
+    def check_intro(self, loc: tuple, scene: Scene, j: int) -> None:
+        """An intro card shows over the next line's shot: say so where that line is someone else's (the card named
+        顾言 over 苏晴's close-up), or where the character is never heard in the scene at all."""
+        card = scene.beats[j].card
+        if card is None or card.kind != "intro" or card.who not in self.sp.characters:
+            return
+        after = [b for b in scene.beats[j + 1:] if b is not None and b.spoken is not None]
+        name = self.sp.characters[card.who].name or card.who
+
+        def seen(b: Beat) -> bool:  # a line whose speaker the picture shows (as the planner frames it: not off
+            heard = b.line.heard_as  # screen, in voice-over or over the radio, nor on the phone unless intercut)
+            return heard not in ("os", "vo", "radio", "phone") or (heard == "phone" and bool(scene.intercut))
+
+        if not any(b.line is not None and b.line.who == card.who and seen(b) for b in after):
+            self.err(loc, f"the intro card of {card.who!r} ({name}) is followed by no line of theirs in this scene, "
+                     "so it shows over whoever is on screen; put it right before one of their lines (or make it a "
+                     "caption card)", severity="warning")
+        elif after[0].line is None or after[0].line.who != card.who or not seen(after[0]):
+            own = after[0].line is not None and after[0].line.who == card.who
+            shot = "where they are heard, not seen" if own else \
+                f"{after[0].line.who!r}'s" if after[0].line is not None else "the narration's"
+            self.err(loc, f"the intro card of {card.who!r} ({name}) shows over the next line's shot, {shot}; move "
+                     f"it to just before a line of theirs on screen", severity="warning")
 
     def check_location(self, loc: tuple, place: str, what: str) -> None:
         if not isinstance(place, str):  # missing: "is required" says so

@@ -184,15 +184,10 @@ class RulePlanner:
                     partner = partner if partner and partner != beat.line.who else (seen[0] if seen else None)
                 target = self._draft(scene, beat, opening and not drafts, partner, place)
                 drafts.append(target)
-            # an intro card (and what the writer put after it) waits for a shot of its character where one of
-            # their lines comes later in the scene: 顾氏集团总裁 went over 苏晴's close-up when she spoke first
-            held = next((k for k, (_, cue) in enumerate(pending) if _introduces(cue)
-                         and cue.card.who not in target.characters and self._speaks_later(scene, i, cue.card.who)),
-                        len(pending))
-            for cue_ref, cue in pending[:held]:
+            for cue_ref, cue in pending:
                 target.beats.append(cue_ref)
                 self._apply_hints(target, cue)
-            del pending[:held]
+            pending.clear()
             target.beats.append(ref)
             self._apply_hints(target, beat)
             if beat.line is not None and not unseen:  # a voice off screen is no one's partner
@@ -209,11 +204,6 @@ class RulePlanner:
                                                              for r in drafts[0].beats):
             drafts[0].seconds = HOOK_SECONDS  # the episode's silent first shot: the hook, inside the swipe window
         return [self._shot(scene, d) for d in drafts]
-
-    def _speaks_later(self, scene: Scene, i: int, who: str | None) -> bool:
-        """Whether ``who`` speaks on screen after beat ``i`` of ``scene``."""
-        return any(b.line is not None and b.line.who == who and not self._unseen(scene, b)
-                   for b in scene.beats[i + 1:])
 
     def _after_action(self, scene: Scene, i: int, drafts: list[_Draft]) -> bool:
         """Whether cue ``i`` (a sound, or music starting) follows an action the last draft shows, with only such
