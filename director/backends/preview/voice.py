@@ -52,6 +52,19 @@ MALE_WORDS = ("man", "boy", "his ", "he ", "father", "guy", "male", "king", "bro
               "小伙", "少年", "霸总", "霸道总裁", "绅士", "儿子", "独子", "长子", "次子", "孙子", "女婿")
 # a partner word names the other one: a man's description mentions his ex-wife (离过婚的前妻回来了)
 PARTNER_WORDS = {"前妻": "male", "亡妻": "male", "前女友": "male", "前夫": "female", "亡夫": "female", "前男友": "female"}
+# kinship and station words whose characters would count for the other sex (姐夫 holds 姐, 女婿 女, 伯母 伯): each read
+# whole, before the single characters
+KIN_WORDS = {**dict.fromkeys(("姐夫", "妹夫", "姨夫", "姑父", "姑丈", "女婿", "干爹", "外孙", "师兄", "师弟", "太子",
+                              "小叔子", "大伯子", "公公", "外公", "老公", "王爷", "皇上", "皇帝", "管家"), "male"),
+             **dict.fromkeys(("伯母", "舅妈", "婶婶", "大婶", "婶子", "叔母", "皇后", "太后", "丫鬟", "保姆", "嫂子",
+                              "弟媳", "儿媳", "孙女", "外孙女", "师姐", "师妹", "白月光", "贵妃", "小姐", "王妈",
+                              "小姨子", "女朋友", "女友"), "female")}
+# age words: an old one gets an elder's preset, a child the child's (顾老爷子 spoke as a young man, a six-year-old as
+# an adult)
+ELDER_WORDS = ("老爷子", "老太太", "老太爷", "老夫人", "老奶奶", "老爷爷", "老人", "老头", "老妇", "外婆", "外公", "奶奶",
+               "爷爷", "祖母", "祖父", "elderly", "old man", "old woman", "grandmother", "grandfather", "grandma",
+               "grandpa")
+CHILD_WORDS = ("孩子", "小孩", "儿童", "小男孩", "小女孩", "幼儿", "宝宝", "child", "kid", "little boy", "little girl")
 LANGUAGES = {"en": "en-us", "en-us": "en-us", "en-gb": "en-gb", "zh": "cmn", "zh-cn": "cmn", "zh-hans": "cmn",
              "zh-tw": "cmn", "zh-hant": "cmn", "cmn": "cmn", "zh-hk": "yue", "yue": "yue", "ja": "ja", "ko": "ko",
              "es": "es", "fr": "fr-fr", "de": "de", "it": "it", "pt": "pt", "pt-br": "pt-br", "ru": "ru",
@@ -70,22 +83,64 @@ def han(text: str) -> str:
 
 
 def gender_of(description: str) -> str | None:
+    """The sex a description gives a character, or None (unsaid, or as much one as the other). In Chinese, "X的Y"
+    ending a phrase is Y (顾母的独子 is a son, 顾总的前妻 the ex-wife herself); "X的Y" starting a clause is said of X
+    (她的丈夫三年前去世 is said of her; 离过婚的前妻回来了, of the man whose ex-wife came back)."""
     text = f" {description.lower()} "
     counts = {"female": 0, "male": 0}
     other = {"male": "female", "female": "male"}
-    for word, sex in PARTNER_WORDS.items():  # 顾总的前妻, said as a name is, is the ex-wife herself (离过婚的前妻回来了
-        mine = len(re.findall(f"的{word}(?![\u4e00-\u9fff])", text))  # is a clause about her, in his description)
-        counts[sex] += text.count(word) - mine
-        counts[other[sex]] += mine
-        text = text.replace(word, " ")
-    # a Chinese word before 的 qualifies someone else: 顾母的独子 is a son; a pronoun there is the one described
-    # (她的丈夫三年前去世 is said of her)
-    text = re.sub(r"(?<![她他])[\u4e00-\u9fff]{1,2}(?=的)", lambda m: " " * len(m[0]) if m[0][-1] not in "她他" else m[0],
-                  text)
+
+    def phrase(m: re.Match) -> str:
+        before, after = m[1], m[2]
+        if len(after) <= 4:  # a noun phrase ending there: the character is what follows 的
+            return " " * len(before) + "的" + after
+        partner = next((w for w in PARTNER_WORDS if after.startswith(w)), None)
+        if partner:  # a clause about the character's ex-wife: said of him
+            counts[PARTNER_WORDS[partner]] += 1
+            return before + "的" + " " * len(partner) + after[len(partner):]
+        if before.endswith(("她", "他")) or before.endswith(tuple(KIN_WORDS)) or len(before) <= 2:
+            # a clause about someone the character is related to: the relation after 的 is someone else
+            word = next((w for w in KIN_WORDS if after.startswith(w)), after[:2])
+            return before + "的" + " " * len(word) + after[len(word):]
+        return m[0]
+
+    text = re.sub(r"([\u4e00-\u9fff]*)的([\u4e00-\u9fff]+)", phrase, text)
+    for word, sex in {**PARTNER_WORDS, **KIN_WORDS}.items():
+        n = text.count(word)
+        if word in PARTNER_WORDS:  # a partner named as what the character is: after 的 (顾总的前妻) they are it
+            mine = len(re.findall(f"的{word}", text))
+            counts[sex] += n - mine
+            counts[other[sex]] += mine
+        else:
+            counts[sex] += n
+        text = text.replace(word, " " * len(word))
     counts["female"] += sum(text.count(w) for w in FEMALE_WORDS)
     counts["male"] += sum(text.count(f" {w.strip()} ") if w.isascii() else text.count(w) for w in MALE_WORDS)
     female, male = counts["female"], counts["male"]
     return "female" if female > male else "male" if male > female else None
+
+
+def _chinese_number(text: str) -> int:
+    """一 to 九十九 (六 6, 十二 12, 七十 70, 八十五 85)."""
+    digits = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
+    if "十" not in text:
+        return digits.get(text[-1], 0)
+    tens, _, ones = text.partition("十")
+    return (digits.get(tens, 1) if tens else 1) * 10 + (digits.get(ones, 0) if ones else 0)
+
+
+def age_of(description: str) -> str | None:
+    """"elder", "child" or None from a description's words or a stated age (七十岁, 6 years old)."""
+    text = description.lower()
+    years = re.search(r"(\d{1,3}|[一二两三四五六七八九十]{1,3})\s*(?:多)?(?:岁|years? old|-year-old)", text)
+    if years:
+        age = int(years[1]) if years[1].isdigit() else _chinese_number(years[1])
+        return "elder" if age >= 60 else "child" if age <= 12 else None
+    if any(w in text for w in ELDER_WORDS):
+        return "elder"
+    if any(w in text for w in CHILD_WORDS):
+        return "child"
+    return None
 
 
 def assign_voices(cast: dict[str, tuple[str, str | None, str | None]]) -> dict[str, VoiceParams]:
@@ -98,8 +153,14 @@ def assign_voices(cast: dict[str, tuple[str, str | None, str | None]]) -> dict[s
     taken: set[tuple[str, int]] = set()
     for speaker, (description, preset, sample) in cast.items():
         if preset is None:  # an imported cast's id is its name (顾母): its Han characters count too
-            gender = gender_of(f"{description} {han(speaker)}")
+            said = f"{description} {han(speaker)}"
+            gender, age = gender_of(said), age_of(said)
             pool = FEMALE if gender == "female" else MALE if gender == "male" else FEMALE + MALE
+            if age == "elder":  # an elder's voice, of their sex where it is said
+                pool = ("elder_female",) if gender == "female" else ("elder_male",) if gender == "male" else \
+                    ("elder_female", "elder_male")
+            elif age == "child":
+                pool = ("child",)
             start = zlib.crc32(speaker.encode()) % len(pool)
             candidates = [pool[(start + i) % len(pool)] for i in range(len(pool))]
             preset = next((p for p in candidates if (p, 0) not in taken), candidates[0])
