@@ -87,13 +87,11 @@ def one_of(value: object, choices) -> str:
 
 
 def _negates(value: str) -> bool:
-    """Whether a word is negated: an English negation among its words, or a Chinese one before its last character
-    that is no part of a word such as 特别."""
-    key = value.strip().lower()
-    if any(w in NEGATIONS for w in key.replace("-", " ").split()):
-        return True
-    return any(key[i] in NEGATIONS_ZH and key[max(0, i - 1):i + 1] not in NOT_NEGATIONS_ZH
-               and key[i:i + 2] not in ("非常", "无比") for i in range(len(key) - 1))
+    """Whether a word is a known one negated (不开心, not happy), rather than a word of its own that holds a
+    negation's character (不耐烦, 面无表情 say what a character is)."""
+    tables = ((EMOTION_WORDS, EMOTIONS), (MOOD_WORDS, MOODS), (TIME_WORDS, TIMES), (DELIVERY_WORDS, DELIVERIES))
+    return any(_lookup(value, table, canon) is None and _lookup(value, table, canon, negations=False) is not None
+               for table, canon in tables)
 
 
 # Words that put a place out of doors (the planner's wide establishing moves, the mix's street ambience). Not 外
@@ -137,6 +135,10 @@ EMOTIONS = ("angry", "furious", "cold", "calm", "breathless", "defiant", "sad", 
             "excited", "scared", "terrified", "shocked", "tender", "sarcastic", "tired", "nervous", "pleading",
             "confident", "mysterious", "desperate", "warm")
 EMOTION_WORDS = {
+    # words that hold a negation's character yet say what a character is (a Chinese studio's second pass)
+    "面无表情": "cold", "毫不在意": "cold", "无助": "desperate", "不耐烦": "angry", "不知所措": "nervous",
+    "惊魂未定": "scared", "心神不宁": "nervous", "怒不可遏": "furious", "依依不舍": "sad", "不好意思": "nervous",
+    "满意": "happy", "伤感": "sad",
     "whispering": "whisper", "whispered": "whisper", "mad": "angry", "rage": "furious", "enraged": "furious",
     "icy": "cold", "flat": "cold", "serene": "calm", "quiet": "calm", "panting": "breathless", "stubborn": "defiant",
     "upset": "sad", "sobbing": "crying", "tearful": "crying", "joyful": "happy", "cheerful": "happy",
@@ -207,7 +209,9 @@ def canonical_delivery(value: str) -> str | None:
     return _lookup(value, DELIVERY_WORDS, DELIVERIES)
 
 
-def _lookup(value: str, table: dict, canon) -> str | None:
+def _lookup(value: str, table: dict, canon, negations: bool = True) -> str | None:
+    """``value`` in ``canon``, or what ``table`` reads it as; a negated word is none (``negations=False``: read as
+    if it were not, which tells a negated word from an unknown one)."""
     key = " ".join(str(value).strip().lower().replace("_", " ").replace("-", " ").split())
     if key in canon:
         return key
@@ -220,7 +224,7 @@ def _lookup(value: str, table: dict, canon) -> str | None:
             continue
         if not negated:
             words.append(w)
-        negated = w in NEGATIONS
+        negated = negations and (w in NEGATIONS or w.endswith(("n't", "n’t")) or w in CONTRACTED)
     # "slow sad" -> sad: a word that is a value itself first ("quietly angry" is angry, not quietly's calm), then a
     # synonym; a bare "on" (on screen) only where no other word says more ("on the radio")
     found = [w for w in words if w in canon] + [table[w] for w in words if w not in canon and w in table]
@@ -230,20 +234,26 @@ def _lookup(value: str, table: dict, canon) -> str | None:
         if len(syn) > 1 and not syn.isascii():
             at = key.find(syn)
             while at != -1:
-                if not _negated_zh(key, at):
+                # 开心不起来, 高兴不了: a negation after the word too
+                if not negations or not (_negated_zh(key, at) or key.startswith(AFTER_ZH, at + len(syn))):
                     return target
                 at = key.find(syn, at + 1)
     return None
 
 
 NEGATIONS = frozenset({"not", "no", "never", "hardly"})
+CONTRACTED = frozenset({"isnt", "wasnt", "arent", "werent", "dont", "doesnt", "didnt", "cant", "wont", "aint"})
 DEGREE = frozenset({"very", "too", "so", "that", "really", "quite", "longer", "more", "at", "all", "particularly",
-                    "overly", "terribly", "especially", "remotely", "even", "exactly", "entirely"})
+                    "overly", "terribly", "especially", "remotely", "even", "exactly", "entirely", "the", "least",
+                    "bit", "a", "in", "any", "be", "feel", "feeling", "look", "looking", "seem", "seeming"})
+AFTER_ZH = ("不起来", "不了", "不出来")  # a negation after the word: 开心不起来, 高兴不了
 NEGATIONS_ZH = frozenset("不没别非未无")
 # degree words a Chinese negation reaches past (不太开心, 不是很开心), and the words that merely end or start in a
 # negation's character: 特别开心 is especially happy, 非常 very, 无比 beyond compare
 DEGREE_ZH = tuple(sorted(("那么", "这么", "怎么", "十分", "有点", "有些", "一点", "特别", "非常", "无比", "比较", "太过",
-                          "格外", "分外", "太", "很", "是", "大", "好", "多", "再", "更", "还", "够"), key=len, reverse=True))
+                          "格外", "分外", "太", "很", "是", "大", "好", "多", "再", "更", "还", "够",
+                          # and the modal and aspect words between a negation and its word (不会害怕, 没在生气, 不用怕)
+                          "会", "要", "用", "必", "在", "曾", "能", "敢", "该", "算"), key=len, reverse=True))
 NOT_NEGATIONS_ZH = frozenset({"特别", "分别", "区别", "差别", "级别", "告别", "离别", "识别", "类别", "性别", "个别", "除非",
                               "莫非", "无非", "差不"})  # 差不多开心: more or less happy
 
@@ -259,7 +269,7 @@ def _negated_zh(key: str, at: int) -> bool:
                 i -= len(degree)
                 moved = True
                 break
-    if key.endswith("没有", 0, i):
+    if key.endswith(("没有", "算不上", "谈不上", "称不上", "说不上"), 0, i):
         return True
     return i > 0 and key[i - 1] in NEGATIONS_ZH and key[max(0, i - 2):i] not in NOT_NEGATIONS_ZH
 

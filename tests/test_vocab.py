@@ -39,6 +39,14 @@ def test_synonyms_map_to_one_canonical_value():
     for negated in ("not happy", "不开心", "没有生气"):
         assert "did you mean" not in one_of(negated, EMOTIONS) and "negated" in one_of(negated, EMOTIONS)
     assert "did you mean 'happy'" in one_of("happpy", EMOTIONS) and "negated" not in one_of("特别开心了", EMOTIONS)
+    # a second pass: negations past modal words, after the word, contracted; each read as its opposite before
+    assert [canonical_emotion(e) for e in ("不会再害怕", "没在生气", "算不上开心", "开心不起来", "isn't happy", "不用害怕",
+                                           "不算开心", "not the least bit scared")] == [None] * 8
+    assert canonical_mood("不会悲伤") is None
+    # words that hold a negation's character and say what a character is: read, never called negated
+    assert [canonical_emotion(e) for e in ("面无表情", "无助", "不耐烦", "不知所措", "有点不耐烦", "满意", "伤感")] == \
+        ["cold", "desperate", "angry", "nervous", "angry", "happy", "sad"]
+    assert "negated" not in one_of("惊魂未定了吗", EMOTIONS)
     # the transition Jianying calls 闪黑 is a fade, a hard cut 硬切
     assert [shot_word("transition", w) for w in ("闪黑", "硬切", "叠化")] == ["fade", "cut", "dissolve"]
 
