@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -237,8 +238,35 @@ def _decode(raw: bytes, display: str) -> tuple[str | None, Problem | None]:
         return None, Problem(display, line, col, f"the file is not UTF-8 text ({exc.reason}); {hint}")
 
 
-def _syntax_problem(text: str, display: str, exc: yaml.YAMLError) -> Problem:
-    """A located syntax error, worded by PyYAML's Python parser (clearer than libyaml's) when affordable."""
+def _syntax_problems(text: str, display: str, exc: yaml.YAMLError) -> list[Problem]:
+    """Every input-method slip the text holds (each fixed, the text read again: they took one run of validate
+    each, six for a writer's file), then the syntax error after them, if any."""
+    said: list[Problem] = []
+    until = time.monotonic() + 1.5  # each round parses again: a long file with a slip on every line stops early
+    for _ in range(10):
+        found, fixed = _syntax_problem(text, display, exc)
+        said += found
+        if fixed is None or time.monotonic() > until:
+            break
+        try:
+            for _ in yaml.parse(fixed, Loader=_LOADER):
+                pass
+            break
+        except yaml.YAMLError as again:
+            text, exc = fixed, again
+        except RecursionError:
+            break
+    return said
+
+
+def _syntax_problem(text: str, display: str, exc: yaml.YAMLError) -> tuple[list[Problem], str | None]:
+    """(the located syntax error, worded by PyYAML's Python parser -- clearer than libyaml's -- when affordable;
+    None), or (the input-method slips that caused it, the text with them fixed)."""
+    found = _one_syntax_problem(text, display, exc)
+    return found if isinstance(found, tuple) else ([found], None)
+
+
+def _one_syntax_problem(text: str, display: str, exc: yaml.YAMLError) -> Problem | tuple[list[Problem], str]:
     if isinstance(exc, yaml.MarkedYAMLError) and "nesting depth" in str(exc.problem):
         # libyaml (PyYAML 6.0.4's) refuses deep flow nesting while scanning ahead, before the events that
         # ``scan`` counts: said as ``scan`` says it, never handed to the Python parser, which took 30-80 s over
@@ -302,10 +330,14 @@ _WIDE_COMMA = re.compile(r"[{\[].*?(，)(?=\s*[\w-]+\s*[:：])")  # {who: gu， 
 _TIGHT_COLON = re.compile(r"^[ ]*(?:- )?[\w-]+(:)(?=[^\s:])")  # time:晚上 -- no space after the key's colon
 
 
-def _full_width(text: str, until: int, display: str) -> Problem | None:
-    """The first full-width colon after a key, or full-width space where YAML needs a space, at or before the line
-    the parser stopped on (it stops a line or more later): the writer's input method typed it, and YAML's own words
-    ("mapping values are not allowed here") do not say so."""
+def _full_width(text: str, until: int, display: str) -> tuple[list[Problem], str] | None:
+    """The full-width colons after a key, full-width spaces and commas where YAML needs half-width ones, and keys'
+    colons with no space after them, at or before the line the parser stopped on (it stops a line or more later):
+    the writer's input method typed them, and YAML's own words ("mapping values are not allowed here") do not say
+    so. Returns each one needed for the text to parse past that line, and the text with them fixed. Each try is
+    a parse by PyYAML's Python parser: a file past 256 KB (no screenplay is) is not tried."""
+    if len(text) > 256 * 1024:
+        return None
     lines = text.splitlines()
     tries = 0
     # a writer's input method types the same thing again on the lines after (time:晚上 then location:大厅): each fix is
@@ -346,12 +378,13 @@ def _full_width(text: str, until: int, display: str) -> Problem | None:
         if fails is None or fails > until:  # it was the trouble (not text in a value)
             fixes[n - 1], found[n] = fixed, Problem(display, n, at + 1, message)
             for k in sorted(found)[:-1]:  # an earlier fix the text parses without was text in a value
-                if not _parses_past(fixes[:k - 1] + [lines[k - 1]] + fixes[k:], until):
-                    return found[k]
-                fixes[k - 1] = lines[k - 1]
-            return found[n]
-        if fixes != lines and _parses_past(lines[:n - 1] + [fixed] + lines[n:], until):  # alone, without the
-            return Problem(display, n, at + 1, message)  # ones kept (one of them was text in a value after all)
+                if _parses_past(fixes[:k - 1] + [lines[k - 1]] + fixes[k:], until):
+                    fixes[k - 1] = lines[k - 1]
+                    del found[k]
+            return [found[k] for k in sorted(found)], "\n".join(fixes)
+        alone = lines[:n - 1] + [fixed] + lines[n:]
+        if fixes != lines and _parses_past(alone, until):  # alone, without the ones kept (one of them was text in a
+            return [Problem(display, n, at + 1, message)], "\n".join(alone)  # value after all)
         if fails >= stops:  # kept for the next try: it broke nothing before where the text failed (a "fix" inside
             fixes[n - 1], found[n], stops = fixed, Problem(display, n, at + 1, message), fails  # a value does)
     return None
@@ -410,7 +443,7 @@ def load_yaml(path: Path, display: str | None = None) -> tuple[Any, Positions, l
     except _Refused as exc:
         return None, positions, [Problem(display, *exc.where, exc.message)]
     except yaml.YAMLError as exc:
-        return None, positions, [_syntax_problem(text, display, exc)]
+        return None, positions, _syntax_problems(text, display, exc)
     except RecursionError:
         return None, positions, [Problem(display, 1, 1, f"values are nested more than {MAX_DEPTH} levels deep")]
     if node is None:

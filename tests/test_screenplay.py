@@ -445,3 +445,20 @@ def test_a_fix_inside_a_value_does_not_hide_the_real_mistake_after_it(tmp_path):
                     encoding="utf-8")
     said = [str(p) for p in load_yaml(path)[2]]
     assert len(said) == 1 and said[0].startswith(f"{path}:6:13: a full-width colon"), said
+
+
+def test_every_input_method_slip_is_named_in_one_run(tmp_path):
+    """A Chinese studio's second pass: each validate named one slip, six runs to reach the real mistake."""
+    from director.yamlpos import load_yaml
+
+    path = tmp_path / "s.yaml"
+    path.write_text("title: 输入法\nlanguage: zh-CN\ncharacters:\n"
+                    "  lin: {name: 林晚， description: \"年轻女人\"， voice: {preset: female}}\n"
+                    "scenes:\n  - id: a\n    location:flat\n    time:深夜\n    beats:\n"
+                    "      - line：{who: lin, text: \"你是谁？\"}\n"
+                    "      - line: {who: lin, text: \"不可能。}\n"
+                    "      - line: {who: lin, text: \"是真的。\"}\n", encoding="utf-8")
+    said = [str(p).split(": ", 1)[0].rsplit(":", 2)[-2:] + [str(p)] for p in load_yaml(path)[2]]
+    assert [s[0] for s in said] == ["4", "7", "8", "10", "12"], said
+    assert "full-width comma" in said[0][2] and "'location:'" in said[1][2] and "'time:'" in said[2][2]
+    assert "full-width colon" in said[3][2] and "YAML syntax error" in said[4][2]
