@@ -800,8 +800,9 @@ class _Checker:
             return
         if place not in self.sp.locations:
             known = ", ".join(map(str, self.sp.locations)) or "none defined"
-            self.err(loc, f"{what} {place!r} is not a location{did_you_mean(place, self.sp.locations)} "
-                     f"(known: {known})")
+            elsewhere = self._defined_elsewhere(place, "locations")
+            hint = f" ({elsewhere})" if elsewhere else did_you_mean(place, self.sp.locations)
+            self.err(loc, f"{what} {place!r} is not a location{hint} (known: {known})")
 
     def check_character(self, loc: tuple, who: str, what: str) -> None:
         if who not in self.sp.characters:
@@ -821,34 +822,47 @@ class _Checker:
                 hint = did_you_mean(who, self.sp.characters)
             self.err(loc, f"{what} {who!r} is not a character{hint} (known: {known})")
 
-    def _defined_elsewhere(self, who: str) -> str | None:
-        """Where a character this file does not know is defined beside it: in the series bible it does not name, or
-        in another episode only (a character of ep03 used in ep01 said only "known: lin, kai")."""
-        if not hasattr(self, "_casts"):
-            self._casts: list[tuple[Path, bool, set]] = []  # (file, is a bible, its character ids)
+    def _defined_elsewhere(self, who: str, kind: str = "characters") -> str | None:
+        """Where a character (or a place: ``kind="locations"``) this file does not know is defined beside it: in a
+        series bible it does not name (a file of characters and places and no scenes, whatever its name), or in
+        another episode only (a character of ep03 used in ep01 said only "known: lin, kai"); or whose name it is
+        there (顾言 written for gu)."""
+        if not hasattr(self, "_beside"):
+            self._beside: list[tuple[Path, bool, dict]] = []  # (file, is a bible, its data)
             here, root = self.loaded.path.parent, self.loaded.root
             files = [here / "series.yaml", root / "series.yaml", here.parent / "series.yaml"]
-            try:
-                files += sorted(p for p in here.iterdir() if p.suffix in (".yaml", ".yml"))[:50]
-            except OSError:
-                pass
+            for folder in dict.fromkeys((here, root, here.parent)):
+                try:
+                    files += sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml"))[:50]
+                except OSError:
+                    pass
             for path in dict.fromkeys(files):
                 try:
                     if path.resolve() == self.loaded.path.resolve() or not path.is_file() or \
-                            not path.resolve().is_relative_to(root.resolve()):
+                            not path.resolve().is_relative_to(root.resolve()) or path.name == "director.yaml":
                         continue
                 except (OSError, RuntimeError):  # RuntimeError: a link that leads round to itself (Python 3.11)
                     continue
                 data, _, problems = load_yaml(path)
-                cast = data.get("characters") if isinstance(data, dict) and not problems else None
-                if isinstance(cast, dict):
-                    self._casts.append((path, path.name == "series.yaml" and "scenes" not in data, set(map(str, cast))))
-        for path, bible, cast in self._casts:
-            if who not in cast or (bible and self.sp.series):  # (a bible named is in the cast already)
-                continue
+                if isinstance(data, dict) and not problems:
+                    self._beside.append((path, "scenes" not in data, data))
+        for path, bible, data in self._beside:
+            defined = data.get(kind) if isinstance(data.get(kind), dict) else {}
             rel = os.path.relpath(path, self.loaded.path.parent)
-            if bible:
-                return f"the series bible {rel} defines it, and this file names no bible: add `series: {rel}` at its top"
+            if who not in defined:
+                named = [cid for cid, c in defined.items() if isinstance(c, dict) and str(c.get("name", "")).strip()
+                         and str(c.get("name")).strip().lower() == who.strip().lower()] if kind == "characters" else []
+                if named:
+                    return f"it is the name of '{named[0]}', whom {rel} defines: write who: {named[0]}"
+                continue
+            if bible and self.sp.series:  # (a bible the file names is in its cast already)
+                continue
+            if bible:  # said once: an episode that forgot its bible has every place and line unknown
+                if getattr(self, "_told_cast", False):
+                    return None
+                self._told_cast = True
+                return (f"the series bible {rel} defines it, and this file names no series bible: add `series: {rel}` "
+                        "at its top")
             return f"{rel} defines it for itself only: move it to the series bible to use it in other episodes"
         return None
 

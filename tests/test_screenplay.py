@@ -430,9 +430,18 @@ def test_a_character_defined_beside_the_episode_says_where(tmp_path):
     ep.write_text(ep.read_text(encoding="utf-8").replace("series: ../series.yaml\n", "characters:\n  kid: {name: Kid,"
                                                          " description: a boy}\n"), encoding="utf-8")
     _, problems = screenplay_problems(ep, root)
-    said = [str(p) for p in problems if "'mia' is not a character" in str(p)]
-    assert len(said) == 1 and "the series bible ../series.yaml defines it" in said[0] and \
-        "add `series: ../series.yaml`" in said[0], "\n".join(map(str, problems))
+    said = [str(p) for p in problems if "the series bible ../series.yaml defines it" in str(p)]
+    assert len(said) == 1 and "add `series: ../series.yaml`" in said[0], "\n".join(map(str, problems))  # once, at
+    assert "'alley' is not a location" in said[0]  # the first of its places or people the file does not know
+    # a bible of another name is one too, and a bible character's name written for its id is told so
+    (root / "series.yaml").rename(root / "圣经.yaml")
+    for other in (p for p in (root / "episodes").glob("*.yaml") if not p.is_symlink()):
+        other.write_text(other.read_text(encoding="utf-8").replace("../series.yaml", "../圣经.yaml"), encoding="utf-8")
+    ep.write_text(ep.read_text(encoding="utf-8").replace("characters:\n", "series: ../圣经.yaml\ncharacters:\n")
+                  .replace("who: zoe", "who: Zoe"), encoding="utf-8")
+    _, problems = screenplay_problems(ep, root)
+    said = [str(p) for p in problems if "'Zoe' is not a character" in str(p)]
+    assert len(said) == 1 and "it is the name of 'zoe', whom ep02.yaml defines: write who: zoe" in said[0], said
 
 
 def test_a_fix_inside_a_value_does_not_hide_the_real_mistake_after_it(tmp_path):
