@@ -502,6 +502,10 @@ def pydantic_problems(exc: ValidationError, model: type[BaseModel], pos: Positio
             if isinstance(loc[-1], str) and ("\u3000" in loc[-1] or "：" in loc[-1]):  # the input method's
                 msg += (" (the key holds a full-width " + ("space" if "\u3000" in loc[-1] else "colon '：'") +
                         ": YAML needs ordinary spaces and ':' followed by a space)")
+            elif isinstance(loc[-1], str) and (tight := re.match(r"([A-Za-z_][\w-]*):(?=\S)", loc[-1])):
+                # {who:lin, text:"你是谁？"}: no space after a key's colon, inside { } the whole is read as a key
+                msg = (f"unknown key '{loc[-1]}' in {where}: no space after the colon of '{tight[1]}:'; YAML needs a "
+                       f"space after ':' ('{tight[1]}: {loc[-1][tight.end() :].strip()}')")
             elif isinstance(loc[-1], str) and any(q in loc[-1] for q in "“”‘’「」"):  # pasted from Word or Docs
                 msg += (" (curly quotes are not YAML's: the text's comma split it there; write the text in straight "
                         "double quotes \"...\")")
@@ -511,6 +515,9 @@ def pydantic_problems(exc: ValidationError, model: type[BaseModel], pos: Positio
             problems.setdefault(loc, pos.problem(loc, msg, key=True))
             continue
         if kind == "missing":
+            if any(e["type"] == "extra_forbidden" and _clean_branch_loc(tuple(e["loc"]))[:-1] == loc[:-1]
+                   and str(e["loc"][-1]).startswith(f"{loc[-1]}:") for e in exc.errors()):
+                continue  # there, written without the space after its colon: said once, as that
             msg = f"{name} is required"
             problems.setdefault(loc, pos.problem(loc[:-1], msg))
             continue

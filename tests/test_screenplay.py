@@ -471,3 +471,16 @@ def test_every_input_method_slip_is_named_in_one_run(tmp_path):
     assert [s[0] for s in said] == ["4", "7", "8", "10", "12"], said
     assert "full-width comma" in said[0][2] and "'location:'" in said[1][2] and "'time:'" in said[2][2]
     assert "full-width colon" in said[3][2] and "YAML syntax error" in said[4][2]
+
+
+def test_a_flow_mappings_keys_without_the_space_after_their_colons_say_so(tmp_path):
+    """A Chinese studio's second pass: {who:lin, text:"你是谁？"} said "unknown key 'text:"你是谁？"'" and that who and
+    text were required, nothing of the missing space."""
+    path = tmp_path / "s.yaml"
+    path.write_text("title: t\nlanguage: zh-CN\ncharacters:\n  lin: {name: 林晚, description: 年轻女人}\nlocations:\n"
+                    "  flat: {description: 公寓}\nscenes:\n  - id: a\n    location: flat\n    beats:\n"
+                    "      - line: {who:lin, text:\"你是谁？\"}\n", encoding="utf-8")
+    _, problems = screenplay_problems(path, tmp_path)
+    said = [str(p) for p in problems]
+    assert len(said) == 2 and "no space after the colon of 'who:'" in said[0] and "('who: lin')" in said[0], said
+    assert "'text:'" in said[1] and not any("required" in s for s in said), said
