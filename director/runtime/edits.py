@@ -28,7 +28,7 @@ from director.shots import Shot, ShotList, load_shot_list
 from director.store.files import atomic_write_text, read_own, write_json
 from director.store.lock import EditLock
 from director.yamlpos import load_yaml
-from director.vocab import EMOTIONS, canonical_emotion, did_you_mean, one_of, shot_word
+from director.vocab import did_you_mean, shot_word
 
 EDITS = threading.RLock()  # one edit of a project's files at a time (the studio serves requests on threads)
 _held = threading.local()  # how deep this thread is in edits: the file lock is taken at the outermost only
@@ -140,20 +140,27 @@ def _tidy(text: str, before: str = "") -> str:
     return "\n".join(out)
 
 
-def _validated(path: Path, text: str, check) -> None:
-    """Validate ``text`` as ``path`` would be (``check(tmp)`` raises ScreenplayError), then replace ``path``."""
+def _validated(path: Path, text: str, check):
+    """Validate ``text`` as ``path`` would be (``check(tmp)`` raises ScreenplayError), then replace ``path``;
+    returns what ``check`` returned, its warnings naming ``path``."""
     # its stem is a valid episode id and no episode glob matches it; one per edit, so edits never share it
     tmp = path.with_name(f"{path.stem}-edit-{secrets.token_hex(4)}.tmp")
     atomic_write_text(tmp, text)
+    def named(problems):  # the messages name the user's file, not the scratch copy (beside it, and named as the
+        # loader names files: relative to the working folder where it can be)
+        return [dataclasses.replace(p, file=p.file[:-len(tmp.name)] + path.name) if p.file.endswith(tmp.name) else p
+                for p in problems]
+
     try:
-        check(tmp)
-    except ScreenplayError as exc:  # the messages name the user's file, not the scratch copy (beside it, and
-        # named as the loader names files: relative to the working folder where it can be)
-        raise ScreenplayError([dataclasses.replace(p, file=p.file[:-len(tmp.name)] + path.name)
-                               if p.file.endswith(tmp.name) else p for p in exc.problems]) from None
+        done = check(tmp)
+    except ScreenplayError as exc:
+        raise ScreenplayError(named(exc.problems)) from None
     finally:
         tmp.unlink(missing_ok=True)
     atomic_write_text(path, text)
+    if isinstance(getattr(done, "warnings", None), list):
+        done.warnings = named(done.warnings)
+    return done
 
 
 def parse_value(key: str, raw: Any) -> Any:
@@ -573,14 +580,29 @@ def set_line(project: Project, episode: str | None, ref: str, text: str | None =
                 line["emotion"] = emotion.strip()
             elif "emotion" in line:
                 del line["emotion"]
-    _validated(path, _dump(rt, data, source), lambda tmp: load_screenplay(tmp, project.root))
+    text_now = _dump(rt, data, source)
+    first, last = _beat_lines(rt.load(text_now), scene_id, int(number))  # the edited beat's lines in the file now
+    after = _validated(path, text_now, lambda tmp: load_screenplay(tmp, project.root))
     _keep_plan(project, loaded)
-    warnings = []
+    # what validate warns of on the edited beat (an unknown emotion, a direction the text opens on), as it says it
+    warnings = [f"{w.file}:{w.line}:{w.col}: {w.message}" for w in getattr(after, "warnings", [])
+                if first <= w.line <= last]
     feeling = line.get("emotion") if line is not None else None
-    if feeling and canonical_emotion(str(feeling)) is None:  # what validate warns about
-        warnings.append(f"emotion {one_of(feeling, EMOTIONS)}; the voice will speak it neutrally")
     return {"ref": ref, "who": NARRATOR if narrated else str(line["who"]),
             "text": str(beat["narration"] if line is None else line["text"]), "emotion": feeling, "warnings": warnings}
+
+
+def _beat_lines(data, scene_id: str, number: int) -> tuple[int, int]:
+    """(first, last) line in the file (1-based) of beat ``number`` of scene ``scene_id``, in ruamel's loaded data."""
+    scenes = data.get("scenes", [])
+    at = next((k for k, sc in enumerate(scenes) if str(sc.get("id")) == scene_id), None)
+    beats = scenes[at].get("beats") if at is not None else None
+    if not hasattr(beats, "lc") or not 1 <= number <= len(beats):
+        return 0, 0
+    first = beats.lc.item(number - 1)[0] + 1
+    if number < len(beats):
+        return first, beats.lc.item(number)[0]
+    return first, (scenes.lc.item(at + 1)[0] if hasattr(scenes, "lc") and at + 1 < len(scenes) else 10 ** 9)
 
 
 def _mapping(text):

@@ -196,7 +196,13 @@ def test_line_edits_a_line_in_place_and_warns_as_validate_does(tmp_path):
     text = path.read_text(encoding="utf-8")
     assert text.startswith("# the writers' room copy\n") and "Only since Tuesday, Ana." in text
     odd = director("-p", str(project), "line", "one/3", "--emotion", "bogus")
-    assert odd.returncode == 0 and "warning: emotion 'bogus' is not valid" in odd.stderr, odd.stderr
+    # as validate says it, at its file:line, and only of the edited beat (a second pass: no place, no hints)
+    assert odd.returncode == 0 and "screenplay.yaml:40:" in odd.stderr and \
+        ": emotion 'bogus' is not valid" in odd.stderr and "(or a Chinese word" in odd.stderr, odd.stderr
+    told = director("-p", str(project), "line", "one/2", "--text", "(sighs) Are you following me?")
+    assert told.returncode == 0 and "starts with (sighs), a direction" in told.stderr, told.stderr
+    assert "'bogus'" not in told.stderr  # another beat's warning is not this edit's
+    director("-p", str(project), "line", "one/2", "--text", "Are you following me?", check=True)
     for ref, flags, code in (("one/9", ("--text", "x"), 2), ("one/1", ("--text", "x"), 2), ("one/2", ("--text", " "), 2)):
         bad = director("-p", str(project), "line", ref, *flags)
         assert bad.returncode == code and "Traceback" not in bad.stderr, (ref, bad.stderr)
