@@ -219,7 +219,10 @@ def _lookup(value: str, table: dict, canon, negations: bool = True) -> str | Non
         return table[key]
     # a negated word says nothing it can be read as: "not happy" and 不开心 were read as happy
     words, negated = [], False
-    for w in key.split():  # a negation reaches past degree words: "not very happy", "no longer angry"
+    for w in re.findall(r"[\w'’]+|[,;，；、]", key):  # a negation reaches past degree words ("not very happy", "no
+        if w in ",;，；、":  # longer angry"), not past a comma: "angry, not scared" is angry
+            negated = False
+            continue
         if negated and w in DEGREE:
             continue
         if not negated:
@@ -246,7 +249,7 @@ CONTRACTED = frozenset({"isnt", "wasnt", "arent", "werent", "dont", "doesnt", "d
 DEGREE = frozenset({"very", "too", "so", "that", "really", "quite", "longer", "more", "at", "all", "particularly",
                     "overly", "terribly", "especially", "remotely", "even", "exactly", "entirely", "the", "least",
                     "bit", "a", "in", "any", "be", "feel", "feeling", "look", "looking", "seem", "seeming"})
-AFTER_ZH = ("不起来", "不了", "不出来")  # a negation after the word: 开心不起来, 高兴不了
+AFTER_ZH = ("不起来", "不了", "不出来", "不下来", "不住")  # a negation after the word: 开心不起来, 冷静不下来
 NEGATIONS_ZH = frozenset("不没别非未无")
 # degree words a Chinese negation reaches past (不太开心, 不是很开心), and the words that merely end or start in a
 # negation's character: 特别开心 is especially happy, 非常 very, 无比 beyond compare
@@ -269,7 +272,7 @@ def _negated_zh(key: str, at: int) -> bool:
                 i -= len(degree)
                 moved = True
                 break
-    if key.endswith(("没有", "算不上", "谈不上", "称不上", "说不上"), 0, i):
+    if key.endswith(("没有", "算不上", "谈不上", "称不上", "说不上", "无法", "难以", "没法"), 0, i):
         return True
     return i > 0 and key[i - 1] in NEGATIONS_ZH and key[max(0, i - 2):i] not in NOT_NEGATIONS_ZH
 

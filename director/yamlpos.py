@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -242,7 +243,7 @@ def _syntax_problems(text: str, display: str, exc: yaml.YAMLError) -> list[Probl
     """Every input-method slip the text holds (each fixed, the text read again: they took one run of validate
     each, six for a writer's file), then the syntax error after them, if any."""
     said: list[Problem] = []
-    until = time.monotonic() + 1.5  # each round parses again: a long file with a slip on every line stops early
+    _TRIES.deadline = until = time.monotonic() + 1.5  # each try parses again: many slips in a long file stop early
     for _ in range(10):
         found, fixed = _syntax_problem(text, display, exc)
         said += found
@@ -330,6 +331,10 @@ _WIDE_COMMA = re.compile(r"[{\[].*?(，)(?=\s*[\w-]+\s*[:：])")  # {who: gu， 
 _TIGHT_COLON = re.compile(r"^[ ]*(?:- )?[\w-]+(:)(?=[^\s:])")  # time:晚上 -- no space after the key's colon
 
 
+_TRIES = threading.local()  # .deadline: when the tries of a file's slips stop (``_syntax_problems``; per thread: the
+# studio validates on its request threads)
+
+
 def _full_width(text: str, until: int, display: str) -> tuple[list[Problem], str] | None:
     """The full-width colons after a key, full-width spaces and commas where YAML needs half-width ones, and keys'
     colons with no space after them, at or before the line the parser stopped on (it stops a line or more later):
@@ -344,7 +349,8 @@ def _full_width(text: str, until: int, display: str) -> tuple[list[Problem], str
     # kept for the next try, and of the fixes that together parse, the first one needed is named
     fixes, found, stops = list(lines), {}, until  # stops: where the text with the fixes kept fails
     for n, line in enumerate(lines[:until], start=1):
-        if tries >= 20:  # each try parses the file again: a syntax error in a long file is not re-parsed 1,000 times
+        # each try parses the file again: a syntax error in a long file is not re-parsed 1,000 times, nor for long
+        if tries >= 20 or (tries and time.monotonic() > getattr(_TRIES, "deadline", float("inf"))):
             break
         if m := _WIDE_COLON.match(line):
             at, fixed = m.start(2), line[:m.start(2)] + ": " + line[m.end(2):].lstrip(" ")

@@ -484,3 +484,18 @@ def test_a_flow_mappings_keys_without_the_space_after_their_colons_say_so(tmp_pa
     said = [str(p) for p in problems]
     assert len(said) == 2 and "no space after the colon of 'who:'" in said[0] and "('who: lin')" in said[0], said
     assert "'text:'" in said[1] and not any("required" in s for s in said), said
+
+
+def test_slips_in_a_long_file_are_tried_for_a_bounded_time(tmp_path):
+    """A review: a long file whose slips each took a parse by the Python parser held validate ~11 s."""
+    import time
+
+    from director.yamlpos import load_yaml
+
+    path = tmp_path / "s.yaml"
+    path.write_text("title:x\nscenes:\n  - id: a\n    beats:\n" + "".join(f"      - {{line: {{who: a, text: t{i}}}}}\n"
+                                                                     for i in range(3000))
+                    + "note: |\n" + "".join(f"  url{i}:x\n" for i in range(25)) + "bad: [\n", encoding="utf-8")
+    started = time.monotonic()
+    assert load_yaml(path)[2]
+    assert time.monotonic() - started < 8  # 1.5 s of tries and a last parse (~11 s before): a hang guard

@@ -47,6 +47,9 @@ def test_synonyms_map_to_one_canonical_value():
     assert [canonical_emotion(e) for e in ("面无表情", "无助", "不耐烦", "不知所措", "有点不耐烦", "满意", "伤感")] == \
         ["cold", "desperate", "angry", "nervous", "angry", "happy", "sad"]
     assert "negated" not in one_of("惊魂未定了吗", EMOTIONS)
+    # a review: "can't calm down" read as calm; a comma ends a negation's reach ("angry, not scared" is angry)
+    assert [canonical_emotion(e) for e in ("冷静不下来", "无法冷静", "难以平静")] == [None] * 3
+    assert [canonical_emotion(e) for e in ("angry, not scared", "terrified, can't breathe")] == ["angry", "terrified"]
     # the transition Jianying calls 闪黑 is a fade, a hard cut 硬切
     assert [shot_word("transition", w) for w in ("闪黑", "硬切", "叠化")] == ["fade", "cut", "dissolve"]
 

@@ -586,7 +586,7 @@ def set_line(project: Project, episode: str | None, ref: str, text: str | None =
     _keep_plan(project, loaded)
     # what validate warns of on the edited beat (an unknown emotion, a direction the text opens on), as it says it
     warnings = [f"{w.file}:{w.line}:{w.col}: {w.message}" for w in getattr(after, "warnings", [])
-                if first <= w.line <= last]
+                if first <= w.line <= max(first, last) and Path(w.file).name == path.name]  # (beats on one line)
     feeling = line.get("emotion") if line is not None else None
     return {"ref": ref, "who": NARRATOR if narrated else str(line["who"]),
             "text": str(beat["narration"] if line is None else line["text"]), "emotion": feeling, "warnings": warnings}

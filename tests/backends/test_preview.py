@@ -252,6 +252,10 @@ def test_a_chinese_casts_kinship_and_station_words_choose_the_voices_sex():
 
     assert [age_of(d) for d in ("顾老爷子，拄着拐杖", "外婆", "她的儿子，六岁", "a 6-year-old girl", "三十岁的女人")] == \
         ["elder", "elder", "child", "child", None]
+    # a review: an age range is its first age (二十五六岁 read as 10: a child), and another's age is not theirs
+    assert [age_of(d) for d in ("二十五六岁的女人", "四五十岁的中年男人", "a 1000-year-old vampire", "孩子的父亲",
+                                "带着六岁女儿的妈妈", "顾老爷子的孙子", "少奶奶", "her childhood friend", "mother of a child")] == \
+        [None] * 9
     aged = assign_voices({"gu": ("顾老爷子，拄着拐杖", None, None), "kid": ("她的儿子，六岁", None, None)})
     assert (aged["gu"].preset, aged["kid"].preset) == ("elder_male", "child")
 

@@ -120,25 +120,35 @@ def gender_of(description: str) -> str | None:
     return "female" if female > male else "male" if male > female else None
 
 
-def _chinese_number(text: str) -> int:
-    """一 to 九十九 (六 6, 十二 12, 七十 70, 八十五 85)."""
+def _chinese_number(text: str) -> int | None:
+    """The first age a run of Chinese numerals says: 六 6, 十二 12, 八十五 85, and of a range its first (二十五六 25,
+    四五十 40, 五六 5); None where it is no such number."""
     digits = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
-    if "十" not in text:
-        return digits.get(text[-1], 0)
-    tens, _, ones = text.partition("十")
-    return (digits.get(tens, 1) if tens else 1) * 10 + (digits.get(ones, 0) if ones else 0)
+    if m := re.fullmatch(r"([一二两三四五六七八九])[一二三四五六七八九]十", text):  # 四五十: forty to fifty
+        return digits[m[1]] * 10
+    if m := re.match(r"([一二两三四五六七八九]?)十([一二三四五六七八九]?)", text):
+        return (digits[m[1]] if m[1] else 1) * 10 + (digits[m[2]] if m[2] else 0)
+    return digits.get(text[0]) if text and text[0] in digits else None
 
 
 def age_of(description: str) -> str | None:
     """"elder", "child" or None from a description's words or a stated age (七十岁, 6 years old)."""
-    text = description.lower()
-    years = re.search(r"(\d{1,3}|[一二两三四五六七八九十]{1,3})\s*(?:多)?(?:岁|years? old|-year-old)", text)
+    # the character's own words: in "X的Y" ending a phrase, Y (孩子的父亲 is a father, 顾老爷子的孙子 a grandson)
+    text = re.sub(r"[\u4e00-\u9fff\d]+的(?=[\u4e00-\u9fff]{1,4}(?![\u4e00-\u9fff]))", " ", description.lower())
+    for word in ("少奶奶", "姑奶奶", "女孩子", "男孩子"):  # a young mistress, a girl: no elder, no child
+        text = text.replace(word, " ")
+    years = re.search(r"(?<![\d一二两三四五六七八九十])(\d{1,3}|[一二两三四五六七八九十]{1,4})\s*(?:多)?"
+                      r"(?:岁|\s*years? old|-year-old)", text)
     if years:
         age = int(years[1]) if years[1].isdigit() else _chinese_number(years[1])
+        if age is None or age > 120:  # a thousand-year-old vampire is no child
+            return None
         return "elder" if age >= 60 else "child" if age <= 12 else None
-    if any(w in text for w in ELDER_WORDS):
+    words = lambda ws: any(re.search(rf"(?<![a-z]){re.escape(w)}s?(?![a-z])", text) if w.isascii() else w in text
+                           for w in ws)
+    if words(ELDER_WORDS):
         return "elder"
-    if any(w in text for w in CHILD_WORDS):
+    if words(CHILD_WORDS) and not words(("mother", "father", "mom", "dad", "parent", "母亲", "父亲", "妈妈", "爸爸")):
         return "child"
     return None
 
