@@ -288,6 +288,15 @@ class Scene(Model):
     flashback: bool = False
     beats: list[Beat] = Field(default_factory=list)
 
+    def unseen(self, beat: Beat) -> bool:
+        """A line whose speaker the scene's picture does not show: off screen, in voice-over, on the phone or the
+        radio (unless the scene intercuts the call, or the line has a place of its own, where the caller is seen)."""
+        heard = beat.line.heard_as if beat.line is not None else "on"
+        return heard in UNSEEN_DELIVERIES and not (self.intercut and heard == "phone") and not beat.location
+
+
+UNSEEN_DELIVERIES = ("os", "phone", "radio", "vo")  # deliveries whose speaker the picture may not show
+
 
 class Screenplay(Model):
     """One episode. Fields the series bible defines may be left out of episode files."""
@@ -786,10 +795,7 @@ class _Checker:
             return
         after = [b for b in scene.beats[j + 1:] if b is not None and b.spoken is not None]
         name = self.sp.characters[card.who].name or card.who
-
-        def seen(b: Beat) -> bool:  # a line whose speaker the picture shows (as the planner frames it: not off
-            heard = b.line.heard_as  # screen, in voice-over or over the radio, nor on the phone unless intercut)
-            return heard not in ("os", "vo", "radio", "phone") or (heard == "phone" and bool(scene.intercut))
+        seen = lambda b: not scene.unseen(b)  # noqa: E731 -- as the planner frames it
 
         if not any(b.line is not None and b.line.who == card.who and seen(b) for b in after):
             self.err(loc, f"the intro card of {card.who!r} ({name}) is followed by no line of theirs in this scene, "

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import codecs
 import re
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -243,10 +242,11 @@ def _syntax_problems(text: str, display: str, exc: yaml.YAMLError) -> list[Probl
     """Every input-method slip the text holds (each fixed, the text read again: they took one run of validate
     each, six for a writer's file), then the syntax error after them, if any."""
     said: list[Problem] = []
-    _TRIES.deadline = until = time.monotonic() + 1.5  # each try parses again: many slips in a long file stop early
+    until = time.monotonic() + 1.5  # each try parses again: many slips in a long file stop early
     for _ in range(10):
-        found, fixed = _syntax_problem(text, display, exc)
-        said += found
+        found = _syntax_problem(text, display, exc, until)
+        fixed = found[1] if isinstance(found, tuple) else None
+        said += found[0] if isinstance(found, tuple) else [found]
         if fixed is None or time.monotonic() > until:
             break
         try:
@@ -260,14 +260,10 @@ def _syntax_problems(text: str, display: str, exc: yaml.YAMLError) -> list[Probl
     return said
 
 
-def _syntax_problem(text: str, display: str, exc: yaml.YAMLError) -> tuple[list[Problem], str | None]:
-    """(the located syntax error, worded by PyYAML's Python parser -- clearer than libyaml's -- when affordable;
-    None), or (the input-method slips that caused it, the text with them fixed)."""
-    found = _one_syntax_problem(text, display, exc)
-    return found if isinstance(found, tuple) else ([found], None)
-
-
-def _one_syntax_problem(text: str, display: str, exc: yaml.YAMLError) -> Problem | tuple[list[Problem], str]:
+def _syntax_problem(text: str, display: str, exc: yaml.YAMLError,
+                    until: float) -> Problem | tuple[list[Problem], str]:
+    """The located syntax error, worded by PyYAML's Python parser (clearer than libyaml's) when affordable; or
+    the input-method slips that caused it and the text with them fixed (tried until the clock reads ``until``)."""
     if isinstance(exc, yaml.MarkedYAMLError) and "nesting depth" in str(exc.problem):
         # libyaml (PyYAML 6.0.4's) refuses deep flow nesting while scanning ahead, before the events that
         # ``scan`` counts: said as ``scan`` says it, never handed to the Python parser, which took 30-80 s over
@@ -292,7 +288,7 @@ def _one_syntax_problem(text: str, display: str, exc: yaml.YAMLError) -> Problem
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        wide = _full_width(text, line, display)
+        wide = _full_width(text, line, display, until)
         if wide is not None:
             return wide
         what = exc.problem or "invalid YAML"
@@ -331,11 +327,8 @@ _WIDE_COMMA = re.compile(r"[{\[].*?(，)(?=\s*[\w-]+\s*[:：])")  # {who: gu， 
 _TIGHT_COLON = re.compile(r"^[ ]*(?:- )?[\w-]+(:)(?=[^\s:])")  # time:晚上 -- no space after the key's colon
 
 
-_TRIES = threading.local()  # .deadline: when the tries of a file's slips stop (``_syntax_problems``; per thread: the
-# studio validates on its request threads)
-
-
-def _full_width(text: str, until: int, display: str) -> tuple[list[Problem], str] | None:
+def _full_width(text: str, until: int, display: str, deadline: float = float("inf")
+                ) -> tuple[list[Problem], str] | None:
     """The full-width colons after a key, full-width spaces and commas where YAML needs half-width ones, and keys'
     colons with no space after them, at or before the line the parser stopped on (it stops a line or more later):
     the writer's input method typed them, and YAML's own words ("mapping values are not allowed here") do not say
@@ -346,11 +339,11 @@ def _full_width(text: str, until: int, display: str) -> tuple[list[Problem], str
     lines = text.splitlines()
     tries = 0
     # a writer's input method types the same thing again on the lines after (time:晚上 then location:大厅): each fix is
-    # kept for the next try, and of the fixes that together parse, the first one needed is named
+    # kept for the next try, and of the fixes that together parse, each one needed is named
     fixes, found, stops = list(lines), {}, until  # stops: where the text with the fixes kept fails
     for n, line in enumerate(lines[:until], start=1):
         # each try parses the file again: a syntax error in a long file is not re-parsed 1,000 times, nor for long
-        if tries >= 20 or (tries and time.monotonic() > getattr(_TRIES, "deadline", float("inf"))):
+        if tries >= 20 or (tries and time.monotonic() > deadline):
             break
         if m := _WIDE_COLON.match(line):
             at, fixed = m.start(2), line[:m.start(2)] + ": " + line[m.end(2):].lstrip(" ")
@@ -411,15 +404,8 @@ def _fails_at(lines: list[str]) -> int | None:
 
 def _parses_past(lines: list[str], until: int) -> bool:
     """Whether the text parses, or fails only after line ``until`` (where the first error was found)."""
-    try:
-        for _ in yaml.parse("\n".join(lines), Loader=yaml.SafeLoader):
-            pass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        return mark is not None and mark.line + 1 > until
-    except (yaml.YAMLError, RecursionError):
-        return False
-    return True
+    fails = _fails_at(lines)
+    return fails is None or fails > until
 
 
 def load_yaml(path: Path, display: str | None = None) -> tuple[Any, Positions, list[Problem]]:

@@ -30,6 +30,14 @@ def _chunks(raw: bytes):
         pos += 8 + size + (size & 1)
 
 
+def _format(fmt: bytes) -> tuple[int, int, int, int, int]:
+    """(format tag -- an extensible one's own --, channels, rate, block align, bits) of a fmt chunk's body."""
+    tag, channels, rate, _, align, bits = struct.unpack_from("<HHIIHH", fmt)
+    if tag == WAVE_EXTENSIBLE and len(fmt) >= 26:
+        tag = struct.unpack_from("<H", fmt, 24)[0]
+    return tag, channels, rate, align, bits
+
+
 def _riff(path: Path) -> tuple[np.ndarray, int]:
     """(samples as stored, rate) of a PCM (8/16/32-bit) or IEEE-float WAV: the chunks parsed with ``struct``,
     the samples mapped by numpy. ``scipy.io`` costs ~0.28 s to import, on every render that touches audio."""
@@ -42,9 +50,7 @@ def _riff(path: Path) -> tuple[np.ndarray, int]:
             break
     if fmt is None or data is None or len(fmt) < 16:
         raise ValueError("a WAV without its fmt or data chunk")
-    tag, channels, rate, _, align, bits = struct.unpack_from("<HHIIHH", fmt)
-    if tag == WAVE_EXTENSIBLE and len(fmt) >= 26:
-        tag = struct.unpack_from("<H", fmt, 24)[0]
+    tag, channels, rate, align, bits = _format(fmt)
     kinds = {(WAVE_PCM, 8): np.uint8, (WAVE_PCM, 16): np.int16, (WAVE_PCM, 32): np.int32,
              (WAVE_FLOAT, 32): np.float32, (WAVE_FLOAT, 64): np.float64}
     kind = kinds.get((tag, bits))
@@ -78,15 +84,11 @@ def pad_wav(src: Path, out: Path, seconds: float) -> None:
     raw = Path(src).read_bytes()
     try:
         chunks = list(_chunks(raw))
-        fmt = next(body for cid, body in chunks if cid == b"fmt ")
-        _, channels, rate, _, align, bits = struct.unpack_from("<HHIIHH", fmt)
+        tag, _, rate, align, bits = _format(next(body for cid, body in chunks if cid == b"fmt "))
         data = next(body for cid, body in chunks if cid == b"data")
     except (ValueError, StopIteration, struct.error):
         shutil.copyfile(src, out)
         return
-    tag = struct.unpack_from("<H", fmt)[0]
-    if tag == WAVE_EXTENSIBLE and len(fmt) >= 26:
-        tag = struct.unpack_from("<H", fmt, 24)[0]
     frames = len(data) // align if align else 0
     more = max(0, int(np.ceil(seconds * rate - 1e-6)) - frames)
     if not align or not more or tag not in (WAVE_PCM, WAVE_FLOAT):  # (silence in A-law or mu-law is no zero byte)

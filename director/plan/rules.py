@@ -157,7 +157,7 @@ class RulePlanner:
                 continue
             place = places[i]
             over = beat.kind == "narration" or (beat.line is not None and beat.line.heard_as == "vo")
-            unseen = self._unseen(scene, beat)
+            unseen = scene.unseen(beat)
             fits = (over or unseen) and bool(drafts) and beat.transition is None and drafts[-1].location == place \
                 and drafts[-1].seconds + self._speech(beat) <= MAX_SHOT_SECONDS
             if fits and ((over and drafts[-1].kind == "action") or
@@ -236,15 +236,8 @@ class RulePlanner:
             draft.move = "dolly-in"  # a long speech: a slow push on the face, not a still (a hint still wins)
         return draft
 
-    @staticmethod
-    def _unseen(scene: Scene, beat: Beat) -> bool:
-        """A line whose speaker the scene's picture does not show: off screen, in voice-over, on the phone or the
-        radio (unless the scene intercuts the call, or the line has a place of its own, where the caller is seen)."""
-        heard = beat.line.heard_as if beat.line is not None else "on"
-        return heard in UNSEEN and not (scene.intercut and heard == "phone") and not beat.location
-
     def _draft_at(self, scene: Scene, beat: Beat, first: bool, last_speaker: str | None, place: str) -> _Draft:
-        if beat.line is not None and self._unseen(scene, beat):  # the picture holds on who hears it
+        if beat.line is not None and scene.unseen(beat):  # the picture holds on who hears it
             # the speaker is not named in the prompt: an image model draws whoever a prompt names
             heard = f"a voice heard {UNSEEN[beat.line.heard_as]}"
             listener = last_speaker if last_speaker != beat.line.who else None

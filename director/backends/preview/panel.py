@@ -41,12 +41,24 @@ GARMENTS = ("raincoat", "coat", "suit", "jacket", "dress", "shirt", "hoodie", "s
             "t-shirt", "blouse", "外套", "西装", "雨衣", "裙", "衬衫", "风衣", "大衣", "t恤", "卫衣", "毛衣", "夹克",
             "校服", "制服", "旗袍", "礼服", "睡衣", "上衣", "皮衣", "马甲", "汉服", "长衫", "vest", "cardigan", "apron",
             "overalls", "kimono", "cape", "tunic", "parka", "blazer", "gown", "背心", "围裙", "斗篷")
+
+
+def _word_at(lowered: str, word: str, joined: str = "") -> int:
+    """Where ``word`` first stands in ``lowered`` (-1: nowhere): an English one whole or as its plural ("bob" is no
+    part of "bobby", nor "hair" of "chair"), and no part of a compound joined by ``joined`` ("-": an oak-wood
+    library holds no wood); a Chinese one anywhere (Chinese has no spaces)."""
+    if not word.isascii():
+        return lowered.find(word)
+    edge = f"a-z{re.escape(joined)}"
+    found = re.search(rf"(?<![{edge}]){re.escape(word)}(?:s|es)?(?![{edge}])", lowered)
+    return found.start() if found else -1
+
+
 def _names(text: str, words: tuple[str, ...]) -> bool:
-    """Whether ``text`` holds one of ``words``: an English one whole, not in a compound (a wooden floor is no
-    wood, an oak-wood library none either), or its plural; a Chinese one anywhere."""
+    """Whether ``text`` holds one of ``words`` (``_word_at``; a wooden floor is no wood, an oak-wood library none
+    either)."""
     lowered = text.lower()
-    return any(re.search(rf"(?<![a-z-]){re.escape(w)}(?:s|es)?(?![a-z-])", lowered) if w.isascii() else w in lowered
-               for w in words)
+    return any(_word_at(lowered, w, "-") >= 0 for w in words)
 
 
 NATURE_WORDS = ("park", "garden", "meadow", "forest", "woods", "lakeside", "lakeshore", "pond", "riverbank",
@@ -89,9 +101,7 @@ def _colour_near(text: str, words: tuple[str, ...]) -> tuple[int, int, int] | No
         lowered = lowered.replace(word, "\0" * len(word))
     best = None
     for word in words:
-        # an English word whole ("bob" is no part of "bobby", nor "hair" of "chair"); Chinese has no spaces
-        found = re.search(rf"(?<![a-z]){re.escape(word)}(?:s|es)?(?![a-z])", lowered) if word.isascii() else None
-        at = found.start() if found else (lowered.find(word) if not word.isascii() else -1)
+        at = _word_at(lowered, word)
         if at < 0:
             continue
         lo = max(0, at - 24)

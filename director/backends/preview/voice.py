@@ -48,8 +48,8 @@ FEMALE_WORDS = ("woman", "girl", "her ", "she", "mother", "lady", "female", "act
                 "女", "她", "妈", "姐", "妹", "母", "娘", "奶奶", "婆", "妇", "姨", "姑", "嫂", "媳", "妻", "妃",
                 "太太", "夫人", "公主", "千金", "闺蜜")
 MALE_WORDS = ("man", "boy", "his ", "he ", "father", "guy", "male", "king", "brother", "男", "他", "爸", "哥", "弟",
-              "父", "爷", "叔", "伯", "舅", "公公", "外公", "老公", "丈夫", "先生", "少爷", "公子", "王子", "新郎",
-              "小伙", "少年", "霸总", "霸道总裁", "绅士", "儿子", "独子", "长子", "次子", "孙子", "女婿")
+              "父", "爷", "叔", "伯", "舅", "丈夫", "先生", "少爷", "公子", "王子", "新郎", "小伙", "少年", "霸总",
+              "霸道总裁", "绅士", "儿子", "独子", "长子", "次子", "孙子")  # (公公, 老公, 女婿: KIN_WORDS, read first)
 # a partner word names the other one: a man's description mentions his ex-wife (离过婚的前妻回来了)
 PARTNER_WORDS = {"前妻": "male", "亡妻": "male", "前女友": "male", "前夫": "female", "亡夫": "female", "前男友": "female"}
 # kinship and station words whose characters would count for the other sex (姐夫 holds 姐, 女婿 女, 伯母 伯): each read
